@@ -1,0 +1,348 @@
+//! A learning bridge with Linux bridge semantics.
+//!
+//! For each frame: drop it if its source MAC is not a valid unicast address; learn the source
+//! on the ingress port; frames for a link-local group (01:80:c2:00:00:0X) stay at the bridge;
+//! a frame for a MAC owned by the bridge or one of its ports goes up to the bridge's own
+//! interface (the `own` port, `docker0` on a Docker host) if there is one; a known unicast
+//! destination goes out of its port only, never back out of the ingress port (hairpin off);
+//! broadcast, multicast and unknown unicast flood to every port but the ingress.
+//! The bridge knows nothing of IP.
+
+pub mod fdb;
+
+use std::any::Any;
+
+use smoltcp::wire::{EthernetAddress, EthernetFrame};
+
+use crate::report::iproute::{self, FdbLine, LinkInfo};
+use crate::sim::{Ctx, DropReason, Node, Note, PortView};
+use crate::time::{Duration, Instant};
+use fdb::{Fdb, Learn};
+
+#[derive(Clone, Debug)]
+pub struct BridgeConfig {
+    pub name: String,
+    /// The bridge device's MAC (as `ip link` shows for `br0`).
+    pub mac: EthernetAddress,
+    /// 0 turns learning off: every frame floods (a hub).
+    pub ageing: Duration,
+    pub fdb_max: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct BridgePort {
+    pub name: String,
+    /// The port device's own MAC (a veth end's), listed `master BR permanent`.
+    pub mac: EthernetAddress,
+    /// This port is the bridge's own interface: frames for the bridge's MACs go out of it.
+    pub own: bool,
+    /// Let frames go back out of the port they came in on (`hairpin on`).
+    pub hairpin: bool,
+}
+
+/// Bridge-level counters (per-port packet counters are the engine's interface counters).
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct BridgeCounters {
+    pub forwarded: u64,
+    pub flooded: u64,
+    pub dropped_bad_source: u64,
+    pub dropped_same_port: u64,
+    pub local: u64,
+}
+
+#[derive(Debug)]
+pub struct Bridge {
+    config: BridgeConfig,
+    ports: Vec<BridgePort>,
+    own_port: Option<u16>,
+    pub fdb: Fdb,
+    pub counters: BridgeCounters,
+}
+
+fn is_link_local_group(mac: EthernetAddress) -> bool {
+    let b = mac.0;
+    b[..5] == [0x01, 0x80, 0xc2, 0x00, 0x00] && b[5] <= 0x0f
+}
+
+impl Bridge {
+    pub fn new(config: BridgeConfig, ports: Vec<BridgePort>) -> Bridge {
+        let own_port = ports.iter().position(|p| p.own).map(|i| i as u16);
+        Bridge {
+            fdb: Fdb::new(config.ageing, config.fdb_max),
+            config,
+            ports,
+            own_port,
+            counters: BridgeCounters::default(),
+        }
+    }
+
+    pub fn config(&self) -> &BridgeConfig {
+        &self.config
+    }
+
+    pub fn ports(&self) -> &[BridgePort] {
+        &self.ports
+    }
+
+    fn is_local_mac(&self, mac: EthernetAddress) -> bool {
+        mac == self.config.mac || self.ports.iter().any(|p| p.mac == mac)
+    }
+
+    fn fdb_listing(&self, argv: &[String]) -> Result<String, String> {
+        let mut only_dev: Option<&str> = None;
+        let mut dynamic_only = false;
+        let mut it = argv.iter().skip(3);
+        while let Some(w) = it.next() {
+            match w.as_str() {
+                "br" => {
+                    let b = it.next().ok_or("bridge fdb show br: missing bridge name")?;
+                    if *b != self.config.name {
+                        return Err(format!("Cannot find device \"{b}\""));
+                    }
+                }
+                "brport" | "dev" => {
+                    let d = it.next().ok_or("bridge fdb show dev: missing device")?;
+                    if *d != self.config.name && !self.ports.iter().any(|p| p.name == *d) {
+                        return Err(format!("Cannot find device \"{d}\""));
+                    }
+                    only_dev = Some(d.as_str());
+                }
+                "dynamic" => dynamic_only = true,
+                other => return Err(format!("bridge fdb show: unknown argument \"{other}\"")),
+            }
+        }
+        let br = &self.config.name;
+        let all_hosts = EthernetAddress([0x01, 0x00, 0x5e, 0x00, 0x00, 0x01]);
+        let mut lines = Vec::new();
+        // The bridge device: its multicast list (self), then its own address (master).
+        if !dynamic_only {
+            lines.push(FdbLine {
+                mac: all_hosts,
+                dev: br.clone(),
+                master: None,
+                permanent: true,
+            });
+            lines.push(FdbLine {
+                mac: self.config.mac,
+                dev: br.clone(),
+                master: Some(br.clone()),
+                permanent: true,
+            });
+        }
+        let learned = self.fdb.entries();
+        for (i, port) in self.ports.iter().enumerate() {
+            if port.own {
+                continue;
+            }
+            for (mac, e) in &learned {
+                if usize::from(e.port) == i {
+                    lines.push(FdbLine {
+                        mac: *mac,
+                        dev: port.name.clone(),
+                        master: Some(br.clone()),
+                        permanent: false,
+                    });
+                }
+            }
+            if !dynamic_only {
+                lines.push(FdbLine {
+                    mac: port.mac,
+                    dev: port.name.clone(),
+                    master: Some(br.clone()),
+                    permanent: true,
+                });
+                lines.push(FdbLine {
+                    mac: all_hosts,
+                    dev: port.name.clone(),
+                    master: None,
+                    permanent: true,
+                });
+            }
+        }
+        if let Some(d) = only_dev {
+            lines.retain(|l| l.dev == d);
+        }
+        Ok(iproute::bridge_fdb(&lines))
+    }
+
+    /// The bridge's namespace as `ip link` sees it: lo, the bridge device, its ports.
+    fn links(&self, views: &[PortView]) -> Vec<LinkInfo> {
+        let any_up = views.iter().any(|v| v.up);
+        let mut links = vec![LinkInfo::loopback()];
+        links.push(LinkInfo {
+            ifindex: 2,
+            name: self.config.name.clone(),
+            peer_ifindex: None,
+            loopback: false,
+            carrier: any_up,
+            mtu: 1500,
+            master: None,
+            mac: self.config.mac,
+            link_netnsid: None,
+            addrs: vec![],
+            stats: Default::default(),
+        });
+        let mut netns: Vec<String> = Vec::new();
+        for (i, (p, v)) in self.ports.iter().zip(views).enumerate() {
+            let nsid = v.peer_node.as_ref().map(|n| {
+                netns.iter().position(|x| x == n).unwrap_or_else(|| {
+                    netns.push(n.clone());
+                    netns.len() - 1
+                }) as u32
+            });
+            links.push(LinkInfo {
+                ifindex: self.ifindex(i as u16),
+                name: p.name.clone(),
+                peer_ifindex: v.peer_ifindex,
+                loopback: false,
+                carrier: v.up,
+                mtu: 1500,
+                master: Some(self.config.name.clone()),
+                mac: p.mac,
+                link_netnsid: nsid,
+                addrs: vec![],
+                stats: v.stats,
+            });
+        }
+        links
+    }
+
+    /// `bridge link`: iproute2 resolves the peer's ifindex in the bridge's own namespace.
+    fn bridge_link(&self, views: &[PortView]) -> String {
+        let links = self.links(views);
+        let mut out = String::new();
+        for l in links.iter().filter(|l| l.master.is_some()) {
+            let peer = l.peer_ifindex.map(|i| {
+                links
+                    .iter()
+                    .find(|x| x.ifindex == i)
+                    .map_or_else(|| format!("@if{i}"), |x| format!("@{}", x.name))
+            });
+            let (flags, state) = if l.carrier {
+                ("BROADCAST,MULTICAST,UP,LOWER_UP", "forwarding")
+            } else {
+                ("NO-CARRIER,BROADCAST,MULTICAST,UP", "disabled")
+            };
+            out.push_str(&format!(
+                "{}: {}{}: <{flags}> mtu {} master {} state {state} priority 32 cost 2 \n",
+                l.ifindex,
+                l.name,
+                peer.unwrap_or_default(),
+                l.mtu,
+                self.config.name
+            ));
+        }
+        out
+    }
+}
+
+impl Node for Bridge {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "bridge"
+    }
+
+    fn handle_frame(&mut self, now: Instant, port: u16, frame: &[u8], ctx: &mut Ctx<'_>) {
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            ctx.note(Note::Dropped(DropReason::Malformed));
+            return;
+        };
+        let (src, dst) = (eth.src_addr(), eth.dst_addr());
+        if !src.is_unicast() || src == EthernetAddress([0; 6]) {
+            self.counters.dropped_bad_source += 1;
+            ctx.note(Note::Dropped(DropReason::BadSource));
+            return;
+        }
+        match self.fdb.learn(src, port, now) {
+            Learn::New => ctx.note(Note::Learned { mac: src, port }),
+            Learn::Moved { from } => ctx.note(Note::Moved {
+                mac: src,
+                from,
+                to: port,
+            }),
+            Learn::Full => ctx.note(Note::FdbFull { mac: src }),
+            Learn::Refreshed | Learn::Disabled => {}
+        }
+        if is_link_local_group(dst) {
+            return;
+        }
+        if dst.is_unicast() {
+            if self.is_local_mac(dst) {
+                self.counters.local += 1;
+                if let Some(own) = self.own_port.filter(|&o| o != port) {
+                    ctx.note(Note::Forwarded { port: own });
+                    ctx.send_copy(own, frame);
+                }
+                return;
+            }
+            if let Some(out) = self.fdb.lookup(dst) {
+                if out == port && !self.ports[usize::from(port)].hairpin {
+                    self.counters.dropped_same_port += 1;
+                    ctx.note(Note::Dropped(DropReason::SamePort));
+                    return;
+                }
+                self.counters.forwarded += 1;
+                ctx.note(Note::Forwarded { port: out });
+                ctx.send_copy(out, frame);
+                return;
+            }
+        }
+        self.counters.flooded += 1;
+        ctx.note(Note::Flooded {
+            ports: self.ports.len().saturating_sub(1) as u32,
+            unknown_unicast: dst.is_unicast(),
+        });
+        ctx.flood(port, frame);
+    }
+
+    fn handle_timeout(&mut self, now: Instant, _ctx: &mut Ctx<'_>) {
+        self.fdb.expire(now);
+    }
+
+    fn poll_timeout(&mut self, _now: Instant) -> Option<Instant> {
+        self.fdb.next_expiry()
+    }
+
+    fn show(
+        &mut self,
+        _now: Instant,
+        argv: &[String],
+        ports: &[PortView],
+    ) -> Result<String, String> {
+        let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+        match words.as_slice() {
+            ["bridge", "fdb", "show", ..] | ["bridge", "fdb"] => self.fdb_listing(argv),
+            ["bridge", "link"] | ["bridge", "link", "show"] => Ok(self.bridge_link(ports)),
+            ["ip", "addr"] | ["ip", "a"] | ["ip", "addr", "show"] => {
+                Ok(iproute::ip_addr(&self.links(ports)))
+            }
+            ["ip", "link"] | ["ip", "link", "show"] => {
+                Ok(iproute::ip_link(&self.links(ports), false))
+            }
+            ["ip", "-s", "link"] | ["ip", "-s", "link", "show"] => {
+                Ok(iproute::ip_link(&self.links(ports), true))
+            }
+            _ => Err(format!(
+                "{}: a bridge shows `bridge fdb show`, `bridge link`, `ip addr`, `ip link`, `ip -s link`",
+                argv.join(" ")
+            )),
+        }
+    }
+
+    fn ifindex(&self, port: u16) -> u32 {
+        u32::from(port) + 3
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests;

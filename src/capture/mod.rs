@@ -1,0 +1,331 @@
+//! Captures: every interface of every node is a capture point. A run writes one classic pcap
+//! per point that saw traffic (`<node>-<iface>.pcap`, opened on its first frame so idle points
+//! cost nothing) and one merged pcapng (`all.pcapng`) with an interface block per point named
+//! `<node>:<iface>`, frames in time order, directions in the EPB flags and the hop's decisions
+//! as frame comments. Timestamps are virtual time since the start of the run, in nanoseconds.
+//!
+//! Writes go through `BufWriter`s; every record is complete when written, so flushing on
+//! Ctrl-C leaves valid files.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
+use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
+use pcap_file::pcapng::blocks::interface_description::{
+    InterfaceDescriptionBlock, InterfaceDescriptionOption,
+};
+use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
+use pcap_file::pcapng::{Block, PcapNgWriter};
+use pcap_file::{DataLink, Endianness, TsResolution};
+
+use crate::filter::Filter;
+use crate::time::Instant;
+
+/// Snap length written in headers; frames are never truncated.
+const SNAPLEN: u32 = 65535;
+const BUF_BYTES: usize = 256 * 1024;
+
+/// Which files a run writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaptureMode {
+    None,
+    Merged,
+    Split,
+    #[default]
+    Both,
+}
+
+impl CaptureMode {
+    pub fn parse(s: &str) -> Option<CaptureMode> {
+        match s {
+            "none" => Some(CaptureMode::None),
+            "merged" => Some(CaptureMode::Merged),
+            "split" => Some(CaptureMode::Split),
+            "both" => Some(CaptureMode::Both),
+            _ => None,
+        }
+    }
+    fn split(self) -> bool {
+        matches!(self, CaptureMode::Split | CaptureMode::Both)
+    }
+    fn merged(self) -> bool {
+        matches!(self, CaptureMode::Merged | CaptureMode::Both)
+    }
+}
+
+/// Which way a frame crossed the capture point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    In,
+    Out,
+}
+
+/// The name of one capture point.
+#[derive(Clone, Debug)]
+pub struct PointName {
+    pub node: String,
+    pub iface: String,
+}
+
+impl PointName {
+    pub fn file_name(&self) -> String {
+        format!("{}-{}.pcap", self.node, self.iface)
+    }
+    pub fn label(&self) -> String {
+        format!("{}:{}", self.node, self.iface)
+    }
+}
+
+struct Point {
+    name: PointName,
+    pcap: Option<PcapWriter<BufWriter<File>>>,
+    /// Interface id in the merged file, once announced.
+    idb: Option<u32>,
+    frames: u64,
+}
+
+/// Writes the captures of one run.
+pub struct Capture {
+    mode: CaptureMode,
+    dir: PathBuf,
+    points: Vec<Point>,
+    merged: Option<PcapNgWriter<BufWriter<File>>>,
+    next_idb: u32,
+    error: Option<io::Error>,
+    watches: Vec<Watch>,
+}
+
+/// A display filter counting the frames recorded at one point (a lab's capture expectation).
+/// Watches see every frame, with its comment, whatever files are written.
+struct Watch {
+    point: usize,
+    filter: Filter,
+    count: u64,
+}
+
+/// A capture file written by a run.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct WrittenFile {
+    pub path: PathBuf,
+    /// `node:iface` for a per-point pcap, `all` for the merged pcapng.
+    pub point: String,
+    pub frames: u64,
+}
+
+impl Capture {
+    /// Prepares `dir` (created if missing; stale `*.pcap`/`all.pcapng` removed so the folder
+    /// holds exactly this run's files).
+    pub fn create(mode: CaptureMode, dir: &Path) -> io::Result<Capture> {
+        if mode != CaptureMode::None {
+            std::fs::create_dir_all(dir)?;
+            for entry in std::fs::read_dir(dir)? {
+                let path = entry?.path();
+                let stale = path.extension().is_some_and(|e| e == "pcap")
+                    || path.file_name().is_some_and(|n| n == "all.pcapng");
+                if stale {
+                    std::fs::remove_file(&path)?;
+                }
+            }
+        }
+        let merged = if mode.merged() {
+            let file = BufWriter::with_capacity(BUF_BYTES, File::create(dir.join("all.pcapng"))?);
+            let section = SectionHeaderBlock {
+                endianness: Endianness::Little,
+                major_version: 1,
+                minor_version: 0,
+                section_length: -1,
+                options: vec![SectionHeaderOption::UserApplication(Cow::Borrowed(
+                    "hoplab (virtual time)",
+                ))],
+            };
+            Some(PcapNgWriter::with_section_header(file, section).map_err(to_io)?)
+        } else {
+            None
+        };
+        Ok(Capture {
+            mode,
+            dir: dir.to_path_buf(),
+            points: Vec::new(),
+            merged,
+            next_idb: 0,
+            error: None,
+            watches: Vec::new(),
+        })
+    }
+
+    pub fn enabled(&self) -> bool {
+        (self.mode != CaptureMode::None && self.error.is_none()) || !self.watches.is_empty()
+    }
+
+    /// Counts the frames at `point` that match `filter`; returns the watch's number.
+    pub fn watch(&mut self, point: usize, filter: Filter) -> usize {
+        self.watches.push(Watch {
+            point,
+            filter,
+            count: 0,
+        });
+        self.watches.len() - 1
+    }
+
+    pub fn watch_count(&self, watch: usize) -> u64 {
+        self.watches.get(watch).map_or(0, |w| w.count)
+    }
+
+    /// Declares capture point `index` (points are the engine's global port numbers).
+    pub fn declare(&mut self, index: usize, name: PointName) {
+        if self.points.len() <= index {
+            self.points.resize_with(index + 1, || Point {
+                name: PointName {
+                    node: String::new(),
+                    iface: String::new(),
+                },
+                pcap: None,
+                idb: None,
+                frames: 0,
+            });
+        }
+        self.points[index].name = name;
+    }
+
+    /// Records one frame at a point. An IO error stops the capture and is reported by `finish`.
+    pub fn record(
+        &mut self,
+        index: usize,
+        at: Instant,
+        dir: Direction,
+        data: &[u8],
+        comment: Option<&str>,
+    ) {
+        for w in self.watches.iter_mut().filter(|w| w.point == index) {
+            if w.filter.matches(data, comment) {
+                w.count += 1;
+            }
+        }
+        if self.mode == CaptureMode::None || self.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.write(index, at, dir, data, comment) {
+            self.error = Some(e);
+        }
+    }
+
+    fn write(
+        &mut self,
+        index: usize,
+        at: Instant,
+        dir: Direction,
+        data: &[u8],
+        comment: Option<&str>,
+    ) -> io::Result<()> {
+        let ts = std::time::Duration::from_nanos(at.nanos());
+        let point = &mut self.points[index];
+        point.frames += 1;
+        if self.mode.split() {
+            if point.pcap.is_none() {
+                let file = File::create(self.dir.join(point.name.file_name()))?;
+                let header = PcapHeader {
+                    version_major: 2,
+                    version_minor: 4,
+                    ts_correction: 0,
+                    ts_accuracy: 0,
+                    snaplen: SNAPLEN,
+                    datalink: DataLink::ETHERNET,
+                    ts_resolution: TsResolution::NanoSecond,
+                    endianness: Endianness::Little,
+                };
+                let w = PcapWriter::with_header(BufWriter::with_capacity(BUF_BYTES, file), header)
+                    .map_err(to_io)?;
+                point.pcap = Some(w);
+            }
+            if let Some(w) = point.pcap.as_mut() {
+                let pkt = PcapPacket::new(ts, data.len() as u32, data);
+                w.write_packet(&pkt).map_err(to_io)?;
+            }
+        }
+        if let Some(merged) = self.merged.as_mut() {
+            let idb = match point.idb {
+                Some(id) => id,
+                None => {
+                    let id = self.next_idb;
+                    self.next_idb += 1;
+                    point.idb = Some(id);
+                    let block = InterfaceDescriptionBlock {
+                        linktype: DataLink::ETHERNET,
+                        snaplen: SNAPLEN,
+                        options: vec![
+                            InterfaceDescriptionOption::IfName(Cow::Owned(point.name.label())),
+                            InterfaceDescriptionOption::IfTsResol(9),
+                        ],
+                    };
+                    merged
+                        .write_block(&Block::InterfaceDescription(block))
+                        .map_err(to_io)?;
+                    id
+                }
+            };
+            // EPB flags bits 0-1: 1 inbound, 2 outbound.
+            let flags = match dir {
+                Direction::In => 1,
+                Direction::Out => 2,
+            };
+            let mut options = vec![EnhancedPacketOption::Flags(flags)];
+            if let Some(c) = comment {
+                options.push(EnhancedPacketOption::Comment(Cow::Borrowed(c)));
+            }
+            let epb = EnhancedPacketBlock {
+                interface_id: idb,
+                timestamp: ts,
+                original_len: data.len() as u32,
+                data: Cow::Borrowed(data),
+                options,
+            };
+            merged
+                .write_block(&Block::EnhancedPacket(epb))
+                .map_err(to_io)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes and closes every file (also the way out on Ctrl-C: every record is whole, so the
+    /// files are valid wherever the run stopped), and lists what was written (point files in name order,
+    /// then `all.pcapng`).
+    pub fn finish(&mut self) -> io::Result<Vec<WrittenFile>> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let mut files = Vec::new();
+        for p in &mut self.points {
+            if let Some(w) = p.pcap.take() {
+                w.into_writer().flush()?;
+                files.push(WrittenFile {
+                    path: self.dir.join(p.name.file_name()),
+                    point: p.name.label(),
+                    frames: p.frames,
+                });
+            }
+        }
+        if let Some(m) = self.merged.as_mut() {
+            m.get_mut().flush()?;
+        }
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        if self.merged.is_some() {
+            files.push(WrittenFile {
+                path: self.dir.join("all.pcapng"),
+                point: "all".into(),
+                frames: self.points.iter().map(|p| p.frames).sum(),
+            });
+        }
+        Ok(files)
+    }
+}
+
+fn to_io(e: pcap_file::PcapError) -> io::Error {
+    match e {
+        pcap_file::PcapError::IoError(e) => e,
+        other => io::Error::other(other.to_string()),
+    }
+}

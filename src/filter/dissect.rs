@@ -1,0 +1,252 @@
+//! Frame dissection into a small stack struct, with `smoltcp::wire`.
+//!
+//! Layers that cannot be read are `None`, so their fields are absent; nothing
+//! here may panic on any input. Index 0 of the per-layer arrays is the frame's
+//! own header, index 1 the header quoted inside an ICMP error message.
+
+use smoltcp::wire::{
+    ArpPacket, EthernetAddress, EthernetFrame, Icmpv4Packet, IpProtocol, Ipv4Address, Ipv4Packet,
+    TcpPacket, UdpPacket,
+};
+
+/// Up to this EtherType value the field is an IEEE 802.3 length (no `eth.type`).
+const IEEE_802_3_MAX_LEN: u16 = 1500;
+/// ARP hardware types Wireshark shows as MAC addresses: Ethernet, IEEE 802.
+const ARP_HW_ETHER: [u16; 2] = [1, 6];
+/// ICMP types whose header carries identifier and sequence number: echo
+/// reply/request, timestamp, information and address mask request/reply.
+const ICMP_WITH_IDENT: [u8; 8] = [0, 8, 13, 14, 15, 16, 17, 18];
+/// ICMP types that quote the offending datagram: destination unreachable,
+/// source quench, redirect, time exceeded, parameter problem.
+const ICMP_QUOTING: [u8; 5] = [3, 4, 5, 11, 12];
+/// The part of a quoted datagram's payload every ICMP error carries (RFC 792:
+/// 64 bits): enough for TCP/UDP ports, the UDP length and an ICMP header.
+const QUOTED_L4_LEN: usize = 8;
+const IPV4_MIN_HEADER: usize = smoltcp::wire::IPV4_HEADER_LEN;
+const TCP_MIN_HEADER: usize = smoltcp::wire::TCP_HEADER_LEN;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Eth {
+    pub src: u64,
+    pub dst: u64,
+    pub ethertype: Option<u16>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Arp {
+    pub opcode: u16,
+    pub src_mac: Option<u64>,
+    pub dst_mac: Option<u64>,
+    pub src_ip: Option<u32>,
+    pub dst_ip: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Ip {
+    pub src: u32,
+    pub dst: u32,
+    pub ttl: u8,
+    pub proto: u8,
+    pub len: u16,
+    pub id: u16,
+    pub df: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Icmp {
+    pub ty: u8,
+    pub code: u8,
+    /// Identifier and sequence number, for the types that have them.
+    pub ident_seq: Option<(u16, u16)>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TcpFlags {
+    pub syn: bool,
+    pub ack: bool,
+    pub rst: bool,
+    pub fin: bool,
+    pub psh: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Tcp {
+    pub src: u16,
+    pub dst: u16,
+    /// Absent when fewer than 20 header bytes are present.
+    pub flags: Option<TcpFlags>,
+    /// Payload length; absent inside ICMP errors (as in Wireshark).
+    pub len: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Udp {
+    pub src: u16,
+    pub dst: u16,
+    pub length: u16,
+}
+
+/// Everything the filter can ask about one frame.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Packet<'a> {
+    pub len: u32,
+    pub comment: Option<&'a str>,
+    pub eth: Option<Eth>,
+    pub arp: Option<Arp>,
+    pub ip: [Option<Ip>; 2],
+    pub icmp: [Option<Icmp>; 2],
+    pub tcp: [Option<Tcp>; 2],
+    pub udp: [Option<Udp>; 2],
+}
+
+fn mac(addr: EthernetAddress) -> u64 {
+    mac_bytes(addr.as_bytes())
+}
+
+fn mac_bytes(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0, |acc, &b| (acc << 8) | u64::from(b))
+}
+
+fn ipv4_bytes(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0, |acc, &b| (acc << 8) | u32::from(b))
+}
+
+fn ipv4(addr: Ipv4Address) -> u32 {
+    addr.to_bits()
+}
+
+impl<'a> Packet<'a> {
+    /// Dissects an Ethernet II frame.
+    pub(crate) fn dissect(frame: &[u8], comment: Option<&'a str>) -> Packet<'a> {
+        let mut pkt = Packet {
+            len: u32::try_from(frame.len()).unwrap_or(u32::MAX),
+            comment,
+            ..Packet::default()
+        };
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            return pkt;
+        };
+        let ethertype = u16::from(eth.ethertype());
+        pkt.eth = Some(Eth {
+            src: mac(eth.src_addr()),
+            dst: mac(eth.dst_addr()),
+            ethertype: (ethertype > IEEE_802_3_MAX_LEN).then_some(ethertype),
+        });
+        match ethertype {
+            0x0806 => pkt.arp = dissect_arp(eth.payload()),
+            0x0800 => pkt.dissect_ipv4(eth.payload(), 0),
+            _ => {}
+        }
+        pkt
+    }
+
+    /// Dissects an IPv4 header (and what it carries) into slot `at`.
+    /// Lenient like Wireshark: the buffer may be shorter than the total length
+    /// (truncated capture, or a datagram quoted inside an ICMP error).
+    fn dissect_ipv4(&mut self, buf: &[u8], at: usize) {
+        if buf.len() < IPV4_MIN_HEADER {
+            return;
+        }
+        let ip = Ipv4Packet::new_unchecked(buf);
+        let header_len = usize::from(ip.header_len());
+        let total_len = usize::from(ip.total_len());
+        if ip.version() != 4
+            || header_len < IPV4_MIN_HEADER
+            || header_len > buf.len()
+            || total_len < header_len
+        {
+            return;
+        }
+        let proto = ip.next_header();
+        self.ip[at] = Some(Ip {
+            src: ipv4(ip.src_addr()),
+            dst: ipv4(ip.dst_addr()),
+            ttl: ip.hop_limit(),
+            proto: u8::from(proto),
+            len: ip.total_len(),
+            id: ip.ident(),
+            df: ip.dont_frag(),
+        });
+        if ip.more_frags() || ip.frag_offset() != 0 {
+            return; // a fragment: Wireshark does not dissect its payload either
+        }
+        let payload = &buf[header_len..total_len.min(buf.len())];
+        let reported_len = total_len - header_len;
+        match proto {
+            IpProtocol::Icmp => self.dissect_icmp(payload, at),
+            IpProtocol::Tcp => self.tcp[at] = dissect_tcp(payload, reported_len, at == 0),
+            IpProtocol::Udp => self.udp[at] = dissect_udp(payload),
+            _ => {}
+        }
+    }
+
+    fn dissect_icmp(&mut self, buf: &[u8], at: usize) {
+        let Ok(icmp) = Icmpv4Packet::new_checked(buf) else {
+            return;
+        };
+        let ty = u8::from(icmp.msg_type());
+        self.icmp[at] = Some(Icmp {
+            ty,
+            code: icmp.msg_code(),
+            ident_seq: ICMP_WITH_IDENT
+                .contains(&ty)
+                .then(|| (icmp.echo_ident(), icmp.echo_seq_no())),
+        });
+        if at == 0 && ICMP_QUOTING.contains(&ty) {
+            self.dissect_ipv4(icmp.data(), 1);
+        }
+    }
+}
+
+fn dissect_arp(buf: &[u8]) -> Option<Arp> {
+    let arp = ArpPacket::new_checked(buf).ok()?;
+    let is_mac = ARP_HW_ETHER.contains(&u16::from(arp.hardware_type())) && arp.hardware_len() == 6;
+    let is_ipv4 = u16::from(arp.protocol_type()) == 0x0800 && arp.protocol_len() == 4;
+    Some(Arp {
+        opcode: u16::from(arp.operation()),
+        src_mac: is_mac.then(|| mac_bytes(arp.source_hardware_addr())),
+        dst_mac: is_mac.then(|| mac_bytes(arp.target_hardware_addr())),
+        src_ip: is_ipv4.then(|| ipv4_bytes(arp.source_protocol_addr())),
+        dst_ip: is_ipv4.then(|| ipv4_bytes(arp.target_protocol_addr())),
+    })
+}
+
+/// `own` is false inside an ICMP error, where Wireshark gives no `tcp.len`.
+fn dissect_tcp(buf: &[u8], reported_len: usize, own: bool) -> Option<Tcp> {
+    if buf.len() < QUOTED_L4_LEN {
+        return None;
+    }
+    let tcp = TcpPacket::new_unchecked(buf);
+    let flags = (buf.len() >= TCP_MIN_HEADER).then(|| TcpFlags {
+        syn: tcp.syn(),
+        ack: tcp.ack(),
+        rst: tcp.rst(),
+        fin: tcp.fin(),
+        psh: tcp.psh(),
+    });
+    let len = if own && TcpPacket::new_checked(buf).is_ok() {
+        reported_len
+            .checked_sub(usize::from(tcp.header_len()))
+            .and_then(|l| u32::try_from(l).ok())
+    } else {
+        None
+    };
+    Some(Tcp {
+        src: tcp.src_port(),
+        dst: tcp.dst_port(),
+        flags,
+        len,
+    })
+}
+
+fn dissect_udp(buf: &[u8]) -> Option<Udp> {
+    if buf.len() < QUOTED_L4_LEN {
+        return None;
+    }
+    let udp = UdpPacket::new_unchecked(buf);
+    Some(Udp {
+        src: udp.src_port(),
+        dst: udp.dst_port(),
+        length: udp.len(),
+    })
+}

@@ -1,0 +1,388 @@
+//! `bulk-send HOST PORT BYTES` and `bulk-recv PORT`: a TCP transfer whose payload is a known
+//! pattern, so the receiver checks every byte and both ends print the same digest.
+//!
+//! The stream is an 8-byte big-endian length, then the pattern: 64-bit little-endian words,
+//! word `i` being `(i + 1) * 0x9E3779B97F4A7C15`. Generating and checking work a word at a
+//! time so the check costs little next to the transfer.
+
+use std::fmt::Write;
+
+use smoltcp::socket::tcp;
+
+use super::App;
+use super::tcp::{self as tcpx, Client, Conn};
+use crate::host::cmd::BulkSendArgs;
+use crate::host::net::{Net, SockRef};
+use crate::sim::CmdResult;
+use crate::time::Instant;
+
+/// Socket buffers of a bulk transfer: large enough that window, not buffer, limits it.
+pub const BULK_BUFFER: usize = 1024 * 1024;
+const HEADER: usize = 8;
+
+fn word(i: u64) -> u64 {
+    (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// The pattern at a byte offset: fills buffers as a sender, checks them as a receiver, and
+/// folds a digest of what passed.
+#[derive(Clone, Debug, Default)]
+pub struct Pattern {
+    offset: u64,
+    digest: u64,
+    /// The bytes of a word not yet complete; the digest folds whole words only, so it does
+    /// not depend on how the stream was cut into segments.
+    partial: u64,
+    mismatches: u64,
+}
+
+impl Pattern {
+    fn byte(offset: u64) -> u8 {
+        word(offset / 8).to_le_bytes()[(offset % 8) as usize]
+    }
+
+    fn fold(&mut self, w: u64) {
+        self.digest = (self.digest ^ w)
+            .wrapping_mul(0x0000_0100_0000_01b3)
+            .rotate_left(29);
+    }
+
+    fn push_byte(&mut self, b: u8) {
+        self.partial |= u64::from(b) << ((self.offset % 8) * 8);
+        self.offset += 1;
+        if self.offset.is_multiple_of(8) {
+            let w = std::mem::take(&mut self.partial);
+            self.fold(w);
+        }
+    }
+
+    /// Folds one byte at a time until the offset is word-aligned, then whole words.
+    fn walk(
+        &mut self,
+        len: usize,
+        mut each_word: impl FnMut(usize, u64),
+        mut each_byte: impl FnMut(usize, u8),
+    ) {
+        let mut i = 0;
+        while i < len && (!self.offset.is_multiple_of(8) || len - i < 8) {
+            let b = Self::byte(self.offset);
+            each_byte(i, b);
+            self.push_byte(b);
+            i += 1;
+        }
+        while len - i >= 8 {
+            let w = word(self.offset / 8);
+            each_word(i, w);
+            self.fold(w);
+            self.offset += 8;
+            i += 8;
+        }
+        while i < len {
+            let b = Self::byte(self.offset);
+            each_byte(i, b);
+            self.push_byte(b);
+            i += 1;
+        }
+    }
+
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        let len = buf.len();
+        let cell = std::cell::RefCell::new(buf);
+        self.walk(
+            len,
+            |i, w| cell.borrow_mut()[i..i + 8].copy_from_slice(&w.to_le_bytes()),
+            |i, b| cell.borrow_mut()[i] = b,
+        );
+    }
+
+    pub fn check(&mut self, buf: &[u8]) {
+        let bad = std::cell::Cell::new(0u64);
+        self.walk(
+            buf.len(),
+            |i, w| {
+                let got = u64::from_le_bytes(buf[i..i + 8].try_into().unwrap_or([0; 8]));
+                bad.set(bad.get() + u64::from(got != w));
+            },
+            |i, b| bad.set(bad.get() + u64::from(buf[i] != b)),
+        );
+        self.mismatches += bad.get();
+    }
+
+    pub fn digest(&self) -> u64 {
+        let mut d = self.clone();
+        if !d.offset.is_multiple_of(8) {
+            let w = d.partial;
+            d.fold(w);
+        }
+        d.digest
+    }
+    pub fn bytes(&self) -> u64 {
+        self.offset
+    }
+}
+
+pub struct BulkSend {
+    args: BulkSendArgs,
+    conn: Client,
+    start: Instant,
+    header: [u8; HEADER],
+    header_sent: usize,
+    pattern: Pattern,
+    closed: bool,
+}
+
+impl BulkSend {
+    pub fn start(args: BulkSendArgs, now: Instant, net: &mut Net) -> Result<BulkSend, String> {
+        let conn = Client::connect(
+            net,
+            args.host,
+            args.port,
+            args.source_port,
+            4096,
+            BULK_BUFFER,
+        )
+        .map_err(|e| format!("bulk-send: {e}"))?;
+        Ok(BulkSend {
+            header: args.bytes.to_be_bytes(),
+            args,
+            conn,
+            start: now,
+            header_sent: 0,
+            pattern: Pattern::default(),
+            closed: false,
+        })
+    }
+
+    fn report(&self, now: Instant, exit_code: i32, note: &str) -> CmdResult {
+        let secs = now.saturating_sub(self.start).as_secs_f64();
+        let mut out = String::new();
+        let _ = write!(
+            out,
+            "sent {} bytes to {}:{} in {secs:.6} s (virtual), digest {:016x}",
+            self.pattern.bytes(),
+            self.args.host,
+            self.args.port,
+            self.pattern.digest()
+        );
+        if !note.is_empty() {
+            let _ = write!(out, ": {note}");
+        }
+        out.push('\n');
+        CmdResult {
+            exit_code,
+            output: out,
+            bytes: Some(self.pattern.bytes()),
+            ..CmdResult::default()
+        }
+    }
+}
+
+impl App for BulkSend {
+    fn poll(&mut self, now: Instant, net: &mut Net) -> Option<CmdResult> {
+        let sock = self.conn.sock;
+        match self.conn.state(net) {
+            Conn::Connecting => return None,
+            Conn::Refused => {
+                net.remove(sock);
+                return Some(self.report(now, 1, "connection refused"));
+            }
+            _ => {}
+        }
+        let header = self.header;
+        tcpx::push(net, sock, &header, &mut self.header_sent);
+        let s = net.socket::<tcp::Socket>(sock);
+        if self.header_sent == HEADER {
+            while self.pattern.bytes() < self.args.bytes && s.can_send() {
+                let left = self.args.bytes - self.pattern.bytes();
+                let pattern = &mut self.pattern;
+                let n = s
+                    .send(|buf| {
+                        let n = buf.len().min(left as usize);
+                        pattern.fill(&mut buf[..n]);
+                        (n, n)
+                    })
+                    .unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+        if self.pattern.bytes() == self.args.bytes && !self.closed {
+            s.close();
+            self.closed = true;
+        }
+        // Our FIN is acknowledged once every byte before it is: the transfer is done.
+        if self.closed
+            && matches!(
+                s.state(),
+                tcp::State::FinWait2 | tcp::State::TimeWait | tcp::State::Closed
+            )
+        {
+            net.orphan(sock);
+            return Some(self.report(now, 0, ""));
+        }
+        if !s.is_open() {
+            net.remove(sock);
+            return Some(self.report(now, 1, "connection reset"));
+        }
+        None
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        None
+    }
+
+    fn stop(&mut self, now: Instant, net: &mut Net) -> CmdResult {
+        net.socket::<tcp::Socket>(self.conn.sock).abort();
+        net.orphan(self.conn.sock);
+        let mut r = self.report(now, 1, "stopped");
+        r.stopped = true;
+        r
+    }
+}
+
+pub struct BulkRecv {
+    port: u16,
+    listeners: Vec<SockRef>,
+    sock: Option<SockRef>,
+    header: Vec<u8>,
+    pattern: Pattern,
+    start: Option<Instant>,
+}
+
+impl BulkRecv {
+    pub fn start(port: u16, _now: Instant, net: &mut Net) -> BulkRecv {
+        BulkRecv {
+            port,
+            listeners: tcpx::listen_all(net, port, BULK_BUFFER, 4096),
+            sock: None,
+            header: Vec::with_capacity(HEADER),
+            pattern: Pattern::default(),
+            start: None,
+        }
+    }
+
+    fn report(&self, now: Instant, net: &mut Net, stopped: bool) -> CmdResult {
+        let expected = (self.header.len() == HEADER)
+            .then(|| u64::from_be_bytes(self.header[..].try_into().unwrap_or([0; 8])));
+        let peer = self
+            .sock
+            .and_then(|s| net.socket::<tcp::Socket>(s).remote_endpoint())
+            .map(|e| format!("{}:{}", e.addr, e.port))
+            .unwrap_or_else(|| "nobody".into());
+        let secs = self
+            .start
+            .map_or(0.0, |s| now.saturating_sub(s).as_secs_f64());
+        let ok = expected == Some(self.pattern.bytes()) && self.pattern.mismatches == 0;
+        let verdict = if ok {
+            "ok".to_string()
+        } else if self.pattern.mismatches > 0 {
+            format!(
+                "CORRUPT: {} bytes differ from the pattern",
+                self.pattern.mismatches
+            )
+        } else {
+            format!(
+                "INCOMPLETE: expected {} bytes",
+                expected.map_or("?".into(), |e| e.to_string())
+            )
+        };
+        CmdResult {
+            exit_code: if ok { 0 } else { 1 },
+            output: format!(
+                "received {} bytes from {peer} in {secs:.6} s (virtual), digest {:016x}, {verdict}\n",
+                self.pattern.bytes(),
+                self.pattern.digest()
+            ),
+            bytes: Some(self.pattern.bytes()),
+            stopped,
+            ..CmdResult::default()
+        }
+    }
+}
+
+impl App for BulkRecv {
+    fn poll(&mut self, now: Instant, net: &mut Net) -> Option<CmdResult> {
+        if self.sock.is_none() {
+            let taken = self
+                .listeners
+                .iter()
+                .position(|&l| !net.socket::<tcp::Socket>(l).is_listening())?;
+            let sock = self.listeners.swap_remove(taken);
+            for l in self.listeners.drain(..) {
+                net.remove(l);
+            }
+            self.sock = Some(sock);
+            self.start = Some(now);
+        }
+        let sock = self.sock?;
+        let s = net.socket::<tcp::Socket>(sock);
+        while s.can_recv() {
+            let (header, pattern) = (&mut self.header, &mut self.pattern);
+            let n = s
+                .recv(|buf| {
+                    let mut used = 0;
+                    if header.len() < HEADER {
+                        used = buf.len().min(HEADER - header.len());
+                        header.extend_from_slice(&buf[..used]);
+                    }
+                    pattern.check(&buf[used..]);
+                    (buf.len(), buf.len())
+                })
+                .unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+        }
+        if !s.may_recv() {
+            s.close();
+            let r = self.report(now, net, false);
+            net.orphan(sock);
+            self.sock = None;
+            return Some(r);
+        }
+        let _ = self.port;
+        None
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        None
+    }
+
+    fn stop(&mut self, now: Instant, net: &mut Net) -> CmdResult {
+        let r = self.report(now, net, true);
+        for l in self.listeners.drain(..) {
+            net.remove(l);
+        }
+        if let Some(s) = self.sock.take() {
+            net.socket::<tcp::Socket>(s).abort();
+            net.orphan(s);
+        }
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_then_check_agrees_across_any_split() {
+        let mut data = vec![0u8; 1000];
+        let mut tx = Pattern::default();
+        tx.fill(&mut data[..3]);
+        tx.fill(&mut data[3..500]);
+        tx.fill(&mut data[500..]);
+        let mut rx = Pattern::default();
+        for chunk in data.chunks(7) {
+            rx.check(chunk);
+        }
+        assert_eq!(rx.mismatches, 0);
+        assert_eq!(rx.digest(), tx.digest());
+        assert_eq!(rx.bytes(), 1000);
+        let mut bad = Pattern::default();
+        data[10] ^= 1;
+        bad.check(&data);
+        assert_eq!(bad.mismatches, 1);
+    }
+}

@@ -1,0 +1,86 @@
+//! The programs a host runs. Each is a state machine polled by its host after network
+//! activity and at the deadline it asks for; none does IO or reads a clock.
+
+pub mod bulk;
+pub mod http;
+pub mod nc;
+pub mod ping;
+pub mod tcp;
+
+use crate::host::cmd::Command;
+use crate::host::net::Net;
+use crate::sim::CmdResult;
+use crate::time::Instant;
+
+pub trait App {
+    /// Advances the program; `Some` when it has finished (its sockets are then closed).
+    fn poll(&mut self, now: Instant, net: &mut Net) -> Option<CmdResult>;
+    /// When the program next needs to run even without network activity.
+    fn poll_at(&self) -> Option<Instant>;
+    /// The program is stopped (timeout, or the lab ended): its result so far.
+    fn stop(&mut self, now: Instant, net: &mut Net) -> CmdResult;
+}
+
+/// Starts a parsed command on a host.
+pub fn spawn(
+    cmd: Command,
+    host: &str,
+    input: &str,
+    now: Instant,
+    net: &mut Net,
+) -> Result<Box<dyn App>, String> {
+    Ok(match cmd {
+        Command::Ping(a) => Box::new(ping::Ping::start(a, now, net)?),
+        Command::Curl(a) => Box::new(http::Curl::start(a, now, net)?),
+        Command::HttpServer { port } => Box::new(http::HttpServer::start(host, port, net)),
+        Command::Nc(a) => nc::start(a, input, now, net)?,
+        Command::BulkSend(a) => Box::new(bulk::BulkSend::start(a, now, net)?),
+        Command::BulkRecv { port } => Box::new(bulk::BulkRecv::start(port, now, net)),
+        Command::Sleep(d) => Box::new(Sleep { until: now + d }),
+    })
+}
+
+struct Sleep {
+    until: Instant,
+}
+
+impl App for Sleep {
+    fn poll(&mut self, now: Instant, _net: &mut Net) -> Option<CmdResult> {
+        (now >= self.until).then(CmdResult::default)
+    }
+    fn poll_at(&self) -> Option<Instant> {
+        Some(self.until)
+    }
+    fn stop(&mut self, _now: Instant, _net: &mut Net) -> CmdResult {
+        CmdResult {
+            exit_code: 130,
+            stopped: true,
+            ..CmdResult::default()
+        }
+    }
+}
+
+/// C's `%g`: six significant digits, trailing zeros trimmed (ping's loss percentage).
+pub fn fmt_g(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let digits = 6 - 1 - v.abs().log10().floor() as i32;
+    let s = format!("{:.*}", digits.max(0) as usize, v);
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn percent_g() {
+        assert_eq!(super::fmt_g(0.0), "0");
+        assert_eq!(super::fmt_g(100.0), "100");
+        assert_eq!(super::fmt_g(100.0 / 3.0), "33.3333");
+        assert_eq!(super::fmt_g(50.0), "50");
+    }
+}

@@ -1,0 +1,360 @@
+//! `nc`, as netcat-openbsd behaves: a TCP or UDP client or server that sends the step's
+//! `input` and prints what it receives. `-z` only tests that a TCP port accepts connections.
+
+use std::fmt::Write;
+
+use smoltcp::socket::{tcp, udp};
+use smoltcp::wire::IpEndpoint;
+
+use super::App;
+use super::tcp::{self as tcpx, Client, Conn};
+use crate::host::cmd::NcArgs;
+use crate::host::net::{Net, SockRef};
+use crate::sim::CmdResult;
+use crate::time::Instant;
+use crate::wire::service_name;
+
+const BUF: usize = 64 * 1024;
+
+pub fn start(
+    args: NcArgs,
+    input: &str,
+    now: Instant,
+    net: &mut Net,
+) -> Result<Box<dyn App>, String> {
+    let input = input.as_bytes().to_vec();
+    Ok(match (args.listen, args.udp) {
+        (false, false) => Box::new(TcpClient::start(args, input, now, net)?),
+        (true, false) => Box::new(TcpServer {
+            listeners: tcpx::listen_all(net, args.port, BUF, BUF),
+            conn: None,
+            input,
+            sent: 0,
+            received: Vec::new(),
+            args,
+        }),
+        (_, true) => Box::new(Udp::start(args, input, now, net)?),
+    })
+}
+
+fn text(received: &[u8]) -> String {
+    String::from_utf8_lossy(received).into_owned()
+}
+
+struct TcpClient {
+    args: NcArgs,
+    conn: Option<Client>,
+    error: Option<String>,
+    input: Vec<u8>,
+    sent: usize,
+    received: Vec<u8>,
+    start: Instant,
+    input_done_at: Option<Instant>,
+    last_activity: Instant,
+    out: String,
+}
+
+impl TcpClient {
+    fn start(
+        args: NcArgs,
+        input: Vec<u8>,
+        now: Instant,
+        net: &mut Net,
+    ) -> Result<TcpClient, String> {
+        let host = args.host.ok_or("nc: missing hostname")?;
+        let (conn, error) = match Client::connect(net, host, args.port, args.source_port, BUF, BUF)
+        {
+            Ok(c) => (Some(c), None),
+            Err(e) => (None, Some(e)),
+        };
+        Ok(TcpClient {
+            args,
+            conn,
+            error,
+            input,
+            sent: 0,
+            received: Vec::new(),
+            start: now,
+            input_done_at: None,
+            last_activity: now,
+            out: String::new(),
+        })
+    }
+
+    fn target(&self) -> String {
+        self.args.host.map(|h| h.to_string()).unwrap_or_default()
+    }
+
+    fn finish(&mut self, net: &mut Net, exit_code: i32, tail: &str) -> CmdResult {
+        if let Some(c) = self.conn.take() {
+            net.orphan(c.sock);
+        }
+        let mut output = std::mem::take(&mut self.out);
+        output.push_str(&text(&self.received));
+        output.push_str(tail);
+        CmdResult {
+            exit_code,
+            output,
+            bytes: Some(self.received.len() as u64),
+            ..CmdResult::default()
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        let quit = self
+            .input_done_at
+            .zip(self.args.quit_after)
+            .map(|(t, q)| t + q);
+        let idle = self.args.wait.map(|w| self.last_activity + w);
+        match (quit, idle) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+impl App for TcpClient {
+    fn poll(&mut self, now: Instant, net: &mut Net) -> Option<CmdResult> {
+        let (host, port) = (self.target(), self.args.port);
+        if let Some(e) = self.error.take() {
+            let msg = format!("nc: connect to {host} port {port} (tcp) failed: {e}\n");
+            return Some(self.finish(net, 1, &msg));
+        }
+        let conn = self.conn.as_mut()?;
+        let sock = conn.sock;
+        let state = conn.state(net);
+        match state {
+            Conn::Connecting => {
+                if self.args.wait.is_some_and(|w| now >= self.start + w) {
+                    let msg = format!(
+                        "nc: connect to {host} port {port} (tcp) timed out: Operation now in progress\n"
+                    );
+                    return Some(self.finish(net, 1, &msg));
+                }
+                return None;
+            }
+            Conn::Refused => {
+                let msg =
+                    format!("nc: connect to {host} port {port} (tcp) failed: Connection refused\n");
+                return Some(self.finish(net, 1, &msg));
+            }
+            _ => {}
+        }
+        if self.out.is_empty() && self.args.verbose {
+            let svc = service_name(port, false).unwrap_or("*");
+            let _ = writeln!(
+                self.out,
+                "Connection to {host} {port} port [tcp/{svc}] succeeded!"
+            );
+        }
+        if self.args.zero_io {
+            net.socket::<tcp::Socket>(sock).close();
+            return Some(self.finish(net, 0, ""));
+        }
+        let before = (self.sent, self.received.len());
+        tcpx::push(net, sock, &self.input, &mut self.sent);
+        tcpx::drain(net, sock, &mut self.received, 1 << 20);
+        if (self.sent, self.received.len()) != before {
+            self.last_activity = now;
+        }
+        if self.sent == self.input.len() && self.input_done_at.is_none() {
+            self.input_done_at = Some(now);
+            if self.args.shutdown_after_input {
+                net.socket::<tcp::Socket>(sock).close();
+            }
+        }
+        if state == Conn::PeerClosed || self.deadline().is_some_and(|d| now >= d) {
+            net.socket::<tcp::Socket>(sock).close();
+            return Some(self.finish(net, 0, ""));
+        }
+        None
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        if self.error.is_some() {
+            return Some(self.start);
+        }
+        if self.conn.as_ref().is_some_and(|c| !c.was_established()) {
+            return self.args.wait.map(|w| self.start + w);
+        }
+        self.deadline()
+    }
+
+    fn stop(&mut self, _now: Instant, net: &mut Net) -> CmdResult {
+        if let Some(c) = &self.conn {
+            net.socket::<tcp::Socket>(c.sock).abort();
+        }
+        let mut r = self.finish(net, 130, "");
+        r.stopped = true;
+        r
+    }
+}
+
+struct TcpServer {
+    args: NcArgs,
+    listeners: Vec<SockRef>,
+    conn: Option<SockRef>,
+    input: Vec<u8>,
+    sent: usize,
+    received: Vec<u8>,
+}
+
+impl App for TcpServer {
+    fn poll(&mut self, _now: Instant, net: &mut Net) -> Option<CmdResult> {
+        if self.conn.is_none() {
+            let i = self
+                .listeners
+                .iter()
+                .position(|&l| !net.socket::<tcp::Socket>(l).is_listening())?;
+            let sock = self.listeners.swap_remove(i);
+            if self.args.keep_listening {
+                if let Some(fresh) = tcpx::listen_on(net, sock.iface, self.args.port, BUF, BUF) {
+                    self.listeners.push(fresh);
+                }
+            } else {
+                for l in self.listeners.drain(..) {
+                    net.remove(l);
+                }
+            }
+            self.conn = Some(sock);
+            self.sent = 0;
+        }
+        let sock = self.conn?;
+        tcpx::push(net, sock, &self.input, &mut self.sent);
+        tcpx::drain(net, sock, &mut self.received, 1 << 20);
+        let s = net.socket::<tcp::Socket>(sock);
+        if !s.may_recv() && s.state() != tcp::State::Listen {
+            s.close();
+            net.orphan(sock);
+            self.conn = None;
+            if !self.args.keep_listening {
+                return Some(CmdResult {
+                    exit_code: 0,
+                    output: text(&self.received),
+                    bytes: Some(self.received.len() as u64),
+                    ..CmdResult::default()
+                });
+            }
+        }
+        None
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        None
+    }
+
+    fn stop(&mut self, _now: Instant, net: &mut Net) -> CmdResult {
+        for l in self.listeners.drain(..) {
+            net.remove(l);
+        }
+        if let Some(s) = self.conn.take() {
+            net.socket::<tcp::Socket>(s).abort();
+            net.orphan(s);
+        }
+        CmdResult {
+            exit_code: 0,
+            output: text(&self.received),
+            bytes: Some(self.received.len() as u64),
+            stopped: true,
+            ..CmdResult::default()
+        }
+    }
+}
+
+/// UDP client (`nc -u HOST PORT`) or server (`nc -lu PORT`).
+struct Udp {
+    args: NcArgs,
+    sock: SockRef,
+    input: Vec<u8>,
+    input_sent: bool,
+    peer: Option<IpEndpoint>,
+    received: Vec<u8>,
+    datagrams: u64,
+    start: Instant,
+    last_activity: Instant,
+}
+
+impl Udp {
+    fn start(args: NcArgs, input: Vec<u8>, now: Instant, net: &mut Net) -> Result<Udp, String> {
+        let (iface, port, peer) = match (args.listen, args.host) {
+            (false, Some(h)) => {
+                let iface = net.route(h).ok_or("nc: connect: Network is unreachable")?;
+                let port = args.source_port.unwrap_or_else(|| net.ephemeral_port());
+                (iface, port, Some(IpEndpoint::new(h.into(), args.port)))
+            }
+            _ => (0, args.port, None),
+        };
+        let buffer = || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 32], vec![0; BUF]);
+        let mut socket = udp::Socket::new(buffer(), buffer());
+        socket.bind(port).map_err(|e| format!("nc: bind: {e}"))?;
+        let sock = net.add_socket(iface, socket);
+        Ok(Udp {
+            args,
+            sock,
+            input,
+            input_sent: false,
+            peer,
+            received: Vec::new(),
+            datagrams: 0,
+            start: now,
+            last_activity: now,
+        })
+    }
+
+    fn result(&self, stopped: bool) -> CmdResult {
+        CmdResult {
+            exit_code: 0,
+            output: text(&self.received),
+            received: Some(self.datagrams),
+            bytes: Some(self.received.len() as u64),
+            stopped,
+            ..CmdResult::default()
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        let quit = self.args.quit_after.map(|q| self.start + q);
+        let idle = self.args.wait.map(|w| self.last_activity + w);
+        match (quit, idle) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+impl App for Udp {
+    fn poll(&mut self, now: Instant, net: &mut Net) -> Option<CmdResult> {
+        let s = net.socket::<udp::Socket>(self.sock);
+        let mut buf = [0u8; 2048];
+        while let Ok((n, meta)) = s.recv_slice(&mut buf) {
+            self.received.extend_from_slice(&buf[..n]);
+            self.datagrams += 1;
+            self.last_activity = now;
+            if self.peer.is_none() {
+                self.peer = Some(meta.endpoint);
+            }
+        }
+        if !self.input_sent
+            && !self.input.is_empty()
+            && let Some(peer) = self.peer
+            && s.send_slice(&self.input, peer).is_ok()
+        {
+            self.input_sent = true;
+            self.last_activity = now;
+        }
+        if self.deadline().is_some_and(|d| now >= d) {
+            net.remove(self.sock);
+            return Some(self.result(false));
+        }
+        None
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        self.deadline()
+    }
+
+    fn stop(&mut self, _now: Instant, net: &mut Net) -> CmdResult {
+        net.remove(self.sock);
+        self.result(true)
+    }
+}

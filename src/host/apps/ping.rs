@@ -1,0 +1,358 @@
+//! `ping`, as iputils prints it. Echo requests go out through a raw ICMP socket so replies
+//! are seen whole (their TTL is printed); ICMP errors quoting one of our requests are reported
+//! as iputils does (`From 10.0.0.1 icmp_seq=1 Time to live exceeded`).
+
+use std::fmt::Write;
+
+use smoltcp::socket::raw;
+use smoltcp::wire::{
+    Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, Icmpv4TimeExceeded, IpProtocol, IpVersion,
+    Ipv4Address, Ipv4Packet,
+};
+
+use super::App;
+use crate::host::cmd::PingArgs;
+use crate::host::net::{Net, SockRef};
+use crate::sim::CmdResult;
+use crate::time::{Duration, Instant};
+
+pub struct Ping {
+    args: PingArgs,
+    sock: SockRef,
+    src: Ipv4Address,
+    ident: u16,
+    start: Instant,
+    next_send: Instant,
+    sent: u64,
+    /// Send time of each sequence number (index = seq - 1).
+    sent_at: Vec<Instant>,
+    replied: Vec<bool>,
+    received: u64,
+    duplicates: u64,
+    errors: u64,
+    rtts_us: Vec<f64>,
+    last_send: Instant,
+    out: String,
+}
+
+impl Ping {
+    pub fn start(args: PingArgs, now: Instant, net: &mut Net) -> Result<Ping, String> {
+        let iface = net
+            .route(args.dest)
+            .ok_or_else(|| "ping: connect: Network is unreachable".to_string())?;
+        let src = net
+            .addr(iface)
+            .ok_or_else(|| "ping: connect: Network is unreachable".to_string())?;
+        // A reply is 28 + size bytes; an ICMP error quoting a request is 56 + size.
+        let slots = 8;
+        let size = args.size + 28;
+        let rx = raw::PacketBuffer::new(
+            vec![raw::PacketMetadata::EMPTY; slots],
+            vec![0; (size + 28).clamp(128, 65535) * slots],
+        );
+        let tx = raw::PacketBuffer::new(vec![raw::PacketMetadata::EMPTY; 4], vec![0; size * 4]);
+        let socket = raw::Socket::new(Some(IpVersion::Ipv4), Some(IpProtocol::Icmp), rx, tx);
+        let sock = net.add_socket(iface, socket);
+        let ident = net.rng.next_u64() as u16;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "PING {0} ({0}) {1}({2}) bytes of data.",
+            args.dest,
+            args.size,
+            args.size + 28
+        );
+        Ok(Ping {
+            sock,
+            src,
+            ident,
+            start: now,
+            next_send: now,
+            sent: 0,
+            sent_at: Vec::new(),
+            replied: Vec::new(),
+            received: 0,
+            duplicates: 0,
+            errors: 0,
+            rtts_us: Vec::new(),
+            last_send: now,
+            out,
+            args,
+        })
+    }
+
+    fn send(&mut self, now: Instant, net: &mut Net) {
+        let seq = (self.sent + 1) as u16;
+        let payload_len = self.args.size;
+        let total = 20 + 8 + payload_len;
+        let socket = net.socket::<raw::Socket>(self.sock);
+        let Ok(buf) = socket.send(total) else {
+            return;
+        };
+        buf.fill(0);
+        // The IP header is filled here; smoltcp re-emits it from these fields.
+        {
+            let mut ip = Ipv4Packet::new_unchecked(&mut buf[..]);
+            ip.set_version(4);
+            ip.set_header_len(20);
+            ip.set_total_len(total as u16);
+            ip.set_dont_frag(true);
+            ip.set_hop_limit(self.args.ttl);
+            ip.set_next_header(IpProtocol::Icmp);
+            ip.set_src_addr(self.src);
+            ip.set_dst_addr(self.args.dest);
+            ip.fill_checksum();
+        }
+        let mut icmp = Icmpv4Packet::new_unchecked(&mut buf[20..]);
+        icmp.set_msg_type(Icmpv4Message::EchoRequest);
+        icmp.set_msg_code(0);
+        icmp.set_echo_ident(self.ident);
+        icmp.set_echo_seq_no(seq);
+        // iputils puts a timeval first, then bytes 0x10, 0x11, ...
+        let data = icmp.data_mut();
+        let since = now.since_start();
+        if data.len() >= 16 {
+            data[..8].copy_from_slice(&(since.nanos() / 1_000_000_000).to_le_bytes());
+            data[8..16].copy_from_slice(&((since.nanos() % 1_000_000_000) / 1000).to_le_bytes());
+        }
+        for (i, b) in data.iter_mut().enumerate().skip(16) {
+            *b = i as u8;
+        }
+        icmp.fill_checksum();
+        self.sent += 1;
+        self.sent_at.push(now);
+        self.replied.push(false);
+        self.last_send = now;
+    }
+
+    fn receive(&mut self, now: Instant, net: &mut Net) {
+        let mut pkt = [0u8; 1600];
+        loop {
+            let socket = net.socket::<raw::Socket>(self.sock);
+            let n = match socket.recv_slice(&mut pkt) {
+                Ok(n) => n,
+                Err(raw::RecvError::Truncated) => continue,
+                Err(_) => break,
+            };
+            self.handle(now, &pkt[..n]);
+        }
+    }
+
+    fn handle(&mut self, now: Instant, data: &[u8]) {
+        let Ok(ip) = Ipv4Packet::new_checked(data) else {
+            return;
+        };
+        let Ok(icmp) = Icmpv4Packet::new_checked(ip.payload()) else {
+            return;
+        };
+        match icmp.msg_type() {
+            Icmpv4Message::EchoReply
+                if icmp.echo_ident() == self.ident && ip.src_addr() == self.args.dest =>
+            {
+                let seq = icmp.echo_seq_no();
+                let idx = usize::from(seq).wrapping_sub(1);
+                let Some(&at) = self.sent_at.get(idx) else {
+                    return;
+                };
+                let rtt = now.saturating_sub(at);
+                let dup = self.replied[idx];
+                if dup {
+                    self.duplicates += 1;
+                } else {
+                    self.replied[idx] = true;
+                    self.received += 1;
+                    self.rtts_us.push(rtt.nanos() as f64 / 1000.0);
+                }
+                if !self.args.quiet {
+                    let _ = writeln!(
+                        self.out,
+                        "{} bytes from {}: icmp_seq={seq} ttl={} time={}{}",
+                        ip.payload().len(),
+                        ip.src_addr(),
+                        ip.hop_limit(),
+                        fmt_rtt(rtt),
+                        if dup { " (DUP!)" } else { "" }
+                    );
+                }
+            }
+            Icmpv4Message::DstUnreachable | Icmpv4Message::TimeExceeded => {
+                // The error quotes our request: its IP header and the first 8 ICMP bytes.
+                let Ok(inner) = Ipv4Packet::new_checked(icmp.data()) else {
+                    return;
+                };
+                if inner.dst_addr() != self.args.dest || inner.next_header() != IpProtocol::Icmp {
+                    return;
+                }
+                let hl = usize::from(inner.header_len());
+                let quoted = &inner.into_inner()[hl..];
+                if quoted.len() < 8 {
+                    return;
+                }
+                let ident = u16::from_be_bytes([quoted[4], quoted[5]]);
+                let seq = u16::from_be_bytes([quoted[6], quoted[7]]);
+                if ident != self.ident {
+                    return;
+                }
+                self.errors += 1;
+                let what = describe_error(&icmp);
+                let _ = writeln!(self.out, "From {} icmp_seq={seq} {what}", ip.src_addr());
+            }
+            _ => {}
+        }
+    }
+
+    fn done(&self, now: Instant) -> bool {
+        if self.sent < self.args.count {
+            return false;
+        }
+        if self.received + self.errors >= self.args.count {
+            return true;
+        }
+        now >= self.last_send + self.linger()
+    }
+
+    /// After the last request: twice the slowest reply if any came, else `-W`.
+    fn linger(&self) -> Duration {
+        let max_us = self.rtts_us.iter().cloned().fold(0.0, f64::max);
+        if self.received > 0 {
+            Duration::from_nanos((2.0 * max_us * 1000.0) as u64)
+                .max(Duration::from_millis(10))
+                .min(self.args.wait)
+        } else {
+            self.args.wait
+        }
+    }
+
+    fn summary(&mut self, now: Instant) -> CmdResult {
+        let mut out = std::mem::take(&mut self.out);
+        let elapsed = now.saturating_sub(self.start).as_millis_f64() as u64;
+        let loss = if self.sent == 0 {
+            0.0
+        } else {
+            (self.sent - self.received) as f64 * 100.0 / self.sent as f64
+        };
+        let _ = writeln!(out, "\n--- {} ping statistics ---", self.args.dest);
+        let dups = if self.duplicates > 0 {
+            format!(", +{} duplicates", self.duplicates)
+        } else {
+            String::new()
+        };
+        let errs = if self.errors > 0 {
+            format!(", +{} errors", self.errors)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "{} packets transmitted, {} received{dups}{errs}, {}% packet loss, time {elapsed}ms",
+            self.sent,
+            self.received,
+            super::fmt_g(loss)
+        );
+        if !self.rtts_us.is_empty() {
+            let n = self.rtts_us.len() as f64;
+            let min = self.rtts_us.iter().cloned().fold(f64::MAX, f64::min);
+            let max = self.rtts_us.iter().cloned().fold(0.0, f64::max);
+            let avg = self.rtts_us.iter().sum::<f64>() / n;
+            let var = self.rtts_us.iter().map(|r| r * r).sum::<f64>() / n - avg * avg;
+            let mdev = var.max(0.0).sqrt();
+            let _ = writeln!(
+                out,
+                "rtt min/avg/max/mdev = {:.3}/{:.3}/{:.3}/{:.3} ms",
+                min / 1000.0,
+                avg / 1000.0,
+                max / 1000.0,
+                mdev / 1000.0
+            );
+        }
+        CmdResult {
+            exit_code: if self.received > 0 { 0 } else { 1 },
+            output: out,
+            transmitted: Some(self.sent),
+            received: Some(self.received),
+            ..CmdResult::default()
+        }
+    }
+}
+
+/// iputils' RTT precision and rounding: three decimals under 1 ms, fewer as it grows.
+fn fmt_rtt(rtt: Duration) -> String {
+    let us = rtt.nanos() / 1000;
+    if us >= 100_000 - 50 {
+        format!("{} ms", (us + 500) / 1000)
+    } else if us >= 10_000 - 5 {
+        format!("{}.{} ms", (us + 50) / 1000, ((us + 50) % 1000) / 100)
+    } else if us >= 1_000 {
+        format!("{}.{:02} ms", (us + 5) / 1000, ((us + 5) % 1000) / 10)
+    } else {
+        format!("0.{:03} ms", us)
+    }
+}
+
+fn describe_error(icmp: &Icmpv4Packet<&[u8]>) -> String {
+    let code = icmp.msg_code();
+    match icmp.msg_type() {
+        Icmpv4Message::TimeExceeded => match Icmpv4TimeExceeded::from(code) {
+            Icmpv4TimeExceeded::FragExpired => "Frag reassembly time exceeded".into(),
+            _ => "Time to live exceeded".into(),
+        },
+        _ => match Icmpv4DstUnreachable::from(code) {
+            Icmpv4DstUnreachable::NetUnreachable => "Destination Net Unreachable".into(),
+            Icmpv4DstUnreachable::HostUnreachable => "Destination Host Unreachable".into(),
+            Icmpv4DstUnreachable::ProtoUnreachable => "Destination Protocol Unreachable".into(),
+            Icmpv4DstUnreachable::PortUnreachable => "Destination Port Unreachable".into(),
+            Icmpv4DstUnreachable::FragRequired => {
+                let raw = icmp.as_ref();
+                let mtu = u16::from_be_bytes([raw[6], raw[7]]);
+                format!("Frag needed and DF set (mtu = {mtu})")
+            }
+            Icmpv4DstUnreachable::NetProhibited => "Destination Net Prohibited".into(),
+            Icmpv4DstUnreachable::HostProhibited => "Destination Host Prohibited".into(),
+            Icmpv4DstUnreachable::CommProhibited => "Packet filtered".into(),
+            _ => format!("Dest Unreachable, Bad Code: {code}"),
+        },
+    }
+}
+
+impl App for Ping {
+    fn poll(&mut self, now: Instant, net: &mut Net) -> Option<CmdResult> {
+        self.receive(now, net);
+        while self.sent < self.args.count && now >= self.next_send {
+            self.send(now, net);
+            self.next_send += self.args.interval;
+        }
+        if self.done(now) {
+            net.remove(self.sock);
+            return Some(self.summary(now));
+        }
+        None
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        if self.sent < self.args.count {
+            Some(self.next_send)
+        } else {
+            Some(self.last_send + self.linger())
+        }
+    }
+
+    fn stop(&mut self, now: Instant, net: &mut Net) -> CmdResult {
+        net.remove(self.sock);
+        let mut r = self.summary(now);
+        r.stopped = true;
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rtt_precision_follows_iputils() {
+        assert_eq!(fmt_rtt(Duration::from_micros(52)), "0.052 ms");
+        assert_eq!(fmt_rtt(Duration::from_micros(2_345)), "2.35 ms");
+        assert_eq!(fmt_rtt(Duration::from_micros(23_456)), "23.5 ms");
+        assert_eq!(fmt_rtt(Duration::from_micros(123_456)), "123 ms");
+    }
+}

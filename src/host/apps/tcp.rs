@@ -1,0 +1,131 @@
+//! TCP plumbing shared by curl, nc and the bulk transfer: connecting with a route and a local
+//! port, telling "refused" from "closed", and listening on every interface.
+
+use smoltcp::socket::tcp;
+use smoltcp::wire::{IpEndpoint, Ipv4Address};
+
+use crate::host::net::{Net, SockRef};
+
+/// Where a client connection stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conn {
+    Connecting,
+    Established,
+    /// Reset before it was established: `Connection refused`.
+    Refused,
+    /// The peer has closed its side (or the connection is gone) after being established.
+    PeerClosed,
+}
+
+pub struct Client {
+    pub sock: SockRef,
+    pub remote: IpEndpoint,
+    pub local_port: u16,
+    established: bool,
+}
+
+pub fn buffer(n: usize) -> tcp::SocketBuffer<'static> {
+    tcp::SocketBuffer::new(vec![0; n])
+}
+
+impl Client {
+    /// Opens a connection to `dst:port` from `sport` (or an ephemeral port).
+    pub fn connect(
+        net: &mut Net,
+        dst: Ipv4Address,
+        port: u16,
+        sport: Option<u16>,
+        rx: usize,
+        tx: usize,
+    ) -> Result<Client, String> {
+        let iface = net.route(dst).ok_or("Network is unreachable")?;
+        let local_port = sport.unwrap_or_else(|| net.ephemeral_port());
+        let sock = net.add_socket(iface, tcp::Socket::new(buffer(rx), buffer(tx)));
+        let remote = IpEndpoint::new(dst.into(), port);
+        let (cx, s) = net.connect_parts::<tcp::Socket>(sock);
+        if let Err(e) = s.connect(cx, remote, local_port) {
+            net.remove(sock);
+            return Err(format!("connect: {e}"));
+        }
+        Ok(Client {
+            sock,
+            remote,
+            local_port,
+            established: false,
+        })
+    }
+
+    pub fn state(&mut self, net: &mut Net) -> Conn {
+        let s = net.socket::<tcp::Socket>(self.sock);
+        match s.state() {
+            tcp::State::SynSent | tcp::State::SynReceived => Conn::Connecting,
+            tcp::State::Closed if !self.established => Conn::Refused,
+            tcp::State::Established | tcp::State::FinWait1 | tcp::State::FinWait2 => {
+                self.established = true;
+                Conn::Established
+            }
+            _ if !self.established && !s.may_recv() => Conn::Refused,
+            _ => {
+                self.established = true;
+                if s.may_recv() || s.can_recv() {
+                    Conn::Established
+                } else {
+                    Conn::PeerClosed
+                }
+            }
+        }
+    }
+
+    pub fn was_established(&self) -> bool {
+        self.established
+    }
+}
+
+/// Listening sockets on every addressed interface, for servers.
+pub fn listen_all(net: &mut Net, port: u16, rx: usize, tx: usize) -> Vec<SockRef> {
+    let addressed: Vec<usize> = (0..net.ifaces.len())
+        .filter(|&i| net.addr(i).is_some())
+        .collect();
+    addressed
+        .into_iter()
+        .filter_map(|i| listen_on(net, i, port, rx, tx))
+        .collect()
+}
+
+pub fn listen_on(net: &mut Net, iface: usize, port: u16, rx: usize, tx: usize) -> Option<SockRef> {
+    let mut s = tcp::Socket::new(buffer(rx), buffer(tx));
+    s.listen(port).ok()?;
+    Some(net.add_socket(iface, s))
+}
+
+/// Reads everything available from a socket into `out`, up to `limit` bytes kept; returns
+/// the number of bytes read (kept or not).
+pub fn drain(net: &mut Net, sock: SockRef, out: &mut Vec<u8>, limit: usize) -> usize {
+    let s = net.socket::<tcp::Socket>(sock);
+    let mut total = 0;
+    while s.can_recv() {
+        let n = s
+            .recv(|buf| {
+                let keep = buf.len().min(limit.saturating_sub(out.len()));
+                out.extend_from_slice(&buf[..keep]);
+                (buf.len(), buf.len())
+            })
+            .unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    total
+}
+
+/// Writes as much of `data[*sent..]` as fits; advances `sent`.
+pub fn push(net: &mut Net, sock: SockRef, data: &[u8], sent: &mut usize) {
+    let s = net.socket::<tcp::Socket>(sock);
+    if *sent < data.len()
+        && s.can_send()
+        && let Ok(n) = s.send_slice(&data[*sent..])
+    {
+        *sent += n;
+    }
+}

@@ -1,0 +1,436 @@
+//! Commands as a student types them, parsed before anything runs so that `hoplab check`
+//! rejects a bad one with its location.
+
+use smoltcp::wire::Ipv4Address;
+
+use crate::time::Duration;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PingArgs {
+    pub dest: Ipv4Address,
+    pub count: u64,
+    pub interval: Duration,
+    /// How long to wait for replies after the last request (`-W`).
+    pub wait: Duration,
+    pub size: usize,
+    pub ttl: u8,
+    pub quiet: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CurlArgs {
+    pub host: Ipv4Address,
+    pub port: u16,
+    pub path: String,
+    pub host_header: String,
+    pub silent: bool,
+    pub include_headers: bool,
+    pub head: bool,
+    pub discard_body: bool,
+    pub fail: bool,
+    pub local_port: Option<u16>,
+    pub write_out: Option<String>,
+    pub max_time: Option<Duration>,
+    pub connect_timeout: Option<Duration>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NcArgs {
+    pub listen: bool,
+    pub udp: bool,
+    pub zero_io: bool,
+    pub verbose: bool,
+    pub keep_listening: bool,
+    /// Shut down the sending side once the input is sent (`-N`).
+    pub shutdown_after_input: bool,
+    pub host: Option<Ipv4Address>,
+    pub port: u16,
+    pub source_port: Option<u16>,
+    pub wait: Option<Duration>,
+    pub quit_after: Option<Duration>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BulkSendArgs {
+    pub host: Ipv4Address,
+    pub port: u16,
+    pub bytes: u64,
+    pub source_port: Option<u16>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Ping(PingArgs),
+    Curl(CurlArgs),
+    HttpServer { port: u16 },
+    Nc(NcArgs),
+    BulkSend(BulkSendArgs),
+    BulkRecv { port: u16 },
+    Sleep(Duration),
+}
+
+/// The commands a host runs, for error messages and `hoplab` docs.
+pub const COMMANDS: &[&str] = &[
+    "ping",
+    "curl",
+    "http-server",
+    "nc",
+    "bulk-send",
+    "bulk-recv",
+    "sleep",
+];
+
+fn value<'a>(it: &mut impl Iterator<Item = &'a String>, flag: &str) -> Result<&'a str, String> {
+    it.next()
+        .map(String::as_str)
+        .ok_or_else(|| format!("option requires an argument -- '{flag}'"))
+}
+
+fn num<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, String> {
+    text.parse()
+        .map_err(|_| format!("invalid {what}: '{text}'"))
+}
+
+fn secs(text: &str, what: &str) -> Result<Duration, String> {
+    let s: f64 = num(text, what)?;
+    if !(0.0..=86_400.0).contains(&s) {
+        return Err(format!("invalid {what}: '{text}'"));
+    }
+    Ok(Duration::from_secs_f64(s))
+}
+
+fn ipv4(text: &str) -> Result<Ipv4Address, String> {
+    text.parse().map_err(|_| {
+        format!("{text}: Name or service not known (hosts are addressed by IPv4 address)")
+    })
+}
+
+fn port(text: &str) -> Result<u16, String> {
+    match text.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(format!("invalid port: '{text}'")),
+    }
+}
+
+pub fn parse(argv: &[String]) -> Result<Command, String> {
+    let Some(name) = argv.first() else {
+        return Err("empty command".into());
+    };
+    let rest = &argv[1..];
+    match name.as_str() {
+        "ping" => parse_ping(rest).map(Command::Ping),
+        "curl" => parse_curl(rest).map(Command::Curl),
+        "http-server" => match rest {
+            [p] => Ok(Command::HttpServer { port: port(p)? }),
+            _ => Err("usage: http-server PORT".into()),
+        },
+        "nc" => parse_nc(rest).map(Command::Nc),
+        "bulk-send" => parse_bulk_send(rest).map(Command::BulkSend),
+        "bulk-recv" => match rest {
+            [p] => Ok(Command::BulkRecv { port: port(p)? }),
+            _ => Err("usage: bulk-recv PORT".into()),
+        },
+        "sleep" => match rest {
+            [s] => Ok(Command::Sleep(
+                Duration::parse(s).map_err(|e| format!("sleep: {e}"))?,
+            )),
+            _ => Err("usage: sleep DURATION".into()),
+        },
+        other => Err(format!(
+            "{other}: command not found (a host runs: {})",
+            COMMANDS.join(", ")
+        )),
+    }
+}
+
+fn parse_ping(args: &[String]) -> Result<PingArgs, String> {
+    let mut p = PingArgs {
+        dest: Ipv4Address::UNSPECIFIED,
+        count: 4,
+        interval: Duration::from_secs(1),
+        wait: Duration::from_secs(10),
+        size: 56,
+        ttl: 64,
+        quiet: false,
+    };
+    let mut dest = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-c" => p.count = num(value(&mut it, "c")?, "count")?,
+            "-i" => p.interval = secs(value(&mut it, "i")?, "interval")?,
+            "-W" => p.wait = secs(value(&mut it, "W")?, "timeout")?,
+            "-s" => {
+                p.size = num(value(&mut it, "s")?, "packet size")?;
+                if p.size > 65507 {
+                    return Err(format!("invalid -s value: '{}'", p.size));
+                }
+            }
+            "-t" => p.ttl = num(value(&mut it, "t")?, "TTL")?,
+            "-q" => p.quiet = true,
+            s if s.starts_with('-') => return Err(format!("ping: invalid option -- '{s}'")),
+            d => dest = Some(ipv4(d)?),
+        }
+    }
+    p.dest = dest.ok_or("ping: usage error: Destination address required")?;
+    if p.count == 0 {
+        return Err("ping: invalid argument: '0': out of range: 1 <= value".into());
+    }
+    Ok(p)
+}
+
+/// `http://HOST[:PORT][/PATH]` with an IPv4 host.
+pub fn parse_url(url: &str) -> Result<(Ipv4Address, u16, String, String), String> {
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    if rest.contains("://") {
+        return Err(format!(
+            "curl: (1) Protocol not supported in {url} (only http://)"
+        ));
+    }
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].to_string()),
+        None => (rest, "/".to_string()),
+    };
+    let (host, p) = match authority.rsplit_once(':') {
+        Some((h, p)) => (
+            h,
+            port(p).map_err(|e| format!("curl: (3) URL rejected: {e}"))?,
+        ),
+        None => (authority, 80),
+    };
+    let ip = ipv4(host).map_err(|e| format!("curl: (6) Could not resolve host: {e}"))?;
+    Ok((ip, p, path, authority.to_string()))
+}
+
+fn parse_curl(args: &[String]) -> Result<CurlArgs, String> {
+    let mut url = None;
+    let mut c = CurlArgs {
+        host: Ipv4Address::UNSPECIFIED,
+        port: 80,
+        path: "/".into(),
+        host_header: String::new(),
+        silent: false,
+        include_headers: false,
+        head: false,
+        discard_body: false,
+        fail: false,
+        local_port: None,
+        write_out: None,
+        max_time: None,
+        connect_timeout: None,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-s" | "--silent" | "-S" | "-sS" | "--show-error" => c.silent = true,
+            "-i" | "--include" => c.include_headers = true,
+            "-I" | "--head" => c.head = true,
+            "-f" | "--fail" => c.fail = true,
+            "-sf" | "-fs" => {
+                c.silent = true;
+                c.fail = true;
+            }
+            "-o" | "--output" => {
+                let f = value(&mut it, "o")?;
+                if f != "/dev/null" {
+                    return Err(format!(
+                        "curl: -o {f}: a lab host has no file system; use -o /dev/null"
+                    ));
+                }
+                c.discard_body = true;
+            }
+            "--local-port" => c.local_port = Some(port(value(&mut it, "local-port")?)?),
+            "-w" | "--write-out" => c.write_out = Some(value(&mut it, "w")?.to_string()),
+            "-m" | "--max-time" => c.max_time = Some(secs(value(&mut it, "m")?, "max-time")?),
+            "--connect-timeout" => {
+                c.connect_timeout =
+                    Some(secs(value(&mut it, "connect-timeout")?, "connect-timeout")?)
+            }
+            s if s.starts_with('-') => return Err(format!("curl: option {s}: is unknown")),
+            u => url = Some(u.to_string()),
+        }
+    }
+    let url = url.ok_or("curl: no URL specified")?;
+    let (host, port, path, authority) = parse_url(&url)?;
+    c.host = host;
+    c.port = port;
+    c.path = path;
+    c.host_header = authority;
+    Ok(c)
+}
+
+fn parse_nc(args: &[String]) -> Result<NcArgs, String> {
+    let mut n = NcArgs {
+        listen: false,
+        udp: false,
+        zero_io: false,
+        verbose: false,
+        keep_listening: false,
+        shutdown_after_input: false,
+        host: None,
+        port: 0,
+        source_port: None,
+        wait: None,
+        quit_after: None,
+    };
+    let mut positional = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a.starts_with('-') && a.len() > 1 {
+            // Flags may be grouped (`-zv`, `-lu`); `p`, `w` and `q` take a value.
+            for (i, f) in a[1..].char_indices() {
+                match f {
+                    'l' => n.listen = true,
+                    'u' => n.udp = true,
+                    'z' => n.zero_io = true,
+                    'v' => n.verbose = true,
+                    'k' => n.keep_listening = true,
+                    'N' => n.shutdown_after_input = true,
+                    'n' => {}
+                    'p' | 'w' | 'q' => {
+                        let inline = &a[2 + i..];
+                        let v = if inline.is_empty() {
+                            value(&mut it, &f.to_string())?.to_string()
+                        } else {
+                            inline.to_string()
+                        };
+                        match f {
+                            'p' => n.source_port = Some(port(&v)?),
+                            'w' => n.wait = Some(secs(&v, "timeout")?),
+                            _ => n.quit_after = Some(secs(&v, "quit delay")?),
+                        }
+                        break;
+                    }
+                    other => return Err(format!("nc: invalid option -- '{other}'")),
+                }
+            }
+        } else {
+            positional.push(a.as_str());
+        }
+    }
+    match (n.listen, positional.as_slice()) {
+        (true, [p]) => n.port = port(p)?,
+        (true, []) => {
+            n.port = n.source_port.ok_or("nc: missing port number")?;
+            n.source_port = None;
+        }
+        (false, [h, p]) => {
+            n.host = Some(ipv4(h).map_err(|e| format!("nc: getaddrinfo for host \"{h}\": {e}"))?);
+            n.port = port(p)?;
+        }
+        _ => return Err("usage: nc [-luzvkN] [-p PORT] [-w SECS] [-q SECS] [HOST] PORT".into()),
+    }
+    Ok(n)
+}
+
+fn parse_bulk_send(args: &[String]) -> Result<BulkSendArgs, String> {
+    let mut source_port = None;
+    let mut pos = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-p" => source_port = Some(port(value(&mut it, "p")?)?),
+            s if s.starts_with('-') => return Err(format!("bulk-send: invalid option {s}")),
+            s => pos.push(s),
+        }
+    }
+    match pos.as_slice() {
+        [h, p, b] => Ok(BulkSendArgs {
+            host: ipv4(h)?,
+            port: port(p)?,
+            bytes: parse_size(b)?,
+            source_port,
+        }),
+        _ => Err("usage: bulk-send [-p SRCPORT] HOST PORT BYTES (e.g. 20M)".into()),
+    }
+}
+
+/// `1500`, `64K`, `20M`, `1G` (powers of 1000, as transfer sizes are quoted).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let (digits, mult) = match text.chars().last() {
+        Some('K' | 'k') => (&text[..text.len() - 1], 1_000),
+        Some('M' | 'm') => (&text[..text.len() - 1], 1_000_000),
+        Some('G' | 'g') => (&text[..text.len() - 1], 1_000_000_000),
+        _ => (text, 1),
+    };
+    let n: u64 = num(digits, "size")?;
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size too large: {text}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn parses_ping() {
+        let Command::Ping(p) = parse(&argv("ping -c 3 -i 0.2 -W 2 -s 100 10.0.0.2")).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(p.count, 3);
+        assert_eq!(p.interval, Duration::from_millis(200));
+        assert_eq!(p.wait, Duration::from_secs(2));
+        assert_eq!(p.size, 100);
+        assert_eq!(p.dest, Ipv4Address::new(10, 0, 0, 2));
+        assert!(parse(&argv("ping")).is_err());
+        assert!(parse(&argv("ping -c x 10.0.0.1")).is_err());
+        assert!(parse(&argv("ping example.com")).is_err());
+    }
+
+    #[test]
+    fn parses_curl() {
+        let Command::Curl(c) =
+            parse(&argv("curl -s --local-port 40000 http://192.0.2.1:8080/x")).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (c.host, c.port, c.path.as_str()),
+            (Ipv4Address::new(192, 0, 2, 1), 8080, "/x")
+        );
+        assert_eq!(c.local_port, Some(40000));
+        assert!(c.silent);
+        assert!(parse(&argv("curl https://1.2.3.4/")).is_err());
+    }
+
+    #[test]
+    fn parses_nc_forms() {
+        let Command::Nc(n) = parse(&argv("nc -zv 10.0.0.2 8080")).unwrap() else {
+            panic!()
+        };
+        assert!(n.zero_io && n.verbose && !n.listen);
+        let Command::Nc(n) = parse(&argv("nc -lu 9000")).unwrap() else {
+            panic!()
+        };
+        assert!(n.listen && n.udp && n.port == 9000);
+        let Command::Nc(n) = parse(&argv("nc -l -p 9000")).unwrap() else {
+            panic!()
+        };
+        assert_eq!(n.port, 9000);
+        let Command::Nc(n) = parse(&argv("nc -w2 -p 1234 10.0.0.2 80")).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (n.wait, n.source_port),
+            (Some(Duration::from_secs(2)), Some(1234))
+        );
+    }
+
+    #[test]
+    fn unknown_command_lists_known_ones() {
+        let e = parse(&argv("wget http://x")).unwrap_err();
+        assert!(e.contains("command not found") && e.contains("curl"), "{e}");
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("20M"), Ok(20_000_000));
+        assert_eq!(parse_size("1500"), Ok(1500));
+        assert!(parse_size("lots").is_err());
+    }
+}

@@ -1,0 +1,124 @@
+//! The smoltcp `Device` of one host interface for one poll: at most one received frame,
+//! borrowed from the engine, and transmissions that go straight into the engine's outbox in
+//! pooled buffers. Nothing is copied on receive and nothing is allocated per frame.
+
+use smoltcp::phy::{self, Checksum, ChecksumCapabilities, DeviceCapabilities, Medium};
+use smoltcp::time::Instant;
+
+use crate::sim::Ctx;
+
+pub struct SimDevice<'a, 'c> {
+    pub rx: Option<&'a [u8]>,
+    pub ctx: &'a mut Ctx<'c>,
+    pub port: u16,
+    pub mtu: usize,
+}
+
+pub struct RxToken<'a>(&'a [u8]);
+
+pub struct TxToken<'a, 'c> {
+    ctx: &'a mut Ctx<'c>,
+    port: u16,
+}
+
+impl phy::RxToken for RxToken<'_> {
+    fn consume<R, F>(self, f: F) -> R
+    where
+        F: FnOnce(&[u8]) -> R,
+    {
+        f(self.0)
+    }
+}
+
+impl phy::TxToken for TxToken<'_, '_> {
+    fn consume<R, F>(self, len: usize, f: F) -> R
+    where
+        F: FnOnce(&mut [u8]) -> R,
+    {
+        let mut buf = self.ctx.buffer();
+        buf.resize(len, 0);
+        let r = f(&mut buf);
+        self.ctx.send(self.port, buf);
+        r
+    }
+}
+
+/// Checksums are computed on transmit (captures must carry valid ones) and not verified on
+/// receive: frames inside the lab are built by smoltcp or rewritten with incremental
+/// checksums, and frames from outside (a TAP) are validated at the edge.
+pub fn capabilities(mtu: usize) -> DeviceCapabilities {
+    let mut checksum = ChecksumCapabilities::default();
+    checksum.ipv4 = Checksum::Tx;
+    checksum.udp = Checksum::Tx;
+    checksum.tcp = Checksum::Tx;
+    checksum.icmpv4 = Checksum::Tx;
+    let mut caps = DeviceCapabilities::default();
+    caps.medium = Medium::Ethernet;
+    caps.max_transmission_unit = mtu + crate::link::ETH_HEADER_LEN;
+    caps.checksum = checksum;
+    caps
+}
+
+impl<'c> phy::Device for SimDevice<'_, 'c> {
+    type RxToken<'b>
+        = RxToken<'b>
+    where
+        Self: 'b;
+    type TxToken<'b>
+        = TxToken<'b, 'c>
+    where
+        Self: 'b;
+
+    fn receive(&mut self, _timestamp: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        let frame = self.rx.take()?;
+        Some((
+            RxToken(frame),
+            TxToken {
+                ctx: self.ctx,
+                port: self.port,
+            },
+        ))
+    }
+
+    fn transmit(&mut self, _timestamp: Instant) -> Option<Self::TxToken<'_>> {
+        Some(TxToken {
+            ctx: self.ctx,
+            port: self.port,
+        })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        capabilities(self.mtu)
+    }
+}
+
+/// A device that only states capabilities: `Interface::new` reads them at creation.
+pub struct CapsOnly(pub usize);
+
+pub struct DiscardTx;
+
+impl phy::TxToken for DiscardTx {
+    fn consume<R, F>(self, len: usize, f: F) -> R
+    where
+        F: FnOnce(&mut [u8]) -> R,
+    {
+        f(&mut vec![0; len])
+    }
+}
+
+impl phy::Device for CapsOnly {
+    type RxToken<'b> = RxToken<'b>;
+    type TxToken<'b> = DiscardTx;
+
+    fn receive(&mut self, _timestamp: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        None
+    }
+
+    fn transmit(&mut self, _timestamp: Instant) -> Option<Self::TxToken<'_>> {
+        None
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        capabilities(self.0)
+    }
+}

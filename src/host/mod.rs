@@ -1,0 +1,283 @@
+//! Container hosts: a smoltcp stack per interface, and the programs a student runs on them.
+//!
+//! A frame is handed to the stack of the interface it arrived on (ARP requests for other
+//! addresses are skipped first, exactly as smoltcp would ignore them, so a flood to thousands
+//! of hosts costs little); then the running programs are polled, and what they queued is
+//! sent. An idle host holds no socket buffers: they come with the program that needs them.
+
+pub mod apps;
+pub mod cmd;
+pub mod device;
+pub mod net;
+
+use std::any::Any;
+
+use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
+
+use crate::rand::Rng;
+use crate::report::iproute::{self, LinkInfo, NeighInfo, RouteInfo};
+use crate::sim::{CmdId, CmdResult, Ctx, Node, PortView};
+use crate::time::{Duration, Instant};
+use apps::App;
+pub use net::IfaceConfig;
+use net::Net;
+
+#[derive(Clone, Debug)]
+pub struct HostConfig {
+    pub name: String,
+    pub ifaces: Vec<IfaceConfig>,
+    pub gateway: Option<Ipv4Address>,
+}
+
+pub struct Host {
+    name: String,
+    net: Net,
+    apps: Vec<(CmdId, Box<dyn App>)>,
+    /// The instant of the last poll, so a stack that asks to be polled "now" again is woken
+    /// one microsecond (smoltcp's resolution) later rather than in a loop.
+    last_poll: Instant,
+    /// The deadline computed after the stack or a program last ran; frames the stack never
+    /// saw (an ARP request for someone else) leave it as it was.
+    deadline: Option<Option<Instant>>,
+}
+
+impl Host {
+    pub fn new(config: HostConfig, seed: u64) -> Host {
+        let rng = Rng::stream(seed, &format!("host:{}", config.name));
+        Host {
+            net: Net::new(config.ifaces, config.gateway, rng, Instant::ZERO),
+            name: config.name,
+            apps: Vec::new(),
+            last_poll: Instant::ZERO,
+            deadline: None,
+        }
+    }
+
+    pub fn iface_config(&self, i: usize) -> &IfaceConfig {
+        &self.net.ifaces[i].config
+    }
+
+    pub fn mac(&self, i: usize) -> EthernetAddress {
+        self.net.ifaces[i].config.mac
+    }
+
+    pub fn running(&self) -> usize {
+        self.apps.len()
+    }
+
+    /// Polls every program, reports the finished ones, then sends what they queued.
+    fn run_apps(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
+        self.deadline = None;
+        if self.apps.is_empty() && !self.net.has_orphans() {
+            return;
+        }
+        let mut i = 0;
+        while i < self.apps.len() {
+            match self.apps[i].1.poll(now, &mut self.net) {
+                Some(result) => {
+                    let (id, _) = self.apps.remove(i);
+                    ctx.finish(id, result);
+                }
+                None => i += 1,
+            }
+        }
+        for f in 0..self.net.ifaces.len() {
+            self.net.poll(f, now, None, ctx);
+        }
+        self.net.reap();
+    }
+
+    fn compute_deadline(&mut self, now: Instant) -> Option<Instant> {
+        let apps = self.apps.iter().filter_map(|(_, a)| a.poll_at()).min();
+        let stack = self.net.poll_at(now);
+        let next = match (apps, stack) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        Some(next.max(self.last_poll + Duration::from_micros(1)))
+    }
+
+    fn links(&self, views: &[PortView]) -> Vec<LinkInfo> {
+        let mut links = vec![LinkInfo::loopback()];
+        for (i, (f, v)) in self.net.ifaces.iter().zip(views).enumerate() {
+            links.push(LinkInfo {
+                ifindex: self.ifindex(i as u16),
+                name: f.config.name.clone(),
+                peer_ifindex: v.peer_ifindex,
+                loopback: false,
+                carrier: v.up,
+                mtu: f.config.mtu,
+                master: None,
+                mac: f.config.mac,
+                link_netnsid: v.peer_node.as_ref().map(|_| 0),
+                addrs: f.config.cidr.into_iter().collect(),
+                stats: v.stats,
+            });
+        }
+        links
+    }
+
+    fn routes(&self) -> Vec<RouteInfo> {
+        let mut routes = Vec::new();
+        if let Some((i, gw)) = self.net.gateway {
+            routes.push(RouteInfo {
+                dst: None,
+                via: Some(gw),
+                dev: self.net.ifaces[i].config.name.clone(),
+                kernel: false,
+                src: None,
+                metric: None,
+            });
+        }
+        let mut connected: Vec<RouteInfo> = self
+            .net
+            .ifaces
+            .iter()
+            .filter_map(|f| {
+                let c = f.config.cidr?;
+                Some(RouteInfo {
+                    dst: Some(Ipv4Cidr::new(c.network().address(), c.prefix_len())),
+                    via: None,
+                    dev: f.config.name.clone(),
+                    kernel: true,
+                    src: Some(c.address()),
+                    metric: None,
+                })
+            })
+            .collect();
+        connected.sort_by_key(|r| r.dst.map(|d| (d.address().to_bits(), d.prefix_len())));
+        routes.extend(connected);
+        routes
+    }
+
+    fn neighbours(&self, now: Instant) -> Vec<NeighInfo> {
+        self.net
+            .ifaces
+            .iter()
+            .flat_map(|f| {
+                f.neighbours(now)
+                    .into_iter()
+                    .map(|(ip, mac, state)| NeighInfo {
+                        ip,
+                        dev: f.config.name.clone(),
+                        lladdr: Some(mac),
+                        state,
+                    })
+            })
+            .collect()
+    }
+}
+
+impl Node for Host {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "host"
+    }
+
+    fn handle_frame(&mut self, now: Instant, port: u16, frame: &[u8], ctx: &mut Ctx<'_>) {
+        let i = usize::from(port);
+        if self.net.ifaces.get(i).is_none_or(|f| f.ignores(frame)) {
+            return;
+        }
+        self.last_poll = now;
+        self.deadline = None;
+        self.net.poll(i, now, Some(frame), ctx);
+        self.run_apps(now, ctx);
+    }
+
+    fn handle_timeout(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
+        self.last_poll = now;
+        self.deadline = None;
+        for f in 0..self.net.ifaces.len() {
+            self.net.poll(f, now, None, ctx);
+        }
+        self.run_apps(now, ctx);
+    }
+
+    fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
+        if let Some(d) = self.deadline {
+            return d;
+        }
+        let d = self.compute_deadline(now);
+        self.deadline = Some(d);
+        d
+    }
+
+    fn start_command(
+        &mut self,
+        now: Instant,
+        cmd: CmdId,
+        argv: &[String],
+        input: &str,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(), String> {
+        let parsed = cmd::parse(argv)?;
+        match apps::spawn(parsed, &self.name, input, now, &mut self.net) {
+            Ok(app) => self.apps.push((cmd, app)),
+            Err(e) => ctx.finish(
+                cmd,
+                CmdResult {
+                    exit_code: 2,
+                    output: format!("{e}\n"),
+                    ..CmdResult::default()
+                },
+            ),
+        }
+        self.last_poll = now;
+        self.run_apps(now, ctx);
+        Ok(())
+    }
+
+    fn stop_command(&mut self, now: Instant, cmd: CmdId, ctx: &mut Ctx<'_>) {
+        if let Some(i) = self.apps.iter().position(|(id, _)| *id == cmd) {
+            let (id, mut app) = self.apps.remove(i);
+            self.deadline = None;
+            let result = app.stop(now, &mut self.net);
+            ctx.finish(id, result);
+            for f in 0..self.net.ifaces.len() {
+                self.net.poll(f, now, None, ctx);
+            }
+        }
+    }
+
+    fn show(
+        &mut self,
+        now: Instant,
+        argv: &[String],
+        ports: &[PortView],
+    ) -> Result<String, String> {
+        let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+        match words.as_slice() {
+            ["ip", "addr" | "a" | "address"] | ["ip", "addr" | "a" | "address", "show"] => {
+                Ok(iproute::ip_addr(&self.links(ports)))
+            }
+            ["ip", "link" | "l"] | ["ip", "link", "show"] => {
+                Ok(iproute::ip_link(&self.links(ports), false))
+            }
+            ["ip", "-s", "link" | "l"] | ["ip", "-s", "link", "show"] => {
+                Ok(iproute::ip_link(&self.links(ports), true))
+            }
+            ["ip", "route" | "r"] | ["ip", "route", "show"] => {
+                Ok(iproute::ip_route(&self.routes()))
+            }
+            ["ip", "neigh" | "n" | "neighbour" | "neighbor"]
+            | ["ip", "neigh" | "neighbour" | "neighbor", "show"] => {
+                Ok(iproute::ip_neigh(&self.neighbours(now)))
+            }
+            _ => Err(format!(
+                "{}: a host shows `ip addr`, `ip link`, `ip -s link`, `ip route`, `ip neigh`",
+                argv.join(" ")
+            )),
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}

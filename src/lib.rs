@@ -1,0 +1,21 @@
+//! hoplab: a deterministic, in-kernel-free virtual network lab.
+//!
+//! Layers, each using only the ones above it (see `design.md`):
+//! `time`, `rand`, `id` → `wire` → `link`, `capture` → `sim` → `bridge`, `host` → `scenario`
+//! → `report`, `bench` → the `hoplab` binary. Nothing below the binary reads the wall clock,
+//! opens a file other than a capture, or spawns a thread.
+#![deny(unsafe_code)]
+
+pub mod bench;
+pub mod bridge;
+pub mod capture;
+pub mod filter;
+pub mod host;
+pub mod id;
+pub mod link;
+pub mod rand;
+pub mod report;
+pub mod scenario;
+pub mod sim;
+pub mod time;
+pub mod wire;

@@ -1,0 +1,358 @@
+//! Listings in iproute2's formats (`ip addr`, `ip link`, `ip -s link`, `ip route`,
+//! `ip neigh`, `bridge fdb show`, `bridge link`), as Debian 12's iproute2 6.1 prints them,
+//! trailing spaces included. Nodes gather the facts; this module only formats them.
+
+use std::fmt::Write;
+
+use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
+
+use crate::sim::PortStats;
+use crate::wire::Mac;
+
+/// One interface as `ip link` / `ip addr` show it.
+#[derive(Clone, Debug)]
+pub struct LinkInfo {
+    pub ifindex: u32,
+    pub name: String,
+    /// `eth0@if5`: the peer's ifindex for a veth.
+    pub peer_ifindex: Option<u32>,
+    pub loopback: bool,
+    /// Carrier present (the link is up).
+    pub carrier: bool,
+    pub mtu: u32,
+    pub master: Option<String>,
+    pub mac: EthernetAddress,
+    /// `link-netnsid N` for a veth whose peer is in another namespace.
+    pub link_netnsid: Option<u32>,
+    pub addrs: Vec<Ipv4Cidr>,
+    pub stats: PortStats,
+}
+
+impl LinkInfo {
+    pub fn loopback() -> LinkInfo {
+        LinkInfo {
+            ifindex: 1,
+            name: "lo".into(),
+            peer_ifindex: None,
+            loopback: true,
+            carrier: true,
+            mtu: 65536,
+            master: None,
+            mac: EthernetAddress([0; 6]),
+            link_netnsid: None,
+            addrs: vec![Ipv4Cidr::new(Ipv4Address::new(127, 0, 0, 1), 8)],
+            stats: PortStats::default(),
+        }
+    }
+
+    fn header(&self, mode: bool) -> String {
+        let name = match self.peer_ifindex {
+            Some(i) => format!("{}@if{i}", self.name),
+            None => self.name.clone(),
+        };
+        let (flags, state) = if self.loopback {
+            ("LOOPBACK,UP,LOWER_UP", "UNKNOWN")
+        } else if self.carrier {
+            ("BROADCAST,MULTICAST,UP,LOWER_UP", "UP")
+        } else {
+            ("NO-CARRIER,BROADCAST,MULTICAST,UP", "LOWERLAYERDOWN")
+        };
+        let master = self
+            .master
+            .as_ref()
+            .map(|m| format!(" master {m}"))
+            .unwrap_or_default();
+        let mode = if mode { " mode DEFAULT" } else { "" };
+        format!(
+            "{}: {name}: <{flags}> mtu {} qdisc noqueue{master} state {state}{mode} group default qlen 1000\n",
+            self.ifindex, self.mtu
+        )
+    }
+
+    fn link_line(&self) -> String {
+        if self.loopback {
+            return "    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n".into();
+        }
+        let netns = self
+            .link_netnsid
+            .map(|n| format!(" link-netnsid {n}"))
+            .unwrap_or_default();
+        format!(
+            "    link/ether {} brd ff:ff:ff:ff:ff:ff{netns}\n",
+            Mac(self.mac)
+        )
+    }
+}
+
+/// `ip addr`.
+pub fn ip_addr(links: &[LinkInfo]) -> String {
+    let mut out = String::new();
+    for l in links {
+        out.push_str(&l.header(false));
+        out.push_str(&l.link_line());
+        for a in &l.addrs {
+            if l.loopback {
+                let _ = writeln!(out, "    inet {a} scope host {}", l.name);
+            } else {
+                let brd = a
+                    .broadcast()
+                    .map(|b| format!(" brd {b}"))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "    inet {a}{brd} scope global {}", l.name);
+            }
+            out.push_str("       valid_lft forever preferred_lft forever\n");
+        }
+    }
+    out
+}
+
+/// `ip link`, or `ip -s link` with `stats`.
+pub fn ip_link(links: &[LinkInfo], stats: bool) -> String {
+    let mut out = String::new();
+    for l in links {
+        out.push_str(&l.header(true));
+        out.push_str(&l.link_line());
+        if stats {
+            let s = &l.stats;
+            out.push_str("    RX:  bytes packets errors dropped  missed   mcast           \n");
+            let _ = writeln!(
+                out,
+                "    {:>10} {:>7} {:>6} {:>7} {:>7} {:>7} ",
+                s.rx_bytes, s.rx_packets, 0, 0, 0, s.rx_multicast
+            );
+            out.push_str("    TX:  bytes packets errors dropped carrier collsns           \n");
+            let _ = writeln!(
+                out,
+                "    {:>10} {:>7} {:>6} {:>7} {:>7} {:>7} ",
+                s.tx_bytes, s.tx_packets, 0, s.tx_dropped, 0, 0
+            );
+        }
+    }
+    out
+}
+
+/// One route as `ip route` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// `None` is the default route.
+    pub dst: Option<Ipv4Cidr>,
+    pub via: Option<Ipv4Address>,
+    pub dev: String,
+    /// A connected route the kernel added with the address (`proto kernel scope link`).
+    pub kernel: bool,
+    pub src: Option<Ipv4Address>,
+    pub metric: Option<u32>,
+}
+
+/// `ip route`.
+pub fn ip_route(routes: &[RouteInfo]) -> String {
+    let mut out = String::new();
+    for r in routes {
+        match r.dst {
+            None => out.push_str("default"),
+            Some(c) => {
+                let _ = write!(out, "{c}");
+            }
+        }
+        if let Some(v) = r.via {
+            let _ = write!(out, " via {v}");
+        }
+        let _ = write!(out, " dev {}", r.dev);
+        if r.kernel {
+            out.push_str(" proto kernel scope link");
+        }
+        if let Some(s) = r.src {
+            let _ = write!(out, " src {s}");
+        }
+        if let Some(m) = r.metric {
+            let _ = write!(out, " metric {m}");
+        }
+        out.push_str(" \n");
+    }
+    out
+}
+
+/// One neighbour entry as `ip neigh` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NeighInfo {
+    pub ip: Ipv4Address,
+    pub dev: String,
+    pub lladdr: Option<EthernetAddress>,
+    /// `REACHABLE`, `STALE`, `DELAY`, `PROBE`, `INCOMPLETE`, `FAILED`, `PERMANENT`.
+    pub state: &'static str,
+}
+
+/// `ip neigh`.
+pub fn ip_neigh(entries: &[NeighInfo]) -> String {
+    let mut out = String::new();
+    for n in entries {
+        let _ = write!(out, "{} dev {}", n.ip, n.dev);
+        if let Some(m) = n.lladdr {
+            let _ = write!(out, " lladdr {}", Mac(m));
+        }
+        let _ = writeln!(out, " {} ", n.state);
+    }
+    out
+}
+
+/// One line of `bridge fdb show`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FdbLine {
+    pub mac: EthernetAddress,
+    pub dev: String,
+    /// `master BR` for the bridge's own table, absent for a device's own (`self`) entries.
+    pub master: Option<String>,
+    pub permanent: bool,
+}
+
+/// `bridge fdb show`.
+pub fn bridge_fdb(lines: &[FdbLine]) -> String {
+    let mut out = String::new();
+    for l in lines {
+        let _ = write!(out, "{} dev {}", Mac(l.mac), l.dev);
+        match &l.master {
+            Some(m) => {
+                let _ = write!(out, " master {m}");
+            }
+            None => out.push_str(" self"),
+        }
+        out.push_str(if l.permanent { " permanent\n" } else { " \n" });
+    }
+    out
+}
+
+/// Splits a command line the way a shell would for simple words and quotes.
+pub fn split_words(line: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, '\\') => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                    in_word = true;
+                }
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quote.is_some() {
+        return Err(format!("unterminated quote in: {line}"));
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_lines_match_iproute2() {
+        let routes = [
+            RouteInfo {
+                dst: None,
+                via: Some(Ipv4Address::new(172, 17, 0, 1)),
+                dev: "eth0".into(),
+                kernel: false,
+                src: None,
+                metric: None,
+            },
+            RouteInfo {
+                dst: Some(Ipv4Cidr::new(Ipv4Address::new(172, 17, 0, 0), 16)),
+                via: None,
+                dev: "eth0".into(),
+                kernel: true,
+                src: Some(Ipv4Address::new(172, 17, 0, 2)),
+                metric: None,
+            },
+        ];
+        // As in kernel-listings/l2_views.txt (ip route, c1).
+        assert_eq!(
+            ip_route(&routes),
+            "default via 172.17.0.1 dev eth0 \n172.17.0.0/16 dev eth0 proto kernel scope link src 172.17.0.2 \n"
+        );
+    }
+
+    #[test]
+    fn neigh_and_fdb_lines_match_iproute2() {
+        let n = NeighInfo {
+            ip: Ipv4Address::new(172, 17, 0, 3),
+            dev: "eth0".into(),
+            lladdr: Some(EthernetAddress([2, 0x42, 0xac, 0x11, 0, 3])),
+            state: "REACHABLE",
+        };
+        assert_eq!(
+            ip_neigh(&[n]),
+            "172.17.0.3 dev eth0 lladdr 02:42:ac:11:00:03 REACHABLE \n"
+        );
+        let f = [
+            FdbLine {
+                mac: EthernetAddress([2, 0x42, 0xac, 0x11, 0, 2]),
+                dev: "vethc1x".into(),
+                master: Some("docker0".into()),
+                permanent: false,
+            },
+            FdbLine {
+                mac: EthernetAddress([1, 0, 0x5e, 0, 0, 1]),
+                dev: "vethc1x".into(),
+                master: None,
+                permanent: true,
+            },
+        ];
+        assert_eq!(
+            bridge_fdb(&f),
+            "02:42:ac:11:00:02 dev vethc1x master docker0 \n01:00:5e:00:00:01 dev vethc1x self permanent\n"
+        );
+    }
+
+    #[test]
+    fn addr_listing_shape() {
+        let mut eth = LinkInfo::loopback();
+        eth.ifindex = 2;
+        eth.name = "eth0".into();
+        eth.loopback = false;
+        eth.mtu = 1500;
+        eth.peer_ifindex = Some(5);
+        eth.link_netnsid = Some(0);
+        eth.mac = EthernetAddress([2, 0x42, 0xac, 0x11, 0, 2]);
+        eth.addrs = vec![Ipv4Cidr::new(Ipv4Address::new(172, 17, 0, 2), 16)];
+        let text = ip_addr(&[LinkInfo::loopback(), eth]);
+        assert!(text.contains("2: eth0@if5: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default qlen 1000\n    link/ether 02:42:ac:11:00:02 brd ff:ff:ff:ff:ff:ff link-netnsid 0\n    inet 172.17.0.2/16 brd 172.17.255.255 scope global eth0\n"), "{text}");
+        assert!(text.starts_with("1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536"));
+    }
+
+    #[test]
+    fn splits_like_a_shell() {
+        assert_eq!(
+            split_words(r#"curl -s "http://a b/" 'x y' z\ w"#).unwrap(),
+            ["curl", "-s", "http://a b/", "x y", "z w"]
+        );
+        assert!(split_words("echo 'open").is_err());
+    }
+}

@@ -1,0 +1,3 @@
+//! Listings in the real tools' formats and the run summary.
+
+pub mod iproute;

@@ -1,0 +1,64 @@
+//! Builds the simulation a lab describes: bridges, then hosts, in file order; then links.
+
+use crate::bridge::{Bridge, BridgeConfig, BridgePort};
+use crate::host::{Host, HostConfig, IfaceConfig};
+use crate::id::PortId;
+use crate::scenario::model::{Endpoint, Lab};
+use crate::sim::Sim;
+
+pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
+    let mut sim = Sim::new(seed);
+    for b in &lab.bridges {
+        let ports: Vec<BridgePort> = b
+            .ports
+            .iter()
+            .map(|(name, mac)| BridgePort {
+                name: name.clone(),
+                mac: *mac,
+                own: false,
+                hairpin: false,
+            })
+            .collect();
+        let names: Vec<String> = ports.iter().map(|p| p.name.clone()).collect();
+        let config = BridgeConfig {
+            name: b.name.clone(),
+            mac: b.mac,
+            ageing: b.ageing,
+            fdb_max: b.fdb_max,
+        };
+        sim.add_node(Box::new(Bridge::new(config, ports)), &names);
+    }
+    for h in &lab.hosts {
+        let ifaces: Vec<IfaceConfig> = h
+            .ifaces
+            .iter()
+            .map(|i| IfaceConfig {
+                name: i.name.clone(),
+                mac: i.mac,
+                cidr: i.cidr,
+                mtu: i.mtu,
+            })
+            .collect();
+        let names: Vec<String> = ifaces.iter().map(|i| i.name.clone()).collect();
+        let config = HostConfig {
+            name: h.name.clone(),
+            ifaces,
+            gateway: h.gateway,
+        };
+        sim.add_node(Box::new(Host::new(config, seed)), &names);
+    }
+    for l in &lab.links {
+        let a = port_of(&sim, &l.a)?;
+        let b = port_of(&sim, &l.b)?;
+        sim.connect(a, b, l.params.clone())?;
+    }
+    Ok(sim)
+}
+
+pub fn port_of(sim: &Sim, ep: &Endpoint) -> Result<PortId, String> {
+    let node = sim
+        .find_node(&ep.node)
+        .ok_or_else(|| format!("no node named '{}'", ep.node))?;
+    sim.find_port(node, &ep.iface)
+        .ok_or_else(|| format!("{} has no interface '{}'", ep.node, ep.iface))
+}

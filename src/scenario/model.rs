@@ -1,0 +1,814 @@
+//! The resolved lab: every name checked, every address parsed, every command and filter
+//! parsed, before anything runs. Errors carry the location of the value at fault.
+
+use std::collections::BTreeMap;
+
+use serde_saphyr::Location;
+use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
+
+use super::error::{Errors, LabErrors, suggest};
+use super::raw::{RawCaptureExpect, RawLab, RawLink, RawStep};
+use crate::capture::CaptureMode;
+use crate::filter::Filter;
+use crate::host::cmd;
+use crate::link::LinkParams;
+use crate::rand::Rng;
+use crate::report::iproute::split_words;
+use crate::time::Duration;
+
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(1);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// A lab without `duration` stops here at the latest, so a runaway lab still ends.
+pub const MAX_DURATION: Duration = Duration::from_secs(3600);
+
+#[derive(Clone, Debug)]
+pub struct Lab {
+    pub name: String,
+    pub about: String,
+    pub seed: u64,
+    pub captures: CaptureMode,
+    pub settle: Duration,
+    pub duration: Option<Duration>,
+    pub requires: Vec<String>,
+    pub bridges: Vec<BridgeSpec>,
+    pub hosts: Vec<HostSpec>,
+    pub links: Vec<LinkSpec>,
+    pub steps: Vec<Step>,
+    pub expects: Vec<CaptureExpect>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct BridgeSpec {
+    pub name: String,
+    pub mac: EthernetAddress,
+    pub ageing: Duration,
+    pub fdb_max: usize,
+    /// Port names with their MACs, in port order.
+    pub ports: Vec<(String, EthernetAddress)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct IfaceSpec {
+    pub name: String,
+    pub mac: EthernetAddress,
+    pub cidr: Option<Ipv4Cidr>,
+    pub mtu: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct HostSpec {
+    pub name: String,
+    pub ifaces: Vec<IfaceSpec>,
+    pub gateway: Option<Ipv4Address>,
+}
+
+/// `node:iface` of a link end or capture point.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Endpoint {
+    pub node: String,
+    pub iface: String,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.node, self.iface)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct LinkSpec {
+    pub a: Endpoint,
+    pub b: Endpoint,
+    pub params: LinkParams,
+}
+
+#[derive(Clone, Debug)]
+pub enum Action {
+    Run {
+        argv: Vec<String>,
+        input: String,
+        background: bool,
+        timeout: Option<Duration>,
+    },
+    Show {
+        argv: Vec<String>,
+    },
+    SetLink {
+        end: Endpoint,
+        up: bool,
+    },
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct CmdExpect {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transmitted: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    pub contains: Vec<String>,
+    pub not_contains: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub at: Option<Duration>,
+    pub on: Option<String>,
+    pub text: String,
+    pub action: Action,
+    pub expect: CmdExpect,
+}
+
+#[derive(Clone, Debug)]
+pub struct CaptureExpect {
+    pub point: Endpoint,
+    pub filter: Filter,
+    pub count: Option<u64>,
+    pub at_least: Option<u64>,
+    pub at_most: Option<u64>,
+    pub why: Option<String>,
+}
+
+/// Node names and their interface names, as declared so far.
+#[derive(Default)]
+struct Names {
+    nodes: BTreeMap<String, (&'static str, Vec<String>)>,
+}
+
+impl Names {
+    fn node_names(&self) -> impl Iterator<Item = &str> {
+        self.nodes.keys().map(String::as_str)
+    }
+}
+
+fn mac_for(seed: u64, what: &str) -> EthernetAddress {
+    EthernetAddress(Rng::stream(seed, &format!("mac:{what}")).mac())
+}
+
+fn loc_or(loc: Location, fallback: Location) -> Location {
+    if loc == Location::UNKNOWN {
+        fallback
+    } else {
+        loc
+    }
+}
+
+/// `100Mbit`, `1Gbit`, `512kbit`, `1000000` (bit/s), as tc writes rates.
+pub fn parse_rate(text: &str) -> Result<u64, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let t = t
+        .strip_suffix("bps")
+        .map(|s| format!("{s}bit"))
+        .unwrap_or(t);
+    let (num, mult) = if let Some(n) = t.strip_suffix("gbit") {
+        (n, 1e9)
+    } else if let Some(n) = t.strip_suffix("mbit") {
+        (n, 1e6)
+    } else if let Some(n) = t.strip_suffix("kbit") {
+        (n, 1e3)
+    } else if let Some(n) = t.strip_suffix("bit") {
+        (n, 1.0)
+    } else {
+        (t.as_str(), 1.0)
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a rate (try 100Mbit, 1Gbit)"))?;
+    if !(v > 0.0 && (v * mult) < 1e15) {
+        return Err(format!("'{text}' is out of range"));
+    }
+    Ok((v * mult) as u64)
+}
+
+fn parse_endpoint(text: &str) -> Option<Endpoint> {
+    let (node, iface) = text.split_once(':')?;
+    (!node.is_empty() && !iface.is_empty()).then(|| Endpoint {
+        node: node.to_string(),
+        iface: iface.to_string(),
+    })
+}
+
+pub fn resolve(raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
+    let mut errs = Errors::new(file);
+    if raw.version.value != 1 {
+        errs.at(
+            raw.version.referenced,
+            "version",
+            format!(
+                "version {} is not supported; this hoplab reads version 1",
+                raw.version.value
+            ),
+        );
+    }
+    let seed = raw.seed.unwrap_or(1);
+    let captures = match &raw.captures {
+        None => CaptureMode::Both,
+        Some(c) => CaptureMode::parse(&c.value).unwrap_or_else(|| {
+            errs.at(
+                c.referenced,
+                "captures",
+                format!("'{}' is not one of none, merged, split, both", c.value),
+            );
+            CaptureMode::Both
+        }),
+    };
+    let mut duration_of = |v: &Option<super::raw::S<String>>, field: &str| {
+        v.as_ref().and_then(|d| match Duration::parse(&d.value) {
+            Ok(x) => Some(x),
+            Err(e) => {
+                errs.at(d.referenced, field, e);
+                None
+            }
+        })
+    };
+    let settle = duration_of(&raw.settle, "settle").unwrap_or(DEFAULT_SETTLE);
+    let duration = duration_of(&raw.duration, "duration");
+    let mut requires = Vec::new();
+    for r in &raw.requires {
+        if r.value != "net_admin" {
+            errs.at(
+                r.referenced,
+                "requires",
+                format!("unknown requirement '{}' (net_admin)", r.value),
+            );
+        }
+        requires.push(r.value.clone());
+    }
+
+    let mut names = Names::default();
+    let mut warnings = Vec::new();
+    let declare =
+        |errs: &mut Errors, names: &mut Names, n: &super::raw::S<String>, kind: &'static str| {
+            let ok_chars = !n.value.is_empty()
+                && n.value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+            if !ok_chars {
+                errs.at(
+                    n.referenced,
+                    "name",
+                    format!("'{}' is not a valid name (letters, digits, - _ .)", n.value),
+                );
+                return false;
+            }
+            if names.nodes.contains_key(&n.value) {
+                errs.at(
+                    n.referenced,
+                    "name",
+                    format!("duplicate node name '{}'", n.value),
+                );
+                return false;
+            }
+            names.nodes.insert(n.value.clone(), (kind, Vec::new()));
+            true
+        };
+
+    // Bridges (their link-created ports are added below).
+    let mut bridges = Vec::new();
+    for b in &raw.bridges {
+        if !declare(&mut errs, &mut names, &b.name, "bridge") {
+            continue;
+        }
+        let mac = match &b.mac {
+            Some(m) => m.value.parse().unwrap_or_else(|_| {
+                errs.at(
+                    m.referenced,
+                    "mac",
+                    format!("'{}' is not a MAC address", m.value),
+                );
+                EthernetAddress([2, 0, 0, 0, 0, 1])
+            }),
+            None => mac_for(seed, &b.name.value),
+        };
+        let ageing = match &b.ageing {
+            Some(a) => Duration::parse(&a.value).unwrap_or_else(|e| {
+                errs.at(a.referenced, "ageing", e);
+                crate::bridge::fdb::DEFAULT_AGEING
+            }),
+            None => crate::bridge::fdb::DEFAULT_AGEING,
+        };
+        let fdb_max = b
+            .fdb_max
+            .as_ref()
+            .map_or(crate::bridge::fdb::DEFAULT_FDB_MAX, |f| f.value as usize);
+        let mut ports = Vec::new();
+        for p in &b.ports {
+            if ports.iter().any(|(n, _)| *n == p.value) {
+                errs.at(
+                    p.referenced,
+                    "ports",
+                    format!("duplicate port '{}'", p.value),
+                );
+                continue;
+            }
+            ports.push((
+                p.value.clone(),
+                mac_for(seed, &format!("{}:{}", b.name.value, p.value)),
+            ));
+        }
+        if let Some(n) = names.nodes.get_mut(&b.name.value) {
+            n.1 = ports.iter().map(|(p, _)| p.clone()).collect();
+        }
+        bridges.push(BridgeSpec {
+            name: b.name.value.clone(),
+            mac,
+            ageing,
+            fdb_max,
+            ports,
+        });
+    }
+
+    // Hosts.
+    let mut hosts = Vec::new();
+    let mut seen_ips: BTreeMap<Ipv4Address, String> = BTreeMap::new();
+    let mut seen_macs: BTreeMap<EthernetAddress, String> = BTreeMap::new();
+    for h in &raw.hosts {
+        if !declare(&mut errs, &mut names, &h.name, "host") {
+            continue;
+        }
+        let mut ifaces = Vec::new();
+        for (key, iface) in &h.interfaces.0 {
+            let label = format!("{}:{}", h.name.value, key.value);
+            if ifaces.iter().any(|i: &IfaceSpec| i.name == key.value) {
+                errs.at(
+                    key.referenced,
+                    "interfaces",
+                    format!("duplicate interface '{}'", key.value),
+                );
+                continue;
+            }
+            let cidr = iface.ip.as_ref().and_then(|ip| {
+                let loc = loc_or(ip.referenced, key.referenced);
+                match ip.value.parse::<Ipv4Cidr>() {
+                    Ok(c) => Some(c),
+                    Err(_) => {
+                        let hint = if ip.value.parse::<Ipv4Address>().is_ok() {
+                            " (add the prefix length, e.g. /24)"
+                        } else {
+                            ""
+                        };
+                        errs.at(
+                            loc,
+                            "ip",
+                            format!("'{}' is not an IPv4 address with prefix{hint}", ip.value),
+                        );
+                        None
+                    }
+                }
+            });
+            let mac = match &iface.mac {
+                Some(m) => m.value.parse().unwrap_or_else(|_| {
+                    errs.at(
+                        m.referenced,
+                        "mac",
+                        format!("'{}' is not a MAC address", m.value),
+                    );
+                    EthernetAddress([2, 0, 0, 0, 0, 1])
+                }),
+                None => mac_for(seed, &label),
+            };
+            if !mac.is_unicast()
+                && let Some(m) = &iface.mac
+            {
+                errs.at(
+                    m.referenced,
+                    "mac",
+                    format!(
+                        "'{}' is a multicast address; an interface needs a unicast MAC",
+                        m.value
+                    ),
+                );
+            }
+            if let Some(c) = cidr
+                && let Some(other) = seen_ips.insert(c.address(), label.clone())
+            {
+                warnings.push(format!(
+                    "{label} and {other} both have address {} (duplicate IP: expect ARP confusion)",
+                    c.address()
+                ));
+            }
+            if let Some(other) = seen_macs.insert(mac, label.clone()) {
+                warnings.push(format!("{label} and {other} both have MAC {} (duplicate MAC: the bridge will see it move)", crate::wire::Mac(mac)));
+            }
+            let mtu = iface.mtu.as_ref().map_or(1500, |m| {
+                if !(68..=65535).contains(&m.value) {
+                    errs.at(
+                        m.referenced,
+                        "mtu",
+                        format!("MTU {} is out of range (68-65535)", m.value),
+                    );
+                }
+                m.value
+            });
+            ifaces.push(IfaceSpec {
+                name: key.value.clone(),
+                mac,
+                cidr,
+                mtu,
+            });
+        }
+        let gateway = h
+            .gateway
+            .as_ref()
+            .and_then(|g| match g.value.parse::<Ipv4Address>() {
+                Ok(a) => {
+                    if !ifaces
+                        .iter()
+                        .any(|i| i.cidr.is_some_and(|c| c.contains_addr(&a)))
+                    {
+                        errs.at(
+                            g.referenced,
+                            "gateway",
+                            format!("gateway {a} is not on any of {}'s subnets", h.name.value),
+                        );
+                    }
+                    Some(a)
+                }
+                Err(_) => {
+                    errs.at(
+                        g.referenced,
+                        "gateway",
+                        format!("'{}' is not an IPv4 address", g.value),
+                    );
+                    None
+                }
+            });
+        if let Some(n) = names.nodes.get_mut(&h.name.value) {
+            n.1 = ifaces.iter().map(|i| i.name.clone()).collect();
+        }
+        hosts.push(HostSpec {
+            name: h.name.value.clone(),
+            ifaces,
+            gateway,
+        });
+    }
+
+    // Links: a bridge port named by a link is created if the bridge did not list it.
+    let mut links = Vec::new();
+    let mut linked: BTreeMap<Endpoint, ()> = BTreeMap::new();
+    for l in &raw.links {
+        if let Some(spec) = resolve_link(l, &mut errs, &mut names, &mut bridges, &mut linked, seed)
+        {
+            links.push(spec);
+        }
+    }
+
+    let endpoint_check = |errs: &mut Errors,
+                          names: &Names,
+                          s: &super::raw::S<String>,
+                          field: &str|
+     -> Option<Endpoint> {
+        let Some(ep) = parse_endpoint(&s.value) else {
+            errs.at(
+                s.referenced,
+                field,
+                format!("'{}' is not node:interface", s.value),
+            );
+            return None;
+        };
+        match names.nodes.get(&ep.node) {
+            None => {
+                let hint = suggest(&ep.node, names.node_names());
+                errs.at(
+                    s.referenced,
+                    field,
+                    format!("no node named '{}'{hint}", ep.node),
+                );
+                None
+            }
+            Some((_, ifaces)) if !ifaces.contains(&ep.iface) => {
+                let hint = suggest(&ep.iface, ifaces.iter().map(String::as_str));
+                errs.at(
+                    s.referenced,
+                    field,
+                    format!("{} has no interface '{}'{hint}", ep.node, ep.iface),
+                );
+                None
+            }
+            Some(_) => Some(ep),
+        }
+    };
+
+    let mut steps = Vec::new();
+    for s in &raw.steps {
+        if let Some(step) = resolve_step(s, &mut errs, &names, &endpoint_check) {
+            steps.push(step);
+        }
+    }
+
+    let mut expects = Vec::new();
+    for e in &raw.expect {
+        if let Some(x) = resolve_capture_expect(e, &mut errs, &names, &endpoint_check) {
+            expects.push(x);
+        }
+    }
+
+    if !errs.list.is_empty() {
+        return Err(LabErrors(errs.list));
+    }
+    Ok(Lab {
+        name: raw.name.value,
+        about: raw.about.unwrap_or_default(),
+        seed,
+        captures,
+        settle,
+        duration,
+        requires,
+        bridges,
+        hosts,
+        links,
+        steps,
+        expects,
+        warnings,
+    })
+}
+
+fn resolve_link(
+    l: &RawLink,
+    errs: &mut Errors,
+    names: &mut Names,
+    bridges: &mut [BridgeSpec],
+    linked: &mut BTreeMap<Endpoint, ()>,
+    seed: u64,
+) -> Option<LinkSpec> {
+    let mut ends = Vec::new();
+    for (field, s) in [("a", l.a.as_ref()?), ("b", l.b.as_ref()?)] {
+        let Some(ep) = parse_endpoint(&s.value) else {
+            errs.at(
+                s.referenced,
+                field,
+                format!("'{}' is not node:interface", s.value),
+            );
+            return None;
+        };
+        let Some((kind, ifaces)) = names.nodes.get_mut(&ep.node) else {
+            let hint = suggest(&ep.node, names.node_names());
+            errs.at(
+                s.referenced,
+                field,
+                format!("no node named '{}'{hint}", ep.node),
+            );
+            return None;
+        };
+        if !ifaces.contains(&ep.iface) {
+            if *kind == "bridge" {
+                ifaces.push(ep.iface.clone());
+                if let Some(b) = bridges.iter_mut().find(|b| b.name == ep.node) {
+                    let mac = mac_for(seed, &ep.to_string());
+                    b.ports.push((ep.iface.clone(), mac));
+                }
+            } else {
+                let hint = suggest(&ep.iface, ifaces.iter().map(String::as_str));
+                errs.at(
+                    s.referenced,
+                    field,
+                    format!("{} has no interface '{}'{hint}", ep.node, ep.iface),
+                );
+                return None;
+            }
+        }
+        if linked.insert(ep.clone(), ()).is_some() {
+            errs.at(
+                s.referenced,
+                field,
+                format!("{ep} is already linked (an interface takes one link)"),
+            );
+            return None;
+        }
+        ends.push(ep);
+    }
+    let mut params = LinkParams::default();
+    let dur = |errs: &mut Errors, v: &Option<super::raw::S<String>>, field: &str| {
+        v.as_ref().and_then(|d| {
+            Duration::parse(&d.value)
+                .map_err(|e| errs.at(d.referenced, field, e))
+                .ok()
+        })
+    };
+    if let Some(d) = dur(errs, &l.delay, "delay") {
+        params.delay = d;
+    }
+    if let Some(d) = dur(errs, &l.jitter, "jitter") {
+        params.jitter = d;
+    }
+    if let Some(loss) = &l.loss {
+        // Accept a fraction (0.1) or a percentage written as such (10 meaning 10%).
+        let v = if loss.value > 1.0 {
+            loss.value / 100.0
+        } else {
+            loss.value
+        };
+        if !(0.0..=1.0).contains(&v) {
+            errs.at(
+                loss.referenced,
+                "loss",
+                "loss is a fraction 0..1 or a percentage 0..100",
+            );
+        }
+        params.loss = v.clamp(0.0, 1.0);
+    }
+    if let Some(r) = &l.rate {
+        match parse_rate(&r.value) {
+            Ok(v) => params.rate_bps = Some(v),
+            Err(e) => errs.at(r.referenced, "rate", e),
+        }
+    }
+    if let Some(m) = &l.mtu {
+        if !(68..=65535).contains(&m.value) {
+            errs.at(
+                m.referenced,
+                "mtu",
+                format!("MTU {} is out of range (68-65535)", m.value),
+            );
+        }
+        params.mtu = m.value;
+    }
+    if let Some(q) = &l.queue {
+        params.queue_limit = q.value;
+    }
+    let b = ends.pop()?;
+    let a = ends.pop()?;
+    Some(LinkSpec { a, b, params })
+}
+
+type EndpointCheck<'f> =
+    dyn Fn(&mut Errors, &Names, &super::raw::S<String>, &str) -> Option<Endpoint> + 'f;
+
+fn resolve_step(
+    s: &RawStep,
+    errs: &mut Errors,
+    names: &Names,
+    endpoint: &EndpointCheck<'_>,
+) -> Option<Step> {
+    let at = s.at.as_ref().and_then(|a| {
+        Duration::parse(&a.value)
+            .map_err(|e| errs.at(a.referenced, "at", e))
+            .ok()
+    });
+    let timeout = s.timeout.as_ref().and_then(|a| {
+        Duration::parse(&a.value)
+            .map_err(|e| errs.at(a.referenced, "timeout", e))
+            .ok()
+    });
+    let expect = s.expect.as_ref().map(|e| CmdExpect {
+        exit: e.exit,
+        received: e.received,
+        transmitted: e.transmitted,
+        status: e.status,
+        bytes: e.bytes,
+        contains: e.contains.clone(),
+        not_contains: e.not_contains.clone(),
+    });
+    let kinds = [s.run.is_some(), s.show.is_some(), s.link.is_some()];
+    if kinds.iter().filter(|k| **k).count() != 1 {
+        let loc =
+            s.on.as_ref()
+                .map(|o| o.referenced)
+                .or(s.at.as_ref().map(|a| a.referenced))
+                .unwrap_or(Location::UNKNOWN);
+        errs.at(loc, "run", "a step does exactly one of run, show or link");
+        return None;
+    }
+    let on = match &s.on {
+        Some(o) => {
+            if !names.nodes.contains_key(&o.value) {
+                let hint = suggest(&o.value, names.node_names());
+                errs.at(
+                    o.referenced,
+                    "on",
+                    format!("no node named '{}'{hint}", o.value),
+                );
+                return None;
+            }
+            Some(o.value.clone())
+        }
+        None => None,
+    };
+    let words =
+        |errs: &mut Errors, v: &super::raw::S<String>, field: &str| match split_words(&v.value) {
+            Ok(w) if !w.is_empty() => Some(w),
+            Ok(_) => {
+                errs.at(v.referenced, field, "empty command");
+                None
+            }
+            Err(e) => {
+                errs.at(v.referenced, field, e);
+                None
+            }
+        };
+    let (action, text) = if let Some(run) = &s.run {
+        let Some(on) = &on else {
+            errs.at(
+                run.referenced,
+                "on",
+                "a run step names the node it runs on (on: NODE)",
+            );
+            return None;
+        };
+        let argv = words(errs, run, "run")?;
+        let kind = names.nodes.get(on).map_or("host", |n| n.0);
+        if kind != "host" {
+            errs.at(
+                run.referenced,
+                "run",
+                format!("{on} is a {kind}; commands run on hosts"),
+            );
+            return None;
+        }
+        if let Err(e) = cmd::parse(&argv) {
+            errs.at(run.referenced, "run", e);
+            return None;
+        }
+        (
+            Action::Run {
+                argv,
+                input: s.input.clone().unwrap_or_default(),
+                background: s.background,
+                timeout,
+            },
+            run.value.clone(),
+        )
+    } else if let Some(show) = &s.show {
+        if on.is_none() {
+            errs.at(
+                show.referenced,
+                "on",
+                "a show step names the node it shows (on: NODE)",
+            );
+            return None;
+        }
+        (
+            Action::Show {
+                argv: words(errs, show, "show")?,
+            },
+            show.value.clone(),
+        )
+    } else {
+        let link = s.link.as_ref()?;
+        let end = endpoint(errs, names, link, "link")?;
+        let up = match s.set.as_ref().map(|v| v.value.as_str()) {
+            Some("up") => true,
+            Some("down") => false,
+            _ => {
+                errs.at(
+                    link.referenced,
+                    "set",
+                    "a link step says set: up or set: down",
+                );
+                return None;
+            }
+        };
+        let text = format!("ip link set {} {}", end, if up { "up" } else { "down" });
+        (Action::SetLink { end, up }, text)
+    };
+    Some(Step {
+        at,
+        on,
+        text,
+        action,
+        expect: expect.unwrap_or_default(),
+    })
+}
+
+fn resolve_capture_expect(
+    e: &RawCaptureExpect,
+    errs: &mut Errors,
+    names: &Names,
+    endpoint: &EndpointCheck<'_>,
+) -> Option<CaptureExpect> {
+    let point = endpoint(errs, names, &e.capture, "capture");
+    let filter = match Filter::parse(&e.filter.value) {
+        Ok(f) => Some(f),
+        Err(fe) => {
+            errs.at(
+                e.filter.referenced,
+                "filter",
+                format!("{fe} in \"{}\"", e.filter.value),
+            );
+            None
+        }
+    };
+    if e.count.is_none() && e.at_least.is_none() && e.at_most.is_none() {
+        errs.at(
+            e.capture.referenced,
+            "count",
+            "say how many frames: count, at_least or at_most",
+        );
+        return None;
+    }
+    Some(CaptureExpect {
+        point: point?,
+        filter: filter?,
+        count: e.count,
+        at_least: e.at_least,
+        at_most: e.at_most,
+        why: e.why.clone(),
+    })
+}

@@ -1,0 +1,380 @@
+//! Runs a lab: steps in order on virtual time, then quiet for `settle`, then the checks.
+//!
+//! A step starts at its `at` (virtual time since the start) or, without one, when the step
+//! before it has finished. A foreground command is waited for up to its timeout (30 s by
+//! default), then stopped; a background one runs until the lab ends. The run ends when every
+//! step is done and no frame has moved for `settle`, or at `duration`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use serde::Serialize;
+
+use super::build::{build, port_of};
+use super::model::{Action, CmdExpect, DEFAULT_TIMEOUT, Lab, MAX_DURATION};
+use crate::capture::{Capture, CaptureMode, WrittenFile};
+use crate::sim::{CmdId, CmdResult, Sim, SimStats, Stop};
+use crate::time::Instant;
+
+pub struct RunOptions {
+    pub out_dir: Option<PathBuf>,
+    pub seed: Option<u64>,
+    pub capture: Option<CaptureMode>,
+    pub interrupt: Option<Arc<AtomicBool>>,
+}
+
+/// One expectation and how it went.
+#[derive(Clone, Debug, Serialize)]
+pub struct Check {
+    pub what: String,
+    pub expected: String,
+    pub actual: String,
+    pub pass: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StepReport {
+    pub index: usize,
+    /// Virtual time the step started, in seconds.
+    pub at: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on: Option<String>,
+    pub kind: &'static str,
+    pub command: String,
+    pub background: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<CmdResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listing: Option<String>,
+    pub checks: Vec<Check>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    pub version: u32,
+    pub lab: String,
+    pub seed: u64,
+    pub steps: Vec<StepReport>,
+    pub expectations: Vec<Check>,
+    pub files: Vec<WrittenFile>,
+    pub warnings: Vec<String>,
+    pub passed: bool,
+    pub interrupted: bool,
+    /// Virtual time at the end of the run, in seconds.
+    pub virtual_time: f64,
+    pub stats: SimStats,
+}
+
+pub struct Runner<'l> {
+    lab: &'l Lab,
+    pub sim: Sim,
+    seed: u64,
+    watches: Vec<usize>,
+    interrupted: bool,
+}
+
+impl<'l> Runner<'l> {
+    pub fn new(lab: &'l Lab, opts: &RunOptions) -> Result<Runner<'l>, String> {
+        let seed = opts.seed.unwrap_or(lab.seed);
+        let mut sim = build(lab, seed)?;
+        let mode = opts.capture.unwrap_or(lab.captures);
+        let dir = opts
+            .out_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("captures").join(&lab.name));
+        let mut capture = Capture::create(mode, &dir)
+            .map_err(|e| format!("cannot write captures to {}: {e}", dir.display()))?;
+        let mut watches = Vec::new();
+        for e in &lab.expects {
+            let port = port_of(&sim, &e.point)?;
+            watches.push(capture.watch(port.index(), e.filter.clone()));
+        }
+        sim.attach_capture(capture);
+        if let Some(flag) = &opts.interrupt {
+            sim.set_interrupt(flag.clone());
+        }
+        Ok(Runner {
+            lab,
+            sim,
+            seed,
+            watches,
+            interrupted: false,
+        })
+    }
+
+    fn limit(&self) -> Instant {
+        Instant::ZERO + self.lab.duration.unwrap_or(MAX_DURATION)
+    }
+
+    /// Runs to `t` (capped by the lab's end), keeping results of commands that finish.
+    fn run_to(&mut self, t: Instant, done: &mut BTreeMap<CmdId, CmdResult>) -> Stop {
+        let t = t.min(self.limit());
+        let stop = self.sim.run_until(t);
+        done.extend(self.sim.take_finished());
+        match stop {
+            Stop::Interrupted => self.interrupted = true,
+            Stop::Idle | Stop::Limit => self.sim.advance_to(t),
+            Stop::CommandDone => {}
+        }
+        stop
+    }
+
+    pub fn run(&mut self) -> RunReport {
+        let lab = self.lab;
+        let mut done: BTreeMap<CmdId, CmdResult> = BTreeMap::new();
+        let mut background: Vec<(usize, usize, CmdId)> = Vec::new();
+        let mut reports = Vec::new();
+        let mut next_id = 0u32;
+        for (index, step) in lab.steps.iter().enumerate() {
+            if self.interrupted || self.sim.now() >= self.limit() {
+                break;
+            }
+            if let Some(at) = step.at {
+                let start = Instant::ZERO + at;
+                while self.sim.now() < start && !self.interrupted {
+                    if self.run_to(start, &mut done) != Stop::CommandDone {
+                        break;
+                    }
+                }
+            }
+            if self.interrupted {
+                break;
+            }
+            let node = step.on.as_ref().and_then(|n| self.sim.find_node(n));
+            let mut report = StepReport {
+                index: index + 1,
+                at: self.sim.now().since_start().as_secs_f64(),
+                on: step.on.clone(),
+                kind: "run",
+                command: step.text.clone(),
+                background: false,
+                result: None,
+                listing: None,
+                checks: Vec::new(),
+            };
+            match &step.action {
+                Action::Run {
+                    argv,
+                    input,
+                    background: bg,
+                    timeout,
+                } => {
+                    let Some(node) = node else { continue };
+                    let id = CmdId(next_id);
+                    next_id += 1;
+                    report.background = *bg;
+                    if let Err(e) = self.sim.start_command(node, id, argv, input) {
+                        done.insert(
+                            id,
+                            CmdResult {
+                                exit_code: 2,
+                                output: format!("{e}\n"),
+                                ..CmdResult::default()
+                            },
+                        );
+                    }
+                    done.extend(self.sim.take_finished());
+                    if *bg {
+                        background.push((reports.len(), index, id));
+                    } else {
+                        let deadline = self.sim.now() + timeout.unwrap_or(DEFAULT_TIMEOUT);
+                        while !done.contains_key(&id) && !self.interrupted {
+                            let stop = self.run_to(deadline, &mut done);
+                            if matches!(stop, Stop::Limit | Stop::Idle) && !done.contains_key(&id) {
+                                self.sim.stop_command(node, id);
+                                done.extend(self.sim.take_finished());
+                                break;
+                            }
+                        }
+                        if self.interrupted && !done.contains_key(&id) {
+                            self.sim.stop_command(node, id);
+                            done.extend(self.sim.take_finished());
+                        }
+                        let result = done.remove(&id).unwrap_or_default();
+                        report.checks = check_command(&step.expect, &result);
+                        report.result = Some(result);
+                    }
+                }
+                Action::Show { argv } => {
+                    report.kind = "show";
+                    let Some(node) = node else { continue };
+                    let listing = self
+                        .sim
+                        .show(node, argv)
+                        .unwrap_or_else(|e| format!("{e}\n"));
+                    report.checks = check_text(&step.expect, &listing);
+                    report.listing = Some(listing);
+                }
+                Action::SetLink { end, up } => {
+                    report.kind = "link";
+                    if let Ok(port) = port_of(&self.sim, end)
+                        && let Some(link) = self.sim.link_of(port)
+                    {
+                        self.sim.set_link_up(link, *up);
+                    }
+                }
+            }
+            reports.push(report);
+        }
+
+        // Settle: wait until no frame has moved for `settle`, or the lab's end.
+        let settle = lab.settle;
+        let steps_end = self.sim.now();
+        while !self.interrupted {
+            let window_start = self
+                .sim
+                .last_frame_at()
+                .unwrap_or(Instant::ZERO)
+                .max(steps_end);
+            let target = window_start + settle;
+            if self.run_to(target, &mut done) == Stop::CommandDone {
+                continue;
+            }
+            let quiet = self.sim.last_frame_at().is_none_or(|t| t <= window_start);
+            if quiet || self.sim.now() >= self.limit() {
+                break;
+            }
+        }
+
+        // Background commands end with the lab.
+        for &(slot, index, id) in &background {
+            if !done.contains_key(&id)
+                && let Some(node) = lab.steps[index]
+                    .on
+                    .as_ref()
+                    .and_then(|n| self.sim.find_node(n))
+            {
+                self.sim.stop_command(node, id);
+                done.extend(self.sim.take_finished());
+            }
+            let result = done.remove(&id).unwrap_or_default();
+            reports[slot].checks = check_command(&lab.steps[index].expect, &result);
+            reports[slot].result = Some(result);
+        }
+
+        let mut expectations = Vec::new();
+        let capture = self.sim.take_capture();
+        for (e, &w) in lab.expects.iter().zip(&self.watches) {
+            let n = capture.as_ref().map_or(0, |c| c.watch_count(w));
+            let (expected, pass) = match (e.count, e.at_least, e.at_most) {
+                (Some(c), _, _) => (format!("{c}"), n == c),
+                (None, lo, hi) => {
+                    let ok = lo.is_none_or(|l| n >= l) && hi.is_none_or(|h| n <= h);
+                    let text = match (lo, hi) {
+                        (Some(l), Some(h)) => format!("{l}..={h}"),
+                        (Some(l), None) => format!(">= {l}"),
+                        (None, Some(h)) => format!("<= {h}"),
+                        (None, None) => String::new(),
+                    };
+                    (text, ok)
+                }
+            };
+            let why = e
+                .why
+                .as_ref()
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default();
+            expectations.push(Check {
+                what: format!("{}: {}{why}", e.point, e.filter.text()),
+                expected,
+                actual: n.to_string(),
+                pass,
+            });
+        }
+        let mut files = Vec::new();
+        let mut warnings = lab.warnings.clone();
+        if let Some(mut c) = capture {
+            match c.finish() {
+                Ok(f) => files = f,
+                Err(e) => warnings.push(format!("captures incomplete: {e}")),
+            }
+        }
+        let passed = reports.iter().flat_map(|r| &r.checks).all(|c| c.pass)
+            && expectations.iter().all(|c| c.pass)
+            && !self.interrupted;
+        RunReport {
+            version: 1,
+            lab: lab.name.clone(),
+            seed: self.seed,
+            steps: reports,
+            expectations,
+            files,
+            warnings,
+            passed,
+            interrupted: self.interrupted,
+            virtual_time: self.sim.now().since_start().as_secs_f64(),
+            stats: self.sim.stats.clone(),
+        }
+    }
+
+    /// A listing as it stands now (after `run`, at the end of the lab).
+    pub fn show(&mut self, node: &str, argv: &[String]) -> Result<String, String> {
+        let id = self
+            .sim
+            .find_node(node)
+            .ok_or_else(|| format!("no node named '{node}'"))?;
+        self.sim.show(id, argv)
+    }
+}
+
+fn check_text(e: &CmdExpect, text: &str) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for c in &e.contains {
+        checks.push(Check {
+            what: format!("output contains \"{c}\""),
+            expected: "yes".into(),
+            actual: if text.contains(c.as_str()) {
+                "yes"
+            } else {
+                "no"
+            }
+            .into(),
+            pass: text.contains(c.as_str()),
+        });
+    }
+    for c in &e.not_contains {
+        checks.push(Check {
+            what: format!("output does not contain \"{c}\""),
+            expected: "yes".into(),
+            actual: if text.contains(c.as_str()) {
+                "no"
+            } else {
+                "yes"
+            }
+            .into(),
+            pass: !text.contains(c.as_str()),
+        });
+    }
+    checks
+}
+
+fn check_command(e: &CmdExpect, r: &CmdResult) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let mut num = |what: &str, expected: Option<u64>, actual: Option<u64>| {
+        if let Some(x) = expected {
+            checks.push(Check {
+                what: what.into(),
+                expected: x.to_string(),
+                actual: actual.map_or("none".into(), |a| a.to_string()),
+                pass: actual == Some(x),
+            });
+        }
+    };
+    num(
+        "exit code",
+        e.exit.map(|x| x as u64),
+        Some(r.exit_code as u64),
+    );
+    num("packets received", e.received, r.received);
+    num("packets transmitted", e.transmitted, r.transmitted);
+    num(
+        "HTTP status",
+        e.status.map(u64::from),
+        r.status.map(u64::from),
+    );
+    num("bytes", e.bytes, r.bytes);
+    checks.extend(check_text(e, &r.output));
+    checks
+}

@@ -1,0 +1,171 @@
+//! Every loader error path, with its exact location.
+
+use super::parse;
+
+const BASE: &str = "version: 1
+name: t
+bridges:
+  - name: br0
+hosts:
+  - name: c1
+    interfaces:
+      eth0: {ip: 10.0.0.1/24}
+  - name: c2
+    interfaces:
+      eth0: 10.0.0.2/24
+links:
+  - [c1:eth0, br0:p1]
+  - [c2:eth0, br0:p2]
+";
+
+fn err(text: &str) -> String {
+    parse(text, "lab.yaml").unwrap_err().to_string()
+}
+
+#[test]
+fn base_lab_loads_with_ports_created_by_links() {
+    let lab = parse(BASE, "lab.yaml").unwrap();
+    assert_eq!(lab.bridges[0].ports.len(), 2);
+    assert_eq!(
+        lab.hosts[1].ifaces[0].cidr.unwrap().to_string(),
+        "10.0.0.2/24"
+    );
+    assert!(lab.warnings.is_empty());
+}
+
+#[test]
+fn yaml_syntax_error_is_located() {
+    let e = err("version: 1\nname: t\nhosts: [\n");
+    assert!(e.starts_with("lab.yaml:3:8: field 'hosts': "), "{e}");
+}
+
+#[test]
+fn unknown_field_suggests_the_near_name() {
+    let text = BASE.replace("  - name: c1\n", "  - name: c1\n    gatewya: 10.0.0.254\n");
+    let e = err(&text);
+    assert!(
+        e.starts_with("lab.yaml:7:5: field 'gatewya': unknown field"),
+        "{e}"
+    );
+    assert!(e.contains("(did you mean 'gateway'?)"), "{e}");
+}
+
+#[test]
+fn wrong_type_names_the_field() {
+    let text = BASE.replace("version: 1", "version: one");
+    let e = err(&text);
+    assert!(e.starts_with("lab.yaml:1:10: field 'version': "), "{e}");
+}
+
+#[test]
+fn bad_address_points_at_the_value() {
+    let text = BASE.replace("{ip: 10.0.0.1/24}", "{ip: 10.0.0.300/24}");
+    let e = err(&text);
+    assert_eq!(
+        e,
+        "lab.yaml:8:18: field 'ip': '10.0.0.300/24' is not an IPv4 address with prefix"
+    );
+}
+
+#[test]
+fn shorthand_address_error_points_at_the_interface() {
+    let text = BASE.replace("eth0: 10.0.0.2/24", "eth0: 10.0.0.2");
+    let e = err(&text);
+    assert_eq!(
+        e,
+        "lab.yaml:11:7: field 'ip': '10.0.0.2' is not an IPv4 address with prefix (add the prefix length, e.g. /24)"
+    );
+}
+
+#[test]
+fn duplicate_node_names_are_refused() {
+    let text = BASE.replace("  - name: c2\n", "  - name: c1\n");
+    let e = err(&text);
+    assert!(
+        e.contains("lab.yaml:9:11: field 'name': duplicate node name 'c1'"),
+        "{e}"
+    );
+}
+
+#[test]
+fn link_to_unknown_node_or_interface() {
+    let e = err(&BASE.replace("[c2:eth0, br0:p2]", "[c3:eth0, br0:p2]"));
+    assert!(
+        e.contains("lab.yaml:14:6: field 'a': no node named 'c3'"),
+        "{e}"
+    );
+    let e = err(&BASE.replace("[c2:eth0, br0:p2]", "[c2:eth1, br0:p2]"));
+    assert!(
+        e.contains("field 'a': c2 has no interface 'eth1' (did you mean 'eth0'?)"),
+        "{e}"
+    );
+    let e = err(&BASE.replace("[c2:eth0, br0:p2]", "[c1:eth0, br0:p2]"));
+    assert!(e.contains("c1:eth0 is already linked"), "{e}");
+}
+
+#[test]
+fn steps_are_checked() {
+    let e = err(&format!(
+        "{BASE}steps:\n  - {{on: c9, run: ping -c 1 10.0.0.2}}\n"
+    ));
+    assert!(
+        e.contains("lab.yaml:16:10: field 'on': no node named 'c9' (did you mean 'c1'?)"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{BASE}steps:\n  - {{on: c1, run: pong 10.0.0.2}}\n"
+    ));
+    assert!(e.contains("field 'run': pong: command not found"), "{e}");
+    let e = err(&format!(
+        "{BASE}steps:\n  - {{on: br0, run: ping 10.0.0.2}}\n"
+    ));
+    assert!(e.contains("br0 is a bridge; commands run on hosts"), "{e}");
+    let e = err(&format!(
+        "{BASE}steps:\n  - {{at: 2 parsecs, on: c1, show: ip addr}}\n"
+    ));
+    assert!(e.contains("field 'at': unknown time unit"), "{e}");
+}
+
+#[test]
+fn capture_expectations_are_checked() {
+    let e = err(&format!(
+        "{BASE}expect:\n  - {{capture: c1:eth9, filter: icmp, count: 1}}\n"
+    ));
+    assert!(
+        e.contains("field 'capture': c1 has no interface 'eth9'"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{BASE}expect:\n  - {{capture: c1:eth0, filter: icmp}}\n"
+    ));
+    assert!(e.contains("field 'count': say how many frames"), "{e}");
+}
+
+#[test]
+fn several_errors_are_all_reported() {
+    let text = BASE
+        .replace("{ip: 10.0.0.1/24}", "{ip: nonsense}")
+        .replace("[c2:eth0, br0:p2]", "[c3:eth0, br0:p2]");
+    let e = err(&text);
+    assert_eq!(e.lines().count(), 2, "{e}");
+}
+
+#[test]
+fn duplicate_ip_is_a_warning_not_an_error() {
+    let text = BASE.replace("eth0: 10.0.0.2/24", "eth0: 10.0.0.1/24");
+    let lab = parse(&text, "lab.yaml").unwrap();
+    assert!(
+        lab.warnings[0].contains("both have address 10.0.0.1"),
+        "{:?}",
+        lab.warnings
+    );
+}
+
+#[test]
+fn unsupported_version_is_refused() {
+    let e = err(&BASE.replace("version: 1", "version: 2"));
+    assert_eq!(
+        e,
+        "lab.yaml:1:10: field 'version': version 2 is not supported; this hoplab reads version 1"
+    );
+}

@@ -1,0 +1,674 @@
+//! The discrete-event engine.
+//!
+//! Events are frame arrivals and node timers, ordered by (virtual time, sequence). The engine
+//! jumps `now` to the earliest event, hands it to its node, then carries out what the node
+//! queued: each frame goes through its link (delay, loss, MTU, queue) and is scheduled to
+//! arrive at the other end. Captures are written at both ends of every hop: `Out` on the
+//! sending interface when a frame leaves, `In` on the receiving one with the notes of what the
+//! node decided about it. Nothing here reads a clock: a run is a pure function of its inputs.
+//!
+//! Ordering rules, kept so runs are reproducible: simultaneous events run in the order they
+//! were scheduled; a node's transmissions are scheduled in the order it queued them; a flood
+//! reaches ports in port order; anything iterated is a `Vec` or an ordered map.
+
+pub mod node;
+pub mod note;
+pub mod pool;
+pub mod probe;
+pub mod queue;
+
+use crate::capture::{Capture, Direction, PointName};
+use crate::id::{LinkId, NodeId, PortId};
+use crate::link::{Link, LinkOutcome, LinkParams};
+use crate::rand::Rng;
+use crate::time::{Duration, Instant};
+
+pub use node::{CmdId, CmdResult, Ctx, Node, PortStats, PortView, Tx};
+pub use note::{DropReason, Note};
+use pool::FramePool;
+use queue::EventQueue;
+
+#[derive(Debug)]
+enum Ev {
+    /// A frame reaches `port` (the receiving end of a link).
+    Arrive {
+        port: PortId,
+        frame: Vec<u8>,
+    },
+    /// A flood from `from` reaches the far end of every link of `from` but `except`'s.
+    FloodArrive {
+        from: NodeId,
+        except: u16,
+        frame: Vec<u8>,
+    },
+    Timer {
+        node: NodeId,
+    },
+}
+
+struct NodeSlot {
+    node: Box<dyn Node>,
+    first_port: u32,
+    ports: u16,
+    /// The deadline a `Timer` event is queued for; other timer events for the node are stale.
+    timer: Option<Instant>,
+    /// Cached: the common delay of every link of this node when all are ideal and up.
+    uniform: Option<Option<Duration>>,
+}
+
+struct PortSlot {
+    node: NodeId,
+    local: u16,
+    name: String,
+    link: Option<LinkId>,
+    stats: PortStats,
+}
+
+/// Why `run_until` returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// A command finished: collect it with `take_finished`.
+    CommandDone,
+    /// `now` reached the limit.
+    Limit,
+    /// No event is left.
+    Idle,
+    /// The interrupt flag was raised (Ctrl-C).
+    Interrupted,
+}
+
+/// Counters for the run summary.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct SimStats {
+    pub events: u64,
+    pub frames_sent: u64,
+    pub frames_delivered: u64,
+    pub frames_dropped: u64,
+}
+
+/// Scratch space lent to nodes, kept between events so the hot path does not allocate.
+#[derive(Default)]
+struct Scratch {
+    tx: Vec<Tx>,
+    notes: Vec<Note>,
+    done: Vec<(CmdId, CmdResult)>,
+}
+
+pub struct Sim {
+    now: Instant,
+    seed: u64,
+    queue: EventQueue<Ev>,
+    nodes: Vec<NodeSlot>,
+    ports: Vec<PortSlot>,
+    links: Vec<Link>,
+    pool: FramePool,
+    scratch: Scratch,
+    finished: Vec<(CmdId, CmdResult)>,
+    capture: Option<Capture>,
+    comment: String,
+    last_frame_at: Option<Instant>,
+    interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    pub stats: SimStats,
+}
+
+impl Sim {
+    pub fn new(seed: u64) -> Sim {
+        Sim {
+            now: Instant::ZERO,
+            seed,
+            queue: EventQueue::default(),
+            nodes: Vec::new(),
+            ports: Vec::new(),
+            links: Vec::new(),
+            pool: FramePool::default(),
+            scratch: Scratch::default(),
+            finished: Vec::new(),
+            capture: None,
+            comment: String::new(),
+            last_frame_at: None,
+            interrupt: None,
+            stats: SimStats::default(),
+        }
+    }
+
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Adds a node whose local ports are named `port_names` (in local-number order).
+    pub fn add_node(&mut self, node: Box<dyn Node>, port_names: &[String]) -> NodeId {
+        let id = NodeId(self.nodes.len() as u32);
+        let first_port = self.ports.len() as u32;
+        for (i, name) in port_names.iter().enumerate() {
+            self.ports.push(PortSlot {
+                node: id,
+                local: i as u16,
+                name: name.clone(),
+                link: None,
+                stats: PortStats::default(),
+            });
+        }
+        self.nodes.push(NodeSlot {
+            node,
+            first_port,
+            ports: port_names.len() as u16,
+            timer: None,
+            uniform: None,
+        });
+        self.reschedule(id);
+        id
+    }
+
+    /// The global id of a node's local port.
+    pub fn port(&self, node: NodeId, local: u16) -> PortId {
+        PortId(self.nodes[node.index()].first_port + u32::from(local))
+    }
+
+    pub fn find_node(&self, name: &str) -> Option<NodeId> {
+        self.nodes
+            .iter()
+            .position(|n| n.node.name() == name)
+            .map(|i| NodeId(i as u32))
+    }
+
+    pub fn find_port(&self, node: NodeId, name: &str) -> Option<PortId> {
+        let slot = &self.nodes[node.index()];
+        (0..slot.ports)
+            .map(|l| self.port(node, l))
+            .find(|p| self.ports[p.index()].name == name)
+    }
+
+    pub fn node_name(&self, node: NodeId) -> &str {
+        self.nodes[node.index()].node.name()
+    }
+
+    pub fn port_label(&self, port: PortId) -> String {
+        let p = &self.ports[port.index()];
+        format!("{}:{}", self.node_name(p.node), p.name)
+    }
+
+    pub fn port_stats(&self, port: PortId) -> PortStats {
+        self.ports[port.index()].stats
+    }
+
+    /// Joins two ports with a link. Each port takes at most one link.
+    pub fn connect(&mut self, a: PortId, b: PortId, params: LinkParams) -> Result<LinkId, String> {
+        for p in [a, b] {
+            if self.ports[p.index()].link.is_some() {
+                return Err(format!("{} is already linked", self.port_label(p)));
+            }
+        }
+        if a == b {
+            return Err(format!("{} cannot be linked to itself", self.port_label(a)));
+        }
+        let id = LinkId(self.links.len() as u32);
+        let label = format!("link:{}-{}", self.port_label(a), self.port_label(b));
+        let rng = Rng::stream(self.seed, &label);
+        self.links.push(Link::new([a, b], params, rng));
+        self.ports[a.index()].link = Some(id);
+        self.ports[b.index()].link = Some(id);
+        self.invalidate_uniform(&[a, b]);
+        Ok(id)
+    }
+
+    pub fn link_of(&self, port: PortId) -> Option<LinkId> {
+        self.ports[port.index()].link
+    }
+
+    pub fn link(&self, link: LinkId) -> &Link {
+        &self.links[link.index()]
+    }
+
+    pub fn set_link_up(&mut self, link: LinkId, up: bool) {
+        self.links[link.index()].up = up;
+        let ends = self.links[link.index()].ends;
+        self.invalidate_uniform(&ends);
+    }
+
+    fn invalidate_uniform(&mut self, ports: &[PortId]) {
+        for p in ports {
+            let node = self.ports[p.index()].node;
+            self.nodes[node.index()].uniform = None;
+        }
+    }
+
+    /// Starts writing captures; every port becomes a capture point.
+    pub fn attach_capture(&mut self, mut capture: Capture) {
+        for (i, p) in self.ports.iter().enumerate() {
+            capture.declare(
+                i,
+                PointName {
+                    node: self.nodes[p.node.index()].node.name().to_string(),
+                    iface: p.name.clone(),
+                },
+            );
+        }
+        self.capture = Some(capture);
+    }
+
+    pub fn take_capture(&mut self) -> Option<Capture> {
+        self.capture.take()
+    }
+
+    /// When a frame last left or reached an interface.
+    pub fn last_frame_at(&self) -> Option<Instant> {
+        self.last_frame_at
+    }
+
+    pub fn pending_events(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub fn node_ref(&self, node: NodeId) -> &dyn Node {
+        self.nodes[node.index()].node.as_ref()
+    }
+
+    /// A node as its concrete type, to read its state (tests and benchmarks).
+    pub fn node_as<T: Node>(&mut self, node: NodeId) -> Option<&mut T> {
+        self.nodes[node.index()]
+            .node
+            .as_any_mut()
+            .downcast_mut::<T>()
+    }
+
+    /// Changes a node from outside the simulation (a test scripting a probe), then re-arms
+    /// its timer, since the change may move its next deadline.
+    pub fn update<T: Node, R>(&mut self, node: NodeId, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        let r = self.node_as::<T>(node).map(f);
+        self.reschedule(node);
+        r
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Results of commands that finished since the last call, in finishing order.
+    pub fn take_finished(&mut self) -> Vec<(CmdId, CmdResult)> {
+        std::mem::take(&mut self.finished)
+    }
+
+    /// A flag that, once raised, makes `run_until` return `Stop::Interrupted` (the CLI's
+    /// Ctrl-C handler sets it; the engine only reads it).
+    pub fn set_interrupt(&mut self, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        self.interrupt = Some(flag);
+    }
+
+    pub fn interrupted(&self) -> bool {
+        self.interrupt
+            .as_ref()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Runs events up to and including `limit`; returns early when a command finishes.
+    pub fn run_until(&mut self, limit: Instant) -> Stop {
+        let mut n: u32 = 0;
+        loop {
+            if !self.finished.is_empty() {
+                return Stop::CommandDone;
+            }
+            n = n.wrapping_add(1);
+            if n.is_multiple_of(4096) && self.interrupted() {
+                return Stop::Interrupted;
+            }
+            match self.queue.peek_time() {
+                None => return Stop::Idle,
+                Some(t) if t > limit => {
+                    self.now = self.now.max(limit);
+                    return Stop::Limit;
+                }
+                Some(_) => {}
+            }
+            self.step();
+        }
+    }
+
+    /// Moves `now` forward to `t` (no events may be pending before it).
+    pub fn advance_to(&mut self, t: Instant) {
+        debug_assert!(self.queue.peek_time().is_none_or(|q| q >= t));
+        self.now = self.now.max(t);
+    }
+
+    /// Processes the next event, if any.
+    pub fn step(&mut self) -> bool {
+        let Some(ev) = self.queue.pop() else {
+            return false;
+        };
+        self.now = self.now.max(ev.at);
+        self.stats.events += 1;
+        match ev.kind {
+            Ev::Arrive { port, frame } => {
+                self.deliver(port, &frame);
+                self.pool.give(frame);
+            }
+            Ev::FloodArrive {
+                from,
+                except,
+                frame,
+            } => {
+                let slot = &self.nodes[from.index()];
+                let (first, count) = (slot.first_port, slot.ports);
+                for local in 0..count {
+                    if local == except {
+                        continue;
+                    }
+                    let port = &self.ports[(first + u32::from(local)) as usize];
+                    if let Some(link) = port.link {
+                        let me = PortId(first + u32::from(local));
+                        let peer = self.links[link.index()].peer_of(me);
+                        self.deliver(peer, &frame);
+                    }
+                }
+                self.pool.give(frame);
+            }
+            Ev::Timer { node } => {
+                let slot = &mut self.nodes[node.index()];
+                if slot.timer == Some(ev.at) {
+                    slot.timer = None;
+                    let mut ctx = Ctx {
+                        pool: &mut self.pool,
+                        tx: &mut self.scratch.tx,
+                        notes: &mut self.scratch.notes,
+                        done: &mut self.scratch.done,
+                    };
+                    slot.node.handle_timeout(self.now, &mut ctx);
+                    self.scratch.notes.clear();
+                    self.after_call(node);
+                }
+            }
+        }
+        true
+    }
+
+    /// Hands a frame to the node owning `port`, captures it, and carries out the node's sends.
+    fn deliver(&mut self, port: PortId, frame: &[u8]) {
+        let p = &mut self.ports[port.index()];
+        p.stats.rx_packets += 1;
+        p.stats.rx_bytes += frame.len() as u64;
+        if frame.first().is_some_and(|b| b & 1 == 1) {
+            p.stats.rx_multicast += 1;
+        }
+        let (node, local) = (p.node, p.local);
+        self.stats.frames_delivered += 1;
+        self.last_frame_at = Some(self.now);
+        let slot = &mut self.nodes[node.index()];
+        let mut ctx = Ctx {
+            pool: &mut self.pool,
+            tx: &mut self.scratch.tx,
+            notes: &mut self.scratch.notes,
+            done: &mut self.scratch.done,
+        };
+        slot.node.handle_frame(self.now, local, frame, &mut ctx);
+        if self.capture.as_ref().is_some_and(Capture::enabled) {
+            self.write_comment(node);
+            let comment = (!self.comment.is_empty()).then_some(self.comment.as_str());
+            if let Some(c) = self.capture.as_mut() {
+                c.record(port.index(), self.now, Direction::In, frame, comment);
+            }
+        }
+        self.scratch.notes.clear();
+        self.after_call(node);
+    }
+
+    /// Formats the pending notes of `node` into `self.comment`.
+    fn write_comment(&mut self, node: NodeId) {
+        self.comment.clear();
+        if self.scratch.notes.is_empty() {
+            return;
+        }
+        let slot = &self.nodes[node.index()];
+        let ports = &self.ports;
+        let first = slot.first_port as usize;
+        let name = |l: u16| {
+            ports
+                .get(first + l as usize)
+                .map_or_else(|| format!("port {l}"), |p| p.name.clone())
+        };
+        for (i, n) in self.scratch.notes.iter().enumerate() {
+            if i > 0 {
+                self.comment.push_str("; ");
+            }
+            self.comment.push_str(&n.describe(&name));
+        }
+    }
+
+    /// Sends what the node queued, collects finished commands, and re-arms its timer.
+    fn after_call(&mut self, node: NodeId) {
+        let mut tx = std::mem::take(&mut self.scratch.tx);
+        for t in tx.drain(..) {
+            match t {
+                Tx::One { port, frame } => self.transmit(node, port, frame),
+                Tx::Flood { except, frame } => self.flood(node, except, frame),
+            }
+        }
+        self.scratch.tx = tx;
+        self.finished.append(&mut self.scratch.done);
+        self.reschedule(node);
+    }
+
+    fn reschedule(&mut self, node: NodeId) {
+        let slot = &mut self.nodes[node.index()];
+        let next = slot.node.poll_timeout(self.now).map(|t| t.max(self.now));
+        if next != slot.timer {
+            slot.timer = next;
+            if let Some(t) = next {
+                self.queue.push_far(t, Ev::Timer { node });
+            }
+        }
+    }
+
+    fn record_out(&mut self, port: PortId, frame: &[u8], drop: Option<DropReason>) {
+        if let Some(c) = self.capture.as_mut().filter(|c| c.enabled()) {
+            let comment = drop.map(|r| format!("dropped: {}", r.describe()));
+            c.record(
+                port.index(),
+                self.now,
+                Direction::Out,
+                frame,
+                comment.as_deref(),
+            );
+        }
+    }
+
+    fn transmit(&mut self, node: NodeId, local: u16, frame: Vec<u8>) {
+        let slot = &self.nodes[node.index()];
+        if local >= slot.ports {
+            self.pool.give(frame);
+            return;
+        }
+        let port = PortId(slot.first_port + u32::from(local));
+        self.stats.frames_sent += 1;
+        self.last_frame_at = Some(self.now);
+        let p = &mut self.ports[port.index()];
+        let Some(link) = p.link else {
+            p.stats.tx_dropped += 1;
+            self.stats.frames_dropped += 1;
+            self.record_out(port, &frame, Some(DropReason::NoCarrier));
+            self.pool.give(frame);
+            return;
+        };
+        let l = &mut self.links[link.index()];
+        let end = l.end_of(port);
+        let peer = l.ends[1 - end];
+        match l.transmit(end, self.now, frame.len()) {
+            LinkOutcome::Arrive(at) => {
+                p.stats.tx_packets += 1;
+                p.stats.tx_bytes += frame.len() as u64;
+                self.record_out(port, &frame, None);
+                self.queue.push(at, Ev::Arrive { port: peer, frame });
+            }
+            LinkOutcome::Drop(reason) => {
+                // Link loss happens on the wire: the sender counted the frame as sent.
+                if reason == DropReason::LinkLoss {
+                    p.stats.tx_packets += 1;
+                    p.stats.tx_bytes += frame.len() as u64;
+                } else {
+                    p.stats.tx_dropped += 1;
+                }
+                self.stats.frames_dropped += 1;
+                self.record_out(port, &frame, Some(reason));
+                self.pool.give(frame);
+            }
+        }
+    }
+
+    /// The delay shared by every link of `node`, when all are ideal, up and of one MTU.
+    fn uniform_delay(&mut self, node: NodeId) -> Option<(Duration, u32)> {
+        let slot = &self.nodes[node.index()];
+        if let Some(cached) = slot.uniform {
+            return cached.map(|d| (d, self.uniform_mtu(node)));
+        }
+        let mut common: Option<(Duration, u32)> = None;
+        let mut ok = true;
+        for local in 0..slot.ports {
+            let port = &self.ports[(slot.first_port + u32::from(local)) as usize];
+            let Some(link) = port.link else {
+                ok = false;
+                break;
+            };
+            let l = &self.links[link.index()];
+            let this = (l.params.delay, l.params.mtu);
+            if !l.up || !l.params.is_ideal() || common.is_some_and(|c| c != this) {
+                ok = false;
+                break;
+            }
+            common = Some(this);
+        }
+        let result = if ok { common } else { None };
+        self.nodes[node.index()].uniform = Some(result.map(|(d, _)| d));
+        result
+    }
+
+    fn uniform_mtu(&self, node: NodeId) -> u32 {
+        let slot = &self.nodes[node.index()];
+        (0..slot.ports)
+            .find_map(|l| self.ports[(slot.first_port + u32::from(l)) as usize].link)
+            .map_or(1500, |l| self.links[l.index()].params.mtu)
+    }
+
+    fn flood(&mut self, node: NodeId, except: u16, frame: Vec<u8>) {
+        let Some((delay, mtu)) = self.uniform_delay(node) else {
+            // Links differ: each copy takes its own link's fate.
+            let count = self.nodes[node.index()].ports;
+            for local in (0..count).filter(|&l| l != except) {
+                let copy = self.pool.copy_of(&frame);
+                self.transmit(node, local, copy);
+            }
+            self.pool.give(frame);
+            return;
+        };
+        let slot = &self.nodes[node.index()];
+        let (first, count) = (slot.first_port, slot.ports);
+        let oversize = frame.len().saturating_sub(crate::link::ETH_HEADER_LEN) > mtu as usize;
+        let mut sent = 0u64;
+        for local in (0..count).filter(|&l| l != except) {
+            let port = PortId(first + u32::from(local));
+            let link = self.ports[port.index()].link.expect("uniform links");
+            let l = &mut self.links[link.index()];
+            let end = l.end_of(port);
+            let drop = l.admit(end, frame.len()).err();
+            let p = &mut self.ports[port.index()];
+            if drop.is_some() {
+                p.stats.tx_dropped += 1;
+            } else {
+                p.stats.tx_packets += 1;
+                p.stats.tx_bytes += frame.len() as u64;
+                sent += 1;
+            }
+            self.record_out(port, &frame, drop);
+        }
+        self.stats.frames_sent += sent;
+        if sent > 0 {
+            self.last_frame_at = Some(self.now);
+        }
+        if oversize || sent == 0 {
+            self.stats.frames_dropped += u64::from(count.saturating_sub(1)).saturating_sub(sent);
+            self.pool.give(frame);
+            return;
+        }
+        self.queue.push(
+            self.now + delay,
+            Ev::FloodArrive {
+                from: node,
+                except,
+                frame,
+            },
+        );
+    }
+
+    /// Runs a closure with a node and a fresh outbox, then carries out its sends.
+    fn with_node<R>(
+        &mut self,
+        node: NodeId,
+        f: impl FnOnce(&mut dyn Node, Instant, &mut Ctx<'_>) -> R,
+    ) -> R {
+        let slot = &mut self.nodes[node.index()];
+        let mut ctx = Ctx {
+            pool: &mut self.pool,
+            tx: &mut self.scratch.tx,
+            notes: &mut self.scratch.notes,
+            done: &mut self.scratch.done,
+        };
+        let r = f(slot.node.as_mut(), self.now, &mut ctx);
+        self.scratch.notes.clear();
+        self.after_call(node);
+        r
+    }
+
+    pub fn start_command(
+        &mut self,
+        node: NodeId,
+        cmd: CmdId,
+        argv: &[String],
+        input: &str,
+    ) -> Result<(), String> {
+        self.with_node(node, |n, now, ctx| {
+            n.start_command(now, cmd, argv, input, ctx)
+        })
+    }
+
+    pub fn stop_command(&mut self, node: NodeId, cmd: CmdId) {
+        self.with_node(node, |n, now, ctx| n.stop_command(now, cmd, ctx));
+    }
+
+    /// A listing from a node, e.g. `bridge fdb show`.
+    pub fn show(&mut self, node: NodeId, argv: &[String]) -> Result<String, String> {
+        let views = self.port_views(node);
+        let now = self.now;
+        self.nodes[node.index()].node.show(now, argv, &views)
+    }
+
+    pub fn port_views(&self, node: NodeId) -> Vec<PortView> {
+        let slot = &self.nodes[node.index()];
+        (0..slot.ports)
+            .map(|l| {
+                let id = PortId(slot.first_port + u32::from(l));
+                let p = &self.ports[id.index()];
+                let (peer_ifindex, peer_node, up) = match p.link {
+                    Some(link) => {
+                        let l = &self.links[link.index()];
+                        let peer = &self.ports[l.peer_of(id).index()];
+                        let peer_node = self.nodes[peer.node.index()].node.as_ref();
+                        let other = (peer.node != node).then(|| peer_node.name().to_string());
+                        (Some(peer_node.ifindex(peer.local)), other, l.up)
+                    }
+                    None => (None, None, false),
+                };
+                PortView {
+                    name: p.name.clone(),
+                    peer_ifindex,
+                    peer_node,
+                    up,
+                    stats: p.stats,
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,154 @@
+//! The contract between the engine and a node.
+//!
+//! Call order, as in smoltcp and quinn-proto: the engine hands a node a frame
+//! (`handle_frame`) or wakes it at the deadline it asked for (`handle_timeout`); the node reacts
+//! by queueing frames and notes on the `Ctx` it is given (the engine's outbox, so no per-node
+//! transmit queue exists); afterwards the engine asks `poll_timeout` for the next deadline. A
+//! node never reads a clock, opens a file or spawns a thread.
+
+use std::any::Any;
+
+use crate::sim::note::Note;
+use crate::sim::pool::FramePool;
+use crate::time::Instant;
+
+/// Identifies one command started by the scenario runner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CmdId(pub u32);
+
+/// What a finished (or stopped) command produced.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct CmdResult {
+    pub exit_code: i32,
+    pub output: String,
+    /// Packets sent (ping).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transmitted: Option<u64>,
+    /// Replies received (ping) or datagrams received (nc -u).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received: Option<u64>,
+    /// HTTP status (curl).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Payload bytes moved (curl body, bulk transfer, nc).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// True when the runner stopped it (timeout, or the lab ended while it ran in background).
+    pub stopped: bool,
+}
+
+/// A frame a node wants sent.
+#[derive(Debug)]
+pub enum Tx {
+    /// Out of one local port.
+    One { port: u16, frame: Vec<u8> },
+    /// Out of every local port except `except` (a bridge's flood): one event that fans out.
+    Flood { except: u16, frame: Vec<u8> },
+}
+
+/// The engine's outbox, lent to a node for one call.
+pub struct Ctx<'a> {
+    pub(crate) pool: &'a mut FramePool,
+    pub(crate) tx: &'a mut Vec<Tx>,
+    pub(crate) notes: &'a mut Vec<Note>,
+    pub(crate) done: &'a mut Vec<(CmdId, CmdResult)>,
+}
+
+impl Ctx<'_> {
+    /// An empty buffer to build a frame in; hand it back through `send`.
+    pub fn buffer(&mut self) -> Vec<u8> {
+        self.pool.take()
+    }
+
+    pub fn send(&mut self, port: u16, frame: Vec<u8>) {
+        self.tx.push(Tx::One { port, frame });
+    }
+
+    pub fn send_copy(&mut self, port: u16, data: &[u8]) {
+        let frame = self.pool.copy_of(data);
+        self.tx.push(Tx::One { port, frame });
+    }
+
+    pub fn flood(&mut self, except: u16, data: &[u8]) {
+        let frame = self.pool.copy_of(data);
+        self.tx.push(Tx::Flood { except, frame });
+    }
+
+    /// Records a decision about the frame being handled (it becomes a capture comment).
+    pub fn note(&mut self, note: Note) {
+        self.notes.push(note);
+    }
+
+    /// Reports that a command finished.
+    pub fn finish(&mut self, cmd: CmdId, result: CmdResult) {
+        self.done.push((cmd, result));
+    }
+}
+
+/// What a node may know of its ports for its listings.
+#[derive(Clone, Debug)]
+pub struct PortView {
+    pub name: String,
+    /// The interface index of the other end, in its own node (`eth0@if5`).
+    pub peer_ifindex: Option<u32>,
+    /// The other end is in another node (a netns of its own): `link-netnsid 0`.
+    pub peer_node: Option<String>,
+    pub up: bool,
+    pub stats: PortStats,
+}
+
+/// Interface counters, as `ip -s link` shows them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PortStats {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    pub tx_dropped: u64,
+    pub rx_multicast: u64,
+}
+
+/// A host, bridge or router in the simulation.
+pub trait Node: Any {
+    fn name(&self) -> &str;
+
+    /// `host`, `bridge`, `router`: for messages and listings.
+    fn kind(&self) -> &'static str;
+
+    /// A frame arrived on local port `port`.
+    fn handle_frame(&mut self, now: Instant, port: u16, frame: &[u8], ctx: &mut Ctx<'_>);
+
+    /// The deadline returned by `poll_timeout` was reached.
+    fn handle_timeout(&mut self, now: Instant, ctx: &mut Ctx<'_>);
+
+    /// The next instant the node must be woken at, if any.
+    fn poll_timeout(&mut self, now: Instant) -> Option<Instant>;
+
+    /// Starts a command (`ping -c 3 10.0.0.2`). An error is a usage error, shown as the
+    /// command's output with exit code 2.
+    fn start_command(
+        &mut self,
+        _now: Instant,
+        _cmd: CmdId,
+        _argv: &[String],
+        _input: &str,
+        _ctx: &mut Ctx<'_>,
+    ) -> Result<(), String> {
+        Err(format!("a {} runs no commands", self.kind()))
+    }
+
+    /// Stops a running command; it reports its result through `ctx.finish`.
+    fn stop_command(&mut self, _now: Instant, _cmd: CmdId, _ctx: &mut Ctx<'_>) {}
+
+    /// A listing such as `ip addr` or `bridge fdb show`.
+    fn show(&mut self, now: Instant, argv: &[String], ports: &[PortView])
+    -> Result<String, String>;
+
+    /// The kernel-style interface index of a local port (1 is `lo`).
+    fn ifindex(&self, port: u16) -> u32 {
+        u32::from(port) + 2
+    }
+
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
