@@ -231,11 +231,15 @@ pub fn split_words(line: &str) -> Result<Vec<String>, String> {
     while let Some(c) = chars.next() {
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
-            (Some('"'), '\\') => {
-                if let Some(n) = chars.next() {
+            // Inside double quotes a backslash escapes only what the shell says it does.
+            (Some('"'), '\\') => match chars.next() {
+                Some(n @ ('"' | '\\' | '$' | '`')) => cur.push(n),
+                Some(n) => {
+                    cur.push('\\');
                     cur.push(n);
                 }
-            }
+                None => cur.push('\\'),
+            },
             (Some(_), c) => cur.push(c),
             (None, '\'' | '"') => {
                 quote = Some(c);
@@ -350,8 +354,16 @@ mod tests {
     #[test]
     fn splits_like_a_shell() {
         assert_eq!(
-            split_words(r#"curl -s "http://a b/" 'x y' z\ w"#).unwrap(),
-            ["curl", "-s", "http://a b/", "x y", "z w"]
+            split_words(r#"curl -s "http://a b/" 'x y' z\ w -w "%{http_code}\n\"""#).unwrap(),
+            [
+                "curl",
+                "-s",
+                "http://a b/",
+                "x y",
+                "z w",
+                "-w",
+                "%{http_code}\\n\""
+            ]
         );
         assert!(split_words("echo 'open").is_err());
     }

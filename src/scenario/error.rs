@@ -133,7 +133,10 @@ pub fn from_yaml(file: &str, source: &str, err: &serde_saphyr::Error) -> LabErro
     }
     let field = field.unwrap_or_else(|| {
         let text = source.lines().nth(line as usize - 1).unwrap_or("");
-        key_of_line(text).unwrap_or_else(|| "(document)".into())
+        let before: String = text.chars().take(column as usize - 1).collect();
+        key_before(&before)
+            .or_else(|| key_of_line(text))
+            .unwrap_or_else(|| "(document)".into())
     });
     LabError {
         file: file.to_string(),
@@ -142,6 +145,26 @@ pub fn from_yaml(file: &str, source: &str, err: &serde_saphyr::Error) -> LabErro
         field,
         message,
     }
+}
+
+/// The last `key:` before the error's column: `{on: a, run: curl -w "%{` → `run`.
+fn key_before(text: &str) -> Option<String> {
+    let bytes: Vec<char> = text.chars().collect();
+    let mut i = bytes.len();
+    while i > 0 {
+        i -= 1;
+        if bytes[i] == ':' && bytes.get(i + 1).is_none_or(|c| c.is_whitespace()) {
+            let end = i;
+            let mut start = i;
+            while start > 0 && (bytes[start - 1].is_alphanumeric() || bytes[start - 1] == '_') {
+                start -= 1;
+            }
+            if start < end {
+                return Some(bytes[start..end].iter().collect());
+            }
+        }
+    }
+    None
 }
 
 /// `    gateway: x` → `gateway`; `  - name: a` → `name`.
@@ -167,6 +190,15 @@ mod tests {
         );
         assert_eq!(suggest("zzz", ["name", "gateway"]), "");
         assert_eq!(distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn key_before_the_column() {
+        assert_eq!(
+            key_before("  - {on: a, run: curl -w \"").as_deref(),
+            Some("run")
+        );
+        assert_eq!(key_before("no keys here"), None);
     }
 
     #[test]

@@ -334,7 +334,7 @@ impl App for BulkRecv {
                 break;
             }
         }
-        if !s.may_recv() {
+        if tcpx::peer_closed(s) {
             s.close();
             let r = self.report(now, net, false);
             net.orphan(sock);

@@ -223,7 +223,7 @@ impl App for TcpServer {
         tcpx::push(net, sock, &self.input, &mut self.sent);
         tcpx::drain(net, sock, &mut self.received, 1 << 20);
         let s = net.socket::<tcp::Socket>(sock);
-        if !s.may_recv() && s.state() != tcp::State::Listen {
+        if tcpx::peer_closed(s) {
             s.close();
             net.orphan(sock);
             self.conn = None;

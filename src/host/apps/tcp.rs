@@ -81,6 +81,19 @@ impl Client {
     }
 }
 
+/// The peer has closed its side (or reset): nothing more will arrive. A socket still in
+/// `SynReceived` cannot receive yet, but its peer has closed nothing.
+pub fn peer_closed(s: &tcp::Socket) -> bool {
+    matches!(
+        s.state(),
+        tcp::State::CloseWait
+            | tcp::State::LastAck
+            | tcp::State::Closing
+            | tcp::State::TimeWait
+            | tcp::State::Closed
+    ) && !s.can_recv()
+}
+
 /// Listening sockets on every addressed interface, for servers.
 pub fn listen_all(net: &mut Net, port: u16, rx: usize, tx: usize) -> Vec<SockRef> {
     let addressed: Vec<usize> = (0..net.ifaces.len())
