@@ -323,7 +323,7 @@ fn check_text(e: &CmdExpect, text: &str) -> Vec<Check> {
     let mut checks = Vec::new();
     for c in &e.contains {
         checks.push(Check {
-            what: format!("output contains \"{c}\""),
+            what: format!("output contains {c:?}"),
             expected: "yes".into(),
             actual: if text.contains(c.as_str()) {
                 "yes"
@@ -336,7 +336,7 @@ fn check_text(e: &CmdExpect, text: &str) -> Vec<Check> {
     }
     for c in &e.not_contains {
         checks.push(Check {
-            what: format!("output does not contain \"{c}\""),
+            what: format!("output does not contain {c:?}"),
             expected: "yes".into(),
             actual: if text.contains(c.as_str()) {
                 "no"

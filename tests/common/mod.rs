@@ -1,0 +1,69 @@
+//! Shared by the integration tests: running the CLI, and the project rule for tests that need
+//! a tool or privilege: skip with a reason, or fail when `HOPLAB_REQUIRE_PRIVILEGED=1`.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn hoplab() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hoplab"))
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn run(args: &[&str]) -> Output {
+    hoplab()
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run hoplab")
+}
+
+pub fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+/// True when `tool` can run. Otherwise prints why the caller skips, or panics when the
+/// environment demands every privileged test run.
+pub fn have_tool(tool: &str, test: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return true;
+    }
+    if std::env::var("HOPLAB_REQUIRE_PRIVILEGED").as_deref() == Ok("1") {
+        panic!("{test}: {tool} is required (HOPLAB_REQUIRE_PRIVILEGED=1) but cannot be run");
+    }
+    eprintln!("{test}: skipped: {tool} is not installed");
+    false
+}
+
+/// Every shipped lab at the top of `scenarios/`.
+pub fn labs() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("scenarios"))
+        .expect("scenarios/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    v.sort();
+    v
+}
+
+pub fn tshark(file: &Path, extra: &[&str]) -> Output {
+    Command::new("tshark")
+        .arg("-n")
+        .arg("-r")
+        .arg(file)
+        .args(extra)
+        .env(
+            "WIRESHARK_CONFIG_DIR",
+            std::env::temp_dir().join("hoplab-empty-wireshark-profile"),
+        )
+        .output()
+        .expect("run tshark")
+}

@@ -1,0 +1,140 @@
+//! Lab 01 through the CLI: the captures say what the lab teaches.
+
+mod common;
+
+use std::path::Path;
+
+use pcap_file::pcap::PcapReader;
+use smoltcp::wire::{
+    ArpOperation, ArpPacket, EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet,
+};
+
+use common::{run, text};
+
+const LAB: &str = "scenarios/01-arp-and-mac-learning.yaml";
+
+fn frames(path: &Path) -> Vec<Vec<u8>> {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader = PcapReader::new(file).expect("pcap header");
+    let mut out = Vec::new();
+    while let Some(pkt) = reader.next_packet() {
+        out.push(pkt.expect("pcap record").data.into_owned());
+    }
+    out
+}
+
+fn is_arp(f: &[u8], op: ArpOperation) -> bool {
+    let eth = EthernetFrame::new_checked(f).unwrap();
+    eth.ethertype() == EthernetProtocol::Arp
+        && ArpPacket::new_checked(eth.payload()).unwrap().operation() == op
+}
+
+fn is_icmp(f: &[u8]) -> bool {
+    let eth = EthernetFrame::new_checked(f).unwrap();
+    eth.ethertype() == EthernetProtocol::Ipv4
+        && Ipv4Packet::new_checked(eth.payload())
+            .unwrap()
+            .next_header()
+            == IpProtocol::Icmp
+}
+
+#[test]
+fn lab01_passes_and_its_captures_show_flooding_then_forwarding() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["run", LAB, "--out", dir.path().to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("3 packets transmitted, 3 received, 0% packet loss"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("PASS: 18/18 expectations held"), "{stdout}");
+
+    // c3 got the flooded ARP request and nothing else.
+    let c3 = frames(&dir.path().join("c3-eth0.pcap"));
+    assert_eq!(c3.len(), 1);
+    assert!(is_arp(&c3[0], ArpOperation::Request));
+    assert!(!c3.iter().any(|f| is_icmp(f)));
+
+    // c2 got the request, answered once, then 3 echo requests and 3 replies.
+    let c2 = frames(&dir.path().join("c2-eth0.pcap"));
+    assert_eq!(
+        c2.iter()
+            .filter(|f| is_arp(f, ArpOperation::Request))
+            .count(),
+        1
+    );
+    assert_eq!(
+        c2.iter().filter(|f| is_arp(f, ArpOperation::Reply)).count(),
+        1
+    );
+    assert_eq!(c2.iter().filter(|f| is_icmp(f)).count(), 6);
+
+    // The bridge saw both directions on veth1 and veth2, and only the flood on veth3.
+    assert_eq!(frames(&dir.path().join("br0-veth3.pcap")).len(), 1);
+    assert_eq!(frames(&dir.path().join("br0-veth1.pcap")).len(), 8);
+    assert!(dir.path().join("all.pcapng").is_file());
+}
+
+#[test]
+fn runs_are_byte_identical_across_output_directories() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    for d in [&a, &b] {
+        let out = run(&["run", LAB, "--out", d.path().to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0));
+    }
+    let mut names: Vec<_> = std::fs::read_dir(a.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 7, "{names:?}");
+    for n in names {
+        let x = std::fs::read(a.path().join(&n)).unwrap();
+        let y = std::fs::read(b.path().join(&n)).unwrap();
+        assert!(x == y, "{n:?} differs between runs");
+    }
+}
+
+#[test]
+fn another_seed_changes_what_is_random_only() {
+    let a = tempfile::tempdir().unwrap();
+    let out = run(&[
+        "run",
+        LAB,
+        "--seed",
+        "99",
+        "--out",
+        a.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
+
+#[test]
+fn show_prints_the_fdb_as_it_stands_at_the_end() {
+    let out = run(&["show", LAB, "--on", "br0", "bridge fdb show dynamic"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "02:42:ac:11:00:02 dev veth1 master br0 \n02:42:ac:11:00:03 dev veth2 master br0 \n"
+    );
+    let out = run(&["show", LAB, "--on", "c2", "ip route"]);
+    assert_eq!(
+        text(&out.stdout),
+        "172.17.0.0/16 dev eth0 proto kernel scope link src 172.17.0.3 \n"
+    );
+}
+
+#[test]
+fn json_report_is_versioned_and_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["run", LAB, "--json", "--out", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["passed"], true);
+    assert_eq!(v["steps"][1]["result"]["received"], 3);
+    assert_eq!(v["expectations"].as_array().unwrap().len(), 8);
+    assert_eq!(v["files"].as_array().unwrap().len(), 7);
+}
