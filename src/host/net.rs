@@ -140,6 +140,9 @@ impl Net {
 
     /// Hands a TCP socket over to the stack: it closes and is freed once closed.
     pub fn orphan(&mut self, s: SockRef) {
+        if self.orphans.contains(&s) {
+            return;
+        }
         self.socket::<smoltcp::socket::tcp::Socket>(s).close();
         self.orphans.push(s);
     }

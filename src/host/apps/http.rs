@@ -354,13 +354,13 @@ impl Curl {
     }
 
     fn complete(&mut self, net: &mut Net) -> CmdResult {
-        if let Some(c) = &self.conn {
-            net.orphan(c.sock);
-        }
         let status = self.status.unwrap_or(0);
         if self.args.fail && status >= 400 {
             let msg = format!("curl: (22) The requested URL returned error: {status}");
             return self.fail(22, msg, net);
+        }
+        if let Some(c) = &self.conn {
+            net.orphan(c.sock);
         }
         let head_end = self.head_end.unwrap_or(self.response.len());
         let mut output = String::new();

@@ -282,7 +282,12 @@ impl Udp {
                 let port = args.source_port.unwrap_or_else(|| net.ephemeral_port());
                 (iface, port, Some(IpEndpoint::new(h.into(), args.port)))
             }
-            _ => (0, args.port, None),
+            _ => {
+                if net.ifaces.is_empty() {
+                    return Err("nc: bind: Cannot assign requested address".into());
+                }
+                (0, args.port, None)
+            }
         };
         let buffer = || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 32], vec![0; BUF]);
         let mut socket = udp::Socket::new(buffer(), buffer());
