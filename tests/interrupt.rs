@@ -28,7 +28,7 @@ steps:
     )
     .unwrap();
     let out = dir.path().join("out");
-    let mut child = common::hoplab()
+    let child = common::hoplab()
         .args(["run", lab.to_str().unwrap(), "--out", out.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
