@@ -15,6 +15,7 @@ pub mod id;
 pub mod link;
 pub mod rand;
 pub mod report;
+pub mod router;
 pub mod scenario;
 pub mod sim;
 pub mod time;

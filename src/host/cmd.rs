@@ -59,6 +59,16 @@ pub struct BulkSendArgs {
 }
 
 #[derive(Clone, Debug, PartialEq)]
+pub struct TracerouteArgs {
+    pub dest: Ipv4Address,
+    pub numeric: bool,
+    pub first_ttl: u8,
+    pub max_ttl: u8,
+    pub queries: u8,
+    pub wait: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     Ping(PingArgs),
     Curl(CurlArgs),
@@ -67,6 +77,7 @@ pub enum Command {
     BulkSend(BulkSendArgs),
     BulkRecv { port: u16 },
     Sleep(Duration),
+    Traceroute(TracerouteArgs),
 }
 
 /// The commands a host runs, for error messages and `hoplab` docs.
@@ -130,6 +141,7 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
             [p] => Ok(Command::BulkRecv { port: port(p)? }),
             _ => Err("usage: bulk-recv PORT".into()),
         },
+        "traceroute" => parse_traceroute(rest).map(Command::Traceroute),
         "sleep" => match rest {
             [s] => Ok(Command::Sleep(
                 Duration::parse(s).map_err(|e| format!("sleep: {e}"))?,
@@ -343,6 +355,35 @@ fn parse_bulk_send(args: &[String]) -> Result<BulkSendArgs, String> {
         }),
         _ => Err("usage: bulk-send [-p SRCPORT] HOST PORT BYTES (e.g. 20M)".into()),
     }
+}
+
+fn parse_traceroute(args: &[String]) -> Result<TracerouteArgs, String> {
+    let mut t = TracerouteArgs {
+        dest: Ipv4Address::UNSPECIFIED,
+        numeric: false,
+        first_ttl: 1,
+        max_ttl: 30,
+        queries: 3,
+        wait: Duration::from_secs(5),
+    };
+    let mut dest = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-n" => t.numeric = true,
+            "-f" => t.first_ttl = num(value(&mut it, "f")?, "first hop")?,
+            "-m" => t.max_ttl = num(value(&mut it, "m")?, "max hops")?,
+            "-q" => t.queries = num(value(&mut it, "q")?, "queries")?,
+            "-w" => t.wait = secs(value(&mut it, "w")?, "wait")?,
+            s if s.starts_with('-') => return Err(format!("traceroute: bad option `{s}'")),
+            d => dest = Some(ipv4(d)?),
+        }
+    }
+    t.dest = dest.ok_or("Specify \"host\" missing argument.")?;
+    if t.first_ttl == 0 || t.first_ttl > t.max_ttl || t.queries == 0 || t.queries > 10 {
+        return Err("traceroute: first hop, max hops or queries out of range".into());
+    }
+    Ok(t)
 }
 
 /// `1500`, `64K`, `20M`, `1G` (powers of 1000, as transfer sizes are quoted).

@@ -1,9 +1,10 @@
-//! Builds the simulation a lab describes: bridges, then hosts, in file order; then links.
+//! Builds the simulation a lab describes: bridges, hosts, then routers, in file order; then links.
 
 use crate::bridge::{Bridge, BridgeConfig, BridgePort};
 use crate::host::{Host, HostConfig, IfaceConfig};
 use crate::id::PortId;
-use crate::scenario::model::{Endpoint, Lab};
+use crate::router::{Router, RouterConfig};
+use crate::scenario::model::{Endpoint, Lab, router_iface};
 use crate::sim::Sim;
 
 pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
@@ -46,6 +47,16 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
             gateway: h.gateway,
         };
         sim.add_node(Box::new(Host::new(config, seed)), &names);
+    }
+    for r in &lab.routers {
+        let config = RouterConfig {
+            name: r.name.clone(),
+            ifaces: r.ifaces.iter().map(router_iface).collect(),
+            forwarding: r.forwarding,
+            routes: r.routes.clone(),
+        };
+        let names: Vec<String> = r.ifaces.iter().map(|i| i.name.clone()).collect();
+        sim.add_node(Box::new(Router::new(config, seed)?), &names);
     }
     for l in &lab.links {
         let a = port_of(&sim, &l.a)?;

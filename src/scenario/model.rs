@@ -32,6 +32,7 @@ pub struct Lab {
     pub requires: Vec<String>,
     pub bridges: Vec<BridgeSpec>,
     pub hosts: Vec<HostSpec>,
+    pub routers: Vec<RouterSpec>,
     pub links: Vec<LinkSpec>,
     pub steps: Vec<Step>,
     pub expects: Vec<CaptureExpect>,
@@ -61,6 +62,14 @@ pub struct HostSpec {
     pub name: String,
     pub ifaces: Vec<IfaceSpec>,
     pub gateway: Option<Ipv4Address>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RouterSpec {
+    pub name: String,
+    pub ifaces: Vec<IfaceSpec>,
+    pub forwarding: bool,
+    pub routes: Vec<crate::router::route::RouteCmd>,
 }
 
 /// `node:iface` of a link end or capture point.
@@ -144,6 +153,15 @@ struct Names {
 impl Names {
     fn node_names(&self) -> impl Iterator<Item = &str> {
         self.nodes.keys().map(String::as_str)
+    }
+}
+
+pub fn router_iface(i: &IfaceSpec) -> crate::router::RouterIface {
+    crate::router::RouterIface {
+        name: i.name.clone(),
+        mac: i.mac,
+        addrs: i.cidr.into_iter().collect(),
+        mtu: i.mtu,
     }
 }
 
@@ -333,87 +351,15 @@ pub fn resolve(raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
         if !declare(&mut errs, &mut names, &h.name, "host") {
             continue;
         }
-        let mut ifaces = Vec::new();
-        for (key, iface) in &h.interfaces.0 {
-            let label = format!("{}:{}", h.name.value, key.value);
-            if ifaces.iter().any(|i: &IfaceSpec| i.name == key.value) {
-                errs.at(
-                    key.referenced,
-                    "interfaces",
-                    format!("duplicate interface '{}'", key.value),
-                );
-                continue;
-            }
-            let cidr = iface.ip.as_ref().and_then(|ip| {
-                let loc = loc_or(ip.referenced, key.referenced);
-                match ip.value.parse::<Ipv4Cidr>() {
-                    Ok(c) => Some(c),
-                    Err(_) => {
-                        let hint = if ip.value.parse::<Ipv4Address>().is_ok() {
-                            " (add the prefix length, e.g. /24)"
-                        } else {
-                            ""
-                        };
-                        errs.at(
-                            loc,
-                            "ip",
-                            format!("'{}' is not an IPv4 address with prefix{hint}", ip.value),
-                        );
-                        None
-                    }
-                }
-            });
-            let mac = match &iface.mac {
-                Some(m) => m.value.parse().unwrap_or_else(|_| {
-                    errs.at(
-                        m.referenced,
-                        "mac",
-                        format!("'{}' is not a MAC address", m.value),
-                    );
-                    EthernetAddress([2, 0, 0, 0, 0, 1])
-                }),
-                None => mac_for(seed, &label),
-            };
-            if !mac.is_unicast()
-                && let Some(m) = &iface.mac
-            {
-                errs.at(
-                    m.referenced,
-                    "mac",
-                    format!(
-                        "'{}' is a multicast address; an interface needs a unicast MAC",
-                        m.value
-                    ),
-                );
-            }
-            if let Some(c) = cidr
-                && let Some(other) = seen_ips.insert(c.address(), label.clone())
-            {
-                warnings.push(format!(
-                    "{label} and {other} both have address {} (duplicate IP: expect ARP confusion)",
-                    c.address()
-                ));
-            }
-            if let Some(other) = seen_macs.insert(mac, label.clone()) {
-                warnings.push(format!("{label} and {other} both have MAC {} (duplicate MAC: the bridge will see it move)", crate::wire::Mac(mac)));
-            }
-            let mtu = iface.mtu.as_ref().map_or(1500, |m| {
-                if !(68..=65535).contains(&m.value) {
-                    errs.at(
-                        m.referenced,
-                        "mtu",
-                        format!("MTU {} is out of range (68-65535)", m.value),
-                    );
-                }
-                m.value
-            });
-            ifaces.push(IfaceSpec {
-                name: key.value.clone(),
-                mac,
-                cidr,
-                mtu,
-            });
-        }
+        let ifaces = resolve_ifaces(
+            &h.name.value,
+            &h.interfaces,
+            &mut errs,
+            seed,
+            &mut seen_ips,
+            &mut seen_macs,
+            &mut warnings,
+        );
         let gateway = h
             .gateway
             .as_ref()
@@ -447,6 +393,53 @@ pub fn resolve(raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
             name: h.name.value.clone(),
             ifaces,
             gateway,
+        });
+    }
+
+    let mut routers = Vec::new();
+    for r in &raw.routers {
+        if !declare(&mut errs, &mut names, &r.name, "router") {
+            continue;
+        }
+        let ifaces = resolve_ifaces(
+            &r.name.value,
+            &r.interfaces,
+            &mut errs,
+            seed,
+            &mut seen_ips,
+            &mut seen_macs,
+            &mut warnings,
+        );
+        if let Some(n) = names.nodes.get_mut(&r.name.value) {
+            n.1 = ifaces.iter().map(|i| i.name.clone()).collect();
+        }
+        let mut routes = Vec::new();
+        for text in &r.routes {
+            let words: Vec<&str> = text.value.split_whitespace().collect();
+            match crate::router::route::parse_route_cmd(&words) {
+                Ok(cmd) => routes.push((cmd, text.referenced)),
+                Err(e) => errs.at(text.referenced, "routes", e),
+            }
+        }
+        // Apply them to a scratch router, so a gateway off every subnet is caught here.
+        let config = crate::router::RouterConfig {
+            name: r.name.value.clone(),
+            ifaces: ifaces.iter().map(router_iface).collect(),
+            forwarding: true,
+            routes: Vec::new(),
+        };
+        if let Ok(mut scratch) = crate::router::Router::new(config, seed) {
+            for (cmd, loc) in &routes {
+                if let Err(e) = scratch.apply_route(cmd) {
+                    errs.at(*loc, "routes", e);
+                }
+            }
+        }
+        routers.push(RouterSpec {
+            name: r.name.value.clone(),
+            ifaces,
+            forwarding: r.forwarding.unwrap_or(true),
+            routes: routes.into_iter().map(|(c, _)| c).collect(),
         });
     }
 
@@ -523,11 +516,109 @@ pub fn resolve(raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
         requires,
         bridges,
         hosts,
+        routers,
         links,
         steps,
         expects,
         warnings,
     })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn resolve_ifaces(
+    node: &str,
+    interfaces: &super::raw::Ordered<super::raw::RawIface>,
+    errs: &mut Errors,
+    seed: u64,
+    seen_ips: &mut BTreeMap<Ipv4Address, String>,
+    seen_macs: &mut BTreeMap<EthernetAddress, String>,
+    warnings: &mut Vec<String>,
+) -> Vec<IfaceSpec> {
+    let mut ifaces = Vec::new();
+    for (key, iface) in &interfaces.0 {
+        let label = format!("{}:{}", node, key.value);
+        if ifaces.iter().any(|i: &IfaceSpec| i.name == key.value) {
+            errs.at(
+                key.referenced,
+                "interfaces",
+                format!("duplicate interface '{}'", key.value),
+            );
+            continue;
+        }
+        let cidr = iface.ip.as_ref().and_then(|ip| {
+            let loc = loc_or(ip.referenced, key.referenced);
+            match ip.value.parse::<Ipv4Cidr>() {
+                Ok(c) => Some(c),
+                Err(_) => {
+                    let hint = if ip.value.parse::<Ipv4Address>().is_ok() {
+                        " (add the prefix length, e.g. /24)"
+                    } else {
+                        ""
+                    };
+                    errs.at(
+                        loc,
+                        "ip",
+                        format!("'{}' is not an IPv4 address with prefix{hint}", ip.value),
+                    );
+                    None
+                }
+            }
+        });
+        let mac = match &iface.mac {
+            Some(m) => m.value.parse().unwrap_or_else(|_| {
+                errs.at(
+                    m.referenced,
+                    "mac",
+                    format!("'{}' is not a MAC address", m.value),
+                );
+                EthernetAddress([2, 0, 0, 0, 0, 1])
+            }),
+            None => mac_for(seed, &label),
+        };
+        if !mac.is_unicast()
+            && let Some(m) = &iface.mac
+        {
+            errs.at(
+                m.referenced,
+                "mac",
+                format!(
+                    "'{}' is a multicast address; an interface needs a unicast MAC",
+                    m.value
+                ),
+            );
+        }
+        if let Some(c) = cidr
+            && let Some(other) = seen_ips.insert(c.address(), label.clone())
+        {
+            warnings.push(format!(
+                "{label} and {other} both have address {} (duplicate IP: expect ARP confusion)",
+                c.address()
+            ));
+        }
+        if let Some(other) = seen_macs.insert(mac, label.clone()) {
+            warnings.push(format!(
+                "{label} and {other} both have MAC {} (duplicate MAC: the bridge will see it move)",
+                crate::wire::Mac(mac)
+            ));
+        }
+        let mtu = iface.mtu.as_ref().map_or(1500, |m| {
+            if !(68..=65535).contains(&m.value) {
+                errs.at(
+                    m.referenced,
+                    "mtu",
+                    format!("MTU {} is out of range (68-65535)", m.value),
+                );
+            }
+            m.value
+        });
+        ifaces.push(IfaceSpec {
+            name: key.value.clone(),
+            mac,
+            cidr,
+            mtu,
+        });
+    }
+    ifaces
 }
 
 fn resolve_link(
@@ -714,15 +805,14 @@ fn resolve_step(
         };
         let argv = words(errs, run, "run")?;
         let kind = names.nodes.get(on).map_or("host", |n| n.0);
-        if kind != "host" {
-            errs.at(
-                run.referenced,
-                "run",
-                format!("{on} is a {kind}; commands run on hosts"),
-            );
-            return None;
-        }
-        if let Err(e) = cmd::parse(&argv) {
+        let parsed = match kind {
+            "host" => cmd::parse(&argv).map(|_| ()),
+            "router" => crate::router::parse_command(&argv).map(|_| ()),
+            _ => Err(format!(
+                "{on} is a {kind}; commands run on hosts and routers"
+            )),
+        };
+        if let Err(e) = parsed {
             errs.at(run.referenced, "run", e);
             return None;
         }

@@ -32,6 +32,8 @@ pub struct RawLab {
     #[serde(default)]
     pub hosts: Vec<RawHost>,
     #[serde(default)]
+    pub routers: Vec<RawRouter>,
+    #[serde(default)]
     pub links: Vec<RawLink>,
     #[serde(default)]
     pub steps: Vec<RawStep>,
@@ -60,6 +62,19 @@ pub struct RawHost {
     pub interfaces: Ordered<RawIface>,
     #[serde(default)]
     pub gateway: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRouter {
+    pub name: S<String>,
+    pub interfaces: Ordered<RawIface>,
+    /// `net.ipv4.ip_forward` (default on).
+    #[serde(default)]
+    pub forwarding: Option<bool>,
+    /// `ip route add ...` commands (the `ip route add` prefix may be left out).
+    #[serde(default)]
+    pub routes: Vec<S<String>>,
 }
 
 /// An interface: `eth0: 10.0.0.2/24` or `eth0: {ip: 10.0.0.2/24, mac: ..., mtu: 1500}`.

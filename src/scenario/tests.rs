@@ -119,7 +119,10 @@ fn steps_are_checked() {
     let e = err(&format!(
         "{BASE}steps:\n  - {{on: br0, run: ping 10.0.0.2}}\n"
     ));
-    assert!(e.contains("br0 is a bridge; commands run on hosts"), "{e}");
+    assert!(
+        e.contains("br0 is a bridge; commands run on hosts and routers"),
+        "{e}"
+    );
     let e = err(&format!(
         "{BASE}steps:\n  - {{at: 2 parsecs, on: c1, show: ip addr}}\n"
     ));

@@ -24,6 +24,18 @@ pub enum DropReason {
     BadSource,
     /// The frame is too short or its headers cannot be parsed.
     Malformed,
+    /// An IPv4 header that fails the kernel's checks (version, length, checksum).
+    BadIpHeader,
+    /// A unicast frame for another MAC reached a router interface.
+    OtherHost,
+    /// A router with forwarding off got a packet for another host.
+    ForwardingOff,
+    /// The packet was larger than the egress MTU, without DF, and fragmentation is not modelled.
+    NeedsFragmenting,
+    /// Address resolution of the next hop failed.
+    NeighbourFailed,
+    /// A queue for an unresolved neighbour, or the neighbour table, was full.
+    NeighbourQueueFull,
 }
 
 /// One decision about one frame at one hop.
@@ -54,6 +66,23 @@ pub enum Note {
         unknown_unicast: bool,
     },
     Dropped(DropReason),
+    /// A router sent the packet on: out of `port`, to `via` (a gateway) or straight to the
+    /// destination.
+    Routed {
+        port: u16,
+        via: Option<smoltcp::wire::Ipv4Address>,
+    },
+    /// A router waits for ARP before it can send the packet.
+    Queued {
+        next_hop: smoltcp::wire::Ipv4Address,
+    },
+    /// A router answered the frame with an ICMP message of this type and code.
+    Icmp {
+        kind: u8,
+        code: u8,
+    },
+    /// The packet was for the router itself.
+    Local,
 }
 
 impl DropReason {
@@ -67,6 +96,14 @@ impl DropReason {
             DropReason::SamePort => "destination is on the ingress port".into(),
             DropReason::BadSource => "invalid source MAC".into(),
             DropReason::Malformed => "malformed frame".into(),
+            DropReason::BadIpHeader => "bad IPv4 header".into(),
+            DropReason::OtherHost => "not addressed to this interface".into(),
+            DropReason::ForwardingOff => "forwarding is off (net.ipv4.ip_forward=0)".into(),
+            DropReason::NeedsFragmenting => {
+                "exceeds the egress MTU (fragmentation is not modelled)".into()
+            }
+            DropReason::NeighbourFailed => "next hop did not answer ARP".into(),
+            DropReason::NeighbourQueueFull => "neighbour queue full".into(),
         }
     }
 
@@ -81,6 +118,12 @@ impl DropReason {
             DropReason::SamePort => "same_port",
             DropReason::BadSource => "bad_source",
             DropReason::Malformed => "malformed",
+            DropReason::BadIpHeader => "bad_ip_header",
+            DropReason::OtherHost => "other_host",
+            DropReason::ForwardingOff => "forwarding_off",
+            DropReason::NeedsFragmenting => "needs_fragmenting",
+            DropReason::NeighbourFailed => "neighbour_failed",
+            DropReason::NeighbourQueueFull => "neighbour_queue_full",
         }
     }
 }
@@ -115,6 +158,28 @@ impl Note {
                 )
             }
             Note::Dropped(reason) => format!("dropped: {}", reason.describe()),
+            Note::Routed { port, via } => match via {
+                Some(gw) => format!("routed via {gw} dev {}", port_name(port)),
+                None => format!("routed dev {} (directly connected)", port_name(port)),
+            },
+            Note::Queued { next_hop } => format!("queued: resolving {next_hop} (ARP)"),
+            Note::Icmp { kind, code } => format!("answered with ICMP {}", icmp_name(kind, code)),
+            Note::Local => "delivered locally".into(),
         }
+    }
+}
+
+/// ICMP type and code as Wireshark names them.
+pub fn icmp_name(kind: u8, code: u8) -> String {
+    match (kind, code) {
+        (0, _) => "echo reply".into(),
+        (3, 0) => "destination unreachable (network unreachable)".into(),
+        (3, 1) => "destination unreachable (host unreachable)".into(),
+        (3, 2) => "destination unreachable (protocol unreachable)".into(),
+        (3, 3) => "destination unreachable (port unreachable)".into(),
+        (3, 4) => "destination unreachable (fragmentation needed)".into(),
+        (3, 13) => "destination unreachable (communication administratively filtered)".into(),
+        (11, 0) => "time exceeded (TTL expired in transit)".into(),
+        (t, c) => format!("type {t} code {c}"),
     }
 }

@@ -6,6 +6,7 @@ pub mod http;
 pub mod nc;
 pub mod ping;
 pub mod tcp;
+pub mod traceroute;
 
 use crate::host::cmd::Command;
 use crate::host::net::Net;
@@ -37,6 +38,7 @@ pub fn spawn(
         Command::BulkSend(a) => Box::new(bulk::BulkSend::start(a, now, net)?),
         Command::BulkRecv { port } => Box::new(bulk::BulkRecv::start(port, now, net)),
         Command::Sleep(d) => Box::new(Sleep { until: now + d }),
+        Command::Traceroute(a) => Box::new(traceroute::Traceroute::start(a, now, net)?),
     })
 }
 

@@ -32,6 +32,8 @@ pub struct Ping {
     errors: u64,
     rtts_us: Vec<f64>,
     last_send: Instant,
+    /// The last send or receive: iputils' `time` in the statistics runs to it.
+    last_activity: Instant,
     out: String,
 }
 
@@ -76,6 +78,7 @@ impl Ping {
             errors: 0,
             rtts_us: Vec::new(),
             last_send: now,
+            last_activity: now,
             out,
             args,
         })
@@ -123,6 +126,7 @@ impl Ping {
         self.sent_at.push(now);
         self.replied.push(false);
         self.last_send = now;
+        self.last_activity = now;
     }
 
     fn receive(&mut self, now: Instant, net: &mut Net) {
@@ -145,6 +149,15 @@ impl Ping {
         let Ok(icmp) = Icmpv4Packet::new_checked(ip.payload()) else {
             return;
         };
+        let errors_before = self.errors;
+        let replies_before = self.received + self.duplicates;
+        self.match_reply(now, &ip, &icmp);
+        if self.errors != errors_before || self.received + self.duplicates != replies_before {
+            self.last_activity = now;
+        }
+    }
+
+    fn match_reply(&mut self, now: Instant, ip: &Ipv4Packet<&[u8]>, icmp: &Icmpv4Packet<&[u8]>) {
         match icmp.msg_type() {
             Icmpv4Message::EchoReply
                 if icmp.echo_ident() == self.ident && ip.src_addr() == self.args.dest =>
@@ -194,7 +207,7 @@ impl Ping {
                     return;
                 }
                 self.errors += 1;
-                let what = describe_error(&icmp);
+                let what = describe_error(icmp);
                 let _ = writeln!(self.out, "From {} icmp_seq={seq} {what}", ip.src_addr());
             }
             _ => {}
@@ -225,7 +238,12 @@ impl Ping {
 
     fn summary(&mut self, now: Instant) -> CmdResult {
         let mut out = std::mem::take(&mut self.out);
-        let elapsed = now.saturating_sub(self.start).as_millis_f64() as u64;
+        let _ = now;
+        let elapsed = self
+            .last_activity
+            .saturating_sub(self.start)
+            .as_millis_f64()
+            .round() as u64;
         let loss = if self.sent == 0 {
             0.0
         } else {

@@ -1,0 +1,211 @@
+//! `traceroute`, as Debian's traceroute 2.1 prints it: UDP probes of 60 bytes to ports
+//! 33434 and up, three per hop, TTL 1, 2, … until the destination answers (port unreachable)
+//! or 30 hops. Each probe waits up to 5 s; a hop's probes go out together.
+
+use std::fmt::Write;
+
+use smoltcp::socket::{raw, udp};
+use smoltcp::wire::{
+    Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, IpEndpoint, IpProtocol, IpVersion,
+    Ipv4Address, Ipv4Packet, UdpPacket,
+};
+
+use super::App;
+use crate::host::cmd::TracerouteArgs;
+use crate::host::net::{Net, SockRef};
+use crate::sim::CmdResult;
+use crate::time::Instant;
+
+const BASE_PORT: u16 = 33434;
+/// 60-byte packets: IP 20 + UDP 8 + 32 bytes of payload.
+const PAYLOAD: usize = 32;
+
+struct Probe {
+    sent: Instant,
+    port: u16,
+    answer: Option<(Ipv4Address, Instant, String)>,
+}
+
+pub struct Traceroute {
+    args: TracerouteArgs,
+    udp: SockRef,
+    icmp: SockRef,
+    local_port: u16,
+    ttl: u8,
+    probes: Vec<Probe>,
+    next_port: u16,
+    reached: bool,
+    out: String,
+}
+
+impl Traceroute {
+    pub fn start(args: TracerouteArgs, _now: Instant, net: &mut Net) -> Result<Traceroute, String> {
+        let iface = net
+            .route(args.dest)
+            .ok_or("connect: Network is unreachable")?;
+        let buf = || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 8], vec![0; 8 * 64]);
+        let mut u = udp::Socket::new(buf(), buf());
+        let local_port = net.ephemeral_port();
+        u.bind(local_port).map_err(|e| format!("bind: {e}"))?;
+        let udp = net.add_socket(iface, u);
+        let rx = raw::PacketBuffer::new(vec![raw::PacketMetadata::EMPTY; 16], vec![0; 16 * 128]);
+        let tx = raw::PacketBuffer::new(vec![raw::PacketMetadata::EMPTY; 1], vec![0; 64]);
+        let icmp = net.add_socket(
+            iface,
+            raw::Socket::new(Some(IpVersion::Ipv4), Some(IpProtocol::Icmp), rx, tx),
+        );
+        let out = format!(
+            "traceroute to {0} ({0}), {1} hops max, 60 byte packets\n",
+            args.dest, args.max_ttl
+        );
+        Ok(Traceroute {
+            ttl: args.first_ttl.saturating_sub(1),
+            args,
+            udp,
+            icmp,
+            local_port,
+            probes: Vec::new(),
+            next_port: BASE_PORT,
+            reached: false,
+            out,
+        })
+    }
+
+    fn send_hop(&mut self, now: Instant, net: &mut Net) {
+        self.ttl += 1;
+        self.probes.clear();
+        let s = net.socket::<udp::Socket>(self.udp);
+        s.set_hop_limit(Some(self.ttl));
+        for _ in 0..self.args.queries {
+            let port = self.next_port;
+            self.next_port = self.next_port.wrapping_add(1);
+            let payload = [0x40u8 + (port % 32) as u8; PAYLOAD];
+            let _ = s.send_slice(&payload, IpEndpoint::new(self.args.dest.into(), port));
+            self.probes.push(Probe {
+                sent: now,
+                port,
+                answer: None,
+            });
+        }
+    }
+
+    fn receive(&mut self, now: Instant, net: &mut Net) {
+        let mut pkt = [0u8; 1600];
+        while let Ok(n) = net.socket::<raw::Socket>(self.icmp).recv_slice(&mut pkt) {
+            let Ok(ip) = Ipv4Packet::new_checked(&pkt[..n]) else {
+                continue;
+            };
+            let Ok(icmp) = Icmpv4Packet::new_checked(ip.payload()) else {
+                continue;
+            };
+            let note = match (icmp.msg_type(), Icmpv4DstUnreachable::from(icmp.msg_code())) {
+                (Icmpv4Message::TimeExceeded, _) => "",
+                (Icmpv4Message::DstUnreachable, Icmpv4DstUnreachable::PortUnreachable) => "",
+                (Icmpv4Message::DstUnreachable, Icmpv4DstUnreachable::HostUnreachable) => " !H",
+                (Icmpv4Message::DstUnreachable, Icmpv4DstUnreachable::NetUnreachable) => " !N",
+                (Icmpv4Message::DstUnreachable, Icmpv4DstUnreachable::ProtoUnreachable) => " !P",
+                (Icmpv4Message::DstUnreachable, Icmpv4DstUnreachable::CommProhibited) => " !X",
+                (Icmpv4Message::DstUnreachable, _) => " !<code>",
+                _ => continue,
+            };
+            let Ok(inner) = Ipv4Packet::new_checked(icmp.data()) else {
+                continue;
+            };
+            let hl = usize::from(inner.header_len());
+            let quoted = &icmp.data()[hl..];
+            if inner.dst_addr() != self.args.dest
+                || inner.next_header() != IpProtocol::Udp
+                || quoted.len() < 8
+            {
+                continue;
+            }
+            let udp = UdpPacket::new_unchecked(&quoted[..8]);
+            if udp.src_port() != self.local_port {
+                continue;
+            }
+            let from = ip.src_addr();
+            if let Some(p) = self
+                .probes
+                .iter_mut()
+                .find(|p| p.port == udp.dst_port() && p.answer.is_none())
+            {
+                p.answer = Some((from, now, note.to_string()));
+                if icmp.msg_type() == Icmpv4Message::DstUnreachable {
+                    self.reached = true;
+                }
+            }
+        }
+    }
+
+    fn hop_done(&self, now: Instant) -> bool {
+        self.probes
+            .iter()
+            .all(|p| p.answer.is_some() || now >= p.sent + self.args.wait)
+    }
+
+    fn print_hop(&mut self) {
+        let mut line = format!("{:>2} ", self.ttl);
+        let mut last: Option<Ipv4Address> = None;
+        for p in &self.probes {
+            match &p.answer {
+                Some((from, at, note)) => {
+                    if last != Some(*from) {
+                        if self.args.numeric {
+                            let _ = write!(line, " {from}");
+                        } else {
+                            let _ = write!(line, " {from} ({from})");
+                        }
+                        last = Some(*from);
+                    }
+                    let ms = at.saturating_sub(p.sent).nanos() as f64 / 1e6;
+                    let _ = write!(line, "  {ms:.3} ms{note}");
+                }
+                None => line.push_str(" *"),
+            }
+        }
+        self.out.push_str(&line);
+        self.out.push('\n');
+    }
+
+    fn finish(&mut self, net: &mut Net, stopped: bool) -> CmdResult {
+        net.remove(self.udp);
+        net.remove(self.icmp);
+        CmdResult {
+            exit_code: 0,
+            output: std::mem::take(&mut self.out),
+            stopped,
+            ..CmdResult::default()
+        }
+    }
+}
+
+impl App for Traceroute {
+    fn poll(&mut self, now: Instant, net: &mut Net) -> Option<CmdResult> {
+        self.receive(now, net);
+        if self.probes.is_empty() {
+            self.send_hop(now, net);
+            return None;
+        }
+        if !self.hop_done(now) {
+            return None;
+        }
+        self.print_hop();
+        if self.reached || self.ttl >= self.args.max_ttl {
+            return Some(self.finish(net, false));
+        }
+        self.send_hop(now, net);
+        None
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        self.probes
+            .iter()
+            .filter(|p| p.answer.is_none())
+            .map(|p| p.sent + self.args.wait)
+            .min()
+    }
+
+    fn stop(&mut self, _now: Instant, net: &mut Net) -> CmdResult {
+        self.finish(net, true)
+    }
+}

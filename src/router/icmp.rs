@@ -1,0 +1,257 @@
+//! Packets the router makes itself: ICMP errors that quote the offending datagram byte for
+//! byte (as much as fits in 576 bytes, as Linux does), echo replies, TCP resets; and the
+//! per-destination rate limit of ICMP errors (`icmp_ratelimit` 1000 ms, burst 6).
+
+use std::collections::BTreeMap;
+
+use smoltcp::phy::ChecksumCapabilities;
+use smoltcp::wire::{
+    Icmpv4Message, Icmpv4Packet, IpAddress, IpProtocol, Ipv4Address, Ipv4Packet, TcpControl,
+    TcpPacket, TcpRepr, TcpSeqNumber,
+};
+
+use crate::link::ETH_HEADER_LEN;
+use crate::time::{Duration, Instant};
+
+/// Linux's `ip_default_ttl`.
+pub const DEFAULT_TTL: u8 = 64;
+/// An ICMP error is at most this long (RFC 1812 §4.3.2.3), quote included.
+const ICMP_ERROR_MAX: usize = 576;
+
+/// Writes an IPv4 header for a packet of `payload_len` bytes at `buf[..20]`.
+pub fn ipv4_header(
+    buf: &mut [u8],
+    src: Ipv4Address,
+    dst: Ipv4Address,
+    proto: IpProtocol,
+    ident: u16,
+    payload_len: usize,
+) {
+    let mut ip = Ipv4Packet::new_unchecked(&mut buf[..20]);
+    ip.set_version(4);
+    ip.set_header_len(20);
+    ip.set_dscp(0);
+    ip.set_ecn(0);
+    ip.set_total_len((20 + payload_len) as u16);
+    ip.set_ident(ident);
+    ip.clear_flags();
+    ip.set_frag_offset(0);
+    ip.set_hop_limit(DEFAULT_TTL);
+    ip.set_next_header(proto);
+    ip.set_src_addr(src);
+    ip.set_dst_addr(dst);
+    ip.fill_checksum();
+}
+
+/// A frame buffer (Ethernet header left blank) holding an ICMP error about `original` (an IP
+/// datagram). `extra` is the 4 bytes after the checksum (next-hop MTU for "fragmentation
+/// needed", zero otherwise).
+pub fn error(
+    mut buf: Vec<u8>,
+    src: Ipv4Address,
+    original: &[u8],
+    msg: Icmpv4Message,
+    code: u8,
+    extra: [u8; 4],
+    ident: u16,
+) -> Option<Vec<u8>> {
+    let orig = Ipv4Packet::new_checked(original).ok()?;
+    let dst = orig.src_addr();
+    let quote = original.len().min(ICMP_ERROR_MAX - 20 - 8);
+    let icmp_len = 8 + quote;
+    buf.clear();
+    buf.resize(ETH_HEADER_LEN + 20 + icmp_len, 0);
+    ipv4_header(
+        &mut buf[ETH_HEADER_LEN..],
+        src,
+        dst,
+        IpProtocol::Icmp,
+        ident,
+        icmp_len,
+    );
+    let mut icmp = Icmpv4Packet::new_unchecked(&mut buf[ETH_HEADER_LEN + 20..]);
+    icmp.set_msg_type(msg);
+    icmp.set_msg_code(code);
+    icmp.data_mut()[..quote].copy_from_slice(&original[..quote]);
+    let raw = icmp.into_inner();
+    raw[4..8].copy_from_slice(&extra);
+    let mut icmp = Icmpv4Packet::new_unchecked(raw);
+    icmp.fill_checksum();
+    Some(buf)
+}
+
+/// An echo reply to `request` (an IP datagram carrying an echo request to `local`).
+pub fn echo_reply(
+    mut buf: Vec<u8>,
+    request: &[u8],
+    local: Ipv4Address,
+    ident: u16,
+) -> Option<Vec<u8>> {
+    let ip = Ipv4Packet::new_checked(request).ok()?;
+    let icmp_in = Icmpv4Packet::new_checked(ip.payload()).ok()?;
+    let len = ip.payload().len();
+    buf.clear();
+    buf.resize(ETH_HEADER_LEN + 20 + len, 0);
+    ipv4_header(
+        &mut buf[ETH_HEADER_LEN..],
+        local,
+        ip.src_addr(),
+        IpProtocol::Icmp,
+        ident,
+        len,
+    );
+    let out = &mut buf[ETH_HEADER_LEN + 20..];
+    out.copy_from_slice(icmp_in.into_inner());
+    let mut icmp = Icmpv4Packet::new_unchecked(out);
+    icmp.set_msg_type(Icmpv4Message::EchoReply);
+    icmp.set_msg_code(0);
+    icmp.fill_checksum();
+    Some(buf)
+}
+
+/// The reset Linux sends for a TCP segment to a closed port (`tcp_v4_send_reset`).
+pub fn tcp_reset(mut buf: Vec<u8>, segment_ip: &[u8], ident: u16) -> Option<Vec<u8>> {
+    let ip = Ipv4Packet::new_checked(segment_ip).ok()?;
+    let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
+    if tcp.rst() {
+        return None;
+    }
+    let (src, dst) = (ip.dst_addr(), ip.src_addr());
+    let caps = ChecksumCapabilities::default();
+    let repr_in = TcpRepr::parse(
+        &tcp,
+        &IpAddress::Ipv4(ip.src_addr()),
+        &IpAddress::Ipv4(ip.dst_addr()),
+        &caps,
+    )
+    .ok()?;
+    let (seq, ack) = if tcp.ack() {
+        (tcp.ack_number(), None)
+    } else {
+        (
+            TcpSeqNumber(0),
+            Some(repr_in.seq_number + repr_in.segment_len()),
+        )
+    };
+    let repr = TcpRepr {
+        src_port: tcp.dst_port(),
+        dst_port: tcp.src_port(),
+        control: TcpControl::Rst,
+        seq_number: seq,
+        ack_number: ack,
+        window_len: 0,
+        window_scale: None,
+        max_seg_size: None,
+        sack_permitted: false,
+        sack_ranges: [None, None, None],
+        timestamp: None,
+        payload: &[],
+    };
+    let len = repr.header_len();
+    buf.clear();
+    buf.resize(ETH_HEADER_LEN + 20 + len, 0);
+    ipv4_header(
+        &mut buf[ETH_HEADER_LEN..],
+        src,
+        dst,
+        IpProtocol::Tcp,
+        ident,
+        len,
+    );
+    let mut out = TcpPacket::new_unchecked(&mut buf[ETH_HEADER_LEN + 20..]);
+    repr.emit(
+        &mut out,
+        &IpAddress::Ipv4(src),
+        &IpAddress::Ipv4(dst),
+        &caps,
+    );
+    Some(buf)
+}
+
+/// Per-destination token bucket for ICMP errors (`inet_peer_xrlim_allow`).
+#[derive(Debug, Default)]
+pub struct RateLimit {
+    peers: BTreeMap<Ipv4Address, (Duration, Instant)>,
+}
+
+/// `icmp_ratelimit`.
+const RATE: Duration = Duration::from_secs(1);
+/// `XRLIM_BURST_FACTOR`.
+const BURST: u64 = 6;
+/// Peers remembered at most; beyond it the oldest is forgotten.
+const PEERS: usize = 4096;
+
+impl RateLimit {
+    pub fn allow(&mut self, now: Instant, to: Ipv4Address) -> bool {
+        let max = Duration::from_nanos(RATE.nanos() * BURST);
+        if self.peers.len() >= PEERS && !self.peers.contains_key(&to) {
+            let oldest = self
+                .peers
+                .iter()
+                .min_by_key(|(_, (_, t))| *t)
+                .map(|(k, _)| *k);
+            if let Some(k) = oldest {
+                self.peers.remove(&k);
+            }
+        }
+        let (tokens, last) = self.peers.entry(to).or_insert((max, now));
+        let refill = now.saturating_sub(*last);
+        *tokens = (*tokens + refill).min(max);
+        *last = now;
+        if *tokens >= RATE {
+            *tokens = Duration::from_nanos(tokens.nanos() - RATE.nanos());
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_bursts_six_then_one_per_second() {
+        let mut r = RateLimit::default();
+        let to = Ipv4Address::new(10, 0, 0, 1);
+        let t0 = Instant::ZERO + Duration::from_secs(10);
+        let allowed = (0..10).filter(|_| r.allow(t0, to)).count();
+        assert_eq!(allowed, 6);
+        assert!(!r.allow(t0 + Duration::from_millis(999), to));
+        assert!(r.allow(t0 + Duration::from_millis(1000), to));
+        assert!(
+            r.allow(t0, Ipv4Address::new(10, 0, 0, 2)),
+            "another peer has its own bucket"
+        );
+    }
+
+    #[test]
+    fn error_quotes_the_original_bytes() {
+        let mut orig = vec![0u8; 60];
+        ipv4_header(
+            &mut orig,
+            Ipv4Address::new(10, 0, 0, 1),
+            Ipv4Address::new(10, 0, 9, 9),
+            IpProtocol::Udp,
+            0x1234,
+            40,
+        );
+        let buf = error(
+            Vec::new(),
+            Ipv4Address::new(10, 0, 0, 254),
+            &orig,
+            Icmpv4Message::TimeExceeded,
+            0,
+            [0; 4],
+            7,
+        )
+        .unwrap();
+        let ip = Ipv4Packet::new_checked(&buf[ETH_HEADER_LEN..]).unwrap();
+        assert!(ip.verify_checksum());
+        assert_eq!(ip.dst_addr(), Ipv4Address::new(10, 0, 0, 1));
+        let icmp = Icmpv4Packet::new_checked(ip.payload()).unwrap();
+        assert!(icmp.verify_checksum());
+        assert_eq!(icmp.data(), &orig[..]);
+    }
+}

@@ -1,0 +1,613 @@
+//! A Linux-like router host: interfaces with addresses, `ip_forward`, a routing table, its own
+//! neighbour table with the kernel's states, ARP, and the IPv4 receive and forward paths.
+//!
+//! Receive path, in the kernel's order: a unicast frame for another MAC is dropped; the IPv4
+//! header is checked (version, length, checksum); a packet for one of the router's
+//! addresses (any interface: the weak host model) or a broadcast is delivered locally (echo
+//! requests answered, UDP to a closed port answered with port unreachable, TCP with a reset);
+//! otherwise, with forwarding on, the route is looked up (none: ICMP network unreachable),
+//! then TTL is checked before forwarding (TTL <= 1: ICMP time exceeded), then the egress MTU
+//! (DF set: ICMP fragmentation needed), then TTL is decremented and the packet goes to the
+//! next hop once ARP resolves it. ICMP errors quote the datagram byte for byte, are never sent
+//! about ICMP errors or broadcasts, and are rate limited per destination.
+
+pub mod icmp;
+pub mod neigh;
+pub mod route;
+
+use std::any::Any;
+
+use smoltcp::wire::{
+    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
+    Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, IpProtocol, Ipv4Address, Ipv4Cidr,
+    Ipv4Packet,
+};
+
+use crate::link::ETH_HEADER_LEN;
+use crate::rand::Rng;
+use crate::report::iproute::{self, LinkInfo, NeighInfo};
+use crate::sim::{CmdId, CmdResult, Ctx, DropReason, Node, Note, PortView};
+use crate::time::Instant;
+use neigh::{Action, NeighTable, Resolve};
+use route::{RouteCmd, RouteTable};
+
+#[derive(Clone, Debug)]
+pub struct RouterIface {
+    pub name: String,
+    pub mac: EthernetAddress,
+    pub addrs: Vec<Ipv4Cidr>,
+    pub mtu: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct RouterConfig {
+    pub name: String,
+    pub ifaces: Vec<RouterIface>,
+    pub forwarding: bool,
+    pub routes: Vec<RouteCmd>,
+}
+
+/// Counters as `netstat -s` groups them.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct RouterCounters {
+    pub forwarded: u64,
+    pub delivered: u64,
+    pub header_errors: u64,
+    pub no_route: u64,
+    pub ttl_expired: u64,
+    pub icmp_sent: u64,
+    pub icmp_rate_limited: u64,
+}
+
+pub struct Router {
+    name: String,
+    ifaces: Vec<RouterIface>,
+    pub routes: RouteTable,
+    pub neigh: NeighTable,
+    forwarding: bool,
+    limit: icmp::RateLimit,
+    ident: u16,
+    pub counters: RouterCounters,
+}
+
+/// A command a router runs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RouterCmd {
+    Route(RouteCmd),
+    SetForwarding(bool),
+    ShowForwarding,
+}
+
+/// Parses a router command: `ip route add|del|replace ...`, `sysctl [-w] net.ipv4.ip_forward[=N]`.
+pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
+    let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["ip", "route" | "r", ..] => route::parse_route_cmd(&words).map(RouterCmd::Route),
+        ["sysctl", rest @ ..] => {
+            let rest: Vec<&str> = rest.iter().copied().filter(|w| *w != "-w").collect();
+            match rest.as_slice() {
+                ["net.ipv4.ip_forward"] => Ok(RouterCmd::ShowForwarding),
+                [kv] => match kv.split_once('=') {
+                    Some(("net.ipv4.ip_forward", "1")) => Ok(RouterCmd::SetForwarding(true)),
+                    Some(("net.ipv4.ip_forward", "0")) => Ok(RouterCmd::SetForwarding(false)),
+                    _ => Err(format!(
+                        "sysctl: cannot stat /proc/sys/{}: No such file or directory",
+                        kv.replace('.', "/")
+                    )),
+                },
+                _ => Err("usage: sysctl -w net.ipv4.ip_forward=0|1".into()),
+            }
+        }
+        _ => Err(format!(
+            "{}: a router runs `ip route add|del|replace ...` and `sysctl -w net.ipv4.ip_forward=0|1` \
+             (its own ping, curl and servers come with its local stack)",
+            argv.first().map_or("", String::as_str)
+        )),
+    }
+}
+
+impl Router {
+    pub fn new(config: RouterConfig, seed: u64) -> Result<Router, String> {
+        let mut rng = Rng::stream(seed, &format!("router:{}", config.name));
+        let mut r = Router {
+            name: config.name,
+            routes: RouteTable::default(),
+            ident: rng.next_u64() as u16,
+            neigh: NeighTable::new(rng),
+            forwarding: config.forwarding,
+            limit: icmp::RateLimit::default(),
+            counters: RouterCounters::default(),
+            ifaces: config.ifaces,
+        };
+        for (i, f) in r.ifaces.iter().enumerate() {
+            for a in &f.addrs {
+                r.routes.add_connected(*a, i);
+            }
+        }
+        for cmd in &config.routes {
+            r.apply_route(cmd)?;
+        }
+        Ok(r)
+    }
+
+    pub fn apply_route(&mut self, cmd: &RouteCmd) -> Result<(), String> {
+        let ifaces = &self.ifaces;
+        let dev_of = |n: &str| ifaces.iter().position(|f| f.name == n);
+        let connected = |gw: Ipv4Address| {
+            ifaces
+                .iter()
+                .position(|f| f.addrs.iter().any(|a| a.contains_addr(&gw)))
+        };
+        self.routes.apply(cmd, dev_of, connected)
+    }
+
+    pub fn forwarding(&self) -> bool {
+        self.forwarding
+    }
+
+    fn is_local(&self, ip: Ipv4Address) -> bool {
+        self.ifaces
+            .iter()
+            .any(|f| f.addrs.iter().any(|a| a.address() == ip))
+    }
+
+    fn is_broadcast(&self, ip: Ipv4Address) -> bool {
+        ip.is_broadcast()
+            || self
+                .ifaces
+                .iter()
+                .any(|f| f.addrs.iter().any(|a| a.broadcast() == Some(ip)))
+    }
+
+    /// The address an interface speaks from toward `peer`: one on the peer's subnet, else the
+    /// interface's first (`inet_select_addr`).
+    fn source_on(&self, dev: usize, peer: Ipv4Address) -> Option<Ipv4Address> {
+        let f = self.ifaces.get(dev)?;
+        f.addrs
+            .iter()
+            .find(|a| a.contains_addr(&peer))
+            .or(f.addrs.first())
+            .map(|a| a.address())
+    }
+
+    fn next_ident(&mut self) -> u16 {
+        self.ident = self.ident.wrapping_add(1);
+        self.ident
+    }
+
+    fn send_frame(&self, dev: usize, mac: EthernetAddress, mut frame: Vec<u8>, ctx: &mut Ctx<'_>) {
+        let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
+        eth.set_dst_addr(mac);
+        eth.set_src_addr(self.ifaces[dev].mac);
+        eth.set_ethertype(EthernetProtocol::Ipv4);
+        ctx.send(dev as u16, frame);
+    }
+
+    fn send_arp(
+        &self,
+        dev: usize,
+        target: Ipv4Address,
+        to: Option<EthernetAddress>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let Some(src) = self.source_on(dev, target) else {
+            return;
+        };
+        let repr = ArpRepr::EthernetIpv4 {
+            operation: ArpOperation::Request,
+            source_hardware_addr: self.ifaces[dev].mac,
+            source_protocol_addr: src,
+            target_hardware_addr: EthernetAddress([0; 6]),
+            target_protocol_addr: target,
+        };
+        self.emit_arp(dev, to.unwrap_or(EthernetAddress::BROADCAST), &repr, ctx);
+    }
+
+    fn emit_arp(&self, dev: usize, dst: EthernetAddress, repr: &ArpRepr, ctx: &mut Ctx<'_>) {
+        let mut buf = ctx.buffer();
+        buf.resize(ETH_HEADER_LEN + repr.buffer_len(), 0);
+        let mut eth = EthernetFrame::new_unchecked(&mut buf[..]);
+        eth.set_dst_addr(dst);
+        eth.set_src_addr(self.ifaces[dev].mac);
+        eth.set_ethertype(EthernetProtocol::Arp);
+        repr.emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
+        ctx.send(dev as u16, buf);
+    }
+
+    /// Sends a frame (Ethernet header to fill, IPv4 packet after it) to `next_hop` on `dev`.
+    fn output(
+        &mut self,
+        now: Instant,
+        dev: usize,
+        next_hop: Ipv4Address,
+        frame: Vec<u8>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        match self.neigh.resolve(now, next_hop, dev, frame) {
+            (Resolve::Send(mac), Some(frame)) => self.send_frame(dev, mac, frame, ctx),
+            (Resolve::Queued { probe }, _) => {
+                ctx.note(Note::Queued { next_hop });
+                if probe {
+                    self.send_arp(dev, next_hop, None, ctx);
+                }
+            }
+            (_, _) => ctx.note(Note::Dropped(DropReason::NeighbourQueueFull)),
+        }
+    }
+
+    /// Sends an ICMP error about `original` (an IPv4 datagram) back to its source.
+    fn icmp_error(
+        &mut self,
+        now: Instant,
+        original: &[u8],
+        msg: Icmpv4Message,
+        code: u8,
+        extra: [u8; 4],
+        ctx: &mut Ctx<'_>,
+    ) {
+        let Ok(ip) = Ipv4Packet::new_checked(original) else {
+            return;
+        };
+        let src = ip.src_addr();
+        // Never about an ICMP error, a fragment after the first, or to a non-unicast source.
+        if ip.next_header() == IpProtocol::Icmp
+            && let Ok(inner) = Icmpv4Packet::new_checked(ip.payload())
+            && !matches!(
+                inner.msg_type(),
+                Icmpv4Message::EchoRequest
+                    | Icmpv4Message::EchoReply
+                    | Icmpv4Message::Timestamp
+                    | Icmpv4Message::TimestampReply
+            )
+        {
+            return;
+        }
+        if ip.frag_offset() != 0
+            || src.is_unspecified()
+            || src.is_broadcast()
+            || src.is_multicast()
+            || self.is_broadcast(src)
+        {
+            return;
+        }
+        if !self.limit.allow(now, src) {
+            self.counters.icmp_rate_limited += 1;
+            return;
+        }
+        let Some(back) = self.routes.lookup(src).cloned() else {
+            return;
+        };
+        let Some(from) = self.source_on(back.dev, src) else {
+            return;
+        };
+        let ident = self.next_ident();
+        let buf = ctx.buffer();
+        if let Some(frame) = icmp::error(buf, from, original, msg, code, extra, ident) {
+            self.counters.icmp_sent += 1;
+            ctx.note(Note::Icmp {
+                kind: u8::from(msg),
+                code,
+            });
+            self.output(now, back.dev, back.via.unwrap_or(src), frame, ctx);
+        }
+    }
+
+    fn reply(&mut self, now: Instant, frame: Option<Vec<u8>>, ctx: &mut Ctx<'_>) {
+        let Some(frame) = frame else {
+            return;
+        };
+        let Ok(ip) = Ipv4Packet::new_checked(&frame[ETH_HEADER_LEN..]) else {
+            return;
+        };
+        let dst = ip.dst_addr();
+        if let Some(back) = self.routes.lookup(dst).cloned() {
+            self.output(now, back.dev, back.via.unwrap_or(dst), frame, ctx);
+        }
+    }
+
+    fn local(&mut self, now: Instant, pkt: &[u8], broadcast: bool, ctx: &mut Ctx<'_>) {
+        self.counters.delivered += 1;
+        ctx.note(Note::Local);
+        let Ok(ip) = Ipv4Packet::new_checked(pkt) else {
+            return;
+        };
+        match ip.next_header() {
+            IpProtocol::Icmp => {
+                let is_request = Icmpv4Packet::new_checked(ip.payload())
+                    .is_ok_and(|i| i.msg_type() == Icmpv4Message::EchoRequest);
+                if is_request && !broadcast {
+                    let ident = self.next_ident();
+                    let buf = ctx.buffer();
+                    let reply = icmp::echo_reply(buf, pkt, ip.dst_addr(), ident);
+                    ctx.note(Note::Icmp { kind: 0, code: 0 });
+                    self.reply(now, reply, ctx);
+                }
+            }
+            _ if broadcast => {}
+            IpProtocol::Udp => {
+                let code = u8::from(Icmpv4DstUnreachable::PortUnreachable);
+                self.icmp_error(now, pkt, Icmpv4Message::DstUnreachable, code, [0; 4], ctx);
+            }
+            IpProtocol::Tcp => {
+                let ident = self.next_ident();
+                let buf = ctx.buffer();
+                let rst = icmp::tcp_reset(buf, pkt, ident);
+                self.reply(now, rst, ctx);
+            }
+            _ => {
+                let code = u8::from(Icmpv4DstUnreachable::ProtoUnreachable);
+                self.icmp_error(now, pkt, Icmpv4Message::DstUnreachable, code, [0; 4], ctx);
+            }
+        }
+    }
+
+    fn handle_ipv4(
+        &mut self,
+        now: Instant,
+        dev: usize,
+        data: &[u8],
+        l2_broadcast: bool,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let ip = match Ipv4Packet::new_checked(data) {
+            Ok(ip) if ip.version() == 4 && ip.verify_checksum() => ip,
+            _ => {
+                self.counters.header_errors += 1;
+                ctx.note(Note::Dropped(DropReason::BadIpHeader));
+                return;
+            }
+        };
+        let pkt = &data[..usize::from(ip.total_len())];
+        let dst = ip.dst_addr();
+        if self.is_local(dst) || self.is_broadcast(dst) {
+            return self.local(now, pkt, self.is_broadcast(dst) || l2_broadcast, ctx);
+        }
+        if dst.is_multicast() || l2_broadcast {
+            return;
+        }
+        if !self.forwarding {
+            ctx.note(Note::Dropped(DropReason::ForwardingOff));
+            return;
+        }
+        let Some(route) = self.routes.lookup(dst).cloned() else {
+            self.counters.no_route += 1;
+            let code = u8::from(Icmpv4DstUnreachable::NetUnreachable);
+            self.icmp_error(now, pkt, Icmpv4Message::DstUnreachable, code, [0; 4], ctx);
+            return;
+        };
+        if ip.hop_limit() <= 1 {
+            self.counters.ttl_expired += 1;
+            self.icmp_error(now, pkt, Icmpv4Message::TimeExceeded, 0, [0; 4], ctx);
+            return;
+        }
+        let mtu = self.ifaces[route.dev].mtu as usize;
+        if pkt.len() > mtu {
+            if ip.dont_frag() {
+                let code = u8::from(Icmpv4DstUnreachable::FragRequired);
+                let extra = [0, 0, (mtu >> 8) as u8, mtu as u8];
+                self.icmp_error(now, pkt, Icmpv4Message::DstUnreachable, code, extra, ctx);
+            } else {
+                ctx.note(Note::Dropped(DropReason::NeedsFragmenting));
+            }
+            return;
+        }
+        let _ = dev;
+        let mut frame = ctx.buffer();
+        frame.resize(ETH_HEADER_LEN, 0);
+        frame.extend_from_slice(pkt);
+        let mut out = Ipv4Packet::new_unchecked(&mut frame[ETH_HEADER_LEN..]);
+        out.set_hop_limit(out.hop_limit() - 1);
+        out.fill_checksum();
+        self.counters.forwarded += 1;
+        ctx.note(Note::Routed {
+            port: route.dev as u16,
+            via: route.via,
+        });
+        self.output(now, route.dev, route.via.unwrap_or(dst), frame, ctx);
+    }
+
+    fn handle_arp(&mut self, now: Instant, dev: usize, data: &[u8], ctx: &mut Ctx<'_>) {
+        let Ok(Ok(ArpRepr::EthernetIpv4 {
+            operation,
+            source_hardware_addr,
+            source_protocol_addr,
+            target_protocol_addr,
+            ..
+        })) = ArpPacket::new_checked(data).map(|p| ArpRepr::parse(&p))
+        else {
+            ctx.note(Note::Dropped(DropReason::Malformed));
+            return;
+        };
+        if !self.is_local(target_protocol_addr) || !source_hardware_addr.is_unicast() {
+            return;
+        }
+        let reply = operation == ArpOperation::Reply;
+        let waiting = self
+            .neigh
+            .learn(now, source_protocol_addr, dev, source_hardware_addr, reply);
+        for frame in waiting {
+            self.send_frame(dev, source_hardware_addr, frame, ctx);
+        }
+        if operation == ArpOperation::Request {
+            let repr = ArpRepr::EthernetIpv4 {
+                operation: ArpOperation::Reply,
+                source_hardware_addr: self.ifaces[dev].mac,
+                source_protocol_addr: target_protocol_addr,
+                target_hardware_addr: source_hardware_addr,
+                target_protocol_addr: source_protocol_addr,
+            };
+            self.emit_arp(dev, source_hardware_addr, &repr, ctx);
+        }
+    }
+
+    fn links(&self, views: &[PortView]) -> Vec<LinkInfo> {
+        let mut links = vec![LinkInfo::loopback()];
+        for (i, (f, v)) in self.ifaces.iter().zip(views).enumerate() {
+            links.push(LinkInfo {
+                ifindex: self.ifindex(i as u16),
+                name: f.name.clone(),
+                peer_ifindex: v.peer_ifindex,
+                loopback: false,
+                carrier: v.up,
+                mtu: f.mtu,
+                master: None,
+                mac: f.mac,
+                link_netnsid: v.peer_node.as_ref().map(|_| 0),
+                addrs: f.addrs.clone(),
+                stats: v.stats,
+            });
+        }
+        links
+    }
+
+    fn neighbours(&self) -> Vec<NeighInfo> {
+        self.neigh
+            .entries()
+            .iter()
+            .map(|n| NeighInfo {
+                ip: n.ip,
+                dev: self.ifaces[n.dev].name.clone(),
+                lladdr: n
+                    .mac
+                    .filter(|_| !matches!(n.state, neigh::Nud::Incomplete | neigh::Nud::Failed)),
+                state: n.state.name(),
+            })
+            .collect()
+    }
+}
+
+impl Node for Router {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "router"
+    }
+
+    fn handle_frame(&mut self, now: Instant, port: u16, frame: &[u8], ctx: &mut Ctx<'_>) {
+        let dev = usize::from(port);
+        let Some(iface) = self.ifaces.get(dev) else {
+            return;
+        };
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            ctx.note(Note::Dropped(DropReason::Malformed));
+            return;
+        };
+        let dst = eth.dst_addr();
+        let l2_broadcast = !dst.is_unicast();
+        if !l2_broadcast && dst != iface.mac {
+            ctx.note(Note::Dropped(DropReason::OtherHost));
+            return;
+        }
+        match eth.ethertype() {
+            EthernetProtocol::Arp => self.handle_arp(now, dev, eth.payload(), ctx),
+            EthernetProtocol::Ipv4 => self.handle_ipv4(now, dev, eth.payload(), l2_broadcast, ctx),
+            _ => {}
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
+        for action in self.neigh.expire(now) {
+            match action {
+                Action::Probe { ip, dev, to } => self.send_arp(dev, ip, to, ctx),
+                Action::Failed { packets } => {
+                    for frame in packets {
+                        ctx.note(Note::Dropped(DropReason::NeighbourFailed));
+                        let code = u8::from(Icmpv4DstUnreachable::HostUnreachable);
+                        let original = frame[ETH_HEADER_LEN..].to_vec();
+                        self.icmp_error(
+                            now,
+                            &original,
+                            Icmpv4Message::DstUnreachable,
+                            code,
+                            [0; 4],
+                            ctx,
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn poll_timeout(&mut self, _now: Instant) -> Option<Instant> {
+        self.neigh.next_deadline()
+    }
+
+    fn start_command(
+        &mut self,
+        _now: Instant,
+        cmd: CmdId,
+        argv: &[String],
+        _input: &str,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(), String> {
+        let result = match parse_command(argv)? {
+            RouterCmd::Route(r) => self.apply_route(&r).map(|_| String::new()),
+            RouterCmd::SetForwarding(on) => {
+                self.forwarding = on;
+                Ok(format!("net.ipv4.ip_forward = {}\n", u8::from(on)))
+            }
+            RouterCmd::ShowForwarding => Ok(format!(
+                "net.ipv4.ip_forward = {}\n",
+                u8::from(self.forwarding)
+            )),
+        };
+        let (exit_code, output) = match result {
+            Ok(out) => (0, out),
+            Err(e) => (2, format!("{e}\n")),
+        };
+        ctx.finish(
+            cmd,
+            CmdResult {
+                exit_code,
+                output,
+                ..CmdResult::default()
+            },
+        );
+        Ok(())
+    }
+
+    fn show(
+        &mut self,
+        _now: Instant,
+        argv: &[String],
+        ports: &[PortView],
+    ) -> Result<String, String> {
+        let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let names: Vec<String> = self.ifaces.iter().map(|f| f.name.clone()).collect();
+        match words.as_slice() {
+            ["ip", "addr" | "a" | "address"] | ["ip", "addr" | "a" | "address", "show"] => {
+                Ok(iproute::ip_addr(&self.links(ports)))
+            }
+            ["ip", "link" | "l"] | ["ip", "link", "show"] => {
+                Ok(iproute::ip_link(&self.links(ports), false))
+            }
+            ["ip", "-s", "link" | "l"] | ["ip", "-s", "link", "show"] => {
+                Ok(iproute::ip_link(&self.links(ports), true))
+            }
+            ["ip", "route" | "r"] | ["ip", "route", "show"] => Ok(iproute::ip_route(
+                &self.routes.listing(|d| names[d].clone()),
+            )),
+            ["ip", "neigh" | "n" | "neighbour" | "neighbor"]
+            | ["ip", "neigh" | "neighbour" | "neighbor", "show"] => {
+                Ok(iproute::ip_neigh(&self.neighbours()))
+            }
+            ["sysctl", "net.ipv4.ip_forward"] => Ok(format!(
+                "net.ipv4.ip_forward = {}\n",
+                u8::from(self.forwarding)
+            )),
+            _ => Err(format!(
+                "{}: a router shows `ip addr`, `ip link`, `ip -s link`, `ip route`, `ip neigh`, `sysctl net.ipv4.ip_forward`",
+                argv.join(" ")
+            )),
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}

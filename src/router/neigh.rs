@@ -1,0 +1,378 @@
+//! The neighbour (ARP) table of a Linux-like router, with the kernel's NUD states:
+//!
+//! ```text
+//!   (none) --send--> INCOMPLETE --reply--> REACHABLE --reachable_time--> STALE
+//!                      | 3 probes, 1 s apart         ^                     | send
+//!                      v                             | reply               v
+//!                    FAILED <--3 unicast probes-- PROBE <--5 s-- DELAY <---+
+//! ```
+//! Packets for an INCOMPLETE neighbour wait in its queue (at most `QUEUE_LEN` of them, the
+//! oldest dropped first); when resolution fails they are returned to the caller, which
+//! answers each with ICMP host unreachable, as `arp_error_report` does. An ARP request aimed at
+//! us records its sender as STALE (or refreshes the address of a known one).
+
+use smoltcp::wire::{EthernetAddress, Ipv4Address};
+
+use crate::rand::Rng;
+use crate::time::{Duration, Instant};
+
+/// `mcast_solicit` and `ucast_solicit`: probes before giving up.
+pub const PROBES: u8 = 3;
+/// `retrans_time_ms`.
+pub const RETRANS: Duration = Duration::from_secs(1);
+/// `base_reachable_time_ms`; each entry's reachable time is drawn from [0.5, 1.5) × this.
+pub const BASE_REACHABLE: Duration = Duration::from_secs(30);
+/// `delay_first_probe_time`.
+pub const DELAY_FIRST_PROBE: Duration = Duration::from_secs(5);
+/// Packets queued per unresolved neighbour (`unres_qlen`).
+pub const QUEUE_LEN: usize = 101;
+/// Bound on entries (`gc_thresh3`).
+pub const MAX_ENTRIES: usize = 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nud {
+    Incomplete,
+    Reachable,
+    Stale,
+    Delay,
+    Probe,
+    Failed,
+}
+
+impl Nud {
+    pub fn name(self) -> &'static str {
+        match self {
+            Nud::Incomplete => "INCOMPLETE",
+            Nud::Reachable => "REACHABLE",
+            Nud::Stale => "STALE",
+            Nud::Delay => "DELAY",
+            Nud::Probe => "PROBE",
+            Nud::Failed => "FAILED",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Neighbour {
+    pub ip: Ipv4Address,
+    pub dev: usize,
+    pub mac: Option<EthernetAddress>,
+    pub state: Nud,
+    /// When the current state's timer fires.
+    deadline: Option<Instant>,
+    probes: u8,
+    reachable_for: Duration,
+    pub queue: Vec<Vec<u8>>,
+}
+
+/// What the router must do after asking to send to a neighbour.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Resolve {
+    /// Send now to this MAC.
+    Send(EthernetAddress),
+    /// The packet was queued; send an ARP request (broadcast) for the neighbour.
+    Queued { probe: bool },
+    /// The neighbour is FAILED: answer with host unreachable.
+    Unreachable,
+}
+
+/// A timer's consequence.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Send an ARP request for `ip` on `dev`, broadcast or unicast to `to`.
+    Probe {
+        ip: Ipv4Address,
+        dev: usize,
+        to: Option<EthernetAddress>,
+    },
+    /// Resolution failed: these queued packets get ICMP host unreachable.
+    Failed { packets: Vec<Vec<u8>> },
+}
+
+#[derive(Debug)]
+pub struct NeighTable {
+    entries: Vec<Neighbour>,
+    rng: Rng,
+    /// Packets dropped because a queue was full or the table at its bound.
+    pub dropped: u64,
+}
+
+impl NeighTable {
+    pub fn new(rng: Rng) -> Self {
+        NeighTable {
+            entries: Vec::new(),
+            rng,
+            dropped: 0,
+        }
+    }
+
+    fn reachable_time(&mut self) -> Duration {
+        let base = BASE_REACHABLE.nanos();
+        Duration::from_nanos(base / 2 + self.rng.below(base))
+    }
+
+    fn find(&mut self, ip: Ipv4Address, dev: usize) -> Option<&mut Neighbour> {
+        self.entries.iter_mut().find(|n| n.ip == ip && n.dev == dev)
+    }
+
+    pub fn entries(&self) -> &[Neighbour] {
+        &self.entries
+    }
+
+    /// Asks to send `packet` (a whole frame, its Ethernet header to be filled) to `ip`.
+    pub fn resolve(
+        &mut self,
+        now: Instant,
+        ip: Ipv4Address,
+        dev: usize,
+        packet: Vec<u8>,
+    ) -> (Resolve, Option<Vec<u8>>) {
+        if let Some(n) = self.entries.iter_mut().find(|n| n.ip == ip && n.dev == dev) {
+            match n.state {
+                Nud::Reachable | Nud::Delay | Nud::Probe => {
+                    return (
+                        Resolve::Send(n.mac.unwrap_or(EthernetAddress::BROADCAST)),
+                        Some(packet),
+                    );
+                }
+                Nud::Stale => {
+                    n.state = Nud::Delay;
+                    n.deadline = Some(now + DELAY_FIRST_PROBE);
+                    return (
+                        Resolve::Send(n.mac.unwrap_or(EthernetAddress::BROADCAST)),
+                        Some(packet),
+                    );
+                }
+                Nud::Incomplete => {
+                    if n.queue.len() >= QUEUE_LEN {
+                        n.queue.remove(0);
+                        self.dropped += 1;
+                    }
+                    n.queue.push(packet);
+                    return (Resolve::Queued { probe: false }, None);
+                }
+                Nud::Failed => {
+                    // A new attempt restarts resolution, as a new packet does in Linux.
+                    n.state = Nud::Incomplete;
+                    n.probes = 1;
+                    n.deadline = Some(now + RETRANS);
+                    n.queue.push(packet);
+                    return (Resolve::Queued { probe: true }, None);
+                }
+            }
+        }
+        if self.entries.len() >= MAX_ENTRIES {
+            self.dropped += 1;
+            return (Resolve::Unreachable, Some(packet));
+        }
+        let reachable_for = self.reachable_time();
+        self.entries.push(Neighbour {
+            ip,
+            dev,
+            mac: None,
+            state: Nud::Incomplete,
+            deadline: Some(now + RETRANS),
+            probes: 1,
+            reachable_for,
+            queue: vec![packet],
+        });
+        (Resolve::Queued { probe: true }, None)
+    }
+
+    /// An ARP reply (or a request aimed at us, `solicited == false`) from `ip` at `mac`.
+    /// Returns the packets that were waiting for it.
+    pub fn learn(
+        &mut self,
+        now: Instant,
+        ip: Ipv4Address,
+        dev: usize,
+        mac: EthernetAddress,
+        reply: bool,
+    ) -> Vec<Vec<u8>> {
+        let reachable = self.reachable_time();
+        if let Some(n) = self.find(ip, dev) {
+            let changed = n.mac != Some(mac);
+            n.mac = Some(mac);
+            if reply {
+                n.state = Nud::Reachable;
+                n.probes = 0;
+                n.deadline = Some(now + n.reachable_for);
+            } else if changed || matches!(n.state, Nud::Incomplete | Nud::Failed) {
+                n.state = Nud::Stale;
+                n.deadline = None;
+            }
+            return std::mem::take(&mut n.queue);
+        }
+        // An unsolicited reply does not create an entry (arp_accept = 0); a request does.
+        if !reply && self.entries.len() < MAX_ENTRIES {
+            self.entries.push(Neighbour {
+                ip,
+                dev,
+                mac: Some(mac),
+                state: Nud::Stale,
+                deadline: None,
+                probes: 0,
+                reachable_for: reachable,
+                queue: Vec::new(),
+            });
+        }
+        Vec::new()
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.entries.iter().filter_map(|n| n.deadline).min()
+    }
+
+    /// Runs the timers due at `now`.
+    pub fn expire(&mut self, now: Instant) -> Vec<Action> {
+        let mut actions = Vec::new();
+        for n in &mut self.entries {
+            if n.deadline.is_none_or(|d| d > now) {
+                continue;
+            }
+            match n.state {
+                Nud::Reachable => {
+                    n.state = Nud::Stale;
+                    n.deadline = None;
+                }
+                Nud::Delay => {
+                    n.state = Nud::Probe;
+                    n.probes = 1;
+                    n.deadline = Some(now + RETRANS);
+                    actions.push(Action::Probe {
+                        ip: n.ip,
+                        dev: n.dev,
+                        to: n.mac,
+                    });
+                }
+                Nud::Incomplete | Nud::Probe if n.probes < PROBES => {
+                    n.probes += 1;
+                    n.deadline = Some(now + RETRANS);
+                    let to = if n.state == Nud::Probe { n.mac } else { None };
+                    actions.push(Action::Probe {
+                        ip: n.ip,
+                        dev: n.dev,
+                        to,
+                    });
+                }
+                Nud::Incomplete | Nud::Probe => {
+                    n.state = Nud::Failed;
+                    n.deadline = None;
+                    actions.push(Action::Failed {
+                        packets: std::mem::take(&mut n.queue),
+                    });
+                }
+                Nud::Stale | Nud::Failed => n.deadline = None,
+            }
+        }
+        actions
+    }
+
+    /// Forgets the neighbours of an interface (its link went down).
+    pub fn flush_dev(&mut self, dev: usize) {
+        self.entries.retain(|n| n.dev != dev);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(n: u8) -> Ipv4Address {
+        Ipv4Address::new(10, 0, 0, n)
+    }
+    fn mac(n: u8) -> EthernetAddress {
+        EthernetAddress([2, 0, 0, 0, 0, n])
+    }
+    fn t(ms: u64) -> Instant {
+        Instant::ZERO + Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn incomplete_queues_then_resolves() {
+        let mut nt = NeighTable::new(Rng::new(1));
+        assert_eq!(
+            nt.resolve(t(0), ip(2), 0, vec![1]).0,
+            Resolve::Queued { probe: true }
+        );
+        assert_eq!(
+            nt.resolve(t(1), ip(2), 0, vec![2]).0,
+            Resolve::Queued { probe: false }
+        );
+        let waiting = nt.learn(t(2), ip(2), 0, mac(2), true);
+        assert_eq!(waiting, vec![vec![1], vec![2]]);
+        assert_eq!(nt.entries()[0].state, Nud::Reachable);
+        assert_eq!(nt.resolve(t(3), ip(2), 0, vec![3]).0, Resolve::Send(mac(2)));
+    }
+
+    #[test]
+    fn three_probes_then_failed_with_packets_returned() {
+        let mut nt = NeighTable::new(Rng::new(1));
+        nt.resolve(t(0), ip(9), 0, vec![7]);
+        let probe = Action::Probe {
+            ip: ip(9),
+            dev: 0,
+            to: None,
+        };
+        assert_eq!(nt.expire(t(1000)), vec![probe]);
+        assert_eq!(nt.expire(t(2000)).len(), 1);
+        assert_eq!(
+            nt.expire(t(3000)),
+            vec![Action::Failed {
+                packets: vec![vec![7]]
+            }]
+        );
+        assert_eq!(nt.entries()[0].state, Nud::Failed);
+        assert_eq!(nt.next_deadline(), None);
+    }
+
+    #[test]
+    fn reachable_goes_stale_then_delay_probe_and_back() {
+        let mut nt = NeighTable::new(Rng::new(1));
+        nt.resolve(t(0), ip(2), 0, vec![]);
+        nt.learn(t(0), ip(2), 0, mac(2), true);
+        let stale_at = nt.next_deadline().unwrap();
+        assert!(stale_at >= t(15_000) && stale_at < t(45_000));
+        nt.expire(stale_at);
+        assert_eq!(nt.entries()[0].state, Nud::Stale);
+        // Use makes it DELAY; 5 s later a unicast probe.
+        assert_eq!(
+            nt.resolve(t(60_000), ip(2), 0, vec![]).0,
+            Resolve::Send(mac(2))
+        );
+        assert_eq!(nt.entries()[0].state, Nud::Delay);
+        let actions = nt.expire(t(65_000));
+        assert_eq!(
+            actions,
+            vec![Action::Probe {
+                ip: ip(2),
+                dev: 0,
+                to: Some(mac(2))
+            }]
+        );
+        assert_eq!(nt.entries()[0].state, Nud::Probe);
+        nt.learn(t(65_001), ip(2), 0, mac(2), true);
+        assert_eq!(nt.entries()[0].state, Nud::Reachable);
+    }
+
+    #[test]
+    fn requests_create_stale_entries_replies_do_not() {
+        let mut nt = NeighTable::new(Rng::new(1));
+        nt.learn(t(0), ip(5), 0, mac(5), false);
+        nt.learn(t(0), ip(6), 0, mac(6), true);
+        assert_eq!(nt.entries().len(), 1);
+        assert_eq!(nt.entries()[0].state, Nud::Stale);
+    }
+
+    #[test]
+    fn queue_is_bounded() {
+        let mut nt = NeighTable::new(Rng::new(1));
+        for i in 0..(QUEUE_LEN + 5) {
+            nt.resolve(t(0), ip(2), 0, vec![i as u8]);
+        }
+        assert_eq!(nt.dropped, 5);
+        let q = nt.learn(t(1), ip(2), 0, mac(2), true);
+        assert_eq!(q.len(), QUEUE_LEN);
+        assert_eq!(q[0], vec![5]);
+    }
+}
