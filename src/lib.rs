@@ -13,6 +13,7 @@ pub mod filter;
 pub mod host;
 pub mod id;
 pub mod link;
+pub mod netfilter;
 pub mod rand;
 pub mod report;
 pub mod router;

@@ -1,0 +1,22 @@
+//! Netfilter for IPv4: tables and chains in iptables syntax (`rules`), connection tracking
+//! (`conntrack`) and NAT (`nat`), hooked into the router's paths in Linux's order:
+//!
+//! ```text
+//!  in ──► PREROUTING ──► routing ──► FORWARD ──► POSTROUTING ──► out
+//!         raw, [ct],       │         mangle,      mangle,
+//!         mangle, nat      │         filter       nat, [confirm]
+//!         (DNAT)           ▼                          ▲
+//!                        INPUT                     OUTPUT ◄── routing ◄── local process
+//!                        mangle, filter,           raw, [ct], mangle,
+//!                        nat (SNAT), [confirm]     nat (DNAT), filter
+//!                          │
+//!                          ▼ local process
+//! ```
+//! `[ct]` is where conntrack looks a packet up (or creates its entry) and un-NATs replies;
+//! `[confirm]` is where a new entry enters the table, once the packet is accepted.
+
+pub mod packet;
+
+pub use packet::{
+    AddrType, CtState, CtView, Hook, NatAction, PacketView, RejectWith, Table, Verdict,
+};

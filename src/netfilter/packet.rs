@@ -1,0 +1,164 @@
+//! What the rule engine sees of a packet at a hook, and what it answers. This is the contract
+//! between the rule engine (tables, chains, rules: `rules`) and the router, conntrack and NAT
+//! that call it.
+
+use smoltcp::wire::Ipv4Address;
+
+/// The tables, in the order Linux registers them on a hook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Table {
+    Raw,
+    Mangle,
+    Nat,
+    Filter,
+}
+
+impl Table {
+    pub const ALL: [Table; 4] = [Table::Raw, Table::Mangle, Table::Nat, Table::Filter];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Raw => "raw",
+            Table::Mangle => "mangle",
+            Table::Nat => "nat",
+            Table::Filter => "filter",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Table> {
+        Table::ALL.into_iter().find(|t| t.name() == s)
+    }
+
+    /// The built-in chains of the table, in `iptables -L` order.
+    pub fn builtin_chains(self) -> &'static [Hook] {
+        match self {
+            Table::Raw => &[Hook::Prerouting, Hook::Output],
+            Table::Mangle => &[Hook::Prerouting, Hook::Input, Hook::Forward, Hook::Output, Hook::Postrouting],
+            Table::Nat => &[Hook::Prerouting, Hook::Input, Hook::Output, Hook::Postrouting],
+            Table::Filter => &[Hook::Input, Hook::Forward, Hook::Output],
+        }
+    }
+}
+
+/// The five IPv4 hooks; each names the built-in chain of the same name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Hook {
+    Prerouting,
+    Input,
+    Forward,
+    Output,
+    Postrouting,
+}
+
+impl Hook {
+    pub fn chain_name(self) -> &'static str {
+        match self {
+            Hook::Prerouting => "PREROUTING",
+            Hook::Input => "INPUT",
+            Hook::Forward => "FORWARD",
+            Hook::Output => "OUTPUT",
+            Hook::Postrouting => "POSTROUTING",
+        }
+    }
+}
+
+/// Conntrack's verdict on the packet, as `-m conntrack --ctstate` and `-m state` see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtState {
+    New,
+    Established,
+    Related,
+    Invalid,
+    Untracked,
+}
+
+/// The connection a packet belongs to, as `-m conntrack` matches see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CtView {
+    pub state: CtState,
+    /// The original direction's tuple (before any NAT).
+    pub orig_src: Ipv4Address,
+    pub orig_dst: Ipv4Address,
+    pub orig_sport: Option<u16>,
+    pub orig_dport: Option<u16>,
+    /// The packet travels in the reply direction.
+    pub reply: bool,
+    pub snat: bool,
+    pub dnat: bool,
+}
+
+/// How `-m addrtype` classifies an address from the host's point of view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddrType {
+    Unspec,
+    Unicast,
+    Local,
+    Broadcast,
+    Multicast,
+}
+
+/// One IPv4 packet at one hook.
+#[derive(Clone, Copy, Debug)]
+pub struct PacketView<'a> {
+    /// IPv4 total length, for byte counters.
+    pub len: u32,
+    pub src: Ipv4Address,
+    pub dst: Ipv4Address,
+    /// IP protocol number (6 TCP, 17 UDP, 1 ICMP).
+    pub proto: u8,
+    /// TCP/UDP ports, absent for other protocols and non-first fragments.
+    pub sport: Option<u16>,
+    pub dport: Option<u16>,
+    /// TCP flags byte (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, URG 0x20).
+    pub tcp_flags: Option<u8>,
+    /// ICMP type and code.
+    pub icmp: Option<(u8, u8)>,
+    /// A fragment other than the first (`-f`).
+    pub fragment: bool,
+    pub in_iface: Option<&'a str>,
+    pub out_iface: Option<&'a str>,
+    pub ct: Option<CtView>,
+    /// `-m addrtype` of the source and destination.
+    pub src_type: AddrType,
+    pub dst_type: AddrType,
+}
+
+/// How REJECT answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RejectWith {
+    IcmpNetUnreachable,
+    IcmpHostUnreachable,
+    IcmpPortUnreachable,
+    IcmpProtoUnreachable,
+    IcmpNetProhibited,
+    IcmpHostProhibited,
+    IcmpAdminProhibited,
+    TcpReset,
+}
+
+/// A NAT target's request, carried out by the NAT module on the flow's first packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NatAction {
+    /// Source becomes the egress interface's address; ports kept unless they collide, then
+    /// picked from `ports` (or the default range).
+    Masquerade { ports: Option<(u16, u16)> },
+    Snat {
+        addrs: (Ipv4Address, Ipv4Address),
+        ports: Option<(u16, u16)>,
+    },
+    Dnat {
+        addrs: (Ipv4Address, Ipv4Address),
+        ports: Option<(u16, u16)>,
+    },
+    /// Destination becomes the ingress interface's address (or 127.0.0.1 from OUTPUT).
+    Redirect { ports: Option<(u16, u16)> },
+}
+
+/// The outcome of running a hook's chains for one table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Accept,
+    Drop,
+    Reject(RejectWith),
+    Nat(NatAction),
+}
