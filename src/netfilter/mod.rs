@@ -15,6 +15,8 @@
 //! `[ct]` is where conntrack looks a packet up (or creates its entry) and un-NATs replies;
 //! `[confirm]` is where a new entry enters the table, once the packet is accepted.
 
+pub mod conntrack;
+pub mod nat;
 pub mod packet;
 
 pub use packet::{

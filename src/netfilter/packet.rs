@@ -33,8 +33,19 @@ impl Table {
     pub fn builtin_chains(self) -> &'static [Hook] {
         match self {
             Table::Raw => &[Hook::Prerouting, Hook::Output],
-            Table::Mangle => &[Hook::Prerouting, Hook::Input, Hook::Forward, Hook::Output, Hook::Postrouting],
-            Table::Nat => &[Hook::Prerouting, Hook::Input, Hook::Output, Hook::Postrouting],
+            Table::Mangle => &[
+                Hook::Prerouting,
+                Hook::Input,
+                Hook::Forward,
+                Hook::Output,
+                Hook::Postrouting,
+            ],
+            Table::Nat => &[
+                Hook::Prerouting,
+                Hook::Input,
+                Hook::Output,
+                Hook::Postrouting,
+            ],
             Table::Filter => &[Hook::Input, Hook::Forward, Hook::Output],
         }
     }

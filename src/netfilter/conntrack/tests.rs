@@ -1,0 +1,157 @@
+use smoltcp::wire::Ipv4Address;
+
+use super::*;
+use crate::router::icmp::ipv4_header;
+
+fn ip(last: u8) -> Ipv4Address {
+    Ipv4Address::new(10, 0, 0, last)
+}
+
+fn packet(src: Ipv4Address, dst: Ipv4Address, proto: IpProtocol, l4: &[u8]) -> Vec<u8> {
+    let mut v = vec![0u8; 20 + l4.len()];
+    ipv4_header(&mut v, src, dst, proto, 1, l4.len());
+    v[20..].copy_from_slice(l4);
+    v
+}
+
+fn tcp(src: u8, dst: u8, sport: u16, dport: u16, flags: u8) -> Flow {
+    let mut l4 = [0u8; 20];
+    l4[..2].copy_from_slice(&sport.to_be_bytes());
+    l4[2..4].copy_from_slice(&dport.to_be_bytes());
+    l4[12] = 0x50;
+    l4[13] = flags;
+    Flow::parse(&packet(ip(src), ip(dst), IpProtocol::Tcp, &l4)).unwrap()
+}
+
+fn udp_bytes(src: u8, dst: u8, sport: u16, dport: u16) -> Vec<u8> {
+    let mut l4 = [0u8; 8];
+    l4[..2].copy_from_slice(&sport.to_be_bytes());
+    l4[2..4].copy_from_slice(&dport.to_be_bytes());
+    l4[4..6].copy_from_slice(&8u16.to_be_bytes());
+    packet(ip(src), ip(dst), IpProtocol::Udp, &l4)
+}
+
+fn udp(src: u8, dst: u8, sport: u16, dport: u16) -> Flow {
+    Flow::parse(&udp_bytes(src, dst, sport, dport)).unwrap()
+}
+
+fn icmp(src: u8, dst: u8, kind: u8, id: u16, rest: &[u8]) -> Flow {
+    let mut l4 = vec![kind, 0, 0, 0];
+    l4.extend_from_slice(&id.to_be_bytes());
+    l4.extend_from_slice(&[0, 1]);
+    l4.extend_from_slice(rest);
+    Flow::parse(&packet(ip(src), ip(dst), IpProtocol::Icmp, &l4)).unwrap()
+}
+
+fn t(s: u64) -> Instant {
+    Instant::ZERO + Duration::from_secs(s)
+}
+
+fn confirmed(ct: &mut Conntrack, now: Instant, f: &Flow) -> Tracked {
+    let mut tr = ct.track(now, f);
+    assert_eq!(tr.state, CtState::New);
+    assert!(ct.confirm(&mut tr.slot));
+    tr
+}
+
+#[test]
+fn tcp_handshake_becomes_established_and_assured() {
+    let mut ct = Conntrack::new(DEFAULT_MAX);
+    confirmed(&mut ct, t(0), &tcp(2, 9, 40000, 80, 0x02));
+    let synack = ct.track(t(0), &tcp(9, 2, 80, 40000, 0x12));
+    assert_eq!((synack.state, synack.reply), (CtState::Established, true));
+    let ack = ct.track(t(0), &tcp(2, 9, 40000, 80, 0x10));
+    assert_eq!((ack.state, ack.reply), (CtState::Established, false));
+    assert_eq!(
+        ct.listing(t(1), None, false, false),
+        "tcp      6 431999 ESTABLISHED src=10.0.0.2 dst=10.0.0.9 sport=40000 dport=80 src=10.0.0.9 dst=10.0.0.2 sport=80 dport=40000 [ASSURED] mark=0 use=1\n\
+         conntrack v1.4.7 (conntrack-tools): 1 flow entries have been shown.\n"
+    );
+}
+
+#[test]
+fn unreplied_udp_counts_down_and_expires() {
+    let mut ct = Conntrack::new(DEFAULT_MAX);
+    confirmed(&mut ct, t(0), &udp(2, 9, 5000, 53));
+    let text = ct.listing(t(2), Some(17), false, false);
+    assert!(text.starts_with("udp      17 28 src=10.0.0.2 dst=10.0.0.9 sport=5000 dport=53 [UNREPLIED] src=10.0.0.9 dst=10.0.0.2 sport=53 dport=5000 mark=0 use=1\n"), "{text}");
+    ct.expire(t(29));
+    assert_eq!(ct.len(), 1);
+    ct.expire(t(30));
+    assert_eq!(ct.len(), 0);
+}
+
+#[test]
+fn udp_stream_is_assured_after_two_seconds() {
+    let mut ct = Conntrack::new(DEFAULT_MAX);
+    confirmed(&mut ct, t(0), &udp(2, 9, 5000, 53));
+    ct.track(t(0), &udp(9, 2, 53, 5000));
+    assert!(!ct.flows()[0].assured);
+    ct.track(t(3), &udp(2, 9, 5000, 53));
+    assert!(ct.flows()[0].assured);
+    assert!(
+        ct.listing(t(3), None, false, false)
+            .starts_with("udp      17 120 ")
+    );
+}
+
+#[test]
+fn icmp_echo_pairs_and_lists_types() {
+    let mut ct = Conntrack::new(DEFAULT_MAX);
+    confirmed(&mut ct, t(0), &icmp(2, 3, 8, 14517, &[]));
+    let reply = ct.track(t(0), &icmp(3, 2, 0, 14517, &[]));
+    assert_eq!((reply.state, reply.reply), (CtState::Established, true));
+    assert!(ct.listing(t(4), None, false, false).starts_with(
+        "icmp     1 26 src=10.0.0.2 dst=10.0.0.3 type=8 code=0 id=14517 src=10.0.0.3 dst=10.0.0.2 type=0 code=0 id=14517 mark=0 use=1\n"
+    ));
+    // An echo reply nobody asked for is INVALID.
+    assert_eq!(
+        ct.track(t(0), &icmp(3, 2, 0, 999, &[])).state,
+        CtState::Invalid
+    );
+}
+
+#[test]
+fn icmp_errors_are_related_to_the_quoted_flow() {
+    let mut ct = Conntrack::new(DEFAULT_MAX);
+    confirmed(&mut ct, t(0), &udp(2, 9, 49503, 7777));
+    let quoted = udp_bytes(2, 9, 49503, 7777);
+    let err = icmp(9, 2, 3, 0, &quoted);
+    let tr = ct.track(t(0), &err);
+    assert_eq!((tr.state, tr.reply), (CtState::Related, true));
+    // The error does not make the flow replied.
+    assert!(!ct.flows()[0].seen_reply);
+    let stray = icmp(9, 2, 11, 0, &udp_bytes(2, 9, 1, 2));
+    assert_eq!(ct.track(t(0), &stray).state, CtState::Invalid);
+}
+
+#[test]
+fn a_reset_answering_a_syn_leaves_no_entry() {
+    let mut ct = Conntrack::new(DEFAULT_MAX);
+    confirmed(&mut ct, t(0), &tcp(2, 9, 40000, 81, 0x02));
+    ct.track(t(0), &tcp(9, 2, 81, 40000, 0x14));
+    ct.expire(t(0));
+    assert!(ct.is_empty());
+}
+
+#[test]
+fn only_syns_and_acks_start_tcp_flows() {
+    let mut ct = Conntrack::new(DEFAULT_MAX);
+    assert_eq!(
+        ct.track(t(0), &tcp(2, 9, 1, 2, 0x01)).state,
+        CtState::Invalid
+    );
+    assert_eq!(ct.track(t(0), &tcp(2, 9, 1, 2, 0x10)).state, CtState::New);
+}
+
+#[test]
+fn a_dropped_first_packet_leaves_no_entry_and_the_table_is_bounded() {
+    let mut ct = Conntrack::new(1);
+    let pending = ct.track(t(0), &udp(2, 9, 1, 2));
+    drop(pending);
+    assert!(ct.is_empty());
+    confirmed(&mut ct, t(0), &udp(2, 9, 1, 2));
+    let mut second = ct.track(t(0), &udp(2, 9, 3, 4));
+    assert!(!ct.confirm(&mut second.slot));
+    assert_eq!(ct.stats.drop, 1);
+}

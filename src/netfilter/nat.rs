@@ -1,0 +1,354 @@
+//! NAT: the decision is made once, on a flow's first packet, and stored by rewriting the
+//! flow's reply tuple; every later packet is rewritten from the two tuples without looking at
+//! the nat chains again. A hook rewrites one side: the destination at PREROUTING/OUTPUT, the
+//! source at POSTROUTING/INPUT, in whichever direction the packet travels. Checksums are
+//! adjusted incrementally (RFC 1624); an ICMP error has its quoted header translated too.
+
+use smoltcp::wire::{Icmpv4Packet, Ipv4Address, Ipv4Packet};
+
+use super::conntrack::{Conn, Conntrack, Tuple};
+use super::packet::NatAction;
+use crate::rand::Rng;
+
+/// Which side a hook rewrites.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Manip {
+    /// PREROUTING and OUTPUT.
+    Dst,
+    /// POSTROUTING and INPUT.
+    Src,
+}
+
+/// Why a binding could not be made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NatError {
+    /// MASQUERADE on an interface without an address.
+    NoAddress,
+    /// No free port in the range.
+    Exhausted,
+}
+
+/// The port range searched when a source port collides (`nf_nat_l4proto_unique_tuple`).
+fn default_range(port: u16) -> (u16, u16) {
+    if port < 512 {
+        (1, 511)
+    } else if port < 1024 {
+        (600, 1023)
+    } else {
+        (1024, 65535)
+    }
+}
+
+/// Finds a source port for `orig` mapped to `addr` whose reply tuple is free: the original
+/// port if possible, else from `range` (default by port class), starting at a seeded random
+/// offset, as `get_unique_tuple` does.
+fn unique_source(
+    ct: &Conntrack,
+    orig: &Tuple,
+    addr: Ipv4Address,
+    range: Option<(u16, u16)>,
+    rng: &mut Rng,
+) -> Result<u16, NatError> {
+    let reply_for = |port: u16| {
+        Tuple {
+            src: addr,
+            sport: port,
+            ..*orig
+        }
+        .invert()
+    };
+    let in_range = range.is_none_or(|(lo, hi)| (lo..=hi).contains(&orig.sport));
+    if in_range && !ct.tuple_in_use(&reply_for(orig.sport)) {
+        return Ok(orig.sport);
+    }
+    let (lo, hi) = range.unwrap_or_else(|| default_range(orig.sport));
+    let span = u32::from(hi - lo) + 1;
+    let start = rng.below(u64::from(span)) as u32;
+    for i in 0..span {
+        let port = lo + ((start + i) % span) as u16;
+        if !ct.tuple_in_use(&reply_for(port)) {
+            return Ok(port);
+        }
+    }
+    Err(NatError::Exhausted)
+}
+
+fn pick_addr((lo, hi): (Ipv4Address, Ipv4Address), key: &Tuple) -> Ipv4Address {
+    // The kernel hashes the flow to pick within a range; any deterministic choice will do.
+    let (a, b) = (lo.to_bits(), hi.to_bits().max(lo.to_bits()));
+    let h = key.src.to_bits() ^ key.dst.to_bits().rotate_left(7);
+    Ipv4Address::from_bits(a + h % (b - a + 1))
+}
+
+/// Records the binding `action` asks for on the flow `conn`. `egress` is the address
+/// MASQUERADE uses, `ingress` the one REDIRECT uses.
+pub fn bind(
+    ct: &Conntrack,
+    conn: &mut Conn,
+    action: NatAction,
+    egress: Option<Ipv4Address>,
+    ingress: Option<Ipv4Address>,
+    rng: &mut Rng,
+) -> Result<(), NatError> {
+    let orig = conn.orig;
+    // The tuple the original direction will have once translated.
+    let mut want = conn.reply.invert();
+    match action {
+        NatAction::Masquerade { ports } => {
+            let addr = egress.ok_or(NatError::NoAddress)?;
+            want.src = addr;
+            want.sport = unique_source(ct, &want, addr, ports, rng)?;
+            conn.snat = true;
+        }
+        NatAction::Snat { addrs, ports } => {
+            let addr = pick_addr(addrs, &orig);
+            want.src = addr;
+            want.sport = unique_source(ct, &want, addr, ports, rng)?;
+            conn.snat = true;
+        }
+        NatAction::Dnat { addrs, ports } => {
+            want.dst = pick_addr(addrs, &orig);
+            if let Some((lo, _)) = ports {
+                want.dport = lo;
+            }
+            conn.dnat = true;
+        }
+        NatAction::Redirect { ports } => {
+            want.dst = ingress.unwrap_or(Ipv4Address::new(127, 0, 0, 1));
+            if let Some((lo, _)) = ports {
+                want.dport = lo;
+            }
+            conn.dnat = true;
+        }
+    }
+    if want.proto == 1 {
+        want.dport = 0;
+    }
+    conn.reply = want.invert();
+    Ok(())
+}
+
+/// RFC 1624: adjusts a ones'-complement checksum for `old` bytes becoming `new`.
+pub fn adjust(sum: u16, old: &[u8], new: &[u8]) -> u16 {
+    let mut acc: u32 = u32::from(!sum);
+    for w in old.chunks(2) {
+        let v = u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)]);
+        acc += u32::from(!v);
+    }
+    for w in new.chunks(2) {
+        acc += u32::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)]));
+    }
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    !(acc as u16)
+}
+
+/// Offsets of the transport checksum and ports (or ICMP identifier) within the IP payload.
+fn l4_layout(proto: u8) -> Option<(usize, usize, usize)> {
+    match proto {
+        6 => Some((16, 0, 2)),
+        17 => Some((6, 0, 2)),
+        1 => Some((2, 4, 4)),
+        _ => None,
+    }
+}
+
+/// Rewrites an address, and a port if given (for ICMP queries the identifier), of an IPv4
+/// datagram in place, fixing the IP checksum and the transport checksum (TCP and UDP cover
+/// the addresses through their pseudo-header; ICMP does not).
+fn rewrite(ip: &mut [u8], src: bool, addr: Ipv4Address, port: Option<u16>) {
+    let hl = usize::from(ip[0] & 0x0f) * 4;
+    if ip.len() < hl.max(20) {
+        return;
+    }
+    let proto = ip[9];
+    let at = if src { 12 } else { 16 };
+    let old_addr: [u8; 4] = ip[at..at + 4].try_into().unwrap_or([0; 4]);
+    let new_addr = addr.octets();
+    ip[at..at + 4].copy_from_slice(&new_addr);
+    let sum = u16::from_be_bytes([ip[10], ip[11]]);
+    ip[10..12].copy_from_slice(&adjust(sum, &old_addr, &new_addr).to_be_bytes());
+    let fragment = u16::from_be_bytes([ip[6], ip[7]]) & 0x1fff != 0;
+    let Some((csum_at, sport_at, dport_at)) = l4_layout(proto) else {
+        return;
+    };
+    let port_at = if src { sport_at } else { dport_at };
+    let l4 = &mut ip[hl..];
+    if fragment || l4.len() < (csum_at + 2).max(port_at + 2) {
+        return;
+    }
+    let mut sum = u16::from_be_bytes([l4[csum_at], l4[csum_at + 1]]);
+    if proto == 17 && sum == 0 {
+        // No UDP checksum: there is none to keep right.
+        if let Some(p) = port {
+            l4[port_at..port_at + 2].copy_from_slice(&p.to_be_bytes());
+        }
+        return;
+    }
+    if proto != 1 {
+        sum = adjust(sum, &old_addr, &new_addr);
+    }
+    if let Some(p) = port {
+        let old_port = [l4[port_at], l4[port_at + 1]];
+        l4[port_at..port_at + 2].copy_from_slice(&p.to_be_bytes());
+        sum = adjust(sum, &old_port, &p.to_be_bytes());
+    }
+    if proto == 17 && sum == 0 {
+        sum = 0xffff;
+    }
+    l4[csum_at..csum_at + 2].copy_from_slice(&sum.to_be_bytes());
+}
+
+/// Applies a flow's translation to a packet at a hook. `reply` is the packet's direction.
+/// Returns true when the packet changed.
+pub fn apply(conn: &Conn, reply: bool, manip: Manip, ip: &mut [u8]) -> bool {
+    // What the packet must look like after translation, in its own direction.
+    let target = if reply {
+        conn.orig.invert()
+    } else {
+        conn.reply.invert()
+    };
+    let Ok(p) = Ipv4Packet::new_checked(&*ip) else {
+        return false;
+    };
+    let (src, dst) = (p.src_addr(), p.dst_addr());
+    let proto = u8::from(p.next_header());
+    let is_error = proto == 1
+        && Icmpv4Packet::new_checked(p.payload())
+            .is_ok_and(|i| super::conntrack::is_icmp_error(u8::from(i.msg_type())));
+    let ports =
+        crate::netfilter::conntrack::Flow::parse(ip).map(|f| (f.tuple.sport, f.tuple.dport));
+    let (sport, dport) = ports.unwrap_or((0, 0));
+    if is_error {
+        return apply_to_error(conn, reply, manip, ip);
+    }
+    // An ICMP query's identifier is its only "port"; it is restored on the way back.
+    let icmp = proto == 1;
+    match manip {
+        Manip::Dst
+            if dst != target.dst
+                || (!icmp && dport != target.dport)
+                || (icmp && sport != target.sport) =>
+        {
+            let port = if icmp { target.sport } else { target.dport };
+            rewrite(ip, false, target.dst, Some(port));
+            true
+        }
+        Manip::Src if src != target.src || sport != target.sport => {
+            rewrite(ip, true, target.src, Some(target.sport));
+            true
+        }
+        _ => false,
+    }
+}
+
+/// An ICMP error about a flow's packet: the outer header gets this hook's rewrite, and the
+/// quoted packet (travelling the other way) gets the mirror image, so the sender recognises
+/// its own packet.
+fn apply_to_error(conn: &Conn, reply: bool, manip: Manip, ip: &mut [u8]) -> bool {
+    let hl = usize::from(ip[0] & 0x0f) * 4;
+    let target = if reply {
+        conn.orig.invert()
+    } else {
+        conn.reply.invert()
+    };
+    let outer_changed = match manip {
+        Manip::Dst if ip[16..20] != target.dst.octets() => {
+            rewrite(ip, false, target.dst, None);
+            true
+        }
+        Manip::Src if ip[12..16] != target.src.octets() => {
+            rewrite(ip, true, target.src, None);
+            true
+        }
+        _ => false,
+    };
+    // The quoted datagram went the opposite way: its source is our destination.
+    let inner_target = target.invert();
+    let inner = &mut ip[hl + 8..];
+    if inner.len() < 20 {
+        return outer_changed;
+    }
+    let ihl = usize::from(inner[0] & 0x0f) * 4;
+    let proto = inner[9];
+    let mut changed = outer_changed;
+    match manip {
+        Manip::Dst => {
+            if inner[12..16] != inner_target.src.octets()
+                || port_at(inner, ihl, true) != Some(inner_target.sport)
+            {
+                rewrite_quoted(
+                    inner,
+                    ihl,
+                    proto,
+                    true,
+                    inner_target.src,
+                    inner_target.sport,
+                );
+                changed = true;
+            }
+        }
+        Manip::Src => {
+            if inner[16..20] != inner_target.dst.octets()
+                || port_at(inner, ihl, false) != Some(inner_target.dport)
+            {
+                rewrite_quoted(
+                    inner,
+                    ihl,
+                    proto,
+                    false,
+                    inner_target.dst,
+                    inner_target.dport,
+                );
+                changed = true;
+            }
+        }
+    }
+    if changed {
+        // The quote's transport checksum may be cut off: the ICMP checksum covers all of it.
+        let l4 = &mut ip[hl..];
+        if let Ok(mut icmp) = Icmpv4Packet::new_checked(l4) {
+            icmp.fill_checksum();
+        }
+    }
+    changed
+}
+
+fn port_at(inner: &[u8], ihl: usize, src: bool) -> Option<u16> {
+    let at = ihl + if src { 0 } else { 2 };
+    if inner[9] == 1 {
+        let id = inner.get(ihl + 4..ihl + 6)?;
+        return Some(u16::from_be_bytes([id[0], id[1]]));
+    }
+    inner
+        .get(at..at + 2)
+        .map(|b| u16::from_be_bytes([b[0], b[1]]))
+}
+
+fn rewrite_quoted(
+    inner: &mut [u8],
+    ihl: usize,
+    proto: u8,
+    src: bool,
+    addr: Ipv4Address,
+    port: u16,
+) {
+    let at = if src { 12 } else { 16 };
+    let old: [u8; 4] = inner[at..at + 4].try_into().unwrap_or([0; 4]);
+    inner[at..at + 4].copy_from_slice(&addr.octets());
+    let sum = u16::from_be_bytes([inner[10], inner[11]]);
+    inner[10..12].copy_from_slice(&adjust(sum, &old, &addr.octets()).to_be_bytes());
+    let port_off = match proto {
+        6 | 17 => ihl + if src { 0 } else { 2 },
+        1 => ihl + 4,
+        _ => return,
+    };
+    if let Some(p) = inner.get_mut(port_off..port_off + 2) {
+        p.copy_from_slice(&port.to_be_bytes());
+    }
+}
+
+#[cfg(test)]
+#[path = "nat_tests.rs"]
+mod tests;
