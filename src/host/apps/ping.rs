@@ -189,15 +189,20 @@ impl Ping {
                 }
             }
             Icmpv4Message::DstUnreachable | Icmpv4Message::TimeExceeded => {
-                // The error quotes our request: its IP header and the first 8 ICMP bytes.
-                let Ok(inner) = Ipv4Packet::new_checked(icmp.data()) else {
+                // The error quotes our request: its IP header and at least 8 bytes after it,
+                // usually not the whole datagram, so the quote's length fields overstate it.
+                let quote = icmp.data();
+                if quote.len() < 20 {
                     return;
-                };
+                }
+                let inner = Ipv4Packet::new_unchecked(quote);
                 if inner.dst_addr() != self.args.dest || inner.next_header() != IpProtocol::Icmp {
                     return;
                 }
                 let hl = usize::from(inner.header_len());
-                let quoted = &inner.into_inner()[hl..];
+                let Some(quoted) = quote.get(hl..) else {
+                    return;
+                };
                 if quoted.len() < 8 {
                     return;
                 }

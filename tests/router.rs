@@ -1,0 +1,151 @@
+//! The router's kernel behaviours, through labs: what comes back to a sender, and when.
+
+mod common;
+
+use common::{run, text};
+
+/// h1 — r1 — h2, with r1's second link MTU 1400.
+const LAB: &str = "version: 1
+name: router
+captures: merged
+hosts:
+  - name: h1
+    interfaces: {eth0: 10.0.1.10/24}
+    gateway: 10.0.1.1
+  - name: h2
+    interfaces: {eth0: {ip: 10.0.2.10/24, mtu: 1400}}
+    gateway: 10.0.2.1
+routers:
+  - name: r1
+    interfaces:
+      eth0: 10.0.1.1/24
+      eth1: {ip: 10.0.2.1/24, mtu: 1400}
+links:
+  - [h1:eth0, r1:eth0]
+  - {a: r1:eth1, b: h2:eth0, mtu: 1400}
+";
+
+fn lab(steps: &str) -> (serde_json::Value, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lab.yaml");
+    std::fs::write(&path, format!("{LAB}steps:\n{steps}")).unwrap();
+    let out = run(&[
+        "run",
+        path.to_str().unwrap(),
+        "--json",
+        "--out",
+        dir.path().join("out").to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        text(&out.stderr)
+    );
+    (serde_json::from_slice(&out.stdout).expect("json"), dir)
+}
+
+fn output(v: &serde_json::Value, step: usize) -> String {
+    let s = &v["steps"][step];
+    s["result"]["output"]
+        .as_str()
+        .or(s["listing"].as_str())
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn an_unanswered_arp_ends_in_host_unreachable_after_three_probes() {
+    let (v, _d) = lab("  - {on: h1, run: ping -c 1 -W 5 10.0.2.99}
+  - {on: r1, show: ip neigh}
+");
+    let out = output(&v, 0);
+    assert!(
+        out.contains("From 10.0.1.1 icmp_seq=1 Destination Host Unreachable"),
+        "{out}"
+    );
+    // iputils counts the time to the error: three ARP probes one second apart.
+    assert!(
+        out.contains("+1 errors, 100% packet loss, time 3000ms"),
+        "{out}"
+    );
+    assert!(
+        output(&v, 1).contains("10.0.2.99 dev eth1 FAILED"),
+        "{}",
+        output(&v, 1)
+    );
+}
+
+#[test]
+fn forwarding_off_drops_silently_and_on_again_forwards() {
+    let (v, _d) = lab("  - {on: r1, run: sysctl -w net.ipv4.ip_forward=0}
+  - {on: h1, run: ping -c 1 -W 2 10.0.2.10, expect: {received: 0}}
+  - {on: h1, run: ping -c 1 10.0.1.1, expect: {received: 1}}
+  - {on: r1, run: sysctl -w net.ipv4.ip_forward=1}
+  - {on: h1, run: ping -c 1 10.0.2.10, expect: {received: 1}}
+");
+    assert_eq!(v["passed"], true, "{v}");
+    assert_eq!(output(&v, 0), "net.ipv4.ip_forward = 0\n");
+    assert!(
+        !output(&v, 1).contains("From "),
+        "no ICMP error when forwarding is off"
+    );
+}
+
+#[test]
+fn a_packet_too_big_with_df_gets_fragmentation_needed_with_the_mtu() {
+    let (v, _d) = lab("  - {on: h1, run: ping -c 1 -s 1400 10.0.2.10}
+  - {on: h1, run: ping -c 1 -s 1372 10.0.2.10, expect: {received: 1}}
+");
+    let out = output(&v, 0);
+    assert!(
+        out.contains("From 10.0.1.1 icmp_seq=1 Frag needed and DF set (mtu = 1400)"),
+        "{out}"
+    );
+    assert_eq!(v["steps"][1]["result"]["received"], 1);
+}
+
+#[test]
+fn the_router_answers_pings_refuses_tcp_and_udp_and_lists_its_routes() {
+    let (v, _d) = lab(
+        "  - {on: h1, run: ping -c 1 10.0.2.1, expect: {received: 1}}
+  - {on: h1, run: curl http://10.0.1.1/, expect: {exit: 7}}
+  - {on: h1, run: nc -u -w 1 10.0.1.1 9999, input: \"x\"}
+  - {on: r1, run: ip route add 10.9.0.0/16 via 10.0.2.10 metric 5}
+  - {on: r1, run: ip route add 10.8.0.0/16 via 192.0.2.1, expect: {exit: 2}}
+  - {on: r1, show: ip route}
+  - {on: h1, run: ping -c 1 -W 1 10.7.0.1}
+",
+    );
+    assert_eq!(v["steps"][0]["result"]["received"], 1);
+    assert!(
+        output(&v, 1).contains("Couldn't connect to server"),
+        "{}",
+        output(&v, 1)
+    );
+    assert_eq!(output(&v, 4), "Error: Nexthop has invalid gateway.\n");
+    assert_eq!(
+        output(&v, 5),
+        "10.0.1.0/24 dev eth0 proto kernel scope link src 10.0.1.1 \n\
+         10.0.2.0/24 dev eth1 proto kernel scope link src 10.0.2.1 \n\
+         10.9.0.0/16 via 10.0.2.10 dev eth1 metric 5 \n"
+    );
+    assert!(output(&v, 6).contains("From 10.0.1.1 icmp_seq=1 Destination Net Unreachable"));
+}
+
+#[test]
+fn bad_route_in_a_lab_is_a_located_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.yaml");
+    let body = LAB.replace(
+        "      eth1: {ip: 10.0.2.1/24, mtu: 1400}\n",
+        "      eth1: {ip: 10.0.2.1/24, mtu: 1400}\n    routes:\n      - ip route add 10.5.0.0/16 via 172.16.0.1\n",
+    );
+    std::fs::write(&path, body).unwrap();
+    let out = run(&["check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("bad.yaml:17:9: field 'routes': Error: Nexthop has invalid gateway."),
+        "{err}"
+    );
+}
