@@ -108,11 +108,15 @@ impl Traceroute {
                 (Icmpv4Message::DstUnreachable, _) => " !<code>",
                 _ => continue,
             };
-            let Ok(inner) = Ipv4Packet::new_checked(icmp.data()) else {
+            // The quote may be cut short: read its header without trusting its length field.
+            if icmp.data().len() < 20 {
+                continue;
+            }
+            let inner = Ipv4Packet::new_unchecked(icmp.data());
+            let hl = usize::from(inner.header_len());
+            let Some(quoted) = icmp.data().get(hl..) else {
                 continue;
             };
-            let hl = usize::from(inner.header_len());
-            let quoted = &icmp.data()[hl..];
             if inner.dst_addr() != self.args.dest
                 || inner.next_header() != IpProtocol::Udp
                 || quoted.len() < 8
