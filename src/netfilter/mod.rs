@@ -16,6 +16,7 @@
 //! `[confirm]` is where a new entry enters the table, once the packet is accepted.
 
 pub mod conntrack;
+pub mod hooks;
 pub mod nat;
 pub mod packet;
 

@@ -151,8 +151,11 @@ pub struct Conn {
     pub expires: Instant,
     pub snat: bool,
     pub dnat: bool,
-    /// NAT was decided (even as a null binding): later packets skip the nat chains.
-    pub nat_done: bool,
+    /// The destination (PREROUTING/OUTPUT) and source (POSTROUTING/INPUT) NAT decisions were
+    /// made, a null binding included: later packets skip those nat chains
+    /// (`nf_nat_initialized`).
+    pub dst_nat_done: bool,
+    pub src_nat_done: bool,
     /// The ICMP query type of the original direction.
     pub icmp_type: u8,
     seq: u64,
@@ -310,7 +313,8 @@ impl Conntrack {
             expires: now,
             snat: false,
             dnat: false,
-            nat_done: false,
+            dst_nat_done: false,
+            src_nat_done: false,
             icmp_type,
             seq: self.seq,
         };

@@ -1,0 +1,409 @@
+//! The hook sequence of the module doc's diagram, for one packet at a time: conntrack, the
+//! tables in priority order, NAT decided on a flow's first packet and applied from the flow's
+//! tuples afterwards, and confirmation at the last hook. The caller (the router) does the
+//! routing between hooks and carries a packet's `Tracked` from hook to hook.
+
+use smoltcp::wire::{Icmpv4Packet, Ipv4Address, Ipv4Packet};
+
+use super::conntrack::{Conntrack, Flow, Slot, Tracked};
+use super::nat::{self, Manip};
+use super::packet::{
+    AddrType, CtState, CtView, Hook, NatAction, PacketView, RejectWith, Table, Verdict,
+};
+use crate::rand::Rng;
+use crate::time::Instant;
+
+/// The rule engine, as the hooks call it.
+pub trait Rules {
+    /// Runs `hook`'s built-in chain of `table` for the packet.
+    fn run(&mut self, table: Table, hook: Hook, pkt: &PacketView<'_>, now: Instant) -> Verdict;
+}
+
+/// What the host knows that rules ask about.
+pub trait Env {
+    fn addr_type(&self, addr: Ipv4Address) -> AddrType;
+}
+
+/// What becomes of the packet after a hook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    Continue,
+    Drop,
+    Reject(RejectWith),
+}
+
+pub struct Netfilter {
+    pub conntrack: Conntrack,
+    rng: Rng,
+}
+
+/// Reads what rules match on from an IPv4 datagram.
+pub fn view<'a>(
+    ip: &[u8],
+    in_iface: Option<&'a str>,
+    out_iface: Option<&'a str>,
+    ct: Option<CtView>,
+    env: &dyn Env,
+) -> Option<PacketView<'a>> {
+    let p = Ipv4Packet::new_checked(ip).ok()?;
+    let fragment = p.frag_offset() != 0;
+    let l4 = p.payload();
+    let proto = u8::from(p.next_header());
+    let ports = |l4: &[u8]| {
+        (l4.len() >= 4).then(|| {
+            (
+                u16::from_be_bytes([l4[0], l4[1]]),
+                u16::from_be_bytes([l4[2], l4[3]]),
+            )
+        })
+    };
+    let (mut sport, mut dport, mut tcp_flags, mut icmp) = (None, None, None, None);
+    if !fragment {
+        match proto {
+            6 | 17 => {
+                if let Some((s, d)) = ports(l4) {
+                    sport = Some(s);
+                    dport = Some(d);
+                }
+                if proto == 6 && l4.len() >= 14 {
+                    tcp_flags = Some(l4[13]);
+                }
+            }
+            1 => {
+                icmp = Icmpv4Packet::new_checked(l4)
+                    .ok()
+                    .map(|i| (u8::from(i.msg_type()), i.msg_code()));
+            }
+            _ => {}
+        }
+    }
+    Some(PacketView {
+        len: u32::from(p.total_len()),
+        src: p.src_addr(),
+        dst: p.dst_addr(),
+        proto,
+        sport,
+        dport,
+        tcp_flags,
+        icmp,
+        fragment,
+        in_iface,
+        out_iface,
+        ct,
+        src_type: env.addr_type(p.src_addr()),
+        dst_type: env.addr_type(p.dst_addr()),
+    })
+}
+
+impl Netfilter {
+    pub fn new(max_flows: usize, rng: Rng) -> Netfilter {
+        Netfilter {
+            conntrack: Conntrack::new(max_flows),
+            rng,
+        }
+    }
+
+    fn ct_view(&self, tr: &Tracked) -> Option<CtView> {
+        let c = self.conntrack.conn(&tr.slot);
+        Some(match c {
+            Some(c) => CtView {
+                state: tr.state,
+                orig_src: c.orig.src,
+                orig_dst: c.orig.dst,
+                orig_sport: (c.orig.proto != 1).then_some(c.orig.sport),
+                orig_dport: (c.orig.proto != 1).then_some(c.orig.dport),
+                reply: tr.reply,
+                snat: c.snat,
+                dnat: c.dnat,
+            },
+            None => CtView {
+                state: tr.state,
+                orig_src: Ipv4Address::UNSPECIFIED,
+                orig_dst: Ipv4Address::UNSPECIFIED,
+                orig_sport: None,
+                orig_dport: None,
+                reply: false,
+                snat: false,
+                dnat: false,
+            },
+        })
+    }
+
+    /// Runs the tables of a hook in priority order; the nat table only for a flow's first
+    /// packet, recording its binding.
+    #[allow(clippy::too_many_arguments)]
+    fn run_tables(
+        &mut self,
+        now: Instant,
+        hook: Hook,
+        tables: &[Table],
+        ip: &[u8],
+        in_iface: Option<&str>,
+        out_iface: Option<&str>,
+        tr: &mut Tracked,
+        nat_addr: Option<Ipv4Address>,
+        env: &dyn Env,
+        rules: &mut dyn Rules,
+    ) -> Fate {
+        let src_manip = matches!(hook, Hook::Postrouting | Hook::Input);
+        for &table in tables {
+            if table == Table::Nat {
+                let undecided = self.conntrack.conn(&tr.slot).is_some_and(|c| {
+                    if src_manip {
+                        !c.src_nat_done
+                    } else {
+                        !c.dst_nat_done
+                    }
+                });
+                if tr.state != CtState::New || tr.reply || !undecided {
+                    continue;
+                }
+                if let Some(c) = self.conntrack.conn_mut(&mut tr.slot) {
+                    if src_manip {
+                        c.src_nat_done = true;
+                    } else {
+                        c.dst_nat_done = true;
+                    }
+                }
+            }
+            let ct = self.ct_view(tr);
+            let Some(pkt) = view(ip, in_iface, out_iface, ct, env) else {
+                return Fate::Drop;
+            };
+            match rules.run(table, hook, &pkt, now) {
+                Verdict::Accept => {}
+                Verdict::Drop => return Fate::Drop,
+                Verdict::Reject(with) => return Fate::Reject(with),
+                Verdict::Nat(action) => {
+                    if !self.bind(tr, action, hook, nat_addr) {
+                        return Fate::Drop;
+                    }
+                }
+            }
+        }
+        Fate::Continue
+    }
+
+    /// Records a NAT target's binding on the (pending) flow; false when it cannot be made
+    /// (MASQUERADE without an address, ports exhausted): the packet is dropped.
+    fn bind(
+        &mut self,
+        tr: &mut Tracked,
+        action: NatAction,
+        hook: Hook,
+        addr: Option<Ipv4Address>,
+    ) -> bool {
+        let (egress, ingress) = match hook {
+            Hook::Postrouting | Hook::Input => (addr, None),
+            _ => (None, addr),
+        };
+        let Slot::Pending(conn) = &mut tr.slot else {
+            return true;
+        };
+        nat::bind(
+            &self.conntrack,
+            conn,
+            action,
+            egress,
+            ingress,
+            &mut self.rng,
+        )
+        .is_ok()
+    }
+
+    fn translate(&mut self, tr: &mut Tracked, manip: Manip, ip: &mut [u8]) {
+        if matches!(tr.state, CtState::Invalid | CtState::Untracked) {
+            return;
+        }
+        if let Some(c) = self.conntrack.conn(&tr.slot) {
+            let c = c.clone();
+            nat::apply(&c, tr.reply, manip, ip);
+        }
+    }
+
+    /// PREROUTING of a received packet: conntrack, raw, mangle, nat (DNAT), then the
+    /// destination rewrite.
+    pub fn prerouting(
+        &mut self,
+        now: Instant,
+        ip: &mut [u8],
+        in_iface: &str,
+        in_addr: Option<Ipv4Address>,
+        env: &dyn Env,
+        rules: &mut dyn Rules,
+    ) -> (Fate, Tracked) {
+        self.conntrack.expire(now);
+        let mut tr = match Flow::parse(ip) {
+            Some(flow) => self.conntrack.track(now, &flow),
+            None => Tracked {
+                slot: Slot::None,
+                reply: false,
+                state: CtState::Invalid,
+            },
+        };
+        let fate = self.run_tables(
+            now,
+            Hook::Prerouting,
+            &[Table::Raw, Table::Mangle, Table::Nat],
+            ip,
+            Some(in_iface),
+            None,
+            &mut tr,
+            in_addr,
+            env,
+            rules,
+        );
+        if fate == Fate::Continue {
+            self.translate(&mut tr, Manip::Dst, ip);
+        }
+        (fate, tr)
+    }
+
+    /// FORWARD: mangle and filter.
+    pub fn forward(
+        &mut self,
+        now: Instant,
+        ip: &[u8],
+        tr: &mut Tracked,
+        in_iface: &str,
+        out_iface: &str,
+        env: &dyn Env,
+        rules: &mut dyn Rules,
+    ) -> Fate {
+        self.run_tables(
+            now,
+            Hook::Forward,
+            &[Table::Mangle, Table::Filter],
+            ip,
+            Some(in_iface),
+            Some(out_iface),
+            tr,
+            None,
+            env,
+            rules,
+        )
+    }
+
+    /// POSTROUTING: mangle, nat (SNAT/MASQUERADE from `out_addr`), the source rewrite, then
+    /// confirmation of a new flow.
+    pub fn postrouting(
+        &mut self,
+        now: Instant,
+        ip: &mut [u8],
+        tr: &mut Tracked,
+        in_iface: Option<&str>,
+        out_iface: &str,
+        out_addr: Option<Ipv4Address>,
+        env: &dyn Env,
+        rules: &mut dyn Rules,
+    ) -> Fate {
+        let fate = self.run_tables(
+            now,
+            Hook::Postrouting,
+            &[Table::Mangle, Table::Nat],
+            ip,
+            in_iface,
+            Some(out_iface),
+            tr,
+            out_addr,
+            env,
+            rules,
+        );
+        if fate != Fate::Continue {
+            return fate;
+        }
+        self.translate(tr, Manip::Src, ip);
+        if !self.conntrack.confirm(&mut tr.slot) {
+            return Fate::Drop;
+        }
+        Fate::Continue
+    }
+
+    /// INPUT: mangle, filter, nat (SNAT), the source rewrite, confirmation.
+    pub fn input(
+        &mut self,
+        now: Instant,
+        ip: &mut [u8],
+        tr: &mut Tracked,
+        in_iface: &str,
+        in_addr: Option<Ipv4Address>,
+        env: &dyn Env,
+        rules: &mut dyn Rules,
+    ) -> Fate {
+        let fate = self.run_tables(
+            now,
+            Hook::Input,
+            &[Table::Mangle, Table::Filter, Table::Nat],
+            ip,
+            Some(in_iface),
+            None,
+            tr,
+            in_addr,
+            env,
+            rules,
+        );
+        if fate != Fate::Continue {
+            return fate;
+        }
+        self.translate(tr, Manip::Src, ip);
+        if !self.conntrack.confirm(&mut tr.slot) {
+            return Fate::Drop;
+        }
+        Fate::Continue
+    }
+
+    /// OUTPUT of a locally generated packet: conntrack, raw, mangle, nat (DNAT), filter; the
+    /// caller re-routes if the destination changed, then calls `postrouting`.
+    pub fn output(
+        &mut self,
+        now: Instant,
+        ip: &mut [u8],
+        out_iface: &str,
+        env: &dyn Env,
+        rules: &mut dyn Rules,
+    ) -> (Fate, Tracked) {
+        self.conntrack.expire(now);
+        let mut tr = match Flow::parse(ip) {
+            Some(flow) => self.conntrack.track(now, &flow),
+            None => Tracked {
+                slot: Slot::None,
+                reply: false,
+                state: CtState::Invalid,
+            },
+        };
+        let loopback = Some(Ipv4Address::new(127, 0, 0, 1));
+        let fate = self.run_tables(
+            now,
+            Hook::Output,
+            &[Table::Raw, Table::Mangle, Table::Nat],
+            ip,
+            None,
+            Some(out_iface),
+            &mut tr,
+            loopback,
+            env,
+            rules,
+        );
+        if fate != Fate::Continue {
+            return (fate, tr);
+        }
+        self.translate(&mut tr, Manip::Dst, ip);
+        let fate = self.run_tables(
+            now,
+            Hook::Output,
+            &[Table::Filter],
+            ip,
+            None,
+            Some(out_iface),
+            &mut tr,
+            None,
+            env,
+            rules,
+        );
+        (fate, tr)
+    }
+}
+
+#[cfg(test)]
+#[path = "hooks_tests.rs"]
+mod tests;

@@ -1,0 +1,265 @@
+use smoltcp::wire::{IpAddress, IpProtocol, Ipv4Address, Ipv4Packet, TcpPacket};
+
+use super::*;
+use crate::router::icmp::ipv4_header;
+
+fn a(s: &str) -> Ipv4Address {
+    s.parse().unwrap()
+}
+
+fn tcp(src: &str, dst: &str, sport: u16, dport: u16, flags: u8) -> Vec<u8> {
+    let mut l4 = vec![0u8; 20];
+    l4[..2].copy_from_slice(&sport.to_be_bytes());
+    l4[2..4].copy_from_slice(&dport.to_be_bytes());
+    l4[12] = 0x50;
+    l4[13] = flags;
+    let mut p = vec![0u8; 40];
+    ipv4_header(&mut p, a(src), a(dst), IpProtocol::Tcp, 1, 20);
+    p[20..].copy_from_slice(&l4);
+    TcpPacket::new_unchecked(&mut p[20..])
+        .fill_checksum(&IpAddress::Ipv4(a(src)), &IpAddress::Ipv4(a(dst)));
+    p
+}
+
+fn addrs(p: &[u8]) -> (Ipv4Address, Ipv4Address, u16, u16) {
+    let ip = Ipv4Packet::new_checked(p).unwrap();
+    let t = TcpPacket::new_checked(ip.payload()).unwrap();
+    assert!(ip.verify_checksum());
+    assert!(t.verify_checksum(
+        &IpAddress::Ipv4(ip.src_addr()),
+        &IpAddress::Ipv4(ip.dst_addr())
+    ));
+    (ip.src_addr(), ip.dst_addr(), t.src_port(), t.dst_port())
+}
+
+struct Host;
+impl Env for Host {
+    fn addr_type(&self, addr: Ipv4Address) -> AddrType {
+        if addr == a("192.0.2.10") || addr == a("172.17.0.1") {
+            AddrType::Local
+        } else {
+            AddrType::Unicast
+        }
+    }
+}
+
+/// Rules as a function of (table, hook, packet); records what it was asked.
+struct Script<F: FnMut(Table, Hook, &PacketView<'_>) -> Verdict> {
+    f: F,
+    calls: Vec<(Table, Hook, Option<CtState>)>,
+}
+impl<F: FnMut(Table, Hook, &PacketView<'_>) -> Verdict> Rules for Script<F> {
+    fn run(&mut self, table: Table, hook: Hook, pkt: &PacketView<'_>, _now: Instant) -> Verdict {
+        self.calls.push((table, hook, pkt.ct.map(|c| c.state)));
+        (self.f)(table, hook, pkt)
+    }
+}
+
+fn nf() -> Netfilter {
+    Netfilter::new(super::super::conntrack::DEFAULT_MAX, Rng::new(1))
+}
+
+#[test]
+fn masquerade_out_and_back_with_nat_chains_on_the_first_packet_only() {
+    let mut nf = nf();
+    let mut rules = Script {
+        f: |t, h, p: &PacketView<'_>| {
+            if t == Table::Nat && h == Hook::Postrouting && p.out_iface == Some("eth0") {
+                Verdict::Nat(NatAction::Masquerade { ports: None })
+            } else {
+                Verdict::Accept
+            }
+        },
+        calls: Vec::new(),
+    };
+    let now = Instant::ZERO;
+    let mut syn = tcp("172.17.0.2", "192.0.2.1", 40000, 80, 0x02);
+    let (fate, mut tr) = nf.prerouting(
+        now,
+        &mut syn,
+        "docker0",
+        Some(a("172.17.0.1")),
+        &Host,
+        &mut rules,
+    );
+    assert_eq!((fate, tr.state), (Fate::Continue, CtState::New));
+    assert_eq!(
+        nf.forward(now, &syn, &mut tr, "docker0", "eth0", &Host, &mut rules),
+        Fate::Continue
+    );
+    assert_eq!(
+        nf.postrouting(
+            now,
+            &mut syn,
+            &mut tr,
+            Some("docker0"),
+            "eth0",
+            Some(a("192.0.2.10")),
+            &Host,
+            &mut rules
+        ),
+        Fate::Continue
+    );
+    assert_eq!(addrs(&syn), (a("192.0.2.10"), a("192.0.2.1"), 40000, 80));
+    assert_eq!(nf.conntrack.len(), 1);
+    let first: Vec<_> = rules.calls.drain(..).map(|(t, h, _)| (t, h)).collect();
+    assert_eq!(
+        first,
+        [
+            (Table::Raw, Hook::Prerouting),
+            (Table::Mangle, Hook::Prerouting),
+            (Table::Nat, Hook::Prerouting),
+            (Table::Mangle, Hook::Forward),
+            (Table::Filter, Hook::Forward),
+            (Table::Mangle, Hook::Postrouting),
+            (Table::Nat, Hook::Postrouting),
+        ]
+    );
+
+    // The reply is un-NATed at PREROUTING and never sees a nat chain.
+    let mut synack = tcp("192.0.2.1", "192.0.2.10", 80, 40000, 0x12);
+    let (fate, mut tr) = nf.prerouting(
+        now,
+        &mut synack,
+        "eth0",
+        Some(a("192.0.2.10")),
+        &Host,
+        &mut rules,
+    );
+    assert_eq!(
+        (fate, tr.state, tr.reply),
+        (Fate::Continue, CtState::Established, true)
+    );
+    assert_eq!(addrs(&synack), (a("192.0.2.1"), a("172.17.0.2"), 80, 40000));
+    nf.forward(now, &synack, &mut tr, "eth0", "docker0", &Host, &mut rules);
+    nf.postrouting(
+        now,
+        &mut synack,
+        &mut tr,
+        Some("eth0"),
+        "docker0",
+        Some(a("172.17.0.1")),
+        &Host,
+        &mut rules,
+    );
+    assert!(
+        rules.calls.iter().all(|(t, _, _)| *t != Table::Nat),
+        "{:?}",
+        rules.calls
+    );
+    assert!(
+        rules
+            .calls
+            .iter()
+            .all(|(_, _, s)| *s == Some(CtState::Established))
+    );
+}
+
+#[test]
+fn dnat_happens_before_filter_and_the_reply_source_is_restored() {
+    let mut nf = nf();
+    let mut rules = Script {
+        f: |t, h, p: &PacketView<'_>| match (t, h) {
+            (Table::Nat, Hook::Prerouting) if p.dport == Some(8080) => {
+                Verdict::Nat(NatAction::Dnat {
+                    addrs: (a("172.17.0.2"), a("172.17.0.2")),
+                    ports: Some((80, 80)),
+                })
+            }
+            // Filter sees the container's address and port, as Docker's rules expect.
+            (Table::Filter, Hook::Forward) if p.dst == a("172.17.0.2") && p.dport == Some(80) => {
+                Verdict::Accept
+            }
+            (Table::Filter, Hook::Forward) => Verdict::Drop,
+            _ => Verdict::Accept,
+        },
+        calls: Vec::new(),
+    };
+    let now = Instant::ZERO;
+    let mut syn = tcp("192.0.2.1", "192.0.2.10", 5555, 8080, 0x02);
+    let (_, mut tr) = nf.prerouting(
+        now,
+        &mut syn,
+        "eth0",
+        Some(a("192.0.2.10")),
+        &Host,
+        &mut rules,
+    );
+    assert_eq!(addrs(&syn), (a("192.0.2.1"), a("172.17.0.2"), 5555, 80));
+    assert_eq!(
+        nf.forward(now, &syn, &mut tr, "eth0", "docker0", &Host, &mut rules),
+        Fate::Continue
+    );
+    assert_eq!(
+        nf.postrouting(
+            now,
+            &mut syn,
+            &mut tr,
+            Some("eth0"),
+            "docker0",
+            Some(a("172.17.0.1")),
+            &Host,
+            &mut rules
+        ),
+        Fate::Continue
+    );
+    let mut synack = tcp("172.17.0.2", "192.0.2.1", 80, 5555, 0x12);
+    let (_, mut tr) = nf.prerouting(
+        now,
+        &mut synack,
+        "docker0",
+        Some(a("172.17.0.1")),
+        &Host,
+        &mut rules,
+    );
+    assert_eq!(
+        nf.forward(now, &synack, &mut tr, "docker0", "eth0", &Host, &mut rules),
+        Fate::Drop,
+        "filter drops what it does not accept"
+    );
+    let mut tr2 = tr.clone();
+    nf.postrouting(
+        now,
+        &mut synack,
+        &mut tr2,
+        Some("docker0"),
+        "eth0",
+        Some(a("192.0.2.10")),
+        &Host,
+        &mut rules,
+    );
+    assert_eq!(
+        addrs(&synack),
+        (a("192.0.2.10"), a("192.0.2.1"), 8080, 5555)
+    );
+}
+
+#[test]
+fn a_packet_dropped_in_filter_leaves_no_flow() {
+    let mut nf = nf();
+    let mut rules = Script {
+        f: |t, _h, _p: &PacketView<'_>| {
+            if t == Table::Filter {
+                Verdict::Drop
+            } else {
+                Verdict::Accept
+            }
+        },
+        calls: Vec::new(),
+    };
+    let mut syn = tcp("10.0.0.1", "10.0.0.2", 1, 2, 0x02);
+    let (_, mut tr) = nf.prerouting(Instant::ZERO, &mut syn, "eth0", None, &Host, &mut rules);
+    assert_eq!(
+        nf.forward(
+            Instant::ZERO,
+            &syn,
+            &mut tr,
+            "eth0",
+            "eth1",
+            &Host,
+            &mut rules
+        ),
+        Fate::Drop
+    );
+    assert!(nf.conntrack.is_empty());
+}
