@@ -24,6 +24,13 @@ pub trait Env {
     fn addr_type(&self, addr: Ipv4Address) -> AddrType;
 }
 
+/// What a hook call needs besides the packet: the time, what the host knows, the rules.
+pub struct Cx<'a> {
+    pub now: Instant,
+    pub env: &'a dyn Env,
+    pub rules: &'a mut dyn Rules,
+}
+
 /// What becomes of the packet after a hook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fate {
@@ -134,7 +141,7 @@ impl Netfilter {
     #[allow(clippy::too_many_arguments)]
     fn run_tables(
         &mut self,
-        now: Instant,
+        cx: &mut Cx<'_>,
         hook: Hook,
         tables: &[Table],
         ip: &[u8],
@@ -142,8 +149,6 @@ impl Netfilter {
         out_iface: Option<&str>,
         tr: &mut Tracked,
         nat_addr: Option<Ipv4Address>,
-        env: &dyn Env,
-        rules: &mut dyn Rules,
     ) -> Fate {
         let src_manip = matches!(hook, Hook::Postrouting | Hook::Input);
         for &table in tables {
@@ -167,10 +172,10 @@ impl Netfilter {
                 }
             }
             let ct = self.ct_view(tr);
-            let Some(pkt) = view(ip, in_iface, out_iface, ct, env) else {
+            let Some(pkt) = view(ip, in_iface, out_iface, ct, cx.env) else {
                 return Fate::Drop;
             };
-            match rules.run(table, hook, &pkt, now) {
+            match cx.rules.run(table, hook, &pkt, cx.now) {
                 Verdict::Accept => {}
                 Verdict::Drop => return Fate::Drop,
                 Verdict::Reject(with) => return Fate::Reject(with),
@@ -221,37 +226,38 @@ impl Netfilter {
         }
     }
 
-    /// PREROUTING of a received packet: conntrack, raw, mangle, nat (DNAT), then the
-    /// destination rewrite.
-    pub fn prerouting(
-        &mut self,
-        now: Instant,
-        ip: &mut [u8],
-        in_iface: &str,
-        in_addr: Option<Ipv4Address>,
-        env: &dyn Env,
-        rules: &mut dyn Rules,
-    ) -> (Fate, Tracked) {
+    fn track(&mut self, now: Instant, ip: &[u8]) -> Tracked {
         self.conntrack.expire(now);
-        let mut tr = match Flow::parse(ip) {
+        match Flow::parse(ip) {
             Some(flow) => self.conntrack.track(now, &flow),
             None => Tracked {
                 slot: Slot::None,
                 reply: false,
                 state: CtState::Invalid,
             },
-        };
+        }
+    }
+
+    /// PREROUTING of a received packet: conntrack, raw, mangle, nat (DNAT; REDIRECT to
+    /// `in_addr`), then the destination rewrite.
+    pub fn prerouting(
+        &mut self,
+        cx: &mut Cx<'_>,
+        ip: &mut [u8],
+        in_iface: &str,
+        in_addr: Option<Ipv4Address>,
+    ) -> (Fate, Tracked) {
+        let mut tr = self.track(cx.now, ip);
+        let tables = [Table::Raw, Table::Mangle, Table::Nat];
         let fate = self.run_tables(
-            now,
+            cx,
             Hook::Prerouting,
-            &[Table::Raw, Table::Mangle, Table::Nat],
+            &tables,
             ip,
             Some(in_iface),
             None,
             &mut tr,
             in_addr,
-            env,
-            rules,
         );
         if fate == Fate::Continue {
             self.translate(&mut tr, Manip::Dst, ip);
@@ -262,53 +268,43 @@ impl Netfilter {
     /// FORWARD: mangle and filter.
     pub fn forward(
         &mut self,
-        now: Instant,
+        cx: &mut Cx<'_>,
         ip: &[u8],
         tr: &mut Tracked,
         in_iface: &str,
         out_iface: &str,
-        env: &dyn Env,
-        rules: &mut dyn Rules,
     ) -> Fate {
+        let tables = [Table::Mangle, Table::Filter];
         self.run_tables(
-            now,
+            cx,
             Hook::Forward,
-            &[Table::Mangle, Table::Filter],
+            &tables,
             ip,
             Some(in_iface),
             Some(out_iface),
             tr,
             None,
-            env,
-            rules,
         )
     }
 
-    /// POSTROUTING: mangle, nat (SNAT/MASQUERADE from `out_addr`), the source rewrite, then
+    /// The last hook before a packet leaves (POSTROUTING) or is delivered (INPUT: mangle and
+    /// filter first): nat (SNAT, or MASQUERADE from `addr`), the source rewrite, then
     /// confirmation of a new flow.
-    pub fn postrouting(
+    fn last_hook(
         &mut self,
-        now: Instant,
+        cx: &mut Cx<'_>,
+        hook: Hook,
         ip: &mut [u8],
         tr: &mut Tracked,
-        in_iface: Option<&str>,
-        out_iface: &str,
-        out_addr: Option<Ipv4Address>,
-        env: &dyn Env,
-        rules: &mut dyn Rules,
+        ifaces: (Option<&str>, Option<&str>),
+        addr: Option<Ipv4Address>,
     ) -> Fate {
-        let fate = self.run_tables(
-            now,
-            Hook::Postrouting,
-            &[Table::Mangle, Table::Nat],
-            ip,
-            in_iface,
-            Some(out_iface),
-            tr,
-            out_addr,
-            env,
-            rules,
-        );
+        let tables: &[Table] = if hook == Hook::Input {
+            &[Table::Mangle, Table::Filter, Table::Nat]
+        } else {
+            &[Table::Mangle, Table::Nat]
+        };
+        let fate = self.run_tables(cx, hook, tables, ip, ifaces.0, ifaces.1, tr, addr);
         if fate != Fate::Continue {
             return fate;
         }
@@ -319,77 +315,59 @@ impl Netfilter {
         Fate::Continue
     }
 
-    /// INPUT: mangle, filter, nat (SNAT), the source rewrite, confirmation.
+    /// POSTROUTING: mangle, nat, the source rewrite, confirmation.
+    pub fn postrouting(
+        &mut self,
+        cx: &mut Cx<'_>,
+        ip: &mut [u8],
+        tr: &mut Tracked,
+        ifaces: (Option<&str>, &str),
+        out_addr: Option<Ipv4Address>,
+    ) -> Fate {
+        self.last_hook(
+            cx,
+            Hook::Postrouting,
+            ip,
+            tr,
+            (ifaces.0, Some(ifaces.1)),
+            out_addr,
+        )
+    }
+
+    /// INPUT: mangle, filter, nat, the source rewrite, confirmation.
     pub fn input(
         &mut self,
-        now: Instant,
+        cx: &mut Cx<'_>,
         ip: &mut [u8],
         tr: &mut Tracked,
         in_iface: &str,
         in_addr: Option<Ipv4Address>,
-        env: &dyn Env,
-        rules: &mut dyn Rules,
     ) -> Fate {
-        let fate = self.run_tables(
-            now,
-            Hook::Input,
-            &[Table::Mangle, Table::Filter, Table::Nat],
-            ip,
-            Some(in_iface),
-            None,
-            tr,
-            in_addr,
-            env,
-            rules,
-        );
-        if fate != Fate::Continue {
-            return fate;
-        }
-        self.translate(tr, Manip::Src, ip);
-        if !self.conntrack.confirm(&mut tr.slot) {
-            return Fate::Drop;
-        }
-        Fate::Continue
+        self.last_hook(cx, Hook::Input, ip, tr, (Some(in_iface), None), in_addr)
     }
 
     /// OUTPUT of a locally generated packet: conntrack, raw, mangle, nat (DNAT), filter; the
     /// caller re-routes if the destination changed, then calls `postrouting`.
-    pub fn output(
-        &mut self,
-        now: Instant,
-        ip: &mut [u8],
-        out_iface: &str,
-        env: &dyn Env,
-        rules: &mut dyn Rules,
-    ) -> (Fate, Tracked) {
-        self.conntrack.expire(now);
-        let mut tr = match Flow::parse(ip) {
-            Some(flow) => self.conntrack.track(now, &flow),
-            None => Tracked {
-                slot: Slot::None,
-                reply: false,
-                state: CtState::Invalid,
-            },
-        };
+    pub fn output(&mut self, cx: &mut Cx<'_>, ip: &mut [u8], out_iface: &str) -> (Fate, Tracked) {
+        let mut tr = self.track(cx.now, ip);
         let loopback = Some(Ipv4Address::new(127, 0, 0, 1));
+        let tables = [Table::Raw, Table::Mangle, Table::Nat];
         let fate = self.run_tables(
-            now,
+            cx,
             Hook::Output,
-            &[Table::Raw, Table::Mangle, Table::Nat],
+            &tables,
             ip,
             None,
             Some(out_iface),
             &mut tr,
             loopback,
-            env,
-            rules,
         );
         if fate != Fate::Continue {
             return (fate, tr);
         }
         self.translate(&mut tr, Manip::Dst, ip);
         let fate = self.run_tables(
-            now,
+            cx,
             Hook::Output,
             &[Table::Filter],
             ip,
@@ -397,8 +375,6 @@ impl Netfilter {
             Some(out_iface),
             &mut tr,
             None,
-            env,
-            rules,
         );
         (fate, tr)
     }

@@ -72,34 +72,28 @@ fn masquerade_out_and_back_with_nat_chains_on_the_first_packet_only() {
         },
         calls: Vec::new(),
     };
-    let now = Instant::ZERO;
     let mut syn = tcp("172.17.0.2", "192.0.2.1", 40000, 80, 0x02);
-    let (fate, mut tr) = nf.prerouting(
-        now,
-        &mut syn,
-        "docker0",
-        Some(a("172.17.0.1")),
-        &Host,
-        &mut rules,
-    );
-    assert_eq!((fate, tr.state), (Fate::Continue, CtState::New));
-    assert_eq!(
-        nf.forward(now, &syn, &mut tr, "docker0", "eth0", &Host, &mut rules),
-        Fate::Continue
-    );
-    assert_eq!(
-        nf.postrouting(
-            now,
+    {
+        let mut cx = Cx {
+            now: Instant::ZERO,
+            env: &Host,
+            rules: &mut rules,
+        };
+        let (fate, mut tr) = nf.prerouting(&mut cx, &mut syn, "docker0", Some(a("172.17.0.1")));
+        assert_eq!((fate, tr.state), (Fate::Continue, CtState::New));
+        assert_eq!(
+            nf.forward(&mut cx, &syn, &mut tr, "docker0", "eth0"),
+            Fate::Continue
+        );
+        let fate = nf.postrouting(
+            &mut cx,
             &mut syn,
             &mut tr,
-            Some("docker0"),
-            "eth0",
+            (Some("docker0"), "eth0"),
             Some(a("192.0.2.10")),
-            &Host,
-            &mut rules
-        ),
-        Fate::Continue
-    );
+        );
+        assert_eq!(fate, Fate::Continue);
+    }
     assert_eq!(addrs(&syn), (a("192.0.2.10"), a("192.0.2.1"), 40000, 80));
     assert_eq!(nf.conntrack.len(), 1);
     let first: Vec<_> = rules.calls.drain(..).map(|(t, h, _)| (t, h)).collect();
@@ -118,30 +112,27 @@ fn masquerade_out_and_back_with_nat_chains_on_the_first_packet_only() {
 
     // The reply is un-NATed at PREROUTING and never sees a nat chain.
     let mut synack = tcp("192.0.2.1", "192.0.2.10", 80, 40000, 0x12);
-    let (fate, mut tr) = nf.prerouting(
-        now,
-        &mut synack,
-        "eth0",
-        Some(a("192.0.2.10")),
-        &Host,
-        &mut rules,
-    );
-    assert_eq!(
-        (fate, tr.state, tr.reply),
-        (Fate::Continue, CtState::Established, true)
-    );
-    assert_eq!(addrs(&synack), (a("192.0.2.1"), a("172.17.0.2"), 80, 40000));
-    nf.forward(now, &synack, &mut tr, "eth0", "docker0", &Host, &mut rules);
-    nf.postrouting(
-        now,
-        &mut synack,
-        &mut tr,
-        Some("eth0"),
-        "docker0",
-        Some(a("172.17.0.1")),
-        &Host,
-        &mut rules,
-    );
+    {
+        let mut cx = Cx {
+            now: Instant::ZERO,
+            env: &Host,
+            rules: &mut rules,
+        };
+        let (fate, mut tr) = nf.prerouting(&mut cx, &mut synack, "eth0", Some(a("192.0.2.10")));
+        assert_eq!(
+            (fate, tr.state, tr.reply),
+            (Fate::Continue, CtState::Established, true)
+        );
+        assert_eq!(addrs(&synack), (a("192.0.2.1"), a("172.17.0.2"), 80, 40000));
+        nf.forward(&mut cx, &synack, &mut tr, "eth0", "docker0");
+        nf.postrouting(
+            &mut cx,
+            &mut synack,
+            &mut tr,
+            (Some("eth0"), "docker0"),
+            Some(a("172.17.0.1")),
+        );
+    }
     assert!(
         rules.calls.iter().all(|(t, _, _)| *t != Table::Nat),
         "{:?}",
@@ -175,58 +166,36 @@ fn dnat_happens_before_filter_and_the_reply_source_is_restored() {
         },
         calls: Vec::new(),
     };
-    let now = Instant::ZERO;
+    let mut cx = Cx {
+        now: Instant::ZERO,
+        env: &Host,
+        rules: &mut rules,
+    };
     let mut syn = tcp("192.0.2.1", "192.0.2.10", 5555, 8080, 0x02);
-    let (_, mut tr) = nf.prerouting(
-        now,
-        &mut syn,
-        "eth0",
-        Some(a("192.0.2.10")),
-        &Host,
-        &mut rules,
-    );
+    let (_, mut tr) = nf.prerouting(&mut cx, &mut syn, "eth0", Some(a("192.0.2.10")));
     assert_eq!(addrs(&syn), (a("192.0.2.1"), a("172.17.0.2"), 5555, 80));
     assert_eq!(
-        nf.forward(now, &syn, &mut tr, "eth0", "docker0", &Host, &mut rules),
+        nf.forward(&mut cx, &syn, &mut tr, "eth0", "docker0"),
         Fate::Continue
     );
-    assert_eq!(
-        nf.postrouting(
-            now,
-            &mut syn,
-            &mut tr,
-            Some("eth0"),
-            "docker0",
-            Some(a("172.17.0.1")),
-            &Host,
-            &mut rules
-        ),
-        Fate::Continue
-    );
-    let mut synack = tcp("172.17.0.2", "192.0.2.1", 80, 5555, 0x12);
-    let (_, mut tr) = nf.prerouting(
-        now,
-        &mut synack,
-        "docker0",
+    let fate = nf.postrouting(
+        &mut cx,
+        &mut syn,
+        &mut tr,
+        (Some("eth0"), "docker0"),
         Some(a("172.17.0.1")),
-        &Host,
-        &mut rules,
     );
-    assert_eq!(
-        nf.forward(now, &synack, &mut tr, "docker0", "eth0", &Host, &mut rules),
-        Fate::Drop,
-        "filter drops what it does not accept"
-    );
-    let mut tr2 = tr.clone();
+    assert_eq!(fate, Fate::Continue);
+    let mut synack = tcp("172.17.0.2", "192.0.2.1", 80, 5555, 0x12);
+    let (_, mut tr) = nf.prerouting(&mut cx, &mut synack, "docker0", Some(a("172.17.0.1")));
+    let fate = nf.forward(&mut cx, &synack, &mut tr, "docker0", "eth0");
+    assert_eq!(fate, Fate::Drop, "filter drops what it does not accept");
     nf.postrouting(
-        now,
+        &mut cx,
         &mut synack,
-        &mut tr2,
-        Some("docker0"),
-        "eth0",
+        &mut tr,
+        (Some("docker0"), "eth0"),
         Some(a("192.0.2.10")),
-        &Host,
-        &mut rules,
     );
     assert_eq!(
         addrs(&synack),
@@ -247,18 +216,15 @@ fn a_packet_dropped_in_filter_leaves_no_flow() {
         },
         calls: Vec::new(),
     };
+    let mut cx = Cx {
+        now: Instant::ZERO,
+        env: &Host,
+        rules: &mut rules,
+    };
     let mut syn = tcp("10.0.0.1", "10.0.0.2", 1, 2, 0x02);
-    let (_, mut tr) = nf.prerouting(Instant::ZERO, &mut syn, "eth0", None, &Host, &mut rules);
+    let (_, mut tr) = nf.prerouting(&mut cx, &mut syn, "eth0", None);
     assert_eq!(
-        nf.forward(
-            Instant::ZERO,
-            &syn,
-            &mut tr,
-            "eth0",
-            "eth1",
-            &Host,
-            &mut rules
-        ),
+        nf.forward(&mut cx, &syn, &mut tr, "eth0", "eth1"),
         Fate::Drop
     );
     assert!(nf.conntrack.is_empty());
