@@ -149,3 +149,35 @@ fn bad_route_in_a_lab_is_a_located_error() {
         "{err}"
     );
 }
+
+#[test]
+fn conntrack_lists_flows_as_the_kernel_does() {
+    let (v, _d) = lab("  - {on: h2, run: http-server 80, background: true}
+  - {on: h1, run: curl -s --local-port 40000 http://10.0.2.10/}
+  - {on: h1, run: nc -u -w 1 10.0.2.10 7777, input: x}
+  - {on: h1, run: curl -s http://10.0.2.10:81/}
+  - {on: r1, show: conntrack -L}
+  - {on: r1, run: conntrack -F}
+  - {on: r1, show: conntrack -L}
+");
+    let list = output(&v, 4);
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 3, "{list}");
+    assert!(lines[0].starts_with("tcp      6 "), "{list}");
+    assert!(lines[0].contains(" TIME_WAIT src=10.0.1.10 dst=10.0.2.10 sport=40000 dport=80 src=10.0.2.10 dst=10.0.1.10 sport=80 dport=40000 [ASSURED] mark=0 use=1"), "{list}");
+    // A port-unreachable answer is RELATED and leaves the flow unreplied; a reset answering
+    // a SYN leaves no entry at all.
+    assert!(lines[1].starts_with("udp      17 "), "{list}");
+    assert!(
+        lines[1].contains("dport=7777 [UNREPLIED] src=10.0.2.10"),
+        "{list}"
+    );
+    assert_eq!(
+        lines[2],
+        "conntrack v1.4.7 (conntrack-tools): 2 flow entries have been shown."
+    );
+    assert_eq!(
+        output(&v, 6),
+        "conntrack v1.4.7 (conntrack-tools): 0 flow entries have been shown.\n"
+    );
+}

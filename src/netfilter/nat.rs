@@ -203,6 +203,16 @@ fn rewrite(ip: &mut [u8], src: bool, addr: Ipv4Address, port: Option<u16>) {
 /// Applies a flow's translation to a packet at a hook. `reply` is the packet's direction.
 /// Returns true when the packet changed.
 pub fn apply(conn: &Conn, reply: bool, manip: Manip, ip: &mut [u8]) -> bool {
+    // Only a flow with this kind of NAT in this direction is touched (`statusbit` in
+    // `nf_nat_packet`): a source NAT is undone on replies' destinations, a destination NAT on
+    // replies' sources.
+    let active = match (manip, reply) {
+        (Manip::Src, false) | (Manip::Dst, true) => conn.snat,
+        (Manip::Dst, false) | (Manip::Src, true) => conn.dnat,
+    };
+    if !active {
+        return false;
+    }
     // What the packet must look like after translation, in its own direction.
     let target = if reply {
         conn.orig.invert()

@@ -24,6 +24,8 @@ use smoltcp::wire::{
 };
 
 use crate::link::ETH_HEADER_LEN;
+use crate::netfilter::hooks::{Cx, Env, Fate, Netfilter, Rules};
+use crate::netfilter::{AddrType, Hook, PacketView, RejectWith, Table, Verdict};
 use crate::rand::Rng;
 use crate::report::iproute::{self, LinkInfo, NeighInfo};
 use crate::sim::{CmdId, CmdResult, Ctx, DropReason, Node, Note, PortView};
@@ -59,11 +61,51 @@ pub struct RouterCounters {
     pub icmp_rate_limited: u64,
 }
 
+/// The rule set until the iptables tables are wired in: every chain accepts.
+#[derive(Default)]
+pub struct AcceptAll;
+
+impl Rules for AcceptAll {
+    fn run(&mut self, _table: Table, _hook: Hook, _pkt: &PacketView<'_>, _now: Instant) -> Verdict {
+        Verdict::Accept
+    }
+}
+
+/// How the router's addresses look to `-m addrtype`.
+struct RouterEnv<'a>(&'a [RouterIface]);
+
+impl Env for RouterEnv<'_> {
+    fn addr_type(&self, a: Ipv4Address) -> AddrType {
+        if a.is_unspecified() {
+            AddrType::Unspec
+        } else if a.is_multicast() {
+            AddrType::Multicast
+        } else if self
+            .0
+            .iter()
+            .any(|f| f.addrs.iter().any(|c| c.address() == a))
+        {
+            AddrType::Local
+        } else if a.is_broadcast()
+            || self
+                .0
+                .iter()
+                .any(|f| f.addrs.iter().any(|c| c.broadcast() == Some(a)))
+        {
+            AddrType::Broadcast
+        } else {
+            AddrType::Unicast
+        }
+    }
+}
+
 pub struct Router {
     name: String,
     ifaces: Vec<RouterIface>,
     pub routes: RouteTable,
     pub neigh: NeighTable,
+    pub nf: Netfilter,
+    rules: AcceptAll,
     forwarding: bool,
     limit: icmp::RateLimit,
     ident: u16,
@@ -76,6 +118,8 @@ pub enum RouterCmd {
     Route(RouteCmd),
     SetForwarding(bool),
     ShowForwarding,
+    /// `conntrack -L|-F|-C ...`, the words after `conntrack`.
+    Conntrack(Vec<String>),
 }
 
 /// Parses a router command: `ip route add|del|replace ...`, `sysctl [-w] net.ipv4.ip_forward[=N]`.
@@ -83,6 +127,11 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
     let words: Vec<&str> = argv.iter().map(String::as_str).collect();
     match words.as_slice() {
         ["ip", "route" | "r", ..] => route::parse_route_cmd(&words).map(RouterCmd::Route),
+        ["conntrack", rest @ ..] => {
+            let args: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
+            conntrack_args(&args)?;
+            Ok(RouterCmd::Conntrack(args))
+        }
         ["sysctl", rest @ ..] => {
             let rest: Vec<&str> = rest.iter().copied().filter(|w| *w != "-w").collect();
             match rest.as_slice() {
@@ -106,13 +155,79 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
     }
 }
 
+/// What `conntrack` is asked: list (with filters), flush or count.
+#[derive(Debug, PartialEq, Eq)]
+enum CtCmd {
+    List {
+        proto: Option<u8>,
+        snat: bool,
+        dnat: bool,
+    },
+    Flush,
+    Count,
+}
+
+fn conntrack_args(args: &[String]) -> Result<CtCmd, String> {
+    let mut cmd = None;
+    let (mut proto, mut snat, mut dnat) = (None, false, false);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-L" | "--dump" => cmd = Some("L"),
+            "-F" | "--flush" => cmd = Some("F"),
+            "-C" | "--count" => cmd = Some("C"),
+            "-p" | "--proto" => {
+                proto = Some(match it.next().map(String::as_str) {
+                    Some("tcp") => 6,
+                    Some("udp") => 17,
+                    Some("icmp") => 1,
+                    other => {
+                        return Err(format!(
+                            "conntrack v1.4.7 (conntrack-tools): proto `{}' not found",
+                            other.unwrap_or("")
+                        ));
+                    }
+                })
+            }
+            "--src-nat" => snat = true,
+            "--dst-nat" => dnat = true,
+            "-n" => {}
+            other => {
+                return Err(format!(
+                    "conntrack v1.4.7 (conntrack-tools): Bad parameter `{other}'"
+                ));
+            }
+        }
+    }
+    match cmd {
+        Some("L") | None => Ok(CtCmd::List { proto, snat, dnat }),
+        Some("F") => Ok(CtCmd::Flush),
+        _ => Ok(CtCmd::Count),
+    }
+}
+
 impl Router {
+    fn conntrack_cmd(&mut self, now: Instant, args: &[String]) -> Result<String, String> {
+        Ok(match conntrack_args(args)? {
+            CtCmd::List { proto, snat, dnat } => self.nf.conntrack.listing(now, proto, snat, dnat),
+            CtCmd::Flush => {
+                self.nf.conntrack.flush();
+                "conntrack v1.4.7 (conntrack-tools): connection tracking table has been emptied.\n"
+                    .into()
+            }
+            CtCmd::Count => format!("{}\n", self.nf.conntrack.len()),
+        })
+    }
+
     pub fn new(config: RouterConfig, seed: u64) -> Result<Router, String> {
         let mut rng = Rng::stream(seed, &format!("router:{}", config.name));
+        let nat_rng = Rng::stream(seed, &format!("nat:{}", config.name));
         let mut r = Router {
             name: config.name,
             routes: RouteTable::default(),
             ident: rng.next_u64() as u16,
+            nf: Netfilter::new(crate::netfilter::conntrack::DEFAULT_MAX, nat_rng),
+            rules: AcceptAll,
             neigh: NeighTable::new(rng),
             forwarding: config.forwarding,
             limit: icmp::RateLimit::default(),
@@ -288,21 +403,66 @@ impl Router {
                 kind: u8::from(msg),
                 code,
             });
-            self.output(now, back.dev, back.via.unwrap_or(src), frame, ctx);
+            self.send_local(now, Some(frame), ctx);
         }
     }
 
     fn reply(&mut self, now: Instant, frame: Option<Vec<u8>>, ctx: &mut Ctx<'_>) {
-        let Some(frame) = frame else {
+        self.send_local(now, frame, ctx);
+    }
+
+    /// Sends a packet the router made itself (a frame with its IPv4 datagram after the
+    /// Ethernet header): routing, OUTPUT (which may DNAT: then routing again), POSTROUTING.
+    fn send_local(&mut self, now: Instant, frame: Option<Vec<u8>>, ctx: &mut Ctx<'_>) {
+        let Some(mut frame) = frame else {
             return;
         };
-        let Ok(ip) = Ipv4Packet::new_checked(&frame[ETH_HEADER_LEN..]) else {
+        let dst_of = |f: &[u8]| Ipv4Packet::new_unchecked(&f[ETH_HEADER_LEN..]).dst_addr();
+        let dst = dst_of(&frame);
+        let Some(route) = self.routes.lookup(dst).cloned() else {
             return;
         };
-        let dst = ip.dst_addr();
-        if let Some(back) = self.routes.lookup(dst).cloned() {
-            self.output(now, back.dev, back.via.unwrap_or(dst), frame, ctx);
+        let (fate, mut tr) = {
+            let env = RouterEnv(&self.ifaces);
+            let mut cx = Cx {
+                now,
+                env: &env,
+                rules: &mut self.rules,
+            };
+            let ip = &mut frame[ETH_HEADER_LEN..];
+            self.nf.output(&mut cx, ip, &self.ifaces[route.dev].name)
+        };
+        if fate != Fate::Continue {
+            ctx.note(Note::Dropped(DropReason::Filtered));
+            return;
         }
+        let new_dst = dst_of(&frame);
+        let route = match new_dst == dst {
+            true => route,
+            false => match self.routes.lookup(new_dst).cloned() {
+                Some(r) => r,
+                None => return,
+            },
+        };
+        let next_hop = route.via.unwrap_or(new_dst);
+        let out_addr = self.source_on(route.dev, next_hop);
+        let fate = {
+            let env = RouterEnv(&self.ifaces);
+            let mut cx = Cx {
+                now,
+                env: &env,
+                rules: &mut self.rules,
+            };
+            let ip = &mut frame[ETH_HEADER_LEN..];
+            let out_name = &self.ifaces[route.dev].name;
+            self.nf
+                .postrouting(&mut cx, ip, &mut tr, (None, out_name), out_addr)
+        };
+        if fate != Fate::Continue {
+            ctx.note(Note::Dropped(DropReason::Filtered));
+            return;
+        }
+        self.output(now, route.dev, next_hop, frame, ctx);
     }
 
     fn local(&mut self, now: Instant, pkt: &[u8], broadcast: bool, ctx: &mut Ctx<'_>) {
@@ -349,18 +509,51 @@ impl Router {
         l2_broadcast: bool,
         ctx: &mut Ctx<'_>,
     ) {
-        let ip = match Ipv4Packet::new_checked(data) {
-            Ok(ip) if ip.version() == 4 && ip.verify_checksum() => ip,
+        let total = match Ipv4Packet::new_checked(data) {
+            Ok(ip) if ip.version() == 4 && ip.verify_checksum() => usize::from(ip.total_len()),
             _ => {
                 self.counters.header_errors += 1;
                 ctx.note(Note::Dropped(DropReason::BadIpHeader));
                 return;
             }
         };
-        let pkt = &data[..usize::from(ip.total_len())];
-        let dst = ip.dst_addr();
+        // Netfilter may rewrite the packet: work on a copy, with room for the Ethernet header.
+        let mut frame = ctx.buffer();
+        frame.resize(ETH_HEADER_LEN, 0);
+        frame.extend_from_slice(&data[..total]);
+        let in_addr = self.ifaces[dev].addrs.first().map(|a| a.address());
+        let (fate, mut tr) = {
+            let env = RouterEnv(&self.ifaces);
+            let mut cx = Cx {
+                now,
+                env: &env,
+                rules: &mut self.rules,
+            };
+            let ip = &mut frame[ETH_HEADER_LEN..];
+            self.nf
+                .prerouting(&mut cx, ip, &self.ifaces[dev].name, in_addr)
+        };
+        if !self.pass(now, fate, &frame, ctx) {
+            return;
+        }
+        let dst = Ipv4Packet::new_unchecked(&frame[ETH_HEADER_LEN..]).dst_addr();
         if self.is_local(dst) || self.is_broadcast(dst) {
-            return self.local(now, pkt, self.is_broadcast(dst) || l2_broadcast, ctx);
+            let broadcast = self.is_broadcast(dst) || l2_broadcast;
+            let fate = {
+                let env = RouterEnv(&self.ifaces);
+                let mut cx = Cx {
+                    now,
+                    env: &env,
+                    rules: &mut self.rules,
+                };
+                let ip = &mut frame[ETH_HEADER_LEN..];
+                self.nf
+                    .input(&mut cx, ip, &mut tr, &self.ifaces[dev].name, in_addr)
+            };
+            if self.pass(now, fate, &frame, ctx) {
+                self.local(now, &frame[ETH_HEADER_LEN..], broadcast, ctx);
+            }
+            return;
         }
         if dst.is_multicast() || l2_broadcast {
             return;
@@ -369,15 +562,19 @@ impl Router {
             ctx.note(Note::Dropped(DropReason::ForwardingOff));
             return;
         }
+        let pkt = &frame[ETH_HEADER_LEN..];
         let Some(route) = self.routes.lookup(dst).cloned() else {
             self.counters.no_route += 1;
             let code = u8::from(Icmpv4DstUnreachable::NetUnreachable);
-            self.icmp_error(now, pkt, Icmpv4Message::DstUnreachable, code, [0; 4], ctx);
+            let pkt = pkt.to_vec();
+            self.icmp_error(now, &pkt, Icmpv4Message::DstUnreachable, code, [0; 4], ctx);
             return;
         };
+        let ip = Ipv4Packet::new_unchecked(pkt);
         if ip.hop_limit() <= 1 {
             self.counters.ttl_expired += 1;
-            self.icmp_error(now, pkt, Icmpv4Message::TimeExceeded, 0, [0; 4], ctx);
+            let pkt = pkt.to_vec();
+            self.icmp_error(now, &pkt, Icmpv4Message::TimeExceeded, 0, [0; 4], ctx);
             return;
         }
         let mtu = self.ifaces[route.dev].mtu as usize;
@@ -385,25 +582,91 @@ impl Router {
             if ip.dont_frag() {
                 let code = u8::from(Icmpv4DstUnreachable::FragRequired);
                 let extra = [0, 0, (mtu >> 8) as u8, mtu as u8];
-                self.icmp_error(now, pkt, Icmpv4Message::DstUnreachable, code, extra, ctx);
+                let pkt = pkt.to_vec();
+                self.icmp_error(now, &pkt, Icmpv4Message::DstUnreachable, code, extra, ctx);
             } else {
                 ctx.note(Note::Dropped(DropReason::NeedsFragmenting));
             }
             return;
         }
-        let _ = dev;
-        let mut frame = ctx.buffer();
-        frame.resize(ETH_HEADER_LEN, 0);
-        frame.extend_from_slice(pkt);
-        let mut out = Ipv4Packet::new_unchecked(&mut frame[ETH_HEADER_LEN..]);
-        out.set_hop_limit(out.hop_limit() - 1);
-        out.fill_checksum();
+        {
+            let mut out = Ipv4Packet::new_unchecked(&mut frame[ETH_HEADER_LEN..]);
+            out.set_hop_limit(out.hop_limit() - 1);
+            out.fill_checksum();
+        }
+        let next_hop = route.via.unwrap_or(dst);
+        let out_addr = self.source_on(route.dev, next_hop);
+        let fate = {
+            let env = RouterEnv(&self.ifaces);
+            let mut cx = Cx {
+                now,
+                env: &env,
+                rules: &mut self.rules,
+            };
+            let (in_name, out_name) = (&self.ifaces[dev].name, &self.ifaces[route.dev].name);
+            let ip = &mut frame[ETH_HEADER_LEN..];
+            match self.nf.forward(&mut cx, ip, &mut tr, in_name, out_name) {
+                Fate::Continue => {
+                    self.nf
+                        .postrouting(&mut cx, ip, &mut tr, (Some(in_name), out_name), out_addr)
+                }
+                other => other,
+            }
+        };
+        if !self.pass(now, fate, &frame, ctx) {
+            return;
+        }
         self.counters.forwarded += 1;
         ctx.note(Note::Routed {
             port: route.dev as u16,
             via: route.via,
         });
-        self.output(now, route.dev, route.via.unwrap_or(dst), frame, ctx);
+        self.output(now, route.dev, next_hop, frame, ctx);
+    }
+
+    /// Carries out a hook's fate: true to go on; a drop is noted, a reject answered.
+    fn pass(&mut self, now: Instant, fate: Fate, frame: &[u8], ctx: &mut Ctx<'_>) -> bool {
+        match fate {
+            Fate::Continue => true,
+            Fate::Drop => {
+                ctx.note(Note::Dropped(DropReason::Filtered));
+                false
+            }
+            Fate::Reject(with) => {
+                ctx.note(Note::Dropped(DropReason::Filtered));
+                let pkt = frame[ETH_HEADER_LEN..].to_vec();
+                self.reject(now, with, &pkt, ctx);
+                false
+            }
+        }
+    }
+
+    /// The answer of a REJECT rule.
+    fn reject(&mut self, now: Instant, with: RejectWith, pkt: &[u8], ctx: &mut Ctx<'_>) {
+        use Icmpv4DstUnreachable as U;
+        let code = match with {
+            RejectWith::TcpReset => {
+                let ident = self.next_ident();
+                let buf = ctx.buffer();
+                let rst = icmp::tcp_reset(buf, pkt, ident);
+                return self.reply(now, rst, ctx);
+            }
+            RejectWith::IcmpNetUnreachable => U::NetUnreachable,
+            RejectWith::IcmpHostUnreachable => U::HostUnreachable,
+            RejectWith::IcmpPortUnreachable => U::PortUnreachable,
+            RejectWith::IcmpProtoUnreachable => U::ProtoUnreachable,
+            RejectWith::IcmpNetProhibited => U::NetProhibited,
+            RejectWith::IcmpHostProhibited => U::HostProhibited,
+            RejectWith::IcmpAdminProhibited => U::CommProhibited,
+        };
+        self.icmp_error(
+            now,
+            pkt,
+            Icmpv4Message::DstUnreachable,
+            u8::from(code),
+            [0; 4],
+            ctx,
+        );
     }
 
     fn handle_arp(&mut self, now: Instant, dev: usize, data: &[u8], ctx: &mut Ctx<'_>) {
@@ -508,6 +771,7 @@ impl Node for Router {
     }
 
     fn handle_timeout(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
+        self.nf.conntrack.expire(now);
         for action in self.neigh.expire(now) {
             match action {
                 Action::Probe { ip, dev, to } => self.send_arp(dev, ip, to, ctx),
@@ -531,12 +795,15 @@ impl Node for Router {
     }
 
     fn poll_timeout(&mut self, _now: Instant) -> Option<Instant> {
-        self.neigh.next_deadline()
+        match (self.neigh.next_deadline(), self.nf.conntrack.next_expiry()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn start_command(
         &mut self,
-        _now: Instant,
+        now: Instant,
         cmd: CmdId,
         argv: &[String],
         _input: &str,
@@ -552,6 +819,7 @@ impl Node for Router {
                 "net.ipv4.ip_forward = {}\n",
                 u8::from(self.forwarding)
             )),
+            RouterCmd::Conntrack(args) => self.conntrack_cmd(now, &args),
         };
         let (exit_code, output) = match result {
             Ok(out) => (0, out),
@@ -570,7 +838,7 @@ impl Node for Router {
 
     fn show(
         &mut self,
-        _now: Instant,
+        now: Instant,
         argv: &[String],
         ports: &[PortView],
     ) -> Result<String, String> {
@@ -597,8 +865,12 @@ impl Node for Router {
                 "net.ipv4.ip_forward = {}\n",
                 u8::from(self.forwarding)
             )),
+            ["conntrack", rest @ ..] => {
+                let args: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
+                self.conntrack_cmd(now, &args)
+            }
             _ => Err(format!(
-                "{}: a router shows `ip addr`, `ip link`, `ip -s link`, `ip route`, `ip neigh`, `sysctl net.ipv4.ip_forward`",
+                "{}: a router shows `ip addr`, `ip link`, `ip -s link`, `ip route`, `ip neigh`, `sysctl net.ipv4.ip_forward`, `conntrack -L`",
                 argv.join(" ")
             )),
         }

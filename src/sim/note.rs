@@ -36,6 +36,8 @@ pub enum DropReason {
     NeighbourFailed,
     /// A queue for an unresolved neighbour, or the neighbour table, was full.
     NeighbourQueueFull,
+    /// A netfilter rule or policy dropped or rejected it.
+    Filtered,
 }
 
 /// One decision about one frame at one hop.
@@ -104,6 +106,7 @@ impl DropReason {
             }
             DropReason::NeighbourFailed => "next hop did not answer ARP".into(),
             DropReason::NeighbourQueueFull => "neighbour queue full".into(),
+            DropReason::Filtered => "netfilter".into(),
         }
     }
 
@@ -124,6 +127,7 @@ impl DropReason {
             DropReason::NeedsFragmenting => "needs_fragmenting",
             DropReason::NeighbourFailed => "neighbour_failed",
             DropReason::NeighbourQueueFull => "neighbour_queue_full",
+            DropReason::Filtered => "filtered",
         }
     }
 }
