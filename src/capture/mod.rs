@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
+use pcap_file::pcap::PcapHeader;
 use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
 use pcap_file::pcapng::blocks::interface_description::{
     InterfaceDescriptionBlock, InterfaceDescriptionOption,
@@ -82,7 +82,8 @@ impl PointName {
 
 struct Point {
     name: PointName,
-    pcap: Option<PcapWriter<BufWriter<File>>>,
+    /// The point's pcap, past its file header (records are written by `write_record`).
+    pcap: Option<BufWriter<File>>,
     /// Interface id in the merged file, once announced.
     idb: Option<u32>,
     frames: u64,
@@ -161,6 +162,13 @@ impl Capture {
         (self.mode != CaptureMode::None && self.error.is_none()) || !self.watches.is_empty()
     }
 
+    /// Whether a comment recorded at `point` is read by anything: the merged file stores
+    /// comments and a watch's filter may test them; the per-point pcaps have no room for them.
+    pub fn wants_comment(&self, point: usize) -> bool {
+        (self.merged.is_some() && self.error.is_none())
+            || self.watches.iter().any(|w| w.point == point)
+    }
+
     /// Counts the frames at `point` that match `filter`; returns the watch's number.
     pub fn watch(&mut self, point: usize, filter: Filter) -> usize {
         self.watches.push(Watch {
@@ -237,13 +245,12 @@ impl Capture {
                     ts_resolution: TsResolution::NanoSecond,
                     endianness: Endianness::Little,
                 };
-                let w = PcapWriter::with_header(BufWriter::with_capacity(BUF_BYTES, file), header)
-                    .map_err(to_io)?;
+                let mut w = BufWriter::with_capacity(BUF_BYTES, file);
+                header.write_to(&mut w).map_err(to_io)?;
                 point.pcap = Some(w);
             }
             if let Some(w) = point.pcap.as_mut() {
-                let pkt = PcapPacket::new(ts, data.len() as u32, data);
-                w.write_packet(&pkt).map_err(to_io)?;
+                write_record(w, ts, data)?;
             }
         }
         if let Some(merged) = self.merged.as_mut() {
@@ -299,8 +306,8 @@ impl Capture {
         }
         let mut files = Vec::new();
         for p in &mut self.points {
-            if let Some(w) = p.pcap.take() {
-                w.into_writer().flush()?;
+            if let Some(mut w) = p.pcap.take() {
+                w.flush()?;
                 files.push(WrittenFile {
                     path: self.dir.join(p.name.file_name()),
                     point: p.name.label(),
@@ -323,9 +330,58 @@ impl Capture {
     }
 }
 
+/// One classic pcap record, little-endian with nanosecond timestamps, as the file header
+/// declares: the bytes `pcap_file`'s `PcapWriter::write_packet` writes, in two writes instead
+/// of five (it is the per-frame cost of a capture).
+fn write_record(w: &mut impl Write, ts: std::time::Duration, data: &[u8]) -> io::Result<()> {
+    let invalid = |what| io::Error::other(pcap_file::PcapError::InvalidField(what).to_string());
+    let secs = u32::try_from(ts.as_secs())
+        .map_err(|_| invalid("PcapPacket: timestamp_secs > u32::MAX"))?;
+    let len = u32::try_from(data.len())
+        .ok()
+        .filter(|&l| l <= SNAPLEN)
+        .ok_or_else(|| invalid("PcapPacket: incl_len > snap_len"))?;
+    let mut head = [0u8; 16];
+    head[0..4].copy_from_slice(&secs.to_le_bytes());
+    head[4..8].copy_from_slice(&ts.subsec_nanos().to_le_bytes());
+    head[8..12].copy_from_slice(&len.to_le_bytes());
+    head[12..16].copy_from_slice(&len.to_le_bytes());
+    w.write_all(&head)?;
+    w.write_all(data)
+}
+
 fn to_io(e: pcap_file::PcapError) -> io::Error {
     match e {
         pcap_file::PcapError::IoError(e) => e,
         other => io::Error::other(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pcap_file::pcap::{PcapPacket, PcapWriter};
+
+    #[test]
+    fn records_are_the_bytes_pcap_file_writes() {
+        let header = PcapHeader {
+            ts_resolution: TsResolution::NanoSecond,
+            endianness: Endianness::Little,
+            snaplen: SNAPLEN,
+            ..PcapHeader::default()
+        };
+        let frames: [(u64, &[u8]); 3] = [(0, &[1, 2, 3]), (1_500_000_123, &[7; 60]), (9, &[])];
+        let mut theirs = PcapWriter::with_header(Vec::new(), header).unwrap();
+        let mut ours = Vec::new();
+        header.write_to(&mut ours).unwrap();
+        for (ns, data) in frames {
+            let ts = std::time::Duration::from_nanos(ns);
+            let pkt = PcapPacket::new(ts, data.len() as u32, data);
+            theirs.write_packet(&pkt).unwrap();
+            write_record(&mut ours, ts, data).unwrap();
+        }
+        assert_eq!(ours, theirs.into_writer());
+        let too_long = vec![0u8; SNAPLEN as usize + 1];
+        assert!(write_record(&mut ours, std::time::Duration::ZERO, &too_long).is_err());
     }
 }

@@ -403,8 +403,14 @@ impl Sim {
             done: &mut self.scratch.done,
         };
         slot.node.handle_frame(self.now, local, frame, &mut ctx);
-        if self.capture.as_ref().is_some_and(Capture::enabled) {
-            self.write_comment(node);
+        let capture = self.capture.as_ref().filter(|c| c.enabled());
+        if let Some(wants_comment) = capture.map(|c| c.wants_comment(port.index())) {
+            // Formatting notes costs more than writing the frame: only when read.
+            if wants_comment {
+                self.write_comment(node);
+            } else {
+                self.comment.clear();
+            }
             let comment = (!self.comment.is_empty()).then_some(self.comment.as_str());
             if let Some(c) = self.capture.as_mut() {
                 c.record(port.index(), self.now, Direction::In, frame, comment);
@@ -463,7 +469,9 @@ impl Sim {
 
     fn record_out(&mut self, port: PortId, frame: &[u8], drop: Option<DropReason>) {
         if let Some(c) = self.capture.as_mut().filter(|c| c.enabled()) {
-            let comment = drop.map(|r| format!("dropped: {}", r.describe()));
+            let comment = drop
+                .filter(|_| c.wants_comment(port.index()))
+                .map(|r| format!("dropped: {}", r.describe()));
             c.record(
                 port.index(),
                 self.now,
