@@ -274,7 +274,7 @@ impl Node for Bridge {
                 self.counters.local += 1;
                 if let Some(own) = self.own_port.filter(|&o| o != port) {
                     ctx.note(Note::Forwarded { port: own });
-                    ctx.send_copy(own, frame);
+                    ctx.forward(own);
                 }
                 return;
             }
@@ -286,7 +286,7 @@ impl Node for Bridge {
                 }
                 self.counters.forwarded += 1;
                 ctx.note(Note::Forwarded { port: out });
-                ctx.send_copy(out, frame);
+                ctx.forward(out);
                 return;
             }
         }

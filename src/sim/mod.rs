@@ -25,25 +25,60 @@ use crate::time::{Duration, Instant};
 
 pub use node::{CmdId, CmdResult, Ctx, Node, PortStats, PortView, Tx};
 pub use note::{DropReason, Note};
-use pool::FramePool;
+use pool::{FrameId, FramePool};
 use queue::EventQueue;
 
-#[derive(Debug)]
+/// An event; its frame waits in the pool, so an event is small and `Copy`.
+#[derive(Clone, Copy, Debug)]
 enum Ev {
     /// A frame reaches `port` (the receiving end of a link).
     Arrive {
         port: PortId,
-        frame: Vec<u8>,
+        frame: FrameId,
     },
     /// A flood from `from` reaches the far end of every link of `from` but `except`'s.
     FloodArrive {
         from: NodeId,
         except: u16,
-        frame: Vec<u8>,
+        frame: FrameId,
     },
     Timer {
         node: NodeId,
     },
+}
+
+/// The frame a node was handed, for its `Tx::Forward`s.
+enum Incoming<'a> {
+    /// Ours to pass on: a forward that is the only send takes the buffer itself.
+    Owned(Vec<u8>),
+    /// Shared with other deliveries (a flood): forwards copy it.
+    Shared(&'a [u8]),
+    /// A timer or a command: there is no frame to forward.
+    None,
+}
+
+impl Incoming<'_> {
+    /// The frame parked to be sent: the buffer itself if it is ours (nothing is left
+    /// behind), else a copy.
+    fn take(&mut self, pool: &mut FramePool) -> Option<FrameId> {
+        match std::mem::replace(self, Incoming::None) {
+            Incoming::Owned(buf) => Some(pool.park(buf)),
+            Incoming::Shared(data) => {
+                *self = Incoming::Shared(data);
+                Some(pool.park_copy(data))
+            }
+            Incoming::None => None,
+        }
+    }
+
+    /// A copy of the frame, parked to be sent.
+    fn copy(&self, pool: &mut FramePool) -> Option<FrameId> {
+        match self {
+            Incoming::Owned(buf) => Some(pool.park_copy(buf)),
+            Incoming::Shared(data) => Some(pool.park_copy(data)),
+            Incoming::None => None,
+        }
+    }
 }
 
 struct NodeSlot {
@@ -342,14 +377,16 @@ impl Sim {
         self.stats.events += 1;
         match ev.kind {
             Ev::Arrive { port, frame } => {
-                self.deliver(port, &frame);
-                self.pool.give(frame);
+                let frame = self.pool.unpark(frame);
+                let node = self.deliver(port, &frame);
+                self.after_call(node, Incoming::Owned(frame));
             }
             Ev::FloodArrive {
                 from,
                 except,
                 frame,
             } => {
+                let frame = self.pool.unpark(frame);
                 let slot = &self.nodes[from.index()];
                 let (first, count) = (slot.first_port, slot.ports);
                 for local in 0..count {
@@ -360,7 +397,8 @@ impl Sim {
                     if let Some(link) = port.link {
                         let me = PortId(first + u32::from(local));
                         let peer = self.links[link.index()].peer_of(me);
-                        self.deliver(peer, &frame);
+                        let node = self.deliver(peer, &frame);
+                        self.after_call(node, Incoming::Shared(&frame));
                     }
                 }
                 self.pool.give(frame);
@@ -377,15 +415,16 @@ impl Sim {
                     };
                     slot.node.handle_timeout(self.now, &mut ctx);
                     self.scratch.notes.clear();
-                    self.after_call(node);
+                    self.after_call(node, Incoming::None);
                 }
             }
         }
         true
     }
 
-    /// Hands a frame to the node owning `port`, captures it, and carries out the node's sends.
-    fn deliver(&mut self, port: PortId, frame: &[u8]) {
+    /// Hands a frame to the node owning `port` and captures it; the caller then carries out
+    /// the node's sends with `after_call`.
+    fn deliver(&mut self, port: PortId, frame: &[u8]) -> NodeId {
         let p = &mut self.ports[port.index()];
         p.stats.rx_packets += 1;
         p.stats.rx_bytes += frame.len() as u64;
@@ -417,7 +456,7 @@ impl Sim {
             }
         }
         self.scratch.notes.clear();
-        self.after_call(node);
+        node
     }
 
     /// Formats the pending notes of `node` into `self.comment`.
@@ -443,13 +482,28 @@ impl Sim {
     }
 
     /// Sends what the node queued, collects finished commands, and re-arms its timer.
-    fn after_call(&mut self, node: NodeId) {
+    fn after_call(&mut self, node: NodeId, mut incoming: Incoming<'_>) {
         let mut tx = std::mem::take(&mut self.scratch.tx);
+        // A forward that is the node's only send takes the incoming buffer; others copy it.
+        let only = tx.len() == 1;
         for t in tx.drain(..) {
             match t {
                 Tx::One { port, frame } => self.transmit(node, port, frame),
                 Tx::Flood { except, frame } => self.flood(node, except, frame),
+                Tx::Forward { port } => {
+                    let frame = if only {
+                        incoming.take(&mut self.pool)
+                    } else {
+                        incoming.copy(&mut self.pool)
+                    };
+                    if let Some(frame) = frame {
+                        self.transmit(node, port, frame);
+                    }
+                }
             }
+        }
+        if let Incoming::Owned(buf) = incoming {
+            self.pool.give(buf);
         }
         self.scratch.tx = tx;
         self.finished.append(&mut self.scratch.done);
@@ -467,7 +521,8 @@ impl Sim {
         }
     }
 
-    fn record_out(&mut self, port: PortId, frame: &[u8], drop: Option<DropReason>) {
+    /// Captures a frame leaving `port` (a parked frame: the pool lends its bytes).
+    fn record_out(&mut self, port: PortId, frame: FrameId, drop: Option<DropReason>) {
         if let Some(c) = self.capture.as_mut().filter(|c| c.enabled()) {
             let comment = drop
                 .filter(|_| c.wants_comment(port.index()))
@@ -476,18 +531,19 @@ impl Sim {
                 port.index(),
                 self.now,
                 Direction::Out,
-                frame,
+                self.pool.get(frame),
                 comment.as_deref(),
             );
         }
     }
 
-    fn transmit(&mut self, node: NodeId, local: u16, frame: Vec<u8>) {
+    fn transmit(&mut self, node: NodeId, local: u16, frame: FrameId) {
         let slot = &self.nodes[node.index()];
         if local >= slot.ports {
-            self.pool.give(frame);
+            self.pool.release(frame);
             return;
         }
+        let len = self.pool.get(frame).len();
         let port = PortId(slot.first_port + u32::from(local));
         self.stats.frames_sent += 1;
         self.last_frame_at = Some(self.now);
@@ -495,31 +551,31 @@ impl Sim {
         let Some(link) = p.link else {
             p.stats.tx_dropped += 1;
             self.stats.frames_dropped += 1;
-            self.record_out(port, &frame, Some(DropReason::NoCarrier));
-            self.pool.give(frame);
+            self.record_out(port, frame, Some(DropReason::NoCarrier));
+            self.pool.release(frame);
             return;
         };
         let l = &mut self.links[link.index()];
         let end = l.end_of(port);
         let peer = l.ends[1 - end];
-        match l.transmit(end, self.now, frame.len()) {
+        match l.transmit(end, self.now, len) {
             LinkOutcome::Arrive(at) => {
                 p.stats.tx_packets += 1;
-                p.stats.tx_bytes += frame.len() as u64;
-                self.record_out(port, &frame, None);
+                p.stats.tx_bytes += len as u64;
+                self.record_out(port, frame, None);
                 self.queue.push(at, Ev::Arrive { port: peer, frame });
             }
             LinkOutcome::Drop(reason) => {
                 // Link loss happens on the wire: the sender counted the frame as sent.
                 if reason == DropReason::LinkLoss {
                     p.stats.tx_packets += 1;
-                    p.stats.tx_bytes += frame.len() as u64;
+                    p.stats.tx_bytes += len as u64;
                 } else {
                     p.stats.tx_dropped += 1;
                 }
                 self.stats.frames_dropped += 1;
-                self.record_out(port, &frame, Some(reason));
-                self.pool.give(frame);
+                self.record_out(port, frame, Some(reason));
+                self.pool.release(frame);
             }
         }
     }
@@ -558,36 +614,37 @@ impl Sim {
             .map_or(1500, |l| self.links[l.index()].params.mtu)
     }
 
-    fn flood(&mut self, node: NodeId, except: u16, frame: Vec<u8>) {
+    fn flood(&mut self, node: NodeId, except: u16, frame: FrameId) {
         let Some((delay, mtu)) = self.uniform_delay(node) else {
             // Links differ: each copy takes its own link's fate.
             let count = self.nodes[node.index()].ports;
             for local in (0..count).filter(|&l| l != except) {
-                let copy = self.pool.copy_of(&frame);
+                let copy = self.pool.duplicate(frame);
                 self.transmit(node, local, copy);
             }
-            self.pool.give(frame);
+            self.pool.release(frame);
             return;
         };
         let slot = &self.nodes[node.index()];
         let (first, count) = (slot.first_port, slot.ports);
-        let oversize = frame.len().saturating_sub(crate::link::ETH_HEADER_LEN) > mtu as usize;
+        let len = self.pool.get(frame).len();
+        let oversize = len.saturating_sub(crate::link::ETH_HEADER_LEN) > mtu as usize;
         let mut sent = 0u64;
         for local in (0..count).filter(|&l| l != except) {
             let port = PortId(first + u32::from(local));
             let link = self.ports[port.index()].link.expect("uniform links");
             let l = &mut self.links[link.index()];
             let end = l.end_of(port);
-            let drop = l.admit(end, frame.len()).err();
+            let drop = l.admit(end, len).err();
             let p = &mut self.ports[port.index()];
             if drop.is_some() {
                 p.stats.tx_dropped += 1;
             } else {
                 p.stats.tx_packets += 1;
-                p.stats.tx_bytes += frame.len() as u64;
+                p.stats.tx_bytes += len as u64;
                 sent += 1;
             }
-            self.record_out(port, &frame, drop);
+            self.record_out(port, frame, drop);
         }
         self.stats.frames_sent += sent;
         if sent > 0 {
@@ -595,7 +652,7 @@ impl Sim {
         }
         if oversize || sent == 0 {
             self.stats.frames_dropped += u64::from(count.saturating_sub(1)).saturating_sub(sent);
-            self.pool.give(frame);
+            self.pool.release(frame);
             return;
         }
         self.queue.push(
@@ -623,7 +680,7 @@ impl Sim {
         };
         let r = f(slot.node.as_mut(), self.now, &mut ctx);
         self.scratch.notes.clear();
-        self.after_call(node);
+        self.after_call(node, Incoming::None);
         r
     }
 

@@ -9,7 +9,7 @@
 use std::any::Any;
 
 use crate::sim::note::Note;
-use crate::sim::pool::FramePool;
+use crate::sim::pool::{FrameId, FramePool};
 use crate::time::Instant;
 
 /// Identifies one command started by the scenario runner.
@@ -37,13 +37,16 @@ pub struct CmdResult {
     pub stopped: bool,
 }
 
-/// A frame a node wants sent.
-#[derive(Debug)]
+/// A frame a node wants sent (parked in the pool: a send is a word, cheap to queue).
+#[derive(Clone, Copy, Debug)]
 pub enum Tx {
     /// Out of one local port.
-    One { port: u16, frame: Vec<u8> },
+    One { port: u16, frame: FrameId },
     /// Out of every local port except `except` (a bridge's flood): one event that fans out.
-    Flood { except: u16, frame: Vec<u8> },
+    Flood { except: u16, frame: FrameId },
+    /// The frame being handled, unchanged, out of one port: the engine passes its buffer on
+    /// instead of copying it when it can.
+    Forward { port: u16 },
 }
 
 /// The engine's outbox, lent to a node for one call.
@@ -56,21 +59,32 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// An empty buffer to build a frame in; hand it back through `send`.
+    #[inline]
     pub fn buffer(&mut self) -> Vec<u8> {
         self.pool.take()
     }
 
+    #[inline]
     pub fn send(&mut self, port: u16, frame: Vec<u8>) {
+        let frame = self.pool.park(frame);
         self.tx.push(Tx::One { port, frame });
     }
 
+    #[inline]
     pub fn send_copy(&mut self, port: u16, data: &[u8]) {
-        let frame = self.pool.copy_of(data);
+        let frame = self.pool.park_copy(data);
         self.tx.push(Tx::One { port, frame });
+    }
+
+    /// Sends the frame being handled (the one `handle_frame` got), unchanged, out of `port`.
+    /// Outside `handle_frame` there is no such frame and nothing is sent.
+    #[inline]
+    pub fn forward(&mut self, port: u16) {
+        self.tx.push(Tx::Forward { port });
     }
 
     pub fn flood(&mut self, except: u16, data: &[u8]) {
-        let frame = self.pool.copy_of(data);
+        let frame = self.pool.park_copy(data);
         self.tx.push(Tx::Flood { except, frame });
     }
 

@@ -1,17 +1,29 @@
 //! Frame buffers are recycled so the forwarding path allocates nothing in steady state.
+//!
+//! A frame on its way (queued by a node, or on a link) is parked here and named by a
+//! `FrameId`: sends and events then carry a word instead of a `Vec`, so they are `Copy` and
+//! moving them costs no more than moving an integer.
 
 /// Bytes a fresh buffer reserves: a full Ethernet frame at MTU 1500 plus room for a VLAN tag.
 const FRAME_CAPACITY: usize = 1536;
 /// Buffers kept for reuse; beyond this they are freed, so a burst does not pin memory forever.
 const POOL_LIMIT: usize = 4096;
 
+/// A parked frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameId(u32);
+
 #[derive(Debug, Default)]
 pub struct FramePool {
     free: Vec<Vec<u8>>,
+    /// Parked frames by id; a vacant slot holds an empty `Vec` (no allocation).
+    parked: Vec<Vec<u8>>,
+    vacant: Vec<u32>,
 }
 
 impl FramePool {
     /// An empty buffer, recycled when one is available.
+    #[inline]
     pub fn take(&mut self) -> Vec<u8> {
         self.free
             .pop()
@@ -19,16 +31,87 @@ impl FramePool {
     }
 
     /// A buffer holding a copy of `data`.
+    #[inline]
     pub fn copy_of(&mut self, data: &[u8]) -> Vec<u8> {
         let mut buf = self.take();
         buf.extend_from_slice(data);
         buf
     }
 
+    #[inline]
     pub fn give(&mut self, mut buf: Vec<u8>) {
         if self.free.len() < POOL_LIMIT {
             buf.clear();
             self.free.push(buf);
         }
+    }
+
+    /// Keeps a frame until `unpark`.
+    #[inline]
+    pub fn park(&mut self, frame: Vec<u8>) -> FrameId {
+        match self.vacant.pop() {
+            Some(i) => {
+                self.parked[i as usize] = frame;
+                FrameId(i)
+            }
+            None => {
+                self.parked.push(frame);
+                FrameId((self.parked.len() - 1) as u32)
+            }
+        }
+    }
+
+    /// Parks a copy of `data`.
+    #[inline]
+    pub fn park_copy(&mut self, data: &[u8]) -> FrameId {
+        let buf = self.copy_of(data);
+        self.park(buf)
+    }
+
+    /// Parks a copy of a parked frame.
+    pub fn duplicate(&mut self, id: FrameId) -> FrameId {
+        let mut buf = self.take();
+        buf.extend_from_slice(&self.parked[id.0 as usize]);
+        self.park(buf)
+    }
+
+    /// A parked frame's bytes.
+    #[inline]
+    pub fn get(&self, id: FrameId) -> &[u8] {
+        &self.parked[id.0 as usize]
+    }
+
+    /// Takes a frame back; its id is free again.
+    #[inline]
+    pub fn unpark(&mut self, id: FrameId) -> Vec<u8> {
+        self.vacant.push(id.0);
+        std::mem::take(&mut self.parked[id.0 as usize])
+    }
+
+    /// Drops a parked frame, keeping its buffer for reuse.
+    #[inline]
+    pub fn release(&mut self, id: FrameId) {
+        let buf = self.unpark(id);
+        self.give(buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parked_frames_come_back_and_ids_are_reused() {
+        let mut pool = FramePool::default();
+        let a = pool.park(vec![1]);
+        let b = pool.park_copy(&[2]);
+        let c = pool.duplicate(b);
+        assert_eq!(pool.get(c), [2]);
+        assert_eq!(pool.unpark(a), [1]);
+        let d = pool.park(vec![3]);
+        assert_eq!(d, a, "a vacant id is reused");
+        pool.release(b);
+        assert_eq!(pool.unpark(c), [2]);
+        assert_eq!(pool.unpark(d), [3]);
     }
 }
