@@ -87,6 +87,9 @@ struct Point {
     /// Interface id in the merged file, once announced.
     idb: Option<u32>,
     frames: u64,
+    /// Not a capture point (a bridge's side of its own interface, which the host's interface
+    /// of the same name already captures).
+    silent: bool,
 }
 
 /// Writes the captures of one run.
@@ -165,6 +168,9 @@ impl Capture {
     /// Whether a comment recorded at `point` is read by anything: the merged file stores
     /// comments and a watch's filter may test them; the per-point pcaps have no room for them.
     pub fn wants_comment(&self, point: usize) -> bool {
+        if self.points.get(point).is_some_and(|p| p.silent) {
+            return false;
+        }
         (self.merged.is_some() && self.error.is_none())
             || self.watches.iter().any(|w| w.point == point)
     }
@@ -194,9 +200,17 @@ impl Capture {
                 pcap: None,
                 idb: None,
                 frames: 0,
+                silent: false,
             });
         }
         self.points[index].name = name;
+    }
+
+    /// Makes a declared point record nothing.
+    pub fn silence(&mut self, index: usize) {
+        if let Some(p) = self.points.get_mut(index) {
+            p.silent = true;
+        }
     }
 
     /// Records one frame at a point. An IO error stops the capture and is reported by `finish`.
@@ -208,6 +222,9 @@ impl Capture {
         data: &[u8],
         comment: Option<&str>,
     ) {
+        if self.points.get(index).is_some_and(|p| p.silent) {
+            return;
+        }
         for w in self.watches.iter_mut().filter(|w| w.point == index) {
             if w.filter.matches(data, comment) {
                 w.count += 1;

@@ -10,7 +10,7 @@ use crate::sim::Sim;
 pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
     let mut sim = Sim::new(seed);
     for b in &lab.bridges {
-        let ports: Vec<BridgePort> = b
+        let mut ports: Vec<BridgePort> = b
             .ports
             .iter()
             .map(|(name, mac)| BridgePort {
@@ -20,6 +20,15 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
                 hairpin: false,
             })
             .collect();
+        // The bridge device itself, when it is a router's interface: its own port, last.
+        if b.host.is_some() {
+            ports.push(BridgePort {
+                name: b.name.clone(),
+                mac: b.mac,
+                own: true,
+                hairpin: false,
+            });
+        }
         let names: Vec<String> = ports.iter().map(|p| p.name.clone()).collect();
         let config = BridgeConfig {
             name: b.name.clone(),
@@ -62,6 +71,25 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
         let a = port_of(&sim, &l.a)?;
         let b = port_of(&sim, &l.b)?;
         sim.connect(a, b, l.params.clone())?;
+    }
+    // A bridge device and its host's interface are one device: joined without delay, and
+    // captured once, on the host's side.
+    for b in lab.bridges.iter().filter(|b| b.host.is_some()) {
+        let own = Endpoint {
+            node: b.name.clone(),
+            iface: b.name.clone(),
+        };
+        let iface = Endpoint {
+            node: b.host.clone().unwrap_or_default(),
+            iface: b.name.clone(),
+        };
+        let (own, iface) = (port_of(&sim, &own)?, port_of(&sim, &iface)?);
+        let internal = crate::link::LinkParams {
+            delay: crate::time::Duration::ZERO,
+            ..crate::link::LinkParams::default()
+        };
+        sim.connect(iface, own, internal)?;
+        sim.set_silent(own);
     }
     Ok(sim)
 }

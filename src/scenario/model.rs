@@ -47,6 +47,8 @@ pub struct BridgeSpec {
     pub fdb_max: usize,
     /// Port names with their MACs, in port order.
     pub ports: Vec<(String, EthernetAddress)>,
+    /// The router whose interface of the same name is this bridge's device.
+    pub host: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -340,6 +342,7 @@ pub fn resolve(raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
             ageing,
             fdb_max,
             ports,
+            host: b.host.as_ref().map(|h| h.value.clone()),
         });
     }
 
@@ -441,6 +444,40 @@ pub fn resolve(raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
             forwarding: r.forwarding.unwrap_or(true),
             routes: routes.into_iter().map(|(c, _)| c).collect(),
         });
+    }
+
+    // A bridge device that is a router's interface shares that interface's MAC.
+    for (b, raw_b) in bridges.iter_mut().zip(raw.bridges.iter().filter(|rb| {
+        names
+            .nodes
+            .get(&rb.name.value)
+            .is_some_and(|n| n.0 == "bridge")
+    })) {
+        let Some(h) = &raw_b.host else { continue };
+        let Some(r) = routers.iter_mut().find(|r| r.name == h.value) else {
+            let hint = suggest(&h.value, routers.iter().map(|r| r.name.as_str()));
+            errs.at(
+                h.referenced,
+                "host",
+                format!("no router named '{}'{hint}", h.value),
+            );
+            continue;
+        };
+        let Some(iface) = r.ifaces.iter_mut().find(|i| i.name == b.name) else {
+            errs.at(
+                h.referenced,
+                "host",
+                format!(
+                    "{} has no interface '{}' to be this bridge's device",
+                    r.name, b.name
+                ),
+            );
+            continue;
+        };
+        match &raw_b.mac {
+            Some(_) => iface.mac = b.mac,
+            None => b.mac = iface.mac,
+        }
     }
 
     // Links: a bridge port named by a link is created if the bridge did not list it.

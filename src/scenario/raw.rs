@@ -53,6 +53,10 @@ pub struct RawBridge {
     pub fdb_max: Option<S<u64>>,
     #[serde(default)]
     pub ports: Vec<S<String>>,
+    /// The router whose interface of the bridge's name is the bridge device (`docker0` on a
+    /// Docker host): frames for the bridge's MAC go up to that interface.
+    #[serde(default)]
+    pub host: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -97,6 +97,8 @@ struct PortSlot {
     name: String,
     link: Option<LinkId>,
     stats: PortStats,
+    /// Not a capture point (see `set_silent`).
+    silent: bool,
 }
 
 /// Why `run_until` returned.
@@ -185,6 +187,7 @@ impl Sim {
                 name: name.clone(),
                 link: None,
                 stats: PortStats::default(),
+                silent: false,
             });
         }
         self.nodes.push(NodeSlot {
@@ -271,7 +274,13 @@ impl Sim {
         }
     }
 
-    /// Starts writing captures; every port becomes a capture point.
+    /// Makes a port no capture point: the bridge's side of a bridge device that is a host's
+    /// interface, whose frames that interface already captures.
+    pub fn set_silent(&mut self, port: PortId) {
+        self.ports[port.index()].silent = true;
+    }
+
+    /// Starts writing captures; every port but the silent ones becomes a capture point.
     pub fn attach_capture(&mut self, mut capture: Capture) {
         for (i, p) in self.ports.iter().enumerate() {
             capture.declare(
@@ -281,6 +290,9 @@ impl Sim {
                     iface: p.name.clone(),
                 },
             );
+            if p.silent {
+                capture.silence(i);
+            }
         }
         self.capture = Some(capture);
     }
