@@ -19,6 +19,7 @@ pub mod conntrack;
 pub mod hooks;
 pub mod nat;
 pub mod packet;
+pub mod rules;
 
 pub use packet::{
     AddrType, CtState, CtView, Hook, NatAction, PacketView, RejectWith, Table, Verdict,

@@ -25,6 +25,7 @@ use smoltcp::wire::{
 
 use crate::link::ETH_HEADER_LEN;
 use crate::netfilter::hooks::{Cx, Env, Fate, Netfilter, Rules};
+use crate::netfilter::rules::{IptablesVersion, Tables, TraceEvent};
 use crate::netfilter::{AddrType, Hook, PacketView, RejectWith, Table, Verdict};
 use crate::rand::Rng;
 use crate::report::iproute::{self, LinkInfo, NeighInfo};
@@ -47,6 +48,10 @@ pub struct RouterConfig {
     pub ifaces: Vec<RouterIface>,
     pub forwarding: bool,
     pub routes: Vec<RouteCmd>,
+    /// Which iptables the listings imitate.
+    pub iptables_version: IptablesVersion,
+    /// `iptables ...` command lines applied at start, in order.
+    pub iptables: Vec<Vec<String>>,
 }
 
 /// Counters as `netstat -s` groups them.
@@ -61,13 +66,32 @@ pub struct RouterCounters {
     pub icmp_rate_limited: u64,
 }
 
-/// The rule set until the iptables tables are wired in: every chain accepts.
-#[derive(Default)]
-pub struct AcceptAll;
+/// The router's iptables tables, and the kernel log their LOG rules write to (`dmesg`).
+pub struct RuleSet {
+    pub tables: Tables,
+    /// `[seconds] line`, as dmesg prints it; bounded like the kernel's ring buffer.
+    pub log: std::collections::VecDeque<String>,
+}
 
-impl Rules for AcceptAll {
-    fn run(&mut self, _table: Table, _hook: Hook, _pkt: &PacketView<'_>, _now: Instant) -> Verdict {
-        Verdict::Accept
+/// Lines the kernel log keeps (its ring buffer is bounded too).
+const LOG_LINES: usize = 10_000;
+
+impl Rules for RuleSet {
+    fn run(&mut self, table: Table, hook: Hook, pkt: &PacketView<'_>, now: Instant) -> Verdict {
+        let log = &mut self.log;
+        self.tables.run(table, hook, pkt, now, &mut |ev| {
+            if let TraceEvent::Log(line) = ev {
+                let ns = now.nanos();
+                if log.len() >= LOG_LINES {
+                    log.pop_front();
+                }
+                log.push_back(format!(
+                    "[{:>5}.{:06}] {line}",
+                    ns / 1_000_000_000,
+                    (ns % 1_000_000_000) / 1000
+                ));
+            }
+        })
     }
 }
 
@@ -105,7 +129,7 @@ pub struct Router {
     pub routes: RouteTable,
     pub neigh: NeighTable,
     pub nf: Netfilter,
-    rules: AcceptAll,
+    pub rules: RuleSet,
     forwarding: bool,
     limit: icmp::RateLimit,
     ident: u16,
@@ -120,6 +144,8 @@ pub enum RouterCmd {
     ShowForwarding,
     /// `conntrack -L|-F|-C ...`, the words after `conntrack`.
     Conntrack(Vec<String>),
+    /// `iptables ...`, `iptables-restore` (rules from the step's input), `iptables-save`.
+    Iptables(Vec<String>),
 }
 
 /// Parses a router command: `ip route add|del|replace ...`, `sysctl [-w] net.ipv4.ip_forward[=N]`.
@@ -132,6 +158,11 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
             conntrack_args(&args)?;
             Ok(RouterCmd::Conntrack(args))
         }
+        [
+            "iptables" | "iptables-restore" | "iptables-save" | "iptables-legacy" | "iptables-nft",
+            ..,
+        ] => Ok(RouterCmd::Iptables(argv.to_vec())),
+        ["dmesg"] => Ok(RouterCmd::Iptables(argv.to_vec())),
         ["sysctl", rest @ ..] => {
             let rest: Vec<&str> = rest.iter().copied().filter(|w| *w != "-w").collect();
             match rest.as_slice() {
@@ -207,6 +238,31 @@ fn conntrack_args(args: &[String]) -> Result<CtCmd, String> {
 }
 
 impl Router {
+    /// Runs `iptables`, `iptables-restore` (reading `input`), `iptables-save` or `dmesg`.
+    /// An error comes with iptables' exit code.
+    pub fn iptables(&mut self, argv: &[String], input: &str) -> Result<String, (i32, String)> {
+        let t = &mut self.rules.tables;
+        match argv.first().map(String::as_str) {
+            Some("iptables-restore") => {
+                let counters = argv.iter().any(|a| a == "-c" || a == "--counters");
+                let noflush = argv.iter().any(|a| a == "-n" || a == "--noflush");
+                let opts = crate::netfilter::rules::RestoreOptions { counters, noflush };
+                t.restore_with(input, opts)
+                    .map(|_| String::new())
+                    .map_err(|e| (e.exit_code(), e.to_string()))
+            }
+            Some("iptables-save") => {
+                Ok(t.save_with(argv.iter().any(|a| a == "-c" || a == "--counters"), None))
+            }
+            Some("dmesg") => Ok(self.rules.log.iter().map(|l| format!("{l}\n")).collect()),
+            _ => {
+                let mut args = argv.to_vec();
+                args[0] = "iptables".into();
+                t.apply(&args).map_err(|e| (e.exit_code(), e.to_string()))
+            }
+        }
+    }
+
     fn conntrack_cmd(&mut self, now: Instant, args: &[String]) -> Result<String, String> {
         Ok(match conntrack_args(args)? {
             CtCmd::List { proto, snat, dnat } => self.nf.conntrack.listing(now, proto, snat, dnat),
@@ -227,7 +283,10 @@ impl Router {
             routes: RouteTable::default(),
             ident: rng.next_u64() as u16,
             nf: Netfilter::new(crate::netfilter::conntrack::DEFAULT_MAX, nat_rng),
-            rules: AcceptAll,
+            rules: RuleSet {
+                tables: Tables::new(config.iptables_version),
+                log: Default::default(),
+            },
             neigh: NeighTable::new(rng),
             forwarding: config.forwarding,
             limit: icmp::RateLimit::default(),
@@ -241,6 +300,9 @@ impl Router {
         }
         for cmd in &config.routes {
             r.apply_route(cmd)?;
+        }
+        for argv in &config.iptables {
+            r.iptables(argv, "").map_err(|(_, e)| e)?;
         }
         Ok(r)
     }
@@ -806,7 +868,7 @@ impl Node for Router {
         now: Instant,
         cmd: CmdId,
         argv: &[String],
-        _input: &str,
+        input: &str,
         ctx: &mut Ctx<'_>,
     ) -> Result<(), String> {
         let result = match parse_command(argv)? {
@@ -820,6 +882,24 @@ impl Node for Router {
                 u8::from(self.forwarding)
             )),
             RouterCmd::Conntrack(args) => self.conntrack_cmd(now, &args),
+            RouterCmd::Iptables(argv) => match self.iptables(&argv, input) {
+                Ok(out) => Ok(out),
+                Err((code, msg)) => {
+                    let mut output = msg;
+                    if !output.ends_with('\n') {
+                        output.push('\n');
+                    }
+                    ctx.finish(
+                        cmd,
+                        CmdResult {
+                            exit_code: code,
+                            output,
+                            ..CmdResult::default()
+                        },
+                    );
+                    return Ok(());
+                }
+            },
         };
         let (exit_code, output) = match result {
             Ok(out) => (0, out),
@@ -869,6 +949,10 @@ impl Node for Router {
                 let args: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
                 self.conntrack_cmd(now, &args)
             }
+            [
+                "iptables" | "iptables-save" | "iptables-legacy" | "iptables-nft" | "dmesg",
+                ..,
+            ] => self.iptables(argv, "").map_err(|(_, e)| e),
             _ => Err(format!(
                 "{}: a router shows `ip addr`, `ip link`, `ip -s link`, `ip route`, `ip neigh`, `sysctl net.ipv4.ip_forward`, `conntrack -L`",
                 argv.join(" ")

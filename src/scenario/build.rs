@@ -63,6 +63,8 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
             ifaces: r.ifaces.iter().map(router_iface).collect(),
             forwarding: r.forwarding,
             routes: r.routes.clone(),
+            iptables_version: r.iptables_version,
+            iptables: r.iptables.clone(),
         };
         let names: Vec<String> = r.ifaces.iter().map(|i| i.name.clone()).collect();
         sim.add_node(Box::new(Router::new(config, seed)?), &names);

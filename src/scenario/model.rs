@@ -72,6 +72,8 @@ pub struct RouterSpec {
     pub ifaces: Vec<IfaceSpec>,
     pub forwarding: bool,
     pub routes: Vec<crate::router::route::RouteCmd>,
+    pub iptables_version: crate::netfilter::rules::IptablesVersion,
+    pub iptables: Vec<Vec<String>>,
 }
 
 /// `node:iface` of a link end or capture point.
@@ -400,6 +402,7 @@ pub fn resolve(raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
     }
 
     let mut routers = Vec::new();
+    let mut scratches: BTreeMap<String, crate::router::Router> = BTreeMap::new();
     for r in &raw.routers {
         if !declare(&mut errs, &mut names, &r.name, "router") {
             continue;
@@ -424,25 +427,60 @@ pub fn resolve(raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
                 Err(e) => errs.at(text.referenced, "routes", e),
             }
         }
-        // Apply them to a scratch router, so a gateway off every subnet is caught here.
+        let iptables_version = match r.iptables_version.as_ref().map(|v| (v, v.value.as_str())) {
+            None | Some((_, "1.8.10")) => crate::netfilter::rules::IptablesVersion::V1_8_10,
+            Some((_, "1.8.9")) => crate::netfilter::rules::IptablesVersion::V1_8_9,
+            Some((v, other)) => {
+                errs.at(
+                    v.referenced,
+                    "iptables_version",
+                    format!("'{other}' is not 1.8.9 or 1.8.10"),
+                );
+                crate::netfilter::rules::IptablesVersion::V1_8_10
+            }
+        };
+        // Apply everything to a scratch router, so a gateway off every subnet or a bad rule is
+        // caught here, located; steps' commands are checked against it later, in order.
         let config = crate::router::RouterConfig {
             name: r.name.value.clone(),
             ifaces: ifaces.iter().map(router_iface).collect(),
             forwarding: true,
             routes: Vec::new(),
+            iptables_version,
+            iptables: Vec::new(),
         };
+        let mut iptables = Vec::new();
         if let Ok(mut scratch) = crate::router::Router::new(config, seed) {
             for (cmd, loc) in &routes {
                 if let Err(e) = scratch.apply_route(cmd) {
                     errs.at(*loc, "routes", e);
                 }
             }
+            for line in &r.iptables {
+                match split_words(&line.value) {
+                    Ok(argv) if argv.first().is_some_and(|w| w == "iptables") => {
+                        if let Err((_, e)) = scratch.iptables(&argv, "") {
+                            errs.at(line.referenced, "iptables", e.trim_end().to_string());
+                        }
+                        iptables.push(argv);
+                    }
+                    Ok(_) => errs.at(
+                        line.referenced,
+                        "iptables",
+                        "each entry is an `iptables ...` command",
+                    ),
+                    Err(e) => errs.at(line.referenced, "iptables", e),
+                }
+            }
+            scratches.insert(r.name.value.clone(), scratch);
         }
         routers.push(RouterSpec {
             name: r.name.value.clone(),
             ifaces,
             forwarding: r.forwarding.unwrap_or(true),
             routes: routes.into_iter().map(|(c, _)| c).collect(),
+            iptables_version,
+            iptables,
         });
     }
 
@@ -528,7 +566,7 @@ pub fn resolve(raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
 
     let mut steps = Vec::new();
     for s in &raw.steps {
-        if let Some(step) = resolve_step(s, &mut errs, &names, &endpoint_check) {
+        if let Some(step) = resolve_step(s, &mut errs, &names, &endpoint_check, &mut scratches) {
             steps.push(step);
         }
     }
@@ -774,6 +812,7 @@ fn resolve_step(
     errs: &mut Errors,
     names: &Names,
     endpoint: &EndpointCheck<'_>,
+    scratches: &mut BTreeMap<String, crate::router::Router>,
 ) -> Option<Step> {
     let at = s.at.as_ref().and_then(|a| {
         Duration::parse(&a.value)
@@ -844,7 +883,17 @@ fn resolve_step(
         let kind = names.nodes.get(on).map_or("host", |n| n.0);
         let parsed = match kind {
             "host" => cmd::parse(&argv).map(|_| ()),
-            "router" => crate::router::parse_command(&argv).map(|_| ()),
+            "router" => {
+                crate::router::parse_command(&argv).and_then(|c| match (c, scratches.get_mut(on)) {
+                    // Rules are checked in order against the router as the steps leave it.
+                    (crate::router::RouterCmd::Iptables(a), Some(r)) if a[0] != "iptables-save" => {
+                        r.iptables(&a, s.input.as_deref().unwrap_or(""))
+                            .map(|_| ())
+                            .map_err(|(_, e)| e.trim_end().to_string())
+                    }
+                    _ => Ok(()),
+                })
+            }
             _ => Err(format!(
                 "{on} is a {kind}; commands run on hosts and routers"
             )),

@@ -79,6 +79,12 @@ pub struct RawRouter {
     /// `ip route add ...` commands (the `ip route add` prefix may be left out).
     #[serde(default)]
     pub routes: Vec<S<String>>,
+    /// `iptables ...` commands applied at start, in order.
+    #[serde(default)]
+    pub iptables: Vec<S<String>>,
+    /// `1.8.10` (default) or `1.8.9`: which iptables the listings imitate.
+    #[serde(default)]
+    pub iptables_version: Option<S<String>>,
 }
 
 /// An interface: `eth0: 10.0.0.2/24` or `eth0: {ip: 10.0.0.2/24, mac: ..., mtu: 1500}`.

@@ -1,0 +1,339 @@
+//! Carrying out a parsed command on a table: the change is made on a copy, checked as the
+//! kernel would check it (targets' tables and hooks, matches' protocols, loops, nesting), and
+//! only then kept.
+
+use super::listing::{ListFormat, list};
+use super::matches::IpSpec;
+use super::model::{Rule, TableState, Tables, Target};
+use super::parse::{Command, TargetSpec, cmd, parse_command};
+use super::save::{list_rules, rule_key};
+use super::validate::{check_graph, check_rule};
+use super::{IptablesError, IptablesVersion, Prog};
+use crate::netfilter::packet::Table;
+
+type Res<T> = Result<T, IptablesError>;
+
+/// Target modules a chain name may not clash with, beyond the ones implemented here.
+pub(crate) const OTHER_TARGETS: &[&str] = &[
+    "AUDIT",
+    "CHECKSUM",
+    "CLASSIFY",
+    "CLUSTERIP",
+    "CONNMARK",
+    "CONNSECMARK",
+    "CT",
+    "DSCP",
+    "ECN",
+    "HMARK",
+    "IDLETIMER",
+    "LED",
+    "MARK",
+    "NETMAP",
+    "NFLOG",
+    "NFQUEUE",
+    "NOTRACK",
+    "RATEEST",
+    "SECMARK",
+    "SET",
+    "SYNPROXY",
+    "TCPMSS",
+    "TCPOPTSTRIP",
+    "TEE",
+    "TOS",
+    "TPROXY",
+    "TRACE",
+    "TTL",
+    "ULOG",
+];
+
+/// `iptables -h`, abbreviated to its usage lines.
+pub(crate) fn usage(p: &Prog) -> String {
+    format!(
+        "iptables v{} (nf_tables)\n\n\
+         Usage: iptables -[ACD] chain rule-specification [options]\n       \
+         iptables -I chain [rulenum] rule-specification [options]\n       \
+         iptables -R chain rulenum rule-specification [options]\n       \
+         iptables -D chain rulenum [options]\n       \
+         iptables -[LS] [chain [rulenum]] [options]\n       \
+         iptables -[FZ] [chain] [options]\n       \
+         iptables -[NX] chain\n       \
+         iptables -E old-chain-name new-chain-name\n       \
+         iptables -P chain target [options]\n       \
+         iptables -h (print this help information)\n",
+        p.version
+    )
+}
+
+impl Tables {
+    /// Runs one `iptables` command line (`argv` with or without the leading `iptables`;
+    /// `iptables-save [-c] [-t TABLE]` is understood too). Returns what iptables prints on
+    /// stdout: a listing, or nothing for a change. Nothing changes when it fails.
+    pub fn apply(&mut self, argv: &[String]) -> Result<String, IptablesError> {
+        let p = Prog::iptables(self.version);
+        let prog = argv.first().map(|a| a.rsplit('/').next().unwrap_or(a));
+        let args = match prog {
+            Some("iptables" | "iptables-nft" | "iptables-legacy") => &argv[1..],
+            Some("iptables-save" | "iptables-nft-save") => return self.save_command(&argv[1..]),
+            _ => argv,
+        };
+        let c = parse_command(&p, args, None)?;
+        if let Some(info) = c.info {
+            return Ok(info);
+        }
+        let mut ts = self.state(c.table).clone();
+        let out = exec(&mut ts, &c, &p, self.version)?;
+        *self.state_mut(c.table) = ts;
+        Ok(out)
+    }
+
+    fn save_command(&self, args: &[String]) -> Result<String, IptablesError> {
+        let p = Prog {
+            name: "iptables-save",
+            version: self.version,
+            line: None,
+        };
+        let (mut counters, mut table) = (false, None);
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "-c" | "--counters" => counters = true,
+                "-t" | "--table" => {
+                    let t = it.next().map(String::as_str).unwrap_or("");
+                    table = Some(Table::parse(t).ok_or_else(|| p.no_table(t))?);
+                }
+                _ => return Err(p.param(format!("unknown option \"{a}\""), Some(a))),
+            }
+        }
+        Ok(self.save_with(counters, table))
+    }
+}
+
+fn chain_id(ts: &TableState, p: &Prog, name: &str) -> Res<usize> {
+    ts.find(name)
+        .ok_or_else(|| p.kernel("No chain/target/match by that name", Some(name)))
+}
+
+/// The rules a rule command makes: one per source and destination address.
+fn build_rules(ts: &TableState, p: &Prog, c: &Command) -> Res<Vec<Rule>> {
+    let spec = &c.rule;
+    let target = match &spec.target {
+        TargetSpec::None => Target::None,
+        TargetSpec::Builtin(t) => t.clone(),
+        TargetSpec::Chain(name) | TargetSpec::Goto(name) => {
+            let Some(id) = ts.find(name) else {
+                return Err(p.param(
+                    format!("Couldn't load target `{name}':No such file or directory\n"),
+                    Some(name),
+                ));
+            };
+            if matches!(spec.target, TargetSpec::Goto(_)) {
+                Target::Goto(id)
+            } else {
+                Target::Jump(id)
+            }
+        }
+    };
+    let mut rules = Vec::new();
+    for &src in &spec.srcs {
+        for &dst in &spec.dsts {
+            rules.push(Rule {
+                ip: IpSpec {
+                    src,
+                    dst,
+                    ..spec.ip
+                },
+                matches: spec.matches.clone(),
+                target: target.clone(),
+                counters: c.counters.unwrap_or_default(),
+            });
+        }
+    }
+    Ok(rules)
+}
+
+/// Executes `c` on `ts` (a copy the caller keeps only on success).
+pub(crate) fn exec(ts: &mut TableState, c: &Command, p: &Prog, v: IptablesVersion) -> Res<String> {
+    let name = c.chain.as_deref().unwrap_or("");
+    let fmt = ListFormat {
+        numeric: c.numeric,
+        verbose: c.verbose,
+        exact: c.exact,
+        line_numbers: c.line_numbers,
+    };
+    let op = match c.command {
+        cmd::INSERT => "RULE_INSERT",
+        cmd::REPLACE => "RULE_REPLACE",
+        _ => "RULE_APPEND",
+    };
+    let mut out = String::new();
+    match c.command & !cmd::ZERO & !cmd::ZERO_NUM {
+        cmd::APPEND | cmd::INSERT | cmd::REPLACE => {
+            let id = chain_id(ts, p, name)?;
+            let rules = build_rules(ts, p, c)?;
+            for r in &rules {
+                check_rule(ts, p, r, op, name)?;
+            }
+            let len = ts.chain(id).rules.len();
+            let n = c.rulenum.unwrap_or(1);
+            let list = &mut ts.chain_mut(id).rules;
+            match c.command {
+                cmd::APPEND => list.extend(rules),
+                cmd::INSERT if n > len + 1 => {
+                    return Err(p.kernel("Index of insertion too big", Some(name)));
+                }
+                cmd::INSERT => drop(list.splice(n - 1..n - 1, rules)),
+                _ if n > len => return Err(p.kernel("Index of replacement too big", Some(name))),
+                _ => drop(list.splice(n - 1..n, rules)),
+            }
+            check_graph(ts, p, op, name)?;
+        }
+        cmd::DELETE | cmd::CHECK => {
+            let id = chain_id(ts, p, name)?;
+            for r in build_rules(ts, p, c)? {
+                let key = rule_key(ts, &r);
+                let pos = ts
+                    .chain(id)
+                    .rules
+                    .iter()
+                    .position(|x| rule_key(ts, x) == key);
+                let Some(pos) = pos else {
+                    return Err(p.kernel(
+                        "Bad rule (does a matching rule exist in that chain?)",
+                        Some(name),
+                    ));
+                };
+                if c.command == cmd::DELETE {
+                    ts.chain_mut(id).rules.remove(pos);
+                }
+            }
+        }
+        cmd::DELETE_NUM => {
+            let id = chain_id(ts, p, name)?;
+            let n = c.rulenum.unwrap_or(1);
+            if n > ts.chain(id).rules.len() {
+                return Err(p.kernel("Index of deletion too big", Some(name)));
+            }
+            ts.chain_mut(id).rules.remove(n - 1);
+        }
+        cmd::LIST | cmd::LIST_RULES => {
+            let id = c.chain.as_deref().map(|n| chain_id(ts, p, n)).transpose()?;
+            out = if c.command & cmd::LIST != 0 {
+                list(ts, id, c.rulenum, fmt, v)
+            } else {
+                list_rules(ts, id, c.rulenum, c.verbose)
+            };
+            if c.command & (cmd::ZERO | cmd::ZERO_NUM) == 0 {
+                return Ok(out);
+            }
+        }
+        cmd::FLUSH => {
+            let ids = match &c.chain {
+                Some(n) => vec![chain_id(ts, p, n)?],
+                None => ts.listing_order(),
+            };
+            for id in ids {
+                ts.chain_mut(id).rules.clear();
+            }
+        }
+        cmd::NEW_CHAIN => {
+            if ts.find(name).is_some() {
+                return Err(p.kernel("Chain already exists", Some(name)));
+            }
+            ts.add_chain(name);
+        }
+        cmd::DELETE_CHAIN => {
+            let ids: Vec<usize> = match &c.chain {
+                Some(n) => {
+                    let id = chain_id(ts, p, n)?;
+                    if ts.chain(id).hook.is_some() {
+                        return Err(p.einval("Can't delete built-in chain", Some(n)));
+                    }
+                    vec![id]
+                }
+                None => ts
+                    .listing_order()
+                    .into_iter()
+                    .filter(|&id| ts.chain(id).hook.is_none())
+                    .collect(),
+            };
+            for &id in &ids {
+                let referenced = ts.chains.iter().flatten().any(|ch| {
+                    ch.rules
+                        .iter()
+                        .any(|r| matches!(r.target, Target::Jump(t) | Target::Goto(t) if t == id))
+                });
+                if referenced || !ts.chain(id).rules.is_empty() {
+                    let what = format!("chain {}", ts.chain(id).name);
+                    return Err(p.batch(
+                        "CHAIN_USER_DEL",
+                        "Device or resource busy",
+                        &what,
+                        Some(name),
+                    ));
+                }
+            }
+            for id in ids {
+                ts.remove_chain(id);
+            }
+        }
+        cmd::SET_POLICY => {
+            let id = ts.find(name).filter(|&id| ts.chain(id).hook.is_some());
+            let id = id.ok_or_else(|| p.kernel("Bad built-in chain name", Some(name)))?;
+            let policy = match c.policy.as_deref() {
+                Some("ACCEPT") => super::Policy::Accept,
+                Some("DROP") => super::Policy::Drop,
+                other => return Err(p.einval("Bad policy name", other)),
+            };
+            let ch = ts.chain_mut(id);
+            ch.policy = policy;
+            if let Some(cnt) = c.counters {
+                ch.policy_counters = cnt;
+            }
+        }
+        cmd::RENAME => {
+            let id = chain_id(ts, p, name)?;
+            let new = c.newname.as_deref().unwrap_or("");
+            super::parse_finish::check_new_chain(p, new)?;
+            if ts.find(new).is_some() {
+                return Err(p.kernel("File exists", Some(new)));
+            }
+            if ts.chain(id).hook.is_some() {
+                return Err(p.einval("Invalid argument", Some(name)));
+            }
+            ts.rename_chain(id, new);
+        }
+        _ => {}
+    }
+    if c.command & (cmd::ZERO | cmd::ZERO_NUM) != 0 {
+        zero(ts, p, c)?;
+    }
+    ts.exists = true;
+    Ok(out)
+}
+
+fn zero(ts: &mut TableState, p: &Prog, c: &Command) -> Res<()> {
+    let ids = match &c.chain {
+        Some(n) => vec![chain_id(ts, p, n)?],
+        None => ts.listing_order(),
+    };
+    for id in ids {
+        let ch = ts.chain_mut(id);
+        match c.rulenum.filter(|_| c.command & cmd::ZERO_NUM != 0) {
+            Some(n) => match ch.rules.get_mut(n - 1) {
+                Some(r) => r.counters = Default::default(),
+                None => return Err(p.kernel("Argument list too long", Some(&ch.name.clone()))),
+            },
+            None => {
+                ch.policy_counters = Default::default();
+                ch.rules
+                    .iter_mut()
+                    .for_each(|r| r.counters = Default::default());
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "apply_tests.rs"]
+mod tests;

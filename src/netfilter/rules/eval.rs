@@ -1,0 +1,242 @@
+//! Evaluating a hook's chain for one packet (`nft_do_chain` / `ipt_do_table`), with counters,
+//! a bounded jump stack and trace events that borrow instead of allocating.
+
+use std::fmt;
+
+use super::MAX_JUMP_DEPTH;
+use super::model::{Policy, Tables, Target, index};
+use crate::netfilter::packet::{Hook, PacketView, Table, Verdict};
+use crate::time::Instant;
+
+/// What [`Tables::run`] reports. Everything is borrowed: building an event costs nothing.
+#[derive(Clone, Copy, Debug)]
+pub enum TraceEvent<'a> {
+    /// A rule was evaluated (only with [`Tables::set_trace`]).
+    Rule {
+        table: Table,
+        chain: &'a str,
+        /// 1-based, as `--line-numbers` counts.
+        rule: usize,
+        matched: bool,
+    },
+    /// A LOG target fired (always reported): format it with `Display`.
+    Log(LogLine<'a>),
+    /// A built-in chain's policy applied (only with tracing).
+    Policy {
+        table: Table,
+        chain: &'a str,
+        verdict: Verdict,
+    },
+    /// The jump stack overflowed: the packet is dropped (only with tracing).
+    JumpLimit { table: Table, chain: &'a str },
+    /// The table's verdict (only with tracing).
+    Verdict {
+        table: Table,
+        hook: Hook,
+        verdict: Verdict,
+    },
+}
+
+/// A LOG target's kernel log line. `Display` writes the prefix, then the fields the kernel's
+/// `nf_log_ip_packet` writes that the packet view knows, each followed by a space:
+/// `IN=eth0 OUT= SRC=... DST=... LEN=60 PROTO=TCP SPT=40000 DPT=80 SYN `.
+/// (MAC, TOS, TTL, ID, WINDOW and the like are not in the view and are left out.)
+#[derive(Clone, Copy, Debug)]
+pub struct LogLine<'a> {
+    pub table: Table,
+    pub chain: &'a str,
+    pub rule: usize,
+    pub prefix: &'a str,
+    /// syslog level (4 is warning).
+    pub level: u8,
+    pub packet: &'a PacketView<'a>,
+}
+
+impl fmt::Display for LogLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = self.packet;
+        write!(
+            f,
+            "{}IN={} OUT={} SRC={} DST={} LEN={} ",
+            self.prefix,
+            p.in_iface.unwrap_or(""),
+            p.out_iface.unwrap_or(""),
+            p.src,
+            p.dst,
+            p.len
+        )?;
+        let name = match p.proto {
+            6 => "TCP",
+            17 => "UDP",
+            1 => "ICMP",
+            n => return write!(f, "PROTO={n} "),
+        };
+        write!(f, "PROTO={name} ")?;
+        if p.fragment {
+            return Ok(());
+        }
+        if let (Some(s), Some(d)) = (p.sport, p.dport)
+            && p.proto != 1
+        {
+            write!(f, "SPT={s} DPT={d} ")?;
+        }
+        if p.proto == 6
+            && let Some(flags) = p.tcp_flags
+        {
+            for (bit, word) in [
+                (0x20, "URG"),
+                (0x10, "ACK"),
+                (0x08, "PSH"),
+                (0x04, "RST"),
+                (0x02, "SYN"),
+                (0x01, "FIN"),
+            ] {
+                if flags & bit != 0 {
+                    write!(f, "{word} ")?;
+                }
+            }
+        }
+        if let Some((t, c)) = p.icmp.filter(|_| p.proto == 1) {
+            write!(f, "TYPE={t} CODE={c} ")?;
+        }
+        Ok(())
+    }
+}
+
+fn policy_verdict(p: Policy) -> Verdict {
+    match p {
+        Policy::Accept => Verdict::Accept,
+        Policy::Drop => Verdict::Drop,
+    }
+}
+
+impl Tables {
+    /// Walks `table`'s built-in chain for `hook`: the first matching rule with a terminating
+    /// target decides; jumps push a return point (at most [`MAX_JUMP_DEPTH`], beyond which
+    /// the packet is dropped), `-g` does not; RETURN or the end of a user chain pops; the end
+    /// of the built-in chain applies its policy. Every matching rule counts the packet, and
+    /// the policy counts when it applies. A table without that hook accepts.
+    ///
+    /// Allocation-free: events borrow from the tables and the packet, and only LOG events
+    /// are produced unless [`Tables::set_trace`] is on.
+    pub fn run(
+        &mut self,
+        table: Table,
+        hook: Hook,
+        pkt: &PacketView,
+        now: Instant,
+        trace: &mut dyn FnMut(TraceEvent),
+    ) -> Verdict {
+        let want = self.trace;
+        let ts = &mut self.tables[index(table)];
+        let Some(base) = ts.builtin(hook) else {
+            return Verdict::Accept;
+        };
+        let mut stack = [(0usize, 0usize); MAX_JUMP_DEPTH];
+        let mut sp = 0;
+        let (mut chain, mut idx) = (base, 0);
+        let verdict = loop {
+            let Some(c) = ts.chains[chain].as_mut() else {
+                break Verdict::Drop;
+            };
+            if idx >= c.rules.len() {
+                if sp > 0 {
+                    sp -= 1;
+                    (chain, idx) = stack[sp];
+                    continue;
+                }
+                break policy(ts, base, table, want, pkt.len, trace);
+            }
+            let rule = &mut c.rules[idx];
+            let matched =
+                rule.ip.matches(pkt) && rule.matches.iter_mut().all(|m| m.matches(pkt, now));
+            if want {
+                trace(TraceEvent::Rule {
+                    table,
+                    chain: &c.name,
+                    rule: idx + 1,
+                    matched,
+                });
+            }
+            if !matched {
+                idx += 1;
+                continue;
+            }
+            let rule = &mut c.rules[idx];
+            rule.counters.count(pkt.len);
+            match &rule.target {
+                Target::None => idx += 1,
+                Target::Log(l) => {
+                    trace(TraceEvent::Log(LogLine {
+                        table,
+                        chain: &c.name,
+                        rule: idx + 1,
+                        prefix: &l.prefix,
+                        level: l.level,
+                        packet: pkt,
+                    }));
+                    idx += 1;
+                }
+                Target::Accept => break Verdict::Accept,
+                Target::Drop | Target::Queue => break Verdict::Drop,
+                Target::Reject(with) => break Verdict::Reject(*with),
+                Target::Nat(n) => break Verdict::Nat(n.action),
+                Target::Return => {
+                    if sp == 0 {
+                        break policy(ts, base, table, want, pkt.len, trace);
+                    }
+                    sp -= 1;
+                    (chain, idx) = stack[sp];
+                }
+                &Target::Jump(to) => {
+                    if sp == MAX_JUMP_DEPTH {
+                        if want {
+                            trace(TraceEvent::JumpLimit {
+                                table,
+                                chain: &c.name,
+                            });
+                        }
+                        break Verdict::Drop;
+                    }
+                    stack[sp] = (chain, idx + 1);
+                    sp += 1;
+                    (chain, idx) = (to, 0);
+                }
+                &Target::Goto(to) => (chain, idx) = (to, 0),
+            }
+        };
+        if want {
+            trace(TraceEvent::Verdict {
+                table,
+                hook,
+                verdict,
+            });
+        }
+        verdict
+    }
+}
+
+fn policy(
+    ts: &mut super::model::TableState,
+    base: usize,
+    table: Table,
+    want: bool,
+    len: u32,
+    trace: &mut dyn FnMut(TraceEvent),
+) -> Verdict {
+    let c = ts.chain_mut(base);
+    c.policy_counters.count(len);
+    let verdict = policy_verdict(c.policy);
+    if want {
+        trace(TraceEvent::Policy {
+            table,
+            chain: &c.name,
+            verdict,
+        });
+    }
+    verdict
+}
+
+#[cfg(test)]
+#[path = "eval_tests.rs"]
+mod tests;

@@ -1,0 +1,189 @@
+//! The target extensions: REJECT, LOG and the NAT targets, and their options.
+
+use smoltcp::wire::Ipv4Address;
+
+use super::Prog;
+use super::model::{LogSpec, NatSpec, Target};
+use super::names::{LOG_LEVELS, REJECT_TYPES};
+use super::parse::{Args, Res};
+use super::parse_ext::{once, option_in};
+use super::values::parse_ipv4;
+use crate::netfilter::packet::{NatAction, RejectWith};
+
+fn target_options(name: &str) -> &'static [(&'static str, u8)] {
+    match name {
+        "REJECT" => &[("reject-with", 1)],
+        "LOG" => &[
+            ("log-level", 1),
+            ("log-prefix", 1),
+            ("log-tcp-sequence", 0),
+            ("log-tcp-options", 0),
+            ("log-ip-options", 0),
+            ("log-uid", 0),
+            ("log-macdecode", 0),
+        ],
+        "DNAT" => &[("to-destination", 1), ("random", 0), ("persistent", 0)],
+        "SNAT" => &[("to-source", 1), ("random", 0), ("persistent", 0)],
+        "MASQUERADE" | "REDIRECT" => &[("to-ports", 1), ("random", 0)],
+        _ => &[],
+    }
+}
+
+/// A target being read.
+#[derive(Debug)]
+pub(crate) struct TargetBuilder {
+    pub name: &'static str,
+    seen: Vec<&'static str>,
+    pub target: Target,
+}
+
+impl TargetBuilder {
+    pub fn new(name: &'static str) -> TargetBuilder {
+        let nat = |action| {
+            Target::Nat(NatSpec {
+                action,
+                random: false,
+                persistent: false,
+            })
+        };
+        let any = (Ipv4Address::UNSPECIFIED, Ipv4Address::UNSPECIFIED);
+        let target = match name {
+            "REJECT" => Target::Reject(RejectWith::IcmpPortUnreachable),
+            "LOG" => Target::Log(LogSpec {
+                level: 4,
+                prefix: String::new(),
+                flags: 0,
+            }),
+            "DNAT" => nat(NatAction::Dnat {
+                addrs: any,
+                ports: None,
+            }),
+            "SNAT" => nat(NatAction::Snat {
+                addrs: any,
+                ports: None,
+            }),
+            "MASQUERADE" => nat(NatAction::Masquerade { ports: None }),
+            _ => nat(NatAction::Redirect { ports: None }),
+        };
+        TargetBuilder {
+            name,
+            seen: Vec::new(),
+            target,
+        }
+    }
+
+    pub fn option(&self, opt: &str) -> Option<(&'static str, u8)> {
+        option_in(target_options(self.name), opt)
+    }
+
+    pub fn parse(&mut self, p: &Prog, opt: &'static str, inv: bool, args: &mut Args) -> Res<()> {
+        once(p, self.name, &mut self.seen, opt, inv, false)?;
+        match &mut self.target {
+            Target::Reject(with) => {
+                let v = args.value(p)?;
+                *with = REJECT_TYPES
+                    .iter()
+                    .find(|r| r.0 == v || r.1 == v)
+                    .map(|r| r.2)
+                    .ok_or_else(|| p.param(format!("unknown reject type \"{v}\""), Some(v)))?;
+            }
+            Target::Log(l) => match opt {
+                "log-level" => {
+                    let v = args.value(p)?;
+                    l.level = match v.parse::<u8>() {
+                        Ok(n) if n <= 7 => n,
+                        _ => LOG_LEVELS
+                            .iter()
+                            .find(|x| x.0 == v)
+                            .map(|x| x.1)
+                            .ok_or_else(|| {
+                                p.param(format!("log-level \"{v}\" unknown"), Some(v))
+                            })?,
+                    };
+                }
+                "log-prefix" => {
+                    let v = args.value(p)?;
+                    if v.len() > 29 {
+                        return Err(p.param("Maximum prefix length 29 for --log-prefix", Some(v)));
+                    }
+                    if v.contains('\n') {
+                        return Err(p.param("Newlines not allowed in --log-prefix", Some(v)));
+                    }
+                    l.prefix = v.to_string();
+                }
+                "log-tcp-sequence" => l.flags |= 0x01,
+                "log-tcp-options" => l.flags |= 0x02,
+                "log-ip-options" => l.flags |= 0x04,
+                "log-uid" => l.flags |= 0x08,
+                _ => l.flags |= 0x20,
+            },
+            Target::Nat(n) => match opt {
+                "random" => n.random = true,
+                "persistent" => n.persistent = true,
+                _ => {
+                    let v = args.value(p)?;
+                    n.action = match n.action {
+                        NatAction::Dnat { .. } => {
+                            let (addrs, ports) = nat_range(p, v)?;
+                            NatAction::Dnat { addrs, ports }
+                        }
+                        NatAction::Snat { .. } => {
+                            let (addrs, ports) = nat_range(p, v)?;
+                            NatAction::Snat { addrs, ports }
+                        }
+                        NatAction::Masquerade { .. } => NatAction::Masquerade {
+                            ports: Some(port_range(p, v)?),
+                        },
+                        NatAction::Redirect { .. } => NatAction::Redirect {
+                            ports: Some(port_range(p, v)?),
+                        },
+                    };
+                }
+            },
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub fn final_check(&self, p: &Prog) -> Res<()> {
+        match self.name {
+            "DNAT" if !self.seen.contains(&"to-destination") => {
+                Err(p.param("You must specify --to-destination", None))
+            }
+            "SNAT" if !self.seen.contains(&"to-source") => {
+                Err(p.param("You must specify --to-source", None))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `A[-B]` as `--to-ports` takes it.
+fn port_range(p: &Prog, v: &str) -> Res<(u16, u16)> {
+    let bad = || p.param(format!("Port \"{v}\" not valid\n"), Some(v));
+    let (a, z) = v.split_once('-').unwrap_or((v, v));
+    let lo: u16 = a.parse().map_err(|_| bad())?;
+    let hi: u16 = z.parse().map_err(|_| bad())?;
+    if lo == 0 || hi < lo {
+        return Err(bad());
+    }
+    Ok((lo, hi))
+}
+
+type NatRange = ((Ipv4Address, Ipv4Address), Option<(u16, u16)>);
+
+/// `A[-B][:P[-Q]]` as `--to-destination`/`--to-source` take it.
+fn nat_range(p: &Prog, v: &str) -> Res<NatRange> {
+    let (addrs, ports) = match v.split_once(':') {
+        Some((a, ports)) => (a, Some(port_range(p, ports)?)),
+        None => (v, None),
+    };
+    let bad = || p.param(format!("Bad IP address \"{addrs}\"\n"), Some(v));
+    let (a, z) = addrs.split_once('-').unwrap_or((addrs, addrs));
+    let lo = parse_ipv4(a).ok_or_else(bad)?;
+    let hi = parse_ipv4(z).ok_or_else(bad)?;
+    Ok((
+        (Ipv4Address::from_bits(lo), Ipv4Address::from_bits(hi)),
+        ports,
+    ))
+}

@@ -1,0 +1,164 @@
+//! Each target's `print` (for `-L`) and `save` (for `-S`).
+
+use std::fmt::Write;
+
+use super::fmt_ext::{ip, save_string};
+use super::model::{TableState, Target};
+use super::names::{LOG_LEVELS, reject_name};
+use crate::netfilter::packet::NatAction;
+
+fn nat_range(out: &mut String, addrs: Option<(u32, u32)>, ports: Option<(u16, u16)>) {
+    if let Some((lo, hi)) = addrs {
+        ip(out, lo);
+        if hi != lo {
+            out.push('-');
+            ip(out, hi);
+        }
+    }
+    if let Some((lo, hi)) = ports {
+        let _ = write!(out, ":{lo}");
+        if hi != lo {
+            let _ = write!(out, "-{hi}");
+        }
+    }
+}
+
+fn port_range(out: &mut String, (lo, hi): (u16, u16)) {
+    let _ = write!(out, "{lo}");
+    if hi != lo {
+        let _ = write!(out, "-{hi}");
+    }
+}
+
+/// The target's own text in `iptables -L` (standard verdicts and chains print nothing).
+pub(crate) fn print_target(out: &mut String, t: &Target, numeric: bool) {
+    match t {
+        Target::Reject(with) => {
+            let _ = write!(out, " reject-with {}", reject_name(*with));
+        }
+        Target::Log(l) => {
+            out.push_str(" LOG");
+            if numeric {
+                let _ = write!(out, " flags {} level {}", l.flags, l.level);
+            } else {
+                match LOG_LEVELS.iter().find(|x| x.1 == l.level) {
+                    Some(x) => {
+                        let _ = write!(out, " level {}", x.0);
+                    }
+                    None => {
+                        let _ = write!(out, " UNKNOWN level {}", l.level);
+                    }
+                }
+                for (bit, word) in [
+                    (1, "tcp-sequence"),
+                    (2, "tcp-options"),
+                    (4, "ip-options"),
+                    (8, "uid"),
+                    (0x20, "macdecode"),
+                ] {
+                    if l.flags & bit != 0 {
+                        let _ = write!(out, " {word}");
+                    }
+                }
+            }
+            if !l.prefix.is_empty() {
+                let _ = write!(out, " prefix \"{}\"", l.prefix);
+            }
+        }
+        Target::Nat(n) => {
+            match n.action {
+                NatAction::Dnat { addrs, ports } | NatAction::Snat { addrs, ports } => {
+                    out.push_str(" to:");
+                    nat_range(out, Some((addrs.0.to_bits(), addrs.1.to_bits())), ports);
+                }
+                NatAction::Masquerade { ports } => {
+                    if let Some(r) = ports {
+                        out.push_str(" masq ports: ");
+                        port_range(out, r);
+                    }
+                }
+                NatAction::Redirect { ports } => {
+                    if let Some(r) = ports {
+                        out.push_str(" redir ports ");
+                        port_range(out, r);
+                    }
+                }
+            }
+            if n.random {
+                out.push_str(" random");
+            }
+            if n.persistent {
+                out.push_str(" persistent");
+            }
+        }
+        _ => {}
+    }
+}
+
+/// ` -j TARGET [options]` (or ` -g CHAIN`) as `-S` writes it.
+pub(crate) fn save_target(out: &mut String, t: &Target, ts: &TableState) {
+    match t {
+        Target::None => {}
+        Target::Accept => out.push_str(" -j ACCEPT"),
+        Target::Drop => out.push_str(" -j DROP"),
+        Target::Return => out.push_str(" -j RETURN"),
+        Target::Queue => out.push_str(" -j QUEUE"),
+        Target::Jump(id) => {
+            let _ = write!(out, " -j {}", ts.chain(*id).name);
+        }
+        Target::Goto(id) => {
+            let _ = write!(out, " -g {}", ts.chain(*id).name);
+        }
+        Target::Reject(with) => {
+            let _ = write!(out, " -j REJECT --reject-with {}", reject_name(*with));
+        }
+        Target::Log(l) => {
+            out.push_str(" -j LOG");
+            if !l.prefix.is_empty() {
+                out.push_str(" --log-prefix");
+                save_string(out, &l.prefix);
+            }
+            if l.level != 4 {
+                let _ = write!(out, " --log-level {}", l.level);
+            }
+            for (bit, opt) in [
+                (1, "tcp-sequence"),
+                (2, "tcp-options"),
+                (4, "ip-options"),
+                (8, "uid"),
+                (0x20, "macdecode"),
+            ] {
+                if l.flags & bit != 0 {
+                    let _ = write!(out, " --log-{opt}");
+                }
+            }
+        }
+        Target::Nat(n) => {
+            let (name, opt) = match n.action {
+                NatAction::Dnat { .. } => ("DNAT", " --to-destination "),
+                NatAction::Snat { .. } => ("SNAT", " --to-source "),
+                NatAction::Masquerade { .. } => ("MASQUERADE", " --to-ports "),
+                NatAction::Redirect { .. } => ("REDIRECT", " --to-ports "),
+            };
+            let _ = write!(out, " -j {name}");
+            match n.action {
+                NatAction::Dnat { addrs, ports } | NatAction::Snat { addrs, ports } => {
+                    out.push_str(opt);
+                    nat_range(out, Some((addrs.0.to_bits(), addrs.1.to_bits())), ports);
+                }
+                NatAction::Masquerade { ports: Some(r) }
+                | NatAction::Redirect { ports: Some(r) } => {
+                    out.push_str(opt);
+                    port_range(out, r);
+                }
+                _ => {}
+            }
+            if n.random {
+                out.push_str(" --random");
+            }
+            if n.persistent {
+                out.push_str(" --persistent");
+            }
+        }
+    }
+}

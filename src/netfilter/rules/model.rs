@@ -1,0 +1,327 @@
+//! Tables, chains, rules and their counters.
+
+use std::collections::BTreeMap;
+
+use super::IptablesVersion;
+use super::matches::{IpSpec, Match};
+use crate::netfilter::packet::{Hook, NatAction, RejectWith, Table};
+
+/// Packet and byte counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Counters {
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+impl Counters {
+    pub(crate) fn count(&mut self, len: u32) {
+        self.packets += 1;
+        self.bytes += u64::from(len);
+    }
+}
+
+/// A built-in chain's policy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Policy {
+    #[default]
+    Accept,
+    Drop,
+}
+
+impl Policy {
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::Accept => "ACCEPT",
+            Policy::Drop => "DROP",
+        }
+    }
+}
+
+/// `-j LOG` options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LogSpec {
+    pub level: u8,
+    pub prefix: String,
+    /// `IPT_LOG_*` flags: 1 tcp-sequence, 2 tcp-options, 4 ip-options, 8 uid, 0x20 macdecode.
+    pub flags: u8,
+}
+
+/// A NAT target and its `--random`/`--persistent` flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct NatSpec {
+    pub action: NatAction,
+    pub random: bool,
+    pub persistent: bool,
+}
+
+/// What a matching rule does. Chains are slots of the table (`TableState::chains`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// No `-j`: the rule only counts.
+    None,
+    Accept,
+    Drop,
+    Return,
+    /// Dropped, as no queue handler listens in the lab.
+    Queue,
+    Jump(usize),
+    Goto(usize),
+    Reject(RejectWith),
+    Log(LogSpec),
+    Nat(NatSpec),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Rule {
+    pub ip: IpSpec,
+    pub matches: Vec<Match>,
+    pub target: Target,
+    pub counters: Counters,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Chain {
+    pub name: String,
+    pub hook: Option<Hook>,
+    pub policy: Policy,
+    pub policy_counters: Counters,
+    pub rules: Vec<Rule>,
+}
+
+/// One table: chains in slots (built-ins first, in `iptables -L` order), names sorted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TableState {
+    pub table: Table,
+    /// A command has touched it (nf_tables creates tables on demand; `iptables-save` prints
+    /// only those that exist).
+    pub exists: bool,
+    pub chains: Vec<Option<Chain>>,
+    pub names: BTreeMap<String, usize>,
+}
+
+impl TableState {
+    pub fn new(table: Table) -> TableState {
+        let mut t = TableState {
+            table,
+            exists: false,
+            chains: Vec::new(),
+            names: BTreeMap::new(),
+        };
+        for &hook in table.builtin_chains() {
+            let id = t.add_chain(hook.chain_name());
+            t.chain_mut(id).hook = Some(hook);
+        }
+        t
+    }
+
+    pub fn find(&self, name: &str) -> Option<usize> {
+        self.names.get(name).copied()
+    }
+
+    pub fn chain(&self, id: usize) -> &Chain {
+        self.chains[id].as_ref().expect("live chain slot")
+    }
+
+    pub fn chain_mut(&mut self, id: usize) -> &mut Chain {
+        self.chains[id].as_mut().expect("live chain slot")
+    }
+
+    pub fn builtin(&self, hook: Hook) -> Option<usize> {
+        self.table.builtin_chains().iter().position(|&h| h == hook)
+    }
+
+    /// Built-in chains in hook order, then user chains by name (`strcmp` order).
+    pub fn listing_order(&self) -> Vec<usize> {
+        let n = self.table.builtin_chains().len();
+        let mut ids: Vec<usize> = (0..n).collect();
+        ids.extend(self.names.values().copied().filter(|&id| id >= n));
+        ids
+    }
+
+    pub fn add_chain(&mut self, name: &str) -> usize {
+        let chain = Chain {
+            name: name.to_string(),
+            hook: None,
+            policy: Policy::Accept,
+            policy_counters: Counters::default(),
+            rules: Vec::new(),
+        };
+        let n = self.table.builtin_chains().len();
+        let id = match self.chains.iter().skip(n).position(Option::is_none) {
+            Some(free) => {
+                self.chains[n + free] = Some(chain);
+                n + free
+            }
+            None => {
+                self.chains.push(Some(chain));
+                self.chains.len() - 1
+            }
+        };
+        self.names.insert(name.to_string(), id);
+        id
+    }
+
+    pub fn remove_chain(&mut self, id: usize) {
+        if let Some(c) = self.chains[id].take() {
+            self.names.remove(&c.name);
+        }
+    }
+
+    pub fn rename_chain(&mut self, id: usize, new: &str) {
+        let old = std::mem::replace(&mut self.chain_mut(id).name, new.to_string());
+        self.names.remove(&old);
+        self.names.insert(new.to_string(), id);
+    }
+
+    /// Rules that jump or go to chain `id`.
+    pub fn references(&self, id: usize) -> usize {
+        self.chains
+            .iter()
+            .flatten()
+            .flat_map(|c| &c.rules)
+            .filter(|r| matches!(r.target, Target::Jump(t) | Target::Goto(t) if t == id))
+            .count()
+    }
+
+    /// Drops every rule and user chain and resets the policies (a restore without
+    /// `--noflush` deletes the nf_tables table).
+    pub fn reset(&mut self) {
+        let fresh = TableState::new(self.table);
+        *self = TableState {
+            exists: true,
+            ..fresh
+        };
+    }
+}
+
+/// The four tables of one network namespace, with the iptables release they imitate.
+#[derive(Clone, Debug)]
+pub struct Tables {
+    pub(crate) version: IptablesVersion,
+    pub(crate) trace: bool,
+    pub(crate) tables: [TableState; 4],
+}
+
+impl Default for Tables {
+    fn default() -> Self {
+        Tables::new(IptablesVersion::default())
+    }
+}
+
+pub(crate) fn index(table: Table) -> usize {
+    match table {
+        Table::Raw => 0,
+        Table::Mangle => 1,
+        Table::Nat => 2,
+        Table::Filter => 3,
+    }
+}
+
+impl Tables {
+    /// Empty tables: built-in chains with policy ACCEPT.
+    pub fn new(version: IptablesVersion) -> Tables {
+        Tables {
+            version,
+            trace: false,
+            tables: Table::ALL.map(TableState::new),
+        }
+    }
+
+    pub fn version(&self) -> IptablesVersion {
+        self.version
+    }
+
+    pub fn set_version(&mut self, version: IptablesVersion) {
+        self.version = version;
+    }
+
+    /// Report every rule traversed, policies and verdicts to `run`'s callback (LOG lines
+    /// are always reported).
+    pub fn set_trace(&mut self, on: bool) {
+        self.trace = on;
+    }
+
+    pub(crate) fn state(&self, table: Table) -> &TableState {
+        &self.tables[index(table)]
+    }
+
+    pub(crate) fn state_mut(&mut self, table: Table) -> &mut TableState {
+        &mut self.tables[index(table)]
+    }
+
+    /// Whether a command has created the table (it then appears in `iptables-save`).
+    pub fn table_exists(&self, table: Table) -> bool {
+        self.state(table).exists
+    }
+
+    /// A built-in chain's policy, or `None` if the table has no such chain.
+    pub fn policy(&self, table: Table, hook: Hook) -> Option<Policy> {
+        let t = self.state(table);
+        t.builtin(hook).map(|id| t.chain(id).policy)
+    }
+
+    /// The policy counters of a built-in chain.
+    pub fn policy_counters(&self, table: Table, chain: &str) -> Option<Counters> {
+        let t = self.state(table);
+        let c = t.chain(t.find(chain)?);
+        c.hook.map(|_| c.policy_counters)
+    }
+
+    /// Counters of rule `num` (1-based) of a chain.
+    pub fn rule_counters(&self, table: Table, chain: &str, num: usize) -> Option<Counters> {
+        let t = self.state(table);
+        let c = t.chain(t.find(chain)?);
+        c.rules.get(num.checked_sub(1)?).map(|r| r.counters)
+    }
+
+    /// Sets a rule's counters (as `iptables -R ... -c P B` would); false if there's no rule.
+    pub fn set_rule_counters(
+        &mut self,
+        table: Table,
+        chain: &str,
+        num: usize,
+        c: Counters,
+    ) -> bool {
+        let t = self.state_mut(table);
+        let Some(id) = t.find(chain) else {
+            return false;
+        };
+        match num
+            .checked_sub(1)
+            .and_then(|i| t.chain_mut(id).rules.get_mut(i))
+        {
+            Some(r) => {
+                r.counters = c;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Sets a built-in chain's policy counters; false if there's no such built-in chain.
+    pub fn set_policy_counters(&mut self, table: Table, chain: &str, c: Counters) -> bool {
+        let t = self.state_mut(table);
+        match t.find(chain) {
+            Some(id) if t.chain(id).hook.is_some() => {
+                t.chain_mut(id).policy_counters = c;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Number of rules in a chain.
+    pub fn rule_count(&self, table: Table, chain: &str) -> Option<usize> {
+        let t = self.state(table);
+        t.find(chain).map(|id| t.chain(id).rules.len())
+    }
+
+    /// Chain names in `iptables -L` order.
+    pub fn chain_names(&self, table: Table) -> Vec<&str> {
+        let t = self.state(table);
+        t.listing_order()
+            .into_iter()
+            .map(|id| t.chain(id).name.as_str())
+            .collect()
+    }
+}

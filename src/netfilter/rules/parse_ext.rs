@@ -1,0 +1,215 @@
+//! Match and target extensions on the command line: which modules exist, which options
+//! each takes, and the checks a module makes once the line is read. The options' values are
+//! read in `ext_match.rs` and `ext_target.rs`.
+
+use super::Prog;
+use super::matches::{
+    AddrTypeMatch, CtMatch, IcmpMatch, IpRangeMatch, LimitMatch, Match, MultiportKind,
+    MultiportMatch, PortMatch, Ports, StatMatch, StatMode,
+};
+use super::parse::Res;
+
+pub(crate) use super::ext_match::parse_match_opt;
+pub(crate) use super::ext_target::TargetBuilder;
+
+/// The options each match module takes (`None`: no argument, `Some(n)`: n arguments).
+fn match_options(name: &str) -> &'static [(&'static str, u8)] {
+    match name {
+        "tcp" => &[
+            ("sport", 1),
+            ("source-port", 1),
+            ("dport", 1),
+            ("destination-port", 1),
+            ("syn", 0),
+            ("tcp-flags", 2),
+        ],
+        "udp" => &[
+            ("sport", 1),
+            ("source-port", 1),
+            ("dport", 1),
+            ("destination-port", 1),
+        ],
+        "icmp" => &[("icmp-type", 1)],
+        "conntrack" => &[
+            ("ctstate", 1),
+            ("ctorigsrc", 1),
+            ("ctorigdst", 1),
+            ("ctorigsrcport", 1),
+            ("ctorigdstport", 1),
+            ("ctdir", 1),
+        ],
+        "state" => &[("state", 1)],
+        "addrtype" => &[
+            ("src-type", 1),
+            ("dst-type", 1),
+            ("limit-iface-in", 0),
+            ("limit-iface-out", 0),
+        ],
+        "iprange" => &[("src-range", 1), ("dst-range", 1)],
+        "multiport" => &[
+            ("sports", 1),
+            ("source-ports", 1),
+            ("dports", 1),
+            ("destination-ports", 1),
+            ("ports", 1),
+        ],
+        "limit" => &[("limit", 1), ("limit-burst", 1)],
+        "statistic" => &[("mode", 1), ("probability", 1), ("every", 1), ("packet", 1)],
+        "comment" => &[("comment", 1)],
+        _ => &[],
+    }
+}
+
+/// Match modules iptables can load here.
+pub(crate) const MATCHES: &[&str] = &[
+    "tcp",
+    "udp",
+    "icmp",
+    "conntrack",
+    "state",
+    "addrtype",
+    "iprange",
+    "multiport",
+    "limit",
+    "statistic",
+    "comment",
+];
+
+/// Targets that are extensions (the rest of `-j NAME` is a standard verdict or a chain).
+pub(crate) const TARGETS: &[&str] = &["REJECT", "LOG", "DNAT", "SNAT", "MASQUERADE", "REDIRECT"];
+
+/// A match being read: its module, the options seen so far, the value.
+#[derive(Debug)]
+pub(crate) struct MatchBuilder {
+    pub name: &'static str,
+    pub(super) seen: Vec<&'static str>,
+    pub m: Match,
+}
+
+impl MatchBuilder {
+    pub fn new(name: &'static str) -> MatchBuilder {
+        let m = match name {
+            "tcp" | "udp" => {
+                let p = PortMatch {
+                    sport: Ports::ANY,
+                    dport: Ports::ANY,
+                    flags: None,
+                };
+                if name == "tcp" {
+                    Match::Tcp(p)
+                } else {
+                    Match::Udp(p)
+                }
+            }
+            "icmp" => Match::Icmp(IcmpMatch {
+                typ: 0xFF,
+                code_lo: 0,
+                code_hi: 0xFF,
+                inv: false,
+            }),
+            "conntrack" | "state" => Match::Conntrack(CtMatch {
+                state_alias: name == "state",
+                ..CtMatch::default()
+            }),
+            "addrtype" => Match::AddrType(AddrTypeMatch::default()),
+            "iprange" => Match::IpRange(IpRangeMatch::default()),
+            "multiport" => Match::Multiport(MultiportMatch {
+                kind: MultiportKind::Destination,
+                ports: Vec::new(),
+                inv: false,
+            }),
+            "limit" => Match::Limit(LimitMatch::new(10_000 * 3600 / 3, 5)),
+            "statistic" => Match::Statistic(StatMatch {
+                mode: StatMode::Nth {
+                    every: u32::MAX,
+                    packet: 0,
+                    count: 0,
+                },
+                inv: false,
+            }),
+            _ => Match::Comment(String::new()),
+        };
+        MatchBuilder {
+            name,
+            seen: Vec::new(),
+            m,
+        }
+    }
+
+    /// The canonical option name if this module takes `opt`, and its argument count.
+    pub fn option(&self, opt: &str) -> Option<(&'static str, u8)> {
+        option_in(match_options(self.name), opt)
+    }
+}
+
+pub(super) fn option_in(
+    table: &'static [(&'static str, u8)],
+    opt: &str,
+) -> Option<(&'static str, u8)> {
+    table.iter().find(|o| o.0 == opt).copied()
+}
+
+/// Marks `opt` seen, refusing a repeat or an unsupported `!` as `xtables_option_parse` does.
+pub(super) fn once(
+    p: &Prog,
+    ext: &str,
+    seen: &mut Vec<&'static str>,
+    opt: &'static str,
+    inv: bool,
+    inv_ok: bool,
+) -> Res<()> {
+    if seen.contains(&opt) {
+        return Err(p.param(
+            format!("{ext}: option \"--{opt}\" can only be used once.\n"),
+            Some(opt),
+        ));
+    }
+    if inv && !inv_ok {
+        return Err(p.param(
+            format!("{ext}: option \"--{opt}\" cannot be inverted.\n"),
+            Some(opt),
+        ));
+    }
+    seen.push(opt);
+    Ok(())
+}
+
+/// The checks each module makes when the line has been read.
+pub(crate) fn final_check(p: &Prog, b: &MatchBuilder) -> Res<()> {
+    let need = |msg: &str| Err(p.param(msg.to_string(), Some(b.name)));
+    match &b.m {
+        Match::Conntrack(c) if c.state_alias && c.state.is_none() => {
+            need("You must specify \"--state\"")
+        }
+        Match::Conntrack(_) if b.seen.is_empty() => {
+            need("conntrack: At least one option is required")
+        }
+        Match::AddrType(a) if a.src.is_none() && a.dst.is_none() => {
+            need("addrtype: you must specify --src-type or --dst-type")
+        }
+        Match::IpRange(_) if b.seen.is_empty() => {
+            need("iprange match: You must specify `--src-range' or `--dst-range'")
+        }
+        Match::Multiport(_) if b.seen.is_empty() => need("multiport expects an option"),
+        Match::Comment(_) if b.seen.is_empty() => {
+            need("comment: option \"--comment\" must be specified")
+        }
+        Match::Statistic(s) => match s.mode {
+            _ if !b.seen.contains(&"mode") => {
+                need("statistic: option \"--mode\" must be specified")
+            }
+            StatMode::Nth {
+                every: u32::MAX, ..
+            } => need("--every must be specified in nth mode"),
+            StatMode::Nth { every, packet, .. } if packet > every => {
+                need("--packet can't be bigger than --every")
+            }
+            StatMode::Random {
+                probability: u32::MAX,
+                ..
+            } => need("--probability must be specified in random mode"),
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,187 @@
+//! `iptables-restore`: `*table`, `:CHAIN POLICY [packets:bytes]`, command lines (optionally
+//! prefixed with `[packets:bytes]`), `COMMIT`, `#` comments. Each table is built on a copy
+//! and replaces the live one at its `COMMIT`; an error leaves the table as it was (tables
+//! committed earlier in the file stay, as with iptables).
+
+use super::apply::exec;
+use super::model::{Counters, Policy, Tables};
+use super::parse::parse_command;
+use super::parse_finish::check_new_chain;
+use super::{ErrorKind, IptablesError, Prog};
+use crate::netfilter::packet::Table;
+
+/// `iptables-restore` options.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RestoreOptions {
+    /// `--noflush`: keep the table's rules and chains (a declared user chain is flushed).
+    pub noflush: bool,
+    /// `--counters`: take `[packets:bytes]` of chains and rules.
+    pub counters: bool,
+}
+
+/// `add_param_to_argv`: splits at blanks; double quotes group, and a backslash escapes the
+/// next character inside them.
+pub(crate) fn split_line(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let (mut quoted, mut escaped, mut started) = (false, false, false);
+    for c in line.chars() {
+        if quoted {
+            if escaped {
+                cur.push(c);
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                quoted = false;
+            } else {
+                cur.push(c);
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                quoted = true;
+                started = true;
+            }
+            ' ' | '\t' | '\n' | '\r' => {
+                if started || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                    started = false;
+                }
+            }
+            _ => cur.push(c),
+        }
+    }
+    if started || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn parse_counters(s: &str) -> Option<Counters> {
+    let (p, b) = s.strip_prefix('[')?.strip_suffix(']')?.split_once(':')?;
+    Some(Counters {
+        packets: p.parse().ok()?,
+        bytes: b.parse().ok()?,
+    })
+}
+
+impl Tables {
+    /// `iptables-restore --counters` of `text` (counters are taken where given).
+    pub fn restore(&mut self, text: &str) -> Result<(), IptablesError> {
+        self.restore_with(
+            text,
+            RestoreOptions {
+                noflush: false,
+                counters: true,
+            },
+        )
+    }
+
+    pub fn restore_with(&mut self, text: &str, opts: RestoreOptions) -> Result<(), IptablesError> {
+        let mut p = Prog {
+            name: "iptables-restore",
+            version: self.version,
+            line: None,
+        };
+        let failed = |p: &Prog, n: usize| {
+            p.plain(
+                ErrorKind::Other,
+                format!("iptables-restore: line {n} failed"),
+                Some(&n.to_string()),
+            )
+        };
+        let mut current: Option<super::model::TableState> = None;
+        let mut last = 0;
+        for (i, raw) in text.lines().enumerate() {
+            let n = i + 1;
+            last = n;
+            p.line = Some(n);
+            let line = raw.trim_end_matches('\r');
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if line.trim_end() == "COMMIT" {
+                let Some(ts) = current.take() else {
+                    return Err(failed(&p, n));
+                };
+                let table = ts.table;
+                *self.state_mut(table) = ts;
+                continue;
+            }
+            let Some(ts) = current.as_mut() else {
+                let name = line
+                    .strip_prefix('*')
+                    .map(|t| t.split_whitespace().next().unwrap_or(""));
+                let table = name.and_then(Table::parse).ok_or_else(|| failed(&p, n))?;
+                let mut ts = self.state(table).clone();
+                if !opts.noflush {
+                    ts.reset();
+                }
+                ts.exists = true;
+                current = Some(ts);
+                continue;
+            };
+            if line.starts_with('*') {
+                return Err(failed(&p, n));
+            }
+            if let Some(decl) = line.strip_prefix(':') {
+                let mut f = decl.split_whitespace();
+                let chain = f.next().ok_or_else(|| failed(&p, n))?;
+                let policy = f.next().ok_or_else(|| failed(&p, n))?;
+                let counters = f.next().and_then(parse_counters).filter(|_| opts.counters);
+                match ts.find(chain) {
+                    Some(id) if ts.chain(id).hook.is_some() => {
+                        let nat = ts.table == Table::Nat;
+                        let c = ts.chain_mut(id);
+                        c.policy = match policy {
+                            "ACCEPT" => Policy::Accept,
+                            "DROP" if !nat => Policy::Drop,
+                            _ => return Err(failed(&p, n)),
+                        };
+                        if let Some(cnt) = counters {
+                            c.policy_counters = cnt;
+                        }
+                    }
+                    Some(id) => ts.chain_mut(id).rules.clear(),
+                    None if policy == "-" => {
+                        check_new_chain(&p, chain)?;
+                        ts.add_chain(chain);
+                    }
+                    None => return Err(failed(&p, n)),
+                }
+                continue;
+            }
+            let (counters, rest) = match line.strip_prefix('[') {
+                Some(_) => {
+                    let end = line.find(']').ok_or_else(|| failed(&p, n))?;
+                    (parse_counters(&line[..=end]), &line[end + 1..])
+                }
+                None => (None, line),
+            };
+            let argv = split_line(rest);
+            let mut c = parse_command(&p, &argv, Some(ts.table))?;
+            if opts.counters && counters.is_some() {
+                c.counters = counters;
+            }
+            match exec(ts, &c, &p, self.version) {
+                Err(e) if e.kind() == ErrorKind::Parameter => return Err(e),
+                Err(_) => return Err(failed(&p, n)),
+                Ok(_) => {}
+            }
+        }
+        if current.is_some() {
+            return Err(p.plain(
+                ErrorKind::Other,
+                format!("iptables-restore: COMMIT expected at line {}", last + 1),
+                None,
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "restore_tests.rs"]
+mod tests;

@@ -1,0 +1,223 @@
+//! Values on the command line: addresses and masks, ports and services, interfaces,
+//! protocols, as libxtables parses them.
+
+use super::matches::ct;
+use super::matches::{Iface, Net};
+use super::names::{
+    ADDR_TYPES, ICMP_TYPES, host_by_name, network_by_name, parse_protocol, service_port,
+};
+use super::{IptablesError, Prog};
+
+type Res<T> = Result<T, IptablesError>;
+
+/// A dotted quad, possibly abbreviated (`10` is `10.0.0.0`, `192.168` is `192.168.0.0`), as
+/// `xtables_numeric_to_ipaddr` reads it.
+pub(crate) fn parse_ipv4(s: &str) -> Option<u32> {
+    let mut addr = 0u32;
+    for (n, part) in s.split('.').enumerate() {
+        if n == 4 || part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        addr |= u32::from(part.parse::<u8>().ok()?) << (24 - 8 * n);
+    }
+    Some(addr)
+}
+
+fn parse_mask(s: &str) -> Option<u32> {
+    if s.contains('.') {
+        return s.parse::<std::net::Ipv4Addr>().ok().map(u32::from);
+    }
+    match s.parse::<u32>().ok()? {
+        0 => Some(0),
+        n @ 1..=32 => Some(u32::MAX << (32 - n)),
+        _ => None,
+    }
+}
+
+/// `-s`/`-d`: a comma-separated list of `ADDRESS[/MASK]`, where an address may be a name from
+/// `/etc/hosts` or `/etc/networks`. Duplicates (after masking) are dropped, as iptables does.
+pub(crate) fn parse_net(p: &Prog, v: &str) -> Res<Vec<Net>> {
+    let mut nets: Vec<Net> = Vec::new();
+    for item in v.split(',') {
+        let (a, m) = match item.split_once('/') {
+            Some((a, m)) => (a, Some(m)),
+            None => (item, None),
+        };
+        let mask = match m {
+            Some(m) => parse_mask(m)
+                .ok_or_else(|| p.param(format!("invalid mask `{m}' specified"), Some(m)))?,
+            None => u32::MAX,
+        };
+        let addr = parse_ipv4(a)
+            .or_else(|| host_by_name(a))
+            .or_else(|| network_by_name(a))
+            .ok_or_else(|| p.param(format!("host/network `{a}' not found"), Some(a)))?;
+        let net = Net {
+            addr: addr & mask,
+            mask,
+        };
+        if !nets.contains(&net) {
+            nets.push(net);
+        }
+    }
+    Ok(nets)
+}
+
+/// `xtables_parse_port`: a number or a service name of `proto` (6 TCP, 17 UDP).
+pub(crate) fn parse_port(p: &Prog, s: &str, proto: u8) -> Res<u16> {
+    s.parse::<u16>()
+        .ok()
+        .or_else(|| service_port(s, proto))
+        .ok_or_else(|| p.param(format!("invalid port/service `{s}' specified"), Some(s)))
+}
+
+/// `PORT` or `[FIRST]:[LAST]`.
+pub(crate) fn parse_ports(p: &Prog, v: &str, proto: u8) -> Res<(u16, u16)> {
+    match v.split_once(':') {
+        None => {
+            let x = parse_port(p, v, proto)?;
+            Ok((x, x))
+        }
+        Some((a, z)) => {
+            let lo = if a.is_empty() {
+                0
+            } else {
+                parse_port(p, a, proto)?
+            };
+            let hi = if z.is_empty() {
+                0xFFFF
+            } else {
+                parse_port(p, z, proto)?
+            };
+            if lo > hi {
+                return Err(p.param("invalid portrange (min > max)", Some(v)));
+            }
+            Ok((lo, hi))
+        }
+    }
+}
+
+/// `-i`/`-o`.
+pub(crate) fn parse_iface(p: &Prog, v: &str) -> Res<Iface> {
+    if v.is_empty() {
+        return Err(p.param("Empty interface is likely to be undesired", Some(v)));
+    }
+    if v.len() >= 16 {
+        return Err(p.param(
+            format!("interface name `{v}' must be shorter than IFNAMSIZ (15)"),
+            Some(v),
+        ));
+    }
+    Ok(Iface::new(v))
+}
+
+/// `-p`: lower-cased first, as iptables does.
+pub(crate) fn parse_proto(p: &Prog, v: &str) -> Res<u8> {
+    let lower = v.to_ascii_lowercase();
+    parse_protocol(&lower)
+        .ok_or_else(|| p.param(format!("unknown protocol \"{lower}\" specified"), Some(v)))
+}
+
+pub(crate) fn tcp_flags(p: &Prog, v: &str) -> Res<u8> {
+    const NAMES: &[(&str, u8)] = &[
+        ("FIN", 0x01),
+        ("SYN", 0x02),
+        ("RST", 0x04),
+        ("PSH", 0x08),
+        ("ACK", 0x10),
+        ("URG", 0x20),
+        ("ALL", 0x3F),
+        ("NONE", 0),
+    ];
+    v.split(',').try_fold(0u8, |acc, f| {
+        let bit = NAMES
+            .iter()
+            .find(|n| n.0.eq_ignore_ascii_case(f))
+            .map(|n| n.1);
+        Ok(acc | bit.ok_or_else(|| p.param(format!("Unknown TCP flag `{f}'"), Some(f)))?)
+    })
+}
+
+/// `parse_icmp`: a (unique prefix of a) name, or `TYPE[/CODE]`.
+pub(crate) fn icmp_type(p: &Prog, v: &str) -> Res<(u8, u8, u8)> {
+    let mut found: Option<&(&str, u8, u8, u8)> = None;
+    for t in ICMP_TYPES {
+        if t.0.len() >= v.len() && t.0[..v.len()].eq_ignore_ascii_case(v) && !v.is_empty() {
+            if let Some(f) = found {
+                return Err(p.param(
+                    format!("Ambiguous ICMP type `{v}': `{}' or `{}'?", f.0, t.0),
+                    Some(v),
+                ));
+            }
+            found = Some(t);
+        }
+    }
+    if let Some(t) = found {
+        return Ok((t.1, t.2, t.3));
+    }
+    let (typ, code) = match v.split_once('/') {
+        Some((t, c)) => (t, Some(c)),
+        None => (v, None),
+    };
+    let typ: u8 = typ
+        .parse()
+        .map_err(|_| p.param(format!("Invalid ICMP type `{typ}'\n"), Some(v)))?;
+    match code {
+        Some(c) => {
+            let c: u8 = c
+                .parse()
+                .map_err(|_| p.param(format!("Invalid ICMP code `{c}'\n"), Some(v)))?;
+            Ok((typ, c, c))
+        }
+        None => Ok((typ, 0, 0xFF)),
+    }
+}
+
+pub(crate) fn states(p: &Prog, v: &str, opt: &str) -> Res<u16> {
+    let what = if opt == "state" { "state" } else { "ctstate" };
+    v.split(',').try_fold(0u16, |acc, s| {
+        let bit = ct::NAMES
+            .iter()
+            .find(|n| n.0.eq_ignore_ascii_case(s))
+            .map(|n| n.1);
+        let bit = bit.filter(|&b| what == "ctstate" || b & (ct::SNAT | ct::DNAT) == 0);
+        Ok(acc | bit.ok_or_else(|| p.param(format!("Bad {what} \"{s}\""), Some(s)))?)
+    })
+}
+
+pub(crate) fn addr_types(p: &Prog, v: &str) -> Res<u16> {
+    v.split(',').try_fold(0u16, |acc, t| {
+        let i = ADDR_TYPES.iter().position(|n| n.eq_ignore_ascii_case(t));
+        let i =
+            i.ok_or_else(|| p.param(format!("addrtype: invalid address type \"{t}\""), Some(t)))?;
+        Ok(acc | 1 << i)
+    })
+}
+
+/// `parse_rate` of `libxt_limit`: `N[/second|/minute|/hour|/day]` (any prefix of the unit).
+pub(crate) fn rate(v: &str) -> Option<u32> {
+    let (num, unit) = match v.split_once('/') {
+        Some((n, u)) => (n, Some(u)),
+        None => (v, None),
+    };
+    let mult: u64 = match unit {
+        None => 1,
+        Some("") => return None,
+        Some(u) => {
+            let is = |full: &str| full.len() >= u.len() && full[..u.len()].eq_ignore_ascii_case(u);
+            [
+                ("second", 1),
+                ("minute", 60),
+                ("hour", 3600),
+                ("day", 86_400),
+            ]
+            .iter()
+            .find(|(full, _)| is(full))?
+            .1
+        }
+    };
+    let digits = num.bytes().take_while(u8::is_ascii_digit).count();
+    let r: u64 = num[..digits].parse().ok().filter(|&r| r > 0)?;
+    let avg = 10_000 * mult / r;
+    (avg > 0).then_some(avg as u32)
+}
