@@ -12,6 +12,7 @@ pub mod fdb;
 
 use std::any::Any;
 
+use rustc_hash::FxHashSet;
 use smoltcp::wire::{EthernetAddress, EthernetFrame};
 
 use crate::report::iproute::{self, FdbLine, LinkInfo};
@@ -55,6 +56,9 @@ pub struct Bridge {
     config: BridgeConfig,
     ports: Vec<BridgePort>,
     own_port: Option<u16>,
+    /// The bridge's and its ports' MACs (`fdb::mac_key`), so that checking a destination
+    /// costs one lookup, not a scan of every port (ten thousand on a big lab).
+    local_macs: FxHashSet<u64>,
     pub fdb: Fdb,
     pub counters: BridgeCounters,
 }
@@ -67,11 +71,16 @@ fn is_link_local_group(mac: EthernetAddress) -> bool {
 impl Bridge {
     pub fn new(config: BridgeConfig, ports: Vec<BridgePort>) -> Bridge {
         let own_port = ports.iter().position(|p| p.own).map(|i| i as u16);
+        let local_macs = std::iter::once(config.mac)
+            .chain(ports.iter().map(|p| p.mac))
+            .map(fdb::mac_key)
+            .collect();
         Bridge {
             fdb: Fdb::new(config.ageing, config.fdb_max),
             config,
             ports,
             own_port,
+            local_macs,
             counters: BridgeCounters::default(),
         }
     }
@@ -85,7 +94,7 @@ impl Bridge {
     }
 
     fn is_local_mac(&self, mac: EthernetAddress) -> bool {
-        mac == self.config.mac || self.ports.iter().any(|p| p.mac == mac)
+        self.local_macs.contains(&fdb::mac_key(mac))
     }
 
     fn fdb_listing(&self, argv: &[String]) -> Result<String, String> {
