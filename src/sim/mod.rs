@@ -495,6 +495,20 @@ impl Sim {
 
     /// Sends what the node queued, collects finished commands, and re-arms its timer.
     fn after_call(&mut self, node: NodeId, mut incoming: Incoming<'_>) {
+        // Most deliveries send nothing (a flood's copies at the hosts it is not for).
+        if !self.scratch.tx.is_empty() {
+            self.send_queued(node, &mut incoming);
+        }
+        if let Incoming::Owned(buf) = incoming {
+            self.pool.give(buf);
+        }
+        if !self.scratch.done.is_empty() {
+            self.finished.append(&mut self.scratch.done);
+        }
+        self.reschedule(node);
+    }
+
+    fn send_queued(&mut self, node: NodeId, incoming: &mut Incoming<'_>) {
         let mut tx = std::mem::take(&mut self.scratch.tx);
         // A forward that is the node's only send takes the incoming buffer; others copy it.
         let only = tx.len() == 1;
@@ -514,12 +528,7 @@ impl Sim {
                 }
             }
         }
-        if let Incoming::Owned(buf) = incoming {
-            self.pool.give(buf);
-        }
         self.scratch.tx = tx;
-        self.finished.append(&mut self.scratch.done);
-        self.reschedule(node);
     }
 
     fn reschedule(&mut self, node: NodeId) {
