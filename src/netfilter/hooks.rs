@@ -221,8 +221,7 @@ impl Netfilter {
             return;
         }
         if let Some(c) = self.conntrack.conn(&tr.slot) {
-            let c = c.clone();
-            nat::apply(&c, tr.reply, manip, ip);
+            nat::apply(c, tr.reply, manip, ip);
         }
     }
 

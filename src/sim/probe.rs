@@ -19,7 +19,11 @@ pub struct Probe {
 }
 
 struct Burst {
-    frame: Vec<u8>,
+    /// The frames, back to back in sending order, so a traffic generator's own memory
+    /// streams rather than misses the cache; `ends[i]` is where frame `i` ends.
+    data: Vec<u8>,
+    ends: Vec<usize>,
+    next: usize,
     left: u64,
     per_wake: u64,
 }
@@ -41,8 +45,26 @@ impl Probe {
 
     /// Sends `total` copies of `frame` out of port 0, `per_wake` of them per wake-up.
     pub fn blast(&mut self, frame: Vec<u8>, total: u64, per_wake: u64) {
+        self.blast_cycle(vec![frame], total, per_wake);
+    }
+
+    /// Sends `total` frames out of port 0, taking `frames` in turn, `per_wake` per wake-up.
+    pub fn blast_cycle(&mut self, frames: Vec<Vec<u8>>, total: u64, per_wake: u64) {
+        if frames.is_empty() {
+            return;
+        }
+        let mut data = Vec::with_capacity(frames.iter().map(Vec::len).sum());
+        let ends = frames
+            .iter()
+            .map(|f| {
+                data.extend_from_slice(f);
+                data.len()
+            })
+            .collect();
         self.burst = Some(Burst {
-            frame,
+            data,
+            ends,
+            next: 0,
             left: total,
             per_wake: per_wake.max(1),
         });
@@ -74,7 +96,9 @@ impl Node for Probe {
         if let Some(b) = self.burst.as_mut() {
             let n = b.left.min(b.per_wake);
             for _ in 0..n {
-                ctx.send_copy(0, &b.frame);
+                let start = if b.next == 0 { 0 } else { b.ends[b.next - 1] };
+                ctx.send_copy(0, &b.data[start..b.ends[b.next]]);
+                b.next = (b.next + 1) % b.ends.len();
             }
             b.left -= n;
             if b.left == 0 {

@@ -21,10 +21,13 @@ use crate::sim::probe::Probe;
 use crate::sim::{CmdId, Sim, Stop};
 use crate::time::Instant;
 
+pub mod nat;
+
 const REPS: usize = 5;
 const BRIDGE_FRAMES: u64 = if cfg!(test) { 10_000 } else { 2_000_000 };
 const TCP_BYTES: u64 = 20_000_000;
 const PING_HOSTS: usize = 10_000;
+const NAT_FRAMES: u64 = if cfg!(test) { 10_000 } else { 1_000_000 };
 
 /// Every key `hoplab bench` knows, in the order it runs them.
 pub const KEYS: &[&str] = &[
@@ -34,6 +37,9 @@ pub const KEYS: &[&str] = &[
     "tcp_bridge_gbps_captured",
     "ping_all_10k_s",
     "ping_all_10k_rss_mib",
+    "nat_mpps",
+    "tcp_nat_gbps",
+    "conntrack_100k_slowdown",
 ];
 
 #[derive(Debug, Default)]
@@ -167,6 +173,24 @@ pub fn run(only: &[String], progress: &mut dyn FnMut(String)) -> Result<Results,
         r.record("ping_all_10k_s", secs);
         r.record("ping_all_10k_rss_mib", rss);
     }
+    if wants("nat_mpps") {
+        r.params
+            .insert("nat_frames".into(), serde_json::json!(NAT_FRAMES));
+        let s = repeat(progress, "nat_mpps", || nat::nat_mpps(NAT_FRAMES));
+        r.record("nat_mpps", s);
+    }
+    if wants("tcp_nat_gbps") {
+        let s = repeat(progress, "tcp_nat_gbps", || nat::tcp_nat_gbps(TCP_BYTES));
+        r.record("tcp_nat_gbps", s);
+    }
+    if wants("conntrack_100k_slowdown") {
+        r.params
+            .insert("conntrack_flows".into(), serde_json::json!([10, 100_000]));
+        let s = repeat(progress, "conntrack_100k_slowdown", || {
+            nat::conntrack_slowdown(NAT_FRAMES)
+        });
+        r.record("conntrack_100k_slowdown", s);
+    }
     Ok(r)
 }
 
@@ -264,9 +288,13 @@ fn host(name: &str, ip: [u8; 4], mac: u8, seed: u64) -> Host {
     )
 }
 
-fn wait_for(sim: &mut Sim, id: CmdId) -> Option<crate::sim::CmdResult> {
+/// Virtual time a benchmark's command may take: past it, the run is a failure, not a hang.
+const VIRTUAL_LIMIT: crate::time::Duration = crate::time::Duration::from_secs(600);
+
+pub(crate) fn wait_for(sim: &mut Sim, id: CmdId) -> Option<crate::sim::CmdResult> {
+    let limit = sim.now() + VIRTUAL_LIMIT;
     loop {
-        match sim.run_until(Instant::MAX) {
+        match sim.run_until(limit) {
             Stop::CommandDone => {
                 if let Some((_, r)) = sim.take_finished().into_iter().find(|(i, _)| *i == id) {
                     return Some(r);
@@ -398,7 +426,7 @@ pub fn ping_all(n: usize) -> (f64, f64) {
     }
     let mut done = 0;
     while done < n {
-        match sim.run_until(Instant::MAX) {
+        match sim.run_until(Instant::ZERO + VIRTUAL_LIMIT) {
             Stop::CommandDone => done += sim.take_finished().len(),
             _ => break,
         }
