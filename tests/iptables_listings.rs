@@ -482,4 +482,3 @@ fn evaluating_a_packet_allocates_nothing() {
     let probe = std::hint::black_box(vec![1u8; 3]);
     assert!(allocs() > before, "the counter counts ({probe:?})");
 }
-
