@@ -4,7 +4,9 @@
 
 mod kernel;
 
-use kernel::{Outcome, Testbed, Topo, host, nc_outcome, ping_outcome, privileged, router};
+use kernel::{
+    Out, Outcome, Step, Testbed, Topo, host, nc_outcome, ping_outcome, privileged, router, run,
+};
 
 /// h1 — r1 — h2.
 fn one_router(setup: &[&'static str], mtu2: u32) -> Topo {
@@ -227,4 +229,1150 @@ fn kd_tcp_to_router_is_refused_with_a_reset() {
     ) {
         assert_eq!(k, Outcome::Refused);
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Netfilter: the same rules in the router's namespace and in hoplab's router.
+
+/// h1 — r1 — h2, with these rules on r1.
+fn filtered(rules: &[&'static str]) -> Topo {
+    let mut topo = one_router(&[], 1500);
+    let r1 = topo.nodes.pop().expect("r1").rules(rules);
+    topo.nodes.push(r1);
+    topo
+}
+
+/// h1 (eth0), h2 (eth1) and h3 (eth2) around r1, with these rules on r1.
+fn three_legs(rules: &[&'static str]) -> Topo {
+    Topo {
+        nodes: vec![
+            host("h1", "10.0.1.10/24", "10.0.1.1"),
+            host("h2", "10.0.2.10/24", "10.0.2.1"),
+            host("h3", "10.0.3.10/24", "10.0.3.1"),
+            router(
+                "r1",
+                &[
+                    ("eth0", "10.0.1.1/24"),
+                    ("eth1", "10.0.2.1/24"),
+                    ("eth2", "10.0.3.1/24"),
+                ],
+                &[],
+            )
+            .rules(rules),
+        ],
+        links: vec![
+            ("h1", "eth0", "r1", "eth0", 1500),
+            ("r1", "eth1", "h2", "eth0", 1500),
+            ("r1", "eth2", "h3", "eth0", 1500),
+        ],
+    }
+}
+
+/// h1 — r1 — r2 — h3: r1 (with these rules) has a default route via r2; r2 knows no way
+/// back to h1's LAN, so only a source NAT on r1 lets replies return.
+fn nat_chain(rules: &[&'static str]) -> Topo {
+    Topo {
+        nodes: vec![
+            host("h1", "10.0.1.10/24", "10.0.1.1"),
+            host("h3", "10.0.3.10/24", "10.0.3.1"),
+            router(
+                "r1",
+                &[("eth0", "10.0.1.1/24"), ("eth1", "10.0.12.1/30")],
+                &["ip route add default via 10.0.12.2"],
+            )
+            .rules(rules),
+            router(
+                "r2",
+                &[("eth0", "10.0.12.2/30"), ("eth1", "10.0.3.1/24")],
+                &[],
+            ),
+        ],
+        links: vec![
+            ("h1", "eth0", "r1", "eth0", 1500),
+            ("r1", "eth1", "r2", "eth0", 1500),
+            ("r2", "eth1", "h3", "eth0", 1500),
+        ],
+    }
+}
+
+/// Runs the steps in both worlds, reads both with `read` and asserts they agree; returns
+/// the kernel's reading (None when skipped). `KD_SHOW=1` prints the kernel's outputs.
+fn probe<T: PartialEq + std::fmt::Debug>(
+    case: &str,
+    topo: &Topo,
+    steps: &[Step],
+    read: impl Fn(&[Out]) -> T,
+) -> Option<T> {
+    if !privileged(case) {
+        return None;
+    }
+    let ko = kernel::kernel_steps(case, topo, steps);
+    let ho = kernel::hoplab_steps(topo, steps);
+    if std::env::var_os("KD_SHOW").is_some() {
+        eprintln!("{case}\n--- kernel:\n{}", dump(steps, &ko));
+    }
+    let (k, h) = (read(&ko), read(&ho));
+    assert_eq!(
+        k,
+        h,
+        "{case}: kernel and hoplab disagree\n--- kernel:\n{}\n--- hoplab:\n{}",
+        dump(steps, &ko),
+        dump(steps, &ho)
+    );
+    Some(k)
+}
+
+fn dump(steps: &[Step], outs: &[Out]) -> String {
+    steps
+        .iter()
+        .zip(outs)
+        .map(|(s, o)| format!("{s:?} (exit {})\n{}", o.code, o.text))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// What curl got: the body, or its exit code (7 refused or unreachable, 28 timed out).
+#[derive(Debug, PartialEq, Eq)]
+enum Http {
+    Body(String),
+    Failed(i32),
+}
+
+fn http(o: &Out) -> Http {
+    if o.code == 0 {
+        Http::Body(o.text.trim_end().to_string())
+    } else {
+        Http::Failed(o.code)
+    }
+}
+
+fn body(text: &str) -> Http {
+    Http::Body(text.to_string())
+}
+
+/// `conntrack -L` normalised: the timeout, mark, use and ICMP ids left out; entries sorted.
+fn ct(o: &Out) -> Vec<String> {
+    let mut v: Vec<String> = o
+        .text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if !matches!(w.first(), Some(&("tcp" | "udp" | "icmp"))) {
+                return l.to_string();
+            }
+            w.iter()
+                .enumerate()
+                .filter(|&(i, t)| {
+                    i != 2
+                        && !t.starts_with("mark=")
+                        && !t.starts_with("use=")
+                        && !t.starts_with("zone=")
+                })
+                .map(|(_, t)| if t.starts_with("id=") { "id=*" } else { t })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// `iptables -nvL` with single spaces: the rules' packet counts kept, their byte counts only
+/// with `bytes` (TCP segments differ in size between the two stacks: SYN options). A built-in
+/// chain's policy counters are left out: with iptables-nft they count only once `-P` was
+/// given for that chain, which `kd_policy_counters_without_p` compares on its own.
+fn nvl(o: &Out, bytes: bool) -> Vec<String> {
+    listing(o, bytes, false)
+}
+
+/// `iptables -nvL` with single spaces, policy counters included.
+fn nvl_with_policy(o: &Out) -> Vec<String> {
+    listing(o, true, true)
+}
+
+fn listing(o: &Out, bytes: bool, policy: bool) -> Vec<String> {
+    o.text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut w: Vec<&str> = l.split_whitespace().collect();
+            let n = w.len();
+            if w.first() == Some(&"Chain") && l.contains("(policy") && n >= 6 {
+                // Chain NAME (policy X P packets, B bytes)
+                if !policy {
+                    w[n - 4] = "*";
+                }
+                if !policy || !bytes {
+                    w[n - 2] = "*";
+                }
+            } else if !bytes && n > 1 && w[0].parse::<u64>().is_ok() {
+                w[1] = "*";
+            }
+            w.join(" ")
+        })
+        .collect()
+}
+
+/// "N packets transmitted, M received" from ping's statistics.
+fn ping_stats(o: &Out) -> String {
+    o.text
+        .lines()
+        .find(|l| l.contains("packets transmitted"))
+        .map(|l| l.split(", ").take(2).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default()
+}
+
+/// Ports chosen by NAT compared by class: a number of 4 or 5 digits after `=` or `:` that
+/// is not in `keep` becomes `<in lo-hi>` when in the range (else it stays, and differs).
+fn ports_by_class(text: &str, keep: &[u16], lo: u16, hi: u16) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_ascii_digit() && i > 0 && (chars[i - 1] == '=' || chars[i - 1] == ':') {
+            let start = i;
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                i += 1;
+            }
+            let num: String = chars[start..i].iter().collect();
+            match num.parse::<u16>() {
+                Ok(p) if num.len() >= 4 && !keep.contains(&p) && (lo..=hi).contains(&p) => {
+                    out += &format!("<in {lo}-{hi}>");
+                }
+                _ => out += &num,
+            }
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+// --- filter: targets ------------------------------------------------------------------
+
+#[test]
+fn kd_forward_drop_is_silent() {
+    let r = probe(
+        "kd_fwd_drop",
+        &filtered(&["iptables -A FORWARD -p icmp -j DROP"]),
+        &[
+            run("h1", "ping -c 1 -W 1 10.0.2.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| (ping_outcome(&o[0].text), nvl(&o[1], true)),
+    );
+    if let Some((ping, _)) = r {
+        assert_eq!(ping, Outcome::Silent);
+    }
+}
+
+#[test]
+fn kd_forward_reject_default_is_port_unreachable() {
+    let r = probe(
+        "kd_fwd_reject",
+        &filtered(&["iptables -A FORWARD -p icmp -j REJECT"]),
+        &[
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| (ping_outcome(&o[0].text), nvl(&o[1], true)),
+    );
+    if let Some((ping, _)) = r {
+        assert_eq!(
+            ping,
+            Outcome::Icmp {
+                from: "10.0.1.1".into(),
+                what: "Destination Port Unreachable".into()
+            }
+        );
+    }
+}
+
+#[test]
+fn kd_forward_reject_with_host_unreachable() {
+    probe(
+        "kd_fwd_rej_host",
+        &filtered(&["iptables -A FORWARD -p icmp -j REJECT --reject-with icmp-host-unreachable"]),
+        &[run("h1", "ping -c 1 -W 2 10.0.2.10")],
+        |o| ping_outcome(&o[0].text),
+    );
+}
+
+#[test]
+fn kd_forward_reject_with_tcp_reset_refuses_only_that_port() {
+    let r = probe(
+        "kd_fwd_rej_rst",
+        &filtered(&["iptables -A FORWARD -p tcp --dport 80 -j REJECT --reject-with tcp-reset"]),
+        &[
+            Step::Http("h2", 80),
+            Step::Http("h2", 8080),
+            run("h1", "curl -s -m 2 --local-port 40000 http://10.0.2.10/"),
+            run(
+                "h1",
+                "curl -s -m 2 --local-port 40001 http://10.0.2.10:8080/",
+            ),
+        ],
+        |o| (http(&o[2]), http(&o[3])),
+    );
+    if let Some(r) = r {
+        assert_eq!(
+            r,
+            (
+                Http::Failed(7),
+                body("Hello from h2 (10.0.2.10:8080). You came from 10.0.1.10:40001.")
+            )
+        );
+    }
+}
+
+#[test]
+#[ignore = "hoplab differs: a SYN answered by REJECT's ICMP port unreachable refuses the \
+            connection at once in the kernel (curl exit 7, the rule counts 1 packet); hoplab's \
+            host TCP ignores the ICMP error, retransmits the SYN and curl times out (exit 28, \
+            the rule counts 2 packets)"]
+fn kd_forward_reject_tcp_with_port_unreachable_refuses_the_connection() {
+    // REJECT's default answer to a SYN is an ICMP port unreachable; a connecting socket
+    // takes it as "connection refused".
+    let r = probe(
+        "kd_fwd_rej_tcp_icmp",
+        &filtered(&["iptables -A FORWARD -p tcp --dport 80 -j REJECT"]),
+        &[
+            Step::Http("h2", 80),
+            run("h1", "curl -s -m 2 --local-port 40000 http://10.0.2.10/"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| (http(&o[1]), nvl(&o[2], false)),
+    );
+    if let Some((a, _)) = r {
+        assert_eq!(a, Http::Failed(7));
+    }
+}
+
+#[test]
+fn kd_input_drop_is_silent_where_the_router_would_reset() {
+    let r = probe(
+        "kd_input_drop",
+        &filtered(&["iptables -A INPUT -p tcp --dport 80 -j DROP"]),
+        &[
+            run("h1", "nc -z -v -w 1 10.0.1.1 80"),
+            run("h1", "nc -z -v -w 1 10.0.1.1 81"),
+        ],
+        |o| (nc_outcome(&o[0].text), nc_outcome(&o[1].text)),
+    );
+    if let Some(r) = r {
+        assert_eq!(r, (Outcome::Silent, Outcome::Refused));
+    }
+}
+
+#[test]
+fn kd_input_reject_admin_prohibited() {
+    let r = probe(
+        "kd_input_reject",
+        &filtered(&[
+            "iptables -A INPUT -p icmp --icmp-type echo-request -j REJECT --reject-with icmp-admin-prohibited",
+        ]),
+        &[
+            run("h1", "ping -c 1 -W 2 10.0.1.1"),
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            Step::Show("r1", "iptables -nvL INPUT"),
+        ],
+        |o| {
+            (
+                ping_outcome(&o[0].text),
+                ping_outcome(&o[1].text),
+                nvl(&o[2], true),
+            )
+        },
+    );
+    if let Some((local, through, _)) = r {
+        assert_eq!(
+            local,
+            Outcome::Icmp {
+                from: "10.0.1.1".into(),
+                what: "Packet filtered".into()
+            }
+        );
+        assert_eq!(through, Outcome::Reply { ttl: 63 });
+    }
+}
+
+#[test]
+#[ignore = "hoplab differs: an INPUT REJECT of a packet sent to the router's far address \
+            (10.0.2.1) answers from the ingress address 10.0.1.1; the kernel answers from the \
+            address the packet was sent to, 10.0.2.1"]
+fn kd_input_reject_answers_from_the_address_it_was_sent_to() {
+    probe(
+        "kd_input_rej_far",
+        &filtered(&[
+            "iptables -A INPUT -p icmp --icmp-type echo-request -j REJECT --reject-with icmp-admin-prohibited",
+        ]),
+        &[run("h1", "ping -c 1 -W 2 10.0.2.1")],
+        |o| ping_outcome(&o[0].text),
+    );
+}
+
+/// Packets for each built-in chain's policy: two forwarded (echo request and reply), one
+/// rejected (its ICMP error leaves through OUTPUT), one ping to the router (INPUT, and its
+/// reply through OUTPUT).
+const POLICY_STEPS: &[Step] = &[
+    Step::Run("h1", "ping -c 1 -W 2 10.0.2.10", ""),
+    Step::Run("h1", "ping -c 1 -W 2 10.0.2.20", ""),
+    Step::Run("h1", "ping -c 1 -W 2 10.0.1.1", ""),
+    Step::Show("r1", "iptables -nvL"),
+];
+
+#[test]
+fn kd_policy_counters_after_p() {
+    let r = probe(
+        "kd_policy_p",
+        &filtered(&[
+            "iptables -P INPUT ACCEPT",
+            "iptables -P FORWARD ACCEPT",
+            "iptables -P OUTPUT ACCEPT",
+            "iptables -A FORWARD -p icmp -d 10.0.2.20 -j REJECT",
+        ]),
+        POLICY_STEPS,
+        |o| nvl_with_policy(&o[3]),
+    );
+    if let Some(listing) = r {
+        assert!(
+            listing.contains(&"Chain FORWARD (policy ACCEPT 2 packets, 168 bytes)".to_string()),
+            "{listing:?}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "hoplab differs: with iptables-nft 1.8.9 a built-in chain only created by -A (no -P \
+            for it) counts nothing for its policy (`policy ACCEPT 0 packets, 0 bytes`); \
+            hoplab counts the packets its policy decided (FORWARD 2 packets, 168 bytes; INPUT \
+            1, 84; OUTPUT 2, 196)"]
+fn kd_policy_counters_without_p() {
+    probe(
+        "kd_policy_nop",
+        &filtered(&["iptables -A FORWARD -p icmp -d 10.0.2.20 -j REJECT"]),
+        POLICY_STEPS,
+        |o| nvl_with_policy(&o[3]),
+    );
+}
+
+#[test]
+fn kd_output_drops_the_routers_own_time_exceeded() {
+    let r = probe(
+        "kd_output_drop",
+        &filtered(&["iptables -A OUTPUT -p icmp --icmp-type time-exceeded -j DROP"]),
+        &[
+            run("h1", "ping -c 1 -W 1 -t 1 10.0.2.10"),
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            Step::Show("r1", "iptables -nvL OUTPUT"),
+        ],
+        |o| {
+            (
+                ping_outcome(&o[0].text),
+                ping_outcome(&o[1].text),
+                nvl(&o[2], true),
+            )
+        },
+    );
+    if let Some((expired, through, _)) = r {
+        assert_eq!(expired, Outcome::Silent);
+        assert_eq!(through, Outcome::Reply { ttl: 63 });
+    }
+}
+
+#[test]
+fn kd_user_chain_jump_and_return() {
+    // echo requests RETURN from `checks` and meet FORWARD's REJECT; UDP is dropped in `checks`.
+    probe(
+        "kd_user_chain",
+        &filtered(&[
+            "iptables -N checks",
+            "iptables -A checks -p icmp --icmp-type echo-request -j RETURN",
+            "iptables -A checks -j DROP",
+            "iptables -A FORWARD -j checks",
+            "iptables -A FORWARD -p icmp -j REJECT",
+        ]),
+        &[
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            Step::Run("h1", "nc -u -w 1 -p 40000 10.0.2.10 5000", "hello\n"),
+            Step::Show("r1", "iptables -nvL"),
+        ],
+        |o| (ping_outcome(&o[0].text), nvl(&o[2], true)),
+    );
+}
+
+#[test]
+fn kd_goto_chain_end_falls_to_the_policy() {
+    // After -g, the end of `sub` goes back past FORWARD: its policy (ACCEPT) decides, and the
+    // REJECT under the goto is never reached. After -j, the REJECT is reached.
+    probe(
+        "kd_goto",
+        &filtered(&[
+            "iptables -N sub",
+            "iptables -N sub2",
+            "iptables -A sub -p icmp",
+            "iptables -A sub2 -p udp",
+            "iptables -A FORWARD -p icmp -g sub",
+            "iptables -A FORWARD -p icmp -j REJECT",
+            "iptables -A FORWARD -p udp -j sub2",
+            "iptables -A FORWARD -p udp -j REJECT",
+        ]),
+        &[
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            Step::Run("h1", "nc -u -w 1 -p 40000 10.0.2.10 5000", "hello\n"),
+            Step::Show("r1", "iptables -nvL"),
+        ],
+        |o| (ping_outcome(&o[0].text), nvl(&o[2], true)),
+    );
+}
+
+// --- filter: matches --------------------------------------------------------------------
+
+#[test]
+fn kd_ctstate_established_related_with_a_drop_policy() {
+    let r = probe(
+        "kd_ctstate",
+        &filtered(&[
+            "iptables -P FORWARD DROP",
+            "iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+            "iptables -A FORWARD -i eth0 -o eth1 -j ACCEPT",
+        ]),
+        &[
+            Step::Http("h2", 80),
+            Step::Http("h1", 80),
+            run("h1", "curl -s -m 2 --local-port 40000 http://10.0.2.10/"),
+            run("h2", "curl -s -m 1 --local-port 40000 http://10.0.1.10/"),
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            run("h2", "ping -c 1 -W 1 10.0.1.10"),
+        ],
+        |o| {
+            (
+                http(&o[2]),
+                http(&o[3]),
+                ping_outcome(&o[4].text),
+                ping_outcome(&o[5].text),
+            )
+        },
+    );
+    if let Some((out, back, _, _)) = r {
+        assert_eq!(
+            out,
+            body("Hello from h2 (10.0.2.10:80). You came from 10.0.1.10:40000.")
+        );
+        assert_eq!(back, Http::Failed(28));
+    }
+}
+
+#[test]
+fn kd_state_new_blocks_one_direction_only() {
+    let r = probe(
+        "kd_state_new",
+        &filtered(&["iptables -A FORWARD -i eth1 -m state --state NEW -j DROP"]),
+        &[
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            run("h2", "ping -c 1 -W 1 10.0.1.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| {
+            (
+                ping_outcome(&o[0].text),
+                ping_outcome(&o[1].text),
+                nvl(&o[2], true),
+            )
+        },
+    );
+    if let Some((out, back, _)) = r {
+        assert_eq!((out, back), (Outcome::Reply { ttl: 63 }, Outcome::Silent));
+    }
+}
+
+#[test]
+fn kd_source_and_destination_cidrs_with_negation() {
+    probe(
+        "kd_cidr",
+        &filtered(&[
+            "iptables -A FORWARD ! -s 10.0.1.0/24 -p icmp --icmp-type echo-request -j DROP",
+            "iptables -A FORWARD -s 10.0.1.128/25 -j DROP",
+            "iptables -A FORWARD -p icmp --icmp-type echo-request ! -d 10.0.2.0/28 -j REJECT --reject-with icmp-net-unreachable",
+        ]),
+        &[
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            run("h1", "ping -c 1 -W 2 10.0.2.20"),
+            run("h2", "ping -c 1 -W 1 10.0.1.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| {
+            (
+                ping_outcome(&o[0].text),
+                ping_outcome(&o[1].text),
+                ping_outcome(&o[2].text),
+                nvl(&o[3], true),
+            )
+        },
+    );
+}
+
+#[test]
+fn kd_interface_wildcard_and_negation() {
+    probe(
+        "kd_iface",
+        &three_legs(&[
+            "iptables -A FORWARD -i eth0 ! -o eth+ -j DROP",
+            "iptables -A FORWARD ! -i eth2 -o eth2 -j REJECT --reject-with icmp-host-prohibited",
+            "iptables -A FORWARD -i et+ -o eth1 -j ACCEPT",
+        ]),
+        &[
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            run("h1", "ping -c 1 -W 2 10.0.3.10"),
+            run("h3", "ping -c 1 -W 2 10.0.2.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| {
+            (
+                ping_outcome(&o[0].text),
+                ping_outcome(&o[1].text),
+                ping_outcome(&o[2].text),
+                nvl(&o[3], true),
+            )
+        },
+    );
+}
+
+#[test]
+fn kd_dport_range() {
+    let r = probe(
+        "kd_dport_range",
+        &filtered(&[
+            "iptables -A FORWARD -p tcp --dport 8000:8099 -j REJECT --reject-with tcp-reset",
+        ]),
+        &[
+            Step::Http("h2", 8080),
+            Step::Http("h2", 8100),
+            run(
+                "h1",
+                "curl -s -m 2 --local-port 40000 http://10.0.2.10:8080/",
+            ),
+            run(
+                "h1",
+                "curl -s -m 2 --local-port 40001 http://10.0.2.10:8100/",
+            ),
+        ],
+        |o| (http(&o[2]), http(&o[3])),
+    );
+    if let Some((a, _)) = r {
+        assert_eq!(a, Http::Failed(7));
+    }
+}
+
+#[test]
+fn kd_multiport_dports() {
+    let r = probe(
+        "kd_multiport",
+        &filtered(&["iptables -A FORWARD -p tcp -m multiport --dports 81,8080:8090 -j DROP"]),
+        &[
+            Step::Http("h2", 80),
+            Step::Http("h2", 8085),
+            run(
+                "h1",
+                "curl -s -m 1 --local-port 40000 http://10.0.2.10:8085/",
+            ),
+            run("h1", "curl -s -m 2 --local-port 40001 http://10.0.2.10/"),
+        ],
+        |o| (http(&o[2]), http(&o[3])),
+    );
+    if let Some((a, b)) = r {
+        assert_eq!(a, Http::Failed(28));
+        assert_eq!(
+            b,
+            body("Hello from h2 (10.0.2.10:80). You came from 10.0.1.10:40001.")
+        );
+    }
+}
+
+#[test]
+fn kd_iprange_source_and_destination() {
+    probe(
+        "kd_iprange",
+        &filtered(&[
+            "iptables -A FORWARD -m iprange --dst-range 10.0.2.5-10.0.2.9 -j REJECT",
+            "iptables -A FORWARD -p icmp --icmp-type echo-request -m iprange --src-range 10.0.2.10-10.0.2.12 ! --dst-range 10.0.1.0-10.0.1.9 -j REJECT --reject-with icmp-net-prohibited",
+        ]),
+        &[
+            run("h1", "ping -c 1 -W 2 10.0.2.7"),
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            run("h2", "ping -c 1 -W 2 10.0.1.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| {
+            (
+                ping_outcome(&o[0].text),
+                ping_outcome(&o[1].text),
+                ping_outcome(&o[2].text),
+                nvl(&o[3], true),
+            )
+        },
+    );
+}
+
+#[test]
+fn kd_addrtype_local_publishes_a_port() {
+    // Docker's rule: only packets to one of the router's own addresses are DNATed.
+    let r = probe(
+        "kd_addrtype",
+        &filtered(&[
+            "iptables -t nat -A PREROUTING -m addrtype --dst-type LOCAL -p tcp --dport 8080 -j DNAT --to-destination 10.0.2.10:80",
+        ]),
+        &[
+            Step::Http("h2", 80),
+            run(
+                "h1",
+                "curl -s -m 2 --local-port 40000 http://10.0.1.1:8080/",
+            ),
+            run(
+                "h1",
+                "curl -s -m 2 --local-port 40001 http://10.0.2.1:8080/",
+            ),
+            run(
+                "h1",
+                "curl -s -m 2 --local-port 40002 http://10.0.2.10:8080/",
+            ),
+        ],
+        |o| (http(&o[1]), http(&o[2]), http(&o[3])),
+    );
+    if let Some((a, _, c)) = r {
+        assert_eq!(
+            a,
+            body("Hello from h2 (10.0.2.10:80). You came from 10.0.1.10:40000.")
+        );
+        assert_eq!(c, Http::Failed(7));
+    }
+}
+
+#[test]
+fn kd_icmp_type_match_is_directional() {
+    let r = probe(
+        "kd_icmp_type",
+        &filtered(&["iptables -A FORWARD -i eth1 -p icmp --icmp-type echo-request -j DROP"]),
+        &[
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            run("h2", "ping -c 1 -W 1 10.0.1.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| {
+            (
+                ping_outcome(&o[0].text),
+                ping_outcome(&o[1].text),
+                nvl(&o[2], true),
+            )
+        },
+    );
+    if let Some((out, back, _)) = r {
+        assert_eq!((out, back), (Outcome::Reply { ttl: 63 }, Outcome::Silent));
+    }
+}
+
+#[test]
+fn kd_statistic_nth_drops_every_second_packet() {
+    let r = probe(
+        "kd_nth",
+        &filtered(&[
+            "iptables -A FORWARD -p icmp --icmp-type echo-request -m statistic --mode nth --every 2 --packet 0 -j DROP",
+        ]),
+        &[
+            run("h1", "ping -c 4 -i 0.2 -W 1 10.0.2.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| (ping_stats(&o[0]), nvl(&o[1], true)),
+    );
+    if let Some((stats, _)) = r {
+        assert_eq!(stats, "4 packets transmitted, 2 received");
+    }
+}
+
+// --- NAT --------------------------------------------------------------------------------
+
+#[test]
+fn kd_masquerade_source_is_the_egress_address() {
+    let r = probe(
+        "kd_masquerade",
+        &filtered(&["iptables -t nat -A POSTROUTING -o eth1 -j MASQUERADE"]),
+        &[
+            Step::Http("h2", 80),
+            run("h1", "curl -s -m 2 --local-port 40000 http://10.0.2.10/"),
+            Step::Pause,
+            Step::Show("r1", "conntrack -L -p tcp"),
+        ],
+        |o| (http(&o[1]), ct(&o[3])),
+    );
+    if let Some((a, _)) = r {
+        assert_eq!(
+            a,
+            body("Hello from h2 (10.0.2.10:80). You came from 10.0.2.1:40000.")
+        );
+    }
+}
+
+#[test]
+fn kd_masquerade_collision_remaps_the_second_flow() {
+    let r = probe(
+        "kd_masq_collide",
+        &three_legs(&["iptables -t nat -A POSTROUTING -o eth1 -j MASQUERADE"]),
+        &[
+            Step::Http("h2", 80),
+            run("h1", "curl -s -m 2 --local-port 40000 http://10.0.2.10/"),
+            run("h3", "curl -s -m 2 --local-port 40000 http://10.0.2.10/"),
+            Step::Pause,
+            Step::Show("r1", "conntrack -L -p tcp"),
+        ],
+        |o| {
+            let class = |t: &str| ports_by_class(t, &[40000], 1024, 65535);
+            (
+                http(&o[1]),
+                http(&Out {
+                    code: o[2].code,
+                    text: class(&o[2].text),
+                }),
+                ct(&Out {
+                    code: 0,
+                    text: class(&o[4].text),
+                }),
+            )
+        },
+    );
+    if let Some((a, b, _)) = r {
+        assert_eq!(
+            a,
+            body("Hello from h2 (10.0.2.10:80). You came from 10.0.2.1:40000.")
+        );
+        assert_eq!(
+            b,
+            body("Hello from h2 (10.0.2.10:80). You came from 10.0.2.1:<in 1024-65535>.")
+        );
+    }
+}
+
+#[test]
+fn kd_snat_to_source_address() {
+    let r = probe(
+        "kd_snat",
+        &filtered(&["iptables -t nat -A POSTROUTING -o eth1 -j SNAT --to-source 192.0.2.77"]),
+        &[
+            Step::Http("h2", 80),
+            run("h1", "curl -s -m 2 --local-port 40000 http://10.0.2.10/"),
+            Step::Pause,
+            Step::Show("r1", "conntrack -L -p tcp"),
+        ],
+        |o| (http(&o[1]), ct(&o[3])),
+    );
+    if let Some((a, _)) = r {
+        assert_eq!(
+            a,
+            body("Hello from h2 (10.0.2.10:80). You came from 192.0.2.77:40000.")
+        );
+    }
+}
+
+#[test]
+fn kd_snat_port_range_moves_a_port_outside_it() {
+    let r = probe(
+        "kd_snat_ports",
+        &filtered(&[
+            "iptables -t nat -A POSTROUTING -o eth1 -p tcp -j SNAT --to-source 192.0.2.77:5000-5009",
+        ]),
+        &[
+            Step::Http("h2", 80),
+            run("h1", "curl -s -m 2 --local-port 40000 http://10.0.2.10/"),
+            Step::Pause,
+            Step::Show("r1", "conntrack -L -p tcp"),
+        ],
+        |o| {
+            let class = |t: &str| ports_by_class(t, &[40000], 5000, 5009);
+            (
+                http(&Out {
+                    code: o[1].code,
+                    text: class(&o[1].text),
+                }),
+                ct(&Out {
+                    code: 0,
+                    text: class(&o[3].text),
+                }),
+            )
+        },
+    );
+    if let Some((a, _)) = r {
+        assert_eq!(
+            a,
+            body("Hello from h2 (10.0.2.10:80). You came from 192.0.2.77:<in 5000-5009>.")
+        );
+    }
+}
+
+#[test]
+fn kd_dnat_to_an_inside_host() {
+    let r = probe(
+        "kd_dnat",
+        &filtered(&[
+            "iptables -t nat -A PREROUTING -i eth1 -p tcp --dport 80 -j DNAT --to-destination 10.0.1.10",
+        ]),
+        &[
+            Step::Http("h1", 80),
+            run("h2", "curl -s -m 2 --local-port 45000 http://10.0.2.1/"),
+            Step::Pause,
+            Step::Show("r1", "conntrack -L -p tcp"),
+        ],
+        |o| (http(&o[1]), ct(&o[3])),
+    );
+    if let Some((a, _)) = r {
+        assert_eq!(
+            a,
+            body("Hello from h1 (10.0.1.10:80). You came from 10.0.2.10:45000.")
+        );
+    }
+}
+
+#[test]
+fn kd_dnat_rewrites_the_port() {
+    let r = probe(
+        "kd_dnat_port",
+        &filtered(&[
+            "iptables -t nat -A PREROUTING -i eth1 -p tcp --dport 8080 -j DNAT --to-destination 10.0.1.10:80",
+        ]),
+        &[
+            Step::Http("h1", 80),
+            run(
+                "h2",
+                "curl -s -m 2 --local-port 45000 http://10.0.2.1:8080/",
+            ),
+            run(
+                "h2",
+                "curl -s -m 2 --local-port 45001 http://10.0.2.1:9090/",
+            ),
+            Step::Pause,
+            Step::Show("r1", "conntrack -L -p tcp --dst-nat"),
+        ],
+        |o| (http(&o[1]), http(&o[2]), ct(&o[4])),
+    );
+    if let Some((a, b, _)) = r {
+        assert_eq!(
+            a,
+            body("Hello from h1 (10.0.1.10:80). You came from 10.0.2.10:45000.")
+        );
+        assert_eq!(b, Http::Failed(7));
+    }
+}
+
+#[test]
+fn kd_redirect_to_a_closed_local_port_is_refused() {
+    // REDIRECT sends the connection to the router itself, where nothing listens on 8080.
+    let r = probe(
+        "kd_redirect_tcp",
+        &filtered(&[
+            "iptables -t nat -A PREROUTING -i eth0 -p tcp --dport 80 -j REDIRECT --to-ports 8080",
+        ]),
+        &[
+            Step::Http("h2", 80),
+            run("h1", "curl -s -m 2 --local-port 40000 http://10.0.2.10/"),
+            Step::Show("r1", "conntrack -L -p tcp"),
+        ],
+        |o| (http(&o[1]), ct(&o[2])),
+    );
+    if let Some((a, _)) = r {
+        assert_eq!(a, Http::Failed(7));
+    }
+}
+
+#[test]
+fn kd_redirect_ping_is_answered_by_the_router() {
+    let r = probe(
+        "kd_redirect_icmp",
+        &filtered(&["iptables -t nat -A PREROUTING -i eth0 -p icmp -j REDIRECT"]),
+        &[
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            Step::Show("r1", "conntrack -L -p icmp"),
+        ],
+        |o| (ping_outcome(&o[0].text), ct(&o[1])),
+    );
+    if let Some((ping, _)) = r {
+        assert_eq!(ping, Outcome::Reply { ttl: 64 });
+    }
+}
+
+// --- RELATED ICMP errors, TTL inside NAT --------------------------------------------------
+
+#[test]
+fn kd_related_port_unreachable_returns_through_masquerade() {
+    let r = probe(
+        "kd_related_udp",
+        &filtered(&[
+            "iptables -t nat -A POSTROUTING -o eth1 -j MASQUERADE",
+            "iptables -P FORWARD DROP",
+            "iptables -A FORWARD -m conntrack --ctstate RELATED -j ACCEPT",
+            "iptables -A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT",
+            "iptables -A FORWARD -i eth0 -o eth1 -j ACCEPT",
+        ]),
+        &[
+            Step::Run("h1", "nc -u -w 1 -p 40000 10.0.2.10 5000", "hello\n"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+            Step::Show("r1", "conntrack -L -p udp"),
+        ],
+        |o| (nvl(&o[1], true), ct(&o[2])),
+    );
+    if let Some((counters, _)) = r {
+        let related = counters
+            .iter()
+            .find(|l| l.contains("ctstate RELATED"))
+            .expect("the RELATED rule");
+        assert!(related.starts_with("1 "), "{related}");
+    }
+}
+
+#[test]
+fn kd_ttl_expired_behind_masquerade_reaches_the_client() {
+    let r = probe(
+        "kd_ttl_nat",
+        &nat_chain(&[
+            "iptables -t nat -A POSTROUTING -o eth1 -j MASQUERADE",
+            "iptables -P FORWARD DROP",
+            "iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+            "iptables -A FORWARD -i eth0 -o eth1 -j ACCEPT",
+        ]),
+        &[
+            run("h1", "ping -c 1 -W 2 10.0.3.10"),
+            run("h1", "ping -c 1 -W 2 -t 2 10.0.3.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| {
+            (
+                ping_outcome(&o[0].text),
+                ping_outcome(&o[1].text),
+                nvl(&o[2], true),
+            )
+        },
+    );
+    if let Some((reply, expired, _)) = r {
+        assert_eq!(reply, Outcome::Reply { ttl: 62 });
+        assert_eq!(
+            expired,
+            Outcome::Icmp {
+                from: "10.0.12.2".into(),
+                what: "Time to live exceeded".into()
+            }
+        );
+    }
+}
+
+// --- conntrack entry shapes ---------------------------------------------------------------
+
+#[test]
+fn kd_conntrack_tcp_time_wait_assured() {
+    let r = probe(
+        "kd_ct_tcp",
+        &filtered(&["iptables -A FORWARD -m conntrack --ctstate NEW,ESTABLISHED -j ACCEPT"]),
+        &[
+            Step::Http("h2", 80),
+            run("h1", "curl -s -m 2 --local-port 40000 http://10.0.2.10/"),
+            Step::Pause,
+            Step::Show("r1", "conntrack -L"),
+        ],
+        |o| ct(&o[3]),
+    );
+    if let Some(entries) = r {
+        let tcp = entries
+            .iter()
+            .find(|e| e.starts_with("tcp "))
+            .expect("a TCP entry");
+        assert!(tcp.starts_with("tcp 6 TIME_WAIT src=10.0.1.10"), "{tcp}");
+        assert!(tcp.ends_with("[ASSURED]"), "{tcp}");
+    }
+}
+
+#[test]
+fn kd_conntrack_udp_unreplied() {
+    let r = probe(
+        "kd_ct_udp",
+        &filtered(&["iptables -A FORWARD -m conntrack --ctstate NEW -j ACCEPT"]),
+        &[
+            Step::Bg("h2", "nc -u -l 5000", 5000),
+            Step::Run("h1", "nc -u -w 1 -p 40000 10.0.2.10 5000", "hello\n"),
+            Step::Show("r1", "conntrack -L"),
+        ],
+        |o| (o[0].text.clone(), ct(&o[2])),
+    );
+    if let Some((server, entries)) = r {
+        assert_eq!(server, "hello\n");
+        let udp = entries
+            .iter()
+            .find(|e| e.starts_with("udp "))
+            .expect("a UDP entry");
+        assert!(udp.contains("[UNREPLIED]"), "{udp}");
+    }
+}
+
+#[test]
+fn kd_conntrack_icmp_echo_through_masquerade() {
+    probe(
+        "kd_ct_icmp",
+        &filtered(&["iptables -t nat -A POSTROUTING -o eth1 -j MASQUERADE"]),
+        &[
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            Step::Show("r1", "conntrack -L"),
+            Step::Show("r1", "conntrack -L --src-nat"),
+        ],
+        |o| (ping_outcome(&o[0].text), ct(&o[1]), ct(&o[2])),
+    );
+}
+
+// --- LOG and limit: hoplab's own expectations ------------------------------------------------
+
+#[test]
+fn kd_log_and_limit_against_hoplabs_own_expectations() {
+    // LOG writes to the kernel log and `-m limit` runs on the wall clock: not comparable with
+    // the kernel, so only hoplab runs this, against what it must show. No root needed.
+    let topo = filtered(&[
+        "iptables -A INPUT -p icmp --icmp-type echo-request -m limit --limit 1/second --limit-burst 2 -j ACCEPT",
+        "iptables -A INPUT -p icmp --icmp-type echo-request -j DROP",
+        "iptables -A FORWARD -p udp --dport 5000 -j LOG --log-prefix \"kd-drop: \"",
+        "iptables -A FORWARD -p udp --dport 5000 -j DROP",
+    ]);
+    let o = kernel::hoplab_steps(
+        &topo,
+        &[
+            run("h1", "ping -c 5 -i 0.2 -W 1 10.0.1.1"),
+            Step::Run("h1", "nc -u -w 1 -p 40000 10.0.2.10 5000", "hello\n"),
+            Step::Show("r1", "dmesg"),
+            Step::Show("r1", "iptables -nvL"),
+        ],
+    );
+    assert_eq!(ping_stats(&o[0]), "5 packets transmitted, 2 received");
+    let logged: Vec<&str> = o[2]
+        .text
+        .lines()
+        .filter(|l| l.contains("kd-drop: "))
+        .collect();
+    assert_eq!(logged.len(), 1, "{}", o[2].text);
+    for part in [
+        "kd-drop: IN=eth0 OUT=eth1 ",
+        "SRC=10.0.1.10 DST=10.0.2.10 LEN=34 ",
+        "PROTO=UDP SPT=40000 DPT=5000 ",
+    ] {
+        assert!(logged[0].contains(part), "{part:?} in {}", logged[0]);
+    }
+    let counters = nvl(&o[3], true);
+    let count = |what: &str| {
+        counters
+            .iter()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("{what} in {counters:?}"))
+            .split(' ')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(count("limit: avg 1/sec burst 2"), "2");
+    assert_eq!(count("DROP 1 -- * * 0.0.0.0/0 0.0.0.0/0 icmptype 8"), "3");
+    assert_eq!(count("LOG"), "1");
+    assert_eq!(count("DROP 17"), "1");
 }

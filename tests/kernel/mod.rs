@@ -8,7 +8,9 @@
 
 #![allow(dead_code)]
 
-use std::process::Command;
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use hoplab::capture::CaptureMode;
 use hoplab::scenario::run::{RunOptions, Runner};
@@ -22,6 +24,22 @@ pub struct Node {
     /// Commands run on the node before the probe, in both worlds (`ip route add ...`,
     /// `sysctl -w ...`).
     pub setup: Vec<&'static str>,
+    /// A router's `iptables ...` commands, in order: run as `iptables -w ...` in the router's
+    /// namespace, and given to hoplab as the router's `iptables:` list.
+    pub iptables: Vec<&'static str>,
+}
+
+impl Node {
+    /// The same node with these `iptables ...` commands.
+    pub fn rules(mut self, rules: &[&'static str]) -> Node {
+        assert!(
+            self.router,
+            "{}: only routers take iptables rules",
+            self.name
+        );
+        self.iptables = rules.to_vec();
+        self
+    }
 }
 
 pub fn host(name: &'static str, cidr: &'static str, gateway: &'static str) -> Node {
@@ -31,6 +49,7 @@ pub fn host(name: &'static str, cidr: &'static str, gateway: &'static str) -> No
         ifaces: vec![("eth0", cidr)],
         gateway: Some(gateway),
         setup: vec![],
+        iptables: vec![],
     }
 }
 
@@ -45,6 +64,7 @@ pub fn router(
         ifaces: ifaces.to_vec(),
         gateway: None,
         setup: setup.to_vec(),
+        iptables: vec![],
     }
 }
 
@@ -205,6 +225,20 @@ impl Testbed {
                 argv.extend(cmd.split_whitespace());
                 must(&argv);
             }
+            for rule in &n.iptables {
+                let rest = rule
+                    .strip_prefix("iptables ")
+                    .unwrap_or_else(|| panic!("{rule}: not an `iptables ...` command"));
+                must(&[
+                    "ip",
+                    "netns",
+                    "exec",
+                    &ns,
+                    "sh",
+                    "-c",
+                    &format!("iptables -w {rest}"),
+                ]);
+            }
         }
         tb
     }
@@ -225,28 +259,196 @@ impl Testbed {
             String::from_utf8_lossy(&out.stderr)
         )
     }
+
+    /// Runs a shell command line in a node's namespace with `input` on its stdin; returns its
+    /// exit code and stdout + stderr.
+    pub fn shell(&self, node: &str, cmd: &str, input: &str) -> Out {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.ns(node), "sh", "-c", cmd])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+        let mut stdin = child.stdin.take().expect("stdin");
+        // A command that exits without reading its input closes the pipe: not an error here.
+        let _ = stdin.write_all(input.as_bytes());
+        drop(stdin);
+        let out = child.wait_with_output().expect("wait");
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            text: format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        }
+    }
+
+    /// Starts `argv` in the background in a node's namespace, stdin closed, output kept.
+    fn spawn(&self, node: &str, argv: &[&str]) -> Child {
+        Command::new("ip")
+            .args(["netns", "exec", &self.ns(node)])
+            .args(argv)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{argv:?}: {e}"))
+    }
+
+    /// Waits (up to 3 s) until something in a node's namespace listens on `port`, TCP or UDP.
+    fn wait_listening(&self, node: &str, port: u16) {
+        let suffix = format!(":{port}");
+        for _ in 0..150 {
+            let ss = self.run(node, "ss -Hltun");
+            if ss.lines().any(|l| {
+                l.split_whitespace()
+                    .nth(4)
+                    .is_some_and(|local| local.ends_with(&suffix))
+            }) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("{node}: nothing listens on port {port}");
+    }
+
+    /// Kills every process left in the testbed's namespaces (background servers).
+    pub fn kill_all(&self) {
+        for ns in &self.nodes {
+            let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() else {
+                continue;
+            };
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                let _ = Command::new("kill").args(["-KILL", pid]).output();
+            }
+        }
+    }
 }
 
 impl Drop for Testbed {
     fn drop(&mut self) {
+        self.kill_all();
         for ns in &self.nodes {
             let _ = Command::new("ip").args(["netns", "del", ns]).output();
         }
     }
 }
 
-/// The same topology as a hoplab lab; runs `cmd` on `node` last and returns its output.
-pub fn hoplab_run(topo: &Topo, node: &str, cmd: &str, timeout: &str) -> String {
+/// What a step printed, and its exit code (0 for a listing).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Out {
+    pub code: i32,
+    pub text: String,
+}
+
+/// One step of a probe, the same in both worlds.
+#[derive(Clone, Copy, Debug)]
+pub enum Step {
+    /// `http-server PORT` in the background on a host. In the kernel a small python3 server
+    /// answers `/` with the same line as hoplab's ("Hello from NODE (IP:PORT). You came from
+    /// IP:PORT."), so the address the server saw is compared as text.
+    Http(&'static str, u16),
+    /// A command in the background on a host (the same text in both worlds), listening on the
+    /// given port (the kernel waits until it does); its output is read when the probe ends.
+    Bg(&'static str, &'static str, u16),
+    /// A command in the foreground on a host, with this input on its stdin.
+    Run(&'static str, &'static str, &'static str),
+    /// A listing on a router (`conntrack -L`, `iptables -nvL`): a `show` step in hoplab, the
+    /// command in the router's namespace in the kernel.
+    Show(&'static str, &'static str),
+    /// Lets closing handshakes finish before a listing (the kernel sleeps 300 ms, hoplab's
+    /// first host `sleep 1`).
+    Pause,
+}
+
+/// A foreground command without input.
+pub fn run(on: &'static str, cmd: &'static str) -> Step {
+    Step::Run(on, cmd, "")
+}
+
+/// A tiny HTTP server that answers as hoplab's `http-server` does, printing one line per
+/// request. Arguments: the node's name, the port.
+const PY_HTTP: &str = r#"
+import socket, sys
+name, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", port))
+s.listen(16)
+while True:
+    c, peer = s.accept()
+    data = b""
+    while b"\r\n\r\n" not in data:
+        d = c.recv(4096)
+        if not d:
+            break
+        data += d
+    local = c.getsockname()
+    body = ("Hello from %s (%s:%d). You came from %s:%d.\n"
+            % (name, local[0], local[1], peer[0], peer[1])).encode()
+    head = ("HTTP/1.1 200 OK\r\nServer: hoplab-http\r\nContent-Type: text/plain\r\n"
+            "Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)).encode()
+    c.sendall(head + body)
+    c.close()
+    print('%s - - "GET / HTTP/1.1" 200 %d' % (peer[0], len(body)), flush=True)
+"#;
+
+/// Runs the probe in the namespace testbed; one output per step, background ones read at the
+/// end.
+pub fn kernel_steps(case: &str, topo: &Topo, steps: &[Step]) -> Vec<Out> {
+    let tb = Testbed::new(case, topo);
+    let mut outs = vec![Out::default(); steps.len()];
+    let mut background: Vec<(usize, Child)> = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        match *step {
+            Step::Http(on, port) => {
+                let child = tb.spawn(on, &["python3", "-c", PY_HTTP, on, &port.to_string()]);
+                background.push((i, child));
+                tb.wait_listening(on, port);
+            }
+            Step::Bg(on, cmd, port) => {
+                background.push((i, tb.spawn(on, &["sh", "-c", cmd])));
+                tb.wait_listening(on, port);
+            }
+            Step::Run(on, cmd, input) => outs[i] = tb.shell(on, cmd, input),
+            Step::Show(on, cmd) => {
+                let o = tb.shell(on, cmd, "");
+                outs[i] = Out { code: 0, ..o };
+            }
+            Step::Pause => std::thread::sleep(Duration::from_millis(300)),
+        }
+    }
+    tb.kill_all();
+    for (i, child) in background {
+        let out = child.wait_with_output().expect("wait");
+        outs[i] = Out {
+            code: 0,
+            text: format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        };
+    }
+    outs
+}
+
+/// The topology as a hoplab lab, its setup commands as the first steps, then `steps` (YAML
+/// lines).
+fn lab_yaml(topo: &Topo, steps: &str) -> String {
+    let mtu_of = |node: &str, iface: &str| {
+        topo.links
+            .iter()
+            .find(|l| (l.0 == node && l.1 == iface) || (l.2 == node && l.3 == iface))
+            .map_or(1500, |l| l.4)
+    };
     let mut y = String::from("version: 1\nname: kd\ncaptures: none\nhosts:\n");
     for n in topo.nodes.iter().filter(|n| !n.router) {
         y += &format!("  - name: {}\n    interfaces:\n", n.name);
         for (i, c) in &n.ifaces {
-            let mtu = topo
-                .links
-                .iter()
-                .find(|l| (l.0 == n.name && l.1 == *i) || (l.2 == n.name && l.3 == *i))
-                .map_or(1500, |l| l.4);
-            y += &format!("      {i}: {{ip: {c}, mtu: {mtu}}}\n");
+            y += &format!("      {i}: {{ip: {c}, mtu: {}}}\n", mtu_of(n.name, i));
         }
         if let Some(g) = n.gateway {
             y += &format!("    gateway: {g}\n");
@@ -256,12 +458,15 @@ pub fn hoplab_run(topo: &Topo, node: &str, cmd: &str, timeout: &str) -> String {
     for n in topo.nodes.iter().filter(|n| n.router) {
         y += &format!("  - name: {}\n    interfaces:\n", n.name);
         for (i, c) in &n.ifaces {
-            let mtu = topo
-                .links
-                .iter()
-                .find(|l| (l.0 == n.name && l.1 == *i) || (l.2 == n.name && l.3 == *i))
-                .map_or(1500, |l| l.4);
-            y += &format!("      {i}: {{ip: {c}, mtu: {mtu}}}\n");
+            y += &format!("      {i}: {{ip: {c}, mtu: {}}}\n", mtu_of(n.name, i));
+        }
+        // The listings imitate the iptables the testbed has (Debian 12's 1.8.9).
+        y += "    iptables_version: 1.8.9\n";
+        if !n.iptables.is_empty() {
+            y += "    iptables:\n";
+            for rule in &n.iptables {
+                y += &format!("      - {}\n", quote(rule));
+            }
         }
     }
     y += "links:\n";
@@ -274,11 +479,19 @@ pub fn hoplab_run(topo: &Topo, node: &str, cmd: &str, timeout: &str) -> String {
     y += "steps:\n";
     for n in &topo.nodes {
         for c in &n.setup {
-            y += &format!("  - {{on: {}, run: \"{c}\"}}\n", n.name);
+            y += &format!("  - {{on: {}, run: {}}}\n", n.name, quote(c));
         }
     }
-    y += &format!("  - {{on: {node}, run: \"{cmd}\", timeout: {timeout}}}\n");
-    let lab = hoplab::scenario::parse(&y, "kd.yaml").unwrap_or_else(|e| panic!("{e}\n{y}"));
+    y + steps
+}
+
+/// A YAML double-quoted scalar (JSON's string syntax is a subset).
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).expect("a string")
+}
+
+fn run_lab(y: &str) -> hoplab::scenario::run::RunReport {
+    let lab = hoplab::scenario::parse(y, "kd.yaml").unwrap_or_else(|e| panic!("{e}\n{y}"));
     let opts = RunOptions {
         out_dir: None,
         seed: None,
@@ -286,10 +499,72 @@ pub fn hoplab_run(topo: &Topo, node: &str, cmd: &str, timeout: &str) -> String {
         interrupt: None,
     };
     let mut runner = Runner::new(&lab, &opts).expect("build");
-    let report = runner.run();
+    runner.run()
+}
+
+/// The same topology as a hoplab lab; runs `cmd` on `node` last and returns its output.
+pub fn hoplab_run(topo: &Topo, node: &str, cmd: &str, timeout: &str) -> String {
+    let y = lab_yaml(
+        topo,
+        &format!(
+            "  - {{on: {node}, run: {}, timeout: {timeout}}}\n",
+            quote(cmd)
+        ),
+    );
+    let report = run_lab(&y);
     let last = report.steps.last().expect("a step");
     last.result
         .as_ref()
         .map(|r| r.output.clone())
         .unwrap_or_default()
+}
+
+/// Runs the probe in a hoplab lab of the same topology; one output per step.
+pub fn hoplab_steps(topo: &Topo, steps: &[Step]) -> Vec<Out> {
+    let first_host = topo
+        .nodes
+        .iter()
+        .find(|n| !n.router)
+        .map_or("h1", |n| n.name);
+    let mut y = String::new();
+    for step in steps {
+        y += &match *step {
+            Step::Http(on, port) => {
+                format!("  - {{on: {on}, run: \"http-server {port}\", background: true}}\n")
+            }
+            Step::Bg(on, cmd, _) => {
+                format!("  - {{on: {on}, run: {}, background: true}}\n", quote(cmd))
+            }
+            Step::Run(on, cmd, input) => format!(
+                "  - {{on: {on}, run: {}, input: {}, timeout: 20s}}\n",
+                quote(cmd),
+                quote(input)
+            ),
+            Step::Show(on, cmd) => format!("  - {{on: {on}, show: {}}}\n", quote(cmd)),
+            Step::Pause => format!("  - {{on: {first_host}, run: \"sleep 1\"}}\n"),
+        };
+    }
+    let y = lab_yaml(topo, &y);
+    let setup: usize = topo.nodes.iter().map(|n| n.setup.len()).sum();
+    let report = run_lab(&y);
+    (0..steps.len())
+        .map(|k| {
+            let step = report
+                .steps
+                .iter()
+                .find(|s| s.index == setup + k + 1)
+                .unwrap_or_else(|| panic!("step {} did not run\n{y}", k + 1));
+            match (&step.result, &step.listing) {
+                (Some(r), _) => Out {
+                    code: r.exit_code,
+                    text: r.output.clone(),
+                },
+                (None, Some(l)) => Out {
+                    code: 0,
+                    text: l.clone(),
+                },
+                (None, None) => Out::default(),
+            }
+        })
+        .collect()
 }
