@@ -529,10 +529,6 @@ fn kd_forward_reject_with_tcp_reset_refuses_only_that_port() {
 }
 
 #[test]
-#[ignore = "hoplab differs: a SYN answered by REJECT's ICMP port unreachable refuses the \
-            connection at once in the kernel (curl exit 7, the rule counts 1 packet); hoplab's \
-            host TCP ignores the ICMP error, retransmits the SYN and curl times out (exit 28, \
-            the rule counts 2 packets)"]
 fn kd_forward_reject_tcp_with_port_unreachable_refuses_the_connection() {
     // REJECT's default answer to a SYN is an ICMP port unreachable; a connecting socket
     // takes it as "connection refused".
@@ -600,9 +596,6 @@ fn kd_input_reject_admin_prohibited() {
 }
 
 #[test]
-#[ignore = "hoplab differs: an INPUT REJECT of a packet sent to the router's far address \
-            (10.0.2.1) answers from the ingress address 10.0.1.1; the kernel answers from the \
-            address the packet was sent to, 10.0.2.1"]
 fn kd_input_reject_answers_from_the_address_it_was_sent_to() {
     probe(
         "kd_input_rej_far",
@@ -646,10 +639,6 @@ fn kd_policy_counters_after_p() {
 }
 
 #[test]
-#[ignore = "hoplab differs: with iptables-nft 1.8.9 a built-in chain only created by -A (no -P \
-            for it) counts nothing for its policy (`policy ACCEPT 0 packets, 0 bytes`); \
-            hoplab counts the packets its policy decided (FORWARD 2 packets, 168 bytes; INPUT \
-            1, 84; OUTPUT 2, 196)"]
 fn kd_policy_counters_without_p() {
     probe(
         "kd_policy_nop",

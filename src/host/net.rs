@@ -184,6 +184,7 @@ impl Net {
         let f = &mut self.ifaces[iface];
         if let Some(frame) = rx {
             f.observe_arp(frame, now);
+            f.abort_on_unreachable(frame);
         }
         let mut dev = SimDevice {
             rx,
@@ -220,6 +221,55 @@ impl HostIface {
         let target =
             Ipv4Address::from_octets(arp.target_protocol_addr().try_into().unwrap_or([0; 4]));
         self.config.cidr.is_none_or(|c| c.address() != target)
+    }
+
+    /// Linux gives up a connection attempt (SYN_SENT) at any ICMP destination unreachable
+    /// quoting its SYN (`tcp_v4_err`), so `connect` fails at once; smoltcp would retransmit.
+    fn abort_on_unreachable(&mut self, frame: &[u8]) {
+        use smoltcp::wire::{
+            Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, IpProtocol, Ipv4Packet, TcpPacket,
+        };
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            return;
+        };
+        if eth.ethertype() != EthernetProtocol::Ipv4 {
+            return;
+        }
+        let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else {
+            return;
+        };
+        if ip.next_header() != IpProtocol::Icmp {
+            return;
+        }
+        let Ok(icmp) = Icmpv4Packet::new_checked(ip.payload()) else {
+            return;
+        };
+        if icmp.msg_type() != Icmpv4Message::DstUnreachable
+            || Icmpv4DstUnreachable::from(icmp.msg_code()) == Icmpv4DstUnreachable::FragRequired
+        {
+            return;
+        }
+        let quote = icmp.data();
+        if quote.len() < 28 {
+            return;
+        }
+        let inner = Ipv4Packet::new_unchecked(quote);
+        let hl = usize::from(inner.header_len());
+        if inner.next_header() != IpProtocol::Tcp || quote.len() < hl + 4 {
+            return;
+        }
+        let tcp = TcpPacket::new_unchecked(&quote[hl..]);
+        let (sport, dst, dport) = (tcp.src_port(), inner.dst_addr(), tcp.dst_port());
+        for (_, socket) in self.sockets.iter_mut() {
+            if let smoltcp::socket::Socket::Tcp(s) = socket
+                && s.state() == smoltcp::socket::tcp::State::SynSent
+                && s.local_endpoint().is_some_and(|e| e.port == sport)
+                && s.remote_endpoint()
+                    .is_some_and(|e| e.port == dport && e.addr == dst.into())
+            {
+                s.abort();
+            }
+        }
     }
 
     /// Mirrors smoltcp's ARP cache fill: an ARP request or reply aimed at us, from a unicast

@@ -454,7 +454,12 @@ impl Router {
         let Some(back) = self.routes.lookup(src).cloned() else {
             return;
         };
-        let Some(from) = self.source_on(back.dev, src) else {
+        // An error about a packet for one of our addresses comes from that address; else from
+        // the address we answer through (`icmp_send`'s source choice).
+        let Some(from) = Some(ip.dst_addr())
+            .filter(|d| self.is_local(*d))
+            .or_else(|| self.source_on(back.dev, src))
+        else {
             return;
         };
         let ident = self.next_ident();

@@ -286,6 +286,7 @@ pub(crate) fn exec(ts: &mut TableState, c: &Command, p: &Prog, v: IptablesVersio
             };
             let ch = ts.chain_mut(id);
             ch.policy = policy;
+            ch.policy_set = true;
             if let Some(cnt) = c.counters {
                 ch.policy_counters = cnt;
             }

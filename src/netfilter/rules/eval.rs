@@ -225,7 +225,9 @@ fn policy(
     trace: &mut dyn FnMut(TraceEvent),
 ) -> Verdict {
     let c = ts.chain_mut(base);
-    c.policy_counters.count(len);
+    if c.policy_set {
+        c.policy_counters.count(len);
+    }
     let verdict = policy_verdict(c.policy);
     if want {
         trace(TraceEvent::Policy {

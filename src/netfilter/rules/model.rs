@@ -85,6 +85,10 @@ pub(crate) struct Chain {
     pub hook: Option<Hook>,
     pub policy: Policy,
     pub policy_counters: Counters,
+    /// The policy was set (`-P`, or a restore's `:CHAIN POLICY` line). iptables-nft creates
+    /// a built-in chain on its first `-A` without a policy counter, so until then the policy
+    /// counts nothing (the kernel testbed shows `0 packets, 0 bytes` in that case).
+    pub policy_set: bool,
     pub rules: Vec<Rule>,
 }
 
@@ -144,6 +148,7 @@ impl TableState {
             hook: None,
             policy: Policy::Accept,
             policy_counters: Counters::default(),
+            policy_set: false,
             rules: Vec::new(),
         };
         let n = self.table.builtin_chains().len();

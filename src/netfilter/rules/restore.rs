@@ -140,6 +140,7 @@ impl Tables {
                             "DROP" if !nat => Policy::Drop,
                             _ => return Err(failed(&p, n)),
                         };
+                        c.policy_set = true;
                         if let Some(cnt) = counters {
                             c.policy_counters = cnt;
                         }
