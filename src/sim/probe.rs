@@ -45,7 +45,14 @@ impl Probe {
 
     /// Sends `total` copies of `frame` out of port 0, `per_wake` of them per wake-up.
     pub fn blast(&mut self, frame: Vec<u8>, total: u64, per_wake: u64) {
-        self.blast_cycle(vec![frame], total, per_wake);
+        let ends = vec![frame.len()];
+        self.burst = Some(Burst {
+            data: frame,
+            ends,
+            next: 0,
+            left: total,
+            per_wake: per_wake.max(1),
+        });
     }
 
     /// Sends `total` frames out of port 0, taking `frames` in turn, `per_wake` per wake-up.
