@@ -100,19 +100,15 @@ impl Host {
     fn links(&self, views: &[PortView]) -> Vec<LinkInfo> {
         let mut links = vec![LinkInfo::loopback()];
         for (i, (f, v)) in self.net.ifaces.iter().zip(views).enumerate() {
-            links.push(LinkInfo {
-                ifindex: self.ifindex(i as u16),
-                name: f.config.name.clone(),
-                peer_ifindex: v.peer_ifindex,
-                loopback: false,
-                carrier: v.up,
-                mtu: f.config.mtu,
-                master: None,
-                mac: f.config.mac,
-                link_netnsid: v.peer_node.as_ref().map(|_| 0),
-                addrs: f.config.cidr.into_iter().collect(),
-                stats: v.stats,
-            });
+            let c = &f.config;
+            let addrs = c.cidr.into_iter().collect();
+            links.push(LinkInfo::veth(
+                self.ifindex(i as u16),
+                &c.name,
+                v,
+                (c.mac, c.mtu),
+                addrs,
+            ));
         }
         links
     }

@@ -29,6 +29,30 @@ pub struct LinkInfo {
 }
 
 impl LinkInfo {
+    /// A veth end of a node whose peer is in another node: what the engine knows of the port
+    /// (`view`) plus the interface's own settings.
+    pub fn veth(
+        ifindex: u32,
+        name: &str,
+        view: &crate::sim::PortView,
+        (mac, mtu): (EthernetAddress, u32),
+        addrs: Vec<Ipv4Cidr>,
+    ) -> LinkInfo {
+        LinkInfo {
+            ifindex,
+            name: name.to_string(),
+            peer_ifindex: view.peer_ifindex,
+            loopback: false,
+            carrier: view.up,
+            mtu,
+            master: None,
+            mac,
+            link_netnsid: view.peer_node.as_ref().map(|_| 0),
+            addrs,
+            stats: view.stats,
+        }
+    }
+
     pub fn loopback() -> LinkInfo {
         LinkInfo {
             ifindex: 1,

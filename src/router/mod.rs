@@ -773,19 +773,14 @@ impl Router {
     fn links(&self, views: &[PortView]) -> Vec<LinkInfo> {
         let mut links = vec![LinkInfo::loopback()];
         for (i, (f, v)) in self.ifaces.iter().zip(views).enumerate() {
-            links.push(LinkInfo {
-                ifindex: self.ifindex(i as u16),
-                name: f.name.clone(),
-                peer_ifindex: v.peer_ifindex,
-                loopback: false,
-                carrier: v.up,
-                mtu: f.mtu,
-                master: None,
-                mac: f.mac,
-                link_netnsid: v.peer_node.as_ref().map(|_| 0),
-                addrs: f.addrs.clone(),
-                stats: v.stats,
-            });
+            let ifindex = self.ifindex(i as u16);
+            links.push(LinkInfo::veth(
+                ifindex,
+                &f.name,
+                v,
+                (f.mac, f.mtu),
+                f.addrs.clone(),
+            ));
         }
         links
     }
