@@ -149,3 +149,13 @@ fn ping_reports_statistics_like_iputils() {
         "{lost}"
     );
 }
+
+#[test]
+fn udp_send_and_recv_count_datagrams_and_see_loss() {
+    let v = lab("  - {on: b, run: udp-recv 5000, background: true}
+  - {on: a, run: udp-send -s 100 10.0.0.2 5000 500, expect: {transmitted: 500, exit: 0}}
+");
+    assert_eq!(v["passed"], true, "{v}");
+    assert_eq!(output(&v, 0), "received 500 datagrams, 50000 bytes\n");
+    assert!(output(&v, 1).starts_with("sent 500 datagrams of 100 bytes to 10.0.0.2:5000 in "));
+}

@@ -38,6 +38,7 @@ pub const KEYS: &[&str] = &[
     "ping_all_10k_s",
     "ping_all_10k_rss_mib",
     "nat_mpps",
+    "udp_nat_mpps",
     "tcp_nat_gbps",
     "conntrack_100k_slowdown",
 ];
@@ -186,6 +187,14 @@ pub fn run(only: &[String], progress: &mut dyn FnMut(String)) -> Result<Results,
             .insert("nat_frames".into(), serde_json::json!(NAT_FRAMES));
         let s = repeat(progress, "nat_mpps", || nat::nat_mpps(NAT_FRAMES));
         r.record("nat_mpps", s);
+    }
+    if wants("udp_nat_mpps") {
+        r.params
+            .insert("udp_datagrams".into(), serde_json::json!(NAT_FRAMES));
+        r.params
+            .insert("udp_payload_bytes".into(), serde_json::json!(64));
+        let s = repeat(progress, "udp_nat_mpps", || nat::udp_nat_mpps(NAT_FRAMES));
+        r.record("udp_nat_mpps", s);
     }
     if wants("tcp_nat_gbps") {
         let s = repeat(progress, "tcp_nat_gbps", || nat::tcp_nat_gbps(TCP_BYTES));

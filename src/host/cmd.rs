@@ -59,6 +59,15 @@ pub struct BulkSendArgs {
 }
 
 #[derive(Clone, Debug, PartialEq)]
+pub struct UdpSendArgs {
+    pub host: Ipv4Address,
+    pub port: u16,
+    pub count: u64,
+    pub size: usize,
+    pub source_port: Option<u16>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
 pub struct TracerouteArgs {
     pub dest: Ipv4Address,
     pub numeric: bool,
@@ -78,6 +87,8 @@ pub enum Command {
     BulkRecv { port: u16 },
     Sleep(Duration),
     Traceroute(TracerouteArgs),
+    UdpSend(UdpSendArgs),
+    UdpRecv { port: u16, count: Option<u64> },
 }
 
 /// The commands a host runs, for error messages and `hoplab` docs.
@@ -142,6 +153,18 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
             _ => Err("usage: bulk-recv PORT".into()),
         },
         "traceroute" => parse_traceroute(rest).map(Command::Traceroute),
+        "udp-send" => parse_udp_send(rest).map(Command::UdpSend),
+        "udp-recv" => match rest {
+            [p] => Ok(Command::UdpRecv {
+                port: port(p)?,
+                count: None,
+            }),
+            [p, c] => Ok(Command::UdpRecv {
+                port: port(p)?,
+                count: Some(num(c, "count")?),
+            }),
+            _ => Err("usage: udp-recv PORT [COUNT]".into()),
+        },
         "sleep" => match rest {
             [s] => Ok(Command::Sleep(
                 Duration::parse(s).map_err(|e| format!("sleep: {e}"))?,
@@ -354,6 +377,37 @@ fn parse_bulk_send(args: &[String]) -> Result<BulkSendArgs, String> {
             source_port,
         }),
         _ => Err("usage: bulk-send [-p SRCPORT] HOST PORT BYTES (e.g. 20M)".into()),
+    }
+}
+
+fn parse_udp_send(args: &[String]) -> Result<UdpSendArgs, String> {
+    let (mut source_port, mut size) = (None, 64);
+    let mut pos = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-p" => source_port = Some(port(value(&mut it, "p")?)?),
+            "-s" => {
+                size = num(value(&mut it, "s")?, "size")?;
+                if size > 1472 {
+                    return Err(format!(
+                        "udp-send: size {size} exceeds one 1500-byte datagram (1472)"
+                    ));
+                }
+            }
+            s if s.starts_with('-') => return Err(format!("udp-send: invalid option {s}")),
+            s => pos.push(s),
+        }
+    }
+    match pos.as_slice() {
+        [h, p, c] => Ok(UdpSendArgs {
+            host: ipv4(h)?,
+            port: port(p)?,
+            count: num(c, "count")?,
+            size,
+            source_port,
+        }),
+        _ => Err("usage: udp-send [-p SRCPORT] [-s SIZE] HOST PORT COUNT".into()),
     }
 }
 

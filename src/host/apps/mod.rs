@@ -7,6 +7,7 @@ pub mod nc;
 pub mod ping;
 pub mod tcp;
 pub mod traceroute;
+pub mod udp;
 
 use crate::host::cmd::Command;
 use crate::host::net::Net;
@@ -39,6 +40,8 @@ pub fn spawn(
         Command::BulkRecv { port } => Box::new(bulk::BulkRecv::start(port, now, net)),
         Command::Sleep(d) => Box::new(Sleep { until: now + d }),
         Command::Traceroute(a) => Box::new(traceroute::Traceroute::start(a, now, net)?),
+        Command::UdpSend(a) => Box::new(udp::UdpSend::start(a, now, net)?),
+        Command::UdpRecv { port, count } => Box::new(udp::UdpRecv::start(port, count, net)?),
     })
 }
 
