@@ -489,16 +489,9 @@ impl Router {
         let Some(route) = self.routes.lookup(dst).cloned() else {
             return;
         };
-        let (fate, mut tr) = {
-            let env = RouterEnv(&self.ifaces);
-            let mut cx = Cx {
-                now,
-                env: &env,
-                rules: &mut self.rules,
-            };
-            let ip = &mut frame[ETH_HEADER_LEN..];
-            self.nf.output(&mut cx, ip, &self.ifaces[route.dev].name)
-        };
+        let (fate, mut tr) = self.netfilter(now, |nf, cx, ifs| {
+            nf.output(cx, &mut frame[ETH_HEADER_LEN..], &ifs[route.dev].name)
+        });
         if fate != Fate::Continue {
             ctx.note(Note::Dropped(DropReason::Filtered));
             return;
@@ -513,18 +506,10 @@ impl Router {
         };
         let next_hop = route.via.unwrap_or(new_dst);
         let out_addr = self.source_on(route.dev, next_hop);
-        let fate = {
-            let env = RouterEnv(&self.ifaces);
-            let mut cx = Cx {
-                now,
-                env: &env,
-                rules: &mut self.rules,
-            };
+        let fate = self.netfilter(now, |nf, cx, ifs| {
             let ip = &mut frame[ETH_HEADER_LEN..];
-            let out_name = &self.ifaces[route.dev].name;
-            self.nf
-                .postrouting(&mut cx, ip, &mut tr, (None, out_name), out_addr)
-        };
+            nf.postrouting(cx, ip, &mut tr, (None, &ifs[route.dev].name), out_addr)
+        });
         if fate != Fate::Continue {
             ctx.note(Note::Dropped(DropReason::Filtered));
             return;
@@ -589,34 +574,19 @@ impl Router {
         frame.resize(ETH_HEADER_LEN, 0);
         frame.extend_from_slice(&data[..total]);
         let in_addr = self.ifaces[dev].addrs.first().map(|a| a.address());
-        let (fate, mut tr) = {
-            let env = RouterEnv(&self.ifaces);
-            let mut cx = Cx {
-                now,
-                env: &env,
-                rules: &mut self.rules,
-            };
-            let ip = &mut frame[ETH_HEADER_LEN..];
-            self.nf
-                .prerouting(&mut cx, ip, &self.ifaces[dev].name, in_addr)
-        };
+        let (fate, mut tr) = self.netfilter(now, |nf, cx, ifs| {
+            nf.prerouting(cx, &mut frame[ETH_HEADER_LEN..], &ifs[dev].name, in_addr)
+        });
         if !self.pass(now, fate, &frame, ctx) {
             return;
         }
         let dst = Ipv4Packet::new_unchecked(&frame[ETH_HEADER_LEN..]).dst_addr();
         if self.is_local(dst) || self.is_broadcast(dst) {
             let broadcast = self.is_broadcast(dst) || l2_broadcast;
-            let fate = {
-                let env = RouterEnv(&self.ifaces);
-                let mut cx = Cx {
-                    now,
-                    env: &env,
-                    rules: &mut self.rules,
-                };
+            let fate = self.netfilter(now, |nf, cx, ifs| {
                 let ip = &mut frame[ETH_HEADER_LEN..];
-                self.nf
-                    .input(&mut cx, ip, &mut tr, &self.ifaces[dev].name, in_addr)
-            };
+                nf.input(cx, ip, &mut tr, &ifs[dev].name, in_addr)
+            });
             if self.pass(now, fate, &frame, ctx) {
                 self.local(now, &frame[ETH_HEADER_LEN..], broadcast, ctx);
             }
@@ -663,23 +633,16 @@ impl Router {
         }
         let next_hop = route.via.unwrap_or(dst);
         let out_addr = self.source_on(route.dev, next_hop);
-        let fate = {
-            let env = RouterEnv(&self.ifaces);
-            let mut cx = Cx {
-                now,
-                env: &env,
-                rules: &mut self.rules,
-            };
-            let (in_name, out_name) = (&self.ifaces[dev].name, &self.ifaces[route.dev].name);
+        let fate = self.netfilter(now, |nf, cx, ifs| {
+            let (in_name, out_name) = (&ifs[dev].name, &ifs[route.dev].name);
             let ip = &mut frame[ETH_HEADER_LEN..];
-            match self.nf.forward(&mut cx, ip, &mut tr, in_name, out_name) {
+            match nf.forward(cx, ip, &mut tr, in_name, out_name) {
                 Fate::Continue => {
-                    self.nf
-                        .postrouting(&mut cx, ip, &mut tr, (Some(in_name), out_name), out_addr)
+                    nf.postrouting(cx, ip, &mut tr, (Some(in_name), out_name), out_addr)
                 }
                 other => other,
             }
-        };
+        });
         if !self.pass(now, fate, &frame, ctx) {
             return;
         }
@@ -689,6 +652,21 @@ impl Router {
             via: route.via,
         });
         self.output(now, route.dev, next_hop, frame, ctx);
+    }
+
+    /// Runs netfilter hook calls with the router's rules and its view of its addresses.
+    fn netfilter<R>(
+        &mut self,
+        now: Instant,
+        f: impl FnOnce(&mut Netfilter, &mut Cx<'_>, &[RouterIface]) -> R,
+    ) -> R {
+        let env = RouterEnv(&self.ifaces);
+        let mut cx = Cx {
+            now,
+            env: &env,
+            rules: &mut self.rules,
+        };
+        f(&mut self.nf, &mut cx, &self.ifaces)
     }
 
     /// Carries out a hook's fate: true to go on; a drop is noted, a reject answered.
