@@ -1,8 +1,7 @@
 //! Garbage on the wire never panics a node: random bytes and every truncation of real frames
 //! are fed to a bridge and to smoltcp hosts.
 
-use hoplab::bridge::fdb::{DEFAULT_AGEING, DEFAULT_FDB_MAX};
-use hoplab::bridge::{Bridge, BridgeConfig, BridgePort};
+use hoplab::bridge::Bridge;
 use hoplab::host::{Host, HostConfig, IfaceConfig};
 use hoplab::link::LinkParams;
 use hoplab::rand::Rng;
@@ -30,22 +29,8 @@ fn host(name: &str, last: u8) -> Host {
 #[test]
 fn random_and_truncated_frames_are_dropped_without_panic() {
     let mut sim = Sim::new(3);
-    let ports: Vec<BridgePort> = (0..3)
-        .map(|i| BridgePort {
-            name: format!("p{i}"),
-            mac: EthernetAddress([0x0a, 0, 0, 0, 0, i]),
-            own: false,
-            hairpin: false,
-        })
-        .collect();
-    let names: Vec<String> = ports.iter().map(|p| p.name.clone()).collect();
-    let config = BridgeConfig {
-        name: "br0".into(),
-        mac: EthernetAddress([0x0a, 0, 0, 0, 1, 0]),
-        ageing: DEFAULT_AGEING,
-        fdb_max: DEFAULT_FDB_MAX,
-    };
-    let br = sim.add_node(Box::new(Bridge::new(config, ports)), &names);
+    let (bridge, names) = Bridge::numbered("br0", "p", 3);
+    let br = sim.add_node(Box::new(bridge), &names);
     let fuzz = sim.add_node(Box::new(Probe::new("fuzz", false)), &["eth0".into()]);
     let a = sim.add_node(Box::new(host("a", 1)), &["eth0".into()]);
     let b = sim.add_node(Box::new(host("b", 2)), &["eth0".into()]);

@@ -5,8 +5,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use hoplab::bridge::fdb::{DEFAULT_AGEING, DEFAULT_FDB_MAX};
-use hoplab::bridge::{Bridge, BridgeConfig, BridgePort};
+use hoplab::bridge::Bridge;
 use hoplab::link::LinkParams;
 use hoplab::sim::Sim;
 use hoplab::sim::probe::Probe;
@@ -46,22 +45,8 @@ fn frame(src: u8, dst: u8) -> Vec<u8> {
 #[test]
 fn bridge_forwarding_does_not_allocate_per_frame() {
     let mut sim = Sim::new(1);
-    let ports: Vec<BridgePort> = (0..2)
-        .map(|i| BridgePort {
-            name: format!("p{i}"),
-            mac: EthernetAddress([0x0a, 0, 0, 0, 0, i]),
-            own: false,
-            hairpin: false,
-        })
-        .collect();
-    let names: Vec<String> = ports.iter().map(|p| p.name.clone()).collect();
-    let config = BridgeConfig {
-        name: "br0".into(),
-        mac: EthernetAddress([0x0a, 0, 0, 0, 1, 0]),
-        ageing: DEFAULT_AGEING,
-        fdb_max: DEFAULT_FDB_MAX,
-    };
-    let br = sim.add_node(Box::new(Bridge::new(config, ports)), &names);
+    let (bridge, names) = Bridge::numbered("br0", "p", 2);
+    let br = sim.add_node(Box::new(bridge), &names);
     let a = sim.add_node(Box::new(Probe::new("a", false)), &["eth0".into()]);
     let b = sim.add_node(Box::new(Probe::new("b", false)), &["eth0".into()]);
     // Zero delay, as in `bridge_mpps`: each burst of 64 is delivered before the source's next

@@ -11,8 +11,7 @@ use std::time::Instant as Wall;
 
 use smoltcp::wire::{EthernetAddress, EthernetFrame, EthernetProtocol, Ipv4Address, Ipv4Cidr};
 
-use crate::bridge::fdb::{DEFAULT_AGEING, DEFAULT_FDB_MAX};
-use crate::bridge::{Bridge, BridgeConfig, BridgePort};
+use crate::bridge::Bridge;
 use crate::capture::{Capture, CaptureMode};
 use crate::host::{Host, HostConfig, IfaceConfig};
 use crate::id::NodeId;
@@ -230,27 +229,6 @@ fn frame(src: EthernetAddress, dst: EthernetAddress, len: usize) -> Vec<u8> {
     buf
 }
 
-fn bridge_node(name: &str, ports: usize) -> (Bridge, Vec<String>) {
-    let names: Vec<String> = (0..ports).map(|i| format!("veth{i}")).collect();
-    let bports = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| BridgePort {
-            name: n.clone(),
-            mac: EthernetAddress([0x0a, 0, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8]),
-            own: false,
-            hairpin: false,
-        })
-        .collect();
-    let config = BridgeConfig {
-        name: name.into(),
-        mac: EthernetAddress([0x0a, 0xff, 0, 0, 0, 1]),
-        ageing: DEFAULT_AGEING,
-        fdb_max: DEFAULT_FDB_MAX,
-    };
-    (Bridge::new(config, bports), names)
-}
-
 /// A source and a sink on two learned ports of a bridge; the source sends back to back.
 /// Returns millions of frames forwarded per wall second.
 pub fn bridge_mpps() -> f64 {
@@ -259,7 +237,7 @@ pub fn bridge_mpps() -> f64 {
         EthernetAddress([2, 0, 0, 0, 0, 2]),
     );
     let mut sim = Sim::new(1);
-    let (bridge, names) = bridge_node("br0", 2);
+    let (bridge, names) = Bridge::numbered("br0", "veth", 2);
     let br = sim.add_node(Box::new(bridge), &names);
     let src = sim.add_node(Box::new(Probe::new("src", false)), &["eth0".into()]);
     let dst = sim.add_node(Box::new(Probe::new("dst", false)), &["eth0".into()]);
@@ -334,7 +312,7 @@ pub fn tcp_gbps(bridged: bool, capture: Option<&PathBuf>) -> f64 {
     let b = sim.add_node(Box::new(host("b", [10, 0, 0, 2], 2, 1)), &["eth0".into()]);
     let p = LinkParams::default();
     if bridged {
-        let (bridge, names) = bridge_node("br0", 2);
+        let (bridge, names) = Bridge::numbered("br0", "veth", 2);
         let br = sim.add_node(Box::new(bridge), &names);
         let _ = sim.connect(sim.port(a, 0), sim.port(br, 0), p.clone());
         let _ = sim.connect(sim.port(b, 0), sim.port(br, 1), p);
@@ -412,7 +390,7 @@ fn rss_mib() -> f64 {
 pub fn ping_all(n: usize) -> (f64, f64) {
     let t = Wall::now();
     let mut sim = Sim::new(1);
-    let (bridge, names) = bridge_node("br0", n);
+    let (bridge, names) = Bridge::numbered("br0", "veth", n);
     let br = sim.add_node(Box::new(bridge), &names);
     let ip = |i: usize| [10, (i >> 16) as u8, (i >> 8) as u8, i as u8 + 1];
     let mut hosts: Vec<NodeId> = Vec::with_capacity(n);

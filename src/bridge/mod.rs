@@ -85,6 +85,30 @@ impl Bridge {
         }
     }
 
+    /// A bridge with `ports` member ports named `{prefix}0`, `{prefix}1`, …, each with a MAC
+    /// derived from its number, default ageing and bound: for benchmarks and tests that need
+    /// many ports and no lab file. Returns the port names too, in port order.
+    pub fn numbered(name: &str, prefix: &str, ports: usize) -> (Bridge, Vec<String>) {
+        let names: Vec<String> = (0..ports).map(|i| format!("{prefix}{i}")).collect();
+        let members = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| BridgePort {
+                name: n.clone(),
+                mac: EthernetAddress([0x0a, 0, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8]),
+                own: false,
+                hairpin: false,
+            })
+            .collect();
+        let config = BridgeConfig {
+            name: name.into(),
+            mac: EthernetAddress([0x0a, 0xff, 0, 0, 0, 1]),
+            ageing: fdb::DEFAULT_AGEING,
+            fdb_max: fdb::DEFAULT_FDB_MAX,
+        };
+        (Bridge::new(config, members), names)
+    }
+
     pub fn config(&self) -> &BridgeConfig {
         &self.config
     }
