@@ -581,8 +581,9 @@ impl Router {
             return;
         }
         let dst = Ipv4Packet::new_unchecked(&frame[ETH_HEADER_LEN..]).dst_addr();
-        if self.is_local(dst) || self.is_broadcast(dst) {
-            let broadcast = self.is_broadcast(dst) || l2_broadcast;
+        let to_broadcast = self.is_broadcast(dst);
+        if to_broadcast || self.is_local(dst) {
+            let broadcast = to_broadcast || l2_broadcast;
             let fate = self.netfilter(now, |nf, cx, ifs| {
                 let ip = &mut frame[ETH_HEADER_LEN..];
                 nf.input(cx, ip, &mut tr, &ifs[dev].name, in_addr)
