@@ -151,6 +151,9 @@ impl Netfilter {
         nat_addr: Option<Ipv4Address>,
     ) -> Fate {
         let src_manip = matches!(hook, Hook::Postrouting | Hook::Input);
+        // The bytes do not change within a hook: the packet is read once, when a table first
+        // needs it; only its conntrack view changes, after a NAT binding.
+        let mut read: Option<PacketView<'_>> = None;
         for &table in tables {
             if table == Table::Nat {
                 let undecided = self.conntrack.conn(&tr.slot).is_some_and(|c| {
@@ -171,9 +174,15 @@ impl Netfilter {
                     }
                 }
             }
-            let ct = self.ct_view(tr);
-            let Some(pkt) = view(ip, in_iface, out_iface, ct, cx.env) else {
-                return Fate::Drop;
+            let pkt = match read {
+                Some(pkt) => pkt,
+                None => {
+                    let ct = self.ct_view(tr);
+                    let Some(pkt) = view(ip, in_iface, out_iface, ct, cx.env) else {
+                        return Fate::Drop;
+                    };
+                    *read.insert(pkt)
+                }
             };
             match cx.rules.run(table, hook, &pkt, cx.now) {
                 Verdict::Accept => {}
@@ -182,6 +191,10 @@ impl Netfilter {
                 Verdict::Nat(action) => {
                     if !self.bind(tr, action, hook, nat_addr) {
                         return Fate::Drop;
+                    }
+                    let ct = self.ct_view(tr);
+                    if let Some(pkt) = read.as_mut() {
+                        pkt.ct = ct;
                     }
                 }
             }
