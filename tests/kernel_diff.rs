@@ -1365,3 +1365,116 @@ fn kd_log_and_limit_against_hoplabs_own_expectations() {
     assert_eq!(count("LOG"), "1");
     assert_eq!(count("DROP 17"), "1");
 }
+
+// --- The router's own programs: OUTPUT, INPUT and `lo` ----------------------------------
+
+#[test]
+fn kd_router_pings_and_curls_from_its_egress_address() {
+    let r = probe(
+        "kd_router_own",
+        &filtered(&[]),
+        &[
+            Step::Http("h2", 80),
+            Step::Http("r1", 8080),
+            run("r1", "ping -c 1 -W 2 10.0.2.10"),
+            run("r1", "curl -s -m 2 --local-port 40000 http://10.0.2.10/"),
+            run(
+                "h1",
+                "curl -s -m 2 --local-port 40001 http://10.0.2.1:8080/",
+            ),
+        ],
+        |o| (ping_outcome(&o[2].text), http(&o[3]), http(&o[4])),
+    );
+    if let Some((ping, own, served)) = r {
+        assert_eq!(ping, Outcome::Reply { ttl: 64 });
+        assert_eq!(
+            own,
+            body("Hello from h2 (10.0.2.10:80). You came from 10.0.2.1:40000.")
+        );
+        assert_eq!(
+            served,
+            body("Hello from r1 (10.0.2.1:8080). You came from 10.0.1.10:40001.")
+        );
+    }
+}
+
+#[test]
+fn kd_output_rules_stop_the_routers_own_packets() {
+    let r = probe(
+        "kd_output_own",
+        &filtered(&[
+            "iptables -A OUTPUT -p icmp --icmp-type echo-request -j DROP",
+            "iptables -A OUTPUT -d 10.0.2.10 -p tcp --dport 80 -j REJECT --reject-with tcp-reset",
+        ]),
+        &[
+            Step::Http("h2", 80),
+            run("r1", "ping -c 1 -W 1 10.0.2.10"),
+            run("r1", "curl -s -m 2 http://10.0.2.10/"),
+            Step::Show("r1", "iptables -nvL OUTPUT"),
+        ],
+        |o| (ping_outcome(&o[1].text), http(&o[2]), nvl(&o[3], false)),
+    );
+    if let Some((ping, curl, _)) = r {
+        assert_eq!((ping, curl), (Outcome::Silent, Http::Failed(7)));
+    }
+}
+
+#[test]
+fn kd_output_dnat_sends_the_routers_own_connection_elsewhere() {
+    // Docker's `nat OUTPUT -m addrtype --dst-type LOCAL -j DOCKER` path: the host connects
+    // to its own address and port, and is sent to the container; the source stays local.
+    let r = probe(
+        "kd_output_dnat",
+        &filtered(&[
+            "iptables -t nat -A OUTPUT -d 10.0.1.1 -p tcp --dport 8080 -j DNAT --to-destination 10.0.2.10:80",
+        ]),
+        &[
+            Step::Http("h2", 80),
+            run(
+                "r1",
+                "curl -s -m 2 --local-port 40000 http://10.0.1.1:8080/",
+            ),
+            Step::Pause,
+            Step::Show("r1", "conntrack -L -p tcp"),
+        ],
+        |o| (http(&o[1]), ct(&o[3])),
+    );
+    if let Some((curl, _)) = r {
+        assert_eq!(
+            curl,
+            body("Hello from h2 (10.0.2.10:80). You came from 10.0.1.1:40000.")
+        );
+    }
+}
+
+#[test]
+fn kd_own_address_goes_through_lo() {
+    // A connection from the router to any of its own addresses passes INPUT on `lo`.
+    let r = probe(
+        "kd_lo",
+        &filtered(&["iptables -A INPUT -i lo -p tcp --dport 8080 -j DROP"]),
+        &[
+            Step::Http("r1", 8080),
+            run("h1", "curl -s -m 1 http://10.0.1.1:8080/"),
+            run("r1", "curl -s -m 1 http://10.0.1.1:8080/"),
+            run("r1", "curl -s -m 1 http://127.0.0.1:8080/"),
+            run("r1", "ping -c 1 -W 1 10.0.2.1"),
+            Step::Show("r1", "iptables -nvL INPUT"),
+        ],
+        |o| {
+            let lan = matches!(http(&o[1]), Http::Body(_));
+            (
+                lan,
+                http(&o[2]),
+                http(&o[3]),
+                ping_outcome(&o[4].text),
+                nvl(&o[5], false),
+            )
+        },
+    );
+    if let Some((lan, own, lo, ping, _)) = r {
+        assert!(lan);
+        assert_eq!((own, lo), (Http::Failed(28), Http::Failed(28)));
+        assert_eq!(ping, Outcome::Reply { ttl: 64 });
+    }
+}

@@ -181,3 +181,37 @@ fn conntrack_lists_flows_as_the_kernel_does() {
         "conntrack v1.4.7 (conntrack-tools): 0 flow entries have been shown.\n"
     );
 }
+
+#[test]
+fn programs_run_on_the_router_itself_through_output_input_and_lo() {
+    let (v, _d) = lab("  - {on: h2, run: http-server 80, background: true}
+  - {on: r1, run: http-server 8080, background: true}
+  - {on: r1, run: ping -c 1 10.0.2.10, expect: {received: 1}}
+  - {on: r1, run: curl -s --local-port 40000 http://10.0.2.10/}
+  - {on: h1, run: curl -s http://10.0.1.1:8080/}
+  - {on: r1, run: curl -s http://127.0.0.1:8080/}
+  - {on: r1, run: iptables -A OUTPUT -o lo -j DROP}
+  - {on: r1, run: curl -s -m 1 http://10.0.2.1:8080/, expect: {exit: 28}}
+  - {on: r1, run: traceroute -n -q 1 10.0.2.10}
+expect:
+  - {capture: r1:eth1, filter: \"ip.src == 10.0.2.1 && tcp.srcport == 40000\", at_least: 3}
+  - {capture: r1:eth0, filter: \"ip.addr == 127.0.0.1\", count: 0}
+");
+    assert_eq!(
+        output(&v, 3),
+        "Hello from h2 (10.0.2.10:80). You came from 10.0.2.1:40000.\n"
+    );
+    assert!(output(&v, 4).starts_with("Hello from r1 (10.0.1.1:8080). You came from 10.0.1.10:"));
+    assert!(output(&v, 5).starts_with("Hello from r1 (127.0.0.1:8080). You came from 127.0.0.1:"));
+    assert!(
+        output(&v, 8).contains(" 1  10.0.2.10 "),
+        "{}",
+        output(&v, 8)
+    );
+    // The router's own packets are on the wire of its egress interface, from its address;
+    // loopback traffic is not.
+    for e in v["expectations"].as_array().unwrap() {
+        assert_eq!(e["pass"], true, "{e}");
+    }
+    assert_eq!(v["expectations"].as_array().unwrap().len(), 2);
+}

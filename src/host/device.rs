@@ -1,10 +1,15 @@
 //! The smoltcp `Device` of one host interface for one poll: at most one received frame,
 //! borrowed from the engine, and transmissions that go straight into the engine's outbox in
 //! pooled buffers. Nothing is copied on receive and nothing is allocated per frame.
+//!
+//! A routed stack (the router's own sockets) speaks IP, not Ethernet: its transmissions are
+//! IPv4 packets that its owner routes, so they are kept in pooled buffers with room left in
+//! front for the Ethernet header the router fills once it knows the next hop.
 
 use smoltcp::phy::{self, Checksum, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
+use crate::link::ETH_HEADER_LEN;
 use crate::sim::Ctx;
 
 pub struct SimDevice<'a, 'c> {
@@ -12,6 +17,8 @@ pub struct SimDevice<'a, 'c> {
     pub ctx: &'a mut Ctx<'c>,
     pub port: u16,
     pub mtu: usize,
+    /// Some for a routed stack: where its IPv4 packets go (see the module note).
+    pub routed: Option<&'a mut Vec<Vec<u8>>>,
 }
 
 pub struct RxToken<'a>(&'a [u8]);
@@ -19,6 +26,7 @@ pub struct RxToken<'a>(&'a [u8]);
 pub struct TxToken<'a, 'c> {
     ctx: &'a mut Ctx<'c>,
     port: u16,
+    routed: Option<&'a mut Vec<Vec<u8>>>,
 }
 
 impl phy::RxToken for RxToken<'_> {
@@ -36,25 +44,38 @@ impl phy::TxToken for TxToken<'_, '_> {
         F: FnOnce(&mut [u8]) -> R,
     {
         let mut buf = self.ctx.buffer();
-        buf.resize(len, 0);
-        let r = f(&mut buf);
-        self.ctx.send(self.port, buf);
-        r
+        match self.routed {
+            None => {
+                buf.resize(len, 0);
+                let r = f(&mut buf);
+                self.ctx.send(self.port, buf);
+                r
+            }
+            Some(out) => {
+                buf.resize(ETH_HEADER_LEN + len, 0);
+                let r = f(&mut buf[ETH_HEADER_LEN..]);
+                out.push(buf);
+                r
+            }
+        }
     }
 }
 
 /// Checksums are computed on transmit (captures must carry valid ones) and not verified on
 /// receive: frames inside the lab are built by smoltcp or rewritten with incremental
 /// checksums, and frames from outside (a TAP) are validated at the edge.
-pub fn capabilities(mtu: usize) -> DeviceCapabilities {
+pub fn capabilities(mtu: usize, medium: Medium) -> DeviceCapabilities {
     let mut checksum = ChecksumCapabilities::default();
     checksum.ipv4 = Checksum::Tx;
     checksum.udp = Checksum::Tx;
     checksum.tcp = Checksum::Tx;
     checksum.icmpv4 = Checksum::Tx;
     let mut caps = DeviceCapabilities::default();
-    caps.medium = Medium::Ethernet;
-    caps.max_transmission_unit = mtu + crate::link::ETH_HEADER_LEN;
+    caps.medium = medium;
+    caps.max_transmission_unit = match medium {
+        Medium::Ethernet => mtu + ETH_HEADER_LEN,
+        _ => mtu,
+    };
     caps.checksum = checksum;
     caps
 }
@@ -76,6 +97,7 @@ impl<'c> phy::Device for SimDevice<'_, 'c> {
             TxToken {
                 ctx: self.ctx,
                 port: self.port,
+                routed: self.routed.as_deref_mut(),
             },
         ))
     }
@@ -84,16 +106,21 @@ impl<'c> phy::Device for SimDevice<'_, 'c> {
         Some(TxToken {
             ctx: self.ctx,
             port: self.port,
+            routed: self.routed.as_deref_mut(),
         })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
-        capabilities(self.mtu)
+        let medium = match self.routed {
+            Some(_) => Medium::Ip,
+            None => Medium::Ethernet,
+        };
+        capabilities(self.mtu, medium)
     }
 }
 
 /// A device that only states capabilities: `Interface::new` reads them at creation.
-pub struct CapsOnly(pub usize);
+pub struct CapsOnly(pub usize, pub Medium);
 
 pub struct DiscardTx;
 
@@ -119,6 +146,6 @@ impl phy::Device for CapsOnly {
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
-        capabilities(self.0)
+        capabilities(self.0, self.1)
     }
 }

@@ -9,6 +9,7 @@ pub mod apps;
 pub mod cmd;
 pub mod device;
 pub mod net;
+pub mod stack;
 
 use std::any::Any;
 
@@ -16,11 +17,11 @@ use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 
 use crate::rand::Rng;
 use crate::report::iproute::{self, LinkInfo, NeighInfo, RouteInfo};
-use crate::sim::{CmdId, CmdResult, Ctx, Node, PortView};
-use crate::time::{Duration, Instant};
-use apps::App;
+use crate::sim::{CmdId, Ctx, Node, PortView};
+use crate::time::Instant;
 pub use net::IfaceConfig;
 use net::Net;
+pub use stack::Stack;
 
 #[derive(Clone, Debug)]
 pub struct HostConfig {
@@ -31,75 +32,33 @@ pub struct HostConfig {
 
 pub struct Host {
     name: String,
-    net: Net,
-    apps: Vec<(CmdId, Box<dyn App>)>,
-    /// The instant of the last poll, so a stack that asks to be polled "now" again is woken
-    /// one microsecond (smoltcp's resolution) later rather than in a loop.
-    last_poll: Instant,
-    /// The deadline computed after the stack or a program last ran; frames the stack never
-    /// saw (an ARP request for someone else) leave it as it was.
-    deadline: Option<Option<Instant>>,
+    stack: Stack,
 }
 
 impl Host {
     pub fn new(config: HostConfig, seed: u64) -> Host {
         let rng = Rng::stream(seed, &format!("host:{}", config.name));
         Host {
-            net: Net::new(config.ifaces, config.gateway, rng, Instant::ZERO),
+            stack: Stack::new(Net::new(config.ifaces, config.gateway, rng, Instant::ZERO)),
             name: config.name,
-            apps: Vec::new(),
-            last_poll: Instant::ZERO,
-            deadline: None,
         }
     }
 
     pub fn iface_config(&self, i: usize) -> &IfaceConfig {
-        &self.net.ifaces[i].config
+        &self.stack.net.ifaces[i].config
     }
 
     pub fn mac(&self, i: usize) -> EthernetAddress {
-        self.net.ifaces[i].config.mac
+        self.stack.net.ifaces[i].config.mac
     }
 
     pub fn running(&self) -> usize {
-        self.apps.len()
-    }
-
-    /// Polls every program, reports the finished ones, then sends what they queued.
-    fn run_apps(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
-        self.deadline = None;
-        if self.apps.is_empty() && !self.net.has_orphans() {
-            return;
-        }
-        let mut i = 0;
-        while i < self.apps.len() {
-            match self.apps[i].1.poll(now, &mut self.net) {
-                Some(result) => {
-                    let (id, _) = self.apps.remove(i);
-                    ctx.finish(id, result);
-                }
-                None => i += 1,
-            }
-        }
-        for f in 0..self.net.ifaces.len() {
-            self.net.poll(f, now, None, ctx);
-        }
-        self.net.reap();
-    }
-
-    fn compute_deadline(&mut self, now: Instant) -> Option<Instant> {
-        let apps = self.apps.iter().filter_map(|(_, a)| a.poll_at()).min();
-        let stack = self.net.poll_at(now);
-        let next = match (apps, stack) {
-            (Some(a), Some(b)) => a.min(b),
-            (a, b) => a.or(b)?,
-        };
-        Some(next.max(self.last_poll + Duration::from_micros(1)))
+        self.stack.running()
     }
 
     fn links(&self, views: &[PortView]) -> Vec<LinkInfo> {
         let mut links = vec![LinkInfo::loopback()];
-        for (i, (f, v)) in self.net.ifaces.iter().zip(views).enumerate() {
+        for (i, (f, v)) in self.stack.net.ifaces.iter().zip(views).enumerate() {
             let c = &f.config;
             let addrs = c.cidr.into_iter().collect();
             links.push(LinkInfo::veth(
@@ -115,17 +74,18 @@ impl Host {
 
     fn routes(&self) -> Vec<RouteInfo> {
         let mut routes = Vec::new();
-        if let Some((i, gw)) = self.net.gateway {
+        if let Some((i, gw)) = self.stack.net.gateway {
             routes.push(RouteInfo {
                 dst: None,
                 via: Some(gw),
-                dev: self.net.ifaces[i].config.name.clone(),
+                dev: self.stack.net.ifaces[i].config.name.clone(),
                 kernel: false,
                 src: None,
                 metric: None,
             });
         }
         let mut connected: Vec<RouteInfo> = self
+            .stack
             .net
             .ifaces
             .iter()
@@ -147,7 +107,8 @@ impl Host {
     }
 
     fn neighbours(&self, now: Instant) -> Vec<NeighInfo> {
-        self.net
+        self.stack
+            .net
             .ifaces
             .iter()
             .flat_map(|f| {
@@ -175,31 +136,24 @@ impl Node for Host {
 
     fn handle_frame(&mut self, now: Instant, port: u16, frame: &[u8], ctx: &mut Ctx<'_>) {
         let i = usize::from(port);
-        if self.net.ifaces.get(i).is_none_or(|f| f.ignores(frame)) {
+        if self
+            .stack
+            .net
+            .ifaces
+            .get(i)
+            .is_none_or(|f| f.ignores(frame))
+        {
             return;
         }
-        self.last_poll = now;
-        self.deadline = None;
-        self.net.poll(i, now, Some(frame), ctx);
-        self.run_apps(now, ctx);
+        self.stack.receive(now, i, frame, ctx);
     }
 
     fn handle_timeout(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
-        self.last_poll = now;
-        self.deadline = None;
-        for f in 0..self.net.ifaces.len() {
-            self.net.poll(f, now, None, ctx);
-        }
-        self.run_apps(now, ctx);
+        self.stack.timeout(now, ctx);
     }
 
     fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
-        if let Some(d) = self.deadline {
-            return d;
-        }
-        let d = self.compute_deadline(now);
-        self.deadline = Some(d);
-        d
+        self.stack.deadline(now)
     }
 
     fn start_command(
@@ -210,33 +164,11 @@ impl Node for Host {
         input: &str,
         ctx: &mut Ctx<'_>,
     ) -> Result<(), String> {
-        let parsed = cmd::parse(argv)?;
-        match apps::spawn(parsed, &self.name, input, now, &mut self.net) {
-            Ok(app) => self.apps.push((cmd, app)),
-            Err(e) => ctx.finish(
-                cmd,
-                CmdResult {
-                    exit_code: 2,
-                    output: format!("{e}\n"),
-                    ..CmdResult::default()
-                },
-            ),
-        }
-        self.last_poll = now;
-        self.run_apps(now, ctx);
-        Ok(())
+        self.stack.start(now, cmd, (&self.name, argv, input), ctx)
     }
 
     fn stop_command(&mut self, now: Instant, cmd: CmdId, ctx: &mut Ctx<'_>) {
-        if let Some(i) = self.apps.iter().position(|(id, _)| *id == cmd) {
-            let (id, mut app) = self.apps.remove(i);
-            self.deadline = None;
-            let result = app.stop(now, &mut self.net);
-            ctx.finish(id, result);
-            for f in 0..self.net.ifaces.len() {
-                self.net.poll(f, now, None, ctx);
-            }
-        }
+        self.stack.stop(now, cmd, ctx);
     }
 
     fn show(

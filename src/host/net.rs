@@ -4,6 +4,7 @@
 //! so an idle host holds no socket buffers.
 
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::phy::Medium;
 use smoltcp::socket::AnySocket;
 use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
@@ -51,6 +52,33 @@ pub struct Net {
     /// TCP sockets their app has closed, kept until the close handshake completes (as the
     /// kernel keeps a closed socket's connection), then freed.
     orphans: Vec<SockRef>,
+    /// Some for a routed stack: one IP interface per address, routed by its owner.
+    pub routed: Option<Routed>,
+}
+
+/// A routed stack (a router's own sockets): its interfaces speak IP, one per local address,
+/// and its owner routes what they send. A program's socket belongs to the interface of the
+/// source address the kernel would choose for its destination.
+#[derive(Default)]
+pub struct Routed {
+    /// (destination prefix, metric, source address) for each of the owner's routes, refreshed
+    /// by the owner before a program starts.
+    pub sources: Vec<(Ipv4Cidr, u32, Ipv4Address)>,
+    /// IPv4 packets the stack sent, each after room for an Ethernet header.
+    pub out: Vec<Vec<u8>>,
+}
+
+impl Routed {
+    /// The source address for `dst`: longest prefix, then lowest metric, first listed.
+    fn source(&self, dst: Ipv4Address) -> Option<Ipv4Address> {
+        let mut best: Option<&(Ipv4Cidr, u32, Ipv4Address)> = None;
+        for r in self.sources.iter().filter(|r| r.0.contains_addr(&dst)) {
+            if best.is_none_or(|b| (r.0.prefix_len(), b.1) > (b.0.prefix_len(), r.1)) {
+                best = Some(r);
+            }
+        }
+        best.map(|r| r.2)
+    }
 }
 
 impl Net {
@@ -66,7 +94,7 @@ impl Net {
         for (i, cfg) in ifaces.into_iter().enumerate() {
             let mut config = Config::new(HardwareAddress::Ethernet(cfg.mac));
             config.random_seed = rng.next_u64();
-            let mut dev = CapsOnly(cfg.mtu as usize);
+            let mut dev = CapsOnly(cfg.mtu as usize, Medium::Ethernet);
             let mut iface = Interface::new(config, &mut dev, now.to_smoltcp());
             if let Some(cidr) = cfg.cidr {
                 iface.update_ip_addrs(|addrs| {
@@ -89,12 +117,126 @@ impl Net {
             gateway: gw,
             rng,
             orphans: Vec::new(),
+            routed: None,
         }
     }
 
+    /// A routed stack with one IP interface per address (see `Routed`).
+    pub fn routed(addrs: Vec<(String, Ipv4Cidr, u32)>, rng: Rng, now: Instant) -> Net {
+        let mut rng = rng;
+        let ifaces = addrs
+            .into_iter()
+            .map(|(name, cidr, mtu)| {
+                let mut config = Config::new(HardwareAddress::Ip);
+                config.random_seed = rng.next_u64();
+                let mut dev = CapsOnly(mtu as usize, Medium::Ip);
+                let mut iface = Interface::new(config, &mut dev, now.to_smoltcp());
+                iface.update_ip_addrs(|addrs| {
+                    let _ = addrs.push(IpCidr::Ipv4(cidr));
+                });
+                // Every destination is "reachable": the owner routes what the stack sends.
+                let _ = iface.routes_mut().add_default_ipv4_route(cidr.address());
+                HostIface {
+                    config: IfaceConfig {
+                        name,
+                        mac: EthernetAddress([0; 6]),
+                        cidr: Some(cidr),
+                        mtu,
+                    },
+                    iface,
+                    sockets: SocketSet::new(Vec::new()),
+                    neigh: Vec::new(),
+                }
+            })
+            .collect();
+        Net {
+            ifaces,
+            gateway: None,
+            rng,
+            orphans: Vec::new(),
+            routed: Some(Routed::default()),
+        }
+    }
+
+    /// The interface of a routed stack holding `ip`.
+    pub fn iface_of(&self, ip: Ipv4Address) -> Option<usize> {
+        self.ifaces
+            .iter()
+            .position(|f| f.config.cidr.is_some_and(|c| c.address() == ip))
+    }
+
+    /// Whether some socket of `iface` takes this IPv4 packet: a TCP segment for a listener or
+    /// a connection, a UDP datagram for a bound port, or ICMP other than an echo request
+    /// (replies and errors go to the programs that wait for them; the kernel answers echo
+    /// requests itself, and a segment no socket takes is its owner's to answer).
+    pub fn takes(&self, iface: usize, ip: &[u8]) -> bool {
+        use smoltcp::socket::Socket;
+        use smoltcp::wire::{IpAddress, IpProtocol, Ipv4Packet, TcpPacket, UdpPacket};
+        let (Some(f), Ok(pkt)) = (self.ifaces.get(iface), Ipv4Packet::new_checked(ip)) else {
+            return false;
+        };
+        let (src, dst) = (IpAddress::Ipv4(pkt.src_addr()), pkt.dst_addr());
+        let ports = |p: &[u8]| -> Option<(u16, u16)> {
+            match pkt.next_header() {
+                IpProtocol::Tcp => TcpPacket::new_checked(p)
+                    .ok()
+                    .map(|t| (t.src_port(), t.dst_port())),
+                _ => UdpPacket::new_checked(p)
+                    .ok()
+                    .map(|u| (u.src_port(), u.dst_port())),
+            }
+        };
+        match pkt.next_header() {
+            IpProtocol::Icmp => smoltcp::wire::Icmpv4Packet::new_checked(pkt.payload())
+                .is_ok_and(|i| i.msg_type() != smoltcp::wire::Icmpv4Message::EchoRequest),
+            IpProtocol::Tcp => {
+                let Some((sport, dport)) = ports(pkt.payload()) else {
+                    return false;
+                };
+                f.sockets.iter().any(|(_, s)| match s {
+                    Socket::Tcp(t) if t.state() == smoltcp::socket::tcp::State::Listen => {
+                        let l = t.listen_endpoint();
+                        l.port == dport && l.addr.is_none_or(|a| a == dst.into())
+                    }
+                    Socket::Tcp(t) => {
+                        t.local_endpoint()
+                            .is_some_and(|e| e.port == dport && e.addr == dst.into())
+                            && t.remote_endpoint()
+                                .is_some_and(|e| e.port == sport && e.addr == src)
+                    }
+                    _ => false,
+                })
+            }
+            IpProtocol::Udp => {
+                let Some((_, dport)) = ports(pkt.payload()) else {
+                    return false;
+                };
+                f.sockets.iter().any(|(_, s)| match s {
+                    Socket::Udp(u) => {
+                        let e = u.endpoint();
+                        e.port == dport && e.addr.is_none_or(|a| a == dst.into())
+                    }
+                    _ => false,
+                })
+            }
+            _ => false,
+        }
+    }
+
+    /// The IPv4 packets a routed stack has sent since the last call.
+    pub fn take_routed(&mut self) -> Vec<Vec<u8>> {
+        self.routed
+            .as_mut()
+            .map(|r| std::mem::take(&mut r.out))
+            .unwrap_or_default()
+    }
+
     /// The interface a packet to `dst` leaves by: the longest connected prefix, else the
-    /// gateway's interface.
+    /// gateway's interface. In a routed stack: the interface of the source address.
     pub fn route(&self, dst: Ipv4Address) -> Option<usize> {
+        if let Some(r) = &self.routed {
+            return self.iface_of(r.source(dst)?);
+        }
         self.ifaces
             .iter()
             .enumerate()
@@ -138,12 +280,19 @@ impl Net {
         self.ifaces[s.iface].sockets.remove(s.handle);
     }
 
-    /// Hands a TCP socket over to the stack: it closes and is freed once closed.
+    /// Hands a TCP socket over to the stack: it closes and is freed once closed. A connection
+    /// still in SYN_SENT has nothing to finish: it is forgotten at once, without a packet, as
+    /// the kernel forgets it (smoltcp would send a reset).
     pub fn orphan(&mut self, s: SockRef) {
         if self.orphans.contains(&s) {
             return;
         }
-        self.socket::<smoltcp::socket::tcp::Socket>(s).close();
+        let socket = self.socket::<smoltcp::socket::tcp::Socket>(s);
+        if socket.state() == smoltcp::socket::tcp::State::SynSent {
+            self.remove(s);
+            return;
+        }
+        socket.close();
         self.orphans.push(s);
     }
 
@@ -179,18 +328,27 @@ impl Net {
         (f.iface.context(), f.sockets.get_mut::<T>(s.handle))
     }
 
-    /// Runs smoltcp on one interface: ingress of `rx` if given, then egress.
+    /// Runs smoltcp on one interface: ingress of `rx` if given (a frame, or an IPv4 packet
+    /// in a routed stack), then egress.
     pub fn poll(&mut self, iface: usize, now: Instant, rx: Option<&[u8]>, ctx: &mut Ctx<'_>) {
         let f = &mut self.ifaces[iface];
-        if let Some(frame) = rx {
-            f.observe_arp(frame, now);
-            f.abort_on_unreachable(frame);
+        let routed = self.routed.as_mut().map(|r| &mut r.out);
+        if let Some(data) = rx {
+            if routed.is_some() {
+                f.abort_on_unreachable(data);
+            } else if let Ok(eth) = EthernetFrame::new_checked(data) {
+                f.observe_arp(&eth, now);
+                if eth.ethertype() == EthernetProtocol::Ipv4 {
+                    f.abort_on_unreachable(eth.payload());
+                }
+            }
         }
         let mut dev = SimDevice {
             rx,
             ctx,
             port: iface as u16,
             mtu: f.config.mtu as usize,
+            routed,
         };
         f.iface.poll(now.to_smoltcp(), &mut dev, &mut f.sockets);
     }
@@ -225,17 +383,11 @@ impl HostIface {
 
     /// Linux gives up a connection attempt (SYN_SENT) at any ICMP destination unreachable
     /// quoting its SYN (`tcp_v4_err`), so `connect` fails at once; smoltcp would retransmit.
-    fn abort_on_unreachable(&mut self, frame: &[u8]) {
+    fn abort_on_unreachable(&mut self, packet: &[u8]) {
         use smoltcp::wire::{
             Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, IpProtocol, Ipv4Packet, TcpPacket,
         };
-        let Ok(eth) = EthernetFrame::new_checked(frame) else {
-            return;
-        };
-        if eth.ethertype() != EthernetProtocol::Ipv4 {
-            return;
-        }
-        let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else {
+        let Ok(ip) = Ipv4Packet::new_checked(packet) else {
             return;
         };
         if ip.next_header() != IpProtocol::Icmp {
@@ -274,10 +426,7 @@ impl HostIface {
 
     /// Mirrors smoltcp's ARP cache fill: an ARP request or reply aimed at us, from a unicast
     /// sender on our subnet.
-    fn observe_arp(&mut self, frame: &[u8], now: Instant) {
-        let Ok(eth) = EthernetFrame::new_checked(frame) else {
-            return;
-        };
+    fn observe_arp(&mut self, eth: &EthernetFrame<&[u8]>, now: Instant) {
         if eth.ethertype() != EthernetProtocol::Arp {
             return;
         }

@@ -12,6 +12,7 @@
 //! about ICMP errors or broadcasts, and are rate limited per destination.
 
 pub mod icmp;
+mod local;
 pub mod neigh;
 pub mod route;
 
@@ -95,6 +96,13 @@ impl Rules for RuleSet {
     }
 }
 
+/// The name of the interface a locally generated packet leaves by (`None`: `lo`).
+fn egress_name<'a>(ifaces: &'a [RouterIface], route: &Option<route::Route>) -> &'a str {
+    route
+        .as_ref()
+        .map_or(local::LO, |r| ifaces[r.dev].name.as_str())
+}
+
 /// How the router's addresses look to `-m addrtype`.
 struct RouterEnv<'a>(&'a [RouterIface]);
 
@@ -134,6 +142,11 @@ pub struct Router {
     limit: icmp::RateLimit,
     ident: u16,
     pub counters: RouterCounters,
+    /// The router's own sockets and programs, built when the first program starts.
+    stack: Option<crate::host::Stack>,
+    /// True while the stack's output is being sent (see `flush_stack`).
+    flushing: bool,
+    seed: u64,
 }
 
 /// A command a router runs.
@@ -146,6 +159,8 @@ pub enum RouterCmd {
     Conntrack(Vec<String>),
     /// `iptables ...`, `iptables-restore` (rules from the step's input), `iptables-save`.
     Iptables(Vec<String>),
+    /// A program for the router's own stack (`ping`, `curl`, `http-server`, ...).
+    Program,
 }
 
 /// Parses a router command: `ip route add|del|replace ...`, `sysctl [-w] net.ipv4.ip_forward[=N]`.
@@ -178,11 +193,15 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
                 _ => Err("usage: sysctl -w net.ipv4.ip_forward=0|1".into()),
             }
         }
-        _ => Err(format!(
-            "{}: a router runs `ip route add|del|replace ...` and `sysctl -w net.ipv4.ip_forward=0|1` \
-             (its own ping, curl and servers come with its local stack)",
-            argv.first().map_or("", String::as_str)
-        )),
+        _ => crate::host::cmd::parse(argv)
+            .map(|_| RouterCmd::Program)
+            .map_err(|e| match e.contains("command not found") {
+                true => format!(
+                    "{e}; a router also runs `ip route ...`, `sysctl`, `iptables ...`, \
+                     `iptables-restore`, `iptables-save`, `conntrack ...`, `dmesg`"
+                ),
+                false => e,
+            }),
     }
 }
 
@@ -292,6 +311,9 @@ impl Router {
             limit: icmp::RateLimit::default(),
             counters: RouterCounters::default(),
             ifaces: config.ifaces,
+            stack: None,
+            flushing: false,
+            seed,
         };
         for (i, f) in r.ifaces.iter().enumerate() {
             for a in &f.addrs {
@@ -447,7 +469,8 @@ impl Router {
         {
             return;
         }
-        if !self.limit.allow(now, src) {
+        // No rate limit toward `lo` (`icmpv4_xrlim_allow`).
+        if !self.loops_back(src) && !self.limit.allow(now, src) {
             self.counters.icmp_rate_limited += 1;
             return;
         }
@@ -486,35 +509,50 @@ impl Router {
         };
         let dst_of = |f: &[u8]| Ipv4Packet::new_unchecked(&f[ETH_HEADER_LEN..]).dst_addr();
         let dst = dst_of(&frame);
-        let Some(route) = self.routes.lookup(dst).cloned() else {
+        // None: through `lo`.
+        let Some(route) = self.route_local(dst) else {
             return;
         };
         let (fate, mut tr) = self.netfilter(now, |nf, cx, ifs| {
-            nf.output(cx, &mut frame[ETH_HEADER_LEN..], &ifs[route.dev].name)
+            nf.output(cx, &mut frame[ETH_HEADER_LEN..], egress_name(ifs, &route))
         });
-        if fate != Fate::Continue {
-            ctx.note(Note::Dropped(DropReason::Filtered));
+        if !self.pass(now, fate, &frame, ctx) {
             return;
         }
         let new_dst = dst_of(&frame);
         let route = match new_dst == dst {
             true => route,
-            false => match self.routes.lookup(new_dst).cloned() {
+            false => match self.route_local(new_dst) {
                 Some(r) => r,
                 None => return,
             },
         };
-        let next_hop = route.via.unwrap_or(new_dst);
-        let out_addr = self.source_on(route.dev, next_hop);
+        let next_hop = route.as_ref().map(|r| r.via.unwrap_or(new_dst));
+        let out_addr = match (&route, next_hop) {
+            (Some(r), Some(hop)) => self.source_on(r.dev, hop),
+            _ => Some(local::LOOPBACK),
+        };
         let fate = self.netfilter(now, |nf, cx, ifs| {
             let ip = &mut frame[ETH_HEADER_LEN..];
-            nf.postrouting(cx, ip, &mut tr, (None, &ifs[route.dev].name), out_addr)
+            let out = egress_name(ifs, &route);
+            nf.postrouting(cx, ip, &mut tr, (None, out), out_addr)
         });
-        if fate != Fate::Continue {
-            ctx.note(Note::Dropped(DropReason::Filtered));
+        if !self.pass(now, fate, &frame, ctx) {
             return;
         }
-        self.output(now, route.dev, next_hop, frame, ctx);
+        match (route, next_hop) {
+            (Some(r), Some(hop)) => self.output(now, r.dev, hop, frame, ctx),
+            _ => self.receive_loopback(now, frame, ctx),
+        }
+    }
+
+    /// The route of a locally generated packet: `Some(None)` through `lo`, `None` when there
+    /// is no route.
+    fn route_local(&self, dst: Ipv4Address) -> Option<Option<route::Route>> {
+        if self.loops_back(dst) {
+            return Some(None);
+        }
+        self.routes.lookup(dst).cloned().map(Some)
     }
 
     fn local(&mut self, now: Instant, pkt: &[u8], broadcast: bool, ctx: &mut Ctx<'_>) {
@@ -523,6 +561,9 @@ impl Router {
         let Ok(ip) = Ipv4Packet::new_checked(pkt) else {
             return;
         };
+        if !broadcast && self.deliver_to_stack(now, pkt, ctx) {
+            return;
+        }
         match ip.next_header() {
             IpProtocol::Icmp => {
                 let is_request = Icmpv4Packet::new_checked(ip.payload())
@@ -812,6 +853,7 @@ impl Node for Router {
     }
 
     fn handle_timeout(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
+        self.stack_timeout(now, ctx);
         self.nf.conntrack.expire(now);
         for action in self.neigh.expire(now) {
             match action {
@@ -835,11 +877,15 @@ impl Node for Router {
         }
     }
 
-    fn poll_timeout(&mut self, _now: Instant) -> Option<Instant> {
-        match (self.neigh.next_deadline(), self.nf.conntrack.next_expiry()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+    fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
+        [
+            self.neigh.next_deadline(),
+            self.nf.conntrack.next_expiry(),
+            self.stack_deadline(now),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn start_command(
@@ -861,6 +907,7 @@ impl Node for Router {
                 u8::from(self.forwarding)
             )),
             RouterCmd::Conntrack(args) => self.conntrack_cmd(now, &args),
+            RouterCmd::Program => return self.start_program(now, cmd, argv, input, ctx),
             RouterCmd::Iptables(argv) => match self.iptables(&argv, input) {
                 Ok(out) => Ok(out),
                 Err((code, msg)) => {
@@ -893,6 +940,10 @@ impl Node for Router {
             },
         );
         Ok(())
+    }
+
+    fn stop_command(&mut self, now: Instant, cmd: CmdId, ctx: &mut Ctx<'_>) {
+        self.stop_program(now, cmd, ctx);
     }
 
     fn show(

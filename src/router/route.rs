@@ -126,6 +126,10 @@ pub fn parse_route_cmd(words: &[&str]) -> Result<RouteCmd, String> {
 }
 
 impl RouteTable {
+    pub fn entries(&self) -> &[Route] {
+        &self.routes
+    }
+
     /// The route a packet to `dst` takes.
     pub fn lookup(&self, dst: Ipv4Address) -> Option<&Route> {
         let mut best: Option<&Route> = None;

@@ -235,7 +235,7 @@ impl App for BulkSend {
     }
 
     fn stop(&mut self, now: Instant, net: &mut Net) -> CmdResult {
-        net.socket::<tcp::Socket>(self.conn.sock).abort();
+        super::tcp::abort(net, self.conn.sock);
         net.orphan(self.conn.sock);
         let mut r = self.report(now, 1, "stopped");
         r.stopped = true;
@@ -357,7 +357,7 @@ impl App for BulkRecv {
             net.remove(l);
         }
         if let Some(s) = self.sock.take() {
-            net.socket::<tcp::Socket>(s).abort();
+            super::tcp::abort(net, s);
             net.orphan(s);
         }
         r

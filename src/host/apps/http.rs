@@ -218,7 +218,7 @@ impl App for HttpServer {
             net.remove(s);
         }
         for ex in self.exchanges.drain(..) {
-            net.socket::<tcp::Socket>(ex.sock).abort();
+            super::tcp::abort(net, ex.sock);
             net.orphan(ex.sock);
         }
         CmdResult {
@@ -287,7 +287,7 @@ impl Curl {
 
     fn fail(&mut self, code: i32, msg: String, net: &mut Net) -> CmdResult {
         if let Some(c) = self.conn.take() {
-            net.socket::<tcp::Socket>(c.sock).abort();
+            super::tcp::abort(net, c.sock);
             net.orphan(c.sock);
         }
         let mut output = self.write_out();

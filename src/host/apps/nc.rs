@@ -182,7 +182,7 @@ impl App for TcpClient {
 
     fn stop(&mut self, _now: Instant, net: &mut Net) -> CmdResult {
         if let Some(c) = &self.conn {
-            net.socket::<tcp::Socket>(c.sock).abort();
+            super::tcp::abort(net, c.sock);
         }
         let mut r = self.finish(net, 130, "");
         r.stopped = true;
@@ -248,7 +248,7 @@ impl App for TcpServer {
             net.remove(l);
         }
         if let Some(s) = self.conn.take() {
-            net.socket::<tcp::Socket>(s).abort();
+            super::tcp::abort(net, s);
             net.orphan(s);
         }
         CmdResult {

@@ -142,3 +142,12 @@ pub fn push(net: &mut Net, sock: SockRef, data: &[u8], sent: &mut usize) {
         *sent += n;
     }
 }
+
+/// Kills a connection as a process that gives up on it does: reset, except in SYN_SENT,
+/// which Linux leaves without a packet (`tcp_need_reset`); `Net::orphan` then forgets it.
+pub fn abort(net: &mut Net, sock: SockRef) {
+    let s = net.socket::<tcp::Socket>(sock);
+    if s.state() != tcp::State::SynSent {
+        s.abort();
+    }
+}

@@ -1,0 +1,134 @@
+//! A network stack and the programs running on it: what a container is, and what a router
+//! runs its own `ping`, `curl` and servers on.
+//!
+//! After any activity the programs are polled, finished ones reported, and every interface
+//! polled so what they queued is sent. The deadline is cached until the stack or a program
+//! runs again, so frames the stack never saw cost nothing.
+
+use crate::host::apps::{self, App};
+use crate::host::cmd;
+use crate::host::net::Net;
+use crate::sim::{CmdId, CmdResult, Ctx};
+use crate::time::{Duration, Instant};
+
+pub struct Stack {
+    pub net: Net,
+    apps: Vec<(CmdId, Box<dyn App>)>,
+    /// The instant of the last poll, so a stack that asks to be polled "now" again is woken
+    /// one microsecond (smoltcp's resolution) later rather than in a loop.
+    last_poll: Instant,
+    /// The deadline computed after the stack or a program last ran.
+    deadline: Option<Option<Instant>>,
+}
+
+impl Stack {
+    pub fn new(net: Net) -> Stack {
+        Stack {
+            net,
+            apps: Vec::new(),
+            last_poll: Instant::ZERO,
+            deadline: None,
+        }
+    }
+
+    pub fn running(&self) -> usize {
+        self.apps.len()
+    }
+
+    /// Hands a received frame (or, in a routed stack, an IPv4 packet) to an interface.
+    pub fn receive(&mut self, now: Instant, iface: usize, data: &[u8], ctx: &mut Ctx<'_>) {
+        self.last_poll = now;
+        self.deadline = None;
+        self.net.poll(iface, now, Some(data), ctx);
+        self.run_apps(now, ctx);
+    }
+
+    /// Programs run before the stack's own timers: a program giving up at the instant a
+    /// retransmission is due gives up first, as a kernel timer fires a little late.
+    pub fn timeout(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
+        self.last_poll = now;
+        self.deadline = None;
+        self.run_apps(now, ctx);
+        self.poll_all(now, ctx);
+    }
+
+    pub fn deadline(&mut self, now: Instant) -> Option<Instant> {
+        if let Some(d) = self.deadline {
+            return d;
+        }
+        let d = self.compute_deadline(now);
+        self.deadline = Some(d);
+        d
+    }
+
+    /// Starts a command; a command that cannot start finishes at once with its error.
+    pub fn start(
+        &mut self,
+        now: Instant,
+        cmd: CmdId,
+        (host, argv, input): (&str, &[String], &str),
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(), String> {
+        let parsed = cmd::parse(argv)?;
+        match apps::spawn(parsed, host, input, now, &mut self.net) {
+            Ok(app) => self.apps.push((cmd, app)),
+            Err(e) => ctx.finish(
+                cmd,
+                CmdResult {
+                    exit_code: 2,
+                    output: format!("{e}\n"),
+                    ..CmdResult::default()
+                },
+            ),
+        }
+        self.last_poll = now;
+        self.run_apps(now, ctx);
+        Ok(())
+    }
+
+    pub fn stop(&mut self, now: Instant, cmd: CmdId, ctx: &mut Ctx<'_>) {
+        if let Some(i) = self.apps.iter().position(|(id, _)| *id == cmd) {
+            let (id, mut app) = self.apps.remove(i);
+            self.deadline = None;
+            let result = app.stop(now, &mut self.net);
+            ctx.finish(id, result);
+            self.poll_all(now, ctx);
+        }
+    }
+
+    fn poll_all(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
+        for f in 0..self.net.ifaces.len() {
+            self.net.poll(f, now, None, ctx);
+        }
+    }
+
+    /// Polls every program, reports the finished ones, then sends what they queued.
+    fn run_apps(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
+        self.deadline = None;
+        if self.apps.is_empty() && !self.net.has_orphans() {
+            return;
+        }
+        let mut i = 0;
+        while i < self.apps.len() {
+            match self.apps[i].1.poll(now, &mut self.net) {
+                Some(result) => {
+                    let (id, _) = self.apps.remove(i);
+                    ctx.finish(id, result);
+                }
+                None => i += 1,
+            }
+        }
+        self.poll_all(now, ctx);
+        self.net.reap();
+    }
+
+    fn compute_deadline(&mut self, now: Instant) -> Option<Instant> {
+        let apps = self.apps.iter().filter_map(|(_, a)| a.poll_at()).min();
+        let stack = self.net.poll_at(now);
+        let next = match (apps, stack) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        Some(next.max(self.last_poll + Duration::from_micros(1)))
+    }
+}
