@@ -72,6 +72,8 @@ pub struct RuleSet {
     pub tables: Tables,
     /// `[seconds] line`, as dmesg prints it; bounded like the kernel's ring buffer.
     pub log: std::collections::VecDeque<String>,
+    /// Lines logged while the current frame is handled: they become its capture comment.
+    pending: Vec<Box<str>>,
 }
 
 /// Lines the kernel log keeps (its ring buffer is bounded too).
@@ -79,18 +81,20 @@ const LOG_LINES: usize = 10_000;
 
 impl Rules for RuleSet {
     fn run(&mut self, table: Table, hook: Hook, pkt: &PacketView<'_>, now: Instant) -> Verdict {
-        let log = &mut self.log;
+        let (log, pending) = (&mut self.log, &mut self.pending);
         self.tables.run(table, hook, pkt, now, &mut |ev| {
             if let TraceEvent::Log(line) = ev {
+                let text = line.to_string();
                 let ns = now.nanos();
                 if log.len() >= LOG_LINES {
                     log.pop_front();
                 }
                 log.push_back(format!(
-                    "[{:>5}.{:06}] {line}",
+                    "[{:>5}.{:06}] {text}",
                     ns / 1_000_000_000,
                     (ns % 1_000_000_000) / 1000
                 ));
+                pending.push(text.into());
             }
         })
     }
@@ -305,6 +309,7 @@ impl Router {
             rules: RuleSet {
                 tables: Tables::new(config.iptables_version),
                 log: Default::default(),
+                pending: Vec::new(),
             },
             neigh: NeighTable::new(rng),
             forwarding: config.forwarding,
@@ -713,6 +718,10 @@ impl Router {
 
     /// Carries out a hook's fate: true to go on; a drop is noted, a reject answered.
     fn pass(&mut self, now: Instant, fate: Fate, frame: &[u8], ctx: &mut Ctx<'_>) -> bool {
+        // LOG rules' lines become the frame's capture comment, before the verdict's note.
+        for line in self.rules.pending.drain(..) {
+            ctx.note(Note::Log(line));
+        }
         match fate {
             Fate::Continue => true,
             Fate::Drop => {
@@ -850,9 +859,13 @@ impl Node for Router {
             EthernetProtocol::Ipv4 => self.handle_ipv4(now, dev, eth.payload(), l2_broadcast, ctx),
             _ => {}
         }
+        for line in self.rules.pending.drain(..) {
+            ctx.note(Note::Log(line));
+        }
     }
 
     fn handle_timeout(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
+        self.rules.pending.clear();
         self.stack_timeout(now, ctx);
         self.nf.conntrack.expire(now);
         for action in self.neigh.expire(now) {

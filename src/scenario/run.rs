@@ -65,6 +65,14 @@ pub struct RunReport {
     /// Virtual time at the end of the run, in seconds.
     pub virtual_time: f64,
     pub stats: SimStats,
+    /// What LOG rules wrote, router by router, as `dmesg` prints it.
+    pub kernel_log: Vec<KernelLogLine>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct KernelLogLine {
+    pub node: String,
+    pub line: String,
 }
 
 pub struct Runner<'l> {
@@ -291,6 +299,20 @@ impl<'l> Runner<'l> {
                 Err(e) => warnings.push(format!("captures incomplete: {e}")),
             }
         }
+        let mut kernel_log = Vec::new();
+        for r in &lab.routers {
+            let Some(id) = self.sim.find_node(&r.name) else {
+                continue;
+            };
+            let dmesg = self
+                .sim
+                .show(id, &["dmesg".to_string()])
+                .unwrap_or_default();
+            kernel_log.extend(dmesg.lines().map(|l| KernelLogLine {
+                node: r.name.clone(),
+                line: l.to_string(),
+            }));
+        }
         let passed = reports.iter().flat_map(|r| &r.checks).all(|c| c.pass)
             && expectations.iter().all(|c| c.pass)
             && !self.interrupted;
@@ -306,6 +328,7 @@ impl<'l> Runner<'l> {
             interrupted: self.interrupted,
             virtual_time: self.sim.now().since_start().as_secs_f64(),
             stats: self.sim.stats.clone(),
+            kernel_log,
         }
     }
 

@@ -41,7 +41,7 @@ pub enum DropReason {
 }
 
 /// One decision about one frame at one hop.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Note {
     /// A bridge learned `mac` on a port.
     Learned {
@@ -85,6 +85,8 @@ pub enum Note {
     },
     /// The packet was for the router itself.
     Local,
+    /// A LOG rule's kernel log line (prefix and fields, as dmesg shows it after the time).
+    Log(Box<str>),
 }
 
 impl DropReason {
@@ -136,6 +138,7 @@ impl Note {
     /// The note as a capture comment; `port_name` resolves the node's local port numbers.
     pub fn describe(&self, port_name: &dyn Fn(u16) -> String) -> String {
         match *self {
+            Note::Log(ref line) => format!("LOG: {}", line.trim_end()),
             Note::Learned { mac, port } => format!("learned {} on {}", Mac(mac), port_name(port)),
             Note::Moved { mac, from, to } => {
                 format!(

@@ -51,6 +51,13 @@ pub fn print_report(lab: &Lab, file: &Path, r: &RunReport, wall: std::time::Dura
             println!("{}", check_line(c));
         }
     }
+    if !r.kernel_log.is_empty() {
+        println!();
+        println!("Kernel log (LOG rules):");
+        for l in &r.kernel_log {
+            println!("  {}: {}", l.node, l.line);
+        }
+    }
     if !r.expectations.is_empty() {
         println!();
         println!("Capture expectations:");
