@@ -9,6 +9,7 @@
 pub mod bench;
 pub mod bridge;
 pub mod capture;
+pub mod docker;
 pub mod filter;
 pub mod host;
 pub mod id;

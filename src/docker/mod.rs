@@ -1,0 +1,30 @@
+//! A Docker host as data, and the iptables rules Docker Engine installs for it.
+//!
+//! * [`model`]: the daemon, its bridge networks and containers, as plain values (the scenario
+//!   loader maps its YAML onto them).
+//! * [`ipam`]: how Docker picks subnets, addresses, MACs, veth names and IDs, as pure
+//!   functions of what is already in use and of a caller's random source.
+//! * [`ports`]: host port allocation and the resolved port bindings of every container.
+//! * [`rules`]: [`iptables_commands`], the `iptables` command lines the daemon issues, in its
+//!   order, for engines 27 (legacy layout, `legacy.rs`), 28 and 29; `specs.rs` spells each
+//!   rule, `program.rs` keeps Docker's add-if-absent bookkeeping.
+//!
+//! The rules follow Docker's CI-generated listings (moby `integration/network/bridge/
+//! iptablesdoc/generated/*.md` at v28.5.2 and docker-v29.7.2, copied under
+//! `tests/fixtures/docker/`) and the reference notes `docker-netfilter.md` §1 and §2;
+//! `tests/docker_rules.rs` applies the commands to [`crate::netfilter::rules::Tables`] and
+//! compares the listings with those pages byte for byte.
+
+pub mod ipam;
+mod legacy;
+pub mod model;
+pub mod ports;
+mod program;
+pub mod rules;
+mod specs;
+
+pub use model::{
+    Container, Daemon, Endpoint, Engine, ForwardPolicy, GatewayMode, Network, PortMap, Proto,
+};
+pub use ports::{Binding, PortAllocator, port_bindings};
+pub use rules::iptables_commands;

@@ -1,0 +1,192 @@
+//! A Docker host described as plain values: the daemon's options, its bridge networks and its
+//! containers. Nothing here reads YAML or talks to a daemon; the scenario loader builds these,
+//! and [`super::rules::iptables_commands`] turns them into iptables command lines.
+
+use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
+
+use super::ipam;
+
+/// The Docker Engine release whose iptables layout is reproduced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Engine {
+    /// ≤ 27.x: per-bridge rules directly in filter FORWARD, isolation chains with RETURN tails,
+    /// no default DROP, no raw rules, MACs derived from the IPv4 address
+    /// (`docker-netfilter.md` §1.7, §2.2).
+    V27,
+    /// 28.2.2 – 28.5.x: DOCKER-FORWARD / DOCKER-CT / DOCKER-BRIDGE, isolation chains, nat
+    /// `-j RETURN` rules, raw direct-access DROP rules (moby v28.5.2 iptablesdoc).
+    V28,
+    /// 29.x: DOCKER-INTERNAL replaces the isolation chains; no nat RETURN rules (moby
+    /// docker-v29.7.2 iptablesdoc).
+    #[default]
+    V29,
+}
+
+/// The filter FORWARD policy. Docker sets DROP when it turned `net.ipv4.ip_forward` on
+/// itself, the usual case on a fresh host (`docker-netfilter.md` §1.2); the CI listings were
+/// taken on a host that already forwarded, so they show ACCEPT.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ForwardPolicy {
+    #[default]
+    Drop,
+    Accept,
+}
+
+/// Daemon-wide options (`dockerd` flags / `daemon.json`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Daemon {
+    pub engine: Engine,
+    pub forward_policy: ForwardPolicy,
+    /// `--iptables`: false means Docker installs no rule at all.
+    pub iptables: bool,
+    /// `--userland-proxy`: false is "hairpin mode" (extra MASQUERADE rules, no `! -i br` on
+    /// DNAT, no loopback exception in nat OUTPUT; `docker-netfilter.md` §1.6).
+    pub userland_proxy: bool,
+    /// `--ip`: the default host address of published ports (0.0.0.0: every address).
+    pub ip: Ipv4Address,
+}
+
+impl Default for Daemon {
+    fn default() -> Self {
+        Daemon {
+            engine: Engine::default(),
+            forward_policy: ForwardPolicy::default(),
+            iptables: true,
+            userland_proxy: true,
+            ip: Ipv4Address::UNSPECIFIED,
+        }
+    }
+}
+
+/// `com.docker.network.bridge.gateway_mode_ipv4`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum GatewayMode {
+    /// Masquerade outgoing traffic, DNAT published ports, drop everything else coming in.
+    #[default]
+    Nat,
+    /// As `Nat`, but anything routed to the network is accepted (28+).
+    NatUnprotected,
+    /// No NAT: published container ports are reachable at the container's own address.
+    Routed,
+}
+
+/// One bridge network (`docker network create -d bridge`, or the default `bridge`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Network {
+    pub name: String,
+    /// 64 hex digits.
+    pub id: String,
+    /// The Linux bridge: `docker0` for the default network, else `br-` + the first 12 hex
+    /// digits of the ID, unless `com.docker.network.bridge.name` overrides it.
+    pub bridge: String,
+    pub subnet: Ipv4Cidr,
+    pub gateway: Ipv4Address,
+    pub internal: bool,
+    /// `com.docker.network.bridge.enable_icc`.
+    pub enable_icc: bool,
+    /// `com.docker.network.bridge.enable_ip_masquerade`.
+    pub enable_ip_masquerade: bool,
+    /// `com.docker.network.bridge.host_binding_ipv4`: the default host address of the
+    /// network's published ports, instead of the daemon's `--ip`.
+    pub host_binding_ipv4: Option<Ipv4Address>,
+    /// `com.docker.network.host_ipv4`: SNAT to this address instead of MASQUERADE
+    /// (`docker-netfilter.md` §1.6).
+    pub host_ipv4: Option<Ipv4Address>,
+    pub gateway_mode_ipv4: GatewayMode,
+    /// `com.docker.network.driver.mtu`.
+    pub mtu: u16,
+}
+
+impl Network {
+    /// The default `bridge` network the daemon creates at start: `docker0`, 172.17.0.0/16,
+    /// gateway 172.17.0.1 (`docker-netfilter.md` §2.1).
+    pub fn default_bridge(id: impl Into<String>) -> Network {
+        let subnet = Ipv4Cidr::new(Ipv4Address::new(172, 17, 0, 0), 16);
+        Network {
+            bridge: "docker0".to_string(),
+            ..Network::user("bridge", id, subnet)
+        }
+    }
+
+    /// A user-defined network with Docker's defaults: bridge `br-<12 hex of id>`, the
+    /// subnet's first host as gateway, ICC and masquerading on, NAT gateway mode, MTU 1500.
+    pub fn user(name: impl Into<String>, id: impl Into<String>, subnet: Ipv4Cidr) -> Network {
+        let id = id.into();
+        let subnet = subnet.network();
+        Network {
+            name: name.into(),
+            bridge: ipam::bridge_name(&id),
+            id,
+            gateway: ipam::first_host(subnet).unwrap_or(subnet.address()),
+            subnet,
+            internal: false,
+            enable_icc: true,
+            enable_ip_masquerade: true,
+            host_binding_ipv4: None,
+            host_ipv4: None,
+            gateway_mode_ipv4: GatewayMode::Nat,
+            mtu: 1500,
+        }
+    }
+
+    /// Whether outgoing traffic is NATed (any gateway mode but routed).
+    pub fn is_nat(&self) -> bool {
+        self.gateway_mode_ipv4 != GatewayMode::Routed
+    }
+
+    /// Whether traffic routed to the network from outside is accepted without a published
+    /// port (nat-unprotected).
+    pub fn is_unprotected(&self) -> bool {
+        self.gateway_mode_ipv4 == GatewayMode::NatUnprotected
+    }
+}
+
+/// A transport protocol of a published port.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Proto {
+    #[default]
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    /// The name iptables takes after `-p` and `-m`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+}
+
+/// One `-p [host_ip:][host_port:]ctr_port[/proto]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PortMap {
+    /// None: the network's `host_binding_ipv4`, else the daemon's `--ip`.
+    pub host_ip: Option<Ipv4Address>,
+    /// 0: an ephemeral port from 32768–60999 (see [`super::ports::PortAllocator`]).
+    pub host_port: u16,
+    pub ctr_port: u16,
+    pub proto: Proto,
+}
+
+/// A container's attachment to one network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Index into the host's network list.
+    pub network: usize,
+    pub ip: Ipv4Address,
+    pub mac: EthernetAddress,
+}
+
+/// A running container.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Container {
+    pub name: String,
+    /// 64 hex digits.
+    pub id: String,
+    /// In connection order; the first non-internal one is the gateway endpoint, which
+    /// carries the published ports.
+    pub endpoints: Vec<Endpoint>,
+    pub publish: Vec<PortMap>,
+}

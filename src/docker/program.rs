@@ -1,0 +1,91 @@
+//! The command list Docker's iptables calls build up, with Docker's idempotence: a rule is
+//! appended or inserted only if it is not there yet (`iptables.Rule.Append/Insert` check
+//! `Exists` first), and a chain is created only once.
+
+use std::collections::HashSet;
+
+/// The tables Docker writes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) enum Table {
+    Filter,
+    Nat,
+    Raw,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Filter => "filter",
+            Table::Nat => "nat",
+            Table::Raw => "raw",
+        }
+    }
+}
+
+/// A rule specification: the arguments after the chain name.
+pub(super) type Spec = Vec<String>;
+
+/// Builds a [`Spec`] from its words.
+pub(super) fn spec<const N: usize>(words: [&str; N]) -> Spec {
+    words.iter().map(|w| w.to_string()).collect()
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Program {
+    commands: Vec<Vec<String>>,
+    rules: HashSet<(Table, String, Spec)>,
+    chains: HashSet<(Table, String)>,
+}
+
+impl Program {
+    pub(super) fn into_commands(self) -> Vec<Vec<String>> {
+        self.commands
+    }
+
+    fn emit(&mut self, table: Table, op: &[&str], rule: &[String]) {
+        let head = ["iptables", "-t", table.name()];
+        let words = head.iter().chain(op).map(|w| w.to_string());
+        self.commands
+            .push(words.chain(rule.iter().cloned()).collect());
+    }
+
+    /// `-P CHAIN POLICY` on a built-in chain.
+    pub(super) fn policy(&mut self, table: Table, chain: &str, policy: &str) {
+        self.emit(table, &["-P", chain, policy], &[]);
+    }
+
+    /// `-N CHAIN`, unless Docker already made it.
+    pub(super) fn new_chain(&mut self, table: Table, chain: &str) {
+        if self.chains.insert((table, chain.to_string())) {
+            self.emit(table, &["-N", chain], &[]);
+        }
+    }
+
+    fn add(&mut self, table: Table, chain: &str, rule: Spec) -> bool {
+        self.rules.insert((table, chain.to_string(), rule))
+    }
+
+    /// `-A CHAIN rule`, unless the rule exists.
+    pub(super) fn append(&mut self, table: Table, chain: &str, rule: Spec) {
+        if self.add(table, chain, rule.clone()) {
+            self.emit(table, &["-A", chain], &rule);
+        }
+    }
+
+    /// `-I CHAIN 1 rule` (Docker's `-I CHAIN`: the top), unless the rule exists.
+    pub(super) fn insert(&mut self, table: Table, chain: &str, rule: Spec) {
+        if self.add(table, chain, rule.clone()) {
+            self.emit(table, &["-I", chain, "1"], &rule);
+        }
+    }
+
+    /// `EnsureJumpRule`: moves (or puts) `-j TARGET` to the top of `chain`, deleting the
+    /// old copy first, so the jump stays first whatever was inserted since.
+    pub(super) fn ensure_jump(&mut self, table: Table, chain: &str, target: &str) {
+        let rule = spec(["-j", target]);
+        if !self.add(table, chain, rule.clone()) {
+            self.emit(table, &["-D", chain], &rule);
+        }
+        self.emit(table, &["-I", chain, "1"], &rule);
+    }
+}

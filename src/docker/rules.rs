@@ -1,0 +1,274 @@
+//! The iptables rules Docker Engine installs for a host, as the command lines it issues.
+//!
+//! Order: daemon start, then each network in creation order (the default bridge first), then
+//! each container with its endpoints and published ports. Each rule is appended or inserted
+//! at the top as Docker does (`docker-netfilter.md` §1.5), so applying the commands in order
+//! gives Docker's rule order; `tests/docker_rules.rs` checks it against Docker's CI listings.
+//!
+//! This file holds the 28/29 layout and what 27 shares with it; `legacy.rs` the rest of the
+//! ≤ 27 layout; `specs.rs` the rules themselves.
+
+use super::legacy;
+use super::model::{Container, Daemon, Engine, ForwardPolicy, GatewayMode, Network};
+use super::ports::{Binding, port_bindings};
+use super::program::{Program, Table, spec};
+use super::specs::{
+    default_forward, direct_access_drop, dnat, established, established_accept, hairpin_masquerade,
+    internal_egress_drop, internal_ingress_drop, intra_bridge, loopback_port_drop, masquerade,
+    outgoing_accept, published_accept, routed_icmp_accept, self_masquerade, skip_dnat,
+    to_docker_chain,
+};
+
+pub(super) const DOCKER: &str = "DOCKER";
+const DOCKER_USER: &str = "DOCKER-USER";
+const DOCKER_FORWARD: &str = "DOCKER-FORWARD";
+const DOCKER_BRIDGE: &str = "DOCKER-BRIDGE";
+const DOCKER_CT: &str = "DOCKER-CT";
+const DOCKER_INTERNAL: &str = "DOCKER-INTERNAL";
+pub(super) const ISOLATION_1: &str = "DOCKER-ISOLATION-STAGE-1";
+pub(super) const ISOLATION_2: &str = "DOCKER-ISOLATION-STAGE-2";
+
+/// The `iptables` command lines (argv, starting `iptables -t TABLE`) Docker issues for this
+/// host, in its order. Nothing when the daemon runs with `--iptables=false`. Endpoints on a
+/// network index that does not exist are skipped.
+pub fn iptables_commands(
+    daemon: &Daemon,
+    networks: &[Network],
+    containers: &[Container],
+) -> Vec<Vec<String>> {
+    if !daemon.iptables {
+        return Vec::new();
+    }
+    let mut p = Program::default();
+    let layout = Layout::of(daemon);
+    layout.daemon_start(&mut p);
+    for net in networks {
+        layout.network(&mut p, net);
+    }
+    let bindings = port_bindings(daemon, networks, containers);
+    for (ci, c) in containers.iter().enumerate() {
+        layout.container(&mut p, networks, c);
+        for b in bindings.iter().filter(|b| b.container == ci) {
+            if let Some(net) = networks.get(b.network) {
+                layout.published_port(&mut p, net, b);
+            }
+        }
+    }
+    p.into_commands()
+}
+
+/// The daemon options that shape the rules.
+#[derive(Clone, Copy)]
+struct Layout {
+    engine: Engine,
+    /// userland-proxy=false.
+    hairpin: bool,
+    forward_drop: bool,
+}
+
+impl Layout {
+    fn of(daemon: &Daemon) -> Layout {
+        Layout {
+            engine: daemon.engine,
+            hairpin: !daemon.userland_proxy,
+            forward_drop: daemon.forward_policy == ForwardPolicy::Drop,
+        }
+    }
+
+    fn daemon_start(self, p: &mut Program) {
+        if self.forward_drop {
+            // setupIPv4Forwarding, when dockerd turned ip_forward on itself (§1.2).
+            p.policy(Table::Filter, "FORWARD", "DROP");
+        }
+        match self.engine {
+            Engine::V27 => legacy::daemon_start(p, self.hairpin),
+            Engine::V28 | Engine::V29 => self.chains(p),
+        }
+        self.user_chain(p);
+    }
+
+    /// `setupIPChains` (28/29): the chains, the nat jumps, and the DOCKER-FORWARD jumps
+    /// inserted at the top in reverse, giving CT, ISOLATION-STAGE-1 or INTERNAL, BRIDGE.
+    fn chains(self, p: &mut Program) {
+        p.new_chain(Table::Nat, DOCKER);
+        for chain in [DOCKER, DOCKER_FORWARD, DOCKER_BRIDGE, DOCKER_CT] {
+            p.new_chain(Table::Filter, chain);
+        }
+        if self.engine == Engine::V28 {
+            p.new_chain(Table::Filter, ISOLATION_1);
+            p.new_chain(Table::Filter, ISOLATION_2);
+        } else {
+            p.new_chain(Table::Filter, DOCKER_INTERNAL);
+        }
+        nat_jumps(p, self.hairpin);
+        p.ensure_jump(Table::Filter, "FORWARD", DOCKER_FORWARD);
+        p.ensure_jump(Table::Filter, DOCKER_FORWARD, DOCKER_BRIDGE);
+        p.ensure_jump(Table::Filter, DOCKER_FORWARD, self.internal_chain());
+        p.ensure_jump(Table::Filter, DOCKER_FORWARD, DOCKER_CT);
+    }
+
+    /// Where the `--internal` rules go: DOCKER-INTERNAL in 29, ISOLATION-STAGE-1 before.
+    fn internal_chain(self) -> &'static str {
+        match self.engine {
+            Engine::V29 => DOCKER_INTERNAL,
+            Engine::V27 | Engine::V28 => ISOLATION_1,
+        }
+    }
+
+    /// DOCKER-USER (`firewall_linux.go`): made once, its jump put back at the top of FORWARD
+    /// after every network (the iptablesdoc's "deleting it and re-creating after each new
+    /// network"). Empty since 28.2.2; ≤ 27 ends it with `-j RETURN` (§1.2, §1.7).
+    fn user_chain(self, p: &mut Program) {
+        p.new_chain(Table::Filter, DOCKER_USER);
+        if self.engine == Engine::V27 {
+            p.append(Table::Filter, DOCKER_USER, spec(["-j", "RETURN"]));
+        }
+        p.ensure_jump(Table::Filter, "FORWARD", DOCKER_USER);
+    }
+
+    fn network(self, p: &mut Program, net: &Network) {
+        match (self.engine, net.internal) {
+            (Engine::V27, _) => {
+                legacy::network(p, net, self.hairpin);
+                // 27's setupIPTables ends by putting its isolation jump back on top of the
+                // rules it just inserted into FORWARD; DOCKER-USER goes above it next.
+                p.ensure_jump(Table::Filter, "FORWARD", ISOLATION_1);
+            }
+            (_, true) => internal_network(p, net, self.internal_chain()),
+            (_, false) => self.external_network(p, net),
+        }
+        self.user_chain(p);
+    }
+
+    /// `setupNonInternalNetworkRules`, `setDefaultForwardRule`, the DOCKER-CT and
+    /// DOCKER-BRIDGE rules, and in 28 `setINC` (moby `iptabler/network.go`).
+    fn external_network(self, p: &mut Program, net: &Network) {
+        network_nat(p, net, self.hairpin, self.engine == Engine::V28);
+        if !net.enable_icc {
+            p.append(Table::Filter, DOCKER_FORWARD, intra_bridge(net, "DROP"));
+        }
+        if !net.is_nat() {
+            // Appended, so it sits above this network's default DROP (usernet-portmap-routed).
+            p.append(Table::Filter, DOCKER, routed_icmp_accept(net));
+        }
+        p.append(Table::Filter, DOCKER_FORWARD, outgoing_accept(net));
+        p.append(Table::Filter, DOCKER, default_forward(net));
+        p.append(Table::Filter, DOCKER_CT, established_accept(net));
+        p.append(Table::Filter, DOCKER_BRIDGE, to_docker_chain(net));
+        if self.engine == Engine::V28 {
+            isolation(p, net, Op::Append);
+        }
+    }
+
+    /// An endpoint's raw DROP of traffic routed straight to the container (28.2+
+    /// `filterDirectAccess`): only for NAT-protected, non-internal networks.
+    fn container(self, p: &mut Program, networks: &[Network], c: &Container) {
+        if self.engine == Engine::V27 {
+            return;
+        }
+        for ep in &c.endpoints {
+            let Some(net) = networks.get(ep.network) else {
+                continue;
+            };
+            if !net.internal && net.gateway_mode_ipv4 == GatewayMode::Nat {
+                p.append(Table::Raw, "PREROUTING", direct_access_drop(net, ep.ip));
+            }
+        }
+    }
+
+    /// `setPerPortIptables` (28/29): loopback filter, DNAT, hairpin self-MASQUERADE, and the
+    /// filter ACCEPT inserted above every DROP.
+    fn published_port(self, p: &mut Program, net: &Network, b: &Binding) {
+        if self.engine == Engine::V27 {
+            return legacy::published_port(p, net, b, self.hairpin);
+        }
+        if b.host_port != 0 {
+            if b.host_ip.is_loopback() {
+                p.append(Table::Raw, "PREROUTING", loopback_port_drop(b));
+            }
+            p.append(Table::Nat, DOCKER, dnat(net, b, self.hairpin));
+            if self.hairpin {
+                p.append(Table::Nat, "POSTROUTING", self_masquerade(b));
+            }
+        }
+        if !net.is_unprotected() {
+            p.insert(Table::Filter, DOCKER, published_accept(net, b));
+        }
+    }
+}
+
+/// The daemon's nat jumps (`addNATJumpRules`), appended once. In hairpin mode the host's
+/// own connections to 127.0.0.0/8 are DNATed too.
+pub(super) fn nat_jumps(p: &mut Program, hairpin: bool) {
+    let local = ["-m", "addrtype", "--dst-type", "LOCAL", "-j", DOCKER];
+    p.append(Table::Nat, "PREROUTING", spec(local));
+    let output = if hairpin {
+        spec(local)
+    } else {
+        let [m, addrtype, dst, kind, j, docker] = local;
+        spec(["!", "-d", "127.0.0.0/8", m, addrtype, dst, kind, j, docker])
+    };
+    p.append(Table::Nat, "OUTPUT", output);
+}
+
+/// The nat rules of a network: MASQUERADE inserted (newest network first), the skip-DNAT
+/// RETURN up to 28 (`return_rules`), and the hairpin MASQUERADE, inserted after the network's
+/// own so it lands above it (usernet-portmap-noproxy).
+pub(super) fn network_nat(p: &mut Program, net: &Network, hairpin: bool, return_rules: bool) {
+    if net.is_nat() && net.enable_ip_masquerade {
+        p.insert(Table::Nat, "POSTROUTING", masquerade(net));
+    }
+    if return_rules && skips_dnat(net, hairpin) {
+        p.insert(Table::Nat, DOCKER, skip_dnat(net));
+    }
+    if hairpin {
+        p.insert(Table::Nat, "POSTROUTING", hairpin_masquerade(net));
+    }
+}
+
+/// `setupInternalNetworkRules`: two DROP rules inserted at the top (the outgoing one ends
+/// up first), and the ICC rule appended to DOCKER-FORWARD (usernet-internal).
+fn internal_network(p: &mut Program, net: &Network, chain: &str) {
+    p.insert(Table::Filter, chain, internal_egress_drop(net));
+    p.insert(Table::Filter, chain, internal_ingress_drop(net));
+    let icc = if net.enable_icc { "ACCEPT" } else { "DROP" };
+    p.append(Table::Filter, DOCKER_FORWARD, intra_bridge(net, icc));
+}
+
+/// How a rule joins its chain: at the end, or at the top.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Op {
+    Append,
+    Insert,
+}
+
+/// `setINC`: traffic from this bridge to another goes to stage 2, which drops it if the
+/// other is a bridge. Routed networks first let anything in and replies out. Stage 1 is
+/// appended in 28 and inserted above the RETURN tail in 27; stage 2 is inserted in both.
+pub(super) fn isolation(p: &mut Program, net: &Network, stage1: Op) {
+    if !net.is_nat() {
+        p.insert(
+            Table::Filter,
+            ISOLATION_1,
+            spec(["-o", &net.bridge, "-j", "RETURN"]),
+        );
+        p.insert(Table::Filter, ISOLATION_1, established(["-i", &net.bridge]));
+    }
+    let to_stage2 = spec(["-i", &net.bridge, "!", "-o", &net.bridge, "-j", ISOLATION_2]);
+    match stage1 {
+        Op::Append => p.append(Table::Filter, ISOLATION_1, to_stage2),
+        Op::Insert => p.insert(Table::Filter, ISOLATION_1, to_stage2),
+    }
+    p.insert(
+        Table::Filter,
+        ISOLATION_2,
+        spec(["-o", &net.bridge, "-j", "DROP"]),
+    );
+}
+
+/// Whether the nat DOCKER chain RETURNs the network's own traffic before DNAT: always for
+/// routed networks; for NAT ones when masquerading with the userland proxy, which then
+/// takes container-to-published-port traffic (moby 28 `setupNonInternalNetworkRules`).
+pub(super) fn skips_dnat(net: &Network, hairpin: bool) -> bool {
+    !net.is_nat() || (net.enable_ip_masquerade && !hairpin)
+}
