@@ -2,6 +2,7 @@
 //! simulation (`build`) → a run with its report (`run`).
 
 pub mod build;
+pub mod docker;
 pub mod error;
 pub mod model;
 pub mod raw;

@@ -37,6 +37,16 @@ pub struct Lab {
     pub steps: Vec<Step>,
     pub expects: Vec<CaptureExpect>,
     pub warnings: Vec<String>,
+    /// Names that run on another node's stack (Docker's `network_mode: host` and
+    /// `container:NAME`): name → node.
+    pub aliases: BTreeMap<String, String>,
+}
+
+impl Lab {
+    /// The node a step's `on:` runs on.
+    pub fn node_of<'a>(&'a self, name: &'a str) -> &'a str {
+        self.aliases.get(name).map_or(name, String::as_str)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -217,8 +227,10 @@ fn parse_endpoint(text: &str) -> Option<Endpoint> {
     })
 }
 
-pub fn resolve(raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
+pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
     let mut errs = Errors::new(file);
+    let seed = raw.seed.unwrap_or(1);
+    let docker = super::docker::expand(&mut raw, seed, &mut errs);
     if raw.version.value != 1 {
         errs.at(
             raw.version.referenced,
@@ -229,7 +241,6 @@ pub fn resolve(raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
             ),
         );
     }
-    let seed = raw.seed.unwrap_or(1);
     let captures = match &raw.captures {
         None => CaptureMode::Both,
         Some(c) => CaptureMode::parse(&c.value).unwrap_or_else(|| {
@@ -518,6 +529,37 @@ pub fn resolve(raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
         }
     }
 
+    // Containers without a stack of their own run their commands on the stack they share.
+    let mut aliases = BTreeMap::new();
+    for (name, target) in &docker.shares {
+        let mut target = target.clone();
+        // `container:X` where X itself shares another stack.
+        while let Some((_, t)) = docker.shares.iter().find(|(n, _)| *n == target) {
+            if *t == target || aliases.contains_key(t) && aliases[t] == *name {
+                break;
+            }
+            target = t.clone();
+        }
+        match names.nodes.get(&target).cloned() {
+            Some(entry) if !names.nodes.contains_key(name) => {
+                names.nodes.insert(name.clone(), entry);
+                aliases.insert(name.clone(), target);
+            }
+            Some(_) => {}
+            None => {
+                let loc = raw
+                    .routers
+                    .first()
+                    .map_or(raw.name.referenced, |r| r.name.referenced);
+                errs.at(
+                    loc,
+                    "network_mode",
+                    format!("{name} shares the stack of '{target}', which is not a container"),
+                );
+            }
+        }
+    }
+
     // Links: a bridge port named by a link is created if the bridge did not list it.
     let mut links = Vec::new();
     let mut linked: BTreeMap<Endpoint, ()> = BTreeMap::new();
@@ -596,6 +638,7 @@ pub fn resolve(raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
         steps,
         expects,
         warnings,
+        aliases,
     })
 }
 

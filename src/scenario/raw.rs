@@ -39,6 +39,9 @@ pub struct RawLab {
     pub steps: Vec<RawStep>,
     #[serde(default)]
     pub expect: Vec<RawCaptureExpect>,
+    /// A Docker host, expanded into the pieces above (`super::docker`).
+    #[serde(default)]
+    pub docker: Option<super::docker::RawDocker>,
 }
 
 #[derive(Debug, Deserialize)]

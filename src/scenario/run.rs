@@ -150,7 +150,10 @@ impl<'l> Runner<'l> {
             if self.interrupted {
                 break;
             }
-            let node = step.on.as_ref().and_then(|n| self.sim.find_node(n));
+            let node = step
+                .on
+                .as_ref()
+                .and_then(|n| self.sim.find_node(lab.node_of(n)));
             let mut report = StepReport {
                 index: index + 1,
                 at: self.sim.now().since_start().as_secs_f64(),
@@ -252,7 +255,7 @@ impl<'l> Runner<'l> {
                 && let Some(node) = lab.steps[index]
                     .on
                     .as_ref()
-                    .and_then(|n| self.sim.find_node(n))
+                    .and_then(|n| self.sim.find_node(lab.node_of(n)))
             {
                 self.sim.stop_command(node, id);
                 done.extend(self.sim.take_finished());

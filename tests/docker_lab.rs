@@ -1,0 +1,165 @@
+//! Docker-style labs end to end: the `docker:` section builds the host, bridges, containers
+//! and Docker's rules, and the host's listings equal Docker's own CI listings
+//! (`tests/fixtures/docker/`, see its NOTICE).
+
+mod common;
+
+use common::{repo, run, text};
+
+/// The `iptables commands` blocks of a fixture page, in page order (filter, nat, raw).
+fn command_blocks(page: &str) -> Vec<String> {
+    let path = repo().join("tests/fixtures/docker").join(page);
+    let md = std::fs::read_to_string(&path).unwrap();
+    md.split("<summary>iptables commands</summary>")
+        .skip(1)
+        .map(|part| {
+            let block = part.split("</details>").next().unwrap();
+            block
+                .lines()
+                .filter_map(|l| l.strip_prefix("    "))
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| format!("{l}\n"))
+                .collect()
+        })
+        .collect()
+}
+
+/// `docker network create -o com.docker.network.bridge.name=bridge1 --subnet 192.0.2.0/24
+/// --gateway 192.0.2.1 bridge1; docker run --network bridge1 -p 8080:80 --name c1 busybox`,
+/// on a host whose forwarding was on already (FORWARD policy ACCEPT), as in the CI pages.
+fn usernet_portmap_lab(engine: u32, iptables_version: &str) -> String {
+    format!(
+        "version: 1
+name: usernet-portmap
+captures: none
+docker:
+  host: {{name: dockerhost, eth0: 10.0.0.10/24}}
+  engine: {engine}
+  forward_policy: accept
+  iptables_version: '{iptables_version}'
+  networks:
+    - {{name: bridge1, bridge: bridge1, subnet: 192.0.2.0/24, gateway: 192.0.2.1}}
+  containers:
+    - {{name: c1, networks: [bridge1], publish: ['8080:80']}}
+steps:
+  - {{on: dockerhost, show: iptables -S}}
+  - {{on: dockerhost, show: iptables -t nat -S}}
+  - {{on: dockerhost, show: iptables -t raw -S}}
+  - {{on: c1, show: ip addr}}
+"
+    )
+}
+
+fn listings(lab: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lab.yaml");
+    std::fs::write(&path, lab).unwrap();
+    let out = run(&["run", path.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["listing"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_docker_29_lab_installs_the_rules_docker_29_installs() {
+    let got = listings(&usernet_portmap_lab(29, "1.8.10"));
+    let want = command_blocks("v29.7.2/usernet-portmap.md");
+    assert_eq!(want.len(), 3);
+    for (table, (g, w)) in ["filter", "nat", "raw"].iter().zip(got.iter().zip(&want)) {
+        assert_eq!(g, w, "{table} table differs");
+    }
+    assert!(got[3].contains("inet 192.0.2.2/24 brd 192.0.2.255 scope global eth0"));
+}
+
+#[test]
+fn a_docker_28_lab_installs_the_rules_docker_28_installs() {
+    let got = listings(&usernet_portmap_lab(28, "1.8.9"));
+    let want = command_blocks("v28.5.2/usernet-portmap.md");
+    assert_eq!(want.len(), 3);
+    for (table, (g, w)) in ["filter", "nat", "raw"].iter().zip(got.iter().zip(&want)) {
+        assert_eq!(g, w, "{table} table differs");
+    }
+}
+
+#[test]
+fn docker_errors_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lab.yaml");
+    std::fs::write(
+        &path,
+        "version: 1
+name: bad
+docker:
+  host: {eth0: 10.0.0.10/24}
+  engine: 26
+  containers:
+    - {name: c1, networks: [backnd], publish: ['80/sctp']}
+  networks:
+    - {name: backend}
+",
+    )
+    .unwrap();
+    let out = run(&["check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("lab.yaml:5:11: field 'engine': engine 26 is not 27, 28 or 29"),
+        "{err}"
+    );
+    assert!(
+        err.contains("field 'networks': no network named 'backnd' (did you mean 'backend'?)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("field 'publish': invalid proto: sctp"),
+        "{err}"
+    );
+}
+
+#[test]
+fn host_mode_runs_on_the_host_and_default_bridge_containers_get_addresses_from_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lab.yaml");
+    std::fs::write(
+        &path,
+        "version: 1
+name: modes
+captures: none
+docker:
+  host: {eth0: 10.0.0.10/24}
+  containers:
+    - {name: a}
+    - {name: b}
+    - {name: h, network_mode: host}
+    - {name: s, network_mode: 'container:a'}
+steps:
+  - {on: a, run: http-server 80, background: true}
+  - {on: b, run: curl -s http://172.17.0.2/}
+  - {on: h, run: curl -s http://172.17.0.2/}
+",
+    )
+    .unwrap();
+    let out = run(&["run", path.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let output = |i: usize| {
+        v["steps"][i]["result"]["output"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        output(1).contains("You came from 172.17.0.3:"),
+        "{}",
+        output(1)
+    );
+    assert!(
+        output(2).contains("You came from 172.17.0.1:"),
+        "{}",
+        output(2)
+    );
+}
