@@ -21,6 +21,7 @@ fn host(name: &str, last: u8) -> Host {
                 mtu: 1500,
             }],
             gateway: None,
+            announce: 0,
         },
         1,
     )

@@ -278,6 +278,7 @@ fn host(name: &str, ip: [u8; 4], mac: u8, seed: u64) -> Host {
                 mtu: 1500,
             }],
             gateway: None,
+            announce: 0,
         },
         seed,
     )
@@ -405,6 +406,7 @@ pub fn ping_all(n: usize) -> (f64, f64) {
                 mtu: 1500,
             }],
             gateway: None,
+            announce: 0,
         };
         let id = sim.add_node(Box::new(Host::new(cfg, 1 + i as u64)), &["eth0".into()]);
         let _ = sim.connect(

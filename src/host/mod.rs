@@ -18,7 +18,7 @@ use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 use crate::rand::Rng;
 use crate::report::iproute::{self, LinkInfo, NeighInfo, RouteInfo};
 use crate::sim::{CmdId, Ctx, Node, PortView};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 pub use net::IfaceConfig;
 use net::Net;
 pub use stack::Stack;
@@ -28,12 +28,20 @@ pub struct HostConfig {
     pub name: String,
     pub ifaces: Vec<IfaceConfig>,
     pub gateway: Option<Ipv4Address>,
+    /// Unsolicited ARPs each addressed interface sends when the host comes up, one second
+    /// apart (Docker 28+ sends 3 for every container interface).
+    pub announce: u8,
 }
 
 pub struct Host {
     name: String,
     stack: Stack,
+    /// Unsolicited ARPs still to send, and when the next round goes.
+    announce: (u8, Instant),
 }
+
+/// The gap between unsolicited ARPs (Docker's `advertiseAddrIntervalDefault`).
+const ANNOUNCE_EVERY: Duration = Duration::from_secs(1);
 
 impl Host {
     pub fn new(config: HostConfig, seed: u64) -> Host {
@@ -41,7 +49,33 @@ impl Host {
         Host {
             stack: Stack::new(Net::new(config.ifaces, config.gateway, rng, Instant::ZERO)),
             name: config.name,
+            announce: (config.announce, Instant::ZERO),
         }
+    }
+
+    /// One round of unsolicited ARPs: a request for its own address from each addressed
+    /// interface, to broadcast, target MAC zero (how Docker announces a container).
+    fn announce(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
+        use smoltcp::wire::{ArpOperation, ArpPacket, ArpRepr, EthernetFrame, EthernetProtocol};
+        for (i, f) in self.stack.net.ifaces.iter().enumerate() {
+            let Some(cidr) = f.config.cidr else { continue };
+            let repr = ArpRepr::EthernetIpv4 {
+                operation: ArpOperation::Request,
+                source_hardware_addr: f.config.mac,
+                source_protocol_addr: cidr.address(),
+                target_hardware_addr: EthernetAddress([0; 6]),
+                target_protocol_addr: cidr.address(),
+            };
+            let mut buf = ctx.buffer();
+            buf.resize(crate::link::ETH_HEADER_LEN + repr.buffer_len(), 0);
+            let mut eth = EthernetFrame::new_unchecked(&mut buf[..]);
+            eth.set_dst_addr(EthernetAddress::BROADCAST);
+            eth.set_src_addr(f.config.mac);
+            eth.set_ethertype(EthernetProtocol::Arp);
+            repr.emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
+            ctx.send(i as u16, buf);
+        }
+        self.announce = (self.announce.0 - 1, now + ANNOUNCE_EVERY);
     }
 
     pub fn iface_config(&self, i: usize) -> &IfaceConfig {
@@ -149,11 +183,18 @@ impl Node for Host {
     }
 
     fn handle_timeout(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
+        if self.announce.0 > 0 && self.announce.1 <= now {
+            self.announce(now, ctx);
+        }
         self.stack.timeout(now, ctx);
     }
 
     fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
-        self.stack.deadline(now)
+        let stack = self.stack.deadline(now);
+        match (self.announce.0 > 0).then_some(self.announce.1) {
+            Some(a) => Some(stack.map_or(a, |s| s.min(a))),
+            None => stack,
+        }
     }
 
     fn start_command(

@@ -54,6 +54,7 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
             name: h.name.clone(),
             ifaces,
             gateway: h.gateway,
+            announce: h.announce,
         };
         sim.add_node(Box::new(Host::new(config, seed)), &names);
     }

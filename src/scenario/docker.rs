@@ -391,7 +391,12 @@ pub fn expand(raw: &mut RawLab, seed: u64, errs: &mut Errors<'_>) -> Expanded {
         let id =
             c.id.as_ref()
                 .map_or_else(|| ipam::random_id(&mut random), |i| i.value.clone());
-        hosts.push(container_host(c, &endpoints, &ends, &networks));
+        let mut host = container_host(c, &endpoints, &ends, &networks);
+        // 28 and later announce a container's random MAC with 3 unsolicited ARPs (§1.11).
+        if daemon.engine != Engine::V27 {
+            host.announce = Some(at(3, c.name.referenced));
+        }
+        hosts.push(host);
         containers.push(Container {
             name: c.name.value.clone(),
             id,
@@ -499,6 +504,7 @@ fn container_host(
         name: c.name.clone(),
         interfaces: Ordered(ifaces),
         gateway,
+        announce: None,
     }
 }
 

@@ -74,6 +74,8 @@ pub struct HostSpec {
     pub name: String,
     pub ifaces: Vec<IfaceSpec>,
     pub gateway: Option<Ipv4Address>,
+    /// Unsolicited ARPs per interface at start.
+    pub announce: u8,
 }
 
 #[derive(Clone, Debug)]
@@ -405,10 +407,19 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
         if let Some(n) = names.nodes.get_mut(&h.name.value) {
             n.1 = ifaces.iter().map(|i| i.name.clone()).collect();
         }
+        let announce = match &h.announce {
+            Some(a) if a.value > 3 => {
+                errs.at(a.referenced, "announce", "at most 3 unsolicited ARPs");
+                0
+            }
+            Some(a) => a.value,
+            None => 0,
+        };
         hosts.push(HostSpec {
             name: h.name.value.clone(),
             ifaces,
             gateway,
+            announce,
         });
     }
 

@@ -69,6 +69,9 @@ pub struct RawHost {
     pub interfaces: Ordered<RawIface>,
     #[serde(default)]
     pub gateway: Option<S<String>>,
+    /// Unsolicited ARPs per interface when the host comes up, one second apart (0-3).
+    #[serde(default)]
+    pub announce: Option<S<u8>>,
 }
 
 #[derive(Debug, Deserialize)]
