@@ -163,3 +163,69 @@ steps:
         output(2)
     );
 }
+
+#[test]
+fn docker_proxy_serves_the_host_and_containers_and_dnat_serves_the_lan() {
+    // docker-netfilter.md §1.8 and §1.9 (proxy on): who the container sees, per path.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lab.yaml");
+    std::fs::write(
+        &path,
+        "version: 1
+name: proxy
+captures: none
+docker:
+  host: {name: dockerhost, eth0: 192.0.2.10/24}
+  containers:
+    - {name: c1, publish: ['8080:80']}
+    - {name: c2}
+hosts:
+  - {name: remote, interfaces: {eth0: 192.0.2.1/24}}
+links:
+  - [dockerhost:eth0, remote:eth0]
+steps:
+  - {on: c1, run: http-server 80, background: true}
+  - {on: remote, run: curl -s --local-port 40000 http://192.0.2.10:8080/}
+  - {on: dockerhost, run: curl -s --local-port 40001 http://127.0.0.1:8080/}
+  - {on: c2, run: curl -s --local-port 40002 http://192.0.2.10:8080/}
+  - {on: dockerhost, run: curl -s --local-port 40003 http://192.0.2.10:8080/}
+  - {on: dockerhost, show: conntrack -L}
+",
+    )
+    .unwrap();
+    let out = run(&["run", path.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let output = |i: usize| {
+        v["steps"][i]["result"]["output"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // LAN → host:8080: DNAT, the client's own address.
+    assert!(
+        output(1).ends_with("You came from 192.0.2.1:40000.\n"),
+        "{}",
+        output(1)
+    );
+    // Host → 127.0.0.1:8080 and container → host:8080: docker-proxy, from the gateway.
+    assert!(
+        output(2).contains("You came from 172.17.0.1:"),
+        "{}",
+        output(2)
+    );
+    assert!(
+        output(3).contains("You came from 172.17.0.1:"),
+        "{}",
+        output(3)
+    );
+    // Host → its own address: DNAT in nat OUTPUT, the host's address.
+    assert!(
+        output(4).ends_with("You came from 192.0.2.10:40003.\n"),
+        "{}",
+        output(4)
+    );
+    let ct = v["steps"][5]["listing"].as_str().unwrap();
+    assert!(ct.contains("src=127.0.0.1 dst=127.0.0.1 sport=40001 dport=8080 src=127.0.0.1 dst=127.0.0.1 sport=8080 dport=40001"), "{ct}");
+    assert!(ct.contains("src=172.17.0.3 dst=192.0.2.10 sport=40002 dport=8080 src=192.0.2.10 dst=172.17.0.3 sport=8080 dport=40002"), "{ct}");
+}

@@ -89,6 +89,7 @@ pub enum Command {
     Traceroute(TracerouteArgs),
     UdpSend(UdpSendArgs),
     UdpRecv { port: u16, count: Option<u64> },
+    DockerProxy(crate::host::apps::proxy::ProxyArgs),
 }
 
 /// The commands a host runs, for error messages and `hoplab` docs.
@@ -100,6 +101,7 @@ pub const COMMANDS: &[&str] = &[
     "bulk-send",
     "bulk-recv",
     "sleep",
+    "docker-proxy",
 ];
 
 fn value<'a>(it: &mut impl Iterator<Item = &'a String>, flag: &str) -> Result<&'a str, String> {
@@ -165,6 +167,7 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
             }),
             _ => Err("usage: udp-recv PORT [COUNT]".into()),
         },
+        "docker-proxy" => crate::host::apps::proxy::parse(rest).map(Command::DockerProxy),
         "sleep" => match rest {
             [s] => Ok(Command::Sleep(
                 Duration::parse(s).map_err(|e| format!("sleep: {e}"))?,

@@ -185,6 +185,8 @@ pub enum Mode {
 pub struct Expanded {
     /// (container, node whose stack it shares).
     pub shares: Vec<(String, String)>,
+    /// Programs the host runs from the start: a docker-proxy per published TCP port.
+    pub daemons: Vec<(String, Vec<String>)>,
 }
 
 fn at<T>(value: T, loc: Location) -> S<T> {
@@ -431,6 +433,20 @@ pub fn expand(raw: &mut RawLab, seed: u64, errs: &mut Errors<'_>) -> Expanded {
     }
     let nets: Vec<Network> = networks.iter().map(|(n, _, _)| n.clone()).collect();
     let rules = docker::iptables_commands(&daemon, &nets, &containers);
+    if daemon.userland_proxy {
+        // dockerd starts one docker-proxy per mapped host port (`proxy_linux.go`).
+        for b in docker::port_bindings(&daemon, &nets, &containers) {
+            if b.host_port == 0 || b.proto != Proto::Tcp {
+                continue;
+            }
+            let argv = format!(
+                "docker-proxy -proto tcp -host-ip {} -host-port {} -container-ip {} -container-port {} -use-listen-fd",
+                b.host_ip, b.host_port, b.ctr_ip, b.ctr_port
+            );
+            let argv = argv.split(' ').map(String::from).collect();
+            expanded.daemons.push((host_name.clone(), argv));
+        }
+    }
     raw.routers.push(RawRouter {
         name: at(host_name.clone(), host_loc),
         interfaces: Ordered(ifaces),

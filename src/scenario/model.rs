@@ -40,6 +40,9 @@ pub struct Lab {
     /// Names that run on another node's stack (Docker's `network_mode: host` and
     /// `container:NAME`): name → node.
     pub aliases: BTreeMap<String, String>,
+    /// Programs that run from the start of the lab and are not steps (docker-proxy):
+    /// (node, argv).
+    pub daemons: Vec<(String, Vec<String>)>,
 }
 
 impl Lab {
@@ -650,6 +653,7 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
         expects,
         warnings,
         aliases,
+        daemons: docker.daemons,
     })
 }
 

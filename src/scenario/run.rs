@@ -75,6 +75,9 @@ pub struct KernelLogLine {
     pub line: String,
 }
 
+/// The first command id of programs that run from the start of a lab (`Lab::daemons`).
+const DAEMON_IDS: u32 = 1 << 31;
+
 pub struct Runner<'l> {
     lab: &'l Lab,
     pub sim: Sim,
@@ -135,6 +138,17 @@ impl<'l> Runner<'l> {
         let mut background: Vec<(usize, usize, CmdId)> = Vec::new();
         let mut reports = Vec::new();
         let mut next_id = 0u32;
+        // Programs that run from the start (docker-proxy) are not steps: their ids are apart
+        // and their results are not reported.
+        let mut daemons = Vec::new();
+        for (i, (node, argv)) in lab.daemons.iter().enumerate() {
+            if let Some(n) = self.sim.find_node(node) {
+                let id = CmdId(DAEMON_IDS + i as u32);
+                if self.sim.start_command(n, id, argv, "").is_ok() {
+                    daemons.push((n, id));
+                }
+            }
+        }
         for (index, step) in lab.steps.iter().enumerate() {
             if self.interrupted || self.sim.now() >= self.limit() {
                 break;
@@ -263,6 +277,12 @@ impl<'l> Runner<'l> {
             let result = done.remove(&id).unwrap_or_default();
             reports[slot].checks = check_command(&lab.steps[index].expect, &result);
             reports[slot].result = Some(result);
+        }
+
+        for (node, id) in daemons {
+            self.sim.stop_command(node, id);
+            done.extend(self.sim.take_finished());
+            done.remove(&id);
         }
 
         let mut expectations = Vec::new();

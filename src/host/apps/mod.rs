@@ -5,6 +5,7 @@ pub mod bulk;
 pub mod http;
 pub mod nc;
 pub mod ping;
+pub mod proxy;
 pub mod tcp;
 pub mod traceroute;
 pub mod udp;
@@ -42,6 +43,7 @@ pub fn spawn(
         Command::Traceroute(a) => Box::new(traceroute::Traceroute::start(a, now, net)?),
         Command::UdpSend(a) => Box::new(udp::UdpSend::start(a, now, net)?),
         Command::UdpRecv { port, count } => Box::new(udp::UdpRecv::start(port, count, net)?),
+        Command::DockerProxy(a) => Box::new(proxy::TcpProxy::start(a, net)?),
     })
 }
 

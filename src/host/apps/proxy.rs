@@ -1,0 +1,250 @@
+//! `docker-proxy -proto tcp -host-ip IP -host-port P -container-ip IP -container-port P`:
+//! Docker's userland proxy for one published TCP port. It accepts on the host's port and
+//! opens its own connection to the container, from the address the host routes from (the
+//! bridge's gateway address), then copies bytes both ways. A half-close is passed on; a
+//! refused container connection resets the client.
+//!
+//! It serves what DNAT does not reach: connections from the host itself (127.0.0.1:P, its
+//! own addresses) and from containers to the host's address.
+
+use smoltcp::socket::tcp;
+use smoltcp::wire::Ipv4Address;
+
+use super::App;
+use super::tcp::{self as tcpx, Client, Conn};
+use crate::host::net::{Net, SockRef};
+use crate::sim::CmdResult;
+use crate::time::Instant;
+
+const BUF: usize = 64 * 1024;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxyArgs {
+    pub host_ip: Ipv4Address,
+    pub host_port: u16,
+    pub container_ip: Ipv4Address,
+    pub container_port: u16,
+}
+
+/// Parses docker-proxy's flags (only `-proto tcp` is served).
+pub fn parse(args: &[String]) -> Result<ProxyArgs, String> {
+    let (mut host_ip, mut host_port, mut ctr_ip, mut ctr_port) = (None, None, None, None);
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = || format!("docker-proxy: flag needs an argument: {flag}");
+        match flag.trim_start_matches('-') {
+            "proto" => match it.next().map(String::as_str) {
+                Some("tcp") => {}
+                Some(p) => return Err(format!("docker-proxy: unsupported protocol {p}")),
+                None => return Err(value()),
+            },
+            "host-ip" => host_ip = Some(ip(it.next().ok_or_else(value)?)?),
+            "host-port" => host_port = Some(port(it.next().ok_or_else(value)?)?),
+            "container-ip" => ctr_ip = Some(ip(it.next().ok_or_else(value)?)?),
+            "container-port" => ctr_port = Some(port(it.next().ok_or_else(value)?)?),
+            "use-listen-fd" => {}
+            other => {
+                return Err(format!(
+                    "docker-proxy: flag provided but not defined: -{other}"
+                ));
+            }
+        }
+    }
+    match (host_port, ctr_ip, ctr_port) {
+        (Some(host_port), Some(container_ip), Some(container_port)) => Ok(ProxyArgs {
+            host_ip: host_ip.unwrap_or(Ipv4Address::UNSPECIFIED),
+            host_port,
+            container_ip,
+            container_port,
+        }),
+        _ => Err("usage: docker-proxy -proto tcp -host-ip IP -host-port P \
+                  -container-ip IP -container-port P"
+            .into()),
+    }
+}
+
+fn ip(s: &str) -> Result<Ipv4Address, String> {
+    s.parse()
+        .map_err(|_| format!("docker-proxy: invalid IP address: {s}"))
+}
+
+fn port(s: &str) -> Result<u16, String> {
+    s.parse()
+        .map_err(|_| format!("docker-proxy: invalid port: {s}"))
+}
+
+/// One proxied connection: the client's side and the proxy's own to the container.
+struct Pair {
+    front: SockRef,
+    back: Client,
+    /// Bytes read from one side and not yet written to the other.
+    to_back: Vec<u8>,
+    to_front: Vec<u8>,
+    front_done: bool,
+    back_done: bool,
+}
+
+pub struct TcpProxy {
+    args: ProxyArgs,
+    listeners: Vec<SockRef>,
+    pairs: Vec<Pair>,
+    connections: u64,
+}
+
+impl TcpProxy {
+    pub fn start(args: ProxyArgs, net: &mut Net) -> Result<TcpProxy, String> {
+        let listeners = if args.host_ip.is_unspecified() {
+            tcpx::listen_all(net, args.host_port, BUF, BUF)
+        } else {
+            let iface = net
+                .iface_of(args.host_ip)
+                .or_else(|| (net.addr(0) == Some(args.host_ip)).then_some(0))
+                .ok_or("docker-proxy: listen: cannot assign requested address")?;
+            tcpx::listen_on(net, iface, args.host_port, BUF, BUF)
+                .into_iter()
+                .collect()
+        };
+        if listeners.is_empty() {
+            return Err("docker-proxy: listen: cannot assign requested address".into());
+        }
+        Ok(TcpProxy {
+            args,
+            listeners,
+            pairs: Vec::new(),
+            connections: 0,
+        })
+    }
+
+    fn accept(&mut self, net: &mut Net) {
+        for l in 0..self.listeners.len() {
+            let sock = self.listeners[l];
+            if net.socket::<tcp::Socket>(sock).is_listening() {
+                continue;
+            }
+            if let Some(fresh) = tcpx::listen_on(net, sock.iface, self.args.host_port, BUF, BUF) {
+                self.listeners[l] = fresh;
+            }
+            let back = Client::connect(
+                net,
+                self.args.container_ip,
+                self.args.container_port,
+                None,
+                BUF,
+                BUF,
+            );
+            match back {
+                Ok(back) => {
+                    self.connections += 1;
+                    self.pairs.push(Pair {
+                        front: sock,
+                        back,
+                        to_back: Vec::new(),
+                        to_front: Vec::new(),
+                        front_done: false,
+                        back_done: false,
+                    });
+                }
+                Err(_) => {
+                    tcpx::abort(net, sock);
+                    net.orphan(sock);
+                }
+            }
+        }
+    }
+
+    /// Copies what one pair can; false once both sides are finished.
+    fn relay(p: &mut Pair, net: &mut Net) -> bool {
+        match p.back.state(net) {
+            Conn::Connecting => return true,
+            Conn::Refused => {
+                tcpx::abort(net, p.front);
+                net.orphan(p.front);
+                net.orphan(p.back.sock);
+                return false;
+            }
+            Conn::Established | Conn::PeerClosed => {}
+        }
+        let (front, back) = (p.front, p.back.sock);
+        copy(net, front, back, &mut p.to_back, &mut p.front_done);
+        copy(net, back, front, &mut p.to_front, &mut p.back_done);
+        let front_gone = !net.socket::<tcp::Socket>(front).is_open();
+        let back_gone = !net.socket::<tcp::Socket>(back).is_open();
+        if front_gone && back_gone || p.front_done && p.back_done {
+            net.orphan(front);
+            net.orphan(back);
+            return false;
+        }
+        true
+    }
+}
+
+/// Moves bytes from `from` to `to` through `pending`; when `from`'s peer has closed and all
+/// is written, closes `to` (the half-close goes on) and sets `done`.
+fn copy(net: &mut Net, from: SockRef, to: SockRef, pending: &mut Vec<u8>, done: &mut bool) {
+    if pending.len() < BUF {
+        tcpx::drain(net, from, pending, BUF);
+    }
+    let mut sent = 0;
+    tcpx::push(net, to, pending, &mut sent);
+    pending.drain(..sent);
+    if !*done && pending.is_empty() && tcpx::peer_closed(net.socket::<tcp::Socket>(from)) {
+        net.socket::<tcp::Socket>(to).close();
+        *done = true;
+    }
+}
+
+impl App for TcpProxy {
+    fn poll(&mut self, _now: Instant, net: &mut Net) -> Option<CmdResult> {
+        self.accept(net);
+        self.pairs.retain_mut(|p| TcpProxy::relay(p, net));
+        None
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        None
+    }
+
+    fn stop(&mut self, _now: Instant, net: &mut Net) -> CmdResult {
+        for l in self.listeners.drain(..) {
+            net.remove(l);
+        }
+        for p in self.pairs.drain(..) {
+            tcpx::abort(net, p.front);
+            net.orphan(p.front);
+            tcpx::abort(net, p.back.sock);
+            net.orphan(p.back.sock);
+        }
+        CmdResult {
+            exit_code: 0,
+            output: String::new(),
+            stopped: true,
+            ..CmdResult::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn flags_as_dockerd_passes_them() {
+        let a = parse(&words(
+            "-proto tcp -host-ip 0.0.0.0 -host-port 8080 -container-ip 172.17.0.2 -container-port 80 -use-listen-fd",
+        ))
+        .unwrap();
+        assert_eq!(a.host_port, 8080);
+        assert_eq!(a.container_ip, Ipv4Address::new(172, 17, 0, 2));
+        assert!(
+            parse(&words(
+                "-proto udp -host-port 1 -container-ip 1.2.3.4 -container-port 2"
+            ))
+            .is_err()
+        );
+        assert!(parse(&words("-host-port 8080")).is_err());
+    }
+}
