@@ -50,13 +50,26 @@ steps:
     )
 }
 
-fn listings(lab: &str) -> Vec<String> {
+/// Runs a lab given as text; its JSON report (the run must pass).
+fn run_lab(lab: &str) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("lab.yaml");
     std::fs::write(&path, lab).unwrap();
     let out = run(&["run", path.to_str().unwrap(), "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// What a step's command printed.
+fn output(v: &serde_json::Value, step: usize) -> String {
+    v["steps"][step]["result"]["output"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn listings(lab: &str) -> Vec<String> {
+    let v = run_lab(lab);
     v["steps"]
         .as_array()
         .unwrap()
@@ -123,10 +136,7 @@ docker:
 
 #[test]
 fn host_mode_runs_on_the_host_and_default_bridge_containers_get_addresses_from_2() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("lab.yaml");
-    std::fs::write(
-        &path,
+    let v = run_lab(
         "version: 1
 name: modes
 captures: none
@@ -142,35 +152,23 @@ steps:
   - {on: b, run: curl -s http://172.17.0.2/}
   - {on: h, run: curl -s http://172.17.0.2/}
 ",
-    )
-    .unwrap();
-    let out = run(&["run", path.to_str().unwrap(), "--json"]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let output = |i: usize| {
-        v["steps"][i]["result"]["output"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    assert!(
-        output(1).contains("You came from 172.17.0.3:"),
-        "{}",
-        output(1)
     );
     assert!(
-        output(2).contains("You came from 172.17.0.1:"),
+        output(&v, 1).contains("You came from 172.17.0.3:"),
         "{}",
-        output(2)
+        output(&v, 1)
+    );
+    assert!(
+        output(&v, 2).contains("You came from 172.17.0.1:"),
+        "{}",
+        output(&v, 2)
     );
 }
 
 #[test]
 fn docker_proxy_serves_the_host_and_containers_and_dnat_serves_the_lan() {
     // docker-netfilter.md §1.8 and §1.9 (proxy on): who the container sees, per path.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("lab.yaml");
-    std::fs::write(
-        &path,
+    let v = run_lab(
         "version: 1
 name: proxy
 captures: none
@@ -191,39 +189,29 @@ steps:
   - {on: dockerhost, run: curl -s --local-port 40003 http://192.0.2.10:8080/}
   - {on: dockerhost, show: conntrack -L}
 ",
-    )
-    .unwrap();
-    let out = run(&["run", path.to_str().unwrap(), "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let output = |i: usize| {
-        v["steps"][i]["result"]["output"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    );
     // LAN → host:8080: DNAT, the client's own address.
     assert!(
-        output(1).ends_with("You came from 192.0.2.1:40000.\n"),
+        output(&v, 1).ends_with("You came from 192.0.2.1:40000.\n"),
         "{}",
-        output(1)
+        output(&v, 1)
     );
     // Host → 127.0.0.1:8080 and container → host:8080: docker-proxy, from the gateway.
     assert!(
-        output(2).contains("You came from 172.17.0.1:"),
+        output(&v, 2).contains("You came from 172.17.0.1:"),
         "{}",
-        output(2)
+        output(&v, 2)
     );
     assert!(
-        output(3).contains("You came from 172.17.0.1:"),
+        output(&v, 3).contains("You came from 172.17.0.1:"),
         "{}",
-        output(3)
+        output(&v, 3)
     );
     // Host → its own address: DNAT in nat OUTPUT, the host's address.
     assert!(
-        output(4).ends_with("You came from 192.0.2.10:40003.\n"),
+        output(&v, 4).ends_with("You came from 192.0.2.10:40003.\n"),
         "{}",
-        output(4)
+        output(&v, 4)
     );
     let ct = v["steps"][5]["listing"].as_str().unwrap();
     assert!(ct.contains("src=127.0.0.1 dst=127.0.0.1 sport=40001 dport=8080 src=127.0.0.1 dst=127.0.0.1 sport=8080 dport=40001"), "{ct}");
