@@ -217,3 +217,42 @@ steps:
     assert!(ct.contains("src=127.0.0.1 dst=127.0.0.1 sport=40001 dport=8080 src=127.0.0.1 dst=127.0.0.1 sport=8080 dport=40001"), "{ct}");
     assert!(ct.contains("src=172.17.0.3 dst=192.0.2.10 sport=40002 dport=8080 src=192.0.2.10 dst=172.17.0.3 sport=8080 dport=40002"), "{ct}");
 }
+
+#[test]
+fn without_the_proxy_hairpin_and_route_localnet_carry_the_hosts_and_a_containers_own_traffic() {
+    // docker-netfilter.md §1.9, proxy off: the conntrack views of the reference lab.
+    let v = run_lab(
+        "version: 1
+name: noproxy
+captures: none
+docker:
+  host: {name: dockerhost, eth0: 192.0.2.10/24}
+  userland_proxy: false
+  containers:
+    - {name: c1, publish: ['8080:80']}
+steps:
+  - {on: c1, run: http-server 80, background: true}
+  - {on: dockerhost, run: curl -s --local-port 40001 http://127.0.0.1:8080/}
+  - {on: c1, run: curl -s --local-port 40003 http://192.0.2.10:8080/}
+  - {on: dockerhost, show: conntrack -L}
+  - {on: dockerhost, show: sysctl net.ipv4.conf.docker0.route_localnet}
+",
+    );
+    assert!(
+        output(&v, 1).ends_with("You came from 172.17.0.1:40001.\n"),
+        "{}",
+        output(&v, 1)
+    );
+    assert!(
+        output(&v, 2).ends_with("You came from 172.17.0.1:40003.\n"),
+        "{}",
+        output(&v, 2)
+    );
+    let ct = v["steps"][3]["listing"].as_str().unwrap();
+    assert!(ct.contains("src=127.0.0.1 dst=127.0.0.1 sport=40001 dport=8080 src=172.17.0.2 dst=172.17.0.1 sport=80 dport=40001"), "{ct}");
+    assert!(ct.contains("src=172.17.0.2 dst=192.0.2.10 sport=40003 dport=8080 src=172.17.0.2 dst=172.17.0.1 sport=80 dport=40003"), "{ct}");
+    assert_eq!(
+        v["steps"][4]["listing"].as_str().unwrap(),
+        "net.ipv4.conf.docker0.route_localnet = 1\n"
+    );
+}

@@ -1455,7 +1455,7 @@ fn kd_own_address_goes_through_lo() {
         &filtered(&["iptables -A INPUT -i lo -p tcp --dport 8080 -j DROP"]),
         &[
             Step::Http("r1", 8080),
-            run("h1", "curl -s -m 1 http://10.0.1.1:8080/"),
+            run("h1", "curl -s -m 3 http://10.0.1.1:8080/"),
             run("r1", "curl -s -m 1 http://10.0.1.1:8080/"),
             run("r1", "curl -s -m 1 http://127.0.0.1:8080/"),
             run("r1", "ping -c 1 -W 1 10.0.2.1"),
@@ -1476,5 +1476,55 @@ fn kd_own_address_goes_through_lo() {
         assert!(lan);
         assert_eq!((own, lo), (Http::Failed(28), Http::Failed(28)));
         assert_eq!(ping, Outcome::Reply { ttl: 64 });
+    }
+}
+
+#[test]
+fn kd_route_localnet_lets_a_dnat_of_127_0_0_1_leave() {
+    // Docker without its userland proxy: the host's connection to 127.0.0.1:8080 is DNATed to
+    // a container, which works only where route_localnet is on for the egress interface.
+    let rules = [
+        "iptables -t nat -A OUTPUT -d 127.0.0.1 -p tcp --dport 8080 -j DNAT --to-destination 10.0.2.10:80",
+        "iptables -t nat -A POSTROUTING -o eth1 -m addrtype --src-type LOCAL -j MASQUERADE",
+    ];
+    let steps = [
+        Step::Http("h2", 80),
+        run(
+            "r1",
+            "curl -s -m 1 --local-port 40000 http://127.0.0.1:8080/",
+        ),
+        run("r1", "sysctl -w net.ipv4.conf.eth1.route_localnet=1"),
+        run(
+            "r1",
+            "curl -s -m 1 --local-port 40001 http://127.0.0.1:8080/",
+        ),
+    ];
+    let r = probe("kd_localnet", &filtered(&rules), &steps, |o| {
+        (http(&o[1]), http(&o[3]))
+    });
+    if let Some((off, on)) = r {
+        assert_eq!(off, Http::Failed(28));
+        assert_eq!(
+            on,
+            body("Hello from h2 (10.0.2.10:80). You came from 10.0.2.1:40001.")
+        );
+    }
+}
+
+#[test]
+fn kd_loopback_addresses_on_a_wire_are_martians() {
+    let r = probe(
+        "kd_martian",
+        &filtered(&[
+            "iptables -t nat -A PREROUTING -i eth0 -p tcp --dport 8080 -j DNAT --to-destination 127.0.0.1:8080",
+        ]),
+        &[
+            Step::Http("r1", 8080),
+            run("h1", "curl -s -m 1 http://10.0.1.1:8080/"),
+        ],
+        |o| http(&o[1]),
+    );
+    if let Some(r) = r {
+        assert_eq!(r, Http::Failed(28));
     }
 }

@@ -116,11 +116,13 @@ impl Env for RouterEnv<'_> {
             AddrType::Unspec
         } else if a.is_multicast() {
             AddrType::Multicast
-        } else if self
-            .0
-            .iter()
-            .any(|f| f.addrs.iter().any(|c| c.address() == a))
+        } else if a.is_loopback()
+            || self
+                .0
+                .iter()
+                .any(|f| f.addrs.iter().any(|c| c.address() == a))
         {
+            // The local table holds 127.0.0.0/8 whole (`local 127.0.0.0/8 dev lo`).
             AddrType::Local
         } else if a.is_broadcast()
             || self
@@ -151,14 +153,17 @@ pub struct Router {
     /// True while the stack's output is being sent (see `flush_stack`).
     flushing: bool,
     seed: u64,
+    /// `net.ipv4.conf.IF.route_localnet` per interface, and `conf.all`.
+    localnet: Vec<bool>,
+    localnet_all: bool,
 }
 
 /// A command a router runs.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RouterCmd {
     Route(RouteCmd),
-    SetForwarding(bool),
-    ShowForwarding,
+    /// `sysctl [-w] KEY[=VALUE]`: `net.ipv4.ip_forward`, `net.ipv4.conf.IF.route_localnet`.
+    Sysctl(String, Option<String>),
     /// `conntrack -L|-F|-C ...`, the words after `conntrack`.
     Conntrack(Vec<String>),
     /// `iptables ...`, `iptables-restore` (rules from the step's input), `iptables-save`.
@@ -185,16 +190,13 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
         ["sysctl", rest @ ..] => {
             let rest: Vec<&str> = rest.iter().copied().filter(|w| *w != "-w").collect();
             match rest.as_slice() {
-                ["net.ipv4.ip_forward"] => Ok(RouterCmd::ShowForwarding),
                 [kv] => match kv.split_once('=') {
-                    Some(("net.ipv4.ip_forward", "1")) => Ok(RouterCmd::SetForwarding(true)),
-                    Some(("net.ipv4.ip_forward", "0")) => Ok(RouterCmd::SetForwarding(false)),
-                    _ => Err(format!(
-                        "sysctl: cannot stat /proc/sys/{}: No such file or directory",
-                        kv.replace('.', "/")
-                    )),
+                    Some((key, value)) => {
+                        Ok(RouterCmd::Sysctl(key.to_string(), Some(value.to_string())))
+                    }
+                    None => Ok(RouterCmd::Sysctl(kv.to_string(), None)),
                 },
-                _ => Err("usage: sysctl -w net.ipv4.ip_forward=0|1".into()),
+                _ => Err("usage: sysctl [-w] KEY[=VALUE]".into()),
             }
         }
         _ => crate::host::cmd::parse(argv)
@@ -319,7 +321,10 @@ impl Router {
             stack: None,
             flushing: false,
             seed,
+            localnet: Vec::new(),
+            localnet_all: false,
         };
+        r.localnet = vec![false; r.ifaces.len()];
         for (i, f) in r.ifaces.iter().enumerate() {
             for a in &f.addrs {
                 r.routes.add_connected(*a, i);
@@ -332,6 +337,57 @@ impl Router {
             r.iptables(argv, "").map_err(|(_, e)| e)?;
         }
         Ok(r)
+    }
+
+    /// Reads or sets a sysctl, printing as `sysctl` does (`KEY = VALUE`).
+    pub fn sysctl(&mut self, key: &str, value: Option<&str>) -> Result<String, String> {
+        let flag = |v: &str| match v {
+            "0" => Ok(false),
+            "1" => Ok(true),
+            _ => Err(format!("sysctl: setting key \"{key}\": Invalid argument")),
+        };
+        let not_found = || {
+            format!(
+                "sysctl: cannot stat /proc/sys/{}: No such file or directory",
+                key.replace('.', "/")
+            )
+        };
+        let on = match key {
+            "net.ipv4.ip_forward" => {
+                if let Some(v) = value {
+                    self.forwarding = flag(v)?;
+                }
+                self.forwarding
+            }
+            _ => {
+                let dev = key
+                    .strip_prefix("net.ipv4.conf.")
+                    .and_then(|k| k.strip_suffix(".route_localnet"))
+                    .ok_or_else(not_found)?;
+                let slot = match dev {
+                    "all" => &mut self.localnet_all,
+                    _ => {
+                        let i = self
+                            .ifaces
+                            .iter()
+                            .position(|f| f.name == dev)
+                            .ok_or_else(not_found)?;
+                        &mut self.localnet[i]
+                    }
+                };
+                if let Some(v) = value {
+                    *slot = flag(v)?;
+                }
+                *slot
+            }
+        };
+        Ok(format!("{key} = {}\n", u8::from(on)))
+    }
+
+    /// Whether 127.0.0.0/8 may be routed on an interface (`route_localnet`): otherwise a
+    /// loopback source or destination there is a martian.
+    fn localnet(&self, dev: usize) -> bool {
+        self.localnet_all || self.localnet.get(dev).copied().unwrap_or(false)
     }
 
     pub fn apply_route(&mut self, cmd: &RouteCmd) -> Result<(), String> {
@@ -532,6 +588,15 @@ impl Router {
                 None => return,
             },
         };
+        // A loopback source may leave only where `route_localnet` allows it (an OUTPUT DNAT
+        // of 127.0.0.1 to a container needs it: `ip_route_me_harder` fails otherwise).
+        if let Some(r) = &route {
+            let src = Ipv4Packet::new_unchecked(&frame[ETH_HEADER_LEN..]).src_addr();
+            if src.is_loopback() && !self.localnet(r.dev) {
+                ctx.note(Note::Dropped(DropReason::Martian));
+                return;
+            }
+        }
         let next_hop = route.as_ref().map(|r| r.via.unwrap_or(new_dst));
         let out_addr = match (&route, next_hop) {
             (Some(r), Some(hop)) => self.source_on(r.dev, hop),
@@ -615,6 +680,13 @@ impl Router {
                 return;
             }
         };
+        // 127.0.0.0/8 on a wire is a martian unless the interface routes it (`route_localnet`,
+        // `ip_route_input_slow`).
+        let ip = Ipv4Packet::new_unchecked(data);
+        if (ip.src_addr().is_loopback() || ip.dst_addr().is_loopback()) && !self.localnet(dev) {
+            ctx.note(Note::Dropped(DropReason::Martian));
+            return;
+        }
         // Netfilter may rewrite the packet: work on a copy, with room for the Ethernet header.
         let mut frame = ctx.buffer();
         frame.resize(ETH_HEADER_LEN, 0);
@@ -628,7 +700,10 @@ impl Router {
         }
         let dst = Ipv4Packet::new_unchecked(&frame[ETH_HEADER_LEN..]).dst_addr();
         let to_broadcast = self.is_broadcast(dst);
-        if to_broadcast || self.is_local(dst) {
+        // A reply un-NATed to 127.0.0.1 (the host's own connection, DNATed out) is local
+        // where `route_localnet` lets loopback addresses in.
+        let local = self.is_local(dst) || dst.is_loopback() && self.localnet(dev);
+        if to_broadcast || local {
             let broadcast = to_broadcast || l2_broadcast;
             let fate = self.netfilter(now, |nf, cx, ifs| {
                 let ip = &mut frame[ETH_HEADER_LEN..];
@@ -911,14 +986,7 @@ impl Node for Router {
     ) -> Result<(), String> {
         let result = match parse_command(argv)? {
             RouterCmd::Route(r) => self.apply_route(&r).map(|_| String::new()),
-            RouterCmd::SetForwarding(on) => {
-                self.forwarding = on;
-                Ok(format!("net.ipv4.ip_forward = {}\n", u8::from(on)))
-            }
-            RouterCmd::ShowForwarding => Ok(format!(
-                "net.ipv4.ip_forward = {}\n",
-                u8::from(self.forwarding)
-            )),
+            RouterCmd::Sysctl(key, value) => self.sysctl(&key, value.as_deref()),
             RouterCmd::Conntrack(args) => self.conntrack_cmd(now, &args),
             RouterCmd::Program => return self.start_program(now, cmd, argv, input, ctx),
             RouterCmd::Iptables(argv) => match self.iptables(&argv, input) {
@@ -984,10 +1052,7 @@ impl Node for Router {
             | ["ip", "neigh" | "neighbour" | "neighbor", "show"] => {
                 Ok(iproute::ip_neigh(&self.neighbours()))
             }
-            ["sysctl", "net.ipv4.ip_forward"] => Ok(format!(
-                "net.ipv4.ip_forward = {}\n",
-                u8::from(self.forwarding)
-            )),
+            ["sysctl", key] => self.sysctl(key, None),
             ["conntrack", rest @ ..] => {
                 let args: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
                 self.conntrack_cmd(now, &args)

@@ -17,7 +17,7 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
                 name: name.clone(),
                 mac: *mac,
                 own: false,
-                hairpin: false,
+                hairpin: b.hairpin.contains(name),
             })
             .collect();
         // The bridge device itself, when it is a router's interface: its own port, last.
@@ -68,7 +68,11 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
             iptables: r.iptables.clone(),
         };
         let names: Vec<String> = r.ifaces.iter().map(|i| i.name.clone()).collect();
-        sim.add_node(Box::new(Router::new(config, seed)?), &names);
+        let mut router = Router::new(config, seed)?;
+        for (key, value) in &r.sysctls {
+            router.sysctl(key, Some(value))?;
+        }
+        sim.add_node(Box::new(router), &names);
     }
     for l in &lab.links {
         let a = port_of(&sim, &l.a)?;

@@ -462,9 +462,18 @@ pub fn expand(raw: &mut RawLab, seed: u64, errs: &mut Errors<'_>) -> Expanded {
             .map(|argv| at(join_words(argv), host_loc))
             .collect(),
         iptables_version: d.iptables_version.clone(),
+        // Without the proxy, Docker routes 127.0.0.1 to its bridges so that the host's own
+        // connections to published ports can be DNATed (`setupLoopbackAddressesRouting`).
+        sysctls: match daemon.userland_proxy {
+            true => Vec::new(),
+            false => networks
+                .iter()
+                .map(|(n, loc, _)| at(format!("net.ipv4.conf.{}.route_localnet=1", n.bridge), *loc))
+                .collect(),
+        },
     });
     for (ni, (net, loc, _)) in networks.iter().enumerate() {
-        let ports = veths
+        let ports: Vec<S<String>> = veths
             .iter()
             .flatten()
             .filter(|(n, _, _)| *n == ni)
@@ -475,6 +484,12 @@ pub fn expand(raw: &mut RawLab, seed: u64, errs: &mut Errors<'_>) -> Expanded {
             mac: None,
             ageing: None,
             fdb_max: None,
+            // Without the proxy a container reaches its own published port through DNAT
+            // and back out of its own port: Docker turns hairpin on (`setHairpinMode`).
+            hairpin: match daemon.userland_proxy {
+                true => Vec::new(),
+                false => ports.clone(),
+            },
             ports,
             host: Some(at(host_name.clone(), *loc)),
         });

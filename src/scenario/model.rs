@@ -62,6 +62,8 @@ pub struct BridgeSpec {
     pub ports: Vec<(String, EthernetAddress)>,
     /// The router whose interface of the same name is this bridge's device.
     pub host: Option<String>,
+    /// Ports with `hairpin on`.
+    pub hairpin: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -89,6 +91,8 @@ pub struct RouterSpec {
     pub routes: Vec<crate::router::route::RouteCmd>,
     pub iptables_version: crate::netfilter::rules::IptablesVersion,
     pub iptables: Vec<Vec<String>>,
+    /// `KEY=VALUE` sysctls set at start (`net.ipv4.conf.docker0.route_localnet=1`).
+    pub sysctls: Vec<(String, String)>,
 }
 
 /// `node:iface` of a link end or capture point.
@@ -361,6 +365,7 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
             fdb_max,
             ports,
             host: b.host.as_ref().map(|h| h.value.clone()),
+            hairpin: b.hairpin.iter().map(|h| h.value.clone()).collect(),
         });
     }
 
@@ -475,6 +480,7 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
             iptables: Vec::new(),
         };
         let mut iptables = Vec::new();
+        let mut sysctls = Vec::new();
         if let Ok(mut scratch) = crate::router::Router::new(config, seed) {
             for (cmd, loc) in &routes {
                 if let Err(e) = scratch.apply_route(cmd) {
@@ -497,6 +503,15 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
                     Err(e) => errs.at(line.referenced, "iptables", e),
                 }
             }
+            for line in &r.sysctls {
+                match line.value.split_once('=') {
+                    Some((k, v)) => match scratch.sysctl(k.trim(), Some(v.trim())) {
+                        Ok(_) => sysctls.push((k.trim().to_string(), v.trim().to_string())),
+                        Err(e) => errs.at(line.referenced, "sysctls", e),
+                    },
+                    None => errs.at(line.referenced, "sysctls", "each entry is KEY=VALUE"),
+                }
+            }
             scratches.insert(r.name.value.clone(), scratch);
         }
         routers.push(RouterSpec {
@@ -506,6 +521,7 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
             routes: routes.into_iter().map(|(c, _)| c).collect(),
             iptables_version,
             iptables,
+            sysctls,
         });
     }
 
@@ -944,6 +960,9 @@ fn resolve_step(
             "router" => {
                 crate::router::parse_command(&argv).and_then(|c| match (c, scratches.get_mut(on)) {
                     // Rules are checked in order against the router as the steps leave it.
+                    (crate::router::RouterCmd::Sysctl(k, v), Some(r)) => {
+                        r.sysctl(&k, v.as_deref()).map(|_| ())
+                    }
                     (crate::router::RouterCmd::Iptables(a), Some(r)) if a[0] != "iptables-save" => {
                         r.iptables(&a, s.input.as_deref().unwrap_or(""))
                             .map(|_| ())

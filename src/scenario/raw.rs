@@ -60,6 +60,9 @@ pub struct RawBridge {
     /// Docker host): frames for the bridge's MAC go up to that interface.
     #[serde(default)]
     pub host: Option<S<String>>,
+    /// Ports with `hairpin on`: a frame may go back out of the port it came in on.
+    #[serde(default)]
+    pub hairpin: Vec<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,6 +94,9 @@ pub struct RawRouter {
     /// `1.8.10` (default) or `1.8.9`: which iptables the listings imitate.
     #[serde(default)]
     pub iptables_version: Option<S<String>>,
+    /// `KEY=VALUE` sysctls set at start (`net.ipv4.conf.docker0.route_localnet=1`).
+    #[serde(default)]
+    pub sysctls: Vec<S<String>>,
 }
 
 /// An interface: `eth0: 10.0.0.2/24` or `eth0: {ip: 10.0.0.2/24, mac: ..., mtu: 1500}`.

@@ -38,6 +38,8 @@ pub enum DropReason {
     NeighbourQueueFull,
     /// A netfilter rule or policy dropped or rejected it.
     Filtered,
+    /// A loopback address where `route_localnet` does not allow one.
+    Martian,
 }
 
 /// One decision about one frame at one hop.
@@ -109,6 +111,7 @@ impl DropReason {
             DropReason::NeighbourFailed => "next hop did not answer ARP".into(),
             DropReason::NeighbourQueueFull => "neighbour queue full".into(),
             DropReason::Filtered => "netfilter".into(),
+            DropReason::Martian => "martian (127.0.0.0/8 without route_localnet)".into(),
         }
     }
 
@@ -130,6 +133,7 @@ impl DropReason {
             DropReason::NeighbourFailed => "neighbour_failed",
             DropReason::NeighbourQueueFull => "neighbour_queue_full",
             DropReason::Filtered => "filtered",
+            DropReason::Martian => "martian",
         }
     }
 }
