@@ -61,6 +61,9 @@ pub struct Bridge {
     local_macs: FxHashSet<u64>,
     pub fdb: Fdb,
     pub counters: BridgeCounters,
+    /// Port ifindexes when the bridge is a router's device (the router's numbering: its
+    /// `ip addr` lists these ports); empty: the bridge's own namespace numbering.
+    ifindexes: Vec<u32>,
 }
 
 fn is_link_local_group(mac: EthernetAddress) -> bool {
@@ -82,6 +85,7 @@ impl Bridge {
             own_port,
             local_macs,
             counters: BridgeCounters::default(),
+            ifindexes: Vec::new(),
         }
     }
 
@@ -107,6 +111,11 @@ impl Bridge {
             fdb_max: fdb::DEFAULT_FDB_MAX,
         };
         (Bridge::new(config, members), names)
+    }
+
+    /// Numbers the ports as the host that owns the bridge device numbers them, in port order.
+    pub fn number_ports(&mut self, ifindexes: Vec<u32>) {
+        self.ifindexes = ifindexes;
     }
 
     pub fn config(&self) -> &BridgeConfig {
@@ -214,6 +223,7 @@ impl Bridge {
             link_netnsid: None,
             addrs: vec![],
             stats: Default::default(),
+            bridge: true,
         });
         let mut netns: Vec<String> = Vec::new();
         for (i, (p, v)) in self.ports.iter().zip(views).enumerate() {
@@ -235,6 +245,7 @@ impl Bridge {
                 link_netnsid: nsid,
                 addrs: vec![],
                 stats: v.stats,
+                bridge: false,
             });
         }
         links
@@ -366,7 +377,10 @@ impl Node for Bridge {
     }
 
     fn ifindex(&self, port: u16) -> u32 {
-        u32::from(port) + 3
+        match self.ifindexes.get(usize::from(port)) {
+            Some(&i) => i,
+            None => u32::from(port) + 3,
+        }
     }
 
     fn as_any(&self) -> &dyn Any {

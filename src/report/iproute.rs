@@ -26,6 +26,8 @@ pub struct LinkInfo {
     pub link_netnsid: Option<u32>,
     pub addrs: Vec<Ipv4Cidr>,
     pub stats: PortStats,
+    /// A bridge device: without a port up it is `state DOWN`, not `LOWERLAYERDOWN`.
+    pub bridge: bool,
 }
 
 impl LinkInfo {
@@ -50,6 +52,7 @@ impl LinkInfo {
             link_netnsid: view.peer_node.as_ref().map(|_| 0),
             addrs,
             stats: view.stats,
+            bridge: false,
         }
     }
 
@@ -66,6 +69,7 @@ impl LinkInfo {
             link_netnsid: None,
             addrs: vec![Ipv4Cidr::new(Ipv4Address::new(127, 0, 0, 1), 8)],
             stats: PortStats::default(),
+            bridge: false,
         }
     }
 
@@ -78,6 +82,8 @@ impl LinkInfo {
             ("LOOPBACK,UP,LOWER_UP", "UNKNOWN")
         } else if self.carrier {
             ("BROADCAST,MULTICAST,UP,LOWER_UP", "UP")
+        } else if self.bridge {
+            ("NO-CARRIER,BROADCAST,MULTICAST,UP", "DOWN")
         } else {
             ("NO-CARRIER,BROADCAST,MULTICAST,UP", "LOWERLAYERDOWN")
         };

@@ -156,6 +156,19 @@ pub struct Router {
     /// `net.ipv4.conf.IF.route_localnet` per interface, and `conf.all`.
     localnet: Vec<bool>,
     localnet_all: bool,
+    /// Ports of the bridges whose device is one of the interfaces (`master docker0`), as
+    /// its listings show them after its own interfaces.
+    members: Vec<BridgeMember>,
+}
+
+/// A port of a bridge whose device is one of the router's interfaces.
+#[derive(Clone, Debug)]
+pub struct BridgeMember {
+    /// The interface that is the bridge's device.
+    pub master: usize,
+    pub name: String,
+    pub mac: EthernetAddress,
+    pub ifindex: u32,
 }
 
 /// A command a router runs.
@@ -323,6 +336,7 @@ impl Router {
             seed,
             localnet: Vec::new(),
             localnet_all: false,
+            members: Vec::new(),
         };
         r.localnet = vec![false; r.ifaces.len()];
         for (i, f) in r.ifaces.iter().enumerate() {
@@ -337,6 +351,11 @@ impl Router {
             r.iptables(argv, "").map_err(|(_, e)| e)?;
         }
         Ok(r)
+    }
+
+    /// Declares a port of the bridge whose device is interface `master` (see `members`).
+    pub fn add_bridge_member(&mut self, member: BridgeMember) {
+        self.members.push(member);
     }
 
     /// Reads or sets a sysctl, printing as `sysctl` does (`KEY = VALUE`).
@@ -874,19 +893,55 @@ impl Router {
         }
     }
 
+    /// The interfaces, then the ports of bridges whose device is one of them (the views of
+    /// those ports follow the router's own, in `members` order). A bridge device has no peer
+    /// and carries while one of its ports does; each peer namespace gets a netnsid in order.
     fn links(&self, views: &[PortView]) -> Vec<LinkInfo> {
+        let (own, listed) = views.split_at(self.ifaces.len().min(views.len()));
+        let mut netns: Vec<String> = Vec::new();
+        let mut nsid = |v: &PortView| {
+            let n = v.peer_node.as_deref()?;
+            Some(match netns.iter().position(|x| x == n) {
+                Some(i) => i as u32,
+                None => {
+                    netns.push(n.to_string());
+                    netns.len() as u32 - 1
+                }
+            })
+        };
         let mut links = vec![LinkInfo::loopback()];
-        for (i, (f, v)) in self.ifaces.iter().zip(views).enumerate() {
+        for (i, (f, v)) in self.ifaces.iter().zip(own).enumerate() {
             let ifindex = self.ifindex(i as u16);
-            links.push(LinkInfo::veth(
-                ifindex,
-                &f.name,
-                v,
-                (f.mac, f.mtu),
-                f.addrs.clone(),
-            ));
+            let mut link = LinkInfo::veth(ifindex, &f.name, v, (f.mac, f.mtu), f.addrs.clone());
+            if self.members.iter().any(|m| m.master == i) || self.is_bridge_device(i, v) {
+                let mut ports = self
+                    .members
+                    .iter()
+                    .zip(listed)
+                    .filter(|(m, _)| m.master == i);
+                link.carrier = ports.any(|(_, pv)| pv.up);
+                link.peer_ifindex = None;
+                link.link_netnsid = None;
+                link.bridge = true;
+            } else {
+                link.link_netnsid = nsid(v);
+            }
+            links.push(link);
+        }
+        for (m, v) in self.members.iter().zip(listed) {
+            let mtu = self.ifaces[m.master].mtu;
+            let mut link = LinkInfo::veth(m.ifindex, &m.name, v, (m.mac, mtu), Vec::new());
+            link.master = Some(self.ifaces[m.master].name.clone());
+            link.link_netnsid = nsid(v);
+            links.push(link);
         }
         links
+    }
+
+    /// An interface joined to a bridge's own port (`host:` of a bridge) is that bridge's
+    /// device even while the bridge has no other port.
+    fn is_bridge_device(&self, i: usize, v: &PortView) -> bool {
+        v.peer_node.as_deref() == Some(self.ifaces[i].name.as_str())
     }
 
     fn neighbours(&self) -> Vec<NeighInfo> {

@@ -3,12 +3,42 @@
 use crate::bridge::{Bridge, BridgeConfig, BridgePort};
 use crate::host::{Host, HostConfig, IfaceConfig};
 use crate::id::PortId;
-use crate::router::{Router, RouterConfig};
+use crate::router::{BridgeMember, Router, RouterConfig};
 use crate::scenario::model::{Endpoint, Lab, router_iface};
 use crate::sim::Sim;
 
+/// The ports of bridges whose device is a router's interface, numbered as that router
+/// numbers its interfaces: after its own, bridge by bridge, in port order.
+fn bridge_members(lab: &Lab) -> Vec<(String, BridgeMember, String)> {
+    let mut out = Vec::new();
+    for r in &lab.routers {
+        let mut next = r.ifaces.len() as u32 + 2;
+        for b in lab
+            .bridges
+            .iter()
+            .filter(|b| b.host.as_deref() == Some(&r.name))
+        {
+            let Some(master) = r.ifaces.iter().position(|i| i.name == b.name) else {
+                continue;
+            };
+            for (name, mac) in &b.ports {
+                let member = BridgeMember {
+                    master,
+                    name: name.clone(),
+                    mac: *mac,
+                    ifindex: next,
+                };
+                next += 1;
+                out.push((r.name.clone(), member, b.name.clone()));
+            }
+        }
+    }
+    out
+}
+
 pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
     let mut sim = Sim::new(seed);
+    let members = bridge_members(lab);
     for b in &lab.bridges {
         let mut ports: Vec<BridgePort> = b
             .ports
@@ -36,7 +66,25 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
             ageing: b.ageing,
             fdb_max: b.fdb_max,
         };
-        sim.add_node(Box::new(Bridge::new(config, ports)), &names);
+        let mut bridge = Bridge::new(config, ports);
+        if let Some(host) = lab
+            .routers
+            .iter()
+            .find(|r| b.host.as_deref() == Some(&r.name))
+        {
+            // Its ports carry the host's numbers, so containers show `eth0@ifN` with the N
+            // the host's `ip addr` shows for their veth.
+            let mut ifindexes: Vec<u32> = members
+                .iter()
+                .filter(|(_, _, br)| *br == b.name)
+                .map(|(_, m, _)| m.ifindex)
+                .collect();
+            if let Some(i) = host.ifaces.iter().position(|i| i.name == b.name) {
+                ifindexes.push(i as u32 + 2);
+            }
+            bridge.number_ports(ifindexes);
+        }
+        sim.add_node(Box::new(bridge), &names);
     }
     for h in &lab.hosts {
         let ifaces: Vec<IfaceConfig> = h
@@ -72,7 +120,20 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
         for (key, value) in &r.sysctls {
             router.sysctl(key, Some(value))?;
         }
-        sim.add_node(Box::new(router), &names);
+        let mut listed = Vec::new();
+        for (_, m, bridge) in members.iter().filter(|(owner, _, _)| *owner == r.name) {
+            let port = port_of(
+                &sim,
+                &Endpoint {
+                    node: bridge.clone(),
+                    iface: m.name.clone(),
+                },
+            )?;
+            listed.push(port);
+            router.add_bridge_member(m.clone());
+        }
+        let node = sim.add_node(Box::new(router), &names);
+        sim.list_ports_with(node, listed);
     }
     for l in &lab.links {
         let a = port_of(&sim, &l.a)?;

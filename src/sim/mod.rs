@@ -146,6 +146,9 @@ pub struct Sim {
     last_frame_at: Option<Instant>,
     interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     pub stats: SimStats,
+    /// Ports of other nodes a node lists as its own (a router lists the ports of the bridge
+    /// whose device it holds, as `ip addr` on a Docker host lists the veths on docker0).
+    listed: Vec<(NodeId, Vec<PortId>)>,
 }
 
 impl Sim {
@@ -165,7 +168,13 @@ impl Sim {
             last_frame_at: None,
             interrupt: None,
             stats: SimStats::default(),
+            listed: Vec::new(),
         }
+    }
+
+    /// Makes `node`'s listings see `ports` (of other nodes) after its own, in this order.
+    pub fn list_ports_with(&mut self, node: NodeId, ports: Vec<PortId>) {
+        self.listed.push((node, ports));
     }
 
     pub fn now(&self) -> Instant {
@@ -728,12 +737,19 @@ impl Sim {
         self.nodes[node.index()].node.show(now, argv, &views)
     }
 
+    /// The node's ports as its listings see them, then the ports it lists with its own.
     pub fn port_views(&self, node: NodeId) -> Vec<PortView> {
         let slot = &self.nodes[node.index()];
-        (0..slot.ports)
-            .map(|l| {
-                let id = PortId(slot.first_port + u32::from(l));
+        let own = (0..slot.ports).map(|l| PortId(slot.first_port + u32::from(l)));
+        let listed = self
+            .listed
+            .iter()
+            .filter(|(n, _)| *n == node)
+            .flat_map(|(_, ports)| ports.iter().copied());
+        own.chain(listed)
+            .map(|id| {
                 let p = &self.ports[id.index()];
+                let node = p.node;
                 let (peer_ifindex, peer_node, up) = match p.link {
                     Some(link) => {
                         let l = &self.links[link.index()];
