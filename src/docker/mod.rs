@@ -5,6 +5,7 @@
 //! * [`ipam`]: how Docker picks subnets, addresses, MACs, veth names and IDs, as pure
 //!   functions of what is already in use and of a caller's random source.
 //! * [`ports`]: host port allocation and the resolved port bindings of every container.
+//! * [`dns`]: each container's `/etc/hosts` and what the embedded DNS server answers it.
 //! * [`rules`]: [`iptables_commands`], the `iptables` command lines the daemon issues, in its
 //!   order, for engines 27 (legacy layout, `legacy.rs`), 28 and 29; `specs.rs` spells each
 //!   rule, `program.rs` keeps Docker's add-if-absent bookkeeping.
@@ -15,6 +16,8 @@
 //! `tests/docker_rules.rs` applies the commands to [`crate::netfilter::rules::Tables`] and
 //! compares the listings with those pages byte for byte.
 
+pub mod cli;
+pub mod dns;
 pub mod ipam;
 mod legacy;
 pub mod model;

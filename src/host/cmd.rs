@@ -3,11 +3,12 @@
 
 use smoltcp::wire::Ipv4Address;
 
+pub use crate::host::resolve::Dest;
 use crate::time::Duration;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct PingArgs {
-    pub dest: Ipv4Address,
+    pub dest: Dest,
     pub count: u64,
     pub interval: Duration,
     /// How long to wait for replies after the last request (`-W`).
@@ -19,7 +20,7 @@ pub struct PingArgs {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct CurlArgs {
-    pub host: Ipv4Address,
+    pub host: Dest,
     pub port: u16,
     pub path: String,
     pub host_header: String,
@@ -43,7 +44,9 @@ pub struct NcArgs {
     pub keep_listening: bool,
     /// Shut down the sending side once the input is sent (`-N`).
     pub shutdown_after_input: bool,
-    pub host: Option<Ipv4Address>,
+    /// `-n`: the host must be an address; no name is looked up.
+    pub numeric: bool,
+    pub host: Option<Dest>,
     pub port: u16,
     pub source_port: Option<u16>,
     pub wait: Option<Duration>,
@@ -69,7 +72,10 @@ pub struct UdpSendArgs {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct TracerouteArgs {
-    pub dest: Ipv4Address,
+    pub dest: Dest,
+    /// Where the destination stood on the command line (traceroute names it when it cannot
+    /// resolve it).
+    pub dest_argc: usize,
     pub numeric: bool,
     pub first_ttl: u8,
     pub max_ttl: u8,
@@ -90,6 +96,8 @@ pub enum Command {
     UdpSend(UdpSendArgs),
     UdpRecv { port: u16, count: Option<u64> },
     DockerProxy(crate::host::apps::proxy::ProxyArgs),
+    Getent(crate::host::apps::lookup::GetentArgs),
+    Nslookup(crate::host::apps::lookup::NslookupArgs),
 }
 
 /// The commands a host runs, for error messages and `hoplab` docs.
@@ -100,6 +108,11 @@ pub const COMMANDS: &[&str] = &[
     "nc",
     "bulk-send",
     "bulk-recv",
+    "traceroute",
+    "udp-send",
+    "udp-recv",
+    "getent",
+    "nslookup",
     "sleep",
     "docker-proxy",
 ];
@@ -123,10 +136,10 @@ fn secs(text: &str, what: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(s))
 }
 
+/// The transfer tools take addresses only; the student-facing tools also take names.
 fn ipv4(text: &str) -> Result<Ipv4Address, String> {
-    text.parse().map_err(|_| {
-        format!("{text}: Name or service not known (hosts are addressed by IPv4 address)")
-    })
+    text.parse()
+        .map_err(|_| format!("{text}: not an IPv4 address (this command takes addresses)"))
 }
 
 fn port(text: &str) -> Result<u16, String> {
@@ -168,6 +181,8 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
             _ => Err("usage: udp-recv PORT [COUNT]".into()),
         },
         "docker-proxy" => crate::host::apps::proxy::parse(rest).map(Command::DockerProxy),
+        "getent" => crate::host::apps::lookup::parse_getent(rest).map(Command::Getent),
+        "nslookup" => crate::host::apps::lookup::parse_nslookup(rest).map(Command::Nslookup),
         "sleep" => match rest {
             [s] => Ok(Command::Sleep(
                 Duration::parse(s).map_err(|e| format!("sleep: {e}"))?,
@@ -183,7 +198,7 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
 
 fn parse_ping(args: &[String]) -> Result<PingArgs, String> {
     let mut p = PingArgs {
-        dest: Ipv4Address::UNSPECIFIED,
+        dest: Dest::Addr(Ipv4Address::UNSPECIFIED),
         count: 4,
         interval: Duration::from_secs(1),
         wait: Duration::from_secs(10),
@@ -207,7 +222,7 @@ fn parse_ping(args: &[String]) -> Result<PingArgs, String> {
             "-t" => p.ttl = num(value(&mut it, "t")?, "TTL")?,
             "-q" => p.quiet = true,
             s if s.starts_with('-') => return Err(format!("ping: invalid option -- '{s}'")),
-            d => dest = Some(ipv4(d)?),
+            d => dest = Some(Dest::parse(d)?),
         }
     }
     p.dest = dest.ok_or("ping: usage error: Destination address required")?;
@@ -217,8 +232,8 @@ fn parse_ping(args: &[String]) -> Result<PingArgs, String> {
     Ok(p)
 }
 
-/// `http://HOST[:PORT][/PATH]` with an IPv4 host.
-pub fn parse_url(url: &str) -> Result<(Ipv4Address, u16, String, String), String> {
+/// `http://HOST[:PORT][/PATH]`, HOST an IPv4 address or a name.
+pub fn parse_url(url: &str) -> Result<(Dest, u16, String, String), String> {
     let rest = url.strip_prefix("http://").unwrap_or(url);
     if rest.contains("://") {
         return Err(format!(
@@ -236,14 +251,14 @@ pub fn parse_url(url: &str) -> Result<(Ipv4Address, u16, String, String), String
         ),
         None => (authority, 80),
     };
-    let ip = ipv4(host).map_err(|e| format!("curl: (6) Could not resolve host: {e}"))?;
+    let ip = Dest::parse(host).map_err(|e| format!("curl: (6) Could not resolve host: {e}"))?;
     Ok((ip, p, path, authority.to_string()))
 }
 
 fn parse_curl(args: &[String]) -> Result<CurlArgs, String> {
     let mut url = None;
     let mut c = CurlArgs {
-        host: Ipv4Address::UNSPECIFIED,
+        host: Dest::Addr(Ipv4Address::UNSPECIFIED),
         port: 80,
         path: "/".into(),
         host_header: String::new(),
@@ -305,6 +320,7 @@ fn parse_nc(args: &[String]) -> Result<NcArgs, String> {
         verbose: false,
         keep_listening: false,
         shutdown_after_input: false,
+        numeric: false,
         host: None,
         port: 0,
         source_port: None,
@@ -324,7 +340,7 @@ fn parse_nc(args: &[String]) -> Result<NcArgs, String> {
                     'v' => n.verbose = true,
                     'k' => n.keep_listening = true,
                     'N' => n.shutdown_after_input = true,
-                    'n' => {}
+                    'n' => n.numeric = true,
                     'p' | 'w' | 'q' => {
                         let inline = &a[2 + i..];
                         let v = if inline.is_empty() {
@@ -353,7 +369,8 @@ fn parse_nc(args: &[String]) -> Result<NcArgs, String> {
             n.source_port = None;
         }
         (false, [h, p]) => {
-            n.host = Some(ipv4(h).map_err(|e| format!("nc: getaddrinfo for host \"{h}\": {e}"))?);
+            n.host =
+                Some(Dest::parse(h).map_err(|e| format!("nc: getaddrinfo for host \"{h}\": {e}"))?);
             n.port = port(p)?;
         }
         _ => return Err("usage: nc [-luzvkN] [-p PORT] [-w SECS] [-q SECS] [HOST] PORT".into()),
@@ -416,7 +433,8 @@ fn parse_udp_send(args: &[String]) -> Result<UdpSendArgs, String> {
 
 fn parse_traceroute(args: &[String]) -> Result<TracerouteArgs, String> {
     let mut t = TracerouteArgs {
-        dest: Ipv4Address::UNSPECIFIED,
+        dest: Dest::Addr(Ipv4Address::UNSPECIFIED),
+        dest_argc: 0,
         numeric: false,
         first_ttl: 1,
         max_ttl: 30,
@@ -433,10 +451,11 @@ fn parse_traceroute(args: &[String]) -> Result<TracerouteArgs, String> {
             "-q" => t.queries = num(value(&mut it, "q")?, "queries")?,
             "-w" => t.wait = secs(value(&mut it, "w")?, "wait")?,
             s if s.starts_with('-') => return Err(format!("traceroute: bad option `{s}'")),
-            d => dest = Some(ipv4(d)?),
+            // argv index: the program's name is 0, so the word just taken is len - left.
+            d => dest = Some((Dest::parse(d)?, args.len() - it.len())),
         }
     }
-    t.dest = dest.ok_or("Specify \"host\" missing argument.")?;
+    (t.dest, t.dest_argc) = dest.ok_or("Specify \"host\" missing argument.")?;
     if t.first_ttl == 0 || t.first_ttl > t.max_ttl || t.queries == 0 || t.queries > 10 {
         return Err("traceroute: first hop, max hops or queries out of range".into());
     }
@@ -474,10 +493,36 @@ mod tests {
         assert_eq!(p.interval, Duration::from_millis(200));
         assert_eq!(p.wait, Duration::from_secs(2));
         assert_eq!(p.size, 100);
-        assert_eq!(p.dest, Ipv4Address::new(10, 0, 0, 2));
+        assert_eq!(p.dest, Dest::Addr(Ipv4Address::new(10, 0, 0, 2)));
         assert!(parse(&argv("ping")).is_err());
         assert!(parse(&argv("ping -c x 10.0.0.1")).is_err());
-        assert!(parse(&argv("ping example.com")).is_err());
+        assert!(parse(&argv("ping 10.0.0.256")).is_err());
+        assert!(parse(&argv("ping web/1")).is_err());
+    }
+
+    #[test]
+    fn destinations_may_be_names() {
+        let Command::Ping(p) = parse(&argv("ping -c 1 web")).unwrap() else {
+            panic!()
+        };
+        assert_eq!(p.dest, Dest::Name("web".into()));
+        let Command::Curl(c) = parse(&argv("curl http://web.backend:8080/x")).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (c.host, c.port, c.host_header.as_str()),
+            (Dest::Name("web.backend".into()), 8080, "web.backend:8080")
+        );
+        let Command::Nc(n) = parse(&argv("nc -zvn web 80")).unwrap() else {
+            panic!()
+        };
+        assert_eq!((n.host, n.numeric), (Some(Dest::Name("web".into())), true));
+        let Command::Traceroute(t) = parse(&argv("traceroute -m 5 web")).unwrap() else {
+            panic!()
+        };
+        assert_eq!((t.dest, t.dest_argc), (Dest::Name("web".into()), 3));
+        // The transfer tools still take addresses only.
+        assert!(parse(&argv("bulk-send web 80 1M")).is_err());
     }
 
     #[test]
@@ -489,7 +534,7 @@ mod tests {
         };
         assert_eq!(
             (c.host, c.port, c.path.as_str()),
-            (Ipv4Address::new(192, 0, 2, 1), 8080, "/x")
+            (Dest::Addr(Ipv4Address::new(192, 0, 2, 1)), 8080, "/x")
         );
         assert_eq!(c.local_port, Some(40000));
         assert!(c.silent);

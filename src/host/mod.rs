@@ -9,6 +9,7 @@ pub mod apps;
 pub mod cmd;
 pub mod device;
 pub mod net;
+pub mod resolve;
 pub mod stack;
 
 use std::any::Any;
@@ -76,6 +77,14 @@ impl Host {
             ctx.send(i as u16, buf);
         }
         self.announce = (self.announce.0 - 1, now + ANNOUNCE_EVERY);
+    }
+
+    /// The host's `/etc/hosts` and DNS server (a Docker container's, from
+    /// [`crate::docker::dns::names_for`]). A builder rather than a `HostConfig` field, so that
+    /// every place that spells a `HostConfig` out keeps compiling.
+    pub fn with_names(mut self, names: resolve::Names) -> Host {
+        self.stack.net.names = names;
+        self
     }
 
     pub fn iface_config(&self, i: usize) -> &IfaceConfig {

@@ -54,6 +54,8 @@ pub struct Net {
     orphans: Vec<SockRef>,
     /// Some for a routed stack: one IP interface per address, routed by its owner.
     pub routed: Option<Routed>,
+    /// `/etc/hosts` and the DNS server programs resolve names with.
+    pub names: crate::host::resolve::Names,
 }
 
 /// A routed stack (a router's own sockets): its interfaces speak IP, one per local address,
@@ -118,6 +120,7 @@ impl Net {
             rng,
             orphans: Vec::new(),
             routed: None,
+            names: Default::default(),
         }
     }
 
@@ -155,6 +158,7 @@ impl Net {
             rng,
             orphans: Vec::new(),
             routed: Some(Routed::default()),
+            names: Default::default(),
         }
     }
 

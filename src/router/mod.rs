@@ -159,6 +159,15 @@ pub struct Router {
     /// Ports of the bridges whose device is one of the interfaces (`master docker0`), as
     /// its listings show them after its own interfaces.
     members: Vec<BridgeMember>,
+    /// Installed tools, by name.
+    clis: Vec<(String, Box<dyn Cli>)>,
+}
+
+/// A command-line tool installed on the router that reports state kept outside its network
+/// stack, such as a Docker host's `docker` CLI. It reads; it never sends.
+pub trait Cli {
+    /// Runs `argv` (whose first word is the tool's name) at `now`: exit code and output.
+    fn run(&mut self, now: Instant, argv: &[String]) -> (i32, String);
 }
 
 /// A port of a bridge whose device is one of the router's interfaces.
@@ -183,6 +192,8 @@ pub enum RouterCmd {
     Iptables(Vec<String>),
     /// A program for the router's own stack (`ping`, `curl`, `http-server`, ...).
     Program,
+    /// An installed tool (`docker ...` on a Docker host).
+    Cli,
 }
 
 /// Parses a router command: `ip route add|del|replace ...`, `sysctl [-w] net.ipv4.ip_forward[=N]`.
@@ -200,6 +211,7 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
             ..,
         ] => Ok(RouterCmd::Iptables(argv.to_vec())),
         ["dmesg"] => Ok(RouterCmd::Iptables(argv.to_vec())),
+        ["docker", ..] => Ok(RouterCmd::Cli),
         ["sysctl", rest @ ..] => {
             let rest: Vec<&str> = rest.iter().copied().filter(|w| *w != "-w").collect();
             match rest.as_slice() {
@@ -337,6 +349,7 @@ impl Router {
             localnet: Vec::new(),
             localnet_all: false,
             members: Vec::new(),
+            clis: Vec::new(),
         };
         r.localnet = vec![false; r.ifaces.len()];
         for (i, f) in r.ifaces.iter().enumerate() {
@@ -351,6 +364,20 @@ impl Router {
             r.iptables(argv, "").map_err(|(_, e)| e)?;
         }
         Ok(r)
+    }
+
+    /// Installs a tool the router runs as `name ...` (see `Cli`).
+    pub fn install_cli(&mut self, name: &str, cli: Box<dyn Cli>) {
+        self.clis.push((name.to_string(), cli));
+    }
+
+    /// Runs an installed tool; a tool that is not installed is "command not found" (127).
+    fn run_cli(&mut self, now: Instant, argv: &[String]) -> (i32, String) {
+        let name = argv.first().map_or("", String::as_str);
+        match self.clis.iter_mut().find(|(n, _)| n == name) {
+            Some((_, cli)) => cli.run(now, argv),
+            None => (127, format!("{name}: command not found\n")),
+        }
     }
 
     /// Declares a port of the bridge whose device is interface `master` (see `members`).
@@ -1044,6 +1071,18 @@ impl Node for Router {
             RouterCmd::Sysctl(key, value) => self.sysctl(&key, value.as_deref()),
             RouterCmd::Conntrack(args) => self.conntrack_cmd(now, &args),
             RouterCmd::Program => return self.start_program(now, cmd, argv, input, ctx),
+            RouterCmd::Cli => {
+                let (exit_code, output) = self.run_cli(now, argv);
+                ctx.finish(
+                    cmd,
+                    CmdResult {
+                        exit_code,
+                        output,
+                        ..CmdResult::default()
+                    },
+                );
+                return Ok(());
+            }
             RouterCmd::Iptables(argv) => match self.iptables(&argv, input) {
                 Ok(out) => Ok(out),
                 Err((code, msg)) => {
@@ -1108,6 +1147,10 @@ impl Node for Router {
                 Ok(iproute::ip_neigh(&self.neighbours()))
             }
             ["sysctl", key] => self.sysctl(key, None),
+            ["docker", ..] => match self.run_cli(now, argv) {
+                (0, out) => Ok(out),
+                (_, err) => Err(err.trim_end().to_string()),
+            },
             ["conntrack", rest @ ..] => {
                 let args: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
                 self.conntrack_cmd(now, &args)

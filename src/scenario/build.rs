@@ -104,7 +104,8 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
             gateway: h.gateway,
             announce: h.announce,
         };
-        sim.add_node(Box::new(Host::new(config, seed)), &names);
+        let host = Host::new(config, seed).with_names(h.names.clone());
+        sim.add_node(Box::new(host), &names);
     }
     for r in &lab.routers {
         let config = RouterConfig {
@@ -119,6 +120,9 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
         let mut router = Router::new(config, seed)?;
         for (key, value) in &r.sysctls {
             router.sysctl(key, Some(value))?;
+        }
+        if let Some((_, view)) = lab.docker_cli.as_ref().filter(|(n, _)| *n == r.name) {
+            router.install_cli("docker", Box::new(view.clone()));
         }
         let mut listed = Vec::new();
         for (_, m, bridge) in members.iter().filter(|(owner, _, _)| *owner == r.name) {

@@ -16,9 +16,16 @@ use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 
 use super::error::Errors;
 use super::raw::{Ordered, RawBridge, RawHost, RawIface, RawLab, RawLink, RawRouter, S};
+use crate::docker::cli::{DockerHostView, SharedContainer, Timestamp, derive_id};
+use crate::docker::dns::{self, HostTarget};
 use crate::docker::{
     self, Container, Daemon, Engine, ForwardPolicy, GatewayMode, Network, PortMap, Proto, ipam,
 };
+use crate::host::resolve::Names;
+
+/// When the lab's Docker daemon created its networks and containers: the virtual clock's
+/// origin as `docker` prints times.
+const CREATED: &str = "2026-01-01T00:00:00Z";
 use crate::rand::Rng;
 
 #[derive(Debug, Deserialize)]
@@ -187,7 +194,13 @@ pub struct Expanded {
     pub shares: Vec<(String, String)>,
     /// Programs the host runs from the start: a docker-proxy per published TCP port.
     pub daemons: Vec<(String, Vec<String>)>,
+    /// Each container's names (`/etc/hosts`, the embedded DNS), by container.
+    pub names: Vec<(String, Names)>,
+    /// The host and what its `docker` CLI reports.
+    pub cli: Option<(String, DockerHostView)>,
 }
+
+type Labels = std::collections::BTreeMap<String, String>;
 
 fn at<T>(value: T, loc: Location) -> S<T> {
     Spanned::new(value, loc, loc)
@@ -215,7 +228,7 @@ pub fn expand(raw: &mut RawLab, seed: u64, errs: &mut Errors<'_>) -> Expanded {
 
     // Networks: the default bridge first (a `bridge` entry configures it), then the rest in
     // file order, each taking the next free pool subnet unless it names one.
-    let mut networks: Vec<(Network, Location, Option<EthernetAddress>)> = Vec::new();
+    let mut networks: Vec<(Network, Location, Labels)> = Vec::new();
     let default_entry = d.networks.iter().find(|n| n.name.value == "bridge");
     let mut in_use: Vec<Ipv4Cidr> = Vec::new();
     if let Some(lan) = parse_cidr(&d.host.eth0, "eth0", errs) {
@@ -268,7 +281,11 @@ pub fn expand(raw: &mut RawLab, seed: u64, errs: &mut Errors<'_>) -> Expanded {
             errs.at(loc, "name", format!("duplicate network '{}'", net.name));
             continue;
         }
-        networks.push((net, loc, None));
+        networks.push((
+            net,
+            loc,
+            entry.map(|n| n.labels.clone()).unwrap_or_default(),
+        ));
     }
 
     // Containers.
@@ -276,17 +293,30 @@ pub fn expand(raw: &mut RawLab, seed: u64, errs: &mut Errors<'_>) -> Expanded {
     let mut veths: Vec<Vec<(usize, String, Location)>> = Vec::new();
     let mut expanded = Expanded::default();
     let mut hosts = Vec::new();
+    let mut shared = Vec::new();
+    let mut aliases: Vec<Vec<Vec<String>>> = Vec::new();
+    let mut extra_hosts: Vec<Vec<(String, HostTarget)>> = Vec::new();
+    let created = Timestamp::parse(CREATED).unwrap_or(Timestamp::utc(1_767_225_600, 0));
     for c in &d.containers {
         let mode = read_mode(c, errs);
         match &mode {
-            Mode::Host => {
-                expanded
-                    .shares
-                    .push((c.name.value.clone(), host_name.clone()));
-                continue;
-            }
-            Mode::Container(other) => {
-                expanded.shares.push((c.name.value.clone(), other.clone()));
+            Mode::Host | Mode::Container(_) => {
+                let target = match &mode {
+                    Mode::Container(other) => other.clone(),
+                    _ => host_name.clone(),
+                };
+                expanded.shares.push((c.name.value.clone(), target));
+                let id = c.id.as_ref().map_or_else(
+                    || derive_id(&format!("{seed}/{host_name}/container/{}", c.name.value)),
+                    |i| i.value.clone(),
+                );
+                shared.push(SharedContainer {
+                    endpoint_id: derive_id(&format!("{seed}/{host_name}/endpoint/{id}/host")),
+                    name: c.name.value.clone(),
+                    id,
+                    host_network: mode == Mode::Host,
+                    created,
+                });
                 continue;
             }
             Mode::None | Mode::Bridge => {}
@@ -298,6 +328,7 @@ pub fn expand(raw: &mut RawLab, seed: u64, errs: &mut Errors<'_>) -> Expanded {
         };
         let mut endpoints = Vec::new();
         let mut ends = Vec::new();
+        let mut ep_aliases = Vec::new();
         let names: Vec<S<String>> = if attach.is_empty() && mode == Mode::Bridge {
             vec![at("bridge".to_string(), c.name.referenced)]
         } else {
@@ -382,6 +413,24 @@ pub fn expand(raw: &mut RawLab, seed: u64, errs: &mut Errors<'_>) -> Expanded {
                 mac,
             });
             ends.push((ni, veth, loc));
+            let names: Vec<&S<String>> = a.map(|a| a.aliases.iter().collect()).unwrap_or_default();
+            if networks[ni].0.name == "bridge"
+                && let Some(first) = names.first()
+            {
+                errs.at(
+                    first.referenced,
+                    "aliases",
+                    "network-scoped alias is supported only for containers in user defined networks",
+                );
+            }
+            ep_aliases.push(names.iter().map(|n| n.value.clone()).collect());
+        }
+        let mut extra = Vec::new();
+        for e in &c.extra_hosts {
+            match dns::parse_extra_host(&e.value) {
+                Ok(h) => extra.push(h),
+                Err(msg) => errs.at(e.referenced, "extra_hosts", msg),
+            }
         }
         let mut publish = Vec::new();
         for p in &c.publish {
@@ -406,6 +455,8 @@ pub fn expand(raw: &mut RawLab, seed: u64, errs: &mut Errors<'_>) -> Expanded {
             publish,
         });
         veths.push(ends);
+        aliases.push(ep_aliases);
+        extra_hosts.push(extra);
     }
 
     // The host: eth0, then each bridge as its interface (the bridge's own port).
@@ -433,6 +484,22 @@ pub fn expand(raw: &mut RawLab, seed: u64, errs: &mut Errors<'_>) -> Expanded {
     }
     let nets: Vec<Network> = networks.iter().map(|(n, _, _)| n.clone()).collect();
     let rules = docker::iptables_commands(&daemon, &nets, &containers);
+    let names = dns::names_for(&nets, &containers, &aliases, &extra_hosts);
+    expanded.names = containers
+        .iter()
+        .map(|c| c.name.clone())
+        .zip(names)
+        .collect();
+    let mut view = DockerHostView::new(
+        daemon.clone(),
+        nets.clone(),
+        containers.clone(),
+        &format!("{seed}/{host_name}"),
+        created,
+    );
+    view.labels = networks.iter().map(|(_, _, l)| l.clone()).collect();
+    view.shared = shared;
+    expanded.cli = Some((host_name.clone(), view));
     if daemon.userland_proxy {
         // dockerd starts one docker-proxy per mapped host port (`proxy_linux.go`).
         for b in docker::port_bindings(&daemon, &nets, &containers) {
@@ -513,7 +580,7 @@ fn container_host(
     c: &RawContainer,
     endpoints: &[docker::Endpoint],
     ends: &[(usize, String, Location)],
-    networks: &[(Network, Location, Option<EthernetAddress>)],
+    networks: &[(Network, Location, Labels)],
 ) -> RawHost {
     let mut ifaces = Vec::new();
     let mut gateway = None;

@@ -43,6 +43,8 @@ pub struct Lab {
     /// Programs that run from the start of the lab and are not steps (docker-proxy):
     /// (node, argv).
     pub daemons: Vec<(String, Vec<String>)>,
+    /// A Docker host's router and what its `docker` CLI reports.
+    pub docker_cli: Option<(String, crate::docker::cli::DockerHostView)>,
 }
 
 impl Lab {
@@ -81,6 +83,8 @@ pub struct HostSpec {
     pub gateway: Option<Ipv4Address>,
     /// Unsolicited ARPs per interface at start.
     pub announce: u8,
+    /// The names it resolves (`/etc/hosts`, a DNS server): a Docker container's.
+    pub names: crate::host::resolve::Names,
 }
 
 #[derive(Clone, Debug)]
@@ -423,11 +427,18 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
             Some(a) => a.value,
             None => 0,
         };
+        let names = docker
+            .names
+            .iter()
+            .find(|(n, _)| *n == h.name.value)
+            .map(|(_, names)| names.clone())
+            .unwrap_or_default();
         hosts.push(HostSpec {
             name: h.name.value.clone(),
             ifaces,
             gateway,
             announce,
+            names,
         });
     }
 
@@ -670,6 +681,7 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
         warnings,
         aliases,
         daemons: docker.daemons,
+        docker_cli: docker.cli,
     })
 }
 

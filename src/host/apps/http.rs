@@ -243,7 +243,9 @@ pub struct Curl {
     content_length: Option<u64>,
     body_bytes: u64,
     total_read: u64,
-    connect_error: Option<String>,
+    /// A failure known at start (the name did not resolve, no route): exit code and message,
+    /// reported at the first poll so that `-w` still prints.
+    early_error: Option<(i32, String)>,
 }
 
 impl Curl {
@@ -254,14 +256,24 @@ impl Curl {
             args.path, args.host_header
         )
         .into_bytes();
-        let (conn, connect_error) = match Client::connect(
-            net,
-            args.host,
-            args.port,
-            args.local_port,
-            CLIENT_RX,
-            CLIENT_TX,
-        ) {
+        let connected = match args.host.resolve(&net.names) {
+            Ok((ip, _)) => {
+                Client::connect(net, ip, args.port, args.local_port, CLIENT_RX, CLIENT_TX).map_err(
+                    |e| {
+                        let (host, port) = (&args.host, args.port);
+                        let msg = format!(
+                            "curl: (7) Failed to connect to {host} port {port} after 0 ms: {e}"
+                        );
+                        (7, msg)
+                    },
+                )
+            }
+            Err(_) => Err((
+                6,
+                format!("curl: (6) Could not resolve host: {}", args.host),
+            )),
+        };
+        let (conn, early_error) = match connected {
             Ok(c) => (Some(c), None),
             Err(e) => (None, Some(e)),
         };
@@ -277,7 +289,7 @@ impl Curl {
             content_length: None,
             body_bytes: 0,
             total_read: 0,
-            connect_error,
+            early_error,
         })
     }
 
@@ -410,12 +422,8 @@ impl Curl {
 
 impl App for Curl {
     fn poll(&mut self, now: Instant, net: &mut Net) -> Option<CmdResult> {
-        if let Some(e) = self.connect_error.take() {
-            let msg = format!(
-                "curl: (7) Failed to connect to {} port {} after 0 ms: {e}",
-                self.args.host, self.args.port
-            );
-            return Some(self.fail(7, msg, net));
+        if let Some((code, msg)) = self.early_error.take() {
+            return Some(self.fail(code, msg, net));
         }
         if self.deadline().is_some_and(|d| now >= d) {
             let msg = self.timeout_message(now);
@@ -464,7 +472,7 @@ impl App for Curl {
     }
 
     fn poll_at(&self) -> Option<Instant> {
-        if self.connect_error.is_some() {
+        if self.early_error.is_some() {
             return Some(self.start);
         }
         self.deadline()

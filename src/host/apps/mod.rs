@@ -3,6 +3,7 @@
 
 pub mod bulk;
 pub mod http;
+pub mod lookup;
 pub mod nc;
 pub mod ping;
 pub mod proxy;
@@ -44,7 +45,40 @@ pub fn spawn(
         Command::UdpSend(a) => Box::new(udp::UdpSend::start(a, now, net)?),
         Command::UdpRecv { port, count } => Box::new(udp::UdpRecv::start(port, count, net)?),
         Command::DockerProxy(a) => Box::new(proxy::TcpProxy::start(a, net)?),
+        Command::Getent(a) => Box::new(Done::new(lookup::getent(&a, &net.names))),
+        Command::Nslookup(a) => Box::new(Done::new(lookup::nslookup(&a, &net.names))),
     })
+}
+
+/// A program whose result is known when it starts: a name lookup (answered from the host's
+/// tables, see `crate::host::resolve`), or a client whose destination did not resolve.
+pub struct Done(Option<CmdResult>);
+
+impl Done {
+    pub fn new(result: CmdResult) -> Done {
+        Done(Some(result))
+    }
+
+    /// Exit code and output, nothing else measured.
+    pub fn failed(exit_code: i32, output: String) -> Done {
+        Done::new(CmdResult {
+            exit_code,
+            output,
+            ..CmdResult::default()
+        })
+    }
+}
+
+impl App for Done {
+    fn poll(&mut self, _now: Instant, _net: &mut Net) -> Option<CmdResult> {
+        self.0.take()
+    }
+    fn poll_at(&self) -> Option<Instant> {
+        self.0.as_ref().map(|_| Instant::ZERO)
+    }
+    fn stop(&mut self, _now: Instant, _net: &mut Net) -> CmdResult {
+        self.0.take().unwrap_or_default()
+    }
 }
 
 struct Sleep {

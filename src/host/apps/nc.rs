@@ -4,12 +4,13 @@
 use std::fmt::Write;
 
 use smoltcp::socket::{tcp, udp};
-use smoltcp::wire::IpEndpoint;
+use smoltcp::wire::{IpEndpoint, Ipv4Address};
 
-use super::App;
 use super::tcp::{self as tcpx, Client, Conn};
-use crate::host::cmd::NcArgs;
+use super::{App, Done};
+use crate::host::cmd::{Dest, NcArgs};
 use crate::host::net::{Net, SockRef};
+use crate::host::resolve::NameError;
 use crate::sim::CmdResult;
 use crate::time::Instant;
 use crate::wire::service_name;
@@ -23,8 +24,29 @@ pub fn start(
     net: &mut Net,
 ) -> Result<Box<dyn App>, String> {
     let input = input.as_bytes().to_vec();
+    // A client resolves its host first; `-n` takes addresses only (AI_NUMERICHOST).
+    let dst = match (&args.host, args.listen) {
+        (Some(host), false) => {
+            let resolved = match host {
+                Dest::Name(_) if args.numeric => Err(NameError::NotFound),
+                _ => host.resolve(&net.names).map(|(ip, _)| ip),
+            };
+            match resolved {
+                Ok(ip) => Some(ip),
+                Err(e) => {
+                    let msg = format!(
+                        "nc: getaddrinfo for host \"{host}\" port {}: {}\n",
+                        args.port,
+                        e.message()
+                    );
+                    return Ok(Box::new(Done::failed(1, msg)));
+                }
+            }
+        }
+        _ => None,
+    };
     Ok(match (args.listen, args.udp) {
-        (false, false) => Box::new(TcpClient::start(args, input, now, net)?),
+        (false, false) => Box::new(TcpClient::start(args, dst, input, now, net)?),
         (true, false) => Box::new(TcpServer {
             listeners: tcpx::listen_all(net, args.port, BUF, BUF),
             conn: None,
@@ -33,7 +55,7 @@ pub fn start(
             received: Vec::new(),
             args,
         }),
-        (_, true) => Box::new(Udp::start(args, input, now, net)?),
+        (_, true) => Box::new(Udp::start(args, dst, input, now, net)?),
     })
 }
 
@@ -57,11 +79,12 @@ struct TcpClient {
 impl TcpClient {
     fn start(
         args: NcArgs,
+        dst: Option<Ipv4Address>,
         input: Vec<u8>,
         now: Instant,
         net: &mut Net,
     ) -> Result<TcpClient, String> {
-        let host = args.host.ok_or("nc: missing hostname")?;
+        let host = dst.ok_or("nc: missing hostname")?;
         let (conn, error) = match Client::connect(net, host, args.port, args.source_port, BUF, BUF)
         {
             Ok(c) => (Some(c), None),
@@ -81,8 +104,13 @@ impl TcpClient {
         })
     }
 
+    /// The host as typed: netcat names it so in its messages.
     fn target(&self) -> String {
-        self.args.host.map(|h| h.to_string()).unwrap_or_default()
+        self.args
+            .host
+            .as_ref()
+            .map(|h| h.to_string())
+            .unwrap_or_default()
     }
 
     fn finish(&mut self, net: &mut Net, exit_code: i32, tail: &str) -> CmdResult {
@@ -142,9 +170,14 @@ impl App for TcpClient {
         }
         if self.out.is_empty() && self.args.verbose {
             let svc = service_name(port, false).unwrap_or("*");
+            // netcat adds the address when the host was a name (and not under -n).
+            let addr = match &self.args.host {
+                Some(Dest::Name(_)) => format!(" ({})", conn.remote.addr),
+                _ => String::new(),
+            };
             let _ = writeln!(
                 self.out,
-                "Connection to {host} {port} port [tcp/{svc}] succeeded!"
+                "Connection to {host}{addr} {port} port [tcp/{svc}] succeeded!"
             );
         }
         if self.args.zero_io {
@@ -275,8 +308,14 @@ struct Udp {
 }
 
 impl Udp {
-    fn start(args: NcArgs, input: Vec<u8>, now: Instant, net: &mut Net) -> Result<Udp, String> {
-        let (iface, port, peer) = match (args.listen, args.host) {
+    fn start(
+        args: NcArgs,
+        dst: Option<Ipv4Address>,
+        input: Vec<u8>,
+        now: Instant,
+        net: &mut Net,
+    ) -> Result<Udp, String> {
+        let (iface, port, peer) = match (args.listen, dst) {
             (false, Some(h)) => {
                 let iface = net.route(h).ok_or("nc: connect: Network is unreachable")?;
                 let port = args.source_port.unwrap_or_else(|| net.ephemeral_port());

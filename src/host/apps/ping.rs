@@ -1,6 +1,8 @@
 //! `ping`, as iputils prints it. Echo requests go out through a raw ICMP socket so replies
 //! are seen whole (their TTL is printed); ICMP errors quoting one of our requests are reported
-//! as iputils does (`From 10.0.0.1 icmp_seq=1 Time to live exceeded`).
+//! as iputils does (`From 10.0.0.1 icmp_seq=1 Time to live exceeded`). A destination given by
+//! name is resolved first, and then iputils looks each replying address up backwards:
+//! `64 bytes from web.backend (172.18.0.2)`, or the bare address when nothing names it.
 
 use std::fmt::Write;
 
@@ -11,13 +13,19 @@ use smoltcp::wire::{
 };
 
 use super::App;
-use crate::host::cmd::PingArgs;
+use crate::host::cmd::{Dest, PingArgs};
 use crate::host::net::{Net, SockRef};
+use crate::host::resolve::Names;
 use crate::sim::CmdResult;
 use crate::time::{Duration, Instant};
 
 pub struct Ping {
     args: PingArgs,
+    /// The resolved destination.
+    dest: Ipv4Address,
+    /// The destination as the PING and statistics lines name it: the canonical name of a
+    /// resolved name, else the address.
+    target: String,
     sock: SockRef,
     src: Ipv4Address,
     ident: u16,
@@ -39,8 +47,13 @@ pub struct Ping {
 
 impl Ping {
     pub fn start(args: PingArgs, now: Instant, net: &mut Net) -> Result<Ping, String> {
+        let (dest, answer) = args
+            .dest
+            .resolve(&net.names)
+            .map_err(|e| format!("ping: {}: {}", args.dest, e.message()))?;
+        let target = answer.map_or_else(|| dest.to_string(), |a| a.name);
         let iface = net
-            .route(args.dest)
+            .route(dest)
             .ok_or_else(|| "ping: connect: Network is unreachable".to_string())?;
         let src = net
             .addr(iface)
@@ -59,12 +72,13 @@ impl Ping {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "PING {0} ({0}) {1}({2}) bytes of data.",
-            args.dest,
+            "PING {target} ({dest}) {}({}) bytes of data.",
             args.size,
             args.size + 28
         );
         Ok(Ping {
+            dest,
+            target,
             sock,
             src,
             ident,
@@ -103,7 +117,7 @@ impl Ping {
             ip.set_hop_limit(self.args.ttl);
             ip.set_next_header(IpProtocol::Icmp);
             ip.set_src_addr(self.src);
-            ip.set_dst_addr(self.args.dest);
+            ip.set_dst_addr(self.dest);
             ip.fill_checksum();
         }
         let mut icmp = Icmpv4Packet::new_unchecked(&mut buf[20..]);
@@ -138,11 +152,11 @@ impl Ping {
                 Err(raw::RecvError::Truncated) => continue,
                 Err(_) => break,
             };
-            self.handle(now, &pkt[..n]);
+            self.handle(now, &pkt[..n], &net.names);
         }
     }
 
-    fn handle(&mut self, now: Instant, data: &[u8]) {
+    fn handle(&mut self, now: Instant, data: &[u8], names: &Names) {
         let Ok(ip) = Ipv4Packet::new_checked(data) else {
             return;
         };
@@ -151,16 +165,31 @@ impl Ping {
         };
         let errors_before = self.errors;
         let replies_before = self.received + self.duplicates;
-        self.match_reply(now, &ip, &icmp);
+        self.match_reply(now, &ip, &icmp, names);
         if self.errors != errors_before || self.received + self.duplicates != replies_before {
             self.last_activity = now;
         }
     }
 
-    fn match_reply(&mut self, now: Instant, ip: &Ipv4Packet<&[u8]>, icmp: &Icmpv4Packet<&[u8]>) {
+    /// iputils' `pr_addr`: an address typed as such is printed bare; after a name, the
+    /// address's own name comes first when the resolver knows one.
+    fn pr_addr(&self, ip: Ipv4Address, names: &Names) -> String {
+        match (&self.args.dest, names.reverse(ip)) {
+            (Dest::Name(_), Some(name)) => format!("{name} ({ip})"),
+            _ => ip.to_string(),
+        }
+    }
+
+    fn match_reply(
+        &mut self,
+        now: Instant,
+        ip: &Ipv4Packet<&[u8]>,
+        icmp: &Icmpv4Packet<&[u8]>,
+        names: &Names,
+    ) {
         match icmp.msg_type() {
             Icmpv4Message::EchoReply
-                if icmp.echo_ident() == self.ident && ip.src_addr() == self.args.dest =>
+                if icmp.echo_ident() == self.ident && ip.src_addr() == self.dest =>
             {
                 let seq = icmp.echo_seq_no();
                 let idx = usize::from(seq).wrapping_sub(1);
@@ -181,7 +210,7 @@ impl Ping {
                         self.out,
                         "{} bytes from {}: icmp_seq={seq} ttl={} time={}{}",
                         ip.payload().len(),
-                        ip.src_addr(),
+                        self.pr_addr(ip.src_addr(), names),
                         ip.hop_limit(),
                         fmt_rtt(rtt),
                         if dup { " (DUP!)" } else { "" }
@@ -196,7 +225,7 @@ impl Ping {
                     return;
                 }
                 let inner = Ipv4Packet::new_unchecked(quote);
-                if inner.dst_addr() != self.args.dest || inner.next_header() != IpProtocol::Icmp {
+                if inner.dst_addr() != self.dest || inner.next_header() != IpProtocol::Icmp {
                     return;
                 }
                 let hl = usize::from(inner.header_len());
@@ -213,7 +242,8 @@ impl Ping {
                 }
                 self.errors += 1;
                 let what = describe_error(icmp);
-                let _ = writeln!(self.out, "From {} icmp_seq={seq} {what}", ip.src_addr());
+                let from = self.pr_addr(ip.src_addr(), names);
+                let _ = writeln!(self.out, "From {from} icmp_seq={seq} {what}");
             }
             _ => {}
         }
@@ -254,7 +284,7 @@ impl Ping {
         } else {
             (self.sent - self.received) as f64 * 100.0 / self.sent as f64
         };
-        let _ = writeln!(out, "\n--- {} ping statistics ---", self.args.dest);
+        let _ = writeln!(out, "\n--- {} ping statistics ---", self.target);
         let dups = if self.duplicates > 0 {
             format!(", +{} duplicates", self.duplicates)
         } else {

@@ -1,6 +1,8 @@
 //! `traceroute`, as Debian's traceroute 2.1 prints it: UDP probes of 60 bytes to ports
 //! 33434 and up, three per hop, TTL 1, 2, … until the destination answers (port unreachable)
-//! or 30 hops. Each probe waits up to 5 s; a hop's probes go out together.
+//! or 30 hops. Each probe waits up to 5 s; a hop's probes go out together. Without `-n` each
+//! hop is looked up backwards (`web.backend (172.18.0.2)`; `172.18.0.1 (172.18.0.1)` when
+//! nothing names it).
 
 use std::fmt::Write;
 
@@ -13,6 +15,7 @@ use smoltcp::wire::{
 use super::App;
 use crate::host::cmd::TracerouteArgs;
 use crate::host::net::{Net, SockRef};
+use crate::host::resolve::Names;
 use crate::sim::CmdResult;
 use crate::time::Instant;
 
@@ -28,6 +31,8 @@ struct Probe {
 
 pub struct Traceroute {
     args: TracerouteArgs,
+    /// The resolved destination.
+    dest: Ipv4Address,
     udp: SockRef,
     icmp: SockRef,
     local_port: u16,
@@ -40,9 +45,16 @@ pub struct Traceroute {
 
 impl Traceroute {
     pub fn start(args: TracerouteArgs, _now: Instant, net: &mut Net) -> Result<Traceroute, String> {
-        let iface = net
-            .route(args.dest)
-            .ok_or("connect: Network is unreachable")?;
+        // traceroute's own getaddrinfo message, then its command-line parser's complaint.
+        let (dest, _) = args.dest.resolve(&net.names).map_err(|e| {
+            format!(
+                "{0}: {1}\nCannot handle \"host\" cmdline arg `{0}' on position 1 (argc {2})",
+                args.dest,
+                e.message(),
+                args.dest_argc
+            )
+        })?;
+        let iface = net.route(dest).ok_or("connect: Network is unreachable")?;
         let buf = || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 8], vec![0; 8 * 64]);
         let mut u = udp::Socket::new(buf(), buf());
         let local_port = net.ephemeral_port();
@@ -55,10 +67,11 @@ impl Traceroute {
             raw::Socket::new(Some(IpVersion::Ipv4), Some(IpProtocol::Icmp), rx, tx),
         );
         let out = format!(
-            "traceroute to {0} ({0}), {1} hops max, 60 byte packets\n",
+            "traceroute to {} ({dest}), {} hops max, 60 byte packets\n",
             args.dest, args.max_ttl
         );
         Ok(Traceroute {
+            dest,
             ttl: args.first_ttl.saturating_sub(1),
             args,
             udp,
@@ -80,7 +93,7 @@ impl Traceroute {
             let port = self.next_port;
             self.next_port = self.next_port.wrapping_add(1);
             let payload = [0x40u8 + (port % 32) as u8; PAYLOAD];
-            let _ = s.send_slice(&payload, IpEndpoint::new(self.args.dest.into(), port));
+            let _ = s.send_slice(&payload, IpEndpoint::new(self.dest.into(), port));
             self.probes.push(Probe {
                 sent: now,
                 port,
@@ -117,7 +130,7 @@ impl Traceroute {
             let Some(quoted) = icmp.data().get(hl..) else {
                 continue;
             };
-            if inner.dst_addr() != self.args.dest
+            if inner.dst_addr() != self.dest
                 || inner.next_header() != IpProtocol::Udp
                 || quoted.len() < 8
             {
@@ -147,7 +160,7 @@ impl Traceroute {
             .all(|p| p.answer.is_some() || now >= p.sent + self.args.wait)
     }
 
-    fn print_hop(&mut self) {
+    fn print_hop(&mut self, names: &Names) {
         let mut line = format!("{:>2} ", self.ttl);
         let mut last: Option<Ipv4Address> = None;
         for p in &self.probes {
@@ -157,7 +170,8 @@ impl Traceroute {
                         if self.args.numeric {
                             let _ = write!(line, " {from}");
                         } else {
-                            let _ = write!(line, " {from} ({from})");
+                            let name = names.reverse(*from).unwrap_or_else(|| from.to_string());
+                            let _ = write!(line, " {name} ({from})");
                         }
                         last = Some(*from);
                     }
@@ -193,7 +207,7 @@ impl App for Traceroute {
         if !self.hop_done(now) {
             return None;
         }
-        self.print_hop();
+        self.print_hop(&net.names);
         if self.reached || self.ttl >= self.args.max_ttl {
             return Some(self.finish(net, false));
         }

@@ -1,0 +1,320 @@
+//! `docker ps` and `docker port`.
+
+use std::collections::HashMap;
+
+use super::text::{Timestamp, ellipsis, go_quote, human_duration, natural_cmp, table};
+use super::{CliOutput, DockerHostView, flag_error, parse_flags, unsupported};
+
+/// A container as the listings see it: one of the model's, or one sharing another stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ctr {
+    Own(usize),
+    Shared(usize),
+}
+
+fn ctr_id(host: &DockerHostView, c: Ctr) -> &str {
+    match c {
+        Ctr::Own(i) => &host.containers[i].id,
+        Ctr::Shared(i) => &host.shared[i].id,
+    }
+}
+
+fn ctr_name(host: &DockerHostView, c: Ctr) -> &str {
+    match c {
+        Ctr::Own(i) => &host.containers[i].name,
+        Ctr::Shared(i) => &host.shared[i].name,
+    }
+}
+
+fn created(host: &DockerHostView, c: Ctr) -> Timestamp {
+    match c {
+        Ctr::Own(i) => host.container_created(i),
+        Ctr::Shared(i) => host.shared[i].created,
+    }
+}
+
+fn all(host: &DockerHostView) -> Vec<Ctr> {
+    (0..host.containers.len())
+        .map(Ctr::Own)
+        .chain((0..host.shared.len()).map(Ctr::Shared))
+        .collect()
+}
+
+/// The daemon's `GetContainer`: a full ID, then a name (with or without its leading `/`),
+/// then a unique ID prefix.
+fn find(host: &DockerHostView, term: &str) -> Result<Ctr, String> {
+    let cs = all(host);
+    if let Some(&c) = cs.iter().find(|&&c| ctr_id(host, c) == term) {
+        return Ok(c);
+    }
+    let bare = term.strip_prefix('/').unwrap_or(term);
+    if let Some(&c) = cs.iter().find(|&&c| ctr_name(host, c) == bare) {
+        return Ok(c);
+    }
+    let by_prefix: Vec<Ctr> = cs
+        .iter()
+        .copied()
+        .filter(|&c| !term.is_empty() && ctr_id(host, c).starts_with(term))
+        .collect();
+    match by_prefix.as_slice() {
+        [c] => Ok(*c),
+        [] => Err(format!("No such container: {term}")),
+        _ => Err(format!("multiple IDs found with provided prefix: {term}")),
+    }
+}
+
+/// A published port as the daemon reports it (`container.Port` / `PortBinding`).
+struct Published {
+    host_ip: String,
+    /// 0: none mapped on the host (routed gateway mode).
+    host_port: u16,
+    ctr_port: u16,
+    proto: &'static str,
+}
+
+fn published(host: &DockerHostView, c: Ctr) -> Vec<Published> {
+    let Ctr::Own(ci) = c else {
+        // `host` and `container:` modes publish nothing of their own.
+        return Vec::new();
+    };
+    host.bindings
+        .iter()
+        .filter(|b| b.container == ci)
+        .map(|b| Published {
+            host_ip: b.host_ip.to_string(),
+            host_port: b.host_port,
+            ctr_port: b.ctr_port,
+            proto: b.proto.as_str(),
+        })
+        .collect()
+}
+
+/// `docker ps [-a] [-q] [--no-trunc]`: every container (all run), newest first (the daemon
+/// sorts by creation time; ties list the later one first), in the CLI's default table
+/// `ID  IMAGE  COMMAND  CREATED  STATUS  PORTS  NAMES`.
+pub(super) fn ps(host: &DockerHostView, cmd: &str, args: &[&str]) -> CliOutput {
+    let usage = format!("{cmd} [OPTIONS]");
+    if let Some(a) = args.iter().find(|a| {
+        ["--format", "--filter", "--last", "--size", "--latest"]
+            .iter()
+            .any(|f| a.starts_with(f))
+            || (a.starts_with('-')
+                && !a.starts_with("--")
+                && a.chars().skip(1).any(|c| "fnsl".contains(c)))
+    }) {
+        return unsupported(&format!("{cmd} {a}"));
+    }
+    let known = [('a', "all"), ('q', "quiet"), ('\0', "no-trunc")];
+    let (flags, pos) = match parse_flags(args, &known) {
+        Ok(v) => v,
+        Err(e) => return flag_error(&e, cmd, &usage),
+    };
+    if !pos.is_empty() {
+        return CliOutput::fail(
+            1,
+            format!(
+                "docker: '{cmd}' accepts no arguments\n\nUsage:  {usage}\n\nRun '{cmd} --help' for more information"
+            ),
+        );
+    }
+    let trunc = !flags.contains(&"no-trunc");
+    let mut list = all(host);
+    list.reverse();
+    list.sort_by(|&a, &b| {
+        let (ta, tb) = (created(host, a), created(host, b));
+        tb.since(ta).cmp(&0)
+    });
+    let id = |c: Ctr| {
+        let id = ctr_id(host, c);
+        if trunc {
+            id.chars().take(12).collect()
+        } else {
+            id.to_string()
+        }
+    };
+    if flags.contains(&"quiet") {
+        return CliOutput::ok(list.iter().map(|&c| id(c) + "\n").collect());
+    }
+    let command = if trunc {
+        ellipsis(&host.command, 20)
+    } else {
+        host.command.clone()
+    };
+    let mut rows = vec![
+        [
+            "CONTAINER ID",
+            "IMAGE",
+            "COMMAND",
+            "CREATED",
+            "STATUS",
+            "PORTS",
+            "NAMES",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for &c in &list {
+        let t = created(host, c);
+        // `RunningFor` uses the creation time in whole seconds (`time.Unix(Created, 0)`);
+        // the daemon's "Up ..." uses the start time as is.
+        let whole = Timestamp { nanos: 0, ..t };
+        rows.push(vec![
+            id(c),
+            host.image.clone(),
+            go_quote(&command),
+            format!("{} ago", human_duration(host.now.since(whole))),
+            format!("Up {}", human_duration(host.now.since(t))),
+            displayable_ports(published(host, c)),
+            ctr_name(host, c).to_string(),
+        ]);
+    }
+    CliOutput::ok(table(&rows))
+}
+
+/// The CLI's `DisplayablePorts`: ports sorted by (container port, host address, host port,
+/// protocol); ports published on the same port number as the container's are grouped into
+/// ranges per address and protocol (`0.0.0.0:80-81->80-81/tcp`), the others listed as
+/// `ip:host->ctr/proto` after them.
+fn displayable_ports(mut ports: Vec<Published>) -> String {
+    ports.sort_by(|a, b| {
+        (a.ctr_port, &a.host_ip, a.host_port, a.proto).cmp(&(
+            b.ctr_port,
+            &b.host_ip,
+            b.host_port,
+            b.proto,
+        ))
+    });
+    let mut groups: HashMap<String, (u16, u16)> = HashMap::new();
+    let mut keys: Vec<String> = Vec::new();
+    let mut result = Vec::new();
+    let mut mappings = Vec::new();
+    for p in &ports {
+        let current = p.ctr_port;
+        let mut key = p.proto.to_string();
+        if !p.host_ip.is_empty() {
+            if p.host_port != current {
+                mappings.push(format!(
+                    "{}:{}->{}/{}",
+                    p.host_ip, p.host_port, p.ctr_port, p.proto
+                ));
+                continue;
+            }
+            key = format!("{}/{}", p.host_ip, p.proto);
+        }
+        match groups.get_mut(&key) {
+            None => {
+                groups.insert(key.clone(), (current, current));
+                keys.push(key);
+            }
+            Some(g) if current == g.1.wrapping_add(1) => g.1 = current,
+            Some(g) => {
+                result.push(form_group(&key, g.0, g.1));
+                *g = (current, current);
+            }
+        }
+    }
+    for key in &keys {
+        let (first, last) = groups[key];
+        result.push(form_group(key, first, last));
+    }
+    result.extend(mappings);
+    result.join(", ")
+}
+
+fn form_group(key: &str, start: u16, last: u16) -> String {
+    let (ip, proto) = match key.split_once('/') {
+        Some((ip, proto)) => (ip, proto),
+        None => ("", key),
+    };
+    let mut group = start.to_string();
+    if start != last {
+        group = format!("{group}-{last}");
+    }
+    if !ip.is_empty() {
+        group = format!("{ip}:{group}->{group}");
+    }
+    format!("{group}/{proto}")
+}
+
+/// `docker port CONTAINER [PRIVATE_PORT[/PROTO]]` (`port.go`): every binding as
+/// `80/tcp -> 0.0.0.0:8080`, or the host side of one port's bindings, sorted in natural
+/// order. A routed-mode binding has no host port (`0.0.0.0:`).
+pub(super) fn port(host: &DockerHostView, cmd: &str, args: &[&str]) -> CliOutput {
+    let usage = format!("{cmd} CONTAINER [PRIVATE_PORT[/PROTO]]");
+    let (_, pos) = match parse_flags(args, &[]) {
+        Ok(v) => v,
+        Err(e) => return flag_error(&e, cmd, &usage),
+    };
+    if pos.is_empty() || pos.len() > 2 {
+        return CliOutput::fail(
+            1,
+            format!(
+                "docker: '{cmd}' requires at least 1 and at most 2 arguments\n\nUsage:  {usage}\n\nRun '{cmd} --help' for more information"
+            ),
+        );
+    }
+    let name = pos[0];
+    let c = match find(host, name) {
+        Ok(c) => c,
+        Err(e) => return CliOutput::fail(1, format!("Error response from daemon: {e}")),
+    };
+    let ports = published(host, c);
+    let join = |p: &Published| {
+        let hp = if p.host_port == 0 {
+            String::new()
+        } else {
+            p.host_port.to_string()
+        };
+        format!("{}:{hp}", p.host_ip)
+    };
+    let mut out: Vec<String> = match pos.get(1) {
+        Some(&arg) => {
+            let (num, proto) = match arg.split_once('/') {
+                Some((n, "")) => (n, "tcp"),
+                Some((n, p)) => (n, p),
+                None => (arg, "tcp"),
+            };
+            if let Err(e) = parse_uint16(num) {
+                return CliOutput::fail(1, format!("Error: invalid port ({num}): {e}"));
+            }
+            let key = format!("{num}/{proto}");
+            let lines: Vec<String> = ports
+                .iter()
+                .filter(|p| format!("{}/{}", p.ctr_port, p.proto) == key)
+                .map(join)
+                .collect();
+            if lines.is_empty() {
+                return CliOutput::fail(
+                    1,
+                    format!("Error: No public port '{arg}' published for {name}"),
+                );
+            }
+            lines
+        }
+        None => ports
+            .iter()
+            .map(|p| format!("{}/{} -> {}", p.ctr_port, p.proto, join(p)))
+            .collect(),
+    };
+    out.sort_by(|a, b| natural_cmp(a, b));
+    if out.is_empty() {
+        return CliOutput::ok(String::new());
+    }
+    CliOutput::ok(out.join("\n") + "\n")
+}
+
+/// `strconv.ParseUint(s, 10, 16)`'s error text.
+fn parse_uint16(s: &str) -> Result<u16, String> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "strconv.ParseUint: parsing {}: invalid syntax",
+            go_quote(s)
+        ));
+    }
+    s.parse::<u16>().map_err(|_| {
+        format!(
+            "strconv.ParseUint: parsing {}: value out of range",
+            go_quote(s)
+        )
+    })
+}

@@ -1,0 +1,361 @@
+//! The Docker CLI's read-only listings on a Docker host, as Docker Engine 27, 28 and 29 print
+//! them: `docker network ls`, `docker network inspect`, `docker port` and `docker ps`. Pure
+//! functions of a [`DockerHostView`] (the docker model plus the IDs and times a real daemon
+//! would have); no IO, no clock.
+//!
+//! Sources: docker/cli `cli/command/network/{list,formatter,inspect}.go`,
+//! `cli/command/container/port.go`, `cli/command/formatter/container.go`,
+//! `cli/command/inspect/inspector.go`; moby `daemon/network.go` (`buildNetworkResource`,
+//! `IPAMStatus`), `daemon/server/router/network/network_routes.go` (`getNetwork`); the real
+//! Docker 29 output in seed `002_d9f8148370a429fb.txt`; `docker-netfilter.md` §2.3.
+//!
+//! Hoplab is IPv4-only: Docker 28+ also binds `[::]` for a published port on an IPv6 host
+//! (`80/tcp -> [::]:8080`, `[::]:8080->80/tcp`); only the IPv4 bindings are listed here.
+
+mod container;
+mod network;
+pub mod text;
+
+use std::collections::BTreeMap;
+
+pub use text::Timestamp;
+
+use super::ipam;
+use super::model::{Container, Daemon, Network};
+use super::ports::{Binding, port_bindings};
+use crate::rand::{Rng, label_hash};
+
+/// Everything the listings need about one Docker host. Build it with [`DockerHostView::new`]
+/// and adjust the public fields; set [`DockerHostView::now`] before each command.
+#[derive(Clone, Debug)]
+pub struct DockerHostView {
+    pub daemon: Daemon,
+    /// The bridge networks, the default `bridge` (named `bridge`) first as the scenario
+    /// builds them.
+    pub networks: Vec<Network>,
+    /// The containers with a stack of their own (bridge or `none` network mode).
+    pub containers: Vec<Container>,
+    /// `port_bindings(&daemon, &networks, &containers)`.
+    pub bindings: Vec<Binding>,
+    /// `endpoint_ids[c][e]`: the 64-hex EndpointID of `containers[c].endpoints[e]`. A
+    /// container without endpoints (network mode `none`) has one, its endpoint on `none`.
+    pub endpoint_ids: Vec<Vec<String>>,
+    /// Containers without a stack of their own (network mode `host` or `container:NAME`):
+    /// `docker ps` lists them, the `host` network lists the first kind.
+    pub shared: Vec<SharedContainer>,
+    /// Labels per network (same index as `networks`); a missing entry is `{}`.
+    pub labels: Vec<BTreeMap<String, String>>,
+    /// The IDs of the predefined `host` and `none` networks (64 hex).
+    pub host_network_id: String,
+    pub none_network_id: String,
+    /// When the daemon created its networks (`Created` of every network).
+    pub created: Timestamp,
+    /// When each container (same index as `containers`) was created and started; a missing
+    /// entry is `created`.
+    pub container_created: Vec<Timestamp>,
+    /// Image and command `docker ps` shows for every container.
+    pub image: String,
+    pub command: String,
+    /// The virtual wall clock: `created.after(elapsed run time)`.
+    pub now: Timestamp,
+}
+
+/// A container running in another stack: the host's (`network_mode: host`) or another
+/// container's (`container:NAME`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SharedContainer {
+    pub name: String,
+    /// 64 hex digits.
+    pub id: String,
+    /// True for `network_mode: host`: an endpoint on the `host` network.
+    pub host_network: bool,
+    /// Its endpoint on `host` (unused for `container:` mode).
+    pub endpoint_id: String,
+    pub created: Timestamp,
+}
+
+/// What a command prints and its exit status, as the `docker` binary would.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CliOutput {
+    pub stdout: String,
+    pub stderr: String,
+    pub status: i32,
+}
+
+impl CliOutput {
+    fn ok(stdout: String) -> CliOutput {
+        CliOutput {
+            stdout,
+            ..CliOutput::default()
+        }
+    }
+
+    /// A failure printed on stderr (with the newline `fmt.Fprintln` adds).
+    fn fail(status: i32, message: impl AsRef<str>) -> CliOutput {
+        CliOutput {
+            stdout: String::new(),
+            stderr: format!("{}\n", message.as_ref()),
+            status,
+        }
+    }
+}
+
+/// A 64-hex ID derived from a seed string, the same for the same string: for the `host` and
+/// `none` networks, endpoints, or containers that need one.
+pub fn derive_id(seed: &str) -> String {
+    let mut rng = Rng::new(label_hash(seed));
+    ipam::random_id(&mut || rng.next_u64())
+}
+
+impl DockerHostView {
+    /// A view of the host with every ID derived from `seed` (e.g. the lab's seed and host
+    /// name): endpoint IDs from the container and network IDs, the `host` and `none` network
+    /// IDs, bindings from [`port_bindings`]; networks and containers created at `created`,
+    /// image `busybox`, command `sh`, no labels, no shared-stack containers.
+    pub fn new(
+        daemon: Daemon,
+        networks: Vec<Network>,
+        containers: Vec<Container>,
+        seed: &str,
+        created: Timestamp,
+    ) -> DockerHostView {
+        let bindings = port_bindings(&daemon, &networks, &containers);
+        let endpoint_ids = containers
+            .iter()
+            .map(|c| {
+                if c.endpoints.is_empty() {
+                    return vec![derive_id(&format!("{seed}/endpoint/{}/none", c.id))];
+                }
+                c.endpoints
+                    .iter()
+                    .map(|ep| {
+                        let net = networks.get(ep.network).map_or("", |n| n.id.as_str());
+                        derive_id(&format!("{seed}/endpoint/{}/{net}", c.id))
+                    })
+                    .collect()
+            })
+            .collect();
+        DockerHostView {
+            bindings,
+            endpoint_ids,
+            shared: Vec::new(),
+            labels: Vec::new(),
+            host_network_id: derive_id(&format!("{seed}/network/host")),
+            none_network_id: derive_id(&format!("{seed}/network/none")),
+            container_created: vec![created; containers.len()],
+            image: "busybox".into(),
+            command: "sh".into(),
+            now: created,
+            created,
+            daemon,
+            networks,
+            containers,
+        }
+    }
+
+    fn endpoint_id(&self, container: usize, endpoint: usize) -> String {
+        self.endpoint_ids
+            .get(container)
+            .and_then(|ids| ids.get(endpoint))
+            .cloned()
+            .unwrap_or_else(|| {
+                let c = &self.containers[container];
+                derive_id(&format!("endpoint/{}/{endpoint}", c.id))
+            })
+    }
+
+    fn container_created(&self, container: usize) -> Timestamp {
+        self.container_created
+            .get(container)
+            .copied()
+            .unwrap_or(self.created)
+    }
+}
+
+/// Runs `docker ...` (`argv[0]` may be `docker`; it is skipped) and returns what the CLI
+/// prints. Supported: `ps`/`container ls|ps|list` (`-a`, `-q`, `--no-trunc`),
+/// `port`/`container port`, `network ls|list` (`-q`, `--no-trunc`), `network inspect`
+/// (`-v`). Other Docker commands answer with a `hoplab:` message and status 1.
+pub fn exec(argv: &[String], host: &DockerHostView) -> CliOutput {
+    let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let args = match args.split_first() {
+        Some((first, rest)) if *first == "docker" || first.ends_with("/docker") => rest,
+        _ => &args[..],
+    };
+    match args {
+        [] => unsupported("docker"),
+        ["ps", rest @ ..] => container::ps(host, "docker ps", rest),
+        ["port", rest @ ..] => container::port(host, "docker port", rest),
+        ["container", "ls" | "ps" | "list", rest @ ..] => {
+            container::ps(host, "docker container ls", rest)
+        }
+        ["container", "port", rest @ ..] => container::port(host, "docker container port", rest),
+        ["network"] => CliOutput::ok(network::HELP.to_string()),
+        ["network", "ls" | "list", rest @ ..] => network::ls(host, rest),
+        ["network", "inspect", rest @ ..] => network::inspect(host, rest),
+        ["network", sub, ..] if !network::SUBCOMMANDS.contains(sub) && !sub.starts_with('-') => {
+            CliOutput::fail(
+                1,
+                format!(
+                    "docker: unknown command: docker network {sub}\n\nUsage:  docker network COMMAND\n\nRun 'docker network --help' for more information"
+                ),
+            )
+        }
+        [cmd, ..] if !KNOWN.contains(cmd) && !cmd.starts_with('-') => CliOutput::fail(
+            1,
+            format!(
+                "docker: unknown command: docker {cmd}\n\nRun 'docker --help' for more information"
+            ),
+        ),
+        _ => unsupported(&format!("docker {}", args.join(" "))),
+    }
+}
+
+/// [`exec`] reduced to text: the standard output when the status is 0, else the standard
+/// error (the caller exits 1). `docker network inspect known unknown` prints the known
+/// network on stdout *and* fails; [`exec`] keeps both.
+pub fn run(argv: &[String], host: &DockerHostView) -> Result<String, String> {
+    let out = exec(argv, host);
+    if out.status == 0 {
+        Ok(out.stdout)
+    } else {
+        Err(out.stderr)
+    }
+}
+
+/// Top-level `docker` commands (so that one hoplab does not simulate is not reported as
+/// unknown).
+const KNOWN: &[&str] = &[
+    "attach",
+    "build",
+    "builder",
+    "buildx",
+    "commit",
+    "compose",
+    "config",
+    "container",
+    "context",
+    "cp",
+    "create",
+    "diff",
+    "events",
+    "exec",
+    "export",
+    "history",
+    "image",
+    "images",
+    "import",
+    "info",
+    "inspect",
+    "kill",
+    "load",
+    "login",
+    "logout",
+    "logs",
+    "manifest",
+    "network",
+    "node",
+    "pause",
+    "plugin",
+    "port",
+    "ps",
+    "pull",
+    "push",
+    "rename",
+    "restart",
+    "rm",
+    "rmi",
+    "run",
+    "save",
+    "search",
+    "secret",
+    "service",
+    "stack",
+    "start",
+    "stats",
+    "stop",
+    "swarm",
+    "system",
+    "tag",
+    "top",
+    "trust",
+    "unpause",
+    "update",
+    "version",
+    "volume",
+    "wait",
+];
+
+fn unsupported(what: &str) -> CliOutput {
+    CliOutput::fail(
+        1,
+        format!(
+            "hoplab: '{what}' is not simulated; this Docker host answers docker ps, docker port, docker network ls and docker network inspect"
+        ),
+    )
+}
+
+/// A flag the command does not know, as cobra reports it through the CLI's `FlagErrorFunc`
+/// (status 125). `what` is cobra's message (`unknown flag: --foo`).
+fn flag_error(what: &str, command: &str, usage: &str) -> CliOutput {
+    CliOutput::fail(
+        125,
+        format!("{what}\n\nUsage:  {usage}\n\nRun '{command} --help' for more information"),
+    )
+}
+
+/// Splits `args` into boolean flags and positional arguments, as cobra does (flags may
+/// follow arguments; `-aq` combines short flags; `--flag=false` unsets; `--` ends flags).
+/// Known flags come back by their long name. An unknown flag is `Err` with cobra's message.
+fn parse_flags<'a>(
+    args: &[&'a str],
+    known: &[(char, &'static str)],
+) -> Result<(Vec<&'static str>, Vec<&'a str>), String> {
+    let mut flags = Vec::new();
+    let mut pos = Vec::new();
+    let mut rest = false;
+    for &a in args {
+        if rest || a == "-" || !a.starts_with('-') {
+            pos.push(a);
+        } else if a == "--" {
+            rest = true;
+        } else if let Some(long) = a.strip_prefix("--") {
+            let (name, value) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (long, None),
+            };
+            let Some((_, l)) = known.iter().find(|(_, l)| *l == name) else {
+                return Err(format!("unknown flag: --{name}"));
+            };
+            match value {
+                None | Some("true" | "1" | "t" | "T" | "TRUE" | "True") => flags.push(*l),
+                Some("false" | "0" | "f" | "F" | "FALSE" | "False") => {}
+                Some(v) => {
+                    return Err(format!(
+                        "invalid argument \"{v}\" for \"--{name}\" flag: strconv.ParseBool: parsing \"{v}\": invalid syntax"
+                    ));
+                }
+            }
+        } else {
+            for c in a.chars().skip(1) {
+                match known.iter().find(|(s, _)| *s == c) {
+                    Some((_, l)) => flags.push(*l),
+                    None => return Err(format!("unknown shorthand flag: '{c}' in {a}")),
+                }
+            }
+        }
+    }
+    Ok((flags, pos))
+}
+
+#[cfg(test)]
+mod tests;
+
+/// The `docker` CLI installed on a Docker host's router.
+impl crate::router::Cli for DockerHostView {
+    fn run(&mut self, now: crate::time::Instant, argv: &[String]) -> (i32, String) {
+        self.now = self.created.after(now.since_start());
+        let out = exec(argv, self);
+        (out.status, out.stdout + &out.stderr)
+    }
+}
