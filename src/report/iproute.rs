@@ -176,6 +176,11 @@ pub struct RouteInfo {
 
 /// `ip route`.
 pub fn ip_route(routes: &[RouteInfo]) -> String {
+    ip_route_with(routes, &|_| false)
+}
+
+/// `ip route`, marking `linkdown` the routes whose device has no carrier.
+pub fn ip_route_with(routes: &[RouteInfo], linkdown: &dyn Fn(&str) -> bool) -> String {
     let mut out = String::new();
     for r in routes {
         match r.dst {
@@ -196,6 +201,9 @@ pub fn ip_route(routes: &[RouteInfo]) -> String {
         }
         if let Some(m) = r.metric {
             let _ = write!(out, " metric {m}");
+        }
+        if linkdown(&r.dev) {
+            out.push_str(" linkdown");
         }
         out.push_str(" \n");
     }

@@ -726,13 +726,6 @@ impl Router {
                 return;
             }
         };
-        // 127.0.0.0/8 on a wire is a martian unless the interface routes it (`route_localnet`,
-        // `ip_route_input_slow`).
-        let ip = Ipv4Packet::new_unchecked(data);
-        if (ip.src_addr().is_loopback() || ip.dst_addr().is_loopback()) && !self.localnet(dev) {
-            ctx.note(Note::Dropped(DropReason::Martian));
-            return;
-        }
         // Netfilter may rewrite the packet: work on a copy, with room for the Ethernet header.
         let mut frame = ctx.buffer();
         frame.resize(ETH_HEADER_LEN, 0);
@@ -744,7 +737,15 @@ impl Router {
         if !self.pass(now, fate, &frame, ctx) {
             return;
         }
-        let dst = Ipv4Packet::new_unchecked(&frame[ETH_HEADER_LEN..]).dst_addr();
+        let ip = Ipv4Packet::new_unchecked(&frame[ETH_HEADER_LEN..]);
+        let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        // The route lookup, after PREROUTING's DNAT: 127.0.0.0/8 arriving on a wire is a
+        // martian unless the interface routes it (`route_localnet`, `ip_route_input_slow`). A
+        // packet sent to 127.0.0.1 and DNATed elsewhere is not (moby#45610).
+        if (src.is_loopback() || dst.is_loopback()) && !self.localnet(dev) {
+            ctx.note(Note::Dropped(DropReason::Martian));
+            return;
+        }
         let to_broadcast = self.is_broadcast(dst);
         // A reply un-NATed to 127.0.0.1 (the host's own connection, DNATed out) is local
         // where `route_localnet` lets loopback addresses in.
@@ -1139,9 +1140,14 @@ impl Node for Router {
             ["ip", "-s", "link" | "l"] | ["ip", "-s", "link", "show"] => {
                 Ok(iproute::ip_link(&self.links(ports), true))
             }
-            ["ip", "route" | "r"] | ["ip", "route", "show"] => Ok(iproute::ip_route(
-                &self.routes.listing(|d| names[d].clone()),
-            )),
+            ["ip", "route" | "r"] | ["ip", "route", "show"] => {
+                let links = self.links(ports);
+                let down = |dev: &str| links.iter().any(|l| l.name == dev && !l.carrier);
+                Ok(iproute::ip_route_with(
+                    &self.routes.listing(|d| names[d].clone()),
+                    &down,
+                ))
+            }
             ["ip", "neigh" | "n" | "neighbour" | "neighbor"]
             | ["ip", "neigh" | "neighbour" | "neighbor", "show"] => {
                 Ok(iproute::ip_neigh(&self.neighbours()))

@@ -18,7 +18,7 @@ fn bridge_members(lab: &Lab) -> Vec<(String, BridgeMember, String)> {
             .iter()
             .filter(|b| b.host.as_deref() == Some(&r.name))
         {
-            let Some(master) = r.ifaces.iter().position(|i| i.name == b.name) else {
+            let Some(master) = r.ifaces.iter().position(|i| i.name == b.device) else {
                 continue;
             };
             for (name, mac) in &b.ports {
@@ -79,7 +79,7 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
                 .filter(|(_, _, br)| *br == b.name)
                 .map(|(_, m, _)| m.ifindex)
                 .collect();
-            if let Some(i) = host.ifaces.iter().position(|i| i.name == b.name) {
+            if let Some(i) = host.ifaces.iter().position(|i| i.name == b.device) {
                 ifindexes.push(i as u32 + 2);
             }
             bridge.number_ports(ifindexes);
@@ -121,7 +121,7 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
         for (key, value) in &r.sysctls {
             router.sysctl(key, Some(value))?;
         }
-        if let Some((_, view)) = lab.docker_cli.as_ref().filter(|(n, _)| *n == r.name) {
+        if let Some((_, view)) = lab.docker_cli.iter().find(|(n, _)| *n == r.name) {
             router.install_cli("docker", Box::new(view.clone()));
         }
         let mut listed = Vec::new();
@@ -153,7 +153,7 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
         };
         let iface = Endpoint {
             node: b.host.clone().unwrap_or_default(),
-            iface: b.name.clone(),
+            iface: b.device.clone(),
         };
         let (own, iface) = (port_of(&sim, &own)?, port_of(&sim, &iface)?);
         let internal = crate::link::LinkParams {

@@ -48,6 +48,10 @@ pub struct RawDocker {
     /// Which iptables the host's listings imitate: `1.8.10` (default) or `1.8.9`.
     #[serde(default)]
     pub iptables_version: Option<S<String>>,
+    /// When the daemon created its networks and containers, as `docker` prints times
+    /// (RFC 3339; default 2026-01-01T00:00:00Z). Virtual time runs from there.
+    #[serde(default)]
+    pub created: Option<S<String>>,
     #[serde(default)]
     pub networks: Vec<RawNetwork>,
     #[serde(default)]
@@ -93,6 +97,9 @@ pub struct RawNetwork {
     /// The Linux bridge's name (`com.docker.network.bridge.name`).
     #[serde(default)]
     pub bridge: Option<S<String>>,
+    /// The bridge's MAC (default: drawn as the engine does).
+    #[serde(default)]
+    pub mac: Option<S<String>>,
     #[serde(default)]
     pub labels: std::collections::BTreeMap<String, String>,
 }
@@ -196,8 +203,8 @@ pub struct Expanded {
     pub daemons: Vec<(String, Vec<String>)>,
     /// Each container's names (`/etc/hosts`, the embedded DNS), by container.
     pub names: Vec<(String, Names)>,
-    /// The host and what its `docker` CLI reports.
-    pub cli: Option<(String, DockerHostView)>,
+    /// Each host and what its `docker` CLI reports.
+    pub cli: Vec<(String, DockerHostView)>,
 }
 
 type Labels = std::collections::BTreeMap<String, String>;
@@ -209,10 +216,31 @@ fn at<T>(value: T, loc: Location) -> S<T> {
 /// Expands `raw.docker` into routers, bridges, hosts and links appended to `raw`. Errors go
 /// to `errs`, each located.
 pub fn expand(raw: &mut RawLab, seed: u64, errs: &mut Errors<'_>) -> Expanded {
-    let Some(d) = raw.docker.take() else {
-        return Expanded::default();
+    let hosts = std::mem::take(&mut raw.docker.0);
+    let mut all = Expanded::default();
+    for (i, d) in hosts.into_iter().enumerate() {
+        let e = expand_host(raw, d, seed, i, errs);
+        all.shares.extend(e.shares);
+        all.daemons.extend(e.daemons);
+        all.names.extend(e.names);
+        all.cli.extend(e.cli);
+    }
+    all
+}
+
+/// One Docker host (the `index`th of the lab: each draws from its own random stream).
+fn expand_host(
+    raw: &mut RawLab,
+    d: RawDocker,
+    seed: u64,
+    index: usize,
+    errs: &mut Errors<'_>,
+) -> Expanded {
+    let label = match index {
+        0 => "docker".to_string(),
+        i => format!("docker:{i}"),
     };
-    let mut rng = Rng::stream(seed, "docker");
+    let mut rng = Rng::stream(seed, &label);
     let mut random = move || rng.next_u64();
     let daemon = read_daemon(&d, errs);
     let host_name = d
@@ -296,7 +324,18 @@ pub fn expand(raw: &mut RawLab, seed: u64, errs: &mut Errors<'_>) -> Expanded {
     let mut shared = Vec::new();
     let mut aliases: Vec<Vec<Vec<String>>> = Vec::new();
     let mut extra_hosts: Vec<Vec<(String, HostTarget)>> = Vec::new();
-    let created = Timestamp::parse(CREATED).unwrap_or(Timestamp::utc(1_767_225_600, 0));
+    let default_created = Timestamp::parse(CREATED).unwrap_or(Timestamp::utc(1_767_225_600, 0));
+    let created = match &d.created {
+        Some(c) => Timestamp::parse(&c.value).unwrap_or_else(|| {
+            errs.at(
+                c.referenced,
+                "created",
+                format!("'{}' is not an RFC 3339 time", c.value),
+            );
+            default_created
+        }),
+        None => default_created,
+    };
     for c in &d.containers {
         let mode = read_mode(c, errs);
         match &mode {
@@ -469,7 +508,13 @@ pub fn expand(raw: &mut RawLab, seed: u64, errs: &mut Errors<'_>) -> Expanded {
         },
     )];
     for (net, loc, _) in &networks {
-        let mac = ipam::bridge_mac(daemon.engine, &mut random);
+        let drawn = ipam::bridge_mac(daemon.engine, &mut random);
+        let mac = d
+            .networks
+            .iter()
+            .find(|n| n.name.value == net.name)
+            .and_then(|n| n.mac.as_ref())
+            .map_or(drawn.to_string(), |m| m.value.clone());
         ifaces.push((
             at(net.bridge.clone(), *loc),
             RawIface {
@@ -477,12 +522,17 @@ pub fn expand(raw: &mut RawLab, seed: u64, errs: &mut Errors<'_>) -> Expanded {
                     format!("{}/{}", net.gateway, net.subnet.prefix_len()),
                     *loc,
                 )),
-                mac: Some(at(mac.to_string(), *loc)),
+                mac: Some(at(mac, *loc)),
                 mtu: Some(at(u32::from(net.mtu), *loc)),
             },
         ));
     }
     let nets: Vec<Network> = networks.iter().map(|(n, _, _)| n.clone()).collect();
+    // The lab's nodes need unique names: a second Docker host's bridges are `HOST-docker0`.
+    let bridge_node = |net: &Network| match index {
+        0 => net.bridge.clone(),
+        _ => format!("{host_name}-{}", net.bridge),
+    };
     let rules = docker::iptables_commands(&daemon, &nets, &containers);
     let names = dns::names_for(&nets, &containers, &aliases, &extra_hosts);
     expanded.names = containers
@@ -499,7 +549,7 @@ pub fn expand(raw: &mut RawLab, seed: u64, errs: &mut Errors<'_>) -> Expanded {
     );
     view.labels = networks.iter().map(|(_, _, l)| l.clone()).collect();
     view.shared = shared;
-    expanded.cli = Some((host_name.clone(), view));
+    expanded.cli.push((host_name.clone(), view));
     if daemon.userland_proxy {
         // dockerd starts one docker-proxy per mapped host port (`proxy_linux.go`).
         for b in docker::port_bindings(&daemon, &nets, &containers) {
@@ -547,7 +597,8 @@ pub fn expand(raw: &mut RawLab, seed: u64, errs: &mut Errors<'_>) -> Expanded {
             .map(|(_, v, l)| at(v.clone(), *l))
             .collect();
         raw.bridges.push(RawBridge {
-            name: at(net.bridge.clone(), *loc),
+            name: at(bridge_node(net), *loc),
+            device: Some(at(net.bridge.clone(), *loc)),
             mac: None,
             ageing: None,
             fdb_max: None,
@@ -566,7 +617,10 @@ pub fn expand(raw: &mut RawLab, seed: u64, errs: &mut Errors<'_>) -> Expanded {
         for (i, (ni, veth, loc)) in ends.iter().enumerate() {
             raw.links.push(RawLink {
                 a: Some(at(format!("{}:eth{i}", c.name), *loc)),
-                b: Some(at(format!("{}:{veth}", networks[*ni].0.bridge), *loc)),
+                b: Some(at(
+                    format!("{}:{veth}", bridge_node(&networks[*ni].0)),
+                    *loc,
+                )),
                 ..RawLink::default()
             });
         }

@@ -43,8 +43,8 @@ pub struct Lab {
     /// Programs that run from the start of the lab and are not steps (docker-proxy):
     /// (node, argv).
     pub daemons: Vec<(String, Vec<String>)>,
-    /// A Docker host's router and what its `docker` CLI reports.
-    pub docker_cli: Option<(String, crate::docker::cli::DockerHostView)>,
+    /// Each Docker host's router and what its `docker` CLI reports.
+    pub docker_cli: Vec<(String, crate::docker::cli::DockerHostView)>,
 }
 
 impl Lab {
@@ -66,6 +66,8 @@ pub struct BridgeSpec {
     pub host: Option<String>,
     /// Ports with `hairpin on`.
     pub hairpin: Vec<String>,
+    /// The host's interface that is this bridge's device (the bridge's name by default).
+    pub device: String,
 }
 
 #[derive(Clone, Debug)]
@@ -370,6 +372,10 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
             ports,
             host: b.host.as_ref().map(|h| h.value.clone()),
             hairpin: b.hairpin.iter().map(|h| h.value.clone()).collect(),
+            device: b
+                .device
+                .as_ref()
+                .map_or_else(|| b.name.value.clone(), |d| d.value.clone()),
         });
     }
 
@@ -553,13 +559,13 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
             );
             continue;
         };
-        let Some(iface) = r.ifaces.iter_mut().find(|i| i.name == b.name) else {
+        let Some(iface) = r.ifaces.iter_mut().find(|i| i.name == b.device) else {
             errs.at(
                 h.referenced,
                 "host",
                 format!(
                     "{} has no interface '{}' to be this bridge's device",
-                    r.name, b.name
+                    r.name, b.device
                 ),
             );
             continue;

@@ -39,9 +39,10 @@ pub struct RawLab {
     pub steps: Vec<RawStep>,
     #[serde(default)]
     pub expect: Vec<RawCaptureExpect>,
-    /// A Docker host, expanded into the pieces above (`super::docker`).
+    /// Docker hosts (one map, or a list of them), expanded into the pieces above
+    /// (`super::docker`).
     #[serde(default)]
-    pub docker: Option<super::docker::RawDocker>,
+    pub docker: OneOrMany<super::docker::RawDocker>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,6 +61,9 @@ pub struct RawBridge {
     /// Docker host): frames for the bridge's MAC go up to that interface.
     #[serde(default)]
     pub host: Option<S<String>>,
+    /// The host's interface that is this bridge's device (default: the bridge's name).
+    #[serde(default)]
+    pub device: Option<S<String>>,
     /// Ports with `hairpin on`: a frame may go back out of the port it came in on.
     #[serde(default)]
     pub hairpin: Vec<S<String>>,
@@ -155,6 +159,40 @@ impl<'de> Deserialize<'de> for RawIface {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// One item, or a list of them.
+#[derive(Debug)]
+pub struct OneOrMany<T>(pub Vec<T>);
+
+impl<T> Default for OneOrMany<T> {
+    fn default() -> Self {
+        OneOrMany(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = OneOrMany<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map, or a list of maps")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<OneOrMany<T>, A::Error> {
+                let one = T::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(OneOrMany(vec![one]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany<T>, A::Error> {
+                let mut v = Vec::new();
+                while let Some(x) = seq.next_element()? {
+                    v.push(x);
+                }
+                Ok(OneOrMany(v))
+            }
+        }
+        d.deserialize_any(V(PhantomData))
     }
 }
 
