@@ -256,3 +256,34 @@ steps:
         "net.ipv4.conf.docker0.route_localnet = 1\n"
     );
 }
+
+#[test]
+fn containers_have_loopback_and_none_mode_has_only_that() {
+    let v = run_lab(
+        "version: 1
+name: lo
+captures: none
+docker:
+  host: {eth0: 192.0.2.10/24}
+  containers:
+    - {name: web}
+    - {name: iso, network_mode: none}
+steps:
+  - {on: web, run: http-server 80, background: true}
+  - {on: web, run: curl -s http://localhost/}
+  - {on: iso, run: ping -c 1 127.0.0.1}
+  - {on: iso, run: curl -s http://172.17.0.2/}
+  - {on: iso, show: ip addr}
+",
+    );
+    assert!(
+        output(&v, 1).starts_with("Hello from web (127.0.0.1:80). You came from 127.0.0.1:"),
+        "{}",
+        output(&v, 1)
+    );
+    assert!(output(&v, 2).contains("1 received"), "{}", output(&v, 2));
+    assert_eq!(v["steps"][3]["result"]["exit_code"], 7);
+    let ip = v["steps"][4]["listing"].as_str().unwrap();
+    assert!(ip.starts_with("1: lo: <LOOPBACK,UP,LOWER_UP>"), "{ip}");
+    assert!(!ip.contains("2: "), "{ip}");
+}

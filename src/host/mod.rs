@@ -132,7 +132,10 @@ impl Host {
             .net
             .ifaces
             .iter()
-            .filter_map(|f| {
+            .enumerate()
+            // `lo`'s 127.0.0.0/8 is in the local table, which `ip route` does not show.
+            .filter(|(i, _)| !self.stack.net.is_loopback(*i))
+            .filter_map(|(_, f)| {
                 let c = f.config.cidr?;
                 Some(RouteInfo {
                     dst: Some(Ipv4Cidr::new(c.network().address(), c.prefix_len())),

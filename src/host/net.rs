@@ -35,6 +35,8 @@ pub struct HostIface {
     pub(crate) sockets: SocketSet<'static>,
     /// (address, MAC, when confirmed), in first-seen order.
     pub(crate) neigh: Vec<(Ipv4Address, EthernetAddress, Instant)>,
+    /// Speaks IP, not Ethernet: a routed stack's interface or a host's `lo`.
+    pub(crate) ip_medium: bool,
 }
 
 /// A socket of some interface of the host.
@@ -54,6 +56,10 @@ pub struct Net {
     orphans: Vec<SockRef>,
     /// Some for a routed stack: one IP interface per address, routed by its owner.
     pub routed: Option<Routed>,
+    /// A host's loopback interface (the last), made when a program first runs.
+    lo: Option<usize>,
+    /// IPv4 packets `lo` sent, to loop back into it.
+    lo_out: Vec<Vec<u8>>,
     /// `/etc/hosts` and the DNS server programs resolve names with.
     pub names: crate::host::resolve::Names,
 }
@@ -112,6 +118,7 @@ impl Net {
                 iface,
                 sockets: SocketSet::new(Vec::new()),
                 neigh: Vec::new(),
+                ip_medium: false,
             });
         }
         Net {
@@ -121,6 +128,8 @@ impl Net {
             orphans: Vec::new(),
             routed: None,
             names: Default::default(),
+            lo: None,
+            lo_out: Vec::new(),
         }
     }
 
@@ -129,28 +138,7 @@ impl Net {
         let mut rng = rng;
         let ifaces = addrs
             .into_iter()
-            .map(|(name, cidr, mtu)| {
-                let mut config = Config::new(HardwareAddress::Ip);
-                config.random_seed = rng.next_u64();
-                let mut dev = CapsOnly(mtu as usize, Medium::Ip);
-                let mut iface = Interface::new(config, &mut dev, now.to_smoltcp());
-                iface.update_ip_addrs(|addrs| {
-                    let _ = addrs.push(IpCidr::Ipv4(cidr));
-                });
-                // Every destination is "reachable": the owner routes what the stack sends.
-                let _ = iface.routes_mut().add_default_ipv4_route(cidr.address());
-                HostIface {
-                    config: IfaceConfig {
-                        name,
-                        mac: EthernetAddress([0; 6]),
-                        cidr: Some(cidr),
-                        mtu,
-                    },
-                    iface,
-                    sockets: SocketSet::new(Vec::new()),
-                    neigh: Vec::new(),
-                }
-            })
+            .map(|(name, cidr, mtu)| ip_iface(name, cidr, mtu, &mut rng, now))
             .collect();
         Net {
             ifaces,
@@ -159,6 +147,8 @@ impl Net {
             orphans: Vec::new(),
             routed: Some(Routed::default()),
             names: Default::default(),
+            lo: None,
+            lo_out: Vec::new(),
         }
     }
 
@@ -225,6 +215,36 @@ impl Net {
             }
             _ => false,
         }
+    }
+
+    /// Gives a host its loopback interface (127.0.0.1/8), once: made when a program first
+    /// runs, so an idle host holds none.
+    pub fn ensure_loopback(&mut self, now: Instant) {
+        if self.lo.is_some() || self.routed.is_some() {
+            return;
+        }
+        let cidr = Ipv4Cidr::new(Ipv4Address::new(127, 0, 0, 1), 8);
+        let lo = ip_iface("lo".into(), cidr, 65536, &mut self.rng, now);
+        self.ifaces.push(lo);
+        self.lo = Some(self.ifaces.len() - 1);
+    }
+
+    pub fn is_loopback(&self, iface: usize) -> bool {
+        self.lo == Some(iface)
+    }
+
+    /// Delivers what `lo` sent back into it; false when it had sent nothing.
+    pub fn loop_back(&mut self, now: Instant, ctx: &mut Ctx<'_>) -> bool {
+        let Some(lo) = self.lo else {
+            return false;
+        };
+        if self.lo_out.is_empty() {
+            return false;
+        }
+        for pkt in std::mem::take(&mut self.lo_out) {
+            self.poll(lo, now, Some(&pkt[crate::link::ETH_HEADER_LEN..]), ctx);
+        }
+        true
     }
 
     /// The IPv4 packets a routed stack has sent since the last call.
@@ -336,7 +356,11 @@ impl Net {
     /// in a routed stack), then egress.
     pub fn poll(&mut self, iface: usize, now: Instant, rx: Option<&[u8]>, ctx: &mut Ctx<'_>) {
         let f = &mut self.ifaces[iface];
-        let routed = self.routed.as_mut().map(|r| &mut r.out);
+        let routed = match (&mut self.routed, f.ip_medium) {
+            (Some(r), _) => Some(&mut r.out),
+            (None, true) => Some(&mut self.lo_out),
+            (None, false) => None,
+        };
         if let Some(data) = rx {
             if routed.is_some() {
                 f.abort_on_unreachable(data);
@@ -364,6 +388,31 @@ impl Net {
             .filter_map(|f| f.iface.poll_at(now.to_smoltcp(), &f.sockets))
             .map(Instant::from_smoltcp)
             .min()
+    }
+}
+
+/// An interface that speaks IP (no Ethernet, no ARP): a routed stack's, or a host's `lo`.
+fn ip_iface(name: String, cidr: Ipv4Cidr, mtu: u32, rng: &mut Rng, now: Instant) -> HostIface {
+    let mut config = Config::new(HardwareAddress::Ip);
+    config.random_seed = rng.next_u64();
+    let mut dev = CapsOnly(mtu as usize, Medium::Ip);
+    let mut iface = Interface::new(config, &mut dev, now.to_smoltcp());
+    iface.update_ip_addrs(|addrs| {
+        let _ = addrs.push(IpCidr::Ipv4(cidr));
+    });
+    // Every destination is "reachable": what the interface sends is its owner's to route.
+    let _ = iface.routes_mut().add_default_ipv4_route(cidr.address());
+    HostIface {
+        config: IfaceConfig {
+            name,
+            mac: EthernetAddress([0; 6]),
+            cidr: Some(cidr),
+            mtu,
+        },
+        iface,
+        sockets: SocketSet::new(Vec::new()),
+        neigh: Vec::new(),
+        ip_medium: true,
     }
 }
 

@@ -70,6 +70,7 @@ impl Stack {
         ctx: &mut Ctx<'_>,
     ) -> Result<(), String> {
         let parsed = cmd::parse(argv)?;
+        self.net.ensure_loopback(now);
         match apps::spawn(parsed, host, input, now, &mut self.net) {
             Ok(app) => self.apps.push((cmd, app)),
             Err(e) => ctx.finish(
@@ -102,23 +103,29 @@ impl Stack {
         }
     }
 
-    /// Polls every program, reports the finished ones, then sends what they queued.
+    /// Polls every program, reports the finished ones, then sends what they queued; what
+    /// went over `lo` is delivered at once and the programs run again, until it is quiet.
     fn run_apps(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
         self.deadline = None;
         if self.apps.is_empty() && !self.net.has_orphans() {
             return;
         }
-        let mut i = 0;
-        while i < self.apps.len() {
-            match self.apps[i].1.poll(now, &mut self.net) {
-                Some(result) => {
-                    let (id, _) = self.apps.remove(i);
-                    ctx.finish(id, result);
+        loop {
+            let mut i = 0;
+            while i < self.apps.len() {
+                match self.apps[i].1.poll(now, &mut self.net) {
+                    Some(result) => {
+                        let (id, _) = self.apps.remove(i);
+                        ctx.finish(id, result);
+                    }
+                    None => i += 1,
                 }
-                None => i += 1,
+            }
+            self.poll_all(now, ctx);
+            if !self.net.loop_back(now, ctx) {
+                break;
             }
         }
-        self.poll_all(now, ctx);
         self.net.reap();
     }
 
