@@ -322,6 +322,9 @@ fn expand_host(
     let mut expanded = Expanded::default();
     let mut hosts = Vec::new();
     let mut shared = Vec::new();
+    let mut shared_modes = Vec::new();
+    let mut static_ips: Vec<Vec<bool>> = Vec::new();
+    let mut raw_extra_hosts: Vec<Vec<String>> = Vec::new();
     let mut aliases: Vec<Vec<Vec<String>>> = Vec::new();
     let mut extra_hosts: Vec<Vec<(String, HostTarget)>> = Vec::new();
     let default_created = Timestamp::parse(CREATED).unwrap_or(Timestamp::utc(1_767_225_600, 0));
@@ -349,6 +352,10 @@ fn expand_host(
                     || derive_id(&format!("{seed}/{host_name}/container/{}", c.name.value)),
                     |i| i.value.clone(),
                 );
+                shared_modes.push(match &mode {
+                    Mode::Container(other) => format!("container:{other}"),
+                    _ => "host".to_string(),
+                });
                 shared.push(SharedContainer {
                     endpoint_id: derive_id(&format!("{seed}/{host_name}/endpoint/{id}/host")),
                     name: c.name.value.clone(),
@@ -368,6 +375,7 @@ fn expand_host(
         let mut endpoints = Vec::new();
         let mut ends = Vec::new();
         let mut ep_aliases = Vec::new();
+        let mut ep_static = Vec::new();
         let names: Vec<S<String>> = if attach.is_empty() && mode == Mode::Bridge {
             vec![at("bridge".to_string(), c.name.referenced)]
         } else {
@@ -463,6 +471,7 @@ fn expand_host(
                 );
             }
             ep_aliases.push(names.iter().map(|n| n.value.clone()).collect());
+            ep_static.push(a.and_then(|a| a.ip.as_ref()).is_some());
         }
         let mut extra = Vec::new();
         for e in &c.extra_hosts {
@@ -496,6 +505,8 @@ fn expand_host(
         veths.push(ends);
         aliases.push(ep_aliases);
         extra_hosts.push(extra);
+        static_ips.push(ep_static);
+        raw_extra_hosts.push(c.extra_hosts.iter().map(|e| e.value.clone()).collect());
     }
 
     // The host: eth0, then each bridge as its interface (the bridge's own port).
@@ -549,6 +560,11 @@ fn expand_host(
     );
     view.labels = networks.iter().map(|(_, _, l)| l.clone()).collect();
     view.shared = shared;
+    view.shared_modes = shared_modes;
+    view.aliases = aliases.clone();
+    view.static_ips = static_ips;
+    view.extra_hosts = raw_extra_hosts;
+    view.hostname = host_name.clone();
     expanded.cli.push((host_name.clone(), view));
     if daemon.userland_proxy {
         // dockerd starts one docker-proxy per mapped host port (`proxy_linux.go`).

@@ -3,37 +3,42 @@
 use std::collections::HashMap;
 
 use super::text::{Timestamp, ellipsis, go_quote, human_duration, natural_cmp, table};
-use super::{CliOutput, DockerHostView, flag_error, parse_flags, unsupported};
+use super::{CliOutput, DockerHostView, flag_error, parse_flags, started_after, unsupported};
 
 /// A container as the listings see it: one of the model's, or one sharing another stack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Ctr {
+pub(super) enum Ctr {
     Own(usize),
     Shared(usize),
 }
 
-fn ctr_id(host: &DockerHostView, c: Ctr) -> &str {
+pub(super) fn ctr_id(host: &DockerHostView, c: Ctr) -> &str {
     match c {
         Ctr::Own(i) => &host.containers[i].id,
         Ctr::Shared(i) => &host.shared[i].id,
     }
 }
 
-fn ctr_name(host: &DockerHostView, c: Ctr) -> &str {
+pub(super) fn ctr_name(host: &DockerHostView, c: Ctr) -> &str {
     match c {
         Ctr::Own(i) => &host.containers[i].name,
         Ctr::Shared(i) => &host.shared[i].name,
     }
 }
 
-fn created(host: &DockerHostView, c: Ctr) -> Timestamp {
+pub(super) fn created(host: &DockerHostView, c: Ctr) -> Timestamp {
     match c {
         Ctr::Own(i) => host.container_created(i),
         Ctr::Shared(i) => host.shared[i].created,
     }
 }
 
-fn all(host: &DockerHostView) -> Vec<Ctr> {
+/// When the container started (`State.StartedAt`; `docker ps` counts "Up" from it).
+pub(super) fn started(host: &DockerHostView, c: Ctr) -> Timestamp {
+    started_after(created(host, c), ctr_id(host, c))
+}
+
+pub(super) fn all(host: &DockerHostView) -> Vec<Ctr> {
     (0..host.containers.len())
         .map(Ctr::Own)
         .chain((0..host.shared.len()).map(Ctr::Shared))
@@ -42,7 +47,7 @@ fn all(host: &DockerHostView) -> Vec<Ctr> {
 
 /// The daemon's `GetContainer`: a full ID, then a name (with or without its leading `/`),
 /// then a unique ID prefix.
-fn find(host: &DockerHostView, term: &str) -> Result<Ctr, String> {
+pub(super) fn find(host: &DockerHostView, term: &str) -> Result<Ctr, String> {
     let cs = all(host);
     if let Some(&c) = cs.iter().find(|&&c| ctr_id(host, c) == term) {
         return Ok(c);
@@ -64,15 +69,15 @@ fn find(host: &DockerHostView, term: &str) -> Result<Ctr, String> {
 }
 
 /// A published port as the daemon reports it (`container.Port` / `PortBinding`).
-struct Published {
-    host_ip: String,
+pub(super) struct Published {
+    pub(super) host_ip: String,
     /// 0: none mapped on the host (routed gateway mode).
-    host_port: u16,
-    ctr_port: u16,
-    proto: &'static str,
+    pub(super) host_port: u16,
+    pub(super) ctr_port: u16,
+    pub(super) proto: &'static str,
 }
 
-fn published(host: &DockerHostView, c: Ctr) -> Vec<Published> {
+pub(super) fn published(host: &DockerHostView, c: Ctr) -> Vec<Published> {
     let Ctr::Own(ci) = c else {
         // `host` and `container:` modes publish nothing of their own.
         return Vec::new();
@@ -163,7 +168,7 @@ pub(super) fn ps(host: &DockerHostView, cmd: &str, args: &[&str]) -> CliOutput {
             host.image.clone(),
             go_quote(&command),
             format!("{} ago", human_duration(host.now.since(whole))),
-            format!("Up {}", human_duration(host.now.since(t))),
+            format!("Up {}", human_duration(host.now.since(started(host, c)))),
             displayable_ports(published(host, c)),
             ctr_name(host, c).to_string(),
         ]);

@@ -1,18 +1,22 @@
 //! The Docker CLI's read-only listings on a Docker host, as Docker Engine 27, 28 and 29 print
-//! them: `docker network ls`, `docker network inspect`, `docker port` and `docker ps`. Pure
-//! functions of a [`DockerHostView`] (the docker model plus the IDs and times a real daemon
-//! would have); no IO, no clock.
+//! them: `docker network ls`, `docker network inspect`, `docker port`, `docker ps` and
+//! `docker inspect` / `docker container inspect`. Pure functions of a [`DockerHostView`] (the
+//! docker model plus the IDs and times a real daemon would have); no IO, no clock.
 //!
 //! Sources: docker/cli `cli/command/network/{list,formatter,inspect}.go`,
-//! `cli/command/container/port.go`, `cli/command/formatter/container.go`,
-//! `cli/command/inspect/inspector.go`; moby `daemon/network.go` (`buildNetworkResource`,
-//! `IPAMStatus`), `daemon/server/router/network/network_routes.go` (`getNetwork`); the real
-//! Docker 29 output in seed `002_d9f8148370a429fb.txt`; `docker-netfilter.md` §2.3.
+//! `cli/command/container/{port,opts,inspect}.go`, `cli/command/formatter/container.go`,
+//! `cli/command/inspect/inspector.go`, `cli/command/system/inspect.go`; moby
+//! `daemon/network.go` (`buildNetworkResource`, `IPAMStatus`),
+//! `daemon/server/router/network/network_routes.go` (`getNetwork`), `daemon/inspect.go`,
+//! `daemon/container_operations.go` (`buildEndpointDNSNames`), `api/types/container` and
+//! `api/types/network` (field order); the real Docker 29 output in seed
+//! `002_d9f8148370a429fb.txt`; `docker-netfilter.md` §2.3.
 //!
 //! Hoplab is IPv4-only: Docker 28+ also binds `[::]` for a published port on an IPv6 host
 //! (`80/tcp -> [::]:8080`, `[::]:8080->80/tcp`); only the IPv4 bindings are listed here.
 
 mod container;
+mod inspect;
 mod network;
 pub mod text;
 
@@ -50,14 +54,41 @@ pub struct DockerHostView {
     pub none_network_id: String,
     /// When the daemon created its networks (`Created` of every network).
     pub created: Timestamp,
-    /// When each container (same index as `containers`) was created and started; a missing
-    /// entry is `created`.
+    /// When each container (same index as `containers`) was created; a missing entry is
+    /// `created`. It started 80–400 ms later (`StartedAt`, what `docker ps` counts "Up"
+    /// from), derived from its ID.
     pub container_created: Vec<Timestamp>,
-    /// Image and command `docker ps` shows for every container.
+    /// Image and command `docker ps` shows for every container. `docker inspect` splits the
+    /// command at spaces into `Path`, `Args` and `Config.Cmd`.
     pub image: String,
     pub command: String,
     /// The virtual wall clock: `created.after(elapsed run time)`.
     pub now: Timestamp,
+    /// `aliases[c][e]`: the network aliases of `containers[c]` on its endpoint `e` as they were
+    /// given (`--network-alias`, Compose's `aliases`; Compose adds the container and service
+    /// names itself). `docker inspect` shows them as `Aliases` and derives `DNSNames` from
+    /// them. A missing entry is none (`"Aliases": null`).
+    pub aliases: Vec<Vec<Vec<String>>>,
+    /// `static_ips[c][e]`: whether the address of `containers[c].endpoints[e]` was asked for
+    /// (`--ip`, `ipv4_address`): `IPAMConfig` then shows it. A missing entry is false.
+    pub static_ips: Vec<Vec<bool>>,
+    /// `extra_hosts[c]`: the `--add-host` / `extra_hosts` values of `containers[c]` as written
+    /// (`HostConfig.ExtraHosts`). A missing entry is none (`null`).
+    pub extra_hosts: Vec<Vec<String>>,
+    /// `shared_modes[s]`: the network mode of `shared[s]` as written, `host` or
+    /// `container:NAME`. A missing entry is `host` for a host-network container, else
+    /// `container:` and the first container's name.
+    pub shared_modes: Vec<String>,
+    /// The Docker host's hostname: what `host`-mode containers report as `Config.Hostname`.
+    pub hostname: String,
+    /// `sandbox_ids[c]`: the 64-hex SandboxID of `containers[c]` (`SandboxKey` is
+    /// `/var/run/docker/netns/` and its first 12 digits). [`DockerHostView::new`] derives
+    /// them; a missing entry is derived from the container ID.
+    pub sandbox_ids: Vec<String>,
+    /// `pids[c]`: `State.Pid` of `containers[c]`, the host PID of its first process.
+    /// [`DockerHostView::new`] derives increasing ones; shared-stack containers and missing
+    /// entries continue from the last.
+    pub pids: Vec<u32>,
 }
 
 /// A container running in another stack: the host's (`network_mode: host`) or another
@@ -135,7 +166,29 @@ impl DockerHostView {
                     .collect()
             })
             .collect();
+        let sandbox_ids = containers
+            .iter()
+            .map(|c| derive_id(&format!("{seed}/sandbox/{}", c.id)))
+            .collect();
+        // PIDs as a host hands them out to containers started one after the other: a few
+        // thousand after boot, each container some dozens after the previous one.
+        let mut rng = Rng::new(label_hash(&format!("{seed}/pids")));
+        let mut pid = 1_800 + rng.below(2_400) as u32;
+        let pids = containers
+            .iter()
+            .map(|_| {
+                pid += 40 + rng.below(160) as u32;
+                pid
+            })
+            .collect();
         DockerHostView {
+            aliases: Vec::new(),
+            static_ips: Vec::new(),
+            extra_hosts: Vec::new(),
+            shared_modes: Vec::new(),
+            hostname: "docker-host".into(),
+            sandbox_ids,
+            pids,
             bindings,
             endpoint_ids,
             shared: Vec::new(),
@@ -172,10 +225,18 @@ impl DockerHostView {
     }
 }
 
+/// When a container created at `created` started: `docker run` creates, then starts, a
+/// fraction of a second later (80–400 ms, derived from the container ID).
+fn started_after(created: Timestamp, id: &str) -> Timestamp {
+    let delay = 80_000_000 + label_hash(&format!("started/{id}")) % 320_000_000;
+    created.after(crate::time::Duration::from_nanos(delay))
+}
+
 /// Runs `docker ...` (`argv[0]` may be `docker`; it is skipped) and returns what the CLI
 /// prints. Supported: `ps`/`container ls|ps|list` (`-a`, `-q`, `--no-trunc`),
 /// `port`/`container port`, `network ls|list` (`-q`, `--no-trunc`), `network inspect`
-/// (`-v`). Other Docker commands answer with a `hoplab:` message and status 1.
+/// (`-v`), `inspect` (`--type container|network`) and `container inspect`. Other Docker
+/// commands answer with a `hoplab:` message and status 1.
 pub fn exec(argv: &[String], host: &DockerHostView) -> CliOutput {
     let args: Vec<&str> = argv.iter().map(String::as_str).collect();
     let args = match args.split_first() {
@@ -190,6 +251,8 @@ pub fn exec(argv: &[String], host: &DockerHostView) -> CliOutput {
             container::ps(host, "docker container ls", rest)
         }
         ["container", "port", rest @ ..] => container::port(host, "docker container port", rest),
+        ["inspect", rest @ ..] => inspect::inspect(host, rest),
+        ["container", "inspect", rest @ ..] => inspect::container_inspect(host, rest),
         ["network"] => CliOutput::ok(network::HELP.to_string()),
         ["network", "ls" | "list", rest @ ..] => network::ls(host, rest),
         ["network", "inspect", rest @ ..] => network::inspect(host, rest),
@@ -290,7 +353,7 @@ fn unsupported(what: &str) -> CliOutput {
     CliOutput::fail(
         1,
         format!(
-            "hoplab: '{what}' is not simulated; this Docker host answers docker ps, docker port, docker network ls and docker network inspect"
+            "hoplab: '{what}' is not simulated; this Docker host answers docker ps, docker port, docker inspect, docker network ls and docker network inspect"
         ),
     )
 }
@@ -348,6 +411,8 @@ fn parse_flags<'a>(
     Ok((flags, pos))
 }
 
+#[cfg(test)]
+mod inspect_tests;
 #[cfg(test)]
 mod tests;
 

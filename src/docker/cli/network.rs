@@ -37,7 +37,7 @@ Run 'docker network COMMAND --help' for more information on a command.
 
 /// One of the daemon's networks: a bridge network of the model, or a predefined one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Net {
+pub(super) enum Net {
     Bridge(usize),
     Host,
     None,
@@ -181,7 +181,7 @@ pub(super) fn inspect(host: &DockerHostView, args: &[&str]) -> CliOutput {
 
 /// The daemon's lookup (`getNetwork`): a full ID first, then a unique full name, then a
 /// unique ID prefix.
-fn find(host: &DockerHostView, term: &str) -> Result<Net, String> {
+pub(super) fn find(host: &DockerHostView, term: &str) -> Result<Net, String> {
     let nets = all(host);
     if let Some(&n) = nets.iter().find(|&&n| id(host, n) == term) {
         return Ok(n);
@@ -215,7 +215,7 @@ fn find(host: &DockerHostView, term: &str) -> Result<Net, String> {
 /// (`network.Inspect`): 27/28 `... ConfigOnly, Containers, Options, Labels`; 29 `...
 /// ConfigOnly, Options, Labels, Containers, Status` (seed 002). `EnableIPv4` from 28 (API
 /// 1.48); `IPRange: ""` and `Status` in 29 (API 1.52).
-fn network_json(host: &DockerHostView, n: Net) -> Json {
+pub(super) fn network_json(host: &DockerHostView, n: Net) -> Json {
     let engine = host.daemon.engine;
     let obj = |fields: Vec<(&str, Json)>| {
         Json::Obj(

@@ -15,11 +15,11 @@ const BACKEND_ID: &str = "8b2e4f6a1c3d5e7f9a0b2c4d6e8f0a1b3c5d7e9f1a2b3c4d5e6f70
 const WEB_ID: &str = "4e7a1c9b2d8f3e6a5b0c7d4e1f8a2b9c6d3e0f7a4b1c8d5e2f9a6b3c0d7e4f1a";
 const DB_ID: &str = "c2d4e6f8a0b1c3d5e7f9a1b2c4d6e8f0a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0";
 
-fn argv(s: &str) -> Vec<String> {
+pub(super) fn argv(s: &str) -> Vec<String> {
     s.split_whitespace().map(String::from).collect()
 }
 
-fn lab(engine: Engine) -> DockerHostView {
+pub(super) fn lab(engine: Engine) -> DockerHostView {
     let daemon = Daemon {
         engine,
         ..Daemon::default()
@@ -530,7 +530,7 @@ fn derived_ids_are_stable_hex() {
 
 /// The seed host of `002_d9f8148370a429fb.txt`: `docker network ls` and `docker network
 /// inspect d9231d44a1ab` as a real Docker 29 daemon printed them.
-fn seed_host() -> DockerHostView {
+pub(super) fn seed_host() -> DockerHostView {
     let net = Network::user(
         "docker_default",
         "d9231d44a1ab7bc81da84032ada7a6588d30f8554cc363188d4c2c7a10cad502",
