@@ -287,3 +287,34 @@ steps:
     assert!(ip.starts_with("1: lo: <LOOPBACK,UP,LOWER_UP>"), "{ip}");
     assert!(!ip.contains("2: "), "{ip}");
 }
+
+#[test]
+fn a_published_udp_port_is_proxied_for_the_host_and_dnated_for_the_lan() {
+    let v = run_lab(
+        "version: 1
+name: udp
+captures: none
+docker:
+  host: {name: dockerhost, eth0: 192.0.2.10/24}
+  containers:
+    - {name: dns, publish: ['5353:53/udp']}
+hosts:
+  - {name: remote, interfaces: {eth0: 192.0.2.1/24}}
+links:
+  - [dockerhost:eth0, remote:eth0]
+steps:
+  - {on: dns, run: nc -u -l -k 53, background: true}
+  - {on: remote, run: nc -u -w 1 -p 40000 192.0.2.10 5353, input: \"from remote\\n\"}
+  - {on: dockerhost, run: nc -u -w 1 -p 40001 127.0.0.1 5353, input: \"from host\\n\"}
+  - {on: dockerhost, show: conntrack -L -p udp}
+",
+    );
+    assert_eq!(output(&v, 0), "from remote\nfrom host\n");
+    let ct = v["steps"][3]["listing"].as_str().unwrap();
+    assert!(ct.contains("src=192.0.2.1 dst=192.0.2.10 sport=40000 dport=5353 [UNREPLIED] src=172.17.0.2 dst=192.0.2.1 sport=53 dport=40000"), "{ct}");
+    assert!(
+        ct.contains("src=127.0.0.1 dst=127.0.0.1 sport=40001 dport=5353"),
+        "{ct}"
+    );
+    assert!(ct.contains("src=172.17.0.1 dst=172.17.0.2"), "{ct}");
+}

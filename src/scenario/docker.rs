@@ -567,14 +567,18 @@ fn expand_host(
     view.hostname = host_name.clone();
     expanded.cli.push((host_name.clone(), view));
     if daemon.userland_proxy {
-        // dockerd starts one docker-proxy per mapped host port (`proxy_linux.go`).
+        // dockerd starts one docker-proxy per mapped host port and protocol (`proxy_linux.go`).
         for b in docker::port_bindings(&daemon, &nets, &containers) {
-            if b.host_port == 0 || b.proto != Proto::Tcp {
+            if b.host_port == 0 {
                 continue;
             }
             let argv = format!(
-                "docker-proxy -proto tcp -host-ip {} -host-port {} -container-ip {} -container-port {} -use-listen-fd",
-                b.host_ip, b.host_port, b.ctr_ip, b.ctr_port
+                "docker-proxy -proto {} -host-ip {} -host-port {} -container-ip {} -container-port {} -use-listen-fd",
+                b.proto.as_str(),
+                b.host_ip,
+                b.host_port,
+                b.ctr_ip,
+                b.ctr_port
             );
             let argv = argv.split(' ').map(String::from).collect();
             expanded.daemons.push((host_name.clone(), argv));

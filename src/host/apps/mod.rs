@@ -44,6 +44,7 @@ pub fn spawn(
         Command::Traceroute(a) => Box::new(traceroute::Traceroute::start(a, now, net)?),
         Command::UdpSend(a) => Box::new(udp::UdpSend::start(a, now, net)?),
         Command::UdpRecv { port, count } => Box::new(udp::UdpRecv::start(port, count, net)?),
+        Command::DockerProxy(a) if a.udp => Box::new(proxy::UdpProxy::start(a, net)?),
         Command::DockerProxy(a) => Box::new(proxy::TcpProxy::start(a, net)?),
         Command::Getent(a) => Box::new(Done::new(lookup::getent(&a, &net.names))),
         Command::Nslookup(a) => Box::new(Done::new(lookup::nslookup(&a, &net.names))),

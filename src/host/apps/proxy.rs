@@ -1,8 +1,10 @@
-//! `docker-proxy -proto tcp -host-ip IP -host-port P -container-ip IP -container-port P`:
-//! Docker's userland proxy for one published TCP port. It accepts on the host's port and
+//! `docker-proxy -proto tcp|udp -host-ip IP -host-port P -container-ip IP -container-port P`:
+//! Docker's userland proxy for one published port. For TCP it accepts on the host's port and
 //! opens its own connection to the container, from the address the host routes from (the
 //! bridge's gateway address), then copies bytes both ways. A half-close is passed on; a
-//! refused container connection resets the client.
+//! refused container connection resets the client. For UDP each client address gets its own
+//! socket toward the container, forgotten after 90 s without traffic
+//! (`cmd/docker-proxy/udp_proxy_linux.go`), and replies go back from the host's port.
 //!
 //! It serves what DNAT does not reach: connections from the host itself (127.0.0.1:P, its
 //! own addresses) and from containers to the host's address.
@@ -20,21 +22,24 @@ const BUF: usize = 64 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProxyArgs {
+    pub udp: bool,
     pub host_ip: Ipv4Address,
     pub host_port: u16,
     pub container_ip: Ipv4Address,
     pub container_port: u16,
 }
 
-/// Parses docker-proxy's flags (only `-proto tcp` is served).
+/// Parses docker-proxy's flags.
 pub fn parse(args: &[String]) -> Result<ProxyArgs, String> {
     let (mut host_ip, mut host_port, mut ctr_ip, mut ctr_port) = (None, None, None, None);
+    let mut udp = false;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let value = || format!("docker-proxy: flag needs an argument: {flag}");
         match flag.trim_start_matches('-') {
             "proto" => match it.next().map(String::as_str) {
-                Some("tcp") => {}
+                Some("tcp") => udp = false,
+                Some("udp") => udp = true,
                 Some(p) => return Err(format!("docker-proxy: unsupported protocol {p}")),
                 None => return Err(value()),
             },
@@ -52,14 +57,17 @@ pub fn parse(args: &[String]) -> Result<ProxyArgs, String> {
     }
     match (host_port, ctr_ip, ctr_port) {
         (Some(host_port), Some(container_ip), Some(container_port)) => Ok(ProxyArgs {
+            udp,
             host_ip: host_ip.unwrap_or(Ipv4Address::UNSPECIFIED),
             host_port,
             container_ip,
             container_port,
         }),
-        _ => Err("usage: docker-proxy -proto tcp -host-ip IP -host-port P \
+        _ => Err(
+            "usage: docker-proxy -proto tcp|udp -host-ip IP -host-port P \
                   -container-ip IP -container-port P"
-            .into()),
+                .into(),
+        ),
     }
 }
 
@@ -213,6 +221,160 @@ impl App for TcpProxy {
             net.orphan(p.front);
             tcpx::abort(net, p.back.sock);
             net.orphan(p.back.sock);
+        }
+        CmdResult {
+            exit_code: 0,
+            output: String::new(),
+            stopped: true,
+            ..CmdResult::default()
+        }
+    }
+}
+
+/// How long a UDP flow lives without traffic (`UDPConnTrackTimeout`).
+const UDP_IDLE: crate::time::Duration = crate::time::Duration::from_secs(90);
+/// Datagrams a UDP socket of the proxy buffers each way.
+const UDP_SLOTS: usize = 32;
+
+fn udp_socket() -> smoltcp::socket::udp::Socket<'static> {
+    use smoltcp::socket::udp;
+    let buf =
+        || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_SLOTS], vec![0; 65536]);
+    udp::Socket::new(buf(), buf())
+}
+
+/// One client of a UDP proxy: where it wrote from (and which listener took it), and the
+/// proxy's own socket toward the container.
+struct UdpFlow {
+    client: smoltcp::wire::IpEndpoint,
+    listener: usize,
+    back: SockRef,
+    last: Instant,
+}
+
+pub struct UdpProxy {
+    args: ProxyArgs,
+    listeners: Vec<SockRef>,
+    flows: Vec<UdpFlow>,
+}
+
+impl UdpProxy {
+    pub fn start(args: ProxyArgs, net: &mut Net) -> Result<UdpProxy, String> {
+        let ifaces: Vec<usize> = if args.host_ip.is_unspecified() {
+            (0..net.ifaces.len())
+                .filter(|&i| net.addr(i).is_some())
+                .collect()
+        } else {
+            net.iface_of(args.host_ip).into_iter().collect()
+        };
+        let mut listeners = Vec::new();
+        for i in ifaces {
+            let mut s = udp_socket();
+            s.bind(args.host_port)
+                .map_err(|e| format!("docker-proxy: listen: {e}"))?;
+            listeners.push(net.add_socket(i, s));
+        }
+        if listeners.is_empty() {
+            return Err("docker-proxy: listen: cannot assign requested address".into());
+        }
+        Ok(UdpProxy {
+            args,
+            listeners,
+            flows: Vec::new(),
+        })
+    }
+}
+
+impl App for UdpProxy {
+    fn poll(&mut self, now: Instant, net: &mut Net) -> Option<CmdResult> {
+        use smoltcp::socket::udp;
+        let ctr =
+            smoltcp::wire::IpEndpoint::new(self.args.container_ip.into(), self.args.container_port);
+        let mut buf = Vec::new();
+        for (l, &listener) in self.listeners.iter().enumerate() {
+            loop {
+                let from = {
+                    let s = net.socket::<udp::Socket>(listener);
+                    match s.recv() {
+                        Ok((data, meta)) => {
+                            buf.clear();
+                            buf.extend_from_slice(data);
+                            meta.endpoint
+                        }
+                        Err(_) => break,
+                    }
+                };
+                let flow = match self.flows.iter().position(|f| f.client == from) {
+                    Some(i) => i,
+                    None => {
+                        let Some(iface) = net.route(self.args.container_ip) else {
+                            continue;
+                        };
+                        let port = net.ephemeral_port();
+                        let mut s = udp_socket();
+                        if s.bind(port).is_err() {
+                            continue;
+                        }
+                        let back = net.add_socket(iface, s);
+                        self.flows.push(UdpFlow {
+                            client: from,
+                            listener: l,
+                            back,
+                            last: now,
+                        });
+                        self.flows.len() - 1
+                    }
+                };
+                self.flows[flow].last = now;
+                let _ = net
+                    .socket::<udp::Socket>(self.flows[flow].back)
+                    .send_slice(&buf, ctr);
+            }
+        }
+        for f in &mut self.flows {
+            loop {
+                let got = {
+                    let s = net.socket::<udp::Socket>(f.back);
+                    match s.recv() {
+                        Ok((data, _)) => {
+                            buf.clear();
+                            buf.extend_from_slice(data);
+                            true
+                        }
+                        Err(_) => false,
+                    }
+                };
+                if !got {
+                    break;
+                }
+                f.last = now;
+                let _ = net
+                    .socket::<udp::Socket>(self.listeners[f.listener])
+                    .send_slice(&buf, f.client);
+            }
+        }
+        let mut i = 0;
+        while i < self.flows.len() {
+            if now.saturating_sub(self.flows[i].last) >= UDP_IDLE {
+                let f = self.flows.swap_remove(i);
+                net.remove(f.back);
+            } else {
+                i += 1;
+            }
+        }
+        None
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        self.flows.iter().map(|f| f.last + UDP_IDLE).min()
+    }
+
+    fn stop(&mut self, _now: Instant, net: &mut Net) -> CmdResult {
+        for l in self.listeners.drain(..) {
+            net.remove(l);
+        }
+        for f in self.flows.drain(..) {
+            net.remove(f.back);
         }
         CmdResult {
             exit_code: 0,
