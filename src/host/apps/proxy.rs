@@ -401,9 +401,13 @@ mod tests {
         .unwrap();
         assert_eq!(a.host_port, 8080);
         assert_eq!(a.container_ip, Ipv4Address::new(172, 17, 0, 2));
+        let udp = parse(&words(
+            "-proto udp -host-port 1 -container-ip 1.2.3.4 -container-port 2",
+        ));
+        assert!(udp.unwrap().udp);
         assert!(
             parse(&words(
-                "-proto udp -host-port 1 -container-ip 1.2.3.4 -container-port 2"
+                "-proto sctp -host-port 1 -container-ip 1.2.3.4 -container-port 2"
             ))
             .is_err()
         );
