@@ -8,7 +8,7 @@ use smoltcp::wire::{Icmpv4Packet, Ipv4Address, Ipv4Packet};
 use super::conntrack::{Conntrack, Flow, Slot, Tracked};
 use super::nat::{self, Manip};
 use super::packet::{
-    AddrType, CtState, CtView, Hook, NatAction, PacketView, RejectWith, Table, Verdict,
+    AddrType, AddrTypes, CtState, CtView, Hook, NatAction, PacketView, RejectWith, Table, Verdict,
 };
 use crate::rand::Rng;
 use crate::time::Instant;
@@ -17,6 +17,13 @@ use crate::time::Instant;
 pub trait Rules {
     /// Runs `hook`'s built-in chain of `table` for the packet.
     fn run(&mut self, table: Table, hook: Hook, pkt: &PacketView<'_>, now: Instant) -> Verdict;
+
+    /// True when running the chain could only accept, with nothing to count, log or trace
+    /// (no rules, an ACCEPT policy that was never set, no tracing): the hooks then pass it
+    /// by without reading the packet for it. `false` is always correct.
+    fn passes_all(&self, _table: Table, _hook: Hook) -> bool {
+        false
+    }
 }
 
 /// What the host knows that rules ask about.
@@ -52,6 +59,18 @@ pub fn view<'a>(
     ct: Option<CtView>,
     env: &dyn Env,
 ) -> Option<PacketView<'a>> {
+    view_classed(ip, (in_iface, out_iface), ct, env, &mut None)
+}
+
+/// [`view`], asking the host to class only an address that `known` has no class for; `known`
+/// is left with the packet's classes.
+fn view_classed<'a>(
+    ip: &[u8],
+    (in_iface, out_iface): (Option<&'a str>, Option<&'a str>),
+    ct: Option<CtView>,
+    env: &dyn Env,
+    known: &mut Option<AddrTypes>,
+) -> Option<PacketView<'a>> {
     let p = Ipv4Packet::new_checked(ip).ok()?;
     let fragment = p.frag_offset() != 0;
     let l4 = p.payload();
@@ -84,10 +103,20 @@ pub fn view<'a>(
             _ => {}
         }
     }
+    let (src, dst) = (p.src_addr(), p.dst_addr());
+    let class = |addr: Ipv4Address, seen: Option<(Ipv4Address, AddrType)>| match seen {
+        Some((a, t)) if a == addr => t,
+        _ => env.addr_type(addr),
+    };
+    let types = AddrTypes {
+        src: (src, class(src, known.map(|k| k.src))),
+        dst: (dst, class(dst, known.map(|k| k.dst))),
+    };
+    *known = Some(types);
     Some(PacketView {
         len: u32::from(p.total_len()),
-        src: p.src_addr(),
-        dst: p.dst_addr(),
+        src,
+        dst,
         proto,
         sport,
         dport,
@@ -97,8 +126,8 @@ pub fn view<'a>(
         in_iface,
         out_iface,
         ct,
-        src_type: env.addr_type(p.src_addr()),
-        dst_type: env.addr_type(p.dst_addr()),
+        src_type: types.src.1,
+        dst_type: types.dst.1,
     })
 }
 
@@ -151,40 +180,43 @@ impl Netfilter {
         nat_addr: Option<Ipv4Address>,
     ) -> Fate {
         let src_manip = matches!(hook, Hook::Postrouting | Hook::Input);
-        // The bytes do not change within a hook: the packet is read once, when a table first
+        // Only a flow's first packet, in its original direction, meets the nat chains of each
+        // kind, once.
+        let nat_due = tr.state == CtState::New
+            && !tr.reply
+            && self.conntrack.conn(&tr.slot).is_some_and(|c| {
+                !if src_manip {
+                    c.src_nat_done
+                } else {
+                    c.dst_nat_done
+                }
+            });
+        // The bytes do not change within a hook: the packet is read once, when a chain first
         // needs it; only its conntrack view changes, after a NAT binding.
         let mut read: Option<PacketView<'_>> = None;
         for &table in tables {
             if table == Table::Nat {
-                let undecided = self.conntrack.conn(&tr.slot).is_some_and(|c| {
-                    if src_manip {
-                        !c.src_nat_done
-                    } else {
-                        !c.dst_nat_done
-                    }
-                });
-                if tr.state != CtState::New || tr.reply || !undecided {
+                if !nat_due {
                     continue;
                 }
-                if let Some(c) = self.conntrack.conn_mut(&mut tr.slot) {
-                    if src_manip {
-                        c.src_nat_done = true;
-                    } else {
-                        c.dst_nat_done = true;
-                    }
-                }
+                self.nat_decided(tr, src_manip);
             }
-            let pkt = match read {
+            if cx.rules.passes_all(table, hook) {
+                continue;
+            }
+            let pkt = match &mut read {
                 Some(pkt) => pkt,
                 None => {
                     let ct = self.ct_view(tr);
-                    let Some(pkt) = view(ip, in_iface, out_iface, ct, cx.env) else {
+                    let ifaces = (in_iface, out_iface);
+                    let known = &mut tr.addr_types;
+                    let Some(pkt) = view_classed(ip, ifaces, ct, cx.env, known) else {
                         return Fate::Drop;
                     };
-                    *read.insert(pkt)
+                    read.insert(pkt)
                 }
             };
-            match cx.rules.run(table, hook, &pkt, cx.now) {
+            match cx.rules.run(table, hook, pkt, cx.now) {
                 Verdict::Accept => {}
                 Verdict::Drop => return Fate::Drop,
                 Verdict::Reject(with) => return Fate::Reject(with),
@@ -192,14 +224,27 @@ impl Netfilter {
                     if !self.bind(tr, action, hook, nat_addr) {
                         return Fate::Drop;
                     }
-                    let ct = self.ct_view(tr);
-                    if let Some(pkt) = read.as_mut() {
-                        pkt.ct = ct;
-                    }
+                    pkt.ct = self.ct_view(tr);
                 }
             }
         }
+        // A chain would have dropped a packet it could not read, had one run.
+        if read.is_none() && Ipv4Packet::new_checked(ip).is_err() {
+            return Fate::Drop;
+        }
         Fate::Continue
+    }
+
+    /// Marks the flow's source or destination NAT as decided: later packets skip those nat
+    /// chains, even if the decision was no binding.
+    fn nat_decided(&mut self, tr: &mut Tracked, src_manip: bool) {
+        if let Some(c) = self.conntrack.conn_mut(&mut tr.slot) {
+            if src_manip {
+                c.src_nat_done = true;
+            } else {
+                c.dst_nat_done = true;
+            }
+        }
     }
 
     /// Records a NAT target's binding on the (pending) flow; false when it cannot be made
@@ -242,15 +287,34 @@ impl Netfilter {
         self.conntrack.expire(now);
         match Flow::parse(ip) {
             Some(flow) => self.conntrack.track(now, &flow),
-            None => Tracked {
-                slot: Slot::None,
-                reply: false,
-                state: CtState::Invalid,
-            },
+            None => Tracked::invalid(),
         }
     }
 
-    /// PREROUTING of a received packet: conntrack, raw, mangle, nat (DNAT; REDIRECT to
+    /// The raw table, before conntrack (priority -300 against -200): a packet it drops never
+    /// touches its flow, and its rules see no conntrack state (`--ctstate INVALID`).
+    fn raw(
+        &mut self,
+        cx: &mut Cx<'_>,
+        hook: Hook,
+        ip: &[u8],
+        (in_iface, out_iface): (Option<&str>, Option<&str>),
+    ) -> (Fate, Option<AddrTypes>) {
+        let mut pre = Tracked::invalid();
+        let fate = self.run_tables(
+            cx,
+            hook,
+            &[Table::Raw],
+            ip,
+            in_iface,
+            out_iface,
+            &mut pre,
+            None,
+        );
+        (fate, pre.addr_types)
+    }
+
+    /// PREROUTING of a received packet: raw, conntrack, mangle, nat (DNAT; REDIRECT to
     /// `in_addr`), then the destination rewrite.
     pub fn prerouting(
         &mut self,
@@ -259,8 +323,13 @@ impl Netfilter {
         in_iface: &str,
         in_addr: Option<Ipv4Address>,
     ) -> (Fate, Tracked) {
+        let (fate, classes) = self.raw(cx, Hook::Prerouting, ip, (Some(in_iface), None));
+        if fate != Fate::Continue {
+            return (fate, Tracked::invalid());
+        }
         let mut tr = self.track(cx.now, ip);
-        let tables = [Table::Raw, Table::Mangle, Table::Nat];
+        tr.addr_types = classes;
+        let tables = [Table::Mangle, Table::Nat];
         let fate = self.run_tables(
             cx,
             Hook::Prerouting,
@@ -358,12 +427,17 @@ impl Netfilter {
         self.last_hook(cx, Hook::Input, ip, tr, (Some(in_iface), None), in_addr)
     }
 
-    /// OUTPUT of a locally generated packet: conntrack, raw, mangle, nat (DNAT), filter; the
+    /// OUTPUT of a locally generated packet: raw, conntrack, mangle, nat (DNAT), filter; the
     /// caller re-routes if the destination changed, then calls `postrouting`.
     pub fn output(&mut self, cx: &mut Cx<'_>, ip: &mut [u8], out_iface: &str) -> (Fate, Tracked) {
+        let (fate, classes) = self.raw(cx, Hook::Output, ip, (None, Some(out_iface)));
+        if fate != Fate::Continue {
+            return (fate, Tracked::invalid());
+        }
         let mut tr = self.track(cx.now, ip);
+        tr.addr_types = classes;
         let loopback = Some(Ipv4Address::new(127, 0, 0, 1));
-        let tables = [Table::Raw, Table::Mangle, Table::Nat];
+        let tables = [Table::Mangle, Table::Nat];
         let fate = self.run_tables(
             cx,
             Hook::Output,

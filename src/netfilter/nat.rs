@@ -4,9 +4,9 @@
 //! source at POSTROUTING/INPUT, in whichever direction the packet travels. Checksums are
 //! adjusted incrementally (RFC 1624); an ICMP error has its quoted header translated too.
 
-use smoltcp::wire::{Icmpv4Packet, Ipv4Address, Ipv4Packet};
+use smoltcp::wire::{Icmpv4Packet, IpProtocol, Ipv4Address, Ipv4Packet};
 
-use super::conntrack::{Conn, Conntrack, Tuple};
+use super::conntrack::{self, Conn, Conntrack, Tuple};
 use super::packet::NatAction;
 use crate::rand::Rng;
 
@@ -223,18 +223,21 @@ pub fn apply(conn: &Conn, reply: bool, manip: Manip, ip: &mut [u8]) -> bool {
         return false;
     };
     let (src, dst) = (p.src_addr(), p.dst_addr());
-    let proto = u8::from(p.next_header());
-    let is_error = proto == 1
-        && Icmpv4Packet::new_checked(p.payload())
-            .is_ok_and(|i| super::conntrack::is_icmp_error(u8::from(i.msg_type())));
-    let ports =
-        crate::netfilter::conntrack::Flow::parse(ip).map(|f| (f.tuple.sport, f.tuple.dport));
-    let (sport, dport) = ports.unwrap_or((0, 0));
+    let proto = p.next_header();
+    let l4 = p.payload();
+    let is_error = proto == IpProtocol::Icmp
+        && Icmpv4Packet::new_checked(l4)
+            .is_ok_and(|i| conntrack::is_icmp_error(u8::from(i.msg_type())));
     if is_error {
         return apply_to_error(conn, reply, manip, ip);
     }
+    // The ports as conntrack reads them (`Flow::parse`).
+    let (sport, dport) = match p.frag_offset() {
+        0 => conntrack::ports(proto, l4).unwrap_or((0, 0)),
+        _ => (0, 0),
+    };
+    let icmp = proto == IpProtocol::Icmp;
     // An ICMP query's identifier is its only "port"; it is restored on the way back.
-    let icmp = proto == 1;
     match manip {
         Manip::Dst
             if dst != target.dst

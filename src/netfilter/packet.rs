@@ -108,6 +108,15 @@ pub enum AddrType {
     Multicast,
 }
 
+/// How the host classed a packet's source and destination for `-m addrtype`, each with the
+/// address it classed. A packet's `Tracked` keeps them from hook to hook: the host's addresses
+/// do not change while a packet passes, so only an address NAT rewrote is classed again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddrTypes {
+    pub src: (Ipv4Address, AddrType),
+    pub dst: (Ipv4Address, AddrType),
+}
+
 /// One IPv4 packet at one hook.
 #[derive(Clone, Copy, Debug)]
 pub struct PacketView<'a> {

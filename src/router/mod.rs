@@ -80,6 +80,10 @@ pub struct RuleSet {
 const LOG_LINES: usize = 10_000;
 
 impl Rules for RuleSet {
+    fn passes_all(&self, table: Table, hook: Hook) -> bool {
+        self.tables.passes_all(table, hook)
+    }
+
     fn run(&mut self, table: Table, hook: Hook, pkt: &PacketView<'_>, now: Instant) -> Verdict {
         let (log, pending) = (&mut self.log, &mut self.pending);
         self.tables.run(table, hook, pkt, now, &mut |ev| {

@@ -4,15 +4,15 @@
 //! dropped first packet leaves no entry. ICMP errors are RELATED to the flow whose packet they
 //! quote. Timeouts are the kernel's defaults, in virtual time; the table is bounded.
 
+mod index;
+mod listing;
 pub mod tcp;
 
-use std::fmt::Write;
-
-use rustc_hash::FxHashMap;
 use smoltcp::wire::{Icmpv4Packet, IpProtocol, Ipv4Address, Ipv4Packet, TcpPacket, UdpPacket};
 
-use super::packet::CtState;
+use super::packet::{AddrTypes, CtState};
 use crate::time::{Duration, Instant};
+use index::Index;
 use tcp::{Segment, Step, TcpState};
 
 /// `nf_conntrack_max` on the reference host.
@@ -65,7 +65,7 @@ pub struct Flow {
     pub quoted: Option<Tuple>,
 }
 
-fn ports(proto: IpProtocol, l4: &[u8]) -> Option<(u16, u16)> {
+pub(in crate::netfilter) fn ports(proto: IpProtocol, l4: &[u8]) -> Option<(u16, u16)> {
     match proto {
         IpProtocol::Tcp if l4.len() >= 4 => {
             let t = TcpPacket::new_unchecked(l4);
@@ -138,8 +138,10 @@ impl Flow {
     }
 }
 
-/// One tracked connection.
+/// One tracked connection. An entry fills one cache line, aligned to it: a lookup in a large
+/// table costs one line from memory.
 #[derive(Clone, Debug)]
+#[repr(align(64))]
 pub struct Conn {
     pub orig: Tuple,
     /// The reply tuple, rewritten by NAT.
@@ -184,13 +186,31 @@ pub enum Slot {
     None,
 }
 
-/// The result of tracking one packet.
+/// The result of tracking one packet, carried with it from hook to hook.
 #[derive(Clone, Debug)]
 pub struct Tracked {
     pub slot: Slot,
     /// The packet travels in the flow's reply direction.
     pub reply: bool,
     pub state: CtState,
+    /// The packet's addresses as the last hook's rules saw them classed.
+    pub addr_types: Option<AddrTypes>,
+}
+
+impl Tracked {
+    fn new(slot: Slot, reply: bool, state: CtState) -> Tracked {
+        Tracked {
+            slot,
+            reply,
+            state,
+            addr_types: None,
+        }
+    }
+
+    /// An untracked (INVALID) packet.
+    pub fn invalid() -> Tracked {
+        Tracked::new(Slot::None, false, CtState::Invalid)
+    }
 }
 
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -205,9 +225,11 @@ pub struct CtStats {
 
 #[derive(Debug)]
 pub struct Conntrack {
+    /// The slab of flows; a flow's id is its place here.
     conns: Vec<Option<Conn>>,
     free: Vec<u32>,
-    index: FxHashMap<Tuple, (u32, bool)>,
+    /// Both tuples of every flow, to its id and direction.
+    index: Index,
     max: usize,
     seq: u64,
     next_gc: Option<Instant>,
@@ -219,8 +241,9 @@ impl Conntrack {
         Conntrack {
             conns: Vec::new(),
             free: Vec::new(),
-            index: FxHashMap::default(),
-            max,
+            index: Index::new(max.min(Index::MAX_FLOWS)),
+            // Ids must fit the index's buckets.
+            max: max.min(Index::MAX_FLOWS),
             seq: 0,
             next_gc: None,
             stats: CtStats::default(),
@@ -237,7 +260,17 @@ impl Conntrack {
 
     /// A tuple is taken as some flow's reply (NAT must not map onto it).
     pub fn tuple_in_use(&self, t: &Tuple) -> bool {
-        self.index.contains_key(t)
+        self.find(t).is_some()
+    }
+
+    /// The flow with tuple `t` in either direction: its id, and whether `t` is its reply.
+    fn find(&self, t: &Tuple) -> Option<(u32, bool)> {
+        self.index.find(index::hash(t), |id, reply| {
+            self.conns
+                .get(id as usize)
+                .and_then(Option::as_ref)
+                .is_some_and(|c| if reply { c.reply == *t } else { c.orig == *t })
+        })
     }
 
     pub fn conn<'a>(&'a self, slot: &'a Slot) -> Option<&'a Conn> {
@@ -258,22 +291,14 @@ impl Conntrack {
 
     /// Looks the packet up (or starts a pending flow) and advances its state machine.
     pub fn track(&mut self, now: Instant, flow: &Flow) -> Tracked {
-        let invalid = Tracked {
-            slot: Slot::None,
-            reply: false,
-            state: CtState::Invalid,
-        };
+        let invalid = Tracked::invalid();
         if let Some(q) = flow.quoted {
             // The error travels back toward the quoted packet's sender: its inverted tuple is
             // the direction the error itself travels in (`icmp_error_message`).
-            return match self.index.get(&q.invert()) {
-                Some(&(id, dir)) => {
+            return match self.find(&q.invert()) {
+                Some((id, dir)) => {
                     self.stats.found += 1;
-                    Tracked {
-                        slot: Slot::Table(id),
-                        reply: dir,
-                        state: CtState::Related,
-                    }
+                    Tracked::new(Slot::Table(id), dir, CtState::Related)
                 }
                 None => {
                     self.stats.invalid += 1;
@@ -281,7 +306,7 @@ impl Conntrack {
                 }
             };
         }
-        if let Some(&(id, reply)) = self.index.get(&flow.tuple) {
+        if let Some((id, reply)) = self.find(&flow.tuple) {
             self.stats.found += 1;
             return self.advance(now, id, reply, flow);
         }
@@ -319,20 +344,12 @@ impl Conntrack {
             seq: self.seq,
         };
         conn.expires = now + conn.timeout();
-        Tracked {
-            slot: Slot::Pending(Box::new(conn)),
-            reply: false,
-            state: CtState::New,
-        }
+        Tracked::new(Slot::Pending(Box::new(conn)), false, CtState::New)
     }
 
     fn advance(&mut self, now: Instant, id: u32, reply: bool, flow: &Flow) -> Tracked {
         let Some(conn) = self.conns.get_mut(id as usize).and_then(Option::as_mut) else {
-            return Tracked {
-                slot: Slot::None,
-                reply,
-                state: CtState::Invalid,
-            };
+            return Tracked::new(Slot::None, reply, CtState::Invalid);
         };
         let mut state = if reply || conn.seen_reply {
             CtState::Established
@@ -369,11 +386,7 @@ impl Conntrack {
             conn.expires = now + conn.timeout();
         }
         self.next_gc = Some(self.next_gc.map_or(conn.expires, |g| g.min(conn.expires)));
-        Tracked {
-            slot: Slot::Table(id),
-            reply,
-            state,
-        }
+        Tracked::new(Slot::Table(id), reply, state)
     }
 
     /// Enters a pending flow into the table once its first packet is accepted. `false` when
@@ -382,9 +395,7 @@ impl Conntrack {
         let Slot::Pending(conn) = std::mem::replace(slot, Slot::None) else {
             return true;
         };
-        if self.len() >= self.max
-            || self.index.contains_key(&conn.orig)
-            || self.index.contains_key(&conn.reply)
+        if self.len() >= self.max || self.tuple_in_use(&conn.orig) || self.tuple_in_use(&conn.reply)
         {
             self.stats.drop += 1;
             return false;
@@ -401,8 +412,13 @@ impl Conntrack {
                 (self.conns.len() - 1) as u32
             }
         };
-        self.index.insert(orig, (id, false));
-        self.index.insert(reply, (id, true));
+        // A flow whose reply tuple is its original one (a host talking to itself from and to
+        // one port) is found as a reply, one bucket counted.
+        let rehash = rehash(&self.conns);
+        if orig != reply {
+            self.index.insert(index::hash(&orig), id, false, &rehash);
+        }
+        self.index.insert(index::hash(&reply), id, true, rehash);
         self.next_gc = Some(self.next_gc.map_or(expires, |g| g.min(expires)));
         *slot = Slot::Table(id);
         true
@@ -421,8 +437,10 @@ impl Conntrack {
         for id in 0..self.conns.len() {
             let Some(c) = &self.conns[id] else { continue };
             if c.expires <= now {
-                self.index.remove(&c.orig);
-                self.index.remove(&c.reply);
+                let (id32, rehash) = (id as u32, rehash(&self.conns));
+                self.index
+                    .remove(index::hash(&c.orig), id32, false, &rehash);
+                self.index.remove(index::hash(&c.reply), id32, true, rehash);
                 self.conns[id] = None;
                 self.free.push(id as u32);
                 self.stats.expired += 1;
@@ -447,66 +465,13 @@ impl Conntrack {
         v.sort_by_key(|c| c.seq);
         v
     }
-
-    /// `conntrack -L [-p PROTO] [--src-nat] [--dst-nat]`, with the summary line the tool prints
-    /// (on stderr, so after the list on a terminal).
-    pub fn listing(&self, now: Instant, proto: Option<u8>, snat: bool, dnat: bool) -> String {
-        let mut out = String::new();
-        let mut n = 0;
-        for c in self.flows() {
-            if proto.is_some_and(|p| p != c.orig.proto) || (snat && !c.snat) || (dnat && !c.dnat) {
-                continue;
-            }
-            n += 1;
-            let name = match c.orig.proto {
-                6 => "tcp",
-                17 => "udp",
-                1 => "icmp",
-                _ => "unknown",
-            };
-            let left = c.expires.saturating_sub(now).nanos() / 1_000_000_000;
-            let _ = write!(out, "{name:<8} {} {left} ", c.orig.proto);
-            if c.orig.proto == 6 {
-                let _ = write!(out, "{} ", c.tcp.name());
-            }
-            tuple_text(&mut out, &c.orig, c.icmp_type);
-            if !c.seen_reply {
-                out.push_str("[UNREPLIED] ");
-            }
-            tuple_text(&mut out, &c.reply, icmp_reply_type(c.icmp_type));
-            if c.assured {
-                out.push_str("[ASSURED] ");
-            }
-            out.push_str("mark=0 use=1\n");
-        }
-        let _ = writeln!(
-            out,
-            "conntrack v1.4.7 (conntrack-tools): {n} flow entries have been shown."
-        );
-        out
-    }
 }
 
-fn icmp_reply_type(t: u8) -> u8 {
-    match t {
-        8 => 0,
-        13 => 14,
-        15 => 16,
-        17 => 18,
-        other => other,
-    }
-}
-
-fn tuple_text(out: &mut String, t: &Tuple, icmp_type: u8) {
-    let _ = write!(out, "src={} dst={} ", t.src, t.dst);
-    match t.proto {
-        6 | 17 => {
-            let _ = write!(out, "sport={} dport={} ", t.sport, t.dport);
-        }
-        1 => {
-            let _ = write!(out, "type={icmp_type} code=0 id={} ", t.sport);
-        }
-        _ => {}
+/// The hash of an entered flow's tuple in one direction, for the index to find its home.
+fn rehash(conns: &[Option<Conn>]) -> impl Fn(u32, bool) -> u64 + '_ {
+    |id, reply| match conns.get(id as usize) {
+        Some(Some(c)) => index::hash(if reply { &c.reply } else { &c.orig }),
+        _ => 0,
     }
 }
 

@@ -155,3 +155,30 @@ fn a_dropped_first_packet_leaves_no_entry_and_the_table_is_bounded() {
     assert!(!ct.confirm(&mut second.slot));
     assert_eq!(ct.stats.drop, 1);
 }
+
+#[test]
+fn thousands_of_flows_come_and_go() {
+    let mut ct = Conntrack::new(DEFAULT_MAX);
+    // The first 3,000 flows expire at 30 s; the second 3,000, made at 20 s, stay.
+    for port in 1000..4000 {
+        confirmed(&mut ct, t(0), &udp(2, 9, port, 53));
+    }
+    for port in 1000..4000 {
+        confirmed(&mut ct, t(20), &udp(3, 9, port, 53));
+    }
+    ct.expire(t(30));
+    assert_eq!(ct.len(), 3000);
+    for port in 1000..4000 {
+        let gone = ct.track(t(31), &udp(2, 9, port, 53));
+        assert_eq!(gone.state, CtState::New, "{port}");
+        let back = ct.track(t(31), &udp(9, 3, 53, port));
+        assert_eq!(
+            (back.state, back.reply),
+            (CtState::Established, true),
+            "{port}"
+        );
+    }
+    // Expired slots are taken again.
+    confirmed(&mut ct, t(31), &udp(4, 9, 7, 53));
+    assert_eq!(ct.len(), 3001);
+}

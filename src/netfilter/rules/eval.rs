@@ -111,6 +111,21 @@ fn policy_verdict(p: Policy) -> Verdict {
 }
 
 impl Tables {
+    /// True when walking `table`'s chain for `hook` could only accept with nothing to count,
+    /// log or trace: no rules, an ACCEPT policy whose counters do not count (never set), no
+    /// tracing. A table without the hook accepts too.
+    pub fn passes_all(&self, table: Table, hook: Hook) -> bool {
+        if self.trace {
+            return false;
+        }
+        let ts = self.state(table);
+        ts.builtin(hook).is_none_or(|base| {
+            ts.chains[base]
+                .as_ref()
+                .is_some_and(|c| c.rules.is_empty() && c.policy == Policy::Accept && !c.policy_set)
+        })
+    }
+
     /// Walks `table`'s built-in chain for `hook`: the first matching rule with a terminating
     /// target decides; jumps push a return point (at most [`MAX_JUMP_DEPTH`], beyond which
     /// the packet is dropped), `-g` does not; RETURN or the end of a user chain pops; the end
