@@ -19,6 +19,8 @@ pub struct SimDevice<'a, 'c> {
     pub mtu: usize,
     /// Some for a routed stack: where its IPv4 packets go (see the module note).
     pub routed: Option<&'a mut Vec<Vec<u8>>>,
+    /// ARP requests smoltcp sent in this poll (it then keeps silent a second).
+    pub arp_requests: u32,
 }
 
 pub struct RxToken<'a>(&'a [u8]);
@@ -27,6 +29,7 @@ pub struct TxToken<'a, 'c> {
     ctx: &'a mut Ctx<'c>,
     port: u16,
     routed: Option<&'a mut Vec<Vec<u8>>>,
+    arp_requests: &'a mut u32,
 }
 
 impl phy::RxToken for RxToken<'_> {
@@ -48,6 +51,9 @@ impl phy::TxToken for TxToken<'_, '_> {
             None => {
                 buf.resize(len, 0);
                 let r = f(&mut buf);
+                if is_arp_request(&buf) {
+                    *self.arp_requests += 1;
+                }
                 self.ctx.send(self.port, buf);
                 r
             }
@@ -59,6 +65,15 @@ impl phy::TxToken for TxToken<'_, '_> {
             }
         }
     }
+}
+
+fn is_arp_request(frame: &[u8]) -> bool {
+    use smoltcp::wire::{ArpOperation, ArpPacket, EthernetFrame, EthernetProtocol};
+    EthernetFrame::new_checked(frame).is_ok_and(|eth| {
+        eth.ethertype() == EthernetProtocol::Arp
+            && ArpPacket::new_checked(eth.payload())
+                .is_ok_and(|a| a.operation() == ArpOperation::Request)
+    })
 }
 
 /// Checksums are computed on transmit (captures must carry valid ones) and not verified on
@@ -98,6 +113,7 @@ impl<'c> phy::Device for SimDevice<'_, 'c> {
                 ctx: self.ctx,
                 port: self.port,
                 routed: self.routed.as_deref_mut(),
+                arp_requests: &mut self.arp_requests,
             },
         ))
     }
@@ -107,6 +123,7 @@ impl<'c> phy::Device for SimDevice<'_, 'c> {
             ctx: self.ctx,
             port: self.port,
             routed: self.routed.as_deref_mut(),
+            arp_requests: &mut self.arp_requests,
         })
     }
 

@@ -37,6 +37,12 @@ pub struct HostIface {
     pub(crate) neigh: Vec<(Ipv4Address, EthernetAddress, Instant)>,
     /// Speaks IP, not Ethernet: a routed stack's interface or a host's `lo`.
     pub(crate) ip_medium: bool,
+    /// Until when smoltcp sends no ARP request on this interface, for any neighbour: it
+    /// rate-limits per interface (one request a second), where Linux does per neighbour.
+    arp_silent_until: Instant,
+    /// Next hops a program is about to send to that smoltcp cannot ask for now: the host
+    /// asks for them itself, as Linux would at once.
+    want_arp: Vec<Ipv4Address>,
 }
 
 /// A socket of some interface of the host.
@@ -119,6 +125,8 @@ impl Net {
                 sockets: SocketSet::new(Vec::new()),
                 neigh: Vec::new(),
                 ip_medium: false,
+                arp_silent_until: Instant::ZERO,
+                want_arp: Vec::new(),
             });
         }
         Net {
@@ -257,7 +265,23 @@ impl Net {
 
     /// The interface a packet to `dst` leaves by: the longest connected prefix, else the
     /// gateway's interface. In a routed stack: the interface of the source address.
-    pub fn route(&self, dst: Ipv4Address) -> Option<usize> {
+    pub fn route(&mut self, dst: Ipv4Address) -> Option<usize> {
+        let iface = self.route_of(dst)?;
+        // The next hop, if it is not known yet, will need an ARP request.
+        let f = &mut self.ifaces[iface];
+        if !f.ip_medium && self.routed.is_none() {
+            let next_hop = match f.config.cidr {
+                Some(c) if c.contains_addr(&dst) => dst,
+                _ => self.gateway.map_or(dst, |(_, g)| g),
+            };
+            if !f.neigh.iter().any(|n| n.0 == next_hop) && !f.want_arp.contains(&next_hop) {
+                f.want_arp.push(next_hop);
+            }
+        }
+        Some(iface)
+    }
+
+    fn route_of(&self, dst: Ipv4Address) -> Option<usize> {
         if let Some(r) = &self.routed {
             return self.iface_of(r.source(dst)?);
         }
@@ -371,14 +395,30 @@ impl Net {
                 }
             }
         }
+        // While smoltcp keeps silent, the host asks for the next hops its programs need.
+        if !f.want_arp.is_empty() {
+            if now < f.arp_silent_until {
+                for hop in std::mem::take(&mut f.want_arp) {
+                    if !f.neigh.iter().any(|n| n.0 == hop) {
+                        f.send_arp_request(iface as u16, hop, ctx);
+                    }
+                }
+            } else {
+                f.want_arp.clear();
+            }
+        }
         let mut dev = SimDevice {
             rx,
             ctx,
             port: iface as u16,
             mtu: f.config.mtu as usize,
             routed,
+            arp_requests: 0,
         };
         f.iface.poll(now.to_smoltcp(), &mut dev, &mut f.sockets);
+        if dev.arp_requests > 0 {
+            f.arp_silent_until = now + Duration::from_secs(1);
+        }
     }
 
     /// The earliest instant smoltcp wants to be polled at, over all interfaces.
@@ -413,10 +453,34 @@ fn ip_iface(name: String, cidr: Ipv4Cidr, mtu: u32, rng: &mut Rng, now: Instant)
         sockets: SocketSet::new(Vec::new()),
         neigh: Vec::new(),
         ip_medium: true,
+        arp_silent_until: Instant::ZERO,
+        want_arp: Vec::new(),
     }
 }
 
 impl HostIface {
+    /// An ARP request for `target`, as smoltcp would send it.
+    fn send_arp_request(&self, port: u16, target: Ipv4Address, ctx: &mut Ctx<'_>) {
+        let Some(cidr) = self.config.cidr else {
+            return;
+        };
+        let repr = ArpRepr::EthernetIpv4 {
+            operation: ArpOperation::Request,
+            source_hardware_addr: self.config.mac,
+            source_protocol_addr: cidr.address(),
+            target_hardware_addr: EthernetAddress([0; 6]),
+            target_protocol_addr: target,
+        };
+        let mut buf = ctx.buffer();
+        buf.resize(crate::link::ETH_HEADER_LEN + repr.buffer_len(), 0);
+        let mut eth = EthernetFrame::new_unchecked(&mut buf[..]);
+        eth.set_dst_addr(EthernetAddress::BROADCAST);
+        eth.set_src_addr(self.config.mac);
+        eth.set_ethertype(EthernetProtocol::Arp);
+        repr.emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
+        ctx.send(port, buf);
+    }
+
     /// True when a frame cannot concern this interface's stack, so smoltcp need not see it:
     /// an ARP request for another address (smoltcp ignores those entirely).
     pub fn ignores(&self, frame: &[u8]) -> bool {
