@@ -15,6 +15,8 @@ use std::time::Duration;
 use hoplab::capture::CaptureMode;
 use hoplab::scenario::run::{RunOptions, Runner};
 
+pub mod docker;
+
 /// A node of the topology: its interfaces (`name`, `cidr`) and, for a host, its gateway.
 pub struct Node {
     pub name: &'static str,
@@ -399,6 +401,11 @@ while True:
 /// end.
 pub fn kernel_steps(case: &str, topo: &Topo, steps: &[Step]) -> Vec<Out> {
     let tb = Testbed::new(case, topo);
+    run_steps(&tb, steps)
+}
+
+/// Runs the probe in a built testbed; one output per step, background ones read at the end.
+fn run_steps(tb: &Testbed, steps: &[Step]) -> Vec<Out> {
     let mut outs = vec![Out::default(); steps.len()];
     let mut background: Vec<(usize, Child)> = Vec::new();
     for (i, step) in steps.iter().enumerate() {
@@ -526,6 +533,14 @@ pub fn hoplab_steps(topo: &Topo, steps: &[Step]) -> Vec<Out> {
         .iter()
         .find(|n| !n.router)
         .map_or("h1", |n| n.name);
+    let y = lab_yaml(topo, &steps_yaml(steps, first_host));
+    let setup: usize = topo.nodes.iter().map(|n| n.setup.len()).sum();
+    let report = run_lab(&y);
+    step_outs(&report, setup, steps.len(), &y)
+}
+
+/// The probe's steps as YAML lines; `Step::Pause` sleeps on `first_host`.
+fn steps_yaml(steps: &[Step], first_host: &str) -> String {
     let mut y = String::new();
     for step in steps {
         y += &match *step {
@@ -544,15 +559,22 @@ pub fn hoplab_steps(topo: &Topo, steps: &[Step]) -> Vec<Out> {
             Step::Pause => format!("  - {{on: {first_host}, run: \"sleep 1\"}}\n"),
         };
     }
-    let y = lab_yaml(topo, &y);
-    let setup: usize = topo.nodes.iter().map(|n| n.setup.len()).sum();
-    let report = run_lab(&y);
-    (0..steps.len())
+    y
+}
+
+/// The outputs of the `n` steps after the first `skip` ones of a run of lab `y`.
+fn step_outs(
+    report: &hoplab::scenario::run::RunReport,
+    skip: usize,
+    n: usize,
+    y: &str,
+) -> Vec<Out> {
+    (0..n)
         .map(|k| {
             let step = report
                 .steps
                 .iter()
-                .find(|s| s.index == setup + k + 1)
+                .find(|s| s.index == skip + k + 1)
                 .unwrap_or_else(|| panic!("step {} did not run\n{y}", k + 1));
             match (&step.result, &step.listing) {
                 (Some(r), _) => Out {

@@ -1,0 +1,342 @@
+//! Docker labs with the kernel as the oracle: hoplab builds the lab (`docker:` and any
+//! low-level hosts, bridges and links), and the namespace testbed is built from hoplab's own
+//! model of it: one namespace per router (the Docker host), host (a container, `remote`) and
+//! free-standing bridge; each bridge whose device is a router's interface (`docker0`,
+//! `br-<id>`) a Linux bridge in that router's namespace, with the same MAC; each link a veth
+//! pair, a bridge's end enslaved to it; the same addresses, MACs, MTUs, routes and sysctls.
+//! The rules are what `iptables-save` prints on each router in hoplab at the start of the
+//! run, loaded with `iptables-restore -w`.
+//!
+//! What the testbed does not have: Docker's daemons (no `docker-proxy`, no embedded DNS) and
+//! `br_netfilter` (hoplab does not model `bridge-nf-call-iptables`: it is turned off in every
+//! namespace where it is on).
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use hoplab::scenario::model::{BridgeSpec, Endpoint, Lab};
+
+use super::{Out, Step, Testbed, must, run_lab, run_steps, step_outs, steps_yaml};
+
+/// What one Docker probe gave in both worlds, and the rules both ran with.
+pub struct DockerRun {
+    pub kernel: Vec<Out>,
+    pub hoplab: Vec<Out>,
+    /// `iptables-save` on each router in hoplab at the start, as loaded into the kernel.
+    pub rules: Vec<(String, String)>,
+}
+
+/// Runs a Docker lab (`lab`: a lab file without `steps:`) with these steps in hoplab, then in
+/// a namespace testbed built from the same lab and loaded with hoplab's rules. `case` names
+/// the namespaces (unique per case and process); they are deleted even when a case fails.
+pub fn docker_steps(case: &str, lab: &str, steps: &[Step]) -> DockerRun {
+    let model = parse(&format!("{lab}steps: []\n"));
+    // A container without a stack of its own (`network_mode: host`, `container:NAME`) runs
+    // its steps in the namespace of the node whose stack it shares.
+    let node_of = |on: &'static str| -> &'static str {
+        let node = model.node_of(on);
+        assert!(
+            model.hosts.iter().any(|h| h.name == node)
+                || model.routers.iter().any(|r| r.name == node),
+            "{case}: a step on {on}: the kernel testbed runs steps on hosts, containers and \
+             routers only"
+        );
+        if node == on {
+            on
+        } else {
+            Box::leak(node.to_string().into_boxed_str())
+        }
+    };
+    let kernel_steps: Vec<Step> = steps
+        .iter()
+        .map(|s| match *s {
+            Step::Http(on, port) => Step::Http(node_of(on), port),
+            Step::Bg(on, cmd, port) => Step::Bg(node_of(on), cmd, port),
+            Step::Run(on, cmd, input) => Step::Run(node_of(on), cmd, input),
+            Step::Show(on, cmd) => Step::Show(node_of(on), cmd),
+            Step::Pause => Step::Pause,
+        })
+        .collect();
+    let first_host = model
+        .hosts
+        .first()
+        .map_or("dockerhost", |h| h.name.as_str());
+    let mut y = format!("{lab}steps:\n");
+    for r in &model.routers {
+        y += &format!("  - {{on: {}, show: iptables-save}}\n", r.name);
+    }
+    y += &steps_yaml(steps, first_host);
+    let report = run_lab(&y);
+    let n = model.routers.len();
+    let rules: Vec<(String, String)> = model
+        .routers
+        .iter()
+        .map(|r| r.name.clone())
+        .zip(step_outs(&report, 0, n, &y).into_iter().map(|o| o.text))
+        .collect();
+    let hoplab = step_outs(&report, n, steps.len(), &y);
+    let tb = docker_testbed(case, &model, &rules);
+    let kernel = run_steps(&tb, &kernel_steps);
+    DockerRun {
+        kernel,
+        hoplab,
+        rules,
+    }
+}
+
+fn parse(y: &str) -> Lab {
+    hoplab::scenario::parse(y, "kd-docker.yaml").unwrap_or_else(|e| panic!("{e}\n{y}"))
+}
+
+/// FNV-1a: a short, stable tag of a case's whole name for its namespaces' names.
+fn tag(case: &str) -> u32 {
+    case.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// A MAC as iproute2 writes it.
+fn mac(b: [u8; 6]) -> String {
+    b.map(|x| format!("{x:02x}")).join(":")
+}
+
+/// The interface that is a bridge's device: on its router, the interface of the bridge's
+/// name, or else the one that shares the bridge's MAC (`docker0` for the default network's
+/// bridge); a free-standing bridge's is its name.
+fn device(lab: &Lab, b: &BridgeSpec) -> String {
+    let Some(r) = b
+        .host
+        .as_ref()
+        .and_then(|h| lab.routers.iter().find(|r| r.name == *h))
+    else {
+        return b.name.clone();
+    };
+    r.ifaces
+        .iter()
+        .find(|i| i.name == b.name)
+        .or_else(|| r.ifaces.iter().find(|i| i.mac == b.mac))
+        .map_or_else(|| b.name.clone(), |i| i.name.clone())
+}
+
+/// Where a link's end lives in the testbed: namespace node, interface, its MAC and the
+/// bridge device it is a port of.
+struct End {
+    node: String,
+    iface: String,
+    mac: Option<String>,
+    master: Option<String>,
+    hairpin: bool,
+}
+
+fn end(lab: &Lab, ep: &Endpoint) -> End {
+    if let Some(b) = lab.bridges.iter().find(|b| b.name == ep.node) {
+        return End {
+            node: b.host.clone().unwrap_or_else(|| b.name.clone()),
+            iface: ep.iface.clone(),
+            mac: b
+                .ports
+                .iter()
+                .find(|(p, _)| *p == ep.iface)
+                .map(|(_, m)| mac(m.0)),
+            master: Some(device(lab, b)),
+            hairpin: b.hairpin.contains(&ep.iface),
+        };
+    }
+    let ifaces = lab
+        .hosts
+        .iter()
+        .find(|h| h.name == ep.node)
+        .map(|h| &h.ifaces)
+        .or_else(|| {
+            lab.routers
+                .iter()
+                .find(|r| r.name == ep.node)
+                .map(|r| &r.ifaces)
+        })
+        .unwrap_or_else(|| panic!("{ep}: no such node"));
+    End {
+        node: ep.node.clone(),
+        iface: ep.iface.clone(),
+        mac: ifaces
+            .iter()
+            .find(|i| i.name == ep.iface)
+            .map(|i| mac(i.mac.0)),
+        master: None,
+        hairpin: false,
+    }
+}
+
+/// Builds the lab in network namespaces; see the module's documentation.
+pub fn docker_testbed(case: &str, lab: &Lab, rules: &[(String, String)]) -> Testbed {
+    let mut tb = Testbed {
+        prefix: format!("hd{:08x}{}", tag(case), std::process::id() % 100_000),
+        nodes: Vec::new(),
+    };
+    let ip = |tb: &Testbed, node: &str, args: &str| {
+        let ns = tb.ns(node);
+        let mut argv = vec!["ip", "-n", &ns];
+        argv.extend(args.split_whitespace());
+        must(&argv);
+    };
+    let sysctl = |tb: &Testbed, node: &str, kv: &str| {
+        must(&["ip", "netns", "exec", &tb.ns(node), "sysctl", "-qw", kv]);
+    };
+    // Namespaces: routers forward as their `forwarding` says; hosts and bridges do not.
+    let mut spaces: Vec<(String, bool)> = Vec::new();
+    spaces.extend(lab.routers.iter().map(|r| (r.name.clone(), r.forwarding)));
+    spaces.extend(lab.hosts.iter().map(|h| (h.name.clone(), false)));
+    spaces.extend(
+        lab.bridges
+            .iter()
+            .filter(|b| b.host.is_none())
+            .map(|b| (b.name.clone(), false)),
+    );
+    for (node, fwd) in &spaces {
+        let ns = tb.ns(node);
+        must(&["ip", "netns", "add", &ns]);
+        tb.nodes.push(ns);
+        ip(&tb, node, "link set lo up");
+        sysctl(
+            &tb,
+            node,
+            &format!("net.ipv4.ip_forward={}", u8::from(*fwd)),
+        );
+    }
+    // Bridges: a router's bridge device (docker0, br-<id>) in its namespace, a free-standing
+    // bridge in its own.
+    for b in &lab.bridges {
+        let node = b.host.clone().unwrap_or_else(|| b.name.clone());
+        let ageing = (b.ageing.as_secs_f64() * 100.0).round() as u64;
+        ip(
+            &tb,
+            &node,
+            &format!(
+                "link add {} address {} type bridge ageing_time {ageing}",
+                device(lab, b),
+                mac(b.mac.0)
+            ),
+        );
+        if b.host.is_none() {
+            ip(&tb, &node, &format!("link set {} up", b.name));
+        }
+    }
+    // Links: veth pairs; a bridge's end is enslaved to its device.
+    for l in &lab.links {
+        let (a, b) = (end(lab, &l.a), end(lab, &l.b));
+        let (na, nb) = (tb.ns(&a.node), tb.ns(&b.node));
+        must(&[
+            "ip", "link", "add", &a.iface, "netns", &na, "type", "veth", "peer", "name", &b.iface,
+            "netns", &nb,
+        ]);
+        for e in [&a, &b] {
+            if let Some(mac) = &e.mac {
+                ip(&tb, &e.node, &format!("link set {} address {mac}", e.iface));
+            }
+            ip(
+                &tb,
+                &e.node,
+                &format!("link set {} mtu {}", e.iface, l.params.mtu),
+            );
+            if let Some(dev) = &e.master {
+                ip(&tb, &e.node, &format!("link set {} master {dev}", e.iface));
+                if e.hairpin {
+                    ip(
+                        &tb,
+                        &e.node,
+                        &format!("link set {} type bridge_slave hairpin on", e.iface),
+                    );
+                }
+            }
+            ip(&tb, &e.node, &format!("link set {} up", e.iface));
+        }
+    }
+    // Addresses; a router's interface that is neither a link's end nor a bridge is a dummy.
+    let ends: BTreeSet<(String, String)> = lab
+        .links
+        .iter()
+        .flat_map(|l| [&l.a, &l.b])
+        .map(|e| (e.node.clone(), e.iface.clone()))
+        .collect();
+    let devices: BTreeSet<(String, String)> = lab
+        .bridges
+        .iter()
+        .filter_map(|b| Some((b.host.clone()?, device(lab, b))))
+        .collect();
+    let nodes = lab
+        .routers
+        .iter()
+        .map(|r| (&r.name, &r.ifaces))
+        .chain(lab.hosts.iter().map(|h| (&h.name, &h.ifaces)));
+    for (node, ifaces) in nodes {
+        for i in ifaces {
+            let key = (node.clone(), i.name.clone());
+            if !ends.contains(&key) && !devices.contains(&key) {
+                ip(
+                    &tb,
+                    node,
+                    &format!("link add {} address {} type dummy", i.name, mac(i.mac.0)),
+                );
+            }
+            if devices.contains(&key) {
+                ip(&tb, node, &format!("link set {} mtu {}", i.name, i.mtu));
+            }
+            if let Some(c) = i.cidr {
+                ip(&tb, node, &format!("addr add {c} dev {}", i.name));
+            }
+            ip(&tb, node, &format!("link set {} up", i.name));
+        }
+    }
+    // Routes.
+    for h in &lab.hosts {
+        if let Some(gw) = h.gateway {
+            ip(&tb, &h.name, &format!("route add default via {gw}"));
+        }
+    }
+    for r in &lab.routers {
+        for rt in &r.routes {
+            let op = match rt.op {
+                hoplab::router::route::RouteOp::Add => "add",
+                hoplab::router::route::RouteOp::Del => "del",
+                hoplab::router::route::RouteOp::Replace => "replace",
+            };
+            let mut cmd = format!("route {op} {}", rt.dst);
+            if let Some(via) = rt.via {
+                cmd += &format!(" via {via}");
+            }
+            if let Some(dev) = &rt.dev {
+                cmd += &format!(" dev {dev}");
+            }
+            if rt.metric != 0 {
+                cmd += &format!(" metric {}", rt.metric);
+            }
+            ip(&tb, &r.name, &cmd);
+        }
+        for (k, v) in &r.sysctls {
+            sysctl(&tb, &r.name, &format!("{k}={v}"));
+        }
+    }
+    // br_netfilter, where the module is loaded, calls iptables for bridged frames: hoplab
+    // does not model that.
+    for (node, _) in &spaces {
+        for key in ["bridge-nf-call-iptables", "bridge-nf-call-ip6tables"] {
+            let path = format!("/proc/sys/net/bridge/{key}");
+            let on = Command::new("ip")
+                .args(["netns", "exec", &tb.ns(node), "cat", &path])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "1");
+            if on {
+                sysctl(&tb, node, &format!("net.bridge.{key}=0"));
+            }
+        }
+    }
+    // The rules, as hoplab has them.
+    for (r, save) in rules {
+        let out = tb.shell(r, "iptables-restore -w", save);
+        assert_eq!(
+            out.code, 0,
+            "{r}: iptables-restore: {}\n--- input:\n{save}",
+            out.text
+        );
+    }
+    tb
+}
