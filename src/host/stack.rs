@@ -99,6 +99,10 @@ impl Stack {
 
     fn poll_all(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
         for f in 0..self.net.ifaces.len() {
+            // `lo` without a socket has nothing to send: polling it would cost every frame.
+            if self.net.is_loopback(f) && self.net.ifaces[f].sockets.iter().next().is_none() {
+                continue;
+            }
             self.net.poll(f, now, None, ctx);
         }
     }
