@@ -436,6 +436,8 @@ fn forwarded(dport: u16) -> PacketView<'static> {
         }),
         src_type: AddrType::Unicast,
         dst_type: AddrType::Unicast,
+        ip: &[],
+        mac: None,
     }
 }
 

@@ -36,6 +36,8 @@ pub struct Cx<'a> {
     pub now: Instant,
     pub env: &'a dyn Env,
     pub rules: &'a mut dyn Rules,
+    /// The Ethernet header of the frame being handled, when it was received (LOG's `MAC=`).
+    pub mac: Option<[u8; 14]>,
 }
 
 /// What becomes of the packet after a hook.
@@ -53,7 +55,7 @@ pub struct Netfilter {
 
 /// Reads what rules match on from an IPv4 datagram.
 pub fn view<'a>(
-    ip: &[u8],
+    ip: &'a [u8],
     in_iface: Option<&'a str>,
     out_iface: Option<&'a str>,
     ct: Option<CtView>,
@@ -65,7 +67,7 @@ pub fn view<'a>(
 /// [`view`], asking the host to class only an address that `known` has no class for; `known`
 /// is left with the packet's classes.
 fn view_classed<'a>(
-    ip: &[u8],
+    ip: &'a [u8],
     (in_iface, out_iface): (Option<&'a str>, Option<&'a str>),
     ct: Option<CtView>,
     env: &dyn Env,
@@ -128,6 +130,8 @@ fn view_classed<'a>(
         ct,
         src_type: types.src.1,
         dst_type: types.dst.1,
+        ip,
+        mac: None,
     })
 }
 
@@ -210,9 +214,10 @@ impl Netfilter {
                     let ct = self.ct_view(tr);
                     let ifaces = (in_iface, out_iface);
                     let known = &mut tr.addr_types;
-                    let Some(pkt) = view_classed(ip, ifaces, ct, cx.env, known) else {
+                    let Some(mut pkt) = view_classed(ip, ifaces, ct, cx.env, known) else {
                         return Fate::Drop;
                     };
+                    pkt.mac = cx.mac;
                     read.insert(pkt)
                 }
             };

@@ -78,6 +78,7 @@ fn masquerade_out_and_back_with_nat_chains_on_the_first_packet_only() {
             now: Instant::ZERO,
             env: &Host,
             rules: &mut rules,
+            mac: None,
         };
         let (fate, mut tr) = nf.prerouting(&mut cx, &mut syn, "docker0", Some(a("172.17.0.1")));
         assert_eq!((fate, tr.state), (Fate::Continue, CtState::New));
@@ -117,6 +118,7 @@ fn masquerade_out_and_back_with_nat_chains_on_the_first_packet_only() {
             now: Instant::ZERO,
             env: &Host,
             rules: &mut rules,
+            mac: None,
         };
         let (fate, mut tr) = nf.prerouting(&mut cx, &mut synack, "eth0", Some(a("192.0.2.10")));
         assert_eq!(
@@ -173,6 +175,7 @@ fn dnat_happens_before_filter_and_the_reply_source_is_restored() {
         now: Instant::ZERO,
         env: &Host,
         rules: &mut rules,
+        mac: None,
     };
     let mut syn = tcp("192.0.2.1", "192.0.2.10", 5555, 8080, 0x02);
     let (_, mut tr) = nf.prerouting(&mut cx, &mut syn, "eth0", Some(a("192.0.2.10")));
@@ -223,6 +226,7 @@ fn a_packet_dropped_in_filter_leaves_no_flow() {
         now: Instant::ZERO,
         env: &Host,
         rules: &mut rules,
+        mac: None,
     };
     let mut syn = tcp("10.0.0.1", "10.0.0.2", 1, 2, 0x02);
     let (_, mut tr) = nf.prerouting(&mut cx, &mut syn, "eth0", None);

@@ -141,6 +141,10 @@ pub struct PacketView<'a> {
     /// `-m addrtype` of the source and destination.
     pub src_type: AddrType,
     pub dst_type: AddrType,
+    /// The IPv4 packet itself (LOG writes its header fields).
+    pub ip: &'a [u8],
+    /// The Ethernet header it arrived in, when it arrived on an interface (LOG's `MAC=`).
+    pub mac: Option<[u8; 14]>,
 }
 
 /// How REJECT answers.

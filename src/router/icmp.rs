@@ -69,6 +69,15 @@ pub fn error(
         ident,
         icmp_len,
     );
+    {
+        // An error travels as internetwork control, keeping the original's TOS bits
+        // (`icmp_send`: `(tos & IPTOS_TOS_MASK) | IPTOS_PREC_INTERNETCONTROL`).
+        let tos = (orig.dscp() << 2 | orig.ecn()) & 0x1e | 0xc0;
+        let mut ip = Ipv4Packet::new_unchecked(&mut buf[ETH_HEADER_LEN..ETH_HEADER_LEN + 20]);
+        ip.set_dscp(tos >> 2);
+        ip.set_ecn(tos & 0x03);
+        ip.fill_checksum();
+    }
     let mut icmp = Icmpv4Packet::new_unchecked(&mut buf[ETH_HEADER_LEN + 20..]);
     icmp.set_msg_type(msg);
     icmp.set_msg_code(code);
@@ -210,6 +219,62 @@ impl RateLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The port unreachable the kernel sent, and logged, for a UDP datagram to a closed port
+    /// (a LOG rule in INPUT on a network-namespace testbed):
+    /// `IN=va OUT= MAC=... SRC=10.9.0.2 DST=10.9.0.1 LEN=58 TOS=0x00 PREC=0xC0 TTL=64
+    /// ID=28857 PROTO=ICMP TYPE=3 CODE=3 [SRC=10.9.0.1 DST=10.9.0.2 LEN=30 TOS=0x00
+    /// PREC=0x00 TTL=64 ID=43770 DF PROTO=UDP SPT=60344 DPT=5000 LEN=10 ] `
+    #[test]
+    fn an_icmp_error_logs_as_the_kernel_logs_it() {
+        use crate::netfilter::rules::LogLine;
+        use crate::netfilter::{AddrType, PacketView, Table};
+        let (a, b) = (Ipv4Address::new(10, 9, 0, 1), Ipv4Address::new(10, 9, 0, 2));
+        let mut udp = vec![0u8; 30];
+        ipv4_header(&mut udp, a, b, IpProtocol::Udp, 43770, 10);
+        {
+            let mut ip = Ipv4Packet::new_unchecked(&mut udp[..]);
+            ip.set_dont_frag(true);
+            ip.fill_checksum();
+        }
+        udp[20..28].copy_from_slice(&[0xeb, 0xb8, 0x13, 0x88, 0, 10, 0, 0]);
+        let code = u8::from(smoltcp::wire::Icmpv4DstUnreachable::PortUnreachable);
+        let msg = Icmpv4Message::DstUnreachable;
+        let frame = error(Vec::new(), b, &udp, msg, code, [0; 4], 28857).unwrap();
+        let ip = &frame[ETH_HEADER_LEN..];
+        let view = PacketView {
+            len: 58,
+            src: b,
+            dst: a,
+            proto: 1,
+            sport: None,
+            dport: None,
+            tcp_flags: None,
+            icmp: Some((3, 3)),
+            fragment: false,
+            in_iface: Some("va"),
+            out_iface: None,
+            ct: None,
+            src_type: AddrType::Unicast,
+            dst_type: AddrType::Local,
+            ip,
+            mac: None,
+        };
+        let line = LogLine {
+            table: Table::Filter,
+            chain: "INPUT",
+            rule: 1,
+            prefix: "kdlog2: ",
+            level: 4,
+            packet: &view,
+        };
+        assert_eq!(
+            line.to_string(),
+            "kdlog2: IN=va OUT= SRC=10.9.0.2 DST=10.9.0.1 LEN=58 TOS=0x00 PREC=0xC0 TTL=64 \
+             ID=28857 PROTO=ICMP TYPE=3 CODE=3 [SRC=10.9.0.1 DST=10.9.0.2 LEN=30 TOS=0x00 \
+             PREC=0x00 TTL=64 ID=43770 DF PROTO=UDP SPT=60344 DPT=5000 LEN=10 ] "
+        );
+    }
 
     #[test]
     fn rate_limit_bursts_six_then_one_per_second() {

@@ -165,6 +165,8 @@ pub struct Router {
     members: Vec<BridgeMember>,
     /// Installed tools, by name.
     clis: Vec<(String, Box<dyn Cli>)>,
+    /// The Ethernet header of the frame being handled (LOG's `MAC=`).
+    rx_mac: Option<[u8; 14]>,
 }
 
 /// A command-line tool installed on the router that reports state kept outside its network
@@ -354,6 +356,7 @@ impl Router {
             localnet_all: false,
             members: Vec::new(),
             clis: Vec::new(),
+            rx_mac: None,
         };
         r.localnet = vec![false; r.ifaces.len()];
         for (i, f) in r.ifaces.iter().enumerate() {
@@ -838,6 +841,7 @@ impl Router {
             now,
             env: &env,
             rules: &mut self.rules,
+            mac: self.rx_mac,
         };
         f(&mut self.nf, &mut cx, &self.ifaces)
     }
@@ -1016,11 +1020,13 @@ impl Node for Router {
             ctx.note(Note::Dropped(DropReason::OtherHost));
             return;
         }
+        self.rx_mac = frame.get(..ETH_HEADER_LEN).and_then(|h| h.try_into().ok());
         match eth.ethertype() {
             EthernetProtocol::Arp => self.handle_arp(now, dev, eth.payload(), ctx),
             EthernetProtocol::Ipv4 => self.handle_ipv4(now, dev, eth.payload(), l2_broadcast, ctx),
             _ => {}
         }
+        self.rx_mac = None;
         for line in self.rules.pending.drain(..) {
             ctx.note(Note::Log(line));
         }

@@ -1,8 +1,6 @@
 //! Evaluating a hook's chain for one packet (`nft_do_chain` / `ipt_do_table`), with counters,
 //! a bounded jump stack and trace events that borrow instead of allocating.
 
-use std::fmt;
-
 use super::MAX_JUMP_DEPTH;
 use super::model::{Policy, Tables, Target, index};
 use crate::netfilter::packet::{Hook, PacketView, Table, Verdict};
@@ -37,10 +35,8 @@ pub enum TraceEvent<'a> {
     },
 }
 
-/// A LOG target's kernel log line. `Display` writes the prefix, then the fields the kernel's
-/// `nf_log_ip_packet` writes that the packet view knows, each followed by a space:
-/// `IN=eth0 OUT= SRC=... DST=... LEN=60 PROTO=TCP SPT=40000 DPT=80 SYN `.
-/// (MAC, TOS, TTL, ID, WINDOW and the like are not in the view and are left out.)
+/// A LOG target's kernel log line; `Display` (in `log.rs`) writes it as the kernel's
+/// `nf_log_ip_packet` does.
 #[derive(Clone, Copy, Debug)]
 pub struct LogLine<'a> {
     pub table: Table,
@@ -50,57 +46,6 @@ pub struct LogLine<'a> {
     /// syslog level (4 is warning).
     pub level: u8,
     pub packet: &'a PacketView<'a>,
-}
-
-impl fmt::Display for LogLine<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let p = self.packet;
-        write!(
-            f,
-            "{}IN={} OUT={} SRC={} DST={} LEN={} ",
-            self.prefix,
-            p.in_iface.unwrap_or(""),
-            p.out_iface.unwrap_or(""),
-            p.src,
-            p.dst,
-            p.len
-        )?;
-        let name = match p.proto {
-            6 => "TCP",
-            17 => "UDP",
-            1 => "ICMP",
-            n => return write!(f, "PROTO={n} "),
-        };
-        write!(f, "PROTO={name} ")?;
-        if p.fragment {
-            return Ok(());
-        }
-        if let (Some(s), Some(d)) = (p.sport, p.dport)
-            && p.proto != 1
-        {
-            write!(f, "SPT={s} DPT={d} ")?;
-        }
-        if p.proto == 6
-            && let Some(flags) = p.tcp_flags
-        {
-            for (bit, word) in [
-                (0x20, "URG"),
-                (0x10, "ACK"),
-                (0x08, "PSH"),
-                (0x04, "RST"),
-                (0x02, "SYN"),
-                (0x01, "FIN"),
-            ] {
-                if flags & bit != 0 {
-                    write!(f, "{word} ")?;
-                }
-            }
-        }
-        if let Some((t, c)) = p.icmp.filter(|_| p.proto == 1) {
-            write!(f, "TYPE={t} CODE={c} ")?;
-        }
-        Ok(())
-    }
 }
 
 fn policy_verdict(p: Policy) -> Verdict {

@@ -175,8 +175,11 @@ fn trace_events_and_log_lines() {
         "-A INPUT -j X",
         "-A X -j LOG --log-prefix in:",
     ]);
+    let bytes = syn_bytes();
     let p = PacketView {
         out_iface: None,
+        ip: &bytes,
+        mac: Some([2, 0, 0, 0, 0, 6, 2, 0, 0, 0, 0, 5, 8, 0]),
         ..tcp("10.0.0.5", 40000, "10.0.0.6", 80)
     };
     let mut seen = Vec::new();
@@ -192,7 +195,11 @@ fn trace_events_and_log_lines() {
     });
     assert_eq!(
         lines,
-        ["in:IN=eth0 OUT= SRC=10.0.0.5 DST=10.0.0.6 LEN=60 PROTO=TCP SPT=40000 DPT=80 SYN "]
+        [
+            "in:IN=eth0 OUT= MAC=02:00:00:00:00:06:02:00:00:00:00:05:08:00 SRC=10.0.0.5 \
+             DST=10.0.0.6 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=4660 DF PROTO=TCP SPT=40000 \
+             DPT=80 WINDOW=64240 RES=0x00 SYN URGP=0 "
+        ]
     );
     t.set_trace(true);
     let mut ev = Vec::new();
@@ -227,4 +234,28 @@ fn trace_events_and_log_lines() {
             "verdict Accept"
         ]
     );
+}
+
+/// A TCP SYN 10.0.0.5:40000 → 10.0.0.6:80, as the LOG line's fields come from its bytes.
+fn syn_bytes() -> Vec<u8> {
+    use smoltcp::wire::{IpProtocol, Ipv4Packet, TcpPacket};
+    let mut b = vec![0u8; 40];
+    let mut ip = Ipv4Packet::new_unchecked(&mut b[..]);
+    ip.set_version(4);
+    ip.set_header_len(20);
+    ip.set_total_len(40);
+    ip.set_ident(0x1234);
+    ip.set_dont_frag(true);
+    ip.set_hop_limit(64);
+    ip.set_next_header(IpProtocol::Tcp);
+    ip.set_src_addr("10.0.0.5".parse().unwrap());
+    ip.set_dst_addr("10.0.0.6".parse().unwrap());
+    ip.fill_checksum();
+    let mut tcp = TcpPacket::new_unchecked(&mut b[20..]);
+    tcp.set_src_port(40000);
+    tcp.set_dst_port(80);
+    tcp.set_header_len(20);
+    tcp.set_syn(true);
+    tcp.set_window_len(64240);
+    b
 }

@@ -49,6 +49,7 @@ mod fmt_ext;
 mod fmt_match;
 mod fmt_target;
 mod listing;
+mod log;
 mod match_eval;
 mod matches;
 mod model;

@@ -55,6 +55,8 @@ pub(crate) fn tcp(src: &str, sport: u16, dst: &str, dport: u16) -> PacketView<'s
         ct: None,
         src_type: AddrType::Unicast,
         dst_type: AddrType::Local,
+        ip: &[],
+        mac: None,
     }
 }
 

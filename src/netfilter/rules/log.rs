@@ -1,0 +1,166 @@
+//! The LOG target's line, as the kernel's `nf_log_ip_packet` (`nf_log_syslog.c`) writes it
+//! after the syslog level: the prefix, `IN=`/`OUT=`, `MAC=` for a received packet, then the
+//! IPv4 header (`SRC= DST= LEN= TOS= PREC= TTL= ID=` and the fragment flags) and the
+//! transport header (ports, TCP window and flags, UDP length, ICMP type and code, echo id and
+//! sequence, an ICMP error's quoted packet in brackets), each field followed by a space.
+//! The options a LOG rule can add (`--log-tcp-sequence`, `--log-tcp-options`,
+//! `--log-ip-options`, `--log-uid`) are not modelled.
+
+use std::fmt;
+
+use smoltcp::wire::{Icmpv4Packet, IpProtocol, Ipv4Packet, TcpPacket, UdpPacket};
+
+use super::eval::LogLine;
+
+impl fmt::Display for LogLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = self.packet;
+        write!(
+            f,
+            "{}IN={} OUT={} ",
+            self.prefix,
+            p.in_iface.unwrap_or(""),
+            p.out_iface.unwrap_or("")
+        )?;
+        // The MAC header of a packet that came in on an interface: destination, source,
+        // ethertype, as bytes.
+        if p.in_iface.is_some()
+            && let Some(mac) = p.mac
+        {
+            f.write_str("MAC=")?;
+            for (i, b) in mac.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(":")?;
+                }
+                write!(f, "{b:02x}")?;
+            }
+            f.write_str(" ")?;
+        }
+        ipv4(f, p.ip, false)
+    }
+}
+
+/// `SRC=... DST=...` onwards; `quoted` for the packet inside an ICMP error (recursed once).
+fn ipv4(f: &mut fmt::Formatter<'_>, bytes: &[u8], quoted: bool) -> fmt::Result {
+    let ip = Ipv4Packet::new_unchecked(bytes);
+    if bytes.len() < 20 {
+        return write!(f, "TRUNCATED ");
+    }
+    let tos = ip.dscp() << 2 | ip.ecn();
+    write!(
+        f,
+        "SRC={} DST={} LEN={} TOS=0x{:02X} PREC=0x{:02X} TTL={} ID={} ",
+        ip.src_addr(),
+        ip.dst_addr(),
+        ip.total_len(),
+        tos & 0x1e,
+        tos & 0xe0,
+        ip.hop_limit(),
+        ip.ident()
+    )?;
+    // Flags: the reserved bit is the kernel's "CE".
+    let flags = u16::from_be_bytes([bytes[6], bytes[7]]);
+    if flags & 0x8000 != 0 {
+        f.write_str("CE ")?;
+    }
+    if ip.dont_frag() {
+        f.write_str("DF ")?;
+    }
+    if ip.more_frags() {
+        f.write_str("MF ")?;
+    }
+    let offset = ip.frag_offset();
+    if offset != 0 {
+        write!(f, "FRAG:{} ", offset / 8)?;
+    }
+    let hl = usize::from(ip.header_len()).min(bytes.len());
+    let l4 = &bytes[hl..bytes.len().min(usize::from(ip.total_len()).max(hl))];
+    match ip.next_header() {
+        IpProtocol::Tcp => {
+            f.write_str("PROTO=TCP ")?;
+            if offset != 0 {
+                return Ok(());
+            }
+            if l4.len() < 20 {
+                return write!(f, "INCOMPLETE [{} bytes] ", l4.len());
+            }
+            let t = TcpPacket::new_unchecked(l4);
+            write!(
+                f,
+                "SPT={} DPT={} WINDOW={} RES=0x{:02x} ",
+                t.src_port(),
+                t.dst_port(),
+                t.window_len(),
+                (l4[12] & 0x0e) >> 1
+            )?;
+            let names = [
+                (t.cwr(), "CWR"),
+                (t.ece(), "ECE"),
+                (t.urg(), "URG"),
+                (t.ack(), "ACK"),
+                (t.psh(), "PSH"),
+                (t.rst(), "RST"),
+                (t.syn(), "SYN"),
+                (t.fin(), "FIN"),
+            ];
+            for (on, name) in names {
+                if on {
+                    write!(f, "{name} ")?;
+                }
+            }
+            write!(f, "URGP={} ", t.urgent_at())
+        }
+        IpProtocol::Udp => {
+            f.write_str("PROTO=UDP ")?;
+            if offset != 0 {
+                return Ok(());
+            }
+            if l4.len() < 8 {
+                return write!(f, "INCOMPLETE [{} bytes] ", l4.len());
+            }
+            let u = UdpPacket::new_unchecked(l4);
+            write!(
+                f,
+                "SPT={} DPT={} LEN={} ",
+                u.src_port(),
+                u.dst_port(),
+                u.len()
+            )
+        }
+        IpProtocol::Icmp => {
+            f.write_str("PROTO=ICMP ")?;
+            if offset != 0 {
+                return Ok(());
+            }
+            if l4.len() < 4 {
+                return write!(f, "INCOMPLETE [{} bytes] ", l4.len());
+            }
+            let (kind, code) = (l4[0], l4[1]);
+            write!(f, "TYPE={kind} CODE={code} ")?;
+            if l4.len() < 8 {
+                return write!(f, "INCOMPLETE [{} bytes] ", l4.len());
+            }
+            let icmp = Icmpv4Packet::new_unchecked(l4);
+            match kind {
+                0 | 8 => write!(f, "ID={} SEQ={} ", icmp.echo_ident(), icmp.echo_seq_no()),
+                12 => write!(f, "PARAMETER={} ", l4[4]),
+                3 | 4 | 5 | 11 => {
+                    if kind == 5 {
+                        write!(f, "GATEWAY={}.{}.{}.{} ", l4[4], l4[5], l4[6], l4[7])?;
+                    }
+                    if !quoted {
+                        f.write_str("[")?;
+                        ipv4(f, &l4[8..], true)?;
+                        f.write_str("] ")?;
+                    }
+                    if kind == 3 && code == 4 {
+                        write!(f, "MTU={} ", u16::from_be_bytes([l4[6], l4[7]]))?;
+                    }
+                    Ok(())
+                }
+                _ => Ok(()),
+            }
+        }
+        other => write!(f, "PROTO={} ", u8::from(other)),
+    }
+}
