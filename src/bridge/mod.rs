@@ -20,6 +20,16 @@ use crate::sim::{Ctx, DropReason, Node, Note, PortView};
 use crate::time::{Duration, Instant};
 use fdb::{Fdb, Learn};
 
+/// What a host that holds the bridge's device may do to the frames the bridge forwards from
+/// one port to another (Linux's br_netfilter: `bridge-nf-call-iptables` runs bridged IPv4
+/// through the host's netfilter hooks). The bridge itself knows nothing of IP.
+pub trait FrameFilter: std::fmt::Debug {
+    /// Whether the filter wants frames at all now; when not, forwarding copies nothing.
+    fn active(&self) -> bool;
+    /// Filters (and may rewrite) a frame forwarded between two ports: false drops it.
+    fn forward(&mut self, now: Instant, frame: &mut [u8]) -> bool;
+}
+
 #[derive(Clone, Debug)]
 pub struct BridgeConfig {
     pub name: String,
@@ -64,6 +74,8 @@ pub struct Bridge {
     /// Port ifindexes when the bridge is a router's device (the router's numbering: its
     /// `ip addr` lists these ports); empty: the bridge's own namespace numbering.
     ifindexes: Vec<u32>,
+    /// The host's filter for frames forwarded between ports (see `FrameFilter`).
+    filter: Option<Box<dyn FrameFilter>>,
 }
 
 fn is_link_local_group(mac: EthernetAddress) -> bool {
@@ -86,6 +98,7 @@ impl Bridge {
             local_macs,
             counters: BridgeCounters::default(),
             ifindexes: Vec::new(),
+            filter: None,
         }
     }
 
@@ -111,6 +124,11 @@ impl Bridge {
             fdb_max: fdb::DEFAULT_FDB_MAX,
         };
         (Bridge::new(config, members), names)
+    }
+
+    /// Hands frames forwarded between ports to the host's filter (br_netfilter).
+    pub fn set_filter(&mut self, filter: Box<dyn FrameFilter>) {
+        self.filter = Some(filter);
     }
 
     /// Numbers the ports as the host that owns the bridge device numbers them, in port order.
@@ -326,6 +344,22 @@ impl Node for Bridge {
                 if out == port && !self.ports[usize::from(port)].hairpin {
                     self.counters.dropped_same_port += 1;
                     ctx.note(Note::Dropped(DropReason::SamePort));
+                    return;
+                }
+                let own = self.own_port;
+                if let Some(filter) = self.filter.as_mut().filter(|f| f.active())
+                    && own != Some(port)
+                    && own != Some(out)
+                {
+                    let mut copy = ctx.buffer();
+                    copy.extend_from_slice(frame);
+                    if !filter.forward(now, &mut copy) {
+                        ctx.note(Note::Dropped(DropReason::Filtered));
+                        return;
+                    }
+                    self.counters.forwarded += 1;
+                    ctx.note(Note::Forwarded { port: out });
+                    ctx.send(out, copy);
                     return;
                 }
                 self.counters.forwarded += 1;

@@ -17,6 +17,8 @@ pub mod neigh;
 pub mod route;
 
 use std::any::Any;
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
@@ -76,6 +78,14 @@ pub struct RuleSet {
     pending: Vec<Box<str>>,
 }
 
+/// What the router's netfilter hooks run on.
+pub struct Filtering {
+    pub nf: Netfilter,
+    pub rules: RuleSet,
+    /// `net.bridge.bridge-nf-call-iptables` (br_netfilter loaded and on).
+    pub bridge_nf: bool,
+}
+
 /// Lines the kernel log keeps (its ring buffer is bounded too).
 const LOG_LINES: usize = 10_000;
 
@@ -109,6 +119,59 @@ fn egress_name<'a>(ifaces: &'a [RouterIface], route: &Option<route::Route>) -> &
     route
         .as_ref()
         .map_or(local::LO, |r| ifaces[r.dev].name.as_str())
+}
+
+/// br_netfilter on a bridge whose device is one of the router's interfaces: IPv4 frames the
+/// bridge forwards port to port pass PREROUTING, FORWARD and POSTROUTING with the bridge
+/// device as both interfaces, are conntracked, and NAT applies (a reply un-NATed on the
+/// way). A DNAT to somewhere off the bridge is not re-routed: the frame stays bridged.
+struct BridgeNetfilter {
+    filtering: Rc<RefCell<Filtering>>,
+    ifaces: Vec<RouterIface>,
+    dev: String,
+}
+
+impl std::fmt::Debug for BridgeNetfilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "br_netfilter on {}", self.dev)
+    }
+}
+
+impl crate::bridge::FrameFilter for BridgeNetfilter {
+    fn active(&self) -> bool {
+        self.filtering.borrow().bridge_nf
+    }
+
+    fn forward(&mut self, now: Instant, frame: &mut [u8]) -> bool {
+        let is_ipv4 = EthernetFrame::new_checked(&frame[..])
+            .is_ok_and(|e| e.ethertype() == EthernetProtocol::Ipv4);
+        if !is_ipv4 {
+            return true;
+        }
+        let ip = &mut frame[ETH_HEADER_LEN..];
+        if Ipv4Packet::new_checked(&ip[..]).is_err() {
+            return false;
+        }
+        let env = RouterEnv(&self.ifaces);
+        let mut filtering = self.filtering.borrow_mut();
+        let Filtering { nf, rules, .. } = &mut *filtering;
+        rules.pending.clear();
+        let mut cx = Cx {
+            now,
+            env: &env,
+            rules,
+            mac: None,
+        };
+        let dev = self.dev.as_str();
+        let (fate, mut tr) = nf.prerouting(&mut cx, ip, dev, None);
+        if fate != Fate::Continue {
+            return false;
+        }
+        if nf.forward(&mut cx, ip, &mut tr, dev, dev) != Fate::Continue {
+            return false;
+        }
+        nf.postrouting(&mut cx, ip, &mut tr, (Some(dev), dev), None) == Fate::Continue
+    }
 }
 
 /// How the router's addresses look to `-m addrtype`.
@@ -146,8 +209,9 @@ pub struct Router {
     ifaces: Vec<RouterIface>,
     pub routes: RouteTable,
     pub neigh: NeighTable,
-    pub nf: Netfilter,
-    pub rules: RuleSet,
+    /// Conntrack, NAT and the rules: shared with the bridges whose device is one of the
+    /// interfaces, which run bridged IPv4 through them when `bridge-nf-call-iptables` is on.
+    filtering: Rc<RefCell<Filtering>>,
     forwarding: bool,
     limit: icmp::RateLimit,
     ident: u16,
@@ -297,7 +361,9 @@ impl Router {
     /// Runs `iptables`, `iptables-restore` (reading `input`), `iptables-save` or `dmesg`.
     /// An error comes with iptables' exit code.
     pub fn iptables(&mut self, argv: &[String], input: &str) -> Result<String, (i32, String)> {
-        let t = &mut self.rules.tables;
+        let mut filtering = self.filtering.borrow_mut();
+        let filtering = &mut *filtering;
+        let t = &mut filtering.rules.tables;
         match argv.first().map(String::as_str) {
             Some("iptables-restore") => {
                 let counters = argv.iter().any(|a| a == "-c" || a == "--counters");
@@ -310,7 +376,12 @@ impl Router {
             Some("iptables-save") => {
                 Ok(t.save_with(argv.iter().any(|a| a == "-c" || a == "--counters"), None))
             }
-            Some("dmesg") => Ok(self.rules.log.iter().map(|l| format!("{l}\n")).collect()),
+            Some("dmesg") => Ok(filtering
+                .rules
+                .log
+                .iter()
+                .map(|l| format!("{l}\n"))
+                .collect()),
             _ => {
                 let mut args = argv.to_vec();
                 args[0] = "iptables".into();
@@ -321,13 +392,16 @@ impl Router {
 
     fn conntrack_cmd(&mut self, now: Instant, args: &[String]) -> Result<String, String> {
         Ok(match conntrack_args(args)? {
-            CtCmd::List { proto, snat, dnat } => self.nf.conntrack.listing(now, proto, snat, dnat),
+            CtCmd::List { proto, snat, dnat } => {
+                let f = self.filtering.borrow();
+                f.nf.conntrack.listing(now, proto, snat, dnat)
+            }
             CtCmd::Flush => {
-                self.nf.conntrack.flush();
+                self.filtering.borrow_mut().nf.conntrack.flush();
                 "conntrack v1.4.7 (conntrack-tools): connection tracking table has been emptied.\n"
                     .into()
             }
-            CtCmd::Count => format!("{}\n", self.nf.conntrack.len()),
+            CtCmd::Count => format!("{}\n", self.filtering.borrow().nf.conntrack.len()),
         })
     }
 
@@ -338,12 +412,15 @@ impl Router {
             name: config.name,
             routes: RouteTable::default(),
             ident: rng.next_u64() as u16,
-            nf: Netfilter::new(crate::netfilter::conntrack::DEFAULT_MAX, nat_rng),
-            rules: RuleSet {
-                tables: Tables::new(config.iptables_version),
-                log: Default::default(),
-                pending: Vec::new(),
-            },
+            filtering: Rc::new(RefCell::new(Filtering {
+                nf: Netfilter::new(crate::netfilter::conntrack::DEFAULT_MAX, nat_rng),
+                rules: RuleSet {
+                    tables: Tables::new(config.iptables_version),
+                    log: Default::default(),
+                    pending: Vec::new(),
+                },
+                bridge_nf: false,
+            })),
             neigh: NeighTable::new(rng),
             forwarding: config.forwarding,
             limit: icmp::RateLimit::default(),
@@ -371,6 +448,16 @@ impl Router {
             r.iptables(argv, "").map_err(|(_, e)| e)?;
         }
         Ok(r)
+    }
+
+    /// The filter a bridge whose device is interface `dev` runs its forwarded frames through
+    /// (br_netfilter), sharing this router's conntrack and rules.
+    pub fn bridge_filter(&self, dev: &str) -> Box<dyn crate::bridge::FrameFilter> {
+        Box::new(BridgeNetfilter {
+            filtering: Rc::clone(&self.filtering),
+            ifaces: self.ifaces.clone(),
+            dev: dev.to_string(),
+        })
     }
 
     /// Installs a tool the router runs as `name ...` (see `Cli`).
@@ -406,6 +493,13 @@ impl Router {
             )
         };
         let on = match key {
+            "net.bridge.bridge-nf-call-iptables" => {
+                let mut f = self.filtering.borrow_mut();
+                if let Some(v) = value {
+                    f.bridge_nf = flag(v)?;
+                }
+                f.bridge_nf
+            }
             "net.ipv4.ip_forward" => {
                 if let Some(v) = value {
                     self.forwarding = flag(v)?;
@@ -837,19 +931,21 @@ impl Router {
         f: impl FnOnce(&mut Netfilter, &mut Cx<'_>, &[RouterIface]) -> R,
     ) -> R {
         let env = RouterEnv(&self.ifaces);
+        let mut filtering = self.filtering.borrow_mut();
+        let Filtering { nf, rules, .. } = &mut *filtering;
         let mut cx = Cx {
             now,
             env: &env,
-            rules: &mut self.rules,
+            rules,
             mac: self.rx_mac,
         };
-        f(&mut self.nf, &mut cx, &self.ifaces)
+        f(nf, &mut cx, &self.ifaces)
     }
 
     /// Carries out a hook's fate: true to go on; a drop is noted, a reject answered.
     fn pass(&mut self, now: Instant, fate: Fate, frame: &[u8], ctx: &mut Ctx<'_>) -> bool {
         // LOG rules' lines become the frame's capture comment, before the verdict's note.
-        for line in self.rules.pending.drain(..) {
+        for line in self.filtering.borrow_mut().rules.pending.drain(..) {
             ctx.note(Note::Log(line));
         }
         match fate {
@@ -1027,15 +1123,15 @@ impl Node for Router {
             _ => {}
         }
         self.rx_mac = None;
-        for line in self.rules.pending.drain(..) {
+        for line in self.filtering.borrow_mut().rules.pending.drain(..) {
             ctx.note(Note::Log(line));
         }
     }
 
     fn handle_timeout(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
-        self.rules.pending.clear();
+        self.filtering.borrow_mut().rules.pending.clear();
         self.stack_timeout(now, ctx);
-        self.nf.conntrack.expire(now);
+        self.filtering.borrow_mut().nf.conntrack.expire(now);
         for action in self.neigh.expire(now) {
             match action {
                 Action::Probe { ip, dev, to } => self.send_arp(dev, ip, to, ctx),
@@ -1059,9 +1155,10 @@ impl Node for Router {
     }
 
     fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
+        let conntrack = self.filtering.borrow().nf.conntrack.next_expiry();
         [
             self.neigh.next_deadline(),
-            self.nf.conntrack.next_expiry(),
+            conntrack,
             self.stack_deadline(now),
         ]
         .into_iter()

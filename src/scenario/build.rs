@@ -144,6 +144,18 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
         let b = port_of(&sim, &l.b)?;
         sim.connect(a, b, l.params.clone())?;
     }
+    // br_netfilter: a bridge whose device is a router's interface runs its forwarded frames
+    // through that router's netfilter when the router turns `bridge-nf-call-iptables` on.
+    for b in lab.bridges.iter().filter(|b| b.host.is_some()) {
+        let host = b.host.as_deref().unwrap_or_default();
+        let (Some(r), Some(br)) = (sim.find_node(host), sim.find_node(&b.name)) else {
+            continue;
+        };
+        let Some(filter) = sim.node_as::<Router>(r).map(|r| r.bridge_filter(&b.device)) else {
+            continue;
+        };
+        sim.update::<Bridge, _>(br, |bridge| bridge.set_filter(filter));
+    }
     // A bridge device and its host's interface are one device: joined without delay, and
     // captured once, on the host's side.
     for b in lab.bridges.iter().filter(|b| b.host.is_some()) {

@@ -599,15 +599,7 @@ fn expand_host(
             .map(|argv| at(join_words(argv), host_loc))
             .collect(),
         iptables_version: d.iptables_version.clone(),
-        // Without the proxy, Docker routes 127.0.0.1 to its bridges so that the host's own
-        // connections to published ports can be DNATed (`setupLoopbackAddressesRouting`).
-        sysctls: match daemon.userland_proxy {
-            true => Vec::new(),
-            false => networks
-                .iter()
-                .map(|(n, loc, _)| at(format!("net.ipv4.conf.{}.route_localnet=1", n.bridge), *loc))
-                .collect(),
-        },
+        sysctls: host_sysctls(&daemon, &networks, host_loc),
     });
     for (ni, (net, loc, _)) in networks.iter().enumerate() {
         let ports: Vec<S<String>> = veths
@@ -646,6 +638,31 @@ fn expand_host(
         }
     }
     expanded
+}
+
+/// The sysctls dockerd sets on the host.
+fn host_sysctls(
+    daemon: &Daemon,
+    networks: &[(Network, Location, Labels)],
+    loc: Location,
+) -> Vec<S<String>> {
+    let mut out = Vec::new();
+    // br_netfilter, only when a network turns ICC off or the proxy is off
+    // (`enableBrNfCallIptables := !EnableICC || !EnableUserlandProxy`, §1.10).
+    if !daemon.userland_proxy || networks.iter().any(|(n, _, _)| !n.enable_icc) {
+        out.push(at("net.bridge.bridge-nf-call-iptables=1".to_string(), loc));
+    }
+    // Without the proxy, Docker routes 127.0.0.1 to its bridges so that the host's own
+    // connections to published ports can be DNATed (`setupLoopbackAddressesRouting`).
+    if !daemon.userland_proxy {
+        for (n, loc, _) in networks {
+            out.push(at(
+                format!("net.ipv4.conf.{}.route_localnet=1", n.bridge),
+                *loc,
+            ));
+        }
+    }
+    out
 }
 
 /// A container as a host: `eth0`, `eth1`, ... in attachment order, the gateway of its first

@@ -7,9 +7,9 @@
 //! The rules are what `iptables-save` prints on each router in hoplab at the start of the
 //! run, loaded with `iptables-restore -w`.
 //!
-//! What the testbed does not have: Docker's daemons (no `docker-proxy`, no embedded DNS) and
-//! `br_netfilter` (hoplab does not model `bridge-nf-call-iptables`: it is turned off in every
-//! namespace where it is on).
+//! What the testbed does not have: Docker's daemons (no `docker-proxy`, no embedded DNS).
+//! `bridge-nf-call-iptables` is off in every namespace, then on where hoplab's router turns
+//! it on, as a Docker host does with ICC off or without the proxy.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -292,6 +292,7 @@ pub fn docker_testbed(case: &str, lab: &Lab, rules: &[(String, String)]) -> Test
             ip(&tb, &h.name, &format!("route add default via {gw}"));
         }
     }
+    let mut sysctls: Vec<(String, Vec<(String, String)>)> = Vec::new();
     for r in &lab.routers {
         for rt in &r.routes {
             let op = match rt.op {
@@ -311,12 +312,11 @@ pub fn docker_testbed(case: &str, lab: &Lab, rules: &[(String, String)]) -> Test
             }
             ip(&tb, &r.name, &cmd);
         }
-        for (k, v) in &r.sysctls {
-            sysctl(&tb, &r.name, &format!("{k}={v}"));
-        }
+        sysctls.push((r.name.clone(), r.sysctls.clone()));
     }
-    // br_netfilter, where the module is loaded, calls iptables for bridged frames: hoplab
-    // does not model that.
+    // br_netfilter, where the module is loaded, calls iptables for bridged frames: off
+    // everywhere, then on where hoplab's router turns it on (a Docker host with ICC off or
+    // without the proxy), by the router's sysctls below.
     for (node, _) in &spaces {
         for key in ["bridge-nf-call-iptables", "bridge-nf-call-ip6tables"] {
             let path = format!("/proc/sys/net/bridge/{key}");
@@ -327,6 +327,11 @@ pub fn docker_testbed(case: &str, lab: &Lab, rules: &[(String, String)]) -> Test
             if on {
                 sysctl(&tb, node, &format!("net.bridge.{key}=0"));
             }
+        }
+    }
+    for (node, list) in &sysctls {
+        for (k, v) in list {
+            sysctl(&tb, node, &format!("{k}={v}"));
         }
     }
     // The rules, as hoplab has them.
