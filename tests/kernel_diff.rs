@@ -5,7 +5,8 @@
 mod kernel;
 
 use kernel::{
-    Out, Outcome, Step, Testbed, Topo, host, nc_outcome, ping_outcome, privileged, router, run,
+    Http, Out, Outcome, Step, Testbed, Topo, body, ct, dump, host, http, nc_outcome, ping_outcome,
+    privileged, router, run,
 };
 
 /// h1 — r1 — h2.
@@ -320,62 +321,6 @@ fn probe<T: PartialEq + std::fmt::Debug>(
         dump(steps, &ho)
     );
     Some(k)
-}
-
-fn dump(steps: &[Step], outs: &[Out]) -> String {
-    steps
-        .iter()
-        .zip(outs)
-        .map(|(s, o)| format!("{s:?} (exit {})\n{}", o.code, o.text))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// What curl got: the body, or its exit code (7 refused or unreachable, 28 timed out).
-#[derive(Debug, PartialEq, Eq)]
-enum Http {
-    Body(String),
-    Failed(i32),
-}
-
-fn http(o: &Out) -> Http {
-    if o.code == 0 {
-        Http::Body(o.text.trim_end().to_string())
-    } else {
-        Http::Failed(o.code)
-    }
-}
-
-fn body(text: &str) -> Http {
-    Http::Body(text.to_string())
-}
-
-/// `conntrack -L` normalised: the timeout, mark, use and ICMP ids left out; entries sorted.
-fn ct(o: &Out) -> Vec<String> {
-    let mut v: Vec<String> = o
-        .text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            if !matches!(w.first(), Some(&("tcp" | "udp" | "icmp"))) {
-                return l.to_string();
-            }
-            w.iter()
-                .enumerate()
-                .filter(|&(i, t)| {
-                    i != 2
-                        && !t.starts_with("mark=")
-                        && !t.starts_with("use=")
-                        && !t.starts_with("zone=")
-                })
-                .map(|(_, t)| if t.starts_with("id=") { "id=*" } else { t })
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect();
-    v.sort();
-    v
 }
 
 /// `iptables -nvL` with single spaces: the rules' packet counts kept, their byte counts only

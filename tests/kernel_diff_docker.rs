@@ -9,7 +9,7 @@
 mod kernel;
 
 use kernel::docker::{DockerRun, docker_steps};
-use kernel::{Out, Outcome, Step, ping_outcome, privileged, run};
+use kernel::{Http, Out, Outcome, Step, body, ct, dump, http, ping_outcome, privileged, run};
 
 /// A Docker host (192.0.2.10 on eth0, gateway 192.0.2.1) with `remote` (192.0.2.1) on the
 /// LAN. `docker` holds the `docker:` section's other keys (indented by two); with
@@ -48,15 +48,6 @@ fn publish_lab(engine: u32, remote_via_host: bool) -> String {
         ),
         remote_via_host,
     )
-}
-
-fn dump(steps: &[Step], outs: &[Out]) -> String {
-    steps
-        .iter()
-        .zip(outs)
-        .map(|(s, o)| format!("{s:?} (exit {})\n{}", o.code, o.text))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn rules(r: &DockerRun) -> String {
@@ -101,53 +92,6 @@ fn probe<T: PartialEq + std::fmt::Debug>(
         rules(&r)
     );
     Some(k)
-}
-
-/// What curl got: the body, or its exit code (7 refused or unreachable, 28 timed out).
-#[derive(Debug, PartialEq, Eq)]
-enum Http {
-    Body(String),
-    Failed(i32),
-}
-
-fn http(o: &Out) -> Http {
-    if o.code == 0 {
-        Http::Body(o.text.trim_end().to_string())
-    } else {
-        Http::Failed(o.code)
-    }
-}
-
-fn body(text: &str) -> Http {
-    Http::Body(text.to_string())
-}
-
-/// `conntrack -L` normalised: the timeout, mark, use and ICMP ids left out; entries sorted.
-fn ct(o: &Out) -> Vec<String> {
-    let mut v: Vec<String> = o
-        .text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            if !matches!(w.first(), Some(&("tcp" | "udp" | "icmp"))) {
-                return l.to_string();
-            }
-            w.iter()
-                .enumerate()
-                .filter(|&(i, t)| {
-                    i != 2
-                        && !t.starts_with("mark=")
-                        && !t.starts_with("use=")
-                        && !t.starts_with("zone=")
-                })
-                .map(|(_, t)| if t.starts_with("id=") { "id=*" } else { t })
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect();
-    v.sort();
-    v
 }
 
 /// `iptables -nvL` rules' packet counts and targets (byte counts differ between the two
