@@ -318,3 +318,38 @@ steps:
     );
     assert!(ct.contains("src=172.17.0.1 dst=172.17.0.2"), "{ct}");
 }
+
+#[test]
+fn docker_refusals_are_located_errors_and_a_sharing_cycle_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lab.yaml");
+    std::fs::write(
+        &path,
+        "version: 1
+name: bad
+docker:
+  host: {eth0: 192.0.2.10/24}
+  networks:
+    - {name: a, subnet: 10.1.0.0/16}
+    - {name: b, subnet: 10.1.128.0/17}
+  containers:
+    - {name: x, publish: ['8080:80']}
+    - {name: y, publish: ['8080:81']}
+    - {name: x}
+    - {name: c1, network_mode: 'container:c2'}
+    - {name: c2, network_mode: 'container:c1'}
+",
+    )
+    .unwrap();
+    let out = run(&["check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    for want in [
+        "lab.yaml:7:14: field 'subnet': Pool overlaps with other one on this address space",
+        "lab.yaml:10:27: field 'publish': Bind for 0.0.0.0:8080 failed: port is already allocated",
+        "lab.yaml:11:14: field 'name': Conflict. The container name \"/x\" is already in use",
+        "field 'network_mode': c1 shares the stack of",
+    ] {
+        assert!(err.contains(want), "{want}\n{err}");
+    }
+}

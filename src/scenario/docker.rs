@@ -198,7 +198,7 @@ pub enum Mode {
 #[derive(Clone, Debug, Default)]
 pub struct Expanded {
     /// (container, node whose stack it shares).
-    pub shares: Vec<(String, String)>,
+    pub shares: Vec<(String, String, Location)>,
     /// Programs the host runs from the start: a docker-proxy per published TCP port.
     pub daemons: Vec<(String, Vec<String>)>,
     /// Each container's names (`/etc/hosts`, the embedded DNS), by container.
@@ -293,6 +293,20 @@ fn expand_host(
             }
         };
         let Some(subnet) = subnet else { continue };
+        if let Some(other) = networks
+            .iter()
+            .find(|(n, _, _)| ipam::overlaps(n.subnet, subnet))
+        {
+            errs.at(
+                loc,
+                "subnet",
+                format!(
+                    "Pool overlaps with other one on this address space ({} has {})",
+                    other.0.name, other.0.subnet
+                ),
+            );
+            continue;
+        }
         in_use.push(subnet);
         let name = entry.map_or("bridge".to_string(), |n| n.name.value.clone());
         let mut net = if name == "bridge" {
@@ -339,7 +353,21 @@ fn expand_host(
         }),
         None => default_created,
     };
+    let mut seen: Vec<&str> = Vec::new();
+    let mut ports = docker::PortAllocator::new();
     for c in &d.containers {
+        if seen.contains(&c.name.value.as_str()) {
+            errs.at(
+                c.name.referenced,
+                "name",
+                format!(
+                    "Conflict. The container name \"/{}\" is already in use",
+                    c.name.value
+                ),
+            );
+            continue;
+        }
+        seen.push(&c.name.value);
         let mode = read_mode(c, errs);
         match &mode {
             Mode::Host | Mode::Container(_) => {
@@ -347,7 +375,11 @@ fn expand_host(
                     Mode::Container(other) => other.clone(),
                     _ => host_name.clone(),
                 };
-                expanded.shares.push((c.name.value.clone(), target));
+                let loc = c
+                    .network_mode
+                    .as_ref()
+                    .map_or(c.name.referenced, |m| m.referenced);
+                expanded.shares.push((c.name.value.clone(), target, loc));
                 let id = c.id.as_ref().map_or_else(
                     || derive_id(&format!("{seed}/{host_name}/container/{}", c.name.value)),
                     |i| i.value.clone(),
@@ -483,7 +515,22 @@ fn expand_host(
         let mut publish = Vec::new();
         for p in &c.publish {
             match parse_publish(&p.value) {
-                Ok(pm) => publish.push(pm),
+                Ok(pm) => {
+                    // Docker refuses a host port already bound for that address and protocol.
+                    let ip = pm.host_ip.unwrap_or(daemon.ip);
+                    if pm.host_port != 0 && ports.request(ip, pm.proto, pm.host_port).is_none() {
+                        errs.at(
+                            p.referenced,
+                            "publish",
+                            format!(
+                                "Bind for {ip}:{} failed: port is already allocated",
+                                pm.host_port
+                            ),
+                        );
+                        continue;
+                    }
+                    publish.push(pm)
+                }
                 Err(e) => errs.at(p.referenced, "publish", e),
             }
         }

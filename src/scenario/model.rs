@@ -578,11 +578,13 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
 
     // Containers without a stack of their own run their commands on the stack they share.
     let mut aliases = BTreeMap::new();
-    for (name, target) in &docker.shares {
+    for (name, target, loc) in &docker.shares {
+        // `container:X` where X itself shares another stack; a cycle shares nothing.
         let mut target = target.clone();
-        // `container:X` where X itself shares another stack.
-        while let Some((_, t)) = docker.shares.iter().find(|(n, _)| *n == target) {
-            if *t == target || aliases.contains_key(t) && aliases[t] == *name {
+        let mut hops = 0;
+        while let Some((_, t, _)) = docker.shares.iter().find(|(n, _, _)| *n == target) {
+            hops += 1;
+            if hops > docker.shares.len() {
                 break;
             }
             target = t.clone();
@@ -593,17 +595,11 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
                 aliases.insert(name.clone(), target);
             }
             Some(_) => {}
-            None => {
-                let loc = raw
-                    .routers
-                    .first()
-                    .map_or(raw.name.referenced, |r| r.name.referenced);
-                errs.at(
-                    loc,
-                    "network_mode",
-                    format!("{name} shares the stack of '{target}', which is not a container"),
-                );
-            }
+            None => errs.at(
+                *loc,
+                "network_mode",
+                format!("{name} shares the stack of '{target}', which is not a container"),
+            ),
         }
     }
 
