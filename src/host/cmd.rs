@@ -24,7 +24,10 @@ pub struct CurlArgs {
     pub port: u16,
     pub path: String,
     pub host_header: String,
+    /// `-s`: no progress meter and no error message.
     pub silent: bool,
+    /// `-S`: the error message even when silent.
+    pub show_error: bool,
     pub include_headers: bool,
     pub head: bool,
     pub discard_body: bool,
@@ -263,6 +266,7 @@ fn parse_curl(args: &[String]) -> Result<CurlArgs, String> {
         path: "/".into(),
         host_header: String::new(),
         silent: false,
+        show_error: false,
         include_headers: false,
         head: false,
         discard_body: false,
@@ -275,13 +279,26 @@ fn parse_curl(args: &[String]) -> Result<CurlArgs, String> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "-s" | "--silent" | "-S" | "-sS" | "--show-error" => c.silent = true,
-            "-i" | "--include" => c.include_headers = true,
-            "-I" | "--head" => c.head = true,
-            "-f" | "--fail" => c.fail = true,
-            "-sf" | "-fs" => {
-                c.silent = true;
-                c.fail = true;
+            "--silent" => c.silent = true,
+            "--show-error" => c.show_error = true,
+            "--include" => c.include_headers = true,
+            "--head" => c.head = true,
+            "--fail" => c.fail = true,
+            // Short switches, alone or run together (`-sSf`).
+            s if s.len() >= 2
+                && s.starts_with('-')
+                && !s.starts_with("--")
+                && s[1..].chars().all(|ch| "sSfiI".contains(ch)) =>
+            {
+                for ch in s[1..].chars() {
+                    match ch {
+                        's' => c.silent = true,
+                        'S' => c.show_error = true,
+                        'f' => c.fail = true,
+                        'i' => c.include_headers = true,
+                        _ => c.head = true,
+                    }
+                }
             }
             "-o" | "--output" => {
                 let f = value(&mut it, "o")?;

@@ -303,7 +303,8 @@ impl Curl {
             net.orphan(c.sock);
         }
         let mut output = self.write_out();
-        if !self.args.silent || code != 0 {
+        // curl's error line, unless `-s` without `-S` silences it.
+        if !self.args.silent || self.args.show_error {
             output.push_str(&msg);
             output.push('\n');
         }
