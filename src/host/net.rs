@@ -226,13 +226,13 @@ impl Net {
     }
 
     /// Gives a host its loopback interface (127.0.0.1/8), once: made when a program first
-    /// runs, so an idle host holds none.
-    pub fn ensure_loopback(&mut self, now: Instant) {
+    /// sends to 127/8 or listens on every address, so a host that does neither holds none.
+    pub fn ensure_loopback(&mut self) {
         if self.lo.is_some() || self.routed.is_some() {
             return;
         }
         let cidr = Ipv4Cidr::new(Ipv4Address::new(127, 0, 0, 1), 8);
-        let lo = ip_iface("lo".into(), cidr, 65536, &mut self.rng, now);
+        let lo = ip_iface("lo".into(), cidr, 65536, &mut self.rng, Instant::ZERO);
         self.ifaces.push(lo);
         self.lo = Some(self.ifaces.len() - 1);
     }
@@ -266,6 +266,9 @@ impl Net {
     /// The interface a packet to `dst` leaves by: the longest connected prefix, else the
     /// gateway's interface. In a routed stack: the interface of the source address.
     pub fn route(&mut self, dst: Ipv4Address) -> Option<usize> {
+        if dst.is_loopback() {
+            self.ensure_loopback();
+        }
         let iface = self.route_of(dst)?;
         // The next hop, if it is not known yet, will need an ARP request.
         let f = &mut self.ifaces[iface];

@@ -70,7 +70,6 @@ impl Stack {
         ctx: &mut Ctx<'_>,
     ) -> Result<(), String> {
         let parsed = cmd::parse(argv)?;
-        self.net.ensure_loopback(now);
         match apps::spawn(parsed, host, input, now, &mut self.net) {
             Ok(app) => self.apps.push((cmd, app)),
             Err(e) => ctx.finish(

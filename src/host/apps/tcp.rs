@@ -96,6 +96,8 @@ pub fn peer_closed(s: &tcp::Socket) -> bool {
 
 /// Listening sockets on every addressed interface, for servers.
 pub fn listen_all(net: &mut Net, port: u16, rx: usize, tx: usize) -> Vec<SockRef> {
+    // Every address includes 127.0.0.1.
+    net.ensure_loopback();
     let addressed: Vec<usize> = (0..net.ifaces.len())
         .filter(|&i| net.addr(i).is_some())
         .collect();

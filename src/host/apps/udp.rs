@@ -103,6 +103,7 @@ pub struct UdpRecv {
 
 impl UdpRecv {
     pub fn start(port: u16, count: Option<u64>, net: &mut Net) -> Result<UdpRecv, String> {
+        net.ensure_loopback();
         let mut socks = Vec::new();
         for i in 0..net.ifaces.len() {
             if net.addr(i).is_none() {
