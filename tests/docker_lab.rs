@@ -353,3 +353,42 @@ docker:
         assert!(err.contains(want), "{want}\n{err}");
     }
 }
+
+/// Lab 11 rebuilds the seed host (`../shared/seeds/002_*.txt`); its `docker network inspect`
+/// and its container's `NetworkSettings` come out as that host printed them (the excerpts
+/// are in `tests/fixtures/docker/seed-docker29-*.txt`).
+#[test]
+fn the_seed_hosts_docker_listings_come_out_as_it_printed_them() {
+    let out = run(&[
+        "run",
+        repo()
+            .join("scenarios/11-docker-host-anatomy.yaml")
+            .to_str()
+            .unwrap(),
+        "--json",
+        "--capture",
+        "none",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listing = |cmd: &str| {
+        v["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["command"] == cmd)
+            .and_then(|s| s["listing"].as_str())
+            .unwrap_or_else(|| panic!("no step {cmd}"))
+            .to_string()
+    };
+    let fixture = |name: &str| {
+        std::fs::read_to_string(repo().join("tests/fixtures/docker").join(name)).unwrap()
+    };
+    assert_eq!(
+        listing("docker network inspect d9231d44a1ab"),
+        fixture("seed-docker29-network-inspect.txt")
+    );
+    let inspect = listing("docker inspect ens_monitor_cron");
+    let settings = fixture("seed-docker29-network-settings.txt");
+    assert!(inspect.contains(&settings), "{inspect}");
+}

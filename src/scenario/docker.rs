@@ -52,6 +52,11 @@ pub struct RawDocker {
     /// (RFC 3339; default 2026-01-01T00:00:00Z). Virtual time runs from there.
     #[serde(default)]
     pub created: Option<S<String>>,
+    /// The ids of the predefined `host` and `none` networks (default: drawn from the seed).
+    #[serde(default)]
+    pub host_network_id: Option<S<String>>,
+    #[serde(default)]
+    pub none_network_id: Option<S<String>>,
     #[serde(default)]
     pub networks: Vec<RawNetwork>,
     #[serde(default)]
@@ -120,6 +125,9 @@ pub struct RawContainer {
     pub publish: Vec<S<String>>,
     #[serde(default)]
     pub extra_hosts: Vec<S<String>>,
+    /// The container's network sandbox id (default: drawn from the seed).
+    #[serde(default)]
+    pub sandbox_id: Option<S<String>>,
 }
 
 /// A network a container joins: `mynet` or `{name: mynet, ip: ..., mac_address: ...,
@@ -132,6 +140,8 @@ pub struct RawAttach {
     pub aliases: Vec<S<String>>,
     /// The host-side veth's name (default: `veth` + 7 random hex digits).
     pub veth: Option<S<String>>,
+    /// The endpoint's id (default: drawn from the seed).
+    pub endpoint_id: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,6 +156,8 @@ struct RawAttachMap {
     aliases: Vec<S<String>>,
     #[serde(default)]
     veth: Option<S<String>>,
+    #[serde(default)]
+    endpoint_id: Option<S<String>>,
 }
 
 impl<'de> Deserialize<'de> for RawAttach {
@@ -163,6 +175,7 @@ impl<'de> Deserialize<'de> for RawAttach {
                     mac_address: None,
                     aliases: Vec::new(),
                     veth: None,
+                    endpoint_id: None,
                 })
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawAttach, A::Error> {
@@ -173,6 +186,7 @@ impl<'de> Deserialize<'de> for RawAttach {
                     mac_address: m.mac_address,
                     aliases: m.aliases,
                     veth: m.veth,
+                    endpoint_id: m.endpoint_id,
                 })
             }
         }
@@ -338,6 +352,8 @@ fn expand_host(
     let mut shared = Vec::new();
     let mut shared_modes = Vec::new();
     let mut static_ips: Vec<Vec<bool>> = Vec::new();
+    let mut endpoint_ids: Vec<Vec<Option<String>>> = Vec::new();
+    let mut sandbox_ids: Vec<Option<String>> = Vec::new();
     let mut raw_extra_hosts: Vec<Vec<String>> = Vec::new();
     let mut aliases: Vec<Vec<Vec<String>>> = Vec::new();
     let mut extra_hosts: Vec<Vec<(String, HostTarget)>> = Vec::new();
@@ -408,6 +424,7 @@ fn expand_host(
         let mut ends = Vec::new();
         let mut ep_aliases = Vec::new();
         let mut ep_static = Vec::new();
+        let mut ep_ids = Vec::new();
         let names: Vec<S<String>> = if attach.is_empty() && mode == Mode::Bridge {
             vec![at("bridge".to_string(), c.name.referenced)]
         } else {
@@ -504,6 +521,10 @@ fn expand_host(
             }
             ep_aliases.push(names.iter().map(|n| n.value.clone()).collect());
             ep_static.push(a.and_then(|a| a.ip.as_ref()).is_some());
+            ep_ids.push(
+                a.and_then(|a| a.endpoint_id.as_ref())
+                    .map(|e| e.value.clone()),
+            );
         }
         let mut extra = Vec::new();
         for e in &c.extra_hosts {
@@ -553,6 +574,8 @@ fn expand_host(
         aliases.push(ep_aliases);
         extra_hosts.push(extra);
         static_ips.push(ep_static);
+        endpoint_ids.push(ep_ids);
+        sandbox_ids.push(c.sandbox_id.as_ref().map(|v| v.value.clone()));
         raw_extra_hosts.push(c.extra_hosts.iter().map(|e| e.value.clone()).collect());
     }
 
@@ -612,6 +635,27 @@ fn expand_host(
     view.static_ips = static_ips;
     view.extra_hosts = raw_extra_hosts;
     view.hostname = host_name.clone();
+    // Ids a lab gives (to rebuild a real host's listings) replace the drawn ones.
+    for (c, ids) in endpoint_ids.iter().enumerate() {
+        for (e, id) in ids.iter().enumerate() {
+            if let (Some(id), Some(slot)) =
+                (id, view.endpoint_ids.get_mut(c).and_then(|v| v.get_mut(e)))
+            {
+                *slot = id.clone();
+            }
+        }
+    }
+    for (c, id) in sandbox_ids.iter().enumerate() {
+        if let (Some(id), Some(slot)) = (id, view.sandbox_ids.get_mut(c)) {
+            *slot = id.clone();
+        }
+    }
+    if let Some(id) = &d.host_network_id {
+        view.host_network_id = id.value.clone();
+    }
+    if let Some(id) = &d.none_network_id {
+        view.none_network_id = id.value.clone();
+    }
     expanded.cli.push((host_name.clone(), view));
     if daemon.userland_proxy {
         // dockerd starts one docker-proxy per mapped host port and protocol (`proxy_linux.go`).
