@@ -2,9 +2,12 @@
 //! neighbour table with the kernel's states, ARP, and the IPv4 receive and forward paths.
 //!
 //! Receive path, in the kernel's order: a unicast frame for another MAC is dropped; the IPv4
-//! header is checked (version, length, checksum); a packet for one of the router's
-//! addresses (any interface: the weak host model) or a broadcast is delivered locally (echo
-//! requests answered, UDP to a closed port answered with port unreachable, TCP with a reset);
+//! header is checked (version, length, checksum); PREROUTING runs; a 127.0.0.0/8 address is
+//! a martian unless the interface has `route_localnet`; a packet for one of the router's
+//! addresses (any interface: the weak host model) or a broadcast passes INPUT and is
+//! delivered locally (to a program of the router's own stack that takes it, see `local.rs`;
+//! else echo requests answered, UDP to a closed port answered with port unreachable, TCP
+//! with a reset);
 //! otherwise, with forwarding on, the route is looked up (none: ICMP network unreachable),
 //! then TTL is checked before forwarding (TTL <= 1: ICMP time exceeded), then the egress MTU
 //! (DF set: ICMP fragmentation needed), then TTL is decremented and the packet goes to the
