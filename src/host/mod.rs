@@ -57,24 +57,10 @@ impl Host {
     /// One round of unsolicited ARPs: a request for its own address from each addressed
     /// interface, to broadcast, target MAC zero (how Docker announces a container).
     fn announce(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
-        use smoltcp::wire::{ArpOperation, ArpPacket, ArpRepr, EthernetFrame, EthernetProtocol};
         for (i, f) in self.stack.net.ifaces.iter().enumerate() {
-            let Some(cidr) = f.config.cidr else { continue };
-            let repr = ArpRepr::EthernetIpv4 {
-                operation: ArpOperation::Request,
-                source_hardware_addr: f.config.mac,
-                source_protocol_addr: cidr.address(),
-                target_hardware_addr: EthernetAddress([0; 6]),
-                target_protocol_addr: cidr.address(),
-            };
-            let mut buf = ctx.buffer();
-            buf.resize(crate::link::ETH_HEADER_LEN + repr.buffer_len(), 0);
-            let mut eth = EthernetFrame::new_unchecked(&mut buf[..]);
-            eth.set_dst_addr(EthernetAddress::BROADCAST);
-            eth.set_src_addr(f.config.mac);
-            eth.set_ethertype(EthernetProtocol::Arp);
-            repr.emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
-            ctx.send(i as u16, buf);
+            if let Some(cidr) = f.config.cidr {
+                f.send_arp_request(i as u16, cidr.address(), ctx);
+            }
         }
         self.announce = (self.announce.0 - 1, now + ANNOUNCE_EVERY);
     }

@@ -462,8 +462,9 @@ fn ip_iface(name: String, cidr: Ipv4Cidr, mtu: u32, rng: &mut Rng, now: Instant)
 }
 
 impl HostIface {
-    /// An ARP request for `target`, as smoltcp would send it.
-    fn send_arp_request(&self, port: u16, target: Ipv4Address, ctx: &mut Ctx<'_>) {
+    /// An ARP request for `target`, as smoltcp would send it (for its own address: an
+    /// unsolicited announcement).
+    pub(crate) fn send_arp_request(&self, port: u16, target: Ipv4Address, ctx: &mut Ctx<'_>) {
         let Some(cidr) = self.config.cidr else {
             return;
         };

@@ -965,11 +965,7 @@ fn parse_ip(s: &S<String>, field: &str, errs: &mut Errors<'_>) -> Option<Ipv4Add
 }
 
 fn parse_cidr(s: &S<String>, field: &str, errs: &mut Errors<'_>) -> Option<Ipv4Cidr> {
-    let parsed = s.value.split_once('/').and_then(|(a, l)| {
-        let a = a.parse::<Ipv4Address>().ok()?;
-        let l = l.parse::<u8>().ok().filter(|l| *l <= 32)?;
-        Some(Ipv4Cidr::new(a, l))
-    });
+    let parsed = s.value.parse::<Ipv4Cidr>().ok();
     if parsed.is_none() {
         errs.at(
             s.referenced,
