@@ -158,7 +158,6 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
         let env = RouterEnv(&self.ifaces);
         let mut filtering = self.filtering.borrow_mut();
         let Filtering { nf, rules, .. } = &mut *filtering;
-        rules.pending.clear();
         let mut cx = Cx {
             now,
             env: &env,
@@ -167,13 +166,13 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
         };
         let dev = self.dev.as_str();
         let (fate, mut tr) = nf.prerouting(&mut cx, ip, dev, None);
-        if fate != Fate::Continue {
-            return false;
-        }
-        if nf.forward(&mut cx, ip, &mut tr, dev, dev) != Fate::Continue {
-            return false;
-        }
-        nf.postrouting(&mut cx, ip, &mut tr, (Some(dev), dev), None) == Fate::Continue
+        let pass = fate == Fate::Continue
+            && nf.forward(&mut cx, ip, &mut tr, dev, dev) == Fate::Continue
+            && nf.postrouting(&mut cx, ip, &mut tr, (Some(dev), dev), None) == Fate::Continue;
+        // LOG lines of a bridged frame are in dmesg; the router must not take them for the
+        // comment of the next frame it handles.
+        filtering.rules.pending.clear();
+        pass
     }
 }
 
@@ -1126,13 +1125,9 @@ impl Node for Router {
             _ => {}
         }
         self.rx_mac = None;
-        for line in self.filtering.borrow_mut().rules.pending.drain(..) {
-            ctx.note(Note::Log(line));
-        }
     }
 
     fn handle_timeout(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
-        self.filtering.borrow_mut().rules.pending.clear();
         self.stack_timeout(now, ctx);
         self.filtering.borrow_mut().nf.conntrack.expire(now);
         for action in self.neigh.expire(now) {
