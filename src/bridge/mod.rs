@@ -391,18 +391,12 @@ impl Node for Bridge {
         ports: &[PortView],
     ) -> Result<String, String> {
         let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+        if let Some(out) = iproute::link_listing(&words, || self.links(ports)) {
+            return Ok(out);
+        }
         match words.as_slice() {
             ["bridge", "fdb", "show", ..] | ["bridge", "fdb"] => self.fdb_listing(argv),
             ["bridge", "link"] | ["bridge", "link", "show"] => Ok(self.bridge_link(ports)),
-            ["ip", "addr"] | ["ip", "a"] | ["ip", "addr", "show"] => {
-                Ok(iproute::ip_addr(&self.links(ports)))
-            }
-            ["ip", "link"] | ["ip", "link", "show"] => {
-                Ok(iproute::ip_link(&self.links(ports), false))
-            }
-            ["ip", "-s", "link"] | ["ip", "-s", "link", "show"] => {
-                Ok(iproute::ip_link(&self.links(ports), true))
-            }
             _ => Err(format!(
                 "{}: a bridge shows `bridge fdb show`, `bridge link`, `ip addr`, `ip link`, `ip -s link`",
                 argv.join(" ")

@@ -217,16 +217,10 @@ impl Node for Host {
         ports: &[PortView],
     ) -> Result<String, String> {
         let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+        if let Some(out) = iproute::link_listing(&words, || self.links(ports)) {
+            return Ok(out);
+        }
         match words.as_slice() {
-            ["ip", "addr" | "a" | "address"] | ["ip", "addr" | "a" | "address", "show"] => {
-                Ok(iproute::ip_addr(&self.links(ports)))
-            }
-            ["ip", "link" | "l"] | ["ip", "link", "show"] => {
-                Ok(iproute::ip_link(&self.links(ports), false))
-            }
-            ["ip", "-s", "link" | "l"] | ["ip", "-s", "link", "show"] => {
-                Ok(iproute::ip_link(&self.links(ports), true))
-            }
             ["ip", "route" | "r"] | ["ip", "route", "show"] => {
                 Ok(iproute::ip_route(&self.routes()))
             }

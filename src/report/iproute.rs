@@ -114,6 +114,21 @@ impl LinkInfo {
     }
 }
 
+/// `ip addr`, `ip link` or `ip -s link` (short forms and `show` included) of what `links`
+/// gives; None for any other command.
+pub fn link_listing(words: &[&str], links: impl FnOnce() -> Vec<LinkInfo>) -> Option<String> {
+    match words {
+        ["ip", "addr" | "a" | "address"] | ["ip", "addr" | "a" | "address", "show"] => {
+            Some(ip_addr(&links()))
+        }
+        ["ip", "link" | "l"] | ["ip", "link" | "l", "show"] => Some(ip_link(&links(), false)),
+        ["ip", "-s", "link" | "l"] | ["ip", "-s", "link" | "l", "show"] => {
+            Some(ip_link(&links(), true))
+        }
+        _ => None,
+    }
+}
+
 /// `ip addr`.
 pub fn ip_addr(links: &[LinkInfo]) -> String {
     let mut out = String::new();

@@ -1234,17 +1234,11 @@ impl Node for Router {
         ports: &[PortView],
     ) -> Result<String, String> {
         let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+        if let Some(out) = iproute::link_listing(&words, || self.links(ports)) {
+            return Ok(out);
+        }
         let names: Vec<String> = self.ifaces.iter().map(|f| f.name.clone()).collect();
         match words.as_slice() {
-            ["ip", "addr" | "a" | "address"] | ["ip", "addr" | "a" | "address", "show"] => {
-                Ok(iproute::ip_addr(&self.links(ports)))
-            }
-            ["ip", "link" | "l"] | ["ip", "link", "show"] => {
-                Ok(iproute::ip_link(&self.links(ports), false))
-            }
-            ["ip", "-s", "link" | "l"] | ["ip", "-s", "link", "show"] => {
-                Ok(iproute::ip_link(&self.links(ports), true))
-            }
             ["ip", "route" | "r"] | ["ip", "route", "show"] => {
                 let links = self.links(ports);
                 let down = |dev: &str| links.iter().any(|l| l.name == dev && !l.carrier);
