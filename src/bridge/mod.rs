@@ -76,6 +76,9 @@ pub struct Bridge {
     ifindexes: Vec<u32>,
     /// The host's filter for frames forwarded between ports (see `FrameFilter`).
     filter: Option<Box<dyn FrameFilter>>,
+    /// Ports that do not exist now (a stopped container's veth, or one not made yet), by
+    /// port number; empty when every port exists.
+    absent: Vec<bool>,
 }
 
 fn is_link_local_group(mac: EthernetAddress) -> bool {
@@ -99,7 +102,34 @@ impl Bridge {
             counters: BridgeCounters::default(),
             ifindexes: Vec::new(),
             filter: None,
+            absent: Vec::new(),
         }
+    }
+
+    /// Adds or deletes a port (`ip link set vethX master br0`, `ip link del vethX`): a
+    /// deleted port's learned entries go with it, and its MAC is no longer the bridge's.
+    pub fn set_port_present(&mut self, port: u16, present: bool) {
+        let i = usize::from(port);
+        if i >= self.ports.len() {
+            return;
+        }
+        if self.absent.len() < self.ports.len() {
+            self.absent.resize(self.ports.len(), false);
+        }
+        self.absent[i] = !present;
+        let key = fdb::mac_key(self.ports[i].mac);
+        if present {
+            self.local_macs.insert(key);
+        } else {
+            self.fdb.flush_port(port);
+            if self.ports[i].mac != self.config.mac {
+                self.local_macs.remove(&key);
+            }
+        }
+    }
+
+    fn is_present(&self, port: usize) -> bool {
+        !self.absent.get(port).copied().unwrap_or(false)
     }
 
     /// A bridge with `ports` member ports named `{prefix}0`, `{prefix}1`, …, each with a MAC
@@ -162,7 +192,12 @@ impl Bridge {
                 }
                 "brport" | "dev" => {
                     let d = it.next().ok_or("bridge fdb show dev: missing device")?;
-                    if *d != self.config.name && !self.ports.iter().any(|p| p.name == *d) {
+                    let port = self
+                        .ports
+                        .iter()
+                        .enumerate()
+                        .position(|(i, p)| p.name == *d && self.is_present(i));
+                    if *d != self.config.name && port.is_none() {
                         return Err(format!("Cannot find device \"{d}\""));
                     }
                     only_dev = Some(d.as_str());
@@ -191,7 +226,7 @@ impl Bridge {
         }
         let learned = self.fdb.entries();
         for (i, port) in self.ports.iter().enumerate() {
-            if port.own {
+            if port.own || !self.is_present(i) {
                 continue;
             }
             for (mac, e) in &learned {
@@ -245,6 +280,9 @@ impl Bridge {
         });
         let mut netns: Vec<String> = Vec::new();
         for (i, (p, v)) in self.ports.iter().zip(views).enumerate() {
+            if !v.present {
+                continue;
+            }
             let nsid = v.peer_node.as_ref().map(|n| {
                 netns.iter().position(|x| x == n).unwrap_or_else(|| {
                     netns.push(n.clone());
@@ -369,8 +407,9 @@ impl Node for Bridge {
             }
         }
         self.counters.flooded += 1;
+        let absent = self.absent.iter().filter(|a| **a).count();
         ctx.note(Note::Flooded {
-            ports: self.ports.len().saturating_sub(1) as u32,
+            ports: self.ports.len().saturating_sub(1 + absent) as u32,
             unknown_unicast: dst.is_unicast(),
         });
         ctx.flood(port, frame);

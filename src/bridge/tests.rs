@@ -217,3 +217,36 @@ fn fdb_listing_matches_iproute2() {
         .unwrap();
     assert_eq!(dynamic, "02:00:00:00:00:01 dev p0 master br0 \n");
 }
+
+#[test]
+fn a_deleted_port_takes_no_flood_and_its_entries_go_with_it() {
+    let mut l = lab(3, DEFAULT_AGEING, DEFAULT_FDB_MAX);
+    l.send(2, Instant::ZERO, frame(mac(3), BCAST));
+    assert_eq!(l.bridge().fdb.lookup(mac(3)), Some(2));
+    // The veth of port 2 is deleted: unlinked, absent, forgotten.
+    let port = l.sim.port(l.br, 2);
+    l.sim.disconnect(port);
+    l.sim.set_present(port, false);
+    l.bridge().set_port_present(2, false);
+    assert_eq!(l.bridge().fdb.lookup(mac(3)), None);
+    let dropped = l.sim.stats.frames_dropped;
+    l.send(0, Instant::ZERO, frame(mac(1), mac(3)));
+    assert_eq!(l.counts(), [1, 2, 0], "floods to port 1 only");
+    assert_eq!(
+        l.sim.stats.frames_dropped, dropped,
+        "no drop on a port that is gone"
+    );
+    let listing = l
+        .sim
+        .show(l.br, &["bridge".into(), "fdb".into(), "show".into()]);
+    assert!(!listing.unwrap().contains("p2"));
+    // A new veth on it: present again, it takes floods.
+    let h2 = l.probes[2];
+    l.sim
+        .connect(l.sim.port(h2, 0), port, LinkParams::default())
+        .unwrap();
+    l.sim.set_present(port, true);
+    l.bridge().set_port_present(2, true);
+    l.send(0, Instant::ZERO, frame(mac(1), mac(3)));
+    assert_eq!(l.counts(), [1, 3, 1]);
+}

@@ -187,6 +187,8 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
         "getent" => crate::host::apps::lookup::parse_getent(rest).map(Command::Getent),
         "nslookup" => crate::host::apps::lookup::parse_nslookup(rest).map(Command::Nslookup),
         "sleep" => match rest {
+            // `sleep infinity`, a container's usual way to stay up.
+            [s] if s == "infinity" => Ok(Command::Sleep(Duration::from_secs(u64::from(u32::MAX)))),
             [s] => Ok(Command::Sleep(
                 Duration::parse(s).map_err(|e| format!("sleep: {e}"))?,
             )),

@@ -37,8 +37,9 @@ pub struct HostConfig {
 pub struct Host {
     name: String,
     stack: Stack,
-    /// Unsolicited ARPs still to send, and when the next round goes.
-    announce: (u8, Instant),
+    /// Unsolicited ARPs still to send, when the next round goes, and from which interface
+    /// (None: every addressed one).
+    announce: (u8, Instant, Option<usize>),
 }
 
 /// The gap between unsolicited ARPs (Docker's `advertiseAddrIntervalDefault`).
@@ -50,19 +51,20 @@ impl Host {
         Host {
             stack: Stack::new(Net::new(config.ifaces, config.gateway, rng, Instant::ZERO)),
             name: config.name,
-            announce: (config.announce, Instant::ZERO),
+            announce: (config.announce, Instant::ZERO, None),
         }
     }
 
     /// One round of unsolicited ARPs: a request for its own address from each addressed
     /// interface, to broadcast, target MAC zero (how Docker announces a container).
     fn announce(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
+        let only = self.announce.2;
         for (i, f) in self.stack.net.ifaces.iter().enumerate() {
-            if let Some(cidr) = f.config.cidr {
+            if let Some(cidr) = f.config.cidr.filter(|_| only.is_none_or(|o| o == i)) {
                 f.send_arp_request(i as u16, cidr.address(), ctx);
             }
         }
-        self.announce = (self.announce.0 - 1, now + ANNOUNCE_EVERY);
+        self.announce = (self.announce.0 - 1, now + ANNOUNCE_EVERY, only);
     }
 
     /// The host's `/etc/hosts` and DNS server (a Docker container's, from
@@ -71,6 +73,33 @@ impl Host {
     pub fn with_names(mut self, names: resolve::Names) -> Host {
         self.stack.net.names = names;
         self
+    }
+
+    /// Gives interface `i` a new configuration, as when Docker replaces a container's veth
+    /// (a new MAC and perhaps a new address), or takes its address away (`cidr` None: the
+    /// interface is gone). Programs listening on every address listen on a new address.
+    pub fn set_iface(&mut self, now: Instant, i: usize, config: IfaceConfig) {
+        let addressed = config.cidr.is_some();
+        self.stack.net.reconfigure(i, config, now);
+        if addressed {
+            self.stack.iface_up(i);
+        }
+    }
+
+    /// The default route: via `gw`, through the interface whose subnet holds it.
+    pub fn set_gateway(&mut self, gw: Option<Ipv4Address>) {
+        self.stack.net.set_gateway(gw);
+    }
+
+    /// Sends `count` rounds of unsolicited ARPs from now on, one second apart, from
+    /// interface `only` or every addressed one.
+    pub fn announce_from(&mut self, now: Instant, count: u8, only: Option<usize>) {
+        self.announce = (count, now, only);
+    }
+
+    /// Replaces the host's `/etc/hosts` and DNS answers (containers came or went).
+    pub fn set_names(&mut self, names: resolve::Names) {
+        self.stack.net.names = names;
     }
 
     pub fn iface_config(&self, i: usize) -> &IfaceConfig {
@@ -88,6 +117,9 @@ impl Host {
     fn links(&self, views: &[PortView]) -> Vec<LinkInfo> {
         let mut links = vec![LinkInfo::loopback()];
         for (i, (f, v)) in self.stack.net.ifaces.iter().zip(views).enumerate() {
+            if !v.present {
+                continue;
+            }
             let c = &f.config;
             let addrs = c.cidr.into_iter().collect();
             links.push(LinkInfo::veth(

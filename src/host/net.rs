@@ -225,6 +225,49 @@ impl Net {
         }
     }
 
+    /// Gives interface `i` a new MAC, address and MTU, or takes its address away (`cfg.cidr`
+    /// None: a container's interface that is gone). Its sockets stay (a program's handles
+    /// must stay valid); its neighbours are forgotten, as a new device has none.
+    pub fn reconfigure(&mut self, i: usize, cfg: IfaceConfig, now: Instant) {
+        let Some(f) = self.ifaces.get_mut(i).filter(|f| !f.ip_medium) else {
+            return;
+        };
+        let mut config = Config::new(HardwareAddress::Ethernet(cfg.mac));
+        config.random_seed = self.rng.next_u64();
+        let mut dev = CapsOnly(cfg.mtu as usize, Medium::Ethernet);
+        let mut iface = Interface::new(config, &mut dev, now.to_smoltcp());
+        if let Some(cidr) = cfg.cidr {
+            iface.update_ip_addrs(|addrs| {
+                let _ = addrs.push(IpCidr::Ipv4(cidr));
+            });
+        }
+        f.iface = iface;
+        f.config = cfg;
+        f.neigh.clear();
+        f.want_arp.clear();
+        f.arp_silent_until = Instant::ZERO;
+        let gw = self.gateway.map(|(_, g)| g);
+        self.set_gateway(gw);
+    }
+
+    /// Makes `gw` the default gateway, through the first interface whose subnet holds it
+    /// (none if no interface does).
+    pub fn set_gateway(&mut self, gw: Option<Ipv4Address>) {
+        self.gateway = None;
+        for (i, f) in self.ifaces.iter_mut().enumerate() {
+            if f.ip_medium {
+                continue;
+            }
+            f.iface.routes_mut().remove_default_ipv4_route();
+            if let (Some(g), Some(c), None) = (gw, f.config.cidr, self.gateway)
+                && c.contains_addr(&g)
+            {
+                let _ = f.iface.routes_mut().add_default_ipv4_route(g);
+                self.gateway = Some((i, g));
+            }
+        }
+    }
+
     /// Gives a host its loopback interface (127.0.0.1/8), once: made when a program first
     /// sends to 127/8 or listens on every address, so a host that does neither holds none.
     pub fn ensure_loopback(&mut self) {

@@ -86,6 +86,14 @@ impl Stack {
         Ok(())
     }
 
+    /// Interface `i` got an address: the programs that listen on every address hear of it.
+    pub fn iface_up(&mut self, i: usize) {
+        for (_, app) in &mut self.apps {
+            app.iface_up(&mut self.net, i);
+        }
+        self.deadline = None;
+    }
+
     pub fn stop(&mut self, now: Instant, cmd: CmdId, ctx: &mut Ctx<'_>) {
         if let Some(i) = self.apps.iter().position(|(id, _)| *id == cmd) {
             let (id, mut app) = self.apps.remove(i);

@@ -467,6 +467,24 @@ impl Router {
         self.clis.push((name.to_string(), cli));
     }
 
+    /// Replaces an installed tool (or installs it): the Docker daemon changed what its CLI
+    /// reports.
+    pub fn replace_cli(&mut self, name: &str, cli: Box<dyn Cli>) {
+        self.clis.retain(|(n, _)| n != name);
+        self.install_cli(name, cli);
+    }
+
+    /// Deletes the conntrack entries with `ip` in any tuple, and the UDP ones whose original
+    /// destination port is one of `udp_ports` (what dockerd does when it creates an
+    /// endpoint: NAT rules only apply to a flow's first packet). Returns how many went.
+    pub fn conntrack_forget(&mut self, ips: &[Ipv4Address], udp_ports: &[u16]) -> usize {
+        self.filtering.borrow_mut().nf.conntrack.delete_where(|c| {
+            let t = [c.orig.src, c.orig.dst, c.reply.src, c.reply.dst];
+            t.iter().any(|a| ips.contains(a))
+                || (c.orig.proto == 17 && udp_ports.contains(&c.orig.dport))
+        })
+    }
+
     /// Runs an installed tool; a tool that is not installed is "command not found" (127).
     fn run_cli(&mut self, now: Instant, argv: &[String]) -> (i32, String) {
         let name = argv.first().map_or("", String::as_str);
@@ -1052,7 +1070,7 @@ impl Router {
                     .members
                     .iter()
                     .zip(listed)
-                    .filter(|(m, _)| m.master == i);
+                    .filter(|(m, v)| m.master == i && v.present);
                 link.carrier = ports.any(|(_, pv)| pv.up);
                 link.peer_ifindex = None;
                 link.link_netnsid = None;
@@ -1062,7 +1080,7 @@ impl Router {
             }
             links.push(link);
         }
-        for (m, v) in self.members.iter().zip(listed) {
+        for (m, v) in self.members.iter().zip(listed).filter(|(_, v)| v.present) {
             let mtu = self.ifaces[m.master].mtu;
             let mut link = LinkInfo::veth(m.ifindex, &m.name, v, (m.mac, mtu), Vec::new());
             link.master = Some(self.ifaces[m.master].name.clone());

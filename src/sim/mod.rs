@@ -99,6 +99,9 @@ struct PortSlot {
     stats: PortStats,
     /// Not a capture point (see `set_silent`).
     silent: bool,
+    /// The interface exists now (see `set_present`): an absent one is in no listing, takes
+    /// no flood and sends nothing.
+    present: bool,
 }
 
 /// Why `run_until` returned.
@@ -197,6 +200,7 @@ impl Sim {
                 link: None,
                 stats: PortStats::default(),
                 silent: false,
+                present: true,
             });
         }
         self.nodes.push(NodeSlot {
@@ -213,6 +217,11 @@ impl Sim {
     /// The global id of a node's local port.
     pub fn port(&self, node: NodeId, local: u16) -> PortId {
         PortId(self.nodes[node.index()].first_port + u32::from(local))
+    }
+
+    /// A port's number on its node.
+    pub fn local_of(&self, port: PortId) -> u16 {
+        self.ports[port.index()].local
     }
 
     pub fn find_node(&self, name: &str) -> Option<NodeId> {
@@ -260,6 +269,32 @@ impl Sim {
         self.ports[b.index()].link = Some(id);
         self.invalidate_uniform(&[a, b]);
         Ok(id)
+    }
+
+    /// Unlinks a port from its peer (a veth pair deleted): frames on the wire are lost and
+    /// both ends are free to be linked again.
+    pub fn disconnect(&mut self, port: PortId) {
+        let Some(link) = self.ports[port.index()].link else {
+            return;
+        };
+        let l = &mut self.links[link.index()];
+        l.up = false;
+        let ends = l.ends;
+        for p in ends {
+            self.ports[p.index()].link = None;
+        }
+        self.invalidate_uniform(&ends);
+    }
+
+    /// Makes an interface exist or not (a container's veth comes and goes with it). Ports
+    /// are present unless made absent.
+    pub fn set_present(&mut self, port: PortId, present: bool) {
+        self.ports[port.index()].present = present;
+        self.invalidate_uniform(&[port]);
+    }
+
+    pub fn is_present(&self, port: PortId) -> bool {
+        self.ports[port.index()].present
     }
 
     pub fn link_of(&self, port: PortId) -> Option<LinkId> {
@@ -399,6 +434,12 @@ impl Sim {
         match ev.kind {
             Ev::Arrive { port, frame } => {
                 let frame = self.pool.unpark(frame);
+                if self.ports[port.index()].link.is_none() {
+                    // Its link was deleted while the frame was on the wire.
+                    self.stats.frames_dropped += 1;
+                    self.pool.give(frame);
+                    return true;
+                }
                 let node = self.deliver(port, &frame);
                 self.after_call(node, Incoming::Owned(frame));
             }
@@ -578,6 +619,10 @@ impl Sim {
         self.stats.frames_sent += 1;
         self.last_frame_at = Some(self.now);
         let p = &mut self.ports[port.index()];
+        if !p.present {
+            self.pool.release(frame);
+            return;
+        }
         let Some(link) = p.link else {
             p.stats.tx_dropped += 1;
             self.stats.frames_dropped += 1;
@@ -620,6 +665,9 @@ impl Sim {
         let mut ok = true;
         for local in 0..slot.ports {
             let port = &self.ports[(slot.first_port + u32::from(local)) as usize];
+            if !port.present {
+                continue;
+            }
             let Some(link) = port.link else {
                 ok = false;
                 break;
@@ -647,8 +695,11 @@ impl Sim {
     fn flood(&mut self, node: NodeId, except: u16, frame: FrameId) {
         let Some((delay, mtu)) = self.uniform_delay(node) else {
             // Links differ: each copy takes its own link's fate.
-            let count = self.nodes[node.index()].ports;
-            for local in (0..count).filter(|&l| l != except) {
+            let slot = &self.nodes[node.index()];
+            let (first, count) = (slot.first_port, slot.ports);
+            let present = |l: u16| self.ports[(first + u32::from(l)) as usize].present;
+            let out: Vec<u16> = (0..count).filter(|&l| l != except && present(l)).collect();
+            for local in out {
                 let copy = self.pool.duplicate(frame);
                 self.transmit(node, local, copy);
             }
@@ -660,8 +711,13 @@ impl Sim {
         let len = self.pool.get(frame).len();
         let oversize = len.saturating_sub(crate::link::ETH_HEADER_LEN) > mtu as usize;
         let mut sent = 0u64;
+        let mut absent = 0u16;
         for local in (0..count).filter(|&l| l != except) {
             let port = PortId(first + u32::from(local));
+            if !self.ports[port.index()].present {
+                absent += 1;
+                continue;
+            }
             let link = self.ports[port.index()].link.expect("uniform links");
             let l = &mut self.links[link.index()];
             let end = l.end_of(port);
@@ -681,7 +737,8 @@ impl Sim {
             self.last_frame_at = Some(self.now);
         }
         if oversize || sent == 0 {
-            self.stats.frames_dropped += u64::from(count.saturating_sub(1)).saturating_sub(sent);
+            self.stats.frames_dropped +=
+                u64::from(count.saturating_sub(1 + absent)).saturating_sub(sent);
             self.pool.release(frame);
             return;
         }
@@ -765,6 +822,7 @@ impl Sim {
                     peer_ifindex,
                     peer_node,
                     up,
+                    present: p.present,
                     stats: p.stats,
                 }
             })

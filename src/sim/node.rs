@@ -108,6 +108,8 @@ pub struct PortView {
     /// The other end is in another node (a netns of its own): `link-netnsid 0`.
     pub peer_node: Option<String>,
     pub up: bool,
+    /// The interface exists now (see `Sim::set_present`); listings leave absent ones out.
+    pub present: bool,
     pub stats: PortStats,
 }
 

@@ -125,3 +125,22 @@ fn timers_are_stale_safe() {
     sim.run_until(Instant::MAX);
     assert_eq!(received(&mut sim).len(), 2);
 }
+
+#[test]
+fn a_frame_on_the_wire_of_a_deleted_link_is_lost() {
+    let mut sim = pair(LinkParams::default(), 1);
+    let a = sim.find_node("a").unwrap();
+    sim.update::<Probe, _>(a, |p| p.send_at(Instant::ZERO, 0, frame(1, 60)));
+    // The frame left (its delay is still running) when the link goes.
+    sim.run_until(Instant::ZERO);
+    sim.disconnect(sim.port(a, 0));
+    sim.run_until(Instant::MAX);
+    assert!(received(&mut sim).is_empty());
+    assert_eq!(sim.stats.frames_dropped, 1);
+    // Both ends are free again.
+    let b = sim.find_node("b").unwrap();
+    assert!(
+        sim.connect(sim.port(a, 0), sim.port(b, 0), LinkParams::default())
+            .is_ok()
+    );
+}

@@ -304,6 +304,14 @@ impl BulkRecv {
 }
 
 impl App for BulkRecv {
+    fn iface_up(&mut self, net: &mut Net, iface: usize) {
+        if self.sock.is_none()
+            && let Some(l) = tcpx::listen_on(net, iface, self.port, BULK_BUFFER, 4096)
+        {
+            self.listeners.push(l);
+        }
+    }
+
     fn poll(&mut self, now: Instant, net: &mut Net) -> Option<CmdResult> {
         if self.sock.is_none() {
             let taken = self

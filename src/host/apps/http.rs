@@ -128,6 +128,12 @@ pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 impl App for HttpServer {
+    fn iface_up(&mut self, net: &mut Net, iface: usize) {
+        if let Some(l) = tcpx::listen_on(net, iface, self.port, SERVER_RX, SERVER_TX) {
+            self.listeners.push(l);
+        }
+    }
+
     fn poll(&mut self, now: Instant, net: &mut Net) -> Option<CmdResult> {
         // A listener that took a connection becomes an exchange; a fresh one replaces it.
         for l in 0..self.listeners.len() {

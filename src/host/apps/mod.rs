@@ -23,6 +23,10 @@ pub trait App {
     fn poll_at(&self) -> Option<Instant>;
     /// The program is stopped (timeout, or the lab ended): its result so far.
     fn stop(&mut self, now: Instant, net: &mut Net) -> CmdResult;
+    /// Interface `iface` got an address while the program ran (`docker network connect`):
+    /// a server listening on every address listens there too, as a socket bound to 0.0.0.0
+    /// would.
+    fn iface_up(&mut self, _net: &mut Net, _iface: usize) {}
 }
 
 /// Starts a parsed command on a host.

@@ -233,6 +233,15 @@ struct TcpServer {
 }
 
 impl App for TcpServer {
+    fn iface_up(&mut self, net: &mut Net, iface: usize) {
+        // Still waiting for its connection, or serving more (`-k`).
+        if (self.conn.is_none() || self.args.keep_listening)
+            && let Some(l) = tcpx::listen_on(net, iface, self.args.port, BUF, BUF)
+        {
+            self.listeners.push(l);
+        }
+    }
+
     fn poll(&mut self, _now: Instant, net: &mut Net) -> Option<CmdResult> {
         if self.conn.is_none() {
             let i = self

@@ -451,6 +451,25 @@ impl Conntrack {
         self.next_gc = next;
     }
 
+    /// Deletes the flows `doomed` picks (`conntrack -D` with filters); returns how many.
+    pub fn delete_where(&mut self, doomed: impl Fn(&Conn) -> bool) -> usize {
+        let mut n = 0;
+        for id in 0..self.conns.len() {
+            let Some(c) = &self.conns[id] else { continue };
+            if !doomed(c) {
+                continue;
+            }
+            let (id32, rehash) = (id as u32, rehash(&self.conns));
+            self.index
+                .remove(index::hash(&c.orig), id32, false, &rehash);
+            self.index.remove(index::hash(&c.reply), id32, true, rehash);
+            self.conns[id] = None;
+            self.free.push(id as u32);
+            n += 1;
+        }
+        n
+    }
+
     /// Forgets every flow (`conntrack -F`).
     pub fn flush(&mut self) {
         self.conns.clear();
