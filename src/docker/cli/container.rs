@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use super::text::{Timestamp, ellipsis, go_quote, human_duration, natural_cmp, table};
-use super::{CliOutput, DockerHostView, flag_error, parse_flags, started_after, unsupported};
+use super::{
+    CliOutput, DockerHostView, RunState, flag_error, parse_flags, started_after, unsupported,
+};
 
 /// A container as the listings see it: one of the model's, or one sharing another stack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,9 +35,23 @@ pub(super) fn created(host: &DockerHostView, c: Ctr) -> Timestamp {
     }
 }
 
-/// When the container started (`State.StartedAt`; `docker ps` counts "Up" from it).
-pub(super) fn started(host: &DockerHostView, c: Ctr) -> Timestamp {
-    started_after(created(host, c), ctr_id(host, c))
+/// Whether the container runs, or exited. One sharing another stack is not stopped in a lab:
+/// it runs since it started after its creation.
+pub(super) fn state(host: &DockerHostView, c: Ctr) -> RunState {
+    match c {
+        Ctr::Own(i) => host.state(i),
+        Ctr::Shared(_) => RunState::Running {
+            started: started_after(created(host, c), ctr_id(host, c)),
+        },
+    }
+}
+
+/// The image and command it was run with.
+pub(super) fn image_and_command(host: &DockerHostView, c: Ctr) -> (&str, &str) {
+    match c {
+        Ctr::Own(i) => host.image_and_command(i),
+        Ctr::Shared(_) => (&host.image, &host.command),
+    }
 }
 
 pub(super) fn all(host: &DockerHostView) -> Vec<Ctr> {
@@ -77,11 +93,17 @@ pub(super) struct Published {
     pub(super) proto: &'static str,
 }
 
+/// What the daemon reports as published (`NetworkSettings.Ports`): nothing for a stopped
+/// container, whose ports `releaseNetwork` let go, so `docker ps` shows no PORTS and
+/// `docker port` prints nothing.
 pub(super) fn published(host: &DockerHostView, c: Ctr) -> Vec<Published> {
     let Ctr::Own(ci) = c else {
         // `host` and `container:` modes publish nothing of their own.
         return Vec::new();
     };
+    if !host.running(ci) {
+        return Vec::new();
+    }
     host.bindings
         .iter()
         .filter(|b| b.container == ci)
@@ -94,9 +116,9 @@ pub(super) fn published(host: &DockerHostView, c: Ctr) -> Vec<Published> {
         .collect()
 }
 
-/// `docker ps [-a] [-q] [--no-trunc]`: every container (all run), newest first (the daemon
-/// sorts by creation time; ties list the later one first), in the CLI's default table
-/// `ID  IMAGE  COMMAND  CREATED  STATUS  PORTS  NAMES`.
+/// `docker ps [-a] [-q] [--no-trunc]`: the running containers (with `-a` the exited ones
+/// too), newest first (the daemon sorts by creation time; ties list the later one first), in
+/// the CLI's default table `ID  IMAGE  COMMAND  CREATED  STATUS  PORTS  NAMES`.
 pub(super) fn ps(host: &DockerHostView, cmd: &str, args: &[&str]) -> CliOutput {
     let usage = format!("{cmd} [OPTIONS]");
     if let Some(a) = args.iter().find(|a| {
@@ -124,6 +146,9 @@ pub(super) fn ps(host: &DockerHostView, cmd: &str, args: &[&str]) -> CliOutput {
     }
     let trunc = !flags.contains(&"no-trunc");
     let mut list = all(host);
+    if !flags.contains(&"all") {
+        list.retain(|&c| state(host, c).is_running());
+    }
     list.reverse();
     list.sort_by(|&a, &b| {
         let (ta, tb) = (created(host, a), created(host, b));
@@ -140,11 +165,6 @@ pub(super) fn ps(host: &DockerHostView, cmd: &str, args: &[&str]) -> CliOutput {
     if flags.contains(&"quiet") {
         return CliOutput::ok(list.iter().map(|&c| id(c) + "\n").collect());
     }
-    let command = if trunc {
-        ellipsis(&host.command, 20)
-    } else {
-        host.command.clone()
-    };
     let mut rows = vec![
         [
             "CONTAINER ID",
@@ -160,20 +180,40 @@ pub(super) fn ps(host: &DockerHostView, cmd: &str, args: &[&str]) -> CliOutput {
     ];
     for &c in &list {
         let t = created(host, c);
-        // `RunningFor` uses the creation time in whole seconds (`time.Unix(Created, 0)`);
-        // the daemon's "Up ..." uses the start time as is.
+        // `RunningFor` uses the creation time in whole seconds (`time.Unix(Created, 0)`).
         let whole = Timestamp { nanos: 0, ..t };
+        let (image, command) = image_and_command(host, c);
+        let command = if trunc {
+            ellipsis(command, 20)
+        } else {
+            command.to_string()
+        };
         rows.push(vec![
             id(c),
-            host.image.clone(),
+            image.to_string(),
             go_quote(&command),
             format!("{} ago", human_duration(host.now.since(whole))),
-            format!("Up {}", human_duration(host.now.since(started(host, c)))),
+            status(host, c),
             displayable_ports(published(host, c)),
             ctr_name(host, c).to_string(),
         ]);
     }
     CliOutput::ok(table(&rows))
+}
+
+/// The STATUS column, the daemon's `State.String()`: `Up` and how long since the start, or
+/// `fmt.Sprintf("Exited (%d) %s ago", ...)` with how long since the end (both the times as
+/// they are, not rounded to the second).
+fn status(host: &DockerHostView, c: Ctr) -> String {
+    match state(host, c) {
+        RunState::Running { started } => {
+            format!("Up {}", human_duration(host.now.since(started)))
+        }
+        RunState::Exited { code, finished, .. } => format!(
+            "Exited ({code}) {} ago",
+            human_duration(host.now.since(finished))
+        ),
+    }
 }
 
 /// The CLI's `DisplayablePorts`: ports sorted by (container port, host address, host port,
@@ -243,7 +283,8 @@ fn form_group(key: &str, start: u16, last: u16) -> String {
 
 /// `docker port CONTAINER [PRIVATE_PORT[/PROTO]]` (`port.go`): every binding as
 /// `80/tcp -> 0.0.0.0:8080`, or the host side of one port's bindings, sorted in natural
-/// order. A routed-mode binding has no host port (`0.0.0.0:`).
+/// order. A routed-mode binding has no host port (`0.0.0.0:`). A stopped container publishes
+/// nothing: no lines (status 0), or `No public port` for the one asked for.
 pub(super) fn port(host: &DockerHostView, cmd: &str, args: &[&str]) -> CliOutput {
     let usage = format!("{cmd} CONTAINER [PRIVATE_PORT[/PROTO]]");
     let (_, pos) = match parse_flags(args, &[]) {

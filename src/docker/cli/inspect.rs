@@ -10,18 +10,24 @@
 //!
 //! What the model does not know is fixed or derived, the same for the same lab:
 //!
-//! * Every container is what `docker run -dit --name NAME [--network NET] [-p ...] IMAGE`
-//!   makes of the busybox image (`Cmd ["sh"]`, `Tty` and `OpenStdin` on, `PATH` the only
-//!   environment variable, no labels, no volumes), run from a script (`ConsoleSize [0, 0]`)
-//!   on a cgroup v2 host with AppArmor (`docker-default`) and Docker's default daemon
-//!   settings: json-file logs, runc, 64 MiB `/dev/shm`, the containerd image store
-//!   (`Driver` `overlayfs`). The command is [`DockerHostView::command`] split at spaces.
+//! * Every container is what `docker run -dit --name NAME [--network NET] [-p ...] IMAGE
+//!   [CMD...]` makes of its image as if it were busybox's (no entrypoint, `Tty` and
+//!   `OpenStdin` on, `PATH` the only environment variable, no labels, no volumes), run from a
+//!   script (`ConsoleSize [0, 0]`) on a cgroup v2 host with AppArmor (`docker-default`) and
+//!   Docker's default daemon settings: json-file logs, runc, 64 MiB `/dev/shm`, the
+//!   containerd image store (`Driver` `overlayfs`). Image and command are
+//!   [`DockerHostView::images`] or the view-wide ones, the command split into words as
+//!   `docker ps` joined them.
 //! * `Image` is `sha256:` and [`super::derive_id`] of `image/NAME`; the manifest
 //!   (`ImageManifestDescriptor`, 28+) `sha256:` and `derive_id` of `image/NAME/manifest`,
 //!   610 bytes, linux/amd64 (official images also carry OCI annotations, left out).
 //! * `Pid` and `SandboxID` come from [`DockerHostView::pids`] and
-//!   [`DockerHostView::sandbox_ids`]; `StartedAt` is 80–400 ms after `Created`, both in UTC
-//!   as the daemon stores them.
+//!   [`DockerHostView::sandbox_ids`]; `StartedAt` is [`DockerHostView::states`]' or 80–400 ms
+//!   after `Created`, all in UTC as the daemon stores them. A restarted container's
+//!   `FinishedAt` is zero (the daemon keeps the previous stop's; the view does not know it).
+//! * An exited container is what `releaseNetwork` leaves: no PID, sandbox or ports, and each
+//!   endpoint's settings without their operational data (`cleanOperationalData`; the MAC
+//!   address goes too, as it would unless set with `--mac-address`, which is not modelled).
 //! * Published ports are IPv4 only (see the module docs of [`super`]).
 //! * `IPAMConfig` is `{"IPv4Address": ...}` for an address asked for
 //!   ([`DockerHostView::static_ips`]), else `null`; an internal network's endpoints have no
@@ -42,7 +48,7 @@ use smoltcp::wire::Ipv4Address;
 use super::container::{self, Ctr};
 use super::network;
 use super::text::{Json, Timestamp, mac};
-use super::{CliOutput, DockerHostView, derive_id, flag_error, parse_flags, unsupported};
+use super::{CliOutput, DockerHostView, RunState, derive_id, flag_error, parse_flags, unsupported};
 use crate::docker::dns::short_id;
 use crate::docker::model::Engine;
 
@@ -264,13 +270,22 @@ fn lookup_any(host: &DockerHostView, name: &str) -> Lookup {
     })
 }
 
-/// Whether `name` is the containers' image (by name, `NAME:latest` or its ID).
+/// Whether `name` is one of the containers' images (by name, `NAME:latest` or its ID).
 fn is_image(host: &DockerHostView, name: &str) -> bool {
-    let id = image_digest(&host.image);
-    name == host.image
-        || name.strip_suffix(":latest") == Some(host.image.as_str())
-        || name == format!("sha256:{id}")
-        || (name.len() >= 12 && id.starts_with(name))
+    let own = host
+        .images
+        .iter()
+        .flatten()
+        .map(|(image, _)| image.as_str());
+    std::iter::once(host.image.as_str())
+        .chain(own)
+        .any(|image| {
+            let id = image_digest(image);
+            name == image
+                || name.strip_suffix(":latest") == Some(image)
+                || name == format!("sha256:{id}")
+                || (name.len() >= 12 && id.starts_with(name))
+        })
 }
 
 /// The image's ID (containerd store: its index digest), 64 hex.
@@ -392,36 +407,75 @@ fn pid(host: &DockerHostView, c: Ctr) -> u64 {
     last
 }
 
+/// The words of a command as `docker ps` shows it, the inverse of moby's `container/view.go`
+/// (`Path` and `Args` joined by spaces, an argument with a space in single quotes): split at
+/// whitespace, except inside a quoted word (`'` at its start to `'` at its end).
+fn command_words(command: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    let mut rest = command.trim_start();
+    while !rest.is_empty() {
+        let quoted = rest.strip_prefix('\'').and_then(|r| {
+            r.match_indices('\'')
+                .map(|(i, _)| i)
+                .find(|&i| r[i + 1..].chars().next().is_none_or(char::is_whitespace))
+                .map(|i| (&r[..i], &r[i + 1..]))
+        });
+        let (word, next) = quoted.unwrap_or_else(|| {
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            rest.split_at(end)
+        });
+        words.push(word);
+        rest = next.trim_start();
+    }
+    words
+}
+
+/// `State`: running since it last started, with its process's PID; or exited, with no
+/// process, its exit code and when it finished (`container.State`). Paused, restarting,
+/// OOM-killed and dead containers are not modelled.
+fn state_json(host: &DockerHostView, c: Ctr) -> Json {
+    let state = container::state(host, c);
+    let (status, pid, code, finished) = match state {
+        RunState::Running { .. } => ("running", pid(host, c), 0, None),
+        RunState::Exited { code, finished, .. } => ("exited", 0, code, Some(finished)),
+    };
+    obj(vec![
+        ("Status", Json::str(status)),
+        ("Running", Json::Bool(state.is_running())),
+        ("Paused", Json::Bool(false)),
+        ("Restarting", Json::Bool(false)),
+        ("OOMKilled", Json::Bool(false)),
+        ("Dead", Json::Bool(false)),
+        ("Pid", Json::Num(pid)),
+        ("ExitCode", Json::Int(i64::from(code))),
+        ("Error", Json::str("")),
+        ("StartedAt", Json::Str(utc(state.started()))),
+        (
+            "FinishedAt",
+            // Go's zero `time.Time` when it has not finished.
+            Json::Str(finished.map_or("0001-01-01T00:00:00Z".to_string(), utc)),
+        ),
+    ])
+}
+
 /// One element of `docker inspect`: the container as `ContainerInspect` answers.
 fn container_json(host: &DockerHostView, c: Ctr) -> Json {
     let engine = host.daemon.engine;
     let id = container::ctr_id(host, c);
     let (hostname, files) = hostname_and_files(host, c);
     let dir = format!("/var/lib/docker/containers/{files}");
-    let words: Vec<&str> = host.command.split_whitespace().collect();
+    let (image, command) = container::image_and_command(host, c);
+    let words = command_words(command);
     let (path, args) = words.split_first().map_or(("", &[][..]), |(p, a)| (*p, a));
-    let state = obj(vec![
-        ("Status", Json::str("running")),
-        ("Running", Json::Bool(true)),
-        ("Paused", Json::Bool(false)),
-        ("Restarting", Json::Bool(false)),
-        ("OOMKilled", Json::Bool(false)),
-        ("Dead", Json::Bool(false)),
-        ("Pid", Json::Num(pid(host, c))),
-        ("ExitCode", Json::Num(0)),
-        ("Error", Json::str("")),
-        ("StartedAt", Json::Str(utc(container::started(host, c)))),
-        ("FinishedAt", Json::str("0001-01-01T00:00:00Z")),
-    ]);
     let mut fields = vec![
         ("Id", Json::str(id)),
         ("Created", Json::Str(utc(container::created(host, c)))),
         ("Path", Json::str(path)),
         ("Args", strs(args)),
-        ("State", state),
+        ("State", state_json(host, c)),
         (
             "Image",
-            Json::Str(format!("sha256:{}", image_digest(&host.image))),
+            Json::Str(format!("sha256:{}", image_digest(image))),
         ),
         ("ResolvConfPath", Json::Str(format!("{dir}/resolv.conf"))),
         ("HostnamePath", Json::Str(format!("{dir}/hostname"))),
@@ -454,14 +508,14 @@ fn container_json(host: &DockerHostView, c: Ctr) -> Json {
         ));
     }
     fields.push(("Mounts", Json::Arr(Vec::new())));
-    fields.push(("Config", config(host, c, &hostname, &words)));
+    fields.push(("Config", config(host, c, &hostname, image, &words)));
     fields.push(("NetworkSettings", network_settings(host, c, &hostname)));
     if engine != Engine::V27 {
         let platform = obj(vec![
             ("architecture", Json::str("amd64")),
             ("os", Json::str("linux")),
         ]);
-        let digest = derive_id(&format!("image/{}/manifest", host.image));
+        let digest = derive_id(&format!("image/{image}/manifest"));
         fields.push((
             "ImageManifestDescriptor",
             obj(vec![
@@ -646,8 +700,8 @@ fn host_config(host: &DockerHostView, c: Ctr) -> Json {
 }
 
 /// `Config`: the busybox image's defaults under `docker run -dit` (detached: nothing
-/// attached, stdin kept open, a TTY).
-fn config(host: &DockerHostView, c: Ctr, hostname: &str, cmd: &[&str]) -> Json {
+/// attached, stdin kept open, a TTY), with the container's image and command.
+fn config(host: &DockerHostView, c: Ctr, hostname: &str, image: &str, cmd: &[&str]) -> Json {
     let mut fields = vec![
         ("Hostname", Json::str(hostname)),
         ("Domainname", Json::str("")),
@@ -672,7 +726,7 @@ fn config(host: &DockerHostView, c: Ctr, hostname: &str, cmd: &[&str]) -> Json {
             strs(&["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]),
         ),
         ("Cmd", strs(cmd)),
-        ("Image", Json::str(&host.image)),
+        ("Image", Json::str(image)),
         ("Volumes", Json::Null),
         ("WorkingDir", Json::str("")),
         ("Entrypoint", Json::Null),
@@ -821,12 +875,30 @@ fn endpoints(host: &DockerHostView, c: Ctr, hostname: &str) -> Vec<(String, Endp
     out
 }
 
+/// moby `cleanOperationalData`, what `releaseNetwork` does to each endpoint of a container
+/// that stops: what was configured stays (IPAM config, aliases, the network), what the running
+/// endpoint had goes (ID, gateway, address, MAC). `DNSNames` are shown `null` too, as for an
+/// endpoint not attached (moby's function itself leaves them: a real 29 daemon may still list
+/// them; not checked against one).
+fn clean_operational_data(e: EndpointView) -> EndpointView {
+    EndpointView {
+        static_ip: e.static_ip,
+        aliases: e.aliases,
+        network_id: e.network_id,
+        ..EndpointView::default()
+    }
+}
+
 /// `NetworkSettings`. 29: `SandboxID, SandboxKey, Ports, Networks`; 27 and 28 add the
 /// deprecated fields, the top-level endpoint ones filled from the default bridge's endpoint.
+/// A stopped container's are what `releaseNetwork` leaves: no sandbox, no ports, the
+/// endpoints cleaned.
 fn network_settings(host: &DockerHostView, c: Ctr, hostname: &str) -> Json {
     let engine = host.daemon.engine;
     let id = container::ctr_id(host, c);
+    let running = container::state(host, c).is_running();
     let (sandbox_id, sandbox_key) = match (mode(host, c), c) {
+        _ if !running => (String::new(), String::new()),
         (Mode::Own(_), Ctr::Own(i)) => {
             let sid = host
                 .sandbox_ids
@@ -855,7 +927,13 @@ fn network_settings(host: &DockerHostView, c: Ctr, hostname: &str) -> Json {
         }
     }
     ports.sort_by(|a, b| a.0.cmp(&b.0));
-    let eps = endpoints(host, c, hostname);
+    let mut eps = endpoints(host, c, hostname);
+    if !running {
+        eps = eps
+            .into_iter()
+            .map(|(name, e)| (name, clean_operational_data(e)))
+            .collect();
+    }
     let bridge = eps.iter().find(|(n, _)| n == "bridge").map(|(_, e)| e);
     let s = |f: fn(&EndpointView) -> &str| Json::str(bridge.map_or("", f));
     let mut fields = Vec::new();

@@ -3,7 +3,7 @@
 //! `NetworkSettings` byte for byte; the rest is checked against the field order of the API
 //! types and real Docker 28 and 29 outputs.
 
-use super::tests::{argv, lab, seed_host};
+use super::tests::{argv, lab, seed_host, stopped_web};
 use super::*;
 use crate::docker::{Engine, PortMap, Proto};
 
@@ -750,4 +750,209 @@ fn times_are_utc_and_start_after_creation() {
     let t = Timestamp::parse(started).unwrap();
     let delay = t.since(v.container_created[1]);
     assert!((80_000_000..400_000_000).contains(&delay), "{delay}");
+}
+
+/// `docker stop web` (see `stopped_web`), web having also joined backend at the address it
+/// asked for, with aliases. Docker 29.
+const STOPPED_WEB_STATE: &str = r#"
+        "State": {
+            "Status": "exited",
+            "Running": false,
+            "Paused": false,
+            "Restarting": false,
+            "OOMKilled": false,
+            "Dead": false,
+            "Pid": 0,
+            "ExitCode": 137,
+            "Error": "",
+            "StartedAt": "2026-01-01T00:00:40.340309132Z",
+            "FinishedAt": "2026-01-01T00:01:50Z"
+        },
+"#;
+
+/// What `releaseNetwork` leaves: no sandbox, no ports, each endpoint's configuration
+/// (IPAMConfig, Aliases, NetworkID) without its operational data.
+const STOPPED_WEB_NETWORK_SETTINGS: &str = r#"
+        "NetworkSettings": {
+            "SandboxID": "",
+            "SandboxKey": "",
+            "Ports": {},
+            "Networks": {
+                "backend": {
+                    "IPAMConfig": {
+                        "IPv4Address": "172.18.0.10"
+                    },
+                    "Links": null,
+                    "Aliases": [
+                        "web",
+                        "www"
+                    ],
+                    "DriverOpts": null,
+                    "GwPriority": 0,
+                    "NetworkID": "8b2e4f6a1c3d5e7f9a0b2c4d6e8f0a1b3c5d7e9f1a2b3c4d5e6f708192a3b4c5",
+                    "EndpointID": "",
+                    "Gateway": "",
+                    "IPAddress": "",
+                    "MacAddress": "",
+                    "IPPrefixLen": 0,
+                    "IPv6Gateway": "",
+                    "GlobalIPv6Address": "",
+                    "GlobalIPv6PrefixLen": 0,
+                    "DNSNames": null
+                },
+                "bridge": {
+                    "IPAMConfig": null,
+                    "Links": null,
+                    "Aliases": null,
+                    "DriverOpts": null,
+                    "GwPriority": 0,
+                    "NetworkID": "3f1c2b7a9e4d5c6b8a7f6e5d4c3b2a19f8e7d6c5b4a3928170f6e5d4c3b2a190",
+                    "EndpointID": "",
+                    "Gateway": "",
+                    "IPAddress": "",
+                    "MacAddress": "",
+                    "IPPrefixLen": 0,
+                    "IPv6Gateway": "",
+                    "GlobalIPv6Address": "",
+                    "GlobalIPv6PrefixLen": 0,
+                    "DNSNames": null
+                }
+            }
+        },
+"#;
+
+fn stopped_web_on_backend(engine: Engine) -> DockerHostView {
+    let mut v = stopped_web(engine);
+    v.containers[0].endpoints.push(crate::docker::Endpoint {
+        network: 1,
+        ip: smoltcp::wire::Ipv4Address::new(172, 18, 0, 10),
+        mac: smoltcp::wire::EthernetAddress([0x02, 0x42, 0xac, 0x12, 0x00, 0x0a]),
+    });
+    v.endpoint_ids[0].push("ab".repeat(32));
+    v.static_ips = vec![vec![false, true]];
+    v.aliases = vec![vec![vec![], vec!["web".into(), "www".into()]]];
+    v.bindings = port_bindings(&v.daemon, &v.networks, &v.containers);
+    v
+}
+
+#[test]
+fn inspect_exited_container_state_and_network_settings() {
+    let v = stopped_web_on_backend(Engine::V29);
+    let out = run(&argv("docker inspect web"), &v).unwrap();
+    assert_eq!(section(&out, "State"), STOPPED_WEB_STATE);
+    assert_eq!(
+        section(&out, "NetworkSettings"),
+        STOPPED_WEB_NETWORK_SETTINGS
+    );
+    // Everything else is the configuration, as while it ran: the `-p` mapping is still asked
+    // for (HostConfig.PortBindings), the port still exposed.
+    let running = run(&argv("docker inspect web"), &lab(Engine::V29)).unwrap();
+    for key in ["HostConfig", "Config"] {
+        assert_eq!(section(&out, key), section(&running, key), "{key}");
+    }
+    assert_eq!(top_keys(&out), top_keys(&running));
+    // The one still running is untouched.
+    let db = run(&argv("docker inspect db"), &v).unwrap();
+    assert!(db.contains("\"Status\": \"running\","));
+    assert!(db.contains("\"FinishedAt\": \"0001-01-01T00:00:00Z\""));
+}
+
+#[test]
+fn inspect_exited_container_v28_clears_the_top_level_endpoint_fields() {
+    let v = stopped_web_on_backend(Engine::V28);
+    let ns = section(
+        &run(&argv("docker inspect web"), &v).unwrap(),
+        "NetworkSettings",
+    );
+    assert!(
+        ns.contains(
+            r#"            "SandboxID": "",
+            "SandboxKey": "",
+            "Ports": {},
+            "HairpinMode": false,
+            "LinkLocalIPv6Address": "",
+            "LinkLocalIPv6PrefixLen": 0,
+            "SecondaryIPAddresses": null,
+            "SecondaryIPv6Addresses": null,
+            "EndpointID": "",
+            "Gateway": "",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "IPAddress": "",
+            "IPPrefixLen": 0,
+            "IPv6Gateway": "",
+            "MacAddress": "",
+            "Networks": {"#
+        ),
+        "{ns}"
+    );
+    assert!(ns.contains(
+        "\"Aliases\": null,\n                    \"MacAddress\": \"\",\n                    \"DriverOpts\": null,"
+    ));
+}
+
+#[test]
+fn inspect_shows_each_containers_image_and_command() {
+    let mut v = lab(Engine::V29);
+    v.images = vec![
+        Some(("nginx".into(), "nginx -g 'daemon off;'".into())),
+        Some((
+            "docker-python-monitor".into(),
+            "sh -c 'chmod 0644 /etc/cron.d/monitor && cron -f'".into(),
+        )),
+    ];
+    // web restarted at 2 min 30 s: a new start time; still never finished for the view.
+    v.states = vec![RunState::Running {
+        started: Timestamp::utc(v.created.unix_secs + 150, 0),
+    }];
+    let web = run(&argv("docker inspect web"), &v).unwrap();
+    // The quoted word is one argument again.
+    assert!(
+        web.contains(
+            r#"        "Path": "nginx",
+        "Args": [
+            "-g",
+            "daemon off;"
+        ],"#
+        ),
+        "{web}"
+    );
+    let state = section(&web, "State");
+    assert!(state.contains("\"Pid\": 3477,"));
+    assert!(state.contains(
+        "\"StartedAt\": \"2026-01-01T00:02:30Z\",\n            \"FinishedAt\": \"0001-01-01T00:00:00Z\""
+    ));
+    let nginx = derive_id("image/nginx");
+    assert!(web.contains(&format!("\"Image\": \"sha256:{nginx}\",")));
+    let cfg = section(&web, "Config");
+    assert!(cfg.contains(
+        "\"Cmd\": [\n                \"nginx\",\n                \"-g\",\n                \"daemon off;\"\n            ],\n            \"Image\": \"nginx\","
+    ));
+    let manifest = derive_id("image/nginx/manifest");
+    assert!(web.contains(&format!("\"digest\": \"sha256:{manifest}\",")));
+    let db = run(&argv("docker inspect db"), &v).unwrap();
+    assert!(
+        db.contains(
+            r#"        "Path": "sh",
+        "Args": [
+            "-c",
+            "chmod 0644 /etc/cron.d/monitor && cron -f"
+        ],"#
+        ),
+        "{db}"
+    );
+    // A quote inside a word is part of it; the view-wide image and command for the rest.
+    v.images = vec![Some(("busybox".into(), "echo it's  done".into()))];
+    let web = run(&argv("docker inspect web"), &v).unwrap();
+    assert!(web.contains(
+        "\"Path\": \"echo\",\n        \"Args\": [\n            \"it's\",\n            \"done\"\n        ],"
+    ));
+    let db = run(&argv("docker inspect db"), &v).unwrap();
+    assert!(db.contains("\"Path\": \"sh\",\n        \"Args\": [],"));
+    // Each container's image is an image: not modelled, not "no such object".
+    v.images = vec![Some(("nginx".into(), "nginx".into()))];
+    for name in ["nginx", "nginx:latest", "busybox"] {
+        let out = exec(&argv(&format!("docker inspect {name}")), &v);
+        assert!(out.stderr.starts_with("hoplab: "), "{name}: {}", out.stderr);
+    }
 }

@@ -12,6 +12,10 @@
 //! `api/types/network` (field order); the real Docker 29 output in seed
 //! `002_d9f8148370a429fb.txt`; `docker-netfilter.md` §2.3.
 //!
+//! Containers run or have exited ([`RunState`], `docker stop` / `docker start` mid-lab). An
+//! exited one is what moby's `releaseNetwork` leaves: listed by `docker ps -a` only, no
+//! published ports, on no network, its endpoints' runtime data cleared in `docker inspect`.
+//!
 //! Hoplab is IPv4-only: Docker 28+ also binds `[::]` for a published port on an IPv6 host
 //! (`80/tcp -> [::]:8080`, `[::]:8080->80/tcp`); only the IPv4 bindings are listed here.
 
@@ -58,10 +62,20 @@ pub struct DockerHostView {
     /// `created`. It started 80–400 ms later (`StartedAt`, what `docker ps` counts "Up"
     /// from), derived from its ID.
     pub container_created: Vec<Timestamp>,
-    /// Image and command `docker ps` shows for every container. `docker inspect` splits the
-    /// command at spaces into `Path`, `Args` and `Config.Cmd`.
+    /// `states[c]`: whether `containers[c]` runs, and since when, or exited, and when
+    /// (`docker stop`, `docker start`, a command that ended). A missing entry is running since
+    /// it started after its creation (see `container_created`).
+    pub states: Vec<RunState>,
+    /// Image and command `docker ps` shows for every container without its own in `images`.
+    /// `docker inspect` splits the command at spaces (not inside single quotes) into `Path`,
+    /// `Args` and `Config.Cmd`.
     pub image: String,
     pub command: String,
+    /// `images[c]`: the image and command `containers[c]` was run with (`docker run IMAGE
+    /// CMD...`), e.g. `("nginx", "nginx -g 'daemon off;'")`. The command is written as
+    /// `docker ps` shows it: the words joined by spaces, a word with a space in it in single
+    /// quotes (moby `container/view.go`). A missing entry or `None` is `image` and `command`.
+    pub images: Vec<Option<(String, String)>>,
     /// The virtual wall clock: `created.after(elapsed run time)`.
     pub now: Timestamp,
     /// `aliases[c][e]`: the network aliases of `containers[c]` on its endpoint `e` as they were
@@ -89,6 +103,33 @@ pub struct DockerHostView {
     /// [`DockerHostView::new`] derives increasing ones; shared-stack containers and missing
     /// entries continue from the last.
     pub pids: Vec<u32>,
+}
+
+/// What a container's process is doing (moby `container.State`: `Running`, `StartedAt`,
+/// `FinishedAt`, `ExitCode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    /// Started (or restarted) at `started`.
+    Running { started: Timestamp },
+    /// Stopped at `finished` with exit code `code`, after last starting at `started`.
+    Exited {
+        code: i32,
+        started: Timestamp,
+        finished: Timestamp,
+    },
+}
+
+impl RunState {
+    /// When the container last started (`State.StartedAt`).
+    pub fn started(self) -> Timestamp {
+        match self {
+            RunState::Running { started } | RunState::Exited { started, .. } => started,
+        }
+    }
+
+    pub fn is_running(self) -> bool {
+        matches!(self, RunState::Running { .. })
+    }
 }
 
 /// A container running in another stack: the host's (`network_mode: host`) or another
@@ -196,8 +237,10 @@ impl DockerHostView {
             host_network_id: derive_id(&format!("{seed}/network/host")),
             none_network_id: derive_id(&format!("{seed}/network/none")),
             container_created: vec![created; containers.len()],
+            states: Vec::new(),
             image: "busybox".into(),
             command: "sh".into(),
+            images: Vec::new(),
             now: created,
             created,
             daemon,
@@ -223,11 +266,35 @@ impl DockerHostView {
             .copied()
             .unwrap_or(self.created)
     }
+
+    /// `states[container]`, else running since it started after its creation.
+    fn state(&self, container: usize) -> RunState {
+        self.states.get(container).copied().unwrap_or_else(|| {
+            let id = &self.containers[container].id;
+            RunState::Running {
+                started: started_after(self.container_created(container), id),
+            }
+        })
+    }
+
+    /// Whether `containers[container]` runs: only then does it have endpoints, a sandbox and
+    /// published ports (a stopped container's are released).
+    fn running(&self, container: usize) -> bool {
+        self.state(container).is_running()
+    }
+
+    /// `images[container]`, else the view-wide image and command.
+    fn image_and_command(&self, container: usize) -> (&str, &str) {
+        match self.images.get(container) {
+            Some(Some((image, command))) => (image, command),
+            _ => (&self.image, &self.command),
+        }
+    }
 }
 
 /// When a container created at `created` started: `docker run` creates, then starts, a
 /// fraction of a second later (80–400 ms, derived from the container ID).
-fn started_after(created: Timestamp, id: &str) -> Timestamp {
+pub fn started_after(created: Timestamp, id: &str) -> Timestamp {
     let delay = 80_000_000 + label_hash(&format!("started/{id}")) % 320_000_000;
     created.after(crate::time::Duration::from_nanos(delay))
 }
@@ -353,7 +420,7 @@ fn unsupported(what: &str) -> CliOutput {
     CliOutput::fail(
         1,
         format!(
-            "hoplab: '{what}' is not simulated; this Docker host answers docker ps, docker port, docker inspect, docker network ls and docker network inspect"
+            "hoplab: '{what}' is not simulated; this Docker host answers docker ps, docker port, docker inspect, docker network ls and docker network inspect, and a lab's `run:` steps change it with docker run -d, stop, start, restart, kill, rm, network connect and network disconnect"
         ),
     )
 }

@@ -356,6 +356,7 @@ fn driver_options(daemon: &Daemon, net: &Network) -> Json {
 }
 
 /// `Containers`: the endpoints on the network keyed by container ID (a Go map, so sorted).
+/// A stopped container has none: `releaseNetwork` deleted its sandbox and endpoints.
 fn containers_json(host: &DockerHostView, n: Net) -> Json {
     let entry = |name: &str, ep: &str, mac_addr: String, ipv4: String| {
         Json::Obj(vec![
@@ -371,6 +372,9 @@ fn containers_json(host: &DockerHostView, n: Net) -> Json {
         Net::Bridge(ni) => {
             let prefix = host.networks[ni].subnet.prefix_len();
             for (ci, c) in host.containers.iter().enumerate() {
+                if !host.running(ci) {
+                    continue;
+                }
                 for (ei, ep) in c.endpoints.iter().enumerate() {
                     if ep.network == ni {
                         let e = entry(
@@ -386,7 +390,7 @@ fn containers_json(host: &DockerHostView, n: Net) -> Json {
         }
         Net::None => {
             for (ci, c) in host.containers.iter().enumerate() {
-                if c.endpoints.is_empty() {
+                if c.endpoints.is_empty() && host.running(ci) {
                     let e = entry(
                         &c.name,
                         &host.endpoint_id(ci, 0),
@@ -409,9 +413,9 @@ fn containers_json(host: &DockerHostView, n: Net) -> Json {
 }
 
 /// 29's `Status.IPAM.Subnets` (`Network.IPAMStatus`): per subnet, the addresses taken
-/// (network and broadcast address, the gateway, each endpoint) and those left for dynamic
-/// allocation (the whole subnet is the range). The predefined networks have no pool:
-/// `{"IPAM": {}}`.
+/// (network and broadcast address, the gateway, each running container's endpoint: a stopped
+/// one's address went back to the pool) and those left for dynamic allocation (the whole
+/// subnet is the range). The predefined networks have no pool: `{"IPAM": {}}`.
 fn status_json(host: &DockerHostView, n: Net) -> Json {
     let subnets = match n {
         Net::Bridge(ni) => {
@@ -423,7 +427,9 @@ fn status_json(host: &DockerHostView, n: Net) -> Json {
             let endpoints = host
                 .containers
                 .iter()
-                .flat_map(|c| &c.endpoints)
+                .enumerate()
+                .filter(|&(ci, _)| host.running(ci))
+                .flat_map(|(_, c)| &c.endpoints)
                 .filter(|ep| ep.network == ni)
                 .count() as u64;
             let in_use = (reserved + gateway + endpoints).min(size);

@@ -659,3 +659,137 @@ fn seed_network_inspect_matches_docker_29() {
 "#
     );
 }
+
+/// The lab after `docker stop web` at 1 min 50 s (busybox `sh` ignores SIGTERM as PID 1, so
+/// the daemon kills it after 10 s: 137). db has no state: running since its start.
+pub(super) fn stopped_web(engine: Engine) -> DockerHostView {
+    let mut v = lab(engine);
+    let t = |secs: i64, nanos: u32| Timestamp::utc(v.created.unix_secs + secs, nanos);
+    v.states = vec![RunState::Exited {
+        code: 137,
+        started: t(40, 340_309_132),
+        finished: t(110, 0),
+    }];
+    v
+}
+
+#[test]
+fn ps_lists_exited_containers_only_with_all() {
+    let v = stopped_web(Engine::V29);
+    assert_eq!(
+        run(&argv("docker ps"), &v).unwrap(),
+        "CONTAINER ID   IMAGE     COMMAND   CREATED         STATUS         PORTS     NAMES\n\
+         c2d4e6f8a0b1   busybox   \"sh\"      2 minutes ago   Up 2 minutes             db\n"
+    );
+    // Exited 70 s before `now`; its port was released with it.
+    assert_eq!(
+        run(&argv("docker ps -a"), &v).unwrap(),
+        "CONTAINER ID   IMAGE     COMMAND   CREATED         STATUS                            PORTS     NAMES\n\
+         c2d4e6f8a0b1   busybox   \"sh\"      2 minutes ago   Up 2 minutes                                db\n\
+         4e7a1c9b2d8f   busybox   \"sh\"      2 minutes ago   Exited (137) About a minute ago             web\n"
+    );
+    assert_eq!(run(&argv("docker ps -q"), &v).unwrap(), "c2d4e6f8a0b1\n");
+    assert_eq!(
+        run(&argv("docker container ls --all --quiet"), &v).unwrap(),
+        "c2d4e6f8a0b1\n4e7a1c9b2d8f\n"
+    );
+    // Nothing runs: only the header.
+    let mut none = v.clone();
+    none.states.push(RunState::Exited {
+        code: 0,
+        started: Timestamp::utc(v.created.unix_secs + 42, 300_000_000),
+        finished: Timestamp::utc(v.created.unix_secs + 179, 500_000_000),
+    });
+    assert_eq!(
+        run(&argv("docker ps"), &none).unwrap(),
+        "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n"
+    );
+    assert!(
+        run(&argv("docker ps -a"), &none)
+            .unwrap()
+            .contains("   Exited (0) Less than a second ago   ")
+    );
+}
+
+#[test]
+fn port_of_an_exited_container_is_empty() {
+    let v = stopped_web(Engine::V29);
+    assert_eq!(exec(&argv("docker port web"), &v), CliOutput::default());
+    assert_eq!(
+        run(&argv("docker port web 80"), &v).unwrap_err(),
+        "Error: No public port '80' published for web\n"
+    );
+    // Started again: published again.
+    let mut again = v.clone();
+    again.states[0] = RunState::Running {
+        started: Timestamp::utc(v.created.unix_secs + 150, 0),
+    };
+    assert_eq!(
+        run(&argv("docker port web"), &again).unwrap(),
+        "80/tcp -> 0.0.0.0:8080\n"
+    );
+    assert!(
+        run(&argv("docker ps"), &again)
+            .unwrap()
+            .contains("   Up 30 seconds   0.0.0.0:8080->80/tcp   web\n")
+    );
+}
+
+#[test]
+fn network_inspect_leaves_exited_containers_out() {
+    let v = stopped_web(Engine::V29);
+    let out = run(&argv("docker network inspect bridge"), &v).unwrap();
+    // No endpoint, and its address is back in the pool.
+    assert!(
+        out.contains(
+            r#"        "Containers": {},
+        "Status": {
+            "IPAM": {
+                "Subnets": {
+                    "172.17.0.0/16": {
+                        "IPsInUse": 3,
+                        "DynamicIPsAvailable": 65533
+                    }
+                }
+            }
+        }"#
+        ),
+        "{out}"
+    );
+    // The running one is still there.
+    let backend = run(&argv("docker network inspect backend"), &v).unwrap();
+    assert!(backend.contains(&format!(
+        "\"{DB_ID}\": {{\n                \"Name\": \"db\","
+    )));
+    // A stopped container in network mode `none` leaves `none` too.
+    let mut lonely = v.clone();
+    lonely.containers[0].endpoints.clear();
+    let none = run(&argv("docker network inspect none"), &lonely).unwrap();
+    assert!(none.contains("\"Containers\": {},"), "{none}");
+    lonely.states.clear();
+    let none = run(&argv("docker network inspect none"), &lonely).unwrap();
+    assert!(none.contains("\"Name\": \"web\","), "{none}");
+}
+
+#[test]
+fn ps_shows_each_containers_image_and_command() {
+    let mut v = lab(Engine::V29);
+    v.images = vec![Some(("nginx".into(), "nginx -g 'daemon off;'".into()))];
+    // web was restarted 30 s ago: "Up" counts from then.
+    v.states = vec![RunState::Running {
+        started: Timestamp::utc(v.created.unix_secs + 150, 0),
+    }];
+    assert_eq!(
+        run(&argv("docker ps"), &v).unwrap(),
+        "CONTAINER ID   IMAGE     COMMAND                  CREATED         STATUS          PORTS                  NAMES\n\
+         c2d4e6f8a0b1   busybox   \"sh\"                     2 minutes ago   Up 2 minutes                           db\n\
+         4e7a1c9b2d8f   nginx     \"nginx -g 'daemon of…\"   2 minutes ago   Up 30 seconds   0.0.0.0:8080->80/tcp   web\n"
+    );
+    let full = run(&argv("docker ps --no-trunc"), &v).unwrap();
+    assert!(
+        full.contains(&format!(
+            "{WEB_ID}   nginx     \"nginx -g 'daemon off;'\"   2 minutes ago   Up 30 seconds   "
+        )),
+        "{full}"
+    );
+}

@@ -343,6 +343,8 @@ pub enum Json {
     Null,
     Bool(bool),
     Num(u64),
+    /// A signed number (an exit code).
+    Int(i64),
     Str(String),
     Arr(Vec<Json>),
     Obj(Vec<(String, Json)>),
@@ -375,6 +377,9 @@ impl Json {
             Json::Null => out.push_str("null"),
             Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Json::Num(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Json::Int(n) => {
                 let _ = write!(out, "{n}");
             }
             Json::Str(s) => quote_json(out, s),
