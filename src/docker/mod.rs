@@ -29,5 +29,5 @@ mod specs;
 pub use model::{
     Container, Daemon, Endpoint, Engine, ForwardPolicy, GatewayMode, Network, PortMap, Proto,
 };
-pub use ports::{Binding, PortAllocator, port_bindings};
-pub use rules::iptables_commands;
+pub use ports::{Binding, PortAllocator, bind, port_bindings};
+pub use rules::{RuleBook, iptables_commands};

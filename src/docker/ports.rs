@@ -49,6 +49,12 @@ impl PortAllocator {
         Some(port)
     }
 
+    /// Gives a port back (the container stopped). The ephemeral cursor stays where it is,
+    /// so the container's next `-p 80` gets the next port, not this one.
+    pub fn release(&mut self, ip: Ipv4Address, proto: Proto, port: u16) {
+        self.used.remove(&(proto, port, ip));
+    }
+
     fn next_ephemeral(&mut self, ip: Ipv4Address, proto: Proto) -> Option<u16> {
         let (lo, hi) = (*EPHEMERAL_PORTS.start(), *EPHEMERAL_PORTS.end());
         let start = match self.last.get(&(ip, proto)) {
@@ -94,31 +100,47 @@ pub fn port_bindings(
     let mut ports = PortAllocator::new();
     let mut out = Vec::new();
     for (ci, c) in containers.iter().enumerate() {
-        let gateway = c.endpoints.iter().find_map(|ep| {
-            let net = networks.get(ep.network)?;
-            (!net.internal).then_some((ep, net))
+        out.extend(bind(&mut ports, daemon, networks, ci, c));
+    }
+    out
+}
+
+/// The bindings of container `ci` as it starts, taking host ports from `ports` (see
+/// [`port_bindings`]).
+pub fn bind(
+    ports: &mut PortAllocator,
+    daemon: &Daemon,
+    networks: &[Network],
+    ci: usize,
+    c: &Container,
+) -> Vec<Binding> {
+    let gateway = c.endpoints.iter().find_map(|ep| {
+        let net = networks.get(ep.network)?;
+        (!net.internal).then_some((ep, net))
+    });
+    let Some((ep, net)) = gateway else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for pm in &c.publish {
+        let host_ip = pm.host_ip.or(net.host_binding_ipv4).unwrap_or(daemon.ip);
+        let host_port = if net.is_nat() {
+            match ports.request(host_ip, pm.proto, pm.host_port) {
+                Some(p) => p,
+                None => continue,
+            }
+        } else {
+            0
+        };
+        out.push(Binding {
+            container: ci,
+            network: ep.network,
+            host_ip,
+            host_port,
+            ctr_ip: ep.ip,
+            ctr_port: pm.ctr_port,
+            proto: pm.proto,
         });
-        let Some((ep, net)) = gateway else { continue };
-        for pm in &c.publish {
-            let host_ip = pm.host_ip.or(net.host_binding_ipv4).unwrap_or(daemon.ip);
-            let host_port = if net.is_nat() {
-                match ports.request(host_ip, pm.proto, pm.host_port) {
-                    Some(p) => p,
-                    None => continue,
-                }
-            } else {
-                0
-            };
-            out.push(Binding {
-                container: ci,
-                network: ep.network,
-                host_ip,
-                host_port,
-                ctr_ip: ep.ip,
-                ctr_port: pm.ctr_port,
-                proto: pm.proto,
-            });
-        }
     }
     out
 }

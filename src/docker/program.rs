@@ -1,6 +1,8 @@
 //! The command list Docker's iptables calls build up, with Docker's idempotence: a rule is
 //! appended or inserted only if it is not there yet (`iptables.Rule.Append/Insert` check
-//! `Exists` first), and a chain is created only once.
+//! `Exists` first), and a chain is created only once. In removing mode the same calls take
+//! the rules away (`-D`), as Docker's per-port and per-endpoint functions do when called to
+//! undo what they did.
 
 use std::collections::HashSet;
 
@@ -35,11 +37,18 @@ pub(super) struct Program {
     commands: Vec<Vec<String>>,
     rules: HashSet<(Table, String, Spec)>,
     chains: HashSet<(Table, String)>,
+    removing: bool,
 }
 
 impl Program {
-    pub(super) fn into_commands(self) -> Vec<Vec<String>> {
-        self.commands
+    /// The commands issued since the last call.
+    pub(super) fn take_commands(&mut self) -> Vec<Vec<String>> {
+        std::mem::take(&mut self.commands)
+    }
+
+    /// From now on `append` and `insert` delete their rule (if present) instead.
+    pub(super) fn set_removing(&mut self, removing: bool) {
+        self.removing = removing;
     }
 
     fn emit(&mut self, table: Table, op: &[&str], rule: &[String]) {
@@ -65,8 +74,22 @@ impl Program {
         self.rules.insert((table, chain.to_string(), rule))
     }
 
+    /// In removing mode: `-D CHAIN rule` if the rule exists. True when the call was that.
+    fn remove(&mut self, table: Table, chain: &str, rule: &Spec) -> bool {
+        if !self.removing {
+            return false;
+        }
+        if self.rules.remove(&(table, chain.to_string(), rule.clone())) {
+            self.emit(table, &["-D", chain], rule);
+        }
+        true
+    }
+
     /// `-A CHAIN rule`, unless the rule exists.
     pub(super) fn append(&mut self, table: Table, chain: &str, rule: Spec) {
+        if self.remove(table, chain, &rule) {
+            return;
+        }
         if self.add(table, chain, rule.clone()) {
             self.emit(table, &["-A", chain], &rule);
         }
@@ -74,6 +97,9 @@ impl Program {
 
     /// `-I CHAIN 1 rule` (Docker's `-I CHAIN`: the top), unless the rule exists.
     pub(super) fn insert(&mut self, table: Table, chain: &str, rule: Spec) {
+        if self.remove(table, chain, &rule) {
+            return;
+        }
         if self.add(table, chain, rule.clone()) {
             self.emit(table, &["-I", chain, "1"], &rule);
         }

@@ -9,7 +9,7 @@
 //! ≤ 27 layout; `specs.rs` the rules themselves.
 
 use super::legacy;
-use super::model::{Container, Daemon, Engine, ForwardPolicy, GatewayMode, Network};
+use super::model::{Container, Daemon, Endpoint, Engine, ForwardPolicy, GatewayMode, Network};
 use super::ports::{Binding, port_bindings};
 use super::program::{Program, Table, spec};
 use super::specs::{
@@ -36,29 +36,89 @@ pub fn iptables_commands(
     networks: &[Network],
     containers: &[Container],
 ) -> Vec<Vec<String>> {
-    if !daemon.iptables {
-        return Vec::new();
-    }
-    let mut p = Program::default();
-    let layout = Layout::of(daemon);
-    layout.daemon_start(&mut p);
+    let mut book = RuleBook::new(daemon);
     for net in networks {
-        layout.network(&mut p, net);
+        book.network(net);
     }
     let bindings = port_bindings(daemon, networks, containers);
     for (ci, c) in containers.iter().enumerate() {
-        layout.container(&mut p, networks, c);
-        for b in bindings.iter().filter(|b| b.container == ci) {
-            if let Some(net) = networks.get(b.network) {
-                layout.published_port(&mut p, net, b);
-            }
+        let mine: Vec<Binding> = bindings
+            .iter()
+            .filter(|b| b.container == ci)
+            .copied()
+            .collect();
+        book.endpoints(networks, &c.endpoints, true);
+        book.ports(networks, &mine, true);
+    }
+    book.take_commands()
+}
+
+/// The rules of a running daemon: what it has installed, and the commands it issues as
+/// networks are made and containers come and go (each rule added or deleted as Docker does,
+/// so applying every command in order gives Docker's rules at that moment).
+#[derive(Debug)]
+pub struct RuleBook {
+    program: Program,
+    layout: Layout,
+    /// `--iptables=false`: no command at all.
+    off: bool,
+}
+
+impl RuleBook {
+    /// The daemon starts: its chains and jumps.
+    pub fn new(daemon: &Daemon) -> RuleBook {
+        let mut book = RuleBook {
+            program: Program::default(),
+            layout: Layout::of(daemon),
+            off: !daemon.iptables,
+        };
+        if !book.off {
+            book.layout.daemon_start(&mut book.program);
+        }
+        book
+    }
+
+    /// A network is created.
+    pub fn network(&mut self, net: &Network) {
+        if !self.off {
+            self.layout.network(&mut self.program, net);
         }
     }
-    p.into_commands()
+
+    /// A container's endpoints are created (`up`) or deleted: the raw rules that drop
+    /// traffic routed straight to them (28+).
+    pub fn endpoints(&mut self, networks: &[Network], endpoints: &[Endpoint], up: bool) {
+        if self.off {
+            return;
+        }
+        self.program.set_removing(!up);
+        self.layout
+            .container(&mut self.program, networks, endpoints);
+        self.program.set_removing(false);
+    }
+
+    /// A container's published ports are mapped (`up`) or released.
+    pub fn ports(&mut self, networks: &[Network], bindings: &[Binding], up: bool) {
+        if self.off {
+            return;
+        }
+        self.program.set_removing(!up);
+        for b in bindings {
+            if let Some(net) = networks.get(b.network) {
+                self.layout.published_port(&mut self.program, net, b);
+            }
+        }
+        self.program.set_removing(false);
+    }
+
+    /// The commands issued since the last call, in order.
+    pub fn take_commands(&mut self) -> Vec<Vec<String>> {
+        self.program.take_commands()
+    }
 }
 
 /// The daemon options that shape the rules.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 struct Layout {
     engine: Engine,
     /// userland-proxy=false.
@@ -162,11 +222,11 @@ impl Layout {
 
     /// An endpoint's raw DROP of traffic routed straight to the container (28.2+
     /// `filterDirectAccess`): only for NAT-protected, non-internal networks.
-    fn container(self, p: &mut Program, networks: &[Network], c: &Container) {
+    fn container(self, p: &mut Program, networks: &[Network], endpoints: &[Endpoint]) {
         if self.engine == Engine::V27 {
             return;
         }
-        for ep in &c.endpoints {
+        for ep in endpoints {
             let Some(net) = networks.get(ep.network) else {
                 continue;
             };
@@ -271,4 +331,70 @@ pub(super) fn isolation(p: &mut Program, net: &Network, stage1: Op) {
 /// takes container-to-published-port traffic (moby 28 `setupNonInternalNetworkRules`).
 pub(super) fn skips_dnat(net: &Network, hairpin: bool) -> bool {
     !net.is_nat() || (net.enable_ip_masquerade && !hairpin)
+}
+
+#[cfg(test)]
+mod tests {
+    use smoltcp::wire::{EthernetAddress, Ipv4Address};
+
+    use super::*;
+    use crate::docker::model::{Endpoint, PortMap, Proto};
+    use crate::docker::ports::{PortAllocator, bind};
+
+    /// The rule of a command, whatever adds or deletes it: (table, chain, spec).
+    fn rule(argv: &[String]) -> (String, String, Vec<String>) {
+        let skip = if argv[3] == "-I" { 6 } else { 5 };
+        (argv[2].clone(), argv[4].clone(), argv[skip..].to_vec())
+    }
+
+    #[test]
+    fn a_stopped_container_takes_exactly_its_rules_away() {
+        for engine in [Engine::V27, Engine::V28, Engine::V29] {
+            for proxy in [true, false] {
+                let daemon = Daemon {
+                    engine,
+                    userland_proxy: proxy,
+                    ..Daemon::default()
+                };
+                let net = Network::default_bridge("f".repeat(64));
+                let c = Container {
+                    name: "web".into(),
+                    id: "a".repeat(64),
+                    endpoints: vec![Endpoint {
+                        network: 0,
+                        ip: Ipv4Address::new(172, 17, 0, 2),
+                        mac: EthernetAddress([2, 0, 0, 0, 0, 2]),
+                    }],
+                    publish: vec![PortMap {
+                        host_port: 8080,
+                        ctr_port: 80,
+                        proto: Proto::Tcp,
+                        host_ip: None,
+                    }],
+                };
+                let nets = [net];
+                let mut book = RuleBook::new(&daemon);
+                book.network(&nets[0]);
+                book.take_commands();
+                let b = bind(&mut PortAllocator::new(), &daemon, &nets, 0, &c);
+                book.endpoints(&nets, &c.endpoints, true);
+                book.ports(&nets, &b, true);
+                let up = book.take_commands();
+                book.ports(&nets, &b, false);
+                book.endpoints(&nets, &c.endpoints, false);
+                let down = book.take_commands();
+                assert!(!up.is_empty());
+                assert!(down.iter().all(|d| d[3] == "-D"), "{down:?}");
+                let mut added: Vec<_> = up.iter().map(|a| rule(a)).collect();
+                let mut deleted: Vec<_> = down.iter().map(|d| rule(d)).collect();
+                added.sort();
+                deleted.sort();
+                assert_eq!(added, deleted, "{engine:?} proxy {proxy}");
+                // Started again: the same rules come back.
+                book.endpoints(&nets, &c.endpoints, true);
+                book.ports(&nets, &b, true);
+                assert_eq!(book.take_commands(), up);
+            }
+        }
+    }
 }
