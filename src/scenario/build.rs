@@ -175,6 +175,14 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
         sim.connect(iface, own, internal)?;
         sim.set_silent(own);
     }
+    // Interfaces made later in the lab (a container's veth): absent until then.
+    for ep in &lab.absent {
+        let port = port_of(&sim, ep)?;
+        sim.set_present(port, false);
+        let node = sim.find_node(&ep.node).expect("the port's node");
+        let local = sim.local_of(port);
+        sim.update::<Bridge, _>(node, |b| b.set_port_present(local, false));
+    }
     Ok(sim)
 }
 

@@ -7,6 +7,7 @@
 //! Everything generated carries the location of the Docker field it came from, so the
 //! generic checks that follow still point into the lab file.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
@@ -14,12 +15,15 @@ use serde::de::{self, MapAccess, Visitor};
 use serde_saphyr::{Location, Spanned};
 use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 
+use super::docker_cmd;
+use super::docker_life::{self, HostPlan, Labels, ViewBase};
 use super::error::Errors;
+use super::model::{Endpoint as Point, PlannedStep};
 use super::raw::{Ordered, RawBridge, RawHost, RawIface, RawLab, RawLink, RawRouter, S};
 use crate::docker::cli::{DockerHostView, SharedContainer, Timestamp, derive_id};
-use crate::docker::dns::{self, HostTarget};
+use crate::docker::dns;
 use crate::docker::{
-    self, Container, Daemon, Engine, ForwardPolicy, GatewayMode, Network, PortMap, Proto, ipam,
+    self, Daemon, Engine, ForwardPolicy, GatewayMode, Network, PortMap, Proto, ipam,
 };
 use crate::host::resolve::Names;
 
@@ -128,6 +132,13 @@ pub struct RawContainer {
     /// The container's network sandbox id (default: drawn from the seed).
     #[serde(default)]
     pub sandbox_id: Option<S<String>>,
+    /// The container's own command (e.g. `http-server 80`): it runs while the container
+    /// runs, from the lab's start and again after `docker start`.
+    #[serde(default)]
+    pub run: Option<S<String>>,
+    /// The image `docker ps` shows (default busybox).
+    #[serde(default)]
+    pub image: Option<S<String>>,
 }
 
 /// A network a container joins: `mynet` or `{name: mynet, ip: ..., mac_address: ...,
@@ -213,15 +224,20 @@ pub enum Mode {
 pub struct Expanded {
     /// (container, node whose stack it shares).
     pub shares: Vec<(String, String, Location)>,
-    /// Programs the host runs from the start: a docker-proxy per published TCP port.
-    pub daemons: Vec<(String, Vec<String>)>,
+    /// Programs that run from the start: a docker-proxy per published port, each
+    /// container's own command. (key, node, argv).
+    pub daemons: Vec<(String, String, Vec<String>)>,
+    /// The steps that change a Docker host, by step index.
+    pub changes: BTreeMap<usize, PlannedStep>,
+    /// Interfaces made later: veths of containers started by steps.
+    pub absent: Vec<Point>,
+    /// Containers made by steps, and the error a step on them gets until then.
+    pub refused: BTreeMap<String, String>,
     /// Each container's names (`/etc/hosts`, the embedded DNS), by container.
     pub names: Vec<(String, Names)>,
     /// Each host and what its `docker` CLI reports.
     pub cli: Vec<(String, DockerHostView)>,
 }
-
-type Labels = std::collections::BTreeMap<String, String>;
 
 fn at<T>(value: T, loc: Location) -> S<T> {
     Spanned::new(value, loc, loc)
@@ -238,6 +254,9 @@ pub fn expand(raw: &mut RawLab, seed: u64, errs: &mut Errors<'_>) -> Expanded {
         all.daemons.extend(e.daemons);
         all.names.extend(e.names);
         all.cli.extend(e.cli);
+        all.changes.extend(e.changes);
+        all.absent.extend(e.absent);
+        all.refused.extend(e.refused);
     }
     all
 }
@@ -255,7 +274,7 @@ fn expand_host(
         i => format!("docker:{i}"),
     };
     let mut rng = Rng::stream(seed, &label);
-    let mut random = move || rng.next_u64();
+    let mut random = || rng.next_u64();
     let daemon = read_daemon(&d, errs);
     let host_name = d
         .host
@@ -344,19 +363,7 @@ fn expand_host(
         ));
     }
 
-    // Containers.
-    let mut containers: Vec<Container> = Vec::new();
-    let mut veths: Vec<Vec<(usize, String, Location)>> = Vec::new();
-    let mut expanded = Expanded::default();
-    let mut hosts = Vec::new();
-    let mut shared = Vec::new();
-    let mut shared_modes = Vec::new();
-    let mut static_ips: Vec<Vec<bool>> = Vec::new();
-    let mut endpoint_ids: Vec<Vec<Option<String>>> = Vec::new();
-    let mut sandbox_ids: Vec<Option<String>> = Vec::new();
-    let mut raw_extra_hosts: Vec<Vec<String>> = Vec::new();
-    let mut aliases: Vec<Vec<Vec<String>>> = Vec::new();
-    let mut extra_hosts: Vec<Vec<(String, HostTarget)>> = Vec::new();
+    // Containers: each made and started as `docker run` does, in file order.
     let default_created = Timestamp::parse(CREATED).unwrap_or(Timestamp::utc(1_767_225_600, 0));
     let created = match &d.created {
         Some(c) => Timestamp::parse(&c.value).unwrap_or_else(|| {
@@ -369,10 +376,36 @@ fn expand_host(
         }),
         None => default_created,
     };
-    let mut seen: Vec<&str> = Vec::new();
-    let mut ports = docker::PortAllocator::new();
+    let mut rules = docker::RuleBook::new(&daemon);
+    for (net, _, _) in &networks {
+        rules.network(net);
+    }
+    let mut plan = HostPlan {
+        host: host_name.clone(),
+        index,
+        label: format!("{seed}/{host_name}"),
+        daemon: daemon.clone(),
+        networks,
+        ctrs: Vec::new(),
+        shared: Vec::new(),
+        shared_modes: Vec::new(),
+        ports: docker::PortAllocator::new(),
+        rules,
+        rng,
+        veths: Vec::new(),
+        created,
+        step: None,
+        view_base: ViewBase {
+            hostname: host_name.clone(),
+            host_network_id: d.host_network_id.as_ref().map(|i| i.value.clone()),
+            none_network_id: d.none_network_id.as_ref().map(|i| i.value.clone()),
+        },
+    };
+    let mut expanded = Expanded::default();
     for c in &d.containers {
-        if seen.contains(&c.name.value.as_str()) {
+        if plan.ctrs.iter().any(|x| x.name == c.name.value)
+            || plan.shared.iter().any(|x| x.name == c.name.value)
+        {
             errs.at(
                 c.name.referenced,
                 "name",
@@ -383,201 +416,52 @@ fn expand_host(
             );
             continue;
         }
-        seen.push(&c.name.value);
         let mode = read_mode(c, errs);
-        match &mode {
-            Mode::Host | Mode::Container(_) => {
-                let target = match &mode {
-                    Mode::Container(other) => other.clone(),
-                    _ => host_name.clone(),
-                };
-                let loc = c
-                    .network_mode
-                    .as_ref()
-                    .map_or(c.name.referenced, |m| m.referenced);
-                expanded.shares.push((c.name.value.clone(), target, loc));
-                let id = c.id.as_ref().map_or_else(
-                    || derive_id(&format!("{seed}/{host_name}/container/{}", c.name.value)),
-                    |i| i.value.clone(),
-                );
-                shared_modes.push(match &mode {
-                    Mode::Container(other) => format!("container:{other}"),
-                    _ => "host".to_string(),
-                });
-                shared.push(SharedContainer {
-                    endpoint_id: derive_id(&format!("{seed}/{host_name}/endpoint/{id}/host")),
-                    name: c.name.value.clone(),
-                    id,
-                    host_network: mode == Mode::Host,
-                    created,
-                });
-                continue;
-            }
-            Mode::None | Mode::Bridge => {}
-        }
-        let attach: Vec<&RawAttach> = if mode == Mode::None {
-            Vec::new()
-        } else {
-            c.networks.iter().collect()
-        };
-        let mut endpoints = Vec::new();
-        let mut ends = Vec::new();
-        let mut ep_aliases = Vec::new();
-        let mut ep_static = Vec::new();
-        let mut ep_ids = Vec::new();
-        let names: Vec<S<String>> = if attach.is_empty() && mode == Mode::Bridge {
-            vec![at("bridge".to_string(), c.name.referenced)]
-        } else {
-            attach.iter().map(|a| a.name.clone()).collect()
-        };
-        for (i, net_name) in names.iter().enumerate() {
-            let a = attach.get(i).copied();
-            let loc = if net_name.referenced == Location::UNKNOWN {
-                c.name.referenced
-            } else {
-                net_name.referenced
+        if let Mode::Host | Mode::Container(_) = &mode {
+            let target = match &mode {
+                Mode::Container(other) => other.clone(),
+                _ => host_name.clone(),
             };
-            let Some(ni) = networks
-                .iter()
-                .position(|(n, _, _)| n.name == net_name.value)
-            else {
-                let hint = super::error::suggest(
-                    &net_name.value,
-                    networks.iter().map(|(n, _, _)| n.name.as_str()),
-                );
-                errs.at(
-                    loc,
-                    "networks",
-                    format!("no network named '{}'{hint}", net_name.value),
-                );
-                continue;
-            };
-            let net = &networks[ni].0;
-            let used: Vec<Ipv4Address> = containers
-                .iter()
-                .flat_map(|c| c.endpoints.iter())
-                .chain(endpoints.iter())
-                .filter(|e| e.network == ni)
-                .map(|e| e.ip)
-                .collect();
-            let ip = match a.and_then(|a| a.ip.as_ref()) {
-                Some(s) => match s.value.parse::<Ipv4Address>() {
-                    Ok(ip) if net.subnet.contains_addr(&ip) => Some(ip),
-                    Ok(ip) => {
-                        errs.at(
-                            s.referenced,
-                            "ip",
-                            format!("{ip} is not in {}'s subnet {}", net.name, net.subnet),
-                        );
-                        None
-                    }
-                    Err(_) => {
-                        errs.at(
-                            s.referenced,
-                            "ip",
-                            format!("'{}' is not an IPv4 address", s.value),
-                        );
-                        None
-                    }
-                },
-                None => {
-                    let ip = ipam::allocate_address(net.subnet, net.gateway, &used);
-                    if ip.is_none() {
-                        errs.at(loc, "networks", format!("{} has no free address", net.name));
-                    }
-                    ip
-                }
-            };
-            let Some(ip) = ip else { continue };
-            let mac = match a.and_then(|a| a.mac_address.as_ref()) {
-                Some(m) => m.value.parse().unwrap_or_else(|_| {
-                    errs.at(
-                        m.referenced,
-                        "mac_address",
-                        format!("'{}' is not a MAC address", m.value),
-                    );
-                    EthernetAddress([2, 0, 0, 0, 0, 1])
-                }),
-                None => ipam::container_mac(daemon.engine, ip, &mut random),
-            };
-            let veth = a
-                .and_then(|a| a.veth.as_ref())
-                .map_or_else(|| ipam::veth_name(&mut random), |v| v.value.clone());
-            endpoints.push(docker::Endpoint {
-                network: ni,
-                ip,
-                mac,
-            });
-            ends.push((ni, veth, loc));
-            let names: Vec<&S<String>> = a.map(|a| a.aliases.iter().collect()).unwrap_or_default();
-            if networks[ni].0.name == "bridge"
-                && let Some(first) = names.first()
-            {
-                errs.at(
-                    first.referenced,
-                    "aliases",
-                    "network-scoped alias is supported only for containers in user defined networks",
-                );
-            }
-            ep_aliases.push(names.iter().map(|n| n.value.clone()).collect());
-            ep_static.push(a.and_then(|a| a.ip.as_ref()).is_some());
-            ep_ids.push(
-                a.and_then(|a| a.endpoint_id.as_ref())
-                    .map(|e| e.value.clone()),
+            let loc = c
+                .network_mode
+                .as_ref()
+                .map_or(c.name.referenced, |m| m.referenced);
+            expanded.shares.push((c.name.value.clone(), target, loc));
+            let id = c.id.as_ref().map_or_else(
+                || derive_id(&format!("{seed}/{host_name}/container/{}", c.name.value)),
+                |i| i.value.clone(),
             );
+            plan.shared_modes.push(match &mode {
+                Mode::Container(other) => format!("container:{other}"),
+                _ => "host".to_string(),
+            });
+            plan.shared.push(SharedContainer {
+                endpoint_id: derive_id(&format!("{seed}/{host_name}/endpoint/{id}/host")),
+                name: c.name.value.clone(),
+                id,
+                host_network: mode == Mode::Host,
+                created,
+            });
+            continue;
         }
-        let mut extra = Vec::new();
-        for e in &c.extra_hosts {
-            match dns::parse_extra_host(&e.value) {
-                Ok(h) => extra.push(h),
-                Err(msg) => errs.at(e.referenced, "extra_hosts", msg),
-            }
+        let ctr = read_container(&plan, c, &mode, errs);
+        plan.ctrs.push(ctr);
+        let ci = plan.ctrs.len() - 1;
+        if let Err(e) = plan.start(ci, &mut Vec::new()) {
+            errs.at(c.name.referenced, "networks", e);
         }
-        let mut publish = Vec::new();
-        for p in &c.publish {
-            match parse_publish(&p.value) {
-                Ok(pm) => {
-                    // Docker refuses a host port already bound for that address and protocol.
-                    let ip = pm.host_ip.unwrap_or(daemon.ip);
-                    if pm.host_port != 0 && ports.request(ip, pm.proto, pm.host_port).is_none() {
-                        errs.at(
-                            p.referenced,
-                            "publish",
-                            format!(
-                                "Bind for {ip}:{} failed: port is already allocated",
-                                pm.host_port
-                            ),
-                        );
-                        continue;
-                    }
-                    publish.push(pm)
-                }
-                Err(e) => errs.at(p.referenced, "publish", e),
-            }
-        }
-        let id =
-            c.id.as_ref()
-                .map_or_else(|| ipam::random_id(&mut random), |i| i.value.clone());
-        let mut host = container_host(c, &endpoints, &ends, &networks);
-        // 28 and later announce a container's random MAC with 3 unsolicited ARPs (§1.11).
-        if daemon.engine != Engine::V27 {
-            host.announce = Some(at(3, c.name.referenced));
-        }
-        hosts.push(host);
-        containers.push(Container {
-            name: c.name.value.clone(),
-            id,
-            endpoints,
-            publish,
-        });
-        veths.push(ends);
-        aliases.push(ep_aliases);
-        extra_hosts.push(extra);
-        static_ips.push(ep_static);
-        endpoint_ids.push(ep_ids);
-        sandbox_ids.push(c.sandbox_id.as_ref().map(|v| v.value.clone()));
-        raw_extra_hosts.push(c.extra_hosts.iter().map(|e| e.value.clone()).collect());
     }
+
+    // What runs from the lab's start, before any step changes it.
+    let initial_rules = plan.rules.take_commands();
+    expanded.daemons = docker_life::initial_programs(&plan);
+    expanded.names = plan.names();
+    let (view, _) = plan.view();
+    expanded.cli.push((host_name.clone(), view));
+    let initial: Vec<Vec<docker_life::Live>> = plan.ctrs.iter().map(|c| c.live.clone()).collect();
+    let initial_gateways: Vec<Option<Ipv4Address>> = (0..plan.ctrs.len())
+        .map(|ci| initial_gateway(&plan, ci))
+        .collect();
 
     // The host: eth0, then each bridge as its interface (the bridge's own port).
     let mut ifaces = vec![(
@@ -588,8 +472,8 @@ fn expand_host(
             mtu: None,
         },
     )];
-    for (net, loc, _) in &networks {
-        let drawn = ipam::bridge_mac(daemon.engine, &mut random);
+    for (net, loc, _) in &plan.networks {
+        let drawn = ipam::bridge_mac(daemon.engine, &mut || plan.rng.next_u64());
         let mac = d
             .networks
             .iter()
@@ -608,73 +492,11 @@ fn expand_host(
             },
         ));
     }
-    let nets: Vec<Network> = networks.iter().map(|(n, _, _)| n.clone()).collect();
-    // The lab's nodes need unique names: a second Docker host's bridges are `HOST-docker0`.
-    let bridge_node = |net: &Network| match index {
-        0 => net.bridge.clone(),
-        _ => format!("{host_name}-{}", net.bridge),
-    };
-    let rules = docker::iptables_commands(&daemon, &nets, &containers);
-    let names = dns::names_for(&nets, &containers, &aliases, &extra_hosts);
-    expanded.names = containers
-        .iter()
-        .map(|c| c.name.clone())
-        .zip(names)
-        .collect();
-    let mut view = DockerHostView::new(
-        daemon.clone(),
-        nets.clone(),
-        containers.clone(),
-        &format!("{seed}/{host_name}"),
-        created,
-    );
-    view.labels = networks.iter().map(|(_, _, l)| l.clone()).collect();
-    view.shared = shared;
-    view.shared_modes = shared_modes;
-    view.aliases = aliases.clone();
-    view.static_ips = static_ips;
-    view.extra_hosts = raw_extra_hosts;
-    view.hostname = host_name.clone();
-    // Ids a lab gives (to rebuild a real host's listings) replace the drawn ones.
-    for (c, ids) in endpoint_ids.iter().enumerate() {
-        for (e, id) in ids.iter().enumerate() {
-            if let (Some(id), Some(slot)) =
-                (id, view.endpoint_ids.get_mut(c).and_then(|v| v.get_mut(e)))
-            {
-                *slot = id.clone();
-            }
-        }
-    }
-    for (c, id) in sandbox_ids.iter().enumerate() {
-        if let (Some(id), Some(slot)) = (id, view.sandbox_ids.get_mut(c)) {
-            *slot = id.clone();
-        }
-    }
-    if let Some(id) = &d.host_network_id {
-        view.host_network_id = id.value.clone();
-    }
-    if let Some(id) = &d.none_network_id {
-        view.none_network_id = id.value.clone();
-    }
-    expanded.cli.push((host_name.clone(), view));
-    if daemon.userland_proxy {
-        // dockerd starts one docker-proxy per mapped host port and protocol (`proxy_linux.go`).
-        for b in docker::port_bindings(&daemon, &nets, &containers) {
-            if b.host_port == 0 {
-                continue;
-            }
-            let argv = format!(
-                "docker-proxy -proto {} -host-ip {} -host-port {} -container-ip {} -container-port {} -use-listen-fd",
-                b.proto.as_str(),
-                b.host_ip,
-                b.host_port,
-                b.ctr_ip,
-                b.ctr_port
-            );
-            let argv = argv.split(' ').map(String::from).collect();
-            expanded.daemons.push((host_name.clone(), argv));
-        }
-    }
+
+    // Steps that change the host, planned in order.
+    let first_new = plan.ctrs.len();
+    expanded.changes = docker_cmd::plan_steps(&mut plan, &raw.steps, errs);
+
     raw.routers.push(RawRouter {
         name: at(host_name.clone(), host_loc),
         interfaces: Ordered(ifaces),
@@ -685,22 +507,25 @@ fn expand_host(
             .iter()
             .map(|g| at(format!("default via {}", g.value), g.referenced))
             .collect(),
-        iptables: rules
+        iptables: initial_rules
             .iter()
             .map(|argv| at(join_words(argv), host_loc))
             .collect(),
         iptables_version: d.iptables_version.clone(),
-        sysctls: host_sysctls(&daemon, &networks, host_loc),
+        sysctls: host_sysctls(&daemon, &plan.networks, host_loc),
     });
-    for (ni, (net, loc, _)) in networks.iter().enumerate() {
-        let ports: Vec<S<String>> = veths
-            .iter()
-            .flatten()
-            .filter(|(n, _, _)| *n == ni)
-            .map(|(_, v, l)| at(v.clone(), *l))
-            .collect();
+    for (ni, (net, loc, _)) in plan.networks.iter().enumerate() {
+        let node = plan.bridge_node(ni);
+        let veths: Vec<&docker_life::Veth> = plan.veths.iter().filter(|v| v.net == ni).collect();
+        let ports: Vec<S<String>> = veths.iter().map(|v| at(v.name.clone(), v.loc)).collect();
+        for v in veths.iter().filter(|v| !v.at_start) {
+            expanded.absent.push(Point {
+                node: node.clone(),
+                iface: v.name.clone(),
+            });
+        }
         raw.bridges.push(RawBridge {
-            name: at(bridge_node(net), *loc),
+            name: at(node, *loc),
             device: Some(at(net.bridge.clone(), *loc)),
             mac: None,
             ageing: None,
@@ -715,20 +540,244 @@ fn expand_host(
             host: Some(at(host_name.clone(), *loc)),
         });
     }
-    raw.hosts.extend(hosts);
-    for (c, ends) in containers.iter().zip(&veths) {
-        for (i, (ni, veth, loc)) in ends.iter().enumerate() {
+    for (ci, c) in plan.ctrs.iter().enumerate() {
+        let none = Vec::new();
+        let live = initial.get(ci).unwrap_or(&none);
+        let gateway = initial_gateways.get(ci).copied().flatten();
+        let (host, absent) = container_host(&plan, c, live, gateway);
+        expanded.absent.extend(absent);
+        raw.hosts.push(host);
+        for l in live {
             raw.links.push(RawLink {
-                a: Some(at(format!("{}:eth{i}", c.name), *loc)),
+                a: Some(at(format!("{}:eth{}", c.name, l.slot), c.loc)),
                 b: Some(at(
-                    format!("{}:{veth}", bridge_node(&networks[*ni].0)),
-                    *loc,
+                    format!("{}:{}", plan.bridge_node(l.ep.network), l.veth),
+                    c.loc,
                 )),
                 ..RawLink::default()
             });
         }
+        if ci >= first_new {
+            expanded.refused.insert(
+                c.name.clone(),
+                format!("Error response from daemon: No such container: {}", c.name),
+            );
+        }
     }
     expanded
+}
+
+/// A container's default route at the lab's start.
+fn initial_gateway(plan: &HostPlan, ci: usize) -> Option<Ipv4Address> {
+    let c = &plan.ctrs[ci];
+    c.live.iter().find_map(|l| {
+        let net = &plan.networks[l.ep.network].0;
+        (!net.internal).then_some(net.gateway)
+    })
+}
+
+/// A container as a host: `eth0`, `eth1`, ... as many as it will ever have, those of its
+/// endpoints at the start configured, the others absent until a step makes them. Also
+/// returns the absent ones.
+fn container_host(
+    plan: &HostPlan,
+    c: &docker_life::Ctr,
+    live: &[docker_life::Live],
+    gateway: Option<Ipv4Address>,
+) -> (RawHost, Vec<Point>) {
+    let mut ifaces = Vec::new();
+    let mut absent = Vec::new();
+    for slot in 0..c.slots {
+        let name = format!("eth{slot}");
+        let iface = match live.iter().find(|l| l.slot == slot) {
+            Some(l) => {
+                let net = &plan.networks[l.ep.network].0;
+                RawIface {
+                    ip: Some(at(
+                        format!("{}/{}", l.ep.ip, net.subnet.prefix_len()),
+                        c.loc,
+                    )),
+                    mac: Some(at(l.ep.mac.to_string(), c.loc)),
+                    mtu: Some(at(u32::from(net.mtu), c.loc)),
+                }
+            }
+            None => {
+                absent.push(Point {
+                    node: c.name.clone(),
+                    iface: name.clone(),
+                });
+                // A stand-in until the step that makes it gives its MAC.
+                let id = derive_id(&format!("{}/absent/{}/{slot}", plan.label, c.name));
+                let b = u64::from_str_radix(&id[..12], 16)
+                    .unwrap_or(0)
+                    .to_be_bytes();
+                let mac = EthernetAddress([0x02, b[3], b[4], b[5], b[6], b[7]]);
+                RawIface {
+                    ip: None,
+                    mac: Some(at(mac.to_string(), c.loc)),
+                    mtu: None,
+                }
+            }
+        };
+        ifaces.push((at(name, c.loc), iface));
+    }
+    let announce = (plan.daemon.engine != Engine::V27 && !live.is_empty()).then(|| at(3, c.loc));
+    let host = RawHost {
+        name: at(c.name.clone(), c.loc),
+        interfaces: Ordered(ifaces),
+        gateway: gateway.map(|g| at(g.to_string(), c.loc)),
+        announce,
+    };
+    (host, absent)
+}
+
+/// A container of the `containers:` list, read into the plan's terms (its networks, ports,
+/// names, command); errors located in the file.
+fn read_container(
+    plan: &HostPlan,
+    c: &RawContainer,
+    mode: &Mode,
+    errs: &mut Errors<'_>,
+) -> docker_life::Ctr {
+    let mut ctr = docker_life::Ctr::new(c.name.value.clone(), c.name.referenced);
+    ctr.id = c.id.as_ref().map(|i| i.value.clone());
+    ctr.sandbox_id = c.sandbox_id.as_ref().map(|v| v.value.clone());
+    let attach: Vec<&RawAttach> = if *mode == Mode::None {
+        Vec::new()
+    } else {
+        c.networks.iter().collect()
+    };
+    let names: Vec<S<String>> = if attach.is_empty() && *mode == Mode::Bridge {
+        vec![at("bridge".to_string(), c.name.referenced)]
+    } else {
+        attach.iter().map(|a| a.name.clone()).collect()
+    };
+    for (i, net_name) in names.iter().enumerate() {
+        let a = attach.get(i).copied();
+        let loc = if net_name.referenced == Location::UNKNOWN {
+            c.name.referenced
+        } else {
+            net_name.referenced
+        };
+        let Some(ni) = plan.network_index(&net_name.value) else {
+            let hint = super::error::suggest(
+                &net_name.value,
+                plan.networks.iter().map(|(n, _, _)| n.name.as_str()),
+            );
+            errs.at(
+                loc,
+                "networks",
+                format!("no network named '{}'{hint}", net_name.value),
+            );
+            continue;
+        };
+        let net = &plan.networks[ni].0;
+        let ip = match a.and_then(|a| a.ip.as_ref()) {
+            Some(s) => match s.value.parse::<Ipv4Address>() {
+                Ok(ip) if net.subnet.contains_addr(&ip) => Some(ip),
+                Ok(ip) => {
+                    errs.at(
+                        s.referenced,
+                        "ip",
+                        format!("{ip} is not in {}'s subnet {}", net.name, net.subnet),
+                    );
+                    continue;
+                }
+                Err(_) => {
+                    errs.at(
+                        s.referenced,
+                        "ip",
+                        format!("'{}' is not an IPv4 address", s.value),
+                    );
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let mac = a.and_then(|a| a.mac_address.as_ref()).map(|m| {
+            m.value.parse().unwrap_or_else(|_| {
+                errs.at(
+                    m.referenced,
+                    "mac_address",
+                    format!("'{}' is not a MAC address", m.value),
+                );
+                EthernetAddress([2, 0, 0, 0, 0, 1])
+            })
+        });
+        let aliases: Vec<&S<String>> = a.map(|a| a.aliases.iter().collect()).unwrap_or_default();
+        if net.name == "bridge"
+            && let Some(first) = aliases.first()
+        {
+            errs.at(
+                first.referenced,
+                "aliases",
+                "network-scoped alias is supported only for containers in user defined networks",
+            );
+        }
+        ctr.attach.push(docker_life::Attach {
+            net: ni,
+            ip,
+            mac,
+            aliases: aliases.iter().map(|n| n.value.clone()).collect(),
+            veth: a.and_then(|a| a.veth.as_ref()).map(|v| v.value.clone()),
+            endpoint_id: a
+                .and_then(|a| a.endpoint_id.as_ref())
+                .map(|e| e.value.clone()),
+            loc,
+        });
+    }
+    for e in &c.extra_hosts {
+        match dns::parse_extra_host(&e.value) {
+            Ok(h) => ctr.extra_hosts.push(h),
+            Err(msg) => errs.at(e.referenced, "extra_hosts", msg),
+        }
+    }
+    ctr.raw_extra_hosts = c.extra_hosts.iter().map(|e| e.value.clone()).collect();
+    let mut asked = docker::PortAllocator::new();
+    for ctr_other in &plan.ctrs {
+        for pm in ctr_other.publish.iter().filter(|p| p.host_port != 0) {
+            asked.request(pm.host_ip.unwrap_or(plan.daemon.ip), pm.proto, pm.host_port);
+        }
+    }
+    for p in &c.publish {
+        match parse_publish(&p.value) {
+            Ok(pm) => {
+                // Docker refuses a host port already bound for that address and protocol.
+                let ip = pm.host_ip.unwrap_or(plan.daemon.ip);
+                if pm.host_port != 0 && asked.request(ip, pm.proto, pm.host_port).is_none() {
+                    errs.at(
+                        p.referenced,
+                        "publish",
+                        format!(
+                            "Bind for {ip}:{} failed: port is already allocated",
+                            pm.host_port
+                        ),
+                    );
+                    continue;
+                }
+                ctr.publish.push(pm)
+            }
+            Err(e) => errs.at(p.referenced, "publish", e),
+        }
+    }
+    if let Some(run) = &c.run {
+        match crate::report::iproute::split_words(&run.value)
+            .map_err(|e| e.to_string())
+            .and_then(|argv| crate::host::cmd::parse(&argv).map(|_| argv))
+        {
+            Ok(argv) => ctr.main = Some(argv),
+            Err(e) => errs.at(run.referenced, "run", e),
+        }
+    }
+    if c.run.is_some() || c.image.is_some() {
+        let image = c
+            .image
+            .as_ref()
+            .map_or("busybox".to_string(), |i| i.value.clone());
+        let command = c.run.as_ref().map_or("sh".to_string(), |r| r.value.clone());
+        ctr.image = Some((image, command));
+    }
+    ctr
 }
 
 /// The sysctls dockerd sets on the host.
@@ -754,38 +803,6 @@ fn host_sysctls(
         }
     }
     out
-}
-
-/// A container as a host: `eth0`, `eth1`, ... in attachment order, the gateway of its first
-/// non-internal network as its default route.
-fn container_host(
-    c: &RawContainer,
-    endpoints: &[docker::Endpoint],
-    ends: &[(usize, String, Location)],
-    networks: &[(Network, Location, Labels)],
-) -> RawHost {
-    let mut ifaces = Vec::new();
-    let mut gateway = None;
-    for (i, (ep, (_, _, loc))) in endpoints.iter().zip(ends).enumerate() {
-        let net = &networks[ep.network].0;
-        ifaces.push((
-            at(format!("eth{i}"), *loc),
-            RawIface {
-                ip: Some(at(format!("{}/{}", ep.ip, net.subnet.prefix_len()), *loc)),
-                mac: Some(at(ep.mac.to_string(), *loc)),
-                mtu: Some(at(u32::from(net.mtu), *loc)),
-            },
-        ));
-        if gateway.is_none() && !net.internal {
-            gateway = Some(at(net.gateway.to_string(), *loc));
-        }
-    }
-    RawHost {
-        name: c.name.clone(),
-        interfaces: Ordered(ifaces),
-        gateway,
-        announce: None,
-    }
 }
 
 fn read_daemon(d: &RawDocker, errs: &mut Errors<'_>) -> Daemon {

@@ -2,7 +2,10 @@
 //! simulation (`build`) → a run with its report (`run`).
 
 pub mod build;
+mod change;
 pub mod docker;
+mod docker_cmd;
+mod docker_life;
 pub mod error;
 pub mod model;
 pub mod raw;

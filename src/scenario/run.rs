@@ -75,15 +75,22 @@ pub struct KernelLogLine {
     pub line: String,
 }
 
-/// The first command id of programs that run from the start of a lab (`Lab::daemons`).
+/// The first command id of programs that are not steps (`Lab::daemons`, `Change::Start`).
 const DAEMON_IDS: u32 = 1 << 31;
 
 pub struct Runner<'l> {
-    lab: &'l Lab,
+    pub(super) lab: &'l Lab,
     pub sim: Sim,
     seed: u64,
     watches: Vec<usize>,
     interrupted: bool,
+    /// Programs that are not steps, by key: (key, node, command id).
+    pub(super) daemons: Vec<(String, crate::id::NodeId, CmdId)>,
+    pub(super) next_daemon: u32,
+    /// Nodes steps cannot run on now, with the error they get.
+    pub(super) refused: BTreeMap<String, String>,
+    /// When each step started.
+    pub(super) step_at: Vec<Option<Instant>>,
 }
 
 impl<'l> Runner<'l> {
@@ -112,6 +119,10 @@ impl<'l> Runner<'l> {
             seed,
             watches,
             interrupted: false,
+            daemons: Vec::new(),
+            next_daemon: DAEMON_IDS,
+            refused: lab.refused.clone(),
+            step_at: vec![None; lab.steps.len()],
         })
     }
 
@@ -140,14 +151,8 @@ impl<'l> Runner<'l> {
         let mut next_id = 0u32;
         // Programs that run from the start (docker-proxy) are not steps: their ids are apart
         // and their results are not reported.
-        let mut daemons = Vec::new();
-        for (i, (node, argv)) in lab.daemons.iter().enumerate() {
-            if let Some(n) = self.sim.find_node(node) {
-                let id = CmdId(DAEMON_IDS + i as u32);
-                if self.sim.start_command(n, id, argv, "").is_ok() {
-                    daemons.push((n, id));
-                }
-            }
+        for (key, node, argv) in &lab.daemons {
+            self.start_daemon(key, node, argv);
         }
         for (index, step) in lab.steps.iter().enumerate() {
             if self.interrupted || self.sim.now() >= self.limit() {
@@ -179,6 +184,41 @@ impl<'l> Runner<'l> {
                 listing: None,
                 checks: Vec::new(),
             };
+            self.step_at[index] = Some(self.sim.now());
+            let refusal = step.on.as_ref().and_then(|n| self.refused.get(n)).cloned();
+            if let Some(planned) = lab.changes.get(&index) {
+                // A Docker host's `docker stop`, `docker run`, ...: planned when the lab loaded.
+                for change in &planned.changes {
+                    self.apply(change, &background, &mut done);
+                }
+                let result = CmdResult {
+                    exit_code: planned.exit,
+                    output: planned.output.clone(),
+                    ..CmdResult::default()
+                };
+                report.checks = check_command(&step.expect, &result);
+                report.result = Some(result);
+                reports.push(report);
+                continue;
+            }
+            if let Some(error) = refusal {
+                // A container that is not running: `docker exec` refuses.
+                let result = CmdResult {
+                    exit_code: 1,
+                    output: format!("{error}\n"),
+                    ..CmdResult::default()
+                };
+                if let Action::Show { .. } = step.action {
+                    report.kind = "show";
+                    report.checks = check_text(&step.expect, &result.output);
+                    report.listing = Some(result.output);
+                } else {
+                    report.checks = check_command(&step.expect, &result);
+                    report.result = Some(result);
+                }
+                reports.push(report);
+                continue;
+            }
             match &step.action {
                 Action::Run {
                     argv,
@@ -279,7 +319,7 @@ impl<'l> Runner<'l> {
             reports[slot].result = Some(result);
         }
 
-        for (node, id) in daemons {
+        for (_, node, id) in std::mem::take(&mut self.daemons) {
             self.sim.stop_command(node, id);
             done.extend(self.sim.take_finished());
             done.remove(&id);

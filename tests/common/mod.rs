@@ -67,3 +67,21 @@ pub fn tshark(file: &Path, extra: &[&str]) -> Output {
         .output()
         .expect("run tshark")
 }
+
+/// Runs a lab given as text with `--json`: its exit code and report.
+pub fn lab_report(lab: &str) -> (Option<i32>, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lab.yaml");
+    std::fs::write(&path, lab).unwrap();
+    let captures = dir.path().join("captures");
+    let out = run(&[
+        "run",
+        path.to_str().unwrap(),
+        "--json",
+        "--out",
+        captures.to_str().unwrap(),
+    ]);
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)));
+    (out.status.code(), report)
+}
