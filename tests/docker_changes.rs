@@ -296,3 +296,33 @@ fn a_docker_step_hoplab_cannot_run_is_a_located_error() {
     assert!(err.contains("lab.yaml:17:"), "{err}");
     assert!(err.contains("add -d"), "{err}");
 }
+
+#[test]
+fn a_container_restarted_on_its_old_address_is_reached_at_its_new_mac() {
+    // `docker restart` keeps the address (nothing took it) and draws a new MAC. The host
+    // and the other containers knew the old one: the gratuitous ARPs update the host's
+    // entry (STALE, new MAC), the containers' caches too, and the restarted container asks
+    // for a sender it does not know before it answers, as Linux does.
+    let v = lab_report(&lab(
+        "    - {name: web, networks: [app], publish: ['8080:80'], run: http-server 80}
+    - {name: c1, networks: [app], run: sleep infinity}",
+        "  - {on: remote, run: curl -s http://192.0.2.10:8080/}
+  - {on: c1, run: ping -c 1 172.18.0.2}
+  - {at: 2s, on: dockerhost, run: docker restart web}
+  - {at: 2.5s, on: dockerhost, show: ip neigh}
+  - {on: remote, run: curl -s -m 1 http://192.0.2.10:8080/}
+  - {on: c1, run: ping -c 1 -W 1 172.18.0.2}
+",
+    ))
+    .1;
+    let (o, x) = (outputs(&v), exits(&v));
+    assert_eq!(x[1], 0);
+    let entry = o[3]
+        .lines()
+        .find(|l| l.starts_with("172.18.0.2 "))
+        .unwrap_or_default()
+        .to_string();
+    assert!(entry.ends_with("STALE "), "{}", o[3]);
+    assert!(o[4].contains("Hello from web (172.18.0.2:80)"), "{}", o[4]);
+    assert_eq!(x[5], 0, "{}", o[5]);
+}

@@ -200,13 +200,15 @@ impl Node for Host {
 
     fn handle_frame(&mut self, now: Instant, port: u16, frame: &[u8], ctx: &mut Ctx<'_>) {
         let i = usize::from(port);
-        if self
-            .stack
-            .net
-            .ifaces
-            .get(i)
-            .is_none_or(|f| f.ignores(frame))
-        {
+        let Some(f) = self.stack.net.ifaces.get(i) else {
+            return;
+        };
+        if f.ignores(frame) {
+            // smoltcp takes no ARP that is not aimed at it; Linux updates a neighbour that
+            // announces a new MAC. Handed over as a reply to us, it does.
+            if let Some(reply) = f.as_reply_to_us(frame, now) {
+                self.stack.receive(now, i, &reply, ctx);
+            }
             return;
         }
         self.stack.receive(now, i, frame, ctx);

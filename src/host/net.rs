@@ -43,7 +43,17 @@ pub struct HostIface {
     /// Next hops a program is about to send to that smoltcp cannot ask for now: the host
     /// asks for them itself, as Linux would at once.
     want_arp: Vec<Ipv4Address>,
+    /// Packets to us from on-link senders whose MAC we do not know (they learned ours from
+    /// a gratuitous ARP): smoltcp would drop its answer, where Linux queues it and asks. The
+    /// host asks and holds the frame until the sender's MAC is known: (sender, since when,
+    /// frame).
+    held: Vec<(Ipv4Address, Instant, Vec<u8>)>,
 }
+
+/// How many frames an interface holds for unknown senders, and for how long (Linux's
+/// three probes a second apart).
+const HELD_MAX: usize = 8;
+const HELD_FOR: Duration = Duration::from_secs(3);
 
 /// A socket of some interface of the host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,6 +137,7 @@ impl Net {
                 ip_medium: false,
                 arp_silent_until: Instant::ZERO,
                 want_arp: Vec::new(),
+                held: Vec::new(),
             });
         }
         Net {
@@ -245,6 +256,7 @@ impl Net {
         f.config = cfg;
         f.neigh.clear();
         f.want_arp.clear();
+        f.held.clear();
         f.arp_silent_until = Instant::ZERO;
         let gw = self.gateway.map(|(_, g)| g);
         self.set_gateway(gw);
@@ -431,12 +443,17 @@ impl Net {
             (None, true) => Some(&mut self.lo_out),
             (None, false) => None,
         };
+        let mut learned = false;
         if let Some(data) = rx {
             if routed.is_some() {
                 f.abort_on_unreachable(data);
             } else if let Ok(eth) = EthernetFrame::new_checked(data) {
-                f.observe_arp(&eth, now);
+                learned = f.observe_arp(&eth, now);
                 if eth.ethertype() == EthernetProtocol::Ipv4 {
+                    if let Some(src) = f.unknown_sender(&eth, now) {
+                        f.hold(iface as u16, src, now, data, ctx);
+                        return;
+                    }
                     f.abort_on_unreachable(eth.payload());
                 }
             }
@@ -464,6 +481,17 @@ impl Net {
         f.iface.poll(now.to_smoltcp(), &mut dev, &mut f.sockets);
         if dev.arp_requests > 0 {
             f.arp_silent_until = now + Duration::from_secs(1);
+        }
+        if learned && !f.held.is_empty() {
+            // The sender answered: its held frames go in now, as Linux sends its queue.
+            f.held.retain(|h| now.saturating_sub(h.1) < HELD_FOR);
+            let known: Vec<Ipv4Address> = f.neigh.iter().map(|n| n.0).collect();
+            let (ready, wait): (Vec<_>, Vec<_>) =
+                f.held.drain(..).partition(|h| known.contains(&h.0));
+            f.held = wait;
+            for (_, _, frame) in ready {
+                self.poll(iface, now, Some(&frame), ctx);
+            }
         }
     }
 
@@ -501,6 +529,7 @@ fn ip_iface(name: String, cidr: Ipv4Cidr, mtu: u32, rng: &mut Rng, now: Instant)
         ip_medium: true,
         arp_silent_until: Instant::ZERO,
         want_arp: Vec::new(),
+        held: Vec::new(),
     }
 }
 
@@ -543,6 +572,48 @@ impl HostIface {
         let target =
             Ipv4Address::from_octets(arp.target_protocol_addr().try_into().unwrap_or([0; 4]));
         self.config.cidr.is_none_or(|c| c.address() != target)
+    }
+
+    /// A gratuitous ARP from a neighbour this interface knows at another MAC, rewritten as
+    /// an ARP reply to this interface (so smoltcp updates its cache as Linux would); None
+    /// for any other frame.
+    pub fn as_reply_to_us(&self, frame: &[u8], now: Instant) -> Option<Vec<u8>> {
+        let cidr = self.config.cidr?;
+        let eth = EthernetFrame::new_checked(frame).ok()?;
+        if eth.ethertype() != EthernetProtocol::Arp {
+            return None;
+        }
+        let arp = ArpPacket::new_checked(eth.payload()).ok()?;
+        let Ok(ArpRepr::EthernetIpv4 {
+            source_hardware_addr: mac,
+            source_protocol_addr: ip,
+            target_protocol_addr,
+            ..
+        }) = ArpRepr::parse(&arp)
+        else {
+            return None;
+        };
+        let known = self
+            .neigh
+            .iter()
+            .any(|n| n.0 == ip && n.1 != mac && now.saturating_sub(n.2) < NEIGH_LIFETIME);
+        if ip != target_protocol_addr || !known || !mac.is_unicast() {
+            return None;
+        }
+        let repr = ArpRepr::EthernetIpv4 {
+            operation: ArpOperation::Reply,
+            source_hardware_addr: mac,
+            source_protocol_addr: ip,
+            target_hardware_addr: self.config.mac,
+            target_protocol_addr: cidr.address(),
+        };
+        let mut buf = vec![0; crate::link::ETH_HEADER_LEN + repr.buffer_len()];
+        let mut out = EthernetFrame::new_unchecked(&mut buf[..]);
+        out.set_dst_addr(self.config.mac);
+        out.set_src_addr(mac);
+        out.set_ethertype(EthernetProtocol::Arp);
+        repr.emit(&mut ArpPacket::new_unchecked(out.payload_mut()));
+        Some(buf)
     }
 
     /// Linux gives up a connection attempt (SYN_SENT) at any ICMP destination unreachable
@@ -588,17 +659,41 @@ impl HostIface {
         }
     }
 
+    /// The sender of an IPv4 packet to us that is on our subnet and whose MAC smoltcp does
+    /// not know.
+    fn unknown_sender(&self, eth: &EthernetFrame<&[u8]>, now: Instant) -> Option<Ipv4Address> {
+        let cidr = self.config.cidr?;
+        let ip = smoltcp::wire::Ipv4Packet::new_checked(eth.payload()).ok()?;
+        let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        let known = self
+            .neigh
+            .iter()
+            .any(|n| n.0 == src && now.saturating_sub(n.2) < NEIGH_LIFETIME);
+        (dst == cidr.address() && src != dst && cidr.contains_addr(&src) && !known).then_some(src)
+    }
+
+    /// Holds a frame from `src` until its MAC is known, asking for it (once per sender).
+    fn hold(&mut self, port: u16, src: Ipv4Address, now: Instant, frame: &[u8], ctx: &mut Ctx<'_>) {
+        self.held.retain(|h| now.saturating_sub(h.1) < HELD_FOR);
+        if !self.held.iter().any(|h| h.0 == src) {
+            self.send_arp_request(port, src, ctx);
+        }
+        if self.held.len() < HELD_MAX {
+            self.held.push((src, now, frame.to_vec()));
+        }
+    }
+
     /// Mirrors smoltcp's ARP cache fill: an ARP request or reply aimed at us, from a unicast
-    /// sender on our subnet.
-    fn observe_arp(&mut self, eth: &EthernetFrame<&[u8]>, now: Instant) {
+    /// sender on our subnet. True when it filled an entry.
+    fn observe_arp(&mut self, eth: &EthernetFrame<&[u8]>, now: Instant) -> bool {
         if eth.ethertype() != EthernetProtocol::Arp {
-            return;
+            return false;
         }
         let Some(cidr) = self.config.cidr else {
-            return;
+            return false;
         };
         let Ok(arp) = ArpPacket::new_checked(eth.payload()) else {
-            return;
+            return false;
         };
         let Ok(ArpRepr::EthernetIpv4 {
             operation,
@@ -608,14 +703,14 @@ impl HostIface {
             ..
         }) = ArpRepr::parse(&arp)
         else {
-            return;
+            return false;
         };
         if target_protocol_addr != cidr.address()
             || matches!(operation, ArpOperation::Unknown(_))
             || !source_hardware_addr.is_unicast()
             || !cidr.contains_addr(&source_protocol_addr)
         {
-            return;
+            return false;
         }
         match self.neigh.iter_mut().find(|n| n.0 == source_protocol_addr) {
             Some(n) => {
@@ -626,6 +721,7 @@ impl HostIface {
                 .neigh
                 .push((source_protocol_addr, source_hardware_addr, now)),
         }
+        true
     }
 
     /// Neighbours smoltcp still knows, with the state Linux would show.

@@ -1023,7 +1023,20 @@ impl Router {
             ctx.note(Note::Dropped(DropReason::Malformed));
             return;
         };
-        if !self.is_local(target_protocol_addr) || !source_hardware_addr.is_unicast() {
+        if !source_hardware_addr.is_unicast() {
+            return;
+        }
+        if source_protocol_addr == target_protocol_addr && !self.is_local(target_protocol_addr) {
+            // Someone announcing its (new) MAC, as a restarted container does.
+            let waiting = self
+                .neigh
+                .gratuitous(source_protocol_addr, dev, source_hardware_addr);
+            for frame in waiting {
+                self.send_frame(dev, source_hardware_addr, frame, ctx);
+            }
+            return;
+        }
+        if !self.is_local(target_protocol_addr) {
             return;
         }
         let reply = operation == ArpOperation::Reply;

@@ -219,6 +219,27 @@ impl NeighTable {
         Vec::new()
     }
 
+    /// A gratuitous ARP (sender address = target address) from `ip` at `mac`: an existing
+    /// entry takes the new address, STALE (`arp_process` overrides for a GARP; with
+    /// `arp_accept = 0` no entry is made). Returns the packets that were waiting for it.
+    pub fn gratuitous(
+        &mut self,
+        ip: Ipv4Address,
+        dev: usize,
+        mac: EthernetAddress,
+    ) -> Vec<Vec<u8>> {
+        let Some(n) = self.find(ip, dev) else {
+            return Vec::new();
+        };
+        if n.mac != Some(mac) || matches!(n.state, Nud::Incomplete | Nud::Failed) {
+            n.mac = Some(mac);
+            n.state = Nud::Stale;
+            n.deadline = None;
+            n.probes = 0;
+        }
+        std::mem::take(&mut n.queue)
+    }
+
     pub fn next_deadline(&self) -> Option<Instant> {
         self.entries.iter().filter_map(|n| n.deadline).min()
     }
@@ -303,6 +324,20 @@ mod tests {
         assert_eq!(waiting, vec![vec![1], vec![2]]);
         assert_eq!(nt.entries()[0].state, Nud::Reachable);
         assert_eq!(nt.resolve(t(3), ip(2), 0, vec![3]).0, Resolve::Send(mac(2)));
+    }
+
+    #[test]
+    fn a_gratuitous_arp_moves_a_known_neighbour_and_makes_none() {
+        let mut nt = NeighTable::new(Rng::new(1));
+        assert!(nt.gratuitous(ip(2), 0, mac(9)).is_empty());
+        assert!(nt.entries().is_empty(), "arp_accept = 0: no new entry");
+        nt.resolve(t(0), ip(2), 0, vec![1]);
+        nt.learn(t(1), ip(2), 0, mac(2), true);
+        assert_eq!(nt.entries()[0].state, Nud::Reachable);
+        nt.gratuitous(ip(2), 0, mac(3));
+        assert_eq!(nt.entries()[0].mac, Some(mac(3)));
+        assert_eq!(nt.entries()[0].state, Nud::Stale);
+        assert_eq!(nt.resolve(t(2), ip(2), 0, vec![2]).0, Resolve::Send(mac(3)));
     }
 
     #[test]
