@@ -112,7 +112,7 @@ struct Watch {
 }
 
 /// A capture file written by a run.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, schemars::JsonSchema)]
 pub struct WrittenFile {
     pub path: PathBuf,
     /// `node:iface` for a per-point pcap, `all` for the merged pcapng.

@@ -32,112 +32,179 @@ use crate::host::resolve::Names;
 const CREATED: &str = "2026-01-01T00:00:00Z";
 use crate::rand::Rng;
 
-#[derive(Debug, Deserialize)]
+/// A Docker host: the daemon's options, its networks and its containers. It is expanded into
+/// a router (the host), a bridge per network, a host per container, veth links and Docker's
+/// iptables rules.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Docker")]
 pub struct RawDocker {
     pub host: RawDockerHost,
     /// 29 (default), 28 or 27.
     #[serde(default)]
+    #[schemars(with = "Option<super::schema::forms::Engine>")]
     pub engine: Option<S<u32>>,
-    /// `drop` (default) or `accept`.
+    /// The FORWARD chain's policy: `drop` (default, as when dockerd turns forwarding on
+    /// itself) or `accept` (as in Docker's CI listings).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub forward_policy: Option<S<String>>,
+    /// `false`: Docker installs no rule (default true).
     #[serde(default)]
     pub iptables: Option<bool>,
+    /// A `docker-proxy` per published port (default true); `false`: none, and the hairpin
+    /// NAT rules instead.
     #[serde(default)]
     pub userland_proxy: Option<bool>,
     /// The default address published ports bind to (`dockerd --ip`).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub ip: Option<S<String>>,
     /// Which iptables the host's listings imitate: `1.8.10` (default) or `1.8.9`.
     #[serde(default)]
+    #[schemars(with = "Option<super::schema::forms::IptablesVersion>")]
     pub iptables_version: Option<S<String>>,
     /// When the daemon created its networks and containers, as `docker` prints times
     /// (RFC 3339; default 2026-01-01T00:00:00Z). Virtual time runs from there.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub created: Option<S<String>>,
-    /// The ids of the predefined `host` and `none` networks (default: drawn from the seed).
+    /// The predefined `host` network's id (default: drawn from the seed).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub host_network_id: Option<S<String>>,
+    /// The predefined `none` network's id (default: drawn from the seed).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub none_network_id: Option<S<String>>,
+    /// Networks: `bridge` configures the default network; the others are user-defined
+    /// bridge networks.
     #[serde(default)]
     pub networks: Vec<RawNetwork>,
+    /// Containers, made and started as `docker run` does, in order.
     #[serde(default)]
     pub containers: Vec<RawContainer>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The Docker host itself.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "DockerHost")]
 pub struct RawDockerHost {
+    /// The host's node name (default `dockerhost`).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub name: Option<S<String>>,
     /// The host's LAN address, e.g. 192.0.2.10/24.
+    #[schemars(with = "String")]
     pub eth0: S<String>,
+    /// eth0's MAC (default: drawn from the seed).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub mac: Option<S<String>>,
+    /// The host's default route's next hop, on eth0's subnet.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub gateway: Option<S<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A Docker network (`docker network create`), or the default `bridge` network's settings.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "DockerNetwork")]
 pub struct RawNetwork {
+    /// The network's name; `bridge` is the default network.
+    #[schemars(with = "String")]
     pub name: S<String>,
+    /// The network's id (default: drawn from the seed).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub id: Option<S<String>>,
+    /// The subnet, e.g. 172.18.0.0/16 (default: the next free pool, 172.18.0.0/16 and up;
+    /// 172.17.0.0/16 for `bridge`).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub subnet: Option<S<String>>,
+    /// The gateway address, in the subnet (default: its first address).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub gateway: Option<S<String>>,
+    /// `--internal`: no way out of the network (default false).
     #[serde(default)]
     pub internal: Option<bool>,
+    /// `com.docker.network.bridge.enable_icc`: containers may talk to each other (default
+    /// true).
     #[serde(default)]
     pub enable_icc: Option<bool>,
+    /// `com.docker.network.bridge.enable_ip_masquerade` (default true).
     #[serde(default)]
     pub enable_ip_masquerade: Option<bool>,
+    /// `com.docker.network.bridge.host_binding_ipv4`: the default address ports published
+    /// on this network bind to.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub host_binding_ipv4: Option<S<String>>,
     /// `nat` (default), `nat-unprotected` or `routed`.
     #[serde(default)]
+    #[schemars(with = "Option<super::schema::forms::GatewayMode>")]
     pub gateway_mode_ipv4: Option<S<String>>,
+    /// `com.docker.network.driver.mtu` (default 1500).
     #[serde(default)]
+    #[schemars(with = "Option<u32>")]
     pub mtu: Option<S<u32>>,
     /// The Linux bridge's name (`com.docker.network.bridge.name`).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub bridge: Option<S<String>>,
     /// The bridge's MAC (default: drawn as the engine does).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub mac: Option<S<String>>,
+    /// The network's labels, as `docker network inspect` shows them.
     #[serde(default)]
     pub labels: std::collections::BTreeMap<String, String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A container, made and started as `docker run -d` does.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Container")]
 pub struct RawContainer {
+    /// The container's name; steps run on it with `on: NAME`.
+    #[schemars(with = "String")]
     pub name: S<String>,
+    /// The container's id, 64 hex digits (default: drawn from the seed).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub id: Option<S<String>>,
+    /// The networks it joins, in order (default: the default bridge).
     #[serde(default)]
     pub networks: Vec<RawAttach>,
-    /// `bridge` (default), `host`, `none` or `container:NAME`.
+    /// `bridge` (default), `host` (its commands run on the host's own stack), `none` (no
+    /// interface) or `container:NAME` (NAME's stack).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub network_mode: Option<S<String>>,
-    /// `[IP:]HOST:CTR[/tcp|udp]` or `CTR[/tcp|udp]`.
+    /// `-p`: `[IP:]HOST:CTR[/tcp|udp]` or `CTR[/tcp|udp]`.
     #[serde(default)]
+    #[schemars(with = "Vec<super::schema::forms::Publish>")]
     pub publish: Vec<S<String>>,
+    /// `--add-host`: `NAME:IP`, or `NAME:host-gateway` for the default bridge's gateway.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub extra_hosts: Vec<S<String>>,
     /// The container's network sandbox id (default: drawn from the seed).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub sandbox_id: Option<S<String>>,
     /// The container's own command (e.g. `http-server 80`): it runs while the container
     /// runs, from the lab's start and again after `docker start`.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub run: Option<S<String>>,
     /// The image `docker ps` shows (default busybox).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub image: Option<S<String>>,
 }
 
@@ -155,20 +222,58 @@ pub struct RawAttach {
     pub endpoint_id: Option<S<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A network a container joins, with the endpoint's settings (`docker network connect`).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ContainerNetworkSettings")]
 struct RawAttachMap {
+    /// The network's name.
+    #[schemars(with = "String")]
     name: S<String>,
+    /// `--ip`: the container's address on the network (default: the lowest free one).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     ip: Option<S<String>>,
+    /// `--mac-address` (default: as the engine draws it).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     mac_address: Option<S<String>>,
+    /// `--network-alias`: more names the container has on this network.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     aliases: Vec<S<String>>,
+    /// The host-side veth's name (default: `veth` + 7 random hex digits).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     veth: Option<S<String>>,
+    /// The endpoint's id (default: drawn from the seed).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     endpoint_id: Option<S<String>>,
+}
+
+impl schemars::JsonSchema for RawAttach {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ContainerNetwork".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // The forms `RawAttach::deserialize` accepts, as an enum for the derive to describe.
+        /// A network a container joins: its name (`mynet`), or a map with the endpoint's
+        /// settings (`{name: mynet, ip: 172.18.0.5, aliases: [www]}`).
+        #[derive(schemars::JsonSchema)]
+        #[schemars(untagged)]
+        #[allow(
+            dead_code,
+            clippy::large_enum_variant,
+            reason = "only its schema is used: no value is made"
+        )]
+        enum Forms {
+            Name(String),
+            Settings(RawAttachMap),
+        }
+        Forms::json_schema(generator)
+    }
 }
 
 impl<'de> Deserialize<'de> for RawAttach {

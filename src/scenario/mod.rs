@@ -7,9 +7,11 @@ pub mod docker;
 mod docker_cmd;
 mod docker_life;
 pub mod error;
+pub mod grade;
 pub mod model;
 pub mod raw;
 pub mod run;
+pub mod schema;
 
 use std::path::Path;
 

@@ -246,6 +246,13 @@ pub enum Action {
         end: Endpoint,
         up: bool,
     },
+    /// A task for the student: runs nothing unless answers are given (`hoplab test
+    /// --answers`); then they run here, each waited for up to `timeout`.
+    Exercise {
+        id: String,
+        prompt: String,
+        timeout: Option<Duration>,
+    },
 }
 
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -774,6 +781,18 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
         }
     }
 
+    // Answers name exercises by id, so an id names one exercise.
+    let mut exercise_ids = std::collections::BTreeSet::new();
+    for ex in raw.steps.iter().filter_map(|s| s.exercise.as_ref()) {
+        if !exercise_ids.insert(ex.id.value.as_str()) {
+            errs.at(
+                ex.id.referenced,
+                "id",
+                format!("duplicate exercise id '{}'", ex.id.value),
+            );
+        }
+    }
+
     let mut expects = Vec::new();
     for e in &raw.expect {
         if let Some(x) = resolve_capture_expect(e, &mut errs, &names, &endpoint_check) {
@@ -1042,14 +1061,23 @@ fn resolve_step(
         contains: e.contains.clone(),
         not_contains: e.not_contains.clone(),
     });
-    let kinds = [s.run.is_some(), s.show.is_some(), s.link.is_some()];
+    let kinds = [
+        s.run.is_some(),
+        s.show.is_some(),
+        s.link.is_some(),
+        s.exercise.is_some(),
+    ];
     if kinds.iter().filter(|k| **k).count() != 1 {
         let loc =
             s.on.as_ref()
                 .map(|o| o.referenced)
                 .or(s.at.as_ref().map(|a| a.referenced))
                 .unwrap_or(Location::UNKNOWN);
-        errs.at(loc, "run", "a step does exactly one of run, show or link");
+        errs.at(
+            loc,
+            "run",
+            "a step does exactly one of run, show, link or exercise",
+        );
         return None;
     }
     let on = match &s.on {
@@ -1137,6 +1165,52 @@ fn resolve_step(
                 argv: words(errs, show, "show")?,
             },
             show.value.clone(),
+        )
+    } else if let Some(ex) = &s.exercise {
+        // The answers run as commands on this node, so it must be one that runs commands;
+        // an expectation here would check nothing, the lab's later steps grade the answer.
+        let kind = on.as_ref().and_then(|o| names.nodes.get(o)).map(|n| n.0);
+        if !matches!(kind, Some("host" | "router")) {
+            let what = match (&on, kind) {
+                (Some(o), Some(k)) => format!("{o} is a {k}; an exercise is on a host or router"),
+                _ => "an exercise step names the node the answer runs on (on: NODE)".into(),
+            };
+            errs.at(ex.id.referenced, "on", what);
+            return None;
+        }
+        if s.expect.is_some() || s.background {
+            errs.at(
+                ex.id.referenced,
+                "exercise",
+                "an exercise step takes no expect or background: the steps after it and the \
+                 lab's expect: grade the answer",
+            );
+            return None;
+        }
+        let id_ok = !ex.id.value.is_empty()
+            && ex
+                .id
+                .value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+        if !id_ok {
+            errs.at(
+                ex.id.referenced,
+                "id",
+                format!(
+                    "'{}' is not a valid exercise id (letters, digits, - _ .)",
+                    ex.id.value
+                ),
+            );
+            return None;
+        }
+        (
+            Action::Exercise {
+                id: ex.id.value.clone(),
+                prompt: ex.prompt.clone(),
+                timeout,
+            },
+            format!("exercise {}", ex.id.value),
         )
     } else {
         let link = s.link.as_ref()?;

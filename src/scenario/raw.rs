@@ -1,105 +1,173 @@
 //! The lab file as written: serde types that mirror the YAML one to one, with unknown fields
 //! refused and locations kept on every value a later check may reject.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Deserialize;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
+use super::schema::forms;
+
+/// A value with its location in the file. `Spanned` is serde-saphyr's: it has no JSON Schema
+/// of its own, so each field of this type names its value's schema
+/// (`#[schemars(with = "T")]`); in the file it is written as the bare value.
 pub type S<T> = Spanned<T>;
 
-#[derive(Debug, Deserialize)]
+/// A hoplab lab: bridges, hosts, routers and Docker hosts joined by links, the steps run on
+/// them, and what the captures must show (`hoplab run FILE`).
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Lab")]
 pub struct RawLab {
+    #[schemars(with = "forms::Version")]
     pub version: S<u32>,
+    /// The lab's name; it names the capture folder (`captures/NAME`).
+    #[schemars(with = "String")]
     pub name: S<String>,
+    /// Printed before the run: what the lab teaches.
     #[serde(default)]
     pub about: Option<String>,
+    /// Every random choice (MACs not given, loss, TCP sequence numbers) is drawn from it
+    /// (default 1; `--seed` overrides it).
     #[serde(default)]
     pub seed: Option<u64>,
     #[serde(default)]
+    #[schemars(with = "Option<forms::Captures>")]
     pub captures: Option<S<String>>,
+    /// After the last step, the run goes on until no frame has moved for this long (default
+    /// 1s).
     #[serde(default)]
+    #[schemars(with = "Option<forms::Duration>")]
     pub settle: Option<S<String>>,
+    /// A hard stop in virtual time (default: none; at most 1 hour).
     #[serde(default)]
+    #[schemars(with = "Option<forms::Duration>")]
     pub duration: Option<S<String>>,
+    /// What the lab needs of the machine that runs it.
     #[serde(default)]
+    #[schemars(with = "Vec<forms::Requirement>")]
     pub requires: Vec<S<String>>,
+    /// Learning bridges (a Linux bridge each).
     #[serde(default)]
     pub bridges: Vec<RawBridge>,
+    /// Hosts: end systems with a TCP/IP stack, running the steps' commands.
     #[serde(default)]
     pub hosts: Vec<RawHost>,
+    /// Linux-like hosts that forward: routes, neighbour table, conntrack, iptables.
     #[serde(default)]
     pub routers: Vec<RawRouter>,
+    /// Links between two interfaces or bridge ports (`node:iface`).
     #[serde(default)]
     pub links: Vec<RawLink>,
+    /// What happens during the run, in order: commands, listings, links going down or up.
     #[serde(default)]
     pub steps: Vec<RawStep>,
+    /// What the captures must show once the run is over.
     #[serde(default)]
     pub expect: Vec<RawCaptureExpect>,
     /// Docker hosts (one map, or a list of them), expanded into the pieces above
     /// (`super::docker`).
     #[serde(default)]
+    #[schemars(
+        description = "Docker hosts (one map, or a list of them), each with its networks and containers."
+    )]
     pub docker: OneOrMany<super::docker::RawDocker>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A learning bridge.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Bridge")]
 pub struct RawBridge {
+    /// The bridge's name; links name its ports `NAME:PORT`, steps show it with `on: NAME`.
+    #[schemars(with = "String")]
     pub name: S<String>,
+    /// The bridge's own MAC, e.g. "02:00:00:00:00:01" (default: drawn from the seed).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub mac: Option<S<String>>,
+    /// FDB ageing time (default 300s); 0 makes the bridge a hub.
     #[serde(default)]
+    #[schemars(with = "Option<forms::Duration>")]
     pub ageing: Option<S<String>>,
+    /// Learned FDB entries at most (default 65536); beyond it nothing new is learned.
     #[serde(default)]
+    #[schemars(with = "Option<u64>")]
     pub fdb_max: Option<S<u64>>,
+    /// Port names; a link to `BRIDGE:NAME` also creates port NAME.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub ports: Vec<S<String>>,
     /// The router whose interface of the bridge's name is the bridge device (`docker0` on a
     /// Docker host): frames for the bridge's MAC go up to that interface.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub host: Option<S<String>>,
     /// The host's interface that is this bridge's device (default: the bridge's name).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub device: Option<S<String>>,
     /// Ports with `hairpin on`: a frame may go back out of the port it came in on.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub hairpin: Vec<S<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A host: an end system whose commands the steps run.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Host")]
 pub struct RawHost {
+    /// The host's name; links name its interfaces `NAME:IFACE`, steps run on it with
+    /// `on: NAME`.
+    #[schemars(with = "String")]
     pub name: S<String>,
+    /// Its interfaces by name: `eth0: 10.0.0.2/24`, or `eth0: {ip, mac, mtu}`.
     pub interfaces: Ordered<RawIface>,
+    /// The default route's next hop (on one of the host's subnets).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub gateway: Option<S<String>>,
     /// Unsolicited ARPs per interface when the host comes up, one second apart (0-3).
     #[serde(default)]
+    #[schemars(with = "Option<u8>")]
     pub announce: Option<S<u8>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A router: a Linux-like host that forwards, with the kernel's routing, neighbours,
+/// conntrack and netfilter.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Router")]
 pub struct RawRouter {
+    /// The router's name; links name its interfaces `NAME:IFACE`, steps run on it with
+    /// `on: NAME`.
+    #[schemars(with = "String")]
     pub name: S<String>,
+    /// Its interfaces by name: `eth0: 10.0.0.1/24`, or `eth0: {ip, mac, mtu}`.
     pub interfaces: Ordered<RawIface>,
     /// `net.ipv4.ip_forward` (default on).
     #[serde(default)]
     pub forwarding: Option<bool>,
     /// `ip route add ...` commands (the `ip route add` prefix may be left out).
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub routes: Vec<S<String>>,
     /// `iptables ...` commands applied at start, in order.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub iptables: Vec<S<String>>,
     /// `1.8.10` (default) or `1.8.9`: which iptables the listings imitate.
     #[serde(default)]
+    #[schemars(with = "Option<forms::IptablesVersion>")]
     pub iptables_version: Option<S<String>>,
     /// `KEY=VALUE` sysctls set at start (`net.ipv4.conf.docker0.route_localnet=1`).
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub sysctls: Vec<S<String>>,
 }
 
@@ -111,15 +179,46 @@ pub struct RawIface {
     pub mtu: Option<S<u32>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// An interface's settings.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "InterfaceSettings")]
 struct RawIfaceMap {
+    /// The address with its prefix, e.g. 10.0.0.2/24.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     ip: Option<S<String>>,
+    /// The MAC, e.g. "02:42:ac:11:00:02" (default: drawn from the seed).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     mac: Option<S<String>>,
+    /// The MTU (default 1500; 68-65535).
     #[serde(default)]
+    #[schemars(with = "Option<u32>")]
     mtu: Option<S<u32>>,
+}
+
+impl JsonSchema for RawIface {
+    fn schema_name() -> Cow<'static, str> {
+        "Interface".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        // The forms `RawIface::deserialize` accepts (a string, a map, or nothing), as an
+        // enum for the derive to describe.
+        /// An interface: its address (`eth0: 10.0.0.2/24`), its settings
+        /// (`eth0: {ip: 10.0.0.2/24, mac: "02:42:ac:11:00:02", mtu: 1500}`), or nothing
+        /// (`eth0:`, an interface without an address).
+        #[derive(JsonSchema)]
+        #[schemars(untagged)]
+        #[allow(dead_code, reason = "only its schema is used: no value is made")]
+        enum Forms {
+            Address(String),
+            Settings(RawIfaceMap),
+            Bare(()),
+        }
+        Forms::json_schema(generator)
+    }
 }
 
 impl<'de> Deserialize<'de> for RawIface {
@@ -166,6 +265,28 @@ impl<'de> Deserialize<'de> for RawIface {
 #[derive(Debug)]
 pub struct OneOrMany<T>(pub Vec<T>);
 
+impl<T: JsonSchema> JsonSchema for OneOrMany<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        format!("OneOrMany_{}", T::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        // The forms `OneOrMany::deserialize` accepts, as an enum for the derive to describe.
+        #[derive(JsonSchema)]
+        #[schemars(untagged)]
+        #[allow(dead_code, reason = "only its schema is used: no value is made")]
+        enum Forms<T> {
+            One(T),
+            Many(Vec<T>),
+        }
+        Forms::<T>::json_schema(generator)
+    }
+}
+
 impl<T> Default for OneOrMany<T> {
     fn default() -> Self {
         OneOrMany(Vec::new())
@@ -200,6 +321,21 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
 #[derive(Debug)]
 pub struct Ordered<T>(pub Vec<(S<String>, T)>);
 
+/// A map from names to `T`, as a JSON object: its order is the loader's business.
+impl<T: JsonSchema> JsonSchema for Ordered<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        format!("Map_of_{}", T::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        std::collections::BTreeMap::<String, T>::json_schema(generator)
+    }
+}
+
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V<T>(PhantomData<T>);
@@ -233,23 +369,66 @@ pub struct RawLink {
     pub queue: Option<S<u32>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A link with its properties.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "LinkSettings")]
 struct RawLinkMap {
+    /// One end, `node:iface` (or `bridge:port`).
+    #[schemars(with = "String")]
     a: S<String>,
+    /// The other end, `node:iface` (or `bridge:port`).
+    #[schemars(with = "String")]
     b: S<String>,
+    /// One-way delay (default 10us, as a veth pair).
     #[serde(default)]
+    #[schemars(with = "Option<forms::Duration>")]
     delay: Option<S<String>>,
+    /// Random extra delay, up to this much.
     #[serde(default)]
+    #[schemars(with = "Option<forms::Duration>")]
     jitter: Option<S<String>>,
+    /// Frames lost: a fraction 0..1, or a percentage 0..100 (default 0).
     #[serde(default)]
+    #[schemars(with = "Option<f64>")]
     loss: Option<S<f64>>,
+    /// The rate frames are serialised at (default: unlimited).
     #[serde(default)]
+    #[schemars(with = "Option<forms::Rate>")]
     rate: Option<S<String>>,
+    /// The link's MTU (default 1500; 68-65535).
     #[serde(default)]
+    #[schemars(with = "Option<u32>")]
     mtu: Option<S<u32>>,
+    /// Frames that may wait for serialisation (default 1000; only meaningful with a rate).
     #[serde(default)]
+    #[schemars(with = "Option<u32>")]
     queue: Option<S<u32>>,
+}
+
+impl JsonSchema for RawLink {
+    fn schema_name() -> Cow<'static, str> {
+        "Link".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        // The forms `RawLink::deserialize` accepts, as an enum for the derive to describe.
+        /// A link: its two ends (`[c1:eth0, br0:veth1]`: a veth pair, 10us one way, no
+        /// loss, unlimited rate, MTU 1500), or a map with the ends and the link's properties
+        /// (`{a: c1:eth1, b: r1:eth0, delay: 5ms, loss: 0.01}`).
+        #[derive(JsonSchema)]
+        #[schemars(untagged)]
+        #[allow(
+            dead_code,
+            clippy::large_enum_variant,
+            reason = "only its schema is used: no value is made"
+        )]
+        enum Forms {
+            Ends([String; 2]),
+            Settings(RawLinkMap),
+        }
+        Forms::json_schema(generator)
+    }
 }
 
 impl<'de> Deserialize<'de> for RawLink {
@@ -294,62 +473,118 @@ impl<'de> Deserialize<'de> for RawLink {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A step: run a command on a node (`run`), show a listing (`show`), or set a link end
+/// down or up (`link` with `set`).
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Step")]
 pub struct RawStep {
+    /// When the step starts, in virtual time since the lab began (default: when the step
+    /// before it finishes).
     #[serde(default)]
+    #[schemars(with = "Option<forms::Duration>")]
     pub at: Option<S<String>>,
+    /// The node the command runs on or the listing is of: a host, router, bridge,
+    /// container or Docker host.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub on: Option<S<String>>,
+    /// A command to run, e.g. `ping -c 3 172.17.0.3`.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub run: Option<S<String>>,
+    /// A listing to print, e.g. `ip route` or `bridge fdb show`.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub show: Option<S<String>>,
     /// `link: c1:eth0` with `set: down|up`.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub link: Option<S<String>>,
     #[serde(default)]
+    #[schemars(with = "Option<forms::LinkState>")]
     pub set: Option<S<String>>,
+    /// What the command reads on its standard input (`nc`, `iptables-restore`).
     #[serde(default)]
     pub input: Option<String>,
+    /// Runs the command until the lab ends instead of waiting for it; its output is printed
+    /// at the end.
     #[serde(default)]
     pub background: bool,
+    /// How long a foreground command is waited for before it is stopped (default 30s).
     #[serde(default)]
+    #[schemars(with = "Option<forms::Duration>")]
     pub timeout: Option<S<String>>,
+    /// What the command's result or the listing must show.
     #[serde(default)]
     pub expect: Option<RawCmdExpect>,
+    /// A task for the student: `hoplab run` prints the prompt and runs nothing; `hoplab test
+    /// --answers FILE` runs the student's commands here, on `on`.
+    #[serde(default)]
+    pub exercise: Option<RawExercise>,
 }
 
-#[derive(Debug, Deserialize)]
+/// An exercise step's task.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Exercise")]
+pub struct RawExercise {
+    /// Names the exercise in an answers file (letters, digits, - _ .), unique in the lab.
+    #[schemars(with = "String")]
+    pub id: S<String>,
+    /// What the student is asked to do.
+    pub prompt: String,
+}
+
+/// A step's expectations: each one given must hold.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "StepExpect")]
 pub struct RawCmdExpect {
+    /// The command's exit status.
     #[serde(default)]
     pub exit: Option<i32>,
+    /// Replies received (ping) or datagrams received (`nc -u`).
     #[serde(default)]
     pub received: Option<u64>,
+    /// Packets sent (ping).
     #[serde(default)]
     pub transmitted: Option<u64>,
+    /// The HTTP status (curl).
     #[serde(default)]
     pub status: Option<u16>,
+    /// Payload bytes moved (curl's body, a bulk transfer, nc).
     #[serde(default)]
     pub bytes: Option<u64>,
+    /// Texts the output (or the listing) must contain.
     #[serde(default)]
     pub contains: Vec<String>,
+    /// Texts the output (or the listing) must not contain.
     #[serde(default)]
     pub not_contains: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A capture expectation: how many frames seen at a capture point match a display filter.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "CaptureExpect")]
 pub struct RawCaptureExpect {
+    /// The capture point, `node:iface` (or `bridge:port`).
+    #[schemars(with = "String")]
     pub capture: S<String>,
+    /// A display filter in Wireshark's language, e.g. `icmp && ip.src == 10.0.0.2`.
+    #[schemars(with = "String")]
     pub filter: S<String>,
+    /// Exactly this many matching frames.
     #[serde(default)]
     pub count: Option<u64>,
+    /// At least this many matching frames.
     #[serde(default)]
     pub at_least: Option<u64>,
+    /// At most this many matching frames.
     #[serde(default)]
     pub at_most: Option<u64>,
+    /// Shown when the expectation fails: what it means.
     #[serde(default)]
     pub why: Option<String>,
 }

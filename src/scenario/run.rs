@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::build::{build, port_of};
@@ -26,52 +27,82 @@ pub struct RunOptions {
 }
 
 /// One expectation and how it went.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Check {
+    /// What was checked, e.g. `packets received` or `c3:eth0: icmp`.
     pub what: String,
     pub expected: String,
     pub actual: String,
     pub pass: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// One step of the lab and how it went.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct StepReport {
+    /// The step's number in the lab, from 1.
     pub index: usize,
     /// Virtual time the step started, in seconds.
     pub at: f64,
+    /// The node it ran on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on: Option<String>,
+    #[schemars(with = "super::schema::forms::StepKind")]
     pub kind: &'static str,
+    /// The command, the listing, or `ip link set END up|down`.
     pub command: String,
     pub background: bool,
+    /// What the command produced (`run` steps): its exit code and output; `transmitted`,
+    /// `received`, `status` and `bytes` only where they apply.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<CmdResult>,
+    /// The listing's text (`show` steps).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listing: Option<String>,
+    /// The step's expectations.
     pub checks: Vec<Check>,
+    /// The exercise this step is (`kind: exercise`), or whose answer it runs (`kind: run`,
+    /// `hoplab test --answers`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exercise: Option<String>,
+    /// An exercise's task, as the lab words it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// What `hoplab run --json` prints: the whole run's report.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct RunReport {
+    /// The report format's version.
     pub version: u32,
+    /// The lab's name.
     pub lab: String,
+    /// The seed the run drew from.
     pub seed: u64,
     pub steps: Vec<StepReport>,
+    /// The lab's capture expectations.
     pub expectations: Vec<Check>,
+    /// The capture files written.
     pub files: Vec<WrittenFile>,
+    /// Lab faults worth knowing, such as two hosts with one address.
     pub warnings: Vec<String>,
+    /// Every expectation held (exit code 0).
     pub passed: bool,
+    /// Ctrl-C stopped the run (exit code 130).
     pub interrupted: bool,
     /// Virtual time at the end of the run, in seconds.
     pub virtual_time: f64,
+    /// The simulator's counters: events handled, frames sent, delivered and dropped.
     pub stats: SimStats,
     /// What LOG rules wrote, router by router, as `dmesg` prints it.
     pub kernel_log: Vec<KernelLogLine>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// One line a LOG rule wrote.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct KernelLogLine {
+    /// The router.
     pub node: String,
+    /// The line as `dmesg` prints it.
     pub line: String,
 }
 
@@ -91,6 +122,8 @@ pub struct Runner<'l> {
     pub(super) refused: BTreeMap<String, String>,
     /// When each step started.
     pub(super) step_at: Vec<Option<Instant>>,
+    /// The student's commands per exercise id (`hoplab test --answers`).
+    answers: BTreeMap<String, Vec<super::grade::Answer>>,
 }
 
 impl<'l> Runner<'l> {
@@ -123,7 +156,54 @@ impl<'l> Runner<'l> {
             next_daemon: DAEMON_IDS,
             refused: lab.refused.clone(),
             step_at: vec![None; lab.steps.len()],
+            answers: BTreeMap::new(),
         })
+    }
+
+    /// Commands to run at exercise steps, by exercise id; an exercise without any runs
+    /// nothing.
+    pub fn set_answers(&mut self, answers: BTreeMap<String, Vec<super::grade::Answer>>) {
+        self.answers = answers;
+    }
+
+    /// Runs one command of an answer in the foreground, waited for up to `timeout`.
+    fn answer(
+        &mut self,
+        node: crate::id::NodeId,
+        id: CmdId,
+        argv: &[String],
+        timeout: crate::time::Duration,
+        done: &mut BTreeMap<CmdId, CmdResult>,
+    ) -> CmdResult {
+        if let Some(r) = super::grade::host_command(&mut self.sim, self.lab, node, argv) {
+            return r;
+        }
+        if let Err(e) = self.sim.start_command(node, id, argv, "") {
+            // A listing typed at the prompt (`ip route`, `bridge fdb show`) prints, as it
+            // would in a shell.
+            let (exit_code, output) = match self.sim.show(node, argv) {
+                Ok(listing) => (0, listing),
+                Err(_) => (2, format!("{e}\n")),
+            };
+            return CmdResult {
+                exit_code,
+                output,
+                ..CmdResult::default()
+            };
+        }
+        done.extend(self.sim.take_finished());
+        let deadline = self.sim.now() + timeout;
+        while !done.contains_key(&id) && !self.interrupted {
+            let stop = self.run_to(deadline, done);
+            if matches!(stop, Stop::Limit | Stop::Idle) {
+                break;
+            }
+        }
+        if !done.contains_key(&id) {
+            self.sim.stop_command(node, id);
+            done.extend(self.sim.take_finished());
+        }
+        done.remove(&id).unwrap_or_default()
     }
 
     fn limit(&self) -> Instant {
@@ -183,9 +263,59 @@ impl<'l> Runner<'l> {
                 result: None,
                 listing: None,
                 checks: Vec::new(),
+                exercise: None,
+                prompt: None,
             };
             self.step_at[index] = Some(self.sim.now());
             let refusal = step.on.as_ref().and_then(|n| self.refused.get(n)).cloned();
+            if let Action::Exercise {
+                id: exercise,
+                prompt,
+                timeout,
+            } = &step.action
+            {
+                report.kind = "exercise";
+                report.exercise = Some(exercise.clone());
+                report.prompt = Some(prompt.clone());
+                reports.push(report);
+                // The student's commands run here, one after another, as foreground run
+                // steps; the steps after this one and the capture expectations grade them.
+                let answers = self.answers.get(exercise).cloned().unwrap_or_default();
+                for answer in answers {
+                    if self.interrupted {
+                        break;
+                    }
+                    let at = self.sim.now().since_start().as_secs_f64();
+                    let result = match (&refusal, node) {
+                        (Some(error), _) => CmdResult {
+                            exit_code: 1,
+                            output: format!("{error}\n"),
+                            ..CmdResult::default()
+                        },
+                        (None, Some(n)) => {
+                            let id = CmdId(next_id);
+                            next_id += 1;
+                            let timeout = timeout.unwrap_or(DEFAULT_TIMEOUT);
+                            self.answer(n, id, &answer.argv, timeout, &mut done)
+                        }
+                        (None, None) => continue,
+                    };
+                    reports.push(StepReport {
+                        index: index + 1,
+                        at,
+                        on: step.on.clone(),
+                        kind: "run",
+                        command: answer.text,
+                        background: false,
+                        result: Some(result),
+                        listing: None,
+                        checks: Vec::new(),
+                        exercise: Some(exercise.clone()),
+                        prompt: None,
+                    });
+                }
+                continue;
+            }
             if let Some(planned) = lab.changes.get(&index) {
                 // A Docker host's `docker stop`, `docker run`, ...: planned when the lab loaded.
                 for change in &planned.changes {
@@ -280,6 +410,8 @@ impl<'l> Runner<'l> {
                         self.sim.set_link_up(link, *up);
                     }
                 }
+                // Handled above, before a refused node's error.
+                Action::Exercise { .. } => {}
             }
             reports.push(report);
         }

@@ -118,7 +118,7 @@ pub enum Stop {
 }
 
 /// Counters for the run summary.
-#[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct SimStats {
     pub events: u64,
     pub frames_sent: u64,

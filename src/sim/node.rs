@@ -17,7 +17,7 @@ use crate::time::Instant;
 pub struct CmdId(pub u32);
 
 /// What a finished (or stopped) command produced.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct CmdResult {
     pub exit_code: i32,
     pub output: String,

@@ -3,7 +3,7 @@
 
 mod output;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 
 use hoplab::capture::CaptureMode;
 use hoplab::report::iproute::split_words;
+use hoplab::scenario::grade::{self, Answers, TestOptions, TestReport};
 use hoplab::scenario::{self, run::RunOptions, run::Runner};
 
 /// A simulation allocates a few megabytes (socket buffers, frames in flight) and frees them
@@ -49,7 +50,27 @@ enum Command {
         /// Print the run report as JSON (version 1) instead of text.
         #[arg(long)]
         json: bool,
+        /// Run these commands at the lab's exercise steps (YAML: exercise id → commands).
+        #[arg(long)]
+        answers: Option<PathBuf>,
     },
+    /// Run labs and grade them: a table of pass, FAIL, skipped or error per lab.
+    Test {
+        /// Lab files, or directories whose top-level *.yaml files are labs (default:
+        /// scenarios/).
+        paths: Vec<PathBuf>,
+        /// Print the report as JSON (version 1) instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Also write JUnit XML here: a testcase per lab and per exercise.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Run these commands at the labs' exercise steps (YAML: exercise id → commands).
+        #[arg(long, value_name = "FILE")]
+        answers: Option<PathBuf>,
+    },
+    /// List the labs at the top of a directory (default: scenarios/): file, name, about.
+    List { dir: Option<PathBuf> },
     /// Check lab files without running them.
     Check {
         #[arg(required = true)]
@@ -94,7 +115,15 @@ fn main() -> ExitCode {
             seed,
             capture,
             json,
-        } => run(file, out, seed, capture, json),
+            answers,
+        } => run(file, out, seed, capture, json, answers),
+        Command::Test {
+            paths,
+            json,
+            junit,
+            answers,
+        } => test(paths, json, junit, answers),
+        Command::List { dir } => list(dir.unwrap_or_else(|| PathBuf::from("scenarios"))),
         Command::Check { files } => check(&files),
         Command::Show {
             file,
@@ -106,11 +135,31 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(file: &std::path::Path) -> Result<scenario::Lab, ExitCode> {
-    scenario::load(file).map_err(|e| {
+fn load(file: &Path) -> Result<scenario::Lab, ExitCode> {
+    let lab = scenario::load(file).map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(2)
+    })?;
+    // A lab that needs a capability this process lacks does not run (`hoplab test` skips it).
+    if let Some(reason) = grade::unmet_requirement(&lab, grade::has_net_admin()) {
+        eprintln!("hoplab: {}", grade::requirement_error(&lab, &reason));
+        return Err(ExitCode::from(2));
+    }
+    Ok(lab)
+}
+
+fn load_answers(file: &Path) -> Result<Answers, ExitCode> {
+    Answers::load(file).map_err(|e| {
         eprintln!("{e}");
         ExitCode::from(2)
     })
+}
+
+fn interrupt_flag() -> Arc<AtomicBool> {
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let flag = interrupt.clone();
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    interrupt
 }
 
 fn run(
@@ -119,11 +168,22 @@ fn run(
     seed: Option<u64>,
     capture: Option<String>,
     json: bool,
+    answers: Option<PathBuf>,
 ) -> ExitCode {
     let lab = match load(&file) {
         Ok(l) => l,
         Err(c) => return c,
     };
+    let answers = match answers.as_deref().map(load_answers).transpose() {
+        Ok(a) => a,
+        Err(c) => return c,
+    };
+    if let Some(a) = &answers
+        && let Err(e) = a.check_ids([&lab])
+    {
+        eprintln!("{e}");
+        return ExitCode::from(2);
+    }
     let capture = match capture.as_deref().map(|c| (c, CaptureMode::parse(c))) {
         None => None,
         Some((_, Some(m))) => Some(m),
@@ -132,11 +192,7 @@ fn run(
             return ExitCode::from(2);
         }
     };
-    let interrupt = Arc::new(AtomicBool::new(false));
-    {
-        let flag = interrupt.clone();
-        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
-    }
+    let interrupt = interrupt_flag();
     let opts = RunOptions {
         out_dir: out,
         seed,
@@ -151,6 +207,9 @@ fn run(
             return ExitCode::from(2);
         }
     };
+    if let Some(a) = &answers {
+        runner.set_answers(a.for_lab(&lab));
+    }
     let report = runner.run();
     let wall = wall.elapsed();
     if json {
@@ -172,6 +231,132 @@ fn run(
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// The labs `hoplab test` runs: each file given, and each directory's top-level *.yaml.
+fn lab_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ExitCode> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            match grade::labs_in(p) {
+                Ok(mut l) if !l.is_empty() => files.append(&mut l),
+                Ok(_) => {
+                    eprintln!("hoplab: no lab (*.yaml) in {}", p.display());
+                    return Err(ExitCode::from(2));
+                }
+                Err(e) => {
+                    eprintln!("hoplab: cannot read {}: {e}", p.display());
+                    return Err(ExitCode::from(2));
+                }
+            }
+        } else {
+            // A file that cannot be read is reported in the table, located, as a bad lab.
+            files.push(p.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn test(
+    paths: Vec<PathBuf>,
+    json: bool,
+    junit: Option<PathBuf>,
+    answers: Option<PathBuf>,
+) -> ExitCode {
+    let paths = match paths.is_empty() {
+        true => vec![PathBuf::from("scenarios")],
+        false => paths,
+    };
+    let files = match lab_files(&paths) {
+        Ok(f) => f,
+        Err(c) => return c,
+    };
+    let loaded: Vec<_> = files.iter().map(|f| (f, scenario::load(f))).collect();
+    let answers = match answers.as_deref().map(load_answers).transpose() {
+        Ok(a) => a,
+        Err(c) => return c,
+    };
+    if let Some(a) = &answers
+        && let Err(e) = a.check_ids(loaded.iter().filter_map(|(_, l)| l.as_ref().ok()))
+    {
+        eprintln!("{e}");
+        return ExitCode::from(2);
+    }
+    let interrupt = interrupt_flag();
+    let opts = TestOptions {
+        answers,
+        net_admin: grade::has_net_admin(),
+        require_privileged: grade::require_privileged(),
+        interrupt: Some(interrupt.clone()),
+    };
+    let mut outcomes = Vec::new();
+    for (file, lab) in &loaded {
+        if interrupt.load(Ordering::Relaxed) {
+            break;
+        }
+        if !json {
+            eprintln!("hoplab: testing {}", file.display());
+        }
+        outcomes.push(grade::test_lab(file, lab, &opts));
+    }
+    let report = TestReport::new(outcomes, interrupt.load(Ordering::Relaxed));
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("hoplab: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        output::print_test_table(&report);
+    }
+    if let Some(path) = junit
+        && let Err(e) = std::fs::write(&path, grade::junit(&report))
+    {
+        eprintln!("hoplab: cannot write {}: {e}", path.display());
+        return ExitCode::from(2);
+    }
+    if report.interrupted {
+        eprintln!("hoplab: interrupted; the labs after the one running were not run");
+        return ExitCode::from(130);
+    }
+    ExitCode::from(report.exit_code())
+}
+
+fn list(dir: PathBuf) -> ExitCode {
+    let files = match grade::labs_in(&dir) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("hoplab: cannot read {}: {e}", dir.display());
+            return ExitCode::from(2);
+        }
+    };
+    let mut rows = Vec::new();
+    let mut bad = false;
+    for f in &files {
+        let file = f.file_name().map_or_else(
+            || f.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        match scenario::load(f) {
+            Ok(lab) => {
+                let about = lab.about.lines().next().unwrap_or("").trim().to_string();
+                rows.push([file, lab.name, about]);
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                bad = true;
+                rows.push([file, "-".into(), "(not a valid lab: see above)".into()]);
+            }
+        }
+    }
+    output::print_columns(&rows, [false; 3]);
+    if bad {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

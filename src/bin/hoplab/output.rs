@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use hoplab::scenario::Lab;
+use hoplab::scenario::grade::{Outcome, TestReport};
 use hoplab::scenario::run::{Check, RunReport};
 
 fn check_line(c: &Check) -> String {
@@ -34,6 +35,21 @@ pub fn print_report(lab: &Lab, file: &Path, r: &RunReport, wall: std::time::Dura
         println!();
         let who = s.on.as_deref().unwrap_or("lab");
         let bg = if s.background { " &" } else { "" };
+        if s.kind == "exercise" {
+            println!("[{:>10.6}s] {who}: {}", s.at, s.command);
+            for line in s.prompt.as_deref().unwrap_or("").trim_end().lines() {
+                println!("  {line}");
+            }
+            // Whether answers follow shows in the next steps; say how to give them.
+            let answered = r
+                .steps
+                .iter()
+                .any(|a| a.kind == "run" && a.index == s.index && a.exercise == s.exercise);
+            if !answered {
+                println!("  (your commands go here: hoplab test FILE --answers ANSWERS.yaml)");
+            }
+            continue;
+        }
         println!("[{:>10.6}s] {who}$ {}{bg}", s.at, s.command);
         if let Some(res) = &s.result {
             print!("{}", res.output);
@@ -87,5 +103,95 @@ pub fn print_report(lab: &Lab, file: &Path, r: &RunReport, wall: std::time::Dura
         r.virtual_time,
         wall.as_secs_f64(),
         r.stats.frames_delivered
+    );
+}
+
+/// Rows of text in columns as wide as their widest cell, two spaces apart; columns marked in
+/// `right` (numbers) are aligned right, the others left.
+pub fn print_columns<const N: usize>(rows: &[[String; N]], right: [bool; N]) {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            let pad = " ".repeat(widths[i] - cell.chars().count());
+            if i > 0 {
+                line.push_str("  ");
+            }
+            if right[i] {
+                line.push_str(&pad);
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&pad);
+            }
+        }
+        println!("{}", line.trim_end());
+    }
+}
+
+/// `hoplab test`'s table: a row per lab, then why each lab that did not pass did not.
+pub fn print_test_table(report: &TestReport) {
+    let secs = |v: f64, run: bool| match run {
+        true => format!("{v:.3}s"),
+        false => "-".into(),
+    };
+    let mut rows = vec![[
+        "lab".to_string(),
+        "passed".into(),
+        "failed".into(),
+        "virtual".into(),
+        "wall".into(),
+        "result".into(),
+    ]];
+    for l in &report.labs {
+        let ran = l.report.is_some();
+        let count = |n: usize| match ran {
+            true => n.to_string(),
+            false => "-".into(),
+        };
+        rows.push([
+            l.file.clone(),
+            count(l.passed),
+            count(l.failed),
+            secs(l.virtual_time, ran),
+            secs(l.wall_time, ran),
+            l.result.to_string(),
+        ]);
+    }
+    print_columns(&rows, [false, true, true, true, true, false]);
+    for l in report.labs.iter().filter(|l| l.result != Outcome::Pass) {
+        println!();
+        println!("{}: {}", l.file, l.result);
+        for why in l.reason.iter().chain(&l.error) {
+            for line in why.lines() {
+                println!("  {line}");
+            }
+        }
+        for f in &l.failures {
+            println!("  FAIL {f}");
+        }
+        for ex in l.exercises.iter().filter(|e| e.result != Outcome::Pass) {
+            for c in ex.commands.iter().filter(|c| c.exit_code != 0) {
+                println!(
+                    "  exercise {}: {}$ {}: exit code {}",
+                    ex.id, ex.on, c.command, c.exit_code
+                );
+            }
+        }
+    }
+    println!();
+    let n = report.labs.len();
+    println!(
+        "{n} {}: {} passed, {} failed, {} skipped, {} errors",
+        if n == 1 { "lab" } else { "labs" },
+        report.passed,
+        report.failed,
+        report.skipped,
+        report.errors
     );
 }
