@@ -397,7 +397,7 @@ impl Node for Bridge {
                     }
                     self.counters.forwarded += 1;
                     ctx.note(Note::Forwarded { port: out });
-                    ctx.send(out, copy);
+                    ctx.send_same(out, copy);
                     return;
                 }
                 self.counters.forwarded += 1;

@@ -47,7 +47,7 @@ pub struct HostIface {
     /// a gratuitous ARP): smoltcp would drop its answer, where Linux queues it and asks. The
     /// host asks and holds the frame until the sender's MAC is known: (sender, since when,
     /// frame).
-    held: Vec<(Ipv4Address, Instant, Vec<u8>)>,
+    held: Vec<(Ipv4Address, Instant, Vec<u8>, crate::sim::PacketTag)>,
 }
 
 /// How many frames an interface holds for unknown senders, and for how long (Linux's
@@ -489,9 +489,12 @@ impl Net {
             let (ready, wait): (Vec<_>, Vec<_>) =
                 f.held.drain(..).partition(|h| known.contains(&h.0));
             f.held = wait;
-            for (_, _, frame) in ready {
+            let answering = ctx.incoming();
+            for (_, _, frame, tag) in ready {
+                ctx.set_incoming(tag);
                 self.poll(iface, now, Some(&frame), ctx);
             }
+            ctx.set_incoming(answering);
         }
     }
 
@@ -679,7 +682,7 @@ impl HostIface {
             self.send_arp_request(port, src, ctx);
         }
         if self.held.len() < HELD_MAX {
-            self.held.push((src, now, frame.to_vec()));
+            self.held.push((src, now, frame.to_vec(), ctx.incoming()));
         }
     }
 

@@ -51,6 +51,25 @@ pub enum Fate {
 pub struct Netfilter {
     pub conntrack: Conntrack,
     rng: Rng,
+    /// Record what NAT rewrites (`rewrites`), for capture comments: off where nothing reads
+    /// them, so the NAT path formats nothing.
+    pub detail: bool,
+    /// Rewrites since the caller last drained them.
+    pub rewrites: Vec<Rewrite>,
+}
+
+/// One NAT rewrite of a packet: which target's binding, in which direction, and the address
+/// and port before and after.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rewrite {
+    /// `MASQUERADE`, `SNAT`, `DNAT` or `REDIRECT`.
+    pub by: &'static str,
+    /// A reply, un-NATed.
+    pub reply: bool,
+    /// The source changed (else the destination).
+    pub source: bool,
+    pub before: (Ipv4Address, u16),
+    pub after: (Ipv4Address, u16),
 }
 
 /// Reads what rules match on from an IPv4 datagram.
@@ -135,11 +154,29 @@ fn view_classed<'a>(
     })
 }
 
+/// A packet's source or destination address and port (0 when it has none).
+fn endpoint(ip: &[u8], source: bool) -> (Ipv4Address, u16) {
+    let Ok(p) = Ipv4Packet::new_checked(ip) else {
+        return (Ipv4Address::UNSPECIFIED, 0);
+    };
+    // An ICMP query's identifier stands for its port in conntrack, not in a note.
+    let ports = match p.next_header() {
+        smoltcp::wire::IpProtocol::Icmp => (0, 0),
+        proto => super::conntrack::ports(proto, p.payload()).unwrap_or((0, 0)),
+    };
+    match source {
+        true => (p.src_addr(), ports.0),
+        false => (p.dst_addr(), ports.1),
+    }
+}
+
 impl Netfilter {
     pub fn new(max_flows: usize, rng: Rng) -> Netfilter {
         Netfilter {
             conntrack: Conntrack::new(max_flows),
             rng,
+            detail: false,
+            rewrites: Vec::new(),
         }
     }
 
@@ -283,8 +320,29 @@ impl Netfilter {
         if matches!(tr.state, CtState::Invalid | CtState::Untracked) {
             return;
         }
-        if let Some(c) = self.conntrack.conn(&tr.slot) {
+        let Some(c) = self.conntrack.conn(&tr.slot) else {
+            return;
+        };
+        if !self.detail {
             nat::apply(c, tr.reply, manip, ip);
+            return;
+        }
+        let source = manip == Manip::Src;
+        let before = endpoint(ip, source);
+        if nat::apply(c, tr.reply, manip, ip) {
+            // A reply's source is undone by the destination NAT and its destination by the
+            // source NAT.
+            let by = match (source, tr.reply) {
+                (true, false) | (false, true) => c.snat_by,
+                _ => c.dnat_by,
+            };
+            self.rewrites.push(Rewrite {
+                by,
+                reply: tr.reply,
+                source,
+                before,
+                after: endpoint(ip, source),
+            });
         }
     }
 

@@ -99,12 +99,14 @@ pub fn bind(
             want.src = addr;
             want.sport = unique_source(ct, &want, addr, ports, rng)?;
             conn.snat = true;
+            conn.snat_by = "MASQUERADE";
         }
         NatAction::Snat { addrs, ports } => {
             let addr = pick_addr(addrs, &orig);
             want.src = addr;
             want.sport = unique_source(ct, &want, addr, ports, rng)?;
             conn.snat = true;
+            conn.snat_by = "SNAT";
         }
         NatAction::Dnat { addrs, ports } => {
             want.dst = pick_addr(addrs, &orig);
@@ -112,6 +114,7 @@ pub fn bind(
                 want.dport = lo;
             }
             conn.dnat = true;
+            conn.dnat_by = "DNAT";
         }
         NatAction::Redirect { ports } => {
             want.dst = ingress.unwrap_or(Ipv4Address::new(127, 0, 0, 1));
@@ -119,6 +122,7 @@ pub fn bind(
                 want.dport = lo;
             }
             conn.dnat = true;
+            conn.dnat_by = "REDIRECT";
         }
     }
     if want.proto == 1 {

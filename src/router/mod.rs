@@ -35,7 +35,7 @@ use crate::netfilter::rules::{IptablesVersion, Tables, TraceEvent};
 use crate::netfilter::{AddrType, Hook, PacketView, RejectWith, Table, Verdict};
 use crate::rand::Rng;
 use crate::report::iproute::{self, LinkInfo, NeighInfo};
-use crate::sim::{CmdId, CmdResult, Ctx, DropReason, Node, Note, PortView};
+use crate::sim::{CmdId, CmdResult, Ctx, DropReason, Node, Note, PacketTag, PortView};
 use crate::time::Instant;
 use neigh::{Action, NeighTable, Resolve};
 use route::{RouteCmd, RouteTable};
@@ -79,6 +79,11 @@ pub struct RuleSet {
     pub log: std::collections::VecDeque<String>,
     /// Lines logged while the current frame is handled: they become its capture comment.
     pending: Vec<Box<str>>,
+    /// What decided at each table while the current frame is handled (drops, rejects, NAT
+    /// rules, the rule that accepted a new flow), when `detail` asks for it.
+    decisions: Vec<Box<str>>,
+    /// Something reads the current frame's notes (a capture comment, a trace).
+    pub detail: bool,
 }
 
 /// What the router's netfilter hooks run on.
@@ -98,9 +103,47 @@ impl Rules for RuleSet {
     }
 
     fn run(&mut self, table: Table, hook: Hook, pkt: &PacketView<'_>, now: Instant) -> Verdict {
+        let verdict = self.run_logged(table, hook, pkt, now);
+        if self.tables.tracing() {
+            return verdict;
+        }
+        if self.detail {
+            let new = pkt
+                .ct
+                .is_some_and(|c| c.state == crate::netfilter::CtState::New);
+            let what = match verdict {
+                Verdict::Drop => Some("dropped by"),
+                Verdict::Reject(_) => Some("rejected by"),
+                Verdict::Nat(_) => Some("NAT by"),
+                Verdict::Accept if new && self.tables.decided.is_some() => {
+                    Some("new connection accepted by")
+                }
+                _ => None,
+            };
+            if let Some(what) = what {
+                let decision = self.tables.decision(table, hook);
+                let text = format!("{} {}: {what} {decision}", table.name(), hook.chain_name());
+                self.decisions.push(text.into());
+            }
+        }
+        verdict
+    }
+}
+
+impl RuleSet {
+    /// Runs a chain, writing what LOG rules log to the kernel log and the pending lines.
+    fn run_logged(
+        &mut self,
+        table: Table,
+        hook: Hook,
+        pkt: &PacketView<'_>,
+        now: Instant,
+    ) -> Verdict {
         let (log, pending) = (&mut self.log, &mut self.pending);
-        self.tables.run(table, hook, pkt, now, &mut |ev| {
-            if let TraceEvent::Log(line) = ev {
+        // Rules met while tracing: (chain, rule number, matched); a policy as rule 0.
+        let mut path: Vec<(String, usize, bool)> = Vec::new();
+        let verdict = self.tables.run(table, hook, pkt, now, &mut |ev| match ev {
+            TraceEvent::Log(line) => {
                 let text = line.to_string();
                 let ns = now.nanos();
                 if log.len() >= LOG_LINES {
@@ -113,7 +156,54 @@ impl Rules for RuleSet {
                 ));
                 pending.push(text.into());
             }
-        })
+            TraceEvent::Rule {
+                chain,
+                rule,
+                matched,
+                ..
+            } => path.push((chain.to_string(), rule, matched)),
+            TraceEvent::Policy { chain, .. } => path.push((chain.to_string(), 0, true)),
+            _ => {}
+        });
+        if self.tables.tracing() {
+            let steps: Vec<String> = path
+                .iter()
+                .map(|(chain, rule, matched)| match (rule, matched) {
+                    (0, _) => format!("{chain} policy"),
+                    (n, false) => format!("{chain} #{n} no match"),
+                    (n, true) => format!(
+                        "{chain} #{n} {}",
+                        self.tables.rule_text(table, chain, *n).unwrap_or_default()
+                    ),
+                })
+                .collect();
+            let text = format!(
+                "{} {}: {} => {}",
+                table.name(),
+                hook.chain_name(),
+                if steps.is_empty() {
+                    "no rule".to_string()
+                } else {
+                    steps.join(", ")
+                },
+                verdict_name(verdict)
+            );
+            self.decisions.push(text.into());
+        }
+        verdict
+    }
+}
+
+/// A verdict as a trace names it.
+fn verdict_name(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Accept => "ACCEPT",
+        Verdict::Drop => "DROP",
+        Verdict::Reject(_) => "REJECT",
+        Verdict::Nat(crate::netfilter::NatAction::Masquerade { .. }) => "MASQUERADE",
+        Verdict::Nat(crate::netfilter::NatAction::Snat { .. }) => "SNAT",
+        Verdict::Nat(crate::netfilter::NatAction::Dnat { .. }) => "DNAT",
+        Verdict::Nat(crate::netfilter::NatAction::Redirect { .. }) => "REDIRECT",
     }
 }
 
@@ -172,6 +262,8 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
         // LOG lines of a bridged frame are in dmesg; the router must not take them for the
         // comment of the next frame it handles.
         filtering.rules.pending.clear();
+        filtering.rules.decisions.clear();
+        filtering.nf.rewrites.clear();
         pass
     }
 }
@@ -210,7 +302,8 @@ pub struct Router {
     name: String,
     ifaces: Vec<RouterIface>,
     pub routes: RouteTable,
-    pub neigh: NeighTable,
+    /// Neighbours, their queues holding each packet with its tag.
+    pub neigh: NeighTable<(PacketTag, Vec<u8>)>,
     /// Conntrack, NAT and the rules: shared with the bridges whose device is one of the
     /// interfaces, which run bridged IPv4 through them when `bridge-nf-call-iptables` is on.
     filtering: Rc<RefCell<Filtering>>,
@@ -420,6 +513,8 @@ impl Router {
                     tables: Tables::new(config.iptables_version),
                     log: Default::default(),
                     pending: Vec::new(),
+                    decisions: Vec::new(),
+                    detail: false,
                 },
                 bridge_nf: false,
             })),
@@ -602,12 +697,18 @@ impl Router {
         self.ident
     }
 
-    fn send_frame(&self, dev: usize, mac: EthernetAddress, mut frame: Vec<u8>, ctx: &mut Ctx<'_>) {
+    fn send_frame(
+        &self,
+        dev: usize,
+        mac: EthernetAddress,
+        (tag, mut frame): (PacketTag, Vec<u8>),
+        ctx: &mut Ctx<'_>,
+    ) {
         let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
         eth.set_dst_addr(mac);
         eth.set_src_addr(self.ifaces[dev].mac);
         eth.set_ethertype(EthernetProtocol::Ipv4);
-        ctx.send(dev as u16, frame);
+        ctx.send_tagged(dev as u16, frame, tag);
     }
 
     fn send_arp(
@@ -638,16 +739,17 @@ impl Router {
         eth.set_src_addr(self.ifaces[dev].mac);
         eth.set_ethertype(EthernetProtocol::Arp);
         repr.emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
-        ctx.send(dev as u16, buf);
+        ctx.send_new(dev as u16, buf);
     }
 
-    /// Sends a frame (Ethernet header to fill, IPv4 packet after it) to `next_hop` on `dev`.
+    /// Sends a frame (Ethernet header to fill, IPv4 packet after it) to `next_hop` on `dev`,
+    /// as the packet `tag` (the one forwarded, or a new one the router made).
     fn output(
         &mut self,
         now: Instant,
         dev: usize,
         next_hop: Ipv4Address,
-        frame: Vec<u8>,
+        frame: (PacketTag, Vec<u8>),
         ctx: &mut Ctx<'_>,
     ) {
         match self.neigh.resolve(now, next_hop, dev, frame) {
@@ -735,6 +837,8 @@ impl Router {
         let Some(mut frame) = frame else {
             return;
         };
+        // A new packet, answering the one being handled if any.
+        let tag = ctx.new_tag();
         let dst_of = |f: &[u8]| Ipv4Packet::new_unchecked(&f[ETH_HEADER_LEN..]).dst_addr();
         let dst = dst_of(&frame);
         // None: through `lo`.
@@ -778,7 +882,7 @@ impl Router {
             return;
         }
         match (route, next_hop) {
-            (Some(r), Some(hop)) => self.output(now, r.dev, hop, frame, ctx),
+            (Some(r), Some(hop)) => self.output(now, r.dev, hop, (tag, frame), ctx),
             _ => self.receive_loopback(now, frame, ctx),
         }
     }
@@ -855,6 +959,11 @@ impl Router {
         let (fate, mut tr) = self.netfilter(now, |nf, cx, ifs| {
             nf.prerouting(cx, &mut frame[ETH_HEADER_LEN..], &ifs[dev].name, in_addr)
         });
+        if ctx.trace() {
+            let dir = if tr.reply { ", reply direction" } else { "" };
+            let state = format!("{:?}", tr.state).to_uppercase();
+            ctx.note(Note::Decision(format!("conntrack: {state}{dir}").into()));
+        }
         if !self.pass(now, fate, &frame, ctx) {
             return;
         }
@@ -916,6 +1025,20 @@ impl Router {
             }
             return;
         }
+        if ctx.trace() {
+            let ttl = ip.hop_limit();
+            let dst_text = match route.dst.prefix_len() {
+                0 => "default".to_string(),
+                _ => route.dst.to_string(),
+            };
+            let via = route.via.map(|v| format!(" via {v}")).unwrap_or_default();
+            let route_text = format!(
+                "route {dst_text}{via} dev {} matched {dst} (longest prefix); TTL {ttl} -> {}",
+                self.ifaces[route.dev].name,
+                ttl - 1
+            );
+            ctx.note(Note::Decision(route_text.into()));
+        }
         {
             let mut out = Ipv4Packet::new_unchecked(&mut frame[ETH_HEADER_LEN..]);
             out.set_hop_limit(out.hop_limit() - 1);
@@ -941,7 +1064,8 @@ impl Router {
             port: route.dev as u16,
             via: route.via,
         });
-        self.output(now, route.dev, next_hop, frame, ctx);
+        let tag = ctx.incoming();
+        self.output(now, route.dev, next_hop, (tag, frame), ctx);
     }
 
     /// Runs netfilter hook calls with the router's rules and its view of its addresses.
@@ -964,10 +1088,25 @@ impl Router {
 
     /// Carries out a hook's fate: true to go on; a drop is noted, a reject answered.
     fn pass(&mut self, now: Instant, fate: Fate, frame: &[u8], ctx: &mut Ctx<'_>) -> bool {
-        // LOG rules' lines become the frame's capture comment, before the verdict's note.
-        for line in self.filtering.borrow_mut().rules.pending.drain(..) {
+        // LOG rules' lines become the frame's capture comment, then what decided and what
+        // NAT rewrote, before the verdict's note.
+        let mut f = self.filtering.borrow_mut();
+        for line in f.rules.pending.drain(..) {
             ctx.note(Note::Log(line));
         }
+        for text in f.rules.decisions.drain(..) {
+            ctx.note(Note::Decision(text));
+        }
+        for r in f.nf.rewrites.drain(..) {
+            ctx.note(Note::Rewrite {
+                by: r.by,
+                reply: r.reply,
+                source: r.source,
+                before: r.before,
+                after: r.after,
+            });
+        }
+        drop(f);
         match fate {
             Fate::Continue => true,
             Fate::Drop => {
@@ -1031,8 +1170,8 @@ impl Router {
             let waiting = self
                 .neigh
                 .gratuitous(source_protocol_addr, dev, source_hardware_addr);
-            for frame in waiting {
-                self.send_frame(dev, source_hardware_addr, frame, ctx);
+            for queued in waiting {
+                self.send_frame(dev, source_hardware_addr, queued, ctx);
             }
             return;
         }
@@ -1043,8 +1182,8 @@ impl Router {
         let waiting = self
             .neigh
             .learn(now, source_protocol_addr, dev, source_hardware_addr, reply);
-        for frame in waiting {
-            self.send_frame(dev, source_hardware_addr, frame, ctx);
+        for queued in waiting {
+            self.send_frame(dev, source_hardware_addr, queued, ctx);
         }
         if operation == ArpOperation::Request {
             let repr = ArpRepr::EthernetIpv4 {
@@ -1135,6 +1274,12 @@ impl Node for Router {
     }
 
     fn handle_frame(&mut self, now: Instant, port: u16, frame: &[u8], ctx: &mut Ctx<'_>) {
+        {
+            let mut f = self.filtering.borrow_mut();
+            f.nf.detail = ctx.detail();
+            f.rules.detail = ctx.detail();
+            f.rules.tables.set_trace(ctx.trace());
+        }
         let dev = usize::from(port);
         let Some(iface) = self.ifaces.get(dev) else {
             return;
@@ -1165,7 +1310,9 @@ impl Node for Router {
             match action {
                 Action::Probe { ip, dev, to } => self.send_arp(dev, ip, to, ctx),
                 Action::Failed { packets } => {
-                    for frame in packets {
+                    for (tag, frame) in packets {
+                        // The error answers the packet that waited.
+                        ctx.set_incoming(tag);
                         ctx.note(Note::Dropped(DropReason::NeighbourFailed));
                         let code = u8::from(Icmpv4DstUnreachable::HostUnreachable);
                         let original = frame[ETH_HEADER_LEN..].to_vec();

@@ -53,7 +53,7 @@ impl Nud {
 }
 
 #[derive(Debug)]
-pub struct Neighbour {
+pub struct Neighbour<P = Vec<u8>> {
     pub ip: Ipv4Address,
     pub dev: usize,
     pub mac: Option<EthernetAddress>,
@@ -62,7 +62,7 @@ pub struct Neighbour {
     deadline: Option<Instant>,
     probes: u8,
     reachable_for: Duration,
-    pub queue: Vec<Vec<u8>>,
+    pub queue: Vec<P>,
 }
 
 /// What the router must do after asking to send to a neighbour.
@@ -78,7 +78,7 @@ pub enum Resolve {
 
 /// A timer's consequence.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Action {
+pub enum Action<P = Vec<u8>> {
     /// Send an ARP request for `ip` on `dev`, broadcast or unicast to `to`.
     Probe {
         ip: Ipv4Address,
@@ -86,18 +86,18 @@ pub enum Action {
         to: Option<EthernetAddress>,
     },
     /// Resolution failed: these queued packets get ICMP host unreachable.
-    Failed { packets: Vec<Vec<u8>> },
+    Failed { packets: Vec<P> },
 }
 
 #[derive(Debug)]
-pub struct NeighTable {
-    entries: Vec<Neighbour>,
+pub struct NeighTable<P = Vec<u8>> {
+    entries: Vec<Neighbour<P>>,
     rng: Rng,
     /// Packets dropped because a queue was full or the table at its bound.
     pub dropped: u64,
 }
 
-impl NeighTable {
+impl<P> NeighTable<P> {
     pub fn new(rng: Rng) -> Self {
         NeighTable {
             entries: Vec::new(),
@@ -111,11 +111,11 @@ impl NeighTable {
         Duration::from_nanos(base / 2 + self.rng.below(base))
     }
 
-    fn find(&mut self, ip: Ipv4Address, dev: usize) -> Option<&mut Neighbour> {
+    fn find(&mut self, ip: Ipv4Address, dev: usize) -> Option<&mut Neighbour<P>> {
         self.entries.iter_mut().find(|n| n.ip == ip && n.dev == dev)
     }
 
-    pub fn entries(&self) -> &[Neighbour] {
+    pub fn entries(&self) -> &[Neighbour<P>] {
         &self.entries
     }
 
@@ -125,8 +125,8 @@ impl NeighTable {
         now: Instant,
         ip: Ipv4Address,
         dev: usize,
-        packet: Vec<u8>,
-    ) -> (Resolve, Option<Vec<u8>>) {
+        packet: P,
+    ) -> (Resolve, Option<P>) {
         if let Some(n) = self.entries.iter_mut().find(|n| n.ip == ip && n.dev == dev) {
             match n.state {
                 Nud::Reachable | Nud::Delay | Nud::Probe => {
@@ -188,7 +188,7 @@ impl NeighTable {
         dev: usize,
         mac: EthernetAddress,
         reply: bool,
-    ) -> Vec<Vec<u8>> {
+    ) -> Vec<P> {
         let reachable = self.reachable_time();
         if let Some(n) = self.find(ip, dev) {
             let changed = n.mac != Some(mac);
@@ -222,12 +222,7 @@ impl NeighTable {
     /// A gratuitous ARP (sender address = target address) from `ip` at `mac`: an existing
     /// entry takes the new address, STALE (`arp_process` overrides for a GARP; with
     /// `arp_accept = 0` no entry is made). Returns the packets that were waiting for it.
-    pub fn gratuitous(
-        &mut self,
-        ip: Ipv4Address,
-        dev: usize,
-        mac: EthernetAddress,
-    ) -> Vec<Vec<u8>> {
+    pub fn gratuitous(&mut self, ip: Ipv4Address, dev: usize, mac: EthernetAddress) -> Vec<P> {
         let Some(n) = self.find(ip, dev) else {
             return Vec::new();
         };
@@ -245,7 +240,7 @@ impl NeighTable {
     }
 
     /// Runs the timers due at `now`.
-    pub fn expire(&mut self, now: Instant) -> Vec<Action> {
+    pub fn expire(&mut self, now: Instant) -> Vec<Action<P>> {
         let mut actions = Vec::new();
         for n in &mut self.entries {
             if n.deadline.is_none_or(|d| d > now) {
@@ -311,7 +306,7 @@ mod tests {
 
     #[test]
     fn incomplete_queues_then_resolves() {
-        let mut nt = NeighTable::new(Rng::new(1));
+        let mut nt: NeighTable = NeighTable::new(Rng::new(1));
         assert_eq!(
             nt.resolve(t(0), ip(2), 0, vec![1]).0,
             Resolve::Queued { probe: true }
@@ -328,7 +323,7 @@ mod tests {
 
     #[test]
     fn a_gratuitous_arp_moves_a_known_neighbour_and_makes_none() {
-        let mut nt = NeighTable::new(Rng::new(1));
+        let mut nt: NeighTable = NeighTable::new(Rng::new(1));
         assert!(nt.gratuitous(ip(2), 0, mac(9)).is_empty());
         assert!(nt.entries().is_empty(), "arp_accept = 0: no new entry");
         nt.resolve(t(0), ip(2), 0, vec![1]);
@@ -342,7 +337,7 @@ mod tests {
 
     #[test]
     fn three_probes_then_failed_with_packets_returned() {
-        let mut nt = NeighTable::new(Rng::new(1));
+        let mut nt: NeighTable = NeighTable::new(Rng::new(1));
         nt.resolve(t(0), ip(9), 0, vec![7]);
         let probe = Action::Probe {
             ip: ip(9),
@@ -363,7 +358,7 @@ mod tests {
 
     #[test]
     fn reachable_goes_stale_then_delay_probe_and_back() {
-        let mut nt = NeighTable::new(Rng::new(1));
+        let mut nt: NeighTable = NeighTable::new(Rng::new(1));
         nt.resolve(t(0), ip(2), 0, vec![]);
         nt.learn(t(0), ip(2), 0, mac(2), true);
         let stale_at = nt.next_deadline().unwrap();
@@ -392,7 +387,7 @@ mod tests {
 
     #[test]
     fn requests_create_stale_entries_replies_do_not() {
-        let mut nt = NeighTable::new(Rng::new(1));
+        let mut nt: NeighTable = NeighTable::new(Rng::new(1));
         nt.learn(t(0), ip(5), 0, mac(5), false);
         nt.learn(t(0), ip(6), 0, mac(6), true);
         assert_eq!(nt.entries().len(), 1);
@@ -401,7 +396,7 @@ mod tests {
 
     #[test]
     fn queue_is_bounded() {
-        let mut nt = NeighTable::new(Rng::new(1));
+        let mut nt: NeighTable = NeighTable::new(Rng::new(1));
         for i in 0..(QUEUE_LEN + 5) {
             nt.resolve(t(0), ip(2), 0, vec![i as u8]);
         }

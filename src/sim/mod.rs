@@ -25,6 +25,7 @@ use crate::time::{Duration, Instant};
 
 pub use node::{CmdId, CmdResult, Ctx, Node, PortStats, PortView, Tx};
 pub use note::{DropReason, Note};
+pub use pool::PacketTag;
 use pool::{FrameId, FramePool};
 use queue::EventQueue;
 
@@ -57,7 +58,37 @@ enum Incoming<'a> {
     None,
 }
 
+/// The sender and destination addresses of a frame: IPv4 source and destination, or an
+/// ARP message's sender and target.
+fn ends(frame: &[u8]) -> Option<([u8; 4], [u8; 4])> {
+    use smoltcp::wire::{ArpPacket, EthernetFrame, EthernetProtocol, Ipv4Packet};
+    let eth = EthernetFrame::new_checked(frame).ok()?;
+    match eth.ethertype() {
+        EthernetProtocol::Ipv4 => {
+            let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+            Some((ip.src_addr().octets(), ip.dst_addr().octets()))
+        }
+        EthernetProtocol::Arp => {
+            let arp = ArpPacket::new_checked(eth.payload()).ok()?;
+            Some((
+                arp.source_protocol_addr().try_into().ok()?,
+                arp.target_protocol_addr().try_into().ok()?,
+            ))
+        }
+        _ => None,
+    }
+}
+
 impl Incoming<'_> {
+    /// The handled frame's bytes, if there is one.
+    fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Incoming::Owned(buf) => Some(buf),
+            Incoming::Shared(data) => Some(data),
+            Incoming::None => None,
+        }
+    }
+
     /// The frame parked to be sent: the buffer itself if it is ours (nothing is left
     /// behind), else a copy.
     fn take(&mut self, pool: &mut FramePool) -> Option<FrameId> {
@@ -152,6 +183,33 @@ pub struct Sim {
     /// Ports of other nodes a node lists as its own (a router lists the ports of the bridge
     /// whose device it holds, as `ip addr` on a Docker host lists the veths on docker0).
     listed: Vec<(NodeId, Vec<PortId>)>,
+    /// The last packet id given (see `PacketTag`).
+    last_id: u32,
+    /// Every frame recorded at a capture point, with what was decided about it, when
+    /// tracing (`set_trace`).
+    trace: Option<Vec<TraceRecord>>,
+}
+
+/// One frame at one capture point, as a trace lists it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TraceRecord {
+    /// Its number in `all.pcapng` (1-based).
+    pub frame: u64,
+    /// Virtual time, in seconds.
+    pub at: f64,
+    /// `node:iface`.
+    pub point: String,
+    /// `in` or `out`.
+    pub dir: &'static str,
+    pub id: u32,
+    pub re: u32,
+    /// tcpdump-like.
+    pub summary: String,
+    /// What was decided about it there (its capture comment without the id).
+    pub notes: Vec<String>,
+    /// The frame.
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
 }
 
 impl Sim {
@@ -172,7 +230,51 @@ impl Sim {
             interrupt: None,
             stats: SimStats::default(),
             listed: Vec::new(),
+            last_id: 0,
+            trace: None,
         }
+    }
+
+    /// Traces every decision from now on and keeps a record of every frame at every capture
+    /// point (`trace_log`). Slower; a run's outcome is the same.
+    pub fn set_trace(&mut self) {
+        self.trace = Some(Vec::new());
+    }
+
+    /// What tracing recorded.
+    pub fn trace_log(&self) -> &[TraceRecord] {
+        self.trace.as_deref().unwrap_or_default()
+    }
+
+    /// Adds the frame just handled or sent at `port` to the trace, with `self.comment` as
+    /// its notes.
+    fn log(&mut self, port: PortId, dir: Direction, frame: &[u8], tag: PacketTag) {
+        if self.ports[port.index()].silent {
+            return;
+        }
+        let label = self.port_label(port);
+        let Some(log) = self.trace.as_mut() else {
+            return;
+        };
+        let mut notes: Vec<String> = self.comment.split("; ").map(String::from).collect();
+        // The id opens the comment; the record has it apart.
+        if notes.first().is_some_and(|n| n.starts_with("id=")) {
+            notes.remove(0);
+        }
+        log.push(TraceRecord {
+            frame: log.len() as u64 + 1,
+            at: self.now.since_start().as_secs_f64(),
+            point: label,
+            dir: match dir {
+                Direction::In => "in",
+                Direction::Out => "out",
+            },
+            id: tag.id,
+            re: tag.re,
+            summary: crate::wire::summary::summarize(frame),
+            notes,
+            bytes: frame.to_vec(),
+        });
     }
 
     /// Makes `node`'s listings see `ports` (of other nodes) after its own, in this order.
@@ -433,6 +535,7 @@ impl Sim {
         self.stats.events += 1;
         match ev.kind {
             Ev::Arrive { port, frame } => {
+                let tag = self.pool.tag(frame);
                 let frame = self.pool.unpark(frame);
                 if self.ports[port.index()].link.is_none() {
                     // Its link was deleted while the frame was on the wire.
@@ -440,14 +543,15 @@ impl Sim {
                     self.pool.give(frame);
                     return true;
                 }
-                let node = self.deliver(port, &frame);
-                self.after_call(node, Incoming::Owned(frame));
+                let node = self.deliver(port, &frame, tag);
+                self.after_call(node, Incoming::Owned(frame), tag);
             }
             Ev::FloodArrive {
                 from,
                 except,
                 frame,
             } => {
+                let tag = self.pool.tag(frame);
                 let frame = self.pool.unpark(frame);
                 let slot = &self.nodes[from.index()];
                 let (first, count) = (slot.first_port, slot.ports);
@@ -459,8 +563,8 @@ impl Sim {
                     if let Some(link) = port.link {
                         let me = PortId(first + u32::from(local));
                         let peer = self.links[link.index()].peer_of(me);
-                        let node = self.deliver(peer, &frame);
-                        self.after_call(node, Incoming::Shared(&frame));
+                        let node = self.deliver(peer, &frame, tag);
+                        self.after_call(node, Incoming::Shared(&frame), tag);
                     }
                 }
                 self.pool.give(frame);
@@ -474,10 +578,15 @@ impl Sim {
                         tx: &mut self.scratch.tx,
                         notes: &mut self.scratch.notes,
                         done: &mut self.scratch.done,
+                        incoming: PacketTag::default(),
+                        same: false,
+                        last_id: &mut self.last_id,
+                        detail: false,
+                        trace: false,
                     };
                     slot.node.handle_timeout(self.now, &mut ctx);
                     self.scratch.notes.clear();
-                    self.after_call(node, Incoming::None);
+                    self.after_call(node, Incoming::None, PacketTag::default());
                 }
             }
         }
@@ -486,7 +595,7 @@ impl Sim {
 
     /// Hands a frame to the node owning `port` and captures it; the caller then carries out
     /// the node's sends with `after_call`.
-    fn deliver(&mut self, port: PortId, frame: &[u8]) -> NodeId {
+    fn deliver(&mut self, port: PortId, frame: &[u8], tag: PacketTag) -> NodeId {
         let p = &mut self.ports[port.index()];
         p.stats.rx_packets += 1;
         p.stats.rx_bytes += frame.len() as u64;
@@ -496,19 +605,34 @@ impl Sim {
         let (node, local) = (p.node, p.local);
         self.stats.frames_delivered += 1;
         self.last_frame_at = Some(self.now);
+        let trace = self.trace.is_some();
+        let detail = trace
+            || self
+                .capture
+                .as_ref()
+                .is_some_and(|c| c.enabled() && c.wants_comment(port.index()));
         let slot = &mut self.nodes[node.index()];
         let mut ctx = Ctx {
             pool: &mut self.pool,
             tx: &mut self.scratch.tx,
             notes: &mut self.scratch.notes,
             done: &mut self.scratch.done,
+            incoming: tag,
+            same: false,
+            last_id: &mut self.last_id,
+            detail,
+            trace,
         };
         slot.node.handle_frame(self.now, local, frame, &mut ctx);
+        if trace {
+            self.write_comment(node, tag);
+            self.log(port, Direction::In, frame, tag);
+        }
         let capture = self.capture.as_ref().filter(|c| c.enabled());
         if let Some(wants_comment) = capture.map(|c| c.wants_comment(port.index())) {
             // Formatting notes costs more than writing the frame: only when read.
             if wants_comment {
-                self.write_comment(node);
+                self.write_comment(node, tag);
             } else {
                 self.comment.clear();
             }
@@ -521,9 +645,10 @@ impl Sim {
         node
     }
 
-    /// Formats the pending notes of `node` into `self.comment`.
-    fn write_comment(&mut self, node: NodeId) {
+    /// Formats the packet's tag and the pending notes of `node` into `self.comment`.
+    fn write_comment(&mut self, node: NodeId, tag: PacketTag) {
         self.comment.clear();
+        tag.write(&mut self.comment);
         if self.scratch.notes.is_empty() {
             return;
         }
@@ -535,8 +660,8 @@ impl Sim {
                 .get(first + l as usize)
                 .map_or_else(|| format!("port {l}"), |p| p.name.clone())
         };
-        for (i, n) in self.scratch.notes.iter().enumerate() {
-            if i > 0 {
+        for n in &self.scratch.notes {
+            if !self.comment.is_empty() {
                 self.comment.push_str("; ");
             }
             self.comment.push_str(&n.describe(&name));
@@ -544,10 +669,10 @@ impl Sim {
     }
 
     /// Sends what the node queued, collects finished commands, and re-arms its timer.
-    fn after_call(&mut self, node: NodeId, mut incoming: Incoming<'_>) {
+    fn after_call(&mut self, node: NodeId, mut incoming: Incoming<'_>, tag: PacketTag) {
         // Most deliveries send nothing (a flood's copies at the hosts it is not for).
         if !self.scratch.tx.is_empty() {
-            self.send_queued(node, &mut incoming);
+            self.send_queued(node, &mut incoming, tag);
         }
         if let Incoming::Owned(buf) = incoming {
             self.pool.give(buf);
@@ -558,13 +683,27 @@ impl Sim {
         self.reschedule(node);
     }
 
-    fn send_queued(&mut self, node: NodeId, incoming: &mut Incoming<'_>) {
+    fn send_queued(&mut self, node: NodeId, incoming: &mut Incoming<'_>, tag: PacketTag) {
         let mut tx = std::mem::take(&mut self.scratch.tx);
         // A forward that is the node's only send takes the incoming buffer; others copy it.
         let only = tx.len() == 1;
+        // A new packet answers the handled one only if it goes back to its sender (an echo
+        // reply, an ICMP error, an ARP reply), not because it left while the node handled
+        // it (a queued packet leaving once an ARP reply came).
+        let sender = incoming.bytes().and_then(ends).map(|(src, _)| src);
         for t in tx.drain(..) {
             match t {
-                Tx::One { port, frame } => self.transmit(node, port, frame),
+                Tx::One { port, frame } => {
+                    let mut t = self.pool.tag(frame);
+                    if t.re != 0 && t.re == tag.id {
+                        let to = ends(self.pool.get(frame)).map(|(_, dst)| dst);
+                        if to.is_none() || to != sender {
+                            t.re = 0;
+                            self.pool.set_tag(frame, t);
+                        }
+                    }
+                    self.transmit(node, port, frame)
+                }
                 Tx::Flood { except, frame } => self.flood(node, except, frame),
                 Tx::Forward { port } => {
                     let frame = if only {
@@ -573,6 +712,7 @@ impl Sim {
                         incoming.copy(&mut self.pool)
                     };
                     if let Some(frame) = frame {
+                        self.pool.set_tag(frame, tag);
                         self.transmit(node, port, frame);
                     }
                 }
@@ -594,16 +734,37 @@ impl Sim {
 
     /// Captures a frame leaving `port` (a parked frame: the pool lends its bytes).
     fn record_out(&mut self, port: PortId, frame: FrameId, drop: Option<DropReason>) {
+        if self.trace.is_some() {
+            self.comment.clear();
+            let tag = self.pool.tag(frame);
+            tag.write(&mut self.comment);
+            if let Some(r) = drop {
+                self.comment.push_str("; dropped: ");
+                self.comment.push_str(&r.describe());
+            }
+            let bytes = self.pool.get(frame).to_vec();
+            self.log(port, Direction::Out, &bytes, tag);
+        }
         if let Some(c) = self.capture.as_mut().filter(|c| c.enabled()) {
-            let comment = drop
-                .filter(|_| c.wants_comment(port.index()))
-                .map(|r| format!("dropped: {}", r.describe()));
+            let comment = c.wants_comment(port.index()).then(|| {
+                self.comment.clear();
+                self.pool.tag(frame).write(&mut self.comment);
+                if let Some(r) = drop {
+                    if !self.comment.is_empty() {
+                        self.comment.push_str("; ");
+                    }
+                    self.comment.push_str("dropped: ");
+                    self.comment.push_str(&r.describe());
+                }
+                self.comment.as_str()
+            });
+            let comment = comment.filter(|c| !c.is_empty());
             c.record(
                 port.index(),
                 self.now,
                 Direction::Out,
                 self.pool.get(frame),
-                comment.as_deref(),
+                comment,
             );
         }
     }
@@ -764,10 +925,15 @@ impl Sim {
             tx: &mut self.scratch.tx,
             notes: &mut self.scratch.notes,
             done: &mut self.scratch.done,
+            incoming: PacketTag::default(),
+            same: false,
+            last_id: &mut self.last_id,
+            detail: false,
+            trace: false,
         };
         let r = f(slot.node.as_mut(), self.now, &mut ctx);
         self.scratch.notes.clear();
-        self.after_call(node, Incoming::None);
+        self.after_call(node, Incoming::None, PacketTag::default());
         r
     }
 

@@ -9,7 +9,7 @@
 use std::any::Any;
 
 use crate::sim::note::Note;
-use crate::sim::pool::{FrameId, FramePool};
+use crate::sim::pool::{FrameId, FramePool, PacketTag};
 use crate::time::Instant;
 
 /// Identifies one command started by the scenario runner.
@@ -55,25 +55,107 @@ pub struct Ctx<'a> {
     pub(crate) tx: &'a mut Vec<Tx>,
     pub(crate) notes: &'a mut Vec<Note>,
     pub(crate) done: &'a mut Vec<(CmdId, CmdResult)>,
+    /// The packet being handled (none for a timer or a command).
+    pub(crate) incoming: PacketTag,
+    /// `send` passes the handled packet on (see `continuing`) rather than making a new one.
+    pub(crate) same: bool,
+    /// The last packet id given.
+    pub(crate) last_id: &'a mut u32,
+    /// Something reads this call's notes (a capture comment, a trace): a node may spend on
+    /// describing its decisions.
+    pub(crate) detail: bool,
+    /// Full tracing: a node notes every step of its decisions (each rule a packet meets).
+    pub(crate) trace: bool,
 }
 
 impl Ctx<'_> {
+    /// Whether this call's notes are read (see the field).
+    #[inline]
+    pub fn detail(&self) -> bool {
+        self.detail
+    }
+
+    /// Whether the run traces every decision (`hoplab trace`).
+    #[inline]
+    pub fn trace(&self) -> bool {
+        self.trace
+    }
+
+    /// The packet being handled.
+    #[inline]
+    pub fn incoming(&self) -> PacketTag {
+        self.incoming
+    }
+
+    /// Handling a different packet from now on (one taken from a queue).
+    #[inline]
+    pub fn set_incoming(&mut self, tag: PacketTag) {
+        self.incoming = tag;
+    }
+
+    /// While on, `send` passes the packet being handled on (a router forwarding it, with a
+    /// new header), instead of making a new packet that answers it.
+    #[inline]
+    pub fn continuing(&mut self, on: bool) {
+        self.same = on;
+    }
+
+    /// A new packet's tag: the next id, answering the packet being handled.
+    #[inline]
+    pub fn new_tag(&mut self) -> PacketTag {
+        *self.last_id += 1;
+        PacketTag {
+            id: *self.last_id,
+            re: self.incoming.id,
+        }
+    }
+
+    /// Sends `frame` as the packet `tag` (one that waited in a queue).
+    #[inline]
+    pub fn send_tagged(&mut self, port: u16, frame: Vec<u8>, tag: PacketTag) {
+        let frame = self.pool.park(frame);
+        self.pool.set_tag(frame, tag);
+        self.tx.push(Tx::One { port, frame });
+    }
+
+    /// Sends a new packet (an ARP request), whatever `continuing` says.
+    #[inline]
+    pub fn send_new(&mut self, port: u16, frame: Vec<u8>) {
+        let tag = self.new_tag();
+        self.send_tagged(port, frame, tag);
+    }
+
     /// An empty buffer to build a frame in; hand it back through `send`.
     #[inline]
     pub fn buffer(&mut self) -> Vec<u8> {
         self.pool.take()
     }
 
+    /// Sends a frame: a new packet answering the one being handled, or that packet itself
+    /// while `continuing`.
     #[inline]
     pub fn send(&mut self, port: u16, frame: Vec<u8>) {
-        let frame = self.pool.park(frame);
-        self.tx.push(Tx::One { port, frame });
+        let tag = match self.same && self.incoming.id != 0 {
+            true => self.incoming,
+            false => self.new_tag(),
+        };
+        self.send_tagged(port, frame, tag);
     }
 
     #[inline]
     pub fn send_copy(&mut self, port: u16, data: &[u8]) {
-        let frame = self.pool.park_copy(data);
-        self.tx.push(Tx::One { port, frame });
+        let buf = self.pool.copy_of(data);
+        self.send(port, buf);
+    }
+
+    /// Sends the packet being handled, rebuilt in `frame` (a bridge's filtered copy).
+    #[inline]
+    pub fn send_same(&mut self, port: u16, frame: Vec<u8>) {
+        let tag = match self.incoming.id {
+            0 => self.new_tag(),
+            _ => self.incoming,
+        };
+        self.send_tagged(port, frame, tag);
     }
 
     /// Sends the frame being handled (the one `handle_frame` got), unchanged, out of `port`.
@@ -83,8 +165,15 @@ impl Ctx<'_> {
         self.tx.push(Tx::Forward { port });
     }
 
+    /// Sends `data` out of every port but `except`: the packet being handled, or a new
+    /// one outside `handle_frame`.
     pub fn flood(&mut self, except: u16, data: &[u8]) {
         let frame = self.pool.park_copy(data);
+        let tag = match self.incoming.id {
+            0 => self.new_tag(),
+            _ => self.incoming,
+        };
+        self.pool.set_tag(frame, tag);
         self.tx.push(Tx::Flood { except, frame });
     }
 

@@ -89,6 +89,26 @@ pub enum Note {
     Local,
     /// A LOG rule's kernel log line (prefix and fields, as dmesg shows it after the time).
     Log(Box<str>),
+    /// What decided the packet's fate at a rule set, in words (`filter FORWARD: dropped by
+    /// rule 3 of DOCKER: -A DOCKER ... -j DROP`).
+    Decision(Box<str>),
+    /// NAT rewrote the packet's source or destination (`by`: the target that made the
+    /// binding; `reply`: a reply un-NATed).
+    Rewrite {
+        by: &'static str,
+        reply: bool,
+        source: bool,
+        before: (smoltcp::wire::Ipv4Address, u16),
+        after: (smoltcp::wire::Ipv4Address, u16),
+    },
+}
+
+/// `addr:port`, or `addr` without a port.
+fn endpoint((addr, port): (smoltcp::wire::Ipv4Address, u16)) -> String {
+    match port {
+        0 => addr.to_string(),
+        p => format!("{addr}:{p}"),
+    }
 }
 
 impl DropReason {
@@ -143,6 +163,20 @@ impl Note {
     pub fn describe(&self, port_name: &dyn Fn(u16) -> String) -> String {
         match *self {
             Note::Log(ref line) => format!("LOG: {}", line.trim_end()),
+            Note::Decision(ref text) => text.to_string(),
+            Note::Rewrite {
+                by,
+                reply,
+                source,
+                before,
+                after,
+            } => format!(
+                "{by}{} {} {} → {}",
+                if reply { " (reply)" } else { "" },
+                if source { "src" } else { "dst" },
+                endpoint(before),
+                endpoint(after)
+            ),
             Note::Learned { mac, port } => format!("learned {} on {}", Mac(mac), port_name(port)),
             Note::Moved { mac, from, to } => {
                 format!(

@@ -13,11 +13,36 @@ const POOL_LIMIT: usize = 4096;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameId(u32);
 
+/// Which packet a frame carries: an id given where the packet was made, kept across hops,
+/// bridging and NAT, and the id of the packet it answers (0: none), e.g. an echo reply's
+/// request or an ICMP error's offending datagram.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PacketTag {
+    pub id: u32,
+    pub re: u32,
+}
+
+impl PacketTag {
+    /// The tag as a capture comment starts: `id=42` or `id=42 re=41`.
+    pub fn write(&self, out: &mut String) {
+        use std::fmt::Write;
+        if self.id == 0 {
+            return;
+        }
+        let _ = write!(out, "id={}", self.id);
+        if self.re != 0 {
+            let _ = write!(out, " re={}", self.re);
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct FramePool {
     free: Vec<Vec<u8>>,
     /// Parked frames by id; a vacant slot holds an empty `Vec` (no allocation).
     parked: Vec<Vec<u8>>,
+    /// Which packet each parked frame is (same index as `parked`).
+    tags: Vec<PacketTag>,
     vacant: Vec<u32>,
 }
 
@@ -46,19 +71,32 @@ impl FramePool {
         }
     }
 
-    /// Keeps a frame until `unpark`.
+    /// Keeps a frame until `unpark`; it is no packet in particular until `set_tag`.
     #[inline]
     pub fn park(&mut self, frame: Vec<u8>) -> FrameId {
         match self.vacant.pop() {
             Some(i) => {
                 self.parked[i as usize] = frame;
+                self.tags[i as usize] = PacketTag::default();
                 FrameId(i)
             }
             None => {
                 self.parked.push(frame);
+                self.tags.push(PacketTag::default());
                 FrameId((self.parked.len() - 1) as u32)
             }
         }
+    }
+
+    /// Which packet a parked frame is.
+    #[inline]
+    pub fn tag(&self, id: FrameId) -> PacketTag {
+        self.tags[id.0 as usize]
+    }
+
+    #[inline]
+    pub fn set_tag(&mut self, id: FrameId, tag: PacketTag) {
+        self.tags[id.0 as usize] = tag;
     }
 
     /// Parks a copy of `data`.
@@ -68,11 +106,14 @@ impl FramePool {
         self.park(buf)
     }
 
-    /// Parks a copy of a parked frame.
+    /// Parks a copy of a parked frame (the same packet).
     pub fn duplicate(&mut self, id: FrameId) -> FrameId {
         let mut buf = self.take();
         buf.extend_from_slice(&self.parked[id.0 as usize]);
-        self.park(buf)
+        let tag = self.tag(id);
+        let copy = self.park(buf);
+        self.set_tag(copy, tag);
+        copy
     }
 
     /// A parked frame's bytes.

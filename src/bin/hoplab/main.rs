@@ -2,6 +2,7 @@
 //! failed, 2 bad input (a lab file, a flag, an unknown node).
 
 mod output;
+mod trace_cmd;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -87,6 +88,24 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Replay a lab with every decision traced and print one packet's journey, hop by hop.
+    Trace {
+        file: PathBuf,
+        /// The packet's id (`id=42` in the capture comments).
+        #[arg(long, group = "pick")]
+        packet: Option<u32>,
+        /// The packet of this frame of all.pcapng (1-based, as Wireshark numbers it).
+        #[arg(long, group = "pick")]
+        frame: Option<u64>,
+        /// The packet of the first frame this display filter matches.
+        #[arg(long = "match", group = "pick", value_name = "FILTER")]
+        filter: Option<String>,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print the journey as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure packets/s and simulated Gbit/s per wall second.
     Bench {
         /// Print flat JSON on stdout (progress goes to stderr).
@@ -131,6 +150,26 @@ fn main() -> ExitCode {
             listing,
             seed,
         } => show(file, on, listing, seed),
+        Command::Trace {
+            file,
+            packet,
+            frame,
+            filter,
+            seed,
+            json,
+        } => {
+            let lab = match load(&file) {
+                Ok(l) => l,
+                Err(c) => return c,
+            };
+            match trace_cmd::pick(packet, frame, filter.as_deref()) {
+                Ok(p) => trace_cmd::run(&lab, seed, &p, json),
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Bench { json, only } => bench(json, &only),
     }
 }

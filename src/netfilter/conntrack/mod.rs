@@ -153,6 +153,10 @@ pub struct Conn {
     pub expires: Instant,
     pub snat: bool,
     pub dnat: bool,
+    /// The targets that made the source and destination NAT (`MASQUERADE`, `SNAT`,
+    /// `DNAT`, `REDIRECT`), for notes.
+    pub snat_by: &'static str,
+    pub dnat_by: &'static str,
     /// The destination (PREROUTING/OUTPUT) and source (POSTROUTING/INPUT) NAT decisions were
     /// made, a null binding included: later packets skip those nat chains
     /// (`nf_nat_initialized`).
@@ -338,6 +342,8 @@ impl Conntrack {
             expires: now,
             snat: false,
             dnat: false,
+            snat_by: "",
+            dnat_by: "",
             dst_nat_done: false,
             src_nat_done: false,
             icmp_type,

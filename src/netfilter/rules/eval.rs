@@ -88,6 +88,8 @@ impl Tables {
         trace: &mut dyn FnMut(TraceEvent),
     ) -> Verdict {
         let want = self.trace;
+        self.decided = None;
+        let decided = &mut self.decided;
         let ts = &mut self.tables[index(table)];
         let Some(base) = ts.builtin(hook) else {
             return Verdict::Accept;
@@ -137,10 +139,22 @@ impl Tables {
                     }));
                     idx += 1;
                 }
-                Target::Accept => break Verdict::Accept,
-                Target::Drop | Target::Queue => break Verdict::Drop,
-                Target::Reject(with) => break Verdict::Reject(*with),
-                Target::Nat(n) => break Verdict::Nat(n.action),
+                Target::Accept => {
+                    *decided = Some((chain, idx));
+                    break Verdict::Accept;
+                }
+                Target::Drop | Target::Queue => {
+                    *decided = Some((chain, idx));
+                    break Verdict::Drop;
+                }
+                Target::Reject(with) => {
+                    *decided = Some((chain, idx));
+                    break Verdict::Reject(*with);
+                }
+                Target::Nat(n) => {
+                    *decided = Some((chain, idx));
+                    break Verdict::Nat(n.action);
+                }
                 Target::Return => {
                     if sp == 0 {
                         break policy(ts, base, table, want, pkt.len, trace);
@@ -173,6 +187,47 @@ impl Tables {
             });
         }
         verdict
+    }
+}
+
+impl Tables {
+    /// Whether `run` reports every rule it evaluates.
+    pub fn tracing(&self) -> bool {
+        self.trace
+    }
+
+    /// Rule `number` (1-based) of `chain` in `table` as `-A CHAIN ...` writes it.
+    pub fn rule_text(&self, table: Table, chain: &str, number: usize) -> Option<String> {
+        let ts = &self.tables[index(table)];
+        let c = ts.chain(ts.find(chain)?);
+        let rule = c.rules.get(number.checked_sub(1)?)?;
+        let mut spec = String::new();
+        super::save::rule_spec(&mut spec, ts, rule, false);
+        Some(format!("-A {}{spec}", c.name))
+    }
+
+    /// What decided the last `run` of `table`, as a note reads it: `rule 3 of DOCKER: -A
+    /// DOCKER ... -j DROP`, or the built-in chain's `policy DROP`.
+    pub fn decision(&self, table: Table, hook: Hook) -> String {
+        let ts = &self.tables[index(table)];
+        match self.decided {
+            Some((chain, rule)) => {
+                let c = ts.chain(chain);
+                let mut spec = String::new();
+                super::save::rule_spec(&mut spec, ts, &c.rules[rule], false);
+                format!("rule {} of {}: -A {}{spec}", rule + 1, c.name, c.name)
+            }
+            None => {
+                let policy = ts
+                    .builtin(hook)
+                    .map_or(Policy::Accept, |b| ts.chain(b).policy);
+                let name = match policy {
+                    Policy::Accept => "ACCEPT",
+                    Policy::Drop => "DROP",
+                };
+                format!("policy {name}")
+            }
+        }
     }
 }
 

@@ -205,6 +205,9 @@ pub struct Tables {
     pub(crate) version: IptablesVersion,
     pub(crate) trace: bool,
     pub(crate) tables: [TableState; 4],
+    /// The rule (chain slot, rule index) whose target decided the last `run`; None when a
+    /// policy did (or the table has no such hook).
+    pub(crate) decided: Option<(usize, usize)>,
 }
 
 impl Default for Tables {
@@ -229,6 +232,7 @@ impl Tables {
             version,
             trace: false,
             tables: Table::ALL.map(TableState::new),
+            decided: None,
         }
     }
 

@@ -1,0 +1,121 @@
+//! `hoplab trace`: a lab replayed with every decision traced, and one packet's journey out
+//! of it, hop by hop. The replay is the same run (virtual time, the same seed), so packet
+//! ids and frame numbers are those of the normal run's `all.pcapng`.
+
+use super::model::Lab;
+use super::run::{RunOptions, Runner};
+use crate::capture::CaptureMode;
+use crate::filter::Filter;
+use crate::sim::TraceRecord;
+
+/// Which packet to follow.
+#[derive(Clone, Debug)]
+pub enum Pick {
+    /// By its id (`id=42` in the capture comments).
+    Packet(u32),
+    /// The packet of frame N of `all.pcapng` (1-based, as Wireshark numbers it).
+    Frame(u64),
+    /// The packet of the first frame a display filter matches.
+    Match(Filter),
+}
+
+/// One packet's journey.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Journey {
+    pub id: u32,
+    /// The packet it answers (0: none).
+    pub re: u32,
+    /// Every frame of it, at every capture point, in order.
+    pub hops: Vec<TraceRecord>,
+    /// Packets that answer it (echo replies, ICMP errors, ARP replies).
+    pub answers: Vec<Answer>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Answer {
+    pub id: u32,
+    pub summary: String,
+}
+
+/// Replays `lab` with tracing and returns the picked packet's journey.
+pub fn trace(lab: &Lab, seed: Option<u64>, pick: &Pick) -> Result<Journey, String> {
+    let opts = RunOptions {
+        out_dir: Some(std::env::temp_dir()),
+        seed,
+        capture: Some(CaptureMode::None),
+        interrupt: None,
+    };
+    let mut runner = Runner::new(lab, &opts)?;
+    runner.sim.set_trace();
+    runner.run();
+    let log = runner.sim.trace_log();
+    let id = match pick {
+        Pick::Packet(id) => *id,
+        Pick::Frame(n) => {
+            log.iter()
+                .find(|r| r.frame == *n)
+                .ok_or_else(|| {
+                    format!(
+                        "the lab has no frame {n} (its all.pcapng has {})",
+                        log.len()
+                    )
+                })?
+                .id
+        }
+        Pick::Match(filter) => {
+            log.iter()
+                .find(|r| filter.matches(&r.bytes, Some(&r.notes.join("; "))))
+                .ok_or_else(|| format!("no frame of the lab matches '{}'", filter.text()))?
+                .id
+        }
+    };
+    let hops: Vec<TraceRecord> = log.iter().filter(|r| r.id == id).cloned().collect();
+    let Some(first) = hops.first() else {
+        return Err(format!("the lab made no packet with id {id}"));
+    };
+    let re = first.re;
+    let mut answers: Vec<Answer> = Vec::new();
+    for r in log.iter().filter(|r| r.re == id) {
+        if !answers.iter().any(|a| a.id == r.id) {
+            answers.push(Answer {
+                id: r.id,
+                summary: r.summary.clone(),
+            });
+        }
+    }
+    Ok(Journey {
+        id,
+        re,
+        hops,
+        answers,
+    })
+}
+
+/// The journey as text: the packet, then each frame of it (the summary again where NAT or
+/// a router changed it) with what was decided there, then what answered it.
+pub fn describe(j: &Journey) -> String {
+    let mut out = String::new();
+    let first = &j.hops[0];
+    out.push_str(&format!("packet id={}: {}\n", j.id, first.summary));
+    if j.re != 0 {
+        out.push_str(&format!("  answers id={}\n", j.re));
+    }
+    let mut shown = first.summary.as_str();
+    for h in &j.hops {
+        out.push_str(&format!(
+            "[{:>11.6}s] #{:<5} {:<4} {}\n",
+            h.at, h.frame, h.dir, h.point
+        ));
+        if h.summary != shown {
+            out.push_str(&format!("      now: {}\n", h.summary));
+            shown = &h.summary;
+        }
+        for n in &h.notes {
+            out.push_str(&format!("      {n}\n"));
+        }
+    }
+    for a in &j.answers {
+        out.push_str(&format!("answered by id={}: {}\n", a.id, a.summary));
+    }
+    out
+}
