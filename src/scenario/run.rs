@@ -124,7 +124,16 @@ pub struct Runner<'l> {
     pub(super) step_at: Vec<Option<Instant>>,
     /// The student's commands per exercise id (`hoplab test --answers`).
     answers: BTreeMap<String, Vec<super::grade::Answer>>,
+    /// Where the run stops, earlier than the lab's end (`hoplab show --at`): the network is
+    /// left as it is then, its programs still running.
+    stop_at: Option<Instant>,
+    /// Called after each step with the simulation and the step's reports; false stops the
+    /// run there (`hoplab run --step`).
+    pause: Option<Pause<'l>>,
 }
+
+/// What `Runner::set_pause` takes.
+pub type Pause<'l> = Box<dyn FnMut(&mut Sim, &[StepReport]) -> bool + 'l>;
 
 impl<'l> Runner<'l> {
     pub fn new(lab: &'l Lab, opts: &RunOptions) -> Result<Runner<'l>, String> {
@@ -157,7 +166,34 @@ impl<'l> Runner<'l> {
             refused: lab.refused.clone(),
             step_at: vec![None; lab.steps.len()],
             answers: BTreeMap::new(),
+            stop_at: None,
+            pause: None,
         })
+    }
+
+    /// Stops the run at virtual time `t`, leaving the network as it is then.
+    pub fn stop_at(&mut self, t: crate::time::Duration) {
+        self.stop_at = Some(Instant::ZERO + t);
+    }
+
+    /// Calls `pause` after each step (see the field).
+    pub fn set_pause(&mut self, pause: Pause<'l>) {
+        self.pause = Some(pause);
+    }
+
+    /// Runs the pause hook with the reports of the step just done; false: stop here.
+    fn paused(&mut self, reports: &[StepReport]) -> bool {
+        let Some(last) = reports.last() else {
+            return true;
+        };
+        let first = reports
+            .iter()
+            .rposition(|r| r.index != last.index)
+            .map_or(0, |i| i + 1);
+        match self.pause.as_mut() {
+            Some(p) => p(&mut self.sim, &reports[first..]),
+            None => true,
+        }
     }
 
     /// Commands to run at exercise steps, by exercise id; an exercise without any runs
@@ -207,7 +243,8 @@ impl<'l> Runner<'l> {
     }
 
     fn limit(&self) -> Instant {
-        Instant::ZERO + self.lab.duration.unwrap_or(MAX_DURATION)
+        let end = Instant::ZERO + self.lab.duration.unwrap_or(MAX_DURATION);
+        self.stop_at.map_or(end, |s| s.min(end))
     }
 
     /// Runs to `t` (capped by the lab's end), keeping results of commands that finish.
@@ -234,7 +271,12 @@ impl<'l> Runner<'l> {
         for (key, node, argv) in &lab.daemons {
             self.start_daemon(key, node, argv);
         }
+        let mut stopped = false;
         for (index, step) in lab.steps.iter().enumerate() {
+            if index > 0 && !self.paused(&reports) {
+                stopped = true;
+                break;
+            }
             if self.interrupted || self.sim.now() >= self.limit() {
                 break;
             }
@@ -244,6 +286,10 @@ impl<'l> Runner<'l> {
                     if self.run_to(start, &mut done) != Stop::CommandDone {
                         break;
                     }
+                }
+                if self.sim.now() < start {
+                    // The run stops before this step is due.
+                    break;
                 }
             }
             if self.interrupted {
@@ -415,11 +461,16 @@ impl<'l> Runner<'l> {
             }
             reports.push(report);
         }
+        if !stopped && !reports.is_empty() {
+            stopped = !self.paused(&reports);
+        }
+        // Stopped at a pause: as if interrupted, the lab did not run to its end.
+        self.interrupted |= stopped;
 
         // Settle: wait until no frame has moved for `settle`, or the lab's end.
         let settle = lab.settle;
         let steps_end = self.sim.now();
-        while !self.interrupted {
+        while !self.interrupted && !stopped {
             let window_start = self
                 .sim
                 .last_frame_at()
@@ -435,8 +486,9 @@ impl<'l> Runner<'l> {
             }
         }
 
-        // Background commands end with the lab.
-        for &(slot, index, id) in &background {
+        // Background commands end with the lab; at a `stop_at` the network stays as it is.
+        let frozen = self.stop_at.is_some_and(|s| self.sim.now() >= s);
+        for &(slot, index, id) in background.iter().filter(|_| !frozen) {
             if !done.contains_key(&id)
                 && let Some(node) = lab.steps[index]
                     .on
@@ -451,7 +503,10 @@ impl<'l> Runner<'l> {
             reports[slot].result = Some(result);
         }
 
-        for (_, node, id) in std::mem::take(&mut self.daemons) {
+        for (_, node, id) in std::mem::take(&mut self.daemons)
+            .into_iter()
+            .filter(|_| !frozen)
+        {
             self.sim.stop_command(node, id);
             done.extend(self.sim.take_finished());
             done.remove(&id);

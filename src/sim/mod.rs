@@ -188,6 +188,8 @@ pub struct Sim {
     /// Every frame recorded at a capture point, with what was decided about it, when
     /// tracing (`set_trace`).
     trace: Option<Vec<TraceRecord>>,
+    /// Tracing also traces every decision (else it only logs frames with their notes).
+    full_trace: bool,
 }
 
 /// One frame at one capture point, as a trace lists it.
@@ -232,6 +234,7 @@ impl Sim {
             listed: Vec::new(),
             last_id: 0,
             trace: None,
+            full_trace: false,
         }
     }
 
@@ -239,6 +242,14 @@ impl Sim {
     /// point (`trace_log`). Slower; a run's outcome is the same.
     pub fn set_trace(&mut self) {
         self.trace = Some(Vec::new());
+        self.full_trace = true;
+    }
+
+    /// Keeps a record of every frame at every capture point with the notes a capture
+    /// comment would have (`trace_log`), without tracing every decision: for reports.
+    pub fn set_frame_log(&mut self) {
+        self.trace = Some(Vec::new());
+        self.full_trace = false;
     }
 
     /// What tracing recorded.
@@ -605,8 +616,9 @@ impl Sim {
         let (node, local) = (p.node, p.local);
         self.stats.frames_delivered += 1;
         self.last_frame_at = Some(self.now);
-        let trace = self.trace.is_some();
-        let detail = trace
+        let logging = self.trace.is_some();
+        let trace = logging && self.full_trace;
+        let detail = logging
             || self
                 .capture
                 .as_ref()
@@ -624,7 +636,7 @@ impl Sim {
             trace,
         };
         slot.node.handle_frame(self.now, local, frame, &mut ctx);
-        if trace {
+        if logging {
             self.write_comment(node, tag);
             self.log(port, Direction::In, frame, tag);
         }

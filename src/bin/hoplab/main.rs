@@ -2,6 +2,7 @@
 //! failed, 2 bad input (a lab file, a flag, an unknown node).
 
 mod output;
+mod step;
 mod trace_cmd;
 
 use std::path::{Path, PathBuf};
@@ -54,6 +55,9 @@ enum Command {
         /// Run these commands at the lab's exercise steps (YAML: exercise id → commands).
         #[arg(long)]
         answers: Option<PathBuf>,
+        /// Pause after each step: go on, print a listing, list the frames, or go back.
+        #[arg(long, conflicts_with = "json")]
+        step: bool,
     },
     /// Run labs and grade them: a table of pass, FAIL, skipped or error per lab.
     Test {
@@ -87,6 +91,9 @@ enum Command {
         listing: String,
         #[arg(long)]
         seed: Option<u64>,
+        /// Show the listing as it was at this virtual time (e.g. 2.5s), not at the end.
+        #[arg(long)]
+        at: Option<String>,
     },
     /// Replay a lab with every decision traced and print one packet's journey, hop by hop.
     Trace {
@@ -135,7 +142,11 @@ fn main() -> ExitCode {
             capture,
             json,
             answers,
-        } => run(file, out, seed, capture, json, answers),
+            step,
+        } => match step {
+            true => step::run_stepwise(file, out, seed, capture),
+            false => run(file, out, seed, capture, json, answers),
+        },
         Command::Test {
             paths,
             json,
@@ -149,7 +160,8 @@ fn main() -> ExitCode {
             on,
             listing,
             seed,
-        } => show(file, on, listing, seed),
+            at,
+        } => show(file, on, listing, seed, at),
         Command::Trace {
             file,
             packet,
@@ -430,10 +442,23 @@ fn check(files: &[PathBuf]) -> ExitCode {
     }
 }
 
-fn show(file: PathBuf, on: String, listing: String, seed: Option<u64>) -> ExitCode {
+fn show(
+    file: PathBuf,
+    on: String,
+    listing: String,
+    seed: Option<u64>,
+    at: Option<String>,
+) -> ExitCode {
     let lab = match load(&file) {
         Ok(l) => l,
         Err(c) => return c,
+    };
+    let at = match at.as_deref().map(hoplab::time::Duration::parse).transpose() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("hoplab: --at: {e}");
+            return ExitCode::from(2);
+        }
     };
     let argv = match split_words(&listing) {
         Ok(a) if !a.is_empty() => a,
@@ -458,6 +483,9 @@ fn show(file: PathBuf, on: String, listing: String, seed: Option<u64>) -> ExitCo
     if runner.sim.find_node(&on).is_none() {
         eprintln!("hoplab: lab '{}' has no node named '{on}'", lab.name);
         return ExitCode::from(2);
+    }
+    if let Some(t) = at {
+        runner.stop_at(t);
     }
     runner.run();
     match runner.show(&on, &argv) {

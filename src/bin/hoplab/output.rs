@@ -4,7 +4,7 @@ use std::path::Path;
 
 use hoplab::scenario::Lab;
 use hoplab::scenario::grade::{Outcome, TestReport};
-use hoplab::scenario::run::{Check, RunReport};
+use hoplab::scenario::run::{Check, RunReport, StepReport};
 
 fn check_line(c: &Check) -> String {
     let mark = if c.pass { "ok  " } else { "FAIL" };
@@ -19,19 +19,32 @@ fn check_line(c: &Check) -> String {
 }
 
 pub fn print_report(lab: &Lab, file: &Path, r: &RunReport, wall: std::time::Duration) {
+    print_header(lab, file, r.seed, &r.warnings);
+    for s in &r.steps {
+        print_step(s, &r.steps);
+    }
+    print_tail(r, wall);
+}
+
+/// The lab's name, file, seed, `about` and warnings.
+pub fn print_header(lab: &Lab, file: &Path, seed: u64, warnings: &[String]) {
     println!(
-        "hoplab: lab '{}' ({}), seed {}",
+        "hoplab: lab '{}' ({}), seed {seed}",
         lab.name,
-        file.display(),
-        r.seed
+        file.display()
     );
     for line in lab.about.trim_end().lines() {
         println!("  {line}");
     }
-    for w in &r.warnings {
+    for w in warnings {
         println!("warning: {w}");
     }
-    for s in &r.steps {
+}
+
+/// One step: its command, output or listing, and checks. `all` are the run's steps (an
+/// exercise step says whether answers follow it).
+pub fn print_step(s: &StepReport, r_steps: &[StepReport]) {
+    {
         println!();
         let who = s.on.as_deref().unwrap_or("lab");
         let bg = if s.background { " &" } else { "" };
@@ -41,14 +54,13 @@ pub fn print_report(lab: &Lab, file: &Path, r: &RunReport, wall: std::time::Dura
                 println!("  {line}");
             }
             // Whether answers follow shows in the next steps; say how to give them.
-            let answered = r
-                .steps
+            let answered = r_steps
                 .iter()
                 .any(|a| a.kind == "run" && a.index == s.index && a.exercise == s.exercise);
             if !answered {
                 println!("  (your commands go here: hoplab test FILE --answers ANSWERS.yaml)");
             }
-            continue;
+            return;
         }
         println!("[{:>10.6}s] {who}$ {}{bg}", s.at, s.command);
         if let Some(res) = &s.result {
@@ -67,6 +79,10 @@ pub fn print_report(lab: &Lab, file: &Path, r: &RunReport, wall: std::time::Dura
             println!("{}", check_line(c));
         }
     }
+}
+
+/// What follows the steps: the kernel log, capture expectations, files and the verdict.
+pub fn print_tail(r: &RunReport, wall: std::time::Duration) {
     if !r.kernel_log.is_empty() {
         println!();
         println!("Kernel log (LOG rules):");
