@@ -1,3 +1,4 @@
 //! Listings in the real tools' formats and the run summary.
 
+pub mod html;
 pub mod iproute;

@@ -55,6 +55,9 @@ enum Command {
         /// Run these commands at the lab's exercise steps (YAML: exercise id → commands).
         #[arg(long)]
         answers: Option<PathBuf>,
+        /// Also write an HTML report, DIR/index.html: topology, frame ladder, steps, checks.
+        #[arg(long, value_name = "DIR", conflicts_with = "step")]
+        report: Option<PathBuf>,
         /// Pause after each step: go on, print a listing, list the frames, or go back.
         #[arg(long, conflicts_with = "json")]
         step: bool,
@@ -142,10 +145,11 @@ fn main() -> ExitCode {
             capture,
             json,
             answers,
+            report,
             step,
         } => match step {
             true => step::run_stepwise(file, out, seed, capture),
-            false => run(file, out, seed, capture, json, answers),
+            false => run(file, out, seed, capture, json, answers, report),
         },
         Command::Test {
             paths,
@@ -220,6 +224,7 @@ fn run(
     capture: Option<String>,
     json: bool,
     answers: Option<PathBuf>,
+    report_dir: Option<PathBuf>,
 ) -> ExitCode {
     let lab = match load(&file) {
         Ok(l) => l,
@@ -243,6 +248,12 @@ fn run(
             return ExitCode::from(2);
         }
     };
+    if let Some(dir) = &report_dir
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        eprintln!("hoplab: cannot write the report to {}: {e}", dir.display());
+        return ExitCode::from(2);
+    }
     let interrupt = interrupt_flag();
     let opts = RunOptions {
         out_dir: out,
@@ -261,6 +272,10 @@ fn run(
     if let Some(a) = &answers {
         runner.set_answers(a.for_lab(&lab));
     }
+    if report_dir.is_some() {
+        // Records every frame with its decisions; the run is the same.
+        runner.sim.set_frame_log();
+    }
     let report = runner.run();
     let wall = wall.elapsed();
     if json {
@@ -273,6 +288,17 @@ fn run(
         }
     } else {
         output::print_report(&lab, &file, &report, wall);
+    }
+    if let Some(dir) = &report_dir {
+        let frames = runner.sim.trace_log();
+        match hoplab::report::html::write(dir, &lab, &file, &report, frames) {
+            Ok(page) if !json => println!("Report: {}", page.display()),
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("hoplab: cannot write the report to {}: {e}", dir.display());
+                return ExitCode::from(2);
+            }
+        }
     }
     if report.interrupted {
         eprintln!("hoplab: interrupted; captures were flushed and are complete up to the stop");
