@@ -1,5 +1,6 @@
 //! Tables over time: `hoplab show --at T` prints a listing as it was at virtual time T, and
-//! `hoplab run --step` pauses after each step (go on, show, list frames, go back, quit).
+//! `hoplab run --step` pauses after each step or frame (go on, show, list frames, go back,
+//! quit).
 
 mod common;
 
@@ -107,4 +108,37 @@ fn step_without_more_input_runs_to_the_end() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("PASS:"), "{out}");
     assert_eq!(out.matches("[after step").count(), 5);
+}
+
+#[test]
+fn step_goes_frame_by_frame_within_a_step_and_back_to_the_step_before() {
+    let (code, out) = step("frame\nframe\nshow br0 bridge fdb show dynamic\nback\nquit\n");
+    assert_eq!(code, Some(130), "{out}");
+    let pauses: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix('[').or_else(|| l.strip_prefix("> [")))
+        .filter(|l| l.starts_with("after step") || l.starts_with("in step"))
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(
+        pauses,
+        [
+            "after step 1/5",
+            "in step 2/5",
+            "in step 2/5",
+            "in step 2/5",
+            "after step 1/5"
+        ],
+        "{out}"
+    );
+    // The first frame pause is after the bridge flooded c1's ARP request; the second after
+    // c2 answered. Mid-step, the bridge has learned c1 only.
+    assert!(out.contains("#4     [  1.000010s] out  br0:veth3"), "{out}");
+    assert!(out.contains("#6     [  1.000020s] out  c2:eth0                id=2 ARP, Reply"));
+    assert!(
+        out.contains("> 02:42:ac:11:00:02 dev veth1 master br0 \n\n[in step 2/5"),
+        "{out}"
+    );
+    // Going back from within step 2 is the end of step 1, and stops the ping unfinished.
+    assert!(!out.contains("packets transmitted"), "{out}");
 }

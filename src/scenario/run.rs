@@ -127,13 +127,28 @@ pub struct Runner<'l> {
     /// Where the run stops, earlier than the lab's end (`hoplab show --at`): the network is
     /// left as it is then, its programs still running.
     stop_at: Option<Instant>,
-    /// Called after each step with the simulation and the step's reports; false stops the
-    /// run there (`hoplab run --step`).
+    /// Called after each step with the simulation and the step's reports, and after each
+    /// frame (with no report) while stepping frames (`hoplab run --step`).
     pause: Option<Pause<'l>>,
+    /// Pausing after every frame.
+    framing: bool,
+    /// A pause stopped the run.
+    stopped: bool,
 }
 
 /// What `Runner::set_pause` takes.
-pub type Pause<'l> = Box<dyn FnMut(&mut Sim, &[StepReport]) -> bool + 'l>;
+pub type Pause<'l> = Box<dyn FnMut(&mut Sim, &[StepReport]) -> Resume + 'l>;
+
+/// How a paused run goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resume {
+    /// To the end of the next step.
+    Step,
+    /// To the next frame.
+    Frame,
+    /// No further: the run stops here.
+    Stop,
+}
 
 impl<'l> Runner<'l> {
     pub fn new(lab: &'l Lab, opts: &RunOptions) -> Result<Runner<'l>, String> {
@@ -168,6 +183,8 @@ impl<'l> Runner<'l> {
             answers: BTreeMap::new(),
             stop_at: None,
             pause: None,
+            framing: false,
+            stopped: false,
         })
     }
 
@@ -190,10 +207,12 @@ impl<'l> Runner<'l> {
             .iter()
             .rposition(|r| r.index != last.index)
             .map_or(0, |i| i + 1);
-        match self.pause.as_mut() {
+        let resume = match self.pause.as_mut() {
             Some(p) => p(&mut self.sim, &reports[first..]),
-            None => true,
-        }
+            None => Resume::Step,
+        };
+        self.framing = resume == Resume::Frame;
+        resume != Resume::Stop
     }
 
     /// Commands to run at exercise steps, by exercise id; an exercise without any runs
@@ -250,7 +269,24 @@ impl<'l> Runner<'l> {
     /// Runs to `t` (capped by the lab's end), keeping results of commands that finish.
     fn run_to(&mut self, t: Instant, done: &mut BTreeMap<CmdId, CmdResult>) -> Stop {
         let t = t.min(self.limit());
-        let stop = self.sim.run_until(t);
+        let stop = loop {
+            if !self.framing {
+                break self.sim.run_until(t);
+            }
+            if let Some(stop) = self.sim.run_until_logged(t) {
+                break stop;
+            }
+            // A frame moved: pause on it.
+            let resume = match self.pause.as_mut() {
+                Some(p) => p(&mut self.sim, &[]),
+                None => Resume::Step,
+            };
+            self.framing = resume == Resume::Frame;
+            if resume == Resume::Stop {
+                self.stopped = true;
+                break Stop::Interrupted;
+            }
+        };
         done.extend(self.sim.take_finished());
         match stop {
             Stop::Interrupted => self.interrupted = true,
@@ -271,10 +307,10 @@ impl<'l> Runner<'l> {
         for (key, node, argv) in &lab.daemons {
             self.start_daemon(key, node, argv);
         }
-        let mut stopped = false;
+        self.stopped = false;
         for (index, step) in lab.steps.iter().enumerate() {
-            if index > 0 && !self.paused(&reports) {
-                stopped = true;
+            if self.stopped || (index > 0 && !self.paused(&reports)) {
+                self.stopped = true;
                 break;
             }
             if self.interrupted || self.sim.now() >= self.limit() {
@@ -461,16 +497,16 @@ impl<'l> Runner<'l> {
             }
             reports.push(report);
         }
-        if !stopped && !reports.is_empty() {
-            stopped = !self.paused(&reports);
+        if !self.stopped && !self.interrupted && !reports.is_empty() {
+            self.stopped = !self.paused(&reports);
         }
         // Stopped at a pause: as if interrupted, the lab did not run to its end.
-        self.interrupted |= stopped;
+        self.interrupted |= self.stopped;
 
         // Settle: wait until no frame has moved for `settle`, or the lab's end.
         let settle = lab.settle;
         let steps_end = self.sim.now();
-        while !self.interrupted && !stopped {
+        while !self.interrupted && !self.stopped {
             let window_start = self
                 .sim
                 .last_frame_at()

@@ -531,6 +531,32 @@ impl Sim {
         }
     }
 
+    /// As `run_until`, but returns `None` as soon as an event added a frame to the frame log
+    /// (`set_frame_log`): for stepping frame by frame.
+    pub fn run_until_logged(&mut self, limit: Instant) -> Option<Stop> {
+        let before = self.trace_log().len();
+        loop {
+            if !self.finished.is_empty() {
+                return Some(Stop::CommandDone);
+            }
+            if self.interrupted() {
+                return Some(Stop::Interrupted);
+            }
+            match self.queue.peek_time() {
+                None => return Some(Stop::Idle),
+                Some(t) if t > limit => {
+                    self.now = self.now.max(limit);
+                    return Some(Stop::Limit);
+                }
+                Some(_) => {}
+            }
+            self.step();
+            if self.trace_log().len() > before {
+                return None;
+            }
+        }
+    }
+
     /// Moves `now` forward to `t` (no events may be pending before it).
     pub fn advance_to(&mut self, t: Instant) {
         debug_assert!(self.queue.peek_time().is_none_or(|q| q >= t));

@@ -1,7 +1,8 @@
-//! `hoplab run FILE --step`: the lab pauses after each step. At the prompt: Enter goes on,
-//! `show NODE LISTING` prints a listing as it is now, `frames` lists the frames since the
-//! last pause, `back` reruns the lab (deterministically) to the step before, `quit` ends it.
-//! Standard input at its end goes on to the lab's end.
+//! `hoplab run FILE --step`: the lab pauses after each step. At the prompt: Enter goes on to
+//! the end of the next step, `frame` to the next frame (anywhere, mid-step too), `show NODE
+//! LISTING` prints a listing as it is now, `frames` lists the frames since the last pause,
+//! `back` reruns the lab (deterministically) to the step before, `quit` ends it. Standard
+//! input at its end goes on to the lab's end.
 
 use std::cell::{Cell, RefCell};
 use std::io::{BufRead, Write};
@@ -11,7 +12,7 @@ use std::rc::Rc;
 
 use hoplab::capture::CaptureMode;
 use hoplab::report::iproute::split_words;
-use hoplab::scenario::run::{RunOptions, Runner, StepReport};
+use hoplab::scenario::run::{Resume, RunOptions, Runner, StepReport};
 use hoplab::sim::Sim;
 
 use crate::output;
@@ -19,11 +20,13 @@ use crate::output;
 /// What the user asked at a pause.
 enum Reply {
     Next,
+    Frame,
     Back,
     Quit,
 }
 
-const HELP: &str = "Enter: next step | show NODE LISTING | frames | back | quit | help";
+const HELP: &str =
+    "Enter: next step | frame: next frame | show NODE LISTING | frames | back | quit | help";
 
 pub fn run_stepwise(
     file: PathBuf,
@@ -78,27 +81,42 @@ pub fn run_stepwise(
                 shown.clone(),
             );
             runner.set_pause(Box::new(move |sim: &mut Sim, step: &[StepReport]| {
-                let Some(last) = step.last() else {
-                    return true;
-                };
                 shown.borrow_mut().extend(step.iter().cloned());
-                if last.index <= replay {
-                    seen_frames.set(sim.trace_log().len());
-                    return true;
-                }
-                let all = shown.borrow().clone();
-                for s in step {
-                    output::print_step(s, &all);
-                }
-                match prompt(sim, last, total, &seen_frames) {
-                    Reply::Next => true,
+                let last_done = shown.borrow().last().map_or(0, |s| s.index);
+                let at = match step.last() {
+                    // A frame moved while stepping frames: show it.
+                    None => {
+                        print_frames(sim, &seen_frames);
+                        format!("in step {}/{total}", last_done + 1)
+                    }
+                    Some(last) if last.index <= replay => {
+                        seen_frames.set(sim.trace_log().len());
+                        return Resume::Step;
+                    }
+                    Some(last) => {
+                        let all = shown.borrow().clone();
+                        for s in step {
+                            output::print_step(s, &all);
+                        }
+                        format!("after step {}/{total}", last.index)
+                    }
+                };
+                match prompt(sim, &at, &seen_frames) {
+                    Reply::Next => Resume::Step,
+                    Reply::Frame => Resume::Frame,
                     Reply::Back => {
-                        back_to.set(Some(last.index.saturating_sub(1)));
-                        false
+                        // From a step's end: the step before; from within a step: the end
+                        // of the one before it.
+                        let to = match step.is_empty() {
+                            true => last_done,
+                            false => last_done.saturating_sub(1),
+                        };
+                        back_to.set(Some(to));
+                        Resume::Stop
                     }
                     Reply::Quit => {
                         quit.set(true);
-                        false
+                        Resume::Stop
                     }
                 }
             }));
@@ -123,13 +141,27 @@ pub fn run_stepwise(
     }
 }
 
+/// The frames logged since the last look.
+fn print_frames(sim: &Sim, seen: &Cell<usize>) {
+    let log = sim.trace_log();
+    for r in &log[seen.get().min(log.len())..] {
+        println!(
+            "#{:<5} [{:>10.6}s] {:<4} {:<22} id={} {}",
+            r.frame, r.at, r.dir, r.point, r.id, r.summary
+        );
+        for n in &r.notes {
+            println!("        {n}");
+        }
+    }
+    seen.set(log.len());
+}
+
 /// Reads commands until the user goes on, goes back or quits.
-fn prompt(sim: &mut Sim, last: &StepReport, total: usize, seen: &Cell<usize>) -> Reply {
+fn prompt(sim: &mut Sim, at: &str, seen: &Cell<usize>) -> Reply {
     let stdin = std::io::stdin();
     loop {
         print!(
-            "\n[after step {}/{total}, {:.6}s] {HELP}\n> ",
-            last.index,
+            "\n[{at}, {:.6}s] {HELP}\n> ",
             sim.now().since_start().as_secs_f64()
         );
         let _ = std::io::stdout().flush();
@@ -147,21 +179,10 @@ fn prompt(sim: &mut Sim, last: &StepReport, total: usize, seen: &Cell<usize>) ->
         };
         match words.first().map(String::as_str) {
             None | Some("n" | "next") => return Reply::Next,
+            Some("f" | "frame") => return Reply::Frame,
             Some("b" | "back") => return Reply::Back,
             Some("q" | "quit") => return Reply::Quit,
-            Some("frames" | "f") => {
-                let log = sim.trace_log();
-                for r in &log[seen.get().min(log.len())..] {
-                    println!(
-                        "#{:<5} [{:>10.6}s] {:<4} {:<22} id={} {}",
-                        r.frame, r.at, r.dir, r.point, r.id, r.summary
-                    );
-                    for n in &r.notes {
-                        println!("        {n}");
-                    }
-                }
-                seen.set(log.len());
-            }
+            Some("frames") => print_frames(sim, seen),
             Some("show") if words.len() >= 3 => {
                 let Some(node) = sim.find_node(&words[1]) else {
                     println!("no node named '{}'", words[1]);
