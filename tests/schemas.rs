@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hoplab::scenario::schema::{lab_schema, run_schema};
+use hoplab::scenario::schema::{lab_schema, run_schema, test_schema};
 use jsonschema::Validator;
 use serde_json::Value;
 
@@ -70,7 +70,11 @@ fn lab_files(dir: &Path) -> Vec<PathBuf> {
 fn schemas_are_current() {
     let update = std::env::var_os("HOPLAB_UPDATE_SCHEMAS").is_some();
     let mut stale = Vec::new();
-    for (name, schema) in [("lab", lab_schema()), ("run", run_schema())] {
+    for (name, schema) in [
+        ("lab", lab_schema()),
+        ("run", run_schema()),
+        ("test", test_schema()),
+    ] {
         let path = repo().join(format!("schemas/{name}.schema.json"));
         let text = serde_json::to_string_pretty(&schema).unwrap() + "\n";
         if update {
@@ -327,4 +331,35 @@ fn errors_keep_their_lines_under_the_schema_comment() {
     let errors = hoplab::scenario::parse(text, "lab.yaml").unwrap_err();
     let e = &errors.0[0];
     assert_eq!((e.line, e.field.as_str()), (6, "ip"), "{errors}");
+}
+
+#[test]
+fn hoplab_tests_json_report_conforms_to_the_test_schema() {
+    let v = validator("test");
+    let mut checked = 0;
+    // Passing labs, failing ones, and a directory with both.
+    for dir in [
+        "scenarios",
+        "scenarios/exercises",
+        "scenarios/exercises/solutions",
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_hoplab"))
+            .args(["test", dir, "--json"])
+            .current_dir(repo())
+            .env_remove("HOPLAB_REQUIRE_PRIVILEGED")
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{dir}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let bad = violations(&v, &report);
+        assert!(bad.is_empty(), "{dir}: {}", bad.join("\n"));
+        checked += report["labs"].as_array().map_or(0, Vec::len);
+    }
+    assert!(checked >= 21, "only {checked} labs checked");
+    // The schema is closed: an unknown field fails.
+    let mut report: Value = serde_json::json!({"version": 1, "labs": [], "passed": 0,
+        "failed": 0, "skipped": 0, "errors": 0, "interrupted": false});
+    assert!(violations(&v, &report).is_empty());
+    report["extra"] = Value::Bool(true);
+    assert!(!violations(&v, &report).is_empty());
 }

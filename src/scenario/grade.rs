@@ -321,7 +321,7 @@ pub fn labs_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 // Running labs
 
 /// How a lab (or an exercise) came out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Pass,
@@ -343,13 +343,13 @@ impl fmt::Display for Outcome {
 }
 
 /// One command of an answer and its exit code.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct AnswerRun {
     pub command: String,
     pub exit_code: i32,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct ExerciseOutcome {
     pub id: String,
     pub on: String,
@@ -361,7 +361,7 @@ pub struct ExerciseOutcome {
     pub result: Outcome,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct LabOutcome {
     pub file: String,
     /// None when the file did not load.
@@ -390,7 +390,7 @@ pub struct LabOutcome {
 }
 
 /// What `hoplab test --json` prints.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct TestReport {
     pub version: u32,
     pub labs: Vec<LabOutcome>,

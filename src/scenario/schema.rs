@@ -1,6 +1,7 @@
 //! JSON Schemas of what hoplab reads and writes, derived from the serde types with `schemars`:
 //! [`lab_schema`] for lab files (`raw::RawLab`: the YAML as users write it, short forms
-//! included) and [`run_schema`] for `hoplab run --json` (`run::RunReport`). The copies shipped
+//! included), [`run_schema`] for `hoplab run --json` (`run::RunReport`) and [`test_schema`]
+//! for `hoplab test --json` (`grade::TestReport`). The copies shipped
 //! in `schemas/` are regenerated and compared by `tests/schemas.rs`.
 //!
 //! Both are JSON Schema draft 7, not schemars' default 2020-12: draft 7 is what
@@ -11,6 +12,7 @@ use schemars::Schema;
 use schemars::generate::SchemaSettings;
 use schemars::transform::RecursiveTransform;
 
+use super::grade::TestReport;
 use super::raw::RawLab;
 use super::run::RunReport;
 
@@ -34,6 +36,17 @@ pub fn run_schema() -> serde_json::Value {
         .with_transform(RecursiveTransform(close_object))
         .into_generator()
         .into_root_schema_for::<RunReport>()
+        .to_value()
+}
+
+/// The schema of `hoplab test --json`'s output, closed as [`run_schema`]'s; each lab's
+/// `report` is a run report.
+pub fn test_schema() -> serde_json::Value {
+    SchemaSettings::draft07()
+        .for_serialize()
+        .with_transform(RecursiveTransform(close_object))
+        .into_generator()
+        .into_root_schema_for::<TestReport>()
         .to_value()
 }
 
