@@ -203,6 +203,28 @@ fn load(file: &Path) -> Result<scenario::Lab, ExitCode> {
     Ok(lab)
 }
 
+/// `--capture`: a capture mode, or exit 2 with the choices.
+fn capture_mode(arg: Option<&str>) -> Result<Option<CaptureMode>, ExitCode> {
+    match arg.map(|c| (c, CaptureMode::parse(c))) {
+        None => Ok(None),
+        Some((_, Some(m))) => Ok(Some(m)),
+        Some((c, None)) => {
+            eprintln!("hoplab: --capture {c}: expected none, merged, split or both");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// Prints a report as pretty JSON on stdout.
+fn print_json(report: &impl serde::Serialize) -> Result<(), ExitCode> {
+    let text = serde_json::to_string_pretty(report).map_err(|e| {
+        eprintln!("hoplab: {e}");
+        ExitCode::from(2)
+    })?;
+    println!("{text}");
+    Ok(())
+}
+
 fn load_answers(file: &Path) -> Result<Answers, ExitCode> {
     Answers::load(file).map_err(|e| {
         eprintln!("{e}");
@@ -240,13 +262,9 @@ fn run(
         eprintln!("{e}");
         return ExitCode::from(2);
     }
-    let capture = match capture.as_deref().map(|c| (c, CaptureMode::parse(c))) {
-        None => None,
-        Some((_, Some(m))) => Some(m),
-        Some((c, None)) => {
-            eprintln!("hoplab: --capture {c}: expected none, merged, split or both");
-            return ExitCode::from(2);
-        }
+    let capture = match capture_mode(capture.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     if let Some(dir) = &report_dir
         && let Err(e) = std::fs::create_dir_all(dir)
@@ -279,12 +297,8 @@ fn run(
     let report = runner.run();
     let wall = wall.elapsed();
     if json {
-        match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("hoplab: {e}");
-                return ExitCode::from(2);
-            }
+        if let Err(code) = print_json(&report) {
+            return code;
         }
     } else {
         output::print_report(&lab, &file, &report, wall);
@@ -379,12 +393,8 @@ fn test(
     }
     let report = TestReport::new(outcomes, interrupt.load(Ordering::Relaxed));
     if json {
-        match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("hoplab: {e}");
-                return ExitCode::from(2);
-            }
+        if let Err(code) = print_json(&report) {
+            return code;
         }
     } else {
         output::print_test_table(&report);

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
 
-use hoplab::capture::CaptureMode;
 use hoplab::report::iproute::split_words;
 use hoplab::scenario::run::{Resume, RunOptions, Runner, StepReport};
 use hoplab::sim::Sim;
@@ -38,13 +37,9 @@ pub fn run_stepwise(
         Ok(l) => l,
         Err(c) => return c,
     };
-    let capture = match capture.as_deref().map(|c| (c, CaptureMode::parse(c))) {
-        None => None,
-        Some((_, Some(m))) => Some(m),
-        Some((c, None)) => {
-            eprintln!("hoplab: --capture {c}: expected none, merged, split or both");
-            return ExitCode::from(2);
-        }
+    let capture = match crate::capture_mode(capture.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     let opts = RunOptions {
         out_dir: out,

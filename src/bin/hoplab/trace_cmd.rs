@@ -19,15 +19,9 @@ pub fn pick(packet: Option<u32>, frame: Option<u64>, filter: Option<&str>) -> Re
 
 pub fn run(lab: &hoplab::scenario::Lab, seed: Option<u64>, pick: &Pick, json: bool) -> ExitCode {
     match trace(lab, seed, pick) {
-        Ok(j) if json => match serde_json::to_string_pretty(&j) {
-            Ok(text) => {
-                println!("{text}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("hoplab: {e}");
-                ExitCode::from(2)
-            }
+        Ok(j) if json => match crate::print_json(&j) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(code) => code,
         },
         Ok(j) => {
             print!("{}", describe(&j));

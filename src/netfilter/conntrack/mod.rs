@@ -443,12 +443,7 @@ impl Conntrack {
         for id in 0..self.conns.len() {
             let Some(c) = &self.conns[id] else { continue };
             if c.expires <= now {
-                let (id32, rehash) = (id as u32, rehash(&self.conns));
-                self.index
-                    .remove(index::hash(&c.orig), id32, false, &rehash);
-                self.index.remove(index::hash(&c.reply), id32, true, rehash);
-                self.conns[id] = None;
-                self.free.push(id as u32);
+                self.forget(id);
                 self.stats.expired += 1;
             } else {
                 next = Some(next.map_or(c.expires, |n| n.min(c.expires)));
@@ -465,15 +460,21 @@ impl Conntrack {
             if !doomed(c) {
                 continue;
             }
-            let (id32, rehash) = (id as u32, rehash(&self.conns));
-            self.index
-                .remove(index::hash(&c.orig), id32, false, &rehash);
-            self.index.remove(index::hash(&c.reply), id32, true, rehash);
-            self.conns[id] = None;
-            self.free.push(id as u32);
+            self.forget(id);
             n += 1;
         }
         n
+    }
+
+    /// Takes flow `id` out of the table and its index; its slot is free again.
+    fn forget(&mut self, id: usize) {
+        let Some(c) = &self.conns[id] else { return };
+        let (id32, rehash) = (id as u32, rehash(&self.conns));
+        self.index
+            .remove(index::hash(&c.orig), id32, false, &rehash);
+        self.index.remove(index::hash(&c.reply), id32, true, rehash);
+        self.conns[id] = None;
+        self.free.push(id as u32);
     }
 
     /// Forgets every flow (`conntrack -F`).
