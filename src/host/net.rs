@@ -587,6 +587,10 @@ impl HostIface {
             return None;
         }
         let arp = ArpPacket::new_checked(eth.payload()).ok()?;
+        // Most ARP a host ignores is a request for another address, not an announcement.
+        if arp.source_protocol_addr() != arp.target_protocol_addr() {
+            return None;
+        }
         let Ok(ArpRepr::EthernetIpv4 {
             source_hardware_addr: mac,
             source_protocol_addr: ip,

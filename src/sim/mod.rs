@@ -728,14 +728,17 @@ impl Sim {
         // A new packet answers the handled one only if it goes back to its sender (an echo
         // reply, an ICMP error, an ARP reply), not because it left while the node handled
         // it (a queued packet leaving once an ARP reply came).
-        let sender = incoming.bytes().and_then(ends).map(|(src, _)| src);
+        let mut sender: Option<Option<[u8; 4]>> = None;
         for t in tx.drain(..) {
             match t {
                 Tx::One { port, frame } => {
                     let mut t = self.pool.tag(frame);
                     if t.re != 0 && t.re == tag.id {
+                        let from = *sender.get_or_insert_with(|| {
+                            incoming.bytes().and_then(ends).map(|(src, _)| src)
+                        });
                         let to = ends(self.pool.get(frame)).map(|(_, dst)| dst);
-                        if to.is_none() || to != sender {
+                        if to.is_none() || to != from {
                             t.re = 0;
                             self.pool.set_tag(frame, t);
                         }

@@ -39,10 +39,9 @@ impl PacketTag {
 #[derive(Debug, Default)]
 pub struct FramePool {
     free: Vec<Vec<u8>>,
-    /// Parked frames by id; a vacant slot holds an empty `Vec` (no allocation).
-    parked: Vec<Vec<u8>>,
-    /// Which packet each parked frame is (same index as `parked`).
-    tags: Vec<PacketTag>,
+    /// Parked frames by id, each with the packet it is (side by side: one cache line); a
+    /// vacant slot holds an empty `Vec` (no allocation).
+    parked: Vec<(Vec<u8>, PacketTag)>,
     vacant: Vec<u32>,
 }
 
@@ -76,13 +75,11 @@ impl FramePool {
     pub fn park(&mut self, frame: Vec<u8>) -> FrameId {
         match self.vacant.pop() {
             Some(i) => {
-                self.parked[i as usize] = frame;
-                self.tags[i as usize] = PacketTag::default();
+                self.parked[i as usize] = (frame, PacketTag::default());
                 FrameId(i)
             }
             None => {
-                self.parked.push(frame);
-                self.tags.push(PacketTag::default());
+                self.parked.push((frame, PacketTag::default()));
                 FrameId((self.parked.len() - 1) as u32)
             }
         }
@@ -91,12 +88,12 @@ impl FramePool {
     /// Which packet a parked frame is.
     #[inline]
     pub fn tag(&self, id: FrameId) -> PacketTag {
-        self.tags[id.0 as usize]
+        self.parked[id.0 as usize].1
     }
 
     #[inline]
     pub fn set_tag(&mut self, id: FrameId, tag: PacketTag) {
-        self.tags[id.0 as usize] = tag;
+        self.parked[id.0 as usize].1 = tag;
     }
 
     /// Parks a copy of `data`.
@@ -109,7 +106,7 @@ impl FramePool {
     /// Parks a copy of a parked frame (the same packet).
     pub fn duplicate(&mut self, id: FrameId) -> FrameId {
         let mut buf = self.take();
-        buf.extend_from_slice(&self.parked[id.0 as usize]);
+        buf.extend_from_slice(&self.parked[id.0 as usize].0);
         let tag = self.tag(id);
         let copy = self.park(buf);
         self.set_tag(copy, tag);
@@ -119,14 +116,14 @@ impl FramePool {
     /// A parked frame's bytes.
     #[inline]
     pub fn get(&self, id: FrameId) -> &[u8] {
-        &self.parked[id.0 as usize]
+        &self.parked[id.0 as usize].0
     }
 
     /// Takes a frame back; its id is free again.
     #[inline]
     pub fn unpark(&mut self, id: FrameId) -> Vec<u8> {
         self.vacant.push(id.0);
-        std::mem::take(&mut self.parked[id.0 as usize])
+        std::mem::take(&mut self.parked[id.0 as usize].0)
     }
 
     /// Drops a parked frame, keeping its buffer for reuse.
