@@ -232,17 +232,9 @@ fn connect(plan: &mut HostPlan, args: &[&str]) -> PlannedStep {
             ),
         );
     };
-    let Some(net) = plan.network_index(net_name) else {
-        return failed(
-            1,
-            format!("Error response from daemon: network {net_name} not found\n"),
-        );
-    };
-    let Some(ci) = plan.ctr_index(ctr_name) else {
-        return failed(
-            1,
-            format!("Error response from daemon: No such container: {ctr_name}\n"),
-        );
+    let (net, ci) = match network_and_container(plan, net_name, ctr_name) {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
     };
     let c = &plan.ctrs[ci];
     let network = &plan.networks[net].0;
@@ -303,6 +295,28 @@ fn connect(plan: &mut HostPlan, args: &[&str]) -> PlannedStep {
     step
 }
 
+/// The network and the container a `docker network connect|disconnect` names, or the
+/// daemon's refusal.
+fn network_and_container(
+    plan: &HostPlan,
+    net_name: &str,
+    ctr_name: &str,
+) -> Result<(usize, usize), PlannedStep> {
+    let net = plan.network_index(net_name).ok_or_else(|| {
+        failed(
+            1,
+            format!("Error response from daemon: network {net_name} not found\n"),
+        )
+    })?;
+    let ci = plan.ctr_index(ctr_name).ok_or_else(|| {
+        failed(
+            1,
+            format!("Error response from daemon: No such container: {ctr_name}\n"),
+        )
+    })?;
+    Ok((net, ci))
+}
+
 /// `docker network disconnect [-f] NETWORK CONTAINER`.
 fn disconnect(plan: &mut HostPlan, args: &[&str]) -> PlannedStep {
     let pos: Vec<&str> = args
@@ -316,17 +330,9 @@ fn disconnect(plan: &mut HostPlan, args: &[&str]) -> PlannedStep {
             "docker: 'docker network disconnect' requires exactly 2 arguments\n\nUsage:  docker network disconnect [OPTIONS] NETWORK CONTAINER\n\nSee 'docker network disconnect --help' for more information\n".into(),
         );
     };
-    let Some(net) = plan.network_index(net_name) else {
-        return failed(
-            1,
-            format!("Error response from daemon: network {net_name} not found\n"),
-        );
-    };
-    let Some(ci) = plan.ctr_index(ctr_name) else {
-        return failed(
-            1,
-            format!("Error response from daemon: No such container: {ctr_name}\n"),
-        );
+    let (net, ci) = match network_and_container(plan, net_name, ctr_name) {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
     };
     if !plan.ctrs[ci].attach.iter().any(|a| a.net == net) {
         return failed(
