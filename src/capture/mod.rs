@@ -97,7 +97,12 @@ pub struct Capture {
     mode: CaptureMode,
     dir: PathBuf,
     points: Vec<Point>,
-    merged: Option<PcapNgWriter<BufWriter<File>>>,
+    merged: Option<PcapNgWriter<BufWriter<Box<dyn Write>>>>,
+    /// Where the merged capture goes (`-`: standard output).
+    merged_path: PathBuf,
+    /// Flush the merged capture after each frame, so a reader sees frames as they happen
+    /// (`--pcapng -` into Wireshark).
+    live: bool,
     next_idb: u32,
     error: Option<io::Error>,
     watches: Vec<Watch>,
@@ -124,6 +129,17 @@ impl Capture {
     /// Prepares `dir` (created if missing; stale `*.pcap`/`all.pcapng` removed so the folder
     /// holds exactly this run's files).
     pub fn create(mode: CaptureMode, dir: &Path) -> io::Result<Capture> {
+        Capture::create_with(mode, dir, None)
+    }
+
+    /// As `create`, with the merged pcapng written to `merged_to` instead of
+    /// `dir/all.pcapng`, whatever `mode` says of it (`-`: standard output, flushed after each
+    /// frame); `mode` still decides the per-point files.
+    pub fn create_with(
+        mode: CaptureMode,
+        dir: &Path,
+        merged_to: Option<&Path>,
+    ) -> io::Result<Capture> {
         if mode != CaptureMode::None {
             std::fs::create_dir_all(dir)?;
             for entry in std::fs::read_dir(dir)? {
@@ -135,8 +151,14 @@ impl Capture {
                 }
             }
         }
-        let merged = if mode.merged() {
-            let file = BufWriter::with_capacity(BUF_BYTES, File::create(dir.join("all.pcapng"))?);
+        let live = merged_to.is_some_and(|p| p == Path::new("-"));
+        let merged_path = merged_to.map_or_else(|| dir.join("all.pcapng"), Path::to_path_buf);
+        let merged = if mode.merged() || merged_to.is_some() {
+            let sink: Box<dyn Write> = match live {
+                true => Box::new(io::stdout()),
+                false => Box::new(File::create(&merged_path)?),
+            };
+            let file = BufWriter::with_capacity(BUF_BYTES, sink);
             let section = SectionHeaderBlock {
                 endianness: Endianness::Little,
                 major_version: 1,
@@ -155,6 +177,8 @@ impl Capture {
             dir: dir.to_path_buf(),
             points: Vec::new(),
             merged,
+            merged_path,
+            live,
             next_idb: 0,
             error: None,
             watches: Vec::new(),
@@ -162,7 +186,8 @@ impl Capture {
     }
 
     pub fn enabled(&self) -> bool {
-        (self.mode != CaptureMode::None && self.error.is_none()) || !self.watches.is_empty()
+        ((self.mode != CaptureMode::None || self.merged.is_some()) && self.error.is_none())
+            || !self.watches.is_empty()
     }
 
     /// Whether a comment recorded at `point` is read by anything: the merged file stores
@@ -230,7 +255,7 @@ impl Capture {
                 w.count += 1;
             }
         }
-        if self.mode == CaptureMode::None || self.error.is_some() {
+        if (self.mode == CaptureMode::None && self.merged.is_none()) || self.error.is_some() {
             return;
         }
         if let Err(e) = self.write(index, at, dir, data, comment) {
@@ -310,6 +335,9 @@ impl Capture {
             merged
                 .write_block(&Block::EnhancedPacket(epb))
                 .map_err(to_io)?;
+            if self.live {
+                merged.get_mut().flush()?;
+            }
         }
         Ok(())
     }
@@ -338,7 +366,7 @@ impl Capture {
         files.sort_by(|a, b| a.path.cmp(&b.path));
         if self.merged.is_some() {
             files.push(WrittenFile {
-                path: self.dir.join("all.pcapng"),
+                path: self.merged_path.clone(),
                 point: "all".into(),
                 frames: self.points.iter().map(|p| p.frames).sum(),
             });

@@ -539,6 +539,7 @@ pub fn test_lab(file: &Path, loaded: &Result<Lab, LabErrors>, opts: &TestOptions
         seed: None,
         capture: None,
         interrupt: opts.interrupt.clone(),
+        merged_to: None,
     };
     let mut runner = match Runner::new(lab, &run_opts) {
         Ok(r) => r,

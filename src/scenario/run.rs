@@ -24,6 +24,9 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     pub capture: Option<CaptureMode>,
     pub interrupt: Option<Arc<AtomicBool>>,
+    /// Where the merged pcapng goes instead of `all.pcapng` in `out_dir` (`-`: standard
+    /// output, as frames happen).
+    pub merged_to: Option<PathBuf>,
 }
 
 /// One expectation and how it went.
@@ -134,6 +137,9 @@ pub struct Runner<'l> {
     framing: bool,
     /// A pause stopped the run.
     stopped: bool,
+    /// Called with each virtual instant before the events due then run: it waits until the
+    /// wall clock catches up (`--pace`). The runner itself reads no clock.
+    pacer: Option<Box<dyn FnMut(Instant) + 'l>>,
 }
 
 /// What `Runner::set_pause` takes.
@@ -159,7 +165,7 @@ impl<'l> Runner<'l> {
             .out_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from("captures").join(&lab.name));
-        let mut capture = Capture::create(mode, &dir)
+        let mut capture = Capture::create_with(mode, &dir, opts.merged_to.as_deref())
             .map_err(|e| format!("cannot write captures to {}: {e}", dir.display()))?;
         let mut watches = Vec::new();
         for e in &lab.expects {
@@ -185,12 +191,39 @@ impl<'l> Runner<'l> {
             pause: None,
             framing: false,
             stopped: false,
+            pacer: None,
         })
     }
 
     /// Stops the run at virtual time `t`, leaving the network as it is then.
     pub fn stop_at(&mut self, t: crate::time::Duration) {
         self.stop_at = Some(Instant::ZERO + t);
+    }
+
+    /// Runs the lab no faster than `pacer` lets it (see the field).
+    pub fn set_pacer(&mut self, pacer: Box<dyn FnMut(Instant) + 'l>) {
+        self.pacer = Some(pacer);
+    }
+
+    /// Runs events up to `t`, each group of simultaneous events once the pacer lets it.
+    fn run_paced(&mut self, t: Instant) -> Stop {
+        loop {
+            let Some(next) = self.sim.next_event_at().filter(|&n| n <= t) else {
+                if self.sim.next_event_at().is_some()
+                    && let Some(p) = self.pacer.as_mut()
+                {
+                    p(t);
+                }
+                return self.sim.run_until(t);
+            };
+            if let Some(p) = self.pacer.as_mut() {
+                p(next);
+            }
+            match self.sim.run_until(next) {
+                Stop::Limit | Stop::Idle => continue,
+                other => return other,
+            }
+        }
     }
 
     /// Calls `pause` after each step (see the field).
@@ -271,7 +304,10 @@ impl<'l> Runner<'l> {
         let t = t.min(self.limit());
         let stop = loop {
             if !self.framing {
-                break self.sim.run_until(t);
+                break match self.pacer.is_some() {
+                    true => self.run_paced(t),
+                    false => self.sim.run_until(t),
+                };
             }
             if let Some(stop) = self.sim.run_until_logged(t) {
                 break stop;

@@ -44,6 +44,7 @@ pub fn trace(lab: &Lab, seed: Option<u64>, pick: &Pick) -> Result<Journey, Strin
         seed,
         capture: Some(CaptureMode::None),
         interrupt: None,
+        merged_to: None,
     };
     let mut runner = Runner::new(lab, &opts)?;
     runner.sim.set_trace();

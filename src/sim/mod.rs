@@ -463,6 +463,11 @@ impl Sim {
         self.last_frame_at
     }
 
+    /// When the next event is due.
+    pub fn next_event_at(&self) -> Option<Instant> {
+        self.queue.peek_time()
+    }
+
     pub fn pending_events(&self) -> usize {
         self.queue.len()
     }

@@ -504,6 +504,7 @@ fn run_lab(y: &str) -> hoplab::scenario::run::RunReport {
         seed: None,
         capture: Some(CaptureMode::None),
         interrupt: None,
+        merged_to: None,
     };
     let mut runner = Runner::new(&lab, &opts).expect("build");
     runner.run()

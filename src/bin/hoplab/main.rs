@@ -1,6 +1,7 @@
 //! The `hoplab` command line. Exit codes: 0 every expectation held, 1 a lab expectation
 //! failed, 2 bad input (a lab file, a flag, an unknown node).
 
+#[macro_use]
 mod output;
 mod step;
 mod trace_cmd;
@@ -61,6 +62,15 @@ enum Command {
         /// Pause after each step: go on, print a listing, list the frames, or go back.
         #[arg(long, conflicts_with = "json")]
         step: bool,
+        /// Write the merged pcapng here instead of OUT/all.pcapng; `-` streams it to standard
+        /// output as frames happen (the text report then goes to standard error), e.g.
+        /// `hoplab run LAB --pcapng - --pace 1 | wireshark -k -i -`.
+        #[arg(long, value_name = "PATH", conflicts_with = "json")]
+        pcapng: Option<PathBuf>,
+        /// Run no faster than X virtual seconds per wall second (1: real time; 0.1: ten times
+        /// slower), to watch a lab live.
+        #[arg(long, value_name = "X")]
+        pace: Option<f64>,
     },
     /// Run labs and grade them: a table of pass, FAIL, skipped or error per lab.
     Test {
@@ -147,9 +157,23 @@ fn main() -> ExitCode {
             answers,
             report,
             step,
+            pcapng,
+            pace,
         } => match step {
             true => step::run_stepwise(file, out, seed, capture),
-            false => run(file, out, seed, capture, json, answers, report),
+            false => run(
+                file,
+                out,
+                seed,
+                capture,
+                json,
+                Extras {
+                    answers,
+                    report_dir: report,
+                    pcapng,
+                    pace,
+                },
+            ),
         },
         Command::Test {
             paths,
@@ -239,15 +263,35 @@ fn interrupt_flag() -> Arc<AtomicBool> {
     interrupt
 }
 
+/// What `run` takes besides the lab and its captures.
+struct Extras {
+    answers: Option<PathBuf>,
+    report_dir: Option<PathBuf>,
+    pcapng: Option<PathBuf>,
+    pace: Option<f64>,
+}
+
 fn run(
     file: PathBuf,
     out: Option<PathBuf>,
     seed: Option<u64>,
     capture: Option<String>,
     json: bool,
-    answers: Option<PathBuf>,
-    report_dir: Option<PathBuf>,
+    extras: Extras,
 ) -> ExitCode {
+    let Extras {
+        answers,
+        report_dir,
+        pcapng,
+        pace,
+    } = extras;
+    if pace.is_some_and(|x| !(x.is_finite() && x > 0.0)) {
+        eprintln!("hoplab: --pace takes a positive number of virtual seconds per wall second");
+        return ExitCode::from(2);
+    }
+    if pcapng.as_deref() == Some(Path::new("-")) {
+        output::to_stderr();
+    }
     let lab = match load(&file) {
         Ok(l) => l,
         Err(c) => return c,
@@ -278,6 +322,7 @@ fn run(
         seed,
         capture,
         interrupt: Some(interrupt),
+        merged_to: pcapng,
     };
     let wall = std::time::Instant::now();
     let mut runner = match Runner::new(&lab, &opts) {
@@ -287,6 +332,17 @@ fn run(
             return ExitCode::from(2);
         }
     };
+    if let Some(x) = pace {
+        // Virtual instant t runs once t / x seconds of wall time have passed.
+        let start = wall;
+        runner.set_pacer(Box::new(move |t| {
+            let due = start + std::time::Duration::from_secs_f64(t.since_start().as_secs_f64() / x);
+            let now = std::time::Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+        }));
+    }
     if let Some(a) = &answers {
         runner.set_answers(a.for_lab(&lab));
     }
@@ -306,7 +362,7 @@ fn run(
     if let Some(dir) = &report_dir {
         let frames = runner.sim.trace_log();
         match hoplab::report::html::write(dir, &lab, &file, &report, frames) {
-            Ok(page) if !json => println!("Report: {}", page.display()),
+            Ok(page) if !json => say!("Report: {}", page.display()),
             Ok(_) => {}
             Err(e) => {
                 eprintln!("hoplab: cannot write the report to {}: {e}", dir.display());
@@ -508,6 +564,7 @@ fn show(
         seed,
         capture: Some(CaptureMode::None),
         interrupt: None,
+        merged_to: None,
     };
     let mut runner = match Runner::new(&lab, &opts) {
         Ok(r) => r,

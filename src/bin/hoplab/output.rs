@@ -1,10 +1,38 @@
 //! The human-readable run report.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use hoplab::scenario::Lab;
 use hoplab::scenario::grade::{Outcome, TestReport};
 use hoplab::scenario::run::{Check, RunReport, StepReport};
+
+/// The text report goes to standard error while standard output carries the live pcapng
+/// (`--pcapng -`).
+static TO_STDERR: AtomicBool = AtomicBool::new(false);
+
+/// Sends the text report to standard error from now on.
+pub fn to_stderr() {
+    TO_STDERR.store(true, Ordering::Relaxed);
+}
+
+pub fn on_stderr() -> bool {
+    TO_STDERR.load(Ordering::Relaxed)
+}
+
+/// `println!` to where the text report goes.
+macro_rules! say {
+    ($($t:tt)*) => {
+        if $crate::output::on_stderr() { eprintln!($($t)*) } else { println!($($t)*) }
+    };
+}
+
+/// `print!` to where the text report goes.
+macro_rules! say_more {
+    ($($t:tt)*) => {
+        if $crate::output::on_stderr() { eprint!($($t)*) } else { print!($($t)*) }
+    };
+}
 
 fn check_line(c: &Check) -> String {
     let mark = if c.pass { "ok  " } else { "FAIL" };
@@ -28,16 +56,16 @@ pub fn print_report(lab: &Lab, file: &Path, r: &RunReport, wall: std::time::Dura
 
 /// The lab's name, file, seed, `about` and warnings.
 pub fn print_header(lab: &Lab, file: &Path, seed: u64, warnings: &[String]) {
-    println!(
+    say!(
         "hoplab: lab '{}' ({}), seed {seed}",
         lab.name,
         file.display()
     );
     for line in lab.about.trim_end().lines() {
-        println!("  {line}");
+        say!("  {line}");
     }
     for w in warnings {
-        println!("warning: {w}");
+        say!("warning: {w}");
     }
 }
 
@@ -45,38 +73,38 @@ pub fn print_header(lab: &Lab, file: &Path, seed: u64, warnings: &[String]) {
 /// exercise step says whether answers follow it).
 pub fn print_step(s: &StepReport, r_steps: &[StepReport]) {
     {
-        println!();
+        say!();
         let who = s.on.as_deref().unwrap_or("lab");
         let bg = if s.background { " &" } else { "" };
         if s.kind == "exercise" {
-            println!("[{:>10.6}s] {who}: {}", s.at, s.command);
+            say!("[{:>10.6}s] {who}: {}", s.at, s.command);
             for line in s.prompt.as_deref().unwrap_or("").trim_end().lines() {
-                println!("  {line}");
+                say!("  {line}");
             }
             // Whether answers follow shows in the next steps; say how to give them.
             let answered = r_steps
                 .iter()
                 .any(|a| a.kind == "run" && a.index == s.index && a.exercise == s.exercise);
             if !answered {
-                println!("  (your commands go here: hoplab test FILE --answers ANSWERS.yaml)");
+                say!("  (your commands go here: hoplab test FILE --answers ANSWERS.yaml)");
             }
             return;
         }
-        println!("[{:>10.6}s] {who}$ {}{bg}", s.at, s.command);
+        say!("[{:>10.6}s] {who}$ {}{bg}", s.at, s.command);
         if let Some(res) = &s.result {
-            print!("{}", res.output);
+            say_more!("{}", res.output);
             if !res.output.is_empty() && !res.output.ends_with('\n') {
-                println!();
+                say!();
             }
             if res.stopped && !s.background {
-                println!("  (stopped at its timeout)");
+                say!("  (stopped at its timeout)");
             }
         }
         if let Some(l) = &s.listing {
-            print!("{l}");
+            say_more!("{l}");
         }
         for c in &s.checks {
-            println!("{}", check_line(c));
+            say!("{}", check_line(c));
         }
     }
 }
@@ -84,24 +112,28 @@ pub fn print_step(s: &StepReport, r_steps: &[StepReport]) {
 /// What follows the steps: the kernel log, capture expectations, files and the verdict.
 pub fn print_tail(r: &RunReport, wall: std::time::Duration) {
     if !r.kernel_log.is_empty() {
-        println!();
-        println!("Kernel log (LOG rules):");
+        say!();
+        say!("Kernel log (LOG rules):");
         for l in &r.kernel_log {
-            println!("  {}: {}", l.node, l.line);
+            say!("  {}: {}", l.node, l.line);
         }
     }
     if !r.expectations.is_empty() {
-        println!();
-        println!("Capture expectations:");
+        say!();
+        say!("Capture expectations:");
         for c in &r.expectations {
-            println!("{}", check_line(c));
+            say!("{}", check_line(c));
         }
     }
     if !r.files.is_empty() {
-        println!();
-        println!("Captures written:");
+        say!();
+        say!("Captures written:");
         for f in &r.files {
-            println!("  {} ({} frames)", f.path.display(), f.frames);
+            let path = match f.path.as_os_str() == "-" {
+                true => "standard output".to_string(),
+                false => f.path.display().to_string(),
+            };
+            say!("  {path} ({} frames)", f.frames);
         }
     }
     let total = r.steps.iter().map(|s| s.checks.len()).sum::<usize>() + r.expectations.len();
@@ -112,8 +144,8 @@ pub fn print_tail(r: &RunReport, wall: std::time::Duration) {
         .chain(&r.expectations)
         .filter(|c| c.pass)
         .count();
-    println!();
-    println!(
+    say!();
+    say!(
         "{}: {passed}/{total} expectations held; {:.6} s virtual, {:.3} s wall, {} frames delivered",
         if r.passed { "PASS" } else { "FAIL" },
         r.virtual_time,
@@ -146,7 +178,7 @@ pub fn print_columns<const N: usize>(rows: &[[String; N]], right: [bool; N]) {
                 line.push_str(&pad);
             }
         }
-        println!("{}", line.trim_end());
+        say!("{}", line.trim_end());
     }
 }
 
@@ -181,28 +213,31 @@ pub fn print_test_table(report: &TestReport) {
     }
     print_columns(&rows, [false, true, true, true, true, false]);
     for l in report.labs.iter().filter(|l| l.result != Outcome::Pass) {
-        println!();
-        println!("{}: {}", l.file, l.result);
+        say!();
+        say!("{}: {}", l.file, l.result);
         for why in l.reason.iter().chain(&l.error) {
             for line in why.lines() {
-                println!("  {line}");
+                say!("  {line}");
             }
         }
         for f in &l.failures {
-            println!("  FAIL {f}");
+            say!("  FAIL {f}");
         }
         for ex in l.exercises.iter().filter(|e| e.result != Outcome::Pass) {
             for c in ex.commands.iter().filter(|c| c.exit_code != 0) {
-                println!(
+                say!(
                     "  exercise {}: {}$ {}: exit code {}",
-                    ex.id, ex.on, c.command, c.exit_code
+                    ex.id,
+                    ex.on,
+                    c.command,
+                    c.exit_code
                 );
             }
         }
     }
-    println!();
+    say!();
     let n = report.labs.len();
-    println!(
+    say!(
         "{n} {}: {} passed, {} failed, {} skipped, {} errors",
         if n == 1 { "lab" } else { "labs" },
         report.passed,

@@ -46,6 +46,7 @@ pub fn run_stepwise(
         seed,
         capture,
         interrupt: None,
+        merged_to: None,
     };
     let total = lab.steps.len();
     // Steps a rerun passes without pausing (after `back`).
