@@ -342,18 +342,16 @@ impl HostPlan {
             return;
         };
         if let Some(li) = self.ctrs[ci].live.iter().position(|l| l.attach == ai) {
-            let gateway_before = self.gateway_endpoint(ci);
-            let l = self.ctrs[ci].live.remove(li);
-            if gateway_before == Some(l.ep.network) {
+            let was_gateway = self.gateway_endpoint(ci) == Some(net);
+            if was_gateway {
                 // The ports leave with the gateway endpoint, before it goes.
-                self.ctrs[ci].live.insert(li, l.clone());
                 self.unmap_ports(ci, out);
-                self.ctrs[ci].live.remove(li);
             }
+            let l = self.ctrs[ci].live.remove(li);
             let nets = self.nets();
             self.rules.endpoints(&nets, &[l.ep], false);
             self.unplug(ci, &l, out);
-            if gateway_before == Some(l.ep.network) {
+            if was_gateway {
                 self.map_ports(ci, out);
             }
         }
@@ -702,31 +700,23 @@ impl HostPlan {
         for (vi, &i) in kept.iter().enumerate() {
             let c = &self.ctrs[i];
             let running = c.life == Life::Running;
-            let attached: Vec<&Live> = c.live.iter().collect();
-            view.aliases.push(match running {
-                true => attached
-                    .iter()
-                    .map(|l| c.attach[l.attach].aliases.clone())
-                    .collect(),
-                false => c.attach.iter().map(|a| a.aliases.clone()).collect(),
-            });
-            view.static_ips.push(match running {
-                true => attached
-                    .iter()
-                    .map(|l| c.attach[l.attach].ip.is_some())
-                    .collect(),
-                false => c.attach.iter().map(|a| a.ip.is_some()).collect(),
-            });
+            // The endpoints the view lists: the live ones, or a stopped container's networks.
+            let shown: Vec<&Attach> = match running {
+                true => c.live.iter().map(|l| &c.attach[l.attach]).collect(),
+                false => c.attach.iter().collect(),
+            };
+            view.aliases
+                .push(shown.iter().map(|a| a.aliases.clone()).collect());
+            view.static_ips
+                .push(shown.iter().map(|a| a.ip.is_some()).collect());
             view.extra_hosts.push(c.raw_extra_hosts.clone());
-            if running {
-                if c.live.is_empty() {
-                    // `none` mode keeps its derived endpoint on `none`.
-                } else {
-                    view.endpoint_ids[vi] =
-                        attached.iter().map(|l| l.endpoint_id.clone()).collect();
+            match (running, c.live.is_empty()) {
+                // `none` mode keeps its derived endpoint on `none`.
+                (true, true) => {}
+                (true, false) => {
+                    view.endpoint_ids[vi] = c.live.iter().map(|l| l.endpoint_id.clone()).collect();
                 }
-            } else {
-                view.endpoint_ids[vi] = vec![String::new(); c.attach.len().max(1)];
+                (false, _) => view.endpoint_ids[vi] = vec![String::new(); c.attach.len().max(1)],
             }
             if let (Some(id), Some(slot)) = (&c.sandbox_id, view.sandbox_ids.get_mut(vi)) {
                 *slot = id.clone();
