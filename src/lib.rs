@@ -3,7 +3,9 @@
 //! Layers, each using only the ones above it (see `design.md`):
 //! `time`, `rand`, `id` → `wire` → `link`, `capture` → `sim` → `bridge`, `host` → `scenario`
 //! → `report`, `bench` → the `hoplab` binary. Nothing below the binary reads the wall clock,
-//! opens a file other than a capture, or spawns a thread.
+//! opens a file other than a capture, or spawns a thread, but the TAP edge (`tap`: its
+//! devices, rtnetlink, namespaces, kernel-side programs and real-time driver, Linux only),
+//! which is IO by nature; its `kernel` node is sans-IO like every node.
 #![deny(unsafe_code)]
 
 pub mod bench;
@@ -20,5 +22,6 @@ pub mod report;
 pub mod router;
 pub mod scenario;
 pub mod sim;
+pub mod tap;
 pub mod time;
 pub mod wire;

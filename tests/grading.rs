@@ -120,6 +120,7 @@ fn list_of_a_directory_that_cannot_be_read_is_exit_2() {
 
 #[test]
 fn test_of_scenarios_passes_with_a_junit_testcase_per_lab() {
+    let _kernel = common::real_kernel();
     let (out, xml) = test_junit(&["scenarios/"]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
@@ -151,6 +152,7 @@ fn test_of_scenarios_passes_with_a_junit_testcase_per_lab() {
 
 #[test]
 fn test_json_has_one_entry_per_lab() {
+    let _kernel = common::real_kernel();
     let out = run(&["test", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let report = json(&out);

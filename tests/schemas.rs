@@ -3,6 +3,8 @@
 //! its first line, every shipped lab's `run --json` output conforms to the run schema, and the
 //! lab schema accepts and refuses what the loader does.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -135,6 +137,7 @@ steps:
 /// the schema names, so the schema's list is neither short nor padded.
 #[test]
 fn every_labs_json_report_conforms_to_the_run_schema() {
+    let _kernel = common::real_kernel();
     let v = validator("run");
     let scratch = tempfile::tempdir().unwrap();
     let link_lab = scratch.path().join("link-step.yaml");
@@ -335,6 +338,7 @@ fn errors_keep_their_lines_under_the_schema_comment() {
 
 #[test]
 fn hoplab_tests_json_report_conforms_to_the_test_schema() {
+    let _kernel = common::real_kernel();
     let v = validator("test");
     let mut checked = 0;
     // Passing labs, failing ones, and a directory with both.

@@ -163,7 +163,7 @@ pub fn ip_link(links: &[LinkInfo], stats: bool) -> String {
             let _ = writeln!(
                 out,
                 "    {:>10} {:>7} {:>6} {:>7} {:>7} {:>7} ",
-                s.rx_bytes, s.rx_packets, 0, 0, 0, s.rx_multicast
+                s.rx_bytes, s.rx_packets, s.rx_errors, 0, 0, s.rx_multicast
             );
             out.push_str("    TX:  bytes packets errors dropped carrier collsns           \n");
             let _ = writeln!(

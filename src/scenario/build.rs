@@ -139,6 +139,16 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
         let node = sim.add_node(Box::new(router), &names);
         sim.list_ports_with(node, listed);
     }
+    if !lab.kernel.taps.is_empty() {
+        let taps: Vec<(String, u32, smoltcp::wire::EthernetAddress)> = lab
+            .kernel
+            .taps
+            .iter()
+            .map(|t| (t.name.clone(), t.mtu, t.mac))
+            .collect();
+        let names: Vec<String> = taps.iter().map(|t| t.0.clone()).collect();
+        sim.add_node(Box::new(crate::tap::kernel::Kernel::new(&taps)), &names);
+    }
     for l in &lab.links {
         let a = port_of(&sim, &l.a)?;
         let b = port_of(&sim, &l.b)?;

@@ -552,6 +552,13 @@ pub fn test_lab(file: &Path, loaded: &Result<Lab, LabErrors>, opts: &TestOptions
     if let Some(a) = &opts.answers {
         runner.set_answers(a.for_lab(lab));
     }
+    // A lab with TAPs plugs into the kernel (its `requires: [net_admin]` was checked above).
+    let tap_opts = crate::tap::SetupOptions::default();
+    if let Err(e) = crate::tap::attach(&mut runner, lab, tap_opts, &mut |_| {}) {
+        out.result = Outcome::Error;
+        out.error = Some(format!("{}: {e}", file.display()));
+        return out;
+    }
     let mut report = runner.run();
     drop(runner);
     out.wall_time = wall.elapsed().as_secs_f64();

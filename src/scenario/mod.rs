@@ -12,6 +12,7 @@ pub mod model;
 pub mod raw;
 pub mod run;
 pub mod schema;
+pub mod taps;
 pub mod trace;
 
 use std::path::Path;

@@ -53,6 +53,8 @@ pub struct Lab {
     /// Nodes a step cannot run on when the lab starts (a container not created yet), with
     /// the error such a step gets.
     pub refused: BTreeMap<String, String>,
+    /// TAP devices and their kernel side: with any, the lab runs in real time.
+    pub kernel: super::taps::KernelSpec,
 }
 
 /// A step whose command changes the topology: its planned output and exit code, and the
@@ -351,7 +353,7 @@ pub fn parse_rate(text: &str) -> Result<u64, String> {
     Ok((v * mult) as u64)
 }
 
-fn parse_endpoint(text: &str) -> Option<Endpoint> {
+pub(super) fn parse_endpoint(text: &str) -> Option<Endpoint> {
     let (node, iface) = text.split_once(':')?;
     (!node.is_empty() && !iface.is_empty()).then(|| Endpoint {
         node: node.to_string(),
@@ -720,6 +722,35 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
         }
     }
 
+    // TAPs: the `kernel` node, a port per TAP, linked to what each plugs into.
+    let (kernel, tap_links) =
+        super::taps::resolve(&raw.taps, raw.kernel.as_ref(), &mut errs, |what| {
+            mac_for(seed, what)
+        });
+    if let Some(first) = raw.taps.first() {
+        let node = crate::tap::kernel::NAME;
+        if names.nodes.contains_key(node) {
+            errs.at(
+                first.name.referenced,
+                "taps",
+                format!(
+                    "a lab with TAPs has a node named '{node}' (the host kernel): rename yours"
+                ),
+            );
+        } else {
+            let ports = kernel.taps.iter().map(|t| t.name.clone()).collect();
+            names.nodes.insert(node.to_string(), ("kernel", ports));
+        }
+        if raw.duration.is_none() {
+            errs.at(
+                first.name.referenced,
+                "duration",
+                "a lab with TAPs runs in real time until its `duration` (or Ctrl-C): give it one, e.g. `duration: 30s`",
+            );
+        }
+    }
+    raw.links.extend(tap_links);
+
     // Links: a bridge port named by a link is created if the bridge did not list it.
     let mut links = Vec::new();
     let mut linked: BTreeMap<Endpoint, ()> = BTreeMap::new();
@@ -824,6 +855,7 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
         changes: docker.changes,
         absent: docker.absent,
         refused: docker.refused,
+        kernel,
     })
 }
 
@@ -1134,6 +1166,8 @@ fn resolve_step(
                     _ => Ok(()),
                 })
             }
+            // A real program on the kernel side of the TAPs: the kernel checks it.
+            "kernel" => Ok(()),
             _ => Err(format!(
                 "{on} is a {kind}; commands run on hosts and routers"
             )),

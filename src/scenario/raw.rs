@@ -76,6 +76,13 @@ pub struct RawLab {
         description = "Docker hosts (one map, or a list of them), each with its networks and containers."
     )]
     pub docker: OneOrMany<super::docker::RawDocker>,
+    /// TAP devices that join the lab to the host kernel (Linux, CAP_NET_ADMIN): the lab
+    /// then runs in real time.
+    #[serde(default)]
+    pub taps: Vec<super::taps::RawTap>,
+    /// The kernel side of the TAPs: the network namespace they live in.
+    #[serde(default)]
+    pub kernel: Option<super::taps::RawKernel>,
 }
 
 /// A learning bridge.

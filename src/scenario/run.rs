@@ -98,6 +98,9 @@ pub struct RunReport {
     pub stats: SimStats,
     /// What LOG rules wrote, router by router, as `dmesg` prints it.
     pub kernel_log: Vec<KernelLogLine>,
+    /// A lab with TAPs: how its real-time run went (lag, frames each way, refused frames).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tap: Option<crate::tap::TapSummary>,
 }
 
 /// One line a LOG rule wrote.
@@ -140,6 +143,24 @@ pub struct Runner<'l> {
     /// Called with each virtual instant before the events due then run: it waits until the
     /// wall clock catches up (`--pace`). The runner itself reads no clock.
     pacer: Option<Box<dyn FnMut(Instant) + 'l>>,
+    /// With TAPs: the edge that runs the lab in real time and the kernel's steps.
+    realtime: Option<Box<dyn RealTime + 'l>>,
+}
+
+/// Drives a run on the wall clock: the TAP edge (`crate::tap::driver`). The runner hands it
+/// the simulation to run up to an instant, and the steps that run on the real kernel.
+pub trait RealTime {
+    /// Runs the simulation up to `t`, never ahead of the wall clock, moving frames between
+    /// the TAPs and the lab; returns early when a command (the lab's or the kernel's) ends.
+    fn run_until(&mut self, sim: &mut Sim, t: Instant) -> Stop;
+    /// Starts a program on the kernel side (`on: kernel`).
+    fn start(&mut self, cmd: CmdId, argv: &[String], input: &str) -> Result<(), String>;
+    /// Stops a kernel-side program, running the lab meanwhile, until its result is in.
+    fn stop(&mut self, sim: &mut Sim, cmd: CmdId);
+    /// Results of kernel-side programs that ended since the last call.
+    fn take_finished(&mut self) -> Vec<(CmdId, CmdResult)>;
+    /// The run's figures, for its report.
+    fn summary(&mut self, sim: &mut Sim) -> crate::tap::TapSummary;
 }
 
 /// What `Runner::set_pause` takes.
@@ -192,7 +213,51 @@ impl<'l> Runner<'l> {
             framing: false,
             stopped: false,
             pacer: None,
+            realtime: None,
         })
+    }
+
+    /// Runs the lab in real time through `edge` (a lab with TAPs).
+    pub fn set_realtime(&mut self, edge: Box<dyn RealTime + 'l>) {
+        self.realtime = Some(edge);
+    }
+
+    /// Whether a step on `on` runs on the real kernel.
+    fn on_kernel(&self, on: Option<&String>) -> bool {
+        self.realtime.is_some() && on.is_some_and(|n| n == crate::tap::kernel::NAME)
+    }
+
+    /// Starts a step's command on its node, or on the real kernel.
+    fn start_cmd(
+        &mut self,
+        kernel: bool,
+        node: crate::id::NodeId,
+        id: CmdId,
+        argv: &[String],
+        input: &str,
+    ) -> Result<(), String> {
+        match (kernel, self.realtime.as_mut()) {
+            (true, Some(rt)) => rt.start(id, argv, input),
+            _ => self.sim.start_command(node, id, argv, input),
+        }
+    }
+
+    /// Stops a command and collects its result.
+    fn stop_cmd(
+        &mut self,
+        kernel: bool,
+        node: crate::id::NodeId,
+        id: CmdId,
+        done: &mut BTreeMap<CmdId, CmdResult>,
+    ) {
+        match (kernel, self.realtime.as_mut()) {
+            (true, Some(rt)) => {
+                rt.stop(&mut self.sim, id);
+                done.extend(rt.take_finished());
+            }
+            _ => self.sim.stop_command(node, id),
+        }
+        done.extend(self.sim.take_finished());
     }
 
     /// Stops the run at virtual time `t`, leaving the network as it is then.
@@ -303,6 +368,11 @@ impl<'l> Runner<'l> {
     fn run_to(&mut self, t: Instant, done: &mut BTreeMap<CmdId, CmdResult>) -> Stop {
         let t = t.min(self.limit());
         let stop = loop {
+            if let Some(rt) = self.realtime.as_mut() {
+                let stop = rt.run_until(&mut self.sim, t);
+                done.extend(rt.take_finished());
+                break stop;
+            }
             if !self.framing {
                 break match self.pacer.is_some() {
                     true => self.run_paced(t),
@@ -478,7 +548,8 @@ impl<'l> Runner<'l> {
                     let id = CmdId(next_id);
                     next_id += 1;
                     report.background = *bg;
-                    if let Err(e) = self.sim.start_command(node, id, argv, input) {
+                    let kernel = self.on_kernel(step.on.as_ref());
+                    if let Err(e) = self.start_cmd(kernel, node, id, argv, input) {
                         done.insert(
                             id,
                             CmdResult {
@@ -496,14 +567,12 @@ impl<'l> Runner<'l> {
                         while !done.contains_key(&id) && !self.interrupted {
                             let stop = self.run_to(deadline, &mut done);
                             if matches!(stop, Stop::Limit | Stop::Idle) && !done.contains_key(&id) {
-                                self.sim.stop_command(node, id);
-                                done.extend(self.sim.take_finished());
+                                self.stop_cmd(kernel, node, id, &mut done);
                                 break;
                             }
                         }
                         if self.interrupted && !done.contains_key(&id) {
-                            self.sim.stop_command(node, id);
-                            done.extend(self.sim.take_finished());
+                            self.stop_cmd(kernel, node, id, &mut done);
                         }
                         let result = done.remove(&id).unwrap_or_default();
                         report.checks = check_command(&step.expect, &result);
@@ -513,10 +582,16 @@ impl<'l> Runner<'l> {
                 Action::Show { argv } => {
                     report.kind = "show";
                     let Some(node) = node else { continue };
-                    let listing = self
-                        .sim
-                        .show(node, argv)
-                        .unwrap_or_else(|e| format!("{e}\n"));
+                    let listing = if self.on_kernel(step.on.as_ref()) {
+                        // The kernel's own listing: the real command's output.
+                        let id = CmdId(next_id);
+                        next_id += 1;
+                        self.kernel_listing(node, id, argv, &mut done)
+                    } else {
+                        self.sim
+                            .show(node, argv)
+                            .unwrap_or_else(|e| format!("{e}\n"))
+                    };
                     report.checks = check_text(&step.expect, &listing);
                     report.listing = Some(listing);
                 }
@@ -542,6 +617,12 @@ impl<'l> Runner<'l> {
         // Settle: wait until no frame has moved for `settle`, or the lab's end.
         let settle = lab.settle;
         let steps_end = self.sim.now();
+        // In real time the lab runs to its `duration` (or a signal): the kernel may still
+        // be talking to it.
+        while self.realtime.is_some() && !self.interrupted && self.sim.now() < self.limit() {
+            let limit = self.limit();
+            self.run_to(limit, &mut done);
+        }
         while !self.interrupted && !self.stopped {
             let window_start = self
                 .sim
@@ -567,8 +648,8 @@ impl<'l> Runner<'l> {
                     .as_ref()
                     .and_then(|n| self.sim.find_node(lab.node_of(n)))
             {
-                self.sim.stop_command(node, id);
-                done.extend(self.sim.take_finished());
+                let kernel = self.on_kernel(lab.steps[index].on.as_ref());
+                self.stop_cmd(kernel, node, id, &mut done);
             }
             let result = done.remove(&id).unwrap_or_default();
             reports[slot].checks = check_command(&lab.steps[index].expect, &result);
@@ -635,6 +716,7 @@ impl<'l> Runner<'l> {
                 line: l.to_string(),
             }));
         }
+        let tap = self.realtime.as_mut().map(|rt| rt.summary(&mut self.sim));
         let passed = reports.iter().flat_map(|r| &r.checks).all(|c| c.pass)
             && expectations.iter().all(|c| c.pass)
             && !self.interrupted;
@@ -651,7 +733,31 @@ impl<'l> Runner<'l> {
             virtual_time: self.sim.now().since_start().as_secs_f64(),
             stats: self.sim.stats.clone(),
             kernel_log,
+            tap,
         }
+    }
+
+    /// A listing from the real kernel: its command run to the end (or its timeout).
+    fn kernel_listing(
+        &mut self,
+        node: crate::id::NodeId,
+        id: CmdId,
+        argv: &[String],
+        done: &mut BTreeMap<CmdId, CmdResult>,
+    ) -> String {
+        if let Err(e) = self.start_cmd(true, node, id, argv, "") {
+            return format!("{e}\n");
+        }
+        let deadline = self.sim.now() + DEFAULT_TIMEOUT;
+        while !done.contains_key(&id) && !self.interrupted {
+            if matches!(self.run_to(deadline, done), Stop::Limit | Stop::Idle) {
+                break;
+            }
+        }
+        if !done.contains_key(&id) {
+            self.stop_cmd(true, node, id, done);
+        }
+        done.remove(&id).unwrap_or_default().output
     }
 
     /// A listing as it stands now (after `run`, at the end of the lab).

@@ -751,6 +751,11 @@ impl Sim {
                     self.transmit(node, port, frame)
                 }
                 Tx::Flood { except, frame } => self.flood(node, except, frame),
+                Tx::Refused {
+                    port,
+                    frame,
+                    reason,
+                } => self.refuse(node, port, frame, reason),
                 Tx::Forward { port } => {
                     let frame = if only {
                         incoming.take(&mut self.pool)
@@ -780,13 +785,29 @@ impl Sim {
 
     /// Captures a frame leaving `port` (a parked frame: the pool lends its bytes).
     fn record_out(&mut self, port: PortId, frame: FrameId, drop: Option<DropReason>) {
+        self.record_out_as(port, frame, drop, false);
+    }
+
+    /// As `record_out`; `keyed` names the drop by its class key (`dropped: runt`), as the
+    /// lab's edge counts refused frames.
+    fn record_out_as(
+        &mut self,
+        port: PortId,
+        frame: FrameId,
+        drop: Option<DropReason>,
+        keyed: bool,
+    ) {
+        let text = |r: DropReason| match keyed {
+            true => std::borrow::Cow::Borrowed(r.key()),
+            false => std::borrow::Cow::Owned(r.describe()),
+        };
         if self.trace.is_some() {
             self.comment.clear();
             let tag = self.pool.tag(frame);
             tag.write(&mut self.comment);
             if let Some(r) = drop {
                 self.comment.push_str("; dropped: ");
-                self.comment.push_str(&r.describe());
+                self.comment.push_str(&text(r));
             }
             let bytes = self.pool.get(frame).to_vec();
             self.log(port, Direction::Out, &bytes, tag);
@@ -800,7 +821,7 @@ impl Sim {
                         self.comment.push_str("; ");
                     }
                     self.comment.push_str("dropped: ");
-                    self.comment.push_str(&r.describe());
+                    self.comment.push_str(&text(r));
                 }
                 self.comment.as_str()
             });
@@ -813,6 +834,24 @@ impl Sim {
                 comment,
             );
         }
+    }
+
+    /// A frame refused at the lab's edge (`Tx::Refused`): captured where it came in, and an
+    /// error of the interface it was for.
+    fn refuse(&mut self, node: NodeId, local: u16, frame: FrameId, reason: DropReason) {
+        let slot = &self.nodes[node.index()];
+        if local >= slot.ports {
+            self.pool.release(frame);
+            return;
+        }
+        let port = PortId(slot.first_port + u32::from(local));
+        self.stats.frames_dropped += 1;
+        if let Some(link) = self.ports[port.index()].link {
+            let peer = self.links[link.index()].peer_of(port);
+            self.ports[peer.index()].stats.rx_errors += 1;
+        }
+        self.record_out_as(port, frame, Some(reason), true);
+        self.pool.release(frame);
     }
 
     fn transmit(&mut self, node: NodeId, local: u16, frame: FrameId) {

@@ -47,6 +47,13 @@ pub enum Tx {
     /// The frame being handled, unchanged, out of one port: the engine passes its buffer on
     /// instead of copying it when it can.
     Forward { port: u16 },
+    /// A frame from outside the lab (a TAP) refused at its edge: captured leaving `port`
+    /// with `dropped: <reason>`, counted as a receive error of the interface it was for.
+    Refused {
+        port: u16,
+        frame: FrameId,
+        reason: crate::sim::DropReason,
+    },
 }
 
 /// The engine's outbox, lent to a node for one call.
@@ -177,6 +184,19 @@ impl Ctx<'_> {
         self.tx.push(Tx::Flood { except, frame });
     }
 
+    /// Refuses a frame that came from outside the lab before it enters (see `Tx::Refused`):
+    /// a new packet, so the capture names it.
+    pub fn refuse(&mut self, port: u16, frame: Vec<u8>, reason: crate::sim::DropReason) {
+        let tag = self.new_tag();
+        let frame = self.pool.park(frame);
+        self.pool.set_tag(frame, tag);
+        self.tx.push(Tx::Refused {
+            port,
+            frame,
+            reason,
+        });
+    }
+
     /// Records a decision about the frame being handled (it becomes a capture comment).
     pub fn note(&mut self, note: Note) {
         self.notes.push(note);
@@ -211,6 +231,9 @@ pub struct PortStats {
     pub tx_bytes: u64,
     pub tx_dropped: u64,
     pub rx_multicast: u64,
+    /// Frames for this interface refused as malformed at the lab's edge (a TAP's runts,
+    /// oversize frames, bad IPv4 headers and checksums).
+    pub rx_errors: u64,
 }
 
 /// A host, bridge or router in the simulation.

@@ -40,6 +40,12 @@ pub enum DropReason {
     Filtered,
     /// A loopback address where `route_localnet` does not allow one.
     Martian,
+    /// From a TAP: too short for its own headers.
+    Runt,
+    /// From a TAP: larger than the TAP's MTU allows.
+    Oversize,
+    /// From a TAP: an IPv4 header whose checksum is wrong.
+    BadIpChecksum,
 }
 
 /// One decision about one frame at one hop.
@@ -132,6 +138,9 @@ impl DropReason {
             DropReason::NeighbourQueueFull => "neighbour queue full".into(),
             DropReason::Filtered => "netfilter".into(),
             DropReason::Martian => "martian (127.0.0.0/8 without route_localnet)".into(),
+            DropReason::Runt => "runt (too short for its headers)".into(),
+            DropReason::Oversize => "oversize (larger than the MTU allows)".into(),
+            DropReason::BadIpChecksum => "bad IPv4 header checksum".into(),
         }
     }
 
@@ -154,6 +163,9 @@ impl DropReason {
             DropReason::NeighbourQueueFull => "neighbour_queue_full",
             DropReason::Filtered => "filtered",
             DropReason::Martian => "martian",
+            DropReason::Runt => "runt",
+            DropReason::Oversize => "oversize",
+            DropReason::BadIpChecksum => "bad_ip_checksum",
         }
     }
 }

@@ -43,6 +43,38 @@ pub fn have_tool(tool: &str, test: &str) -> bool {
     false
 }
 
+/// Held by a test while it runs a lab with TAPs: such a lab's namespace and TAP names are
+/// the kernel's, one at a time (tests of one binary run in parallel).
+pub static REAL_KERNEL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Takes `REAL_KERNEL`, whether or not a test that held it failed.
+pub fn real_kernel() -> std::sync::MutexGuard<'static, ()> {
+    REAL_KERNEL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether this process may create TAPs. Otherwise prints why the caller skips, or panics
+/// when the environment demands every privileged test run.
+pub fn have_net_admin(test: &str) -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let ok = hoplab::scenario::grade::cap_eff_has_net_admin(&status)
+        && Path::new("/dev/net/tun").exists();
+    if ok {
+        return true;
+    }
+    if std::env::var("HOPLAB_REQUIRE_PRIVILEGED").as_deref() == Ok("1") {
+        panic!(
+            "{test}: CAP_NET_ADMIN and /dev/net/tun are required (HOPLAB_REQUIRE_PRIVILEGED=1) but missing"
+        );
+    }
+    eprintln!("{test}: skipped: needs root (CAP_NET_ADMIN) and /dev/net/tun");
+    false
+}
+
+/// The display filter of frames tshark must not find in a capture: malformed ones and bad
+/// checksums. Frames hoplab refused at a TAP (`dropped: runt`, ...) are malformed on
+/// purpose and left out.
+pub const UNCLEAN: &str = "(_ws.malformed || _ws.expert.severity >= error || ip.checksum.status == 0 || tcp.checksum.status == 0 || udp.checksum.status == 0 || icmp.checksum.status == 0) && !(frame.comment matches \"dropped: (runt|oversize|bad_ip_header|bad_ip_checksum)\")";
+
 /// Every shipped lab at the top of `scenarios/`.
 pub fn labs() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("scenarios"))

@@ -71,6 +71,13 @@ enum Command {
         /// slower), to watch a lab live.
         #[arg(long, value_name = "X")]
         pace: Option<f64>,
+        /// End the lab at this time (e.g. 10m) instead of its own `duration`: how long a lab
+        /// with TAPs stays up for a shell to talk to it.
+        #[arg(long, value_name = "D")]
+        duration: Option<String>,
+        /// Let a TAP's kernel-side routes overlap the kernel's own routes.
+        #[arg(long)]
+        allow_host_routes: bool,
     },
     /// Run labs and grade them: a table of pass, FAIL, skipped or error per lab.
     Test {
@@ -159,6 +166,8 @@ fn main() -> ExitCode {
             step,
             pcapng,
             pace,
+            duration,
+            allow_host_routes,
         } => match step {
             true => step::run_stepwise(file, out, seed, capture),
             false => run(
@@ -172,6 +181,8 @@ fn main() -> ExitCode {
                     report_dir: report,
                     pcapng,
                     pace,
+                    duration,
+                    allow_host_routes,
                 },
             ),
         },
@@ -202,6 +213,9 @@ fn main() -> ExitCode {
                 Ok(l) => l,
                 Err(c) => return c,
             };
+            if let Err(c) = virtual_only(&lab, "trace replays a lab") {
+                return c;
+            }
             match trace_cmd::pick(packet, frame, filter.as_deref()) {
                 Ok(p) => trace_cmd::run(&lab, seed, &p, json),
                 Err(e) => {
@@ -225,6 +239,36 @@ fn load(file: &Path) -> Result<scenario::Lab, ExitCode> {
         return Err(ExitCode::from(2));
     }
     Ok(lab)
+}
+
+/// Refuses what needs a replayable, virtual-time run (`--step`, `show --at`, `trace`) for a
+/// lab with TAPs: the kernel's side cannot be replayed or paused.
+pub(crate) fn virtual_only(lab: &scenario::Lab, what: &str) -> Result<(), ExitCode> {
+    if lab.kernel.taps.is_empty() {
+        return Ok(());
+    }
+    eprintln!(
+        "hoplab: {what} in virtual time, but lab '{}' has TAPs and runs in real time with the kernel: it cannot be paused or replayed. Run it with `hoplab run`, and watch it live with `--pcapng -`",
+        lab.name
+    );
+    Err(ExitCode::from(2))
+}
+
+/// Plugs a lab's TAPs into the kernel, if it has any, announcing each change first.
+fn attach_taps(
+    runner: &mut Runner<'_>,
+    lab: &scenario::Lab,
+    allow_host_routes: bool,
+) -> Result<(), ExitCode> {
+    if lab.kernel.taps.is_empty() {
+        return Ok(());
+    }
+    say!("hoplab changes the kernel for this lab (undone when it ends):");
+    let opts = hoplab::tap::SetupOptions { allow_host_routes };
+    hoplab::tap::attach(runner, lab, opts, &mut |line| say!("  {line}")).map_err(|e| {
+        eprintln!("hoplab: {e}");
+        ExitCode::from(2)
+    })
 }
 
 /// `--capture`: a capture mode, or exit 2 with the choices.
@@ -269,6 +313,8 @@ struct Extras {
     report_dir: Option<PathBuf>,
     pcapng: Option<PathBuf>,
     pace: Option<f64>,
+    duration: Option<String>,
+    allow_host_routes: bool,
 }
 
 fn run(
@@ -284,6 +330,8 @@ fn run(
         report_dir,
         pcapng,
         pace,
+        duration,
+        allow_host_routes,
     } = extras;
     if pace.is_some_and(|x| !(x.is_finite() && x > 0.0)) {
         eprintln!("hoplab: --pace takes a positive number of virtual seconds per wall second");
@@ -292,10 +340,26 @@ fn run(
     if pcapng.as_deref() == Some(Path::new("-")) {
         output::to_stderr();
     }
-    let lab = match load(&file) {
+    let mut lab = match load(&file) {
         Ok(l) => l,
         Err(c) => return c,
     };
+    if let Some(d) = duration {
+        match hoplab::time::Duration::parse(&d) {
+            Ok(d) => lab.duration = Some(d),
+            Err(e) => {
+                eprintln!("hoplab: --duration: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if pace.is_some() && !lab.kernel.taps.is_empty() {
+        eprintln!(
+            "hoplab: --pace slows a virtual-time run; lab '{}' has TAPs and already runs in real time",
+            lab.name
+        );
+        return ExitCode::from(2);
+    }
     let answers = match answers.as_deref().map(load_answers).transpose() {
         Ok(a) => a,
         Err(c) => return c,
@@ -345,6 +409,13 @@ fn run(
     }
     if let Some(a) = &answers {
         runner.set_answers(a.for_lab(&lab));
+    }
+    if json && !lab.kernel.taps.is_empty() {
+        // Standard output is the JSON report's: what hoplab changes goes to standard error.
+        output::to_stderr();
+    }
+    if let Err(c) = attach_taps(&mut runner, &lab, allow_host_routes) {
+        return c;
     }
     if report_dir.is_some() {
         // Records every frame with its decisions; the run is the same.
@@ -545,6 +616,11 @@ fn show(
         Ok(l) => l,
         Err(c) => return c,
     };
+    if at.is_some()
+        && let Err(c) = virtual_only(&lab, "show --at stops a lab")
+    {
+        return c;
+    }
     let at = match at.as_deref().map(hoplab::time::Duration::parse).transpose() {
         Ok(a) => a,
         Err(e) => {
@@ -563,7 +639,8 @@ fn show(
         out_dir: None,
         seed,
         capture: Some(CaptureMode::None),
-        interrupt: None,
+        // Ctrl-C ends the run cleanly (a lab with TAPs removes its kernel side).
+        interrupt: Some(interrupt_flag()),
         merged_to: None,
     };
     let mut runner = match Runner::new(&lab, &opts) {
@@ -579,6 +656,9 @@ fn show(
     }
     if let Some(t) = at {
         runner.stop_at(t);
+    }
+    if let Err(c) = attach_taps(&mut runner, &lab, false) {
+        return c;
     }
     runner.run();
     match runner.show(&on, &argv) {

@@ -111,6 +111,27 @@ pub fn print_step(s: &StepReport, r_steps: &[StepReport]) {
 
 /// What follows the steps: the kernel log, capture expectations, files and the verdict.
 pub fn print_tail(r: &RunReport, wall: std::time::Duration) {
+    if let Some(t) = &r.tap {
+        say!();
+        say!(
+            "TAPs (real time: {:.3} s wall, lag max {:.3} ms):",
+            t.wall_seconds,
+            t.lag_max_ms
+        );
+        for tap in &t.taps {
+            let mut line = format!(
+                "  {} (plugged into {}): {} frames from the kernel, {} to it",
+                tap.name, tap.plug, tap.from_kernel, tap.to_kernel
+            );
+            if tap.refused.total() > 0 {
+                line.push_str(&format!("; refused {}", tap.refused.describe()));
+            }
+            if tap.queue_dropped > 0 {
+                line.push_str(&format!("; {} dropped at a full queue", tap.queue_dropped));
+            }
+            say!("{line}");
+        }
+    }
     if !r.kernel_log.is_empty() {
         say!();
         say!("Kernel log (LOG rules):");

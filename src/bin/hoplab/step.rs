@@ -37,6 +37,9 @@ pub fn run_stepwise(
         Ok(l) => l,
         Err(c) => return c,
     };
+    if let Err(c) = crate::virtual_only(&lab, "--step pauses a lab") {
+        return c;
+    }
     let capture = match crate::capture_mode(capture.as_deref()) {
         Ok(c) => c,
         Err(code) => return code,

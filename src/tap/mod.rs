@@ -1,0 +1,115 @@
+//! The lab's edge to the real kernel: TAP devices.
+//!
+//! A TAP plugs a bridge port or a router interface into the host kernel. Inside the
+//! simulation the kernel is one node, `kernel` ([`kernel::Kernel`]), with one port per TAP:
+//! sans-IO like every node, it queues the frames the lab sends to the kernel and lets in the
+//! frames the kernel wrote, after checking them ([`classify`]). Everything that does IO is
+//! Linux-only and lives beside it: the TAP file descriptors ([`device`]), the kernel-side
+//! configuration over rtnetlink ([`netlink`]), the lab's network namespace ([`netns`]) and
+//! the real-time driver that waits on both the TAPs and the next simulation deadline
+//! ([`driver`]).
+
+pub mod classify;
+pub mod kernel;
+
+// The edge's system calls (netlink sockets, setns, mount, kill) need `unsafe`; each use
+// says why it is sound. Nothing else in the crate does.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub mod command;
+#[cfg(target_os = "linux")]
+pub mod device;
+#[cfg(target_os = "linux")]
+pub mod driver;
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub mod netlink;
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub mod netns;
+#[cfg(target_os = "linux")]
+pub mod setup;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use classify::RefusedCounts;
+
+/// What a real-time run reports of its TAPs (`tap` in `hoplab run --json`).
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
+pub struct TapSummary {
+    /// The most a simulation event ran behind the wall clock, in milliseconds: how far the
+    /// lab fell behind real time at worst.
+    pub lag_max_ms: f64,
+    /// Wall-clock seconds the lab ran.
+    pub wall_seconds: f64,
+    /// Frames refused at the edge, per class, all TAPs together.
+    pub refused: RefusedCounts,
+    pub taps: Vec<TapReport>,
+}
+
+/// One TAP's figures.
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
+pub struct TapReport {
+    pub name: String,
+    /// What it plugs into, `node:iface`.
+    pub plug: String,
+    /// Frames the kernel sent into the lab (refused ones not included).
+    pub from_kernel: u64,
+    /// Frames the lab sent to the kernel.
+    pub to_kernel: u64,
+    /// Frames dropped because a queue between the kernel and the lab was full.
+    pub queue_dropped: u64,
+    /// Frames refused, per class.
+    pub refused: RefusedCounts,
+}
+
+/// Makes the kernel side of `lab`'s TAPs and has `runner` run the lab through them in real
+/// time. `announce` gets each change before it is made. Without CAP_NET_ADMIN, or when
+/// anything is refused, nothing is left behind and the error says why.
+#[cfg(target_os = "linux")]
+pub fn attach<'l>(
+    runner: &mut crate::scenario::run::Runner<'l>,
+    lab: &crate::scenario::Lab,
+    opts: SetupOptions,
+    announce: &mut dyn FnMut(&str),
+) -> Result<(), String> {
+    if lab.kernel.taps.is_empty() {
+        return Ok(());
+    }
+    if !setup::has_net_admin() {
+        return Err(setup::privilege_message());
+    }
+    for line in setup::plan(&lab.kernel) {
+        announce(&line);
+    }
+    let side = setup::apply(&lab.kernel, opts).map_err(|e| e.message)?;
+    let plugs = lab.kernel.taps.iter().map(|t| t.plug.to_string()).collect();
+    let edge = driver::Edge::new(side, plugs, &runner.sim)
+        .map_err(|e| format!("cannot wait on the TAPs: {e}"))?;
+    runner.set_realtime(Box::new(edge));
+    Ok(())
+}
+
+/// TAP devices are Linux's: elsewhere a lab with TAPs does not run.
+#[cfg(not(target_os = "linux"))]
+pub fn attach<'l>(
+    _runner: &mut crate::scenario::run::Runner<'l>,
+    lab: &crate::scenario::Lab,
+    _opts: SetupOptions,
+    _announce: &mut dyn FnMut(&str),
+) -> Result<(), String> {
+    match lab.kernel.taps.is_empty() {
+        true => Ok(()),
+        false => Err("TAP devices are Linux-only: this lab runs on Linux".into()),
+    }
+}
+
+/// Options of the kernel side, on every platform (see `setup`).
+#[cfg(not(target_os = "linux"))]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SetupOptions {
+    pub allow_host_routes: bool,
+}
+#[cfg(target_os = "linux")]
+pub use setup::SetupOptions;
