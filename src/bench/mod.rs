@@ -21,6 +21,7 @@ use crate::sim::{CmdId, Sim, Stop};
 use crate::time::Instant;
 
 pub mod nat;
+pub mod tap;
 
 const REPS: usize = 5;
 const BRIDGE_FRAMES: u64 = if cfg!(test) { 10_000 } else { 2_000_000 };
@@ -40,6 +41,8 @@ pub const KEYS: &[&str] = &[
     "udp_nat_mpps",
     "tcp_nat_gbps",
     "conntrack_100k_slowdown",
+    "tap_ping_rtt_us",
+    "tap_tcp_gbps",
 ];
 
 #[derive(Debug, Default)]
@@ -207,7 +210,52 @@ pub fn run(only: &[String], progress: &mut dyn FnMut(String)) -> Result<Results,
         });
         r.record("conntrack_100k_slowdown", s);
     }
+    let tap_keys = ["tap_ping_rtt_us", "tap_tcp_gbps"];
+    if tap_keys.iter().any(|k| wants(k)) {
+        match tap::unavailable() {
+            Some(why) => {
+                for k in tap_keys.iter().filter(|k| wants(k)) {
+                    r.skipped.insert(k.to_string(), why.clone());
+                }
+            }
+            None => {
+                if wants("tap_ping_rtt_us") {
+                    r.params
+                        .insert("tap_pings".into(), serde_json::json!(tap::PINGS));
+                    match repeat_fallible(progress, "tap_ping_rtt_us", tap::ping_rtt_us) {
+                        Ok(s) => r.record("tap_ping_rtt_us", s),
+                        Err(e) => return Err(format!("tap_ping_rtt_us: {e}")),
+                    }
+                }
+                if wants("tap_tcp_gbps") {
+                    r.params.insert(
+                        "tap_tcp_body_bytes".into(),
+                        serde_json::json!(tap::TCP_BODY_BYTES),
+                    );
+                    match repeat_fallible(progress, "tap_tcp_gbps", tap::tcp_gbps) {
+                        Ok(s) => r.record("tap_tcp_gbps", s),
+                        Err(e) => return Err(format!("tap_tcp_gbps: {e}")),
+                    }
+                }
+            }
+        }
+    }
     Ok(r)
+}
+
+/// As `repeat`, for a figure whose measurement can fail (a real kernel takes part).
+fn repeat_fallible(
+    progress: &mut dyn FnMut(String),
+    key: &str,
+    mut f: impl FnMut() -> Result<f64, String>,
+) -> Result<Vec<f64>, String> {
+    let mut samples = Vec::new();
+    for i in 0..REPS {
+        let v = f()?;
+        progress(format!("{key}: run {} of {REPS}: {v:.3}", i + 1));
+        samples.push(v);
+    }
+    Ok(samples)
 }
 
 fn repeat(progress: &mut dyn FnMut(String), key: &str, mut f: impl FnMut() -> f64) -> Vec<f64> {

@@ -145,6 +145,9 @@ pub struct Runner<'l> {
     pacer: Option<Box<dyn FnMut(Instant) + 'l>>,
     /// With TAPs: the edge that runs the lab in real time and the kernel's steps.
     realtime: Option<Box<dyn RealTime + 'l>>,
+    /// A real-time run ends as a virtual one does, once its steps are done and the network
+    /// is quiet, rather than at its `duration` (benchmarks).
+    end_after_steps: bool,
 }
 
 /// Drives a run on the wall clock: the TAP edge (`crate::tap::driver`). The runner hands it
@@ -214,12 +217,19 @@ impl<'l> Runner<'l> {
             stopped: false,
             pacer: None,
             realtime: None,
+            end_after_steps: false,
         })
     }
 
     /// Runs the lab in real time through `edge` (a lab with TAPs).
     pub fn set_realtime(&mut self, edge: Box<dyn RealTime + 'l>) {
         self.realtime = Some(edge);
+    }
+
+    /// Ends a real-time run once its steps are done and the network is quiet for `settle`,
+    /// as a virtual run ends, instead of at its `duration`.
+    pub fn end_after_steps(&mut self) {
+        self.end_after_steps = true;
     }
 
     /// Whether a step on `on` runs on the real kernel.
@@ -619,7 +629,11 @@ impl<'l> Runner<'l> {
         let steps_end = self.sim.now();
         // In real time the lab runs to its `duration` (or a signal): the kernel may still
         // be talking to it.
-        while self.realtime.is_some() && !self.interrupted && self.sim.now() < self.limit() {
+        while self.realtime.is_some()
+            && !self.end_after_steps
+            && !self.interrupted
+            && self.sim.now() < self.limit()
+        {
             let limit = self.limit();
             self.run_to(limit, &mut done);
         }

@@ -16,6 +16,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use super::command::Commands;
 use super::kernel::Kernel;
 use super::setup::KernelSide;
+use super::timer::Deadline;
 use super::{TapReport, TapSummary};
 use crate::id::NodeId;
 use crate::scenario::run::RealTime;
@@ -23,8 +24,11 @@ use crate::sim::{CmdId, CmdResult, Sim, Stop};
 use crate::time::{Duration, Instant};
 
 const WAKER: Token = Token(usize::MAX);
+const DEADLINE: Token = Token(usize::MAX - 1);
 /// The longest single wait, so a signal's flag is seen soon.
 const MAX_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+/// How long `stop` waits at a time for a program once the lab is over (its end wakes it).
+const WAIT_SLICE: std::time::Duration = std::time::Duration::from_millis(20);
 /// Frames read from one TAP before the lab runs again: the kernel cannot starve the lab.
 const READ_BURST: usize = 64;
 /// Room for the largest frame a TAP can carry (and more, so oversize ones are seen whole).
@@ -37,6 +41,8 @@ pub struct Edge {
     kernel: NodeId,
     poll: Poll,
     events: Events,
+    /// Wakes the poll at the next simulation deadline, to the microsecond.
+    deadline: Deadline,
     commands: Commands,
     /// The wall clock at virtual time zero.
     start: std::time::Instant,
@@ -62,6 +68,12 @@ impl Edge {
             )?;
         }
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let deadline = Deadline::new()?;
+        poll.registry().register(
+            &mut SourceFd(&deadline.as_raw_fd()),
+            DEADLINE,
+            Interest::READABLE,
+        )?;
         let n = side.devices.len();
         Ok(Edge {
             side,
@@ -69,6 +81,7 @@ impl Edge {
             kernel,
             poll,
             events: Events::with_capacity(64),
+            deadline,
             commands: Commands::new(waker),
             start: std::time::Instant::now(),
             // Frames may have come before registration.
@@ -156,6 +169,7 @@ impl RealTime for Edge {
         loop {
             if sim.interrupted() {
                 self.flush(sim);
+                self.finished.extend(self.commands.take_finished());
                 return Stop::Interrupted;
             }
             self.read(sim);
@@ -181,7 +195,12 @@ impl RealTime for Edge {
                 } else {
                     Duration::ZERO
                 };
-                std::time::Duration::from_nanos(d.nanos()).min(MAX_WAIT)
+                let d = std::time::Duration::from_nanos(d.nanos());
+                match !d.is_zero() && d < MAX_WAIT && self.deadline.arm(d).is_ok() {
+                    // The timerfd wakes the poll on time; the timeout is a backstop.
+                    true => MAX_WAIT,
+                    false => d.min(MAX_WAIT),
+                }
             };
             match self.poll.poll(&mut self.events, Some(wait)) {
                 Ok(()) => {}
@@ -189,7 +208,9 @@ impl RealTime for Edge {
                 Err(_) => std::thread::sleep(wait),
             }
             for ev in self.events.iter() {
-                if ev.token() != WAKER
+                if ev.token() == DEADLINE {
+                    self.deadline.clear();
+                } else if ev.token() != WAKER
                     && let Some(r) = self.readable.get_mut(ev.token().0)
                 {
                     *r = true;
@@ -215,10 +236,14 @@ impl RealTime for Edge {
                 if now >= until {
                     break;
                 }
-                let t = sim.now().max(now) + Duration::from_millis(20);
-                if self.run_until(sim, t.min(until)) == Stop::Interrupted && kill {
-                    break;
+                if sim.interrupted() {
+                    // The lab is over: nothing to simulate, only the program to wait for.
+                    let _ = self.poll.poll(&mut self.events, Some(WAIT_SLICE));
+                    self.finished.extend(self.commands.take_finished());
+                    continue;
                 }
+                let t = sim.now().max(now) + Duration::from_millis(20);
+                self.run_until(sim, t.min(until));
             }
             if !self.commands.is_running(cmd) {
                 break;

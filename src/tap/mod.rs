@@ -29,6 +29,9 @@ pub mod netlink;
 pub mod netns;
 #[cfg(target_os = "linux")]
 pub mod setup;
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub mod timer;
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -64,6 +67,21 @@ pub struct TapReport {
     pub refused: RefusedCounts,
 }
 
+/// Whether `lab`'s TAPs can be attached here at all (the platform, CAP_NET_ADMIN), asked
+/// before anything is made so a refused run leaves no files behind either.
+pub fn preflight(lab: &crate::scenario::Lab) -> Result<(), String> {
+    if lab.kernel.taps.is_empty() {
+        return Ok(());
+    }
+    #[cfg(target_os = "linux")]
+    return match setup::has_net_admin() {
+        true => Ok(()),
+        false => Err(setup::privilege_message()),
+    };
+    #[cfg(not(target_os = "linux"))]
+    Err("TAP devices are Linux-only: this lab runs on Linux".into())
+}
+
 /// Makes the kernel side of `lab`'s TAPs and has `runner` run the lab through them in real
 /// time. `announce` gets each change before it is made. Without CAP_NET_ADMIN, or when
 /// anything is refused, nothing is left behind and the error says why.
@@ -77,9 +95,7 @@ pub fn attach<'l>(
     if lab.kernel.taps.is_empty() {
         return Ok(());
     }
-    if !setup::has_net_admin() {
-        return Err(setup::privilege_message());
-    }
+    preflight(lab)?;
     for line in setup::plan(&lab.kernel) {
         announce(&line);
     }
@@ -99,10 +115,7 @@ pub fn attach<'l>(
     _opts: SetupOptions,
     _announce: &mut dyn FnMut(&str),
 ) -> Result<(), String> {
-    match lab.kernel.taps.is_empty() {
-        true => Ok(()),
-        false => Err("TAP devices are Linux-only: this lab runs on Linux".into()),
-    }
+    preflight(lab)
 }
 
 /// Options of the kernel side, on every platform (see `setup`).

@@ -348,8 +348,17 @@ fn make(
                 table: 254,
             };
             if let Err(e) = rtnl.add_route(&route) {
+                let why = match e.raw_os_error() {
+                    // As `ip route add` would: the table already has this very route.
+                    Some(libc::EEXIST) => format!(
+                        "the host already has a route to {} in its main table \
+                         (hoplab adds routes, it never replaces them)",
+                        r.dst
+                    ),
+                    _ => e.to_string(),
+                };
                 return fail(
-                    format!("cannot add route {r} dev {}: {e}", t.name),
+                    format!("cannot add route {r} dev {}: {why}", t.name),
                     devices,
                     undo,
                 );

@@ -263,9 +263,16 @@ fn attach_taps(
     if lab.kernel.taps.is_empty() {
         return Ok(());
     }
-    say!("hoplab changes the kernel for this lab (undone when it ends):");
     let opts = hoplab::tap::SetupOptions { allow_host_routes };
-    hoplab::tap::attach(runner, lab, opts, &mut |line| say!("  {line}")).map_err(|e| {
+    // The heading comes with the first change, after the capability check has passed.
+    let mut first = true;
+    let mut announce = |line: &str| {
+        if std::mem::take(&mut first) {
+            say!("hoplab changes the kernel for this lab (undone when it ends):");
+        }
+        say!("  {line}");
+    };
+    hoplab::tap::attach(runner, lab, opts, &mut announce).map_err(|e| {
         eprintln!("hoplab: {e}");
         ExitCode::from(2)
     })
@@ -388,6 +395,10 @@ fn run(
         interrupt: Some(interrupt),
         merged_to: pcapng,
     };
+    if let Err(e) = hoplab::tap::preflight(&lab) {
+        eprintln!("hoplab: {e}");
+        return ExitCode::from(2);
+    }
     let wall = std::time::Instant::now();
     let mut runner = match Runner::new(&lab, &opts) {
         Ok(r) => r,

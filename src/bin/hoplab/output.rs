@@ -168,7 +168,12 @@ pub fn print_tail(r: &RunReport, wall: std::time::Duration) {
     say!();
     say!(
         "{}: {passed}/{total} expectations held; {:.6} s virtual, {:.3} s wall, {} frames delivered",
-        if r.passed { "PASS" } else { "FAIL" },
+        // An interrupted lab did not run to its end: what held so far proves nothing yet.
+        match (r.interrupted, r.passed) {
+            (true, _) => "INTERRUPTED",
+            (false, true) => "PASS",
+            (false, false) => "FAIL",
+        },
         r.virtual_time,
         wall.as_secs_f64(),
         r.stats.frames_delivered
