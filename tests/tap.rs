@@ -18,6 +18,12 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{have_net_admin, have_tool, text, tshark};
+
+/// Whether a test may run: CAP_NET_ADMIN and `tools` present (each check prints its reason
+/// to skip, or fails under HOPLAB_REQUIRE_PRIVILEGED=1).
+fn may_run(test: &str, tools: &[&str]) -> bool {
+    have_net_admin(test) && tools.iter().all(|tool| have_tool(tool, test))
+}
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------------------
@@ -359,12 +365,9 @@ steps:
 
 #[test]
 fn tap_kernel_pings_a_container_through_the_lab_bridge() {
-    if !have_net_admin("tap_kernel_pings_a_container_through_the_lab_bridge") {
-        return;
-    }
-    if !have_tool(
-        "tshark",
+    if !may_run(
         "tap_kernel_pings_a_container_through_the_lab_bridge",
+        &["tshark"],
     ) {
         return;
     }
@@ -429,10 +432,10 @@ fn tap_kernel_pings_a_container_through_the_lab_bridge() {
 
 #[test]
 fn tap_kernel_curls_a_published_port_through_dnat() {
-    if !have_net_admin("tap_kernel_curls_a_published_port_through_dnat")
-        || !have_tool("tshark", "tap_kernel_curls_a_published_port_through_dnat")
-        || !have_tool("curl", "tap_kernel_curls_a_published_port_through_dnat")
-    {
+    if !may_run(
+        "tap_kernel_curls_a_published_port_through_dnat",
+        &["tshark", "curl"],
+    ) {
         return;
     }
     let (ns, tap) = (unique("hlt-dnat"), unique("hl-dnat"));
@@ -499,16 +502,10 @@ print("listening")
 
 #[test]
 fn tap_container_curls_a_kernel_server_through_masquerade() {
-    if !have_net_admin("tap_container_curls_a_kernel_server_through_masquerade")
-        || !have_tool(
-            "tshark",
-            "tap_container_curls_a_kernel_server_through_masquerade",
-        )
-        || !have_tool(
-            "python3",
-            "tap_container_curls_a_kernel_server_through_masquerade",
-        )
-    {
+    if !may_run(
+        "tap_container_curls_a_kernel_server_through_masquerade",
+        &["tshark", "python3"],
+    ) {
         return;
     }
     let (ns, tap) = (unique("hlt-masq"), unique("hl-masq"));
@@ -662,13 +659,10 @@ fn rx_errors(listing: &str, iface: &str) -> u64 {
 
 #[test]
 fn tap_bad_frames_are_refused_and_counted_per_class() {
-    if !have_net_admin("tap_bad_frames_are_refused_and_counted_per_class")
-        || !have_tool("tshark", "tap_bad_frames_are_refused_and_counted_per_class")
-        || !have_tool(
-            "python3",
-            "tap_bad_frames_are_refused_and_counted_per_class",
-        )
-    {
+    if !may_run(
+        "tap_bad_frames_are_refused_and_counted_per_class",
+        &["tshark", "python3"],
+    ) {
         return;
     }
     let (ns, tap) = (unique("hlt-bad"), unique("hl-bad"));
@@ -833,7 +827,7 @@ fn interrupt_mid_transfer(prefix: &str, signal: &str, bytes: u64) {
 #[test]
 fn tap_sigint_mid_transfer_leaves_clean_captures_and_nothing_behind() {
     let name = "tap_sigint_mid_transfer_leaves_clean_captures_and_nothing_behind";
-    if !have_net_admin(name) || !have_tool("tshark", name) {
+    if !may_run(name, &["tshark"]) {
         return;
     }
     interrupt_mid_transfer("int", "-INT", 256 * 1024);
@@ -1190,7 +1184,7 @@ fn tap_step_show_at_trace_and_pace_are_refused() {
 #[test]
 fn tap_lab_20_passes_and_its_captures_are_tshark_clean() {
     let name = "tap_lab_20_passes_and_its_captures_are_tshark_clean";
-    if !have_net_admin(name) || !have_tool("tshark", name) || !have_tool("python3", name) {
+    if !may_run(name, &["tshark", "python3"]) {
         return;
     }
     let _kernel = common::real_kernel();

@@ -33,6 +33,33 @@ pub mod setup;
 #[allow(unsafe_code)]
 pub mod timer;
 
+#[cfg(all(test, target_os = "linux"))]
+mod test_support {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// Whether a test that needs CAP_NET_ADMIN may run; it skips (with the reason printed)
+    /// when it may not, unless HOPLAB_REQUIRE_PRIVILEGED=1 makes that a failure.
+    pub fn privileged(test: &str) -> bool {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        if crate::scenario::grade::cap_eff_has_net_admin(&status) {
+            return true;
+        }
+        let reason = format!("{test}: needs CAP_NET_ADMIN, which this process lacks");
+        if crate::scenario::grade::require_privileged() {
+            panic!("{reason} (HOPLAB_REQUIRE_PRIVILEGED=1: a skip is a failure)");
+        }
+        eprintln!("skipping {reason}");
+        false
+    }
+
+    /// A name no other test of this process, nor another test process, uses.
+    pub fn unique_name(prefix: &str) -> String {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        format!("{prefix}-{}-{n}", std::process::id())
+    }
+}
+
 use schemars::JsonSchema;
 use serde::Serialize;
 

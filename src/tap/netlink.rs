@@ -656,30 +656,11 @@ fn route_v4(route: RouteMessage) -> Option<RouteV4> {
 mod tests {
     use super::*;
     use crate::tap::netns::NetNs;
-    use std::sync::atomic::{AtomicU32, Ordering};
 
-    /// Whether a test that needs CAP_NET_ADMIN may run; it skips (with the reason printed)
-    /// when it may not, unless HOPLAB_REQUIRE_PRIVILEGED=1 makes that a failure.
-    fn privileged(test: &str) -> bool {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        if crate::scenario::grade::cap_eff_has_net_admin(&status) {
-            return true;
-        }
-        let reason = format!("{test}: needs CAP_NET_ADMIN, which this process lacks");
-        if crate::scenario::grade::require_privileged() {
-            panic!("{reason} (HOPLAB_REQUIRE_PRIVILEGED=1: a skip is a failure)");
-        }
-        eprintln!("skipping {reason}");
-        false
-    }
+    use crate::tap::test_support::privileged;
 
     fn unique_name() -> String {
-        static N: AtomicU32 = AtomicU32::new(0);
-        format!(
-            "hl-test-nl-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        )
+        crate::tap::test_support::unique_name("hl-test-nl")
     }
 
     // Reading needs no privilege, and every namespace has `lo` as ifindex 1.
