@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{have_net_admin, have_tool, text, tshark};
+use common::{assert_tshark_clean, have_net_admin, have_tool, text, tshark, tshark_lines};
 
 /// Whether a test may run: CAP_NET_ADMIN and `tools` present (each check prints its reason
 /// to skip, or fails under HOPLAB_REQUIRE_PRIVILEGED=1).
@@ -225,10 +225,6 @@ fn result(r: &Run, i: usize) -> &Value {
     &r.report["steps"][i]["result"]
 }
 
-fn lines(out: &Output) -> usize {
-    text(&out.stdout).lines().filter(|l| !l.is_empty()).count()
-}
-
 /// Frames of `file` that tshark's display filter `filter` matches.
 fn count(file: &Path, filter: &str) -> usize {
     let out = tshark(file, &["-Y", filter, "-T", "fields", "-e", "frame.number"]);
@@ -238,7 +234,7 @@ fn count(file: &Path, filter: &str) -> usize {
         file.display(),
         text(&out.stderr)
     );
-    lines(&out)
+    tshark_lines(&out)
 }
 
 /// Frames at capture point `point` of the merged capture that `filter` matches.
@@ -247,40 +243,6 @@ fn count_at(out: &Path, point: &str, filter: &str) -> usize {
         &out.join("all.pcapng"),
         &format!("frame.interface_name == \"{point}\" && ({filter})"),
     )
-}
-
-/// `file` opens in tshark, holds frames, and none is malformed or has a bad checksum
-/// (frames hoplab refused at a TAP aside).
-fn assert_clean(file: &Path) {
-    let all = tshark(file, &["-T", "fields", "-e", "frame.number"]);
-    assert!(
-        all.status.success(),
-        "{}: {}",
-        file.display(),
-        text(&all.stderr)
-    );
-    assert!(lines(&all) > 0, "{} is empty", file.display());
-    let bad = tshark(
-        file,
-        &[
-            "-o",
-            "ip.check_checksum:TRUE",
-            "-o",
-            "tcp.check_checksum:TRUE",
-            "-o",
-            "udp.check_checksum:TRUE",
-            "-Y",
-            common::UNCLEAN,
-        ],
-    );
-    assert!(bad.status.success(), "{}", text(&bad.stderr));
-    assert_eq!(
-        lines(&bad),
-        0,
-        "{}: malformed frames or bad checksums:\n{}",
-        file.display(),
-        text(&bad.stdout)
-    );
 }
 
 /// Every capture the report lists, and every file in the capture directory.
@@ -303,7 +265,7 @@ fn assert_all_clean(r: &Run) {
         }
     }
     for f in files {
-        assert_clean(&f);
+        assert_tshark_clean(&f);
     }
 }
 
@@ -723,7 +685,7 @@ fn tap_bad_frames_are_refused_and_counted_per_class() {
         4000
     );
     // tshark finds nothing malformed in the merged capture but the refused frames.
-    assert_clean(&all);
+    assert_tshark_clean(&all);
     // The bridge port the TAP plugs into counts them as receive errors.
     let listing = r.report["steps"][2]["listing"].as_str().unwrap();
     assert_eq!(rx_errors(listing, "tap"), 4000, "{listing}");

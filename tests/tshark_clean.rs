@@ -5,46 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{have_tool, labs, run, tshark};
-
-fn count(out: &std::process::Output) -> usize {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.is_empty())
-        .count()
-}
-
-fn assert_clean(file: &Path) {
-    let all = tshark(file, &["-T", "fields", "-e", "frame.number"]);
-    assert!(
-        all.status.success(),
-        "{}: {}",
-        file.display(),
-        String::from_utf8_lossy(&all.stderr)
-    );
-    let bad = tshark(
-        file,
-        &[
-            "-o",
-            "ip.check_checksum:TRUE",
-            "-o",
-            "tcp.check_checksum:TRUE",
-            "-o",
-            "udp.check_checksum:TRUE",
-            "-Y",
-            common::UNCLEAN,
-        ],
-    );
-    assert!(bad.status.success());
-    assert_eq!(
-        count(&bad),
-        0,
-        "{}: malformed frames or bad checksums:\n{}",
-        file.display(),
-        String::from_utf8_lossy(&bad.stdout)
-    );
-    assert!(count(&all) > 0, "{} is empty", file.display());
-}
+use common::{assert_tshark_clean, have_tool, labs, run, tshark, tshark_lines};
 
 #[test]
 fn every_lab_capture_is_tshark_clean_and_filters_agree() {
@@ -67,7 +28,7 @@ fn every_lab_capture_is_tshark_clean_and_filters_agree() {
         let report: serde_json::Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{}: {e}", lab.display()));
         for f in report["files"].as_array().unwrap() {
-            assert_clean(Path::new(f["path"].as_str().unwrap()));
+            assert_tshark_clean(Path::new(f["path"].as_str().unwrap()));
         }
         // The capture expectations, recounted by tshark on the merged file.
         let text = std::fs::read_to_string(&lab).unwrap();
@@ -83,7 +44,7 @@ fn every_lab_capture_is_tshark_clean_and_filters_agree() {
                 e.point,
                 e.filter.text()
             );
-            let n = count(&tshark(&merged, &["-Y", &filter]));
+            let n = tshark_lines(&tshark(&merged, &["-Y", &filter]));
             assert_eq!(
                 n.to_string(),
                 result["actual"].as_str().unwrap(),

@@ -117,3 +117,42 @@ pub fn lab_report(lab: &str) -> (Option<i32>, serde_json::Value) {
         .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)));
     (out.status.code(), report)
 }
+
+/// Non-empty lines of tshark's output: frames, one per line.
+pub fn tshark_lines(out: &Output) -> usize {
+    text(&out.stdout).lines().filter(|l| !l.is_empty()).count()
+}
+
+/// `file` opens in tshark, holds frames, and none is malformed or has a bad checksum
+/// (frames hoplab refused at a TAP aside: `UNCLEAN`).
+pub fn assert_tshark_clean(file: &Path) {
+    let all = tshark(file, &["-T", "fields", "-e", "frame.number"]);
+    assert!(
+        all.status.success(),
+        "{}: {}",
+        file.display(),
+        text(&all.stderr)
+    );
+    assert!(tshark_lines(&all) > 0, "{} is empty", file.display());
+    let bad = tshark(
+        file,
+        &[
+            "-o",
+            "ip.check_checksum:TRUE",
+            "-o",
+            "tcp.check_checksum:TRUE",
+            "-o",
+            "udp.check_checksum:TRUE",
+            "-Y",
+            UNCLEAN,
+        ],
+    );
+    assert!(bad.status.success(), "{}", text(&bad.stderr));
+    assert_eq!(
+        tshark_lines(&bad),
+        0,
+        "{}: malformed frames or bad checksums:\n{}",
+        file.display(),
+        text(&bad.stdout)
+    );
+}
