@@ -326,6 +326,18 @@ fn loc_or(loc: Location, fallback: Location) -> Location {
 }
 
 /// `100Mbit`, `1Gbit`, `512kbit`, `1000000` (bit/s), as tc writes rates.
+/// An `mtu:` field's value, reported when Linux would refuse it (68 is IPv4's minimum).
+pub(super) fn checked_mtu(m: &super::raw::S<u32>, errs: &mut Errors) -> u32 {
+    if !(68..=65535).contains(&m.value) {
+        errs.at(
+            m.referenced,
+            "mtu",
+            format!("MTU {} is out of range (68-65535)", m.value),
+        );
+    }
+    m.value
+}
+
 pub fn parse_rate(text: &str) -> Result<u64, String> {
     let t = text.trim().to_ascii_lowercase();
     let t = t
@@ -936,16 +948,7 @@ fn resolve_ifaces(
                 crate::wire::Mac(mac)
             ));
         }
-        let mtu = iface.mtu.as_ref().map_or(1500, |m| {
-            if !(68..=65535).contains(&m.value) {
-                errs.at(
-                    m.referenced,
-                    "mtu",
-                    format!("MTU {} is out of range (68-65535)", m.value),
-                );
-            }
-            m.value
-        });
+        let mtu = iface.mtu.as_ref().map_or(1500, |m| checked_mtu(m, errs));
         ifaces.push(IfaceSpec {
             name: key.value.clone(),
             mac,
@@ -1047,14 +1050,7 @@ fn resolve_link(
         }
     }
     if let Some(m) = &l.mtu {
-        if !(68..=65535).contains(&m.value) {
-            errs.at(
-                m.referenced,
-                "mtu",
-                format!("MTU {} is out of range (68-65535)", m.value),
-            );
-        }
-        params.mtu = m.value;
+        params.mtu = checked_mtu(m, errs);
     }
     if let Some(q) = &l.queue {
         params.queue_limit = q.value;

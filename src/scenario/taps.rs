@@ -206,16 +206,10 @@ pub fn resolve(
             errs.at(t.name.referenced, "name", format!("duplicate TAP '{name}'"));
             continue;
         }
-        let mtu = t.mtu.as_ref().map_or(1500, |m| {
-            if !(68..=65535).contains(&m.value) {
-                errs.at(
-                    m.referenced,
-                    "mtu",
-                    format!("MTU {} is out of range (68-65535)", m.value),
-                );
-            }
-            m.value
-        });
+        let mtu = t
+            .mtu
+            .as_ref()
+            .map_or(1500, |m| super::model::checked_mtu(m, errs));
         let mac = match &t.mac {
             Some(m) => match m.value.parse::<EthernetAddress>() {
                 Ok(mac) if mac.is_unicast() => mac,

@@ -11,6 +11,7 @@ use std::any::Any;
 use std::collections::VecDeque;
 
 use super::classify::{RefusedCounts, refuse_reason};
+use crate::report::iproute::{self, LinkInfo};
 use crate::sim::{Ctx, Node, PortView};
 use crate::time::Instant;
 
@@ -115,6 +116,28 @@ impl Kernel {
         }
         all
     }
+
+    /// The TAPs as `ip link` shows them: ifindex 2 up, in plug order.
+    fn links(&self, ports: &[PortView]) -> Vec<LinkInfo> {
+        ports
+            .iter()
+            .zip(&self.taps)
+            .enumerate()
+            .map(|(i, (view, tap))| {
+                let mut info = LinkInfo::veth(
+                    i as u32 + 2,
+                    &tap.name,
+                    view,
+                    (tap.mac, tap.mtu),
+                    Vec::new(),
+                );
+                // A TAP has no peer interface: the other end is hoplab's file descriptor.
+                info.peer_ifindex = None;
+                info.link_netnsid = None;
+                info
+            })
+            .collect()
+    }
 }
 
 impl Node for Kernel {
@@ -169,37 +192,17 @@ impl Node for Kernel {
         argv: &[String],
         ports: &[PortView],
     ) -> Result<String, String> {
-        let args: Vec<&str> = argv.iter().map(String::as_str).collect();
-        let stats = match args.as_slice() {
-            ["ip", "link"] | ["ip", "link", "show"] => false,
-            ["ip", "-s", "link"] | ["ip", "-s", "link", "show"] => true,
-            _ => {
-                return Err(format!(
-                    "the kernel's own listings come from the kernel (`on: kernel` steps); \
-                     hoplab shows its TAPs only: ip [-s] link, not '{}'",
-                    argv.join(" ")
-                ));
-            }
-        };
-        let links: Vec<crate::report::iproute::LinkInfo> = ports
-            .iter()
-            .zip(&self.taps)
-            .enumerate()
-            .map(|(i, (view, tap))| {
-                let mut info = crate::report::iproute::LinkInfo::veth(
-                    i as u32 + 2,
-                    &tap.name,
-                    view,
-                    (tap.mac, tap.mtu),
-                    Vec::new(),
-                );
-                // A TAP has no peer interface: the other end is hoplab's file descriptor.
-                info.peer_ifindex = None;
-                info.link_netnsid = None;
-                info
-            })
-            .collect();
-        Ok(crate::report::iproute::ip_link(&links, stats))
+        let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+        // Addresses are the kernel's own to list: hoplab knows only the TAPs' link side.
+        let addresses = matches!(words.get(1), Some(&("addr" | "a" | "address")));
+        match iproute::link_listing(&words, || self.links(ports)) {
+            Some(out) if !addresses => Ok(out),
+            _ => Err(format!(
+                "the kernel's own listings come from the kernel (`on: kernel` steps); \
+                 hoplab shows its TAPs only: ip [-s] link, not '{}'",
+                argv.join(" ")
+            )),
+        }
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -285,6 +288,26 @@ mod tests {
         assert!(kernel.to_kernel(0).is_none());
         let c = sim.take_capture().unwrap().finish().unwrap();
         assert!(!c.is_empty());
+    }
+
+    #[test]
+    fn ip_link_lists_the_taps_with_their_errors_and_ip_addr_is_the_kernels() {
+        let (mut sim, k, _) = lab();
+        sim.update::<Kernel, _>(k, |n| n.from_kernel(0, &[0u8; 10]));
+        sim.run_until(Instant::ZERO + Duration::from_millis(1));
+        let argv = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        let out = sim.show(k, &argv("ip l")).unwrap();
+        assert!(
+            out.starts_with("2: hl-t0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500"),
+            "{out}"
+        );
+        assert!(out.contains("link/ether 02:00:00:00:00:77"), "{out}");
+        // A TAP's far end is a file descriptor, not a peer interface.
+        assert!(!out.contains('@'), "{out}");
+        let out = sim.show(k, &argv("ip -s link show")).unwrap();
+        assert!(out.contains("RX:  bytes packets errors"), "{out}");
+        let e = sim.show(k, &argv("ip addr")).unwrap_err();
+        assert!(e.contains("on: kernel"), "{e}");
     }
 
     fn sim_now_plus_ms(ms: u64) -> Instant {
