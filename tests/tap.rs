@@ -37,6 +37,27 @@ fn unique(prefix: &str) -> String {
     name
 }
 
+/// What most tests make: a namespace `hlt-TAG…` and a TAP `hl-TAG…` that are removed
+/// whatever happens (`_guard`), and a directory for the lab and its captures.
+struct Sandbox {
+    ns: String,
+    tap: String,
+    dir: tempfile::TempDir,
+    _guard: Leftovers,
+}
+
+impl Sandbox {
+    fn new(tag: &str) -> Sandbox {
+        let (ns, tap) = (unique(&format!("hlt-{tag}")), unique(&format!("hl-{tag}")));
+        Sandbox {
+            _guard: Leftovers::new(&[&ns], &[&tap]),
+            ns,
+            tap,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+}
+
 fn ip(args: &[&str]) -> Output {
     Command::new("ip").args(args).output().expect("run ip")
 }
@@ -333,9 +354,12 @@ fn tap_kernel_pings_a_container_through_the_lab_bridge() {
     ) {
         return;
     }
-    let (ns, tap) = (unique("hlt-ping"), unique("hl-ping"));
-    let _guard = Leftovers::new(&[&ns], &[&tap]);
-    let dir = tempfile::tempdir().unwrap();
+    let Sandbox {
+        ns,
+        tap,
+        dir,
+        _guard,
+    } = Sandbox::new("ping");
     let lab = bridge_lab(
         &ns,
         &tap,
@@ -400,9 +424,12 @@ fn tap_kernel_curls_a_published_port_through_dnat() {
     ) {
         return;
     }
-    let (ns, tap) = (unique("hlt-dnat"), unique("hl-dnat"));
-    let _guard = Leftovers::new(&[&ns], &[&tap]);
-    let dir = tempfile::tempdir().unwrap();
+    let Sandbox {
+        ns,
+        tap,
+        dir,
+        _guard,
+    } = Sandbox::new("dnat");
     let lab = docker_lab(
         &ns,
         &tap,
@@ -470,9 +497,12 @@ fn tap_container_curls_a_kernel_server_through_masquerade() {
     ) {
         return;
     }
-    let (ns, tap) = (unique("hlt-masq"), unique("hl-masq"));
-    let _guard = Leftovers::new(&[&ns], &[&tap]);
-    let dir = tempfile::tempdir().unwrap();
+    let Sandbox {
+        ns,
+        tap,
+        dir,
+        _guard,
+    } = Sandbox::new("masq");
     // The server serves (and its command line names) a directory of this test's own.
     let www = dir.path().join("www");
     std::fs::create_dir(&www).unwrap();
@@ -627,9 +657,12 @@ fn tap_bad_frames_are_refused_and_counted_per_class() {
     ) {
         return;
     }
-    let (ns, tap) = (unique("hlt-bad"), unique("hl-bad"));
-    let _guard = Leftovers::new(&[&ns], &[&tap]);
-    let dir = tempfile::tempdir().unwrap();
+    let Sandbox {
+        ns,
+        tap,
+        dir,
+        _guard,
+    } = Sandbox::new("bad");
     let script = write(dir.path(), "bad_frames.py", BAD_FRAMES);
     let lab = bridge_lab(
         &ns,
@@ -811,14 +844,10 @@ fn can_drop_net_admin(test: &str) -> bool {
             !hoplab::scenario::grade::cap_eff_has_net_admin(&status)
         }
     });
-    if ok {
-        return true;
-    }
-    if std::env::var("HOPLAB_REQUIRE_PRIVILEGED").as_deref() == Ok("1") {
-        panic!("{test}: setpriv --bounding-set=-net_admin is required but does not work: {out:?}");
-    }
-    eprintln!("{test}: skipped: setpriv cannot drop CAP_NET_ADMIN here");
-    false
+    ok || common::skip(
+        test,
+        &format!("setpriv --bounding-set=-net_admin cannot drop CAP_NET_ADMIN here: {out:?}"),
+    )
 }
 
 /// `hoplab ARGS` run by setpriv without CAP_NET_ADMIN.
@@ -842,9 +871,12 @@ fn tap_without_net_admin_is_a_clear_error_and_leaves_nothing() {
     }
     // Lab 20 runs below (refused, but its names are fixed).
     let _kernel = common::real_kernel();
-    let (ns, tap) = (unique("hlt-nocap"), unique("hl-nocap"));
-    let _guard = Leftovers::new(&[&ns], &[&tap]);
-    let dir = tempfile::tempdir().unwrap();
+    let Sandbox {
+        ns,
+        tap,
+        dir,
+        _guard,
+    } = Sandbox::new("nocap");
     // No `requires:`: the TAP setup itself refuses.
     let lab = write(
         dir.path(),
@@ -1105,9 +1137,12 @@ fn tap_refuses_routes_overlapping_the_hosts_unless_allowed() {
 #[test]
 fn tap_step_show_at_trace_and_pace_are_refused() {
     // No privilege needed: these are refused when the lab is loaded.
-    let (ns, tap) = (unique("hlt-load"), unique("hl-load"));
-    let _guard = Leftovers::new(&[&ns], &[&tap]);
-    let dir = tempfile::tempdir().unwrap();
+    let Sandbox {
+        ns,
+        tap,
+        dir,
+        _guard,
+    } = Sandbox::new("load");
     let lab = write(
         dir.path(),
         "lab.yaml",

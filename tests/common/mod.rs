@@ -26,6 +26,16 @@ pub fn text(out: &[u8]) -> String {
     String::from_utf8_lossy(out).into_owned()
 }
 
+/// The project rule for a test that cannot run here: it skips, saying why, and returns false;
+/// with `HOPLAB_REQUIRE_PRIVILEGED=1` (CI) a skip is a failure instead.
+pub fn skip(test: &str, why: &str) -> bool {
+    if std::env::var("HOPLAB_REQUIRE_PRIVILEGED").as_deref() == Ok("1") {
+        panic!("{test}: {why}; HOPLAB_REQUIRE_PRIVILEGED=1 makes this a failure, not a skip");
+    }
+    eprintln!("{test}: skipped: {why}");
+    false
+}
+
 /// True when `tool` can run. Otherwise prints why the caller skips, or panics when the
 /// environment demands every privileged test run.
 pub fn have_tool(tool: &str, test: &str) -> bool {
@@ -33,14 +43,7 @@ pub fn have_tool(tool: &str, test: &str) -> bool {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if ok {
-        return true;
-    }
-    if std::env::var("HOPLAB_REQUIRE_PRIVILEGED").as_deref() == Ok("1") {
-        panic!("{test}: {tool} is required (HOPLAB_REQUIRE_PRIVILEGED=1) but cannot be run");
-    }
-    eprintln!("{test}: skipped: {tool} is not installed");
-    false
+    ok || skip(test, &format!("{tool} cannot be run (is it installed?)"))
 }
 
 /// Held by a test while it runs a lab with TAPs: such a lab's namespace and TAP names are
@@ -58,16 +61,7 @@ pub fn have_net_admin(test: &str) -> bool {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let ok = hoplab::scenario::grade::cap_eff_has_net_admin(&status)
         && Path::new("/dev/net/tun").exists();
-    if ok {
-        return true;
-    }
-    if std::env::var("HOPLAB_REQUIRE_PRIVILEGED").as_deref() == Ok("1") {
-        panic!(
-            "{test}: CAP_NET_ADMIN and /dev/net/tun are required (HOPLAB_REQUIRE_PRIVILEGED=1) but missing"
-        );
-    }
-    eprintln!("{test}: skipped: needs root (CAP_NET_ADMIN) and /dev/net/tun");
-    false
+    ok || skip(test, "needs root (CAP_NET_ADMIN) and /dev/net/tun")
 }
 
 /// The display filter of frames tshark must not find in a capture: malformed ones and bad
