@@ -326,9 +326,12 @@ fn loc_or(loc: Location, fallback: Location) -> Location {
 }
 
 /// `100Mbit`, `1Gbit`, `512kbit`, `1000000` (bit/s), as tc writes rates.
-/// An `mtu:` field's value, reported when Linux would refuse it (68 is IPv4's minimum).
+/// The MTUs Linux accepts on an IPv4 interface (68 is IPv4's minimum).
+pub(super) const MTU_RANGE: std::ops::RangeInclusive<u32> = 68..=65535;
+
+/// An `mtu:` field's value, reported when Linux would refuse it.
 pub(super) fn checked_mtu(m: &super::raw::S<u32>, errs: &mut Errors) -> u32 {
-    if !(68..=65535).contains(&m.value) {
+    if !MTU_RANGE.contains(&m.value) {
         errs.at(
             m.referenced,
             "mtu",

@@ -286,7 +286,8 @@ pub fn resolve(
                 referenced: t.plug.referenced,
                 defined: t.plug.defined,
             }),
-            mtu: Some(S {
+            // An MTU out of range is reported once, at the TAP's own `mtu:`.
+            mtu: super::model::MTU_RANGE.contains(&mtu).then_some(S {
                 value: mtu,
                 referenced: t.name.referenced,
                 defined: t.name.defined,
@@ -319,6 +320,15 @@ mod tests {
         assert!(parse_route("172.17.0.1/16 via 192.0.2.10").is_err());
         assert!(parse_route("172.17.0.0/16 dev hl-x").is_err());
         assert!(parse_route("172.17.0.0/16 via nowhere").is_err());
+    }
+
+    #[test]
+    fn a_bad_tap_mtu_is_one_error_at_its_own_field() {
+        let text = "version: 1\nname: x\nduration: 2s\nbridges:\n  - name: br0\ntaps:\n  - name: hl-x\n    plug: br0:p1\n    mtu: 20\n";
+        let errs = crate::scenario::parse(text, "lab.yaml").unwrap_err().0;
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!((errs[0].line, errs[0].field.as_str()), (9, "mtu"));
+        assert_eq!(errs[0].message, "MTU 20 is out of range (68-65535)");
     }
 
     #[test]
