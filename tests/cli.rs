@@ -102,3 +102,122 @@ fn bad_flags_are_exit_2() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn yaml_mistakes_are_told_in_plain_words_with_the_fix() {
+    let d = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "version: one\nname: x\n",
+            ":1:10: field 'version': 'one' is not a whole number; write digits, e.g. 1",
+        ),
+        (
+            "version: 1\nname: x\nname: y\n",
+            ":3:1: field 'name': 'name' is given twice in the same mapping; keep one",
+        ),
+        (
+            "version: 1\nname: x\nhosts:\n\t- name: a\n",
+            ":4:2: field 'name': a tab in the indentation: YAML indents with spaces only; replace the tab with spaces",
+        ),
+        (
+            "version: 1\nname: x\nhosts: [{name: h1, interfaces: {eth0: 10.0.0.1/24}}]\nsteps:\n  - {on: h1, run: curl -s -w \"%{http_code}\" http://10.0.0.2/}\n",
+            ":5:43: field 'run': unclosed quote: a `{...}` or `[...]` on one line ends a value at the first `,`, `}` or `]`",
+        ),
+    ];
+    for (body, error) in cases {
+        let f = write(&d, "lab.yaml", body);
+        let out = run(&["check", &f]);
+        assert_eq!(out.status.code(), Some(2), "{body}");
+        let err = text(&out.stderr);
+        assert!(err.starts_with(&format!("{f}{error}")), "{body}\n{err}");
+        assert!(
+            !err.contains("DuplicateKeyPolicy") && !err.contains("invalid u32"),
+            "{err}"
+        );
+    }
+    // The fix the message gives works.
+    let f = write(
+        &d,
+        "lab.yaml",
+        "version: 1\nname: x\nhosts: [{name: h1, interfaces: {eth0: 10.0.0.1/24}}]\nsteps:\n  - {on: h1, run: 'curl -s -w \"%{http_code}\" http://10.0.0.2/'}\n",
+    );
+    assert_eq!(run(&["check", &f]).status.code(), Some(0));
+}
+
+#[test]
+fn ip_on_a_host_says_what_it_lists_and_where_changes_go() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(
+        &d,
+        "lab.yaml",
+        "version: 1\nname: x\nhosts: [{name: h1, interfaces: {eth0: 10.0.0.1/24}}]\nsteps:\n  - {on: h1, run: ip addr add 10.0.0.5/24 dev eth0}\n",
+    );
+    let out = run(&["check", &f]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with(&format!(
+            "{f}:5:19: field 'run': ip addr add 10.0.0.5/24 dev eth0: a host's `ip` only lists, as a `show:` step: `ip addr`, `ip link`, `ip -s link`, `ip route`, `ip neigh`."
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("`link: NODE:IFACE` steps with `set: up|down`"),
+        "{err}"
+    );
+    assert!(!err.contains("command not found"), "{err}");
+}
+
+#[test]
+fn show_at_past_the_labs_end_is_refused() {
+    let lab = "scenarios/01-arp-and-mac-learning.yaml";
+    let out = run(&[
+        "show",
+        lab,
+        "--on",
+        "br0",
+        "bridge fdb show",
+        "--at",
+        "100s",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).starts_with(
+            "hoplab: --at 100s: lab 'arp-and-mac-learning' ends at 4.000040 s, before that"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&["show", lab, "--on", "br0", "bridge fdb show", "--at", "4s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn every_argument_has_a_help_text() {
+    for (cmd, wanted) in [
+        (
+            "run",
+            &[("<FILE>  ", "The lab file"), ("--seed <SEED>", "The seed")][..],
+        ),
+        (
+            "show",
+            &[("<FILE>  ", "The lab file"), ("--seed <SEED>", "The seed")],
+        ),
+        (
+            "trace",
+            &[("<FILE>  ", "The lab file"), ("--seed <SEED>", "The seed")],
+        ),
+        ("list", &[("[DIR]  ", "The directory")]),
+        ("check", &[("<FILES>...  ", "The lab files")]),
+    ] {
+        let out = run(&[cmd, "--help"]);
+        let help = text(&out.stdout);
+        for (arg, says) in wanted {
+            let line = help.lines().find(|l| l.trim_start().starts_with(arg));
+            assert!(
+                line.is_some_and(|l| l.contains(says)),
+                "{cmd} {arg}: {says}\n{help}"
+            );
+        }
+    }
+}

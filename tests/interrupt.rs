@@ -73,3 +73,73 @@ steps:
     }
     assert!(blocks > 100);
 }
+
+/// A lab that, paced at real time, would take a minute of wall time.
+const SLOW_PING: &str = "version: 1
+name: slow-ping
+hosts:
+  - {name: a, interfaces: {eth0: 10.0.0.1/24}}
+  - {name: b, interfaces: {eth0: 10.0.0.2/24}}
+links:
+  - [a:eth0, b:eth0]
+steps:
+  - {on: a, run: ping -c 60 10.0.0.2, timeout: 2m}
+";
+
+/// Starts `hoplab run` of the slow lab with `--pace 1` (and `extra`), sends `signal` a second
+/// and a half later (a paced run writes its files only at the end), and returns the exit code, the text report and messages
+/// (standard output, less a streamed pcapng, and standard error) and the time the run took to
+/// end after the signal.
+fn paced_run_signalled(signal: &str, extra: &[&str]) -> (Option<i32>, String, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = dir.path().join("slow.yaml");
+    std::fs::write(&lab, SLOW_PING).unwrap();
+    let out = dir.path().join("out");
+    let stdout = std::fs::File::create(dir.path().join("stdout")).unwrap();
+    let mut child = common::hoplab()
+        .args(["run", lab.to_str().unwrap(), "--pace", "1"])
+        .args(["--out", out.to_str().unwrap()])
+        .args(extra)
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the paced run ended early"
+    );
+    let status = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let signalled = Instant::now();
+    let result = child.wait_with_output().unwrap();
+    let took = signalled.elapsed();
+    let mut text = common::text(&result.stderr);
+    if !extra.contains(&"-") {
+        text += &std::fs::read_to_string(dir.path().join("stdout")).unwrap();
+    }
+    (result.status.code(), text, took)
+}
+
+#[test]
+fn paced_run_ends_at_sigint_and_sigterm() {
+    for (signal, code) in [("-INT", 130), ("-TERM", 143)] {
+        for extra in [&[][..], &["--pcapng", "-"][..]] {
+            let (got, text, took) = paced_run_signalled(signal, extra);
+            assert_eq!(got, Some(code), "{signal} {extra:?}: {text}");
+            assert!(
+                text.contains("\nINTERRUPTED: "),
+                "{signal} {extra:?}: {text}"
+            );
+            assert!(!text.contains("PASS"), "{signal} {extra:?}: {text}");
+            // The lab has about a minute left at real time: it must not have run to its end.
+            assert!(
+                took < Duration::from_secs(30),
+                "{signal} {extra:?}: ended {took:?} after the signal"
+            );
+        }
+    }
+}

@@ -91,4 +91,15 @@ fn pace_slows_the_run_and_changes_nothing_else() {
         Some(2),
         "--json and --pcapng - share stdout"
     );
+    assert!(text(&both.stderr).contains("give --pcapng a file"));
+    // With a file, the JSON report and the merged capture go to their own places.
+    let file = dir.path().join("run.pcapng");
+    let out = run(&["run", LAB, "--json", "--pcapng", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["files"].as_array().unwrap().last().unwrap()["path"],
+        file.to_str().unwrap()
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), normal_capture());
 }

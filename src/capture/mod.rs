@@ -104,7 +104,7 @@ pub struct Capture {
     /// (`--pcapng -` into Wireshark).
     live: bool,
     next_idb: u32,
-    error: Option<io::Error>,
+    error: Option<CaptureFailure>,
     watches: Vec<Watch>,
 }
 
@@ -123,6 +123,17 @@ pub struct WrittenFile {
     /// `node:iface` for a per-point pcap, `all` for the merged pcapng.
     pub point: String,
     pub frames: u64,
+    /// False for the file a write error cut short (see `RunReport::capture_failure`).
+    pub complete: bool,
+}
+
+/// The first capture write error of a run: which file, when, and why. Captures stop there.
+#[derive(Clone, Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct CaptureFailure {
+    pub path: PathBuf,
+    /// Virtual time of the frame that could not be written (none when a final flush failed).
+    pub at_seconds: Option<f64>,
+    pub error: String,
 }
 
 impl Capture {
@@ -258,23 +269,46 @@ impl Capture {
         if (self.mode == CaptureMode::None && self.merged.is_none()) || self.error.is_some() {
             return;
         }
-        if let Err(e) = self.write(index, at, dir, data, comment) {
-            self.error = Some(e);
+        let ts = std::time::Duration::from_nanos(at.nanos());
+        self.points[index].frames += 1;
+        if self.mode.split()
+            && let Err(e) = self.write_point(index, ts, data)
+        {
+            let path = self.dir.join(self.points[index].name.file_name());
+            self.fail(path, at, e);
+            return;
+        }
+        if self.merged.is_some()
+            && let Err(e) = self.write_merged(index, ts, dir, data, comment)
+        {
+            if self.live && e.kind() == io::ErrorKind::BrokenPipe {
+                // The reader of `--pcapng -` has gone (Wireshark closed, `| head`): the
+                // stream ends there, as a Unix tool's output does, and the run goes on.
+                self.merged = None;
+                return;
+            }
+            self.fail(self.merged_path.clone(), at, e);
         }
     }
 
-    fn write(
+    /// Stops every capture at the first write error: from then on no file is written, so a
+    /// file is never missing frames from its middle. `finish` reports the error.
+    fn fail(&mut self, path: PathBuf, at: Instant, error: io::Error) {
+        self.error = Some(CaptureFailure {
+            path,
+            at_seconds: Some(at.since_start().as_secs_f64()),
+            error: error.to_string(),
+        });
+    }
+
+    fn write_point(
         &mut self,
         index: usize,
-        at: Instant,
-        dir: Direction,
+        ts: std::time::Duration,
         data: &[u8],
-        comment: Option<&str>,
     ) -> io::Result<()> {
-        let ts = std::time::Duration::from_nanos(at.nanos());
         let point = &mut self.points[index];
-        point.frames += 1;
-        if self.mode.split() {
+        {
             if point.pcap.is_none() {
                 let file = File::create(self.dir.join(point.name.file_name()))?;
                 let header = PcapHeader {
@@ -295,6 +329,18 @@ impl Capture {
                 write_record(w, ts, data)?;
             }
         }
+        Ok(())
+    }
+
+    fn write_merged(
+        &mut self,
+        index: usize,
+        ts: std::time::Duration,
+        dir: Direction,
+        data: &[u8],
+        comment: Option<&str>,
+    ) -> io::Result<()> {
+        let point = &mut self.points[index];
         if let Some(merged) = self.merged.as_mut() {
             let idb = match point.idb {
                 Some(id) => id,
@@ -343,25 +389,41 @@ impl Capture {
     }
 
     /// Flushes and closes every file (also the way out on Ctrl-C: every record is whole, so the
-    /// files are valid wherever the run stopped), and lists what was written (point files in name order,
-    /// then `all.pcapng`).
-    pub fn finish(&mut self) -> io::Result<Vec<WrittenFile>> {
-        if let Some(e) = self.error.take() {
-            return Err(e);
-        }
+    /// files are valid wherever the run stopped), and lists what was written (point files in
+    /// name order, then `all.pcapng`), with the first write error if there was one: the file it
+    /// names is cut short, and every other file ends where the captures stopped.
+    pub fn finish(&mut self) -> (Vec<WrittenFile>, Option<CaptureFailure>) {
+        let mut failure = self.error.take();
         let mut files = Vec::new();
         for p in &mut self.points {
             if let Some(mut w) = p.pcap.take() {
-                w.flush()?;
+                let path = self.dir.join(p.name.file_name());
+                if let Err(e) = w.flush()
+                    && failure.is_none()
+                {
+                    failure = Some(CaptureFailure {
+                        path: path.clone(),
+                        at_seconds: None,
+                        error: e.to_string(),
+                    });
+                }
                 files.push(WrittenFile {
-                    path: self.dir.join(p.name.file_name()),
+                    path,
                     point: p.name.label(),
                     frames: p.frames,
+                    complete: true,
                 });
             }
         }
-        if let Some(m) = self.merged.as_mut() {
-            m.get_mut().flush()?;
+        if let Some(m) = self.merged.as_mut()
+            && let Err(e) = m.get_mut().flush()
+            && failure.is_none()
+        {
+            failure = Some(CaptureFailure {
+                path: self.merged_path.clone(),
+                at_seconds: None,
+                error: e.to_string(),
+            });
         }
         files.sort_by(|a, b| a.path.cmp(&b.path));
         if self.merged.is_some() {
@@ -369,9 +431,15 @@ impl Capture {
                 path: self.merged_path.clone(),
                 point: "all".into(),
                 frames: self.points.iter().map(|p| p.frames).sum(),
+                complete: true,
             });
         }
-        Ok(files)
+        if let Some(f) = &failure {
+            for w in files.iter_mut().filter(|w| w.path == f.path) {
+                w.complete = false;
+            }
+        }
+        (files, failure)
     }
 }
 

@@ -194,6 +194,11 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
             )),
             _ => Err("usage: sleep DURATION".into()),
         },
+        // A host's `ip` only lists (as a `show:` step); what `ip` would change is the lab's.
+        "ip" => Err(format!(
+            "ip {}: a host's `ip` only lists, as a `show:` step: `ip addr`, `ip link`, `ip -s link`, `ip route`, `ip neigh`. Its addresses, routes and links are the lab's: `interfaces:` and `gateway:` in YAML, and `link: NODE:IFACE` steps with `set: up|down` (a router runs `ip route add|del`)",
+            rest.join(" ")
+        )),
         other => Err(format!(
             "{other}: command not found (a host runs: {})",
             COMMANDS.join(", ")

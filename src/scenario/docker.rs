@@ -1086,9 +1086,11 @@ fn parse_ip(s: &S<String>, field: &str, errs: &mut Errors<'_>) -> Option<Ipv4Add
     ip
 }
 
+/// An address with a prefix: the host's eth0 or a network's subnet. Neither may be (or hold
+/// only) multicast, broadcast or unspecified addresses: containers and the host answer to
+/// their addresses as their own.
 fn parse_cidr(s: &S<String>, field: &str, errs: &mut Errors<'_>) -> Option<Ipv4Cidr> {
-    let parsed = s.value.parse::<Ipv4Cidr>().ok();
-    if parsed.is_none() {
+    let Ok(cidr) = s.value.parse::<Ipv4Cidr>() else {
         errs.at(
             s.referenced,
             field,
@@ -1097,8 +1099,26 @@ fn parse_cidr(s: &S<String>, field: &str, errs: &mut Errors<'_>) -> Option<Ipv4C
                 s.value
             ),
         );
+        return None;
+    };
+    // A subnet is judged by its first address (its gateway's), eth0 by its own.
+    let probe = match field {
+        "subnet" => ipam::first_host(cidr).unwrap_or(cidr.address()),
+        _ => cidr.address(),
+    };
+    if let Some(kind) = super::model::not_unicast(probe) {
+        let what = match field {
+            "subnet" => format!("'{}' holds {kind} addresses, not unicast ones", s.value),
+            _ => format!("'{}' is a {kind} address, not a unicast one", s.value),
+        };
+        errs.at(
+            s.referenced,
+            field,
+            format!("{what}; use a unicast range, such as 172.18.0.0/16"),
+        );
+        return None;
     }
-    parsed
+    Some(cidr)
 }
 
 /// A command line as text that `split_words` reads back into the same words.

@@ -131,19 +131,58 @@ pub fn from_yaml(file: &str, source: &str, err: &serde_saphyr::Error) -> LabErro
     } else if message.starts_with("missing field") {
         field = quoted(&message);
     }
+    let text = source.lines().nth(line as usize - 1).unwrap_or("");
     let field = field.unwrap_or_else(|| {
-        let text = source.lines().nth(line as usize - 1).unwrap_or("");
         let before: String = text.chars().take(column as usize - 1).collect();
         key_before(&before)
             .or_else(|| key_of_line(text))
             .unwrap_or_else(|| "(document)".into())
     });
+    let message = plain(message, text, column);
     LabError {
         file: file.to_string(),
         line,
         column,
         field,
         message,
+    }
+}
+
+/// The YAML library's words for common mistakes, told in a lab author's terms, with what to
+/// write instead. `text` is the offending line, `column` where on it the error is.
+fn plain(message: String, text: &str, column: u64) -> String {
+    let value: String = text
+        .chars()
+        .skip(column as usize - 1)
+        .take_while(|c| !matches!(c, ',' | '}' | ']' | '#'))
+        .collect();
+    let value = value.trim();
+    let flow_hint = "a `{...}` or `[...]` on one line ends a value at the first `,`, `}` or `]`, \
+                     and a quote inside a value is taken as the start of a quoted string: put \
+                     the whole value in single quotes, e.g. `run: 'curl -w \"%{http_code}\" URL'`, \
+                     or write the step as an indented block (`- on: h1` then `run: ...` on its own line)";
+    if message.starts_with("invalid u") || message.starts_with("invalid i") {
+        format!("'{value}' is not a whole number; write digits, e.g. 1")
+    } else if message.starts_with("invalid f") {
+        format!("'{value}' is not a number; write digits, e.g. 0.5")
+    } else if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
+        format!("'{key}' is given twice in the same mapping; keep one")
+    } else if message.starts_with("tabs disallowed")
+        || (message.contains("cannot start any token") && text.contains('\t'))
+    {
+        "a tab in the indentation: YAML indents with spaces only; replace the tab with spaces"
+            .into()
+    } else if message == "unclosed quote"
+        || message.contains("did not find expected ',' or '}'")
+        || message.contains("did not find expected ',' or ']'")
+    {
+        format!("{message}: {flow_hint}")
+    } else {
+        message
     }
 }
 

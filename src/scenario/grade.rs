@@ -117,7 +117,7 @@ impl Answers {
     /// Reads an answers file (YAML: `ID: [command, ...]` or `ID: |` with a command per line).
     pub fn load(path: &Path) -> Result<Answers, LabErrors> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
+        let text = super::read_bounded(path)
             .map_err(|e| one_error(&file, 1, 1, "(file)", format!("cannot read: {e}")))?;
         Answers::parse(&text, &file)
     }
@@ -486,8 +486,35 @@ fn blank(file: &Path, name: Option<String>, result: Outcome) -> LabOutcome {
 }
 
 /// Runs one lab (already loaded, or the error that kept it from loading), its captures going
-/// to a temporary directory that is deleted afterwards.
+/// to a temporary directory that is deleted afterwards. A lab that makes hoplab panic is an
+/// error of that lab: the labs after it still run and the table is still printed.
 pub fn test_lab(file: &Path, loaded: &Result<Lab, LabErrors>, opts: &TestOptions) -> LabOutcome {
+    let name = loaded.as_ref().ok().map(|l| l.name.clone());
+    panic_is_error(file, name, || test_lab_inner(file, loaded, opts))
+}
+
+/// The outcome `test` gives, or an error outcome naming the panic if it panicked.
+fn panic_is_error(
+    file: &Path,
+    name: Option<String>,
+    test: impl FnOnce() -> LabOutcome,
+) -> LabOutcome {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(test)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        let mut o = blank(file, name, Outcome::Error);
+        o.error = Some(format!(
+            "{}: hoplab panicked (a bug in hoplab, not in the lab; please report it): {what}",
+            file.display()
+        ));
+        o
+    })
+}
+
+fn test_lab_inner(file: &Path, loaded: &Result<Lab, LabErrors>, opts: &TestOptions) -> LabOutcome {
     let lab = match loaded {
         Ok(l) => l,
         Err(e) => {
@@ -589,6 +616,14 @@ pub fn test_lab(file: &Path, loaded: &Result<Lab, LabErrors>, opts: &TestOptions
         true => Outcome::Pass,
         false => Outcome::Fail,
     };
+    if let Some(f) = &report.capture_failure {
+        out.result = Outcome::Error;
+        out.error = Some(format!(
+            "captures failed: {}: {}",
+            f.path.display(),
+            f.error
+        ));
+    }
     out.exercises = exercise_list(out.result);
     for ex in &mut out.exercises {
         ex.commands = report
@@ -948,6 +983,26 @@ pub(super) fn host_command(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lab_that_panics_is_an_error_of_that_lab() {
+        let file = Path::new("labs/boom.yaml");
+        let o = panic_is_error(file, Some("boom".into()), || panic!("index out of bounds"));
+        assert_eq!(o.result, Outcome::Error);
+        assert_eq!(o.name.as_deref(), Some("boom"));
+        let error = o.error.unwrap();
+        assert!(
+            error.starts_with("labs/boom.yaml: hoplab panicked"),
+            "{error}"
+        );
+        assert!(error.ends_with(": index out of bounds"), "{error}");
+        // A formatted message (a String payload) is kept too; a lab that does not panic keeps
+        // its own outcome.
+        let o = panic_is_error(file, None, || panic!("step {}", 3));
+        assert!(o.error.unwrap().ends_with(": step 3"));
+        let o = panic_is_error(file, None, || blank(file, None, Outcome::Pass));
+        assert_eq!(o.result, Outcome::Pass);
+    }
 
     #[test]
     fn cap_eff_bit_12_is_net_admin() {

@@ -827,6 +827,40 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
         }
     }
 
+    // A step due at or after the lab's end would silently never run, and its expectations
+    // with it: the lab would pass having checked less than it says.
+    let end = duration.unwrap_or(MAX_DURATION);
+    let mut earliest = Duration::ZERO;
+    for (k, s) in raw.steps.iter().enumerate() {
+        if let Some(at) = s.at.as_ref().and_then(|a| Duration::parse(&a.value).ok()) {
+            earliest = earliest.max(at);
+        }
+        if earliest >= end {
+            let loc = [&s.at, &s.on, &s.run, &s.show, &s.link]
+                .into_iter()
+                .find_map(|f| f.as_ref().map(|f| f.referenced))
+                .unwrap_or(Location::UNKNOWN);
+            let hours = |d: Duration| match d.nanos() % 3_600_000_000_000 {
+                0 => format!("{}h", d.nanos() / 3_600_000_000_000),
+                _ => d.to_string(),
+            };
+            let (earliest, end) = (hours(earliest), hours(end));
+            let ends = match duration {
+                Some(_) => format!("the lab ends at {end} (its `duration`)"),
+                None => format!("a lab without `duration` ends at {end} at the latest"),
+            };
+            errs.at(
+                loc,
+                "at",
+                format!(
+                    "step {} cannot start before {earliest}, but {ends}: it would never run; make `duration` longer or the step earlier",
+                    k + 1
+                ),
+            );
+            break;
+        }
+    }
+
     // Answers name exercises by id, so an id names one exercise.
     let mut exercise_ids = std::collections::BTreeSet::new();
     for ex in raw.steps.iter().filter_map(|s| s.exercise.as_ref()) {
@@ -874,6 +908,21 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
     })
 }
 
+/// What kind of address `a` is when it cannot be an interface's own: "multicast",
+/// "broadcast" or "unspecified". A packet to such an address reaches many hosts or none, so
+/// no stack answers to it as its own (smoltcp refuses it outright).
+pub(crate) fn not_unicast(a: Ipv4Address) -> Option<&'static str> {
+    if a.is_multicast() {
+        Some("multicast")
+    } else if a.is_broadcast() {
+        Some("broadcast")
+    } else if a.is_unspecified() {
+        Some("unspecified")
+    } else {
+        None
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn resolve_ifaces(
     node: &str,
@@ -898,6 +947,18 @@ fn resolve_ifaces(
         let cidr = iface.ip.as_ref().and_then(|ip| {
             let loc = loc_or(ip.referenced, key.referenced);
             match ip.value.parse::<Ipv4Cidr>() {
+                Ok(c) if not_unicast(c.address()).is_some() => {
+                    let kind = not_unicast(c.address()).unwrap_or_default();
+                    errs.at(
+                        loc,
+                        "ip",
+                        format!(
+                            "'{}' is a {kind} address, not a unicast one; an interface needs a unicast address, such as 10.0.0.1/24",
+                            ip.value
+                        ),
+                    );
+                    None
+                }
                 Ok(c) => Some(c),
                 Err(_) => {
                     let hint = if ip.value.parse::<Ipv4Address>().is_ok() {

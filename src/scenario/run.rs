@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::build::{build, port_of};
 use super::model::{Action, CmdExpect, DEFAULT_TIMEOUT, Lab, MAX_DURATION};
-use crate::capture::{Capture, CaptureMode, WrittenFile};
+use crate::capture::{Capture, CaptureFailure, CaptureMode, WrittenFile};
 use crate::sim::{CmdId, CmdResult, Sim, SimStats, Stop};
 use crate::time::Instant;
 
@@ -86,6 +86,9 @@ pub struct RunReport {
     pub expectations: Vec<Check>,
     /// The capture files written.
     pub files: Vec<WrittenFile>,
+    /// A capture file could not be written (disk full, too many open files): captures stopped
+    /// there, and the run fails with exit code 2 whatever its expectations say.
+    pub capture_failure: Option<CaptureFailure>,
     /// Lab faults worth knowing, such as two hosts with one address.
     pub warnings: Vec<String>,
     /// Every expectation held (exit code 0).
@@ -280,7 +283,9 @@ impl<'l> Runner<'l> {
         self.pacer = Some(pacer);
     }
 
-    /// Runs events up to `t`, each group of simultaneous events once the pacer lets it.
+    /// Runs events up to `t`, each group of simultaneous events once the pacer lets it. The
+    /// interrupt flag is read after every wait: the engine reads it only every few thousand
+    /// events, and a paced run hands it a few at a time.
     fn run_paced(&mut self, t: Instant) -> Stop {
         loop {
             let Some(next) = self.sim.next_event_at().filter(|&n| n <= t) else {
@@ -289,10 +294,16 @@ impl<'l> Runner<'l> {
                 {
                     p(t);
                 }
+                if self.sim.interrupted() {
+                    return Stop::Interrupted;
+                }
                 return self.sim.run_until(t);
             };
             if let Some(p) = self.pacer.as_mut() {
                 p(next);
+            }
+            if self.sim.interrupted() {
+                return Stop::Interrupted;
             }
             match self.sim.run_until(next) {
                 Stop::Limit | Stop::Idle => continue,
@@ -424,12 +435,15 @@ impl<'l> Runner<'l> {
             self.start_daemon(key, node, argv);
         }
         self.stopped = false;
+        // The first step the lab's end came before (not a signal, a pause or `stop_at`).
+        let mut unrun = None;
         for (index, step) in lab.steps.iter().enumerate() {
             if self.stopped || (index > 0 && !self.paused(&reports)) {
                 self.stopped = true;
                 break;
             }
             if self.interrupted || self.sim.now() >= self.limit() {
+                unrun = Some(index);
                 break;
             }
             if let Some(at) = step.at {
@@ -441,6 +455,7 @@ impl<'l> Runner<'l> {
                 }
                 if self.sim.now() < start {
                     // The run stops before this step is due.
+                    unrun = Some(index);
                     break;
                 }
             }
@@ -680,6 +695,20 @@ impl<'l> Runner<'l> {
         }
 
         let mut expectations = Vec::new();
+        // Steps the lab's end cut off (a `--duration` shorter than the lab's steps; a lab's own
+        // are refused when it loads): the lab checked less than it says, so it cannot pass.
+        let cut_off = self.stop_at.is_none_or(|s| self.sim.now() < s);
+        if let Some(first) = unrun.filter(|_| cut_off && !self.interrupted) {
+            expectations.push(Check {
+                what: format!("steps {}..{} of the lab", first + 1, lab.steps.len()),
+                expected: "run".into(),
+                actual: format!(
+                    "not run: the lab ended at {:.6} s",
+                    self.sim.now().since_start().as_secs_f64()
+                ),
+                pass: false,
+            });
+        }
         let capture = self.sim.take_capture();
         for (e, &w) in lab.expects.iter().zip(&self.watches) {
             let n = capture.as_ref().map_or(0, |c| c.watch_count(w));
@@ -708,14 +737,8 @@ impl<'l> Runner<'l> {
                 pass,
             });
         }
-        let mut files = Vec::new();
-        let mut warnings = lab.warnings.clone();
-        if let Some(mut c) = capture {
-            match c.finish() {
-                Ok(f) => files = f,
-                Err(e) => warnings.push(format!("captures incomplete: {e}")),
-            }
-        }
+        let warnings = lab.warnings.clone();
+        let (files, capture_failure) = capture.map(|mut c| c.finish()).unwrap_or_default();
         let mut kernel_log = Vec::new();
         for r in &lab.routers {
             let Some(id) = self.sim.find_node(&r.name) else {
@@ -733,7 +756,8 @@ impl<'l> Runner<'l> {
         let tap = self.realtime.as_mut().map(|rt| rt.summary(&mut self.sim));
         let passed = reports.iter().flat_map(|r| &r.checks).all(|c| c.pass)
             && expectations.iter().all(|c| c.pass)
-            && !self.interrupted;
+            && !self.interrupted
+            && capture_failure.is_none();
         RunReport {
             version: 1,
             lab: lab.name.clone(),
@@ -741,6 +765,7 @@ impl<'l> Runner<'l> {
             steps: reports,
             expectations,
             files,
+            capture_failure,
             warnings,
             passed,
             interrupted: self.interrupted,

@@ -40,11 +40,13 @@ struct Cli {
 enum Command {
     /// Run a lab: its steps, their output, its expectations, its captures.
     Run {
+        /// The lab file (YAML), e.g. scenarios/01-arp-and-mac-learning.yaml.
         file: PathBuf,
         /// Where captures go (default: captures/<lab name>/).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Override the lab's seed.
+        /// The seed every random choice draws from (MACs, ports, loss), instead of the lab's
+        /// own: the same lab and seed give byte-identical captures.
         #[arg(long)]
         seed: Option<u64>,
         /// Which captures to write: none, merged, split, both (default: the lab's, else both).
@@ -64,8 +66,9 @@ enum Command {
         step: bool,
         /// Write the merged pcapng here instead of OUT/all.pcapng; `-` streams it to standard
         /// output as frames happen (the text report then goes to standard error), e.g.
-        /// `hoplab run LAB --pcapng - --pace 1 | wireshark -k -i -`.
-        #[arg(long, value_name = "PATH", conflicts_with = "json")]
+        /// `hoplab run LAB --pcapng - --pace 1 | wireshark -k -i -`. With `--json`, PATH is a
+        /// file (standard output carries the JSON report).
+        #[arg(long, value_name = "PATH")]
         pcapng: Option<PathBuf>,
         /// Run no faster than X virtual seconds per wall second (1: real time; 0.1: ten times
         /// slower), to watch a lab live.
@@ -95,20 +98,26 @@ enum Command {
         answers: Option<PathBuf>,
     },
     /// List the labs at the top of a directory (default: scenarios/): file, name, about.
-    List { dir: Option<PathBuf> },
+    List {
+        /// The directory whose top-level *.yaml files are listed (default: scenarios/).
+        dir: Option<PathBuf>,
+    },
     /// Check lab files without running them.
     Check {
+        /// The lab files to check.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// Run a lab, then print one listing as it stands at the end, e.g. "bridge fdb show".
     Show {
+        /// The lab file (YAML).
         file: PathBuf,
         /// The node whose listing to print.
         #[arg(long)]
         on: String,
         /// The listing command.
         listing: String,
+        /// The seed to run the lab with, instead of the lab's own.
         #[arg(long)]
         seed: Option<u64>,
         /// Show the listing as it was at this virtual time (e.g. 2.5s), not at the end.
@@ -117,6 +126,7 @@ enum Command {
     },
     /// Replay a lab with every decision traced and print one packet's journey, hop by hop.
     Trace {
+        /// The lab file (YAML).
         file: PathBuf,
         /// The packet's id (`id=42` in the capture comments).
         #[arg(long, group = "pick")]
@@ -127,6 +137,7 @@ enum Command {
         /// The packet of the first frame this display filter matches.
         #[arg(long = "match", group = "pick", value_name = "FILTER")]
         filter: Option<String>,
+        /// The seed to replay the lab with, instead of the lab's own (as the run had it).
         #[arg(long)]
         seed: Option<u64>,
         /// Print the journey as JSON.
@@ -154,7 +165,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match cli.command {
+    let code = match cli.command {
         Command::Run {
             file,
             out,
@@ -219,23 +230,24 @@ fn main() -> ExitCode {
             match trace_cmd::pick(packet, frame, filter.as_deref()) {
                 Ok(p) => trace_cmd::run(&lab, seed, &p, json),
                 Err(e) => {
-                    eprintln!("{e}");
+                    errln!("{e}");
                     ExitCode::from(2)
                 }
             }
         }
         Command::Bench { json, only } => bench(json, &only),
-    }
+    };
+    output::finish(code)
 }
 
 fn load(file: &Path) -> Result<scenario::Lab, ExitCode> {
     let lab = scenario::load(file).map_err(|e| {
-        eprintln!("{e}");
+        errln!("{e}");
         ExitCode::from(2)
     })?;
     // A lab that needs a capability this process lacks does not run (`hoplab test` skips it).
     if let Some(reason) = grade::unmet_requirement(&lab, grade::has_net_admin()) {
-        eprintln!("hoplab: {}", grade::requirement_error(&lab, &reason));
+        errln!("hoplab: {}", grade::requirement_error(&lab, &reason));
         return Err(ExitCode::from(2));
     }
     Ok(lab)
@@ -247,7 +259,7 @@ pub(crate) fn virtual_only(lab: &scenario::Lab, what: &str) -> Result<(), ExitCo
     if lab.kernel.taps.is_empty() {
         return Ok(());
     }
-    eprintln!(
+    errln!(
         "hoplab: {what} in virtual time, but lab '{}' has TAPs and runs in real time with the kernel: it cannot be paused or replayed. Run it with `hoplab run`, and watch it live with `--pcapng -`",
         lab.name
     );
@@ -273,7 +285,7 @@ fn attach_taps(
         say!("  {line}");
     };
     hoplab::tap::attach(runner, lab, opts, &mut announce).map_err(|e| {
-        eprintln!("hoplab: {e}");
+        errln!("hoplab: {e}");
         ExitCode::from(2)
     })
 }
@@ -284,7 +296,7 @@ fn capture_mode(arg: Option<&str>) -> Result<Option<CaptureMode>, ExitCode> {
         None => Ok(None),
         Some((_, Some(m))) => Ok(Some(m)),
         Some((c, None)) => {
-            eprintln!("hoplab: --capture {c}: expected none, merged, split or both");
+            errln!("hoplab: --capture {c}: expected none, merged, split or both");
             Err(ExitCode::from(2))
         }
     }
@@ -293,25 +305,50 @@ fn capture_mode(arg: Option<&str>) -> Result<Option<CaptureMode>, ExitCode> {
 /// Prints a report as pretty JSON on stdout.
 fn print_json(report: &impl serde::Serialize) -> Result<(), ExitCode> {
     let text = serde_json::to_string_pretty(report).map_err(|e| {
-        eprintln!("hoplab: {e}");
+        errln!("hoplab: {e}");
         ExitCode::from(2)
     })?;
-    println!("{text}");
+    outln!("{text}");
     Ok(())
 }
 
 fn load_answers(file: &Path) -> Result<Answers, ExitCode> {
     Answers::load(file).map_err(|e| {
-        eprintln!("{e}");
+        errln!("{e}");
         ExitCode::from(2)
     })
 }
 
+/// 128 + the number of the signal that interrupted the run (0: none), as a shell reports a
+/// process that a signal ended: 130 for SIGINT (Ctrl-C), 143 for SIGTERM, 129 for SIGHUP.
+static SIGNAL_EXIT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A flag that SIGINT, SIGTERM and SIGHUP raise. A second signal while the run is winding
+/// down ends the process at once, as a second Ctrl-C does in most tools.
 fn interrupt_flag() -> Arc<AtomicBool> {
+    use signal_hook::{consts, flag};
     let interrupt = Arc::new(AtomicBool::new(false));
-    let flag = interrupt.clone();
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    #[cfg(unix)]
+    let signals = [consts::SIGINT, consts::SIGTERM, consts::SIGHUP];
+    #[cfg(not(unix))]
+    let signals = [consts::SIGINT, consts::SIGTERM];
+    for sig in signals {
+        let code = 128 + sig as usize;
+        // Registered first, so it sees the flag as the previous signal left it.
+        let _ = flag::register_conditional_shutdown(sig, code as i32, interrupt.clone());
+        let _ = flag::register_usize(sig, &SIGNAL_EXIT, code);
+        let _ = flag::register(sig, interrupt.clone());
+    }
     interrupt
+}
+
+/// The exit code of a run that a signal interrupted (130 when none was recorded: an
+/// interruption the program made itself, such as `--step`'s quit).
+fn interrupted_code() -> ExitCode {
+    match SIGNAL_EXIT.load(Ordering::Relaxed) {
+        0 => ExitCode::from(130),
+        c => ExitCode::from(u8::try_from(c).unwrap_or(130)),
+    }
 }
 
 /// What `run` takes besides the lab and its captures.
@@ -341,10 +378,16 @@ fn run(
         allow_host_routes,
     } = extras;
     if pace.is_some_and(|x| !(x.is_finite() && x > 0.0)) {
-        eprintln!("hoplab: --pace takes a positive number of virtual seconds per wall second");
+        errln!("hoplab: --pace takes a positive number of virtual seconds per wall second");
         return ExitCode::from(2);
     }
     if pcapng.as_deref() == Some(Path::new("-")) {
+        if json {
+            errln!(
+                "hoplab: --json and --pcapng - both want standard output: give --pcapng a file, e.g. --pcapng run.pcapng"
+            );
+            return ExitCode::from(2);
+        }
         output::to_stderr();
     }
     let mut lab = match load(&file) {
@@ -355,13 +398,13 @@ fn run(
         match hoplab::time::Duration::parse(&d) {
             Ok(d) => lab.duration = Some(d),
             Err(e) => {
-                eprintln!("hoplab: --duration: {e}");
+                errln!("hoplab: --duration: {e}");
                 return ExitCode::from(2);
             }
         }
     }
     if pace.is_some() && !lab.kernel.taps.is_empty() {
-        eprintln!(
+        errln!(
             "hoplab: --pace slows a virtual-time run; lab '{}' has TAPs and already runs in real time",
             lab.name
         );
@@ -374,7 +417,7 @@ fn run(
     if let Some(a) = &answers
         && let Err(e) = a.check_ids([&lab])
     {
-        eprintln!("{e}");
+        errln!("{e}");
         return ExitCode::from(2);
     }
     let capture = match capture_mode(capture.as_deref()) {
@@ -384,7 +427,7 @@ fn run(
     if let Some(dir) = &report_dir
         && let Err(e) = std::fs::create_dir_all(dir)
     {
-        eprintln!("hoplab: cannot write the report to {}: {e}", dir.display());
+        errln!("hoplab: cannot write the report to {}: {e}", dir.display());
         return ExitCode::from(2);
     }
     let interrupt = interrupt_flag();
@@ -392,29 +435,34 @@ fn run(
         out_dir: out,
         seed,
         capture,
-        interrupt: Some(interrupt),
+        interrupt: Some(interrupt.clone()),
         merged_to: pcapng,
     };
     if let Err(e) = hoplab::tap::preflight(&lab) {
-        eprintln!("hoplab: {e}");
+        errln!("hoplab: {e}");
         return ExitCode::from(2);
     }
     let wall = std::time::Instant::now();
     let mut runner = match Runner::new(&lab, &opts) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("hoplab: {e}");
+            errln!("hoplab: {e}");
             return ExitCode::from(2);
         }
     };
     if let Some(x) = pace {
         // Virtual instant t runs once t / x seconds of wall time have passed.
         let start = wall;
+        // The wait is cut into short sleeps so that a signal ends it: a slow pace can put the
+        // next event minutes of wall time away.
         runner.set_pacer(Box::new(move |t| {
             let due = start + std::time::Duration::from_secs_f64(t.since_start().as_secs_f64() / x);
-            let now = std::time::Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
+            while !interrupt.load(Ordering::Relaxed) {
+                let now = std::time::Instant::now();
+                if due <= now {
+                    break;
+                }
+                std::thread::sleep((due - now).min(std::time::Duration::from_millis(20)));
             }
         }));
     }
@@ -447,14 +495,18 @@ fn run(
             Ok(page) if !json => say!("Report: {}", page.display()),
             Ok(_) => {}
             Err(e) => {
-                eprintln!("hoplab: cannot write the report to {}: {e}", dir.display());
+                errln!("hoplab: cannot write the report to {}: {e}", dir.display());
                 return ExitCode::from(2);
             }
         }
     }
     if report.interrupted {
-        eprintln!("hoplab: interrupted; captures were flushed and are complete up to the stop");
-        return ExitCode::from(130);
+        errln!("hoplab: interrupted; captures were flushed and are complete up to the stop");
+        return interrupted_code();
+    }
+    if let Some(f) = &report.capture_failure {
+        errln!("hoplab: {}", output::capture_failure_text(f));
+        return ExitCode::from(2);
     }
     if report.passed {
         ExitCode::SUCCESS
@@ -471,11 +523,11 @@ fn lab_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ExitCode> {
             match grade::labs_in(p) {
                 Ok(mut l) if !l.is_empty() => files.append(&mut l),
                 Ok(_) => {
-                    eprintln!("hoplab: no lab (*.yaml) in {}", p.display());
+                    errln!("hoplab: no lab (*.yaml) in {}", p.display());
                     return Err(ExitCode::from(2));
                 }
                 Err(e) => {
-                    eprintln!("hoplab: cannot read {}: {e}", p.display());
+                    errln!("hoplab: cannot read {}: {e}", p.display());
                     return Err(ExitCode::from(2));
                 }
             }
@@ -509,7 +561,7 @@ fn test(
     if let Some(a) = &answers
         && let Err(e) = a.check_ids(loaded.iter().filter_map(|(_, l)| l.as_ref().ok()))
     {
-        eprintln!("{e}");
+        errln!("{e}");
         return ExitCode::from(2);
     }
     let interrupt = interrupt_flag();
@@ -525,7 +577,7 @@ fn test(
             break;
         }
         if !json {
-            eprintln!("hoplab: testing {}", file.display());
+            errln!("hoplab: testing {}", file.display());
         }
         outcomes.push(grade::test_lab(file, lab, &opts));
     }
@@ -540,12 +592,12 @@ fn test(
     if let Some(path) = junit
         && let Err(e) = std::fs::write(&path, grade::junit(&report))
     {
-        eprintln!("hoplab: cannot write {}: {e}", path.display());
+        errln!("hoplab: cannot write {}: {e}", path.display());
         return ExitCode::from(2);
     }
     if report.interrupted {
-        eprintln!("hoplab: interrupted; the labs after the one running were not run");
-        return ExitCode::from(130);
+        errln!("hoplab: interrupted; the labs after the one running were not run");
+        return interrupted_code();
     }
     ExitCode::from(report.exit_code())
 }
@@ -554,7 +606,7 @@ fn list(dir: PathBuf) -> ExitCode {
     let files = match grade::labs_in(&dir) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("hoplab: cannot read {}: {e}", dir.display());
+            errln!("hoplab: cannot read {}: {e}", dir.display());
             return ExitCode::from(2);
         }
     };
@@ -571,7 +623,7 @@ fn list(dir: PathBuf) -> ExitCode {
                 rows.push([file, lab.name, about]);
             }
             Err(e) => {
-                eprintln!("{e}");
+                errln!("{e}");
                 bad = true;
                 rows.push([file, "-".into(), "(not a valid lab: see above)".into()]);
             }
@@ -591,9 +643,9 @@ fn check(files: &[PathBuf]) -> ExitCode {
         match scenario::load(f) {
             Ok(lab) => {
                 for w in &lab.warnings {
-                    eprintln!("{}: warning: {w}", f.display());
+                    errln!("{}: warning: {w}", f.display());
                 }
-                println!(
+                outln!(
                     "{}: ok ({} hosts, {} bridges, {} links, {} steps, {} capture expectations)",
                     f.display(),
                     lab.hosts.len(),
@@ -604,7 +656,7 @@ fn check(files: &[PathBuf]) -> ExitCode {
                 );
             }
             Err(e) => {
-                eprintln!("{e}");
+                errln!("{e}");
                 bad = true;
             }
         }
@@ -635,14 +687,15 @@ fn show(
     let at = match at.as_deref().map(hoplab::time::Duration::parse).transpose() {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("hoplab: --at: {e}");
+            errln!("hoplab: --at: {e}");
             return ExitCode::from(2);
         }
     };
+
     let argv = match split_words(&listing) {
         Ok(a) if !a.is_empty() => a,
         _ => {
-            eprintln!("hoplab: give the listing to show, e.g. \"bridge fdb show\"");
+            errln!("hoplab: give the listing to show, e.g. \"bridge fdb show\"");
             return ExitCode::from(2);
         }
     };
@@ -657,12 +710,12 @@ fn show(
     let mut runner = match Runner::new(&lab, &opts) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("hoplab: {e}");
+            errln!("hoplab: {e}");
             return ExitCode::from(2);
         }
     };
     if runner.sim.find_node(&on).is_none() {
-        eprintln!("hoplab: lab '{}' has no node named '{on}'", lab.name);
+        errln!("hoplab: lab '{}' has no node named '{on}'", lab.name);
         return ExitCode::from(2);
     }
     if let Some(t) = at {
@@ -671,31 +724,43 @@ fn show(
     if let Err(c) = attach_taps(&mut runner, &lab, false) {
         return c;
     }
-    runner.run();
+    let report = runner.run();
+    if let Some(t) = at
+        && !report.interrupted
+        && runner.sim.now() < hoplab::time::Instant::ZERO + t
+    {
+        // The lab ended before `t`: a listing "at t" would be the end's under another name.
+        errln!(
+            "hoplab: --at {t}: lab '{}' ends at {:.6} s, before that; give a time up to its end, or leave --at out for the listing at the end",
+            lab.name,
+            report.virtual_time
+        );
+        return ExitCode::from(2);
+    }
     match runner.show(&on, &argv) {
         Ok(text) => {
-            print!("{text}");
+            out!("{text}");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("hoplab: {e}");
+            errln!("hoplab: {e}");
             ExitCode::from(2)
         }
     }
 }
 
 fn bench(json: bool, only: &[String]) -> ExitCode {
-    match hoplab::bench::run(only, &mut |line| eprintln!("{line}")) {
+    match hoplab::bench::run(only, &mut |line| errln!("{line}")) {
         Ok(results) => {
             if json {
-                println!("{}", results.to_json());
+                outln!("{}", results.to_json());
             } else {
-                print!("{}", results.to_text());
+                out!("{}", results.to_text());
             }
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("hoplab: {e}");
+            errln!("hoplab: {e}");
             ExitCode::from(2)
         }
     }

@@ -1,6 +1,10 @@
 //! The human-readable run report.
 
+use std::fmt;
+use std::io::{self, Write};
 use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use hoplab::scenario::Lab;
@@ -20,18 +24,83 @@ pub fn on_stderr() -> bool {
     TO_STDERR.load(Ordering::Relaxed)
 }
 
+/// What went wrong writing standard output, kept for the exit code: `println!` would panic
+/// ("failed printing to stdout") on a closed pipe or a full disk.
+static STDOUT_ERROR: Mutex<Option<io::Error>> = Mutex::new(None);
+
+/// Writes to standard output as Unix tools do: once a write fails, nothing more is written.
+/// A closed pipe (`hoplab list | head -1`) ends the output quietly; any other error (a full
+/// disk) is reported by `finish` and makes the exit code a failure.
+pub fn stdout_fmt(args: fmt::Arguments) {
+    let mut error = STDOUT_ERROR.lock().unwrap_or_else(|e| e.into_inner());
+    if error.is_none()
+        && let Err(e) = io::stdout().lock().write_fmt(args)
+    {
+        *error = Some(e);
+    }
+}
+
+/// Writes to standard error; a failure there has nowhere to be reported, so it is ignored.
+pub fn stderr_fmt(args: fmt::Arguments) {
+    let _ = io::stderr().lock().write_fmt(args);
+}
+
+/// `println!` that never panics (see `stdout_fmt`).
+macro_rules! outln {
+    () => { $crate::output::stdout_fmt(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::output::stdout_fmt(format_args!("{}\n", format_args!($($t)*))) };
+}
+
+/// `print!` that never panics.
+macro_rules! out {
+    ($($t:tt)*) => { $crate::output::stdout_fmt(format_args!($($t)*)) };
+}
+
+/// `eprintln!` that never panics.
+macro_rules! errln {
+    () => { $crate::output::stderr_fmt(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::output::stderr_fmt(format_args!("{}\n", format_args!($($t)*))) };
+}
+
 /// `println!` to where the text report goes.
 macro_rules! say {
     ($($t:tt)*) => {
-        if $crate::output::on_stderr() { eprintln!($($t)*) } else { println!($($t)*) }
+        if $crate::output::on_stderr() { errln!($($t)*) } else { outln!($($t)*) }
     };
 }
 
 /// `print!` to where the text report goes.
 macro_rules! say_more {
     ($($t:tt)*) => {
-        if $crate::output::on_stderr() { eprint!($($t)*) } else { print!($($t)*) }
+        if $crate::output::on_stderr() {
+            $crate::output::stderr_fmt(format_args!($($t)*))
+        } else {
+            out!($($t)*)
+        }
     };
+}
+
+/// The exit code once everything is written: standard output is flushed, and an error
+/// writing it (other than a closed pipe, which is how a reader says it has seen enough)
+/// is reported and turns `code` into 2 unless it already says the run was interrupted.
+pub fn finish(code: ExitCode) -> ExitCode {
+    let flushed = io::stdout().lock().flush();
+    let mut error = STDOUT_ERROR.lock().unwrap_or_else(|e| e.into_inner());
+    if error.is_none()
+        && let Err(e) = flushed
+    {
+        *error = Some(e);
+    }
+    match error.take() {
+        Some(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            errln!("hoplab: cannot write to standard output: {e}");
+            match code == ExitCode::from(130) || code == ExitCode::from(143) {
+                true => code,
+                false => ExitCode::from(2),
+            }
+        }
+        _ => code,
+    }
 }
 
 fn check_line(c: &Check) -> String {
@@ -154,8 +223,15 @@ pub fn print_tail(r: &RunReport, wall: std::time::Duration) {
                 true => "standard output".to_string(),
                 false => f.path.display().to_string(),
             };
-            say!("  {path} ({} frames)", f.frames);
+            match f.complete {
+                true => say!("  {path} ({} frames)", f.frames),
+                false => say!("  {path} (INCOMPLETE: cut short by a write error)"),
+            }
         }
+    }
+    if let Some(f) = &r.capture_failure {
+        say!();
+        say!("{}", capture_failure_text(f));
     }
     let total = r.steps.iter().map(|s| s.checks.len()).sum::<usize>() + r.expectations.len();
     let passed = r
@@ -165,19 +241,40 @@ pub fn print_tail(r: &RunReport, wall: std::time::Duration) {
         .chain(&r.expectations)
         .filter(|c| c.pass)
         .count();
+    if total == 0 {
+        say!();
+        say!("This lab has no expectations: it ran, but it checked nothing.");
+    }
     say!();
     say!(
         "{}: {passed}/{total} expectations held; {:.6} s virtual, {:.3} s wall, {} frames delivered",
         // An interrupted lab did not run to its end: what held so far proves nothing yet.
-        match (r.interrupted, r.passed) {
-            (true, _) => "INTERRUPTED",
-            (false, true) => "PASS",
-            (false, false) => "FAIL",
+        match (r.interrupted, r.capture_failure.is_some(), r.passed) {
+            (true, _, _) => "INTERRUPTED",
+            (false, true, _) => "ERROR",
+            (false, false, true) => "PASS",
+            (false, false, false) => "FAIL",
         },
         r.virtual_time,
         wall.as_secs_f64(),
         r.stats.frames_delivered
     );
+}
+
+/// The line that says a capture file could not be written, and what that means for the rest.
+pub fn capture_failure_text(f: &hoplab::capture::CaptureFailure) -> String {
+    let when = f
+        .at_seconds
+        .map(|t| format!(" at {t:.6} s"))
+        .unwrap_or_default();
+    let path = match f.path.as_os_str() == "-" {
+        true => "standard output".to_string(),
+        false => f.path.display().to_string(),
+    };
+    format!(
+        "Captures failed{when}: {path}: {}; that file is cut short and the others stop there",
+        f.error
+    )
 }
 
 /// Rows of text in columns as wide as their widest cell, two spaces apart; columns marked in

@@ -59,7 +59,7 @@ pub fn run_stepwise(
         let mut runner = match Runner::new(&lab, &opts) {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("hoplab: {e}");
+                errln!("hoplab: {e}");
                 return ExitCode::from(2);
             }
         };
@@ -124,11 +124,11 @@ pub fn run_stepwise(
         if let Some(k) = back_to.get() {
             // Pause again after step k (after step 1 at the earliest).
             replay = k.saturating_sub(1);
-            println!("\n(rerunning the lab to step {})", k.max(1));
+            outln!("\n(rerunning the lab to step {})", k.max(1));
             continue;
         }
         if quit.get() {
-            println!("\n(stopped at the user's request)");
+            outln!("\n(stopped at the user's request)");
             return ExitCode::from(130);
         }
         output::print_tail(&report, std::time::Duration::ZERO);
@@ -144,12 +144,17 @@ pub fn run_stepwise(
 fn print_frames(sim: &Sim, seen: &Cell<usize>) {
     let log = sim.trace_log();
     for r in &log[seen.get().min(log.len())..] {
-        println!(
+        outln!(
             "#{:<5} [{:>10.6}s] {:<4} {:<22} id={} {}",
-            r.frame, r.at, r.dir, r.point, r.id, r.summary
+            r.frame,
+            r.at,
+            r.dir,
+            r.point,
+            r.id,
+            r.summary
         );
         for n in &r.notes {
-            println!("        {n}");
+            outln!("        {n}");
         }
     }
     seen.set(log.len());
@@ -159,7 +164,7 @@ fn print_frames(sim: &Sim, seen: &Cell<usize>) {
 fn prompt(sim: &mut Sim, at: &str, seen: &Cell<usize>) -> Reply {
     let stdin = std::io::stdin();
     loop {
-        print!(
+        out!(
             "\n[{at}, {:.6}s] {HELP}\n> ",
             sim.now().since_start().as_secs_f64()
         );
@@ -172,7 +177,7 @@ fn prompt(sim: &mut Sim, at: &str, seen: &Cell<usize>) -> Reply {
         let words = match split_words(line.trim()) {
             Ok(w) => w,
             Err(e) => {
-                println!("{e}");
+                outln!("{e}");
                 continue;
             }
         };
@@ -184,15 +189,15 @@ fn prompt(sim: &mut Sim, at: &str, seen: &Cell<usize>) -> Reply {
             Some("frames") => print_frames(sim, seen),
             Some("show") if words.len() >= 3 => {
                 let Some(node) = sim.find_node(&words[1]) else {
-                    println!("no node named '{}'", words[1]);
+                    outln!("no node named '{}'", words[1]);
                     continue;
                 };
                 match sim.show(node, &words[2..]) {
-                    Ok(text) => print!("{text}"),
-                    Err(e) => println!("{e}"),
+                    Ok(text) => out!("{text}"),
+                    Err(e) => outln!("{e}"),
                 }
             }
-            _ => println!("{HELP}"),
+            _ => outln!("{HELP}"),
         }
     }
 }

@@ -24,11 +24,11 @@ pub fn run(lab: &hoplab::scenario::Lab, seed: Option<u64>, pick: &Pick, json: bo
             Err(code) => code,
         },
         Ok(j) => {
-            print!("{}", describe(&j));
+            out!("{}", describe(&j));
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("hoplab: {e}");
+            errln!("hoplab: {e}");
             ExitCode::from(2)
         }
     }

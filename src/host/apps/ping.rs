@@ -52,6 +52,12 @@ impl Ping {
             .resolve(&net.names)
             .map_err(|e| format!("ping: {}: {}", args.dest, e.message()))?;
         let target = answer.map_or_else(|| dest.to_string(), |a| a.name);
+        // Linux takes 0.0.0.0 as a destination to mean this host: iputils prints
+        // `PING 0.0.0.0 (127.0.0.1)` and the replies come from 127.0.0.1.
+        let dest = match dest.is_unspecified() {
+            true => Ipv4Address::new(127, 0, 0, 1),
+            false => dest,
+        };
         let iface = net
             .route(dest)
             .ok_or_else(|| "ping: connect: Network is unreachable".to_string())?;
