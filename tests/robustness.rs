@@ -180,3 +180,30 @@ fn a_file_too_large_to_be_a_lab_is_refused_without_reading_it_all() {
         "/dev/zero:1:1: field '(file)': cannot read: larger than 64 MiB, which no lab is (is it the right file?)"
     );
 }
+
+#[test]
+fn a_full_conntrack_table_drops_new_flows_and_says_so() {
+    let f = fixture("conntrack-full.yaml");
+    let out = run(&["run", &f, "--capture", "none", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["conntrack"],
+        serde_json::json!([{"node": "r1", "count": 2, "max": 2, "table_full_drops": 1, "insert_failed": 0}])
+    );
+    assert!(
+        v["kernel_log"][0]["line"]
+            .as_str()
+            .unwrap()
+            .ends_with("] nf_conntrack: nf_conntrack: table full, dropping packet"),
+        "{}",
+        v["kernel_log"]
+    );
+    let out = run(&["run", &f, "--capture", "none"]);
+    assert!(
+        text(&out.stdout)
+            .contains("Conntrack: r1: 1 new flows dropped, the table full (nf_conntrack_max 2)"),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -5,7 +5,7 @@
 
 use smoltcp::wire::{Icmpv4Packet, Ipv4Address, Ipv4Packet};
 
-use super::conntrack::{Conntrack, Flow, Slot, Tracked};
+use super::conntrack::{Confirm, Conntrack, Flow, Slot, Tracked};
 use super::nat::{self, Manip};
 use super::packet::{
     AddrType, AddrTypes, CtState, CtView, Hook, NatAction, PacketView, RejectWith, Table, Verdict,
@@ -24,6 +24,9 @@ pub trait Rules {
     fn passes_all(&self, _table: Table, _hook: Hook) -> bool {
         false
     }
+
+    /// A line the kernel logs (dmesg), such as conntrack's "table full".
+    fn kernel_log(&mut self, _now: Instant, _line: &str) {}
 }
 
 /// What the host knows that rules ask about.
@@ -45,6 +48,8 @@ pub struct Cx<'a> {
 pub enum Fate {
     Continue,
     Drop,
+    /// Dropped: a new flow found the conntrack table full (`nf_conntrack_max`).
+    TableFull,
     Reject(RejectWith),
 }
 
@@ -453,10 +458,17 @@ impl Netfilter {
             return fate;
         }
         self.translate(tr, Manip::Src, ip);
-        if !self.conntrack.confirm(&mut tr.slot) {
-            return Fate::Drop;
+        match self.conntrack.confirm(&mut tr.slot) {
+            Confirm::Entered => Fate::Continue,
+            Confirm::Clash => Fate::Drop,
+            Confirm::TableFull => {
+                cx.rules.kernel_log(
+                    cx.now,
+                    "nf_conntrack: nf_conntrack: table full, dropping packet",
+                );
+                Fate::TableFull
+            }
         }
-        Fate::Continue
     }
 
     /// POSTROUTING: mangle, nat, the source rewrite, confirmation.

@@ -88,7 +88,10 @@ fn confirmed(ct: &mut Conntrack, pkt: &[u8], action: Option<NatAction>, rng: &mu
         .unwrap();
         tr.slot = Slot::Pending(conn);
     }
-    assert!(ct.confirm(&mut tr.slot));
+    assert_eq!(
+        ct.confirm(&mut tr.slot),
+        crate::netfilter::conntrack::Confirm::Entered
+    );
     match tr.slot {
         Slot::Table(id) => id,
         _ => panic!(),

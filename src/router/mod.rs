@@ -72,6 +72,21 @@ pub struct RouterCounters {
     pub icmp_rate_limited: u64,
 }
 
+/// A router's conntrack table at the end of a run (`--json`'s `conntrack`).
+#[derive(Clone, Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct ConntrackSummary {
+    pub node: String,
+    /// Flows in the table (`net.netfilter.nf_conntrack_count`).
+    pub count: u64,
+    /// `net.netfilter.nf_conntrack_max`.
+    pub max: u64,
+    /// New flows dropped because the table was full (`drop` in `conntrack -S`; each logged
+    /// as `nf_conntrack: table full, dropping packet`).
+    pub table_full_drops: u64,
+    /// New flows dropped because another flow held their tuple (`insert_failed`).
+    pub insert_failed: u64,
+}
+
 /// The router's iptables tables, and the kernel log their LOG rules write to (`dmesg`).
 pub struct RuleSet {
     pub tables: Tables,
@@ -84,6 +99,8 @@ pub struct RuleSet {
     decisions: Vec<Box<str>>,
     /// Something reads the current frame's notes (a capture comment, a trace).
     pub detail: bool,
+    /// How often kernel messages other than LOG rules' may be printed.
+    ratelimit: NetRatelimit,
 }
 
 /// What the router's netfilter hooks run on.
@@ -100,6 +117,21 @@ const LOG_LINES: usize = 10_000;
 impl Rules for RuleSet {
     fn passes_all(&self, table: Table, hook: Hook) -> bool {
         self.tables.passes_all(table, hook)
+    }
+
+    fn kernel_log(&mut self, now: Instant, line: &str) {
+        let (print, suppressed) = self.ratelimit.allow(now);
+        if suppressed > 0 {
+            dmesg(
+                &mut self.log,
+                now,
+                &format!("net_ratelimit: {suppressed} callbacks suppressed"),
+            );
+        }
+        if print {
+            dmesg(&mut self.log, now, line);
+        }
+        // The frame's comment says why it was dropped whether or not the log printed.
     }
 
     fn run(&mut self, table: Table, hook: Hook, pkt: &PacketView<'_>, now: Instant) -> Verdict {
@@ -130,6 +162,52 @@ impl Rules for RuleSet {
     }
 }
 
+/// Appends a line to the kernel log as dmesg prints it, `[seconds.micros] text`, the oldest
+/// line going once the ring is full.
+fn dmesg(log: &mut std::collections::VecDeque<String>, now: Instant, text: &str) {
+    let ns = now.nanos();
+    if log.len() >= LOG_LINES {
+        log.pop_front();
+    }
+    log.push_back(format!(
+        "[{:>5}.{:06}] {text}",
+        ns / 1_000_000_000,
+        (ns % 1_000_000_000) / 1000
+    ));
+}
+
+/// The kernel's `net_ratelimit()`: at most `BURST` messages each `INTERVAL`
+/// (net.core.message_burst = 10, net.core.message_cost = 5 s); what it holds back is counted
+/// and said at the start of the next interval, as `net_ratelimit: N callbacks suppressed`.
+#[derive(Default)]
+struct NetRatelimit {
+    start: Option<Instant>,
+    printed: u32,
+    suppressed: u32,
+}
+
+impl NetRatelimit {
+    const BURST: u32 = 10;
+    const INTERVAL: crate::time::Duration = crate::time::Duration::from_secs(5);
+
+    /// Whether a message may be printed now, and the suppressed count to say first.
+    fn allow(&mut self, now: Instant) -> (bool, u32) {
+        let mut said = 0;
+        if self.start.is_none_or(|s| now >= s + Self::INTERVAL) {
+            said = std::mem::take(&mut self.suppressed);
+            self.start = Some(now);
+            self.printed = 0;
+        }
+        if self.printed < Self::BURST {
+            self.printed += 1;
+            (true, said)
+        } else {
+            self.suppressed += 1;
+            (false, said)
+        }
+    }
+}
+
 impl RuleSet {
     /// Runs a chain, writing what LOG rules log to the kernel log and the pending lines.
     fn run_logged(
@@ -145,15 +223,7 @@ impl RuleSet {
         let verdict = self.tables.run(table, hook, pkt, now, &mut |ev| match ev {
             TraceEvent::Log(line) => {
                 let text = line.to_string();
-                let ns = now.nanos();
-                if log.len() >= LOG_LINES {
-                    log.pop_front();
-                }
-                log.push_back(format!(
-                    "[{:>5}.{:06}] {text}",
-                    ns / 1_000_000_000,
-                    (ns % 1_000_000_000) / 1000
-                ));
+                dmesg(log, now, &text);
                 pending.push(text.into());
             }
             TraceEvent::Rule {
@@ -411,6 +481,7 @@ enum CtCmd {
     },
     Flush,
     Count,
+    Stats,
 }
 
 fn conntrack_args(args: &[String]) -> Result<CtCmd, String> {
@@ -422,6 +493,7 @@ fn conntrack_args(args: &[String]) -> Result<CtCmd, String> {
             "-L" | "--dump" => cmd = Some("L"),
             "-F" | "--flush" => cmd = Some("F"),
             "-C" | "--count" => cmd = Some("C"),
+            "-S" | "--stats" => cmd = Some("S"),
             "-p" | "--proto" => {
                 proto = Some(match it.next().map(String::as_str) {
                     Some("tcp") => 6,
@@ -448,6 +520,7 @@ fn conntrack_args(args: &[String]) -> Result<CtCmd, String> {
     match cmd {
         Some("L") | None => Ok(CtCmd::List { proto, snat, dnat }),
         Some("F") => Ok(CtCmd::Flush),
+        Some("S") => Ok(CtCmd::Stats),
         _ => Ok(CtCmd::Count),
     }
 }
@@ -497,7 +570,29 @@ impl Router {
                     .into()
             }
             CtCmd::Count => format!("{}\n", self.filtering.borrow().nf.conntrack.len()),
+            // One CPU's counters, as conntrack-tools 1.4.7 prints them from a 6.x kernel.
+            CtCmd::Stats => {
+                let f = self.filtering.borrow();
+                let s = &f.nf.conntrack.stats;
+                format!(
+                    "cpu=0   \tfound={} invalid={} insert=0 insert_failed={} drop={} early_drop=0 error=0 search_restart=0 clash_resolve=0 chaintoolong=0 \n",
+                    s.found, s.invalid, s.insert_failed, s.drop
+                )
+            }
         })
+    }
+
+    /// The conntrack table's fill, size and refusals, for the run's summary.
+    pub fn conntrack_summary(&self) -> ConntrackSummary {
+        let f = self.filtering.borrow();
+        let ct = &f.nf.conntrack;
+        ConntrackSummary {
+            node: self.name.clone(),
+            count: ct.len() as u64,
+            max: ct.max() as u64,
+            table_full_drops: ct.stats.drop,
+            insert_failed: ct.stats.insert_failed,
+        }
     }
 
     pub fn new(config: RouterConfig, seed: u64) -> Result<Router, String> {
@@ -513,6 +608,7 @@ impl Router {
                     tables: Tables::new(config.iptables_version),
                     log: Default::default(),
                     pending: Vec::new(),
+                    ratelimit: NetRatelimit::default(),
                     decisions: Vec::new(),
                     detail: false,
                 },
@@ -607,6 +703,28 @@ impl Router {
                 key.replace('.', "/")
             )
         };
+        // The conntrack table's size and fill: numbers, not flags.
+        match key {
+            "net.netfilter.nf_conntrack_max" | "net.nf_conntrack_max" => {
+                let mut f = self.filtering.borrow_mut();
+                if let Some(v) = value {
+                    let n = v
+                        .parse::<u32>()
+                        .map_err(|_| format!("sysctl: setting key \"{key}\": Invalid argument"))?;
+                    f.nf.conntrack.set_max(n as usize);
+                }
+                return Ok(format!("{key} = {}\n", f.nf.conntrack.max()));
+            }
+            "net.netfilter.nf_conntrack_count" => {
+                if value.is_some() {
+                    // The count is read-only; sysctl says so as it does for a bad value.
+                    return Err(format!("sysctl: setting key \"{key}\": Invalid argument"));
+                }
+                let n = self.filtering.borrow().nf.conntrack.len();
+                return Ok(format!("{key} = {n}\n"));
+            }
+            _ => {}
+        }
         let on = match key {
             "net.bridge.bridge-nf-call-iptables" => {
                 let mut f = self.filtering.borrow_mut();
@@ -1113,6 +1231,10 @@ impl Router {
                 ctx.note(Note::Dropped(DropReason::Filtered));
                 false
             }
+            Fate::TableFull => {
+                ctx.note(Note::Dropped(DropReason::ConntrackFull));
+                false
+            }
             Fate::Reject(with) => {
                 ctx.note(Note::Dropped(DropReason::Filtered));
                 let pkt = frame[ETH_HEADER_LEN..].to_vec();
@@ -1454,5 +1576,25 @@ impl Node for Router {
     }
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
+    }
+}
+
+#[cfg(test)]
+mod ratelimit_tests {
+    use super::NetRatelimit;
+    use crate::time::{Duration, Instant};
+
+    #[test]
+    fn ten_messages_per_five_seconds_then_the_suppressed_count() {
+        let mut r = NetRatelimit::default();
+        let t = |ms: u64| Instant::ZERO + Duration::from_millis(ms);
+        for i in 0..10 {
+            assert_eq!(r.allow(t(i)), (true, 0), "message {i}");
+        }
+        assert_eq!(r.allow(t(100)), (false, 0));
+        assert_eq!(r.allow(t(4999)), (false, 0));
+        // A new interval: the two held back are said first.
+        assert_eq!(r.allow(t(5000)), (true, 2));
+        assert_eq!(r.allow(t(5001)), (true, 0));
     }
 }

@@ -99,8 +99,10 @@ pub struct RunReport {
     pub virtual_time: f64,
     /// The simulator's counters: events handled, frames sent, delivered and dropped.
     pub stats: SimStats,
-    /// What LOG rules wrote, router by router, as `dmesg` prints it.
+    /// What the routers' kernels logged (LOG rules, conntrack's "table full"), as `dmesg` prints it.
     pub kernel_log: Vec<KernelLogLine>,
+    /// Each router's conntrack table at the end: its fill, size and the flows it refused.
+    pub conntrack: Vec<crate::router::ConntrackSummary>,
     /// A lab with TAPs: how its real-time run went (lag, frames each way, refused frames).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tap: Option<crate::tap::TapSummary>,
@@ -740,10 +742,14 @@ impl<'l> Runner<'l> {
         let warnings = lab.warnings.clone();
         let (files, capture_failure) = capture.map(|mut c| c.finish()).unwrap_or_default();
         let mut kernel_log = Vec::new();
+        let mut conntrack = Vec::new();
         for r in &lab.routers {
             let Some(id) = self.sim.find_node(&r.name) else {
                 continue;
             };
+            if let Some(router) = self.sim.node_as::<crate::router::Router>(id) {
+                conntrack.push(router.conntrack_summary());
+            }
             let dmesg = self
                 .sim
                 .show(id, &["dmesg".to_string()])
@@ -772,6 +778,7 @@ impl<'l> Runner<'l> {
             virtual_time: self.sim.now().since_start().as_secs_f64(),
             stats: self.sim.stats.clone(),
             kernel_log,
+            conntrack,
             tap,
         }
     }

@@ -38,6 +38,8 @@ pub enum DropReason {
     NeighbourQueueFull,
     /// A netfilter rule or policy dropped or rejected it.
     Filtered,
+    /// A new flow found the conntrack table full (`nf_conntrack_max`).
+    ConntrackFull,
     /// A loopback address where `route_localnet` does not allow one.
     Martian,
     /// From a TAP: too short for its own headers.
@@ -137,6 +139,7 @@ impl DropReason {
             DropReason::NeighbourFailed => "next hop did not answer ARP".into(),
             DropReason::NeighbourQueueFull => "neighbour queue full".into(),
             DropReason::Filtered => "netfilter".into(),
+            DropReason::ConntrackFull => "conntrack table full (nf_conntrack_max)".into(),
             DropReason::Martian => "martian (127.0.0.0/8 without route_localnet)".into(),
             DropReason::Runt => "runt (too short for its headers)".into(),
             DropReason::Oversize => "oversize (larger than the MTU allows)".into(),
@@ -162,6 +165,7 @@ impl DropReason {
             DropReason::NeighbourFailed => "neighbour_failed",
             DropReason::NeighbourQueueFull => "neighbour_queue_full",
             DropReason::Filtered => "filtered",
+            DropReason::ConntrackFull => "conntrack_full",
             DropReason::Martian => "martian",
             DropReason::Runt => "runt",
             DropReason::Oversize => "oversize",

@@ -201,9 +201,18 @@ pub fn print_tail(r: &RunReport, wall: std::time::Duration) {
             say!("{line}");
         }
     }
+    for c in r.conntrack.iter().filter(|c| c.table_full_drops > 0) {
+        say!();
+        say!(
+            "Conntrack: {}: {} new flows dropped, the table full (nf_conntrack_max {}); dmesg says \"nf_conntrack: table full, dropping packet\"",
+            c.node,
+            c.table_full_drops,
+            c.max
+        );
+    }
     if !r.kernel_log.is_empty() {
         say!();
-        say!("Kernel log (LOG rules):");
+        say!("Kernel log (dmesg):");
         for l in &r.kernel_log {
             say!("  {}: {}", l.node, l.line);
         }

@@ -217,6 +217,17 @@ impl Tracked {
     }
 }
 
+/// What became of a new flow at confirmation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Confirm {
+    /// In the table (or not a new flow).
+    Entered,
+    /// Dropped: the table holds `nf_conntrack_max` flows already.
+    TableFull,
+    /// Dropped: another flow holds one of its tuples.
+    Clash,
+}
+
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct CtStats {
     pub found: u64,
@@ -224,6 +235,8 @@ pub struct CtStats {
     pub invalid: u64,
     /// New flows dropped because the table was full (`nf_conntrack: table full`).
     pub drop: u64,
+    /// New flows dropped because a flow already held one of their tuples (a NAT clash).
+    pub insert_failed: u64,
     pub expired: u64,
 }
 
@@ -235,6 +248,8 @@ pub struct Conntrack {
     /// Both tuples of every flow, to its id and direction.
     index: Index,
     max: usize,
+    /// The most flows `index` can tell apart (the largest `max` so far).
+    capacity: usize,
     seq: u64,
     next_gc: Option<Instant>,
     pub stats: CtStats,
@@ -248,6 +263,7 @@ impl Conntrack {
             index: Index::new(max.min(Index::MAX_FLOWS)),
             // Ids must fit the index's buckets.
             max: max.min(Index::MAX_FLOWS),
+            capacity: max.min(Index::MAX_FLOWS),
             seq: 0,
             next_gc: None,
             stats: CtStats::default(),
@@ -395,16 +411,20 @@ impl Conntrack {
         Tracked::new(Slot::Table(id), reply, state)
     }
 
-    /// Enters a pending flow into the table once its first packet is accepted. `false` when
-    /// the table is full or the flow's reply tuple is taken: the packet is dropped.
-    pub fn confirm(&mut self, slot: &mut Slot) -> bool {
+    /// Enters a pending flow into the table once its first packet is accepted. Otherwise the
+    /// packet is dropped: the table is full (`nf_conntrack_max`), or another flow holds the
+    /// flow's reply tuple.
+    pub fn confirm(&mut self, slot: &mut Slot) -> Confirm {
         let Slot::Pending(conn) = std::mem::replace(slot, Slot::None) else {
-            return true;
+            return Confirm::Entered;
         };
-        if self.len() >= self.max || self.tuple_in_use(&conn.orig) || self.tuple_in_use(&conn.reply)
-        {
+        if self.len() >= self.max {
             self.stats.drop += 1;
-            return false;
+            return Confirm::TableFull;
+        }
+        if self.tuple_in_use(&conn.orig) || self.tuple_in_use(&conn.reply) {
+            self.stats.insert_failed += 1;
+            return Confirm::Clash;
         }
         self.stats.new += 1;
         let (orig, reply, expires) = (conn.orig, conn.reply, conn.expires);
@@ -427,7 +447,33 @@ impl Conntrack {
         self.index.insert(index::hash(&reply), id, true, rehash);
         self.next_gc = Some(self.next_gc.map_or(expires, |g| g.min(expires)));
         *slot = Slot::Table(id);
-        true
+        Confirm::Entered
+    }
+
+    /// `nf_conntrack_max`: the most flows the table holds. Lowering it below the flows in the
+    /// table drops none of them; new flows are refused until enough have gone.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// Sets `nf_conntrack_max`. The index tells flows apart by as many id bits as the
+    /// largest table it was made for: a larger one is a new index with the flows re-entered.
+    pub fn set_max(&mut self, max: usize) {
+        let max = max.min(Index::MAX_FLOWS);
+        if max > self.capacity {
+            let mut index = Index::new(max);
+            let rehash = rehash(&self.conns);
+            for (id, c) in self.conns.iter().enumerate() {
+                let Some(c) = c else { continue };
+                if c.orig != c.reply {
+                    index.insert(index::hash(&c.orig), id as u32, false, &rehash);
+                }
+                index.insert(index::hash(&c.reply), id as u32, true, &rehash);
+            }
+            self.index = index;
+            self.capacity = max;
+        }
+        self.max = max;
     }
 
     pub fn next_expiry(&self) -> Option<Instant> {

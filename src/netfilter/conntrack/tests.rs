@@ -50,7 +50,7 @@ fn t(s: u64) -> Instant {
 fn confirmed(ct: &mut Conntrack, now: Instant, f: &Flow) -> Tracked {
     let mut tr = ct.track(now, f);
     assert_eq!(tr.state, CtState::New);
-    assert!(ct.confirm(&mut tr.slot));
+    assert_eq!(ct.confirm(&mut tr.slot), Confirm::Entered);
     tr
 }
 
@@ -152,8 +152,22 @@ fn a_dropped_first_packet_leaves_no_entry_and_the_table_is_bounded() {
     assert!(ct.is_empty());
     confirmed(&mut ct, t(0), &udp(2, 9, 1, 2));
     let mut second = ct.track(t(0), &udp(2, 9, 3, 4));
-    assert!(!ct.confirm(&mut second.slot));
+    assert_eq!(ct.confirm(&mut second.slot), Confirm::TableFull);
     assert_eq!(ct.stats.drop, 1);
+    // A larger nf_conntrack_max lets the next new flow in.
+    ct.set_max(2);
+    let mut third = ct.track(t(0), &udp(2, 9, 3, 4));
+    assert_eq!(ct.confirm(&mut third.slot), Confirm::Entered);
+    assert_eq!((ct.len(), ct.stats.drop, ct.stats.insert_failed), (2, 1, 0));
+    // Raised past what the index was made for: the flows in it are still found.
+    ct.set_max(5000);
+    for port in 10..4000 {
+        confirmed(&mut ct, t(0), &udp(2, 9, port, 53));
+    }
+    for early in [udp(2, 9, 3, 4), udp(2, 9, 1, 2)] {
+        assert!(matches!(ct.track(t(0), &early).slot, Slot::Table(_)));
+    }
+    assert_eq!(ct.len(), 3992);
 }
 
 #[test]

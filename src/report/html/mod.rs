@@ -347,7 +347,7 @@ fn notices_section(s: &mut String, r: &RunReport) {
         s.push_str("<p class=\"warn\">The run was interrupted (Ctrl-C): what follows is complete up to the stop.</p>\n");
     }
     if !r.kernel_log.is_empty() {
-        s.push_str("<h3>Kernel log (LOG rules)</h3><pre>");
+        s.push_str("<h3>Kernel log (dmesg)</h3><pre>");
         for l in &r.kernel_log {
             let _ = writeln!(s, "{}: {}", esc(&l.node), esc(&l.line));
         }
