@@ -207,3 +207,37 @@ fn a_full_conntrack_table_drops_new_flows_and_says_so() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn a_second_listener_on_a_port_fails_with_eaddrinuse() {
+    let out = run(&[
+        "run",
+        &fixture("fidelity-duplicate-listeners.yaml"),
+        "--capture",
+        "none",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let result = |i: usize| &v["steps"][i]["result"];
+    assert!(
+        result(0)["output"]
+            .as_str()
+            .unwrap()
+            .starts_with("Serving HTTP on 0.0.0.0 port 80")
+    );
+    assert_eq!(result(1)["exit_code"], 1);
+    assert_eq!(
+        result(1)["output"],
+        "OSError: [Errno 98] Address already in use\n"
+    );
+    assert_eq!(result(2)["exit_code"], 1);
+    assert_eq!(result(2)["output"], "nc: Address already in use\n");
+    // The first server still answers.
+    assert!(
+        result(3)["output"]
+            .as_str()
+            .unwrap()
+            .starts_with("Hello from h2")
+    );
+}

@@ -373,6 +373,28 @@ impl Net {
         32768 + self.rng.below(60999 - 32768 + 1) as u16
     }
 
+    /// Whether a program listens on TCP `port` here (a second listener's bind fails with
+    /// EADDRINUSE; servers set SO_REUSEADDR, so connections left from an earlier one do not
+    /// count).
+    pub fn tcp_listening(&self, port: u16) -> bool {
+        self.ifaces.iter().any(|f| {
+            f.sockets.iter().any(|(_, s)| {
+                smoltcp::socket::tcp::Socket::downcast(s)
+                    .is_some_and(|t| t.is_listening() && t.listen_endpoint().port == port)
+            })
+        })
+    }
+
+    /// Whether a UDP socket is bound to `port` here.
+    pub fn udp_bound(&self, port: u16) -> bool {
+        self.ifaces.iter().any(|f| {
+            f.sockets.iter().any(|(_, s)| {
+                smoltcp::socket::udp::Socket::downcast(s)
+                    .is_some_and(|u| u.is_open() && u.endpoint().port == port)
+            })
+        })
+    }
+
     pub fn add_socket<T: AnySocket<'static>>(&mut self, iface: usize, socket: T) -> SockRef {
         let handle = self.ifaces[iface].sockets.add(socket);
         SockRef { iface, handle }

@@ -37,6 +37,9 @@ pub fn spawn(
     now: Instant,
     net: &mut Net,
 ) -> Result<Box<dyn App>, String> {
+    if let Some(taken) = port_taken(&cmd, net) {
+        return Ok(Box::new(Done::failed(1, taken)));
+    }
     Ok(match cmd {
         Command::Ping(a) => Box::new(ping::Ping::start(a, now, net)?),
         Command::Curl(a) => Box::new(http::Curl::start(a, now, net)?),
@@ -52,6 +55,36 @@ pub fn spawn(
         Command::DockerProxy(a) => Box::new(proxy::TcpProxy::start(a, net)?),
         Command::Getent(a) => Box::new(Done::new(lookup::getent(&a, &net.names))),
         Command::Nslookup(a) => Box::new(Done::new(lookup::nslookup(&a, &net.names))),
+    })
+}
+
+/// What a server says when its port is taken, as the real program says it: a second
+/// listener on a port fails to bind with EADDRINUSE.
+fn port_taken(cmd: &Command, net: &Net) -> Option<String> {
+    let (port, udp) = match cmd {
+        Command::HttpServer { port } | Command::BulkRecv { port } => (*port, false),
+        Command::Nc(a) if a.listen => (a.port, a.udp),
+        Command::UdpRecv { port, .. } => (*port, true),
+        Command::DockerProxy(a) => (a.host_port, a.udp),
+        _ => return None,
+    };
+    let taken = match udp {
+        true => net.udp_bound(port),
+        false => net.tcp_listening(port),
+    };
+    if !taken {
+        return None;
+    }
+    Some(match cmd {
+        // python3 -m http.server's last traceback line.
+        Command::HttpServer { .. } => "OSError: [Errno 98] Address already in use\n".into(),
+        Command::Nc(_) => "nc: Address already in use\n".into(),
+        Command::BulkRecv { .. } => "bulk-recv: bind: Address already in use\n".into(),
+        Command::UdpRecv { .. } => "udp-recv: bind: Address already in use\n".into(),
+        _ => {
+            let proto = if udp { "udp" } else { "tcp" };
+            format!("docker-proxy: listen {proto}4 0.0.0.0:{port}: bind: address already in use\n")
+        }
     })
 }
 
