@@ -7,7 +7,7 @@ use super::matches::IpSpec;
 use super::model::{Rule, TableState, Tables, Target};
 use super::parse::{Command, TargetSpec, cmd, parse_command};
 use super::save::{list_rules, rule_key};
-use super::validate::{check_graph, check_rule};
+use super::validate::{allowed_hooks, check_graph, check_rule, hook_bit};
 use super::{IptablesError, IptablesVersion, Prog};
 use crate::netfilter::packet::Table;
 
@@ -79,6 +79,12 @@ impl Tables {
         let c = parse_command(&p, args, None)?;
         if let Some(info) = c.info {
             return Ok(info);
+        }
+        // A rule change leaves the table as it was when it fails (see `exec`); other commands
+        // run on a copy that is kept only on success.
+        if matches!(c.command, cmd::APPEND | cmd::INSERT | cmd::REPLACE) {
+            let version = self.version;
+            return exec(self.state_mut(c.table), &c, &p, version);
         }
         let mut ts = self.state(c.table).clone();
         let out = exec(&mut ts, &c, &p, self.version)?;
@@ -175,17 +181,64 @@ pub(crate) fn exec(ts: &mut TableState, c: &Command, p: &Prog, v: IptablesVersio
             }
             let len = ts.chain(id).rules.len();
             let n = c.rulenum.unwrap_or(1);
-            let list = &mut ts.chain_mut(id).rules;
             match c.command {
-                cmd::APPEND => list.extend(rules),
                 cmd::INSERT if n > len + 1 => {
                     return Err(p.kernel("Index of insertion too big", Some(name)));
                 }
-                cmd::INSERT => drop(list.splice(n - 1..n - 1, rules)),
-                _ if n > len => return Err(p.kernel("Index of replacement too big", Some(name))),
-                _ => drop(list.splice(n - 1..n, rules)),
+                cmd::REPLACE if n > len => {
+                    return Err(p.kernel("Index of replacement too big", Some(name)));
+                }
+                _ => {}
             }
-            check_graph(ts, p, op, name)?;
+            // Only a new jump can make a loop or deepen nesting, and only a hook-restricted
+            // target in a user chain needs to know which hooks reach it (a built-in chain is
+            // reached from its own hook alone: jumps to one are refused): other rules are
+            // checked on their own, so a long rule set loads in linear time.
+            let jumps = rules
+                .iter()
+                .any(|r| matches!(r.target, Target::Jump(_) | Target::Goto(_)));
+            let restricted = rules.iter().any(|r| allowed_hooks(&r.target).is_some());
+            let hook = ts.chain(id).hook;
+            if let Some(h) = hook
+                && !jumps
+                && rules
+                    .iter()
+                    .any(|r| allowed_hooks(&r.target).is_some_and(|a| a & hook_bit(h) == 0))
+            {
+                return Err(p.batch(
+                    op,
+                    "Invalid argument",
+                    &format!("rule in chain {name}"),
+                    Some(name),
+                ));
+            }
+            let k = rules.len();
+            let list = &mut ts.chain_mut(id).rules;
+            let replaced = match c.command {
+                cmd::APPEND => {
+                    list.extend(rules);
+                    None
+                }
+                cmd::INSERT => {
+                    drop(list.splice(n - 1..n - 1, rules));
+                    None
+                }
+                _ => Some(list.splice(n - 1..n, rules).collect::<Vec<_>>()),
+            };
+            let graph = match jumps || (restricted && hook.is_none()) {
+                true => check_graph(ts, p, op, name),
+                false => Ok(()),
+            };
+            if let Err(e) = graph {
+                // Undone here, so the caller need not have copied the table.
+                let list = &mut ts.chain_mut(id).rules;
+                match (c.command, replaced) {
+                    (cmd::APPEND, _) => list.truncate(len),
+                    (cmd::INSERT, _) => drop(list.drain(n - 1..n - 1 + k)),
+                    (_, old) => drop(list.splice(n - 1..n - 1 + k, old.unwrap_or_default())),
+                }
+                return Err(e);
+            }
         }
         cmd::DELETE | cmd::CHECK => {
             let id = chain_id(ts, p, name)?;

@@ -225,6 +225,35 @@ fn targets_only_where_the_kernel_allows_them() {
             "-A A -g A",
             batch("RULE_APPEND", "A", "Too many levels of symbolic links"),
         ),
+        // Insert and replace are undone in place when the new rule makes a loop.
+        (
+            &[
+                "-N A",
+                "-N B",
+                "-A A -j B",
+                "-A B -j RETURN",
+                "-A B -j ACCEPT",
+            ],
+            "-I B 2 -j A",
+            batch("RULE_INSERT", "B", "Too many levels of symbolic links"),
+        ),
+        (
+            &[
+                "-N A",
+                "-N B",
+                "-A A -j B",
+                "-A B -j RETURN",
+                "-A B -j ACCEPT",
+            ],
+            "-R B 1 -j A",
+            batch("RULE_REPLACE", "B", "Too many levels of symbolic links"),
+        ),
+        // A restricted target in a user chain that a hook it is not allowed in reaches.
+        (
+            &["-t nat -N X", "-t nat -A PREROUTING -j X"],
+            "-t nat -A X -j MASQUERADE",
+            batch("RULE_APPEND", "X", inval),
+        ),
     ];
     for (setup, cmd, want) in cases {
         let mut t = tables(setup);

@@ -43,12 +43,12 @@ pub(super) fn check_rule(ts: &TableState, p: &Prog, r: &Rule, op: &str, chain: &
     }
 }
 
-fn hook_bit(h: Hook) -> u8 {
+pub(super) fn hook_bit(h: Hook) -> u8 {
     1 << (h as u8)
 }
 
 /// The hooks a target may be reached from.
-fn allowed_hooks(t: &Target) -> Option<u8> {
+pub(super) fn allowed_hooks(t: &Target) -> Option<u8> {
     use Hook::*;
     match t {
         Target::Reject(_) => Some(hook_bit(Input) | hook_bit(Forward) | hook_bit(Output)),
