@@ -49,6 +49,10 @@ pub struct StepReport {
     pub name: Option<String>,
     /// Virtual time the step started, in seconds.
     pub at: f64,
+    /// Virtual time the step ended, in seconds (a background step: when the lab stopped
+    /// it); a capture expectation `during:` it counts the frames from `at` to `end`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<f64>,
     /// The node it ran on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on: Option<String>,
@@ -481,6 +485,7 @@ impl<'l> Runner<'l> {
                 index: index + 1,
                 name: step.name.clone(),
                 at: self.sim.now().since_start().as_secs_f64(),
+                end: None,
                 on: step.on.clone(),
                 kind: "run",
                 command: step.text.clone(),
@@ -538,6 +543,7 @@ impl<'l> Runner<'l> {
                         index: index + 1,
                         name: step.name.clone(),
                         at,
+                        end: None,
                         on: step.on.clone(),
                         kind: "run",
                         command: answer.text,
@@ -718,6 +724,9 @@ impl<'l> Runner<'l> {
             done.remove(&id);
         }
 
+        for r in &mut reports {
+            r.end = self.step_end[r.index - 1].map(|t| t.since_start().as_secs_f64());
+        }
         let mut expectations = Vec::new();
         let capture = self.sim.take_capture();
         for (e, &w) in lab.expects.iter().zip(&self.watches) {
