@@ -1,11 +1,13 @@
 //! Every shipped lab's captures open cleanly in tshark, and tshark counts what the lab's
-//! capture expectations count, with the same filter strings.
+//! capture expectations count, with the same filter strings (and a step's or a time
+//! window as a range of the frames' times).
 
 mod common;
 
 use std::path::Path;
 
 use common::{assert_tshark_clean, have_tool, labs, run, tshark, tshark_lines};
+use hoplab::scenario::model::Window;
 
 #[test]
 fn every_lab_capture_is_tshark_clean_and_filters_agree() {
@@ -39,11 +41,27 @@ fn every_lab_capture_is_tshark_clean_and_filters_agree() {
             .iter()
             .zip(report["expectations"].as_array().unwrap())
         {
-            let filter = format!(
+            // A window is a time range; virtual time is the capture's epoch time.
+            let secs = |d: hoplab::time::Duration| d.as_secs_f64();
+            let window = match &e.window {
+                Window::All => (None, None),
+                Window::Step(k) => {
+                    let s = &report["steps"].as_array().unwrap()[*k];
+                    (s["at"].as_f64(), s["end"].as_f64())
+                }
+                Window::Times { from, to } => (from.map(secs), to.map(secs)),
+            };
+            let mut filter = format!(
                 "frame.interface_name == \"{}\" && ({})",
                 e.point,
                 e.filter.text()
             );
+            if let Some(from) = window.0 {
+                filter.push_str(&format!(" && frame.time_epoch >= {from:.9}"));
+            }
+            if let Some(to) = window.1 {
+                filter.push_str(&format!(" && frame.time_epoch <= {to:.9}"));
+            }
             let n = tshark_lines(&tshark(&merged, &["-Y", &filter]));
             assert_eq!(
                 n.to_string(),

@@ -114,6 +114,10 @@ struct Watch {
     point: usize,
     filter: Filter,
     count: u64,
+    /// Frames recorded from `from` to `to` (both included) count: the whole run by
+    /// default, or a time window or one step's (`during:`), which the runner sets.
+    from: Instant,
+    to: Instant,
 }
 
 /// A capture file written by a run.
@@ -217,8 +221,18 @@ impl Capture {
             point,
             filter,
             count: 0,
+            from: Instant::ZERO,
+            to: Instant::MAX,
         });
         self.watches.len() - 1
+    }
+
+    /// Limits a watch to the frames recorded from `from` to `to`, both included.
+    pub fn watch_window(&mut self, watch: usize, from: Instant, to: Instant) {
+        if let Some(w) = self.watches.get_mut(watch) {
+            w.from = from;
+            w.to = to;
+        }
     }
 
     pub fn watch_count(&self, watch: usize) -> u64 {
@@ -261,7 +275,11 @@ impl Capture {
         if self.points.get(index).is_some_and(|p| p.silent) {
             return;
         }
-        for w in self.watches.iter_mut().filter(|w| w.point == index) {
+        for w in self
+            .watches
+            .iter_mut()
+            .filter(|w| w.point == index && w.from <= at && at <= w.to)
+        {
             if w.filter.matches(data, comment) {
                 w.count += 1;
             }

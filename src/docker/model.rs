@@ -42,6 +42,10 @@ pub struct Daemon {
     /// `--userland-proxy`: false is "hairpin mode" (extra MASQUERADE rules, no `! -i br` on
     /// DNAT, no loopback exception in nat OUTPUT; `docker-netfilter.md` §1.6).
     pub userland_proxy: bool,
+    /// A `docker-proxy` runs per published port. dockerd starts one whenever
+    /// `userland_proxy` is on; false with it on is a host whose proxy died or is missing:
+    /// the rules made for the proxy, and nothing listening.
+    pub proxy_process: bool,
     /// `--ip`: the default host address of published ports (0.0.0.0: every address).
     pub ip: Ipv4Address,
 }
@@ -53,6 +57,7 @@ impl Default for Daemon {
             forward_policy: ForwardPolicy::default(),
             iptables: true,
             userland_proxy: true,
+            proxy_process: true,
             ip: Ipv4Address::UNSPECIFIED,
         }
     }

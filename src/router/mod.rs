@@ -558,6 +558,25 @@ impl Router {
         }
     }
 
+    /// Checks an `iptables` command line's syntax without running it (`Tables::check`),
+    /// with iptables' exit code; `iptables-restore` and `dmesg` pass.
+    pub fn check_iptables(&self, argv: &[String]) -> Result<(), (i32, String)> {
+        match argv.first().map(String::as_str) {
+            Some("iptables-restore" | "dmesg") => Ok(()),
+            _ => {
+                let mut args = argv.to_vec();
+                if args.first().is_some_and(|a| a != "iptables-save") {
+                    args[0] = "iptables".into();
+                }
+                let f = self.filtering.borrow();
+                f.rules
+                    .tables
+                    .check(&args)
+                    .map_err(|e| (e.exit_code(), e.to_string()))
+            }
+        }
+    }
+
     fn conntrack_cmd(&mut self, now: Instant, args: &[String]) -> Result<String, String> {
         Ok(match conntrack_args(args)? {
             CtCmd::List { proto, snat, dnat } => {

@@ -53,9 +53,10 @@ pub struct RawDocker {
     #[serde(default)]
     pub iptables: Option<bool>,
     /// A `docker-proxy` per published port (default true); `false`: none, and the hairpin
-    /// NAT rules instead.
+    /// NAT rules instead; `{rules: true, process: false}`: the proxy's rules with no proxy
+    /// running (one that died, or a missing `docker-proxy`).
     #[serde(default)]
-    pub userland_proxy: Option<bool>,
+    pub userland_proxy: Option<RawUserlandProxy>,
     /// The default address published ports bind to (`dockerd --ip`).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
@@ -910,6 +911,81 @@ fn host_sysctls(
     out
 }
 
+/// `userland_proxy:` as written: `true`, `false`, or its two halves apart.
+#[derive(Debug)]
+pub struct RawUserlandProxy {
+    /// The rules of `--userland-proxy` (true) or of its absence (false).
+    rules: Option<S<bool>>,
+    /// Whether a `docker-proxy` runs per published port (default: as `rules`).
+    process: Option<S<bool>>,
+}
+
+/// `userland_proxy`'s halves.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "UserlandProxyParts")]
+struct RawProxyParts {
+    /// Docker's rules with the proxy (true: DNAT skips traffic from the bridge, no hairpin
+    /// MASQUERADE) or without it (false: the hairpin rules). Default true.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    rules: Option<S<bool>>,
+    /// A `docker-proxy` listens on each published port (default: as `rules`). False with
+    /// `rules: true` is a host whose proxy died or is missing: its own and its containers'
+    /// connections to published ports find nothing listening.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    process: Option<S<bool>>,
+}
+
+impl schemars::JsonSchema for RawUserlandProxy {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "UserlandProxy".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // The forms `RawUserlandProxy::deserialize` accepts, for the derive to describe.
+        /// `true` (default): a `docker-proxy` per published port and the rules made for it;
+        /// `false`: no proxy and the hairpin rules; or the two apart
+        /// (`{rules: true, process: false}`).
+        #[derive(schemars::JsonSchema)]
+        #[schemars(untagged)]
+        #[allow(dead_code, reason = "only its schema is used: no value is made")]
+        enum Forms {
+            On(bool),
+            Parts(RawProxyParts),
+        }
+        Forms::json_schema(generator)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawUserlandProxy {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawUserlandProxy;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("true, false, or {rules: BOOL, process: BOOL}")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawUserlandProxy, E> {
+                let at = |v| Some(Spanned::new(v, Location::UNKNOWN, Location::UNKNOWN));
+                Ok(RawUserlandProxy {
+                    rules: at(v),
+                    process: at(v),
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawUserlandProxy, A::Error> {
+                let m = RawProxyParts::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawUserlandProxy {
+                    rules: m.rules,
+                    process: m.process,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 fn read_daemon(d: &RawDocker, errs: &mut Errors<'_>) -> Daemon {
     let mut daemon = Daemon::default();
     if let Some(e) = &d.engine {
@@ -942,7 +1018,25 @@ fn read_daemon(d: &RawDocker, errs: &mut Errors<'_>) -> Daemon {
         };
     }
     daemon.iptables = d.iptables.unwrap_or(true);
-    daemon.userland_proxy = d.userland_proxy.unwrap_or(true);
+    if let Some(p) = &d.userland_proxy {
+        daemon.userland_proxy = p.rules.as_ref().is_none_or(|r| r.value);
+        daemon.proxy_process = p
+            .process
+            .as_ref()
+            .map_or(daemon.userland_proxy, |p| p.value);
+        if let Some(p) = p
+            .process
+            .as_ref()
+            .filter(|p| p.value && !daemon.userland_proxy)
+        {
+            errs.at(
+                p.referenced,
+                "process",
+                "dockerd starts no docker-proxy when its rules are those without the proxy \
+                 (rules: false)",
+            );
+        }
+    }
     if let Some(ip) = &d.ip {
         daemon.ip = parse_ip(ip, "ip", errs).unwrap_or(Ipv4Address::UNSPECIFIED);
     }

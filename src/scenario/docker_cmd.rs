@@ -15,7 +15,6 @@ use super::error::Errors;
 use super::model::{Change, PlannedStep};
 use super::raw::RawStep;
 use crate::docker::dns;
-use crate::report::iproute::split_words;
 
 /// Plans every step that runs a changing `docker` command on this host, in step order.
 pub(super) fn plan_steps(
@@ -31,10 +30,25 @@ pub(super) fn plan_steps(
         if on.value != plan.host {
             continue;
         }
-        let Ok(argv) = split_words(&run.value) else {
+        let Ok(list) = super::cmdlist::parse(&run.value) else {
             continue;
         };
-        let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+        if !list.rest.is_empty() {
+            // The plan needs to know whether the command runs: it stands alone.
+            let changing = list.commands().any(|argv| {
+                let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+                docker_args(&words).is_some()
+            });
+            if changing {
+                errs.at(
+                    run.referenced,
+                    "run",
+                    "a docker command that changes the host is a step of its own (no || or &&)",
+                );
+            }
+            continue;
+        }
+        let words: Vec<&str> = list.first.iter().map(String::as_str).collect();
         let Some(args) = docker_args(&words) else {
             continue;
         };

@@ -558,7 +558,7 @@ impl HostPlan {
                 udp_ports: udp,
             });
         }
-        if self.daemon.userland_proxy {
+        if self.daemon.proxy_process {
             for b in bindings.iter().filter(|b| b.host_port != 0) {
                 out.push(Change::Start {
                     key: proxy_key(&self.host, b),
@@ -576,7 +576,7 @@ impl HostPlan {
         self.rules.ports(&nets, &bindings, false);
         for b in bindings.iter().filter(|b| b.host_port != 0) {
             self.ports.release(b.host_ip, b.proto, b.host_port);
-            if self.daemon.userland_proxy {
+            if self.daemon.proxy_process {
                 out.push(Change::Stop {
                     key: proxy_key(&self.host, b),
                 });
@@ -808,7 +808,7 @@ pub(super) fn proxy_argv(b: &Binding) -> Vec<String> {
 pub(super) fn initial_programs(plan: &HostPlan) -> Vec<(String, String, Vec<String>)> {
     let mut out = Vec::new();
     for c in plan.ctrs.iter().filter(|c| c.life == Life::Running) {
-        if plan.daemon.userland_proxy {
+        if plan.daemon.proxy_process {
             for b in c.bindings.iter().filter(|b| b.host_port != 0) {
                 out.push((proxy_key(&plan.host, b), plan.host.clone(), proxy_argv(b)));
             }

@@ -595,17 +595,21 @@ fn test_lab_inner(file: &Path, loaded: &Result<Lab, LabErrors>, opts: &TestOptio
         }
     }
     drop(tmp);
+    // A named step's failures carry its name, so a grader matches them by name.
     let checks = report
         .steps
         .iter()
-        .flat_map(|s| &s.checks)
-        .chain(&report.expectations);
-    for c in checks {
+        .flat_map(|s| s.checks.iter().map(move |c| (s.name.as_deref(), c)))
+        .chain(report.expectations.iter().map(|c| (None, c)));
+    for (step, c) in checks {
         if c.pass {
             out.passed += 1;
         } else {
             out.failed += 1;
-            out.failures.push(check_text(c));
+            out.failures.push(match step {
+                Some(name) => format!("step {name}: {}", check_text(c)),
+                None => check_text(c),
+            });
         }
     }
     if report.interrupted {

@@ -3,6 +3,7 @@
 
 pub mod build;
 mod change;
+pub mod cmdlist;
 pub mod docker;
 mod docker_cmd;
 mod docker_life;
@@ -12,6 +13,7 @@ pub mod model;
 pub mod raw;
 pub mod run;
 pub mod schema;
+mod steps;
 pub mod taps;
 pub mod trace;
 

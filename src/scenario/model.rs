@@ -7,10 +7,9 @@ use serde_saphyr::Location;
 use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 
 use super::error::{Errors, LabErrors, suggest};
-use super::raw::{RawCaptureExpect, RawLab, RawLink, RawStep};
+use super::raw::{RawLab, RawLink};
 use crate::capture::CaptureMode;
 use crate::filter::Filter;
-use crate::host::cmd;
 use crate::link::LinkParams;
 use crate::rand::Rng;
 use crate::report::iproute::split_words;
@@ -237,6 +236,8 @@ pub struct LinkSpec {
 pub enum Action {
     Run {
         argv: Vec<String>,
+        /// Commands joined to it by `||` or `&&`, run as a shell runs an AND-OR list.
+        then: Vec<(super::cmdlist::Joiner, Vec<String>)>,
         input: String,
         background: bool,
         timeout: Option<Duration>,
@@ -275,7 +276,11 @@ pub struct CmdExpect {
 
 #[derive(Clone, Debug)]
 pub struct Step {
+    /// The step's `name:`, unique in the lab.
+    pub name: Option<String>,
     pub at: Option<Duration>,
+    /// Starts this long after the step before it finished.
+    pub after: Option<Duration>,
     pub on: Option<String>,
     pub text: String,
     pub action: Action,
@@ -290,16 +295,41 @@ pub struct CaptureExpect {
     pub at_least: Option<u64>,
     pub at_most: Option<u64>,
     pub why: Option<String>,
+    /// Which frames count: all of them, or those of a window.
+    pub window: Window,
+}
+
+/// The frames a capture expectation counts, by when they were recorded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Window {
+    #[default]
+    All,
+    /// While the step of this index ran (`during: NAME`), its start and end included.
+    Step(usize),
+    /// From `from` to `to`, in virtual time since the start, both included.
+    Times {
+        from: Option<Duration>,
+        to: Option<Duration>,
+    },
+}
+
+impl Step {
+    /// The step as reports name it: its `name:`, or its number from 1.
+    pub fn label(&self, index: usize) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("{}", index + 1))
+    }
 }
 
 /// Node names and their interface names, as declared so far.
 #[derive(Default)]
-struct Names {
-    nodes: BTreeMap<String, (&'static str, Vec<String>)>,
+pub(super) struct Names {
+    pub(super) nodes: BTreeMap<String, (&'static str, Vec<String>)>,
 }
 
 impl Names {
-    fn node_names(&self) -> impl Iterator<Item = &str> {
+    pub(super) fn node_names(&self) -> impl Iterator<Item = &str> {
         self.nodes.keys().map(String::as_str)
     }
 }
@@ -814,7 +844,9 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
 
     let mut steps = Vec::new();
     for (k, s) in raw.steps.iter().enumerate() {
-        if let Some(step) = resolve_step(s, &mut errs, &names, &endpoint_check, &mut scratches) {
+        if let Some(step) =
+            super::steps::resolve_step(s, &mut errs, &names, &endpoint_check, &mut scratches)
+        {
             steps.push(step);
         }
         // What a Docker step does to the rules, later steps' rules see.
@@ -832,11 +864,16 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
     let end = duration.unwrap_or(MAX_DURATION);
     let mut earliest = Duration::ZERO;
     for (k, s) in raw.steps.iter().enumerate() {
-        if let Some(at) = s.at.as_ref().and_then(|a| Duration::parse(&a.value).ok()) {
+        let parse = |d: &Option<super::raw::S<String>>| {
+            d.as_ref().and_then(|d| Duration::parse(&d.value).ok())
+        };
+        if let Some(at) = parse(&s.at) {
             earliest = earliest.max(at);
+        } else if let Some(after) = parse(&s.after) {
+            earliest = earliest + after;
         }
         if earliest >= end {
-            let loc = [&s.at, &s.on, &s.run, &s.show, &s.link]
+            let loc = [&s.at, &s.after, &s.on, &s.run, &s.show, &s.link]
                 .into_iter()
                 .find_map(|f| f.as_ref().map(|f| f.referenced))
                 .unwrap_or(Location::UNKNOWN);
@@ -849,9 +886,13 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
                 Some(_) => format!("the lab ends at {end} (its `duration`)"),
                 None => format!("a lab without `duration` ends at {end} at the latest"),
             };
+            let field = match (&s.at, &s.after) {
+                (None, Some(_)) => "after",
+                _ => "at",
+            };
             errs.at(
                 loc,
-                "at",
+                field,
                 format!(
                     "step {} cannot start before {earliest}, but {ends}: it would never run; make `duration` longer or the step earlier",
                     k + 1
@@ -873,9 +914,12 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
         }
     }
 
+    let step_names = super::steps::step_names(&raw.steps, &mut errs);
     let mut expects = Vec::new();
     for e in &raw.expect {
-        if let Some(x) = resolve_capture_expect(e, &mut errs, &names, &endpoint_check) {
+        if let Some(x) =
+            super::steps::resolve_capture_expect(e, &mut errs, &names, &endpoint_check, &step_names)
+        {
             expects.push(x);
         }
     }
@@ -1122,249 +1166,4 @@ fn resolve_link(
     let b = ends.pop()?;
     let a = ends.pop()?;
     Some(LinkSpec { a, b, params })
-}
-
-type EndpointCheck<'f> =
-    dyn Fn(&mut Errors, &Names, &super::raw::S<String>, &str) -> Option<Endpoint> + 'f;
-
-fn resolve_step(
-    s: &RawStep,
-    errs: &mut Errors,
-    names: &Names,
-    endpoint: &EndpointCheck<'_>,
-    scratches: &mut BTreeMap<String, crate::router::Router>,
-) -> Option<Step> {
-    let at = s.at.as_ref().and_then(|a| {
-        Duration::parse(&a.value)
-            .map_err(|e| errs.at(a.referenced, "at", e))
-            .ok()
-    });
-    let timeout = s.timeout.as_ref().and_then(|a| {
-        Duration::parse(&a.value)
-            .map_err(|e| errs.at(a.referenced, "timeout", e))
-            .ok()
-    });
-    let expect = s.expect.as_ref().map(|e| CmdExpect {
-        exit: e.exit,
-        received: e.received,
-        transmitted: e.transmitted,
-        status: e.status,
-        bytes: e.bytes,
-        contains: e.contains.clone(),
-        not_contains: e.not_contains.clone(),
-    });
-    let kinds = [
-        s.run.is_some(),
-        s.show.is_some(),
-        s.link.is_some(),
-        s.exercise.is_some(),
-    ];
-    if kinds.iter().filter(|k| **k).count() != 1 {
-        let loc =
-            s.on.as_ref()
-                .map(|o| o.referenced)
-                .or(s.at.as_ref().map(|a| a.referenced))
-                .unwrap_or(Location::UNKNOWN);
-        errs.at(
-            loc,
-            "run",
-            "a step does exactly one of run, show, link or exercise",
-        );
-        return None;
-    }
-    let on = match &s.on {
-        Some(o) => {
-            if !names.nodes.contains_key(&o.value) {
-                let hint = suggest(&o.value, names.node_names());
-                errs.at(
-                    o.referenced,
-                    "on",
-                    format!("no node named '{}'{hint}", o.value),
-                );
-                return None;
-            }
-            Some(o.value.clone())
-        }
-        None => None,
-    };
-    let words =
-        |errs: &mut Errors, v: &super::raw::S<String>, field: &str| match split_words(&v.value) {
-            Ok(w) if !w.is_empty() => Some(w),
-            Ok(_) => {
-                errs.at(v.referenced, field, "empty command");
-                None
-            }
-            Err(e) => {
-                errs.at(v.referenced, field, e);
-                None
-            }
-        };
-    let (action, text) = if let Some(run) = &s.run {
-        let Some(on) = &on else {
-            errs.at(
-                run.referenced,
-                "on",
-                "a run step names the node it runs on (on: NODE)",
-            );
-            return None;
-        };
-        let argv = words(errs, run, "run")?;
-        let kind = names.nodes.get(on).map_or("host", |n| n.0);
-        let parsed = match kind {
-            "host" => cmd::parse(&argv).map(|_| ()),
-            "router" => {
-                crate::router::parse_command(&argv).and_then(|c| match (c, scratches.get_mut(on)) {
-                    // Rules are checked in order against the router as the steps leave it.
-                    (crate::router::RouterCmd::Sysctl(k, v), Some(r)) => {
-                        r.sysctl(&k, v.as_deref()).map(|_| ())
-                    }
-                    (crate::router::RouterCmd::Iptables(a), Some(r)) if a[0] != "iptables-save" => {
-                        r.iptables(&a, s.input.as_deref().unwrap_or(""))
-                            .map(|_| ())
-                            .map_err(|(_, e)| e.trim_end().to_string())
-                    }
-                    _ => Ok(()),
-                })
-            }
-            // A real program on the kernel side of the TAPs: the kernel checks it.
-            "kernel" => Ok(()),
-            _ => Err(format!(
-                "{on} is a {kind}; commands run on hosts and routers"
-            )),
-        };
-        if let Err(e) = parsed {
-            errs.at(run.referenced, "run", e);
-            return None;
-        }
-        (
-            Action::Run {
-                argv,
-                input: s.input.clone().unwrap_or_default(),
-                background: s.background,
-                timeout,
-            },
-            run.value.clone(),
-        )
-    } else if let Some(show) = &s.show {
-        if on.is_none() {
-            errs.at(
-                show.referenced,
-                "on",
-                "a show step names the node it shows (on: NODE)",
-            );
-            return None;
-        }
-        (
-            Action::Show {
-                argv: words(errs, show, "show")?,
-            },
-            show.value.clone(),
-        )
-    } else if let Some(ex) = &s.exercise {
-        // The answers run as commands on this node, so it must be one that runs commands;
-        // an expectation here would check nothing, the lab's later steps grade the answer.
-        let kind = on.as_ref().and_then(|o| names.nodes.get(o)).map(|n| n.0);
-        if !matches!(kind, Some("host" | "router")) {
-            let what = match (&on, kind) {
-                (Some(o), Some(k)) => format!("{o} is a {k}; an exercise is on a host or router"),
-                _ => "an exercise step names the node the answer runs on (on: NODE)".into(),
-            };
-            errs.at(ex.id.referenced, "on", what);
-            return None;
-        }
-        if s.expect.is_some() || s.background {
-            errs.at(
-                ex.id.referenced,
-                "exercise",
-                "an exercise step takes no expect or background: the steps after it and the \
-                 lab's expect: grade the answer",
-            );
-            return None;
-        }
-        let id_ok = !ex.id.value.is_empty()
-            && ex
-                .id
-                .value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
-        if !id_ok {
-            errs.at(
-                ex.id.referenced,
-                "id",
-                format!(
-                    "'{}' is not a valid exercise id (letters, digits, - _ .)",
-                    ex.id.value
-                ),
-            );
-            return None;
-        }
-        (
-            Action::Exercise {
-                id: ex.id.value.clone(),
-                prompt: ex.prompt.clone(),
-                timeout,
-            },
-            format!("exercise {}", ex.id.value),
-        )
-    } else {
-        let link = s.link.as_ref()?;
-        let end = endpoint(errs, names, link, "link")?;
-        let up = match s.set.as_ref().map(|v| v.value.as_str()) {
-            Some("up") => true,
-            Some("down") => false,
-            _ => {
-                errs.at(
-                    link.referenced,
-                    "set",
-                    "a link step says set: up or set: down",
-                );
-                return None;
-            }
-        };
-        let text = format!("ip link set {} {}", end, if up { "up" } else { "down" });
-        (Action::SetLink { end, up }, text)
-    };
-    Some(Step {
-        at,
-        on,
-        text,
-        action,
-        expect: expect.unwrap_or_default(),
-    })
-}
-
-fn resolve_capture_expect(
-    e: &RawCaptureExpect,
-    errs: &mut Errors,
-    names: &Names,
-    endpoint: &EndpointCheck<'_>,
-) -> Option<CaptureExpect> {
-    let point = endpoint(errs, names, &e.capture, "capture");
-    let filter = match Filter::parse(&e.filter.value) {
-        Ok(f) => Some(f),
-        Err(fe) => {
-            errs.at(
-                e.filter.referenced,
-                "filter",
-                format!("{fe} in \"{}\"", e.filter.value),
-            );
-            None
-        }
-    };
-    if e.count.is_none() && e.at_least.is_none() && e.at_most.is_none() {
-        errs.at(
-            e.capture.referenced,
-            "count",
-            "say how many frames: count, at_least or at_most",
-        );
-        return None;
-    }
-    Some(CaptureExpect {
-        point: point?,
-        filter: filter?,
-        count: e.count,
-        at_least: e.at_least,
-        at_most: e.at_most,
-        why: e.why.clone(),
-    })
 }

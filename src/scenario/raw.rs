@@ -486,17 +486,28 @@ impl<'de> Deserialize<'de> for RawLink {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Step")]
 pub struct RawStep {
+    /// Names the step (letters, digits, - _ .; unique in the lab): reports, JSON, JUnit and
+    /// `trace --during` show it, and a capture expectation's `during:` refers to it.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub name: Option<S<String>>,
     /// When the step starts, in virtual time since the lab began (default: when the step
     /// before it finishes).
     #[serde(default)]
     #[schemars(with = "Option<forms::Duration>")]
     pub at: Option<S<String>>,
+    /// Starts the step this long after the step before it finished (instead of `at`), as a
+    /// person typing the next command would: `after: 10ms`.
+    #[serde(default)]
+    #[schemars(with = "Option<forms::Duration>")]
+    pub after: Option<S<String>>,
     /// The node the command runs on or the listing is of: a host, router, bridge,
     /// container or Docker host.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub on: Option<S<String>>,
-    /// A command to run, e.g. `ping -c 3 172.17.0.3`.
+    /// A command to run, e.g. `ping -c 3 172.17.0.3`; commands may be joined with `||`
+    /// and `&&` as in a shell (`iptables -C ... || iptables -I ...`).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub run: Option<S<String>>,
@@ -591,6 +602,19 @@ pub struct RawCaptureExpect {
     /// At most this many matching frames.
     #[serde(default)]
     pub at_most: Option<u64>,
+    /// Counts only the frames recorded while this step ran (its `name:`), from its start to
+    /// its end; a background step's window runs to the end of the lab.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub during: Option<S<String>>,
+    /// Counts only the frames recorded at or after this virtual time.
+    #[serde(default)]
+    #[schemars(with = "Option<forms::Duration>")]
+    pub from: Option<S<String>>,
+    /// Counts only the frames recorded at or before this virtual time.
+    #[serde(default)]
+    #[schemars(with = "Option<forms::Duration>")]
+    pub to: Option<S<String>>,
     /// Shown when the expectation fails: what it means.
     #[serde(default)]
     pub why: Option<String>,

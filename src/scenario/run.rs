@@ -14,7 +14,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::build::{build, port_of};
-use super::model::{Action, CmdExpect, DEFAULT_TIMEOUT, Lab, MAX_DURATION};
+use super::model::{Action, CmdExpect, DEFAULT_TIMEOUT, Lab, MAX_DURATION, Window};
 use crate::capture::{Capture, CaptureFailure, CaptureMode, WrittenFile};
 use crate::sim::{CmdId, CmdResult, Sim, SimStats, Stop};
 use crate::time::Instant;
@@ -44,8 +44,15 @@ pub struct Check {
 pub struct StepReport {
     /// The step's number in the lab, from 1.
     pub index: usize,
+    /// The step's `name:` in the lab.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Virtual time the step started, in seconds.
     pub at: f64,
+    /// Virtual time the step ended, in seconds (a background step: when the lab stopped
+    /// it); a capture expectation `during:` it counts the frames from `at` to `end`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<f64>,
     /// The node it ran on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on: Option<String>,
@@ -133,6 +140,8 @@ pub struct Runner<'l> {
     pub(super) refused: BTreeMap<String, String>,
     /// When each step started.
     pub(super) step_at: Vec<Option<Instant>>,
+    /// When each step ended (a background step: when the lab did).
+    step_end: Vec<Option<Instant>>,
     /// The student's commands per exercise id (`hoplab test --answers`).
     answers: BTreeMap<String, Vec<super::grade::Answer>>,
     /// Where the run stops, earlier than the lab's end (`hoplab show --at`): the network is
@@ -199,7 +208,18 @@ impl<'l> Runner<'l> {
         let mut watches = Vec::new();
         for e in &lab.expects {
             let port = port_of(&sim, &e.point)?;
-            watches.push(capture.watch(port.index(), e.filter.clone()));
+            let w = capture.watch(port.index(), e.filter.clone());
+            // A step's window opens when the step starts: until then nothing counts.
+            let (from, to) = match e.window {
+                Window::All => (Instant::ZERO, Instant::MAX),
+                Window::Step(_) => (Instant::MAX, Instant::ZERO),
+                Window::Times { from, to } => (
+                    from.map_or(Instant::ZERO, |f| Instant::ZERO + f),
+                    to.map_or(Instant::MAX, |t| Instant::ZERO + t),
+                ),
+            };
+            capture.watch_window(w, from, to);
+            watches.push(w);
         }
         sim.attach_capture(capture);
         if let Some(flag) = &opts.interrupt {
@@ -215,6 +235,7 @@ impl<'l> Runner<'l> {
             next_daemon: DAEMON_IDS,
             refused: lab.refused.clone(),
             step_at: vec![None; lab.steps.len()],
+            step_end: vec![None; lab.steps.len()],
             answers: BTreeMap::new(),
             stop_at: None,
             pause: None,
@@ -439,7 +460,12 @@ impl<'l> Runner<'l> {
         self.stopped = false;
         // The first step the lab's end came before (not a signal, a pause or `stop_at`).
         let mut unrun = None;
+        // The foreground step that ran last: it ends where the next one begins.
+        let mut open: Option<usize> = None;
         for (index, step) in lab.steps.iter().enumerate() {
+            if let Some(k) = open.take() {
+                self.mark_step(k, false);
+            }
             if self.stopped || (index > 0 && !self.paused(&reports)) {
                 self.stopped = true;
                 break;
@@ -448,8 +474,12 @@ impl<'l> Runner<'l> {
                 unrun = Some(index);
                 break;
             }
-            if let Some(at) = step.at {
-                let start = Instant::ZERO + at;
+            let start = match (step.at, step.after) {
+                (Some(at), _) => Some(Instant::ZERO + at),
+                (None, Some(after)) => Some(self.sim.now() + after),
+                (None, None) => None,
+            };
+            if let Some(start) = start {
                 while self.sim.now() < start && !self.interrupted {
                     if self.run_to(start, &mut done) != Stop::CommandDone {
                         break;
@@ -470,7 +500,9 @@ impl<'l> Runner<'l> {
                 .and_then(|n| self.sim.find_node(lab.node_of(n)));
             let mut report = StepReport {
                 index: index + 1,
+                name: step.name.clone(),
                 at: self.sim.now().since_start().as_secs_f64(),
+                end: None,
                 on: step.on.clone(),
                 kind: "run",
                 command: step.text.clone(),
@@ -481,7 +513,16 @@ impl<'l> Runner<'l> {
                 exercise: None,
                 prompt: None,
             };
-            self.step_at[index] = Some(self.sim.now());
+            self.mark_step(index, true);
+            if !matches!(
+                step.action,
+                Action::Run {
+                    background: true,
+                    ..
+                }
+            ) {
+                open = Some(index);
+            }
             let refusal = step.on.as_ref().and_then(|n| self.refused.get(n)).cloned();
             if let Action::Exercise {
                 id: exercise,
@@ -517,7 +558,9 @@ impl<'l> Runner<'l> {
                     };
                     reports.push(StepReport {
                         index: index + 1,
+                        name: step.name.clone(),
                         at,
+                        end: None,
                         on: step.on.clone(),
                         kind: "run",
                         command: answer.text,
@@ -567,6 +610,7 @@ impl<'l> Runner<'l> {
             match &step.action {
                 Action::Run {
                     argv,
+                    then,
                     input,
                     background: bg,
                     timeout,
@@ -576,32 +620,29 @@ impl<'l> Runner<'l> {
                     next_id += 1;
                     report.background = *bg;
                     let kernel = self.on_kernel(step.on.as_ref());
-                    if let Err(e) = self.start_cmd(kernel, node, id, argv, input) {
-                        done.insert(
-                            id,
-                            CmdResult {
-                                exit_code: 2,
-                                output: format!("{e}\n"),
-                                ..CmdResult::default()
-                            },
-                        );
-                    }
-                    done.extend(self.sim.take_finished());
+                    self.start_or_fail(kernel, node, id, argv, input, &mut done);
                     if *bg {
                         background.push((reports.len(), index, id));
                     } else {
+                        // The whole list shares the step's timeout, as a shell line would.
                         let deadline = self.sim.now() + timeout.unwrap_or(DEFAULT_TIMEOUT);
-                        while !done.contains_key(&id) && !self.interrupted {
-                            let stop = self.run_to(deadline, &mut done);
-                            if matches!(stop, Stop::Limit | Stop::Idle) && !done.contains_key(&id) {
-                                self.stop_cmd(kernel, node, id, &mut done);
-                                break;
+                        let mut result = self.wait_for(kernel, node, id, deadline, &mut done);
+                        for (joiner, argv) in then {
+                            if self.interrupted || !joiner.runs_after(result.exit_code) {
+                                continue;
                             }
+                            let id = CmdId(next_id);
+                            next_id += 1;
+                            self.start_or_fail(kernel, node, id, argv, input, &mut done);
+                            let next = self.wait_for(kernel, node, id, deadline, &mut done);
+                            let mut output = std::mem::take(&mut result.output);
+                            output.push_str(&next.output);
+                            result = CmdResult {
+                                output,
+                                stopped: result.stopped || next.stopped,
+                                ..next
+                            };
                         }
-                        if self.interrupted && !done.contains_key(&id) {
-                            self.stop_cmd(kernel, node, id, &mut done);
-                        }
-                        let result = done.remove(&id).unwrap_or_default();
                         report.checks = check_command(&step.expect, &result);
                         report.result = Some(result);
                     }
@@ -634,6 +675,9 @@ impl<'l> Runner<'l> {
                 Action::Exercise { .. } => {}
             }
             reports.push(report);
+        }
+        if let Some(k) = open.take() {
+            self.mark_step(k, false);
         }
         if !self.stopped && !self.interrupted && !reports.is_empty() {
             self.stopped = !self.paused(&reports);
@@ -682,6 +726,7 @@ impl<'l> Runner<'l> {
                 let kernel = self.on_kernel(lab.steps[index].on.as_ref());
                 self.stop_cmd(kernel, node, id, &mut done);
             }
+            self.step_end[index] = Some(self.sim.now());
             let result = done.remove(&id).unwrap_or_default();
             reports[slot].checks = check_command(&lab.steps[index].expect, &result);
             reports[slot].result = Some(result);
@@ -696,6 +741,9 @@ impl<'l> Runner<'l> {
             done.remove(&id);
         }
 
+        for r in &mut reports {
+            r.end = self.step_end[r.index - 1].map(|t| t.since_start().as_secs_f64());
+        }
         let mut expectations = Vec::new();
         // Steps the lab's end cut off (a `--duration` shorter than the lab's steps; a lab's own
         // are refused when it loads): the lab checked less than it says, so it cannot pass.
@@ -732,8 +780,23 @@ impl<'l> Runner<'l> {
                 .as_ref()
                 .map(|w| format!(" ({w})"))
                 .unwrap_or_default();
+            let window = match e.window {
+                Window::All => String::new(),
+                Window::Step(k) => format!(" during {}", lab.steps[k].label(k)),
+                Window::Times { from, to } => {
+                    let t = |d: Option<crate::time::Duration>| {
+                        d.map(|d| format!("{}s", d.as_secs_f64()))
+                    };
+                    match (t(from), t(to)) {
+                        (Some(f), Some(t)) => format!(" from {f} to {t}"),
+                        (Some(f), None) => format!(" from {f}"),
+                        (None, Some(t)) => format!(" to {t}"),
+                        (None, None) => String::new(),
+                    }
+                }
+            };
             expectations.push(Check {
-                what: format!("{}: {}{why}", e.point, e.filter.text()),
+                what: format!("{}: {}{window}{why}", e.point, e.filter.text()),
                 expected,
                 actual: n.to_string(),
                 pass,
@@ -781,6 +844,78 @@ impl<'l> Runner<'l> {
             conntrack,
             tap,
         }
+    }
+
+    /// Starts a step's command; a command that cannot start ends at once with exit code 2.
+    fn start_or_fail(
+        &mut self,
+        kernel: bool,
+        node: crate::id::NodeId,
+        id: CmdId,
+        argv: &[String],
+        input: &str,
+        done: &mut BTreeMap<CmdId, CmdResult>,
+    ) {
+        if let Err(e) = self.start_cmd(kernel, node, id, argv, input) {
+            done.insert(
+                id,
+                CmdResult {
+                    exit_code: 2,
+                    output: format!("{e}\n"),
+                    ..CmdResult::default()
+                },
+            );
+        }
+        done.extend(self.sim.take_finished());
+    }
+
+    /// Waits for a foreground command until `deadline`, then stops it; its result.
+    fn wait_for(
+        &mut self,
+        kernel: bool,
+        node: crate::id::NodeId,
+        id: CmdId,
+        deadline: Instant,
+        done: &mut BTreeMap<CmdId, CmdResult>,
+    ) -> CmdResult {
+        while !done.contains_key(&id) && !self.interrupted {
+            let stop = self.run_to(deadline, done);
+            if matches!(stop, Stop::Limit | Stop::Idle) && !done.contains_key(&id) {
+                self.stop_cmd(kernel, node, id, done);
+                break;
+            }
+        }
+        if self.interrupted && !done.contains_key(&id) {
+            self.stop_cmd(kernel, node, id, done);
+        }
+        done.remove(&id).unwrap_or_default()
+    }
+
+    /// Marks step `index` started or ended now, opening or closing the windows of the
+    /// capture expectations counted `during:` it.
+    fn mark_step(&mut self, index: usize, started: bool) {
+        let now = self.sim.now();
+        let slot = match started {
+            true => &mut self.step_at,
+            false => &mut self.step_end,
+        };
+        slot[index] = Some(now);
+        let from = self.step_at[index].unwrap_or(now);
+        let to = if started { Instant::MAX } else { now };
+        for (e, &w) in self.lab.expects.iter().zip(&self.watches) {
+            if e.window == Window::Step(index)
+                && let Some(c) = self.sim.capture_mut()
+            {
+                c.watch_window(w, from, to);
+            }
+        }
+    }
+
+    /// When step `index` ran, from its start to its end (a background step: to the end of
+    /// the lab); None if it did not run.
+    pub fn step_window(&self, index: usize) -> Option<(Instant, Instant)> {
+        let start = (*self.step_at.get(index)?)?;
+        Some((start, self.step_end[index].unwrap_or(Instant::MAX)))
     }
 
     /// A listing from the real kernel: its command run to the end (or its timeout).

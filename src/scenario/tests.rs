@@ -172,3 +172,85 @@ fn unsupported_version_is_refused() {
         "lab.yaml:1:10: field 'version': version 2 is not supported; this hoplab reads version 1"
     );
 }
+
+const ROUTED: &str = "version: 1
+name: t
+routers:
+  - {name: r, interfaces: {eth0: 10.0.0.1/24}}
+steps:
+";
+
+#[test]
+fn state_dependent_iptables_outcomes_load_and_bad_syntax_is_located() {
+    let ok = format!(
+        "{ROUTED}  - {{on: r, run: iptables -D INPUT -j DROP, expect: {{exit: 1}}}}
+  - {{on: r, run: iptables -C INPUT -j DROP || iptables -A INPUT -j DROP}}
+  - {{on: r, run: iptables -A INPUT -j NOSUCH}}
+"
+    );
+    let lab = parse(&ok, "lab.yaml").unwrap();
+    match &lab.steps[1].action {
+        super::model::Action::Run { argv, then, .. } => {
+            assert_eq!(argv[1], "-C");
+            assert_eq!(then.len(), 1);
+            assert_eq!(then[0].0, super::cmdlist::Joiner::Or);
+        }
+        other => panic!("{other:?}"),
+    }
+    let e = err(&format!(
+        "{ROUTED}  - {{on: r, run: iptables -C INPUT -j DROP || iptables -A INPUT -x}}\n"
+    ));
+    assert!(
+        e.starts_with("lab.yaml:6:18: field 'run': iptables v1.8.10"),
+        "{e}"
+    );
+}
+
+#[test]
+fn step_names_after_and_windows_are_checked_where_written() {
+    let e = err(&format!(
+        "{ROUTED}  - {{name: a, on: r, run: dmesg}}
+  - {{name: a, on: r, run: dmesg}}
+"
+    ));
+    assert!(
+        e.starts_with("lab.yaml:7:12: field 'name': duplicate step name 'a'"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{ROUTED}  - {{name: probe, on: r, after: 1x, run: dmesg}}\n"
+    ));
+    assert!(e.starts_with("lab.yaml:6:33: field 'after': "), "{e}");
+    let e = err(&format!(
+        "{ROUTED}  - {{name: probe, on: r, run: dmesg}}
+expect:
+  - {{capture: r:eth0, filter: arp, during: prob, count: 0}}
+"
+    ));
+    assert!(
+        e.starts_with(
+            "lab.yaml:8:44: field 'during': no step named 'prob' (did you mean 'probe'?)"
+        ),
+        "{e}"
+    );
+    let lab = parse(
+        &format!(
+            "{ROUTED}  - {{name: probe, on: r, run: dmesg}}
+expect:
+  - {{capture: r:eth0, filter: arp, during: probe, count: 0}}
+  - {{capture: r:eth0, filter: arp, from: 1s, count: 0}}
+"
+        ),
+        "lab.yaml",
+    )
+    .unwrap();
+    assert_eq!(lab.expects[0].window, super::model::Window::Step(0));
+    assert_eq!(
+        lab.expects[1].window,
+        super::model::Window::Times {
+            from: Some(crate::time::Duration::from_secs(1)),
+            to: None
+        }
+    );
+    assert_eq!(lab.steps[0].label(0), "probe");
+}

@@ -29,6 +29,9 @@ pub struct Journey {
     pub hops: Vec<TraceRecord>,
     /// Packets that answer it (echo replies, ICMP errors, ARP replies).
     pub answers: Vec<Answer>,
+    /// The step it first appeared during: its `name:`, or its number from 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -37,8 +40,30 @@ pub struct Answer {
     pub summary: String,
 }
 
-/// Replays `lab` with tracing and returns the picked packet's journey.
-pub fn trace(lab: &Lab, seed: Option<u64>, pick: &Pick) -> Result<Journey, String> {
+/// Replays `lab` with tracing and returns the picked packet's journey. `during` (a step's
+/// name) narrows a `Pick::Match` to the frames recorded while that step ran.
+pub fn trace(
+    lab: &Lab,
+    seed: Option<u64>,
+    pick: &Pick,
+    during: Option<&str>,
+) -> Result<Journey, String> {
+    let during = match during {
+        None => None,
+        Some(name) => Some(
+            lab.steps
+                .iter()
+                .position(|s| s.name.as_deref() == Some(name))
+                .ok_or_else(|| {
+                    let names: Vec<&str> =
+                        lab.steps.iter().filter_map(|s| s.name.as_deref()).collect();
+                    match names.is_empty() {
+                        true => format!("no step named '{name}' (the lab names no step)"),
+                        false => format!("no step named '{name}' (named: {})", names.join(", ")),
+                    }
+                })?,
+        ),
+    };
     let opts = RunOptions {
         out_dir: Some(std::env::temp_dir()),
         seed,
@@ -49,6 +74,11 @@ pub fn trace(lab: &Lab, seed: Option<u64>, pick: &Pick) -> Result<Journey, Strin
     let mut runner = Runner::new(lab, &opts)?;
     runner.sim.set_trace();
     runner.run();
+    let secs = |t: crate::time::Instant| t.since_start().as_secs_f64();
+    let windows: Vec<Option<(f64, f64)>> = (0..lab.steps.len())
+        .map(|k| runner.step_window(k).map(|(a, b)| (secs(a), secs(b))))
+        .collect();
+    let within = |k: usize, at: f64| windows[k].is_some_and(|(a, b)| a <= at && at <= b);
     let log = runner.sim.trace_log();
     let id = match pick {
         Pick::Packet(id) => *id,
@@ -65,8 +95,16 @@ pub fn trace(lab: &Lab, seed: Option<u64>, pick: &Pick) -> Result<Journey, Strin
         }
         Pick::Match(filter) => {
             log.iter()
+                .filter(|r| during.is_none_or(|k| within(k, r.at)))
                 .find(|r| filter.matches(&r.bytes, Some(&r.notes.join("; "))))
-                .ok_or_else(|| format!("no frame of the lab matches '{}'", filter.text()))?
+                .ok_or_else(|| match during {
+                    Some(k) => format!(
+                        "no frame recorded during step {} matches '{}'",
+                        lab.steps[k].label(k),
+                        filter.text()
+                    ),
+                    None => format!("no frame of the lab matches '{}'", filter.text()),
+                })?
                 .id
         }
     };
@@ -84,11 +122,18 @@ pub fn trace(lab: &Lab, seed: Option<u64>, pick: &Pick) -> Result<Journey, Strin
             });
         }
     }
+    // The latest step whose window holds the packet's first frame (a background step's
+    // window runs on under the steps after it).
+    let step = (0..lab.steps.len())
+        .rev()
+        .find(|&k| within(k, first.at))
+        .map(|k| lab.steps[k].label(k));
     Ok(Journey {
         id,
         re,
         hops,
         answers,
+        step,
     })
 }
 
@@ -100,6 +145,9 @@ pub fn describe(j: &Journey) -> String {
     out.push_str(&format!("packet id={}: {}\n", j.id, first.summary));
     if j.re != 0 {
         out.push_str(&format!("  answers id={}\n", j.re));
+    }
+    if let Some(step) = &j.step {
+        out.push_str(&format!("  during step {step}\n"));
     }
     let mut shown = first.summary.as_str();
     for h in &j.hops {

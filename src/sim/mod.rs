@@ -454,6 +454,11 @@ impl Sim {
         self.capture = Some(capture);
     }
 
+    /// The attached capture, while the run goes on (a runner limits its watches to steps).
+    pub fn capture_mut(&mut self) -> Option<&mut Capture> {
+        self.capture.as_mut()
+    }
+
     pub fn take_capture(&mut self) -> Option<Capture> {
         self.capture.take()
     }

@@ -137,6 +137,9 @@ enum Command {
         /// The packet of the first frame this display filter matches.
         #[arg(long = "match", group = "pick", value_name = "FILTER")]
         filter: Option<String>,
+        /// With --match: only frames recorded while this named step ran.
+        #[arg(long, value_name = "STEP", requires = "filter")]
+        during: Option<String>,
         /// The seed to replay the lab with, instead of the lab's own (as the run had it).
         #[arg(long)]
         seed: Option<u64>,
@@ -217,6 +220,7 @@ fn main() -> ExitCode {
             packet,
             frame,
             filter,
+            during,
             seed,
             json,
         } => {
@@ -228,7 +232,7 @@ fn main() -> ExitCode {
                 return c;
             }
             match trace_cmd::pick(packet, frame, filter.as_deref()) {
-                Ok(p) => trace_cmd::run(&lab, seed, &p, json),
+                Ok(p) => trace_cmd::run(&lab, seed, &p, during.as_deref(), json),
                 Err(e) => {
                     errln!("{e}");
                     ExitCode::from(2)

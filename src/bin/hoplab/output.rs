@@ -143,7 +143,11 @@ pub fn print_header(lab: &Lab, file: &Path, seed: u64, warnings: &[String]) {
 pub fn print_step(s: &StepReport, r_steps: &[StepReport]) {
     {
         say!();
-        let who = s.on.as_deref().unwrap_or("lab");
+        // A named step shows its name first, as graders and `during:` refer to it.
+        let who = match (&s.name, s.on.as_deref().unwrap_or("lab")) {
+            (Some(name), on) => format!("{name}: {on}"),
+            (None, on) => on.to_string(),
+        };
         let bg = if s.background { " &" } else { "" };
         if s.kind == "exercise" {
             say!("[{:>10.6}s] {who}: {}", s.at, s.command);

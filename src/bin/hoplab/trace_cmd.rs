@@ -1,4 +1,5 @@
-//! `hoplab trace FILE --packet ID | --frame N | --match FILTER`: one packet's journey.
+//! `hoplab trace FILE --packet ID | --frame N | --match FILTER [--during STEP]`: one
+//! packet's journey.
 
 use std::process::ExitCode;
 
@@ -17,8 +18,14 @@ pub fn pick(packet: Option<u32>, frame: Option<u64>, filter: Option<&str>) -> Re
     }
 }
 
-pub fn run(lab: &hoplab::scenario::Lab, seed: Option<u64>, pick: &Pick, json: bool) -> ExitCode {
-    match trace(lab, seed, pick) {
+pub fn run(
+    lab: &hoplab::scenario::Lab,
+    seed: Option<u64>,
+    pick: &Pick,
+    during: Option<&str>,
+    json: bool,
+) -> ExitCode {
+    match trace(lab, seed, pick, during) {
         Ok(j) if json => match crate::print_json(&j) {
             Ok(()) => ExitCode::SUCCESS,
             Err(code) => code,

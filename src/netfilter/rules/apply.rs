@@ -92,6 +92,22 @@ impl Tables {
         Ok(out)
     }
 
+    /// Checks a command line as iptables parses it, before it reads any table: what is
+    /// wrong with it whatever the rules are (exit status 2 or 3). Whether it would succeed
+    /// (the chain or rule exists, a jump's chain exists) is for `apply` to say.
+    pub fn check(&self, argv: &[String]) -> Result<(), IptablesError> {
+        let p = Prog::iptables(self.version);
+        let prog = argv.first().map(|a| a.rsplit('/').next().unwrap_or(a));
+        let args = match prog {
+            Some("iptables" | "iptables-nft" | "iptables-legacy") => &argv[1..],
+            Some("iptables-save" | "iptables-nft-save") => {
+                return self.save_command(&argv[1..]).map(|_| ());
+            }
+            _ => argv,
+        };
+        parse_command(&p, args, None).map(|_| ())
+    }
+
     fn save_command(&self, args: &[String]) -> Result<String, IptablesError> {
         let p = Prog {
             name: "iptables-save",

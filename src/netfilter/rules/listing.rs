@@ -43,8 +43,10 @@ fn header(out: &mut String, ts: &TableState, id: usize, f: ListFormat) {
         col(out, "num", 4);
     }
     if f.verbose {
-        let w = if f.exact { 8 } else { 5 };
-        let _ = write!(out, "{:>w$} {:>w$} ", "pkts", "bytes");
+        // iptables' print_header: `%5s %5s ` in units, `%8s %10s ` with -x, although the
+        // byte counts below are printed `%8llu ` like the packets.
+        let (wp, wb) = if f.exact { (8, 10) } else { (5, 5) };
+        let _ = write!(out, "{:>wp$} {:>wb$} ", "pkts", "bytes");
     }
     col(out, "target", 9);
     out.push_str(" prot opt");

@@ -67,7 +67,7 @@ fn verbose_exact_listing_with_counters() {
     assert_eq!(
         ok(&mut t, "-L INPUT -vnx --line-numbers"),
         "Chain INPUT (policy ACCEPT 150000 packets, 2000000000 bytes)\n\
-         num      pkts    bytes target     prot opt in     out     source               destination         \n\
+         num      pkts      bytes target     prot opt in     out     source               destination         \n\
          1     1234567 98765432 ACCEPT     tcp  --  eth0   *       0.0.0.0/0            0.0.0.0/0            tcp dpt:22\n"
     );
     assert_eq!(

@@ -1,0 +1,408 @@
+//! A lab's steps and capture expectations, resolved: names, times, commands checked as
+//! far as the lab file alone allows (syntax here; outcomes that depend on state happen at
+//! run time, with the real tool's exit code), and the window each expectation counts in.
+
+use std::collections::BTreeMap;
+
+use serde_saphyr::Location;
+
+use super::cmdlist;
+use super::error::{Errors, suggest};
+use super::model::{Action, CaptureExpect, CmdExpect, Endpoint, Names, Step, Window};
+use super::raw::{RawCaptureExpect, RawStep};
+use crate::filter::Filter;
+use crate::host::cmd;
+use crate::report::iproute::split_words;
+use crate::time::Duration;
+
+type EndpointCheck<'f> =
+    dyn Fn(&mut Errors, &Names, &super::raw::S<String>, &str) -> Option<Endpoint> + 'f;
+
+pub(super) fn resolve_step(
+    s: &RawStep,
+    errs: &mut Errors,
+    names: &Names,
+    endpoint: &EndpointCheck<'_>,
+    scratches: &mut BTreeMap<String, crate::router::Router>,
+) -> Option<Step> {
+    let at = s.at.as_ref().and_then(|a| {
+        Duration::parse(&a.value)
+            .map_err(|e| errs.at(a.referenced, "at", e))
+            .ok()
+    });
+    let after = s.after.as_ref().and_then(|a| {
+        Duration::parse(&a.value)
+            .map_err(|e| errs.at(a.referenced, "after", e))
+            .ok()
+    });
+    if let (Some(_), Some(a)) = (&s.at, &s.after) {
+        errs.at(
+            a.referenced,
+            "after",
+            "a step starts at a time (at:) or after the step before it (after:), not both",
+        );
+    }
+    let timeout = s.timeout.as_ref().and_then(|a| {
+        Duration::parse(&a.value)
+            .map_err(|e| errs.at(a.referenced, "timeout", e))
+            .ok()
+    });
+    let expect = s.expect.as_ref().map(|e| CmdExpect {
+        exit: e.exit,
+        received: e.received,
+        transmitted: e.transmitted,
+        status: e.status,
+        bytes: e.bytes,
+        contains: e.contains.clone(),
+        not_contains: e.not_contains.clone(),
+    });
+    let kinds = [
+        s.run.is_some(),
+        s.show.is_some(),
+        s.link.is_some(),
+        s.exercise.is_some(),
+    ];
+    if kinds.iter().filter(|k| **k).count() != 1 {
+        let loc =
+            s.on.as_ref()
+                .map(|o| o.referenced)
+                .or(s.at.as_ref().map(|a| a.referenced))
+                .unwrap_or(Location::UNKNOWN);
+        errs.at(
+            loc,
+            "run",
+            "a step does exactly one of run, show, link or exercise",
+        );
+        return None;
+    }
+    let on = match &s.on {
+        Some(o) => {
+            if !names.nodes.contains_key(&o.value) {
+                let hint = suggest(&o.value, names.node_names());
+                errs.at(
+                    o.referenced,
+                    "on",
+                    format!("no node named '{}'{hint}", o.value),
+                );
+                return None;
+            }
+            Some(o.value.clone())
+        }
+        None => None,
+    };
+    let words =
+        |errs: &mut Errors, v: &super::raw::S<String>, field: &str| match split_words(&v.value) {
+            Ok(w) if !w.is_empty() => Some(w),
+            Ok(_) => {
+                errs.at(v.referenced, field, "empty command");
+                None
+            }
+            Err(e) => {
+                errs.at(v.referenced, field, e);
+                None
+            }
+        };
+    let (action, text) = if let Some(run) = &s.run {
+        let Some(on) = &on else {
+            errs.at(
+                run.referenced,
+                "on",
+                "a run step names the node it runs on (on: NODE)",
+            );
+            return None;
+        };
+        let list = match cmdlist::parse(&run.value) {
+            Ok(l) => l,
+            Err(e) => {
+                errs.at(run.referenced, "run", e);
+                return None;
+            }
+        };
+        if !list.rest.is_empty() && s.background {
+            errs.at(
+                run.referenced,
+                "background",
+                "a background step runs one command (no || or &&)",
+            );
+            return None;
+        }
+        let kind = names.nodes.get(on).map_or("host", |n| n.0);
+        let input = s.input.as_deref().unwrap_or("");
+        // The status each command would have on the scratch router, so the list's later
+        // commands are applied to it only when they would run.
+        let mut status = 0;
+        let mut joiners = std::iter::once(None).chain(list.rest.iter().map(|(j, _)| Some(*j)));
+        for argv in list.commands() {
+            let runs = joiners
+                .next()
+                .flatten()
+                .is_none_or(|j| j.runs_after(status));
+            let checked = match kind {
+                "host" => cmd::parse(argv).map(|_| ()),
+                "router" => check_router_command(argv, input, scratches.get_mut(on), runs)
+                    .map(|code| status = if runs { code } else { status }),
+                // A real program on the kernel side of the TAPs: the kernel checks it.
+                "kernel" => Ok(()),
+                _ => Err(format!(
+                    "{on} is a {kind}; commands run on hosts and routers"
+                )),
+            };
+            if let Err(e) = checked {
+                errs.at(run.referenced, "run", e);
+                return None;
+            }
+        }
+        (
+            Action::Run {
+                argv: list.first,
+                then: list.rest,
+                input: input.to_string(),
+                background: s.background,
+                timeout,
+            },
+            run.value.clone(),
+        )
+    } else if let Some(show) = &s.show {
+        if on.is_none() {
+            errs.at(
+                show.referenced,
+                "on",
+                "a show step names the node it shows (on: NODE)",
+            );
+            return None;
+        }
+        (
+            Action::Show {
+                argv: words(errs, show, "show")?,
+            },
+            show.value.clone(),
+        )
+    } else if let Some(ex) = &s.exercise {
+        // The answers run as commands on this node, so it must be one that runs commands;
+        // an expectation here would check nothing, the lab's later steps grade the answer.
+        let kind = on.as_ref().and_then(|o| names.nodes.get(o)).map(|n| n.0);
+        if !matches!(kind, Some("host" | "router")) {
+            let what = match (&on, kind) {
+                (Some(o), Some(k)) => format!("{o} is a {k}; an exercise is on a host or router"),
+                _ => "an exercise step names the node the answer runs on (on: NODE)".into(),
+            };
+            errs.at(ex.id.referenced, "on", what);
+            return None;
+        }
+        if s.expect.is_some() || s.background {
+            errs.at(
+                ex.id.referenced,
+                "exercise",
+                "an exercise step takes no expect or background: the steps after it and the \
+                 lab's expect: grade the answer",
+            );
+            return None;
+        }
+        let id_ok = !ex.id.value.is_empty()
+            && ex
+                .id
+                .value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+        if !id_ok {
+            errs.at(
+                ex.id.referenced,
+                "id",
+                format!(
+                    "'{}' is not a valid exercise id (letters, digits, - _ .)",
+                    ex.id.value
+                ),
+            );
+            return None;
+        }
+        (
+            Action::Exercise {
+                id: ex.id.value.clone(),
+                prompt: ex.prompt.clone(),
+                timeout,
+            },
+            format!("exercise {}", ex.id.value),
+        )
+    } else {
+        let link = s.link.as_ref()?;
+        let end = endpoint(errs, names, link, "link")?;
+        let up = match s.set.as_ref().map(|v| v.value.as_str()) {
+            Some("up") => true,
+            Some("down") => false,
+            _ => {
+                errs.at(
+                    link.referenced,
+                    "set",
+                    "a link step says set: up or set: down",
+                );
+                return None;
+            }
+        };
+        let text = format!("ip link set {} {}", end, if up { "up" } else { "down" });
+        (Action::SetLink { end, up }, text)
+    };
+    Some(Step {
+        name: s.name.as_ref().map(|n| n.value.clone()),
+        at,
+        after,
+        on,
+        text,
+        action,
+        expect: expect.unwrap_or_default(),
+    })
+}
+
+/// The steps' names, each checked (valid, unique), by step index.
+pub(super) fn step_names(steps: &[RawStep], errs: &mut Errors) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for (k, n) in steps
+        .iter()
+        .enumerate()
+        .filter_map(|(k, s)| Some((k, s.name.as_ref()?)))
+    {
+        let ok = !n.value.is_empty()
+            && n.value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+        if !ok {
+            errs.at(
+                n.referenced,
+                "name",
+                format!(
+                    "'{}' is not a valid step name (letters, digits, - _ .)",
+                    n.value
+                ),
+            );
+        } else if out.insert(n.value.clone(), k).is_some() {
+            errs.at(
+                n.referenced,
+                "name",
+                format!("duplicate step name '{}'", n.value),
+            );
+        }
+    }
+    out
+}
+
+pub(super) fn resolve_capture_expect(
+    e: &RawCaptureExpect,
+    errs: &mut Errors,
+    names: &Names,
+    endpoint: &EndpointCheck<'_>,
+    steps: &BTreeMap<String, usize>,
+) -> Option<CaptureExpect> {
+    let window = capture_window(e, errs, steps)?;
+    let point = endpoint(errs, names, &e.capture, "capture");
+    let filter = match Filter::parse(&e.filter.value) {
+        Ok(f) => Some(f),
+        Err(fe) => {
+            errs.at(
+                e.filter.referenced,
+                "filter",
+                format!("{fe} in \"{}\"", e.filter.value),
+            );
+            None
+        }
+    };
+    if e.count.is_none() && e.at_least.is_none() && e.at_most.is_none() {
+        errs.at(
+            e.capture.referenced,
+            "count",
+            "say how many frames: count, at_least or at_most",
+        );
+        return None;
+    }
+    Some(CaptureExpect {
+        point: point?,
+        filter: filter?,
+        count: e.count,
+        at_least: e.at_least,
+        at_most: e.at_most,
+        why: e.why.clone(),
+        window,
+    })
+}
+
+/// The window a capture expectation counts in: `during: STEP`, or `from:` and `to:`.
+fn capture_window(
+    e: &RawCaptureExpect,
+    errs: &mut Errors,
+    steps: &BTreeMap<String, usize>,
+) -> Option<Window> {
+    let mut time = |v: &Option<super::raw::S<String>>, field: &str| match v {
+        None => Some(None),
+        Some(t) => match Duration::parse(&t.value) {
+            Ok(d) => Some(Some(d)),
+            Err(m) => {
+                errs.at(t.referenced, field, m);
+                None
+            }
+        },
+    };
+    let (from, to) = (time(&e.from, "from")?, time(&e.to, "to")?);
+    if let Some(d) = &e.during {
+        if e.from.is_some() || e.to.is_some() {
+            errs.at(
+                d.referenced,
+                "during",
+                "a window is a step (during:) or times (from:, to:), not both",
+            );
+            return None;
+        }
+        let Some(&k) = steps.get(&d.value) else {
+            let hint = suggest(&d.value, steps.keys().map(String::as_str));
+            errs.at(
+                d.referenced,
+                "during",
+                format!("no step named '{}'{hint}", d.value),
+            );
+            return None;
+        };
+        return Some(Window::Step(k));
+    }
+    if let (Some(f), Some(t), Some(loc)) = (from, to, e.to.as_ref())
+        && f > t
+    {
+        errs.at(loc.referenced, "to", "the window ends before it starts");
+        return None;
+    }
+    Some(match (from, to) {
+        (None, None) => Window::All,
+        (from, to) => Window::Times { from, to },
+    })
+}
+
+/// Checks one router command as far as the lab file allows; returns the status it has on
+/// the scratch router (`runs`: it would run there). A command line iptables would refuse
+/// (exit 2, a bad option or table) is the lab's error; what depends on the rules at that
+/// moment (a rule or chain absent, a chain in use: exit 1 or 4) is the run's outcome, so
+/// `iptables -C ... || iptables -I ...` and `expect: {exit: 1}` can be written. An
+/// `iptables-restore` file and sysctls are checked against the scratch router as the
+/// steps before leave it.
+fn check_router_command(
+    argv: &[String],
+    input: &str,
+    scratch: Option<&mut crate::router::Router>,
+    runs: bool,
+) -> Result<i32, String> {
+    use crate::router::RouterCmd;
+    let cmd = crate::router::parse_command(argv)?;
+    let Some(r) = scratch else { return Ok(0) };
+    match cmd {
+        RouterCmd::Sysctl(k, v) => r.sysctl(&k, v.as_deref()).map(|_| 0),
+        RouterCmd::Iptables(a) if a[0] == "iptables-restore" => match runs {
+            true => r.iptables(&a, input).map(|_| 0),
+            false => Ok(0),
+        }
+        .map_err(|(_, e)| e.trim_end().to_string()),
+        RouterCmd::Iptables(a) if a[0] != "dmesg" => {
+            r.check_iptables(&a)
+                .map_err(|(_, e)| e.trim_end().to_string())?;
+            Ok(match runs {
+                true => r.iptables(&a, input).map_or_else(|(code, _)| code, |_| 0),
+                false => 0,
+            })
+        }
+        _ => Ok(0),
+    }
+}
