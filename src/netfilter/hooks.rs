@@ -10,6 +10,7 @@ use super::nat::{self, Manip};
 use super::packet::{
     AddrType, AddrTypes, CtState, CtView, Hook, NatAction, PacketView, RejectWith, Table, Verdict,
 };
+use super::tcpmss;
 use crate::rand::Rng;
 use crate::time::Instant;
 
@@ -24,11 +25,21 @@ pub trait Rules {
     fn passes_all(&self, _table: Table, _hook: Hook) -> bool {
         false
     }
+
+    /// The TCPMSS rules that matched since the last call (none by default).
+    fn take_tcpmss(&mut self) -> Option<tcpmss::Pending> {
+        None
+    }
 }
 
 /// What the host knows that rules ask about.
 pub trait Env {
     fn addr_type(&self, addr: Ipv4Address) -> AddrType;
+
+    /// The MTU of the route to `addr` (TCPMSS's `--clamp-mss-to-pmtu`); None when unknown.
+    fn route_mtu(&self, _addr: Ipv4Address) -> Option<u32> {
+        None
+    }
 }
 
 /// What a hook call needs besides the packet: the time, what the host knows, the rules.
@@ -214,7 +225,7 @@ impl Netfilter {
         cx: &mut Cx<'_>,
         hook: Hook,
         tables: &[Table],
-        ip: &[u8],
+        ip: &mut [u8],
         in_iface: Option<&str>,
         out_iface: Option<&str>,
         tr: &mut Tracked,
@@ -235,6 +246,7 @@ impl Netfilter {
         // The bytes do not change within a hook: the packet is read once, when a chain first
         // needs it; only its conntrack view changes, after a NAT binding.
         let mut read: Option<PacketView<'_>> = None;
+        let mut mss = tcpmss::Pending::default();
         for &table in tables {
             if table == Table::Nat {
                 if !nat_due {
@@ -258,7 +270,11 @@ impl Netfilter {
                     read.insert(pkt)
                 }
             };
-            match cx.rules.run(table, hook, pkt, cx.now) {
+            let verdict = cx.rules.run(table, hook, pkt, cx.now);
+            if let Some(m) = cx.rules.take_tcpmss() {
+                mss.merge(m);
+            }
+            match verdict {
                 Verdict::Accept => {}
                 Verdict::Drop => return Fate::Drop,
                 Verdict::Reject(with) => return Fate::Reject(with),
@@ -271,8 +287,14 @@ impl Netfilter {
             }
         }
         // A chain would have dropped a packet it could not read, had one run.
-        if read.is_none() && Ipv4Packet::new_checked(ip).is_err() {
+        if read.is_none() && Ipv4Packet::new_checked(&*ip).is_err() {
             return Fate::Drop;
+        }
+        if mss != tcpmss::Pending::default() {
+            let route_mtu = |a| cx.env.route_mtu(a);
+            if tcpmss::mangle(ip, mss, &route_mtu) == tcpmss::Outcome::Drop {
+                return Fate::Drop;
+            }
         }
         Fate::Continue
     }
@@ -360,7 +382,7 @@ impl Netfilter {
         &mut self,
         cx: &mut Cx<'_>,
         hook: Hook,
-        ip: &[u8],
+        ip: &mut [u8],
         (in_iface, out_iface): (Option<&str>, Option<&str>),
     ) -> (Fate, Option<AddrTypes>) {
         let mut pre = Tracked::invalid();
@@ -413,7 +435,7 @@ impl Netfilter {
     pub fn forward(
         &mut self,
         cx: &mut Cx<'_>,
-        ip: &[u8],
+        ip: &mut [u8],
         tr: &mut Tracked,
         in_iface: &str,
         out_iface: &str,
