@@ -7,10 +7,12 @@
 //! front for the Ethernet header the router fills once it knows the next hop.
 
 use smoltcp::phy::{self, Checksum, ChecksumCapabilities, DeviceCapabilities, Medium};
-use smoltcp::time::Instant;
+use smoltcp::time::Instant as SmolInstant;
 
+use crate::host::pmtu::{self, Out, PathMtu};
 use crate::link::ETH_HEADER_LEN;
 use crate::sim::Ctx;
+use crate::time::Instant;
 
 pub struct SimDevice<'a, 'c> {
     pub rx: Option<&'a [u8]>,
@@ -21,6 +23,8 @@ pub struct SimDevice<'a, 'c> {
     pub routed: Option<&'a mut Vec<Vec<u8>>>,
     /// ARP requests smoltcp sent in this poll (it then keeps silent a second).
     pub arp_requests: u32,
+    /// The host's learned path MTUs, when it has any (a TCP segment over one is split).
+    pub pmtu: Option<(&'a PathMtu, Instant)>,
 }
 
 pub struct RxToken<'a>(&'a [u8]);
@@ -30,6 +34,20 @@ pub struct TxToken<'a, 'c> {
     port: u16,
     routed: Option<&'a mut Vec<Vec<u8>>>,
     arp_requests: &'a mut u32,
+    pmtu: Option<(&'a PathMtu, Instant)>,
+    mtu: usize,
+}
+
+/// Segments of a frame split to fit a path MTU go to the outbox as new packets.
+struct Outbox<'a, 'c>(&'a mut Ctx<'c>, u16);
+
+impl Out for Outbox<'_, '_> {
+    fn buffer(&mut self) -> Vec<u8> {
+        self.0.buffer()
+    }
+    fn send(&mut self, frame: Vec<u8>) {
+        self.0.send(self.1, frame);
+    }
 }
 
 impl phy::RxToken for RxToken<'_> {
@@ -54,7 +72,13 @@ impl phy::TxToken for TxToken<'_, '_> {
                 if is_arp_request(&buf) {
                     *self.arp_requests += 1;
                 }
-                self.ctx.send(self.port, buf);
+                let lowered = self
+                    .pmtu
+                    .and_then(|(p, now)| p.lowered(pmtu::tcp_dst(&buf)?, self.mtu as u32, now));
+                match lowered {
+                    Some(m) => pmtu::segment(buf, m as usize, &mut Outbox(self.ctx, self.port)),
+                    None => self.ctx.send(self.port, buf),
+                }
                 r
             }
             Some(out) => {
@@ -105,7 +129,10 @@ impl<'c> phy::Device for SimDevice<'_, 'c> {
     where
         Self: 'b;
 
-    fn receive(&mut self, _timestamp: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+    fn receive(
+        &mut self,
+        _timestamp: SmolInstant,
+    ) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
         let frame = self.rx.take()?;
         Some((
             RxToken(frame),
@@ -114,16 +141,20 @@ impl<'c> phy::Device for SimDevice<'_, 'c> {
                 port: self.port,
                 routed: self.routed.as_deref_mut(),
                 arp_requests: &mut self.arp_requests,
+                pmtu: self.pmtu,
+                mtu: self.mtu,
             },
         ))
     }
 
-    fn transmit(&mut self, _timestamp: Instant) -> Option<Self::TxToken<'_>> {
+    fn transmit(&mut self, _timestamp: SmolInstant) -> Option<Self::TxToken<'_>> {
         Some(TxToken {
             ctx: self.ctx,
             port: self.port,
             routed: self.routed.as_deref_mut(),
             arp_requests: &mut self.arp_requests,
+            pmtu: self.pmtu,
+            mtu: self.mtu,
         })
     }
 
@@ -154,11 +185,14 @@ impl phy::Device for CapsOnly {
     type RxToken<'b> = RxToken<'b>;
     type TxToken<'b> = DiscardTx;
 
-    fn receive(&mut self, _timestamp: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+    fn receive(
+        &mut self,
+        _timestamp: SmolInstant,
+    ) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
         None
     }
 
-    fn transmit(&mut self, _timestamp: Instant) -> Option<Self::TxToken<'_>> {
+    fn transmit(&mut self, _timestamp: SmolInstant) -> Option<Self::TxToken<'_>> {
         None
     }
 

@@ -9,6 +9,7 @@ pub mod apps;
 pub mod cmd;
 pub mod device;
 pub mod net;
+pub mod pmtu;
 pub mod resolve;
 pub mod stack;
 
@@ -17,7 +18,7 @@ use std::any::Any;
 use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 
 use crate::rand::Rng;
-use crate::report::iproute::{self, LinkInfo, NeighInfo, RouteInfo};
+use crate::report::iproute::{self, LinkInfo, NeighInfo, RouteGet, RouteInfo};
 use crate::sim::{CmdId, Ctx, Node, PortView};
 use crate::time::{Duration, Instant};
 pub use net::IfaceConfig;
@@ -170,6 +171,55 @@ impl Host {
         routes
     }
 
+    /// `ip route get DST`, with the path MTU learned for it.
+    fn route_get(&self, dst: &str, now: Instant) -> Result<String, String> {
+        let net = &self.stack.net;
+        let dst: Ipv4Address = dst
+            .parse()
+            .map_err(|_| format!("Error: any valid prefix is expected rather than \"{dst}\"."))?;
+        if net.is_local(dst) {
+            return Ok(iproute::ip_route_get(&RouteGet {
+                dst,
+                via: None,
+                dev: "lo".into(),
+                src: dst,
+                local: true,
+                pmtu: None,
+            }));
+        }
+        let r = self
+            .route_info(dst, now)
+            .ok_or("RTNETLINK answers: Network is unreachable")?;
+        Ok(iproute::ip_route_get(&r))
+    }
+
+    fn route_info(&self, dst: Ipv4Address, now: Instant) -> Option<RouteGet> {
+        let net = &self.stack.net;
+        let (i, via) = net.lookup(dst)?;
+        let f = &net.ifaces[i];
+        let pmtu = net.pmtu.get(dst, now).map(|e| {
+            let left = e.expires.saturating_sub(now);
+            (left.nanos() / 1_000_000_000, e.mtu)
+        });
+        Some(RouteGet {
+            dst,
+            via,
+            dev: f.config.name.clone(),
+            src: f.config.cidr?.address(),
+            local: false,
+            pmtu,
+        })
+    }
+
+    /// The route exceptions still alive, as `ip route show cache` lists them.
+    fn route_cache(&self, now: Instant) -> Vec<RouteGet> {
+        let net = &self.stack.net;
+        net.pmtu
+            .live(now)
+            .filter_map(|e| self.route_info(e.dst, now))
+            .collect()
+    }
+
     fn neighbours(&self, now: Instant) -> Vec<NeighInfo> {
         self.stack
             .net
@@ -258,12 +308,17 @@ impl Node for Host {
             ["ip", "route" | "r"] | ["ip", "route", "show"] => {
                 Ok(iproute::ip_route(&self.routes()))
             }
+            ["ip", "route" | "r", "get", dst] => self.route_get(dst, now),
+            ["ip", "route" | "r", "show" | "list", "cache"] => {
+                Ok(iproute::ip_route_cache(&self.route_cache(now)))
+            }
             ["ip", "neigh" | "n" | "neighbour" | "neighbor"]
             | ["ip", "neigh" | "neighbour" | "neighbor", "show"] => {
                 Ok(iproute::ip_neigh(&self.neighbours(now)))
             }
             _ => Err(format!(
-                "{}: a host shows `ip addr`, `ip link`, `ip -s link`, `ip route`, `ip neigh`",
+                "{}: a host shows `ip addr`, `ip link`, `ip -s link`, `ip route`, \
+                 `ip route get ADDR`, `ip route show cache`, `ip neigh`",
                 argv.join(" ")
             )),
         }

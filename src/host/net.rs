@@ -12,6 +12,7 @@ use smoltcp::wire::{
 };
 
 use crate::host::device::{CapsOnly, SimDevice};
+use crate::host::pmtu::PathMtu;
 use crate::rand::Rng;
 use crate::sim::Ctx;
 use crate::time::{Duration, Instant};
@@ -78,6 +79,8 @@ pub struct Net {
     lo_out: Vec<Vec<u8>>,
     /// `/etc/hosts` and the DNS server programs resolve names with.
     pub names: crate::host::resolve::Names,
+    /// Path MTUs learned from "fragmentation needed" (route exceptions).
+    pub pmtu: PathMtu,
 }
 
 /// A routed stack (a router's own sockets): its interfaces speak IP, one per local address,
@@ -149,6 +152,7 @@ impl Net {
             names: Default::default(),
             lo: None,
             lo_out: Vec::new(),
+            pmtu: PathMtu::default(),
         }
     }
 
@@ -168,6 +172,7 @@ impl Net {
             names: Default::default(),
             lo: None,
             lo_out: Vec::new(),
+            pmtu: PathMtu::default(),
         }
     }
 
@@ -339,6 +344,18 @@ impl Net {
         Some(iface)
     }
 
+    /// `ip route get`: the interface and gateway (None on link) a packet to `dst` takes,
+    /// without asking for the next hop.
+    pub fn lookup(&self, dst: Ipv4Address) -> Option<(usize, Option<Ipv4Address>)> {
+        let iface = self.route_of(dst)?;
+        let on_link = self.ifaces[iface]
+            .config
+            .cidr
+            .is_some_and(|c| c.contains_addr(&dst));
+        let via = self.gateway.filter(|_| !on_link).map(|(_, g)| g);
+        Some((iface, via))
+    }
+
     fn route_of(&self, dst: Ipv4Address) -> Option<usize> {
         if let Some(r) = &self.routed {
             return self.iface_of(r.source(dst)?);
@@ -477,6 +494,7 @@ impl Net {
                         return;
                     }
                     f.abort_on_unreachable(eth.payload());
+                    f.learn_pmtu(eth.payload(), &mut self.pmtu, now);
                 }
             }
         }
@@ -499,6 +517,7 @@ impl Net {
             mtu: f.config.mtu as usize,
             routed,
             arp_requests: 0,
+            pmtu: (!self.pmtu.is_empty()).then_some((&self.pmtu, now)),
         };
         f.iface.poll(now.to_smoltcp(), &mut dev, &mut f.sockets);
         if dev.arp_requests > 0 {
@@ -685,6 +704,37 @@ impl HostIface {
             {
                 s.abort();
             }
+        }
+    }
+
+    /// Linux lowers the path MTU on a "fragmentation needed" quoting a packet of ours: for
+    /// TCP only when a socket has that connection (`tcp_v4_err` drops it otherwise), for
+    /// UDP and ICMP (ping) as their error handlers do, whatever the socket.
+    fn learn_pmtu(&self, packet: &[u8], pmtu: &mut PathMtu, now: Instant) {
+        use smoltcp::wire::{IpProtocol, TcpPacket};
+        let Some((src, dst, mtu, proto, quoted)) = crate::host::pmtu::frag_needed(packet) else {
+            return;
+        };
+        if self.config.cidr.is_none_or(|c| c.address() != src) {
+            return;
+        }
+        let ours = match proto {
+            IpProtocol::Tcp => quoted.get(..4).is_some_and(|ports| {
+                let tcp = TcpPacket::new_unchecked(ports);
+                self.sockets.iter().any(|(_, s)| match s {
+                    smoltcp::socket::Socket::Tcp(t) => {
+                        t.local_endpoint().is_some_and(|e| e.port == tcp.src_port())
+                            && t.remote_endpoint()
+                                .is_some_and(|e| e.port == tcp.dst_port() && e.addr == dst.into())
+                    }
+                    _ => false,
+                })
+            }),
+            IpProtocol::Udp | IpProtocol::Icmp => true,
+            _ => false,
+        };
+        if ours {
+            pmtu.update(dst, mtu, self.config.mtu, now);
         }
     }
 

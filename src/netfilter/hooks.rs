@@ -10,6 +10,7 @@ use super::nat::{self, Manip};
 use super::packet::{
     AddrType, AddrTypes, CtState, CtView, Hook, NatAction, PacketView, RejectWith, Table, Verdict,
 };
+use super::tcpmss;
 use crate::rand::Rng;
 use crate::time::Instant;
 
@@ -27,11 +28,21 @@ pub trait Rules {
 
     /// A line the kernel logs (dmesg), such as conntrack's "table full".
     fn kernel_log(&mut self, _now: Instant, _line: &str) {}
+
+    /// The TCPMSS rules that matched since the last call (none by default).
+    fn take_tcpmss(&mut self) -> Option<tcpmss::Pending> {
+        None
+    }
 }
 
 /// What the host knows that rules ask about.
 pub trait Env {
     fn addr_type(&self, addr: Ipv4Address) -> AddrType;
+
+    /// The MTU of the route to `addr` (TCPMSS's `--clamp-mss-to-pmtu`); None when unknown.
+    fn route_mtu(&self, _addr: Ipv4Address) -> Option<u32> {
+        None
+    }
 }
 
 /// What a hook call needs besides the packet: the time, what the host knows, the rules.
@@ -219,7 +230,7 @@ impl Netfilter {
         cx: &mut Cx<'_>,
         hook: Hook,
         tables: &[Table],
-        ip: &[u8],
+        ip: &mut [u8],
         in_iface: Option<&str>,
         out_iface: Option<&str>,
         tr: &mut Tracked,
@@ -240,6 +251,7 @@ impl Netfilter {
         // The bytes do not change within a hook: the packet is read once, when a chain first
         // needs it; only its conntrack view changes, after a NAT binding.
         let mut read: Option<PacketView<'_>> = None;
+        let mut mss = tcpmss::Pending::default();
         for &table in tables {
             if table == Table::Nat {
                 if !nat_due {
@@ -263,7 +275,11 @@ impl Netfilter {
                     read.insert(pkt)
                 }
             };
-            match cx.rules.run(table, hook, pkt, cx.now) {
+            let verdict = cx.rules.run(table, hook, pkt, cx.now);
+            if let Some(m) = cx.rules.take_tcpmss() {
+                mss.merge(m);
+            }
+            match verdict {
                 Verdict::Accept => {}
                 Verdict::Drop => return Fate::Drop,
                 Verdict::Reject(with) => return Fate::Reject(with),
@@ -276,8 +292,14 @@ impl Netfilter {
             }
         }
         // A chain would have dropped a packet it could not read, had one run.
-        if read.is_none() && Ipv4Packet::new_checked(ip).is_err() {
+        if read.is_none() && Ipv4Packet::new_checked(&*ip).is_err() {
             return Fate::Drop;
+        }
+        if mss != tcpmss::Pending::default() {
+            let route_mtu = |a| cx.env.route_mtu(a);
+            if tcpmss::mangle(ip, mss, &route_mtu) == tcpmss::Outcome::Drop {
+                return Fate::Drop;
+            }
         }
         Fate::Continue
     }
@@ -365,7 +387,7 @@ impl Netfilter {
         &mut self,
         cx: &mut Cx<'_>,
         hook: Hook,
-        ip: &[u8],
+        ip: &mut [u8],
         (in_iface, out_iface): (Option<&str>, Option<&str>),
     ) -> (Fate, Option<AddrTypes>) {
         let mut pre = Tracked::invalid();
@@ -418,7 +440,7 @@ impl Netfilter {
     pub fn forward(
         &mut self,
         cx: &mut Cx<'_>,
-        ip: &[u8],
+        ip: &mut [u8],
         tr: &mut Tracked,
         in_iface: &str,
         out_iface: &str,

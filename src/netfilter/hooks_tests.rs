@@ -83,7 +83,7 @@ fn masquerade_out_and_back_with_nat_chains_on_the_first_packet_only() {
         let (fate, mut tr) = nf.prerouting(&mut cx, &mut syn, "docker0", Some(a("172.17.0.1")));
         assert_eq!((fate, tr.state), (Fate::Continue, CtState::New));
         assert_eq!(
-            nf.forward(&mut cx, &syn, &mut tr, "docker0", "eth0"),
+            nf.forward(&mut cx, &mut syn, &mut tr, "docker0", "eth0"),
             Fate::Continue
         );
         let fate = nf.postrouting(
@@ -126,7 +126,7 @@ fn masquerade_out_and_back_with_nat_chains_on_the_first_packet_only() {
             (Fate::Continue, CtState::Established, true)
         );
         assert_eq!(addrs(&synack), (a("192.0.2.1"), a("172.17.0.2"), 80, 40000));
-        nf.forward(&mut cx, &synack, &mut tr, "eth0", "docker0");
+        nf.forward(&mut cx, &mut synack, &mut tr, "eth0", "docker0");
         nf.postrouting(
             &mut cx,
             &mut synack,
@@ -181,7 +181,7 @@ fn dnat_happens_before_filter_and_the_reply_source_is_restored() {
     let (_, mut tr) = nf.prerouting(&mut cx, &mut syn, "eth0", Some(a("192.0.2.10")));
     assert_eq!(addrs(&syn), (a("192.0.2.1"), a("172.17.0.2"), 5555, 80));
     assert_eq!(
-        nf.forward(&mut cx, &syn, &mut tr, "eth0", "docker0"),
+        nf.forward(&mut cx, &mut syn, &mut tr, "eth0", "docker0"),
         Fate::Continue
     );
     let fate = nf.postrouting(
@@ -194,7 +194,7 @@ fn dnat_happens_before_filter_and_the_reply_source_is_restored() {
     assert_eq!(fate, Fate::Continue);
     let mut synack = tcp("172.17.0.2", "192.0.2.1", 80, 5555, 0x12);
     let (_, mut tr) = nf.prerouting(&mut cx, &mut synack, "docker0", Some(a("172.17.0.1")));
-    let fate = nf.forward(&mut cx, &synack, &mut tr, "docker0", "eth0");
+    let fate = nf.forward(&mut cx, &mut synack, &mut tr, "docker0", "eth0");
     assert_eq!(fate, Fate::Drop, "filter drops what it does not accept");
     nf.postrouting(
         &mut cx,
@@ -231,7 +231,7 @@ fn a_packet_dropped_in_filter_leaves_no_flow() {
     let mut syn = tcp("10.0.0.1", "10.0.0.2", 1, 2, 0x02);
     let (_, mut tr) = nf.prerouting(&mut cx, &mut syn, "eth0", None);
     assert_eq!(
-        nf.forward(&mut cx, &syn, &mut tr, "eth0", "eth1"),
+        nf.forward(&mut cx, &mut syn, &mut tr, "eth0", "eth1"),
         Fate::Drop
     );
     assert!(nf.conntrack.is_empty());

@@ -20,6 +20,7 @@ pub mod hooks;
 pub mod nat;
 pub mod packet;
 pub mod rules;
+pub mod tcpmss;
 
 pub use packet::{
     AddrType, CtState, CtView, Hook, NatAction, PacketView, RejectWith, Table, Verdict,

@@ -225,6 +225,59 @@ pub fn ip_route_with(routes: &[RouteInfo], linkdown: &dyn Fn(&str) -> bool) -> S
     out
 }
 
+/// A route lookup's answer as `ip route get` prints it; `pmtu` is a route exception's
+/// (seconds left, MTU).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteGet {
+    pub dst: Ipv4Address,
+    pub via: Option<Ipv4Address>,
+    pub dev: String,
+    pub src: Ipv4Address,
+    pub local: bool,
+    pub pmtu: Option<(u64, u32)>,
+}
+
+/// `ip route get DST`.
+pub fn ip_route_get(r: &RouteGet) -> String {
+    let mut out = String::new();
+    if r.local {
+        let _ = write!(
+            out,
+            "local {} dev lo src {} uid 0 \n    cache <local> \n",
+            r.dst, r.src
+        );
+        return out;
+    }
+    let _ = write!(out, "{}", r.dst);
+    if let Some(v) = r.via {
+        let _ = write!(out, " via {v}");
+    }
+    let _ = write!(out, " dev {} src {} uid 0 \n    cache ", r.dev, r.src);
+    if let Some((secs, mtu)) = r.pmtu {
+        let _ = write!(out, "expires {secs}sec mtu {mtu} ");
+    }
+    out.push('\n');
+    out
+}
+
+/// `ip route show cache`: the route exceptions (those with a path MTU).
+pub fn ip_route_cache(routes: &[RouteGet]) -> String {
+    let mut out = String::new();
+    for r in routes {
+        let Some((secs, mtu)) = r.pmtu else { continue };
+        let _ = write!(out, "{}", r.dst);
+        if let Some(v) = r.via {
+            let _ = write!(out, " via {v}");
+        }
+        let _ = write!(
+            out,
+            " dev {} \n    cache expires {secs}sec mtu {mtu} \n",
+            r.dev
+        );
+    }
+    out
+}
+
 /// One neighbour entry as `ip neigh` shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NeighInfo {

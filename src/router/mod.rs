@@ -134,6 +134,11 @@ impl Rules for RuleSet {
         // The frame's comment says why it was dropped whether or not the log printed.
     }
 
+    fn take_tcpmss(&mut self) -> Option<crate::netfilter::tcpmss::Pending> {
+        let p = std::mem::take(&mut self.tables.tcpmss);
+        (p != Default::default()).then_some(p)
+    }
+
     fn run(&mut self, table: Table, hook: Hook, pkt: &PacketView<'_>, now: Instant) -> Verdict {
         let verdict = self.run_logged(table, hook, pkt, now);
         if self.tables.tracing() {
@@ -315,7 +320,8 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
         if Ipv4Packet::new_checked(&ip[..]).is_err() {
             return false;
         }
-        let env = RouterEnv(&self.ifaces);
+        // A bridged frame has no route of the router's (TCPMSS leaves it alone).
+        let env = RouterEnv(&self.ifaces, None);
         let mut filtering = self.filtering.borrow_mut();
         let Filtering { nf, rules, .. } = &mut *filtering;
         let mut cx = Cx {
@@ -338,10 +344,15 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
     }
 }
 
-/// How the router's addresses look to `-m addrtype`.
-struct RouterEnv<'a>(&'a [RouterIface]);
+/// How the router's addresses look to `-m addrtype`, and its routes' MTUs to TCPMSS.
+struct RouterEnv<'a>(&'a [RouterIface], Option<&'a RouteTable>);
 
 impl Env for RouterEnv<'_> {
+    fn route_mtu(&self, addr: Ipv4Address) -> Option<u32> {
+        let route = self.1?.lookup(addr)?;
+        self.0.get(route.dev).map(|f| f.mtu)
+    }
+
     fn addr_type(&self, a: Ipv4Address) -> AddrType {
         if a.is_unspecified() {
             AddrType::Unspec
@@ -1211,7 +1222,7 @@ impl Router {
         now: Instant,
         f: impl FnOnce(&mut Netfilter, &mut Cx<'_>, &[RouterIface]) -> R,
     ) -> R {
-        let env = RouterEnv(&self.ifaces);
+        let env = RouterEnv(&self.ifaces, Some(&self.routes));
         let mut filtering = self.filtering.borrow_mut();
         let Filtering { nf, rules, .. } = &mut *filtering;
         let mut cx = Cx {

@@ -805,6 +805,7 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
             links.push(spec);
         }
     }
+    warnings.extend(link_mtu_warnings(&links, &hosts, &routers));
 
     let endpoint_check = |errs: &mut Errors,
                           names: &Names,
@@ -965,6 +966,50 @@ pub(crate) fn not_unicast(a: Ipv4Address) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// A link whose MTU is below an end's interface MTU drops what that end may send, with no
+/// ICMP error from anyone: the kernel would never learn of it. Named both ends and numbers.
+fn link_mtu_warnings(
+    links: &[LinkSpec],
+    hosts: &[HostSpec],
+    routers: &[RouterSpec],
+) -> Vec<String> {
+    let iface_mtu = |ep: &Endpoint| {
+        let ifaces = hosts
+            .iter()
+            .find(|h| h.name == ep.node)
+            .map(|h| &h.ifaces)
+            .or_else(|| {
+                routers
+                    .iter()
+                    .find(|r| r.name == ep.node)
+                    .map(|r| &r.ifaces)
+            })?;
+        ifaces.iter().find(|i| i.name == ep.iface).map(|i| i.mtu)
+    };
+    let mut out = Vec::new();
+    for l in links {
+        let link = l.params.mtu;
+        let ends: Vec<String> = [&l.a, &l.b]
+            .into_iter()
+            .filter_map(|ep| {
+                iface_mtu(ep)
+                    .filter(|&m| m > link)
+                    .map(|m| format!("{ep} has mtu {m}"))
+            })
+            .collect();
+        if !ends.is_empty() {
+            out.push(format!(
+                "link {} - {} has mtu {link}, but {}: frames larger than {link} bytes are dropped \
+                 on the link without an ICMP error (give both interfaces mtu {link})",
+                l.a,
+                l.b,
+                ends.join(" and ")
+            ));
+        }
+    }
+    out
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -165,6 +165,32 @@ fn duplicate_ip_is_a_warning_not_an_error() {
 }
 
 #[test]
+fn link_mtu_below_an_interface_mtu_is_a_warning_naming_both_ends() {
+    let text = "version: 1
+name: t
+hosts:
+  - name: a
+    interfaces:
+      eth0: {ip: 10.0.0.1/24, mtu: 1400}
+  - name: b
+    interfaces:
+      eth0: 10.0.0.2/24
+links:
+  - {a: a:eth0, b: b:eth0, mtu: 1400}
+";
+    let lab = parse(text, "lab.yaml").unwrap();
+    assert_eq!(
+        lab.warnings,
+        [
+            "link a:eth0 - b:eth0 has mtu 1400, but b:eth0 has mtu 1500: frames larger than \
+          1400 bytes are dropped on the link without an ICMP error (give both interfaces mtu 1400)"
+        ]
+    );
+    let matched = text.replace("eth0: 10.0.0.2/24", "eth0: {ip: 10.0.0.2/24, mtu: 1400}");
+    assert!(parse(&matched, "lab.yaml").unwrap().warnings.is_empty());
+}
+
+#[test]
 fn unsupported_version_is_refused() {
     let e = err(&BASE.replace("version: 1", "version: 2"));
     assert_eq!(

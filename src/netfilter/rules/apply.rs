@@ -36,7 +36,6 @@ pub(crate) const OTHER_TARGETS: &[&str] = &[
     "SECMARK",
     "SET",
     "SYNPROXY",
-    "TCPMSS",
     "TCPOPTSTRIP",
     "TEE",
     "TOS",

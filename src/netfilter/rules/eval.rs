@@ -90,6 +90,7 @@ impl Tables {
         let want = self.trace;
         self.decided = None;
         let decided = &mut self.decided;
+        let tcpmss = &mut self.tcpmss;
         let ts = &mut self.tables[index(table)];
         let Some(base) = ts.builtin(hook) else {
             return Verdict::Accept;
@@ -137,6 +138,10 @@ impl Tables {
                         level: l.level,
                         packet: pkt,
                     }));
+                    idx += 1;
+                }
+                Target::TcpMss(t) => {
+                    tcpmss.add(*t);
                     idx += 1;
                 }
                 Target::Accept => {

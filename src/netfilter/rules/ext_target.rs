@@ -1,4 +1,4 @@
-//! The target extensions: REJECT, LOG and the NAT targets, and their options.
+//! The target extensions: REJECT, LOG, the NAT targets and TCPMSS, and their options.
 
 use smoltcp::wire::Ipv4Address;
 
@@ -9,6 +9,10 @@ use super::parse::{Args, Res};
 use super::parse_ext::{once, option_in};
 use super::values::parse_ipv4;
 use crate::netfilter::packet::{NatAction, RejectWith};
+use crate::netfilter::tcpmss::TcpMss;
+
+/// `--set-mss` at most, as libxt_TCPMSS bounds it (65535 less an IPv4 header).
+const MAX_SET_MSS: u16 = 65515;
 
 fn target_options(name: &str) -> &'static [(&'static str, u8)] {
     match name {
@@ -25,6 +29,7 @@ fn target_options(name: &str) -> &'static [(&'static str, u8)] {
         "DNAT" => &[("to-destination", 1), ("random", 0), ("persistent", 0)],
         "SNAT" => &[("to-source", 1), ("random", 0), ("persistent", 0)],
         "MASQUERADE" | "REDIRECT" => &[("to-ports", 1), ("random", 0)],
+        "TCPMSS" => &[("set-mss", 1), ("clamp-mss-to-pmtu", 0)],
         _ => &[],
     }
 }
@@ -63,6 +68,7 @@ impl TargetBuilder {
                 ports: None,
             }),
             "MASQUERADE" => nat(NatAction::Masquerade { ports: None }),
+            "TCPMSS" => Target::TcpMss(TcpMss::ClampToPmtu),
             _ => nat(NatAction::Redirect { ports: None }),
         };
         TargetBuilder {
@@ -117,6 +123,23 @@ impl TargetBuilder {
                 "log-uid" => l.flags |= 0x08,
                 _ => l.flags |= 0x20,
             },
+            // The options are not exclusive: the last one given wins, as in libxt_TCPMSS.
+            Target::TcpMss(t) => match opt {
+                "clamp-mss-to-pmtu" => *t = TcpMss::ClampToPmtu,
+                _ => {
+                    let v = args.value(p)?;
+                    let n = v.parse::<u16>().ok().filter(|&n| n <= MAX_SET_MSS);
+                    *t = TcpMss::Set(n.ok_or_else(|| {
+                        p.param(
+                            format!(
+                                "TCPMSS: bad value for option \"--set-mss\", or out of range \
+                                 (0-{MAX_SET_MSS}).\n"
+                            ),
+                            Some(v),
+                        )
+                    })?);
+                }
+            },
             Target::Nat(n) => match opt {
                 "random" => n.random = true,
                 "persistent" => n.persistent = true,
@@ -153,6 +176,9 @@ impl TargetBuilder {
             "SNAT" if !self.seen.contains(&"to-source") => {
                 Err(p.param("You must specify --to-source", None))
             }
+            "TCPMSS" if self.seen.is_empty() => {
+                Err(p.param("TCPMSS target: At least one parameter is required", None))
+            }
             _ => Ok(()),
         }
     }
@@ -187,3 +213,7 @@ fn nat_range(p: &Prog, v: &str) -> Res<NatRange> {
         ports,
     ))
 }
+
+#[cfg(test)]
+#[path = "tcpmss_tests.rs"]
+mod tcpmss_tests;

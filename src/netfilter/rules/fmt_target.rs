@@ -6,6 +6,7 @@ use super::fmt_ext::{ip, save_string};
 use super::model::{TableState, Target};
 use super::names::{LOG_LEVELS, reject_name};
 use crate::netfilter::packet::NatAction;
+use crate::netfilter::tcpmss::TcpMss;
 
 fn nat_range(out: &mut String, addrs: Option<(u32, u32)>, ports: Option<(u16, u16)>) {
     if let Some((lo, hi)) = addrs {
@@ -91,6 +92,10 @@ pub(crate) fn print_target(out: &mut String, t: &Target, numeric: bool) {
                 out.push_str(" persistent");
             }
         }
+        Target::TcpMss(TcpMss::ClampToPmtu) => out.push_str(" TCPMSS clamp to PMTU"),
+        Target::TcpMss(TcpMss::Set(n)) => {
+            let _ = write!(out, " TCPMSS set {n}");
+        }
         _ => {}
     }
 }
@@ -159,6 +164,10 @@ pub(crate) fn save_target(out: &mut String, t: &Target, ts: &TableState) {
             if n.persistent {
                 out.push_str(" --persistent");
             }
+        }
+        Target::TcpMss(TcpMss::ClampToPmtu) => out.push_str(" -j TCPMSS --clamp-mss-to-pmtu"),
+        Target::TcpMss(TcpMss::Set(n)) => {
+            let _ = write!(out, " -j TCPMSS --set-mss {n}");
         }
     }
 }

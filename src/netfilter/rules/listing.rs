@@ -109,6 +109,7 @@ pub(crate) fn rule_line(
         Target::Jump(id) | Target::Goto(id) => ts.chain(*id).name.as_str(),
         Target::Reject(_) => "REJECT",
         Target::Log(_) => "LOG",
+        Target::TcpMss(_) => "TCPMSS",
         Target::Nat(n) => match n.action {
             crate::netfilter::packet::NatAction::Dnat { .. } => "DNAT",
             crate::netfilter::packet::NatAction::Snat { .. } => "SNAT",

@@ -69,6 +69,8 @@ pub(crate) enum Target {
     Reject(RejectWith),
     Log(LogSpec),
     Nat(NatSpec),
+    /// Lowers a TCP segment's MSS option and goes on (non-terminating, as LOG).
+    TcpMss(crate::netfilter::tcpmss::TcpMss),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -208,6 +210,8 @@ pub struct Tables {
     /// The rule (chain slot, rule index) whose target decided the last `run`; None when a
     /// policy did (or the table has no such hook).
     pub(crate) decided: Option<(usize, usize)>,
+    /// The TCPMSS rules that matched in the last `run`s, until the hooks take them.
+    pub(crate) tcpmss: crate::netfilter::tcpmss::Pending,
 }
 
 impl Default for Tables {
@@ -233,6 +237,7 @@ impl Tables {
             trace: false,
             tables: Table::ALL.map(TableState::new),
             decided: None,
+            tcpmss: Default::default(),
         }
     }
 

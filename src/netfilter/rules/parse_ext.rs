@@ -76,7 +76,15 @@ pub(crate) const MATCHES: &[&str] = &[
 ];
 
 /// Targets that are extensions (the rest of `-j NAME` is a standard verdict or a chain).
-pub(crate) const TARGETS: &[&str] = &["REJECT", "LOG", "DNAT", "SNAT", "MASQUERADE", "REDIRECT"];
+pub(crate) const TARGETS: &[&str] = &[
+    "REJECT",
+    "LOG",
+    "DNAT",
+    "SNAT",
+    "MASQUERADE",
+    "REDIRECT",
+    "TCPMSS",
+];
 
 /// A match being read: its module, the options seen so far, the value.
 #[derive(Debug)]

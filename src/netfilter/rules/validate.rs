@@ -7,6 +7,7 @@ use super::model::{Rule, TableState, Target};
 use super::parse::Res;
 use super::{MAX_JUMP_DEPTH, Prog};
 use crate::netfilter::packet::{Hook, NatAction, RejectWith, Table};
+use crate::netfilter::tcpmss::TcpMss;
 
 /// Per-rule checks of the kernel's `checkentry`s (table, protocol, REJECT's tcp-reset).
 pub(super) fn check_rule(ts: &TableState, p: &Prog, r: &Rule, op: &str, chain: &str) -> Res<()> {
@@ -33,6 +34,8 @@ pub(super) fn check_rule(ts: &TableState, p: &Prog, r: &Rule, op: &str, chain: &
     match &r.target {
         Target::Nat(_) if ts.table != Table::Nat => Err(einval()),
         Target::Reject(RejectWith::TcpReset) if !proto_is(6) => Err(einval()),
+        // xt_TCPMSS registers for TCP only.
+        Target::TcpMss(_) if !proto_is(6) => Err(einval()),
         Target::Jump(id) | Target::Goto(id) if ts.chain(*id).hook.is_some() => Err(p.batch(
             op,
             "Operation not supported",
@@ -59,6 +62,10 @@ pub(super) fn allowed_hooks(t: &Target) -> Option<u8> {
             NatAction::Snat { .. } => hook_bit(Postrouting) | hook_bit(Input),
             NatAction::Masquerade { .. } => hook_bit(Postrouting),
         }),
+        // `tcpmss_tg4_check`: the path MTU is known only once the packet is routed.
+        Target::TcpMss(TcpMss::ClampToPmtu) => {
+            Some(hook_bit(Forward) | hook_bit(Output) | hook_bit(Postrouting))
+        }
         _ => None,
     }
 }
