@@ -122,6 +122,11 @@ pub struct RawBridge {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub hairpin: Vec<S<String>>,
+    /// Runs 802.1D spanning tree (`stp_state 1`): BPDUs, ports blocking a loop, 30 s of
+    /// listening and learning before a port forwards. Off by default, as in Linux.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub stp: Option<S<bool>>,
 }
 
 /// A host: an end system whose commands the steps run.

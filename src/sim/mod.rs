@@ -418,10 +418,19 @@ impl Sim {
         &self.links[link.index()]
     }
 
+    /// Sets a link up or down; the nodes at both ends hear that their port's carrier came
+    /// or went (a bridge's spanning tree enables or disables the port).
     pub fn set_link_up(&mut self, link: LinkId, up: bool) {
+        let was = self.links[link.index()].up;
         self.links[link.index()].up = up;
         let ends = self.links[link.index()].ends;
         self.invalidate_uniform(&ends);
+        if was != up {
+            for end in ends {
+                let (node, local) = (self.ports[end.index()].node, self.ports[end.index()].local);
+                self.with_node(node, |n, now, ctx| n.carrier(now, local, up, ctx));
+            }
+        }
     }
 
     fn invalidate_uniform(&mut self, ports: &[PortId]) {
