@@ -540,6 +540,7 @@ pub fn test_lab(file: &Path, loaded: &Result<Lab, LabErrors>, opts: &TestOptions
         capture: None,
         interrupt: opts.interrupt.clone(),
         merged_to: None,
+        max_capture_bytes: super::run::DEFAULT_MAX_CAPTURE_BYTES,
     };
     let mut runner = match Runner::new(lab, &run_opts) {
         Ok(r) => r,

@@ -45,6 +45,7 @@ pub fn trace(lab: &Lab, seed: Option<u64>, pick: &Pick) -> Result<Journey, Strin
         capture: Some(CaptureMode::None),
         interrupt: None,
         merged_to: None,
+        max_capture_bytes: 0,
     };
     let mut runner = Runner::new(lab, &opts)?;
     runner.sim.set_trace();

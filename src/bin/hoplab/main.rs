@@ -78,6 +78,10 @@ enum Command {
         /// Let a TAP's kernel-side routes overlap the kernel's own routes.
         #[arg(long)]
         allow_host_routes: bool,
+        /// Stop the run (exit 1) when the capture files would pass this many bytes
+        /// (default 2 GiB; 0: no limit).
+        #[arg(long, value_name = "BYTES", default_value_t = hoplab::scenario::run::DEFAULT_MAX_CAPTURE_BYTES)]
+        max_capture_bytes: u64,
     },
     /// Run labs and grade them: a table of pass, FAIL, skipped or error per lab.
     Test {
@@ -168,6 +172,7 @@ fn main() -> ExitCode {
             pace,
             duration,
             allow_host_routes,
+            max_capture_bytes,
         } => match step {
             true => step::run_stepwise(file, out, seed, capture),
             false => run(
@@ -183,6 +188,7 @@ fn main() -> ExitCode {
                     pace,
                     duration,
                     allow_host_routes,
+                    max_capture_bytes,
                 },
             ),
         },
@@ -322,6 +328,7 @@ struct Extras {
     pace: Option<f64>,
     duration: Option<String>,
     allow_host_routes: bool,
+    max_capture_bytes: u64,
 }
 
 fn run(
@@ -339,6 +346,7 @@ fn run(
         pace,
         duration,
         allow_host_routes,
+        max_capture_bytes,
     } = extras;
     if pace.is_some_and(|x| !(x.is_finite() && x > 0.0)) {
         eprintln!("hoplab: --pace takes a positive number of virtual seconds per wall second");
@@ -394,6 +402,7 @@ fn run(
         capture,
         interrupt: Some(interrupt),
         merged_to: pcapng,
+        max_capture_bytes,
     };
     if let Err(e) = hoplab::tap::preflight(&lab) {
         eprintln!("hoplab: {e}");
@@ -455,6 +464,9 @@ fn run(
     if report.interrupted {
         eprintln!("hoplab: interrupted; captures were flushed and are complete up to the stop");
         return ExitCode::from(130);
+    }
+    if let Some(why) = report.halted.as_ref().filter(|_| json) {
+        eprintln!("hoplab: stopped: {why}");
     }
     if report.passed {
         ExitCode::SUCCESS
@@ -653,6 +665,7 @@ fn show(
         // Ctrl-C ends the run cleanly (a lab with TAPs removes its kernel side).
         interrupt: Some(interrupt_flag()),
         merged_to: None,
+        max_capture_bytes: 0,
     };
     let mut runner = match Runner::new(&lab, &opts) {
         Ok(r) => r,

@@ -166,13 +166,18 @@ pub fn print_tail(r: &RunReport, wall: std::time::Duration) {
         .filter(|c| c.pass)
         .count();
     say!();
+    if let Some(why) = &r.halted {
+        say!("STOPPED: {why}");
+        say!();
+    }
     say!(
         "{}: {passed}/{total} expectations held; {:.6} s virtual, {:.3} s wall, {} frames delivered",
         // An interrupted lab did not run to its end: what held so far proves nothing yet.
-        match (r.interrupted, r.passed) {
-            (true, _) => "INTERRUPTED",
-            (false, true) => "PASS",
-            (false, false) => "FAIL",
+        match (r.interrupted, r.passed, r.halted.is_some()) {
+            (true, _, _) => "INTERRUPTED",
+            (false, _, true) => "STOPPED",
+            (false, true, false) => "PASS",
+            (false, false, false) => "FAIL",
         },
         r.virtual_time,
         wall.as_secs_f64(),
