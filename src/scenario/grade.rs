@@ -585,6 +585,9 @@ pub fn test_lab(file: &Path, loaded: &Result<Lab, LabErrors>, opts: &TestOptions
     if report.interrupted {
         out.failures.push("interrupted".into());
     }
+    if let Some(why) = report.halted.as_ref().filter(|_| !report.passed) {
+        out.failures.push(format!("stopped: {why}"));
+    }
     out.virtual_time = report.virtual_time;
     out.result = match report.passed {
         true => Outcome::Pass,

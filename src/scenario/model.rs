@@ -30,6 +30,8 @@ pub struct Lab {
     pub settle: Duration,
     pub duration: Option<Duration>,
     pub requires: Vec<String>,
+    /// The storm guard is expected to stop the run (`storms: true`).
+    pub storms: bool,
     pub bridges: Vec<BridgeSpec>,
     pub hosts: Vec<HostSpec>,
     pub routers: Vec<RouterSpec>,
@@ -861,6 +863,7 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
         settle,
         duration,
         requires,
+        storms: raw.storms.as_ref().is_some_and(|s| s.value),
         bridges,
         hosts,
         routers,

@@ -51,6 +51,11 @@ pub struct RawLab {
     #[serde(default)]
     #[schemars(with = "Vec<forms::Requirement>")]
     pub requires: Vec<S<String>>,
+    /// The lab storms on purpose (an L2 loop without STP, to teach it): the storm guard
+    /// stopping the run is expected, and the lab fails if it does not.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub storms: Option<S<bool>>,
     /// Learning bridges (a Linux bridge each).
     #[serde(default)]
     pub bridges: Vec<RawBridge>,

@@ -723,6 +723,18 @@ impl<'l> Runner<'l> {
                 pass,
             });
         }
+        let stormed = self
+            .sim
+            .halt()
+            .is_some_and(|h| matches!(h, crate::sim::Halt::Storm { .. }));
+        if lab.storms {
+            expectations.push(Check {
+                what: "the storm guard stopped the run (storms: true)".into(),
+                expected: "yes".into(),
+                actual: if stormed { "yes" } else { "no" }.into(),
+                pass: stormed,
+            });
+        }
         let mut files = Vec::new();
         let mut warnings = lab.warnings.clone();
         warnings.extend(self.fdb_full());
@@ -750,7 +762,7 @@ impl<'l> Runner<'l> {
         let passed = reports.iter().flat_map(|r| &r.checks).all(|c| c.pass)
             && expectations.iter().all(|c| c.pass)
             && !self.interrupted
-            && halted.is_none();
+            && (halted.is_none() || (lab.storms && stormed));
         RunReport {
             version: 1,
             lab: lab.name.clone(),
