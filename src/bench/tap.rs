@@ -82,6 +82,7 @@ fn run_lab(text: &str) -> Result<String, String> {
         capture: None,
         interrupt: None,
         merged_to: None,
+        max_capture_bytes: 0,
     };
     let mut runner = Runner::new(&lab, &opts)?;
     crate::tap::attach(

@@ -147,6 +147,17 @@ impl Fdb {
         self.next_gc = self.entries.values().map(|e| e.updated + ageing).min();
     }
 
+    /// Changes the ageing time (spanning tree shortens it to twice the forward delay while
+    /// a topology change lasts, so entries on a path that moved go soon); expiry follows the
+    /// new time at once. A hub (ageing 0) stays one.
+    pub fn set_ageing(&mut self, ageing: Duration) {
+        if self.ageing == Duration::ZERO || ageing == Duration::ZERO {
+            return;
+        }
+        self.ageing = ageing;
+        self.next_gc = self.entries.values().map(|e| e.updated + ageing).min();
+    }
+
     /// Drops every entry learned on `port` (the port went down, as the kernel does).
     pub fn flush_port(&mut self, port: u16) {
         self.entries.retain(|_, e| e.port != port);

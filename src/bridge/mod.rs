@@ -7,8 +7,14 @@
 //! destination goes out of its port only, never back out of the ingress port (hairpin off);
 //! broadcast, multicast and unknown unicast flood to every port but the ingress.
 //! The bridge knows nothing of IP.
+//!
+//! With spanning tree on (`stp_state 1`, see `stp`), BPDUs to 01:80:c2:00:00:00 go to the
+//! protocol, a port learns only while learning or forwarding, and frames enter and leave
+//! only forwarding ports. With it off (the default, as in Linux), BPDUs are flooded like any
+//! frame, so bridges that do run STP still hear each other through this one.
 
 pub mod fdb;
+pub mod stp;
 
 use std::any::Any;
 
@@ -19,6 +25,7 @@ use crate::report::iproute::{self, FdbLine, LinkInfo};
 use crate::sim::{Ctx, DropReason, Node, Note, PortView};
 use crate::time::{Duration, Instant};
 use fdb::{Fdb, Learn};
+use stp::{Bpdu, PortState, Stp};
 
 /// What a host that holds the bridge's device may do to the frames the bridge forwards from
 /// one port to another (Linux's br_netfilter: `bridge-nf-call-iptables` runs bridged IPv4
@@ -38,6 +45,8 @@ pub struct BridgeConfig {
     /// 0 turns learning off: every frame floods (a hub).
     pub ageing: Duration,
     pub fdb_max: usize,
+    /// Runs 802.1D spanning tree (`stp_state 1`).
+    pub stp: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -79,6 +88,11 @@ pub struct Bridge {
     /// Ports that do not exist now (a stopped container's veth, or one not made yet), by
     /// port number; empty when every port exists.
     absent: Vec<bool>,
+    /// Spanning tree, when on; started at the bridge's first wake-up.
+    stp: Option<Box<Stp>>,
+    stp_started: bool,
+    /// The FDB's own ageing time, restored when a topology change ends.
+    ageing: Duration,
 }
 
 fn is_link_local_group(mac: EthernetAddress) -> bool {
@@ -89,12 +103,18 @@ fn is_link_local_group(mac: EthernetAddress) -> bool {
 impl Bridge {
     pub fn new(config: BridgeConfig, ports: Vec<BridgePort>) -> Bridge {
         let own_port = ports.iter().position(|p| p.own).map(|i| i as u16);
+        // The bridge device's own port is the bridge itself in Linux, not a member port.
+        let stp = config.stp.then(|| {
+            let members: Vec<bool> = ports.iter().map(|p| !p.own).collect();
+            Box::new(Stp::new(config.mac.0, &members))
+        });
         let local_macs = std::iter::once(config.mac)
             .chain(ports.iter().map(|p| p.mac))
             .map(fdb::mac_key)
             .collect();
         Bridge {
             fdb: Fdb::new(config.ageing, config.fdb_max),
+            ageing: config.ageing,
             config,
             ports,
             own_port,
@@ -103,7 +123,133 @@ impl Bridge {
             ifindexes: Vec::new(),
             filter: None,
             absent: Vec::new(),
+            stp,
+            stp_started: false,
         }
+    }
+
+    /// The spanning tree, when on.
+    pub fn stp(&self) -> Option<&Stp> {
+        self.stp.as_deref()
+    }
+
+    /// Whether frames may enter and leave `port` (always, without spanning tree).
+    #[inline]
+    fn forwards(&self, port: u16) -> bool {
+        match &self.stp {
+            None => true,
+            Some(s) => s
+                .ports
+                .get(usize::from(port))
+                .is_none_or(|p| !p.member || p.state == PortState::Forwarding),
+        }
+    }
+
+    /// Whether `port` learns source addresses (learning or forwarding, with spanning tree).
+    #[inline]
+    fn learns(&self, port: u16) -> bool {
+        match &self.stp {
+            None => true,
+            Some(s) => s.ports.get(usize::from(port)).is_none_or(|p| {
+                !p.member || matches!(p.state, PortState::Forwarding | PortState::Learning)
+            }),
+        }
+    }
+
+    /// Sends the BPDUs spanning tree queued, notes its port state changes, and follows a
+    /// topology change with the FDB's ageing (twice the forward delay while it lasts).
+    fn flush_stp(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(stp) = self.stp.as_mut() else {
+            return;
+        };
+        for (port, bpdu) in stp.out.drain(..) {
+            let Some(p) = self.ports.get(usize::from(port)) else {
+                continue;
+            };
+            let mut buf = ctx.buffer();
+            bpdu.encode(p.mac.0, &mut buf);
+            ctx.send_new(port, buf);
+        }
+        for (port, state) in stp.changes.drain(..) {
+            if ctx.detail()
+                && let Some(p) = self.ports.get(usize::from(port))
+            {
+                // As the kernel logs it: `br0: port 2(a2) entering blocking state`.
+                ctx.note(Note::Decision(
+                    format!(
+                        "{}: port {}({}) entering {} state",
+                        self.config.name,
+                        port + 1,
+                        p.name,
+                        state.name()
+                    )
+                    .into(),
+                ));
+            }
+            if state == PortState::Disabled {
+                // A disabled port forgets what it learned (`br_stp_disable_port`).
+                self.fdb.flush_port(port);
+            }
+        }
+        let ageing = match stp.topology_change {
+            true => stp::FORWARD_DELAY + stp::FORWARD_DELAY,
+            false => self.ageing,
+        };
+        if ageing != self.fdb.ageing() {
+            self.fdb.set_ageing(ageing);
+        }
+    }
+
+    #[inline]
+    fn learn(&mut self, now: Instant, src: EthernetAddress, port: u16, ctx: &mut Ctx<'_>) {
+        match self.fdb.learn(src, port, now) {
+            Learn::New => ctx.note(Note::Learned { mac: src, port }),
+            Learn::Moved { from } => ctx.note(Note::Moved {
+                mac: src,
+                from,
+                to: port,
+            }),
+            Learn::Full => ctx.note(Note::FdbFull { mac: src }),
+            Learn::Refreshed | Learn::Disabled => {}
+        }
+    }
+
+    /// A BPDU to the bridge group address, with spanning tree on: the protocol takes it
+    /// (`br_stp_rcv`), on any port that is not disabled; it is never forwarded.
+    fn stp_receive(
+        &mut self,
+        now: Instant,
+        port: u16,
+        frame: &[u8],
+        src: EthernetAddress,
+        ctx: &mut Ctx<'_>,
+    ) {
+        if self.learns(port) {
+            self.learn(now, src, port, ctx);
+        }
+        if !self.stp_started {
+            // A BPDU before the bridge's first wake-up (both at time 0) waits for nothing:
+            // the protocol starts now.
+            self.handle_timeout(now, ctx);
+        }
+        match (Bpdu::parse(frame), self.stp.as_mut()) {
+            (Some(bpdu), Some(stp)) => stp.receive(now, usize::from(port), &bpdu),
+            _ => ctx.note(Note::Dropped(DropReason::Malformed)),
+        }
+        self.flush_stp(ctx);
+    }
+
+    /// A port's carrier came or went (its link set up or down): spanning tree enables or
+    /// disables the port.
+    pub fn set_carrier(&mut self, now: Instant, port: u16, up: bool, ctx: &mut Ctx<'_>) {
+        let started = self.stp_started;
+        if let Some(stp) = self.stp.as_mut().filter(|_| started) {
+            match up {
+                true => stp.enable_port(now, usize::from(port)),
+                false => stp.disable_port(now, usize::from(port)),
+            }
+        }
+        self.flush_stp(ctx);
     }
 
     /// Adds or deletes a port (`ip link set vethX master br0`, `ip link del vethX`): a
@@ -152,6 +298,7 @@ impl Bridge {
             mac: EthernetAddress([0x0a, 0xff, 0, 0, 0, 1]),
             ageing: fdb::DEFAULT_AGEING,
             fdb_max: fdb::DEFAULT_FDB_MAX,
+            stp: false,
         };
         (Bridge::new(config, members), names)
     }
@@ -312,14 +459,25 @@ impl Bridge {
         let links = self.links(views);
         let mut out = String::new();
         for l in links.iter().filter(|l| l.master.is_some()) {
+            // A peer in another namespace is only a number here, as iproute2 prints it.
             let peer = l.peer_ifindex.map(|i| {
                 links
                     .iter()
-                    .find(|x| x.ifindex == i)
+                    .find(|x| x.ifindex == i && l.link_netnsid.is_none())
                     .map_or_else(|| format!("@if{i}"), |x| format!("@{}", x.name))
             });
+            let stp_state = self
+                .ports
+                .iter()
+                .position(|p| p.name == l.name)
+                .and_then(|i| self.stp.as_ref()?.ports.get(i))
+                .filter(|p| p.member)
+                .map(|p| p.state.name());
             let (flags, state) = if l.carrier {
-                ("BROADCAST,MULTICAST,UP,LOWER_UP", "forwarding")
+                (
+                    "BROADCAST,MULTICAST,UP,LOWER_UP",
+                    stp_state.unwrap_or("forwarding"),
+                )
             } else {
                 ("NO-CARRIER,BROADCAST,MULTICAST,UP", "disabled")
             };
@@ -356,17 +514,23 @@ impl Node for Bridge {
             ctx.note(Note::Dropped(DropReason::BadSource));
             return;
         }
-        match self.fdb.learn(src, port, now) {
-            Learn::New => ctx.note(Note::Learned { mac: src, port }),
-            Learn::Moved { from } => ctx.note(Note::Moved {
-                mac: src,
-                from,
-                to: port,
-            }),
-            Learn::Full => ctx.note(Note::FdbFull { mac: src }),
-            Learn::Refreshed | Learn::Disabled => {}
+        if self.stp.is_some() {
+            if dst.0 == stp::GROUP_ADDRESS {
+                self.stp_receive(now, port, frame, src, ctx);
+                return;
+            }
+            if !self.forwards(port) {
+                // Listening and blocking ports drop; a learning one learns first.
+                if self.learns(port) {
+                    self.learn(now, src, port, ctx);
+                }
+                ctx.note(Note::Dropped(DropReason::PortState));
+                return;
+            }
         }
-        if is_link_local_group(dst) {
+        self.learn(now, src, port, ctx);
+        // Without spanning tree, BPDUs are flooded like any frame (`br_handle_frame`).
+        if is_link_local_group(dst) && dst.0 != stp::GROUP_ADDRESS {
             return;
         }
         if dst.is_unicast() {
@@ -382,6 +546,10 @@ impl Node for Bridge {
                 if out == port && !self.ports[usize::from(port)].hairpin {
                     self.counters.dropped_same_port += 1;
                     ctx.note(Note::Dropped(DropReason::SamePort));
+                    return;
+                }
+                if !self.forwards(out) {
+                    ctx.note(Note::Dropped(DropReason::PortState));
                     return;
                 }
                 let own = self.own_port;
@@ -407,6 +575,21 @@ impl Node for Bridge {
             }
         }
         self.counters.flooded += 1;
+        if self.stp.is_some() && !(0..self.ports.len() as u16).all(|p| self.forwards(p)) {
+            // Some port does not forward: a copy to each port that does, one by one.
+            let mut sent = 0;
+            for p in 0..self.ports.len() as u16 {
+                if p != port && self.forwards(p) && self.is_present(usize::from(p)) {
+                    ctx.forward(p);
+                    sent += 1;
+                }
+            }
+            ctx.note(Note::Flooded {
+                ports: sent,
+                unknown_unicast: dst.is_unicast(),
+            });
+            return;
+        }
         let absent = self.absent.iter().filter(|a| **a).count();
         ctx.note(Note::Flooded {
             ports: self.ports.len().saturating_sub(1 + absent) as u32,
@@ -415,12 +598,33 @@ impl Node for Bridge {
         ctx.flood(port, frame);
     }
 
-    fn handle_timeout(&mut self, now: Instant, _ctx: &mut Ctx<'_>) {
+    fn handle_timeout(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
         self.fdb.expire(now);
+        if let Some(stp) = self.stp.as_mut() {
+            if !self.stp_started {
+                // The bridge comes up with its present ports.
+                self.stp_started = true;
+                let up: Vec<bool> = (0..self.ports.len())
+                    .map(|i| !self.absent.get(i).copied().unwrap_or(false))
+                    .collect();
+                stp.enable(now, &up);
+            }
+            stp.run_timers(now);
+            self.flush_stp(ctx);
+        }
     }
 
-    fn poll_timeout(&mut self, _now: Instant) -> Option<Instant> {
-        self.fdb.next_expiry()
+    fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
+        let fdb = self.fdb.next_expiry();
+        match &self.stp {
+            None => fdb,
+            Some(_) if !self.stp_started => Some(now),
+            Some(stp) => [fdb, stp.next_timer()].into_iter().flatten().min(),
+        }
+    }
+
+    fn carrier(&mut self, now: Instant, port: u16, up: bool, ctx: &mut Ctx<'_>) {
+        self.set_carrier(now, port, up, ctx);
     }
 
     fn show(

@@ -48,6 +48,7 @@ fn lab(ports: usize, ageing: Duration, fdb_max: usize) -> Lab {
         mac: EthernetAddress([0x0a, 0, 0, 0, 1, 0]),
         ageing,
         fdb_max,
+        stp: false,
     };
     let br = sim.add_node(Box::new(Bridge::new(config, bports)), &names);
     let mut probes = Vec::new();

@@ -106,6 +106,14 @@ pub struct Capture {
     next_idb: u32,
     error: Option<CaptureFailure>,
     watches: Vec<Watch>,
+    /// Bytes the capture files hold so far (headers, records, blocks), counted while a
+    /// limit is set.
+    written: u64,
+    /// The most the files may hold (0: no limit); a frame that would pass it is not written
+    /// and stops further writing, so every file stays whole.
+    limit: u64,
+    /// A frame was left out because of the limit.
+    limited: bool,
 }
 
 /// A display filter counting the frames recorded at one point (a lab's capture expectation).
@@ -197,6 +205,9 @@ impl Capture {
             next_idb: 0,
             error: None,
             watches: Vec::new(),
+            written: 0,
+            limit: 0,
+            limited: false,
         })
     }
 
@@ -263,6 +274,40 @@ impl Capture {
         }
     }
 
+    /// Bounds the bytes the capture files may hold (`--max-capture-bytes`; 0: no bound).
+    pub fn set_limit(&mut self, bytes: u64) {
+        self.limit = bytes;
+    }
+
+    /// Bytes written to the capture files so far, while a limit is set.
+    pub fn bytes_written(&self) -> u64 {
+        self.written
+    }
+
+    /// The limit, once a frame was left out because of it.
+    pub fn limit_reached(&self) -> Option<u64> {
+        self.limited.then_some(self.limit)
+    }
+
+    /// What writing a frame adds to the files: a pcap record (and the file's header, the
+    /// first time) and a pcapng block (and the interface's, the first time).
+    fn cost(&self, index: usize, len: usize, comment: Option<&str>) -> u64 {
+        let pad = |n: usize| n.div_ceil(4) * 4;
+        let point = &self.points[index];
+        let mut n = 0;
+        if self.mode.split() {
+            n += 16 + len + if point.pcap.is_none() { 24 } else { 0 };
+        }
+        if self.merged.is_some() {
+            // EPB: header and trailer, the data, the flags option, the end of options.
+            n += 32 + pad(len) + 8 + 4 + comment.map_or(0, |c| 4 + pad(c.len()));
+            if point.idb.is_none() {
+                n += 20 + 4 + pad(point.name.label().len()) + 8 + 4;
+            }
+        }
+        n as u64
+    }
+
     /// Records one frame at a point. An IO error stops the capture and is reported by `finish`.
     pub fn record(
         &mut self,
@@ -284,8 +329,19 @@ impl Capture {
                 w.count += 1;
             }
         }
-        if (self.mode == CaptureMode::None && self.merged.is_none()) || self.error.is_some() {
+        if (self.mode == CaptureMode::None && self.merged.is_none())
+            || self.error.is_some()
+            || self.limited
+        {
             return;
+        }
+        if self.limit != 0 {
+            let cost = self.cost(index, data.len(), comment);
+            if self.written + cost > self.limit {
+                self.limited = true;
+                return;
+            }
+            self.written += cost;
         }
         let ts = std::time::Duration::from_nanos(at.nanos());
         self.points[index].frames += 1;

@@ -65,6 +65,7 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
             mac: b.mac,
             ageing: b.ageing,
             fdb_max: b.fdb_max,
+            stp: b.stp,
         };
         let mut bridge = Bridge::new(config, ports);
         if let Some(host) = lab

@@ -567,6 +567,7 @@ fn test_lab_inner(file: &Path, loaded: &Result<Lab, LabErrors>, opts: &TestOptio
         capture: None,
         interrupt: opts.interrupt.clone(),
         merged_to: None,
+        max_capture_bytes: super::run::DEFAULT_MAX_CAPTURE_BYTES,
     };
     let mut runner = match Runner::new(lab, &run_opts) {
         Ok(r) => r,
@@ -614,6 +615,9 @@ fn test_lab_inner(file: &Path, loaded: &Result<Lab, LabErrors>, opts: &TestOptio
     }
     if report.interrupted {
         out.failures.push("interrupted".into());
+    }
+    if let Some(why) = report.halted.as_ref().filter(|_| !report.passed) {
+        out.failures.push(format!("stopped: {why}"));
     }
     out.virtual_time = report.virtual_time;
     out.result = match report.passed {

@@ -9,6 +9,7 @@ mod docker_cmd;
 mod docker_life;
 pub mod error;
 pub mod grade;
+pub mod loops;
 pub mod model;
 pub mod raw;
 pub mod run;

@@ -29,6 +29,8 @@ pub struct Lab {
     pub settle: Duration,
     pub duration: Option<Duration>,
     pub requires: Vec<String>,
+    /// The storm guard is expected to stop the run (`storms: true`).
+    pub storms: bool,
     pub bridges: Vec<BridgeSpec>,
     pub hosts: Vec<HostSpec>,
     pub routers: Vec<RouterSpec>,
@@ -179,6 +181,8 @@ pub struct BridgeSpec {
     pub hairpin: Vec<String>,
     /// The host's interface that is this bridge's device (the bridge's name by default).
     pub device: String,
+    /// Runs 802.1D spanning tree (`stp_state 1`).
+    pub stp: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -540,6 +544,7 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
                 .device
                 .as_ref()
                 .map_or_else(|| b.name.value.clone(), |d| d.value.clone()),
+            stp: b.stp.as_ref().is_some_and(|s| s.value),
         });
     }
 
@@ -928,6 +933,7 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
     if !errs.list.is_empty() {
         return Err(LabErrors(errs.list));
     }
+    warnings.extend(super::loops::warnings(&bridges, &links));
     Ok(Lab {
         name: raw.name.value,
         about: raw.about.unwrap_or_default(),
@@ -936,6 +942,7 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
         settle,
         duration,
         requires,
+        storms: raw.storms.as_ref().is_some_and(|s| s.value),
         bridges,
         hosts,
         routers,

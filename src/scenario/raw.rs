@@ -51,6 +51,11 @@ pub struct RawLab {
     #[serde(default)]
     #[schemars(with = "Vec<forms::Requirement>")]
     pub requires: Vec<S<String>>,
+    /// The lab storms on purpose (an L2 loop without STP, to teach it): the storm guard
+    /// stopping the run is expected, and the lab fails if it does not.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub storms: Option<S<bool>>,
     /// Learning bridges (a Linux bridge each).
     #[serde(default)]
     pub bridges: Vec<RawBridge>,
@@ -122,6 +127,11 @@ pub struct RawBridge {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub hairpin: Vec<S<String>>,
+    /// Runs 802.1D spanning tree (`stp_state 1`): BPDUs, ports blocking a loop, 30 s of
+    /// listening and learning before a port forwards. Off by default, as in Linux.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub stp: Option<S<bool>>,
 }
 
 /// A host: an end system whose commands the steps run.

@@ -27,7 +27,12 @@ pub struct RunOptions {
     /// Where the merged pcapng goes instead of `all.pcapng` in `out_dir` (`-`: standard
     /// output, as frames happen).
     pub merged_to: Option<PathBuf>,
+    /// The most bytes the capture files may hold (0: no limit); past it the run stops.
+    pub max_capture_bytes: u64,
 }
+
+/// `--max-capture-bytes` when not given: 2 GiB.
+pub const DEFAULT_MAX_CAPTURE_BYTES: u64 = 2 << 30;
 
 /// One expectation and how it went.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
@@ -102,6 +107,10 @@ pub struct RunReport {
     pub passed: bool,
     /// Ctrl-C stopped the run (exit code 130).
     pub interrupted: bool,
+    /// Why hoplab stopped the run itself (exit code 1): the storm guard, naming the L2
+    /// loop, or the capture size limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub halted: Option<String>,
     /// Virtual time at the end of the run, in seconds.
     pub virtual_time: f64,
     /// The simulator's counters: events handled, frames sent, delivered and dropped.
@@ -205,6 +214,7 @@ impl<'l> Runner<'l> {
             .unwrap_or_else(|| PathBuf::from("captures").join(&lab.name));
         let mut capture = Capture::create_with(mode, &dir, opts.merged_to.as_deref())
             .map_err(|e| format!("cannot write captures to {}: {e}", dir.display()))?;
+        capture.set_limit(opts.max_capture_bytes);
         let mut watches = Vec::new();
         for e in &lab.expects {
             let port = port_of(&sim, &e.point)?;
@@ -439,7 +449,8 @@ impl<'l> Runner<'l> {
         };
         done.extend(self.sim.take_finished());
         match stop {
-            Stop::Interrupted => self.interrupted = true,
+            // The storm guard or the capture limit: nothing more runs, as after Ctrl-C.
+            Stop::Interrupted | Stop::Halted => self.interrupted = true,
             Stop::Idle | Stop::Limit => self.sim.advance_to(t),
             Stop::CommandDone => {}
         }
@@ -760,6 +771,10 @@ impl<'l> Runner<'l> {
             });
         }
         let capture = self.sim.take_capture();
+        let halted = self.halted(capture.as_ref());
+        if halted.is_some() {
+            self.interrupted = false;
+        }
         for (e, &w) in lab.expects.iter().zip(&self.watches) {
             let n = capture.as_ref().map_or(0, |c| c.watch_count(w));
             let (expected, pass) = match (e.count, e.at_least, e.at_most) {
@@ -802,7 +817,20 @@ impl<'l> Runner<'l> {
                 pass,
             });
         }
-        let warnings = lab.warnings.clone();
+        let stormed = self
+            .sim
+            .halt()
+            .is_some_and(|h| matches!(h, crate::sim::Halt::Storm { .. }));
+        if lab.storms {
+            expectations.push(Check {
+                what: "the storm guard stopped the run (storms: true)".into(),
+                expected: "yes".into(),
+                actual: if stormed { "yes" } else { "no" }.into(),
+                pass: stormed,
+            });
+        }
+        let mut warnings = lab.warnings.clone();
+        warnings.extend(self.fdb_full());
         let (files, capture_failure) = capture.map(|mut c| c.finish()).unwrap_or_default();
         let mut kernel_log = Vec::new();
         let mut conntrack = Vec::new();
@@ -826,7 +854,8 @@ impl<'l> Runner<'l> {
         let passed = reports.iter().flat_map(|r| &r.checks).all(|c| c.pass)
             && expectations.iter().all(|c| c.pass)
             && !self.interrupted
-            && capture_failure.is_none();
+            && capture_failure.is_none()
+            && (halted.is_none() || (lab.storms && stormed));
         RunReport {
             version: 1,
             lab: lab.name.clone(),
@@ -838,6 +867,7 @@ impl<'l> Runner<'l> {
             warnings,
             passed,
             interrupted: self.interrupted,
+            halted,
             virtual_time: self.sim.now().since_start().as_secs_f64(),
             stats: self.sim.stats.clone(),
             kernel_log,
@@ -916,6 +946,63 @@ impl<'l> Runner<'l> {
     pub fn step_window(&self, index: usize) -> Option<(Instant, Instant)> {
         let start = (*self.step_at.get(index)?)?;
         Some((start, self.step_end[index].unwrap_or(Instant::MAX)))
+    }
+
+    /// One line per bridge whose FDB refused to learn addresses because it was full.
+    fn fdb_full(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for b in &self.lab.bridges {
+            let Some(id) = self.sim.find_node(&b.name) else {
+                continue;
+            };
+            let Some(bridge) = self.sim.node_as::<crate::bridge::Bridge>(id) else {
+                continue;
+            };
+            let refused = bridge.fdb.not_learned;
+            if refused > 0 {
+                lines.push(format!(
+                    "{}: FDB full (fdb_max {}): {refused} source address{} not learned; frames to them were flooded",
+                    b.name,
+                    b.fdb_max,
+                    if refused == 1 { " was" } else { "es were" }
+                ));
+            }
+        }
+        lines
+    }
+
+    /// Why the run was stopped by hoplab itself, in words, if it was: the storm guard (with
+    /// the L2 loops through the bridge that flooded last) or the capture limit.
+    fn halted(&self, capture: Option<&Capture>) -> Option<String> {
+        let at = self.sim.now();
+        let halt = self.sim.halt().cloned().or_else(|| {
+            let limit = capture?.limit_reached()?;
+            Some(crate::sim::Halt::CaptureLimit { limit })
+        })?;
+        Some(match halt {
+            crate::sim::Halt::Storm {
+                id,
+                floods,
+                bridge,
+                summary,
+            } => {
+                let loops: Vec<String> = super::loops::find(&self.lab.bridges, &self.lab.links)
+                    .into_iter()
+                    .filter(|l| l.bridges.contains(&bridge))
+                    .map(|l| l.describe())
+                    .collect();
+                let named = match loops.is_empty() {
+                    true => format!("a loop through {bridge}"),
+                    false => format!("the L2 loop {}", loops.join("; ")),
+                };
+                format!(
+                    "storm guard: packet id={id} ({summary}) was flooded {floods} times, last by {bridge}: it circulates in {named}. The run stopped at {at}; give a bridge on the loop `stp: true` or remove a link"
+                )
+            }
+            crate::sim::Halt::CaptureLimit { limit } => format!(
+                "the captures reached --max-capture-bytes ({limit} bytes); the run stopped at {at}, and the files are whole up to there"
+            ),
+        })
     }
 
     /// A listing from the real kernel: its command run to the end (or its timeout).

@@ -70,6 +70,7 @@ pub fn trace(
         capture: Some(CaptureMode::None),
         interrupt: None,
         merged_to: None,
+        max_capture_bytes: 0,
     };
     let mut runner = Runner::new(lab, &opts)?;
     runner.sim.set_trace();

@@ -16,6 +16,7 @@ pub mod note;
 pub mod pool;
 pub mod probe;
 pub mod queue;
+pub mod storm;
 
 use crate::capture::{Capture, Direction, PointName};
 use crate::id::{LinkId, NodeId, PortId};
@@ -146,6 +147,25 @@ pub enum Stop {
     Idle,
     /// The interrupt flag was raised (Ctrl-C).
     Interrupted,
+    /// The engine stopped the run itself: see `Sim::halt`.
+    Halted,
+}
+
+/// Why the engine stopped a run on its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Halt {
+    /// One frame was flooded more than `storm::STORM_BOUND` times: it goes round an L2 loop.
+    Storm {
+        /// The packet's id (`id=` in the capture comments).
+        id: u32,
+        floods: u32,
+        /// The bridge that flooded it last.
+        bridge: String,
+        /// The frame, tcpdump-like.
+        summary: String,
+    },
+    /// The captures would pass the byte limit (`Capture::set_limit`).
+    CaptureLimit { limit: u64 },
 }
 
 /// Counters for the run summary.
@@ -190,6 +210,10 @@ pub struct Sim {
     trace: Option<Vec<TraceRecord>>,
     /// Tracing also traces every decision (else it only logs frames with their notes).
     full_trace: bool,
+    /// Counts floods per packet, to stop a storm.
+    storm: storm::StormGuard,
+    /// Why the engine stopped the run, if it did: `run_until` then returns `Stop::Halted`.
+    halt: Option<Halt>,
 }
 
 /// One frame at one capture point, as a trace lists it.
@@ -235,6 +259,22 @@ impl Sim {
             last_id: 0,
             trace: None,
             full_trace: false,
+            storm: storm::StormGuard::default(),
+            halt: None,
+        }
+    }
+
+    /// Why the engine stopped the run on its own, if it did.
+    pub fn halt(&self) -> Option<&Halt> {
+        self.halt.as_ref()
+    }
+
+    /// Stops a run whose captures would pass the limit (see `Capture::set_limit`).
+    fn check_capture_limit(&mut self) {
+        if self.halt.is_none()
+            && let Some(limit) = self.capture.as_ref().and_then(|c| c.limit_reached())
+        {
+            self.halt = Some(Halt::CaptureLimit { limit });
         }
     }
 
@@ -418,10 +458,19 @@ impl Sim {
         &self.links[link.index()]
     }
 
+    /// Sets a link up or down; the nodes at both ends hear that their port's carrier came
+    /// or went (a bridge's spanning tree enables or disables the port).
     pub fn set_link_up(&mut self, link: LinkId, up: bool) {
+        let was = self.links[link.index()].up;
         self.links[link.index()].up = up;
         let ends = self.links[link.index()].ends;
         self.invalidate_uniform(&ends);
+        if was != up {
+            for end in ends {
+                let (node, local) = (self.ports[end.index()].node, self.ports[end.index()].local);
+                self.with_node(node, |n, now, ctx| n.carrier(now, local, up, ctx));
+            }
+        }
     }
 
     fn invalidate_uniform(&mut self, ports: &[PortId]) {
@@ -525,9 +574,15 @@ impl Sim {
             if !self.finished.is_empty() {
                 return Stop::CommandDone;
             }
+            if self.halt.is_some() {
+                return Stop::Halted;
+            }
             n = n.wrapping_add(1);
-            if n.is_multiple_of(4096) && self.interrupted() {
-                return Stop::Interrupted;
+            if n.is_multiple_of(4096) {
+                if self.interrupted() {
+                    return Stop::Interrupted;
+                }
+                self.check_capture_limit();
             }
             match self.queue.peek_time() {
                 None => return Stop::Idle,
@@ -551,6 +606,10 @@ impl Sim {
             }
             if self.interrupted() {
                 return Some(Stop::Interrupted);
+            }
+            self.check_capture_limit();
+            if self.halt.is_some() {
+                return Some(Stop::Halted);
             }
             match self.queue.peek_time() {
                 None => return Some(Stop::Idle),
@@ -944,6 +1003,15 @@ impl Sim {
     }
 
     fn flood(&mut self, node: NodeId, except: u16, frame: FrameId) {
+        let id = self.pool.tag(frame).id;
+        if self.storm.flooded(id) && self.halt.is_none() {
+            self.halt = Some(Halt::Storm {
+                id,
+                floods: self.storm.count(id),
+                bridge: self.node_name(node).to_string(),
+                summary: crate::wire::summary::summarize(self.pool.get(frame)),
+            });
+        }
         let Some((delay, mtu)) = self.uniform_delay(node) else {
             // Links differ: each copy takes its own link's fate.
             let slot = &self.nodes[node.index()];

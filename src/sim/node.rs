@@ -272,6 +272,9 @@ pub trait Node: Any {
     fn show(&mut self, now: Instant, argv: &[String], ports: &[PortView])
     -> Result<String, String>;
 
+    /// Local port `port`'s carrier came or went: its link was set up or down.
+    fn carrier(&mut self, _now: Instant, _port: u16, _up: bool, _ctx: &mut Ctx<'_>) {}
+
     /// The kernel-style interface index of a local port (1 is `lo`).
     fn ifindex(&self, port: u16) -> u32 {
         u32::from(port) + 2

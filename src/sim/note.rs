@@ -48,6 +48,9 @@ pub enum DropReason {
     Oversize,
     /// From a TAP: an IPv4 header whose checksum is wrong.
     BadIpChecksum,
+    /// A bridge port that spanning tree keeps from forwarding (blocking, listening,
+    /// learning).
+    PortState,
 }
 
 /// One decision about one frame at one hop.
@@ -144,6 +147,7 @@ impl DropReason {
             DropReason::Runt => "runt (too short for its headers)".into(),
             DropReason::Oversize => "oversize (larger than the MTU allows)".into(),
             DropReason::BadIpChecksum => "bad IPv4 header checksum".into(),
+            DropReason::PortState => "port is not forwarding (STP)".into(),
         }
     }
 
@@ -170,6 +174,7 @@ impl DropReason {
             DropReason::Runt => "runt",
             DropReason::Oversize => "oversize",
             DropReason::BadIpChecksum => "bad_ip_checksum",
+            DropReason::PortState => "port_state",
         }
     }
 }

@@ -505,6 +505,7 @@ fn run_lab(y: &str) -> hoplab::scenario::run::RunReport {
         capture: Some(CaptureMode::None),
         interrupt: None,
         merged_to: None,
+        max_capture_bytes: 0,
     };
     let mut runner = Runner::new(&lab, &opts).expect("build");
     runner.run()

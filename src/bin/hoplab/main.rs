@@ -81,6 +81,10 @@ enum Command {
         /// Let a TAP's kernel-side routes overlap the kernel's own routes.
         #[arg(long)]
         allow_host_routes: bool,
+        /// Stop the run (exit 1) when the capture files would pass this many bytes
+        /// (default 2 GiB; 0: no limit).
+        #[arg(long, value_name = "BYTES", default_value_t = hoplab::scenario::run::DEFAULT_MAX_CAPTURE_BYTES)]
+        max_capture_bytes: u64,
     },
     /// Run labs and grade them: a table of pass, FAIL, skipped or error per lab.
     Test {
@@ -182,6 +186,7 @@ fn main() -> ExitCode {
             pace,
             duration,
             allow_host_routes,
+            max_capture_bytes,
         } => match step {
             true => step::run_stepwise(file, out, seed, capture),
             false => run(
@@ -197,6 +202,7 @@ fn main() -> ExitCode {
                     pace,
                     duration,
                     allow_host_routes,
+                    max_capture_bytes,
                 },
             ),
         },
@@ -363,6 +369,7 @@ struct Extras {
     pace: Option<f64>,
     duration: Option<String>,
     allow_host_routes: bool,
+    max_capture_bytes: u64,
 }
 
 fn run(
@@ -380,6 +387,7 @@ fn run(
         pace,
         duration,
         allow_host_routes,
+        max_capture_bytes,
     } = extras;
     if pace.is_some_and(|x| !(x.is_finite() && x > 0.0)) {
         errln!("hoplab: --pace takes a positive number of virtual seconds per wall second");
@@ -441,6 +449,7 @@ fn run(
         capture,
         interrupt: Some(interrupt.clone()),
         merged_to: pcapng,
+        max_capture_bytes,
     };
     if let Err(e) = hoplab::tap::preflight(&lab) {
         errln!("hoplab: {e}");
@@ -511,6 +520,9 @@ fn run(
     if let Some(f) = &report.capture_failure {
         errln!("hoplab: {}", output::capture_failure_text(f));
         return ExitCode::from(2);
+    }
+    if let Some(why) = report.halted.as_ref().filter(|_| json) {
+        eprintln!("hoplab: stopped: {why}");
     }
     if report.passed {
         ExitCode::SUCCESS
@@ -710,6 +722,7 @@ fn show(
         // Ctrl-C ends the run cleanly (a lab with TAPs removes its kernel side).
         interrupt: Some(interrupt_flag()),
         merged_to: None,
+        max_capture_bytes: 0,
     };
     let mut runner = match Runner::new(&lab, &opts) {
         Ok(r) => r,

@@ -259,14 +259,25 @@ pub fn print_tail(r: &RunReport, wall: std::time::Duration) {
         say!("This lab has no expectations: it ran, but it checked nothing.");
     }
     say!();
+    if let Some(why) = &r.halted {
+        say!("STOPPED: {why}");
+        say!();
+    }
     say!(
         "{}: {passed}/{total} expectations held; {:.6} s virtual, {:.3} s wall, {} frames delivered",
         // An interrupted lab did not run to its end: what held so far proves nothing yet.
-        match (r.interrupted, r.capture_failure.is_some(), r.passed) {
-            (true, _, _) => "INTERRUPTED",
-            (false, true, _) => "ERROR",
-            (false, false, true) => "PASS",
-            (false, false, false) => "FAIL",
+        match (
+            r.interrupted,
+            r.capture_failure.is_some(),
+            r.passed,
+            r.halted.is_some()
+        ) {
+            (true, _, _, _) => "INTERRUPTED",
+            (false, true, _, _) => "ERROR",
+            // A lab that storms on purpose passes when the guard stopped it.
+            (false, false, true, _) => "PASS",
+            (false, false, false, true) => "STOPPED",
+            (false, false, false, false) => "FAIL",
         },
         r.virtual_time,
         wall.as_secs_f64(),

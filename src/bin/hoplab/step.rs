@@ -50,6 +50,7 @@ pub fn run_stepwise(
         capture,
         interrupt: None,
         merged_to: None,
+        max_capture_bytes: hoplab::scenario::run::DEFAULT_MAX_CAPTURE_BYTES,
     };
     let total = lab.steps.len();
     // Steps a rerun passes without pausing (after `back`).
