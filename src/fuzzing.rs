@@ -1039,12 +1039,12 @@ pub fn frame(b: &mut Bytes, t: &Target) -> Vec<u8> {
             f.extend((0..n).map(|_| b.byte()));
         }
     }
-    // Damage: overwrite a few bytes, maybe cut.
-    for _ in 0..b.byte() % 4 {
+    // Damage, to half the frames or so: overwrite a few bytes, maybe cut.
+    for _ in 0..b.pick(&[0, 0, 0, 0, 0, 1, 2, 3]) {
         let at = usize::from(b.byte()) % f.len();
         f[at] = b.byte();
     }
-    if b.byte().is_multiple_of(4) {
+    if b.byte().is_multiple_of(8) {
         let cut = usize::from(b.u16()) % (f.len() + 1);
         f.truncate(cut);
     }
