@@ -13,6 +13,8 @@ pub mod bridge;
 pub mod capture;
 pub mod docker;
 pub mod filter;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod host;
 pub mod id;
 pub mod link;

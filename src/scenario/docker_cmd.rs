@@ -13,17 +13,17 @@ use super::docker::parse_publish;
 use super::docker_life::{Attach, Ctr, HostPlan, Life, finish_step};
 use super::error::Errors;
 use super::model::{Change, PlannedStep};
-use super::raw::RawStep;
+use super::raw::{RawStep, S};
 use crate::docker::dns;
 
 /// Plans every step that runs a changing `docker` command on this host, in step order.
 pub(super) fn plan_steps(
     plan: &mut HostPlan,
-    steps: &[RawStep],
+    steps: &[S<RawStep>],
     errs: &mut Errors<'_>,
 ) -> BTreeMap<usize, PlannedStep> {
     let mut out = BTreeMap::new();
-    for (k, s) in steps.iter().enumerate() {
+    for (k, s) in steps.iter().map(|s| &s.value).enumerate() {
         let (Some(on), Some(run)) = (&s.on, &s.run) else {
             continue;
         };

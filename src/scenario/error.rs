@@ -126,7 +126,12 @@ pub fn from_yaml(file: &str, source: &str, err: &serde_saphyr::Error) -> LabErro
                 .unwrap_or_default();
             let hint = suggest(&name, expected.iter().copied());
             message.push_str(&hint);
-            field = Some(name);
+            // `"": x`, `? !` or `{!}`: a key with no name is still named in the error.
+            field = Some(if name.is_empty() {
+                "(empty key)".into()
+            } else {
+                name
+            });
         }
     } else if message.starts_with("missing field") {
         field = quoted(&message);

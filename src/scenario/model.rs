@@ -870,6 +870,8 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
     let end = duration.unwrap_or(MAX_DURATION);
     let mut earliest = Duration::ZERO;
     for (k, s) in raw.steps.iter().enumerate() {
+        let step_at = s.referenced;
+        let s = &s.value;
         let parse = |d: &Option<super::raw::S<String>>| {
             d.as_ref().and_then(|d| Duration::parse(&d.value).ok())
         };
@@ -882,7 +884,7 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
             let loc = [&s.at, &s.after, &s.on, &s.run, &s.show, &s.link]
                 .into_iter()
                 .find_map(|f| f.as_ref().map(|f| f.referenced))
-                .unwrap_or(Location::UNKNOWN);
+                .unwrap_or(step_at);
             let hours = |d: Duration| match d.nanos() % 3_600_000_000_000 {
                 0 => format!("{}h", d.nanos() / 3_600_000_000_000),
                 _ => d.to_string(),
@@ -910,7 +912,7 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
 
     // Answers name exercises by id, so an id names one exercise.
     let mut exercise_ids = std::collections::BTreeSet::new();
-    for ex in raw.steps.iter().filter_map(|s| s.exercise.as_ref()) {
+    for ex in raw.steps.iter().filter_map(|s| s.value.exercise.as_ref()) {
         if !exercise_ids.insert(ex.id.value.as_str()) {
             errs.at(
                 ex.id.referenced,

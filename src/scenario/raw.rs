@@ -69,8 +69,10 @@ pub struct RawLab {
     #[serde(default)]
     pub links: Vec<RawLink>,
     /// What happens during the run, in order: commands, listings, links going down or up.
+    // Each step is located, so an error about a step that names nothing (`- {}`) finds it.
     #[serde(default)]
-    pub steps: Vec<RawStep>,
+    #[schemars(with = "Vec<RawStep>")]
+    pub steps: Vec<S<RawStep>>,
     /// What the captures must show once the run is over.
     #[serde(default)]
     pub expect: Vec<RawCaptureExpect>,

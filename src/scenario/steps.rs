@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_saphyr::Location;
-
 use super::cmdlist;
 use super::error::{Errors, suggest};
 use super::model::{Action, CaptureExpect, CmdExpect, Endpoint, Names, Step, Window};
@@ -19,12 +17,13 @@ type EndpointCheck<'f> =
     dyn Fn(&mut Errors, &Names, &super::raw::S<String>, &str) -> Option<Endpoint> + 'f;
 
 pub(super) fn resolve_step(
-    s: &RawStep,
+    step: &super::raw::S<RawStep>,
     errs: &mut Errors,
     names: &Names,
     endpoint: &EndpointCheck<'_>,
     scratches: &mut BTreeMap<String, crate::router::Router>,
 ) -> Option<Step> {
+    let s = &step.value;
     let at = s.at.as_ref().and_then(|a| {
         Duration::parse(&a.value)
             .map_err(|e| errs.at(a.referenced, "at", e))
@@ -67,7 +66,7 @@ pub(super) fn resolve_step(
             s.on.as_ref()
                 .map(|o| o.referenced)
                 .or(s.at.as_ref().map(|a| a.referenced))
-                .unwrap_or(Location::UNKNOWN);
+                .unwrap_or(step.referenced);
         errs.at(
             loc,
             "run",
@@ -253,10 +252,14 @@ pub(super) fn resolve_step(
 }
 
 /// The steps' names, each checked (valid, unique), by step index.
-pub(super) fn step_names(steps: &[RawStep], errs: &mut Errors) -> BTreeMap<String, usize> {
+pub(super) fn step_names(
+    steps: &[super::raw::S<RawStep>],
+    errs: &mut Errors,
+) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for (k, n) in steps
         .iter()
+        .map(|s| &s.value)
         .enumerate()
         .filter_map(|(k, s)| Some((k, s.name.as_ref()?)))
     {

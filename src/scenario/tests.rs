@@ -207,6 +207,37 @@ steps:
 ";
 
 #[test]
+fn a_step_that_names_nothing_is_located_at_the_step() {
+    // Found by tests/properties.rs: these were reported at 0:0.
+    let e = err(&format!("{ROUTED}  - {{on: r, run: dmesg}}\n  - {{}}\n"));
+    assert_eq!(
+        e,
+        "lab.yaml:7:5: field 'run': a step does exactly one of run, show, link or exercise"
+    );
+    let e = err(&format!(
+        "{ROUTED}  - name: only-a-name\n    background: true\n"
+    ));
+    assert_eq!(
+        e,
+        "lab.yaml:6:5: field 'run': a step does exactly one of run, show, link or exercise"
+    );
+}
+
+#[test]
+fn a_key_with_no_name_is_named_in_the_error() {
+    // Found by tests/properties.rs: the field was reported as ''.
+    for (text, at) in [("{!}", "1:3"), ("\"\": 1", "1:1"), ("? !\n: 1", "1:4")] {
+        let e = err(text);
+        assert!(
+            e.starts_with(&format!(
+                "lab.yaml:{at}: field '(empty key)': unknown field ``"
+            )),
+            "{text:?}: {e}"
+        );
+    }
+}
+
+#[test]
 fn state_dependent_iptables_outcomes_load_and_bad_syntax_is_located() {
     let ok = format!(
         "{ROUTED}  - {{on: r, run: iptables -D INPUT -j DROP, expect: {{exit: 1}}}}

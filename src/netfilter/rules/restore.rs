@@ -176,7 +176,7 @@ impl Tables {
             return Err(p.plain(
                 ErrorKind::Other,
                 format!("iptables-restore: COMMIT expected at line {}", last + 1),
-                None,
+                Some(&(last + 1).to_string()),
             ));
         }
         Ok(())

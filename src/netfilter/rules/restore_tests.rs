@@ -137,6 +137,7 @@ fn errors_name_the_line_and_leave_the_table() {
     );
     let e = t.restore("*filter\n-A INPUT -j DROP\n").unwrap_err();
     assert_eq!(e.to_string(), "iptables-restore: COMMIT expected at line 3");
+    assert_eq!(e.token(), Some("3"), "the line, as for `line N failed`");
     let e = t
         .restore("*filter\n-t nat -A INPUT -j DROP\nCOMMIT\n")
         .unwrap_err();
