@@ -4,7 +4,7 @@
 
 use super::Prog;
 use super::matches::{
-    AddrTypeMatch, CtMatch, IcmpMatch, IpRangeMatch, LimitMatch, Match, MultiportKind,
+    AddrTypeMatch, CtMatch, IcmpMatch, IpRangeMatch, LimitMatch, MarkMatch, Match, MultiportKind,
     MultiportMatch, PortMatch, Ports, StatMatch, StatMode,
 };
 use super::parse::Res;
@@ -56,6 +56,7 @@ fn match_options(name: &str) -> &'static [(&'static str, u8)] {
         "limit" => &[("limit", 1), ("limit-burst", 1)],
         "statistic" => &[("mode", 1), ("probability", 1), ("every", 1), ("packet", 1)],
         "comment" => &[("comment", 1)],
+        "mark" | "connmark" => &[("mark", 1)],
         _ => &[],
     }
 }
@@ -73,6 +74,8 @@ pub(crate) const MATCHES: &[&str] = &[
     "limit",
     "statistic",
     "comment",
+    "mark",
+    "connmark",
 ];
 
 /// Targets that are extensions (the rest of `-j NAME` is a standard verdict or a chain).
@@ -84,6 +87,8 @@ pub(crate) const TARGETS: &[&str] = &[
     "MASQUERADE",
     "REDIRECT",
     "TCPMSS",
+    "MARK",
+    "CONNMARK",
 ];
 
 /// A match being read: its module, the options seen so far, the value.
@@ -135,6 +140,18 @@ impl MatchBuilder {
                 },
                 inv: false,
             }),
+            "mark" | "connmark" => {
+                let m = MarkMatch {
+                    mark: 0,
+                    mask: u32::MAX,
+                    inv: false,
+                };
+                if name == "mark" {
+                    Match::Mark(m)
+                } else {
+                    Match::ConnMark(m)
+                }
+            }
             _ => Match::Comment(String::new()),
         };
         MatchBuilder {
@@ -202,6 +219,10 @@ pub(crate) fn final_check(p: &Prog, b: &MatchBuilder) -> Res<()> {
         Match::Comment(_) if b.seen.is_empty() => {
             need("comment: option \"--comment\" must be specified")
         }
+        Match::Mark(_) | Match::ConnMark(_) if b.seen.is_empty() => Err(p.param(
+            format!("{}: option \"--mark\" must be specified\n", b.name),
+            Some(b.name),
+        )),
         Match::Statistic(s) => match s.mode {
             _ if !b.seen.contains(&"mode") => {
                 need("statistic: option \"--mode\" must be specified")

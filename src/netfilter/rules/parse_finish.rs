@@ -51,7 +51,9 @@ impl State {
         {
             return t.parse(p, opt, inv, a).map(|()| true);
         }
-        for m in &mut self.matches {
+        // getopt_long takes the first exact name, and iptables merges a newly loaded module's
+        // options before the older ones': the last loaded match that knows the name.
+        for m in self.matches.iter_mut().rev() {
             if let Some((opt, _)) = m.option(name) {
                 return parse_match_opt(p, m, opt, inv, a, self.protocol).map(|()| true);
             }
@@ -174,7 +176,7 @@ pub(crate) fn check_new_chain(p: &Prog, name: &str) -> Res<()> {
         || TARGETS.contains(&name)
         || super::apply::OTHER_TARGETS.contains(&name)
     {
-        return Err(p.param("chain name may not clash with target name\n", Some(name)));
+        return Err(p.param("chain name may not clash with target name", Some(name)));
     }
     if name.contains(char::is_whitespace) || name.is_empty() {
         return Err(p.param(format!("Invalid chain name `{name}'"), Some(name)));
