@@ -7,7 +7,7 @@ use super::Prog;
 use super::model::{ConnMarkMode, ConnMarkTarget, LogSpec, MarkTarget, NatSpec, Target};
 use super::names::{LOG_LEVELS, REJECT_TYPES};
 use super::parse::{Args, Res};
-use super::parse_ext::{once, option_in};
+use super::parse_ext::once;
 use super::values::{parse_ipv4, parse_mark_mask, parse_u32};
 use crate::netfilter::packet::{NatAction, RejectWith};
 use crate::netfilter::tcpmss::TcpMss;
@@ -141,8 +141,14 @@ impl TargetBuilder {
         }
     }
 
-    pub fn option(&self, opt: &str) -> Option<(&'static str, u8)> {
-        option_in(target_options(self.name), opt)
+    /// Every long option of the target, and whether it is modelled here.
+    pub fn names(&self) -> impl Iterator<Item = (&'static str, bool)> + use<> {
+        let modelled = target_options(self.name).iter().map(|o| (o.0, true));
+        let other: &'static [&'static str] = match self.name {
+            "DNAT" | "SNAT" | "MASQUERADE" => &["random-fully"],
+            _ => &[],
+        };
+        modelled.chain(other.iter().map(|&n| (n, false)))
     }
 
     pub fn parse(&mut self, p: &Prog, opt: &'static str, inv: bool, args: &mut Args) -> Res<()> {

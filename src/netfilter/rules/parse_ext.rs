@@ -61,6 +61,36 @@ fn match_options(name: &str) -> &'static [(&'static str, u8)] {
     }
 }
 
+/// Options iptables' modules have that are not modelled here: they still count when a
+/// prefix is resolved (`--ctst` is ambiguous: `--ctstate`, `--ctstatus`).
+fn match_options_elsewhere(name: &str) -> &'static [&'static str] {
+    match name {
+        "tcp" => &["tcp-option"],
+        "conntrack" => &[
+            "ctproto",
+            "ctreplsrc",
+            "ctrepldst",
+            "ctstatus",
+            "ctexpire",
+            "ctreplsrcport",
+            "ctrepldstport",
+        ],
+        _ => &[],
+    }
+}
+
+/// One option under its aliases' common name (`--source-port` is `--sport`), as getopt sees
+/// them: one entry value.
+pub(crate) fn canon_option(opt: &str) -> &str {
+    match opt {
+        "source-port" => "sport",
+        "destination-port" => "dport",
+        "source-ports" => "sports",
+        "destination-ports" => "dports",
+        o => o,
+    }
+}
+
 /// Match modules iptables can load here.
 pub(crate) const MATCHES: &[&str] = &[
     "tcp",
@@ -161,17 +191,14 @@ impl MatchBuilder {
         }
     }
 
-    /// The canonical option name if this module takes `opt`, and its argument count.
-    pub fn option(&self, opt: &str) -> Option<(&'static str, u8)> {
-        option_in(match_options(self.name), opt)
+    /// Every long option of the module, and whether it is modelled here.
+    pub fn names(&self) -> impl Iterator<Item = (&'static str, bool)> + use<> {
+        let modelled = match_options(self.name).iter().map(|o| (o.0, true));
+        let other = match_options_elsewhere(self.name)
+            .iter()
+            .map(|&n| (n, false));
+        modelled.chain(other)
     }
-}
-
-pub(super) fn option_in(
-    table: &'static [(&'static str, u8)],
-    opt: &str,
-) -> Option<(&'static str, u8)> {
-    table.iter().find(|o| o.0 == opt).copied()
 }
 
 /// Marks `opt` seen, refusing a repeat or an unsupported `!` as `xtables_option_parse` does.
