@@ -28,8 +28,14 @@ fn target_options(name: &str) -> &'static [(&'static str, u8)] {
             ("log-macdecode", 0),
         ],
         "DNAT" => &[("to-destination", 1), ("random", 0), ("persistent", 0)],
-        "SNAT" => &[("to-source", 1), ("random", 0), ("persistent", 0)],
-        "MASQUERADE" | "REDIRECT" => &[("to-ports", 1), ("random", 0)],
+        "SNAT" => &[
+            ("to-source", 1),
+            ("random", 0),
+            ("random-fully", 0),
+            ("persistent", 0),
+        ],
+        "MASQUERADE" => &[("to-ports", 1), ("random", 0), ("random-fully", 0)],
+        "REDIRECT" => &[("to-ports", 1), ("random", 0)],
         "TCPMSS" => &[("set-mss", 1), ("clamp-mss-to-pmtu", 0)],
         "MARK" => &[
             ("set-xmark", 1),
@@ -102,6 +108,7 @@ impl TargetBuilder {
             Target::Nat(NatSpec {
                 action,
                 random: false,
+                random_fully: false,
                 persistent: false,
             })
         };
@@ -143,12 +150,7 @@ impl TargetBuilder {
 
     /// Every long option of the target, and whether it is modelled here.
     pub fn names(&self) -> impl Iterator<Item = (&'static str, bool)> + use<> {
-        let modelled = target_options(self.name).iter().map(|o| (o.0, true));
-        let other: &'static [&'static str] = match self.name {
-            "DNAT" | "SNAT" | "MASQUERADE" => &["random-fully"],
-            _ => &[],
-        };
-        modelled.chain(other.iter().map(|&n| (n, false)))
+        target_options(self.name).iter().map(|o| (o.0, true))
     }
 
     pub fn parse(&mut self, p: &Prog, opt: &'static str, inv: bool, args: &mut Args) -> Res<()> {
@@ -281,6 +283,7 @@ impl TargetBuilder {
             },
             Target::Nat(n) => match opt {
                 "random" => n.random = true,
+                "random-fully" => n.random_fully = true,
                 "persistent" => n.persistent = true,
                 _ => {
                     let v = args.value(p)?;

@@ -88,6 +88,9 @@ pub(crate) fn print_target(out: &mut String, t: &Target, numeric: bool) {
             if n.random {
                 out.push_str(" random");
             }
+            if n.random_fully {
+                out.push_str(" random-fully");
+            }
             if n.persistent {
                 out.push_str(" persistent");
             }
@@ -208,6 +211,9 @@ pub(crate) fn save_target(out: &mut String, t: &Target, ts: &TableState) {
             }
             if n.random {
                 out.push_str(" --random");
+            }
+            if n.random_fully {
+                out.push_str(" --random-fully");
             }
             if n.persistent {
                 out.push_str(" --persistent");

@@ -46,11 +46,13 @@ pub(crate) struct LogSpec {
     pub flags: u8,
 }
 
-/// A NAT target and its `--random`/`--persistent` flags.
+/// A NAT target and its `--random`/`--random-fully`/`--persistent` flags (listed; the
+/// port choice does not depend on them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct NatSpec {
     pub action: NatAction,
     pub random: bool,
+    pub random_fully: bool,
     pub persistent: bool,
 }
 
