@@ -433,11 +433,13 @@ fn forwarded(dport: u16) -> PacketView<'static> {
             reply: false,
             snat: false,
             dnat: true,
+            mark: 0,
         }),
         src_type: AddrType::Unicast,
         dst_type: AddrType::Unicast,
         ip: &[],
         mac: None,
+        mark: 0,
     }
 }
 
@@ -483,4 +485,44 @@ fn evaluating_a_packet_allocates_nothing() {
     assert!(logs >= 2, "{logs}");
     let probe = std::hint::black_box(vec![1u8; 3]);
     assert!(allocs() > before, "the counter counts ({probe:?})");
+}
+
+/// `== title` sections of a fixture written as commands and what iptables printed.
+fn eq_sections(text: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in text.split_inclusive('\n') {
+        if let Some(title) = line.strip_prefix("== ") {
+            out.push((title.trim_end().to_string(), String::new()));
+        } else if let Some(last) = out.last_mut() {
+            last.1.push_str(line);
+        }
+    }
+    out
+}
+
+/// `marks-1.8.9.txt`: the rules of `== rules` (every spelling of `-m mark`, `-m connmark`,
+/// `-j MARK`, `-j CONNMARK`) loaded into iptables 1.8.9 (nf_tables) in a network namespace,
+/// then each listing it printed (`-S`, `-L`, `-L -n`, `-nvL`, `-nvxL`, `--line-numbers`,
+/// `-vL`, and iptables-save without its `#` lines).
+#[test]
+fn mark_and_connmark_listings_v1_8_9() {
+    let s = eq_sections(&fixture("marks-1.8.9.txt"));
+    let mut t = Tables::new(IptablesVersion::V1_8_9);
+    for rule in section(&s, "rules").lines() {
+        run(&mut t, &format!("iptables {rule}"));
+    }
+    for (title, want) in s.iter().filter(|x| x.0 != "rules" && x.0 != "save") {
+        assert_same(title, &run(&mut t, &format!("iptables {title}")), want);
+    }
+    let save = |t: &Tables| -> String {
+        t.save()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    assert_same("iptables-save", &save(&t), section(&s, "save"));
+    let mut again = Tables::new(IptablesVersion::V1_8_9);
+    again.restore(section(&s, "save")).unwrap();
+    assert_same("restored", &save(&again), section(&s, "save"));
 }

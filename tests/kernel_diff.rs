@@ -1475,3 +1475,65 @@ fn kd_loopback_addresses_on_a_wire_are_martians() {
         assert_eq!(r, Http::Failed(28));
     }
 }
+
+// --- marks ----------------------------------------------------------------------------
+
+/// The `mark=` of each flow `conntrack -L` lists (which `ct` leaves out), sorted.
+fn ct_marks(o: &Out) -> Vec<String> {
+    let mut v: Vec<String> = o
+        .text
+        .split_whitespace()
+        .filter(|t| t.starts_with("mark="))
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn kd_mark_set_in_mangle_prerouting_is_dropped_in_forward() {
+    let r = probe(
+        "kd_mark_drop",
+        &filtered(&[
+            "iptables -t mangle -A PREROUTING -i eth0 -p icmp -j MARK --set-mark 0x1",
+            "iptables -A FORWARD -m mark ! --mark 0x1 -j ACCEPT",
+            "iptables -A FORWARD -m mark --mark 0x1/0xff -j DROP",
+        ]),
+        &[
+            run("h1", "ping -c 1 -W 1 10.0.2.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+            Step::Show("r1", "iptables -t mangle -nvL PREROUTING"),
+        ],
+        |o| (ping_outcome(&o[0].text), nvl(&o[1], true), nvl(&o[2], true)),
+    );
+    if let Some((ping, fwd, _)) = r {
+        assert_eq!(ping, Outcome::Silent);
+        assert!(fwd.iter().any(|l| l.starts_with("1 84 DROP")), "{fwd:?}");
+    }
+}
+
+#[test]
+fn kd_connmark_restore_mark_lets_the_reply_through() {
+    let r = probe(
+        "kd_connmark",
+        &filtered(&[
+            "iptables -t mangle -A PREROUTING -i eth0 -p icmp -j MARK --set-mark 0x5",
+            "iptables -t mangle -A PREROUTING -i eth0 -j CONNMARK --save-mark",
+            "iptables -t mangle -A PREROUTING -i eth1 -j CONNMARK --restore-mark --mask 0xf",
+            "iptables -A FORWARD -i eth0 -j ACCEPT",
+            "iptables -A FORWARD -i eth1 -m connmark --mark 0x5 -m mark --mark 0x5 -j ACCEPT",
+            "iptables -A FORWARD -j DROP",
+        ]),
+        &[
+            run("h1", "ping -c 2 -i 0.2 -W 1 10.0.2.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+            Step::Show("r1", "conntrack -L -p icmp"),
+        ],
+        |o| (ping_stats(&o[0]), nvl(&o[1], true), ct_marks(&o[2])),
+    );
+    if let Some((stats, fwd, marks)) = r {
+        assert_eq!(stats, "2 packets transmitted, 2 received");
+        assert!(fwd.iter().any(|l| l.starts_with("2 168 ACCEPT")), "{fwd:?}");
+        assert_eq!(marks, ["mark=5"]);
+    }
+}

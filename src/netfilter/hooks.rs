@@ -8,7 +8,8 @@ use smoltcp::wire::{Icmpv4Packet, Ipv4Address, Ipv4Packet};
 use super::conntrack::{Confirm, Conntrack, Flow, Slot, Tracked};
 use super::nat::{self, Manip};
 use super::packet::{
-    AddrType, AddrTypes, CtState, CtView, Hook, NatAction, PacketView, RejectWith, Table, Verdict,
+    AddrType, AddrTypes, CtState, CtView, Hook, Marks, NatAction, PacketView, RejectWith, Table,
+    Verdict,
 };
 use super::tcpmss;
 use crate::rand::Rng;
@@ -31,6 +32,12 @@ pub trait Rules {
 
     /// The TCPMSS rules that matched since the last call (none by default).
     fn take_tcpmss(&mut self) -> Option<tcpmss::Pending> {
+        None
+    }
+
+    /// The packet's and its connection's marks, if the last `run` changed them (`MARK`,
+    /// `CONNMARK`); none by default.
+    fn take_marks(&mut self) -> Option<Marks> {
         None
     }
 }
@@ -167,6 +174,7 @@ fn view_classed<'a>(
         dst_type: types.dst.1,
         ip,
         mac: None,
+        mark: 0,
     })
 }
 
@@ -208,6 +216,7 @@ impl Netfilter {
                 reply: tr.reply,
                 snat: c.snat,
                 dnat: c.dnat,
+                mark: c.mark,
             },
             None => CtView {
                 state: tr.state,
@@ -218,6 +227,7 @@ impl Netfilter {
                 reply: false,
                 snat: false,
                 dnat: false,
+                mark: 0,
             },
         })
     }
@@ -272,12 +282,18 @@ impl Netfilter {
                         return Fate::Drop;
                     };
                     pkt.mac = cx.mac;
+                    pkt.mark = tr.mark;
                     read.insert(pkt)
                 }
             };
             let verdict = cx.rules.run(table, hook, pkt, cx.now);
             if let Some(m) = cx.rules.take_tcpmss() {
                 mss.merge(m);
+            }
+            if let Some(m) = cx.rules.take_marks() {
+                self.set_marks(tr, m);
+                pkt.mark = m.mark;
+                pkt.ct = self.ct_view(tr);
             }
             match verdict {
                 Verdict::Accept => {}
@@ -302,6 +318,18 @@ impl Netfilter {
             }
         }
         Fate::Continue
+    }
+
+    /// Carries what `MARK`/`CONNMARK` rules left: the mark with the packet, the connection's
+    /// mark into its entry (a packet without a connection has none to set).
+    fn set_marks(&mut self, tr: &mut Tracked, m: Marks) {
+        tr.mark = m.mark;
+        if matches!(tr.state, CtState::Invalid | CtState::Untracked) {
+            return;
+        }
+        if let Some(c) = self.conntrack.conn_mut(&mut tr.slot) {
+            c.mark = m.ctmark;
+        }
     }
 
     /// Marks the flow's source or destination NAT as decided: later packets skip those nat
@@ -389,7 +417,7 @@ impl Netfilter {
         hook: Hook,
         ip: &mut [u8],
         (in_iface, out_iface): (Option<&str>, Option<&str>),
-    ) -> (Fate, Option<AddrTypes>) {
+    ) -> (Fate, Option<AddrTypes>, u32) {
         let mut pre = Tracked::invalid();
         let fate = self.run_tables(
             cx,
@@ -401,7 +429,7 @@ impl Netfilter {
             &mut pre,
             None,
         );
-        (fate, pre.addr_types)
+        (fate, pre.addr_types, pre.mark)
     }
 
     /// PREROUTING of a received packet: raw, conntrack, mangle, nat (DNAT; REDIRECT to
@@ -413,12 +441,13 @@ impl Netfilter {
         in_iface: &str,
         in_addr: Option<Ipv4Address>,
     ) -> (Fate, Tracked) {
-        let (fate, classes) = self.raw(cx, Hook::Prerouting, ip, (Some(in_iface), None));
+        let (fate, classes, mark) = self.raw(cx, Hook::Prerouting, ip, (Some(in_iface), None));
         if fate != Fate::Continue {
             return (fate, Tracked::invalid());
         }
         let mut tr = self.track(cx.now, ip);
         tr.addr_types = classes;
+        tr.mark = mark;
         let tables = [Table::Mangle, Table::Nat];
         let fate = self.run_tables(
             cx,
@@ -527,12 +556,13 @@ impl Netfilter {
     /// OUTPUT of a locally generated packet: raw, conntrack, mangle, nat (DNAT), filter; the
     /// caller re-routes if the destination changed, then calls `postrouting`.
     pub fn output(&mut self, cx: &mut Cx<'_>, ip: &mut [u8], out_iface: &str) -> (Fate, Tracked) {
-        let (fate, classes) = self.raw(cx, Hook::Output, ip, (None, Some(out_iface)));
+        let (fate, classes, mark) = self.raw(cx, Hook::Output, ip, (None, Some(out_iface)));
         if fate != Fate::Continue {
             return (fate, Tracked::invalid());
         }
         let mut tr = self.track(cx.now, ip);
         tr.addr_types = classes;
+        tr.mark = mark;
         let loopback = Some(Ipv4Address::new(127, 0, 0, 1));
         let tables = [Table::Mangle, Table::Nat];
         let fate = self.run_tables(

@@ -96,6 +96,8 @@ pub struct CtView {
     pub reply: bool,
     pub snat: bool,
     pub dnat: bool,
+    /// The connection's mark (`ct->mark`: `-m connmark`, `CONNMARK`).
+    pub mark: u32,
 }
 
 /// How `-m addrtype` classifies an address from the host's point of view.
@@ -145,6 +147,18 @@ pub struct PacketView<'a> {
     pub ip: &'a [u8],
     /// The Ethernet header it arrived in, when it arrived on an interface (LOG's `MAC=`).
     pub mac: Option<[u8; 14]>,
+    /// The packet's mark (`skb->mark`: `-m mark`, `MARK`): 0 when received or made, kept
+    /// from hook to hook, never on the wire.
+    pub mark: u32,
+}
+
+/// A packet's mark and its connection's mark after a table ran (what `MARK` and
+/// `CONNMARK` rules left), for the hooks to carry on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Marks {
+    pub mark: u32,
+    /// The connection's mark; ignored for a packet without a connection.
+    pub ctmark: u32,
 }
 
 /// How REJECT answers.

@@ -259,6 +259,7 @@ mod tests {
             dst_type: AddrType::Local,
             ip,
             mac: None,
+            mark: 0,
         };
         let line = LogLine {
             table: Table::Filter,

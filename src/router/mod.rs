@@ -134,6 +134,10 @@ impl Rules for RuleSet {
         // The frame's comment says why it was dropped whether or not the log printed.
     }
 
+    fn take_marks(&mut self) -> Option<crate::netfilter::packet::Marks> {
+        self.tables.marks.take()
+    }
+
     fn take_tcpmss(&mut self) -> Option<crate::netfilter::tcpmss::Pending> {
         let p = std::mem::take(&mut self.tables.tcpmss);
         (p != Default::default()).then_some(p)

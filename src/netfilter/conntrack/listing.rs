@@ -35,7 +35,7 @@ impl Conntrack {
             if c.assured {
                 out.push_str("[ASSURED] ");
             }
-            out.push_str("mark=0 use=1\n");
+            let _ = writeln!(out, "mark={} use=1", c.mark);
         }
         let _ = writeln!(
             out,

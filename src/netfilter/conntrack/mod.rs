@@ -164,6 +164,8 @@ pub struct Conn {
     pub src_nat_done: bool,
     /// The ICMP query type of the original direction.
     pub icmp_type: u8,
+    /// The connection's mark (`ct->mark`), set by `CONNMARK`.
+    pub mark: u32,
     seq: u64,
 }
 
@@ -199,6 +201,10 @@ pub struct Tracked {
     pub state: CtState,
     /// The packet's addresses as the last hook's rules saw them classed.
     pub addr_types: Option<AddrTypes>,
+    /// The packet's mark (`skb->mark`), as `MARK` and `CONNMARK --restore-mark` left it:
+    /// 0 for a packet received or made, kept from hook to hook. Policy routing
+    /// (`ip rule fwmark`) would read it between PREROUTING and the route lookup.
+    pub mark: u32,
 }
 
 impl Tracked {
@@ -208,6 +214,7 @@ impl Tracked {
             reply,
             state,
             addr_types: None,
+            mark: 0,
         }
     }
 
@@ -360,6 +367,7 @@ impl Conntrack {
             dnat: false,
             snat_by: "",
             dnat_by: "",
+            mark: 0,
             dst_nat_done: false,
             src_nat_done: false,
             icmp_type,

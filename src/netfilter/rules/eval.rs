@@ -2,8 +2,9 @@
 //! a bounded jump stack and trace events that borrow instead of allocating.
 
 use super::MAX_JUMP_DEPTH;
+use super::match_eval::conn;
 use super::model::{Policy, Tables, Target, index};
-use crate::netfilter::packet::{Hook, PacketView, Table, Verdict};
+use crate::netfilter::packet::{Hook, Marks, PacketView, Table, Verdict};
 use crate::time::Instant;
 
 /// What [`Tables::run`] reports. Everything is borrowed: building an event costs nothing.
@@ -77,6 +78,10 @@ impl Tables {
     /// of the built-in chain applies its policy. Every matching rule counts the packet, and
     /// the policy counts when it applies. A table without that hook accepts.
     ///
+    /// `MARK` and `CONNMARK` change the packet's and its connection's marks as the walk
+    /// goes on (later rules see them); what they left is kept for the hooks
+    /// (`Tables::marks`).
+    ///
     /// Allocation-free: events borrow from the tables and the packet, and only LOG events
     /// are produced unless [`Tables::set_trace`] is on.
     pub fn run(
@@ -91,7 +96,12 @@ impl Tables {
         self.decided = None;
         let decided = &mut self.decided;
         let tcpmss = &mut self.tcpmss;
+        self.marks = None;
+        let marks = &mut self.marks;
         let ts = &mut self.tables[index(table)];
+        // A copy whose marks the mark targets change.
+        let mut view = *pkt;
+        let pkt = &mut view;
         let Some(base) = ts.builtin(hook) else {
             return Verdict::Accept;
         };
@@ -142,6 +152,23 @@ impl Tables {
                 }
                 Target::TcpMss(t) => {
                     tcpmss.add(*t);
+                    idx += 1;
+                }
+                Target::Mark(m) => {
+                    pkt.mark = m.apply(pkt.mark);
+                    *marks = Some(current_marks(pkt));
+                    idx += 1;
+                }
+                Target::ConnMark(t) => {
+                    // `connmark_tg`: nothing without a connection.
+                    if let Some(c) = conn(pkt.ct) {
+                        let (mark, ctmark) = t.apply(pkt.mark, c.mark);
+                        pkt.mark = mark;
+                        if let Some(ct) = &mut pkt.ct {
+                            ct.mark = ctmark;
+                        }
+                        *marks = Some(current_marks(pkt));
+                    }
                     idx += 1;
                 }
                 Target::Accept => {
@@ -233,6 +260,13 @@ impl Tables {
                 format!("policy {name}")
             }
         }
+    }
+}
+
+fn current_marks(pkt: &PacketView) -> Marks {
+    Marks {
+        mark: pkt.mark,
+        ctmark: pkt.ct.map_or(0, |c| c.mark),
     }
 }
 

@@ -1,11 +1,14 @@
 //! Reading the options of the match modules (`--dport`, `--ctstate`, `--limit`, ...).
 
 use super::Prog;
-use super::matches::{IcmpMatch, LimitMatch, Match, MultiportKind, Net, Ports, StatMode};
+use super::matches::{
+    IcmpMatch, LimitMatch, MarkMatch, Match, MultiportKind, Net, Ports, StatMode,
+};
 use super::parse::{Args, Res};
 use super::parse_ext::{MatchBuilder, once};
 use super::values::{
-    addr_types, icmp_type, parse_ipv4, parse_net, parse_port, parse_ports, rate, states, tcp_flags,
+    addr_types, icmp_type, parse_ipv4, parse_mark_mask, parse_net, parse_port, parse_ports, rate,
+    states, tcp_flags,
 };
 
 /// Parses one option of a match; `proto` is the rule's `-p` (for service names).
@@ -210,6 +213,11 @@ pub(crate) fn parse_match_opt(
                     }
                 }
             }
+        }
+        Match::Mark(m) | Match::ConnMark(m) => {
+            let v = args.value(p)?;
+            let (mark, mask) = parse_mark_mask(p, name, "mark", v)?;
+            *m = MarkMatch { mark, mask, inv };
         }
         Match::Comment(c) => {
             let v = args.value(p)?;

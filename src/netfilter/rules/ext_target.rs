@@ -1,13 +1,14 @@
-//! The target extensions: REJECT, LOG, the NAT targets and TCPMSS, and their options.
+//! The target extensions: REJECT, LOG, the NAT targets, TCPMSS, MARK and CONNMARK, and
+//! their options.
 
 use smoltcp::wire::Ipv4Address;
 
 use super::Prog;
-use super::model::{LogSpec, NatSpec, Target};
+use super::model::{ConnMarkMode, ConnMarkTarget, LogSpec, MarkTarget, NatSpec, Target};
 use super::names::{LOG_LEVELS, REJECT_TYPES};
 use super::parse::{Args, Res};
-use super::parse_ext::{once, option_in};
-use super::values::parse_ipv4;
+use super::parse_ext::once;
+use super::values::{parse_ipv4, parse_mark_mask, parse_u32};
 use crate::netfilter::packet::{NatAction, RejectWith};
 use crate::netfilter::tcpmss::TcpMss;
 
@@ -27,9 +28,68 @@ fn target_options(name: &str) -> &'static [(&'static str, u8)] {
             ("log-macdecode", 0),
         ],
         "DNAT" => &[("to-destination", 1), ("random", 0), ("persistent", 0)],
-        "SNAT" => &[("to-source", 1), ("random", 0), ("persistent", 0)],
-        "MASQUERADE" | "REDIRECT" => &[("to-ports", 1), ("random", 0)],
+        "SNAT" => &[
+            ("to-source", 1),
+            ("random", 0),
+            ("random-fully", 0),
+            ("persistent", 0),
+        ],
+        "MASQUERADE" => &[("to-ports", 1), ("random", 0), ("random-fully", 0)],
+        "REDIRECT" => &[("to-ports", 1), ("random", 0)],
         "TCPMSS" => &[("set-mss", 1), ("clamp-mss-to-pmtu", 0)],
+        "MARK" => &[
+            ("set-xmark", 1),
+            ("set-mark", 1),
+            ("and-mark", 1),
+            ("or-mark", 1),
+            ("xor-mark", 1),
+        ],
+        "CONNMARK" => &[
+            ("set-xmark", 1),
+            ("set-mark", 1),
+            ("and-mark", 1),
+            ("or-mark", 1),
+            ("xor-mark", 1),
+            ("save-mark", 0),
+            ("restore-mark", 0),
+            ("left-shift-mark", 1),
+            ("right-shift-mark", 1),
+            ("ctmask", 1),
+            ("nfmask", 1),
+            ("mask", 1),
+        ],
+        _ => &[],
+    }
+}
+
+/// The options' exclusions (`xt_option_entry.excl`), in option table order: name, id, the
+/// ids it excludes. Checked when the line is read (`xtables_options_fcheck`).
+fn exclusions(name: &str) -> &'static [(&'static str, u8, u16)] {
+    // libxt_MARK: O_SET_MARK 0, O_AND_MARK 1, O_OR_MARK 2, O_XOR_MARK 3, O_SET_XMARK 4.
+    const MARK_ANY: u16 = 0x1F;
+    // libxt_CONNMARK: set-mark 0, save 1, restore 2, and 3, or 4, xor 5, set-xmark 8,
+    // ctmask 9, nfmask 10, mask 11.
+    const CT_OP: u16 = 0x13F;
+    match name {
+        "MARK" => &[
+            ("set-xmark", 4, MARK_ANY),
+            ("set-mark", 0, MARK_ANY),
+            ("and-mark", 1, MARK_ANY),
+            ("or-mark", 2, MARK_ANY),
+            ("xor-mark", 3, MARK_ANY),
+        ],
+        "CONNMARK" => &[
+            ("set-xmark", 8, CT_OP),
+            ("set-mark", 0, CT_OP),
+            ("and-mark", 3, CT_OP),
+            ("or-mark", 4, CT_OP),
+            ("xor-mark", 5, CT_OP),
+            ("save-mark", 1, CT_OP),
+            ("restore-mark", 2, CT_OP),
+            ("ctmask", 9, 1 << 11),
+            ("nfmask", 10, 1 << 11),
+            ("mask", 11, (1 << 9) | (1 << 10)),
+        ],
         _ => &[],
     }
 }
@@ -48,6 +108,7 @@ impl TargetBuilder {
             Target::Nat(NatSpec {
                 action,
                 random: false,
+                random_fully: false,
                 persistent: false,
             })
         };
@@ -69,6 +130,15 @@ impl TargetBuilder {
             }),
             "MASQUERADE" => nat(NatAction::Masquerade { ports: None }),
             "TCPMSS" => Target::TcpMss(TcpMss::ClampToPmtu),
+            "MARK" => Target::Mark(MarkTarget { xor: 0, mask: 0 }),
+            "CONNMARK" => Target::ConnMark(ConnMarkTarget {
+                mode: ConnMarkMode::Set,
+                ctmark: 0,
+                ctmask: u32::MAX,
+                nfmask: u32::MAX,
+                shift_right: false,
+                shift_bits: 0,
+            }),
             _ => nat(NatAction::Redirect { ports: None }),
         };
         TargetBuilder {
@@ -78,13 +148,84 @@ impl TargetBuilder {
         }
     }
 
-    pub fn option(&self, opt: &str) -> Option<(&'static str, u8)> {
-        option_in(target_options(self.name), opt)
+    /// Every long option of the target, and whether it is modelled here.
+    pub fn names(&self) -> impl Iterator<Item = (&'static str, bool)> + use<> {
+        target_options(self.name).iter().map(|o| (o.0, true))
     }
 
     pub fn parse(&mut self, p: &Prog, opt: &'static str, inv: bool, args: &mut Args) -> Res<()> {
         once(p, self.name, &mut self.seen, opt, inv, false)?;
+        let ext = self.name;
+        let markmask =
+            |args: &mut Args| -> Res<(u32, u32)> { parse_mark_mask(p, ext, opt, args.value(p)?) };
+        let uint32 = |args: &mut Args| -> Res<u32> {
+            let v = args.value(p)?;
+            parse_u32(v).ok_or_else(|| {
+                p.param(
+                    format!(
+                        "{ext}: bad value for option \"--{opt}\", or out of range (0-4294967295).\n"
+                    ),
+                    Some(v),
+                )
+            })
+        };
         match &mut self.target {
+            // `mark_tg_parse` (revision 2).
+            Target::Mark(m) => {
+                (m.xor, m.mask) = match opt {
+                    "set-xmark" => markmask(args)?,
+                    "set-mark" => {
+                        let (v, mask) = markmask(args)?;
+                        (v, v | mask)
+                    }
+                    "and-mark" => (0, !uint32(args)?),
+                    "or-mark" => {
+                        let v = uint32(args)?;
+                        (v, v)
+                    }
+                    _ => (uint32(args)?, 0),
+                };
+            }
+            // `connmark_tg_parse_v2`.
+            Target::ConnMark(c) => match opt {
+                "save-mark" => c.mode = ConnMarkMode::Save,
+                "restore-mark" => c.mode = ConnMarkMode::Restore,
+                "ctmask" => c.ctmask = uint32(args)?,
+                "nfmask" => c.nfmask = uint32(args)?,
+                "mask" => {
+                    let v = uint32(args)?;
+                    (c.ctmask, c.nfmask) = (v, v);
+                }
+                "left-shift-mark" | "right-shift-mark" => {
+                    let v = args.value(p)?;
+                    let n = parse_u32(v).filter(|&n| n <= 32).ok_or_else(|| {
+                        p.param(
+                            format!(
+                                "{ext}: bad value for option \"--{opt}\", or out of range (0-32).\n"
+                            ),
+                            Some(v),
+                        )
+                    })?;
+                    c.shift_right = opt == "right-shift-mark";
+                    c.shift_bits = n as u8;
+                }
+                _ => {
+                    c.mode = ConnMarkMode::Set;
+                    (c.ctmark, c.ctmask) = match opt {
+                        "set-xmark" => markmask(args)?,
+                        "set-mark" => {
+                            let (v, mask) = markmask(args)?;
+                            (v, v | mask)
+                        }
+                        "and-mark" => (0, !uint32(args)?),
+                        "or-mark" => {
+                            let v = uint32(args)?;
+                            (v, v)
+                        }
+                        _ => (uint32(args)?, 0),
+                    };
+                }
+            },
             Target::Reject(with) => {
                 let v = args.value(p)?;
                 *with = REJECT_TYPES
@@ -142,6 +283,7 @@ impl TargetBuilder {
             },
             Target::Nat(n) => match opt {
                 "random" => n.random = true,
+                "random-fully" => n.random_fully = true,
                 "persistent" => n.persistent = true,
                 _ => {
                     let v = args.value(p)?;
@@ -179,8 +321,46 @@ impl TargetBuilder {
             "TCPMSS" if self.seen.is_empty() => {
                 Err(p.param("TCPMSS target: At least one parameter is required", None))
             }
-            _ => Ok(()),
+            "MARK" if self.seen.is_empty() => Err(p.param(
+                "MARK: One of the --set-xmark, --{and,or,xor,set}-mark options is required",
+                None,
+            )),
+            "CONNMARK"
+                if !self
+                    .seen
+                    .iter()
+                    .any(|o| !o.ends_with("mask") && !o.ends_with("shift-mark")) =>
+            {
+                Err(p.param("CONNMARK target: No operation specified", None))
+            }
+            _ => self.check_exclusions(p),
         }
+    }
+
+    /// `xtables_options_fcheck`: the first option (in table order) given with one it
+    /// excludes names the lowest-numbered such option.
+    fn check_exclusions(&self, p: &Prog) -> Res<()> {
+        let table = exclusions(self.name);
+        let given: u16 = table
+            .iter()
+            .filter(|o| self.seen.contains(&o.0))
+            .fold(0, |acc, o| acc | 1 << o.1);
+        for &(name, id, excl) in table {
+            let clash = excl & given & !(1 << id);
+            if given & (1 << id) == 0 || clash == 0 {
+                continue;
+            }
+            let other = clash.trailing_zeros() as u8;
+            let other = table.iter().find(|o| o.1 == other).map_or("", |o| o.0);
+            return Err(p.param(
+                format!(
+                    "{}: option \"--{name}\" cannot be used together with \"--{other}\".\n",
+                    self.name
+                ),
+                None,
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -217,3 +397,7 @@ fn nat_range(p: &Prog, v: &str) -> Res<NatRange> {
 #[cfg(test)]
 #[path = "tcpmss_tests.rs"]
 mod tcpmss_tests;
+
+#[cfg(test)]
+#[path = "mark_tests.rs"]
+mod mark_tests;

@@ -102,6 +102,20 @@ pub(crate) fn print_match(out: &mut String, m: &Match, ipspec: &IpSpec, numeric:
         Match::Comment(c) => {
             let _ = write!(out, " /* {c} */");
         }
+        Match::Mark(m) => {
+            out.push_str(" mark match");
+            if m.inv {
+                out.push_str(" !");
+            }
+            mark_mask(out, m.mark, m.mask);
+        }
+        Match::ConnMark(m) => {
+            out.push_str(" connmark match ");
+            if m.inv {
+                out.push('!');
+            }
+            mark_mask(out, m.mark, m.mask);
+        }
     }
 }
 
@@ -184,5 +198,21 @@ pub(crate) fn save_match(out: &mut String, m: &Match, ipspec: &IpSpec) {
             out.push_str(" --comment");
             save_string(out, c);
         }
+        Match::Mark(m) | Match::ConnMark(m) => {
+            if m.inv {
+                out.push_str(" !");
+            }
+            out.push_str(" --mark");
+            mark_mask(out, m.mark, m.mask);
+        }
+    }
+}
+
+/// ` 0xMARK[/0xMASK]` (libxt_mark's `print_mark`): no mask when it is all ones.
+fn mark_mask(out: &mut String, mark: u32, mask: u32) {
+    if mask == u32::MAX {
+        let _ = write!(out, " 0x{mark:x}");
+    } else {
+        let _ = write!(out, " 0x{mark:x}/0x{mask:x}");
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::fmt_ext::{ip, save_string};
-use super::model::{TableState, Target};
+use super::model::{ConnMarkMode, TableState, Target};
 use super::names::{LOG_LEVELS, reject_name};
 use crate::netfilter::packet::NatAction;
 use crate::netfilter::tcpmss::TcpMss;
@@ -88,6 +88,9 @@ pub(crate) fn print_target(out: &mut String, t: &Target, numeric: bool) {
             if n.random {
                 out.push_str(" random");
             }
+            if n.random_fully {
+                out.push_str(" random-fully");
+            }
             if n.persistent {
                 out.push_str(" persistent");
             }
@@ -96,8 +99,56 @@ pub(crate) fn print_target(out: &mut String, t: &Target, numeric: bool) {
         Target::TcpMss(TcpMss::Set(n)) => {
             let _ = write!(out, " TCPMSS set {n}");
         }
+        Target::Mark(m) => set_mark(out, "MARK", m.xor, m.mask),
+        Target::ConnMark(c) => {
+            match c.mode {
+                ConnMarkMode::Set => set_mark(out, "CONNMARK", c.ctmark, c.ctmask),
+                ConnMarkMode::Save => {
+                    masks(out, "save", ("nfmask", c.nfmask), ("ctmask", c.ctmask))
+                }
+                ConnMarkMode::Restore => {
+                    masks(out, "restore", ("ctmask", c.ctmask), ("nfmask", c.nfmask))
+                }
+            }
+            if c.shift_bits != 0 {
+                let dir = if c.shift_right { "right" } else { "left" };
+                let _ = write!(out, " {dir}-shift-mark {}", c.shift_bits);
+            }
+        }
         _ => {}
     }
+}
+
+/// `mark_tg_print` / `connmark_tg_print`'s set mode: the simplest of and, or, xor, set,
+/// xset that says it.
+fn set_mark(out: &mut String, name: &str, xor: u32, mask: u32) {
+    let _ = if xor == 0 {
+        write!(out, " {name} and 0x{:x}", !mask)
+    } else if xor == mask {
+        write!(out, " {name} or 0x{xor:x}")
+    } else if mask == 0 {
+        write!(out, " {name} xor 0x{xor:x}")
+    } else if mask == u32::MAX {
+        write!(out, " {name} set 0x{xor:x}")
+    } else {
+        write!(out, " {name} xset 0x{xor:x}/0x{mask:x}")
+    };
+}
+
+/// `CONNMARK save|restore`: the masks only when not all ones, one when they agree, else the
+/// first and the complement of the second.
+fn masks(out: &mut String, mode: &str, first: (&str, u32), second: (&str, u32)) {
+    let _ = if first.1 == u32::MAX && second.1 == u32::MAX {
+        write!(out, " CONNMARK {mode}")
+    } else if first.1 == second.1 {
+        write!(out, " CONNMARK {mode} mask 0x{:x}", first.1)
+    } else {
+        write!(
+            out,
+            " CONNMARK {mode} {} 0x{:x} {} ~0x{:x}",
+            first.0, first.1, second.0, second.1
+        )
+    };
 }
 
 /// ` -j TARGET [options]` (or ` -g CHAIN`) as `-S` writes it.
@@ -161,6 +212,9 @@ pub(crate) fn save_target(out: &mut String, t: &Target, ts: &TableState) {
             if n.random {
                 out.push_str(" --random");
             }
+            if n.random_fully {
+                out.push_str(" --random-fully");
+            }
             if n.persistent {
                 out.push_str(" --persistent");
             }
@@ -168,6 +222,33 @@ pub(crate) fn save_target(out: &mut String, t: &Target, ts: &TableState) {
         Target::TcpMss(TcpMss::ClampToPmtu) => out.push_str(" -j TCPMSS --clamp-mss-to-pmtu"),
         Target::TcpMss(TcpMss::Set(n)) => {
             let _ = write!(out, " -j TCPMSS --set-mss {n}");
+        }
+        Target::Mark(m) => {
+            let _ = write!(out, " -j MARK --set-xmark 0x{:x}/0x{:x}", m.xor, m.mask);
+        }
+        Target::ConnMark(c) => {
+            let _ = match c.mode {
+                ConnMarkMode::Set => write!(
+                    out,
+                    " -j CONNMARK --set-xmark 0x{:x}/0x{:x}",
+                    c.ctmark, c.ctmask
+                ),
+                ConnMarkMode::Save | ConnMarkMode::Restore => write!(
+                    out,
+                    " -j CONNMARK --{}-mark --nfmask 0x{:x} --ctmask 0x{:x}",
+                    if c.mode == ConnMarkMode::Save {
+                        "save"
+                    } else {
+                        "restore"
+                    },
+                    c.nfmask,
+                    c.ctmask
+                ),
+            };
+            if c.shift_bits != 0 {
+                let dir = if c.shift_right { "right" } else { "left" };
+                let _ = write!(out, " --{dir}-shift-mark {}", c.shift_bits);
+            }
         }
     }
 }

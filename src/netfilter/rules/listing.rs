@@ -110,6 +110,8 @@ pub(crate) fn rule_line(
         Target::Reject(_) => "REJECT",
         Target::Log(_) => "LOG",
         Target::TcpMss(_) => "TCPMSS",
+        Target::Mark(_) => "MARK",
+        Target::ConnMark(_) => "CONNMARK",
         Target::Nat(n) => match n.action {
             crate::netfilter::packet::NatAction::Dnat { .. } => "DNAT",
             crate::netfilter::packet::NatAction::Snat { .. } => "SNAT",

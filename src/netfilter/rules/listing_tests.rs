@@ -282,3 +282,43 @@ fn protocol_column_by_release() {
         ["tcp", "gre", "all"]
     );
 }
+
+/// `--random-fully` as iptables 1.8.9 (nf_tables) printed it in a network namespace.
+#[test]
+fn nat_random_fully_listings() {
+    let mut t = Tables::new(IptablesVersion::V1_8_9);
+    for r in [
+        "-t nat -A POSTROUTING -p tcp -j MASQUERADE --random-fully",
+        "-t nat -A POSTROUTING -p tcp -j MASQUERADE --to-ports 1000-2000 --random --random-fully",
+        "-t nat -A POSTROUTING -j SNAT --to 1.2.3.4 --random-fully --persistent --random",
+    ] {
+        ok(&mut t, r);
+    }
+    assert_eq!(
+        ok(&mut t, "-t nat -S POSTROUTING"),
+        "-P POSTROUTING ACCEPT\n\
+         -A POSTROUTING -p tcp -j MASQUERADE --random-fully\n\
+         -A POSTROUTING -p tcp -j MASQUERADE --to-ports 1000-2000 --random --random-fully\n\
+         -A POSTROUTING -j SNAT --to-source 1.2.3.4 --random --random-fully --persistent\n"
+    );
+    let l = ok(&mut t, "-t nat -L POSTROUTING");
+    assert!(l.ends_with(
+        "MASQUERADE  tcp  --  anywhere             anywhere             random-fully\n\
+         MASQUERADE  tcp  --  anywhere             anywhere             masq ports: 1000-2000 random random-fully\n\
+         SNAT       all  --  anywhere             anywhere             to:1.2.3.4 random random-fully persistent\n"
+    ), "{l}");
+    let l = ok(&mut t, "-t nat -nvL POSTROUTING");
+    assert!(l.ends_with(
+        "    0     0 SNAT       0    --  *      *       0.0.0.0/0            0.0.0.0/0            to:1.2.3.4 random random-fully persistent\n"
+    ), "{l}");
+    // DNAT and REDIRECT have no --random-fully.
+    for r in [
+        "-t nat -A PREROUTING -p tcp -j DNAT --to 1.2.3.4:80 --random-fully",
+        "-t nat -A PREROUTING -p tcp -j REDIRECT --random-fully",
+    ] {
+        assert_eq!(
+            err1(&mut t, r),
+            "iptables v1.8.9 (nf_tables): unknown option \"--random-fully\""
+        );
+    }
+}

@@ -4,7 +4,7 @@
 //! transport header (ports, TCP window and flags, UDP length, ICMP type and code, echo id and
 //! sequence, an ICMP error's quoted packet in brackets), each field followed by a space.
 //! The options a LOG rule can add (`--log-tcp-sequence`, `--log-tcp-options`,
-//! `--log-ip-options`, `--log-uid`) are not modelled.
+//! `--log-ip-options`, `--log-uid`) are not modelled. A marked packet ends with `MARK=0x..`.
 
 use std::fmt;
 
@@ -36,7 +36,12 @@ impl fmt::Display for LogLine<'_> {
             }
             f.write_str(" ")?;
         }
-        ipv4(f, p.ip, false)
+        ipv4(f, p.ip, false)?;
+        // `dump_ipv4_packet` ends with the packet's mark, when it has one.
+        if p.mark != 0 {
+            write!(f, "MARK=0x{:x} ", p.mark)?;
+        }
+        Ok(())
     }
 }
 

@@ -58,6 +58,8 @@ impl Match {
             Match::Limit(_) => "limit",
             Match::Statistic(_) => "statistic",
             Match::Comment(_) => "comment",
+            Match::Mark(_) => "mark",
+            Match::ConnMark(_) => "connmark",
         }
     }
 
@@ -88,8 +90,20 @@ impl Match {
             Match::Limit(m) => m.take(now),
             Match::Statistic(m) => stat_match(m),
             Match::Comment(_) => true,
+            // `mark_mt`.
+            Match::Mark(m) => (pkt.mark & m.mask == m.mark) != m.inv,
+            // `connmark_mt`: no connection, no match.
+            Match::ConnMark(m) => match conn(pkt.ct) {
+                Some(c) => (c.mark & m.mask == m.mark) != m.inv,
+                None => false,
+            },
         }
     }
+}
+
+/// The packet's connection as `nf_ct_get` gives it: none for an INVALID or UNTRACKED packet.
+pub(crate) fn conn(view: Option<CtView>) -> Option<CtView> {
+    view.filter(|v| !matches!(v.state, CtState::Invalid | CtState::Untracked))
 }
 
 fn port_match(m: &PortMatch, pkt: &PacketView) -> bool {
@@ -126,7 +140,7 @@ fn multiport_match(m: &MultiportMatch, pkt: &PacketView) -> bool {
 /// `conntrack_mt`: a packet without a connection is INVALID (or UNTRACKED); other
 /// conditions then only hold if a state condition was given and held.
 fn ct_match(m: &CtMatch, view: Option<CtView>) -> bool {
-    let ct = view.filter(|v| !matches!(v.state, CtState::Invalid | CtState::Untracked));
+    let ct = conn(view);
     let mut bits = match view.map(|v| v.state) {
         None | Some(CtState::Invalid) => ct::INVALID,
         Some(CtState::Untracked) => ct::UNTRACKED,

@@ -256,6 +256,14 @@ pub(crate) struct StatMatch {
     pub inv: bool,
 }
 
+/// `-m mark` and `-m connmark`: `(mark & mask) == mark_value`, with its `!`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MarkMatch {
+    pub mark: u32,
+    pub mask: u32,
+    pub inv: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Match {
     Tcp(PortMatch),
@@ -268,4 +276,8 @@ pub(crate) enum Match {
     Limit(LimitMatch),
     Statistic(StatMatch),
     Comment(String),
+    /// `-m mark`: the packet's mark.
+    Mark(MarkMatch),
+    /// `-m connmark`: the connection's mark (no connection: no match, `!` or not).
+    ConnMark(MarkMatch),
 }

@@ -31,6 +31,11 @@
 //! * **`-m limit`** is the kernel's token bucket (`xt_limit.c`) in virtual nanoseconds instead
 //!   of jiffies; the bucket starts full and starts refilling at the first packet it sees.
 //!   `-m statistic --mode random` draws from a per-rule deterministic generator.
+//! * **Marks.** `MARK` and `CONNMARK` are revision 2 (`xt_mark_tginfo2`,
+//!   `xt_connmark_tginfo2`): every spelling is stored as the kernel stores it (an XOR value
+//!   and a mask) and printed back as libxt_MARK/libxt_CONNMARK print it (`MARK and 0x0` for
+//!   `--set-mark 0`). The excluded-option checks run when the line is read, as
+//!   `xtables_options_fcheck` does.
 //! * **Not modelled:** the `security` table (`-t security` says the table does not exist),
 //!   IPv6, `-v` echoing a changed rule, match and target modules other than those listed in
 //!   `parse_ext.rs`, MAC/TOS/TTL/ID fields in LOG lines (the packet view lacks them).

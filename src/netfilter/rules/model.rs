@@ -46,12 +46,74 @@ pub(crate) struct LogSpec {
     pub flags: u8,
 }
 
-/// A NAT target and its `--random`/`--persistent` flags.
+/// A NAT target and its `--random`/`--random-fully`/`--persistent` flags (listed; the
+/// port choice does not depend on them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct NatSpec {
     pub action: NatAction,
     pub random: bool,
+    pub random_fully: bool,
     pub persistent: bool,
+}
+
+/// `-j MARK` (revision 2): the packet's mark becomes `(mark & !mask) ^ xor`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MarkTarget {
+    pub xor: u32,
+    pub mask: u32,
+}
+
+impl MarkTarget {
+    pub fn apply(self, mark: u32) -> u32 {
+        (mark & !self.mask) ^ self.xor
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ConnMarkMode {
+    /// `--set-xmark` and its spellings: the connection's mark.
+    Set,
+    /// `--save-mark`: the packet's mark into the connection's.
+    Save,
+    /// `--restore-mark`: the connection's mark into the packet's.
+    Restore,
+}
+
+/// `-j CONNMARK` (revision 2, `xt_connmark_tginfo2`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ConnMarkTarget {
+    pub mode: ConnMarkMode,
+    pub ctmark: u32,
+    pub ctmask: u32,
+    pub nfmask: u32,
+    pub shift_right: bool,
+    pub shift_bits: u8,
+}
+
+impl ConnMarkTarget {
+    fn shift(self, v: u32) -> u32 {
+        let n = u32::from(self.shift_bits);
+        if self.shift_right {
+            v.checked_shr(n).unwrap_or(0)
+        } else {
+            v.checked_shl(n).unwrap_or(0)
+        }
+    }
+
+    /// `connmark_tg_shift`: the packet's and the connection's marks after the target.
+    pub fn apply(self, mark: u32, ctmark: u32) -> (u32, u32) {
+        match self.mode {
+            ConnMarkMode::Set => (mark, self.shift((ctmark & !self.ctmask) ^ self.ctmark)),
+            ConnMarkMode::Save => (
+                mark,
+                (ctmark & !self.ctmask) ^ self.shift(mark & self.nfmask),
+            ),
+            ConnMarkMode::Restore => (
+                (mark & !self.nfmask) ^ self.shift(ctmark & self.ctmask),
+                ctmark,
+            ),
+        }
+    }
 }
 
 /// What a matching rule does. Chains are slots of the table (`TableState::chains`).
@@ -71,6 +133,10 @@ pub(crate) enum Target {
     Nat(NatSpec),
     /// Lowers a TCP segment's MSS option and goes on (non-terminating, as LOG).
     TcpMss(crate::netfilter::tcpmss::TcpMss),
+    /// Sets the packet's mark and goes on.
+    Mark(MarkTarget),
+    /// Sets or copies the connection's mark and goes on.
+    ConnMark(ConnMarkTarget),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -212,6 +278,8 @@ pub struct Tables {
     pub(crate) decided: Option<(usize, usize)>,
     /// The TCPMSS rules that matched in the last `run`s, until the hooks take them.
     pub(crate) tcpmss: crate::netfilter::tcpmss::Pending,
+    /// The marks the last `run` changed (`MARK`, `CONNMARK`), until the hooks take them.
+    pub(crate) marks: Option<crate::netfilter::packet::Marks>,
 }
 
 impl Default for Tables {
@@ -238,6 +306,7 @@ impl Tables {
             tables: Table::ALL.map(TableState::new),
             decided: None,
             tcpmss: Default::default(),
+            marks: None,
         }
     }
 

@@ -120,7 +120,7 @@ pub(crate) struct Command {
     pub info: Option<String>,
 }
 
-const LONG: &[(&str, char)] = &[
+pub(super) const LONG: &[(&str, char)] = &[
     ("append", 'A'),
     ("check", 'C'),
     ("delete", 'D'),
@@ -149,7 +149,7 @@ const LONG: &[(&str, char)] = &[
     ("wait", 'w'),
     ("wait-interval", 'W'),
     ("exact", 'x'),
-    ("fragment", 'f'),
+    ("fragments", 'f'),
     ("version", 'V'),
     ("help", 'h'),
     ("line-numbers", '0'),
@@ -163,12 +163,20 @@ const REQUIRED: &str = "ACDINPMRgmcijopstdE";
 const OPTIONAL: &str = "FLXZSWwh";
 const NO_ARG: &str = "V46bfnvx0";
 
-fn long_prefix(name: &str) -> Option<char> {
-    let mut hits = LONG.iter().filter(|o| o.0.starts_with(name));
-    match (hits.next(), hits.next()) {
-        (Some(&(_, c)), None) if !name.is_empty() => Some(c),
-        _ => None,
-    }
+/// Whose option a long option name resolved to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Owner {
+    Target,
+    /// `State::matches[i]`.
+    Match(usize),
+}
+
+/// A resolved long option: iptables' own (its short letter) or a module's (its name as the
+/// module's table spells it; `None` when the option exists in iptables but not here).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Hit {
+    Core(char),
+    Ext(Owner, Option<&'static str>),
 }
 
 /// What has been read so far.
@@ -179,6 +187,8 @@ pub(super) struct State {
     pub proto_used: bool,
     pub matches: Vec<MatchBuilder>,
     pub target: Option<TargetBuilder>,
+    /// How many matches were loaded when the target was (options merge newest first).
+    pub target_at: usize,
     pub jumpto: Option<String>,
 }
 
@@ -206,6 +216,7 @@ pub(crate) fn parse_command(p: &Prog, toks: &[String], restore: Option<Table>) -
         proto_used: false,
         matches: Vec::new(),
         target: None,
+        target_at: 0,
         jumpto: None,
     };
     let mut args = Args {
@@ -225,17 +236,25 @@ pub(crate) fn parse_command(p: &Prog, toks: &[String], restore: Option<Table>) -
                 None => (long, None),
             };
             args.inline = inline;
-            // getopt_long: an exact name first (iptables' own or an extension's), then a
-            // unique abbreviation of one of iptables' own.
-            let exact = LONG.iter().find(|o| o.0 == name).map(|o| o.1);
+            // getopt_long over iptables' options merged with the loaded modules'; what it
+            // cannot resolve (unknown or ambiguous) loads the protocol's match and is read
+            // again, as `command_default` does.
             let restoring = restore.is_some();
-            match exact {
-                Some(c) => s.option(p, c, invert, &mut args, restoring)?,
-                None if s.extension(p, name, invert, &mut args)? => {}
-                None => match long_prefix(name) {
-                    Some(c) => s.option(p, c, invert, &mut args, restoring)?,
-                    None => return Err(p.param(format!("unknown option \"{tok}\""), Some(tok))),
-                },
+            let found = match s.resolve(name, None) {
+                Some(hit) => Some(hit),
+                None => s.proto_builder().and_then(|b| {
+                    let hit = s.resolve(name, Some(&b));
+                    if hit.is_some() {
+                        s.proto_used = true;
+                        s.matches.push(b);
+                    }
+                    hit
+                }),
+            };
+            match found {
+                Some(Hit::Core(c)) => s.option(p, c, invert, &mut args, restoring)?,
+                Some(Hit::Ext(owner, opt)) => s.extension(p, owner, opt, invert, &mut args)?,
+                None => return Err(p.param(format!("unknown option \"{tok}\""), Some(tok))),
             }
             if args.inline.take().is_some() {
                 return Err(p.param(format!("unknown option \"{tok}\""), Some(tok)));
@@ -278,3 +297,7 @@ pub(crate) fn parse_command(p: &Prog, toks: &[String], restore: Option<Table>) -
 #[cfg(test)]
 #[path = "parse_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "abbrev_tests.rs"]
+mod abbrev_tests;

@@ -4,7 +4,7 @@
 
 use super::Prog;
 use super::matches::{
-    AddrTypeMatch, CtMatch, IcmpMatch, IpRangeMatch, LimitMatch, Match, MultiportKind,
+    AddrTypeMatch, CtMatch, IcmpMatch, IpRangeMatch, LimitMatch, MarkMatch, Match, MultiportKind,
     MultiportMatch, PortMatch, Ports, StatMatch, StatMode,
 };
 use super::parse::Res;
@@ -56,7 +56,38 @@ fn match_options(name: &str) -> &'static [(&'static str, u8)] {
         "limit" => &[("limit", 1), ("limit-burst", 1)],
         "statistic" => &[("mode", 1), ("probability", 1), ("every", 1), ("packet", 1)],
         "comment" => &[("comment", 1)],
+        "mark" | "connmark" => &[("mark", 1)],
         _ => &[],
+    }
+}
+
+/// Options iptables' modules have that are not modelled here: they still count when a
+/// prefix is resolved (`--ctst` is ambiguous: `--ctstate`, `--ctstatus`).
+fn match_options_elsewhere(name: &str) -> &'static [&'static str] {
+    match name {
+        "tcp" => &["tcp-option"],
+        "conntrack" => &[
+            "ctproto",
+            "ctreplsrc",
+            "ctrepldst",
+            "ctstatus",
+            "ctexpire",
+            "ctreplsrcport",
+            "ctrepldstport",
+        ],
+        _ => &[],
+    }
+}
+
+/// One option under its aliases' common name (`--source-port` is `--sport`), as getopt sees
+/// them: one entry value.
+pub(crate) fn canon_option(opt: &str) -> &str {
+    match opt {
+        "source-port" => "sport",
+        "destination-port" => "dport",
+        "source-ports" => "sports",
+        "destination-ports" => "dports",
+        o => o,
     }
 }
 
@@ -73,6 +104,8 @@ pub(crate) const MATCHES: &[&str] = &[
     "limit",
     "statistic",
     "comment",
+    "mark",
+    "connmark",
 ];
 
 /// Targets that are extensions (the rest of `-j NAME` is a standard verdict or a chain).
@@ -84,6 +117,8 @@ pub(crate) const TARGETS: &[&str] = &[
     "MASQUERADE",
     "REDIRECT",
     "TCPMSS",
+    "MARK",
+    "CONNMARK",
 ];
 
 /// A match being read: its module, the options seen so far, the value.
@@ -135,6 +170,18 @@ impl MatchBuilder {
                 },
                 inv: false,
             }),
+            "mark" | "connmark" => {
+                let m = MarkMatch {
+                    mark: 0,
+                    mask: u32::MAX,
+                    inv: false,
+                };
+                if name == "mark" {
+                    Match::Mark(m)
+                } else {
+                    Match::ConnMark(m)
+                }
+            }
             _ => Match::Comment(String::new()),
         };
         MatchBuilder {
@@ -144,17 +191,14 @@ impl MatchBuilder {
         }
     }
 
-    /// The canonical option name if this module takes `opt`, and its argument count.
-    pub fn option(&self, opt: &str) -> Option<(&'static str, u8)> {
-        option_in(match_options(self.name), opt)
+    /// Every long option of the module, and whether it is modelled here.
+    pub fn names(&self) -> impl Iterator<Item = (&'static str, bool)> + use<> {
+        let modelled = match_options(self.name).iter().map(|o| (o.0, true));
+        let other = match_options_elsewhere(self.name)
+            .iter()
+            .map(|&n| (n, false));
+        modelled.chain(other)
     }
-}
-
-pub(super) fn option_in(
-    table: &'static [(&'static str, u8)],
-    opt: &str,
-) -> Option<(&'static str, u8)> {
-    table.iter().find(|o| o.0 == opt).copied()
 }
 
 /// Marks `opt` seen, refusing a repeat or an unsupported `!` as `xtables_option_parse` does.
@@ -202,6 +246,10 @@ pub(crate) fn final_check(p: &Prog, b: &MatchBuilder) -> Res<()> {
         Match::Comment(_) if b.seen.is_empty() => {
             need("comment: option \"--comment\" must be specified")
         }
+        Match::Mark(_) | Match::ConnMark(_) if b.seen.is_empty() => Err(p.param(
+            format!("{}: option \"--mark\" must be specified\n", b.name),
+            Some(b.name),
+        )),
         Match::Statistic(s) => match s.mode {
             _ if !b.seen.contains(&"mode") => {
                 need("statistic: option \"--mode\" must be specified")

@@ -5,9 +5,9 @@ use super::Prog;
 use super::matches::Net;
 use super::model::Target;
 use super::options::opt;
-use super::parse::{Args, Command, Res, State, TargetSpec, cmd};
+use super::parse::{Args, Command, Hit, LONG, Owner, Res, State, TargetSpec, cmd};
 use super::parse_ext::{
-    MATCHES, MatchBuilder, TARGETS, TargetBuilder, final_check, parse_match_opt,
+    MATCHES, MatchBuilder, TARGETS, TargetBuilder, canon_option, final_check, parse_match_opt,
 };
 use crate::netfilter::packet::Table;
 
@@ -35,6 +35,7 @@ impl State {
             _ => match TARGETS.iter().find(|&&t| t == name) {
                 Some(&t) => {
                     self.target = Some(TargetBuilder::new(t));
+                    self.target_at = self.matches.len();
                     TargetSpec::None
                 }
                 None => TargetSpec::Chain(name.to_string()),
@@ -43,40 +44,90 @@ impl State {
         Ok(())
     }
 
-    /// An option that is not iptables' own: the target's, a loaded match's, or the
-    /// protocol's match loaded on demand. False if none takes it.
-    pub(super) fn extension(&mut self, p: &Prog, name: &str, inv: bool, a: &mut Args) -> Res<bool> {
-        if let Some(t) = &mut self.target
-            && let Some((opt, _)) = t.option(name)
+    /// Reads a module's option that `resolve` found; one that exists in iptables but not
+    /// here is an unknown option.
+    pub(super) fn extension(
+        &mut self,
+        p: &Prog,
+        owner: Owner,
+        opt: Option<&'static str>,
+        inv: bool,
+        a: &mut Args,
+    ) -> Res<()> {
+        let unknown = || {
+            p.param(
+                format!("unknown option \"{}\"", a.opt_token),
+                Some(a.opt_token),
+            )
+        };
+        let Some(opt) = opt else {
+            return Err(unknown());
+        };
+        match owner {
+            Owner::Target => match &mut self.target {
+                Some(t) => t.parse(p, opt, inv, a),
+                None => Err(unknown()),
+            },
+            Owner::Match(i) => parse_match_opt(p, &mut self.matches[i], opt, inv, a, self.protocol),
+        }
+    }
+
+    /// The protocol's match (`-p tcp`'s `tcp`), which `command_default` loads when an option
+    /// is not resolved, unless it was loaded and used already.
+    pub(super) fn proto_builder(&self) -> Option<MatchBuilder> {
+        let pn = super::names::proto_to_name(self.protocol?, self.c.numeric)?;
+        let &pm = MATCHES
+            .iter()
+            .find(|&&m| m == pn && matches!(m, "tcp" | "udp" | "icmp"))?;
+        let loaded = self.matches.iter().any(|m| m.name == pm);
+        (!loaded || !self.proto_used).then(|| MatchBuilder::new(pm))
+    }
+
+    /// `getopt_long` over the merged option table: iptables' own options, then the modules'
+    /// newest first (`xtables_merge_options` puts a new module's before the older ones'),
+    /// `extra` (a module about to be loaded) before all. The first exact name wins;
+    /// otherwise a prefix must name one option (aliases such as `--sport` and
+    /// `--source-port` are one), else getopt answers `?`: None.
+    pub(super) fn resolve(&self, name: &str, extra: Option<&MatchBuilder>) -> Option<Hit> {
+        if name.is_empty() {
+            return None;
+        }
+        let mut cands: Vec<(&'static str, Hit, &'static str)> =
+            LONG.iter().map(|&(n, c)| (n, Hit::Core(c), "")).collect();
+        let mut module = |owner: Owner, opts: &mut dyn Iterator<Item = (&'static str, bool)>| {
+            for (n, supported) in opts {
+                let key = canon_option(n);
+                cands.push((n, Hit::Ext(owner, supported.then_some(n)), key));
+            }
+        };
+        let n = self.matches.len();
+        if let Some(b) = extra {
+            module(Owner::Match(n), &mut b.names());
+        }
+        for i in (0..n).rev() {
+            if let Some(t) = &self.target
+                && self.target_at == i + 1
+            {
+                module(Owner::Target, &mut t.names());
+            }
+            module(Owner::Match(i), &mut self.matches[i].names());
+        }
+        if let Some(t) = &self.target
+            && self.target_at == 0
         {
-            return t.parse(p, opt, inv, a).map(|()| true);
+            module(Owner::Target, &mut t.names());
         }
-        for m in &mut self.matches {
-            if let Some((opt, _)) = m.option(name) {
-                return parse_match_opt(p, m, opt, inv, a, self.protocol).map(|()| true);
-            }
+        if let Some(c) = cands.iter().find(|c| c.0 == name) {
+            return Some(c.1);
         }
-        let proto_match = self
-            .protocol
-            .and_then(|n| super::names::proto_to_name(n, self.c.numeric))
-            .and_then(|pn| {
-                MATCHES
-                    .iter()
-                    .find(|&&m| m == pn && matches!(m, "tcp" | "udp" | "icmp"))
-            });
-        if let Some(&pm) = proto_match {
-            let loaded = self.matches.iter().any(|m| m.name == pm);
-            if !loaded || !self.proto_used {
-                let mut b = MatchBuilder::new(pm);
-                if let Some((opt, _)) = b.option(name) {
-                    self.proto_used = true;
-                    parse_match_opt(p, &mut b, opt, inv, a, self.protocol)?;
-                    self.matches.push(b);
-                    return Ok(true);
-                }
-            }
-        }
-        Ok(false)
+        let mut hits = cands.iter().filter(|c| c.0.starts_with(name));
+        let first = hits.next()?;
+        let same = |c: &&(&str, Hit, &str)| match (c.1, first.1) {
+            (Hit::Core(a), Hit::Core(b)) => a == b,
+            (Hit::Ext(a, _), Hit::Ext(b, _)) => a == b && c.2 == first.2,
+            _ => false,
+        };
+        hits.all(|c| same(&c)).then_some(first.1)
     }
 
     pub(super) fn finish(mut self, p: &Prog, invert: bool) -> Res<Command> {
@@ -174,7 +225,7 @@ pub(crate) fn check_new_chain(p: &Prog, name: &str) -> Res<()> {
         || TARGETS.contains(&name)
         || super::apply::OTHER_TARGETS.contains(&name)
     {
-        return Err(p.param("chain name may not clash with target name\n", Some(name)));
+        return Err(p.param("chain name may not clash with target name", Some(name)));
     }
     if name.contains(char::is_whitespace) || name.is_empty() {
         return Err(p.param(format!("Invalid chain name `{name}'"), Some(name)));

@@ -57,6 +57,7 @@ pub(crate) fn tcp(src: &str, sport: u16, dst: &str, dport: u16) -> PacketView<'s
         dst_type: AddrType::Local,
         ip: &[],
         mac: None,
+        mark: 0,
     }
 }
 
@@ -91,5 +92,6 @@ pub(crate) fn ct(state: CtState, pkt: &PacketView) -> CtView {
         reply: false,
         snat: false,
         dnat: false,
+        mark: 0,
     }
 }

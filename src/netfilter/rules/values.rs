@@ -221,3 +221,76 @@ pub(crate) fn rate(v: &str) -> Option<u32> {
     let avg = 10_000 * mult / r;
     (avg > 0).then_some(avg as u32)
 }
+
+/// The leading number of `s` as `strtoumax(s, &end, 0)` reads it (`0x` hex, `0` octal, else
+/// decimal, an optional sign), and the rest; None when no digit is read or it overflows
+/// (a `-` makes it out of range, as `xtables_strtoul_base` finds).
+fn strtoul0(s: &str) -> Option<(u64, &str)> {
+    let t = s.trim_start_matches([' ', '\t', '\n']);
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (radix, digits) = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        if h.bytes().next().is_some_and(|b| b.is_ascii_hexdigit()) {
+            (16, h)
+        } else {
+            // "0x" alone reads as the number 0 followed by "x".
+            (8, t)
+        }
+    } else if t.starts_with('0') {
+        (8, t)
+    } else {
+        (10, t)
+    };
+    let n = digits
+        .bytes()
+        .take_while(|b| char::from(*b).is_digit(radix))
+        .count();
+    if n == 0 {
+        return None;
+    }
+    let v = u64::from_str_radix(&digits[..n], radix).ok()?;
+    if neg && v != 0 {
+        return None;
+    }
+    Some((v, &digits[n..]))
+}
+
+/// A whole 32-bit number as `xtables_strtoui(s, NULL, .., 0, UINT32_MAX)` takes it.
+pub(crate) fn parse_u32(s: &str) -> Option<u32> {
+    match strtoul0(s)? {
+        (v, "") => u32::try_from(v).ok(),
+        _ => None,
+    }
+}
+
+/// `VALUE[/MASK]` (`XTTYPE_MARKMASK32`, the mask all ones when absent) as
+/// `xtopt_parse_markmask` reads it for option `--opt` of module `ext`: a number it cannot
+/// read is a bad integer value, anything after the numbers trailing garbage.
+pub(crate) fn parse_mark_mask(p: &Prog, ext: &str, opt: &str, s: &str) -> Res<(u32, u32)> {
+    let bad = || {
+        p.param(
+            format!("{ext}: bad integer value for option \"--{opt}\", or out of range.\n"),
+            Some(s),
+        )
+    };
+    let num = |t| {
+        strtoul0(t)
+            .and_then(|(v, rest)| Some((u32::try_from(v).ok()?, rest)))
+            .ok_or_else(bad)
+    };
+    let (v, mut rest) = num(s)?;
+    let mut mask = u32::MAX;
+    if let Some(m) = rest.strip_prefix('/') {
+        (mask, rest) = num(m)?;
+    }
+    if !rest.is_empty() {
+        return Err(p.param(
+            format!("{ext}: trailing garbage after value for option \"--{opt}\".\n"),
+            Some(s),
+        ));
+    }
+    Ok((v, mask))
+}
