@@ -81,6 +81,9 @@ pub struct Net {
     pub names: crate::host::resolve::Names,
     /// Path MTUs learned from "fragmentation needed" (route exceptions).
     pub pmtu: PathMtu,
+    /// Listening TCP sockets that hold no buffers yet: each gets its own (receive, send)
+    /// when the first SYN it would take arrives (`Net::listen`).
+    unbuffered: Vec<(SockRef, usize, usize)>,
 }
 
 /// A routed stack (a router's own sockets): its interfaces speak IP, one per local address,
@@ -153,6 +156,7 @@ impl Net {
             lo: None,
             lo_out: Vec::new(),
             pmtu: PathMtu::default(),
+            unbuffered: Vec::new(),
         }
     }
 
@@ -173,6 +177,7 @@ impl Net {
             lo: None,
             lo_out: Vec::new(),
             pmtu: PathMtu::default(),
+            unbuffered: Vec::new(),
         }
     }
 
@@ -423,6 +428,109 @@ impl Net {
 
     pub fn remove(&mut self, s: SockRef) {
         self.ifaces[s.iface].sockets.remove(s.handle);
+        self.unbuffered.retain(|u| u.0 != s);
+    }
+
+    /// A TCP socket listening on `port` of interface `iface`, whose receive and send buffers
+    /// (`rx`, `tx` bytes) come with the first connection it takes: until then it holds
+    /// none, so an idle server costs a socket and no buffers. The buffers are in place
+    /// before smoltcp sees the SYN, so the SYN-ACK advertises the window and window scale
+    /// of an `rx`-byte buffer, as a socket made with them would.
+    pub fn listen(&mut self, iface: usize, port: u16, rx: usize, tx: usize) -> Option<SockRef> {
+        use smoltcp::socket::tcp;
+        let none = || tcp::SocketBuffer::new(Vec::new());
+        let mut s = tcp::Socket::new(none(), none());
+        s.listen(port).ok()?;
+        let sock = self.add_socket(iface, s);
+        self.unbuffered.push((sock, rx, tx));
+        Some(sock)
+    }
+
+    /// Open sockets over every interface.
+    pub fn sockets(&self) -> usize {
+        self.ifaces.iter().map(|f| f.sockets.iter().count()).sum()
+    }
+
+    /// Bytes of socket buffers held over every interface (receive and send, by capacity).
+    pub fn buffer_bytes(&self) -> usize {
+        use smoltcp::socket::Socket;
+        let bytes = |s: &Socket| match s {
+            Socket::Tcp(t) => t.recv_capacity() + t.send_capacity(),
+            Socket::Udp(u) => u.payload_recv_capacity() + u.payload_send_capacity(),
+            Socket::Raw(r) => r.payload_recv_capacity() + r.payload_send_capacity(),
+            Socket::Icmp(i) => i.payload_recv_capacity() + i.payload_send_capacity(),
+        };
+        let sockets = self.ifaces.iter().flat_map(|f| f.sockets.iter());
+        sockets.map(|(_, s)| bytes(s)).sum()
+    }
+
+    /// Listening sockets still waiting for their buffers.
+    pub fn unbuffered_listeners(&self) -> usize {
+        self.unbuffered.len()
+    }
+
+    /// Gives its buffers to the unbuffered listener that will take this IPv4 packet, if it
+    /// is a SYN: the first TCP socket that accepts it, in the order smoltcp tries them
+    /// (`tcp::Socket::accepts`). The listener is remade in place with its buffers, so its
+    /// handle stays valid.
+    fn buffer_listener(
+        f: &mut HostIface,
+        iface: usize,
+        unbuffered: &mut Vec<(SockRef, usize, usize)>,
+        packet: &[u8],
+    ) {
+        use smoltcp::socket::{Socket, tcp};
+        use smoltcp::wire::{IpAddress, IpProtocol, Ipv4Packet, TcpPacket};
+        let Ok(ip) = Ipv4Packet::new_checked(packet) else {
+            return;
+        };
+        if ip.next_header() != IpProtocol::Tcp {
+            return;
+        }
+        let Ok(seg) = TcpPacket::new_checked(ip.payload()) else {
+            return;
+        };
+        if !seg.syn() || seg.ack() || seg.rst() {
+            return;
+        }
+        let (src, dst) = (
+            IpAddress::Ipv4(ip.src_addr()),
+            IpAddress::Ipv4(ip.dst_addr()),
+        );
+        let (sport, dport) = (seg.src_port(), seg.dst_port());
+        let taker = f.sockets.iter_mut().find_map(|(handle, s)| {
+            let Socket::Tcp(t) = s else {
+                return None;
+            };
+            let takes = match t.state() {
+                tcp::State::Closed => false,
+                tcp::State::Listen => {
+                    let l = t.listen_endpoint();
+                    dport != 0 && l.port == dport && l.addr.is_none_or(|a| a == dst)
+                }
+                _ => {
+                    t.local_endpoint()
+                        .is_some_and(|e| e.port == dport && e.addr == dst)
+                        && t.remote_endpoint()
+                            .is_some_and(|e| e.port == sport && e.addr == src)
+                }
+            };
+            takes.then_some((handle, t))
+        });
+        let Some((handle, t)) = taker else {
+            return;
+        };
+        let sock = SockRef { iface, handle };
+        let Some(i) = unbuffered.iter().position(|u| u.0 == sock) else {
+            return;
+        };
+        let (_, rx, tx) = unbuffered.swap_remove(i);
+        let endpoint = t.listen_endpoint();
+        *t = tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0; rx]),
+            tcp::SocketBuffer::new(vec![0; tx]),
+        );
+        let _ = t.listen(endpoint);
     }
 
     /// Hands a TCP socket over to the stack: it closes and is freed once closed. A connection
@@ -432,6 +540,7 @@ impl Net {
         if self.orphans.contains(&s) {
             return;
         }
+        self.unbuffered.retain(|u| u.0 != s);
         let socket = self.socket::<smoltcp::socket::tcp::Socket>(s);
         if socket.state() == smoltcp::socket::tcp::State::SynSent {
             self.remove(s);
@@ -486,6 +595,9 @@ impl Net {
         if let Some(data) = rx {
             if routed.is_some() {
                 f.abort_on_unreachable(data);
+                if !self.unbuffered.is_empty() {
+                    Self::buffer_listener(f, iface, &mut self.unbuffered, data);
+                }
             } else if let Ok(eth) = EthernetFrame::new_checked(data) {
                 learned = f.observe_arp(&eth, now);
                 if eth.ethertype() == EthernetProtocol::Ipv4 {
@@ -495,6 +607,9 @@ impl Net {
                     }
                     f.abort_on_unreachable(eth.payload());
                     f.learn_pmtu(eth.payload(), &mut self.pmtu, now);
+                    if !self.unbuffered.is_empty() {
+                        Self::buffer_listener(f, iface, &mut self.unbuffered, eth.payload());
+                    }
                 }
             }
         }
