@@ -1,6 +1,6 @@
 //! Memory that holds and says so, in deterministic quantities (socket buffer capacities,
-//! table lengths), never RSS: an idle server holds no socket buffers, and a connection's
-//! come and go with it.
+//! table lengths), never RSS: an idle server holds no socket buffers, a connection's come
+//! and go with it, and a long ping's state stops growing.
 
 use hoplab::capture::CaptureMode;
 use hoplab::host::Host;
@@ -127,4 +127,30 @@ fn a_listener_given_its_buffers_at_the_syn_advertises_them() {
   - {at: 1s, on: a, run: bulk-send 10.0.0.2 9000 100000, expect: {exit: 0}}
 ";
     assert_eq!(syn_acks(bulk), vec![(65535, Some(5))]);
+}
+
+#[test]
+fn a_long_ping_keeps_bounded_state_and_wraps_its_sequence_numbers() {
+    // 70,000 requests, 2 ms apart: past the 16-bit sequence space, as a 20-hour `ping -i 1`.
+    let ping = "{at: 1s, on: a, run: ping -q -i 0.002 -c 70000 10.0.0.2";
+    // In the background, so that it is still running where the run stops.
+    let steps = format!("  - {ping}, background: true}}\n  - {{at: 150s, on: a, run: sleep 1}}\n");
+    let state = |secs| {
+        footprints_at(&steps, Duration::from_secs(secs))
+            .0
+            .program_bytes
+    };
+    // A send time (8 bytes) and a duplicate bit per sequence number, 65,536 of them at most.
+    let bound = 65_536 * 8 + 65_536 / 8;
+    // Midway, about 49,500 sent; past the wrap (65,536 sent at 132 s), no more (the last
+    // request leaves just before 141 s).
+    let (midway, wrapped, later) = (state(100), state(134), state(140));
+    assert!(midway > 49_000 * 8 && midway <= bound, "{midway}");
+    assert!(wrapped <= bound, "{wrapped}");
+    assert_eq!(wrapped, later);
+    let steps = format!("  - {ping}, timeout: 200s}}\n");
+    let (_, _, report) = footprints_at(&steps, Duration::from_secs(300));
+    let r = report.steps[0].result.as_ref().unwrap();
+    assert_eq!((r.transmitted, r.received), (Some(70_000), Some(70_000)));
+    assert!(!r.output.contains("duplicates"), "{}", r.output);
 }
