@@ -81,6 +81,20 @@ fn a_connection_brings_its_buffers_and_takes_them_away() {
     assert_eq!((a.sockets, a.buffer_bytes), (0, 0));
 }
 
+#[test]
+fn a_udp_receiver_gets_its_buffers_with_its_first_datagram() {
+    let recv = "  - {on: b, run: udp-recv 5000, background: true}\n";
+    let (_, b, _) = footprints_at(recv, Duration::from_secs(1));
+    assert_eq!((b.sockets, b.buffer_bytes), (2, 0));
+    let steps = format!(
+        "{recv}  - {{at: 1s, on: a, run: udp-send 10.0.0.2 5000 10}}\n  - {{at: 2s, on: a, run: sleep 1}}\n"
+    );
+    let (_, b, report) = footprints_at(&steps, Duration::from_millis(2500));
+    assert_eq!(report.steps[1].result.as_ref().unwrap().transmitted, Some(10));
+    // The socket on eth0 took them, with its 64 slots of 1,500 bytes each way; lo's has none.
+    assert_eq!((b.sockets, b.buffer_bytes), (2, 2 * 64 * 1500));
+}
+
 /// The SYN-ACKs `b` sent, as (window, window scale) from its capture.
 fn syn_acks(steps: &str) -> Vec<(u16, Option<u8>)> {
     let dir = tempfile::tempdir().unwrap();

@@ -56,6 +56,15 @@ pub struct HostIface {
 const HELD_MAX: usize = 8;
 const HELD_FOR: Duration = Duration::from_secs(3);
 
+/// The buffers an unbuffered socket gets with its first packet.
+#[derive(Clone, Copy, Debug)]
+enum Buffers {
+    /// A TCP listener's receive and send buffer sizes.
+    Tcp(usize, usize),
+    /// A UDP socket as its program makes it (buffers and all, unbound).
+    Udp(fn() -> smoltcp::socket::udp::Socket<'static>),
+}
+
 /// A socket of some interface of the host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SockRef {
@@ -81,9 +90,9 @@ pub struct Net {
     pub names: crate::host::resolve::Names,
     /// Path MTUs learned from "fragmentation needed" (route exceptions).
     pub pmtu: PathMtu,
-    /// Listening TCP sockets that hold no buffers yet: each gets its own (receive, send)
-    /// when the first SYN it would take arrives (`Net::listen`).
-    unbuffered: Vec<(SockRef, usize, usize)>,
+    /// Listening TCP sockets and bound UDP sockets that hold no buffers yet: each gets its
+    /// own when the first packet it would take arrives (`Net::listen`, `Net::bind_udp`).
+    unbuffered: Vec<(SockRef, Buffers)>,
 }
 
 /// A routed stack (a router's own sockets): its interfaces speak IP, one per local address,
@@ -442,8 +451,26 @@ impl Net {
         let mut s = tcp::Socket::new(none(), none());
         s.listen(port).ok()?;
         let sock = self.add_socket(iface, s);
-        self.unbuffered.push((sock, rx, tx));
+        self.unbuffered.push((sock, Buffers::Tcp(rx, tx)));
         Some(sock)
+    }
+
+    /// A UDP socket bound to `port` on interface `iface` that holds no buffers until the
+    /// first datagram it would take arrives: then it is remade in place, same handle, as
+    /// `make` makes it, and bound again, before smoltcp sees the datagram.
+    pub fn bind_udp(
+        &mut self,
+        iface: usize,
+        port: u16,
+        make: fn() -> smoltcp::socket::udp::Socket<'static>,
+    ) -> Result<SockRef, smoltcp::socket::udp::BindError> {
+        use smoltcp::socket::udp;
+        let none = || udp::PacketBuffer::new(Vec::new(), Vec::new());
+        let mut s = udp::Socket::new(none(), none());
+        s.bind(port)?;
+        let sock = self.add_socket(iface, s);
+        self.unbuffered.push((sock, Buffers::Udp(make)));
+        Ok(sock)
     }
 
     /// Open sockets over every interface.
@@ -464,73 +491,99 @@ impl Net {
         sockets.map(|(_, s)| bytes(s)).sum()
     }
 
-    /// Listening sockets still waiting for their buffers.
-    pub fn unbuffered_listeners(&self) -> usize {
-        self.unbuffered.len()
-    }
-
-    /// Gives its buffers to the unbuffered listener that will take this IPv4 packet, if it
-    /// is a SYN: the first TCP socket that accepts it, in the order smoltcp tries them
-    /// (`tcp::Socket::accepts`). The listener is remade in place with its buffers, so its
-    /// handle stays valid.
-    fn buffer_listener(
+    /// Gives its buffers to the unbuffered socket that will take this IPv4 packet: the
+    /// listener that takes a SYN (the first TCP socket that accepts it, in the order smoltcp
+    /// tries them, `tcp::Socket::accepts`), or the UDP socket that takes a datagram (likewise,
+    /// `udp::Socket::accepts`). The socket is remade in place, so its handle stays valid.
+    fn buffer_socket(
         f: &mut HostIface,
         iface: usize,
-        unbuffered: &mut Vec<(SockRef, usize, usize)>,
+        unbuffered: &mut Vec<(SockRef, Buffers)>,
         packet: &[u8],
     ) {
         use smoltcp::socket::{Socket, tcp};
-        use smoltcp::wire::{IpAddress, IpProtocol, Ipv4Packet, TcpPacket};
+        use smoltcp::wire::{IpAddress, IpProtocol, Ipv4Packet, TcpPacket, UdpPacket};
         let Ok(ip) = Ipv4Packet::new_checked(packet) else {
             return;
         };
-        if ip.next_header() != IpProtocol::Tcp {
-            return;
-        }
-        let Ok(seg) = TcpPacket::new_checked(ip.payload()) else {
-            return;
-        };
-        if !seg.syn() || seg.ack() || seg.rst() {
-            return;
-        }
         let (src, dst) = (
             IpAddress::Ipv4(ip.src_addr()),
             IpAddress::Ipv4(ip.dst_addr()),
         );
-        let (sport, dport) = (seg.src_port(), seg.dst_port());
-        let taker = f.sockets.iter_mut().find_map(|(handle, s)| {
-            let Socket::Tcp(t) = s else {
-                return None;
-            };
-            let takes = match t.state() {
-                tcp::State::Closed => false,
-                tcp::State::Listen => {
-                    let l = t.listen_endpoint();
-                    dport != 0 && l.port == dport && l.addr.is_none_or(|a| a == dst)
+        let taker = match ip.next_header() {
+            IpProtocol::Tcp => {
+                let Ok(seg) = TcpPacket::new_checked(ip.payload()) else {
+                    return;
+                };
+                if !seg.syn() || seg.ack() || seg.rst() {
+                    return;
                 }
-                _ => {
-                    t.local_endpoint()
-                        .is_some_and(|e| e.port == dport && e.addr == dst)
-                        && t.remote_endpoint()
-                            .is_some_and(|e| e.port == sport && e.addr == src)
-                }
-            };
-            takes.then_some((handle, t))
-        });
-        let Some((handle, t)) = taker else {
+                let (sport, dport) = (seg.src_port(), seg.dst_port());
+                f.sockets.iter_mut().find_map(|(handle, s)| {
+                    let Socket::Tcp(t) = s else {
+                        return None;
+                    };
+                    let takes = match t.state() {
+                        tcp::State::Closed => false,
+                        tcp::State::Listen => {
+                            let l = t.listen_endpoint();
+                            dport != 0 && l.port == dport && l.addr.is_none_or(|a| a == dst)
+                        }
+                        _ => {
+                            t.local_endpoint()
+                                .is_some_and(|e| e.port == dport && e.addr == dst)
+                                && t.remote_endpoint()
+                                    .is_some_and(|e| e.port == sport && e.addr == src)
+                        }
+                    };
+                    takes.then_some(handle)
+                })
+            }
+            IpProtocol::Udp => {
+                let Ok(dgram) = UdpPacket::new_checked(ip.payload()) else {
+                    return;
+                };
+                let dport = dgram.dst_port();
+                // A broadcast or multicast datagram goes to a socket bound to another
+                // address too: taking it for one is the safe side (memory, not the wire).
+                let to_any = f.config.cidr.is_none_or(|c| c.address() != ip.dst_addr());
+                f.sockets.iter().find_map(|(handle, s)| {
+                    let Socket::Udp(u) = s else {
+                        return None;
+                    };
+                    let e = u.endpoint();
+                    let takes = e.port == dport && (to_any || e.addr.is_none_or(|a| a == dst));
+                    takes.then_some(handle)
+                })
+            }
+            _ => return,
+        };
+        let Some(handle) = taker else {
             return;
         };
         let sock = SockRef { iface, handle };
         let Some(i) = unbuffered.iter().position(|u| u.0 == sock) else {
             return;
         };
-        let (_, rx, tx) = unbuffered.swap_remove(i);
-        let endpoint = t.listen_endpoint();
-        *t = tcp::Socket::new(
-            tcp::SocketBuffer::new(vec![0; rx]),
-            tcp::SocketBuffer::new(vec![0; tx]),
-        );
-        let _ = t.listen(endpoint);
+        match (
+            unbuffered.swap_remove(i).1,
+            f.sockets.get_mut::<Socket>(handle),
+        ) {
+            (Buffers::Tcp(rx, tx), Socket::Tcp(t)) => {
+                let endpoint = t.listen_endpoint();
+                *t = tcp::Socket::new(
+                    tcp::SocketBuffer::new(vec![0; rx]),
+                    tcp::SocketBuffer::new(vec![0; tx]),
+                );
+                let _ = t.listen(endpoint);
+            }
+            (Buffers::Udp(make), Socket::Udp(u)) => {
+                let endpoint = u.endpoint();
+                *u = make();
+                let _ = u.bind(endpoint);
+            }
+            _ => {}
+        }
     }
 
     /// Hands a TCP socket over to the stack: it closes and is freed once closed. A connection
@@ -596,7 +649,7 @@ impl Net {
             if routed.is_some() {
                 f.abort_on_unreachable(data);
                 if !self.unbuffered.is_empty() {
-                    Self::buffer_listener(f, iface, &mut self.unbuffered, data);
+                    Self::buffer_socket(f, iface, &mut self.unbuffered, data);
                 }
             } else if let Ok(eth) = EthernetFrame::new_checked(data) {
                 learned = f.observe_arp(&eth, now);
@@ -608,7 +661,7 @@ impl Net {
                     f.abort_on_unreachable(eth.payload());
                     f.learn_pmtu(eth.payload(), &mut self.pmtu, now);
                     if !self.unbuffered.is_empty() {
-                        Self::buffer_listener(f, iface, &mut self.unbuffered, eth.payload());
+                        Self::buffer_socket(f, iface, &mut self.unbuffered, eth.payload());
                     }
                 }
             }
