@@ -115,6 +115,11 @@ impl Host {
         self.stack.running()
     }
 
+    /// The host's sockets, socket buffers and programs' state (see [`stack::Footprint`]).
+    pub fn footprint(&self) -> stack::Footprint {
+        self.stack.footprint()
+    }
+
     fn links(&self, views: &[PortView]) -> Vec<LinkInfo> {
         let mut links = vec![LinkInfo::loopback()];
         for (i, (f, v)) in self.stack.net.ifaces.iter().zip(views).enumerate() {

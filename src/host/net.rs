@@ -56,6 +56,15 @@ pub struct HostIface {
 const HELD_MAX: usize = 8;
 const HELD_FOR: Duration = Duration::from_secs(3);
 
+/// The buffers an unbuffered socket gets with its first packet.
+#[derive(Clone, Copy, Debug)]
+enum Buffers {
+    /// A TCP listener's receive and send buffer sizes.
+    Tcp(usize, usize),
+    /// A UDP socket as its program makes it (buffers and all, unbound).
+    Udp(fn() -> smoltcp::socket::udp::Socket<'static>),
+}
+
 /// A socket of some interface of the host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SockRef {
@@ -81,6 +90,9 @@ pub struct Net {
     pub names: crate::host::resolve::Names,
     /// Path MTUs learned from "fragmentation needed" (route exceptions).
     pub pmtu: PathMtu,
+    /// Listening TCP sockets and bound UDP sockets that hold no buffers yet: each gets its
+    /// own when the first packet it would take arrives (`Net::listen`, `Net::bind_udp`).
+    unbuffered: Vec<(SockRef, Buffers)>,
 }
 
 /// A routed stack (a router's own sockets): its interfaces speak IP, one per local address,
@@ -153,6 +165,7 @@ impl Net {
             lo: None,
             lo_out: Vec::new(),
             pmtu: PathMtu::default(),
+            unbuffered: Vec::new(),
         }
     }
 
@@ -173,6 +186,7 @@ impl Net {
             lo: None,
             lo_out: Vec::new(),
             pmtu: PathMtu::default(),
+            unbuffered: Vec::new(),
         }
     }
 
@@ -423,6 +437,153 @@ impl Net {
 
     pub fn remove(&mut self, s: SockRef) {
         self.ifaces[s.iface].sockets.remove(s.handle);
+        self.unbuffered.retain(|u| u.0 != s);
+    }
+
+    /// A TCP socket listening on `port` of interface `iface`, whose receive and send buffers
+    /// (`rx`, `tx` bytes) come with the first connection it takes: until then it holds
+    /// none, so an idle server costs a socket and no buffers. The buffers are in place
+    /// before smoltcp sees the SYN, so the SYN-ACK advertises the window and window scale
+    /// of an `rx`-byte buffer, as a socket made with them would.
+    pub fn listen(&mut self, iface: usize, port: u16, rx: usize, tx: usize) -> Option<SockRef> {
+        use smoltcp::socket::tcp;
+        let none = || tcp::SocketBuffer::new(Vec::new());
+        let mut s = tcp::Socket::new(none(), none());
+        s.listen(port).ok()?;
+        let sock = self.add_socket(iface, s);
+        self.unbuffered.push((sock, Buffers::Tcp(rx, tx)));
+        Some(sock)
+    }
+
+    /// A UDP socket bound to `port` on interface `iface` that holds no buffers until the
+    /// first datagram it would take arrives: then it is remade in place, same handle, as
+    /// `make` makes it, and bound again, before smoltcp sees the datagram.
+    pub fn bind_udp(
+        &mut self,
+        iface: usize,
+        port: u16,
+        make: fn() -> smoltcp::socket::udp::Socket<'static>,
+    ) -> Result<SockRef, smoltcp::socket::udp::BindError> {
+        use smoltcp::socket::udp;
+        let none = || udp::PacketBuffer::new(Vec::new(), Vec::new());
+        let mut s = udp::Socket::new(none(), none());
+        s.bind(port)?;
+        let sock = self.add_socket(iface, s);
+        self.unbuffered.push((sock, Buffers::Udp(make)));
+        Ok(sock)
+    }
+
+    /// Open sockets over every interface.
+    pub fn sockets(&self) -> usize {
+        self.ifaces.iter().map(|f| f.sockets.iter().count()).sum()
+    }
+
+    /// Bytes of socket buffers held over every interface (receive and send, by capacity).
+    pub fn buffer_bytes(&self) -> usize {
+        use smoltcp::socket::Socket;
+        let bytes = |s: &Socket| match s {
+            Socket::Tcp(t) => t.recv_capacity() + t.send_capacity(),
+            Socket::Udp(u) => u.payload_recv_capacity() + u.payload_send_capacity(),
+            Socket::Raw(r) => r.payload_recv_capacity() + r.payload_send_capacity(),
+            Socket::Icmp(i) => i.payload_recv_capacity() + i.payload_send_capacity(),
+        };
+        let sockets = self.ifaces.iter().flat_map(|f| f.sockets.iter());
+        sockets.map(|(_, s)| bytes(s)).sum()
+    }
+
+    /// Gives its buffers to the unbuffered socket that will take this IPv4 packet: the
+    /// listener that takes a SYN (the first TCP socket that accepts it, in the order smoltcp
+    /// tries them, `tcp::Socket::accepts`), or the UDP socket that takes a datagram (likewise,
+    /// `udp::Socket::accepts`). The socket is remade in place, so its handle stays valid.
+    fn buffer_socket(
+        f: &mut HostIface,
+        iface: usize,
+        unbuffered: &mut Vec<(SockRef, Buffers)>,
+        packet: &[u8],
+    ) {
+        use smoltcp::socket::{Socket, tcp};
+        use smoltcp::wire::{IpAddress, IpProtocol, Ipv4Packet, TcpPacket, UdpPacket};
+        let Ok(ip) = Ipv4Packet::new_checked(packet) else {
+            return;
+        };
+        let (src, dst) = (
+            IpAddress::Ipv4(ip.src_addr()),
+            IpAddress::Ipv4(ip.dst_addr()),
+        );
+        let taker = match ip.next_header() {
+            IpProtocol::Tcp => {
+                let Ok(seg) = TcpPacket::new_checked(ip.payload()) else {
+                    return;
+                };
+                if !seg.syn() || seg.ack() || seg.rst() {
+                    return;
+                }
+                let (sport, dport) = (seg.src_port(), seg.dst_port());
+                f.sockets.iter_mut().find_map(|(handle, s)| {
+                    let Socket::Tcp(t) = s else {
+                        return None;
+                    };
+                    let takes = match t.state() {
+                        tcp::State::Closed => false,
+                        tcp::State::Listen => {
+                            let l = t.listen_endpoint();
+                            dport != 0 && l.port == dport && l.addr.is_none_or(|a| a == dst)
+                        }
+                        _ => {
+                            t.local_endpoint()
+                                .is_some_and(|e| e.port == dport && e.addr == dst)
+                                && t.remote_endpoint()
+                                    .is_some_and(|e| e.port == sport && e.addr == src)
+                        }
+                    };
+                    takes.then_some(handle)
+                })
+            }
+            IpProtocol::Udp => {
+                let Ok(dgram) = UdpPacket::new_checked(ip.payload()) else {
+                    return;
+                };
+                let dport = dgram.dst_port();
+                // A broadcast or multicast datagram goes to a socket bound to another
+                // address too: taking it for one is the safe side (memory, not the wire).
+                let to_any = f.config.cidr.is_none_or(|c| c.address() != ip.dst_addr());
+                f.sockets.iter().find_map(|(handle, s)| {
+                    let Socket::Udp(u) = s else {
+                        return None;
+                    };
+                    let e = u.endpoint();
+                    let takes = e.port == dport && (to_any || e.addr.is_none_or(|a| a == dst));
+                    takes.then_some(handle)
+                })
+            }
+            _ => return,
+        };
+        let Some(handle) = taker else {
+            return;
+        };
+        let sock = SockRef { iface, handle };
+        let Some(i) = unbuffered.iter().position(|u| u.0 == sock) else {
+            return;
+        };
+        match (
+            unbuffered.swap_remove(i).1,
+            f.sockets.get_mut::<Socket>(handle),
+        ) {
+            (Buffers::Tcp(rx, tx), Socket::Tcp(t)) => {
+                let endpoint = t.listen_endpoint();
+                *t = tcp::Socket::new(
+                    tcp::SocketBuffer::new(vec![0; rx]),
+                    tcp::SocketBuffer::new(vec![0; tx]),
+                );
+                let _ = t.listen(endpoint);
+            }
+            (Buffers::Udp(make), Socket::Udp(u)) => {
+                let endpoint = u.endpoint();
+                *u = make();
+                let _ = u.bind(endpoint);
+            }
+            _ => {}
+        }
     }
 
     /// Hands a TCP socket over to the stack: it closes and is freed once closed. A connection
@@ -432,6 +593,7 @@ impl Net {
         if self.orphans.contains(&s) {
             return;
         }
+        self.unbuffered.retain(|u| u.0 != s);
         let socket = self.socket::<smoltcp::socket::tcp::Socket>(s);
         if socket.state() == smoltcp::socket::tcp::State::SynSent {
             self.remove(s);
@@ -486,6 +648,9 @@ impl Net {
         if let Some(data) = rx {
             if routed.is_some() {
                 f.abort_on_unreachable(data);
+                if !self.unbuffered.is_empty() {
+                    Self::buffer_socket(f, iface, &mut self.unbuffered, data);
+                }
             } else if let Ok(eth) = EthernetFrame::new_checked(data) {
                 learned = f.observe_arp(&eth, now);
                 if eth.ethertype() == EthernetProtocol::Ipv4 {
@@ -495,6 +660,9 @@ impl Net {
                     }
                     f.abort_on_unreachable(eth.payload());
                     f.learn_pmtu(eth.payload(), &mut self.pmtu, now);
+                    if !self.unbuffered.is_empty() {
+                        Self::buffer_socket(f, iface, &mut self.unbuffered, eth.payload());
+                    }
                 }
             }
         }

@@ -11,6 +11,18 @@ use crate::host::net::Net;
 use crate::sim::{CmdId, CmdResult, Ctx};
 use crate::time::{Duration, Instant};
 
+/// A stack's memory in deterministic quantities (capacities and counts, not RSS), for tests
+/// that bound it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Footprint {
+    /// Open sockets, listeners and orphans included.
+    pub sockets: usize,
+    /// Their receive and send buffers, by capacity.
+    pub buffer_bytes: usize,
+    /// The running programs' own tables (`App::state_bytes`), output text not counted.
+    pub program_bytes: usize,
+}
+
 pub struct Stack {
     pub net: Net,
     apps: Vec<(CmdId, Box<dyn App>)>,
@@ -33,6 +45,15 @@ impl Stack {
 
     pub fn running(&self) -> usize {
         self.apps.len()
+    }
+
+    /// What the stack holds: its sockets and their buffers, and its programs' state.
+    pub fn footprint(&self) -> Footprint {
+        Footprint {
+            sockets: self.net.sockets(),
+            buffer_bytes: self.net.buffer_bytes(),
+            program_bytes: self.apps.iter().map(|(_, a)| a.state_bytes()).sum(),
+        }
     }
 
     /// Hands a received frame (or, in a routed stack, an IPv4 packet) to an interface.

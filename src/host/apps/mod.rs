@@ -27,6 +27,11 @@ pub trait App {
     /// a server listening on every address listens there too, as a socket bound to 0.0.0.0
     /// would.
     fn iface_up(&mut self, _net: &mut Net, _iface: usize) {}
+    /// Bytes of state the program holds beyond its sockets and its output (tables that
+    /// could grow while it runs), by capacity: a deterministic measure for tests.
+    fn state_bytes(&self) -> usize {
+        0
+    }
 }
 
 /// Starts a parsed command on a host.

@@ -337,10 +337,20 @@ impl Udp {
                 (0, args.port, None)
             }
         };
-        let buffer = || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 32], vec![0; BUF]);
-        let mut socket = udp::Socket::new(buffer(), buffer());
-        socket.bind(port).map_err(|e| format!("nc: bind: {e}"))?;
-        let sock = net.add_socket(iface, socket);
+        fn socket() -> udp::Socket<'static> {
+            let buffer =
+                || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 32], vec![0; BUF]);
+            udp::Socket::new(buffer(), buffer())
+        }
+        // A listener's buffers come with the first datagram (`Net::bind_udp`).
+        let sock = match peer {
+            Some(_) => {
+                let mut s = socket();
+                s.bind(port).map_err(|e| format!("nc: bind: {e}"))?;
+                net.add_socket(iface, s)
+            }
+            None => (net.bind_udp(iface, port, socket)).map_err(|e| format!("nc: bind: {e}"))?,
+        };
         Ok(Udp {
             args,
             sock,

@@ -32,13 +32,17 @@ pub struct Ping {
     start: Instant,
     next_send: Instant,
     sent: u64,
-    /// Send time of each sequence number (index = seq - 1).
+    /// Send time of the last `SEQ_SPACE` sequence numbers, at `(seq - 1) mod SEQ_SPACE`: it
+    /// grows with the requests sent until the 16-bit sequence number wraps, then is reused.
     sent_at: Vec<Instant>,
-    replied: Vec<bool>,
+    /// iputils' duplicate table (`rcvd_tbl`): a bit per sequence number at the same index,
+    /// cleared when that number is sent, set when its first reply comes.
+    replied: Vec<u64>,
     received: u64,
     duplicates: u64,
     errors: u64,
-    rtts_us: Vec<f64>,
+    /// Round-trip times of the first replies, as running sums.
+    rtt: RttStats,
     last_send: Instant,
     /// The last send or receive: iputils' `time` in the statistics runs to it.
     last_activity: Instant,
@@ -96,7 +100,7 @@ impl Ping {
             received: 0,
             duplicates: 0,
             errors: 0,
-            rtts_us: Vec::new(),
+            rtt: RttStats::default(),
             last_send: now,
             last_activity: now,
             out,
@@ -142,9 +146,16 @@ impl Ping {
             *b = i as u8;
         }
         icmp.fill_checksum();
+        let idx = (self.sent % SEQ_SPACE as u64) as usize;
         self.sent += 1;
-        self.sent_at.push(now);
-        self.replied.push(false);
+        match self.sent_at.get_mut(idx) {
+            Some(at) => *at = now,
+            None => self.sent_at.push(now),
+        }
+        if self.replied.len() <= idx / 64 {
+            self.replied.push(0);
+        }
+        self.replied[idx / 64] &= !(1 << (idx % 64));
         self.last_send = now;
         self.last_activity = now;
     }
@@ -198,18 +209,19 @@ impl Ping {
                 if icmp.echo_ident() == self.ident && ip.src_addr() == self.dest =>
             {
                 let seq = icmp.echo_seq_no();
-                let idx = usize::from(seq).wrapping_sub(1);
+                let idx = usize::from(seq.wrapping_sub(1));
                 let Some(&at) = self.sent_at.get(idx) else {
                     return;
                 };
                 let rtt = now.saturating_sub(at);
-                let dup = self.replied[idx];
+                let bit = 1 << (idx % 64);
+                let dup = self.replied[idx / 64] & bit != 0;
                 if dup {
                     self.duplicates += 1;
                 } else {
-                    self.replied[idx] = true;
+                    self.replied[idx / 64] |= bit;
                     self.received += 1;
-                    self.rtts_us.push(rtt.nanos() as f64 / 1000.0);
+                    self.rtt.add(rtt.nanos() as f64 / 1000.0);
                 }
                 if !self.args.quiet {
                     let _ = writeln!(
@@ -267,7 +279,7 @@ impl Ping {
 
     /// After the last request: twice the slowest reply if any came, else `-W`.
     fn linger(&self) -> Duration {
-        let max_us = self.rtts_us.iter().cloned().fold(0.0, f64::max);
+        let max_us = self.rtt.max;
         if self.received > 0 {
             Duration::from_nanos((2.0 * max_us * 1000.0) as u64)
                 .max(Duration::from_millis(10))
@@ -308,12 +320,11 @@ impl Ping {
             self.received,
             super::fmt_g(loss)
         );
-        if !self.rtts_us.is_empty() {
-            let n = self.rtts_us.len() as f64;
-            let min = self.rtts_us.iter().cloned().fold(f64::MAX, f64::min);
-            let max = self.rtts_us.iter().cloned().fold(0.0, f64::max);
-            let avg = self.rtts_us.iter().sum::<f64>() / n;
-            let var = self.rtts_us.iter().map(|r| r * r).sum::<f64>() / n - avg * avg;
+        if self.rtt.n > 0 {
+            let RttStats { min, max, .. } = self.rtt;
+            let n = self.rtt.n as f64;
+            let avg = self.rtt.sum / n;
+            let var = self.rtt.sum_sq / n - avg * avg;
             let mdev = var.max(0.0).sqrt();
             let _ = writeln!(
                 out,
@@ -331,6 +342,43 @@ impl Ping {
             received: Some(self.received),
             ..CmdResult::default()
         }
+    }
+}
+
+/// Sequence numbers are 16 bits: iputils' duplicate table covers them all
+/// (`MAX_DUP_CHK`), and so do the send times kept here.
+const SEQ_SPACE: usize = 1 << 16;
+
+/// min/avg/max/mdev need no list of round-trip times: iputils keeps `tmin`, `tmax`, `tsum`
+/// and `tsum2`. In microseconds, summed in arrival order.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct RttStats {
+    n: u64,
+    sum: f64,
+    sum_sq: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Default for RttStats {
+    fn default() -> RttStats {
+        RttStats {
+            n: 0,
+            sum: 0.0,
+            sum_sq: 0.0,
+            min: f64::MAX,
+            max: 0.0,
+        }
+    }
+}
+
+impl RttStats {
+    fn add(&mut self, us: f64) {
+        self.n += 1;
+        self.sum += us;
+        self.sum_sq += us * us;
+        self.min = self.min.min(us);
+        self.max = self.max.max(us);
     }
 }
 
@@ -393,6 +441,10 @@ impl App for Ping {
         } else {
             Some(self.last_send + self.linger())
         }
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.sent_at.capacity() * std::mem::size_of::<Instant>() + self.replied.capacity() * 8
     }
 
     fn stop(&mut self, now: Instant, net: &mut Net) -> CmdResult {

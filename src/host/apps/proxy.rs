@@ -269,10 +269,9 @@ impl UdpProxy {
         };
         let mut listeners = Vec::new();
         for i in ifaces {
-            let mut s = udp_socket();
-            s.bind(args.host_port)
-                .map_err(|e| format!("docker-proxy: listen: {e}"))?;
-            listeners.push(net.add_socket(i, s));
+            // Its buffers come with the first datagram (`Net::bind_udp`).
+            let s = net.bind_udp(i, args.host_port, udp_socket);
+            listeners.push(s.map_err(|e| format!("docker-proxy: listen: {e}"))?);
         }
         if listeners.is_empty() {
             return Err("docker-proxy: listen: cannot assign requested address".into());

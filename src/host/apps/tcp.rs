@@ -107,10 +107,10 @@ pub fn listen_all(net: &mut Net, port: u16, rx: usize, tx: usize) -> Vec<SockRef
         .collect()
 }
 
+/// A listening socket on one interface; its `rx` and `tx` buffers come with the first
+/// connection it takes (`Net::listen`).
 pub fn listen_on(net: &mut Net, iface: usize, port: u16, rx: usize, tx: usize) -> Option<SockRef> {
-    let mut s = tcp::Socket::new(buffer(rx), buffer(tx));
-    s.listen(port).ok()?;
-    Some(net.add_socket(iface, s))
+    net.listen(iface, port, rx, tx)
 }
 
 /// Reads everything available from a socket into `out`, up to `limit` bytes kept; returns

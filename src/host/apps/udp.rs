@@ -109,9 +109,9 @@ impl UdpRecv {
             if net.addr(i).is_none() {
                 continue;
             }
-            let mut s = socket(1500);
-            s.bind(port).map_err(|e| format!("udp-recv: bind: {e}"))?;
-            socks.push(net.add_socket(i, s));
+            // Its buffers come with the first datagram (`Net::bind_udp`).
+            let s = net.bind_udp(i, port, || socket(1500));
+            socks.push(s.map_err(|e| format!("udp-recv: bind: {e}"))?);
         }
         if socks.is_empty() {
             return Err("udp-recv: bind: Cannot assign requested address".into());
