@@ -115,7 +115,7 @@ pub struct Capture {
     mode: CaptureMode,
     dir: PathBuf,
     points: Vec<Point>,
-    merged: Option<PcapNgWriter<BufWriter<Box<dyn Write>>>>,
+    merged: Option<PcapNgWriter<Box<dyn Write>>>,
     /// Where the merged capture goes (`-`: standard output).
     merged_path: PathBuf,
     /// Flush the merged capture after each frame, so a reader sees frames as they happen
@@ -201,11 +201,10 @@ impl Capture {
         let live = merged_to.is_some_and(|p| p == Path::new("-"));
         let merged_path = merged_to.map_or_else(|| dir.join("all.pcapng"), Path::to_path_buf);
         let merged = if mode.merged() || merged_to.is_some() {
-            let sink: Box<dyn Write> = match live {
-                true => Box::new(io::stdout()),
-                false => Box::new(File::create(&merged_path)?),
+            let file: Box<dyn Write> = match live {
+                true => Box::new(BufWriter::with_capacity(BUF_BYTES, io::stdout())),
+                false => Box::new(Background::new(File::create(&merged_path)?)?),
             };
-            let file = BufWriter::with_capacity(BUF_BYTES, sink);
             let section = SectionHeaderBlock {
                 endianness: Endianness::Little,
                 major_version: 1,
@@ -215,14 +214,21 @@ impl Capture {
                     "hoplab (virtual time)",
                 ))],
             };
-            Some(PcapNgWriter::with_section_header(file, section).map_err(to_io)?)
+            // The section header counts toward the limit like every block after it.
+            let header =
+                PcapNgWriter::with_section_header(Vec::new(), section.clone()).map_err(to_io)?;
+            let header_len = header.get_ref().len() as u64;
+            Some((
+                PcapNgWriter::with_section_header(file, section).map_err(to_io)?,
+                header_len,
+            ))
         } else {
             None
         };
-        // The section header counts toward the limit like every block after it.
-        let written = merged
-            .as_ref()
-            .map_or(0, |m| m.get_ref().buffer().len() as u64);
+        let (merged, written) = match merged {
+            Some((m, n)) => (Some(m), n),
+            None => (None, 0),
+        };
         Ok(Capture {
             mode,
             dir: dir.to_path_buf(),
@@ -658,6 +664,137 @@ pub fn split_pcapng(src: &Path, dir: &Path) -> Result<Vec<WrittenFile>, String> 
     }
 }
 
+/// A file written by a thread of its own: the caller fills 1 MiB buffers and hands them over,
+/// so the kernel's copy into the file (most of a captured run's cost on tmpfs) runs on
+/// another core while the simulation goes on. At most `BUFFERS` buffers exist; when all are
+/// in flight the caller waits. Only bytes cross the thread: the file's content is what a
+/// plain write would have made. `flush` waits for every buffer handed over and reports the
+/// first write error; an error is also reported by the next hand-over after it.
+struct Background {
+    buf: Vec<u8>,
+    spare: Vec<Vec<u8>>,
+    /// Buffers made so far (at most `BUFFERS`).
+    made: usize,
+    in_flight: usize,
+    to_writer: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    back: std::sync::mpsc::Receiver<Vec<u8>>,
+    error: std::sync::Arc<std::sync::Mutex<Option<io::Error>>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+const CHUNK: usize = 1 << 20;
+const BUFFERS: usize = 4;
+
+impl Background {
+    fn new(mut file: File) -> io::Result<Background> {
+        let (to_writer, from_caller) = std::sync::mpsc::sync_channel::<Vec<u8>>(BUFFERS);
+        let (to_caller, back) = std::sync::mpsc::channel();
+        let error = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let errors = error.clone();
+        let writer = std::thread::Builder::new()
+            .name("hoplab-capture".into())
+            .spawn(move || {
+                let mut failed = false;
+                for mut b in from_caller {
+                    if !failed && let Err(e) = file.write_all(&b) {
+                        failed = true;
+                        if let Ok(mut slot) = errors.lock() {
+                            *slot = Some(e);
+                        }
+                    }
+                    b.clear();
+                    if to_caller.send(b).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        Ok(Background {
+            buf: Vec::with_capacity(CHUNK),
+            spare: Vec::new(),
+            made: 1,
+            in_flight: 0,
+            to_writer: Some(to_writer),
+            back,
+            error,
+            writer: Some(writer),
+        })
+    }
+
+    fn check(&self) -> io::Result<()> {
+        match self.error.lock().ok().and_then(|mut e| e.take()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn gone() -> io::Error {
+        io::Error::other("the capture writer thread ended")
+    }
+
+    fn hand_over(&mut self) -> io::Result<()> {
+        self.check()?;
+        let next = match self.spare.pop() {
+            Some(b) => b,
+            None => match self.back.try_recv() {
+                Ok(b) => {
+                    self.in_flight -= 1;
+                    b
+                }
+                Err(_) if self.made < BUFFERS => {
+                    self.made += 1;
+                    Vec::with_capacity(CHUNK)
+                }
+                Err(_) => {
+                    let b = self.back.recv().map_err(|_| Self::gone())?;
+                    self.in_flight -= 1;
+                    b
+                }
+            },
+        };
+        let full = std::mem::replace(&mut self.buf, next);
+        let tx = self.to_writer.as_ref().ok_or_else(Self::gone)?;
+        tx.send(full).map_err(|_| Self::gone())?;
+        self.in_flight += 1;
+        Ok(())
+    }
+}
+
+impl Write for Background {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if !self.buf.is_empty() && self.buf.len() + data.len() > CHUNK {
+            self.hand_over()?;
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.write(data).map(|_| ())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            self.hand_over()?;
+        }
+        while self.in_flight > 0 {
+            let b = self.back.recv().map_err(|_| Self::gone())?;
+            self.in_flight -= 1;
+            self.spare.push(b);
+        }
+        self.check()
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.flush();
+        self.to_writer = None;
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
+}
+
 /// `node:iface` as a point whose file name stays in its folder.
 fn point_name(label: &str) -> Option<PointName> {
     let (node, iface) = label.split_once(':')?;
@@ -949,6 +1086,32 @@ mod tests {
                 count += 1;
             }
             assert_eq!(count, 60);
+        }
+    }
+
+    #[test]
+    fn the_background_writer_writes_what_it_is_given_and_reports_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x");
+        let mut expected = Vec::new();
+        {
+            let mut w = Background::new(File::create(&path).unwrap()).unwrap();
+            for i in 0..20_000u32 {
+                let chunk = vec![(i % 251) as u8; (i % 700) as usize];
+                w.write_all(&chunk).unwrap();
+                expected.extend_from_slice(&chunk);
+            }
+            w.flush().unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), expected);
+            w.write_all(b"tail").unwrap();
+            expected.extend_from_slice(b"tail");
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), expected, "dropping flushes");
+        if let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") {
+            let mut w = Background::new(full).unwrap();
+            w.write_all(&[0; 10]).unwrap();
+            let e = w.flush().unwrap_err();
+            assert_eq!(e.raw_os_error(), Some(28), "{e}");
         }
     }
 
