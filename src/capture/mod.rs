@@ -617,7 +617,14 @@ pub fn split_pcapng(src: &Path, dir: &Path) -> Result<Vec<WrittenFile>, String> 
     let mut by_name: std::collections::HashMap<String, usize> = Default::default();
     let mut failed = None;
     while let Some(block) = reader.next_block() {
-        let block = block.map_err(|e| format!("{shown}: {e}"))?;
+        let block = match block {
+            Ok(b) => b,
+            Err(e) => {
+                // Cut short: the frames before the cut are written, then the error reported.
+                failed = Some(format!("{shown}: {e}"));
+                break;
+            }
+        };
         match block {
             Block::SectionHeader(_) => section.clear(),
             Block::InterfaceDescription(idb) => {
@@ -625,12 +632,13 @@ pub fn split_pcapng(src: &Path, dir: &Path) -> Result<Vec<WrittenFile>, String> 
                     InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
                     _ => None,
                 });
-                let name = label.as_deref().and_then(point_name).ok_or_else(|| {
-                    format!(
+                let Some(name) = label.as_deref().and_then(point_name) else {
+                    failed = Some(format!(
                         "{shown}: interface {} is not named node:iface, as hoplab names them",
                         section.len()
-                    )
-                })?;
+                    ));
+                    break;
+                };
                 let next = cap.points.len();
                 let index = *by_name.entry(name.label()).or_insert(next);
                 if index == next {
@@ -641,10 +649,11 @@ pub fn split_pcapng(src: &Path, dir: &Path) -> Result<Vec<WrittenFile>, String> 
             }
             Block::EnhancedPacket(epb) => {
                 let Some(&index) = section.get(epb.interface_id as usize) else {
-                    return Err(format!(
+                    failed = Some(format!(
                         "{shown}: a packet of interface {}, which has no interface block",
                         epb.interface_id
                     ));
+                    break;
                 };
                 cap.points[index].frames += 1;
                 let orig = (epb.original_len as usize).max(epb.data.len());
@@ -1121,6 +1130,17 @@ mod tests {
         let bad = dir.path().join("bad.pcapng");
         std::fs::write(&bad, b"not a capture at all").unwrap();
         assert!(split_pcapng(&bad, dir.path()).is_err());
+        // A file cut short: an error, and the frames before the cut in whole files.
+        let whole = tempfile::tempdir().unwrap();
+        run(CaptureMode::Merged, whole.path(), 0);
+        let all = std::fs::read(whole.path().join("all.pcapng")).unwrap();
+        let cut = dir.path().join("cut.pcapng");
+        std::fs::write(&cut, &all[..all.len() / 2 + 3]).unwrap();
+        let out = dir.path().join("cut");
+        let e = split_pcapng(&cut, &out).unwrap_err();
+        assert!(e.contains("cut.pcapng"), "{e}");
+        let bytes = std::fs::read(out.join("a-eth0.pcap")).unwrap();
+        assert!(bytes.len() > 24);
         assert!(split_pcapng(&dir.path().join("missing"), dir.path()).is_err());
         assert!(point_name("../x:eth0").is_none());
         assert!(point_name("x").is_none());
