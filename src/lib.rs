@@ -3,7 +3,8 @@
 //! Layers, each using only the ones above it (see `design.md`):
 //! `time`, `rand`, `id` → `wire` → `link`, `capture` → `sim` → `bridge`, `host` → `scenario`
 //! → `report`, `bench` → the `hoplab` binary. Nothing below the binary reads the wall clock,
-//! opens a file other than a capture, or spawns a thread, but the TAP edge (`tap`: its
+//! opens a file other than a capture, or spawns a thread (but the merged capture's writer,
+//! which only moves bytes to its file), but the TAP edge (`tap`: its
 //! devices, rtnetlink, namespaces, kernel-side programs and real-time driver, Linux only),
 //! which is IO by nature; its `kernel` node is sans-IO like every node.
 #![deny(unsafe_code)]

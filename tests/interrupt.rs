@@ -29,7 +29,8 @@ steps:
     .unwrap();
     let out = dir.path().join("out");
     let child = common::hoplab()
-        .args(["run", lab.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args(["run", lab.to_str().unwrap(), "--capture", "both"])
+        .args(["--out", out.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

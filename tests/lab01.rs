@@ -41,7 +41,14 @@ fn is_icmp(f: &[u8]) -> bool {
 #[test]
 fn lab01_passes_and_its_captures_show_flooding_then_forwarding() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(&["run", LAB, "--out", dir.path().to_str().unwrap()]);
+    let out = run(&[
+        "run",
+        LAB,
+        "--capture",
+        "both",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     assert!(
@@ -77,11 +84,103 @@ fn lab01_passes_and_its_captures_show_flooding_then_forwarding() {
 }
 
 #[test]
+fn the_default_writes_each_frame_once_and_split_gives_the_per_hop_files() {
+    let merged = tempfile::tempdir().unwrap();
+    let both = tempfile::tempdir().unwrap();
+    let out = run(&["run", LAB, "--out", merged.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let only: Vec<_> = std::fs::read_dir(merged.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(only, ["all.pcapng"], "the default is the merged file alone");
+    let out = run(&[
+        "run",
+        LAB,
+        "--capture",
+        "both",
+        "--out",
+        both.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let all = merged.path().join("all.pcapng");
+    assert_eq!(
+        std::fs::read(&all).unwrap(),
+        std::fs::read(both.path().join("all.pcapng")).unwrap()
+    );
+    let split = merged.path().join("hops");
+    let out = run(&["split", all.to_str().unwrap(), split.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("c3-eth0.pcap  c3:eth0 (1 frames)"));
+    let mut names: Vec<_> = std::fs::read_dir(&split)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 6, "{names:?}");
+    for n in names {
+        let x = std::fs::read(split.join(&n)).unwrap();
+        let y = std::fs::read(both.path().join(&n)).unwrap();
+        assert!(x == y, "{n:?}: split differs from --capture both");
+    }
+    // Without DIR, next to the file.
+    let out = run(&["split", all.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(merged.path().join("c1-eth0.pcap").is_file());
+    // Bad input: exit 2, no panic.
+    let out = run(&["split", LAB]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("not a pcapng file"));
+}
+
+#[test]
+fn snap_keeps_headers_and_frame_lengths() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&[
+        "run",
+        LAB,
+        "--snap",
+        "40",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    // Capture expectations see whole frames whatever the files keep.
+    assert!(
+        text(&out.stdout).contains("PASS: 18/18"),
+        "{}",
+        text(&out.stdout)
+    );
+    let mut r = pcap_file::pcapng::PcapNgReader::new(
+        std::fs::File::open(dir.path().join("all.pcapng")).unwrap(),
+    )
+    .unwrap();
+    let mut long = 0;
+    while let Some(b) = r.next_block() {
+        if let pcap_file::pcapng::Block::EnhancedPacket(p) = b.unwrap() {
+            assert!(p.data.len() <= 40);
+            if p.original_len > 40 {
+                long += 1;
+            }
+        }
+    }
+    assert!(long > 0);
+    let out = run(&["run", LAB, "--snap", "70000"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
 fn runs_are_byte_identical_across_output_directories() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     for d in [&a, &b] {
-        let out = run(&["run", LAB, "--out", d.path().to_str().unwrap()]);
+        let out = run(&[
+            "run",
+            LAB,
+            "--capture",
+            "both",
+            "--out",
+            d.path().to_str().unwrap(),
+        ]);
         assert_eq!(out.status.code(), Some(0));
     }
     let mut names: Vec<_> = std::fs::read_dir(a.path())
@@ -136,5 +235,5 @@ fn json_report_is_versioned_and_complete() {
     assert_eq!(v["passed"], true);
     assert_eq!(v["steps"][1]["result"]["received"], 3);
     assert_eq!(v["expectations"].as_array().unwrap().len(), 8);
-    assert_eq!(v["files"].as_array().unwrap().len(), 7);
+    assert_eq!(v["files"].as_array().unwrap().len(), 1, "all.pcapng");
 }

@@ -22,6 +22,8 @@ fn pcapng_dash_streams_the_merged_capture_and_reports_on_stderr() {
     let out = run(&[
         "run",
         LAB,
+        "--capture",
+        "both",
         "--out",
         dir.path().to_str().unwrap(),
         "--pcapng",

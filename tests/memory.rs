@@ -90,7 +90,10 @@ fn a_udp_receiver_gets_its_buffers_with_its_first_datagram() {
         "{recv}  - {{at: 1s, on: a, run: udp-send 10.0.0.2 5000 10}}\n  - {{at: 2s, on: a, run: sleep 1}}\n"
     );
     let (_, b, report) = footprints_at(&steps, Duration::from_millis(2500));
-    assert_eq!(report.steps[1].result.as_ref().unwrap().transmitted, Some(10));
+    assert_eq!(
+        report.steps[1].result.as_ref().unwrap().transmitted,
+        Some(10)
+    );
     // The socket on eth0 took them, with its 64 slots of 1,500 bytes each way; lo's has none.
     assert_eq!((b.sockets, b.buffer_bytes), (2, 2 * 64 * 1500));
 }

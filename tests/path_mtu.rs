@@ -62,7 +62,14 @@ fn from_server(p: &[u8]) -> bool {
 #[test]
 fn lab21_discovers_the_path_mtu_then_falls_into_a_black_hole_then_clamps() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(&["run", LAB, "--out", dir.path().to_str().unwrap()]);
+    let out = run(&[
+        "run",
+        LAB,
+        "--capture",
+        "both",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("PASS: 14/14 expectations held"), "{stdout}");

@@ -368,7 +368,7 @@ fn tap_kernel_pings_a_container_through_the_lab_bridge() {
         "",
         "  - {on: kernel, run: ping -c 3 -W 2 10.88.0.2, expect: {received: 3}}\n",
     );
-    let r = run_lab(dir.path(), &lab, &[]);
+    let r = run_lab(dir.path(), &lab, &["--capture", "both"]);
     assert_passed(&r);
     assert_eq!(result(&r, 0)["received"], 3, "{}", dump(&r));
     let t = tap_report(&r, &tap);

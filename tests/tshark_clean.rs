@@ -24,6 +24,9 @@ fn every_lab_capture_is_tshark_clean_and_filters_agree() {
             "run",
             lab.to_str().unwrap(),
             "--json",
+            // Both kinds of file, each checked.
+            "--capture",
+            "both",
             "--out",
             dir.path().to_str().unwrap(),
         ]);

@@ -37,9 +37,12 @@ pub const KEYS: &[&str] = &[
     "tcp_bridge_gbps_captured",
     "ping_all_10k_s",
     "ping_all_10k_rss_mib",
+    "ping_all_10k_captured_s",
+    "ping_all_10k_captured_rss_mib",
     "nat_mpps",
     "udp_nat_mpps",
     "tcp_nat_gbps",
+    "tcp_nat_gbps_captured",
     "conntrack_100k_slowdown",
     "tap_ping_rtt_us",
     "tap_tcp_gbps",
@@ -153,16 +156,12 @@ pub fn run(only: &[String], progress: &mut dyn FnMut(String)) -> Result<Results,
         let (dir, place) = capture_dir();
         r.params
             .insert("capture_dir".into(), serde_json::json!(place));
-        // Each repetition writes into a fresh folder, removed after its timing: deleting the
-        // previous repetition's files is not part of capturing.
-        let mut rep = 0;
+        r.params.insert(
+            "capture_mode".into(),
+            serde_json::json!("merged (the default: all.pcapng)"),
+        );
         let s = repeat(progress, "tcp_bridge_gbps_captured", || {
-            rep += 1;
-            let fresh = dir.join(format!("rep{rep}"));
-            let _ = std::fs::create_dir_all(&fresh);
-            let v = tcp_gbps(true, Some(&fresh));
-            let _ = std::fs::remove_dir_all(&fresh);
-            v
+            in_fresh_dir(&dir, |d| tcp_gbps(true, Some(d)))
         });
         let _ = std::fs::remove_dir_all(&dir);
         r.record("tcp_bridge_gbps_captured", s);
@@ -170,19 +169,29 @@ pub fn run(only: &[String], progress: &mut dyn FnMut(String)) -> Result<Results,
     if wants("ping_all_10k_s") || wants("ping_all_10k_rss_mib") {
         r.params
             .insert("ping_hosts".into(), serde_json::json!(PING_HOSTS));
-        let mut secs = Vec::new();
-        let mut rss = Vec::new();
-        for i in 0..REPS {
-            let (s, m) = ping_all(PING_HOSTS);
-            progress(format!(
-                "ping_all_10k: run {} of {REPS}: {s:.3} s, {m:.1} MiB",
-                i + 1
-            ));
-            secs.push(s);
-            rss.push(m);
-        }
+        let (secs, rss) = ping_all_reps(progress, "ping_all_10k", &mut r, None);
         r.record("ping_all_10k_s", secs);
         r.record("ping_all_10k_rss_mib", rss);
+    }
+    let captured = ["ping_all_10k_captured_s", "ping_all_10k_captured_rss_mib"];
+    if captured.iter().any(|k| wants(k)) {
+        let (dir, place) = capture_dir();
+        r.params
+            .insert("capture_dir".into(), serde_json::json!(place));
+        match ping_capture_room(PING_HOSTS, &dir) {
+            Err(why) => {
+                for k in captured.iter().filter(|k| wants(k)) {
+                    r.skipped.insert(k.to_string(), why.clone());
+                }
+            }
+            Ok(()) => {
+                let (secs, rss) =
+                    ping_all_reps(progress, "ping_all_10k_captured", &mut r, Some(&dir));
+                r.record("ping_all_10k_captured_s", secs);
+                r.record("ping_all_10k_captured_rss_mib", rss);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
     if wants("nat_mpps") {
         r.params
@@ -199,12 +208,28 @@ pub fn run(only: &[String], progress: &mut dyn FnMut(String)) -> Result<Results,
         r.record("udp_nat_mpps", s);
     }
     if wants("tcp_nat_gbps") {
-        let s = repeat(progress, "tcp_nat_gbps", || nat::tcp_nat_gbps(TCP_BYTES));
+        let s = repeat(progress, "tcp_nat_gbps", || {
+            nat::tcp_nat_gbps(TCP_BYTES, None)
+        });
         r.record("tcp_nat_gbps", s);
+    }
+    if wants("tcp_nat_gbps_captured") {
+        let (dir, place) = capture_dir();
+        r.params
+            .insert("capture_dir".into(), serde_json::json!(place));
+        let s = repeat(progress, "tcp_nat_gbps_captured", || {
+            in_fresh_dir(&dir, |d| nat::tcp_nat_gbps(TCP_BYTES, Some(d)))
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        r.record("tcp_nat_gbps_captured", s);
     }
     if wants("conntrack_100k_slowdown") {
         r.params
             .insert("conntrack_flows".into(), serde_json::json!([10, 100_000]));
+        r.params.insert(
+            "conntrack_batches".into(),
+            serde_json::json!(nat::CONNTRACK_BATCHES),
+        );
         let s = repeat(progress, "conntrack_100k_slowdown", || {
             nat::conntrack_slowdown(NAT_FRAMES)
         });
@@ -256,6 +281,73 @@ fn repeat_fallible(
         samples.push(v);
     }
     Ok(samples)
+}
+
+/// Runs `f` with a fresh folder under `dir`, removed after its timing: deleting the previous
+/// repetition's files is not part of capturing.
+fn in_fresh_dir(dir: &std::path::Path, f: impl FnOnce(&PathBuf) -> f64) -> f64 {
+    let fresh = dir.join("rep");
+    let _ = std::fs::remove_dir_all(&fresh);
+    let _ = std::fs::create_dir_all(&fresh);
+    let v = f(&fresh);
+    let _ = std::fs::remove_dir_all(&fresh);
+    v
+}
+
+/// `REPS` ping-all runs (captured into fresh folders under `capture` if given): their wall
+/// seconds and peak RSS. The fewest replies a run got goes to `params` (`KEY_replies`).
+fn ping_all_reps(
+    progress: &mut dyn FnMut(String),
+    key: &str,
+    r: &mut Results,
+    capture: Option<&PathBuf>,
+) -> (Vec<f64>, Vec<f64>) {
+    let mut secs = Vec::new();
+    let mut rss = Vec::new();
+    let mut fewest = u64::MAX;
+    for i in 0..REPS {
+        let p = match capture {
+            Some(dir) => {
+                let mut p = PingAll::default();
+                in_fresh_dir(dir, |d| {
+                    p = ping_all(PING_HOSTS, Some(d));
+                    0.0
+                });
+                p
+            }
+            None => ping_all(PING_HOSTS, None),
+        };
+        progress(format!(
+            "{key}: run {} of {REPS}: {:.3} s, peak {:.1} MiB, {} replies",
+            i + 1,
+            p.secs,
+            p.peak_rss_mib,
+            p.replies
+        ));
+        secs.push(p.secs);
+        rss.push(p.peak_rss_mib);
+        fewest = fewest.min(p.replies);
+    }
+    r.params
+        .insert(format!("{key}_replies"), serde_json::json!(fewest));
+    (secs, rss)
+}
+
+/// Whether a captured ping-all of `n` hosts fits: every host's ARP request is flooded to every
+/// port, so the merged file holds about 2·n² frames (each copy leaving the bridge and reaching
+/// a host), some 100 bytes each. It must fit in a quarter of the available memory (the
+/// folder is usually a tmpfs).
+fn ping_capture_room(n: usize, dir: &std::path::Path) -> Result<(), String> {
+    let need = 2 * (n as u64).pow(2) * 100;
+    let avail = free_bytes(dir).unwrap_or(0);
+    if need > avail / 4 {
+        return Err(format!(
+            "the capture of {n} hosts pinging would hold about {} MiB ({n}² flooded ARP copies at both ends of a hop), more than a quarter of the {} MiB of memory available",
+            need >> 20,
+            avail >> 20
+        ));
+    }
+    Ok(())
 }
 
 fn repeat(progress: &mut dyn FnMut(String), key: &str, mut f: impl FnMut() -> f64) -> Vec<f64> {
@@ -354,7 +446,7 @@ fn argv(s: &str) -> Vec<String> {
 }
 
 /// A 20 MB bulk transfer between two hosts, on a cable or through a bridge, optionally
-/// capturing the hop pcaps into `capture`. Returns simulated payload Gbit/s per wall second.
+/// capturing into `capture` as a run does by default (`all.pcapng`). Returns simulated payload Gbit/s per wall second.
 pub fn tcp_gbps(bridged: bool, capture: Option<&PathBuf>) -> f64 {
     let mut sim = Sim::new(1);
     let a = sim.add_node(Box::new(host("a", [10, 0, 0, 1], 1, 1)), &["eth0".into()]);
@@ -370,7 +462,7 @@ pub fn tcp_gbps(bridged: bool, capture: Option<&PathBuf>) -> f64 {
     }
     let t = Wall::now();
     if let Some(dir) = capture {
-        match Capture::create(CaptureMode::Split, dir) {
+        match Capture::create(CaptureMode::default(), dir) {
             Ok(c) => sim.attach_capture(c),
             Err(e) => {
                 log::warn!("bench capture: {e}");
@@ -420,12 +512,13 @@ fn free_bytes(_path: &std::path::Path) -> Option<u64> {
     Some(kb * 1024)
 }
 
-fn rss_mib() -> f64 {
+/// A `/proc/self/status` figure in MiB (`VmRSS`, `VmHWM`).
+fn status_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))?
+                .find(|l| l.starts_with(field))?
                 .split_whitespace()
                 .nth(1)?
                 .parse::<f64>()
@@ -434,17 +527,38 @@ fn rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// `n` hosts on one bridge; host i pings host i+1 once. Returns (wall seconds, RSS MiB
-/// at the end, with every host and its state still alive).
-pub fn ping_all(n: usize) -> (f64, f64) {
+/// Resets the process's peak RSS to its current RSS (Linux: `clear_refs` 5), so `VmHWM` is
+/// the peak of what follows.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// What one ping-all run measured.
+#[derive(Debug, Default)]
+pub struct PingAll {
+    /// Wall seconds from building the lab until every ping finished.
+    pub secs: f64,
+    /// Peak resident memory during the run (`VmHWM`), MiB.
+    pub peak_rss_mib: f64,
+    /// Echo replies received, of one per host.
+    pub replies: u64,
+}
+
+/// `n` hosts on one bridge; host i pings host i+1 once, optionally capturing as a run does
+/// by default (`all.pcapng` in `capture`).
+pub fn ping_all(n: usize, capture: Option<&PathBuf>) -> PingAll {
+    reset_peak_rss();
     let t = Wall::now();
     let mut sim = Sim::new(1);
     let (bridge, names) = Bridge::numbered("br0", "veth", n);
     let br = sim.add_node(Box::new(bridge), &names);
-    let ip = |i: usize| [10, (i >> 16) as u8, (i >> 8) as u8, i as u8 + 1];
+    // Host i is 10.x.y.z for i + 1, in one /8: no two hosts share an address for n < 2^24.
+    let ip = |i: usize| {
+        let a = i + 1;
+        [10, (a >> 16) as u8, (a >> 8) as u8, a as u8]
+    };
     let mut hosts: Vec<NodeId> = Vec::with_capacity(n);
     for i in 0..n {
-        // Per-host MAC and /8 address, so ten thousand fit one subnet.
         let cfg = HostConfig {
             name: format!("c{i}"),
             ifaces: vec![IfaceConfig {
@@ -464,22 +578,40 @@ pub fn ping_all(n: usize) -> (f64, f64) {
         );
         hosts.push(id);
     }
+    if let Some(dir) = capture {
+        match Capture::create(CaptureMode::default(), dir) {
+            Ok(c) => sim.attach_capture(c),
+            Err(e) => log::warn!("bench capture: {e}"),
+        }
+    }
     for (i, &h) in hosts.iter().enumerate() {
         let d = ip((i + 1) % n);
         let cmd = format!("ping -c 1 -W 2 {}.{}.{}.{}", d[0], d[1], d[2], d[3]);
         let _ = sim.start_command(h, CmdId(i as u32), &argv(&cmd), "");
     }
-    let mut done = 0;
+    let (mut done, mut replies) = (0, 0);
     while done < n {
         match sim.run_until(Instant::ZERO + VIRTUAL_LIMIT) {
-            Stop::CommandDone => done += sim.take_finished().len(),
+            Stop::CommandDone => {
+                for (_, r) in sim.take_finished() {
+                    done += 1;
+                    replies += r.received.unwrap_or(0);
+                }
+            }
             _ => break,
         }
     }
+    if let Some(mut c) = sim.take_capture() {
+        let _ = c.finish();
+    }
     let secs = t.elapsed().as_secs_f64();
-    let rss = rss_mib();
+    let peak = status_mib("VmHWM:");
     drop(sim);
-    (secs, rss)
+    PingAll {
+        secs,
+        peak_rss_mib: peak,
+        replies,
+    }
 }
 
 #[cfg(test)]
@@ -487,5 +619,21 @@ mod tests {
     #[test]
     fn bridge_bench_forwards() {
         assert!(super::bridge_mpps() > 0.0);
+    }
+
+    #[test]
+    fn every_ping_of_ping_all_is_answered() {
+        // Past 255 hosts, where the addresses once wrapped onto each other.
+        let p = super::ping_all(300, None);
+        assert_eq!(p.replies, 300);
+        assert!(p.peak_rss_mib > 0.0);
+        let dir = tempfile::tempdir().unwrap();
+        let p = super::ping_all(40, Some(&dir.path().to_path_buf()));
+        assert_eq!(p.replies, 40);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["all.pcapng"]);
     }
 }

@@ -83,6 +83,7 @@ fn run_lab(text: &str) -> Result<String, String> {
         interrupt: None,
         merged_to: None,
         max_capture_bytes: 0,
+        snaplen: None,
     };
     let mut runner = Runner::new(&lab, &opts)?;
     crate::tap::attach(

@@ -261,8 +261,9 @@ impl Node for Host {
         if f.ignores(frame) {
             // smoltcp takes no ARP that is not aimed at it; Linux updates a neighbour that
             // announces a new MAC. Handed over as a reply to us, it does.
-            if let Some(reply) = f.as_reply_to_us(frame, now) {
-                self.stack.receive(now, i, &reply, ctx);
+            match f.as_reply_to_us(frame, now) {
+                Some(reply) => self.stack.receive(now, i, &reply, ctx),
+                None => ctx.untouched(),
             }
             return;
         }

@@ -568,6 +568,7 @@ fn test_lab_inner(file: &Path, loaded: &Result<Lab, LabErrors>, opts: &TestOptio
         interrupt: opts.interrupt.clone(),
         merged_to: None,
         max_capture_bytes: super::run::DEFAULT_MAX_CAPTURE_BYTES,
+        snaplen: None,
     };
     let mut runner = match Runner::new(lab, &run_opts) {
         Ok(r) => r,

@@ -26,6 +26,8 @@ pub struct Lab {
     pub about: String,
     pub seed: u64,
     pub captures: CaptureMode,
+    /// Bytes of each frame the capture files keep (0: whole frames).
+    pub snaplen: u32,
     pub settle: Duration,
     pub duration: Option<Duration>,
     pub requires: Vec<String>,
@@ -330,9 +332,36 @@ impl Step {
 #[derive(Default)]
 pub(super) struct Names {
     pub(super) nodes: BTreeMap<String, (&'static str, Vec<String>)>,
+    /// The interface names of nodes with many, as sets (built when links are resolved), so
+    /// 10,000 links to one bridge do not scan its ports each.
+    iface_sets: rustc_hash::FxHashMap<String, rustc_hash::FxHashSet<String>>,
 }
 
 impl Names {
+    /// Whether `node` (which must exist) has interface `iface`.
+    fn has_iface(&mut self, node: &str, iface: &str) -> bool {
+        let Some((_, ifaces)) = self.nodes.get(node) else {
+            return false;
+        };
+        if ifaces.len() <= 16 {
+            return ifaces.iter().any(|i| i == iface);
+        }
+        self.iface_sets
+            .entry(node.to_string())
+            .or_insert_with(|| ifaces.iter().cloned().collect())
+            .contains(iface)
+    }
+
+    /// Adds an interface to `node` (a bridge port a link creates).
+    fn add_iface(&mut self, node: &str, iface: &str) {
+        if let Some((_, ifaces)) = self.nodes.get_mut(node) {
+            ifaces.push(iface.to_string());
+        }
+        if let Some(set) = self.iface_sets.get_mut(node) {
+            set.insert(iface.to_string());
+        }
+    }
+
     pub(super) fn node_names(&self) -> impl Iterator<Item = &str> {
         self.nodes.keys().map(String::as_str)
     }
@@ -424,15 +453,27 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
             ),
         );
     }
+    let snaplen = match &raw.snaplen {
+        None => 0,
+        Some(s) if s.value <= crate::capture::SNAPLEN => s.value,
+        Some(s) => {
+            errs.at(
+                s.referenced,
+                "snaplen",
+                format!("{} is more than 65535 (0 keeps whole frames)", s.value),
+            );
+            0
+        }
+    };
     let captures = match &raw.captures {
-        None => CaptureMode::Both,
+        None => CaptureMode::Merged,
         Some(c) => CaptureMode::parse(&c.value).unwrap_or_else(|| {
             errs.at(
                 c.referenced,
                 "captures",
                 format!("'{}' is not one of none, merged, split, both", c.value),
             );
-            CaptureMode::Both
+            CaptureMode::Merged
         }),
     };
     let mut duration_of = |v: &Option<super::raw::S<String>>, field: &str| {
@@ -941,6 +982,7 @@ pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
         about: raw.about.unwrap_or_default(),
         seed,
         captures,
+        snaplen,
         settle,
         duration,
         requires,
@@ -1139,7 +1181,7 @@ fn resolve_link(
             );
             return None;
         };
-        let Some((kind, ifaces)) = names.nodes.get_mut(&ep.node) else {
+        let Some(&(kind, _)) = names.nodes.get(&ep.node) else {
             let hint = suggest(&ep.node, names.node_names());
             errs.at(
                 s.referenced,
@@ -1148,14 +1190,15 @@ fn resolve_link(
             );
             return None;
         };
-        if !ifaces.contains(&ep.iface) {
-            if *kind == "bridge" {
-                ifaces.push(ep.iface.clone());
+        if !names.has_iface(&ep.node, &ep.iface) {
+            if kind == "bridge" {
+                names.add_iface(&ep.node, &ep.iface);
                 if let Some(b) = bridges.iter_mut().find(|b| b.name == ep.node) {
                     let mac = mac_for(seed, &ep.to_string());
                     b.ports.push((ep.iface.clone(), mac));
                 }
             } else {
+                let ifaces = names.nodes.get(&ep.node).map_or(&[][..], |n| &n.1[..]);
                 let hint = suggest(&ep.iface, ifaces.iter().map(String::as_str));
                 errs.at(
                     s.referenced,

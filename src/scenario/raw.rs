@@ -38,6 +38,12 @@ pub struct RawLab {
     #[serde(default)]
     #[schemars(with = "Option<forms::Captures>")]
     pub captures: Option<S<String>>,
+    /// Bytes of each frame the capture files keep, as tcpdump's `-s` (headers only for bulk
+    /// transfers, e.g. 96); records keep each frame's length, and capture expectations still
+    /// see whole frames. 0 or absent: whole frames. `--snap N` overrides it.
+    #[serde(default)]
+    #[schemars(with = "Option<u16>")]
+    pub snaplen: Option<S<u32>>,
     /// After the last step, the run goes on until no frame has moved for this long (default
     /// 1s).
     #[serde(default)]

@@ -29,6 +29,9 @@ pub struct RunOptions {
     pub merged_to: Option<PathBuf>,
     /// The most bytes the capture files may hold (0: no limit); past it the run stops.
     pub max_capture_bytes: u64,
+    /// Bytes of each frame the capture files keep (`--snap`), instead of the lab's
+    /// `snaplen`; 0: whole frames.
+    pub snaplen: Option<u32>,
 }
 
 /// `--max-capture-bytes` when not given: 2 GiB.
@@ -215,6 +218,7 @@ impl<'l> Runner<'l> {
         let mut capture = Capture::create_with(mode, &dir, opts.merged_to.as_deref())
             .map_err(|e| format!("cannot write captures to {}: {e}", dir.display()))?;
         capture.set_limit(opts.max_capture_bytes);
+        capture.set_snaplen(opts.snaplen.unwrap_or(lab.snaplen));
         let mut watches = Vec::new();
         for e in &lab.expects {
             let port = port_of(&sim, &e.point)?;

@@ -116,7 +116,8 @@ pub(crate) mod forms {
     }
 
     /// Which capture files a run writes: `none`, `merged` (one `all.pcapng` with every
-    /// point), `split` (one pcap per capture point) or `both` (default).
+    /// point, each frame written once; the default), `split` (one pcap per capture point) or
+    /// `both`. `hoplab split all.pcapng DIR` writes the per-point pcaps afterwards.
     #[derive(JsonSchema)]
     #[serde(rename_all = "lowercase")]
     pub enum Captures {

@@ -71,6 +71,7 @@ pub fn trace(
         interrupt: None,
         merged_to: None,
         max_capture_bytes: 0,
+        snaplen: None,
     };
     let mut runner = Runner::new(lab, &opts)?;
     runner.sim.set_trace();

@@ -136,6 +136,9 @@ struct PortSlot {
     present: bool,
 }
 
+/// Nodes with more ports than this have their port names indexed (see `Sim::port_names`).
+const INDEXED_PORTS: usize = 16;
+
 /// Why `run_until` returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stop {
@@ -191,6 +194,11 @@ pub struct Sim {
     queue: EventQueue<Ev>,
     nodes: Vec<NodeSlot>,
     ports: Vec<PortSlot>,
+    /// Node names to nodes (the first of a name), so a lookup does not scan 10,000 nodes.
+    node_names: rustc_hash::FxHashMap<String, NodeId>,
+    /// Port names to local numbers, for nodes with more than `INDEXED_PORTS` ports (a
+    /// bridge's thousands of veths); smaller nodes are scanned.
+    port_names: rustc_hash::FxHashMap<NodeId, rustc_hash::FxHashMap<String, u16>>,
     links: Vec<Link>,
     pool: FramePool,
     scratch: Scratch,
@@ -246,6 +254,8 @@ impl Sim {
             queue: EventQueue::default(),
             nodes: Vec::new(),
             ports: Vec::new(),
+            node_names: Default::default(),
+            port_names: Default::default(),
             links: Vec::new(),
             pool: FramePool::default(),
             scratch: Scratch::default(),
@@ -356,6 +366,14 @@ impl Sim {
                 present: true,
             });
         }
+        if port_names.len() > INDEXED_PORTS {
+            let mut index = rustc_hash::FxHashMap::default();
+            for (i, name) in port_names.iter().enumerate() {
+                index.entry(name.clone()).or_insert(i as u16);
+            }
+            self.port_names.insert(id, index);
+        }
+        self.node_names.entry(node.name().to_string()).or_insert(id);
         self.nodes.push(NodeSlot {
             node,
             first_port,
@@ -378,13 +396,13 @@ impl Sim {
     }
 
     pub fn find_node(&self, name: &str) -> Option<NodeId> {
-        self.nodes
-            .iter()
-            .position(|n| n.node.name() == name)
-            .map(|i| NodeId(i as u32))
+        self.node_names.get(name).copied()
     }
 
     pub fn find_port(&self, node: NodeId, name: &str) -> Option<PortId> {
+        if let Some(index) = self.port_names.get(&node) {
+            return index.get(name).map(|&l| self.port(node, l));
+        }
         let slot = &self.nodes[node.index()];
         (0..slot.ports)
             .map(|l| self.port(node, l))
@@ -649,7 +667,7 @@ impl Sim {
                     self.pool.give(frame);
                     return true;
                 }
-                let node = self.deliver(port, &frame, tag);
+                let (node, _) = self.deliver(port, &frame, tag);
                 self.after_call(node, Incoming::Owned(frame), tag);
             }
             Ev::FloodArrive {
@@ -669,8 +687,10 @@ impl Sim {
                     if let Some(link) = port.link {
                         let me = PortId(first + u32::from(local));
                         let peer = self.links[link.index()].peer_of(me);
-                        let node = self.deliver(peer, &frame, tag);
-                        self.after_call(node, Incoming::Shared(&frame), tag);
+                        let (node, quiet) = self.deliver(peer, &frame, tag);
+                        if !quiet {
+                            self.after_call(node, Incoming::Shared(&frame), tag);
+                        }
                     }
                 }
                 self.pool.give(frame);
@@ -689,6 +709,7 @@ impl Sim {
                         last_id: &mut self.last_id,
                         detail: false,
                         trace: false,
+                        untouched: false,
                     };
                     slot.node.handle_timeout(self.now, &mut ctx);
                     self.scratch.notes.clear();
@@ -700,8 +721,9 @@ impl Sim {
     }
 
     /// Hands a frame to the node owning `port` and captures it; the caller then carries out
-    /// the node's sends with `after_call`.
-    fn deliver(&mut self, port: PortId, frame: &[u8], tag: PacketTag) -> NodeId {
+    /// the node's sends with `after_call`, which it may skip when the node says it was left
+    /// untouched (the second value: nothing sent or finished, no new deadline).
+    fn deliver(&mut self, port: PortId, frame: &[u8], tag: PacketTag) -> (NodeId, bool) {
         let p = &mut self.ports[port.index()];
         p.stats.rx_packets += 1;
         p.stats.rx_bytes += frame.len() as u64;
@@ -729,8 +751,10 @@ impl Sim {
             last_id: &mut self.last_id,
             detail,
             trace,
+            untouched: false,
         };
         slot.node.handle_frame(self.now, local, frame, &mut ctx);
+        let untouched = ctx.untouched;
         if logging {
             self.write_comment(node, tag);
             self.log(port, Direction::In, frame, tag);
@@ -749,7 +773,8 @@ impl Sim {
             }
         }
         self.scratch.notes.clear();
-        node
+        let quiet = untouched && self.scratch.tx.is_empty() && self.scratch.done.is_empty();
+        (node, quiet)
     }
 
     /// Formats the packet's tag and the pending notes of `node` into `self.comment`.
@@ -762,16 +787,15 @@ impl Sim {
         let slot = &self.nodes[node.index()];
         let ports = &self.ports;
         let first = slot.first_port as usize;
-        let name = |l: u16| {
-            ports
-                .get(first + l as usize)
-                .map_or_else(|| format!("port {l}"), |p| p.name.clone())
+        let name = |l: u16| match ports.get(first + l as usize) {
+            Some(p) => std::borrow::Cow::Borrowed(p.name.as_str()),
+            None => std::borrow::Cow::Owned(format!("port {l}")),
         };
         for n in &self.scratch.notes {
             if !self.comment.is_empty() {
                 self.comment.push_str("; ");
             }
-            self.comment.push_str(&n.describe(&name));
+            n.describe_into(&mut self.comment, &name);
         }
     }
 
@@ -1088,6 +1112,7 @@ impl Sim {
             last_id: &mut self.last_id,
             detail: false,
             trace: false,
+            untouched: false,
         };
         let r = f(slot.node.as_mut(), self.now, &mut ctx);
         self.scratch.notes.clear();

@@ -73,6 +73,8 @@ pub struct Ctx<'a> {
     pub(crate) detail: bool,
     /// Full tracing: a node notes every step of its decisions (each rule a packet meets).
     pub(crate) trace: bool,
+    /// The node neither changed nor sent anything (see `untouched`).
+    pub(crate) untouched: bool,
 }
 
 impl Ctx<'_> {
@@ -198,8 +200,21 @@ impl Ctx<'_> {
     }
 
     /// Records a decision about the frame being handled (it becomes a capture comment).
+    /// Kept only while the notes are read (`detail`): otherwise nothing is stored.
+    #[inline]
     pub fn note(&mut self, note: Note) {
-        self.notes.push(note);
+        if self.detail {
+            self.notes.push(note);
+        }
+    }
+
+    /// Says the node dropped the frame without changing any state (a host ignoring an ARP
+    /// request for another address): the engine then skips re-arming its timer, the cost of
+    /// a flood's delivery to the hosts it is not for. Only valid if the node sent, noted and
+    /// finished nothing, and its deadline is as before.
+    #[inline]
+    pub fn untouched(&mut self) {
+        self.untouched = true;
     }
 
     /// Reports that a command finished.

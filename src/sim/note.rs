@@ -182,6 +182,44 @@ impl DropReason {
 impl Note {
     /// The note as a capture comment; `port_name` resolves the node's local port numbers.
     pub fn describe(&self, port_name: &dyn Fn(u16) -> String) -> String {
+        let mut out = String::new();
+        self.describe_into(&mut out, &|p| port_name(p).into());
+        out
+    }
+
+    /// As `describe`, appended to `out`: the commonest notes of a captured run (forwarded,
+    /// learned, flooded) are written without a `String` of their own.
+    pub fn describe_into<'a>(
+        &self,
+        out: &mut String,
+        port_name: &dyn Fn(u16) -> std::borrow::Cow<'a, str>,
+    ) {
+        use std::fmt::Write;
+        match *self {
+            Note::Forwarded { port } => {
+                out.push_str("forwarded to ");
+                out.push_str(&port_name(port));
+            }
+            Note::Learned { mac, port } => {
+                let _ = write!(out, "learned {} on {}", Mac(mac), port_name(port));
+            }
+            Note::Flooded {
+                ports,
+                unknown_unicast,
+            } => {
+                let what = if unknown_unicast {
+                    "unknown unicast"
+                } else {
+                    "broadcast/multicast"
+                };
+                let s = if ports == 1 { "" } else { "s" };
+                let _ = write!(out, "flooded ({what}) to {ports} port{s}");
+            }
+            _ => out.push_str(&self.describe_owned(&|p| port_name(p).into_owned())),
+        }
+    }
+
+    fn describe_owned(&self, port_name: &dyn Fn(u16) -> String) -> String {
         match *self {
             Note::Log(ref line) => format!("LOG: {}", line.trim_end()),
             Note::Decision(ref text) => text.to_string(),

@@ -144,3 +144,28 @@ fn a_frame_on_the_wire_of_a_deleted_link_is_lost() {
             .is_ok()
     );
 }
+
+#[test]
+fn names_are_found_in_small_and_large_nodes() {
+    let mut sim = Sim::new(1);
+    let many: Vec<String> = (0..100).map(|i| format!("veth{i}")).collect();
+    let big = sim.add_node(Box::new(Probe::new("big", false)), &many);
+    let small = sim.add_node(Box::new(Probe::new("small", false)), &["eth0".into()]);
+    // A second node of the same name is never the one found.
+    sim.add_node(Box::new(Probe::new("small", false)), &["eth1".into()]);
+    assert_eq!(sim.find_node("big"), Some(big));
+    assert_eq!(sim.find_node("small"), Some(small));
+    assert_eq!(sim.find_node("none"), None);
+    assert_eq!(sim.find_port(big, "veth57"), Some(sim.port(big, 57)));
+    assert_eq!(sim.find_port(big, "veth100"), None);
+    assert_eq!(sim.find_port(small, "eth0"), Some(sim.port(small, 0)));
+    assert_eq!(sim.find_port(small, "eth1"), None);
+}
+
+/// A flood to hosts that ignore it (ARP for another address) changes nothing they do: the
+/// one it is for still answers, and every host still sees the request in the capture.
+#[test]
+fn a_flood_reaches_hosts_that_ignore_it() {
+    let p = crate::bench::ping_all(20, None);
+    assert_eq!(p.replies, 20);
+}

@@ -506,6 +506,7 @@ fn run_lab(y: &str) -> hoplab::scenario::run::RunReport {
         interrupt: None,
         merged_to: None,
         max_capture_bytes: 0,
+        snaplen: None,
     };
     let mut runner = Runner::new(&lab, &opts).expect("build");
     runner.run()

@@ -49,9 +49,14 @@ enum Command {
         /// own: the same lab and seed give byte-identical captures.
         #[arg(long)]
         seed: Option<u64>,
-        /// Which captures to write: none, merged, split, both (default: the lab's, else both).
+        /// Which captures to write: none, merged, split, both (default: the lab's, else
+        /// merged: all.pcapng, each frame written once; `hoplab split` gives the per-hop pcaps).
         #[arg(long)]
         capture: Option<String>,
+        /// Keep at most N bytes of each frame in the capture files, as tcpdump's -s (default:
+        /// the lab's `snaplen`, else whole frames; 0: whole frames).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=65535))]
+        snap: Option<u32>,
         /// Print the run report as JSON (version 1) instead of text.
         #[arg(long)]
         json: bool,
@@ -85,6 +90,14 @@ enum Command {
         /// (default 2 GiB; 0: no limit).
         #[arg(long, value_name = "BYTES", default_value_t = hoplab::scenario::run::DEFAULT_MAX_CAPTURE_BYTES)]
         max_capture_bytes: u64,
+    },
+    /// Write the per-hop pcaps of a merged capture: DIR/<node>-<iface>.pcap for each interface
+    /// of FILE, byte for byte the files `--capture both` writes.
+    Split {
+        /// The merged capture, e.g. captures/<lab>/all.pcapng.
+        file: PathBuf,
+        /// Where the pcaps go (default: FILE's folder).
+        dir: Option<PathBuf>,
     },
     /// Run labs and grade them: a table of pass, FAIL, skipped or error per lab.
     Test {
@@ -187,6 +200,7 @@ fn main() -> ExitCode {
             duration,
             allow_host_routes,
             max_capture_bytes,
+            snap,
         } => match step {
             true => step::run_stepwise(file, out, seed, capture),
             false => run(
@@ -203,9 +217,11 @@ fn main() -> ExitCode {
                     duration,
                     allow_host_routes,
                     max_capture_bytes,
+                    snap,
                 },
             ),
         },
+        Command::Split { file, dir } => split(&file, dir),
         Command::Test {
             paths,
             json,
@@ -300,6 +316,28 @@ fn attach_taps(
     })
 }
 
+/// `hoplab split FILE [DIR]`: the per-hop pcaps of a merged capture; exit 2 on bad input or
+/// a write error.
+fn split(file: &Path, dir: Option<PathBuf>) -> ExitCode {
+    let dir = dir.unwrap_or_else(|| {
+        file.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    });
+    match hoplab::capture::split_pcapng(file, &dir) {
+        Ok(files) => {
+            for f in files {
+                say!("{}  {} ({} frames)", f.path.display(), f.point, f.frames);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            errln!("hoplab split: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 /// `--capture`: a capture mode, or exit 2 with the choices.
 fn capture_mode(arg: Option<&str>) -> Result<Option<CaptureMode>, ExitCode> {
     match arg.map(|c| (c, CaptureMode::parse(c))) {
@@ -370,6 +408,7 @@ struct Extras {
     duration: Option<String>,
     allow_host_routes: bool,
     max_capture_bytes: u64,
+    snap: Option<u32>,
 }
 
 fn run(
@@ -388,6 +427,7 @@ fn run(
         duration,
         allow_host_routes,
         max_capture_bytes,
+        snap,
     } = extras;
     if pace.is_some_and(|x| !(x.is_finite() && x > 0.0)) {
         errln!("hoplab: --pace takes a positive number of virtual seconds per wall second");
@@ -450,6 +490,7 @@ fn run(
         interrupt: Some(interrupt.clone()),
         merged_to: pcapng,
         max_capture_bytes,
+        snaplen: snap,
     };
     if let Err(e) = hoplab::tap::preflight(&lab) {
         errln!("hoplab: {e}");
@@ -723,6 +764,7 @@ fn show(
         interrupt: Some(interrupt_flag()),
         merged_to: None,
         max_capture_bytes: 0,
+        snaplen: None,
     };
     let mut runner = match Runner::new(&lab, &opts) {
         Ok(r) => r,

@@ -51,6 +51,7 @@ pub fn run_stepwise(
         interrupt: None,
         merged_to: None,
         max_capture_bytes: hoplab::scenario::run::DEFAULT_MAX_CAPTURE_BYTES,
+        snaplen: None,
     };
     let total = lab.steps.len();
     // Steps a rerun passes without pausing (after `back`).
