@@ -32,6 +32,7 @@ fn options(out: Option<&std::path::Path>) -> RunOptions {
         interrupt: None,
         merged_to: None,
         max_capture_bytes: 0,
+        snaplen: None,
     }
 }
 
