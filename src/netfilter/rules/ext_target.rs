@@ -153,7 +153,16 @@ impl TargetBuilder {
         target_options(self.name).iter().map(|o| (o.0, true))
     }
 
-    pub fn parse(&mut self, p: &Prog, opt: &'static str, inv: bool, args: &mut Args) -> Res<()> {
+    /// Reads one option; `proto` is the rule's `-p` as given so far (NAT ports need one
+    /// with ports, checked as the option is read, as libxt_NAT and libxt_REDIRECT do).
+    pub fn parse(
+        &mut self,
+        p: &Prog,
+        opt: &'static str,
+        inv: bool,
+        args: &mut Args,
+        proto: Option<u8>,
+    ) -> Res<()> {
         once(p, self.name, &mut self.seen, opt, inv, false)?;
         let ext = self.name;
         let markmask =
@@ -287,6 +296,15 @@ impl TargetBuilder {
                 "persistent" => n.persistent = true,
                 _ => {
                     let v = args.value(p)?;
+                    // TCP, UDP, SCTP, DCCP and (accepted, though it has no ports) ICMP.
+                    let portok = matches!(proto, Some(6 | 17 | 132 | 33 | 1));
+                    let ports = opt == "to-ports" || v.contains(':');
+                    if ports && !portok {
+                        return Err(p.param(
+                            "Need TCP, UDP, SCTP or DCCP with port specification",
+                            Some(v),
+                        ));
+                    }
                     n.action = match n.action {
                         NatAction::Dnat { .. } => {
                             let (addrs, ports) = nat_range(p, v)?;

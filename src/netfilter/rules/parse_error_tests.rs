@@ -26,7 +26,7 @@ fn errors_read_like_iptables() {
         (
             &[],
             "-A INPUT -j FOO",
-            format!("{n}Couldn't load target `FOO':No such file or directory"),
+            format!("{n}Chain 'FOO' does not exist"),
         ),
         (
             &[],
@@ -76,7 +76,63 @@ fn errors_read_like_iptables() {
         (
             &[],
             "-A INPUT -p tcp --dport 80 --dport 81",
-            format!("{n}tcp: option \"--dport\" can only be used once."),
+            format!("{n}Only one `--destination-port' allowed"),
+        ),
+        (
+            &[],
+            "-A INPUT -p tcp --sport 80 --source-port 81",
+            format!("{n}Only one `--source-port' allowed"),
+        ),
+        (
+            &[],
+            "-A INPUT -p tcp --syn --tcp-flags SYN SYN",
+            format!("{n}Only one of `--syn' or `--tcp-flags'  allowed"),
+        ),
+        (
+            &[],
+            "-A INPUT -p udp --dport 80 --dport 81",
+            format!("{n}udp: option \"--destination-port\" can only be used once."),
+        ),
+        (
+            &[],
+            "-A INPUT -s ! 10.0.0.0/8",
+            "Bad argument `10.0.0.0/8'".into(),
+        ),
+        (&[], "-A INPUT -i ! eth0", "Bad argument `eth0'".into()),
+        (
+            &[],
+            "-t nat -A POSTROUTING -j MASQUERADE --to-ports 100",
+            format!("{n}Need TCP, UDP, SCTP or DCCP with port specification"),
+        ),
+        (
+            &[],
+            "-t nat -A PREROUTING -j REDIRECT --to-ports 80 -p tcp",
+            format!("{n}Need TCP, UDP, SCTP or DCCP with port specification"),
+        ),
+        (
+            &[],
+            "-t nat -A PREROUTING -p udplite -j DNAT --to-destination 1.2.3.4:80",
+            format!("{n}Need TCP, UDP, SCTP or DCCP with port specification"),
+        ),
+        (
+            &[],
+            "-A INPUT -m recent --set",
+            "hoplab: match 'recent' is not modelled".into(),
+        ),
+        (
+            &[],
+            "-A INPUT -j NFQUEUE",
+            "hoplab: target 'NFQUEUE' is not modelled".into(),
+        ),
+        (
+            &[],
+            "-A INPUT -j nfqueue",
+            format!("{n}Chain 'nfqueue' does not exist"),
+        ),
+        (
+            &[],
+            "-A NOPE -j NOPE2",
+            format!("{n}Chain 'NOPE2' does not exist"),
         ),
         (
             &[],
@@ -244,7 +300,7 @@ fn error_text_kind_and_token() {
     let e = err(&mut t, "iptables -A INPUT -j NOPE");
     assert_eq!(
         e.to_string(),
-        "iptables v1.8.9 (nf_tables): Couldn't load target `NOPE':No such file or directory\n\n\
+        "iptables v1.8.9 (nf_tables): Chain 'NOPE' does not exist\n\
          Try `iptables -h' or 'iptables --help' for more information."
     );
     assert_eq!(e.token(), Some("NOPE"));

@@ -32,6 +32,9 @@ impl State {
             "RETURN" => TargetSpec::Builtin(Target::Return),
             "QUEUE" => TargetSpec::Builtin(Target::Queue),
             _ if goto => TargetSpec::Goto(name.to_string()),
+            _ if super::apply::OTHER_TARGETS.contains(&name) => {
+                return Err(p.not_modelled("target", name));
+            }
             _ => match TARGETS.iter().find(|&&t| t == name) {
                 Some(&t) => {
                     self.target = Some(TargetBuilder::new(t));
@@ -65,7 +68,7 @@ impl State {
         };
         match owner {
             Owner::Target => match &mut self.target {
-                Some(t) => t.parse(p, opt, inv, a),
+                Some(t) => t.parse(p, opt, inv, a, self.protocol),
                 None => Err(unknown()),
             },
             Owner::Match(i) => parse_match_opt(p, &mut self.matches[i], opt, inv, a, self.protocol),

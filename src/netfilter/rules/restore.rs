@@ -3,9 +3,9 @@
 //! and replaces the live one at its `COMMIT`; an error leaves the table as it was (tables
 //! committed earlier in the file stay, as with iptables).
 
-use super::apply::exec;
+use super::apply::{exec, missing_chain};
 use super::model::{Counters, Policy, Tables};
-use super::parse::parse_command;
+use super::parse::{TargetSpec, parse_command};
 use super::parse_finish::check_new_chain;
 use super::{ErrorKind, IptablesError, Prog};
 use crate::netfilter::packet::Table;
@@ -93,6 +93,9 @@ impl Tables {
             )
         };
         let mut current: Option<super::model::TableState> = None;
+        // iptables-nft resolves jumps when it builds the table's batch, at COMMIT: a jump to
+        // a missing chain is reported there, ahead of errors the batch itself would meet.
+        let mut missing: Option<String> = None;
         let mut last = 0;
         for (i, raw) in text.lines().enumerate() {
             let n = i + 1;
@@ -106,6 +109,9 @@ impl Tables {
                 let Some(ts) = current.take() else {
                     return Err(failed(&p, n));
                 };
+                if let Some(chain) = missing.take() {
+                    return Err(missing_chain(&p, &chain));
+                }
                 let table = ts.table;
                 *self.state_mut(table) = ts;
                 continue;
@@ -166,7 +172,14 @@ impl Tables {
             if opts.counters && counters.is_some() {
                 c.counters = counters;
             }
+            if let TargetSpec::Chain(name) | TargetSpec::Goto(name) = &c.rule.target
+                && ts.find(name).is_none()
+            {
+                missing.get_or_insert_with(|| name.clone());
+                continue;
+            }
             match exec(ts, &c, &p, self.version) {
+                Err(_) if missing.is_some() => {}
                 Err(e) if e.kind() == ErrorKind::Parameter => return Err(e),
                 Err(_) => return Err(failed(&p, n)),
                 Ok(_) => {}

@@ -1,7 +1,7 @@
 //! `iptables-restore`: tokenizing, counters, flushing, errors and per-table atomicity.
 
 use super::super::testing::{ok, tables};
-use super::super::{Counters, ErrorKind, RestoreOptions};
+use super::super::{Counters, ErrorKind, IptablesVersion, RestoreOptions, Tables};
 use super::split_line;
 use crate::netfilter::packet::Table;
 
@@ -163,4 +163,73 @@ fn errors_name_the_line_and_leave_the_table() {
         "-P INPUT ACCEPT\n-A INPUT -j DROP\n"
     );
     assert!(!t.table_exists(Table::Nat));
+}
+
+/// Checked against iptables-restore v1.8.9 (nf_tables): a jump to a missing chain is found
+/// when the table's batch is built, so it is reported on the COMMIT line, even when the chain
+/// is declared further down or another line fails in between.
+#[test]
+fn a_missing_jump_chain_is_reported_at_commit() {
+    let mut t = Tables::new(IptablesVersion::V1_8_9);
+    let want = |line: usize, chain: &str| {
+        format!(
+            "iptables-restore v1.8.9 (nf_tables): Chain '{chain}' does not exist\n\
+             Error occurred at line: {line}\n\
+             Try `iptables-restore -h' or 'iptables-restore --help' for more information."
+        )
+    };
+    let cases = [
+        (
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j NOPE\n-A INPUT -j ACCEPT\nCOMMIT\n",
+            5,
+            "NOPE",
+        ),
+        (
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j FOO\n:FOO - [0:0]\nCOMMIT\n",
+            5,
+            "FOO",
+        ),
+        (
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -g NOPE\n\nCOMMIT\n",
+            5,
+            "NOPE",
+        ),
+        (
+            "*filter\n:INPUT ACCEPT [0:0]\n-A NOPE -j NOPE2\nCOMMIT\n",
+            4,
+            "NOPE2",
+        ),
+        (
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j FOO\n-A NOPE -j ACCEPT\nCOMMIT\n",
+            5,
+            "FOO",
+        ),
+        (
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j FOO\n-A INPUT -j BAR\nCOMMIT\n",
+            5,
+            "FOO",
+        ),
+    ];
+    for (text, line, chain) in cases {
+        let e = t.restore(text).unwrap_err();
+        assert_eq!(e.to_string(), want(line, chain), "{text}");
+        assert_eq!(e.exit_code(), 2);
+    }
+    // A bad line before the COMMIT is still reported at once.
+    let e = t
+        .restore("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j FOO\n-A INPUT -m foo\nCOMMIT\n")
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "iptables-restore v1.8.9 (nf_tables): Couldn't load match `foo':No such file or directory\n\n\
+         Error occurred at line: 4\n\
+         Try `iptables-restore -h' or 'iptables-restore --help' for more information."
+    );
+    let e = t
+        .restore("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m recent --set\nCOMMIT\n")
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "hoplab: match 'recent' is not modelled (iptables-restore line 3)"
+    );
 }
