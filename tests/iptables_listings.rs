@@ -526,3 +526,29 @@ fn mark_and_connmark_listings_v1_8_9() {
     again.restore(section(&s, "save")).unwrap();
     assert_same("restored", &save(&again), section(&s, "save"));
 }
+
+/// `netmap-1.8.9.txt`: NETMAP rules (every hook, prefixes, dotted and non-prefix masks, a
+/// prefix over 32, a name from `/etc/hosts`) loaded into iptables 1.8.9 (nf_tables) in a
+/// network namespace, then each listing it printed and iptables-save without its `#` lines.
+#[test]
+fn netmap_listings_v1_8_9() {
+    let s = eq_sections(&fixture("netmap-1.8.9.txt"));
+    let mut t = Tables::new(IptablesVersion::V1_8_9);
+    for rule in section(&s, "rules").lines() {
+        run(&mut t, &format!("iptables {rule}"));
+    }
+    for (title, want) in s.iter().filter(|x| x.0 != "rules" && x.0 != "save") {
+        assert_same(title, &run(&mut t, &format!("iptables {title}")), want);
+    }
+    let save = |t: &Tables| -> String {
+        t.save()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    assert_same("iptables-save", &save(&t), section(&s, "save"));
+    let mut again = Tables::new(IptablesVersion::V1_8_9);
+    again.restore(section(&s, "save")).unwrap();
+    assert_same("restored", &save(&again), section(&s, "save"));
+}

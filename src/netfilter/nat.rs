@@ -80,6 +80,34 @@ fn pick_addr((lo, hi): (Ipv4Address, Ipv4Address), key: &Tuple) -> Ipv4Address {
     Ipv4Address::from_bits(a + h % (b - a + 1))
 }
 
+/// NETMAP's address for `addr`: its host part under `mask`, the network part of `to`
+/// (`netmap_tg4`).
+pub fn netmap_addr(addr: Ipv4Address, to: Ipv4Address, mask: u32) -> Ipv4Address {
+    Ipv4Address::from_bits((addr.to_bits() & !mask) | (to.to_bits() & mask))
+}
+
+/// What NETMAP amounts to for a flow whose original tuple is `orig`: a DNAT of the
+/// destination (`dst`: PREROUTING, OUTPUT) or an SNAT of the source (POSTROUTING, INPUT) to
+/// one address, ports unchanged. Other actions are returned as they are.
+pub fn netmap(action: NatAction, dst: bool, orig: &Tuple) -> NatAction {
+    let NatAction::Netmap { to, mask } = action else {
+        return action;
+    };
+    if dst {
+        let a = netmap_addr(orig.dst, to, mask);
+        NatAction::Dnat {
+            addrs: (a, a),
+            ports: None,
+        }
+    } else {
+        let a = netmap_addr(orig.src, to, mask);
+        NatAction::Snat {
+            addrs: (a, a),
+            ports: None,
+        }
+    }
+}
+
 /// Records the binding `action` asks for on the flow `conn`. `egress` is the address
 /// MASQUERADE uses, `ingress` the one REDIRECT uses.
 pub fn bind(
@@ -124,6 +152,8 @@ pub fn bind(
             conn.dnat = true;
             conn.dnat_by = "REDIRECT";
         }
+        // The hook picks NETMAP's side: callers resolve it with `netmap` first.
+        NatAction::Netmap { .. } => return Ok(()),
     }
     if want.proto == 1 {
         want.dport = 0;

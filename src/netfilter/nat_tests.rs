@@ -238,3 +238,42 @@ fn icmp_errors_translate_the_quoted_packet_too() {
         49503
     );
 }
+
+#[test]
+fn netmap_keeps_the_host_part_and_takes_the_prefix() {
+    assert_eq!(
+        netmap_addr(a("10.1.3.4"), a("192.168.0.0"), 0xFFFF_0000),
+        a("192.168.3.4")
+    );
+    assert_eq!(
+        netmap_addr(a("10.1.3.4"), a("172.16.9.9"), u32::MAX),
+        a("172.16.9.9"),
+        "a /32 maps everything to one address"
+    );
+    assert_eq!(netmap_addr(a("10.1.3.4"), a("0.0.0.0"), 0), a("10.1.3.4"));
+    let orig = Tuple {
+        src: a("192.168.1.77"),
+        dst: a("10.1.3.4"),
+        sport: 1,
+        dport: 2,
+        proto: 6,
+    };
+    let nm = NatAction::Netmap {
+        to: a("10.5.5.0"),
+        mask: 0xFFFF_FF00,
+    };
+    assert_eq!(
+        netmap(nm, false, &orig),
+        NatAction::Snat {
+            addrs: (a("10.5.5.77"), a("10.5.5.77")),
+            ports: None
+        }
+    );
+    assert_eq!(
+        netmap(nm, true, &orig),
+        NatAction::Dnat {
+            addrs: (a("10.5.5.4"), a("10.5.5.4")),
+            ports: None
+        }
+    );
+}

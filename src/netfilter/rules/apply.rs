@@ -27,7 +27,6 @@ pub(crate) const OTHER_TARGETS: &[&str] = &[
     "HMARK",
     "IDLETIMER",
     "LED",
-    "NETMAP",
     "NFLOG",
     "NFQUEUE",
     "NOTRACK",

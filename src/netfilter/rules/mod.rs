@@ -32,7 +32,7 @@
 //!   filter, nat) and only once a command has touched them, as `iptables-nft-save` does.
 //! * **Target validity** follows the kernel: NAT targets only in the nat table, DNAT and
 //!   REDIRECT reachable only from PREROUTING/OUTPUT, SNAT from POSTROUTING/INPUT, MASQUERADE
-//!   from POSTROUTING; REJECT from INPUT/FORWARD/OUTPUT.
+//!   from POSTROUTING, NETMAP from all four nat hooks; REJECT from INPUT/FORWARD/OUTPUT.
 //! * **`-m limit`** is the kernel's token bucket (`xt_limit.c`) in virtual nanoseconds instead
 //!   of jiffies; the bucket starts full and starts refilling at the first packet it sees.
 //!   `-m statistic --mode random` draws from a per-rule deterministic generator.

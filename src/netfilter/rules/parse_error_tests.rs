@@ -131,6 +131,44 @@ fn errors_read_like_iptables() {
         ),
         (
             &[],
+            "-t nat -A INPUT -j NETMAP",
+            format!("{n}NETMAP: option \"--to\" must be specified"),
+        ),
+        (
+            &[],
+            "-t nat -A INPUT -j NETMAP --to 10.0.0.1/8 --to 10.0.0.1/8",
+            format!("{n}NETMAP: option \"--to\" can only be used once."),
+        ),
+        (
+            &[],
+            "-t nat -A INPUT -j NETMAP ! --to 10.0.0.1/8",
+            format!("{n}NETMAP: option \"--to\" cannot be inverted."),
+        ),
+        (
+            &[],
+            "-t nat -A INPUT -j NETMAP --to 10.0.0.1/08",
+            format!(
+                "{n}NETMAP: bad value for option \"--to\", neither a valid network mask nor \
+                 valid CIDR (0-32)."
+            ),
+        ),
+        (
+            &[],
+            "-t nat -A INPUT -j NETMAP --to 10.0.0.256/8",
+            format!("{n}getaddrinfo: Name or service not known"),
+        ),
+        (
+            &[],
+            "-A INPUT -j NETMAP --to 10.0.0.1/8",
+            format!("{n} RULE_APPEND failed (Invalid argument): rule in chain INPUT"),
+        ),
+        (
+            &[],
+            "-t nat -A FORWARD -j NETMAP --to 10.0.0.1/8",
+            "iptables: No chain/target/match by that name.".into(),
+        ),
+        (
+            &[],
             "-A NOPE -j NOPE2",
             format!("{n}Chain 'NOPE2' does not exist"),
         ),

@@ -160,6 +160,7 @@ pub(crate) const TARGETS: &[&str] = &[
     "SNAT",
     "MASQUERADE",
     "REDIRECT",
+    "NETMAP",
     "TCPMSS",
     "MARK",
     "CONNMARK",
