@@ -532,7 +532,20 @@ fn mark_and_connmark_listings_v1_8_9() {
 /// network namespace, then each listing it printed and iptables-save without its `#` lines.
 #[test]
 fn netmap_listings_v1_8_9() {
-    let s = eq_sections(&fixture("netmap-1.8.9.txt"));
+    fixture_listings_v1_8_9("netmap-1.8.9.txt");
+}
+
+/// `nat-ports-1.8.9.txt`: port ranges of REDIRECT, DNAT (with an address range),
+/// MASQUERADE and SNAT, as iptables 1.8.9 (nf_tables) printed them.
+#[test]
+fn nat_port_range_listings_v1_8_9() {
+    fixture_listings_v1_8_9("nat-ports-1.8.9.txt");
+}
+
+/// Loads a fixture's `== rules`, compares every listing section and the save, and checks
+/// the save restores to itself.
+fn fixture_listings_v1_8_9(name: &str) {
+    let s = eq_sections(&fixture(name));
     let mut t = Tables::new(IptablesVersion::V1_8_9);
     for rule in section(&s, "rules").lines() {
         run(&mut t, &format!("iptables {rule}"));

@@ -73,6 +73,28 @@ fn unique_source(
     Err(NatError::Exhausted)
 }
 
+/// The destination port of a DNAT or REDIRECT to `range` for the flow heading to
+/// `want` (its new address, the original port): the original port when it lies in the
+/// range and the reply tuple is free (or the range is one port), else the first free port
+/// from the range's start, as `get_unique_tuple` and `nf_nat_l4proto_unique_tuple` do for a
+/// destination (no random offset). When every port is taken the last one tried stays, and
+/// the clash is found when the flow is confirmed.
+fn unique_dest(ct: &Conntrack, want: &Tuple, (lo, hi): (u16, u16)) -> u16 {
+    let free = |port: u16| {
+        !ct.tuple_in_use(
+            &Tuple {
+                dport: port,
+                ..*want
+            }
+            .invert(),
+        )
+    };
+    if (lo..=hi).contains(&want.dport) && (lo == hi || free(want.dport)) {
+        return want.dport;
+    }
+    (lo..=hi).find(|&p| free(p)).unwrap_or(hi)
+}
+
 fn pick_addr((lo, hi): (Ipv4Address, Ipv4Address), key: &Tuple) -> Ipv4Address {
     // The kernel hashes the flow to pick within a range; any deterministic choice will do.
     let (a, b) = (lo.to_bits(), hi.to_bits().max(lo.to_bits()));
@@ -138,16 +160,16 @@ pub fn bind(
         }
         NatAction::Dnat { addrs, ports } => {
             want.dst = pick_addr(addrs, &orig);
-            if let Some((lo, _)) = ports {
-                want.dport = lo;
+            if let Some(r) = ports {
+                want.dport = unique_dest(ct, &want, r);
             }
             conn.dnat = true;
             conn.dnat_by = "DNAT";
         }
         NatAction::Redirect { ports } => {
             want.dst = ingress.unwrap_or(Ipv4Address::new(127, 0, 0, 1));
-            if let Some((lo, _)) = ports {
-                want.dport = lo;
+            if let Some(r) = ports {
+                want.dport = unique_dest(ct, &want, r);
             }
             conn.dnat = true;
             conn.dnat_by = "REDIRECT";
