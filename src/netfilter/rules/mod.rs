@@ -257,7 +257,7 @@ impl Prog {
         Self::err(ErrorKind::Parameter, text, Some(name))
     }
 
-    /// Any other fixed text (`iptables-restore: line 3 failed`).
+    /// Any other fixed text (`iptables-restore: line 3 failed: Bad policy name.`).
     pub fn plain(&self, kind: ErrorKind, text: String, token: Option<&str>) -> IptablesError {
         Self::err(kind, text, token)
     }

@@ -67,6 +67,42 @@ fn parse_counters(s: &str) -> Option<Counters> {
     })
 }
 
+/// `line N failed: <strerror>.`, as iptables-nft-restore 1.8.9 reports a command the
+/// kernel refused.
+fn failed_with(p: &Prog, n: usize, why: &str) -> IptablesError {
+    p.plain(
+        ErrorKind::Other,
+        format!("iptables-restore: line {n} failed: {why}"),
+        Some(&n.to_string()),
+    )
+}
+
+/// A command's error as iptables-restore words it: a command-line error as it is (it
+/// carries the line), an errno as `line N failed: ...`, a refused batch as
+/// `line N: RULE_APPEND failed (...): ...` after the program's prefix.
+fn exec_failed(p: &Prog, n: usize, e: IptablesError) -> IptablesError {
+    let text = e.message();
+    match e.kind() {
+        ErrorKind::Parameter | ErrorKind::Version => e,
+        ErrorKind::Resource => {
+            let rest = text.split_once("(nf_tables):  ").map_or(text, |x| x.1);
+            p.plain(
+                ErrorKind::Resource,
+                format!(
+                    "iptables-restore v{} (nf_tables): \nline {n}: {rest}",
+                    p.version
+                ),
+                Some(&n.to_string()),
+            )
+        }
+        ErrorKind::Other => {
+            let why = text.split_once(": ").map_or(text, |x| x.1);
+            let why = why.split(" Run `dmesg'").next().unwrap_or(why);
+            failed_with(p, n, why)
+        }
+    }
+}
+
 impl Tables {
     /// `iptables-restore --counters` of `text` (counters are taken where given).
     pub fn restore(&mut self, text: &str) -> Result<(), IptablesError> {
@@ -120,7 +156,15 @@ impl Tables {
                 let name = line
                     .strip_prefix('*')
                     .map(|t| t.split_whitespace().next().unwrap_or(""));
-                let table = name.and_then(Table::parse).ok_or_else(|| failed(&p, n))?;
+                let table = match name {
+                    None => return Err(failed(&p, n)),
+                    Some(t) => Table::parse(t).ok_or_else(|| {
+                        p.param(
+                            format!("iptables-restore: line {n} table name '{t}' invalid"),
+                            Some(t),
+                        )
+                    })?,
+                };
                 let mut ts = self.state(table).clone();
                 if !opts.noflush {
                     ts.reset();
@@ -130,12 +174,18 @@ impl Tables {
                 continue;
             };
             if line.starts_with('*') {
-                return Err(failed(&p, n));
+                let word = line.split_whitespace().next().unwrap_or(line);
+                return Err(p.bad_argument(word));
             }
             if let Some(decl) = line.strip_prefix(':') {
                 let mut f = decl.split_whitespace();
                 let chain = f.next().ok_or_else(|| failed(&p, n))?;
-                let policy = f.next().ok_or_else(|| failed(&p, n))?;
+                let policy = f.next().ok_or_else(|| {
+                    p.param(
+                        format!("iptables-restore: line {n} policy invalid"),
+                        Some(chain),
+                    )
+                })?;
                 let counters = f.next().and_then(parse_counters).filter(|_| opts.counters);
                 match ts.find(chain) {
                     Some(id) if ts.chain(id).hook.is_some() => {
@@ -144,7 +194,7 @@ impl Tables {
                         c.policy = match policy {
                             "ACCEPT" => Policy::Accept,
                             "DROP" if !nat => Policy::Drop,
-                            _ => return Err(failed(&p, n)),
+                            _ => return Err(failed_with(&p, n, "Bad policy name.")),
                         };
                         c.policy_set = true;
                         if let Some(cnt) = counters {
@@ -180,8 +230,7 @@ impl Tables {
             }
             match exec(ts, &c, &p, self.version) {
                 Err(_) if missing.is_some() => {}
-                Err(e) if e.kind() == ErrorKind::Parameter => return Err(e),
-                Err(_) => return Err(failed(&p, n)),
+                Err(e) => return Err(exec_failed(&p, n, e)),
                 Ok(_) => {}
             }
         }

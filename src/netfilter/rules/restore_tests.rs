@@ -124,7 +124,10 @@ fn errors_name_the_line_and_leave_the_table() {
     let e = t
         .restore("*filter\n:INPUT DROP [0:0]\n-A NOPE -j ACCEPT\nCOMMIT\n")
         .unwrap_err();
-    assert_eq!(e.to_string(), "iptables-restore: line 3 failed");
+    assert_eq!(
+        e.to_string(),
+        "iptables-restore: line 3 failed: No chain/target/match by that name."
+    );
     assert_eq!((e.kind(), e.token()), (ErrorKind::Other, Some("3")));
     let e = t
         .restore("*filter\n\n-A INPUT --foo\nCOMMIT\n")
@@ -148,7 +151,9 @@ fn errors_name_the_line_and_leave_the_table() {
     );
     assert_eq!(
         t.restore("*bogus\nCOMMIT\n").unwrap_err().to_string(),
-        "iptables-restore: line 1 failed"
+        "iptables-restore v1.8.10 (nf_tables): iptables-restore: line 1 table name 'bogus' \
+         invalid\nError occurred at line: 1\n\
+         Try `iptables-restore -h' or 'iptables-restore --help' for more information."
     );
     assert_eq!(
         t.restore("-A INPUT -j DROP\n").unwrap_err().to_string(),
@@ -232,4 +237,70 @@ fn a_missing_jump_chain_is_reported_at_commit() {
         e.to_string(),
         "hoplab: match 'recent' is not modelled (iptables-restore line 3)"
     );
+}
+
+/// Checked against iptables-restore v1.8.9 (nf_tables): what the kernel refuses is
+/// `line N failed: <strerror>.` (exit 1), a refused batch names the line and the operation
+/// (exit 4), and a malformed table or chain line is a command-line error (exit 2).
+#[test]
+fn restore_failures_read_like_iptables_nft_restore() {
+    let mut t = Tables::new(IptablesVersion::V1_8_9);
+    let hint = "Try `iptables-restore -h' or 'iptables-restore --help' for more information.";
+    let cases: &[(&str, String, i32)] = &[
+        (
+            "*filter\n:INPUT FOO [0:0]\nCOMMIT\n",
+            "iptables-restore: line 2 failed: Bad policy name.".into(),
+            1,
+        ),
+        (
+            "*filter\n-I INPUT 5 -j ACCEPT\nCOMMIT\n",
+            "iptables-restore: line 2 failed: Index of insertion too big.".into(),
+            1,
+        ),
+        (
+            "*filter\n-D INPUT -j DROP\nCOMMIT\n",
+            "iptables-restore: line 2 failed: Bad rule (does a matching rule exist in that \
+             chain?)."
+                .into(),
+            1,
+        ),
+        (
+            "*filter\n-N A\n-N A\nCOMMIT\n",
+            "iptables-restore: line 3 failed: Chain already exists.".into(),
+            1,
+        ),
+        (
+            "*filter\n-P NOPE DROP\nCOMMIT\n",
+            "iptables-restore: line 2 failed: Bad built-in chain name.".into(),
+            1,
+        ),
+        (
+            "*filter\n-A INPUT -j NETMAP --to 1.1.1.1\nCOMMIT\n",
+            "iptables-restore v1.8.9 (nf_tables): \n\
+             line 2: RULE_APPEND failed (Invalid argument): rule in chain INPUT"
+                .into(),
+            4,
+        ),
+        (
+            "*filter\n:INPUT\nCOMMIT\n",
+            format!(
+                "iptables-restore v1.8.9 (nf_tables): iptables-restore: line 2 policy invalid\n\
+                 Error occurred at line: 2\n{hint}"
+            ),
+            2,
+        ),
+        (
+            "*filter\n*nat\nCOMMIT\n",
+            format!("Bad argument `*nat'\nError occurred at line: 2\n{hint}"),
+            2,
+        ),
+    ];
+    for (text, want, code) in cases {
+        let e = t.restore(text).unwrap_err();
+        assert_eq!(
+            (e.to_string(), e.exit_code()),
+            (want.clone(), *code),
+            "{text}"
+        );
+    }
 }
