@@ -121,6 +121,21 @@ fn errors_read_like_iptables() {
         ),
         (
             &[],
+            "-A INPUT -p sctp --dport 80",
+            "hoplab: match 'sctp' is not modelled".into(),
+        ),
+        (
+            &[],
+            "-A INPUT -p esp --espspi 5",
+            "hoplab: match 'esp' is not modelled".into(),
+        ),
+        (
+            &[],
+            "-A INPUT -p sctp --foo 80",
+            format!("{n}unknown option \"--foo\""),
+        ),
+        (
+            &[],
             "-A INPUT -j NFQUEUE",
             "hoplab: target 'NFQUEUE' is not modelled".into(),
         ),

@@ -86,6 +86,22 @@ impl State {
         (!loaded || !self.proto_used).then(|| MatchBuilder::new(pm))
     }
 
+    /// The protocol's match iptables would load for `--name` (`-p sctp --dport 80`) when
+    /// hoplab does not model it: a prefix of one of its options (`libxt_sctp`, `libxt_dccp`,
+    /// `libxt_esp`, `libipt_ah`).
+    pub(super) fn unmodelled_proto_match(&self, name: &str) -> Option<&'static str> {
+        let pn = super::names::proto_to_name(self.protocol?, self.c.numeric)?;
+        let ports: &[&str] = &["source-port", "sport", "destination-port", "dport"];
+        let (m, opts): (&'static str, &[&str]) = match pn {
+            "sctp" => ("sctp", &[ports, &["chunk-types"]].concat()),
+            "dccp" => ("dccp", &[ports, &["dccp-types", "dccp-option"]].concat()),
+            "esp" => ("esp", &["espspi"]),
+            "ah" => ("ah", &["ahspi"]),
+            _ => return None,
+        };
+        opts.iter().any(|o| o.starts_with(name)).then_some(m)
+    }
+
     /// `getopt_long` over the merged option table: iptables' own options, then the modules'
     /// newest first (`xtables_merge_options` puts a new module's before the older ones'),
     /// `extra` (a module about to be loaded) before all. The first exact name wins;
