@@ -336,7 +336,11 @@ pub(crate) fn exec(ts: &mut TableState, c: &Command, p: &Prog, v: IptablesVersio
                 if referenced || !ts.chain(id).rules.is_empty() {
                     let what = format!("chain {}", ts.chain(id).name);
                     return Err(p.batch(
-                        "CHAIN_USER_DEL",
+                        // iptables-nft 1.8.9 names the operation CHAIN_DEL (checked).
+                        match v {
+                            IptablesVersion::V1_8_9 => "CHAIN_DEL",
+                            IptablesVersion::V1_8_10 => "CHAIN_USER_DEL",
+                        },
                         "Device or resource busy",
                         &what,
                         Some(name),
