@@ -189,11 +189,12 @@ impl Tables {
                 let counters = f.next().and_then(parse_counters).filter(|_| opts.counters);
                 match ts.find(chain) {
                     Some(id) if ts.chain(id).hook.is_some() => {
-                        let nat = ts.table == Table::Nat;
                         let c = ts.chain_mut(id);
                         c.policy = match policy {
                             "ACCEPT" => Policy::Accept,
-                            "DROP" if !nat => Policy::Drop,
+                            // Only the `iptables` command refuses DROP in nat: a restore
+                            // file sets it (checked with iptables-restore 1.8.9).
+                            "DROP" => Policy::Drop,
                             _ => return Err(failed_with(&p, n, "Bad policy name.")),
                         };
                         c.policy_set = true;

@@ -304,3 +304,11 @@ fn restore_failures_read_like_iptables_nft_restore() {
         );
     }
 }
+
+/// iptables-restore 1.8.9 takes a DROP policy in nat, which `iptables -t nat -P` refuses.
+#[test]
+fn a_restore_file_may_set_a_nat_policy_to_drop() {
+    let mut t = Tables::new(IptablesVersion::V1_8_9);
+    t.restore("*nat\n:PREROUTING DROP [0:0]\nCOMMIT\n").unwrap();
+    assert!(ok(&mut t, "-t nat -S").starts_with("-P PREROUTING DROP\n"));
+}
