@@ -360,7 +360,10 @@ impl Netfilter {
         let Slot::Pending(conn) = &mut tr.slot else {
             return true;
         };
-        nat::bind(
+        let dst = matches!(hook, Hook::Prerouting | Hook::Output);
+        let netmap = matches!(action, NatAction::Netmap { .. });
+        let action = nat::netmap(action, dst, &conn.orig);
+        let ok = nat::bind(
             &self.conntrack,
             conn,
             action,
@@ -368,7 +371,14 @@ impl Netfilter {
             ingress,
             &mut self.rng,
         )
-        .is_ok()
+        .is_ok();
+        if netmap {
+            match dst {
+                true => conn.dnat_by = "NETMAP",
+                false => conn.snat_by = "NETMAP",
+            }
+        }
+        ok
     }
 
     fn translate(&mut self, tr: &mut Tracked, manip: Manip, ip: &mut [u8]) {

@@ -236,3 +236,42 @@ fn a_packet_dropped_in_filter_leaves_no_flow() {
     );
     assert!(nf.conntrack.is_empty());
 }
+
+/// NETMAP maps the host part 1:1 into the new prefix: the destination in PREROUTING, the
+/// source in POSTROUTING; ports are kept and replies are mapped back.
+#[test]
+fn netmap_maps_host_parts_one_to_one_on_each_side() {
+    let mut nf = nf();
+    let mut rules = Script {
+        f: |t, h, _p: &PacketView<'_>| match (t, h) {
+            (Table::Nat, Hook::Prerouting) => Verdict::Nat(NatAction::Netmap {
+                to: a("192.168.0.0"),
+                mask: 0xFFFF_0000,
+            }),
+            (Table::Nat, Hook::Postrouting) => Verdict::Nat(NatAction::Netmap {
+                to: a("10.5.5.0"),
+                mask: 0xFFFF_FF00,
+            }),
+            _ => Verdict::Accept,
+        },
+        calls: Vec::new(),
+    };
+    let mut cx = Cx {
+        now: Instant::ZERO,
+        env: &Host,
+        rules: &mut rules,
+        mac: None,
+    };
+    let mut syn = tcp("172.16.1.77", "10.1.3.4", 5555, 80, 0x02);
+    let (_, mut tr) = nf.prerouting(&mut cx, &mut syn, "eth0", Some(a("192.0.2.10")));
+    assert_eq!(addrs(&syn), (a("172.16.1.77"), a("192.168.3.4"), 5555, 80));
+    nf.forward(&mut cx, &mut syn, &mut tr, "eth0", "eth1");
+    let fate = nf.postrouting(&mut cx, &mut syn, &mut tr, (Some("eth0"), "eth1"), None);
+    assert_eq!(fate, Fate::Continue);
+    assert_eq!(addrs(&syn), (a("10.5.5.77"), a("192.168.3.4"), 5555, 80));
+    let mut synack = tcp("192.168.3.4", "10.5.5.77", 80, 5555, 0x12);
+    let (_, mut tr) = nf.prerouting(&mut cx, &mut synack, "eth1", None);
+    nf.forward(&mut cx, &mut synack, &mut tr, "eth1", "eth0");
+    nf.postrouting(&mut cx, &mut synack, &mut tr, (Some("eth1"), "eth0"), None);
+    assert_eq!(addrs(&synack), (a("10.1.3.4"), a("172.16.1.77"), 80, 5555));
+}

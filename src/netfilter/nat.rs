@@ -73,11 +73,61 @@ fn unique_source(
     Err(NatError::Exhausted)
 }
 
+/// The destination port of a DNAT or REDIRECT to `range` for the flow heading to
+/// `want` (its new address, the original port): the original port when it lies in the
+/// range and the reply tuple is free (or the range is one port), else the first free port
+/// from the range's start, as `get_unique_tuple` and `nf_nat_l4proto_unique_tuple` do for a
+/// destination (no random offset). When every port is taken the last one tried stays, and
+/// the clash is found when the flow is confirmed.
+fn unique_dest(ct: &Conntrack, want: &Tuple, (lo, hi): (u16, u16)) -> u16 {
+    let free = |port: u16| {
+        !ct.tuple_in_use(
+            &Tuple {
+                dport: port,
+                ..*want
+            }
+            .invert(),
+        )
+    };
+    if (lo..=hi).contains(&want.dport) && (lo == hi || free(want.dport)) {
+        return want.dport;
+    }
+    (lo..=hi).find(|&p| free(p)).unwrap_or(hi)
+}
+
 fn pick_addr((lo, hi): (Ipv4Address, Ipv4Address), key: &Tuple) -> Ipv4Address {
     // The kernel hashes the flow to pick within a range; any deterministic choice will do.
     let (a, b) = (lo.to_bits(), hi.to_bits().max(lo.to_bits()));
     let h = key.src.to_bits() ^ key.dst.to_bits().rotate_left(7);
     Ipv4Address::from_bits(a + h % (b - a + 1))
+}
+
+/// NETMAP's address for `addr`: its host part under `mask`, the network part of `to`
+/// (`netmap_tg4`).
+pub fn netmap_addr(addr: Ipv4Address, to: Ipv4Address, mask: u32) -> Ipv4Address {
+    Ipv4Address::from_bits((addr.to_bits() & !mask) | (to.to_bits() & mask))
+}
+
+/// What NETMAP amounts to for a flow whose original tuple is `orig`: a DNAT of the
+/// destination (`dst`: PREROUTING, OUTPUT) or an SNAT of the source (POSTROUTING, INPUT) to
+/// one address, ports unchanged. Other actions are returned as they are.
+pub fn netmap(action: NatAction, dst: bool, orig: &Tuple) -> NatAction {
+    let NatAction::Netmap { to, mask } = action else {
+        return action;
+    };
+    if dst {
+        let a = netmap_addr(orig.dst, to, mask);
+        NatAction::Dnat {
+            addrs: (a, a),
+            ports: None,
+        }
+    } else {
+        let a = netmap_addr(orig.src, to, mask);
+        NatAction::Snat {
+            addrs: (a, a),
+            ports: None,
+        }
+    }
 }
 
 /// Records the binding `action` asks for on the flow `conn`. `egress` is the address
@@ -110,20 +160,22 @@ pub fn bind(
         }
         NatAction::Dnat { addrs, ports } => {
             want.dst = pick_addr(addrs, &orig);
-            if let Some((lo, _)) = ports {
-                want.dport = lo;
+            if let Some(r) = ports {
+                want.dport = unique_dest(ct, &want, r);
             }
             conn.dnat = true;
             conn.dnat_by = "DNAT";
         }
         NatAction::Redirect { ports } => {
             want.dst = ingress.unwrap_or(Ipv4Address::new(127, 0, 0, 1));
-            if let Some((lo, _)) = ports {
-                want.dport = lo;
+            if let Some(r) = ports {
+                want.dport = unique_dest(ct, &want, r);
             }
             conn.dnat = true;
             conn.dnat_by = "REDIRECT";
         }
+        // The hook picks NETMAP's side: callers resolve it with `netmap` first.
+        NatAction::Netmap { .. } => return Ok(()),
     }
     if want.proto == 1 {
         want.dport = 0;

@@ -238,3 +238,73 @@ fn icmp_errors_translate_the_quoted_packet_too() {
         49503
     );
 }
+
+#[test]
+fn netmap_keeps_the_host_part_and_takes_the_prefix() {
+    assert_eq!(
+        netmap_addr(a("10.1.3.4"), a("192.168.0.0"), 0xFFFF_0000),
+        a("192.168.3.4")
+    );
+    assert_eq!(
+        netmap_addr(a("10.1.3.4"), a("172.16.9.9"), u32::MAX),
+        a("172.16.9.9"),
+        "a /32 maps everything to one address"
+    );
+    assert_eq!(netmap_addr(a("10.1.3.4"), a("0.0.0.0"), 0), a("10.1.3.4"));
+    let orig = Tuple {
+        src: a("192.168.1.77"),
+        dst: a("10.1.3.4"),
+        sport: 1,
+        dport: 2,
+        proto: 6,
+    };
+    let nm = NatAction::Netmap {
+        to: a("10.5.5.0"),
+        mask: 0xFFFF_FF00,
+    };
+    assert_eq!(
+        netmap(nm, false, &orig),
+        NatAction::Snat {
+            addrs: (a("10.5.5.77"), a("10.5.5.77")),
+            ports: None
+        }
+    );
+    assert_eq!(
+        netmap(nm, true, &orig),
+        NatAction::Dnat {
+            addrs: (a("10.5.5.4"), a("10.5.5.4")),
+            ports: None
+        }
+    );
+}
+
+/// A DNAT or REDIRECT to a port range keeps a port already in the range, else takes the
+/// first one whose reply tuple is free, from the range's start (the kernel's order for a
+/// destination).
+#[test]
+fn destination_port_ranges_keep_a_port_in_range_else_take_the_first_free() {
+    let mut ct = Conntrack::new(DEFAULT_MAX);
+    let mut rng = Rng::new(1);
+    let dnat = NatAction::Dnat {
+        addrs: (a("172.17.0.2"), a("172.17.0.2")),
+        ports: Some((100, 200)),
+    };
+    let dport = |ct: &Conntrack, id| ct.conn(&Slot::Table(id)).unwrap().reply.sport;
+    let first = tcp("192.0.2.1", "192.0.2.10", 5555, 8080);
+    let id = confirmed(&mut ct, &first, Some(dnat), &mut rng);
+    assert_eq!(dport(&ct, id), 100);
+    // Same client and port to another port: 100 would make the same reply tuple.
+    let second = tcp("192.0.2.1", "192.0.2.10", 5555, 8081);
+    let id = confirmed(&mut ct, &second, Some(dnat), &mut rng);
+    assert_eq!(dport(&ct, id), 101);
+    let in_range = tcp("192.0.2.1", "192.0.2.10", 5555, 150);
+    let id = confirmed(&mut ct, &in_range, Some(dnat), &mut rng);
+    assert_eq!(dport(&ct, id), 150);
+    let redirect = NatAction::Redirect {
+        ports: Some((3000, 3001)),
+    };
+    let to_3001 = udp("192.0.2.1", "198.51.100.1", 4444, 3001);
+    let id = confirmed(&mut ct, &to_3001, Some(redirect), &mut rng);
+    let conn = ct.conn(&Slot::Table(id)).unwrap().clone();
+    assert_eq!((conn.reply.src, conn.reply.sport), (a("192.0.2.10"), 3001));
+}

@@ -190,6 +190,10 @@ pub enum NatAction {
     },
     /// Destination becomes the ingress interface's address (or 127.0.0.1 from OUTPUT).
     Redirect { ports: Option<(u16, u16)> },
+    /// NETMAP: the host part of the destination (PREROUTING, OUTPUT) or source (POSTROUTING,
+    /// INPUT) is kept and the network part (`mask`) taken from `to`; ports are kept. The hook
+    /// decides the side: `nat::netmap` turns it into the DNAT or SNAT it amounts to.
+    Netmap { to: Ipv4Address, mask: u32 },
 }
 
 /// The outcome of running a hook's chains for one table.

@@ -283,6 +283,7 @@ fn verdict_name(v: Verdict) -> &'static str {
         Verdict::Nat(crate::netfilter::NatAction::Snat { .. }) => "SNAT",
         Verdict::Nat(crate::netfilter::NatAction::Dnat { .. }) => "DNAT",
         Verdict::Nat(crate::netfilter::NatAction::Redirect { .. }) => "REDIRECT",
+        Verdict::Nat(crate::netfilter::NatAction::Netmap { .. }) => "NETMAP",
     }
 }
 

@@ -311,3 +311,36 @@ expect:
     );
     assert_eq!(lab.steps[0].label(0), "probe");
 }
+
+#[test]
+fn an_unmodelled_extension_is_told_apart_from_a_typo_where_written() {
+    let e = err("version: 1
+name: t
+routers:
+  - name: r
+    interfaces: {eth0: 10.0.0.1/24}
+    iptables:
+      - iptables -A INPUT -m recent --set
+");
+    assert_eq!(
+        e,
+        "lab.yaml:7:9: field 'iptables': hoplab: match 'recent' is not modelled"
+    );
+    let e = err(&format!(
+        "{ROUTED}  - {{on: r, run: iptables -t mangle -A PREROUTING -p tcp -j TPROXY --on-port 1}}\n"
+    ));
+    assert!(
+        e.starts_with("lab.yaml:6:18: field 'run': hoplab: target 'TPROXY' is not modelled"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{ROUTED}  - {{on: r, run: iptables -A INPUT -m recnet}}\n"
+    ));
+    assert!(
+        e.starts_with(
+            "lab.yaml:6:18: field 'run': iptables v1.8.10 (nf_tables): Couldn't load match \
+             `recnet':No such file or directory"
+        ),
+        "{e}"
+    );
+}

@@ -13,7 +13,8 @@ use crate::netfilter::packet::Table;
 
 type Res<T> = Result<T, IptablesError>;
 
-/// Target modules a chain name may not clash with, beyond the ones implemented here.
+/// Target modules iptables 1.8.9 ships that are not implemented here: a chain name may not
+/// clash with them, and `-j NAME` says the target is not modelled.
 pub(crate) const OTHER_TARGETS: &[&str] = &[
     "AUDIT",
     "CHECKSUM",
@@ -26,7 +27,6 @@ pub(crate) const OTHER_TARGETS: &[&str] = &[
     "HMARK",
     "IDLETIMER",
     "LED",
-    "NETMAP",
     "NFLOG",
     "NFQUEUE",
     "NOTRACK",
@@ -132,6 +132,11 @@ fn chain_id(ts: &TableState, p: &Prog, name: &str) -> Res<usize> {
         .ok_or_else(|| p.kernel("No chain/target/match by that name", Some(name)))
 }
 
+/// A jump or goto to a chain the table lacks, as iptables-nft 1.8.9 words it.
+pub(crate) fn missing_chain(p: &Prog, name: &str) -> IptablesError {
+    p.param(format!("Chain '{name}' does not exist"), Some(name))
+}
+
 /// The rules a rule command makes: one per source and destination address.
 fn build_rules(ts: &TableState, p: &Prog, c: &Command) -> Res<Vec<Rule>> {
     let spec = &c.rule;
@@ -140,10 +145,7 @@ fn build_rules(ts: &TableState, p: &Prog, c: &Command) -> Res<Vec<Rule>> {
         TargetSpec::Builtin(t) => t.clone(),
         TargetSpec::Chain(name) | TargetSpec::Goto(name) => {
             let Some(id) = ts.find(name) else {
-                return Err(p.param(
-                    format!("Couldn't load target `{name}':No such file or directory\n"),
-                    Some(name),
-                ));
+                return Err(missing_chain(p, name));
             };
             if matches!(spec.target, TargetSpec::Goto(_)) {
                 Target::Goto(id)
@@ -187,8 +189,10 @@ pub(crate) fn exec(ts: &mut TableState, c: &Command, p: &Prog, v: IptablesVersio
     let mut out = String::new();
     match c.command & !cmd::ZERO & !cmd::ZERO_NUM {
         cmd::APPEND | cmd::INSERT | cmd::REPLACE => {
-            let id = chain_id(ts, p, name)?;
+            // The jump's chain is looked up first, as iptables-nft builds the rule before it
+            // looks for the chain to add it to.
             let rules = build_rules(ts, p, c)?;
+            let id = chain_id(ts, p, name)?;
             for r in &rules {
                 check_rule(ts, p, r, op, name)?;
             }
@@ -254,8 +258,9 @@ pub(crate) fn exec(ts: &mut TableState, c: &Command, p: &Prog, v: IptablesVersio
             }
         }
         cmd::DELETE | cmd::CHECK => {
+            let rules = build_rules(ts, p, c)?;
             let id = chain_id(ts, p, name)?;
-            for r in build_rules(ts, p, c)? {
+            for r in rules {
                 let key = rule_key(ts, &r);
                 let pos = ts
                     .chain(id)
@@ -331,7 +336,11 @@ pub(crate) fn exec(ts: &mut TableState, c: &Command, p: &Prog, v: IptablesVersio
                 if referenced || !ts.chain(id).rules.is_empty() {
                     let what = format!("chain {}", ts.chain(id).name);
                     return Err(p.batch(
-                        "CHAIN_USER_DEL",
+                        // iptables-nft 1.8.9 names the operation CHAIN_DEL (checked).
+                        match v {
+                            IptablesVersion::V1_8_9 => "CHAIN_DEL",
+                            IptablesVersion::V1_8_10 => "CHAIN_USER_DEL",
+                        },
                         "Device or resource busy",
                         &what,
                         Some(name),

@@ -2,7 +2,7 @@
 //! kernel's refusals (targets in the wrong table or hook, loops, nesting), all or nothing.
 
 use super::super::testing::{err, err1, ok, tables, tcp};
-use super::super::{Counters, ErrorKind, Tables};
+use super::super::{Counters, ErrorKind, IptablesVersion, Tables};
 use crate::netfilter::packet::{Hook, Table};
 use crate::time::Instant;
 
@@ -92,6 +92,14 @@ fn chains_policies_flush_and_zero() {
         "iptables v1.8.10 (nf_tables):  CHAIN_USER_DEL failed (Device or resource busy): chain DOCKER-USER"
     );
     assert_eq!(err(&mut t, "-X DOCKER").kind(), ErrorKind::Resource);
+    let mut t9 = Tables::new(IptablesVersion::V1_8_9);
+    for c in ["-N A", "-A INPUT -j A"] {
+        ok(&mut t9, c);
+    }
+    assert_eq!(
+        err1(&mut t9, "-X A"),
+        "iptables v1.8.9 (nf_tables):  CHAIN_DEL failed (Device or resource busy): chain A"
+    );
     assert_eq!(
         err1(&mut t, "-X INPUT"),
         "iptables: Can't delete built-in chain. Run `dmesg' for more information."

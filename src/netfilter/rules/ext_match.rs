@@ -40,8 +40,23 @@ pub(crate) fn parse_match_opt(
             | "every"
             | "packet"
     );
-    // Multiport's three options exclude each other.
-    let key = if name == "multiport" { "ports" } else { canon };
+    // libxt_tcp parses the old way, with its own words for a repeat.
+    if name == "tcp" {
+        let (flag, msg) = match canon {
+            "sport" => ("sport", "Only one `--source-port' allowed"),
+            "dport" => ("dport", "Only one `--destination-port' allowed"),
+            _ => ("syn", "Only one of `--syn' or `--tcp-flags'  allowed"),
+        };
+        if b.seen.contains(&flag) {
+            return Err(p.param(msg, Some(opt)));
+        }
+    }
+    // Multiport's three options exclude each other, as do tcp's `--syn` and `--tcp-flags`.
+    let key = match (name, canon) {
+        ("multiport", _) => "ports",
+        ("tcp", "tcp-flags") => "syn",
+        _ => canon,
+    };
     once(p, name, &mut b.seen, key, inv, inv_ok)?;
     let proto_name = if name == "udp" { 17 } else { 6 };
     match &mut b.m {

@@ -36,6 +36,7 @@ fn target_options(name: &str) -> &'static [(&'static str, u8)] {
         ],
         "MASQUERADE" => &[("to-ports", 1), ("random", 0), ("random-fully", 0)],
         "REDIRECT" => &[("to-ports", 1), ("random", 0)],
+        "NETMAP" => &[("to", 1)],
         "TCPMSS" => &[("set-mss", 1), ("clamp-mss-to-pmtu", 0)],
         "MARK" => &[
             ("set-xmark", 1),
@@ -129,6 +130,10 @@ impl TargetBuilder {
                 ports: None,
             }),
             "MASQUERADE" => nat(NatAction::Masquerade { ports: None }),
+            "NETMAP" => nat(NatAction::Netmap {
+                to: Ipv4Address::UNSPECIFIED,
+                mask: 0,
+            }),
             "TCPMSS" => Target::TcpMss(TcpMss::ClampToPmtu),
             "MARK" => Target::Mark(MarkTarget { xor: 0, mask: 0 }),
             "CONNMARK" => Target::ConnMark(ConnMarkTarget {
@@ -153,7 +158,16 @@ impl TargetBuilder {
         target_options(self.name).iter().map(|o| (o.0, true))
     }
 
-    pub fn parse(&mut self, p: &Prog, opt: &'static str, inv: bool, args: &mut Args) -> Res<()> {
+    /// Reads one option; `proto` is the rule's `-p` as given so far (NAT ports need one
+    /// with ports, checked as the option is read, as libxt_NAT and libxt_REDIRECT do).
+    pub fn parse(
+        &mut self,
+        p: &Prog,
+        opt: &'static str,
+        inv: bool,
+        args: &mut Args,
+        proto: Option<u8>,
+    ) -> Res<()> {
         once(p, self.name, &mut self.seen, opt, inv, false)?;
         let ext = self.name;
         let markmask =
@@ -287,6 +301,15 @@ impl TargetBuilder {
                 "persistent" => n.persistent = true,
                 _ => {
                     let v = args.value(p)?;
+                    // TCP, UDP, SCTP, DCCP and (accepted, though it has no ports) ICMP.
+                    let portok = matches!(proto, Some(6 | 17 | 132 | 33 | 1));
+                    let ports = opt == "to-ports" || opt != "to" && v.contains(':');
+                    if ports && !portok {
+                        return Err(p.param(
+                            "Need TCP, UDP, SCTP or DCCP with port specification",
+                            Some(v),
+                        ));
+                    }
                     n.action = match n.action {
                         NatAction::Dnat { .. } => {
                             let (addrs, ports) = nat_range(p, v)?;
@@ -302,6 +325,7 @@ impl TargetBuilder {
                         NatAction::Redirect { .. } => NatAction::Redirect {
                             ports: Some(port_range(p, v)?),
                         },
+                        NatAction::Netmap { .. } => netmap_to(p, v)?,
                     };
                 }
             },
@@ -317,6 +341,9 @@ impl TargetBuilder {
             }
             "SNAT" if !self.seen.contains(&"to-source") => {
                 Err(p.param("You must specify --to-source", None))
+            }
+            "NETMAP" if self.seen.is_empty() => {
+                Err(p.param("NETMAP: option \"--to\" must be specified\n", None))
             }
             "TCPMSS" if self.seen.is_empty() => {
                 Err(p.param("TCPMSS target: At least one parameter is required", None))
@@ -374,6 +401,42 @@ fn port_range(p: &Prog, v: &str) -> Res<(u16, u16)> {
         return Err(bad());
     }
     Ok((lo, hi))
+}
+
+/// NETMAP's `--to ADDR[/MASK]` (`XTTYPE_HOSTMASK`): the address masked, as `NETMAP_parse`
+/// stores it. A prefix is a number in C's bases; one above 32, like a dotted mask that is
+/// not a prefix, leaves all 32 bits, as libxtables does.
+fn netmap_to(p: &Prog, v: &str) -> Res<NatAction> {
+    let (a, m) = match v.split_once('/') {
+        Some((a, m)) => (a, Some(m)),
+        None => (v, None),
+    };
+    let addr = parse_ipv4(a)
+        .or_else(|| super::names::host_by_name(a))
+        .ok_or_else(|| p.param("getaddrinfo: Name or service not known\n", Some(v)))?;
+    let bad = || {
+        p.param(
+            "NETMAP: bad value for option \"--to\", neither a valid network mask nor valid \
+             CIDR (0-32).\n",
+            Some(v),
+        )
+    };
+    let bits = match m {
+        None => 32,
+        Some(m) if m.contains('.') => {
+            let mask = parse_ipv4(m).ok_or_else(bad)?;
+            match mask.leading_ones() + mask.trailing_zeros() {
+                32 => mask.leading_ones(),
+                _ => 32,
+            }
+        }
+        Some(m) => parse_u32(m).ok_or_else(bad)?.min(32),
+    };
+    let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+    Ok(NatAction::Netmap {
+        to: Ipv4Address::from_bits(addr & mask),
+        mask,
+    })
 }
 
 type NatRange = ((Ipv4Address, Ipv4Address), Option<(u16, u16)>);

@@ -84,6 +84,9 @@ pub(crate) fn print_target(out: &mut String, t: &Target, numeric: bool) {
                         port_range(out, r);
                     }
                 }
+                NatAction::Netmap { to, mask } => {
+                    let _ = write!(out, " to:{to}/{}", mask.leading_ones());
+                }
             }
             if n.random {
                 out.push_str(" random");
@@ -195,6 +198,7 @@ pub(crate) fn save_target(out: &mut String, t: &Target, ts: &TableState) {
                 NatAction::Snat { .. } => ("SNAT", " --to-source "),
                 NatAction::Masquerade { .. } => ("MASQUERADE", " --to-ports "),
                 NatAction::Redirect { .. } => ("REDIRECT", " --to-ports "),
+                NatAction::Netmap { .. } => ("NETMAP", " --to "),
             };
             let _ = write!(out, " -j {name}");
             match n.action {
@@ -206,6 +210,9 @@ pub(crate) fn save_target(out: &mut String, t: &Target, ts: &TableState) {
                 | NatAction::Redirect { ports: Some(r) } => {
                     out.push_str(opt);
                     port_range(out, r);
+                }
+                NatAction::Netmap { to, mask } => {
+                    let _ = write!(out, "{opt}{to}/{}", mask.leading_ones());
                 }
                 _ => {}
             }

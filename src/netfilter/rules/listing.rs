@@ -117,6 +117,7 @@ pub(crate) fn rule_line(
             crate::netfilter::packet::NatAction::Snat { .. } => "SNAT",
             crate::netfilter::packet::NatAction::Masquerade { .. } => "MASQUERADE",
             crate::netfilter::packet::NatAction::Redirect { .. } => "REDIRECT",
+            crate::netfilter::packet::NatAction::Netmap { .. } => "NETMAP",
         },
     };
     col(out, target, 9);

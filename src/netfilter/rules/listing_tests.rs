@@ -204,12 +204,12 @@ fn extensions_print_as_their_modules_do() {
             " LOG level warning tcp-sequence uid",
         ),
         (
-            &["-t nat -A POSTROUTING -j MASQUERADE --to-ports 1024-2048 --random"],
+            &["-t nat -A POSTROUTING -p tcp -j MASQUERADE --to-ports 1024-2048 --random"],
             "-t nat -nL POSTROUTING",
             "  masq ports: 1024-2048 random",
         ), // MASQUERADE pushes the columns right by one
         (
-            &["-t nat -A POSTROUTING -j SNAT --to-source 1.2.3.4-1.2.3.6:80"],
+            &["-t nat -A POSTROUTING -p tcp -j SNAT --to-source 1.2.3.4-1.2.3.6:80"],
             "-t nat -nL POSTROUTING",
             " to:1.2.3.4-1.2.3.6:80",
         ),

@@ -176,6 +176,14 @@ fn terminating_targets_and_verdicts() {
                 ports: Some((3128, 3128)),
             }),
         ),
+        (
+            "nat",
+            "-A PREROUTING -j NETMAP --to 192.168.7.9/16",
+            Verdict::Nat(NatAction::Netmap {
+                to: "192.168.0.0".parse().unwrap(),
+                mask: 0xFFFF_0000,
+            }),
+        ),
     ];
     for (table, rule, want) in cases {
         let mut t = tables(&[&format!("-t {table} {rule}")]);

@@ -4,7 +4,7 @@
 use super::Prog;
 use super::model::Counters;
 use super::parse::{Args, Res, State, cmd};
-use super::parse_ext::{MATCHES, MatchBuilder};
+use super::parse_ext::{MATCHES, MatchBuilder, OTHER_MATCHES};
 use super::parse_finish::check_new_chain;
 use super::values::{parse_iface, parse_net, parse_proto};
 use crate::netfilter::packet::Table;
@@ -194,7 +194,9 @@ impl State {
             }
             's' | 'd' => {
                 self.set_option(p, if c == 's' { opt::S } else { opt::D }, inv, tok)?;
-                let nets = parse_net(p, a.value(p)?)?;
+                let v = a.value(p)?;
+                intrapositioned(p, v, a)?;
+                let nets = parse_net(p, v)?;
                 if c == 's' {
                     self.c.rule.srcs = nets;
                     self.c.rule.ip.src_inv = inv;
@@ -205,7 +207,9 @@ impl State {
             }
             'i' | 'o' => {
                 self.set_option(p, if c == 'i' { opt::I } else { opt::O }, inv, tok)?;
-                let iface = parse_iface(p, a.value(p)?)?;
+                let v = a.value(p)?;
+                intrapositioned(p, v, a)?;
+                let iface = parse_iface(p, v)?;
                 if c == 'i' {
                     (self.c.rule.ip.iniface, self.c.rule.ip.in_inv) = (Some(iface), inv);
                 } else {
@@ -227,6 +231,9 @@ impl State {
                 }
                 let name = a.value(p)?;
                 let Some(&known) = MATCHES.iter().find(|&&m| m == name) else {
+                    if OTHER_MATCHES.contains(&name) {
+                        return Err(p.not_modelled("match", name));
+                    }
                     return Err(p.param(
                         format!("Couldn't load match `{name}':No such file or directory\n"),
                         Some(name),
@@ -305,5 +312,17 @@ impl State {
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// `-s ! ADDR` (the old intrapositioned negation): iptables takes `!` as the address, and
+/// the address that follows is a stray argument, reported before `!` is resolved.
+fn intrapositioned(p: &Prog, v: &str, a: &mut Args) -> Res<()> {
+    if v != "!" {
+        return Ok(());
+    }
+    match a.next_arg() {
+        Some(stray) if v == "!" => Err(p.bad_argument(stray)),
+        _ => Ok(()),
     }
 }

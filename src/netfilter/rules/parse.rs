@@ -254,7 +254,12 @@ pub(crate) fn parse_command(p: &Prog, toks: &[String], restore: Option<Table>) -
             match found {
                 Some(Hit::Core(c)) => s.option(p, c, invert, &mut args, restoring)?,
                 Some(Hit::Ext(owner, opt)) => s.extension(p, owner, opt, invert, &mut args)?,
-                None => return Err(p.param(format!("unknown option \"{tok}\""), Some(tok))),
+                None => {
+                    if let Some(m) = s.unmodelled_proto_match(name) {
+                        return Err(p.not_modelled("match", m));
+                    }
+                    return Err(p.param(format!("unknown option \"{tok}\""), Some(tok)));
+                }
             }
             if args.inline.take().is_some() {
                 return Err(p.param(format!("unknown option \"{tok}\""), Some(tok)));

@@ -26,7 +26,7 @@ fn errors_read_like_iptables() {
         (
             &[],
             "-A INPUT -j FOO",
-            format!("{n}Couldn't load target `FOO':No such file or directory"),
+            format!("{n}Chain 'FOO' does not exist"),
         ),
         (
             &[],
@@ -76,7 +76,116 @@ fn errors_read_like_iptables() {
         (
             &[],
             "-A INPUT -p tcp --dport 80 --dport 81",
-            format!("{n}tcp: option \"--dport\" can only be used once."),
+            format!("{n}Only one `--destination-port' allowed"),
+        ),
+        (
+            &[],
+            "-A INPUT -p tcp --sport 80 --source-port 81",
+            format!("{n}Only one `--source-port' allowed"),
+        ),
+        (
+            &[],
+            "-A INPUT -p tcp --syn --tcp-flags SYN SYN",
+            format!("{n}Only one of `--syn' or `--tcp-flags'  allowed"),
+        ),
+        (
+            &[],
+            "-A INPUT -p udp --dport 80 --dport 81",
+            format!("{n}udp: option \"--destination-port\" can only be used once."),
+        ),
+        (
+            &[],
+            "-A INPUT -s ! 10.0.0.0/8",
+            "Bad argument `10.0.0.0/8'".into(),
+        ),
+        (&[], "-A INPUT -i ! eth0", "Bad argument `eth0'".into()),
+        (
+            &[],
+            "-t nat -A POSTROUTING -j MASQUERADE --to-ports 100",
+            format!("{n}Need TCP, UDP, SCTP or DCCP with port specification"),
+        ),
+        (
+            &[],
+            "-t nat -A PREROUTING -j REDIRECT --to-ports 80 -p tcp",
+            format!("{n}Need TCP, UDP, SCTP or DCCP with port specification"),
+        ),
+        (
+            &[],
+            "-t nat -A PREROUTING -p udplite -j DNAT --to-destination 1.2.3.4:80",
+            format!("{n}Need TCP, UDP, SCTP or DCCP with port specification"),
+        ),
+        (
+            &[],
+            "-A INPUT -m recent --set",
+            "hoplab: match 'recent' is not modelled".into(),
+        ),
+        (
+            &[],
+            "-A INPUT -p sctp --dport 80",
+            "hoplab: match 'sctp' is not modelled".into(),
+        ),
+        (
+            &[],
+            "-A INPUT -p esp --espspi 5",
+            "hoplab: match 'esp' is not modelled".into(),
+        ),
+        (
+            &[],
+            "-A INPUT -p sctp --foo 80",
+            format!("{n}unknown option \"--foo\""),
+        ),
+        (
+            &[],
+            "-A INPUT -j NFQUEUE",
+            "hoplab: target 'NFQUEUE' is not modelled".into(),
+        ),
+        (
+            &[],
+            "-A INPUT -j nfqueue",
+            format!("{n}Chain 'nfqueue' does not exist"),
+        ),
+        (
+            &[],
+            "-t nat -A INPUT -j NETMAP",
+            format!("{n}NETMAP: option \"--to\" must be specified"),
+        ),
+        (
+            &[],
+            "-t nat -A INPUT -j NETMAP --to 10.0.0.1/8 --to 10.0.0.1/8",
+            format!("{n}NETMAP: option \"--to\" can only be used once."),
+        ),
+        (
+            &[],
+            "-t nat -A INPUT -j NETMAP ! --to 10.0.0.1/8",
+            format!("{n}NETMAP: option \"--to\" cannot be inverted."),
+        ),
+        (
+            &[],
+            "-t nat -A INPUT -j NETMAP --to 10.0.0.1/08",
+            format!(
+                "{n}NETMAP: bad value for option \"--to\", neither a valid network mask nor \
+                 valid CIDR (0-32)."
+            ),
+        ),
+        (
+            &[],
+            "-t nat -A INPUT -j NETMAP --to 10.0.0.256/8",
+            format!("{n}getaddrinfo: Name or service not known"),
+        ),
+        (
+            &[],
+            "-A INPUT -j NETMAP --to 10.0.0.1/8",
+            format!("{n} RULE_APPEND failed (Invalid argument): rule in chain INPUT"),
+        ),
+        (
+            &[],
+            "-t nat -A FORWARD -j NETMAP --to 10.0.0.1/8",
+            "iptables: No chain/target/match by that name.".into(),
+        ),
+        (
+            &[],
+            "-A NOPE -j NOPE2",
+            format!("{n}Chain 'NOPE2' does not exist"),
         ),
         (
             &[],
@@ -244,7 +353,7 @@ fn error_text_kind_and_token() {
     let e = err(&mut t, "iptables -A INPUT -j NOPE");
     assert_eq!(
         e.to_string(),
-        "iptables v1.8.9 (nf_tables): Couldn't load target `NOPE':No such file or directory\n\n\
+        "iptables v1.8.9 (nf_tables): Chain 'NOPE' does not exist\n\
          Try `iptables -h' or 'iptables --help' for more information."
     );
     assert_eq!(e.token(), Some("NOPE"));

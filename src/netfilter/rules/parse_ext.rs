@@ -108,6 +108,50 @@ pub(crate) const MATCHES: &[&str] = &[
     "connmark",
 ];
 
+/// Match modules iptables 1.8.9 ships for IPv4 that are not modelled here: `-m NAME` says
+/// so, where a name iptables does not know either gets iptables' own error.
+pub(crate) const OTHER_MATCHES: &[&str] = &[
+    "ah",
+    "bpf",
+    "cgroup",
+    "cluster",
+    "connbytes",
+    "connlabel",
+    "connlimit",
+    "cpu",
+    "dccp",
+    "devgroup",
+    "dscp",
+    "ecn",
+    "esp",
+    "hashlimit",
+    "helper",
+    "ipcomp",
+    "ipvs",
+    "length",
+    "mac",
+    "nfacct",
+    "osf",
+    "owner",
+    "physdev",
+    "pkttype",
+    "policy",
+    "quota",
+    "rateest",
+    "realm",
+    "recent",
+    "rpfilter",
+    "sctp",
+    "set",
+    "socket",
+    "string",
+    "tcpmss",
+    "time",
+    "tos",
+    "ttl",
+    "u32",
+];
+
 /// Targets that are extensions (the rest of `-j NAME` is a standard verdict or a chain).
 pub(crate) const TARGETS: &[&str] = &[
     "REJECT",
@@ -116,6 +160,7 @@ pub(crate) const TARGETS: &[&str] = &[
     "SNAT",
     "MASQUERADE",
     "REDIRECT",
+    "NETMAP",
     "TCPMSS",
     "MARK",
     "CONNMARK",
@@ -211,8 +256,14 @@ pub(super) fn once(
     inv_ok: bool,
 ) -> Res<()> {
     if seen.contains(&opt) {
+        // Named by the option table's first entry of that id (`--source-port` in udp's).
+        let first = match (ext, opt) {
+            ("udp", "sport") => "source-port",
+            ("udp", "dport") => "destination-port",
+            _ => opt,
+        };
         return Err(p.param(
-            format!("{ext}: option \"--{opt}\" can only be used once.\n"),
+            format!("{ext}: option \"--{first}\" can only be used once.\n"),
             Some(opt),
         ));
     }

@@ -32,6 +32,9 @@ impl State {
             "RETURN" => TargetSpec::Builtin(Target::Return),
             "QUEUE" => TargetSpec::Builtin(Target::Queue),
             _ if goto => TargetSpec::Goto(name.to_string()),
+            _ if super::apply::OTHER_TARGETS.contains(&name) => {
+                return Err(p.not_modelled("target", name));
+            }
             _ => match TARGETS.iter().find(|&&t| t == name) {
                 Some(&t) => {
                     self.target = Some(TargetBuilder::new(t));
@@ -65,7 +68,7 @@ impl State {
         };
         match owner {
             Owner::Target => match &mut self.target {
-                Some(t) => t.parse(p, opt, inv, a),
+                Some(t) => t.parse(p, opt, inv, a, self.protocol),
                 None => Err(unknown()),
             },
             Owner::Match(i) => parse_match_opt(p, &mut self.matches[i], opt, inv, a, self.protocol),
@@ -81,6 +84,22 @@ impl State {
             .find(|&&m| m == pn && matches!(m, "tcp" | "udp" | "icmp"))?;
         let loaded = self.matches.iter().any(|m| m.name == pm);
         (!loaded || !self.proto_used).then(|| MatchBuilder::new(pm))
+    }
+
+    /// The protocol's match iptables would load for `--name` (`-p sctp --dport 80`) when
+    /// hoplab does not model it: a prefix of one of its options (`libxt_sctp`, `libxt_dccp`,
+    /// `libxt_esp`, `libipt_ah`).
+    pub(super) fn unmodelled_proto_match(&self, name: &str) -> Option<&'static str> {
+        let pn = super::names::proto_to_name(self.protocol?, self.c.numeric)?;
+        let ports: &[&str] = &["source-port", "sport", "destination-port", "dport"];
+        let (m, opts): (&'static str, &[&str]) = match pn {
+            "sctp" => ("sctp", &[ports, &["chunk-types"]].concat()),
+            "dccp" => ("dccp", &[ports, &["dccp-types", "dccp-option"]].concat()),
+            "esp" => ("esp", &["espspi"]),
+            "ah" => ("ah", &["ahspi"]),
+            _ => return None,
+        };
+        opts.iter().any(|o| o.starts_with(name)).then_some(m)
     }
 
     /// `getopt_long` over the merged option table: iptables' own options, then the modules'

@@ -173,12 +173,12 @@ fn nat_targets_and_goto() {
             "-A PREROUTING -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80",
         ),
         (
-            "-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE --to-ports 1024-2048 --random",
-            "-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE --to-ports 1024-2048 --random",
+            "-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -p tcp -j MASQUERADE --to-ports 1024-2048 --random",
+            "-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -p tcp -j MASQUERADE --to-ports 1024-2048 --random",
         ),
         (
-            "-A POSTROUTING -j SNAT --to-source 1.2.3.4-1.2.3.9:1000-2000 --persistent",
-            "-A POSTROUTING -j SNAT --to-source 1.2.3.4-1.2.3.9:1000-2000 --persistent",
+            "-A POSTROUTING -p udp -j SNAT --to-source 1.2.3.4-1.2.3.9:1000-2000 --persistent",
+            "-A POSTROUTING -p udp -j SNAT --to-source 1.2.3.4-1.2.3.9:1000-2000 --persistent",
         ),
         (
             "-A OUTPUT -p tcp --dport 80 -j REDIRECT --to-ports 8080",

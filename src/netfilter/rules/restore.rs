@@ -3,9 +3,9 @@
 //! and replaces the live one at its `COMMIT`; an error leaves the table as it was (tables
 //! committed earlier in the file stay, as with iptables).
 
-use super::apply::exec;
+use super::apply::{exec, missing_chain};
 use super::model::{Counters, Policy, Tables};
-use super::parse::parse_command;
+use super::parse::{TargetSpec, parse_command};
 use super::parse_finish::check_new_chain;
 use super::{ErrorKind, IptablesError, Prog};
 use crate::netfilter::packet::Table;
@@ -67,6 +67,42 @@ fn parse_counters(s: &str) -> Option<Counters> {
     })
 }
 
+/// `line N failed: <strerror>.`, as iptables-nft-restore 1.8.9 reports a command the
+/// kernel refused.
+fn failed_with(p: &Prog, n: usize, why: &str) -> IptablesError {
+    p.plain(
+        ErrorKind::Other,
+        format!("iptables-restore: line {n} failed: {why}"),
+        Some(&n.to_string()),
+    )
+}
+
+/// A command's error as iptables-restore words it: a command-line error as it is (it
+/// carries the line), an errno as `line N failed: ...`, a refused batch as
+/// `line N: RULE_APPEND failed (...): ...` after the program's prefix.
+fn exec_failed(p: &Prog, n: usize, e: IptablesError) -> IptablesError {
+    let text = e.message();
+    match e.kind() {
+        ErrorKind::Parameter | ErrorKind::Version => e,
+        ErrorKind::Resource => {
+            let rest = text.split_once("(nf_tables):  ").map_or(text, |x| x.1);
+            p.plain(
+                ErrorKind::Resource,
+                format!(
+                    "iptables-restore v{} (nf_tables): \nline {n}: {rest}",
+                    p.version
+                ),
+                Some(&n.to_string()),
+            )
+        }
+        ErrorKind::Other => {
+            let why = text.split_once(": ").map_or(text, |x| x.1);
+            let why = why.split(" Run `dmesg'").next().unwrap_or(why);
+            failed_with(p, n, why)
+        }
+    }
+}
+
 impl Tables {
     /// `iptables-restore --counters` of `text` (counters are taken where given).
     pub fn restore(&mut self, text: &str) -> Result<(), IptablesError> {
@@ -93,6 +129,9 @@ impl Tables {
             )
         };
         let mut current: Option<super::model::TableState> = None;
+        // iptables-nft resolves jumps when it builds the table's batch, at COMMIT: a jump to
+        // a missing chain is reported there, ahead of errors the batch itself would meet.
+        let mut missing: Option<String> = None;
         let mut last = 0;
         for (i, raw) in text.lines().enumerate() {
             let n = i + 1;
@@ -106,6 +145,9 @@ impl Tables {
                 let Some(ts) = current.take() else {
                     return Err(failed(&p, n));
                 };
+                if let Some(chain) = missing.take() {
+                    return Err(missing_chain(&p, &chain));
+                }
                 let table = ts.table;
                 *self.state_mut(table) = ts;
                 continue;
@@ -114,7 +156,15 @@ impl Tables {
                 let name = line
                     .strip_prefix('*')
                     .map(|t| t.split_whitespace().next().unwrap_or(""));
-                let table = name.and_then(Table::parse).ok_or_else(|| failed(&p, n))?;
+                let table = match name {
+                    None => return Err(failed(&p, n)),
+                    Some(t) => Table::parse(t).ok_or_else(|| {
+                        p.param(
+                            format!("iptables-restore: line {n} table name '{t}' invalid"),
+                            Some(t),
+                        )
+                    })?,
+                };
                 let mut ts = self.state(table).clone();
                 if !opts.noflush {
                     ts.reset();
@@ -124,21 +174,28 @@ impl Tables {
                 continue;
             };
             if line.starts_with('*') {
-                return Err(failed(&p, n));
+                let word = line.split_whitespace().next().unwrap_or(line);
+                return Err(p.bad_argument(word));
             }
             if let Some(decl) = line.strip_prefix(':') {
                 let mut f = decl.split_whitespace();
                 let chain = f.next().ok_or_else(|| failed(&p, n))?;
-                let policy = f.next().ok_or_else(|| failed(&p, n))?;
+                let policy = f.next().ok_or_else(|| {
+                    p.param(
+                        format!("iptables-restore: line {n} policy invalid"),
+                        Some(chain),
+                    )
+                })?;
                 let counters = f.next().and_then(parse_counters).filter(|_| opts.counters);
                 match ts.find(chain) {
                     Some(id) if ts.chain(id).hook.is_some() => {
-                        let nat = ts.table == Table::Nat;
                         let c = ts.chain_mut(id);
                         c.policy = match policy {
                             "ACCEPT" => Policy::Accept,
-                            "DROP" if !nat => Policy::Drop,
-                            _ => return Err(failed(&p, n)),
+                            // Only the `iptables` command refuses DROP in nat: a restore
+                            // file sets it (checked with iptables-restore 1.8.9).
+                            "DROP" => Policy::Drop,
+                            _ => return Err(failed_with(&p, n, "Bad policy name.")),
                         };
                         c.policy_set = true;
                         if let Some(cnt) = counters {
@@ -166,9 +223,15 @@ impl Tables {
             if opts.counters && counters.is_some() {
                 c.counters = counters;
             }
+            if let TargetSpec::Chain(name) | TargetSpec::Goto(name) = &c.rule.target
+                && ts.find(name).is_none()
+            {
+                missing.get_or_insert_with(|| name.clone());
+                continue;
+            }
             match exec(ts, &c, &p, self.version) {
-                Err(e) if e.kind() == ErrorKind::Parameter => return Err(e),
-                Err(_) => return Err(failed(&p, n)),
+                Err(_) if missing.is_some() => {}
+                Err(e) => return Err(exec_failed(&p, n, e)),
                 Ok(_) => {}
             }
         }

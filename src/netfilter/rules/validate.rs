@@ -61,6 +61,9 @@ pub(super) fn allowed_hooks(t: &Target) -> Option<u8> {
             }
             NatAction::Snat { .. } => hook_bit(Postrouting) | hook_bit(Input),
             NatAction::Masquerade { .. } => hook_bit(Postrouting),
+            NatAction::Netmap { .. } => {
+                hook_bit(Prerouting) | hook_bit(Output) | hook_bit(Postrouting) | hook_bit(Input)
+            }
         }),
         // `tcpmss_tg4_check`: the path MTU is known only once the packet is routed.
         Target::TcpMss(TcpMss::ClampToPmtu) => {
