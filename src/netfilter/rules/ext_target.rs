@@ -183,23 +183,26 @@ impl TargetBuilder {
                 )
             })
         };
+        // MARK's and CONNMARK's --set-xmark, --set-mark, --and-mark, --or-mark and
+        // --xor-mark, as the (value, mask) pair the kernel applies: `new = (old & !mask) ^ value`.
+        let set_op = |args: &mut Args| -> Res<(u32, u32)> {
+            Ok(match opt {
+                "set-xmark" => markmask(args)?,
+                "set-mark" => {
+                    let (v, mask) = markmask(args)?;
+                    (v, v | mask)
+                }
+                "and-mark" => (0, !uint32(args)?),
+                "or-mark" => {
+                    let v = uint32(args)?;
+                    (v, v)
+                }
+                _ => (uint32(args)?, 0),
+            })
+        };
         match &mut self.target {
             // `mark_tg_parse` (revision 2).
-            Target::Mark(m) => {
-                (m.xor, m.mask) = match opt {
-                    "set-xmark" => markmask(args)?,
-                    "set-mark" => {
-                        let (v, mask) = markmask(args)?;
-                        (v, v | mask)
-                    }
-                    "and-mark" => (0, !uint32(args)?),
-                    "or-mark" => {
-                        let v = uint32(args)?;
-                        (v, v)
-                    }
-                    _ => (uint32(args)?, 0),
-                };
-            }
+            Target::Mark(m) => (m.xor, m.mask) = set_op(args)?,
             // `connmark_tg_parse_v2`.
             Target::ConnMark(c) => match opt {
                 "save-mark" => c.mode = ConnMarkMode::Save,
@@ -225,19 +228,7 @@ impl TargetBuilder {
                 }
                 _ => {
                     c.mode = ConnMarkMode::Set;
-                    (c.ctmark, c.ctmask) = match opt {
-                        "set-xmark" => markmask(args)?,
-                        "set-mark" => {
-                            let (v, mask) = markmask(args)?;
-                            (v, v | mask)
-                        }
-                        "and-mark" => (0, !uint32(args)?),
-                        "or-mark" => {
-                            let v = uint32(args)?;
-                            (v, v)
-                        }
-                        _ => (uint32(args)?, 0),
-                    };
+                    (c.ctmark, c.ctmask) = set_op(args)?;
                 }
             },
             Target::Reject(with) => {
