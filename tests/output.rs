@@ -10,17 +10,22 @@ use common::{hoplab, repo, text};
 
 const LAB: &str = "scenarios/01-arp-and-mac-learning.yaml";
 
+/// Runs hoplab with `stdout` as its standard output.
+fn with_stdout(args: &[&str], stdout: impl Into<Stdio>) -> Output {
+    hoplab()
+        .args(args)
+        .current_dir(repo())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
 /// Runs hoplab with standard output a pipe whose reading end is already closed.
 fn into_closed_pipe(args: &[&str]) -> Output {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    hoplab()
-        .args(args)
-        .current_dir(repo())
-        .stdout(writer)
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap()
+    with_stdout(args, writer)
 }
 
 /// Runs hoplab with standard output `/dev/full` (every write: "No space left on device").
@@ -29,13 +34,7 @@ fn into_full_device(args: &[&str]) -> Output {
         .write(true)
         .open("/dev/full")
         .unwrap();
-    hoplab()
-        .args(args)
-        .current_dir(repo())
-        .stdout(full)
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap()
+    with_stdout(args, full)
 }
 
 fn no_panic(what: &str, out: &Output) {

@@ -232,10 +232,7 @@ pub fn print_tail(r: &RunReport, wall: std::time::Duration) {
         say!();
         say!("Captures written:");
         for f in &r.files {
-            let path = match f.path.as_os_str() == "-" {
-                true => "standard output".to_string(),
-                false => f.path.display().to_string(),
-            };
+            let path = capture_path(&f.path);
             match f.complete {
                 true => say!("  {path} ({} frames)", f.frames),
                 false => say!("  {path} (INCOMPLETE: cut short by a write error)"),
@@ -285,16 +282,21 @@ pub fn print_tail(r: &RunReport, wall: std::time::Duration) {
     );
 }
 
+/// A capture file's path as the report names it: `-` is standard output.
+fn capture_path(path: &Path) -> String {
+    match path.as_os_str() == "-" {
+        true => "standard output".to_string(),
+        false => path.display().to_string(),
+    }
+}
+
 /// The line that says a capture file could not be written, and what that means for the rest.
 pub fn capture_failure_text(f: &hoplab::capture::CaptureFailure) -> String {
     let when = f
         .at_seconds
         .map(|t| format!(" at {t:.6} s"))
         .unwrap_or_default();
-    let path = match f.path.as_os_str() == "-" {
-        true => "standard output".to_string(),
-        false => f.path.display().to_string(),
-    };
+    let path = capture_path(&f.path);
     format!(
         "Captures failed{when}: {path}: {}; that file is cut short and the others stop there",
         f.error
