@@ -14,6 +14,7 @@
 //! next hop once ARP resolves it. ICMP errors quote the datagram byte for byte, are never sent
 //! about ICMP errors or broadcasts, and are rate limited per destination.
 
+mod explain;
 pub mod icmp;
 mod local;
 pub mod neigh;
@@ -37,6 +38,7 @@ use crate::rand::Rng;
 use crate::report::iproute::{self, LinkInfo, NeighInfo};
 use crate::sim::{CmdId, CmdResult, Ctx, DropReason, Node, Note, PacketTag, PortView};
 use crate::time::Instant;
+pub use explain::{RuleStep, TableWalk};
 use neigh::{Action, NeighTable, Resolve};
 use route::{RouteCmd, RouteTable};
 
@@ -101,6 +103,8 @@ pub struct RuleSet {
     pub detail: bool,
     /// How often kernel messages other than LOG rules' may be printed.
     ratelimit: NetRatelimit,
+    /// While tracing, each table's walk with its rules' counters (`hoplab explain`).
+    pub walks: Option<Vec<TableWalk>>,
 }
 
 /// What the router's netfilter hooks run on.
@@ -229,6 +233,7 @@ impl RuleSet {
         let (log, pending) = (&mut self.log, &mut self.pending);
         // Rules met while tracing: (chain, rule number, matched); a policy as rule 0.
         let mut path: Vec<(String, usize, bool)> = Vec::new();
+        let mut policy = "ACCEPT";
         let verdict = self.tables.run(table, hook, pkt, now, &mut |ev| match ev {
             TraceEvent::Log(line) => {
                 let text = line.to_string();
@@ -241,9 +246,18 @@ impl RuleSet {
                 matched,
                 ..
             } => path.push((chain.to_string(), rule, matched)),
-            TraceEvent::Policy { chain, .. } => path.push((chain.to_string(), 0, true)),
+            TraceEvent::Policy { chain, verdict, .. } => {
+                policy = verdict_name(verdict);
+                path.push((chain.to_string(), 0, true))
+            }
             _ => {}
         });
+        if self.tables.tracing()
+            && let Some(walks) = self.walks.as_mut()
+        {
+            let v = verdict_name(verdict);
+            walks.push(explain::walk(&self.tables, table, hook, &path, policy, v));
+        }
         if self.tables.tracing() {
             let steps: Vec<String> = path
                 .iter()
@@ -542,6 +556,47 @@ fn conntrack_args(args: &[String]) -> Result<CtCmd, String> {
 }
 
 impl Router {
+    /// The interface named `name`: its MAC and first address.
+    pub fn iface(&self, name: &str) -> Option<&RouterIface> {
+        self.ifaces.iter().find(|i| i.name == name)
+    }
+
+    /// The MAC the router's neighbour table holds for `ip` on `dev`, if resolved.
+    pub fn neighbour_mac(&self, dev: &str, ip: Ipv4Address) -> Option<EthernetAddress> {
+        let dev = self.ifaces.iter().position(|i| i.name == dev)?;
+        self.neigh
+            .entries()
+            .iter()
+            .find(|n| n.ip == ip && n.dev == dev)
+            .and_then(|n| n.mac)
+    }
+
+    /// Readies the router for one packet `hoplab explain` sends: the packet starts with
+    /// `mark`; with `established`, its flow is entered as one that has seen both directions
+    /// (false when a flow already holds it, which then decides). Each table's walk is kept
+    /// until [`Router::end_explain`].
+    pub fn begin_explain(
+        &mut self,
+        now: Instant,
+        mark: u32,
+        established: Option<crate::netfilter::conntrack::Tuple>,
+    ) -> bool {
+        let mut f = self.filtering.borrow_mut();
+        f.nf.rx_mark = mark;
+        f.rules.walks = Some(Vec::new());
+        match established {
+            Some(t) => f.nf.conntrack.establish(now, t),
+            None => false,
+        }
+    }
+
+    /// The table walks recorded since [`Router::begin_explain`]; recording stops.
+    pub fn end_explain(&mut self) -> Vec<TableWalk> {
+        let mut f = self.filtering.borrow_mut();
+        f.nf.rx_mark = 0;
+        f.rules.walks.take().unwrap_or_default()
+    }
+
     /// Runs `iptables`, `iptables-restore` (reading `input`), `iptables-save` or `dmesg`.
     /// An error comes with iptables' exit code.
     pub fn iptables(&mut self, argv: &[String], input: &str) -> Result<String, (i32, String)> {
@@ -644,6 +699,7 @@ impl Router {
                     log: Default::default(),
                     pending: Vec::new(),
                     ratelimit: NetRatelimit::default(),
+                    walks: None,
                     decisions: Vec::new(),
                     detail: false,
                 },

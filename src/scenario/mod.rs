@@ -8,6 +8,7 @@ pub mod docker;
 mod docker_cmd;
 mod docker_life;
 pub mod error;
+pub mod explain;
 pub mod grade;
 pub mod loops;
 pub mod model;
