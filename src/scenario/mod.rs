@@ -63,7 +63,7 @@ pub fn load(path: &Path) -> Result<Lab, LabErrors> {
 pub fn parse(text: &str, file: &str) -> Result<Lab, LabErrors> {
     let raw: raw::RawLab = serde_saphyr::from_str(text)
         .map_err(|e| LabErrors(vec![error::from_yaml(file, text, &e)]))?;
-    model::resolve(raw, file)
+    model::resolve(raw, file, text)
 }
 
 #[cfg(test)]
