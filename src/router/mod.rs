@@ -18,7 +18,9 @@ mod explain;
 pub mod icmp;
 mod local;
 pub mod neigh;
+pub mod policy;
 pub mod route;
+mod tables;
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -407,6 +409,10 @@ pub struct Router {
     /// Conntrack, NAT and the rules: shared with the bridges whose device is one of the
     /// interfaces, which run bridged IPv4 through them when `bridge-nf-call-iptables` is on.
     filtering: Rc<RefCell<Filtering>>,
+    /// Routing tables other than `main` (`ip route add ... table N`).
+    tables: std::collections::BTreeMap<u32, RouteTable>,
+    /// The routing policy database (`ip rule`).
+    rules: policy::RuleList,
     forwarding: bool,
     limit: icmp::RateLimit,
     ident: u16,
@@ -449,6 +455,8 @@ pub struct BridgeMember {
 #[derive(Clone, Debug, PartialEq)]
 pub enum RouterCmd {
     Route(RouteCmd),
+    /// `ip rule add|del|flush ...`, the words after `ip rule`.
+    Rule(Vec<String>),
     /// `sysctl [-w] KEY[=VALUE]`: `net.ipv4.ip_forward`, `net.ipv4.conf.IF.route_localnet`.
     Sysctl(String, Option<String>),
     /// `conntrack -L|-F|-C ...`, the words after `conntrack`.
@@ -465,6 +473,13 @@ pub enum RouterCmd {
 pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
     let words: Vec<&str> = argv.iter().map(String::as_str).collect();
     match words.as_slice() {
+        ["ip", "rule" | "ru", "add" | "del" | "delete" | "flush", ..] => {
+            let rest = &words[2..];
+            if rest != ["flush"] {
+                policy::parse_rule_cmd(rest).map_err(|e| e.trim_end().to_string())?;
+            }
+            Ok(RouterCmd::Rule(argv[2..].to_vec()))
+        }
         ["ip", "route" | "r", ..] => route::parse_route_cmd(&words).map(RouterCmd::Route),
         ["conntrack", rest @ ..] => {
             let args: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
@@ -691,6 +706,8 @@ impl Router {
         let mut r = Router {
             name: config.name,
             routes: RouteTable::default(),
+            tables: Default::default(),
+            rules: Default::default(),
             ident: rng.next_u64() as u16,
             filtering: Rc::new(RefCell::new(Filtering {
                 nf: Netfilter::new(crate::netfilter::conntrack::DEFAULT_MAX, nat_rng),
@@ -869,7 +886,44 @@ impl Router {
                 .iter()
                 .position(|f| f.addrs.iter().any(|a| a.contains_addr(&gw)))
         };
-        self.routes.apply(cmd, dev_of, connected)
+        if cmd.table == policy::MAIN {
+            return self.routes.apply(cmd, dev_of, connected);
+        }
+        if cmd.op == route::RouteOp::Del && !self.tables.contains_key(&cmd.table) {
+            return Err("RTNETLINK answers: No such process".into());
+        }
+        let table = self.tables.entry(cmd.table).or_default();
+        table.apply(cmd, dev_of, connected)
+    }
+
+    /// The route for a packet as the kernel's policy routing finds it: the rules in
+    /// priority order, each looking up its table, the first route found winning; with it,
+    /// the table and the rule's priority. Rule 0's `local` table is the router's own
+    /// addresses, handled before routing.
+    pub fn route_for(&self, key: &policy::FlowKey) -> Option<(route::Route, u32, u32)> {
+        for rule in self.rules.matching(key) {
+            let table = match rule.table {
+                policy::MAIN => Some(&self.routes),
+                policy::LOCAL => None,
+                t => self.tables.get(&t),
+            };
+            if let Some(r) = table.and_then(|t| t.lookup(key.dst)) {
+                return Some((r.clone(), rule.table, rule.pref));
+            }
+        }
+        None
+    }
+
+    /// The route a packet the router makes takes (no mark, from `lo`).
+    fn route_out(&self, dst: Ipv4Address) -> Option<route::Route> {
+        let key = policy::FlowKey {
+            src: None,
+            dst,
+            mark: 0,
+            iif: Some(local::LO),
+            oif: None,
+        };
+        self.route_for(&key).map(|(r, _, _)| r)
     }
 
     pub fn forwarding(&self) -> bool {
@@ -1013,7 +1067,7 @@ impl Router {
             self.counters.icmp_rate_limited += 1;
             return;
         }
-        let Some(back) = self.routes.lookup(src).cloned() else {
+        let Some(back) = self.route_out(src) else {
             return;
         };
         // An error about a packet for one of our addresses comes from that address; else from
@@ -1102,7 +1156,7 @@ impl Router {
         if self.loops_back(dst) {
             return Some(None);
         }
-        self.routes.lookup(dst).cloned().map(Some)
+        self.route_out(dst).map(Some)
     }
 
     fn local(&mut self, now: Instant, pkt: &[u8], broadcast: bool, ctx: &mut Ctx<'_>) {
@@ -1208,7 +1262,14 @@ impl Router {
             return;
         }
         let pkt = &frame[ETH_HEADER_LEN..];
-        let Some(route) = self.routes.lookup(dst).cloned() else {
+        let key = policy::FlowKey {
+            src: Some(src),
+            dst,
+            mark: tr.mark,
+            iif: Some(&self.ifaces[dev].name),
+            oif: None,
+        };
+        let Some((route, table, pref)) = self.route_for(&key) else {
             self.counters.no_route += 1;
             let code = u8::from(Icmpv4DstUnreachable::NetUnreachable);
             let pkt = pkt.to_vec();
@@ -1241,8 +1302,12 @@ impl Router {
                 _ => route.dst.to_string(),
             };
             let via = route.via.map(|v| format!(" via {v}")).unwrap_or_default();
+            let by = match (table, pref) {
+                (policy::MAIN, 32766) => String::new(),
+                (t, p) => format!(" (ip rule {p}: table {})", policy::table_name(t)),
+            };
             let route_text = format!(
-                "route {dst_text}{via} dev {} matched {dst} (longest prefix); TTL {ttl} -> {}",
+                "route {dst_text}{via} dev {} matched {dst} (longest prefix){by}; TTL {ttl} -> {}",
                 self.ifaces[route.dev].name,
                 ttl - 1
             );
@@ -1565,6 +1630,10 @@ impl Node for Router {
     ) -> Result<(), String> {
         let result = match parse_command(argv)? {
             RouterCmd::Route(r) => self.apply_route(&r).map(|_| String::new()),
+            RouterCmd::Rule(words) => {
+                let words: Vec<&str> = words.iter().map(String::as_str).collect();
+                self.ip_rule(&words)
+            }
             RouterCmd::Sysctl(key, value) => self.sysctl(&key, value.as_deref()),
             RouterCmd::Conntrack(args) => self.conntrack_cmd(now, &args),
             RouterCmd::Program => return self.start_program(now, cmd, argv, input, ctx),
@@ -1624,7 +1693,11 @@ impl Node for Router {
         argv: &[String],
         ports: &[PortView],
     ) -> Result<String, String> {
-        let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let mut words: Vec<&str> = argv.iter().map(String::as_str).collect();
+        // `ip -4 ...`: the router is IPv4 only, so `-4` changes nothing.
+        if words.len() > 2 && words[0] == "ip" && words[1] == "-4" {
+            words.remove(1);
+        }
         if let Some(out) = iproute::link_listing(&words, || self.links(ports)) {
             return Ok(out);
         }
@@ -1637,6 +1710,15 @@ impl Node for Router {
                     &self.routes.listing(|d| names[d].clone()),
                     &down,
                 ))
+            }
+            ["ip", "route" | "r", "show" | "list" | "ls", "table", which] => {
+                let links = self.links(ports);
+                let down = |dev: &str| links.iter().any(|l| l.name == dev && !l.carrier);
+                self.ip_route_table(which, &down)
+            }
+            ["ip", "route" | "r", "get", rest @ ..] => self.ip_route_get(rest),
+            ["ip", "rule" | "ru"] | ["ip", "rule" | "ru", "show" | "list" | "ls"] => {
+                Ok(self.ip_rule_listing())
             }
             ["ip", "neigh" | "n" | "neighbour" | "neighbor"]
             | ["ip", "neigh" | "neighbour" | "neighbor", "show"] => {
@@ -1656,7 +1738,7 @@ impl Node for Router {
                 ..,
             ] => self.iptables(argv, "").map_err(|(_, e)| e),
             _ => Err(format!(
-                "{}: a router shows `ip addr`, `ip link`, `ip -s link`, `ip route`, `ip neigh`, `sysctl net.ipv4.ip_forward`, `conntrack -L`",
+                "{}: a router shows `ip addr`, `ip link`, `ip -s link`, `ip route [show table T]`, `ip route get ADDR`, `ip rule`, `ip neigh`, `sysctl net.ipv4.ip_forward`, `conntrack -L`",
                 argv.join(" ")
             )),
         }

@@ -32,6 +32,8 @@ pub struct RouteCmd {
     pub via: Option<Ipv4Address>,
     pub dev: Option<String>,
     pub metric: u32,
+    /// `table ID` (default `main`).
+    pub table: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +97,7 @@ pub fn parse_route_cmd(words: &[&str]) -> Result<RouteCmd, String> {
         via: None,
         dev: None,
         metric: 0,
+        table: super::policy::MAIN,
     };
     while let Some(k) = it.next() {
         let v = it
@@ -107,6 +110,9 @@ pub fn parse_route_cmd(words: &[&str]) -> Result<RouteCmd, String> {
                 })?)
             }
             "dev" => cmd.dev = Some(v.to_string()),
+            "table" => {
+                cmd.table = super::policy::parse_table(v).map_err(|e| e.trim_end().to_string())?
+            }
             "metric" | "preference" | "priority" => {
                 cmd.metric = v
                     .parse()

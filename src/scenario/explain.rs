@@ -206,9 +206,12 @@ fn assemble(
                 Some(w) => steps.push(Step::Table(w)),
                 None => steps.push(Step::Note { text: text.clone() }),
             },
-            Note::Decision(d) if d.starts_with("route ") => steps.push(Step::Note {
-                text: format!("{MAIN_RULE} {}", &d["route ".len()..]),
-            }),
+            // The router names the rule and table when policy routing chose one other
+            // than `main`'s default rule.
+            Note::Decision(d) if d.starts_with("route ") && !d.contains(" (ip rule ") => steps
+                .push(Step::Note {
+                    text: format!("{MAIN_RULE} {}", &d["route ".len()..]),
+                }),
             Note::Dropped(reason) => {
                 fate = Fate::Dropped {
                     reason: drop_text(*reason, text),
@@ -264,8 +267,8 @@ fn assemble(
 }
 
 /// How the kernel's default policy rules find the route: `ip rule` 0 looks up table
-/// `local` (the host's own addresses), 32766 table `main` (policy routing is not modelled:
-/// every route is in `main`).
+/// `local` (the host's own addresses), 32766 table `main`; the router's note names any
+/// other rule and table that chose the route.
 const LOCAL_RULE: &str = "route: ip rule 0 (from all lookup local), table local:";
 const MAIN_RULE: &str = "route: ip rule 32766 (from all lookup main), table main:";
 
