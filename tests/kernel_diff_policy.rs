@@ -182,3 +182,31 @@ fn kd_policy_listings_equal_the_kernels() {
         );
     }
 }
+
+#[test]
+fn kd_policy_the_routers_own_packet_is_routed_again_after_an_output_mark() {
+    let case = "kd_policy_output_mark";
+    if !privileged(case) {
+        return;
+    }
+    let mut topo = uplinks(&[
+        VIA_R2,
+        "ip rule add fwmark 1 table 100",
+        "iptables -t mangle -A OUTPUT -p icmp -j MARK --set-mark 1",
+    ]);
+    // r2 answers r1's source address (chosen on the first lookup, through r3) back via r1.
+    topo.nodes[3]
+        .setup
+        .push("ip route add 10.0.13.0/30 via 10.0.12.1");
+    let cmd = "ping -c 1 -W 2 -t 1 10.0.3.10";
+    let tb = Testbed::new(case, &topo);
+    let kernel = tb.run("r1", cmd);
+    drop(tb);
+    let ours = kernel::hoplab_run(&topo, "r1", cmd, "30s");
+    let (k, h) = (ping_outcome(&kernel), ping_outcome(&ours));
+    assert_eq!(k, h, "kernel:\n{kernel}\nhoplab:\n{ours}");
+    assert!(
+        matches!(&k, Outcome::Icmp { from, .. } if from == "10.0.12.2"),
+        "{kernel}"
+    );
+}

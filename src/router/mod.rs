@@ -1115,12 +1115,17 @@ impl Router {
             return;
         }
         let new_dst = dst_of(&frame);
-        let route = match new_dst == dst {
+        // OUTPUT changed the destination (DNAT) or the mark (`-j MARK`): routed again, with
+        // the packet's source and mark (`ip_route_me_harder`), so `ip rule fwmark` applies.
+        let route = match new_dst == dst && tr.mark == 0 {
             true => route,
-            false => match self.route_local(new_dst) {
-                Some(r) => r,
-                None => return,
-            },
+            false => {
+                let src = Ipv4Packet::new_unchecked(&frame[ETH_HEADER_LEN..]).src_addr();
+                match self.route_local_marked(new_dst, Some(src), tr.mark) {
+                    Some(r) => r,
+                    None => return,
+                }
+            }
         };
         // A loopback source may leave only where `route_localnet` allows it (an OUTPUT DNAT
         // of 127.0.0.1 to a container needs it: `ip_route_me_harder` fails otherwise).
@@ -1153,10 +1158,27 @@ impl Router {
     /// The route of a locally generated packet: `Some(None)` through `lo`, `None` when there
     /// is no route.
     fn route_local(&self, dst: Ipv4Address) -> Option<Option<route::Route>> {
+        self.route_local_marked(dst, None, 0)
+    }
+
+    /// [`Router::route_local`] for a packet with a source and a mark.
+    fn route_local_marked(
+        &self,
+        dst: Ipv4Address,
+        src: Option<Ipv4Address>,
+        mark: u32,
+    ) -> Option<Option<route::Route>> {
         if self.loops_back(dst) {
             return Some(None);
         }
-        self.route_out(dst).map(Some)
+        let key = policy::FlowKey {
+            src,
+            dst,
+            mark,
+            iif: Some(local::LO),
+            oif: None,
+        };
+        self.route_for(&key).map(|(r, _, _)| Some(r))
     }
 
     fn local(&mut self, now: Instant, pkt: &[u8], broadcast: bool, ctx: &mut Ctx<'_>) {
