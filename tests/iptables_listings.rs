@@ -565,3 +565,11 @@ fn fixture_listings_v1_8_9(name: &str) {
     again.restore(section(&s, "save")).unwrap();
     assert_same("restored", &save(&again), section(&s, "save"));
 }
+
+/// `hdr-1.8.9.txt`: `-m length`, `ttl`, `pkttype`, `mac`, `dscp`, `tos`, `tcpmss`,
+/// `devgroup`, LOG's levels, and `-j TTL`, `DSCP`, `TOS`, `CHECKSUM` in every spelling, as
+/// iptables 1.8.9 (nf_tables) printed them in a network namespace.
+#[test]
+fn header_match_and_target_listings_v1_8_9() {
+    fixture_listings_v1_8_9("hdr-1.8.9.txt");
+}

@@ -57,6 +57,9 @@ pub(crate) fn parse_match_opt(
         ("tcp", "tcp-flags") => "syn",
         _ => canon,
     };
+    if let Match::Hdr(h) = &mut b.m {
+        return h.parse(p, opt, inv, args, &mut b.seen);
+    }
     once(p, name, &mut b.seen, key, inv, inv_ok)?;
     let proto_name = if name == "udp" { 17 } else { 6 };
     match &mut b.m {
@@ -244,6 +247,7 @@ pub(crate) fn parse_match_opt(
             }
             *c = v.to_string();
         }
+        Match::Hdr(_) => {}
     }
     Ok(())
 }

@@ -60,6 +60,7 @@ impl Match {
             Match::Comment(_) => "comment",
             Match::Mark(_) => "mark",
             Match::ConnMark(_) => "connmark",
+            Match::Hdr(h) => h.name(),
         }
     }
 
@@ -97,6 +98,7 @@ impl Match {
                 Some(c) => (c.mark & m.mask == m.mark) != m.inv,
                 None => false,
             },
+            Match::Hdr(h) => h.matches(pkt),
         }
     }
 }

@@ -280,4 +280,6 @@ pub(crate) enum Match {
     Mark(MarkMatch),
     /// `-m connmark`: the connection's mark (no connection: no match, `!` or not).
     ConnMark(MarkMatch),
+    /// `-m length`, `ttl`, `pkttype`, `mac`, `dscp`, `tos`, `tcpmss`, `devgroup` (`ext_hdr.rs`).
+    Hdr(super::ext_hdr::HdrMatch),
 }

@@ -53,6 +53,7 @@
 
 mod apply;
 mod eval;
+mod ext_hdr;
 mod ext_match;
 mod ext_target;
 mod fmt_ext;
@@ -79,6 +80,7 @@ mod values;
 use std::fmt;
 
 pub use eval::{LogLine, TraceEvent};
+pub use ext_hdr::rewrite_tos_ttl;
 pub use model::{Counters, Policy, Tables};
 pub use restore::RestoreOptions;
 pub use save::SAVE_DATE;

@@ -57,7 +57,7 @@ fn match_options(name: &str) -> &'static [(&'static str, u8)] {
         "statistic" => &[("mode", 1), ("probability", 1), ("every", 1), ("packet", 1)],
         "comment" => &[("comment", 1)],
         "mark" | "connmark" => &[("mark", 1)],
-        _ => &[],
+        _ => super::ext_hdr::match_options(name),
     }
 }
 
@@ -106,6 +106,14 @@ pub(crate) const MATCHES: &[&str] = &[
     "comment",
     "mark",
     "connmark",
+    "length",
+    "ttl",
+    "pkttype",
+    "mac",
+    "dscp",
+    "tos",
+    "tcpmss",
+    "devgroup",
 ];
 
 /// Match modules iptables 1.8.9 ships for IPv4 that are not modelled here: `-m NAME` says
@@ -120,21 +128,16 @@ pub(crate) const OTHER_MATCHES: &[&str] = &[
     "connlimit",
     "cpu",
     "dccp",
-    "devgroup",
-    "dscp",
     "ecn",
     "esp",
     "hashlimit",
     "helper",
     "ipcomp",
     "ipvs",
-    "length",
-    "mac",
     "nfacct",
     "osf",
     "owner",
     "physdev",
-    "pkttype",
     "policy",
     "quota",
     "rateest",
@@ -145,10 +148,7 @@ pub(crate) const OTHER_MATCHES: &[&str] = &[
     "set",
     "socket",
     "string",
-    "tcpmss",
     "time",
-    "tos",
-    "ttl",
     "u32",
 ];
 
@@ -164,6 +164,10 @@ pub(crate) const TARGETS: &[&str] = &[
     "TCPMSS",
     "MARK",
     "CONNMARK",
+    "TTL",
+    "DSCP",
+    "TOS",
+    "CHECKSUM",
 ];
 
 /// A match being read: its module, the options seen so far, the value.
@@ -226,6 +230,9 @@ impl MatchBuilder {
                 } else {
                     Match::ConnMark(m)
                 }
+            }
+            n if super::ext_hdr::HDR_MATCHES.contains(&n) => {
+                Match::Hdr(super::ext_hdr::HdrMatch::new(n))
             }
             _ => Match::Comment(String::new()),
         };
@@ -317,6 +324,7 @@ pub(crate) fn final_check(p: &Prog, b: &MatchBuilder) -> Res<()> {
             } => need("--probability must be specified in random mode"),
             _ => Ok(()),
         },
+        Match::Hdr(h) => h.final_check(p, &b.seen),
         _ => Ok(()),
     }
 }
