@@ -573,3 +573,10 @@ fn fixture_listings_v1_8_9(name: &str) {
 fn header_match_and_target_listings_v1_8_9() {
     fixture_listings_v1_8_9("hdr-1.8.9.txt");
 }
+
+/// `hashlimit-1.8.9.txt`: `-m hashlimit` in every spelling (rates and units, modes, masks,
+/// table options, `!`), as iptables 1.8.9 (nf_tables) printed them.
+#[test]
+fn hashlimit_listings_v1_8_9() {
+    fixture_listings_v1_8_9("hashlimit-1.8.9.txt");
+}

@@ -1671,3 +1671,25 @@ fn kd_mac_source_accepts_the_known_hosts() {
         assert_eq!(accepted, 2, "{fwd:?}");
     }
 }
+
+/// One bucket per source: the burst of two passes, then one a second.
+#[test]
+fn kd_hashlimit_passes_the_burst_then_the_rate() {
+    let r = probe(
+        "kd_hashlimit",
+        &filtered(&[
+            "iptables -A FORWARD -i eth1 -j ACCEPT",
+            "iptables -A FORWARD -m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 2 --hashlimit-mode srcip --hashlimit-name kd -j ACCEPT",
+            "iptables -A FORWARD -j DROP",
+        ]),
+        &[
+            run("h1", "ping -c 5 -i 0.2 -W 1 10.0.2.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| (ping_stats(&o[0]), nvl(&o[1], true)),
+    );
+    if let Some((stats, fwd)) = r {
+        assert_eq!(stats, "5 packets transmitted, 2 received");
+        assert!(fwd.iter().any(|l| l.starts_with("3 252 DROP")), "{fwd:?}");
+    }
+}

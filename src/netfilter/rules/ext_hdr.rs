@@ -17,15 +17,25 @@
 use std::fmt::Write;
 
 use super::Prog;
+use super::ext_hashlimit::HashLimit;
 use super::model::Rule;
 use super::parse::{Args, Res};
 use super::validate::hook_bit;
 use super::values::{parse_mark_mask, strtoul0};
 use crate::netfilter::packet::{Hook, PacketView};
+use crate::time::Instant;
 
 /// The match modules of this file.
 pub(crate) const HDR_MATCHES: &[&str] = &[
-    "length", "ttl", "pkttype", "mac", "dscp", "tos", "tcpmss", "devgroup",
+    "length",
+    "ttl",
+    "pkttype",
+    "mac",
+    "dscp",
+    "tos",
+    "tcpmss",
+    "devgroup",
+    "hashlimit",
 ];
 
 /// The targets of this file.
@@ -42,6 +52,7 @@ pub(crate) fn match_options(name: &str) -> &'static [(&'static str, u8)] {
         "tos" => &[("tos", 1)],
         "tcpmss" => &[("mss", 1)],
         "devgroup" => &[("src-group", 1), ("dst-group", 1)],
+        "hashlimit" => super::ext_hashlimit::OPTIONS,
         _ => &[],
     }
 }
@@ -153,8 +164,8 @@ const DSCP_CLASSES: &[(&str, u8)] = &[
     ("EF", 0x2e),
 ];
 
-/// A header match.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A header match (and `-m hashlimit`, `ext_hashlimit.rs`).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum HdrMatch {
     /// `-m length`: the IP total length in `lo..=hi`.
     Length {
@@ -196,6 +207,7 @@ pub(crate) enum HdrMatch {
         src: Option<(u32, u32, bool)>,
         dst: Option<(u32, u32, bool)>,
     },
+    HashLimit(Box<HashLimit>),
 }
 
 impl HdrMatch {
@@ -229,6 +241,7 @@ impl HdrMatch {
                 hi: 0,
                 inv: false,
             },
+            "hashlimit" => HdrMatch::HashLimit(Box::new(HashLimit::new())),
             _ => HdrMatch::DevGroup {
                 src: None,
                 dst: None,
@@ -246,6 +259,7 @@ impl HdrMatch {
             HdrMatch::Tos { .. } => "tos",
             HdrMatch::TcpMss { .. } => "tcpmss",
             HdrMatch::DevGroup { .. } => "devgroup",
+            HdrMatch::HashLimit(_) => "hashlimit",
         }
     }
 
@@ -260,10 +274,21 @@ impl HdrMatch {
         seen: &mut Vec<&'static str>,
     ) -> Res<()> {
         let ext = self.name();
-        // `--ttl` is `--ttl-eq` under another name, without `!`.
-        let key = if opt == "ttl" { "ttl-eq" } else { opt };
-        let inv_ok = !matches!(opt, "ttl-lt" | "ttl-gt" | "ttl");
+        // `--ttl` is `--ttl-eq` under another name, without `!`; `--hashlimit` is
+        // `--hashlimit-upto`.
+        let key = match opt {
+            "ttl" => "ttl-eq",
+            "hashlimit" => "hashlimit-upto",
+            o => o,
+        };
+        let inv_ok = match self {
+            HdrMatch::HashLimit(_) => matches!(key, "hashlimit-upto" | "hashlimit-above"),
+            _ => !matches!(opt, "ttl-lt" | "ttl-gt" | "ttl"),
+        };
         super::parse_ext::once(p, ext, seen, key, inv, inv_ok)?;
+        if let HdrMatch::HashLimit(h) = self {
+            return h.parse(p, opt, inv, args);
+        }
         let v = args.value(p)?;
         match self {
             HdrMatch::Length { lo, hi, inv: i } => {
@@ -322,12 +347,16 @@ impl HdrMatch {
                     *dst = Some((g, m, inv));
                 }
             }
+            HdrMatch::HashLimit(_) => {}
         }
         Ok(())
     }
 
     /// The module's checks once the line is read.
     pub fn final_check(&self, p: &Prog, seen: &[&'static str]) -> Res<()> {
+        if let HdrMatch::HashLimit(h) = self {
+            return h.final_check(p, seen);
+        }
         fcheck(p, self.name(), seen)?;
         if !seen.is_empty() {
             return Ok(());
@@ -354,6 +383,14 @@ impl HdrMatch {
         matches!(self, HdrMatch::TcpMss { .. }).then_some(6)
     }
 
+    /// Whether the kernel's `checkentry` accepts the values.
+    pub fn kernel_ok(&self) -> bool {
+        match self {
+            HdrMatch::HashLimit(h) => h.kernel_ok(),
+            _ => true,
+        }
+    }
+
     /// The hooks the kernel module allows, when it restricts them.
     pub fn hooks(&self) -> Option<u8> {
         use Hook::*;
@@ -377,8 +414,9 @@ impl HdrMatch {
     }
 
     /// The kernel's `match` function.
-    pub fn matches(&self, pkt: &PacketView) -> bool {
+    pub fn matches(&mut self, pkt: &PacketView, now: Instant) -> bool {
         match *self {
+            HdrMatch::HashLimit(ref mut h) => h.matches(pkt, now),
             // `length_mt`: the IP total length.
             HdrMatch::Length { lo, hi, inv } => {
                 (u32::from(lo)..=u32::from(hi)).contains(&pkt.len) != inv
@@ -470,6 +508,7 @@ impl HdrMatch {
                 range(out, lo, hi);
             }
             HdrMatch::DevGroup { src, dst } => devgroups(out, src, dst, "", numeric),
+            HdrMatch::HashLimit(ref h) => h.print(out),
         }
     }
 
@@ -508,6 +547,7 @@ impl HdrMatch {
                 range(out, lo, hi);
             }
             HdrMatch::DevGroup { src, dst } => devgroups(out, src, dst, "--", false),
+            HdrMatch::HashLimit(ref h) => h.save(out),
         }
     }
 }

@@ -98,7 +98,7 @@ impl Match {
                 Some(c) => (c.mark & m.mask == m.mark) != m.inv,
                 None => false,
             },
-            Match::Hdr(h) => h.matches(pkt),
+            Match::Hdr(h) => h.matches(pkt, now),
         }
     }
 }

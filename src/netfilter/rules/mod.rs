@@ -53,6 +53,7 @@
 
 mod apply;
 mod eval;
+mod ext_hashlimit;
 mod ext_hdr;
 mod ext_match;
 mod ext_target;

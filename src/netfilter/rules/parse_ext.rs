@@ -114,6 +114,7 @@ pub(crate) const MATCHES: &[&str] = &[
     "tos",
     "tcpmss",
     "devgroup",
+    "hashlimit",
 ];
 
 /// Match modules iptables 1.8.9 ships for IPv4 that are not modelled here: `-m NAME` says
@@ -130,7 +131,6 @@ pub(crate) const OTHER_MATCHES: &[&str] = &[
     "dccp",
     "ecn",
     "esp",
-    "hashlimit",
     "helper",
     "ipcomp",
     "ipvs",
