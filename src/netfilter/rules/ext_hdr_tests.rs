@@ -468,3 +468,72 @@ fn a_run_leaves_the_new_header_for_the_hooks() {
     );
     assert_eq!(t.hdr, None);
 }
+
+/// `-p tcp --tcp-option`: listings as iptables 1.8.9 printed them, errors, and
+/// `tcp_find_option`.
+#[test]
+fn tcp_option() {
+    let mut t = Tables::new(IptablesVersion::V1_8_9);
+    for r in [
+        "-A INPUT -p tcp ! --tcp-option 3 --syn",
+        "-A INPUT -p tcp --tcp-option 0x10",
+        "-A INPUT -p tcp -m tcp --tcp-option 2 --dport 80",
+    ] {
+        t.apply(&argv(r)).unwrap();
+    }
+    assert_eq!(
+        t.apply(&argv("-S INPUT")).unwrap(),
+        "-P INPUT ACCEPT\n\
+         -A INPUT -p tcp -m tcp ! --tcp-option 3 --tcp-flags FIN,SYN,RST,ACK SYN\n\
+         -A INPUT -p tcp -m tcp --tcp-option 16\n\
+         -A INPUT -p tcp -m tcp --dport 80 --tcp-option 2\n"
+    );
+    let l = t.apply(&argv("-L INPUT")).unwrap();
+    let tails: Vec<&str> = l.lines().skip(2).map(|x| &x[62..]).collect();
+    assert_eq!(
+        tails,
+        [
+            "tcp option=!3 flags:FIN,SYN,RST,ACK/SYN",
+            "tcp option=16",
+            "tcp dpt:http option=2"
+        ]
+    );
+    let n = t.apply(&argv("-nL INPUT")).unwrap();
+    assert!(n.contains("tcp option=!3 flags:0x17/0x02\n"), "{n}");
+    for (line, msg) in [
+        ("-A INPUT -p tcp --tcp-option 0", "Bad TCP option \"0\""),
+        ("-A INPUT -p tcp --tcp-option 256", "Bad TCP option \"256\""),
+        ("-A INPUT -p tcp --tcp-option x", "Bad TCP option \"x\""),
+        (
+            "-A INPUT -p tcp --tcp-option 3 --tcp-option 4",
+            "Only one `--tcp-option' allowed",
+        ),
+    ] {
+        let e = Tables::new(IptablesVersion::V1_8_9)
+            .apply(&argv(line))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("iptables v1.8.9 (nf_tables): {msg}\n{TRY}")
+        );
+    }
+    // NOP, NOP, MSS, then window scale.
+    let ip = packet(0, 64, &[1, 1, 2, 4, 5, 0xB4, 3, 3, 7, 0, 0, 0]);
+    let rules = [
+        "-p tcp --tcp-option 2",
+        "-p tcp --tcp-option 3",
+        "-p tcp --tcp-option 8",
+        "-p tcp ! --tcp-option 8",
+        "-p tcp ! --tcp-option 2",
+    ];
+    assert_eq!(
+        accepted(&rules, &view(&ip)),
+        [true, true, false, true, false]
+    );
+    // No options: only the inverted test holds.
+    let ip = packet(0, 64, &[]);
+    assert_eq!(
+        accepted(&rules, &view(&ip)),
+        [false, false, false, true, true]
+    );
+}

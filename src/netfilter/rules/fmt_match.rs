@@ -21,6 +21,9 @@ pub(crate) fn print_match(out: &mut String, m: &Match, ipspec: &IpSpec, numeric:
             let _ = write!(out, " {name}");
             print_ports(out, "spt", t.sport, proto, numeric);
             print_ports(out, "dpt", t.dport, proto, numeric);
+            if let Some((opt, inv)) = t.option {
+                let _ = write!(out, " option={}{opt}", if inv { "!" } else { "" });
+            }
             if let Some((mask, comp, inv)) = t.flags {
                 let _ = write!(out, " flags:{}", if inv { "!" } else { "" });
                 if numeric {
@@ -127,6 +130,9 @@ pub(crate) fn save_match(out: &mut String, m: &Match, ipspec: &IpSpec) {
         Match::Tcp(t) | Match::Udp(t) => {
             save_ports(out, "sport", t.sport);
             save_ports(out, "dport", t.dport);
+            if let Some((opt, inv)) = t.option {
+                let _ = write!(out, "{} --tcp-option {opt}", if inv { " !" } else { "" });
+            }
             if let Some((mask, comp, inv)) = t.flags {
                 out.push_str(if inv {
                     " ! --tcp-flags "

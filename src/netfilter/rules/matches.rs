@@ -145,6 +145,8 @@ pub(crate) struct PortMatch {
     pub dport: Ports,
     /// `--tcp-flags MASK COMP` (and `--syn`), with its `!`.
     pub flags: Option<(u8, u8, bool)>,
+    /// `--tcp-option N`, with its `!` (TCP only).
+    pub option: Option<(u8, bool)>,
 }
 
 /// `-m icmp --icmp-type`: type 255 is any.

@@ -22,6 +22,7 @@ fn match_options(name: &str) -> &'static [(&'static str, u8)] {
             ("destination-port", 1),
             ("syn", 0),
             ("tcp-flags", 2),
+            ("tcp-option", 1),
         ],
         "udp" => &[
             ("sport", 1),
@@ -65,7 +66,6 @@ fn match_options(name: &str) -> &'static [(&'static str, u8)] {
 /// prefix is resolved (`--ctst` is ambiguous: `--ctstate`, `--ctstatus`).
 fn match_options_elsewhere(name: &str) -> &'static [&'static str] {
     match name {
-        "tcp" => &["tcp-option"],
         "conntrack" => &[
             "ctproto",
             "ctreplsrc",
@@ -186,6 +186,7 @@ impl MatchBuilder {
                     sport: Ports::ANY,
                     dport: Ports::ANY,
                     flags: None,
+                    option: None,
                 };
                 if name == "tcp" {
                     Match::Tcp(p)
