@@ -580,3 +580,10 @@ fn header_match_and_target_listings_v1_8_9() {
 fn hashlimit_listings_v1_8_9() {
     fixture_listings_v1_8_9("hashlimit-1.8.9.txt");
 }
+
+/// `sctp-1.8.9.txt`: `-p sctp` ports and `--chunk-types` (any, all, only, flags, ALL, NONE),
+/// as iptables 1.8.9 (nf_tables) printed them.
+#[test]
+fn sctp_listings_v1_8_9() {
+    fixture_listings_v1_8_9("sctp-1.8.9.txt");
+}

@@ -18,6 +18,7 @@ use std::fmt::Write;
 
 use super::Prog;
 use super::ext_hashlimit::HashLimit;
+use super::ext_sctp::SctpMatch;
 use super::model::Rule;
 use super::parse::{Args, Res};
 use super::validate::hook_bit;
@@ -36,6 +37,7 @@ pub(crate) const HDR_MATCHES: &[&str] = &[
     "tcpmss",
     "devgroup",
     "hashlimit",
+    "sctp",
 ];
 
 /// The targets of this file.
@@ -53,6 +55,7 @@ pub(crate) fn match_options(name: &str) -> &'static [(&'static str, u8)] {
         "tcpmss" => &[("mss", 1)],
         "devgroup" => &[("src-group", 1), ("dst-group", 1)],
         "hashlimit" => super::ext_hashlimit::OPTIONS,
+        "sctp" => super::ext_sctp::OPTIONS,
         _ => &[],
     }
 }
@@ -208,6 +211,7 @@ pub(crate) enum HdrMatch {
         dst: Option<(u32, u32, bool)>,
     },
     HashLimit(Box<HashLimit>),
+    Sctp(Box<SctpMatch>),
 }
 
 impl HdrMatch {
@@ -242,6 +246,7 @@ impl HdrMatch {
                 inv: false,
             },
             "hashlimit" => HdrMatch::HashLimit(Box::new(HashLimit::new())),
+            "sctp" => HdrMatch::Sctp(Box::new(SctpMatch::new())),
             _ => HdrMatch::DevGroup {
                 src: None,
                 dst: None,
@@ -260,6 +265,7 @@ impl HdrMatch {
             HdrMatch::TcpMss { .. } => "tcpmss",
             HdrMatch::DevGroup { .. } => "devgroup",
             HdrMatch::HashLimit(_) => "hashlimit",
+            HdrMatch::Sctp(_) => "sctp",
         }
     }
 
@@ -274,6 +280,9 @@ impl HdrMatch {
         seen: &mut Vec<&'static str>,
     ) -> Res<()> {
         let ext = self.name();
+        if let HdrMatch::Sctp(s) = self {
+            return s.parse(p, opt, inv, args, seen);
+        }
         // `--ttl` is `--ttl-eq` under another name, without `!`; `--hashlimit` is
         // `--hashlimit-upto`.
         let key = match opt {
@@ -347,15 +356,17 @@ impl HdrMatch {
                     *dst = Some((g, m, inv));
                 }
             }
-            HdrMatch::HashLimit(_) => {}
+            HdrMatch::HashLimit(_) | HdrMatch::Sctp(_) => {}
         }
         Ok(())
     }
 
     /// The module's checks once the line is read.
     pub fn final_check(&self, p: &Prog, seen: &[&'static str]) -> Res<()> {
-        if let HdrMatch::HashLimit(h) = self {
-            return h.final_check(p, seen);
+        match self {
+            HdrMatch::HashLimit(h) => return h.final_check(p, seen),
+            HdrMatch::Sctp(_) => return Ok(()),
+            _ => {}
         }
         fcheck(p, self.name(), seen)?;
         if !seen.is_empty() {
@@ -380,7 +391,11 @@ impl HdrMatch {
 
     /// The protocol the kernel module registers for (checked against `-p`).
     pub fn proto(&self) -> Option<u8> {
-        matches!(self, HdrMatch::TcpMss { .. }).then_some(6)
+        match self {
+            HdrMatch::TcpMss { .. } => Some(6),
+            HdrMatch::Sctp(_) => Some(132),
+            _ => None,
+        }
     }
 
     /// Whether the kernel's `checkentry` accepts the values.
@@ -417,6 +432,7 @@ impl HdrMatch {
     pub fn matches(&mut self, pkt: &PacketView, now: Instant) -> bool {
         match *self {
             HdrMatch::HashLimit(ref mut h) => h.matches(pkt, now),
+            HdrMatch::Sctp(ref s) => s.matches(pkt),
             // `length_mt`: the IP total length.
             HdrMatch::Length { lo, hi, inv } => {
                 (u32::from(lo)..=u32::from(hi)).contains(&pkt.len) != inv
@@ -509,6 +525,7 @@ impl HdrMatch {
             }
             HdrMatch::DevGroup { src, dst } => devgroups(out, src, dst, "", numeric),
             HdrMatch::HashLimit(ref h) => h.print(out),
+            HdrMatch::Sctp(ref s) => s.print(out, numeric),
         }
     }
 
@@ -548,6 +565,7 @@ impl HdrMatch {
             }
             HdrMatch::DevGroup { src, dst } => devgroups(out, src, dst, "--", false),
             HdrMatch::HashLimit(ref h) => h.save(out),
+            HdrMatch::Sctp(ref s) => s.save(out),
         }
     }
 }

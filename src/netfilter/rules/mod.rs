@@ -56,6 +56,7 @@ mod eval;
 mod ext_hashlimit;
 mod ext_hdr;
 mod ext_match;
+mod ext_sctp;
 mod ext_target;
 mod fmt_ext;
 mod fmt_match;

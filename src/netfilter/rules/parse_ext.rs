@@ -115,6 +115,7 @@ pub(crate) const MATCHES: &[&str] = &[
     "tcpmss",
     "devgroup",
     "hashlimit",
+    "sctp",
 ];
 
 /// Match modules iptables 1.8.9 ships for IPv4 that are not modelled here: `-m NAME` says
@@ -144,7 +145,6 @@ pub(crate) const OTHER_MATCHES: &[&str] = &[
     "realm",
     "recent",
     "rpfilter",
-    "sctp",
     "set",
     "socket",
     "string",
