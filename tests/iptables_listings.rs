@@ -587,3 +587,10 @@ fn hashlimit_listings_v1_8_9() {
 fn sctp_listings_v1_8_9() {
     fixture_listings_v1_8_9("sctp-1.8.9.txt");
 }
+
+/// `string-1.8.9.txt`: `-m string` patterns as text and hex (literals, hex blocks, a
+/// trailing backslash, non-ASCII), offsets, `--icase`, `!`, as iptables 1.8.9 printed them.
+#[test]
+fn string_listings_v1_8_9() {
+    fixture_listings_v1_8_9("string-1.8.9.txt");
+}

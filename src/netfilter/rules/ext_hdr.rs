@@ -19,6 +19,7 @@ use std::fmt::Write;
 use super::Prog;
 use super::ext_hashlimit::HashLimit;
 use super::ext_sctp::SctpMatch;
+use super::ext_string::StringMatch;
 use super::model::Rule;
 use super::parse::{Args, Res};
 use super::validate::hook_bit;
@@ -38,6 +39,7 @@ pub(crate) const HDR_MATCHES: &[&str] = &[
     "devgroup",
     "hashlimit",
     "sctp",
+    "string",
 ];
 
 /// The targets of this file.
@@ -56,6 +58,7 @@ pub(crate) fn match_options(name: &str) -> &'static [(&'static str, u8)] {
         "devgroup" => &[("src-group", 1), ("dst-group", 1)],
         "hashlimit" => super::ext_hashlimit::OPTIONS,
         "sctp" => super::ext_sctp::OPTIONS,
+        "string" => super::ext_string::OPTIONS,
         _ => &[],
     }
 }
@@ -212,6 +215,7 @@ pub(crate) enum HdrMatch {
     },
     HashLimit(Box<HashLimit>),
     Sctp(Box<SctpMatch>),
+    String(Box<StringMatch>),
 }
 
 impl HdrMatch {
@@ -247,6 +251,7 @@ impl HdrMatch {
             },
             "hashlimit" => HdrMatch::HashLimit(Box::new(HashLimit::new())),
             "sctp" => HdrMatch::Sctp(Box::new(SctpMatch::new())),
+            "string" => HdrMatch::String(Box::new(StringMatch::new())),
             _ => HdrMatch::DevGroup {
                 src: None,
                 dst: None,
@@ -266,6 +271,7 @@ impl HdrMatch {
             HdrMatch::DevGroup { .. } => "devgroup",
             HdrMatch::HashLimit(_) => "hashlimit",
             HdrMatch::Sctp(_) => "sctp",
+            HdrMatch::String(_) => "string",
         }
     }
 
@@ -292,11 +298,14 @@ impl HdrMatch {
         };
         let inv_ok = match self {
             HdrMatch::HashLimit(_) => matches!(key, "hashlimit-upto" | "hashlimit-above"),
+            HdrMatch::String(_) => matches!(key, "string" | "hex-string"),
             _ => !matches!(opt, "ttl-lt" | "ttl-gt" | "ttl"),
         };
         super::parse_ext::once(p, ext, seen, key, inv, inv_ok)?;
-        if let HdrMatch::HashLimit(h) = self {
-            return h.parse(p, opt, inv, args);
+        match self {
+            HdrMatch::HashLimit(h) => return h.parse(p, opt, inv, args),
+            HdrMatch::String(s) => return s.parse(p, opt, inv, args),
+            _ => {}
         }
         let v = args.value(p)?;
         match self {
@@ -356,7 +365,7 @@ impl HdrMatch {
                     *dst = Some((g, m, inv));
                 }
             }
-            HdrMatch::HashLimit(_) | HdrMatch::Sctp(_) => {}
+            HdrMatch::HashLimit(_) | HdrMatch::Sctp(_) | HdrMatch::String(_) => {}
         }
         Ok(())
     }
@@ -366,6 +375,7 @@ impl HdrMatch {
         match self {
             HdrMatch::HashLimit(h) => return h.final_check(p, seen),
             HdrMatch::Sctp(_) => return Ok(()),
+            HdrMatch::String(s) => return s.final_check(p, seen),
             _ => {}
         }
         fcheck(p, self.name(), seen)?;
@@ -398,11 +408,12 @@ impl HdrMatch {
         }
     }
 
-    /// Whether the kernel's `checkentry` accepts the values.
-    pub fn kernel_ok(&self) -> bool {
+    /// Why the kernel's `checkentry` refuses the values (an errno text), if it does.
+    pub fn refused(&self) -> Option<&'static str> {
         match self {
-            HdrMatch::HashLimit(h) => h.kernel_ok(),
-            _ => true,
+            HdrMatch::HashLimit(h) if !h.kernel_ok() => Some("Invalid argument"),
+            HdrMatch::String(s) => s.refused(),
+            _ => None,
         }
     }
 
@@ -433,6 +444,7 @@ impl HdrMatch {
         match *self {
             HdrMatch::HashLimit(ref mut h) => h.matches(pkt, now),
             HdrMatch::Sctp(ref s) => s.matches(pkt),
+            HdrMatch::String(ref s) => s.matches(pkt),
             // `length_mt`: the IP total length.
             HdrMatch::Length { lo, hi, inv } => {
                 (u32::from(lo)..=u32::from(hi)).contains(&pkt.len) != inv
@@ -526,6 +538,7 @@ impl HdrMatch {
             HdrMatch::DevGroup { src, dst } => devgroups(out, src, dst, "", numeric),
             HdrMatch::HashLimit(ref h) => h.print(out),
             HdrMatch::Sctp(ref s) => s.print(out, numeric),
+            HdrMatch::String(ref s) => s.print(out),
         }
     }
 
@@ -566,6 +579,7 @@ impl HdrMatch {
             HdrMatch::DevGroup { src, dst } => devgroups(out, src, dst, "--", false),
             HdrMatch::HashLimit(ref h) => h.save(out),
             HdrMatch::Sctp(ref s) => s.save(out),
+            HdrMatch::String(ref s) => s.save(out),
         }
     }
 }

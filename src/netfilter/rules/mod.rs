@@ -57,6 +57,7 @@ mod ext_hashlimit;
 mod ext_hdr;
 mod ext_match;
 mod ext_sctp;
+mod ext_string;
 mod ext_target;
 mod fmt_ext;
 mod fmt_match;

@@ -116,6 +116,7 @@ pub(crate) const MATCHES: &[&str] = &[
     "devgroup",
     "hashlimit",
     "sctp",
+    "string",
 ];
 
 /// Match modules iptables 1.8.9 ships for IPv4 that are not modelled here: `-m NAME` says
@@ -147,7 +148,6 @@ pub(crate) const OTHER_MATCHES: &[&str] = &[
     "rpfilter",
     "set",
     "socket",
-    "string",
     "time",
     "u32",
 ];

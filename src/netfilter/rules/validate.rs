@@ -25,7 +25,10 @@ pub(super) fn check_rule(ts: &TableState, p: &Prog, r: &Rule, op: &str, chain: &
             Match::Tcp(_) => proto_is(6),
             Match::Udp(_) => proto_is(17),
             Match::Icmp(_) => proto_is(1),
-            Match::Hdr(h) => h.proto().is_none_or(proto_is) && h.kernel_ok(),
+            Match::Hdr(h) if let Some(errno) = h.refused() => {
+                return Err(p.batch(op, errno, &format!("rule in chain {chain}"), Some(chain)));
+            }
+            Match::Hdr(h) => h.proto().is_none_or(proto_is),
             _ => true,
         };
         if !ok {
