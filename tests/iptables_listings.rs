@@ -594,3 +594,10 @@ fn sctp_listings_v1_8_9() {
 fn string_listings_v1_8_9() {
     fixture_listings_v1_8_9("string-1.8.9.txt");
 }
+
+/// `time-1.8.9.txt`: `-m time` daytimes, week and month days (with `!`), dates (normalized
+/// as `mktime` does), `--kerneltz`, `--contiguous`, as iptables 1.8.9 printed them.
+#[test]
+fn time_listings_v1_8_9() {
+    fixture_listings_v1_8_9("time-1.8.9.txt");
+}

@@ -20,6 +20,7 @@ use super::Prog;
 use super::ext_hashlimit::HashLimit;
 use super::ext_sctp::SctpMatch;
 use super::ext_string::StringMatch;
+use super::ext_time::TimeMatch;
 use super::model::Rule;
 use super::parse::{Args, Res};
 use super::validate::hook_bit;
@@ -40,6 +41,7 @@ pub(crate) const HDR_MATCHES: &[&str] = &[
     "hashlimit",
     "sctp",
     "string",
+    "time",
 ];
 
 /// The targets of this file.
@@ -59,6 +61,7 @@ pub(crate) fn match_options(name: &str) -> &'static [(&'static str, u8)] {
         "hashlimit" => super::ext_hashlimit::OPTIONS,
         "sctp" => super::ext_sctp::OPTIONS,
         "string" => super::ext_string::OPTIONS,
+        "time" => super::ext_time::OPTIONS,
         _ => &[],
     }
 }
@@ -216,6 +219,7 @@ pub(crate) enum HdrMatch {
     HashLimit(Box<HashLimit>),
     Sctp(Box<SctpMatch>),
     String(Box<StringMatch>),
+    Time(TimeMatch),
 }
 
 impl HdrMatch {
@@ -252,6 +256,7 @@ impl HdrMatch {
             "hashlimit" => HdrMatch::HashLimit(Box::new(HashLimit::new())),
             "sctp" => HdrMatch::Sctp(Box::new(SctpMatch::new())),
             "string" => HdrMatch::String(Box::new(StringMatch::new())),
+            "time" => HdrMatch::Time(TimeMatch::new()),
             _ => HdrMatch::DevGroup {
                 src: None,
                 dst: None,
@@ -272,6 +277,7 @@ impl HdrMatch {
             HdrMatch::HashLimit(_) => "hashlimit",
             HdrMatch::Sctp(_) => "sctp",
             HdrMatch::String(_) => "string",
+            HdrMatch::Time(_) => "time",
         }
     }
 
@@ -299,12 +305,14 @@ impl HdrMatch {
         let inv_ok = match self {
             HdrMatch::HashLimit(_) => matches!(key, "hashlimit-upto" | "hashlimit-above"),
             HdrMatch::String(_) => matches!(key, "string" | "hex-string"),
+            HdrMatch::Time(_) => matches!(key, "weekdays" | "monthdays"),
             _ => !matches!(opt, "ttl-lt" | "ttl-gt" | "ttl"),
         };
         super::parse_ext::once(p, ext, seen, key, inv, inv_ok)?;
         match self {
             HdrMatch::HashLimit(h) => return h.parse(p, opt, inv, args),
             HdrMatch::String(s) => return s.parse(p, opt, inv, args),
+            HdrMatch::Time(t) => return t.parse(p, opt, inv, args),
             _ => {}
         }
         let v = args.value(p)?;
@@ -365,7 +373,10 @@ impl HdrMatch {
                     *dst = Some((g, m, inv));
                 }
             }
-            HdrMatch::HashLimit(_) | HdrMatch::Sctp(_) | HdrMatch::String(_) => {}
+            HdrMatch::HashLimit(_)
+            | HdrMatch::Sctp(_)
+            | HdrMatch::String(_)
+            | HdrMatch::Time(_) => {}
         }
         Ok(())
     }
@@ -376,6 +387,7 @@ impl HdrMatch {
             HdrMatch::HashLimit(h) => return h.final_check(p, seen),
             HdrMatch::Sctp(_) => return Ok(()),
             HdrMatch::String(s) => return s.final_check(p, seen),
+            HdrMatch::Time(t) => return t.final_check(p, seen),
             _ => {}
         }
         fcheck(p, self.name(), seen)?;
@@ -445,6 +457,7 @@ impl HdrMatch {
             HdrMatch::HashLimit(ref mut h) => h.matches(pkt, now),
             HdrMatch::Sctp(ref s) => s.matches(pkt),
             HdrMatch::String(ref s) => s.matches(pkt),
+            HdrMatch::Time(ref t) => t.matches(now),
             // `length_mt`: the IP total length.
             HdrMatch::Length { lo, hi, inv } => {
                 (u32::from(lo)..=u32::from(hi)).contains(&pkt.len) != inv
@@ -539,6 +552,7 @@ impl HdrMatch {
             HdrMatch::HashLimit(ref h) => h.print(out),
             HdrMatch::Sctp(ref s) => s.print(out, numeric),
             HdrMatch::String(ref s) => s.print(out),
+            HdrMatch::Time(ref t) => t.print(out),
         }
     }
 
@@ -580,6 +594,7 @@ impl HdrMatch {
             HdrMatch::HashLimit(ref h) => h.save(out),
             HdrMatch::Sctp(ref s) => s.save(out),
             HdrMatch::String(ref s) => s.save(out),
+            HdrMatch::Time(ref t) => t.save(out),
         }
     }
 }

@@ -59,6 +59,7 @@ mod ext_match;
 mod ext_sctp;
 mod ext_string;
 mod ext_target;
+mod ext_time;
 mod fmt_ext;
 mod fmt_match;
 mod fmt_target;

@@ -117,6 +117,7 @@ pub(crate) const MATCHES: &[&str] = &[
     "hashlimit",
     "sctp",
     "string",
+    "time",
 ];
 
 /// Match modules iptables 1.8.9 ships for IPv4 that are not modelled here: `-m NAME` says
@@ -148,7 +149,6 @@ pub(crate) const OTHER_MATCHES: &[&str] = &[
     "rpfilter",
     "set",
     "socket",
-    "time",
     "u32",
 ];
 
