@@ -537,3 +537,113 @@ fn tcp_option() {
         [false, false, false, true, true]
     );
 }
+
+/// Abbreviated options of these modules, as iptables 1.8.9 (nf_tables) resolved them in a
+/// network namespace: the rule as `-S` printed it, or the error's first line.
+#[test]
+fn abbreviations_resolve_as_getopt_long() {
+    let unknown = |o: &str| format!("iptables v1.8.9 (nf_tables): unknown option \"{o}\"");
+    let cases = [
+        (
+            "-A INPUT -m ttl --ttl-e 5",
+            "-A INPUT -m ttl --ttl-eq 5".to_string(),
+        ),
+        ("-A INPUT -m ttl --tt 5", unknown("--tt")),
+        (
+            "-A INPUT -m pkttype --pkt broadcast",
+            "-A INPUT -m pkttype --pkt-type broadcast".into(),
+        ),
+        (
+            "-A INPUT -m mac --mac 02:00:00:00:00:01",
+            "-A INPUT -m mac --mac-source 02:00:00:00:00:01".into(),
+        ),
+        (
+            "-A INPUT -m dscp --dscp-c EF",
+            "-A INPUT -m dscp --dscp 0x2e".into(),
+        ),
+        (
+            "-A INPUT -m length --len 5",
+            "-A INPUT -m length --length 5".into(),
+        ),
+        (
+            "-A INPUT -m hashlimit --hashlimit-up 5 --hashlimit-na x",
+            "-A INPUT -m hashlimit --hashlimit-upto 5/sec --hashlimit-burst 5 --hashlimit-name x"
+                .into(),
+        ),
+        (
+            "-A INPUT -m hashlimit --hashlimit-upto 5 --hashlimit-n x --hashlimit-htable-e 100",
+            "-A INPUT -m hashlimit --hashlimit-upto 5/sec --hashlimit-burst 5 --hashlimit-name x \
+             --hashlimit-htable-expire 100"
+                .into(),
+        ),
+        (
+            "-t mangle -A FORWARD -j TTL --ttl-s 5",
+            "-A FORWARD -j TTL --ttl-set 5".into(),
+        ),
+        ("-t mangle -A FORWARD -j TTL --ttl 5", unknown("--ttl")),
+        (
+            "-t mangle -A FORWARD -j DSCP --set-dscp-c EF",
+            "-A FORWARD -j DSCP --set-dscp 0x2e".into(),
+        ),
+        (
+            "-t mangle -A FORWARD -j TOS --and 0x3f",
+            "-A FORWARD -j TOS --set-tos 0x00/0xc0".into(),
+        ),
+        ("-t mangle -A FORWARD -j TOS --set 0x10", unknown("--set")),
+        (
+            "-t mangle -A POSTROUTING -j CHECKSUM --checksum",
+            "-A POSTROUTING -j CHECKSUM --checksum-fill".into(),
+        ),
+        (
+            "-A INPUT -m string --al bm --str x",
+            "-A INPUT -m string --string \"x\" --algo bm".into(),
+        ),
+        (
+            "-A INPUT -m string --algo bm --hex |41|",
+            "-A INPUT -m string --string \"A\" --algo bm".into(),
+        ),
+        (
+            "-A INPUT -m time --times 08:00 --week Mon",
+            unknown("--times"),
+        ),
+        (
+            "-A INPUT -m time --kern",
+            "-A INPUT -m time --datestop 2038-01-19T03:14:07 --kerneltz".into(),
+        ),
+        (
+            "-A INPUT -p tcp --tcp-o 2",
+            "-A INPUT -p tcp -m tcp --tcp-option 2".into(),
+        ),
+        (
+            "-A INPUT -p sctp --chunk any DATA",
+            "-A INPUT -p sctp -m sctp --chunk-types any DATA".into(),
+        ),
+        (
+            "-A INPUT -m devgroup --src 0",
+            "iptables v1.8.9 (nf_tables): devgroup match: You must specify either \
+             '--src-group' or '--dst-group'"
+                .into(),
+        ),
+        ("-A INPUT -m tos --t 8", unknown("--t")),
+        (
+            "-A INPUT -p tcp -m tcpmss --ms 5",
+            "-A INPUT -p tcp -m tcpmss --mss 5".into(),
+        ),
+    ];
+    for (line, want) in cases {
+        let mut t = Tables::new(IptablesVersion::V1_8_9);
+        let got = match t.apply(&argv(line)) {
+            Ok(_) => {
+                let table = if line.starts_with("-t mangle") {
+                    "-t mangle -S"
+                } else {
+                    "-S"
+                };
+                let s = t.apply(&argv(table)).unwrap();
+                s.lines().last().unwrap_or("").to_string()
+            }
+            Err(e) => e.to_string().lines().next().unwrap_or("").to_string(),
+        };
+        assert_eq!(got, want, "{line}");
+    }
+}
