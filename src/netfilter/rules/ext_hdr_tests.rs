@@ -647,3 +647,119 @@ fn abbreviations_resolve_as_getopt_long() {
         assert_eq!(got, want, "{line}");
     }
 }
+
+/// Odd values for every option of these modules are refused or taken, never a panic; and
+/// every match evaluates packets cut short without one.
+#[test]
+fn odd_input_never_panics() {
+    let values = [
+        "",
+        ":",
+        "::",
+        "0x",
+        "-1",
+        "|",
+        "||",
+        "\\",
+        "é",
+        "1:",
+        ":1",
+        "99999999999999999999",
+        "1/",
+        "/1",
+        "a,,b",
+        ",",
+        "T",
+        "2038-99",
+        "1:2:3:4",
+        "|4 1|",
+        "\\|",
+    ];
+    let modules: &[(&str, &[&str])] = &[
+        ("-m length", &["--length"]),
+        ("-m ttl", &["--ttl-eq", "--ttl-gt", "--ttl-lt", "--ttl"]),
+        ("-m pkttype", &["--pkt-type"]),
+        ("-m mac", &["--mac-source"]),
+        ("-m dscp", &["--dscp", "--dscp-class"]),
+        ("-m tos", &["--tos"]),
+        ("-p tcp -m tcpmss", &["--mss"]),
+        ("-p tcp", &["--tcp-option"]),
+        ("-m devgroup", &["--src-group", "--dst-group"]),
+        (
+            "-m hashlimit --hashlimit-name x",
+            &[
+                "--hashlimit-upto",
+                "--hashlimit-burst",
+                "--hashlimit-mode",
+                "--hashlimit-srcmask",
+                "--hashlimit-htable-max",
+            ],
+        ),
+        (
+            "-p sctp",
+            &["--sport", "--chunk-types any", "--chunk-types"],
+        ),
+        (
+            "-m string --algo bm",
+            &["--string", "--hex-string", "--from"],
+        ),
+        (
+            "-m time",
+            &["--datestart", "--timestart", "--weekdays", "--monthdays"],
+        ),
+    ];
+    let targets: &[(&str, &[&str])] = &[
+        ("TTL", &["--ttl-set", "--ttl-inc", "--ttl-dec"]),
+        ("DSCP", &["--set-dscp", "--set-dscp-class"]),
+        ("TOS", &["--set-tos", "--and-tos", "--xor-tos"]),
+    ];
+    let mut t = Tables::new(IptablesVersion::V1_8_9);
+    for v in values {
+        for (m, opts) in modules {
+            for o in *opts {
+                let mut line = argv(&format!("-A INPUT {m} {o}"));
+                line.push(v.to_string());
+                let _ = t.apply(&line);
+            }
+        }
+        for (name, opts) in targets {
+            for o in *opts {
+                let mut line = argv(&format!("-t mangle -A PREROUTING -j {name} {o}"));
+                line.push(v.to_string());
+                let _ = t.apply(&line);
+            }
+        }
+    }
+    for l in ["-S", "-L", "-nvL", "-t mangle -S", "-t mangle -L"] {
+        t.apply(&argv(l)).unwrap();
+    }
+    // One rule of each module, then packets of every length up to a full header and more.
+    let mut t = Tables::new(IptablesVersion::V1_8_9);
+    for r in [
+        "-A INPUT -m ttl --ttl-gt 3",
+        "-A INPUT -m tos --tos 8",
+        "-A INPUT -m dscp --dscp 1",
+        "-A INPUT -p tcp -m tcpmss --mss 1",
+        "-A INPUT -p tcp --tcp-option 2",
+        "-A INPUT -p sctp --chunk-types all DATA",
+        "-A INPUT -m string --algo bm --string ab --from 3",
+        "-A INPUT -m hashlimit --hashlimit-upto 1/s --hashlimit-mode srcport,dstport --hashlimit-name x",
+        "-A INPUT -m time --monthdays 3 --weekdays Fri --timestart 23:00 --timestop 01:00 --contiguous",
+        "-A INPUT -m mac --mac-source 1:2:3:4:5:6",
+        "-A INPUT -m pkttype --pkt-type multicast",
+    ] {
+        t.apply(&argv(r)).unwrap();
+    }
+    let full = packet(0xFF, 1, &[2, 4, 5, 0xB4, 8, 0, 0, 0]);
+    for len in 0..=full.len() {
+        for proto in [6u8, 17, 132] {
+            let mut ip = full[..len].to_vec();
+            if ip.len() > 9 {
+                ip[9] = proto;
+            }
+            let pkt = PacketView { proto, ..view(&ip) };
+            let now = Instant::from_nanos(len as u64 * 7_777_777_777);
+            t.run(Table::Filter, Hook::Input, &pkt, now, &mut |_| {});
+        }
+    }
+}

@@ -49,7 +49,11 @@
 //! and how), `eval` (`run`, trace events, LOG lines), `parse`/`options`/`parse_finish`/
 //! `parse_ext`/`ext_match`/`ext_target`/`values` (the command line), `apply`/`validate`
 //! (commands and the kernel's checks), `listing`/`fmt_*` (`-L`), `save` (`-S`,
-//! `iptables-save`), `restore`, `names`/`services` (name databases).
+//! `iptables-save`), `restore`, `names`/`services` (name databases). Some extensions keep
+//! their options, listings and evaluation in one file each, under one `Hdr` variant of
+//! `Match` and `Target`: `ext_hdr` (`length`, `ttl`, `pkttype`, `mac`, `dscp`, `tos`,
+//! `tcpmss`, `devgroup`; TTL, DSCP, TOS, CHECKSUM), `ext_hashlimit`, `ext_sctp`,
+//! `ext_string`, `ext_time`.
 
 mod apply;
 mod eval;
