@@ -1595,8 +1595,9 @@ fn kd_ttl_match_sees_the_decremented_ttl() {
     }
 }
 
-/// TTL in PREROUTING comes before the forwarding decrement, in FORWARD after it; the filter
-/// table of the same hook sees what mangle wrote; POSTROUTING sets what h1 receives.
+/// TTL in PREROUTING comes before the forwarding decrement, in FORWARD after it; the next
+/// rule of the same chain and the filter table of the same hook see what mangle wrote;
+/// POSTROUTING sets what h1 receives.
 #[test]
 fn kd_ttl_target_rewrites_forwarded_packets() {
     let r = probe(
@@ -1604,6 +1605,8 @@ fn kd_ttl_target_rewrites_forwarded_packets() {
         &filtered(&[
             "iptables -t mangle -A PREROUTING -i eth1 -j TTL --ttl-inc 1",
             "iptables -t mangle -A FORWARD -i eth0 -j TTL --ttl-set 9",
+            "iptables -t mangle -A FORWARD -i eth0 -m ttl --ttl-eq 9 -j ACCEPT",
+            "iptables -t mangle -A FORWARD -i eth0 -j DROP",
             "iptables -t mangle -A POSTROUTING -o eth0 -j TTL --ttl-set 7",
             "iptables -A FORWARD -i eth0 -m ttl --ttl-eq 9 -j ACCEPT",
             "iptables -A FORWARD -i eth1 -m ttl --ttl-eq 64 -j ACCEPT",
@@ -1612,10 +1615,11 @@ fn kd_ttl_target_rewrites_forwarded_packets() {
         &[
             run("h1", "ping -c 1 -W 2 10.0.2.10"),
             Step::Show("r1", "iptables -nvL FORWARD"),
+            Step::Show("r1", "iptables -t mangle -nvL FORWARD"),
         ],
-        |o| (ping_outcome(&o[0].text), nvl(&o[1], true)),
+        |o| (ping_outcome(&o[0].text), nvl(&o[1], true), nvl(&o[2], true)),
     );
-    if let Some((ping, fwd)) = r {
+    if let Some((ping, fwd, _)) = r {
         assert_eq!(ping, Outcome::Reply { ttl: 7 });
         let accepted = fwd.iter().filter(|l| l.starts_with("1 84 ACCEPT")).count();
         assert_eq!(accepted, 2, "{fwd:?}");

@@ -123,8 +123,9 @@ impl Tables {
                 break policy(ts, base, table, want, pkt.len, trace);
             }
             let rule = &mut c.rules[idx];
-            let matched =
-                rule.ip.matches(pkt) && rule.matches.iter_mut().all(|m| m.matches(pkt, now));
+            let cur = *hdr;
+            let matched = rule.ip.matches(pkt)
+                && rule.matches.iter_mut().all(|m| m.matches_at(pkt, now, cur));
             if want {
                 trace(TraceEvent::Rule {
                     table,

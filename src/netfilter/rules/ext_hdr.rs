@@ -12,7 +12,9 @@
 //! * Every interface is in device group 0 (`default`), the kernel's default.
 //! * The targets rewrite the IP header when the table's run is over (`Tables::hdr`), with the
 //!   header checksum updated incrementally (`csum_replace2`), before the next table of the
-//!   hook reads the packet; later rules of the same table see the header as it entered it.
+//!   hook reads the packet. Later rules of the same table see the new TOS and TTL through
+//!   `-m ttl`, `-m dscp` and `-m tos` as in the kernel, which rewrites in place (`-m string`
+//!   and LOG still read the bytes as they entered the table).
 
 use std::fmt::Write;
 
@@ -453,6 +455,14 @@ impl HdrMatch {
 
     /// The kernel's `match` function.
     pub fn matches(&mut self, pkt: &PacketView, now: Instant) -> bool {
+        self.matches_hdr(pkt, now, None)
+    }
+
+    /// [`HdrMatch::matches`], with the (TOS, TTL) header targets earlier in the walk wrote
+    /// (the kernel rewrites the packet in place: later rules see the new fields).
+    pub fn matches_hdr(&mut self, pkt: &PacketView, now: Instant, hdr: Option<(u8, u8)>) -> bool {
+        let tos = hdr.map(|h| h.0).or_else(|| pkt.ip.get(1).copied());
+        let ttl = hdr.map(|h| h.1).or_else(|| pkt.ip.get(8).copied());
         match *self {
             HdrMatch::HashLimit(ref mut h) => h.matches(pkt, now),
             HdrMatch::Sctp(ref s) => s.matches(pkt),
@@ -463,10 +473,11 @@ impl HdrMatch {
                 (u32::from(lo)..=u32::from(hi)).contains(&pkt.len) != inv
             }
             // `ttl_mt`.
-            HdrMatch::Ttl { cmp, ttl } => {
-                let Some(&t) = pkt.ip.get(8) else {
+            HdrMatch::Ttl { cmp, ttl: want } => {
+                let Some(t) = ttl else {
                     return false;
                 };
+                let ttl = want;
                 match cmp {
                     TtlCmp::Eq => t == ttl,
                     TtlCmp::Ne => t != ttl,
@@ -482,13 +493,13 @@ impl HdrMatch {
                 None => false,
             },
             // `dscp_mt`.
-            HdrMatch::Dscp { dscp, inv } => match pkt.ip.get(1) {
-                Some(&tos) => (tos >> 2 == dscp) != inv,
+            HdrMatch::Dscp { dscp, inv } => match tos {
+                Some(tos) => (tos >> 2 == dscp) != inv,
                 None => false,
             },
             // `tos_mt` (revision 1).
-            HdrMatch::Tos { value, mask, inv } => match pkt.ip.get(1) {
-                Some(&tos) => (tos & mask == value) != inv,
+            HdrMatch::Tos { value, mask, inv } => match tos {
+                Some(tos) => (tos & mask == value) != inv,
                 None => false,
             },
             HdrMatch::TcpMss { lo, hi, inv } => tcpmss_mt(pkt, lo, hi, inv),
@@ -595,6 +606,16 @@ impl HdrMatch {
             HdrMatch::Sctp(ref s) => s.save(out),
             HdrMatch::String(ref s) => s.save(out),
             HdrMatch::Time(ref t) => t.save(out),
+        }
+    }
+}
+
+impl super::matches::Match {
+    /// `matches`, with the (TOS, TTL) the header targets earlier in the walk wrote, if any.
+    pub fn matches_at(&mut self, pkt: &PacketView, now: Instant, hdr: Option<(u8, u8)>) -> bool {
+        match self {
+            super::matches::Match::Hdr(h) => h.matches_hdr(pkt, now, hdr),
+            m => m.matches(pkt, now),
         }
     }
 }

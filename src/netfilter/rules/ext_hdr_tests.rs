@@ -763,3 +763,29 @@ fn odd_input_never_panics() {
         }
     }
 }
+
+/// The kernel rewrites in place: a later rule of the same walk sees the new TTL and TOS.
+#[test]
+fn later_rules_of_the_walk_see_the_rewrite() {
+    let mut t = Tables::new(IptablesVersion::V1_8_9);
+    for r in [
+        "-t mangle -A FORWARD -j TTL --ttl-set 5",
+        "-t mangle -A FORWARD -j DSCP --set-dscp 10",
+        "-t mangle -A FORWARD -m ttl --ttl-eq 64 -j DROP",
+        "-t mangle -A FORWARD -m dscp ! --dscp 10 -j DROP",
+        "-t mangle -A FORWARD -m ttl --ttl-eq 5 -m tos --tos 0x28/0xfc -j ACCEPT",
+        "-t mangle -P FORWARD DROP",
+    ] {
+        t.apply(&argv(r)).unwrap();
+    }
+    let ip = packet(0, 64, &[]);
+    let v = t.run(
+        Table::Mangle,
+        Hook::Forward,
+        &view(&ip),
+        Instant::ZERO,
+        &mut |_| {},
+    );
+    assert_eq!(v, Verdict::Accept);
+    assert_eq!(t.hdr, Some((0x28, 5)));
+}
