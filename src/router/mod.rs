@@ -145,6 +145,10 @@ impl Rules for RuleSet {
         self.tables.marks.take()
     }
 
+    fn take_hdr(&mut self) -> Option<(u8, u8)> {
+        self.tables.hdr.take()
+    }
+
     fn take_tcpmss(&mut self) -> Option<crate::netfilter::tcpmss::Pending> {
         let p = std::mem::take(&mut self.tables.tcpmss);
         (p != Default::default()).then_some(p)
