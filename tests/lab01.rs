@@ -237,3 +237,111 @@ fn json_report_is_versioned_and_complete() {
     assert_eq!(v["expectations"].as_array().unwrap().len(), 8);
     assert_eq!(v["files"].as_array().unwrap().len(), 1, "all.pcapng");
 }
+
+/// A snap length per capture point: the lab's `point_snaplen`, `--snap POINT=N` over it,
+/// each point's pcapng interface block declaring its own, and `split` keeping it.
+#[test]
+fn snap_per_point_from_the_lab_and_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = std::fs::read_to_string(common::repo().join(LAB)).unwrap();
+    let lab = dir.path().join("lab.yaml");
+    let with = source.replacen(
+        "\nhosts:",
+        "\npoint_snaplen: {c1:eth0: 40, c2:eth0: 50}\nhosts:",
+        1,
+    );
+    assert_ne!(with, source, "the lab has a hosts: section");
+    std::fs::write(&lab, with).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = run(&[
+        "run",
+        lab.to_str().unwrap(),
+        "--snap",
+        "c2:eth0=0",
+        "--capture",
+        "both",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(text_of(&out).contains("PASS: 18/18"), "{}", text_of(&out));
+    let mut r = pcap_file::pcapng::PcapNgReader::new(
+        std::fs::File::open(out_dir.join("all.pcapng")).unwrap(),
+    )
+    .unwrap();
+    let mut snaps = std::collections::BTreeMap::new();
+    let mut names = Vec::new();
+    let mut longest = std::collections::BTreeMap::new();
+    while let Some(b) = r.next_block() {
+        match b.unwrap() {
+            pcap_file::pcapng::Block::InterfaceDescription(idb) => {
+                let name = idb
+                    .options
+                    .iter()
+                    .find_map(|o| match o {
+                        pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
+                        _ => None,
+                    })
+                    .unwrap();
+                snaps.insert(name.clone(), idb.snaplen);
+                names.push(name);
+            }
+            pcap_file::pcapng::Block::EnhancedPacket(p) => {
+                let name = names[p.interface_id as usize].clone();
+                let e = longest.entry(name).or_insert(0);
+                *e = (*e).max(p.data.len());
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(snaps["c1:eth0"], 40);
+    assert_eq!(
+        snaps["c2:eth0"], 65535,
+        "--snap c2:eth0=0 keeps whole frames there"
+    );
+    assert_eq!(snaps["c3:eth0"], 65535);
+    assert!(longest["c1:eth0"] <= 40);
+    assert!(longest["c2:eth0"] > 50, "{longest:?}");
+    // The per-hop file of c1 says 40 in its header, and `split` writes the same bytes.
+    let c1 = std::fs::read(out_dir.join("c1-eth0.pcap")).unwrap();
+    assert_eq!(u32::from_le_bytes(c1[16..20].try_into().unwrap()), 40);
+    let split = dir.path().join("split");
+    let out = run(&[
+        "split",
+        out_dir.join("all.pcapng").to_str().unwrap(),
+        split.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(std::fs::read(split.join("c1-eth0.pcap")).unwrap(), c1);
+    // Unknown points and lengths over 65535 are refused with exit 2.
+    for (args, says) in [
+        (vec!["--snap", "zz:eth0=40"], "no node named 'zz'"),
+        (vec!["--snap", "c1:eth0=70000"], "not a snap length"),
+        (vec!["--snap", "c1eth0=4"], "not node:interface"),
+    ] {
+        let mut argv = vec!["run", LAB];
+        argv.extend(args.iter().copied());
+        let out = run(&argv);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains(says),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    std::fs::write(
+        &lab,
+        source.replacen("\nhosts:", "\npoint_snaplen: {c9:eth0: 40}\nhosts:", 1),
+    )
+    .unwrap();
+    let out = run(&["check", lab.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("field 'point_snaplen': no node named 'c9'"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+fn text_of(out: &std::process::Output) -> String {
+    text(&out.stdout)
+}

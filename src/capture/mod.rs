@@ -108,6 +108,9 @@ struct Point {
     /// Not a capture point (a bridge's side of its own interface, which the host's interface
     /// of the same name already captures).
     silent: bool,
+    /// This point's own snap length (`point_snaplen:` in the lab, `--snap POINT=N`); else
+    /// the capture's.
+    snap: Option<u32>,
 }
 
 /// Writes the captures of one run.
@@ -302,6 +305,7 @@ impl Capture {
                 idb: None,
                 frames: 0,
                 silent: false,
+                snap: None,
             });
         }
         self.points[index].name = name;
@@ -328,6 +332,26 @@ impl Capture {
         } else {
             bytes.min(SNAPLEN)
         };
+    }
+
+    /// Writes at most `bytes` of each frame at one point (0: whole frames), whatever the
+    /// capture's snap length: its pcap header and its pcapng interface block say so.
+    pub fn set_point_snaplen(&mut self, index: usize, bytes: u32) {
+        if let Some(p) = self.points.get_mut(index) {
+            p.snap = Some(if bytes == 0 {
+                SNAPLEN
+            } else {
+                bytes.min(SNAPLEN)
+            });
+        }
+    }
+
+    /// The snap length of point `index`.
+    fn snap_of(&self, index: usize) -> u32 {
+        self.points
+            .get(index)
+            .and_then(|p| p.snap)
+            .unwrap_or(self.snaplen)
     }
 
     /// Bytes written to the capture files so far, while a limit is set.
@@ -387,7 +411,7 @@ impl Capture {
             return;
         }
         let orig = data.len();
-        let data = &data[..orig.min(self.snaplen as usize)];
+        let data = &data[..orig.min(self.snap_of(index) as usize)];
         if self.limit != 0 {
             let cost = self.cost(index, data.len(), comment);
             if self.written + cost > self.limit {
@@ -437,11 +461,12 @@ impl Capture {
         data: &[u8],
         orig: usize,
     ) -> io::Result<()> {
+        let snaplen = self.snap_of(index);
         let point = &mut self.points[index];
         let before = point.buf.len();
         if !point.started {
             point.started = true;
-            pcap_header(self.snaplen)
+            pcap_header(snaplen)
                 .write_to(&mut point.buf)
                 .map_err(to_io)?;
         }
@@ -499,6 +524,7 @@ impl Capture {
         (data, orig): (&[u8], usize),
         comment: Option<&str>,
     ) -> io::Result<()> {
+        let snaplen = self.snap_of(index);
         let point = &mut self.points[index];
         if let Some(merged) = self.merged.as_mut() {
             let idb = match point.idb {
@@ -509,7 +535,7 @@ impl Capture {
                     point.idb = Some(id);
                     let block = InterfaceDescriptionBlock {
                         linktype: DataLink::ETHERNET,
-                        snaplen: self.snaplen,
+                        snaplen,
                         options: vec![
                             InterfaceDescriptionOption::IfName(Cow::Owned(point.name.label())),
                             InterfaceDescriptionOption::IfTsResol(9),
@@ -644,7 +670,7 @@ pub fn split_pcapng(src: &Path, dir: &Path) -> Result<Vec<WrittenFile>, String> 
                 if index == next {
                     cap.declare(index, name);
                 }
-                cap.snaplen = idb.snaplen;
+                cap.points[index].snap = Some(idb.snaplen);
                 section.push(index);
             }
             Block::EnhancedPacket(epb) => {

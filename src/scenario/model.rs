@@ -28,6 +28,8 @@ pub struct Lab {
     pub captures: CaptureMode,
     /// Bytes of each frame the capture files keep (0: whole frames).
     pub snaplen: u32,
+    /// Capture points with a snap length of their own (`node:iface`, bytes; 0: whole).
+    pub point_snaplen: Vec<(Endpoint, u32)>,
     pub settle: Duration,
     pub duration: Option<Duration>,
     pub requires: Vec<String>,
@@ -431,7 +433,7 @@ pub fn parse_rate(text: &str) -> Result<u64, String> {
     Ok((v * mult) as u64)
 }
 
-pub(super) fn parse_endpoint(text: &str) -> Option<Endpoint> {
+pub fn parse_endpoint(text: &str) -> Option<Endpoint> {
     let (node, iface) = text.split_once(':')?;
     (!node.is_empty() && !iface.is_empty()).then(|| Endpoint {
         node: node.to_string(),
@@ -974,6 +976,22 @@ pub fn resolve(mut raw: RawLab, file: &str, text: &str) -> Result<Lab, LabErrors
         }
     }
 
+    let mut point_snaplen = Vec::new();
+    for (point, bytes) in raw.point_snaplen.iter().flat_map(|o| o.0.iter()) {
+        let Some(ep) = endpoint_check(&mut errs, &names, point, "point_snaplen") else {
+            continue;
+        };
+        if *bytes > crate::capture::SNAPLEN {
+            errs.at(
+                point.referenced,
+                "point_snaplen",
+                format!("{bytes} is more than 65535 (0 keeps whole frames)"),
+            );
+            continue;
+        }
+        point_snaplen.push((ep, *bytes));
+    }
+
     if !errs.list.is_empty() {
         return Err(LabErrors(errs.list));
     }
@@ -984,6 +1002,7 @@ pub fn resolve(mut raw: RawLab, file: &str, text: &str) -> Result<Lab, LabErrors
         seed,
         captures,
         snaplen,
+        point_snaplen,
         settle,
         duration,
         requires,

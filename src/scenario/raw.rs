@@ -44,6 +44,11 @@ pub struct RawLab {
     #[serde(default)]
     #[schemars(with = "Option<u16>")]
     pub snaplen: Option<S<u32>>,
+    /// A snap length of its own for some capture points (`r1:eth0: 96`; 0 keeps whole
+    /// frames there), over `snaplen` and `--snap N`; `--snap POINT=N` overrides one.
+    #[serde(default)]
+    #[schemars(with = "Option<std::collections::BTreeMap<String, u16>>")]
+    pub point_snaplen: Option<Ordered<u32>>,
     /// After the last step, the run goes on until no frame has moved for this long (default
     /// 1s).
     #[serde(default)]

@@ -236,6 +236,13 @@ impl<'l> Runner<'l> {
             watches.push(w);
         }
         sim.attach_capture(capture);
+        // Later entries win: `--snap POINT=N` comes after the lab's `point_snaplen`.
+        for (point, bytes) in &lab.point_snaplen {
+            let port = port_of(&sim, point)?;
+            if let Some(c) = sim.capture_mut() {
+                c.set_point_snaplen(port.index(), *bytes);
+            }
+        }
         if let Some(flag) = &opts.interrupt {
             sim.set_interrupt(flag.clone());
         }

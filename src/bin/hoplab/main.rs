@@ -55,9 +55,10 @@ enum Command {
         #[arg(long)]
         capture: Option<String>,
         /// Keep at most N bytes of each frame in the capture files, as tcpdump's -s (default:
-        /// the lab's `snaplen`, else whole frames; 0: whole frames).
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=65535))]
-        snap: Option<u32>,
+        /// the lab's `snaplen`, else whole frames; 0: whole frames); `POINT=N` (e.g.
+        /// r1:eth0=96) for one capture point. Repeatable.
+        #[arg(long, value_name = "N|POINT=N")]
+        snap: Vec<String>,
         /// Print the run report as JSON (version 1) instead of text.
         #[arg(long)]
         json: bool,
@@ -448,7 +449,7 @@ struct Extras {
     duration: Option<String>,
     allow_host_routes: bool,
     max_capture_bytes: u64,
-    snap: Option<u32>,
+    snap: Vec<String>,
 }
 
 fn run(
@@ -485,6 +486,13 @@ fn run(
     let mut lab = match load(&file) {
         Ok(l) => l,
         Err(c) => return c,
+    };
+    let snap = match snap_options(&snap, &mut lab) {
+        Ok(n) => n,
+        Err(e) => {
+            errln!("hoplab: --snap: {e}");
+            return ExitCode::from(2);
+        }
     };
     if let Some(d) = duration {
         match hoplab::time::Duration::parse(&d) {
@@ -846,6 +854,27 @@ fn show(
             ExitCode::from(2)
         }
     }
+}
+
+/// `--snap N` (the last one given) and `--snap POINT=N`, which joins the lab's
+/// `point_snaplen` after its own entries, so it wins.
+fn snap_options(values: &[String], lab: &mut hoplab::scenario::Lab) -> Result<Option<u32>, String> {
+    let bytes = |v: &str| match v.parse::<u32>() {
+        Ok(n) if n <= 65535 => Ok(n),
+        _ => Err(format!("'{v}' is not a snap length (0 to 65535)")),
+    };
+    let mut global = None;
+    for v in values {
+        match v.rsplit_once('=') {
+            None => global = Some(bytes(v)?),
+            Some((point, n)) => {
+                let ep = hoplab::scenario::model::parse_endpoint(point)
+                    .ok_or_else(|| format!("'{point}' is not node:interface"))?;
+                lab.point_snaplen.push((ep, bytes(n)?));
+            }
+        }
+    }
+    Ok(global)
 }
 
 fn bench(json: bool, only: &[String]) -> ExitCode {
