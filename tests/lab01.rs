@@ -345,3 +345,43 @@ fn snap_per_point_from_the_lab_and_the_command_line() {
 fn text_of(out: &std::process::Output) -> String {
     text(&out.stdout)
 }
+
+/// `brctl show` and `brctl showmacs` as bridge-utils prints them, on the bridge and on a
+/// Docker host whose docker0 it is.
+#[test]
+fn brctl_lists_the_bridge_and_its_macs() {
+    let out = run(&["show", LAB, "--on", "br0", "brctl show"]);
+    let listing = text(&out.stdout);
+    assert!(
+        listing.starts_with("bridge name\tbridge id\t\tSTP enabled\tinterfaces\nbr0\t\t8000."),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("\tno\t\tveth1\n\t\t\t\t\t\t\tveth2\n\t\t\t\t\t\t\tveth3\n"),
+        "{listing}"
+    );
+    let out = run(&["show", LAB, "--on", "br0", "brctl showmacs br0"]);
+    let macs = text(&out.stdout);
+    let lines: Vec<&str> = macs.lines().collect();
+    assert_eq!(lines[0], "port no\tmac addr\t\tis local?\tageing timer");
+    // Sorted by MAC; the learned containers are not local.
+    let mut sorted = lines[1..].to_vec();
+    sorted.sort_by_key(|l| l.split('\t').nth(1).unwrap_or("").to_string());
+    assert_eq!(sorted, lines[1..].to_vec());
+    assert!(macs.contains("02:42:ac:11:00:02\tno\t\t"), "{macs}");
+    let out = run(&["show", LAB, "--on", "br0", "brctl show br9"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("bridge br9 does not exist!"));
+    let out = run(&[
+        "show",
+        "scenarios/07-publish-ports.yaml",
+        "--on",
+        "dockerhost",
+        "brctl show",
+    ]);
+    assert!(
+        text(&out.stdout).contains("\ndocker0\t\t8000."),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -21,6 +21,7 @@ use std::any::Any;
 use rustc_hash::FxHashSet;
 use smoltcp::wire::{EthernetAddress, EthernetFrame};
 
+use crate::report::brctl;
 use crate::report::iproute::{self, FdbLine, LinkInfo};
 use crate::sim::{Ctx, DropReason, Node, Note, PortView};
 use crate::time::{Duration, Instant};
@@ -407,6 +408,60 @@ impl Bridge {
         Ok(iproute::bridge_fdb(&lines))
     }
 
+    /// This bridge as `brctl show` lists it: its ports that exist now.
+    fn brctl_bridge(&self) -> brctl::BrctlBridge {
+        brctl::BrctlBridge {
+            name: self.config.name.clone(),
+            mac: self.config.mac,
+            stp: self.config.stp,
+            interfaces: self
+                .ports
+                .iter()
+                .enumerate()
+                .filter(|(i, p)| !p.own && self.is_present(*i))
+                .map(|(_, p)| p.name.clone())
+                .collect(),
+        }
+    }
+
+    /// `brctl showmacs`: each port's own address, then what was learned, numbered as the
+    /// kernel numbers ports (from 1, in the order they joined).
+    fn brctl_macs(&self, now: Instant) -> Vec<brctl::MacEntry> {
+        let mut numbers = vec![0u16; self.ports.len()];
+        let mut next = 1;
+        for (i, p) in self.ports.iter().enumerate() {
+            if !p.own {
+                numbers[i] = next;
+                next += 1;
+            }
+        }
+        let mut out = Vec::new();
+        for (i, p) in self.ports.iter().enumerate() {
+            if p.own || !self.is_present(i) {
+                continue;
+            }
+            out.push(brctl::MacEntry {
+                port: numbers[i],
+                mac: p.mac,
+                local: true,
+                age_cs: 0,
+            });
+        }
+        for (mac, e) in self.fdb.entries() {
+            let i = usize::from(e.port);
+            if self.ports.get(i).is_none_or(|p| p.own) || !self.is_present(i) {
+                continue;
+            }
+            out.push(brctl::MacEntry {
+                port: numbers[i],
+                mac,
+                local: false,
+                age_cs: now.saturating_sub(e.updated).nanos() / 10_000_000,
+            });
+        }
+        out
+    }
+
     /// The bridge's namespace as `ip link` sees it: lo, the bridge device, its ports.
     fn links(&self, views: &[PortView]) -> Vec<LinkInfo> {
         let any_up = views.iter().any(|v| v.up);
@@ -629,7 +684,7 @@ impl Node for Bridge {
 
     fn show(
         &mut self,
-        _now: Instant,
+        now: Instant,
         argv: &[String],
         ports: &[PortView],
     ) -> Result<String, String> {
@@ -640,8 +695,21 @@ impl Node for Bridge {
         match words.as_slice() {
             ["bridge", "fdb", "show", ..] | ["bridge", "fdb"] => self.fdb_listing(argv),
             ["bridge", "link"] | ["bridge", "link", "show"] => Ok(self.bridge_link(ports)),
+            ["brctl", "show"] => Ok(brctl::show(&[self.brctl_bridge()])),
+            ["brctl", "show", names @ ..] => {
+                if let Some(n) = names.iter().find(|n| **n != self.config.name) {
+                    return Err(format!("bridge {n} does not exist!"));
+                }
+                Ok(brctl::show(&[self.brctl_bridge()]))
+            }
+            ["brctl", "showmacs", name] => {
+                if *name != self.config.name {
+                    return Err("read of forward table failed: No such device".to_string());
+                }
+                Ok(brctl::showmacs(&self.brctl_macs(now)))
+            }
             _ => Err(format!(
-                "{}: a bridge shows `bridge fdb show`, `bridge link`, `ip addr`, `ip link`, `ip -s link`",
+                "{}: a bridge shows `bridge fdb show`, `bridge link`, `brctl show`, `brctl showmacs BR`, `ip addr`, `ip link`, `ip -s link`",
                 argv.join(" ")
             )),
         }

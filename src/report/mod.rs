@@ -1,4 +1,5 @@
 //! Listings in the real tools' formats and the run summary.
 
+pub mod brctl;
 pub mod html;
 pub mod iproute;

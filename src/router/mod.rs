@@ -14,6 +14,7 @@
 //! next hop once ARP resolves it. ICMP errors quote the datagram byte for byte, are never sent
 //! about ICMP errors or broadcasts, and are rate limited per destination.
 
+mod brctl;
 mod explain;
 pub mod icmp;
 mod local;
@@ -418,6 +419,8 @@ pub struct Router {
     tables: std::collections::BTreeMap<u32, RouteTable>,
     /// The routing policy database (`ip rule`).
     rules: policy::RuleList,
+    /// Interfaces whose bridge runs spanning tree (`brctl show`'s STP column).
+    stp_bridges: Vec<usize>,
     forwarding: bool,
     limit: icmp::RateLimit,
     ident: u16,
@@ -723,6 +726,7 @@ impl Router {
             routes: RouteTable::default(),
             tables: Default::default(),
             rules: Default::default(),
+            stp_bridges: Vec::new(),
             ident: rng.next_u64() as u16,
             filtering: Rc::new(RefCell::new(Filtering {
                 nf: Netfilter::new(crate::netfilter::conntrack::DEFAULT_MAX, nat_rng),
@@ -1770,6 +1774,7 @@ impl Node for Router {
                 self.ip_route_table(which, &down)
             }
             ["ip", "route" | "r", "get", rest @ ..] => self.ip_route_get(rest),
+            ["brctl", "show", names @ ..] => self.brctl_show(names, ports),
             ["ip", "rule" | "ru"] | ["ip", "rule" | "ru", "show" | "list" | "ls"] => {
                 Ok(self.ip_rule_listing())
             }

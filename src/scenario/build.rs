@@ -137,6 +137,13 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
             listed.push(port);
             router.add_bridge_member(m.clone());
         }
+        for b in lab
+            .bridges
+            .iter()
+            .filter(|b| b.stp && b.host.as_deref() == Some(&r.name))
+        {
+            router.set_bridge_stp(&b.device);
+        }
         let node = sim.add_node(Box::new(router), &names);
         sim.list_ports_with(node, listed);
     }
