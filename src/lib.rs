@@ -18,6 +18,7 @@ pub mod filter;
 pub mod fuzzing;
 pub mod host;
 pub mod id;
+pub mod import;
 pub mod link;
 pub mod netfilter;
 pub mod rand;

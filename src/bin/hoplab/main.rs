@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod output;
+mod import_cmd;
 mod step;
 mod trace_cmd;
 
@@ -164,6 +165,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Turn a real host's dumps (ip addr, ip route, iptables, docker inspect) into a lab.
+    Import(import_cmd::ImportArgs),
     /// Measure packets/s and simulated Gbit/s per wall second.
     Bench {
         /// Print flat JSON on stdout (progress goes to stderr).
@@ -261,6 +264,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Import(args) => import_cmd::run(&args),
         Command::Bench { json, only } => bench(json, &only),
     };
     output::finish(code)
