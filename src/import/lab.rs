@@ -424,19 +424,19 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
         if let Some(d) = &r.dev {
             let _ = write!(cmd, " dev {d}");
         }
+        if let Some(p) = &r.proto {
+            let _ = write!(cmd, " proto {p}");
+        }
+        if let Some(sc) = &r.scope {
+            let _ = write!(cmd, " scope {sc}");
+        }
+        if let Some(a) = r.src {
+            let _ = write!(cmd, " src {a}");
+        }
         if let Some(m) = r.metric {
             let _ = write!(cmd, " metric {m}");
         }
-        let mut dropped = Vec::new();
-        if let Some(p) = &r.proto {
-            dropped.push(format!("proto {p}"));
-        }
-        if let Some(s) = &r.scope {
-            dropped.push(format!("scope {s}"));
-        }
-        if let Some(s) = r.src {
-            dropped.push(format!("src {s}"));
-        }
+        let mut dropped: Vec<String> = Vec::new();
         dropped.extend(r.other.iter().filter(|o| *o != "linkdown").cloned());
         if !dropped.is_empty() {
             approximated.push(format!("{what}: `{}` not kept (imported as `{cmd}`)", dropped.join(" ")));
