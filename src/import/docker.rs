@@ -38,7 +38,10 @@ fn array<'a>(src: &Source, v: &'a Value, what: &str) -> Result<&'a Vec<Value>, I
 }
 
 fn s(o: &Value, key: &str) -> Option<String> {
-    o.get(key).and_then(Value::as_str).filter(|x| !x.is_empty()).map(str::to_string)
+    o.get(key)
+        .and_then(Value::as_str)
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
 }
 
 /// Reads `docker network inspect ...`: the networks and the endpoints it lists.
@@ -49,10 +52,22 @@ pub fn parse_networks(src: &Source) -> Result<(Vec<Network>, Vec<Endpoint>), Imp
     let mut eps = Vec::new();
     for (k, o) in array(src, &v, what)?.iter().enumerate() {
         let (Some(name), Some(id)) = (s(o, "Name"), s(o, "Id")) else {
-            return Err(src.err(1, format!("{}: not the JSON of {what}: entry {} has no \"Name\" and \"Id\"", src.flag, k + 1)));
+            return Err(src.err(
+                1,
+                format!(
+                    "{}: not the JSON of {what}: entry {} has no \"Name\" and \"Id\"",
+                    src.flag,
+                    k + 1
+                ),
+            ));
         };
         let driver = s(o, "Driver").unwrap_or_default();
-        let opt = |key: &str| o.get("Options").and_then(|x| x.get(key)).and_then(Value::as_str).map(str::to_string);
+        let opt = |key: &str| {
+            o.get("Options")
+                .and_then(|x| x.get(key))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
         let device = opt("com.docker.network.bridge.name").unwrap_or_else(|| {
             if name == "bridge" {
                 "docker0".into()
@@ -64,8 +79,13 @@ pub fn parse_networks(src: &Source) -> Result<(Vec<Network>, Vec<Endpoint>), Imp
             .get("IPAM")
             .and_then(|i| i.get("Config"))
             .and_then(Value::as_array)
-            .and_then(|c| c.iter().find(|c| s(c, "Subnet").is_some_and(|x| !x.contains(':'))));
-        let bad = |what: &str, t: &str| src.err(1, format!("{}: network {name}: bad {what} `{t}`", src.flag));
+            .and_then(|c| {
+                c.iter()
+                    .find(|c| s(c, "Subnet").is_some_and(|x| !x.contains(':')))
+            });
+        let bad = |what: &str, t: &str| {
+            src.err(1, format!("{}: network {name}: bad {what} `{t}`", src.flag))
+        };
         let subnet = match cfg.and_then(|c| s(c, "Subnet")) {
             Some(t) => Some(Cidr::parse(&t).ok_or_else(|| bad("subnet", &t))?),
             None => None,
@@ -106,25 +126,46 @@ pub fn parse_networks(src: &Source) -> Result<(Vec<Network>, Vec<Endpoint>), Imp
     Ok((nets, eps))
 }
 
+/// Endpoints, and (container, network mode) of containers without one.
+pub type Containers = (Vec<Endpoint>, Vec<(String, String)>);
+
 /// Reads `docker inspect CONTAINER...`: each container's endpoints (`NetworkSettings.Networks`),
 /// and the containers whose network mode is `host`, `none` or `container:...` (no endpoint).
-pub fn parse_containers(src: &Source) -> Result<(Vec<Endpoint>, Vec<(String, String)>), ImportError> {
+pub fn parse_containers(src: &Source) -> Result<Containers, ImportError> {
     let what = "docker inspect";
     let v: Value = serde_json::from_str(&src.text).map_err(|e| src.json_err(what, &e))?;
     let mut eps = Vec::new();
     let mut other = Vec::new();
     for (k, o) in array(src, &v, what)?.iter().enumerate() {
-        let Some(nets) = o.get("NetworkSettings").and_then(|n| n.get("Networks")).and_then(Value::as_object) else {
-            return Err(src.err(1, format!("{}: not the JSON of {what}: entry {} has no \"NetworkSettings\".\"Networks\"", src.flag, k + 1)));
+        let Some(nets) = o
+            .get("NetworkSettings")
+            .and_then(|n| n.get("Networks"))
+            .and_then(Value::as_object)
+        else {
+            return Err(src.err(
+                1,
+                format!(
+                    "{}: not the JSON of {what}: entry {} has no \"NetworkSettings\".\"Networks\"",
+                    src.flag,
+                    k + 1
+                ),
+            ));
         };
-        let name = s(o, "Name").map(|n| n.trim_start_matches('/').to_string()).unwrap_or_else(|| format!("container{}", k + 1));
+        let name = s(o, "Name")
+            .map(|n| n.trim_start_matches('/').to_string())
+            .unwrap_or_else(|| format!("container{}", k + 1));
         let id = s(o, "Id").unwrap_or_default();
         for (net, e) in nets {
             if matches!(net.as_str(), "host" | "none") {
                 other.push((name.clone(), net.clone()));
                 continue;
             }
-            let bad = |what: &str, t: &str| src.err(1, format!("{}: container {name}: bad {what} `{t}`", src.flag));
+            let bad = |what: &str, t: &str| {
+                src.err(
+                    1,
+                    format!("{}: container {name}: bad {what} `{t}`", src.flag),
+                )
+            };
             let ip = match s(e, "IPAddress") {
                 Some(a) => {
                     let len = e.get("IPPrefixLen").and_then(Value::as_u64).unwrap_or(32);
@@ -148,7 +189,12 @@ pub fn parse_containers(src: &Source) -> Result<(Vec<Endpoint>, Vec<(String, Str
                 aliases: e
                     .get("Aliases")
                     .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
                     .unwrap_or_default(),
             });
         }

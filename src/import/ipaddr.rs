@@ -27,8 +27,26 @@ pub struct Link {
 
 /// Kinds `ip -d addr` prints on a line of their own.
 const KINDS: &[&str] = &[
-    "veth", "bridge", "dummy", "vxlan", "wireguard", "tun", "gre", "gretap", "ipip", "sit",
-    "vlan", "macvlan", "macvtap", "ipvlan", "bond", "team", "geneve", "vrf", "ip6tnl", "xfrm",
+    "veth",
+    "bridge",
+    "dummy",
+    "vxlan",
+    "wireguard",
+    "tun",
+    "gre",
+    "gretap",
+    "ipip",
+    "sit",
+    "vlan",
+    "macvlan",
+    "macvtap",
+    "ipvlan",
+    "bond",
+    "team",
+    "geneve",
+    "vrf",
+    "ip6tnl",
+    "xfrm",
 ];
 
 /// Reads `ip addr` or `ip -j addr`.
@@ -52,7 +70,10 @@ pub fn parse(src: &Source) -> Result<Vec<Link>, ImportError> {
                 }
                 None if links.is_empty() => return Err(src.not_format("ip addr")),
                 None => {
-                    return Err(src.err(n, format!("{}: not a link's first line: `{line}`", src.flag)));
+                    return Err(src.err(
+                        n,
+                        format!("{}: not a link's first line: `{line}`", src.flag),
+                    ));
                 }
             }
         }
@@ -64,14 +85,16 @@ pub fn parse(src: &Source) -> Result<Vec<Link>, ImportError> {
         match first {
             "inet" => {
                 let a = w.next().unwrap_or("");
-                let c = Cidr::parse(a).ok_or_else(|| {
-                    src.err(n, format!("{}: bad IPv4 address `{a}`", src.flag))
-                })?;
+                let c = Cidr::parse(a)
+                    .ok_or_else(|| src.err(n, format!("{}: bad IPv4 address `{a}`", src.flag)))?;
                 // `inet A peer B/P`: the prefix is the peer's.
                 let words: Vec<&str> = w.collect();
                 let c = match words.iter().position(|x| *x == "peer") {
                     Some(p) => match words.get(p + 1).and_then(|b| Cidr::parse(b)) {
-                        Some(b) => Cidr { addr: c.addr, len: b.len },
+                        Some(b) => Cidr {
+                            addr: c.addr,
+                            len: b.len,
+                        },
                         None => c,
                     },
                     None => c,
@@ -96,7 +119,9 @@ pub fn parse(src: &Source) -> Result<Vec<Link>, ImportError> {
 }
 
 fn is_mac(s: &str) -> bool {
-    s.len() == 17 && s.split(':').all(|b| b.len() == 2 && b.chars().all(|c| c.is_ascii_hexdigit()))
+    s.len() == 17
+        && s.split(':')
+            .all(|b| b.len() == 2 && b.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// `N: NAME[@PEER]: <FLAGS> mtu M ... [master B] state S ...`.
@@ -125,7 +150,11 @@ fn header(line: &str) -> Option<Link> {
         index,
         name: name.to_string(),
         peer,
-        flags: flags.split(',').filter(|f| !f.is_empty()).map(str::to_string).collect(),
+        flags: flags
+            .split(',')
+            .filter(|f| !f.is_empty())
+            .map(str::to_string)
+            .collect(),
         mtu: val("mtu").and_then(|m| m.parse().ok()),
         master: val("master"),
         link_type: String::new(),
@@ -141,7 +170,14 @@ fn parse_json(src: &Source) -> Result<Vec<Link>, ImportError> {
     let mut links = Vec::new();
     for (k, o) in arr.iter().enumerate() {
         let name = o.get("ifname").and_then(Value::as_str).ok_or_else(|| {
-            src.err(1, format!("{}: not the JSON of ip -j addr: entry {} has no \"ifname\"", src.flag, k + 1))
+            src.err(
+                1,
+                format!(
+                    "{}: not the JSON of ip -j addr: entry {} has no \"ifname\"",
+                    src.flag,
+                    k + 1
+                ),
+            )
         })?;
         let s = |key: &str| o.get(key).and_then(Value::as_str).map(str::to_string);
         let mut l = Link {
@@ -156,7 +192,12 @@ fn parse_json(src: &Source) -> Result<Vec<Link>, ImportError> {
             flags: o
                 .get("flags")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default(),
             mtu: o.get("mtu").and_then(Value::as_u64).map(|m| m as u32),
             master: s("master"),
@@ -170,13 +211,21 @@ fn parse_json(src: &Source) -> Result<Vec<Link>, ImportError> {
             inet: Vec::new(),
             inet6: Vec::new(),
         };
-        for a in o.get("addr_info").and_then(Value::as_array).into_iter().flatten() {
+        for a in o
+            .get("addr_info")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let local = a.get("local").and_then(Value::as_str).unwrap_or("");
             let len = a.get("prefixlen").and_then(Value::as_u64).unwrap_or(32);
             match a.get("family").and_then(Value::as_str) {
                 Some("inet") => {
                     let c = Cidr::parse(&format!("{local}/{len}")).ok_or_else(|| {
-                        src.err(1, format!("{}: bad IPv4 address `{local}/{len}` on {name}", src.flag))
+                        src.err(
+                            1,
+                            format!("{}: bad IPv4 address `{local}/{len}` on {name}", src.flag),
+                        )
                     })?;
                     l.inet.push(c);
                 }
@@ -218,7 +267,12 @@ mod tests {
 
     #[test]
     fn other_text_is_named() {
-        let e = parse(&Source::new("--ip-addr", "x.txt", "\ndefault via 10.0.0.1 dev eth0\n")).unwrap_err();
+        let e = parse(&Source::new(
+            "--ip-addr",
+            "x.txt",
+            "\ndefault via 10.0.0.1 dev eth0\n",
+        ))
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "x.txt:2: --ip-addr: not the output of ip addr (line 2: `default via 10.0.0.1 dev eth0`)"
@@ -226,6 +280,10 @@ mod tests {
         let e = parse(&Source::new("--ip-addr", "x.json", "[{\"x\": 1}]")).unwrap_err();
         assert!(e.to_string().contains("no \"ifname\""), "{e}");
         let e = parse(&Source::new("--ip-addr", "x.json", "[{\"x\": ")).unwrap_err();
-        assert!(e.to_string().starts_with("x.json:1: --ip-addr: not the JSON"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("x.json:1: --ip-addr: not the JSON"),
+            "{e}"
+        );
     }
 }

@@ -36,10 +36,27 @@ impl Route {
 }
 
 const TYPES: &[&str] = &[
-    "unicast", "local", "broadcast", "multicast", "unreachable", "blackhole", "prohibit",
-    "throw", "nat", "anycast",
+    "unicast",
+    "local",
+    "broadcast",
+    "multicast",
+    "unreachable",
+    "blackhole",
+    "prohibit",
+    "throw",
+    "nat",
+    "anycast",
 ];
-const FLAGS: &[&str] = &["linkdown", "onlink", "pervasive", "offload", "dead", "notify", "rt_offload", "trap"];
+const FLAGS: &[&str] = &[
+    "linkdown",
+    "onlink",
+    "pervasive",
+    "offload",
+    "dead",
+    "notify",
+    "rt_offload",
+    "trap",
+];
 
 /// Reads `ip route` or `ip -j route`.
 pub fn parse_routes(src: &Source) -> Result<Vec<Route>, ImportError> {
@@ -64,7 +81,10 @@ pub fn parse_routes(src: &Source) -> Result<Vec<Route>, ImportError> {
             r.typ = w.remove(0).to_string();
         }
         let Some(dst) = w.first().copied() else {
-            return Err(src.err(n, format!("{}: a route without a destination: `{line}`", src.flag)));
+            return Err(src.err(
+                n,
+                format!("{}: a route without a destination: `{line}`", src.flag),
+            ));
         };
         let first = out.is_empty();
         let bad = |what: &str, tok: &str| {
@@ -75,7 +95,11 @@ pub fn parse_routes(src: &Source) -> Result<Vec<Route>, ImportError> {
             }
         };
         if dst == "default" {
-        } else if dst.contains(':') && dst.chars().all(|c| c.is_ascii_hexdigit() || ":/.".contains(c)) {
+        } else if dst.contains(':')
+            && dst
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || ":/.".contains(c))
+        {
             r.ipv6 = true;
         } else {
             r.dst = Some(Cidr::parse(dst).ok_or_else(|| bad("destination", dst))?);
@@ -89,7 +113,10 @@ pub fn parse_routes(src: &Source) -> Result<Vec<Route>, ImportError> {
                 continue;
             }
             let Some(v) = w.get(k + 1).copied() else {
-                return Err(src.err(n, format!("{}: `{key}` without a value in `{line}`", src.flag)));
+                return Err(src.err(
+                    n,
+                    format!("{}: `{key}` without a value in `{line}`", src.flag),
+                ));
             };
             match key {
                 "via" if r.ipv6 || v == "inet6" => {}
@@ -122,10 +149,20 @@ fn parse_routes_json(src: &Source) -> Result<Vec<Route>, ImportError> {
     for (k, o) in arr.iter().enumerate() {
         let s = |key: &str| o.get(key).and_then(Value::as_str).map(str::to_string);
         let bad = |what: &str, tok: &str| {
-            src.err(1, format!("{}: route {}: bad {what} `{tok}`", src.flag, k + 1))
+            src.err(
+                1,
+                format!("{}: route {}: bad {what} `{tok}`", src.flag, k + 1),
+            )
         };
         let dst = s("dst").ok_or_else(|| {
-            src.err(1, format!("{}: not the JSON of ip -j route: entry {} has no \"dst\"", src.flag, k + 1))
+            src.err(
+                1,
+                format!(
+                    "{}: not the JSON of ip -j route: entry {} has no \"dst\"",
+                    src.flag,
+                    k + 1
+                ),
+            )
         })?;
         let mut r = Route {
             line: 1,
@@ -151,7 +188,12 @@ fn parse_routes_json(src: &Source) -> Result<Vec<Route>, ImportError> {
                 r.src = Some(p.parse().map_err(|_| bad("source", &p))?);
             }
         }
-        for f in o.get("flags").and_then(Value::as_array).into_iter().flatten() {
+        for f in o
+            .get("flags")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(f) = f.as_str() {
                 r.other.push(f.to_string());
             }
@@ -166,7 +208,12 @@ fn parse_routes_json(src: &Source) -> Result<Vec<Route>, ImportError> {
         if let Some(g) = s("gateway") {
             t.push_str(&format!(" via {g}"));
         }
-        for (key, v) in [("dev", &r.dev), ("proto", &r.proto), ("scope", &r.scope), ("src", &s("prefsrc"))] {
+        for (key, v) in [
+            ("dev", &r.dev),
+            ("proto", &r.proto),
+            ("scope", &r.scope),
+            ("src", &s("prefsrc")),
+        ] {
             if let Some(v) = v {
                 t.push_str(&format!(" {key} {v}"));
             }
@@ -196,7 +243,9 @@ impl Rule {
     pub fn is_default(&self) -> bool {
         matches!(
             (self.priority, self.text.as_str()),
-            (0, "from all lookup local") | (32766, "from all lookup main") | (32767, "from all lookup default")
+            (0, "from all lookup local")
+                | (32766, "from all lookup main")
+                | (32767, "from all lookup default")
         )
     }
 }
@@ -204,7 +253,8 @@ impl Rule {
 /// Reads `ip rule` or `ip -j rule`.
 pub fn parse_rules(src: &Source) -> Result<Vec<Rule>, ImportError> {
     if src.text.trim_start().starts_with('[') {
-        let v: Value = serde_json::from_str(&src.text).map_err(|e| src.json_err("ip -j rule", &e))?;
+        let v: Value =
+            serde_json::from_str(&src.text).map_err(|e| src.json_err("ip -j rule", &e))?;
         let Some(arr) = v.as_array() else {
             return Err(src.not_format("ip -j rule"));
         };
@@ -258,7 +308,10 @@ pub fn parse_rules(src: &Source) -> Result<Vec<Rule>, ImportError> {
             None if out.is_empty() => return Err(src.not_format("ip rule")),
             None => {
                 let tok = line.split(':').next().unwrap_or(line);
-                return Err(src.err(n, format!("{}: bad rule priority `{tok}` in `{line}`", src.flag)));
+                return Err(src.err(
+                    n,
+                    format!("{}: bad rule priority `{tok}` in `{line}`", src.flag),
+                ));
             }
         }
     }
@@ -289,10 +342,27 @@ mod tests {
 
     #[test]
     fn bad_routes_name_the_token() {
-        let e = parse_routes(&Source::new("--ip-route", "r", "Chain INPUT (policy ACCEPT)\n")).unwrap_err();
-        assert!(e.to_string().starts_with("r:1: --ip-route: not the output of ip route"), "{e}");
-        let e = parse_routes(&Source::new("--ip-route", "r", "default via 10.0.0.1 dev eth0\n10.1.0.0/16 via 10.0.0.300\n")).unwrap_err();
-        assert_eq!(e.to_string(), "r:2: --ip-route: bad gateway `10.0.0.300` in `10.1.0.0/16 via 10.0.0.300`");
+        let e = parse_routes(&Source::new(
+            "--ip-route",
+            "r",
+            "Chain INPUT (policy ACCEPT)\n",
+        ))
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("r:1: --ip-route: not the output of ip route"),
+            "{e}"
+        );
+        let e = parse_routes(&Source::new(
+            "--ip-route",
+            "r",
+            "default via 10.0.0.1 dev eth0\n10.1.0.0/16 via 10.0.0.300\n",
+        ))
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "r:2: --ip-route: bad gateway `10.0.0.300` in `10.1.0.0/16 via 10.0.0.300`"
+        );
     }
 
     #[test]
@@ -302,7 +372,15 @@ mod tests {
         assert_eq!(r.iter().filter(|r| !r.is_default()).count(), 1);
         assert_eq!(r[1].text, "from 172.18.0.0/16 lookup 100");
         let json = r#"[{"priority":0,"src":"all","table":"local"},{"priority":1000,"src":"172.18.0.0","srclen":16,"table":"100"},{"priority":32766,"src":"all","table":"main"},{"priority":32767,"src":"all","table":"default"}]"#;
-        assert_eq!(parse_rules(&Source::new("--ip-rule", "u", json)).unwrap().iter().map(|r| (r.priority, r.text.clone())).collect::<Vec<_>>(),
-                   r.iter().map(|r| (r.priority, r.text.clone())).collect::<Vec<_>>());
+        assert_eq!(
+            parse_rules(&Source::new("--ip-rule", "u", json))
+                .unwrap()
+                .iter()
+                .map(|r| (r.priority, r.text.clone()))
+                .collect::<Vec<_>>(),
+            r.iter()
+                .map(|r| (r.priority, r.text.clone()))
+                .collect::<Vec<_>>()
+        );
     }
 }

@@ -11,8 +11,25 @@ use super::{Cidr, ImportError, Imported, Inputs, Source, docker, ipaddr, iproute
 
 /// Kinds of link the lab does not model.
 const UNMODELLED: &[&str] = &[
-    "tun", "tap", "wireguard", "vxlan", "dummy", "gre", "gretap", "ipip", "sit", "geneve", "vrf",
-    "ip6tnl", "xfrm", "macvlan", "macvtap", "ipvlan", "vlan", "bond", "team",
+    "tun",
+    "tap",
+    "wireguard",
+    "vxlan",
+    "dummy",
+    "gre",
+    "gretap",
+    "ipip",
+    "sit",
+    "geneve",
+    "vrf",
+    "ip6tnl",
+    "xfrm",
+    "macvlan",
+    "macvtap",
+    "ipvlan",
+    "vlan",
+    "bond",
+    "team",
 ];
 
 /// A link's kind when it is one the lab does not model: from `ip -d`, else from
@@ -21,8 +38,18 @@ fn unmodelled_kind(l: &Link) -> Option<String> {
     if let Some(k) = &l.kind {
         return UNMODELLED.contains(&k.as_str()).then(|| k.clone());
     }
-    for (prefix, kind) in [("wg", "wireguard"), ("tun", "tun"), ("tap", "tap"), ("vxlan", "vxlan"), ("dummy", "dummy")] {
-        if l.name.starts_with(prefix) && l.name[prefix.len()..].chars().all(|c| c.is_ascii_digit() || c == '-' || c == '.') {
+    for (prefix, kind) in [
+        ("wg", "wireguard"),
+        ("tun", "tun"),
+        ("tap", "tap"),
+        ("vxlan", "vxlan"),
+        ("dummy", "dummy"),
+    ] {
+        if l.name.starts_with(prefix)
+            && l.name[prefix.len()..]
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '-' || c == '.')
+        {
             return Some(kind.to_string());
         }
     }
@@ -32,9 +59,13 @@ fn unmodelled_kind(l: &Link) -> Option<String> {
 /// A plain YAML scalar where it is safe, else a JSON (so YAML) double-quoted string.
 fn q(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
         && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && !matches!(s.to_ascii_lowercase().as_str(), "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n")
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n"
+        )
         && s.parse::<f64>().is_err();
     if plain {
         s.to_string()
@@ -58,7 +89,11 @@ fn block(out: &mut String, key: &str, text: &str, indent: usize) {
             let _ = writeln!(out, "{pad}{l}");
         }
     } else {
-        let _ = writeln!(out, "{key}: {}", serde_json::to_string(text).unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "{key}: {}",
+            serde_json::to_string(text).unwrap_or_default()
+        );
     }
 }
 
@@ -70,9 +105,19 @@ impl Names {
     fn take(&mut self, want: &str) -> String {
         let base: String = want
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect();
-        let base = if base.is_empty() { "node".to_string() } else { base };
+        let base = if base.is_empty() {
+            "node".to_string()
+        } else {
+            base
+        };
         let mut name = base.clone();
         let mut k = 2;
         while !self.0.insert(name.clone()) {
@@ -95,6 +140,10 @@ fn iface_yaml(out: &mut String, i: &Iface) {
     if let Some(ip) = i.ip {
         parts.push(format!("ip: {ip}"));
     }
+    if parts.is_empty() && i.mtu.is_none_or(|m| m == 1500) {
+        let _ = writeln!(out, "      {}:", q(&i.name));
+        return;
+    }
     if let Some(m) = &i.mac {
         parts.push(format!("mac: \"{m}\""));
     }
@@ -115,14 +164,29 @@ struct HostPlan {
 pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
     let empty = |flag: &'static str| Source::new(flag, "-", "");
     let addr_src = inputs.ip_addr.clone().unwrap_or_else(|| empty("--ip-addr"));
-    let route_src = inputs.ip_route.clone().unwrap_or_else(|| empty("--ip-route"));
-    let links = if addr_src.text.trim().is_empty() { Vec::new() } else { ipaddr::parse(&addr_src)? };
-    let routes = if route_src.text.trim().is_empty() { Vec::new() } else { iproute::parse_routes(&route_src)? };
+    let route_src = inputs
+        .ip_route
+        .clone()
+        .unwrap_or_else(|| empty("--ip-route"));
+    let links = if addr_src.text.trim().is_empty() {
+        Vec::new()
+    } else {
+        ipaddr::parse(&addr_src)?
+    };
+    let routes = if route_src.text.trim().is_empty() {
+        Vec::new()
+    } else {
+        iproute::parse_routes(&route_src)?
+    };
     let rules = match &inputs.ip_rule {
         Some(s) => iproute::parse_rules(s)?,
         None => Vec::new(),
     };
-    let save = inputs.iptables_save.as_ref().map(iptables::import_save).transpose()?;
+    let save = inputs
+        .iptables_save
+        .as_ref()
+        .map(iptables::import_save)
+        .transpose()?;
     let listing = match (&save, inputs.iptables_list.is_empty()) {
         (None, false) => Some(iptables::import_listings(&inputs.iptables_list)?),
         _ => None,
@@ -139,11 +203,16 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
     for s in &inputs.docker_inspect {
         let (e, other) = docker::parse_containers(s)?;
         for (c, mode) in other {
-            not_imported.push(format!("container {c}: network mode {mode} (no endpoint of its own)"));
+            not_imported.push(format!(
+                "container {c}: network mode {mode} (no endpoint of its own)"
+            ));
         }
         for e in e {
             // docker inspect knows aliases and the gateway; network inspect may have listed it.
-            match eps.iter_mut().find(|x| x.container == e.container && x.network == e.network) {
+            match eps
+                .iter_mut()
+                .find(|x| x.container == e.container && x.network == e.network)
+            {
                 Some(x) => {
                     x.aliases = e.aliases;
                     x.ip = x.ip.or(e.ip);
@@ -168,7 +237,11 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
     let lab_name = inputs.name.clone().unwrap_or_else(|| "imported".into());
 
     // Links: bridges, their ports, the router's other interfaces.
-    let net_devices: BTreeSet<&str> = nets.iter().filter(|n| n.driver == "bridge").map(|n| n.device.as_str()).collect();
+    let net_devices: BTreeSet<&str> = nets
+        .iter()
+        .filter(|n| n.driver == "bridge")
+        .map(|n| n.device.as_str())
+        .collect();
     let masters: BTreeSet<&str> = links.iter().filter_map(|l| l.master.as_deref()).collect();
     let is_bridge = |l: &Link| {
         l.kind.as_deref() == Some("bridge")
@@ -186,27 +259,41 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
             continue;
         }
         if !l.inet6.is_empty() {
-            not_imported.push(format!("{}: IPv6 addresses {} (IPv6 is not modelled)", l.name, l.inet6.join(", ")));
+            not_imported.push(format!(
+                "{}: IPv6 addresses {} (IPv6 is not modelled)",
+                l.name,
+                l.inet6.join(", ")
+            ));
         }
         if let Some(kind) = unmodelled_kind(l) {
             let addrs: Vec<String> = l.inet.iter().map(Cidr::to_string).collect();
             not_imported.push(format!(
                 "interface {} ({kind}): this kind of link is not modelled{}",
                 l.name,
-                if addrs.is_empty() { String::new() } else { format!("; its addresses {} go with it", addrs.join(", ")) }
+                if addrs.is_empty() {
+                    String::new()
+                } else {
+                    format!("; its addresses {} go with it", addrs.join(", "))
+                }
             ));
             skipped_devs.insert(l.name.clone());
             continue;
         }
         if let Some(m) = &l.master {
             if !links.iter().any(|b| &b.name == m && is_bridge(b)) {
-                not_imported.push(format!("{}: enslaved to {m}, which is not a bridge the lab models", l.name));
+                not_imported.push(format!(
+                    "{}: enslaved to {m}, which is not a bridge the lab models",
+                    l.name
+                ));
                 skipped_devs.insert(l.name.clone());
             }
             continue;
         }
         for extra in l.inet.iter().skip(1) {
-            not_imported.push(format!("{}: second address {extra} (an interface holds one address in the lab)", l.name));
+            not_imported.push(format!(
+                "{}: second address {extra} (an interface holds one address in the lab)",
+                l.name
+            ));
         }
         router_ifaces.push(Iface {
             name: l.name.clone(),
@@ -226,7 +313,10 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
             continue;
         }
         let ip = match (n.gateway, n.subnet) {
-            (Some(g), Some(s)) => Some(Cidr { addr: g, len: s.len }),
+            (Some(g), Some(s)) => Some(Cidr {
+                addr: g,
+                len: s.len,
+            }),
             _ => None,
         };
         approximated.push(format!(
@@ -243,8 +333,14 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
         });
         bridges.push(n.device.clone());
     }
-    for n in nets.iter().filter(|n| n.driver != "bridge" && !matches!(n.driver.as_str(), "host" | "null")) {
-        not_imported.push(format!("network {} (driver {}): only bridge networks are modelled", n.name, n.driver));
+    for n in nets
+        .iter()
+        .filter(|n| n.driver != "bridge" && !matches!(n.driver.as_str(), "host" | "null"))
+    {
+        not_imported.push(format!(
+            "network {} (driver {}): only bridge networks are modelled",
+            n.name, n.driver
+        ));
     }
     for b in &bridges {
         names.take(b);
@@ -252,7 +348,10 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
 
     // Containers: one host each, an interface per endpoint on a bridge.
     let bridge_of = |e: &Endpoint| -> Option<String> {
-        if let Some(n) = nets.iter().find(|n| n.name == e.network || (!e.network_id.is_empty() && n.id == e.network_id)) {
+        if let Some(n) = nets
+            .iter()
+            .find(|n| n.name == e.network || (!e.network_id.is_empty() && n.id == e.network_id))
+        {
             return bridges.contains(&n.device).then(|| n.device.clone());
         }
         let ip = e.ip?;
@@ -270,44 +369,81 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
     // Veths per bridge, in ifindex order, each taken by the next endpoint on it.
     let mut free_ports: Vec<(String, Vec<&Link>)> = bridges
         .iter()
-        .map(|b| (b.clone(), links.iter().filter(|l| l.master.as_deref() == Some(b.as_str())).collect()))
+        .map(|b| {
+            (
+                b.clone(),
+                links
+                    .iter()
+                    .filter(|l| l.master.as_deref() == Some(b.as_str()))
+                    .collect(),
+            )
+        })
         .collect();
     let mut hosts: Vec<HostPlan> = Vec::new();
     let mut links_out: Vec<(String, String)> = Vec::new();
     let mut paired: Vec<(String, usize)> = Vec::new();
     for c in &containers {
         let name = names.take(c);
-        let mut h = HostPlan { name: name.clone(), ifaces: Vec::new(), gateway: None, comment: Vec::new() };
+        let mut h = HostPlan {
+            name: name.clone(),
+            ifaces: Vec::new(),
+            gateway: None,
+            comment: Vec::new(),
+        };
         if &name != c {
             h.comment.push(format!("container {c}"));
         }
         for e in eps.iter().filter(|e| &e.container == c) {
             let Some(br) = bridge_of(e) else {
-                not_imported.push(format!("container {c}: its endpoint on network {} (no bridge for it in the dumps)", e.network));
+                not_imported.push(format!(
+                    "container {c}: its endpoint on network {} (no bridge for it in the dumps)",
+                    e.network
+                ));
                 continue;
             };
             let Some(ip) = e.ip else {
-                not_imported.push(format!("container {c}: its endpoint on network {} has no IPv4 address", e.network));
+                not_imported.push(format!(
+                    "container {c}: its endpoint on network {} has no IPv4 address",
+                    e.network
+                ));
                 continue;
             };
             let ifname = format!("eth{}", h.ifaces.len());
-            let slot = free_ports.iter_mut().find(|(b, _)| *b == br).map(|x| &mut x.1);
+            let slot = free_ports
+                .iter_mut()
+                .find(|(b, _)| *b == br)
+                .map(|x| &mut x.1);
             let veth = slot.and_then(|v| (!v.is_empty()).then(|| v.remove(0)));
             let port = veth.map_or_else(|| format!("veth-{name}-{ifname}"), |v| v.name.clone());
             match paired.iter_mut().find(|(b, _)| *b == br) {
                 Some(p) => p.1 += 1,
                 None => paired.push((br.clone(), 1)),
             }
-            let mtu = veth.and_then(|v| v.mtu).or_else(|| router_ifaces.iter().find(|i| i.name == br).and_then(|i| i.mtu));
-            h.ifaces.push(Iface { name: ifname.clone(), ip: Some(ip), mac: e.mac.clone(), mtu });
+            let mtu = veth.and_then(|v| v.mtu).or_else(|| {
+                router_ifaces
+                    .iter()
+                    .find(|i| i.name == br)
+                    .and_then(|i| i.mtu)
+            });
+            h.ifaces.push(Iface {
+                name: ifname.clone(),
+                ip: Some(ip),
+                mac: e.mac.clone(),
+                mtu,
+            });
             if h.gateway.is_none() {
                 h.gateway = e
                     .gateway
-                    .or_else(|| nets.iter().find(|n| n.name == e.network).and_then(|n| n.gateway))
+                    .or_else(|| {
+                        nets.iter()
+                            .find(|n| n.name == e.network)
+                            .and_then(|n| n.gateway)
+                    })
                     .filter(|g| ip.contains(*g));
             }
             if !e.aliases.is_empty() {
-                h.comment.push(format!("{} aliases: {}", e.network, e.aliases.join(", ")));
+                h.comment
+                    .push(format!("{} aliases: {}", e.network, e.aliases.join(", ")));
                 not_imported.push(format!(
                     "container {c}: its aliases on {} ({}): names resolve only in docker: labs",
                     e.network,
@@ -327,10 +463,30 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
             ));
         }
     }
-    let unpaired: Vec<(String, Vec<String>)> = free_ports
-        .iter()
-        .map(|(b, v)| (b.clone(), v.iter().map(|l| l.name.clone()).collect()))
-        .collect();
+    // A veth no container takes still has something at its other end (its carrier is up):
+    // a host without an address stands for it.
+    for (br, veths) in &free_ports {
+        for v in veths {
+            let name = names.take(&format!("ctr-{}", v.name));
+            approximated.push(format!(
+                "{} on {br}: no container dump names what is at its other end; host {name}, without an address, stands for it",
+                v.name
+            ));
+            hosts.push(HostPlan {
+                name: name.clone(),
+                ifaces: vec![Iface {
+                    name: "eth0".into(),
+                    ip: None,
+                    mac: None,
+                    mtu: v.mtu,
+                }],
+                gateway: None,
+                comment: vec![format!("the other end of {}", v.name)],
+            });
+            links_out.push((format!("{name}:eth0"), format!("{br}:{}", v.name)));
+        }
+    }
+    let unpaired: Vec<(String, Vec<String>)> = Vec::new();
 
     // A peer on each LAN.
     let default_gw: Vec<(Ipv4Addr, Option<String>)> = routes
@@ -345,21 +501,44 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
             not_imported.push(format!("{ifname}: a LAN peer ({c} has no room for one)"));
             continue;
         }
-        let gw = default_gw.iter().find(|(g, d)| c.contains(*g) && d.as_deref().is_none_or(|d| d == ifname)).map(|x| x.0);
+        let gw = default_gw
+            .iter()
+            .find(|(g, d)| c.contains(*g) && d.as_deref().is_none_or(|d| d == ifname))
+            .map(|x| x.0);
         let addr = gw.unwrap_or_else(|| {
             let net = u32::from(c.network().addr);
             let first = net + 1;
-            if first == u32::from(c.addr) { Ipv4Addr::from(first + 1) } else { Ipv4Addr::from(first) }
+            if first == u32::from(c.addr) {
+                Ipv4Addr::from(first + 1)
+            } else {
+                Ipv4Addr::from(first)
+            }
         });
-        let want = if gw.is_some() { "gateway".to_string() } else { format!("lan-{ifname}") };
+        let want = if gw.is_some() {
+            "gateway".to_string()
+        } else {
+            format!("lan-{ifname}")
+        };
         let name = names.take(&want);
         peer_addrs.push(addr);
         peers.push((
             HostPlan {
                 name,
-                ifaces: vec![Iface { name: "eth0".into(), ip: Some(Cidr { addr, len: c.len }), mac: None, mtu: None }],
+                ifaces: vec![Iface {
+                    name: "eth0".into(),
+                    ip: Some(Cidr { addr, len: c.len }),
+                    mac: None,
+                    mtu: None,
+                }],
                 gateway: None,
-                comment: vec![format!("the LAN of {router}:{ifname}{}", if gw.is_some() { ", as its default gateway" } else { "" })],
+                comment: vec![format!(
+                    "the LAN of {router}:{ifname}{}",
+                    if gw.is_some() {
+                        ", as its default gateway"
+                    } else {
+                        ""
+                    }
+                )],
             },
             ifname.clone(),
         ));
@@ -375,7 +554,9 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
             continue;
         }
         if let Some(t) = r.table.as_deref().filter(|t| *t != "main") {
-            not_imported.push(format!("{what}: table {t} (policy routing is not modelled yet)"));
+            not_imported.push(format!(
+                "{what}: table {t} (policy routing is not modelled yet)"
+            ));
             continue;
         }
         if r.typ != "unicast" {
@@ -395,16 +576,22 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
                         approximated.push(format!("{what}: the lab's connected route has no metric (lists without `metric {m}`)"));
                     }
                 }
-                _ => not_imported.push(format!("{what}: a connected route of an address the lab does not have")),
+                _ => not_imported.push(format!(
+                    "{what}: a connected route of an address the lab does not have"
+                )),
             }
             continue;
         }
         let on_link = |g: Ipv4Addr| {
-            router_ifaces.iter().find(|i| i.ip.is_some_and(|c| c.contains(g)) && r.dev.as_deref().is_none_or(|d| d == i.name))
+            router_ifaces.iter().find(|i| {
+                i.ip.is_some_and(|c| c.contains(g)) && r.dev.as_deref().is_none_or(|d| d == i.name)
+            })
         };
         if let Some(g) = r.via {
             if on_link(g).is_none() {
-                not_imported.push(format!("{what}: gateway {g} is on none of the lab's subnets"));
+                not_imported.push(format!(
+                    "{what}: gateway {g} is on none of the lab's subnets"
+                ));
                 continue;
             }
             if !peer_addrs.contains(&g) && r.dst.is_some() {
@@ -439,12 +626,18 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
         let mut dropped: Vec<String> = Vec::new();
         dropped.extend(r.other.iter().filter(|o| *o != "linkdown").cloned());
         if !dropped.is_empty() {
-            approximated.push(format!("{what}: `{}` not kept (imported as `{cmd}`)", dropped.join(" ")));
+            approximated.push(format!(
+                "{what}: `{}` not kept (imported as `{cmd}`)",
+                dropped.join(" ")
+            ));
         }
         route_lines.push(cmd);
     }
     for u in rules.iter().filter(|u| !u.is_default()) {
-        not_imported.push(format!("ip rule `{}: {}`: policy routing is not modelled yet", u.priority, u.text));
+        not_imported.push(format!(
+            "ip rule `{}: {}`: policy routing is not modelled yet",
+            u.priority, u.text
+        ));
     }
 
     // iptables.
@@ -455,7 +648,11 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
         version = Some(s.version);
         not_imported.extend(s.refused.iter().cloned());
         approximated.extend(s.notes.iter().cloned());
-        shows.push(if s.counters { "iptables-save -c".into() } else { "iptables-save".into() });
+        shows.push(if s.counters {
+            "iptables-save -c".into()
+        } else {
+            "iptables-save".into()
+        });
     }
     if let Some(l) = &listing {
         version = Some(l.version);
@@ -468,15 +665,31 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
 
     // The file.
     let mut out = String::new();
-    let _ = writeln!(out, "# yaml-language-server: $schema=https://hoplab.invalid/schemas/lab.schema.json");
+    let _ = writeln!(
+        out,
+        "# yaml-language-server: $schema=https://hoplab.invalid/schemas/lab.schema.json"
+    );
     out.clear();
     let _ = writeln!(out, "version: 1");
     let _ = writeln!(out, "name: {}", q(&names_ok(&lab_name)));
     let mut about = String::from("A host rebuilt by `hoplab import` from:\n");
-    for s in [&inputs.ip_addr, &inputs.ip_route, &inputs.ip_rule, &inputs.iptables_save].into_iter().flatten() {
+    for s in [
+        &inputs.ip_addr,
+        &inputs.ip_route,
+        &inputs.ip_rule,
+        &inputs.iptables_save,
+    ]
+    .into_iter()
+    .flatten()
+    {
         let _ = writeln!(about, "  {} {}", s.flag, s.path);
     }
-    for s in inputs.iptables_list.iter().chain(&inputs.docker_inspect).chain(&inputs.docker_network_inspect) {
+    for s in inputs
+        .iptables_list
+        .iter()
+        .chain(&inputs.docker_inspect)
+        .chain(&inputs.docker_network_inspect)
+    {
         let _ = writeln!(about, "  {} {}", s.flag, s.path);
     }
     let _ = writeln!(
@@ -499,14 +712,24 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
     if !bridges.is_empty() {
         out.push_str("bridges:\n");
         for b in &bridges {
-            let ports = unpaired.iter().find(|(x, _)| x == b).map(|x| x.1.clone()).unwrap_or_default();
-            let mac = router_ifaces.iter().find(|i| &i.name == b).and_then(|i| i.mac.clone());
+            let ports = unpaired
+                .iter()
+                .find(|(x, _)| x == b)
+                .map(|x| x.1.clone())
+                .unwrap_or_default();
+            let mac = router_ifaces
+                .iter()
+                .find(|i| &i.name == b)
+                .and_then(|i| i.mac.clone());
             let mut parts = vec![format!("name: {}", q(b)), format!("host: {}", q(&router))];
             if let Some(m) = mac {
                 parts.push(format!("mac: \"{m}\""));
             }
             if !ports.is_empty() {
-                parts.push(format!("ports: [{}]", ports.iter().map(|p| q(p)).collect::<Vec<_>>().join(", ")));
+                parts.push(format!(
+                    "ports: [{}]",
+                    ports.iter().map(|p| q(p)).collect::<Vec<_>>().join(", ")
+                ));
             }
             let _ = writeln!(out, "  - {{{}}}", parts.join(", "));
         }
@@ -536,7 +759,11 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
             if let Some(f) = &c.from {
                 let _ = writeln!(out, "      # approximated from: {}", f.replace('\n', " "));
             }
-            let _ = writeln!(out, "      - {}", serde_json::to_string(&c.line).unwrap_or_default());
+            let _ = writeln!(
+                out,
+                "      - {}",
+                serde_json::to_string(&c.line).unwrap_or_default()
+            );
         }
     }
     let all_hosts: Vec<&HostPlan> = hosts.iter().chain(peers.iter().map(|p| &p.0)).collect();
@@ -577,7 +804,11 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
     }
     let _ = writeln!(out, "  - {{on: {}, show: ip route}}", q(&router));
     let _ = writeln!(out, "  - {{on: {}, show: ip addr}}", q(&router));
-    Ok(Imported { yaml: out, not_imported, approximated })
+    Ok(Imported {
+        yaml: out,
+        not_imported,
+        approximated,
+    })
 }
 
 fn one_line(s: &str) -> String {
@@ -585,6 +816,15 @@ fn one_line(s: &str) -> String {
 }
 
 fn names_ok(s: &str) -> String {
-    let n: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' }).collect();
+    let n: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     if n.is_empty() { "imported".into() } else { n }
 }

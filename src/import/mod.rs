@@ -52,7 +52,10 @@ impl Source {
         let first: String = first.trim_end().chars().take(80).collect();
         self.err(
             n,
-            format!("{}: not the output of {what} (line {n}: `{first}`)", self.flag),
+            format!(
+                "{}: not the output of {what} (line {n}: `{first}`)",
+                self.flag
+            ),
         )
     }
 

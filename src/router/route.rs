@@ -326,7 +326,8 @@ mod tests {
             "ip route add 10.9.0.0/16 dev eth0 scope link",
         ] {
             let words: Vec<&str> = cmd.split_whitespace().collect();
-            t.apply(&parse_route_cmd(&words).unwrap(), |_| Some(0), conn).unwrap();
+            t.apply(&parse_route_cmd(&words).unwrap(), |_| Some(0), conn)
+                .unwrap();
         }
         let text = crate::report::iproute::ip_route(&t.listing(|_| "eth0".into()));
         assert_eq!(
@@ -336,8 +337,13 @@ mod tests {
              10.104.68.128/25 dev eth0 proto kernel scope link src 10.104.68.181 \n\
              169.254.169.254 via 10.104.68.150 dev eth0 proto dhcp src 10.104.68.181 metric 100 \n"
         );
-        let words: Vec<&str> = "ip route add 10.9.0.0/16 dev eth0 scope galaxy".split_whitespace().collect();
-        assert_eq!(parse_route_cmd(&words).unwrap_err(), "Error: invalid \"scope\" value: galaxy");
+        let words: Vec<&str> = "ip route add 10.9.0.0/16 dev eth0 scope galaxy"
+            .split_whitespace()
+            .collect();
+        assert_eq!(
+            parse_route_cmd(&words).unwrap_err(),
+            "Error: invalid \"scope\" value: galaxy"
+        );
     }
 
     #[test]

@@ -59,12 +59,24 @@ fn read(flag: &'static str, path: &Path) -> Result<Source, ExitCode> {
 
 pub(crate) fn run(a: &ImportArgs) -> ExitCode {
     let inputs = match (|| -> Result<Inputs, ExitCode> {
-        let many = |flag: &'static str, v: &[PathBuf]| v.iter().map(|p| read(flag, p)).collect::<Result<Vec<_>, _>>();
+        let many = |flag: &'static str, v: &[PathBuf]| {
+            v.iter()
+                .map(|p| read(flag, p))
+                .collect::<Result<Vec<_>, _>>()
+        };
         Ok(Inputs {
             ip_addr: Some(read("--ip-addr", &a.ip_addr)?),
             ip_route: Some(read("--ip-route", &a.ip_route)?),
-            ip_rule: a.ip_rule.as_deref().map(|p| read("--ip-rule", p)).transpose()?,
-            iptables_save: a.iptables_save.as_deref().map(|p| read("--iptables-save", p)).transpose()?,
+            ip_rule: a
+                .ip_rule
+                .as_deref()
+                .map(|p| read("--ip-rule", p))
+                .transpose()?,
+            iptables_save: a
+                .iptables_save
+                .as_deref()
+                .map(|p| read("--iptables-save", p))
+                .transpose()?,
             iptables_list: many("--iptables-list", &a.iptables_list)?,
             docker_inspect: many("--docker-inspect", &a.docker_inspect)?,
             docker_network_inspect: many("--docker-network-inspect", &a.docker_network_inspect)?,
