@@ -558,3 +558,132 @@ fn bad_input_is_a_located_error_with_exit_2() {
         assert!(out.stdout.is_empty());
     }
 }
+
+#[test]
+fn every_rule_kind_round_trips_through_a_verbose_listing() {
+    // A router with a rule of each kind, listed with -nvL (and -nL): the import lists the
+    // same, and with -v its iptables-save is the router's.
+    let d = tempfile::tempdir().unwrap();
+    let rules = Path::new("tests/fixtures/import/rules.yaml");
+    let dump = |name: &str, body: String| {
+        let p = d.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let tables = |lab: &Path, node: &str, flags: &str| {
+        ["filter", "nat", "mangle", "raw"]
+            .iter()
+            .map(|t| {
+                format!(
+                    "# table: {t}\n{}",
+                    show(lab, node, &format!("iptables -t {t} {flags}"))
+                )
+            })
+            .collect::<String>()
+    };
+    let a = dump("a", show(rules, "r1", "ip a"));
+    let r = dump("r", show(rules, "r1", "ip r"));
+    for flags in ["-nvL", "-nL --line-numbers", "-nvxL --line-numbers"] {
+        let sub = d.path().join(flags.replace(' ', ""));
+        std::fs::create_dir(&sub).unwrap();
+        let listed = tables(rules, "r1", flags);
+        let l = dump(&format!("l{}", flags.len()), listed.clone());
+        let lab = import(
+            &sub,
+            &["--ip-addr", &a, "--ip-route", &r, "--iptables-list", &l],
+        );
+        assert_eq!(tables(&lab, "host", flags), listed, "{flags}");
+        let about = about_items(&lab);
+        assert!(
+            about
+                .iter()
+                .all(|i| !i.contains("lists as") && !i.contains("not read")),
+            "{flags}: {about:?}"
+        );
+        if flags.contains('v') {
+            assert_eq!(
+                show(&lab, "host", "iptables-save"),
+                show(rules, "r1", "iptables-save")
+            );
+            assert!(about.is_empty(), "{about:?}");
+        }
+    }
+}
+
+#[test]
+fn no_dump_makes_the_importer_panic() {
+    // Every fixture cut at each line, and with each line doubled, dropped or cut short, in
+    // its slot: a lab the loader takes, or a located error; never a panic.
+    use hoplab::import::{Inputs, Source, import};
+    let files = [
+        ("--ip-addr", "seed/ip-a.txt"),
+        ("--ip-addr", "ns/ip-addr.json"),
+        ("--ip-route", "seed/ip-r.txt"),
+        ("--ip-route", "ns/ip-route.json"),
+        ("--ip-rule", "ns/ip-rule.txt"),
+        ("--iptables-save", "ns/iptables-save.txt"),
+        ("--iptables-list", "ns/iptables-nvL.txt"),
+        ("--iptables-list", "seed/iptables-nL-filter.txt"),
+        ("--docker-inspect", "seed/docker-inspect.json"),
+        (
+            "--docker-network-inspect",
+            "seed/docker-network-inspect.json",
+        ),
+    ];
+    for (flag, file) in files {
+        let text = read(&format!("tests/fixtures/import/{file}"));
+        let lines: Vec<&str> = text.lines().collect();
+        let mut variants = Vec::new();
+        for k in 0..lines.len() {
+            variants.push(lines[..k].join("\n"));
+            let mut v = lines.clone();
+            v.remove(k);
+            variants.push(v.join("\n"));
+            let mut v = lines.clone();
+            v.insert(k, lines[k]);
+            variants.push(v.join("\n"));
+            let mut v = lines.clone();
+            let cut = lines[k].len() / 2;
+            let cut = (0..=cut)
+                .rev()
+                .find(|&c| lines[k].is_char_boundary(c))
+                .unwrap_or(0);
+            v[k] = &lines[k][..cut];
+            variants.push(v.join("\n"));
+        }
+        for v in variants {
+            let src = Source::new(flag, "f", v);
+            let mut i = Inputs {
+                ip_addr: Some(Source::new(
+                    "--ip-addr",
+                    "a",
+                    read("tests/fixtures/import/seed/ip-a.txt"),
+                )),
+                ip_route: Some(Source::new(
+                    "--ip-route",
+                    "r",
+                    read("tests/fixtures/import/seed/ip-r.txt"),
+                )),
+                ..Inputs::default()
+            };
+            match flag {
+                "--ip-addr" => i.ip_addr = Some(src),
+                "--ip-route" => i.ip_route = Some(src),
+                "--ip-rule" => i.ip_rule = Some(src),
+                "--iptables-save" => i.iptables_save = Some(src),
+                "--iptables-list" => i.iptables_list.push(src),
+                "--docker-inspect" => i.docker_inspect.push(src),
+                _ => i.docker_network_inspect.push(src),
+            }
+            match import(&i) {
+                // What the importer writes, the loader takes.
+                Ok(lab) => {
+                    if let Err(e) = hoplab::scenario::parse(&lab.yaml, "lab.yaml") {
+                        panic!("{flag} {file}: {e}\n{}", lab.yaml);
+                    }
+                }
+                Err(e) => assert!(e.to_string().starts_with(&format!("{}:", e.file)), "{e}"),
+            }
+        }
+    }
+}

@@ -51,9 +51,35 @@ const KINDS: &[&str] = &[
 
 /// Reads `ip addr` or `ip -j addr`.
 pub fn parse(src: &Source) -> Result<Vec<Link>, ImportError> {
-    if src.text.trim_start().starts_with('[') {
-        return parse_json(src);
+    let links = if src.text.trim_start().starts_with('[') {
+        parse_json(src)?
+    } else {
+        parse_text(src)?
+    };
+    for (k, l) in links.iter().enumerate() {
+        if links[..k].iter().any(|x| x.name == l.name) {
+            return Err(src.err(
+                l.line,
+                format!("{}: link {} is listed twice", src.flag, l.name),
+            ));
+        }
+        if let Some(m) = l
+            .mtu
+            .filter(|m| !(68..=65535).contains(m) && l.link_type != "loopback")
+        {
+            return Err(src.err(
+                l.line,
+                format!(
+                    "{}: mtu `{m}` of {} is out of range (68-65535)",
+                    src.flag, l.name
+                ),
+            ));
+        }
     }
+    Ok(links)
+}
+
+fn parse_text(src: &Source) -> Result<Vec<Link>, ImportError> {
     let mut links: Vec<Link> = Vec::new();
     for (i, raw) in src.text.lines().enumerate() {
         let n = i + 1;

@@ -576,8 +576,11 @@ fn rebuild_rest(rest: &str, target: Option<&str>) -> (Vec<String>, Vec<String>, 
                     i += 1;
                 }
             }
-            "icmptype" | "!icmptype" | "icmp" if t != "icmp" || next!(1) == "type" => {
-                let inv = t.starts_with('!') || std::mem::take(&mut neg);
+            "icmptype" | "!icmptype" | "icmp"
+                if t != "icmp" || matches!(next!(1), "type" | "!type") =>
+            {
+                // `icmptype 8`, `icmptype 3 code 4`, `icmp !type 8` (negated).
+                let inv = t.starts_with('!') || next!(1) == "!type" || std::mem::take(&mut neg);
                 let k = if t == "icmp" { 2 } else { 1 };
                 let mut v = next!(k).to_string();
                 let mut used = k + 1;
@@ -620,10 +623,12 @@ fn rebuild_rest(rest: &str, target: Option<&str>) -> (Vec<String>, Vec<String>, 
                     let off = usize::from(inv);
                     match x {
                         "src-type" | "dst-type" => {
-                            if inv {
+                            // `src-type !LOCAL`: the value carries the negation.
+                            let (vinv, v) = val(next!(off + 1));
+                            if inv || vinv {
                                 args.push("!".into());
                             }
-                            args.extend([format!("--{x}"), next!(off + 1).to_string()]);
+                            args.extend([format!("--{x}"), v]);
                             i += off + 2;
                         }
                         "limit-in" => {
@@ -677,13 +682,19 @@ fn rebuild_rest(rest: &str, target: Option<&str>) -> (Vec<String>, Vec<String>, 
                 i += 5;
             }
             "mark" | "connmark" if next!(1) == "match" => {
-                let (inv, v) = val(next!(2));
+                // `mark match 0x1/0xff`, `connmark match ! 0x2`, `mark match !0x2`.
+                let (k, spaced) = if next!(2) == "!" {
+                    (3, true)
+                } else {
+                    (2, false)
+                };
+                let (inv, v) = val(next!(k));
                 args.extend(["-m".into(), t.into()]);
-                if inv {
+                if inv || spaced {
                     args.push("!".into());
                 }
                 args.extend(["--mark".into(), v]);
-                i += 3;
+                i += k + 1;
             }
             "statistic" if next!(1) == "mode" && next!(2) == "nth" && next!(3) == "every" => {
                 args.extend([

@@ -546,6 +546,7 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
 
     // Routes.
     let mut route_lines: Vec<String> = Vec::new();
+    let mut added: BTreeSet<(Option<Cidr>, u32)> = BTreeSet::new();
     let iface_of = |name: &str| router_ifaces.iter().find(|i| i.name == name);
     for r in &routes {
         let what = format!("route `{}`", r.text);
@@ -597,6 +598,12 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
             if !peer_addrs.contains(&g) && r.dst.is_some() {
                 approximated.push(format!("{what}: nobody answers at {g} in the lab"));
             }
+        }
+        if !added.insert((r.dst, r.metric.unwrap_or(0))) {
+            not_imported.push(format!(
+                "{what}: a route to the same destination with the same metric comes before it"
+            ));
+            continue;
         }
         let mut cmd = String::from("ip route add ");
         match r.dst {
