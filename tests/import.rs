@@ -357,6 +357,33 @@ fn json_dumps_give_the_lab_the_text_dumps_give() {
     };
     assert_eq!(strip(&t), strip(&j));
     assert!(t.contains("--ip-addr tests/fixtures/import/ns/ip-addr.txt"));
+
+    // `ip -d addr` too: the kinds it prints are read, and the JSON says the same.
+    let g = |n: &str| fixture("ns-d", n);
+    let labs: Vec<String> = ["ip-d-addr.txt", "ip-d-addr.json"]
+        .iter()
+        .map(|a| {
+            let dir = d.path().join(a);
+            std::fs::create_dir(&dir).unwrap();
+            let lab = import(
+                &dir,
+                &["--ip-addr", &g(a), "--ip-route", &g("ip-route.txt")],
+            );
+            check_and_run(&lab, &dir);
+            strip(&std::fs::read_to_string(lab).unwrap())
+        })
+        .collect();
+    assert_eq!(labs[0], labs[1]);
+    assert!(
+        labs[0].contains("  - {name: br0, host: host, mac: \"3a:31:18:e0:77:44\"}"),
+        "{}",
+        labs[0]
+    );
+    assert!(
+        labs[0].contains("  - [\"ctr-v1:eth0\", \"br0:v1\"]"),
+        "{}",
+        labs[0]
+    );
 }
 
 #[test]

@@ -51,11 +51,12 @@ pub fn parse_networks(src: &Source) -> Result<(Vec<Network>, Vec<Endpoint>), Imp
     let mut nets = Vec::new();
     let mut eps = Vec::new();
     for (k, o) in array(src, &v, what)?.iter().enumerate() {
-        let (Some(name), Some(id)) = (s(o, "Name"), s(o, "Id")) else {
+        let (Some(name), Some(id), true) = (s(o, "Name"), s(o, "Id"), o.get("IPAM").is_some())
+        else {
             return Err(src.err(
                 1,
                 format!(
-                    "{}: not the JSON of {what}: entry {} has no \"Name\" and \"Id\"",
+                    "{}: not the JSON of {what}: entry {} has no \"Name\", \"Id\" and \"IPAM\"",
                     src.flag,
                     k + 1
                 ),

@@ -140,15 +140,15 @@ fn iface_yaml(out: &mut String, i: &Iface) {
     if let Some(ip) = i.ip {
         parts.push(format!("ip: {ip}"));
     }
-    if parts.is_empty() && i.mtu.is_none_or(|m| m == 1500) {
-        let _ = writeln!(out, "      {}:", q(&i.name));
-        return;
-    }
     if let Some(m) = &i.mac {
         parts.push(format!("mac: \"{m}\""));
     }
     if let Some(m) = i.mtu.filter(|&m| m != 1500) {
         parts.push(format!("mtu: {m}"));
+    }
+    if parts.is_empty() {
+        let _ = writeln!(out, "      {}:", q(&i.name));
+        return;
     }
     let _ = writeln!(out, "      {}: {{{}}}", q(&i.name), parts.join(", "));
 }
