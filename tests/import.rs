@@ -169,8 +169,11 @@ fn seed_host_imports_runs_and_lists_back_its_routes_and_chains() {
     }
     let said: Vec<&String> = about
         .iter()
-        .filter(|i| i.contains("--iptables-list") || i.contains("iptables-nL"))
+        .filter(|i| i.contains("iptables-nL") && !i.contains("is listed without -v"))
         .collect();
+    for t in ["filter", "nat"] {
+        assert!(about.iter().any(|i| i.contains(&format!("table {t} is listed without -v, so its rules' -i and -o are lost"))), "{about:?}");
+    }
     let lost_one: Vec<String> = lost
         .iter()
         .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))

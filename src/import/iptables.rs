@@ -981,6 +981,12 @@ pub fn import_listings(srcs: &[Source]) -> Result<ListingImport, ImportError> {
                 ));
             }
         }
+        if !t.verbose && t.chains.iter().any(|c| !c.rules.is_empty()) {
+            out.approximated.push(format!(
+                "{}: table {table} is listed without -v, so its rules' -i and -o are lost (each rule below); iptables -nvL or iptables-save gives them",
+                src.path
+            ));
+        }
         let mut counted = 0usize;
         for c in &t.chains {
             let mut num = 0usize;
