@@ -172,7 +172,12 @@ fn seed_host_imports_runs_and_lists_back_its_routes_and_chains() {
         .filter(|i| i.contains("iptables-nL") && !i.contains("is listed without -v"))
         .collect();
     for t in ["filter", "nat"] {
-        assert!(about.iter().any(|i| i.contains(&format!("table {t} is listed without -v, so its rules' -i and -o are lost"))), "{about:?}");
+        assert!(
+            about.iter().any(|i| i.contains(&format!(
+                "table {t} is listed without -v, so its rules' -i and -o are lost"
+            ))),
+            "{about:?}"
+        );
     }
     let lost_one: Vec<String> = lost
         .iter()
@@ -469,6 +474,31 @@ COMMIT
         "{saved}"
     );
     assert!(!saved.contains("recent"), "{saved}");
+}
+
+#[test]
+fn the_lab_goes_to_standard_output_without_o() {
+    let f = |n: &str| fixture("ns", n);
+    let out = run(&[
+        "import",
+        "--ip-addr",
+        &f("ip-addr.txt"),
+        "--ip-route",
+        &f("ip-route.txt"),
+        "--iptables-save",
+        &f("iptables-save.txt"),
+        "--iptables-list",
+        &f("iptables-nL.txt"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let yaml = text(&out.stdout);
+    assert!(yaml.starts_with("version: 1\nname: imported\n"), "{yaml}");
+    assert!(
+        yaml.contains("    - the iptables -L listings: iptables-save gives the rules\n"),
+        "{yaml}"
+    );
+    assert!(hoplab::scenario::parse(&yaml, "lab.yaml").is_ok());
+    assert!(out.stderr.is_empty());
 }
 
 #[test]

@@ -223,12 +223,7 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
             }
         }
     }
-    if let Some(l) = &listing {
-        if inputs.iptables_save.is_some() {
-            not_imported.push("the iptables -L listings: iptables-save gives the rules".into());
-        }
-        let _ = l;
-    } else if save.is_some() && !inputs.iptables_list.is_empty() {
+    if save.is_some() && !inputs.iptables_list.is_empty() {
         not_imported.push("the iptables -L listings: iptables-save gives the rules".into());
     }
 
