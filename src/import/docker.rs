@@ -205,3 +205,47 @@ pub fn parse_containers(src: &Source) -> Result<Containers, ImportError> {
     }
     Ok((eps, other))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bridge_devices_are_named_as_docker_names_them() {
+        let json = r#"[
+  {"Name": "bridge", "Id": "155ece36f232aaaa", "Driver": "bridge", "IPAM": {"Config": [{"Subnet": "172.17.0.0/16", "Gateway": "172.17.0.1"}]}, "Options": {}},
+  {"Name": "app", "Id": "d9231d44a1ab7bc8", "Driver": "bridge", "IPAM": {"Config": [{"Subnet": "fd00::/64"}, {"Subnet": "172.18.0.0/16"}]},
+   "Containers": {"272ba0e789b2ffff": {"Name": "web", "MacAddress": "96:00:76:49:ce:66", "IPv4Address": "172.18.0.2/16"}}},
+  {"Name": "named", "Id": "0123456789abcdef", "Driver": "bridge", "IPAM": {"Config": []}, "Options": {"com.docker.network.bridge.name": "mybr", "com.docker.network.driver.mtu": "1450"}}
+]"#;
+        let (nets, eps) =
+            parse_networks(&Source::new("--docker-network-inspect", "n", json)).unwrap();
+        let devs: Vec<&str> = nets.iter().map(|n| n.device.as_str()).collect();
+        assert_eq!(devs, ["docker0", "br-d9231d44a1ab", "mybr"]);
+        assert_eq!(
+            nets[1].subnet.map(|c| c.to_string()).as_deref(),
+            Some("172.18.0.0/16")
+        );
+        assert_eq!(nets[2].mtu, Some(1450));
+        assert_eq!(eps.len(), 1);
+        assert_eq!(
+            (eps[0].container.as_str(), eps[0].ip.unwrap().to_string()),
+            ("web", "172.18.0.2/16".to_string())
+        );
+        let e = parse_networks(&Source::new("--docker-network-inspect", "n", "[{\"Name\": \"x\", \"Id\": \"y\", \"IPAM\": {\"Config\": [{\"Subnet\": \"172.18.0.0/33\"}]}}]")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "n:1: --docker-network-inspect: network x: bad subnet `172.18.0.0/33`"
+        );
+    }
+
+    #[test]
+    fn containers_in_host_mode_have_no_endpoint() {
+        let json = r#"[{"Id": "a1", "Name": "/h", "NetworkSettings": {"Networks": {"host": {}}}},
+                       {"Id": "b2", "Name": "/c", "NetworkSettings": {"Networks": {"app": {"IPAddress": "172.18.0.3", "IPPrefixLen": 16, "Gateway": "172.18.0.1", "Aliases": ["c", "api"]}}}}]"#;
+        let (eps, other) = parse_containers(&Source::new("--docker-inspect", "c", json)).unwrap();
+        assert_eq!(other, [("h".to_string(), "host".to_string())]);
+        assert_eq!(eps[0].aliases, ["c", "api"]);
+        assert_eq!(eps[0].gateway, Some("172.18.0.1".parse().unwrap()));
+    }
+}

@@ -251,6 +251,20 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
     let mut skipped_devs: BTreeSet<String> = BTreeSet::new();
     for l in &links {
         if l.link_type == "loopback" || l.name == "lo" {
+            // The lab's `lo` has 127.0.0.1/8 alone.
+            let extra: Vec<String> = l
+                .inet
+                .iter()
+                .filter(|c| c.to_string() != "127.0.0.1/8")
+                .map(Cidr::to_string)
+                .collect();
+            if !extra.is_empty() {
+                not_imported.push(format!(
+                    "{}: addresses {} (the lab's lo has 127.0.0.1/8 alone)",
+                    l.name,
+                    extra.join(", ")
+                ));
+            }
             continue;
         }
         if !l.inet6.is_empty() {
@@ -696,7 +710,7 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
     }
     let _ = writeln!(
         about,
-        "The host is router {router}; each bridge of it is a bridge with its containers as hosts, and each LAN has a peer host."
+        "The host is the router named {router}; each of its bridges is a bridge with its containers as hosts, and each LAN has a peer host."
     );
     if !not_imported.is_empty() {
         about.push_str("Not imported:\n");
