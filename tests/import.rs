@@ -819,3 +819,41 @@ fn a_namespace_made_now_round_trips() {
     };
     assert_eq!(strip(&lab), strip(&json));
 }
+
+#[test]
+fn counters_of_iptables_save_c_come_back() {
+    // `iptables-save -c` of a namespace whose lo rule counted pings: the lab restores with
+    // -c and lists with -c, so the counters come back too.
+    let d = tempfile::tempdir().unwrap();
+    let f = |n: &str| fixture("counters", n);
+    let lab = import(
+        d.path(),
+        &[
+            "--ip-addr",
+            &f("ip-addr.txt"),
+            "--ip-route",
+            &f("ip-route.txt"),
+            "--iptables-save",
+            &f("iptables-save-c.txt"),
+        ],
+    );
+    check_and_run(&lab, d.path());
+    let yaml = std::fs::read_to_string(&lab).unwrap();
+    assert!(
+        yaml.contains("    run: iptables-restore -c\n") && yaml.contains("show: \"iptables-save -c\"}"),
+        "{yaml}"
+    );
+    let input = read(&f("iptables-save-c.txt"));
+    let saved = show(&lab, "host", "iptables-save -c");
+    assert!(
+        saved.contains("[4:336] -A INPUT -i lo -j ACCEPT\n"),
+        "{saved}"
+    );
+    let body = |s: &str| {
+        s.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(body(&saved), body(&input));
+}

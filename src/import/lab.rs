@@ -812,7 +812,8 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
     out.push_str("steps:\n");
     if let Some(s) = &save {
         let _ = writeln!(out, "  - on: {}", q(&router));
-        out.push_str("    run: iptables-restore\n");
+        // -c: the dump's counters (policies' and, with `iptables-save -c`, rules') too.
+        out.push_str("    run: iptables-restore -c\n");
         block(&mut out, "    input", &s.text, 6);
     }
     for s in &shows {
