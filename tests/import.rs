@@ -840,7 +840,8 @@ fn counters_of_iptables_save_c_come_back() {
     check_and_run(&lab, d.path());
     let yaml = std::fs::read_to_string(&lab).unwrap();
     assert!(
-        yaml.contains("    run: iptables-restore -c\n") && yaml.contains("show: \"iptables-save -c\"}"),
+        yaml.contains("    run: iptables-restore -c\n")
+            && yaml.contains("show: \"iptables-save -c\"}"),
         "{yaml}"
     );
     let input = read(&f("iptables-save-c.txt"));

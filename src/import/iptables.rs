@@ -313,9 +313,17 @@ fn split_listings(src: &Source) -> Result<Vec<TableListing>, ImportError> {
             let policy = rest
                 .split_once("(policy ")
                 .map(|(_, p)| p.split([' ', ')']).next().unwrap_or("").to_string());
-            // A built-in chain listed again starts the next table.
-            let again = cur.as_ref().is_some_and(|t| {
-                BUILTIN.contains(&name.as_str()) && t.chains.iter().any(|c| c.name == name)
+            // iptables lists a table's built-in chains first, in hook order, then its own:
+            // a built-in chain after a user chain, or not after the built-ins before it,
+            // starts the next table.
+            let rank = |n: &str| BUILTIN.iter().position(|b| *b == n);
+            let again = rank(&name).is_some_and(|r| {
+                cur.as_ref().is_some_and(|t| {
+                    t.chains.iter().any(|c| match rank(&c.name) {
+                        Some(q) => q >= r,
+                        None => c.policy.is_none(),
+                    })
+                })
             });
             if again {
                 out.extend(cur.take());
@@ -1133,6 +1141,39 @@ DNAT       tcp  --  0.0.0.0/0            0.0.0.0/0            tcp dpt:8080 /* we
             l.approximated.iter().all(|a| !a.contains("lists as")),
             "{:?}",
             l.approximated
+        );
+    }
+
+    #[test]
+    fn tables_one_after_the_other_are_told_apart() {
+        let l = listing(
+            "Chain INPUT (policy ACCEPT)
+target     prot opt source               destination         
+
+Chain DOCKER (0 references)
+target     prot opt source               destination         
+
+Chain PREROUTING (policy ACCEPT)
+target     prot opt source               destination         
+DOCKER     all  --  0.0.0.0/0            0.0.0.0/0            ADDRTYPE match dst-type LOCAL
+
+Chain INPUT (policy ACCEPT)
+target     prot opt source               destination         
+
+Chain POSTROUTING (policy ACCEPT)
+target     prot opt source               destination         
+
+Chain DOCKER (1 references)
+target     prot opt source               destination         
+",
+        );
+        let tables: Vec<&str> = l.shows.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(tables, ["filter", "nat"]);
+        assert!(
+            l.commands.iter().any(|c| c.line
+                == "iptables -t nat -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER"),
+            "{:?}",
+            l.commands
         );
     }
 
