@@ -333,6 +333,28 @@ fn verbose_listings_rebuild_interfaces_and_the_save() {
         "{:?}",
         about_items(&lab)
     );
+
+    // The same without -v, two tables one after the other with no line naming them.
+    let sub = d.path().join("nL");
+    std::fs::create_dir(&sub).unwrap();
+    let lab = import(
+        &sub,
+        &[
+            "--ip-addr",
+            &f("ip-addr.txt"),
+            "--ip-route",
+            &f("ip-route.txt"),
+            "--iptables-list",
+            &f("iptables-nL.txt"),
+        ],
+    );
+    check_and_run(&lab, &sub);
+    let listed = format!(
+        "{}\n{}",
+        show(&lab, "host", "iptables -nL"),
+        show(&lab, "host", "iptables -t nat -nL")
+    );
+    assert_eq!(listed, read(&f("iptables-nL.txt")));
 }
 
 #[test]
