@@ -643,8 +643,8 @@ fn bad_input_is_a_located_error_with_exit_2() {
 
 #[test]
 fn every_rule_kind_round_trips_through_a_verbose_listing() {
-    // A router with a rule of each kind, listed with -nvL (and -nL): the import lists the
-    // same, and with -v its iptables-save is the router's.
+    // A router with a rule of each kind, listed with -nvL (and -nL, and -S): the import
+    // lists the same, and with -v or -S its iptables-save is the router's.
     let d = tempfile::tempdir().unwrap();
     let rules = Path::new("tests/fixtures/import/rules.yaml");
     let dump = |name: &str, body: String| {
@@ -665,7 +665,7 @@ fn every_rule_kind_round_trips_through_a_verbose_listing() {
     };
     let a = dump("a", show(rules, "r1", "ip a"));
     let r = dump("r", show(rules, "r1", "ip r"));
-    for flags in ["-nvL", "-nL --line-numbers", "-nvxL --line-numbers"] {
+    for flags in ["-nvL", "-nL --line-numbers", "-nvxL --line-numbers", "-S"] {
         let sub = d.path().join(flags.replace(' ', ""));
         std::fs::create_dir(&sub).unwrap();
         let listed = tables(rules, "r1", flags);
@@ -682,7 +682,7 @@ fn every_rule_kind_round_trips_through_a_verbose_listing() {
                 .all(|i| !i.contains("lists as") && !i.contains("not read")),
             "{flags}: {about:?}"
         );
-        if flags.contains('v') {
+        if flags.contains('v') || flags == "-S" {
             assert_eq!(
                 show(&lab, "host", "iptables-save"),
                 show(rules, "r1", "iptables-save")

@@ -883,6 +883,113 @@ fn rebuild_rule(table: &str, chain: &str, c: &Columns<'_>) -> (String, Vec<Strin
     (cmd.join(" "), left)
 }
 
+/// A table of `iptables -S` output: its name if a line gave it, and its numbered lines.
+type SpecChunk = (Option<String>, Vec<(usize, String)>);
+
+/// `iptables -S` (or `-t nat -S`) output: its lines are commands already.
+fn is_spec_listing(src: &Source) -> bool {
+    src.text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && table_hint(l).is_none())
+        .is_some_and(|l| l.starts_with("-P ") || l.starts_with("-N ") || l.starts_with("-A "))
+}
+
+/// Reads `iptables -S` listings (several tables one after the other, as the `-L` ones) and
+/// runs each line on the scratch engine.
+fn import_specs(
+    src: &Source,
+    tables: &mut Tables,
+    out: &mut ListingImport,
+    seen: &mut Vec<String>,
+) -> Result<(), ImportError> {
+    let rank = |n: &str| BUILTIN.iter().position(|b| *b == n);
+    let mut chunks: Vec<SpecChunk> = Vec::new();
+    let mut pending: Option<String> = None;
+    let mut fresh = true;
+    for (i, raw) in src.text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(h) = table_hint(line) {
+            pending = h;
+            fresh = true;
+            continue;
+        }
+        let w: Vec<&str> = line.split_whitespace().collect();
+        if !matches!(w[0], "-P" | "-N" | "-A") {
+            return Err(src.err(
+                i + 1,
+                format!("{}: not a line of iptables -S: `{line}`", src.flag),
+            ));
+        }
+        let new_table = fresh
+            || (w[0] == "-P"
+                && chunks.last().is_some_and(|(_, ls)| {
+                    ls.iter().any(|(_, l)| {
+                        let lw: Vec<&str> = l.split_whitespace().collect();
+                        lw[0] != "-P"
+                            || rank(lw.get(1).copied().unwrap_or(""))
+                                >= rank(w.get(1).copied().unwrap_or(""))
+                    })
+                }));
+        if new_table {
+            chunks.push((pending.take(), Vec::new()));
+            fresh = false;
+        }
+        if let Some(c) = chunks.last_mut() {
+            c.1.push((i + 1, line.to_string()));
+        }
+    }
+    for (hint, lines) in chunks {
+        let has = |n: &str| {
+            lines
+                .iter()
+                .any(|(_, l)| l.starts_with(&format!("-P {n} ")))
+        };
+        let nat = lines.iter().any(|(_, l)| {
+            l.split_whitespace()
+                .any(|w| matches!(w, "MASQUERADE" | "DNAT" | "SNAT" | "REDIRECT" | "NETMAP"))
+        });
+        let table = hint.unwrap_or_else(|| {
+            if has("PREROUTING") && has("FORWARD") {
+                "mangle".into()
+            } else if has("POSTROUTING") || nat {
+                "nat".into()
+            } else if has("PREROUTING") && !has("INPUT") {
+                "raw".into()
+            } else {
+                "filter".into()
+            }
+        });
+        let first = lines.first().map_or(1, |l| l.0);
+        if crate::netfilter::packet::Table::parse(&table).is_none() {
+            return Err(src.err(first, format!("{}: unknown table `{table}`", src.flag)));
+        }
+        if seen.contains(&table) {
+            return Err(src.err(
+                first,
+                format!("{}: table {table} is listed twice", src.flag),
+            ));
+        }
+        seen.push(table.clone());
+        let tflag = if table == "filter" {
+            String::new()
+        } else {
+            format!("-t {table} ")
+        };
+        out.shows
+            .push((table.clone(), format!("iptables {tflag}-S")));
+        for (n, l) in lines {
+            if let Err(e) = run(tables, out, format!("iptables {tflag}{l}"), None) {
+                out.refused.push(format!("{}:{n}: `{l}`: {e}", src.path));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Applies one rebuilt command to the scratch engine, and keeps it if the engine takes it.
 fn run(
     tables: &mut Tables,
@@ -902,7 +1009,12 @@ fn run(
 /// checked by listing it back.
 pub fn import_listings(srcs: &[Source]) -> Result<ListingImport, ImportError> {
     let mut listings = Vec::new();
+    let mut specs = Vec::new();
     for src in srcs {
+        if is_spec_listing(src) {
+            specs.push(src);
+            continue;
+        }
         for t in split_listings(src)? {
             listings.push((src, t));
         }
@@ -921,6 +1033,9 @@ pub fn import_listings(srcs: &[Source]) -> Result<ListingImport, ImportError> {
         approximated: Vec::new(),
     };
     let mut seen_tables: Vec<String> = Vec::new();
+    for src in specs {
+        import_specs(src, &mut tables, &mut out, &mut seen_tables)?;
+    }
     for (src, t) in &listings {
         let table = t
             .table
@@ -1142,6 +1257,35 @@ DNAT       tcp  --  0.0.0.0/0            0.0.0.0/0            tcp dpt:8080 /* we
             "{:?}",
             l.approximated
         );
+    }
+
+    #[test]
+    fn dash_s_listings_are_commands() {
+        let l = listing(
+            "-P INPUT ACCEPT
+-P FORWARD DROP
+-P OUTPUT ACCEPT
+-N DOCKER
+-A FORWARD -o docker0 -j DOCKER
+-A DOCKER -m recent --name x -j DROP
+-P PREROUTING ACCEPT
+-P INPUT ACCEPT
+-P OUTPUT ACCEPT
+-P POSTROUTING ACCEPT
+-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+",
+        );
+        let tables: Vec<&str> = l
+            .shows
+            .iter()
+            .map(|(t, s)| if s.ends_with("-S") { t.as_str() } else { "?" })
+            .collect();
+        assert_eq!(tables, ["filter", "nat"]);
+        assert!(l.commands.iter().any(|c| c.line
+            == "iptables -t nat -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE"));
+        assert_eq!(l.refused.len(), 1, "{:?}", l.refused);
+        assert!(l.refused[0].starts_with("l:6: `-A DOCKER -m recent --name x -j DROP`: hoplab: match 'recent' is not modelled"), "{:?}", l.refused);
+        assert!(l.approximated.is_empty(), "{:?}", l.approximated);
     }
 
     #[test]

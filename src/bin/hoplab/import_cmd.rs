@@ -19,8 +19,8 @@ pub(crate) struct ImportArgs {
     /// What `iptables-save` printed.
     #[arg(long, value_name = "FILE")]
     iptables_save: Option<PathBuf>,
-    /// What `iptables [-t TABLE] -nL` or `-nvL` printed (several tables one after the other;
-    /// a `# table: nat` line names the next one). Used when there is no --iptables-save.
+    /// What `iptables [-t TABLE] -nL`, `-nvL` or `-S` printed (several tables one after the
+    /// other; a `# table: nat` line names the next one). Used when there is no --iptables-save.
     #[arg(long, value_name = "FILE")]
     iptables_list: Vec<PathBuf>,
     /// What `docker inspect CONTAINER...` printed (repeatable).
