@@ -733,6 +733,30 @@ fn no_dump_makes_the_importer_panic() {
             v[k] = &lines[k][..cut];
             variants.push(v.join("\n"));
         }
+        // And 100 copies with a few characters replaced (a fixed pseudo-random sequence;
+        // HOPLAB_IMPORT_SEED and HOPLAB_IMPORT_COPIES for a longer hunt).
+        let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+        let mut seed: u64 = env("HOPLAB_IMPORT_SEED").unwrap_or(0x9e37_79b9_7f4a_7c15);
+        let copies = env("HOPLAB_IMPORT_COPIES").unwrap_or(100);
+        let mut rnd = |n: usize| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((seed >> 33) as usize) % n.max(1)
+        };
+        let alphabet: Vec<char> = " \t\n:/.,-!\"[]{}0123456789abcdefxyzADLPS@*#"
+            .chars()
+            .collect();
+        for _ in 0..copies {
+            let mut chars: Vec<char> = text.chars().collect();
+            for _ in 0..1 + rnd(4) {
+                let at = rnd(chars.len());
+                if !chars.is_empty() {
+                    chars[at] = alphabet[rnd(alphabet.len())];
+                }
+            }
+            variants.push(chars.into_iter().collect());
+        }
         for v in variants {
             let src = Source::new(flag, "f", v);
             let mut i = Inputs {

@@ -101,6 +101,9 @@ pub fn parse_networks(src: &Source) -> Result<(Vec<Network>, Vec<Endpoint>), Imp
                     Some(t) => Some(Cidr::parse(&t).ok_or_else(|| bad("container address", &t))?),
                     None => None,
                 };
+                if let Some(m) = s(c, "MacAddress").filter(|m| !super::is_unicast_mac(m)) {
+                    return Err(bad("container MAC", &m));
+                }
                 eps.push(Endpoint {
                     container: s(c, "Name").unwrap_or_else(|| cid.chars().take(12).collect()),
                     container_id: cid.clone(),
@@ -179,6 +182,9 @@ pub fn parse_containers(src: &Source) -> Result<Containers, ImportError> {
                 Some(t) => Some(t.parse().map_err(|_| bad("gateway", &t))?),
                 None => None,
             };
+            if let Some(m) = s(e, "MacAddress").filter(|m| !super::is_unicast_mac(m)) {
+                return Err(bad("MAC", &m));
+            }
             eps.push(Endpoint {
                 container: name.clone(),
                 container_id: id.clone(),

@@ -57,6 +57,28 @@ pub fn parse(src: &Source) -> Result<Vec<Link>, ImportError> {
         parse_text(src)?
     };
     for (k, l) in links.iter().enumerate() {
+        // Linux's dev_valid_name: at most 15 bytes, no `/`, `:` or white space.
+        if l.name.len() > 15
+            || l.name.contains(['/', ':'])
+            || l.name.contains(char::is_whitespace)
+            || l.name == "."
+            || l.name == ".."
+        {
+            return Err(src.err(
+                l.line,
+                format!("{}: `{}` is not a link name", src.flag, l.name),
+            ));
+        }
+        if let Some(m) = l
+            .mac
+            .as_deref()
+            .filter(|m| l.link_type != "loopback" && !super::is_unicast_mac(m))
+        {
+            return Err(src.err(
+                l.line,
+                format!("{}: `{m}` of {} is not a unicast MAC", src.flag, l.name),
+            ));
+        }
         if links[..k].iter().any(|x| x.name == l.name) {
             return Err(src.err(
                 l.line,

@@ -351,9 +351,10 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
             n.name, n.driver
         ));
     }
-    for b in &bridges {
-        names.take(b);
-    }
+    // Each bridge's node name: its device's, where that is a valid node name.
+    let bridge_node: std::collections::BTreeMap<String, String> =
+        bridges.iter().map(|b| (b.clone(), names.take(b))).collect();
+    let node_of = |b: &str| bridge_node.get(b).cloned().unwrap_or_else(|| b.to_string());
 
     // Containers: one host each, an interface per endpoint on a bridge.
     let bridge_of = |e: &Endpoint| -> Option<String> {
@@ -459,7 +460,10 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
                     e.aliases.join(", ")
                 ));
             }
-            links_out.push((format!("{name}:{ifname}"), format!("{br}:{port}")));
+            links_out.push((
+                format!("{name}:{ifname}"),
+                format!("{}:{port}", node_of(&br)),
+            ));
         }
         if !h.ifaces.is_empty() {
             hosts.push(h);
@@ -492,7 +496,10 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
                 gateway: None,
                 comment: vec![format!("the other end of {}", v.name)],
             });
-            links_out.push((format!("{name}:eth0"), format!("{br}:{}", v.name)));
+            links_out.push((
+                format!("{name}:eth0"),
+                format!("{}:{}", node_of(br), v.name),
+            ));
         }
     }
     let unpaired: Vec<(String, Vec<String>)> = Vec::new();
@@ -578,6 +585,10 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
             not_imported.push(format!("{what}: its device is not in the lab"));
             continue;
         }
+        if r.via.is_none() && r.dev.is_none() {
+            not_imported.push(format!("{what}: neither a gateway nor a device"));
+            continue;
+        }
         if r.is_kernel() {
             let expected = dev.and_then(|i| i.ip).map(|c| (c.network(), c.addr));
             match (r.dst, expected) {
@@ -646,6 +657,12 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
                 "{what}: `{}` not kept (imported as `{cmd}`)",
                 dropped.join(" ")
             ));
+        }
+        // The lab's own parser has the last word.
+        let words: Vec<&str> = cmd.split_whitespace().collect();
+        if let Err(e) = crate::router::route::parse_route_cmd(&words) {
+            not_imported.push(format!("{what}: {e}"));
+            continue;
         }
         route_lines.push(cmd);
     }
@@ -737,7 +754,14 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
                 .iter()
                 .find(|i| &i.name == b)
                 .and_then(|i| i.mac.clone());
-            let mut parts = vec![format!("name: {}", q(b)), format!("host: {}", q(&router))];
+            let node = node_of(b);
+            let mut parts = vec![
+                format!("name: {}", q(&node)),
+                format!("host: {}", q(&router)),
+            ];
+            if &node != b {
+                parts.push(format!("device: {}", q(b)));
+            }
             if let Some(m) = mac {
                 parts.push(format!("mac: \"{m}\""));
             }

@@ -114,6 +114,17 @@ pub fn import(inputs: &Inputs) -> Result<Imported, ImportError> {
     lab::build(inputs)
 }
 
+/// A MAC an interface may have: six hex octets, unicast, not all zero.
+pub fn is_unicast_mac(m: &str) -> bool {
+    let octets: Vec<&str> = m.split(':').collect();
+    octets.len() == 6
+        && octets
+            .iter()
+            .all(|o| o.len() == 2 && o.chars().all(|c| c.is_ascii_hexdigit()))
+        && u8::from_str_radix(octets[0], 16).is_ok_and(|b| b & 1 == 0)
+        && octets.iter().any(|o| *o != "00")
+}
+
 /// An IPv4 address and prefix length as written in the dumps (`10.0.0.1/24`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Cidr {
