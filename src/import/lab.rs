@@ -502,7 +502,6 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
             ));
         }
     }
-    let unpaired: Vec<(String, Vec<String>)> = Vec::new();
 
     // A peer on each LAN.
     let default_gw: Vec<(Ipv4Addr, Option<String>)> = routes
@@ -698,11 +697,6 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
 
     // The file.
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# yaml-language-server: $schema=https://hoplab.invalid/schemas/lab.schema.json"
-    );
-    out.clear();
     let _ = writeln!(out, "version: 1");
     let _ = writeln!(out, "name: {}", q(&names_ok(&lab_name)));
     let mut about = String::from("A host rebuilt by `hoplab import` from:\n");
@@ -745,11 +739,6 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
     if !bridges.is_empty() {
         out.push_str("bridges:\n");
         for b in &bridges {
-            let ports = unpaired
-                .iter()
-                .find(|(x, _)| x == b)
-                .map(|x| x.1.clone())
-                .unwrap_or_default();
             let mac = router_ifaces
                 .iter()
                 .find(|i| &i.name == b)
@@ -764,12 +753,6 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
             }
             if let Some(m) = mac {
                 parts.push(format!("mac: \"{m}\""));
-            }
-            if !ports.is_empty() {
-                parts.push(format!(
-                    "ports: [{}]",
-                    ports.iter().map(|p| q(p)).collect::<Vec<_>>().join(", ")
-                ));
             }
             let _ = writeln!(out, "  - {{{}}}", parts.join(", "));
         }
