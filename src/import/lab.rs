@@ -238,12 +238,19 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
         .map(|n| n.device.as_str())
         .collect();
     let masters: BTreeSet<&str> = links.iter().filter_map(|l| l.master.as_deref()).collect();
+    // A bond or a VRF is a master too, and no bridge.
+    let unmodelled: BTreeSet<&str> = links
+        .iter()
+        .filter(|l| unmodelled_kind(l).is_some())
+        .map(|l| l.name.as_str())
+        .collect();
     let is_bridge = |l: &Link| {
-        l.kind.as_deref() == Some("bridge")
-            || l.name == "docker0"
-            || l.name.starts_with("br-")
-            || masters.contains(l.name.as_str())
-            || net_devices.contains(l.name.as_str())
+        !unmodelled.contains(l.name.as_str())
+            && (l.kind.as_deref() == Some("bridge")
+                || l.name == "docker0"
+                || l.name.starts_with("br-")
+                || masters.contains(l.name.as_str())
+                || net_devices.contains(l.name.as_str()))
     };
     let mut router_ifaces: Vec<Iface> = Vec::new();
     let mut bridges: Vec<String> = Vec::new();
