@@ -550,7 +550,10 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
                     name: "eth0".into(),
                     ip: Some(Cidr { addr, len: c.len }),
                     mac: None,
-                    mtu: None,
+                    mtu: router_ifaces
+                        .iter()
+                        .find(|i| &i.name == ifname)
+                        .and_then(|i| i.mtu),
                 }],
                 gateway: None,
                 comment: vec![format!(
@@ -820,7 +823,24 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
     if !all_links.is_empty() {
         out.push_str("links:\n");
         for (a, b) in &all_links {
-            let _ = writeln!(out, "  - [{}, {}]", q(a), q(b));
+            // A wire narrower than its ends would drop their big frames: a link carries
+            // its host end's MTU when that is over the default 1500.
+            let mtu = a.split_once(':').and_then(|(h, i)| {
+                all_hosts
+                    .iter()
+                    .find(|x| x.name == h)
+                    .and_then(|x| x.ifaces.iter().find(|f| f.name == i))
+                    .and_then(|f| f.mtu)
+                    .filter(|&m| m > 1500)
+            });
+            match mtu {
+                Some(m) => {
+                    let _ = writeln!(out, "  - {{a: {}, b: {}, mtu: {m}}}", q(a), q(b));
+                }
+                None => {
+                    let _ = writeln!(out, "  - [{}, {}]", q(a), q(b));
+                }
+            }
         }
     }
     out.push_str("steps:\n");
@@ -858,4 +878,97 @@ fn names_ok(s: &str) -> String {
         })
         .collect();
     if n.is_empty() { "imported".into() } else { n }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs(addr: &str, route: &str) -> Inputs {
+        Inputs {
+            ip_addr: Some(Source::new("--ip-addr", "a", addr)),
+            ip_route: Some(Source::new("--ip-route", "r", route)),
+            ..Inputs::default()
+        }
+    }
+
+    #[test]
+    fn scalars_are_quoted_where_yaml_would_misread_them() {
+        assert_eq!(q("eth0"), "eth0");
+        assert_eq!(q("10.0.0.1/24"), "10.0.0.1/24");
+        assert_eq!(q("on"), "\"on\"");
+        assert_eq!(q("1500"), "\"1500\"");
+        assert_eq!(q("a:b"), "\"a:b\"");
+        assert_eq!(q("iptables -A X"), "\"iptables -A X\"");
+    }
+
+    #[test]
+    fn a_bond_and_its_slaves_are_left_out_and_named() {
+        let addr = "1: eth0: <BROADCAST,MULTICAST,SLAVE,UP,LOWER_UP> mtu 1500 qdisc fq_codel master bond0 state UP
+    link/ether 52:54:00:12:34:56 brd ff:ff:ff:ff:ff:ff
+2: bond0: <BROADCAST,MULTICAST,MASTER,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP
+    link/ether 52:54:00:12:34:56 brd ff:ff:ff:ff:ff:ff
+    bond mode active-backup
+    inet 192.168.1.10/24 brd 192.168.1.255 scope global bond0
+";
+        let lab = build(&inputs(addr, "default via 192.168.1.1 dev bond0\n")).unwrap();
+        assert_eq!(
+            lab.not_imported,
+            [
+                "eth0: enslaved to bond0, which is not a bridge the lab models",
+                "interface bond0 (bond): this kind of link is not modelled; its addresses 192.168.1.10/24 go with it",
+                "route `default via 192.168.1.1 dev bond0`: its device is not in the lab",
+            ]
+        );
+        assert!(
+            lab.yaml
+                .contains("routers:\n  - name: host\n    interfaces: {}\n"),
+            "{}",
+            lab.yaml
+        );
+    }
+
+    #[test]
+    fn the_peer_is_the_gateway_or_the_first_other_address() {
+        let addr = "2: eth0: <UP> mtu 1500 state UP
+    link/ether 52:54:00:12:34:56 brd ff:ff:ff:ff:ff:ff
+    inet 10.0.0.1/24 scope global eth0
+3: eth1: <UP> mtu 9000 state UP
+    link/ether 52:54:00:12:34:57 brd ff:ff:ff:ff:ff:ff
+    inet 10.0.1.7/24 scope global eth1
+";
+        let lab = build(&inputs(addr, "default via 10.0.1.254 dev eth1 metric 5\n")).unwrap();
+        assert!(
+            lab.yaml
+                .contains("  - name: lan-eth0\n    interfaces:\n      eth0: {ip: 10.0.0.2/24}\n"),
+            "{}",
+            lab.yaml
+        );
+        assert!(
+            lab.yaml
+                .contains("      eth1: {ip: 10.0.1.7/24, mac: \"52:54:00:12:34:57\", mtu: 9000}\n"),
+            "{}",
+            lab.yaml
+        );
+        assert!(
+            lab.yaml
+                .contains("      - \"ip route add default via 10.0.1.254 dev eth1 metric 5\"\n"),
+            "{}",
+            lab.yaml
+        );
+        assert!(
+            lab.yaml
+                .contains("      eth0: {ip: 10.0.1.254/24, mtu: 9000}\n"),
+            "{}",
+            lab.yaml
+        );
+        assert!(
+            lab.yaml
+                .contains("  - {a: \"gateway:eth0\", b: \"host:eth1\", mtu: 9000}\n"),
+            "{}",
+            lab.yaml
+        );
+        let loaded = crate::scenario::parse(&lab.yaml, "lab.yaml").unwrap();
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    }
 }
