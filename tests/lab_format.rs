@@ -357,3 +357,83 @@ fn docker_proxy_rules_and_process_apart() {
         text(&out.stderr)
     );
 }
+
+/// An `iptables-restore` input's error is located at its line: in the lab for a block
+/// scalar, in the rules file for `input_file`, at the token iptables quotes.
+#[test]
+fn restore_errors_point_into_the_input() {
+    let d = tempfile::tempdir().unwrap();
+    let lab = write(
+        d.path(),
+        "version: 1\nname: x\nrouters:\n  - name: fw\n    interfaces: {eth0: 10.0.0.1/24}\nsteps:\n  - on: fw\n    run: iptables-restore\n    input: |\n      *filter\n      :INPUT ACCEPT [0:0]\n      -A INPUT -p tcp --dportx 22 -j ACCEPT\n      COMMIT\n",
+    );
+    let out = run(&["check", &lab]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with(&format!(
+            "{lab}:12:23: field 'input': iptables-restore v1.8.10 (nf_tables): unknown option \"--dportx\"\nError occurred at line: 3\n"
+        )),
+        "{err}"
+    );
+
+    let rules = d.path().join("fw.rules");
+    std::fs::write(
+        &rules,
+        "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -j NOPE\nCOMMIT\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &lab,
+        "version: 1\nname: x\nrouters:\n  - name: fw\n    interfaces: {eth0: 10.0.0.1/24}\nsteps:\n  - {on: fw, run: iptables-restore, input_file: fw.rules}\n",
+    )
+    .unwrap();
+    let out = run(&["check", &lab]);
+    assert_eq!(out.status.code(), Some(2));
+    // nf_tables resolves jumps at COMMIT: iptables names that line.
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with(&format!(
+            "{}:4:1: field 'input_file': iptables-restore v1.8.10 (nf_tables): Chain 'NOPE' does not exist\nError occurred at line: 4\n",
+            rules.display()
+        )),
+        "{err}"
+    );
+
+    // A good file is the step's input; both forms at once, or a missing file, are errors.
+    std::fs::write(
+        &rules,
+        "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -p udp -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &lab,
+        "version: 1\nname: x\nrouters:\n  - name: fw\n    interfaces: {eth0: 10.0.0.1/24}\nsteps:\n  - {on: fw, run: iptables-restore, input_file: fw.rules}\n  - {on: fw, show: iptables -S FORWARD, expect: {contains: [\"-P FORWARD DROP\\n-A FORWARD -p udp -j ACCEPT\"]}}\n",
+    )
+    .unwrap();
+    let out = run(&["run", &lab, "--capture", "none"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    for (step, says) in [
+        (
+            "{on: fw, run: iptables-restore, input: x, input_file: fw.rules}",
+            "7:59: field 'input_file': give input or input_file, not both",
+        ),
+        (
+            "{on: fw, run: iptables-restore, input_file: gone.rules}",
+            "7:49: field 'input_file': cannot read",
+        ),
+    ] {
+        std::fs::write(
+            &lab,
+            format!("version: 1\nname: x\nrouters:\n  - name: fw\n    interfaces: {{eth0: 10.0.0.1/24}}\nsteps:\n  - {step}\n"),
+        )
+        .unwrap();
+        let out = run(&["check", &lab]);
+        assert_eq!(out.status.code(), Some(2), "{step}");
+        assert!(
+            text(&out.stderr).contains(says),
+            "{step}: {}",
+            text(&out.stderr)
+        );
+    }
+}

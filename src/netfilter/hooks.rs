@@ -79,6 +79,9 @@ pub struct Netfilter {
     pub detail: bool,
     /// Rewrites since the caller last drained them.
     pub rewrites: Vec<Rewrite>,
+    /// The mark the next received packet starts with (`skb->mark`, 0 for every frame off a
+    /// wire); `hoplab explain --packet "... mark M"` sets it for the one packet it sends.
+    pub rx_mark: u32,
 }
 
 /// One NAT rewrite of a packet: which target's binding, in which direction, and the address
@@ -201,6 +204,7 @@ impl Netfilter {
             rng,
             detail: false,
             rewrites: Vec::new(),
+            rx_mark: 0,
         }
     }
 
@@ -429,6 +433,9 @@ impl Netfilter {
         (in_iface, out_iface): (Option<&str>, Option<&str>),
     ) -> (Fate, Option<AddrTypes>, u32) {
         let mut pre = Tracked::invalid();
+        if hook == Hook::Prerouting {
+            pre.mark = std::mem::take(&mut self.rx_mark);
+        }
         let fate = self.run_tables(
             cx,
             hook,

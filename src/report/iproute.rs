@@ -258,7 +258,7 @@ pub fn ip_route_get(r: &RouteGet) -> String {
     if r.local {
         let _ = write!(
             out,
-            "local {} dev lo src {} uid 0 \n    cache <local> \n",
+            "local {} dev lo table local src {} uid 0 \n    cache <local> \n",
             r.dst, r.src
         );
         return out;

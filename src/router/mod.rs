@@ -14,10 +14,13 @@
 //! next hop once ARP resolves it. ICMP errors quote the datagram byte for byte, are never sent
 //! about ICMP errors or broadcasts, and are rate limited per destination.
 
+mod explain;
 pub mod icmp;
 mod local;
 pub mod neigh;
+pub mod policy;
 pub mod route;
+mod tables;
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -37,6 +40,7 @@ use crate::rand::Rng;
 use crate::report::iproute::{self, LinkInfo, NeighInfo};
 use crate::sim::{CmdId, CmdResult, Ctx, DropReason, Node, Note, PacketTag, PortView};
 use crate::time::Instant;
+pub use explain::{RuleStep, TableWalk};
 use neigh::{Action, NeighTable, Resolve};
 use route::{RouteCmd, RouteTable};
 
@@ -101,6 +105,8 @@ pub struct RuleSet {
     pub detail: bool,
     /// How often kernel messages other than LOG rules' may be printed.
     ratelimit: NetRatelimit,
+    /// While tracing, each table's walk with its rules' counters (`hoplab explain`).
+    pub walks: Option<Vec<TableWalk>>,
 }
 
 /// What the router's netfilter hooks run on.
@@ -229,6 +235,7 @@ impl RuleSet {
         let (log, pending) = (&mut self.log, &mut self.pending);
         // Rules met while tracing: (chain, rule number, matched); a policy as rule 0.
         let mut path: Vec<(String, usize, bool)> = Vec::new();
+        let mut policy = "ACCEPT";
         let verdict = self.tables.run(table, hook, pkt, now, &mut |ev| match ev {
             TraceEvent::Log(line) => {
                 let text = line.to_string();
@@ -241,9 +248,18 @@ impl RuleSet {
                 matched,
                 ..
             } => path.push((chain.to_string(), rule, matched)),
-            TraceEvent::Policy { chain, .. } => path.push((chain.to_string(), 0, true)),
+            TraceEvent::Policy { chain, verdict, .. } => {
+                policy = verdict_name(verdict);
+                path.push((chain.to_string(), 0, true))
+            }
             _ => {}
         });
+        if self.tables.tracing()
+            && let Some(walks) = self.walks.as_mut()
+        {
+            let v = verdict_name(verdict);
+            walks.push(explain::walk(&self.tables, table, hook, &path, policy, v));
+        }
         if self.tables.tracing() {
             let steps: Vec<String> = path
                 .iter()
@@ -393,6 +409,10 @@ pub struct Router {
     /// Conntrack, NAT and the rules: shared with the bridges whose device is one of the
     /// interfaces, which run bridged IPv4 through them when `bridge-nf-call-iptables` is on.
     filtering: Rc<RefCell<Filtering>>,
+    /// Routing tables other than `main` (`ip route add ... table N`).
+    tables: std::collections::BTreeMap<u32, RouteTable>,
+    /// The routing policy database (`ip rule`).
+    rules: policy::RuleList,
     forwarding: bool,
     limit: icmp::RateLimit,
     ident: u16,
@@ -435,6 +455,8 @@ pub struct BridgeMember {
 #[derive(Clone, Debug, PartialEq)]
 pub enum RouterCmd {
     Route(RouteCmd),
+    /// `ip rule add|del|flush ...`, the words after `ip rule`.
+    Rule(Vec<String>),
     /// `sysctl [-w] KEY[=VALUE]`: `net.ipv4.ip_forward`, `net.ipv4.conf.IF.route_localnet`.
     Sysctl(String, Option<String>),
     /// `conntrack -L|-F|-C ...`, the words after `conntrack`.
@@ -451,6 +473,13 @@ pub enum RouterCmd {
 pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
     let words: Vec<&str> = argv.iter().map(String::as_str).collect();
     match words.as_slice() {
+        ["ip", "rule" | "ru", "add" | "del" | "delete" | "flush", ..] => {
+            let rest = &words[2..];
+            if rest != ["flush"] {
+                policy::parse_rule_cmd(rest).map_err(|e| e.trim_end().to_string())?;
+            }
+            Ok(RouterCmd::Rule(argv[2..].to_vec()))
+        }
         ["ip", "route" | "r", ..] => route::parse_route_cmd(&words).map(RouterCmd::Route),
         ["conntrack", rest @ ..] => {
             let args: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
@@ -542,6 +571,47 @@ fn conntrack_args(args: &[String]) -> Result<CtCmd, String> {
 }
 
 impl Router {
+    /// The interface named `name`: its MAC and first address.
+    pub fn iface(&self, name: &str) -> Option<&RouterIface> {
+        self.ifaces.iter().find(|i| i.name == name)
+    }
+
+    /// The MAC the router's neighbour table holds for `ip` on `dev`, if resolved.
+    pub fn neighbour_mac(&self, dev: &str, ip: Ipv4Address) -> Option<EthernetAddress> {
+        let dev = self.ifaces.iter().position(|i| i.name == dev)?;
+        self.neigh
+            .entries()
+            .iter()
+            .find(|n| n.ip == ip && n.dev == dev)
+            .and_then(|n| n.mac)
+    }
+
+    /// Readies the router for one packet `hoplab explain` sends: the packet starts with
+    /// `mark`; with `established`, its flow is entered as one that has seen both directions
+    /// (false when a flow already holds it, which then decides). Each table's walk is kept
+    /// until [`Router::end_explain`].
+    pub fn begin_explain(
+        &mut self,
+        now: Instant,
+        mark: u32,
+        established: Option<crate::netfilter::conntrack::Tuple>,
+    ) -> bool {
+        let mut f = self.filtering.borrow_mut();
+        f.nf.rx_mark = mark;
+        f.rules.walks = Some(Vec::new());
+        match established {
+            Some(t) => f.nf.conntrack.establish(now, t),
+            None => false,
+        }
+    }
+
+    /// The table walks recorded since [`Router::begin_explain`]; recording stops.
+    pub fn end_explain(&mut self) -> Vec<TableWalk> {
+        let mut f = self.filtering.borrow_mut();
+        f.nf.rx_mark = 0;
+        f.rules.walks.take().unwrap_or_default()
+    }
+
     /// Runs `iptables`, `iptables-restore` (reading `input`), `iptables-save` or `dmesg`.
     /// An error comes with iptables' exit code.
     pub fn iptables(&mut self, argv: &[String], input: &str) -> Result<String, (i32, String)> {
@@ -636,6 +706,8 @@ impl Router {
         let mut r = Router {
             name: config.name,
             routes: RouteTable::default(),
+            tables: Default::default(),
+            rules: Default::default(),
             ident: rng.next_u64() as u16,
             filtering: Rc::new(RefCell::new(Filtering {
                 nf: Netfilter::new(crate::netfilter::conntrack::DEFAULT_MAX, nat_rng),
@@ -644,6 +716,7 @@ impl Router {
                     log: Default::default(),
                     pending: Vec::new(),
                     ratelimit: NetRatelimit::default(),
+                    walks: None,
                     decisions: Vec::new(),
                     detail: false,
                 },
@@ -813,7 +886,44 @@ impl Router {
                 .iter()
                 .position(|f| f.addrs.iter().any(|a| a.contains_addr(&gw)))
         };
-        self.routes.apply(cmd, dev_of, connected)
+        if cmd.table == policy::MAIN {
+            return self.routes.apply(cmd, dev_of, connected);
+        }
+        if cmd.op == route::RouteOp::Del && !self.tables.contains_key(&cmd.table) {
+            return Err("RTNETLINK answers: No such process".into());
+        }
+        let table = self.tables.entry(cmd.table).or_default();
+        table.apply(cmd, dev_of, connected)
+    }
+
+    /// The route for a packet as the kernel's policy routing finds it: the rules in
+    /// priority order, each looking up its table, the first route found winning; with it,
+    /// the table and the rule's priority. Rule 0's `local` table is the router's own
+    /// addresses, handled before routing.
+    pub fn route_for(&self, key: &policy::FlowKey) -> Option<(route::Route, u32, u32)> {
+        for rule in self.rules.matching(key) {
+            let table = match rule.table {
+                policy::MAIN => Some(&self.routes),
+                policy::LOCAL => None,
+                t => self.tables.get(&t),
+            };
+            if let Some(r) = table.and_then(|t| t.lookup(key.dst)) {
+                return Some((r.clone(), rule.table, rule.pref));
+            }
+        }
+        None
+    }
+
+    /// The route a packet the router makes takes (no mark, from `lo`).
+    fn route_out(&self, dst: Ipv4Address) -> Option<route::Route> {
+        let key = policy::FlowKey {
+            src: None,
+            dst,
+            mark: 0,
+            iif: Some(local::LO),
+            oif: None,
+        };
+        self.route_for(&key).map(|(r, _, _)| r)
     }
 
     pub fn forwarding(&self) -> bool {
@@ -957,7 +1067,7 @@ impl Router {
             self.counters.icmp_rate_limited += 1;
             return;
         }
-        let Some(back) = self.routes.lookup(src).cloned() else {
+        let Some(back) = self.route_out(src) else {
             return;
         };
         // An error about a packet for one of our addresses comes from that address; else from
@@ -1005,12 +1115,17 @@ impl Router {
             return;
         }
         let new_dst = dst_of(&frame);
-        let route = match new_dst == dst {
+        // OUTPUT changed the destination (DNAT) or the mark (`-j MARK`): routed again, with
+        // the packet's source and mark (`ip_route_me_harder`), so `ip rule fwmark` applies.
+        let route = match new_dst == dst && tr.mark == 0 {
             true => route,
-            false => match self.route_local(new_dst) {
-                Some(r) => r,
-                None => return,
-            },
+            false => {
+                let src = Ipv4Packet::new_unchecked(&frame[ETH_HEADER_LEN..]).src_addr();
+                match self.route_local_marked(new_dst, Some(src), tr.mark) {
+                    Some(r) => r,
+                    None => return,
+                }
+            }
         };
         // A loopback source may leave only where `route_localnet` allows it (an OUTPUT DNAT
         // of 127.0.0.1 to a container needs it: `ip_route_me_harder` fails otherwise).
@@ -1043,10 +1158,27 @@ impl Router {
     /// The route of a locally generated packet: `Some(None)` through `lo`, `None` when there
     /// is no route.
     fn route_local(&self, dst: Ipv4Address) -> Option<Option<route::Route>> {
+        self.route_local_marked(dst, None, 0)
+    }
+
+    /// [`Router::route_local`] for a packet with a source and a mark.
+    fn route_local_marked(
+        &self,
+        dst: Ipv4Address,
+        src: Option<Ipv4Address>,
+        mark: u32,
+    ) -> Option<Option<route::Route>> {
         if self.loops_back(dst) {
             return Some(None);
         }
-        self.routes.lookup(dst).cloned().map(Some)
+        let key = policy::FlowKey {
+            src,
+            dst,
+            mark,
+            iif: Some(local::LO),
+            oif: None,
+        };
+        self.route_for(&key).map(|(r, _, _)| Some(r))
     }
 
     fn local(&mut self, now: Instant, pkt: &[u8], broadcast: bool, ctx: &mut Ctx<'_>) {
@@ -1152,7 +1284,14 @@ impl Router {
             return;
         }
         let pkt = &frame[ETH_HEADER_LEN..];
-        let Some(route) = self.routes.lookup(dst).cloned() else {
+        let key = policy::FlowKey {
+            src: Some(src),
+            dst,
+            mark: tr.mark,
+            iif: Some(&self.ifaces[dev].name),
+            oif: None,
+        };
+        let Some((route, table, pref)) = self.route_for(&key) else {
             self.counters.no_route += 1;
             let code = u8::from(Icmpv4DstUnreachable::NetUnreachable);
             let pkt = pkt.to_vec();
@@ -1185,8 +1324,12 @@ impl Router {
                 _ => route.dst.to_string(),
             };
             let via = route.via.map(|v| format!(" via {v}")).unwrap_or_default();
+            let by = match (table, pref) {
+                (policy::MAIN, 32766) => String::new(),
+                (t, p) => format!(" (ip rule {p}: table {})", policy::table_name(t)),
+            };
             let route_text = format!(
-                "route {dst_text}{via} dev {} matched {dst} (longest prefix); TTL {ttl} -> {}",
+                "route {dst_text}{via} dev {} matched {dst} (longest prefix){by}; TTL {ttl} -> {}",
                 self.ifaces[route.dev].name,
                 ttl - 1
             );
@@ -1509,6 +1652,10 @@ impl Node for Router {
     ) -> Result<(), String> {
         let result = match parse_command(argv)? {
             RouterCmd::Route(r) => self.apply_route(&r).map(|_| String::new()),
+            RouterCmd::Rule(words) => {
+                let words: Vec<&str> = words.iter().map(String::as_str).collect();
+                self.ip_rule(&words)
+            }
             RouterCmd::Sysctl(key, value) => self.sysctl(&key, value.as_deref()),
             RouterCmd::Conntrack(args) => self.conntrack_cmd(now, &args),
             RouterCmd::Program => return self.start_program(now, cmd, argv, input, ctx),
@@ -1568,7 +1715,11 @@ impl Node for Router {
         argv: &[String],
         ports: &[PortView],
     ) -> Result<String, String> {
-        let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let mut words: Vec<&str> = argv.iter().map(String::as_str).collect();
+        // `ip -4 ...`: the router is IPv4 only, so `-4` changes nothing.
+        if words.len() > 2 && words[0] == "ip" && words[1] == "-4" {
+            words.remove(1);
+        }
         if let Some(out) = iproute::link_listing(&words, || self.links(ports)) {
             return Ok(out);
         }
@@ -1581,6 +1732,15 @@ impl Node for Router {
                     &self.routes.listing(|d| names[d].clone()),
                     &down,
                 ))
+            }
+            ["ip", "route" | "r", "show" | "list" | "ls", "table", which] => {
+                let links = self.links(ports);
+                let down = |dev: &str| links.iter().any(|l| l.name == dev && !l.carrier);
+                self.ip_route_table(which, &down)
+            }
+            ["ip", "route" | "r", "get", rest @ ..] => self.ip_route_get(rest),
+            ["ip", "rule" | "ru"] | ["ip", "rule" | "ru", "show" | "list" | "ls"] => {
+                Ok(self.ip_rule_listing())
             }
             ["ip", "neigh" | "n" | "neighbour" | "neighbor"]
             | ["ip", "neigh" | "neighbour" | "neighbor", "show"] => {
@@ -1600,7 +1760,7 @@ impl Node for Router {
                 ..,
             ] => self.iptables(argv, "").map_err(|(_, e)| e),
             _ => Err(format!(
-                "{}: a router shows `ip addr`, `ip link`, `ip -s link`, `ip route`, `ip neigh`, `sysctl net.ipv4.ip_forward`, `conntrack -L`",
+                "{}: a router shows `ip addr`, `ip link`, `ip -s link`, `ip route [show table T]`, `ip route get ADDR`, `ip rule`, `ip neigh`, `sysctl net.ipv4.ip_forward`, `conntrack -L`",
                 argv.join(" ")
             )),
         }

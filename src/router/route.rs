@@ -40,6 +40,8 @@ pub struct RouteCmd {
     pub proto: Option<String>,
     pub scope: Option<String>,
     pub src: Option<Ipv4Address>,
+    /// `table ID` (default `main`).
+    pub table: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +108,7 @@ pub fn parse_route_cmd(words: &[&str]) -> Result<RouteCmd, String> {
         proto: None,
         scope: None,
         src: None,
+        table: super::policy::MAIN,
     };
     while let Some(k) = it.next() {
         let v = it
@@ -129,6 +132,9 @@ pub fn parse_route_cmd(words: &[&str]) -> Result<RouteCmd, String> {
                 cmd.src = Some(v.parse().map_err(|_| {
                     format!("Error: an IPv4 address is expected rather than \"{v}\".")
                 })?)
+            }
+            "table" => {
+                cmd.table = super::policy::parse_table(v).map_err(|e| e.trim_end().to_string())?
             }
             "metric" | "preference" | "priority" => {
                 cmd.metric = v

@@ -47,6 +47,8 @@ impl std::error::Error for LabErrors {}
 /// Collects errors against one file.
 pub struct Errors<'a> {
     pub file: &'a str,
+    /// The file's text, where an error inside a value (a line of a block scalar) is located.
+    pub source: &'a str,
     pub list: Vec<LabError>,
 }
 
@@ -54,8 +56,27 @@ impl<'a> Errors<'a> {
     pub fn new(file: &'a str) -> Self {
         Errors {
             file,
+            source: "",
             list: Vec::new(),
         }
+    }
+
+    /// An error at `line:column` of another file (a step's `input_file`).
+    pub fn in_file(
+        &mut self,
+        file: &str,
+        line: u64,
+        column: u64,
+        field: &str,
+        message: impl Into<String>,
+    ) {
+        self.list.push(LabError {
+            file: file.to_string(),
+            line,
+            column,
+            field: field.to_string(),
+            message: message.into(),
+        });
     }
 
     pub fn at(&mut self, loc: Location, field: &str, message: impl Into<String>) {

@@ -8,6 +8,7 @@ pub mod docker;
 mod docker_cmd;
 mod docker_life;
 pub mod error;
+pub mod explain;
 pub mod grade;
 pub mod loops;
 pub mod model;
@@ -62,7 +63,7 @@ pub fn load(path: &Path) -> Result<Lab, LabErrors> {
 pub fn parse(text: &str, file: &str) -> Result<Lab, LabErrors> {
     let raw: raw::RawLab = serde_saphyr::from_str(text)
         .map_err(|e| LabErrors(vec![error::from_yaml(file, text, &e)]))?;
-    model::resolve(raw, file)
+    model::resolve(raw, file, text)
 }
 
 #[cfg(test)]

@@ -439,8 +439,9 @@ pub(super) fn parse_endpoint(text: &str) -> Option<Endpoint> {
     })
 }
 
-pub fn resolve(mut raw: RawLab, file: &str) -> Result<Lab, LabErrors> {
+pub fn resolve(mut raw: RawLab, file: &str, text: &str) -> Result<Lab, LabErrors> {
     let mut errs = Errors::new(file);
+    errs.source = text;
     let seed = raw.seed.unwrap_or(1);
     let docker = super::docker::expand(&mut raw, seed, &mut errs);
     if raw.version.value != 1 {

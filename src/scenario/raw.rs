@@ -542,7 +542,13 @@ pub struct RawStep {
     pub set: Option<S<String>>,
     /// What the command reads on its standard input (`nc`, `iptables-restore`).
     #[serde(default)]
-    pub input: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub input: Option<S<String>>,
+    /// A file whose contents are the command's standard input (a real host's
+    /// `iptables-save` dump for `iptables-restore`), relative to the lab file.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub input_file: Option<S<String>>,
     /// Runs the command until the lab ends instead of waiting for it; its output is printed
     /// at the end.
     #[serde(default)]

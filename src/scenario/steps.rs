@@ -126,7 +126,8 @@ pub(super) fn resolve_step(
             return None;
         }
         let kind = names.nodes.get(on).map_or("host", |n| n.0);
-        let input = s.input.as_deref().unwrap_or("");
+        let input = step_input(s, errs)?;
+        let input = input.as_deref().unwrap_or("");
         // The status each command would have on the scratch router, so the list's later
         // commands are applied to it only when they would run.
         let mut status = 0;
@@ -147,7 +148,19 @@ pub(super) fn resolve_step(
                 )),
             };
             if let Err(e) = checked {
-                errs.at(run.referenced, "run", e);
+                match input_error_at(s, errs, &e, input) {
+                    Some(InputAt::File(path, line, col)) => {
+                        errs.in_file(&path, line, col, "input_file", e)
+                    }
+                    Some(InputAt::Lab(line, col)) => errs.list.push(super::error::LabError {
+                        file: errs.file.to_string(),
+                        line,
+                        column: col,
+                        field: "input".into(),
+                        message: e,
+                    }),
+                    None => errs.at(run.referenced, "run", e),
+                }
                 return None;
             }
         }
@@ -408,4 +421,113 @@ fn check_router_command(
         }
         _ => Ok(0),
     }
+}
+
+/// A step's standard input: `input:` as written, or the contents of `input_file:` (relative
+/// to the lab file). None (after an error) when the file cannot be read or both are given.
+#[allow(clippy::option_option)]
+fn step_input(s: &super::raw::RawStep, errs: &mut Errors) -> Option<Option<String>> {
+    match (&s.input, &s.input_file) {
+        (Some(_), Some(f)) => {
+            errs.at(
+                f.referenced,
+                "input_file",
+                "give input or input_file, not both",
+            );
+            None
+        }
+        (Some(i), None) => Some(Some(i.value.clone())),
+        (None, Some(f)) => {
+            let path = input_path(errs.file, &f.value);
+            match super::read_bounded(&path) {
+                Ok(text) => Some(Some(text)),
+                Err(e) => {
+                    errs.at(
+                        f.referenced,
+                        "input_file",
+                        format!("cannot read {}: {e}", path.display()),
+                    );
+                    None
+                }
+            }
+        }
+        (None, None) => Some(None),
+    }
+}
+
+/// `input_file` relative to the lab file's folder.
+fn input_path(lab: &str, name: &str) -> std::path::PathBuf {
+    let name = std::path::Path::new(name);
+    match std::path::Path::new(lab).parent() {
+        Some(dir) if name.is_relative() => dir.join(name),
+        _ => name.to_path_buf(),
+    }
+}
+
+/// Where an error inside a step's input is: a line of its `input_file`, or a line of the
+/// lab when `input:` is a block scalar (`input: |`).
+enum InputAt {
+    File(String, u64, u64),
+    Lab(u64, u64),
+}
+
+/// Locates an error that names a line of the input (`iptables-restore: line 3 failed`,
+/// `Error occurred at line: 3`), at the token it quotes where that line has it.
+fn input_error_at(
+    s: &super::raw::RawStep,
+    errs: &Errors,
+    message: &str,
+    input: &str,
+) -> Option<InputAt> {
+    let n = input_line(message)?;
+    let text = input
+        .lines()
+        .nth(usize::try_from(n).ok()?.checked_sub(1)?)?;
+    let col = quoted_tokens(message)
+        .into_iter()
+        .find_map(|t| text.find(t))
+        .unwrap_or_else(|| text.len() - text.trim_start().len()) as u64
+        + 1;
+    if let Some(f) = &s.input_file {
+        let path = input_path(errs.file, &f.value);
+        return Some(InputAt::File(path.display().to_string(), n, col));
+    }
+    // A block scalar (`input: |`) is located at its first line; its lines follow, each
+    // indented alike. A quoted or one-line input has no lines of its own in the lab.
+    let loc = s.input.as_ref()?.referenced;
+    let first = usize::try_from(loc.line()).ok()?;
+    let indicator = errs.source.lines().nth(first.checked_sub(2)?)?;
+    let last_word = indicator.split_whitespace().last()?;
+    if !(last_word.starts_with('|') || last_word.starts_with('>')) {
+        return None;
+    }
+    Some(InputAt::Lab(loc.line() + n - 1, loc.column() - 1 + col))
+}
+
+/// N of `line N`, `line: N` or `at line: N` in an iptables-restore message.
+fn input_line(message: &str) -> Option<u64> {
+    let at = message.find("line")?;
+    let rest = message[at + 4..].trim_start_matches([':', ' ']);
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// The tokens an iptables message quotes, `` `x' `` or `"x"`, in order.
+fn quoted_tokens(message: &str) -> Vec<&str> {
+    let mut tokens = Vec::new();
+    let mut rest = message;
+    while let Some(i) = rest.find(['`', '"']) {
+        let close = if rest[i..].starts_with('`') {
+            '\''
+        } else {
+            '"'
+        };
+        let after = &rest[i + 1..];
+        let Some(j) = after.find(close) else { break };
+        if j > 0 {
+            tokens.push(&after[..j]);
+        }
+        rest = &after[j + 1..];
+    }
+    tokens
 }

@@ -11,6 +11,7 @@
 //! were scheduled; a node's transmissions are scheduled in the order it queued them; a flood
 //! reaches ports in port order; anything iterated is a `Vec` or an ordered map.
 
+mod inject;
 pub mod node;
 pub mod note;
 pub mod pool;
@@ -24,6 +25,7 @@ use crate::link::{Link, LinkOutcome, LinkParams};
 use crate::rand::Rng;
 use crate::time::{Duration, Instant};
 
+pub use inject::Probed;
 pub use node::{CmdId, CmdResult, Ctx, Node, PortStats, PortView, Tx};
 pub use note::{DropReason, Note};
 pub use pool::PacketTag;

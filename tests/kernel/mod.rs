@@ -288,7 +288,7 @@ impl Testbed {
     }
 
     /// Starts `argv` in the background in a node's namespace, stdin closed, output kept.
-    fn spawn(&self, node: &str, argv: &[&str]) -> Child {
+    pub fn spawn(&self, node: &str, argv: &[&str]) -> Child {
         Command::new("ip")
             .args(["netns", "exec", &self.ns(node)])
             .args(argv)
@@ -648,4 +648,85 @@ pub fn dump(steps: &[Step], outs: &[Out]) -> String {
         .map(|(s, o)| format!("{s:?} (exit {})\n{}", o.code, o.text))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The topology as a hoplab lab, its setup commands as steps (and a one-second pause, so
+/// that a lab without setup has a step).
+pub fn lab_of(topo: &Topo) -> hoplab::scenario::Lab {
+    let first_host = topo
+        .nodes
+        .iter()
+        .find(|n| !n.router)
+        .map_or("h1", |n| n.name);
+    let y = lab_yaml(
+        topo,
+        &format!("  - {{on: {first_host}, run: \"sleep 1\"}}\n"),
+    );
+    hoplab::scenario::parse(&y, "kd.yaml").unwrap_or_else(|e| panic!("{e}\n{y}"))
+}
+
+/// What the kernel's TRACE shows of one packet at `router`: the rules it matched, in
+/// order, as `TABLE -A CHAIN ...` (iptables-save's words), and a built-in chain's DROP
+/// policy as `TABLE -P CHAIN DROP`. The packet is the first that `select` (an iptables
+/// match, `-p tcp --dport 8080`) picks in raw PREROUTING, made by `probe` run on `from`;
+/// `xtables-monitor --trace` reports it, and the TRACE rule itself is left out.
+pub fn kernel_trace(
+    case: &str,
+    topo: &Topo,
+    router: &str,
+    select: &str,
+    from: &str,
+    probe: &str,
+) -> Vec<String> {
+    let tb = Testbed::new(case, topo);
+    let out = tb.run(
+        router,
+        &format!("iptables -w -t raw -I PREROUTING {select} -j TRACE"),
+    );
+    assert!(out.trim().is_empty(), "TRACE rule: {out}");
+    let monitor = tb.spawn(router, &["xtables-monitor", "--trace"]);
+    std::thread::sleep(Duration::from_millis(500));
+    tb.run(from, probe);
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = monitor.id().to_string();
+    let _ = Command::new("kill").args(["-INT", &pid]).output();
+    let text = monitor
+        .wait_with_output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    trace_rules(&text)
+}
+
+/// The matched rules of the first traced packet in `xtables-monitor --trace` output:
+/// ` TRACE: 2 80b20572 nat:DOCKER:rule:0x4:ACCEPT  -4 -t nat -A DOCKER ...`.
+fn trace_rules(text: &str) -> Vec<String> {
+    let mut id: Option<String> = None;
+    let mut rules = Vec::new();
+    for line in text.lines() {
+        let Some(rest) = line.trim_start().strip_prefix("TRACE: ") else {
+            continue;
+        };
+        let mut words = rest.splitn(4, ' ');
+        let (Some(_family), Some(pkt), Some(what)) = (words.next(), words.next(), words.next())
+        else {
+            continue;
+        };
+        if id.get_or_insert_with(|| pkt.to_string()) != pkt {
+            continue;
+        }
+        let spec = words.next().unwrap_or("").trim();
+        let parts: Vec<&str> = what.split(':').collect();
+        match parts.as_slice() {
+            [table, _chain, "rule", ..] => {
+                let prefix = format!("-4 -t {table} ");
+                let spec = spec.strip_prefix(&prefix).unwrap_or(spec);
+                if !spec.ends_with("-j TRACE") {
+                    rules.push(format!("{table} {spec}"));
+                }
+            }
+            [table, chain, "policy", "DROP", ..] => rules.push(format!("{table} -P {chain} DROP")),
+            _ => {}
+        }
+    }
+    rules
 }

@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod output;
+mod explain_cmd;
 mod import_cmd;
 mod step;
 mod trace_cmd;
@@ -167,6 +168,28 @@ enum Command {
     },
     /// Turn a real host's dumps (ip addr, ip route, iptables, docker inspect) into a lab.
     Import(import_cmd::ImportArgs),
+    /// Send one packet into a router as the lab left it and print why it meets its fate:
+    /// conntrack, every table and rule at every hook (with counters), NAT, the route.
+    Explain {
+        /// The lab file (YAML).
+        file: PathBuf,
+        /// The router (or Docker host) to send the packet into.
+        #[arg(long)]
+        on: String,
+        /// The packet: "PROTO SRC[:PORT] -> DST[:PORT] in IFACE [state NEW|ESTABLISHED]
+        /// [mark M] [flags SYN,ACK] [ttl N] [len N] [type T[/C]]".
+        #[arg(long, value_name = "SPEC")]
+        packet: String,
+        /// Send it into the router as it was at this virtual time (e.g. 2.5s), not at the end.
+        #[arg(long)]
+        at: Option<String>,
+        /// The seed to run the lab with, instead of the lab's own.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print the explanation as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure packets/s and simulated Gbit/s per wall second.
     Bench {
         /// Print flat JSON on stdout (progress goes to stderr).
@@ -265,6 +288,23 @@ fn main() -> ExitCode {
             }
         }
         Command::Import(args) => import_cmd::run(&args),
+        Command::Explain {
+            file,
+            on,
+            packet,
+            at,
+            seed,
+            json,
+        } => {
+            let lab = match load(&file) {
+                Ok(l) => l,
+                Err(c) => return c,
+            };
+            if let Err(c) = virtual_only(&lab, "explain replays a lab") {
+                return c;
+            }
+            explain_cmd::run(&lab, &on, &packet, at.as_deref(), seed, json)
+        }
         Command::Bench { json, only } => bench(json, &only),
     };
     output::finish(code)

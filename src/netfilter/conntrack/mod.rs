@@ -334,8 +334,19 @@ impl Conntrack {
             };
         }
         if let Some((id, reply)) = self.find(&flow.tuple) {
-            self.stats.found += 1;
-            return self.advance(now, id, reply, flow);
+            // A SYN that reopens a closed connection's tuple (TIME_WAIT, CLOSE) ends the old
+            // flow: the packet is looked up again and starts a new one, NAT decided afresh
+            // (`tcp_packet`'s `nf_ct_kill` and `-NF_REPEAT`, RFC 1122's reopening).
+            let reopens = !reply
+                && flow.tcp_flags.map(Segment::of) == Some(Segment::Syn)
+                && self.conns[id as usize]
+                    .as_ref()
+                    .is_some_and(|c| matches!(c.tcp, TcpState::TimeWait | TcpState::Close));
+            if !reopens {
+                self.stats.found += 1;
+                return self.advance(now, id, reply, flow);
+            }
+            self.forget(id as usize);
         }
         // A new flow: TCP needs a SYN (or an ACK, picked up mid-stream as `tcp_loose`
         // allows); ICMP only a query.
@@ -537,6 +548,42 @@ impl Conntrack {
         self.free.clear();
         self.index.clear();
         self.next_gc = None;
+    }
+
+    /// Enters `tuple` as a flow that has seen both directions, its NAT decided as none: the
+    /// `state ESTABLISHED` of a packet `hoplab explain` sends, so that the packet is looked up
+    /// as the kernel would look up one of a running connection. False when a flow already
+    /// holds either direction's tuple (that flow decides the packet's state) or the table is
+    /// full.
+    pub fn establish(&mut self, now: Instant, tuple: Tuple) -> bool {
+        if self.tuple_in_use(&tuple) || self.tuple_in_use(&tuple.invert()) {
+            return false;
+        }
+        self.seq += 1;
+        let mut conn = Conn {
+            orig: tuple,
+            reply: tuple.invert(),
+            tcp: match tuple.proto {
+                6 => TcpState::Established,
+                _ => TcpState::None,
+            },
+            seen_reply: true,
+            assured: true,
+            created: now,
+            expires: now,
+            snat: false,
+            dnat: false,
+            snat_by: "",
+            dnat_by: "",
+            mark: 0,
+            dst_nat_done: true,
+            src_nat_done: true,
+            icmp_type: if tuple.proto == 1 { 8 } else { 0 },
+            seq: self.seq,
+        };
+        conn.expires = now + conn.timeout();
+        let mut slot = Slot::Pending(Box::new(conn));
+        matches!(self.confirm(&mut slot), Confirm::Entered)
     }
 
     /// Confirmed flows in creation order.

@@ -196,3 +196,37 @@ fn thousands_of_flows_come_and_go() {
     confirmed(&mut ct, t(31), &udp(4, 9, 7, 53));
     assert_eq!(ct.len(), 3001);
 }
+
+#[test]
+fn a_syn_reopening_a_time_wait_tuple_starts_a_new_flow() {
+    let mut ct = Conntrack::new(DEFAULT_MAX);
+    confirmed(&mut ct, t(0), &tcp(2, 9, 40000, 80, 0x02));
+    for (src, dst, sport, dport, flags) in [
+        (9, 2, 80, 40000, 0x12),
+        (2, 9, 40000, 80, 0x10),
+        (2, 9, 40000, 80, 0x11),
+        (9, 2, 80, 40000, 0x11),
+        (2, 9, 40000, 80, 0x10),
+    ] {
+        ct.track(t(1), &tcp(src, dst, sport, dport, flags));
+    }
+    assert_eq!(ct.flows()[0].tcp, TcpState::TimeWait);
+    // The same tuple again, within TIME_WAIT's 120 s: NEW, as the kernel kills the old one.
+    let tr = confirmed(&mut ct, t(2), &tcp(2, 9, 40000, 80, 0x02));
+    assert!(!tr.reply);
+    assert_eq!(ct.len(), 1);
+    assert_eq!(ct.flows()[0].tcp, TcpState::SynSent);
+    // An ACK on a TIME_WAIT flow does not reopen it: it is the old flow's.
+    for (src, dst, sport, dport, flags) in [
+        (9, 2, 80, 40000, 0x12),
+        (2, 9, 40000, 80, 0x10),
+        (2, 9, 40000, 80, 0x11),
+        (9, 2, 80, 40000, 0x11),
+        (2, 9, 40000, 80, 0x10),
+    ] {
+        ct.track(t(3), &tcp(src, dst, sport, dport, flags));
+    }
+    let ack = ct.track(t(4), &tcp(2, 9, 40000, 80, 0x10));
+    assert_eq!(ack.state, CtState::Established);
+    assert_eq!(ct.len(), 1);
+}

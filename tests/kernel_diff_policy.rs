@@ -1,0 +1,212 @@
+//! Policy routing against the kernel: `ip rule` lookup order, source and fwmark rules, a
+//! table without a route passing the packet on. The same commands build both worlds; a
+//! ping with TTL 2 dies at the second router, whose address says which uplink r1 chose.
+//! Needs root (see `tests/kernel/mod.rs`).
+
+mod kernel;
+
+use kernel::{Outcome, Testbed, Topo, host, ping_outcome, privileged, router};
+
+/// h1 — r1 ={r2, r3}= h3: r1 reaches 10.0.3.0/24 through r3 in its main table; `extra`
+/// (routes in other tables, rules, mangle marks) is run on r1 after that.
+fn uplinks(extra: &[&'static str]) -> Topo {
+    let mut r1_setup = vec!["ip route add 10.0.3.0/24 via 10.0.13.2"];
+    r1_setup.extend_from_slice(extra);
+    Topo {
+        nodes: vec![
+            host("h1", "10.0.1.10/24", "10.0.1.1"),
+            host("h3", "10.0.3.10/24", "10.0.3.1"),
+            router(
+                "r1",
+                &[
+                    ("eth0", "10.0.1.1/24"),
+                    ("eth1", "10.0.12.1/30"),
+                    ("eth2", "10.0.13.1/30"),
+                ],
+                &r1_setup,
+            ),
+            router(
+                "r2",
+                &[("eth0", "10.0.12.2/30"), ("eth1", "10.0.23.1/30")],
+                &[
+                    "ip route add 10.0.1.0/24 via 10.0.12.1",
+                    "ip route add 10.0.3.0/24 via 10.0.23.2",
+                ],
+            ),
+            router(
+                "r3",
+                &[
+                    ("eth0", "10.0.13.2/30"),
+                    ("eth1", "10.0.23.2/30"),
+                    ("eth2", "10.0.3.1/24"),
+                ],
+                &["ip route add 10.0.1.0/24 via 10.0.13.1"],
+            ),
+        ],
+        links: vec![
+            ("h1", "eth0", "r1", "eth0", 1500),
+            ("r1", "eth1", "r2", "eth0", 1500),
+            ("r1", "eth2", "r3", "eth0", 1500),
+            ("r2", "eth1", "r3", "eth1", 1500),
+            ("r3", "eth2", "h3", "eth0", 1500),
+        ],
+    }
+}
+
+/// Which router the TTL-2 ping from h1 died at, in both worlds (they must agree).
+fn second_hop(case: &str, extra: &[&'static str]) -> Option<String> {
+    if !privileged(case) {
+        return None;
+    }
+    let topo = uplinks(extra);
+    let cmd = "ping -c 1 -W 2 -t 2 10.0.3.10";
+    let tb = Testbed::new(case, &topo);
+    let kernel = tb.run("h1", cmd);
+    drop(tb);
+    let ours = kernel::hoplab_run(&topo, "h1", cmd, "30s");
+    let (k, h) = (ping_outcome(&kernel), ping_outcome(&ours));
+    assert_eq!(
+        k, h,
+        "{case}: kernel and hoplab disagree\n--- kernel:\n{kernel}\n--- hoplab:\n{ours}"
+    );
+    match k {
+        Outcome::Icmp { from, .. } => Some(from),
+        other => panic!("{case}: expected time exceeded, got {other:?}\n{kernel}"),
+    }
+}
+
+const VIA_R2: &str = "ip route add 10.0.3.0/24 via 10.0.12.2 table 100";
+
+#[test]
+fn kd_policy_main_table_without_rules() {
+    if let Some(from) = second_hop("kd_policy_main", &[VIA_R2]) {
+        assert_eq!(from, "10.0.13.2");
+    }
+}
+
+#[test]
+fn kd_policy_source_rule_picks_its_table() {
+    if let Some(from) = second_hop(
+        "kd_policy_source",
+        &[VIA_R2, "ip rule add from 10.0.1.10 table 100"],
+    ) {
+        assert_eq!(from, "10.0.12.2");
+    }
+}
+
+#[test]
+fn kd_policy_fwmark_from_a_mangle_mark() {
+    if let Some(from) = second_hop(
+        "kd_policy_fwmark",
+        &[
+            VIA_R2,
+            "ip rule add fwmark 0x1/0xff table 100",
+            "iptables -t mangle -A PREROUTING -s 10.0.1.10 -j MARK --set-mark 0x101",
+        ],
+    ) {
+        assert_eq!(from, "10.0.12.2");
+    }
+}
+
+#[test]
+fn kd_policy_lower_priority_number_wins() {
+    if let Some(from) = second_hop(
+        "kd_policy_order",
+        &[
+            VIA_R2,
+            "ip route add 10.0.3.0/24 via 10.0.13.2 table 101",
+            "ip rule add from 10.0.1.0/24 table 100 pref 200",
+            "ip rule add to 10.0.3.0/24 table 101 pref 100",
+        ],
+    ) {
+        assert_eq!(from, "10.0.13.2");
+    }
+}
+
+#[test]
+fn kd_policy_a_table_without_a_route_passes_on() {
+    if let Some(from) = second_hop(
+        "kd_policy_fallthrough",
+        &[
+            VIA_R2,
+            "ip route add 192.0.2.0/24 via 10.0.13.2 table 102",
+            "ip rule add from all table 102 pref 50",
+            "ip rule add iif eth0 table 100 pref 60",
+        ],
+    ) {
+        assert_eq!(from, "10.0.12.2");
+    }
+}
+
+#[test]
+fn kd_policy_listings_equal_the_kernels() {
+    use kernel::{Step, hoplab_steps, kernel_steps};
+    let case = "kd_policy_listings";
+    if !privileged(case) {
+        return;
+    }
+    let topo = uplinks(&[
+        VIA_R2,
+        "ip route add 10.9.0.0/16 via 10.0.13.2 table 100 metric 5",
+        "ip route add default via 10.0.12.2 table 7",
+        "ip rule add fwmark 0x1/0xff table 100",
+        "ip rule add from 10.0.1.0/24 to 10.0.3.0/24 table 100 pref 300",
+        "ip rule add not from 10.0.0.0/8 lookup 7",
+        "ip rule add iif eth2 table main priority 40",
+        "ip rule add oif eth1 table 7",
+    ]);
+    let steps = [
+        Step::Show("r1", "ip rule"),
+        Step::Show("r1", "ip route show table 100"),
+        Step::Show("r1", "ip route show table 7"),
+        Step::Show("r1", "ip route show table main"),
+        Step::Show("r1", "ip route show table local"),
+        Step::Show("r1", "ip -4 route show table all"),
+        Step::Show("r1", "ip route get 10.0.3.10"),
+        Step::Show("r1", "ip route get 10.0.3.10 mark 0x101"),
+        Step::Show("r1", "ip route get 10.0.3.10 mark 16"),
+        Step::Show("r1", "ip route get 198.51.100.1 from 10.0.1.1"),
+        Step::Show("r1", "ip route get 10.0.3.10 from 10.0.1.10 iif eth0"),
+        Step::Show("r1", "ip route get 10.0.1.1"),
+    ];
+    let k = kernel_steps(case, &topo, &steps);
+    let h = hoplab_steps(&topo, &steps);
+    for (i, step) in steps.iter().enumerate() {
+        assert!(
+            !k[i].text.trim().is_empty(),
+            "{step:?}: the kernel printed nothing"
+        );
+        assert_eq!(
+            h[i].text, k[i].text,
+            "{step:?}: hoplab (left) and the kernel (right) differ"
+        );
+    }
+}
+
+#[test]
+fn kd_policy_the_routers_own_packet_is_routed_again_after_an_output_mark() {
+    let case = "kd_policy_output_mark";
+    if !privileged(case) {
+        return;
+    }
+    let mut topo = uplinks(&[
+        VIA_R2,
+        "ip rule add fwmark 1 table 100",
+        "iptables -t mangle -A OUTPUT -p icmp -j MARK --set-mark 1",
+    ]);
+    // r2 answers r1's source address (chosen on the first lookup, through r3) back via r1.
+    topo.nodes[3]
+        .setup
+        .push("ip route add 10.0.13.0/30 via 10.0.12.1");
+    let cmd = "ping -c 1 -W 2 -t 1 10.0.3.10";
+    let tb = Testbed::new(case, &topo);
+    let kernel = tb.run("r1", cmd);
+    drop(tb);
+    let ours = kernel::hoplab_run(&topo, "r1", cmd, "30s");
+    let (k, h) = (ping_outcome(&kernel), ping_outcome(&ours));
+    assert_eq!(k, h, "kernel:\n{kernel}\nhoplab:\n{ours}");
+    assert!(
+        matches!(&k, Outcome::Icmp { from, .. } if from == "10.0.12.2"),
+        "{kernel}"
+    );
+}
