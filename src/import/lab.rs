@@ -571,7 +571,7 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
 
     // Routes.
     let mut route_lines: Vec<String> = Vec::new();
-    let mut added: BTreeSet<(Option<Cidr>, u32)> = BTreeSet::new();
+    let mut added: BTreeSet<(Option<String>, Option<Cidr>, u32)> = BTreeSet::new();
     let iface_of = |name: &str| router_ifaces.iter().find(|i| i.name == name);
     for r in &routes {
         let what = format!("route `{}`", r.text);
@@ -579,10 +579,11 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
             not_imported.push(format!("{what}: IPv6 is not modelled"));
             continue;
         }
-        if let Some(t) = r.table.as_deref().filter(|t| *t != "main") {
-            not_imported.push(format!(
-                "{what}: table {t} (policy routing is not modelled yet)"
-            ));
+        let table = r.table.as_deref().filter(|t| *t != "main");
+        // The local table's routes come with the addresses, as the lab's do.
+        if table == Some("local")
+            && (r.is_kernel() || matches!(r.typ.as_str(), "local" | "broadcast"))
+        {
             continue;
         }
         if r.typ != "unicast" {
@@ -628,7 +629,7 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
                 approximated.push(format!("{what}: nobody answers at {g} in the lab"));
             }
         }
-        if !added.insert((r.dst, r.metric.unwrap_or(0))) {
+        if !added.insert((table.map(str::to_string), r.dst, r.metric.unwrap_or(0))) {
             not_imported.push(format!(
                 "{what}: a route to the same destination with the same metric comes before it"
             ));
@@ -659,6 +660,9 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
         if let Some(m) = r.metric {
             let _ = write!(cmd, " metric {m}");
         }
+        if let Some(t) = table {
+            let _ = write!(cmd, " table {t}");
+        }
         let mut dropped: Vec<String> = Vec::new();
         dropped.extend(r.other.iter().filter(|o| *o != "linkdown").cloned());
         if !dropped.is_empty() {
@@ -675,11 +679,20 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
         }
         route_lines.push(cmd);
     }
+    // ip rules other than the kernel's three, added in steps before anything else runs.
+    let mut rule_lines: Vec<String> = Vec::new();
     for u in rules.iter().filter(|u| !u.is_default()) {
-        not_imported.push(format!(
-            "ip rule `{}: {}`: policy routing is not modelled yet",
-            u.priority, u.text
-        ));
+        let cmd = format!("ip rule add {} priority {}", u.text, u.priority);
+        let words: Vec<&str> = cmd.split_whitespace().skip(2).collect();
+        match crate::router::policy::parse_rule_cmd(&words) {
+            Ok(_) => rule_lines.push(cmd),
+            Err(e) => not_imported.push(format!(
+                "ip rule `{}: {}`: {}",
+                u.priority,
+                u.text,
+                e.trim_end()
+            )),
+        }
     }
 
     // iptables.
@@ -850,8 +863,14 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
         out.push_str("    run: iptables-restore -c\n");
         block(&mut out, "    input", &s.text, 6);
     }
+    for r in &rule_lines {
+        let _ = writeln!(out, "  - {{on: {}, run: {}}}", q(&router), q(r));
+    }
     for s in &shows {
         let _ = writeln!(out, "  - {{on: {}, show: {}}}", q(&router), q(s));
+    }
+    if inputs.ip_rule.is_some() {
+        let _ = writeln!(out, "  - {{on: {}, show: ip rule}}", q(&router));
     }
     let _ = writeln!(out, "  - {{on: {}, show: ip route}}", q(&router));
     let _ = writeln!(out, "  - {{on: {}, show: ip addr}}", q(&router));
@@ -926,6 +945,44 @@ mod tests {
             "{}",
             lab.yaml
         );
+    }
+
+    #[test]
+    fn rules_and_other_tables_come_with_the_lab_parsers_word() {
+        let addr = "2: eth0: <UP> mtu 1500 state UP
+    link/ether 52:54:00:12:34:56 brd ff:ff:ff:ff:ff:ff
+    inet 10.0.0.1/24 scope global eth0
+";
+        let mut i = inputs(
+            addr,
+            "default via 10.0.0.254 dev eth0 table 100\nlocal 10.0.0.1 dev eth0 table local proto kernel scope host src 10.0.0.1\n",
+        );
+        i.ip_rule = Some(Source::new(
+            "--ip-rule",
+            "u",
+            "0:\tfrom all lookup local\n32764:\tfrom all lookup main suppress_prefixlength 0\n32765:\tfrom 10.0.0.0/24 lookup 100\n32766:\tfrom all lookup main\n32767:\tfrom all lookup default\n",
+        ));
+        let lab = build(&i).unwrap();
+        assert!(
+            lab.yaml
+                .contains("      - \"ip route add default via 10.0.0.254 dev eth0 table 100\"\n"),
+            "{}",
+            lab.yaml
+        );
+        assert!(
+            lab.yaml.contains(
+                "  - {on: host, run: \"ip rule add from 10.0.0.0/24 lookup 100 priority 32765\"}\n"
+            ),
+            "{}",
+            lab.yaml
+        );
+        assert_eq!(
+            lab.not_imported,
+            [
+                "ip rule `32764: from all lookup main suppress_prefixlength 0`: Error: argument \"suppress_prefixlength\" is wrong: Failed to parse rule type"
+            ]
+        );
+        crate::scenario::parse(&lab.yaml, "lab.yaml").unwrap();
     }
 
     #[test]
