@@ -565,3 +565,39 @@ fn fixture_listings_v1_8_9(name: &str) {
     again.restore(section(&s, "save")).unwrap();
     assert_same("restored", &save(&again), section(&s, "save"));
 }
+
+/// `hdr-1.8.9.txt`: `-m length`, `ttl`, `pkttype`, `mac`, `dscp`, `tos`, `tcpmss`,
+/// `devgroup`, LOG's levels, and `-j TTL`, `DSCP`, `TOS`, `CHECKSUM` in every spelling, as
+/// iptables 1.8.9 (nf_tables) printed them in a network namespace.
+#[test]
+fn header_match_and_target_listings_v1_8_9() {
+    fixture_listings_v1_8_9("hdr-1.8.9.txt");
+}
+
+/// `hashlimit-1.8.9.txt`: `-m hashlimit` in every spelling (rates and units, modes, masks,
+/// table options, `!`), as iptables 1.8.9 (nf_tables) printed them.
+#[test]
+fn hashlimit_listings_v1_8_9() {
+    fixture_listings_v1_8_9("hashlimit-1.8.9.txt");
+}
+
+/// `sctp-1.8.9.txt`: `-p sctp` ports and `--chunk-types` (any, all, only, flags, ALL, NONE),
+/// as iptables 1.8.9 (nf_tables) printed them.
+#[test]
+fn sctp_listings_v1_8_9() {
+    fixture_listings_v1_8_9("sctp-1.8.9.txt");
+}
+
+/// `string-1.8.9.txt`: `-m string` patterns as text and hex (literals, hex blocks, a
+/// trailing backslash, non-ASCII), offsets, `--icase`, `!`, as iptables 1.8.9 printed them.
+#[test]
+fn string_listings_v1_8_9() {
+    fixture_listings_v1_8_9("string-1.8.9.txt");
+}
+
+/// `time-1.8.9.txt`: `-m time` daytimes, week and month days (with `!`), dates (normalized
+/// as `mktime` does), `--kerneltz`, `--contiguous`, as iptables 1.8.9 printed them.
+#[test]
+fn time_listings_v1_8_9() {
+    fixture_listings_v1_8_9("time-1.8.9.txt");
+}

@@ -1537,3 +1537,163 @@ fn kd_connmark_restore_mark_lets_the_reply_through() {
         assert_eq!(marks, ["mark=5"]);
     }
 }
+
+// --- header matches and targets -------------------------------------------------------
+
+#[test]
+fn kd_length_drops_only_the_large_pings() {
+    let r = probe(
+        "kd_length",
+        &filtered(&[
+            "iptables -A FORWARD -p icmp -m length --length 100: -j DROP",
+            "iptables -A FORWARD -m length ! --length 100:65535 -j ACCEPT",
+        ]),
+        &[
+            run("h1", "ping -c 1 -W 1 -s 100 10.0.2.10"),
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| {
+            (
+                ping_outcome(&o[0].text),
+                ping_outcome(&o[1].text),
+                nvl(&o[2], true),
+            )
+        },
+    );
+    if let Some((big, small, fwd)) = r {
+        assert_eq!(big, Outcome::Silent);
+        assert_eq!(small, Outcome::Reply { ttl: 63 });
+        assert!(fwd.iter().any(|l| l.starts_with("1 128 DROP")), "{fwd:?}");
+        assert!(fwd.iter().any(|l| l.starts_with("2 168 ACCEPT")), "{fwd:?}");
+    }
+}
+
+/// FORWARD sees the TTL the router already decremented.
+#[test]
+fn kd_ttl_match_sees_the_decremented_ttl() {
+    let r = probe(
+        "kd_ttl_match",
+        &filtered(&["iptables -A FORWARD -m ttl --ttl-lt 10 -j DROP"]),
+        &[
+            run("h1", "ping -c 1 -W 1 -t 10 10.0.2.10"),
+            run("h1", "ping -c 1 -W 2 -t 11 10.0.2.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| {
+            (
+                ping_outcome(&o[0].text),
+                ping_outcome(&o[1].text),
+                nvl(&o[2], true),
+            )
+        },
+    );
+    if let Some((low, high, fwd)) = r {
+        assert_eq!(low, Outcome::Silent);
+        assert_eq!(high, Outcome::Reply { ttl: 63 });
+        assert!(fwd.iter().any(|l| l.starts_with("1 84 DROP")), "{fwd:?}");
+    }
+}
+
+/// TTL in PREROUTING comes before the forwarding decrement, in FORWARD after it; the next
+/// rule of the same chain and the filter table of the same hook see what mangle wrote;
+/// POSTROUTING sets what h1 receives.
+#[test]
+fn kd_ttl_target_rewrites_forwarded_packets() {
+    let r = probe(
+        "kd_ttl_target",
+        &filtered(&[
+            "iptables -t mangle -A PREROUTING -i eth1 -j TTL --ttl-inc 1",
+            "iptables -t mangle -A FORWARD -i eth0 -j TTL --ttl-set 9",
+            "iptables -t mangle -A FORWARD -i eth0 -m ttl --ttl-eq 9 -j ACCEPT",
+            "iptables -t mangle -A FORWARD -i eth0 -j DROP",
+            "iptables -t mangle -A POSTROUTING -o eth0 -j TTL --ttl-set 7",
+            "iptables -A FORWARD -i eth0 -m ttl --ttl-eq 9 -j ACCEPT",
+            "iptables -A FORWARD -i eth1 -m ttl --ttl-eq 64 -j ACCEPT",
+            "iptables -A FORWARD -j DROP",
+        ]),
+        &[
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+            Step::Show("r1", "iptables -t mangle -nvL FORWARD"),
+        ],
+        |o| (ping_outcome(&o[0].text), nvl(&o[1], true), nvl(&o[2], true)),
+    );
+    if let Some((ping, fwd, _)) = r {
+        assert_eq!(ping, Outcome::Reply { ttl: 7 });
+        let accepted = fwd.iter().filter(|l| l.starts_with("1 84 ACCEPT")).count();
+        assert_eq!(accepted, 2, "{fwd:?}");
+    }
+}
+
+/// The filter table sees the DSCP and TOS mangle set in the same hook. (The reply's TOS is
+/// set whole: Linux echoes the request's TOS in its reply, hoplab's hosts send 0.)
+#[test]
+fn kd_dscp_and_tos_targets_are_seen_by_the_filter_table() {
+    let r = probe(
+        "kd_dscp_tos",
+        &filtered(&[
+            "iptables -t mangle -A FORWARD -i eth0 -j DSCP --set-dscp-class EF",
+            "iptables -t mangle -A FORWARD -i eth1 -j TOS --set-tos 0x10",
+            "iptables -A FORWARD -i eth0 -m dscp --dscp-class EF -j ACCEPT",
+            "iptables -A FORWARD -i eth1 -m tos --tos 0x10/0x3f -m dscp --dscp 4 -j ACCEPT",
+            "iptables -A FORWARD -j DROP",
+        ]),
+        &[
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| (ping_outcome(&o[0].text), nvl(&o[1], true)),
+    );
+    if let Some((ping, fwd)) = r {
+        assert_eq!(ping, Outcome::Reply { ttl: 63 });
+        let accepted = fwd.iter().filter(|l| l.starts_with("1 84 ACCEPT")).count();
+        assert_eq!(accepted, 2, "{fwd:?}");
+    }
+}
+
+/// `-m mac` reads the received frame's source (the testbed gives both worlds the same
+/// addresses: h1 is 02:00:00:00:01:01, h2 02:00:00:00:02:01).
+#[test]
+fn kd_mac_source_accepts_the_known_hosts() {
+    let r = probe(
+        "kd_mac",
+        &filtered(&[
+            "iptables -A FORWARD -i eth0 -m mac --mac-source 02:00:00:00:01:01 -j ACCEPT",
+            "iptables -A FORWARD -m mac ! --mac-source 02:00:00:00:02:01 -j DROP",
+            "iptables -A FORWARD -i eth1 -m mac --mac-source 2:0:0:0:2:1 -j ACCEPT",
+        ]),
+        &[
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| (ping_outcome(&o[0].text), nvl(&o[1], true)),
+    );
+    if let Some((ping, fwd)) = r {
+        assert_eq!(ping, Outcome::Reply { ttl: 63 });
+        let accepted = fwd.iter().filter(|l| l.starts_with("1 84 ACCEPT")).count();
+        assert_eq!(accepted, 2, "{fwd:?}");
+    }
+}
+
+/// One bucket per source: the burst of two passes, then one a second.
+#[test]
+fn kd_hashlimit_passes_the_burst_then_the_rate() {
+    let r = probe(
+        "kd_hashlimit",
+        &filtered(&[
+            "iptables -A FORWARD -i eth1 -j ACCEPT",
+            "iptables -A FORWARD -m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 2 --hashlimit-mode srcip --hashlimit-name kd -j ACCEPT",
+            "iptables -A FORWARD -j DROP",
+        ]),
+        &[
+            run("h1", "ping -c 5 -i 0.2 -W 1 10.0.2.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| (ping_stats(&o[0]), nvl(&o[1], true)),
+    );
+    if let Some((stats, fwd)) = r {
+        assert_eq!(stats, "5 packets transmitted, 2 received");
+        assert!(fwd.iter().any(|l| l.starts_with("3 252 DROP")), "{fwd:?}");
+    }
+}

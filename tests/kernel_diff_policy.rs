@@ -210,3 +210,42 @@ fn kd_policy_the_routers_own_packet_is_routed_again_after_an_output_mark() {
         "{kernel}"
     );
 }
+
+/// A neighbour set by hand with the wrong MAC: r1 sends h3's packets to a MAC nobody has,
+/// and ARP does not correct a PERMANENT entry, so the ping gets no answer in either world;
+/// `ip neigh` lists the entry the same way.
+#[test]
+fn kd_neigh_a_permanent_entry_is_not_corrected_by_arp() {
+    use kernel::{Step, hoplab_steps, kernel_steps, run};
+    let case = "kd_neigh_permanent";
+    if !privileged(case) {
+        return;
+    }
+    let mut topo = uplinks(&[]);
+    topo.nodes[4]
+        .setup
+        .push("ip neigh add 10.0.3.10 lladdr 02:00:00:00:00:99 dev eth2");
+    let steps = [
+        run("h1", "ping -c 1 -W 1 10.0.3.10"),
+        Step::Show("r3", "ip neigh show dev eth2"),
+        run(
+            "r3",
+            "ip neigh add 10.0.3.10 lladdr 02:00:00:00:00:98 dev eth2",
+        ),
+        run("r3", "ip neigh del 10.0.3.99 dev eth2"),
+        run("r3", "ip neigh add 10.0.3.11 lladdr zz dev eth2"),
+        run("r3", "ip neigh add 10.0.3.11 lladdr 02:00:00:00:00:11"),
+        run("r3", "ip neigh flush dev eth2"),
+        Step::Show("r3", "ip neigh show dev eth2"),
+    ];
+    let k = kernel_steps(case, &topo, &steps);
+    let h = hoplab_steps(&topo, &steps);
+    assert_eq!(ping_outcome(&k[0].text), Outcome::Silent, "{}", k[0].text);
+    for (i, step) in steps.iter().enumerate() {
+        assert_eq!(
+            (h[i].code, h[i].text.trim_end()),
+            (k[i].code, k[i].text.trim_end()),
+            "{step:?}: hoplab (left) and the kernel (right) differ"
+        );
+    }
+}

@@ -40,6 +40,12 @@ pub trait Rules {
     fn take_marks(&mut self) -> Option<Marks> {
         None
     }
+
+    /// The IP header's (TOS, TTL) if the last `run`'s header targets (`TTL`, `DSCP`, `TOS`)
+    /// rewrote them; none by default.
+    fn take_hdr(&mut self) -> Option<(u8, u8)> {
+        None
+    }
 }
 
 /// What the host knows that rules ask about.
@@ -262,57 +268,73 @@ impl Netfilter {
                     c.dst_nat_done
                 }
             });
-        // The bytes do not change within a hook: the packet is read once, when a chain first
-        // needs it; only its conntrack view changes, after a NAT binding.
-        let mut read: Option<PacketView<'_>> = None;
+        // The packet is read once, when a chain first needs it, and again only after a
+        // table's header targets (TTL, DSCP, TOS) rewrote it; in between only its conntrack
+        // view changes, after a NAT binding.
         let mut mss = tcpmss::Pending::default();
-        for &table in tables {
-            if table == Table::Nat {
-                if !nat_due {
+        let mut from = 0;
+        let mut any_read = false;
+        loop {
+            let mut read: Option<PacketView<'_>> = None;
+            let mut rewrite = None;
+            for (i, &table) in tables.iter().enumerate().skip(from) {
+                if table == Table::Nat {
+                    if !nat_due {
+                        continue;
+                    }
+                    self.nat_decided(tr, src_manip);
+                }
+                if cx.rules.passes_all(table, hook) {
                     continue;
                 }
-                self.nat_decided(tr, src_manip);
-            }
-            if cx.rules.passes_all(table, hook) {
-                continue;
-            }
-            let pkt = match &mut read {
-                Some(pkt) => pkt,
-                None => {
-                    let ct = self.ct_view(tr);
-                    let ifaces = (in_iface, out_iface);
-                    let known = &mut tr.addr_types;
-                    let Some(mut pkt) = view_classed(ip, ifaces, ct, cx.env, known) else {
-                        return Fate::Drop;
-                    };
-                    pkt.mac = cx.mac;
-                    pkt.mark = tr.mark;
-                    read.insert(pkt)
-                }
-            };
-            let verdict = cx.rules.run(table, hook, pkt, cx.now);
-            if let Some(m) = cx.rules.take_tcpmss() {
-                mss.merge(m);
-            }
-            if let Some(m) = cx.rules.take_marks() {
-                self.set_marks(tr, m);
-                pkt.mark = m.mark;
-                pkt.ct = self.ct_view(tr);
-            }
-            match verdict {
-                Verdict::Accept => {}
-                Verdict::Drop => return Fate::Drop,
-                Verdict::Reject(with) => return Fate::Reject(with),
-                Verdict::Nat(action) => {
-                    if !self.bind(tr, action, hook, nat_addr) {
-                        return Fate::Drop;
+                let pkt = match &mut read {
+                    Some(pkt) => pkt,
+                    None => {
+                        let ct = self.ct_view(tr);
+                        let ifaces = (in_iface, out_iface);
+                        let known = &mut tr.addr_types;
+                        let Some(mut pkt) = view_classed(ip, ifaces, ct, cx.env, known) else {
+                            return Fate::Drop;
+                        };
+                        pkt.mac = cx.mac;
+                        pkt.mark = tr.mark;
+                        read.insert(pkt)
                     }
+                };
+                let verdict = cx.rules.run(table, hook, pkt, cx.now);
+                if let Some(m) = cx.rules.take_tcpmss() {
+                    mss.merge(m);
+                }
+                if let Some(m) = cx.rules.take_marks() {
+                    self.set_marks(tr, m);
+                    pkt.mark = m.mark;
                     pkt.ct = self.ct_view(tr);
                 }
+                match verdict {
+                    Verdict::Accept => {}
+                    Verdict::Drop => return Fate::Drop,
+                    Verdict::Reject(with) => return Fate::Reject(with),
+                    Verdict::Nat(action) => {
+                        if !self.bind(tr, action, hook, nat_addr) {
+                            return Fate::Drop;
+                        }
+                        pkt.ct = self.ct_view(tr);
+                    }
+                }
+                if let Some(hdr) = cx.rules.take_hdr() {
+                    rewrite = Some(hdr);
+                    from = i + 1;
+                    break;
+                }
+            }
+            any_read |= read.is_some();
+            match rewrite {
+                Some(hdr) => crate::netfilter::rules::rewrite_tos_ttl(ip, hdr),
+                None => break,
             }
         }
         // A chain would have dropped a packet it could not read, had one run.
-        if read.is_none() && Ipv4Packet::new_checked(&*ip).is_err() {
+        if !any_read && Ipv4Packet::new_checked(&*ip).is_err() {
             return Fate::Drop;
         }
         if mss != tcpmss::Pending::default() {

@@ -109,6 +109,13 @@ pub fn echo_reply(
         ident,
         len,
     );
+    {
+        // The reply keeps the request's TOS byte (`icmp_reply`: `ipc.tos = ip_hdr(skb)->tos`).
+        let mut out_ip = Ipv4Packet::new_unchecked(&mut buf[ETH_HEADER_LEN..ETH_HEADER_LEN + 20]);
+        out_ip.set_dscp(ip.dscp());
+        out_ip.set_ecn(ip.ecn());
+        out_ip.fill_checksum();
+    }
     let out = &mut buf[ETH_HEADER_LEN + 20..];
     out.copy_from_slice(icmp_in.into_inner());
     let mut icmp = Icmpv4Packet::new_unchecked(out);
@@ -319,5 +326,31 @@ mod tests {
         let icmp = Icmpv4Packet::new_checked(ip.payload()).unwrap();
         assert!(icmp.verify_checksum());
         assert_eq!(icmp.data(), &orig[..]);
+    }
+
+    #[test]
+    fn an_echo_reply_keeps_the_requests_tos() {
+        let mut req = vec![0u8; 28];
+        ipv4_header(
+            &mut req,
+            Ipv4Address::new(10, 0, 0, 1),
+            Ipv4Address::new(10, 0, 0, 254),
+            IpProtocol::Icmp,
+            1,
+            8,
+        );
+        {
+            let mut ip = Ipv4Packet::new_unchecked(&mut req[..]);
+            ip.set_dscp(46);
+            ip.set_ecn(1);
+            ip.fill_checksum();
+            let mut icmp = Icmpv4Packet::new_unchecked(ip.payload_mut());
+            icmp.set_msg_type(Icmpv4Message::EchoRequest);
+            icmp.fill_checksum();
+        }
+        let buf = echo_reply(Vec::new(), &req, Ipv4Address::new(10, 0, 0, 254), 9).unwrap();
+        let ip = Ipv4Packet::new_checked(&buf[ETH_HEADER_LEN..]).unwrap();
+        assert!(ip.verify_checksum());
+        assert_eq!((ip.dscp(), ip.ecn()), (46, 1));
     }
 }

@@ -18,6 +18,7 @@ mod explain;
 pub mod icmp;
 mod local;
 pub mod neigh;
+mod neigh_cmd;
 pub mod policy;
 pub mod route;
 mod tables;
@@ -142,6 +143,10 @@ impl Rules for RuleSet {
 
     fn take_marks(&mut self) -> Option<crate::netfilter::packet::Marks> {
         self.tables.marks.take()
+    }
+
+    fn take_hdr(&mut self) -> Option<(u8, u8)> {
+        self.tables.hdr.take()
     }
 
     fn take_tcpmss(&mut self) -> Option<crate::netfilter::tcpmss::Pending> {
@@ -457,6 +462,8 @@ pub enum RouterCmd {
     Route(RouteCmd),
     /// `ip rule add|del|flush ...`, the words after `ip rule`.
     Rule(Vec<String>),
+    /// `ip neigh add|replace|change|del|flush ...`, the words after `ip neigh`.
+    Neigh(Vec<String>),
     /// `sysctl [-w] KEY[=VALUE]`: `net.ipv4.ip_forward`, `net.ipv4.conf.IF.route_localnet`.
     Sysctl(String, Option<String>),
     /// `conntrack -L|-F|-C ...`, the words after `conntrack`.
@@ -481,6 +488,14 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
             Ok(RouterCmd::Rule(argv[2..].to_vec()))
         }
         ["ip", "route" | "r", ..] => route::parse_route_cmd(&words).map(RouterCmd::Route),
+        ["ip", "neigh" | "n" | "neighbour" | "neighbor", op, ..]
+            if matches!(
+                *op,
+                "add" | "replace" | "change" | "del" | "delete" | "flush"
+            ) =>
+        {
+            Ok(RouterCmd::Neigh(argv[2..].to_vec()))
+        }
         ["conntrack", rest @ ..] => {
             let args: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
             conntrack_args(&args)?;
@@ -1652,6 +1667,22 @@ impl Node for Router {
     ) -> Result<(), String> {
         let result = match parse_command(argv)? {
             RouterCmd::Route(r) => self.apply_route(&r).map(|_| String::new()),
+            RouterCmd::Neigh(words) => {
+                let words: Vec<&str> = words.iter().map(String::as_str).collect();
+                let (exit_code, output) = match self.ip_neigh_cmd(now, &words, ctx) {
+                    Ok(out) => (0, out),
+                    Err((code, msg)) => (code, format!("{msg}\n")),
+                };
+                ctx.finish(
+                    cmd,
+                    CmdResult {
+                        exit_code,
+                        output,
+                        ..CmdResult::default()
+                    },
+                );
+                return Ok(());
+            }
             RouterCmd::Rule(words) => {
                 let words: Vec<&str> = words.iter().map(String::as_str).collect();
                 self.ip_rule(&words)
@@ -1742,6 +1773,13 @@ impl Node for Router {
             ["ip", "rule" | "ru"] | ["ip", "rule" | "ru", "show" | "list" | "ls"] => {
                 Ok(self.ip_rule_listing())
             }
+            [
+                "ip",
+                "neigh" | "n" | "neighbour" | "neighbor",
+                "show" | "list",
+                "dev",
+                dev,
+            ] => self.ip_neigh_dev(dev),
             ["ip", "neigh" | "n" | "neighbour" | "neighbor"]
             | ["ip", "neigh" | "neighbour" | "neighbor", "show"] => {
                 Ok(iproute::ip_neigh(&self.neighbours()))

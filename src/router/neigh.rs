@@ -37,6 +37,11 @@ pub enum Nud {
     Delay,
     Probe,
     Failed,
+    /// Set by hand (`ip neigh add ... nud permanent`, the default): never probed, never
+    /// changed by ARP, kept by `ip neigh flush`.
+    Permanent,
+    /// Set by hand with `nud noarp`: used as is, like PERMANENT.
+    Noarp,
 }
 
 impl Nud {
@@ -48,6 +53,8 @@ impl Nud {
             Nud::Delay => "DELAY",
             Nud::Probe => "PROBE",
             Nud::Failed => "FAILED",
+            Nud::Permanent => "PERMANENT",
+            Nud::Noarp => "NOARP",
         }
     }
 }
@@ -129,7 +136,7 @@ impl<P> NeighTable<P> {
     ) -> (Resolve, Option<P>) {
         if let Some(n) = self.entries.iter_mut().find(|n| n.ip == ip && n.dev == dev) {
             match n.state {
-                Nud::Reachable | Nud::Delay | Nud::Probe => {
+                Nud::Reachable | Nud::Delay | Nud::Probe | Nud::Permanent | Nud::Noarp => {
                     return (
                         Resolve::Send(n.mac.unwrap_or(EthernetAddress::BROADCAST)),
                         Some(packet),
@@ -191,6 +198,10 @@ impl<P> NeighTable<P> {
     ) -> Vec<P> {
         let reachable = self.reachable_time();
         if let Some(n) = self.find(ip, dev) {
+            // ARP does not change an entry set by hand (`neigh_update` without ADMIN).
+            if matches!(n.state, Nud::Permanent | Nud::Noarp) {
+                return std::mem::take(&mut n.queue);
+            }
             let changed = n.mac != Some(mac);
             n.mac = Some(mac);
             if reply {
@@ -226,6 +237,9 @@ impl<P> NeighTable<P> {
         let Some(n) = self.find(ip, dev) else {
             return Vec::new();
         };
+        if matches!(n.state, Nud::Permanent | Nud::Noarp) {
+            return Vec::new();
+        }
         if n.mac != Some(mac) || matches!(n.state, Nud::Incomplete | Nud::Failed) {
             n.mac = Some(mac);
             n.state = Nud::Stale;
@@ -278,7 +292,7 @@ impl<P> NeighTable<P> {
                         packets: std::mem::take(&mut n.queue),
                     });
                 }
-                Nud::Stale | Nud::Failed => n.deadline = None,
+                Nud::Stale | Nud::Failed | Nud::Permanent | Nud::Noarp => n.deadline = None,
             }
         }
         actions
@@ -287,6 +301,61 @@ impl<P> NeighTable<P> {
     /// Forgets the neighbours of an interface (its link went down).
     pub fn flush_dev(&mut self, dev: usize) {
         self.entries.retain(|n| n.dev != dev);
+    }
+
+    /// `ip neigh add|replace|change IP lladdr MAC dev DEV nud STATE`: `add` refuses an
+    /// existing entry, `change` a missing one. The packets that waited for it are returned.
+    pub fn set(
+        &mut self,
+        now: Instant,
+        op: &str,
+        (ip, dev, mac): (Ipv4Address, usize, EthernetAddress),
+        state: Nud,
+    ) -> Result<Vec<P>, &'static str> {
+        let reachable = self.reachable_time();
+        let deadline = (state == Nud::Reachable).then(|| now + reachable);
+        match self.find(ip, dev) {
+            Some(_) if op == "add" => Err("RTNETLINK answers: File exists"),
+            Some(n) => {
+                n.mac = Some(mac);
+                n.state = state;
+                n.deadline = deadline;
+                n.probes = 0;
+                Ok(std::mem::take(&mut n.queue))
+            }
+            None if op == "change" => Err("RTNETLINK answers: No such file or directory"),
+            None => {
+                if self.entries.len() >= MAX_ENTRIES {
+                    return Err("RTNETLINK answers: No buffer space available");
+                }
+                self.entries.push(Neighbour {
+                    ip,
+                    dev,
+                    mac: Some(mac),
+                    state,
+                    deadline,
+                    probes: 0,
+                    reachable_for: reachable,
+                    queue: Vec::new(),
+                });
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    /// `ip neigh del IP dev DEV`.
+    pub fn remove(&mut self, ip: Ipv4Address, dev: usize) -> bool {
+        let before = self.entries.len();
+        self.entries.retain(|n| !(n.ip == ip && n.dev == dev));
+        self.entries.len() != before
+    }
+
+    /// `ip neigh flush [dev DEV]`: every entry but those set by hand (PERMANENT, NOARP),
+    /// as `ip neigh flush` leaves them.
+    pub fn flush(&mut self, dev: Option<usize>) {
+        self.entries.retain(|n| {
+            matches!(n.state, Nud::Permanent | Nud::Noarp) || dev.is_some_and(|d| n.dev != d)
+        });
     }
 }
 
@@ -404,5 +473,60 @@ mod tests {
         let q = nt.learn(t(1), ip(2), 0, mac(2), true);
         assert_eq!(q.len(), QUEUE_LEN);
         assert_eq!(q[0], vec![5]);
+    }
+}
+
+#[cfg(test)]
+mod by_hand_tests {
+    use super::*;
+
+    fn ip(n: u8) -> Ipv4Address {
+        Ipv4Address::new(10, 0, 0, n)
+    }
+    fn mac(n: u8) -> EthernetAddress {
+        EthernetAddress([2, 0, 0, 0, 0, n])
+    }
+
+    #[test]
+    fn a_permanent_entry_is_used_as_is_and_outlives_arp_and_flush() {
+        let mut t: NeighTable<u32> = NeighTable::new(Rng::new(1));
+        let now = Instant::ZERO;
+        assert_eq!(
+            t.set(now, "add", (ip(9), 0, mac(9)), Nud::Permanent),
+            Ok(vec![])
+        );
+        assert_eq!(
+            t.set(now, "add", (ip(9), 0, mac(8)), Nud::Permanent),
+            Err("RTNETLINK answers: File exists")
+        );
+        assert_eq!(t.resolve(now, ip(9), 0, 1).0, Resolve::Send(mac(9)));
+        // An ARP reply or a gratuitous ARP with another MAC changes nothing.
+        t.learn(now, ip(9), 0, mac(7), true);
+        t.gratuitous(ip(9), 0, mac(7));
+        assert_eq!(t.entries()[0].mac, Some(mac(9)));
+        assert_eq!(t.entries()[0].state, Nud::Permanent);
+        assert!(t.next_deadline().is_none());
+        t.learn(now, ip(3), 0, mac(3), false);
+        t.flush(None);
+        assert_eq!(t.entries().len(), 1);
+        assert!(t.remove(ip(9), 0));
+        assert!(!t.remove(ip(9), 0));
+        assert_eq!(
+            t.set(now, "change", (ip(9), 0, mac(9)), Nud::Stale),
+            Err("RTNETLINK answers: No such file or directory")
+        );
+    }
+
+    #[test]
+    fn setting_an_incomplete_entry_releases_its_queue() {
+        let mut t: NeighTable<u32> = NeighTable::new(Rng::new(1));
+        let now = Instant::ZERO;
+        t.resolve(now, ip(5), 0, 11);
+        t.resolve(now, ip(5), 0, 12);
+        let waiting = t
+            .set(now, "replace", (ip(5), 0, mac(5)), Nud::Reachable)
+            .unwrap();
+        assert_eq!(waiting, vec![11, 12]);
+        assert_eq!(t.entries()[0].state, Nud::Reachable);
     }
 }

@@ -70,6 +70,22 @@ pub fn router(
     }
 }
 
+/// The MAC address both worlds give `node`'s interface `iface`: `02:00:00:00:N:I`, N and I
+/// the node's and the interface's places in the topology, from 1 (so `-m mac` rules can
+/// name a host's address).
+pub fn mac_of(topo: &Topo, node: &str, iface: &str) -> String {
+    let (n, i) = topo
+        .nodes
+        .iter()
+        .enumerate()
+        .find_map(|(n, x)| {
+            let i = x.ifaces.iter().position(|f| f.0 == iface)?;
+            (x.name == node).then_some((n, i))
+        })
+        .unwrap_or((0xFE, 0xFE));
+    format!("02:00:00:00:{:02x}:{:02x}", n + 1, i + 1)
+}
+
 pub struct Topo {
     pub nodes: Vec<Node>,
     /// (node, iface, node, iface, mtu)
@@ -209,7 +225,9 @@ impl Testbed {
                 "ip", "link", "add", ai, "netns", &na, "type", "veth", "peer", "name", bi, "netns",
                 &nb,
             ]);
-            for (ns, i) in [(&na, ai), (&nb, bi)] {
+            for (ns, node, i) in [(&na, a, ai), (&nb, b, bi)] {
+                let mac = mac_of(topo, node, i);
+                must(&["ip", "-n", ns, "link", "set", i, "address", &mac]);
                 must(&["ip", "-n", ns, "link", "set", i, "mtu", &mtu.to_string()]);
                 must(&["ip", "-n", ns, "link", "set", i, "up"]);
             }
@@ -455,7 +473,11 @@ fn lab_yaml(topo: &Topo, steps: &str) -> String {
     for n in topo.nodes.iter().filter(|n| !n.router) {
         y += &format!("  - name: {}\n    interfaces:\n", n.name);
         for (i, c) in &n.ifaces {
-            y += &format!("      {i}: {{ip: {c}, mtu: {}}}\n", mtu_of(n.name, i));
+            let mac = mac_of(topo, n.name, i);
+            y += &format!(
+                "      {i}: {{ip: {c}, mac: \"{mac}\", mtu: {}}}\n",
+                mtu_of(n.name, i)
+            );
         }
         if let Some(g) = n.gateway {
             y += &format!("    gateway: {g}\n");
@@ -465,7 +487,11 @@ fn lab_yaml(topo: &Topo, steps: &str) -> String {
     for n in topo.nodes.iter().filter(|n| n.router) {
         y += &format!("  - name: {}\n    interfaces:\n", n.name);
         for (i, c) in &n.ifaces {
-            y += &format!("      {i}: {{ip: {c}, mtu: {}}}\n", mtu_of(n.name, i));
+            let mac = mac_of(topo, n.name, i);
+            y += &format!(
+                "      {i}: {{ip: {c}, mac: \"{mac}\", mtu: {}}}\n",
+                mtu_of(n.name, i)
+            );
         }
         // The listings imitate the iptables the testbed has (Debian 12's 1.8.9).
         y += "    iptables_version: 1.8.9\n";

@@ -7,7 +7,7 @@ use super::matches::IpSpec;
 use super::model::{Rule, TableState, Tables, Target};
 use super::parse::{Command, TargetSpec, cmd, parse_command};
 use super::save::{list_rules, rule_key};
-use super::validate::{allowed_hooks, check_graph, check_rule, hook_bit};
+use super::validate::{check_graph, check_rule, hook_bit, rule_hooks};
 use super::{IptablesError, IptablesVersion, Prog};
 use crate::netfilter::packet::Table;
 
@@ -17,12 +17,10 @@ type Res<T> = Result<T, IptablesError>;
 /// clash with them, and `-j NAME` says the target is not modelled.
 pub(crate) const OTHER_TARGETS: &[&str] = &[
     "AUDIT",
-    "CHECKSUM",
     "CLASSIFY",
     "CLUSTERIP",
     "CONNSECMARK",
     "CT",
-    "DSCP",
     "ECN",
     "HMARK",
     "IDLETIMER",
@@ -36,10 +34,8 @@ pub(crate) const OTHER_TARGETS: &[&str] = &[
     "SYNPROXY",
     "TCPOPTSTRIP",
     "TEE",
-    "TOS",
     "TPROXY",
     "TRACE",
-    "TTL",
     "ULOG",
 ];
 
@@ -214,13 +210,13 @@ pub(crate) fn exec(ts: &mut TableState, c: &Command, p: &Prog, v: IptablesVersio
             let jumps = rules
                 .iter()
                 .any(|r| matches!(r.target, Target::Jump(_) | Target::Goto(_)));
-            let restricted = rules.iter().any(|r| allowed_hooks(&r.target).is_some());
+            let restricted = rules.iter().any(|r| rule_hooks(r).is_some());
             let hook = ts.chain(id).hook;
             if let Some(h) = hook
                 && !jumps
                 && rules
                     .iter()
-                    .any(|r| allowed_hooks(&r.target).is_some_and(|a| a & hook_bit(h) == 0))
+                    .any(|r| rule_hooks(r).is_some_and(|a| a & hook_bit(h) == 0))
             {
                 return Err(p.batch(
                     op,

@@ -98,6 +98,8 @@ impl Tables {
         let tcpmss = &mut self.tcpmss;
         self.marks = None;
         let marks = &mut self.marks;
+        self.hdr = None;
+        let hdr = &mut self.hdr;
         let ts = &mut self.tables[index(table)];
         // A copy whose marks the mark targets change.
         let mut view = *pkt;
@@ -121,8 +123,9 @@ impl Tables {
                 break policy(ts, base, table, want, pkt.len, trace);
             }
             let rule = &mut c.rules[idx];
-            let matched =
-                rule.ip.matches(pkt) && rule.matches.iter_mut().all(|m| m.matches(pkt, now));
+            let cur = *hdr;
+            let matched = rule.ip.matches(pkt)
+                && rule.matches.iter_mut().all(|m| m.matches_at(pkt, now, cur));
             if want {
                 trace(TraceEvent::Rule {
                     table,
@@ -169,6 +172,11 @@ impl Tables {
                         }
                         *marks = Some(current_marks(pkt));
                     }
+                    idx += 1;
+                }
+                Target::Hdr(h) => {
+                    let now = (*hdr).or_else(|| super::ext_hdr::tos_ttl(pkt));
+                    *hdr = now.map(|cur| h.apply(cur));
                     idx += 1;
                 }
                 Target::Accept => {

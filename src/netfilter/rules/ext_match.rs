@@ -45,6 +45,7 @@ pub(crate) fn parse_match_opt(
         let (flag, msg) = match canon {
             "sport" => ("sport", "Only one `--source-port' allowed"),
             "dport" => ("dport", "Only one `--destination-port' allowed"),
+            "tcp-option" => ("tcp-option", "Only one `--tcp-option' allowed"),
             _ => ("syn", "Only one of `--syn' or `--tcp-flags'  allowed"),
         };
         if b.seen.contains(&flag) {
@@ -57,6 +58,9 @@ pub(crate) fn parse_match_opt(
         ("tcp", "tcp-flags") => "syn",
         _ => canon,
     };
+    if let Match::Hdr(h) = &mut b.m {
+        return h.parse(p, opt, inv, args, &mut b.seen);
+    }
     once(p, name, &mut b.seen, key, inv, inv_ok)?;
     let proto_name = if name == "udp" { 17 } else { 6 };
     match &mut b.m {
@@ -64,6 +68,13 @@ pub(crate) fn parse_match_opt(
             "sport" => m.sport = ports_arg(p, args.value(p)?, proto_name, inv)?,
             "dport" => m.dport = ports_arg(p, args.value(p)?, proto_name, inv)?,
             "syn" => m.flags = Some((0x17, 0x02, inv)),
+            // `parse_tcp_option`: 1 to 255, in C's bases.
+            "tcp-option" => {
+                let v = args.value(p)?;
+                let n = super::values::parse_u32(v).filter(|n| (1..=255).contains(n));
+                let n = n.ok_or_else(|| p.param(format!("Bad TCP option \"{v}\""), Some(v)))?;
+                m.option = Some((n as u8, inv));
+            }
             _ => {
                 let mask = tcp_flags(p, args.value(p)?)?;
                 let comp = args.second(p, "--tcp-flags requires two args.")?;
@@ -244,6 +255,7 @@ pub(crate) fn parse_match_opt(
             }
             *c = v.to_string();
         }
+        Match::Hdr(_) => {}
     }
     Ok(())
 }

@@ -59,7 +59,7 @@ fn target_options(name: &str) -> &'static [(&'static str, u8)] {
             ("nfmask", 1),
             ("mask", 1),
         ],
-        _ => &[],
+        _ => super::ext_hdr::target_options(name),
     }
 }
 
@@ -144,6 +144,9 @@ impl TargetBuilder {
                 shift_right: false,
                 shift_bits: 0,
             }),
+            n if super::ext_hdr::HDR_TARGETS.contains(&n) => {
+                Target::Hdr(super::ext_hdr::HdrTarget::new(n))
+            }
             _ => nat(NatAction::Redirect { ports: None }),
         };
         TargetBuilder {
@@ -242,14 +245,15 @@ impl TargetBuilder {
             Target::Log(l) => match opt {
                 "log-level" => {
                     let v = args.value(p)?;
-                    l.level = match v.parse::<u8>() {
-                        Ok(n) if n <= 7 => n,
+                    // `xtopt_parse_sysloglevel`: a number in C's bases up to 7, or a name.
+                    l.level = match parse_u32(v) {
+                        Some(n) if n <= 7 => n as u8,
                         _ => LOG_LEVELS
                             .iter()
                             .find(|x| x.0 == v)
                             .map(|x| x.1)
                             .ok_or_else(|| {
-                                p.param(format!("log-level \"{v}\" unknown"), Some(v))
+                                p.param(format!("log level \"{v}\" unknown\n"), Some(v))
                             })?,
                     };
                 }
@@ -320,6 +324,7 @@ impl TargetBuilder {
                     };
                 }
             },
+            Target::Hdr(h) => h.parse(p, opt, args)?,
             _ => {}
         }
         Ok(())
@@ -351,6 +356,7 @@ impl TargetBuilder {
             {
                 Err(p.param("CONNMARK target: No operation specified", None))
             }
+            _ if let Target::Hdr(h) = &self.target => h.final_check(p, &self.seen),
             _ => self.check_exclusions(p),
         }
     }

@@ -21,6 +21,9 @@ pub(crate) fn print_match(out: &mut String, m: &Match, ipspec: &IpSpec, numeric:
             let _ = write!(out, " {name}");
             print_ports(out, "spt", t.sport, proto, numeric);
             print_ports(out, "dpt", t.dport, proto, numeric);
+            if let Some((opt, inv)) = t.option {
+                let _ = write!(out, " option={}{opt}", if inv { "!" } else { "" });
+            }
             if let Some((mask, comp, inv)) = t.flags {
                 let _ = write!(out, " flags:{}", if inv { "!" } else { "" });
                 if numeric {
@@ -116,6 +119,7 @@ pub(crate) fn print_match(out: &mut String, m: &Match, ipspec: &IpSpec, numeric:
             }
             mark_mask(out, m.mark, m.mask);
         }
+        Match::Hdr(h) => h.print(out, numeric),
     }
 }
 
@@ -126,6 +130,9 @@ pub(crate) fn save_match(out: &mut String, m: &Match, ipspec: &IpSpec) {
         Match::Tcp(t) | Match::Udp(t) => {
             save_ports(out, "sport", t.sport);
             save_ports(out, "dport", t.dport);
+            if let Some((opt, inv)) = t.option {
+                let _ = write!(out, "{} --tcp-option {opt}", if inv { " !" } else { "" });
+            }
             if let Some((mask, comp, inv)) = t.flags {
                 out.push_str(if inv {
                     " ! --tcp-flags "
@@ -205,6 +212,7 @@ pub(crate) fn save_match(out: &mut String, m: &Match, ipspec: &IpSpec) {
             out.push_str(" --mark");
             mark_mask(out, m.mark, m.mask);
         }
+        Match::Hdr(h) => h.save(out),
     }
 }
 

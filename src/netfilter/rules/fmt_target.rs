@@ -4,9 +4,24 @@ use std::fmt::Write;
 
 use super::fmt_ext::{ip, save_string};
 use super::model::{ConnMarkMode, TableState, Target};
-use super::names::{LOG_LEVELS, reject_name};
+use super::names::reject_name;
 use crate::netfilter::packet::NatAction;
 use crate::netfilter::tcpmss::TcpMss;
+
+/// glibc's `prioritynames` (`<syslog.h>`), in its order, without `none`.
+const PRIORITY_NAMES: &[(&str, u8)] = &[
+    ("alert", 1),
+    ("crit", 2),
+    ("debug", 7),
+    ("emerg", 0),
+    ("err", 3),
+    ("error", 3),
+    ("info", 6),
+    ("notice", 5),
+    ("panic", 0),
+    ("warn", 4),
+    ("warning", 4),
+];
 
 fn nat_range(out: &mut String, addrs: Option<(u32, u32)>, ports: Option<(u16, u16)>) {
     if let Some((lo, hi)) = addrs {
@@ -42,7 +57,9 @@ pub(crate) fn print_target(out: &mut String, t: &Target, numeric: bool) {
             if numeric {
                 let _ = write!(out, " flags {} level {}", l.flags, l.level);
             } else {
-                match LOG_LEVELS.iter().find(|x| x.1 == l.level) {
+                // `priority2name`: the first of glibc's `prioritynames` with the level, so
+                // `err` and `warn` rather than the `error` and `warning` iptables reads.
+                match PRIORITY_NAMES.iter().find(|x| x.1 == l.level) {
                     Some(x) => {
                         let _ = write!(out, " level {}", x.0);
                     }
@@ -118,6 +135,7 @@ pub(crate) fn print_target(out: &mut String, t: &Target, numeric: bool) {
                 let _ = write!(out, " {dir}-shift-mark {}", c.shift_bits);
             }
         }
+        Target::Hdr(h) => h.print(out, numeric),
         _ => {}
     }
 }
@@ -256,6 +274,10 @@ pub(crate) fn save_target(out: &mut String, t: &Target, ts: &TableState) {
                 let dir = if c.shift_right { "right" } else { "left" };
                 let _ = write!(out, " --{dir}-shift-mark {}", c.shift_bits);
             }
+        }
+        Target::Hdr(h) => {
+            let _ = write!(out, " -j {}", h.name());
+            h.save(out);
         }
     }
 }

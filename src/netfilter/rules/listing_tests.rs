@@ -201,7 +201,7 @@ fn extensions_print_as_their_modules_do() {
         (
             &["-A INPUT -j LOG --log-tcp-sequence --log-uid"],
             "-L INPUT",
-            " LOG level warning tcp-sequence uid",
+            " LOG level warn tcp-sequence uid",
         ),
         (
             &["-t nat -A POSTROUTING -p tcp -j MASQUERADE --to-ports 1024-2048 --random"],

@@ -60,6 +60,7 @@ impl Match {
             Match::Comment(_) => "comment",
             Match::Mark(_) => "mark",
             Match::ConnMark(_) => "connmark",
+            Match::Hdr(h) => h.name(),
         }
     }
 
@@ -97,6 +98,7 @@ impl Match {
                 Some(c) => (c.mark & m.mask == m.mark) != m.inv,
                 None => false,
             },
+            Match::Hdr(h) => h.matches(pkt, now),
         }
     }
 }
@@ -113,10 +115,37 @@ fn port_match(m: &PortMatch, pkt: &PacketView) -> bool {
     if pkt.fragment || !m.sport.matches(sport) || !m.dport.matches(dport) {
         return false;
     }
-    match m.flags {
+    let flags_ok = match m.flags {
         Some((mask, comp, inv)) => (pkt.tcp_flags.unwrap_or(0) & mask == comp) != inv,
         None => true,
+    };
+    flags_ok
+        && m.option
+            .is_none_or(|(opt, inv)| tcp_find_option(pkt, opt, inv))
+}
+
+/// `tcp_find_option`: whether the segment carries option `opt` (`!`: does not). A header
+/// that cannot be read matches nothing (the kernel drops the packet).
+fn tcp_find_option(pkt: &PacketView, opt: u8, inv: bool) -> bool {
+    let ihl = usize::from(pkt.ip.first().map_or(0, |b| b & 0x0F)) * 4;
+    let Some(th) = pkt.ip.get(ihl..).filter(|t| t.len() >= 20) else {
+        return false;
+    };
+    let doff = usize::from(th[12] >> 4) * 4;
+    let Some(op) = th.get(20..doff).filter(|_| doff >= 20) else {
+        return false;
+    };
+    let mut i = 0;
+    while i < op.len() {
+        if op[i] == opt {
+            return !inv;
+        }
+        i += match op[i] {
+            0 | 1 => 1,
+            _ => usize::from(op.get(i + 1).copied().unwrap_or(0)).max(1),
+        };
     }
+    inv
 }
 
 fn multiport_match(m: &MultiportMatch, pkt: &PacketView) -> bool {

@@ -145,6 +145,8 @@ pub(crate) struct PortMatch {
     pub dport: Ports,
     /// `--tcp-flags MASK COMP` (and `--syn`), with its `!`.
     pub flags: Option<(u8, u8, bool)>,
+    /// `--tcp-option N`, with its `!` (TCP only).
+    pub option: Option<(u8, bool)>,
 }
 
 /// `-m icmp --icmp-type`: type 255 is any.
@@ -280,4 +282,6 @@ pub(crate) enum Match {
     Mark(MarkMatch),
     /// `-m connmark`: the connection's mark (no connection: no match, `!` or not).
     ConnMark(MarkMatch),
+    /// `-m length`, `ttl`, `pkttype`, `mac`, `dscp`, `tos`, `tcpmss`, `devgroup` (`ext_hdr.rs`).
+    Hdr(super::ext_hdr::HdrMatch),
 }

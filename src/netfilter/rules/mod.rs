@@ -49,12 +49,21 @@
 //! and how), `eval` (`run`, trace events, LOG lines), `parse`/`options`/`parse_finish`/
 //! `parse_ext`/`ext_match`/`ext_target`/`values` (the command line), `apply`/`validate`
 //! (commands and the kernel's checks), `listing`/`fmt_*` (`-L`), `save` (`-S`,
-//! `iptables-save`), `restore`, `names`/`services` (name databases).
+//! `iptables-save`), `restore`, `names`/`services` (name databases). Some extensions keep
+//! their options, listings and evaluation in one file each, under one `Hdr` variant of
+//! `Match` and `Target`: `ext_hdr` (`length`, `ttl`, `pkttype`, `mac`, `dscp`, `tos`,
+//! `tcpmss`, `devgroup`; TTL, DSCP, TOS, CHECKSUM), `ext_hashlimit`, `ext_sctp`,
+//! `ext_string`, `ext_time`.
 
 mod apply;
 mod eval;
+mod ext_hashlimit;
+mod ext_hdr;
 mod ext_match;
+mod ext_sctp;
+mod ext_string;
 mod ext_target;
+mod ext_time;
 mod fmt_ext;
 mod fmt_match;
 mod fmt_target;
@@ -79,6 +88,7 @@ mod values;
 use std::fmt;
 
 pub use eval::{LogLine, TraceEvent};
+pub use ext_hdr::rewrite_tos_ttl;
 pub use model::{Counters, Policy, Tables};
 pub use restore::RestoreOptions;
 pub use save::SAVE_DATE;

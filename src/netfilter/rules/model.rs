@@ -137,6 +137,8 @@ pub(crate) enum Target {
     Mark(MarkTarget),
     /// Sets or copies the connection's mark and goes on.
     ConnMark(ConnMarkTarget),
+    /// Rewrites the IP header (TTL, DSCP, TOS) or does nothing (CHECKSUM), and goes on.
+    Hdr(super::ext_hdr::HdrTarget),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -280,6 +282,8 @@ pub struct Tables {
     pub(crate) tcpmss: crate::netfilter::tcpmss::Pending,
     /// The marks the last `run` changed (`MARK`, `CONNMARK`), until the hooks take them.
     pub(crate) marks: Option<crate::netfilter::packet::Marks>,
+    /// The (TOS, TTL) the header targets left in the last `run`, until the hooks take them.
+    pub(crate) hdr: Option<(u8, u8)>,
 }
 
 impl Default for Tables {
@@ -307,6 +311,7 @@ impl Tables {
             decided: None,
             tcpmss: Default::default(),
             marks: None,
+            hdr: None,
         }
     }
 

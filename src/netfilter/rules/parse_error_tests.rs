@@ -121,8 +121,8 @@ fn errors_read_like_iptables() {
         ),
         (
             &[],
-            "-A INPUT -p sctp --dport 80",
-            "hoplab: match 'sctp' is not modelled".into(),
+            "-A INPUT -p dccp --dport 80",
+            "hoplab: match 'dccp' is not modelled".into(),
         ),
         (
             &[],

@@ -22,6 +22,7 @@ fn match_options(name: &str) -> &'static [(&'static str, u8)] {
             ("destination-port", 1),
             ("syn", 0),
             ("tcp-flags", 2),
+            ("tcp-option", 1),
         ],
         "udp" => &[
             ("sport", 1),
@@ -57,7 +58,7 @@ fn match_options(name: &str) -> &'static [(&'static str, u8)] {
         "statistic" => &[("mode", 1), ("probability", 1), ("every", 1), ("packet", 1)],
         "comment" => &[("comment", 1)],
         "mark" | "connmark" => &[("mark", 1)],
-        _ => &[],
+        _ => super::ext_hdr::match_options(name),
     }
 }
 
@@ -65,7 +66,6 @@ fn match_options(name: &str) -> &'static [(&'static str, u8)] {
 /// prefix is resolved (`--ctst` is ambiguous: `--ctstate`, `--ctstatus`).
 fn match_options_elsewhere(name: &str) -> &'static [&'static str] {
     match name {
-        "tcp" => &["tcp-option"],
         "conntrack" => &[
             "ctproto",
             "ctreplsrc",
@@ -106,6 +106,18 @@ pub(crate) const MATCHES: &[&str] = &[
     "comment",
     "mark",
     "connmark",
+    "length",
+    "ttl",
+    "pkttype",
+    "mac",
+    "dscp",
+    "tos",
+    "tcpmss",
+    "devgroup",
+    "hashlimit",
+    "sctp",
+    "string",
+    "time",
 ];
 
 /// Match modules iptables 1.8.9 ships for IPv4 that are not modelled here: `-m NAME` says
@@ -120,35 +132,23 @@ pub(crate) const OTHER_MATCHES: &[&str] = &[
     "connlimit",
     "cpu",
     "dccp",
-    "devgroup",
-    "dscp",
     "ecn",
     "esp",
-    "hashlimit",
     "helper",
     "ipcomp",
     "ipvs",
-    "length",
-    "mac",
     "nfacct",
     "osf",
     "owner",
     "physdev",
-    "pkttype",
     "policy",
     "quota",
     "rateest",
     "realm",
     "recent",
     "rpfilter",
-    "sctp",
     "set",
     "socket",
-    "string",
-    "tcpmss",
-    "time",
-    "tos",
-    "ttl",
     "u32",
 ];
 
@@ -164,6 +164,10 @@ pub(crate) const TARGETS: &[&str] = &[
     "TCPMSS",
     "MARK",
     "CONNMARK",
+    "TTL",
+    "DSCP",
+    "TOS",
+    "CHECKSUM",
 ];
 
 /// A match being read: its module, the options seen so far, the value.
@@ -182,6 +186,7 @@ impl MatchBuilder {
                     sport: Ports::ANY,
                     dport: Ports::ANY,
                     flags: None,
+                    option: None,
                 };
                 if name == "tcp" {
                     Match::Tcp(p)
@@ -226,6 +231,9 @@ impl MatchBuilder {
                 } else {
                     Match::ConnMark(m)
                 }
+            }
+            n if super::ext_hdr::HDR_MATCHES.contains(&n) => {
+                Match::Hdr(super::ext_hdr::HdrMatch::new(n))
             }
             _ => Match::Comment(String::new()),
         };
@@ -317,6 +325,7 @@ pub(crate) fn final_check(p: &Prog, b: &MatchBuilder) -> Res<()> {
             } => need("--probability must be specified in random mode"),
             _ => Ok(()),
         },
+        Match::Hdr(h) => h.final_check(p, &b.seen),
         _ => Ok(()),
     }
 }

@@ -81,19 +81,18 @@ impl State {
         let pn = super::names::proto_to_name(self.protocol?, self.c.numeric)?;
         let &pm = MATCHES
             .iter()
-            .find(|&&m| m == pn && matches!(m, "tcp" | "udp" | "icmp"))?;
+            .find(|&&m| m == pn && matches!(m, "tcp" | "udp" | "icmp" | "sctp"))?;
         let loaded = self.matches.iter().any(|m| m.name == pm);
         (!loaded || !self.proto_used).then(|| MatchBuilder::new(pm))
     }
 
-    /// The protocol's match iptables would load for `--name` (`-p sctp --dport 80`) when
-    /// hoplab does not model it: a prefix of one of its options (`libxt_sctp`, `libxt_dccp`,
+    /// The protocol's match iptables would load for `--name` (`-p dccp --dport 80`) when
+    /// hoplab does not model it: a prefix of one of its options (`libxt_dccp`,
     /// `libxt_esp`, `libipt_ah`).
     pub(super) fn unmodelled_proto_match(&self, name: &str) -> Option<&'static str> {
         let pn = super::names::proto_to_name(self.protocol?, self.c.numeric)?;
         let ports: &[&str] = &["source-port", "sport", "destination-port", "dport"];
         let (m, opts): (&'static str, &[&str]) = match pn {
-            "sctp" => ("sctp", &[ports, &["chunk-types"]].concat()),
             "dccp" => ("dccp", &[ports, &["dccp-types", "dccp-option"]].concat()),
             "esp" => ("esp", &["espspi"]),
             "ah" => ("ah", &["ahspi"]),

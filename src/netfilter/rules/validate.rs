@@ -25,6 +25,10 @@ pub(super) fn check_rule(ts: &TableState, p: &Prog, r: &Rule, op: &str, chain: &
             Match::Tcp(_) => proto_is(6),
             Match::Udp(_) => proto_is(17),
             Match::Icmp(_) => proto_is(1),
+            Match::Hdr(h) if let Some(errno) = h.refused() => {
+                return Err(p.batch(op, errno, &format!("rule in chain {chain}"), Some(chain)));
+            }
+            Match::Hdr(h) => h.proto().is_none_or(proto_is),
             _ => true,
         };
         if !ok {
@@ -36,6 +40,8 @@ pub(super) fn check_rule(ts: &TableState, p: &Prog, r: &Rule, op: &str, chain: &
         Target::Reject(RejectWith::TcpReset) if !proto_is(6) => Err(einval()),
         // xt_TCPMSS registers for TCP only.
         Target::TcpMss(_) if !proto_is(6) => Err(einval()),
+        // `xt_HL`, `xt_DSCP`, `xt_CHECKSUM`: the mangle table only.
+        Target::Hdr(_) if ts.table != Table::Mangle => Err(einval()),
         Target::Jump(id) | Target::Goto(id) if ts.chain(*id).hook.is_some() => Err(p.batch(
             op,
             "Operation not supported",
@@ -70,6 +76,14 @@ pub(super) fn allowed_hooks(t: &Target) -> Option<u8> {
             Some(hook_bit(Forward) | hook_bit(Output) | hook_bit(Postrouting))
         }
         _ => None,
+    }
+}
+
+/// The hooks a rule may be reached from: its target's and its matches' restrictions.
+pub(super) fn rule_hooks(r: &Rule) -> Option<u8> {
+    match (allowed_hooks(&r.target), super::ext_hdr::rule_hooks(r)) {
+        (Some(a), Some(b)) => Some(a & b),
+        (a, b) => a.or(b),
     }
 }
 
@@ -129,7 +143,7 @@ pub(super) fn check_graph(ts: &TableState, p: &Prog, op: &str, chain: &str) -> R
     }
     for (id, c) in ts.chains.iter().enumerate() {
         for r in c.iter().flat_map(|c| &c.rules) {
-            if let Some(allowed) = allowed_hooks(&r.target)
+            if let Some(allowed) = rule_hooks(r)
                 && reach[id] & !allowed != 0
             {
                 return Err(p.batch(op, "Invalid argument", &what, Some(chain)));
