@@ -2,7 +2,7 @@
 //!
 //! Layers, each using only the ones above it (see `design.md`):
 //! `time`, `rand`, `id` → `wire` → `link`, `capture` → `sim` → `bridge`, `host` → `scenario`
-//! → `report`, `bench` → the `hoplab` binary. Nothing below the binary reads the wall clock,
+//! → `report`, `bench`, `import` (a real host's dumps made a lab file) → the `hoplab` binary. Nothing below the binary reads the wall clock,
 //! opens a file other than a capture, or spawns a thread (but the merged capture's writer,
 //! which only moves bytes to its file), but the TAP edge (`tap`: its
 //! devices, rtnetlink, namespaces, kernel-side programs and real-time driver, Linux only),
@@ -18,6 +18,7 @@ pub mod filter;
 pub mod fuzzing;
 pub mod host;
 pub mod id;
+pub mod import;
 pub mod link;
 pub mod netfilter;
 pub mod rand;

@@ -149,6 +149,8 @@ impl Host {
                 kernel: false,
                 src: None,
                 metric: None,
+                proto: None,
+                scope: None,
             });
         }
         let mut connected: Vec<RouteInfo> = self
@@ -168,6 +170,8 @@ impl Host {
                     kernel: true,
                     src: Some(c.address()),
                     metric: None,
+                    proto: None,
+                    scope: None,
                 })
             })
             .collect();

@@ -187,6 +187,10 @@ pub struct RouteInfo {
     pub kernel: bool,
     pub src: Option<Ipv4Address>,
     pub metric: Option<u32>,
+    /// `proto P` of a route added with one (`ip route add ... proto static`).
+    pub proto: Option<String>,
+    /// `scope S` of a route added with one.
+    pub scope: Option<String>,
 }
 
 /// `ip route`.
@@ -200,6 +204,10 @@ pub fn ip_route_with(routes: &[RouteInfo], linkdown: &dyn Fn(&str) -> bool) -> S
     for r in routes {
         match r.dst {
             None => out.push_str("default"),
+            // A host route prints without its /32, as iproute2 prints it.
+            Some(c) if c.prefix_len() == 32 => {
+                let _ = write!(out, "{}", c.address());
+            }
             Some(c) => {
                 let _ = write!(out, "{c}");
             }
@@ -210,6 +218,13 @@ pub fn ip_route_with(routes: &[RouteInfo], linkdown: &dyn Fn(&str) -> bool) -> S
         let _ = write!(out, " dev {}", r.dev);
         if r.kernel {
             out.push_str(" proto kernel scope link");
+        } else {
+            if let Some(p) = &r.proto {
+                let _ = write!(out, " proto {p}");
+            }
+            if let Some(s) = &r.scope {
+                let _ = write!(out, " scope {s}");
+            }
         }
         if let Some(s) = r.src {
             let _ = write!(out, " src {s}");
@@ -392,6 +407,8 @@ mod tests {
                 kernel: false,
                 src: None,
                 metric: None,
+                proto: None,
+                scope: None,
             },
             RouteInfo {
                 dst: Some(Ipv4Cidr::new(Ipv4Address::new(172, 17, 0, 0), 16)),
@@ -400,6 +417,8 @@ mod tests {
                 kernel: true,
                 src: Some(Ipv4Address::new(172, 17, 0, 2)),
                 metric: None,
+                proto: None,
+                scope: None,
             },
         ];
         // As in kernel-listings/l2_views.txt (ip route, c1).

@@ -17,6 +17,9 @@ pub struct Route {
     /// Added by the kernel with an address.
     pub kernel: bool,
     pub src: Option<Ipv4Address>,
+    /// `proto P` and `scope S` as the route was added with them (listed back as given).
+    pub proto: Option<String>,
+    pub scope: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -24,7 +27,9 @@ pub struct RouteTable {
     routes: Vec<Route>,
 }
 
-/// `ip route add|del|replace PREFIX|default [via GW] [dev IF] [metric N]`, parsed.
+/// `ip route add|del|replace PREFIX|default [via GW] [dev IF] [proto P] [scope S] [src A]
+/// [metric N]`, parsed. `proto`, `scope` and `src` are kept for the listing; routing does
+/// not read them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouteCmd {
     pub op: RouteOp,
@@ -32,6 +37,9 @@ pub struct RouteCmd {
     pub via: Option<Ipv4Address>,
     pub dev: Option<String>,
     pub metric: u32,
+    pub proto: Option<String>,
+    pub scope: Option<String>,
+    pub src: Option<Ipv4Address>,
     /// `table ID` (default `main`).
     pub table: u32,
 }
@@ -97,6 +105,9 @@ pub fn parse_route_cmd(words: &[&str]) -> Result<RouteCmd, String> {
         via: None,
         dev: None,
         metric: 0,
+        proto: None,
+        scope: None,
+        src: None,
         table: super::policy::MAIN,
     };
     while let Some(k) = it.next() {
@@ -110,6 +121,18 @@ pub fn parse_route_cmd(words: &[&str]) -> Result<RouteCmd, String> {
                 })?)
             }
             "dev" => cmd.dev = Some(v.to_string()),
+            "proto" | "protocol" => cmd.proto = Some(v.to_string()),
+            "scope" => match *v {
+                "global" | "universe" | "link" | "host" | "site" | "nowhere" => {
+                    cmd.scope = Some(v.replace("universe", "global"))
+                }
+                _ => return Err(format!("Error: invalid \"scope\" value: {v}")),
+            },
+            "src" => {
+                cmd.src = Some(v.parse().map_err(|_| {
+                    format!("Error: an IPv4 address is expected rather than \"{v}\".")
+                })?)
+            }
             "table" => {
                 cmd.table = super::policy::parse_table(v).map_err(|e| e.trim_end().to_string())?
             }
@@ -164,6 +187,8 @@ impl RouteTable {
             metric: 0,
             kernel: true,
             src: Some(cidr.address()),
+            proto: None,
+            scope: None,
         });
     }
 
@@ -213,7 +238,9 @@ impl RouteTable {
                     dev,
                     metric: cmd.metric,
                     kernel: false,
-                    src: None,
+                    src: cmd.src,
+                    proto: cmd.proto.clone(),
+                    scope: cmd.scope.clone(),
                 };
                 match self.routes.iter().position(same) {
                     Some(_) if cmd.op == RouteOp::Add => {
@@ -251,6 +278,8 @@ impl RouteTable {
                 kernel: r.kernel,
                 src: r.src,
                 metric: (r.metric != 0).then_some(r.metric),
+                proto: r.proto.clone(),
+                scope: r.scope.clone(),
             })
             .collect()
     }
@@ -290,6 +319,37 @@ mod tests {
                 .unwrap();
         }
         t
+    }
+
+    #[test]
+    fn proto_scope_and_src_are_listed_as_given() {
+        let mut t = RouteTable::default();
+        t.add_connected(cidr("10.104.68.181/25"), 0);
+        let conn = |gw: Ipv4Address| cidr("10.104.68.128/25").contains_addr(&gw).then_some(0);
+        for cmd in [
+            "ip route add default via 10.104.68.129 dev eth0 proto dhcp src 10.104.68.181 metric 100",
+            "ip route add 169.254.169.254/32 via 10.104.68.150 dev eth0 proto dhcp src 10.104.68.181 metric 100",
+            "ip route add 10.9.0.0/16 dev eth0 scope link",
+        ] {
+            let words: Vec<&str> = cmd.split_whitespace().collect();
+            t.apply(&parse_route_cmd(&words).unwrap(), |_| Some(0), conn)
+                .unwrap();
+        }
+        let text = crate::report::iproute::ip_route(&t.listing(|_| "eth0".into()));
+        assert_eq!(
+            text,
+            "default via 10.104.68.129 dev eth0 proto dhcp src 10.104.68.181 metric 100 \n\
+             10.9.0.0/16 dev eth0 scope link \n\
+             10.104.68.128/25 dev eth0 proto kernel scope link src 10.104.68.181 \n\
+             169.254.169.254 via 10.104.68.150 dev eth0 proto dhcp src 10.104.68.181 metric 100 \n"
+        );
+        let words: Vec<&str> = "ip route add 10.9.0.0/16 dev eth0 scope galaxy"
+            .split_whitespace()
+            .collect();
+        assert_eq!(
+            parse_route_cmd(&words).unwrap_err(),
+            "Error: invalid \"scope\" value: galaxy"
+        );
     }
 
     #[test]

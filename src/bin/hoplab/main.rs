@@ -4,6 +4,7 @@
 #[macro_use]
 mod output;
 mod explain_cmd;
+mod import_cmd;
 mod step;
 mod trace_cmd;
 
@@ -166,6 +167,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Turn a real host's dumps (ip addr, ip route, iptables, docker inspect) into a lab.
+    Import(import_cmd::ImportArgs),
     /// Send one packet into a router as the lab left it and print why it meets its fate:
     /// conntrack, every table and rule at every hook (with counters), NAT, the route.
     Explain {
@@ -285,6 +288,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Import(args) => import_cmd::run(&args),
         Command::Explain {
             file,
             on,
