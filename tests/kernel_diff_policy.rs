@@ -249,3 +249,35 @@ fn kd_neigh_a_permanent_entry_is_not_corrected_by_arp() {
         );
     }
 }
+
+/// Asymmetric routing: r1 sends h1's packets to h3 by r2 (a source rule), so they reach r3
+/// on its eth1, while r3's route back to h1 leaves by eth0. Strict `rp_filter` on r3 drops
+/// them; loose lets them through, as it has a route back at all.
+#[test]
+fn kd_rp_filter_strict_drops_an_asymmetric_path_and_loose_does_not() {
+    for (mode, answered) in [("1", false), ("2", true), ("0", true)] {
+        let case = format!("kd_rp_filter_{mode}");
+        if !privileged(&case) {
+            return;
+        }
+        let mut topo = uplinks(&[VIA_R2, "ip rule add from 10.0.1.10 table 100"]);
+        let sysctl: &'static str = match mode {
+            "1" => "sysctl -w net.ipv4.conf.all.rp_filter=1",
+            "2" => "sysctl -w net.ipv4.conf.eth1.rp_filter=2",
+            _ => "sysctl -w net.ipv4.conf.all.rp_filter=0",
+        };
+        topo.nodes[4].setup.push(sysctl);
+        let cmd = "ping -c 1 -W 2 10.0.3.10";
+        let tb = Testbed::new(&case, &topo);
+        let kernel = tb.run("h1", cmd);
+        drop(tb);
+        let ours = kernel::hoplab_run(&topo, "h1", cmd, "30s");
+        let (k, h) = (ping_outcome(&kernel), ping_outcome(&ours));
+        assert_eq!(k, h, "{case}: kernel:\n{kernel}\nhoplab:\n{ours}");
+        assert_eq!(
+            matches!(k, Outcome::Reply { .. }),
+            answered,
+            "{case}: {kernel}"
+        );
+    }
+}

@@ -433,6 +433,11 @@ pub struct Router {
     /// `net.ipv4.conf.IF.route_localnet` per interface, and `conf.all`.
     localnet: Vec<bool>,
     localnet_all: bool,
+    /// `net.ipv4.conf.IF.rp_filter` per interface, and `all`'s and `default`'s: the check
+    /// uses the larger of `all` and the interface's (0 off, 1 strict, else loose).
+    rp_filter: Vec<u32>,
+    rp_filter_all: u32,
+    rp_filter_default: u32,
     /// Ports of the bridges whose device is one of the interfaces (`master docker0`), as
     /// its listings show them after its own interfaces.
     members: Vec<BridgeMember>,
@@ -751,11 +756,15 @@ impl Router {
             seed,
             localnet: Vec::new(),
             localnet_all: false,
+            rp_filter: Vec::new(),
+            rp_filter_all: 0,
+            rp_filter_default: 0,
             members: Vec::new(),
             clis: Vec::new(),
             rx_mac: None,
         };
         r.localnet = vec![false; r.ifaces.len()];
+        r.rp_filter = vec![0; r.ifaces.len()];
         for (i, f) in r.ifaces.iter().enumerate() {
             for a in &f.addrs {
                 r.routes.add_connected(*a, i);
@@ -852,6 +861,30 @@ impl Router {
             }
             _ => {}
         }
+        if let Some(dev) = key
+            .strip_prefix("net.ipv4.conf.")
+            .and_then(|k| k.strip_suffix(".rp_filter"))
+        {
+            let slot = match dev {
+                "all" => &mut self.rp_filter_all,
+                "default" => &mut self.rp_filter_default,
+                _ => {
+                    let i = self
+                        .ifaces
+                        .iter()
+                        .position(|f| f.name == dev)
+                        .ok_or_else(not_found)?;
+                    &mut self.rp_filter[i]
+                }
+            };
+            if let Some(v) = value {
+                // `proc_dointvec`: any integer; 1 is strict, every other non-zero loose.
+                *slot = v
+                    .parse()
+                    .map_err(|_| format!("sysctl: setting key \"{key}\": Invalid argument"))?;
+            }
+            return Ok(format!("{key} = {slot}\n"));
+        }
         let on = match key {
             "net.bridge.bridge-nf-call-iptables" => {
                 let mut f = self.filtering.borrow_mut();
@@ -931,6 +964,27 @@ impl Router {
             }
         }
         None
+    }
+
+    /// The reverse-path check of `rp_filter` (`fib_validate_source`): the route back to
+    /// `src` (looked up from `lo`, without the packet's mark) must exist, and in strict mode
+    /// leave by `dev`, the interface the packet came in on.
+    fn reverse_path_ok(&self, src: Ipv4Address, dst: Ipv4Address, dev: usize) -> bool {
+        let rpf = self.rp_filter_all.max(self.rp_filter[dev]);
+        if rpf == 0 {
+            return true;
+        }
+        let key = policy::FlowKey {
+            src: Some(dst),
+            dst: src,
+            mark: 0,
+            iif: Some(local::LO),
+            oif: None,
+        };
+        match self.route_for(&key) {
+            None => false,
+            Some((r, _, _)) => rpf != 1 || r.dev == dev,
+        }
     }
 
     /// The route a packet the router makes takes (no mark, from `lo`).
@@ -1278,6 +1332,10 @@ impl Router {
         // packet sent to 127.0.0.1 and DNATed elsewhere is not (moby#45610).
         if (src.is_loopback() || dst.is_loopback()) && !self.localnet(dev) {
             ctx.note(Note::Dropped(DropReason::Martian));
+            return;
+        }
+        if !src.is_unspecified() && !self.reverse_path_ok(src, dst, dev) {
+            ctx.note(Note::Dropped(DropReason::ReversePath));
             return;
         }
         let to_broadcast = self.is_broadcast(dst);

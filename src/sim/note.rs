@@ -42,6 +42,9 @@ pub enum DropReason {
     ConntrackFull,
     /// A loopback address where `route_localnet` does not allow one.
     Martian,
+    /// The source fails the reverse-path check (`rp_filter`): no route back to it, or, in
+    /// strict mode, none through the interface it came in on.
+    ReversePath,
     /// From a TAP: too short for its own headers.
     Runt,
     /// From a TAP: larger than the TAP's MTU allows.
@@ -144,6 +147,10 @@ impl DropReason {
             DropReason::Filtered => "netfilter".into(),
             DropReason::ConntrackFull => "conntrack table full (nf_conntrack_max)".into(),
             DropReason::Martian => "martian (127.0.0.0/8 without route_localnet)".into(),
+            DropReason::ReversePath => {
+                "reverse path filter (rp_filter): no route back to the source by this interface"
+                    .into()
+            }
             DropReason::Runt => "runt (too short for its headers)".into(),
             DropReason::Oversize => "oversize (larger than the MTU allows)".into(),
             DropReason::BadIpChecksum => "bad IPv4 header checksum".into(),
@@ -171,6 +178,7 @@ impl DropReason {
             DropReason::Filtered => "filtered",
             DropReason::ConntrackFull => "conntrack_full",
             DropReason::Martian => "martian",
+            DropReason::ReversePath => "reverse_path",
             DropReason::Runt => "runt",
             DropReason::Oversize => "oversize",
             DropReason::BadIpChecksum => "bad_ip_checksum",
