@@ -1537,3 +1537,48 @@ fn kd_connmark_restore_mark_lets_the_reply_through() {
         assert_eq!(marks, ["mark=5"]);
     }
 }
+
+// --- recent ---------------------------------------------------------------------------
+
+/// `/proc/net/xt_recent/NAME` with the jiffies left out (the clocks differ): each address's
+/// TTL and how many stamps it has.
+fn recent_shape(o: &Out) -> Vec<String> {
+    o.text
+        .lines()
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let stamps = l
+                .split_once("oldest_pkt: ")
+                .map_or(0, |(_, r)| r.split_whitespace().skip(1).count());
+            format!(
+                "{} {} {} oldest_pkt: {} {} stamps",
+                w.first().copied().unwrap_or(""),
+                w.get(1).copied().unwrap_or(""),
+                w.get(2).copied().unwrap_or(""),
+                w.get(6).copied().unwrap_or(""),
+                stamps
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn kd_recent_drops_the_third_echo_within_a_minute() {
+    let r = probe(
+        "kd_recent",
+        &filtered(&[
+            "iptables -A FORWARD -p icmp --icmp-type echo-request -m recent --set --name P --rsource",
+            "iptables -A FORWARD -p icmp --icmp-type echo-request -m recent --update --seconds 60 --hitcount 3 --name P -j DROP",
+        ]),
+        &[
+            run("h1", "ping -c 5 -i 0.2 -W 1 10.0.2.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+            Step::Show("r1", "cat /proc/net/xt_recent/P"),
+        ],
+        |o| (ping_stats(&o[0]), nvl(&o[1], true), recent_shape(&o[2])),
+    );
+    if let Some((stats, _, list)) = r {
+        assert_eq!(stats, "5 packets transmitted, 2 received");
+        assert_eq!(list, ["src=10.0.1.10 ttl: 64 oldest_pkt: 8 8 stamps"]);
+    }
+}

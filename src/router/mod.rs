@@ -462,6 +462,9 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
             ..,
         ] => Ok(RouterCmd::Iptables(argv.to_vec())),
         ["dmesg"] => Ok(RouterCmd::Iptables(argv.to_vec())),
+        ["cat", path] if path.starts_with("/proc/net/xt_recent/") => {
+            Ok(RouterCmd::Iptables(argv.to_vec()))
+        }
         ["docker", ..] => Ok(RouterCmd::Cli),
         ["sysctl", rest @ ..] => {
             let rest: Vec<&str> = rest.iter().copied().filter(|w| *w != "-w").collect();
@@ -553,13 +556,17 @@ impl Router {
                 let counters = argv.iter().any(|a| a == "-c" || a == "--counters");
                 let noflush = argv.iter().any(|a| a == "-n" || a == "--noflush");
                 let opts = crate::netfilter::rules::RestoreOptions { counters, noflush };
-                t.restore_with(input, opts)
+                let out = t
+                    .restore_with(input, opts)
                     .map(|_| String::new())
-                    .map_err(|e| (e.exit_code(), e.to_string()))
+                    .map_err(|e| (e.exit_code(), e.to_string()));
+                t.sync_ext_state();
+                out
             }
             Some("iptables-save") => {
                 Ok(t.save_with(argv.iter().any(|a| a == "-c" || a == "--counters"), None))
             }
+            Some("cat") => crate::netfilter::rules::proc_file(t, &argv[1..]),
             Some("dmesg") => Ok(filtering
                 .rules
                 .log
@@ -569,7 +576,9 @@ impl Router {
             _ => {
                 let mut args = argv.to_vec();
                 args[0] = "iptables".into();
-                t.apply(&args).map_err(|e| (e.exit_code(), e.to_string()))
+                let out = t.apply(&args).map_err(|e| (e.exit_code(), e.to_string()));
+                t.sync_ext_state();
+                out
             }
         }
     }
@@ -578,7 +587,7 @@ impl Router {
     /// with iptables' exit code; `iptables-restore` and `dmesg` pass.
     pub fn check_iptables(&self, argv: &[String]) -> Result<(), (i32, String)> {
         match argv.first().map(String::as_str) {
-            Some("iptables-restore" | "dmesg") => Ok(()),
+            Some("iptables-restore" | "dmesg" | "cat") => Ok(()),
             _ => {
                 let mut args = argv.to_vec();
                 if args.first().is_some_and(|a| a != "iptables-save") {
@@ -1599,6 +1608,9 @@ impl Node for Router {
                 "iptables" | "iptables-save" | "iptables-legacy" | "iptables-nft" | "dmesg",
                 ..,
             ] => self.iptables(argv, "").map_err(|(_, e)| e),
+            ["cat", path] if path.starts_with("/proc/net/xt_recent/") => {
+                self.iptables(argv, "").map_err(|(_, e)| e)
+            }
             _ => Err(format!(
                 "{}: a router shows `ip addr`, `ip link`, `ip -s link`, `ip route`, `ip neigh`, `sysctl net.ipv4.ip_forward`, `conntrack -L`",
                 argv.join(" ")

@@ -98,6 +98,7 @@ impl Tables {
         let tcpmss = &mut self.tcpmss;
         self.marks = None;
         let marks = &mut self.marks;
+        let shared = &mut self.ext;
         let ts = &mut self.tables[index(table)];
         // A copy whose marks the mark targets change.
         let mut view = *pkt;
@@ -121,8 +122,11 @@ impl Tables {
                 break policy(ts, base, table, want, pkt.len, trace);
             }
             let rule = &mut c.rules[idx];
-            let matched =
-                rule.ip.matches(pkt) && rule.matches.iter_mut().all(|m| m.matches(pkt, now));
+            let matched = rule.ip.matches(pkt)
+                && rule
+                    .matches
+                    .iter_mut()
+                    .all(|m| super::ext_state::eval(m, pkt, now, shared));
             if want {
                 trace(TraceEvent::Rule {
                     table,

@@ -20,6 +20,9 @@ pub(crate) fn parse_match_opt(
     args: &mut Args,
     proto: Option<u8>,
 ) -> Res<()> {
+    if let Match::State(_) = &b.m {
+        return super::ext_state::parse_match_opt(p, b, opt, inv, args);
+    }
     let name = b.name;
     let canon = match opt {
         "source-port" => "sport",
@@ -244,6 +247,7 @@ pub(crate) fn parse_match_opt(
             }
             *c = v.to_string();
         }
+        Match::State(_) => {}
     }
     Ok(())
 }

@@ -116,6 +116,7 @@ pub(crate) fn print_match(out: &mut String, m: &Match, ipspec: &IpSpec, numeric:
             }
             mark_mask(out, m.mark, m.mask);
         }
+        Match::State(s) => s.print(out, numeric),
     }
 }
 
@@ -205,6 +206,7 @@ pub(crate) fn save_match(out: &mut String, m: &Match, ipspec: &IpSpec) {
             out.push_str(" --mark");
             mark_mask(out, m.mark, m.mask);
         }
+        Match::State(s) => s.save(out),
     }
 }
 

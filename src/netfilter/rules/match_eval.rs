@@ -60,6 +60,7 @@ impl Match {
             Match::Comment(_) => "comment",
             Match::Mark(_) => "mark",
             Match::ConnMark(_) => "connmark",
+            Match::State(s) => s.name(),
         }
     }
 
@@ -97,6 +98,8 @@ impl Match {
                 Some(c) => (c.mark & m.mask == m.mark) != m.inv,
                 None => false,
             },
+            // Read with the namespace's shared state (`ext_state::eval`).
+            Match::State(s) => s.matches(pkt, now, &mut Default::default()),
         }
     }
 }

@@ -280,4 +280,5 @@ pub(crate) enum Match {
     Mark(MarkMatch),
     /// `-m connmark`: the connection's mark (no connection: no match, `!` or not).
     ConnMark(MarkMatch),
+    State(super::ext_state::StateMatch),
 }

@@ -54,6 +54,8 @@
 mod apply;
 mod eval;
 mod ext_match;
+mod ext_recent;
+mod ext_state;
 mod ext_target;
 mod fmt_ext;
 mod fmt_match;
@@ -79,6 +81,7 @@ mod values;
 use std::fmt;
 
 pub use eval::{LogLine, TraceEvent};
+pub use ext_state::proc_file;
 pub use model::{Counters, Policy, Tables};
 pub use restore::RestoreOptions;
 pub use save::SAVE_DATE;

@@ -280,6 +280,8 @@ pub struct Tables {
     pub(crate) tcpmss: crate::netfilter::tcpmss::Pending,
     /// The marks the last `run` changed (`MARK`, `CONNMARK`), until the hooks take them.
     pub(crate) marks: Option<crate::netfilter::packet::Marks>,
+    /// What the state and set matches keep for the namespace (`ext_state.rs`).
+    pub(crate) ext: super::ext_state::Shared,
 }
 
 impl Default for Tables {
@@ -307,6 +309,7 @@ impl Tables {
             decided: None,
             tcpmss: Default::default(),
             marks: None,
+            ext: Default::default(),
         }
     }
 

@@ -57,6 +57,9 @@ fn match_options(name: &str) -> &'static [(&'static str, u8)] {
         "statistic" => &[("mode", 1), ("probability", 1), ("every", 1), ("packet", 1)],
         "comment" => &[("comment", 1)],
         "mark" | "connmark" => &[("mark", 1)],
+        n if super::ext_state::NAMES.contains(&n) => {
+            super::ext_state::match_options(n).unwrap_or(&[])
+        }
         _ => &[],
     }
 }
@@ -106,6 +109,7 @@ pub(crate) const MATCHES: &[&str] = &[
     "comment",
     "mark",
     "connmark",
+    "recent",
 ];
 
 /// Match modules iptables 1.8.9 ships for IPv4 that are not modelled here: `-m NAME` says
@@ -139,7 +143,6 @@ pub(crate) const OTHER_MATCHES: &[&str] = &[
     "quota",
     "rateest",
     "realm",
-    "recent",
     "rpfilter",
     "sctp",
     "set",
@@ -226,6 +229,9 @@ impl MatchBuilder {
                 } else {
                     Match::ConnMark(m)
                 }
+            }
+            n if super::ext_state::NAMES.contains(&n) => {
+                super::ext_state::new_match(n).map_or(Match::Comment(String::new()), Match::State)
             }
             _ => Match::Comment(String::new()),
         };
@@ -317,6 +323,7 @@ pub(crate) fn final_check(p: &Prog, b: &MatchBuilder) -> Res<()> {
             } => need("--probability must be specified in random mode"),
             _ => Ok(()),
         },
+        Match::State(s) => super::ext_state::final_check(p, s, &b.seen),
         _ => Ok(()),
     }
 }

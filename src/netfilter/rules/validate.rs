@@ -25,6 +25,7 @@ pub(super) fn check_rule(ts: &TableState, p: &Prog, r: &Rule, op: &str, chain: &
             Match::Tcp(_) => proto_is(6),
             Match::Udp(_) => proto_is(17),
             Match::Icmp(_) => proto_is(1),
+            Match::State(s) => s.check_entry(),
             _ => true,
         };
         if !ok {

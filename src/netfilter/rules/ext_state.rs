@@ -1,0 +1,161 @@
+//! The state, socket and set matches and the conntrack and queue targets, kept apart from
+//! the other extensions: each family has its own file (`ext_recent.rs`, ...) and this one
+//! joins them to the rule engine. A match of this group is one `Match::State` and a target
+//! one `Target::State`; what they keep between packets for the whole namespace (the recent
+//! lists, the ip sets) is [`Shared`], a field of `Tables`.
+
+use super::Prog;
+use super::ext_recent::{RecentLists, RecentMatch};
+use super::parse::{Args, Res};
+use super::parse_ext::MatchBuilder;
+use crate::netfilter::packet::PacketView;
+use crate::time::Instant;
+
+/// A match of this group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum StateMatch {
+    /// `-m recent`.
+    Recent(RecentMatch),
+}
+
+/// What this group's matches keep for the namespace, whichever rule reads it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Shared {
+    pub recent: RecentLists,
+}
+
+/// The match modules of this group.
+pub(crate) const NAMES: &[&str] = &["recent"];
+
+/// The options of a match of this group (`None`: not one of this group).
+pub(crate) fn match_options(name: &str) -> Option<&'static [(&'static str, u8)]> {
+    match name {
+        "recent" => Some(super::ext_recent::OPTIONS),
+        _ => None,
+    }
+}
+
+/// A fresh match of this group, as its `init` leaves it.
+pub(crate) fn new_match(name: &str) -> Option<StateMatch> {
+    match name {
+        "recent" => Some(StateMatch::Recent(RecentMatch::default())),
+        _ => None,
+    }
+}
+
+/// Reads one option of a match of this group.
+pub(crate) fn parse_match_opt(
+    p: &Prog,
+    b: &mut MatchBuilder,
+    opt: &'static str,
+    inv: bool,
+    args: &mut Args,
+) -> Res<()> {
+    let super::matches::Match::State(m) = &mut b.m else {
+        return Ok(());
+    };
+    match m {
+        StateMatch::Recent(r) => r.parse(p, &mut b.seen, opt, inv, args),
+    }
+}
+
+/// The module's check once the line is read.
+pub(crate) fn final_check(p: &Prog, m: &StateMatch, seen: &[&'static str]) -> Res<()> {
+    match m {
+        StateMatch::Recent(r) => r.final_check(p, seen),
+    }
+}
+
+impl StateMatch {
+    pub fn name(&self) -> &'static str {
+        match self {
+            StateMatch::Recent(_) => "recent",
+        }
+    }
+
+    /// As `iptables -L` prints it.
+    pub fn print(&self, out: &mut String, _numeric: bool) {
+        match self {
+            StateMatch::Recent(r) => r.print(out),
+        }
+    }
+
+    /// As `-S` writes it, after `-m NAME`.
+    pub fn save(&self, out: &mut String) {
+        match self {
+            StateMatch::Recent(r) => r.save(out),
+        }
+    }
+
+    /// The kernel's match function, with the namespace's shared state.
+    pub fn matches(&self, pkt: &PacketView, now: Instant, shared: &mut Shared) -> bool {
+        match self {
+            StateMatch::Recent(r) => shared.recent.eval(r, pkt, now),
+        }
+    }
+
+    /// The kernel's `checkentry` for the rule (EINVAL when false).
+    pub fn check_entry(&self) -> bool {
+        match self {
+            StateMatch::Recent(r) => r.check_entry(),
+        }
+    }
+}
+
+/// Evaluates a rule's match: this group's with the shared state, the others as usual.
+pub(crate) fn eval(
+    m: &mut super::matches::Match,
+    pkt: &PacketView,
+    now: Instant,
+    shared: &mut Shared,
+) -> bool {
+    match m {
+        super::matches::Match::State(s) => s.matches(pkt, now, shared),
+        m => m.matches(pkt, now),
+    }
+}
+
+impl super::model::Tables {
+    /// Brings the shared state in line with the rules, as the kernel's `checkentry` and
+    /// `destroy` do when rules come and go: a recent list exists while a rule names it
+    /// (and is emptied when a rule asks for more stamps per address than it keeps).
+    pub fn sync_ext_state(&mut self) {
+        let mut wanted = Vec::new();
+        for ts in &self.tables {
+            for r in ts.chains.iter().flatten().flat_map(|c| &c.rules) {
+                for m in &r.matches {
+                    if let super::matches::Match::State(StateMatch::Recent(rm)) = m {
+                        wanted.push(rm);
+                    }
+                }
+            }
+        }
+        self.ext.recent.sync(&wanted);
+    }
+
+    /// `cat /proc/net/xt_recent/NAME` (`recent_seq_show`), or `None` when no such list.
+    pub fn recent_listing(&self, name: &str) -> Option<String> {
+        self.ext.recent.listing(name)
+    }
+
+    /// The names in `/proc/net/xt_recent/`, in creation order.
+    pub fn recent_names(&self) -> Vec<&str> {
+        self.ext.recent.names()
+    }
+}
+
+/// `cat FILE` of the files this group shows under `/proc/net` (`/proc/net/xt_recent/NAME`):
+/// the text, or `cat`'s exit status and message.
+pub fn proc_file(t: &super::Tables, files: &[String]) -> Result<String, (i32, String)> {
+    let mut out = String::new();
+    for f in files {
+        let text = f
+            .strip_prefix("/proc/net/xt_recent/")
+            .and_then(|name| t.recent_listing(name));
+        match text {
+            Some(text) => out.push_str(&text),
+            None => return Err((1, format!("cat: {f}: No such file or directory"))),
+        }
+    }
+    Ok(out)
+}
