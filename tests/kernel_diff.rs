@@ -1582,3 +1582,70 @@ fn kd_recent_drops_the_third_echo_within_a_minute() {
         assert_eq!(list, ["src=10.0.1.10 ttl: 64 oldest_pkt: 8 8 stamps"]);
     }
 }
+
+// --- ipset ------------------------------------------------------------------------------
+
+/// `ipset list` with the `initval` (random in the kernel) and the seconds a member has left
+/// (the clocks differ) left out.
+fn ipset_listing(o: &Out) -> String {
+    o.text
+        .lines()
+        .map(
+            |l| match (l.split_once(" initval "), l.split_once(" timeout ")) {
+                (Some((head, _)), _) => format!("{head}\n"),
+                (None, Some((member, _))) if !l.starts_with("Header") => {
+                    format!("{member} timeout _\n")
+                }
+                _ => format!("{l}\n"),
+            },
+        )
+        .collect()
+}
+
+#[test]
+fn kd_ipset_match_set_drops_the_listed_source_until_it_is_deleted() {
+    let r = probe(
+        "kd_ipset",
+        &filtered(&[]),
+        &[
+            run("r1", "ipset create blk hash:ip timeout 600"),
+            run("r1", "ipset add blk 10.0.1.10"),
+            run(
+                "r1",
+                "iptables -A FORWARD -m set --match-set nosuch src -j DROP",
+            ),
+            run(
+                "r1",
+                "iptables -A FORWARD -m set --match-set blk src -j DROP",
+            ),
+            run("h1", "ping -c 1 -W 1 10.0.2.10"),
+            run("h2", "ping -c 1 -W 1 10.0.1.10"),
+            run("r1", "ipset destroy blk"),
+            Step::Show("r1", "ipset list blk"),
+            run("r1", "ipset del blk 10.0.1.10"),
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| {
+            (
+                (o[2].code, o[2].text.clone()),
+                ping_outcome(&o[4].text),
+                ping_outcome(&o[5].text),
+                (o[6].code, o[6].text.clone()),
+                ipset_listing(&o[7]),
+                ping_outcome(&o[9].text),
+                nvl(&o[10], true),
+            )
+        },
+    );
+    if let Some((missing, first, back, destroy, _, after, _)) = r {
+        assert_eq!(missing.0, 2);
+        assert!(
+            missing.1.contains("Set nosuch doesn't exist."),
+            "{missing:?}"
+        );
+        assert_eq!((first, back), (Outcome::Silent, Outcome::Silent));
+        assert_eq!(destroy.0, 1);
+        assert_eq!(after, Outcome::Reply { ttl: 63 });
+    }
+}

@@ -465,6 +465,7 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
         ["cat", path] if path.starts_with("/proc/net/xt_recent/") => {
             Ok(RouterCmd::Iptables(argv.to_vec()))
         }
+        ["ipset", ..] => Ok(RouterCmd::Iptables(argv.to_vec())),
         ["docker", ..] => Ok(RouterCmd::Cli),
         ["sysctl", rest @ ..] => {
             let rest: Vec<&str> = rest.iter().copied().filter(|w| *w != "-w").collect();
@@ -567,6 +568,10 @@ impl Router {
                 Ok(t.save_with(argv.iter().any(|a| a == "-c" || a == "--counters"), None))
             }
             Some("cat") => crate::netfilter::rules::proc_file(t, &argv[1..]),
+            Some("ipset") => {
+                let now = t.ipset_clock();
+                t.ipset(&argv[1..], now)
+            }
             Some("dmesg") => Ok(filtering
                 .rules
                 .log
@@ -583,11 +588,26 @@ impl Router {
         }
     }
 
+    /// [`Router::iptables`] at `now` (the time `ipset` timeouts count from).
+    pub fn iptables_at(
+        &mut self,
+        now: Instant,
+        argv: &[String],
+        input: &str,
+    ) -> Result<String, (i32, String)> {
+        self.filtering
+            .borrow_mut()
+            .rules
+            .tables
+            .set_ipset_clock(now);
+        self.iptables(argv, input)
+    }
+
     /// Checks an `iptables` command line's syntax without running it (`Tables::check`),
     /// with iptables' exit code; `iptables-restore` and `dmesg` pass.
     pub fn check_iptables(&self, argv: &[String]) -> Result<(), (i32, String)> {
         match argv.first().map(String::as_str) {
-            Some("iptables-restore" | "dmesg" | "cat") => Ok(()),
+            Some("iptables-restore" | "dmesg" | "cat" | "ipset") => Ok(()),
             _ => {
                 let mut args = argv.to_vec();
                 if args.first().is_some_and(|a| a != "iptables-save") {
@@ -1533,7 +1553,7 @@ impl Node for Router {
                 );
                 return Ok(());
             }
-            RouterCmd::Iptables(argv) => match self.iptables(&argv, input) {
+            RouterCmd::Iptables(argv) => match self.iptables_at(now, &argv, input) {
                 Ok(out) => Ok(out),
                 Err((code, msg)) => {
                     let mut output = msg;
@@ -1611,6 +1631,7 @@ impl Node for Router {
             ["cat", path] if path.starts_with("/proc/net/xt_recent/") => {
                 self.iptables(argv, "").map_err(|(_, e)| e)
             }
+            ["ipset", ..] => self.iptables_at(now, argv, "").map_err(|(_, e)| e),
             _ => Err(format!(
                 "{}: a router shows `ip addr`, `ip link`, `ip -s link`, `ip route`, `ip neigh`, `sysctl net.ipv4.ip_forward`, `conntrack -L`",
                 argv.join(" ")

@@ -74,6 +74,7 @@ impl Tables {
             _ => argv,
         };
         let c = parse_command(&p, args, None)?;
+        self.ext.check_sets(&p, &c.rule.matches)?;
         if let Some(info) = c.info {
             return Ok(info);
         }

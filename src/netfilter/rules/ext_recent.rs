@@ -38,7 +38,7 @@ pub(crate) fn jiffies(now: Instant) -> u64 {
 }
 
 /// `time_after(a, b)`: `a` is later than `b`, counting across a wrap.
-fn time_after(a: u64, b: u64) -> bool {
+pub(crate) fn time_after(a: u64, b: u64) -> bool {
     (b.wrapping_sub(a) as i64) < 0
 }
 

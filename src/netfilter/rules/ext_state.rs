@@ -16,21 +16,25 @@ use crate::time::Instant;
 pub(crate) enum StateMatch {
     /// `-m recent`.
     Recent(RecentMatch),
+    /// `-m set`.
+    Set(super::ext_set::SetMatch),
 }
 
 /// What this group's matches keep for the namespace, whichever rule reads it.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Shared {
     pub recent: RecentLists,
+    pub sets: super::ipset::IpSets,
 }
 
 /// The match modules of this group.
-pub(crate) const NAMES: &[&str] = &["recent"];
+pub(crate) const NAMES: &[&str] = &["recent", "set"];
 
 /// The options of a match of this group (`None`: not one of this group).
 pub(crate) fn match_options(name: &str) -> Option<&'static [(&'static str, u8)]> {
     match name {
         "recent" => Some(super::ext_recent::OPTIONS),
+        "set" => Some(super::ext_set::OPTIONS),
         _ => None,
     }
 }
@@ -39,6 +43,7 @@ pub(crate) fn match_options(name: &str) -> Option<&'static [(&'static str, u8)]>
 pub(crate) fn new_match(name: &str) -> Option<StateMatch> {
     match name {
         "recent" => Some(StateMatch::Recent(RecentMatch::default())),
+        "set" => Some(StateMatch::Set(Default::default())),
         _ => None,
     }
 }
@@ -56,6 +61,7 @@ pub(crate) fn parse_match_opt(
     };
     match m {
         StateMatch::Recent(r) => r.parse(p, &mut b.seen, opt, inv, args),
+        StateMatch::Set(s) => s.parse(p, opt, inv, args),
     }
 }
 
@@ -63,6 +69,7 @@ pub(crate) fn parse_match_opt(
 pub(crate) fn final_check(p: &Prog, m: &StateMatch, seen: &[&'static str]) -> Res<()> {
     match m {
         StateMatch::Recent(r) => r.final_check(p, seen),
+        StateMatch::Set(s) => s.final_check(p),
     }
 }
 
@@ -70,6 +77,7 @@ impl StateMatch {
     pub fn name(&self) -> &'static str {
         match self {
             StateMatch::Recent(_) => "recent",
+            StateMatch::Set(_) => "set",
         }
     }
 
@@ -77,6 +85,7 @@ impl StateMatch {
     pub fn print(&self, out: &mut String, _numeric: bool) {
         match self {
             StateMatch::Recent(r) => r.print(out),
+            StateMatch::Set(s) => s.print(out),
         }
     }
 
@@ -84,6 +93,7 @@ impl StateMatch {
     pub fn save(&self, out: &mut String) {
         match self {
             StateMatch::Recent(r) => r.save(out),
+            StateMatch::Set(s) => s.save(out),
         }
     }
 
@@ -91,6 +101,7 @@ impl StateMatch {
     pub fn matches(&self, pkt: &PacketView, now: Instant, shared: &mut Shared) -> bool {
         match self {
             StateMatch::Recent(r) => shared.recent.eval(r, pkt, now),
+            StateMatch::Set(s) => s.matches(&shared.sets, pkt, now),
         }
     }
 
@@ -98,6 +109,7 @@ impl StateMatch {
     pub fn check_entry(&self) -> bool {
         match self {
             StateMatch::Recent(r) => r.check_entry(),
+            StateMatch::Set(_) => true,
         }
     }
 }
@@ -158,4 +170,57 @@ pub fn proc_file(t: &super::Tables, files: &[String]) -> Result<String, (i32, St
         }
     }
     Ok(out)
+}
+
+impl Shared {
+    /// `get_set_byname`, which libxt_set calls as it reads `--match-set`: a rule may only
+    /// name a set that exists. (Checked once the line is read, so an error later on the
+    /// same line is reported first.)
+    pub(crate) fn check_sets(&self, p: &Prog, matches: &[super::matches::Match]) -> Res<()> {
+        for m in matches {
+            if let super::matches::Match::State(StateMatch::Set(s)) = m
+                && !self.sets.exists(&s.name)
+            {
+                return Err(p.param(format!("Set {} doesn't exist.\n", s.name), Some(&s.name)));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl super::model::Tables {
+    /// How many rules use set `name` (its `References:`).
+    fn set_refs(&self, name: &str) -> u32 {
+        let mut n = 0;
+        for ts in &self.tables {
+            for r in ts.chains.iter().flatten().flat_map(|c| &c.rules) {
+                for m in &r.matches {
+                    if let super::matches::Match::State(StateMatch::Set(s)) = m
+                        && s.name == name
+                    {
+                        n += 1;
+                    }
+                }
+            }
+        }
+        n
+    }
+
+    /// Runs `ipset ARGS...` (the words after `ipset`) at `now`: what it prints, or its
+    /// exit status and message.
+    pub fn ipset(&mut self, args: &[String], now: Instant) -> Result<String, (i32, String)> {
+        let mut sets = std::mem::take(&mut self.ext.sets);
+        let out = sets.command(args, now, &|n| self.set_refs(n));
+        self.ext.sets = sets;
+        out
+    }
+
+    /// The time of the last `ipset` command, for a command given without one.
+    pub fn ipset_clock(&self) -> Instant {
+        self.ext.sets.now
+    }
+
+    pub fn set_ipset_clock(&mut self, now: Instant) {
+        self.ext.sets.now = now;
+    }
 }

@@ -110,6 +110,7 @@ pub(crate) const MATCHES: &[&str] = &[
     "mark",
     "connmark",
     "recent",
+    "set",
 ];
 
 /// Match modules iptables 1.8.9 ships for IPv4 that are not modelled here: `-m NAME` says
@@ -145,7 +146,6 @@ pub(crate) const OTHER_MATCHES: &[&str] = &[
     "realm",
     "rpfilter",
     "sctp",
-    "set",
     "socket",
     "string",
     "tcpmss",

@@ -225,7 +225,7 @@ pub(crate) fn rate(v: &str) -> Option<u32> {
 /// The leading number of `s` as `strtoumax(s, &end, 0)` reads it (`0x` hex, `0` octal, else
 /// decimal, an optional sign), and the rest; None when no digit is read or it overflows
 /// (a `-` makes it out of range, as `xtables_strtoul_base` finds).
-fn strtoul0(s: &str) -> Option<(u64, &str)> {
+pub(crate) fn strtoul0(s: &str) -> Option<(u64, &str)> {
     let t = s.trim_start_matches([' ', '\t', '\n']);
     let (neg, t) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
