@@ -40,6 +40,12 @@ pub trait Rules {
     fn take_marks(&mut self) -> Option<Marks> {
         None
     }
+
+    /// Whether the raw table just left the packet UNTRACKED (`-j CT --notrack`); false by
+    /// default.
+    fn take_untracked(&mut self) -> bool {
+        false
+    }
 }
 
 /// What the host knows that rules ask about.
@@ -455,7 +461,10 @@ impl Netfilter {
         if fate != Fate::Continue {
             return (fate, Tracked::invalid());
         }
-        let mut tr = self.track(cx.now, ip);
+        let mut tr = match cx.rules.take_untracked() {
+            true => Tracked::untracked(),
+            false => self.track(cx.now, ip),
+        };
         tr.addr_types = classes;
         tr.mark = mark;
         let tables = [Table::Mangle, Table::Nat];
@@ -570,7 +579,10 @@ impl Netfilter {
         if fate != Fate::Continue {
             return (fate, Tracked::invalid());
         }
-        let mut tr = self.track(cx.now, ip);
+        let mut tr = match cx.rules.take_untracked() {
+            true => Tracked::untracked(),
+            false => self.track(cx.now, ip),
+        };
         tr.addr_types = classes;
         tr.mark = mark;
         let loopback = Some(Ipv4Address::new(127, 0, 0, 1));

@@ -138,6 +138,10 @@ impl Rules for RuleSet {
         self.tables.marks.take()
     }
 
+    fn take_untracked(&mut self) -> bool {
+        self.tables.take_untracked()
+    }
+
     fn take_tcpmss(&mut self) -> Option<crate::netfilter::tcpmss::Pending> {
         let p = std::mem::take(&mut self.tables.tcpmss);
         (p != Default::default()).then_some(p)

@@ -222,6 +222,11 @@ impl Tracked {
     pub fn invalid() -> Tracked {
         Tracked::new(Slot::None, false, CtState::Invalid)
     }
+
+    /// A packet the raw table exempted from tracking (`-j CT --notrack`).
+    pub fn untracked() -> Tracked {
+        Tracked::new(Slot::None, false, CtState::Untracked)
+    }
 }
 
 /// What became of a new flow at confirmation.

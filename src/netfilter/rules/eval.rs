@@ -175,6 +175,13 @@ impl Tables {
                     }
                     idx += 1;
                 }
+                Target::State(t) => match super::ext_state::run_target(t, pkt, now, shared) {
+                    None => idx += 1,
+                    Some(v) => {
+                        *decided = Some((chain, idx));
+                        break v;
+                    }
+                },
                 Target::Accept => {
                     *decided = Some((chain, idx));
                     break Verdict::Accept;

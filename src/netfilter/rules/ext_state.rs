@@ -8,7 +8,7 @@ use super::Prog;
 use super::ext_recent::{RecentLists, RecentMatch};
 use super::parse::{Args, Res};
 use super::parse_ext::MatchBuilder;
-use crate::netfilter::packet::PacketView;
+use crate::netfilter::packet::{PacketView, Table};
 use crate::time::Instant;
 
 /// A match of this group.
@@ -25,6 +25,8 @@ pub(crate) enum StateMatch {
 pub(crate) struct Shared {
     pub recent: RecentLists,
     pub sets: super::ipset::IpSets,
+    /// A CT `--notrack` target fired since the hooks last asked.
+    pub untracked: bool,
 }
 
 /// The match modules of this group.
@@ -222,5 +224,121 @@ impl super::model::Tables {
 
     pub fn set_ipset_clock(&mut self, now: Instant) {
         self.ext.sets.now = now;
+    }
+}
+
+/// A target of this group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum StateTarget {
+    /// `-j CT`, `-j NOTRACK`.
+    Ct(super::ext_ct::CtTarget),
+}
+
+/// The target extensions of this group.
+pub(crate) const TARGET_NAMES: &[&str] = &["CT", "NOTRACK"];
+
+pub(crate) fn target_options(name: &str) -> &'static [(&'static str, u8)] {
+    match name {
+        "CT" => super::ext_ct::OPTIONS,
+        _ => &[],
+    }
+}
+
+pub(crate) fn new_target(name: &str) -> StateTarget {
+    match name {
+        "NOTRACK" => StateTarget::Ct(super::ext_ct::CtTarget::notrack_alias()),
+        _ => StateTarget::Ct(Default::default()),
+    }
+}
+
+/// Reads one option of a target of this group.
+pub(crate) fn parse_target_opt(
+    p: &Prog,
+    t: &mut StateTarget,
+    seen: &mut Vec<&'static str>,
+    opt: &'static str,
+    inv: bool,
+    args: &mut Args,
+) -> Res<()> {
+    match t {
+        StateTarget::Ct(c) => c.parse(p, seen, opt, inv, args),
+    }
+}
+
+/// The target's check once the line is read.
+pub(crate) fn target_final_check(
+    _p: &Prog,
+    t: &super::model::Target,
+    _seen: &[&'static str],
+) -> Res<()> {
+    match t {
+        super::model::Target::State(StateTarget::Ct(_)) => Ok(()),
+        _ => Ok(()),
+    }
+}
+
+impl StateTarget {
+    /// The `-L` target column.
+    pub fn column(&self) -> &'static str {
+        match self {
+            StateTarget::Ct(c) => c.column(),
+        }
+    }
+
+    pub fn print(&self, out: &mut String) {
+        match self {
+            StateTarget::Ct(c) => c.print(out),
+        }
+    }
+
+    /// ` -j NAME ...` as `-S` writes it.
+    pub fn save(&self, out: &mut String) {
+        match self {
+            StateTarget::Ct(c) => c.save(out),
+        }
+    }
+
+    /// The kernel's `checkentry` for the rule: the errno's words when refused.
+    pub fn check_entry(
+        &self,
+        table: Table,
+        ip: &super::matches::IpSpec,
+    ) -> Result<(), &'static str> {
+        match self {
+            StateTarget::Ct(c) => c.check_entry(table, ip.proto, ip.proto_inv),
+        }
+    }
+
+    /// The hooks the target may be reached from (`None`: any of its table's).
+    pub fn hooks(&self) -> Option<u8> {
+        match self {
+            StateTarget::Ct(_) => None,
+        }
+    }
+}
+
+/// Runs a target of this group: `None` to go on to the next rule, or the verdict.
+pub(crate) fn run_target(
+    t: &StateTarget,
+    _pkt: &PacketView,
+    _now: Instant,
+    shared: &mut Shared,
+) -> Option<crate::netfilter::packet::Verdict> {
+    match t {
+        // `xt_ct_target`: the packet leaves the raw table untracked (or with its template).
+        StateTarget::Ct(c) => {
+            if c.notrack {
+                shared.untracked = true;
+            }
+            None
+        }
+    }
+}
+
+impl super::model::Tables {
+    /// Whether the last raw table run left the packet UNTRACKED (`-j CT --notrack`); the
+    /// hooks then skip conntrack for it.
+    pub fn take_untracked(&mut self) -> bool {
+        std::mem::take(&mut self.ext.untracked)
     }
 }

@@ -118,6 +118,7 @@ pub(crate) fn print_target(out: &mut String, t: &Target, numeric: bool) {
                 let _ = write!(out, " {dir}-shift-mark {}", c.shift_bits);
             }
         }
+        Target::State(t) => t.print(out),
         _ => {}
     }
 }
@@ -257,5 +258,6 @@ pub(crate) fn save_target(out: &mut String, t: &Target, ts: &TableState) {
                 let _ = write!(out, " --{dir}-shift-mark {}", c.shift_bits);
             }
         }
+        Target::State(t) => t.save(out),
     }
 }

@@ -112,6 +112,7 @@ pub(crate) fn rule_line(
         Target::TcpMss(_) => "TCPMSS",
         Target::Mark(_) => "MARK",
         Target::ConnMark(_) => "CONNMARK",
+        Target::State(t) => t.column(),
         Target::Nat(n) => match n.action {
             crate::netfilter::packet::NatAction::Dnat { .. } => "DNAT",
             crate::netfilter::packet::NatAction::Snat { .. } => "SNAT",

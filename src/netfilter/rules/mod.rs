@@ -53,6 +53,7 @@
 
 mod apply;
 mod eval;
+mod ext_ct;
 mod ext_match;
 mod ext_recent;
 mod ext_set;

@@ -137,6 +137,7 @@ pub(crate) enum Target {
     Mark(MarkTarget),
     /// Sets or copies the connection's mark and goes on.
     ConnMark(ConnMarkTarget),
+    State(super::ext_state::StateTarget),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -167,6 +167,8 @@ pub(crate) const TARGETS: &[&str] = &[
     "TCPMSS",
     "MARK",
     "CONNMARK",
+    "CT",
+    "NOTRACK",
 ];
 
 /// A match being read: its module, the options seen so far, the value.

@@ -37,6 +37,13 @@ pub(super) fn check_rule(ts: &TableState, p: &Prog, r: &Rule, op: &str, chain: &
         Target::Reject(RejectWith::TcpReset) if !proto_is(6) => Err(einval()),
         // xt_TCPMSS registers for TCP only.
         Target::TcpMss(_) if !proto_is(6) => Err(einval()),
+        Target::State(t) if t.check_entry(ts.table, &r.ip).is_err() => {
+            let errno = t
+                .check_entry(ts.table, &r.ip)
+                .err()
+                .unwrap_or("Invalid argument");
+            Err(p.batch(op, errno, &format!("rule in chain {chain}"), Some(chain)))
+        }
         Target::Jump(id) | Target::Goto(id) if ts.chain(*id).hook.is_some() => Err(p.batch(
             op,
             "Operation not supported",
@@ -70,6 +77,7 @@ pub(super) fn allowed_hooks(t: &Target) -> Option<u8> {
         Target::TcpMss(TcpMss::ClampToPmtu) => {
             Some(hook_bit(Forward) | hook_bit(Output) | hook_bit(Postrouting))
         }
+        Target::State(t) => t.hooks(),
         _ => None,
     }
 }
