@@ -8,8 +8,8 @@ use smoltcp::wire::{Icmpv4Packet, Ipv4Address, Ipv4Packet};
 use super::conntrack::{Confirm, Conntrack, Flow, Slot, Tracked};
 use super::nat::{self, Manip};
 use super::packet::{
-    AddrType, AddrTypes, CtState, CtView, Hook, Marks, NatAction, PacketView, RejectWith, Table,
-    Verdict,
+    AddrType, AddrTypes, CtDetail, CtState, CtView, Hook, Marks, NatAction, PacketView, RejectWith,
+    Table, Verdict,
 };
 use super::tcpmss;
 use crate::rand::Rng;
@@ -223,6 +223,21 @@ impl Netfilter {
                 snat: c.snat,
                 dnat: c.dnat,
                 mark: c.mark,
+                detail: {
+                    let confirmed = matches!(tr.slot, Slot::Table(_));
+                    let ports = c.reply.proto != 1;
+                    CtDetail {
+                        repl_src: c.reply.src,
+                        repl_dst: c.reply.dst,
+                        repl_sport: ports.then_some(c.reply.sport),
+                        repl_dport: ports.then_some(c.reply.dport),
+                        proto: c.orig.proto,
+                        status: u32::from(c.seen_reply) << 1
+                            | u32::from(c.assured) << 2
+                            | u32::from(confirmed) << 3,
+                        expires: confirmed.then_some(c.expires),
+                    }
+                },
             },
             None => CtView {
                 state: tr.state,
@@ -234,6 +249,7 @@ impl Netfilter {
                 snat: false,
                 dnat: false,
                 mark: 0,
+                detail: CtDetail::default(),
             },
         })
     }

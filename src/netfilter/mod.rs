@@ -23,5 +23,5 @@ pub mod rules;
 pub mod tcpmss;
 
 pub use packet::{
-    AddrType, CtState, CtView, Hook, NatAction, PacketView, RejectWith, Table, Verdict,
+    AddrType, CtDetail, CtState, CtView, Hook, NatAction, PacketView, RejectWith, Table, Verdict,
 };

@@ -98,6 +98,39 @@ pub struct CtView {
     pub dnat: bool,
     /// The connection's mark (`ct->mark`: `-m connmark`, `CONNMARK`).
     pub mark: u32,
+    /// The reply tuple, protocol, status and expiry (`-m conntrack --ctrepl*`, ...).
+    pub detail: CtDetail,
+}
+
+/// More of a packet's connection, for `-m conntrack`'s `--ctproto`, `--ctreplsrc`,
+/// `--ctrepldst`, `--ctreplsrcport`, `--ctrepldstport`, `--ctstatus` and `--ctexpire`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CtDetail {
+    /// The reply direction's tuple (after NAT).
+    pub repl_src: Ipv4Address,
+    pub repl_dst: Ipv4Address,
+    pub repl_sport: Option<u16>,
+    pub repl_dport: Option<u16>,
+    /// The layer-4 protocol number.
+    pub proto: u8,
+    /// `IPS_*` status bits: EXPECTED 1, SEEN_REPLY 2, ASSURED 4, CONFIRMED 8.
+    pub status: u32,
+    /// When the entry times out; `None` before it is confirmed (`nf_ct_expires` is 0).
+    pub expires: Option<crate::time::Instant>,
+}
+
+impl Default for CtDetail {
+    fn default() -> Self {
+        CtDetail {
+            repl_src: Ipv4Address::UNSPECIFIED,
+            repl_dst: Ipv4Address::UNSPECIFIED,
+            repl_sport: None,
+            repl_dport: None,
+            proto: 0,
+            status: 0,
+            expires: None,
+        }
+    }
 }
 
 /// How `-m addrtype` classifies an address from the host's point of view.

@@ -74,7 +74,7 @@ impl Match {
                 }
                 _ => false,
             },
-            Match::Conntrack(m) => ct_match(m, pkt.ct),
+            Match::Conntrack(m) => ct_match(m, pkt.ct) && m.ext.matches(pkt.ct, now),
             Match::AddrType(m) => {
                 let ok = |spec: Option<(u16, bool)>, t: AddrType| {
                     spec.is_none_or(|(mask, inv)| (mask & addrtype_bit(t) != 0) != inv)

@@ -188,6 +188,8 @@ pub(crate) struct CtMatch {
     pub origdstport: Option<Ports>,
     /// `--ctdir REPLY` is `Some(true)`.
     pub dir_reply: Option<bool>,
+    /// `--ctproto`, the reply tuple, `--ctstatus`, `--ctexpire` (`ext_ctmatch.rs`).
+    pub ext: super::ext_ctmatch::CtExtra,
 }
 
 /// `-m addrtype`: masks over `names::ADDR_TYPES` bits.

@@ -54,6 +54,7 @@
 mod apply;
 mod eval;
 mod ext_ct;
+mod ext_ctmatch;
 mod ext_match;
 mod ext_recent;
 mod ext_set;

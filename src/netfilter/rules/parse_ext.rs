@@ -37,6 +37,13 @@ fn match_options(name: &str) -> &'static [(&'static str, u8)] {
             ("ctorigsrcport", 1),
             ("ctorigdstport", 1),
             ("ctdir", 1),
+            ("ctproto", 1),
+            ("ctreplsrc", 1),
+            ("ctrepldst", 1),
+            ("ctstatus", 1),
+            ("ctexpire", 1),
+            ("ctreplsrcport", 1),
+            ("ctrepldstport", 1),
         ],
         "state" => &[("state", 1)],
         "addrtype" => &[
@@ -69,15 +76,6 @@ fn match_options(name: &str) -> &'static [(&'static str, u8)] {
 fn match_options_elsewhere(name: &str) -> &'static [&'static str] {
     match name {
         "tcp" => &["tcp-option"],
-        "conntrack" => &[
-            "ctproto",
-            "ctreplsrc",
-            "ctrepldst",
-            "ctstatus",
-            "ctexpire",
-            "ctreplsrcport",
-            "ctrepldstport",
-        ],
         _ => &[],
     }
 }
