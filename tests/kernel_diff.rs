@@ -1702,3 +1702,35 @@ fn kd_ct_notrack_skips_conntrack_and_nat() {
         assert!(flows.contains("0 flow entries"), "{flows}");
     }
 }
+
+// --- NFLOG, NFQUEUE ----------------------------------------------------------------------
+
+#[test]
+fn kd_nfqueue_without_a_program_drops_unless_bypassed() {
+    let r = probe(
+        "kd_nfqueue",
+        &filtered(&[
+            "iptables -A FORWARD -j NFLOG --nflog-group 3",
+            "iptables -A FORWARD -p icmp --icmp-type echo-request -d 10.0.2.10 -j NFQUEUE --queue-num 1",
+            "iptables -A FORWARD -p icmp --icmp-type echo-request -j NFQUEUE --queue-num 2 --queue-bypass",
+            "iptables -A FORWARD -j DROP",
+        ]),
+        &[
+            run("h1", "ping -c 1 -W 1 10.0.2.10"),
+            run("h2", "ping -c 1 -W 2 10.0.1.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| {
+            (
+                ping_outcome(&o[0].text),
+                ping_outcome(&o[1].text),
+                nvl(&o[2], true),
+            )
+        },
+    );
+    if let Some((queued, bypassed, _)) = r {
+        assert_eq!(queued, Outcome::Silent);
+        // The echo request is accepted by the bypass; its reply meets the DROP.
+        assert_eq!(bypassed, Outcome::Silent);
+    }
+}

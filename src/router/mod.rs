@@ -149,6 +149,10 @@ impl Rules for RuleSet {
 
     fn run(&mut self, table: Table, hook: Hook, pkt: &PacketView<'_>, now: Instant) -> Verdict {
         let verdict = self.run_logged(table, hook, pkt, now);
+        let notes = self.tables.take_notes();
+        if self.detail {
+            self.decisions.extend(notes.into_iter().map(Into::into));
+        }
         if self.tables.tracing() {
             return verdict;
         }

@@ -26,8 +26,6 @@ pub(crate) const OTHER_TARGETS: &[&str] = &[
     "HMARK",
     "IDLETIMER",
     "LED",
-    "NFLOG",
-    "NFQUEUE",
     "RATEEST",
     "SECMARK",
     "SET",

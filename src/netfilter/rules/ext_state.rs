@@ -27,6 +27,19 @@ pub(crate) struct Shared {
     pub sets: super::ipset::IpSets,
     /// A CT `--notrack` target fired since the hooks last asked.
     pub untracked: bool,
+    /// What NFLOG and NFQUEUE rules did to the packet, for the frame's notes.
+    pub notes: Vec<String>,
+}
+
+/// Notes kept between two `take_notes` at most.
+const MAX_NOTES: usize = 64;
+
+impl Shared {
+    fn note(&mut self, text: String) {
+        if self.notes.len() < MAX_NOTES {
+            self.notes.push(text);
+        }
+    }
 }
 
 /// The match modules of this group.
@@ -232,14 +245,18 @@ impl super::model::Tables {
 pub(crate) enum StateTarget {
     /// `-j CT`, `-j NOTRACK`.
     Ct(super::ext_ct::CtTarget),
+    Nflog(super::ext_queue::NflogTarget),
+    Nfqueue(super::ext_queue::NfqueueTarget),
 }
 
 /// The target extensions of this group.
-pub(crate) const TARGET_NAMES: &[&str] = &["CT", "NOTRACK"];
+pub(crate) const TARGET_NAMES: &[&str] = &["CT", "NOTRACK", "NFLOG", "NFQUEUE"];
 
 pub(crate) fn target_options(name: &str) -> &'static [(&'static str, u8)] {
     match name {
         "CT" => super::ext_ct::OPTIONS,
+        "NFLOG" => super::ext_queue::NFLOG_OPTIONS,
+        "NFQUEUE" => super::ext_queue::NFQUEUE_OPTIONS,
         _ => &[],
     }
 }
@@ -247,6 +264,8 @@ pub(crate) fn target_options(name: &str) -> &'static [(&'static str, u8)] {
 pub(crate) fn new_target(name: &str) -> StateTarget {
     match name {
         "NOTRACK" => StateTarget::Ct(super::ext_ct::CtTarget::notrack_alias()),
+        "NFLOG" => StateTarget::Nflog(Default::default()),
+        "NFQUEUE" => StateTarget::Nfqueue(Default::default()),
         _ => StateTarget::Ct(Default::default()),
     }
 }
@@ -262,17 +281,20 @@ pub(crate) fn parse_target_opt(
 ) -> Res<()> {
     match t {
         StateTarget::Ct(c) => c.parse(p, seen, opt, inv, args),
+        StateTarget::Nflog(n) => n.parse(p, seen, opt, inv, args),
+        StateTarget::Nfqueue(q) => q.parse(p, seen, opt, inv, args),
     }
 }
 
 /// The target's check once the line is read.
 pub(crate) fn target_final_check(
-    _p: &Prog,
+    p: &Prog,
     t: &super::model::Target,
-    _seen: &[&'static str],
+    seen: &[&'static str],
 ) -> Res<()> {
     match t {
-        super::model::Target::State(StateTarget::Ct(_)) => Ok(()),
+        super::model::Target::State(StateTarget::Nflog(n)) => n.final_check(p, seen),
+        super::model::Target::State(StateTarget::Nfqueue(q)) => q.final_check(p, seen),
         _ => Ok(()),
     }
 }
@@ -282,12 +304,16 @@ impl StateTarget {
     pub fn column(&self) -> &'static str {
         match self {
             StateTarget::Ct(c) => c.column(),
+            StateTarget::Nflog(_) => "NFLOG",
+            StateTarget::Nfqueue(_) => "NFQUEUE",
         }
     }
 
     pub fn print(&self, out: &mut String) {
         match self {
             StateTarget::Ct(c) => c.print(out),
+            StateTarget::Nflog(n) => n.print(out),
+            StateTarget::Nfqueue(q) => q.print(out),
         }
     }
 
@@ -295,6 +321,8 @@ impl StateTarget {
     pub fn save(&self, out: &mut String) {
         match self {
             StateTarget::Ct(c) => c.save(out),
+            StateTarget::Nflog(n) => n.save(out),
+            StateTarget::Nfqueue(q) => q.save(out),
         }
     }
 
@@ -306,13 +334,14 @@ impl StateTarget {
     ) -> Result<(), &'static str> {
         match self {
             StateTarget::Ct(c) => c.check_entry(table, ip.proto, ip.proto_inv),
+            StateTarget::Nflog(_) | StateTarget::Nfqueue(_) => Ok(()),
         }
     }
 
     /// The hooks the target may be reached from (`None`: any of its table's).
     pub fn hooks(&self) -> Option<u8> {
         match self {
-            StateTarget::Ct(_) => None,
+            StateTarget::Ct(_) | StateTarget::Nflog(_) | StateTarget::Nfqueue(_) => None,
         }
     }
 }
@@ -332,6 +361,15 @@ pub(crate) fn run_target(
             }
             None
         }
+        StateTarget::Nflog(n) => {
+            shared.note(n.note());
+            None
+        }
+        StateTarget::Nfqueue(q) => {
+            let (verdict, note) = q.outcome();
+            shared.note(note);
+            Some(verdict)
+        }
     }
 }
 
@@ -340,5 +378,10 @@ impl super::model::Tables {
     /// hooks then skip conntrack for it.
     pub fn take_untracked(&mut self) -> bool {
         std::mem::take(&mut self.ext.untracked)
+    }
+
+    /// What NFLOG and NFQUEUE rules did since the last call, for the frame's notes.
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.ext.notes)
     }
 }

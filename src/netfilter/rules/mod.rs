@@ -56,6 +56,7 @@ mod eval;
 mod ext_ct;
 mod ext_ctmatch;
 mod ext_match;
+mod ext_queue;
 mod ext_recent;
 mod ext_set;
 mod ext_state;

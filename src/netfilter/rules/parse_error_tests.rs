@@ -136,8 +136,8 @@ fn errors_read_like_iptables() {
         ),
         (
             &[],
-            "-A INPUT -j NFQUEUE",
-            "hoplab: target 'NFQUEUE' is not modelled".into(),
+            "-A INPUT -j SYNPROXY",
+            "hoplab: target 'SYNPROXY' is not modelled".into(),
         ),
         (
             &[],

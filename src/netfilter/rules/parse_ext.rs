@@ -167,6 +167,8 @@ pub(crate) const TARGETS: &[&str] = &[
     "CONNMARK",
     "CT",
     "NOTRACK",
+    "NFLOG",
+    "NFQUEUE",
 ];
 
 /// A match being read: its module, the options seen so far, the value.
