@@ -1734,3 +1734,39 @@ fn kd_nfqueue_without_a_program_drops_unless_bypassed() {
         assert_eq!(bypassed, Outcome::Silent);
     }
 }
+
+// --- connlimit -------------------------------------------------------------------------
+
+#[test]
+fn kd_connlimit_refuses_the_third_live_flow() {
+    let r = probe(
+        "kd_connlimit",
+        &filtered(&[
+            "iptables -A FORWARD -p icmp --icmp-type echo-request -m conntrack --ctstate NEW -m connlimit --connlimit-above 2 --connlimit-mask 24 -j DROP",
+        ]),
+        &[
+            run("h1", "ping -c 1 -W 1 10.0.2.10"),
+            run("h1", "ping -c 1 -W 1 10.0.2.10"),
+            run("h1", "ping -c 1 -W 1 10.0.2.10"),
+            run("h2", "ping -c 1 -W 1 10.0.1.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| {
+            (
+                ping_outcome(&o[0].text),
+                ping_outcome(&o[1].text),
+                ping_outcome(&o[2].text),
+                ping_outcome(&o[3].text),
+                nvl(&o[4], true),
+            )
+        },
+    );
+    if let Some((a, b, c, other, _)) = r {
+        assert_eq!(
+            (a, b),
+            (Outcome::Reply { ttl: 63 }, Outcome::Reply { ttl: 63 })
+        );
+        assert_eq!(c, Outcome::Silent);
+        assert_eq!(other, Outcome::Reply { ttl: 63 });
+    }
+}

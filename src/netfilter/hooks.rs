@@ -41,6 +41,20 @@ pub trait Rules {
         None
     }
 
+    /// [`Rules::run`] with conntrack to ask (`-m connlimit`); by default conntrack is not
+    /// asked.
+    fn run_with(
+        &mut self,
+        table: Table,
+        hook: Hook,
+        pkt: &PacketView<'_>,
+        now: Instant,
+        conns: &dyn super::packet::ConnQuery,
+    ) -> Verdict {
+        let _ = conns;
+        self.run(table, hook, pkt, now)
+    }
+
     /// Whether the raw table just left the packet UNTRACKED (`-j CT --notrack`); false by
     /// default.
     fn take_untracked(&mut self) -> bool {
@@ -236,6 +250,7 @@ impl Netfilter {
                             | u32::from(c.assured) << 2
                             | u32::from(confirmed) << 3,
                         expires: confirmed.then_some(c.expires),
+                        orig_keys: (c.orig.sport, c.orig.dport),
                     }
                 },
             },
@@ -308,7 +323,7 @@ impl Netfilter {
                     read.insert(pkt)
                 }
             };
-            let verdict = cx.rules.run(table, hook, pkt, cx.now);
+            let verdict = cx.rules.run_with(table, hook, pkt, cx.now, &self.conntrack);
             if let Some(m) = cx.rules.take_tcpmss() {
                 mss.merge(m);
             }

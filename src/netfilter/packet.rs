@@ -117,6 +117,24 @@ pub struct CtDetail {
     pub status: u32,
     /// When the entry times out; `None` before it is confirmed (`nf_ct_expires` is 0).
     pub expires: Option<crate::time::Instant>,
+    /// The original tuple's ports as conntrack keys it (an ICMP query's identifier).
+    pub orig_keys: (u16, u16),
+}
+
+/// Conntrack as rules ask it (`-m connlimit` counts live connections).
+pub trait ConnQuery {
+    /// The flow whose original tuple this is is in the table and not closed (a TCP flow in
+    /// TIME_WAIT or CLOSE is, for `nf_conncount`).
+    fn alive(&self, src: Ipv4Address, dst: Ipv4Address, proto: u8, keys: (u16, u16)) -> bool;
+}
+
+/// No conntrack to ask: every flow counts as alive.
+pub struct NoConns;
+
+impl ConnQuery for NoConns {
+    fn alive(&self, _: Ipv4Address, _: Ipv4Address, _: u8, _: (u16, u16)) -> bool {
+        true
+    }
 }
 
 impl Default for CtDetail {
@@ -129,6 +147,7 @@ impl Default for CtDetail {
             proto: 0,
             status: 0,
             expires: None,
+            orig_keys: (0, 0),
         }
     }
 }

@@ -148,7 +148,18 @@ impl Rules for RuleSet {
     }
 
     fn run(&mut self, table: Table, hook: Hook, pkt: &PacketView<'_>, now: Instant) -> Verdict {
-        let verdict = self.run_logged(table, hook, pkt, now);
+        self.run_with(table, hook, pkt, now, &crate::netfilter::NoConns)
+    }
+
+    fn run_with(
+        &mut self,
+        table: Table,
+        hook: Hook,
+        pkt: &PacketView<'_>,
+        now: Instant,
+        conns: &dyn crate::netfilter::ConnQuery,
+    ) -> Verdict {
+        let verdict = self.run_logged(table, hook, pkt, now, conns);
         let notes = self.tables.take_notes();
         if self.detail {
             self.decisions.extend(notes.into_iter().map(Into::into));
@@ -233,25 +244,28 @@ impl RuleSet {
         hook: Hook,
         pkt: &PacketView<'_>,
         now: Instant,
+        conns: &dyn crate::netfilter::ConnQuery,
     ) -> Verdict {
         let (log, pending) = (&mut self.log, &mut self.pending);
         // Rules met while tracing: (chain, rule number, matched); a policy as rule 0.
         let mut path: Vec<(String, usize, bool)> = Vec::new();
-        let verdict = self.tables.run(table, hook, pkt, now, &mut |ev| match ev {
-            TraceEvent::Log(line) => {
-                let text = line.to_string();
-                dmesg(log, now, &text);
-                pending.push(text.into());
-            }
-            TraceEvent::Rule {
-                chain,
-                rule,
-                matched,
-                ..
-            } => path.push((chain.to_string(), rule, matched)),
-            TraceEvent::Policy { chain, .. } => path.push((chain.to_string(), 0, true)),
-            _ => {}
-        });
+        let verdict = self
+            .tables
+            .run_conns(table, hook, pkt, now, conns, &mut |ev| match ev {
+                TraceEvent::Log(line) => {
+                    let text = line.to_string();
+                    dmesg(log, now, &text);
+                    pending.push(text.into());
+                }
+                TraceEvent::Rule {
+                    chain,
+                    rule,
+                    matched,
+                    ..
+                } => path.push((chain.to_string(), rule, matched)),
+                TraceEvent::Policy { chain, .. } => path.push((chain.to_string(), 0, true)),
+                _ => {}
+            });
         if self.tables.tracing() {
             let steps: Vec<String> = path
                 .iter()

@@ -156,6 +156,7 @@ fn reply_tuple_status_and_expiry_match_as_conntrack_mt() {
         proto: 6,
         status: 2 | 4 | 8,
         expires: Some(now + Duration::from_millis(431_999_500)),
+        orig_keys: (40000, 80),
     };
     let est = PacketView { ct: Some(c), ..syn };
     let newpkt = PacketView {

@@ -92,6 +92,20 @@ impl Tables {
         now: Instant,
         trace: &mut dyn FnMut(TraceEvent),
     ) -> Verdict {
+        let none = crate::netfilter::packet::NoConns;
+        self.run_conns(table, hook, pkt, now, &none, trace)
+    }
+
+    /// [`Tables::run`] with conntrack to ask (`-m connlimit`).
+    pub fn run_conns(
+        &mut self,
+        table: Table,
+        hook: Hook,
+        pkt: &PacketView,
+        now: Instant,
+        conns: &dyn crate::netfilter::packet::ConnQuery,
+        trace: &mut dyn FnMut(TraceEvent),
+    ) -> Verdict {
         let want = self.trace;
         self.decided = None;
         let decided = &mut self.decided;
@@ -126,7 +140,7 @@ impl Tables {
                 && rule
                     .matches
                     .iter_mut()
-                    .all(|m| super::ext_state::eval(m, pkt, now, shared));
+                    .all(|m| super::ext_state::eval(m, pkt, now, shared, conns));
             if want {
                 trace(TraceEvent::Rule {
                     table,

@@ -18,6 +18,8 @@ pub(crate) enum StateMatch {
     Recent(RecentMatch),
     /// `-m set`.
     Set(super::ext_set::SetMatch),
+    /// `-m connlimit` (its counts are the rule's own).
+    Connlimit(super::ext_connlimit::ConnlimitMatch),
 }
 
 /// What this group's matches keep for the namespace, whichever rule reads it.
@@ -43,13 +45,14 @@ impl Shared {
 }
 
 /// The match modules of this group.
-pub(crate) const NAMES: &[&str] = &["recent", "set"];
+pub(crate) const NAMES: &[&str] = &["recent", "set", "connlimit"];
 
 /// The options of a match of this group (`None`: not one of this group).
 pub(crate) fn match_options(name: &str) -> Option<&'static [(&'static str, u8)]> {
     match name {
         "recent" => Some(super::ext_recent::OPTIONS),
         "set" => Some(super::ext_set::OPTIONS),
+        "connlimit" => Some(super::ext_connlimit::OPTIONS),
         _ => None,
     }
 }
@@ -59,6 +62,7 @@ pub(crate) fn new_match(name: &str) -> Option<StateMatch> {
     match name {
         "recent" => Some(StateMatch::Recent(RecentMatch::default())),
         "set" => Some(StateMatch::Set(Default::default())),
+        "connlimit" => Some(StateMatch::Connlimit(Default::default())),
         _ => None,
     }
 }
@@ -77,6 +81,7 @@ pub(crate) fn parse_match_opt(
     match m {
         StateMatch::Recent(r) => r.parse(p, &mut b.seen, opt, inv, args),
         StateMatch::Set(s) => s.parse(p, opt, inv, args),
+        StateMatch::Connlimit(c) => c.parse(p, &mut b.seen, opt, inv, args),
     }
 }
 
@@ -85,6 +90,7 @@ pub(crate) fn final_check(p: &Prog, m: &StateMatch, seen: &[&'static str]) -> Re
     match m {
         StateMatch::Recent(r) => r.final_check(p, seen),
         StateMatch::Set(s) => s.final_check(p),
+        StateMatch::Connlimit(c) => c.final_check(p, seen),
     }
 }
 
@@ -93,6 +99,7 @@ impl StateMatch {
         match self {
             StateMatch::Recent(_) => "recent",
             StateMatch::Set(_) => "set",
+            StateMatch::Connlimit(_) => "connlimit",
         }
     }
 
@@ -101,6 +108,7 @@ impl StateMatch {
         match self {
             StateMatch::Recent(r) => r.print(out),
             StateMatch::Set(s) => s.print(out),
+            StateMatch::Connlimit(c) => c.print(out),
         }
     }
 
@@ -109,6 +117,7 @@ impl StateMatch {
         match self {
             StateMatch::Recent(r) => r.save(out),
             StateMatch::Set(s) => s.save(out),
+            StateMatch::Connlimit(c) => c.save(out),
         }
     }
 
@@ -117,6 +126,8 @@ impl StateMatch {
         match self {
             StateMatch::Recent(r) => shared.recent.eval(r, pkt, now),
             StateMatch::Set(s) => s.matches(&shared.sets, pkt, now),
+            // Counted with conntrack at hand, in `eval`.
+            StateMatch::Connlimit(_) => false,
         }
     }
 
@@ -124,7 +135,7 @@ impl StateMatch {
     pub fn check_entry(&self) -> bool {
         match self {
             StateMatch::Recent(r) => r.check_entry(),
-            StateMatch::Set(_) => true,
+            StateMatch::Set(_) | StateMatch::Connlimit(_) => true,
         }
     }
 }
@@ -135,8 +146,10 @@ pub(crate) fn eval(
     pkt: &PacketView,
     now: Instant,
     shared: &mut Shared,
+    conns: &dyn crate::netfilter::packet::ConnQuery,
 ) -> bool {
     match m {
+        super::matches::Match::State(StateMatch::Connlimit(c)) => c.matches(pkt, conns),
         super::matches::Match::State(s) => s.matches(pkt, now, shared),
         m => m.matches(pkt, now),
     }

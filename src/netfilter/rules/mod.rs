@@ -53,6 +53,7 @@
 
 mod apply;
 mod eval;
+mod ext_connlimit;
 mod ext_ct;
 mod ext_ctmatch;
 mod ext_match;

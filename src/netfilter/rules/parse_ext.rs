@@ -109,6 +109,7 @@ pub(crate) const MATCHES: &[&str] = &[
     "connmark",
     "recent",
     "set",
+    "connlimit",
 ];
 
 /// Match modules iptables 1.8.9 ships for IPv4 that are not modelled here: `-m NAME` says
@@ -120,7 +121,6 @@ pub(crate) const OTHER_MATCHES: &[&str] = &[
     "cluster",
     "connbytes",
     "connlabel",
-    "connlimit",
     "cpu",
     "dccp",
     "devgroup",
