@@ -20,6 +20,9 @@ pub(crate) enum StateMatch {
     Set(super::ext_set::SetMatch),
     /// `-m connlimit` (its counts are the rule's own).
     Connlimit(super::ext_connlimit::ConnlimitMatch),
+    Helper(super::ext_misc::HelperMatch),
+    Owner(super::ext_misc::OwnerMatch),
+    Policy(super::ext_misc::PolicyMatch),
 }
 
 /// What this group's matches keep for the namespace, whichever rule reads it.
@@ -45,7 +48,7 @@ impl Shared {
 }
 
 /// The match modules of this group.
-pub(crate) const NAMES: &[&str] = &["recent", "set", "connlimit"];
+pub(crate) const NAMES: &[&str] = &["recent", "set", "connlimit", "helper", "owner", "policy"];
 
 /// The options of a match of this group (`None`: not one of this group).
 pub(crate) fn match_options(name: &str) -> Option<&'static [(&'static str, u8)]> {
@@ -53,6 +56,9 @@ pub(crate) fn match_options(name: &str) -> Option<&'static [(&'static str, u8)]>
         "recent" => Some(super::ext_recent::OPTIONS),
         "set" => Some(super::ext_set::OPTIONS),
         "connlimit" => Some(super::ext_connlimit::OPTIONS),
+        "helper" => Some(super::ext_misc::HELPER_OPTIONS),
+        "owner" => Some(super::ext_misc::OWNER_OPTIONS),
+        "policy" => Some(super::ext_misc::POLICY_OPTIONS),
         _ => None,
     }
 }
@@ -63,6 +69,9 @@ pub(crate) fn new_match(name: &str) -> Option<StateMatch> {
         "recent" => Some(StateMatch::Recent(RecentMatch::default())),
         "set" => Some(StateMatch::Set(Default::default())),
         "connlimit" => Some(StateMatch::Connlimit(Default::default())),
+        "helper" => Some(StateMatch::Helper(Default::default())),
+        "owner" => Some(StateMatch::Owner(Default::default())),
+        "policy" => Some(StateMatch::Policy(Default::default())),
         _ => None,
     }
 }
@@ -82,6 +91,9 @@ pub(crate) fn parse_match_opt(
         StateMatch::Recent(r) => r.parse(p, &mut b.seen, opt, inv, args),
         StateMatch::Set(s) => s.parse(p, opt, inv, args),
         StateMatch::Connlimit(c) => c.parse(p, &mut b.seen, opt, inv, args),
+        StateMatch::Helper(h) => h.parse(p, &mut b.seen, opt, inv, args),
+        StateMatch::Owner(o) => o.parse(p, &mut b.seen, opt, inv, args),
+        StateMatch::Policy(o) => o.parse(p, &mut b.seen, opt, inv, args),
     }
 }
 
@@ -91,6 +103,9 @@ pub(crate) fn final_check(p: &Prog, m: &StateMatch, seen: &[&'static str]) -> Re
         StateMatch::Recent(r) => r.final_check(p, seen),
         StateMatch::Set(s) => s.final_check(p),
         StateMatch::Connlimit(c) => c.final_check(p, seen),
+        StateMatch::Helper(h) => h.final_check(p, seen),
+        StateMatch::Owner(o) => o.final_check(p),
+        StateMatch::Policy(o) => o.final_check(p),
     }
 }
 
@@ -100,15 +115,21 @@ impl StateMatch {
             StateMatch::Recent(_) => "recent",
             StateMatch::Set(_) => "set",
             StateMatch::Connlimit(_) => "connlimit",
+            StateMatch::Helper(_) => "helper",
+            StateMatch::Owner(_) => "owner",
+            StateMatch::Policy(_) => "policy",
         }
     }
 
     /// As `iptables -L` prints it.
-    pub fn print(&self, out: &mut String, _numeric: bool) {
+    pub fn print(&self, out: &mut String, numeric: bool) {
         match self {
             StateMatch::Recent(r) => r.print(out),
             StateMatch::Set(s) => s.print(out),
             StateMatch::Connlimit(c) => c.print(out),
+            StateMatch::Helper(h) => h.print(out),
+            StateMatch::Owner(o) => o.print(out, numeric),
+            StateMatch::Policy(o) => o.print(out, numeric),
         }
     }
 
@@ -118,6 +139,9 @@ impl StateMatch {
             StateMatch::Recent(r) => r.save(out),
             StateMatch::Set(s) => s.save(out),
             StateMatch::Connlimit(c) => c.save(out),
+            StateMatch::Helper(h) => h.save(out),
+            StateMatch::Owner(o) => o.save(out),
+            StateMatch::Policy(o) => o.save(out),
         }
     }
 
@@ -128,6 +152,9 @@ impl StateMatch {
             StateMatch::Set(s) => s.matches(&shared.sets, pkt, now),
             // Counted with conntrack at hand, in `eval`.
             StateMatch::Connlimit(_) => false,
+            StateMatch::Helper(h) => h.matches(pkt),
+            StateMatch::Owner(o) => o.matches(pkt),
+            StateMatch::Policy(o) => o.matches(),
         }
     }
 
@@ -135,7 +162,17 @@ impl StateMatch {
     pub fn check_entry(&self) -> bool {
         match self {
             StateMatch::Recent(r) => r.check_entry(),
-            StateMatch::Set(_) | StateMatch::Connlimit(_) => true,
+            StateMatch::Owner(o) => o.check_entry(),
+            _ => true,
+        }
+    }
+
+    /// The hooks the match may be used from (`None`: any).
+    pub fn hooks(&self) -> Option<u8> {
+        match self {
+            StateMatch::Owner(o) => Some(o.hooks()),
+            StateMatch::Policy(o) => Some(o.hooks()),
+            _ => None,
         }
     }
 }

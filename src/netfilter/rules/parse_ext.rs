@@ -110,6 +110,9 @@ pub(crate) const MATCHES: &[&str] = &[
     "recent",
     "set",
     "connlimit",
+    "helper",
+    "owner",
+    "policy",
 ];
 
 /// Match modules iptables 1.8.9 ships for IPv4 that are not modelled here: `-m NAME` says
@@ -128,17 +131,14 @@ pub(crate) const OTHER_MATCHES: &[&str] = &[
     "ecn",
     "esp",
     "hashlimit",
-    "helper",
     "ipcomp",
     "ipvs",
     "length",
     "mac",
     "nfacct",
     "osf",
-    "owner",
     "physdev",
     "pkttype",
-    "policy",
     "quota",
     "rateest",
     "realm",

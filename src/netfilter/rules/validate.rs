@@ -25,7 +25,12 @@ pub(super) fn check_rule(ts: &TableState, p: &Prog, r: &Rule, op: &str, chain: &
             Match::Tcp(_) => proto_is(6),
             Match::Udp(_) => proto_is(17),
             Match::Icmp(_) => proto_is(1),
-            Match::State(s) => s.check_entry(),
+            Match::State(s) => {
+                let hook = ts.find(chain).and_then(|id| ts.chain(id).hook);
+                s.check_entry()
+                    && s.hooks()
+                        .is_none_or(|ok| hook.is_none_or(|h| ok & hook_bit(h) != 0))
+            }
             _ => true,
         };
         if !ok {
