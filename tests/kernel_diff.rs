@@ -1770,3 +1770,24 @@ fn kd_connlimit_refuses_the_third_live_flow() {
         assert_eq!(other, Outcome::Reply { ttl: 63 });
     }
 }
+
+#[test]
+fn kd_tproxy_without_a_transparent_socket_drops() {
+    let r = probe(
+        "kd_tproxy",
+        &filtered(&[
+            "iptables -t mangle -A PREROUTING -p tcp --dport 80 -j TPROXY --on-port 3128 --tproxy-mark 0x1/0x1",
+        ]),
+        &[
+            Step::Http("h2", 80),
+            run("h1", "curl -s -m 1 http://10.0.2.10/"),
+            run("h1", "ping -c 1 -W 1 10.0.2.10"),
+            Step::Show("r1", "iptables -t mangle -nvL PREROUTING"),
+        ],
+        |o| (http(&o[1]), ping_outcome(&o[2].text), nvl_rules(&o[3])),
+    );
+    if let Some((page, ping, _)) = r {
+        assert_eq!(page, Http::Failed(28));
+        assert_eq!(ping, Outcome::Reply { ttl: 63 });
+    }
+}

@@ -327,10 +327,10 @@ routers:
         "lab.yaml:7:9: field 'iptables': hoplab: match 'ipvs' is not modelled"
     );
     let e = err(&format!(
-        "{ROUTED}  - {{on: r, run: iptables -t mangle -A PREROUTING -p tcp -j TPROXY --on-port 1}}\n"
+        "{ROUTED}  - {{on: r, run: iptables -t mangle -A PREROUTING -p tcp -j SYNPROXY --sack-perm}}\n"
     ));
     assert!(
-        e.starts_with("lab.yaml:6:18: field 'run': hoplab: target 'TPROXY' is not modelled"),
+        e.starts_with("lab.yaml:6:18: field 'run': hoplab: target 'SYNPROXY' is not modelled"),
         "{e}"
     );
     let e = err(&format!(

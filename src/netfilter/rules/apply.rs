@@ -33,7 +33,6 @@ pub(crate) const OTHER_TARGETS: &[&str] = &[
     "TCPOPTSTRIP",
     "TEE",
     "TOS",
-    "TPROXY",
     "TRACE",
     "TTL",
     "ULOG",

@@ -297,16 +297,18 @@ pub(crate) enum StateTarget {
     Ct(super::ext_ct::CtTarget),
     Nflog(super::ext_queue::NflogTarget),
     Nfqueue(super::ext_queue::NfqueueTarget),
+    Tproxy(super::ext_tproxy::TproxyTarget),
 }
 
 /// The target extensions of this group.
-pub(crate) const TARGET_NAMES: &[&str] = &["CT", "NOTRACK", "NFLOG", "NFQUEUE"];
+pub(crate) const TARGET_NAMES: &[&str] = &["CT", "NOTRACK", "NFLOG", "NFQUEUE", "TPROXY"];
 
 pub(crate) fn target_options(name: &str) -> &'static [(&'static str, u8)] {
     match name {
         "CT" => super::ext_ct::OPTIONS,
         "NFLOG" => super::ext_queue::NFLOG_OPTIONS,
         "NFQUEUE" => super::ext_queue::NFQUEUE_OPTIONS,
+        "TPROXY" => super::ext_tproxy::OPTIONS,
         _ => &[],
     }
 }
@@ -316,6 +318,7 @@ pub(crate) fn new_target(name: &str) -> StateTarget {
         "NOTRACK" => StateTarget::Ct(super::ext_ct::CtTarget::notrack_alias()),
         "NFLOG" => StateTarget::Nflog(Default::default()),
         "NFQUEUE" => StateTarget::Nfqueue(Default::default()),
+        "TPROXY" => StateTarget::Tproxy(Default::default()),
         _ => StateTarget::Ct(Default::default()),
     }
 }
@@ -333,6 +336,7 @@ pub(crate) fn parse_target_opt(
         StateTarget::Ct(c) => c.parse(p, seen, opt, inv, args),
         StateTarget::Nflog(n) => n.parse(p, seen, opt, inv, args),
         StateTarget::Nfqueue(q) => q.parse(p, seen, opt, inv, args),
+        StateTarget::Tproxy(t) => t.parse(p, seen, opt, inv, args),
     }
 }
 
@@ -345,6 +349,7 @@ pub(crate) fn target_final_check(
     match t {
         super::model::Target::State(StateTarget::Nflog(n)) => n.final_check(p, seen),
         super::model::Target::State(StateTarget::Nfqueue(q)) => q.final_check(p, seen),
+        super::model::Target::State(StateTarget::Tproxy(t)) => t.final_check(p, seen),
         _ => Ok(()),
     }
 }
@@ -356,6 +361,7 @@ impl StateTarget {
             StateTarget::Ct(c) => c.column(),
             StateTarget::Nflog(_) => "NFLOG",
             StateTarget::Nfqueue(_) => "NFQUEUE",
+            StateTarget::Tproxy(_) => "TPROXY",
         }
     }
 
@@ -364,6 +370,7 @@ impl StateTarget {
             StateTarget::Ct(c) => c.print(out),
             StateTarget::Nflog(n) => n.print(out),
             StateTarget::Nfqueue(q) => q.print(out),
+            StateTarget::Tproxy(t) => t.print(out),
         }
     }
 
@@ -373,6 +380,7 @@ impl StateTarget {
             StateTarget::Ct(c) => c.save(out),
             StateTarget::Nflog(n) => n.save(out),
             StateTarget::Nfqueue(q) => q.save(out),
+            StateTarget::Tproxy(t) => t.save(out),
         }
     }
 
@@ -385,6 +393,7 @@ impl StateTarget {
         match self {
             StateTarget::Ct(c) => c.check_entry(table, ip.proto, ip.proto_inv),
             StateTarget::Nflog(_) | StateTarget::Nfqueue(_) => Ok(()),
+            StateTarget::Tproxy(t) => t.check_entry(table, ip.proto, ip.proto_inv),
         }
     }
 
@@ -392,6 +401,7 @@ impl StateTarget {
     pub fn hooks(&self) -> Option<u8> {
         match self {
             StateTarget::Ct(_) | StateTarget::Nflog(_) | StateTarget::Nfqueue(_) => None,
+            StateTarget::Tproxy(t) => Some(t.hooks()),
         }
     }
 }
@@ -399,7 +409,7 @@ impl StateTarget {
 /// Runs a target of this group: `None` to go on to the next rule, or the verdict.
 pub(crate) fn run_target(
     t: &StateTarget,
-    _pkt: &PacketView,
+    pkt: &PacketView,
     _now: Instant,
     shared: &mut Shared,
 ) -> Option<crate::netfilter::packet::Verdict> {
@@ -419,6 +429,11 @@ pub(crate) fn run_target(
             let (verdict, note) = q.outcome();
             shared.note(note);
             Some(verdict)
+        }
+        // `tproxy_tg4`: no transparent socket to hand the packet to.
+        StateTarget::Tproxy(t) => {
+            shared.note(t.note(pkt.dst.to_bits()));
+            Some(crate::netfilter::packet::Verdict::Drop)
         }
     }
 }

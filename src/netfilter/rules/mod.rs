@@ -63,6 +63,7 @@ mod ext_recent;
 mod ext_set;
 mod ext_state;
 mod ext_target;
+mod ext_tproxy;
 mod fmt_ext;
 mod fmt_match;
 mod fmt_target;

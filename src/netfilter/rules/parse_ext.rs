@@ -169,6 +169,7 @@ pub(crate) const TARGETS: &[&str] = &[
     "NOTRACK",
     "NFLOG",
     "NFQUEUE",
+    "TPROXY",
 ];
 
 /// A match being read: its module, the options seen so far, the value.
