@@ -55,6 +55,10 @@ pub trait Rules {
         self.run(table, hook, pkt, now)
     }
 
+    /// The bridge ports of the frames run next (`-m physdev`): a bridge under br_netfilter
+    /// says them; nothing by default.
+    fn set_physdev(&mut self, _ports: Option<(&str, Option<&str>)>) {}
+
     /// Whether the raw table just left the packet UNTRACKED (`-j CT --notrack`); false by
     /// default.
     fn take_untracked(&mut self) -> bool {

@@ -142,6 +142,10 @@ impl Rules for RuleSet {
         self.tables.take_untracked()
     }
 
+    fn set_physdev(&mut self, ports: Option<(&str, Option<&str>)>) {
+        self.tables.set_physdev(ports);
+    }
+
     fn take_tcpmss(&mut self) -> Option<crate::netfilter::tcpmss::Pending> {
         let p = std::mem::take(&mut self.tables.tcpmss);
         (p != Default::default()).then_some(p)
@@ -337,7 +341,7 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
         self.filtering.borrow().bridge_nf
     }
 
-    fn forward(&mut self, now: Instant, frame: &mut [u8]) -> bool {
+    fn forward(&mut self, now: Instant, frame: &mut [u8], ports: (&str, &str)) -> bool {
         let is_ipv4 = EthernetFrame::new_checked(&frame[..])
             .is_ok_and(|e| e.ethertype() == EthernetProtocol::Ipv4);
         if !is_ipv4 {
@@ -358,10 +362,13 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
             mac: None,
         };
         let dev = self.dev.as_str();
+        cx.rules.set_physdev(Some((ports.0, None)));
         let (fate, mut tr) = nf.prerouting(&mut cx, ip, dev, None);
+        cx.rules.set_physdev(Some((ports.0, Some(ports.1))));
         let pass = fate == Fate::Continue
             && nf.forward(&mut cx, ip, &mut tr, dev, dev) == Fate::Continue
             && nf.postrouting(&mut cx, ip, &mut tr, (Some(dev), dev), None) == Fate::Continue;
+        cx.rules.set_physdev(None);
         // LOG lines of a bridged frame are in dmesg; the router must not take them for the
         // comment of the next frame it handles.
         filtering.rules.pending.clear();
@@ -506,7 +513,8 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
             .map_err(|e| match e.contains("command not found") {
                 true => format!(
                     "{e}; a router also runs `ip route ...`, `sysctl`, `iptables ...`, \
-                     `iptables-restore`, `iptables-save`, `conntrack ...`, `dmesg`"
+                     `iptables-restore`, `iptables-save`, `conntrack ...`, `ipset ...`, \
+                     `cat /proc/net/xt_recent/NAME`, `dmesg`"
                 ),
                 false => e,
             }),
@@ -1655,7 +1663,7 @@ impl Node for Router {
             }
             ["ipset", ..] => self.iptables_at(now, argv, "").map_err(|(_, e)| e),
             _ => Err(format!(
-                "{}: a router shows `ip addr`, `ip link`, `ip -s link`, `ip route`, `ip neigh`, `sysctl net.ipv4.ip_forward`, `conntrack -L`",
+                "{}: a router shows `ip addr`, `ip link`, `ip -s link`, `ip route`, `ip neigh`, `sysctl net.ipv4.ip_forward`, `conntrack -L`, `ipset list`, `cat /proc/net/xt_recent/NAME`",
                 argv.join(" ")
             )),
         }

@@ -23,6 +23,7 @@ pub(crate) enum StateMatch {
     Helper(super::ext_misc::HelperMatch),
     Owner(super::ext_misc::OwnerMatch),
     Policy(super::ext_misc::PolicyMatch),
+    Physdev(super::ext_physdev::PhysdevMatch),
 }
 
 /// What this group's matches keep for the namespace, whichever rule reads it.
@@ -34,6 +35,8 @@ pub(crate) struct Shared {
     pub untracked: bool,
     /// What NFLOG and NFQUEUE rules did to the packet, for the frame's notes.
     pub notes: Vec<String>,
+    /// The bridge ports of the frame being evaluated (`-m physdev`).
+    pub physdev: Option<super::ext_physdev::PhysPorts>,
 }
 
 /// Notes kept between two `take_notes` at most.
@@ -48,7 +51,15 @@ impl Shared {
 }
 
 /// The match modules of this group.
-pub(crate) const NAMES: &[&str] = &["recent", "set", "connlimit", "helper", "owner", "policy"];
+pub(crate) const NAMES: &[&str] = &[
+    "recent",
+    "set",
+    "connlimit",
+    "helper",
+    "owner",
+    "policy",
+    "physdev",
+];
 
 /// The options of a match of this group (`None`: not one of this group).
 pub(crate) fn match_options(name: &str) -> Option<&'static [(&'static str, u8)]> {
@@ -59,6 +70,7 @@ pub(crate) fn match_options(name: &str) -> Option<&'static [(&'static str, u8)]>
         "helper" => Some(super::ext_misc::HELPER_OPTIONS),
         "owner" => Some(super::ext_misc::OWNER_OPTIONS),
         "policy" => Some(super::ext_misc::POLICY_OPTIONS),
+        "physdev" => Some(super::ext_physdev::OPTIONS),
         _ => None,
     }
 }
@@ -72,6 +84,7 @@ pub(crate) fn new_match(name: &str) -> Option<StateMatch> {
         "helper" => Some(StateMatch::Helper(Default::default())),
         "owner" => Some(StateMatch::Owner(Default::default())),
         "policy" => Some(StateMatch::Policy(Default::default())),
+        "physdev" => Some(StateMatch::Physdev(Default::default())),
         _ => None,
     }
 }
@@ -94,6 +107,7 @@ pub(crate) fn parse_match_opt(
         StateMatch::Helper(h) => h.parse(p, &mut b.seen, opt, inv, args),
         StateMatch::Owner(o) => o.parse(p, &mut b.seen, opt, inv, args),
         StateMatch::Policy(o) => o.parse(p, &mut b.seen, opt, inv, args),
+        StateMatch::Physdev(o) => o.parse(p, &mut b.seen, opt, inv, args),
     }
 }
 
@@ -106,6 +120,7 @@ pub(crate) fn final_check(p: &Prog, m: &StateMatch, seen: &[&'static str]) -> Re
         StateMatch::Helper(h) => h.final_check(p, seen),
         StateMatch::Owner(o) => o.final_check(p),
         StateMatch::Policy(o) => o.final_check(p),
+        StateMatch::Physdev(o) => o.final_check(p, seen),
     }
 }
 
@@ -118,6 +133,7 @@ impl StateMatch {
             StateMatch::Helper(_) => "helper",
             StateMatch::Owner(_) => "owner",
             StateMatch::Policy(_) => "policy",
+            StateMatch::Physdev(_) => "physdev",
         }
     }
 
@@ -130,6 +146,7 @@ impl StateMatch {
             StateMatch::Helper(h) => h.print(out),
             StateMatch::Owner(o) => o.print(out, numeric),
             StateMatch::Policy(o) => o.print(out, numeric),
+            StateMatch::Physdev(o) => o.print(out),
         }
     }
 
@@ -142,6 +159,7 @@ impl StateMatch {
             StateMatch::Helper(h) => h.save(out),
             StateMatch::Owner(o) => o.save(out),
             StateMatch::Policy(o) => o.save(out),
+            StateMatch::Physdev(o) => o.save(out),
         }
     }
 
@@ -155,6 +173,7 @@ impl StateMatch {
             StateMatch::Helper(h) => h.matches(pkt),
             StateMatch::Owner(o) => o.matches(pkt),
             StateMatch::Policy(o) => o.matches(),
+            StateMatch::Physdev(o) => o.matches(shared.physdev.as_ref()),
         }
     }
 
@@ -172,6 +191,7 @@ impl StateMatch {
         match self {
             StateMatch::Owner(o) => Some(o.hooks()),
             StateMatch::Policy(o) => Some(o.hooks()),
+            StateMatch::Physdev(o) => o.hooks(),
             _ => None,
         }
     }
@@ -443,6 +463,15 @@ impl super::model::Tables {
     /// hooks then skip conntrack for it.
     pub fn take_untracked(&mut self) -> bool {
         std::mem::take(&mut self.ext.untracked)
+    }
+
+    /// The bridge ports of the frames `run` evaluates next: the input port, and the output
+    /// port once the bridge has chosen it (FORWARD, POSTROUTING); `None` for routed packets.
+    pub fn set_physdev(&mut self, ports: Option<(&str, Option<&str>)>) {
+        self.ext.physdev = ports.map(|(i, o)| super::ext_physdev::PhysPorts {
+            port_in: i.to_string(),
+            port_out: o.map(str::to_string),
+        });
     }
 
     /// What NFLOG and NFQUEUE rules did since the last call, for the frame's notes.

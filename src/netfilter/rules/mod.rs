@@ -58,6 +58,7 @@ mod ext_ct;
 mod ext_ctmatch;
 mod ext_match;
 mod ext_misc;
+mod ext_physdev;
 mod ext_queue;
 mod ext_recent;
 mod ext_set;

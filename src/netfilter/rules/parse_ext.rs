@@ -113,6 +113,7 @@ pub(crate) const MATCHES: &[&str] = &[
     "helper",
     "owner",
     "policy",
+    "physdev",
 ];
 
 /// Match modules iptables 1.8.9 ships for IPv4 that are not modelled here: `-m NAME` says
@@ -137,7 +138,6 @@ pub(crate) const OTHER_MATCHES: &[&str] = &[
     "mac",
     "nfacct",
     "osf",
-    "physdev",
     "pkttype",
     "quota",
     "rateest",
