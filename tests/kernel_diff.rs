@@ -1791,3 +1791,33 @@ fn kd_tproxy_without_a_transparent_socket_drops() {
         assert_eq!(ping, Outcome::Reply { ttl: 63 });
     }
 }
+
+// --- rpfilter ---------------------------------------------------------------------------
+
+#[test]
+fn kd_rpfilter_passes_sources_routed_back_the_way_they_came() {
+    let r = probe(
+        "kd_rpfilter",
+        &filtered(&[
+            "iptables -t raw -A PREROUTING -m rpfilter",
+            "iptables -t raw -A PREROUTING -i eth0 -m rpfilter --loose --accept-local",
+            "iptables -t raw -A PREROUTING -m rpfilter --invert -j DROP",
+        ]),
+        &[
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            run("h2", "ping -c 1 -W 2 10.0.1.1"),
+            Step::Show("r1", "iptables -t raw -nvL PREROUTING"),
+        ],
+        |o| {
+            (
+                ping_outcome(&o[0].text),
+                ping_outcome(&o[1].text),
+                nvl(&o[2], true),
+            )
+        },
+    );
+    if let Some((fwd, local, _)) = r {
+        assert_eq!(fwd, Outcome::Reply { ttl: 63 });
+        assert_eq!(local, Outcome::Reply { ttl: 64 });
+    }
+}

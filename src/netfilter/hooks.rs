@@ -74,6 +74,41 @@ pub trait Env {
     fn route_mtu(&self, _addr: Ipv4Address) -> Option<u32> {
         None
     }
+
+    /// `rpfilter_lookup_reverse`: the route to `src` is unicast (or local, with
+    /// `accept_local`) and leaves by `iif` (or by any interface, `loose`); None when the host
+    /// has no routing table to ask.
+    fn reverse_path(
+        &self,
+        _src: Ipv4Address,
+        _iif: &str,
+        _accept_local: bool,
+        _loose: bool,
+    ) -> Option<bool> {
+        None
+    }
+}
+
+/// What rules may ask of the host and conntrack at once.
+struct Ask<'a> {
+    conns: &'a Conntrack,
+    env: &'a dyn Env,
+}
+
+impl super::packet::ConnQuery for Ask<'_> {
+    fn alive(&self, src: Ipv4Address, dst: Ipv4Address, proto: u8, keys: (u16, u16)) -> bool {
+        self.conns.alive(src, dst, proto, keys)
+    }
+
+    fn reverse_path(
+        &self,
+        src: Ipv4Address,
+        iif: &str,
+        accept_local: bool,
+        loose: bool,
+    ) -> Option<bool> {
+        self.env.reverse_path(src, iif, accept_local, loose)
+    }
 }
 
 /// What a hook call needs besides the packet: the time, what the host knows, the rules.
@@ -327,7 +362,11 @@ impl Netfilter {
                     read.insert(pkt)
                 }
             };
-            let verdict = cx.rules.run_with(table, hook, pkt, cx.now, &self.conntrack);
+            let ask = Ask {
+                conns: &self.conntrack,
+                env: cx.env,
+            };
+            let verdict = cx.rules.run_with(table, hook, pkt, cx.now, &ask);
             if let Some(m) = cx.rules.take_tcpmss() {
                 mss.merge(m);
             }

@@ -126,6 +126,18 @@ pub trait ConnQuery {
     /// The flow whose original tuple this is is in the table and not closed (a TCP flow in
     /// TIME_WAIT or CLOSE is, for `nf_conncount`).
     fn alive(&self, src: Ipv4Address, dst: Ipv4Address, proto: u8, keys: (u16, u16)) -> bool;
+
+    /// `-m rpfilter`'s reverse-path lookup of `src` for a packet that came in on `iif`:
+    /// `None` when no routing table is at hand.
+    fn reverse_path(
+        &self,
+        _src: Ipv4Address,
+        _iif: &str,
+        _accept_local: bool,
+        _loose: bool,
+    ) -> Option<bool> {
+        None
+    }
 }
 
 /// No conntrack to ask: every flow counts as alive.

@@ -387,6 +387,24 @@ impl Env for RouterEnv<'_> {
         self.0.get(route.dev).map(|f| f.mtu)
     }
 
+    fn reverse_path(
+        &self,
+        src: Ipv4Address,
+        iif: &str,
+        accept_local: bool,
+        loose: bool,
+    ) -> Option<bool> {
+        let routes = self.1?;
+        // The local table comes first: the router's own addresses (and 127.0.0.0/8).
+        if self.addr_type(src) == AddrType::Local {
+            return Some(accept_local);
+        }
+        let Some(route) = routes.lookup(src) else {
+            return Some(false);
+        };
+        Some(loose || self.0.get(route.dev).is_some_and(|f| f.name == iif))
+    }
+
     fn addr_type(&self, a: Ipv4Address) -> AddrType {
         if a.is_unspecified() {
             AddrType::Unspec

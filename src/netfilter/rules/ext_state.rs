@@ -24,6 +24,7 @@ pub(crate) enum StateMatch {
     Owner(super::ext_misc::OwnerMatch),
     Policy(super::ext_misc::PolicyMatch),
     Physdev(super::ext_physdev::PhysdevMatch),
+    Rpfilter(super::ext_rpfilter::RpfilterMatch),
 }
 
 /// What this group's matches keep for the namespace, whichever rule reads it.
@@ -59,6 +60,7 @@ pub(crate) const NAMES: &[&str] = &[
     "owner",
     "policy",
     "physdev",
+    "rpfilter",
 ];
 
 /// The options of a match of this group (`None`: not one of this group).
@@ -71,6 +73,7 @@ pub(crate) fn match_options(name: &str) -> Option<&'static [(&'static str, u8)]>
         "owner" => Some(super::ext_misc::OWNER_OPTIONS),
         "policy" => Some(super::ext_misc::POLICY_OPTIONS),
         "physdev" => Some(super::ext_physdev::OPTIONS),
+        "rpfilter" => Some(super::ext_rpfilter::OPTIONS),
         _ => None,
     }
 }
@@ -85,6 +88,7 @@ pub(crate) fn new_match(name: &str) -> Option<StateMatch> {
         "owner" => Some(StateMatch::Owner(Default::default())),
         "policy" => Some(StateMatch::Policy(Default::default())),
         "physdev" => Some(StateMatch::Physdev(Default::default())),
+        "rpfilter" => Some(StateMatch::Rpfilter(Default::default())),
         _ => None,
     }
 }
@@ -108,6 +112,7 @@ pub(crate) fn parse_match_opt(
         StateMatch::Owner(o) => o.parse(p, &mut b.seen, opt, inv, args),
         StateMatch::Policy(o) => o.parse(p, &mut b.seen, opt, inv, args),
         StateMatch::Physdev(o) => o.parse(p, &mut b.seen, opt, inv, args),
+        StateMatch::Rpfilter(o) => o.parse(p, &mut b.seen, opt, inv, args),
     }
 }
 
@@ -121,6 +126,7 @@ pub(crate) fn final_check(p: &Prog, m: &StateMatch, seen: &[&'static str]) -> Re
         StateMatch::Owner(o) => o.final_check(p),
         StateMatch::Policy(o) => o.final_check(p),
         StateMatch::Physdev(o) => o.final_check(p, seen),
+        StateMatch::Rpfilter(_) => Ok(()),
     }
 }
 
@@ -134,6 +140,7 @@ impl StateMatch {
             StateMatch::Owner(_) => "owner",
             StateMatch::Policy(_) => "policy",
             StateMatch::Physdev(_) => "physdev",
+            StateMatch::Rpfilter(_) => "rpfilter",
         }
     }
 
@@ -147,6 +154,7 @@ impl StateMatch {
             StateMatch::Owner(o) => o.print(out, numeric),
             StateMatch::Policy(o) => o.print(out, numeric),
             StateMatch::Physdev(o) => o.print(out),
+            StateMatch::Rpfilter(o) => o.print(out),
         }
     }
 
@@ -160,6 +168,7 @@ impl StateMatch {
             StateMatch::Owner(o) => o.save(out),
             StateMatch::Policy(o) => o.save(out),
             StateMatch::Physdev(o) => o.save(out),
+            StateMatch::Rpfilter(o) => o.save(out),
         }
     }
 
@@ -174,12 +183,15 @@ impl StateMatch {
             StateMatch::Owner(o) => o.matches(pkt),
             StateMatch::Policy(o) => o.matches(),
             StateMatch::Physdev(o) => o.matches(shared.physdev.as_ref()),
+            // Looked up with the routes at hand, in `eval`.
+            StateMatch::Rpfilter(_) => false,
         }
     }
 
-    /// The kernel's `checkentry` for the rule (EINVAL when false).
-    pub fn check_entry(&self) -> bool {
+    /// The kernel's `checkentry` for the rule in `table` (EINVAL when false).
+    pub fn check_entry(&self, table: Table) -> bool {
         match self {
+            StateMatch::Rpfilter(r) => r.check_table(table),
             StateMatch::Recent(r) => r.check_entry(),
             StateMatch::Owner(o) => o.check_entry(),
             _ => true,
@@ -192,6 +204,7 @@ impl StateMatch {
             StateMatch::Owner(o) => Some(o.hooks()),
             StateMatch::Policy(o) => Some(o.hooks()),
             StateMatch::Physdev(o) => o.hooks(),
+            StateMatch::Rpfilter(o) => Some(o.hooks()),
             _ => None,
         }
     }
@@ -207,6 +220,7 @@ pub(crate) fn eval(
 ) -> bool {
     match m {
         super::matches::Match::State(StateMatch::Connlimit(c)) => c.matches(pkt, conns),
+        super::matches::Match::State(StateMatch::Rpfilter(r)) => r.matches(pkt, conns),
         super::matches::Match::State(s) => s.matches(pkt, now, shared),
         m => m.matches(pkt, now),
     }

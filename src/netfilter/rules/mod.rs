@@ -61,6 +61,7 @@ mod ext_misc;
 mod ext_physdev;
 mod ext_queue;
 mod ext_recent;
+mod ext_rpfilter;
 mod ext_set;
 mod ext_state;
 mod ext_target;

@@ -114,6 +114,7 @@ pub(crate) const MATCHES: &[&str] = &[
     "owner",
     "policy",
     "physdev",
+    "rpfilter",
 ];
 
 /// Match modules iptables 1.8.9 ships for IPv4 that are not modelled here: `-m NAME` says
@@ -142,7 +143,6 @@ pub(crate) const OTHER_MATCHES: &[&str] = &[
     "quota",
     "rateest",
     "realm",
-    "rpfilter",
     "sctp",
     "socket",
     "string",

@@ -27,7 +27,7 @@ pub(super) fn check_rule(ts: &TableState, p: &Prog, r: &Rule, op: &str, chain: &
             Match::Icmp(_) => proto_is(1),
             Match::State(s) => {
                 let hook = ts.find(chain).and_then(|id| ts.chain(id).hook);
-                s.check_entry()
+                s.check_entry(ts.table)
                     && s.hooks()
                         .is_none_or(|ok| hook.is_none_or(|h| ok & hook_bit(h) != 0))
             }
