@@ -549,6 +549,7 @@ fn packets() -> Vec<(
             snat: false,
             dnat: false,
             mark: 0,
+            detail: Default::default(),
         }),
         mark: 0,
         src_type: AddrType::Unicast,

@@ -434,6 +434,7 @@ fn forwarded(dport: u16) -> PacketView<'static> {
             snat: false,
             dnat: true,
             mark: 0,
+            detail: Default::default(),
         }),
         src_type: AddrType::Unicast,
         dst_type: AddrType::Unicast,

@@ -1697,3 +1697,288 @@ fn kd_hashlimit_passes_the_burst_then_the_rate() {
         assert!(fwd.iter().any(|l| l.starts_with("3 252 DROP")), "{fwd:?}");
     }
 }
+
+
+// --- recent ---------------------------------------------------------------------------
+
+/// `/proc/net/xt_recent/NAME` with the jiffies left out (the clocks differ): each address's
+/// TTL and how many stamps it has.
+fn recent_shape(o: &Out) -> Vec<String> {
+    o.text
+        .lines()
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let stamps = l
+                .split_once("oldest_pkt: ")
+                .map_or(0, |(_, r)| r.split_whitespace().skip(1).count());
+            format!(
+                "{} {} {} oldest_pkt: {} {} stamps",
+                w.first().copied().unwrap_or(""),
+                w.get(1).copied().unwrap_or(""),
+                w.get(2).copied().unwrap_or(""),
+                w.get(6).copied().unwrap_or(""),
+                stamps
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn kd_recent_drops_the_third_echo_within_a_minute() {
+    let r = probe(
+        "kd_recent",
+        &filtered(&[
+            "iptables -A FORWARD -p icmp --icmp-type echo-request -m recent --set --name P --rsource",
+            "iptables -A FORWARD -p icmp --icmp-type echo-request -m recent --update --seconds 60 --hitcount 3 --name P -j DROP",
+        ]),
+        &[
+            run("h1", "ping -c 5 -i 0.2 -W 1 10.0.2.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+            Step::Show("r1", "cat /proc/net/xt_recent/P"),
+        ],
+        |o| (ping_stats(&o[0]), nvl(&o[1], true), recent_shape(&o[2])),
+    );
+    if let Some((stats, _, list)) = r {
+        assert_eq!(stats, "5 packets transmitted, 2 received");
+        assert_eq!(list, ["src=10.0.1.10 ttl: 64 oldest_pkt: 8 8 stamps"]);
+    }
+}
+
+// --- ipset ------------------------------------------------------------------------------
+
+/// `ipset list` with the `initval` (random in the kernel) and the seconds a member has left
+/// (the clocks differ) left out.
+fn ipset_listing(o: &Out) -> String {
+    o.text
+        .lines()
+        .map(
+            |l| match (l.split_once(" initval "), l.split_once(" timeout ")) {
+                (Some((head, _)), _) => format!("{head}\n"),
+                (None, Some((member, _))) if !l.starts_with("Header") => {
+                    format!("{member} timeout _\n")
+                }
+                _ => format!("{l}\n"),
+            },
+        )
+        .collect()
+}
+
+#[test]
+fn kd_ipset_match_set_drops_the_listed_source_until_it_is_deleted() {
+    let r = probe(
+        "kd_ipset",
+        &filtered(&[]),
+        &[
+            run("r1", "ipset create blk hash:ip timeout 600"),
+            run("r1", "ipset add blk 10.0.1.10"),
+            run(
+                "r1",
+                "iptables -A FORWARD -m set --match-set nosuch src -j DROP",
+            ),
+            run(
+                "r1",
+                "iptables -A FORWARD -m set --match-set blk src -j DROP",
+            ),
+            run("h1", "ping -c 1 -W 1 10.0.2.10"),
+            run("h2", "ping -c 1 -W 1 10.0.1.10"),
+            run("r1", "ipset destroy blk"),
+            Step::Show("r1", "ipset list blk"),
+            run("r1", "ipset del blk 10.0.1.10"),
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| {
+            (
+                (o[2].code, o[2].text.clone()),
+                ping_outcome(&o[4].text),
+                ping_outcome(&o[5].text),
+                (o[6].code, o[6].text.clone()),
+                ipset_listing(&o[7]),
+                ping_outcome(&o[9].text),
+                nvl(&o[10], true),
+            )
+        },
+    );
+    if let Some((missing, first, back, destroy, _, after, _)) = r {
+        assert_eq!(missing.0, 2);
+        assert!(
+            missing.1.contains("Set nosuch doesn't exist."),
+            "{missing:?}"
+        );
+        assert_eq!((first, back), (Outcome::Silent, Outcome::Silent));
+        assert_eq!(destroy.0, 1);
+        assert_eq!(after, Outcome::Reply { ttl: 63 });
+    }
+}
+
+// --- CT ---------------------------------------------------------------------------------
+
+/// `iptables -nvL` rules without their counters: the two TCP stacks send different numbers
+/// of segments for one exchange (delayed ACKs, FIN with data).
+fn nvl_rules(o: &Out) -> Vec<String> {
+    nvl(o, false)
+        .into_iter()
+        .map(|l| match l.split_once(' ') {
+            Some((n, rest)) if n.parse::<u64>().is_ok() => format!("* {rest}"),
+            _ => l,
+        })
+        .collect()
+}
+
+#[test]
+fn kd_ct_notrack_skips_conntrack_and_nat() {
+    let r = probe(
+        "kd_ct_notrack",
+        &filtered(&[
+            "iptables -t raw -A PREROUTING -p tcp --dport 80 -j CT --notrack",
+            "iptables -t raw -A PREROUTING -p tcp --sport 80 -j CT --notrack",
+            "iptables -t nat -A POSTROUTING -o eth1 -j MASQUERADE",
+            "iptables -P FORWARD DROP",
+            "iptables -A FORWARD -m conntrack --ctstate UNTRACKED -j ACCEPT",
+        ]),
+        &[
+            Step::Http("h2", 80),
+            run("h1", "curl -s -m 2 --local-port 40000 http://10.0.2.10/"),
+            run("h1", "ping -c 1 -W 1 10.0.2.10"),
+            Step::Show("r1", "conntrack -L -p tcp"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+            Step::Show("r1", "iptables -t raw -nvL PREROUTING"),
+        ],
+        |o| {
+            (
+                http(&o[1]),
+                ping_outcome(&o[2].text),
+                o[3].text.clone(),
+                nvl_rules(&o[4]),
+                nvl_rules(&o[5]),
+            )
+        },
+    );
+    if let Some((page, ping, flows, _, _)) = r {
+        assert_eq!(
+            page,
+            body("Hello from h2 (10.0.2.10:80). You came from 10.0.1.10:40000.")
+        );
+        assert_eq!(ping, Outcome::Silent);
+        assert!(flows.contains("0 flow entries"), "{flows}");
+    }
+}
+
+// --- NFLOG, NFQUEUE ----------------------------------------------------------------------
+
+#[test]
+fn kd_nfqueue_without_a_program_drops_unless_bypassed() {
+    let r = probe(
+        "kd_nfqueue",
+        &filtered(&[
+            "iptables -A FORWARD -j NFLOG --nflog-group 3",
+            "iptables -A FORWARD -p icmp --icmp-type echo-request -d 10.0.2.10 -j NFQUEUE --queue-num 1",
+            "iptables -A FORWARD -p icmp --icmp-type echo-request -j NFQUEUE --queue-num 2 --queue-bypass",
+            "iptables -A FORWARD -j DROP",
+        ]),
+        &[
+            run("h1", "ping -c 1 -W 1 10.0.2.10"),
+            run("h2", "ping -c 1 -W 2 10.0.1.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| {
+            (
+                ping_outcome(&o[0].text),
+                ping_outcome(&o[1].text),
+                nvl(&o[2], true),
+            )
+        },
+    );
+    if let Some((queued, bypassed, _)) = r {
+        assert_eq!(queued, Outcome::Silent);
+        // The echo request is accepted by the bypass; its reply meets the DROP.
+        assert_eq!(bypassed, Outcome::Silent);
+    }
+}
+
+// --- connlimit -------------------------------------------------------------------------
+
+#[test]
+fn kd_connlimit_refuses_the_third_live_flow() {
+    let r = probe(
+        "kd_connlimit",
+        &filtered(&[
+            "iptables -A FORWARD -p icmp --icmp-type echo-request -m conntrack --ctstate NEW -m connlimit --connlimit-above 2 --connlimit-mask 24 -j DROP",
+        ]),
+        &[
+            run("h1", "ping -c 1 -W 1 10.0.2.10"),
+            run("h1", "ping -c 1 -W 1 10.0.2.10"),
+            run("h1", "ping -c 1 -W 1 10.0.2.10"),
+            run("h2", "ping -c 1 -W 1 10.0.1.10"),
+            Step::Show("r1", "iptables -nvL FORWARD"),
+        ],
+        |o| {
+            (
+                ping_outcome(&o[0].text),
+                ping_outcome(&o[1].text),
+                ping_outcome(&o[2].text),
+                ping_outcome(&o[3].text),
+                nvl(&o[4], true),
+            )
+        },
+    );
+    if let Some((a, b, c, other, _)) = r {
+        assert_eq!(
+            (a, b),
+            (Outcome::Reply { ttl: 63 }, Outcome::Reply { ttl: 63 })
+        );
+        assert_eq!(c, Outcome::Silent);
+        assert_eq!(other, Outcome::Reply { ttl: 63 });
+    }
+}
+
+#[test]
+fn kd_tproxy_without_a_transparent_socket_drops() {
+    let r = probe(
+        "kd_tproxy",
+        &filtered(&[
+            "iptables -t mangle -A PREROUTING -p tcp --dport 80 -j TPROXY --on-port 3128 --tproxy-mark 0x1/0x1",
+        ]),
+        &[
+            Step::Http("h2", 80),
+            run("h1", "curl -s -m 1 http://10.0.2.10/"),
+            run("h1", "ping -c 1 -W 1 10.0.2.10"),
+            Step::Show("r1", "iptables -t mangle -nvL PREROUTING"),
+        ],
+        |o| (http(&o[1]), ping_outcome(&o[2].text), nvl_rules(&o[3])),
+    );
+    if let Some((page, ping, _)) = r {
+        assert_eq!(page, Http::Failed(28));
+        assert_eq!(ping, Outcome::Reply { ttl: 63 });
+    }
+}
+
+// --- rpfilter ---------------------------------------------------------------------------
+
+#[test]
+fn kd_rpfilter_passes_sources_routed_back_the_way_they_came() {
+    let r = probe(
+        "kd_rpfilter",
+        &filtered(&[
+            "iptables -t raw -A PREROUTING -m rpfilter",
+            "iptables -t raw -A PREROUTING -i eth0 -m rpfilter --loose --accept-local",
+            "iptables -t raw -A PREROUTING -m rpfilter --invert -j DROP",
+        ]),
+        &[
+            run("h1", "ping -c 1 -W 2 10.0.2.10"),
+            run("h2", "ping -c 1 -W 2 10.0.1.1"),
+            Step::Show("r1", "iptables -t raw -nvL PREROUTING"),
+        ],
+        |o| {
+            (
+                ping_outcome(&o[0].text),
+                ping_outcome(&o[1].text),
+                nvl(&o[2], true),
+            )
+        },
+    );
+    if let Some((fwd, local, _)) = r {
+        assert_eq!(fwd, Outcome::Reply { ttl: 63 });
+        assert_eq!(local, Outcome::Reply { ttl: 64 });
+    }
+}

@@ -34,8 +34,9 @@ use stp::{Bpdu, PortState, Stp};
 pub trait FrameFilter: std::fmt::Debug {
     /// Whether the filter wants frames at all now; when not, forwarding copies nothing.
     fn active(&self) -> bool;
-    /// Filters (and may rewrite) a frame forwarded between two ports: false drops it.
-    fn forward(&mut self, now: Instant, frame: &mut [u8]) -> bool;
+    /// Filters (and may rewrite) a frame forwarded between two ports (named in, out): false
+    /// drops it.
+    fn forward(&mut self, now: Instant, frame: &mut [u8], ports: (&str, &str)) -> bool;
 }
 
 #[derive(Clone, Debug)]
@@ -608,13 +609,17 @@ impl Node for Bridge {
                     return;
                 }
                 let own = self.own_port;
+                let names = (
+                    self.ports[usize::from(port)].name.as_str(),
+                    self.ports[usize::from(out)].name.as_str(),
+                );
                 if let Some(filter) = self.filter.as_mut().filter(|f| f.active())
                     && own != Some(port)
                     && own != Some(out)
                 {
                     let mut copy = ctx.buffer();
                     copy.extend_from_slice(frame);
-                    if !filter.forward(now, &mut copy) {
+                    if !filter.forward(now, &mut copy, names) {
                         ctx.note(Note::Dropped(DropReason::Filtered));
                         return;
                     }

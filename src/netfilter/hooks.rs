@@ -8,8 +8,8 @@ use smoltcp::wire::{Icmpv4Packet, Ipv4Address, Ipv4Packet};
 use super::conntrack::{Confirm, Conntrack, Flow, Slot, Tracked};
 use super::nat::{self, Manip};
 use super::packet::{
-    AddrType, AddrTypes, CtState, CtView, Hook, Marks, NatAction, PacketView, RejectWith, Table,
-    Verdict,
+    AddrType, AddrTypes, CtDetail, CtState, CtView, Hook, Marks, NatAction, PacketView, RejectWith,
+    Table, Verdict,
 };
 use super::tcpmss;
 use crate::rand::Rng;
@@ -46,6 +46,30 @@ pub trait Rules {
     fn take_hdr(&mut self) -> Option<(u8, u8)> {
         None
     }
+
+    /// [`Rules::run`] with conntrack to ask (`-m connlimit`); by default conntrack is not
+    /// asked.
+    fn run_with(
+        &mut self,
+        table: Table,
+        hook: Hook,
+        pkt: &PacketView<'_>,
+        now: Instant,
+        conns: &dyn super::packet::ConnQuery,
+    ) -> Verdict {
+        let _ = conns;
+        self.run(table, hook, pkt, now)
+    }
+
+    /// The bridge ports of the frames run next (`-m physdev`): a bridge under br_netfilter
+    /// says them; nothing by default.
+    fn set_physdev(&mut self, _ports: Option<(&str, Option<&str>)>) {}
+
+    /// Whether the raw table just left the packet UNTRACKED (`-j CT --notrack`); false by
+    /// default.
+    fn take_untracked(&mut self) -> bool {
+        false
+    }
 }
 
 /// What the host knows that rules ask about.
@@ -55,6 +79,41 @@ pub trait Env {
     /// The MTU of the route to `addr` (TCPMSS's `--clamp-mss-to-pmtu`); None when unknown.
     fn route_mtu(&self, _addr: Ipv4Address) -> Option<u32> {
         None
+    }
+
+    /// `rpfilter_lookup_reverse`: the route to `src` is unicast (or local, with
+    /// `accept_local`) and leaves by `iif` (or by any interface, `loose`); None when the host
+    /// has no routing table to ask.
+    fn reverse_path(
+        &self,
+        _src: Ipv4Address,
+        _iif: &str,
+        _accept_local: bool,
+        _loose: bool,
+    ) -> Option<bool> {
+        None
+    }
+}
+
+/// What rules may ask of the host and conntrack at once.
+struct Ask<'a> {
+    conns: &'a Conntrack,
+    env: &'a dyn Env,
+}
+
+impl super::packet::ConnQuery for Ask<'_> {
+    fn alive(&self, src: Ipv4Address, dst: Ipv4Address, proto: u8, keys: (u16, u16)) -> bool {
+        self.conns.alive(src, dst, proto, keys)
+    }
+
+    fn reverse_path(
+        &self,
+        src: Ipv4Address,
+        iif: &str,
+        accept_local: bool,
+        loose: bool,
+    ) -> Option<bool> {
+        self.env.reverse_path(src, iif, accept_local, loose)
     }
 }
 
@@ -227,6 +286,22 @@ impl Netfilter {
                 snat: c.snat,
                 dnat: c.dnat,
                 mark: c.mark,
+                detail: {
+                    let confirmed = matches!(tr.slot, Slot::Table(_));
+                    let ports = c.reply.proto != 1;
+                    CtDetail {
+                        repl_src: c.reply.src,
+                        repl_dst: c.reply.dst,
+                        repl_sport: ports.then_some(c.reply.sport),
+                        repl_dport: ports.then_some(c.reply.dport),
+                        proto: c.orig.proto,
+                        status: u32::from(c.seen_reply) << 1
+                            | u32::from(c.assured) << 2
+                            | u32::from(confirmed) << 3,
+                        expires: confirmed.then_some(c.expires),
+                        orig_keys: (c.orig.sport, c.orig.dport),
+                    }
+                },
             },
             None => CtView {
                 state: tr.state,
@@ -238,6 +313,7 @@ impl Netfilter {
                 snat: false,
                 dnat: false,
                 mark: 0,
+                detail: CtDetail::default(),
             },
         })
     }
@@ -301,7 +377,11 @@ impl Netfilter {
                         read.insert(pkt)
                     }
                 };
-                let verdict = cx.rules.run(table, hook, pkt, cx.now);
+                let ask = Ask {
+                    conns: &self.conntrack,
+                    env: cx.env,
+                };
+                let verdict = cx.rules.run_with(table, hook, pkt, cx.now, &ask);
                 if let Some(m) = cx.rules.take_tcpmss() {
                     mss.merge(m);
                 }
@@ -484,7 +564,10 @@ impl Netfilter {
         if fate != Fate::Continue {
             return (fate, Tracked::invalid());
         }
-        let mut tr = self.track(cx.now, ip);
+        let mut tr = match cx.rules.take_untracked() {
+            true => Tracked::untracked(),
+            false => self.track(cx.now, ip),
+        };
         tr.addr_types = classes;
         tr.mark = mark;
         let tables = [Table::Mangle, Table::Nat];
@@ -599,7 +682,10 @@ impl Netfilter {
         if fate != Fate::Continue {
             return (fate, Tracked::invalid());
         }
-        let mut tr = self.track(cx.now, ip);
+        let mut tr = match cx.rules.take_untracked() {
+            true => Tracked::untracked(),
+            false => self.track(cx.now, ip),
+        };
         tr.addr_types = classes;
         tr.mark = mark;
         let loopback = Some(Ipv4Address::new(127, 0, 0, 1));

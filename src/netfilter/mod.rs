@@ -23,5 +23,6 @@ pub mod rules;
 pub mod tcpmss;
 
 pub use packet::{
-    AddrType, CtState, CtView, Hook, NatAction, PacketView, RejectWith, Table, Verdict,
+    AddrType, ConnQuery, CtDetail, CtState, CtView, Hook, NatAction, NoConns, PacketView,
+    RejectWith, Table, Verdict,
 };

@@ -98,6 +98,70 @@ pub struct CtView {
     pub dnat: bool,
     /// The connection's mark (`ct->mark`: `-m connmark`, `CONNMARK`).
     pub mark: u32,
+    /// The reply tuple, protocol, status and expiry (`-m conntrack --ctrepl*`, ...).
+    pub detail: CtDetail,
+}
+
+/// More of a packet's connection, for `-m conntrack`'s `--ctproto`, `--ctreplsrc`,
+/// `--ctrepldst`, `--ctreplsrcport`, `--ctrepldstport`, `--ctstatus` and `--ctexpire`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CtDetail {
+    /// The reply direction's tuple (after NAT).
+    pub repl_src: Ipv4Address,
+    pub repl_dst: Ipv4Address,
+    pub repl_sport: Option<u16>,
+    pub repl_dport: Option<u16>,
+    /// The layer-4 protocol number.
+    pub proto: u8,
+    /// `IPS_*` status bits: EXPECTED 1, SEEN_REPLY 2, ASSURED 4, CONFIRMED 8.
+    pub status: u32,
+    /// When the entry times out; `None` before it is confirmed (`nf_ct_expires` is 0).
+    pub expires: Option<crate::time::Instant>,
+    /// The original tuple's ports as conntrack keys it (an ICMP query's identifier).
+    pub orig_keys: (u16, u16),
+}
+
+/// Conntrack as rules ask it (`-m connlimit` counts live connections).
+pub trait ConnQuery {
+    /// The flow whose original tuple this is is in the table and not closed (a TCP flow in
+    /// TIME_WAIT or CLOSE is, for `nf_conncount`).
+    fn alive(&self, src: Ipv4Address, dst: Ipv4Address, proto: u8, keys: (u16, u16)) -> bool;
+
+    /// `-m rpfilter`'s reverse-path lookup of `src` for a packet that came in on `iif`:
+    /// `None` when no routing table is at hand.
+    fn reverse_path(
+        &self,
+        _src: Ipv4Address,
+        _iif: &str,
+        _accept_local: bool,
+        _loose: bool,
+    ) -> Option<bool> {
+        None
+    }
+}
+
+/// No conntrack to ask: every flow counts as alive.
+pub struct NoConns;
+
+impl ConnQuery for NoConns {
+    fn alive(&self, _: Ipv4Address, _: Ipv4Address, _: u8, _: (u16, u16)) -> bool {
+        true
+    }
+}
+
+impl Default for CtDetail {
+    fn default() -> Self {
+        CtDetail {
+            repl_src: Ipv4Address::UNSPECIFIED,
+            repl_dst: Ipv4Address::UNSPECIFIED,
+            repl_sport: None,
+            repl_dport: None,
+            proto: 0,
+            status: 0,
+            expires: None,
+            orig_keys: (0, 0),
+        }
+    }
 }
 
 /// How `-m addrtype` classifies an address from the host's point of view.

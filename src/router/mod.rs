@@ -150,13 +150,36 @@ impl Rules for RuleSet {
         self.tables.hdr.take()
     }
 
+    fn take_untracked(&mut self) -> bool {
+        self.tables.take_untracked()
+    }
+
+    fn set_physdev(&mut self, ports: Option<(&str, Option<&str>)>) {
+        self.tables.set_physdev(ports);
+    }
+
     fn take_tcpmss(&mut self) -> Option<crate::netfilter::tcpmss::Pending> {
         let p = std::mem::take(&mut self.tables.tcpmss);
         (p != Default::default()).then_some(p)
     }
 
     fn run(&mut self, table: Table, hook: Hook, pkt: &PacketView<'_>, now: Instant) -> Verdict {
-        let verdict = self.run_logged(table, hook, pkt, now);
+        self.run_with(table, hook, pkt, now, &crate::netfilter::NoConns)
+    }
+
+    fn run_with(
+        &mut self,
+        table: Table,
+        hook: Hook,
+        pkt: &PacketView<'_>,
+        now: Instant,
+        conns: &dyn crate::netfilter::ConnQuery,
+    ) -> Verdict {
+        let verdict = self.run_logged(table, hook, pkt, now, conns);
+        let notes = self.tables.take_notes();
+        if self.detail {
+            self.decisions.extend(notes.into_iter().map(Into::into));
+        }
         if self.tables.tracing() {
             return verdict;
         }
@@ -237,29 +260,32 @@ impl RuleSet {
         hook: Hook,
         pkt: &PacketView<'_>,
         now: Instant,
+        conns: &dyn crate::netfilter::ConnQuery,
     ) -> Verdict {
         let (log, pending) = (&mut self.log, &mut self.pending);
         // Rules met while tracing: (chain, rule number, matched); a policy as rule 0.
         let mut path: Vec<(String, usize, bool)> = Vec::new();
         let mut policy = "ACCEPT";
-        let verdict = self.tables.run(table, hook, pkt, now, &mut |ev| match ev {
-            TraceEvent::Log(line) => {
-                let text = line.to_string();
-                dmesg(log, now, &text);
-                pending.push(text.into());
-            }
-            TraceEvent::Rule {
-                chain,
-                rule,
-                matched,
-                ..
-            } => path.push((chain.to_string(), rule, matched)),
-            TraceEvent::Policy { chain, verdict, .. } => {
-                policy = verdict_name(verdict);
-                path.push((chain.to_string(), 0, true))
-            }
-            _ => {}
-        });
+        let verdict = self
+            .tables
+            .run_conns(table, hook, pkt, now, conns, &mut |ev| match ev {
+                TraceEvent::Log(line) => {
+                    let text = line.to_string();
+                    dmesg(log, now, &text);
+                    pending.push(text.into());
+                }
+                TraceEvent::Rule {
+                    chain,
+                    rule,
+                    matched,
+                    ..
+                } => path.push((chain.to_string(), rule, matched)),
+                TraceEvent::Policy { chain, verdict, .. } => {
+                    policy = verdict_name(verdict);
+                    path.push((chain.to_string(), 0, true))
+                }
+                _ => {}
+            });
         if self.tables.tracing()
             && let Some(walks) = self.walks.as_mut()
         {
@@ -337,7 +363,7 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
         self.filtering.borrow().bridge_nf
     }
 
-    fn forward(&mut self, now: Instant, frame: &mut [u8]) -> bool {
+    fn forward(&mut self, now: Instant, frame: &mut [u8], ports: (&str, &str)) -> bool {
         let is_ipv4 = EthernetFrame::new_checked(&frame[..])
             .is_ok_and(|e| e.ethertype() == EthernetProtocol::Ipv4);
         if !is_ipv4 {
@@ -358,10 +384,13 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
             mac: None,
         };
         let dev = self.dev.as_str();
+        cx.rules.set_physdev(Some((ports.0, None)));
         let (fate, mut tr) = nf.prerouting(&mut cx, ip, dev, None);
+        cx.rules.set_physdev(Some((ports.0, Some(ports.1))));
         let pass = fate == Fate::Continue
             && nf.forward(&mut cx, ip, &mut tr, dev, dev) == Fate::Continue
             && nf.postrouting(&mut cx, ip, &mut tr, (Some(dev), dev), None) == Fate::Continue;
+        cx.rules.set_physdev(None);
         // LOG lines of a bridged frame are in dmesg; the router must not take them for the
         // comment of the next frame it handles.
         filtering.rules.pending.clear();
@@ -378,6 +407,24 @@ impl Env for RouterEnv<'_> {
     fn route_mtu(&self, addr: Ipv4Address) -> Option<u32> {
         let route = self.1?.lookup(addr)?;
         self.0.get(route.dev).map(|f| f.mtu)
+    }
+
+    fn reverse_path(
+        &self,
+        src: Ipv4Address,
+        iif: &str,
+        accept_local: bool,
+        loose: bool,
+    ) -> Option<bool> {
+        let routes = self.1?;
+        // The local table comes first: the router's own addresses (and 127.0.0.0/8).
+        if self.addr_type(src) == AddrType::Local {
+            return Some(accept_local);
+        }
+        let Some(route) = routes.lookup(src) else {
+            return Some(false);
+        };
+        Some(loose || self.0.get(route.dev).is_some_and(|f| f.name == iif))
     }
 
     fn addr_type(&self, a: Ipv4Address) -> AddrType {
@@ -514,6 +561,10 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
             ..,
         ] => Ok(RouterCmd::Iptables(argv.to_vec())),
         ["dmesg"] => Ok(RouterCmd::Iptables(argv.to_vec())),
+        ["cat", path] if path.starts_with("/proc/net/xt_recent/") => {
+            Ok(RouterCmd::Iptables(argv.to_vec()))
+        }
+        ["ipset", ..] => Ok(RouterCmd::Iptables(argv.to_vec())),
         ["docker", ..] => Ok(RouterCmd::Cli),
         ["sysctl", rest @ ..] => {
             let rest: Vec<&str> = rest.iter().copied().filter(|w| *w != "-w").collect();
@@ -532,7 +583,8 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
             .map_err(|e| match e.contains("command not found") {
                 true => format!(
                     "{e}; a router also runs `ip route ...`, `sysctl`, `iptables ...`, \
-                     `iptables-restore`, `iptables-save`, `conntrack ...`, `dmesg`"
+                     `iptables-restore`, `iptables-save`, `conntrack ...`, `ipset ...`, \
+                     `cat /proc/net/xt_recent/NAME`, `dmesg`"
                 ),
                 false => e,
             }),
@@ -646,12 +698,20 @@ impl Router {
                 let counters = argv.iter().any(|a| a == "-c" || a == "--counters");
                 let noflush = argv.iter().any(|a| a == "-n" || a == "--noflush");
                 let opts = crate::netfilter::rules::RestoreOptions { counters, noflush };
-                t.restore_with(input, opts)
+                let out = t
+                    .restore_with(input, opts)
                     .map(|_| String::new())
-                    .map_err(|e| (e.exit_code(), e.to_string()))
+                    .map_err(|e| (e.exit_code(), e.to_string()));
+                t.sync_ext_state();
+                out
             }
             Some("iptables-save") => {
                 Ok(t.save_with(argv.iter().any(|a| a == "-c" || a == "--counters"), None))
+            }
+            Some("cat") => crate::netfilter::rules::proc_file(t, &argv[1..]),
+            Some("ipset") => {
+                let now = t.ipset_clock();
+                t.ipset(&argv[1..], now)
             }
             Some("dmesg") => Ok(filtering
                 .rules
@@ -662,16 +722,33 @@ impl Router {
             _ => {
                 let mut args = argv.to_vec();
                 args[0] = "iptables".into();
-                t.apply(&args).map_err(|e| (e.exit_code(), e.to_string()))
+                let out = t.apply(&args).map_err(|e| (e.exit_code(), e.to_string()));
+                t.sync_ext_state();
+                out
             }
         }
+    }
+
+    /// [`Router::iptables`] at `now` (the time `ipset` timeouts count from).
+    pub fn iptables_at(
+        &mut self,
+        now: Instant,
+        argv: &[String],
+        input: &str,
+    ) -> Result<String, (i32, String)> {
+        self.filtering
+            .borrow_mut()
+            .rules
+            .tables
+            .set_ipset_clock(now);
+        self.iptables(argv, input)
     }
 
     /// Checks an `iptables` command line's syntax without running it (`Tables::check`),
     /// with iptables' exit code; `iptables-restore` and `dmesg` pass.
     pub fn check_iptables(&self, argv: &[String]) -> Result<(), (i32, String)> {
         match argv.first().map(String::as_str) {
-            Some("iptables-restore" | "dmesg") => Ok(()),
+            Some("iptables-restore" | "dmesg" | "cat" | "ipset") => Ok(()),
             _ => {
                 let mut args = argv.to_vec();
                 if args.first().is_some_and(|a| a != "iptables-save") {
@@ -1764,7 +1841,7 @@ impl Node for Router {
                 );
                 return Ok(());
             }
-            RouterCmd::Iptables(argv) => match self.iptables(&argv, input) {
+            RouterCmd::Iptables(argv) => match self.iptables_at(now, &argv, input) {
                 Ok(out) => Ok(out),
                 Err((code, msg)) => {
                     let mut output = msg;
@@ -1860,8 +1937,12 @@ impl Node for Router {
                 "iptables" | "iptables-save" | "iptables-legacy" | "iptables-nft" | "dmesg",
                 ..,
             ] => self.iptables(argv, "").map_err(|(_, e)| e),
+            ["cat", path] if path.starts_with("/proc/net/xt_recent/") => {
+                self.iptables(argv, "").map_err(|(_, e)| e)
+            }
+            ["ipset", ..] => self.iptables_at(now, argv, "").map_err(|(_, e)| e),
             _ => Err(format!(
-                "{}: a router shows `ip addr`, `ip link`, `ip -s link`, `ip route [show table T]`, `ip route get ADDR`, `ip rule`, `ip neigh`, `sysctl net.ipv4.ip_forward`, `conntrack -L`",
+                "{}: a router shows `ip addr`, `ip link`, `ip -s link`, `ip route [show table T]`, `ip route get ADDR`, `ip rule`, `ip neigh`, `brctl show`, `sysctl net.ipv4.ip_forward`, `conntrack -L`, `ipset list`, `cat /proc/net/xt_recent/NAME`",
                 argv.join(" ")
             )),
         }

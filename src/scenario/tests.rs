@@ -320,17 +320,17 @@ routers:
   - name: r
     interfaces: {eth0: 10.0.0.1/24}
     iptables:
-      - iptables -A INPUT -m recent --set
+      - iptables -A INPUT -m ipvs --ipvs
 ");
     assert_eq!(
         e,
-        "lab.yaml:7:9: field 'iptables': hoplab: match 'recent' is not modelled"
+        "lab.yaml:7:9: field 'iptables': hoplab: match 'ipvs' is not modelled"
     );
     let e = err(&format!(
-        "{ROUTED}  - {{on: r, run: iptables -t mangle -A PREROUTING -p tcp -j TPROXY --on-port 1}}\n"
+        "{ROUTED}  - {{on: r, run: iptables -t mangle -A PREROUTING -p tcp -j SYNPROXY --sack-perm}}\n"
     ));
     assert!(
-        e.starts_with("lab.yaml:6:18: field 'run': hoplab: target 'TPROXY' is not modelled"),
+        e.starts_with("lab.yaml:6:18: field 'run': hoplab: target 'SYNPROXY' is not modelled"),
         "{e}"
     );
     let e = err(&format!(

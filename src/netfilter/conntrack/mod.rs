@@ -222,6 +222,11 @@ impl Tracked {
     pub fn invalid() -> Tracked {
         Tracked::new(Slot::None, false, CtState::Invalid)
     }
+
+    /// A packet the raw table exempted from tracking (`-j CT --notrack`).
+    pub fn untracked() -> Tracked {
+        Tracked::new(Slot::None, false, CtState::Untracked)
+    }
 }
 
 /// What became of a new flow at confirmation.
@@ -604,3 +609,25 @@ fn rehash(conns: &[Option<Conn>]) -> impl Fn(u32, bool) -> u64 + '_ {
 
 #[cfg(test)]
 mod tests;
+
+impl crate::netfilter::packet::ConnQuery for Conntrack {
+    fn alive(&self, src: Ipv4Address, dst: Ipv4Address, proto: u8, keys: (u16, u16)) -> bool {
+        let t = Tuple {
+            src,
+            dst,
+            proto,
+            sport: keys.0,
+            dport: keys.1,
+        };
+        match self.find(&t) {
+            Some((id, false)) => self
+                .conns
+                .get(id as usize)
+                .and_then(Option::as_ref)
+                .is_some_and(|c| {
+                    c.orig.proto != 6 || !matches!(c.tcp, TcpState::TimeWait | TcpState::Close)
+                }),
+            _ => false,
+        }
+    }
+}

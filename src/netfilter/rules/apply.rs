@@ -20,21 +20,16 @@ pub(crate) const OTHER_TARGETS: &[&str] = &[
     "CLASSIFY",
     "CLUSTERIP",
     "CONNSECMARK",
-    "CT",
     "ECN",
     "HMARK",
     "IDLETIMER",
     "LED",
-    "NFLOG",
-    "NFQUEUE",
-    "NOTRACK",
     "RATEEST",
     "SECMARK",
     "SET",
     "SYNPROXY",
     "TCPOPTSTRIP",
     "TEE",
-    "TPROXY",
     "TRACE",
     "ULOG",
 ];
@@ -70,6 +65,7 @@ impl Tables {
             _ => argv,
         };
         let c = parse_command(&p, args, None)?;
+        self.ext.check_sets(&p, &c.rule.matches)?;
         if let Some(info) = c.info {
             return Ok(info);
         }

@@ -92,6 +92,20 @@ impl Tables {
         now: Instant,
         trace: &mut dyn FnMut(TraceEvent),
     ) -> Verdict {
+        let none = crate::netfilter::packet::NoConns;
+        self.run_conns(table, hook, pkt, now, &none, trace)
+    }
+
+    /// [`Tables::run`] with conntrack to ask (`-m connlimit`).
+    pub fn run_conns(
+        &mut self,
+        table: Table,
+        hook: Hook,
+        pkt: &PacketView,
+        now: Instant,
+        conns: &dyn crate::netfilter::packet::ConnQuery,
+        trace: &mut dyn FnMut(TraceEvent),
+    ) -> Verdict {
         let want = self.trace;
         self.decided = None;
         let decided = &mut self.decided;
@@ -100,6 +114,7 @@ impl Tables {
         let marks = &mut self.marks;
         self.hdr = None;
         let hdr = &mut self.hdr;
+        let shared = &mut self.ext;
         let ts = &mut self.tables[index(table)];
         // A copy whose marks the mark targets change.
         let mut view = *pkt;
@@ -123,9 +138,14 @@ impl Tables {
                 break policy(ts, base, table, want, pkt.len, trace);
             }
             let rule = &mut c.rules[idx];
+            // Header matches read what the chain's header targets wrote so far; state and
+            // set matches read the namespace's shared state.
             let cur = *hdr;
             let matched = rule.ip.matches(pkt)
-                && rule.matches.iter_mut().all(|m| m.matches_at(pkt, now, cur));
+                && rule.matches.iter_mut().all(|m| match m {
+                    super::matches::Match::Hdr(_) => m.matches_at(pkt, now, cur),
+                    _ => super::ext_state::eval(m, pkt, now, shared, conns),
+                });
             if want {
                 trace(TraceEvent::Rule {
                     table,
@@ -179,6 +199,13 @@ impl Tables {
                     *hdr = now.map(|cur| h.apply(cur));
                     idx += 1;
                 }
+                Target::State(t) => match super::ext_state::run_target(t, pkt, now, shared) {
+                    None => idx += 1,
+                    Some(v) => {
+                        *decided = Some((chain, idx));
+                        break v;
+                    }
+                },
                 Target::Accept => {
                     *decided = Some((chain, idx));
                     break Verdict::Accept;

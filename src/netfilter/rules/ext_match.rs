@@ -20,6 +20,9 @@ pub(crate) fn parse_match_opt(
     args: &mut Args,
     proto: Option<u8>,
 ) -> Res<()> {
+    if let Match::State(_) = &b.m {
+        return super::ext_state::parse_match_opt(p, b, opt, inv, args);
+    }
     let name = b.name;
     let canon = match opt {
         "source-port" => "sport",
@@ -96,8 +99,14 @@ pub(crate) fn parse_match_opt(
                 "ctstate" | "state" => m.state = Some((states(p, v, canon)?, inv)),
                 "ctorigsrc" => m.origsrc = Some((single_net(p, v)?, inv)),
                 "ctorigdst" => m.origdst = Some((single_net(p, v)?, inv)),
-                "ctorigsrcport" => m.origsrcport = Some(ports_arg(p, v, 0, inv)?),
-                "ctorigdstport" => m.origdstport = Some(ports_arg(p, v, 0, inv)?),
+                "ctorigsrcport" | "ctorigdstport" => {
+                    let ports = Some(super::ext_ctmatch::port_range(p, canon, v, inv)?);
+                    match canon {
+                        "ctorigsrcport" => m.origsrcport = ports,
+                        _ => m.origdstport = ports,
+                    }
+                }
+                o if super::ext_ctmatch::OPTIONS.contains(&o) => m.ext.parse(p, o, v, inv)?,
                 _ => {
                     m.dir_reply = Some(match v.to_ascii_uppercase().as_str() {
                         "ORIGINAL" => false,
@@ -256,6 +265,7 @@ pub(crate) fn parse_match_opt(
             *c = v.to_string();
         }
         Match::Hdr(_) => {}
+        Match::State(_) => {}
     }
     Ok(())
 }

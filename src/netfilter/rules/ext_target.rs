@@ -59,6 +59,7 @@ fn target_options(name: &str) -> &'static [(&'static str, u8)] {
             ("nfmask", 1),
             ("mask", 1),
         ],
+        n if super::ext_state::TARGET_NAMES.contains(&n) => super::ext_state::target_options(n),
         _ => super::ext_hdr::target_options(name),
     }
 }
@@ -147,6 +148,9 @@ impl TargetBuilder {
             n if super::ext_hdr::HDR_TARGETS.contains(&n) => {
                 Target::Hdr(super::ext_hdr::HdrTarget::new(n))
             }
+            n if super::ext_state::TARGET_NAMES.contains(&n) => {
+                Target::State(super::ext_state::new_target(n))
+            }
             _ => nat(NatAction::Redirect { ports: None }),
         };
         TargetBuilder {
@@ -171,6 +175,9 @@ impl TargetBuilder {
         args: &mut Args,
         proto: Option<u8>,
     ) -> Res<()> {
+        if let Target::State(t) = &mut self.target {
+            return super::ext_state::parse_target_opt(p, t, &mut self.seen, opt, inv, args);
+        }
         once(p, self.name, &mut self.seen, opt, inv, false)?;
         let ext = self.name;
         let markmask =
@@ -355,6 +362,9 @@ impl TargetBuilder {
                     .any(|o| !o.ends_with("mask") && !o.ends_with("shift-mark")) =>
             {
                 Err(p.param("CONNMARK target: No operation specified", None))
+            }
+            n if super::ext_state::TARGET_NAMES.contains(&n) => {
+                super::ext_state::target_final_check(p, &self.target, &self.seen)
             }
             _ if let Target::Hdr(h) = &self.target => h.final_check(p, &self.seen),
             _ => self.check_exclusions(p),

@@ -212,10 +212,13 @@ pub(super) fn conntrack(
         );
         states(out, mask);
     }
+    m.ext.print_proto(out, prefix);
     ct_addr(out, prefix, "ctorigsrc", m.origsrc, numeric);
     ct_addr(out, prefix, "ctorigdst", m.origdst, numeric);
+    m.ext.print_addrs(out, prefix, numeric);
     ct_port(out, prefix, "ctorigsrcport", m.origsrcport);
     ct_port(out, prefix, "ctorigdstport", m.origdstport);
+    m.ext.print_rest(out, prefix);
     if let Some(reply) = m.dir_reply {
         let _ = write!(
             out,

@@ -120,6 +120,7 @@ pub(crate) fn print_match(out: &mut String, m: &Match, ipspec: &IpSpec, numeric:
             mark_mask(out, m.mark, m.mask);
         }
         Match::Hdr(h) => h.print(out, numeric),
+        Match::State(s) => s.print(out, numeric),
     }
 }
 
@@ -213,6 +214,7 @@ pub(crate) fn save_match(out: &mut String, m: &Match, ipspec: &IpSpec) {
             mark_mask(out, m.mark, m.mask);
         }
         Match::Hdr(h) => h.save(out),
+        Match::State(s) => s.save(out),
     }
 }
 

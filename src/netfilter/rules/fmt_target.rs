@@ -136,6 +136,7 @@ pub(crate) fn print_target(out: &mut String, t: &Target, numeric: bool) {
             }
         }
         Target::Hdr(h) => h.print(out, numeric),
+        Target::State(t) => t.print(out),
         _ => {}
     }
 }
@@ -279,5 +280,6 @@ pub(crate) fn save_target(out: &mut String, t: &Target, ts: &TableState) {
             let _ = write!(out, " -j {}", h.name());
             h.save(out);
         }
+        Target::State(t) => t.save(out),
     }
 }

@@ -113,6 +113,7 @@ pub(crate) fn rule_line(
         Target::Mark(_) => "MARK",
         Target::ConnMark(_) => "CONNMARK",
         Target::Hdr(h) => h.name(),
+        Target::State(t) => t.column(),
         Target::Nat(n) => match n.action {
             crate::netfilter::packet::NatAction::Dnat { .. } => "DNAT",
             crate::netfilter::packet::NatAction::Snat { .. } => "SNAT",

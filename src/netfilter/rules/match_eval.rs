@@ -61,6 +61,7 @@ impl Match {
             Match::Mark(_) => "mark",
             Match::ConnMark(_) => "connmark",
             Match::Hdr(h) => h.name(),
+            Match::State(s) => s.name(),
         }
     }
 
@@ -74,7 +75,7 @@ impl Match {
                 }
                 _ => false,
             },
-            Match::Conntrack(m) => ct_match(m, pkt.ct),
+            Match::Conntrack(m) => ct_match(m, pkt.ct) && m.ext.matches(pkt.ct, now),
             Match::AddrType(m) => {
                 let ok = |spec: Option<(u16, bool)>, t: AddrType| {
                     spec.is_none_or(|(mask, inv)| (mask & addrtype_bit(t) != 0) != inv)
@@ -99,6 +100,8 @@ impl Match {
                 None => false,
             },
             Match::Hdr(h) => h.matches(pkt, now),
+            // Read with the namespace's shared state (`ext_state::eval`).
+            Match::State(s) => s.matches(pkt, now, &mut Default::default()),
         }
     }
 }

@@ -190,6 +190,8 @@ pub(crate) struct CtMatch {
     pub origdstport: Option<Ports>,
     /// `--ctdir REPLY` is `Some(true)`.
     pub dir_reply: Option<bool>,
+    /// `--ctproto`, the reply tuple, `--ctstatus`, `--ctexpire` (`ext_ctmatch.rs`).
+    pub ext: super::ext_ctmatch::CtExtra,
 }
 
 /// `-m addrtype`: masks over `names::ADDR_TYPES` bits.
@@ -284,4 +286,5 @@ pub(crate) enum Match {
     ConnMark(MarkMatch),
     /// `-m length`, `ttl`, `pkttype`, `mac`, `dscp`, `tos`, `tcpmss`, `devgroup` (`ext_hdr.rs`).
     Hdr(super::ext_hdr::HdrMatch),
+    State(super::ext_state::StateMatch),
 }

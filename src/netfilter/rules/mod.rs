@@ -57,16 +57,28 @@
 
 mod apply;
 mod eval;
+mod ext_connlimit;
+mod ext_ct;
+mod ext_ctmatch;
 mod ext_hashlimit;
 mod ext_hdr;
 mod ext_match;
+mod ext_misc;
+mod ext_physdev;
+mod ext_queue;
+mod ext_recent;
+mod ext_rpfilter;
 mod ext_sctp;
+mod ext_set;
+mod ext_state;
 mod ext_string;
 mod ext_target;
 mod ext_time;
+mod ext_tproxy;
 mod fmt_ext;
 mod fmt_match;
 mod fmt_target;
+mod ipset;
 mod listing;
 mod log;
 mod match_eval;
@@ -89,6 +101,7 @@ use std::fmt;
 
 pub use eval::{LogLine, TraceEvent};
 pub use ext_hdr::rewrite_tos_ttl;
+pub use ext_state::proc_file;
 pub use model::{Counters, Policy, Tables};
 pub use restore::RestoreOptions;
 pub use save::SAVE_DATE;

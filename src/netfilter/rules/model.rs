@@ -139,6 +139,7 @@ pub(crate) enum Target {
     ConnMark(ConnMarkTarget),
     /// Rewrites the IP header (TTL, DSCP, TOS) or does nothing (CHECKSUM), and goes on.
     Hdr(super::ext_hdr::HdrTarget),
+    State(super::ext_state::StateTarget),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -284,6 +285,8 @@ pub struct Tables {
     pub(crate) marks: Option<crate::netfilter::packet::Marks>,
     /// The (TOS, TTL) the header targets left in the last `run`, until the hooks take them.
     pub(crate) hdr: Option<(u8, u8)>,
+    /// What the state and set matches keep for the namespace (`ext_state.rs`).
+    pub(crate) ext: super::ext_state::Shared,
 }
 
 impl Default for Tables {
@@ -312,6 +315,7 @@ impl Tables {
             tcpmss: Default::default(),
             marks: None,
             hdr: None,
+            ext: Default::default(),
         }
     }
 

@@ -116,8 +116,8 @@ fn errors_read_like_iptables() {
         ),
         (
             &[],
-            "-A INPUT -m recent --set",
-            "hoplab: match 'recent' is not modelled".into(),
+            "-A INPUT -m ipvs --ipvs",
+            "hoplab: match 'ipvs' is not modelled".into(),
         ),
         (
             &[],
@@ -136,8 +136,8 @@ fn errors_read_like_iptables() {
         ),
         (
             &[],
-            "-A INPUT -j NFQUEUE",
-            "hoplab: target 'NFQUEUE' is not modelled".into(),
+            "-A INPUT -j SYNPROXY",
+            "hoplab: target 'SYNPROXY' is not modelled".into(),
         ),
         (
             &[],

@@ -38,6 +38,13 @@ fn match_options(name: &str) -> &'static [(&'static str, u8)] {
             ("ctorigsrcport", 1),
             ("ctorigdstport", 1),
             ("ctdir", 1),
+            ("ctproto", 1),
+            ("ctreplsrc", 1),
+            ("ctrepldst", 1),
+            ("ctstatus", 1),
+            ("ctexpire", 1),
+            ("ctreplsrcport", 1),
+            ("ctrepldstport", 1),
         ],
         "state" => &[("state", 1)],
         "addrtype" => &[
@@ -58,25 +65,19 @@ fn match_options(name: &str) -> &'static [(&'static str, u8)] {
         "statistic" => &[("mode", 1), ("probability", 1), ("every", 1), ("packet", 1)],
         "comment" => &[("comment", 1)],
         "mark" | "connmark" => &[("mark", 1)],
+        n if super::ext_state::NAMES.contains(&n) => {
+            super::ext_state::match_options(n).unwrap_or(&[])
+        }
         _ => super::ext_hdr::match_options(name),
     }
 }
 
 /// Options iptables' modules have that are not modelled here: they still count when a
 /// prefix is resolved (`--ctst` is ambiguous: `--ctstate`, `--ctstatus`).
-fn match_options_elsewhere(name: &str) -> &'static [&'static str] {
-    match name {
-        "conntrack" => &[
-            "ctproto",
-            "ctreplsrc",
-            "ctrepldst",
-            "ctstatus",
-            "ctexpire",
-            "ctreplsrcport",
-            "ctrepldstport",
-        ],
-        _ => &[],
-    }
+fn match_options_elsewhere(_name: &str) -> &'static [&'static str] {
+    // Every option of the modules hoplab loads is modelled now; one that is not yet goes
+    // here, under its module's name.
+    &[]
 }
 
 /// One option under its aliases' common name (`--source-port` is `--sport`), as getopt sees
@@ -118,6 +119,14 @@ pub(crate) const MATCHES: &[&str] = &[
     "sctp",
     "string",
     "time",
+    "recent",
+    "set",
+    "connlimit",
+    "helper",
+    "owner",
+    "policy",
+    "physdev",
+    "rpfilter",
 ];
 
 /// Match modules iptables 1.8.9 ships for IPv4 that are not modelled here: `-m NAME` says
@@ -129,25 +138,17 @@ pub(crate) const OTHER_MATCHES: &[&str] = &[
     "cluster",
     "connbytes",
     "connlabel",
-    "connlimit",
     "cpu",
     "dccp",
     "ecn",
     "esp",
-    "helper",
     "ipcomp",
     "ipvs",
     "nfacct",
     "osf",
-    "owner",
-    "physdev",
-    "policy",
     "quota",
     "rateest",
     "realm",
-    "recent",
-    "rpfilter",
-    "set",
     "socket",
     "u32",
 ];
@@ -168,6 +169,11 @@ pub(crate) const TARGETS: &[&str] = &[
     "DSCP",
     "TOS",
     "CHECKSUM",
+    "CT",
+    "NOTRACK",
+    "NFLOG",
+    "NFQUEUE",
+    "TPROXY",
 ];
 
 /// A match being read: its module, the options seen so far, the value.
@@ -234,6 +240,9 @@ impl MatchBuilder {
             }
             n if super::ext_hdr::HDR_MATCHES.contains(&n) => {
                 Match::Hdr(super::ext_hdr::HdrMatch::new(n))
+            }
+            n if super::ext_state::NAMES.contains(&n) => {
+                super::ext_state::new_match(n).map_or(Match::Comment(String::new()), Match::State)
             }
             _ => Match::Comment(String::new()),
         };
@@ -326,6 +335,7 @@ pub(crate) fn final_check(p: &Prog, b: &MatchBuilder) -> Res<()> {
             _ => Ok(()),
         },
         Match::Hdr(h) => h.final_check(p, &b.seen),
+        Match::State(s) => super::ext_state::final_check(p, s, &b.seen),
         _ => Ok(()),
     }
 }

@@ -220,6 +220,7 @@ impl Tables {
             };
             let argv = split_line(rest);
             let mut c = parse_command(&p, &argv, Some(ts.table))?;
+            self.ext.check_sets(&p, &c.rule.matches)?;
             if opts.counters && counters.is_some() {
                 c.counters = counters;
             }

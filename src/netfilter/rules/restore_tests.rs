@@ -231,11 +231,11 @@ fn a_missing_jump_chain_is_reported_at_commit() {
          Try `iptables-restore -h' or 'iptables-restore --help' for more information."
     );
     let e = t
-        .restore("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m recent --set\nCOMMIT\n")
+        .restore("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m ipvs --ipvs\nCOMMIT\n")
         .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "hoplab: match 'recent' is not modelled (iptables-restore line 3)"
+        "hoplab: match 'ipvs' is not modelled (iptables-restore line 3)"
     );
 }
 

@@ -93,5 +93,6 @@ pub(crate) fn ct(state: CtState, pkt: &PacketView) -> CtView {
         snat: false,
         dnat: false,
         mark: 0,
+        detail: Default::default(),
     }
 }

@@ -29,6 +29,12 @@ pub(super) fn check_rule(ts: &TableState, p: &Prog, r: &Rule, op: &str, chain: &
                 return Err(p.batch(op, errno, &format!("rule in chain {chain}"), Some(chain)));
             }
             Match::Hdr(h) => h.proto().is_none_or(proto_is),
+            Match::State(s) => {
+                let hook = ts.find(chain).and_then(|id| ts.chain(id).hook);
+                s.check_entry(ts.table)
+                    && s.hooks()
+                        .is_none_or(|ok| hook.is_none_or(|h| ok & hook_bit(h) != 0))
+            }
             _ => true,
         };
         if !ok {
@@ -42,6 +48,13 @@ pub(super) fn check_rule(ts: &TableState, p: &Prog, r: &Rule, op: &str, chain: &
         Target::TcpMss(_) if !proto_is(6) => Err(einval()),
         // `xt_HL`, `xt_DSCP`, `xt_CHECKSUM`: the mangle table only.
         Target::Hdr(_) if ts.table != Table::Mangle => Err(einval()),
+        Target::State(t) if t.check_entry(ts.table, &r.ip).is_err() => {
+            let errno = t
+                .check_entry(ts.table, &r.ip)
+                .err()
+                .unwrap_or("Invalid argument");
+            Err(p.batch(op, errno, &format!("rule in chain {chain}"), Some(chain)))
+        }
         Target::Jump(id) | Target::Goto(id) if ts.chain(*id).hook.is_some() => Err(p.batch(
             op,
             "Operation not supported",
@@ -75,6 +88,7 @@ pub(super) fn allowed_hooks(t: &Target) -> Option<u8> {
         Target::TcpMss(TcpMss::ClampToPmtu) => {
             Some(hook_bit(Forward) | hook_bit(Output) | hook_bit(Postrouting))
         }
+        Target::State(t) => t.hooks(),
         _ => None,
     }
 }
