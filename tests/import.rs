@@ -440,7 +440,7 @@ fn refused_rules_and_unmodelled_things_are_named_in_about() {
 :INPUT DROP [0:0]
 :FORWARD ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
--A INPUT -m recent --name ssh --rcheck --seconds 60 -j DROP
+-A INPUT -m quota --quota 100 -j DROP
 -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
 COMMIT
 # Completed on Sun Dec  6 22:54:18 2026
@@ -462,7 +462,7 @@ COMMIT
     let has = |p: &str| about.iter().any(|i| i.starts_with(p));
     assert!(
         has(
-            "--iptables-save line 6: `-A INPUT -m recent --name ssh --rcheck --seconds 60 -j DROP`: hoplab: match 'recent' is not modelled"
+            "--iptables-save line 6: `-A INPUT -m quota --quota 100 -j DROP`: hoplab: match 'quota' is not modelled"
         ),
         "{about:?}"
     );
@@ -489,7 +489,7 @@ COMMIT
         saved.contains("\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n"),
         "{saved}"
     );
-    assert!(!saved.contains("recent"), "{saved}");
+    assert!(!saved.contains("quota"), "{saved}");
 }
 
 #[test]

@@ -1698,7 +1698,6 @@ fn kd_hashlimit_passes_the_burst_then_the_rate() {
     }
 }
 
-
 // --- recent ---------------------------------------------------------------------------
 
 /// `/proc/net/xt_recent/NAME` with the jiffies left out (the clocks differ): each address's
@@ -1980,5 +1979,51 @@ fn kd_rpfilter_passes_sources_routed_back_the_way_they_came() {
     if let Some((fwd, local, _)) = r {
         assert_eq!(fwd, Outcome::Reply { ttl: 63 });
         assert_eq!(local, Outcome::Reply { ttl: 64 });
+    }
+}
+
+// --- socket -----------------------------------------------------------------------------
+
+/// `-m socket` on a router serving HTTP: its listener is bound to 0.0.0.0, a wildcard, so
+/// a connection's first SYN matches only with `--nowildcard`; the connection's later packets
+/// match both (their socket is the connection). The two counters differ by that one SYN in
+/// both worlds, whatever the exchange's length; `--transparent` never matches (no program
+/// opens an `IP_TRANSPARENT` socket).
+#[test]
+fn kd_socket_matches_a_connection_and_a_wildcard_listener_only_with_nowildcard() {
+    let r = probe(
+        "kd_socket",
+        &filtered(&[
+            "iptables -A INPUT -p tcp --dport 8080 -m socket --nowildcard",
+            "iptables -A INPUT -p tcp --dport 8080 -m socket",
+            "iptables -A INPUT -p tcp --dport 8080 -m socket --transparent",
+            "iptables -A INPUT -p tcp --dport 8080 --syn",
+        ]),
+        &[
+            Step::Http("r1", 8080),
+            run("h1", "curl -s -m 5 http://10.0.1.1:8080/"),
+            Step::Show("r1", "iptables -nvL INPUT"),
+        ],
+        |o| {
+            let counts: Vec<u64> = nvl(&o[2], false)
+                .iter()
+                .filter_map(|l| l.split(' ').next()?.parse().ok())
+                .collect();
+            let n = |i: usize| counts.get(i).copied();
+            (
+                matches!(http(&o[1]), Http::Body(_)),
+                n(0).unwrap_or(0).saturating_sub(n(1).unwrap_or(0)),
+                n(1).is_some_and(|c| c > 0),
+                n(2),
+                n(3),
+            )
+        },
+    );
+    if let Some((answered, syns, later, transparent, all_syns)) = r {
+        assert!(answered);
+        assert_eq!(
+            (syns, later, transparent, all_syns),
+            (1, true, Some(0), Some(1))
+        );
     }
 }

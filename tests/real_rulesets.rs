@@ -1,6 +1,6 @@
 //! Real machines' rule sets, of the kinds engineers bring: a ufw host, a CentOS firewall, an
 //! OpenWrt router, a NAT router, a PPPoE router, a captive portal, a dual-WAN router, a
-//! Docker + Tailscale host, a kube-proxy node and a hardened VPS. Each `NAME.rules` is the
+//! Docker + Tailscale host, a kube-proxy node, a hardened VPS and a transparent-proxy router. Each `NAME.rules` is the
 //! file as a host keeps it (`iptables-restore` input); `NAME.save` is what the kernel's
 //! `iptables-save` (iptables-nft 1.8.9) prints after loading it, header comments left out.
 //! hoplab must load every one and print the same; the `kd_` case has the kernel print its
@@ -27,6 +27,7 @@ const SETS: &[&str] = &[
     "docker-tailscale",
     "kube-proxy",
     "vps-hardening",
+    "tproxy-router",
 ];
 
 fn fixture(name: &str, ext: &str) -> String {

@@ -255,6 +255,54 @@ impl Net {
         }
     }
 
+    /// `-m socket`'s question: the local socket a TCP or UDP packet from `remote` to `local`
+    /// belongs to, as `nf_sk_lookup_slow_v4` finds it: `Some(false)` for a connection (or a
+    /// socket bound to the address), `Some(true)` for a wildcard one (listening or bound on
+    /// every address), `None` for none. A connection wins over a listener.
+    pub fn socket_for(
+        &self,
+        proto: u8,
+        remote: (Ipv4Address, u16),
+        local: (Ipv4Address, u16),
+    ) -> Option<bool> {
+        use smoltcp::socket::Socket;
+        use smoltcp::socket::tcp::State;
+        use smoltcp::wire::IpAddress;
+        let (raddr, laddr) = (IpAddress::Ipv4(remote.0), IpAddress::Ipv4(local.0));
+        let mut found = None;
+        for f in &self.ifaces {
+            for (_, s) in f.sockets.iter() {
+                let hit = match (proto, s) {
+                    (6, Socket::Tcp(t)) if t.state() == State::Listen => {
+                        let l = t.listen_endpoint();
+                        (l.port == local.1 && l.addr.is_none_or(|a| a == laddr))
+                            .then_some(l.addr.is_none())
+                    }
+                    (6, Socket::Tcp(t)) if t.state() != State::Closed => {
+                        let mine = t
+                            .local_endpoint()
+                            .is_some_and(|e| e.port == local.1 && e.addr == laddr)
+                            && t.remote_endpoint()
+                                .is_some_and(|e| e.port == remote.1 && e.addr == raddr);
+                        mine.then_some(false)
+                    }
+                    (17, Socket::Udp(u)) => {
+                        let e = u.endpoint();
+                        (u.is_open() && e.port == local.1 && e.addr.is_none_or(|a| a == laddr))
+                            .then_some(e.addr.is_none())
+                    }
+                    _ => None,
+                };
+                match hit {
+                    Some(false) => return Some(false),
+                    Some(true) => found = Some(true),
+                    None => {}
+                }
+            }
+        }
+        found
+    }
+
     /// Gives interface `i` a new MAC, address and MTU, or takes its address away (`cfg.cidr`
     /// None: a container's interface that is gone). Its sockets stay (a program's handles
     /// must stay valid); its neighbours are forgotten, as a new device has none.

@@ -1267,7 +1267,7 @@ DNAT       tcp  --  0.0.0.0/0            0.0.0.0/0            tcp dpt:8080 /* we
 -P OUTPUT ACCEPT
 -N DOCKER
 -A FORWARD -o docker0 -j DOCKER
--A DOCKER -m recent --name x -j DROP
+-A DOCKER -m quota --quota 100 -j DROP
 -P PREROUTING ACCEPT
 -P INPUT ACCEPT
 -P OUTPUT ACCEPT
@@ -1284,7 +1284,7 @@ DNAT       tcp  --  0.0.0.0/0            0.0.0.0/0            tcp dpt:8080 /* we
         assert!(l.commands.iter().any(|c| c.line
             == "iptables -t nat -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE"));
         assert_eq!(l.refused.len(), 1, "{:?}", l.refused);
-        assert!(l.refused[0].starts_with("l:6: `-A DOCKER -m recent --name x -j DROP`: hoplab: match 'recent' is not modelled"), "{:?}", l.refused);
+        assert!(l.refused[0].starts_with("l:6: `-A DOCKER -m quota --quota 100 -j DROP`: hoplab: match 'quota' is not modelled"), "{:?}", l.refused);
         assert!(l.approximated.is_empty(), "{:?}", l.approximated);
     }
 
@@ -1352,7 +1352,7 @@ Chain FORWARD (policy DROP 0 packets, 0 bytes)
 :INPUT ACCEPT [0:0]
 :FORWARD DROP [0:0]
 :OUTPUT ACCEPT [0:0]
--A INPUT -m recent --name x --set -j ACCEPT
+-A INPUT -m quota --quota 100 -j ACCEPT
 -A INPUT -j NOWHERE
 -A FORWARD -j ACCEPT
 COMMIT
@@ -1363,13 +1363,13 @@ COMMIT
         assert!(!s.whole);
         assert_eq!(s.refused.len(), 2, "{:?}", s.refused);
         assert!(
-            s.refused[0].starts_with("--iptables-save line 6: `-A INPUT -m recent"),
+            s.refused[0].starts_with("--iptables-save line 6: `-A INPUT -m quota"),
             "{:?}",
             s.refused
         );
         assert!(s.refused[0].contains("not modelled"), "{:?}", s.refused);
         assert!(s.refused[1].contains("NOWHERE"), "{:?}", s.refused);
-        assert!(s.text.contains("-A FORWARD -j ACCEPT\n") && !s.text.contains("recent"));
+        assert!(s.text.contains("-A FORWARD -j ACCEPT\n") && !s.text.contains("quota"));
         let e = import_save(&Source::new(
             "--iptables-save",
             "s",

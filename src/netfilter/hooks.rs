@@ -93,6 +93,17 @@ pub trait Env {
     ) -> Option<bool> {
         None
     }
+
+    /// `-m socket`: the local socket for a packet, if any (see
+    /// [`super::packet::ConnQuery::local_socket`]); none by default.
+    fn local_socket(
+        &self,
+        _proto: u8,
+        _remote: (Ipv4Address, u16),
+        _local: (Ipv4Address, u16),
+    ) -> Option<bool> {
+        None
+    }
 }
 
 /// What rules may ask of the host and conntrack at once.
@@ -114,6 +125,15 @@ impl super::packet::ConnQuery for Ask<'_> {
         loose: bool,
     ) -> Option<bool> {
         self.env.reverse_path(src, iif, accept_local, loose)
+    }
+
+    fn local_socket(
+        &self,
+        proto: u8,
+        remote: (Ipv4Address, u16),
+        local: (Ipv4Address, u16),
+    ) -> Option<bool> {
+        self.env.local_socket(proto, remote, local)
     }
 }
 

@@ -138,6 +138,19 @@ pub trait ConnQuery {
     ) -> Option<bool> {
         None
     }
+
+    /// `-m socket`'s lookup: whether a local program has a socket for this TCP or UDP
+    /// packet (`remote` is its source, `local` its destination): `Some(true)` for a
+    /// wildcard one (listening or bound on 0.0.0.0), `Some(false)` for a connection or a
+    /// socket bound to the address, `None` for none.
+    fn local_socket(
+        &self,
+        _proto: u8,
+        _remote: (Ipv4Address, u16),
+        _local: (Ipv4Address, u16),
+    ) -> Option<bool> {
+        None
+    }
 }
 
 /// No conntrack to ask: every flow counts as alive.

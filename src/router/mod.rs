@@ -374,7 +374,7 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
             return false;
         }
         // A bridged frame has no route of the router's (TCPMSS leaves it alone).
-        let env = RouterEnv(&self.ifaces, None);
+        let env = RouterEnv(&self.ifaces, None, None);
         let mut filtering = self.filtering.borrow_mut();
         let Filtering { nf, rules, .. } = &mut *filtering;
         let mut cx = Cx {
@@ -401,11 +401,24 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
 }
 
 /// How the router's addresses look to `-m addrtype`, and its routes' MTUs to TCPMSS.
-struct RouterEnv<'a>(&'a [RouterIface], Option<&'a RouteTable>);
+/// What the router's rules may ask of it: its interfaces, its routing, and its own
+/// programs' sockets (`-m socket`).
+struct RouterEnv<'a>(
+    &'a [RouterIface],
+    Option<policy::Routing<'a>>,
+    Option<&'a crate::host::Stack>,
+);
 
 impl Env for RouterEnv<'_> {
     fn route_mtu(&self, addr: Ipv4Address) -> Option<u32> {
-        let route = self.1?.lookup(addr)?;
+        let key = policy::FlowKey {
+            src: None,
+            dst: addr,
+            mark: 0,
+            iif: Some(local::LO),
+            oif: None,
+        };
+        let (route, _, _) = self.1?.lookup(&key)?;
         self.0.get(route.dev).map(|f| f.mtu)
     }
 
@@ -416,15 +429,32 @@ impl Env for RouterEnv<'_> {
         accept_local: bool,
         loose: bool,
     ) -> Option<bool> {
-        let routes = self.1?;
+        let routing = self.1?;
         // The local table comes first: the router's own addresses (and 127.0.0.0/8).
         if self.addr_type(src) == AddrType::Local {
             return Some(accept_local);
         }
-        let Some(route) = routes.lookup(src) else {
+        // `rpfilter_mt`'s lookup: toward the source, from `lo`, through the policy rules.
+        let key = policy::FlowKey {
+            src: None,
+            dst: src,
+            mark: 0,
+            iif: Some(local::LO),
+            oif: None,
+        };
+        let Some((route, _, _)) = routing.lookup(&key) else {
             return Some(false);
         };
         Some(loose || self.0.get(route.dev).is_some_and(|f| f.name == iif))
+    }
+
+    fn local_socket(
+        &self,
+        proto: u8,
+        remote: (Ipv4Address, u16),
+        local: (Ipv4Address, u16),
+    ) -> Option<bool> {
+        self.2?.net.socket_for(proto, remote, local)
     }
 
     fn addr_type(&self, a: Ipv4Address) -> AddrType {
@@ -1030,17 +1060,16 @@ impl Router {
     /// the table and the rule's priority. Rule 0's `local` table is the router's own
     /// addresses, handled before routing.
     pub fn route_for(&self, key: &policy::FlowKey) -> Option<(route::Route, u32, u32)> {
-        for rule in self.rules.matching(key) {
-            let table = match rule.table {
-                policy::MAIN => Some(&self.routes),
-                policy::LOCAL => None,
-                t => self.tables.get(&t),
-            };
-            if let Some(r) = table.and_then(|t| t.lookup(key.dst)) {
-                return Some((r.clone(), rule.table, rule.pref));
-            }
+        self.routing().lookup(key)
+    }
+
+    /// The router's tables and rules, for a lookup.
+    fn routing(&self) -> policy::Routing<'_> {
+        policy::Routing {
+            main: &self.routes,
+            tables: &self.tables,
+            rules: &self.rules,
         }
-        None
     }
 
     /// The reverse-path check of `rp_filter` (`fib_validate_source`): the route back to
@@ -1524,7 +1553,7 @@ impl Router {
         now: Instant,
         f: impl FnOnce(&mut Netfilter, &mut Cx<'_>, &[RouterIface]) -> R,
     ) -> R {
-        let env = RouterEnv(&self.ifaces, Some(&self.routes));
+        let env = RouterEnv(&self.ifaces, Some(self.routing()), self.stack.as_ref());
         let mut filtering = self.filtering.borrow_mut();
         let Filtering { nf, rules, .. } = &mut *filtering;
         let mut cx = Cx {

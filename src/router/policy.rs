@@ -4,7 +4,11 @@
 //! 32766 `lookup main`, 32767 `lookup default`. A rule whose table has no route for the
 //! packet passes it on to the next rule, as `fib_rules_lookup` does.
 
+use std::collections::BTreeMap;
+
 use smoltcp::wire::{Ipv4Address, Ipv4Cidr};
+
+use super::route::{Route, RouteTable};
 
 /// The kernel's table ids: `local` 255, `main` 254, `default` 253.
 pub const LOCAL: u32 = 255;
@@ -413,5 +417,33 @@ mod tests {
         // `flush` leaves rule 0 alone, as the kernel does.
         l.flush();
         assert_eq!(l.listing(&|_| true), "0:\tfrom all lookup local\n");
+    }
+}
+
+/// The routing tables and rules a lookup reads: `main`, the others by id, the rules.
+#[derive(Clone, Copy)]
+pub struct Routing<'a> {
+    pub main: &'a RouteTable,
+    pub tables: &'a BTreeMap<u32, RouteTable>,
+    pub rules: &'a RuleList,
+}
+
+impl Routing<'_> {
+    /// The route for a packet as `fib_rules_lookup` finds it: the matching rules in
+    /// priority order, each looking up its table, the first route found winning; with it,
+    /// the table and the rule's priority. Rule 0's `local` table is the caller's (its own
+    /// addresses are checked before routing).
+    pub fn lookup(&self, key: &FlowKey) -> Option<(Route, u32, u32)> {
+        for rule in self.rules.matching(key) {
+            let table = match rule.table {
+                MAIN => Some(self.main),
+                LOCAL => None,
+                t => self.tables.get(&t),
+            };
+            if let Some(r) = table.and_then(|t| t.lookup(key.dst)) {
+                return Some((r.clone(), rule.table, rule.pref));
+            }
+        }
+        None
     }
 }

@@ -25,6 +25,8 @@ pub(crate) enum StateMatch {
     Policy(super::ext_misc::PolicyMatch),
     Physdev(super::ext_physdev::PhysdevMatch),
     Rpfilter(super::ext_rpfilter::RpfilterMatch),
+    /// `-m socket` (looked up in the router's stack, in `eval`).
+    Socket(super::ext_socket::SocketMatch),
 }
 
 /// What this group's matches keep for the namespace, whichever rule reads it.
@@ -61,6 +63,7 @@ pub(crate) const NAMES: &[&str] = &[
     "policy",
     "physdev",
     "rpfilter",
+    "socket",
 ];
 
 /// The options of a match of this group (`None`: not one of this group).
@@ -74,6 +77,7 @@ pub(crate) fn match_options(name: &str) -> Option<&'static [(&'static str, u8)]>
         "policy" => Some(super::ext_misc::POLICY_OPTIONS),
         "physdev" => Some(super::ext_physdev::OPTIONS),
         "rpfilter" => Some(super::ext_rpfilter::OPTIONS),
+        "socket" => Some(super::ext_socket::SOCKET_OPTIONS),
         _ => None,
     }
 }
@@ -89,6 +93,7 @@ pub(crate) fn new_match(name: &str) -> Option<StateMatch> {
         "policy" => Some(StateMatch::Policy(Default::default())),
         "physdev" => Some(StateMatch::Physdev(Default::default())),
         "rpfilter" => Some(StateMatch::Rpfilter(Default::default())),
+        "socket" => Some(StateMatch::Socket(Default::default())),
         _ => None,
     }
 }
@@ -113,6 +118,7 @@ pub(crate) fn parse_match_opt(
         StateMatch::Policy(o) => o.parse(p, &mut b.seen, opt, inv, args),
         StateMatch::Physdev(o) => o.parse(p, &mut b.seen, opt, inv, args),
         StateMatch::Rpfilter(o) => o.parse(p, &mut b.seen, opt, inv, args),
+        StateMatch::Socket(o) => o.parse(p, &mut b.seen, opt, inv, args),
     }
 }
 
@@ -126,7 +132,7 @@ pub(crate) fn final_check(p: &Prog, m: &StateMatch, seen: &[&'static str]) -> Re
         StateMatch::Owner(o) => o.final_check(p),
         StateMatch::Policy(o) => o.final_check(p),
         StateMatch::Physdev(o) => o.final_check(p, seen),
-        StateMatch::Rpfilter(_) => Ok(()),
+        StateMatch::Rpfilter(_) | StateMatch::Socket(_) => Ok(()),
     }
 }
 
@@ -141,6 +147,7 @@ impl StateMatch {
             StateMatch::Policy(_) => "policy",
             StateMatch::Physdev(_) => "physdev",
             StateMatch::Rpfilter(_) => "rpfilter",
+            StateMatch::Socket(_) => "socket",
         }
     }
 
@@ -155,6 +162,7 @@ impl StateMatch {
             StateMatch::Policy(o) => o.print(out, numeric),
             StateMatch::Physdev(o) => o.print(out),
             StateMatch::Rpfilter(o) => o.print(out),
+            StateMatch::Socket(o) => o.print(out),
         }
     }
 
@@ -169,6 +177,7 @@ impl StateMatch {
             StateMatch::Policy(o) => o.save(out),
             StateMatch::Physdev(o) => o.save(out),
             StateMatch::Rpfilter(o) => o.save(out),
+            StateMatch::Socket(o) => o.save(out),
         }
     }
 
@@ -183,8 +192,8 @@ impl StateMatch {
             StateMatch::Owner(o) => o.matches(pkt),
             StateMatch::Policy(o) => o.matches(),
             StateMatch::Physdev(o) => o.matches(shared.physdev.as_ref()),
-            // Looked up with the routes at hand, in `eval`.
-            StateMatch::Rpfilter(_) => false,
+            // Looked up with the routes (the router's stack) at hand, in `eval`.
+            StateMatch::Rpfilter(_) | StateMatch::Socket(_) => false,
         }
     }
 
@@ -205,6 +214,7 @@ impl StateMatch {
             StateMatch::Policy(o) => Some(o.hooks()),
             StateMatch::Physdev(o) => o.hooks(),
             StateMatch::Rpfilter(o) => Some(o.hooks()),
+            StateMatch::Socket(o) => Some(o.hooks()),
             _ => None,
         }
     }
@@ -221,6 +231,7 @@ pub(crate) fn eval(
     match m {
         super::matches::Match::State(StateMatch::Connlimit(c)) => c.matches(pkt, conns),
         super::matches::Match::State(StateMatch::Rpfilter(r)) => r.matches(pkt, conns),
+        super::matches::Match::State(StateMatch::Socket(s)) => s.matches(pkt, conns),
         super::matches::Match::State(s) => s.matches(pkt, now, shared),
         m => m.matches(pkt, now),
     }

@@ -70,6 +70,7 @@ mod ext_recent;
 mod ext_rpfilter;
 mod ext_sctp;
 mod ext_set;
+mod ext_socket;
 mod ext_state;
 mod ext_string;
 mod ext_target;

@@ -127,6 +127,7 @@ pub(crate) const MATCHES: &[&str] = &[
     "policy",
     "physdev",
     "rpfilter",
+    "socket",
 ];
 
 /// Match modules iptables 1.8.9 ships for IPv4 that are not modelled here: `-m NAME` says
@@ -149,7 +150,6 @@ pub(crate) const OTHER_MATCHES: &[&str] = &[
     "quota",
     "rateest",
     "realm",
-    "socket",
     "u32",
 ];
 
