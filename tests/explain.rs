@@ -227,3 +227,65 @@ fn bad_input_is_exit_2_naming_the_token() {
         text(&out.stderr)
     );
 }
+
+/// A router alone, as `hoplab import` makes one without LAN dumps: no links, no steps
+/// but a listing; the packet still meets its rules and routes.
+#[test]
+fn a_router_with_no_links_answers_too() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(
+        &d,
+        "lab.yaml",
+        r#"version: 1
+name: alone
+routers:
+  - name: host
+    interfaces: {eth0: 192.0.2.10/24, docker0: 172.17.0.1/16}
+    routes: [ip route add default via 192.0.2.1]
+    iptables:
+      - iptables -t nat -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+      - iptables -P FORWARD DROP
+      - iptables -A FORWARD -i docker0 ! -o docker0 -j ACCEPT
+steps:
+  - {on: host, show: iptables-save}
+"#,
+    );
+    let out = run(&[
+        "explain",
+        &f,
+        "--on",
+        "host",
+        "--packet",
+        "tcp 172.17.0.2:40000 -> 8.8.8.8:443 in docker0",
+    ]);
+    let text = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("table main: default via 192.0.2.1 dev eth0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("MASQUERADE src 172.17.0.2:40000 → 192.0.2.10:40000"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fate: forwarded out eth0 via 192.0.2.1"),
+        "{text}"
+    );
+    let out = run(&[
+        "explain",
+        &f,
+        "--on",
+        "host",
+        "--packet",
+        "tcp 192.0.2.99:40000 -> 172.17.0.2:80 in eth0",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains("FORWARD  policy DROP"), "{text}");
+    assert!(text.contains("fate: dropped by netfilter"), "{text}");
+}
