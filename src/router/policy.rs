@@ -132,6 +132,9 @@ impl PolicyRule {
 #[derive(Clone, Debug)]
 pub struct RuleList {
     rules: Vec<PolicyRule>,
+    /// Still the kernel's three rules: a lookup is `main`'s alone (the forwarding path's
+    /// common case, kept cheap).
+    pristine: bool,
 }
 
 impl Default for RuleList {
@@ -142,6 +145,7 @@ impl Default for RuleList {
                 PolicyRule::default_rule(32766, MAIN),
                 PolicyRule::default_rule(32767, DEFAULT),
             ],
+            pristine: true,
         }
     }
 }
@@ -255,6 +259,7 @@ impl RuleList {
     /// one less than the first rule after rule 0 (`fib_default_rule_pref`); a delete removes
     /// the first rule every given part of which matches.
     pub fn apply(&mut self, cmd: &RuleCmd) -> Result<(), String> {
+        self.pristine = false;
         if cmd.add {
             let mut rule = cmd.rule.clone();
             if !cmd.pref_given {
@@ -286,6 +291,7 @@ impl RuleList {
 
     /// `ip rule flush`: every rule but those of priority 0.
     pub fn flush(&mut self) {
+        self.pristine = false;
         self.rules.retain(|r| r.pref == 0);
     }
 
@@ -434,6 +440,9 @@ impl Routing<'_> {
     /// the table and the rule's priority. Rule 0's `local` table is the caller's (its own
     /// addresses are checked before routing).
     pub fn lookup(&self, key: &FlowKey) -> Option<(Route, u32, u32)> {
+        if self.rules.pristine {
+            return self.main.lookup(key.dst).map(|r| (r.clone(), MAIN, 32766));
+        }
         for rule in self.rules.matching(key) {
             let table = match rule.table {
                 MAIN => Some(self.main),
