@@ -30,50 +30,12 @@ fn one_router(setup: &[&'static str], mtu2: u32) -> Topo {
 
 /// h1 — r1 ={r2, r3}= … h3, with a broad route via r2 and a specific one via r3.
 fn three_routers() -> Topo {
-    Topo {
-        nodes: vec![
-            host("h1", "10.0.1.10/24", "10.0.1.1"),
-            host("h3", "10.0.3.10/24", "10.0.3.1"),
-            router(
-                "r1",
-                &[
-                    ("eth0", "10.0.1.1/24"),
-                    ("eth1", "10.0.12.1/30"),
-                    ("eth2", "10.0.13.1/30"),
-                ],
-                &[
-                    "ip route add 10.0.0.0/16 via 10.0.12.2",
-                    "ip route add 10.0.3.0/24 via 10.0.13.2",
-                    "ip route add default via 10.0.12.2 metric 200",
-                    "ip route add default via 10.0.13.2 metric 100",
-                ],
-            ),
-            router(
-                "r2",
-                &[("eth0", "10.0.12.2/30"), ("eth1", "10.0.23.1/30")],
-                &[
-                    "ip route add 10.0.1.0/24 via 10.0.12.1",
-                    "ip route add 10.0.3.0/24 via 10.0.23.2",
-                ],
-            ),
-            router(
-                "r3",
-                &[
-                    ("eth0", "10.0.13.2/30"),
-                    ("eth1", "10.0.23.2/30"),
-                    ("eth2", "10.0.3.1/24"),
-                ],
-                &["ip route add 10.0.1.0/24 via 10.0.13.1"],
-            ),
-        ],
-        links: vec![
-            ("h1", "eth0", "r1", "eth0", 1500),
-            ("r1", "eth1", "r2", "eth0", 1500),
-            ("r1", "eth2", "r3", "eth0", 1500),
-            ("r2", "eth1", "r3", "eth1", 1500),
-            ("r3", "eth2", "h3", "eth0", 1500),
-        ],
-    }
+    kernel::two_paths(&[
+        "ip route add 10.0.0.0/16 via 10.0.12.2",
+        "ip route add 10.0.3.0/24 via 10.0.13.2",
+        "ip route add default via 10.0.12.2 metric 200",
+        "ip route add default via 10.0.13.2 metric 100",
+    ])
 }
 
 /// Runs `cmd` on `node` in both worlds and returns (kernel, hoplab) outcomes.

@@ -5,52 +5,14 @@
 
 mod kernel;
 
-use kernel::{Outcome, Testbed, Topo, host, ping_outcome, privileged, router};
+use kernel::{Outcome, Testbed, Topo, ping_outcome, privileged};
 
 /// h1 — r1 ={r2, r3}= h3: r1 reaches 10.0.3.0/24 through r3 in its main table; `extra`
 /// (routes in other tables, rules, mangle marks) is run on r1 after that.
 fn uplinks(extra: &[&'static str]) -> Topo {
     let mut r1_setup = vec!["ip route add 10.0.3.0/24 via 10.0.13.2"];
     r1_setup.extend_from_slice(extra);
-    Topo {
-        nodes: vec![
-            host("h1", "10.0.1.10/24", "10.0.1.1"),
-            host("h3", "10.0.3.10/24", "10.0.3.1"),
-            router(
-                "r1",
-                &[
-                    ("eth0", "10.0.1.1/24"),
-                    ("eth1", "10.0.12.1/30"),
-                    ("eth2", "10.0.13.1/30"),
-                ],
-                &r1_setup,
-            ),
-            router(
-                "r2",
-                &[("eth0", "10.0.12.2/30"), ("eth1", "10.0.23.1/30")],
-                &[
-                    "ip route add 10.0.1.0/24 via 10.0.12.1",
-                    "ip route add 10.0.3.0/24 via 10.0.23.2",
-                ],
-            ),
-            router(
-                "r3",
-                &[
-                    ("eth0", "10.0.13.2/30"),
-                    ("eth1", "10.0.23.2/30"),
-                    ("eth2", "10.0.3.1/24"),
-                ],
-                &["ip route add 10.0.1.0/24 via 10.0.13.1"],
-            ),
-        ],
-        links: vec![
-            ("h1", "eth0", "r1", "eth0", 1500),
-            ("r1", "eth1", "r2", "eth0", 1500),
-            ("r1", "eth2", "r3", "eth0", 1500),
-            ("r2", "eth1", "r3", "eth1", 1500),
-            ("r3", "eth2", "h3", "eth0", 1500),
-        ],
-    }
+    kernel::two_paths(&r1_setup)
 }
 
 /// Which router the TTL-2 ping from h1 died at, in both worlds (they must agree).

@@ -756,3 +756,48 @@ fn trace_rules(text: &str) -> Vec<String> {
     }
     rules
 }
+
+/// h1 — r1 ={r2, r3}= h3: r1 reaches r2 by eth1 (10.0.12.0/30) and r3 by eth2
+/// (10.0.13.0/30); r2 reaches h3's LAN through r3 (10.0.23.0/30), r3 directly; both route
+/// h1's LAN back through r1. `r1_setup` gives r1 its routes (and rules, sysctls).
+pub fn two_paths(r1_setup: &[&'static str]) -> Topo {
+    Topo {
+        nodes: vec![
+            host("h1", "10.0.1.10/24", "10.0.1.1"),
+            host("h3", "10.0.3.10/24", "10.0.3.1"),
+            router(
+                "r1",
+                &[
+                    ("eth0", "10.0.1.1/24"),
+                    ("eth1", "10.0.12.1/30"),
+                    ("eth2", "10.0.13.1/30"),
+                ],
+                r1_setup,
+            ),
+            router(
+                "r2",
+                &[("eth0", "10.0.12.2/30"), ("eth1", "10.0.23.1/30")],
+                &[
+                    "ip route add 10.0.1.0/24 via 10.0.12.1",
+                    "ip route add 10.0.3.0/24 via 10.0.23.2",
+                ],
+            ),
+            router(
+                "r3",
+                &[
+                    ("eth0", "10.0.13.2/30"),
+                    ("eth1", "10.0.23.2/30"),
+                    ("eth2", "10.0.3.1/24"),
+                ],
+                &["ip route add 10.0.1.0/24 via 10.0.13.1"],
+            ),
+        ],
+        links: vec![
+            ("h1", "eth0", "r1", "eth0", 1500),
+            ("r1", "eth1", "r2", "eth0", 1500),
+            ("r1", "eth2", "r3", "eth0", 1500),
+            ("r2", "eth1", "r3", "eth1", 1500),
+            ("r3", "eth2", "h3", "eth0", 1500),
+        ],
+    }
+}
