@@ -157,7 +157,7 @@ fn ip_on_a_host_says_what_it_lists_and_where_changes_go() {
     let err = text(&out.stderr);
     assert!(
         err.starts_with(&format!(
-            "{f}:5:19: field 'run': ip addr add 10.0.0.5/24 dev eth0: a host's `ip` only lists, as a `show:` step: `ip addr`, `ip link`, `ip -s link`, `ip route`, `ip neigh`."
+            "{f}:5:19: field 'run': ip addr add 10.0.0.5/24 dev eth0: a host runs `ip route add|del|replace PREFIX via GW`; its other `ip` commands only list, as a `show:` step: `ip addr`, `ip link`, `ip -s link`, `ip route`, `ip neigh`."
         )),
         "{err}"
     );
@@ -220,4 +220,31 @@ fn every_argument_has_a_help_text() {
             );
         }
     }
+}
+
+/// A host's `routes:` are checked as they will run: a gateway off the host's subnets is
+/// iproute2's error, at the route's place in the file.
+#[test]
+fn host_routes_are_checked_where_they_are_written() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(
+        &d,
+        "lab.yaml",
+        "version: 1\nname: x\nhosts:\n  - name: h1\n    interfaces: {eth0: 10.0.0.1/24}\n    routes: [ip route add 10.9.0.0/16 via 10.0.0.254, 10.8.0.0/16 via 10.7.0.1]\n",
+    );
+    let out = run(&["check", &f]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert_eq!(
+        err.trim_end(),
+        format!("{f}:6:55: field 'routes': Error: Nexthop has invalid gateway.")
+    );
+    let ok = f.replace("lab.yaml", "ok.yaml");
+    std::fs::write(
+        &ok,
+        "version: 1\nname: x\nhosts:\n  - name: h1\n    interfaces: {eth0: 10.0.0.1/24}\n    routes: [ip route add 10.9.0.0/16 via 10.0.0.254]\nsteps:\n  - {on: h1, show: ip route, expect: {contains: [\"10.9.0.0/16 via 10.0.0.254 dev eth0 \\n\"]}}\n",
+    )
+    .unwrap();
+    let out = run(&["run", &ok, "--capture", "none"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 }

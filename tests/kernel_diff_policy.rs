@@ -243,3 +243,63 @@ fn kd_rp_filter_strict_drops_an_asymmetric_path_and_loose_does_not() {
         );
     }
 }
+
+/// A host with a static route: h1 has a default route by r1 and a route to 10.0.3.0/24 by
+/// r2 on its second interface. A ping with TTL 1 dies at whichever router h1 chose; `ip
+/// route` lists the same table in both worlds.
+#[test]
+fn kd_host_static_route_picks_its_gateway() {
+    use kernel::{Step, hoplab_steps, host, kernel_steps, router, run};
+    let case = "kd_host_route";
+    if !privileged(case) {
+        return;
+    }
+    let mut h1 = host("h1", "10.0.1.10/24", "10.0.1.1");
+    h1.ifaces.push(("eth1", "10.0.2.10/24"));
+    h1.setup.push("ip route add 10.0.3.0/24 via 10.0.2.1");
+    h1.setup
+        .push("ip route add 10.0.4.0/24 via 10.0.2.1 metric 50");
+    let topo = Topo {
+        nodes: vec![
+            h1,
+            router("r1", &[("eth0", "10.0.1.1/24")], &[]),
+            router("r2", &[("eth0", "10.0.2.1/24")], &[]),
+        ],
+        links: vec![
+            ("h1", "eth0", "r1", "eth0", 1500),
+            ("h1", "eth1", "r2", "eth0", 1500),
+        ],
+    };
+    let steps = [
+        run("h1", "ping -c 1 -W 2 -t 1 10.0.3.10"),
+        run("h1", "ping -c 1 -W 2 -t 1 10.0.9.10"),
+        Step::Show("h1", "ip route"),
+        run("h1", "ip route del 10.0.3.0/24 via 10.0.2.1"),
+        run("h1", "ping -c 1 -W 2 -t 1 10.0.3.10"),
+        run("h1", "ip route add 10.0.5.0/24 via 10.0.7.1"),
+    ];
+    let k = kernel_steps(case, &topo, &steps);
+    let h = hoplab_steps(&topo, &steps);
+    let from = |o: &kernel::Out| match ping_outcome(&o.text) {
+        Outcome::Icmp { from, .. } => from,
+        other => format!("{other:?}"),
+    };
+    assert_eq!(
+        (from(&k[0]), from(&k[1]), from(&k[4])),
+        (
+            "10.0.2.1".to_string(),
+            "10.0.1.1".to_string(),
+            "10.0.1.1".to_string()
+        )
+    );
+    assert_eq!(
+        (from(&h[0]), from(&h[1]), from(&h[4])),
+        (from(&k[0]), from(&k[1]), from(&k[4]))
+    );
+    assert_eq!(
+        h[2].text, k[2].text,
+        "ip route: hoplab (left), the kernel (right)"
+    );
+    assert_eq!((h[3].code, h[5].code), (k[3].code, k[5].code));
+    assert_eq!(h[5].text.trim(), k[5].text.trim());
+}

@@ -88,16 +88,25 @@ pub struct TracerouteArgs {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
+    /// `ip route add|del|replace ...`: the host's static routes.
+    IpRoute(crate::router::route::RouteCmd),
     Ping(PingArgs),
     Curl(CurlArgs),
-    HttpServer { port: u16 },
+    HttpServer {
+        port: u16,
+    },
     Nc(NcArgs),
     BulkSend(BulkSendArgs),
-    BulkRecv { port: u16 },
+    BulkRecv {
+        port: u16,
+    },
     Sleep(Duration),
     Traceroute(TracerouteArgs),
     UdpSend(UdpSendArgs),
-    UdpRecv { port: u16, count: Option<u64> },
+    UdpRecv {
+        port: u16,
+        count: Option<u64>,
+    },
     DockerProxy(crate::host::apps::proxy::ProxyArgs),
     Getent(crate::host::apps::lookup::GetentArgs),
     Nslookup(crate::host::apps::lookup::NslookupArgs),
@@ -194,9 +203,21 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
             )),
             _ => Err("usage: sleep DURATION".into()),
         },
-        // A host's `ip` only lists (as a `show:` step); what `ip` would change is the lab's.
+        "ip" if matches!(
+            rest.iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice(),
+            ["route" | "r", "add" | "del" | "delete" | "replace", ..]
+        ) =>
+        {
+            let words: Vec<&str> = rest.iter().map(String::as_str).collect();
+            crate::router::route::parse_route_cmd(&words).map(Command::IpRoute)
+        }
+        // A host's `ip` otherwise only lists (as a `show:` step); its addresses and links are
+        // the lab's.
         "ip" => Err(format!(
-            "ip {}: a host's `ip` only lists, as a `show:` step: `ip addr`, `ip link`, `ip -s link`, `ip route`, `ip neigh`. Its addresses, routes and links are the lab's: `interfaces:` and `gateway:` in YAML, and `link: NODE:IFACE` steps with `set: up|down` (a router runs `ip route add|del`)",
+            "ip {}: a host runs `ip route add|del|replace PREFIX via GW`; its other `ip` commands only list, as a `show:` step: `ip addr`, `ip link`, `ip -s link`, `ip route`, `ip neigh`. Its addresses and links are the lab's: `interfaces:`, `gateway:` and `routes:` in YAML, and `link: NODE:IFACE` steps with `set: up|down`",
             rest.join(" ")
         )),
         other => Err(format!(

@@ -71,6 +71,11 @@ impl Host {
     /// The host's `/etc/hosts` and DNS server (a Docker container's, from
     /// [`crate::docker::dns::names_for`]). A builder rather than a `HostConfig` field, so that
     /// every place that spells a `HostConfig` out keeps compiling.
+    /// `ip route add|del|replace` on the host (its `routes:`, applied at start).
+    pub fn apply_route(&mut self, cmd: &crate::router::route::RouteCmd) -> Result<(), String> {
+        self.stack.net.apply_route(cmd)
+    }
+
     pub fn with_names(mut self, names: resolve::Names) -> Host {
         self.stack.net.names = names;
         self
@@ -175,7 +180,24 @@ impl Host {
                 })
             })
             .collect();
-        connected.sort_by_key(|r| r.dst.map(|d| (d.address().to_bits(), d.prefix_len())));
+        let net = &self.stack.net;
+        connected.extend(net.routes.iter().map(|r| RouteInfo {
+            dst: Some(r.dst),
+            via: Some(r.via),
+            dev: net.ifaces[r.dev].config.name.clone(),
+            kernel: false,
+            src: None,
+            metric: (r.metric != 0).then_some(r.metric),
+            proto: None,
+            scope: None,
+        }));
+        // As the kernel dumps its table: by address, then prefix length, then metric.
+        connected.sort_by_key(|r| {
+            (
+                r.dst.map(|d| (d.address().to_bits(), d.prefix_len())),
+                r.metric.unwrap_or(0),
+            )
+        });
         routes.extend(connected);
         routes
     }

@@ -93,7 +93,23 @@ pub struct Net {
     /// Listening TCP sockets and bound UDP sockets that hold no buffers yet: each gets its
     /// own when the first packet it would take arrives (`Net::listen`, `Net::bind_udp`).
     unbuffered: Vec<(SockRef, Buffers)>,
+    /// Static routes (`routes:` in the lab, `ip route add` in steps), each through a
+    /// gateway on one of the host's subnets.
+    pub routes: Vec<HostRoute>,
 }
+
+/// A host's static route: a prefix through a gateway on interface `dev`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostRoute {
+    pub dst: Ipv4Cidr,
+    pub via: Ipv4Address,
+    pub dev: usize,
+    pub metric: u32,
+}
+
+/// Routes one smoltcp interface holds besides its default: the build's
+/// `iface-max-route-count-8`, less the default route.
+const MAX_STATIC_PER_IFACE: usize = 7;
 
 /// A routed stack (a router's own sockets): its interfaces speak IP, one per local address,
 /// and its owner routes what they send. A program's socket belongs to the interface of the
@@ -166,6 +182,7 @@ impl Net {
             lo_out: Vec::new(),
             pmtu: PathMtu::default(),
             unbuffered: Vec::new(),
+            routes: Vec::new(),
         }
     }
 
@@ -187,6 +204,7 @@ impl Net {
             lo_out: Vec::new(),
             pmtu: PathMtu::default(),
             unbuffered: Vec::new(),
+            routes: Vec::new(),
         }
     }
 
@@ -327,6 +345,8 @@ impl Net {
         f.arp_silent_until = Instant::ZERO;
         let gw = self.gateway.map(|(_, g)| g);
         self.set_gateway(gw);
+        // A new device starts without routes: the host's own go back on it.
+        let _ = self.sync_routes();
     }
 
     /// Makes `gw` the default gateway, through the first interface whose subnet holds it
@@ -397,7 +417,10 @@ impl Net {
         if !f.ip_medium && self.routed.is_none() {
             let next_hop = match f.config.cidr {
                 Some(c) if c.contains_addr(&dst) => dst,
-                _ => self.gateway.map_or(dst, |(_, g)| g),
+                _ => Self::static_route(&self.routes, dst)
+                    .map(|r| r.via)
+                    .or(self.gateway.map(|(_, g)| g))
+                    .unwrap_or(dst),
             };
             if !f.neigh.iter().any(|n| n.0 == next_hop) && !f.want_arp.contains(&next_hop) {
                 f.want_arp.push(next_hop);
@@ -414,8 +437,139 @@ impl Net {
             .config
             .cidr
             .is_some_and(|c| c.contains_addr(&dst));
-        let via = self.gateway.filter(|_| !on_link).map(|(_, g)| g);
+        let via = match on_link {
+            true => None,
+            false => Self::static_route(&self.routes, dst)
+                .map(|r| r.via)
+                .or(self.gateway.map(|(_, g)| g)),
+        };
         Some((iface, via))
+    }
+
+    /// The static route for `dst`: longest prefix, then lowest metric, then first added.
+    fn static_route(routes: &[HostRoute], dst: Ipv4Address) -> Option<&HostRoute> {
+        let mut best: Option<&HostRoute> = None;
+        for r in routes.iter().filter(|r| r.dst.contains_addr(&dst)) {
+            if best.is_none_or(|b| (r.dst.prefix_len(), b.metric) > (b.dst.prefix_len(), r.metric))
+            {
+                best = Some(r);
+            }
+        }
+        best
+    }
+
+    /// `ip route add|del|replace PREFIX via GW [dev IF] [metric N]` on a host, with
+    /// iproute2's messages. The gateway must be on one of the host's subnets; a route
+    /// without one (`dev` only) is not taken: a host's stack sends off its subnets only
+    /// through a gateway.
+    pub fn apply_route(&mut self, cmd: &crate::router::route::RouteCmd) -> Result<(), String> {
+        use crate::router::route::RouteOp;
+        let dev_of = |name: &str| self.ifaces.iter().position(|f| f.config.name == name);
+        let same = |r: &HostRoute| r.dst == cmd.dst && r.metric == cmd.metric;
+        if cmd.op == RouteOp::Del && cmd.dst.prefix_len() == 0 {
+            if self
+                .gateway
+                .is_none_or(|(_, g)| cmd.via.is_some_and(|v| v != g))
+            {
+                return Err("RTNETLINK answers: No such process".into());
+            }
+            self.set_gateway(None);
+            return Ok(());
+        }
+        if cmd.op == RouteOp::Del {
+            let dev = cmd.dev.as_deref().and_then(dev_of);
+            let before = self.routes.len();
+            self.routes.retain(|r| {
+                !(r.dst == cmd.dst
+                    && cmd.via.is_none_or(|v| v == r.via)
+                    && dev.is_none_or(|d| d == r.dev))
+            });
+            if self.routes.len() == before {
+                return Err("RTNETLINK answers: No such process".into());
+            }
+            return self.sync_routes();
+        }
+        let Some(via) = cmd.via else {
+            return Err(format!(
+                "{}: a host's route goes through a gateway (via GW); only a router takes a route with dev alone",
+                cmd.dst
+            ));
+        };
+        let on = |i: usize| {
+            self.ifaces[i]
+                .config
+                .cidr
+                .is_some_and(|c| c.contains_addr(&via))
+        };
+        let dev = match &cmd.dev {
+            Some(d) => dev_of(d).ok_or_else(|| format!("Cannot find device \"{d}\""))?,
+            None => (0..self.ifaces.len())
+                .find(|&i| on(i))
+                .ok_or("Error: Nexthop has invalid gateway.")?,
+        };
+        if !on(dev) {
+            return Err("Error: Nexthop has invalid gateway.".into());
+        }
+        if cmd.dst.prefix_len() == 0 {
+            // The default route is the host's gateway (`gateway:` in the lab).
+            if self.gateway.is_some() && cmd.op == RouteOp::Add {
+                return Err("RTNETLINK answers: File exists".into());
+            }
+            self.set_gateway(Some(via));
+            return Ok(());
+        }
+        let route = HostRoute {
+            dst: cmd.dst,
+            via,
+            dev,
+            metric: cmd.metric,
+        };
+        match self.routes.iter().position(same) {
+            Some(_) if cmd.op == RouteOp::Add => {
+                return Err("RTNETLINK answers: File exists".into());
+            }
+            Some(i) => self.routes[i] = route,
+            None => {
+                if self.routes.iter().filter(|r| r.dev == dev).count() >= MAX_STATIC_PER_IFACE {
+                    return Err(format!(
+                        "RTNETLINK answers: No buffer space available (a host keeps at most {MAX_STATIC_PER_IFACE} routes per interface)"
+                    ));
+                }
+                self.routes.push(route);
+            }
+        }
+        self.sync_routes()
+    }
+
+    /// Gives each smoltcp interface its static routes (the lowest metric of each prefix),
+    /// beside its default.
+    fn sync_routes(&mut self) -> Result<(), String> {
+        use smoltcp::iface::Route;
+        for (i, f) in self.ifaces.iter_mut().enumerate() {
+            if f.ip_medium {
+                continue;
+            }
+            let mut mine: Vec<&HostRoute> = self.routes.iter().filter(|r| r.dev == i).collect();
+            mine.sort_by_key(|r| (r.dst.address().to_bits(), r.dst.prefix_len(), r.metric));
+            mine.dedup_by_key(|r| r.dst);
+            let mut full = false;
+            f.iface.routes_mut().update(|table| {
+                table.retain(|r| r.cidr.prefix_len() == 0);
+                for r in &mine {
+                    let route = Route {
+                        cidr: IpCidr::Ipv4(r.dst),
+                        via_router: smoltcp::wire::IpAddress::Ipv4(r.via),
+                        preferred_until: None,
+                        expires_at: None,
+                    };
+                    full |= table.push(route).is_err();
+                }
+            });
+            if full {
+                return Err("RTNETLINK answers: No buffer space available".into());
+            }
+        }
+        Ok(())
     }
 
     fn route_of(&self, dst: Ipv4Address) -> Option<usize> {
@@ -433,6 +587,7 @@ impl Net {
             })
             .max_by_key(|(_, c)| c.prefix_len())
             .map(|(i, _)| i)
+            .or_else(|| Self::static_route(&self.routes, dst).map(|r| r.dev))
             .or(self.gateway.map(|(i, _)| i))
     }
 

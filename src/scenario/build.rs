@@ -105,7 +105,10 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
             gateway: h.gateway,
             announce: h.announce,
         };
-        let host = Host::new(config, seed).with_names(h.names.clone());
+        let mut host = Host::new(config, seed).with_names(h.names.clone());
+        for route in &h.routes {
+            host.apply_route(route)?;
+        }
         sim.add_node(Box::new(host), &names);
     }
     for r in &lab.routers {

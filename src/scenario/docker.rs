@@ -735,6 +735,7 @@ fn container_host(
         interfaces: Ordered(ifaces),
         gateway: gateway.map(|g| at(g.to_string(), c.loc)),
         announce,
+        routes: Vec::new(),
     };
     (host, absent)
 }

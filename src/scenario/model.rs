@@ -206,6 +206,8 @@ pub struct HostSpec {
     pub announce: u8,
     /// The names it resolves (`/etc/hosts`, a DNS server): a Docker container's.
     pub names: crate::host::resolve::Names,
+    /// Static routes (`routes:`), applied at start.
+    pub routes: Vec<crate::router::route::RouteCmd>,
 }
 
 #[derive(Clone, Debug)]
@@ -652,12 +654,41 @@ pub fn resolve(mut raw: RawLab, file: &str, text: &str) -> Result<Lab, LabErrors
             .find(|(n, _)| *n == h.name.value)
             .map(|(_, names)| names.clone())
             .unwrap_or_default();
+        // Each route is checked on a scratch host of the same interfaces, as it will run
+        // (made only for a host that has routes: a big lab's hosts have none).
+        let mut routes = Vec::new();
+        if !h.routes.is_empty() {
+            let mut scratch = crate::host::net::Net::new(
+                ifaces
+                    .iter()
+                    .map(|i| crate::host::net::IfaceConfig {
+                        name: i.name.clone(),
+                        mac: i.mac,
+                        cidr: i.cidr,
+                        mtu: i.mtu,
+                    })
+                    .collect(),
+                gateway,
+                crate::rand::Rng::new(seed),
+                crate::time::Instant::ZERO,
+            );
+            for text in &h.routes {
+                let words: Vec<&str> = text.value.split_whitespace().collect();
+                match crate::router::route::parse_route_cmd(&words)
+                    .and_then(|cmd| scratch.apply_route(&cmd).map(|_| cmd))
+                {
+                    Ok(cmd) => routes.push(cmd),
+                    Err(e) => errs.at(text.referenced, "routes", e),
+                }
+            }
+        }
         hosts.push(HostSpec {
             name: h.name.value.clone(),
             ifaces,
             gateway,
             announce,
             names,
+            routes,
         });
     }
 

@@ -166,6 +166,11 @@ pub struct RawHost {
     #[serde(default)]
     #[schemars(with = "Option<u8>")]
     pub announce: Option<S<u8>>,
+    /// Static routes, each through a gateway on one of the host's subnets: `ip route add
+    /// PREFIX via GW [dev IF] [metric N]` (the `ip route add` prefix may be left out).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub routes: Vec<S<String>>,
 }
 
 /// A router: a Linux-like host that forwards, with the kernel's routing, neighbours,

@@ -46,6 +46,11 @@ pub fn spawn(
         return Ok(Box::new(Done::failed(1, taken)));
     }
     Ok(match cmd {
+        // A change to the host's routes: done at once, as `ip` is.
+        Command::IpRoute(r) => Box::new(match net.apply_route(&r) {
+            Ok(()) => Done::failed(0, String::new()),
+            Err(e) => Done::failed(2, format!("{e}\n")),
+        }),
         Command::Ping(a) => Box::new(ping::Ping::start(a, now, net)?),
         Command::Curl(a) => Box::new(http::Curl::start(a, now, net)?),
         Command::HttpServer { port } => Box::new(http::HttpServer::start(host, port, net)),
