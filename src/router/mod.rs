@@ -411,13 +411,7 @@ struct RouterEnv<'a>(
 
 impl Env for RouterEnv<'_> {
     fn route_mtu(&self, addr: Ipv4Address) -> Option<u32> {
-        let key = policy::FlowKey {
-            src: None,
-            dst: addr,
-            mark: 0,
-            iif: Some(local::LO),
-            oif: None,
-        };
+        let key = policy::FlowKey::from_lo(None, addr, 0);
         let (route, _, _) = self.1?.lookup(&key)?;
         self.0.get(route.dev).map(|f| f.mtu)
     }
@@ -435,13 +429,7 @@ impl Env for RouterEnv<'_> {
             return Some(accept_local);
         }
         // `rpfilter_mt`'s lookup: toward the source, from `lo`, through the policy rules.
-        let key = policy::FlowKey {
-            src: None,
-            dst: src,
-            mark: 0,
-            iif: Some(local::LO),
-            oif: None,
-        };
+        let key = policy::FlowKey::from_lo(None, src, 0);
         let Some((route, _, _)) = routing.lookup(&key) else {
             return Some(false);
         };
@@ -1080,13 +1068,7 @@ impl Router {
         if rpf == 0 {
             return true;
         }
-        let key = policy::FlowKey {
-            src: Some(dst),
-            dst: src,
-            mark: 0,
-            iif: Some(local::LO),
-            oif: None,
-        };
+        let key = policy::FlowKey::from_lo(Some(dst), src, 0);
         match self.route_for(&key) {
             None => false,
             Some((r, _, _)) => rpf != 1 || r.dev == dev,
@@ -1095,13 +1077,7 @@ impl Router {
 
     /// The route a packet the router makes takes (no mark, from `lo`).
     fn route_out(&self, dst: Ipv4Address) -> Option<route::Route> {
-        let key = policy::FlowKey {
-            src: None,
-            dst,
-            mark: 0,
-            iif: Some(local::LO),
-            oif: None,
-        };
+        let key = policy::FlowKey::from_lo(None, dst, 0);
         self.route_for(&key).map(|(r, _, _)| r)
     }
 
@@ -1350,13 +1326,7 @@ impl Router {
         if self.loops_back(dst) {
             return Some(None);
         }
-        let key = policy::FlowKey {
-            src,
-            dst,
-            mark,
-            iif: Some(local::LO),
-            oif: None,
-        };
+        let key = policy::FlowKey::from_lo(src, dst, mark);
         self.route_for(&key).map(|(r, _, _)| Some(r))
     }
 

@@ -65,6 +65,20 @@ pub struct FlowKey<'a> {
     pub oif: Option<&'a str>,
 }
 
+impl<'a> FlowKey<'a> {
+    /// A packet the router itself makes or asks about: from `lo`, not bound to an
+    /// interface.
+    pub fn from_lo(src: Option<Ipv4Address>, dst: Ipv4Address, mark: u32) -> FlowKey<'a> {
+        FlowKey {
+            src,
+            dst,
+            mark,
+            iif: Some(super::local::LO),
+            oif: None,
+        }
+    }
+}
+
 impl PolicyRule {
     fn default_rule(pref: u32, table: u32) -> PolicyRule {
         PolicyRule {
