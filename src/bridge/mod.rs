@@ -254,6 +254,35 @@ impl Bridge {
         self.flush_stp(ctx);
     }
 
+    /// Gives the bridge a new port (`ip link set DEV master BR` at run time), numbered
+    /// after the last, with the ifindex its device has in the bridge's namespace.
+    pub fn add_port(&mut self, port: BridgePort, ifindex: u32) -> u16 {
+        self.local_macs.insert(fdb::mac_key(port.mac));
+        if !self.ifindexes.is_empty() {
+            self.ifindexes.resize(self.ports.len(), 0);
+            self.ifindexes.push(ifindex);
+        }
+        self.ports.push(port);
+        if !self.absent.is_empty() {
+            self.absent.resize(self.ports.len(), false);
+        }
+        (self.ports.len() - 1) as u16
+    }
+
+    /// The bridge's device takes a new MAC (the kernel gives a bridge its lowest port's
+    /// MAC while none was set by hand).
+    pub fn set_mac(&mut self, mac: EthernetAddress) {
+        let old = fdb::mac_key(self.config.mac);
+        if !self.ports.iter().any(|p| fdb::mac_key(p.mac) == old) {
+            self.local_macs.remove(&old);
+        }
+        self.config.mac = mac;
+        self.local_macs.insert(fdb::mac_key(mac));
+        if let Some(own) = self.own_port {
+            self.ports[usize::from(own)].mac = mac;
+        }
+    }
+
     /// Adds or deletes a port (`ip link set vethX master br0`, `ip link del vethX`): a
     /// deleted port's learned entries go with it, and its MAC is no longer the bridge's.
     pub fn set_port_present(&mut self, port: u16, present: bool) {
@@ -480,6 +509,15 @@ impl Bridge {
             addrs: vec![],
             stats: Default::default(),
             bridge: true,
+            admin_up: true,
+            activated: true,
+            peer_name: None,
+            m_down: false,
+            link_netns: None,
+            unknown: false,
+            noarp: false,
+            no_brd: Vec::new(),
+            lower_missing: false,
         });
         let mut netns: Vec<String> = Vec::new();
         for (i, (p, v)) in self.ports.iter().zip(views).enumerate() {
@@ -505,6 +543,15 @@ impl Bridge {
                 addrs: vec![],
                 stats: v.stats,
                 bridge: false,
+                admin_up: true,
+                activated: true,
+                peer_name: None,
+                m_down: false,
+                link_netns: None,
+                unknown: false,
+                noarp: false,
+                no_brd: Vec::new(),
+                lower_missing: false,
             });
         }
         links

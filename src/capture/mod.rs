@@ -278,6 +278,14 @@ impl Capture {
         self.watches.len() - 1
     }
 
+    /// Points a watch at `point` (a port made while the lab runs: until then the watch
+    /// counts nothing).
+    pub fn set_watch_point(&mut self, watch: usize, point: usize) {
+        if let Some(w) = self.watches.get_mut(watch) {
+            w.point = point;
+        }
+    }
+
     /// Limits a watch to the frames recorded from `from` to `to`, both included.
     pub fn watch_window(&mut self, watch: usize, from: Instant, to: Instant) {
         if let Some(w) = self.watches.get_mut(watch) {

@@ -208,6 +208,25 @@ impl Net {
         }
     }
 
+    /// Gives a routed stack one more address (an `ip addr add` on its router): sockets of
+    /// the interfaces it has keep their places.
+    pub fn add_routed_addr(&mut self, name: &str, cidr: Ipv4Cidr, mtu: u32, now: Instant) {
+        if self.routed.is_some() && self.iface_of(cidr.address()).is_none() {
+            let iface = ip_iface(name.to_string(), cidr, mtu, &mut self.rng, now);
+            self.ifaces.push(iface);
+        }
+    }
+
+    /// Takes an address away from a routed stack (`ip addr del`): its interface stays, with
+    /// no address, so that sockets keep their places.
+    pub fn remove_routed_addr(&mut self, ip: Ipv4Address) {
+        if let Some(i) = self.iface_of(ip) {
+            let f = &mut self.ifaces[i];
+            f.config.cidr = None;
+            f.iface.update_ip_addrs(|addrs| addrs.clear());
+        }
+    }
+
     /// The interface of a routed stack holding `ip`.
     pub fn iface_of(&self, ip: Ipv4Address) -> Option<usize> {
         self.ifaces

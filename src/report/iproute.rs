@@ -28,6 +28,25 @@ pub struct LinkInfo {
     pub stats: PortStats,
     /// A bridge device: without a port up it is `state DOWN`, not `LOWERLAYERDOWN`.
     pub bridge: bool,
+    /// Set up (`IFF_UP`); a link made by `ip link add` starts down.
+    pub admin_up: bool,
+    /// Has been up once: its qdisc is `noqueue`, not `noop`.
+    pub activated: bool,
+    /// A veth whose peer is in the same namespace: `veth1@veth0`, not `@ifN`.
+    pub peer_name: Option<String>,
+    /// That peer is down (`M-DOWN`).
+    pub m_down: bool,
+    /// `link-netns NAME`: the peer's namespace has a name (`ip netns add`).
+    pub link_netns: Option<String>,
+    /// Operstate UNKNOWN (a bridge without ports, a dummy).
+    pub unknown: bool,
+    /// `NOARP` (a dummy).
+    pub noarp: bool,
+    /// Without carrier, the kernel says LOWERLAYERDOWN only when the peer's ifindex names a
+    /// link of this namespace (it looks the number up here); else DOWN.
+    pub lower_missing: bool,
+    /// Addresses added without a broadcast (`ip addr add A/N dev D`, no `brd +`).
+    pub no_brd: Vec<Ipv4Address>,
 }
 
 impl LinkInfo {
@@ -52,6 +71,15 @@ impl LinkInfo {
             link_netnsid: view.peer_node.as_ref().map(|_| 0),
             addrs,
             stats: view.stats,
+            admin_up: true,
+            activated: true,
+            peer_name: None,
+            m_down: false,
+            link_netns: None,
+            unknown: false,
+            noarp: false,
+            no_brd: Vec::new(),
+            lower_missing: false,
             bridge: false,
         }
     }
@@ -70,22 +98,46 @@ impl LinkInfo {
             addrs: vec![Ipv4Cidr::new(Ipv4Address::new(127, 0, 0, 1), 8)],
             stats: PortStats::default(),
             bridge: false,
+            admin_up: true,
+            activated: true,
+            peer_name: None,
+            m_down: false,
+            link_netns: None,
+            unknown: false,
+            noarp: false,
+            no_brd: Vec::new(),
+            lower_missing: false,
         }
     }
 
     fn header(&self, mode: bool) -> String {
-        let name = match self.peer_ifindex {
-            Some(i) => format!("{}@if{i}", self.name),
-            None => self.name.clone(),
+        let name = match (&self.peer_name, self.peer_ifindex) {
+            (Some(p), _) => format!("{}@{p}", self.name),
+            (None, Some(i)) => format!("{}@if{i}", self.name),
+            (None, None) => self.name.clone(),
+        };
+        let bcast = if self.noarp {
+            "BROADCAST,NOARP"
+        } else {
+            "BROADCAST,MULTICAST"
         };
         let (flags, state) = if self.loopback {
-            ("LOOPBACK,UP,LOWER_UP", "UNKNOWN")
+            match self.admin_up {
+                true => ("LOOPBACK,UP,LOWER_UP".to_string(), "UNKNOWN"),
+                false => ("LOOPBACK".to_string(), "DOWN"),
+            }
+        } else if !self.admin_up {
+            let m = if self.m_down { ",M-DOWN" } else { "" };
+            (format!("{bcast}{m}"), "DOWN")
         } else if self.carrier {
-            ("BROADCAST,MULTICAST,UP,LOWER_UP", "UP")
-        } else if self.bridge {
-            ("NO-CARRIER,BROADCAST,MULTICAST,UP", "DOWN")
+            let state = if self.unknown { "UNKNOWN" } else { "UP" };
+            (format!("{bcast},UP,LOWER_UP"), state)
+        } else if self.unknown {
+            (format!("{bcast},UP"), "UNKNOWN")
+        } else if self.bridge || self.lower_missing {
+            (format!("NO-CARRIER,{bcast},UP"), "DOWN")
         } else {
-            ("NO-CARRIER,BROADCAST,MULTICAST,UP", "LOWERLAYERDOWN")
+            (format!("NO-CARRIER,{bcast},UP"), "LOWERLAYERDOWN")
         };
         let master = self
             .master
@@ -93,8 +145,13 @@ impl LinkInfo {
             .map(|m| format!(" master {m}"))
             .unwrap_or_default();
         let mode = if mode { " mode DEFAULT" } else { "" };
+        let qdisc = if self.admin_up || self.activated {
+            "noqueue"
+        } else {
+            "noop"
+        };
         format!(
-            "{}: {name}: <{flags}> mtu {} qdisc noqueue{master} state {state}{mode} group default qlen 1000\n",
+            "{}: {name}: <{flags}> mtu {} qdisc {qdisc}{master} state {state}{mode} group default qlen 1000\n",
             self.ifindex, self.mtu
         )
     }
@@ -103,10 +160,11 @@ impl LinkInfo {
         if self.loopback {
             return "    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n".into();
         }
-        let netns = self
-            .link_netnsid
-            .map(|n| format!(" link-netnsid {n}"))
-            .unwrap_or_default();
+        let netns = match (&self.link_netns, self.link_netnsid) {
+            (Some(name), _) => format!(" link-netns {name}"),
+            (None, Some(n)) => format!(" link-netnsid {n}"),
+            (None, None) => String::new(),
+        };
         format!(
             "    link/ether {} brd ff:ff:ff:ff:ff:ff{netns}\n",
             Mac(self.mac)
@@ -141,6 +199,7 @@ pub fn ip_addr(links: &[LinkInfo]) -> String {
             } else {
                 let brd = a
                     .broadcast()
+                    .filter(|_| !l.no_brd.contains(&a.address()))
                     .map(|b| format!(" brd {b}"))
                     .unwrap_or_default();
                 let _ = writeln!(out, "    inet {a}{brd} scope global {}", l.name);

@@ -125,7 +125,7 @@ impl Router {
     /// The source address for each route, as the kernel chooses it (the route's `src`, else
     /// the egress interface's address facing the next hop); local addresses speak from
     /// themselves.
-    fn refresh_sources(&mut self) {
+    pub(super) fn refresh_sources(&mut self) {
         let mut sources: Vec<(Ipv4Cidr, u32, Ipv4Address)> = self
             .routes
             .entries()

@@ -17,6 +17,7 @@
 mod brctl;
 mod explain;
 pub mod icmp;
+pub mod links;
 mod local;
 pub mod neigh;
 mod neigh_cmd;
@@ -510,6 +511,14 @@ pub struct Router {
     clis: Vec<(String, Box<dyn Cli>)>,
     /// The Ethernet header of the frame being handled (LOG's `MAC=`).
     rx_mac: Option<[u8; 14]>,
+    /// Each interface's kind, state and ifindex (see `links.rs`), by port.
+    links: Vec<links::LinkState>,
+    /// `lo` is up (a namespace made by `ip netns add` starts with it down).
+    lo_up: bool,
+    /// Namespaces with names (`ip netns add`), which listings name (`link-netns NAME`).
+    named_netns: Vec<String>,
+    /// Addresses added by `ip addr add` without `brd`: they have no broadcast address.
+    no_brd: Vec<Ipv4Address>,
 }
 
 /// A command-line tool installed on the router that reports state kept outside its network
@@ -547,6 +556,13 @@ pub enum RouterCmd {
     Program,
     /// An installed tool (`docker ...` on a Docker host).
     Cli,
+    /// `ip addr add|del|flush ...`, the words after `ip addr`.
+    Addr(Vec<String>),
+    /// `cat /proc/sys/KEY/PATH` or `echo VALUE > /proc/sys/KEY/PATH`: a sysctl by its file.
+    ProcSys(String, Option<String>),
+    /// `ip netns ...`, `ip link add|set|del ...`: they change the lab's topology, so the
+    /// lab's runner carries them out (see `scenario::netns`).
+    Topology,
 }
 
 /// Parses a router command: `ip route add|del|replace ...`, `sysctl [-w] net.ipv4.ip_forward[=N]`.
@@ -561,6 +577,25 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
             Ok(RouterCmd::Rule(argv[2..].to_vec()))
         }
         ["ip", "route" | "r", ..] => route::parse_route_cmd(&words).map(RouterCmd::Route),
+        ["ip", "addr" | "a" | "address", op, ..]
+            if matches!(
+                *op,
+                "add" | "del" | "delete" | "flush" | "replace" | "change"
+            ) =>
+        {
+            Ok(RouterCmd::Addr(argv[2..].to_vec()))
+        }
+        ["cat", path] if path.starts_with("/proc/sys/") => Ok(RouterCmd::ProcSys(
+            path["/proc/sys/".len()..].replace('/', "."),
+            None,
+        )),
+        ["echo", value, ">", path] if path.starts_with("/proc/sys/") => Ok(RouterCmd::ProcSys(
+            path["/proc/sys/".len()..].replace('/', "."),
+            Some(value.to_string()),
+        )),
+        ["ip", "netns", ..] | ["ip", "link" | "l", "add" | "set" | "del" | "delete", ..] => {
+            Ok(RouterCmd::Topology)
+        }
         ["ip", "neigh" | "n" | "neighbour" | "neighbor", op, ..]
             if matches!(
                 *op,
@@ -857,7 +892,14 @@ impl Router {
             members: Vec::new(),
             clis: Vec::new(),
             rx_mac: None,
+            links: Vec::new(),
+            lo_up: true,
+            named_netns: Vec::new(),
+            no_brd: Vec::new(),
         };
+        r.links = (0..r.ifaces.len())
+            .map(links::LinkState::configured)
+            .collect();
         r.localnet = vec![false; r.ifaces.len()];
         r.rp_filter = vec![0; r.ifaces.len()];
         for (i, f) in r.ifaces.iter().enumerate() {
@@ -1027,11 +1069,34 @@ impl Router {
 
     pub fn apply_route(&mut self, cmd: &RouteCmd) -> Result<(), String> {
         let ifaces = &self.ifaces;
-        let dev_of = |n: &str| ifaces.iter().position(|f| f.name == n);
+        let links = &self.links;
+        let onlink: Vec<(Ipv4Cidr, usize)> = self
+            .routes
+            .entries()
+            .iter()
+            .filter(|r| r.via.is_none())
+            .map(|r| (r.dst, r.dev))
+            .collect();
+        let dev_of = |n: &str| {
+            ifaces
+                .iter()
+                .zip(links)
+                .position(|(f, l)| f.name == n && !l.gone)
+        };
+        // A gateway must be on a link: a subnet of an interface, or a route through a
+        // device alone (`ip route add 192.168.2.0/24 dev eth1`), as the kernel's nexthop
+        // check finds it.
         let connected = |gw: Ipv4Address| {
             ifaces
                 .iter()
                 .position(|f| f.addrs.iter().any(|a| a.contains_addr(&gw)))
+                .or_else(|| {
+                    onlink
+                        .iter()
+                        .filter(|(dst, _)| dst.contains_addr(&gw))
+                        .max_by_key(|(dst, _)| dst.prefix_len())
+                        .map(|(_, dev)| *dev)
+                })
         };
         if cmd.table == policy::MAIN {
             return self.routes.apply(cmd, dev_of, connected);
@@ -1666,11 +1731,47 @@ impl Router {
                 }
             })
         };
-        let mut links = vec![LinkInfo::loopback()];
+        let named = |v: &PortView| {
+            v.peer_node
+                .as_ref()
+                .filter(|n| self.named_netns.contains(n))
+                .cloned()
+        };
+        let mut lo = LinkInfo::loopback();
+        if !self.lo_up {
+            lo.admin_up = false;
+            lo.activated = false;
+            lo.addrs.clear();
+        }
+        let mut links = vec![lo];
         for (i, (f, v)) in self.ifaces.iter().zip(own).enumerate() {
-            let ifindex = self.ifindex(i as u16);
+            let state = &self.links[i];
+            if state.gone {
+                continue;
+            }
+            let ifindex = state.ifindex;
             let mut link = LinkInfo::veth(ifindex, &f.name, v, (f.mac, f.mtu), f.addrs.clone());
-            if self.members.iter().any(|m| m.master == i) || self.is_bridge_device(i, v) {
+            link.admin_up = state.up;
+            link.activated = state.activated;
+            link.no_brd = self.no_brd.clone();
+            if state.kind == links::LinkKind::Bridge {
+                let mut ports = self
+                    .members
+                    .iter()
+                    .zip(listed)
+                    .filter(|(m, v)| m.master == i && v.present);
+                let any = ports.clone().next().is_some();
+                link.carrier = ports.any(|(_, pv)| pv.up);
+                // Without a port the bridge keeps its carrier and an unknown operstate;
+                // with ports it follows them.
+                link.unknown = !link.carrier;
+                if !any {
+                    link.carrier = true;
+                }
+                link.peer_ifindex = None;
+                link.link_netnsid = None;
+                link.bridge = true;
+            } else if self.members.iter().any(|m| m.master == i) || self.is_bridge_device(i, v) {
                 let mut ports = self
                     .members
                     .iter()
@@ -1680,17 +1781,60 @@ impl Router {
                 link.peer_ifindex = None;
                 link.link_netnsid = None;
                 link.bridge = true;
+            } else if v.peer_node.is_none() && v.peer_ifindex.is_some() {
+                // A veth whose peer is in this namespace too: `veth1@veth0`.
+                let peer = self
+                    .links
+                    .iter()
+                    .position(|l| !l.gone && Some(l.ifindex) == v.peer_ifindex);
+                if let Some(p) = peer {
+                    link.peer_name = Some(self.ifaces[p].name.clone());
+                    link.m_down = !self.links[p].up;
+                }
+            } else if let Some(name) = named(v) {
+                link.link_netns = Some(name);
+                link.link_netnsid = None;
             } else {
                 link.link_netnsid = nsid(v);
+            }
+            if state.kind == links::LinkKind::Dummy {
+                link.peer_ifindex = None;
+                link.link_netnsid = None;
+                link.carrier = state.up;
+                link.unknown = true;
+                link.noarp = true;
             }
             links.push(link);
         }
         for (m, v) in self.members.iter().zip(listed).filter(|(_, v)| v.present) {
             let mtu = self.ifaces[m.master].mtu;
-            let mut link = LinkInfo::veth(m.ifindex, &m.name, v, (m.mac, mtu), Vec::new());
+            let held = self.held_addrs(&m.name);
+            let mut link = LinkInfo::veth(m.ifindex, &m.name, v, (m.mac, mtu), held);
             link.master = Some(self.ifaces[m.master].name.clone());
-            link.link_netnsid = nsid(v);
+            link.no_brd = self.no_brd.clone();
+            if let Some(state) = self.member_state(&m.name) {
+                link.admin_up = state.up;
+                link.activated = state.activated;
+            }
+            match named(v) {
+                Some(name) => {
+                    link.link_netns = Some(name);
+                    link.link_netnsid = None;
+                }
+                None => link.link_netnsid = nsid(v),
+            }
             links.push(link);
+        }
+        links.sort_by_key(|l| l.ifindex);
+        // Veths made by commands: the kernel's operstate looks the peer's ifindex up here.
+        let here: Vec<u32> = links.iter().map(|l| l.ifindex).collect();
+        for l in links.iter_mut() {
+            let made = self
+                .live_link(&l.name)
+                .is_some_and(|i| self.links[i].kind == links::LinkKind::Veth);
+            if made && let Some(p) = l.peer_ifindex {
+                l.lower_missing = !here.contains(&p);
+            }
         }
         links
     }
@@ -1726,6 +1870,12 @@ impl Node for Router {
         "router"
     }
 
+    fn ifindex(&self, port: u16) -> u32 {
+        self.links
+            .get(usize::from(port))
+            .map_or(u32::from(port) + 2, |l| l.ifindex)
+    }
+
     fn handle_frame(&mut self, now: Instant, port: u16, frame: &[u8], ctx: &mut Ctx<'_>) {
         {
             let mut f = self.filtering.borrow_mut();
@@ -1737,6 +1887,10 @@ impl Node for Router {
         let Some(iface) = self.ifaces.get(dev) else {
             return;
         };
+        if !self.link_usable(dev) {
+            ctx.note(Note::Dropped(DropReason::LinkDown));
+            return;
+        }
         let Ok(eth) = EthernetFrame::new_checked(frame) else {
             ctx.note(Note::Dropped(DropReason::Malformed));
             return;
@@ -1826,6 +1980,50 @@ impl Node for Router {
                 self.ip_rule(&words)
             }
             RouterCmd::Sysctl(key, value) => self.sysctl(&key, value.as_deref()),
+            RouterCmd::Addr(words) => {
+                let words: Vec<&str> = words.iter().map(String::as_str).collect();
+                let (exit_code, output) = match self.ip_addr_cmd(now, &words) {
+                    Ok(out) => (0, out),
+                    Err((code, msg)) => (code, format!("{msg}\n")),
+                };
+                ctx.finish(
+                    cmd,
+                    CmdResult {
+                        exit_code,
+                        output,
+                        ..CmdResult::default()
+                    },
+                );
+                return Ok(());
+            }
+            RouterCmd::ProcSys(key, value) => {
+                let path = format!("/proc/sys/{}", key.replace('.', "/"));
+                let (exit_code, output) = match (self.sysctl(&key, value.as_deref()), &value) {
+                    (Ok(out), None) => {
+                        let v = out.split_once(" = ").map_or("", |(_, v)| v);
+                        (0, v.to_string())
+                    }
+                    (Ok(_), Some(_)) => (0, String::new()),
+                    (Err(_), None) => (1, format!("cat: {path}: No such file or directory\n")),
+                    (Err(e), Some(_)) if e.contains("cannot stat") => (
+                        2,
+                        format!("sh: 1: cannot create {path}: Directory nonexistent\n"),
+                    ),
+                    (Err(_), Some(_)) => (1, "sh: 1: echo: echo: I/O error\n".to_string()),
+                };
+                ctx.finish(
+                    cmd,
+                    CmdResult {
+                        exit_code,
+                        output,
+                        ..CmdResult::default()
+                    },
+                );
+                return Ok(());
+            }
+            RouterCmd::Topology => {
+                Err("hoplab: `ip netns` and `ip link add|set|del` run as a lab's steps".into())
+            }
             RouterCmd::Conntrack(args) => self.conntrack_cmd(now, &args),
             RouterCmd::Program => return self.start_program(now, cmd, argv, input, ctx),
             RouterCmd::Cli => {
@@ -1892,6 +2090,9 @@ impl Node for Router {
         if let Some(out) = iproute::link_listing(&words, || self.links(ports)) {
             return Ok(out);
         }
+        if let Some(out) = self.picked_links(&words, ports) {
+            return out;
+        }
         let names: Vec<String> = self.ifaces.iter().map(|f| f.name.clone()).collect();
         match words.as_slice() {
             ["ip", "route" | "r"] | ["ip", "route", "show"] => {
@@ -1924,6 +2125,13 @@ impl Node for Router {
                 Ok(iproute::ip_neigh(&self.neighbours()))
             }
             ["sysctl", key] => self.sysctl(key, None),
+            ["cat", path] if path.starts_with("/proc/sys/") => {
+                let key = path["/proc/sys/".len()..].replace('/', ".");
+                match self.sysctl(&key, None) {
+                    Ok(out) => Ok(out.split_once(" = ").map_or("", |(_, v)| v).to_string()),
+                    Err(_) => Err(format!("cat: {path}: No such file or directory")),
+                }
+            }
             ["docker", ..] => match self.run_cli(now, argv) {
                 (0, out) => Ok(out),
                 (_, err) => Err(err.trim_end().to_string()),

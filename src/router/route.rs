@@ -179,6 +179,17 @@ impl RouteTable {
         best
     }
 
+    /// Takes away every route through `dev` (its link went down or away).
+    pub fn remove_dev(&mut self, dev: usize) {
+        self.routes.retain(|r| r.dev != dev);
+    }
+
+    /// Takes away the connected route an address of `dev` brought.
+    pub fn remove_connected(&mut self, cidr: Ipv4Cidr, dev: usize) {
+        self.routes
+            .retain(|r| !(r.kernel && r.dev == dev && r.src == Some(cidr.address())));
+    }
+
     pub fn add_connected(&mut self, cidr: Ipv4Cidr, dev: usize) {
         self.routes.push(Route {
             dst: network(cidr),

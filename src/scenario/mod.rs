@@ -12,6 +12,7 @@ pub mod explain;
 pub mod grade;
 pub mod loops;
 pub mod model;
+pub mod netns;
 pub mod raw;
 pub mod run;
 pub mod schema;

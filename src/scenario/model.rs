@@ -60,6 +60,9 @@ pub struct Lab {
     pub refused: BTreeMap<String, String>,
     /// TAP devices and their kernel side: with any, the lab runs in real time.
     pub kernel: super::taps::KernelSpec,
+    /// Nodes and interfaces that steps make (`ip netns add`, `ip link add`), which do not
+    /// exist when the lab starts: (node, interface; empty for the node itself).
+    pub made: std::collections::BTreeSet<(String, String)>,
 }
 
 /// A step whose command changes the topology: its planned output and exit code, and the
@@ -165,6 +168,11 @@ pub enum StampField {
 }
 
 impl Lab {
+    /// Whether steps make this point (it does not exist when the lab starts).
+    pub fn made_by_steps(&self, ep: &Endpoint) -> bool {
+        self.made.contains(&(ep.node.clone(), ep.iface.clone()))
+    }
+
     /// The node a step's `on:` runs on.
     pub fn node_of<'a>(&'a self, name: &'a str) -> &'a str {
         self.aliases.get(name).map_or(name, String::as_str)
@@ -886,6 +894,31 @@ pub fn resolve(mut raw: RawLab, file: &str, text: &str) -> Result<Lab, LabErrors
         }
     }
     warnings.extend(link_mtu_warnings(&links, &hosts, &routers));
+    // Namespaces, bridges and interfaces that steps make (`ip netns add`, `ip link add`):
+    // later steps run on them and captures name them.
+    let mut made = std::collections::BTreeSet::new();
+    for s in &raw.steps {
+        let (Some(on), Some(run)) = (&s.value.on, &s.value.run) else {
+            continue;
+        };
+        let Ok(list) = super::cmdlist::parse(&run.value) else {
+            continue;
+        };
+        for argv in list.commands() {
+            for (node, kind, iface) in super::netns::made_by(&on.value, argv) {
+                made.insert((node.clone(), iface.clone().unwrap_or_default()));
+                let entry = names
+                    .nodes
+                    .entry(node.clone())
+                    .or_insert((kind, Vec::new()));
+                if let Some(iface) = iface
+                    && !entry.1.contains(&iface)
+                {
+                    names.add_iface(&node, &iface);
+                }
+            }
+        }
+    }
 
     let endpoint_check = |errs: &mut Errors,
                           names: &Names,
@@ -1052,6 +1085,7 @@ pub fn resolve(mut raw: RawLab, file: &str, text: &str) -> Result<Lab, LabErrors
         absent: docker.absent,
         refused: docker.refused,
         kernel,
+        made,
     })
 }
 

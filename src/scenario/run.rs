@@ -174,6 +174,8 @@ pub struct Runner<'l> {
     /// A real-time run ends as a virtual one does, once its steps are done and the network
     /// is quiet, rather than at its `duration` (benchmarks).
     end_after_steps: bool,
+    /// Namespaces and bridges made by steps (`ip netns add`, `ip link add`).
+    pub(super) netns: super::netns::Namespaces,
 }
 
 /// Drives a run on the wall clock: the TAP edge (`crate::tap::driver`). The runner hands it
@@ -220,9 +222,18 @@ impl<'l> Runner<'l> {
         capture.set_limit(opts.max_capture_bytes);
         capture.set_snaplen(opts.snaplen.unwrap_or(lab.snaplen));
         let mut watches = Vec::new();
+        let mut pending = Vec::new();
         for e in &lab.expects {
-            let port = port_of(&sim, &e.point)?;
-            let w = capture.watch(port.index(), e.filter.clone());
+            // A point that steps make (`ip link add`) is watched from when it exists.
+            let point = match port_of(&sim, &e.point) {
+                Ok(port) => port.index(),
+                Err(_) if lab.made_by_steps(&e.point) => usize::MAX,
+                Err(err) => return Err(err),
+            };
+            let w = capture.watch(point, e.filter.clone());
+            if point == usize::MAX {
+                pending.push((w, e.point.clone()));
+            }
             // A step's window opens when the step starts: until then nothing counts.
             let (from, to) = match e.window {
                 Window::All => (Instant::ZERO, Instant::MAX),
@@ -238,6 +249,9 @@ impl<'l> Runner<'l> {
         sim.attach_capture(capture);
         // Later entries win: `--snap POINT=N` comes after the lab's `point_snaplen`.
         for (point, bytes) in &lab.point_snaplen {
+            if lab.made_by_steps(point) && port_of(&sim, point).is_err() {
+                continue;
+            }
             let port = port_of(&sim, point)?;
             if let Some(c) = sim.capture_mut() {
                 c.set_point_snaplen(port.index(), *bytes);
@@ -265,6 +279,7 @@ impl<'l> Runner<'l> {
             pacer: None,
             realtime: None,
             end_after_steps: false,
+            netns: super::netns::Namespaces::watching(pending),
         })
     }
 
@@ -393,6 +408,14 @@ impl<'l> Runner<'l> {
         timeout: crate::time::Duration,
         done: &mut BTreeMap<CmdId, CmdResult>,
     ) -> CmdResult {
+        let (node, argv) = match self.resolve_exec(node, argv) {
+            Ok(target) => target,
+            Err(result) => return result,
+        };
+        let argv = &argv[..];
+        if let Some(r) = self.topology(node, argv) {
+            return r;
+        }
         if let Some(r) = super::grade::host_command(&mut self.sim, self.lab, node, argv) {
             return r;
         }
@@ -472,6 +495,8 @@ impl<'l> Runner<'l> {
         let lab = self.lab;
         let mut done: BTreeMap<CmdId, CmdResult> = BTreeMap::new();
         let mut background: Vec<(usize, usize, CmdId)> = Vec::new();
+        // Where background commands run when not on their step's node (`ip netns exec`).
+        let mut bg_nodes: BTreeMap<CmdId, crate::id::NodeId> = BTreeMap::new();
         let mut reports = Vec::new();
         let mut next_id = 0u32;
         // Programs that run from the start (docker-proxy) are not steps: their ids are apart
@@ -642,8 +667,9 @@ impl<'l> Runner<'l> {
                     next_id += 1;
                     report.background = *bg;
                     let kernel = self.on_kernel(step.on.as_ref());
-                    self.start_or_fail(kernel, node, id, argv, input, &mut done);
+                    let node = self.start_or_fail(kernel, node, id, argv, input, &mut done);
                     if *bg {
+                        bg_nodes.insert(id, node);
                         background.push((reports.len(), index, id));
                     } else {
                         // The whole list shares the step's timeout, as a shell line would.
@@ -655,7 +681,7 @@ impl<'l> Runner<'l> {
                             }
                             let id = CmdId(next_id);
                             next_id += 1;
-                            self.start_or_fail(kernel, node, id, argv, input, &mut done);
+                            let node = self.start_or_fail(kernel, node, id, argv, input, &mut done);
                             let next = self.wait_for(kernel, node, id, deadline, &mut done);
                             let mut output = std::mem::take(&mut result.output);
                             output.push_str(&next.output);
@@ -678,9 +704,7 @@ impl<'l> Runner<'l> {
                         next_id += 1;
                         self.kernel_listing(node, id, argv, &mut done)
                     } else {
-                        self.sim
-                            .show(node, argv)
-                            .unwrap_or_else(|e| format!("{e}\n"))
+                        self.listing(node, argv)
                     };
                     report.checks = check_text(&step.expect, &listing);
                     report.listing = Some(listing);
@@ -740,10 +764,12 @@ impl<'l> Runner<'l> {
         let frozen = self.stop_at.is_some_and(|s| self.sim.now() >= s);
         for &(slot, index, id) in background.iter().filter(|_| !frozen) {
             if !done.contains_key(&id)
-                && let Some(node) = lab.steps[index]
-                    .on
-                    .as_ref()
-                    .and_then(|n| self.sim.find_node(lab.node_of(n)))
+                && let Some(node) = bg_nodes.get(&id).copied().or_else(|| {
+                    lab.steps[index]
+                        .on
+                        .as_ref()
+                        .and_then(|n| self.sim.find_node(lab.node_of(n)))
+                })
             {
                 let kernel = self.on_kernel(lab.steps[index].on.as_ref());
                 self.stop_cmd(kernel, node, id, &mut done);
@@ -888,6 +914,25 @@ impl<'l> Runner<'l> {
     }
 
     /// Starts a step's command; a command that cannot start ends at once with exit code 2.
+    /// A node's listing for a `show:` step; `ip netns exec NS CMD` lists NS's, and `ip netns`
+    /// the namespaces.
+    pub(super) fn listing(&mut self, node: crate::id::NodeId, argv: &[String]) -> String {
+        let (node, argv) = match self.resolve_exec(node, argv) {
+            Ok(target) => target,
+            Err(result) => return result.output,
+        };
+        if super::netns::is_topology(&argv)
+            && let Some(result) = self.topology(node, &argv)
+        {
+            return result.output;
+        }
+        self.sim
+            .show(node, &argv)
+            .unwrap_or_else(|e| format!("{e}\n"))
+    }
+
+    /// Starts a step's command; one that cannot start has its result in `done` at once.
+    /// Returns the node it runs on (`ip netns exec NS` runs it on NS).
     fn start_or_fail(
         &mut self,
         kernel: bool,
@@ -896,8 +941,22 @@ impl<'l> Runner<'l> {
         argv: &[String],
         input: &str,
         done: &mut BTreeMap<CmdId, CmdResult>,
-    ) {
-        if let Err(e) = self.start_cmd(kernel, node, id, argv, input) {
+    ) -> crate::id::NodeId {
+        let (node, argv) = match kernel {
+            true => (node, argv.to_vec()),
+            false => match self.resolve_exec(node, argv) {
+                Ok(target) => target,
+                Err(result) => {
+                    done.insert(id, result);
+                    return node;
+                }
+            },
+        };
+        if !kernel && let Some(result) = self.topology(node, &argv) {
+            done.insert(id, result);
+            return node;
+        }
+        if let Err(e) = self.start_cmd(kernel, node, id, &argv, input) {
             done.insert(
                 id,
                 CmdResult {
@@ -908,6 +967,7 @@ impl<'l> Runner<'l> {
             );
         }
         done.extend(self.sim.take_finished());
+        node
     }
 
     /// Waits for a foreground command until `deadline`, then stops it; its result.

@@ -47,9 +47,8 @@ impl Sim {
             untouched: false,
         };
         slot.node.handle_frame(self.now, local, frame, &mut ctx);
-        let first = slot.first_port as usize;
         let ports = &self.ports;
-        let name = |l: u16| match ports.get(first + l as usize) {
+        let name = |l: u16| match slot.port_at(l).and_then(|p| ports.get(p.index())) {
             Some(p) => std::borrow::Cow::Borrowed(p.name.as_str()),
             None => std::borrow::Cow::Owned(format!("port {l}")),
         };

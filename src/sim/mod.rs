@@ -119,6 +119,8 @@ struct NodeSlot {
     node: Box<dyn Node>,
     first_port: u32,
     ports: u16,
+    /// Ports added after the node (`ip link add` at run time), numbered on from `ports`.
+    extra: Vec<PortId>,
     /// The deadline a `Timer` event is queued for; other timer events for the node are stale.
     timer: Option<Instant>,
     /// Cached: the common delay of every link of this node when all are ideal and up.
@@ -248,6 +250,19 @@ pub struct TraceRecord {
     pub bytes: Vec<u8>,
 }
 
+impl NodeSlot {
+    pub(super) fn port_count(&self) -> u16 {
+        self.ports + self.extra.len() as u16
+    }
+
+    pub(super) fn port_at(&self, local: u16) -> Option<PortId> {
+        match local.checked_sub(self.ports) {
+            None => Some(PortId(self.first_port + u32::from(local))),
+            Some(i) => self.extra.get(usize::from(i)).copied(),
+        }
+    }
+}
+
 impl Sim {
     pub fn new(seed: u64) -> Sim {
         Sim {
@@ -345,6 +360,38 @@ impl Sim {
         self.listed.push((node, ports));
     }
 
+    /// The ports `node`'s listings see after its own.
+    pub fn listed_ports(&self, node: NodeId) -> Vec<PortId> {
+        self.listed
+            .iter()
+            .filter(|(n, _)| *n == node)
+            .flat_map(|(_, ports)| ports.iter().copied())
+            .collect()
+    }
+
+    /// Replaces the ports `node`'s listings see after its own (a bridge port added or
+    /// released at run time).
+    pub fn set_listed_ports(&mut self, node: NodeId, ports: Vec<PortId>) {
+        self.listed.retain(|(n, _)| *n != node);
+        self.listed.push((node, ports));
+    }
+
+    /// The port at the other end of `port`'s link.
+    pub fn peer_of(&self, port: PortId) -> Option<PortId> {
+        let link = self.ports[port.index()].link?;
+        Some(self.links[link.index()].peer_of(port))
+    }
+
+    /// The node a port belongs to.
+    pub fn node_of_port(&self, port: PortId) -> NodeId {
+        self.ports[port.index()].node
+    }
+
+    /// A port's name.
+    pub fn port_name(&self, port: PortId) -> &str {
+        &self.ports[port.index()].name
+    }
+
     pub fn now(&self) -> Instant {
         self.now
     }
@@ -376,10 +423,23 @@ impl Sim {
             self.port_names.insert(id, index);
         }
         self.node_names.entry(node.name().to_string()).or_insert(id);
+        if let Some(capture) = self.capture.as_mut() {
+            // A node made while the lab runs (`ip netns add`): its ports are capture points.
+            for (i, name) in port_names.iter().enumerate() {
+                capture.declare(
+                    first_port as usize + i,
+                    PointName {
+                        node: node.name().to_string(),
+                        iface: name.clone(),
+                    },
+                );
+            }
+        }
         self.nodes.push(NodeSlot {
             node,
             first_port,
             ports: port_names.len() as u16,
+            extra: Vec::new(),
             timer: None,
             uniform: None,
         });
@@ -389,7 +449,46 @@ impl Sim {
 
     /// The global id of a node's local port.
     pub fn port(&self, node: NodeId, local: u16) -> PortId {
-        PortId(self.nodes[node.index()].first_port + u32::from(local))
+        let slot = &self.nodes[node.index()];
+        slot.port_at(local)
+            .unwrap_or(PortId(slot.first_port + u32::from(local)))
+    }
+
+    /// Gives `node` one more port named `name` (an interface made at run time): its local
+    /// number follows the node's last. A capture attached already records it from now on.
+    pub fn add_port(&mut self, node: NodeId, name: &str) -> PortId {
+        let id = PortId(self.ports.len() as u32);
+        let slot = &mut self.nodes[node.index()];
+        let local = slot.port_count();
+        slot.extra.push(id);
+        slot.uniform = None;
+        self.ports.push(PortSlot {
+            node,
+            local,
+            name: name.to_string(),
+            link: None,
+            stats: PortStats::default(),
+            silent: false,
+            present: true,
+        });
+        if let Some(index) = self.port_names.get_mut(&node) {
+            index.entry(name.to_string()).or_insert(local);
+        }
+        if let Some(capture) = self.capture.as_mut() {
+            capture.declare(
+                id.index(),
+                PointName {
+                    node: self.nodes[node.index()].node.name().to_string(),
+                    iface: name.to_string(),
+                },
+            );
+        }
+        id
+    }
+
+    /// How many ports a node has.
+    pub fn port_count(&self, node: NodeId) -> u16 {
+        self.nodes[node.index()].port_count()
     }
 
     /// A port's number on its node.
@@ -406,8 +505,8 @@ impl Sim {
             return index.get(name).map(|&l| self.port(node, l));
         }
         let slot = &self.nodes[node.index()];
-        (0..slot.ports)
-            .map(|l| self.port(node, l))
+        (0..slot.port_count())
+            .filter_map(|l| slot.port_at(l))
             .find(|p| self.ports[p.index()].name == name)
     }
 
@@ -504,6 +603,9 @@ impl Sim {
     /// interface, whose frames that interface already captures.
     pub fn set_silent(&mut self, port: PortId) {
         self.ports[port.index()].silent = true;
+        if let Some(capture) = self.capture.as_mut() {
+            capture.silence(port.index());
+        }
     }
 
     /// Starts writing captures; every port but the silent ones becomes a capture point.
@@ -680,14 +782,16 @@ impl Sim {
                 let tag = self.pool.tag(frame);
                 let frame = self.pool.unpark(frame);
                 let slot = &self.nodes[from.index()];
-                let (first, count) = (slot.first_port, slot.ports);
+                let count = slot.port_count();
                 for local in 0..count {
                     if local == except {
                         continue;
                     }
-                    let port = &self.ports[(first + u32::from(local)) as usize];
+                    let Some(me) = self.nodes[from.index()].port_at(local) else {
+                        continue;
+                    };
+                    let port = &self.ports[me.index()];
                     if let Some(link) = port.link {
-                        let me = PortId(first + u32::from(local));
                         let peer = self.links[link.index()].peer_of(me);
                         let (node, quiet) = self.deliver(peer, &frame, tag);
                         if !quiet {
@@ -788,8 +892,7 @@ impl Sim {
         }
         let slot = &self.nodes[node.index()];
         let ports = &self.ports;
-        let first = slot.first_port as usize;
-        let name = |l: u16| match ports.get(first + l as usize) {
+        let name = |l: u16| match slot.port_at(l).and_then(|p| ports.get(p.index())) {
             Some(p) => std::borrow::Cow::Borrowed(p.name.as_str()),
             None => std::borrow::Cow::Owned(format!("port {l}")),
         };
@@ -929,12 +1032,10 @@ impl Sim {
     /// A frame refused at the lab's edge (`Tx::Refused`): captured where it came in, and an
     /// error of the interface it was for.
     fn refuse(&mut self, node: NodeId, local: u16, frame: FrameId, reason: DropReason) {
-        let slot = &self.nodes[node.index()];
-        if local >= slot.ports {
+        let Some(port) = self.nodes[node.index()].port_at(local) else {
             self.pool.release(frame);
             return;
-        }
-        let port = PortId(slot.first_port + u32::from(local));
+        };
         self.stats.frames_dropped += 1;
         if let Some(link) = self.ports[port.index()].link {
             let peer = self.links[link.index()].peer_of(port);
@@ -945,13 +1046,11 @@ impl Sim {
     }
 
     fn transmit(&mut self, node: NodeId, local: u16, frame: FrameId) {
-        let slot = &self.nodes[node.index()];
-        if local >= slot.ports {
+        let Some(port) = self.nodes[node.index()].port_at(local) else {
             self.pool.release(frame);
             return;
-        }
+        };
         let len = self.pool.get(frame).len();
-        let port = PortId(slot.first_port + u32::from(local));
         self.stats.frames_sent += 1;
         self.last_frame_at = Some(self.now);
         let p = &mut self.ports[port.index()];
@@ -999,8 +1098,11 @@ impl Sim {
         }
         let mut common: Option<(Duration, u32)> = None;
         let mut ok = true;
-        for local in 0..slot.ports {
-            let port = &self.ports[(slot.first_port + u32::from(local)) as usize];
+        for local in 0..slot.port_count() {
+            let Some(id) = slot.port_at(local) else {
+                continue;
+            };
+            let port = &self.ports[id.index()];
             if !port.present {
                 continue;
             }
@@ -1023,8 +1125,9 @@ impl Sim {
 
     fn uniform_mtu(&self, node: NodeId) -> u32 {
         let slot = &self.nodes[node.index()];
-        (0..slot.ports)
-            .find_map(|l| self.ports[(slot.first_port + u32::from(l)) as usize].link)
+        (0..slot.port_count())
+            .filter_map(|l| slot.port_at(l))
+            .find_map(|p| self.ports[p.index()].link)
             .map_or(1500, |l| self.links[l.index()].params.mtu)
     }
 
@@ -1041,8 +1144,11 @@ impl Sim {
         let Some((delay, mtu)) = self.uniform_delay(node) else {
             // Links differ: each copy takes its own link's fate.
             let slot = &self.nodes[node.index()];
-            let (first, count) = (slot.first_port, slot.ports);
-            let present = |l: u16| self.ports[(first + u32::from(l)) as usize].present;
+            let count = slot.port_count();
+            let present = |l: u16| {
+                slot.port_at(l)
+                    .is_some_and(|p| self.ports[p.index()].present)
+            };
             let out: Vec<u16> = (0..count).filter(|&l| l != except && present(l)).collect();
             for local in out {
                 let copy = self.pool.duplicate(frame);
@@ -1051,14 +1157,15 @@ impl Sim {
             self.pool.release(frame);
             return;
         };
-        let slot = &self.nodes[node.index()];
-        let (first, count) = (slot.first_port, slot.ports);
+        let count = self.nodes[node.index()].port_count();
         let len = self.pool.get(frame).len();
         let oversize = len.saturating_sub(crate::link::ETH_HEADER_LEN) > mtu as usize;
         let mut sent = 0u64;
         let mut absent = 0u16;
         for local in (0..count).filter(|&l| l != except) {
-            let port = PortId(first + u32::from(local));
+            let Some(port) = self.nodes[node.index()].port_at(local) else {
+                continue;
+            };
             if !self.ports[port.index()].present {
                 absent += 1;
                 continue;
@@ -1148,7 +1255,7 @@ impl Sim {
     /// The node's ports as its listings see them, then the ports it lists with its own.
     pub fn port_views(&self, node: NodeId) -> Vec<PortView> {
         let slot = &self.nodes[node.index()];
-        let own = (0..slot.ports).map(|l| PortId(slot.first_port + u32::from(l)));
+        let own = (0..slot.port_count()).filter_map(|l| slot.port_at(l));
         let listed = self
             .listed
             .iter()

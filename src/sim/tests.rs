@@ -169,3 +169,19 @@ fn a_flood_reaches_hosts_that_ignore_it() {
     let p = crate::bench::ping_all(20, None);
     assert_eq!(p.replies, 20);
 }
+
+/// A port added after the node (`ip link add` at run time) carries frames like the others.
+#[test]
+fn ports_added_later_carry_frames() {
+    let mut sim = Sim::new(1);
+    let a = sim.add_node(Box::new(Probe::new("a", true)), &["p0".into()]);
+    let b = sim.add_node(Box::new(Probe::new("b", true)), &["p0".into()]);
+    let late = sim.add_port(a, "p1");
+    assert_eq!(sim.local_of(late), 1);
+    assert_eq!(sim.port_count(a), 2);
+    assert_eq!(sim.find_port(a, "p1"), Some(late));
+    let other = sim.add_port(b, "p1");
+    sim.connect(late, other, LinkParams::default()).unwrap();
+    assert_eq!(sim.peer_of(late), Some(other));
+    assert_eq!(sim.port(a, 1), late);
+}

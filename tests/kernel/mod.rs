@@ -523,7 +523,7 @@ fn quote(s: &str) -> String {
     serde_json::to_string(s).expect("a string")
 }
 
-fn run_lab(y: &str) -> hoplab::scenario::run::RunReport {
+pub fn run_lab(y: &str) -> hoplab::scenario::run::RunReport {
     let lab = hoplab::scenario::parse(y, "kd.yaml").unwrap_or_else(|e| panic!("{e}\n{y}"));
     let opts = RunOptions {
         out_dir: None,
