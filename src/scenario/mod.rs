@@ -15,6 +15,7 @@ pub mod model;
 pub mod raw;
 pub mod run;
 pub mod schema;
+pub mod session;
 mod steps;
 pub mod taps;
 pub mod trace;
