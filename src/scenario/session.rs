@@ -761,9 +761,6 @@ impl Session {
             max_capture_bytes: DEFAULT_MAX_CAPTURE_BYTES,
             snaplen: None,
         };
-        if let Some(flag) = &self.opts.interrupt {
-            flag.store(false, Ordering::Relaxed);
-        }
         let mut runner = Runner::new(&lab, &run_opts)?;
         let logging = !self.watches.is_empty();
         if logging {
@@ -797,6 +794,8 @@ impl Session {
             }));
         }
         let report = runner.run();
+        // Cleared only once a run has seen it: a Ctrl-C just before a command starts stops
+        // that command rather than being lost.
         let interrupted = self
             .opts
             .interrupt
