@@ -16,6 +16,7 @@ pub mod netns;
 pub mod raw;
 pub mod run;
 pub mod schema;
+pub mod session;
 mod steps;
 pub mod taps;
 pub mod trace;

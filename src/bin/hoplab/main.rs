@@ -5,6 +5,7 @@
 mod output;
 mod explain_cmd;
 mod import_cmd;
+mod shell_cmd;
 mod step;
 mod trace_cmd;
 
@@ -169,6 +170,9 @@ enum Command {
     },
     /// Turn a real host's dumps (ip addr, ip route, iptables, docker inspect) into a lab.
     Import(import_cmd::ImportArgs),
+    /// Open a shell on a lab's nodes (`c1$ `): type commands, watch frames as they pass,
+    /// save the session as the lab's steps.
+    Shell(shell_cmd::ShellArgs),
     /// Send one packet into a router as the lab left it and print why it meets its fate:
     /// conntrack, every table and rule at every hook (with counters), NAT, the route.
     Explain {
@@ -289,6 +293,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Import(args) => import_cmd::run(&args),
+        Command::Shell(args) => shell_cmd::run(args),
         Command::Explain {
             file,
             on,
