@@ -20,6 +20,9 @@ impl Router {
         let (own, listed) = views.split_at(self.ifaces.len().min(views.len()));
         let mut bridges = Vec::new();
         for (i, (f, v)) in self.ifaces.iter().zip(own).enumerate() {
+            if self.links[i].gone {
+                continue;
+            }
             if !(self.members.iter().any(|m| m.master == i) || self.is_bridge_device(i, v)) {
                 continue;
             }

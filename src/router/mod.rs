@@ -593,9 +593,9 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
             path["/proc/sys/".len()..].replace('/', "."),
             Some(value.to_string()),
         )),
-        ["ip", "netns", ..] | ["ip", "link" | "l", "add" | "set" | "del" | "delete", ..] => {
-            Ok(RouterCmd::Topology)
-        }
+        ["ip", "netns", ..]
+        | ["ip", "link" | "l", "add" | "set" | "del" | "delete", ..]
+        | ["brctl", "addbr" | "delbr" | "addif" | "delif", ..] => Ok(RouterCmd::Topology),
         ["ip", "neigh" | "n" | "neighbour" | "neighbor", op, ..]
             if matches!(
                 *op,
@@ -1731,6 +1731,25 @@ impl Router {
                 }
             })
         };
+        // Bridges whose device is one of the interfaces are in this namespace: a veth whose
+        // peer is one of their ports has its peer here.
+        let bridges: Vec<&str> = self
+            .ifaces
+            .iter()
+            .zip(&self.links)
+            .enumerate()
+            .filter(|(i, (_, l))| {
+                !l.gone
+                    && (l.kind == links::LinkKind::Bridge
+                        || self.members.iter().any(|m| m.master == *i))
+            })
+            .map(|(_, (f, _))| f.name.as_str())
+            .collect();
+        let here = |v: &PortView| match v.peer_node.as_deref() {
+            None => v.peer_ifindex.is_some(),
+            Some(n) => n == self.name || bridges.contains(&n),
+        };
+        let mut same: Vec<u32> = Vec::new();
         let named = |v: &PortView| {
             v.peer_node
                 .as_ref()
@@ -1781,16 +1800,10 @@ impl Router {
                 link.peer_ifindex = None;
                 link.link_netnsid = None;
                 link.bridge = true;
-            } else if v.peer_node.is_none() && v.peer_ifindex.is_some() {
-                // A veth whose peer is in this namespace too: `veth1@veth0`.
-                let peer = self
-                    .links
-                    .iter()
-                    .position(|l| !l.gone && Some(l.ifindex) == v.peer_ifindex);
-                if let Some(p) = peer {
-                    link.peer_name = Some(self.ifaces[p].name.clone());
-                    link.m_down = !self.links[p].up;
-                }
+            } else if here(v) {
+                // A veth whose peer is in this namespace too: `veth1@veth0` (below).
+                link.link_netnsid = None;
+                same.push(ifindex);
             } else if let Some(name) = named(v) {
                 link.link_netns = Some(name);
                 link.link_netnsid = None;
@@ -1817,6 +1830,10 @@ impl Router {
                 link.activated = state.activated;
             }
             match named(v) {
+                _ if here(v) => {
+                    link.link_netnsid = None;
+                    same.push(m.ifindex);
+                }
                 Some(name) => {
                     link.link_netns = Some(name);
                     link.link_netnsid = None;
@@ -1826,6 +1843,17 @@ impl Router {
             links.push(link);
         }
         links.sort_by_key(|l| l.ifindex);
+        // Peers in this namespace go by name, and say when they are down (`M-DOWN`).
+        let peers: Vec<(u32, String, bool)> = links
+            .iter()
+            .map(|l| (l.ifindex, l.name.clone(), l.admin_up))
+            .collect();
+        for l in links.iter_mut().filter(|l| same.contains(&l.ifindex)) {
+            if let Some((_, name, up)) = peers.iter().find(|p| Some(p.0) == l.peer_ifindex) {
+                l.peer_name = Some(name.clone());
+                l.m_down = !up;
+            }
+        }
         // Veths made by commands: the kernel's operstate looks the peer's ifindex up here.
         let here: Vec<u32> = links.iter().map(|l| l.ifindex).collect();
         for l in links.iter_mut() {

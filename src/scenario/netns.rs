@@ -60,7 +60,9 @@ pub fn is_topology(argv: &[String]) -> bool {
     let w: Vec<&str> = argv.iter().map(String::as_str).collect();
     matches!(
         w.as_slice(),
-        ["ip", "netns", ..] | ["ip", "link" | "l", "add" | "set" | "del" | "delete", ..]
+        ["ip", "netns", ..]
+            | ["ip", "link" | "l", "add" | "set" | "del" | "delete", ..]
+            | ["brctl", "addbr" | "delbr" | "addif" | "delif", ..]
     ) && !matches!(w.as_slice(), ["ip", "netns", "exec", ..])
         && !is_vlan_add(&w)
 }
@@ -92,6 +94,14 @@ pub fn made_by(on: &str, argv: &[String]) -> Vec<(String, &'static str, Option<S
     let iface = |node: &str, name: &str| (node.to_string(), "router", Some(name.to_string()));
     match w.as_slice() {
         ["ip", "netns", "add", name] => vec![(name.to_string(), "router", None)],
+        ["brctl", "addbr", br] => vec![
+            iface(&on, br),
+            (br.to_string(), "bridge", Some(br.to_string())),
+        ],
+        ["brctl", "addif", br, devs @ ..] => devs
+            .iter()
+            .map(|d| (br.to_string(), "bridge", Some(d.to_string())))
+            .collect(),
         ["ip", "link" | "l", "add", rest @ ..] => {
             let name = match rest {
                 ["name" | "dev", n, ..] => *n,
@@ -201,6 +211,19 @@ impl Runner<'_> {
                 255,
                 format!("Command \"{op}\" is unknown, try \"ip netns help\"."),
             ),
+            ["brctl", "addbr", br] => self.link_add(node, &[br, "type", "bridge"]),
+            ["brctl", "delbr", br] => self.brctl_delbr(node, br),
+            ["brctl", "addif", br, devs @ ..] if !devs.is_empty() => {
+                self.brctl_addif(node, br, devs)
+            }
+            ["brctl", "delif", br, devs @ ..] if !devs.is_empty() => devs
+                .iter()
+                .try_for_each(|d| self.release(node, d).map(|_| ()))
+                .map(|_| {
+                    let _ = br;
+                    String::new()
+                }),
+            ["brctl", op, ..] => fail(1, format!("Incorrect number of arguments for command {op}")),
             ["ip", _, "add", rest @ ..] => self.link_add(node, rest),
             ["ip", _, "set", rest @ ..] => self.link_set(node, rest),
             ["ip", _, _, rest @ ..] => self.link_del(node, rest),
@@ -593,6 +616,69 @@ impl Runner<'_> {
         self.netns.bridges.push((node, name.to_string(), br));
         let _ = dev;
         self.sync_carrier(iface);
+        Ok(String::new())
+    }
+
+    /// `bridge fdb ...` on a router: the tables of the bridges whose device is one of its
+    /// interfaces, in turn, as the kernel lists every bridge of the namespace.
+    pub(super) fn router_fdb(&mut self, node: NodeId, argv: &[String]) -> Option<String> {
+        if !matches!(argv, [b, f, ..] if b == "bridge" && f == "fdb")
+            || self.sim.node_ref(node).kind() != "router"
+        {
+            return None;
+        }
+        let name = self.sim.node_name(node).to_string();
+        let mut bridges: Vec<NodeId> = self
+            .lab
+            .bridges
+            .iter()
+            .filter(|b| b.host.as_deref() == Some(name.as_str()))
+            .filter_map(|b| self.sim.find_node(&b.name))
+            .collect();
+        bridges.extend(
+            self.netns
+                .bridges
+                .iter()
+                .filter(|(r, _, _)| *r == node)
+                .map(|(_, _, b)| *b),
+        );
+        let mut out = String::new();
+        for b in bridges {
+            match self.sim.show(b, argv) {
+                Ok(text) => out.push_str(&text),
+                Err(e) => return Some(format!("{e}\n")),
+            }
+        }
+        Some(out)
+    }
+
+    /// `brctl delbr BR`: refused while the bridge is up, as bridge-utils refuses it.
+    fn brctl_delbr(&mut self, node: NodeId, br: &str) -> Outcome {
+        let state = self
+            .router(node)
+            .live_link(br)
+            .and_then(|d| self.router(node).link_state(d).cloned());
+        match state {
+            Some(l) if l.kind != LinkKind::Bridge => {
+                fail(1, format!("bridge {br} doesn't exist; can't delete it"))
+            }
+            Some(l) if l.up => fail(1, format!("bridge {br} is still up; can't delete it")),
+            Some(_) => self.link_del(node, &[br]),
+            None => fail(1, format!("bridge {br} doesn't exist; can't delete it")),
+        }
+    }
+
+    /// `brctl addif BR DEV...`.
+    fn brctl_addif(&mut self, node: NodeId, br: &str, devs: &[&str]) -> Outcome {
+        if self.bridge_of(node, br).is_none() {
+            return fail(1, format!("bridge {br} does not exist!"));
+        }
+        for dev in devs {
+            if self.router(node).live_link(dev).is_none() {
+                return fail(1, format!("interface {dev} does not exist!"));
+            }
+            self.enslave(node, dev, br)?;
+        }
         Ok(String::new())
     }
 

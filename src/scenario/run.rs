@@ -926,6 +926,9 @@ impl<'l> Runner<'l> {
         {
             return result.output;
         }
+        if let Some(listing) = self.router_fdb(node, &argv) {
+            return listing;
+        }
         self.sim
             .show(node, &argv)
             .unwrap_or_else(|e| format!("{e}\n"))

@@ -367,7 +367,15 @@ impl Session {
         for b in &lab.bridges {
             out.extend(b.ports.iter().map(|(p, _)| format!("{}:{p}", b.name)));
         }
+        // Interfaces that commands made (`ip link add`, `ip link set ... netns`).
+        out.extend(
+            lab.made
+                .iter()
+                .filter(|(_, i)| !i.is_empty())
+                .map(|(n, i)| format!("{n}:{i}")),
+        );
         out.sort();
+        out.dedup();
         out
     }
 
@@ -402,6 +410,11 @@ impl Session {
                 let node = node.to_string();
                 let rest = skip_words(line, 2);
                 self.command_on(&node, rest)
+            }
+            // A namespace that is not a node yet: the command's own error says so.
+            ["ip", "netns", "exec", node, _, ..] if self.check_node(node).is_err() => {
+                let node = self.node.clone();
+                self.command_on(&node, line)
             }
             ["ip", "netns", "exec", node, _, ..] => {
                 let node = node.to_string();
@@ -522,11 +535,14 @@ impl Session {
             return Reply::error(format!("{point}: give a capture point as NODE:IFACE"));
         };
         let seed = self.opts.seed.unwrap_or(self.lab.seed);
-        match super::build::build(&self.lab, seed)
-            .and_then(|sim| super::build::port_of(&sim, &ep).map(|_| ()))
-        {
-            Ok(()) => {}
-            Err(e) => return Reply::error(e),
+        // A point that commands made is not in the lab as built: its name is enough.
+        if !self.lab.made_by_steps(&ep) {
+            match super::build::build(&self.lab, seed)
+                .and_then(|sim| super::build::port_of(&sim, &ep).map(|_| ()))
+            {
+                Ok(()) => {}
+                Err(e) => return Reply::error(e),
+            }
         }
         let filter = match filter.trim() {
             "" => None,
@@ -876,6 +892,8 @@ fn node_names(lab: &Lab) -> Vec<String> {
         .chain(lab.hosts.iter().map(|h| h.name.clone()))
         .chain(lab.routers.iter().map(|r| r.name.clone()))
         .chain(lab.aliases.keys().cloned())
+        // Namespaces and bridges that commands made (`ip netns add`, `ip link add`).
+        .chain(lab.made.iter().map(|(n, _)| n.clone()))
         .collect();
     names.sort();
     names.dedup();

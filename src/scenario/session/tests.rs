@@ -371,3 +371,45 @@ fn skip_words_keeps_the_rest_as_typed() {
     assert_eq!(skip_words("on \"c 1\"   ping x", 2), "ping x");
     assert_eq!(skip_words("on c1", 2), "");
 }
+
+/// A namespace made by a typed command is a node like the others: `on`, `ip netns exec`
+/// and `watch` reach it, and the saved lab replays it.
+#[test]
+fn namespaces_made_at_the_prompt_are_nodes() {
+    let mut s = open("version: 1\nname: bare\nrouters:\n  - name: host\n    interfaces: {}\n");
+    for line in [
+        "ip netns add ns1",
+        "ip link add v0 type veth peer name v1 netns ns1",
+        "ip addr add 10.9.0.1/24 dev v0",
+        "ip link set v0 up",
+        "ip netns exec ns1 ip addr add 10.9.0.2/24 dev v1",
+        "ip netns exec ns1 ip link set v1 up",
+    ] {
+        let r = s.execute(line);
+        assert_eq!(r.exit_code, 0, "{line}: {}", r.output);
+    }
+    assert!(s.nodes().contains(&"ns1".to_string()));
+    assert!(s.points().contains(&"ns1:v1".to_string()));
+    assert_eq!(s.execute("watch ns1:v1 icmp").exit_code, 0);
+    let r = s.execute("ping -c 1 10.9.0.2");
+    assert!(
+        r.output
+            .contains("ns1:v1 in  10.9.0.1 > 10.9.0.2: ICMP echo request"),
+        "{}",
+        r.output
+    );
+    assert!(r.output.contains("1 received"), "{}", r.output);
+    let r = s.execute("ip netns exec ns9 ip addr");
+    assert!(
+        r.output.contains("Cannot open network namespace \"ns9\""),
+        "{}",
+        r.output
+    );
+    assert_eq!(s.execute("on ns1").exit_code, 0);
+    assert!(
+        s.execute("ip addr")
+            .output
+            .contains("inet 10.9.0.2/24 scope global v1")
+    );
+    parse(&s.lab_text(), "saved.yaml").expect("the saved lab loads");
+}
