@@ -1924,6 +1924,7 @@ impl Node for Router {
                 Ok(iproute::ip_neigh(&self.neighbours()))
             }
             ["sysctl", key] => self.sysctl(key, None),
+            ["ss", ..] => self.ss_listing(now, &argv[1..]),
             ["docker", ..] => match self.run_cli(now, argv) {
                 (0, out) => Ok(out),
                 (_, err) => Err(err.trim_end().to_string()),
@@ -1941,7 +1942,7 @@ impl Node for Router {
             }
             ["ipset", ..] => self.iptables_at(now, argv, "").map_err(|(_, e)| e),
             _ => Err(format!(
-                "{}: a router shows `ip addr`, `ip link`, `ip -s link`, `ip route [show table T]`, `ip route get ADDR`, `ip rule`, `ip neigh`, `brctl show`, `sysctl net.ipv4.ip_forward`, `conntrack -L`, `ipset list`, `cat /proc/net/xt_recent/NAME`",
+                "{}: a router shows `ip addr`, `ip link`, `ip -s link`, `ip route [show table T]`, `ip route get ADDR`, `ip rule`, `ip neigh`, `brctl show`, `sysctl net.ipv4.ip_forward`, `ss`, `conntrack -L`, `ipset list`, `cat /proc/net/xt_recent/NAME`",
                 argv.join(" ")
             )),
         }
