@@ -1,4 +1,5 @@
-//! `ss` on hosts and on a router's own stack, through small labs.
+//! `ss` on hosts and on a router's own stack, and `| grep` after a step's command, through
+//! small labs.
 
 use hoplab::capture::CaptureMode;
 use hoplab::scenario::run::{RunOptions, RunReport, Runner};
@@ -156,6 +157,36 @@ fn time_wait_after_a_close_lasts_as_long_as_linux_keeps_it() {
 }
 
 #[test]
+fn grep_after_a_pipe_filters_a_command_or_a_listing() {
+    let r = run("  - {on: h2, run: http-server 8080, background: true}
+  - {name: found, at: 1s, on: h2, run: ss -tlnp | grep :8080}
+  - {name: missing, on: h2, run: ss -tlnp | grep :9090, expect: {exit: 1}}
+  - {name: fallback, on: h2, run: ss -tln | grep -q :9090 || ss -H -tln}
+  - {name: shown, on: h2, show: ss -tln | grep -v State}
+");
+    assert_eq!(
+        out(&r, "found"),
+        (
+            0,
+            "LISTEN 0      5            0.0.0.0:8080      0.0.0.0:*    users:((\"http-server\",pid=1,fd=3))\n"
+                .to_string()
+        )
+    );
+    assert_eq!(out(&r, "missing"), (1, String::new()));
+    assert_eq!(
+        out(&r, "fallback"),
+        (
+            0,
+            "LISTEN 0      5      0.0.0.0:8080 0.0.0.0:*\n".to_string()
+        )
+    );
+    assert_eq!(
+        text(&r, "shown"),
+        "LISTEN 0      5            0.0.0.0:8080      0.0.0.0:*          \n"
+    );
+}
+
+#[test]
 fn ss_on_a_routers_own_stack() {
     let r = run("  - {name: idle, on: r1, run: ss -tan}
   - {on: r1, run: http-server 8080, background: true}
@@ -267,6 +298,7 @@ fn kd_ss_listeners() {
             Show("h2", "ss -tuln"),
             Show("h2", "ss -tlnp"),
             Show("h2", "ss -tl"),
+            Show("h2", "ss -tlnp | grep :8080"),
         ],
     );
 }

@@ -601,9 +601,15 @@ impl<'l> Runner<'l> {
                 for change in &planned.changes {
                     self.apply(change, &background, &mut done);
                 }
+                let stages = match &step.action {
+                    Action::Run { pipes, .. } => pipes.first().map_or(&[][..], Vec::as_slice),
+                    _ => &[],
+                };
+                let (exit_code, output) =
+                    super::grep::run_all(stages, &planned.output, planned.exit);
                 let result = CmdResult {
-                    exit_code: planned.exit,
-                    output: planned.output.clone(),
+                    exit_code,
+                    output,
                     ..CmdResult::default()
                 };
                 report.checks = check_command(&step.expect, &result);
@@ -633,10 +639,19 @@ impl<'l> Runner<'l> {
                 Action::Run {
                     argv,
                     then,
+                    pipes,
                     input,
                     background: bg,
                     timeout,
                 } => {
+                    // A command's `| grep` stages filter its output and give its status.
+                    let piped = |k: usize, mut r: CmdResult| {
+                        if let Some(stages) = pipes.get(k).filter(|p| !p.is_empty()) {
+                            (r.exit_code, r.output) =
+                                super::grep::run_all(stages, &r.output, r.exit_code);
+                        }
+                        r
+                    };
                     let Some(node) = node else { continue };
                     let id = CmdId(next_id);
                     next_id += 1;
@@ -648,15 +663,17 @@ impl<'l> Runner<'l> {
                     } else {
                         // The whole list shares the step's timeout, as a shell line would.
                         let deadline = self.sim.now() + timeout.unwrap_or(DEFAULT_TIMEOUT);
-                        let mut result = self.wait_for(kernel, node, id, deadline, &mut done);
-                        for (joiner, argv) in then {
+                        let mut result =
+                            piped(0, self.wait_for(kernel, node, id, deadline, &mut done));
+                        for (k, (joiner, argv)) in then.iter().enumerate() {
                             if self.interrupted || !joiner.runs_after(result.exit_code) {
                                 continue;
                             }
                             let id = CmdId(next_id);
                             next_id += 1;
                             self.start_or_fail(kernel, node, id, argv, input, &mut done);
-                            let next = self.wait_for(kernel, node, id, deadline, &mut done);
+                            let next =
+                                piped(k + 1, self.wait_for(kernel, node, id, deadline, &mut done));
                             let mut output = std::mem::take(&mut result.output);
                             output.push_str(&next.output);
                             result = CmdResult {
@@ -669,18 +686,20 @@ impl<'l> Runner<'l> {
                         report.result = Some(result);
                     }
                 }
-                Action::Show { argv } => {
+                Action::Show { argv, pipe } => {
                     report.kind = "show";
                     let Some(node) = node else { continue };
                     let listing = if self.on_kernel(step.on.as_ref()) {
                         // The kernel's own listing: the real command's output.
                         let id = CmdId(next_id);
                         next_id += 1;
-                        self.kernel_listing(node, id, argv, &mut done)
+                        let listing = self.kernel_listing(node, id, argv, &mut done);
+                        super::grep::run_all(pipe, &listing, 0).1
                     } else {
-                        self.sim
-                            .show(node, argv)
-                            .unwrap_or_else(|e| format!("{e}\n"))
+                        match self.sim.show(node, argv) {
+                            Ok(listing) => super::grep::run_all(pipe, &listing, 0).1,
+                            Err(e) => format!("{e}\n"),
+                        }
                     };
                     report.checks = check_text(&step.expect, &listing);
                     report.listing = Some(listing);
