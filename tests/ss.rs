@@ -1,5 +1,5 @@
-//! `ss` on hosts and on a router's own stack, and `| grep` after a step's command, through
-//! small labs.
+//! `ss` on hosts and on a router's own stack, `| grep` after a step's command, and `sysctl`
+//! listings on routers, through small labs.
 
 use hoplab::capture::CaptureMode;
 use hoplab::scenario::run::{RunOptions, RunReport, Runner};
@@ -212,6 +212,83 @@ fn ss_on_a_routers_own_stack() {
     );
 }
 
+#[test]
+fn sysctl_lists_what_a_router_models() {
+    let r = run("  - {name: all, on: r1, show: sysctl -a}
+  - {name: dir, on: r1, run: sysctl net.ipv4.conf.all}
+  - {name: pattern, on: r1, run: sysctl -a -r forward}
+  - {name: grep, on: r1, run: sysctl -a | grep forward}
+  - {name: names, on: r1, run: sysctl -N -r 'conf\\.eth0' -a}
+  - {name: set, on: r1, run: sysctl -w net.ipv4.ip_forward=7 net.ipv4.conf.eth1.rp_filter=2}
+  - {name: get, on: r1, run: sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.forwarding net.ipv4.conf.eth1.rp_filter}
+  - {name: unmodelled, on: r1, run: sysctl -w net.ipv4.conf.all.arp_ignore=1, expect: {exit: 1}}
+  - {name: missing, on: r1, run: sysctl net.ipv4.conf.bogus.rp_filter, expect: {exit: 1}}
+  - {name: not-a-number, on: r1, run: sysctl -w net.ipv4.ip_forward=yes, expect: {exit: 1}}
+  - {name: read-only, on: r1, run: sysctl -w net.netfilter.nf_conntrack_count=5}
+");
+    assert_eq!(
+        text(&r, "all"),
+        "net.bridge.bridge-nf-call-iptables = 0
+net.ipv4.conf.all.forwarding = 1
+net.ipv4.conf.all.route_localnet = 0
+net.ipv4.conf.all.rp_filter = 0
+net.ipv4.conf.default.rp_filter = 0
+net.ipv4.conf.eth0.route_localnet = 0
+net.ipv4.conf.eth0.rp_filter = 0
+net.ipv4.conf.eth1.route_localnet = 0
+net.ipv4.conf.eth1.rp_filter = 0
+net.ipv4.ip_forward = 1
+net.netfilter.nf_conntrack_count = 0
+net.netfilter.nf_conntrack_max = 262144
+net.nf_conntrack_max = 262144
+"
+    );
+    assert_eq!(
+        text(&r, "dir"),
+        "net.ipv4.conf.all.forwarding = 1
+net.ipv4.conf.all.route_localnet = 0
+net.ipv4.conf.all.rp_filter = 0
+"
+    );
+    let forward = "net.ipv4.conf.all.forwarding = 1\nnet.ipv4.ip_forward = 1\n";
+    assert_eq!(text(&r, "pattern"), forward);
+    assert_eq!(text(&r, "grep"), forward);
+    assert_eq!(
+        text(&r, "names"),
+        "net.ipv4.conf.eth0.route_localnet\nnet.ipv4.conf.eth0.rp_filter\n"
+    );
+    // sysctl echoes what it wrote; the kernel keeps any integer, hoplab the switch it sets.
+    assert_eq!(
+        out(&r, "set"),
+        (
+            0,
+            "net.ipv4.ip_forward = 7\nnet.ipv4.conf.eth1.rp_filter = 2\n".to_string()
+        )
+    );
+    assert_eq!(text(&r, "get"), "1\n1\n2\n");
+    assert_eq!(
+        out(&r, "unmodelled"),
+        (
+            1,
+            "hoplab: sysctl net.ipv4.conf.all.arp_ignore is not modelled\n".to_string()
+        )
+    );
+    assert_eq!(
+        out(&r, "missing"),
+        (
+            1,
+            "sysctl: cannot stat /proc/sys/net/ipv4/conf/bogus/rp_filter: No such file or directory\n"
+                .to_string()
+        )
+    );
+    let invalid = |k: &str| format!("sysctl: setting key \"{k}\": Invalid argument\n");
+    assert_eq!(out(&r, "not-a-number"), (1, invalid("net.ipv4.ip_forward")));
+    assert_eq!(
+        out(&r, "read-only"),
+        (0, invalid("net.netfilter.nf_conntrack_count"))
+    );
+}
+
 mod kernel;
 
 /// h1 — r1 — h2 in both worlds; r1 drops TCP to port 81.
@@ -356,4 +433,37 @@ fn kd_ss_udp() {
             Show("h1", "ss -tuan"),
         ],
     );
+}
+
+/// sysctl's answers on a router, status included: reads, writes, a key the kernel does not
+/// have, a value it refuses, `-n`, and `-a -r` over keys both worlds have the same.
+#[test]
+fn kd_sysctl_reads_writes_and_refusals() {
+    use kernel::run;
+    let case = "kd_sysctl";
+    if !kernel::privileged(case) {
+        return;
+    }
+    let steps = [
+        run("r1", "sysctl net.ipv4.ip_forward"),
+        run("r1", "sysctl -w net.ipv4.conf.eth1.rp_filter=2"),
+        run("r1", "sysctl -n net.ipv4.conf.eth1.rp_filter"),
+        run("r1", "sysctl net.ipv4.conf.eth0.route_localnet=1"),
+        run("r1", "sysctl net.ipv4.conf.bogus.rp_filter"),
+        run("r1", "sysctl -w net.ipv4.ip_forward=yes"),
+        run("r1", "sysctl -w net.netfilter.nf_conntrack_count=5"),
+        run("r1", "sysctl -a -r 'ip_forward$'"),
+        run("r1", "sysctl -a -r '^net.ipv4.conf.eth1.r'"),
+        run("r1", "sysctl -a | grep -c 'net.ipv4.conf.eth0.rp_filter'"),
+    ];
+    let topo = kd_topo();
+    let k = kernel::kernel_steps(case, &topo, &steps);
+    let h = kernel::hoplab_steps(&topo, &steps);
+    for (i, step) in steps.iter().enumerate() {
+        assert_eq!(
+            (h[i].code, &h[i].text),
+            (k[i].code, &k[i].text),
+            "{step:?}: hoplab (left) and the kernel (right) differ"
+        );
+    }
 }

@@ -399,7 +399,10 @@ fn check_router_command(
     let cmd = crate::router::parse_command(argv)?;
     let Some(r) = scratch else { return Ok(0) };
     match cmd {
-        RouterCmd::Sysctl(k, v) => r.sysctl(&k, v.as_deref()).map(|_| 0),
+        RouterCmd::Sysctl(a) => match runs {
+            true => Ok(r.sysctl_run(&a).0),
+            false => Ok(0),
+        },
         RouterCmd::Iptables(a) if a[0] == "iptables-restore" => match runs {
             true => r.iptables(&a, input).map(|_| 0),
             false => Ok(0),
