@@ -128,8 +128,9 @@ fn hoplab(block: &Block) -> Vec<Outcome> {
                         code: r.exit_code,
                         text: r.output.clone(),
                     },
+                    // A listing has no exit code: an error is told by its text.
                     (None, Some(l)) => Outcome {
-                        code: 0,
+                        code: i32::from(listing_failed(&s.command, l)),
                         text: l.clone(),
                     },
                     _ => Outcome {

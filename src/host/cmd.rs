@@ -110,6 +110,8 @@ pub enum Command {
     DockerProxy(crate::host::apps::proxy::ProxyArgs),
     Getent(crate::host::apps::lookup::GetentArgs),
     Nslookup(crate::host::apps::lookup::NslookupArgs),
+    /// `ss`: a listing of the stack's sockets, as a command.
+    Ss(crate::host::ss::SsArgs),
 }
 
 /// The commands a host runs, for error messages and `hoplab` docs.
@@ -127,6 +129,7 @@ pub const COMMANDS: &[&str] = &[
     "nslookup",
     "sleep",
     "docker-proxy",
+    "ss",
 ];
 
 fn value<'a>(it: &mut impl Iterator<Item = &'a String>, flag: &str) -> Result<&'a str, String> {
@@ -195,6 +198,7 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
         "docker-proxy" => crate::host::apps::proxy::parse(rest).map(Command::DockerProxy),
         "getent" => crate::host::apps::lookup::parse_getent(rest).map(Command::Getent),
         "nslookup" => crate::host::apps::lookup::parse_nslookup(rest).map(Command::Nslookup),
+        "ss" => crate::host::ss::parse(rest).map(Command::Ss),
         "sleep" => match rest {
             // `sleep infinity`, a container's usual way to stay up.
             [s] if s == "infinity" => Ok(Command::Sleep(Duration::from_secs(u64::from(u32::MAX)))),

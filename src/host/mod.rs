@@ -11,6 +11,7 @@ pub mod device;
 pub mod net;
 pub mod pmtu;
 pub mod resolve;
+pub mod ss;
 pub mod stack;
 
 use std::any::Any;
@@ -348,9 +349,10 @@ impl Node for Host {
             | ["ip", "neigh" | "neighbour" | "neighbor", "show"] => {
                 Ok(iproute::ip_neigh(&self.neighbours(now)))
             }
+            ["ss", ..] => Ok(self.stack.ss(now, &ss::parse(&argv[1..])?)),
             _ => Err(format!(
                 "{}: a host shows `ip addr`, `ip link`, `ip -s link`, `ip route`, \
-                 `ip route get ADDR`, `ip route show cache`, `ip neigh`",
+                 `ip route get ADDR`, `ip route show cache`, `ip neigh`, `ss`",
                 argv.join(" ")
             )),
         }

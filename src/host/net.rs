@@ -78,8 +78,11 @@ pub struct Net {
     pub gateway: Option<(usize, Ipv4Address)>,
     pub rng: Rng,
     /// TCP sockets their app has closed, kept until the close handshake completes (as the
-    /// kernel keeps a closed socket's connection), then freed.
-    orphans: Vec<SockRef>,
+    /// kernel keeps a closed socket's connection), then freed; and whether its TIME-WAIT has
+    /// been recorded.
+    orphans: Vec<(SockRef, bool)>,
+    /// Connections that entered TIME-WAIT, kept for `ss` as long as Linux keeps them.
+    pub(crate) time_wait: Vec<TimeWait>,
     /// Some for a routed stack: one IP interface per address, routed by its owner.
     pub routed: Option<Routed>,
     /// A host's loopback interface (the last), made when a program first runs.
@@ -97,6 +100,22 @@ pub struct Net {
     /// gateway on one of the host's subnets.
     pub routes: Vec<HostRoute>,
 }
+
+/// A connection in TIME-WAIT as Linux keeps it (`TCP_TIMEWAIT_LEN`, 60 s from entering it).
+/// smoltcp keeps the socket 10 s and then frees it: past that the record alone stands for
+/// the connection, in `ss`, without buffers (as Linux's minisocket holds none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimeWait {
+    pub local: (Ipv4Address, u16),
+    pub remote: (Ipv4Address, u16),
+    pub until: Instant,
+}
+
+/// Linux's TIME-WAIT length.
+const TIME_WAIT_FOR: Duration = Duration::from_secs(60);
+/// At most this many TIME-WAIT records (Linux's `tcp_max_tw_buckets` on the reference
+/// host); past it a connection is not recorded, as the kernel then skips TIME-WAIT.
+const TIME_WAIT_MAX: usize = 131_072;
 
 /// A host's static route: a prefix through a gateway on interface `dev`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,6 +195,7 @@ impl Net {
             gateway: gw,
             rng,
             orphans: Vec::new(),
+            time_wait: Vec::new(),
             routed: None,
             names: Default::default(),
             lo: None,
@@ -198,6 +218,7 @@ impl Net {
             gateway: None,
             rng,
             orphans: Vec::new(),
+            time_wait: Vec::new(),
             routed: Some(Routed::default()),
             names: Default::default(),
             lo: None,
@@ -812,7 +833,7 @@ impl Net {
     /// still in SYN_SENT has nothing to finish: it is forgotten at once, without a packet, as
     /// the kernel forgets it (smoltcp would send a reset).
     pub fn orphan(&mut self, s: SockRef) {
-        if self.orphans.contains(&s) {
+        if self.orphans.iter().any(|o| o.0 == s) {
             return;
         }
         self.unbuffered.retain(|u| u.0 != s);
@@ -822,20 +843,38 @@ impl Net {
             return;
         }
         socket.close();
-        self.orphans.push(s);
+        self.orphans.push((s, false));
     }
 
-    /// Frees orphaned sockets that have finished closing.
-    pub fn reap(&mut self) {
+    /// Frees orphaned sockets that have finished closing, and records those that entered
+    /// TIME-WAIT (reaping follows every packet the stack takes, so the record starts when
+    /// the connection entered it).
+    pub fn reap(&mut self, now: Instant) {
+        use smoltcp::socket::tcp::State;
+        if !self.time_wait.is_empty() {
+            self.time_wait.retain(|t| t.until > now);
+        }
         let mut i = 0;
         while i < self.orphans.len() {
-            let s = self.orphans[i];
-            let closed = self.ifaces[s.iface]
+            let (s, recorded) = self.orphans[i];
+            let socket = self.ifaces[s.iface]
                 .sockets
-                .get::<smoltcp::socket::tcp::Socket>(s.handle)
-                .state()
-                == smoltcp::socket::tcp::State::Closed;
-            if closed {
+                .get::<smoltcp::socket::tcp::Socket>(s.handle);
+            if socket.state() == State::TimeWait && !recorded {
+                self.orphans[i].1 = true;
+                let ends = socket.local_endpoint().zip(socket.remote_endpoint());
+                if let Some((l, r)) = ends.filter(|_| self.time_wait.len() < TIME_WAIT_MAX) {
+                    let v4 = |a: smoltcp::wire::IpAddress| match a {
+                        smoltcp::wire::IpAddress::Ipv4(a) => a,
+                    };
+                    self.time_wait.push(TimeWait {
+                        local: (v4(l.addr), l.port),
+                        remote: (v4(r.addr), r.port),
+                        until: now + TIME_WAIT_FOR,
+                    });
+                }
+            }
+            if socket.state() == State::Closed {
                 self.ifaces[s.iface].sockets.remove(s.handle);
                 self.orphans.swap_remove(i);
             } else {

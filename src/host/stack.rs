@@ -23,9 +23,23 @@ pub struct Footprint {
     pub program_bytes: usize,
 }
 
+/// A running program: its command, the pid and name `ss -p` shows, and its state.
+struct Running {
+    id: CmdId,
+    pid: u32,
+    comm: String,
+    app: Box<dyn App>,
+}
+
+/// The first pid a host's programs get: a container's first process is its PID 1.
+pub const FIRST_PID: u32 = 1;
+
 pub struct Stack {
     pub net: Net,
-    apps: Vec<(CmdId, Box<dyn App>)>,
+    apps: Vec<Running>,
+    /// The pid the next program gets: programs are numbered in the order they start, as in
+    /// a fresh PID namespace.
+    next_pid: u32,
     /// The instant of the last poll, so a stack that asks to be polled "now" again is woken
     /// one microsecond (smoltcp's resolution) later rather than in a loop.
     last_poll: Instant,
@@ -38,13 +52,37 @@ impl Stack {
         Stack {
             net,
             apps: Vec::new(),
+            next_pid: FIRST_PID,
             last_poll: Instant::ZERO,
             deadline: None,
         }
     }
 
+    /// The same stack with its programs numbered from `pid` (a router's, whose own pids
+    /// follow its system's).
+    pub fn with_first_pid(mut self, pid: u32) -> Stack {
+        self.next_pid = pid;
+        self
+    }
+
     pub fn running(&self) -> usize {
         self.apps.len()
+    }
+
+    /// The stack's sockets as `ss` lists them (`args` already parsed), at `now`.
+    pub fn ss(&self, now: Instant, args: &crate::host::ss::SsArgs) -> String {
+        let mut held = Vec::new();
+        let mut owners = Vec::new();
+        for r in &self.apps {
+            let before = held.len();
+            r.app.held(&mut held);
+            owners.extend(std::iter::repeat_n(
+                (r.comm.as_str(), r.pid),
+                held.len() - before,
+            ));
+        }
+        let held: Vec<_> = held.into_iter().zip(owners).collect();
+        crate::host::ss::listing(args, &crate::host::ss::sockets(&self.net, &held, now))
     }
 
     /// What the stack holds: its sockets and their buffers, and its programs' state.
@@ -52,7 +90,7 @@ impl Stack {
         Footprint {
             sockets: self.net.sockets(),
             buffer_bytes: self.net.buffer_bytes(),
-            program_bytes: self.apps.iter().map(|(_, a)| a.state_bytes()).sum(),
+            program_bytes: self.apps.iter().map(|r| r.app.state_bytes()).sum(),
         }
     }
 
@@ -91,8 +129,27 @@ impl Stack {
         ctx: &mut Ctx<'_>,
     ) -> Result<(), String> {
         let parsed = cmd::parse(argv)?;
+        let pid = self.next_pid;
+        self.next_pid += 1;
+        if let cmd::Command::Ss(args) = &parsed {
+            // A listing of the stack as it is now: it needs the programs' sockets.
+            let output = self.ss(now, args);
+            ctx.finish(
+                cmd,
+                CmdResult {
+                    output,
+                    ..CmdResult::default()
+                },
+            );
+            return Ok(());
+        }
         match apps::spawn(parsed, host, input, now, &mut self.net) {
-            Ok(app) => self.apps.push((cmd, app)),
+            Ok(app) => self.apps.push(Running {
+                id: cmd,
+                pid,
+                comm: comm(argv),
+                app,
+            }),
             Err(e) => ctx.finish(
                 cmd,
                 CmdResult {
@@ -109,18 +166,18 @@ impl Stack {
 
     /// Interface `i` got an address: the programs that listen on every address hear of it.
     pub fn iface_up(&mut self, i: usize) {
-        for (_, app) in &mut self.apps {
-            app.iface_up(&mut self.net, i);
+        for r in &mut self.apps {
+            r.app.iface_up(&mut self.net, i);
         }
         self.deadline = None;
     }
 
     pub fn stop(&mut self, now: Instant, cmd: CmdId, ctx: &mut Ctx<'_>) {
-        if let Some(i) = self.apps.iter().position(|(id, _)| *id == cmd) {
-            let (id, mut app) = self.apps.remove(i);
+        if let Some(i) = self.apps.iter().position(|r| r.id == cmd) {
+            let mut r = self.apps.remove(i);
             self.deadline = None;
-            let result = app.stop(now, &mut self.net);
-            ctx.finish(id, result);
+            let result = r.app.stop(now, &mut self.net);
+            ctx.finish(r.id, result);
             self.poll_all(now, ctx);
         }
     }
@@ -145,10 +202,10 @@ impl Stack {
         loop {
             let mut i = 0;
             while i < self.apps.len() {
-                match self.apps[i].1.poll(now, &mut self.net) {
+                match self.apps[i].app.poll(now, &mut self.net) {
                     Some(result) => {
-                        let (id, _) = self.apps.remove(i);
-                        ctx.finish(id, result);
+                        let r = self.apps.remove(i);
+                        ctx.finish(r.id, result);
                     }
                     None => i += 1,
                 }
@@ -158,11 +215,11 @@ impl Stack {
                 break;
             }
         }
-        self.net.reap();
+        self.net.reap(now);
     }
 
     fn compute_deadline(&mut self, now: Instant) -> Option<Instant> {
-        let apps = self.apps.iter().filter_map(|(_, a)| a.poll_at()).min();
+        let apps = self.apps.iter().filter_map(|r| r.app.poll_at()).min();
         let stack = self.net.poll_at(now);
         let next = match (apps, stack) {
             (Some(a), Some(b)) => a.min(b),
@@ -170,4 +227,16 @@ impl Stack {
         };
         Some(next.max(self.last_poll + Duration::from_micros(1)))
     }
+}
+
+/// A program's name as the kernel keeps it (`comm`): its file name, at most 15 bytes.
+fn comm(argv: &[String]) -> String {
+    let name = argv
+        .first()
+        .map_or("", |a| a.rsplit('/').next().unwrap_or(a));
+    let mut end = name.len().min(15);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].to_string()
 }

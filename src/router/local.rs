@@ -25,6 +25,9 @@ pub const LO: &str = "lo";
 pub const LOOPBACK: Ipv4Address = Ipv4Address::new(127, 0, 0, 1);
 /// Linux's loopback MTU.
 const LO_MTU: u32 = 65536;
+/// The first pid of the programs a user starts on a router: a booted system's own
+/// processes come first.
+const FIRST_PID: u32 = 1000;
 
 impl Router {
     /// Whether `dst` is delivered through `lo`: one of the router's addresses or 127/8.
@@ -41,6 +44,20 @@ impl Router {
         input: &str,
         ctx: &mut Ctx<'_>,
     ) -> Result<(), String> {
+        if self.stack.is_none()
+            && let Ok(crate::host::cmd::Command::Ss(args)) = crate::host::cmd::parse(argv)
+        {
+            // No program has run here: no socket to list, and no stack to build for that.
+            let output = crate::host::ss::listing(&args, &[]);
+            ctx.finish(
+                cmd,
+                crate::sim::CmdResult {
+                    output,
+                    ..Default::default()
+                },
+            );
+            return Ok(());
+        }
         if self.stack.is_none() {
             let mut addrs: Vec<(String, Ipv4Cidr, u32)> = self
                 .ifaces
@@ -49,7 +66,8 @@ impl Router {
                 .collect();
             addrs.push((LO.into(), Ipv4Cidr::new(LOOPBACK, 8), LO_MTU));
             let rng = Rng::stream(self.seed, &format!("stack:{}", self.name));
-            self.stack = Some(Stack::new(Net::routed(addrs, rng, now)));
+            let net = Net::routed(addrs, rng, now);
+            self.stack = Some(Stack::new(net).with_first_pid(FIRST_PID));
         }
         self.refresh_sources();
         let name = self.name.clone();
@@ -59,6 +77,15 @@ impl Router {
         };
         self.flush_stack(now, ctx);
         result
+    }
+
+    /// `ss ARGS` as a listing: the stack's sockets, or none before any program ran.
+    pub(super) fn ss_listing(&self, now: Instant, args: &[String]) -> Result<String, String> {
+        let args = crate::host::ss::parse(args)?;
+        Ok(match &self.stack {
+            Some(stack) => stack.ss(now, &args),
+            None => crate::host::ss::listing(&args, &[]),
+        })
     }
 
     pub(super) fn stop_program(&mut self, now: Instant, cmd: CmdId, ctx: &mut Ctx<'_>) {

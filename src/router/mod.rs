@@ -23,6 +23,7 @@ pub mod neigh;
 mod neigh_cmd;
 pub mod policy;
 pub mod route;
+pub mod sysctl;
 mod tables;
 
 use std::any::Any;
@@ -546,8 +547,8 @@ pub enum RouterCmd {
     Rule(Vec<String>),
     /// `ip neigh add|replace|change|del|flush ...`, the words after `ip neigh`.
     Neigh(Vec<String>),
-    /// `sysctl [-w] KEY[=VALUE]`: `net.ipv4.ip_forward`, `net.ipv4.conf.IF.route_localnet`.
-    Sysctl(String, Option<String>),
+    /// `sysctl [-w] [-a] [-n|-N] [-r RE] KEY[=VALUE]...` (see `sysctl.rs`).
+    Sysctl(sysctl::SysctlArgs),
     /// `conntrack -L|-F|-C ...`, the words after `conntrack`.
     Conntrack(Vec<String>),
     /// `iptables ...`, `iptables-restore` (rules from the step's input), `iptables-save`.
@@ -619,18 +620,7 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
         }
         ["ipset", ..] => Ok(RouterCmd::Iptables(argv.to_vec())),
         ["docker", ..] => Ok(RouterCmd::Cli),
-        ["sysctl", rest @ ..] => {
-            let rest: Vec<&str> = rest.iter().copied().filter(|w| *w != "-w").collect();
-            match rest.as_slice() {
-                [kv] => match kv.split_once('=') {
-                    Some((key, value)) => {
-                        Ok(RouterCmd::Sysctl(key.to_string(), Some(value.to_string())))
-                    }
-                    None => Ok(RouterCmd::Sysctl(kv.to_string(), None)),
-                },
-                _ => Err("usage: sysctl [-w] KEY[=VALUE]".into()),
-            }
-        }
+        ["sysctl", ..] => sysctl::parse(&argv[1..]).map(RouterCmd::Sysctl),
         _ => crate::host::cmd::parse(argv)
             .map(|_| RouterCmd::Program)
             .map_err(|e| match e.contains("command not found") {
@@ -2007,7 +1997,18 @@ impl Node for Router {
                 let words: Vec<&str> = words.iter().map(String::as_str).collect();
                 self.ip_rule(&words)
             }
-            RouterCmd::Sysctl(key, value) => self.sysctl(&key, value.as_deref()),
+            RouterCmd::Sysctl(args) => {
+                let (exit_code, output) = self.sysctl_run(&args);
+                ctx.finish(
+                    cmd,
+                    CmdResult {
+                        exit_code,
+                        output,
+                        ..CmdResult::default()
+                    },
+                );
+                return Ok(());
+            }
             RouterCmd::Addr(words) => {
                 let words: Vec<&str> = words.iter().map(String::as_str).collect();
                 let (exit_code, output) = match self.ip_addr_cmd(now, &words) {
@@ -2025,20 +2026,7 @@ impl Node for Router {
                 return Ok(());
             }
             RouterCmd::ProcSys(key, value) => {
-                let path = format!("/proc/sys/{}", key.replace('.', "/"));
-                let (exit_code, output) = match (self.sysctl(&key, value.as_deref()), &value) {
-                    (Ok(out), None) => {
-                        let v = out.split_once(" = ").map_or("", |(_, v)| v);
-                        (0, v.to_string())
-                    }
-                    (Ok(_), Some(_)) => (0, String::new()),
-                    (Err(_), None) => (1, format!("cat: {path}: No such file or directory\n")),
-                    (Err(e), Some(_)) if e.contains("cannot stat") => (
-                        2,
-                        format!("sh: 1: cannot create {path}: Directory nonexistent\n"),
-                    ),
-                    (Err(_), Some(_)) => (1, "sh: 1: echo: echo: I/O error\n".to_string()),
-                };
+                let (exit_code, output) = self.proc_sys(&key, value.as_deref());
                 ctx.finish(
                     cmd,
                     CmdResult {
@@ -2152,14 +2140,18 @@ impl Node for Router {
             | ["ip", "neigh" | "neighbour" | "neighbor", "show"] => {
                 Ok(iproute::ip_neigh(&self.neighbours()))
             }
-            ["sysctl", key] => self.sysctl(key, None),
             ["cat", path] if path.starts_with("/proc/sys/") => {
                 let key = path["/proc/sys/".len()..].replace('/', ".");
-                match self.sysctl(&key, None) {
-                    Ok(out) => Ok(out.split_once(" = ").map_or("", |(_, v)| v).to_string()),
-                    Err(_) => Err(format!("cat: {path}: No such file or directory")),
+                match self.proc_sys(&key, None) {
+                    (0, out) => Ok(out),
+                    (_, err) => Err(err.trim_end().to_string()),
                 }
             }
+            ["sysctl", ..] => match self.sysctl_run(&sysctl::parse(&argv[1..])?) {
+                (0, out) => Ok(out),
+                (_, err) => Err(err.trim_end().to_string()),
+            },
+            ["ss", ..] => self.ss_listing(now, &argv[1..]),
             ["docker", ..] => match self.run_cli(now, argv) {
                 (0, out) => Ok(out),
                 (_, err) => Err(err.trim_end().to_string()),
@@ -2177,7 +2169,7 @@ impl Node for Router {
             }
             ["ipset", ..] => self.iptables_at(now, argv, "").map_err(|(_, e)| e),
             _ => Err(format!(
-                "{}: a router shows `ip addr`, `ip link`, `ip -s link`, `ip route [show table T]`, `ip route get ADDR`, `ip rule`, `ip neigh`, `brctl show`, `sysctl net.ipv4.ip_forward`, `conntrack -L`, `ipset list`, `cat /proc/net/xt_recent/NAME`",
+                "{}: a router shows `ip addr [show DEV]`, `ip link [show DEV|master BR|type T]`, `ip -s link`, `ip route [show table T]`, `ip route get ADDR`, `ip rule`, `ip neigh`, `ip netns list`, `bridge link`, `brctl show`, `sysctl -a`, `sysctl KEY`, `cat /proc/sys/KEY`, `ss`, `conntrack -L`, `ipset list`, `cat /proc/net/xt_recent/NAME`",
                 argv.join(" ")
             )),
         }

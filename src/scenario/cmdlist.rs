@@ -2,7 +2,11 @@
 //! evaluated left to right with equal precedence (POSIX), each run only when the status so
 //! far calls for it. `iptables -C CHAIN RULE || iptables -I CHAIN RULE` is the idiom it is
 //! for: the first command's failure is an outcome, not an error.
+//!
+//! Each command may be piped into `grep` (`ss -tlnp | grep :8080`): the pipeline is the
+//! command and its grep stages (`scenario/grep.rs`), and its status is the last grep's.
 
+use super::grep::{self, Grep};
 use crate::report::iproute::split_words;
 
 /// What joins a command to the one before it.
@@ -29,6 +33,8 @@ impl Joiner {
 pub struct CmdList {
     pub first: Vec<String>,
     pub rest: Vec<(Joiner, Vec<String>)>,
+    /// Each command's `| grep` stages, in list order (the first command's first).
+    pub pipes: Vec<Vec<Grep>>,
 }
 
 impl CmdList {
@@ -67,8 +73,10 @@ pub fn parse(text: &str) -> Result<CmdList, String> {
     }
     parts.push((joiner, &text[start.min(text.len())..]));
     let mut words = Vec::new();
+    let mut pipes = Vec::new();
     for (k, (j, part)) in parts.iter().enumerate() {
-        let w = split_words(part)?;
+        let (w, stages) = pipeline(part)?;
+        pipes.push(stages);
         if w.is_empty() {
             // bash names the operator after the empty command, or the one before it at
             // the end of the line.
@@ -91,7 +99,51 @@ pub fn parse(text: &str) -> Result<CmdList, String> {
     let mut it = words.into_iter();
     let first = it.next().map(|(_, w)| w).unwrap_or_default();
     let rest = it.map(|(j, w)| (j.unwrap_or(Joiner::And), w)).collect();
-    Ok(CmdList { first, rest })
+    Ok(CmdList { first, rest, pipes })
+}
+
+/// Splits one command of a list at the `|` outside quotes: its words, then its grep stages.
+/// Only `grep` may follow a pipe; an empty stage is bash's syntax error.
+pub fn pipeline(text: &str) -> Result<(Vec<String>, Vec<Grep>), String> {
+    let mut cuts = Vec::new();
+    let mut quote: Option<u8> = None;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match (quote, bytes[i]) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(b'"'), b'\\') | (None, b'\\') => i += 1,
+            (Some(_), _) => {}
+            (None, c @ (b'\'' | b'"')) => quote = Some(c),
+            (None, b'|') => cuts.push(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for c in cuts {
+        pieces.push(&text[start..c]);
+        start = c + 1;
+    }
+    pieces.push(&text[start..]);
+    let mut pieces = pieces.into_iter();
+    let words = split_words(pieces.next().unwrap_or_default())?;
+    let mut stages = Vec::new();
+    for piece in pieces {
+        let w = split_words(piece)?;
+        match w.first().map(String::as_str) {
+            None => return Err("syntax error near unexpected token `|'".into()),
+            _ if words.is_empty() => return Err("syntax error near unexpected token `|'".into()),
+            Some("grep") => stages.push(grep::parse(&w)?),
+            Some(other) => {
+                return Err(format!(
+                    "hoplab: `| {other}` is not modelled: a command's output may be piped to grep only"
+                ));
+            }
+        }
+    }
+    Ok((words, stages))
 }
 
 #[cfg(test)]
@@ -150,5 +202,29 @@ mod tests {
         );
         assert_eq!(parse("  ").unwrap_err(), "empty command");
         assert!(parse("echo 'open").is_err());
+    }
+
+    #[test]
+    fn a_pipe_to_grep_filters_its_command() {
+        let l = parse("ss -tlnp | grep :8080 || echo 'a|b'").unwrap();
+        assert_eq!(l.first, words("ss -tlnp"));
+        assert_eq!(
+            l.rest,
+            vec![(Joiner::Or, vec!["echo".into(), "a|b".into()])]
+        );
+        assert_eq!(l.pipes.len(), 2);
+        assert_eq!(l.pipes[0].len(), 1);
+        assert!(l.pipes[1].is_empty());
+        let (w, stages) = pipeline("sysctl -a|grep forward|grep -v all").unwrap();
+        assert_eq!((w, stages.len()), (words("sysctl -a"), 2));
+        assert!(
+            parse("ss | sort")
+                .unwrap_err()
+                .contains("piped to grep only")
+        );
+        let syntax = "syntax error near unexpected token `|'";
+        assert_eq!(parse("ss | | grep x").unwrap_err(), syntax);
+        assert_eq!(parse("| grep x").unwrap_err(), syntax);
+        assert!(parse("ss | grep").unwrap_err().starts_with("Usage: grep"));
     }
 }

@@ -10,6 +10,7 @@ mod docker_life;
 pub mod error;
 pub mod explain;
 pub mod grade;
+pub mod grep;
 pub mod loops;
 pub mod model;
 pub mod netns;

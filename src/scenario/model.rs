@@ -256,12 +256,16 @@ pub enum Action {
         argv: Vec<String>,
         /// Commands joined to it by `||` or `&&`, run as a shell runs an AND-OR list.
         then: Vec<(super::cmdlist::Joiner, Vec<String>)>,
+        /// Each command's `| grep` stages, in list order.
+        pipes: Vec<Vec<super::grep::Grep>>,
         input: String,
         background: bool,
         timeout: Option<Duration>,
     },
     Show {
         argv: Vec<String>,
+        /// The listing's `| grep` stages.
+        pipe: Vec<super::grep::Grep>,
     },
     SetLink {
         end: Endpoint,

@@ -626,9 +626,15 @@ impl<'l> Runner<'l> {
                 for change in &planned.changes {
                     self.apply(change, &background, &mut done);
                 }
+                let stages = match &step.action {
+                    Action::Run { pipes, .. } => pipes.first().map_or(&[][..], Vec::as_slice),
+                    _ => &[],
+                };
+                let (exit_code, output) =
+                    super::grep::run_all(stages, &planned.output, planned.exit);
                 let result = CmdResult {
-                    exit_code: planned.exit,
-                    output: planned.output.clone(),
+                    exit_code,
+                    output,
                     ..CmdResult::default()
                 };
                 report.checks = check_command(&step.expect, &result);
@@ -658,10 +664,19 @@ impl<'l> Runner<'l> {
                 Action::Run {
                     argv,
                     then,
+                    pipes,
                     input,
                     background: bg,
                     timeout,
                 } => {
+                    // A command's `| grep` stages filter its output and give its status.
+                    let piped = |k: usize, mut r: CmdResult| {
+                        if let Some(stages) = pipes.get(k).filter(|p| !p.is_empty()) {
+                            (r.exit_code, r.output) =
+                                super::grep::run_all(stages, &r.output, r.exit_code);
+                        }
+                        r
+                    };
                     let Some(node) = node else { continue };
                     let id = CmdId(next_id);
                     next_id += 1;
@@ -674,15 +689,17 @@ impl<'l> Runner<'l> {
                     } else {
                         // The whole list shares the step's timeout, as a shell line would.
                         let deadline = self.sim.now() + timeout.unwrap_or(DEFAULT_TIMEOUT);
-                        let mut result = self.wait_for(kernel, node, id, deadline, &mut done);
-                        for (joiner, argv) in then {
+                        let mut result =
+                            piped(0, self.wait_for(kernel, node, id, deadline, &mut done));
+                        for (k, (joiner, argv)) in then.iter().enumerate() {
                             if self.interrupted || !joiner.runs_after(result.exit_code) {
                                 continue;
                             }
                             let id = CmdId(next_id);
                             next_id += 1;
                             let node = self.start_or_fail(kernel, node, id, argv, input, &mut done);
-                            let next = self.wait_for(kernel, node, id, deadline, &mut done);
+                            let next =
+                                piped(k + 1, self.wait_for(kernel, node, id, deadline, &mut done));
                             let mut output = std::mem::take(&mut result.output);
                             output.push_str(&next.output);
                             result = CmdResult {
@@ -695,16 +712,20 @@ impl<'l> Runner<'l> {
                         report.result = Some(result);
                     }
                 }
-                Action::Show { argv } => {
+                Action::Show { argv, pipe } => {
                     report.kind = "show";
                     let Some(node) = node else { continue };
                     let listing = if self.on_kernel(step.on.as_ref()) {
                         // The kernel's own listing: the real command's output.
                         let id = CmdId(next_id);
                         next_id += 1;
-                        self.kernel_listing(node, id, argv, &mut done)
+                        let listing = self.kernel_listing(node, id, argv, &mut done);
+                        super::grep::run_all(pipe, &listing, 0).1
                     } else {
-                        self.listing(node, argv)
+                        match self.listing(node, argv) {
+                            Ok(listing) => super::grep::run_all(pipe, &listing, 0).1,
+                            Err(e) => format!("{e}\n"),
+                        }
                     };
                     report.checks = check_text(&step.expect, &listing);
                     report.listing = Some(listing);
@@ -916,22 +937,26 @@ impl<'l> Runner<'l> {
     /// Starts a step's command; a command that cannot start ends at once with exit code 2.
     /// A node's listing for a `show:` step; `ip netns exec NS CMD` lists NS's, and `ip netns`
     /// the namespaces.
-    pub(super) fn listing(&mut self, node: crate::id::NodeId, argv: &[String]) -> String {
-        let (node, argv) = match self.resolve_exec(node, argv) {
-            Ok(target) => target,
-            Err(result) => return result.output,
-        };
+    pub(super) fn listing(
+        &mut self,
+        node: crate::id::NodeId,
+        argv: &[String],
+    ) -> Result<String, String> {
+        let (node, argv) = self
+            .resolve_exec(node, argv)
+            .map_err(|r| r.output.trim_end().to_string())?;
         if super::netns::is_topology(&argv)
             && let Some(result) = self.topology(node, &argv)
         {
-            return result.output;
+            return match result.exit_code {
+                0 => Ok(result.output),
+                _ => Err(result.output.trim_end().to_string()),
+            };
         }
         if let Some(listing) = self.router_fdb(node, &argv) {
-            return listing;
+            return Ok(listing);
         }
-        self.sim
-            .show(node, &argv)
-            .unwrap_or_else(|e| format!("{e}\n"))
+        self.sim.show(node, &argv)
     }
 
     /// Starts a step's command; one that cannot start has its result in `done` at once.

@@ -10,7 +10,6 @@ use super::model::{Action, CaptureExpect, CmdExpect, Endpoint, Names, Step, Wind
 use super::raw::{RawCaptureExpect, RawStep};
 use crate::filter::Filter;
 use crate::host::cmd;
-use crate::report::iproute::split_words;
 use crate::time::Duration;
 
 type EndpointCheck<'f> =
@@ -89,18 +88,6 @@ pub(super) fn resolve_step(
         }
         None => None,
     };
-    let words =
-        |errs: &mut Errors, v: &super::raw::S<String>, field: &str| match split_words(&v.value) {
-            Ok(w) if !w.is_empty() => Some(w),
-            Ok(_) => {
-                errs.at(v.referenced, field, "empty command");
-                None
-            }
-            Err(e) => {
-                errs.at(v.referenced, field, e);
-                None
-            }
-        };
     let (action, text) = if let Some(run) = &s.run {
         let Some(on) = &on else {
             errs.at(
@@ -117,11 +104,11 @@ pub(super) fn resolve_step(
                 return None;
             }
         };
-        if !list.rest.is_empty() && s.background {
+        if (!list.rest.is_empty() || !list.pipes.iter().all(Vec::is_empty)) && s.background {
             errs.at(
                 run.referenced,
                 "background",
-                "a background step runs one command (no || or &&)",
+                "a background step runs one command (no ||, && or |)",
             );
             return None;
         }
@@ -168,6 +155,7 @@ pub(super) fn resolve_step(
             Action::Run {
                 argv: list.first,
                 then: list.rest,
+                pipes: list.pipes,
                 input: input.to_string(),
                 background: s.background,
                 timeout,
@@ -183,12 +171,18 @@ pub(super) fn resolve_step(
             );
             return None;
         }
-        (
-            Action::Show {
-                argv: words(errs, show, "show")?,
-            },
-            show.value.clone(),
-        )
+        let (argv, pipe) = match cmdlist::pipeline(&show.value) {
+            Ok((w, _)) if w.is_empty() => {
+                errs.at(show.referenced, "show", "empty command");
+                return None;
+            }
+            Ok(p) => p,
+            Err(e) => {
+                errs.at(show.referenced, "show", e);
+                return None;
+            }
+        };
+        (Action::Show { argv, pipe }, show.value.clone())
     } else if let Some(ex) = &s.exercise {
         // The answers run as commands on this node, so it must be one that runs commands;
         // an expectation here would check nothing, the lab's later steps grade the answer.
@@ -405,7 +399,10 @@ fn check_router_command(
     let cmd = crate::router::parse_command(argv)?;
     let Some(r) = scratch else { return Ok(0) };
     match cmd {
-        RouterCmd::Sysctl(k, v) => r.sysctl(&k, v.as_deref()).map(|_| 0),
+        RouterCmd::Sysctl(a) => match runs {
+            true => Ok(r.sysctl_run(&a).0),
+            false => Ok(0),
+        },
         RouterCmd::Iptables(a) if a[0] == "iptables-restore" => match runs {
             true => r.iptables(&a, input).map(|_| 0),
             false => Ok(0),

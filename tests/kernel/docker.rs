@@ -53,6 +53,7 @@ pub fn docker_steps(case: &str, lab: &str, steps: &[Step]) -> DockerRun {
             Step::Http(on, port) => Step::Http(node_of(on), port),
             Step::Bg(on, cmd, port) => Step::Bg(node_of(on), cmd, port),
             Step::Run(on, cmd, input) => Step::Run(node_of(on), cmd, input),
+            Step::Client(on, cmd) => Step::Client(node_of(on), cmd),
             Step::Show(on, cmd) => Step::Show(node_of(on), cmd),
             Step::Pause => Step::Pause,
         })

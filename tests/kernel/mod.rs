@@ -375,6 +375,9 @@ pub enum Step {
     Bg(&'static str, &'static str, u16),
     /// A command in the foreground on a host, with this input on its stdin.
     Run(&'static str, &'static str, &'static str),
+    /// A client in the background on a host (the same text in both worlds), stdin closed;
+    /// the kernel gives it 200 ms to connect. Its output is read when the probe ends.
+    Client(&'static str, &'static str),
     /// A listing on a router (`conntrack -L`, `iptables -nvL`): a `show` step in hoplab, the
     /// command in the router's namespace in the kernel.
     Show(&'static str, &'static str),
@@ -436,6 +439,10 @@ fn run_steps(tb: &Testbed, steps: &[Step]) -> Vec<Out> {
             Step::Bg(on, cmd, port) => {
                 background.push((i, tb.spawn(on, &["sh", "-c", cmd])));
                 tb.wait_listening(on, port);
+            }
+            Step::Client(on, cmd) => {
+                background.push((i, tb.spawn(on, &["sh", "-c", cmd])));
+                std::thread::sleep(Duration::from_millis(200));
             }
             Step::Run(on, cmd, input) => outs[i] = tb.shell(on, cmd, input),
             Step::Show(on, cmd) => {
@@ -576,7 +583,7 @@ fn steps_yaml(steps: &[Step], first_host: &str) -> String {
             Step::Http(on, port) => {
                 format!("  - {{on: {on}, run: \"http-server {port}\", background: true}}\n")
             }
-            Step::Bg(on, cmd, _) => {
+            Step::Bg(on, cmd, _) | Step::Client(on, cmd) => {
                 format!("  - {{on: {on}, run: {}, background: true}}\n", quote(cmd))
             }
             Step::Run(on, cmd, input) => format!(

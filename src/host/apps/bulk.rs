@@ -9,8 +9,8 @@ use std::fmt::Write;
 
 use smoltcp::socket::tcp;
 
-use super::App;
 use super::tcp::{self as tcpx, Client, Conn};
+use super::{App, Held};
 use crate::host::cmd::BulkSendArgs;
 use crate::host::net::{Net, SockRef};
 use crate::sim::CmdResult;
@@ -19,6 +19,10 @@ use crate::time::Instant;
 /// Socket buffers of a bulk transfer: large enough that window, not buffer, limits it.
 pub const BULK_BUFFER: usize = 1024 * 1024;
 const HEADER: usize = 8;
+/// Each end's socket is its first descriptor; the receiver listens with `SOMAXCONN` (4096 on
+/// Linux 6.1) and its connection is the next descriptor.
+const FD: u32 = 3;
+const BACKLOG: u32 = 4096;
 
 const STEP: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -234,6 +238,10 @@ impl App for BulkSend {
         None
     }
 
+    fn held(&self, out: &mut Vec<Held>) {
+        out.push(Held::socket(self.conn.sock, FD));
+    }
+
     fn stop(&mut self, now: Instant, net: &mut Net) -> CmdResult {
         super::tcp::abort(net, self.conn.sock);
         net.orphan(self.conn.sock);
@@ -357,6 +365,15 @@ impl App for BulkRecv {
 
     fn poll_at(&self) -> Option<Instant> {
         None
+    }
+
+    fn held(&self, out: &mut Vec<Held>) {
+        out.extend(
+            self.listeners
+                .iter()
+                .map(|&l| Held::listener(l, FD, BACKLOG)),
+        );
+        out.extend(self.sock.map(|s| Held::socket(s, FD + 1)));
     }
 
     fn stop(&mut self, now: Instant, net: &mut Net) -> CmdResult {

@@ -9,9 +9,9 @@ use std::fmt::Write;
 use smoltcp::socket::tcp;
 use smoltcp::wire::IpEndpoint;
 
-use super::App;
 use super::bulk::Pattern;
 use super::tcp::{self as tcpx, Client, Conn};
+use super::{App, Held};
 use crate::host::cmd::CurlArgs;
 use crate::host::net::{Net, SockRef};
 use crate::sim::CmdResult;
@@ -23,9 +23,17 @@ const CLIENT_RX: usize = 256 * 1024;
 const CLIENT_TX: usize = 4 * 1024;
 /// Response bytes curl keeps for its output; beyond it bytes are counted, not kept.
 const KEEP: usize = 128 * 1024;
+/// The server's listening descriptor and backlog: `python3 -m http.server`'s socket (fd 3)
+/// and its `request_queue_size`.
+const SERVER_FD: u32 = 3;
+const SERVER_BACKLOG: u32 = 5;
+/// curl 7.88's connection descriptor: its wakeup socketpair takes 3 and 4 first.
+const CURL_FD: u32 = 5;
 
 struct Exchange {
     sock: SockRef,
+    /// The accepted connection's descriptor, the lowest free after the listener's.
+    fd: u32,
     request: Vec<u8>,
     head: Vec<u8>,
     head_sent: usize,
@@ -141,8 +149,10 @@ impl App for HttpServer {
             if net.socket::<tcp::Socket>(sock).is_listening() {
                 continue;
             }
+            let fd = super::lowest_free_fd(4, self.exchanges.iter().map(|e| e.fd));
             self.exchanges.push(Exchange {
                 sock,
+                fd,
                 request: Vec::new(),
                 head: Vec::new(),
                 head_sent: 0,
@@ -217,6 +227,12 @@ impl App for HttpServer {
 
     fn poll_at(&self) -> Option<Instant> {
         None
+    }
+
+    fn held(&self, out: &mut Vec<Held>) {
+        let listeners = self.listeners.iter();
+        out.extend(listeners.map(|&l| Held::listener(l, SERVER_FD, SERVER_BACKLOG)));
+        out.extend(self.exchanges.iter().map(|e| Held::socket(e.sock, e.fd)));
     }
 
     fn stop(&mut self, _now: Instant, net: &mut Net) -> CmdResult {
@@ -483,6 +499,10 @@ impl App for Curl {
             return Some(self.start);
         }
         self.deadline()
+    }
+
+    fn held(&self, out: &mut Vec<Held>) {
+        out.extend(self.conn.as_ref().map(|c| Held::socket(c.sock, CURL_FD)));
     }
 
     fn stop(&mut self, now: Instant, net: &mut Net) -> CmdResult {

@@ -11,10 +11,51 @@ pub mod tcp;
 pub mod traceroute;
 pub mod udp;
 
+use smoltcp::wire::IpEndpoint;
+
 use crate::host::cmd::Command;
-use crate::host::net::Net;
+use crate::host::net::{Net, SockRef};
 use crate::sim::CmdResult;
 use crate::time::Instant;
+
+/// A TCP or UDP socket a program holds, as `ss -p` names it: the smoltcp socket behind one
+/// of the program's file descriptors. A server listening on every address holds one socket
+/// per interface here, where Linux has one bound to 0.0.0.0; they share the descriptor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Held {
+    pub sock: SockRef,
+    pub fd: u32,
+    /// A listener's backlog (`listen(fd, N)`), which `ss` shows as its Send-Q.
+    pub backlog: u32,
+    /// The peer a UDP socket is connected to (`connect`): `ss` shows it ESTAB.
+    pub peer: Option<IpEndpoint>,
+}
+
+impl Held {
+    pub fn socket(sock: SockRef, fd: u32) -> Held {
+        Held {
+            sock,
+            fd,
+            backlog: 0,
+            peer: None,
+        }
+    }
+
+    pub fn listener(sock: SockRef, fd: u32, backlog: u32) -> Held {
+        Held {
+            backlog,
+            ..Held::socket(sock, fd)
+        }
+    }
+}
+
+/// The lowest descriptor from `first` on that none of `used` is, as the kernel hands out a
+/// new one.
+pub fn lowest_free_fd(first: u32, used: impl Iterator<Item = u32> + Clone) -> u32 {
+    (first..)
+        .find(|fd| !used.clone().any(|u| u == *fd))
+        .unwrap_or(first)
+}
 
 pub trait App {
     /// Advances the program; `Some` when it has finished (its sockets are then closed).
@@ -32,6 +73,8 @@ pub trait App {
     fn state_bytes(&self) -> usize {
         0
     }
+    /// The TCP and UDP sockets the program holds, for `ss -p` (none by default).
+    fn held(&self, _out: &mut Vec<Held>) {}
 }
 
 /// Starts a parsed command on a host.
@@ -65,6 +108,14 @@ pub fn spawn(
         Command::DockerProxy(a) => Box::new(proxy::TcpProxy::start(a, net)?),
         Command::Getent(a) => Box::new(Done::new(lookup::getent(&a, &net.names))),
         Command::Nslookup(a) => Box::new(Done::new(lookup::nslookup(&a, &net.names))),
+        // `Stack::start` lists with the programs' sockets; here only the stack's are known.
+        Command::Ss(a) => {
+            let sockets = crate::host::ss::sockets(net, &[], now);
+            Box::new(Done::new(CmdResult {
+                output: crate::host::ss::listing(&a, &sockets),
+                ..CmdResult::default()
+            }))
+        }
     })
 }
 

@@ -7,7 +7,7 @@ use smoltcp::socket::{tcp, udp};
 use smoltcp::wire::{IpEndpoint, Ipv4Address};
 
 use super::tcp::{self as tcpx, Client, Conn};
-use super::{App, Done};
+use super::{App, Done, Held};
 use crate::host::cmd::{Dest, NcArgs};
 use crate::host::net::{Net, SockRef};
 use crate::host::resolve::NameError;
@@ -16,6 +16,10 @@ use crate::time::Instant;
 use crate::wire::service_name;
 
 const BUF: usize = 64 * 1024;
+/// netcat-openbsd's socket is its first descriptor, and `nc -l` listens with a backlog of
+/// 1; the connection it accepts is the next descriptor.
+const FD: u32 = 3;
+const BACKLOG: u32 = 1;
 
 pub fn start(
     args: NcArgs,
@@ -213,6 +217,10 @@ impl App for TcpClient {
         self.deadline()
     }
 
+    fn held(&self, out: &mut Vec<Held>) {
+        out.extend(self.conn.as_ref().map(|c| Held::socket(c.sock, FD)));
+    }
+
     fn stop(&mut self, _now: Instant, net: &mut Net) -> CmdResult {
         if let Some(c) = &self.conn {
             super::tcp::abort(net, c.sock);
@@ -283,6 +291,15 @@ impl App for TcpServer {
 
     fn poll_at(&self) -> Option<Instant> {
         None
+    }
+
+    fn held(&self, out: &mut Vec<Held>) {
+        out.extend(
+            self.listeners
+                .iter()
+                .map(|&l| Held::listener(l, FD, BACKLOG)),
+        );
+        out.extend(self.conn.map(|c| Held::socket(c, FD + 1)));
     }
 
     fn stop(&mut self, _now: Instant, net: &mut Net) -> CmdResult {
@@ -414,6 +431,15 @@ impl App for Udp {
 
     fn poll_at(&self) -> Option<Instant> {
         self.deadline()
+    }
+
+    /// A client is connected to its peer, and a listener connects to the first sender, as
+    /// netcat-openbsd does (`connect` after the first `recvfrom`).
+    fn held(&self, out: &mut Vec<Held>) {
+        out.push(Held {
+            peer: self.peer,
+            ..Held::socket(self.sock, FD)
+        });
     }
 
     fn stop(&mut self, _now: Instant, net: &mut Net) -> CmdResult {

@@ -12,13 +12,18 @@
 use smoltcp::socket::tcp;
 use smoltcp::wire::Ipv4Address;
 
-use super::App;
 use super::tcp::{self as tcpx, Client, Conn};
+use super::{App, Held};
 use crate::host::net::{Net, SockRef};
 use crate::sim::CmdResult;
 use crate::time::Instant;
 
 const BUF: usize = 64 * 1024;
+/// The listening socket dockerd hands over (`-use-listen-fd`: descriptor 3), Go's
+/// `somaxconn` backlog, and the first descriptor after Go's poller (epoll 4, eventfd 5).
+const LISTEN_FD: u32 = 3;
+const BACKLOG: u32 = 4096;
+const FIRST_FD: u32 = 6;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProxyArgs {
@@ -85,6 +90,8 @@ fn port(s: &str) -> Result<u16, String> {
 struct Pair {
     front: SockRef,
     back: Client,
+    /// The descriptors of the accepted connection and of the proxy's own.
+    fds: (u32, u32),
     /// Bytes read from one side and not yet written to the other.
     to_back: Vec<u8>,
     to_front: Vec<u8>,
@@ -143,9 +150,13 @@ impl TcpProxy {
             match back {
                 Ok(back) => {
                     self.connections += 1;
+                    let used = self.pairs.iter().flat_map(|p| [p.fds.0, p.fds.1]);
+                    let front_fd = super::lowest_free_fd(FIRST_FD, used.clone());
+                    let back_fd = super::lowest_free_fd(front_fd + 1, used);
                     self.pairs.push(Pair {
                         front: sock,
                         back,
+                        fds: (front_fd, back_fd),
                         to_back: Vec::new(),
                         to_front: Vec::new(),
                         front_done: false,
@@ -212,6 +223,15 @@ impl App for TcpProxy {
         None
     }
 
+    fn held(&self, out: &mut Vec<Held>) {
+        let listeners = self.listeners.iter();
+        out.extend(listeners.map(|&l| Held::listener(l, LISTEN_FD, BACKLOG)));
+        for p in &self.pairs {
+            out.push(Held::socket(p.front, p.fds.0));
+            out.push(Held::socket(p.back.sock, p.fds.1));
+        }
+    }
+
     fn stop(&mut self, _now: Instant, net: &mut Net) -> CmdResult {
         for l in self.listeners.drain(..) {
             net.remove(l);
@@ -249,6 +269,8 @@ struct UdpFlow {
     client: smoltcp::wire::IpEndpoint,
     listener: usize,
     back: SockRef,
+    /// The descriptor of `back`, connected to the container (Go's `DialUDP`).
+    fd: u32,
     last: Instant,
 }
 
@@ -315,10 +337,12 @@ impl App for UdpProxy {
                             continue;
                         }
                         let back = net.add_socket(iface, s);
+                        let fd = super::lowest_free_fd(FIRST_FD, self.flows.iter().map(|f| f.fd));
                         self.flows.push(UdpFlow {
                             client: from,
                             listener: l,
                             back,
+                            fd,
                             last: now,
                         });
                         self.flows.len() - 1
@@ -366,6 +390,16 @@ impl App for UdpProxy {
 
     fn poll_at(&self) -> Option<Instant> {
         self.flows.iter().map(|f| f.last + UDP_IDLE).min()
+    }
+
+    fn held(&self, out: &mut Vec<Held>) {
+        let ctr =
+            smoltcp::wire::IpEndpoint::new(self.args.container_ip.into(), self.args.container_port);
+        out.extend(self.listeners.iter().map(|&l| Held::socket(l, LISTEN_FD)));
+        out.extend(self.flows.iter().map(|f| Held {
+            peer: Some(ctr),
+            ..Held::socket(f.back, f.fd)
+        }));
     }
 
     fn stop(&mut self, _now: Instant, net: &mut Net) -> CmdResult {

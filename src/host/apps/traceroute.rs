@@ -12,7 +12,7 @@ use smoltcp::wire::{
     Ipv4Address, Ipv4Packet, UdpPacket,
 };
 
-use super::App;
+use super::{App, Held};
 use crate::host::cmd::TracerouteArgs;
 use crate::host::net::{Net, SockRef};
 use crate::host::resolve::Names;
@@ -221,6 +221,11 @@ impl App for Traceroute {
             .filter(|p| p.answer.is_none())
             .map(|p| p.sent + self.args.wait)
             .min()
+    }
+
+    /// Its UDP probe socket; the ICMP one is a raw socket, which `ss -t`/`-u` do not list.
+    fn held(&self, out: &mut Vec<Held>) {
+        out.push(Held::socket(self.udp, 3));
     }
 
     fn stop(&mut self, _now: Instant, net: &mut Net) -> CmdResult {

@@ -5,7 +5,7 @@
 use smoltcp::socket::udp;
 use smoltcp::wire::IpEndpoint;
 
-use super::App;
+use super::{App, Held};
 use crate::host::cmd::UdpSendArgs;
 use crate::host::net::{Net, SockRef};
 use crate::sim::CmdResult;
@@ -88,6 +88,11 @@ impl App for UdpSend {
         Some(Instant::ZERO)
     }
 
+    /// The sender is not connected: it names the destination of each datagram (`sendto`).
+    fn held(&self, out: &mut Vec<Held>) {
+        out.push(Held::socket(self.sock, 3));
+    }
+
     fn stop(&mut self, now: Instant, net: &mut Net) -> CmdResult {
         net.remove(self.sock);
         self.result(now, true)
@@ -159,6 +164,10 @@ impl App for UdpRecv {
 
     fn poll_at(&self) -> Option<Instant> {
         None
+    }
+
+    fn held(&self, out: &mut Vec<Held>) {
+        out.extend(self.socks.iter().map(|&s| Held::socket(s, 3)));
     }
 
     fn stop(&mut self, _now: Instant, net: &mut Net) -> CmdResult {
