@@ -321,6 +321,8 @@ pub fn ip_neigh(entries: &[NeighInfo]) -> String {
 pub struct FdbLine {
     pub mac: EthernetAddress,
     pub dev: String,
+    /// `vlan N` of an entry in a VLAN (with VLAN filtering, or a port's local entries).
+    pub vlan: Option<u16>,
     /// `master BR` for the bridge's own table, absent for a device's own (`self`) entries.
     pub master: Option<String>,
     pub permanent: bool,
@@ -331,6 +333,9 @@ pub fn bridge_fdb(lines: &[FdbLine]) -> String {
     let mut out = String::new();
     for l in lines {
         let _ = write!(out, "{} dev {}", Mac(l.mac), l.dev);
+        if let Some(v) = l.vlan {
+            let _ = write!(out, " vlan {v}");
+        }
         match &l.master {
             Some(m) => {
                 let _ = write!(out, " master {m}");
@@ -444,12 +449,14 @@ mod tests {
             FdbLine {
                 mac: EthernetAddress([2, 0x42, 0xac, 0x11, 0, 2]),
                 dev: "vethc1x".into(),
+                vlan: None,
                 master: Some("docker0".into()),
                 permanent: false,
             },
             FdbLine {
                 mac: EthernetAddress([1, 0, 0x5e, 0, 0, 1]),
                 dev: "vethc1x".into(),
+                vlan: None,
                 master: None,
                 permanent: true,
             },
@@ -457,6 +464,15 @@ mod tests {
         assert_eq!(
             bridge_fdb(&f),
             "02:42:ac:11:00:02 dev vethc1x master docker0 \n01:00:5e:00:00:01 dev vethc1x self permanent\n"
+        );
+        // bridge/fdb.c: `vlan N` after the device, before the flags and master.
+        let tagged = FdbLine {
+            vlan: Some(10),
+            ..f[0].clone()
+        };
+        assert_eq!(
+            bridge_fdb(&[tagged]),
+            "02:42:ac:11:00:02 dev vethc1x vlan 10 master docker0 \n"
         );
     }
 

@@ -68,6 +68,19 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
             stp: b.stp,
         };
         let mut bridge = Bridge::new(config, ports);
+        if b.vlan_filtering || !b.vlans.is_empty() {
+            bridge.set_vlan_filtering(b.vlan_filtering);
+        }
+        for (port, table) in &b.vlans {
+            match bridge
+                .ports()
+                .iter()
+                .position(|p| !p.own && p.name == *port)
+            {
+                Some(i) => bridge.set_port_vlans(i as u16, table.clone()),
+                None => bridge.set_bridge_vlans(table.clone()),
+            }
+        }
         if let Some(host) = lab
             .routers
             .iter()

@@ -644,6 +644,8 @@ fn expand_host(
             },
             ports,
             host: Some(at(host_name.clone(), *loc)),
+            vlan_filtering: None,
+            vlans: None,
             // Docker's bridges run no spanning tree, as `docker network create` makes them.
             stp: None,
         });

@@ -187,6 +187,11 @@ pub struct BridgeSpec {
     pub device: String,
     /// Runs 802.1D spanning tree (`stp_state 1`).
     pub stp: bool,
+    /// 802.1Q VLAN filtering (`vlan_filtering 1`).
+    pub vlan_filtering: bool,
+    /// Ports' VLANs as the lab sets them (a port not listed has the default, VLAN 1 PVID
+    /// untagged); the bridge's own name stands for the bridge device.
+    pub vlans: Vec<(String, crate::bridge::vlan::PortVlans)>,
 }
 
 #[derive(Clone, Debug)]
@@ -591,6 +596,8 @@ pub fn resolve(mut raw: RawLab, file: &str, text: &str) -> Result<Lab, LabErrors
                 .as_ref()
                 .map_or_else(|| b.name.value.clone(), |d| d.value.clone()),
             stp: b.stp.as_ref().is_some_and(|s| s.value),
+            vlan_filtering: b.vlan_filtering.as_ref().is_some_and(|v| v.value),
+            vlans: bridge_vlans(b, &mut errs),
         });
     }
 
@@ -886,6 +893,7 @@ pub fn resolve(mut raw: RawLab, file: &str, text: &str) -> Result<Lab, LabErrors
         }
     }
     warnings.extend(link_mtu_warnings(&links, &hosts, &routers));
+    check_vlan_ports(&raw, &bridges, &mut errs);
 
     let endpoint_check = |errs: &mut Errors,
                           names: &Names,
@@ -1112,6 +1120,51 @@ fn link_mtu_warnings(
         }
     }
     out
+}
+
+/// A bridge's `vlans:`, each port's entries parsed (`bridge::vlan::parse_spec`).
+fn bridge_vlans(
+    b: &super::raw::RawBridge,
+    errs: &mut Errors,
+) -> Vec<(String, crate::bridge::vlan::PortVlans)> {
+    let mut out: Vec<(String, crate::bridge::vlan::PortVlans)> = Vec::new();
+    for (port, text) in b.vlans.iter().flat_map(|v| &v.0) {
+        if out.iter().any(|(p, _)| *p == port.value) {
+            errs.at(
+                port.referenced,
+                "vlans",
+                format!("duplicate port '{}'", port.value),
+            );
+            continue;
+        }
+        match crate::bridge::vlan::parse_spec(&text.value) {
+            Ok(t) => out.push((port.value.clone(), t)),
+            Err(e) => errs.at(loc_or(text.referenced, port.referenced), "vlans", e),
+        }
+    }
+    out
+}
+
+/// Each port a bridge's `vlans:` names is one of its ports (the list and the links made
+/// them by now), or the bridge itself.
+fn check_vlan_ports(raw: &RawLab, bridges: &[BridgeSpec], errs: &mut Errors) {
+    for rb in &raw.bridges {
+        let Some(b) = bridges.iter().find(|b| b.name == rb.name.value) else {
+            continue;
+        };
+        for (port, _) in rb.vlans.iter().flat_map(|v| &v.0) {
+            let known = port.value == b.name || b.ports.iter().any(|(p, _)| *p == port.value);
+            if !known {
+                let names = b.ports.iter().map(|(p, _)| p.as_str());
+                let hint = suggest(&port.value, names);
+                errs.at(
+                    port.referenced,
+                    "vlans",
+                    format!("bridge '{}' has no port '{}'{hint}", b.name, port.value),
+                );
+            }
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -145,6 +145,19 @@ pub struct RawBridge {
     #[serde(default)]
     #[schemars(with = "Option<bool>")]
     pub stp: Option<S<bool>>,
+    /// 802.1Q VLAN filtering (`vlan_filtering 1`): a frame belongs to a VLAN (its tag's, or
+    /// the port's PVID) and leaves only by ports of that VLAN. Off by default, as in Linux.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub vlan_filtering: Option<S<bool>>,
+    /// Ports' VLANs, as `bridge vlan add dev PORT vid ...` sets them: entries
+    /// `VID [pvid] [untagged]` (or `VID-VID`) separated by commas, e.g. `p1: 10 pvid
+    /// untagged` (an access port), `trunk: 10, 20`. A port listed has exactly these; one not
+    /// listed keeps VLAN 1 as its PVID, untagged. The bridge's own name sets the bridge
+    /// device's VLANs (`bridge vlan ... dev BR self`).
+    #[serde(default)]
+    #[schemars(with = "Option<std::collections::BTreeMap<String, String>>")]
+    pub vlans: Option<Ordered<S<String>>>,
 }
 
 /// A host: an end system whose commands the steps run.

@@ -969,7 +969,8 @@ impl Sim {
         let l = &mut self.links[link.index()];
         let end = l.end_of(port);
         let peer = l.ends[1 - end];
-        match l.transmit(end, self.now, len) {
+        let tagged = crate::wire::vlan::is_tagged(self.pool.get(frame));
+        match l.transmit(end, self.now, len, tagged) {
             LinkOutcome::Arrive(at) => {
                 p.stats.tx_packets += 1;
                 p.stats.tx_bytes += len as u64;
@@ -1054,7 +1055,13 @@ impl Sim {
         let slot = &self.nodes[node.index()];
         let (first, count) = (slot.first_port, slot.ports);
         let len = self.pool.get(frame).len();
-        let oversize = len.saturating_sub(crate::link::ETH_HEADER_LEN) > mtu as usize;
+        let tagged = crate::wire::vlan::is_tagged(self.pool.get(frame));
+        let tag = if tagged {
+            crate::wire::vlan::VLAN_HLEN
+        } else {
+            0
+        };
+        let oversize = len.saturating_sub(crate::link::ETH_HEADER_LEN + tag) > mtu as usize;
         let mut sent = 0u64;
         let mut absent = 0u16;
         for local in (0..count).filter(|&l| l != except) {
@@ -1066,7 +1073,7 @@ impl Sim {
             let link = self.ports[port.index()].link.expect("uniform links");
             let l = &mut self.links[link.index()];
             let end = l.end_of(port);
-            let drop = l.admit(end, len).err();
+            let drop = l.admit(end, len, tagged).err();
             let p = &mut self.ports[port.index()];
             if drop.is_some() {
                 p.stats.tx_dropped += 1;

@@ -54,6 +54,12 @@ pub enum DropReason {
     /// A bridge port that spanning tree keeps from forwarding (blocking, listening,
     /// learning).
     PortState,
+    /// VLAN filtering: an untagged frame came in on a bridge port without a PVID.
+    NoPvid,
+    /// VLAN filtering: the frame's VLAN is not one of the bridge port's (in or out).
+    VlanNotMember { vid: u16 },
+    /// A frame tagged for a VLAN no subinterface of the receiving interface has.
+    UnknownVlan { vid: u16 },
 }
 
 /// One decision about one frame at one hop.
@@ -155,6 +161,11 @@ impl DropReason {
             DropReason::Oversize => "oversize (larger than the MTU allows)".into(),
             DropReason::BadIpChecksum => "bad IPv4 header checksum".into(),
             DropReason::PortState => "port is not forwarding (STP)".into(),
+            DropReason::NoPvid => "untagged, and the port has no PVID (VLAN filtering)".into(),
+            DropReason::VlanNotMember { vid } => {
+                format!("VLAN {vid} is not allowed on the port (VLAN filtering)")
+            }
+            DropReason::UnknownVlan { vid } => format!("tagged VLAN {vid}: no such VLAN device"),
         }
     }
 
@@ -183,6 +194,9 @@ impl DropReason {
             DropReason::Oversize => "oversize",
             DropReason::BadIpChecksum => "bad_ip_checksum",
             DropReason::PortState => "port_state",
+            DropReason::NoPvid => "no_pvid",
+            DropReason::VlanNotMember { .. } => "vlan_not_member",
+            DropReason::UnknownVlan { .. } => "unknown_vlan",
         }
     }
 }
