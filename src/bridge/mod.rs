@@ -439,7 +439,8 @@ impl Bridge {
             if port.own || !self.is_present(i) {
                 continue;
             }
-            for (mac, e) in &learned {
+            // Newest first, as the kernel's FDB list is kept (`hlist_add_head`).
+            for (mac, e) in learned.iter().rev() {
                 if usize::from(e.port) == i {
                     let vid = (e.vid != 0).then_some(e.vid);
                     lines.push(line(*mac, &port.name, vid, true, false));

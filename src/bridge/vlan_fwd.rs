@@ -168,7 +168,7 @@ impl Bridge {
             if self.is_local_mac(dst) {
                 self.counters.local += 1;
                 if let Some(own) = self.own_port.filter(|&o| o != port) {
-                    self.vlan_send(own, frame, out_tag, None, ctx);
+                    self.vlan_send(own, frame, out_tag, None, true, ctx);
                 }
                 return;
             }
@@ -185,7 +185,7 @@ impl Bridge {
                 let Some(filtered) = self.vlan_filter(now, port, out, frame, ctx) else {
                     return;
                 };
-                if self.vlan_send(out, frame, out_tag, filtered.as_deref(), ctx) {
+                if self.vlan_send(out, frame, out_tag, filtered.as_deref(), true, ctx) {
                     self.counters.forwarded += 1;
                 }
                 return;
@@ -204,7 +204,7 @@ impl Bridge {
             let Some(filtered) = self.vlan_filter(now, port, p, frame, ctx) else {
                 continue;
             };
-            if self.vlan_send(p, frame, out_tag, filtered.as_deref(), ctx) {
+            if self.vlan_send(p, frame, out_tag, filtered.as_deref(), false, ctx) {
                 sent += 1;
             }
         }
@@ -247,14 +247,15 @@ impl Bridge {
     }
 
     /// Sends the frame of VLAN `out_tag.vid` out of `port` as the port's entry says (the
-    /// filtered copy instead of the frame, if there is one); false when the VLAN is not the
-    /// port's.
+    /// filtered copy instead of the frame, if there is one), noting it unless it is one copy
+    /// of a flood; false when the VLAN is not the port's.
     fn vlan_send(
         &self,
         port: u16,
         frame: &[u8],
         out_tag: Tci,
         filtered: Option<&[u8]>,
+        note: bool,
         ctx: &mut Ctx<'_>,
     ) -> bool {
         let Some(tagged) = self
@@ -268,7 +269,9 @@ impl Bridge {
             return false;
         };
         let want = tagged.then_some(out_tag);
-        ctx.note(Note::Forwarded { port });
+        if note {
+            ctx.note(Note::Forwarded { port });
+        }
         match filtered {
             None if tag(frame) == want => ctx.forward(port),
             base => {
