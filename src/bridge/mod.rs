@@ -532,6 +532,8 @@ impl Bridge {
             addrs: vec![],
             stats: Default::default(),
             bridge: true,
+            lower: None,
+            down: None,
         });
         let mut netns: Vec<String> = Vec::new();
         for (i, (p, v)) in self.ports.iter().zip(views).enumerate() {
@@ -557,6 +559,8 @@ impl Bridge {
                 addrs: vec![],
                 stats: v.stats,
                 bridge: false,
+                lower: None,
+                down: None,
             });
         }
         links

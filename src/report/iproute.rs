@@ -28,6 +28,11 @@ pub struct LinkInfo {
     pub stats: PortStats,
     /// A bridge device: without a port up it is `state DOWN`, not `LOWERLAYERDOWN`.
     pub bridge: bool,
+    /// The device a VLAN device sits on: `eth0.10@eth0`.
+    pub lower: Option<String>,
+    /// Administratively down (`ip link set DEV down`, or a new VLAN device), with the qdisc
+    /// it shows: `noop` until it was first up.
+    pub down: Option<&'static str>,
 }
 
 impl LinkInfo {
@@ -53,6 +58,8 @@ impl LinkInfo {
             addrs,
             stats: view.stats,
             bridge: false,
+            lower: None,
+            down: None,
         }
     }
 
@@ -70,15 +77,21 @@ impl LinkInfo {
             addrs: vec![Ipv4Cidr::new(Ipv4Address::new(127, 0, 0, 1), 8)],
             stats: PortStats::default(),
             bridge: false,
+            lower: None,
+            down: None,
         }
     }
 
     fn header(&self, mode: bool) -> String {
-        let name = match self.peer_ifindex {
-            Some(i) => format!("{}@if{i}", self.name),
-            None => self.name.clone(),
+        let name = match (&self.lower, self.peer_ifindex) {
+            (Some(l), _) => format!("{}@{l}", self.name),
+            (None, Some(i)) => format!("{}@if{i}", self.name),
+            (None, None) => self.name.clone(),
         };
-        let (flags, state) = if self.loopback {
+        let qdisc = self.down.unwrap_or("noqueue");
+        let (flags, state) = if self.down.is_some() {
+            ("BROADCAST,MULTICAST", "DOWN")
+        } else if self.loopback {
             ("LOOPBACK,UP,LOWER_UP", "UNKNOWN")
         } else if self.carrier {
             ("BROADCAST,MULTICAST,UP,LOWER_UP", "UP")
@@ -94,7 +107,7 @@ impl LinkInfo {
             .unwrap_or_default();
         let mode = if mode { " mode DEFAULT" } else { "" };
         format!(
-            "{}: {name}: <{flags}> mtu {} qdisc noqueue{master} state {state}{mode} group default qlen 1000\n",
+            "{}: {name}: <{flags}> mtu {} qdisc {qdisc}{master} state {state}{mode} group default qlen 1000\n",
             self.ifindex, self.mtu
         )
     }

@@ -17,7 +17,7 @@ impl Router {
 
     /// `brctl show [BR...]`.
     pub(super) fn brctl_show(&self, names: &[&str], views: &[PortView]) -> Result<String, String> {
-        let (own, listed) = views.split_at(self.ifaces.len().min(views.len()));
+        let (own, listed) = views.split_at(self.vlans.ports.min(views.len()));
         let mut bridges = Vec::new();
         for (i, (f, v)) in self.ifaces.iter().zip(own).enumerate() {
             if !(self.members.iter().any(|m| m.master == i) || self.is_bridge_device(i, v)) {

@@ -14,6 +14,7 @@
 //! next hop once ARP resolves it. ICMP errors quote the datagram byte for byte, are never sent
 //! about ICMP errors or broadcasts, and are rate limited per destination.
 
+mod addr;
 mod brctl;
 mod explain;
 pub mod icmp;
@@ -23,6 +24,7 @@ mod neigh_cmd;
 pub mod policy;
 pub mod route;
 mod tables;
+pub mod vlan;
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -45,6 +47,7 @@ use crate::time::Instant;
 pub use explain::{RuleStep, TableWalk};
 use neigh::{Action, NeighTable, Resolve};
 use route::{RouteCmd, RouteTable};
+pub use vlan::VlanConfig;
 
 #[derive(Clone, Debug)]
 pub struct RouterIface {
@@ -510,6 +513,8 @@ pub struct Router {
     clis: Vec<(String, Box<dyn Cli>)>,
     /// The Ethernet header of the frame being handled (LOG's `MAC=`).
     rx_mac: Option<[u8; 14]>,
+    /// VLAN devices, and which interfaces have ports (see `vlan`).
+    vlans: vlan::Vlans,
 }
 
 /// A command-line tool installed on the router that reports state kept outside its network
@@ -547,6 +552,10 @@ pub enum RouterCmd {
     Program,
     /// An installed tool (`docker ...` on a Docker host).
     Cli,
+    /// `ip link add|del|set ...` (VLAN devices), the words after `ip link`.
+    Link(Vec<String>),
+    /// `ip addr add|del ...`, the words after `ip addr`.
+    Addr(Vec<String>),
 }
 
 /// Parses a router command: `ip route add|del|replace ...`, `sysctl [-w] net.ipv4.ip_forward[=N]`.
@@ -561,6 +570,14 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
             Ok(RouterCmd::Rule(argv[2..].to_vec()))
         }
         ["ip", "route" | "r", ..] => route::parse_route_cmd(&words).map(RouterCmd::Route),
+        ["ip", "link" | "l", op, ..] if matches!(*op, "add" | "del" | "delete" | "set") => {
+            vlan::parse_link_cmd(&words[2..])?;
+            Ok(RouterCmd::Link(argv[2..].to_vec()))
+        }
+        ["ip", "addr" | "a" | "address", op, ..] if matches!(*op, "add" | "del" | "delete") => {
+            addr::parse_addr_cmd(&words[2..])?;
+            Ok(RouterCmd::Addr(argv[2..].to_vec()))
+        }
         ["ip", "neigh" | "n" | "neighbour" | "neighbor", op, ..]
             if matches!(
                 *op,
@@ -819,6 +836,15 @@ impl Router {
     }
 
     pub fn new(config: RouterConfig, seed: u64) -> Result<Router, String> {
+        Router::with_vlans(config, Vec::new(), seed)
+    }
+
+    /// A router with VLAN devices on its interfaces (up), made before its routes and rules.
+    pub fn with_vlans(
+        config: RouterConfig,
+        vlans: Vec<VlanConfig>,
+        seed: u64,
+    ) -> Result<Router, String> {
         let mut rng = Rng::stream(seed, &format!("router:{}", config.name));
         let nat_rng = Rng::stream(seed, &format!("nat:{}", config.name));
         let mut r = Router {
@@ -857,13 +883,18 @@ impl Router {
             members: Vec::new(),
             clis: Vec::new(),
             rx_mac: None,
+            vlans: vlan::Vlans::default(),
         };
+        r.vlans = vlan::Vlans::new(r.ifaces.len());
         r.localnet = vec![false; r.ifaces.len()];
         r.rp_filter = vec![0; r.ifaces.len()];
         for (i, f) in r.ifaces.iter().enumerate() {
             for a in &f.addrs {
                 r.routes.add_connected(*a, i);
             }
+        }
+        for v in vlans {
+            r.add_vlan(v, true)?;
         }
         for cmd in &config.routes {
             r.apply_route(cmd)?;
@@ -1126,7 +1157,7 @@ impl Router {
         eth.set_dst_addr(mac);
         eth.set_src_addr(self.ifaces[dev].mac);
         eth.set_ethertype(EthernetProtocol::Ipv4);
-        ctx.send_tagged(dev as u16, frame, tag);
+        self.transmit(dev, frame, tag, ctx);
     }
 
     fn send_arp(
@@ -1157,7 +1188,8 @@ impl Router {
         eth.set_src_addr(self.ifaces[dev].mac);
         eth.set_ethertype(EthernetProtocol::Arp);
         repr.emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
-        ctx.send_new(dev as u16, buf);
+        let tag = ctx.new_tag();
+        self.transmit(dev, buf, tag, ctx);
     }
 
     /// Sends a frame (Ethernet header to fill, IPv4 packet after it) to `next_hop` on `dev`,
@@ -1509,10 +1541,7 @@ impl Router {
             return;
         }
         self.counters.forwarded += 1;
-        ctx.note(Note::Routed {
-            port: route.dev as u16,
-            via: route.via,
-        });
+        ctx.note(self.routed_note(route.dev, route.via));
         let tag = ctx.incoming();
         self.output(now, route.dev, next_hop, (tag, frame), ctx);
     }
@@ -1654,7 +1683,7 @@ impl Router {
     /// those ports follow the router's own, in `members` order). A bridge device has no peer
     /// and carries while one of its ports does; each peer namespace gets a netnsid in order.
     fn links(&self, views: &[PortView]) -> Vec<LinkInfo> {
-        let (own, listed) = views.split_at(self.ifaces.len().min(views.len()));
+        let (own, listed) = views.split_at(self.vlans.ports.min(views.len()));
         let mut netns: Vec<String> = Vec::new();
         let mut nsid = |v: &PortView| {
             let n = v.peer_node.as_deref()?;
@@ -1692,6 +1721,7 @@ impl Router {
             link.link_netnsid = nsid(v);
             links.push(link);
         }
+        links.extend(self.vlan_links(own));
         links
     }
 
@@ -1733,7 +1763,18 @@ impl Node for Router {
             f.rules.detail = ctx.detail();
             f.rules.tables.set_trace(ctx.trace());
         }
-        let dev = usize::from(port);
+        // A tagged frame is its VLAN device's, untagged (see `vlan`).
+        let untagged;
+        let (dev, frame) = match crate::wire::vlan::is_tagged(frame) {
+            false => (usize::from(port), frame),
+            true => match self.vlan_ingress(port, frame, ctx) {
+                Some((dev, f)) => {
+                    untagged = f;
+                    (dev, &untagged[..])
+                }
+                None => return,
+            },
+        };
         let Some(iface) = self.ifaces.get(dev) else {
             return;
         };
@@ -1805,6 +1846,26 @@ impl Node for Router {
     ) -> Result<(), String> {
         let result = match parse_command(argv)? {
             RouterCmd::Route(r) => self.apply_route(&r).map(|_| String::new()),
+            RouterCmd::Link(words) | RouterCmd::Addr(words) => {
+                let words: Vec<&str> = words.iter().map(String::as_str).collect();
+                let done = match argv.get(1).map(String::as_str) {
+                    Some("link" | "l") => self.ip_link_cmd(&words),
+                    _ => self.ip_addr_cmd(&words),
+                };
+                let (exit_code, output) = match done {
+                    Ok(out) => (0, out),
+                    Err(e) => e,
+                };
+                ctx.finish(
+                    cmd,
+                    CmdResult {
+                        exit_code,
+                        output,
+                        ..CmdResult::default()
+                    },
+                );
+                return Ok(());
+            }
             RouterCmd::Neigh(words) => {
                 let words: Vec<&str> = words.iter().map(String::as_str).collect();
                 let (exit_code, output) = match self.ip_neigh_cmd(now, &words, ctx) {
@@ -1891,6 +1952,9 @@ impl Node for Router {
         }
         if let Some(out) = iproute::link_listing(&words, || self.links(ports)) {
             return Ok(out);
+        }
+        if let Some(out) = self.one_link(&words, ports) {
+            return out;
         }
         let names: Vec<String> = self.ifaces.iter().map(|f| f.name.clone()).collect();
         match words.as_slice() {

@@ -179,6 +179,19 @@ impl RouteTable {
         best
     }
 
+    /// Removes every route through `dev` (the device went down or away, as `fib_disable_ip`
+    /// flushes them).
+    pub fn remove_dev(&mut self, dev: usize) {
+        self.routes.retain(|r| r.dev != dev);
+    }
+
+    /// Removes the connected route an address added (`ip addr del`).
+    pub fn remove_connected(&mut self, cidr: Ipv4Cidr, dev: usize) {
+        self.routes.retain(|r| {
+            !(r.kernel && r.dev == dev && r.dst == network(cidr) && r.src == Some(cidr.address()))
+        });
+    }
+
     pub fn add_connected(&mut self, cidr: Ipv4Cidr, dev: usize) {
         self.routes.push(Route {
             dst: network(cidr),

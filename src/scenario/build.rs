@@ -134,7 +134,8 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
             iptables: r.iptables.clone(),
         };
         let names: Vec<String> = r.ifaces.iter().map(|i| i.name.clone()).collect();
-        let mut router = Router::new(config, seed)?;
+        let vlans = r.vlans.iter().map(|v| v.config()).collect();
+        let mut router = Router::with_vlans(config, vlans, seed)?;
         for (key, value) in &r.sysctls {
             router.sysctl(key, Some(value))?;
         }

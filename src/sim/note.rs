@@ -95,6 +95,9 @@ pub enum Note {
     Routed {
         port: u16,
         via: Option<smoltcp::wire::Ipv4Address>,
+        /// The interface's name when it has no port of its own (a VLAN device, which sends
+        /// through `port`).
+        dev: Option<Box<str>>,
     },
     /// A router waits for ARP before it can send the packet.
     Queued {
@@ -284,10 +287,15 @@ impl Note {
                 )
             }
             Note::Dropped(reason) => format!("dropped: {}", reason.describe()),
-            Note::Routed { port, via } => match via {
-                Some(gw) => format!("routed via {gw} dev {}", port_name(port)),
-                None => format!("routed dev {} (directly connected)", port_name(port)),
-            },
+            Note::Routed { port, via, ref dev } => {
+                let dev = dev
+                    .as_deref()
+                    .map_or_else(|| port_name(port), str::to_string);
+                match via {
+                    Some(gw) => format!("routed via {gw} dev {dev}"),
+                    None => format!("routed dev {dev} (directly connected)"),
+                }
+            }
             Note::Queued { next_hop } => format!("queued: resolving {next_hop} (ARP)"),
             Note::Icmp { kind, code } => format!("answered with ICMP {}", icmp_name(kind, code)),
             Note::Local => "delivered locally".into(),

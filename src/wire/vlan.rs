@@ -85,6 +85,16 @@ pub fn retag(frame: &[u8], tci: Option<Tci>, out: &mut Vec<u8>) {
     out.extend_from_slice(rest);
 }
 
+/// Puts a tag in front of the EtherType, in place (a fresh pool buffer has room for one).
+pub fn insert_tag(frame: &mut Vec<u8>, tci: Tci) {
+    if frame.len() < MACS {
+        return;
+    }
+    let [a, b] = TPID_8021Q.to_be_bytes();
+    let [c, d] = tci.to_bits().to_be_bytes();
+    frame.splice(MACS..MACS, [a, b, c, d]);
+}
+
 /// Whether `frame` already has the tagging `vid` asks for (a tag of that VLAN, or no tag),
 /// so that it can leave as it came, uncopied.
 pub fn same_tagging(frame: &[u8], vid: Option<u16>) -> bool {
@@ -140,6 +150,9 @@ mod tests {
         assert_eq!(tag(&other).map(|t| t.vid), Some(20));
         assert!(same_tagging(&t, Some(10)) && !same_tagging(&t, Some(20)));
         assert!(same_tagging(&f, None) && !same_tagging(&f, Some(10)));
+        let mut g = f.clone();
+        insert_tag(&mut g, Tci::vid(10));
+        assert_eq!(g, t);
     }
 
     #[test]
