@@ -76,6 +76,11 @@ impl PortVlans {
         }
     }
 
+    /// The entries in the order they were added.
+    pub fn entries(&self) -> &[VlanEntry] {
+        &self.entries
+    }
+
     /// The entries by VLAN id, as `bridge vlan show` lists them.
     pub fn sorted(&self) -> Vec<VlanEntry> {
         let mut v = self.entries.clone();
