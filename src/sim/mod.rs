@@ -969,7 +969,9 @@ impl Sim {
         let l = &mut self.links[link.index()];
         let end = l.end_of(port);
         let peer = l.ends[1 - end];
-        let tagged = crate::wire::vlan::is_tagged(self.pool.get(frame));
+        // Whether the frame is tagged matters only to a frame over the MTU: asked only then.
+        let over = len.saturating_sub(crate::link::ETH_HEADER_LEN) > l.params.mtu as usize;
+        let tagged = over && crate::wire::vlan::is_tagged(self.pool.get(frame));
         match l.transmit(end, self.now, len, tagged) {
             LinkOutcome::Arrive(at) => {
                 p.stats.tx_packets += 1;
@@ -1055,7 +1057,9 @@ impl Sim {
         let slot = &self.nodes[node.index()];
         let (first, count) = (slot.first_port, slot.ports);
         let len = self.pool.get(frame).len();
-        let tagged = crate::wire::vlan::is_tagged(self.pool.get(frame));
+        // A tagged frame may be a tag longer (see `Link::admit`); asked only of a long one.
+        let over = len.saturating_sub(crate::link::ETH_HEADER_LEN) > mtu as usize;
+        let tagged = over && crate::wire::vlan::is_tagged(self.pool.get(frame));
         let tag = if tagged {
             crate::wire::vlan::VLAN_HLEN
         } else {

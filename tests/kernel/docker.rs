@@ -7,6 +7,10 @@
 //! The rules are what `iptables-save` prints on each router in hoplab at the start of the
 //! run, loaded with `iptables-restore -w`.
 //!
+//! A bridge's `vlan_filtering` and ports' VLANs become `bridge vlan` commands, a router's
+//! VLAN devices `ip link add link PARENT ... type vlan`; a lab with VLANs runs with IPv6 off,
+//! so the kernel's bridges learn only what hoplab's do.
+//!
 //! What the testbed does not have: Docker's daemons (no `docker-proxy`, no embedded DNS).
 //! `bridge-nf-call-iptables` is off in every namespace, then on where hoplab's router turns
 //! it on, as a Docker host does with ICC off or without the proxy.
