@@ -1033,7 +1033,9 @@ pub fn frame(b: &mut Bytes, t: &Target) -> Vec<u8> {
             arp(b, t, &mut f, src);
         }
         6 => {
-            f.extend_from_slice(&[0x81, 0x00, 0, 1, 8, 0]);
+            // Tagged: the bridge's VLANs (1, 10), a priority tag (0), one nobody has (20).
+            let vid = b.pick(&[1, 10, 0, 20]);
+            f.extend_from_slice(&[0x81, 0x00, 0, vid, 8, 0]);
             ipv4(b, t, &mut f, 1);
         }
         _ => {
@@ -1215,18 +1217,25 @@ fn checksum(data: &[u8], mut sum: u32) -> u16 {
 }
 
 /// A lab for frames: a Docker-style host `r1` (NAT, conntrack, a DNAT, TCPMSS, LOG and
-/// REJECT, br_netfilter on) with its bridge `br0` and container `h1`, and `h2` behind its
+/// REJECT, br_netfilter on, a VLAN device `eth0.10`) with its bridge `br0` (VLAN filtering:
+/// the prober's port also takes VLAN 10 tagged) and container `h1`, and `h2` behind its
 /// `eth1`. A prober injects frames at a bridge port (`br0:fz`), a router interface
 /// (`r1:eth0`) and a host interface (`h1:eth1`).
 pub const FRAME_LAB: &str = "version: 1
 name: fuzz-frames
 seed: 1
 bridges:
-  - {name: br0, host: r1, ports: [fz], mac: '02:00:00:00:00:b0'}
+  - name: br0
+    host: r1
+    ports: [fz]
+    mac: '02:00:00:00:00:b0'
+    vlan_filtering: true
+    vlans: {fz: '1 pvid untagged, 10'}
 routers:
   - name: r1
     interfaces:
       eth0: {ip: 192.0.2.10/24, mac: '02:00:00:00:00:10'}
+      eth0.10: 10.10.0.1/24
       br0: {ip: 172.17.0.1/16, mac: '02:00:00:00:00:b0'}
       eth1: {ip: 10.9.0.1/24, mac: '02:00:00:00:00:11', mtu: 1400}
     sysctls: [net.bridge.bridge-nf-call-iptables=1]

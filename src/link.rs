@@ -110,14 +110,21 @@ impl Link {
         &self.dirs[from_end].counters
     }
 
-    /// Checks that do not depend on the link's clock: state and MTU.
-    pub fn admit(&mut self, from_end: usize, len: usize) -> Result<(), DropReason> {
+    /// Checks that do not depend on the link's clock: state and MTU. A `tagged` frame
+    /// (802.1Q) may be a tag longer: a veth takes MTU + Ethernet header + `VLAN_HLEN` bytes
+    /// (`is_skb_forwardable`), so a full-size packet in a tag still crosses.
+    pub fn admit(&mut self, from_end: usize, len: usize, tagged: bool) -> Result<(), DropReason> {
         let c = &mut self.dirs[from_end].counters;
         if !self.up {
             c.dropped_down += 1;
             return Err(DropReason::LinkDown);
         }
-        if len.saturating_sub(ETH_HEADER_LEN) > self.params.mtu as usize {
+        let tag = if tagged {
+            crate::wire::vlan::VLAN_HLEN
+        } else {
+            0
+        };
+        if len.saturating_sub(ETH_HEADER_LEN + tag) > self.params.mtu as usize {
             c.dropped_mtu += 1;
             return Err(DropReason::Mtu {
                 mtu: self.params.mtu,
@@ -126,9 +133,15 @@ impl Link {
         Ok(())
     }
 
-    /// Sends one frame of `len` bytes from `from_end` at `now`.
-    pub fn transmit(&mut self, from_end: usize, now: Instant, len: usize) -> LinkOutcome {
-        if let Err(reason) = self.admit(from_end, len) {
+    /// Sends one frame of `len` bytes from `from_end` at `now` (`tagged`: see `admit`).
+    pub fn transmit(
+        &mut self,
+        from_end: usize,
+        now: Instant,
+        len: usize,
+        tagged: bool,
+    ) -> LinkOutcome {
+        if let Err(reason) = self.admit(from_end, len, tagged) {
             return LinkOutcome::Drop(reason);
         }
         let p = &self.params;
@@ -177,7 +190,10 @@ mod tests {
     fn veth_defaults_deliver_after_the_default_delay() {
         let mut l = link(LinkParams::default());
         let t = Instant::from_nanos(5);
-        assert_eq!(l.transmit(0, t, 60), LinkOutcome::Arrive(t + DEFAULT_DELAY));
+        assert_eq!(
+            l.transmit(0, t, 60, false),
+            LinkOutcome::Arrive(t + DEFAULT_DELAY)
+        );
         assert_eq!(l.peer_of(PortId(0)), PortId(1));
         assert_eq!(l.peer_of(PortId(1)), PortId(0));
     }
@@ -186,14 +202,23 @@ mod tests {
     fn mtu_drops_oversize_and_counts() {
         let mut l = link(LinkParams::default());
         assert_eq!(
-            l.transmit(0, Instant::ZERO, 1514),
+            l.transmit(0, Instant::ZERO, 1514, false),
             LinkOutcome::Arrive(Instant::ZERO + DEFAULT_DELAY)
         );
         assert_eq!(
-            l.transmit(0, Instant::ZERO, 1515),
+            l.transmit(0, Instant::ZERO, 1515, false),
             LinkOutcome::Drop(DropReason::Mtu { mtu: 1500 })
         );
         assert_eq!(l.counters(0).dropped_mtu, 1);
+        // A tagged frame may carry a full-MTU packet: four bytes more, not five.
+        assert_eq!(
+            l.transmit(0, Instant::ZERO, 1518, true),
+            LinkOutcome::Arrive(Instant::ZERO + DEFAULT_DELAY)
+        );
+        assert_eq!(
+            l.transmit(0, Instant::ZERO, 1519, true),
+            LinkOutcome::Drop(DropReason::Mtu { mtu: 1500 })
+        );
     }
 
     #[test]
@@ -206,18 +231,30 @@ mod tests {
         });
         let t0 = Instant::ZERO;
         let us = |n| Instant::ZERO + Duration::from_micros(n);
-        assert_eq!(l.transmit(0, t0, 100), LinkOutcome::Arrive(us(100 + 1000)));
-        assert_eq!(l.transmit(0, t0, 100), LinkOutcome::Arrive(us(200 + 1000)));
-        assert_eq!(l.transmit(0, t0, 100), LinkOutcome::Arrive(us(300 + 1000)));
         assert_eq!(
-            l.transmit(0, t0, 100),
+            l.transmit(0, t0, 100, false),
+            LinkOutcome::Arrive(us(100 + 1000))
+        );
+        assert_eq!(
+            l.transmit(0, t0, 100, false),
+            LinkOutcome::Arrive(us(200 + 1000))
+        );
+        assert_eq!(
+            l.transmit(0, t0, 100, false),
+            LinkOutcome::Arrive(us(300 + 1000))
+        );
+        assert_eq!(
+            l.transmit(0, t0, 100, false),
             LinkOutcome::Drop(DropReason::QueueFull { limit: 2 })
         );
         // The other direction has its own clock.
-        assert_eq!(l.transmit(1, t0, 100), LinkOutcome::Arrive(us(100 + 1000)));
+        assert_eq!(
+            l.transmit(1, t0, 100, false),
+            LinkOutcome::Arrive(us(100 + 1000))
+        );
         // Once the backlog drains, frames are accepted again.
         assert!(matches!(
-            l.transmit(0, us(250), 100),
+            l.transmit(0, us(250), 100, false),
             LinkOutcome::Arrive(_)
         ));
     }
@@ -231,7 +268,12 @@ mod tests {
         let run = || {
             let mut l = link(params.clone());
             (0..64)
-                .map(|_| matches!(l.transmit(0, Instant::ZERO, 60), LinkOutcome::Arrive(_)))
+                .map(|_| {
+                    matches!(
+                        l.transmit(0, Instant::ZERO, 60, false),
+                        LinkOutcome::Arrive(_)
+                    )
+                })
                 .collect::<Vec<_>>()
         };
         let a = run();
@@ -245,7 +287,7 @@ mod tests {
         let mut l = link(LinkParams::default());
         l.up = false;
         assert_eq!(
-            l.transmit(0, Instant::ZERO, 60),
+            l.transmit(0, Instant::ZERO, 60, false),
             LinkOutcome::Drop(DropReason::LinkDown)
         );
     }

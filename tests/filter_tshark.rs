@@ -478,6 +478,37 @@ fn frames() -> Vec<Frame> {
     let mut bpdu = vec![0u8; 46];
     bpdu[..3].copy_from_slice(&[0x42, 0x42, 0x03]);
     add(eth(MAC_H2, bcast, EthernetProtocol::Unknown(46), &bpdu));
+    // 37-40: 802.1Q. The echo request of frame 3 tagged VLAN 10 with priority 5 (the tag
+    // between the MACs and the EtherType); the ARP request tagged VLAN 20 with DEI; a
+    // time exceeded tagged VLAN 10; the echo reply tagged twice (VLAN 100 outside, 10 in).
+    let tagged = |f: &[u8], pcp: u8, dei: bool, vid: u16| {
+        let mut out = Vec::new();
+        let tci = hoplab::wire::vlan::Tci { pcp, dei, vid };
+        hoplab::wire::vlan::retag(f, Some(tci), &mut out);
+        out
+    };
+    add(tagged(&ip_eth(MAC_H1, MAC_H2, &ping), 5, false, 10));
+    add(tagged(
+        &eth(MAC_H1, bcast, EthernetProtocol::Arp, &req),
+        0,
+        true,
+        20,
+    ));
+    add(tagged(
+        &ip_eth(
+            MAC_GW,
+            MAC_H1,
+            &v4(IP_GW, IP_H1, 64, 0x0404, false).icmp(&te),
+        ),
+        0,
+        false,
+        10,
+    ));
+    let inner = tagged(&ip_eth(MAC_H2, MAC_H1, &pong), 0, false, 10);
+    let mut qinq = inner[..12].to_vec();
+    qinq.extend_from_slice(&[0x81, 0x00, 0x00, 100]);
+    qinq.extend_from_slice(&inner[12..]);
+    add(qinq);
     // pcapng comments, as hoplab writes them.
     out[1].1 = Some("id=42 learned 02:42:ac:11:00:02 on veth1");
     out[20].1 = Some("MASQUERADE 172.17.0.2:40000 -> 192.168.1.10:40005");
@@ -620,6 +651,24 @@ const FILTERS: &[&str] = &[
     "udp && ip.ttl==1 || arp && eth.src == 02:42:ac:11:00:02",
     "ip.src==172.17.0.1 || ip.dst == 10.0.0.5 && udp",
     "ip.ttl == 1 and ip.proto == 1",
+    "vlan",
+    "!vlan",
+    "vlan.id == 10",
+    "vlan.id != 10",
+    "vlan.id == 100 && vlan.id == 10",
+    "vlan.id >= 20",
+    "vlan.priority == 5",
+    "vlan.priority == 0",
+    "vlan.dei",
+    "vlan.dei == 1",
+    "vlan.etype == 0x0806",
+    "vlan.etype == 0x8100",
+    "eth.type == 0x8100",
+    "vlan && arp",
+    "vlan.id == 10 && icmp.type == 8",
+    "vlan.id == 10 && ip.src == 172.17.0.2",
+    "vlan && ip.src == 10.0.0.5",
+    "vlan.id == 10 && icmp.type == 0",
 ];
 
 /// Filters both tshark and `Filter::parse` must reject.
@@ -693,7 +742,7 @@ fn filter_counts_match_tshark() {
     std::fs::create_dir(&config_dir).expect("config dir");
     write_pcapng(&pcap, &frames());
     let frames = read_pcapng(&pcap);
-    assert_eq!(frames.len(), 36);
+    assert_eq!(frames.len(), 40);
 
     // Two workers: tshark takes ~0.5 s to start.
     let jobs: Vec<&str> = FILTERS.iter().chain(INVALID).copied().collect();

@@ -19,6 +19,8 @@ pub const DEFAULT_AGEING: Duration = Duration::from_secs(300);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FdbEntry {
     pub port: u16,
+    /// The VLAN it was learned in (0 without VLAN filtering).
+    pub vid: u16,
     pub updated: Instant,
     /// Learning order, so listings are stable.
     pub seq: u64,
@@ -51,6 +53,13 @@ pub struct Fdb {
 pub fn mac_key(mac: EthernetAddress) -> u64 {
     let b = mac.0;
     u64::from_be_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]])
+}
+
+/// The key of `mac` in VLAN `vid`: the VLAN above the 48 bits of the MAC, so that without
+/// VLAN filtering (VLAN 0) the key is the MAC's.
+#[inline]
+pub fn vlan_key(mac: EthernetAddress, vid: u16) -> u64 {
+    mac_key(mac) | (u64::from(vid & 0x0fff) << 48)
 }
 
 pub fn key_mac(key: u64) -> EthernetAddress {
@@ -86,11 +95,18 @@ impl Fdb {
     }
 
     /// Learns (or refreshes) `mac` as reachable through `port`.
+    #[inline]
     pub fn learn(&mut self, mac: EthernetAddress, port: u16, now: Instant) -> Learn {
+        self.learn_in(mac, 0, port, now)
+    }
+
+    /// Learns (or refreshes) `mac` in VLAN `vid` as reachable through `port`: with VLAN
+    /// filtering a MAC has an entry per VLAN (`fdb_find_rcu(br, addr, vid)`).
+    pub fn learn_in(&mut self, mac: EthernetAddress, vid: u16, port: u16, now: Instant) -> Learn {
         if self.ageing == Duration::ZERO {
             return Learn::Disabled;
         }
-        let key = mac_key(mac);
+        let key = vlan_key(mac, vid);
         if let Some(e) = self.entries.get_mut(&key) {
             e.updated = now;
             if e.port != port {
@@ -110,6 +126,7 @@ impl Fdb {
             key,
             FdbEntry {
                 port,
+                vid,
                 updated: now,
                 seq: self.seq,
             },
@@ -122,8 +139,14 @@ impl Fdb {
     }
 
     /// The port `mac` was learned on.
+    #[inline]
     pub fn lookup(&self, mac: EthernetAddress) -> Option<u16> {
         self.entries.get(&mac_key(mac)).map(|e| e.port)
+    }
+
+    /// The port `mac` was learned on in VLAN `vid`.
+    pub fn lookup_in(&self, mac: EthernetAddress, vid: u16) -> Option<u16> {
+        self.entries.get(&vlan_key(mac, vid)).map(|e| e.port)
     }
 
     pub fn get(&self, mac: EthernetAddress) -> Option<&FdbEntry> {
@@ -161,6 +184,12 @@ impl Fdb {
     /// Drops every entry learned on `port` (the port went down, as the kernel does).
     pub fn flush_port(&mut self, port: u16) {
         self.entries.retain(|_, e| e.port != port);
+    }
+
+    /// Drops what `port` learned in these VLANs (the port left them).
+    pub fn flush_port_vlans(&mut self, port: u16, vids: &[u16]) {
+        self.entries
+            .retain(|_, e| e.port != port || !vids.contains(&e.vid));
     }
 
     /// Entries in learning order.
@@ -230,6 +259,22 @@ mod tests {
         assert_eq!(f.not_learned, 1);
         // Known addresses still refresh when full.
         assert_eq!(f.learn(mac(1), 1, at(1)), Learn::Moved { from: 0 });
+    }
+
+    #[test]
+    fn a_mac_has_an_entry_per_vlan() {
+        let mut f = Fdb::new(DEFAULT_AGEING, 10);
+        assert_eq!(f.learn_in(mac(1), 10, 0, at(0)), Learn::New);
+        assert_eq!(f.learn_in(mac(1), 20, 3, at(0)), Learn::New);
+        assert_eq!(f.lookup_in(mac(1), 10), Some(0));
+        assert_eq!(f.lookup_in(mac(1), 20), Some(3));
+        assert_eq!(f.lookup(mac(1)), None);
+        let listed: Vec<(u8, u16, u16)> = f
+            .entries()
+            .iter()
+            .map(|(m, e)| (m.0[5], e.vid, e.port))
+            .collect();
+        assert_eq!(listed, [(1, 10, 0), (1, 20, 3)]);
     }
 
     #[test]

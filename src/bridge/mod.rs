@@ -12,9 +12,18 @@
 //! protocol, a port learns only while learning or forwarding, and frames enter and leave
 //! only forwarding ports. With it off (the default, as in Linux), BPDUs are flooded like any
 //! frame, so bridges that do run STP still hear each other through this one.
+//!
+//! With VLAN filtering on (`vlan_filtering 1`, see `vlan`), a frame belongs to a VLAN (its
+//! tag's, or the ingress port's PVID), is learned and looked up per VLAN, and leaves only
+//! by ports of its VLAN, tagged or not as each port's entry says. Off (the default), tags
+//! are payload: frames pass as they came.
 
 pub mod fdb;
 pub mod stp;
+pub mod vlan;
+mod vlan_fwd;
+
+pub use vlan_fwd::check_command;
 
 use std::any::Any;
 
@@ -95,6 +104,9 @@ pub struct Bridge {
     stp_started: bool,
     /// The FDB's own ageing time, restored when a topology change ends.
     ageing: Duration,
+    /// The VLAN table, made when VLAN filtering turns on or a `bridge vlan` command runs;
+    /// until then every port has the default VLAN and nothing is filtered.
+    vlans: Option<Box<vlan::Vlans>>,
 }
 
 fn is_link_local_group(mac: EthernetAddress) -> bool {
@@ -127,7 +139,42 @@ impl Bridge {
             absent: Vec::new(),
             stp,
             stp_started: false,
+            vlans: None,
         }
+    }
+
+    /// Whether VLAN filtering is on (`vlan_filtering 1`).
+    pub fn vlan_filtering(&self) -> bool {
+        self.vlans.as_ref().is_some_and(|v| v.filtering)
+    }
+
+    /// Turns VLAN filtering on or off (`ip link set BR type bridge vlan_filtering 1`); the
+    /// ports keep their VLANs either way.
+    pub fn set_vlan_filtering(&mut self, on: bool) {
+        self.vlans_mut().filtering = on;
+    }
+
+    /// The VLAN table, if anything made one (see the field).
+    pub fn vlans(&self) -> Option<&vlan::Vlans> {
+        self.vlans.as_deref()
+    }
+
+    /// Replaces a port's VLANs (the own port's are the bridge device's).
+    pub fn set_port_vlans(&mut self, port: u16, table: vlan::PortVlans) {
+        if let Some(t) = self.vlans_mut().port_mut(port) {
+            *t = table;
+        }
+    }
+
+    /// Replaces the bridge device's own VLANs (`bridge vlan ... dev BR self`).
+    pub fn set_bridge_vlans(&mut self, table: vlan::PortVlans) {
+        *self.vlans_mut().bridge_mut() = table;
+    }
+
+    fn vlans_mut(&mut self) -> &mut vlan::Vlans {
+        let (n, own) = (self.ports.len(), self.own_port);
+        self.vlans
+            .get_or_insert_with(|| Box::new(vlan::Vlans::new(n, own, false)))
     }
 
     /// The spanning tree, when on.
@@ -358,6 +405,7 @@ impl Bridge {
 
     fn fdb_listing(&self, argv: &[String]) -> Result<String, String> {
         let mut only_dev: Option<&str> = None;
+        let mut only_vlan: Option<u16> = None;
         let mut dynamic_only = false;
         let mut it = argv.iter().skip(3);
         while let Some(w) = it.next() {
@@ -381,59 +429,63 @@ impl Bridge {
                     only_dev = Some(d.as_str());
                 }
                 "dynamic" => dynamic_only = true,
+                // `atoi`: 0 (a word that is no number) lists every entry.
+                "vlan" => {
+                    let v = it.next().ok_or("bridge fdb show vlan: missing VLAN id")?;
+                    only_vlan = Some(vlan::atoi_short(v) as u16).filter(|v| *v != 0);
+                }
                 other => return Err(format!("bridge fdb show: unknown argument \"{other}\"")),
             }
         }
         let br = &self.config.name;
         let all_hosts = EthernetAddress([0x01, 0x00, 0x5e, 0x00, 0x00, 0x01]);
+        let line = |mac, dev: &str, vlan, master: bool, permanent| FdbLine {
+            mac,
+            dev: dev.to_string(),
+            vlan,
+            master: master.then(|| br.clone()),
+            permanent,
+        };
+        // A local address has an entry per VLAN of its device, newest first, then one
+        // without a VLAN (`fdb_add_local` for VLAN 0 first, then each VLAN added); only
+        // once the bridge has a VLAN table (before, the listings are those of a bridge
+        // built without VLAN filtering support).
+        let local = |lines: &mut Vec<FdbLine>, mac, dev: &str, table: Option<&vlan::PortVlans>| {
+            for vid in table.into_iter().flat_map(vlan::PortVlans::newest_first) {
+                lines.push(line(mac, dev, Some(vid), true, true));
+            }
+            lines.push(line(mac, dev, None, true, true));
+        };
         let mut lines = Vec::new();
         // The bridge device: its multicast list (self), then its own address (master).
         if !dynamic_only {
-            lines.push(FdbLine {
-                mac: all_hosts,
-                dev: br.clone(),
-                master: None,
-                permanent: true,
-            });
-            lines.push(FdbLine {
-                mac: self.config.mac,
-                dev: br.clone(),
-                master: Some(br.clone()),
-                permanent: true,
-            });
+            lines.push(line(all_hosts, br, None, false, true));
+            let table = self.vlans.as_deref().map(vlan::Vlans::bridge);
+            local(&mut lines, self.config.mac, br, table);
         }
         let learned = self.fdb.entries();
         for (i, port) in self.ports.iter().enumerate() {
             if port.own || !self.is_present(i) {
                 continue;
             }
-            for (mac, e) in &learned {
+            // Newest first, as the kernel's FDB list is kept (`hlist_add_head`).
+            for (mac, e) in learned.iter().rev() {
                 if usize::from(e.port) == i {
-                    lines.push(FdbLine {
-                        mac: *mac,
-                        dev: port.name.clone(),
-                        master: Some(br.clone()),
-                        permanent: false,
-                    });
+                    let vid = (e.vid != 0).then_some(e.vid);
+                    lines.push(line(*mac, &port.name, vid, true, false));
                 }
             }
             if !dynamic_only {
-                lines.push(FdbLine {
-                    mac: port.mac,
-                    dev: port.name.clone(),
-                    master: Some(br.clone()),
-                    permanent: true,
-                });
-                lines.push(FdbLine {
-                    mac: all_hosts,
-                    dev: port.name.clone(),
-                    master: None,
-                    permanent: true,
-                });
+                let table = self.vlans.as_deref().map(|v| v.port(i as u16));
+                local(&mut lines, port.mac, &port.name, table);
+                lines.push(line(all_hosts, &port.name, None, false, true));
             }
         }
         if let Some(d) = only_dev {
             lines.retain(|l| l.dev == d);
+        }
+        if let Some(v) = only_vlan {
+            lines.retain(|l| l.vlan == Some(v));
         }
         Ok(iproute::bridge_fdb(&lines))
     }
@@ -518,6 +570,7 @@ impl Bridge {
             noarp: false,
             no_brd: Vec::new(),
             lower_missing: false,
+            lower: None,
         });
         let mut netns: Vec<String> = Vec::new();
         for (i, (p, v)) in self.ports.iter().zip(views).enumerate() {
@@ -552,6 +605,7 @@ impl Bridge {
                 noarp: false,
                 no_brd: Vec::new(),
                 lower_missing: false,
+                lower: None,
             });
         }
         links
@@ -630,6 +684,10 @@ impl Node for Bridge {
                 ctx.note(Note::Dropped(DropReason::PortState));
                 return;
             }
+        }
+        if self.vlans.as_ref().is_some_and(|v| v.filtering) {
+            self.vlan_frame(now, port, frame, (src, dst), ctx);
+            return;
         }
         self.learn(now, src, port, ctx);
         // Without spanning tree, BPDUs are flooded like any frame (`br_handle_frame`).
@@ -734,6 +792,29 @@ impl Node for Bridge {
         self.set_carrier(now, port, up, ctx);
     }
 
+    fn start_command(
+        &mut self,
+        _now: Instant,
+        cmd: crate::sim::CmdId,
+        argv: &[String],
+        _input: &str,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(), String> {
+        let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let (exit_code, output) = self
+            .run_vlan_command(&words)
+            .ok_or_else(|| format!("a bridge runs no `{}`", argv.join(" ")))?;
+        ctx.finish(
+            cmd,
+            crate::sim::CmdResult {
+                exit_code,
+                output,
+                ..Default::default()
+            },
+        );
+        Ok(())
+    }
+
     fn show(
         &mut self,
         now: Instant,
@@ -746,6 +827,7 @@ impl Node for Bridge {
         }
         match words.as_slice() {
             ["bridge", "fdb", "show", ..] | ["bridge", "fdb"] => self.fdb_listing(argv),
+            ["bridge", "vlan", ..] => self.vlan_listing(&words),
             ["bridge", "link"] | ["bridge", "link", "show"] => Ok(self.bridge_link(ports)),
             ["brctl", "show"] => Ok(brctl::show(&[self.brctl_bridge()])),
             ["brctl", "show", names @ ..] => {
@@ -761,7 +843,7 @@ impl Node for Bridge {
                 Ok(brctl::showmacs(&self.brctl_macs(now)))
             }
             _ => Err(format!(
-                "{}: a bridge shows `bridge fdb show`, `bridge link`, `brctl show`, `brctl showmacs BR`, `ip addr`, `ip link`, `ip -s link`",
+                "{}: a bridge shows `bridge fdb show`, `bridge vlan show`, `bridge link`, `brctl show`, `brctl showmacs BR`, `ip addr`, `ip link`, `ip -s link`",
                 argv.join(" ")
             )),
         }

@@ -251,3 +251,197 @@ fn a_deleted_port_takes_no_flood_and_its_entries_go_with_it() {
     l.send(0, Instant::ZERO, frame(mac(1), mac(3)));
     assert_eq!(l.counts(), [1, 3, 1]);
 }
+
+mod vlans {
+    use super::*;
+    use crate::bridge::vlan::parse_spec;
+    use crate::wire::vlan::{Tci, retag, tag};
+
+    fn tagged(f: Vec<u8>, vid: u16) -> Vec<u8> {
+        let mut out = Vec::new();
+        retag(&f, Some(Tci::vid(vid)), &mut out);
+        out
+    }
+
+    /// p0, p3: access ports of VLAN 10; p1: access port of VLAN 20; p2: a trunk of both;
+    /// p4: in VLAN 10 tagged only, without a PVID.
+    fn vlan_lab() -> Lab {
+        let mut l = lab(5, DEFAULT_AGEING, DEFAULT_FDB_MAX);
+        let b = l.bridge();
+        b.set_vlan_filtering(true);
+        for (p, spec) in [
+            (0, "10 pvid untagged"),
+            (1, "20 pvid untagged"),
+            (2, "10, 20"),
+            (3, "10 pvid untagged"),
+            (4, "10"),
+        ] {
+            b.set_port_vlans(p, parse_spec(spec).unwrap());
+        }
+        for p in l.probes.clone() {
+            l.sim.update::<Probe, _>(p, |p| *p = Probe::new("h", true));
+        }
+        l
+    }
+
+    /// The VLAN tag each probe's last frame arrived with (None: untagged), if any arrived.
+    fn last_tags(l: &mut Lab) -> Vec<Option<Option<u16>>> {
+        l.probes
+            .clone()
+            .into_iter()
+            .map(|p| {
+                let probe = l.sim.node_as::<Probe>(p).unwrap();
+                probe.received.last().map(|(_, _, f)| tag(f).map(|t| t.vid))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_broadcast_stays_in_its_vlan_tagged_on_the_trunk() {
+        let mut l = vlan_lab();
+        l.send(0, Instant::ZERO, frame(mac(1), BCAST));
+        assert_eq!(l.counts(), [0, 0, 1, 1, 1]);
+        assert_eq!(
+            last_tags(&mut l),
+            [None, None, Some(Some(10)), Some(None), Some(Some(10))]
+        );
+        // A frame tagged 20 on the trunk reaches VLAN 20's access port, untagged.
+        l.send(2, Instant::ZERO, tagged(frame(mac(2), BCAST), 20));
+        assert_eq!(l.counts(), [0, 1, 1, 1, 1]);
+        assert_eq!(last_tags(&mut l)[1], Some(None));
+    }
+
+    #[test]
+    fn learning_and_lookup_are_per_vlan() {
+        let mut l = vlan_lab();
+        // mac(9) speaks in VLAN 20 from the trunk; a frame to it in VLAN 10 is unknown there.
+        l.send(2, Instant::ZERO, tagged(frame(mac(9), BCAST), 20));
+        assert_eq!(l.bridge().fdb.lookup_in(mac(9), 20), Some(2));
+        assert_eq!(l.bridge().fdb.lookup_in(mac(9), 10), None);
+        l.send(0, Instant::ZERO, frame(mac(1), mac(9)));
+        assert_eq!(l.counts(), [0, 1, 1, 1, 1], "flooded in VLAN 10");
+        // In VLAN 20 it is known: one copy, out of the trunk, tagged.
+        l.send(1, Instant::ZERO, frame(mac(3), mac(9)));
+        assert_eq!(l.counts(), [0, 1, 2, 1, 1]);
+        assert_eq!(last_tags(&mut l)[2], Some(Some(20)));
+    }
+
+    #[test]
+    fn frames_outside_the_ports_vlans_are_dropped() {
+        let mut l = vlan_lab();
+        // Untagged on a port without a PVID; tagged 20 on an access port of 10; tagged 30 on
+        // the trunk.
+        l.send(4, Instant::ZERO, frame(mac(4), BCAST));
+        l.send(0, Instant::ZERO, tagged(frame(mac(1), BCAST), 20));
+        l.send(2, Instant::ZERO, tagged(frame(mac(2), BCAST), 30));
+        assert_eq!(l.counts(), [0, 0, 0, 0, 0]);
+        assert!(
+            l.bridge().fdb.is_empty(),
+            "nothing learned from dropped frames"
+        );
+        // Tagged 10 on the port without a PVID is fine.
+        l.send(4, Instant::ZERO, tagged(frame(mac(4), BCAST), 10));
+        assert_eq!(l.counts(), [1, 0, 1, 1, 0]);
+    }
+
+    #[test]
+    fn without_filtering_a_tag_is_payload() {
+        let mut l = lab(3, DEFAULT_AGEING, DEFAULT_FDB_MAX);
+        for p in l.probes.clone() {
+            l.sim.update::<Probe, _>(p, |p| *p = Probe::new("h", true));
+        }
+        l.send(0, Instant::ZERO, tagged(frame(mac(1), BCAST), 30));
+        assert_eq!(l.counts(), [0, 1, 1]);
+        assert_eq!(last_tags(&mut l)[1], Some(Some(30)));
+        assert_eq!(l.bridge().fdb.lookup(mac(1)), Some(0));
+    }
+
+    #[test]
+    fn listings_show_the_vlans() {
+        let mut l = vlan_lab();
+        l.send(2, Instant::ZERO, tagged(frame(mac(9), BCAST), 20));
+        let now = l.sim.now();
+        let show = |l: &mut Lab, cmd: &str| {
+            let argv: Vec<String> = cmd.split(' ').map(String::from).collect();
+            crate::sim::Node::show(l.bridge(), now, &argv, &[])
+        };
+        let vlans = show(&mut l, "bridge vlan show").unwrap();
+        assert_eq!(
+            vlans,
+            "port              vlan-id  \n\
+             br0               1 PVID Egress Untagged\n\
+             p0                10 PVID Egress Untagged\n\
+             p1                20 PVID Egress Untagged\n\
+             p2                10\n\
+             \x20                 20\n\
+             p3                10 PVID Egress Untagged\n\
+             p4                10\n"
+        );
+        let one = show(&mut l, "bridge vlan show dev p2 vid 20").unwrap();
+        assert_eq!(one, "port              vlan-id  \np2                20\n");
+        assert_eq!(
+            show(&mut l, "bridge vlan show dev nope").unwrap_err(),
+            "Cannot find device \"nope\""
+        );
+        let fdb = show(&mut l, "bridge fdb show dev p2").unwrap();
+        assert_eq!(
+            fdb,
+            "02:00:00:00:00:09 dev p2 vlan 20 master br0 \n\
+             0a:00:00:00:00:02 dev p2 vlan 20 master br0 permanent\n\
+             0a:00:00:00:00:02 dev p2 vlan 10 master br0 permanent\n\
+             0a:00:00:00:00:02 dev p2 master br0 permanent\n\
+             01:00:5e:00:00:01 dev p2 self permanent\n"
+        );
+    }
+
+    #[test]
+    fn commands_change_the_table_as_iproute2_reports() {
+        let mut l = vlan_lab();
+        let run = |l: &mut Lab, cmd: &str| {
+            let words: Vec<&str> = cmd.split(' ').collect();
+            l.bridge().run_vlan_command(&words)
+        };
+        assert_eq!(
+            run(&mut l, "bridge vlan add dev p4 vid 10 pvid untagged"),
+            Some((0, String::new()))
+        );
+        assert_eq!(l.bridge().vlans().unwrap().port(4).pvid(), Some(10));
+        assert_eq!(
+            run(&mut l, "bridge vlan add dev p9 vid 10"),
+            Some((255, "Cannot find bridge device \"p9\"\n".into()))
+        );
+        assert_eq!(
+            run(&mut l, "bridge vlan add dev br0 vid 10"),
+            Some((255, "RTNETLINK answers: Operation not supported\n".into()))
+        );
+        assert_eq!(
+            run(&mut l, "bridge vlan add dev br0 vid 10 self"),
+            Some((0, String::new()))
+        );
+        assert!(l.bridge().vlans().unwrap().bridge().get(10).is_some());
+        assert_eq!(
+            run(&mut l, "bridge vlan del dev p0 vid 10"),
+            Some((0, String::new()))
+        );
+        assert_eq!(l.bridge().vlans().unwrap().port(0).pvid(), None);
+        assert_eq!(
+            run(&mut l, "ip link set br0 type bridge vlan_filtering 0"),
+            Some((0, String::new()))
+        );
+        assert!(!l.bridge().vlan_filtering());
+        assert_eq!(
+            run(&mut l, "ip link set br9 type bridge vlan_filtering 1"),
+            Some((1, "Cannot find device \"br9\"\n".into()))
+        );
+        assert_eq!(
+            run(&mut l, "bridge vlan show"),
+            None,
+            "a listing, not a command"
+        );
+        assert!(crate::bridge::check_command(&["ping".to_string()]).is_err());
+        let argv = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        assert!(crate::bridge::check_command(&argv("bridge vlan add dev p1")).is_err());
+        assert!(crate::bridge::check_command(&argv("bridge vlan add dev p1 vid 3")).is_ok());
+        assert!(crate::bridge::check_command(&argv("bridge fdb show")).is_err());
+    }
+}

@@ -32,6 +32,16 @@ pub(crate) struct Eth {
     pub ethertype: Option<u16>,
 }
 
+/// An 802.1Q tag (`vlan`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Vlan {
+    pub id: u16,
+    pub priority: u8,
+    pub dei: bool,
+    /// The EtherType it carries (absent for an 802.3 length).
+    pub etype: Option<u16>,
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Arp {
     pub opcode: u16,
@@ -92,6 +102,8 @@ pub(crate) struct Packet<'a> {
     pub len: u32,
     pub comment: Option<&'a str>,
     pub eth: Option<Eth>,
+    /// The outer tag, then a second (QinQ with 0x8100 twice).
+    pub vlan: [Option<Vlan>; 2],
     pub arp: Option<Arp>,
     pub ip: [Option<Ip>; 2],
     pub icmp: [Option<Icmp>; 2],
@@ -132,9 +144,28 @@ impl<'a> Packet<'a> {
             dst: mac(eth.dst_addr()),
             ethertype: (ethertype > IEEE_802_3_MAX_LEN).then_some(ethertype),
         });
+        let (mut ethertype, mut payload) = (ethertype, eth.payload());
+        // What a tag carries is dissected as if the tag were not there, as Wireshark does.
+        for slot in 0..pkt.vlan.len() {
+            if ethertype != crate::wire::vlan::TPID_8021Q {
+                break;
+            }
+            let Some(tag) = payload.get(..crate::wire::vlan::VLAN_HLEN) else {
+                return pkt;
+            };
+            let tci = crate::wire::vlan::Tci::from_bits(u16::from_be_bytes([tag[0], tag[1]]));
+            ethertype = u16::from_be_bytes([tag[2], tag[3]]);
+            payload = &payload[crate::wire::vlan::VLAN_HLEN..];
+            pkt.vlan[slot] = Some(Vlan {
+                id: tci.vid,
+                priority: tci.pcp,
+                dei: tci.dei,
+                etype: (ethertype > IEEE_802_3_MAX_LEN).then_some(ethertype),
+            });
+        }
         match ethertype {
-            0x0806 => pkt.arp = dissect_arp(eth.payload()),
-            0x0800 => pkt.dissect_ipv4(eth.payload(), 0),
+            0x0806 => pkt.arp = dissect_arp(payload),
+            0x0800 => pkt.dissect_ipv4(payload, 0),
             _ => {}
         }
         pkt

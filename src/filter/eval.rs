@@ -85,6 +85,7 @@ fn exists(field: Field, pkt: &Packet) -> bool {
         Field::Frame => true,
         Field::FrameComment => pkt.comment.is_some(),
         Field::Eth => pkt.eth.is_some(),
+        Field::Vlan => some(&pkt.vlan),
         Field::Arp => pkt.arp.is_some(),
         Field::Ip => some(&pkt.ip),
         Field::Icmp => some(&pkt.icmp),
@@ -114,6 +115,16 @@ fn numbers(field: Field, pkt: &Packet) -> Values {
                         o.push(e.src);
                     }
                     _ => e.ethertype.into_iter().for_each(|t| o.push(t)),
+                }
+            }
+        }
+        F::VlanId | F::VlanPriority | F::VlanDei | F::VlanEtype => {
+            for v in pkt.vlan.iter().flatten() {
+                match field {
+                    F::VlanId => o.push(v.id),
+                    F::VlanPriority => o.push(v.priority),
+                    F::VlanDei => o.push(v.dei),
+                    _ => v.etype.into_iter().for_each(|t| o.push(t)),
                 }
             }
         }

@@ -13,7 +13,12 @@
 //! | `eth` | protocol | Ethernet header present |
 //! | `eth.src`, `eth.dst` | MAC | source, destination MAC |
 //! | `eth.addr` | MAC | source or destination MAC |
-//! | `eth.type` | uint16 | EtherType (absent for 802.3 length frames) |
+//! | `eth.type` | uint16 | EtherType (absent for 802.3 length frames); 0x8100 on a tagged frame |
+//! | `vlan` | protocol | 802.1Q tag present |
+//! | `vlan.id` | uint16 | VLAN id |
+//! | `vlan.priority` | uint16 | priority code point (0-7) |
+//! | `vlan.dei` | flag | drop eligible indicator |
+//! | `vlan.etype` | uint16 | the EtherType the tag carries |
 //! | `arp` | protocol | ARP packet present |
 //! | `arp.opcode` | uint16 | 1 request, 2 reply |
 //! | `arp.src.hw_mac`, `arp.dst.hw_mac` | MAC | sender, target MAC |
@@ -74,6 +79,8 @@
 //!   ICMP error about a packet X sent, `icmp.type == 8` matches a time exceeded
 //!   quoting an echo request, and `tcp` matches an unreachable quoting a SYN.
 //! - `frame.len` is the length of the bytes given (captures are not truncated).
+//! - A tagged frame's fields under the tag (`arp`, `ip.src`, `tcp.port`, ...) are its
+//!   own, as if the tag were not there; a frame with two 802.1Q tags has two `vlan.id`s.
 //!
 //! # Not supported (a parse error, never a silent difference)
 //!
@@ -84,8 +91,8 @@
 //!
 //! Known differences, on unusual or malformed frames only:
 //!
-//! - only untagged Ethernet II with IPv4 is dissected (no VLAN tags, no
-//!   LLC/SNAP);
+//! - only Ethernet II with IPv4 is dissected, with up to two 802.1Q (0x8100) tags
+//!   (no 802.1ad 0x88a8 tags, no LLC/SNAP, nothing under a third tag);
 //! - a header truncated below its minimum (IPv4 20 bytes; TCP, UDP and ICMP 8
 //!   bytes; TCP flags need 20) is absent as a whole, where tshark shows the
 //!   protocol and the fields that fit;

@@ -144,6 +144,31 @@ fn frame(name: &str) -> Vec<u8> {
             eth(v4, &ip(A2, A1, IpProtocol::Icmp, 64, &e))
         }
         "raw" => eth(EthernetProtocol::Unknown(0x88b5), b"opaque"),
+        // The "echo" frame tagged VLAN 10, priority 5; and twice tagged (20 outside, 30
+        // inside) around the "arp" frame.
+        "tagged" => {
+            let mut out = Vec::new();
+            let t = crate::wire::vlan::Tci {
+                pcp: 5,
+                dei: false,
+                vid: 10,
+            };
+            crate::wire::vlan::retag(&frame("echo"), Some(t), &mut out);
+            out
+        }
+        "qinq" => {
+            let (mut inner, mut outer) = (Vec::new(), Vec::new());
+            crate::wire::vlan::retag(
+                &frame("arp"),
+                Some(crate::wire::vlan::Tci::vid(30)),
+                &mut inner,
+            );
+            // A second tag in front of the first: MACs, 0x8100 + TCI 20, then the inner tag.
+            outer.extend_from_slice(&inner[..12]);
+            outer.extend_from_slice(&[0x81, 0x00, 0x00, 20]);
+            outer.extend_from_slice(&inner[12..]);
+            outer
+        }
         _ => panic!("no frame {name}"),
     }
 }
@@ -156,6 +181,21 @@ fn check(filter: &str, name: &str, comment: Option<&str>) -> bool {
 #[test]
 fn matching_table() {
     let cases: &[(&str, &str, bool)] = &[
+        ("vlan", "tagged", true),
+        ("vlan", "echo", false),
+        ("vlan.id == 10", "tagged", true),
+        ("vlan.id != 10", "tagged", false),
+        ("vlan.priority == 5 && vlan.dei == 0", "tagged", true),
+        ("vlan.etype == 0x0800", "tagged", true),
+        ("eth.type == 0x8100", "tagged", true),
+        ("icmp.type == 8 && ip.src == 172.17.0.2", "tagged", true),
+        (
+            "vlan.id == 20 && vlan.id == 30 && arp.opcode == 1",
+            "qinq",
+            true,
+        ),
+        ("vlan.etype == 0x8100", "qinq", true),
+        ("vlan.id != 30", "qinq", false),
         ("", "raw", true),
         ("eth && !ip", "raw", true),
         ("eth.type == 0x88b5", "raw", true),
@@ -293,7 +333,9 @@ fn all_filters() -> Vec<Filter> {
 #[test]
 fn truncated_and_garbage_frames_never_panic() {
     let filters = all_filters();
-    for name in ["arp", "syn", "psh", "udp", "echo", "unreach", "raw"] {
+    for name in [
+        "arp", "syn", "psh", "udp", "echo", "unreach", "raw", "tagged", "qinq",
+    ] {
         let full = frame(name);
         for len in 0..=full.len() {
             for f in &filters {
@@ -312,6 +354,10 @@ fn truncated_and_garbage_frames_never_panic() {
     for i in 0..3000 {
         let len = (next() % 120) as usize;
         let mut bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        if i % 5 == 1 && len > 18 {
+            bytes[12] = 0x81;
+            bytes[13] = 0x00;
+        }
         if i % 2 == 0 && len > 34 {
             bytes[12] = 0x08;
             bytes[13] = 0x00;

@@ -47,6 +47,8 @@ pub struct LinkInfo {
     pub lower_missing: bool,
     /// Addresses added without a broadcast (`ip addr add A/N dev D`, no `brd +`).
     pub no_brd: Vec<Ipv4Address>,
+    /// The device a VLAN device sits on: `eth0.10@eth0`.
+    pub lower: Option<String>,
 }
 
 impl LinkInfo {
@@ -81,6 +83,7 @@ impl LinkInfo {
             no_brd: Vec::new(),
             lower_missing: false,
             bridge: false,
+            lower: None,
         }
     }
 
@@ -107,11 +110,15 @@ impl LinkInfo {
             noarp: false,
             no_brd: Vec::new(),
             lower_missing: false,
+            lower: None,
         }
     }
 
     fn header(&self, mode: bool) -> String {
-        let name = match (&self.peer_name, self.peer_ifindex) {
+        let name = match (
+            self.lower.as_ref().or(self.peer_name.as_ref()),
+            self.peer_ifindex,
+        ) {
             (Some(p), _) => format!("{}@{p}", self.name),
             (None, Some(i)) => format!("{}@if{i}", self.name),
             (None, None) => self.name.clone(),
@@ -380,6 +387,8 @@ pub fn ip_neigh(entries: &[NeighInfo]) -> String {
 pub struct FdbLine {
     pub mac: EthernetAddress,
     pub dev: String,
+    /// `vlan N` of an entry in a VLAN (with VLAN filtering, or a port's local entries).
+    pub vlan: Option<u16>,
     /// `master BR` for the bridge's own table, absent for a device's own (`self`) entries.
     pub master: Option<String>,
     pub permanent: bool,
@@ -390,6 +399,9 @@ pub fn bridge_fdb(lines: &[FdbLine]) -> String {
     let mut out = String::new();
     for l in lines {
         let _ = write!(out, "{} dev {}", Mac(l.mac), l.dev);
+        if let Some(v) = l.vlan {
+            let _ = write!(out, " vlan {v}");
+        }
         match &l.master {
             Some(m) => {
                 let _ = write!(out, " master {m}");
@@ -503,12 +515,14 @@ mod tests {
             FdbLine {
                 mac: EthernetAddress([2, 0x42, 0xac, 0x11, 0, 2]),
                 dev: "vethc1x".into(),
+                vlan: None,
                 master: Some("docker0".into()),
                 permanent: false,
             },
             FdbLine {
                 mac: EthernetAddress([1, 0, 0x5e, 0, 0, 1]),
                 dev: "vethc1x".into(),
+                vlan: None,
                 master: None,
                 permanent: true,
             },
@@ -516,6 +530,15 @@ mod tests {
         assert_eq!(
             bridge_fdb(&f),
             "02:42:ac:11:00:02 dev vethc1x master docker0 \n01:00:5e:00:00:01 dev vethc1x self permanent\n"
+        );
+        // bridge/fdb.c: `vlan N` after the device, before the flags and master.
+        let tagged = FdbLine {
+            vlan: Some(10),
+            ..f[0].clone()
+        };
+        assert_eq!(
+            bridge_fdb(&[tagged]),
+            "02:42:ac:11:00:02 dev vethc1x vlan 10 master docker0 \n"
         );
     }
 

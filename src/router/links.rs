@@ -21,6 +21,8 @@ pub enum LinkKind {
     Veth,
     Bridge,
     Dummy,
+    /// An 802.1Q device on a parent (`vlan.rs`).
+    Vlan,
 }
 
 /// An interface's state beyond its addresses.
@@ -227,6 +229,10 @@ impl Router {
     pub fn remove_link(&mut self, dev: usize) {
         if dev >= self.links.len() {
             return;
+        }
+        // Its VLAN devices go with it, as the kernel unregisters them with their parent.
+        for child in self.vlan_children(dev) {
+            self.delete_vlan(child);
         }
         self.set_link_up(dev, false);
         for a in std::mem::take(&mut self.ifaces[dev].addrs) {

@@ -14,6 +14,7 @@
 //! next hop once ARP resolves it. ICMP errors quote the datagram byte for byte, are never sent
 //! about ICMP errors or broadcasts, and are rate limited per destination.
 
+mod addr;
 mod brctl;
 mod explain;
 pub mod icmp;
@@ -25,6 +26,7 @@ pub mod policy;
 pub mod route;
 pub mod sysctl;
 mod tables;
+pub mod vlan;
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -47,6 +49,7 @@ use crate::time::Instant;
 pub use explain::{RuleStep, TableWalk};
 use neigh::{Action, NeighTable, Resolve};
 use route::{RouteCmd, RouteTable};
+pub use vlan::VlanConfig;
 
 #[derive(Clone, Debug)]
 pub struct RouterIface {
@@ -520,6 +523,8 @@ pub struct Router {
     named_netns: Vec<String>,
     /// Addresses added by `ip addr add` without `brd`: they have no broadcast address.
     no_brd: Vec<Ipv4Address>,
+    /// VLAN devices, and which interfaces have ports (see `vlan`).
+    vlans: vlan::Vlans,
 }
 
 /// A command-line tool installed on the router that reports state kept outside its network
@@ -564,6 +569,9 @@ pub enum RouterCmd {
     /// `ip netns ...`, `ip link add|set|del ...`: they change the lab's topology, so the
     /// lab's runner carries them out (see `scenario::netns`).
     Topology,
+    /// `ip link add ... type vlan ...`, the words after `ip link`: a VLAN device, which the
+    /// lab's runner gives a port before the router makes it (see `vlan`).
+    Link(Vec<String>),
 }
 
 /// Parses a router command: `ip route add|del|replace ...`, `sysctl [-w] net.ipv4.ip_forward[=N]`.
@@ -584,6 +592,9 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
                 "add" | "del" | "delete" | "flush" | "replace" | "change"
             ) =>
         {
+            if matches!(*op, "add" | "del" | "delete") {
+                addr::parse_addr_cmd(&words[2..])?;
+            }
             Ok(RouterCmd::Addr(argv[2..].to_vec()))
         }
         ["cat", path] if path.starts_with("/proc/sys/") => Ok(RouterCmd::ProcSys(
@@ -594,6 +605,10 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
             path["/proc/sys/".len()..].replace('/', "."),
             Some(value.to_string()),
         )),
+        ["ip", "link" | "l", "add", ..] if words.windows(2).any(|p| p == ["type", "vlan"]) => {
+            vlan::parse_link_cmd(&words[2..])?;
+            Ok(RouterCmd::Link(argv[2..].to_vec()))
+        }
         ["ip", "netns", ..]
         | ["ip", "link" | "l", "add" | "set" | "del" | "delete", ..]
         | ["brctl", "addbr" | "delbr" | "addif" | "delif", ..] => Ok(RouterCmd::Topology),
@@ -844,6 +859,15 @@ impl Router {
     }
 
     pub fn new(config: RouterConfig, seed: u64) -> Result<Router, String> {
+        Router::with_vlans(config, Vec::new(), seed)
+    }
+
+    /// A router with VLAN devices on its interfaces (up), made before its routes and rules.
+    pub fn with_vlans(
+        config: RouterConfig,
+        vlans: Vec<VlanConfig>,
+        seed: u64,
+    ) -> Result<Router, String> {
         let mut rng = Rng::stream(seed, &format!("router:{}", config.name));
         let nat_rng = Rng::stream(seed, &format!("nat:{}", config.name));
         let mut r = Router {
@@ -886,6 +910,7 @@ impl Router {
             lo_up: true,
             named_netns: Vec::new(),
             no_brd: Vec::new(),
+            vlans: vlan::Vlans::default(),
         };
         r.links = (0..r.ifaces.len())
             .map(links::LinkState::configured)
@@ -896,6 +921,12 @@ impl Router {
             for a in &f.addrs {
                 r.routes.add_connected(*a, i);
             }
+        }
+        // Each VLAN device takes the device number (and the lab gives it the port) after
+        // the real interfaces.
+        for v in vlans {
+            let dev = r.ifaces.len();
+            r.add_vlan(v, true, dev)?;
         }
         for cmd in &config.routes {
             r.apply_route(cmd)?;
@@ -1181,7 +1212,7 @@ impl Router {
         eth.set_dst_addr(mac);
         eth.set_src_addr(self.ifaces[dev].mac);
         eth.set_ethertype(EthernetProtocol::Ipv4);
-        ctx.send_tagged(dev as u16, frame, tag);
+        self.transmit(dev, frame, tag, ctx);
     }
 
     fn send_arp(
@@ -1212,7 +1243,8 @@ impl Router {
         eth.set_src_addr(self.ifaces[dev].mac);
         eth.set_ethertype(EthernetProtocol::Arp);
         repr.emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
-        ctx.send_new(dev as u16, buf);
+        let tag = ctx.new_tag();
+        self.transmit(dev, buf, tag, ctx);
     }
 
     /// Sends a frame (Ethernet header to fill, IPv4 packet after it) to `next_hop` on `dev`,
@@ -1564,10 +1596,7 @@ impl Router {
             return;
         }
         self.counters.forwarded += 1;
-        ctx.note(Note::Routed {
-            port: route.dev as u16,
-            via: route.via,
-        });
+        ctx.note(self.routed_note(route.dev, route.via));
         let tag = ctx.incoming();
         self.output(now, route.dev, next_hop, (tag, frame), ctx);
     }
@@ -1758,6 +1787,10 @@ impl Router {
             if state.gone {
                 continue;
             }
+            if let Some(link) = self.vlan_link(i, own) {
+                links.push(link);
+                continue;
+            }
             let ifindex = state.ifindex;
             let mut link = LinkInfo::veth(ifindex, &f.name, v, (f.mac, f.mtu), f.addrs.clone());
             link.admin_up = state.up;
@@ -1901,7 +1934,18 @@ impl Node for Router {
             f.rules.detail = ctx.detail();
             f.rules.tables.set_trace(ctx.trace());
         }
-        let dev = usize::from(port);
+        // A tagged frame is its VLAN device's, untagged (see `vlan`).
+        let untagged;
+        let (dev, frame) = match crate::wire::vlan::is_tagged(frame) {
+            false => (usize::from(port), frame),
+            true => match self.vlan_ingress(port, frame, ctx) {
+                Some((dev, f)) => {
+                    untagged = f;
+                    (dev, &untagged[..])
+                }
+                None => return,
+            },
+        };
         let Some(iface) = self.ifaces.get(dev) else {
             return;
         };
@@ -2037,7 +2081,7 @@ impl Node for Router {
                 );
                 return Ok(());
             }
-            RouterCmd::Topology => {
+            RouterCmd::Topology | RouterCmd::Link(_) => {
                 Err("hoplab: `ip netns` and `ip link add|set|del` run as a lab's steps".into())
             }
             RouterCmd::Conntrack(args) => self.conntrack_cmd(now, &args),
@@ -2105,6 +2149,9 @@ impl Node for Router {
         }
         if let Some(out) = iproute::link_listing(&words, || self.links(ports)) {
             return Ok(out);
+        }
+        if let Some(out) = self.one_link(&words, ports) {
+            return out;
         }
         if let Some(out) = self.picked_links(&words, ports) {
             return out;

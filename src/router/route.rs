@@ -179,15 +179,17 @@ impl RouteTable {
         best
     }
 
-    /// Takes away every route through `dev` (its link went down or away).
+    /// Removes every route through `dev` (the device went down or away, as `fib_disable_ip`
+    /// flushes them).
     pub fn remove_dev(&mut self, dev: usize) {
         self.routes.retain(|r| r.dev != dev);
     }
 
-    /// Takes away the connected route an address of `dev` brought.
+    /// Removes the connected route an address added (`ip addr del`).
     pub fn remove_connected(&mut self, cidr: Ipv4Cidr, dev: usize) {
-        self.routes
-            .retain(|r| !(r.kernel && r.dev == dev && r.src == Some(cidr.address())));
+        self.routes.retain(|r| {
+            !(r.kernel && r.dev == dev && r.dst == network(cidr) && r.src == Some(cidr.address()))
+        });
     }
 
     pub fn add_connected(&mut self, cidr: Ipv4Cidr, dev: usize) {

@@ -68,6 +68,19 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
             stp: b.stp,
         };
         let mut bridge = Bridge::new(config, ports);
+        if b.vlan_filtering || !b.vlans.is_empty() {
+            bridge.set_vlan_filtering(b.vlan_filtering);
+        }
+        for (port, table) in &b.vlans {
+            match bridge
+                .ports()
+                .iter()
+                .position(|p| !p.own && p.name == *port)
+            {
+                Some(i) => bridge.set_port_vlans(i as u16, table.clone()),
+                None => bridge.set_bridge_vlans(table.clone()),
+            }
+        }
         if let Some(host) = lab
             .routers
             .iter()
@@ -120,8 +133,16 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
             iptables_version: r.iptables_version,
             iptables: r.iptables.clone(),
         };
-        let names: Vec<String> = r.ifaces.iter().map(|i| i.name.clone()).collect();
-        let mut router = Router::new(config, seed)?;
+        // A VLAN device has a port of its own, after the real ones, that frames never use
+        // (they leave by the parent's): its number is the device's.
+        let names: Vec<String> = r
+            .ifaces
+            .iter()
+            .map(|i| i.name.clone())
+            .chain(r.vlans.iter().map(|v| v.config().iface.name))
+            .collect();
+        let vlans = r.vlans.iter().map(|v| v.config()).collect();
+        let mut router = Router::with_vlans(config, vlans, seed)?;
         for (key, value) in &r.sysctls {
             router.sysctl(key, Some(value))?;
         }
@@ -147,8 +168,14 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
         {
             router.set_bridge_stp(&b.device);
         }
+        router.number_vlans();
         let node = sim.add_node(Box::new(router), &names);
         sim.list_ports_with(node, listed);
+        for local in r.ifaces.len()..names.len() {
+            let port = sim.port(node, local as u16);
+            sim.set_present(port, false);
+            sim.set_silent(port);
+        }
     }
     if !lab.kernel.taps.is_empty() {
         let taps: Vec<(String, u32, smoltcp::wire::EthernetAddress)> = lab

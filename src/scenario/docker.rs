@@ -576,6 +576,8 @@ fn expand_host(
             ip: Some(d.host.eth0.clone()),
             mac: d.host.mac.clone(),
             mtu: None,
+            link: None,
+            vlan: None,
         },
     )];
     for (net, loc, _) in &plan.networks {
@@ -595,6 +597,8 @@ fn expand_host(
                 )),
                 mac: Some(at(mac, *loc)),
                 mtu: Some(at(u32::from(net.mtu), *loc)),
+                link: None,
+                vlan: None,
             },
         ));
     }
@@ -644,6 +648,8 @@ fn expand_host(
             },
             ports,
             host: Some(at(host_name.clone(), *loc)),
+            vlan_filtering: None,
+            vlans: None,
             // Docker's bridges run no spanning tree, as `docker network create` makes them.
             stp: None,
         });
@@ -707,6 +713,8 @@ fn container_host(
                     )),
                     mac: Some(at(l.ep.mac.to_string(), c.loc)),
                     mtu: Some(at(u32::from(net.mtu), c.loc)),
+                    link: None,
+                    vlan: None,
                 }
             }
             None => {
@@ -724,6 +732,8 @@ fn container_host(
                     ip: None,
                     mac: Some(at(mac.to_string(), c.loc)),
                     mtu: None,
+                    link: None,
+                    vlan: None,
                 }
             }
         };

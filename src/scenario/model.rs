@@ -195,6 +195,11 @@ pub struct BridgeSpec {
     pub device: String,
     /// Runs 802.1D spanning tree (`stp_state 1`).
     pub stp: bool,
+    /// 802.1Q VLAN filtering (`vlan_filtering 1`).
+    pub vlan_filtering: bool,
+    /// Ports' VLANs as the lab sets them (a port not listed has the default, VLAN 1 PVID
+    /// untagged); the bridge's own name stands for the bridge device.
+    pub vlans: Vec<(String, crate::bridge::vlan::PortVlans)>,
 }
 
 #[derive(Clone, Debug)]
@@ -228,6 +233,37 @@ pub struct RouterSpec {
     pub iptables: Vec<Vec<String>>,
     /// `KEY=VALUE` sysctls set at start (`net.ipv4.conf.docker0.route_localnet=1`).
     pub sysctls: Vec<(String, String)>,
+    /// VLAN devices on its interfaces (`eth0.10`), up from the start; `ifaces` are the
+    /// interfaces with ports.
+    pub vlans: Vec<VlanSpec>,
+}
+
+/// A router's VLAN device: `ip link add link PARENT name NAME type vlan id VID`.
+#[derive(Clone, Debug)]
+pub struct VlanSpec {
+    pub name: String,
+    pub parent: String,
+    pub vid: u16,
+    /// The parent's unless the lab gives one.
+    pub mac: EthernetAddress,
+    pub cidr: Option<Ipv4Cidr>,
+    pub mtu: u32,
+}
+
+impl VlanSpec {
+    /// As the router takes it.
+    pub fn config(&self) -> crate::router::VlanConfig {
+        crate::router::VlanConfig {
+            iface: crate::router::RouterIface {
+                name: self.name.clone(),
+                mac: self.mac,
+                addrs: self.cidr.into_iter().collect(),
+                mtu: self.mtu,
+            },
+            parent: self.parent.clone(),
+            vid: self.vid,
+        }
+    }
 }
 
 /// `node:iface` of a link end or capture point.
@@ -603,6 +639,8 @@ pub fn resolve(mut raw: RawLab, file: &str, text: &str) -> Result<Lab, LabErrors
                 .as_ref()
                 .map_or_else(|| b.name.value.clone(), |d| d.value.clone()),
             stp: b.stp.as_ref().is_some_and(|s| s.value),
+            vlan_filtering: b.vlan_filtering.as_ref().is_some_and(|v| v.value),
+            vlans: bridge_vlans(b, &mut errs),
         });
     }
 
@@ -623,6 +661,7 @@ pub fn resolve(mut raw: RawLab, file: &str, text: &str) -> Result<Lab, LabErrors
             &mut seen_macs,
             &mut warnings,
         );
+        refuse_host_vlans(&h.interfaces, &mut errs);
         let gateway = h
             .gateway
             .as_ref()
@@ -719,6 +758,7 @@ pub fn resolve(mut raw: RawLab, file: &str, text: &str) -> Result<Lab, LabErrors
             &mut seen_macs,
             &mut warnings,
         );
+        let (ifaces, vlans) = split_vlans(&r.interfaces, ifaces, &mut errs);
         if let Some(n) = names.nodes.get_mut(&r.name.value) {
             n.1 = ifaces.iter().map(|i| i.name.clone()).collect();
         }
@@ -754,7 +794,8 @@ pub fn resolve(mut raw: RawLab, file: &str, text: &str) -> Result<Lab, LabErrors
         };
         let mut iptables = Vec::new();
         let mut sysctls = Vec::new();
-        if let Ok(mut scratch) = crate::router::Router::new(config, seed) {
+        let vlan_configs = vlans.iter().map(VlanSpec::config).collect();
+        if let Ok(mut scratch) = crate::router::Router::with_vlans(config, vlan_configs, seed) {
             for (cmd, loc) in &routes {
                 if let Err(e) = scratch.apply_route(cmd) {
                     errs.at(*loc, "routes", e);
@@ -795,6 +836,7 @@ pub fn resolve(mut raw: RawLab, file: &str, text: &str) -> Result<Lab, LabErrors
             iptables_version,
             iptables,
             sysctls,
+            vlans,
         });
     }
 
@@ -923,6 +965,7 @@ pub fn resolve(mut raw: RawLab, file: &str, text: &str) -> Result<Lab, LabErrors
             }
         }
     }
+    check_vlan_ports(&raw, &bridges, &mut errs);
 
     let endpoint_check = |errs: &mut Errors,
                           names: &Names,
@@ -1150,6 +1193,203 @@ fn link_mtu_warnings(
         }
     }
     out
+}
+
+/// A router's interfaces split into those with ports and its VLAN devices: an interface
+/// with `link:` and `vlan:`, or one named `PARENT.VID` after another of its interfaces.
+fn split_vlans(
+    raw: &super::raw::Ordered<super::raw::RawIface>,
+    ifaces: Vec<IfaceSpec>,
+    errs: &mut Errors,
+) -> (Vec<IfaceSpec>, Vec<VlanSpec>) {
+    let names: Vec<&str> = ifaces.iter().map(|i| i.name.as_str()).collect();
+    let mut kinds: Vec<Option<(String, u16, Location)>> = Vec::new();
+    for i in &ifaces {
+        let Some((key, r)) = raw.0.iter().find(|(k, _)| k.value == i.name) else {
+            kinds.push(None);
+            continue;
+        };
+        let kind = match (&r.link, &r.vlan) {
+            (Some(l), Some(v)) => Some((
+                l.value.clone(),
+                v.value,
+                loc_or(v.referenced, key.referenced),
+            )),
+            (Some(x), None) => {
+                errs.at(
+                    x.referenced,
+                    "vlan",
+                    "a VLAN device gives both link and vlan (its id)",
+                );
+                None
+            }
+            (None, Some(x)) => {
+                errs.at(
+                    x.referenced,
+                    "link",
+                    "a VLAN device gives both link (its parent) and vlan",
+                );
+                None
+            }
+            (None, None) => i
+                .name
+                .rsplit_once('.')
+                .filter(|(p, n)| {
+                    names.contains(p) && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+                })
+                .map(|(p, n)| (p.to_string(), n.parse().unwrap_or(0), key.referenced)),
+        };
+        kinds.push(kind);
+    }
+    let is_vlan = |name: &str| {
+        ifaces
+            .iter()
+            .zip(&kinds)
+            .any(|(i, k)| i.name == name && k.is_some())
+    };
+    let mut ports = Vec::new();
+    let mut vlans: Vec<VlanSpec> = Vec::new();
+    for (i, kind) in ifaces.iter().zip(&kinds) {
+        let Some((parent, vid, loc)) = kind else {
+            ports.push(i.clone());
+            continue;
+        };
+        let raw_i = raw
+            .0
+            .iter()
+            .find(|(k, _)| k.value == i.name)
+            .map(|(_, r)| r);
+        let Some(p) = ifaces.iter().find(|p| p.name == *parent) else {
+            let hint = suggest(parent, names.iter().copied());
+            errs.at(
+                *loc,
+                "link",
+                format!("no interface '{parent}' to put {} on{hint}", i.name),
+            );
+            continue;
+        };
+        if is_vlan(parent) {
+            errs.at(
+                *loc,
+                "link",
+                format!(
+                    "{}: a VLAN device on a VLAN device (stacked tags) is not modelled",
+                    i.name
+                ),
+            );
+            continue;
+        }
+        if !(1..=crate::wire::vlan::VID_MAX).contains(vid) {
+            errs.at(
+                *loc,
+                "vlan",
+                format!("{}: VLAN id {vid} is out of range (1-4094)", i.name),
+            );
+            continue;
+        }
+        if let Some(o) = vlans.iter().find(|v| v.parent == *parent && v.vid == *vid) {
+            errs.at(
+                *loc,
+                "vlan",
+                format!("{} and {} are both VLAN {vid} on {parent}", o.name, i.name),
+            );
+            continue;
+        }
+        let mtu = match raw_i.and_then(|r| r.mtu.as_ref()) {
+            Some(m) if i.mtu > p.mtu => {
+                errs.at(
+                    m.referenced,
+                    "mtu",
+                    format!(
+                        "{}: MTU {} is larger than its link {}'s ({})",
+                        i.name, i.mtu, p.name, p.mtu
+                    ),
+                );
+                p.mtu
+            }
+            Some(_) => i.mtu,
+            None => p.mtu,
+        };
+        vlans.push(VlanSpec {
+            name: i.name.clone(),
+            parent: parent.clone(),
+            vid: *vid,
+            mac: match raw_i.and_then(|r| r.mac.as_ref()) {
+                Some(_) => i.mac,
+                None => p.mac,
+            },
+            cidr: i.cidr,
+            mtu,
+        });
+    }
+    (ports, vlans)
+}
+
+/// A host's interfaces take no `link:`/`vlan:` and no `PARENT.VID` names: its stack sends
+/// no tags (a VLAN device is a router's).
+fn refuse_host_vlans(raw: &super::raw::Ordered<super::raw::RawIface>, errs: &mut Errors) {
+    let names: Vec<&str> = raw.0.iter().map(|(k, _)| k.value.as_str()).collect();
+    for (key, r) in &raw.0 {
+        let dotted = key.value.rsplit_once('.').is_some_and(|(p, n)| {
+            names.contains(&p) && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+        });
+        if dotted || r.link.is_some() || r.vlan.is_some() {
+            errs.at(
+                key.referenced,
+                "interfaces",
+                format!(
+                    "{}: VLAN devices are a router's (a host's stack sends no tags); put the \
+                     host on a bridge's access port, or make it a router",
+                    key.value
+                ),
+            );
+        }
+    }
+}
+
+/// A bridge's `vlans:`, each port's entries parsed (`bridge::vlan::parse_spec`).
+fn bridge_vlans(
+    b: &super::raw::RawBridge,
+    errs: &mut Errors,
+) -> Vec<(String, crate::bridge::vlan::PortVlans)> {
+    let mut out: Vec<(String, crate::bridge::vlan::PortVlans)> = Vec::new();
+    for (port, text) in b.vlans.iter().flat_map(|v| &v.0) {
+        if out.iter().any(|(p, _)| *p == port.value) {
+            errs.at(
+                port.referenced,
+                "vlans",
+                format!("duplicate port '{}'", port.value),
+            );
+            continue;
+        }
+        match crate::bridge::vlan::parse_spec(&text.value) {
+            Ok(t) => out.push((port.value.clone(), t)),
+            Err(e) => errs.at(loc_or(text.referenced, port.referenced), "vlans", e),
+        }
+    }
+    out
+}
+
+/// Each port a bridge's `vlans:` names is one of its ports (the list and the links made
+/// them by now), or the bridge itself.
+fn check_vlan_ports(raw: &RawLab, bridges: &[BridgeSpec], errs: &mut Errors) {
+    for rb in &raw.bridges {
+        let Some(b) = bridges.iter().find(|b| b.name == rb.name.value) else {
+            continue;
+        };
+        for (port, _) in rb.vlans.iter().flat_map(|v| &v.0) {
+            let known = port.value == b.name || b.ports.iter().any(|(p, _)| *p == port.value);
+            if !known {
+                let names = b.ports.iter().map(|(p, _)| p.as_str());
+                let hint = suggest(&port.value, names);
+                errs.at(
+                    port.referenced,
+                    "vlans",
+                    format!("bridge '{}' has no port '{}'{hint}", b.name, port.value),
+                );
+            }
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

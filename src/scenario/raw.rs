@@ -145,6 +145,19 @@ pub struct RawBridge {
     #[serde(default)]
     #[schemars(with = "Option<bool>")]
     pub stp: Option<S<bool>>,
+    /// 802.1Q VLAN filtering (`vlan_filtering 1`): a frame belongs to a VLAN (its tag's, or
+    /// the port's PVID) and leaves only by ports of that VLAN. Off by default, as in Linux.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub vlan_filtering: Option<S<bool>>,
+    /// Ports' VLANs, as `bridge vlan add dev PORT vid ...` sets them: entries
+    /// `VID [pvid] [untagged]` (or `VID-VID`) separated by commas, e.g. `p1: 10 pvid
+    /// untagged` (an access port), `trunk: 10, 20`. A port listed has exactly these; one not
+    /// listed keeps VLAN 1 as its PVID, untagged. The bridge's own name sets the bridge
+    /// device's VLANs (`bridge vlan ... dev BR self`).
+    #[serde(default)]
+    #[schemars(with = "Option<std::collections::BTreeMap<String, String>>")]
+    pub vlans: Option<Ordered<S<String>>>,
 }
 
 /// A host: an end system whose commands the steps run.
@@ -212,6 +225,9 @@ pub struct RawIface {
     pub ip: Option<S<String>>,
     pub mac: Option<S<String>>,
     pub mtu: Option<S<u32>>,
+    /// A router's VLAN device: its parent and VLAN id (`link: eth0, vlan: 10`).
+    pub link: Option<S<String>>,
+    pub vlan: Option<S<u16>>,
 }
 
 /// An interface's settings.
@@ -231,6 +247,16 @@ struct RawIfaceMap {
     #[serde(default)]
     #[schemars(with = "Option<u32>")]
     mtu: Option<S<u32>>,
+    /// On a router, makes the interface a VLAN device of this interface (with `vlan`), as
+    /// `ip link add link PARENT name NAME type vlan id N` does; an interface named
+    /// `PARENT.N` is one without saying so.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    link: Option<S<String>>,
+    /// The VLAN id (1-4094) of a VLAN device (with `link`).
+    #[serde(default)]
+    #[schemars(with = "Option<u16>")]
+    vlan: Option<S<u16>>,
 }
 
 impl JsonSchema for RawIface {
@@ -246,7 +272,11 @@ impl JsonSchema for RawIface {
         /// (`eth0:`, an interface without an address).
         #[derive(JsonSchema)]
         #[schemars(untagged)]
-        #[allow(dead_code, reason = "only its schema is used: no value is made")]
+        #[allow(
+            dead_code,
+            clippy::large_enum_variant,
+            reason = "only its schema is used: no value is made"
+        )]
         enum Forms {
             Address(String),
             Settings(RawIfaceMap),
@@ -274,6 +304,8 @@ impl<'de> Deserialize<'de> for RawIface {
                     )),
                     mac: None,
                     mtu: None,
+                    link: None,
+                    vlan: None,
                 })
             }
             fn visit_unit<E: de::Error>(self) -> Result<RawIface, E> {
@@ -281,6 +313,8 @@ impl<'de> Deserialize<'de> for RawIface {
                     ip: None,
                     mac: None,
                     mtu: None,
+                    link: None,
+                    vlan: None,
                 })
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawIface, A::Error> {
@@ -289,6 +323,8 @@ impl<'de> Deserialize<'de> for RawIface {
                     ip: m.ip,
                     mac: m.mac,
                     mtu: m.mtu,
+                    link: m.link,
+                    vlan: m.vlan,
                 })
             }
         }

@@ -130,6 +130,7 @@ pub(super) fn resolve_step(
                     .map(|code| status = if runs { code } else { status }),
                 // A real program on the kernel side of the TAPs: the kernel checks it.
                 "kernel" => Ok(()),
+                "bridge" => crate::bridge::check_command(argv),
                 _ => Err(format!(
                     "{on} is a {kind}; commands run on hosts and routers"
                 )),

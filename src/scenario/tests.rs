@@ -120,7 +120,7 @@ fn steps_are_checked() {
         "{BASE}steps:\n  - {{on: br0, run: ping 10.0.0.2}}\n"
     ));
     assert!(
-        e.contains("br0 is a bridge; commands run on hosts and routers"),
+        e.contains("field 'run': ping 10.0.0.2: a bridge runs `bridge vlan add|del ...`"),
         "{e}"
     );
     let e = err(&format!(

@@ -1068,7 +1068,10 @@ impl Sim {
         let l = &mut self.links[link.index()];
         let end = l.end_of(port);
         let peer = l.ends[1 - end];
-        match l.transmit(end, self.now, len) {
+        // Whether the frame is tagged matters only to a frame over the MTU: asked only then.
+        let over = len.saturating_sub(crate::link::ETH_HEADER_LEN) > l.params.mtu as usize;
+        let tagged = over && crate::wire::vlan::is_tagged(self.pool.get(frame));
+        match l.transmit(end, self.now, len, tagged) {
             LinkOutcome::Arrive(at) => {
                 p.stats.tx_packets += 1;
                 p.stats.tx_bytes += len as u64;
@@ -1159,7 +1162,15 @@ impl Sim {
         };
         let count = self.nodes[node.index()].port_count();
         let len = self.pool.get(frame).len();
-        let oversize = len.saturating_sub(crate::link::ETH_HEADER_LEN) > mtu as usize;
+        // A tagged frame may be a tag longer (see `Link::admit`); asked only of a long one.
+        let over = len.saturating_sub(crate::link::ETH_HEADER_LEN) > mtu as usize;
+        let tagged = over && crate::wire::vlan::is_tagged(self.pool.get(frame));
+        let tag = if tagged {
+            crate::wire::vlan::VLAN_HLEN
+        } else {
+            0
+        };
+        let oversize = len.saturating_sub(crate::link::ETH_HEADER_LEN + tag) > mtu as usize;
         let mut sent = 0u64;
         let mut absent = 0u16;
         for local in (0..count).filter(|&l| l != except) {
@@ -1173,7 +1184,7 @@ impl Sim {
             let link = self.ports[port.index()].link.expect("uniform links");
             let l = &mut self.links[link.index()];
             let end = l.end_of(port);
-            let drop = l.admit(end, len).err();
+            let drop = l.admit(end, len, tagged).err();
             let p = &mut self.ports[port.index()];
             if drop.is_some() {
                 p.stats.tx_dropped += 1;

@@ -54,6 +54,12 @@ pub enum DropReason {
     /// A bridge port that spanning tree keeps from forwarding (blocking, listening,
     /// learning).
     PortState,
+    /// VLAN filtering: an untagged frame came in on a bridge port without a PVID.
+    NoPvid,
+    /// VLAN filtering: the frame's VLAN is not one of the bridge port's (in or out).
+    VlanNotMember { vid: u16 },
+    /// A frame tagged for a VLAN no subinterface of the receiving interface has.
+    UnknownVlan { vid: u16 },
 }
 
 /// One decision about one frame at one hop.
@@ -89,6 +95,9 @@ pub enum Note {
     Routed {
         port: u16,
         via: Option<smoltcp::wire::Ipv4Address>,
+        /// The interface's name when it has no port of its own (a VLAN device, which sends
+        /// through `port`).
+        dev: Option<Box<str>>,
     },
     /// A router waits for ARP before it can send the packet.
     Queued {
@@ -155,6 +164,11 @@ impl DropReason {
             DropReason::Oversize => "oversize (larger than the MTU allows)".into(),
             DropReason::BadIpChecksum => "bad IPv4 header checksum".into(),
             DropReason::PortState => "port is not forwarding (STP)".into(),
+            DropReason::NoPvid => "untagged, and the port has no PVID (VLAN filtering)".into(),
+            DropReason::VlanNotMember { vid } => {
+                format!("VLAN {vid} is not allowed on the port (VLAN filtering)")
+            }
+            DropReason::UnknownVlan { vid } => format!("tagged VLAN {vid}: no such VLAN device"),
         }
     }
 
@@ -183,6 +197,9 @@ impl DropReason {
             DropReason::Oversize => "oversize",
             DropReason::BadIpChecksum => "bad_ip_checksum",
             DropReason::PortState => "port_state",
+            DropReason::NoPvid => "no_pvid",
+            DropReason::VlanNotMember { .. } => "vlan_not_member",
+            DropReason::UnknownVlan { .. } => "unknown_vlan",
         }
     }
 }
@@ -270,10 +287,15 @@ impl Note {
                 )
             }
             Note::Dropped(reason) => format!("dropped: {}", reason.describe()),
-            Note::Routed { port, via } => match via {
-                Some(gw) => format!("routed via {gw} dev {}", port_name(port)),
-                None => format!("routed dev {} (directly connected)", port_name(port)),
-            },
+            Note::Routed { port, via, ref dev } => {
+                let dev = dev
+                    .as_deref()
+                    .map_or_else(|| port_name(port), str::to_string);
+                match via {
+                    Some(gw) => format!("routed via {gw} dev {dev}"),
+                    None => format!("routed dev {dev} (directly connected)"),
+                }
+            }
             Note::Queued { next_hop } => format!("queued: resolving {next_hop} (ARP)"),
             Note::Icmp { kind, code } => format!("answered with ICMP {}", icmp_name(kind, code)),
             Note::Local => "delivered locally".into(),

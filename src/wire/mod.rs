@@ -1,6 +1,7 @@
-//! What we add to `smoltcp::wire`: service names and one-line frame summaries.
+//! What we add to `smoltcp::wire`: service names, one-line frame summaries and 802.1Q tags.
 
 pub mod summary;
+pub mod vlan;
 
 /// `/etc/services` names for well-known ports, as netcat and iptables print them.
 pub fn service_name(port: u16, udp: bool) -> Option<&'static str> {

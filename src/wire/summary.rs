@@ -7,6 +7,17 @@ use smoltcp::wire::{
 
 /// `172.17.0.2 > 172.17.0.3: ICMP echo request, id 1, seq 1, length 64` and the like.
 pub fn summarize(frame: &[u8]) -> String {
+    if let Some(tci) = super::vlan::tag(frame) {
+        // tcpdump -e's words for the tag, then what it carries.
+        let mut inner = Vec::with_capacity(frame.len());
+        super::vlan::retag(frame, None, &mut inner);
+        return format!("vlan {}, p {}, {}", tci.vid, tci.pcp, untagged(&inner));
+    }
+    untagged(frame)
+}
+
+/// A frame's summary without looking for a tag (a second tag is shown as an EtherType).
+fn untagged(frame: &[u8]) -> String {
     let Ok(eth) = EthernetFrame::new_checked(frame) else {
         return format!("truncated frame, length {}", frame.len());
     };
@@ -112,5 +123,20 @@ fn ipv4(data: &[u8]) -> String {
             Err(_) => format!("{src} > {dst}: UDP, malformed"),
         },
         other => format!("{src} > {dst}: {other}, length {}", payload.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_tagged_frame_names_its_vlan_then_what_it_carries() {
+        let mut f = vec![0xff; 6];
+        f.extend_from_slice(&[2, 0, 0, 0, 0, 1, 0x81, 0x00, 0x20, 0x0a, 0x08, 0x06]);
+        f.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 10, 0, 10, 2]);
+        f.extend_from_slice(&[0, 0, 0, 0, 0, 0, 10, 0, 10, 1]);
+        assert_eq!(
+            super::summarize(&f),
+            "vlan 10, p 1, ARP, Request who-has 10.0.10.1 tell 10.0.10.2"
+        );
     }
 }

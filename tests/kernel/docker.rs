@@ -7,6 +7,10 @@
 //! The rules are what `iptables-save` prints on each router in hoplab at the start of the
 //! run, loaded with `iptables-restore -w`.
 //!
+//! A bridge's `vlan_filtering` and ports' VLANs become `bridge vlan` commands, a router's
+//! VLAN devices `ip link add link PARENT ... type vlan`; a lab with VLANs runs with IPv6 off,
+//! so the kernel's bridges learn only what hoplab's do.
+//!
 //! What the testbed does not have: Docker's daemons (no `docker-proxy`, no embedded DNS).
 //! `bridge-nf-call-iptables` is off in every namespace, then on where hoplab's router turns
 //! it on, as a Docker host does with ICC off or without the proxy.
@@ -37,9 +41,13 @@ pub fn docker_steps(case: &str, lab: &str, steps: &[Step]) -> DockerRun {
         let node = model.node_of(on);
         assert!(
             model.hosts.iter().any(|h| h.name == node)
-                || model.routers.iter().any(|r| r.name == node),
-            "{case}: a step on {on}: the kernel testbed runs steps on hosts, containers and \
-             routers only"
+                || model.routers.iter().any(|r| r.name == node)
+                || model
+                    .bridges
+                    .iter()
+                    .any(|b| b.name == node && b.host.is_none()),
+            "{case}: a step on {on}: the kernel testbed runs steps on hosts, containers, \
+             routers and free-standing bridges only"
         );
         if node == on {
             on
@@ -192,10 +200,21 @@ pub fn docker_testbed(case: &str, lab: &Lab, rules: &[(String, String)]) -> Test
             .filter(|b| b.host.is_none())
             .map(|b| (b.name.clone(), false)),
     );
+    // A lab with VLANs compares FDBs: IPv6 is off, so the kernel's hosts send nothing
+    // hoplab's (IPv4 only) do not, and its bridges learn what hoplab's learn.
+    let vlans = lab
+        .bridges
+        .iter()
+        .any(|b| b.vlan_filtering || !b.vlans.is_empty())
+        || lab.routers.iter().any(|r| !r.vlans.is_empty());
     for (node, fwd) in &spaces {
         let ns = tb.ns(node);
         must(&["ip", "netns", "add", &ns]);
         tb.nodes.push(ns);
+        if vlans {
+            sysctl(&tb, node, "net.ipv6.conf.all.disable_ipv6=1");
+            sysctl(&tb, node, "net.ipv6.conf.default.disable_ipv6=1");
+        }
         ip(&tb, node, "link set lo up");
         sysctl(
             &tb,
@@ -208,11 +227,18 @@ pub fn docker_testbed(case: &str, lab: &Lab, rules: &[(String, String)]) -> Test
     for b in &lab.bridges {
         let node = b.host.clone().unwrap_or_else(|| b.name.clone());
         let ageing = (b.ageing.as_secs_f64() * 100.0).round() as u64;
+        // `vlan_filtering` only when on: a kernel built without VLAN filtering refuses
+        // the option even as 0.
+        let filtering = if b.vlan_filtering {
+            " vlan_filtering 1"
+        } else {
+            ""
+        };
         ip(
             &tb,
             &node,
             &format!(
-                "link add {} address {} type bridge ageing_time {ageing}",
+                "link add {} address {} type bridge ageing_time {ageing}{filtering}",
                 device(lab, b),
                 mac(b.mac.0)
             ),
@@ -251,6 +277,40 @@ pub fn docker_testbed(case: &str, lab: &Lab, rules: &[(String, String)]) -> Test
             ip(&tb, &e.node, &format!("link set {} up", e.iface));
         }
     }
+    // Ports' VLANs: each listed port (or the bridge device, `self`) leaves VLAN 1 and takes
+    // its entries in the lab's order, as `bridge vlan` commands would give them.
+    for b in &lab.bridges {
+        let node = b.host.clone().unwrap_or_else(|| b.name.clone());
+        for (port, table) in &b.vlans {
+            let own = if *port == b.name { " self" } else { "" };
+            let dev = if *port == b.name {
+                device(lab, b)
+            } else {
+                port.clone()
+            };
+            let vlan = |args: &str| {
+                must(&[
+                    "ip",
+                    "netns",
+                    "exec",
+                    &tb.ns(&node),
+                    "sh",
+                    "-c",
+                    &format!("bridge vlan {args}"),
+                ]);
+            };
+            vlan(&format!("del dev {dev} vid 1{own}"));
+            for e in table.entries() {
+                let pvid = if table.pvid() == Some(e.vid) {
+                    " pvid"
+                } else {
+                    ""
+                };
+                let untagged = if e.untagged { " untagged" } else { "" };
+                vlan(&format!("add dev {dev} vid {}{pvid}{untagged}{own}", e.vid));
+            }
+        }
+    }
     // Addresses; a router's interface that is neither a link's end nor a bridge is a dummy.
     let ends: BTreeSet<(String, String)> = lab
         .links
@@ -285,6 +345,27 @@ pub fn docker_testbed(case: &str, lab: &Lab, rules: &[(String, String)]) -> Test
                 ip(&tb, node, &format!("addr add {c} dev {}", i.name));
             }
             ip(&tb, node, &format!("link set {} up", i.name));
+        }
+    }
+    // Routers' VLAN devices, on their parents, up.
+    for r in &lab.routers {
+        for v in &r.vlans {
+            ip(
+                &tb,
+                &r.name,
+                &format!(
+                    "link add link {} name {} address {} mtu {} type vlan id {}",
+                    v.parent,
+                    v.name,
+                    mac(v.mac.0),
+                    v.mtu,
+                    v.vid
+                ),
+            );
+            if let Some(c) = v.cidr {
+                ip(&tb, &r.name, &format!("addr add {c} dev {}", v.name));
+            }
+            ip(&tb, &r.name, &format!("link set {} up", v.name));
         }
     }
     // Routes.
