@@ -167,3 +167,38 @@ fn deleting_a_namespace_takes_its_veths_peers_away() {
     );
     assert!(!o[7].1.contains("v1"), "{}", o[7].1);
 }
+
+#[test]
+fn a_vlan_filtering_bridge_typed_on_the_root_namespace() {
+    let (code, report) = lab(
+        "  - {on: host, run: ip link add br0 type bridge vlan_filtering 1}
+  - {on: host, run: ip link set br0 up}
+  - {on: host, run: ip netns add a}
+  - {on: host, run: ip netns add c}
+  - {on: host, run: ip link add va type veth peer name eth0 netns a}
+  - {on: host, run: ip link add vc type veth peer name eth0 netns c}
+  - {on: host, run: ip link set va master br0}
+  - {on: host, run: ip link set vc master br0}
+  - {on: host, run: bridge vlan add dev va vid 10 pvid untagged}
+  - {on: host, run: bridge vlan add dev vc vid 20 pvid untagged}
+  - {on: host, run: bridge vlan add dev nope vid 20}
+  - {on: host, show: bridge vlan show}
+  - {on: host, run: ip link set va up}
+  - {on: host, run: ip link set vc up}
+  - {on: a, run: ip addr add 10.0.0.1/24 dev eth0}
+  - {on: c, run: ip addr add 10.0.0.3/24 dev eth0}
+  - {on: a, run: ip link set eth0 up}
+  - {on: c, run: ip link set eth0 up}
+  - {on: a, run: ping -c 1 -W 1 10.0.0.3, expect: {received: 0}}
+  - {on: host, run: ip link set br0 type bridge vlan_filtering 0}
+  - {on: a, run: ping -c 1 10.0.0.3, expect: {received: 1}}
+",
+    );
+    assert_eq!(code, Some(0), "{report}");
+    let o = outputs(&report);
+    assert_eq!(o[10], (1, "Cannot find device \"nope\"\n".into()));
+    assert_eq!(
+        o[11].1,
+        "port              vlan-id  \nbr0               1 PVID Egress Untagged\nva                1 Egress Untagged\n                  10 PVID Egress Untagged\nvc                1 Egress Untagged\n                  20 PVID Egress Untagged\n"
+    );
+}

@@ -313,6 +313,9 @@ impl Bridge {
         if !self.absent.is_empty() {
             self.absent.resize(self.ports.len(), false);
         }
+        if let Some(v) = self.vlans.as_mut() {
+            v.push_port();
+        }
         (self.ports.len() - 1) as u16
     }
 

@@ -153,6 +153,12 @@ impl Vlans {
         self.ports.get_mut(usize::from(port))
     }
 
+    /// A port added to the bridge (`master BR` at run time) gets the default VLAN, as the
+    /// kernel gives a new port VLAN 1 pvid untagged.
+    pub fn push_port(&mut self) {
+        self.ports.push(PortVlans::default_pvid());
+    }
+
     /// The bridge device's own entries.
     pub fn bridge(&self) -> &PortVlans {
         &self.bridge

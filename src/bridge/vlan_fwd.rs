@@ -305,7 +305,7 @@ impl Bridge {
 
     /// Runs a command typed on the bridge: exit status and output, or `None` for a command
     /// that is not one (a listing, which the runner shows instead).
-    pub(super) fn run_vlan_command(&mut self, words: &[&str]) -> Option<(i32, String)> {
+    pub fn run_vlan_command(&mut self, words: &[&str]) -> Option<(i32, String)> {
         match words {
             ["bridge", "vlan", op, rest @ ..] if is_modify(op) => {
                 let mut w = vec![*op];

@@ -611,7 +611,8 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
         }
         ["ip", "netns", ..]
         | ["ip", "link" | "l", "add" | "set" | "del" | "delete", ..]
-        | ["brctl", "addbr" | "delbr" | "addif" | "delif", ..] => Ok(RouterCmd::Topology),
+        | ["brctl", "addbr" | "delbr" | "addif" | "delif", ..]
+        | ["bridge", "vlan", "add" | "del" | "delete" | "set", ..] => Ok(RouterCmd::Topology),
         ["ip", "neigh" | "n" | "neighbour" | "neighbor", op, ..]
             if matches!(
                 *op,

@@ -63,6 +63,7 @@ pub fn is_topology(argv: &[String]) -> bool {
         ["ip", "netns", ..]
             | ["ip", "link" | "l", "add" | "set" | "del" | "delete", ..]
             | ["brctl", "addbr" | "delbr" | "addif" | "delif", ..]
+            | ["bridge", "vlan", "add" | "del" | "delete" | "set", ..]
     ) && !matches!(w.as_slice(), ["ip", "netns", "exec", ..])
 }
 
@@ -227,6 +228,7 @@ impl Runner<'_> {
                 255,
                 format!("Command \"{op}\" is unknown, try \"ip netns help\"."),
             ),
+            ["bridge", "vlan", ..] => self.router_bridge_vlan(node, &words),
             ["brctl", "addbr", br] => self.link_add(node, &[br, "type", "bridge"]),
             ["brctl", "delbr", br] => self.brctl_delbr(node, br),
             ["brctl", "addif", br, devs @ ..] if !devs.is_empty() => {
@@ -472,6 +474,7 @@ impl Runner<'_> {
         let mut kind = None;
         let mut peer = None;
         let mut peer_ns = None;
+        let mut bridge_opts: Vec<(&str, &str)> = Vec::new();
         let mut i = 0;
         while i < rest.len() {
             match rest[i] {
@@ -482,6 +485,11 @@ impl Runner<'_> {
                 "type" => {
                     kind = rest.get(i + 1).copied();
                     i += 2;
+                    // `type bridge vlan_filtering 1` and the like: the bridge's options.
+                    while kind == Some("bridge") && i + 1 < rest.len() {
+                        bridge_opts.push((rest[i], rest[i + 1]));
+                        i += 2;
+                    }
                     if kind == Some("veth") && rest.get(i) == Some(&"peer") {
                         i += 1;
                         if rest.get(i) == Some(&"name") {
@@ -548,7 +556,21 @@ impl Runner<'_> {
                 self.sync_carrier(a);
                 Ok(String::new())
             }
-            Some("bridge") => self.bridge_add(node, name),
+            Some("bridge") => {
+                let bad = bridge_opts
+                    .iter()
+                    .find(|(k, _)| *k != "vlan_filtering")
+                    .map(|(k, _)| k.to_string());
+                if let Some(k) = bad {
+                    return fail(2, format!("hoplab: the bridge option {k} is not modelled"));
+                }
+                self.bridge_add(node, name)?;
+                for (k, v) in bridge_opts {
+                    let words = ["ip", "link", "set", name, "type", "bridge", k, v];
+                    self.bridge_option(node, name, &words)?;
+                }
+                Ok(String::new())
+            }
             Some("dummy") => {
                 self.new_link(node, name, LinkKind::Dummy, None)?;
                 Ok(String::new())
@@ -656,34 +678,97 @@ impl Runner<'_> {
     /// `bridge fdb ...` on a router: the tables of the bridges whose device is one of its
     /// interfaces, in turn, as the kernel lists every bridge of the namespace.
     pub(super) fn router_fdb(&mut self, node: NodeId, argv: &[String]) -> Option<String> {
-        if !matches!(argv, [b, f, ..] if b == "bridge" && f == "fdb")
+        let vlan = matches!(argv, [b, v, ..] if b == "bridge" && v == "vlan");
+        if !(matches!(argv, [b, f, ..] if b == "bridge" && f == "fdb") || vlan)
             || self.sim.node_ref(node).kind() != "router"
         {
             return None;
         }
+        let mut out = String::new();
+        for (k, b) in self.bridges_of(node).into_iter().enumerate() {
+            match self.sim.show(b, argv) {
+                // `bridge vlan show` has one header for every bridge of the namespace.
+                Ok(text) if vlan && k > 0 => {
+                    out.push_str(text.split_once('\n').map_or("", |(_, rest)| rest))
+                }
+                Ok(text) => out.push_str(&text),
+                Err(e) => return Some(format!("{e}\n")),
+            }
+        }
+        Some(out)
+    }
+
+    /// A bridge's own setting (`ip link set BR type bridge vlan_filtering N`), which the
+    /// bridge node carries out.
+    fn bridge_option(&mut self, node: NodeId, br: &str, words: &[&str]) -> Outcome {
+        let Some(bridge) = self.bridge_of(node, br) else {
+            return match self.router(node).live_link(br) {
+                Some(_) => fail(2, "RTNETLINK answers: Operation not supported"),
+                None => fail(1, format!("Cannot find device \"{br}\"")),
+            };
+        };
+        let done = self
+            .sim
+            .update::<Bridge, _>(bridge, |b| b.run_vlan_command(words))
+            .flatten();
+        match done {
+            Some((0, out)) => Ok(out),
+            Some((code, msg)) => Err((code, msg)),
+            None => fail(2, "hoplab: not a bridge option"),
+        }
+    }
+
+    /// The router's bridges (a lab's `host:` bridges, then those made by commands).
+    fn bridges_of(&self, node: NodeId) -> Vec<NodeId> {
         let name = self.sim.node_name(node).to_string();
-        let mut bridges: Vec<NodeId> = self
+        let mut out: Vec<NodeId> = self
             .lab
             .bridges
             .iter()
             .filter(|b| b.host.as_deref() == Some(name.as_str()))
             .filter_map(|b| self.sim.find_node(&b.name))
             .collect();
-        bridges.extend(
+        out.extend(
             self.netns
                 .bridges
                 .iter()
                 .filter(|(r, _, _)| *r == node)
                 .map(|(_, _, b)| *b),
         );
-        let mut out = String::new();
-        for b in bridges {
-            match self.sim.show(b, argv) {
-                Ok(text) => out.push_str(&text),
-                Err(e) => return Some(format!("{e}\n")),
-            }
+        out
+    }
+
+    /// `bridge vlan add|del dev DEV ...` on a router: carried out by the bridge that has DEV
+    /// as a port (or is DEV).
+    fn router_bridge_vlan(&mut self, node: NodeId, words: &[&str]) -> Outcome {
+        let dev = words
+            .windows(2)
+            .find(|p| p[0] == "dev")
+            .map(|p| p[1])
+            .unwrap_or_default();
+        let bridge = self.bridges_of(node).into_iter().find(|b| {
+            self.sim.node_name(*b) == dev
+                || self
+                    .sim
+                    .find_port(*b, dev)
+                    .is_some_and(|p| self.sim.is_present(p))
+        });
+        let Some(bridge) = bridge else {
+            return match self.router(node).live_link(dev) {
+                // A device that is no bridge's port.
+                Some(_) => fail(255, "RTNETLINK answers: Operation not supported"),
+                None => fail(1, format!("Cannot find device \"{dev}\"")),
+            };
+        };
+        match self
+            .sim
+            .update::<Bridge, _>(bridge, |b| b.run_vlan_command(words))
+            .flatten()
+        {
+            Some((0, out)) => Ok(out),
+            Some((code, msg)) => Err((code, msg)),
+            None => fail(255, "Command line is not complete. Try option \"help\""),
         }
-        Some(out)
     }
 
     /// `brctl delbr BR`: refused while the bridge is up, as bridge-utils refuses it.
@@ -776,6 +861,13 @@ impl Runner<'_> {
                 "nomaster" => {
                     self.release(node, dev)?;
                     i += 1;
+                }
+                "type" => {
+                    // `type bridge vlan_filtering N`: the bridge's own setting.
+                    let mut words = vec!["ip", "link", "set", *dev];
+                    words.extend_from_slice(&ops[i..]);
+                    self.bridge_option(node, dev, &words)?;
+                    return Ok(String::new());
                 }
                 "mtu" => {
                     let v = need("mtu")?;
