@@ -303,3 +303,67 @@ fn kd_host_static_route_picks_its_gateway() {
     assert_eq!((h[3].code, h[5].code), (k[3].code, k[5].code));
     assert_eq!(h[5].text.trim(), k[5].text.trim());
 }
+
+/// `arp_ignore`: r0 reaches r1's eth1 address on the link to r1's eth0 (an on-link route),
+/// so its ARP request asks eth0 for an address eth0 does not hold. 0 answers it, 1 does
+/// not; 2 answers one for eth0's own address from a sender on its subnet.
+#[test]
+fn kd_arp_ignore_answers_as_the_kernel_does() {
+    use kernel::{host, router};
+    for (mode, target, answered) in [
+        ("0", "10.0.2.1", true),
+        ("1", "10.0.2.1", false),
+        ("1", "10.0.1.1", true),
+        ("2", "10.0.1.1", true),
+        ("8", "10.0.1.1", false),
+    ] {
+        let case = format!("kd_arp_ignore_{mode}_{}", target.replace('.', "_"));
+        if !privileged(&case) {
+            return;
+        }
+        let sysctl: &'static str = match mode {
+            "0" => "sysctl -w net.ipv4.conf.all.arp_ignore=0",
+            "1" => "sysctl -w net.ipv4.conf.eth0.arp_ignore=1",
+            "2" => "sysctl -w net.ipv4.conf.all.arp_ignore=2",
+            _ => "sysctl -w net.ipv4.conf.eth0.arp_ignore=8",
+        };
+        let route: &'static str = match target {
+            "10.0.2.1" => "ip route add 10.0.2.1/32 dev eth0",
+            _ => "ip route add 10.0.9.0/24 via 10.0.1.1",
+        };
+        let topo = Topo {
+            nodes: vec![
+                router("r0", &[("eth0", "10.0.1.10/24")], &[route]),
+                router(
+                    "r1",
+                    &[("eth0", "10.0.1.1/24"), ("eth1", "10.0.2.1/24")],
+                    &[sysctl],
+                ),
+                host("h2", "10.0.2.10/24", "10.0.2.1"),
+            ],
+            links: vec![
+                ("r0", "eth0", "r1", "eth0", 1500),
+                ("r1", "eth1", "h2", "eth0", 1500),
+            ],
+        };
+        let cmd: &'static str = match target {
+            "10.0.2.1" => "ping -c 1 -W 1 10.0.2.1",
+            _ => "ping -c 1 -W 1 10.0.1.1",
+        };
+        let tb = Testbed::new(&case, &topo);
+        let kernel = tb.run("r0", cmd);
+        drop(tb);
+        let ours = kernel::hoplab_run(&topo, "r0", cmd, "30s");
+        let (k, h) = (ping_outcome(&kernel), ping_outcome(&ours));
+        assert_eq!(
+            matches!(k, Outcome::Reply { .. }),
+            matches!(h, Outcome::Reply { .. }),
+            "{case}: kernel:\n{kernel}\nhoplab:\n{ours}"
+        );
+        assert_eq!(
+            matches!(k, Outcome::Reply { .. }),
+            answered,
+            "{case}: {kernel}"
+        );
+    }
+}

@@ -221,7 +221,7 @@ fn sysctl_lists_what_a_router_models() {
   - {name: names, on: r1, run: sysctl -N -r 'conf\\.eth0' -a}
   - {name: set, on: r1, run: sysctl -w net.ipv4.ip_forward=7 net.ipv4.conf.eth1.rp_filter=2}
   - {name: get, on: r1, run: sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.forwarding net.ipv4.conf.eth1.rp_filter}
-  - {name: unmodelled, on: r1, run: sysctl -w net.ipv4.conf.all.arp_ignore=1, expect: {exit: 1}}
+  - {name: unmodelled, on: r1, run: sysctl -w net.ipv4.conf.all.proxy_arp=1, expect: {exit: 1}}
   - {name: missing, on: r1, run: sysctl net.ipv4.conf.bogus.rp_filter, expect: {exit: 1}}
   - {name: not-a-number, on: r1, run: sysctl -w net.ipv4.ip_forward=yes, expect: {exit: 1}}
   - {name: read-only, on: r1, run: sysctl -w net.netfilter.nf_conntrack_count=5}
@@ -229,12 +229,16 @@ fn sysctl_lists_what_a_router_models() {
     assert_eq!(
         text(&r, "all"),
         "net.bridge.bridge-nf-call-iptables = 0
+net.ipv4.conf.all.arp_ignore = 0
 net.ipv4.conf.all.forwarding = 1
 net.ipv4.conf.all.route_localnet = 0
 net.ipv4.conf.all.rp_filter = 0
+net.ipv4.conf.default.arp_ignore = 0
 net.ipv4.conf.default.rp_filter = 0
+net.ipv4.conf.eth0.arp_ignore = 0
 net.ipv4.conf.eth0.route_localnet = 0
 net.ipv4.conf.eth0.rp_filter = 0
+net.ipv4.conf.eth1.arp_ignore = 0
 net.ipv4.conf.eth1.route_localnet = 0
 net.ipv4.conf.eth1.rp_filter = 0
 net.ipv4.ip_forward = 1
@@ -245,7 +249,8 @@ net.nf_conntrack_max = 262144
     );
     assert_eq!(
         text(&r, "dir"),
-        "net.ipv4.conf.all.forwarding = 1
+        "net.ipv4.conf.all.arp_ignore = 0
+net.ipv4.conf.all.forwarding = 1
 net.ipv4.conf.all.route_localnet = 0
 net.ipv4.conf.all.rp_filter = 0
 "
@@ -255,7 +260,7 @@ net.ipv4.conf.all.rp_filter = 0
     assert_eq!(text(&r, "grep"), forward);
     assert_eq!(
         text(&r, "names"),
-        "net.ipv4.conf.eth0.route_localnet\nnet.ipv4.conf.eth0.rp_filter\n"
+        "net.ipv4.conf.eth0.arp_ignore\nnet.ipv4.conf.eth0.route_localnet\nnet.ipv4.conf.eth0.rp_filter\n"
     );
     // sysctl echoes what it wrote; the kernel keeps any integer, hoplab the switch it sets.
     assert_eq!(
@@ -270,7 +275,7 @@ net.ipv4.conf.all.rp_filter = 0
         out(&r, "unmodelled"),
         (
             1,
-            "hoplab: sysctl net.ipv4.conf.all.arp_ignore is not modelled\n".to_string()
+            "hoplab: sysctl net.ipv4.conf.all.proxy_arp is not modelled\n".to_string()
         )
     );
     assert_eq!(

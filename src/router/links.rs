@@ -220,6 +220,9 @@ impl Router {
         let default = self.rp_filter_default;
         self.rp_filter.resize(n, default);
         self.rp_filter[port] = default;
+        let default = self.arp_ignore_default;
+        self.arp_ignore.resize(n, default);
+        self.arp_ignore[port] = default;
         self.localnet[port] = false;
         Ok(port)
     }

@@ -508,6 +508,11 @@ pub struct Router {
     rp_filter: Vec<u32>,
     rp_filter_all: u32,
     rp_filter_default: u32,
+    /// `net.ipv4.conf.IF.arp_ignore` per interface, `all`'s and `default`'s: which ARP
+    /// requests the router answers (the larger of `all` and the interface's counts).
+    arp_ignore: Vec<u32>,
+    arp_ignore_all: u32,
+    arp_ignore_default: u32,
     /// Ports of the bridges whose device is one of the interfaces (`master docker0`), as
     /// its listings show them after its own interfaces.
     members: Vec<BridgeMember>,
@@ -904,6 +909,9 @@ impl Router {
             rp_filter: Vec::new(),
             rp_filter_all: 0,
             rp_filter_default: 0,
+            arp_ignore: Vec::new(),
+            arp_ignore_all: 0,
+            arp_ignore_default: 0,
             members: Vec::new(),
             clis: Vec::new(),
             rx_mac: None,
@@ -918,6 +926,7 @@ impl Router {
             .collect();
         r.localnet = vec![false; r.ifaces.len()];
         r.rp_filter = vec![0; r.ifaces.len()];
+        r.arp_ignore = vec![0; r.ifaces.len()];
         for (i, f) in r.ifaces.iter().enumerate() {
             for a in &f.addrs {
                 r.routes.add_connected(*a, i);
@@ -1020,21 +1029,24 @@ impl Router {
             }
             _ => {}
         }
-        if let Some(dev) = key
-            .strip_prefix("net.ipv4.conf.")
-            .and_then(|k| k.strip_suffix(".rp_filter"))
-        {
-            let slot = match dev {
-                "all" => &mut self.rp_filter_all,
-                "default" => &mut self.rp_filter_default,
-                _ => {
-                    let i = self
-                        .ifaces
-                        .iter()
-                        .position(|f| f.name == dev)
-                        .ok_or_else(not_found)?;
-                    &mut self.rp_filter[i]
-                }
+        let int_key = key.strip_prefix("net.ipv4.conf.").and_then(|k| {
+            k.strip_suffix(".rp_filter")
+                .map(|d| (d, true))
+                .or_else(|| k.strip_suffix(".arp_ignore").map(|d| (d, false)))
+        });
+        if let Some((dev, rpf)) = int_key {
+            let i = match dev {
+                "all" | "default" => None,
+                _ => Some(self.live_link(dev).ok_or_else(not_found)?),
+            };
+            let slot = match (rpf, dev, i) {
+                (true, "all", _) => &mut self.rp_filter_all,
+                (true, "default", _) => &mut self.rp_filter_default,
+                (true, _, Some(i)) => &mut self.rp_filter[i],
+                (false, "all", _) => &mut self.arp_ignore_all,
+                (false, "default", _) => &mut self.arp_ignore_default,
+                (false, _, Some(i)) => &mut self.arp_ignore[i],
+                _ => return Err(not_found()),
             };
             if let Some(v) = value {
                 // `proc_dointvec`: any integer; 1 is strict, every other non-zero loose.
@@ -1081,6 +1093,27 @@ impl Router {
             }
         };
         Ok(format!("{key} = {}\n", u8::from(on)))
+    }
+
+    /// `arp_ignore` (`arp_ignore()` in the kernel): 0 answers for any local address, 1 only
+    /// for one on the interface the request came in on, 2 also only from a sender on that
+    /// address's subnet, 8 never; 3 to 7 answer as 0 does (no scope-host addresses here).
+    fn arp_ignored(&self, dev: usize, sender: Ipv4Address, target: Ipv4Address) -> bool {
+        let mode = self
+            .arp_ignore_all
+            .max(self.arp_ignore.get(dev).copied().unwrap_or(0));
+        let on_dev = || {
+            self.ifaces[dev]
+                .addrs
+                .iter()
+                .find(|a| a.address() == target)
+        };
+        match mode {
+            1 => on_dev().is_none(),
+            2 => on_dev().is_none_or(|a| !a.contains_addr(&sender)),
+            8.. => true,
+            _ => false,
+        }
     }
 
     /// Whether 127.0.0.0/8 may be routed on an interface (`route_localnet`): otherwise a
@@ -1714,6 +1747,12 @@ impl Router {
             return;
         }
         if !self.is_local(target_protocol_addr) {
+            return;
+        }
+        if operation == ArpOperation::Request
+            && self.arp_ignored(dev, source_protocol_addr, target_protocol_addr)
+        {
+            ctx.note(Note::Decision("ARP request ignored (arp_ignore)".into()));
             return;
         }
         let reply = operation == ArpOperation::Reply;

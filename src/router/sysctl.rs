@@ -291,9 +291,11 @@ impl Router {
     fn sysctl_keys(&self) -> Vec<String> {
         let mut keys: Vec<String> = [
             "net.bridge.bridge-nf-call-iptables",
+            "net.ipv4.conf.all.arp_ignore",
             "net.ipv4.conf.all.forwarding",
             "net.ipv4.conf.all.route_localnet",
             "net.ipv4.conf.all.rp_filter",
+            "net.ipv4.conf.default.arp_ignore",
             "net.ipv4.conf.default.rp_filter",
             "net.ipv4.ip_forward",
             "net.netfilter.nf_conntrack_count",
@@ -302,8 +304,8 @@ impl Router {
         ]
         .map(String::from)
         .into();
-        for f in &self.ifaces {
-            for name in ["route_localnet", "rp_filter"] {
+        for (f, _) in self.ifaces.iter().zip(&self.links).filter(|(_, l)| !l.gone) {
+            for name in ["arp_ignore", "route_localnet", "rp_filter"] {
                 keys.push(format!("net.ipv4.conf.{}.{name}", f.name));
             }
         }
@@ -338,9 +340,7 @@ impl Router {
             return Lookup::Dir(under);
         }
         let c = components(&internal);
-        let dev_ok = |d: &str| {
-            matches!(d, "all" | "default" | "lo") || self.ifaces.iter().any(|f| f.name == d)
-        };
+        let dev_ok = |d: &str| matches!(d, "all" | "default" | "lo") || self.live_link(d).is_some();
         let known = match c.as_slice() {
             ["net", "ipv6", ..] => true,
             ["net", "ipv4", "conf", dev, name] => {
