@@ -202,3 +202,35 @@ fn a_vlan_filtering_bridge_typed_on_the_root_namespace() {
         "port              vlan-id  \nbr0               1 PVID Egress Untagged\nva                1 Egress Untagged\n                  10 PVID Egress Untagged\nvc                1 Egress Untagged\n                  20 PVID Egress Untagged\n"
     );
 }
+
+#[test]
+fn show_and_trace_reach_the_namespaces_a_lab_made() {
+    let out = run(&["show", LAB16, "--on", "ns-a", "ip addr"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("inet 192.168.100.10/24 scope global eth0\n"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(&["show", LAB16, "--on", "host", "ip netns"]);
+    assert_eq!(
+        text(&out.stdout),
+        "ns-b (id: 2)\nns-a (id: 1)\nnetns1 (id: 0)\n"
+    );
+    let out = run(&[
+        "trace",
+        LAB16,
+        "--match",
+        "icmp && ip.src == 192.168.100.10",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    for hop in [
+        "out  ns-a:eth0",
+        "in   br0:veth-a",
+        "out  br0:veth-b",
+        "in   ns-b:eth0",
+    ] {
+        assert!(t.contains(hop), "{t}");
+    }
+}

@@ -1133,7 +1133,8 @@ impl<'l> Runner<'l> {
             .sim
             .find_node(node)
             .ok_or_else(|| format!("no node named '{node}'"))?;
-        self.sim.show(id, argv)
+        // As a `show:` step lists it: `ip netns exec`, `ip netns`, a router's bridges.
+        self.listing(id, argv)
     }
 }
 

@@ -830,7 +830,8 @@ fn show(
             return ExitCode::from(2);
         }
     };
-    if runner.sim.find_node(&on).is_none() {
+    // A namespace a step makes (`ip netns add`) is a node once the lab has run.
+    if runner.sim.find_node(&on).is_none() && !lab.made.contains(&(on.clone(), String::new())) {
         errln!("hoplab: lab '{}' has no node named '{on}'", lab.name);
         return ExitCode::from(2);
     }
