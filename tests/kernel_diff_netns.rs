@@ -4,8 +4,6 @@
 
 mod kernel;
 
-use std::process::Command;
-
 /// How a step's outcome is compared.
 #[derive(Clone, Copy)]
 enum Kind {
@@ -20,16 +18,6 @@ use Kind::*;
 
 /// The namespaces the scripts make; the kernel's carry the test's prefix.
 const NAMES: [&str; 3] = ["netns1", "ns-a", "ns-b"];
-
-fn prefixed(prefix: &str, cmd: &str) -> String {
-    cmd.split(' ')
-        .map(|w| match NAMES.contains(&w) {
-            true => format!("{prefix}{w}"),
-            false => w.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 /// Masks MACs, drops IPv6 addresses (hoplab is IPv4-only) and ping timings, names the
 /// peer namespace one way (the kernel's root namespace has a name, hoplab's has not), and
@@ -69,60 +57,6 @@ fn received(text: &str) -> Option<u32> {
     line.split(", ").nth(1)?.split(' ').next()?.parse().ok()
 }
 
-struct KernelRoot {
-    prefix: String,
-    root: String,
-}
-
-impl KernelRoot {
-    fn new(case: &str) -> KernelRoot {
-        let short = case.trim_start_matches("kd_netns_");
-        let prefix = format!("hk{short}{}-", std::process::id());
-        let root = format!("{prefix}root");
-        let k = KernelRoot { prefix, root };
-        k.cleanup();
-        let ok = Command::new("ip")
-            .args(["netns", "add", &k.root])
-            .status()
-            .expect("ip netns add");
-        assert!(ok.success());
-        k.exec("ip link set lo up");
-        k
-    }
-
-    fn exec(&self, cmd: &str) -> (i32, String) {
-        let cmd = prefixed(&self.prefix, cmd);
-        // A namespace's name is a mount in /run/netns: made inside `ip netns exec` (a mount
-        // namespace of its own) it would not outlive the command.
-        let out = match cmd.starts_with("ip netns add ") || cmd.starts_with("ip netns del") {
-            true => Command::new("sh").args(["-c", &cmd]).output(),
-            false => Command::new("ip")
-                .args(["netns", "exec", &self.root, "sh", "-c", &cmd])
-                .output(),
-        }
-        .expect("sh");
-        let mut text = String::from_utf8_lossy(&out.stdout).to_string();
-        text.push_str(&String::from_utf8_lossy(&out.stderr));
-        (out.status.code().unwrap_or(-1), text)
-    }
-
-    fn cleanup(&self) {
-        for n in NAMES
-            .iter()
-            .map(|n| format!("{}{n}", self.prefix))
-            .chain([self.root.clone()])
-        {
-            let _ = Command::new("ip").args(["netns", "del", &n]).output();
-        }
-    }
-}
-
-impl Drop for KernelRoot {
-    fn drop(&mut self) {
-        self.cleanup();
-    }
-}
-
 fn hoplab(steps: &[(Kind, &str)]) -> Vec<(i32, String)> {
     let mut y = String::from(
         "version: 1\nname: kd-netns\nrouters:\n  - name: host\n    interfaces: {}\nsteps:\n",
@@ -150,7 +84,7 @@ fn compare(case: &str, steps: &[(Kind, &str)]) {
     if !kernel::privileged(case) {
         return;
     }
-    let k = KernelRoot::new(case);
+    let k = kernel::machine::Machine::new(case.trim_start_matches("kd_netns_"), &NAMES);
     let ours = hoplab(steps);
     let mut diffs = Vec::new();
     for ((kind, cmd), (code, text)) in steps.iter().zip(&ours) {
@@ -169,7 +103,7 @@ fn compare(case: &str, steps: &[(Kind, &str)]) {
                         &k.prefix,
                         &ktext
                             .lines()
-                            .filter(|l| l.starts_with(&k.prefix) && !l.starts_with(&k.root))
+                            .filter(|l| NAMES.iter().any(|n| l.split(' ').next() == Some(n)))
                             .map(|l| format!("{l}\n"))
                             .collect::<String>(),
                     ),

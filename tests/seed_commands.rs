@@ -7,7 +7,6 @@
 mod kernel;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 struct Block {
     title: String,
@@ -204,7 +203,7 @@ fn kd_seed_commands_end_as_in_the_kernel() {
     let mut diffs = Vec::new();
     for (n, block) in blocks().into_iter().enumerate() {
         let ours = hoplab(&block);
-        let k = Root::new(n);
+        let k = kernel::machine::Machine::new(&format!("s{n}"), &["netns1"]);
         for cmd in &block.setup {
             let (code, text) = k.exec(cmd);
             assert_eq!(code, 0, "{}: setup {cmd}: {text}", block.title);
@@ -216,7 +215,7 @@ fn kd_seed_commands_end_as_in_the_kernel() {
             if !judged(cmd) || no_vlans {
                 continue;
             }
-            let (code, text) = k.exec(cmd);
+            let (code, text) = k.exec(&cmd.replace(" -c 1 ", " -c 1 -W 1 "));
             // A kernel built without 802.1Q cannot judge the VLAN block (see
             // tests/kernel_diff_vlan.rs).
             if cmd.contains("type vlan") && text.contains("Unknown device type") {
@@ -244,68 +243,4 @@ fn kd_seed_commands_end_as_in_the_kernel() {
         }
     }
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
-}
-
-/// A namespace standing for the machine the block runs on; namespaces the block makes
-/// carry its prefix.
-struct Root {
-    prefix: String,
-    root: String,
-}
-
-const NAMES: [&str; 1] = ["netns1"];
-
-impl Root {
-    fn new(n: usize) -> Root {
-        let prefix = format!("hs{n}-{}-", std::process::id());
-        let root = format!("{prefix}root");
-        let r = Root { prefix, root };
-        r.cleanup();
-        let ok = Command::new("ip").args(["netns", "add", &r.root]).status();
-        assert!(ok.is_ok_and(|s| s.success()));
-        r.exec("ip link set lo up");
-        r
-    }
-
-    fn exec(&self, cmd: &str) -> (i32, String) {
-        let cmd: String = cmd
-            .split(' ')
-            .map(|w| match NAMES.contains(&w) {
-                true => format!("{}{w}", self.prefix),
-                false => w.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
-        let cmd = cmd.replace(" -c 1 ", " -c 1 -W 1 ");
-        // Names of namespaces are mounts: made outside `ip netns exec`'s mount namespace.
-        let out = match cmd.starts_with("ip netns add ") || cmd.starts_with("ip netns del") {
-            true => Command::new("sh").args(["-c", &cmd]).output(),
-            false => Command::new("ip")
-                .args(["netns", "exec", &self.root, "sh", "-c", &cmd])
-                .output(),
-        }
-        .expect("sh");
-        let mut text = String::from_utf8_lossy(&out.stdout).to_string();
-        text.push_str(&String::from_utf8_lossy(&out.stderr));
-        (
-            out.status.code().unwrap_or(-1),
-            text.replace(&self.prefix, ""),
-        )
-    }
-
-    fn cleanup(&self) {
-        for n in NAMES
-            .iter()
-            .map(|n| format!("{}{n}", self.prefix))
-            .chain([self.root.clone()])
-        {
-            let _ = Command::new("ip").args(["netns", "del", &n]).output();
-        }
-    }
-}
-
-impl Drop for Root {
-    fn drop(&mut self) {
-        self.cleanup();
-    }
 }

@@ -16,6 +16,7 @@ use hoplab::capture::CaptureMode;
 use hoplab::scenario::run::{RunOptions, Runner};
 
 pub mod docker;
+pub mod machine;
 
 /// A node of the topology: its interfaces (`name`, `cidr`) and, for a host, its gateway.
 pub struct Node {
