@@ -423,6 +423,19 @@ impl Runner<'_> {
         }
     }
 
+    /// Unlinks a port and makes it absent; the peer it was linked to and the link's
+    /// parameters, for the port that takes its place.
+    fn unplug_port(&mut self, port: PortId) -> Option<(PortId, LinkParams)> {
+        let plugged = self
+            .sim
+            .link_of(port)
+            .map(|l| self.sim.link(l).params.clone())
+            .and_then(|params| Some((self.sim.peer_of(port)?, params)));
+        self.sim.disconnect(port);
+        self.sim.set_present(port, false);
+        plugged
+    }
+
     /// Takes a router's port away: unlinked, absent, no longer its interface.
     fn drop_port(&mut self, port: PortId) {
         let node = self.sim.node_of_port(port);
@@ -1009,15 +1022,11 @@ impl Runner<'_> {
             return fail(2, "RTNETLINK answers: File exists");
         }
         let from = self.sim.port(node, d as u16);
-        let peer = self.sim.peer_of(from);
-        let params = self
-            .sim
-            .link_of(from)
-            .map(|l| self.sim.link(l).params.clone());
+        let plugged = self.unplug_port(from);
         self.drop_port(from);
         let mac = mac.unwrap_or(EthernetAddress([0; 6]));
         let to = self.new_link_with(target, (dev, mac), kind, Some(ifindex))?;
-        if let (Some(peer), Some(params)) = (peer, params) {
+        if let Some((peer, params)) = plugged {
             self.sim.connect(to, peer, params).map_err(|e| (2, e))?;
             self.note_peers(to, peer);
             self.sync_carrier(to);
@@ -1063,13 +1072,7 @@ impl Runner<'_> {
             )
         };
         let from = self.sim.port(node, d as u16);
-        let peer = self.sim.peer_of(from);
-        let params = self
-            .sim
-            .link_of(from)
-            .map(|l| self.sim.link(l).params.clone());
-        self.sim.disconnect(from);
-        self.sim.set_present(from, false);
+        let plugged = self.unplug_port(from);
         self.router(node).enslave_link(d);
         // The bridge's port: an old one of this name, or a new one.
         let old = self
@@ -1098,7 +1101,7 @@ impl Runner<'_> {
                 port
             }
         };
-        if let (Some(peer), Some(params)) = (peer, params) {
+        if let Some((peer, params)) = plugged {
             self.sim.connect(port, peer, params).map_err(|e| (2, e))?;
         }
         self.router(node).add_bridge_member(BridgeMember {
@@ -1157,13 +1160,7 @@ impl Runner<'_> {
             return;
         };
         let dev = self.sim.port_name(port).to_string();
-        let peer = self.sim.peer_of(port);
-        let params = self
-            .sim
-            .link_of(port)
-            .map(|l| self.sim.link(l).params.clone());
-        self.sim.disconnect(port);
-        self.sim.set_present(port, false);
+        let plugged = self.unplug_port(port);
         let local = self.sim.local_of(port);
         self.sim
             .update::<Bridge, _>(bridge, |b| b.set_port_present(local, false));
@@ -1189,7 +1186,7 @@ impl Runner<'_> {
         }
         self.sim.set_present(own, true);
         self.router(node).restore_link(d, now);
-        if let (Some(peer), Some(params)) = (peer, params) {
+        if let Some((peer, params)) = plugged {
             let _ = self.sim.connect(own, peer, params);
         }
         self.sync_carrier(own);
