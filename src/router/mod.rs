@@ -2059,107 +2059,51 @@ impl Node for Router {
         input: &str,
         ctx: &mut Ctx<'_>,
     ) -> Result<(), String> {
-        let result = match parse_command(argv)? {
-            RouterCmd::Route(r) => self.apply_route(&r).map(|_| String::new()),
-            RouterCmd::Neigh(words) => {
-                let words: Vec<&str> = words.iter().map(String::as_str).collect();
-                let (exit_code, output) = match self.ip_neigh_cmd(now, &words, ctx) {
-                    Ok(out) => (0, out),
-                    Err((code, msg)) => (code, format!("{msg}\n")),
-                };
-                ctx.finish(
-                    cmd,
-                    CmdResult {
-                        exit_code,
-                        output,
-                        ..CmdResult::default()
-                    },
-                );
-                return Ok(());
+        // A failure as a command's: its message ends its line.
+        let failed = |code: i32, mut msg: String| {
+            if !msg.ends_with('\n') {
+                msg.push('\n');
             }
-            RouterCmd::Rule(words) => {
-                let words: Vec<&str> = words.iter().map(String::as_str).collect();
-                self.ip_rule(&words)
-            }
-            RouterCmd::Sysctl(args) => {
-                let (exit_code, output) = self.sysctl_run(&args);
-                ctx.finish(
-                    cmd,
-                    CmdResult {
-                        exit_code,
-                        output,
-                        ..CmdResult::default()
-                    },
-                );
-                return Ok(());
-            }
-            RouterCmd::Addr(words) => {
-                let words: Vec<&str> = words.iter().map(String::as_str).collect();
-                let (exit_code, output) = match self.ip_addr_cmd(now, &words) {
-                    Ok(out) => (0, out),
-                    Err((code, msg)) => (code, format!("{msg}\n")),
-                };
-                ctx.finish(
-                    cmd,
-                    CmdResult {
-                        exit_code,
-                        output,
-                        ..CmdResult::default()
-                    },
-                );
-                return Ok(());
-            }
-            RouterCmd::ProcSys(key, value) => {
-                let (exit_code, output) = self.proc_sys(&key, value.as_deref());
-                ctx.finish(
-                    cmd,
-                    CmdResult {
-                        exit_code,
-                        output,
-                        ..CmdResult::default()
-                    },
-                );
-                return Ok(());
-            }
-            RouterCmd::Topology | RouterCmd::Link(_) => {
-                Err("hoplab: `ip netns` and `ip link add|set|del` run as a lab's steps".into())
-            }
-            RouterCmd::Conntrack(args) => self.conntrack_cmd(now, &args),
-            RouterCmd::Program => return self.start_program(now, cmd, argv, input, ctx),
-            RouterCmd::Cli => {
-                let (exit_code, output) = self.run_cli(now, argv);
-                ctx.finish(
-                    cmd,
-                    CmdResult {
-                        exit_code,
-                        output,
-                        ..CmdResult::default()
-                    },
-                );
-                return Ok(());
-            }
-            RouterCmd::Iptables(argv) => match self.iptables_at(now, &argv, input) {
-                Ok(out) => Ok(out),
-                Err((code, msg)) => {
-                    let mut output = msg;
-                    if !output.ends_with('\n') {
-                        output.push('\n');
-                    }
-                    ctx.finish(
-                        cmd,
-                        CmdResult {
-                            exit_code: code,
-                            output,
-                            ..CmdResult::default()
-                        },
-                    );
-                    return Ok(());
-                }
-            },
+            (code, msg)
         };
-        let (exit_code, output) = match result {
-            Ok(out) => (0, out),
-            Err(e) => (2, format!("{e}\n")),
+        let (exit_code, output) = match parse_command(argv)? {
+            RouterCmd::Route(r) => self
+                .apply_route(&r)
+                .map_or_else(|e| failed(2, e), |_| (0, String::new())),
+            RouterCmd::Neigh(w) => {
+                let w: Vec<&str> = w.iter().map(String::as_str).collect();
+                match self.ip_neigh_cmd(now, &w, ctx) {
+                    Ok(out) => (0, out),
+                    Err((code, msg)) => failed(code, msg),
+                }
+            }
+            RouterCmd::Rule(w) => {
+                let w: Vec<&str> = w.iter().map(String::as_str).collect();
+                self.ip_rule(&w)
+                    .map_or_else(|e| failed(2, e), |out| (0, out))
+            }
+            RouterCmd::Sysctl(args) => self.sysctl_run(&args),
+            RouterCmd::Addr(w) => {
+                let w: Vec<&str> = w.iter().map(String::as_str).collect();
+                match self.ip_addr_cmd(now, &w) {
+                    Ok(out) => (0, out),
+                    Err((code, msg)) => failed(code, msg),
+                }
+            }
+            RouterCmd::ProcSys(key, value) => self.proc_sys(&key, value.as_deref()),
+            RouterCmd::Topology | RouterCmd::Link(_) => failed(
+                2,
+                "hoplab: `ip netns` and `ip link add|set|del` run as a lab's steps".into(),
+            ),
+            RouterCmd::Conntrack(args) => self
+                .conntrack_cmd(now, &args)
+                .map_or_else(|e| failed(2, e), |out| (0, out)),
+            RouterCmd::Program => return self.start_program(now, cmd, argv, input, ctx),
+            RouterCmd::Cli => self.run_cli(now, argv),
+            RouterCmd::Iptables(argv) => match self.iptables_at(now, &argv, input) {
+                Ok(out) => (0, out),
+                Err((code, msg)) => failed(code, msg),
+            },
         };
         ctx.finish(
             cmd,
