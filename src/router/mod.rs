@@ -1575,11 +1575,9 @@ impl Router {
             );
             ctx.note(Note::Decision(route_text.into()));
         }
-        {
-            let mut out = Ipv4Packet::new_unchecked(&mut frame[ETH_HEADER_LEN..]);
-            out.set_hop_limit(out.hop_limit() - 1);
-            out.fill_checksum();
-        }
+        // The header's checksum verified on arrival and every rewrite since kept it right
+        // incrementally, so the TTL's change is summed in rather than the header re-read.
+        crate::netfilter::rules::decrease_ttl(&mut frame[ETH_HEADER_LEN..]);
         let next_hop = route.via.unwrap_or(dst);
         let out_addr = self.source_on(route.dev, next_hop);
         let fate = self.netfilter(now, |nf, cx, ifs| {
