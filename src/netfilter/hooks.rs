@@ -433,9 +433,13 @@ impl Netfilter {
                 None => break,
             }
         }
-        // A chain would have dropped a packet it could not read, had one run.
-        if !any_read && Ipv4Packet::new_checked(&*ip).is_err() {
-            return Fate::Drop;
+        if !any_read {
+            // A chain would have dropped a packet it could not read, had one run; none ran,
+            // so no TCPMSS rule matched either.
+            return match Ipv4Packet::new_checked(&*ip) {
+                Ok(_) => Fate::Continue,
+                Err(_) => Fate::Drop,
+            };
         }
         if mss != tcpmss::Pending::default() {
             let route_mtu = |a| cx.env.route_mtu(a);

@@ -49,6 +49,47 @@ impl Table {
             Table::Filter => &[Hook::Input, Hook::Forward, Hook::Output],
         }
     }
+
+    /// The position of `hook` in `builtin_chains`, without searching the list: the hooks
+    /// ask it of every table for every packet.
+    pub fn builtin_index(self, hook: Hook) -> Option<usize> {
+        use Hook::*;
+        match (self, hook) {
+            (Table::Raw, Prerouting) => Some(0),
+            (Table::Raw, Output) => Some(1),
+            (Table::Mangle, Prerouting) => Some(0),
+            (Table::Mangle, Input) => Some(1),
+            (Table::Mangle, Forward) => Some(2),
+            (Table::Mangle, Output) => Some(3),
+            (Table::Mangle, Postrouting) => Some(4),
+            (Table::Nat, Prerouting) => Some(0),
+            (Table::Nat, Input) => Some(1),
+            (Table::Nat, Output) => Some(2),
+            (Table::Nat, Postrouting) => Some(3),
+            (Table::Filter, Input) => Some(0),
+            (Table::Filter, Forward) => Some(1),
+            (Table::Filter, Output) => Some(2),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+#[test]
+fn builtin_index_is_the_position_in_builtin_chains() {
+    let hooks = [
+        Hook::Prerouting,
+        Hook::Input,
+        Hook::Forward,
+        Hook::Output,
+        Hook::Postrouting,
+    ];
+    for table in Table::ALL {
+        for hook in hooks {
+            let at = table.builtin_chains().iter().position(|&h| h == hook);
+            assert_eq!(table.builtin_index(hook), at, "{table:?} {hook:?}");
+        }
+    }
 }
 
 /// The five IPv4 hooks; each names the built-in chain of the same name.

@@ -1015,6 +1015,21 @@ pub fn rewrite_tos_ttl(ip: &mut [u8], (tos, ttl): (u8, u8)) {
     ip[10..12].copy_from_slice(&sum.to_be_bytes());
 }
 
+/// Decrements an IPv4 header's TTL, updating its checksum incrementally as the kernel's
+/// `ip_decrease_ttl` does. For a header whose checksum verifies, the result is the
+/// checksum a full recomputation gives: both are the one representative in 1..=0xFFFF of
+/// the same ones'-complement sum, complemented, so nothing on the wire changes.
+pub fn decrease_ttl(ip: &mut [u8]) {
+    if ip.len() < 20 {
+        return;
+    }
+    let old = u16::from_be_bytes([ip[8], ip[9]]);
+    ip[8] = ip[8].wrapping_sub(1);
+    let new = u16::from_be_bytes([ip[8], ip[9]]);
+    let sum = u16::from_be_bytes([ip[10], ip[11]]);
+    ip[10..12].copy_from_slice(&csum_replace2(sum, old, new).to_be_bytes());
+}
+
 /// RFC 1624 eq. 3: `HC' = ~(~HC + ~m + m')`.
 fn csum_replace2(check: u16, old: u16, new: u16) -> u16 {
     let mut s = u32::from(!check) + u32::from(!old) + u32::from(new);

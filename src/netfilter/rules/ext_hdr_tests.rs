@@ -4,7 +4,7 @@
 
 use super::super::testing::{argv, tcp};
 use super::super::{IptablesVersion, Tables};
-use super::{HdrTarget, rewrite_tos_ttl};
+use super::{HdrTarget, decrease_ttl, rewrite_tos_ttl};
 use crate::netfilter::packet::{Hook, PacketView, Table, Verdict};
 use crate::time::Instant;
 
@@ -435,6 +435,43 @@ fn rewrite_keeps_the_checksum_right() {
     assert_eq!(checksum(&ip[..20]), 0, "header sums to 0xffff");
     rewrite_tos_ttl(&mut ip, (0xFF, 255));
     assert_eq!(checksum(&ip[..20]), 0);
+}
+
+/// The router's TTL decrement writes the very checksum a full recomputation writes, for any
+/// header whose checksum verifies, the header that sums to zero (checksum 0xFFFF) included.
+#[test]
+fn decreasing_the_ttl_writes_the_recomputed_checksum() {
+    use smoltcp::wire::Ipv4Packet;
+    let mut rng = crate::rand::Rng::new(3);
+    for i in 0..20_000u32 {
+        let mut ip = [0u8; 24];
+        for b in ip.iter_mut() {
+            *b = rng.below(256) as u8;
+        }
+        ip[0] = if i % 2 == 0 { 0x45 } else { 0x46 };
+        ip[8] = ip[8].max(2);
+        let hl = usize::from(ip[0] & 0x0f) * 4;
+        let mut p = Ipv4Packet::new_unchecked(&mut ip[..hl]);
+        p.fill_checksum();
+        if i % 7 == 0 {
+            // Adding the checksum into the identification makes the header sum 0xFFFF, whose
+            // checksum is 0, and 0xFFFF, the other encoding of zero, verifies too.
+            let sum = u32::from(p.ident()) + u32::from(p.checksum());
+            p.set_ident(((sum & 0xffff) + (sum >> 16)) as u16);
+            p.fill_checksum();
+            assert_eq!(p.checksum(), 0);
+            if i % 14 == 0 {
+                p.set_checksum(0xffff);
+            }
+        }
+        assert!(p.verify_checksum());
+        let mut full = ip;
+        let mut p = Ipv4Packet::new_unchecked(&mut full[..hl]);
+        p.set_hop_limit(p.hop_limit() - 1);
+        p.fill_checksum();
+        decrease_ttl(&mut ip[..hl]);
+        assert_eq!(ip, full);
+    }
 }
 
 /// Several targets in one run compose; the hooks take the result.

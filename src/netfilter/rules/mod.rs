@@ -101,7 +101,7 @@ mod values;
 use std::fmt;
 
 pub use eval::{LogLine, TraceEvent};
-pub use ext_hdr::rewrite_tos_ttl;
+pub use ext_hdr::{decrease_ttl, rewrite_tos_ttl};
 pub use ext_state::proc_file;
 pub use model::{Counters, Policy, Tables};
 pub use restore::RestoreOptions;

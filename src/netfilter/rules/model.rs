@@ -202,7 +202,7 @@ impl TableState {
     }
 
     pub fn builtin(&self, hook: Hook) -> Option<usize> {
-        self.table.builtin_chains().iter().position(|&h| h == hook)
+        self.table.builtin_index(hook)
     }
 
     /// Built-in chains in hook order, then user chains by name (`strcmp` order).
