@@ -19,6 +19,7 @@
 //! | 3 | [`link`] | a veth or cable: delay, jitter, loss, rate, queue, MTU |
 //! | 3 | [`capture`] | per-point pcaps, the merged pcapng, filter watches |
 //! | 4 | [`sim`] | the discrete-event engine: queue, `Node` trait and `Ctx` outbox, frame pool, notes |
+//! | 5 | [`listing`] | `ip`, `bridge` and `brctl` listings in the real tools' formats |
 //! | 5 | [`netfilter`] | iptables rules, conntrack and NAT: the router's engine |
 //! | 6 | [`bridge`] | the learning bridge node: FDB, STP, VLAN filtering |
 //! | 6 | [`host`] | the container host node: smoltcp stacks, programs, command parser |
@@ -53,6 +54,7 @@ pub mod host;
 pub mod id;
 pub mod import;
 pub mod link;
+pub mod listing;
 pub mod netfilter;
 pub mod rand;
 pub mod report;

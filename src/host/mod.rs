@@ -18,8 +18,8 @@ use std::any::Any;
 
 use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 
+use crate::listing::iproute::{self, LinkInfo, NeighInfo, RouteGet, RouteInfo};
 use crate::rand::Rng;
-use crate::report::iproute::{self, LinkInfo, NeighInfo, RouteGet, RouteInfo};
 use crate::sim::{CmdId, Ctx, Node, PortView};
 use crate::time::{Duration, Instant};
 pub use net::IfaceConfig;

@@ -5,7 +5,7 @@
 
 use smoltcp::wire::{Ipv4Address, Ipv4Cidr};
 
-use crate::report::iproute::RouteInfo;
+use crate::listing::iproute::RouteInfo;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Route {
@@ -348,7 +348,7 @@ mod tests {
             t.apply(&parse_route_cmd(&words).unwrap(), |_| Some(0), conn)
                 .unwrap();
         }
-        let text = crate::report::iproute::ip_route(&t.listing(|_| "eth0".into()));
+        let text = crate::listing::iproute::ip_route(&t.listing(|_| "eth0".into()));
         assert_eq!(
             text,
             "default via 10.104.68.129 dev eth0 proto dhcp src 10.104.68.181 metric 100 \n\
@@ -378,7 +378,7 @@ mod tests {
     #[test]
     fn listing_is_in_iproute2_order() {
         let names = ["eth0", "eth1", "eth2"];
-        let text = crate::report::iproute::ip_route(&table().listing(|d| names[d].to_string()));
+        let text = crate::listing::iproute::ip_route(&table().listing(|d| names[d].to_string()));
         assert_eq!(
             text,
             "default via 10.0.13.2 dev eth2 metric 50 \n\

@@ -18,7 +18,7 @@ use super::model::{Action, Lab};
 use super::run::{Check, RunOptions, RunReport, Runner};
 use crate::host::Host;
 use crate::id::NodeId;
-use crate::report::iproute::split_words;
+use crate::listing::iproute::split_words;
 use crate::sim::{CmdResult, Sim};
 
 /// The version of [`TestReport`]'s JSON.

@@ -11,8 +11,8 @@ use super::raw::{RawLab, RawLink};
 use crate::capture::CaptureMode;
 use crate::filter::Filter;
 use crate::link::LinkParams;
+use crate::listing::iproute::split_words;
 use crate::rand::Rng;
-use crate::report::iproute::split_words;
 use crate::time::Duration;
 
 pub const DEFAULT_SETTLE: Duration = Duration::from_secs(1);

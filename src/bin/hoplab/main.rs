@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::{Parser, Subcommand};
 
 use hoplab::capture::CaptureMode;
-use hoplab::report::iproute::split_words;
+use hoplab::listing::iproute::split_words;
 use hoplab::scenario::grade::{self, Answers, TestOptions, TestReport};
 use hoplab::scenario::{self, run::RunOptions, run::Runner};
 
