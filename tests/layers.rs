@@ -13,9 +13,6 @@ use std::path::{Path, PathBuf};
 /// Uses that still break the rule, each with the reason it is not yet moved. The test fails
 /// when one of these disappears too, so the list only shrinks.
 const KNOWN: &[(&str, &str)] = &[
-    // The edge implements the runner's `RealTime`, reads the checked `KernelSpec` and asks
-    // `grade` for the process's capabilities; `scenario` builds the `kernel` node in turn.
-    ("tap", "scenario"),
     // `LinkOutcome` says why a link dropped a frame with the engine's `sim::DropReason`.
     ("link", "sim"),
     // A host's `ip route` commands are parsed by the router's `route::parse_route_cmd`.

@@ -360,7 +360,7 @@ fn attach_taps(
         }
         say!("  {line}");
     };
-    hoplab::tap::attach(runner, lab, opts, &mut announce).map_err(|e| {
+    hoplab::scenario::taps::attach(runner, lab, opts, &mut announce).map_err(|e| {
         errln!("hoplab: {e}");
         ExitCode::from(2)
     })
@@ -549,7 +549,7 @@ fn run(
         max_capture_bytes,
         snaplen: snap,
     };
-    if let Err(e) = hoplab::tap::preflight(&lab) {
+    if let Err(e) = hoplab::scenario::taps::preflight(&lab) {
         errln!("hoplab: {e}");
         return ExitCode::from(2);
     }
