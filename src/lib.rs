@@ -27,20 +27,24 @@
 //! | 8 | [`docker`] | a Docker host as data, and the rules Docker Engine installs |
 //! | 8 | [`tap`] | the TAP edge: the sans-IO `kernel` node, and (Linux only) the IO around it |
 //! |   | [`tap::kernel`] | the `kernel` node, sans-IO like every node |
+//! |   | [`tap::spec`] | the lab's kernel side, checked: TAPs, addresses, routes, namespace |
 //! | 9 | [`scenario`] | lab files: raw serde → checked model → built simulation → run |
+//! |   | [`scenario::taps`] | `taps:` and `kernel:` read, and a run attached to the edge |
 //! |   | [`scenario::run`] | the runner and its report |
 //! |   | [`scenario::session`] | `hoplab shell` without its terminal |
 //! |   | [`scenario::grade`] | grading many labs, with answers |
-//! | 10 | [`report`] | the run's reports: the HTML page |
+//! | 10 | [`report`] | the run's reports beyond its text: the HTML page of `run --report` |
 //! | 11 | [`import`] | `hoplab import`: a real host's dumps made a lab file |
-//! | 11 | [`bench`] | `hoplab bench`: figures measured on this machine |
+//! | 11 | [`bench`](mod@bench) | `hoplab bench`: figures measured on this machine |
 //! | 11 | [`fuzzing`] | the robustness harness of `fuzz/` and `tests/properties.rs` |
 //!
-//! Nothing below the binary reads the wall clock, opens a file other than a capture, or
-//! spawns a thread (but the merged capture's writer, which only moves bytes to its file), but
-//! the TAP edge (`tap`: its devices, rtnetlink, namespaces, kernel-side programs and real-time
-//! driver, Linux only), which is IO by nature, and `bench`, which measures wall time and
-//! memory. `docs/design-notes.md` says more of each layer.
+//! Below the binary, the simulation reads no wall clock, opens no file but its captures, and
+//! spawns no thread but the merged capture's writer (which only moves bytes to its file). IO
+//! stays at the edges: `tap` (its devices, rtnetlink, namespaces, kernel-side programs and
+//! real-time driver, Linux only; its `kernel` node is sans-IO like every node), the lab file
+//! `scenario` loads, the labs `scenario::grade` finds and times, the page `report` writes, and
+//! `bench`, which measures wall time and memory. `docs/design-notes.md` says more of each
+//! layer.
 #![deny(unsafe_code)]
 
 pub mod bench;

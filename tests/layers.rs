@@ -367,7 +367,8 @@ fn module_tree() -> Vec<File> {
     files
 }
 
-/// The map in `src/lib.rs`: each top-level module's layer, in the map's order, and the
+/// The map in `src/lib.rs` (rows `| layer | [`module`] |`, or `[`m`](mod@m)` where a name is
+/// also a macro's): each top-level module's layer, in the map's order, and the
 /// submodules it names.
 fn map() -> (Vec<(String, u32)>, Vec<String>) {
     let text = std::fs::read_to_string(src().join("lib.rs")).unwrap();
@@ -381,7 +382,8 @@ fn map() -> (Vec<(String, u32)>, Vec<String>) {
         let Some(module) = cells
             .get(1)
             .and_then(|c| c.strip_prefix("[`"))
-            .and_then(|c| c.strip_suffix("`]"))
+            .and_then(|c| c.split_once("`]"))
+            .map(|(module, _)| module)
         else {
             continue;
         };
