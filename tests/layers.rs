@@ -15,8 +15,6 @@ use std::path::{Path, PathBuf};
 const KNOWN: &[(&str, &str)] = &[
     // `LinkOutcome` says why a link dropped a frame with the engine's `sim::DropReason`.
     ("link", "sim"),
-    // A host's `ip route` commands are parsed by the router's `route::parse_route_cmd`.
-    ("host", "router"),
 ];
 
 fn src() -> PathBuf {

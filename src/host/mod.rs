@@ -11,6 +11,7 @@ pub mod device;
 pub mod net;
 pub mod pmtu;
 pub mod resolve;
+pub mod route_cmd;
 pub mod ss;
 pub mod stack;
 
@@ -73,7 +74,7 @@ impl Host {
     /// [`crate::docker::dns::names_for`]). A builder rather than a `HostConfig` field, so that
     /// every place that spells a `HostConfig` out keeps compiling.
     /// `ip route add|del|replace` on the host (its `routes:`, applied at start).
-    pub fn apply_route(&mut self, cmd: &crate::router::route::RouteCmd) -> Result<(), String> {
+    pub fn apply_route(&mut self, cmd: &route_cmd::RouteCmd) -> Result<(), String> {
         self.stack.net.apply_route(cmd)
     }
 
