@@ -178,6 +178,19 @@ impl Link {
     }
 }
 
+/// `node:iface` of a link end or capture point.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Endpoint {
+    pub node: String,
+    pub iface: String,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.node, self.iface)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,7 +86,7 @@ fn run_lab(text: &str) -> Result<String, String> {
         snaplen: None,
     };
     let mut runner = Runner::new(&lab, &opts)?;
-    crate::tap::attach(
+    crate::scenario::taps::attach(
         &mut runner,
         &lab,
         crate::tap::SetupOptions::default(),

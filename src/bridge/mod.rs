@@ -30,8 +30,8 @@ use std::any::Any;
 use rustc_hash::FxHashSet;
 use smoltcp::wire::{EthernetAddress, EthernetFrame};
 
-use crate::report::brctl;
-use crate::report::iproute::{self, FdbLine, LinkInfo};
+use crate::listing::brctl;
+use crate::listing::iproute::{self, FdbLine, LinkInfo};
 use crate::sim::{Ctx, DropReason, Node, Note, PortView};
 use crate::time::{Duration, Instant};
 use fdb::{Fdb, Learn};

@@ -89,7 +89,7 @@ pub struct TracerouteArgs {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     /// `ip route add|del|replace ...`: the host's static routes.
-    IpRoute(crate::router::route::RouteCmd),
+    IpRoute(super::route_cmd::RouteCmd),
     Ping(PingArgs),
     Curl(CurlArgs),
     HttpServer {
@@ -216,7 +216,7 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
         ) =>
         {
             let words: Vec<&str> = rest.iter().map(String::as_str).collect();
-            crate::router::route::parse_route_cmd(&words).map(Command::IpRoute)
+            super::route_cmd::parse_route_cmd(&words).map(Command::IpRoute)
         }
         // A host's `ip` otherwise only lists (as a `show:` step); its addresses and links are
         // the lab's.

@@ -11,6 +11,7 @@ pub mod device;
 pub mod net;
 pub mod pmtu;
 pub mod resolve;
+pub mod route_cmd;
 pub mod ss;
 pub mod stack;
 
@@ -18,8 +19,8 @@ use std::any::Any;
 
 use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 
+use crate::listing::iproute::{self, LinkInfo, NeighInfo, RouteGet, RouteInfo};
 use crate::rand::Rng;
-use crate::report::iproute::{self, LinkInfo, NeighInfo, RouteGet, RouteInfo};
 use crate::sim::{CmdId, Ctx, Node, PortView};
 use crate::time::{Duration, Instant};
 pub use net::IfaceConfig;
@@ -73,7 +74,7 @@ impl Host {
     /// [`crate::docker::dns::names_for`]). A builder rather than a `HostConfig` field, so that
     /// every place that spells a `HostConfig` out keeps compiling.
     /// `ip route add|del|replace` on the host (its `routes:`, applied at start).
-    pub fn apply_route(&mut self, cmd: &crate::router::route::RouteCmd) -> Result<(), String> {
+    pub fn apply_route(&mut self, cmd: &route_cmd::RouteCmd) -> Result<(), String> {
         self.stack.net.apply_route(cmd)
     }
 

@@ -502,8 +502,8 @@ impl Net {
     /// iproute2's messages. The gateway must be on one of the host's subnets; a route
     /// without one (`dev` only) is not taken: a host's stack sends off its subnets only
     /// through a gateway.
-    pub fn apply_route(&mut self, cmd: &crate::router::route::RouteCmd) -> Result<(), String> {
-        use crate::router::route::RouteOp;
+    pub fn apply_route(&mut self, cmd: &super::route_cmd::RouteCmd) -> Result<(), String> {
+        use super::route_cmd::RouteOp;
         let dev_of = |name: &str| self.ifaces.iter().position(|f| f.config.name == name);
         let same = |r: &HostRoute| r.dst == cmd.dst && r.metric == cmd.metric;
         if cmd.op == RouteOp::Del && cmd.dst.prefix_len() == 0 {

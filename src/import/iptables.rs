@@ -997,7 +997,7 @@ fn run(
     line: String,
     from: Option<String>,
 ) -> Result<(), String> {
-    let argv: Vec<String> = crate::report::iproute::split_words(&line)?;
+    let argv: Vec<String> = crate::listing::iproute::split_words(&line)?;
     tables
         .apply(&argv)
         .map_err(|e| first_line(e.message()).to_string())?;

@@ -1,5 +1,4 @@
-//! Listings in the real tools' formats and the run summary.
+//! The run's reports beyond its text summary: the HTML page of `run --report`. (The listings
+//! nodes print are `crate::listing`'s.)
 
-pub mod brctl;
 pub mod html;
-pub mod iproute;

@@ -2,7 +2,7 @@
 //! host's `docker0` and `br-*`), with the ports that exist now.
 
 use super::Router;
-use crate::report::brctl::{self, BrctlBridge};
+use crate::listing::brctl::{self, BrctlBridge};
 use crate::sim::PortView;
 
 impl Router {

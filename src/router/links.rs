@@ -417,7 +417,7 @@ impl Router {
         words: &[&str],
         ports: &[crate::sim::PortView],
     ) -> Option<Result<String, String>> {
-        use crate::report::iproute;
+        use crate::listing::iproute;
         if let ["bridge", "link"] | ["bridge", "link", "show"] = words {
             return Some(Ok(self.bridge_link(ports)));
         }

@@ -39,11 +39,11 @@ use smoltcp::wire::{
 };
 
 use crate::link::ETH_HEADER_LEN;
+use crate::listing::iproute::{self, LinkInfo, NeighInfo};
 use crate::netfilter::hooks::{Cx, Env, Fate, Netfilter, Rules};
 use crate::netfilter::rules::{IptablesVersion, Tables, TraceEvent};
 use crate::netfilter::{AddrType, Hook, PacketView, RejectWith, Table, Verdict};
 use crate::rand::Rng;
-use crate::report::iproute::{self, LinkInfo, NeighInfo};
 use crate::sim::{CmdId, CmdResult, Ctx, DropReason, Node, Note, PacketTag, PortView};
 use crate::time::Instant;
 pub use explain::{RuleStep, TableWalk};

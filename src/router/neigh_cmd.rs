@@ -5,7 +5,7 @@ use smoltcp::wire::{EthernetAddress, Ipv4Address};
 
 use super::Router;
 use super::neigh::Nud;
-use crate::report::iproute;
+use crate::listing::iproute;
 use crate::sim::Ctx;
 use crate::time::Instant;
 

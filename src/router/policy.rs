@@ -9,35 +9,8 @@ use std::collections::BTreeMap;
 use smoltcp::wire::{Ipv4Address, Ipv4Cidr};
 
 use super::route::{Route, RouteTable};
-
-/// The kernel's table ids: `local` 255, `main` 254, `default` 253.
-pub const LOCAL: u32 = 255;
-pub const MAIN: u32 = 254;
-pub const DEFAULT: u32 = 253;
-
-/// A table id as `ip` names it.
-pub fn table_name(id: u32) -> String {
-    match id {
-        LOCAL => "local".into(),
-        MAIN => "main".into(),
-        DEFAULT => "default".into(),
-        n => n.to_string(),
-    }
-}
-
-/// `main`, `local`, `default` or a number 1..2^32-1, as `ip` reads a table.
-pub fn parse_table(word: &str) -> Result<u32, String> {
-    match word {
-        "main" => Ok(MAIN),
-        "local" => Ok(LOCAL),
-        "default" => Ok(DEFAULT),
-        n => n
-            .parse::<u32>()
-            .ok()
-            .filter(|&n| n != 0)
-            .ok_or_else(|| format!("Error: argument \"{n}\" is wrong: invalid table ID\n")),
-    }
-}
+// The table ids live with the `ip route` parser, below the router, which reads `table ID`.
+pub use crate::host::route_cmd::{DEFAULT, LOCAL, MAIN, parse_table, table_name};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyRule {

@@ -5,7 +5,11 @@
 
 use smoltcp::wire::{Ipv4Address, Ipv4Cidr};
 
-use crate::report::iproute::RouteInfo;
+// The command's parser sits with the host, below the router: a host applies the same
+// `ip route` commands to its own routes.
+use crate::host::route_cmd::network;
+pub use crate::host::route_cmd::{RouteCmd, RouteOp, parse_route_cmd};
+use crate::listing::iproute::RouteInfo;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Route {
@@ -25,133 +29,6 @@ pub struct Route {
 #[derive(Clone, Debug, Default)]
 pub struct RouteTable {
     routes: Vec<Route>,
-}
-
-/// `ip route add|del|replace PREFIX|default [via GW] [dev IF] [proto P] [scope S] [src A]
-/// [metric N]`, parsed. `proto`, `scope` and `src` are kept for the listing; routing does
-/// not read them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RouteCmd {
-    pub op: RouteOp,
-    pub dst: Ipv4Cidr,
-    pub via: Option<Ipv4Address>,
-    pub dev: Option<String>,
-    pub metric: u32,
-    pub proto: Option<String>,
-    pub scope: Option<String>,
-    pub src: Option<Ipv4Address>,
-    /// `table ID` (default `main`).
-    pub table: u32,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RouteOp {
-    Add,
-    Del,
-    Replace,
-}
-
-fn network(c: Ipv4Cidr) -> Ipv4Cidr {
-    Ipv4Cidr::new(c.network().address(), c.prefix_len())
-}
-
-/// Parses the words after `ip route` (also accepts them without the `ip route` prefix, and
-/// a bare `PREFIX via GW`, meaning add).
-pub fn parse_route_cmd(words: &[&str]) -> Result<RouteCmd, String> {
-    let mut w = words;
-    if w.first() == Some(&"ip") {
-        w = &w[1..];
-    }
-    if matches!(w.first(), Some(&"route") | Some(&"r")) {
-        w = &w[1..];
-    }
-    let op = match w.first() {
-        Some(&"add") => RouteOp::Add,
-        Some(&"del" | &"delete") => RouteOp::Del,
-        Some(&"replace") => RouteOp::Replace,
-        _ => {
-            return parse_route_cmd(&[&["add"], w].concat()).map_err(|e| {
-                format!(
-                    "{e} (expected: ip route add|del|replace PREFIX via GW [dev IF] [metric N])"
-                )
-            });
-        }
-    };
-    let mut it = w[1..].iter();
-    let dst = match it.next() {
-        Some(&"default") => Ipv4Cidr::new(Ipv4Address::UNSPECIFIED, 0),
-        Some(p) => {
-            let c: Ipv4Cidr = if p.contains('/') {
-                p.parse()
-                    .map_err(|_| format!("Error: inet prefix is expected rather than \"{p}\"."))?
-            } else {
-                let a: Ipv4Address = p
-                    .parse()
-                    .map_err(|_| format!("Error: inet prefix is expected rather than \"{p}\"."))?;
-                Ipv4Cidr::new(a, 32)
-            };
-            if network(c) != c {
-                return Err(format!(
-                    "Error: Invalid prefix for given prefix length. ({p})"
-                ));
-            }
-            c
-        }
-        None => return Err("Error: a prefix or \"default\" is expected".into()),
-    };
-    let mut cmd = RouteCmd {
-        op,
-        dst,
-        via: None,
-        dev: None,
-        metric: 0,
-        proto: None,
-        scope: None,
-        src: None,
-        table: super::policy::MAIN,
-    };
-    while let Some(k) = it.next() {
-        let v = it
-            .next()
-            .ok_or_else(|| format!("Error: argument expected after \"{k}\""))?;
-        match *k {
-            "via" => {
-                cmd.via = Some(v.parse().map_err(|_| {
-                    format!("Error: an IPv4 address is expected rather than \"{v}\".")
-                })?)
-            }
-            "dev" => cmd.dev = Some(v.to_string()),
-            "proto" | "protocol" => cmd.proto = Some(v.to_string()),
-            "scope" => match *v {
-                "global" | "universe" | "link" | "host" | "site" | "nowhere" => {
-                    cmd.scope = Some(v.replace("universe", "global"))
-                }
-                _ => return Err(format!("Error: invalid \"scope\" value: {v}")),
-            },
-            "src" => {
-                cmd.src = Some(v.parse().map_err(|_| {
-                    format!("Error: an IPv4 address is expected rather than \"{v}\".")
-                })?)
-            }
-            "table" => {
-                cmd.table = super::policy::parse_table(v).map_err(|e| e.trim_end().to_string())?
-            }
-            "metric" | "preference" | "priority" => {
-                cmd.metric = v
-                    .parse()
-                    .map_err(|_| format!("Error: \"metric\" value is invalid: {v}"))?
-            }
-            other => {
-                return Err(format!(
-                    "Error: either \"to\" is duplicate, or \"{other}\" is a garbage."
-                ));
-            }
-        }
-    }
-    if cmd.op != RouteOp::Del && cmd.via.is_none() && cmd.dev.is_none() {
-        return Err("Error: a route needs \"via GW\" or \"dev IF\"".into());
-    }
-    Ok(cmd)
 }
 
 impl RouteTable {
@@ -348,7 +225,7 @@ mod tests {
             t.apply(&parse_route_cmd(&words).unwrap(), |_| Some(0), conn)
                 .unwrap();
         }
-        let text = crate::report::iproute::ip_route(&t.listing(|_| "eth0".into()));
+        let text = crate::listing::iproute::ip_route(&t.listing(|_| "eth0".into()));
         assert_eq!(
             text,
             "default via 10.104.68.129 dev eth0 proto dhcp src 10.104.68.181 metric 100 \n\
@@ -378,7 +255,7 @@ mod tests {
     #[test]
     fn listing_is_in_iproute2_order() {
         let names = ["eth0", "eth1", "eth2"];
-        let text = crate::report::iproute::ip_route(&table().listing(|d| names[d].to_string()));
+        let text = crate::listing::iproute::ip_route(&table().listing(|d| names[d].to_string()));
         assert_eq!(
             text,
             "default via 10.0.13.2 dev eth2 metric 50 \n\

@@ -8,7 +8,7 @@ use smoltcp::wire::{Ipv4Address, Ipv4Cidr};
 
 use super::policy::{self, FlowKey};
 use super::{Router, local};
-use crate::report::iproute;
+use crate::listing::iproute;
 
 /// `mark` as `ip route get` prints it: decimal below 16, else hex.
 fn mark_text(mark: u32) -> String {

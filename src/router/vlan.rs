@@ -15,7 +15,7 @@ use smoltcp::wire::EthernetAddress;
 
 use super::links::LinkKind;
 use super::{Router, RouterIface};
-use crate::report::iproute::{self, LinkInfo};
+use crate::listing::iproute::{self, LinkInfo};
 use crate::sim::{Ctx, DropReason, Note, PacketTag, PortView};
 use crate::wire::vlan::{Tci, VID_MAX, insert_tag, retag, tag};
 

@@ -7,7 +7,7 @@
 //! command and its grep stages (`scenario/grep.rs`), and its status is the last grep's.
 
 use super::grep::{self, Grep};
-use crate::report::iproute::split_words;
+use crate::listing::iproute::split_words;
 
 /// What joins a command to the one before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

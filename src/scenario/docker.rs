@@ -880,7 +880,7 @@ fn read_container(
         }
     }
     if let Some(run) = &c.run {
-        match crate::report::iproute::split_words(&run.value)
+        match crate::listing::iproute::split_words(&run.value)
             .map_err(|e| e.to_string())
             .and_then(|argv| crate::host::cmd::parse(&argv).map(|_| argv))
         {
@@ -1272,6 +1272,6 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         let text = join_words(&argv);
-        assert_eq!(crate::report::iproute::split_words(&text).unwrap(), argv);
+        assert_eq!(crate::listing::iproute::split_words(&text).unwrap(), argv);
     }
 }

@@ -18,14 +18,12 @@ use super::model::{Action, Lab};
 use super::run::{Check, RunOptions, RunReport, Runner};
 use crate::host::Host;
 use crate::id::NodeId;
-use crate::report::iproute::split_words;
+use crate::listing::iproute::split_words;
 use crate::sim::{CmdResult, Sim};
+pub use crate::tap::cap_eff_has_net_admin;
 
 /// The version of [`TestReport`]'s JSON.
 pub const REPORT_VERSION: u32 = 1;
-
-/// CAP_NET_ADMIN's bit in a capability set (linux/capability.h).
-const CAP_NET_ADMIN: u32 = 12;
 
 // ---------------------------------------------------------------------------------------
 // Exercises and answers
@@ -257,15 +255,6 @@ fn one_error(file: &str, line: u64, column: u64, field: &str, message: String) -
 
 // ---------------------------------------------------------------------------------------
 // Capabilities
-
-/// Whether `CapEff` in a `/proc/PID/status` text has CAP_NET_ADMIN.
-pub fn cap_eff_has_net_admin(status: &str) -> bool {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .is_some_and(|caps| caps & (1 << CAP_NET_ADMIN) != 0)
-}
 
 /// Whether this process has CAP_NET_ADMIN (false when `/proc/self/status` cannot be read).
 /// `HOPLAB_NO_NET_ADMIN=1` makes it false: a testing aid, to see a lab skipped as root.
@@ -583,7 +572,7 @@ fn test_lab_inner(file: &Path, loaded: &Result<Lab, LabErrors>, opts: &TestOptio
     }
     // A lab with TAPs plugs into the kernel (its `requires: [net_admin]` was checked above).
     let tap_opts = crate::tap::SetupOptions::default();
-    if let Err(e) = crate::tap::attach(&mut runner, lab, tap_opts, &mut |_| {}) {
+    if let Err(e) = super::taps::attach(&mut runner, lab, tap_opts, &mut |_| {}) {
         out.result = Outcome::Error;
         out.error = Some(format!("{}: {e}", file.display()));
         return out;

@@ -10,9 +10,10 @@ use super::error::{Errors, LabErrors, suggest};
 use super::raw::{RawLab, RawLink};
 use crate::capture::CaptureMode;
 use crate::filter::Filter;
+pub use crate::link::Endpoint;
 use crate::link::LinkParams;
+use crate::listing::iproute::split_words;
 use crate::rand::Rng;
-use crate::report::iproute::split_words;
 use crate::time::Duration;
 
 pub const DEFAULT_SETTLE: Duration = Duration::from_secs(1);
@@ -263,19 +264,6 @@ impl VlanSpec {
             parent: self.parent.clone(),
             vid: self.vid,
         }
-    }
-}
-
-/// `node:iface` of a link end or capture point.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Endpoint {
-    pub node: String,
-    pub iface: String,
-}
-
-impl std::fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.node, self.iface)
     }
 }
 

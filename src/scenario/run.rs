@@ -17,6 +17,7 @@ use super::build::{build, port_of};
 use super::model::{Action, CmdExpect, DEFAULT_TIMEOUT, Lab, MAX_DURATION, Window};
 use crate::capture::{Capture, CaptureFailure, CaptureMode, WrittenFile};
 use crate::sim::{CmdId, CmdResult, Sim, SimStats, Stop};
+pub use crate::tap::RealTime;
 use crate::time::Instant;
 
 pub struct RunOptions {
@@ -176,22 +177,6 @@ pub struct Runner<'l> {
     end_after_steps: bool,
     /// Namespaces and bridges made by steps (`ip netns add`, `ip link add`).
     pub(super) netns: super::netns::Namespaces,
-}
-
-/// Drives a run on the wall clock: the TAP edge (`crate::tap::driver`). The runner hands it
-/// the simulation to run up to an instant, and the steps that run on the real kernel.
-pub trait RealTime {
-    /// Runs the simulation up to `t`, never ahead of the wall clock, moving frames between
-    /// the TAPs and the lab; returns early when a command (the lab's or the kernel's) ends.
-    fn run_until(&mut self, sim: &mut Sim, t: Instant) -> Stop;
-    /// Starts a program on the kernel side (`on: kernel`).
-    fn start(&mut self, cmd: CmdId, argv: &[String], input: &str) -> Result<(), String>;
-    /// Stops a kernel-side program, running the lab meanwhile, until its result is in.
-    fn stop(&mut self, sim: &mut Sim, cmd: CmdId);
-    /// Results of kernel-side programs that ended since the last call.
-    fn take_finished(&mut self) -> Vec<(CmdId, CmdResult)>;
-    /// The run's figures, for its report.
-    fn summary(&mut self, sim: &mut Sim) -> crate::tap::TapSummary;
 }
 
 /// What `Runner::set_pause` takes.

@@ -20,7 +20,7 @@ use super::model::{Endpoint, Lab, MAX_DURATION, parse_endpoint};
 use super::run::{DEFAULT_MAX_CAPTURE_BYTES, Resume, RunOptions, Runner, StepReport};
 use crate::capture::CaptureMode;
 use crate::filter::Filter;
-use crate::report::iproute::split_words;
+use crate::listing::iproute::split_words;
 use crate::time::{Duration, Instant};
 
 /// How a session runs its lab.

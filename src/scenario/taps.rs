@@ -4,7 +4,8 @@
 //! A TAP compiles into the generic topology: the `kernel` node gets a port named after the
 //! TAP, linked to what the TAP plugs into. Everything about the real device (creating it,
 //! its kernel-side address and routes, the namespace) is the edge's (`crate::tap`); here it
-//! is only checked and resolved.
+//! is only checked and resolved into the edge's `KernelSpec`, and a run is plugged into the
+//! edge (`attach`).
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -13,6 +14,7 @@ use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 use super::error::Errors;
 use super::raw::{RawLink, S};
 use super::schema::forms;
+pub use crate::tap::spec::{KernelRoute, KernelSpec, TapSpec};
 
 /// A TAP device: a real interface of the host kernel whose other end is a port of the lab.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -68,44 +70,6 @@ pub struct RawKernel {
     #[serde(default)]
     #[schemars(with = "Option<forms::Duration>")]
     pub lag_warn: Option<S<String>>,
-}
-
-/// A kernel-side route through a TAP.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KernelRoute {
-    pub dst: Ipv4Cidr,
-    pub via: Ipv4Address,
-}
-
-impl std::fmt::Display for KernelRoute {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.dst.prefix_len() == 0 {
-            write!(f, "default via {}", self.via)
-        } else {
-            write!(f, "{} via {}", self.dst, self.via)
-        }
-    }
-}
-
-/// A TAP, checked.
-#[derive(Clone, Debug)]
-pub struct TapSpec {
-    pub name: String,
-    /// Its port's peer in the lab.
-    pub plug: super::model::Endpoint,
-    pub mtu: u32,
-    pub mac: EthernetAddress,
-    pub ip: Option<Ipv4Cidr>,
-    pub routes: Vec<KernelRoute>,
-    pub existing: bool,
-}
-
-/// The kernel side, checked.
-#[derive(Clone, Debug, Default)]
-pub struct KernelSpec {
-    pub netns: Option<String>,
-    pub taps: Vec<TapSpec>,
-    pub lag_warn: Option<crate::time::Duration>,
 }
 
 /// The interface names Linux accepts (`dev_valid_name`): 1-15 bytes, no `/`, `:` or space.
@@ -305,6 +269,61 @@ pub fn resolve(
         });
     }
     (spec, links)
+}
+
+// ---------------------------------------------------------------------------------------
+// Plugging a run into the edge: here, above both the runner and `crate::tap`, so that the
+// edge knows nothing of labs or runners.
+
+/// Whether `lab`'s TAPs can be attached here at all (the platform, CAP_NET_ADMIN), asked
+/// before anything is made so a refused run leaves no files behind either.
+pub fn preflight(lab: &super::model::Lab) -> Result<(), String> {
+    if lab.kernel.taps.is_empty() {
+        return Ok(());
+    }
+    #[cfg(target_os = "linux")]
+    return match crate::tap::setup::has_net_admin() {
+        true => Ok(()),
+        false => Err(crate::tap::setup::privilege_message()),
+    };
+    #[cfg(not(target_os = "linux"))]
+    Err("TAP devices are Linux-only: this lab runs on Linux".into())
+}
+
+/// Makes the kernel side of `lab`'s TAPs and has `runner` run the lab through them in real
+/// time. `announce` gets each change before it is made. Without CAP_NET_ADMIN, or when
+/// anything is refused, nothing is left behind and the error says why.
+#[cfg(target_os = "linux")]
+pub fn attach<'l>(
+    runner: &mut super::run::Runner<'l>,
+    lab: &super::model::Lab,
+    opts: crate::tap::SetupOptions,
+    announce: &mut dyn FnMut(&str),
+) -> Result<(), String> {
+    if lab.kernel.taps.is_empty() {
+        return Ok(());
+    }
+    preflight(lab)?;
+    for line in crate::tap::setup::plan(&lab.kernel) {
+        announce(&line);
+    }
+    let side = crate::tap::setup::apply(&lab.kernel, opts).map_err(|e| e.message)?;
+    let plugs = lab.kernel.taps.iter().map(|t| t.plug.to_string()).collect();
+    let edge = crate::tap::driver::Edge::new(side, plugs, &runner.sim)
+        .map_err(|e| format!("cannot wait on the TAPs: {e}"))?;
+    runner.set_realtime(Box::new(edge));
+    Ok(())
+}
+
+/// TAP devices are Linux's: elsewhere a lab with TAPs does not run.
+#[cfg(not(target_os = "linux"))]
+pub fn attach<'l>(
+    _runner: &mut super::run::Runner<'l>,
+    lab: &super::model::Lab,
+    _opts: crate::tap::SetupOptions,
+    _announce: &mut dyn FnMut(&str),
+) -> Result<(), String> {
+    preflight(lab)
 }
 
 #[cfg(test)]

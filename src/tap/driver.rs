@@ -17,9 +17,8 @@ use super::command::Commands;
 use super::kernel::Kernel;
 use super::setup::KernelSide;
 use super::timer::Deadline;
-use super::{TapReport, TapSummary};
+use super::{RealTime, TapReport, TapSummary};
 use crate::id::NodeId;
-use crate::scenario::run::RealTime;
 use crate::sim::{CmdId, CmdResult, Sim, Stop};
 use crate::time::{Duration, Instant};
 

@@ -11,7 +11,7 @@ use std::any::Any;
 use std::collections::VecDeque;
 
 use super::classify::{RefusedCounts, refuse_reason};
-use crate::report::iproute::{self, LinkInfo};
+use crate::listing::iproute::{self, LinkInfo};
 use crate::sim::{Ctx, Node, PortView};
 use crate::time::Instant;
 

@@ -11,6 +11,7 @@
 
 pub mod classify;
 pub mod kernel;
+pub mod spec;
 
 // The edge's system calls (netlink sockets, setns, mount, kill) need `unsafe`; each use
 // says why it is sound. Nothing else in the crate does.
@@ -41,7 +42,7 @@ mod test_support {
     /// when it may not, unless HOPLAB_REQUIRE_PRIVILEGED=1 makes that a failure.
     pub fn privileged(test: &str) -> bool {
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        if crate::scenario::grade::cap_eff_has_net_admin(&status) {
+        if super::cap_eff_has_net_admin(&status) {
             return true;
         }
         let reason = format!("{test}: needs CAP_NET_ADMIN, which this process lacks");
@@ -64,6 +65,9 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use classify::RefusedCounts;
+
+use crate::sim::{CmdId, CmdResult, Sim, Stop};
+use crate::time::Instant;
 
 /// What a real-time run reports of its TAPs (`tap` in `hoplab run --json`).
 #[derive(Clone, Debug, Default, Serialize, JsonSchema)]
@@ -94,57 +98,6 @@ pub struct TapReport {
     pub refused: RefusedCounts,
 }
 
-/// Whether `lab`'s TAPs can be attached here at all (the platform, CAP_NET_ADMIN), asked
-/// before anything is made so a refused run leaves no files behind either.
-pub fn preflight(lab: &crate::scenario::Lab) -> Result<(), String> {
-    if lab.kernel.taps.is_empty() {
-        return Ok(());
-    }
-    #[cfg(target_os = "linux")]
-    return match setup::has_net_admin() {
-        true => Ok(()),
-        false => Err(setup::privilege_message()),
-    };
-    #[cfg(not(target_os = "linux"))]
-    Err("TAP devices are Linux-only: this lab runs on Linux".into())
-}
-
-/// Makes the kernel side of `lab`'s TAPs and has `runner` run the lab through them in real
-/// time. `announce` gets each change before it is made. Without CAP_NET_ADMIN, or when
-/// anything is refused, nothing is left behind and the error says why.
-#[cfg(target_os = "linux")]
-pub fn attach<'l>(
-    runner: &mut crate::scenario::run::Runner<'l>,
-    lab: &crate::scenario::Lab,
-    opts: SetupOptions,
-    announce: &mut dyn FnMut(&str),
-) -> Result<(), String> {
-    if lab.kernel.taps.is_empty() {
-        return Ok(());
-    }
-    preflight(lab)?;
-    for line in setup::plan(&lab.kernel) {
-        announce(&line);
-    }
-    let side = setup::apply(&lab.kernel, opts).map_err(|e| e.message)?;
-    let plugs = lab.kernel.taps.iter().map(|t| t.plug.to_string()).collect();
-    let edge = driver::Edge::new(side, plugs, &runner.sim)
-        .map_err(|e| format!("cannot wait on the TAPs: {e}"))?;
-    runner.set_realtime(Box::new(edge));
-    Ok(())
-}
-
-/// TAP devices are Linux's: elsewhere a lab with TAPs does not run.
-#[cfg(not(target_os = "linux"))]
-pub fn attach<'l>(
-    _runner: &mut crate::scenario::run::Runner<'l>,
-    lab: &crate::scenario::Lab,
-    _opts: SetupOptions,
-    _announce: &mut dyn FnMut(&str),
-) -> Result<(), String> {
-    preflight(lab)
-}
-
 /// Options of the kernel side, on every platform (see `setup`).
 #[cfg(not(target_os = "linux"))]
 #[derive(Clone, Copy, Debug, Default)]
@@ -153,3 +106,36 @@ pub struct SetupOptions {
 }
 #[cfg(target_os = "linux")]
 pub use setup::SetupOptions;
+
+/// Drives a run on the wall clock: the TAP edge (`crate::tap::driver`). The runner hands it
+/// the simulation to run up to an instant, and the steps that run on the real kernel.
+/// Declared here rather than beside the runner that holds one, so that the edge, below the
+/// scenario, needs nothing of it.
+pub trait RealTime {
+    /// Runs the simulation up to `t`, never ahead of the wall clock, moving frames between
+    /// the TAPs and the lab; returns early when a command (the lab's or the kernel's) ends.
+    fn run_until(&mut self, sim: &mut Sim, t: Instant) -> Stop;
+    /// Starts a program on the kernel side (`on: kernel`).
+    fn start(&mut self, cmd: CmdId, argv: &[String], input: &str) -> Result<(), String>;
+    /// Stops a kernel-side program, running the lab meanwhile, until its result is in.
+    fn stop(&mut self, sim: &mut Sim, cmd: CmdId);
+    /// Results of kernel-side programs that ended since the last call.
+    fn take_finished(&mut self) -> Vec<(CmdId, CmdResult)>;
+    /// The run's figures, for its report.
+    fn summary(&mut self, sim: &mut Sim) -> TapSummary;
+}
+
+// The capability the edge needs; the scenario's grading asks the same question of a lab's
+// `requires:`.
+
+/// CAP_NET_ADMIN's bit in a capability set (linux/capability.h).
+const CAP_NET_ADMIN: u32 = 12;
+
+/// Whether `CapEff` in a `/proc/PID/status` text has CAP_NET_ADMIN.
+pub fn cap_eff_has_net_admin(status: &str) -> bool {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .is_some_and(|caps| caps & (1 << CAP_NET_ADMIN) != 0)
+}

@@ -12,7 +12,7 @@ use smoltcp::wire::{Ipv4Address, Ipv4Cidr};
 use super::device::TapDevice;
 use super::netlink::{RouteV4, Rtnl};
 use super::netns::NetNs;
-use crate::scenario::taps::{KernelSpec, TapSpec};
+use super::spec::{KernelSpec, TapSpec};
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SetupOptions {
@@ -51,9 +51,7 @@ pub fn has_net_admin() -> bool {
     if std::env::var_os("HOPLAB_NO_NET_ADMIN").is_some_and(|v| v == "1") {
         return false;
     }
-    crate::scenario::grade::cap_eff_has_net_admin(
-        &std::fs::read_to_string("/proc/self/status").unwrap_or_default(),
-    )
+    super::cap_eff_has_net_admin(&std::fs::read_to_string("/proc/self/status").unwrap_or_default())
 }
 
 fn v4(a: Ipv4Address) -> Ipv4Addr {

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::{Parser, Subcommand};
 
 use hoplab::capture::CaptureMode;
-use hoplab::report::iproute::split_words;
+use hoplab::listing::iproute::split_words;
 use hoplab::scenario::grade::{self, Answers, TestOptions, TestReport};
 use hoplab::scenario::{self, run::RunOptions, run::Runner};
 
@@ -360,7 +360,7 @@ fn attach_taps(
         }
         say!("  {line}");
     };
-    hoplab::tap::attach(runner, lab, opts, &mut announce).map_err(|e| {
+    hoplab::scenario::taps::attach(runner, lab, opts, &mut announce).map_err(|e| {
         errln!("hoplab: {e}");
         ExitCode::from(2)
     })
@@ -549,7 +549,7 @@ fn run(
         max_capture_bytes,
         snaplen: snap,
     };
-    if let Err(e) = hoplab::tap::preflight(&lab) {
+    if let Err(e) = hoplab::scenario::taps::preflight(&lab) {
         errln!("hoplab: {e}");
         return ExitCode::from(2);
     }

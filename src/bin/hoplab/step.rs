@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
 
-use hoplab::report::iproute::split_words;
+use hoplab::listing::iproute::split_words;
 use hoplab::scenario::run::{Resume, RunOptions, Runner, StepReport};
 use hoplab::sim::Sim;
 
