@@ -116,9 +116,10 @@ fn compare(case: &str, steps: &[(Kind, &str)]) {
                 ),
             };
             // The kernel sets a link's operstate a moment after its carrier (linkwatch,
-            // later on a loaded machine): a listing is read again until it settles.
+            // up to a second later, more on a loaded machine): a listing is read again until it
+            // settles.
             tries += 1;
-            if pair.0 == pair.1 || !matches!(kind, Show) || tries == 20 {
+            if pair.0 == pair.1 || !matches!(kind, Show) || tries == 40 {
                 break pair;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));

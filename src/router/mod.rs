@@ -1924,14 +1924,18 @@ impl Router {
                 l.m_down = !up;
             }
         }
-        // Veths made by commands: the kernel's operstate looks the peer's ifindex up here.
-        let here: Vec<u32> = links.iter().map(|l| l.ifindex).collect();
+        // Veths made by commands: the kernel's operstate (`default_operstate`) looks the
+        // peer's ifindex up here, and says LOWERLAYERDOWN only when that device is up.
+        let here: Vec<(u32, bool)> = links
+            .iter()
+            .map(|l| (l.ifindex, l.admin_up && (l.carrier || l.loopback)))
+            .collect();
         for l in links.iter_mut() {
             let made = self
                 .live_link(&l.name)
                 .is_some_and(|i| self.links[i].kind == links::LinkKind::Veth);
             if made && let Some(p) = l.peer_ifindex {
-                l.lower_missing = !here.contains(&p);
+                l.lower_missing = !here.iter().any(|(i, up)| *i == p && *up);
             }
         }
         links
