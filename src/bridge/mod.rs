@@ -552,28 +552,9 @@ impl Bridge {
         let any_up = views.iter().any(|v| v.up);
         let mut links = vec![LinkInfo::loopback()];
         links.push(LinkInfo {
-            ifindex: 2,
-            name: self.config.name.clone(),
-            peer_ifindex: None,
-            loopback: false,
             carrier: any_up,
-            mtu: 1500,
-            master: None,
-            mac: self.config.mac,
-            link_netnsid: None,
-            addrs: vec![],
-            stats: Default::default(),
             bridge: true,
-            admin_up: true,
-            activated: true,
-            peer_name: None,
-            m_down: false,
-            link_netns: None,
-            unknown: false,
-            noarp: false,
-            no_brd: Vec::new(),
-            lower_missing: false,
-            lower: None,
+            ..LinkInfo::device(2, &self.config.name, self.config.mac, 1500)
         });
         let mut netns: Vec<String> = Vec::new();
         for (i, (p, v)) in self.ports.iter().zip(views).enumerate() {
@@ -587,28 +568,12 @@ impl Bridge {
                 }) as u32
             });
             links.push(LinkInfo {
-                ifindex: self.ifindex(i as u16),
-                name: p.name.clone(),
                 peer_ifindex: v.peer_ifindex,
-                loopback: false,
                 carrier: v.up,
-                mtu: 1500,
                 master: Some(self.config.name.clone()),
-                mac: p.mac,
                 link_netnsid: nsid,
-                addrs: vec![],
                 stats: v.stats,
-                bridge: false,
-                admin_up: true,
-                activated: true,
-                peer_name: None,
-                m_down: false,
-                link_netns: None,
-                unknown: false,
-                noarp: false,
-                no_brd: Vec::new(),
-                lower_missing: false,
-                lower: None,
+                ..LinkInfo::device(self.ifindex(i as u16), &p.name, p.mac, 1500)
             });
         }
         links

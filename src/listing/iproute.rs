@@ -62,43 +62,29 @@ impl LinkInfo {
         addrs: Vec<Ipv4Cidr>,
     ) -> LinkInfo {
         LinkInfo {
-            ifindex,
-            name: name.to_string(),
             peer_ifindex: view.peer_ifindex,
-            loopback: false,
             carrier: view.up,
-            mtu,
-            master: None,
-            mac,
             link_netnsid: view.peer_node.as_ref().map(|_| 0),
             addrs,
             stats: view.stats,
-            admin_up: true,
-            activated: true,
-            peer_name: None,
-            m_down: false,
-            link_netns: None,
-            unknown: false,
-            noarp: false,
-            no_brd: Vec::new(),
-            lower_missing: false,
-            bridge: false,
-            lower: None,
+            ..LinkInfo::device(ifindex, name, mac, mtu)
         }
     }
 
-    pub fn loopback() -> LinkInfo {
+    /// A device that is up, without carrier, peer, master or address: what the other
+    /// constructors start from.
+    pub fn device(ifindex: u32, name: &str, mac: EthernetAddress, mtu: u32) -> LinkInfo {
         LinkInfo {
-            ifindex: 1,
-            name: "lo".into(),
+            ifindex,
+            name: name.to_string(),
             peer_ifindex: None,
-            loopback: true,
-            carrier: true,
-            mtu: 65536,
+            loopback: false,
+            carrier: false,
+            mtu,
             master: None,
-            mac: EthernetAddress([0; 6]),
+            mac,
             link_netnsid: None,
-            addrs: vec![Ipv4Cidr::new(Ipv4Address::new(127, 0, 0, 1), 8)],
+            addrs: Vec::new(),
             stats: PortStats::default(),
             bridge: false,
             admin_up: true,
@@ -111,6 +97,15 @@ impl LinkInfo {
             no_brd: Vec::new(),
             lower_missing: false,
             lower: None,
+        }
+    }
+
+    pub fn loopback() -> LinkInfo {
+        LinkInfo {
+            loopback: true,
+            carrier: true,
+            addrs: vec![Ipv4Cidr::new(Ipv4Address::new(127, 0, 0, 1), 8)],
+            ..LinkInfo::device(1, "lo", EthernetAddress([0; 6]), 65536)
         }
     }
 

@@ -392,13 +392,8 @@ impl Router {
         let v = self.vlans.get(dev)?;
         let f = &self.ifaces[dev];
         let state = &self.links[dev];
-        let mut link = LinkInfo::loopback();
-        link.ifindex = state.ifindex;
-        link.name = f.name.clone();
-        link.loopback = false;
+        let mut link = LinkInfo::device(state.ifindex, &f.name, f.mac, f.mtu);
         link.carrier = own.get(v.parent).is_some_and(|p| p.up) && self.links[v.parent].up;
-        link.mtu = f.mtu;
-        link.mac = f.mac;
         link.addrs = f.addrs.clone();
         link.lower = Some(self.ifaces[v.parent].name.clone());
         link.admin_up = state.up;
