@@ -61,7 +61,7 @@ impl Vlans {
     }
 }
 
-/// `ip link add|del|set ...` on a router, parsed (the words after `ip link`).
+/// `ip link add ... type vlan ...` on a router, parsed (the words after `ip link`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LinkCmd {
     /// `add [link PARENT] [name] NAME type vlan [id N] ...`.
@@ -75,10 +75,6 @@ pub enum LinkCmd {
         mtu: Option<u32>,
         up: bool,
     },
-    /// `del|delete [dev] NAME`.
-    Del(String),
-    /// `set [dev] NAME up|down`.
-    Set(String, bool),
 }
 
 /// iproute2's `invarg`: exit 255.
@@ -106,38 +102,15 @@ fn parse_num(s: &str) -> Option<u64> {
     }
 }
 
-/// Parses `ip link add|del|delete|set ...` (the words after `ip link`) as iproute2 does
+/// Parses `ip link add ... type vlan ...` (the words after `ip link`) as iproute2 does
 /// before it asks the kernel: its refusals, and what hoplab does not model, are errors of
-/// the command line; what the router's state decides comes when it runs.
+/// the command line; what the router's state decides comes when it runs. (`ip link set`
+/// and `del` are the runner's, as for any interface: `scenario/netns.rs`.)
 pub fn parse_link_cmd(words: &[&str]) -> Result<LinkCmd, String> {
     let no_dev = || "Not enough information: \"dev\" argument is required.".to_string();
     let (op, rest) = words.split_first().ok_or_else(no_dev)?;
     match *op {
         "add" => parse_add(rest),
-        "del" | "delete" => {
-            let rest: Vec<&str> = rest.iter().copied().filter(|w| *w != "dev").collect();
-            match rest.as_slice() {
-                [name] | [name, "type", _] => Ok(LinkCmd::Del(name.to_string())),
-                [] => Err(no_dev()),
-                _ => Err(format!(
-                    "hoplab: `ip link {}` is not modelled; `ip link del DEV` is",
-                    words.join(" ")
-                )),
-            }
-        }
-        "set" => {
-            let rest: Vec<&str> = rest.iter().copied().filter(|w| *w != "dev").collect();
-            match rest.as_slice() {
-                [name, "up"] => Ok(LinkCmd::Set(name.to_string(), true)),
-                [name, "down"] => Ok(LinkCmd::Set(name.to_string(), false)),
-                [] => Err(no_dev()),
-                _ => Err(format!(
-                    "hoplab: `ip link {}` is not modelled on a router; `ip link set DEV up|down` \
-                     of a VLAN device is",
-                    words.join(" ")
-                )),
-            }
-        }
         _ => Err(format!(
             "hoplab: `ip link {}` is not modelled on a router",
             words.join(" ")
@@ -415,10 +388,7 @@ impl Router {
             mac,
             mtu,
             up,
-        } = cmd
-        else {
-            return Err((2, "hoplab: not an `ip link add ... type vlan`\n".into()));
-        };
+        } = cmd;
         let kernel = |msg: &str| (2, format!("Error: 8021q: {msg}.\n"));
         let parent = match &link {
             Some(l) => Some(self.live_link(l).ok_or_else(|| nodev(l))?),
@@ -567,14 +537,6 @@ mod tests {
         };
         assert_eq!((name.as_deref(), id), (Some("v20"), Some(20)));
         assert_eq!(
-            parse("delete dev eth0.10"),
-            Ok(LinkCmd::Del("eth0.10".into()))
-        );
-        assert_eq!(
-            parse("set eth0.10 up"),
-            Ok(LinkCmd::Set("eth0.10".into(), true))
-        );
-        assert_eq!(
             parse("add link eth0 name eth0.10 type vlan id ten").unwrap_err(),
             "Error: argument \"ten\" is wrong: id is invalid"
         );
@@ -588,9 +550,12 @@ mod tests {
         );
         assert!(parse("add link eth0 name x type vlan id 5 protocol 802.1ad").is_err());
         assert!(parse("add name b0 type bridge").is_err());
-        assert!(parse("set eth0.10 mtu 1400").is_err());
+        assert!(
+            parse("set eth0.10 up").is_err(),
+            "ip link set is the runner's"
+        );
         assert_eq!(
-            parse("del").unwrap_err(),
+            parse("").unwrap_err(),
             "Not enough information: \"dev\" argument is required."
         );
     }
