@@ -15,6 +15,7 @@
 //! | 0 | [`rand`] | seeded xoshiro256** streams, one per label |
 //! | 0 | [`id`] | dense node, port and link ids |
 //! | 1 | [`wire`] | what `smoltcp::wire` lacks: MAC display, service names, summaries, 802.1Q |
+//! | 2 | [`dropped`] | why a frame went no further: the reasons links, the engine and nodes give |
 //! | 2 | [`filter`] | Wireshark display filters on raw frames (so captures can count matches) |
 //! | 3 | [`link`] | a veth or cable: delay, jitter, loss, rate, queue, MTU |
 //! | 3 | [`capture`] | per-point pcaps, the merged pcapng, filter watches |
@@ -51,6 +52,7 @@ pub mod bench;
 pub mod bridge;
 pub mod capture;
 pub mod docker;
+pub mod dropped;
 pub mod filter;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -7,9 +7,9 @@
 
 use std::collections::VecDeque;
 
+use crate::dropped::DropReason;
 use crate::id::PortId;
 use crate::rand::Rng;
-use crate::sim::note::DropReason;
 use crate::time::{Duration, Instant};
 
 /// Ethernet header without FCS: the part of a frame that the MTU does not count.
