@@ -218,7 +218,7 @@ type Failure = (i32, String);
 
 /// The name the kernel gives a device `ip link add` does not name: its kind and the first
 /// free number (`vlan0`, `vlan1`, ...).
-fn vlan_name(r: &Router, _vid: u16) -> String {
+fn vlan_name(r: &Router) -> String {
     (0..)
         .map(|n| format!("vlan{n}"))
         .find(|n| r.live_link(n).is_none())
@@ -406,7 +406,7 @@ impl Router {
         let Some(parent) = parent else {
             return Err(kernel("link not specified"));
         };
-        let name = name.unwrap_or_else(|| vlan_name(self, vid));
+        let name = name.unwrap_or_else(|| vlan_name(self));
         if self.live_link(&name).is_some() || self.enslaved_link(&name).is_some() {
             return Err((2, "RTNETLINK answers: File exists\n".into()));
         }
@@ -443,9 +443,9 @@ impl Router {
         match parse_link_cmd(words).ok()? {
             LinkCmd::AddVlan {
                 name: None,
-                id: Some(vid),
+                id: Some(_),
                 ..
-            } => Some(vlan_name(self, vid)),
+            } => Some(vlan_name(self)),
             LinkCmd::AddVlan { name: Some(n), .. } => Some(n),
             _ => None,
         }

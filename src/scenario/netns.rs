@@ -234,13 +234,15 @@ impl Runner<'_> {
             ["brctl", "addif", br, devs @ ..] if !devs.is_empty() => {
                 self.brctl_addif(node, br, devs)
             }
-            ["brctl", "delif", br, devs @ ..] if !devs.is_empty() => devs
-                .iter()
-                .try_for_each(|d| self.release(node, d).map(|_| ()))
-                .map(|_| {
-                    let _ = br;
-                    String::new()
-                }),
+            ["brctl", "delif", br, devs @ ..] if !devs.is_empty() => {
+                if self.bridge_of(node, br).is_none() {
+                    fail(1, format!("bridge {br} does not exist!"))
+                } else {
+                    devs.iter()
+                        .try_for_each(|d| self.release(node, d).map(|_| ()))
+                        .map(|_| String::new())
+                }
+            }
             ["brctl", op, ..] => fail(1, format!("Incorrect number of arguments for command {op}")),
             ["ip", _, "add", ..] if is_vlan_add(&words) => self.vlan_add(node, &words[2..]),
             ["ip", _, "add", rest @ ..] => self.link_add(node, rest),
@@ -671,7 +673,6 @@ impl Runner<'_> {
         };
         let mut bridge = Bridge::new(config, vec![own]);
         bridge.number_ports(vec![ifindex]);
-        let dev = usize::from(self.sim.local_of(iface));
         let filter = self.router(node).bridge_filter(name);
         bridge.set_filter(filter);
         let br = self.sim.add_node(Box::new(bridge), &[name.to_string()]);
@@ -683,7 +684,6 @@ impl Runner<'_> {
         self.sim.connect(iface, own, internal).map_err(|e| (2, e))?;
         self.sim.set_silent(own);
         self.netns.bridges.push((node, name.to_string(), br));
-        let _ = dev;
         self.sync_carrier(iface);
         Ok(String::new())
     }
