@@ -31,7 +31,7 @@ impl Runner<'_> {
     pub(super) fn apply(
         &mut self,
         change: &Change,
-        background: &[(usize, usize, CmdId)],
+        background: &[super::run::Background],
         done: &mut BTreeMap<CmdId, CmdResult>,
     ) {
         match change {
@@ -85,7 +85,7 @@ impl Runner<'_> {
                 let Some(n) = self.sim.find_node(node) else {
                     return;
                 };
-                for &(_, index, id) in background {
+                for &super::run::Background { index, id, .. } in background {
                     let on = self.lab.steps[index].on.as_deref();
                     if on.map(|o| self.lab.node_of(o)) == Some(node.as_str())
                         && !done.contains_key(&id)
