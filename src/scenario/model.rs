@@ -484,535 +484,744 @@ pub fn resolve(mut raw: RawLab, file: &str, text: &str) -> Result<Lab, LabErrors
     errs.source = text;
     let seed = raw.seed.unwrap_or(1);
     let docker = super::docker::expand(&mut raw, seed, &mut errs);
-    if raw.version.value != 1 {
-        errs.at(
-            raw.version.referenced,
-            "version",
-            format!(
-                "version {} is not supported; this hoplab reads version 1",
-                raw.version.value
-            ),
-        );
+    let header = Header::resolve(&raw, &mut errs);
+    let mut r = Resolver {
+        errs,
+        names: Names::default(),
+        seed,
+        warnings: Vec::new(),
+        seen_ips: BTreeMap::new(),
+        seen_macs: BTreeMap::new(),
+    };
+    // Bridges first: their link-created ports are added with the links.
+    let mut bridges = r.bridges(&raw.bridges);
+    let hosts = r.hosts(&raw.hosts, &docker);
+    let (mut routers, mut scratches) = r.routers(&raw.routers);
+    r.bridge_devices(&mut bridges, &raw.bridges, &mut routers);
+    let aliases = r.shared_stacks(&docker);
+    let kernel = r.taps(&mut raw);
+    let links = r.links(&raw.links, &mut bridges);
+    r.warnings
+        .extend(link_mtu_warnings(&links, &hosts, &routers));
+    let made = r.made_by_steps(&raw.steps);
+    check_vlan_ports(&raw, &bridges, &mut r.errs);
+    let steps = r.steps(&raw.steps, &docker, &mut scratches);
+    check_step_times(&raw.steps, header.duration, &mut r.errs);
+    check_exercise_ids(&raw.steps, &mut r.errs);
+    let expects = r.expects(&raw);
+    let point_snaplen = r.point_snaplen(&raw);
+    let Resolver {
+        errs, mut warnings, ..
+    } = r;
+    if !errs.list.is_empty() {
+        return Err(LabErrors(errs.list));
     }
-    let snaplen = match &raw.snaplen {
-        None => 0,
-        Some(s) if s.value <= crate::capture::SNAPLEN => s.value,
-        Some(s) => {
+    warnings.extend(super::loops::warnings(&bridges, &links));
+    Ok(Lab {
+        name: raw.name.value,
+        about: raw.about.unwrap_or_default(),
+        seed,
+        captures: header.captures,
+        snaplen: header.snaplen,
+        point_snaplen,
+        settle: header.settle,
+        duration: header.duration,
+        requires: header.requires,
+        storms: raw.storms.as_ref().is_some_and(|s| s.value),
+        bridges,
+        hosts,
+        routers,
+        links,
+        steps,
+        expects,
+        warnings,
+        aliases,
+        daemons: docker.daemons,
+        docker_cli: docker.cli,
+        changes: docker.changes,
+        absent: docker.absent,
+        refused: docker.refused,
+        kernel,
+        made,
+    })
+}
+
+/// The lab's top-level settings: capture mode and snap length, settle time, duration and
+/// requirements.
+struct Header {
+    snaplen: u32,
+    captures: CaptureMode,
+    settle: Duration,
+    duration: Option<Duration>,
+    requires: Vec<String>,
+}
+
+impl Header {
+    fn resolve(raw: &RawLab, errs: &mut Errors) -> Header {
+        if raw.version.value != 1 {
             errs.at(
-                s.referenced,
-                "snaplen",
-                format!("{} is more than 65535 (0 keeps whole frames)", s.value),
+                raw.version.referenced,
+                "version",
+                format!(
+                    "version {} is not supported; this hoplab reads version 1",
+                    raw.version.value
+                ),
             );
-            0
         }
-    };
-    let captures = match &raw.captures {
-        None => CaptureMode::Merged,
-        Some(c) => CaptureMode::parse(&c.value).unwrap_or_else(|| {
-            errs.at(
-                c.referenced,
-                "captures",
-                format!("'{}' is not one of none, merged, split, both", c.value),
-            );
-            CaptureMode::Merged
-        }),
-    };
-    let mut duration_of = |v: &Option<super::raw::S<String>>, field: &str| {
-        v.as_ref().and_then(|d| match Duration::parse(&d.value) {
-            Ok(x) => Some(x),
-            Err(e) => {
-                errs.at(d.referenced, field, e);
-                None
+        let snaplen = match &raw.snaplen {
+            None => 0,
+            Some(s) if s.value <= crate::capture::SNAPLEN => s.value,
+            Some(s) => {
+                errs.at(
+                    s.referenced,
+                    "snaplen",
+                    format!("{} is more than 65535 (0 keeps whole frames)", s.value),
+                );
+                0
             }
-        })
-    };
-    let settle = duration_of(&raw.settle, "settle").unwrap_or(DEFAULT_SETTLE);
-    let duration = duration_of(&raw.duration, "duration");
-    let mut requires = Vec::new();
-    for r in &raw.requires {
-        if r.value != "net_admin" {
-            errs.at(
-                r.referenced,
-                "requires",
-                format!("unknown requirement '{}' (net_admin)", r.value),
-            );
+        };
+        let captures = match &raw.captures {
+            None => CaptureMode::Merged,
+            Some(c) => CaptureMode::parse(&c.value).unwrap_or_else(|| {
+                errs.at(
+                    c.referenced,
+                    "captures",
+                    format!("'{}' is not one of none, merged, split, both", c.value),
+                );
+                CaptureMode::Merged
+            }),
+        };
+        let mut duration_of = |v: &Option<super::raw::S<String>>, field: &str| {
+            v.as_ref().and_then(|d| match Duration::parse(&d.value) {
+                Ok(x) => Some(x),
+                Err(e) => {
+                    errs.at(d.referenced, field, e);
+                    None
+                }
+            })
+        };
+        let settle = duration_of(&raw.settle, "settle").unwrap_or(DEFAULT_SETTLE);
+        let duration = duration_of(&raw.duration, "duration");
+        let mut requires = Vec::new();
+        for r in &raw.requires {
+            if r.value != "net_admin" {
+                errs.at(
+                    r.referenced,
+                    "requires",
+                    format!("unknown requirement '{}' (net_admin)", r.value),
+                );
+            }
+            requires.push(r.value.clone());
         }
-        requires.push(r.value.clone());
+        Header {
+            snaplen,
+            captures,
+            settle,
+            duration,
+            requires,
+        }
+    }
+}
+
+/// What resolving the lab's sections shares: the errors, the nodes declared so far and
+/// their interfaces, the seed every generated MAC derives from, the addresses and MACs seen
+/// (a duplicate is warned of), and the warnings.
+struct Resolver<'a> {
+    errs: Errors<'a>,
+    names: Names,
+    seed: u64,
+    warnings: Vec<String>,
+    seen_ips: BTreeMap<Ipv4Address, String>,
+    seen_macs: BTreeMap<EthernetAddress, String>,
+}
+
+impl Resolver<'_> {
+    /// Declares a node: false (with the error) for a bad or duplicate name.
+    fn declare(&mut self, n: &super::raw::S<String>, kind: &'static str) -> bool {
+        let ok_chars = !n.value.is_empty()
+            && n.value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+        if !ok_chars {
+            self.errs.at(
+                n.referenced,
+                "name",
+                format!("'{}' is not a valid name (letters, digits, - _ .)", n.value),
+            );
+            return false;
+        }
+        if self.names.nodes.contains_key(&n.value) {
+            self.errs.at(
+                n.referenced,
+                "name",
+                format!("duplicate node name '{}'", n.value),
+            );
+            return false;
+        }
+        self.names.nodes.insert(n.value.clone(), (kind, Vec::new()));
+        true
     }
 
-    let mut names = Names::default();
-    let mut warnings = Vec::new();
-    let declare =
-        |errs: &mut Errors, names: &mut Names, n: &super::raw::S<String>, kind: &'static str| {
-            let ok_chars = !n.value.is_empty()
-                && n.value
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
-            if !ok_chars {
-                errs.at(
-                    n.referenced,
-                    "name",
-                    format!("'{}' is not a valid name (letters, digits, - _ .)", n.value),
-                );
-                return false;
+    /// The `bridges:` section.
+    fn bridges(&mut self, raw: &[super::raw::RawBridge]) -> Vec<BridgeSpec> {
+        let mut bridges = Vec::new();
+        for b in raw {
+            if !self.declare(&b.name, "bridge") {
+                continue;
             }
-            if names.nodes.contains_key(&n.value) {
-                errs.at(
-                    n.referenced,
-                    "name",
-                    format!("duplicate node name '{}'", n.value),
-                );
-                return false;
+            let mac = match &b.mac {
+                Some(m) => m.value.parse().unwrap_or_else(|_| {
+                    self.errs.at(
+                        m.referenced,
+                        "mac",
+                        format!("'{}' is not a MAC address", m.value),
+                    );
+                    EthernetAddress([2, 0, 0, 0, 0, 1])
+                }),
+                None => mac_for(self.seed, &b.name.value),
+            };
+            let ageing = match &b.ageing {
+                Some(a) => Duration::parse(&a.value).unwrap_or_else(|e| {
+                    self.errs.at(a.referenced, "ageing", e);
+                    crate::bridge::fdb::DEFAULT_AGEING
+                }),
+                None => crate::bridge::fdb::DEFAULT_AGEING,
+            };
+            let fdb_max = b
+                .fdb_max
+                .as_ref()
+                .map_or(crate::bridge::fdb::DEFAULT_FDB_MAX, |f| f.value as usize);
+            let mut ports = Vec::new();
+            for p in &b.ports {
+                if ports.iter().any(|(n, _)| *n == p.value) {
+                    self.errs.at(
+                        p.referenced,
+                        "ports",
+                        format!("duplicate port '{}'", p.value),
+                    );
+                    continue;
+                }
+                ports.push((
+                    p.value.clone(),
+                    mac_for(self.seed, &format!("{}:{}", b.name.value, p.value)),
+                ));
             }
-            names.nodes.insert(n.value.clone(), (kind, Vec::new()));
-            true
-        };
-
-    // Bridges (their link-created ports are added below).
-    let mut bridges = Vec::new();
-    for b in &raw.bridges {
-        if !declare(&mut errs, &mut names, &b.name, "bridge") {
-            continue;
+            if let Some(n) = self.names.nodes.get_mut(&b.name.value) {
+                n.1 = ports.iter().map(|(p, _)| p.clone()).collect();
+            }
+            bridges.push(BridgeSpec {
+                name: b.name.value.clone(),
+                mac,
+                ageing,
+                fdb_max,
+                ports,
+                host: b.host.as_ref().map(|h| h.value.clone()),
+                hairpin: b.hairpin.iter().map(|h| h.value.clone()).collect(),
+                device: b
+                    .device
+                    .as_ref()
+                    .map_or_else(|| b.name.value.clone(), |d| d.value.clone()),
+                stp: b.stp.as_ref().is_some_and(|s| s.value),
+                vlan_filtering: b.vlan_filtering.as_ref().is_some_and(|v| v.value),
+                vlans: bridge_vlans(b, &mut self.errs),
+            });
         }
-        let mac = match &b.mac {
-            Some(m) => m.value.parse().unwrap_or_else(|_| {
-                errs.at(
-                    m.referenced,
-                    "mac",
-                    format!("'{}' is not a MAC address", m.value),
+        bridges
+    }
+
+    /// The `hosts:` section (with the hosts a `docker:` section expanded to).
+    fn hosts(
+        &mut self,
+        raw: &[super::raw::RawHost],
+        docker: &super::docker::Expanded,
+    ) -> Vec<HostSpec> {
+        let mut hosts = Vec::new();
+        for h in raw {
+            if !self.declare(&h.name, "host") {
+                continue;
+            }
+            let ifaces = resolve_ifaces(
+                &h.name.value,
+                &h.interfaces,
+                &mut self.errs,
+                self.seed,
+                &mut self.seen_ips,
+                &mut self.seen_macs,
+                &mut self.warnings,
+            );
+            refuse_host_vlans(&h.interfaces, &mut self.errs);
+            let gateway = h
+                .gateway
+                .as_ref()
+                .and_then(|g| match g.value.parse::<Ipv4Address>() {
+                    Ok(a) => {
+                        if !ifaces
+                            .iter()
+                            .any(|i| i.cidr.is_some_and(|c| c.contains_addr(&a)))
+                        {
+                            self.errs.at(
+                                g.referenced,
+                                "gateway",
+                                format!("gateway {a} is not on any of {}'s subnets", h.name.value),
+                            );
+                        }
+                        Some(a)
+                    }
+                    Err(_) => {
+                        self.errs.at(
+                            g.referenced,
+                            "gateway",
+                            format!("'{}' is not an IPv4 address", g.value),
+                        );
+                        None
+                    }
+                });
+            if let Some(n) = self.names.nodes.get_mut(&h.name.value) {
+                n.1 = ifaces.iter().map(|i| i.name.clone()).collect();
+            }
+            let announce = match &h.announce {
+                Some(a) if a.value > 3 => {
+                    self.errs
+                        .at(a.referenced, "announce", "at most 3 unsolicited ARPs");
+                    0
+                }
+                Some(a) => a.value,
+                None => 0,
+            };
+            let names = docker
+                .names
+                .iter()
+                .find(|(n, _)| *n == h.name.value)
+                .map(|(_, names)| names.clone())
+                .unwrap_or_default();
+            // Each route is checked on a scratch host of the same interfaces, as it will run
+            // (made only for a host that has routes: a big lab's hosts have none).
+            let mut routes = Vec::new();
+            if !h.routes.is_empty() {
+                let mut scratch = crate::host::net::Net::new(
+                    ifaces
+                        .iter()
+                        .map(|i| crate::host::net::IfaceConfig {
+                            name: i.name.clone(),
+                            mac: i.mac,
+                            cidr: i.cidr,
+                            mtu: i.mtu,
+                        })
+                        .collect(),
+                    gateway,
+                    crate::rand::Rng::new(self.seed),
+                    crate::time::Instant::ZERO,
                 );
-                EthernetAddress([2, 0, 0, 0, 0, 1])
-            }),
-            None => mac_for(seed, &b.name.value),
-        };
-        let ageing = match &b.ageing {
-            Some(a) => Duration::parse(&a.value).unwrap_or_else(|e| {
-                errs.at(a.referenced, "ageing", e);
-                crate::bridge::fdb::DEFAULT_AGEING
-            }),
-            None => crate::bridge::fdb::DEFAULT_AGEING,
-        };
-        let fdb_max = b
-            .fdb_max
-            .as_ref()
-            .map_or(crate::bridge::fdb::DEFAULT_FDB_MAX, |f| f.value as usize);
-        let mut ports = Vec::new();
-        for p in &b.ports {
-            if ports.iter().any(|(n, _)| *n == p.value) {
-                errs.at(
-                    p.referenced,
-                    "ports",
-                    format!("duplicate port '{}'", p.value),
+                for text in &h.routes {
+                    let words: Vec<&str> = text.value.split_whitespace().collect();
+                    match crate::router::route::parse_route_cmd(&words)
+                        .and_then(|cmd| scratch.apply_route(&cmd).map(|_| cmd))
+                    {
+                        Ok(cmd) => routes.push(cmd),
+                        Err(e) => self.errs.at(text.referenced, "routes", e),
+                    }
+                }
+            }
+            hosts.push(HostSpec {
+                name: h.name.value.clone(),
+                ifaces,
+                gateway,
+                announce,
+                names,
+                routes,
+            });
+        }
+        hosts
+    }
+
+    /// The `routers:` section, each applied to a scratch router, so a gateway off every
+    /// subnet or a bad rule is caught here, located; steps' commands are checked against the
+    /// scratch routers later, in order.
+    fn routers(
+        &mut self,
+        raw: &[super::raw::RawRouter],
+    ) -> (Vec<RouterSpec>, BTreeMap<String, crate::router::Router>) {
+        let mut routers = Vec::new();
+        let mut scratches: BTreeMap<String, crate::router::Router> = BTreeMap::new();
+        for r in raw {
+            if !self.declare(&r.name, "router") {
+                continue;
+            }
+            let ifaces = resolve_ifaces(
+                &r.name.value,
+                &r.interfaces,
+                &mut self.errs,
+                self.seed,
+                &mut self.seen_ips,
+                &mut self.seen_macs,
+                &mut self.warnings,
+            );
+            let (ifaces, vlans) = split_vlans(&r.interfaces, ifaces, &mut self.errs);
+            if let Some(n) = self.names.nodes.get_mut(&r.name.value) {
+                n.1 = ifaces.iter().map(|i| i.name.clone()).collect();
+            }
+            let mut routes = Vec::new();
+            for text in &r.routes {
+                let words: Vec<&str> = text.value.split_whitespace().collect();
+                match crate::router::route::parse_route_cmd(&words) {
+                    Ok(cmd) => routes.push((cmd, text.referenced)),
+                    Err(e) => self.errs.at(text.referenced, "routes", e),
+                }
+            }
+            let iptables_version = match r.iptables_version.as_ref().map(|v| (v, v.value.as_str()))
+            {
+                None | Some((_, "1.8.10")) => crate::netfilter::rules::IptablesVersion::V1_8_10,
+                Some((_, "1.8.9")) => crate::netfilter::rules::IptablesVersion::V1_8_9,
+                Some((v, other)) => {
+                    self.errs.at(
+                        v.referenced,
+                        "iptables_version",
+                        format!("'{other}' is not 1.8.9 or 1.8.10"),
+                    );
+                    crate::netfilter::rules::IptablesVersion::V1_8_10
+                }
+            };
+            // Apply everything to a scratch router, so a gateway off every subnet or a bad rule is
+            // caught here, located; steps' commands are checked against it later, in order.
+            let config = crate::router::RouterConfig {
+                name: r.name.value.clone(),
+                ifaces: ifaces.iter().map(router_iface).collect(),
+                forwarding: true,
+                routes: Vec::new(),
+                iptables_version,
+                iptables: Vec::new(),
+            };
+            let mut iptables = Vec::new();
+            let mut sysctls = Vec::new();
+            let vlan_configs = vlans.iter().map(VlanSpec::config).collect();
+            if let Ok(mut scratch) =
+                crate::router::Router::with_vlans(config, vlan_configs, self.seed)
+            {
+                for (cmd, loc) in &routes {
+                    if let Err(e) = scratch.apply_route(cmd) {
+                        self.errs.at(*loc, "routes", e);
+                    }
+                }
+                for line in &r.iptables {
+                    match split_words(&line.value) {
+                        Ok(argv) if argv.first().is_some_and(|w| w == "iptables") => {
+                            if let Err((_, e)) = scratch.iptables(&argv, "") {
+                                self.errs
+                                    .at(line.referenced, "iptables", e.trim_end().to_string());
+                            }
+                            iptables.push(argv);
+                        }
+                        Ok(_) => self.errs.at(
+                            line.referenced,
+                            "iptables",
+                            "each entry is an `iptables ...` command",
+                        ),
+                        Err(e) => self.errs.at(line.referenced, "iptables", e),
+                    }
+                }
+                for line in &r.sysctls {
+                    match line.value.split_once('=') {
+                        Some((k, v)) => match scratch.sysctl(k.trim(), Some(v.trim())) {
+                            Ok(_) => sysctls.push((k.trim().to_string(), v.trim().to_string())),
+                            Err(e) => self.errs.at(line.referenced, "sysctls", e),
+                        },
+                        None => self
+                            .errs
+                            .at(line.referenced, "sysctls", "each entry is KEY=VALUE"),
+                    }
+                }
+                scratches.insert(r.name.value.clone(), scratch);
+            }
+            routers.push(RouterSpec {
+                name: r.name.value.clone(),
+                ifaces,
+                forwarding: r.forwarding.unwrap_or(true),
+                routes: routes.into_iter().map(|(c, _)| c).collect(),
+                iptables_version,
+                iptables,
+                sysctls,
+                vlans,
+            });
+        }
+        (routers, scratches)
+    }
+
+    /// A bridge device that is a router's interface shares that interface's MAC.
+    fn bridge_devices(
+        &mut self,
+        bridges: &mut [BridgeSpec],
+        raw: &[super::raw::RawBridge],
+        routers: &mut [RouterSpec],
+    ) {
+        for (b, raw_b) in bridges.iter_mut().zip(raw.iter().filter(|rb| {
+            self.names
+                .nodes
+                .get(&rb.name.value)
+                .is_some_and(|n| n.0 == "bridge")
+        })) {
+            let Some(h) = &raw_b.host else { continue };
+            let Some(r) = routers.iter_mut().find(|r| r.name == h.value) else {
+                let hint = suggest(&h.value, routers.iter().map(|r| r.name.as_str()));
+                self.errs.at(
+                    h.referenced,
+                    "host",
+                    format!("no router named '{}'{hint}", h.value),
+                );
+                continue;
+            };
+            let Some(iface) = r.ifaces.iter_mut().find(|i| i.name == b.device) else {
+                self.errs.at(
+                    h.referenced,
+                    "host",
+                    format!(
+                        "{} has no interface '{}' to be this bridge's device",
+                        r.name, b.device
+                    ),
+                );
+                continue;
+            };
+            match &raw_b.mac {
+                Some(_) => iface.mac = b.mac,
+                None => b.mac = iface.mac,
+            }
+        }
+    }
+
+    /// Containers without a stack of their own run their commands on the stack they share:
+    /// each is an alias of the container whose stack it is.
+    fn shared_stacks(&mut self, docker: &super::docker::Expanded) -> BTreeMap<String, String> {
+        let mut aliases = BTreeMap::new();
+        for (name, target, loc) in &docker.shares {
+            // `container:X` where X itself shares another stack; a cycle shares nothing.
+            let mut target = target.clone();
+            let mut hops = 0;
+            while let Some((_, t, _)) = docker.shares.iter().find(|(n, _, _)| *n == target) {
+                hops += 1;
+                if hops > docker.shares.len() {
+                    break;
+                }
+                target = t.clone();
+            }
+            match self.names.nodes.get(&target).cloned() {
+                Some(entry) if !self.names.nodes.contains_key(name) => {
+                    self.names.nodes.insert(name.clone(), entry);
+                    aliases.insert(name.clone(), target);
+                }
+                Some(_) => {}
+                None => self.errs.at(
+                    *loc,
+                    "network_mode",
+                    format!("{name} shares the stack of '{target}', which is not a container"),
+                ),
+            }
+        }
+        aliases
+    }
+
+    /// TAPs: the `kernel` node, a port per TAP, linked to what each plugs into (links added
+    /// to the lab's).
+    fn taps(&mut self, raw: &mut RawLab) -> crate::tap::spec::KernelSpec {
+        let seed = self.seed;
+        let (kernel, tap_links) =
+            super::taps::resolve(&raw.taps, raw.kernel.as_ref(), &mut self.errs, |what| {
+                mac_for(seed, what)
+            });
+        if let Some(first) = raw.taps.first() {
+            let node = crate::tap::kernel::NAME;
+            if self.names.nodes.contains_key(node) {
+                self.errs.at(
+                    first.name.referenced,
+                    "taps",
+                    format!(
+                        "a lab with TAPs has a node named '{node}' (the host kernel): rename yours"
+                    ),
+                );
+            } else {
+                let ports = kernel.taps.iter().map(|t| t.name.clone()).collect();
+                self.names.nodes.insert(node.to_string(), ("kernel", ports));
+            }
+            if raw.duration.is_none() {
+                self.errs.at(
+                    first.name.referenced,
+                    "duration",
+                    "a lab with TAPs runs in real time until its `duration` (or Ctrl-C): give it one, e.g. `duration: 30s`",
+                );
+            }
+        }
+        raw.links.extend(tap_links);
+        kernel
+    }
+
+    /// Links: a bridge port named by a link is created if the bridge did not list it.
+    fn links(&mut self, raw: &[RawLink], bridges: &mut [BridgeSpec]) -> Vec<LinkSpec> {
+        let mut links = Vec::new();
+        let mut linked: BTreeMap<Endpoint, ()> = BTreeMap::new();
+        for l in raw {
+            if let Some(spec) = resolve_link(
+                l,
+                &mut self.errs,
+                &mut self.names,
+                bridges,
+                &mut linked,
+                self.seed,
+            ) {
+                links.push(spec);
+            }
+        }
+        links
+    }
+
+    /// Namespaces, bridges and interfaces that steps make (`ip netns add`, `ip link add`):
+    /// later steps run on them and captures name them.
+    fn made_by_steps(
+        &mut self,
+        raw: &[super::raw::S<super::raw::RawStep>],
+    ) -> std::collections::BTreeSet<(String, String)> {
+        let mut made = std::collections::BTreeSet::new();
+        for s in raw {
+            let (Some(on), Some(run)) = (&s.value.on, &s.value.run) else {
+                continue;
+            };
+            let Ok(list) = super::cmdlist::parse(&run.value) else {
+                continue;
+            };
+            for argv in list.commands() {
+                for (node, kind, iface) in super::netns::made_by(&on.value, argv) {
+                    made.insert((node.clone(), iface.clone().unwrap_or_default()));
+                    let entry = self
+                        .names
+                        .nodes
+                        .entry(node.clone())
+                        .or_insert((kind, Vec::new()));
+                    if let Some(iface) = iface
+                        && !entry.1.contains(&iface)
+                    {
+                        self.names.add_iface(&node, &iface);
+                    }
+                }
+            }
+        }
+        made
+    }
+
+    /// The steps. What a Docker step does to the rules, later steps' rules see.
+    fn steps(
+        &mut self,
+        raw: &[super::raw::S<super::raw::RawStep>],
+        docker: &super::docker::Expanded,
+        scratches: &mut BTreeMap<String, crate::router::Router>,
+    ) -> Vec<Step> {
+        let mut steps = Vec::new();
+        for (k, s) in raw.iter().enumerate() {
+            if let Some(step) = super::steps::resolve_step(
+                s,
+                &mut self.errs,
+                &self.names,
+                &check_endpoint,
+                scratches,
+            ) {
+                steps.push(step);
+            }
+            for c in docker.changes.get(&k).map_or(&[][..], |p| &p.changes) {
+                if let Change::Iptables { router, argv } = c
+                    && let Some(r) = scratches.get_mut(router)
+                {
+                    let _ = r.iptables(argv, "");
+                }
+            }
+        }
+        steps
+    }
+
+    /// The capture expectations.
+    fn expects(&mut self, raw: &RawLab) -> Vec<CaptureExpect> {
+        let step_names = super::steps::step_names(&raw.steps, &mut self.errs);
+        let mut expects = Vec::new();
+        for e in &raw.expect {
+            if let Some(x) = super::steps::resolve_capture_expect(
+                e,
+                &mut self.errs,
+                &self.names,
+                &check_endpoint,
+                &step_names,
+            ) {
+                expects.push(x);
+            }
+        }
+        expects
+    }
+
+    /// Snap lengths of their own for some capture points.
+    fn point_snaplen(&mut self, raw: &RawLab) -> Vec<(Endpoint, u32)> {
+        let mut point_snaplen = Vec::new();
+        for (point, bytes) in raw.point_snaplen.iter().flat_map(|o| o.0.iter()) {
+            let Some(ep) = check_endpoint(&mut self.errs, &self.names, point, "point_snaplen")
+            else {
+                continue;
+            };
+            if *bytes > crate::capture::SNAPLEN {
+                self.errs.at(
+                    point.referenced,
+                    "point_snaplen",
+                    format!("{bytes} is more than 65535 (0 keeps whole frames)"),
                 );
                 continue;
             }
-            ports.push((
-                p.value.clone(),
-                mac_for(seed, &format!("{}:{}", b.name.value, p.value)),
-            ));
+            point_snaplen.push((ep, *bytes));
         }
-        if let Some(n) = names.nodes.get_mut(&b.name.value) {
-            n.1 = ports.iter().map(|(p, _)| p.clone()).collect();
-        }
-        bridges.push(BridgeSpec {
-            name: b.name.value.clone(),
-            mac,
-            ageing,
-            fdb_max,
-            ports,
-            host: b.host.as_ref().map(|h| h.value.clone()),
-            hairpin: b.hairpin.iter().map(|h| h.value.clone()).collect(),
-            device: b
-                .device
-                .as_ref()
-                .map_or_else(|| b.name.value.clone(), |d| d.value.clone()),
-            stp: b.stp.as_ref().is_some_and(|s| s.value),
-            vlan_filtering: b.vlan_filtering.as_ref().is_some_and(|v| v.value),
-            vlans: bridge_vlans(b, &mut errs),
-        });
+        point_snaplen
     }
+}
 
-    // Hosts.
-    let mut hosts = Vec::new();
-    let mut seen_ips: BTreeMap<Ipv4Address, String> = BTreeMap::new();
-    let mut seen_macs: BTreeMap<EthernetAddress, String> = BTreeMap::new();
-    for h in &raw.hosts {
-        if !declare(&mut errs, &mut names, &h.name, "host") {
-            continue;
-        }
-        let ifaces = resolve_ifaces(
-            &h.name.value,
-            &h.interfaces,
-            &mut errs,
-            seed,
-            &mut seen_ips,
-            &mut seen_macs,
-            &mut warnings,
+/// A `node:interface` a capture expectation, a window or a snap length names: it must be
+/// an interface of a node of the lab.
+fn check_endpoint(
+    errs: &mut Errors,
+    names: &Names,
+    s: &super::raw::S<String>,
+    field: &str,
+) -> Option<Endpoint> {
+    let Some(ep) = parse_endpoint(&s.value) else {
+        errs.at(
+            s.referenced,
+            field,
+            format!("'{}' is not node:interface", s.value),
         );
-        refuse_host_vlans(&h.interfaces, &mut errs);
-        let gateway = h
-            .gateway
-            .as_ref()
-            .and_then(|g| match g.value.parse::<Ipv4Address>() {
-                Ok(a) => {
-                    if !ifaces
-                        .iter()
-                        .any(|i| i.cidr.is_some_and(|c| c.contains_addr(&a)))
-                    {
-                        errs.at(
-                            g.referenced,
-                            "gateway",
-                            format!("gateway {a} is not on any of {}'s subnets", h.name.value),
-                        );
-                    }
-                    Some(a)
-                }
-                Err(_) => {
-                    errs.at(
-                        g.referenced,
-                        "gateway",
-                        format!("'{}' is not an IPv4 address", g.value),
-                    );
-                    None
-                }
-            });
-        if let Some(n) = names.nodes.get_mut(&h.name.value) {
-            n.1 = ifaces.iter().map(|i| i.name.clone()).collect();
-        }
-        let announce = match &h.announce {
-            Some(a) if a.value > 3 => {
-                errs.at(a.referenced, "announce", "at most 3 unsolicited ARPs");
-                0
-            }
-            Some(a) => a.value,
-            None => 0,
-        };
-        let names = docker
-            .names
-            .iter()
-            .find(|(n, _)| *n == h.name.value)
-            .map(|(_, names)| names.clone())
-            .unwrap_or_default();
-        // Each route is checked on a scratch host of the same interfaces, as it will run
-        // (made only for a host that has routes: a big lab's hosts have none).
-        let mut routes = Vec::new();
-        if !h.routes.is_empty() {
-            let mut scratch = crate::host::net::Net::new(
-                ifaces
-                    .iter()
-                    .map(|i| crate::host::net::IfaceConfig {
-                        name: i.name.clone(),
-                        mac: i.mac,
-                        cidr: i.cidr,
-                        mtu: i.mtu,
-                    })
-                    .collect(),
-                gateway,
-                crate::rand::Rng::new(seed),
-                crate::time::Instant::ZERO,
-            );
-            for text in &h.routes {
-                let words: Vec<&str> = text.value.split_whitespace().collect();
-                match crate::router::route::parse_route_cmd(&words)
-                    .and_then(|cmd| scratch.apply_route(&cmd).map(|_| cmd))
-                {
-                    Ok(cmd) => routes.push(cmd),
-                    Err(e) => errs.at(text.referenced, "routes", e),
-                }
-            }
-        }
-        hosts.push(HostSpec {
-            name: h.name.value.clone(),
-            ifaces,
-            gateway,
-            announce,
-            names,
-            routes,
-        });
-    }
-
-    let mut routers = Vec::new();
-    let mut scratches: BTreeMap<String, crate::router::Router> = BTreeMap::new();
-    for r in &raw.routers {
-        if !declare(&mut errs, &mut names, &r.name, "router") {
-            continue;
-        }
-        let ifaces = resolve_ifaces(
-            &r.name.value,
-            &r.interfaces,
-            &mut errs,
-            seed,
-            &mut seen_ips,
-            &mut seen_macs,
-            &mut warnings,
-        );
-        let (ifaces, vlans) = split_vlans(&r.interfaces, ifaces, &mut errs);
-        if let Some(n) = names.nodes.get_mut(&r.name.value) {
-            n.1 = ifaces.iter().map(|i| i.name.clone()).collect();
-        }
-        let mut routes = Vec::new();
-        for text in &r.routes {
-            let words: Vec<&str> = text.value.split_whitespace().collect();
-            match crate::router::route::parse_route_cmd(&words) {
-                Ok(cmd) => routes.push((cmd, text.referenced)),
-                Err(e) => errs.at(text.referenced, "routes", e),
-            }
-        }
-        let iptables_version = match r.iptables_version.as_ref().map(|v| (v, v.value.as_str())) {
-            None | Some((_, "1.8.10")) => crate::netfilter::rules::IptablesVersion::V1_8_10,
-            Some((_, "1.8.9")) => crate::netfilter::rules::IptablesVersion::V1_8_9,
-            Some((v, other)) => {
-                errs.at(
-                    v.referenced,
-                    "iptables_version",
-                    format!("'{other}' is not 1.8.9 or 1.8.10"),
-                );
-                crate::netfilter::rules::IptablesVersion::V1_8_10
-            }
-        };
-        // Apply everything to a scratch router, so a gateway off every subnet or a bad rule is
-        // caught here, located; steps' commands are checked against it later, in order.
-        let config = crate::router::RouterConfig {
-            name: r.name.value.clone(),
-            ifaces: ifaces.iter().map(router_iface).collect(),
-            forwarding: true,
-            routes: Vec::new(),
-            iptables_version,
-            iptables: Vec::new(),
-        };
-        let mut iptables = Vec::new();
-        let mut sysctls = Vec::new();
-        let vlan_configs = vlans.iter().map(VlanSpec::config).collect();
-        if let Ok(mut scratch) = crate::router::Router::with_vlans(config, vlan_configs, seed) {
-            for (cmd, loc) in &routes {
-                if let Err(e) = scratch.apply_route(cmd) {
-                    errs.at(*loc, "routes", e);
-                }
-            }
-            for line in &r.iptables {
-                match split_words(&line.value) {
-                    Ok(argv) if argv.first().is_some_and(|w| w == "iptables") => {
-                        if let Err((_, e)) = scratch.iptables(&argv, "") {
-                            errs.at(line.referenced, "iptables", e.trim_end().to_string());
-                        }
-                        iptables.push(argv);
-                    }
-                    Ok(_) => errs.at(
-                        line.referenced,
-                        "iptables",
-                        "each entry is an `iptables ...` command",
-                    ),
-                    Err(e) => errs.at(line.referenced, "iptables", e),
-                }
-            }
-            for line in &r.sysctls {
-                match line.value.split_once('=') {
-                    Some((k, v)) => match scratch.sysctl(k.trim(), Some(v.trim())) {
-                        Ok(_) => sysctls.push((k.trim().to_string(), v.trim().to_string())),
-                        Err(e) => errs.at(line.referenced, "sysctls", e),
-                    },
-                    None => errs.at(line.referenced, "sysctls", "each entry is KEY=VALUE"),
-                }
-            }
-            scratches.insert(r.name.value.clone(), scratch);
-        }
-        routers.push(RouterSpec {
-            name: r.name.value.clone(),
-            ifaces,
-            forwarding: r.forwarding.unwrap_or(true),
-            routes: routes.into_iter().map(|(c, _)| c).collect(),
-            iptables_version,
-            iptables,
-            sysctls,
-            vlans,
-        });
-    }
-
-    // A bridge device that is a router's interface shares that interface's MAC.
-    for (b, raw_b) in bridges.iter_mut().zip(raw.bridges.iter().filter(|rb| {
-        names
-            .nodes
-            .get(&rb.name.value)
-            .is_some_and(|n| n.0 == "bridge")
-    })) {
-        let Some(h) = &raw_b.host else { continue };
-        let Some(r) = routers.iter_mut().find(|r| r.name == h.value) else {
-            let hint = suggest(&h.value, routers.iter().map(|r| r.name.as_str()));
-            errs.at(
-                h.referenced,
-                "host",
-                format!("no router named '{}'{hint}", h.value),
-            );
-            continue;
-        };
-        let Some(iface) = r.ifaces.iter_mut().find(|i| i.name == b.device) else {
-            errs.at(
-                h.referenced,
-                "host",
-                format!(
-                    "{} has no interface '{}' to be this bridge's device",
-                    r.name, b.device
-                ),
-            );
-            continue;
-        };
-        match &raw_b.mac {
-            Some(_) => iface.mac = b.mac,
-            None => b.mac = iface.mac,
-        }
-    }
-
-    // Containers without a stack of their own run their commands on the stack they share.
-    let mut aliases = BTreeMap::new();
-    for (name, target, loc) in &docker.shares {
-        // `container:X` where X itself shares another stack; a cycle shares nothing.
-        let mut target = target.clone();
-        let mut hops = 0;
-        while let Some((_, t, _)) = docker.shares.iter().find(|(n, _, _)| *n == target) {
-            hops += 1;
-            if hops > docker.shares.len() {
-                break;
-            }
-            target = t.clone();
-        }
-        match names.nodes.get(&target).cloned() {
-            Some(entry) if !names.nodes.contains_key(name) => {
-                names.nodes.insert(name.clone(), entry);
-                aliases.insert(name.clone(), target);
-            }
-            Some(_) => {}
-            None => errs.at(
-                *loc,
-                "network_mode",
-                format!("{name} shares the stack of '{target}', which is not a container"),
-            ),
-        }
-    }
-
-    // TAPs: the `kernel` node, a port per TAP, linked to what each plugs into.
-    let (kernel, tap_links) =
-        super::taps::resolve(&raw.taps, raw.kernel.as_ref(), &mut errs, |what| {
-            mac_for(seed, what)
-        });
-    if let Some(first) = raw.taps.first() {
-        let node = crate::tap::kernel::NAME;
-        if names.nodes.contains_key(node) {
-            errs.at(
-                first.name.referenced,
-                "taps",
-                format!(
-                    "a lab with TAPs has a node named '{node}' (the host kernel): rename yours"
-                ),
-            );
-        } else {
-            let ports = kernel.taps.iter().map(|t| t.name.clone()).collect();
-            names.nodes.insert(node.to_string(), ("kernel", ports));
-        }
-        if raw.duration.is_none() {
-            errs.at(
-                first.name.referenced,
-                "duration",
-                "a lab with TAPs runs in real time until its `duration` (or Ctrl-C): give it one, e.g. `duration: 30s`",
-            );
-        }
-    }
-    raw.links.extend(tap_links);
-
-    // Links: a bridge port named by a link is created if the bridge did not list it.
-    let mut links = Vec::new();
-    let mut linked: BTreeMap<Endpoint, ()> = BTreeMap::new();
-    for l in &raw.links {
-        if let Some(spec) = resolve_link(l, &mut errs, &mut names, &mut bridges, &mut linked, seed)
-        {
-            links.push(spec);
-        }
-    }
-    warnings.extend(link_mtu_warnings(&links, &hosts, &routers));
-    // Namespaces, bridges and interfaces that steps make (`ip netns add`, `ip link add`):
-    // later steps run on them and captures name them.
-    let mut made = std::collections::BTreeSet::new();
-    for s in &raw.steps {
-        let (Some(on), Some(run)) = (&s.value.on, &s.value.run) else {
-            continue;
-        };
-        let Ok(list) = super::cmdlist::parse(&run.value) else {
-            continue;
-        };
-        for argv in list.commands() {
-            for (node, kind, iface) in super::netns::made_by(&on.value, argv) {
-                made.insert((node.clone(), iface.clone().unwrap_or_default()));
-                let entry = names
-                    .nodes
-                    .entry(node.clone())
-                    .or_insert((kind, Vec::new()));
-                if let Some(iface) = iface
-                    && !entry.1.contains(&iface)
-                {
-                    names.add_iface(&node, &iface);
-                }
-            }
-        }
-    }
-    check_vlan_ports(&raw, &bridges, &mut errs);
-
-    let endpoint_check = |errs: &mut Errors,
-                          names: &Names,
-                          s: &super::raw::S<String>,
-                          field: &str|
-     -> Option<Endpoint> {
-        let Some(ep) = parse_endpoint(&s.value) else {
+        return None;
+    };
+    match names.nodes.get(&ep.node) {
+        None => {
+            let hint = suggest(&ep.node, names.node_names());
             errs.at(
                 s.referenced,
                 field,
-                format!("'{}' is not node:interface", s.value),
+                format!("no node named '{}'{hint}", ep.node),
             );
-            return None;
-        };
-        match names.nodes.get(&ep.node) {
-            None => {
-                let hint = suggest(&ep.node, names.node_names());
-                errs.at(
-                    s.referenced,
-                    field,
-                    format!("no node named '{}'{hint}", ep.node),
-                );
-                None
-            }
-            Some((_, ifaces)) if !ifaces.contains(&ep.iface) => {
-                let hint = suggest(&ep.iface, ifaces.iter().map(String::as_str));
-                errs.at(
-                    s.referenced,
-                    field,
-                    format!("{} has no interface '{}'{hint}", ep.node, ep.iface),
-                );
-                None
-            }
-            Some(_) => Some(ep),
+            None
         }
-    };
-
-    let mut steps = Vec::new();
-    for (k, s) in raw.steps.iter().enumerate() {
-        if let Some(step) =
-            super::steps::resolve_step(s, &mut errs, &names, &endpoint_check, &mut scratches)
-        {
-            steps.push(step);
+        Some((_, ifaces)) if !ifaces.contains(&ep.iface) => {
+            let hint = suggest(&ep.iface, ifaces.iter().map(String::as_str));
+            errs.at(
+                s.referenced,
+                field,
+                format!("{} has no interface '{}'{hint}", ep.node, ep.iface),
+            );
+            None
         }
-        // What a Docker step does to the rules, later steps' rules see.
-        for c in docker.changes.get(&k).map_or(&[][..], |p| &p.changes) {
-            if let Change::Iptables { router, argv } = c
-                && let Some(r) = scratches.get_mut(router)
-            {
-                let _ = r.iptables(argv, "");
-            }
-        }
+        Some(_) => Some(ep),
     }
+}
 
-    // A step due at or after the lab's end would silently never run, and its expectations
-    // with it: the lab would pass having checked less than it says.
+/// A step due at or after the lab's end would silently never run, and its expectations
+/// with it: the lab would pass having checked less than it says.
+fn check_step_times(
+    raw: &[super::raw::S<super::raw::RawStep>],
+    duration: Option<Duration>,
+    errs: &mut Errors,
+) {
     let end = duration.unwrap_or(MAX_DURATION);
     let mut earliest = Duration::ZERO;
-    for (k, s) in raw.steps.iter().enumerate() {
+    for (k, s) in raw.iter().enumerate() {
         let step_at = s.referenced;
         let s = &s.value;
         let parse = |d: &Option<super::raw::S<String>>| {
@@ -1052,10 +1261,12 @@ pub fn resolve(mut raw: RawLab, file: &str, text: &str) -> Result<Lab, LabErrors
             break;
         }
     }
+}
 
-    // Answers name exercises by id, so an id names one exercise.
+/// Answers name exercises by id, so an id names one exercise.
+fn check_exercise_ids(raw: &[super::raw::S<super::raw::RawStep>], errs: &mut Errors) {
     let mut exercise_ids = std::collections::BTreeSet::new();
-    for ex in raw.steps.iter().filter_map(|s| s.value.exercise.as_ref()) {
+    for ex in raw.iter().filter_map(|s| s.value.exercise.as_ref()) {
         if !exercise_ids.insert(ex.id.value.as_str()) {
             errs.at(
                 ex.id.referenced,
@@ -1064,64 +1275,6 @@ pub fn resolve(mut raw: RawLab, file: &str, text: &str) -> Result<Lab, LabErrors
             );
         }
     }
-
-    let step_names = super::steps::step_names(&raw.steps, &mut errs);
-    let mut expects = Vec::new();
-    for e in &raw.expect {
-        if let Some(x) =
-            super::steps::resolve_capture_expect(e, &mut errs, &names, &endpoint_check, &step_names)
-        {
-            expects.push(x);
-        }
-    }
-
-    let mut point_snaplen = Vec::new();
-    for (point, bytes) in raw.point_snaplen.iter().flat_map(|o| o.0.iter()) {
-        let Some(ep) = endpoint_check(&mut errs, &names, point, "point_snaplen") else {
-            continue;
-        };
-        if *bytes > crate::capture::SNAPLEN {
-            errs.at(
-                point.referenced,
-                "point_snaplen",
-                format!("{bytes} is more than 65535 (0 keeps whole frames)"),
-            );
-            continue;
-        }
-        point_snaplen.push((ep, *bytes));
-    }
-
-    if !errs.list.is_empty() {
-        return Err(LabErrors(errs.list));
-    }
-    warnings.extend(super::loops::warnings(&bridges, &links));
-    Ok(Lab {
-        name: raw.name.value,
-        about: raw.about.unwrap_or_default(),
-        seed,
-        captures,
-        snaplen,
-        point_snaplen,
-        settle,
-        duration,
-        requires,
-        storms: raw.storms.as_ref().is_some_and(|s| s.value),
-        bridges,
-        hosts,
-        routers,
-        links,
-        steps,
-        expects,
-        warnings,
-        aliases,
-        daemons: docker.daemons,
-        docker_cli: docker.cli,
-        changes: docker.changes,
-        absent: docker.absent,
-        refused: docker.refused,
-        kernel,
-        made,
-    })
 }
 
 /// What kind of address `a` is when it cannot be an interface's own: "multicast",
