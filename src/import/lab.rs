@@ -1,7 +1,7 @@
 //! The lab file: the host as a router, its bridges with their containers, a peer on each
 //! LAN, the steps that list the tables back, and an `about:` naming what was left out.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::net::Ipv4Addr;
 
@@ -162,723 +162,879 @@ struct HostPlan {
 
 /// Builds the lab from the dumps.
 pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
-    let empty = |flag: &'static str| Source::new(flag, "-", "");
-    let addr_src = inputs.ip_addr.clone().unwrap_or_else(|| empty("--ip-addr"));
-    let route_src = inputs
-        .ip_route
-        .clone()
-        .unwrap_or_else(|| empty("--ip-route"));
-    let links = if addr_src.text.trim().is_empty() {
-        Vec::new()
-    } else {
-        ipaddr::parse(&addr_src)?
-    };
-    let routes = if route_src.text.trim().is_empty() {
-        Vec::new()
-    } else {
-        iproute::parse_routes(&route_src)?
-    };
-    let rules = match &inputs.ip_rule {
-        Some(s) => iproute::parse_rules(s)?,
-        None => Vec::new(),
-    };
-    let save = inputs
-        .iptables_save
-        .as_ref()
-        .map(iptables::import_save)
-        .transpose()?;
-    let listing = match (&save, inputs.iptables_list.is_empty()) {
-        (None, false) => Some(iptables::import_listings(&inputs.iptables_list)?),
-        _ => None,
-    };
-    let mut nets: Vec<Network> = Vec::new();
-    let mut eps: Vec<Endpoint> = Vec::new();
-    let mut not_imported: Vec<String> = Vec::new();
-    let mut approximated: Vec<String> = Vec::new();
-    for s in &inputs.docker_network_inspect {
-        let (n, e) = docker::parse_networks(s)?;
-        nets.extend(n);
-        eps.extend(e);
-    }
-    for s in &inputs.docker_inspect {
-        let (e, other) = docker::parse_containers(s)?;
-        for (c, mode) in other {
-            not_imported.push(format!(
-                "container {c}: network mode {mode} (no endpoint of its own)"
-            ));
-        }
-        for e in e {
-            // docker inspect knows aliases and the gateway; network inspect may have listed it.
-            match eps
-                .iter_mut()
-                .find(|x| x.container == e.container && x.network == e.network)
-            {
-                Some(x) => {
-                    x.aliases = e.aliases;
-                    x.ip = x.ip.or(e.ip);
-                    x.mac = x.mac.take().or(e.mac);
-                    x.gateway = e.gateway.or(x.gateway);
-                }
-                None => eps.push(e),
-            }
-        }
-    }
-    if save.is_some() && !inputs.iptables_list.is_empty() {
-        not_imported.push("the iptables -L listings: iptables-save gives the rules".into());
-    }
-
+    let dumps = Dumps::read(inputs)?;
     let mut names = Names::default();
     let router = names.take("host");
-    let lab_name = inputs.name.clone().unwrap_or_else(|| "imported".into());
-
-    // Links: bridges, their ports, the router's other interfaces.
-    let net_devices: BTreeSet<&str> = nets
-        .iter()
-        .filter(|n| n.driver == "bridge")
-        .map(|n| n.device.as_str())
-        .collect();
-    let masters: BTreeSet<&str> = links.iter().filter_map(|l| l.master.as_deref()).collect();
-    // A bond or a VRF is a master too, and no bridge.
-    let unmodelled: BTreeSet<&str> = links
-        .iter()
-        .filter(|l| unmodelled_kind(l).is_some())
-        .map(|l| l.name.as_str())
-        .collect();
-    let is_bridge = |l: &Link| {
-        !unmodelled.contains(l.name.as_str())
-            && (l.kind.as_deref() == Some("bridge")
-                || l.name == "docker0"
-                || l.name.starts_with("br-")
-                || masters.contains(l.name.as_str())
-                || net_devices.contains(l.name.as_str()))
+    let mut plan = Plan {
+        names,
+        router,
+        router_ifaces: Vec::new(),
+        bridges: Vec::new(),
+        bridge_node: BTreeMap::new(),
+        lan_ifaces: Vec::new(),
+        skipped_devs: BTreeSet::new(),
+        hosts: Vec::new(),
+        links: Vec::new(),
+        peers: Vec::new(),
+        peer_addrs: Vec::new(),
+        route_lines: Vec::new(),
+        rule_lines: Vec::new(),
+        not_imported: dumps.not_imported.clone(),
+        approximated: Vec::new(),
     };
-    let mut router_ifaces: Vec<Iface> = Vec::new();
-    let mut bridges: Vec<String> = Vec::new();
-    let mut lan_ifaces: Vec<(String, Cidr)> = Vec::new();
-    let mut skipped_devs: BTreeSet<String> = BTreeSet::new();
-    for l in &links {
-        if l.link_type == "loopback" || l.name == "lo" {
-            // The lab's `lo` has 127.0.0.1/8 alone.
-            let extra: Vec<String> = l
-                .inet
-                .iter()
-                .filter(|c| c.to_string() != "127.0.0.1/8")
-                .map(Cidr::to_string)
-                .collect();
-            if !extra.is_empty() {
-                not_imported.push(format!(
-                    "{}: addresses {} (the lab's lo has 127.0.0.1/8 alone)",
-                    l.name,
-                    extra.join(", ")
-                ));
-            }
-            continue;
-        }
-        if !l.inet6.is_empty() {
-            not_imported.push(format!(
-                "{}: IPv6 addresses {} (IPv6 is not modelled)",
-                l.name,
-                l.inet6.join(", ")
-            ));
-        }
-        if let Some(kind) = unmodelled_kind(l) {
-            let addrs: Vec<String> = l.inet.iter().map(Cidr::to_string).collect();
-            not_imported.push(format!(
-                "interface {} ({kind}): this kind of link is not modelled{}",
-                l.name,
-                if addrs.is_empty() {
-                    String::new()
-                } else {
-                    format!("; its addresses {} go with it", addrs.join(", "))
-                }
-            ));
-            skipped_devs.insert(l.name.clone());
-            continue;
-        }
-        if let Some(m) = &l.master {
-            if !links.iter().any(|b| &b.name == m && is_bridge(b)) {
-                not_imported.push(format!(
-                    "{}: enslaved to {m}, which is not a bridge the lab models",
-                    l.name
-                ));
-                skipped_devs.insert(l.name.clone());
-            }
-            continue;
-        }
-        for extra in l.inet.iter().skip(1) {
-            not_imported.push(format!(
-                "{}: second address {extra} (an interface holds one address in the lab)",
-                l.name
-            ));
-        }
-        router_ifaces.push(Iface {
-            name: l.name.clone(),
-            ip: l.inet.first().copied(),
-            mac: l.mac.clone(),
-            mtu: l.mtu,
-        });
-        if is_bridge(l) {
-            bridges.push(l.name.clone());
-        } else if let Some(&c) = l.inet.first() {
-            lan_ifaces.push((l.name.clone(), c));
-        }
-    }
-    // Docker networks whose bridge `ip addr` does not show.
-    for n in nets.iter().filter(|n| n.driver == "bridge") {
-        if bridges.contains(&n.device) || skipped_devs.contains(&n.device) {
-            continue;
-        }
-        let ip = match (n.gateway, n.subnet) {
-            (Some(g), Some(s)) => Some(Cidr {
-                addr: g,
-                len: s.len,
-            }),
+    plan.interfaces(&dumps.links, &dumps.nets);
+    plan.docker_bridges(&dumps.nets);
+    plan.containers(&dumps);
+    plan.lan_peers(&dumps.routes);
+    plan.routes(&dumps.routes);
+    plan.rules(&dumps.rules);
+    let tables = plan.iptables(&dumps);
+    let yaml = plan.write(inputs, &dumps, &tables);
+    Ok(Imported {
+        yaml,
+        not_imported: plan.not_imported,
+        approximated: plan.approximated,
+    })
+}
+
+/// The dumps, parsed, with Docker's two inspects merged into one list of endpoints.
+struct Dumps {
+    links: Vec<Link>,
+    routes: Vec<iproute::Route>,
+    rules: Vec<iproute::Rule>,
+    save: Option<iptables::SaveImport>,
+    listing: Option<iptables::ListingImport>,
+    nets: Vec<Network>,
+    eps: Vec<Endpoint>,
+    /// What reading them left out.
+    not_imported: Vec<String>,
+}
+
+impl Dumps {
+    fn read(inputs: &Inputs) -> Result<Dumps, ImportError> {
+        let empty = |flag: &'static str| Source::new(flag, "-", "");
+        let addr_src = inputs.ip_addr.clone().unwrap_or_else(|| empty("--ip-addr"));
+        let route_src = inputs
+            .ip_route
+            .clone()
+            .unwrap_or_else(|| empty("--ip-route"));
+        let links = if addr_src.text.trim().is_empty() {
+            Vec::new()
+        } else {
+            ipaddr::parse(&addr_src)?
+        };
+        let routes = if route_src.text.trim().is_empty() {
+            Vec::new()
+        } else {
+            iproute::parse_routes(&route_src)?
+        };
+        let rules = match &inputs.ip_rule {
+            Some(s) => iproute::parse_rules(s)?,
+            None => Vec::new(),
+        };
+        let save = inputs
+            .iptables_save
+            .as_ref()
+            .map(iptables::import_save)
+            .transpose()?;
+        let listing = match (&save, inputs.iptables_list.is_empty()) {
+            (None, false) => Some(iptables::import_listings(&inputs.iptables_list)?),
             _ => None,
         };
-        approximated.push(format!(
-            "network {}: its bridge {} is not in the ip addr dump; made from docker network inspect{}",
-            n.name,
-            n.device,
-            ip.map(|c| format!(" ({c})")).unwrap_or_default()
-        ));
-        router_ifaces.push(Iface {
-            name: n.device.clone(),
-            ip,
-            mac: None,
-            mtu: n.mtu,
-        });
-        bridges.push(n.device.clone());
-    }
-    for n in nets
-        .iter()
-        .filter(|n| n.driver != "bridge" && !matches!(n.driver.as_str(), "host" | "null"))
-    {
-        not_imported.push(format!(
-            "network {} (driver {}): only bridge networks are modelled",
-            n.name, n.driver
-        ));
-    }
-    // Each bridge's node name: its device's, where that is a valid node name.
-    let bridge_node: std::collections::BTreeMap<String, String> =
-        bridges.iter().map(|b| (b.clone(), names.take(b))).collect();
-    let node_of = |b: &str| bridge_node.get(b).cloned().unwrap_or_else(|| b.to_string());
-
-    // Containers: one host each, an interface per endpoint on a bridge.
-    let bridge_of = |e: &Endpoint| -> Option<String> {
-        if let Some(n) = nets
-            .iter()
-            .find(|n| n.name == e.network || (!e.network_id.is_empty() && n.id == e.network_id))
-        {
-            return bridges.contains(&n.device).then(|| n.device.clone());
+        let mut nets: Vec<Network> = Vec::new();
+        let mut eps: Vec<Endpoint> = Vec::new();
+        let mut not_imported: Vec<String> = Vec::new();
+        for s in &inputs.docker_network_inspect {
+            let (n, e) = docker::parse_networks(s)?;
+            nets.extend(n);
+            eps.extend(e);
         }
-        let ip = e.ip?;
-        router_ifaces
-            .iter()
-            .find(|i| bridges.contains(&i.name) && i.ip.is_some_and(|c| c.contains(ip.addr)))
-            .map(|i| i.name.clone())
-    };
-    let mut containers: Vec<String> = Vec::new();
-    for e in &eps {
-        if !containers.contains(&e.container) {
-            containers.push(e.container.clone());
-        }
-    }
-    // Veths per bridge, in ifindex order, each taken by the next endpoint on it.
-    let mut free_ports: Vec<(String, Vec<&Link>)> = bridges
-        .iter()
-        .map(|b| {
-            (
-                b.clone(),
-                links
-                    .iter()
-                    .filter(|l| l.master.as_deref() == Some(b.as_str()))
-                    .collect(),
-            )
-        })
-        .collect();
-    let mut hosts: Vec<HostPlan> = Vec::new();
-    let mut links_out: Vec<(String, String)> = Vec::new();
-    let mut paired: Vec<(String, usize)> = Vec::new();
-    for c in &containers {
-        let name = names.take(c);
-        let mut h = HostPlan {
-            name: name.clone(),
-            ifaces: Vec::new(),
-            gateway: None,
-            comment: Vec::new(),
-        };
-        if &name != c {
-            h.comment.push(format!("container {c}"));
-        }
-        for e in eps.iter().filter(|e| &e.container == c) {
-            let Some(br) = bridge_of(e) else {
+        for s in &inputs.docker_inspect {
+            let (e, other) = docker::parse_containers(s)?;
+            for (c, mode) in other {
                 not_imported.push(format!(
-                    "container {c}: its endpoint on network {} (no bridge for it in the dumps)",
-                    e.network
-                ));
-                continue;
-            };
-            let Some(ip) = e.ip else {
-                not_imported.push(format!(
-                    "container {c}: its endpoint on network {} has no IPv4 address",
-                    e.network
-                ));
-                continue;
-            };
-            let ifname = format!("eth{}", h.ifaces.len());
-            let slot = free_ports
-                .iter_mut()
-                .find(|(b, _)| *b == br)
-                .map(|x| &mut x.1);
-            let veth = slot.and_then(|v| (!v.is_empty()).then(|| v.remove(0)));
-            let port = veth.map_or_else(|| format!("veth-{name}-{ifname}"), |v| v.name.clone());
-            match paired.iter_mut().find(|(b, _)| *b == br) {
-                Some(p) => p.1 += 1,
-                None => paired.push((br.clone(), 1)),
-            }
-            let mtu = veth.and_then(|v| v.mtu).or_else(|| {
-                router_ifaces
-                    .iter()
-                    .find(|i| i.name == br)
-                    .and_then(|i| i.mtu)
-            });
-            h.ifaces.push(Iface {
-                name: ifname.clone(),
-                ip: Some(ip),
-                mac: e.mac.clone(),
-                mtu,
-            });
-            if h.gateway.is_none() {
-                h.gateway = e
-                    .gateway
-                    .or_else(|| {
-                        nets.iter()
-                            .find(|n| n.name == e.network)
-                            .and_then(|n| n.gateway)
-                    })
-                    .filter(|g| ip.contains(*g));
-            }
-            if !e.aliases.is_empty() {
-                h.comment
-                    .push(format!("{} aliases: {}", e.network, e.aliases.join(", ")));
-                not_imported.push(format!(
-                    "container {c}: its aliases on {} ({}): names resolve only in docker: labs",
-                    e.network,
-                    e.aliases.join(", ")
+                    "container {c}: network mode {mode} (no endpoint of its own)"
                 ));
             }
-            links_out.push((
-                format!("{name}:{ifname}"),
-                format!("{}:{port}", node_of(&br)),
-            ));
-        }
-        if !h.ifaces.is_empty() {
-            hosts.push(h);
-        }
-    }
-    for (br, n) in &paired {
-        if *n > 1 {
-            approximated.push(format!(
-                "bridge {br}: its {n} containers were given its veths in ifindex order (ip addr does not say whose a veth is)"
-            ));
-        }
-    }
-    // A veth no container takes still has something at its other end (its carrier is up):
-    // a host without an address stands for it.
-    for (br, veths) in &free_ports {
-        for v in veths {
-            let name = names.take(&format!("ctr-{}", v.name));
-            approximated.push(format!(
-                "{} on {br}: no container dump names what is at its other end; host {name}, without an address, stands for it",
-                v.name
-            ));
-            hosts.push(HostPlan {
-                name: name.clone(),
-                ifaces: vec![Iface {
-                    name: "eth0".into(),
-                    ip: None,
-                    mac: None,
-                    mtu: v.mtu,
-                }],
-                gateway: None,
-                comment: vec![format!("the other end of {}", v.name)],
-            });
-            links_out.push((
-                format!("{name}:eth0"),
-                format!("{}:{}", node_of(br), v.name),
-            ));
-        }
-    }
-
-    // A peer on each LAN.
-    let default_gw: Vec<(Ipv4Addr, Option<String>)> = routes
-        .iter()
-        .filter(|r| r.dst.is_none() && !r.ipv6 && r.table.as_deref().is_none_or(|t| t == "main"))
-        .filter_map(|r| r.via.map(|v| (v, r.dev.clone())))
-        .collect();
-    let mut peers: Vec<(HostPlan, String)> = Vec::new();
-    let mut peer_addrs: Vec<Ipv4Addr> = Vec::new();
-    for (ifname, c) in &lan_ifaces {
-        if c.len >= 31 {
-            not_imported.push(format!("{ifname}: a LAN peer ({c} has no room for one)"));
-            continue;
-        }
-        let gw = default_gw
-            .iter()
-            .find(|(g, d)| c.contains(*g) && d.as_deref().is_none_or(|d| d == ifname))
-            .map(|x| x.0);
-        let addr = gw.unwrap_or_else(|| {
-            let net = u32::from(c.network().addr);
-            let first = net + 1;
-            if first == u32::from(c.addr) {
-                Ipv4Addr::from(first + 1)
-            } else {
-                Ipv4Addr::from(first)
-            }
-        });
-        let want = if gw.is_some() {
-            "gateway".to_string()
-        } else {
-            format!("lan-{ifname}")
-        };
-        let name = names.take(&want);
-        peer_addrs.push(addr);
-        peers.push((
-            HostPlan {
-                name,
-                ifaces: vec![Iface {
-                    name: "eth0".into(),
-                    ip: Some(Cidr { addr, len: c.len }),
-                    mac: None,
-                    mtu: router_ifaces
-                        .iter()
-                        .find(|i| &i.name == ifname)
-                        .and_then(|i| i.mtu),
-                }],
-                gateway: None,
-                comment: vec![format!(
-                    "the LAN of {router}:{ifname}{}",
-                    if gw.is_some() {
-                        ", as its default gateway"
-                    } else {
-                        ""
+            for e in e {
+                // docker inspect knows aliases and the gateway; network inspect may have listed it.
+                match eps
+                    .iter_mut()
+                    .find(|x| x.container == e.container && x.network == e.network)
+                {
+                    Some(x) => {
+                        x.aliases = e.aliases;
+                        x.ip = x.ip.or(e.ip);
+                        x.mac = x.mac.take().or(e.mac);
+                        x.gateway = e.gateway.or(x.gateway);
                     }
-                )],
-            },
-            ifname.clone(),
-        ));
-    }
-
-    // Routes.
-    let mut route_lines: Vec<String> = Vec::new();
-    let mut added: BTreeSet<(Option<String>, Option<Cidr>, u32)> = BTreeSet::new();
-    let iface_of = |name: &str| router_ifaces.iter().find(|i| i.name == name);
-    for r in &routes {
-        let what = format!("route `{}`", r.text);
-        if r.ipv6 {
-            not_imported.push(format!("{what}: IPv6 is not modelled"));
-            continue;
-        }
-        let table = r.table.as_deref().filter(|t| *t != "main");
-        // The local table's routes come with the addresses, as the lab's do.
-        if table == Some("local")
-            && (r.is_kernel() || matches!(r.typ.as_str(), "local" | "broadcast"))
-        {
-            continue;
-        }
-        if r.typ != "unicast" {
-            not_imported.push(format!("{what}: route type {} is not modelled", r.typ));
-            continue;
-        }
-        let dev = r.dev.as_deref().and_then(iface_of);
-        if r.dev.is_some() && dev.is_none() {
-            not_imported.push(format!("{what}: its device is not in the lab"));
-            continue;
-        }
-        if r.via.is_none() && r.dev.is_none() {
-            not_imported.push(format!("{what}: neither a gateway nor a device"));
-            continue;
-        }
-        if r.is_kernel() {
-            let expected = dev.and_then(|i| i.ip).map(|c| (c.network(), c.addr));
-            match (r.dst, expected) {
-                (Some(d), Some((net, src))) if d == net && r.src.is_none_or(|s| s == src) => {
-                    if let Some(m) = r.metric {
-                        approximated.push(format!("{what}: the lab's connected route has no metric (lists without `metric {m}`)"));
-                    }
+                    None => eps.push(e),
                 }
-                _ => not_imported.push(format!(
-                    "{what}: a connected route of an address the lab does not have"
+            }
+        }
+        if save.is_some() && !inputs.iptables_list.is_empty() {
+            not_imported.push("the iptables -L listings: iptables-save gives the rules".into());
+        }
+        Ok(Dumps {
+            links,
+            routes,
+            rules,
+            save,
+            listing,
+            nets,
+            eps,
+            not_imported,
+        })
+    }
+}
+
+/// The lab as the dumps are read into it: its nodes and links, the router's routes and
+/// rules, and what was left out or approximated.
+struct Plan {
+    names: Names,
+    /// The router's node name.
+    router: String,
+    router_ifaces: Vec<Iface>,
+    /// Bridge devices, in the order the lab lists them.
+    bridges: Vec<String>,
+    /// Each bridge's node name: its device's, where that is a valid node name.
+    bridge_node: BTreeMap<String, String>,
+    /// The router's interfaces with an address that are no bridge: each gets a LAN peer.
+    lan_ifaces: Vec<(String, Cidr)>,
+    /// Devices left out, so that a Docker network on one is not made up either.
+    skipped_devs: BTreeSet<String>,
+    hosts: Vec<HostPlan>,
+    /// Links, `node:iface` to `node:iface`.
+    links: Vec<(String, String)>,
+    /// A peer host on each LAN, with the router's interface it is on.
+    peers: Vec<(HostPlan, String)>,
+    peer_addrs: Vec<Ipv4Addr>,
+    route_lines: Vec<String>,
+    rule_lines: Vec<String>,
+    not_imported: Vec<String>,
+    approximated: Vec<String>,
+}
+
+/// The iptables part of the lab: the rules' version, the commands that load them and the
+/// listings its steps show.
+struct Tables {
+    version: Option<crate::netfilter::rules::IptablesVersion>,
+    lines: Vec<iptables::Command>,
+    shows: Vec<String>,
+}
+
+impl Plan {
+    /// The node name of bridge device `b`.
+    fn node_of(&self, b: &str) -> String {
+        self.bridge_node
+            .get(b)
+            .cloned()
+            .unwrap_or_else(|| b.to_string())
+    }
+
+    /// The router's interfaces and bridges, from `ip addr`.
+    fn interfaces(&mut self, links: &[Link], nets: &[Network]) {
+        // Links: bridges, their ports, the router's other interfaces.
+        let net_devices: BTreeSet<&str> = nets
+            .iter()
+            .filter(|n| n.driver == "bridge")
+            .map(|n| n.device.as_str())
+            .collect();
+        let masters: BTreeSet<&str> = links.iter().filter_map(|l| l.master.as_deref()).collect();
+        // A bond or a VRF is a master too, and no bridge.
+        let unmodelled: BTreeSet<&str> = links
+            .iter()
+            .filter(|l| unmodelled_kind(l).is_some())
+            .map(|l| l.name.as_str())
+            .collect();
+        let is_bridge = |l: &Link| {
+            !unmodelled.contains(l.name.as_str())
+                && (l.kind.as_deref() == Some("bridge")
+                    || l.name == "docker0"
+                    || l.name.starts_with("br-")
+                    || masters.contains(l.name.as_str())
+                    || net_devices.contains(l.name.as_str()))
+        };
+        for l in links {
+            if l.link_type == "loopback" || l.name == "lo" {
+                // The lab's `lo` has 127.0.0.1/8 alone.
+                let extra: Vec<String> = l
+                    .inet
+                    .iter()
+                    .filter(|c| c.to_string() != "127.0.0.1/8")
+                    .map(Cidr::to_string)
+                    .collect();
+                if !extra.is_empty() {
+                    self.not_imported.push(format!(
+                        "{}: addresses {} (the lab's lo has 127.0.0.1/8 alone)",
+                        l.name,
+                        extra.join(", ")
+                    ));
+                }
+                continue;
+            }
+            if !l.inet6.is_empty() {
+                self.not_imported.push(format!(
+                    "{}: IPv6 addresses {} (IPv6 is not modelled)",
+                    l.name,
+                    l.inet6.join(", ")
+                ));
+            }
+            if let Some(kind) = unmodelled_kind(l) {
+                let addrs: Vec<String> = l.inet.iter().map(Cidr::to_string).collect();
+                self.not_imported.push(format!(
+                    "interface {} ({kind}): this kind of link is not modelled{}",
+                    l.name,
+                    if addrs.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; its addresses {} go with it", addrs.join(", "))
+                    }
+                ));
+                self.skipped_devs.insert(l.name.clone());
+                continue;
+            }
+            if let Some(m) = &l.master {
+                if !links.iter().any(|b| &b.name == m && is_bridge(b)) {
+                    self.not_imported.push(format!(
+                        "{}: enslaved to {m}, which is not a bridge the lab models",
+                        l.name
+                    ));
+                    self.skipped_devs.insert(l.name.clone());
+                }
+                continue;
+            }
+            for extra in l.inet.iter().skip(1) {
+                self.not_imported.push(format!(
+                    "{}: second address {extra} (an interface holds one address in the lab)",
+                    l.name
+                ));
+            }
+            self.router_ifaces.push(Iface {
+                name: l.name.clone(),
+                ip: l.inet.first().copied(),
+                mac: l.mac.clone(),
+                mtu: l.mtu,
+            });
+            if is_bridge(l) {
+                self.bridges.push(l.name.clone());
+            } else if let Some(&c) = l.inet.first() {
+                self.lan_ifaces.push((l.name.clone(), c));
+            }
+        }
+    }
+
+    /// Docker's bridge networks whose bridge `ip addr` does not show, and the networks of
+    /// other drivers (left out); then each bridge's node name.
+    fn docker_bridges(&mut self, nets: &[Network]) {
+        for n in nets.iter().filter(|n| n.driver == "bridge") {
+            if self.bridges.contains(&n.device) || self.skipped_devs.contains(&n.device) {
+                continue;
+            }
+            let ip = match (n.gateway, n.subnet) {
+                (Some(g), Some(s)) => Some(Cidr {
+                    addr: g,
+                    len: s.len,
+                }),
+                _ => None,
+            };
+            self.approximated.push(format!(
+                "network {}: its bridge {} is not in the ip addr dump; made from docker network inspect{}",
+                n.name,
+                n.device,
+                ip.map(|c| format!(" ({c})")).unwrap_or_default()
+            ));
+            self.router_ifaces.push(Iface {
+                name: n.device.clone(),
+                ip,
+                mac: None,
+                mtu: n.mtu,
+            });
+            self.bridges.push(n.device.clone());
+        }
+        for n in nets
+            .iter()
+            .filter(|n| n.driver != "bridge" && !matches!(n.driver.as_str(), "host" | "null"))
+        {
+            self.not_imported.push(format!(
+                "network {} (driver {}): only bridge networks are modelled",
+                n.name, n.driver
+            ));
+        }
+        for b in &self.bridges {
+            let node = self.names.take(b);
+            self.bridge_node.insert(b.clone(), node);
+        }
+    }
+
+    /// Containers: one host each, an interface per endpoint on a bridge; a host without an
+    /// address for each veth no container takes.
+    fn containers(&mut self, dumps: &Dumps) {
+        let (links, nets, eps) = (&dumps.links, &dumps.nets, &dumps.eps);
+        let bridge_of = |e: &Endpoint| -> Option<String> {
+            if let Some(n) = nets
+                .iter()
+                .find(|n| n.name == e.network || (!e.network_id.is_empty() && n.id == e.network_id))
+            {
+                return self.bridges.contains(&n.device).then(|| n.device.clone());
+            }
+            let ip = e.ip?;
+            self.router_ifaces
+                .iter()
+                .find(|i| {
+                    self.bridges.contains(&i.name) && i.ip.is_some_and(|c| c.contains(ip.addr))
+                })
+                .map(|i| i.name.clone())
+        };
+        let mut containers: Vec<String> = Vec::new();
+        for e in eps {
+            if !containers.contains(&e.container) {
+                containers.push(e.container.clone());
+            }
+        }
+        // Veths per bridge, in ifindex order, each taken by the next endpoint on it.
+        let mut free_ports: Vec<(String, Vec<&Link>)> = self
+            .bridges
+            .iter()
+            .map(|b| {
+                (
+                    b.clone(),
+                    links
+                        .iter()
+                        .filter(|l| l.master.as_deref() == Some(b.as_str()))
+                        .collect(),
+                )
+            })
+            .collect();
+        let mut paired: Vec<(String, usize)> = Vec::new();
+        for c in &containers {
+            let name = self.names.take(c);
+            let mut h = HostPlan {
+                name: name.clone(),
+                ifaces: Vec::new(),
+                gateway: None,
+                comment: Vec::new(),
+            };
+            if &name != c {
+                h.comment.push(format!("container {c}"));
+            }
+            for e in eps.iter().filter(|e| &e.container == c) {
+                let Some(br) = bridge_of(e) else {
+                    self.not_imported.push(format!(
+                        "container {c}: its endpoint on network {} (no bridge for it in the dumps)",
+                        e.network
+                    ));
+                    continue;
+                };
+                let Some(ip) = e.ip else {
+                    self.not_imported.push(format!(
+                        "container {c}: its endpoint on network {} has no IPv4 address",
+                        e.network
+                    ));
+                    continue;
+                };
+                let ifname = format!("eth{}", h.ifaces.len());
+                let slot = free_ports
+                    .iter_mut()
+                    .find(|(b, _)| *b == br)
+                    .map(|x| &mut x.1);
+                let veth = slot.and_then(|v| (!v.is_empty()).then(|| v.remove(0)));
+                let port = veth.map_or_else(|| format!("veth-{name}-{ifname}"), |v| v.name.clone());
+                match paired.iter_mut().find(|(b, _)| *b == br) {
+                    Some(p) => p.1 += 1,
+                    None => paired.push((br.clone(), 1)),
+                }
+                let mtu = veth.and_then(|v| v.mtu).or_else(|| {
+                    self.router_ifaces
+                        .iter()
+                        .find(|i| i.name == br)
+                        .and_then(|i| i.mtu)
+                });
+                h.ifaces.push(Iface {
+                    name: ifname.clone(),
+                    ip: Some(ip),
+                    mac: e.mac.clone(),
+                    mtu,
+                });
+                if h.gateway.is_none() {
+                    h.gateway = e
+                        .gateway
+                        .or_else(|| {
+                            nets.iter()
+                                .find(|n| n.name == e.network)
+                                .and_then(|n| n.gateway)
+                        })
+                        .filter(|g| ip.contains(*g));
+                }
+                if !e.aliases.is_empty() {
+                    h.comment
+                        .push(format!("{} aliases: {}", e.network, e.aliases.join(", ")));
+                    self.not_imported.push(format!(
+                        "container {c}: its aliases on {} ({}): names resolve only in docker: labs",
+                        e.network,
+                        e.aliases.join(", ")
+                    ));
+                }
+                self.links.push((
+                    format!("{name}:{ifname}"),
+                    format!("{}:{port}", self.node_of(&br)),
+                ));
+            }
+            if !h.ifaces.is_empty() {
+                self.hosts.push(h);
+            }
+        }
+        for (br, n) in &paired {
+            if *n > 1 {
+                self.approximated.push(format!(
+                    "bridge {br}: its {n} containers were given its veths in ifindex order (ip addr does not say whose a veth is)"
+                ));
+            }
+        }
+        // A veth no container takes still has something at its other end (its carrier is up):
+        // a host without an address stands for it.
+        for (br, veths) in &free_ports {
+            for v in veths {
+                let name = self.names.take(&format!("ctr-{}", v.name));
+                self.approximated.push(format!(
+                    "{} on {br}: no container dump names what is at its other end; host {name}, without an address, stands for it",
+                    v.name
+                ));
+                self.hosts.push(HostPlan {
+                    name: name.clone(),
+                    ifaces: vec![Iface {
+                        name: "eth0".into(),
+                        ip: None,
+                        mac: None,
+                        mtu: v.mtu,
+                    }],
+                    gateway: None,
+                    comment: vec![format!("the other end of {}", v.name)],
+                });
+                self.links.push((
+                    format!("{name}:eth0"),
+                    format!("{}:{}", self.node_of(br), v.name),
+                ));
+            }
+        }
+    }
+
+    /// A peer on each LAN: the default gateway where the route names one there, else the
+    /// subnet's first free address.
+    fn lan_peers(&mut self, routes: &[iproute::Route]) {
+        let default_gw: Vec<(Ipv4Addr, Option<String>)> = routes
+            .iter()
+            .filter(|r| {
+                r.dst.is_none() && !r.ipv6 && r.table.as_deref().is_none_or(|t| t == "main")
+            })
+            .filter_map(|r| r.via.map(|v| (v, r.dev.clone())))
+            .collect();
+        for (ifname, c) in &self.lan_ifaces {
+            if c.len >= 31 {
+                self.not_imported
+                    .push(format!("{ifname}: a LAN peer ({c} has no room for one)"));
+                continue;
+            }
+            let gw = default_gw
+                .iter()
+                .find(|(g, d)| c.contains(*g) && d.as_deref().is_none_or(|d| d == ifname))
+                .map(|x| x.0);
+            let addr = gw.unwrap_or_else(|| {
+                let net = u32::from(c.network().addr);
+                let first = net + 1;
+                if first == u32::from(c.addr) {
+                    Ipv4Addr::from(first + 1)
+                } else {
+                    Ipv4Addr::from(first)
+                }
+            });
+            let want = if gw.is_some() {
+                "gateway".to_string()
+            } else {
+                format!("lan-{ifname}")
+            };
+            let name = self.names.take(&want);
+            self.peer_addrs.push(addr);
+            self.peers.push((
+                HostPlan {
+                    name,
+                    ifaces: vec![Iface {
+                        name: "eth0".into(),
+                        ip: Some(Cidr { addr, len: c.len }),
+                        mac: None,
+                        mtu: self
+                            .router_ifaces
+                            .iter()
+                            .find(|i| &i.name == ifname)
+                            .and_then(|i| i.mtu),
+                    }],
+                    gateway: None,
+                    comment: vec![format!(
+                        "the LAN of {}:{ifname}{}",
+                        self.router,
+                        if gw.is_some() {
+                            ", as its default gateway"
+                        } else {
+                            ""
+                        }
+                    )],
+                },
+                ifname.clone(),
+            ));
+        }
+    }
+
+    /// The router's routes, as `ip route add` commands the lab's parser takes.
+    fn routes(&mut self, routes: &[iproute::Route]) {
+        let mut added: BTreeSet<(Option<String>, Option<Cidr>, u32)> = BTreeSet::new();
+        let iface_of = |name: &str| self.router_ifaces.iter().find(|i| i.name == name);
+        for r in routes {
+            let what = format!("route `{}`", r.text);
+            if r.ipv6 {
+                self.not_imported
+                    .push(format!("{what}: IPv6 is not modelled"));
+                continue;
+            }
+            let table = r.table.as_deref().filter(|t| *t != "main");
+            // The local table's routes come with the addresses, as the lab's do.
+            if table == Some("local")
+                && (r.is_kernel() || matches!(r.typ.as_str(), "local" | "broadcast"))
+            {
+                continue;
+            }
+            if r.typ != "unicast" {
+                self.not_imported
+                    .push(format!("{what}: route type {} is not modelled", r.typ));
+                continue;
+            }
+            let dev = r.dev.as_deref().and_then(iface_of);
+            if r.dev.is_some() && dev.is_none() {
+                self.not_imported
+                    .push(format!("{what}: its device is not in the lab"));
+                continue;
+            }
+            if r.via.is_none() && r.dev.is_none() {
+                self.not_imported
+                    .push(format!("{what}: neither a gateway nor a device"));
+                continue;
+            }
+            if r.is_kernel() {
+                let expected = dev.and_then(|i| i.ip).map(|c| (c.network(), c.addr));
+                match (r.dst, expected) {
+                    (Some(d), Some((net, src))) if d == net && r.src.is_none_or(|s| s == src) => {
+                        if let Some(m) = r.metric {
+                            self.approximated.push(format!("{what}: the lab's connected route has no metric (lists without `metric {m}`)"));
+                        }
+                    }
+                    _ => self.not_imported.push(format!(
+                        "{what}: a connected route of an address the lab does not have"
+                    )),
+                }
+                continue;
+            }
+            let on_link = |g: Ipv4Addr| {
+                self.router_ifaces.iter().find(|i| {
+                    i.ip.is_some_and(|c| c.contains(g))
+                        && r.dev.as_deref().is_none_or(|d| d == i.name)
+                })
+            };
+            if let Some(g) = r.via {
+                if on_link(g).is_none() {
+                    self.not_imported.push(format!(
+                        "{what}: gateway {g} is on none of the lab's subnets"
+                    ));
+                    continue;
+                }
+                if !self.peer_addrs.contains(&g) && r.dst.is_some() {
+                    self.approximated
+                        .push(format!("{what}: nobody answers at {g} in the lab"));
+                }
+            }
+            if !added.insert((table.map(str::to_string), r.dst, r.metric.unwrap_or(0))) {
+                self.not_imported.push(format!(
+                    "{what}: a route to the same destination with the same metric comes before it"
+                ));
+                continue;
+            }
+            let mut cmd = String::from("ip route add ");
+            match r.dst {
+                None => cmd.push_str("default"),
+                Some(d) => {
+                    let _ = write!(cmd, "{d}");
+                }
+            }
+            if let Some(g) = r.via {
+                let _ = write!(cmd, " via {g}");
+            }
+            if let Some(d) = &r.dev {
+                let _ = write!(cmd, " dev {d}");
+            }
+            if let Some(p) = &r.proto {
+                let _ = write!(cmd, " proto {p}");
+            }
+            if let Some(sc) = &r.scope {
+                let _ = write!(cmd, " scope {sc}");
+            }
+            if let Some(a) = r.src {
+                let _ = write!(cmd, " src {a}");
+            }
+            if let Some(m) = r.metric {
+                let _ = write!(cmd, " metric {m}");
+            }
+            if let Some(t) = table {
+                let _ = write!(cmd, " table {t}");
+            }
+            let mut dropped: Vec<String> = Vec::new();
+            dropped.extend(r.other.iter().filter(|o| *o != "linkdown").cloned());
+            if !dropped.is_empty() {
+                self.approximated.push(format!(
+                    "{what}: `{}` not kept (imported as `{cmd}`)",
+                    dropped.join(" ")
+                ));
+            }
+            // The lab's own parser has the last word.
+            let words: Vec<&str> = cmd.split_whitespace().collect();
+            if let Err(e) = crate::router::route::parse_route_cmd(&words) {
+                self.not_imported.push(format!("{what}: {e}"));
+                continue;
+            }
+            self.route_lines.push(cmd);
+        }
+    }
+
+    /// ip rules other than the kernel's three, added in steps before anything else runs.
+    fn rules(&mut self, rules: &[iproute::Rule]) {
+        for u in rules.iter().filter(|u| !u.is_default()) {
+            let cmd = format!("ip rule add {} priority {}", u.text, u.priority);
+            let words: Vec<&str> = cmd.split_whitespace().skip(2).collect();
+            match crate::router::policy::parse_rule_cmd(&words) {
+                Ok(_) => self.rule_lines.push(cmd),
+                Err(e) => self.not_imported.push(format!(
+                    "ip rule `{}: {}`: {}",
+                    u.priority,
+                    u.text,
+                    e.trim_end()
                 )),
             }
-            continue;
-        }
-        let on_link = |g: Ipv4Addr| {
-            router_ifaces.iter().find(|i| {
-                i.ip.is_some_and(|c| c.contains(g)) && r.dev.as_deref().is_none_or(|d| d == i.name)
-            })
-        };
-        if let Some(g) = r.via {
-            if on_link(g).is_none() {
-                not_imported.push(format!(
-                    "{what}: gateway {g} is on none of the lab's subnets"
-                ));
-                continue;
-            }
-            if !peer_addrs.contains(&g) && r.dst.is_some() {
-                approximated.push(format!("{what}: nobody answers at {g} in the lab"));
-            }
-        }
-        if !added.insert((table.map(str::to_string), r.dst, r.metric.unwrap_or(0))) {
-            not_imported.push(format!(
-                "{what}: a route to the same destination with the same metric comes before it"
-            ));
-            continue;
-        }
-        let mut cmd = String::from("ip route add ");
-        match r.dst {
-            None => cmd.push_str("default"),
-            Some(d) => {
-                let _ = write!(cmd, "{d}");
-            }
-        }
-        if let Some(g) = r.via {
-            let _ = write!(cmd, " via {g}");
-        }
-        if let Some(d) = &r.dev {
-            let _ = write!(cmd, " dev {d}");
-        }
-        if let Some(p) = &r.proto {
-            let _ = write!(cmd, " proto {p}");
-        }
-        if let Some(sc) = &r.scope {
-            let _ = write!(cmd, " scope {sc}");
-        }
-        if let Some(a) = r.src {
-            let _ = write!(cmd, " src {a}");
-        }
-        if let Some(m) = r.metric {
-            let _ = write!(cmd, " metric {m}");
-        }
-        if let Some(t) = table {
-            let _ = write!(cmd, " table {t}");
-        }
-        let mut dropped: Vec<String> = Vec::new();
-        dropped.extend(r.other.iter().filter(|o| *o != "linkdown").cloned());
-        if !dropped.is_empty() {
-            approximated.push(format!(
-                "{what}: `{}` not kept (imported as `{cmd}`)",
-                dropped.join(" ")
-            ));
-        }
-        // The lab's own parser has the last word.
-        let words: Vec<&str> = cmd.split_whitespace().collect();
-        if let Err(e) = crate::router::route::parse_route_cmd(&words) {
-            not_imported.push(format!("{what}: {e}"));
-            continue;
-        }
-        route_lines.push(cmd);
-    }
-    // ip rules other than the kernel's three, added in steps before anything else runs.
-    let mut rule_lines: Vec<String> = Vec::new();
-    for u in rules.iter().filter(|u| !u.is_default()) {
-        let cmd = format!("ip rule add {} priority {}", u.text, u.priority);
-        let words: Vec<&str> = cmd.split_whitespace().skip(2).collect();
-        match crate::router::policy::parse_rule_cmd(&words) {
-            Ok(_) => rule_lines.push(cmd),
-            Err(e) => not_imported.push(format!(
-                "ip rule `{}: {}`: {}",
-                u.priority,
-                u.text,
-                e.trim_end()
-            )),
         }
     }
 
-    // iptables.
-    let mut iptables_lines: Vec<iptables::Command> = Vec::new();
-    let mut version = None;
-    let mut shows: Vec<String> = Vec::new();
-    if let Some(s) = &save {
-        version = Some(s.version);
-        not_imported.extend(s.refused.iter().cloned());
-        approximated.extend(s.notes.iter().cloned());
-        shows.push(if s.counters {
-            "iptables-save -c".into()
+    /// The rules: `iptables-save` restored, or commands rebuilt from `iptables -L` listings.
+    fn iptables(&mut self, dumps: &Dumps) -> Tables {
+        let mut iptables_lines: Vec<iptables::Command> = Vec::new();
+        let mut version = None;
+        let mut shows: Vec<String> = Vec::new();
+        if let Some(s) = &dumps.save {
+            version = Some(s.version);
+            self.not_imported.extend(s.refused.iter().cloned());
+            self.approximated.extend(s.notes.iter().cloned());
+            shows.push(if s.counters {
+                "iptables-save -c".into()
+            } else {
+                "iptables-save".into()
+            });
+        }
+        if let Some(l) = &dumps.listing {
+            version = Some(l.version);
+            self.not_imported.extend(l.refused.iter().cloned());
+            self.approximated.extend(l.approximated.iter().cloned());
+            iptables_lines = l.commands.clone();
+            shows.push("iptables-save".into());
+            shows.extend(l.shows.iter().map(|(_, s)| s.clone()));
+        }
+        Tables {
+            version,
+            lines: iptables_lines,
+            shows,
+        }
+    }
+
+    /// The lab's `about:`: the dumps it was made from, and what was left out or
+    /// approximated.
+    fn about(&self, inputs: &Inputs) -> String {
+        let (router, not_imported, approximated) =
+            (&self.router, &self.not_imported, &self.approximated);
+        let mut about = String::from("A host rebuilt by `hoplab import` from:\n");
+        for s in [
+            &inputs.ip_addr,
+            &inputs.ip_route,
+            &inputs.ip_rule,
+            &inputs.iptables_save,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let _ = writeln!(about, "  {} {}", s.flag, s.path);
+        }
+        for s in inputs
+            .iptables_list
+            .iter()
+            .chain(&inputs.docker_inspect)
+            .chain(&inputs.docker_network_inspect)
+        {
+            let _ = writeln!(about, "  {} {}", s.flag, s.path);
+        }
+        let _ = writeln!(
+            about,
+            "The host is the router named {router}; each of its bridges is a bridge with its containers as hosts, and each LAN has a peer host."
+        );
+        if !not_imported.is_empty() {
+            about.push_str("Not imported:\n");
+            for n in not_imported.iter() {
+                let _ = writeln!(about, "  - {}", one_line(n));
+            }
+        }
+        if !approximated.is_empty() {
+            about.push_str("Approximated:\n");
+            for n in approximated.iter() {
+                let _ = writeln!(about, "  - {}", one_line(n));
+            }
+        }
+        about
+    }
+
+    /// The lab file.
+    fn write(&self, inputs: &Inputs, dumps: &Dumps, tables: &Tables) -> String {
+        let Plan {
+            router,
+            router_ifaces,
+            bridges,
+            hosts,
+            links: links_out,
+            peers,
+            route_lines,
+            rule_lines,
+            ..
+        } = self;
+        let Tables {
+            version,
+            lines: iptables_lines,
+            shows,
+        } = tables;
+        let lab_name = inputs.name.clone().unwrap_or_else(|| "imported".into());
+        let save = &dumps.save;
+        let mut out = String::new();
+        let _ = writeln!(out, "version: 1");
+        let _ = writeln!(out, "name: {}", q(&names_ok(&lab_name)));
+        let about = self.about(inputs);
+        block(&mut out, "about", &about, 2);
+        if !bridges.is_empty() {
+            out.push_str("bridges:\n");
+            for b in bridges.iter() {
+                let mac = router_ifaces
+                    .iter()
+                    .find(|i| &i.name == b)
+                    .and_then(|i| i.mac.clone());
+                let node = self.node_of(b);
+                let mut parts = vec![
+                    format!("name: {}", q(&node)),
+                    format!("host: {}", q(router)),
+                ];
+                if &node != b {
+                    parts.push(format!("device: {}", q(b)));
+                }
+                if let Some(m) = mac {
+                    parts.push(format!("mac: \"{m}\""));
+                }
+                let _ = writeln!(out, "  - {{{}}}", parts.join(", "));
+            }
+        }
+        out.push_str("routers:\n");
+        let _ = writeln!(out, "  - name: {}", q(router));
+        if router_ifaces.is_empty() {
+            out.push_str("    interfaces: {}\n");
         } else {
-            "iptables-save".into()
-        });
-    }
-    if let Some(l) = &listing {
-        version = Some(l.version);
-        not_imported.extend(l.refused.iter().cloned());
-        approximated.extend(l.approximated.iter().cloned());
-        iptables_lines = l.commands.clone();
-        shows.push("iptables-save".into());
-        shows.extend(l.shows.iter().map(|(_, s)| s.clone()));
-    }
-
-    // The file.
-    let mut out = String::new();
-    let _ = writeln!(out, "version: 1");
-    let _ = writeln!(out, "name: {}", q(&names_ok(&lab_name)));
-    let mut about = String::from("A host rebuilt by `hoplab import` from:\n");
-    for s in [
-        &inputs.ip_addr,
-        &inputs.ip_route,
-        &inputs.ip_rule,
-        &inputs.iptables_save,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        let _ = writeln!(about, "  {} {}", s.flag, s.path);
-    }
-    for s in inputs
-        .iptables_list
-        .iter()
-        .chain(&inputs.docker_inspect)
-        .chain(&inputs.docker_network_inspect)
-    {
-        let _ = writeln!(about, "  {} {}", s.flag, s.path);
-    }
-    let _ = writeln!(
-        about,
-        "The host is the router named {router}; each of its bridges is a bridge with its containers as hosts, and each LAN has a peer host."
-    );
-    if !not_imported.is_empty() {
-        about.push_str("Not imported:\n");
-        for n in &not_imported {
-            let _ = writeln!(about, "  - {}", one_line(n));
-        }
-    }
-    if !approximated.is_empty() {
-        about.push_str("Approximated:\n");
-        for n in &approximated {
-            let _ = writeln!(about, "  - {}", one_line(n));
-        }
-    }
-    block(&mut out, "about", &about, 2);
-    if !bridges.is_empty() {
-        out.push_str("bridges:\n");
-        for b in &bridges {
-            let mac = router_ifaces
-                .iter()
-                .find(|i| &i.name == b)
-                .and_then(|i| i.mac.clone());
-            let node = node_of(b);
-            let mut parts = vec![
-                format!("name: {}", q(&node)),
-                format!("host: {}", q(&router)),
-            ];
-            if &node != b {
-                parts.push(format!("device: {}", q(b)));
-            }
-            if let Some(m) = mac {
-                parts.push(format!("mac: \"{m}\""));
-            }
-            let _ = writeln!(out, "  - {{{}}}", parts.join(", "));
-        }
-    }
-    out.push_str("routers:\n");
-    let _ = writeln!(out, "  - name: {}", q(&router));
-    if router_ifaces.is_empty() {
-        out.push_str("    interfaces: {}\n");
-    } else {
-        out.push_str("    interfaces:\n");
-        for i in &router_ifaces {
-            iface_yaml(&mut out, i);
-        }
-    }
-    if !route_lines.is_empty() {
-        out.push_str("    routes:\n");
-        for r in &route_lines {
-            let _ = writeln!(out, "      - {}", q(r));
-        }
-    }
-    if let Some(v) = version {
-        let _ = writeln!(out, "    iptables_version: \"{v}\"");
-    }
-    if !iptables_lines.is_empty() {
-        out.push_str("    iptables:\n");
-        for c in &iptables_lines {
-            if let Some(f) = &c.from {
-                let _ = writeln!(out, "      # approximated from: {}", f.replace('\n', " "));
-            }
-            let _ = writeln!(
-                out,
-                "      - {}",
-                serde_json::to_string(&c.line).unwrap_or_default()
-            );
-        }
-    }
-    let all_hosts: Vec<&HostPlan> = hosts.iter().chain(peers.iter().map(|p| &p.0)).collect();
-    if !all_hosts.is_empty() {
-        out.push_str("hosts:\n");
-        for h in &all_hosts {
-            for c in &h.comment {
-                let _ = writeln!(out, "  # {}", one_line(c));
-            }
-            let _ = writeln!(out, "  - name: {}", q(&h.name));
             out.push_str("    interfaces:\n");
-            for i in &h.ifaces {
+            for i in router_ifaces.iter() {
                 iface_yaml(&mut out, i);
             }
-            if let Some(g) = h.gateway {
-                let _ = writeln!(out, "    gateway: {g}");
+        }
+        if !route_lines.is_empty() {
+            out.push_str("    routes:\n");
+            for r in route_lines.iter() {
+                let _ = writeln!(out, "      - {}", q(r));
             }
         }
-    }
-    let mut all_links = links_out.clone();
-    for (p, ifname) in &peers {
-        all_links.push((format!("{}:eth0", p.name), format!("{router}:{ifname}")));
-    }
-    if !all_links.is_empty() {
-        out.push_str("links:\n");
-        for (a, b) in &all_links {
-            // A wire narrower than its ends would drop their big frames: a link carries
-            // its host end's MTU when that is over the default 1500.
-            let mtu = a.split_once(':').and_then(|(h, i)| {
-                all_hosts
-                    .iter()
-                    .find(|x| x.name == h)
-                    .and_then(|x| x.ifaces.iter().find(|f| f.name == i))
-                    .and_then(|f| f.mtu)
-                    .filter(|&m| m > 1500)
-            });
-            match mtu {
-                Some(m) => {
-                    let _ = writeln!(out, "  - {{a: {}, b: {}, mtu: {m}}}", q(a), q(b));
+        if let Some(v) = version {
+            let _ = writeln!(out, "    iptables_version: \"{v}\"");
+        }
+        if !iptables_lines.is_empty() {
+            out.push_str("    iptables:\n");
+            for c in iptables_lines.iter() {
+                if let Some(f) = &c.from {
+                    let _ = writeln!(out, "      # approximated from: {}", f.replace('\n', " "));
                 }
-                None => {
-                    let _ = writeln!(out, "  - [{}, {}]", q(a), q(b));
+                let _ = writeln!(
+                    out,
+                    "      - {}",
+                    serde_json::to_string(&c.line).unwrap_or_default()
+                );
+            }
+        }
+        let all_hosts: Vec<&HostPlan> = hosts.iter().chain(peers.iter().map(|p| &p.0)).collect();
+        if !all_hosts.is_empty() {
+            out.push_str("hosts:\n");
+            for h in &all_hosts {
+                for c in &h.comment {
+                    let _ = writeln!(out, "  # {}", one_line(c));
+                }
+                let _ = writeln!(out, "  - name: {}", q(&h.name));
+                out.push_str("    interfaces:\n");
+                for i in &h.ifaces {
+                    iface_yaml(&mut out, i);
+                }
+                if let Some(g) = h.gateway {
+                    let _ = writeln!(out, "    gateway: {g}");
                 }
             }
         }
+        let mut all_links = links_out.clone();
+        for (p, ifname) in peers.iter() {
+            all_links.push((format!("{}:eth0", p.name), format!("{router}:{ifname}")));
+        }
+        if !all_links.is_empty() {
+            out.push_str("links:\n");
+            for (a, b) in &all_links {
+                // A wire narrower than its ends would drop their big frames: a link carries
+                // its host end's MTU when that is over the default 1500.
+                let mtu = a.split_once(':').and_then(|(h, i)| {
+                    all_hosts
+                        .iter()
+                        .find(|x| x.name == h)
+                        .and_then(|x| x.ifaces.iter().find(|f| f.name == i))
+                        .and_then(|f| f.mtu)
+                        .filter(|&m| m > 1500)
+                });
+                match mtu {
+                    Some(m) => {
+                        let _ = writeln!(out, "  - {{a: {}, b: {}, mtu: {m}}}", q(a), q(b));
+                    }
+                    None => {
+                        let _ = writeln!(out, "  - [{}, {}]", q(a), q(b));
+                    }
+                }
+            }
+        }
+        out.push_str("steps:\n");
+        if let Some(s) = &save {
+            let _ = writeln!(out, "  - on: {}", q(router));
+            // -c: the dump's counters (policies' and, with `iptables-save -c`, rules') too.
+            out.push_str("    run: iptables-restore -c\n");
+            block(&mut out, "    input", &s.text, 6);
+        }
+        for r in rule_lines.iter() {
+            let _ = writeln!(out, "  - {{on: {}, run: {}}}", q(router), q(r));
+        }
+        for s in shows.iter() {
+            let _ = writeln!(out, "  - {{on: {}, show: {}}}", q(router), q(s));
+        }
+        if inputs.ip_rule.is_some() {
+            let _ = writeln!(out, "  - {{on: {}, show: ip rule}}", q(router));
+        }
+        let _ = writeln!(out, "  - {{on: {}, show: ip route}}", q(router));
+        let _ = writeln!(out, "  - {{on: {}, show: ip addr}}", q(router));
+        out
     }
-    out.push_str("steps:\n");
-    if let Some(s) = &save {
-        let _ = writeln!(out, "  - on: {}", q(&router));
-        // -c: the dump's counters (policies' and, with `iptables-save -c`, rules') too.
-        out.push_str("    run: iptables-restore -c\n");
-        block(&mut out, "    input", &s.text, 6);
-    }
-    for r in &rule_lines {
-        let _ = writeln!(out, "  - {{on: {}, run: {}}}", q(&router), q(r));
-    }
-    for s in &shows {
-        let _ = writeln!(out, "  - {{on: {}, show: {}}}", q(&router), q(s));
-    }
-    if inputs.ip_rule.is_some() {
-        let _ = writeln!(out, "  - {{on: {}, show: ip rule}}", q(&router));
-    }
-    let _ = writeln!(out, "  - {{on: {}, show: ip route}}", q(&router));
-    let _ = writeln!(out, "  - {{on: {}, show: ip addr}}", q(&router));
-    Ok(Imported {
-        yaml: out,
-        not_imported,
-        approximated,
-    })
 }
 
 fn one_line(s: &str) -> String {
