@@ -395,6 +395,94 @@ fn expand_host(
 
     // Networks: the default bridge first (a `bridge` entry configures it), then the rest in
     // file order, each taking the next free pool subnet unless it names one.
+    let networks = read_networks(&d, host_loc, &mut random, errs);
+    // Containers: each made and started as `docker run` does, in file order.
+    let created = read_created(&d, errs);
+    let mut rules = docker::RuleBook::new(&daemon);
+    for (net, _, _) in &networks {
+        rules.network(net);
+    }
+    let mut plan = HostPlan {
+        host: host_name.clone(),
+        index,
+        label: format!("{seed}/{host_name}"),
+        daemon: daemon.clone(),
+        networks,
+        ctrs: Vec::new(),
+        shared: Vec::new(),
+        shared_modes: Vec::new(),
+        ports: docker::PortAllocator::new(),
+        rules,
+        rng,
+        veths: Vec::new(),
+        created,
+        step: None,
+        view_base: ViewBase {
+            hostname: host_name.clone(),
+            host_network_id: d.host_network_id.as_ref().map(|i| i.value.clone()),
+            none_network_id: d.none_network_id.as_ref().map(|i| i.value.clone()),
+        },
+    };
+    let mut expanded = Expanded::default();
+    for c in &d.containers {
+        add_container(&mut plan, &mut expanded, c, seed, errs);
+    }
+
+    // What runs from the lab's start, before any step changes it.
+    let initial_rules = plan.rules.take_commands();
+    expanded.daemons = docker_life::initial_programs(&plan);
+    expanded.names = plan.names();
+    let (view, _) = plan.view();
+    expanded.cli.push((host_name.clone(), view));
+    let initial: Vec<Vec<docker_life::Live>> = plan.ctrs.iter().map(|c| c.live.clone()).collect();
+    let initial_gateways: Vec<Option<Ipv4Address>> = (0..plan.ctrs.len())
+        .map(|ci| initial_gateway(&plan, ci))
+        .collect();
+
+    // The host: eth0, then each bridge as its interface (the bridge's own port).
+    let ifaces = host_ifaces(&mut plan, &d);
+
+    // Steps that change the host, planned in order.
+    let first_new = plan.ctrs.len();
+    expanded.changes = docker_cmd::plan_steps(&mut plan, &raw.steps, errs);
+
+    raw.routers.push(RawRouter {
+        name: at(host_name.clone(), host_loc),
+        interfaces: Ordered(ifaces),
+        forwarding: Some(true),
+        routes: d
+            .host
+            .gateway
+            .iter()
+            .map(|g| at(format!("default via {}", g.value), g.referenced))
+            .collect(),
+        iptables: initial_rules
+            .iter()
+            .map(|argv| at(join_words(argv), host_loc))
+            .collect(),
+        iptables_version: d.iptables_version.clone(),
+        sysctls: host_sysctls(&daemon, &plan.networks, host_loc),
+    });
+    add_bridges(&plan, raw, &mut expanded);
+    add_containers(
+        &plan,
+        raw,
+        &mut expanded,
+        &initial,
+        &initial_gateways,
+        first_new,
+    );
+    expanded
+}
+
+/// The host's networks: the default bridge first (a `bridge` entry configures it), then the
+/// rest in file order, each taking the next free pool subnet unless it names one.
+fn read_networks(
+    d: &RawDocker,
+    host_loc: Location,
+    random: &mut impl FnMut() -> u64,
+    errs: &mut Errors<'_>,
+) -> Vec<(Network, Location, Labels)> {
     let mut networks: Vec<(Network, Location, Labels)> = Vec::new();
     let default_entry = d.networks.iter().find(|n| n.name.value == "bridge");
     let mut in_use: Vec<Ipv4Cidr> = Vec::new();
@@ -412,7 +500,7 @@ fn expand_host(
     for entry in entries {
         let id = entry
             .and_then(|n| n.id.as_ref())
-            .map_or_else(|| ipam::random_id(&mut random), |i| i.value.clone());
+            .map_or_else(|| ipam::random_id(random), |i| i.value.clone());
         let loc = entry.map_or(host_loc, |n| n.name.referenced);
         let subnet = match entry.and_then(|n| n.subnet.as_ref()) {
             Some(s) => parse_cidr(s, "subnet", errs).map(|c| c.network()),
@@ -469,9 +557,13 @@ fn expand_host(
         ));
     }
 
-    // Containers: each made and started as `docker run` does, in file order.
+    networks
+}
+
+/// The containers' creation time (`created:`, else a fixed one, so runs are reproducible).
+fn read_created(d: &RawDocker, errs: &mut Errors<'_>) -> Timestamp {
     let default_created = Timestamp::parse(CREATED).unwrap_or(Timestamp::utc(1_767_225_600, 0));
-    let created = match &d.created {
+    match &d.created {
         Some(c) => Timestamp::parse(&c.value).unwrap_or_else(|| {
             errs.at(
                 c.referenced,
@@ -481,95 +573,72 @@ fn expand_host(
             default_created
         }),
         None => default_created,
-    };
-    let mut rules = docker::RuleBook::new(&daemon);
-    for (net, _, _) in &networks {
-        rules.network(net);
     }
-    let mut plan = HostPlan {
-        host: host_name.clone(),
-        index,
-        label: format!("{seed}/{host_name}"),
-        daemon: daemon.clone(),
-        networks,
-        ctrs: Vec::new(),
-        shared: Vec::new(),
-        shared_modes: Vec::new(),
-        ports: docker::PortAllocator::new(),
-        rules,
-        rng,
-        veths: Vec::new(),
-        created,
-        step: None,
-        view_base: ViewBase {
-            hostname: host_name.clone(),
-            host_network_id: d.host_network_id.as_ref().map(|i| i.value.clone()),
-            none_network_id: d.none_network_id.as_ref().map(|i| i.value.clone()),
-        },
-    };
-    let mut expanded = Expanded::default();
-    for c in &d.containers {
-        if plan.ctrs.iter().any(|x| x.name == c.name.value)
-            || plan.shared.iter().any(|x| x.name == c.name.value)
-        {
-            errs.at(
-                c.name.referenced,
-                "name",
-                format!(
-                    "Conflict. The container name \"/{}\" is already in use",
-                    c.name.value
-                ),
-            );
-            continue;
-        }
-        let mode = read_mode(c, errs);
-        if let Mode::Host | Mode::Container(_) = &mode {
-            let target = match &mode {
-                Mode::Container(other) => other.clone(),
-                _ => host_name.clone(),
-            };
-            let loc = c
-                .network_mode
-                .as_ref()
-                .map_or(c.name.referenced, |m| m.referenced);
-            expanded.shares.push((c.name.value.clone(), target, loc));
-            let id = c.id.as_ref().map_or_else(
-                || derive_id(&format!("{seed}/{host_name}/container/{}", c.name.value)),
-                |i| i.value.clone(),
-            );
-            plan.shared_modes.push(match &mode {
-                Mode::Container(other) => format!("container:{other}"),
-                _ => "host".to_string(),
-            });
-            plan.shared.push(SharedContainer {
-                endpoint_id: derive_id(&format!("{seed}/{host_name}/endpoint/{id}/host")),
-                name: c.name.value.clone(),
-                id,
-                host_network: mode == Mode::Host,
-                created,
-            });
-            continue;
-        }
-        let ctr = read_container(&plan, c, &mode, errs);
-        plan.ctrs.push(ctr);
-        let ci = plan.ctrs.len() - 1;
-        if let Err(e) = plan.start(ci, &mut Vec::new()) {
-            errs.at(c.name.referenced, "networks", e);
-        }
+}
+
+/// A container of the `containers:` section, made and started as `docker run` does; one
+/// sharing another's stack (`network_mode: host|container:X`) is only recorded.
+fn add_container(
+    plan: &mut HostPlan,
+    expanded: &mut Expanded,
+    c: &RawContainer,
+    seed: u64,
+    errs: &mut Errors<'_>,
+) {
+    let host_name = plan.host.clone();
+    let created = plan.created;
+    if plan.ctrs.iter().any(|x| x.name == c.name.value)
+        || plan.shared.iter().any(|x| x.name == c.name.value)
+    {
+        errs.at(
+            c.name.referenced,
+            "name",
+            format!(
+                "Conflict. The container name \"/{}\" is already in use",
+                c.name.value
+            ),
+        );
+        return;
     }
+    let mode = read_mode(c, errs);
+    if let Mode::Host | Mode::Container(_) = &mode {
+        let target = match &mode {
+            Mode::Container(other) => other.clone(),
+            _ => host_name.clone(),
+        };
+        let loc = c
+            .network_mode
+            .as_ref()
+            .map_or(c.name.referenced, |m| m.referenced);
+        expanded.shares.push((c.name.value.clone(), target, loc));
+        let id = c.id.as_ref().map_or_else(
+            || derive_id(&format!("{seed}/{host_name}/container/{}", c.name.value)),
+            |i| i.value.clone(),
+        );
+        plan.shared_modes.push(match &mode {
+            Mode::Container(other) => format!("container:{other}"),
+            _ => "host".to_string(),
+        });
+        plan.shared.push(SharedContainer {
+            endpoint_id: derive_id(&format!("{seed}/{host_name}/endpoint/{id}/host")),
+            name: c.name.value.clone(),
+            id,
+            host_network: mode == Mode::Host,
+            created,
+        });
+        return;
+    }
+    let ctr = read_container(plan, c, &mode, errs);
+    plan.ctrs.push(ctr);
+    let ci = plan.ctrs.len() - 1;
+    if let Err(e) = plan.start(ci, &mut Vec::new()) {
+        errs.at(c.name.referenced, "networks", e);
+    }
+}
 
-    // What runs from the lab's start, before any step changes it.
-    let initial_rules = plan.rules.take_commands();
-    expanded.daemons = docker_life::initial_programs(&plan);
-    expanded.names = plan.names();
-    let (view, _) = plan.view();
-    expanded.cli.push((host_name.clone(), view));
-    let initial: Vec<Vec<docker_life::Live>> = plan.ctrs.iter().map(|c| c.live.clone()).collect();
-    let initial_gateways: Vec<Option<Ipv4Address>> = (0..plan.ctrs.len())
-        .map(|ci| initial_gateway(&plan, ci))
-        .collect();
-
-    // The host: eth0, then each bridge as its interface (the bridge's own port).
+/// The host's interfaces: eth0, then each bridge as its interface (the bridge's own port).
+fn host_ifaces(plan: &mut HostPlan, d: &RawDocker) -> Vec<(S<String>, RawIface)> {
+    let engine = plan.daemon.engine;
     let mut ifaces = vec![(
         at("eth0".to_string(), d.host.eth0.referenced),
         RawIface {
@@ -581,7 +650,7 @@ fn expand_host(
         },
     )];
     for (net, loc, _) in &plan.networks {
-        let drawn = ipam::bridge_mac(daemon.engine, &mut || plan.rng.next_u64());
+        let drawn = ipam::bridge_mac(engine, &mut || plan.rng.next_u64());
         let mac = d
             .networks
             .iter()
@@ -603,27 +672,12 @@ fn expand_host(
         ));
     }
 
-    // Steps that change the host, planned in order.
-    let first_new = plan.ctrs.len();
-    expanded.changes = docker_cmd::plan_steps(&mut plan, &raw.steps, errs);
+    ifaces
+}
 
-    raw.routers.push(RawRouter {
-        name: at(host_name.clone(), host_loc),
-        interfaces: Ordered(ifaces),
-        forwarding: Some(true),
-        routes: d
-            .host
-            .gateway
-            .iter()
-            .map(|g| at(format!("default via {}", g.value), g.referenced))
-            .collect(),
-        iptables: initial_rules
-            .iter()
-            .map(|argv| at(join_words(argv), host_loc))
-            .collect(),
-        iptables_version: d.iptables_version.clone(),
-        sysctls: host_sysctls(&daemon, &plan.networks, host_loc),
-    });
+/// A bridge per network, its ports the veths of the containers on it.
+fn add_bridges(plan: &HostPlan, raw: &mut RawLab, expanded: &mut Expanded) {
+    let (daemon, host_name) = (&plan.daemon, &plan.host);
     for (ni, (net, loc, _)) in plan.networks.iter().enumerate() {
         let node = plan.bridge_node(ni);
         let veths: Vec<&docker_life::Veth> = plan.veths.iter().filter(|v| v.net == ni).collect();
@@ -654,11 +708,23 @@ fn expand_host(
             stp: None,
         });
     }
+}
+
+/// A host per container, linked to its networks' bridges as it is at the lab's start; one
+/// that only a step creates is refused until then.
+fn add_containers(
+    plan: &HostPlan,
+    raw: &mut RawLab,
+    expanded: &mut Expanded,
+    initial: &[Vec<docker_life::Live>],
+    initial_gateways: &[Option<Ipv4Address>],
+    first_new: usize,
+) {
     for (ci, c) in plan.ctrs.iter().enumerate() {
         let none = Vec::new();
         let live = initial.get(ci).unwrap_or(&none);
         let gateway = initial_gateways.get(ci).copied().flatten();
-        let (host, absent) = container_host(&plan, c, live, gateway);
+        let (host, absent) = container_host(plan, c, live, gateway);
         expanded.absent.extend(absent);
         raw.hosts.push(host);
         for l in live {
@@ -678,7 +744,6 @@ fn expand_host(
             );
         }
     }
-    expanded
 }
 
 /// A container's default route at the lab's start.
