@@ -89,164 +89,13 @@ pub(super) fn resolve_step(
         None => None,
     };
     let (action, text) = if let Some(run) = &s.run {
-        let Some(on) = &on else {
-            errs.at(
-                run.referenced,
-                "on",
-                "a run step names the node it runs on (on: NODE)",
-            );
-            return None;
-        };
-        let list = match cmdlist::parse(&run.value) {
-            Ok(l) => l,
-            Err(e) => {
-                errs.at(run.referenced, "run", e);
-                return None;
-            }
-        };
-        if (!list.rest.is_empty() || !list.pipes.iter().all(Vec::is_empty)) && s.background {
-            errs.at(
-                run.referenced,
-                "background",
-                "a background step runs one command (no ||, && or |)",
-            );
-            return None;
-        }
-        let kind = names.nodes.get(on).map_or("host", |n| n.0);
-        let input = step_input(s, errs)?;
-        let input = input.as_deref().unwrap_or("");
-        // The status each command would have on the scratch router, so the list's later
-        // commands are applied to it only when they would run.
-        let mut status = 0;
-        let mut joiners = std::iter::once(None).chain(list.rest.iter().map(|(j, _)| Some(*j)));
-        for argv in list.commands() {
-            let runs = joiners
-                .next()
-                .flatten()
-                .is_none_or(|j| j.runs_after(status));
-            let checked = match kind {
-                "host" => cmd::parse(argv).map(|_| ()),
-                "router" => check_router_command(argv, input, scratches.get_mut(on), runs)
-                    .map(|code| status = if runs { code } else { status }),
-                // A real program on the kernel side of the TAPs: the kernel checks it.
-                "kernel" => Ok(()),
-                "bridge" => crate::bridge::check_command(argv),
-                _ => Err(format!(
-                    "{on} is a {kind}; commands run on hosts and routers"
-                )),
-            };
-            if let Err(e) = checked {
-                match input_error_at(s, errs, &e, input) {
-                    Some(InputAt::File(path, line, col)) => {
-                        errs.in_file(&path, line, col, "input_file", e)
-                    }
-                    Some(InputAt::Lab(line, col)) => errs.list.push(super::error::LabError {
-                        file: errs.file.to_string(),
-                        line,
-                        column: col,
-                        field: "input".into(),
-                        message: e,
-                    }),
-                    None => errs.at(run.referenced, "run", e),
-                }
-                return None;
-            }
-        }
-        (
-            Action::Run {
-                argv: list.first,
-                then: list.rest,
-                pipes: list.pipes,
-                input: input.to_string(),
-                background: s.background,
-                timeout,
-            },
-            run.value.clone(),
-        )
+        run_action(s, run, on.as_deref(), timeout, errs, names, scratches)?
     } else if let Some(show) = &s.show {
-        if on.is_none() {
-            errs.at(
-                show.referenced,
-                "on",
-                "a show step names the node it shows (on: NODE)",
-            );
-            return None;
-        }
-        let (argv, pipe) = match cmdlist::pipeline(&show.value) {
-            Ok((w, _)) if w.is_empty() => {
-                errs.at(show.referenced, "show", "empty command");
-                return None;
-            }
-            Ok(p) => p,
-            Err(e) => {
-                errs.at(show.referenced, "show", e);
-                return None;
-            }
-        };
-        (Action::Show { argv, pipe }, show.value.clone())
+        show_action(show, on.as_deref(), errs)?
     } else if let Some(ex) = &s.exercise {
-        // The answers run as commands on this node, so it must be one that runs commands;
-        // an expectation here would check nothing, the lab's later steps grade the answer.
-        let kind = on.as_ref().and_then(|o| names.nodes.get(o)).map(|n| n.0);
-        if !matches!(kind, Some("host" | "router")) {
-            let what = match (&on, kind) {
-                (Some(o), Some(k)) => format!("{o} is a {k}; an exercise is on a host or router"),
-                _ => "an exercise step names the node the answer runs on (on: NODE)".into(),
-            };
-            errs.at(ex.id.referenced, "on", what);
-            return None;
-        }
-        if s.expect.is_some() || s.background {
-            errs.at(
-                ex.id.referenced,
-                "exercise",
-                "an exercise step takes no expect or background: the steps after it and the \
-                 lab's expect: grade the answer",
-            );
-            return None;
-        }
-        let id_ok = !ex.id.value.is_empty()
-            && ex
-                .id
-                .value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
-        if !id_ok {
-            errs.at(
-                ex.id.referenced,
-                "id",
-                format!(
-                    "'{}' is not a valid exercise id (letters, digits, - _ .)",
-                    ex.id.value
-                ),
-            );
-            return None;
-        }
-        (
-            Action::Exercise {
-                id: ex.id.value.clone(),
-                prompt: ex.prompt.clone(),
-                timeout,
-            },
-            format!("exercise {}", ex.id.value),
-        )
+        exercise_action(s, ex, on.as_deref(), timeout, errs, names)?
     } else {
-        let link = s.link.as_ref()?;
-        let end = endpoint(errs, names, link, "link")?;
-        let up = match s.set.as_ref().map(|v| v.value.as_str()) {
-            Some("up") => true,
-            Some("down") => false,
-            _ => {
-                errs.at(
-                    link.referenced,
-                    "set",
-                    "a link step says set: up or set: down",
-                );
-                return None;
-            }
-        };
-        let text = format!("ip link set {} {}", end, if up { "up" } else { "down" });
-        (Action::SetLink { end, up }, text)
+        link_action(s, errs, names, endpoint)?
     };
     Some(Step {
         name: s.name.as_ref().map(|n| n.value.clone()),
@@ -257,6 +106,203 @@ pub(super) fn resolve_step(
         action,
         expect: expect.unwrap_or_default(),
     })
+}
+
+/// A `run:` step: its AND-OR list checked command by command as the node would parse it,
+/// on a router applied to its scratch copy as it would run.
+fn run_action(
+    s: &RawStep,
+    run: &super::raw::S<String>,
+    on: Option<&str>,
+    timeout: Option<Duration>,
+    errs: &mut Errors,
+    names: &Names,
+    scratches: &mut BTreeMap<String, crate::router::Router>,
+) -> Option<(Action, String)> {
+    let Some(on) = on else {
+        errs.at(
+            run.referenced,
+            "on",
+            "a run step names the node it runs on (on: NODE)",
+        );
+        return None;
+    };
+    let list = match cmdlist::parse(&run.value) {
+        Ok(l) => l,
+        Err(e) => {
+            errs.at(run.referenced, "run", e);
+            return None;
+        }
+    };
+    if (!list.rest.is_empty() || !list.pipes.iter().all(Vec::is_empty)) && s.background {
+        errs.at(
+            run.referenced,
+            "background",
+            "a background step runs one command (no ||, && or |)",
+        );
+        return None;
+    }
+    let kind = names.nodes.get(on).map_or("host", |n| n.0);
+    let input = step_input(s, errs)?;
+    let input = input.as_deref().unwrap_or("");
+    // The status each command would have on the scratch router, so the list's later
+    // commands are applied to it only when they would run.
+    let mut status = 0;
+    let mut joiners = std::iter::once(None).chain(list.rest.iter().map(|(j, _)| Some(*j)));
+    for argv in list.commands() {
+        let runs = joiners
+            .next()
+            .flatten()
+            .is_none_or(|j| j.runs_after(status));
+        let checked = match kind {
+            "host" => cmd::parse(argv).map(|_| ()),
+            "router" => check_router_command(argv, input, scratches.get_mut(on), runs)
+                .map(|code| status = if runs { code } else { status }),
+            // A real program on the kernel side of the TAPs: the kernel checks it.
+            "kernel" => Ok(()),
+            "bridge" => crate::bridge::check_command(argv),
+            _ => Err(format!(
+                "{on} is a {kind}; commands run on hosts and routers"
+            )),
+        };
+        if let Err(e) = checked {
+            match input_error_at(s, errs, &e, input) {
+                Some(InputAt::File(path, line, col)) => {
+                    errs.in_file(&path, line, col, "input_file", e)
+                }
+                Some(InputAt::Lab(line, col)) => errs.list.push(super::error::LabError {
+                    file: errs.file.to_string(),
+                    line,
+                    column: col,
+                    field: "input".into(),
+                    message: e,
+                }),
+                None => errs.at(run.referenced, "run", e),
+            }
+            return None;
+        }
+    }
+    Some((
+        Action::Run {
+            argv: list.first,
+            then: list.rest,
+            pipes: list.pipes,
+            input: input.to_string(),
+            background: s.background,
+            timeout,
+        },
+        run.value.clone(),
+    ))
+}
+
+/// A `show:` step: a listing, through an optional `| grep`.
+fn show_action(
+    show: &super::raw::S<String>,
+    on: Option<&str>,
+    errs: &mut Errors,
+) -> Option<(Action, String)> {
+    if on.is_none() {
+        errs.at(
+            show.referenced,
+            "on",
+            "a show step names the node it shows (on: NODE)",
+        );
+        return None;
+    }
+    let (argv, pipe) = match cmdlist::pipeline(&show.value) {
+        Ok((w, _)) if w.is_empty() => {
+            errs.at(show.referenced, "show", "empty command");
+            return None;
+        }
+        Ok(p) => p,
+        Err(e) => {
+            errs.at(show.referenced, "show", e);
+            return None;
+        }
+    };
+    Some((Action::Show { argv, pipe }, show.value.clone()))
+}
+
+/// An exercise step: its answers run as commands on this node, so it must be one that runs
+/// commands; an expectation here would check nothing, the lab's later steps grade the answer.
+fn exercise_action(
+    s: &RawStep,
+    ex: &super::raw::RawExercise,
+    on: Option<&str>,
+    timeout: Option<Duration>,
+    errs: &mut Errors,
+    names: &Names,
+) -> Option<(Action, String)> {
+    // The answers run as commands on this node, so it must be one that runs commands;
+    // an expectation here would check nothing, the lab's later steps grade the answer.
+    let kind = on.and_then(|o| names.nodes.get(o)).map(|n| n.0);
+    if !matches!(kind, Some("host" | "router")) {
+        let what = match (&on, kind) {
+            (Some(o), Some(k)) => format!("{o} is a {k}; an exercise is on a host or router"),
+            _ => "an exercise step names the node the answer runs on (on: NODE)".into(),
+        };
+        errs.at(ex.id.referenced, "on", what);
+        return None;
+    }
+    if s.expect.is_some() || s.background {
+        errs.at(
+            ex.id.referenced,
+            "exercise",
+            "an exercise step takes no expect or background: the steps after it and the \
+             lab's expect: grade the answer",
+        );
+        return None;
+    }
+    let id_ok = !ex.id.value.is_empty()
+        && ex
+            .id
+            .value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if !id_ok {
+        errs.at(
+            ex.id.referenced,
+            "id",
+            format!(
+                "'{}' is not a valid exercise id (letters, digits, - _ .)",
+                ex.id.value
+            ),
+        );
+        return None;
+    }
+    Some((
+        Action::Exercise {
+            id: ex.id.value.clone(),
+            prompt: ex.prompt.clone(),
+            timeout,
+        },
+        format!("exercise {}", ex.id.value),
+    ))
+}
+
+/// A `link:` step: `ip link set END up|down`.
+fn link_action(
+    s: &RawStep,
+    errs: &mut Errors,
+    names: &Names,
+    endpoint: &EndpointCheck<'_>,
+) -> Option<(Action, String)> {
+    let link = s.link.as_ref()?;
+    let end = endpoint(errs, names, link, "link")?;
+    let up = match s.set.as_ref().map(|v| v.value.as_str()) {
+        Some("up") => true,
+        Some("down") => false,
+        _ => {
+            errs.at(
+                link.referenced,
+                "set",
+                "a link step says set: up or set: down",
+            );
+            return None;
+        }
+    };
+    let text = format!("ip link set {} {}", end, if up { "up" } else { "down" });
+    Some((Action::SetLink { end, up }, text))
 }
 
 /// The steps' names, each checked (valid, unique), by step index.
