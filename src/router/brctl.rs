@@ -8,7 +8,7 @@ use crate::sim::PortView;
 impl Router {
     /// Marks interface `dev`'s bridge as running spanning tree (`stp: true`).
     pub fn set_bridge_stp(&mut self, dev: &str) {
-        if let Some(i) = self.ifaces.iter().position(|f| f.name == dev)
+        if let Some(i) = self.ns.ifaces.iter().position(|f| f.name == dev)
             && !self.stp_bridges.contains(&i)
         {
             self.stp_bridges.push(i);
@@ -17,10 +17,10 @@ impl Router {
 
     /// `brctl show [BR...]`.
     pub(super) fn brctl_show(&self, names: &[&str], views: &[PortView]) -> Result<String, String> {
-        let (own, listed) = views.split_at(self.ifaces.len().min(views.len()));
+        let (own, listed) = views.split_at(self.ns.ifaces.len().min(views.len()));
         let mut bridges = Vec::new();
-        for (i, (f, v)) in self.ifaces.iter().zip(own).enumerate() {
-            if self.links[i].gone {
+        for (i, (f, v)) in self.ns.ifaces.iter().zip(own).enumerate() {
+            if self.ns.links[i].gone {
                 continue;
             }
             if !(self.members.iter().any(|m| m.master == i) || self.is_bridge_device(i, v)) {

@@ -59,15 +59,16 @@ impl LinkState {
 impl Router {
     /// The interface named `name` that is the router's now.
     pub fn live_link(&self, name: &str) -> Option<usize> {
-        self.ifaces
+        self.ns
+            .ifaces
             .iter()
-            .zip(&self.links)
+            .zip(&self.ns.links)
             .position(|(f, l)| f.name == name && !l.gone)
     }
 
     /// An interface's state.
     pub fn link_state(&self, dev: usize) -> Option<&LinkState> {
-        self.links.get(dev).filter(|l| !l.gone)
+        self.ns.links.get(dev).filter(|l| !l.gone)
     }
 
     /// The slot of `name` while it is a port of one of the router's bridges.
@@ -75,22 +76,23 @@ impl Router {
         if !self.members.iter().any(|m| m.name == name) {
             return None;
         }
-        self.ifaces
+        self.ns
+            .ifaces
             .iter()
-            .zip(&self.links)
+            .zip(&self.ns.links)
             .position(|(f, l)| f.name == name && l.gone)
     }
 
     /// The state of a bridge port's device (kept in its slot while it is a port).
     pub(super) fn member_state(&self, name: &str) -> Option<&LinkState> {
-        self.enslaved_link(name).map(|i| &self.links[i])
+        self.enslaved_link(name).map(|i| &self.ns.links[i])
     }
 
     /// Sets the state of a bridge port's device (`ip link set vethX up` on a port).
     pub fn set_member_up(&mut self, name: &str, up: bool) {
         if let Some(i) = self.enslaved_link(name) {
-            self.links[i].up = up;
-            self.links[i].activated |= up;
+            self.ns.links[i].up = up;
+            self.ns.links[i].activated |= up;
         }
     }
 
@@ -102,13 +104,13 @@ impl Router {
     /// Makes interface `dev` a bridge's port: it stops being an L3 interface (its addresses
     /// and routes go) but keeps its state, which its bridge port follows.
     pub fn enslave_link(&mut self, dev: usize) {
-        let Some(up) = self.links.get(dev).map(|l| l.up) else {
+        let Some(up) = self.ns.links.get(dev).map(|l| l.up) else {
             return;
         };
-        let held = self.ifaces[dev].addrs.clone();
+        let held = self.ns.ifaces[dev].addrs.clone();
         self.remove_link(dev);
-        self.links[dev].up = up;
-        self.links[dev].held = held;
+        self.ns.links[dev].up = up;
+        self.ns.links[dev].held = held;
     }
 
     /// The MACs of the ports of the bridge whose device is `master`.
@@ -127,7 +129,7 @@ impl Router {
 
     /// The namespaces that have names, for `link-netns NAME`.
     pub fn set_named_netns(&mut self, names: Vec<String>) {
-        self.named_netns = names;
+        self.ns.named_netns = names;
     }
 
     /// Which iptables the router's listings imitate.
@@ -137,23 +139,23 @@ impl Router {
 
     /// Whether frames may come in and go out of `dev` (it exists and is up).
     pub(super) fn link_usable(&self, dev: usize) -> bool {
-        self.links.get(dev).is_some_and(|l| l.up && !l.gone)
+        self.ns.links.get(dev).is_some_and(|l| l.up && !l.gone)
     }
 
     /// Whether `lo` is up (a namespace made by `ip netns add` starts with it down).
     pub fn lo_up(&self) -> bool {
-        self.lo_up
+        self.ns.lo_up
     }
 
     /// Makes the loopback interface up or down.
     pub fn set_lo_up(&mut self, up: bool) {
-        self.lo_up = up;
+        self.ns.lo_up = up;
     }
 
     /// The lowest ifindex no interface of the router holds (1 is `lo`).
     pub fn free_ifindex(&self) -> u32 {
         let used = |i: u32| {
-            self.links.iter().any(|l| !l.gone && l.ifindex == i)
+            self.ns.links.iter().any(|l| !l.gone && l.ifindex == i)
                 || self.members.iter().any(|m| m.ifindex == i)
         };
         (2..).find(|i| !used(*i)).unwrap_or(u32::MAX)
@@ -173,7 +175,7 @@ impl Router {
             return Err("RTNETLINK answers: File exists".into());
         }
         let taken = |i: u32| {
-            self.links.iter().any(|l| !l.gone && l.ifindex == i)
+            self.ns.links.iter().any(|l| !l.gone && l.ifindex == i)
                 || self.members.iter().any(|m| m.ifindex == i)
         };
         let ifindex = match ifindex {
@@ -194,43 +196,43 @@ impl Router {
             ifindex,
             held: Vec::new(),
         };
-        while self.ifaces.len() < port {
+        while self.ns.ifaces.len() < port {
             // Ports of other kinds (none today) would leave holes: fill them as gone.
-            let i = self.ifaces.len();
-            self.ifaces.push(RouterIface {
+            let i = self.ns.ifaces.len();
+            self.ns.ifaces.push(RouterIface {
                 name: String::new(),
                 mac: EthernetAddress([0; 6]),
                 addrs: Vec::new(),
                 mtu: 1500,
             });
-            self.links.push(LinkState {
+            self.ns.links.push(LinkState {
                 gone: true,
                 ..LinkState::configured(i)
             });
         }
-        if port < self.ifaces.len() {
-            self.ifaces[port] = iface;
-            self.links[port] = state;
+        if port < self.ns.ifaces.len() {
+            self.ns.ifaces[port] = iface;
+            self.ns.links[port] = state;
         } else {
-            self.ifaces.push(iface);
-            self.links.push(state);
+            self.ns.ifaces.push(iface);
+            self.ns.links.push(state);
         }
-        let n = self.ifaces.len();
-        self.localnet.resize(n, false);
-        let default = self.rp_filter_default;
-        self.rp_filter.resize(n, default);
-        self.rp_filter[port] = default;
-        let default = self.arp_ignore_default;
-        self.arp_ignore.resize(n, default);
-        self.arp_ignore[port] = default;
-        self.localnet[port] = false;
+        let n = self.ns.ifaces.len();
+        self.ns.sysctl.localnet.resize(n, false);
+        let default = self.ns.sysctl.rp_filter_default;
+        self.ns.sysctl.rp_filter.resize(n, default);
+        self.ns.sysctl.rp_filter[port] = default;
+        let default = self.ns.sysctl.arp_ignore_default;
+        self.ns.sysctl.arp_ignore.resize(n, default);
+        self.ns.sysctl.arp_ignore[port] = default;
+        self.ns.sysctl.localnet[port] = false;
         Ok(port)
     }
 
     /// Takes an interface away (moved to another namespace, made a bridge's port, or
     /// deleted): its addresses, routes and neighbours go with it.
     pub fn remove_link(&mut self, dev: usize) {
-        if dev >= self.links.len() {
+        if dev >= self.ns.links.len() {
             return;
         }
         // Its VLAN devices go with it, as the kernel unregisters them with their parent.
@@ -238,19 +240,19 @@ impl Router {
             self.delete_vlan(child);
         }
         self.set_link_up(dev, false);
-        for a in std::mem::take(&mut self.ifaces[dev].addrs) {
+        for a in std::mem::take(&mut self.ns.ifaces[dev].addrs) {
             if let Some(stack) = self.stack.as_mut() {
                 stack.net.remove_routed_addr(a.address());
             }
         }
-        self.links[dev].gone = true;
+        self.ns.links[dev].gone = true;
         self.refresh_sources();
     }
 
     /// Brings a gone interface back as it was (a bridge port released by `nomaster`), with
     /// the addresses it held.
     pub fn restore_link(&mut self, dev: usize, now: Instant) {
-        let Some(l) = self.links.get_mut(dev) else {
+        let Some(l) = self.ns.links.get_mut(dev) else {
             return;
         };
         l.gone = false;
@@ -262,13 +264,13 @@ impl Router {
     /// The addresses a bridge port holds.
     pub(super) fn held_addrs(&self, name: &str) -> Vec<Ipv4Cidr> {
         self.enslaved_link(name)
-            .map(|i| self.links[i].held.clone())
+            .map(|i| self.ns.links[i].held.clone())
             .unwrap_or_default()
     }
 
     /// `ip link set DEV up|down`: routes and neighbours follow, as the kernel's do.
     pub fn set_link_up(&mut self, dev: usize, up: bool) {
-        let Some(l) = self.links.get_mut(dev) else {
+        let Some(l) = self.ns.links.get_mut(dev) else {
             return;
         };
         if l.up == up {
@@ -277,29 +279,29 @@ impl Router {
         l.up = up;
         if up {
             l.activated = true;
-            for a in self.ifaces[dev].addrs.clone() {
-                self.routes.add_connected(a, dev);
+            for a in self.ns.ifaces[dev].addrs.clone() {
+                self.ns.routes.add_connected(a, dev);
             }
         } else {
-            self.routes.remove_dev(dev);
-            for t in self.tables.values_mut() {
+            self.ns.routes.remove_dev(dev);
+            for t in self.ns.tables.values_mut() {
                 t.remove_dev(dev);
             }
-            self.neigh.flush_dev(dev);
+            self.ns.neigh.flush_dev(dev);
         }
         self.refresh_sources();
     }
 
     /// Sets an interface's MTU (`ip link set DEV mtu N`).
     pub fn set_link_mtu(&mut self, dev: usize, mtu: u32) {
-        if let Some(f) = self.ifaces.get_mut(dev) {
+        if let Some(f) = self.ns.ifaces.get_mut(dev) {
             f.mtu = mtu;
         }
     }
 
     /// Sets an interface's MAC (`ip link set DEV address MAC`).
     pub fn set_link_mac(&mut self, dev: usize, mac: EthernetAddress) {
-        if let Some(f) = self.ifaces.get_mut(dev) {
+        if let Some(f) = self.ns.ifaces.get_mut(dev) {
             f.mac = mac;
         }
     }
@@ -325,7 +327,7 @@ impl Router {
         match *op {
             "flush" => {
                 let dev = find(dev_name.ok_or((1, "Flush requires arguments.".to_string()))?)?;
-                for a in self.ifaces[dev].addrs.clone() {
+                for a in self.ns.ifaces[dev].addrs.clone() {
                     self.addr_del(dev, a);
                 }
                 Ok(String::new())
@@ -345,7 +347,7 @@ impl Router {
                     )
                 })?;
                 let dev = find(dev_name)?;
-                let has = self.ifaces[dev]
+                let has = self.ns.ifaces[dev]
                     .addrs
                     .iter()
                     .any(|a| a.address() == cidr.address());
@@ -358,7 +360,7 @@ impl Router {
                                 .windows(2)
                                 .any(|p| p[0] == "brd" || p[0] == "broadcast");
                             if !brd && cidr.prefix_len() < 31 {
-                                self.no_brd.push(cidr.address());
+                                self.ns.no_brd.push(cidr.address());
                             }
                         }
                         Ok(String::new())
@@ -378,11 +380,11 @@ impl Router {
     }
 
     fn addr_add(&mut self, now: Instant, dev: usize, cidr: Ipv4Cidr) {
-        self.ifaces[dev].addrs.push(cidr);
-        if self.links[dev].up {
-            self.routes.add_connected(cidr, dev);
+        self.ns.ifaces[dev].addrs.push(cidr);
+        if self.ns.links[dev].up {
+            self.ns.routes.add_connected(cidr, dev);
         }
-        let (name, mtu) = (self.ifaces[dev].name.clone(), self.ifaces[dev].mtu);
+        let (name, mtu) = (self.ns.ifaces[dev].name.clone(), self.ns.ifaces[dev].mtu);
         if let Some(stack) = self.stack.as_mut() {
             stack.net.add_routed_addr(&name, cidr, mtu, now);
         }
@@ -390,11 +392,11 @@ impl Router {
     }
 
     fn addr_del(&mut self, dev: usize, cidr: Ipv4Cidr) {
-        self.ifaces[dev]
+        self.ns.ifaces[dev]
             .addrs
             .retain(|a| a.address() != cidr.address());
-        self.no_brd.retain(|a| *a != cidr.address());
-        self.routes.remove_connected(cidr, dev);
+        self.ns.no_brd.retain(|a| *a != cidr.address());
+        self.ns.routes.remove_connected(cidr, dev);
         if let Some(stack) = self.stack.as_mut() {
             stack.net.remove_routed_addr(cidr.address());
         }
@@ -436,7 +438,7 @@ impl Router {
         let links = self.links(ports);
         let kind_of = |name: &str| {
             self.live_link(name)
-                .map(|i| self.links[i].kind)
+                .map(|i| self.ns.links[i].kind)
                 .or_else(|| self.enslaved_link(name).map(|_| LinkKind::Veth))
         };
         let picked: Vec<_> = links
@@ -459,9 +461,10 @@ impl Router {
         }
         if let Pick::Master(b) = pick
             && !self
+                .ns
                 .ifaces
                 .iter()
-                .zip(&self.links)
+                .zip(&self.ns.links)
                 .any(|(f, l)| f.name == b && !l.gone)
         {
             return Some(Err(format!(

@@ -32,7 +32,7 @@ const FIRST_PID: u32 = 1000;
 impl Router {
     /// Whether `dst` is delivered through `lo`: one of the router's addresses or 127/8.
     pub(super) fn loops_back(&self, dst: Ipv4Address) -> bool {
-        dst.is_loopback() || self.is_local(dst)
+        dst.is_loopback() || self.ns.is_local(dst)
     }
 
     /// Starts a program on the router's own stack, building the stack first if need be.
@@ -60,6 +60,7 @@ impl Router {
         }
         if self.stack.is_none() {
             let mut addrs: Vec<(String, Ipv4Cidr, u32)> = self
+                .ns
                 .ifaces
                 .iter()
                 .flat_map(|f| f.addrs.iter().map(|a| (f.name.clone(), *a, f.mtu)))
@@ -154,17 +155,18 @@ impl Router {
     /// themselves.
     pub(super) fn refresh_sources(&mut self) {
         let mut sources: Vec<(Ipv4Cidr, u32, Ipv4Address)> = self
+            .ns
             .routes
             .entries()
             .iter()
             .filter_map(|r| {
                 let src = r
                     .src
-                    .or_else(|| self.source_on(r.dev, r.via.unwrap_or(r.dst.address())))?;
+                    .or_else(|| self.ns.source_on(r.dev, r.via.unwrap_or(r.dst.address())))?;
                 Some((r.dst, r.metric, src))
             })
             .collect();
-        for f in &self.ifaces {
+        for f in &self.ns.ifaces {
             for a in &f.addrs {
                 sources.push((Ipv4Cidr::new(a.address(), 32), 0, a.address()));
             }

@@ -22,6 +22,7 @@ pub mod links;
 mod local;
 pub mod neigh;
 mod neigh_cmd;
+pub mod netns;
 pub mod policy;
 pub mod route;
 pub mod sysctl;
@@ -48,7 +49,7 @@ use crate::sim::{CmdId, CmdResult, Ctx, DropReason, Node, Note, PacketTag, PortV
 use crate::time::Instant;
 pub use explain::{RuleStep, TableWalk};
 use neigh::{Action, NeighTable, Resolve};
-use route::{RouteCmd, RouteTable};
+use route::RouteCmd;
 pub use vlan::VlanConfig;
 
 #[derive(Clone, Debug)]
@@ -478,20 +479,13 @@ impl Env for RouterEnv<'_> {
 
 pub struct Router {
     name: String,
-    ifaces: Vec<RouterIface>,
-    pub routes: RouteTable,
-    /// Neighbours, their queues holding each packet with its tag.
-    pub neigh: NeighTable<(PacketTag, Vec<u8>)>,
+    /// The namespace the router is: interfaces, addresses, routes, neighbours, sysctls.
+    pub ns: netns::Namespace,
     /// Conntrack, NAT and the rules: shared with the bridges whose device is one of the
     /// interfaces, which run bridged IPv4 through them when `bridge-nf-call-iptables` is on.
     filtering: Rc<RefCell<Filtering>>,
-    /// Routing tables other than `main` (`ip route add ... table N`).
-    tables: std::collections::BTreeMap<u32, RouteTable>,
-    /// The routing policy database (`ip rule`).
-    rules: policy::RuleList,
     /// Interfaces whose bridge runs spanning tree (`brctl show`'s STP column).
     stp_bridges: Vec<usize>,
-    forwarding: bool,
     limit: icmp::RateLimit,
     ident: u16,
     pub counters: RouterCounters,
@@ -500,19 +494,6 @@ pub struct Router {
     /// True while the stack's output is being sent (see `flush_stack`).
     flushing: bool,
     seed: u64,
-    /// `net.ipv4.conf.IF.route_localnet` per interface, and `conf.all`.
-    localnet: Vec<bool>,
-    localnet_all: bool,
-    /// `net.ipv4.conf.IF.rp_filter` per interface, and `all`'s and `default`'s: the check
-    /// uses the larger of `all` and the interface's (0 off, 1 strict, else loose).
-    rp_filter: Vec<u32>,
-    rp_filter_all: u32,
-    rp_filter_default: u32,
-    /// `net.ipv4.conf.IF.arp_ignore` per interface, `all`'s and `default`'s: which ARP
-    /// requests the router answers (the larger of `all` and the interface's counts).
-    arp_ignore: Vec<u32>,
-    arp_ignore_all: u32,
-    arp_ignore_default: u32,
     /// Ports of the bridges whose device is one of the interfaces (`master docker0`), as
     /// its listings show them after its own interfaces.
     members: Vec<BridgeMember>,
@@ -520,16 +501,6 @@ pub struct Router {
     clis: Vec<(String, Box<dyn Cli>)>,
     /// The Ethernet header of the frame being handled (LOG's `MAC=`).
     rx_mac: Option<[u8; 14]>,
-    /// Each interface's kind, state and ifindex (see `links.rs`), by port.
-    links: Vec<links::LinkState>,
-    /// `lo` is up (a namespace made by `ip netns add` starts with it down).
-    lo_up: bool,
-    /// Namespaces with names (`ip netns add`), which listings name (`link-netns NAME`).
-    named_netns: Vec<String>,
-    /// Addresses added by `ip addr add` without `brd`: they have no broadcast address.
-    no_brd: Vec<Ipv4Address>,
-    /// VLAN devices, and which interfaces have ports (see `vlan`).
-    vlans: vlan::Vlans,
 }
 
 /// A command-line tool installed on the router that reports state kept outside its network
@@ -712,13 +683,14 @@ fn conntrack_args(args: &[String]) -> Result<CtCmd, String> {
 impl Router {
     /// The interface named `name`: its MAC and first address.
     pub fn iface(&self, name: &str) -> Option<&RouterIface> {
-        self.ifaces.iter().find(|i| i.name == name)
+        self.ns.ifaces.iter().find(|i| i.name == name)
     }
 
     /// The MAC the router's neighbour table holds for `ip` on `dev`, if resolved.
     pub fn neighbour_mac(&self, dev: &str, ip: Ipv4Address) -> Option<EthernetAddress> {
-        let dev = self.ifaces.iter().position(|i| i.name == dev)?;
-        self.neigh
+        let dev = self.ns.ifaces.iter().position(|i| i.name == dev)?;
+        self.ns
+            .neigh
             .entries()
             .iter()
             .find(|n| n.ip == ip && n.dev == dev)
@@ -876,13 +848,13 @@ impl Router {
     ) -> Result<Router, String> {
         let mut rng = Rng::stream(seed, &format!("router:{}", config.name));
         let nat_rng = Rng::stream(seed, &format!("nat:{}", config.name));
+        let ident = rng.next_u64() as u16;
+        let ns = netns::Namespace::new(config.ifaces, config.forwarding, NeighTable::new(rng));
         let mut r = Router {
             name: config.name,
-            routes: RouteTable::default(),
-            tables: Default::default(),
-            rules: Default::default(),
+            ns,
             stp_bridges: Vec::new(),
-            ident: rng.next_u64() as u16,
+            ident,
             filtering: Rc::new(RefCell::new(Filtering {
                 nf: Netfilter::new(crate::netfilter::conntrack::DEFAULT_MAX, nat_rng),
                 rules: RuleSet {
@@ -896,46 +868,19 @@ impl Router {
                 },
                 bridge_nf: false,
             })),
-            neigh: NeighTable::new(rng),
-            forwarding: config.forwarding,
             limit: icmp::RateLimit::default(),
             counters: RouterCounters::default(),
-            ifaces: config.ifaces,
             stack: None,
             flushing: false,
             seed,
-            localnet: Vec::new(),
-            localnet_all: false,
-            rp_filter: Vec::new(),
-            rp_filter_all: 0,
-            rp_filter_default: 0,
-            arp_ignore: Vec::new(),
-            arp_ignore_all: 0,
-            arp_ignore_default: 0,
             members: Vec::new(),
             clis: Vec::new(),
             rx_mac: None,
-            links: Vec::new(),
-            lo_up: true,
-            named_netns: Vec::new(),
-            no_brd: Vec::new(),
-            vlans: vlan::Vlans::default(),
         };
-        r.links = (0..r.ifaces.len())
-            .map(links::LinkState::configured)
-            .collect();
-        r.localnet = vec![false; r.ifaces.len()];
-        r.rp_filter = vec![0; r.ifaces.len()];
-        r.arp_ignore = vec![0; r.ifaces.len()];
-        for (i, f) in r.ifaces.iter().enumerate() {
-            for a in &f.addrs {
-                r.routes.add_connected(*a, i);
-            }
-        }
         // Each VLAN device takes the device number (and the lab gives it the port) after
         // the real interfaces.
         for v in vlans {
-            let dev = r.ifaces.len();
+            let dev = r.ns.ifaces.len();
             r.add_vlan(v, true, dev)?;
         }
         for cmd in &config.routes {
@@ -952,7 +897,7 @@ impl Router {
     pub fn bridge_filter(&self, dev: &str) -> Box<dyn crate::bridge::FrameFilter> {
         Box::new(BridgeNetfilter {
             filtering: Rc::clone(&self.filtering),
-            ifaces: self.ifaces.clone(),
+            ifaces: self.ns.ifaces.clone(),
             dev: dev.to_string(),
         })
     }
@@ -1040,12 +985,12 @@ impl Router {
                 _ => Some(self.live_link(dev).ok_or_else(not_found)?),
             };
             let slot = match (rpf, dev, i) {
-                (true, "all", _) => &mut self.rp_filter_all,
-                (true, "default", _) => &mut self.rp_filter_default,
-                (true, _, Some(i)) => &mut self.rp_filter[i],
-                (false, "all", _) => &mut self.arp_ignore_all,
-                (false, "default", _) => &mut self.arp_ignore_default,
-                (false, _, Some(i)) => &mut self.arp_ignore[i],
+                (true, "all", _) => &mut self.ns.sysctl.rp_filter_all,
+                (true, "default", _) => &mut self.ns.sysctl.rp_filter_default,
+                (true, _, Some(i)) => &mut self.ns.sysctl.rp_filter[i],
+                (false, "all", _) => &mut self.ns.sysctl.arp_ignore_all,
+                (false, "default", _) => &mut self.ns.sysctl.arp_ignore_default,
+                (false, _, Some(i)) => &mut self.ns.sysctl.arp_ignore[i],
                 _ => return Err(not_found()),
             };
             if let Some(v) = value {
@@ -1066,9 +1011,9 @@ impl Router {
             }
             "net.ipv4.ip_forward" => {
                 if let Some(v) = value {
-                    self.forwarding = flag(v)?;
+                    self.ns.sysctl.forwarding = flag(v)?;
                 }
-                self.forwarding
+                self.ns.sysctl.forwarding
             }
             _ => {
                 let dev = key
@@ -1076,14 +1021,15 @@ impl Router {
                     .and_then(|k| k.strip_suffix(".route_localnet"))
                     .ok_or_else(not_found)?;
                 let slot = match dev {
-                    "all" => &mut self.localnet_all,
+                    "all" => &mut self.ns.sysctl.localnet_all,
                     _ => {
                         let i = self
+                            .ns
                             .ifaces
                             .iter()
                             .position(|f| f.name == dev)
                             .ok_or_else(not_found)?;
-                        &mut self.localnet[i]
+                        &mut self.ns.sysctl.localnet[i]
                     }
                 };
                 if let Some(v) = value {
@@ -1095,72 +1041,8 @@ impl Router {
         Ok(format!("{key} = {}\n", u8::from(on)))
     }
 
-    /// `arp_ignore` (`arp_ignore()` in the kernel): 0 answers for any local address, 1 only
-    /// for one on the interface the request came in on, 2 also only from a sender on that
-    /// address's subnet, 8 never; 3 to 7 answer as 0 does (no scope-host addresses here).
-    fn arp_ignored(&self, dev: usize, sender: Ipv4Address, target: Ipv4Address) -> bool {
-        let mode = self
-            .arp_ignore_all
-            .max(self.arp_ignore.get(dev).copied().unwrap_or(0));
-        let on_dev = || {
-            self.ifaces[dev]
-                .addrs
-                .iter()
-                .find(|a| a.address() == target)
-        };
-        match mode {
-            1 => on_dev().is_none(),
-            2 => on_dev().is_none_or(|a| !a.contains_addr(&sender)),
-            8.. => true,
-            _ => false,
-        }
-    }
-
-    /// Whether 127.0.0.0/8 may be routed on an interface (`route_localnet`): otherwise a
-    /// loopback source or destination there is a martian.
-    fn localnet(&self, dev: usize) -> bool {
-        self.localnet_all || self.localnet.get(dev).copied().unwrap_or(false)
-    }
-
     pub fn apply_route(&mut self, cmd: &RouteCmd) -> Result<(), String> {
-        let ifaces = &self.ifaces;
-        let links = &self.links;
-        let onlink: Vec<(Ipv4Cidr, usize)> = self
-            .routes
-            .entries()
-            .iter()
-            .filter(|r| r.via.is_none())
-            .map(|r| (r.dst, r.dev))
-            .collect();
-        let dev_of = |n: &str| {
-            ifaces
-                .iter()
-                .zip(links)
-                .position(|(f, l)| f.name == n && !l.gone)
-        };
-        // A gateway must be on a link: a subnet of an interface, or a route through a
-        // device alone (`ip route add 192.168.2.0/24 dev eth1`), as the kernel's nexthop
-        // check finds it.
-        let connected = |gw: Ipv4Address| {
-            ifaces
-                .iter()
-                .position(|f| f.addrs.iter().any(|a| a.contains_addr(&gw)))
-                .or_else(|| {
-                    onlink
-                        .iter()
-                        .filter(|(dst, _)| dst.contains_addr(&gw))
-                        .max_by_key(|(dst, _)| dst.prefix_len())
-                        .map(|(_, dev)| *dev)
-                })
-        };
-        if cmd.table == policy::MAIN {
-            return self.routes.apply(cmd, dev_of, connected);
-        }
-        if cmd.op == route::RouteOp::Del && !self.tables.contains_key(&cmd.table) {
-            return Err("RTNETLINK answers: No such process".into());
-        }
-        let table = self.tables.entry(cmd.table).or_default();
-        table.apply(cmd, dev_of, connected)
+        self.ns.apply_route(cmd)
     }
 
     /// The route for a packet as the kernel's policy routing finds it: the rules in
@@ -1168,66 +1050,11 @@ impl Router {
     /// the table and the rule's priority. Rule 0's `local` table is the router's own
     /// addresses, handled before routing.
     pub fn route_for(&self, key: &policy::FlowKey) -> Option<(route::Route, u32, u32)> {
-        self.routing().lookup(key)
-    }
-
-    /// The router's tables and rules, for a lookup.
-    fn routing(&self) -> policy::Routing<'_> {
-        policy::Routing {
-            main: &self.routes,
-            tables: &self.tables,
-            rules: &self.rules,
-        }
-    }
-
-    /// The reverse-path check of `rp_filter` (`fib_validate_source`): the route back to
-    /// `src` (looked up from `lo`, without the packet's mark) must exist, and in strict mode
-    /// leave by `dev`, the interface the packet came in on.
-    fn reverse_path_ok(&self, src: Ipv4Address, dst: Ipv4Address, dev: usize) -> bool {
-        let rpf = self.rp_filter_all.max(self.rp_filter[dev]);
-        if rpf == 0 {
-            return true;
-        }
-        let key = policy::FlowKey::from_lo(Some(dst), src, 0);
-        match self.route_for(&key) {
-            None => false,
-            Some((r, _, _)) => rpf != 1 || r.dev == dev,
-        }
-    }
-
-    /// The route a packet the router makes takes (no mark, from `lo`).
-    fn route_out(&self, dst: Ipv4Address) -> Option<route::Route> {
-        let key = policy::FlowKey::from_lo(None, dst, 0);
-        self.route_for(&key).map(|(r, _, _)| r)
+        self.ns.route_for(key)
     }
 
     pub fn forwarding(&self) -> bool {
-        self.forwarding
-    }
-
-    fn is_local(&self, ip: Ipv4Address) -> bool {
-        self.ifaces
-            .iter()
-            .any(|f| f.addrs.iter().any(|a| a.address() == ip))
-    }
-
-    fn is_broadcast(&self, ip: Ipv4Address) -> bool {
-        ip.is_broadcast()
-            || self
-                .ifaces
-                .iter()
-                .any(|f| f.addrs.iter().any(|a| a.broadcast() == Some(ip)))
-    }
-
-    /// The address an interface speaks from toward `peer`: one on the peer's subnet, else the
-    /// interface's first (`inet_select_addr`).
-    fn source_on(&self, dev: usize, peer: Ipv4Address) -> Option<Ipv4Address> {
-        let f = self.ifaces.get(dev)?;
-        f.addrs
-            .iter()
-            .find(|a| a.contains_addr(&peer))
-            .or(f.addrs.first())
-            .map(|a| a.address())
+        self.ns.sysctl.forwarding
     }
 
     fn next_ident(&mut self) -> u16 {
@@ -1244,7 +1071,7 @@ impl Router {
     ) {
         let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
         eth.set_dst_addr(mac);
-        eth.set_src_addr(self.ifaces[dev].mac);
+        eth.set_src_addr(self.ns.ifaces[dev].mac);
         eth.set_ethertype(EthernetProtocol::Ipv4);
         self.transmit(dev, frame, tag, ctx);
     }
@@ -1256,12 +1083,12 @@ impl Router {
         to: Option<EthernetAddress>,
         ctx: &mut Ctx<'_>,
     ) {
-        let Some(src) = self.source_on(dev, target) else {
+        let Some(src) = self.ns.source_on(dev, target) else {
             return;
         };
         let repr = ArpRepr::EthernetIpv4 {
             operation: ArpOperation::Request,
-            source_hardware_addr: self.ifaces[dev].mac,
+            source_hardware_addr: self.ns.ifaces[dev].mac,
             source_protocol_addr: src,
             target_hardware_addr: EthernetAddress([0; 6]),
             target_protocol_addr: target,
@@ -1274,7 +1101,7 @@ impl Router {
         buf.resize(ETH_HEADER_LEN + repr.buffer_len(), 0);
         let mut eth = EthernetFrame::new_unchecked(&mut buf[..]);
         eth.set_dst_addr(dst);
-        eth.set_src_addr(self.ifaces[dev].mac);
+        eth.set_src_addr(self.ns.ifaces[dev].mac);
         eth.set_ethertype(EthernetProtocol::Arp);
         repr.emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
         let tag = ctx.new_tag();
@@ -1291,7 +1118,7 @@ impl Router {
         frame: (PacketTag, Vec<u8>),
         ctx: &mut Ctx<'_>,
     ) {
-        match self.neigh.resolve(now, next_hop, dev, frame) {
+        match self.ns.neigh.resolve(now, next_hop, dev, frame) {
             (Resolve::Send(mac), Some(frame)) => self.send_frame(dev, mac, frame, ctx),
             (Resolve::Queued { probe }, _) => {
                 ctx.note(Note::Queued { next_hop });
@@ -1334,7 +1161,7 @@ impl Router {
             || src.is_unspecified()
             || src.is_broadcast()
             || src.is_multicast()
-            || self.is_broadcast(src)
+            || self.ns.is_broadcast(src)
         {
             return;
         }
@@ -1343,14 +1170,14 @@ impl Router {
             self.counters.icmp_rate_limited += 1;
             return;
         }
-        let Some(back) = self.route_out(src) else {
+        let Some(back) = self.ns.route_out(src) else {
             return;
         };
         // An error about a packet for one of our addresses comes from that address; else from
         // the address we answer through (`icmp_send`'s source choice).
         let Some(from) = Some(ip.dst_addr())
-            .filter(|d| self.is_local(*d))
-            .or_else(|| self.source_on(back.dev, src))
+            .filter(|d| self.ns.is_local(*d))
+            .or_else(|| self.ns.source_on(back.dev, src))
         else {
             return;
         };
@@ -1407,14 +1234,14 @@ impl Router {
         // of 127.0.0.1 to a container needs it: `ip_route_me_harder` fails otherwise).
         if let Some(r) = &route {
             let src = Ipv4Packet::new_unchecked(&frame[ETH_HEADER_LEN..]).src_addr();
-            if src.is_loopback() && !self.localnet(r.dev) {
+            if src.is_loopback() && !self.ns.localnet(r.dev) {
                 ctx.note(Note::Dropped(DropReason::Martian));
                 return;
             }
         }
         let next_hop = route.as_ref().map(|r| r.via.unwrap_or(new_dst));
         let out_addr = match (&route, next_hop) {
-            (Some(r), Some(hop)) => self.source_on(r.dev, hop),
+            (Some(r), Some(hop)) => self.ns.source_on(r.dev, hop),
             _ => Some(local::LOOPBACK),
         };
         let fate = self.netfilter(now, |nf, cx, ifs| {
@@ -1448,7 +1275,7 @@ impl Router {
             return Some(None);
         }
         let key = policy::FlowKey::from_lo(src, dst, mark);
-        self.route_for(&key).map(|(r, _, _)| Some(r))
+        self.ns.route_for(&key).map(|(r, _, _)| Some(r))
     }
 
     fn local(&mut self, now: Instant, pkt: &[u8], broadcast: bool, ctx: &mut Ctx<'_>) {
@@ -1510,7 +1337,7 @@ impl Router {
         let mut frame = ctx.buffer();
         frame.resize(ETH_HEADER_LEN, 0);
         frame.extend_from_slice(&data[..total]);
-        let in_addr = self.ifaces[dev].addrs.first().map(|a| a.address());
+        let in_addr = self.ns.ifaces[dev].addrs.first().map(|a| a.address());
         let (fate, mut tr) = self.netfilter(now, |nf, cx, ifs| {
             nf.prerouting(cx, &mut frame[ETH_HEADER_LEN..], &ifs[dev].name, in_addr)
         });
@@ -1527,18 +1354,18 @@ impl Router {
         // The route lookup, after PREROUTING's DNAT: 127.0.0.0/8 arriving on a wire is a
         // martian unless the interface routes it (`route_localnet`, `ip_route_input_slow`). A
         // packet sent to 127.0.0.1 and DNATed elsewhere is not (moby#45610).
-        if (src.is_loopback() || dst.is_loopback()) && !self.localnet(dev) {
+        if (src.is_loopback() || dst.is_loopback()) && !self.ns.localnet(dev) {
             ctx.note(Note::Dropped(DropReason::Martian));
             return;
         }
-        if !src.is_unspecified() && !self.reverse_path_ok(src, dst, dev) {
+        if !src.is_unspecified() && !self.ns.reverse_path_ok(src, dst, dev) {
             ctx.note(Note::Dropped(DropReason::ReversePath));
             return;
         }
-        let to_broadcast = self.is_broadcast(dst);
+        let to_broadcast = self.ns.is_broadcast(dst);
         // A reply un-NATed to 127.0.0.1 (the host's own connection, DNATed out) is local
         // where `route_localnet` lets loopback addresses in.
-        let local = self.is_local(dst) || dst.is_loopback() && self.localnet(dev);
+        let local = self.ns.is_local(dst) || dst.is_loopback() && self.ns.localnet(dev);
         if to_broadcast || local {
             let broadcast = to_broadcast || l2_broadcast;
             let fate = self.netfilter(now, |nf, cx, ifs| {
@@ -1553,7 +1380,7 @@ impl Router {
         if dst.is_multicast() || l2_broadcast {
             return;
         }
-        if !self.forwarding {
+        if !self.ns.sysctl.forwarding {
             ctx.note(Note::Dropped(DropReason::ForwardingOff));
             return;
         }
@@ -1562,10 +1389,10 @@ impl Router {
             src: Some(src),
             dst,
             mark: tr.mark,
-            iif: Some(&self.ifaces[dev].name),
+            iif: Some(&self.ns.ifaces[dev].name),
             oif: None,
         };
-        let Some((route, table, pref)) = self.route_for(&key) else {
+        let Some((route, table, pref)) = self.ns.route_for(&key) else {
             self.counters.no_route += 1;
             let code = u8::from(Icmpv4DstUnreachable::NetUnreachable);
             let pkt = pkt.to_vec();
@@ -1579,7 +1406,7 @@ impl Router {
             self.icmp_error(now, &pkt, Icmpv4Message::TimeExceeded, 0, [0; 4], ctx);
             return;
         }
-        let mtu = self.ifaces[route.dev].mtu as usize;
+        let mtu = self.ns.ifaces[route.dev].mtu as usize;
         if pkt.len() > mtu {
             if ip.dont_frag() {
                 let code = u8::from(Icmpv4DstUnreachable::FragRequired);
@@ -1604,7 +1431,7 @@ impl Router {
             };
             let route_text = format!(
                 "route {dst_text}{via} dev {} matched {dst} (longest prefix){by}; TTL {ttl} -> {}",
-                self.ifaces[route.dev].name,
+                self.ns.ifaces[route.dev].name,
                 ttl - 1
             );
             ctx.note(Note::Decision(route_text.into()));
@@ -1613,7 +1440,7 @@ impl Router {
         // incrementally, so the TTL's change is summed in rather than the header re-read.
         crate::netfilter::rules::decrease_ttl(&mut frame[ETH_HEADER_LEN..]);
         let next_hop = route.via.unwrap_or(dst);
-        let out_addr = self.source_on(route.dev, next_hop);
+        let out_addr = self.ns.source_on(route.dev, next_hop);
         let fate = self.netfilter(now, |nf, cx, ifs| {
             let (in_name, out_name) = (&ifs[dev].name, &ifs[route.dev].name);
             let ip = &mut frame[ETH_HEADER_LEN..];
@@ -1639,7 +1466,11 @@ impl Router {
         now: Instant,
         f: impl FnOnce(&mut Netfilter, &mut Cx<'_>, &[RouterIface]) -> R,
     ) -> R {
-        let env = RouterEnv(&self.ifaces, Some(self.routing()), self.stack.as_ref());
+        let env = RouterEnv(
+            &self.ns.ifaces,
+            Some(self.ns.routing()),
+            self.stack.as_ref(),
+        );
         let mut filtering = self.filtering.borrow_mut();
         let Filtering { nf, rules, .. } = &mut *filtering;
         let mut cx = Cx {
@@ -1648,7 +1479,7 @@ impl Router {
             rules,
             mac: self.rx_mac,
         };
-        f(nf, &mut cx, &self.ifaces)
+        f(nf, &mut cx, &self.ns.ifaces)
     }
 
     /// Carries out a hook's fate: true to go on; a drop is noted, a reject answered.
@@ -1743,9 +1574,10 @@ impl Router {
         if !source_hardware_addr.is_unicast() {
             return;
         }
-        if source_protocol_addr == target_protocol_addr && !self.is_local(target_protocol_addr) {
+        if source_protocol_addr == target_protocol_addr && !self.ns.is_local(target_protocol_addr) {
             // Someone announcing its (new) MAC, as a restarted container does.
             let waiting = self
+                .ns
                 .neigh
                 .gratuitous(source_protocol_addr, dev, source_hardware_addr);
             for queued in waiting {
@@ -1753,26 +1585,29 @@ impl Router {
             }
             return;
         }
-        if !self.is_local(target_protocol_addr) {
+        if !self.ns.is_local(target_protocol_addr) {
             return;
         }
         if operation == ArpOperation::Request
-            && self.arp_ignored(dev, source_protocol_addr, target_protocol_addr)
+            && self
+                .ns
+                .arp_ignored(dev, source_protocol_addr, target_protocol_addr)
         {
             ctx.note(Note::Decision("ARP request ignored (arp_ignore)".into()));
             return;
         }
         let reply = operation == ArpOperation::Reply;
-        let waiting = self
-            .neigh
-            .learn(now, source_protocol_addr, dev, source_hardware_addr, reply);
+        let waiting =
+            self.ns
+                .neigh
+                .learn(now, source_protocol_addr, dev, source_hardware_addr, reply);
         for queued in waiting {
             self.send_frame(dev, source_hardware_addr, queued, ctx);
         }
         if operation == ArpOperation::Request {
             let repr = ArpRepr::EthernetIpv4 {
                 operation: ArpOperation::Reply,
-                source_hardware_addr: self.ifaces[dev].mac,
+                source_hardware_addr: self.ns.ifaces[dev].mac,
                 source_protocol_addr: target_protocol_addr,
                 target_hardware_addr: source_hardware_addr,
                 target_protocol_addr: source_protocol_addr,
@@ -1785,7 +1620,7 @@ impl Router {
     /// those ports follow the router's own, in `members` order). A bridge device has no peer
     /// and carries while one of its ports does; each peer namespace gets a netnsid in order.
     fn links(&self, views: &[PortView]) -> Vec<LinkInfo> {
-        let (own, listed) = views.split_at(self.ifaces.len().min(views.len()));
+        let (own, listed) = views.split_at(self.ns.ifaces.len().min(views.len()));
         let mut netns: Vec<String> = Vec::new();
         let mut nsid = |v: &PortView| {
             let n = v.peer_node.as_deref()?;
@@ -1800,9 +1635,10 @@ impl Router {
         // Bridges whose device is one of the interfaces are in this namespace: a veth whose
         // peer is one of their ports has its peer here.
         let bridges: Vec<&str> = self
+            .ns
             .ifaces
             .iter()
-            .zip(&self.links)
+            .zip(&self.ns.links)
             .enumerate()
             .filter(|(i, (_, l))| {
                 !l.gone
@@ -1819,18 +1655,18 @@ impl Router {
         let named = |v: &PortView| {
             v.peer_node
                 .as_ref()
-                .filter(|n| self.named_netns.contains(n))
+                .filter(|n| self.ns.named_netns.contains(n))
                 .cloned()
         };
         let mut lo = LinkInfo::loopback();
-        if !self.lo_up {
+        if !self.ns.lo_up {
             lo.admin_up = false;
             lo.activated = false;
             lo.addrs.clear();
         }
         let mut links = vec![lo];
-        for (i, (f, v)) in self.ifaces.iter().zip(own).enumerate() {
-            let state = &self.links[i];
+        for (i, (f, v)) in self.ns.ifaces.iter().zip(own).enumerate() {
+            let state = &self.ns.links[i];
             if state.gone {
                 continue;
             }
@@ -1842,7 +1678,7 @@ impl Router {
             let mut link = LinkInfo::veth(ifindex, &f.name, v, (f.mac, f.mtu), f.addrs.clone());
             link.admin_up = state.up;
             link.activated = state.activated;
-            link.no_brd = self.no_brd.clone();
+            link.no_brd = self.ns.no_brd.clone();
             if state.kind == links::LinkKind::Bridge {
                 let mut ports = self
                     .members
@@ -1890,11 +1726,11 @@ impl Router {
             links.push(link);
         }
         for (m, v) in self.members.iter().zip(listed).filter(|(_, v)| v.present) {
-            let mtu = self.ifaces[m.master].mtu;
+            let mtu = self.ns.ifaces[m.master].mtu;
             let held = self.held_addrs(&m.name);
             let mut link = LinkInfo::veth(m.ifindex, &m.name, v, (m.mac, mtu), held);
-            link.master = Some(self.ifaces[m.master].name.clone());
-            link.no_brd = self.no_brd.clone();
+            link.master = Some(self.ns.ifaces[m.master].name.clone());
+            link.no_brd = self.ns.no_brd.clone();
             if let Some(state) = self.member_state(&m.name) {
                 link.admin_up = state.up;
                 link.activated = state.activated;
@@ -1933,7 +1769,7 @@ impl Router {
         for l in links.iter_mut() {
             let made = self
                 .live_link(&l.name)
-                .is_some_and(|i| self.links[i].kind == links::LinkKind::Veth);
+                .is_some_and(|i| self.ns.links[i].kind == links::LinkKind::Veth);
             if made && let Some(p) = l.peer_ifindex {
                 l.lower_missing = !here.iter().any(|(i, up)| *i == p && *up);
             }
@@ -1944,16 +1780,17 @@ impl Router {
     /// An interface joined to a bridge's own port (`host:` of a bridge) is that bridge's
     /// device even while the bridge has no other port.
     fn is_bridge_device(&self, i: usize, v: &PortView) -> bool {
-        v.peer_node.as_deref() == Some(self.ifaces[i].name.as_str())
+        v.peer_node.as_deref() == Some(self.ns.ifaces[i].name.as_str())
     }
 
     fn neighbours(&self) -> Vec<NeighInfo> {
-        self.neigh
+        self.ns
+            .neigh
             .entries()
             .iter()
             .map(|n| NeighInfo {
                 ip: n.ip,
-                dev: self.ifaces[n.dev].name.clone(),
+                dev: self.ns.ifaces[n.dev].name.clone(),
                 lladdr: n
                     .mac
                     .filter(|_| !matches!(n.state, neigh::Nud::Incomplete | neigh::Nud::Failed)),
@@ -1973,7 +1810,8 @@ impl Node for Router {
     }
 
     fn ifindex(&self, port: u16) -> u32 {
-        self.links
+        self.ns
+            .links
             .get(usize::from(port))
             .map_or(u32::from(port) + 2, |l| l.ifindex)
     }
@@ -1997,7 +1835,7 @@ impl Node for Router {
                 None => return,
             },
         };
-        let Some(iface) = self.ifaces.get(dev) else {
+        let Some(iface) = self.ns.ifaces.get(dev) else {
             return;
         };
         if !self.link_usable(dev) {
@@ -2026,7 +1864,7 @@ impl Node for Router {
     fn handle_timeout(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
         self.stack_timeout(now, ctx);
         self.filtering.borrow_mut().nf.conntrack.expire(now);
-        for action in self.neigh.expire(now) {
+        for action in self.ns.neigh.expire(now) {
             match action {
                 Action::Probe { ip, dev, to } => self.send_arp(dev, ip, to, ctx),
                 Action::Failed { packets } => {
@@ -2058,7 +1896,7 @@ impl Node for Router {
             (None, b) => b,
         };
         let conntrack = self.filtering.borrow().nf.conntrack.next_expiry();
-        let next = earlier(self.neigh.next_deadline(), conntrack);
+        let next = earlier(self.ns.neigh.next_deadline(), conntrack);
         earlier(next, self.stack_deadline(now))
     }
 
@@ -2079,6 +1917,7 @@ impl Node for Router {
         };
         let (exit_code, output) = match parse_command(argv)? {
             RouterCmd::Route(r) => self
+                .ns
                 .apply_route(&r)
                 .map_or_else(|e| failed(2, e), |_| (0, String::new())),
             RouterCmd::Neigh(w) => {
@@ -2151,13 +1990,13 @@ impl Node for Router {
         if let Some(out) = self.picked_links(&words, ports) {
             return out;
         }
-        let names: Vec<String> = self.ifaces.iter().map(|f| f.name.clone()).collect();
+        let names: Vec<String> = self.ns.ifaces.iter().map(|f| f.name.clone()).collect();
         match words.as_slice() {
             ["ip", "route" | "r"] | ["ip", "route", "show"] => {
                 let links = self.links(ports);
                 let down = |dev: &str| links.iter().any(|l| l.name == dev && !l.carrier);
                 Ok(iproute::ip_route_with(
-                    &self.routes.listing(|d| names[d].clone()),
+                    &self.ns.routes.listing(|d| names[d].clone()),
                     &down,
                 ))
             }

@@ -20,7 +20,7 @@ impl Router {
         let Some((&op, rest)) = words.split_first() else {
             return Ok(iproute::ip_neigh(&self.neighbours()));
         };
-        let dev_of = |name: &str| self.ifaces.iter().position(|f| f.name == name);
+        let dev_of = |name: &str| self.ns.ifaces.iter().position(|f| f.name == name);
         let mut ip: Option<&str> = None;
         let (mut mac, mut dev, mut nud) = (None, None, None);
         let mut it = rest.iter();
@@ -70,7 +70,7 @@ impl Router {
             }
         }
         if op == "flush" {
-            self.neigh.flush(dev);
+            self.ns.neigh.flush(dev);
             return Ok(String::new());
         }
         let (Some(ip), Some(dev)) = (ip, dev) else {
@@ -90,6 +90,7 @@ impl Router {
                 let mac = mac.ok_or((2, "Error: No link layer address given.".to_string()))?;
                 let state = nud.unwrap_or(Nud::Permanent);
                 let waiting = self
+                    .ns
                     .neigh
                     .set(now, op, (ip, dev, mac), state)
                     .map_err(|e| (2, e.to_string()))?;
@@ -98,7 +99,7 @@ impl Router {
                 }
                 Ok(String::new())
             }
-            "del" | "delete" => match self.neigh.remove(ip, dev) {
+            "del" | "delete" => match self.ns.neigh.remove(ip, dev) {
                 true => Ok(String::new()),
                 false => Err((2, "RTNETLINK answers: No such file or directory".into())),
             },
@@ -111,7 +112,7 @@ impl Router {
 
     /// `ip neigh show dev DEV`: that interface's entries, without `dev DEV`.
     pub(super) fn ip_neigh_dev(&self, dev: &str) -> Result<String, String> {
-        if !self.ifaces.iter().any(|f| f.name == dev) {
+        if !self.ns.ifaces.iter().any(|f| f.name == dev) {
             return Err(format!("Cannot find device \"{dev}\""));
         }
         let all = self.neighbours();

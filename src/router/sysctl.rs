@@ -304,7 +304,13 @@ impl Router {
         ]
         .map(String::from)
         .into();
-        for (f, _) in self.ifaces.iter().zip(&self.links).filter(|(_, l)| !l.gone) {
+        for (f, _) in self
+            .ns
+            .ifaces
+            .iter()
+            .zip(&self.ns.links)
+            .filter(|(_, l)| !l.gone)
+        {
             for name in ["arp_ignore", "route_localnet", "rp_filter"] {
                 keys.push(format!("net.ipv4.conf.{}.{name}", f.name));
             }
@@ -320,6 +326,7 @@ impl Router {
         let internal = internal(
             key,
             &self
+                .ns
                 .ifaces
                 .iter()
                 .map(|f| f.name.as_str())

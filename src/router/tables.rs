@@ -21,18 +21,19 @@ fn mark_text(mark: u32) -> String {
 impl Router {
     /// `ip rule [show|list]`.
     pub(super) fn ip_rule_listing(&self) -> String {
-        let exists = |d: &str| d == local::LO || self.ifaces.iter().any(|f| f.name == d);
-        self.rules.listing(&exists)
+        let exists = |d: &str| d == local::LO || self.ns.ifaces.iter().any(|f| f.name == d);
+        self.ns.rules.listing(&exists)
     }
 
     /// `ip rule add|del ...`, `ip rule flush`.
     pub(super) fn ip_rule(&mut self, words: &[&str]) -> Result<String, String> {
         if words == ["flush"] {
-            self.rules.flush();
+            self.ns.rules.flush();
             return Ok(String::new());
         }
         let cmd = policy::parse_rule_cmd(words).map_err(|e| e.trim_end().to_string())?;
-        self.rules
+        self.ns
+            .rules
             .apply(&cmd)
             .map(|_| String::new())
             .map_err(|e| e.trim_end().to_string())
@@ -41,13 +42,13 @@ impl Router {
     /// The routes of one table as `ip route show table T` lists them; `tag` adds `table T`
     /// after the device, as `table all` does.
     fn table_lines(&self, id: u32, tag: bool, down: &dyn Fn(&str) -> bool) -> String {
-        let names: Vec<String> = self.ifaces.iter().map(|f| f.name.clone()).collect();
+        let names: Vec<String> = self.ns.ifaces.iter().map(|f| f.name.clone()).collect();
         if id == policy::LOCAL {
             return self.local_table(tag);
         }
         let table = match id {
-            policy::MAIN => Some(&self.routes),
-            t => self.tables.get(&t),
+            policy::MAIN => Some(&self.ns.routes),
+            t => self.ns.tables.get(&t),
         };
         let Some(table) = table else {
             return String::new();
@@ -90,7 +91,7 @@ impl Router {
                 ),
             ));
         };
-        for f in &self.ifaces {
+        for f in &self.ns.ifaces {
             for a in &f.addrs {
                 let ip = a.address();
                 add("local", Ipv4Cidr::new(ip, 32), &f.name, ip, true);
@@ -121,7 +122,7 @@ impl Router {
         down: &dyn Fn(&str) -> bool,
     ) -> Result<String, String> {
         if which == "all" {
-            let mut ids: Vec<u32> = self.tables.keys().copied().collect();
+            let mut ids: Vec<u32> = self.ns.tables.keys().copied().collect();
             ids.extend([policy::MAIN, policy::LOCAL]);
             // The kernel walks its table hash (256 buckets) in bucket order.
             ids.sort_by_key(|&id| (id % 256, id));
@@ -131,7 +132,7 @@ impl Router {
                 .collect());
         }
         let id = policy::parse_table(which).map_err(|e| e.trim_end().to_string())?;
-        if id != policy::MAIN && id != policy::LOCAL && !self.tables.contains_key(&id) {
+        if id != policy::MAIN && id != policy::LOCAL && !self.ns.tables.contains_key(&id) {
             return Err("Error: ipv4: FIB table does not exist.\nDump terminated".into());
         }
         Ok(self.table_lines(id, false, down))
@@ -162,7 +163,7 @@ impl Router {
                     })?)
                 }
                 "iif" => {
-                    if !self.ifaces.iter().any(|f| f.name == v) {
+                    if !self.ns.ifaces.iter().any(|f| f.name == v) {
                         return Err(format!("Cannot find device \"{v}\""));
                     }
                     iif = Some(v)
@@ -199,7 +200,7 @@ impl Router {
             let _ = write!(out, " \n    cache <local>{cache_iif} \n");
             return Ok(out);
         }
-        if iif.is_some() && !self.forwarding {
+        if iif.is_some() && !self.ns.sysctl.forwarding {
             return Err("RTNETLINK answers: No route to host".into());
         }
         let key = FlowKey {
@@ -210,9 +211,10 @@ impl Router {
             oif: None,
         };
         let (route, table, _) = self
+            .ns
             .route_for(&key)
             .ok_or("RTNETLINK answers: Network is unreachable")?;
-        let dev = &self.ifaces[route.dev].name;
+        let dev = &self.ns.ifaces[route.dev].name;
         let mut out = format!("{dst}{from_text}");
         if let Some(v) = route.via {
             let _ = write!(out, " via {v}");
@@ -222,7 +224,7 @@ impl Router {
             let _ = write!(out, " table {}", policy::table_name(table));
         }
         if from.is_none()
-            && let Some(src) = self.source_on(route.dev, route.via.unwrap_or(dst))
+            && let Some(src) = self.ns.source_on(route.dev, route.via.unwrap_or(dst))
         {
             let _ = write!(out, " src {src}");
         }

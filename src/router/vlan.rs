@@ -232,19 +232,19 @@ impl Router {
     pub fn add_vlan(&mut self, cfg: VlanConfig, up: bool, dev: usize) -> Result<usize, String> {
         let parent = self
             .live_link(&cfg.parent)
-            .filter(|p| self.vlans.get(*p).is_none())
+            .filter(|p| self.ns.vlans.get(*p).is_none())
             .ok_or_else(|| format!("Cannot find device \"{}\"", cfg.parent))?;
         let mac = cfg.iface.mac;
         let name = cfg.iface.name.clone();
         self.add_link(dev, (&name, mac), LinkKind::Vlan, None)?;
-        self.ifaces[dev].mtu = cfg.iface.mtu;
-        self.vlans.devs.push(VlanDev {
+        self.ns.ifaces[dev].mtu = cfg.iface.mtu;
+        self.ns.vlans.devs.push(VlanDev {
             dev,
             parent,
             vid: cfg.vid,
         });
         for a in cfg.iface.addrs {
-            self.ifaces[dev].addrs.push(a);
+            self.ns.ifaces[dev].addrs.push(a);
         }
         if up {
             self.set_link_up(dev, true);
@@ -255,12 +255,13 @@ impl Router {
     /// Deletes a VLAN device (`ip link del`): its routes and neighbours go with it.
     pub fn delete_vlan(&mut self, dev: usize) {
         self.remove_link(dev);
-        self.vlans.devs.retain(|v| v.dev != dev);
+        self.ns.vlans.devs.retain(|v| v.dev != dev);
     }
 
     /// The VLAN devices on interface `parent`.
     pub(super) fn vlan_children(&self, parent: usize) -> Vec<usize> {
-        self.vlans
+        self.ns
+            .vlans
             .devs
             .iter()
             .filter(|v| v.parent == parent)
@@ -270,26 +271,27 @@ impl Router {
 
     /// Whether `dev` is a VLAN device.
     pub fn is_vlan(&self, dev: usize) -> bool {
-        self.vlans.get(dev).is_some()
+        self.ns.vlans.get(dev).is_some()
     }
 
     /// Numbers a lab's VLAN devices after every other interface, their bridges' ports
     /// included, in the order the lab gives them, as the kernel numbers devices made last.
     pub fn number_vlans(&mut self) {
         let next = self
+            .ns
             .links
             .iter()
             .enumerate()
-            .filter(|(i, _)| self.vlans.get(*i).is_none())
+            .filter(|(i, _)| self.ns.vlans.get(*i).is_none())
             .map(|(_, l)| l.ifindex)
             .chain(self.members.iter().map(|m| m.ifindex))
             .max()
             .unwrap_or(1)
             + 1;
-        let mut devs: Vec<usize> = self.vlans.devs.iter().map(|v| v.dev).collect();
+        let mut devs: Vec<usize> = self.ns.vlans.devs.iter().map(|v| v.dev).collect();
         devs.sort_unstable();
         for (k, d) in devs.into_iter().enumerate() {
-            self.links[d].ifindex = next + k as u32;
+            self.ns.links[d].ifindex = next + k as u32;
         }
     }
 
@@ -304,11 +306,11 @@ impl Router {
         let tci = tag(frame)?;
         let dev = match tci.vid {
             0 => usize::from(port),
-            vid => match self.vlans.find(usize::from(port), vid) {
-                Some(v) if self.links[v.dev].up => v.dev,
+            vid => match self.ns.vlans.find(usize::from(port), vid) {
+                Some(v) if self.ns.links[v.dev].up => v.dev,
                 Some(v) => {
                     if ctx.detail() {
-                        let name = &self.ifaces[v.dev].name;
+                        let name = &self.ns.ifaces[v.dev].name;
                         ctx.note(Note::Decision(format!("{name} is down").into()));
                     }
                     ctx.note(Note::Dropped(DropReason::UnknownVlan { vid }));
@@ -334,9 +336,9 @@ impl Router {
         tag: PacketTag,
         ctx: &mut Ctx<'_>,
     ) {
-        match self.vlans.get(dev) {
+        match self.ns.vlans.get(dev) {
             None => ctx.send_tagged(dev as u16, frame, tag),
-            Some(v) if self.links[dev].up => {
+            Some(v) if self.ns.links[dev].up => {
                 insert_tag(&mut frame, Tci::vid(v.vid));
                 ctx.send_tagged(v.parent as u16, frame, tag);
             }
@@ -349,11 +351,12 @@ impl Router {
     /// leaving by its parent's port.
     pub(super) fn routed_note(&self, dev: usize, via: Option<smoltcp::wire::Ipv4Address>) -> Note {
         let name = self
+            .ns
             .vlans
             .get(dev)
-            .map(|_| self.ifaces[dev].name.clone().into_boxed_str());
+            .map(|_| self.ns.ifaces[dev].name.clone().into_boxed_str());
         Note::Routed {
-            port: self.vlans.get(dev).map_or(dev, |v| v.parent) as u16,
+            port: self.ns.vlans.get(dev).map_or(dev, |v| v.parent) as u16,
             via,
             dev: name,
         }
@@ -362,16 +365,16 @@ impl Router {
     /// A VLAN device as `ip link` lists it: `eth0.10@eth0`, with carrier while its parent
     /// has it (`own`: the ports' views).
     pub(super) fn vlan_link(&self, dev: usize, own: &[PortView]) -> Option<LinkInfo> {
-        let v = self.vlans.get(dev)?;
-        let f = &self.ifaces[dev];
-        let state = &self.links[dev];
+        let v = self.ns.vlans.get(dev)?;
+        let f = &self.ns.ifaces[dev];
+        let state = &self.ns.links[dev];
         let mut link = LinkInfo::device(state.ifindex, &f.name, f.mac, f.mtu);
-        link.carrier = own.get(v.parent).is_some_and(|p| p.up) && self.links[v.parent].up;
+        link.carrier = own.get(v.parent).is_some_and(|p| p.up) && self.ns.links[v.parent].up;
         link.addrs = f.addrs.clone();
-        link.lower = Some(self.ifaces[v.parent].name.clone());
+        link.lower = Some(self.ns.ifaces[v.parent].name.clone());
         link.admin_up = state.up;
         link.activated = state.activated;
-        link.no_brd = self.no_brd.clone();
+        link.no_brd = self.ns.no_brd.clone();
         Some(link)
     }
 
@@ -410,16 +413,16 @@ impl Router {
         if self.live_link(&name).is_some() || self.enslaved_link(&name).is_some() {
             return Err((2, "RTNETLINK answers: File exists\n".into()));
         }
-        if self.vlans.get(parent).is_some() {
+        if self.ns.vlans.get(parent).is_some() {
             return Err((
                 2,
                 "hoplab: a VLAN device on a VLAN device (stacked tags) is not modelled\n".into(),
             ));
         }
-        if self.vlans.find(parent, vid).is_some() {
+        if self.ns.vlans.find(parent, vid).is_some() {
             return Err(kernel("VLAN device already exists"));
         }
-        let lower = &self.ifaces[parent];
+        let lower = &self.ns.ifaces[parent];
         if mtu.is_some_and(|m| m > lower.mtu) {
             return Err((2, "RTNETLINK answers: Invalid argument\n".into()));
         }
@@ -483,10 +486,11 @@ impl Router {
         let mut out = iproute::ip_link(std::slice::from_ref(link), false);
         if detail {
             let Some(v) = self
+                .ns
                 .ifaces
                 .iter()
                 .position(|f| f.name == name)
-                .and_then(|d| self.vlans.get(d))
+                .and_then(|d| self.ns.vlans.get(d))
             else {
                 return Some(Err(format!(
                     "hoplab: `ip -d link` shows VLAN devices' details; {name} is none"
