@@ -574,6 +574,7 @@ fn expand_host(
         at("eth0".to_string(), d.host.eth0.referenced),
         RawIface {
             ip: Some(d.host.eth0.clone()),
+            ipv6: None,
             mac: d.host.mac.clone(),
             mtu: None,
             link: None,
@@ -595,6 +596,7 @@ fn expand_host(
                     format!("{}/{}", net.gateway, net.subnet.prefix_len()),
                     *loc,
                 )),
+                ipv6: None,
                 mac: Some(at(mac, *loc)),
                 mtu: Some(at(u32::from(net.mtu), *loc)),
                 link: None,
@@ -711,6 +713,7 @@ fn container_host(
                         format!("{}/{}", l.ep.ip, net.subnet.prefix_len()),
                         c.loc,
                     )),
+                    ipv6: None,
                     mac: Some(at(l.ep.mac.to_string(), c.loc)),
                     mtu: Some(at(u32::from(net.mtu), c.loc)),
                     link: None,
@@ -730,6 +733,7 @@ fn container_host(
                 let mac = EthernetAddress([0x02, b[3], b[4], b[5], b[6], b[7]]);
                 RawIface {
                     ip: None,
+                    ipv6: None,
                     mac: Some(at(mac.to_string(), c.loc)),
                     mtu: None,
                     link: None,
@@ -744,6 +748,7 @@ fn container_host(
         name: at(c.name.clone(), c.loc),
         interfaces: Ordered(ifaces),
         gateway: gateway.map(|g| at(g.to_string(), c.loc)),
+        gateway6: None,
         announce,
         routes: Vec::new(),
     };
