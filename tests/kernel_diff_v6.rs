@@ -19,18 +19,24 @@ const MAC_A: &str = "02:42:ac:11:00:02";
 const MAC_B: &str = "02:42:ac:11:00:03";
 const LL_B: &str = "fe80::42:acff:fe11:3";
 
-/// The lab hoplab runs: `steps` (YAML list items) on hosts `a` and `b`.
-fn lab(steps: &str) -> String {
+/// The lab hoplab runs: `steps` (YAML list items) on hosts `a` and `b`; `a_extra` (YAML
+/// lines of host `a`, such as its `gateway6:`) after `a`'s interfaces.
+fn lab(a_extra: &str, steps: &str) -> String {
     format!(
-        "version: 1\nname: kd-v6\nhosts:\n  - name: a\n    interfaces:\n      eth0: {{ipv6: \"2001:db8:1::10/64\", mac: \"{MAC_A}\"}}\n  - name: b\n    interfaces:\n      eth0: {{ipv6: \"2001:db8:1::20/64\", mac: \"{MAC_B}\"}}\nlinks:\n  - [a:eth0, b:eth0]\nsteps:\n{steps}"
+        "version: 1\nname: kd-v6\nhosts:\n  - name: a\n    interfaces:\n      eth0: {{ipv6: \"2001:db8:1::10/64\", mac: \"{MAC_A}\"}}\n{a_extra}  - name: b\n    interfaces:\n      eth0: {{ipv6: \"2001:db8:1::20/64\", mac: \"{MAC_B}\"}}\nlinks:\n  - [a:eth0, b:eth0]\nsteps:\n{steps}"
     )
 }
 
 /// Runs the lab through the CLI (captures to `out` when given); its JSON report.
 fn hoplab(steps: &str, out: Option<&Path>) -> serde_json::Value {
+    hoplab_with("", steps, out)
+}
+
+/// [`hoplab`] with lines of host `a`'s own (see [`lab`]).
+fn hoplab_with(a_extra: &str, steps: &str, out: Option<&Path>) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("kd-v6.yaml");
-    std::fs::write(&file, lab(steps)).unwrap();
+    std::fs::write(&file, lab(a_extra, steps)).unwrap();
     let mut args = vec!["run", file.to_str().unwrap(), "--json"];
     match out {
         Some(o) => args.extend(["--capture", "both", "--out", o.to_str().unwrap()]),
@@ -213,6 +219,37 @@ fn kd_v6_addr_listing() {
     assert!(ours.contains("\n2: eth0: <"), "{ours}");
     assert!(
         ours.contains("    inet6 fe80::42:acff:fe11:2/64 scope link \n"),
+        "{ours}"
+    );
+}
+
+#[test]
+fn kd_v6_route_listing_with_a_gateway() {
+    if !privileged("kd_v6_route_listing_with_a_gateway") {
+        return;
+    }
+    let bed = Bed::new("kd_v6_route_listing_with_a_gateway");
+    must(&[
+        "ip",
+        "-n",
+        &bed.a,
+        "-6",
+        "route",
+        "add",
+        "default",
+        "via",
+        "2001:db8:1::1",
+    ]);
+    let (kernel, _) = bed.run(&bed.a, "ip -6 route");
+    let v = hoplab_with(
+        "    gateway6: 2001:db8:1::1\n",
+        "  - {on: a, show: ip -6 route}\n",
+        None,
+    );
+    let (ours, _) = step(&v, 0);
+    assert_eq!(ours, kernel);
+    assert!(
+        ours.ends_with("default via 2001:db8:1::1 dev eth0 metric 1024 pref medium\n"),
         "{ours}"
     );
 }
