@@ -509,11 +509,160 @@ fn frames() -> Vec<Frame> {
     qinq.extend_from_slice(&[0x81, 0x00, 0x00, 100]);
     qinq.extend_from_slice(&inner[12..]);
     add(qinq);
+    // 41-49: IPv6.
+    v6_frames(&mut add);
     // pcapng comments, as hoplab writes them.
     out[1].1 = Some("id=42 learned 02:42:ac:11:00:02 on veth1");
     out[20].1 = Some("MASQUERADE 172.17.0.2:40000 -> 192.168.1.10:40005");
     out[22].1 = Some("raw frame");
     out
+}
+
+const LL_H1: [u8; 16] = [
+    0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x42, 0xac, 0xff, 0xfe, 0x11, 0, 2,
+];
+const LL_H2: [u8; 16] = [
+    0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x42, 0xac, 0xff, 0xfe, 0x11, 0, 3,
+];
+const G_H1: [u8; 16] = [
+    0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+];
+const G_H2: [u8; 16] = [
+    0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20,
+];
+const G_GW: [u8; 16] = [
+    0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
+];
+const G_FAR: [u8; 16] = [
+    0x20, 0x01, 0x0d, 0xb8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x05,
+];
+
+/// The solicited-node multicast address of `a` (ff02::1:ffXX:XXXX).
+fn solicited(a: [u8; 16]) -> [u8; 16] {
+    let mut m = [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 0];
+    m[13..].copy_from_slice(&a[13..]);
+    m
+}
+
+/// An IPv6 packet; the ICMPv6, TCP or UDP checksum (upper-layer header at `l4`) is filled
+/// over the pseudo-header.
+fn v6(src: [u8; 16], dst: [u8; 16], nh: u8, hlim: u8, payload: &[u8], l4: (usize, u8)) -> Vec<u8> {
+    let mut p = vec![0x60, 0, 0, 0];
+    p.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    p.extend_from_slice(&[nh, hlim]);
+    p.extend_from_slice(&src);
+    p.extend_from_slice(&dst);
+    p.extend_from_slice(payload);
+    let (start, proto) = l4;
+    let at = match proto {
+        58 => 2,
+        6 => 16,
+        _ => 6,
+    };
+    p[40 + start + at..40 + start + at + 2].fill(0);
+    let upper = &p[40 + start..];
+    let mut sum: u32 = 0;
+    let mut words = |b: &[u8]| {
+        for c in b.chunks(2) {
+            sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+        }
+    };
+    words(&src);
+    words(&dst);
+    words(&(upper.len() as u32).to_be_bytes());
+    words(&[0, 0, 0, proto]);
+    words(upper);
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    let ck = !(sum as u16);
+    let ck = if ck == 0 && proto == 17 { 0xffff } else { ck };
+    p[40 + start + at..40 + start + at + 2].copy_from_slice(&ck.to_be_bytes());
+    p
+}
+
+fn v6_eth(src: EthernetAddress, dst: EthernetAddress, ip: &[u8]) -> Vec<u8> {
+    eth(src, dst, EthernetProtocol::Ipv6, ip)
+}
+
+/// A neighbor solicitation (135) or advertisement (136) for `target`, with the link-layer
+/// address option when `lladdr` is given.
+fn nd(ty: u8, flags: u8, target: [u8; 16], lladdr: Option<EthernetAddress>) -> Vec<u8> {
+    let mut m = vec![ty, 0, 0, 0, flags, 0, 0, 0];
+    m.extend_from_slice(&target);
+    if let Some(mac) = lladdr {
+        m.extend_from_slice(&[if ty == 135 { 1 } else { 2 }, 1]);
+        m.extend_from_slice(mac.as_bytes());
+    }
+    m
+}
+
+fn v6_frames(add: &mut impl FnMut(Vec<u8>)) {
+    let mcast = |a: [u8; 16]| EthernetAddress([0x33, 0x33, a[12], a[13], a[14], a[15]]);
+    let icmp6 = (0, 58);
+    // 41-42: h1 asks for h2's link-local address; h2 answers (solicited, override).
+    let ns = nd(135, 0, LL_H2, Some(MAC_H1));
+    let dst = solicited(LL_H2);
+    add(v6_eth(
+        MAC_H1,
+        mcast(dst),
+        &v6(LL_H1, dst, 58, 255, &ns, icmp6),
+    ));
+    let na = nd(136, 0x60, LL_H2, Some(MAC_H2));
+    add(v6_eth(
+        MAC_H2,
+        MAC_H1,
+        &v6(LL_H2, LL_H1, 58, 255, &na, icmp6),
+    ));
+    // 43-44: echo request and reply between global addresses.
+    let mut req = vec![128, 0, 0, 0, 0x12, 0x35, 0, 1];
+    req.extend_from_slice(b"hoplab-echo6");
+    add(v6_eth(MAC_H1, MAC_H2, &v6(G_H1, G_H2, 58, 64, &req, icmp6)));
+    let mut rep = req.clone();
+    rep[0] = 129;
+    add(v6_eth(MAC_H2, MAC_H1, &v6(G_H2, G_H1, 58, 64, &rep, icmp6)));
+    // 45: a TCP SYN to port 80.
+    let syn = V4 {
+        src: IP_H1,
+        dst: IP_H2,
+        ttl: 64,
+        id: 0,
+        df: true,
+    }
+    .tcp((40100, 80), TcpControl::Syn, (7, None), b"");
+    add(v6_eth(
+        MAC_H1,
+        MAC_H2,
+        &v6(G_H1, G_H2, 6, 64, &syn[20..], (0, 6)),
+    ));
+    // 46-47: a UDP datagram with hop limit 1; the gateway's time exceeded quoting it.
+    let mut udp = vec![0x9c, 0xd8, 0, 53, 0, 0, 0, 0];
+    udp.extend_from_slice(b"dns?");
+    let len = udp.len() as u16;
+    udp[4..6].copy_from_slice(&len.to_be_bytes());
+    let probe = v6(G_H1, G_FAR, 17, 1, &udp, (0, 17));
+    add(v6_eth(MAC_H1, MAC_GW, &probe));
+    let mut te = vec![3, 0, 0, 0, 0, 0, 0, 0];
+    te.extend_from_slice(&probe);
+    add(v6_eth(MAC_GW, MAC_H1, &v6(G_GW, G_H1, 58, 64, &te, icmp6)));
+    // 48: an MLDv2 report under hop-by-hop options (router alert), hop limit 1.
+    let mut hbh = vec![58, 0, 5, 2, 0, 0, 1, 0];
+    hbh.extend_from_slice(&[143, 0, 0, 0, 0, 0, 0, 1, 4, 0, 0, 0]);
+    hbh.extend_from_slice(&solicited(G_H1));
+    let all_mld = [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x16];
+    add(v6_eth(
+        MAC_H1,
+        mcast(all_mld),
+        &v6(LL_H1, all_mld, 0, 1, &hbh, (8, 58)),
+    ));
+    // 49: duplicate address detection: from ::, no link-layer option.
+    let dad = nd(135, 0, G_H1, None);
+    let dst = solicited(G_H1);
+    add(v6_eth(
+        MAC_H1,
+        mcast(dst),
+        &v6([0; 16], dst, 58, 255, &dad, icmp6),
+    ));
 }
 
 fn write_pcapng(path: &Path, frames: &[(Vec<u8>, Option<&'static str>)]) {
@@ -669,6 +818,51 @@ const FILTERS: &[&str] = &[
     "vlan.id == 10 && ip.src == 172.17.0.2",
     "vlan && ip.src == 10.0.0.5",
     "vlan.id == 10 && icmp.type == 0",
+    "ipv6",
+    "icmpv6",
+    "ip || ipv6",
+    "!ip && !arp && !vlan",
+    "ipv6 && udp",
+    "ipv6 && tcp",
+    "eth.type == 0x86dd",
+    "eth.dst == 33:33:ff:11:00:03",
+    "ipv6.src == fe80::42:acff:fe11:2",
+    "ipv6.dst == ff02::1:ff11:3",
+    "ipv6.addr == 2001:db8:1::20",
+    "ipv6.addr != 2001:db8:1::10",
+    "ipv6.addr == 2001:db8::/32",
+    "ipv6.addr == 2001:db8:2::/48",
+    "ipv6.src == fe80::/10",
+    "ipv6.dst == ff00::/8",
+    "ipv6.src == ::",
+    "ipv6.src > 2001:db8:1::10",
+    "ipv6.dst <= fe80::/64",
+    "ipv6.hlim == 255",
+    "ipv6.hlim == 1",
+    "ipv6.hlim != 64",
+    "ipv6.nxt == 58",
+    "ipv6.nxt == 0",
+    "ipv6.nxt == 17",
+    "ipv6.plen == 32",
+    "ipv6.plen > 40",
+    "icmpv6.type == 135",
+    "icmpv6.type == 136",
+    "icmpv6.type == 128 || icmpv6.type == 129",
+    "icmpv6.type == 3 && udp",
+    "icmpv6.type == 143",
+    "icmpv6.code == 0",
+    "icmpv6.type != 135",
+    "icmpv6.nd.ns.target_address == fe80::42:acff:fe11:3",
+    "icmpv6.nd.ns.target_address == 2001:db8::/32",
+    "icmpv6.nd.ns.target_address",
+    "icmpv6.nd.na.target_address",
+    "icmpv6.nd.na.target_address == fe80::42:acff:fe11:3",
+    "tcp.port == 80 && ipv6",
+    "tcp.flags.syn == 1 && ipv6.src == 2001:db8:1::10",
+    "tcp.len == 0 && ipv6",
+    "udp.dstport == 53",
+    "udp.length == 12",
+    "ipv6.dst == 2001:db8:2::5 && icmpv6",
 ];
 
 /// Filters both tshark and `Filter::parse` must reject.
@@ -691,6 +885,10 @@ const INVALID: &[&str] = &[
     "ip.ttl == \"64\"",
     "frame.comment contains \"\\q\"",
     "AND",
+    "ipv6.src == 2001:db8::/129",
+    "ipv6.src == 2001:db8:::1",
+    "ipv6.src == 2001:db8::1::2",
+    "icmpv6.type == 256",
 ];
 
 enum Tshark {
@@ -742,7 +940,7 @@ fn filter_counts_match_tshark() {
     std::fs::create_dir(&config_dir).expect("config dir");
     write_pcapng(&pcap, &frames());
     let frames = read_pcapng(&pcap);
-    assert_eq!(frames.len(), 40);
+    assert_eq!(frames.len(), 49);
 
     // Two workers: tshark takes ~0.5 s to start.
     let jobs: Vec<&str> = FILTERS.iter().chain(INVALID).copied().collect();

@@ -437,3 +437,56 @@ fn restore_errors_point_into_the_input() {
         );
     }
 }
+
+/// `ipv6:` and `gateway6:` are checked as `ip:` and `gateway:` are: each mistake at its
+/// line and column, with what to write instead; a router takes no IPv6 yet.
+#[test]
+fn ipv6_settings_are_checked_with_their_locations() {
+    let d = tempfile::tempdir().unwrap();
+    let lab = write(
+        d.path(),
+        "version: 1
+name: bad6
+hosts:
+  - name: a
+    interfaces:
+      eth0: {ipv6: \"2001:db8::10\", mac: \"02:00:00:00:00:01\"}
+      eth1: {ipv6: \"fe80::1/64\"}
+      eth2: {ipv6: \"ff02::1/64\"}
+      eth3: {ipv6: \"10.0.0.1/24\"}
+    gateway6: 2001:db8:9::1
+  - name: b
+    interfaces:
+      eth0: {ipv6: link-local}
+    gateway6: fe80::1
+  - name: c
+    interfaces:
+      eth0: 10.0.0.3/24
+    gateway6: fe80::1
+routers:
+  - name: r
+    interfaces:
+      eth0: {ip: 10.0.0.1/24, ipv6: \"2001:db8::1/64\"}
+",
+    );
+    let out = run(&["check", &lab]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    for want in [
+        "lab.yaml:6:20: field 'ipv6': '2001:db8::10': add the prefix length, e.g. 2001:db8::10/64",
+        "lab.yaml:7:20: field 'ipv6': 'fe80::1/64' is link-local",
+        "lab.yaml:8:20: field 'ipv6': 'ff02::1/64' is a multicast address",
+        "lab.yaml:9:20: field 'ipv6': '10.0.0.1/24' is not an IPv6 address with prefix",
+        "lab.yaml:10:15: field 'gateway6': gateway6 2001:db8:9::1: it is not on any of a's IPv6 prefixes",
+        "lab.yaml:18:15: field 'gateway6': gateway6 fe80::1: c has no interface with IPv6",
+        "lab.yaml:22:37: field 'ipv6': eth0: IPv6 on a router is not modelled yet",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in:\n{err}");
+    }
+    // b's link-local gateway is fine: only the errors above.
+    assert_eq!(
+        err.lines().filter(|l| l.contains("lab.yaml:")).count(),
+        7,
+        "{err}"
+    );
+}

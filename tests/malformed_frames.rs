@@ -19,6 +19,7 @@ fn host(name: &str, last: u8) -> Host {
                 mac: EthernetAddress([2, 0, 0, 0, 0, last]),
                 cidr: Some(Ipv4Cidr::new(Ipv4Address::new(10, 0, 0, last), 24)),
                 mtu: 1500,
+                ipv6: None,
             }],
             gateway: None,
             announce: 0,

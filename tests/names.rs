@@ -40,6 +40,7 @@ fn host(c: &Container, names: Names) -> Host {
                 mac: ep.mac,
                 cidr: Some(Ipv4Cidr::new(ep.ip, 16)),
                 mtu: 1500,
+                ipv6: None,
             }],
             gateway: None,
             announce: 0,

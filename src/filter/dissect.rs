@@ -2,7 +2,7 @@
 //!
 //! Layers that cannot be read are `None`, so their fields are absent; nothing
 //! here may panic on any input. Index 0 of the per-layer arrays is the frame's
-//! own header, index 1 the header quoted inside an ICMP error message.
+//! own header, index 1 the header quoted inside an ICMP or ICMPv6 error message.
 
 use smoltcp::wire::{
     ArpPacket, EthernetAddress, EthernetFrame, Icmpv4Packet, IpProtocol, Ipv4Address, Ipv4Packet,
@@ -23,6 +23,13 @@ const ICMP_QUOTING: [u8; 5] = [3, 4, 5, 11, 12];
 /// 64 bits): enough for TCP/UDP ports, the UDP length and an ICMP header.
 const QUOTED_L4_LEN: usize = 8;
 const IPV4_MIN_HEADER: usize = smoltcp::wire::IPV4_HEADER_LEN;
+const IPV6_HEADER: usize = 40;
+/// ICMPv6 types that quote the offending packet: destination unreachable, packet too
+/// big, time exceeded, parameter problem.
+const ICMPV6_QUOTING: [u8; 4] = [1, 2, 3, 4];
+/// Neighbor solicitation and advertisement, whose target address follows the header.
+const ICMPV6_NS: u8 = 135;
+const ICMPV6_NA: u8 = 136;
 const TCP_MIN_HEADER: usize = smoltcp::wire::TCP_HEADER_LEN;
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -60,6 +67,24 @@ pub(crate) struct Ip {
     pub len: u16,
     pub id: u16,
     pub df: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Ip6 {
+    pub src: u128,
+    pub dst: u128,
+    pub hlim: u8,
+    /// The fixed header's next header (an extension header's number if one follows).
+    pub nxt: u8,
+    pub plen: u16,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Icmp6 {
+    pub ty: u8,
+    pub code: u8,
+    /// The target of a neighbor solicitation (type 135) or advertisement (136).
+    pub target: Option<u128>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -107,6 +132,8 @@ pub(crate) struct Packet<'a> {
     pub arp: Option<Arp>,
     pub ip: [Option<Ip>; 2],
     pub icmp: [Option<Icmp>; 2],
+    pub ipv6: [Option<Ip6>; 2],
+    pub icmpv6: [Option<Icmp6>; 2],
     pub tcp: [Option<Tcp>; 2],
     pub udp: [Option<Udp>; 2],
 }
@@ -166,6 +193,7 @@ impl<'a> Packet<'a> {
         match ethertype {
             0x0806 => pkt.arp = dissect_arp(payload),
             0x0800 => pkt.dissect_ipv4(payload, 0),
+            0x86dd => pkt.dissect_ipv6(payload, 0),
             _ => {}
         }
         pkt
@@ -225,6 +253,72 @@ impl<'a> Packet<'a> {
         });
         if at == 0 && ICMP_QUOTING.contains(&ty) {
             self.dissect_ipv4(icmp.data(), 1);
+        }
+    }
+}
+
+impl Packet<'_> {
+    /// Dissects an IPv6 header, its hop-by-hop, routing and destination options headers,
+    /// and what they carry, into slot `at` (lenient as for IPv4: the buffer may be shorter
+    /// than the payload length). Nothing past a fragment header is dissected.
+    fn dissect_ipv6(&mut self, buf: &[u8], at: usize) {
+        let Some(header) = buf.get(..IPV6_HEADER) else {
+            return;
+        };
+        if header[0] >> 4 != 6 {
+            return;
+        }
+        let addr = |b: &[u8]| u128::from_be_bytes(b.try_into().unwrap_or([0; 16]));
+        let plen = u16::from_be_bytes([header[4], header[5]]);
+        let nxt = header[6];
+        self.ipv6[at] = Some(Ip6 {
+            src: addr(&header[8..24]),
+            dst: addr(&header[24..40]),
+            hlim: header[7],
+            nxt,
+            plen,
+        });
+        let end = (IPV6_HEADER + usize::from(plen)).min(buf.len());
+        let (mut proto, mut off, mut reported) = (nxt, IPV6_HEADER, usize::from(plen));
+        // Hop-by-hop, routing and destination options: next header, then length in
+        // 8-byte units beyond the first 8.
+        while matches!(proto, 0 | 43 | 60) {
+            let Some(ext) = buf.get(off..off + 2) else {
+                return;
+            };
+            let len = (usize::from(ext[1]) + 1) * 8;
+            proto = ext[0];
+            off += len;
+            reported = match reported.checked_sub(len) {
+                Some(r) => r,
+                None => return,
+            };
+        }
+        if off > end {
+            return;
+        }
+        let payload = &buf[off..end];
+        match proto {
+            58 => self.dissect_icmpv6(payload, at),
+            6 => self.tcp[at] = dissect_tcp(payload, reported, at == 0),
+            17 => self.udp[at] = dissect_udp(payload),
+            _ => {}
+        }
+    }
+
+    fn dissect_icmpv6(&mut self, buf: &[u8], at: usize) {
+        let Some(&[ty, code, ..]) = buf.get(..4) else {
+            return;
+        };
+        let target = match ty {
+            ICMPV6_NS | ICMPV6_NA => buf
+                .get(8..24)
+                .map(|t| u128::from_be_bytes(t.try_into().unwrap_or([0; 16]))),
+            _ => None,
+        };
+        self.icmpv6[at] = Some(Icmp6 { ty, code, target });
+        if at == 0 && ICMPV6_QUOTING.contains(&ty) {
+            self.dissect_ipv6(buf.get(8..).unwrap_or_default(), 1);
         }
     }
 }

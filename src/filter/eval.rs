@@ -17,19 +17,19 @@ use super::values::Literal;
 /// The occurrences of a numeric field in one frame (at most four:
 /// source and destination of the frame's header and of a quoted header).
 struct Values {
-    buf: [u64; 4],
+    buf: [u128; 4],
     len: usize,
 }
 
 impl Values {
-    fn push(&mut self, v: impl Into<u64>) {
+    fn push(&mut self, v: impl Into<u128>) {
         if self.len < self.buf.len() {
             self.buf[self.len] = v.into();
             self.len += 1;
         }
     }
 
-    fn as_slice(&self) -> &[u64] {
+    fn as_slice(&self) -> &[u128] {
         &self.buf[..self.len]
     }
 }
@@ -89,6 +89,8 @@ fn exists(field: Field, pkt: &Packet) -> bool {
         Field::Arp => pkt.arp.is_some(),
         Field::Ip => some(&pkt.ip),
         Field::Icmp => some(&pkt.icmp),
+        Field::Ipv6 => some(&pkt.ipv6),
+        Field::Icmpv6 => some(&pkt.icmpv6),
         Field::Tcp => some(&pkt.tcp),
         Field::Udp => some(&pkt.udp),
         other => numbers(other, pkt).len > 0,
@@ -159,6 +161,28 @@ fn numbers(field: Field, pkt: &Packet) -> Values {
             F::IpLen => o.push(ip.len),
             F::IpId => o.push(ip.id),
             F::IpFlagsDf => o.push(ip.df),
+            _ => {}
+        }
+    }
+    for ip in pkt.ipv6.iter().flatten() {
+        match field {
+            F::Ipv6Src => o.push(ip.src),
+            F::Ipv6Dst => o.push(ip.dst),
+            F::Ipv6Addr => {
+                o.push(ip.src);
+                o.push(ip.dst);
+            }
+            F::Ipv6Hlim => o.push(ip.hlim),
+            F::Ipv6Nxt => o.push(ip.nxt),
+            F::Ipv6Plen => o.push(ip.plen),
+            _ => {}
+        }
+    }
+    for icmp in pkt.icmpv6.iter().flatten() {
+        match (field, icmp.ty, icmp.target) {
+            (F::Icmpv6Type, ..) => o.push(icmp.ty),
+            (F::Icmpv6Code, ..) => o.push(icmp.code),
+            (F::Icmpv6NsTarget, 135, Some(t)) | (F::Icmpv6NaTarget, 136, Some(t)) => o.push(t),
             _ => {}
         }
     }

@@ -29,6 +29,14 @@
 //! | `ip.ttl`, `ip.proto` | uint8 | time to live, protocol number |
 //! | `ip.len`, `ip.id` | uint16 | total length, identification |
 //! | `ip.flags.df` | flag | don't fragment |
+//! | `ipv6` | protocol | IPv6 header present |
+//! | `ipv6.src`, `ipv6.dst` | IPv6 | source, destination address |
+//! | `ipv6.addr` | IPv6 | source or destination address |
+//! | `ipv6.hlim`, `ipv6.nxt` | uint8 | hop limit, the fixed header's next header |
+//! | `ipv6.plen` | uint16 | payload length |
+//! | `icmpv6` | protocol | ICMPv6 message present |
+//! | `icmpv6.type`, `icmpv6.code` | uint8 | ICMPv6 type (128 echo request, 129 reply, 133-137 NDP, 1-4 errors) and code |
+//! | `icmpv6.nd.ns.target_address`, `icmpv6.nd.na.target_address` | IPv6 | a neighbor solicitation's, advertisement's target |
 //! | `icmp` | protocol | ICMP message present |
 //! | `icmp.type`, `icmp.code` | uint8 | ICMP type (8 echo request, 0 reply, 3, 11, ...) and code |
 //! | `icmp.ident`, `icmp.seq` | uint16 | identifier, sequence number (echo, timestamp, mask types only) |
@@ -49,6 +57,7 @@
 //! | uint | `64`, `0x40`, `0b1000000`; a leading `0` is octal (`010` is 8), as in Wireshark; must fit the field |
 //! | flag | `1`/`0` (any non-zero number is true), `True`/`TRUE`/`False`/`FALSE` |
 //! | IPv4 | `172.17.0.3`, or a CIDR prefix `172.16.0.0/12` (each side is masked, also for `<`/`>`) |
+//! | IPv6 | `2001:db8::10`, `fe80::1`, or a CIDR prefix `2001:db8::/32` (masked the same way) |
 //! | MAC | `02:42:ac:11:00:02`, `02-42-ac-11-00-02`, `02.42.ac.11.00.02`, `0242.ac11.0002`, `0242ac110002` |
 //! | string | `"..."` only (double quotes), escapes `\"` `\\` `\n` `\r` `\t` `\xHH` `\NNN` (ASCII) |
 //!
@@ -78,6 +87,11 @@
 //!   `tcp`/`udp` protocols, also occur in the frame. So `ip.src == X` matches an
 //!   ICMP error about a packet X sent, `icmp.type == 8` matches a time exceeded
 //!   quoting an echo request, and `tcp` matches an unreachable quoting a SYN.
+//!   ICMPv6 errors (destination unreachable, packet too big, time exceeded, parameter
+//!   problem) quote an IPv6 packet the same way (`ipv6.*`, `icmpv6.*`, `tcp.*`, `udp.*`).
+//! - IPv6's hop-by-hop, routing and destination options headers are skipped to reach
+//!   what they carry (an MLD report under hop-by-hop options is `icmpv6`); `ipv6.nxt` is
+//!   the fixed header's next header, as in Wireshark.
 //! - `frame.len` is the length of the bytes given (captures are not truncated).
 //! - A tagged frame's fields under the tag (`arp`, `ip.src`, `tcp.port`, ...) are its
 //!   own, as if the tag were not there; a frame with two 802.1Q tags has two `vlan.id`s.
@@ -91,12 +105,13 @@
 //!
 //! Known differences, on unusual or malformed frames only:
 //!
-//! - only Ethernet II with IPv4 is dissected, with up to two 802.1Q (0x8100) tags
+//! - only Ethernet II with IPv4 or IPv6 is dissected, with up to two 802.1Q (0x8100) tags
 //!   (no 802.1ad 0x88a8 tags, no LLC/SNAP, nothing under a third tag);
-//! - a header truncated below its minimum (IPv4 20 bytes; TCP, UDP and ICMP 8
-//!   bytes; TCP flags need 20) is absent as a whole, where tshark shows the
+//! - a header truncated below its minimum (IPv4 20 bytes, IPv6 40; TCP, UDP and
+//!   ICMP 8 bytes, ICMPv6 4; TCP flags need 20) is absent as a whole, where tshark shows the
 //!   protocol and the fields that fit;
-//! - IPv4 fragments carry no `tcp`/`udp`/`icmp` fields here, while tshark
+//! - IPv4 fragments and whatever follows an IPv6 fragment header carry no
+//!   `tcp`/`udp`/`icmp`/`icmpv6` fields here, while tshark
 //!   (reassembling by default) shows them on the frame that completes the
 //!   datagram.
 

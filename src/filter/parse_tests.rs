@@ -17,10 +17,10 @@ fn lit(text: &str) -> Literal {
     }
 }
 
-fn num(value: u64) -> Literal {
+fn num(value: u128) -> Literal {
     Literal::Num {
         value,
-        mask: u64::MAX,
+        mask: u128::MAX,
     }
 }
 
@@ -69,6 +69,15 @@ fn literal_forms() {
                 mask: 0xffff_ffff,
             },
         ),
+        (
+            "ipv6.src == 2001:db8::/32",
+            Literal::Num {
+                value: 0x2001_0db8 << 96,
+                mask: 0xffff_ffff << 96,
+            },
+        ),
+        ("ipv6.dst == fe80::1", num((0xfe80 << 112) | 1)),
+        ("ipv6.addr == ::/0", Literal::Num { value: 0, mask: 0 }),
         ("eth.src == 02:42:AC:11:00:02", num(0x0242_ac11_0002)),
         ("eth.src == 02-42-ac-11-00-02", num(0x0242_ac11_0002)),
         ("eth.src == 02.42.ac.11.00.02", num(0x0242_ac11_0002)),

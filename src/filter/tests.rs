@@ -308,6 +308,12 @@ fn all_filters() -> Vec<Filter> {
                 n if n.contains("mac") || n.starts_with("eth.") && n != "eth.type" => {
                     "02:42:ac:11:00:02"
                 }
+                n if n.starts_with("ipv6.")
+                    && (n.ends_with("src") || n.ends_with("dst") || n.ends_with("addr"))
+                    || n.ends_with("target_address") =>
+                {
+                    "2001:db8::/32"
+                }
                 n if n.starts_with("ip.") && n.ends_with("src")
                     || n.ends_with("dst")
                     || n.ends_with("addr") =>
@@ -343,7 +349,7 @@ fn truncated_and_garbage_frames_never_panic() {
             }
         }
     }
-    // A deterministic xorshift stream of random frames, some shaped like IPv4.
+    // A deterministic xorshift stream of random frames, some shaped like IPv4 or IPv6.
     let mut state = 0x9e37_79b9_7f4a_7c15_u64;
     let mut next = || {
         state ^= state << 13;
@@ -363,6 +369,14 @@ fn truncated_and_garbage_frames_never_panic() {
             bytes[13] = 0x00;
             bytes[14] = 0x45;
             bytes[23] = [1, 6, 17][i % 3];
+        }
+        if i % 3 == 2 && len > 54 {
+            // IPv6: ICMPv6 (errors quote more), TCP, UDP, or extension headers.
+            bytes[12] = 0x86;
+            bytes[13] = 0xdd;
+            bytes[14] = 0x60 | (bytes[14] & 0x0f);
+            bytes[20] = [58, 6, 17, 0, 43, 60][i % 6];
+            bytes[54] = [1, 2, 3, 4, 135, 136][(i / 3) % 6];
         }
         for f in &filters {
             f.matches(&bytes, None);

@@ -8,12 +8,12 @@ use super::lexer::{CmpOp, Tok, Token};
 /// A literal on the right of a comparison, ready for evaluation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Literal {
-    /// Integers, flags (0/1), IPv4 and MAC addresses as numbers. A field value
+    /// Integers, flags (0/1), IPv4, IPv6 and MAC addresses as numbers. A field value
     /// `v` is compared as `v & mask` against `value` (already masked): the mask
     /// is all ones except for CIDR prefixes.
     Num {
-        value: u64,
-        mask: u64,
+        value: u128,
+        mask: u128,
     },
     Str(String),
 }
@@ -82,9 +82,9 @@ pub(crate) fn literal(
             format!("comparing two fields (`{fname}` with `{word}`) is not supported"),
         ));
     }
-    let exact = |value| Literal::Num {
-        value,
-        mask: u64::MAX,
+    let exact = |value: u64| Literal::Num {
+        value: u128::from(value),
+        mask: u128::MAX,
     };
     match kind {
         Kind::Str => Err(err(
@@ -107,6 +107,7 @@ pub(crate) fn literal(
             _ => Ok(exact(u64::from(number(word, col)? != 0))),
         },
         Kind::Ipv4 => ipv4_literal(word, col),
+        Kind::Ipv6 => ipv6_literal(word, col),
         Kind::Mac => mac_literal(word, col).map(exact),
         Kind::Protocol => unreachable!("handled above"),
     }
@@ -191,7 +192,39 @@ fn ipv4_literal(word: &str, col: usize) -> Result<Literal, FilterError> {
     };
     let mask = u64::from(u32::MAX.checked_shl(32 - bits).unwrap_or(0));
     Ok(Literal::Num {
-        value: value & mask,
+        value: u128::from(value & mask),
+        mask: u128::from(mask),
+    })
+}
+
+/// An IPv6 address in any form `std` reads (`2001:db8::1`, `::ffff:10.0.0.1`), or a
+/// CIDR prefix `2001:db8::/32`.
+fn ipv6_literal(word: &str, col: usize) -> Result<Literal, FilterError> {
+    let (addr, prefix) = match word.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (word, None),
+    };
+    let Ok(parsed) = addr.parse::<std::net::Ipv6Addr>() else {
+        return Err(err(
+            col,
+            format!("{addr} is not a valid IPv6 address (expected e.g. 2001:db8::1)"),
+        ));
+    };
+    let bits = match prefix {
+        None => 128,
+        Some(p) => match p.parse::<u32>() {
+            Ok(n) if n <= 128 && (p == "0" || !p.starts_with('0')) => n,
+            _ => {
+                return Err(err(
+                    col,
+                    format!("/{p} is not a valid prefix length (0 to 128)"),
+                ));
+            }
+        },
+    };
+    let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+    Ok(Literal::Num {
+        value: parsed.to_bits() & mask,
         mask,
     })
 }

@@ -16,6 +16,19 @@ pub struct PingArgs {
     pub size: usize,
     pub ttl: u8,
     pub quiet: bool,
+    /// An IPv6 destination (`ping -6`, `ping6`, or an IPv6 address): `dest` is then unused.
+    pub dest6: Option<Ping6Dest>,
+}
+
+/// Where `ping -6` goes: the address, and the interface its scope (`fe80::1%eth0`) or
+/// `-I eth0` names.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ping6Dest {
+    pub addr: smoltcp::wire::Ipv6Address,
+    /// The `%eth0` written after the address: iputils prints it with the address.
+    pub scope: Option<String>,
+    /// `-I eth0`.
+    pub iface: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -117,6 +130,7 @@ pub enum Command {
 /// The commands a host runs, for error messages and `hoplab` docs.
 pub const COMMANDS: &[&str] = &[
     "ping",
+    "ping6",
     "curl",
     "http-server",
     "nc",
@@ -170,7 +184,8 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
     };
     let rest = &argv[1..];
     match name.as_str() {
-        "ping" => parse_ping(rest).map(Command::Ping),
+        "ping" => parse_ping(rest, None).map(Command::Ping),
+        "ping6" => parse_ping(rest, Some(6)).map(Command::Ping),
         "curl" => parse_curl(rest).map(Command::Curl),
         "http-server" => match rest {
             [p] => Ok(Command::HttpServer { port: port(p)? }),
@@ -231,7 +246,8 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
     }
 }
 
-fn parse_ping(args: &[String]) -> Result<PingArgs, String> {
+/// `ping [-4|-6] ...` (`family` 6 for `ping6`).
+fn parse_ping(args: &[String], mut family: Option<u8>) -> Result<PingArgs, String> {
     let mut p = PingArgs {
         dest: Dest::Addr(Ipv4Address::UNSPECIFIED),
         count: 4,
@@ -240,11 +256,16 @@ fn parse_ping(args: &[String]) -> Result<PingArgs, String> {
         size: 56,
         ttl: 64,
         quiet: false,
+        dest6: None,
     };
-    let mut dest = None;
+    let mut dest: Option<&str> = None;
+    let mut iface = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
+            "-4" => family = Some(4),
+            "-6" => family = Some(6),
+            "-I" => iface = Some(value(&mut it, "I")?.to_string()),
             "-c" => p.count = num(value(&mut it, "c")?, "count")?,
             "-i" => p.interval = secs(value(&mut it, "i")?, "interval")?,
             "-W" => p.wait = secs(value(&mut it, "W")?, "timeout")?,
@@ -257,10 +278,36 @@ fn parse_ping(args: &[String]) -> Result<PingArgs, String> {
             "-t" => p.ttl = num(value(&mut it, "t")?, "TTL")?,
             "-q" => p.quiet = true,
             s if s.starts_with('-') => return Err(format!("ping: invalid option -- '{s}'")),
-            d => dest = Some(Dest::parse(d)?),
+            d => dest = Some(d),
         }
     }
-    p.dest = dest.ok_or("ping: usage error: Destination address required")?;
+    let dest = dest.ok_or("ping: usage error: Destination address required")?;
+    // iputils takes an IPv6 address whatever the flags, unless -4 says otherwise.
+    let (addr, scope) = match dest.split_once('%') {
+        Some((a, s)) => (a, Some(s.to_string())),
+        None => (dest, None),
+    };
+    let wrong_family = || format!("ping: {dest}: Address family for hostname not supported");
+    match addr.parse::<smoltcp::wire::Ipv6Address>() {
+        Ok(_) if family == Some(4) => return Err(wrong_family()),
+        Ok(a) => {
+            p.dest6 = Some(Ping6Dest {
+                addr: a,
+                scope,
+                iface,
+            });
+        }
+        Err(_) if family == Some(6) => {
+            // A name has no IPv6 address here (the resolver answers A records only).
+            return Err(wrong_family());
+        }
+        Err(_) => {
+            if iface.is_some() {
+                return Err("ping: -I is taken with an IPv6 destination only".into());
+            }
+            p.dest = Dest::parse(dest)?;
+        }
+    }
     if p.count == 0 {
         return Err("ping: invalid argument: '0': out of range: 1 <= value".into());
     }

@@ -72,6 +72,7 @@ impl phy::TxToken for TxToken<'_, '_> {
                 if is_arp_request(&buf) {
                     *self.arp_requests += 1;
                 }
+                override_solicited_na(&mut buf);
                 let lowered = self
                     .pmtu
                     .and_then(|(p, now)| p.lowered(pmtu::tcp_dst(&buf)?, self.mtu as u32, now));
@@ -89,6 +90,35 @@ impl phy::TxToken for TxToken<'_, '_> {
             }
         }
     }
+}
+
+/// smoltcp answers a solicitation with the Solicited flag alone; Linux (`ndisc_recv_ns`)
+/// also sets Override for its own unicast address, so that the asker replaces what it had.
+/// The flag is set here, and the ICMPv6 checksum made again.
+fn override_solicited_na(frame: &mut [u8]) {
+    use smoltcp::wire::{Icmpv6Packet, Ipv6Packet};
+    const NA: u8 = 136;
+    const SOLICITED: u8 = 0x40;
+    const OVERRIDE: u8 = 0x20;
+    let at = ETH_HEADER_LEN + 40;
+    let is_na = frame.get(12..14) == Some(&[0x86, 0xdd])
+        && frame.get(ETH_HEADER_LEN + 6) == Some(&58)
+        && frame.get(at) == Some(&NA)
+        && frame
+            .get(at + 4)
+            .is_some_and(|f| f & (SOLICITED | OVERRIDE) == SOLICITED);
+    if !is_na || frame.len() < at + 24 {
+        return;
+    }
+    let ip = Ipv6Packet::new_unchecked(&frame[ETH_HEADER_LEN..]);
+    let (src, dst) = (ip.src_addr(), ip.dst_addr());
+    let end = at + usize::from(ip.payload_len());
+    let Some(message) = frame.get_mut(at..end) else {
+        return;
+    };
+    message[4] |= OVERRIDE;
+    let mut icmp = Icmpv6Packet::new_unchecked(message);
+    icmp.fill_checksum(&src, &dst);
 }
 
 fn is_arp_request(frame: &[u8]) -> bool {

@@ -19,7 +19,7 @@ use std::any::Any;
 
 use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 
-use crate::listing::iproute::{self, LinkInfo, NeighInfo, RouteGet, RouteInfo};
+use crate::listing::iproute::{self, LinkInfo, NeighInfo, Route6Info, RouteGet, RouteInfo};
 use crate::rand::Rng;
 use crate::sim::{CmdId, Ctx, Node, PortView};
 use crate::time::{Duration, Instant};
@@ -99,6 +99,11 @@ impl Host {
         self.stack.net.set_gateway(gw);
     }
 
+    /// The IPv6 default route: via `gw` (see [`net::Net::set_gateway6`]).
+    pub fn set_gateway6(&mut self, gw: Option<smoltcp::wire::Ipv6Address>) {
+        self.stack.net.set_gateway6(gw);
+    }
+
     /// Sends `count` rounds of unsolicited ARPs from now on, one second apart, from
     /// interface `only` or every addressed one.
     pub fn announce_from(&mut self, now: Instant, count: u8, only: Option<usize>) {
@@ -127,21 +132,34 @@ impl Host {
         self.stack.footprint()
     }
 
+    /// Whether some interface has IPv6 (then `lo` has ::1, as IPv6 is on in the namespace).
+    fn has_ipv6(&self) -> bool {
+        self.stack
+            .net
+            .ifaces
+            .iter()
+            .any(|f| f.config.ipv6.is_some())
+    }
+
     fn links(&self, views: &[PortView]) -> Vec<LinkInfo> {
-        let mut links = vec![LinkInfo::loopback()];
+        let mut lo = LinkInfo::loopback();
+        if self.has_ipv6() {
+            lo.addrs6 = vec![smoltcp::wire::Ipv6Cidr::new(
+                smoltcp::wire::Ipv6Address::LOCALHOST,
+                128,
+            )];
+        }
+        let mut links = vec![lo];
         for (i, (f, v)) in self.stack.net.ifaces.iter().zip(views).enumerate() {
             if !v.present {
                 continue;
             }
             let c = &f.config;
             let addrs = c.cidr.into_iter().collect();
-            links.push(LinkInfo::veth(
-                self.ifindex(i as u16),
-                &c.name,
-                v,
-                (c.mac, c.mtu),
-                addrs,
-            ));
+            let mut link =
+                LinkInfo::veth(self.ifindex(i as u16), &c.name, v, (c.mac, c.mtu), addrs);
+            link.addrs6 = c.ipv6_addrs();
+            links.push(link);
         }
         links
     }
@@ -202,6 +220,69 @@ impl Host {
         });
         routes.extend(connected);
         routes
+    }
+
+    /// `ip -6 route`: each IPv6 interface's prefixes (global ones by address, then its
+    /// fe80::/64), then the default route.
+    fn routes6(&self) -> Vec<Route6Info> {
+        let net = &self.stack.net;
+        let mut routes: Vec<Route6Info> = Vec::new();
+        for f in net.ifaces.iter().filter(|f| f.config.ipv6.is_some()) {
+            for c in f.config.ipv6.iter().flatten() {
+                routes.push(Route6Info {
+                    dst: Some(*c),
+                    via: None,
+                    dev: f.config.name.clone(),
+                });
+            }
+        }
+        routes.sort_by_key(|r| {
+            r.dst.map(|d| {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(d.prefix_len()))
+                    .unwrap_or(0);
+                (d.address().to_bits() & mask, d.prefix_len())
+            })
+        });
+        routes.dedup_by(|a, b| {
+            a.dev == b.dev
+                && a.dst.map(|d| d.prefix_len()) == b.dst.map(|d| d.prefix_len())
+                && a.dst.zip(b.dst).is_some_and(|(x, y)| same_prefix(x, y))
+        });
+        for f in net.ifaces.iter() {
+            if let Some(ll) = f.config.link_local() {
+                routes.push(Route6Info {
+                    dst: Some(ll),
+                    via: None,
+                    dev: f.config.name.clone(),
+                });
+            }
+        }
+        if let Some((i, gw)) = net.gateway6 {
+            routes.push(Route6Info {
+                dst: None,
+                via: Some(gw),
+                dev: net.ifaces[i].config.name.clone(),
+            });
+        }
+        routes
+    }
+
+    fn neighbours6(&self, now: Instant) -> Vec<NeighInfo<smoltcp::wire::Ipv6Address>> {
+        let net = &self.stack.net;
+        net.ifaces
+            .iter()
+            .flat_map(|f| {
+                f.neighbours6(now)
+                    .into_iter()
+                    .map(|(ip, mac, state)| NeighInfo {
+                        ip,
+                        dev: f.config.name.clone(),
+                        lladdr: Some(mac),
+                        state,
+                    })
+            })
+            .collect()
     }
 
     /// `ip route get DST`, with the path MTU learned for it.
@@ -270,6 +351,14 @@ impl Host {
             })
             .collect()
     }
+}
+
+/// Whether two prefixes of the same length cover the same addresses.
+fn same_prefix(a: smoltcp::wire::Ipv6Cidr, b: smoltcp::wire::Ipv6Cidr) -> bool {
+    let mask = u128::MAX
+        .checked_shl(128 - u32::from(a.prefix_len()))
+        .unwrap_or(0);
+    a.address().to_bits() & mask == b.address().to_bits() & mask
 }
 
 impl Node for Host {
@@ -346,14 +435,28 @@ impl Node for Host {
             ["ip", "route" | "r", "show" | "list", "cache"] => {
                 Ok(iproute::ip_route_cache(&self.route_cache(now)))
             }
+            // Both families, IPv4's table first, as the kernel dumps them.
             ["ip", "neigh" | "n" | "neighbour" | "neighbor"]
             | ["ip", "neigh" | "neighbour" | "neighbor", "show"] => {
+                Ok(iproute::ip_neigh(&self.neighbours(now))
+                    + &iproute::ip_neigh(&self.neighbours6(now)))
+            }
+            ["ip", "-4", "neigh" | "n" | "neighbour" | "neighbor"]
+            | ["ip", "-4", "neigh" | "n" | "neighbour" | "neighbor", "show"] => {
                 Ok(iproute::ip_neigh(&self.neighbours(now)))
+            }
+            ["ip", "-6", "neigh" | "n" | "neighbour" | "neighbor"]
+            | ["ip", "-6", "neigh" | "n" | "neighbour" | "neighbor", "show"] => {
+                Ok(iproute::ip_neigh(&self.neighbours6(now)))
+            }
+            ["ip", "-6", "route" | "r"] | ["ip", "-6", "route" | "r", "show"] => {
+                Ok(iproute::ip_route6(&self.routes6()))
             }
             ["ss", ..] => Ok(self.stack.ss(now, &ss::parse(&argv[1..])?)),
             _ => Err(format!(
-                "{}: a host shows `ip addr`, `ip link`, `ip -s link`, `ip route`, \
-                 `ip route get ADDR`, `ip route show cache`, `ip neigh`, `ss`",
+                "{}: a host shows `ip addr`, `ip -6 addr`, `ip link`, `ip -s link`, \
+                 `ip route`, `ip -6 route`, `ip route get ADDR`, `ip route show cache`, \
+                 `ip neigh`, `ip -6 neigh`, `ss`",
                 argv.join(" ")
             )),
         }

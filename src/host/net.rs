@@ -8,7 +8,7 @@ use smoltcp::phy::Medium;
 use smoltcp::socket::AnySocket;
 use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
-    HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr,
+    HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr,
 };
 
 use crate::host::device::{CapsOnly, SimDevice};
@@ -28,6 +28,64 @@ pub struct IfaceConfig {
     pub mac: EthernetAddress,
     pub cidr: Option<Ipv4Cidr>,
     pub mtu: u32,
+    /// IPv6 on the interface: None when it is off (`disable_ipv6`, as Docker leaves a
+    /// container's interface on a network without IPv6); else its static addresses, in the
+    /// order they were added, beside the link-local address every IPv6 interface gets.
+    pub ipv6: Option<Vec<Ipv6Cidr>>,
+}
+
+impl IfaceConfig {
+    /// The link-local address Linux gives an IPv6 interface when it comes up
+    /// (`addr_gen_mode eui64`): fe80::/64 and the MAC's modified EUI-64.
+    pub fn link_local(&self) -> Option<Ipv6Cidr> {
+        self.ipv6
+            .as_ref()
+            .map(|_| Ipv6Cidr::new(eui64_link_local(self.mac), 64))
+    }
+
+    /// Its IPv6 addresses in the kernel's order (`ip -6 addr`): an interface keeps them by
+    /// scope, global before link, each new one ahead of the others of its scope.
+    pub fn ipv6_addrs(&self) -> Vec<Ipv6Cidr> {
+        let statics = self.ipv6.iter().flat_map(|v| v.iter().rev().copied());
+        statics.chain(self.link_local()).collect()
+    }
+
+    /// Every address smoltcp holds for the interface.
+    fn ip_cidrs(&self) -> impl Iterator<Item = IpCidr> + '_ {
+        let v6 = self.ipv6_addrs().into_iter().map(IpCidr::Ipv6);
+        self.cidr.map(IpCidr::Ipv4).into_iter().chain(v6)
+    }
+}
+
+/// The solicited-node multicast group of `a`: ff02::1:ff and its last 24 bits.
+pub fn solicited_node(a: Ipv6Address) -> Ipv6Address {
+    let o = a.octets();
+    Ipv6Address::new(
+        0xff02,
+        0,
+        0,
+        0,
+        0,
+        1,
+        u16::from_be_bytes([0xff, o[13]]),
+        u16::from_be_bytes([o[14], o[15]]),
+    )
+}
+
+/// fe80:: and the modified EUI-64 of `mac`: its universal/local bit flipped, ff:fe in the
+/// middle (RFC 4291 appendix A), as the kernel's `addrconf_ifid_eui48` makes it.
+pub fn eui64_link_local(mac: EthernetAddress) -> Ipv6Address {
+    let m = mac.0;
+    Ipv6Address::new(
+        0xfe80,
+        0,
+        0,
+        0,
+        u16::from_be_bytes([m[0] ^ 0x02, m[1]]),
+        u16::from_be_bytes([m[2], 0xff]),
+        u16::from_be_bytes([0xfe, m[3]]),
+        u16::from_be_bytes([m[4], m[5]]),
+    )
 }
 
 pub struct HostIface {
@@ -36,6 +94,9 @@ pub struct HostIface {
     pub(crate) sockets: SocketSet<'static>,
     /// (address, MAC, when confirmed), in first-seen order.
     pub(crate) neigh: Vec<(Ipv4Address, EthernetAddress, Instant)>,
+    /// The IPv6 neighbours smoltcp learned from NDP: (address, MAC, when filled, confirmed
+    /// by a solicited advertisement), in first-seen order.
+    pub(crate) neigh6: Vec<(Ipv6Address, EthernetAddress, Instant, bool)>,
     /// Speaks IP, not Ethernet: a routed stack's interface or a host's `lo`.
     pub(crate) ip_medium: bool,
     /// Until when smoltcp sends no ARP request on this interface, for any neighbour: it
@@ -76,6 +137,8 @@ pub struct Net {
     pub ifaces: Vec<HostIface>,
     /// Default gateway and the interface it is reached through.
     pub gateway: Option<(usize, Ipv4Address)>,
+    /// The IPv6 default route's gateway and its interface.
+    pub gateway6: Option<(usize, Ipv6Address)>,
     pub rng: Rng,
     /// TCP sockets their app has closed, kept until the close handshake completes (as the
     /// kernel keeps a closed socket's connection), then freed; and whether its TIME-WAIT has
@@ -170,20 +233,24 @@ impl Net {
             config.random_seed = rng.next_u64();
             let mut dev = CapsOnly(cfg.mtu as usize, Medium::Ethernet);
             let mut iface = Interface::new(config, &mut dev, now.to_smoltcp());
-            if let Some(cidr) = cfg.cidr {
-                iface.update_ip_addrs(|addrs| {
-                    let _ = addrs.push(IpCidr::Ipv4(cidr));
-                });
-                if let Some(g) = gateway.filter(|g| cidr.contains_addr(g) && gw.is_none()) {
-                    let _ = iface.routes_mut().add_default_ipv4_route(g);
-                    gw = Some((i, g));
+            iface.update_ip_addrs(|addrs| {
+                // At most `iface-max-addr-count-4`: an IPv4, a link-local and two more.
+                for c in cfg.ip_cidrs() {
+                    let _ = addrs.push(c);
                 }
+            });
+            if let Some(cidr) = cfg.cidr
+                && let Some(g) = gateway.filter(|g| cidr.contains_addr(g) && gw.is_none())
+            {
+                let _ = iface.routes_mut().add_default_ipv4_route(g);
+                gw = Some((i, g));
             }
             built.push(HostIface {
                 config: cfg,
                 iface,
                 sockets: SocketSet::new(Vec::new()),
                 neigh: Vec::new(),
+                neigh6: Vec::new(),
                 ip_medium: false,
                 arp_silent_until: Instant::ZERO,
                 want_arp: Vec::new(),
@@ -193,6 +260,7 @@ impl Net {
         Net {
             ifaces: built,
             gateway: gw,
+            gateway6: None,
             rng,
             orphans: Vec::new(),
             time_wait: Vec::new(),
@@ -216,6 +284,7 @@ impl Net {
         Net {
             ifaces,
             gateway: None,
+            gateway6: None,
             rng,
             orphans: Vec::new(),
             time_wait: Vec::new(),
@@ -372,19 +441,23 @@ impl Net {
         config.random_seed = self.rng.next_u64();
         let mut dev = CapsOnly(cfg.mtu as usize, Medium::Ethernet);
         let mut iface = Interface::new(config, &mut dev, now.to_smoltcp());
-        if let Some(cidr) = cfg.cidr {
-            iface.update_ip_addrs(|addrs| {
-                let _ = addrs.push(IpCidr::Ipv4(cidr));
-            });
-        }
+        iface.update_ip_addrs(|addrs| {
+            // At most `iface-max-addr-count-4`: an IPv4, a link-local and two more.
+            for c in cfg.ip_cidrs() {
+                let _ = addrs.push(c);
+            }
+        });
         f.iface = iface;
         f.config = cfg;
         f.neigh.clear();
+        f.neigh6.clear();
         f.want_arp.clear();
         f.held.clear();
         f.arp_silent_until = Instant::ZERO;
         let gw = self.gateway.map(|(_, g)| g);
         self.set_gateway(gw);
+        let gw6 = self.gateway6.map(|(_, g)| g);
+        self.set_gateway6(gw6);
         // A new device starts without routes: the host's own go back on it.
         let _ = self.sync_routes();
     }
@@ -405,6 +478,82 @@ impl Net {
                 self.gateway = Some((i, g));
             }
         }
+    }
+
+    /// Makes `gw` the IPv6 default gateway: a link-local one through the first interface
+    /// with IPv6, another through the first interface with a prefix holding it (none if no
+    /// interface does).
+    pub fn set_gateway6(&mut self, gw: Option<Ipv6Address>) {
+        self.gateway6 = None;
+        for (i, f) in self.ifaces.iter_mut().enumerate() {
+            if f.ip_medium {
+                continue;
+            }
+            f.iface.routes_mut().remove_default_ipv6_route();
+            let Some(g) = gw.filter(|_| self.gateway6.is_none()) else {
+                continue;
+            };
+            let holds = match g.is_unicast_link_local() {
+                true => f.config.ipv6.is_some(),
+                false => f.config.ipv6_addrs().iter().any(|c| c.contains_addr(&g)),
+            };
+            if holds {
+                let _ = f.iface.routes_mut().add_default_ipv6_route(g);
+                self.gateway6 = Some((i, g));
+            }
+        }
+    }
+
+    /// The interface an IPv6 packet to `dst` leaves by: the one asked for (`-I`, `%eth0`),
+    /// the first with IPv6 for a link-local destination (the kernel's fe80::/64 route of
+    /// the first device), the longest prefix holding `dst`, else the IPv6 gateway's.
+    pub fn route6(&self, dst: Ipv6Address, dev: Option<usize>) -> Option<usize> {
+        if let Some(d) = dev {
+            return self.ifaces.get(d)?.config.ipv6.as_ref().map(|_| d);
+        }
+        if dst.is_unicast_link_local() {
+            return self.ifaces.iter().position(|f| f.config.ipv6.is_some());
+        }
+        self.ifaces
+            .iter()
+            .enumerate()
+            .flat_map(|(i, f)| {
+                f.config
+                    .ipv6
+                    .iter()
+                    .flatten()
+                    .filter(|c| c.contains_addr(&dst))
+                    .map(move |c| (i, c.prefix_len()))
+            })
+            .max_by_key(|&(i, len)| (len, std::cmp::Reverse(i)))
+            .map(|(i, _)| i)
+            .or(self.gateway6.map(|(i, _)| i))
+    }
+
+    /// The source address for `dst` from interface `iface`: its link-local address for a
+    /// link-local destination, else its newest global address on `dst`'s prefix, else its
+    /// newest global one (RFC 6724's scope and longest-match rules, as the kernel applies
+    /// them to one interface).
+    pub fn source6(&self, iface: usize, dst: Ipv6Address) -> Option<Ipv6Address> {
+        let c = &self.ifaces.get(iface)?.config;
+        let addrs = c.ipv6_addrs();
+        if dst.is_unicast_link_local() {
+            return c.link_local().map(|l| l.address());
+        }
+        let global = addrs
+            .iter()
+            .filter(|a| !a.address().is_unicast_link_local());
+        global
+            .clone()
+            .find(|a| a.contains_addr(&dst))
+            .or(global.clone().next())
+            .map(|a| a.address())
+            .or(c.link_local().map(|l| l.address()))
+    }
+
+    /// The interface named `name`.
+    pub fn iface_named(&self, name: &str) -> Option<usize> {
+        self.ifaces.iter().position(|f| f.config.name == name)
     }
 
     /// Gives a host its loopback interface (127.0.0.1/8), once: made when a program first
@@ -863,13 +1012,13 @@ impl Net {
             if socket.state() == State::TimeWait && !recorded {
                 self.orphans[i].1 = true;
                 let ends = socket.local_endpoint().zip(socket.remote_endpoint());
-                if let Some((l, r)) = ends.filter(|_| self.time_wait.len() < TIME_WAIT_MAX) {
-                    let v4 = |a: smoltcp::wire::IpAddress| match a {
-                        smoltcp::wire::IpAddress::Ipv4(a) => a,
-                    };
+                // Programs connect over IPv4 only: an IPv6 connection is not recorded.
+                if let Some((l, r)) = ends.filter(|_| self.time_wait.len() < TIME_WAIT_MAX)
+                    && let (IpAddress::Ipv4(la), IpAddress::Ipv4(ra)) = (l.addr, r.addr)
+                {
                     self.time_wait.push(TimeWait {
-                        local: (v4(l.addr), l.port),
-                        remote: (v4(r.addr), r.port),
+                        local: (la, l.port),
+                        remote: (ra, r.port),
                         until: now + TIME_WAIT_FOR,
                     });
                 }
@@ -924,6 +1073,8 @@ impl Net {
                     if !self.unbuffered.is_empty() {
                         Self::buffer_socket(f, iface, &mut self.unbuffered, eth.payload());
                     }
+                } else if eth.ethertype() == EthernetProtocol::Ipv6 && f.config.ipv6.is_some() {
+                    f.observe_ndp(eth.payload(), now);
                 }
             }
         }
@@ -995,10 +1146,12 @@ fn ip_iface(name: String, cidr: Ipv4Cidr, mtu: u32, rng: &mut Rng, now: Instant)
             mac: EthernetAddress([0; 6]),
             cidr: Some(cidr),
             mtu,
+            ipv6: None,
         },
         iface,
         sockets: SocketSet::new(Vec::new()),
         neigh: Vec::new(),
+        neigh6: Vec::new(),
         ip_medium: true,
         arp_silent_until: Instant::ZERO,
         want_arp: Vec::new(),
@@ -1230,6 +1383,87 @@ impl HostIface {
                 .push((source_protocol_addr, source_hardware_addr, now)),
         }
         true
+    }
+
+    /// Mirrors smoltcp's IPv6 neighbour cache fill (`process_ndisc`): a neighbor
+    /// advertisement with the target's link-layer address, to one of our addresses or to
+    /// all nodes; a solicitation with the sender's, to our solicited-node group or to us.
+    /// Hop limit 255 only, as RFC 4861 (and smoltcp) require.
+    fn observe_ndp(&mut self, packet: &[u8], now: Instant) {
+        use smoltcp::wire::{
+            Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv6Packet, NdiscNeighborFlags, NdiscRepr,
+            RawHardwareAddress,
+        };
+        let Ok(ip) = Ipv6Packet::new_checked(packet) else {
+            return;
+        };
+        if ip.next_header() != IpProtocol::Icmpv6 || ip.hop_limit() != 255 {
+            return;
+        }
+        let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        let Ok(icmp) = Icmpv6Packet::new_checked(ip.payload()) else {
+            return;
+        };
+        let caps = smoltcp::phy::ChecksumCapabilities::default();
+        let Ok(Icmpv6Repr::Ndisc(nd)) = Icmpv6Repr::parse(&src, &dst, &icmp, &caps) else {
+            return;
+        };
+        // The interface's addresses, without collecting them (no allocation per frame).
+        let ours = || {
+            let statics = self.config.ipv6.iter().flatten().map(|c| c.address());
+            statics.chain(self.config.link_local().map(|c| c.address()))
+        };
+        let to_us = ours().any(|a| a == dst);
+        let mac = |l: Option<RawHardwareAddress>| {
+            l.filter(|l| l.len() == 6)
+                .map(|l| EthernetAddress::from_bytes(l.as_bytes()))
+                .filter(|m| m.is_unicast())
+        };
+        let (lladdr, confirmed) = match nd {
+            NdiscRepr::NeighborAdvert {
+                lladdr,
+                target_addr,
+                flags,
+            } if to_us || dst.is_multicast() => (
+                mac(lladdr),
+                flags.contains(NdiscNeighborFlags::SOLICITED) && target_addr == src,
+            ),
+            NdiscRepr::NeighborSolicit { lladdr, .. }
+                if !src.is_unspecified() && (to_us || ours().any(|a| solicited_node(a) == dst)) =>
+            {
+                (mac(lladdr), false)
+            }
+            _ => return,
+        };
+        let Some(lladdr) = lladdr else {
+            return;
+        };
+        match self.neigh6.iter_mut().find(|n| n.0 == src) {
+            Some(n) => {
+                n.1 = lladdr;
+                n.2 = now;
+                n.3 |= confirmed;
+            }
+            None => self.neigh6.push((src, lladdr, now, confirmed)),
+        }
+    }
+
+    /// IPv6 neighbours smoltcp still knows, with the state Linux would show: REACHABLE for
+    /// `REACHABLE_FOR` after a solicited advertisement, then STALE; STALE at once for one
+    /// learned from its solicitation (the kernel makes such an entry STALE, then DELAY
+    /// while it confirms it: that confirmation is not modelled).
+    pub fn neighbours6(&self, now: Instant) -> Vec<(Ipv6Address, EthernetAddress, &'static str)> {
+        self.neigh6
+            .iter()
+            .filter(|n| now.saturating_sub(n.2) < NEIGH_LIFETIME)
+            .map(|&(ip, mac, t, confirmed)| {
+                let state = match confirmed && now.saturating_sub(t) < REACHABLE_FOR {
+                    true => "REACHABLE",
+                    false => "STALE",
+                };
+                (ip, mac, state)
+            })
+            .collect()
     }
 
     /// Neighbours smoltcp still knows, with the state Linux would show.

@@ -305,14 +305,21 @@ pub struct Sock {
     pub users: Option<(String, u32, u32)>,
 }
 
-fn v4(a: IpAddress) -> Ipv4Address {
+/// An IPv4 endpoint's address; None for an IPv6 one, which the listing leaves out: the
+/// programs open IPv4 sockets only (`ping -6` uses a raw socket, which `ss -tu` does not
+/// show).
+fn v4(a: IpAddress) -> Option<Ipv4Address> {
     match a {
-        IpAddress::Ipv4(a) => a,
+        IpAddress::Ipv4(a) => Some(a),
+        IpAddress::Ipv6(_) => None,
     }
 }
 
-fn listen_addr(e: IpListenEndpoint) -> (Ipv4Address, u16) {
-    (e.addr.map_or(Ipv4Address::UNSPECIFIED, v4), e.port)
+fn listen_addr(e: IpListenEndpoint) -> Option<(Ipv4Address, u16)> {
+    match e.addr {
+        None => Some((Ipv4Address::UNSPECIFIED, e.port)),
+        Some(a) => Some((v4(a)?, e.port)),
+    }
 }
 
 /// A stack's TCP and UDP sockets in listing order, one per socket Linux would have: a
@@ -330,15 +337,18 @@ pub fn sockets(net: &Net, held: &[(Held, (&str, u32))], now: Instant) -> Vec<Soc
                     let Some(state) = State::of_tcp(t.state()) else {
                         continue;
                     };
-                    let (local, peer) = match state {
-                        State::Listen => (
-                            listen_addr(t.listen_endpoint()),
-                            (Ipv4Address::UNSPECIFIED, 0),
-                        ),
+                    let ends = match state {
+                        State::Listen => listen_addr(t.listen_endpoint())
+                            .map(|l| (l, (Ipv4Address::UNSPECIFIED, 0))),
                         _ => match (t.local_endpoint(), t.remote_endpoint()) {
-                            (Some(l), Some(r)) => ((v4(l.addr), l.port), (v4(r.addr), r.port)),
-                            _ => continue,
+                            (Some(l), Some(r)) => v4(l.addr)
+                                .zip(v4(r.addr))
+                                .map(|(la, ra)| ((la, l.port), (ra, r.port))),
+                            _ => None,
                         },
+                    };
+                    let Some((local, peer)) = ends else {
+                        continue;
                     };
                     // Linux's Send-Q counts what is unacknowledged, a SYN or FIN included;
                     // a request (SYN-RECV) and a TIME-WAIT minisocket hold nothing and
@@ -369,10 +379,12 @@ pub fn sockets(net: &Net, held: &[(Held, (&str, u32))], now: Instant) -> Vec<Soc
                     if !u.is_open() {
                         continue;
                     }
-                    let (mut local, peer) = (
-                        listen_addr(u.endpoint()),
-                        held.and_then(|h| h.0.peer).map(|p| (v4(p.addr), p.port)),
-                    );
+                    let Some(mut local) = listen_addr(u.endpoint()) else {
+                        continue;
+                    };
+                    let peer = held
+                        .and_then(|h| h.0.peer)
+                        .and_then(|p| Some((v4(p.addr)?, p.port)));
                     // A connected socket has its source address: the interface's.
                     if peer.is_some() && local.0.is_unspecified() {
                         local.0 = net.addr(iface).unwrap_or(local.0);

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
+use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr};
 
 use crate::sim::PortStats;
 use crate::wire::Mac;
@@ -49,6 +49,8 @@ pub struct LinkInfo {
     pub no_brd: Vec<Ipv4Address>,
     /// The device a VLAN device sits on: `eth0.10@eth0`.
     pub lower: Option<String>,
+    /// IPv6 addresses in the kernel's order (global ones, then link-local; `::1` on `lo`).
+    pub addrs6: Vec<Ipv6Cidr>,
 }
 
 impl LinkInfo {
@@ -97,6 +99,7 @@ impl LinkInfo {
             no_brd: Vec::new(),
             lower_missing: false,
             lower: None,
+            addrs6: Vec::new(),
         }
     }
 
@@ -107,6 +110,23 @@ impl LinkInfo {
             addrs: vec![Ipv4Cidr::new(Ipv4Address::new(127, 0, 0, 1), 8)],
             ..LinkInfo::device(1, "lo", EthernetAddress([0; 6]), 65536)
         }
+    }
+
+    /// The header `ip -6 addr` prints: no qdisc and no group, as iproute2 leaves them out
+    /// of an address listing filtered by family, and no `@ifN` for a veth whose peer is in
+    /// another namespace (that dump carries no peer namespace to name it by).
+    fn header6(&self) -> String {
+        let mut h = self.header(false);
+        if let (Some(i), None, None) = (self.peer_ifindex, &self.peer_name, &self.lower) {
+            h = h.replacen(
+                &format!("{}@if{i}: ", self.name),
+                &format!("{}: ", self.name),
+                1,
+            );
+        }
+        let qdisc = [" qdisc noqueue", " qdisc noop"];
+        let h = qdisc.iter().fold(h, |h, q| h.replacen(q, "", 1));
+        h.replacen(" group default", "", 1)
     }
 
     fn header(&self, mode: bool) -> String {
@@ -181,6 +201,9 @@ pub fn link_listing(words: &[&str], links: impl FnOnce() -> Vec<LinkInfo>) -> Op
         ["ip", "addr" | "a" | "address"] | ["ip", "addr" | "a" | "address", "show"] => {
             Some(ip_addr(&links()))
         }
+        ["ip", "-6", "addr" | "a" | "address"] | ["ip", "-6", "addr" | "a" | "address", "show"] => {
+            Some(ip_addr6(&links()))
+        }
         ["ip", "link" | "l"] | ["ip", "link" | "l", "show"] => Some(ip_link(&links(), false)),
         ["ip", "-s", "link" | "l"] | ["ip", "-s", "link" | "l", "show"] => {
             Some(ip_link(&links(), true))
@@ -208,8 +231,40 @@ pub fn ip_addr(links: &[LinkInfo]) -> String {
             }
             out.push_str("       valid_lft forever preferred_lft forever\n");
         }
+        inet6_lines(&mut out, l);
     }
     out
+}
+
+/// `ip -6 addr`: the links that have an IPv6 address, and those addresses.
+pub fn ip_addr6(links: &[LinkInfo]) -> String {
+    let mut out = String::new();
+    for l in links.iter().filter(|l| !l.addrs6.is_empty()) {
+        out.push_str(&l.header6());
+        inet6_lines(&mut out, l);
+    }
+    out
+}
+
+/// `    inet6 2001:db8::10/64 scope global ` (a trailing space, no device name) and its
+/// lifetimes, for each IPv6 address of `l`.
+fn inet6_lines(out: &mut String, l: &LinkInfo) {
+    for a in &l.addrs6 {
+        let scope = if a.address().is_loopback() {
+            "host"
+        } else if a.address().is_unicast_link_local() {
+            "link"
+        } else {
+            "global"
+        };
+        let _ = writeln!(
+            out,
+            "    inet6 {}/{} scope {scope} ",
+            a.address(),
+            a.prefix_len()
+        );
+        out.push_str("       valid_lft forever preferred_lft forever\n");
+    }
 }
 
 /// `ip link`, or `ip -s link` with `stats`.
@@ -354,18 +409,18 @@ pub fn ip_route_cache(routes: &[RouteGet]) -> String {
     out
 }
 
-/// One neighbour entry as `ip neigh` shows it.
+/// One neighbour entry as `ip neigh` shows it (an IPv4 one unless said otherwise).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NeighInfo {
-    pub ip: Ipv4Address,
+pub struct NeighInfo<A = Ipv4Address> {
+    pub ip: A,
     pub dev: String,
     pub lladdr: Option<EthernetAddress>,
     /// `REACHABLE`, `STALE`, `DELAY`, `PROBE`, `INCOMPLETE`, `FAILED`, `PERMANENT`.
     pub state: &'static str,
 }
 
-/// `ip neigh`.
-pub fn ip_neigh(entries: &[NeighInfo]) -> String {
+/// `ip neigh` (for either family).
+pub fn ip_neigh<A: std::fmt::Display>(entries: &[NeighInfo<A>]) -> String {
     let mut out = String::new();
     for n in entries {
         let _ = write!(out, "{} dev {}", n.ip, n.dev);
@@ -373,6 +428,47 @@ pub fn ip_neigh(entries: &[NeighInfo]) -> String {
             let _ = write!(out, " lladdr {}", Mac(m));
         }
         let _ = writeln!(out, " {} ", n.state);
+    }
+    out
+}
+
+/// One IPv6 route as `ip -6 route` shows it: a connected prefix (`proto kernel metric
+/// 256`) or the default route (`metric 1024`, as `ip -6 route add default via` and a
+/// router advertisement's both give).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route6Info {
+    /// None for the default route.
+    pub dst: Option<Ipv6Cidr>,
+    pub via: Option<Ipv6Address>,
+    pub dev: String,
+}
+
+/// `ip -6 route`.
+pub fn ip_route6(routes: &[Route6Info]) -> String {
+    let mut out = String::new();
+    for r in routes {
+        match (r.dst, r.via) {
+            (Some(d), _) => {
+                let len = d.prefix_len();
+                let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+                let net = Ipv6Address::from_bits(d.address().to_bits() & mask);
+                let _ = writeln!(
+                    out,
+                    "{net}/{len} dev {} proto kernel metric 256 pref medium",
+                    r.dev
+                );
+            }
+            (None, Some(gw)) => {
+                let _ = writeln!(
+                    out,
+                    "default via {gw} dev {} metric 1024 pref medium",
+                    r.dev
+                );
+            }
+            (None, None) => {
+                let _ = writeln!(out, "default dev {} metric 1024 pref medium", r.dev);
+            }
+        }
     }
     out
 }

@@ -109,6 +109,7 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
                 mac: i.mac,
                 cidr: i.cidr,
                 mtu: i.mtu,
+                ipv6: i.ipv6.clone(),
             })
             .collect();
         let names: Vec<String> = ifaces.iter().map(|i| i.name.clone()).collect();
@@ -119,6 +120,7 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
             announce: h.announce,
         };
         let mut host = Host::new(config, seed).with_names(h.names.clone());
+        host.set_gateway6(h.gateway6);
         for route in &h.routes {
             host.apply_route(route)?;
         }

@@ -643,6 +643,7 @@ fn host_ifaces(plan: &mut HostPlan, d: &RawDocker) -> Vec<(S<String>, RawIface)>
         at("eth0".to_string(), d.host.eth0.referenced),
         RawIface {
             ip: Some(d.host.eth0.clone()),
+            ipv6: None,
             mac: d.host.mac.clone(),
             mtu: None,
             link: None,
@@ -664,6 +665,7 @@ fn host_ifaces(plan: &mut HostPlan, d: &RawDocker) -> Vec<(S<String>, RawIface)>
                     format!("{}/{}", net.gateway, net.subnet.prefix_len()),
                     *loc,
                 )),
+                ipv6: None,
                 mac: Some(at(mac, *loc)),
                 mtu: Some(at(u32::from(net.mtu), *loc)),
                 link: None,
@@ -776,6 +778,7 @@ fn container_host(
                         format!("{}/{}", l.ep.ip, net.subnet.prefix_len()),
                         c.loc,
                     )),
+                    ipv6: None,
                     mac: Some(at(l.ep.mac.to_string(), c.loc)),
                     mtu: Some(at(u32::from(net.mtu), c.loc)),
                     link: None,
@@ -795,6 +798,7 @@ fn container_host(
                 let mac = EthernetAddress([0x02, b[3], b[4], b[5], b[6], b[7]]);
                 RawIface {
                     ip: None,
+                    ipv6: None,
                     mac: Some(at(mac.to_string(), c.loc)),
                     mtu: None,
                     link: None,
@@ -809,6 +813,7 @@ fn container_host(
         name: at(c.name.clone(), c.loc),
         interfaces: Ordered(ifaces),
         gateway: gateway.map(|g| at(g.to_string(), c.loc)),
+        gateway6: None,
         announce,
         routes: Vec::new(),
     };

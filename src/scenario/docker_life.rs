@@ -503,6 +503,8 @@ impl HostPlan {
                     net.subnet.prefix_len(),
                 )),
                 mtu: u32::from(net.mtu),
+                // Docker networks are IPv4 here; Docker turns IPv6 off on such an interface.
+                ipv6: None,
             },
         });
         if self.step.is_some() {

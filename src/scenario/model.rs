@@ -209,6 +209,8 @@ pub struct IfaceSpec {
     pub mac: EthernetAddress,
     pub cidr: Option<Ipv4Cidr>,
     pub mtu: u32,
+    /// A host's IPv6: None when off, else its static addresses (see `IfaceConfig::ipv6`).
+    pub ipv6: Option<Vec<smoltcp::wire::Ipv6Cidr>>,
 }
 
 #[derive(Clone, Debug)]
@@ -216,6 +218,8 @@ pub struct HostSpec {
     pub name: String,
     pub ifaces: Vec<IfaceSpec>,
     pub gateway: Option<Ipv4Address>,
+    /// The IPv6 default route's gateway.
+    pub gateway6: Option<smoltcp::wire::Ipv6Address>,
     /// Unsolicited ARPs per interface at start.
     pub announce: u8,
     /// The names it resolves (`/etc/hosts`, a DNS server): a Docker container's.
@@ -776,6 +780,10 @@ impl Resolver<'_> {
                         None
                     }
                 });
+            let gateway6 = h
+                .gateway6
+                .as_ref()
+                .and_then(|g| gateway6(g, &h.name.value, &ifaces, &mut self.errs));
             if let Some(n) = self.names.nodes.get_mut(&h.name.value) {
                 n.1 = ifaces.iter().map(|i| i.name.clone()).collect();
             }
@@ -806,6 +814,7 @@ impl Resolver<'_> {
                             mac: i.mac,
                             cidr: i.cidr,
                             mtu: i.mtu,
+                            ipv6: i.ipv6.clone(),
                         })
                         .collect(),
                     gateway,
@@ -826,6 +835,7 @@ impl Resolver<'_> {
                 name: h.name.value.clone(),
                 ifaces,
                 gateway,
+                gateway6,
                 announce,
                 names,
                 routes,
@@ -856,6 +866,7 @@ impl Resolver<'_> {
                 &mut self.seen_macs,
                 &mut self.warnings,
             );
+            refuse_router_ipv6(&r.interfaces, &mut self.errs);
             let (ifaces, vlans) = split_vlans(&r.interfaces, ifaces, &mut self.errs);
             if let Some(n) = self.names.nodes.get_mut(&r.name.value) {
                 n.1 = ifaces.iter().map(|i| i.name.clone()).collect();
@@ -1292,6 +1303,103 @@ pub(crate) fn not_unicast(a: Ipv4Address) -> Option<&'static str> {
     }
 }
 
+/// An interface's `ipv6:` value: `link-local` (IPv6 with its link-local address alone) or
+/// a unicast address with its prefix, which it has beside its link-local one.
+fn ipv6_setting(text: &str) -> Result<Vec<smoltcp::wire::Ipv6Cidr>, String> {
+    use smoltcp::wire::{Ipv6Address, Ipv6Cidr};
+    if text == "link-local" {
+        return Ok(Vec::new());
+    }
+    let (addr, len) = match text.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (text, None),
+    };
+    let Ok(a) = addr.parse::<Ipv6Address>() else {
+        return Err(format!(
+            "'{text}' is not an IPv6 address with prefix (such as 2001:db8:1::10/64) nor `link-local`"
+        ));
+    };
+    let Some(len) = len else {
+        return Err(format!("'{text}': add the prefix length, e.g. {text}/64"));
+    };
+    let len = match len.parse::<u8>() {
+        Ok(l) if (1..=128).contains(&l) => l,
+        _ => return Err(format!("'{text}': the prefix length is 1 to 128")),
+    };
+    let kind = if a.is_multicast() {
+        Some("multicast")
+    } else if a.is_unspecified() {
+        Some("unspecified")
+    } else if a.is_loopback() {
+        Some("loopback")
+    } else {
+        None
+    };
+    if let Some(kind) = kind {
+        return Err(format!(
+            "'{text}' is a {kind} address; an interface needs a unicast one, such as 2001:db8:1::10/64"
+        ));
+    }
+    if a.is_unicast_link_local() {
+        return Err(format!(
+            "'{text}' is link-local: the interface makes its own (fe80::/64 and its MAC's \
+             EUI-64); write `ipv6: link-local` for it alone, or give a global address"
+        ));
+    }
+    Ok(vec![Ipv6Cidr::new(a, len)])
+}
+
+/// A host's `gateway6:`: on one of its IPv6 prefixes, or link-local (then some interface
+/// must have IPv6).
+fn gateway6(
+    g: &super::raw::S<String>,
+    host: &str,
+    ifaces: &[IfaceSpec],
+    errs: &mut Errors,
+) -> Option<smoltcp::wire::Ipv6Address> {
+    let Ok(a) = g.value.parse::<smoltcp::wire::Ipv6Address>() else {
+        errs.at(
+            g.referenced,
+            "gateway6",
+            format!("'{}' is not an IPv6 address", g.value),
+        );
+        return None;
+    };
+    let reachable = match a.is_unicast_link_local() {
+        true => ifaces.iter().any(|i| i.ipv6.is_some()),
+        false => ifaces
+            .iter()
+            .flat_map(|i| i.ipv6.iter().flatten())
+            .any(|c| c.contains_addr(&a)),
+    };
+    if !reachable {
+        let why = match a.is_unicast_link_local() {
+            true => format!("{host} has no interface with IPv6 (give one an `ipv6:` address)"),
+            false => format!("it is not on any of {host}'s IPv6 prefixes"),
+        };
+        errs.at(g.referenced, "gateway6", format!("gateway6 {a}: {why}"));
+        return None;
+    }
+    Some(a)
+}
+
+/// IPv6 is a host's for now: a router does not forward it, so its interfaces take none.
+fn refuse_router_ipv6(raw: &super::raw::Ordered<super::raw::RawIface>, errs: &mut Errors) {
+    for (key, r) in &raw.0 {
+        if let Some(v) = &r.ipv6 {
+            errs.at(
+                loc_or(v.referenced, key.referenced),
+                "ipv6",
+                format!(
+                    "{}: IPv6 on a router is not modelled yet (hosts have it; a router does \
+                     not forward it)",
+                    key.value
+                ),
+            );
+        }
+    }
+}
+
 /// A link whose MTU is below an end's interface MTU drops what that end may send, with no
 /// ICMP error from anyone: the kernel would never learn of it. Named both ends and numbers.
 fn link_mtu_warnings(
@@ -1623,11 +1731,18 @@ fn resolve_ifaces(
             ));
         }
         let mtu = iface.mtu.as_ref().map_or(1500, |m| checked_mtu(m, errs));
+        let ipv6 = iface.ipv6.as_ref().and_then(|v| {
+            let loc = loc_or(v.referenced, key.referenced);
+            ipv6_setting(&v.value)
+                .map_err(|e| errs.at(loc, "ipv6", e))
+                .ok()
+        });
         ifaces.push(IfaceSpec {
             name: key.value.clone(),
             mac,
             cidr,
             mtu,
+            ipv6,
         });
     }
     ifaces

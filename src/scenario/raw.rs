@@ -175,6 +175,11 @@ pub struct RawHost {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub gateway: Option<S<String>>,
+    /// The IPv6 default route's next hop: on one of the host's IPv6 prefixes, or a
+    /// link-local address (a router's fe80::...), reached through its first IPv6 interface.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub gateway6: Option<S<String>>,
     /// Unsolicited ARPs per interface when the host comes up, one second apart (0-3).
     #[serde(default)]
     #[schemars(with = "Option<u8>")]
@@ -223,6 +228,8 @@ pub struct RawRouter {
 #[derive(Debug)]
 pub struct RawIface {
     pub ip: Option<S<String>>,
+    /// `2001:db8:1::10/64`, or `link-local` for IPv6 with its link-local address alone.
+    pub ipv6: Option<S<String>>,
     pub mac: Option<S<String>>,
     pub mtu: Option<S<u32>>,
     /// A router's VLAN device: its parent and VLAN id (`link: eth0, vlan: 10`).
@@ -239,6 +246,13 @@ struct RawIfaceMap {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     ip: Option<S<String>>,
+    /// A host's IPv6 address with its prefix, e.g. 2001:db8:1::10/64, or `link-local`:
+    /// the interface has IPv6 with the link-local address Linux makes from the MAC
+    /// (fe80::/64 + EUI-64), which it also has beside an address given here. Without this
+    /// key IPv6 is off on the interface, as Docker leaves a container's interface.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    ipv6: Option<S<String>>,
     /// The MAC, e.g. "02:42:ac:11:00:02" (default: drawn from the seed).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
@@ -302,6 +316,7 @@ impl<'de> Deserialize<'de> for RawIface {
                         serde_saphyr::Location::UNKNOWN,
                         serde_saphyr::Location::UNKNOWN,
                     )),
+                    ipv6: None,
                     mac: None,
                     mtu: None,
                     link: None,
@@ -311,6 +326,7 @@ impl<'de> Deserialize<'de> for RawIface {
             fn visit_unit<E: de::Error>(self) -> Result<RawIface, E> {
                 Ok(RawIface {
                     ip: None,
+                    ipv6: None,
                     mac: None,
                     mtu: None,
                     link: None,
@@ -321,6 +337,7 @@ impl<'de> Deserialize<'de> for RawIface {
                 let m = RawIfaceMap::deserialize(de::value::MapAccessDeserializer::new(map))?;
                 Ok(RawIface {
                     ip: m.ip,
+                    ipv6: m.ipv6,
                     mac: m.mac,
                     mtu: m.mtu,
                     link: m.link,

@@ -70,7 +70,7 @@ pub fn have_net_admin(test: &str) -> bool {
 /// bytes, as the kernel cuts it), and tshark checks its checksum over what is left and
 /// reassembles it into the stream (an "overlap" once the segment is sent again smaller):
 /// only the ICMP's own checksum counts there, and reassembly errors do not count.
-pub const UNCLEAN: &str = "((_ws.malformed && !(_ws.expert.group == 0x07000000)) || (_ws.expert.severity >= error && !(icmp && _ws.expert.group == 0x01000000) && !(_ws.expert.group == 0x07000000)) || ip.checksum.status == 0 || (tcp.checksum.status == 0 && !icmp) || (udp.checksum.status == 0 && !icmp) || icmp.checksum.status == 0) && !(frame.comment matches \"dropped: (runt|oversize|bad_ip_header|bad_ip_checksum)\")";
+pub const UNCLEAN: &str = "((_ws.malformed && !(_ws.expert.group == 0x07000000)) || (_ws.expert.severity >= error && !(icmp && _ws.expert.group == 0x01000000) && !(_ws.expert.group == 0x07000000)) || ip.checksum.status == 0 || (tcp.checksum.status == 0 && !icmp) || (udp.checksum.status == 0 && !icmp) || icmp.checksum.status == 0 || icmpv6.checksum.status == 0) && !(frame.comment matches \"dropped: (runt|oversize|bad_ip_header|bad_ip_checksum)\")";
 
 /// Every shipped lab at the top of `scenarios/`.
 pub fn labs() -> Vec<PathBuf> {

@@ -8,8 +8,8 @@ use std::fmt::Write;
 
 use smoltcp::socket::raw;
 use smoltcp::wire::{
-    Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, Icmpv4TimeExceeded, IpProtocol, IpVersion,
-    Ipv4Address, Ipv4Packet,
+    Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, Icmpv4TimeExceeded, Icmpv6Message,
+    Icmpv6Packet, IpProtocol, IpVersion, Ipv4Address, Ipv4Packet, Ipv6Address, Ipv6Packet,
 };
 
 use super::App;
@@ -19,8 +19,17 @@ use crate::host::resolve::Names;
 use crate::sim::CmdResult;
 use crate::time::{Duration, Instant};
 
+/// `ping -6`'s own facts: the destination, the source chosen for it, and the interface
+/// (named after a link-local address, as iputils prints it: `fe80::1%eth0`).
+struct V6 {
+    dest: Ipv6Address,
+    src: Ipv6Address,
+    dev: String,
+}
+
 pub struct Ping {
     args: PingArgs,
+    v6: Option<V6>,
     /// The resolved destination.
     dest: Ipv4Address,
     /// The destination as the PING and statistics lines name it: the canonical name of a
@@ -51,6 +60,9 @@ pub struct Ping {
 
 impl Ping {
     pub fn start(args: PingArgs, now: Instant, net: &mut Net) -> Result<Ping, String> {
+        if args.dest6.is_some() {
+            return Self::start6(args, now, net);
+        }
         let (dest, answer) = args
             .dest
             .resolve(&net.names)
@@ -87,6 +99,7 @@ impl Ping {
             args.size + 28
         );
         Ok(Ping {
+            v6: None,
             dest,
             target,
             sock,
@@ -108,7 +121,113 @@ impl Ping {
         })
     }
 
+    /// `ping -6`: the interface the destination's scope, `-I` or the routes give, the
+    /// source address the kernel would pick there, and iputils' IPv6 header line
+    /// (`PING 2001:db8::2(2001:db8::2) 56 data bytes`).
+    fn start6(args: PingArgs, now: Instant, net: &mut Net) -> Result<Ping, String> {
+        let d = args.dest6.clone().ok_or("ping: no IPv6 destination")?;
+        let named = d.scope.as_ref().or(d.iface.as_ref());
+        let dev = match named {
+            Some(n) => Some(net.iface_named(n).ok_or_else(|| match &d.scope {
+                Some(_) => format!("ping: {}%{n}: Name or service not known", d.addr),
+                None => format!("ping: SO_BINDTODEVICE {n}: No such device"),
+            })?),
+            None => None,
+        };
+        let unreachable = || "ping: connect: Network is unreachable".to_string();
+        let iface = net.route6(d.addr, dev).ok_or_else(unreachable)?;
+        let src = net.source6(iface, d.addr).ok_or_else(unreachable)?;
+        let dev = net.ifaces[iface].config.name.clone();
+        let slots = 8;
+        let size = args.size + 48;
+        let rx = raw::PacketBuffer::new(
+            vec![raw::PacketMetadata::EMPTY; slots],
+            vec![0; (size + 48).clamp(128, 65535) * slots],
+        );
+        let tx = raw::PacketBuffer::new(vec![raw::PacketMetadata::EMPTY; 4], vec![0; size * 4]);
+        let socket = raw::Socket::new(Some(IpVersion::Ipv6), Some(IpProtocol::Icmpv6), rx, tx);
+        let sock = net.add_socket(iface, socket);
+        let ident = net.rng.next_u64() as u16;
+        let target = match &d.scope {
+            Some(s) => format!("{}%{s}", d.addr),
+            None => d.addr.to_string(),
+        };
+        let from = match &d.iface {
+            // iputils binds to the device and prints the source it set: none for a
+            // link-local destination (`from ::`), the kernel's choice otherwise.
+            Some(i) if d.addr.is_unicast_link_local() => format!(" from :: {i}:"),
+            Some(i) => format!(" from {src} {i}:"),
+            None => String::new(),
+        };
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "PING {target}({target}){from} {} data bytes",
+            args.size
+        );
+        Ok(Ping {
+            v6: Some(V6 {
+                dest: d.addr,
+                src,
+                dev,
+            }),
+            dest: Ipv4Address::UNSPECIFIED,
+            target,
+            sock,
+            src: Ipv4Address::UNSPECIFIED,
+            ident,
+            start: now,
+            next_send: now,
+            sent: 0,
+            sent_at: Vec::new(),
+            replied: Vec::new(),
+            received: 0,
+            duplicates: 0,
+            errors: 0,
+            rtt: RttStats::default(),
+            last_send: now,
+            last_activity: now,
+            out,
+            args,
+        })
+    }
+
+    /// An echo request over IPv6: the header is filled here (smoltcp sends a raw IPv6
+    /// socket's packet as it is), the ICMPv6 checksum over the pseudo-header.
+    fn send6(&mut self, now: Instant, net: &mut Net) {
+        let Some(v6) = &self.v6 else {
+            return;
+        };
+        let seq = (self.sent + 1) as u16;
+        let total = 40 + 8 + self.args.size;
+        let socket = net.socket::<raw::Socket>(self.sock);
+        let Ok(buf) = socket.send(total) else {
+            return;
+        };
+        buf.fill(0);
+        {
+            let mut ip = Ipv6Packet::new_unchecked(&mut buf[..]);
+            ip.set_version(6);
+            ip.set_payload_len((total - 40) as u16);
+            ip.set_next_header(IpProtocol::Icmpv6);
+            ip.set_hop_limit(self.args.ttl);
+            ip.set_src_addr(v6.src);
+            ip.set_dst_addr(v6.dest);
+        }
+        let mut icmp = Icmpv6Packet::new_unchecked(&mut buf[40..]);
+        icmp.set_msg_type(Icmpv6Message::EchoRequest);
+        icmp.set_msg_code(0);
+        icmp.set_echo_ident(self.ident);
+        icmp.set_echo_seq_no(seq);
+        fill_payload(icmp.payload_mut(), now);
+        icmp.fill_checksum(&v6.src, &v6.dest);
+        self.sent_one(now);
+    }
+
     fn send(&mut self, now: Instant, net: &mut Net) {
+        if self.v6.is_some() {
+            return self.send6(now, net);
+        }
         let seq = (self.sent + 1) as u16;
         let payload_len = self.args.size;
         let total = 20 + 8 + payload_len;
@@ -135,17 +254,13 @@ impl Ping {
         icmp.set_msg_code(0);
         icmp.set_echo_ident(self.ident);
         icmp.set_echo_seq_no(seq);
-        // iputils puts a timeval first, then bytes 0x10, 0x11, ...
-        let data = icmp.data_mut();
-        let since = now.since_start();
-        if data.len() >= 16 {
-            data[..8].copy_from_slice(&(since.nanos() / 1_000_000_000).to_le_bytes());
-            data[8..16].copy_from_slice(&((since.nanos() % 1_000_000_000) / 1000).to_le_bytes());
-        }
-        for (i, b) in data.iter_mut().enumerate().skip(16) {
-            *b = i as u8;
-        }
+        fill_payload(icmp.data_mut(), now);
         icmp.fill_checksum();
+        self.sent_one(now);
+    }
+
+    /// Records a request sent at `now`.
+    fn sent_one(&mut self, now: Instant) {
         let idx = (self.sent % SEQ_SPACE as u64) as usize;
         self.sent += 1;
         match self.sent_at.get_mut(idx) {
@@ -174,6 +289,14 @@ impl Ping {
     }
 
     fn handle(&mut self, now: Instant, data: &[u8], names: &Names) {
+        if self.v6.is_some() {
+            let (errors, replies) = (self.errors, self.received + self.duplicates);
+            self.handle6(now, data);
+            if self.errors != errors || self.received + self.duplicates != replies {
+                self.last_activity = now;
+            }
+            return;
+        }
         let Ok(ip) = Ipv4Packet::new_checked(data) else {
             return;
         };
@@ -185,6 +308,82 @@ impl Ping {
         self.match_reply(now, &ip, &icmp, names);
         if self.errors != errors_before || self.received + self.duplicates != replies_before {
             self.last_activity = now;
+        }
+    }
+
+    /// An IPv6 reply or error about one of our requests.
+    fn handle6(&mut self, now: Instant, data: &[u8]) {
+        let Some(v6) = &self.v6 else {
+            return;
+        };
+        let Ok(ip) = Ipv6Packet::new_checked(data) else {
+            return;
+        };
+        if ip.next_header() != IpProtocol::Icmpv6 {
+            return;
+        }
+        let Ok(icmp) = Icmpv6Packet::new_checked(ip.payload()) else {
+            return;
+        };
+        // A link-local address is printed with its interface, as iputils does.
+        let from = match ip.src_addr().is_unicast_link_local() {
+            true => format!("{}%{}", ip.src_addr(), v6.dev),
+            false => ip.src_addr().to_string(),
+        };
+        match icmp.msg_type() {
+            Icmpv6Message::EchoReply
+                if icmp.echo_ident() == self.ident && ip.src_addr() == v6.dest =>
+            {
+                let (seq, hlim) = (icmp.echo_seq_no(), ip.hop_limit());
+                self.reply(now, seq, (ip.payload().len(), &from, hlim));
+            }
+            Icmpv6Message::DstUnreachable | Icmpv6Message::TimeExceeded => {
+                // The error quotes our request: its IPv6 header, then the echo header.
+                let quote = icmp.payload();
+                if quote.len() < 48 {
+                    return;
+                }
+                let inner = Ipv6Packet::new_unchecked(quote);
+                if inner.dst_addr() != v6.dest || inner.next_header() != IpProtocol::Icmpv6 {
+                    return;
+                }
+                let ident = u16::from_be_bytes([quote[44], quote[45]]);
+                let seq = u16::from_be_bytes([quote[46], quote[47]]);
+                if ident != self.ident {
+                    return;
+                }
+                self.errors += 1;
+                let what = describe_error6(icmp.msg_type(), icmp.msg_code());
+                let _ = writeln!(self.out, "From {from} icmp_seq={seq} {what}");
+            }
+            _ => {}
+        }
+    }
+
+    /// A reply to request `seq`: counted once (a second is a duplicate), printed as
+    /// `64 bytes from ADDR: icmp_seq=1 ttl=64 time=0.040 ms`.
+    fn reply(&mut self, now: Instant, seq: u16, (len, from, ttl): (usize, &str, u8)) {
+        let idx = usize::from(seq.wrapping_sub(1));
+        let Some(&at) = self.sent_at.get(idx) else {
+            return;
+        };
+        let rtt = now.saturating_sub(at);
+        let bit = 1 << (idx % 64);
+        let dup = self.replied[idx / 64] & bit != 0;
+        if dup {
+            self.duplicates += 1;
+        } else {
+            self.replied[idx / 64] |= bit;
+            self.received += 1;
+            self.rtt.add(rtt.nanos() as f64 / 1000.0);
+        }
+        if !self.args.quiet {
+            let _ = writeln!(
+                self.out,
+                "{len} bytes from {from}: icmp_seq={seq} ttl={ttl} time={}{}",
+                fmt_rtt(rtt),
+                if dup { " (DUP!)" } else { "" }
+            );
         }
     }
 
@@ -208,32 +407,9 @@ impl Ping {
             Icmpv4Message::EchoReply
                 if icmp.echo_ident() == self.ident && ip.src_addr() == self.dest =>
             {
-                let seq = icmp.echo_seq_no();
-                let idx = usize::from(seq.wrapping_sub(1));
-                let Some(&at) = self.sent_at.get(idx) else {
-                    return;
-                };
-                let rtt = now.saturating_sub(at);
-                let bit = 1 << (idx % 64);
-                let dup = self.replied[idx / 64] & bit != 0;
-                if dup {
-                    self.duplicates += 1;
-                } else {
-                    self.replied[idx / 64] |= bit;
-                    self.received += 1;
-                    self.rtt.add(rtt.nanos() as f64 / 1000.0);
-                }
-                if !self.args.quiet {
-                    let _ = writeln!(
-                        self.out,
-                        "{} bytes from {}: icmp_seq={seq} ttl={} time={}{}",
-                        ip.payload().len(),
-                        self.pr_addr(ip.src_addr(), names),
-                        ip.hop_limit(),
-                        fmt_rtt(rtt),
-                        if dup { " (DUP!)" } else { "" }
-                    );
-                }
+                let from = self.pr_addr(ip.src_addr(), names);
+                let (seq, ttl) = (icmp.echo_seq_no(), ip.hop_limit());
+                self.reply(now, seq, (ip.payload().len(), &from, ttl));
             }
             Icmpv4Message::DstUnreachable | Icmpv4Message::TimeExceeded => {
                 // The error quotes our request: its IP header and at least 8 bytes after it,
@@ -320,6 +496,11 @@ impl Ping {
             self.received,
             super::fmt_g(loss)
         );
+        // iputils ends the statistics with a newline after the rtt line, or alone (an
+        // empty line) when no reply came.
+        if self.rtt.n == 0 {
+            out.push('\n');
+        }
         if self.rtt.n > 0 {
             let RttStats { min, max, .. } = self.rtt;
             let n = self.rtt.n as f64;
@@ -393,6 +574,40 @@ fn fmt_rtt(rtt: Duration) -> String {
         format!("{}.{:02} ms", (us + 5) / 1000, ((us + 5) % 1000) / 10)
     } else {
         format!("0.{:03} ms", us)
+    }
+}
+
+/// iputils' words for an ICMPv6 error (`print_icmp` of ping6_common.c).
+fn describe_error6(ty: Icmpv6Message, code: u8) -> String {
+    match ty {
+        Icmpv6Message::TimeExceeded => match code {
+            0 => "Time exceeded: Hop limit".into(),
+            1 => "Time exceeded: Defragmentation failure".into(),
+            _ => format!("Time exceeded: code {code}"),
+        },
+        _ => {
+            let why = match code {
+                0 => "No route".into(),
+                1 => "Administratively prohibited".into(),
+                2 => "Beyond scope of source address".into(),
+                3 => "Address unreachable".into(),
+                4 => "Port unreachable".into(),
+                _ => format!("Unknown code {code}"),
+            };
+            format!("Destination unreachable: {why}")
+        }
+    }
+}
+
+/// iputils' echo data: a timeval first (seconds, microseconds), then bytes 0x10, 0x11, ...
+fn fill_payload(data: &mut [u8], now: Instant) {
+    let since = now.since_start();
+    if data.len() >= 16 {
+        data[..8].copy_from_slice(&(since.nanos() / 1_000_000_000).to_le_bytes());
+        data[8..16].copy_from_slice(&((since.nanos() % 1_000_000_000) / 1000).to_le_bytes());
+    }
+    for (i, b) in data.iter_mut().enumerate().skip(16) {
+        *b = i as u8;
     }
 }
 

@@ -1,0 +1,164 @@
+//! Lab 14 (IPv6 basics) through the CLI: the run passes, the listings read as iproute2's,
+//! the pings' outcomes and exit codes are right, and the capture (read back by tshark,
+//! checksums checked) holds the neighbor discovery exchange and no ARP.
+
+mod common;
+
+use std::path::Path;
+
+use common::{assert_tshark_clean, have_tool, run, text, tshark, tshark_lines};
+
+const LAB: &str = "scenarios/14-ipv6-basics.yaml";
+
+/// The lab's JSON report and the directory its captures went to.
+fn report(dir: &Path) -> serde_json::Value {
+    let out = run(&[
+        "run",
+        LAB,
+        "--json",
+        "--capture",
+        "both",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("a JSON report")
+}
+
+/// The output of the step whose command is `cmd` on `node`.
+fn step<'a>(v: &'a serde_json::Value, node: &str, cmd: &str) -> &'a str {
+    let s = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["on"] == node && s["command"] == cmd)
+        .unwrap_or_else(|| panic!("no step `{cmd}` on {node}: {v}"));
+    s["result"]["output"]
+        .as_str()
+        .or(s["listing"].as_str())
+        .unwrap_or_else(|| panic!("{s}"))
+}
+
+#[test]
+fn lab14_listings_pings_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = report(dir.path());
+    assert_eq!(v["passed"], true, "{v}");
+    let addr = step(&v, "h1", "ip -6 addr");
+    assert_eq!(
+        addr,
+        "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 state UNKNOWN qlen 1000\n\
+         \x20   inet6 ::1/128 scope host \n\
+         \x20      valid_lft forever preferred_lft forever\n\
+         2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UP qlen 1000\n\
+         \x20   inet6 2001:db8:1::10/64 scope global \n\
+         \x20      valid_lft forever preferred_lft forever\n\
+         \x20   inet6 fe80::42:acff:fe11:2/64 scope link \n\
+         \x20      valid_lft forever preferred_lft forever\n\
+         3: eth1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UP qlen 1000\n\
+         \x20   inet6 fe80::42:acff:fe12:2/64 scope link \n\
+         \x20      valid_lft forever preferred_lft forever\n",
+        "{addr}"
+    );
+    assert_eq!(
+        step(&v, "h1", "ip -6 route"),
+        "2001:db8:1::/64 dev eth0 proto kernel metric 256 pref medium\n\
+         fe80::/64 dev eth0 proto kernel metric 256 pref medium\n\
+         fe80::/64 dev eth1 proto kernel metric 256 pref medium\n"
+    );
+    let ping = step(&v, "h1", "ping -6 -c 3 2001:db8:1::20");
+    assert!(
+        ping.starts_with("PING 2001:db8:1::20(2001:db8:1::20) 56 data bytes\n64 bytes from 2001:db8:1::20: icmp_seq=1 ttl=64 time="),
+        "{ping}"
+    );
+    assert!(
+        ping.contains("\n--- 2001:db8:1::20 ping statistics ---\n3 packets transmitted, 3 received, 0% packet loss, time 2000ms\nrtt min/avg/max/mdev = "),
+        "{ping}"
+    );
+    let cable = step(&v, "h1", "ping6 -c 2 -I eth1 fe80::42:acff:fe12:5");
+    assert!(
+        cable.starts_with("PING fe80::42:acff:fe12:5(fe80::42:acff:fe12:5) from :: eth1: 56 data bytes\n64 bytes from fe80::42:acff:fe12:5%eth1: icmp_seq=1 ttl=64 "),
+        "{cable}"
+    );
+    let lost = step(&v, "h1", "ping -6 -c 2 -W 1 2001:db8:1::99");
+    assert!(
+        lost.ends_with("2 packets transmitted, 0 received, 100% packet loss, time 1000ms\n\n"),
+        "{lost:?}"
+    );
+    let exit_of = |cmd: &str| {
+        v["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["command"] == cmd)
+            .map(|s| s["result"]["exit_code"].clone())
+    };
+    assert_eq!(
+        exit_of("ping -6 -c 2 -W 1 2001:db8:1::99"),
+        Some(1.into()),
+        "{v}"
+    );
+    assert_eq!(
+        exit_of("ping -6 -c 3 2001:db8:1::20"),
+        Some(0.into()),
+        "{v}"
+    );
+    // Both families in `ip neigh`, and the IPv6 entries alone in `ip -6 neigh`.
+    assert_eq!(
+        step(&v, "h1", "ip neigh"),
+        "2001:db8:1::20 dev eth0 lladdr 02:42:ac:11:00:03 REACHABLE \n\
+         fe80::42:acff:fe11:3 dev eth0 lladdr 02:42:ac:11:00:03 REACHABLE \n\
+         fe80::42:acff:fe12:5 dev eth1 lladdr 02:42:ac:12:00:05 REACHABLE \n"
+    );
+}
+
+#[test]
+fn lab14_capture_is_tshark_clean_and_holds_neighbor_discovery() {
+    if !have_tool(
+        "tshark",
+        "lab14_capture_is_tshark_clean_and_holds_neighbor_discovery",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let v = report(dir.path());
+    for f in v["files"].as_array().unwrap() {
+        assert_tshark_clean(Path::new(f["path"].as_str().unwrap()));
+    }
+    let h1 = dir.path().join("h1-eth0.pcap");
+    assert!(h1.exists(), "{v}");
+    let count = |file: &Path, filter: &str| tshark_lines(&tshark(file, &["-Y", filter]));
+    // h1's link: no ARP at all, and each solicitation as RFC 4861 wants it.
+    assert_eq!(count(&h1, "arp"), 0);
+    let ns = count(&h1, "icmpv6.type == 135");
+    assert!(ns >= 2, "{ns} solicitations");
+    assert_eq!(
+        count(
+            &h1,
+            "icmpv6.type == 135 && ipv6.hlim == 255 && eth.dst[0:3] == 33:33:ff && icmpv6.opt.linkaddr == 02:42:ac:11:00:02"
+        ),
+        ns,
+        "every solicitation: hop limit 255, to a solicited-node group's MAC, with h1's MAC"
+    );
+    assert_eq!(
+        count(&h1, "icmpv6.type == 136 && ipv6.hlim == 255"),
+        count(&h1, "icmpv6.type == 136")
+    );
+    // The echo requests and replies of the three pings that got through: 3 and 2.
+    assert_eq!(count(&h1, "icmpv6.type == 128"), 5);
+    assert_eq!(count(&h1, "icmpv6.type == 129"), 5);
+    assert_eq!(
+        count(&h1, "icmpv6.type == 128 && ipv6.dst == 2001:db8:1::99"),
+        0
+    );
+    // The solicitation for h2 reached h3 (flooded), which answered nothing.
+    let h3 = dir.path().join("h3-eth0.pcap");
+    assert_eq!(
+        count(
+            &h3,
+            "icmpv6.type == 135 && icmpv6.nd.ns.target_address == 2001:db8:1::20"
+        ),
+        1
+    );
+    assert_eq!(count(&h3, "ipv6.src == 2001:db8:1::30"), 0);
+}

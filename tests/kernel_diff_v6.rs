@@ -1,0 +1,394 @@
+//! IPv6 on hosts against the kernel: two namespaces joined by a veth pair, each end with
+//! a global address and its link-local one, and the same two hosts in hoplab. The
+//! listings (`ip -6 addr`, `ip -6 neigh`), `ping -6`'s output and exit code, and the
+//! neighbor discovery frames on the wire must read the same (times aside). Needs root and
+//! network namespaces (see `tests/kernel/mod.rs`); the capture case also needs tshark.
+//!
+//! Duplicate address detection is off in the namespaces (`accept_dad=0`): hoplab's
+//! addresses are usable at once and it sends no DAD probe.
+
+mod common;
+mod kernel;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use kernel::privileged;
+
+const MAC_A: &str = "02:42:ac:11:00:02";
+const MAC_B: &str = "02:42:ac:11:00:03";
+const LL_B: &str = "fe80::42:acff:fe11:3";
+
+/// The lab hoplab runs: `steps` (YAML list items) on hosts `a` and `b`; `a_extra` (YAML
+/// lines of host `a`, such as its `gateway6:`) after `a`'s interfaces.
+fn lab(a_extra: &str, steps: &str) -> String {
+    format!(
+        "version: 1\nname: kd-v6\nhosts:\n  - name: a\n    interfaces:\n      eth0: {{ipv6: \"2001:db8:1::10/64\", mac: \"{MAC_A}\"}}\n{a_extra}  - name: b\n    interfaces:\n      eth0: {{ipv6: \"2001:db8:1::20/64\", mac: \"{MAC_B}\"}}\nlinks:\n  - [a:eth0, b:eth0]\nsteps:\n{steps}"
+    )
+}
+
+/// Runs the lab through the CLI (captures to `out` when given); its JSON report.
+fn hoplab(steps: &str, out: Option<&Path>) -> serde_json::Value {
+    hoplab_with("", steps, out)
+}
+
+/// [`hoplab`] with lines of host `a`'s own (see [`lab`]).
+fn hoplab_with(a_extra: &str, steps: &str, out: Option<&Path>) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kd-v6.yaml");
+    std::fs::write(&file, lab(a_extra, steps)).unwrap();
+    let mut args = vec!["run", file.to_str().unwrap(), "--json"];
+    match out {
+        Some(o) => args.extend(["--capture", "both", "--out", o.to_str().unwrap()]),
+        None => args.extend(["--capture", "none"]),
+    }
+    let run = common::run(&args);
+    serde_json::from_slice(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", common::text(&run.stderr)))
+}
+
+/// Step `i`'s output (a command's) or listing, and its exit code (0 for a listing).
+fn step(v: &serde_json::Value, i: usize) -> (String, i64) {
+    let s = &v["steps"][i];
+    match s["result"]["output"].as_str() {
+        Some(o) => (o.to_string(), s["result"]["exit_code"].as_i64().unwrap()),
+        None => (s["listing"].as_str().unwrap_or_default().to_string(), 0),
+    }
+}
+
+/// Two namespaces `a` and `b` with `eth0` each, as the lab has them; deleted on drop.
+struct Bed {
+    a: String,
+    b: String,
+}
+
+fn must(args: &[&str]) {
+    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Bed {
+    fn new(case: &str) -> Bed {
+        let tag = format!(
+            "{}{}",
+            &case[6..case.len().min(14)],
+            std::process::id() % 100_000
+        );
+        let bed = Bed {
+            a: format!("hl6a{tag}"),
+            b: format!("hl6b{tag}"),
+        };
+        for ns in [&bed.a, &bed.b] {
+            must(&["ip", "netns", "add", ns]);
+            for key in ["all", "default"] {
+                let dad = format!("net.ipv6.conf.{key}.accept_dad=0");
+                must(&["ip", "netns", "exec", ns, "sysctl", "-qw", &dad]);
+            }
+            must(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+        }
+        must(&[
+            "ip", "link", "add", "eth0", "netns", &bed.a, "type", "veth", "peer", "name", "eth0",
+            "netns", &bed.b,
+        ]);
+        for (ns, mac, addr) in [
+            (&bed.a, MAC_A, "2001:db8:1::10/64"),
+            (&bed.b, MAC_B, "2001:db8:1::20/64"),
+        ] {
+            must(&["ip", "-n", ns, "link", "set", "eth0", "address", mac]);
+            must(&["ip", "-n", ns, "-6", "addr", "add", addr, "dev", "eth0"]);
+            must(&["ip", "-n", ns, "link", "set", "eth0", "up"]);
+        }
+        // The link-local addresses come with the carrier: wait for both.
+        for _ in 0..50 {
+            let up = [&bed.a, &bed.b].iter().all(|ns| {
+                let out = bed.run(ns, "ip -6 addr show dev eth0").0;
+                out.contains("scope link") && !out.contains("tentative")
+            });
+            if up {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        bed
+    }
+
+    /// A command in namespace `ns`: its stdout and exit code.
+    fn run(&self, ns: &str, cmd: &str) -> (String, i64) {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(cmd.split_whitespace())
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            i64::from(out.status.code().unwrap_or(-1)),
+        )
+    }
+
+    /// A capture of `eth0` in `ns` into `file`, running until killed.
+    fn capture(&self, ns: &str, file: &Path) -> Child {
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns, "dumpcap", "-q", "-i", "eth0", "-w"])
+            .arg(file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dumpcap");
+        // dumpcap writes its file's header, then starts capturing: wait for both.
+        for _ in 0..50 {
+            if file.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1000));
+        child
+    }
+
+    /// Stops a capture as Ctrl-C would, so that dumpcap writes what it holds.
+    fn stop(child: &mut Child) {
+        let _ = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for Bed {
+    fn drop(&mut self) {
+        for ns in [&self.a, &self.b] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
+}
+
+/// Interface numbers differ between the kernel and hoplab (`2: eth0@if5`): both go.
+fn without_ifindex(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            let l = match l.split_once(": ") {
+                Some((n, rest)) if n.bytes().all(|b| b.is_ascii_digit()) => format!("N: {rest}"),
+                _ => l.to_string(),
+            };
+            match l.split_once("@if") {
+                Some((head, rest)) => {
+                    let tail = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+                    format!("{head}@ifN{tail}")
+                }
+                None => l,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `ping`'s output with its times taken out (`time=0.040 ms`, `time 1001ms`, the rtt line).
+fn without_times(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.starts_with("rtt min/avg/max/mdev") {
+                return "rtt".to_string();
+            }
+            let l = match l.split_once(" time=") {
+                Some((head, _)) => format!("{head} time=T"),
+                None => l.to_string(),
+            };
+            match l.rsplit_once(", time ") {
+                Some((head, _)) => format!("{head}, time T"),
+                None => l,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn kd_v6_addr_listing() {
+    if !privileged("kd_v6_addr_listing") {
+        return;
+    }
+    let bed = Bed::new("kd_v6_addr_listing");
+    let (kernel, _) = bed.run(&bed.a, "ip -6 addr");
+    let v = hoplab("  - {on: a, show: ip -6 addr}\n", None);
+    let (ours, _) = step(&v, 0);
+    assert_eq!(without_ifindex(&ours), without_ifindex(&kernel));
+    assert!(ours.contains("\n2: eth0: <"), "{ours}");
+    assert!(
+        ours.contains("    inet6 fe80::42:acff:fe11:2/64 scope link \n"),
+        "{ours}"
+    );
+}
+
+#[test]
+fn kd_v6_route_listing_with_a_gateway() {
+    if !privileged("kd_v6_route_listing_with_a_gateway") {
+        return;
+    }
+    let bed = Bed::new("kd_v6_route_listing_with_a_gateway");
+    must(&[
+        "ip",
+        "-n",
+        &bed.a,
+        "-6",
+        "route",
+        "add",
+        "default",
+        "via",
+        "2001:db8:1::1",
+    ]);
+    let (kernel, _) = bed.run(&bed.a, "ip -6 route");
+    let v = hoplab_with(
+        "    gateway6: 2001:db8:1::1\n",
+        "  - {on: a, show: ip -6 route}\n",
+        None,
+    );
+    let (ours, _) = step(&v, 0);
+    assert_eq!(ours, kernel);
+    assert!(
+        ours.ends_with("default via 2001:db8:1::1 dev eth0 metric 1024 pref medium\n"),
+        "{ours}"
+    );
+}
+
+#[test]
+fn kd_v6_ping_on_link() {
+    if !privileged("kd_v6_ping_on_link") {
+        return;
+    }
+    let bed = Bed::new("kd_v6_ping_on_link");
+    let cmd = "ping -6 -c 2 -i 0.2 2001:db8:1::20";
+    let kernel = bed.run(&bed.a, cmd);
+    let v = hoplab(&format!("  - {{on: a, run: \"{cmd}\"}}\n"), None);
+    let ours = step(&v, 0);
+    assert_eq!(ours.1, kernel.1, "exit codes\n{}\n{}", ours.0, kernel.0);
+    assert_eq!(without_times(&ours.0), without_times(&kernel.0));
+}
+
+#[test]
+fn kd_v6_ping_link_local_with_scope() {
+    if !privileged("kd_v6_ping_link_local_with_scope") {
+        return;
+    }
+    let bed = Bed::new("kd_v6_ping_link_local_with_scope");
+    for cmd in [
+        format!("ping -6 -c 1 {LL_B}%eth0"),
+        format!("ping -6 -c 1 -I eth0 {LL_B}"),
+    ] {
+        let kernel = bed.run(&bed.a, &cmd);
+        let v = hoplab(&format!("  - {{on: a, run: \"{cmd}\"}}\n"), None);
+        let ours = step(&v, 0);
+        assert_eq!(ours.1, kernel.1, "{cmd}: exit codes");
+        assert_eq!(without_times(&ours.0), without_times(&kernel.0), "{cmd}");
+    }
+}
+
+#[test]
+fn kd_v6_ping_unassigned_address() {
+    if !privileged("kd_v6_ping_unassigned_address") {
+        return;
+    }
+    let bed = Bed::new("kd_v6_ping_unassigned_address");
+    let cmd = "ping -6 -c 2 -i 0.2 -W 1 2001:db8:1::99";
+    let kernel = bed.run(&bed.a, cmd);
+    let v = hoplab(&format!("  - {{on: a, run: \"{cmd}\"}}\n"), None);
+    let ours = step(&v, 0);
+    assert_eq!((ours.1, kernel.1), (1, 1), "{}\n{}", ours.0, kernel.0);
+    assert_eq!(without_times(&ours.0), without_times(&kernel.0));
+    assert!(
+        ours.0
+            .contains("2 packets transmitted, 0 received, 100% packet loss"),
+        "{}",
+        ours.0
+    );
+}
+
+#[test]
+fn kd_v6_neigh_after_ping() {
+    if !privileged("kd_v6_neigh_after_ping") {
+        return;
+    }
+    let bed = Bed::new("kd_v6_neigh_after_ping");
+    let (_, code) = bed.run(&bed.a, "ping -6 -c 1 2001:db8:1::20");
+    assert_eq!(code, 0);
+    let (kernel, _) = bed.run(&bed.a, "ip -6 neigh");
+    let v = hoplab(
+        "  - {on: a, run: \"ping -6 -c 1 2001:db8:1::20\"}\n  - {on: a, show: ip -6 neigh}\n",
+        None,
+    );
+    let (ours, _) = step(&v, 1);
+    assert_eq!(ours, kernel);
+    assert_eq!(
+        ours,
+        "2001:db8:1::20 dev eth0 lladdr 02:42:ac:11:00:03 REACHABLE \n"
+    );
+}
+
+/// The neighbor discovery frames a capture holds, as tshark reads them: type, source,
+/// destination, hop limit, target, link-layer option, Ethernet destination, flags.
+fn nd_frames(file: &Path) -> Vec<String> {
+    let out = common::tshark(
+        file,
+        &[
+            "-Y",
+            "icmpv6.type == 135 || icmpv6.type == 136",
+            "-T",
+            "fields",
+            "-e",
+            "icmpv6.type",
+            "-e",
+            "ipv6.src",
+            "-e",
+            "ipv6.dst",
+            "-e",
+            "ipv6.hlim",
+            "-e",
+            "icmpv6.nd.ns.target_address",
+            "-e",
+            "icmpv6.nd.na.target_address",
+            "-e",
+            "icmpv6.opt.linkaddr",
+            "-e",
+            "eth.dst",
+            "-e",
+            "icmpv6.nd.na.flag.s",
+            "-e",
+            "icmpv6.nd.na.flag.o",
+        ],
+    );
+    common::text(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn kd_v6_neighbor_discovery_on_the_wire() {
+    if !privileged("kd_v6_neighbor_discovery_on_the_wire")
+        || !common::have_tool("tshark", "kd_v6_neighbor_discovery_on_the_wire")
+    {
+        return;
+    }
+    let bed = Bed::new("kd_v6_neighbor_discovery_on_the_wire");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kernel.pcapng");
+    let mut dumpcap = bed.capture(&bed.a, &file);
+    let (_, code) = bed.run(&bed.a, "ping -6 -c 1 2001:db8:1::20");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    Bed::stop(&mut dumpcap);
+    assert_eq!(code, 0);
+    let kernel = nd_frames(&file);
+    let out = dir.path().join("hoplab");
+    let v = hoplab(
+        "  - {on: a, run: \"ping -6 -c 1 2001:db8:1::20\"}\n",
+        Some(&out),
+    );
+    assert_eq!(v["passed"], true, "{v}");
+    let ours = nd_frames(&out.join("a-eth0.pcap"));
+    // A solicitation to b's solicited-node group, then b's solicited advertisement.
+    assert_eq!(ours.len(), 2, "{ours:?}");
+    assert_eq!(ours, kernel);
+}
