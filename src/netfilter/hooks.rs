@@ -471,10 +471,13 @@ impl Netfilter {
         nat_addr: Option<Ipv4Address>,
         notes: &mut Notes,
     ) -> Fate {
-        // A chain would drop a packet it cannot read; the packet is one datagram from here
-        // on (rewrites keep its length), so it is checked once.
-        if Ipv4Packet::new_checked(&*ip).is_err() {
-            return Fate::Drop;
+        // The packet is read once per hop, by its first hook (a chain would drop a packet
+        // it cannot read), and again only after NAT rewrote it; rewrites keep its length.
+        if tr.flow.is_none() {
+            match Flow::parse(ip) {
+                Some(flow) => tr.flow = Some(flow),
+                None => return Fate::Drop,
+            }
         }
         let family = Family::Ipv4;
         let rules_pass = self.chains.accepts_all(family, hook);
@@ -500,13 +503,20 @@ impl Netfilter {
                     if !self.clamp_mss(cx, ip, &mut mss) {
                         return Fate::Drop;
                     }
+                    let Some(flow) = tr.flow.or_else(|| Flow::parse(ip)) else {
+                        return Fate::Drop;
+                    };
                     let (classes, mark) = (tr.addr_types, tr.mark);
                     *tr = match std::mem::take(&mut untracked) {
                         true => Tracked::untracked(),
-                        false => self.track(cx.now, ip),
+                        false => {
+                            self.conntrack.expire(cx.now);
+                            self.conntrack.track(cx.now, &flow)
+                        }
                     };
                     tr.addr_types = classes;
                     tr.mark = mark;
+                    tr.flow = Some(flow);
                 }
                 Step::Nat => {
                     // Only a flow's first packet, in its original direction, meets the nat
@@ -683,20 +693,25 @@ impl Netfilter {
         ok
     }
 
-    fn translate(&mut self, tr: &Tracked, manip: Manip, ip: &mut [u8], notes: &mut Notes) {
+    /// Rewrites the packet from its flow's tuples (one side, per `manip`); the hop's parsed
+    /// flow is dropped when the packet changed, to be read again by the next hook.
+    fn translate(&mut self, tr: &mut Tracked, manip: Manip, ip: &mut [u8], notes: &mut Notes) {
         if matches!(tr.state, CtState::Invalid | CtState::Untracked) {
             return;
         }
         let Some(c) = self.conntrack.conn(&tr.slot) else {
             return;
         };
-        if !self.detail {
-            nat::apply(c, tr.reply, manip, ip);
+        let Some(flow) = tr.flow.or_else(|| Flow::parse(ip)) else {
+            return;
+        };
+        let source = manip == Manip::Src;
+        let before = self.detail.then(|| endpoint(ip, source));
+        if !nat::apply_flow(c, tr.reply, manip, ip, &flow) {
             return;
         }
-        let source = manip == Manip::Src;
-        let before = endpoint(ip, source);
-        if nat::apply(c, tr.reply, manip, ip) {
+        tr.flow = None;
+        if let Some(before) = before {
             // A reply's source is undone by the destination NAT and its destination by the
             // source NAT.
             let by = match (source, tr.reply) {
@@ -710,14 +725,6 @@ impl Netfilter {
                 before,
                 after: endpoint(ip, source),
             });
-        }
-    }
-
-    fn track(&mut self, now: Instant, ip: &[u8]) -> Tracked {
-        self.conntrack.expire(now);
-        match Flow::parse(ip) {
-            Some(flow) => self.conntrack.track(now, &flow),
-            None => Tracked::invalid(),
         }
     }
 

@@ -301,3 +301,109 @@ fn netmap_maps_host_parts_one_to_one_on_each_side() {
     nf.postrouting(&mut cx, &mut synack, &mut tr, (Some("eth1"), "eth0"), None);
     assert_eq!(addrs(&synack), (a("10.1.3.4"), a("172.16.1.77"), 80, 5555));
 }
+
+/// Rules whose only chain is nat POSTROUTING's MASQUERADE: every other chain passes all.
+struct OnlyMasquerade {
+    calls: usize,
+}
+impl Rules for OnlyMasquerade {
+    fn run(
+        &mut self,
+        table: Table,
+        hook: Hook,
+        _pkt: &PacketView<'_>,
+        _now: Instant,
+        _conns: &dyn crate::netfilter::ConnQuery,
+        _notes: &mut Notes,
+    ) -> ChainOutcome {
+        self.calls += 1;
+        ChainOutcome::verdict(match (table, hook) {
+            (Table::Nat, Hook::Postrouting) => Verdict::Nat(NatAction::Masquerade { ports: None }),
+            _ => Verdict::Accept,
+        })
+    }
+
+    fn passes_all(&self, table: Table, hook: Hook) -> bool {
+        (table, hook) != (Table::Nat, Hook::Postrouting)
+    }
+}
+
+#[test]
+fn hooks_whose_chains_all_accept_still_track_and_nat_and_say_the_rewrite() {
+    use crate::netfilter::base::Family;
+    let mut nf = nf();
+    nf.detail = true;
+    let mut rules = OnlyMasquerade { calls: 0 };
+    assert!(!nf.chains().accepts_all(Family::Ipv4, Hook::Postrouting));
+    nf.rules_changed(&rules);
+    for hook in [Hook::Prerouting, Hook::Forward, Hook::Postrouting] {
+        assert!(nf.chains().accepts_all(Family::Ipv4, hook), "{hook:?}");
+    }
+    let mut cx = Cx {
+        now: Instant::ZERO,
+        env: &Host,
+        rules: &mut rules,
+        mac: None,
+    };
+    let mut syn = tcp("172.17.0.2", "192.0.2.1", 40000, 80, 0x02);
+    let (out, mut tr) = nf.prerouting(&mut cx, &mut syn, "docker0", Some(a("172.17.0.1")));
+    assert_eq!((out.fate, tr.state), (Fate::Continue, CtState::New));
+    assert!(out.notes.is_empty());
+    let out = nf.forward(&mut cx, &mut syn, &mut tr, "docker0", "eth0");
+    assert_eq!(out.fate, Fate::Continue);
+    let out = nf.postrouting(
+        &mut cx,
+        &mut syn,
+        &mut tr,
+        (Some("docker0"), "eth0"),
+        Some(a("192.0.2.10")),
+    );
+    assert_eq!(out.fate, Fate::Continue);
+    assert_eq!(addrs(&syn), (a("192.0.2.10"), a("192.0.2.1"), 40000, 80));
+    let notes = out.notes.into_lists();
+    assert_eq!(notes.rewrites.len(), 1);
+    let r = notes.rewrites[0];
+    assert_eq!((r.by, r.reply, r.source), ("MASQUERADE", false, true));
+    assert_eq!(r.before, (a("172.17.0.2"), 40000));
+    assert_eq!(r.after, (a("192.0.2.10"), 40000));
+
+    // The reply is un-NATed with no chain walked; the first packet met nat POSTROUTING only.
+    let mut synack = tcp("192.0.2.1", "192.0.2.10", 80, 40000, 0x12);
+    let (out, mut tr) = nf.prerouting(&mut cx, &mut synack, "eth0", Some(a("192.0.2.10")));
+    assert_eq!(
+        (out.fate, tr.state, tr.reply),
+        (Fate::Continue, CtState::Established, true)
+    );
+    assert_eq!(addrs(&synack), (a("192.0.2.1"), a("172.17.0.2"), 80, 40000));
+    let notes = out.notes.into_lists();
+    assert_eq!(notes.rewrites.len(), 1);
+    assert!(notes.rewrites[0].reply);
+    let fwd = nf.forward(&mut cx, &mut synack, &mut tr, "eth0", "docker0");
+    let post = nf.postrouting(
+        &mut cx,
+        &mut synack,
+        &mut tr,
+        (Some("eth0"), "docker0"),
+        None,
+    );
+    assert_eq!(fwd.then(post).fate, Fate::Continue);
+    assert_eq!(rules.calls, 1);
+}
+
+#[test]
+fn an_unreadable_packet_is_dropped_by_its_first_hook() {
+    let mut nf = nf();
+    let mut rules = OnlyMasquerade { calls: 0 };
+    nf.rules_changed(&rules);
+    let mut cx = Cx {
+        now: Instant::ZERO,
+        env: &Host,
+        rules: &mut rules,
+        mac: None,
+    };
+    let mut short = tcp("172.17.0.2", "192.0.2.1", 40000, 80, 0x02);
+    short.truncate(12);
+    let (out, _) = nf.prerouting(&mut cx, &mut short, "docker0", None);
+    assert_eq!(out.fate, Fate::Drop);
+    assert!(nf.conntrack.is_empty());
+}
