@@ -5,6 +5,7 @@
 
 use smoltcp::wire::{Icmpv4Packet, Ipv4Address, Ipv4Packet};
 
+use super::base::{Chains, Family, Step};
 use super::conntrack::{Confirm, Conntrack, Flow, Slot, Tracked};
 use super::nat::{self, Manip};
 use super::packet::{
@@ -15,10 +16,130 @@ use super::tcpmss;
 use crate::rand::Rng;
 use crate::time::Instant;
 
+/// What a chain's walk left besides its verdict: the marks, header values and TCPMSS
+/// clamps its non-terminating targets set, and whether `CT --notrack` untracked the packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainOutcome {
+    pub verdict: Verdict,
+    /// The packet's and its connection's marks, if `MARK` or `CONNMARK` changed them.
+    pub marks: Option<Marks>,
+    /// The IP header's (TOS, TTL), if `TTL`, `DSCP` or `TOS` rewrote them.
+    pub hdr: Option<(u8, u8)>,
+    /// What matching TCPMSS rules ask for.
+    pub tcpmss: tcpmss::Pending,
+    /// The raw table left the packet UNTRACKED (`-j CT --notrack`).
+    pub untracked: bool,
+}
+
+impl ChainOutcome {
+    /// A verdict and nothing else.
+    pub fn verdict(verdict: Verdict) -> ChainOutcome {
+        ChainOutcome {
+            verdict,
+            marks: None,
+            hdr: None,
+            tcpmss: tcpmss::Pending::default(),
+            untracked: false,
+        }
+    }
+}
+
+/// What a hook leaves the frame's comment: LOG lines, then what decided, then what NAT
+/// rewrote, in that order. Nothing is allocated until a note is added (a LOG rule fired, or
+/// something reads the frame's notes), so the common hook call returns a null pointer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Notes(Option<Box<NoteLists>>);
+
+/// The notes of [`Notes`], each kind in its order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NoteLists {
+    /// Lines LOG rules wrote (also in the kernel log).
+    pub logs: Vec<Box<str>>,
+    /// What decided at each table (with `detail`), the walks (while tracing), NFLOG and
+    /// NFQUEUE notes.
+    pub decisions: Vec<Box<str>>,
+    /// NAT rewrites (with `detail`).
+    pub rewrites: Vec<Rewrite>,
+}
+
+impl Notes {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    fn lists(&mut self) -> &mut NoteLists {
+        self.0.get_or_insert_with(Default::default)
+    }
+
+    /// A LOG rule's line.
+    pub fn log(&mut self, line: Box<str>) {
+        self.lists().logs.push(line);
+    }
+
+    /// What decided, or a rule engine's note.
+    pub fn decision(&mut self, text: Box<str>) {
+        self.lists().decisions.push(text);
+    }
+
+    /// A NAT rewrite.
+    pub fn rewrite(&mut self, r: Rewrite) {
+        self.lists().rewrites.push(r);
+    }
+
+    /// The notes, each kind in its order (empty lists when there are none).
+    pub fn into_lists(self) -> NoteLists {
+        self.0.map(|b| *b).unwrap_or_default()
+    }
+
+    /// Adds a later hook's notes after these, each kind after its own.
+    pub fn append(&mut self, later: Notes) {
+        let Some(mut later) = later.0 else {
+            return;
+        };
+        match &mut self.0 {
+            None => self.0 = Some(later),
+            Some(l) => {
+                l.logs.append(&mut later.logs);
+                l.decisions.append(&mut later.decisions);
+                l.rewrites.append(&mut later.rewrites);
+            }
+        }
+    }
+}
+
+/// What a hook call returns: the packet's fate (rewrites such as NAT, marks and header
+/// targets are already applied to the packet and its `Tracked`) and the notes to emit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub fate: Fate,
+    pub notes: Notes,
+}
+
+impl Outcome {
+    /// Another hook's outcome after this one: its fate, the notes of both.
+    pub fn then(mut self, later: Outcome) -> Outcome {
+        self.notes.append(later.notes);
+        Outcome {
+            fate: later.fate,
+            notes: self.notes,
+        }
+    }
+}
+
 /// The rule engine, as the hooks call it.
 pub trait Rules {
-    /// Runs `hook`'s built-in chain of `table` for the packet.
-    fn run(&mut self, table: Table, hook: Hook, pkt: &PacketView<'_>, now: Instant) -> Verdict;
+    /// Runs `hook`'s built-in chain of `table` for the packet, with conntrack and the host
+    /// to ask (`-m connlimit`, `-m rpfilter`, `-m socket`); LOG lines and decisions go to
+    /// `notes`.
+    fn run(
+        &mut self,
+        table: Table,
+        hook: Hook,
+        pkt: &PacketView<'_>,
+        now: Instant,
+        conns: &dyn super::packet::ConnQuery,
+        notes: &mut Notes,
+    ) -> ChainOutcome;
 
     /// True when running the chain could only accept, with nothing to count, log or trace
     /// (no rules, an ACCEPT policy that was never set, no tracing): the hooks then pass it
@@ -30,46 +151,9 @@ pub trait Rules {
     /// A line the kernel logs (dmesg), such as conntrack's "table full".
     fn kernel_log(&mut self, _now: Instant, _line: &str) {}
 
-    /// The TCPMSS rules that matched since the last call (none by default).
-    fn take_tcpmss(&mut self) -> Option<tcpmss::Pending> {
-        None
-    }
-
-    /// The packet's and its connection's marks, if the last `run` changed them (`MARK`,
-    /// `CONNMARK`); none by default.
-    fn take_marks(&mut self) -> Option<Marks> {
-        None
-    }
-
-    /// The IP header's (TOS, TTL) if the last `run`'s header targets (`TTL`, `DSCP`, `TOS`)
-    /// rewrote them; none by default.
-    fn take_hdr(&mut self) -> Option<(u8, u8)> {
-        None
-    }
-
-    /// [`Rules::run`] with conntrack to ask (`-m connlimit`); by default conntrack is not
-    /// asked.
-    fn run_with(
-        &mut self,
-        table: Table,
-        hook: Hook,
-        pkt: &PacketView<'_>,
-        now: Instant,
-        conns: &dyn super::packet::ConnQuery,
-    ) -> Verdict {
-        let _ = conns;
-        self.run(table, hook, pkt, now)
-    }
-
     /// The bridge ports of the frames run next (`-m physdev`): a bridge under br_netfilter
     /// says them; nothing by default.
     fn set_physdev(&mut self, _ports: Option<(&str, Option<&str>)>) {}
-
-    /// Whether the raw table just left the packet UNTRACKED (`-j CT --notrack`); false by
-    /// default.
-    fn take_untracked(&mut self) -> bool {
-        false
-    }
 }
 
 /// What the host knows that rules ask about.
@@ -156,17 +240,19 @@ pub enum Fate {
     Reject(RejectWith),
 }
 
+/// Netfilter of one namespace: its base chains per family and hook, in priority order,
+/// conntrack with NAT, and what the hooks need between packets.
 pub struct Netfilter {
     pub conntrack: Conntrack,
     rng: Rng,
-    /// Record what NAT rewrites (`rewrites`), for capture comments: off where nothing reads
-    /// them, so the NAT path formats nothing.
+    /// Record what NAT rewrites (`Notes::rewrites`), for capture comments: off where nothing
+    /// reads them, so the NAT path formats nothing.
     pub detail: bool,
-    /// Rewrites since the caller last drained them.
-    pub rewrites: Vec<Rewrite>,
     /// The mark the next received packet starts with (`skb->mark`, 0 for every frame off a
     /// wire); `hoplab explain --packet "... mark M"` sets it for the one packet it sends.
     pub rx_mark: u32,
+    /// The base chains each hook runs.
+    chains: Chains,
 }
 
 /// One NAT rewrite of a packet: which target's binding, in which direction, and the address
@@ -283,14 +369,33 @@ fn endpoint(ip: &[u8], source: bool) -> (Ipv4Address, u16) {
 }
 
 impl Netfilter {
+    /// Netfilter with Linux's IPv4 hooks: conntrack, NAT and the iptables tables'
+    /// built-in chains at their standard priorities ([`Chains::iptables_ipv4`]).
     pub fn new(max_flows: usize, rng: Rng) -> Netfilter {
         Netfilter {
             conntrack: Conntrack::new(max_flows),
             rng,
             detail: false,
-            rewrites: Vec::new(),
             rx_mark: 0,
+            chains: Chains::iptables_ipv4(),
         }
+    }
+
+    /// The base chains, in priority order per family and hook.
+    pub fn chains(&self) -> &Chains {
+        &self.chains
+    }
+
+    /// Registers a base chain at its priority (see [`Chains::register`]).
+    pub fn register(&mut self, chain: super::base::BaseChain) {
+        self.chains.register(chain);
+    }
+
+    /// Re-reads which hooks' rule chains all accept everything: to be called whenever the
+    /// rules change (a command, tracing turned on or off).
+    pub fn rules_changed(&mut self, rules: &dyn Rules) {
+        self.chains
+            .set_accepts_all(&|_, table, hook| rules.passes_all(table, hook));
     }
 
     fn ct_view(&self, tr: &Tracked) -> Option<CtView> {
@@ -338,116 +443,193 @@ impl Netfilter {
         })
     }
 
-    /// Runs the tables of a hook in priority order; the nat table only for a flow's first
-    /// packet, recording its binding.
-    #[allow(clippy::too_many_arguments)]
-    fn run_tables(
+    /// Runs the hook's base chains in priority order for the packet, with `tr` its
+    /// conntrack state so far (replaced at the conntrack step). `nat_addr` is the address
+    /// MASQUERADE (source NAT) or REDIRECT (destination NAT) binds to.
+    fn run_hook(
         &mut self,
         cx: &mut Cx<'_>,
         hook: Hook,
-        tables: &[Table],
         ip: &mut [u8],
-        in_iface: Option<&str>,
-        out_iface: Option<&str>,
+        ifaces: (Option<&str>, Option<&str>),
         tr: &mut Tracked,
         nat_addr: Option<Ipv4Address>,
+    ) -> Outcome {
+        let mut notes = Notes::default();
+        let fate = self.walk_hook(cx, hook, ip, ifaces, tr, nat_addr, &mut notes);
+        Outcome { fate, notes }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn walk_hook(
+        &mut self,
+        cx: &mut Cx<'_>,
+        hook: Hook,
+        ip: &mut [u8],
+        ifaces: (Option<&str>, Option<&str>),
+        tr: &mut Tracked,
+        nat_addr: Option<Ipv4Address>,
+        notes: &mut Notes,
     ) -> Fate {
+        // The packet is read once per hop, by its first hook (a chain would drop a packet
+        // it cannot read), and again only after NAT rewrote it; rewrites keep its length.
+        if tr.flow.is_none() {
+            match Flow::parse(ip) {
+                Some(flow) => tr.flow = Some(flow),
+                None => return Fate::Drop,
+            }
+        }
+        let family = Family::Ipv4;
+        let rules_pass = self.chains.accepts_all(family, hook);
         let src_manip = matches!(hook, Hook::Postrouting | Hook::Input);
-        // Only a flow's first packet, in its original direction, meets the nat chains of each
-        // kind, once.
-        let nat_due = tr.state == CtState::New
-            && !tr.reply
-            && self.conntrack.conn(&tr.slot).is_some_and(|c| {
-                !if src_manip {
-                    c.src_nat_done
-                } else {
-                    c.dst_nat_done
-                }
-            });
-        // The packet is read once, when a chain first needs it, and again only after a
-        // table's header targets (TTL, DSCP, TOS) rewrote it; in between only its conntrack
-        // view changes, after a NAT binding.
-        let mut mss = tcpmss::Pending::default();
-        let mut from = 0;
-        let mut any_read = false;
-        loop {
-            let mut read: Option<PacketView<'_>> = None;
-            let mut rewrite = None;
-            for (i, &table) in tables.iter().enumerate().skip(from) {
-                if table == Table::Nat {
-                    if !nat_due {
+        let mut mss = None;
+        let mut untracked = false;
+        let mut i = 0;
+        while let Some(base) = self.chains.get(family, hook, i) {
+            i += 1;
+            match base.step {
+                Step::Table(table) => {
+                    if rules_pass {
                         continue;
                     }
-                    self.nat_decided(tr, src_manip);
-                }
-                if cx.rules.passes_all(table, hook) {
-                    continue;
-                }
-                let pkt = match &mut read {
-                    Some(pkt) => pkt,
-                    None => {
-                        let ct = self.ct_view(tr);
-                        let ifaces = (in_iface, out_iface);
-                        let known = &mut tr.addr_types;
-                        let Some(mut pkt) = view_classed(ip, ifaces, ct, cx.env, known) else {
-                            return Fate::Drop;
-                        };
-                        pkt.mac = cx.mac;
-                        pkt.mark = tr.mark;
-                        read.insert(pkt)
+                    let (fate, untrack) =
+                        self.run_table(cx, table, hook, ip, ifaces, tr, None, &mut mss, notes);
+                    untracked |= untrack;
+                    if fate != Fate::Continue {
+                        return fate;
                     }
-                };
-                let ask = Ask {
-                    conns: &self.conntrack,
-                    env: cx.env,
-                };
-                let verdict = cx.rules.run_with(table, hook, pkt, cx.now, &ask);
-                if let Some(m) = cx.rules.take_tcpmss() {
-                    mss.merge(m);
                 }
-                if let Some(m) = cx.rules.take_marks() {
-                    self.set_marks(tr, m);
-                    pkt.mark = m.mark;
-                    pkt.ct = self.ct_view(tr);
-                }
-                match verdict {
-                    Verdict::Accept => {}
-                    Verdict::Drop => return Fate::Drop,
-                    Verdict::Reject(with) => return Fate::Reject(with),
-                    Verdict::Nat(action) => {
-                        if !self.bind(tr, action, hook, nat_addr) {
-                            return Fate::Drop;
+                Step::Conntrack => {
+                    if !self.clamp_mss(cx, ip, &mut mss) {
+                        return Fate::Drop;
+                    }
+                    let Some(flow) = tr.flow.or_else(|| Flow::parse(ip)) else {
+                        return Fate::Drop;
+                    };
+                    let (classes, mark) = (tr.addr_types, tr.mark);
+                    *tr = match std::mem::take(&mut untracked) {
+                        true => Tracked::untracked(),
+                        false => {
+                            self.conntrack.expire(cx.now);
+                            self.conntrack.track(cx.now, &flow)
                         }
-                        pkt.ct = self.ct_view(tr);
+                    };
+                    tr.addr_types = classes;
+                    tr.mark = mark;
+                    tr.flow = Some(flow);
+                }
+                Step::Nat => {
+                    // Only a flow's first packet, in its original direction, meets the nat
+                    // chains of each kind, once.
+                    let nat_due = tr.state == CtState::New
+                        && !tr.reply
+                        && self.conntrack.conn(&tr.slot).is_some_and(|c| {
+                            !if src_manip {
+                                c.src_nat_done
+                            } else {
+                                c.dst_nat_done
+                            }
+                        });
+                    if nat_due {
+                        self.nat_decided(tr, src_manip);
+                        let nat = Table::Nat;
+                        let (fate, _) = self
+                            .run_table(cx, nat, hook, ip, ifaces, tr, nat_addr, &mut mss, notes);
+                        if fate != Fate::Continue {
+                            return fate;
+                        }
+                    }
+                    if !self.clamp_mss(cx, ip, &mut mss) {
+                        return Fate::Drop;
+                    }
+                    let manip = if src_manip { Manip::Src } else { Manip::Dst };
+                    self.translate(tr, manip, ip, notes);
+                }
+                Step::Confirm => {
+                    if !self.clamp_mss(cx, ip, &mut mss) {
+                        return Fate::Drop;
+                    }
+                    match self.conntrack.confirm(&mut tr.slot) {
+                        Confirm::Entered => {}
+                        Confirm::Clash => return Fate::Drop,
+                        Confirm::TableFull => {
+                            cx.rules.kernel_log(
+                                cx.now,
+                                "nf_conntrack: nf_conntrack: table full, dropping packet",
+                            );
+                            return Fate::TableFull;
+                        }
                     }
                 }
-                if let Some(hdr) = cx.rules.take_hdr() {
-                    rewrite = Some(hdr);
-                    from = i + 1;
-                    break;
+            }
+        }
+        match self.clamp_mss(cx, ip, &mut mss) {
+            true => Fate::Continue,
+            false => Fate::Drop,
+        }
+    }
+
+    /// Lowers the MSS option as the TCPMSS rules that matched so far ask, before the packet
+    /// leaves the rule chains for a step that reads or rewrites it; false: drop it.
+    fn clamp_mss(&self, cx: &Cx<'_>, ip: &mut [u8], mss: &mut Option<tcpmss::Pending>) -> bool {
+        let Some(m) = mss.take() else {
+            return true;
+        };
+        let route_mtu = |a| cx.env.route_mtu(a);
+        tcpmss::mangle(ip, m, &route_mtu) != tcpmss::Outcome::Drop
+    }
+
+    /// Runs one table's chain for the hook and carries out what it left: marks into `tr`
+    /// and the flow, a NAT binding on the pending flow, the header targets' rewrite, TCPMSS
+    /// into `mss`. Also says whether the chain untracked the packet.
+    #[allow(clippy::too_many_arguments)]
+    fn run_table(
+        &mut self,
+        cx: &mut Cx<'_>,
+        table: Table,
+        hook: Hook,
+        ip: &mut [u8],
+        ifaces: (Option<&str>, Option<&str>),
+        tr: &mut Tracked,
+        nat_addr: Option<Ipv4Address>,
+        mss: &mut Option<tcpmss::Pending>,
+        notes: &mut Notes,
+    ) -> (Fate, bool) {
+        if cx.rules.passes_all(table, hook) {
+            return (Fate::Continue, false);
+        }
+        let ct = self.ct_view(tr);
+        let known = &mut tr.addr_types;
+        let Some(mut pkt) = view_classed(ip, ifaces, ct, cx.env, known) else {
+            return (Fate::Drop, false);
+        };
+        pkt.mac = cx.mac;
+        pkt.mark = tr.mark;
+        let ask = Ask {
+            conns: &self.conntrack,
+            env: cx.env,
+        };
+        let out = cx.rules.run(table, hook, &pkt, cx.now, &ask, notes);
+        if out.tcpmss != tcpmss::Pending::default() {
+            mss.get_or_insert_default().merge(out.tcpmss);
+        }
+        if let Some(m) = out.marks {
+            self.set_marks(tr, m);
+        }
+        match out.verdict {
+            Verdict::Accept => {}
+            Verdict::Drop => return (Fate::Drop, out.untracked),
+            Verdict::Reject(with) => return (Fate::Reject(with), out.untracked),
+            Verdict::Nat(action) => {
+                if !self.bind(tr, action, hook, nat_addr) {
+                    return (Fate::Drop, out.untracked);
                 }
             }
-            any_read |= read.is_some();
-            match rewrite {
-                Some(hdr) => crate::netfilter::rules::rewrite_tos_ttl(ip, hdr),
-                None => break,
-            }
         }
-        if !any_read {
-            // A chain would have dropped a packet it could not read, had one run; none ran,
-            // so no TCPMSS rule matched either.
-            return match Ipv4Packet::new_checked(&*ip) {
-                Ok(_) => Fate::Continue,
-                Err(_) => Fate::Drop,
-            };
+        if let Some(hdr) = out.hdr {
+            crate::netfilter::rules::rewrite_tos_ttl(ip, hdr);
         }
-        if mss != tcpmss::Pending::default() {
-            let route_mtu = |a| cx.env.route_mtu(a);
-            if tcpmss::mangle(ip, mss, &route_mtu) == tcpmss::Outcome::Drop {
-                return Fate::Drop;
-            }
-        }
-        Fate::Continue
+        (Fate::Continue, out.untracked)
     }
 
     /// Carries what `MARK`/`CONNMARK` rules left: the mark with the packet, the connection's
@@ -511,27 +693,32 @@ impl Netfilter {
         ok
     }
 
-    fn translate(&mut self, tr: &mut Tracked, manip: Manip, ip: &mut [u8]) {
+    /// Rewrites the packet from its flow's tuples (one side, per `manip`); the hop's parsed
+    /// flow is dropped when the packet changed, to be read again by the next hook.
+    fn translate(&mut self, tr: &mut Tracked, manip: Manip, ip: &mut [u8], notes: &mut Notes) {
         if matches!(tr.state, CtState::Invalid | CtState::Untracked) {
             return;
         }
         let Some(c) = self.conntrack.conn(&tr.slot) else {
             return;
         };
-        if !self.detail {
-            nat::apply(c, tr.reply, manip, ip);
+        let Some(flow) = tr.flow.or_else(|| Flow::parse(ip)) else {
+            return;
+        };
+        let source = manip == Manip::Src;
+        let before = self.detail.then(|| endpoint(ip, source));
+        if !nat::apply_flow(c, tr.reply, manip, ip, &flow) {
             return;
         }
-        let source = manip == Manip::Src;
-        let before = endpoint(ip, source);
-        if nat::apply(c, tr.reply, manip, ip) {
+        tr.flow = None;
+        if let Some(before) = before {
             // A reply's source is undone by the destination NAT and its destination by the
             // source NAT.
             let by = match (source, tr.reply) {
                 (true, false) | (false, true) => c.snat_by,
                 _ => c.dnat_by,
             };
-            self.rewrites.push(Rewrite {
+            notes.rewrite(Rewrite {
                 by,
                 reply: tr.reply,
                 source,
@@ -541,74 +728,20 @@ impl Netfilter {
         }
     }
 
-    fn track(&mut self, now: Instant, ip: &[u8]) -> Tracked {
-        self.conntrack.expire(now);
-        match Flow::parse(ip) {
-            Some(flow) => self.conntrack.track(now, &flow),
-            None => Tracked::invalid(),
-        }
-    }
-
-    /// The raw table, before conntrack (priority -300 against -200): a packet it drops never
-    /// touches its flow, and its rules see no conntrack state (`--ctstate INVALID`).
-    fn raw(
-        &mut self,
-        cx: &mut Cx<'_>,
-        hook: Hook,
-        ip: &mut [u8],
-        (in_iface, out_iface): (Option<&str>, Option<&str>),
-    ) -> (Fate, Option<AddrTypes>, u32) {
-        let mut pre = Tracked::invalid();
-        if hook == Hook::Prerouting {
-            pre.mark = std::mem::take(&mut self.rx_mark);
-        }
-        let fate = self.run_tables(
-            cx,
-            hook,
-            &[Table::Raw],
-            ip,
-            in_iface,
-            out_iface,
-            &mut pre,
-            None,
-        );
-        (fate, pre.addr_types, pre.mark)
-    }
-
     /// PREROUTING of a received packet: raw, conntrack, mangle, nat (DNAT; REDIRECT to
-    /// `in_addr`), then the destination rewrite.
+    /// `in_addr`) with the destination rewrite.
     pub fn prerouting(
         &mut self,
         cx: &mut Cx<'_>,
         ip: &mut [u8],
         in_iface: &str,
         in_addr: Option<Ipv4Address>,
-    ) -> (Fate, Tracked) {
-        let (fate, classes, mark) = self.raw(cx, Hook::Prerouting, ip, (Some(in_iface), None));
-        if fate != Fate::Continue {
-            return (fate, Tracked::invalid());
-        }
-        let mut tr = match cx.rules.take_untracked() {
-            true => Tracked::untracked(),
-            false => self.track(cx.now, ip),
-        };
-        tr.addr_types = classes;
-        tr.mark = mark;
-        let tables = [Table::Mangle, Table::Nat];
-        let fate = self.run_tables(
-            cx,
-            Hook::Prerouting,
-            &tables,
-            ip,
-            Some(in_iface),
-            None,
-            &mut tr,
-            in_addr,
-        );
-        if fate == Fate::Continue {
-            self.translate(&mut tr, Manip::Dst, ip);
-        }
-        (fate, tr)
+    ) -> (Outcome, Tracked) {
+        let mut tr = Tracked::invalid();
+        tr.mark = std::mem::take(&mut self.rx_mark);
+        let ifaces = (Some(in_iface), None);
+        let out = self.run_hook(cx, Hook::Prerouting, ip, ifaces, &mut tr, in_addr);
+        (out, tr)
     }
 
     /// FORWARD: mangle and filter.
@@ -619,56 +752,13 @@ impl Netfilter {
         tr: &mut Tracked,
         in_iface: &str,
         out_iface: &str,
-    ) -> Fate {
-        let tables = [Table::Mangle, Table::Filter];
-        self.run_tables(
-            cx,
-            Hook::Forward,
-            &tables,
-            ip,
-            Some(in_iface),
-            Some(out_iface),
-            tr,
-            None,
-        )
+    ) -> Outcome {
+        let ifaces = (Some(in_iface), Some(out_iface));
+        self.run_hook(cx, Hook::Forward, ip, ifaces, tr, None)
     }
 
-    /// The last hook before a packet leaves (POSTROUTING) or is delivered (INPUT: mangle and
-    /// filter first): nat (SNAT, or MASQUERADE from `addr`), the source rewrite, then
-    /// confirmation of a new flow.
-    fn last_hook(
-        &mut self,
-        cx: &mut Cx<'_>,
-        hook: Hook,
-        ip: &mut [u8],
-        tr: &mut Tracked,
-        ifaces: (Option<&str>, Option<&str>),
-        addr: Option<Ipv4Address>,
-    ) -> Fate {
-        let tables: &[Table] = if hook == Hook::Input {
-            &[Table::Mangle, Table::Filter, Table::Nat]
-        } else {
-            &[Table::Mangle, Table::Nat]
-        };
-        let fate = self.run_tables(cx, hook, tables, ip, ifaces.0, ifaces.1, tr, addr);
-        if fate != Fate::Continue {
-            return fate;
-        }
-        self.translate(tr, Manip::Src, ip);
-        match self.conntrack.confirm(&mut tr.slot) {
-            Confirm::Entered => Fate::Continue,
-            Confirm::Clash => Fate::Drop,
-            Confirm::TableFull => {
-                cx.rules.kernel_log(
-                    cx.now,
-                    "nf_conntrack: nf_conntrack: table full, dropping packet",
-                );
-                Fate::TableFull
-            }
-        }
-    }
-
-    /// POSTROUTING: mangle, nat, the source rewrite, confirmation.
+    /// POSTROUTING: mangle, nat (SNAT, or MASQUERADE from `out_addr`) with the source
+    /// rewrite, confirmation.
     pub fn postrouting(
         &mut self,
         cx: &mut Cx<'_>,
@@ -676,18 +766,12 @@ impl Netfilter {
         tr: &mut Tracked,
         ifaces: (Option<&str>, &str),
         out_addr: Option<Ipv4Address>,
-    ) -> Fate {
-        self.last_hook(
-            cx,
-            Hook::Postrouting,
-            ip,
-            tr,
-            (ifaces.0, Some(ifaces.1)),
-            out_addr,
-        )
+    ) -> Outcome {
+        let ifaces = (ifaces.0, Some(ifaces.1));
+        self.run_hook(cx, Hook::Postrouting, ip, ifaces, tr, out_addr)
     }
 
-    /// INPUT: mangle, filter, nat, the source rewrite, confirmation.
+    /// INPUT: mangle, filter, nat with the source rewrite, confirmation.
     pub fn input(
         &mut self,
         cx: &mut Cx<'_>,
@@ -695,50 +779,25 @@ impl Netfilter {
         tr: &mut Tracked,
         in_iface: &str,
         in_addr: Option<Ipv4Address>,
-    ) -> Fate {
-        self.last_hook(cx, Hook::Input, ip, tr, (Some(in_iface), None), in_addr)
+    ) -> Outcome {
+        let ifaces = (Some(in_iface), None);
+        self.run_hook(cx, Hook::Input, ip, ifaces, tr, in_addr)
     }
 
-    /// OUTPUT of a locally generated packet: raw, conntrack, mangle, nat (DNAT), filter; the
-    /// caller re-routes if the destination changed, then calls `postrouting`.
-    pub fn output(&mut self, cx: &mut Cx<'_>, ip: &mut [u8], out_iface: &str) -> (Fate, Tracked) {
-        let (fate, classes, mark) = self.raw(cx, Hook::Output, ip, (None, Some(out_iface)));
-        if fate != Fate::Continue {
-            return (fate, Tracked::invalid());
-        }
-        let mut tr = match cx.rules.take_untracked() {
-            true => Tracked::untracked(),
-            false => self.track(cx.now, ip),
-        };
-        tr.addr_types = classes;
-        tr.mark = mark;
+    /// OUTPUT of a locally generated packet: raw, conntrack, mangle, nat (DNAT) with the
+    /// destination rewrite, filter; the caller re-routes if the destination changed, then
+    /// calls `postrouting`.
+    pub fn output(
+        &mut self,
+        cx: &mut Cx<'_>,
+        ip: &mut [u8],
+        out_iface: &str,
+    ) -> (Outcome, Tracked) {
+        let mut tr = Tracked::invalid();
         let loopback = Some(Ipv4Address::new(127, 0, 0, 1));
-        let tables = [Table::Mangle, Table::Nat];
-        let fate = self.run_tables(
-            cx,
-            Hook::Output,
-            &tables,
-            ip,
-            None,
-            Some(out_iface),
-            &mut tr,
-            loopback,
-        );
-        if fate != Fate::Continue {
-            return (fate, tr);
-        }
-        self.translate(&mut tr, Manip::Dst, ip);
-        let fate = self.run_tables(
-            cx,
-            Hook::Output,
-            &[Table::Filter],
-            ip,
-            None,
-            Some(out_iface),
-            &mut tr,
-            None,
-        );
-        (fate, tr)
+        let ifaces = (None, Some(out_iface));
+        let out = self.run_hook(cx, Hook::Output, ip, ifaces, &mut tr, loopback);
+        (out, tr)
     }
 }
 

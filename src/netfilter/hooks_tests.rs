@@ -49,10 +49,23 @@ struct Script<F: FnMut(Table, Hook, &PacketView<'_>) -> Verdict> {
     calls: Vec<(Table, Hook, Option<CtState>)>,
 }
 impl<F: FnMut(Table, Hook, &PacketView<'_>) -> Verdict> Rules for Script<F> {
-    fn run(&mut self, table: Table, hook: Hook, pkt: &PacketView<'_>, _now: Instant) -> Verdict {
+    fn run(
+        &mut self,
+        table: Table,
+        hook: Hook,
+        pkt: &PacketView<'_>,
+        _now: Instant,
+        _conns: &dyn crate::netfilter::ConnQuery,
+        _notes: &mut Notes,
+    ) -> ChainOutcome {
         self.calls.push((table, hook, pkt.ct.map(|c| c.state)));
-        (self.f)(table, hook, pkt)
+        ChainOutcome::verdict((self.f)(table, hook, pkt))
     }
+}
+
+/// A hook's fate with the packet's conntrack state, as the first hooks return them.
+fn fate_of((out, tr): (Outcome, Tracked)) -> (Fate, Tracked) {
+    (out.fate, tr)
 }
 
 fn nf() -> Netfilter {
@@ -80,19 +93,23 @@ fn masquerade_out_and_back_with_nat_chains_on_the_first_packet_only() {
             rules: &mut rules,
             mac: None,
         };
-        let (fate, mut tr) = nf.prerouting(&mut cx, &mut syn, "docker0", Some(a("172.17.0.1")));
+        let (fate, mut tr) =
+            fate_of(nf.prerouting(&mut cx, &mut syn, "docker0", Some(a("172.17.0.1"))));
         assert_eq!((fate, tr.state), (Fate::Continue, CtState::New));
         assert_eq!(
-            nf.forward(&mut cx, &mut syn, &mut tr, "docker0", "eth0"),
+            nf.forward(&mut cx, &mut syn, &mut tr, "docker0", "eth0")
+                .fate,
             Fate::Continue
         );
-        let fate = nf.postrouting(
-            &mut cx,
-            &mut syn,
-            &mut tr,
-            (Some("docker0"), "eth0"),
-            Some(a("192.0.2.10")),
-        );
+        let fate = nf
+            .postrouting(
+                &mut cx,
+                &mut syn,
+                &mut tr,
+                (Some("docker0"), "eth0"),
+                Some(a("192.0.2.10")),
+            )
+            .fate;
         assert_eq!(fate, Fate::Continue);
     }
     assert_eq!(addrs(&syn), (a("192.0.2.10"), a("192.0.2.1"), 40000, 80));
@@ -120,7 +137,8 @@ fn masquerade_out_and_back_with_nat_chains_on_the_first_packet_only() {
             rules: &mut rules,
             mac: None,
         };
-        let (fate, mut tr) = nf.prerouting(&mut cx, &mut synack, "eth0", Some(a("192.0.2.10")));
+        let (fate, mut tr) =
+            fate_of(nf.prerouting(&mut cx, &mut synack, "eth0", Some(a("192.0.2.10"))));
         assert_eq!(
             (fate, tr.state, tr.reply),
             (Fate::Continue, CtState::Established, true)
@@ -178,23 +196,29 @@ fn dnat_happens_before_filter_and_the_reply_source_is_restored() {
         mac: None,
     };
     let mut syn = tcp("192.0.2.1", "192.0.2.10", 5555, 8080, 0x02);
-    let (_, mut tr) = nf.prerouting(&mut cx, &mut syn, "eth0", Some(a("192.0.2.10")));
+    let (_, mut tr) = fate_of(nf.prerouting(&mut cx, &mut syn, "eth0", Some(a("192.0.2.10"))));
     assert_eq!(addrs(&syn), (a("192.0.2.1"), a("172.17.0.2"), 5555, 80));
     assert_eq!(
-        nf.forward(&mut cx, &mut syn, &mut tr, "eth0", "docker0"),
+        nf.forward(&mut cx, &mut syn, &mut tr, "eth0", "docker0")
+            .fate,
         Fate::Continue
     );
-    let fate = nf.postrouting(
-        &mut cx,
-        &mut syn,
-        &mut tr,
-        (Some("eth0"), "docker0"),
-        Some(a("172.17.0.1")),
-    );
+    let fate = nf
+        .postrouting(
+            &mut cx,
+            &mut syn,
+            &mut tr,
+            (Some("eth0"), "docker0"),
+            Some(a("172.17.0.1")),
+        )
+        .fate;
     assert_eq!(fate, Fate::Continue);
     let mut synack = tcp("172.17.0.2", "192.0.2.1", 80, 5555, 0x12);
-    let (_, mut tr) = nf.prerouting(&mut cx, &mut synack, "docker0", Some(a("172.17.0.1")));
-    let fate = nf.forward(&mut cx, &mut synack, &mut tr, "docker0", "eth0");
+    let (_, mut tr) =
+        fate_of(nf.prerouting(&mut cx, &mut synack, "docker0", Some(a("172.17.0.1"))));
+    let fate = nf
+        .forward(&mut cx, &mut synack, &mut tr, "docker0", "eth0")
+        .fate;
     assert_eq!(fate, Fate::Drop, "filter drops what it does not accept");
     nf.postrouting(
         &mut cx,
@@ -229,9 +253,9 @@ fn a_packet_dropped_in_filter_leaves_no_flow() {
         mac: None,
     };
     let mut syn = tcp("10.0.0.1", "10.0.0.2", 1, 2, 0x02);
-    let (_, mut tr) = nf.prerouting(&mut cx, &mut syn, "eth0", None);
+    let (_, mut tr) = fate_of(nf.prerouting(&mut cx, &mut syn, "eth0", None));
     assert_eq!(
-        nf.forward(&mut cx, &mut syn, &mut tr, "eth0", "eth1"),
+        nf.forward(&mut cx, &mut syn, &mut tr, "eth0", "eth1").fate,
         Fate::Drop
     );
     assert!(nf.conntrack.is_empty());
@@ -263,15 +287,123 @@ fn netmap_maps_host_parts_one_to_one_on_each_side() {
         mac: None,
     };
     let mut syn = tcp("172.16.1.77", "10.1.3.4", 5555, 80, 0x02);
-    let (_, mut tr) = nf.prerouting(&mut cx, &mut syn, "eth0", Some(a("192.0.2.10")));
+    let (_, mut tr) = fate_of(nf.prerouting(&mut cx, &mut syn, "eth0", Some(a("192.0.2.10"))));
     assert_eq!(addrs(&syn), (a("172.16.1.77"), a("192.168.3.4"), 5555, 80));
     nf.forward(&mut cx, &mut syn, &mut tr, "eth0", "eth1");
-    let fate = nf.postrouting(&mut cx, &mut syn, &mut tr, (Some("eth0"), "eth1"), None);
+    let fate = nf
+        .postrouting(&mut cx, &mut syn, &mut tr, (Some("eth0"), "eth1"), None)
+        .fate;
     assert_eq!(fate, Fate::Continue);
     assert_eq!(addrs(&syn), (a("10.5.5.77"), a("192.168.3.4"), 5555, 80));
     let mut synack = tcp("192.168.3.4", "10.5.5.77", 80, 5555, 0x12);
-    let (_, mut tr) = nf.prerouting(&mut cx, &mut synack, "eth1", None);
+    let (_, mut tr) = fate_of(nf.prerouting(&mut cx, &mut synack, "eth1", None));
     nf.forward(&mut cx, &mut synack, &mut tr, "eth1", "eth0");
     nf.postrouting(&mut cx, &mut synack, &mut tr, (Some("eth1"), "eth0"), None);
     assert_eq!(addrs(&synack), (a("10.1.3.4"), a("172.16.1.77"), 80, 5555));
+}
+
+/// Rules whose only chain is nat POSTROUTING's MASQUERADE: every other chain passes all.
+struct OnlyMasquerade {
+    calls: usize,
+}
+impl Rules for OnlyMasquerade {
+    fn run(
+        &mut self,
+        table: Table,
+        hook: Hook,
+        _pkt: &PacketView<'_>,
+        _now: Instant,
+        _conns: &dyn crate::netfilter::ConnQuery,
+        _notes: &mut Notes,
+    ) -> ChainOutcome {
+        self.calls += 1;
+        ChainOutcome::verdict(match (table, hook) {
+            (Table::Nat, Hook::Postrouting) => Verdict::Nat(NatAction::Masquerade { ports: None }),
+            _ => Verdict::Accept,
+        })
+    }
+
+    fn passes_all(&self, table: Table, hook: Hook) -> bool {
+        (table, hook) != (Table::Nat, Hook::Postrouting)
+    }
+}
+
+#[test]
+fn hooks_whose_chains_all_accept_still_track_and_nat_and_say_the_rewrite() {
+    use crate::netfilter::base::Family;
+    let mut nf = nf();
+    nf.detail = true;
+    let mut rules = OnlyMasquerade { calls: 0 };
+    assert!(!nf.chains().accepts_all(Family::Ipv4, Hook::Postrouting));
+    nf.rules_changed(&rules);
+    for hook in [Hook::Prerouting, Hook::Forward, Hook::Postrouting] {
+        assert!(nf.chains().accepts_all(Family::Ipv4, hook), "{hook:?}");
+    }
+    let mut cx = Cx {
+        now: Instant::ZERO,
+        env: &Host,
+        rules: &mut rules,
+        mac: None,
+    };
+    let mut syn = tcp("172.17.0.2", "192.0.2.1", 40000, 80, 0x02);
+    let (out, mut tr) = nf.prerouting(&mut cx, &mut syn, "docker0", Some(a("172.17.0.1")));
+    assert_eq!((out.fate, tr.state), (Fate::Continue, CtState::New));
+    assert!(out.notes.is_empty());
+    let out = nf.forward(&mut cx, &mut syn, &mut tr, "docker0", "eth0");
+    assert_eq!(out.fate, Fate::Continue);
+    let out = nf.postrouting(
+        &mut cx,
+        &mut syn,
+        &mut tr,
+        (Some("docker0"), "eth0"),
+        Some(a("192.0.2.10")),
+    );
+    assert_eq!(out.fate, Fate::Continue);
+    assert_eq!(addrs(&syn), (a("192.0.2.10"), a("192.0.2.1"), 40000, 80));
+    let notes = out.notes.into_lists();
+    assert_eq!(notes.rewrites.len(), 1);
+    let r = notes.rewrites[0];
+    assert_eq!((r.by, r.reply, r.source), ("MASQUERADE", false, true));
+    assert_eq!(r.before, (a("172.17.0.2"), 40000));
+    assert_eq!(r.after, (a("192.0.2.10"), 40000));
+
+    // The reply is un-NATed with no chain walked; the first packet met nat POSTROUTING only.
+    let mut synack = tcp("192.0.2.1", "192.0.2.10", 80, 40000, 0x12);
+    let (out, mut tr) = nf.prerouting(&mut cx, &mut synack, "eth0", Some(a("192.0.2.10")));
+    assert_eq!(
+        (out.fate, tr.state, tr.reply),
+        (Fate::Continue, CtState::Established, true)
+    );
+    assert_eq!(addrs(&synack), (a("192.0.2.1"), a("172.17.0.2"), 80, 40000));
+    let notes = out.notes.into_lists();
+    assert_eq!(notes.rewrites.len(), 1);
+    assert!(notes.rewrites[0].reply);
+    let fwd = nf.forward(&mut cx, &mut synack, &mut tr, "eth0", "docker0");
+    let post = nf.postrouting(
+        &mut cx,
+        &mut synack,
+        &mut tr,
+        (Some("eth0"), "docker0"),
+        None,
+    );
+    assert_eq!(fwd.then(post).fate, Fate::Continue);
+    assert_eq!(rules.calls, 1);
+}
+
+#[test]
+fn an_unreadable_packet_is_dropped_by_its_first_hook() {
+    let mut nf = nf();
+    let mut rules = OnlyMasquerade { calls: 0 };
+    nf.rules_changed(&rules);
+    let mut cx = Cx {
+        now: Instant::ZERO,
+        env: &Host,
+        rules: &mut rules,
+        mac: None,
+    };
+    let mut short = tcp("172.17.0.2", "192.0.2.1", 40000, 80, 0x02);
+    short.truncate(12);
+    let (out, _) = nf.prerouting(&mut cx, &mut short, "docker0", None);
+    assert_eq!(out.fate, Fate::Drop);
+    assert!(nf.conntrack.is_empty());
 }

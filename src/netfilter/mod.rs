@@ -13,8 +13,10 @@
 //!                          ▼ local process
 //! ```
 //! `[ct]` is where conntrack looks a packet up (or creates its entry) and un-NATs replies;
-//! `[confirm]` is where a new entry enters the table, once the packet is accepted.
+//! `[confirm]` is where a new entry enters the table, once the packet is accepted. Each of
+//! these is a base chain at its priority (`base`), which the hooks walk in order.
 
+pub mod base;
 pub mod conntrack;
 pub mod hooks;
 pub mod nat;

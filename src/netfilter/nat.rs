@@ -4,7 +4,7 @@
 //! source at POSTROUTING/INPUT, in whichever direction the packet travels. Checksums are
 //! adjusted incrementally (RFC 1624); an ICMP error has its quoted header translated too.
 
-use smoltcp::wire::{Icmpv4Packet, IpProtocol, Ipv4Address, Ipv4Packet};
+use smoltcp::wire::{Icmpv4Packet, Ipv4Address};
 
 use super::conntrack::{self, Conn, Conntrack, Tuple};
 use super::packet::NatAction;
@@ -259,6 +259,20 @@ fn rewrite(ip: &mut [u8], src: bool, addr: Ipv4Address, port: Option<u16>) {
 /// Applies a flow's translation to a packet at a hook. `reply` is the packet's direction.
 /// Returns true when the packet changed.
 pub fn apply(conn: &Conn, reply: bool, manip: Manip, ip: &mut [u8]) -> bool {
+    match conntrack::Flow::parse(ip) {
+        Some(flow) => apply_flow(conn, reply, manip, ip, &flow),
+        None => false,
+    }
+}
+
+/// [`apply`] to a packet already read as `flow` (`Flow::parse` of `ip`).
+pub fn apply_flow(
+    conn: &Conn,
+    reply: bool,
+    manip: Manip,
+    ip: &mut [u8],
+    flow: &conntrack::Flow,
+) -> bool {
     // Only a flow with this kind of NAT in this direction is touched (`statusbit` in
     // `nf_nat_packet`): a source NAT is undone on replies' destinations, a destination NAT on
     // replies' sources.
@@ -275,24 +289,17 @@ pub fn apply(conn: &Conn, reply: bool, manip: Manip, ip: &mut [u8]) -> bool {
     } else {
         conn.reply.invert()
     };
-    let Ok(p) = Ipv4Packet::new_checked(&*ip) else {
-        return false;
-    };
-    let (src, dst) = (p.src_addr(), p.dst_addr());
-    let proto = p.next_header();
-    let l4 = p.payload();
-    let is_error = proto == IpProtocol::Icmp
-        && Icmpv4Packet::new_checked(l4)
-            .is_ok_and(|i| conntrack::is_icmp_error(u8::from(i.msg_type())));
-    if is_error {
+    let icmp = flow.tuple.proto == 1;
+    if icmp
+        && flow
+            .icmp
+            .is_some_and(|(kind, _)| conntrack::is_icmp_error(kind))
+    {
         return apply_to_error(conn, reply, manip, ip);
     }
-    // The ports as conntrack reads them (`Flow::parse`).
-    let (sport, dport) = match p.frag_offset() {
-        0 => conntrack::ports(proto, l4).unwrap_or((0, 0)),
-        _ => (0, 0),
-    };
-    let icmp = proto == IpProtocol::Icmp;
+    // The ports as conntrack reads them.
+    let t = &flow.tuple;
+    let (src, dst, sport, dport) = (t.src, t.dst, t.sport, t.dport);
     // An ICMP query's identifier is its only "port"; it is restored on the way back.
     match manip {
         Manip::Dst

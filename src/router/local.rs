@@ -179,17 +179,17 @@ impl Router {
 
     /// A packet that looped back: PREROUTING and INPUT on `lo`, then local delivery.
     pub(super) fn receive_loopback(&mut self, now: Instant, mut frame: Vec<u8>, ctx: &mut Ctx<'_>) {
-        let (fate, mut tr) = self.netfilter(now, |nf, cx, _| {
+        let (out, mut tr) = self.netfilter(now, |nf, cx, _| {
             nf.prerouting(cx, &mut frame[ETH_HEADER_LEN..], LO, Some(LOOPBACK))
         });
-        if !self.pass(now, fate, &frame, ctx) {
+        if !self.pass(now, out, &frame, ctx) {
             return;
         }
         let dst = Ipv4Packet::new_unchecked(&frame[ETH_HEADER_LEN..]).dst_addr();
         if !self.loops_back(dst) {
             return;
         }
-        let fate = self.netfilter(now, |nf, cx, _| {
+        let out = self.netfilter(now, |nf, cx, _| {
             nf.input(
                 cx,
                 &mut frame[ETH_HEADER_LEN..],
@@ -198,7 +198,7 @@ impl Router {
                 Some(LOOPBACK),
             )
         });
-        if self.pass(now, fate, &frame, ctx) {
+        if self.pass(now, out, &frame, ctx) {
             self.local(now, &frame[ETH_HEADER_LEN..], false, ctx);
         }
     }

@@ -41,7 +41,7 @@ use smoltcp::wire::{
 
 use crate::link::ETH_HEADER_LEN;
 use crate::listing::iproute::{self, LinkInfo, NeighInfo};
-use crate::netfilter::hooks::{Cx, Env, Fate, Netfilter, Rules};
+use crate::netfilter::hooks::{ChainOutcome, Cx, Env, Fate, Netfilter, Notes, Outcome, Rules};
 use crate::netfilter::rules::{IptablesVersion, Tables, TraceEvent};
 use crate::netfilter::{AddrType, Hook, PacketView, RejectWith, Table, Verdict};
 use crate::rand::Rng;
@@ -104,12 +104,9 @@ pub struct RuleSet {
     pub tables: Tables,
     /// `[seconds] line`, as dmesg prints it; bounded like the kernel's ring buffer.
     pub log: std::collections::VecDeque<String>,
-    /// Lines logged while the current frame is handled: they become its capture comment.
-    pending: Vec<Box<str>>,
-    /// What decided at each table while the current frame is handled (drops, rejects, NAT
-    /// rules, the rule that accepted a new flow), when `detail` asks for it.
-    decisions: Vec<Box<str>>,
-    /// Something reads the current frame's notes (a capture comment, a trace).
+    /// Something reads the current frame's notes (a capture comment, a trace): the chains
+    /// say what decided at each table (drops, rejects, NAT rules, the rule that accepted a
+    /// new flow).
     pub detail: bool,
     /// How often kernel messages other than LOG rules' may be printed.
     ratelimit: NetRatelimit,
@@ -123,6 +120,14 @@ pub struct Filtering {
     pub rules: RuleSet,
     /// `net.bridge.bridge-nf-call-iptables` (br_netfilter loaded and on).
     pub bridge_nf: bool,
+}
+
+impl Filtering {
+    /// Keeps netfilter's per-hook "every chain accepts" flags true to the rules: called
+    /// after anything that may change them (a command, tracing on or off).
+    fn rules_changed(&mut self) {
+        self.nf.rules_changed(&self.rules);
+    }
 }
 
 /// Lines the kernel log keeps (its ring buffer is bounded too).
@@ -148,46 +153,29 @@ impl Rules for RuleSet {
         // The frame's comment says why it was dropped whether or not the log printed.
     }
 
-    fn take_marks(&mut self) -> Option<crate::netfilter::packet::Marks> {
-        self.tables.marks.take()
-    }
-
-    fn take_hdr(&mut self) -> Option<(u8, u8)> {
-        self.tables.hdr.take()
-    }
-
-    fn take_untracked(&mut self) -> bool {
-        self.tables.take_untracked()
-    }
-
     fn set_physdev(&mut self, ports: Option<(&str, Option<&str>)>) {
         self.tables.set_physdev(ports);
     }
 
-    fn take_tcpmss(&mut self) -> Option<crate::netfilter::tcpmss::Pending> {
-        let p = std::mem::take(&mut self.tables.tcpmss);
-        (p != Default::default()).then_some(p)
-    }
-
-    fn run(&mut self, table: Table, hook: Hook, pkt: &PacketView<'_>, now: Instant) -> Verdict {
-        self.run_with(table, hook, pkt, now, &crate::netfilter::NoConns)
-    }
-
-    fn run_with(
+    fn run(
         &mut self,
         table: Table,
         hook: Hook,
         pkt: &PacketView<'_>,
         now: Instant,
         conns: &dyn crate::netfilter::ConnQuery,
-    ) -> Verdict {
-        let verdict = self.run_logged(table, hook, pkt, now, conns);
-        let notes = self.tables.take_notes();
+        notes: &mut Notes,
+    ) -> ChainOutcome {
+        let outcome = self.run_logged(table, hook, pkt, now, conns, notes);
+        let verdict = outcome.verdict;
+        let queued = self.tables.take_notes();
         if self.detail {
-            self.decisions.extend(notes.into_iter().map(Into::into));
+            for q in queued {
+                notes.decision(q.into());
+            }
         }
         if self.tables.tracing() {
-            return verdict;
+            return outcome;
         }
         if self.detail {
             let new = pkt
@@ -205,10 +193,10 @@ impl Rules for RuleSet {
             if let Some(what) = what {
                 let decision = self.tables.decision(table, hook);
                 let text = format!("{} {}: {what} {decision}", table.name(), hook.chain_name());
-                self.decisions.push(text.into());
+                notes.decision(text.into());
             }
         }
-        verdict
+        outcome
     }
 }
 
@@ -259,7 +247,7 @@ impl NetRatelimit {
 }
 
 impl RuleSet {
-    /// Runs a chain, writing what LOG rules log to the kernel log and the pending lines.
+    /// Runs a chain, writing what LOG rules log to the kernel log and the frame's notes.
     fn run_logged(
         &mut self,
         table: Table,
@@ -267,18 +255,19 @@ impl RuleSet {
         pkt: &PacketView<'_>,
         now: Instant,
         conns: &dyn crate::netfilter::ConnQuery,
-    ) -> Verdict {
-        let (log, pending) = (&mut self.log, &mut self.pending);
+        notes: &mut Notes,
+    ) -> ChainOutcome {
+        let log = &mut self.log;
         // Rules met while tracing: (chain, rule number, matched); a policy as rule 0.
         let mut path: Vec<(String, usize, bool)> = Vec::new();
         let mut policy = "ACCEPT";
-        let verdict = self
+        let outcome = self
             .tables
-            .run_conns(table, hook, pkt, now, conns, &mut |ev| match ev {
+            .run_outcome(table, hook, pkt, now, conns, &mut |ev| match ev {
                 TraceEvent::Log(line) => {
                     let text = line.to_string();
                     dmesg(log, now, &text);
-                    pending.push(text.into());
+                    notes.log(text.into());
                 }
                 TraceEvent::Rule {
                     chain,
@@ -292,6 +281,7 @@ impl RuleSet {
                 }
                 _ => {}
             });
+        let verdict = outcome.verdict;
         if self.tables.tracing()
             && let Some(walks) = self.walks.as_mut()
         {
@@ -321,9 +311,9 @@ impl RuleSet {
                 },
                 verdict_name(verdict)
             );
-            self.decisions.push(text.into());
+            notes.decision(text.into());
         }
-        verdict
+        outcome
     }
 }
 
@@ -391,17 +381,16 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
         };
         let dev = self.dev.as_str();
         cx.rules.set_physdev(Some((ports.0, None)));
-        let (fate, mut tr) = nf.prerouting(&mut cx, ip, dev, None);
+        let (out, mut tr) = nf.prerouting(&mut cx, ip, dev, None);
         cx.rules.set_physdev(Some((ports.0, Some(ports.1))));
-        let pass = fate == Fate::Continue
-            && nf.forward(&mut cx, ip, &mut tr, dev, dev) == Fate::Continue
-            && nf.postrouting(&mut cx, ip, &mut tr, (Some(dev), dev), None) == Fate::Continue;
+        // LOG lines of a bridged frame are in dmesg; its notes are not the router's.
+        let pass = out.fate == Fate::Continue
+            && nf.forward(&mut cx, ip, &mut tr, dev, dev).fate == Fate::Continue
+            && nf
+                .postrouting(&mut cx, ip, &mut tr, (Some(dev), dev), None)
+                .fate
+                == Fate::Continue;
         cx.rules.set_physdev(None);
-        // LOG lines of a bridged frame are in dmesg; the router must not take them for the
-        // comment of the next frame it handles.
-        filtering.rules.pending.clear();
-        filtering.rules.decisions.clear();
-        filtering.nf.rewrites.clear();
         pass
     }
 }
@@ -726,6 +715,12 @@ impl Router {
     /// Runs `iptables`, `iptables-restore` (reading `input`), `iptables-save` or `dmesg`.
     /// An error comes with iptables' exit code.
     pub fn iptables(&mut self, argv: &[String], input: &str) -> Result<String, (i32, String)> {
+        let out = self.run_iptables(argv, input);
+        self.filtering.borrow_mut().rules_changed();
+        out
+    }
+
+    fn run_iptables(&mut self, argv: &[String], input: &str) -> Result<String, (i32, String)> {
         let mut filtering = self.filtering.borrow_mut();
         let filtering = &mut *filtering;
         let t = &mut filtering.rules.tables;
@@ -860,10 +855,8 @@ impl Router {
                 rules: RuleSet {
                     tables: Tables::new(config.iptables_version),
                     log: Default::default(),
-                    pending: Vec::new(),
                     ratelimit: NetRatelimit::default(),
                     walks: None,
-                    decisions: Vec::new(),
                     detail: false,
                 },
                 bridge_nf: false,
@@ -886,6 +879,7 @@ impl Router {
         for cmd in &config.routes {
             r.apply_route(cmd)?;
         }
+        r.filtering.borrow_mut().rules_changed();
         for argv in &config.iptables {
             r.iptables(argv, "").map_err(|(_, e)| e)?;
         }
@@ -1211,10 +1205,10 @@ impl Router {
         let Some(route) = self.route_local(dst) else {
             return;
         };
-        let (fate, mut tr) = self.netfilter(now, |nf, cx, ifs| {
+        let (out, mut tr) = self.netfilter(now, |nf, cx, ifs| {
             nf.output(cx, &mut frame[ETH_HEADER_LEN..], egress_name(ifs, &route))
         });
-        if !self.pass(now, fate, &frame, ctx) {
+        if !self.pass(now, out, &frame, ctx) {
             return;
         }
         let new_dst = dst_of(&frame);
@@ -1244,12 +1238,12 @@ impl Router {
             (Some(r), Some(hop)) => self.ns.source_on(r.dev, hop),
             _ => Some(local::LOOPBACK),
         };
-        let fate = self.netfilter(now, |nf, cx, ifs| {
+        let out = self.netfilter(now, |nf, cx, ifs| {
             let ip = &mut frame[ETH_HEADER_LEN..];
             let out = egress_name(ifs, &route);
             nf.postrouting(cx, ip, &mut tr, (None, out), out_addr)
         });
-        if !self.pass(now, fate, &frame, ctx) {
+        if !self.pass(now, out, &frame, ctx) {
             return;
         }
         match (route, next_hop) {
@@ -1338,7 +1332,7 @@ impl Router {
         frame.resize(ETH_HEADER_LEN, 0);
         frame.extend_from_slice(&data[..total]);
         let in_addr = self.ns.ifaces[dev].addrs.first().map(|a| a.address());
-        let (fate, mut tr) = self.netfilter(now, |nf, cx, ifs| {
+        let (out, mut tr) = self.netfilter(now, |nf, cx, ifs| {
             nf.prerouting(cx, &mut frame[ETH_HEADER_LEN..], &ifs[dev].name, in_addr)
         });
         if ctx.trace() {
@@ -1346,7 +1340,7 @@ impl Router {
             let state = format!("{:?}", tr.state).to_uppercase();
             ctx.note(Note::Decision(format!("conntrack: {state}{dir}").into()));
         }
-        if !self.pass(now, fate, &frame, ctx) {
+        if !self.pass(now, out, &frame, ctx) {
             return;
         }
         let ip = Ipv4Packet::new_unchecked(&frame[ETH_HEADER_LEN..]);
@@ -1368,11 +1362,11 @@ impl Router {
         let local = self.ns.is_local(dst) || dst.is_loopback() && self.ns.localnet(dev);
         if to_broadcast || local {
             let broadcast = to_broadcast || l2_broadcast;
-            let fate = self.netfilter(now, |nf, cx, ifs| {
+            let out = self.netfilter(now, |nf, cx, ifs| {
                 let ip = &mut frame[ETH_HEADER_LEN..];
                 nf.input(cx, ip, &mut tr, &ifs[dev].name, in_addr)
             });
-            if self.pass(now, fate, &frame, ctx) {
+            if self.pass(now, out, &frame, ctx) {
                 self.local(now, &frame[ETH_HEADER_LEN..], broadcast, ctx);
             }
             return;
@@ -1441,17 +1435,18 @@ impl Router {
         crate::netfilter::rules::decrease_ttl(&mut frame[ETH_HEADER_LEN..]);
         let next_hop = route.via.unwrap_or(dst);
         let out_addr = self.ns.source_on(route.dev, next_hop);
-        let fate = self.netfilter(now, |nf, cx, ifs| {
+        let out = self.netfilter(now, |nf, cx, ifs| {
             let (in_name, out_name) = (&ifs[dev].name, &ifs[route.dev].name);
             let ip = &mut frame[ETH_HEADER_LEN..];
-            match nf.forward(cx, ip, &mut tr, in_name, out_name) {
+            let out = nf.forward(cx, ip, &mut tr, in_name, out_name);
+            match out.fate {
                 Fate::Continue => {
-                    nf.postrouting(cx, ip, &mut tr, (Some(in_name), out_name), out_addr)
+                    out.then(nf.postrouting(cx, ip, &mut tr, (Some(in_name), out_name), out_addr))
                 }
-                other => other,
+                _ => out,
             }
         });
-        if !self.pass(now, fate, &frame, ctx) {
+        if !self.pass(now, out, &frame, ctx) {
             return;
         }
         self.counters.forwarded += 1;
@@ -1482,26 +1477,21 @@ impl Router {
         f(nf, &mut cx, &self.ns.ifaces)
     }
 
-    /// Carries out a hook's fate: true to go on; a drop is noted, a reject answered.
-    fn pass(&mut self, now: Instant, fate: Fate, frame: &[u8], ctx: &mut Ctx<'_>) -> bool {
+    /// Carries out a hook's outcome: its notes become the frame's, then its fate: true to go
+    /// on; a drop is noted, a reject answered.
+    fn pass(&mut self, now: Instant, out: Outcome, frame: &[u8], ctx: &mut Ctx<'_>) -> bool {
         // LOG rules' lines become the frame's capture comment, then what decided and what
         // NAT rewrote, before the verdict's note.
-        // Without captured comments or LOG rules all three are empty: a test each is cheaper
-        // than three drains.
-        let mut guard = self.filtering.borrow_mut();
-        let f = &mut *guard;
-        if !f.rules.pending.is_empty() {
-            for line in f.rules.pending.drain(..) {
+        let Outcome { fate, notes } = out;
+        if !notes.is_empty() {
+            let notes = notes.into_lists();
+            for line in notes.logs {
                 ctx.note(Note::Log(line));
             }
-        }
-        if !f.rules.decisions.is_empty() {
-            for text in f.rules.decisions.drain(..) {
+            for text in notes.decisions {
                 ctx.note(Note::Decision(text));
             }
-        }
-        if !f.nf.rewrites.is_empty() {
-            for r in f.nf.rewrites.drain(..) {
+            for r in notes.rewrites {
                 ctx.note(Note::Rewrite {
                     by: r.by,
                     reply: r.reply,
@@ -1511,7 +1501,6 @@ impl Router {
                 });
             }
         }
-        drop(guard);
         match fate {
             Fate::Continue => true,
             Fate::Drop => {
@@ -1821,7 +1810,10 @@ impl Node for Router {
             let mut f = self.filtering.borrow_mut();
             f.nf.detail = ctx.detail();
             f.rules.detail = ctx.detail();
-            f.rules.tables.set_trace(ctx.trace());
+            if f.rules.tables.tracing() != ctx.trace() {
+                f.rules.tables.set_trace(ctx.trace());
+                f.rules_changed();
+            }
         }
         // A tagged frame is its VLAN device's, untagged (see `vlan`).
         let untagged;

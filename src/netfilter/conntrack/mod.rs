@@ -205,6 +205,9 @@ pub struct Tracked {
     /// 0 for a packet received or made, kept from hook to hook. Policy routing
     /// (`ip rule fwmark`) would read it between PREROUTING and the route lookup.
     pub mark: u32,
+    /// The packet's addresses, ports and ICMP fields, read once per hop by its first hook
+    /// and again only after NAT rewrote them (`None` until then): the hooks share it.
+    pub flow: Option<Flow>,
 }
 
 impl Tracked {
@@ -215,6 +218,7 @@ impl Tracked {
             state,
             addr_types: None,
             mark: 0,
+            flow: None,
         }
     }
 

@@ -258,6 +258,29 @@ impl Tables {
 }
 
 impl Tables {
+    /// [`Tables::run_conns`] with what the walk left besides its verdict (marks, header
+    /// values, TCPMSS clamps, `CT --notrack`), taken from the tables.
+    pub fn run_outcome(
+        &mut self,
+        table: Table,
+        hook: Hook,
+        pkt: &PacketView,
+        now: Instant,
+        conns: &dyn crate::netfilter::packet::ConnQuery,
+        trace: &mut dyn FnMut(TraceEvent),
+    ) -> crate::netfilter::hooks::ChainOutcome {
+        let verdict = self.run_conns(table, hook, pkt, now, conns, trace);
+        crate::netfilter::hooks::ChainOutcome {
+            verdict,
+            marks: self.marks.take(),
+            hdr: self.hdr.take(),
+            tcpmss: std::mem::take(&mut self.tcpmss),
+            untracked: self.take_untracked(),
+        }
+    }
+}
+
+impl Tables {
     /// Whether `run` reports every rule it evaluates.
     pub fn tracing(&self) -> bool {
         self.trace
