@@ -250,7 +250,9 @@ impl Bridge {
     }
 
     #[inline]
-    fn learn(&mut self, now: Instant, src: EthernetAddress, port: u16, ctx: &mut Ctx<'_>) {
+    /// Learns `src` on `port`; true if the entry was only refreshed (the FDB's next expiry,
+    /// and so the bridge's deadline, did not move).
+    fn learn(&mut self, now: Instant, src: EthernetAddress, port: u16, ctx: &mut Ctx<'_>) -> bool {
         match self.fdb.learn(src, port, now) {
             Learn::New => ctx.note(Note::Learned { mac: src, port }),
             Learn::Moved { from } => ctx.note(Note::Moved {
@@ -259,8 +261,10 @@ impl Bridge {
                 to: port,
             }),
             Learn::Full => ctx.note(Note::FdbFull { mac: src }),
-            Learn::Refreshed | Learn::Disabled => {}
+            Learn::Refreshed => return true,
+            Learn::Disabled => {}
         }
+        false
     }
 
     /// A BPDU to the bridge group address, with spanning tree on: the protocol takes it
@@ -657,7 +661,7 @@ impl Node for Bridge {
             self.vlan_frame(now, port, frame, (src, dst), ctx);
             return;
         }
-        self.learn(now, src, port, ctx);
+        let refreshed = self.learn(now, src, port, ctx);
         // Without spanning tree, BPDUs are flooded like any frame (`br_handle_frame`).
         if is_link_local_group(dst) && dst.0 != stp::GROUP_ADDRESS {
             return;
@@ -704,6 +708,11 @@ impl Node for Bridge {
                 self.counters.forwarded += 1;
                 ctx.note(Note::Forwarded { port: out });
                 ctx.forward(out);
+                // Known source, known destination: nothing the deadline depends on moved
+                // (spanning tree's timers are left to `poll_timeout`).
+                if refreshed && self.stp.is_none() {
+                    ctx.deadline_kept();
+                }
                 return;
             }
         }

@@ -54,6 +54,15 @@ enum Ev {
     },
 }
 
+/// What a delivery left for its caller to do.
+#[derive(Clone, Copy)]
+struct Delivered {
+    /// Nothing: the node said it was untouched and sent or finished nothing.
+    quiet: bool,
+    /// The node's deadline is as before: no re-arming.
+    kept: bool,
+}
+
 /// The frame a node was handed, for its `Tx::Forward`s.
 enum Incoming<'a> {
     /// Ours to pass on: a forward that is the only send takes the buffer itself.
@@ -754,24 +763,22 @@ impl Sim {
         self.stats.events += 1;
         match ev.kind {
             Ev::Arrive { port, frame } => {
-                let tag = self.pool.tag(frame);
-                let frame = self.pool.unpark(frame);
+                let (frame, tag) = self.pool.unpark_tagged(frame);
                 if self.ports[port.index()].link.is_none() {
                     // Its link was deleted while the frame was on the wire.
                     self.stats.frames_dropped += 1;
                     self.pool.give(frame);
                     return true;
                 }
-                let (node, _) = self.deliver(port, &frame, tag);
-                self.after_call(node, Incoming::Owned(frame), tag);
+                let (node, done) = self.deliver(port, &frame, tag);
+                self.after_call(node, Incoming::Owned(frame), tag, done.kept);
             }
             Ev::FloodArrive {
                 from,
                 except,
                 frame,
             } => {
-                let tag = self.pool.tag(frame);
-                let frame = self.pool.unpark(frame);
+                let (frame, tag) = self.pool.unpark_tagged(frame);
                 let slot = &self.nodes[from.index()];
                 let count = slot.port_count();
                 for local in 0..count {
@@ -784,9 +791,9 @@ impl Sim {
                     let port = &self.ports[me.index()];
                     if let Some(link) = port.link {
                         let peer = self.links[link.index()].peer_of(me);
-                        let (node, quiet) = self.deliver(peer, &frame, tag);
-                        if !quiet {
-                            self.after_call(node, Incoming::Shared(&frame), tag);
+                        let (node, done) = self.deliver(peer, &frame, tag);
+                        if !done.quiet {
+                            self.after_call(node, Incoming::Shared(&frame), tag, done.kept);
                         }
                     }
                 }
@@ -807,10 +814,11 @@ impl Sim {
                         detail: false,
                         trace: false,
                         untouched: false,
+                        kept: false,
                     };
                     slot.node.handle_timeout(self.now, &mut ctx);
                     self.scratch.notes.clear();
-                    self.after_call(node, Incoming::None, PacketTag::default());
+                    self.after_call(node, Incoming::None, PacketTag::default(), false);
                 }
             }
         }
@@ -819,8 +827,8 @@ impl Sim {
 
     /// Hands a frame to the node owning `port` and captures it; the caller then carries out
     /// the node's sends with `after_call`, which it may skip when the node says it was left
-    /// untouched (the second value: nothing sent or finished, no new deadline).
-    fn deliver(&mut self, port: PortId, frame: &[u8], tag: PacketTag) -> (NodeId, bool) {
+    /// untouched (`Delivered::quiet`: nothing sent or finished, no new deadline).
+    fn deliver(&mut self, port: PortId, frame: &[u8], tag: PacketTag) -> (NodeId, Delivered) {
         let p = &mut self.ports[port.index()];
         p.stats.rx_packets += 1;
         p.stats.rx_bytes += frame.len() as u64;
@@ -845,9 +853,10 @@ impl Sim {
             detail,
             trace,
             untouched: false,
+            kept: false,
         };
         slot.node.handle_frame(self.now, local, frame, &mut ctx);
-        let untouched = ctx.untouched;
+        let (untouched, kept) = (ctx.untouched, ctx.kept);
         if observed && !self.ports[port.index()].silent {
             // Formatting notes costs more than writing the frame: only when read.
             if detail {
@@ -868,7 +877,7 @@ impl Sim {
         }
         self.scratch.notes.clear();
         let quiet = untouched && self.scratch.tx.is_empty() && self.scratch.done.is_empty();
-        (node, quiet)
+        (node, Delivered { quiet, kept })
     }
 
     /// Formats the packet's tag and the pending notes of `node` into `self.comment`.
@@ -892,8 +901,9 @@ impl Sim {
         }
     }
 
-    /// Sends what the node queued, collects finished commands, and re-arms its timer.
-    fn after_call(&mut self, node: NodeId, mut incoming: Incoming<'_>, tag: PacketTag) {
+    /// Sends what the node queued, collects finished commands, and re-arms its timer unless
+    /// the node said its deadline was `kept`.
+    fn after_call(&mut self, node: NodeId, mut incoming: Incoming<'_>, tag: PacketTag, kept: bool) {
         // Most deliveries send nothing (a flood's copies at the hosts it is not for).
         if !self.scratch.tx.is_empty() {
             self.send_queued(node, &mut incoming, tag);
@@ -904,7 +914,9 @@ impl Sim {
         if !self.scratch.done.is_empty() {
             self.finished.append(&mut self.scratch.done);
         }
-        self.reschedule(node);
+        if !kept {
+            self.reschedule(node);
+        }
     }
 
     fn send_queued(&mut self, node: NodeId, incoming: &mut Incoming<'_>, tag: PacketTag) {
@@ -965,8 +977,12 @@ impl Sim {
     }
 
     /// Captures a frame leaving `port` (a parked frame: the pool lends its bytes).
+    // Inlined: without observers a frame's way out costs this one test, not a call.
+    #[inline(always)]
     fn record_out(&mut self, port: PortId, frame: FrameId, drop: Option<DropReason>) {
-        self.record_out_as(port, frame, drop, false);
+        if !self.observers.is_empty() {
+            self.record_out_as(port, frame, drop, false);
+        }
     }
 
     /// As `record_out`; `keyed` names the drop by its class key (`dropped: runt`), as the
@@ -1212,10 +1228,11 @@ impl Sim {
             detail: false,
             trace: false,
             untouched: false,
+            kept: false,
         };
         let r = f(slot.node.as_mut(), self.now, &mut ctx);
         self.scratch.notes.clear();
-        self.after_call(node, Incoming::None, PacketTag::default());
+        self.after_call(node, Incoming::None, PacketTag::default(), false);
         r
     }
 
