@@ -30,7 +30,7 @@ use framelog::FrameLog;
 pub use framelog::TraceRecord;
 pub use inject::Probed;
 pub use node::{CmdId, CmdResult, Ctx, Node, PortStats, PortView, Tx};
-pub use note::{DropReason, Note};
+pub use note::{DropReason, NodeNote, Note, OwnNote};
 pub use pool::PacketTag;
 use pool::{FrameId, FramePool};
 use queue::EventQueue;

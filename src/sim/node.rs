@@ -212,6 +212,15 @@ impl Ctx<'_> {
         }
     }
 
+    /// Records a decision of the node's own kind (see `NodeNote`), as `note` does: kept only
+    /// while the notes are read, and then without allocating.
+    #[inline(always)]
+    pub fn note_own<N: crate::sim::NodeNote>(&mut self, note: N) {
+        if self.detail {
+            self.notes.push(Note::Own(crate::sim::OwnNote::new(note)));
+        }
+    }
+
     /// Says the node dropped the frame without changing any state (a host ignoring an ARP
     /// request for another address): the engine then skips re-arming its timer, the cost of
     /// a flood's delivery to the hosts it is not for. Only valid if the node sent, noted and
