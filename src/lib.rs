@@ -18,8 +18,8 @@
 //! | 2 | [`dropped`] | why a frame went no further: the reasons links, the engine and nodes give |
 //! | 2 | [`filter`] | Wireshark display filters on raw frames (so captures can count matches) |
 //! | 3 | [`link`] | a veth or cable: delay, jitter, loss, rate, queue, MTU |
-//! | 3 | [`capture`] | per-point pcaps, the merged pcapng, filter watches |
-//! | 4 | [`sim`] | the discrete-event engine: queue, `Node` trait and `Ctx` outbox, frame pool, notes |
+//! | 3 | [`capture`] | the `Observer` trait the engine reports frames to; per-point pcaps, the merged pcapng, filter watches |
+//! | 4 | [`sim`] | the discrete-event engine: queue, `Node` trait and `Ctx` outbox, frame pool, notes, frame log |
 //! | 5 | [`listing`] | `ip`, `bridge` and `brctl` listings in the real tools' formats |
 //! | 5 | [`netfilter`] | iptables rules, conntrack and NAT: the router's engine |
 //! | 6 | [`bridge`] | the learning bridge node: FDB, STP, VLAN filtering |

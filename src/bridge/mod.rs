@@ -19,10 +19,12 @@
 //! are payload: frames pass as they came.
 
 pub mod fdb;
+mod note;
 pub mod stp;
 pub mod vlan;
 mod vlan_fwd;
 
+pub use note::BridgeNote;
 pub use vlan_fwd::check_command;
 
 use std::any::Any;
@@ -250,17 +252,21 @@ impl Bridge {
     }
 
     #[inline]
-    fn learn(&mut self, now: Instant, src: EthernetAddress, port: u16, ctx: &mut Ctx<'_>) {
+    /// Learns `src` on `port`; true if the entry was only refreshed (the FDB's next expiry,
+    /// and so the bridge's deadline, did not move).
+    fn learn(&mut self, now: Instant, src: EthernetAddress, port: u16, ctx: &mut Ctx<'_>) -> bool {
         match self.fdb.learn(src, port, now) {
-            Learn::New => ctx.note(Note::Learned { mac: src, port }),
-            Learn::Moved { from } => ctx.note(Note::Moved {
+            Learn::New => ctx.note_own(BridgeNote::Learned { mac: src, port }),
+            Learn::Moved { from } => ctx.note_own(BridgeNote::Moved {
                 mac: src,
                 from,
                 to: port,
             }),
-            Learn::Full => ctx.note(Note::FdbFull { mac: src }),
-            Learn::Refreshed | Learn::Disabled => {}
+            Learn::Full => ctx.note_own(BridgeNote::FdbFull { mac: src }),
+            Learn::Refreshed => return true,
+            Learn::Disabled => {}
         }
+        false
     }
 
     /// A BPDU to the bridge group address, with spanning tree on: the protocol takes it
@@ -657,7 +663,7 @@ impl Node for Bridge {
             self.vlan_frame(now, port, frame, (src, dst), ctx);
             return;
         }
-        self.learn(now, src, port, ctx);
+        let refreshed = self.learn(now, src, port, ctx);
         // Without spanning tree, BPDUs are flooded like any frame (`br_handle_frame`).
         if is_link_local_group(dst) && dst.0 != stp::GROUP_ADDRESS {
             return;
@@ -666,7 +672,7 @@ impl Node for Bridge {
             if self.is_local_mac(dst) {
                 self.counters.local += 1;
                 if let Some(own) = self.own_port.filter(|&o| o != port) {
-                    ctx.note(Note::Forwarded { port: own });
+                    ctx.note_own(BridgeNote::Forwarded { port: own });
                     ctx.forward(own);
                 }
                 return;
@@ -697,13 +703,18 @@ impl Node for Bridge {
                         return;
                     }
                     self.counters.forwarded += 1;
-                    ctx.note(Note::Forwarded { port: out });
+                    ctx.note_own(BridgeNote::Forwarded { port: out });
                     ctx.send_same(out, copy);
                     return;
                 }
                 self.counters.forwarded += 1;
-                ctx.note(Note::Forwarded { port: out });
+                ctx.note_own(BridgeNote::Forwarded { port: out });
                 ctx.forward(out);
+                // Known source, known destination: nothing the deadline depends on moved
+                // (spanning tree's timers are left to `poll_timeout`).
+                if refreshed && self.stp.is_none() {
+                    ctx.deadline_kept();
+                }
                 return;
             }
         }
@@ -717,14 +728,14 @@ impl Node for Bridge {
                     sent += 1;
                 }
             }
-            ctx.note(Note::Flooded {
+            ctx.note_own(BridgeNote::Flooded {
                 ports: sent,
                 unknown_unicast: dst.is_unicast(),
             });
             return;
         }
         let absent = self.absent.iter().filter(|a| **a).count();
-        ctx.note(Note::Flooded {
+        ctx.note_own(BridgeNote::Flooded {
             ports: self.ports.len().saturating_sub(1 + absent) as u32,
             unknown_unicast: dst.is_unicast(),
         });

@@ -9,6 +9,7 @@
 
 use smoltcp::wire::EthernetAddress;
 
+use super::BridgeNote;
 use super::fdb::Learn;
 use super::vlan::{self, PortVlans};
 use super::{Bridge, stp};
@@ -208,7 +209,7 @@ impl Bridge {
                 sent += 1;
             }
         }
-        ctx.note(Note::Flooded {
+        ctx.note_own(BridgeNote::Flooded {
             ports: sent,
             unknown_unicast: dst.is_unicast(),
         });
@@ -270,7 +271,7 @@ impl Bridge {
         };
         let want = tagged.then_some(out_tag);
         if note {
-            ctx.note(Note::Forwarded { port });
+            ctx.note_own(BridgeNote::Forwarded { port });
         }
         match filtered {
             None if tag(frame) == want => ctx.forward(port),
@@ -292,13 +293,13 @@ impl Bridge {
         ctx: &mut Ctx<'_>,
     ) {
         match self.fdb.learn_in(src, vid, port, now) {
-            Learn::New => ctx.note(Note::Learned { mac: src, port }),
-            Learn::Moved { from } => ctx.note(Note::Moved {
+            Learn::New => ctx.note_own(BridgeNote::Learned { mac: src, port }),
+            Learn::Moved { from } => ctx.note_own(BridgeNote::Moved {
                 mac: src,
                 from,
                 to: port,
             }),
-            Learn::Full => ctx.note(Note::FdbFull { mac: src }),
+            Learn::Full => ctx.note_own(BridgeNote::FdbFull { mac: src }),
             Learn::Refreshed | Learn::Disabled => {}
         }
     }

@@ -28,6 +28,9 @@ use pcap_file::{DataLink, Endianness, TsResolution};
 use crate::filter::Filter;
 use crate::time::Instant;
 
+pub mod observe;
+pub use observe::{FrameEvent, Observer};
+
 /// Snap length written in headers when none is set: frames are whole.
 pub const SNAPLEN: u32 = 65535;
 /// The merged file's buffer.
@@ -629,6 +632,36 @@ impl Capture {
             }
         }
         (files, failure)
+    }
+}
+
+/// The capture files and the watches take every frame the engine reports.
+impl Observer for Capture {
+    fn wants_comment(&self, point: usize) -> bool {
+        Capture::wants_comment(self, point)
+    }
+
+    fn point(&mut self, index: usize, name: &PointName, silent: bool) {
+        self.declare(index, name.clone());
+        if silent {
+            self.silence(index);
+        }
+    }
+
+    fn frame(&mut self, e: &FrameEvent<'_>) {
+        self.record(e.point, e.at, e.dir, e.frame, e.comment);
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
     }
 }
 

@@ -45,6 +45,7 @@ impl Sim {
             detail: true,
             trace: true,
             untouched: false,
+            kept: false,
         };
         slot.node.handle_frame(self.now, local, frame, &mut ctx);
         let ports = &self.ports;
@@ -80,7 +81,7 @@ impl Sim {
         }
         // What it sent goes on its way, as any frame does: an ARP request gets its answer
         // and a queued packet leaves once the run goes on.
-        self.after_call(node, Incoming::Shared(frame), tag);
+        self.after_call(node, Incoming::Shared(frame), tag, false);
         Probed {
             id: tag.id,
             notes,

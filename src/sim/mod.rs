@@ -11,6 +11,7 @@
 //! were scheduled; a node's transmissions are scheduled in the order it queued them; a flood
 //! reaches ports in port order; anything iterated is a `Vec` or an ordered map.
 
+mod framelog;
 mod inject;
 pub mod node;
 pub mod note;
@@ -19,15 +20,17 @@ pub mod probe;
 pub mod queue;
 pub mod storm;
 
-use crate::capture::{Capture, Direction, PointName};
+use crate::capture::{Capture, Direction, FrameEvent, Observer, PointName};
 use crate::id::{LinkId, NodeId, PortId};
 use crate::link::{Link, LinkOutcome, LinkParams};
 use crate::rand::Rng;
 use crate::time::{Duration, Instant};
 
+use framelog::FrameLog;
+pub use framelog::TraceRecord;
 pub use inject::Probed;
 pub use node::{CmdId, CmdResult, Ctx, Node, PortStats, PortView, Tx};
-pub use note::{DropReason, Note};
+pub use note::{DropReason, NodeNote, Note, OwnNote};
 pub use pool::PacketTag;
 use pool::{FrameId, FramePool};
 use queue::EventQueue;
@@ -49,6 +52,15 @@ enum Ev {
     Timer {
         node: NodeId,
     },
+}
+
+/// What a delivery left for its caller to do.
+#[derive(Clone, Copy)]
+struct Delivered {
+    /// Nothing: the node said it was untouched and sent or finished nothing.
+    quiet: bool,
+    /// The node's deadline is as before: no re-arming.
+    kept: bool,
 }
 
 /// The frame a node was handed, for its `Tx::Forward`s.
@@ -207,7 +219,8 @@ pub struct Sim {
     pool: FramePool,
     scratch: Scratch,
     finished: Vec<(CmdId, CmdResult)>,
-    capture: Option<Capture>,
+    /// Where frame events go (see `capture::observe`): the capture files, the frame log.
+    observers: Vec<Box<dyn Observer>>,
     comment: String,
     last_frame_at: Option<Instant>,
     interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
@@ -217,37 +230,12 @@ pub struct Sim {
     listed: Vec<(NodeId, Vec<PortId>)>,
     /// The last packet id given (see `PacketTag`).
     last_id: u32,
-    /// Every frame recorded at a capture point, with what was decided about it, when
-    /// tracing (`set_trace`).
-    trace: Option<Vec<TraceRecord>>,
-    /// Tracing also traces every decision (else it only logs frames with their notes).
+    /// Every decision is traced (`set_trace`), for the frame log.
     full_trace: bool,
     /// Counts floods per packet, to stop a storm.
     storm: storm::StormGuard,
     /// Why the engine stopped the run, if it did: `run_until` then returns `Stop::Halted`.
     halt: Option<Halt>,
-}
-
-/// One frame at one capture point, as a trace lists it.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct TraceRecord {
-    /// Its number in `all.pcapng` (1-based).
-    pub frame: u64,
-    /// Virtual time, in seconds.
-    pub at: f64,
-    /// `node:iface`.
-    pub point: String,
-    /// `in` or `out`.
-    pub dir: &'static str,
-    pub id: u32,
-    pub re: u32,
-    /// tcpdump-like.
-    pub summary: String,
-    /// What was decided about it there (its capture comment without the id).
-    pub notes: Vec<String>,
-    /// The frame.
-    #[serde(skip)]
-    pub bytes: Vec<u8>,
 }
 
 impl NodeSlot {
@@ -277,14 +265,13 @@ impl Sim {
             pool: FramePool::default(),
             scratch: Scratch::default(),
             finished: Vec::new(),
-            capture: None,
+            observers: Vec::new(),
             comment: String::new(),
             last_frame_at: None,
             interrupt: None,
             stats: SimStats::default(),
             listed: Vec::new(),
             last_id: 0,
-            trace: None,
             full_trace: false,
             storm: storm::StormGuard::default(),
             halt: None,
@@ -299,7 +286,7 @@ impl Sim {
     /// Stops a run whose captures would pass the limit (see `Capture::set_limit`).
     fn check_capture_limit(&mut self) {
         if self.halt.is_none()
-            && let Some(limit) = self.capture.as_ref().and_then(|c| c.limit_reached())
+            && let Some(limit) = self.observer::<Capture>().and_then(|c| c.limit_reached())
         {
             self.halt = Some(Halt::CaptureLimit { limit });
         }
@@ -308,51 +295,93 @@ impl Sim {
     /// Traces every decision from now on and keeps a record of every frame at every capture
     /// point (`trace_log`). Slower; a run's outcome is the same.
     pub fn set_trace(&mut self) {
-        self.trace = Some(Vec::new());
+        self.start_frame_log();
         self.full_trace = true;
     }
 
     /// Keeps a record of every frame at every capture point with the notes a capture
     /// comment would have (`trace_log`), without tracing every decision: for reports.
     pub fn set_frame_log(&mut self) {
-        self.trace = Some(Vec::new());
+        self.start_frame_log();
         self.full_trace = false;
+    }
+
+    /// A fresh frame log, in place of any before it.
+    fn start_frame_log(&mut self) {
+        self.observers.retain(|o| !o.as_any().is::<FrameLog>());
+        self.observe(Box::new(FrameLog::default()));
     }
 
     /// What tracing recorded.
     pub fn trace_log(&self) -> &[TraceRecord] {
-        self.trace.as_deref().unwrap_or_default()
+        self.observer::<FrameLog>()
+            .map_or(&[][..], |l| l.records.as_slice())
     }
 
-    /// Adds the frame just handled or sent at `port` to the trace, with `self.comment` as
-    /// its notes.
-    fn log(&mut self, port: PortId, dir: Direction, frame: &[u8], tag: PacketTag) {
-        if self.ports[port.index()].silent {
+    /// Registers an observer of every frame at every capture point from now on; every port
+    /// but the silent ones is a point.
+    pub fn observe(&mut self, mut observer: Box<dyn Observer>) {
+        for (i, p) in self.ports.iter().enumerate() {
+            let name = PointName {
+                node: self.nodes[p.node.index()].node.name().to_string(),
+                iface: p.name.clone(),
+            };
+            observer.point(i, &name, p.silent);
+        }
+        self.observers.push(observer);
+    }
+
+    /// The first observer of type `T`.
+    pub fn observer<T: Observer>(&self) -> Option<&T> {
+        self.observers
+            .iter()
+            .find_map(|o| o.as_any().downcast_ref::<T>())
+    }
+
+    /// The first observer of type `T`, to change it while the run goes on.
+    pub fn observer_mut<T: Observer>(&mut self) -> Option<&mut T> {
+        self.observers
+            .iter_mut()
+            .find_map(|o| o.as_any_mut().downcast_mut::<T>())
+    }
+
+    /// Takes the first observer of type `T` back: it sees no more frames.
+    pub fn take_observer<T: Observer>(&mut self) -> Option<T> {
+        let i = self.observers.iter().position(|o| o.as_any().is::<T>())?;
+        self.observers
+            .remove(i)
+            .into_any()
+            .downcast::<T>()
+            .ok()
+            .map(|b| *b)
+    }
+
+    /// Tells every observer of a point (a port made or silenced).
+    fn declare_point(&mut self, port: PortId) {
+        if self.observers.is_empty() {
             return;
         }
-        let label = self.port_label(port);
-        let Some(log) = self.trace.as_mut() else {
-            return;
+        let p = &self.ports[port.index()];
+        let name = PointName {
+            node: self.nodes[p.node.index()].node.name().to_string(),
+            iface: p.name.clone(),
         };
-        let mut notes: Vec<String> = self.comment.split("; ").map(String::from).collect();
-        // The id opens the comment; the record has it apart.
-        if notes.first().is_some_and(|n| n.starts_with("id=")) {
-            notes.remove(0);
+        for o in &mut self.observers {
+            o.point(port.index(), &name, p.silent);
         }
-        log.push(TraceRecord {
-            frame: log.len() as u64 + 1,
-            at: self.now.since_start().as_secs_f64(),
-            point: label,
-            dir: match dir {
-                Direction::In => "in",
-                Direction::Out => "out",
-            },
-            id: tag.id,
-            re: tag.re,
-            summary: crate::wire::summary::summarize(frame),
-            notes,
-            bytes: frame.to_vec(),
-        });
+    }
+
+    /// Whether an observer reads the comment of a frame at `port`.
+    #[inline]
+    fn wants_comment(&self, port: PortId) -> bool {
+        self.observers.iter().any(|o| o.wants_comment(port.index()))
+    }
+
+    /// Reports a frame to the observers.
+    fn emit(observers: &mut [Box<dyn Observer>], event: FrameEvent<'_>) {
+        for o in observers {
+            o.frame(&event);
+        }
     }
 
     /// Makes `node`'s listings see `ports` (of other nodes) after its own, in this order.
@@ -423,18 +452,6 @@ impl Sim {
             self.port_names.insert(id, index);
         }
         self.node_names.entry(node.name().to_string()).or_insert(id);
-        if let Some(capture) = self.capture.as_mut() {
-            // A node made while the lab runs (`ip netns add`): its ports are capture points.
-            for (i, name) in port_names.iter().enumerate() {
-                capture.declare(
-                    first_port as usize + i,
-                    PointName {
-                        node: node.name().to_string(),
-                        iface: name.clone(),
-                    },
-                );
-            }
-        }
         self.nodes.push(NodeSlot {
             node,
             first_port,
@@ -443,6 +460,10 @@ impl Sim {
             timer: None,
             uniform: None,
         });
+        // A node made while the lab runs (`ip netns add`): its ports are capture points.
+        for i in 0..port_names.len() {
+            self.declare_point(PortId(first_port + i as u32));
+        }
         self.reschedule(id);
         id
     }
@@ -474,15 +495,7 @@ impl Sim {
         if let Some(index) = self.port_names.get_mut(&node) {
             index.entry(name.to_string()).or_insert(local);
         }
-        if let Some(capture) = self.capture.as_mut() {
-            capture.declare(
-                id.index(),
-                PointName {
-                    node: self.nodes[node.index()].node.name().to_string(),
-                    iface: name.to_string(),
-                },
-            );
-        }
+        self.declare_point(id);
         id
     }
 
@@ -603,35 +616,22 @@ impl Sim {
     /// interface, whose frames that interface already captures.
     pub fn set_silent(&mut self, port: PortId) {
         self.ports[port.index()].silent = true;
-        if let Some(capture) = self.capture.as_mut() {
-            capture.silence(port.index());
-        }
+        self.declare_point(port);
     }
 
     /// Starts writing captures; every port but the silent ones becomes a capture point.
-    pub fn attach_capture(&mut self, mut capture: Capture) {
-        for (i, p) in self.ports.iter().enumerate() {
-            capture.declare(
-                i,
-                PointName {
-                    node: self.nodes[p.node.index()].node.name().to_string(),
-                    iface: p.name.clone(),
-                },
-            );
-            if p.silent {
-                capture.silence(i);
-            }
-        }
-        self.capture = Some(capture);
+    pub fn attach_capture(&mut self, capture: Capture) {
+        self.take_observer::<Capture>();
+        self.observe(Box::new(capture));
     }
 
     /// The attached capture, while the run goes on (a runner limits its watches to steps).
     pub fn capture_mut(&mut self) -> Option<&mut Capture> {
-        self.capture.as_mut()
+        self.observer_mut::<Capture>()
     }
 
     pub fn take_capture(&mut self) -> Option<Capture> {
-        self.capture.take()
+        self.take_observer::<Capture>()
     }
 
     /// When a frame last left or reached an interface.
@@ -763,24 +763,22 @@ impl Sim {
         self.stats.events += 1;
         match ev.kind {
             Ev::Arrive { port, frame } => {
-                let tag = self.pool.tag(frame);
-                let frame = self.pool.unpark(frame);
+                let (frame, tag) = self.pool.unpark_tagged(frame);
                 if self.ports[port.index()].link.is_none() {
                     // Its link was deleted while the frame was on the wire.
                     self.stats.frames_dropped += 1;
                     self.pool.give(frame);
                     return true;
                 }
-                let (node, _) = self.deliver(port, &frame, tag);
-                self.after_call(node, Incoming::Owned(frame), tag);
+                let (node, done) = self.deliver(port, &frame, tag);
+                self.after_call(node, Incoming::Owned(frame), tag, done.kept);
             }
             Ev::FloodArrive {
                 from,
                 except,
                 frame,
             } => {
-                let tag = self.pool.tag(frame);
-                let frame = self.pool.unpark(frame);
+                let (frame, tag) = self.pool.unpark_tagged(frame);
                 let slot = &self.nodes[from.index()];
                 let count = slot.port_count();
                 for local in 0..count {
@@ -793,9 +791,9 @@ impl Sim {
                     let port = &self.ports[me.index()];
                     if let Some(link) = port.link {
                         let peer = self.links[link.index()].peer_of(me);
-                        let (node, quiet) = self.deliver(peer, &frame, tag);
-                        if !quiet {
-                            self.after_call(node, Incoming::Shared(&frame), tag);
+                        let (node, done) = self.deliver(peer, &frame, tag);
+                        if !done.quiet {
+                            self.after_call(node, Incoming::Shared(&frame), tag, done.kept);
                         }
                     }
                 }
@@ -816,10 +814,11 @@ impl Sim {
                         detail: false,
                         trace: false,
                         untouched: false,
+                        kept: false,
                     };
                     slot.node.handle_timeout(self.now, &mut ctx);
                     self.scratch.notes.clear();
-                    self.after_call(node, Incoming::None, PacketTag::default());
+                    self.after_call(node, Incoming::None, PacketTag::default(), false);
                 }
             }
         }
@@ -828,8 +827,8 @@ impl Sim {
 
     /// Hands a frame to the node owning `port` and captures it; the caller then carries out
     /// the node's sends with `after_call`, which it may skip when the node says it was left
-    /// untouched (the second value: nothing sent or finished, no new deadline).
-    fn deliver(&mut self, port: PortId, frame: &[u8], tag: PacketTag) -> (NodeId, bool) {
+    /// untouched (`Delivered::quiet`: nothing sent or finished, no new deadline).
+    fn deliver(&mut self, port: PortId, frame: &[u8], tag: PacketTag) -> (NodeId, Delivered) {
         let p = &mut self.ports[port.index()];
         p.stats.rx_packets += 1;
         p.stats.rx_bytes += frame.len() as u64;
@@ -839,13 +838,9 @@ impl Sim {
         let (node, local) = (p.node, p.local);
         self.stats.frames_delivered += 1;
         self.last_frame_at = Some(self.now);
-        let logging = self.trace.is_some();
-        let trace = logging && self.full_trace;
-        let detail = logging
-            || self
-                .capture
-                .as_ref()
-                .is_some_and(|c| c.enabled() && c.wants_comment(port.index()));
+        let observed = !self.observers.is_empty();
+        let detail = observed && self.wants_comment(port);
+        let trace = detail && self.full_trace;
         let slot = &mut self.nodes[node.index()];
         let mut ctx = Ctx {
             pool: &mut self.pool,
@@ -858,29 +853,31 @@ impl Sim {
             detail,
             trace,
             untouched: false,
+            kept: false,
         };
         slot.node.handle_frame(self.now, local, frame, &mut ctx);
-        let untouched = ctx.untouched;
-        if logging {
-            self.write_comment(node, tag);
-            self.log(port, Direction::In, frame, tag);
-        }
-        let capture = self.capture.as_ref().filter(|c| c.enabled());
-        if let Some(wants_comment) = capture.map(|c| c.wants_comment(port.index())) {
+        let (untouched, kept) = (ctx.untouched, ctx.kept);
+        if observed && !self.ports[port.index()].silent {
             // Formatting notes costs more than writing the frame: only when read.
-            if wants_comment {
+            if detail {
                 self.write_comment(node, tag);
             } else {
                 self.comment.clear();
             }
-            let comment = (!self.comment.is_empty()).then_some(self.comment.as_str());
-            if let Some(c) = self.capture.as_mut() {
-                c.record(port.index(), self.now, Direction::In, frame, comment);
-            }
+            let event = FrameEvent {
+                point: port.index(),
+                at: self.now,
+                dir: Direction::In,
+                frame,
+                id: tag.id,
+                re: tag.re,
+                comment: (!self.comment.is_empty()).then_some(self.comment.as_str()),
+            };
+            Self::emit(&mut self.observers, event);
         }
         self.scratch.notes.clear();
         let quiet = untouched && self.scratch.tx.is_empty() && self.scratch.done.is_empty();
-        (node, quiet)
+        (node, Delivered { quiet, kept })
     }
 
     /// Formats the packet's tag and the pending notes of `node` into `self.comment`.
@@ -904,8 +901,9 @@ impl Sim {
         }
     }
 
-    /// Sends what the node queued, collects finished commands, and re-arms its timer.
-    fn after_call(&mut self, node: NodeId, mut incoming: Incoming<'_>, tag: PacketTag) {
+    /// Sends what the node queued, collects finished commands, and re-arms its timer unless
+    /// the node said its deadline was `kept`.
+    fn after_call(&mut self, node: NodeId, mut incoming: Incoming<'_>, tag: PacketTag, kept: bool) {
         // Most deliveries send nothing (a flood's copies at the hosts it is not for).
         if !self.scratch.tx.is_empty() {
             self.send_queued(node, &mut incoming, tag);
@@ -916,7 +914,9 @@ impl Sim {
         if !self.scratch.done.is_empty() {
             self.finished.append(&mut self.scratch.done);
         }
-        self.reschedule(node);
+        if !kept {
+            self.reschedule(node);
+        }
     }
 
     fn send_queued(&mut self, node: NodeId, incoming: &mut Incoming<'_>, tag: PacketTag) {
@@ -977,8 +977,12 @@ impl Sim {
     }
 
     /// Captures a frame leaving `port` (a parked frame: the pool lends its bytes).
+    // Inlined: without observers a frame's way out costs this one test, not a call.
+    #[inline(always)]
     fn record_out(&mut self, port: PortId, frame: FrameId, drop: Option<DropReason>) {
-        self.record_out_as(port, frame, drop, false);
+        if !self.observers.is_empty() {
+            self.record_out_as(port, frame, drop, false);
+        }
     }
 
     /// As `record_out`; `keyed` names the drop by its class key (`dropped: runt`), as the
@@ -990,43 +994,34 @@ impl Sim {
         drop: Option<DropReason>,
         keyed: bool,
     ) {
-        let text = |r: DropReason| match keyed {
-            true => std::borrow::Cow::Borrowed(r.key()),
-            false => std::borrow::Cow::Owned(r.describe()),
-        };
-        if self.trace.is_some() {
-            self.comment.clear();
-            let tag = self.pool.tag(frame);
+        if self.observers.is_empty() || self.ports[port.index()].silent {
+            return;
+        }
+        let tag = self.pool.tag(frame);
+        self.comment.clear();
+        if self.wants_comment(port) {
             tag.write(&mut self.comment);
             if let Some(r) = drop {
-                self.comment.push_str("; dropped: ");
-                self.comment.push_str(&text(r));
-            }
-            let bytes = self.pool.get(frame).to_vec();
-            self.log(port, Direction::Out, &bytes, tag);
-        }
-        if let Some(c) = self.capture.as_mut().filter(|c| c.enabled()) {
-            let comment = c.wants_comment(port.index()).then(|| {
-                self.comment.clear();
-                self.pool.tag(frame).write(&mut self.comment);
-                if let Some(r) = drop {
-                    if !self.comment.is_empty() {
-                        self.comment.push_str("; ");
-                    }
-                    self.comment.push_str("dropped: ");
-                    self.comment.push_str(&text(r));
+                if !self.comment.is_empty() {
+                    self.comment.push_str("; ");
                 }
-                self.comment.as_str()
-            });
-            let comment = comment.filter(|c| !c.is_empty());
-            c.record(
-                port.index(),
-                self.now,
-                Direction::Out,
-                self.pool.get(frame),
-                comment,
-            );
+                self.comment.push_str("dropped: ");
+                match keyed {
+                    true => self.comment.push_str(r.key()),
+                    false => self.comment.push_str(&r.describe()),
+                }
+            }
         }
+        let event = FrameEvent {
+            point: port.index(),
+            at: self.now,
+            dir: Direction::Out,
+            frame: self.pool.get(frame),
+            id: tag.id,
+            re: tag.re,
+            comment: (!self.comment.is_empty()).then_some(self.comment.as_str()),
+        };
+        Self::emit(&mut self.observers, event);
     }
 
     /// A frame refused at the lab's edge (`Tx::Refused`): captured where it came in, and an
@@ -1233,10 +1228,11 @@ impl Sim {
             detail: false,
             trace: false,
             untouched: false,
+            kept: false,
         };
         let r = f(slot.node.as_mut(), self.now, &mut ctx);
         self.scratch.notes.clear();
-        self.after_call(node, Incoming::None, PacketTag::default());
+        self.after_call(node, Incoming::None, PacketTag::default(), false);
         r
     }
 

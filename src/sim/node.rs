@@ -75,6 +75,8 @@ pub struct Ctx<'a> {
     pub(crate) trace: bool,
     /// The node neither changed nor sent anything (see `untouched`).
     pub(crate) untouched: bool,
+    /// The node's next deadline is as before the call (see `deadline_kept`).
+    pub(crate) kept: bool,
 }
 
 impl Ctx<'_> {
@@ -201,10 +203,21 @@ impl Ctx<'_> {
 
     /// Records a decision about the frame being handled (it becomes a capture comment).
     /// Kept only while the notes are read (`detail`): otherwise nothing is stored.
-    #[inline]
+    // Always inlined: the note is then built (and dropped) only behind the `detail` test,
+    // instead of being made and dropped by an out-of-line call on every frame.
+    #[inline(always)]
     pub fn note(&mut self, note: Note) {
         if self.detail {
             self.notes.push(note);
+        }
+    }
+
+    /// Records a decision of the node's own kind (see `NodeNote`), as `note` does: kept only
+    /// while the notes are read, and then without allocating.
+    #[inline(always)]
+    pub fn note_own<N: crate::sim::NodeNote>(&mut self, note: N) {
+        if self.detail {
+            self.notes.push(Note::Own(crate::sim::OwnNote::new(note)));
         }
     }
 
@@ -215,6 +228,15 @@ impl Ctx<'_> {
     #[inline]
     pub fn untouched(&mut self) {
         self.untouched = true;
+        self.kept = true;
+    }
+
+    /// Says the node's next deadline (`poll_timeout`) is what it was before this call (a
+    /// bridge forwarding to a MAC it knew already, refreshing its entry): the engine then
+    /// does not ask for it again. Only valid if it is so.
+    #[inline]
+    pub fn deadline_kept(&mut self) {
+        self.kept = true;
     }
 
     /// Reports that a command finished.

@@ -1,38 +1,88 @@
 //! Decisions a node or link made about a frame, recorded as compact values. Text is made only
 //! when a note is shown or written as a capture comment, so recording costs a push.
+//!
+//! A node may own its notes: it defines a small `Copy` type for them and implements
+//! `NodeNote` (pack into two words, unpack, describe), and the engine keeps them as `OwnNote`
+//! values, with no allocation, without knowing the type. The bridge's notes are its own
+//! (`bridge::BridgeNote`); the variants of `Note` left are the router's and the generic ones.
 
-use smoltcp::wire::EthernetAddress;
+use std::any::TypeId;
+use std::borrow::Cow;
 
 pub use crate::dropped::DropReason;
-use crate::wire::Mac;
+
+/// A node's own kind of note (see the module's text).
+pub trait NodeNote: Copy + 'static {
+    /// The note in two words.
+    fn pack(self) -> [u64; 2];
+    /// The note back from what `pack` made.
+    fn unpack(words: [u64; 2]) -> Self;
+    /// The note as a capture comment, appended to `out`; `port_name` resolves the node's
+    /// local port numbers.
+    fn describe_into<'a>(&self, out: &mut String, port_name: &dyn Fn(u16) -> Cow<'a, str>);
+}
+
+/// Writes a packed note (see `NodeNote::describe_into`).
+type Describer = for<'a> fn([u64; 2], &mut String, &dyn Fn(u16) -> Cow<'a, str>);
+
+/// A node's own note as the engine keeps it: its words, its type and its describer.
+#[derive(Clone, Copy)]
+pub struct OwnNote {
+    words: [u64; 2],
+    kind: fn() -> TypeId,
+    describe: Describer,
+}
+
+fn describe_packed<'a, N: NodeNote>(
+    words: [u64; 2],
+    out: &mut String,
+    port_name: &dyn Fn(u16) -> Cow<'a, str>,
+) {
+    N::unpack(words).describe_into(out, port_name);
+}
+
+impl OwnNote {
+    #[inline]
+    pub fn new<N: NodeNote>(note: N) -> OwnNote {
+        OwnNote {
+            words: note.pack(),
+            kind: TypeId::of::<N>,
+            describe: describe_packed::<N>,
+        }
+    }
+
+    /// The note as its node's type, if it is one of `N`.
+    pub fn get<N: NodeNote>(&self) -> Option<N> {
+        ((self.kind)() == TypeId::of::<N>()).then(|| N::unpack(self.words))
+    }
+
+    pub fn describe_into<'a>(&self, out: &mut String, port_name: &dyn Fn(u16) -> Cow<'a, str>) {
+        (self.describe)(self.words, out, port_name);
+    }
+}
+
+impl PartialEq for OwnNote {
+    fn eq(&self, other: &Self) -> bool {
+        (self.kind)() == (other.kind)() && self.words == other.words
+    }
+}
+
+impl Eq for OwnNote {}
+
+impl std::fmt::Debug for OwnNote {
+    /// As described with port numbers for names.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut text = String::new();
+        self.describe_into(&mut text, &|p| Cow::Owned(format!("port {p}")));
+        write!(f, "OwnNote({text:?})")
+    }
+}
 
 /// One decision about one frame at one hop.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Note {
-    /// A bridge learned `mac` on a port.
-    Learned {
-        mac: EthernetAddress,
-        port: u16,
-    },
-    /// A bridge saw a known `mac` move from one port to another.
-    Moved {
-        mac: EthernetAddress,
-        from: u16,
-        to: u16,
-    },
-    /// A bridge could not learn `mac`: its FDB is at capacity.
-    FdbFull {
-        mac: EthernetAddress,
-    },
-    /// A bridge sent the frame out of one port (destination known).
-    Forwarded {
-        port: u16,
-    },
-    /// A bridge sent the frame out of every port but the ingress (`ports` of them).
-    Flooded {
-        ports: u32,
-        unknown_unicast: bool,
-    },
+    /// A note of the node's own type (see `NodeNote`).
+    Own(OwnNote),
     Dropped(DropReason),
     /// A router sent the packet on: out of `port`, to `via` (a gateway) or straight to the
     /// destination.
@@ -86,34 +136,15 @@ impl Note {
         out
     }
 
-    /// As `describe`, appended to `out`: the commonest notes of a captured run (forwarded,
-    /// learned, flooded) are written without a `String` of their own.
+    /// As `describe`, appended to `out`: a node's own notes (the commonest of a captured
+    /// run: forwarded, learned, flooded) are written without a `String` of their own.
     pub fn describe_into<'a>(
         &self,
         out: &mut String,
         port_name: &dyn Fn(u16) -> std::borrow::Cow<'a, str>,
     ) {
-        use std::fmt::Write;
-        match *self {
-            Note::Forwarded { port } => {
-                out.push_str("forwarded to ");
-                out.push_str(&port_name(port));
-            }
-            Note::Learned { mac, port } => {
-                let _ = write!(out, "learned {} on {}", Mac(mac), port_name(port));
-            }
-            Note::Flooded {
-                ports,
-                unknown_unicast,
-            } => {
-                let what = if unknown_unicast {
-                    "unknown unicast"
-                } else {
-                    "broadcast/multicast"
-                };
-                let s = if ports == 1 { "" } else { "s" };
-                let _ = write!(out, "flooded ({what}) to {ports} port{s}");
-            }
+        match self {
+            Note::Own(note) => note.describe_into(out, port_name),
             _ => out.push_str(&self.describe_owned(&|p| port_name(p).into_owned())),
         }
     }
@@ -135,30 +166,10 @@ impl Note {
                 endpoint(before),
                 endpoint(after)
             ),
-            Note::Learned { mac, port } => format!("learned {} on {}", Mac(mac), port_name(port)),
-            Note::Moved { mac, from, to } => {
-                format!(
-                    "{} moved from {} to {}",
-                    Mac(mac),
-                    port_name(from),
-                    port_name(to)
-                )
-            }
-            Note::FdbFull { mac } => format!("not learned {}: FDB full", Mac(mac)),
-            Note::Forwarded { port } => format!("forwarded to {}", port_name(port)),
-            Note::Flooded {
-                ports,
-                unknown_unicast,
-            } => {
-                let what = if unknown_unicast {
-                    "unknown unicast"
-                } else {
-                    "broadcast/multicast"
-                };
-                format!(
-                    "flooded ({what}) to {ports} port{}",
-                    if ports == 1 { "" } else { "s" }
-                )
+            Note::Own(ref note) => {
+                let mut out = String::new();
+                note.describe_into(&mut out, &|p| Cow::Owned(port_name(p)));
+                out
             }
             Note::Dropped(reason) => format!("dropped: {}", reason.describe()),
             Note::Routed { port, via, ref dev } => {

@@ -119,6 +119,14 @@ impl FramePool {
         &self.parked[id.0 as usize].0
     }
 
+    /// Takes a frame back with its tag; its id is free again.
+    #[inline]
+    pub fn unpark_tagged(&mut self, id: FrameId) -> (Vec<u8>, PacketTag) {
+        self.vacant.push(id.0);
+        let (frame, tag) = &mut self.parked[id.0 as usize];
+        (std::mem::take(frame), *tag)
+    }
+
     /// Takes a frame back; its id is free again.
     #[inline]
     pub fn unpark(&mut self, id: FrameId) -> Vec<u8> {

@@ -87,10 +87,14 @@ impl Node for Probe {
         "probe"
     }
 
-    fn handle_frame(&mut self, now: Instant, port: u16, frame: &[u8], _ctx: &mut Ctx<'_>) {
+    fn handle_frame(&mut self, now: Instant, port: u16, frame: &[u8], ctx: &mut Ctx<'_>) {
         self.count += 1;
         if self.keep {
             self.received.push((now, port, frame.to_vec()));
+        }
+        // A frame changes neither the script nor a burst.
+        if self.burst.is_none() {
+            ctx.deadline_kept();
         }
     }
 
