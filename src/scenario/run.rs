@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::build::{build, port_of};
 use super::model::{Action, CmdExpect, DEFAULT_TIMEOUT, Lab, MAX_DURATION, Window};
-use crate::capture::{Capture, CaptureFailure, CaptureMode, WrittenFile};
+use crate::capture::{Capture, CaptureFailure, CaptureMode, Watches, WrittenFile};
 use crate::sim::{CmdId, CmdResult, Sim, SimStats, Stop};
 pub use crate::tap::RealTime;
 use crate::time::Instant;
@@ -206,6 +206,7 @@ impl<'l> Runner<'l> {
             .map_err(|e| format!("cannot write captures to {}: {e}", dir.display()))?;
         capture.set_limit(opts.max_capture_bytes);
         capture.set_snaplen(opts.snaplen.unwrap_or(lab.snaplen));
+        let mut counting = Watches::default();
         let mut watches = Vec::new();
         let mut pending = Vec::new();
         for e in &lab.expects {
@@ -215,7 +216,7 @@ impl<'l> Runner<'l> {
                 Err(_) if lab.made_by_steps(&e.point) => usize::MAX,
                 Err(err) => return Err(err),
             };
-            let w = capture.watch(point, e.filter.clone());
+            let w = counting.watch(point, e.filter.clone());
             if point == usize::MAX {
                 pending.push((w, e.point.clone()));
             }
@@ -228,10 +229,11 @@ impl<'l> Runner<'l> {
                     to.map_or(Instant::MAX, |t| Instant::ZERO + t),
                 ),
             };
-            capture.watch_window(w, from, to);
+            counting.watch_window(w, from, to);
             watches.push(w);
         }
         sim.attach_capture(capture);
+        sim.observe(Box::new(counting));
         // Later entries win: `--snap POINT=N` comes after the lab's `point_snaplen`.
         for (point, bytes) in &lab.point_snaplen {
             if lab.made_by_steps(point) && port_of(&sim, point).is_err() {
@@ -814,12 +816,13 @@ impl<'l> Runner<'l> {
             });
         }
         let capture = self.sim.take_capture();
+        let counted = self.sim.take_observer::<Watches>();
         let halted = self.halted(capture.as_ref());
         if halted.is_some() {
             self.interrupted = false;
         }
         for (e, &w) in lab.expects.iter().zip(&self.watches) {
-            let n = capture.as_ref().map_or(0, |c| c.watch_count(w));
+            let n = counted.as_ref().map_or(0, |c| c.watch_count(w));
             let (expected, pass) = match (e.count, e.at_least, e.at_most) {
                 (Some(c), _, _) => (format!("{c}"), n == c),
                 (None, lo, hi) => {
@@ -1018,7 +1021,7 @@ impl<'l> Runner<'l> {
         let to = if started { Instant::MAX } else { now };
         for (e, &w) in self.lab.expects.iter().zip(&self.watches) {
             if e.window == Window::Step(index)
-                && let Some(c) = self.sim.capture_mut()
+                && let Some(c) = self.sim.observer_mut::<Watches>()
             {
                 c.watch_window(w, from, to);
             }
