@@ -129,7 +129,6 @@ pub struct Capture {
     live: bool,
     next_idb: u32,
     error: Option<CaptureFailure>,
-    watches: Vec<Watch>,
     /// Bytes the capture files hold so far (headers, records, blocks), counted while a
     /// limit is set.
     written: u64,
@@ -146,8 +145,79 @@ pub struct Capture {
     buffered: usize,
 }
 
-/// A display filter counting the frames recorded at one point (a lab's capture expectation).
-/// Watches see every frame, with its comment, whatever files are written.
+/// The lab's capture expectations: display filters counting the frames at points. An
+/// observer of its own, so watches see every frame, with its comment, whatever files are
+/// written (`captures: none` included).
+#[derive(Default)]
+pub struct Watches {
+    watches: Vec<Watch>,
+}
+
+impl Watches {
+    /// Counts the frames at `point` that match `filter`; returns the watch's number.
+    pub fn watch(&mut self, point: usize, filter: Filter) -> usize {
+        self.watches.push(Watch {
+            point,
+            filter,
+            count: 0,
+            from: Instant::ZERO,
+            to: Instant::MAX,
+        });
+        self.watches.len() - 1
+    }
+
+    /// Points a watch at `point` (a port made while the lab runs: until then the watch
+    /// counts nothing).
+    pub fn set_watch_point(&mut self, watch: usize, point: usize) {
+        if let Some(w) = self.watches.get_mut(watch) {
+            w.point = point;
+        }
+    }
+
+    /// Limits a watch to the frames recorded from `from` to `to`, both included.
+    pub fn watch_window(&mut self, watch: usize, from: Instant, to: Instant) {
+        if let Some(w) = self.watches.get_mut(watch) {
+            w.from = from;
+            w.to = to;
+        }
+    }
+
+    pub fn watch_count(&self, watch: usize) -> u64 {
+        self.watches.get(watch).map_or(0, |w| w.count)
+    }
+}
+
+impl Observer for Watches {
+    fn wants_comment(&self, point: usize) -> bool {
+        self.watches.iter().any(|w| w.point == point)
+    }
+
+    fn frame(&mut self, e: &FrameEvent<'_>) {
+        for w in self
+            .watches
+            .iter_mut()
+            .filter(|w| w.point == e.point && w.from <= e.at && e.at <= w.to)
+        {
+            if w.filter.matches(e.frame, e.comment) {
+                w.count += 1;
+            }
+        }
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
+}
+
+/// A display filter counting the frames at one point that match it.
 struct Watch {
     point: usize,
     filter: Filter,
@@ -244,7 +314,6 @@ impl Capture {
             live,
             next_idb: 0,
             error: None,
-            watches: Vec::new(),
             written,
             limit: 0,
             limited: false,
@@ -255,50 +324,16 @@ impl Capture {
     }
 
     pub fn enabled(&self) -> bool {
-        ((self.mode != CaptureMode::None || self.merged.is_some()) && self.error.is_none())
-            || !self.watches.is_empty()
+        (self.mode != CaptureMode::None || self.merged.is_some()) && self.error.is_none()
     }
 
-    /// Whether a comment recorded at `point` is read by anything: the merged file stores
-    /// comments and a watch's filter may test them; the per-point pcaps have no room for them.
+    /// Whether a comment recorded at `point` is read: the merged file stores comments; the
+    /// per-point pcaps have no room for them.
     pub fn wants_comment(&self, point: usize) -> bool {
         if self.points.get(point).is_some_and(|p| p.silent) {
             return false;
         }
-        (self.merged.is_some() && self.error.is_none())
-            || self.watches.iter().any(|w| w.point == point)
-    }
-
-    /// Counts the frames at `point` that match `filter`; returns the watch's number.
-    pub fn watch(&mut self, point: usize, filter: Filter) -> usize {
-        self.watches.push(Watch {
-            point,
-            filter,
-            count: 0,
-            from: Instant::ZERO,
-            to: Instant::MAX,
-        });
-        self.watches.len() - 1
-    }
-
-    /// Points a watch at `point` (a port made while the lab runs: until then the watch
-    /// counts nothing).
-    pub fn set_watch_point(&mut self, watch: usize, point: usize) {
-        if let Some(w) = self.watches.get_mut(watch) {
-            w.point = point;
-        }
-    }
-
-    /// Limits a watch to the frames recorded from `from` to `to`, both included.
-    pub fn watch_window(&mut self, watch: usize, from: Instant, to: Instant) {
-        if let Some(w) = self.watches.get_mut(watch) {
-            w.from = from;
-            w.to = to;
-        }
-    }
-
-    pub fn watch_count(&self, watch: usize) -> u64 {
-        self.watches.get(watch).map_or(0, |w| w.count)
+        self.merged.is_some() && self.error.is_none()
     }
 
     /// Declares capture point `index` (points are the engine's global port numbers).
@@ -405,15 +440,6 @@ impl Capture {
     ) {
         if self.points.get(index).is_some_and(|p| p.silent) {
             return;
-        }
-        for w in self
-            .watches
-            .iter_mut()
-            .filter(|w| w.point == index && w.from <= at && at <= w.to)
-        {
-            if w.filter.matches(data, comment) {
-                w.count += 1;
-            }
         }
         if (self.mode == CaptureMode::None && self.merged.is_none())
             || self.error.is_some()
@@ -635,7 +661,7 @@ impl Capture {
     }
 }
 
-/// The capture files and the watches take every frame the engine reports.
+/// The capture files take every frame the engine reports.
 impl Observer for Capture {
     fn wants_comment(&self, point: usize) -> bool {
         Capture::wants_comment(self, point)

@@ -1,6 +1,6 @@
 //! Observation as sinks: the engine reports every frame at every capture point to the
 //! observers registered with it, through one trait. The capture files (`Capture`: per-point
-//! pcaps, the merged pcapng and the lab's watches), the engine's frame log behind
+//! pcaps and the merged pcapng), the lab's watches (`Watches`), the engine's frame log behind
 //! `hoplab trace` and the HTML report are observers; the engine knows none of them.
 //!
 //! An observer says which frames it reads the comment of (`wants_comment`): the engine

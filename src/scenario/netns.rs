@@ -475,9 +475,9 @@ impl Runner<'_> {
             .filter(|(_, ep)| ep.node == node_name && ep.iface == name)
             .map(|(w, _)| *w)
             .collect();
-        if let Some(capture) = self.sim.capture_mut() {
+        if let Some(counting) = self.sim.observer_mut::<crate::capture::Watches>() {
             for w in waiting {
-                capture.set_watch_point(w, port.index());
+                counting.set_watch_point(w, port.index());
             }
         }
     }

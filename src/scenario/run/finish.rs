@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::Runner;
 use super::report::{Check, KernelLogLine, RunReport, check_command};
 use super::steps::Steps;
-use crate::capture::Capture;
+use crate::capture::{Capture, Watches};
 use crate::scenario::model::Window;
 use crate::sim::{CmdId, CmdResult, Stop};
 use crate::time::{Duration, Instant};
@@ -46,11 +46,12 @@ impl Runner<'_> {
             });
         }
         let capture = self.sim.take_capture();
+        let counted = self.sim.take_observer::<Watches>();
         let halted = self.halted(capture.as_ref());
         if halted.is_some() {
             self.interrupted = false;
         }
-        expectations.extend(self.capture_checks(capture.as_ref()));
+        expectations.extend(self.capture_checks(counted.as_ref()));
         let stormed = self
             .sim
             .halt()
@@ -147,11 +148,11 @@ impl Runner<'_> {
     }
 
     /// The lab's capture expectations, each counted by its watch.
-    fn capture_checks(&self, capture: Option<&Capture>) -> Vec<Check> {
+    fn capture_checks(&self, counted: Option<&Watches>) -> Vec<Check> {
         let lab = self.lab;
         let mut checks = Vec::new();
         for (e, &w) in lab.expects.iter().zip(&self.watches) {
-            let n = capture.map_or(0, |c| c.watch_count(w));
+            let n = counted.map_or(0, |c| c.watch_count(w));
             let (expected, pass) = match (e.count, e.at_least, e.at_most) {
                 (Some(c), _, _) => (format!("{c}"), n == c),
                 (None, lo, hi) => {

@@ -16,7 +16,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::build::{build, port_of};
 use super::model::{Lab, MAX_DURATION, Window};
-use crate::capture::{Capture, CaptureMode};
+use crate::capture::{Capture, CaptureMode, Watches};
 use crate::sim::{CmdId, CmdResult, Sim, Stop};
 pub use crate::tap::RealTime;
 use crate::time::Instant;
@@ -111,6 +111,7 @@ impl<'l> Runner<'l> {
             .map_err(|e| format!("cannot write captures to {}: {e}", dir.display()))?;
         capture.set_limit(opts.max_capture_bytes);
         capture.set_snaplen(opts.snaplen.unwrap_or(lab.snaplen));
+        let mut counting = Watches::default();
         let mut watches = Vec::new();
         let mut pending = Vec::new();
         for e in &lab.expects {
@@ -120,7 +121,7 @@ impl<'l> Runner<'l> {
                 Err(_) if lab.made_by_steps(&e.point) => usize::MAX,
                 Err(err) => return Err(err),
             };
-            let w = capture.watch(point, e.filter.clone());
+            let w = counting.watch(point, e.filter.clone());
             if point == usize::MAX {
                 pending.push((w, e.point.clone()));
             }
@@ -133,10 +134,11 @@ impl<'l> Runner<'l> {
                     to.map_or(Instant::MAX, |t| Instant::ZERO + t),
                 ),
             };
-            capture.watch_window(w, from, to);
+            counting.watch_window(w, from, to);
             watches.push(w);
         }
         sim.attach_capture(capture);
+        sim.observe(Box::new(counting));
         // Later entries win: `--snap POINT=N` comes after the lab's `point_snaplen`.
         for (point, bytes) in &lab.point_snaplen {
             if lab.made_by_steps(point) && port_of(&sim, point).is_err() {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::Runner;
 use super::report::{StepReport, check_command, check_text};
+use crate::capture::Watches;
 use crate::id::NodeId;
 use crate::scenario::model::{Action, DEFAULT_TIMEOUT, PlannedStep, Step, Window};
 use crate::sim::{CmdId, CmdResult, Stop};
@@ -499,7 +500,7 @@ impl Runner<'_> {
         let to = if started { Instant::MAX } else { now };
         for (e, &w) in self.lab.expects.iter().zip(&self.watches) {
             if e.window == Window::Step(index)
-                && let Some(c) = self.sim.capture_mut()
+                && let Some(c) = self.sim.observer_mut::<Watches>()
             {
                 c.watch_window(w, from, to);
             }
