@@ -556,6 +556,7 @@ fn packets() -> Vec<(
         dst_type: AddrType::Local,
         ip: IP,
         mac: Some([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 0]),
+        physdev: None,
     };
     let icmp = PacketView {
         proto: 1,

@@ -441,6 +441,7 @@ fn forwarded(dport: u16) -> PacketView<'static> {
         ip: &[],
         mac: None,
         mark: 0,
+        physdev: None,
     }
 }
 

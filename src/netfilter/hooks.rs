@@ -150,10 +150,6 @@ pub trait Rules {
 
     /// A line the kernel logs (dmesg), such as conntrack's "table full".
     fn kernel_log(&mut self, _now: Instant, _line: &str) {}
-
-    /// The bridge ports of the frames run next (`-m physdev`): a bridge under br_netfilter
-    /// says them; nothing by default.
-    fn set_physdev(&mut self, _ports: Option<(&str, Option<&str>)>) {}
 }
 
 /// What the host knows that rules ask about.
@@ -228,6 +224,9 @@ pub struct Cx<'a> {
     pub rules: &'a mut dyn Rules,
     /// The Ethernet header of the frame being handled, when it was received (LOG's `MAC=`).
     pub mac: Option<[u8; 14]>,
+    /// The bridge ports of a frame br_netfilter runs through the hooks (`-m physdev`): its
+    /// input port, and its output port from FORWARD on; `None` for a routed packet.
+    pub physdev: Option<(&'a str, Option<&'a str>)>,
 }
 
 /// What becomes of the packet after a hook.
@@ -349,6 +348,7 @@ fn view_classed<'a>(
         ip,
         mac: None,
         mark: 0,
+        physdev: None,
     })
 }
 
@@ -605,6 +605,7 @@ impl Netfilter {
         };
         pkt.mac = cx.mac;
         pkt.mark = tr.mark;
+        pkt.physdev = cx.physdev;
         let ask = Ask {
             conns: &self.conntrack,
             env: cx.env,

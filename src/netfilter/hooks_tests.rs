@@ -92,6 +92,7 @@ fn masquerade_out_and_back_with_nat_chains_on_the_first_packet_only() {
             env: &Host,
             rules: &mut rules,
             mac: None,
+            physdev: None,
         };
         let (fate, mut tr) =
             fate_of(nf.prerouting(&mut cx, &mut syn, "docker0", Some(a("172.17.0.1"))));
@@ -136,6 +137,7 @@ fn masquerade_out_and_back_with_nat_chains_on_the_first_packet_only() {
             env: &Host,
             rules: &mut rules,
             mac: None,
+            physdev: None,
         };
         let (fate, mut tr) =
             fate_of(nf.prerouting(&mut cx, &mut synack, "eth0", Some(a("192.0.2.10"))));
@@ -194,6 +196,7 @@ fn dnat_happens_before_filter_and_the_reply_source_is_restored() {
         env: &Host,
         rules: &mut rules,
         mac: None,
+        physdev: None,
     };
     let mut syn = tcp("192.0.2.1", "192.0.2.10", 5555, 8080, 0x02);
     let (_, mut tr) = fate_of(nf.prerouting(&mut cx, &mut syn, "eth0", Some(a("192.0.2.10"))));
@@ -251,6 +254,7 @@ fn a_packet_dropped_in_filter_leaves_no_flow() {
         env: &Host,
         rules: &mut rules,
         mac: None,
+        physdev: None,
     };
     let mut syn = tcp("10.0.0.1", "10.0.0.2", 1, 2, 0x02);
     let (_, mut tr) = fate_of(nf.prerouting(&mut cx, &mut syn, "eth0", None));
@@ -285,6 +289,7 @@ fn netmap_maps_host_parts_one_to_one_on_each_side() {
         env: &Host,
         rules: &mut rules,
         mac: None,
+        physdev: None,
     };
     let mut syn = tcp("172.16.1.77", "10.1.3.4", 5555, 80, 0x02);
     let (_, mut tr) = fate_of(nf.prerouting(&mut cx, &mut syn, "eth0", Some(a("192.0.2.10"))));
@@ -344,6 +349,7 @@ fn hooks_whose_chains_all_accept_still_track_and_nat_and_say_the_rewrite() {
         env: &Host,
         rules: &mut rules,
         mac: None,
+        physdev: None,
     };
     let mut syn = tcp("172.17.0.2", "192.0.2.1", 40000, 80, 0x02);
     let (out, mut tr) = nf.prerouting(&mut cx, &mut syn, "docker0", Some(a("172.17.0.1")));
@@ -400,10 +406,45 @@ fn an_unreadable_packet_is_dropped_by_its_first_hook() {
         env: &Host,
         rules: &mut rules,
         mac: None,
+        physdev: None,
     };
     let mut short = tcp("172.17.0.2", "192.0.2.1", 40000, 80, 0x02);
     short.truncate(12);
     let (out, _) = nf.prerouting(&mut cx, &mut short, "docker0", None);
     assert_eq!(out.fate, Fate::Drop);
     assert!(nf.conntrack.is_empty());
+}
+
+#[test]
+fn the_bridge_ports_of_the_hook_call_reach_the_rules_in_the_packets_view() {
+    let mut nf = nf();
+    let mut rules = Script {
+        f: |_, _, p: &PacketView<'_>| match p.physdev {
+            Some(("veth1", Some("veth2"))) => Verdict::Drop,
+            _ => Verdict::Accept,
+        },
+        calls: Vec::new(),
+    };
+    let mut seen = Vec::new();
+    for physdev in [None, Some(("veth1", None)), Some(("veth1", Some("veth2")))] {
+        let mut cx = Cx {
+            now: Instant::ZERO,
+            env: &Host,
+            rules: &mut rules,
+            mac: None,
+            physdev,
+        };
+        let mut syn = tcp("172.17.0.2", "172.17.0.3", 40000, 80, 0x02);
+        let (out, mut tr) = nf.prerouting(&mut cx, &mut syn, "docker0", None);
+        let fwd = nf.forward(&mut cx, &mut syn, &mut tr, "docker0", "docker0");
+        seen.push((out.fate, fwd.fate));
+    }
+    assert_eq!(
+        seen,
+        [
+            (Fate::Continue, Fate::Continue),
+            (Fate::Continue, Fate::Continue),
+            (Fate::Drop, Fate::Drop),
+        ]
+    );
 }

@@ -268,6 +268,9 @@ pub struct PacketView<'a> {
     /// The packet's mark (`skb->mark`: `-m mark`, `MARK`): 0 when received or made, kept
     /// from hook to hook, never on the wire.
     pub mark: u32,
+    /// The bridge ports of a frame br_netfilter runs through the hooks (`-m physdev`): the
+    /// port it came in on, and from FORWARD on the port it leaves by; `None` when routed.
+    pub physdev: Option<(&'a str, Option<&'a str>)>,
 }
 
 /// A packet's mark and its connection's mark after a table ran (what `MARK` and

@@ -267,6 +267,7 @@ mod tests {
             ip,
             mac: None,
             mark: 0,
+            physdev: None,
         };
         let line = LogLine {
             table: Table::Filter,

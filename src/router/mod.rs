@@ -153,10 +153,6 @@ impl Rules for RuleSet {
         // The frame's comment says why it was dropped whether or not the log printed.
     }
 
-    fn set_physdev(&mut self, ports: Option<(&str, Option<&str>)>) {
-        self.tables.set_physdev(ports);
-    }
-
     fn run(
         &mut self,
         table: Table,
@@ -378,20 +374,18 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
             env: &env,
             rules,
             mac: None,
+            physdev: Some((ports.0, None)),
         };
         let dev = self.dev.as_str();
-        cx.rules.set_physdev(Some((ports.0, None)));
         let (out, mut tr) = nf.prerouting(&mut cx, ip, dev, None);
-        cx.rules.set_physdev(Some((ports.0, Some(ports.1))));
+        cx.physdev = Some((ports.0, Some(ports.1)));
         // LOG lines of a bridged frame are in dmesg; its notes are not the router's.
-        let pass = out.fate == Fate::Continue
+        out.fate == Fate::Continue
             && nf.forward(&mut cx, ip, &mut tr, dev, dev).fate == Fate::Continue
             && nf
                 .postrouting(&mut cx, ip, &mut tr, (Some(dev), dev), None)
                 .fate
-                == Fate::Continue;
-        cx.rules.set_physdev(None);
-        pass
+                == Fate::Continue
     }
 }
 
@@ -1473,6 +1467,7 @@ impl Router {
             env: &env,
             rules,
             mac: self.rx_mac,
+            physdev: None,
         };
         f(nf, &mut cx, &self.ns.ifaces)
     }

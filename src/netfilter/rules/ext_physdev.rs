@@ -1,7 +1,8 @@
 //! `-m physdev` (`xt_physdev`): the bridge ports of a frame a router's bridge forwards
-//! under br_netfilter (`net.bridge.bridge-nf-call-iptables`). The bridge tells the rules
-//! its ports (`Rules::set_physdev`): the port it came in on from PREROUTING, and the port it
-//! goes out of from FORWARD on; a packet the router routes itself has none.
+//! under br_netfilter (`net.bridge.bridge-nf-call-iptables`). The hooks carry its ports in
+//! the packet's view (`PacketView::physdev`, from `Cx::physdev`): the port it came in on from
+//! PREROUTING, and the port it goes out of from FORWARD on; a packet the router routes itself
+//! has none.
 
 use std::fmt::Write;
 
@@ -27,13 +28,6 @@ pub(crate) struct PhysdevMatch {
     pub is_in: Option<bool>,
     pub is_out: Option<bool>,
     pub bridged: Option<bool>,
-}
-
-/// The bridge ports of the packet being evaluated (none for a routed one).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct PhysPorts {
-    pub port_in: String,
-    pub port_out: Option<String>,
 }
 
 impl PhysdevMatch {
@@ -109,8 +103,8 @@ impl PhysdevMatch {
     }
 
     /// `physdev_mt`.
-    pub fn matches(&self, ports: Option<&PhysPorts>) -> bool {
-        let Some(ports) = ports else {
+    pub fn matches(&self, ports: Option<(&str, Option<&str>)>) -> bool {
+        let Some((port_in, out)) = ports else {
             // Not a bridged packet: only inverted options hold.
             return [
                 self.bridged,
@@ -122,7 +116,6 @@ impl PhysdevMatch {
             .iter()
             .all(|o| o.is_none_or(|inv| inv));
         };
-        let out = ports.port_out.as_deref();
         if let Some(inv) = self.bridged
             && out.is_some() == inv
         {
@@ -138,7 +131,7 @@ impl PhysdevMatch {
             return false;
         }
         if let Some((iface, inv)) = self.phys_in
-            && iface.matches(Some(&ports.port_in)) == inv
+            && iface.matches(Some(port_in)) == inv
         {
             return false;
         }

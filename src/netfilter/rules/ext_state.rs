@@ -38,8 +38,6 @@ pub(crate) struct Shared {
     pub untracked: bool,
     /// What NFLOG and NFQUEUE rules did to the packet, for the frame's notes.
     pub notes: Vec<String>,
-    /// The bridge ports of the frame being evaluated (`-m physdev`).
-    pub physdev: Option<super::ext_physdev::PhysPorts>,
 }
 
 /// Notes kept between two `take_notes` at most.
@@ -191,7 +189,7 @@ impl StateMatch {
             StateMatch::Helper(h) => h.matches(pkt),
             StateMatch::Owner(o) => o.matches(pkt),
             StateMatch::Policy(o) => o.matches(),
-            StateMatch::Physdev(o) => o.matches(shared.physdev.as_ref()),
+            StateMatch::Physdev(o) => o.matches(pkt.physdev),
             // Looked up with the routes (the router's stack) at hand, in `eval`.
             StateMatch::Rpfilter(_) | StateMatch::Socket(_) => false,
         }
@@ -488,15 +486,6 @@ impl super::model::Tables {
     /// hooks then skip conntrack for it.
     pub fn take_untracked(&mut self) -> bool {
         std::mem::take(&mut self.ext.untracked)
-    }
-
-    /// The bridge ports of the frames `run` evaluates next: the input port, and the output
-    /// port once the bridge has chosen it (FORWARD, POSTROUTING); `None` for routed packets.
-    pub fn set_physdev(&mut self, ports: Option<(&str, Option<&str>)>) {
-        self.ext.physdev = ports.map(|(i, o)| super::ext_physdev::PhysPorts {
-            port_in: i.to_string(),
-            port_out: o.map(str::to_string),
-        });
     }
 
     /// What NFLOG and NFQUEUE rules did since the last call, for the frame's notes.

@@ -3,7 +3,7 @@
 
 use super::super::testing::{argv, ok, tcp};
 use super::super::{IptablesVersion, Tables};
-use crate::netfilter::packet::{Hook, Table, Verdict};
+use crate::netfilter::packet::{Hook, PacketView, Table, Verdict};
 use crate::time::Instant;
 
 #[test]
@@ -135,7 +135,10 @@ fn bridged_frames_carry_their_ports() {
     for &(rule, ports, want) in cases {
         let mut t = Tables::new(IptablesVersion::V1_8_9);
         ok(&mut t, &format!("-A FORWARD -m physdev {rule} -j DROP"));
-        t.set_physdev(ports);
+        let pkt = PacketView {
+            physdev: ports,
+            ..pkt
+        };
         let v = t.run(
             Table::Filter,
             Hook::Forward,

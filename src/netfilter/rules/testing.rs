@@ -58,6 +58,7 @@ pub(crate) fn tcp(src: &str, sport: u16, dst: &str, dport: u16) -> PacketView<'s
         ip: &[],
         mac: None,
         mark: 0,
+        physdev: None,
     }
 }
 
