@@ -73,14 +73,19 @@ fn must(args: &[&str]) {
 
 impl Bed {
     fn new(case: &str) -> Bed {
+        Bed::with_prefix(case, "hl6")
+    }
+
+    /// [`Bed::new`] with namespaces named `{prefix}a…` and `{prefix}b…`.
+    fn with_prefix(case: &str, prefix: &str) -> Bed {
         let tag = format!(
             "{}{}",
             &case[6..case.len().min(14)],
             std::process::id() % 100_000
         );
         let bed = Bed {
-            a: format!("hl6a{tag}"),
-            b: format!("hl6b{tag}"),
+            a: format!("{prefix}a{tag}"),
+            b: format!("{prefix}b{tag}"),
         };
         for ns in [&bed.a, &bed.b] {
             must(&["ip", "netns", "add", ns]);
@@ -127,6 +132,43 @@ impl Bed {
             String::from_utf8_lossy(&out.stdout).into_owned(),
             i64::from(out.status.code().unwrap_or(-1)),
         )
+    }
+
+    /// [`Bed::run`] with stderr after stdout (as a step's output has both), and no proxy
+    /// from the environment for curl.
+    fn run_both(&self, ns: &str, cmd: &str) -> (String, i64) {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(cmd.split_whitespace())
+            .env_remove("http_proxy")
+            .env_remove("HTTP_PROXY")
+            .env_remove("all_proxy")
+            .env_remove("ALL_PROXY")
+            .output()
+            .unwrap();
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text += &String::from_utf8_lossy(&out.stderr);
+        (text, i64::from(out.status.code().unwrap_or(-1)))
+    }
+
+    /// A program left running in `ns` (a server), until killed; waits until `ss -ltn`
+    /// there lists `port`.
+    fn serve(&self, ns: &str, cmd: &str, port: u16) -> Child {
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(cmd.split_whitespace())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("a server");
+        for _ in 0..100 {
+            let listing = self.run(ns, "ss -Hltn").0;
+            if listing.contains(&format!(":{port} ")) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        child
     }
 
     /// A capture of `eth0` in `ns` into `file`, running until killed.
@@ -391,4 +433,98 @@ fn kd_v6_neighbor_discovery_on_the_wire() {
     // A solicitation to b's solicited-node group, then b's solicited advertisement.
     assert_eq!(ours.len(), 2, "{ours:?}");
     assert_eq!(ours, kernel);
+}
+
+/// curl's "after N ms" taken out.
+fn without_ms(text: &str) -> String {
+    match text.split_once(" after ") {
+        Some((head, rest)) => match rest.split_once(" ms: ") {
+            Some((_, tail)) => format!("{head} after N ms: {tail}"),
+            None => text.to_string(),
+        },
+        None => text.to_string(),
+    }
+}
+
+/// Kills a server [`Bed::serve`] started.
+fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The servers of the curl and ss cases: `python3 -m http.server --bind ::` on 80 (both
+/// families) and its default (0.0.0.0) on 8080, in `b`; in hoplab, the same as steps 0
+/// and 1.
+const SERVERS: &str = "  - {on: b, run: \"http-server --bind :: 80\", background: true}\n  - {on: b, run: \"http-server 8080\", background: true}\n";
+
+#[test]
+fn kd_v6_curl_to_dual_and_ipv4_only_servers() {
+    if !privileged("kd_v6_curl_to_dual_and_ipv4_only_servers") {
+        return;
+    }
+    let bed = Bed::with_prefix("kd_v6_curl_to_dual_and_ipv4_only_servers", "v6b-");
+    let mut dual = bed.serve(&bed.b, "python3 -m http.server --bind :: 80", 80);
+    let mut v4 = bed.serve(&bed.b, "python3 -m http.server 8080", 8080);
+    let cmds = [
+        r"curl -s -o /dev/null -w %{http_code}/%{remote_ip}/%{remote_port}\n http://[2001:db8:1::20]/",
+        r"curl -s -o /dev/null -w %{http_code}\n -g -6 http://[2001:db8:1::20]:80/",
+        "curl -sS http://[2001:db8:1::20]:8080/",
+        "curl -sS http://[2001:db8:1::20]:81/",
+        "curl -sS -6 http://10.0.0.2/",
+        r"curl -s -o /dev/null -w %{http_code}/%{remote_ip}\n http://[fe80::42:acff:fe11:3%25eth0]/",
+        "curl -sS http://[fe80::42:acff:fe11:3%25eth9]/",
+    ];
+    let kernel: Vec<(String, i64)> = cmds.iter().map(|c| bed.run_both(&bed.a, c)).collect();
+    kill(&mut dual);
+    kill(&mut v4);
+    let mut steps = SERVERS.to_string();
+    for (i, c) in cmds.iter().enumerate() {
+        let at = if i == 0 { "at: 1s, " } else { "" };
+        // A step's command line is read as a shell reads it: the format goes in quotes.
+        let quoted: Vec<String> = c
+            .split(' ')
+            .map(|w| match w.starts_with('%') {
+                true => format!("\"{w}\""),
+                false => w.to_string(),
+            })
+            .collect();
+        let c = quoted.join(" ");
+        steps += &format!("  - {{{at}on: a, run: '{c}'}}\n");
+    }
+    let v = hoplab(&steps, None);
+    for (i, (k, code)) in kernel.iter().enumerate() {
+        let (ours, our_code) = step(&v, i + 2);
+        assert_eq!(
+            (without_ms(&ours), our_code),
+            (without_ms(k), *code),
+            "{}",
+            cmds[i]
+        );
+    }
+    assert_eq!(kernel[0].0, "200/2001:db8:1::20/80\n");
+    assert_eq!(kernel[2].1, 7);
+}
+
+#[test]
+fn kd_v6_ss_lists_dual_and_ipv4_listeners() {
+    if !privileged("kd_v6_ss_lists_dual_and_ipv4_listeners") {
+        return;
+    }
+    let bed = Bed::with_prefix("kd_v6_ss_lists_dual_and_ipv4_listeners", "v6b-");
+    let mut dual = bed.serve(&bed.b, "python3 -m http.server --bind :: 80", 80);
+    let mut v4 = bed.serve(&bed.b, "python3 -m http.server 8080", 8080);
+    let cmds = ["ss -ltn", "ss -ltn -6", "ss -ltn4", "ss -lt --ipv6"];
+    let kernel: Vec<(String, i64)> = cmds.iter().map(|c| bed.run(&bed.b, c)).collect();
+    kill(&mut dual);
+    kill(&mut v4);
+    let mut steps = SERVERS.to_string();
+    for c in cmds {
+        steps += &format!("  - {{on: b, show: {c}}}\n");
+    }
+    let v = hoplab(&steps, None);
+    for (i, (k, _)) in kernel.iter().enumerate() {
+        assert_eq!(step(&v, i + 2).0, *k, "{}", cmds[i]);
+    }
+    assert!(kernel[1].0.contains("*:80"), "{}", kernel[1].0);
+    assert!(!kernel[1].0.contains("8080"), "{}", kernel[1].0);
 }

@@ -49,6 +49,11 @@ pub struct CurlArgs {
     pub write_out: Option<String>,
     pub max_time: Option<Duration>,
     pub connect_timeout: Option<Duration>,
+    /// An IPv6 literal in brackets (`http://[2001:db8::2]:80/`), its `%25eth0` zone as
+    /// `scope`; `host` is then unused.
+    pub dest6: Option<Ping6Dest>,
+    /// `-6` (`--ipv6`): names resolve to IPv6 addresses only.
+    pub ipv6_only: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -107,6 +112,9 @@ pub enum Command {
     Curl(CurlArgs),
     HttpServer {
         port: u16,
+        /// `--bind ::`: one IPv6 socket that takes both families (`bindv6only=0`), as
+        /// `python3 -m http.server --bind ::` opens; else IPv4 only, as its default.
+        dual: bool,
     },
     Nc(NcArgs),
     BulkSend(BulkSendArgs),
@@ -188,8 +196,24 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
         "ping6" => parse_ping(rest, Some(6)).map(Command::Ping),
         "curl" => parse_curl(rest).map(Command::Curl),
         "http-server" => match rest {
-            [p] => Ok(Command::HttpServer { port: port(p)? }),
-            _ => Err("usage: http-server PORT".into()),
+            [p] => Ok(Command::HttpServer {
+                port: port(p)?,
+                dual: false,
+            }),
+            [b, a, p] | [p, b, a] if matches!(b.as_str(), "--bind" | "-b") => match a.as_str() {
+                "::" => Ok(Command::HttpServer {
+                    port: port(p)?,
+                    dual: true,
+                }),
+                "0.0.0.0" => Ok(Command::HttpServer {
+                    port: port(p)?,
+                    dual: false,
+                }),
+                _ => Err(format!(
+                    "http-server: --bind {a}: a lab server binds every address (0.0.0.0) or both families (::)"
+                )),
+            },
+            _ => Err("usage: http-server [--bind ::|0.0.0.0] PORT".into()),
         },
         "nc" => parse_nc(rest).map(Command::Nc),
         "bulk-send" => parse_bulk_send(rest).map(Command::BulkSend),
@@ -337,6 +361,48 @@ pub fn parse_url(url: &str) -> Result<(Dest, u16, String, String), String> {
     Ok((ip, p, path, authority.to_string()))
 }
 
+/// A URL whose host is a bracketed IPv6 literal, `http://[2001:db8::2]:8080/x` or
+/// `http://[fe80::1%25eth0]/` (RFC 6874's zone, `%25` for `%`): the address and zone, the
+/// port, the path and the `Host:` value curl sends, which leaves the zone out
+/// (`[fe80::1]:8080`). None for any other URL.
+fn parse_url6(url: &str) -> Result<Option<(Ping6Dest, u16, String, String)>, String> {
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let Some(inner) = rest.strip_prefix('[') else {
+        return Ok(None);
+    };
+    let bad = || "curl: (3) URL using bad/illegal format or missing URL".to_string();
+    let (lit, after) = inner.split_once(']').ok_or_else(bad)?;
+    let (authority_rest, path) = match after.find('/') {
+        Some(i) => (&after[..i], after[i..].to_string()),
+        None => (after, "/".to_string()),
+    };
+    let port = match authority_rest {
+        "" => 80,
+        p => match p.strip_prefix(':') {
+            Some("") => 80,
+            Some(p) => port(p).map_err(|_| bad())?,
+            None => return Err(bad()),
+        },
+    };
+    let (addr, scope) = match lit.split_once("%25").or_else(|| lit.split_once('%')) {
+        Some((a, z)) if !z.is_empty() => (a, Some(z.to_string())),
+        Some(_) => return Err(bad()),
+        None => (lit, None),
+    };
+    let addr: smoltcp::wire::Ipv6Address = addr.parse().map_err(|_| bad())?;
+    // curl leaves HTTP's own port out of `Host:`.
+    let host = match port {
+        80 => format!("[{addr}]"),
+        p => format!("[{addr}]:{p}"),
+    };
+    let dest = Ping6Dest {
+        addr,
+        scope,
+        iface: None,
+    };
+    Ok(Some((dest, port, path, host)))
+}
+
 fn parse_curl(args: &[String]) -> Result<CurlArgs, String> {
     let mut url = None;
     let mut c = CurlArgs {
@@ -354,10 +420,15 @@ fn parse_curl(args: &[String]) -> Result<CurlArgs, String> {
         write_out: None,
         max_time: None,
         connect_timeout: None,
+        dest6: None,
+        ipv6_only: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
+            "-6" | "--ipv6" => c.ipv6_only = true,
+            // curl 7.88 takes a bracketed IPv6 address without `-g` as with it.
+            "-g" | "--globoff" => {}
             "--silent" => c.silent = true,
             "--show-error" => c.show_error = true,
             "--include" => c.include_headers = true,
@@ -400,6 +471,13 @@ fn parse_curl(args: &[String]) -> Result<CurlArgs, String> {
         }
     }
     let url = url.ok_or("curl: no URL specified")?;
+    if let Some((dest6, port, path, authority)) = parse_url6(&url)? {
+        c.dest6 = Some(dest6);
+        c.port = port;
+        c.path = path;
+        c.host_header = authority;
+        return Ok(c);
+    }
     let (host, port, path, authority) = parse_url(&url)?;
     c.host = host;
     c.port = port;
