@@ -136,6 +136,14 @@ fn lab14_listings_pings_and_exit_codes() {
          LISTEN 0      5            0.0.0.0:8080      0.0.0.0:*          \n\
          LISTEN 0      5                  *:80              *:*          \n"
     );
+    // netcat both ways over IPv6.
+    let nc = "nc -v -N 2001:db8:1::20 7000";
+    assert_eq!(
+        step(&v, "h1", nc),
+        "Connection to 2001:db8:1::20 7000 port [tcp/*] succeeded!\nhello from h2\n"
+    );
+    assert_eq!(exit_of(nc), Some(0.into()), "{v}");
+    assert_eq!(step(&v, "h2", "nc -6 -l 7000"), "hello from h1\n");
 }
 
 #[test]
@@ -220,4 +228,19 @@ fn lab14_capture_is_tshark_clean_and_holds_neighbor_discovery() {
         1
     );
     assert_eq!(count(&h1, "ip && tcp"), 0, "no IPv4 in the exchange");
+    // nc's line each way, each in one segment.
+    assert_eq!(
+        count(
+            &h1,
+            "ipv6 && tcp.dstport == 7000 && tcp.payload == \"hello from h1\\n\""
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &h1,
+            "ipv6 && tcp.srcport == 7000 && tcp.payload == \"hello from h2\\n\""
+        ),
+        1
+    );
 }

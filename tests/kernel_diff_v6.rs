@@ -528,3 +528,97 @@ fn kd_v6_ss_lists_dual_and_ipv4_listeners() {
     assert!(kernel[1].0.contains("*:80"), "{}", kernel[1].0);
     assert!(!kernel[1].0.contains("8080"), "{}", kernel[1].0);
 }
+
+/// A command in namespace `ns` with `input` on its stdin: stderr then stdout, and its
+/// exit code.
+fn run_input(ns: &str, cmd: &str, input: &str) -> (String, i64) {
+    use std::io::Write;
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", ns])
+        .args(cmd.split_whitespace())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    // nc's messages (stderr) come before what it receives, as a step's output has them.
+    let mut text = String::from_utf8_lossy(&out.stderr).into_owned();
+    text += &String::from_utf8_lossy(&out.stdout);
+    (text, i64::from(out.status.code().unwrap_or(-1)))
+}
+
+#[test]
+fn kd_v6_nc_exchange_and_refusals() {
+    if !privileged("kd_v6_nc_exchange_and_refusals") {
+        return;
+    }
+    let bed = Bed::with_prefix("kd_v6_nc_exchange_and_refusals", "v6b-");
+    // b: `nc -6 -l 1234` answering with a line, `nc -l 1235` on 0.0.0.0 alone.
+    let server = Command::new("ip")
+        .args(["netns", "exec", &bed.b, "nc", "-6", "-l", "1234"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut v4 = bed.serve(&bed.b, "nc -l 1235", 1235);
+    for _ in 0..100 {
+        if bed.run(&bed.b, "ss -Hltn").0.contains(":1234 ") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut server = server;
+    {
+        use std::io::Write;
+        let mut stdin = server.stdin.take().unwrap();
+        stdin.write_all(b"hello-from-server\n").unwrap();
+        // Kept open, as a step's input is: the server ends when the client closes.
+        std::mem::forget(stdin);
+    }
+    let listing = bed.run(&bed.b, "ss -ltn");
+    let cmds = [
+        ("nc -v -N 2001:db8:1::20 1234", "hi\n"),
+        ("nc -v 2001:db8:1::20 1235", ""),
+        ("nc -6 -v 10.0.0.2 1235", ""),
+        ("nc -4 -v 2001:db8:1::20 1235", ""),
+        ("nc -v -z fe80::42:acff:fe11:3%eth0 1236", ""),
+        ("nc -v -z fe80::42:acff:fe11:3%eth9 1236", ""),
+    ];
+    let kernel: Vec<(String, i64)> = cmds
+        .iter()
+        .map(|(c, input)| run_input(&bed.a, c, input))
+        .collect();
+    let served = server.wait_with_output().unwrap();
+    kill(&mut v4);
+    let mut steps = String::from(
+        "  - {on: b, run: \"nc -6 -l 1234\", input: \"hello-from-server\\n\", background: true}\n  - {on: b, run: \"nc -l 1235\", background: true}\n  - {on: b, show: ss -ltn}\n",
+    );
+    for (i, (c, input)) in cmds.iter().enumerate() {
+        let at = if i == 0 { "at: 1s, " } else { "" };
+        let input = input.replace('\n', "\\n");
+        steps += &format!("  - {{{at}on: a, run: \"{c}\", input: \"{input}\"}}\n");
+    }
+    let v = hoplab(&steps, None);
+    assert_eq!(step(&v, 2).0, listing.0, "ss -ltn");
+    for (i, k) in kernel.iter().enumerate() {
+        assert_eq!(step(&v, i + 3), *k, "{}", cmds[i].0);
+    }
+    assert_eq!(
+        step(&v, 0).0,
+        String::from_utf8_lossy(&served.stdout),
+        "the server's output"
+    );
+    assert_eq!(
+        kernel[0].0,
+        "Connection to 2001:db8:1::20 1234 port [tcp/*] succeeded!\nhello-from-server\n"
+    );
+    assert!(listing.0.contains("*:1234"), "{}", listing.0);
+}

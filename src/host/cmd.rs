@@ -72,6 +72,10 @@ pub struct NcArgs {
     pub source_port: Option<u16>,
     pub wait: Option<Duration>,
     pub quit_after: Option<Duration>,
+    /// `-4`, `-6`: the family asked for (4 or 6), else either.
+    pub family: Option<u8>,
+    /// An IPv6 address as the host (`2001:db8::2`, `fe80::1%eth0`); `host` is then None.
+    pub dest6: Option<Ping6Dest>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -500,6 +504,8 @@ fn parse_nc(args: &[String]) -> Result<NcArgs, String> {
         source_port: None,
         wait: None,
         quit_after: None,
+        family: None,
+        dest6: None,
     };
     let mut positional = Vec::new();
     let mut it = args.iter();
@@ -515,6 +521,8 @@ fn parse_nc(args: &[String]) -> Result<NcArgs, String> {
                     'k' => n.keep_listening = true,
                     'N' => n.shutdown_after_input = true,
                     'n' => n.numeric = true,
+                    '4' => n.family = Some(4),
+                    '6' => n.family = Some(6),
                     'p' | 'w' | 'q' => {
                         let inline = &a[2 + i..];
                         let v = if inline.is_empty() {
@@ -543,11 +551,31 @@ fn parse_nc(args: &[String]) -> Result<NcArgs, String> {
             n.source_port = None;
         }
         (false, [h, p]) => {
-            n.host =
-                Some(Dest::parse(h).map_err(|e| format!("nc: getaddrinfo for host \"{h}\": {e}"))?);
             n.port = port(p)?;
+            let (addr, scope) = match h.split_once('%') {
+                Some((a, z)) => (a, Some(z.to_string())),
+                None => (*h, None),
+            };
+            // The family (`-4`, `-6`) is checked when nc starts, as getaddrinfo fails.
+            match addr.parse::<smoltcp::wire::Ipv6Address>() {
+                Ok(a) => {
+                    n.dest6 = Some(Ping6Dest {
+                        addr: a,
+                        scope,
+                        iface: None,
+                    })
+                }
+                Err(_) => {
+                    n.host = Some(
+                        Dest::parse(h)
+                            .map_err(|e| format!("nc: getaddrinfo for host \"{h}\": {e}"))?,
+                    );
+                }
+            }
         }
-        _ => return Err("usage: nc [-luzvkN] [-p PORT] [-w SECS] [-q SECS] [HOST] PORT".into()),
+        _ => {
+            return Err("usage: nc [-46luzvkN] [-p PORT] [-w SECS] [-q SECS] [HOST] PORT".into());
+        }
     }
     Ok(n)
 }
