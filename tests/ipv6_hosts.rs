@@ -144,6 +144,16 @@ fn lab14_listings_pings_and_exit_codes() {
     );
     assert_eq!(exit_of(nc), Some(0.into()), "{v}");
     assert_eq!(step(&v, "h2", "nc -6 -l 7000"), "hello from h1\n");
+    // traceroute -6 on one link: the destination at hop 1.
+    let trace = step(&v, "h1", "traceroute -6 -n 2001:db8:1::20");
+    assert!(
+        trace.starts_with(
+            "traceroute to 2001:db8:1::20 (2001:db8:1::20), 30 hops max, 80 byte packets\n 1  2001:db8:1::20  "
+        ),
+        "{trace}"
+    );
+    assert_eq!(trace.lines().count(), 2, "{trace}");
+    assert_eq!(trace.matches(" ms").count(), 3, "{trace}");
 }
 
 #[test]

@@ -622,3 +622,66 @@ fn kd_v6_nc_exchange_and_refusals() {
     );
     assert!(listing.0.contains("*:1234"), "{}", listing.0);
 }
+
+/// traceroute's times (`  0.042 ms`) taken out.
+fn without_probe_times(text: &str) -> String {
+    text.split("  ")
+        .map(|w| match w.strip_suffix(" ms") {
+            Some(t) if t.parse::<f64>().is_ok() => "T ms".to_string(),
+            _ => match w.split_once(" ms\n") {
+                Some((t, rest)) if t.parse::<f64>().is_ok() => format!("T ms\n{rest}"),
+                _ => w.to_string(),
+            },
+        })
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+#[test]
+fn kd_v6_traceroute_on_a_link() {
+    if !privileged("kd_v6_traceroute_on_a_link") {
+        return;
+    }
+    if !common::have_tool("traceroute", "kd_v6_traceroute_on_a_link") {
+        return;
+    }
+    let bed = Bed::with_prefix("kd_v6_traceroute_on_a_link", "v6b-");
+    // The neighbour known first, and a pause past the kernel's ICMPv6 rate limit between
+    // runs: hoplab limits no ICMPv6 error.
+    bed.run(&bed.a, "ping -6 -c 1 2001:db8:1::20");
+    let cmds = [
+        "traceroute -6 2001:db8:1::20",
+        "traceroute -6 -n 2001:db8:1::20",
+        "traceroute 2001:db8:1::20",
+        "traceroute -6 10.0.0.1",
+        "traceroute -4 2001:db8:1::20",
+    ];
+    let kernel: Vec<(String, i64)> = cmds
+        .iter()
+        .map(|c| {
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+            bed.run_both(&bed.a, c)
+        })
+        .collect();
+    let mut steps = String::from("  - {on: a, run: \"ping -6 -c 1 2001:db8:1::20\"}\n");
+    for (i, c) in cmds.iter().enumerate() {
+        let at = if i == 0 { "at: 2s, " } else { "" };
+        steps += &format!("  - {{{at}on: a, run: \"{c}\"}}\n");
+    }
+    let v = hoplab(&steps, None);
+    for (i, (k, code)) in kernel.iter().enumerate() {
+        let (ours, our_code) = step(&v, i + 1);
+        assert_eq!(
+            (without_probe_times(&ours), our_code),
+            (without_probe_times(k), *code),
+            "{}",
+            cmds[i]
+        );
+    }
+    assert!(
+        without_probe_times(&kernel[0].0)
+            .ends_with("\n 1  2001:db8:1::20 (2001:db8:1::20)  T ms  T ms  T ms\n"),
+        "{}",
+        kernel[0].0
+    );
+}

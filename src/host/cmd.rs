@@ -106,6 +106,10 @@ pub struct TracerouteArgs {
     pub max_ttl: u8,
     pub queries: u8,
     pub wait: Duration,
+    /// `-4`, `-6`: the family asked for.
+    pub family: Option<u8>,
+    /// An IPv6 destination (`traceroute -6 2001:db8::2`, or an IPv6 address alone).
+    pub dest6: Option<Ping6Dest>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -642,6 +646,8 @@ fn parse_traceroute(args: &[String]) -> Result<TracerouteArgs, String> {
         max_ttl: 30,
         queries: 3,
         wait: Duration::from_secs(5),
+        family: None,
+        dest6: None,
     };
     let mut dest = None;
     let mut it = args.iter();
@@ -652,9 +658,28 @@ fn parse_traceroute(args: &[String]) -> Result<TracerouteArgs, String> {
             "-m" => t.max_ttl = num(value(&mut it, "m")?, "max hops")?,
             "-q" => t.queries = num(value(&mut it, "q")?, "queries")?,
             "-w" => t.wait = secs(value(&mut it, "w")?, "wait")?,
+            "-4" => t.family = Some(4),
+            "-6" => t.family = Some(6),
             s if s.starts_with('-') => return Err(format!("traceroute: bad option `{s}'")),
             // argv index: the program's name is 0, so the word just taken is len - left.
-            d => dest = Some((Dest::parse(d)?, args.len() - it.len())),
+            d => {
+                let argc = args.len() - it.len();
+                let (addr, scope) = match d.split_once('%') {
+                    Some((a, z)) => (a, Some(z.to_string())),
+                    None => (d, None),
+                };
+                match addr.parse::<smoltcp::wire::Ipv6Address>() {
+                    Ok(a) => {
+                        t.dest6 = Some(Ping6Dest {
+                            addr: a,
+                            scope,
+                            iface: None,
+                        });
+                        dest = Some((Dest::Name(d.to_string()), argc));
+                    }
+                    Err(_) => dest = Some((Dest::parse(d)?, argc)),
+                }
+            }
         }
     }
     (t.dest, t.dest_argc) = dest.ok_or("Specify \"host\" missing argument.")?;
