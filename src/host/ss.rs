@@ -925,4 +925,44 @@ mod tests {
         assert_eq!(service(53, true, false).as_deref(), Some("domain"));
         assert_eq!(service(9000, false, false), None);
     }
+
+    #[test]
+    fn ipv6_sockets_print_in_brackets_and_filter_by_family() {
+        let v6 = |a: &str| Addr::V6(a.parse().unwrap());
+        let mapped = |a: &str| Addr::Mapped(a.parse().unwrap());
+        let dual = Sock {
+            local: (Addr::AnyDual, 80),
+            peer: (Addr::AnyDual, 0),
+            ..listen(80, None, 5)
+        };
+        let est6 = Sock {
+            local: (v6("2001:db8:1::20"), 80),
+            peer: (v6("2001:db8:1::10"), 40000),
+            ..conn(State::Established, "0.0.0.0", 80, "0.0.0.0", 0)
+        };
+        let est4 = Sock {
+            local: (mapped("10.0.0.2"), 80),
+            peer: (mapped("10.0.0.1"), 40001),
+            ..conn(State::Established, "0.0.0.0", 80, "0.0.0.0", 0)
+        };
+        let v4 = listen(8080, None, 5);
+        let all = [v4, dual, est6, est4];
+        let six = listing(&args("-tan6"), &all);
+        for field in [
+            " *:80 ",
+            " *:* ",
+            " [2001:db8:1::20]:80 ",
+            " [2001:db8:1::10]:40000",
+            " [::ffff:10.0.0.2]:80 ",
+            " [::ffff:10.0.0.1]:40001",
+        ] {
+            assert!(six.contains(field), "{field:?} in\n{six}");
+        }
+        assert!(!six.contains("8080"), "{six}");
+        let four = listing(&args("-tan4"), &all);
+        assert!(four.contains(" 0.0.0.0:8080 "), "{four}");
+        assert_eq!(four.lines().count(), 2, "{four}");
+        assert_eq!(listing(&args("-tan"), &all).lines().count(), 5);
+        assert_eq!(listing(&args("-tan --ipv6"), &all), six);
+    }
 }
