@@ -685,3 +685,55 @@ fn kd_v6_traceroute_on_a_link() {
         kernel[0].0
     );
 }
+
+#[test]
+fn kd_v6_nc_udp_exchange() {
+    if !privileged("kd_v6_nc_udp_exchange") {
+        return;
+    }
+    let bed = Bed::with_prefix("kd_v6_nc_udp_exchange", "v6b-");
+    let mut server = Command::new("ip")
+        .args(["netns", "exec", &bed.b, "nc", "-6", "-l", "-u", "1240"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if bed.run(&bed.b, "ss -Hluan").0.contains(":1240 ") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let listening = bed.run(&bed.b, "ss -uln");
+    {
+        use std::io::Write;
+        let mut stdin = server.stdin.take().unwrap();
+        stdin.write_all(b"pong\n").unwrap();
+        std::mem::forget(stdin);
+    }
+    let client = run_input(&bed.a, "nc -u -6 -w 1 2001:db8:1::20 1240", "dgram\n");
+    let connected = bed.run(&bed.b, "ss -uan");
+    let _ = server.kill();
+    let served = server.wait_with_output().unwrap();
+    let v = hoplab(
+        "  - {on: b, run: \"nc -6 -l -u 1240\", input: \"pong\\n\", background: true}\n  - {on: b, show: ss -uln}\n  - {at: 1s, on: a, run: \"nc -u -6 -w 1 2001:db8:1::20 1240\", input: \"dgram\\n\"}\n  - {on: b, show: ss -uan}\n",
+        None,
+    );
+    assert_eq!(step(&v, 1).0, listening.0, "ss -uln");
+    assert_eq!(step(&v, 2), client, "the client");
+    // The client's port is random in both: the connected line up to the peer's port.
+    let cut = |t: &str| {
+        t.rsplit_once(':')
+            .map(|(h, _)| h.to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(cut(&step(&v, 3).0), cut(&connected.0), "ss -uan");
+    assert_eq!(
+        step(&v, 0).0,
+        String::from_utf8_lossy(&served.stdout),
+        "the server's output"
+    );
+    assert_eq!(client.0, "pong\n");
+    assert!(listening.0.contains("*:1240"), "{}", listening.0);
+}

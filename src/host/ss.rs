@@ -449,6 +449,16 @@ pub fn sockets(net: &Net, held: &[(Held, (&str, u32))], now: Instant) -> Vec<Soc
                     if peer.is_some() && local.0 == Addr::V4(Ipv4Address::UNSPECIFIED) {
                         local.0 = net.addr(iface).map_or(local.0, Addr::V4);
                     }
+                    // A `[::]` socket connected to its first sender: the address it came to.
+                    match (local.0, peer.map(|p| p.0)) {
+                        (Addr::AnyDual, Some(Addr::V6(p))) => {
+                            local.0 = net.source6(iface, p).map_or(local.0, Addr::V6);
+                        }
+                        (Addr::AnyDual, Some(Addr::Mapped(_))) => {
+                            local.0 = net.addr(iface).map_or(local.0, Addr::Mapped);
+                        }
+                        _ => {}
+                    }
                     Sock {
                         udp: true,
                         state: match peer {

@@ -28,9 +28,6 @@ pub fn start(
     net: &mut Net,
 ) -> Result<Box<dyn App>, String> {
     let input = input.as_bytes().to_vec();
-    if args.udp && args.family == Some(6) {
-        return Err("hoplab: nc -u over IPv6 is not modelled".into());
-    }
     // getaddrinfo for the family asked for: an address of the other family is refused;
     // a name has no IPv6 address here (names resolve to IPv4 only).
     let family_error = |host: String, e: &str| {
@@ -400,17 +397,31 @@ impl Udp {
         now: Instant,
         net: &mut Net,
     ) -> Result<Udp, String> {
-        let (iface, port, peer) = match (args.listen, dst) {
-            (false, Some(h)) => {
-                let iface = net.route(h).ok_or("nc: connect: Network is unreachable")?;
+        let unreachable = "nc: connect: Network is unreachable";
+        let (iface, port, peer, src) = match (args.listen, dst, &args.dest6) {
+            (false, _, Some(d)) => {
+                let dev = d.scope.as_ref().and_then(|z| net.iface_named(z));
+                let iface = net.route6(d.addr, dev).ok_or(unreachable)?;
+                let src = net.source6(iface, d.addr).ok_or(unreachable)?;
                 let port = args.source_port.unwrap_or_else(|| net.ephemeral_port());
-                (iface, port, Some(IpEndpoint::new(h.into(), args.port)))
+                let peer = IpEndpoint::new(d.addr.into(), args.port);
+                (iface, port, Some(peer), Some(src.into()))
+            }
+            (false, Some(h), None) => {
+                let iface = net.route(h).ok_or(unreachable)?;
+                let port = args.source_port.unwrap_or_else(|| net.ephemeral_port());
+                (
+                    iface,
+                    port,
+                    Some(IpEndpoint::new(h.into(), args.port)),
+                    None,
+                )
             }
             _ => {
                 if net.ifaces.is_empty() {
                     return Err("nc: bind: Cannot assign requested address".into());
                 }
-                (0, args.port, None)
+                (0, args.port, None, None)
             }
         };
         fn socket() -> udp::Socket<'static> {
@@ -422,10 +433,19 @@ impl Udp {
         let sock = match peer {
             Some(_) => {
                 let mut s = socket();
-                s.bind(port).map_err(|e| format!("nc: bind: {e}"))?;
+                s.bind(smoltcp::wire::IpListenEndpoint { addr: src, port })
+                    .map_err(|e| format!("nc: bind: {e}"))?;
                 net.add_socket(iface, s)
             }
-            None => (net.bind_udp(iface, port, socket)).map_err(|e| format!("nc: bind: {e}"))?,
+            None => {
+                let sock =
+                    (net.bind_udp(iface, port, socket)).map_err(|e| format!("nc: bind: {e}"))?;
+                // `-6 -l -u` binds `[::]`, which takes both families.
+                if args.family == Some(6) {
+                    net.dual.push(sock);
+                }
+                sock
+            }
         };
         Ok(Udp {
             args,
