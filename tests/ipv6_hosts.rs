@@ -110,6 +110,50 @@ fn lab14_listings_pings_and_exit_codes() {
          fe80::42:acff:fe11:3 dev eth0 lladdr 02:42:ac:11:00:03 REACHABLE \n\
          fe80::42:acff:fe12:5 dev eth1 lladdr 02:42:ac:12:00:05 REACHABLE \n"
     );
+    // curl over IPv6 to a `--bind ::` server, and to one on 0.0.0.0 that resets it.
+    let curl = "curl -s --local-port 40000 http://[2001:db8:1::20]/";
+    assert_eq!(
+        step(&v, "h1", curl),
+        "Hello from h2 ([2001:db8:1::20]:80). You came from [2001:db8:1::10]:40000.\n"
+    );
+    assert_eq!(exit_of(curl), Some(0.into()), "{v}");
+    let refused = "curl http://[2001:db8:1::20]:8080/";
+    assert_eq!(
+        step(&v, "h1", refused),
+        "curl: (7) Failed to connect to 2001:db8:1::20 port 8080 after 0 ms: Couldn't connect to server\n"
+    );
+    assert_eq!(exit_of(refused), Some(7.into()), "{v}");
+    let server = step(&v, "h2", "http-server --bind :: 80");
+    assert!(
+        server
+            .starts_with("Serving HTTP on :: port 80 (http://[::]:80/) ...\n2001:db8:1::10 - - ["),
+        "{server}"
+    );
+    // An IPv4 socket first, as `ss` asks for each family in turn; the dual one as `*`.
+    assert_eq!(
+        step(&v, "h2", "ss -ltn"),
+        "State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n\
+         LISTEN 0      5            0.0.0.0:8080      0.0.0.0:*          \n\
+         LISTEN 0      5                  *:80              *:*          \n"
+    );
+    // netcat both ways over IPv6.
+    let nc = "nc -v -N 2001:db8:1::20 7000";
+    assert_eq!(
+        step(&v, "h1", nc),
+        "Connection to 2001:db8:1::20 7000 port [tcp/*] succeeded!\nhello from h2\n"
+    );
+    assert_eq!(exit_of(nc), Some(0.into()), "{v}");
+    assert_eq!(step(&v, "h2", "nc -6 -l 7000"), "hello from h1\n");
+    // traceroute -6 on one link: the destination at hop 1.
+    let trace = step(&v, "h1", "traceroute -6 -n 2001:db8:1::20");
+    assert!(
+        trace.starts_with(
+            "traceroute to 2001:db8:1::20 (2001:db8:1::20), 30 hops max, 80 byte packets\n 1  2001:db8:1::20  "
+        ),
+        "{trace}"
+    );
+    assert_eq!(trace.lines().count(), 2, "{trace}");
+    assert_eq!(trace.matches(" ms").count(), 3, "{trace}");
 }
 
 #[test]
@@ -161,4 +205,52 @@ fn lab14_capture_is_tshark_clean_and_holds_neighbor_discovery() {
         1
     );
     assert_eq!(count(&h3, "ipv6.src == 2001:db8:1::30"), 0);
+    // curl's connection: one handshake over IPv6 (h1 to h2, MSS 1440 = 1500 - 40 - 20),
+    // the request and answer, both FINs; the SYN to 8080 answered by a reset.
+    let h2 = dir.path().join("h2-eth0.pcap");
+    let syn = "ipv6 && tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.dstport == 80";
+    assert_eq!(count(&h2, syn), 1);
+    assert_eq!(
+        count(&h2, &format!("{syn} && tcp.options.mss_val == 1440")),
+        1
+    );
+    assert_eq!(
+        count(
+            &h1,
+            "ipv6 && tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.srcport == 80"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &h1,
+            "ipv6 && http.request.method == \"GET\" && http.host == \"[2001:db8:1::20]\""
+        ),
+        1
+    );
+    assert_eq!(count(&h1, "ipv6 && http.response.code == 200"), 1);
+    assert_eq!(
+        count(&h1, "ipv6 && tcp.port == 80 && tcp.flags.fin == 1"),
+        2
+    );
+    assert_eq!(
+        count(&h1, "ipv6 && tcp.flags.reset == 1 && tcp.srcport == 8080"),
+        1
+    );
+    assert_eq!(count(&h1, "ip && tcp"), 0, "no IPv4 in the exchange");
+    // nc's line each way, each in one segment.
+    assert_eq!(
+        count(
+            &h1,
+            "ipv6 && tcp.dstport == 7000 && tcp.payload == \"hello from h1\\n\""
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &h1,
+            "ipv6 && tcp.srcport == 7000 && tcp.payload == \"hello from h2\\n\""
+        ),
+        1
+    );
 }

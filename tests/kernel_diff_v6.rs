@@ -73,14 +73,19 @@ fn must(args: &[&str]) {
 
 impl Bed {
     fn new(case: &str) -> Bed {
+        Bed::with_prefix(case, "hl6")
+    }
+
+    /// [`Bed::new`] with namespaces named `{prefix}a…` and `{prefix}b…`.
+    fn with_prefix(case: &str, prefix: &str) -> Bed {
         let tag = format!(
             "{}{}",
             &case[6..case.len().min(14)],
             std::process::id() % 100_000
         );
         let bed = Bed {
-            a: format!("hl6a{tag}"),
-            b: format!("hl6b{tag}"),
+            a: format!("{prefix}a{tag}"),
+            b: format!("{prefix}b{tag}"),
         };
         for ns in [&bed.a, &bed.b] {
             must(&["ip", "netns", "add", ns]);
@@ -127,6 +132,43 @@ impl Bed {
             String::from_utf8_lossy(&out.stdout).into_owned(),
             i64::from(out.status.code().unwrap_or(-1)),
         )
+    }
+
+    /// [`Bed::run`] with stderr after stdout (as a step's output has both), and no proxy
+    /// from the environment for curl.
+    fn run_both(&self, ns: &str, cmd: &str) -> (String, i64) {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(cmd.split_whitespace())
+            .env_remove("http_proxy")
+            .env_remove("HTTP_PROXY")
+            .env_remove("all_proxy")
+            .env_remove("ALL_PROXY")
+            .output()
+            .unwrap();
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text += &String::from_utf8_lossy(&out.stderr);
+        (text, i64::from(out.status.code().unwrap_or(-1)))
+    }
+
+    /// A program left running in `ns` (a server), until killed; waits until `ss -ltn`
+    /// there lists `port`.
+    fn serve(&self, ns: &str, cmd: &str, port: u16) -> Child {
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(cmd.split_whitespace())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("a server");
+        for _ in 0..100 {
+            let listing = self.run(ns, "ss -Hltn").0;
+            if listing.contains(&format!(":{port} ")) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        child
     }
 
     /// A capture of `eth0` in `ns` into `file`, running until killed.
@@ -391,4 +433,307 @@ fn kd_v6_neighbor_discovery_on_the_wire() {
     // A solicitation to b's solicited-node group, then b's solicited advertisement.
     assert_eq!(ours.len(), 2, "{ours:?}");
     assert_eq!(ours, kernel);
+}
+
+/// curl's "after N ms" taken out.
+fn without_ms(text: &str) -> String {
+    match text.split_once(" after ") {
+        Some((head, rest)) => match rest.split_once(" ms: ") {
+            Some((_, tail)) => format!("{head} after N ms: {tail}"),
+            None => text.to_string(),
+        },
+        None => text.to_string(),
+    }
+}
+
+/// Kills a server [`Bed::serve`] started.
+fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The servers of the curl and ss cases: `python3 -m http.server --bind ::` on 80 (both
+/// families) and its default (0.0.0.0) on 8080, in `b`; in hoplab, the same as steps 0
+/// and 1.
+const SERVERS: &str = "  - {on: b, run: \"http-server --bind :: 80\", background: true}\n  - {on: b, run: \"http-server 8080\", background: true}\n";
+
+#[test]
+fn kd_v6_curl_to_dual_and_ipv4_only_servers() {
+    if !privileged("kd_v6_curl_to_dual_and_ipv4_only_servers") {
+        return;
+    }
+    let bed = Bed::with_prefix("kd_v6_curl_to_dual_and_ipv4_only_servers", "v6b-");
+    let mut dual = bed.serve(&bed.b, "python3 -m http.server --bind :: 80", 80);
+    let mut v4 = bed.serve(&bed.b, "python3 -m http.server 8080", 8080);
+    let cmds = [
+        r"curl -s -o /dev/null -w %{http_code}/%{remote_ip}/%{remote_port}\n http://[2001:db8:1::20]/",
+        r"curl -s -o /dev/null -w %{http_code}\n -g -6 http://[2001:db8:1::20]:80/",
+        "curl -sS http://[2001:db8:1::20]:8080/",
+        "curl -sS http://[2001:db8:1::20]:81/",
+        "curl -sS -6 http://10.0.0.2/",
+        r"curl -s -o /dev/null -w %{http_code}/%{remote_ip}\n http://[fe80::42:acff:fe11:3%25eth0]/",
+        "curl -sS http://[fe80::42:acff:fe11:3%25eth9]/",
+    ];
+    let kernel: Vec<(String, i64)> = cmds.iter().map(|c| bed.run_both(&bed.a, c)).collect();
+    kill(&mut dual);
+    kill(&mut v4);
+    let mut steps = SERVERS.to_string();
+    for (i, c) in cmds.iter().enumerate() {
+        let at = if i == 0 { "at: 1s, " } else { "" };
+        // A step's command line is read as a shell reads it: the format goes in quotes.
+        let quoted: Vec<String> = c
+            .split(' ')
+            .map(|w| match w.starts_with('%') {
+                true => format!("\"{w}\""),
+                false => w.to_string(),
+            })
+            .collect();
+        let c = quoted.join(" ");
+        steps += &format!("  - {{{at}on: a, run: '{c}'}}\n");
+    }
+    let v = hoplab(&steps, None);
+    for (i, (k, code)) in kernel.iter().enumerate() {
+        let (ours, our_code) = step(&v, i + 2);
+        assert_eq!(
+            (without_ms(&ours), our_code),
+            (without_ms(k), *code),
+            "{}",
+            cmds[i]
+        );
+    }
+    assert_eq!(kernel[0].0, "200/2001:db8:1::20/80\n");
+    assert_eq!(kernel[2].1, 7);
+}
+
+#[test]
+fn kd_v6_ss_lists_dual_and_ipv4_listeners() {
+    if !privileged("kd_v6_ss_lists_dual_and_ipv4_listeners") {
+        return;
+    }
+    let bed = Bed::with_prefix("kd_v6_ss_lists_dual_and_ipv4_listeners", "v6b-");
+    let mut dual = bed.serve(&bed.b, "python3 -m http.server --bind :: 80", 80);
+    let mut v4 = bed.serve(&bed.b, "python3 -m http.server 8080", 8080);
+    let cmds = ["ss -ltn", "ss -ltn -6", "ss -ltn4", "ss -lt --ipv6"];
+    let kernel: Vec<(String, i64)> = cmds.iter().map(|c| bed.run(&bed.b, c)).collect();
+    kill(&mut dual);
+    kill(&mut v4);
+    let mut steps = SERVERS.to_string();
+    for c in cmds {
+        steps += &format!("  - {{on: b, show: {c}}}\n");
+    }
+    let v = hoplab(&steps, None);
+    for (i, (k, _)) in kernel.iter().enumerate() {
+        assert_eq!(step(&v, i + 2).0, *k, "{}", cmds[i]);
+    }
+    assert!(kernel[1].0.contains("*:80"), "{}", kernel[1].0);
+    assert!(!kernel[1].0.contains("8080"), "{}", kernel[1].0);
+}
+
+/// A command in namespace `ns` with `input` on its stdin: stderr then stdout, and its
+/// exit code.
+fn run_input(ns: &str, cmd: &str, input: &str) -> (String, i64) {
+    use std::io::Write;
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", ns])
+        .args(cmd.split_whitespace())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    // nc's messages (stderr) come before what it receives, as a step's output has them.
+    let mut text = String::from_utf8_lossy(&out.stderr).into_owned();
+    text += &String::from_utf8_lossy(&out.stdout);
+    (text, i64::from(out.status.code().unwrap_or(-1)))
+}
+
+#[test]
+fn kd_v6_nc_exchange_and_refusals() {
+    if !privileged("kd_v6_nc_exchange_and_refusals") {
+        return;
+    }
+    let bed = Bed::with_prefix("kd_v6_nc_exchange_and_refusals", "v6b-");
+    // b: `nc -6 -l 1234` answering with a line, `nc -l 1235` on 0.0.0.0 alone.
+    let server = Command::new("ip")
+        .args(["netns", "exec", &bed.b, "nc", "-6", "-l", "1234"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut v4 = bed.serve(&bed.b, "nc -l 1235", 1235);
+    for _ in 0..100 {
+        if bed.run(&bed.b, "ss -Hltn").0.contains(":1234 ") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut server = server;
+    {
+        use std::io::Write;
+        let mut stdin = server.stdin.take().unwrap();
+        stdin.write_all(b"hello-from-server\n").unwrap();
+        // Kept open, as a step's input is: the server ends when the client closes.
+        std::mem::forget(stdin);
+    }
+    let listing = bed.run(&bed.b, "ss -ltn");
+    let cmds = [
+        ("nc -v -N 2001:db8:1::20 1234", "hi\n"),
+        ("nc -v 2001:db8:1::20 1235", ""),
+        ("nc -6 -v 10.0.0.2 1235", ""),
+        ("nc -4 -v 2001:db8:1::20 1235", ""),
+        ("nc -v -z fe80::42:acff:fe11:3%eth0 1236", ""),
+        ("nc -v -z fe80::42:acff:fe11:3%eth9 1236", ""),
+    ];
+    let kernel: Vec<(String, i64)> = cmds
+        .iter()
+        .map(|(c, input)| run_input(&bed.a, c, input))
+        .collect();
+    let served = server.wait_with_output().unwrap();
+    kill(&mut v4);
+    let mut steps = String::from(
+        "  - {on: b, run: \"nc -6 -l 1234\", input: \"hello-from-server\\n\", background: true}\n  - {on: b, run: \"nc -l 1235\", background: true}\n  - {on: b, show: ss -ltn}\n",
+    );
+    for (i, (c, input)) in cmds.iter().enumerate() {
+        let at = if i == 0 { "at: 1s, " } else { "" };
+        let input = input.replace('\n', "\\n");
+        steps += &format!("  - {{{at}on: a, run: \"{c}\", input: \"{input}\"}}\n");
+    }
+    let v = hoplab(&steps, None);
+    assert_eq!(step(&v, 2).0, listing.0, "ss -ltn");
+    for (i, k) in kernel.iter().enumerate() {
+        assert_eq!(step(&v, i + 3), *k, "{}", cmds[i].0);
+    }
+    assert_eq!(
+        step(&v, 0).0,
+        String::from_utf8_lossy(&served.stdout),
+        "the server's output"
+    );
+    assert_eq!(
+        kernel[0].0,
+        "Connection to 2001:db8:1::20 1234 port [tcp/*] succeeded!\nhello-from-server\n"
+    );
+    assert!(listing.0.contains("*:1234"), "{}", listing.0);
+}
+
+/// traceroute's times (`  0.042 ms`) taken out.
+fn without_probe_times(text: &str) -> String {
+    text.split("  ")
+        .map(|w| match w.strip_suffix(" ms") {
+            Some(t) if t.parse::<f64>().is_ok() => "T ms".to_string(),
+            _ => match w.split_once(" ms\n") {
+                Some((t, rest)) if t.parse::<f64>().is_ok() => format!("T ms\n{rest}"),
+                _ => w.to_string(),
+            },
+        })
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+#[test]
+fn kd_v6_traceroute_on_a_link() {
+    if !privileged("kd_v6_traceroute_on_a_link") {
+        return;
+    }
+    if !common::have_tool("traceroute", "kd_v6_traceroute_on_a_link") {
+        return;
+    }
+    let bed = Bed::with_prefix("kd_v6_traceroute_on_a_link", "v6b-");
+    // The neighbour known first, and a pause past the kernel's ICMPv6 rate limit between
+    // runs: hoplab limits no ICMPv6 error.
+    bed.run(&bed.a, "ping -6 -c 1 2001:db8:1::20");
+    let cmds = [
+        "traceroute -6 2001:db8:1::20",
+        "traceroute -6 -n 2001:db8:1::20",
+        "traceroute 2001:db8:1::20",
+        "traceroute -6 10.0.0.1",
+        "traceroute -4 2001:db8:1::20",
+    ];
+    let kernel: Vec<(String, i64)> = cmds
+        .iter()
+        .map(|c| {
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+            bed.run_both(&bed.a, c)
+        })
+        .collect();
+    let mut steps = String::from("  - {on: a, run: \"ping -6 -c 1 2001:db8:1::20\"}\n");
+    for (i, c) in cmds.iter().enumerate() {
+        let at = if i == 0 { "at: 2s, " } else { "" };
+        steps += &format!("  - {{{at}on: a, run: \"{c}\"}}\n");
+    }
+    let v = hoplab(&steps, None);
+    for (i, (k, code)) in kernel.iter().enumerate() {
+        let (ours, our_code) = step(&v, i + 1);
+        assert_eq!(
+            (without_probe_times(&ours), our_code),
+            (without_probe_times(k), *code),
+            "{}",
+            cmds[i]
+        );
+    }
+    assert!(
+        without_probe_times(&kernel[0].0)
+            .ends_with("\n 1  2001:db8:1::20 (2001:db8:1::20)  T ms  T ms  T ms\n"),
+        "{}",
+        kernel[0].0
+    );
+}
+
+#[test]
+fn kd_v6_nc_udp_exchange() {
+    if !privileged("kd_v6_nc_udp_exchange") {
+        return;
+    }
+    let bed = Bed::with_prefix("kd_v6_nc_udp_exchange", "v6b-");
+    let mut server = Command::new("ip")
+        .args(["netns", "exec", &bed.b, "nc", "-6", "-l", "-u", "1240"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if bed.run(&bed.b, "ss -Hluan").0.contains(":1240 ") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let listening = bed.run(&bed.b, "ss -uln");
+    {
+        use std::io::Write;
+        let mut stdin = server.stdin.take().unwrap();
+        stdin.write_all(b"pong\n").unwrap();
+        std::mem::forget(stdin);
+    }
+    let client = run_input(&bed.a, "nc -u -6 -w 1 2001:db8:1::20 1240", "dgram\n");
+    let connected = bed.run(&bed.b, "ss -uan");
+    let _ = server.kill();
+    let served = server.wait_with_output().unwrap();
+    let v = hoplab(
+        "  - {on: b, run: \"nc -6 -l -u 1240\", input: \"pong\\n\", background: true}\n  - {on: b, show: ss -uln}\n  - {at: 1s, on: a, run: \"nc -u -6 -w 1 2001:db8:1::20 1240\", input: \"dgram\\n\"}\n  - {on: b, show: ss -uan}\n",
+        None,
+    );
+    assert_eq!(step(&v, 1).0, listening.0, "ss -uln");
+    assert_eq!(step(&v, 2), client, "the client");
+    // The client's port is random in both: the connected line up to the peer's port.
+    let cut = |t: &str| {
+        t.rsplit_once(':')
+            .map(|(h, _)| h.to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(cut(&step(&v, 3).0), cut(&connected.0), "ss -uan");
+    assert_eq!(
+        step(&v, 0).0,
+        String::from_utf8_lossy(&served.stdout),
+        "the server's output"
+    );
+    assert_eq!(client.0, "pong\n");
+    assert!(listening.0.contains("*:1240"), "{}", listening.0);
 }

@@ -49,6 +49,11 @@ pub struct CurlArgs {
     pub write_out: Option<String>,
     pub max_time: Option<Duration>,
     pub connect_timeout: Option<Duration>,
+    /// An IPv6 literal in brackets (`http://[2001:db8::2]:80/`), its `%25eth0` zone as
+    /// `scope`; `host` is then unused.
+    pub dest6: Option<Ping6Dest>,
+    /// `-6` (`--ipv6`): names resolve to IPv6 addresses only.
+    pub ipv6_only: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -67,6 +72,10 @@ pub struct NcArgs {
     pub source_port: Option<u16>,
     pub wait: Option<Duration>,
     pub quit_after: Option<Duration>,
+    /// `-4`, `-6`: the family asked for (4 or 6), else either.
+    pub family: Option<u8>,
+    /// An IPv6 address as the host (`2001:db8::2`, `fe80::1%eth0`); `host` is then None.
+    pub dest6: Option<Ping6Dest>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -97,6 +106,10 @@ pub struct TracerouteArgs {
     pub max_ttl: u8,
     pub queries: u8,
     pub wait: Duration,
+    /// `-4`, `-6`: the family asked for.
+    pub family: Option<u8>,
+    /// An IPv6 destination (`traceroute -6 2001:db8::2`, or an IPv6 address alone).
+    pub dest6: Option<Ping6Dest>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -107,6 +120,9 @@ pub enum Command {
     Curl(CurlArgs),
     HttpServer {
         port: u16,
+        /// `--bind ::`: one IPv6 socket that takes both families (`bindv6only=0`), as
+        /// `python3 -m http.server --bind ::` opens; else IPv4 only, as its default.
+        dual: bool,
     },
     Nc(NcArgs),
     BulkSend(BulkSendArgs),
@@ -188,8 +204,24 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
         "ping6" => parse_ping(rest, Some(6)).map(Command::Ping),
         "curl" => parse_curl(rest).map(Command::Curl),
         "http-server" => match rest {
-            [p] => Ok(Command::HttpServer { port: port(p)? }),
-            _ => Err("usage: http-server PORT".into()),
+            [p] => Ok(Command::HttpServer {
+                port: port(p)?,
+                dual: false,
+            }),
+            [b, a, p] | [p, b, a] if matches!(b.as_str(), "--bind" | "-b") => match a.as_str() {
+                "::" => Ok(Command::HttpServer {
+                    port: port(p)?,
+                    dual: true,
+                }),
+                "0.0.0.0" => Ok(Command::HttpServer {
+                    port: port(p)?,
+                    dual: false,
+                }),
+                _ => Err(format!(
+                    "http-server: --bind {a}: a lab server binds every address (0.0.0.0) or both families (::)"
+                )),
+            },
+            _ => Err("usage: http-server [--bind ::|0.0.0.0] PORT".into()),
         },
         "nc" => parse_nc(rest).map(Command::Nc),
         "bulk-send" => parse_bulk_send(rest).map(Command::BulkSend),
@@ -337,6 +369,48 @@ pub fn parse_url(url: &str) -> Result<(Dest, u16, String, String), String> {
     Ok((ip, p, path, authority.to_string()))
 }
 
+/// A URL whose host is a bracketed IPv6 literal, `http://[2001:db8::2]:8080/x` or
+/// `http://[fe80::1%25eth0]/` (RFC 6874's zone, `%25` for `%`): the address and zone, the
+/// port, the path and the `Host:` value curl sends, which leaves the zone out
+/// (`[fe80::1]:8080`). None for any other URL.
+fn parse_url6(url: &str) -> Result<Option<(Ping6Dest, u16, String, String)>, String> {
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let Some(inner) = rest.strip_prefix('[') else {
+        return Ok(None);
+    };
+    let bad = || "curl: (3) URL using bad/illegal format or missing URL".to_string();
+    let (lit, after) = inner.split_once(']').ok_or_else(bad)?;
+    let (authority_rest, path) = match after.find('/') {
+        Some(i) => (&after[..i], after[i..].to_string()),
+        None => (after, "/".to_string()),
+    };
+    let port = match authority_rest {
+        "" => 80,
+        p => match p.strip_prefix(':') {
+            Some("") => 80,
+            Some(p) => port(p).map_err(|_| bad())?,
+            None => return Err(bad()),
+        },
+    };
+    let (addr, scope) = match lit.split_once("%25").or_else(|| lit.split_once('%')) {
+        Some((a, z)) if !z.is_empty() => (a, Some(z.to_string())),
+        Some(_) => return Err(bad()),
+        None => (lit, None),
+    };
+    let addr: smoltcp::wire::Ipv6Address = addr.parse().map_err(|_| bad())?;
+    // curl leaves HTTP's own port out of `Host:`.
+    let host = match port {
+        80 => format!("[{addr}]"),
+        p => format!("[{addr}]:{p}"),
+    };
+    let dest = Ping6Dest {
+        addr,
+        scope,
+        iface: None,
+    };
+    Ok(Some((dest, port, path, host)))
+}
+
 fn parse_curl(args: &[String]) -> Result<CurlArgs, String> {
     let mut url = None;
     let mut c = CurlArgs {
@@ -354,10 +428,15 @@ fn parse_curl(args: &[String]) -> Result<CurlArgs, String> {
         write_out: None,
         max_time: None,
         connect_timeout: None,
+        dest6: None,
+        ipv6_only: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
+            "-6" | "--ipv6" => c.ipv6_only = true,
+            // curl 7.88 takes a bracketed IPv6 address without `-g` as with it.
+            "-g" | "--globoff" => {}
             "--silent" => c.silent = true,
             "--show-error" => c.show_error = true,
             "--include" => c.include_headers = true,
@@ -400,6 +479,13 @@ fn parse_curl(args: &[String]) -> Result<CurlArgs, String> {
         }
     }
     let url = url.ok_or("curl: no URL specified")?;
+    if let Some((dest6, port, path, authority)) = parse_url6(&url)? {
+        c.dest6 = Some(dest6);
+        c.port = port;
+        c.path = path;
+        c.host_header = authority;
+        return Ok(c);
+    }
     let (host, port, path, authority) = parse_url(&url)?;
     c.host = host;
     c.port = port;
@@ -422,6 +508,8 @@ fn parse_nc(args: &[String]) -> Result<NcArgs, String> {
         source_port: None,
         wait: None,
         quit_after: None,
+        family: None,
+        dest6: None,
     };
     let mut positional = Vec::new();
     let mut it = args.iter();
@@ -437,6 +525,8 @@ fn parse_nc(args: &[String]) -> Result<NcArgs, String> {
                     'k' => n.keep_listening = true,
                     'N' => n.shutdown_after_input = true,
                     'n' => n.numeric = true,
+                    '4' => n.family = Some(4),
+                    '6' => n.family = Some(6),
                     'p' | 'w' | 'q' => {
                         let inline = &a[2 + i..];
                         let v = if inline.is_empty() {
@@ -465,11 +555,31 @@ fn parse_nc(args: &[String]) -> Result<NcArgs, String> {
             n.source_port = None;
         }
         (false, [h, p]) => {
-            n.host =
-                Some(Dest::parse(h).map_err(|e| format!("nc: getaddrinfo for host \"{h}\": {e}"))?);
             n.port = port(p)?;
+            let (addr, scope) = match h.split_once('%') {
+                Some((a, z)) => (a, Some(z.to_string())),
+                None => (*h, None),
+            };
+            // The family (`-4`, `-6`) is checked when nc starts, as getaddrinfo fails.
+            match addr.parse::<smoltcp::wire::Ipv6Address>() {
+                Ok(a) => {
+                    n.dest6 = Some(Ping6Dest {
+                        addr: a,
+                        scope,
+                        iface: None,
+                    })
+                }
+                Err(_) => {
+                    n.host = Some(
+                        Dest::parse(h)
+                            .map_err(|e| format!("nc: getaddrinfo for host \"{h}\": {e}"))?,
+                    );
+                }
+            }
         }
-        _ => return Err("usage: nc [-luzvkN] [-p PORT] [-w SECS] [-q SECS] [HOST] PORT".into()),
+        _ => {
+            return Err("usage: nc [-46luzvkN] [-p PORT] [-w SECS] [-q SECS] [HOST] PORT".into());
+        }
     }
     Ok(n)
 }
@@ -536,6 +646,8 @@ fn parse_traceroute(args: &[String]) -> Result<TracerouteArgs, String> {
         max_ttl: 30,
         queries: 3,
         wait: Duration::from_secs(5),
+        family: None,
+        dest6: None,
     };
     let mut dest = None;
     let mut it = args.iter();
@@ -546,9 +658,28 @@ fn parse_traceroute(args: &[String]) -> Result<TracerouteArgs, String> {
             "-m" => t.max_ttl = num(value(&mut it, "m")?, "max hops")?,
             "-q" => t.queries = num(value(&mut it, "q")?, "queries")?,
             "-w" => t.wait = secs(value(&mut it, "w")?, "wait")?,
+            "-4" => t.family = Some(4),
+            "-6" => t.family = Some(6),
             s if s.starts_with('-') => return Err(format!("traceroute: bad option `{s}'")),
             // argv index: the program's name is 0, so the word just taken is len - left.
-            d => dest = Some((Dest::parse(d)?, args.len() - it.len())),
+            d => {
+                let argc = args.len() - it.len();
+                let (addr, scope) = match d.split_once('%') {
+                    Some((a, z)) => (a, Some(z.to_string())),
+                    None => (d, None),
+                };
+                match addr.parse::<smoltcp::wire::Ipv6Address>() {
+                    Ok(a) => {
+                        t.dest6 = Some(Ping6Dest {
+                            addr: a,
+                            scope,
+                            iface: None,
+                        });
+                        dest = Some((Dest::Name(d.to_string()), argc));
+                    }
+                    Err(_) => dest = Some((Dest::parse(d)?, argc)),
+                }
+            }
         }
     }
     (t.dest, t.dest_argc) = dest.ok_or("Specify \"host\" missing argument.")?;

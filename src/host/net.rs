@@ -162,6 +162,13 @@ pub struct Net {
     /// Static routes (`routes:` in the lab, `ip route add` in steps), each through a
     /// gateway on one of the host's subnets.
     pub routes: Vec<HostRoute>,
+    /// Listeners of a `0.0.0.0` socket on an interface with IPv6, each bound to that
+    /// interface's IPv4 address so that an IPv6 SYN finds no socket and is reset, as Linux
+    /// resets one to a port only an IPv4 socket holds; `ss` shows them as `0.0.0.0`.
+    pub wild4: Vec<SockRef>,
+    /// Listeners of a `[::]` socket (`bindv6only=0`): they take both families; `ss` shows
+    /// them as `*`, an IPv6 socket.
+    pub dual: Vec<SockRef>,
 }
 
 /// A connection in TIME-WAIT as Linux keeps it (`TCP_TIMEWAIT_LEN`, 60 s from entering it).
@@ -169,8 +176,10 @@ pub struct Net {
 /// the connection, in `ss`, without buffers (as Linux's minisocket holds none).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TimeWait {
-    pub local: (Ipv4Address, u16),
-    pub remote: (Ipv4Address, u16),
+    pub local: (IpAddress, u16),
+    pub remote: (IpAddress, u16),
+    /// An IPv4 connection a `[::]` listener took: `ss` shows it as `::ffff:a.b.c.d`.
+    pub mapped: bool,
     pub until: Instant,
 }
 
@@ -270,6 +279,8 @@ impl Net {
             lo_out: Vec::new(),
             pmtu: PathMtu::default(),
             unbuffered: Vec::new(),
+            wild4: Vec::new(),
+            dual: Vec::new(),
             routes: Vec::new(),
         }
     }
@@ -294,6 +305,8 @@ impl Net {
             lo_out: Vec::new(),
             pmtu: PathMtu::default(),
             unbuffered: Vec::new(),
+            wild4: Vec::new(),
+            dual: Vec::new(),
             routes: Vec::new(),
         }
     }
@@ -830,6 +843,8 @@ impl Net {
     pub fn remove(&mut self, s: SockRef) {
         self.ifaces[s.iface].sockets.remove(s.handle);
         self.unbuffered.retain(|u| u.0 != s);
+        self.wild4.retain(|&u| u != s);
+        self.dual.retain(|&u| u != s);
     }
 
     /// A TCP socket listening on `port` of interface `iface`, whose receive and send buffers
@@ -844,6 +859,46 @@ impl Net {
         s.listen(port).ok()?;
         let sock = self.add_socket(iface, s);
         self.unbuffered.push((sock, Buffers::Tcp(rx, tx)));
+        Some(sock)
+    }
+
+    /// A listener for a server's socket on interface `iface`: a `[::]` one (`dual`) takes
+    /// both families; a `0.0.0.0` one takes IPv4 only, so on an interface with IPv6 it is
+    /// bound to the interface's IPv4 address (recorded in `wild4`). Without IPv6 on the
+    /// interface both are `Net::listen`'s wildcard listener.
+    pub fn listen_family(
+        &mut self,
+        iface: usize,
+        port: u16,
+        rx: usize,
+        tx: usize,
+        dual: bool,
+    ) -> Option<SockRef> {
+        use smoltcp::socket::tcp;
+        use smoltcp::wire::IpListenEndpoint;
+        let v6 = self.ifaces.get(iface)?.config.ipv6.is_some();
+        let v4 = self.addr(iface);
+        let sock = match (dual, v6, v4) {
+            (false, true, Some(a)) => {
+                let none = || tcp::SocketBuffer::new(Vec::new());
+                let mut s = tcp::Socket::new(none(), none());
+                s.listen(IpListenEndpoint {
+                    addr: Some(a.into()),
+                    port,
+                })
+                .ok()?;
+                let sock = self.add_socket(iface, s);
+                self.unbuffered.push((sock, Buffers::Tcp(rx, tx)));
+                self.wild4.push(sock);
+                sock
+            }
+            // An IPv4 socket takes nothing on an interface with IPv6 alone.
+            (false, true, None) => return None,
+            _ => self.listen(iface, port, rx, tx)?,
+        };
+        if dual {
+            self.dual.push(sock);
+        }
         Some(sock)
     }
 
@@ -894,17 +949,44 @@ impl Net {
         packet: &[u8],
     ) {
         use smoltcp::socket::{Socket, tcp};
+        use smoltcp::wire::Ipv6Packet;
         use smoltcp::wire::{IpAddress, IpProtocol, Ipv4Packet, TcpPacket, UdpPacket};
-        let Ok(ip) = Ipv4Packet::new_checked(packet) else {
-            return;
+        // An IPv4 packet, or an IPv6 one on an interface with IPv6 (no extension headers:
+        // the stacks send none).
+        let (src, dst, proto, payload, dst4) = match packet.first().map(|b| b >> 4) {
+            Some(6) => {
+                let Ok(ip) = Ipv6Packet::new_checked(packet) else {
+                    return;
+                };
+                let (s, d) = (ip.src_addr(), ip.dst_addr());
+                let start = 40;
+                let end = (start + usize::from(ip.payload_len())).min(packet.len());
+                (
+                    IpAddress::Ipv6(s),
+                    IpAddress::Ipv6(d),
+                    ip.next_header(),
+                    &packet[start..end],
+                    None,
+                )
+            }
+            _ => {
+                let Ok(ip) = Ipv4Packet::new_checked(packet) else {
+                    return;
+                };
+                let hl = usize::from(ip.header_len());
+                let end = usize::from(ip.total_len()).min(packet.len());
+                (
+                    IpAddress::Ipv4(ip.src_addr()),
+                    IpAddress::Ipv4(ip.dst_addr()),
+                    ip.next_header(),
+                    &packet[hl.min(end)..end],
+                    Some(ip.dst_addr()),
+                )
+            }
         };
-        let (src, dst) = (
-            IpAddress::Ipv4(ip.src_addr()),
-            IpAddress::Ipv4(ip.dst_addr()),
-        );
-        let taker = match ip.next_header() {
+        let taker = match proto {
             IpProtocol::Tcp => {
-                let Ok(seg) = TcpPacket::new_checked(ip.payload()) else {
+                let Ok(seg) = TcpPacket::new_checked(payload) else {
                     return;
                 };
                 if !seg.syn() || seg.ack() || seg.rst() {
@@ -932,13 +1014,16 @@ impl Net {
                 })
             }
             IpProtocol::Udp => {
-                let Ok(dgram) = UdpPacket::new_checked(ip.payload()) else {
+                let Ok(dgram) = UdpPacket::new_checked(payload) else {
                     return;
                 };
                 let dport = dgram.dst_port();
                 // A broadcast or multicast datagram goes to a socket bound to another
                 // address too: taking it for one is the safe side (memory, not the wire).
-                let to_any = f.config.cidr.is_none_or(|c| c.address() != ip.dst_addr());
+                let to_any = match dst4 {
+                    Some(d) => f.config.cidr.is_none_or(|c| c.address() != d),
+                    None => dst.is_multicast(),
+                };
                 f.sockets.iter().find_map(|(handle, s)| {
                     let Socket::Udp(u) = s else {
                         return None;
@@ -1012,19 +1097,19 @@ impl Net {
             if socket.state() == State::TimeWait && !recorded {
                 self.orphans[i].1 = true;
                 let ends = socket.local_endpoint().zip(socket.remote_endpoint());
-                // Programs connect over IPv4 only: an IPv6 connection is not recorded.
-                if let Some((l, r)) = ends.filter(|_| self.time_wait.len() < TIME_WAIT_MAX)
-                    && let (IpAddress::Ipv4(la), IpAddress::Ipv4(ra)) = (l.addr, r.addr)
-                {
+                if let Some((l, r)) = ends.filter(|_| self.time_wait.len() < TIME_WAIT_MAX) {
                     self.time_wait.push(TimeWait {
-                        local: (la, l.port),
-                        remote: (ra, r.port),
+                        local: (l.addr, l.port),
+                        remote: (r.addr, r.port),
+                        mapped: self.dual.contains(&s),
                         until: now + TIME_WAIT_FOR,
                     });
                 }
             }
             if socket.state() == State::Closed {
                 self.ifaces[s.iface].sockets.remove(s.handle);
+                self.wild4.retain(|&u| u != s);
+                self.dual.retain(|&u| u != s);
                 self.orphans.swap_remove(i);
             } else {
                 i += 1;
@@ -1075,6 +1160,9 @@ impl Net {
                     }
                 } else if eth.ethertype() == EthernetProtocol::Ipv6 && f.config.ipv6.is_some() {
                     f.observe_ndp(eth.payload(), now);
+                    if !self.unbuffered.is_empty() {
+                        Self::buffer_socket(f, iface, &mut self.unbuffered, eth.payload());
+                    }
                 }
             }
         }

@@ -18,7 +18,7 @@
 use std::fmt::Write;
 
 use smoltcp::socket::{Socket, tcp};
-use smoltcp::wire::{IpAddress, IpListenEndpoint, Ipv4Address};
+use smoltcp::wire::{IpAddress, IpListenEndpoint, Ipv4Address, Ipv6Address};
 
 use crate::host::apps::Held;
 use crate::host::net::{Net, SockRef};
@@ -126,6 +126,8 @@ pub struct SsArgs {
     summary: bool,
     header: bool,
     version: bool,
+    /// `-4`, `-6`: the families shown (bit 0 IPv4, bit 1 IPv6); 0 for both.
+    families: u8,
 }
 
 const USAGE: &str = "Usage: ss [ OPTIONS ]\n       ss [ OPTIONS ] [ FILTER ]";
@@ -143,6 +145,7 @@ pub fn parse(args: &[String]) -> Result<SsArgs, String> {
         summary: false,
         header: true,
         version: false,
+        families: 0,
     };
     // `-l` and `-a` set the state filter; an explicit table or family leaves the default.
     let mut state_filter = 0u16;
@@ -162,6 +165,7 @@ pub fn parse(args: &[String]) -> Result<SsArgs, String> {
                 "summary" => 's',
                 "no-header" => 'H',
                 "ipv4" => '4',
+                "ipv6" => '6',
                 "version" => 'V',
                 "" => break,
                 other => {
@@ -181,7 +185,6 @@ pub fn parse(args: &[String]) -> Result<SsArgs, String> {
                         "context",
                         "contexts",
                         "net",
-                        "ipv6",
                         "packet",
                         "mptcp",
                         "sctp",
@@ -219,7 +222,8 @@ pub fn parse(args: &[String]) -> Result<SsArgs, String> {
                     a.tables |= UDP;
                     default_tables = false;
                 }
-                '4' => {
+                '4' | '6' => {
+                    a.families |= if c == '4' { 1 } else { 2 };
                     inet = true;
                     default_tables = false;
                 }
@@ -230,8 +234,8 @@ pub fn parse(args: &[String]) -> Result<SsArgs, String> {
                 's' => a.summary = true,
                 'H' => a.header = false,
                 'V' => a.version = true,
-                'h' | 'r' | 'o' | 'e' | 'm' | 'T' | 'i' | 'b' | 'E' | 'Z' | 'z' | 'N' | '6'
-                | '0' | 'M' | 'S' | 'd' | 'w' | 'x' | 'f' | 'K' | 'O' | 'A' | 'D' | 'F' => {
+                'h' | 'r' | 'o' | 'e' | 'm' | 'T' | 'i' | 'b' | 'E' | 'Z' | 'z' | 'N' | '0'
+                | 'M' | 'S' | 'd' | 'w' | 'x' | 'f' | 'K' | 'O' | 'A' | 'D' | 'F' => {
                     return Err(not_modelled(&format!("-{c}")));
                 }
                 other => return Err(format!("ss: invalid option -- '{other}'\n{USAGE}")),
@@ -291,6 +295,54 @@ pub fn parse(args: &[String]) -> Result<SsArgs, String> {
     Ok(a)
 }
 
+/// An endpoint's address as `ss` prints it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Addr {
+    /// An IPv4 socket's: `10.0.0.1`, `0.0.0.0`.
+    V4(Ipv4Address),
+    /// An IPv6 socket's: `[2001:db8::1]`.
+    V6(Ipv6Address),
+    /// An IPv4 peer of an IPv6 socket (`bindv6only=0`): `[::ffff:10.0.0.1]`.
+    Mapped(Ipv4Address),
+    /// An IPv6 socket's unspecified address when it takes both families: `*`.
+    AnyDual,
+}
+
+impl Addr {
+    fn of(a: IpAddress, dual: bool) -> Addr {
+        match a {
+            IpAddress::Ipv4(a) if dual => Addr::Mapped(a),
+            IpAddress::Ipv4(a) => Addr::V4(a),
+            IpAddress::Ipv6(a) => Addr::V6(a),
+        }
+    }
+
+    pub fn is_v6(self) -> bool {
+        !matches!(self, Addr::V4(_))
+    }
+
+    /// The order the kernel's tables list sockets in, addresses compared as numbers.
+    fn key(self) -> u128 {
+        match self {
+            Addr::V4(a) => a.to_bits().into(),
+            Addr::V6(a) => a.to_bits(),
+            Addr::Mapped(a) => 0xffff_0000_0000 | u128::from(a.to_bits()),
+            Addr::AnyDual => 0,
+        }
+    }
+}
+
+impl std::fmt::Display for Addr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Addr::V4(a) => write!(f, "{a}"),
+            Addr::V6(a) => write!(f, "[{a}]"),
+            Addr::Mapped(a) => write!(f, "[::ffff:{a}]"),
+            Addr::AnyDual => f.write_str("*"),
+        }
+    }
+}
+
 /// One line of the listing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sock {
@@ -298,27 +350,32 @@ pub struct Sock {
     pub state: State,
     pub recv_q: u64,
     pub send_q: u64,
-    pub local: (Ipv4Address, u16),
-    /// 0.0.0.0:0 for none (`0.0.0.0:*`).
-    pub peer: (Ipv4Address, u16),
+    pub local: (Addr, u16),
+    /// 0.0.0.0:0 for none (`0.0.0.0:*`; `*:*` for a socket taking both families).
+    pub peer: (Addr, u16),
     /// (name, pid, descriptor) of the program holding it.
     pub users: Option<(String, u32, u32)>,
 }
 
-/// An IPv4 endpoint's address; None for an IPv6 one, which the listing leaves out: the
-/// programs open IPv4 sockets only (`ping -6` uses a raw socket, which `ss -tu` does not
-/// show).
-fn v4(a: IpAddress) -> Option<Ipv4Address> {
-    match a {
-        IpAddress::Ipv4(a) => Some(a),
-        IpAddress::Ipv6(_) => None,
-    }
+/// A bound socket's address: a wildcard one is `0.0.0.0`, or `*` for a `[::]` socket taking
+/// both families (`dual`); `wild` says an address stands for the wildcard
+/// (`Net::wild4`).
+fn listen_addr(e: IpListenEndpoint, dual: bool, wild: bool) -> (Addr, u16) {
+    let addr = match e.addr {
+        None | Some(_) if dual => Addr::AnyDual,
+        None => Addr::V4(Ipv4Address::UNSPECIFIED),
+        Some(_) if wild => Addr::V4(Ipv4Address::UNSPECIFIED),
+        Some(a) => Addr::of(a, false),
+    };
+    (addr, e.port)
 }
 
-fn listen_addr(e: IpListenEndpoint) -> Option<(Ipv4Address, u16)> {
-    match e.addr {
-        None => Some((Ipv4Address::UNSPECIFIED, e.port)),
-        Some(a) => Some((v4(a)?, e.port)),
+/// The peer column of an unconnected socket: `0.0.0.0:*`, `*:*`, `[::]:*`.
+fn no_peer(local: Addr) -> (Addr, u16) {
+    match local {
+        Addr::V4(_) => (Addr::V4(Ipv4Address::UNSPECIFIED), 0),
+        Addr::AnyDual => (Addr::AnyDual, 0),
+        _ => (Addr::V6(Ipv6Address::UNSPECIFIED), 0),
     }
 }
 
@@ -330,7 +387,9 @@ pub fn sockets(net: &Net, held: &[(Held, (&str, u32))], now: Instant) -> Vec<Soc
     let mut socks: Vec<Sock> = Vec::new();
     for (iface, f) in net.ifaces.iter().enumerate() {
         for (handle, s) in f.sockets.iter() {
-            let held = owner(SockRef { iface, handle });
+            let r = SockRef { iface, handle };
+            let (dual, wild) = (net.dual.contains(&r), net.wild4.contains(&r));
+            let held = owner(r);
             let users = held.map(|(h, (comm, pid))| (comm.to_string(), *pid, h.fd));
             let sock = match s {
                 Socket::Tcp(t) => {
@@ -338,12 +397,15 @@ pub fn sockets(net: &Net, held: &[(Held, (&str, u32))], now: Instant) -> Vec<Soc
                         continue;
                     };
                     let ends = match state {
-                        State::Listen => listen_addr(t.listen_endpoint())
-                            .map(|l| (l, (Ipv4Address::UNSPECIFIED, 0))),
+                        State::Listen => {
+                            let l = listen_addr(t.listen_endpoint(), dual, wild);
+                            Some((l, no_peer(l.0)))
+                        }
                         _ => match (t.local_endpoint(), t.remote_endpoint()) {
-                            (Some(l), Some(r)) => v4(l.addr)
-                                .zip(v4(r.addr))
-                                .map(|(la, ra)| ((la, l.port), (ra, r.port))),
+                            (Some(l), Some(r)) => Some((
+                                (Addr::of(l.addr, dual), l.port),
+                                (Addr::of(r.addr, dual), r.port),
+                            )),
                             _ => None,
                         },
                     };
@@ -379,15 +441,23 @@ pub fn sockets(net: &Net, held: &[(Held, (&str, u32))], now: Instant) -> Vec<Soc
                     if !u.is_open() {
                         continue;
                     }
-                    let Some(mut local) = listen_addr(u.endpoint()) else {
-                        continue;
-                    };
+                    let mut local = listen_addr(u.endpoint(), dual, wild);
                     let peer = held
                         .and_then(|h| h.0.peer)
-                        .and_then(|p| Some((v4(p.addr)?, p.port)));
+                        .map(|p| (Addr::of(p.addr, dual), p.port));
                     // A connected socket has its source address: the interface's.
-                    if peer.is_some() && local.0.is_unspecified() {
-                        local.0 = net.addr(iface).unwrap_or(local.0);
+                    if peer.is_some() && local.0 == Addr::V4(Ipv4Address::UNSPECIFIED) {
+                        local.0 = net.addr(iface).map_or(local.0, Addr::V4);
+                    }
+                    // A `[::]` socket connected to its first sender: the address it came to.
+                    match (local.0, peer.map(|p| p.0)) {
+                        (Addr::AnyDual, Some(Addr::V6(p))) => {
+                            local.0 = net.source6(iface, p).map_or(local.0, Addr::V6);
+                        }
+                        (Addr::AnyDual, Some(Addr::Mapped(_))) => {
+                            local.0 = net.addr(iface).map_or(local.0, Addr::Mapped);
+                        }
+                        _ => {}
                     }
                     Sock {
                         udp: true,
@@ -398,7 +468,7 @@ pub fn sockets(net: &Net, held: &[(Held, (&str, u32))], now: Instant) -> Vec<Soc
                         recv_q: u.recv_queue() as u64,
                         send_q: u.send_queue() as u64,
                         local,
-                        peer: peer.unwrap_or((Ipv4Address::UNSPECIFIED, 0)),
+                        peer: peer.unwrap_or(no_peer(local.0)),
                         users,
                     }
                 }
@@ -417,28 +487,34 @@ pub fn sockets(net: &Net, held: &[(Held, (&str, u32))], now: Instant) -> Vec<Soc
     }
     // Connections smoltcp has let go of that Linux still keeps in TIME-WAIT.
     for t in net.time_wait.iter().filter(|t| t.until > now) {
+        let (local, remote) = (
+            (Addr::of(t.local.0, t.mapped), t.local.1),
+            (Addr::of(t.remote.0, t.mapped), t.remote.1),
+        );
         let live = socks
             .iter()
-            .any(|s| !s.udp && s.local == t.local && s.peer == t.remote);
+            .any(|s| !s.udp && s.local == local && s.peer == remote);
         if !live {
             socks.push(Sock {
                 udp: false,
                 state: State::TimeWait,
                 recv_q: 0,
                 send_q: 0,
-                local: t.local,
-                peer: t.remote,
+                local,
+                peer: remote,
                 users: None,
             });
         }
     }
     socks.sort_by_key(|s| {
-        let addr = |a: (Ipv4Address, u16)| (a.0.to_bits(), a.1);
+        let addr = |a: (Addr, u16)| (a.0.key(), a.1);
+        // `ss` asks for each table's IPv4 sockets, then its IPv6 ones.
         (
             !s.udp,
+            s.local.0.is_v6(),
             s.state != State::Listen,
             s.local.1,
-            s.local.0.to_bits(),
+            s.local.0.key(),
             addr(s.peer),
         )
     });
@@ -493,6 +569,9 @@ pub fn listing(args: &SsArgs, socks: &[Sock]) -> String {
         .iter()
         .filter(|s| args.tables & if s.udp { UDP } else { TCP } != 0)
         .filter(|s| args.states & bit(s.state) != 0)
+        .filter(|s| {
+            args.families == 0 || args.families & if s.local.0.is_v6() { 2 } else { 1 } != 0
+        })
         .collect();
     let mut disabled = [false; 10];
     disabled[NETID] = args.tables.count_ones() < 2;
@@ -603,7 +682,12 @@ fn summary(socks: &[Sock]) -> String {
         .filter(|s| s.users.is_none() && !matches!(s.state, State::TimeWait | State::SynRecv))
         .count();
     let hashed = tcp.len() - tw;
+    let hashed6 = tcp
+        .iter()
+        .filter(|s| s.state != State::TimeWait && s.local.0.is_v6())
+        .count();
     let udp = socks.iter().filter(|s| s.udp).count();
+    let udp6 = socks.iter().filter(|s| s.udp && s.local.0.is_v6()).count();
     let total = socks.iter().filter(|s| s.users.is_some()).count();
     let mut out = String::new();
     let _ = writeln!(out, "Total: {total}");
@@ -613,14 +697,15 @@ fn summary(socks: &[Sock]) -> String {
         hashed + tw
     );
     out += "\nTransport Total     IP        IPv6\n";
-    for (name, n) in [
-        ("RAW", 0),
-        ("UDP", udp),
-        ("TCP", hashed),
-        ("INET", udp + hashed),
-        ("FRAG", 0),
+    // The IP column counts the IPv4 sockets, IPv6 the IPv6 ones (sockstat, sockstat6).
+    for (name, n, n6) in [
+        ("RAW", 0, 0),
+        ("UDP", udp, udp6),
+        ("TCP", hashed, hashed6),
+        ("INET", udp + hashed, udp6 + hashed6),
+        ("FRAG", 0, 0),
     ] {
-        let _ = writeln!(out, "{name}\t  {n:<9} {n:<9} {:<9}", 0);
+        let _ = writeln!(out, "{name}\t  {n:<9} {:<9} {n6:<9}", n - n6);
     }
     out.push('\n');
     out
@@ -686,8 +771,8 @@ mod tests {
             state: State::Listen,
             recv_q: 0,
             send_q: backlog,
-            local: (Ipv4Address::UNSPECIFIED, port),
-            peer: (Ipv4Address::UNSPECIFIED, 0),
+            local: (Addr::V4(Ipv4Address::UNSPECIFIED), port),
+            peer: (Addr::V4(Ipv4Address::UNSPECIFIED), 0),
             users: users.map(|(c, p, f)| (c.to_string(), p, f)),
         }
     }
@@ -698,8 +783,8 @@ mod tests {
             state,
             recv_q: 0,
             send_q: 0,
-            local: (local.parse().unwrap(), lport),
-            peer: (peer.parse().unwrap(), pport),
+            local: (Addr::V4(local.parse().unwrap()), lport),
+            peer: (Addr::V4(peer.parse().unwrap()), pport),
             users: None,
         }
     }
@@ -730,7 +815,7 @@ mod tests {
             udp: true,
             state: State::Close,
             send_q: 0,
-            local: (Ipv4Address::UNSPECIFIED, 5353),
+            local: (Addr::V4(Ipv4Address::UNSPECIFIED), 5353),
             users: Some(("nc".into(), 12379, 3)),
             ..listen(5353, None, 0)
         };
@@ -849,5 +934,45 @@ mod tests {
         assert_eq!(service(80, false, true), None);
         assert_eq!(service(53, true, false).as_deref(), Some("domain"));
         assert_eq!(service(9000, false, false), None);
+    }
+
+    #[test]
+    fn ipv6_sockets_print_in_brackets_and_filter_by_family() {
+        let v6 = |a: &str| Addr::V6(a.parse().unwrap());
+        let mapped = |a: &str| Addr::Mapped(a.parse().unwrap());
+        let dual = Sock {
+            local: (Addr::AnyDual, 80),
+            peer: (Addr::AnyDual, 0),
+            ..listen(80, None, 5)
+        };
+        let est6 = Sock {
+            local: (v6("2001:db8:1::20"), 80),
+            peer: (v6("2001:db8:1::10"), 40000),
+            ..conn(State::Established, "0.0.0.0", 80, "0.0.0.0", 0)
+        };
+        let est4 = Sock {
+            local: (mapped("10.0.0.2"), 80),
+            peer: (mapped("10.0.0.1"), 40001),
+            ..conn(State::Established, "0.0.0.0", 80, "0.0.0.0", 0)
+        };
+        let v4 = listen(8080, None, 5);
+        let all = [v4, dual, est6, est4];
+        let six = listing(&args("-tan6"), &all);
+        for field in [
+            " *:80 ",
+            " *:* ",
+            " [2001:db8:1::20]:80 ",
+            " [2001:db8:1::10]:40000",
+            " [::ffff:10.0.0.2]:80 ",
+            " [::ffff:10.0.0.1]:40001",
+        ] {
+            assert!(six.contains(field), "{field:?} in\n{six}");
+        }
+        assert!(!six.contains("8080"), "{six}");
+        let four = listing(&args("-tan4"), &all);
+        assert!(four.contains(" 0.0.0.0:8080 "), "{four}");
+        assert_eq!(four.lines().count(), 2, "{four}");
+        assert_eq!(listing(&args("-tan"), &all).lines().count(), 5);
+        assert_eq!(listing(&args("-tan --ipv6"), &all), six);
     }
 }

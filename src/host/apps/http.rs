@@ -14,6 +14,7 @@ use super::tcp::{self as tcpx, Client, Conn};
 use super::{App, Held};
 use crate::host::cmd::CurlArgs;
 use crate::host::net::{Net, SockRef};
+use crate::host::resolve::Dest;
 use crate::sim::CmdResult;
 use crate::time::Instant;
 
@@ -50,6 +51,8 @@ enum Body {
 pub struct HttpServer {
     host: String,
     port: u16,
+    /// `--bind ::`: both families, a client's IPv4 address logged as `::ffff:a.b.c.d`.
+    dual: bool,
     listeners: Vec<SockRef>,
     exchanges: Vec<Exchange>,
     out: String,
@@ -57,14 +60,20 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
-    pub fn start(host: &str, port: u16, net: &mut Net) -> HttpServer {
-        let listeners = tcpx::listen_all(net, port, SERVER_RX, SERVER_TX);
+    pub fn start(host: &str, port: u16, dual: bool, net: &mut Net) -> HttpServer {
+        let listeners = tcpx::listen_all_family(net, port, SERVER_RX, SERVER_TX, dual);
+        let out = match dual {
+            false => format!("Serving HTTP on 0.0.0.0 port {port} ...\n"),
+            // python3 -m http.server --bind :: (3.11).
+            true => format!("Serving HTTP on :: port {port} (http://[::]:{port}/) ...\n"),
+        };
         HttpServer {
             host: host.to_string(),
             port,
+            dual,
             listeners,
             exchanges: Vec::new(),
-            out: format!("Serving HTTP on 0.0.0.0 port {port} ...\n"),
+            out,
             requests: 0,
         }
     }
@@ -121,14 +130,24 @@ impl HttpServer {
         ex.body = if method == "HEAD" { Body::None } else { body };
         ex.responded = true;
         self.requests += 1;
-        let peer_ip = peer.map(|e| e.addr.to_string()).unwrap_or_default();
+        let peer_ip = match peer.map(|e| e.addr) {
+            Some(smoltcp::wire::IpAddress::Ipv4(a)) if self.dual => format!("::ffff:{a}"),
+            Some(a) => a.to_string(),
+            None => String::new(),
+        };
         let _ = writeln!(self.out, "{peer_ip} - - [{now}] \"{line}\" {status} {len}",);
     }
 }
 
 fn endpoint(e: Option<IpEndpoint>) -> String {
-    e.map(|e| format!("{}:{}", e.addr, e.port))
-        .unwrap_or_default()
+    match e {
+        Some(IpEndpoint {
+            addr: smoltcp::wire::IpAddress::Ipv6(a),
+            port,
+        }) => format!("[{a}]:{port}"),
+        Some(e) => format!("{}:{}", e.addr, e.port),
+        None => String::new(),
+    }
 }
 
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -137,7 +156,7 @@ pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 impl App for HttpServer {
     fn iface_up(&mut self, net: &mut Net, iface: usize) {
-        if let Some(l) = tcpx::listen_on(net, iface, self.port, SERVER_RX, SERVER_TX) {
+        if let Some(l) = net.listen_family(iface, self.port, SERVER_RX, SERVER_TX, self.dual) {
             self.listeners.push(l);
         }
     }
@@ -159,7 +178,8 @@ impl App for HttpServer {
                 body: Body::None,
                 responded: false,
             });
-            if let Some(fresh) = tcpx::listen_on(net, sock.iface, self.port, SERVER_RX, SERVER_TX) {
+            let fresh = net.listen_family(sock.iface, self.port, SERVER_RX, SERVER_TX, self.dual);
+            if let Some(fresh) = fresh {
                 self.listeners[l] = fresh;
             }
         }
@@ -278,8 +298,50 @@ impl Curl {
             args.path, args.host_header
         )
         .into_bytes();
-        let connected = match args.host.resolve(&net.names) {
-            Ok((ip, _)) => {
+        let connected = match (&args.dest6, args.host.resolve(&net.names)) {
+            (Some(d), _) => {
+                // curl 7.88 says "Couldn't connect to server" whatever connect(2) said: no
+                // route, or a zone that names no interface (scope id 0: EINVAL).
+                let dev = d.scope.as_ref().map(|z| net.iface_named(z));
+                let connected = match dev {
+                    Some(None) => Err(String::new()),
+                    Some(Some(i)) => Client::connect6(
+                        net,
+                        d.addr,
+                        Some(i),
+                        args.port,
+                        args.local_port,
+                        CLIENT_RX,
+                        CLIENT_TX,
+                    ),
+                    None => Client::connect6(
+                        net,
+                        d.addr,
+                        None,
+                        args.port,
+                        args.local_port,
+                        CLIENT_RX,
+                        CLIENT_TX,
+                    ),
+                };
+                connected.map_err(|_| {
+                    let (host, port) = (d.addr, args.port);
+                    let msg = format!(
+                        "curl: (7) Failed to connect to {host} port {port} after 0 ms: Couldn't connect to server"
+                    );
+                    (7, msg)
+                })
+            }
+            // `-6`: a name has no IPv6 address here (the resolver answers A records only);
+            // an IPv4 address is no IPv6 destination (curl 7.88's words for it).
+            (None, Ok(_)) if args.ipv6_only => match args.host {
+                Dest::Name(_) => Err((
+                    6,
+                    format!("curl: (6) Could not resolve host: {}", args.host),
+                )),
+                Dest::Addr(_) => Err((7, "curl: (7) Couldn't connect to server".to_string())),
+            },
+            (None, Ok((ip, _))) => {
                 Client::connect(net, ip, args.port, args.local_port, CLIENT_RX, CLIENT_TX).map_err(
                     |e| {
                         let (host, port) = (&args.host, args.port);
@@ -290,7 +352,7 @@ impl Curl {
                     },
                 )
             }
-            Err(_) => Err((
+            (None, Err(_)) => Err((
                 6,
                 format!("curl: (6) Could not resolve host: {}", args.host),
             )),
@@ -313,6 +375,14 @@ impl Curl {
             total_read: 0,
             early_error,
         })
+    }
+
+    /// The host as curl names it in its messages: an IPv6 address without brackets or zone.
+    fn host_text(&self) -> String {
+        match &self.args.dest6 {
+            Some(d) => d.addr.to_string(),
+            None => self.args.host.to_string(),
+        }
     }
 
     fn elapsed_ms(&self, now: Instant) -> u64 {
@@ -437,7 +507,8 @@ impl Curl {
         } else {
             format!(
                 "curl: (28) Failed to connect to {} port {} after {ms} ms: Timeout was reached",
-                self.args.host, self.args.port
+                self.host_text(),
+                self.args.port
             )
         }
     }
@@ -459,7 +530,7 @@ impl App for Curl {
             Conn::Refused => {
                 let msg = format!(
                     "curl: (7) Failed to connect to {} port {} after {} ms: Couldn't connect to server",
-                    self.args.host,
+                    self.host_text(),
                     self.args.port,
                     self.elapsed_ms(now)
                 );

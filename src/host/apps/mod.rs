@@ -96,7 +96,9 @@ pub fn spawn(
         }),
         Command::Ping(a) => Box::new(ping::Ping::start(a, now, net)?),
         Command::Curl(a) => Box::new(http::Curl::start(a, now, net)?),
-        Command::HttpServer { port } => Box::new(http::HttpServer::start(host, port, net)),
+        Command::HttpServer { port, dual } => {
+            Box::new(http::HttpServer::start(host, port, dual, net))
+        }
         Command::Nc(a) => nc::start(a, input, now, net)?,
         Command::BulkSend(a) => Box::new(bulk::BulkSend::start(a, now, net)?),
         Command::BulkRecv { port } => Box::new(bulk::BulkRecv::start(port, now, net)),
@@ -123,7 +125,7 @@ pub fn spawn(
 /// listener on a port fails to bind with EADDRINUSE.
 fn port_taken(cmd: &Command, net: &Net) -> Option<String> {
     let (port, udp) = match cmd {
-        Command::HttpServer { port } | Command::BulkRecv { port } => (*port, false),
+        Command::HttpServer { port, .. } | Command::BulkRecv { port } => (*port, false),
         Command::Nc(a) if a.listen => (a.port, a.udp),
         Command::UdpRecv { port, .. } => (*port, true),
         Command::DockerProxy(a) => (a.host_port, a.udp),

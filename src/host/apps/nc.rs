@@ -28,6 +28,34 @@ pub fn start(
     net: &mut Net,
 ) -> Result<Box<dyn App>, String> {
     let input = input.as_bytes().to_vec();
+    // getaddrinfo for the family asked for: an address of the other family is refused;
+    // a name has no IPv6 address here (names resolve to IPv4 only).
+    let family_error = |host: String, e: &str| {
+        let msg = format!(
+            "nc: getaddrinfo for host \"{host}\" port {}: {e}\n",
+            args.port
+        );
+        Box::new(Done::failed(1, msg)) as Box<dyn App>
+    };
+    let unsupported = "Address family for hostname not supported";
+    match (&args.dest6, &args.host, args.family, args.listen) {
+        (Some(_), _, Some(4), false) => return Ok(family_error(target6(&args), unsupported)),
+        // getaddrinfo reads the zone as an interface name: an unknown one fails it.
+        (Some(d), _, _, false)
+            if d.scope
+                .as_ref()
+                .is_some_and(|z| net.iface_named(z).is_none()) =>
+        {
+            return Ok(family_error(target6(&args), "Name or service not known"));
+        }
+        (None, Some(Dest::Addr(a)), Some(6), false) => {
+            return Ok(family_error(a.to_string(), unsupported));
+        }
+        (None, Some(Dest::Name(n)), Some(6), false) => {
+            return Ok(family_error(n.clone(), "Name or service not known"));
+        }
+        _ => {}
+    }
     // A client resolves its host first; `-n` takes addresses only (AI_NUMERICHOST).
     let dst = match (&args.host, args.listen) {
         (Some(host), false) => {
@@ -51,8 +79,10 @@ pub fn start(
     };
     Ok(match (args.listen, args.udp) {
         (false, false) => Box::new(TcpClient::start(args, dst, input, now, net)?),
+        // `-6 -l` binds `[::]`, which takes both families (netcat sets no IPV6_V6ONLY);
+        // `-l` binds 0.0.0.0, as getaddrinfo's first passive answer is.
         (true, false) => Box::new(TcpServer {
-            listeners: tcpx::listen_all(net, args.port, BUF, BUF),
+            listeners: tcpx::listen_all_family(net, args.port, BUF, BUF, args.family == Some(6)),
             conn: None,
             input,
             sent: 0,
@@ -61,6 +91,17 @@ pub fn start(
         }),
         (_, true) => Box::new(Udp::start(args, dst, input, now, net)?),
     })
+}
+
+/// An IPv6 host as typed, with its zone.
+fn target6(args: &NcArgs) -> String {
+    match &args.dest6 {
+        Some(d) => match &d.scope {
+            Some(z) => format!("{}%{z}", d.addr),
+            None => d.addr.to_string(),
+        },
+        None => String::new(),
+    }
 }
 
 fn text(received: &[u8]) -> String {
@@ -88,9 +129,18 @@ impl TcpClient {
         now: Instant,
         net: &mut Net,
     ) -> Result<TcpClient, String> {
-        let host = dst.ok_or("nc: missing hostname")?;
-        let (conn, error) = match Client::connect(net, host, args.port, args.source_port, BUF, BUF)
-        {
+        let connected = match &args.dest6 {
+            Some(d) => {
+                // An unknown zone was refused by `start`.
+                let dev = d.scope.as_ref().and_then(|z| net.iface_named(z));
+                Client::connect6(net, d.addr, dev, args.port, args.source_port, BUF, BUF)
+            }
+            None => {
+                let host = dst.ok_or("nc: missing hostname")?;
+                Client::connect(net, host, args.port, args.source_port, BUF, BUF)
+            }
+        };
+        let (conn, error) = match connected {
             Ok(c) => (Some(c), None),
             Err(e) => (None, Some(e)),
         };
@@ -110,6 +160,9 @@ impl TcpClient {
 
     /// The host as typed: netcat names it so in its messages.
     fn target(&self) -> String {
+        if self.args.dest6.is_some() {
+            return target6(&self.args);
+        }
         self.args
             .host
             .as_ref()
@@ -243,8 +296,9 @@ struct TcpServer {
 impl App for TcpServer {
     fn iface_up(&mut self, net: &mut Net, iface: usize) {
         // Still waiting for its connection, or serving more (`-k`).
+        let dual = self.args.family == Some(6);
         if (self.conn.is_none() || self.args.keep_listening)
-            && let Some(l) = tcpx::listen_on(net, iface, self.args.port, BUF, BUF)
+            && let Some(l) = net.listen_family(iface, self.args.port, BUF, BUF, dual)
         {
             self.listeners.push(l);
         }
@@ -258,7 +312,9 @@ impl App for TcpServer {
                 .position(|&l| !net.socket::<tcp::Socket>(l).is_listening())?;
             let sock = self.listeners.swap_remove(i);
             if self.args.keep_listening {
-                if let Some(fresh) = tcpx::listen_on(net, sock.iface, self.args.port, BUF, BUF) {
+                let dual = self.args.family == Some(6);
+                let fresh = net.listen_family(sock.iface, self.args.port, BUF, BUF, dual);
+                if let Some(fresh) = fresh {
                     self.listeners.push(fresh);
                 }
             } else {
@@ -341,17 +397,31 @@ impl Udp {
         now: Instant,
         net: &mut Net,
     ) -> Result<Udp, String> {
-        let (iface, port, peer) = match (args.listen, dst) {
-            (false, Some(h)) => {
-                let iface = net.route(h).ok_or("nc: connect: Network is unreachable")?;
+        let unreachable = "nc: connect: Network is unreachable";
+        let (iface, port, peer, src) = match (args.listen, dst, &args.dest6) {
+            (false, _, Some(d)) => {
+                let dev = d.scope.as_ref().and_then(|z| net.iface_named(z));
+                let iface = net.route6(d.addr, dev).ok_or(unreachable)?;
+                let src = net.source6(iface, d.addr).ok_or(unreachable)?;
                 let port = args.source_port.unwrap_or_else(|| net.ephemeral_port());
-                (iface, port, Some(IpEndpoint::new(h.into(), args.port)))
+                let peer = IpEndpoint::new(d.addr.into(), args.port);
+                (iface, port, Some(peer), Some(src.into()))
+            }
+            (false, Some(h), None) => {
+                let iface = net.route(h).ok_or(unreachable)?;
+                let port = args.source_port.unwrap_or_else(|| net.ephemeral_port());
+                (
+                    iface,
+                    port,
+                    Some(IpEndpoint::new(h.into(), args.port)),
+                    None,
+                )
             }
             _ => {
                 if net.ifaces.is_empty() {
                     return Err("nc: bind: Cannot assign requested address".into());
                 }
-                (0, args.port, None)
+                (0, args.port, None, None)
             }
         };
         fn socket() -> udp::Socket<'static> {
@@ -363,10 +433,19 @@ impl Udp {
         let sock = match peer {
             Some(_) => {
                 let mut s = socket();
-                s.bind(port).map_err(|e| format!("nc: bind: {e}"))?;
+                s.bind(smoltcp::wire::IpListenEndpoint { addr: src, port })
+                    .map_err(|e| format!("nc: bind: {e}"))?;
                 net.add_socket(iface, s)
             }
-            None => (net.bind_udp(iface, port, socket)).map_err(|e| format!("nc: bind: {e}"))?,
+            None => {
+                let sock =
+                    (net.bind_udp(iface, port, socket)).map_err(|e| format!("nc: bind: {e}"))?;
+                // `-6 -l -u` binds `[::]`, which takes both families.
+                if args.family == Some(6) {
+                    net.dual.push(sock);
+                }
+                sock
+            }
         };
         Ok(Udp {
             args,

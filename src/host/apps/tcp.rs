@@ -2,7 +2,7 @@
 //! port, telling "refused" from "closed", and listening on every interface.
 
 use smoltcp::socket::tcp;
-use smoltcp::wire::{IpEndpoint, Ipv4Address};
+use smoltcp::wire::{IpEndpoint, IpListenEndpoint, Ipv4Address, Ipv6Address};
 
 use crate::host::net::{Net, SockRef};
 
@@ -44,6 +44,40 @@ impl Client {
         let remote = IpEndpoint::new(dst.into(), port);
         let (cx, s) = net.connect_parts::<tcp::Socket>(sock);
         if let Err(e) = s.connect(cx, remote, local_port) {
+            net.remove(sock);
+            return Err(format!("connect: {e}"));
+        }
+        Ok(Client {
+            sock,
+            remote,
+            local_port,
+            established: false,
+        })
+    }
+
+    /// Opens a connection to `[dst]:port` over IPv6, out of interface `dev` when a zone or
+    /// `-I` names one, from the source address the kernel would pick there.
+    pub fn connect6(
+        net: &mut Net,
+        dst: Ipv6Address,
+        dev: Option<usize>,
+        port: u16,
+        sport: Option<u16>,
+        rx: usize,
+        tx: usize,
+    ) -> Result<Client, String> {
+        let unreachable = "Network is unreachable";
+        let iface = net.route6(dst, dev).ok_or(unreachable)?;
+        let src = net.source6(iface, dst).ok_or(unreachable)?;
+        let local_port = sport.unwrap_or_else(|| net.ephemeral_port());
+        let sock = net.add_socket(iface, tcp::Socket::new(buffer(rx), buffer(tx)));
+        let remote = IpEndpoint::new(dst.into(), port);
+        let local = IpListenEndpoint {
+            addr: Some(src.into()),
+            port: local_port,
+        };
+        let (cx, s) = net.connect_parts::<tcp::Socket>(sock);
+        if let Err(e) = s.connect(cx, remote, local) {
             net.remove(sock);
             return Err(format!("connect: {e}"));
         }
@@ -104,6 +138,25 @@ pub fn listen_all(net: &mut Net, port: u16, rx: usize, tx: usize) -> Vec<SockRef
     addressed
         .into_iter()
         .filter_map(|i| listen_on(net, i, port, rx, tx))
+        .collect()
+}
+
+/// `listen_all` for a server that says which family it binds (`Net::listen_family`).
+pub fn listen_all_family(
+    net: &mut Net,
+    port: u16,
+    rx: usize,
+    tx: usize,
+    dual: bool,
+) -> Vec<SockRef> {
+    net.ensure_loopback();
+    // A `[::]` socket also takes connections to an interface with IPv6 alone.
+    let addressed: Vec<usize> = (0..net.ifaces.len())
+        .filter(|&i| net.addr(i).is_some() || (dual && net.ifaces[i].config.ipv6.is_some()))
+        .collect();
+    addressed
+        .into_iter()
+        .filter_map(|i| net.listen_family(i, port, rx, tx, dual))
         .collect()
 }
 

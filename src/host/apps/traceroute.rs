@@ -8,8 +8,8 @@ use std::fmt::Write;
 
 use smoltcp::socket::{raw, udp};
 use smoltcp::wire::{
-    Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, IpEndpoint, IpProtocol, IpVersion,
-    Ipv4Address, Ipv4Packet, UdpPacket,
+    Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, Icmpv6Message, Icmpv6Packet, IpAddress,
+    IpEndpoint, IpListenEndpoint, IpProtocol, IpVersion, Ipv4Packet, Ipv6Packet, UdpPacket,
 };
 
 use super::{App, Held};
@@ -26,13 +26,13 @@ const PAYLOAD: usize = 32;
 struct Probe {
     sent: Instant,
     port: u16,
-    answer: Option<(Ipv4Address, Instant, String)>,
+    answer: Option<(IpAddress, Instant, String)>,
 }
 
 pub struct Traceroute {
     args: TracerouteArgs,
     /// The resolved destination.
-    dest: Ipv4Address,
+    dest: IpAddress,
     udp: SockRef,
     icmp: SockRef,
     local_port: u16,
@@ -46,28 +46,67 @@ pub struct Traceroute {
 impl Traceroute {
     pub fn start(args: TracerouteArgs, _now: Instant, net: &mut Net) -> Result<Traceroute, String> {
         // traceroute's own getaddrinfo message, then its command-line parser's complaint.
-        let (dest, _) = args.dest.resolve(&net.names).map_err(|e| {
+        let cannot = |why: &str| {
             format!(
-                "{0}: {1}\nCannot handle \"host\" cmdline arg `{0}' on position 1 (argc {2})",
-                args.dest,
-                e.message(),
-                args.dest_argc
+                "{0}: {why}\nCannot handle \"host\" cmdline arg `{0}' on position 1 (argc {1})",
+                args.dest, args.dest_argc
             )
-        })?;
-        let iface = net.route(dest).ok_or("connect: Network is unreachable")?;
+        };
+        let unsupported = "Address family for hostname not supported";
+        // The interface, the source (None: the interface's IPv4 address) and destination.
+        let (iface, src, dest) = match (&args.dest6, args.family) {
+            (Some(_), Some(4)) => return Err(cannot(unsupported)),
+            (Some(d), _) => {
+                let dev = match &d.scope {
+                    Some(z) => Some(
+                        net.iface_named(z)
+                            .ok_or_else(|| cannot("Name or service not known"))?,
+                    ),
+                    None => None,
+                };
+                let unreachable = "connect: Network is unreachable";
+                let iface = net.route6(d.addr, dev).ok_or(unreachable)?;
+                let src = net.source6(iface, d.addr).ok_or(unreachable)?;
+                (iface, Some(IpAddress::Ipv6(src)), IpAddress::Ipv6(d.addr))
+            }
+            (None, Some(6)) => {
+                let why = match args.dest {
+                    crate::host::cmd::Dest::Addr(_) => unsupported,
+                    // Names resolve to IPv4 only.
+                    crate::host::cmd::Dest::Name(_) => "Name or service not known",
+                };
+                return Err(cannot(why));
+            }
+            (None, _) => {
+                let (dest, _) = args
+                    .dest
+                    .resolve(&net.names)
+                    .map_err(|e| cannot(e.message()))?;
+                let iface = net.route(dest).ok_or("connect: Network is unreachable")?;
+                (iface, None, IpAddress::Ipv4(dest))
+            }
+        };
+        let v6 = matches!(dest, IpAddress::Ipv6(_));
         let buf = || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 8], vec![0; 8 * 64]);
         let mut u = udp::Socket::new(buf(), buf());
         let local_port = net.ephemeral_port();
-        u.bind(local_port).map_err(|e| format!("bind: {e}"))?;
+        u.bind(IpListenEndpoint {
+            addr: src,
+            port: local_port,
+        })
+        .map_err(|e| format!("bind: {e}"))?;
         let udp = net.add_socket(iface, u);
-        let rx = raw::PacketBuffer::new(vec![raw::PacketMetadata::EMPTY; 16], vec![0; 16 * 128]);
+        let rx = raw::PacketBuffer::new(vec![raw::PacketMetadata::EMPTY; 16], vec![0; 16 * 192]);
         let tx = raw::PacketBuffer::new(vec![raw::PacketMetadata::EMPTY; 1], vec![0; 64]);
-        let icmp = net.add_socket(
-            iface,
-            raw::Socket::new(Some(IpVersion::Ipv4), Some(IpProtocol::Icmp), rx, tx),
-        );
+        let (version, proto) = match v6 {
+            true => (IpVersion::Ipv6, IpProtocol::Icmpv6),
+            false => (IpVersion::Ipv4, IpProtocol::Icmp),
+        };
+        let icmp = net.add_socket(iface, raw::Socket::new(Some(version), Some(proto), rx, tx));
+        // 60-byte packets over IPv4, 80 over IPv6 (the same 32 bytes after a 40-byte header).
+        let size = if v6 { 80 } else { 60 };
         let out = format!(
-            "traceroute to {} ({dest}), {} hops max, 60 byte packets\n",
+            "traceroute to {} ({dest}), {} hops max, {size} byte packets\n",
             args.dest, args.max_ttl
         );
         Ok(Traceroute {
@@ -93,7 +132,7 @@ impl Traceroute {
             let port = self.next_port;
             self.next_port = self.next_port.wrapping_add(1);
             let payload = [0x40u8 + (port % 32) as u8; PAYLOAD];
-            let _ = s.send_slice(&payload, IpEndpoint::new(self.dest.into(), port));
+            let _ = s.send_slice(&payload, IpEndpoint::new(self.dest, port));
             self.probes.push(Probe {
                 sent: now,
                 port,
@@ -103,6 +142,9 @@ impl Traceroute {
     }
 
     fn receive(&mut self, now: Instant, net: &mut Net) {
+        if matches!(self.dest, IpAddress::Ipv6(_)) {
+            return self.receive6(now, net);
+        }
         let mut pkt = [0u8; 1600];
         while let Ok(n) = net.socket::<raw::Socket>(self.icmp).recv_slice(&mut pkt) {
             let Ok(ip) = Ipv4Packet::new_checked(&pkt[..n]) else {
@@ -130,7 +172,7 @@ impl Traceroute {
             let Some(quoted) = icmp.data().get(hl..) else {
                 continue;
             };
-            if inner.dst_addr() != self.dest
+            if IpAddress::Ipv4(inner.dst_addr()) != self.dest
                 || inner.next_header() != IpProtocol::Udp
                 || quoted.len() < 8
             {
@@ -140,7 +182,7 @@ impl Traceroute {
             if udp.src_port() != self.local_port {
                 continue;
             }
-            let from = ip.src_addr();
+            let from = IpAddress::Ipv4(ip.src_addr());
             if let Some(p) = self
                 .probes
                 .iter_mut()
@@ -148,6 +190,55 @@ impl Traceroute {
             {
                 p.answer = Some((from, now, note.to_string()));
                 if icmp.msg_type() == Icmpv4Message::DstUnreachable {
+                    self.reached = true;
+                }
+            }
+        }
+    }
+
+    /// ICMPv6 about a probe: time exceeded from a hop, or destination unreachable (port
+    /// unreachable from the destination; traceroute's `!N`, `!X`, `!H` for the others).
+    fn receive6(&mut self, now: Instant, net: &mut Net) {
+        let mut pkt = [0u8; 1600];
+        while let Ok(n) = net.socket::<raw::Socket>(self.icmp).recv_slice(&mut pkt) {
+            let Ok(ip) = Ipv6Packet::new_checked(&pkt[..n]) else {
+                continue;
+            };
+            let Ok(icmp) = Icmpv6Packet::new_checked(ip.payload()) else {
+                continue;
+            };
+            let (unreachable, note) = match (icmp.msg_type(), icmp.msg_code()) {
+                (Icmpv6Message::TimeExceeded, _) => (false, ""),
+                (Icmpv6Message::DstUnreachable, 4) => (true, ""),
+                (Icmpv6Message::DstUnreachable, 0) => (true, " !N"),
+                (Icmpv6Message::DstUnreachable, 1) => (true, " !X"),
+                (Icmpv6Message::DstUnreachable, 3) => (true, " !H"),
+                (Icmpv6Message::DstUnreachable, _) => (true, " !<code>"),
+                _ => continue,
+            };
+            // The quote: the probe's IPv6 header (40 bytes), then its UDP header.
+            let quote = icmp.payload();
+            if quote.len() < 48 {
+                continue;
+            }
+            let inner = Ipv6Packet::new_unchecked(&quote[..40]);
+            if IpAddress::Ipv6(inner.dst_addr()) != self.dest
+                || inner.next_header() != IpProtocol::Udp
+            {
+                continue;
+            }
+            let udp = UdpPacket::new_unchecked(&quote[40..48]);
+            if udp.src_port() != self.local_port {
+                continue;
+            }
+            let from = IpAddress::Ipv6(ip.src_addr());
+            if let Some(p) = self
+                .probes
+                .iter_mut()
+                .find(|p| p.port == udp.dst_port() && p.answer.is_none())
+            {
+                p.answer = Some((from, now, note.to_string()));
+                if unreachable {
                     self.reached = true;
                 }
             }
@@ -162,7 +253,7 @@ impl Traceroute {
 
     fn print_hop(&mut self, names: &Names) {
         let mut line = format!("{:>2} ", self.ttl);
-        let mut last: Option<Ipv4Address> = None;
+        let mut last: Option<IpAddress> = None;
         for p in &self.probes {
             match &p.answer {
                 Some((from, at, note)) => {
@@ -170,7 +261,12 @@ impl Traceroute {
                         if self.args.numeric {
                             let _ = write!(line, " {from}");
                         } else {
-                            let name = names.reverse(*from).unwrap_or_else(|| from.to_string());
+                            let name = match from {
+                                IpAddress::Ipv4(a) => names.reverse(*a),
+                                // Names are IPv4 only: an IPv6 hop is named by its address.
+                                IpAddress::Ipv6(_) => None,
+                            };
+                            let name = name.unwrap_or_else(|| from.to_string());
                             let _ = write!(line, " {name} ({from})");
                         }
                         last = Some(*from);
