@@ -99,25 +99,9 @@ impl Ping {
             args.size + 28
         );
         Ok(Ping {
-            v6: None,
             dest,
-            target,
-            sock,
             src,
-            ident,
-            start: now,
-            next_send: now,
-            sent: 0,
-            sent_at: Vec::new(),
-            replied: Vec::new(),
-            received: 0,
-            duplicates: 0,
-            errors: 0,
-            rtt: RttStats::default(),
-            last_send: now,
-            last_activity: now,
-            out,
-            args,
+            ..Ping::fresh(args, target, sock, ident, now, out)
         })
     }
 
@@ -171,6 +155,22 @@ impl Ping {
                 src,
                 dev,
             }),
+            ..Ping::fresh(args, target, sock, ident, now, out)
+        })
+    }
+
+    /// A ping about to send its first request, with nothing counted yet; IPv4's
+    /// destination and source left unspecified for the caller to set.
+    fn fresh(
+        args: PingArgs,
+        target: String,
+        sock: SockRef,
+        ident: u16,
+        now: Instant,
+        out: String,
+    ) -> Ping {
+        Ping {
+            v6: None,
             dest: Ipv4Address::UNSPECIFIED,
             target,
             sock,
@@ -189,7 +189,7 @@ impl Ping {
             last_activity: now,
             out,
             args,
-        })
+        }
     }
 
     /// An echo request over IPv6: the header is filled here (smoltcp sends a raw IPv6
