@@ -40,19 +40,8 @@ impl Client {
     ) -> Result<Client, String> {
         let iface = net.route(dst).ok_or("Network is unreachable")?;
         let local_port = sport.unwrap_or_else(|| net.ephemeral_port());
-        let sock = net.add_socket(iface, tcp::Socket::new(buffer(rx), buffer(tx)));
         let remote = IpEndpoint::new(dst.into(), port);
-        let (cx, s) = net.connect_parts::<tcp::Socket>(sock);
-        if let Err(e) = s.connect(cx, remote, local_port) {
-            net.remove(sock);
-            return Err(format!("connect: {e}"));
-        }
-        Ok(Client {
-            sock,
-            remote,
-            local_port,
-            established: false,
-        })
+        Client::open(net, iface, remote, local_port.into(), rx, tx)
     }
 
     /// Opens a connection to `[dst]:port` over IPv6, out of interface `dev` when a zone or
@@ -70,12 +59,24 @@ impl Client {
         let iface = net.route6(dst, dev).ok_or(unreachable)?;
         let src = net.source6(iface, dst).ok_or(unreachable)?;
         let local_port = sport.unwrap_or_else(|| net.ephemeral_port());
-        let sock = net.add_socket(iface, tcp::Socket::new(buffer(rx), buffer(tx)));
         let remote = IpEndpoint::new(dst.into(), port);
         let local = IpListenEndpoint {
             addr: Some(src.into()),
             port: local_port,
         };
+        Client::open(net, iface, remote, local, rx, tx)
+    }
+
+    /// A socket on `iface` connecting from `local` to `remote`.
+    fn open(
+        net: &mut Net,
+        iface: usize,
+        remote: IpEndpoint,
+        local: IpListenEndpoint,
+        rx: usize,
+        tx: usize,
+    ) -> Result<Client, String> {
+        let sock = net.add_socket(iface, tcp::Socket::new(buffer(rx), buffer(tx)));
         let (cx, s) = net.connect_parts::<tcp::Socket>(sock);
         if let Err(e) = s.connect(cx, remote, local) {
             net.remove(sock);
@@ -84,7 +85,7 @@ impl Client {
         Ok(Client {
             sock,
             remote,
-            local_port,
+            local_port: local.port,
             established: false,
         })
     }
