@@ -473,6 +473,8 @@ fn kd_v6_curl_to_dual_and_ipv4_only_servers() {
         "curl -sS -6 http://10.0.0.2/",
         r"curl -s -o /dev/null -w %{http_code}/%{remote_ip}\n http://[fe80::42:acff:fe11:3%25eth0]/",
         "curl -sS http://[fe80::42:acff:fe11:3%25eth9]/",
+        // No IPv4 route there either: curl words it as over IPv6.
+        "curl -sS http://192.0.2.1/",
     ];
     let kernel: Vec<(String, i64)> = cmds.iter().map(|c| bed.run_both(&bed.a, c)).collect();
     kill(&mut dual);
@@ -503,6 +505,7 @@ fn kd_v6_curl_to_dual_and_ipv4_only_servers() {
     }
     assert_eq!(kernel[0].0, "200/2001:db8:1::20/80\n");
     assert_eq!(kernel[2].1, 7);
+    assert!(kernel[7].0.ends_with("Couldn't connect to server\n"), "{}", kernel[7].0);
 }
 
 #[test]

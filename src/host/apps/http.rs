@@ -341,12 +341,13 @@ impl Curl {
                 )),
                 Dest::Addr(_) => Err((7, "curl: (7) Couldn't connect to server".to_string())),
             },
+            // As over IPv6: curl 7.88 words every failed connect(2) the same.
             (None, Ok((ip, _))) => {
                 Client::connect(net, ip, args.port, args.local_port, CLIENT_RX, CLIENT_TX).map_err(
-                    |e| {
+                    |_| {
                         let (host, port) = (&args.host, args.port);
                         let msg = format!(
-                            "curl: (7) Failed to connect to {host} port {port} after 0 ms: {e}"
+                            "curl: (7) Failed to connect to {host} port {port} after 0 ms: Couldn't connect to server"
                         );
                         (7, msg)
                     },
