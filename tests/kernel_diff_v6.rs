@@ -505,7 +505,11 @@ fn kd_v6_curl_to_dual_and_ipv4_only_servers() {
     }
     assert_eq!(kernel[0].0, "200/2001:db8:1::20/80\n");
     assert_eq!(kernel[2].1, 7);
-    assert!(kernel[7].0.ends_with("Couldn't connect to server\n"), "{}", kernel[7].0);
+    assert!(
+        kernel[7].0.ends_with("Couldn't connect to server\n"),
+        "{}",
+        kernel[7].0
+    );
 }
 
 #[test]
