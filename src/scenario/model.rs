@@ -666,6 +666,23 @@ impl Resolver<'_> {
         true
     }
 
+    /// A node's interfaces, checked against the addresses and MACs seen so far.
+    fn ifaces(
+        &mut self,
+        node: &str,
+        raw: &super::raw::Ordered<super::raw::RawIface>,
+    ) -> Vec<IfaceSpec> {
+        resolve_ifaces(
+            node,
+            raw,
+            &mut self.errs,
+            self.seed,
+            &mut self.seen_ips,
+            &mut self.seen_macs,
+            &mut self.warnings,
+        )
+    }
+
     /// The `bridges:` section.
     fn bridges(&mut self, raw: &[super::raw::RawBridge]) -> Vec<BridgeSpec> {
         let mut bridges = Vec::new();
@@ -744,15 +761,7 @@ impl Resolver<'_> {
             if !self.declare(&h.name, "host") {
                 continue;
             }
-            let ifaces = resolve_ifaces(
-                &h.name.value,
-                &h.interfaces,
-                &mut self.errs,
-                self.seed,
-                &mut self.seen_ips,
-                &mut self.seen_macs,
-                &mut self.warnings,
-            );
+            let ifaces = self.ifaces(&h.name.value, &h.interfaces);
             refuse_host_vlans(&h.interfaces, &mut self.errs);
             let gateway = h
                 .gateway
@@ -857,15 +866,7 @@ impl Resolver<'_> {
             if !self.declare(&r.name, "router") {
                 continue;
             }
-            let ifaces = resolve_ifaces(
-                &r.name.value,
-                &r.interfaces,
-                &mut self.errs,
-                self.seed,
-                &mut self.seen_ips,
-                &mut self.seen_macs,
-                &mut self.warnings,
-            );
+            let ifaces = self.ifaces(&r.name.value, &r.interfaces);
             refuse_router_ipv6(&r.interfaces, &mut self.errs);
             let (ifaces, vlans) = split_vlans(&r.interfaces, ifaces, &mut self.errs);
             if let Some(n) = self.names.nodes.get_mut(&r.name.value) {
