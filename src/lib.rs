@@ -22,6 +22,7 @@
 //! | 4 | [`sim`] | the discrete-event engine: queue, `Node` trait and `Ctx` outbox, frame pool, notes, frame log |
 //! | 5 | [`listing`] | `ip`, `bridge` and `brctl` listings in the real tools' formats |
 //! | 5 | [`netfilter`] | iptables rules, conntrack and NAT: the router's engine |
+//! | 6 | [`nft`] | nftables: `nft` commands and files, rulesets, listings, chain evaluation |
 //! | 6 | [`bridge`] | the learning bridge node: FDB, STP, VLAN filtering |
 //! | 6 | [`host`] | the container host node: smoltcp stacks, programs, command parser |
 //! | 7 | [`router`] | the Linux-like router node (it embeds a host's stack for its own sockets) |
@@ -62,6 +63,7 @@ pub mod import;
 pub mod link;
 pub mod listing;
 pub mod netfilter;
+pub mod nft;
 pub mod rand;
 pub mod report;
 pub mod router;

@@ -1,0 +1,59 @@
+//! nftables: the `nft` front-end of one network namespace. Tables of a family (`ip`, `ip6`,
+//! `inet`, `bridge`, `netdev`) hold chains, sets and maps; a base chain (`type filter|nat|route
+//! hook H priority P`) registers with netfilter's hooks at its priority, among iptables'
+//! tables ([`crate::netfilter::base`]), and netfilter runs it through [`Nft::run`].
+//!
+//! The module owns nft's language and listings: commands and files (`nft add rule ...`,
+//! `nft -f FILE`), the ruleset they build, `nft list ...` printed as nft 1.0.6 prints it, and
+//! a chain's evaluation on one packet. Tables iptables-nft made (`ip filter`, `ip nat`...) are
+//! placeholders here: the router prints them from its iptables rules ([`Nft::list_ruleset`]'s
+//! `xt` argument), in handle order among nft's own.
+
+use crate::netfilter::hooks::{ChainOutcome, Notes};
+use crate::netfilter::{ConnQuery, Hook, PacketView};
+use crate::time::Instant;
+
+/// nft's address families.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NftFamily {
+    Ip,
+    Ip6,
+    Inet,
+    Arp,
+    Bridge,
+    Netdev,
+}
+
+impl NftFamily {
+    /// The family as nft spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            NftFamily::Ip => "ip",
+            NftFamily::Ip6 => "ip6",
+            NftFamily::Inet => "inet",
+            NftFamily::Arp => "arp",
+            NftFamily::Bridge => "bridge",
+            NftFamily::Netdev => "netdev",
+        }
+    }
+}
+
+/// A base chain, as netfilter registers it: which chain [`Nft::run`] runs when the hook
+/// reaches its priority.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NftBase {
+    pub family: NftFamily,
+    /// Only the IP hooks (prerouting, input, forward, output, postrouting) are listed here;
+    /// `ingress`/`egress` chains of the netdev family are not registered with the IP hooks.
+    pub hook: Hook,
+    pub priority: i32,
+    /// `type nat`: the chain runs inside the NAT step, among the hook's other NAT chains,
+    /// only for a flow's first packet.
+    pub nat: bool,
+    pub chain: ChainRef,
+}
+
+/// A chain of the ruleset, valid until the ruleset next changes (the router re-registers
+/// [`Nft::base_chains`] after every `nft` command).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChainRef(pub u32);
