@@ -3,6 +3,11 @@
 //! at their standard priorities, conntrack and NAT are steps at theirs, and a front-end to
 //! come (nftables, ip6tables) registers its own chains at any priority, interleaving with
 //! them as base chains do in the kernel.
+//!
+//! NAT is one step per hook at its fixed priority, as `nf_nat_register_fn` makes it: the
+//! hook's chains of type nat (the iptables nat table's, nft's `type nat` chains) are kept
+//! apart, in their own priority order, and the step runs them for a flow's first packet
+//! until one binds (`nf_nat_inet_fn`).
 
 use super::packet::{Hook, Table};
 
@@ -49,6 +54,8 @@ pub mod priority {
 pub enum Step {
     /// An iptables table's built-in chain for the hook.
     Table(Table),
+    /// An nft base chain of type filter or route (the rule engine's chain number).
+    Nft(u32),
     /// Conntrack: the packet's flow looked up or made (`nf_conntrack_in`), unless the raw
     /// table left it untracked.
     Conntrack,
@@ -67,6 +74,33 @@ pub struct BaseChain {
     pub hook: Hook,
     pub priority: i32,
     pub step: Step,
+}
+
+/// A chain of type nat, run by the hook's NAT step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NatChain {
+    pub priority: i32,
+    pub rules: NatRules,
+}
+
+/// Whose nat chain it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NatRules {
+    /// The iptables nat table's built-in chain for the hook.
+    Table,
+    /// An nft base chain of type nat (the rule engine's chain number).
+    Nft(u32),
+}
+
+/// An nft base chain to register: where, at what priority, whether of type nat, and its
+/// number in the rule engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NftHook {
+    pub family: Family,
+    pub hook: Hook,
+    pub priority: i32,
+    pub nat: bool,
+    pub chain: u32,
 }
 
 const HOOKS: usize = 5;
@@ -93,6 +127,8 @@ struct Entry {
     family: Family,
     hook: Hook,
     chains: Vec<BaseChain>,
+    /// The chains of type nat the NAT step runs, in priority order.
+    nat: Vec<NatChain>,
     accepts_all: bool,
 }
 
@@ -112,6 +148,7 @@ impl Chains {
                     family,
                     hook,
                     chains: Vec::new(),
+                    nat: Vec::new(),
                     accepts_all: false,
                 });
             }
@@ -155,14 +192,65 @@ impl Chains {
         for hook in [Hook::Input, Hook::Forward, Hook::Output] {
             c.register(table(hook, FILTER, Table::Filter));
         }
-        for hook in [Hook::Prerouting, Hook::Output] {
-            c.register(step(hook, NAT_DST, Step::Nat));
+        for (hook, priority) in [
+            (Hook::Prerouting, NAT_DST),
+            (Hook::Output, NAT_DST),
+            (Hook::Input, NAT_SRC),
+            (Hook::Postrouting, NAT_SRC),
+        ] {
+            c.register(step(hook, priority, Step::Nat));
+            c.register_nat(
+                f,
+                hook,
+                NatChain {
+                    priority,
+                    rules: NatRules::Table,
+                },
+            );
         }
         for hook in [Hook::Input, Hook::Postrouting] {
-            c.register(step(hook, NAT_SRC, Step::Nat));
             c.register(step(hook, CONFIRM, Step::Confirm));
         }
         c
+    }
+
+    /// Adds a chain of type nat to the hook's NAT step, after those of lower or equal
+    /// priority.
+    pub fn register_nat(&mut self, family: Family, hook: Hook, chain: NatChain) {
+        let e = self.entry_mut(family, hook);
+        let at = e.nat.partition_point(|c| c.priority <= chain.priority);
+        e.nat.insert(at, chain);
+    }
+
+    /// The `i`th chain of type nat of the hook's NAT step, if any.
+    pub fn nat_get(&self, family: Family, hook: Hook, i: usize) -> Option<NatChain> {
+        self.entry(family, hook).nat.get(i).copied()
+    }
+
+    /// Replaces every nft base chain by `chains` (the nft ruleset changed): each is
+    /// registered at its priority, after the chains already there of equal priority.
+    pub fn set_nft(&mut self, chains: &[NftHook]) {
+        for e in &mut self.lists {
+            e.chains.retain(|c| !matches!(c.step, Step::Nft(_)));
+            e.nat.retain(|c| !matches!(c.rules, NatRules::Nft(_)));
+            e.accepts_all = false;
+        }
+        for c in chains {
+            if c.nat {
+                let nat = NatChain {
+                    priority: c.priority,
+                    rules: NatRules::Nft(c.chain),
+                };
+                self.register_nat(c.family, c.hook, nat);
+            } else {
+                self.register(BaseChain {
+                    family: c.family,
+                    hook: c.hook,
+                    priority: c.priority,
+                    step: Step::Nft(c.chain),
+                });
+            }
+        }
     }
 
     fn entry(&self, family: Family, hook: Hook) -> &Entry {
@@ -199,12 +287,12 @@ impl Chains {
         self.entry(family, hook).accepts_all
     }
 
-    /// Sets each hook's flag from `passes(table, hook)`, which says whether that table's
-    /// chain could only accept: called whenever the rules change.
-    pub fn set_accepts_all(&mut self, passes: &dyn Fn(Family, Table, Hook) -> bool) {
+    /// Sets each hook's flag from `passes(step, hook)`, which says whether that table's or
+    /// nft chain's rules could only accept: called whenever the rules change.
+    pub fn set_accepts_all(&mut self, passes: &dyn Fn(Family, Step, Hook) -> bool) {
         for e in &mut self.lists {
             e.accepts_all = e.chains.iter().all(|c| match c.step {
-                Step::Table(t) => passes(e.family, t, e.hook),
+                Step::Table(_) | Step::Nft(_) => passes(e.family, c.step, e.hook),
                 // The nat chain runs only for a flow's first packet; the NAT step asks then.
                 Step::Nat | Step::Conntrack | Step::Confirm => true,
             });
@@ -304,14 +392,14 @@ mod tests {
         c.set_accepts_all(&|_, _, _| true);
         assert!(c.accepts_all(Family::Ipv4, Hook::Forward));
         assert!(c.accepts_all(Family::Ipv4, Hook::Postrouting));
-        c.set_accepts_all(&|_, t, h| !(t == Table::Filter && h == Hook::Forward));
+        c.set_accepts_all(&|_, t, h| !(t == Step::Table(Table::Filter) && h == Hook::Forward));
         assert!(!c.accepts_all(Family::Ipv4, Hook::Forward));
         assert!(c.accepts_all(Family::Ipv4, Hook::Prerouting));
         // A nat rule leaves the flag: established flows never meet the nat chain.
-        c.set_accepts_all(&|_, t, h| !(t == Table::Nat && h == Hook::Postrouting));
+        c.set_accepts_all(&|_, t, h| !(t == Step::Table(Table::Nat) && h == Hook::Postrouting));
         assert!(c.accepts_all(Family::Ipv4, Hook::Postrouting));
         // A mangle rule in POSTROUTING clears POSTROUTING's flag, not PREROUTING's.
-        c.set_accepts_all(&|_, t, h| !(t == Table::Mangle && h == Hook::Postrouting));
+        c.set_accepts_all(&|_, t, h| !(t == Step::Table(Table::Mangle) && h == Hook::Postrouting));
         assert!(!c.accepts_all(Family::Ipv4, Hook::Postrouting));
         assert!(c.accepts_all(Family::Ipv4, Hook::Prerouting));
         // Registering a chain clears the flag until the next update.

@@ -5,7 +5,7 @@
 
 use smoltcp::wire::{Icmpv4Packet, Ipv4Address, Ipv4Packet};
 
-use super::base::{Chains, Family, Step};
+use super::base::{Chains, Family, NatRules, NftHook, Step};
 use super::conntrack::{Confirm, Conntrack, Flow, Slot, Tracked};
 use super::nat::{self, Manip};
 use super::packet::{
@@ -148,6 +148,25 @@ pub trait Rules {
         false
     }
 
+    /// Runs nft base chain `chain` (the number it was registered by, [`NftHook::chain`])
+    /// for the packet, as [`Rules::run`] runs an iptables table's chain.
+    fn run_nft(
+        &mut self,
+        _chain: u32,
+        _hook: Hook,
+        _pkt: &PacketView<'_>,
+        _now: Instant,
+        _conns: &dyn super::packet::ConnQuery,
+        _notes: &mut Notes,
+    ) -> ChainOutcome {
+        ChainOutcome::verdict(Verdict::Accept)
+    }
+
+    /// [`Rules::passes_all`] for an nft base chain.
+    fn passes_all_nft(&self, _chain: u32) -> bool {
+        false
+    }
+
     /// A line the kernel logs (dmesg), such as conntrack's "table full".
     fn kernel_log(&mut self, _now: Instant, _line: &str) {}
 }
@@ -227,6 +246,21 @@ pub struct Cx<'a> {
     /// The bridge ports of a frame br_netfilter runs through the hooks (`-m physdev`): its
     /// input port, and its output port from FORWARD on; `None` for a routed packet.
     pub physdev: Option<(&'a str, Option<&'a str>)>,
+}
+
+/// A rule chain a hook runs: an iptables table's built-in chain, or an nft base chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RuleChain {
+    Table(Table),
+    Nft(u32),
+}
+
+/// What running one rule chain left: the packet's fate, whether the chain untracked it,
+/// whether a NAT rule bound the flow.
+struct Ran {
+    fate: Fate,
+    untracked: bool,
+    bound: bool,
 }
 
 /// What becomes of the packet after a hook.
@@ -391,11 +425,20 @@ impl Netfilter {
         self.chains.register(chain);
     }
 
+    /// Replaces the nft base chains (the nft ruleset changed); [`Netfilter::rules_changed`]
+    /// is due after.
+    pub fn set_nft(&mut self, chains: &[NftHook]) {
+        self.chains.set_nft(chains);
+    }
+
     /// Re-reads which hooks' rule chains all accept everything: to be called whenever the
     /// rules change (a command, tracing turned on or off).
     pub fn rules_changed(&mut self, rules: &dyn Rules) {
-        self.chains
-            .set_accepts_all(&|_, table, hook| rules.passes_all(table, hook));
+        self.chains.set_accepts_all(&|_, step, hook| match step {
+            Step::Table(table) => rules.passes_all(table, hook),
+            Step::Nft(chain) => rules.passes_all_nft(chain),
+            _ => true,
+        });
     }
 
     fn ct_view(&self, tr: &Tracked) -> Option<CtView> {
@@ -488,15 +531,20 @@ impl Netfilter {
         while let Some(base) = self.chains.get(family, hook, i) {
             i += 1;
             match base.step {
-                Step::Table(table) => {
+                Step::Table(_) | Step::Nft(_) => {
                     if rules_pass {
                         continue;
                     }
-                    let (fate, untrack) =
-                        self.run_table(cx, table, hook, ip, ifaces, tr, None, &mut mss, notes);
-                    untracked |= untrack;
-                    if fate != Fate::Continue {
-                        return fate;
+                    let chain = match base.step {
+                        Step::Table(table) => RuleChain::Table(table),
+                        Step::Nft(c) => RuleChain::Nft(c),
+                        _ => unreachable!("matched above"),
+                    };
+                    let ran =
+                        self.run_table(cx, chain, hook, ip, ifaces, tr, None, &mut mss, notes);
+                    untracked |= ran.untracked;
+                    if ran.fate != Fate::Continue {
+                        return ran.fate;
                     }
                 }
                 Step::Conntrack => {
@@ -532,11 +580,23 @@ impl Netfilter {
                         });
                     if nat_due {
                         self.nat_decided(tr, src_manip);
-                        let nat = Table::Nat;
-                        let (fate, _) = self
-                            .run_table(cx, nat, hook, ip, ifaces, tr, nat_addr, &mut mss, notes);
-                        if fate != Fate::Continue {
-                            return fate;
+                        // The hook's nat chains in their priority order, until one binds.
+                        let mut j = 0;
+                        while let Some(nc) = self.chains.nat_get(family, hook, j) {
+                            j += 1;
+                            let chain = match nc.rules {
+                                NatRules::Table => RuleChain::Table(Table::Nat),
+                                NatRules::Nft(c) => RuleChain::Nft(c),
+                            };
+                            let ran = self.run_table(
+                                cx, chain, hook, ip, ifaces, tr, nat_addr, &mut mss, notes,
+                            );
+                            if ran.fate != Fate::Continue {
+                                return ran.fate;
+                            }
+                            if ran.bound {
+                                break;
+                            }
                         }
                     }
                     if !self.clamp_mss(cx, ip, &mut mss) {
@@ -579,14 +639,14 @@ impl Netfilter {
         tcpmss::mangle(ip, m, &route_mtu) != tcpmss::Outcome::Drop
     }
 
-    /// Runs one table's chain for the hook and carries out what it left: marks into `tr`
-    /// and the flow, a NAT binding on the pending flow, the header targets' rewrite, TCPMSS
-    /// into `mss`. Also says whether the chain untracked the packet.
+    /// Runs one table's (or nft base chain's) chain for the hook and carries out what it
+    /// left: marks into `tr` and the flow, a NAT binding on the pending flow, the header
+    /// targets' rewrite, TCPMSS into `mss`.
     #[allow(clippy::too_many_arguments)]
     fn run_table(
         &mut self,
         cx: &mut Cx<'_>,
-        table: Table,
+        chain: RuleChain,
         hook: Hook,
         ip: &mut [u8],
         ifaces: (Option<&str>, Option<&str>),
@@ -594,14 +654,23 @@ impl Netfilter {
         nat_addr: Option<Ipv4Address>,
         mss: &mut Option<tcpmss::Pending>,
         notes: &mut Notes,
-    ) -> (Fate, bool) {
-        if cx.rules.passes_all(table, hook) {
-            return (Fate::Continue, false);
+    ) -> Ran {
+        let passes = match chain {
+            RuleChain::Table(table) => cx.rules.passes_all(table, hook),
+            RuleChain::Nft(c) => cx.rules.passes_all_nft(c),
+        };
+        let ran = |fate, untracked| Ran {
+            fate,
+            untracked,
+            bound: false,
+        };
+        if passes {
+            return ran(Fate::Continue, false);
         }
         let ct = self.ct_view(tr);
         let known = &mut tr.addr_types;
         let Some(mut pkt) = view_classed(ip, ifaces, ct, cx.env, known) else {
-            return (Fate::Drop, false);
+            return ran(Fate::Drop, false);
         };
         pkt.mac = cx.mac;
         pkt.mark = tr.mark;
@@ -610,27 +679,36 @@ impl Netfilter {
             conns: &self.conntrack,
             env: cx.env,
         };
-        let out = cx.rules.run(table, hook, &pkt, cx.now, &ask, notes);
+        let out = match chain {
+            RuleChain::Table(table) => cx.rules.run(table, hook, &pkt, cx.now, &ask, notes),
+            RuleChain::Nft(c) => cx.rules.run_nft(c, hook, &pkt, cx.now, &ask, notes),
+        };
         if out.tcpmss != tcpmss::Pending::default() {
             mss.get_or_insert_default().merge(out.tcpmss);
         }
         if let Some(m) = out.marks {
             self.set_marks(tr, m);
         }
+        let mut bound = false;
         match out.verdict {
             Verdict::Accept => {}
-            Verdict::Drop => return (Fate::Drop, out.untracked),
-            Verdict::Reject(with) => return (Fate::Reject(with), out.untracked),
+            Verdict::Drop => return ran(Fate::Drop, out.untracked),
+            Verdict::Reject(with) => return ran(Fate::Reject(with), out.untracked),
             Verdict::Nat(action) => {
                 if !self.bind(tr, action, hook, nat_addr) {
-                    return (Fate::Drop, out.untracked);
+                    return ran(Fate::Drop, out.untracked);
                 }
+                bound = true;
             }
         }
         if let Some(hdr) = out.hdr {
             crate::netfilter::rules::rewrite_tos_ttl(ip, hdr);
         }
-        (Fate::Continue, out.untracked)
+        Ran {
+            fate: Fate::Continue,
+            untracked: out.untracked,
+            bound,
+        }
     }
 
     /// Carries what `MARK`/`CONNMARK` rules left: the mark with the packet, the connection's

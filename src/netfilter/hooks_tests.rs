@@ -448,3 +448,146 @@ fn the_bridge_ports_of_the_hook_call_reach_the_rules_in_the_packets_view() {
         ]
     );
 }
+
+/// Rules with nft base chains too: each chain (an iptables table's or an nft chain's)
+/// answers from a list, and the order of calls is kept.
+struct Mixed {
+    calls: Vec<String>,
+    nft: Vec<(u32, Verdict)>,
+    nat_table: Verdict,
+}
+impl Rules for Mixed {
+    fn run(
+        &mut self,
+        table: Table,
+        hook: Hook,
+        _pkt: &PacketView<'_>,
+        _now: Instant,
+        _conns: &dyn crate::netfilter::ConnQuery,
+        _notes: &mut Notes,
+    ) -> ChainOutcome {
+        self.calls
+            .push(format!("{} {}", table.name(), hook.chain_name()));
+        ChainOutcome::verdict(match table {
+            Table::Nat => self.nat_table,
+            _ => Verdict::Accept,
+        })
+    }
+
+    fn run_nft(
+        &mut self,
+        chain: u32,
+        _hook: Hook,
+        _pkt: &PacketView<'_>,
+        _now: Instant,
+        _conns: &dyn crate::netfilter::ConnQuery,
+        _notes: &mut Notes,
+    ) -> ChainOutcome {
+        self.calls.push(format!("nft {chain}"));
+        let v = self.nft.iter().find(|(c, _)| *c == chain).map(|(_, v)| *v);
+        ChainOutcome::verdict(v.unwrap_or(Verdict::Accept))
+    }
+}
+
+fn nft_hook(hook: Hook, priority: i32, nat: bool, chain: u32) -> super::super::base::NftHook {
+    super::super::base::NftHook {
+        family: Family::Ipv4,
+        hook,
+        priority,
+        nat,
+        chain,
+    }
+}
+
+#[test]
+fn nft_base_chains_run_among_the_iptables_tables_by_priority() {
+    let mut nf = nf();
+    nf.set_nft(&[
+        nft_hook(Hook::Forward, 10, false, 1),
+        nft_hook(Hook::Forward, -200, false, 2),
+        nft_hook(Hook::Forward, 0, false, 3),
+    ]);
+    let mut rules = Mixed {
+        calls: Vec::new(),
+        nft: vec![(3, Verdict::Drop)],
+        nat_table: Verdict::Accept,
+    };
+    nf.rules_changed(&rules);
+    let mut syn = tcp("172.17.0.2", "192.0.2.1", 40000, 80, 0x02);
+    let mut cx = Cx {
+        now: Instant::ZERO,
+        env: &Host,
+        rules: &mut rules,
+        mac: None,
+        physdev: None,
+    };
+    let (_, mut tr) = nf.prerouting(&mut cx, &mut syn, "docker0", None);
+    let fate = nf
+        .forward(&mut cx, &mut syn, &mut tr, "docker0", "eth0")
+        .fate;
+    // Chain 3 (priority 0) comes after filter's FORWARD, registered first at 0; its drop
+    // ends the hook before chain 1 (priority 10).
+    assert_eq!(fate, Fate::Drop);
+    let forward: Vec<&str> = rules.calls.iter().map(String::as_str).skip(3).collect();
+    assert_eq!(
+        forward,
+        ["nft 2", "mangle FORWARD", "filter FORWARD", "nft 3"]
+    );
+}
+
+#[test]
+fn the_first_nat_chain_to_bind_wins_and_later_ones_are_skipped() {
+    let mut nf = nf();
+    // An nft nat chain before iptables' nat table (dstnat - 10) binds a DNAT; the nat
+    // table's DNAT never runs. Another after it does not run either.
+    nf.set_nft(&[
+        nft_hook(Hook::Prerouting, -110, true, 7),
+        nft_hook(Hook::Prerouting, -90, true, 8),
+    ]);
+    let to = NatAction::Dnat {
+        addrs: (a("172.17.0.2"), a("172.17.0.2")),
+        ports: Some((80, 80)),
+    };
+    let mut rules = Mixed {
+        calls: Vec::new(),
+        nft: vec![(7, Verdict::Nat(to))],
+        nat_table: Verdict::Nat(NatAction::Dnat {
+            addrs: (a("172.17.0.9"), a("172.17.0.9")),
+            ports: None,
+        }),
+    };
+    nf.rules_changed(&rules);
+    let mut syn = tcp("192.0.2.1", "192.0.2.10", 40000, 8080, 0x02);
+    let mut cx = Cx {
+        now: Instant::ZERO,
+        env: &Host,
+        rules: &mut rules,
+        mac: None,
+        physdev: None,
+    };
+    let (out, _) = nf.prerouting(&mut cx, &mut syn, "eth0", None);
+    assert_eq!(out.fate, Fate::Continue);
+    assert_eq!(addrs(&syn), (a("192.0.2.1"), a("172.17.0.2"), 40000, 80));
+    assert_eq!(
+        rules.calls,
+        ["raw PREROUTING", "mangle PREROUTING", "nft 7"]
+    );
+    // Without chain 7's binding the nat table's chain binds, and chain 8 is skipped.
+    let mut nf2 = self::nf();
+    nf2.set_nft(&[nft_hook(Hook::Prerouting, -90, true, 8)]);
+    rules.calls.clear();
+    let mut syn = tcp("192.0.2.1", "192.0.2.10", 40001, 8080, 0x02);
+    let mut cx = Cx {
+        now: Instant::ZERO,
+        env: &Host,
+        rules: &mut rules,
+        mac: None,
+        physdev: None,
+    };
+    nf2.prerouting(&mut cx, &mut syn, "eth0", None);
+    assert_eq!(addrs(&syn).1, a("172.17.0.9"));
+    assert_eq!(
+        rules.calls,
+        ["raw PREROUTING", "mangle PREROUTING", "nat PREROUTING"]
+    );
+}
