@@ -242,9 +242,8 @@ impl Testbed {
                 must(&["ip", "-n", &ns, "route", "add", "default", "via", gw]);
             }
             for cmd in &n.setup {
-                let mut argv = vec!["ip", "netns", "exec", &ns];
-                argv.extend(cmd.split_whitespace());
-                must(&argv);
+                // Through a shell, for quoted words (`nft 'add chain ... { ...; }'`).
+                must(&["ip", "netns", "exec", &ns, "sh", "-c", cmd]);
             }
             for rule in &n.iptables {
                 let rest = rule
