@@ -412,3 +412,61 @@ fn kd_nft_docker_usernet_portmap_noproxy() {
 fn kd_nft_docker_usernet_portmap_routed() {
     kernel_check("usernet-portmap-routed");
 }
+
+/// Docker's incremental updates, replayed in the kernel for each page's host: the daemon
+/// starts (docker0), the page's networks are created, its containers start, then stop, then
+/// the networks go. After each step both tables list as ours for that state, and with
+/// everything running as the page.
+#[test]
+fn kd_nft_docker_update_steps() {
+    let case = "kd_nft_docker_update_steps";
+    if !kernel::privileged(case) {
+        return;
+    }
+    for page in PAGES {
+        let (daemon, nets, ctrs) = setup(page);
+        let states: Vec<Host> = vec![
+            (daemon.clone(), nets[..1].to_vec(), Vec::new()),
+            (daemon.clone(), nets.clone(), Vec::new()),
+            (daemon.clone(), nets.clone(), ctrs.clone()),
+            (daemon.clone(), nets.clone(), Vec::new()),
+            (daemon.clone(), nets[..1].to_vec(), Vec::new()),
+        ];
+        let ns = Netns::new(&format!("upd-{page}"));
+        ns.load(&nft_ruleset(&states[0].0, &states[0].1, &states[0].2));
+        for (step, pair) in states.windows(2).enumerate() {
+            let (before, after) = (tables(&pair[0]), tables(&pair[1]));
+            let script = nft_update(&before, &after);
+            ns.load(&script);
+            for t in &after {
+                let fam = t.family.as_str();
+                let got = ns.list(fam);
+                assert_eq!(got, list_table(t), "{page} step {step} {fam}:\n{script}");
+            }
+            if step == 1 {
+                let want = page_table(&page_text(page), "ip").unwrap();
+                assert_eq!(ns.list("ip"), want, "{page}: after the containers start");
+            }
+        }
+    }
+}
+
+/// The nftables backend leaves iptables alone: no Docker command at all.
+#[test]
+fn nftables_mode_issues_no_iptables_command() {
+    for page in PAGES {
+        let (daemon, nets, ctrs) = setup(page);
+        assert!(
+            iptables_commands(&daemon, &nets, &ctrs).is_empty(),
+            "{page}"
+        );
+        let iptables = Daemon {
+            firewall_backend: FirewallBackend::Iptables,
+            ..daemon
+        };
+        assert!(
+            !iptables_commands(&iptables, &nets, &ctrs).is_empty(),
+            "{page}"
+        );
+    }
+}
