@@ -246,13 +246,40 @@ fn family(ts: &[Table], f: Family) -> &Table {
 // Our tables, as nft would list them, against the pages
 // ---------------------------------------------------------------------------------------
 
+/// Our tables listed as nft lists them equal the page; and the script itself spells every
+/// regular chain of the page exactly as the page shows it (base chains differ only in
+/// giving priorities as numbers).
 fn check_listing(page: &str) {
     let want = page_table(&page_text(page), "ip").unwrap();
-    let got = list_table(family(&tables(&setup(page)), Family::Ip));
+    let h = setup(page);
+    let got = list_table(family(&tables(&h), Family::Ip));
     assert_eq!(
         got, want,
         "{page}: ours (left) differs from the page (right)"
     );
+    let script = nft_ruleset(&h.0, &h.1, &h.2);
+    let mut regular = 0;
+    let mut block: Option<String> = None;
+    for line in want.lines() {
+        if line.starts_with("\tchain ") {
+            block = Some(String::new());
+        }
+        if let Some(b) = block.as_mut() {
+            b.push_str(line);
+            b.push('\n');
+        }
+        if line == "\t}"
+            && let Some(b) = block.take()
+            && !b.contains(" hook ")
+        {
+            regular += 1;
+            assert!(
+                script.contains(&b),
+                "{page}: the script lacks\n{b}\n{script}"
+            );
+        }
+    }
+    assert!(regular >= 5, "{page}: {regular} regular chains found");
 }
 
 #[test]

@@ -25,16 +25,16 @@
 //! In this mode Docker creates none of its iptables chains and issues no iptables rule
 //! ([`super::iptables_commands`] and [`super::RuleBook`] give nothing), and it adds no jump
 //! to `DOCKER-USER`. Its replacement is a table of the user's own with a base chain on the
-//! same hook at a priority before Docker's (e.g. `type filter hook forward priority filter
-//! - 1`): nftables runs every base chain on a hook in priority order, and an `accept` ends
-//! only its own base chain, so a user's `drop` anywhere still drops, while overriding one of
-//! Docker's drops takes a packet mark set before Docker's chain runs and
-//! `--bridge-accept-fwmark` (Docker's docs, "Docker with nftables"). An iptables FORWARD
-//! policy DROP left on the host still drops what Docker's tables accept. Docker never turns
-//! IP forwarding on itself with this backend (it refuses to create a network that needs it
-//! instead), so it never sets a drop policy either: `filter-FORWARD` is always `policy
-//! accept` and [`super::Daemon::forward_policy`] does not apply. `--iptables=false` turns
-//! this backend off too: no table at all.
+//! same hook at a priority before Docker's, e.g. `type filter hook forward priority -1`:
+//! nftables runs every base chain on a hook in priority order, and an `accept` ends only its
+//! own base chain, so a user's `drop` anywhere still drops, while overriding one of Docker's
+//! drops takes a packet mark set before Docker's chain runs and `--bridge-accept-fwmark`
+//! (Docker's docs, "Docker with nftables"). An iptables FORWARD policy DROP left on the host
+//! still drops what Docker's tables accept. Docker never turns IP forwarding on itself with
+//! this backend (it refuses to create a network that needs it instead), so it never sets a
+//! drop policy either: `filter-FORWARD` is always `policy accept` and
+//! [`super::Daemon::forward_policy`] does not apply. `--iptables=false` turns this backend
+//! off too: no table at all.
 //!
 //! # How Docker changes the tables as the host changes
 //!
