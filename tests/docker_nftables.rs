@@ -497,3 +497,56 @@ fn nftables_mode_issues_no_iptables_command() {
         );
     }
 }
+
+/// A host beyond the pages: three networks (one SNATing to `host_ipv4`, one routed, one
+/// without masquerade), UDP and TCP ports, a port on a specific host address, two host ports
+/// for one container port, a container on two networks, no userland proxy. The kernel lists
+/// what we expect for both families.
+#[test]
+fn kd_nft_docker_rich_host() {
+    let case = "kd_nft_docker_rich_host";
+    if !kernel::privileged(case) {
+        return;
+    }
+    let daemon = Daemon {
+        userland_proxy: false,
+        proxy_process: false,
+        ..nft_daemon()
+    };
+    let mut snat = named_bridge("br-snat", BRIDGE1_ID, "192.0.2.0/24");
+    snat.host_ipv4 = Some(ip("203.0.113.7"));
+    let mut routed = named_bridge("br-routed", BRIDGE2_ID, "198.51.100.0/24");
+    routed.gateway_mode_ipv4 = GatewayMode::Routed;
+    let mut plain = named_bridge("br-plain", DOCKER0_ID, "10.99.0.0/16");
+    plain.enable_ip_masquerade = false;
+    plain.enable_icc = false;
+    let nets = vec![Network::default_bridge(DOCKER0_ID), snat, routed, plain];
+    let udp = PortMap {
+        proto: Proto::Udp,
+        ..tcp(Some("10.0.0.10"), 5353, 53)
+    };
+    let mut web = container(
+        "web",
+        1,
+        "192.0.2.2",
+        &[tcp(None, 8080, 80), tcp(None, 8081, 80), udp],
+    );
+    web.endpoints.push(Endpoint {
+        network: 3,
+        ip: ip("10.99.0.2"),
+        mac: EthernetAddress([0x02, 0x42, 0x0a, 0x63, 0x00, 0x02]),
+    });
+    let api = container("api", 2, "198.51.100.2", &[tcp(None, 0, 443)]);
+    let db = container("db", 3, "10.99.0.3", &[tcp(Some("127.0.0.1"), 5432, 5432)]);
+    let h: Host = (daemon, nets, vec![web, api, db]);
+    let ns = Netns::new("rich");
+    ns.load(&nft_ruleset(&h.0, &h.1, &h.2));
+    for t in tables(&h) {
+        let fam = t.family.as_str();
+        assert_eq!(
+            ns.list(fam),
+            list_table(&t),
+            "{case}: the kernel (left), {fam}"
+        );
+    }
+}

@@ -1,4 +1,5 @@
-//! A Docker host as data, and the iptables rules Docker Engine installs for it.
+//! A Docker host as data, and the firewall rules Docker Engine installs for it: iptables
+//! rules, or with engine 29's nftables backend its own nftables tables.
 //!
 //! * [`model`]: the daemon, its bridge networks and containers, as plain values (the scenario
 //!   loader maps its YAML onto them).

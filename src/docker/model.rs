@@ -1,6 +1,7 @@
 //! A Docker host described as plain values: the daemon's options, its bridge networks and its
 //! containers. Nothing here reads YAML or talks to a daemon; the scenario loader builds these,
-//! and [`super::rules::iptables_commands`] turns them into iptables command lines.
+//! [`super::rules::iptables_commands`] turns them into iptables command lines and
+//! [`super::nft_ruleset`] into Docker's nftables tables.
 
 use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 
