@@ -13,7 +13,7 @@
 //! bridge network adds `filter-forward-in__BR`, `filter-forward-out__BR`,
 //! `nat-postrouting-in__BR` and `nat-postrouting-out__BR`, reached through one element in
 //! each map, so a packet that neither enters nor leaves a Docker bridge runs two vmap
-//! look-ups and nothing else. [`build`] spells every rule; the layout follows Docker's
+//! look-ups and nothing else. `build.rs` spells every rule; the layout follows Docker's
 //! CI-generated pages (moby `integration/network/bridge/nftablesdoc/generated/*.md`, copied
 //! under `tests/fixtures/docker/nftables-v29/`), which `tests/docker_nftables.rs` loads into
 //! the kernel and lists byte for byte. The pages show only the `ip` table; the `ip6` table
