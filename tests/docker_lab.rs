@@ -392,3 +392,58 @@ fn the_seed_hosts_docker_listings_come_out_as_it_printed_them() {
     let settings = fixture("seed-docker29-network-settings.txt");
     assert!(inspect.contains(&settings), "{inspect}");
 }
+
+#[test]
+fn firewall_backend_errors_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lab.yaml");
+    for (engine, backend, want) in [
+        (
+            29,
+            "nft",
+            "lab.yaml:6:21: field 'firewall_backend': 'nft' is not iptables or nftables",
+        ),
+        (
+            28,
+            "nftables",
+            "lab.yaml:6:21: field 'firewall_backend': firewall_backend nftables needs engine 29 \
+             (Docker 28 has only iptables)",
+        ),
+    ] {
+        let lab = format!(
+            "version: 1
+name: bad
+docker:
+  host: {{eth0: 10.0.0.10/24}}
+  engine: {engine}
+  firewall_backend: {backend}
+"
+        );
+        std::fs::write(&path, lab).unwrap();
+        let out = run(&["check", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = text(&out.stderr);
+        assert!(err.contains(want), "{err}");
+    }
+}
+
+/// With the nftables backend Docker creates none of its iptables chains, sets no FORWARD
+/// policy (it never turns forwarding on itself) and adds no rule, even under
+/// `forward_policy: drop`.
+#[test]
+fn a_docker_29_nftables_lab_has_no_docker_iptables_rule() {
+    let lab = usernet_portmap_lab(29, "1.8.10").replace(
+        "forward_policy: accept",
+        "forward_policy: drop\n  firewall_backend: nftables",
+    );
+    let got = listings(&lab);
+    assert_eq!(
+        got[0],
+        "-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n"
+    );
+    assert!(
+        !got[1].contains("DOCKER") && !got[2].contains("DROP"),
+        "{got:?}"
+    );
+    assert!(got[3].contains("inet 192.0.2.2/24 brd 192.0.2.255 scope global eth0"));
+}

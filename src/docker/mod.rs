@@ -1,10 +1,14 @@
-//! A Docker host as data, and the iptables rules Docker Engine installs for it.
+//! A Docker host as data, and the firewall rules Docker Engine installs for it: iptables
+//! rules, or with engine 29's nftables backend its own nftables tables.
 //!
 //! * [`model`]: the daemon, its bridge networks and containers, as plain values (the scenario
 //!   loader maps its YAML onto them).
 //! * [`ipam`]: how Docker picks subnets, addresses, MACs, veth names and IDs, as pure
 //!   functions of what is already in use and of a caller's random source.
 //! * [`ports`]: host port allocation and the resolved port bindings of every container.
+//! * [`nftables`]: [`nft_ruleset`], the `nft -f` script of the tables engine 29 installs with
+//!   `--firewall-backend=nftables` (then there is no iptables rule at all), and
+//!   [`nftables::nft_update`], Docker's incremental update between two states.
 //! * [`dns`]: each container's `/etc/hosts` and what the embedded DNS server answers it.
 //! * [`rules`]: [`iptables_commands`], the `iptables` command lines the daemon issues, in its
 //!   order, for engines 27 (legacy layout, `legacy.rs`), 28 and 29; `specs.rs` spells each
@@ -21,13 +25,16 @@ pub mod dns;
 pub mod ipam;
 mod legacy;
 pub mod model;
+pub mod nftables;
 pub mod ports;
 mod program;
 pub mod rules;
 mod specs;
 
 pub use model::{
-    Container, Daemon, Endpoint, Engine, ForwardPolicy, GatewayMode, Network, PortMap, Proto,
+    Container, Daemon, Endpoint, Engine, FirewallBackend, ForwardPolicy, GatewayMode, Network,
+    PortMap, Proto,
 };
+pub use nftables::nft_ruleset;
 pub use ports::{Binding, PortAllocator, bind, port_bindings};
 pub use rules::{RuleBook, iptables_commands};

@@ -1,6 +1,7 @@
 //! A Docker host described as plain values: the daemon's options, its bridge networks and its
 //! containers. Nothing here reads YAML or talks to a daemon; the scenario loader builds these,
-//! and [`super::rules::iptables_commands`] turns them into iptables command lines.
+//! [`super::rules::iptables_commands`] turns them into iptables command lines and
+//! [`super::nft_ruleset`] into Docker's nftables tables.
 
 use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 
@@ -32,12 +33,39 @@ pub enum ForwardPolicy {
     Accept,
 }
 
+/// Which firewall Docker programs (`dockerd --firewall-backend`, daemon.json
+/// `"firewall-backend"`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum FirewallBackend {
+    /// iptables rules in the filter, nat and raw tables ([`super::iptables_commands`]).
+    #[default]
+    Iptables,
+    /// Engine 29 only (experimental there): Docker's own nftables tables
+    /// `ip docker-bridges` and `ip6 docker-bridges` ([`super::nft_ruleset`]), and no
+    /// iptables rule at all.
+    Nftables,
+}
+
+impl FirewallBackend {
+    /// The name daemon.json and `--firewall-backend` take.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FirewallBackend::Iptables => "iptables",
+            FirewallBackend::Nftables => "nftables",
+        }
+    }
+}
+
 /// Daemon-wide options (`dockerd` flags / `daemon.json`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Daemon {
     pub engine: Engine,
+    /// Ignored with the nftables backend: dockerd then never turns forwarding on itself,
+    /// so it never sets a DROP policy either.
     pub forward_policy: ForwardPolicy,
-    /// `--iptables`: false means Docker installs no rule at all.
+    /// `--firewall-backend`: iptables (default) or, with engine 29, nftables.
+    pub firewall_backend: FirewallBackend,
+    /// `--iptables`: false means Docker installs no rule at all, with either backend.
     pub iptables: bool,
     /// `--userland-proxy`: false is "hairpin mode" (extra MASQUERADE rules, no `! -i br` on
     /// DNAT, no loopback exception in nat OUTPUT; `docker-netfilter.md` §1.6).
@@ -55,6 +83,7 @@ impl Default for Daemon {
         Daemon {
             engine: Engine::default(),
             forward_policy: ForwardPolicy::default(),
+            firewall_backend: FirewallBackend::default(),
             iptables: true,
             userland_proxy: true,
             proxy_process: true,

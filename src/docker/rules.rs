@@ -9,7 +9,9 @@
 //! ≤ 27 layout; `specs.rs` the rules themselves.
 
 use super::legacy;
-use super::model::{Container, Daemon, Endpoint, Engine, ForwardPolicy, GatewayMode, Network};
+use super::model::{
+    Container, Daemon, Endpoint, Engine, FirewallBackend, ForwardPolicy, GatewayMode, Network,
+};
 use super::ports::{Binding, port_bindings};
 use super::program::{Program, Table, spec};
 use super::specs::{
@@ -29,7 +31,8 @@ pub(super) const ISOLATION_1: &str = "DOCKER-ISOLATION-STAGE-1";
 pub(super) const ISOLATION_2: &str = "DOCKER-ISOLATION-STAGE-2";
 
 /// The `iptables` command lines (argv, starting `iptables -t TABLE`) Docker issues for this
-/// host, in its order. Nothing when the daemon runs with `--iptables=false`. Endpoints on a
+/// host, in its order. Nothing when the daemon runs with `--iptables=false` or with the
+/// nftables firewall backend (see [`super::nft_ruleset`]). Endpoints on a
 /// network index that does not exist are skipped.
 pub fn iptables_commands(
     daemon: &Daemon,
@@ -60,7 +63,7 @@ pub fn iptables_commands(
 pub struct RuleBook {
     program: Program,
     layout: Layout,
-    /// `--iptables=false`: no command at all.
+    /// `--iptables=false`, or the nftables backend: no command at all.
     off: bool,
 }
 
@@ -70,7 +73,9 @@ impl RuleBook {
         let mut book = RuleBook {
             program: Program::default(),
             layout: Layout::of(daemon),
-            off: !daemon.iptables,
+            // With the nftables backend Docker 29 creates none of its iptables chains and adds
+            // no jump to DOCKER-USER: its rules are all in `nft_ruleset`.
+            off: !daemon.iptables || daemon.firewall_backend == FirewallBackend::Nftables,
         };
         if !book.off {
             book.layout.daemon_start(&mut book.program);

@@ -23,7 +23,8 @@ use super::raw::{Ordered, RawBridge, RawHost, RawIface, RawLab, RawLink, RawRout
 use crate::docker::cli::{DockerHostView, SharedContainer, Timestamp, derive_id};
 use crate::docker::dns;
 use crate::docker::{
-    self, Daemon, Engine, ForwardPolicy, GatewayMode, Network, PortMap, Proto, ipam,
+    self, Daemon, Engine, FirewallBackend, ForwardPolicy, GatewayMode, Network, PortMap, Proto,
+    ipam,
 };
 use crate::host::resolve::Names;
 
@@ -52,6 +53,11 @@ pub struct RawDocker {
     /// `false`: Docker installs no rule (default true).
     #[serde(default)]
     pub iptables: Option<bool>,
+    /// daemon.json's `firewall-backend`: `iptables` (default) or, with engine 29,
+    /// `nftables`: Docker's `ip`/`ip6 docker-bridges` tables and no iptables rule.
+    #[serde(default)]
+    #[schemars(with = "Option<super::schema::forms::FirewallBackend>")]
+    pub firewall_backend: Option<S<String>>,
     /// A `docker-proxy` per published port (default true); `false`: none, and the hairpin
     /// NAT rules instead; `{rules: true, process: false}`: the proxy's rules with no proxy
     /// running (one that died, or a missing `docker-proxy`).
@@ -1100,6 +1106,9 @@ fn read_daemon(d: &RawDocker, errs: &mut Errors<'_>) -> Daemon {
             }
         };
     }
+    if let Some(f) = &d.firewall_backend {
+        daemon.firewall_backend = read_firewall_backend(f, daemon.engine, errs);
+    }
     daemon.iptables = d.iptables.unwrap_or(true);
     if let Some(p) = &d.userland_proxy {
         daemon.userland_proxy = p.rules.as_ref().is_none_or(|r| r.value);
@@ -1124,6 +1133,31 @@ fn read_daemon(d: &RawDocker, errs: &mut Errors<'_>) -> Daemon {
         daemon.ip = parse_ip(ip, "ip", errs).unwrap_or(Ipv4Address::UNSPECIFIED);
     }
     daemon
+}
+
+/// `firewall_backend:`, as dockerd takes it: lower case only; nftables came with engine 29.
+fn read_firewall_backend(f: &S<String>, engine: Engine, errs: &mut Errors<'_>) -> FirewallBackend {
+    match (f.value.as_str(), engine) {
+        ("iptables", _) => FirewallBackend::Iptables,
+        ("nftables", Engine::V29) => FirewallBackend::Nftables,
+        ("nftables", _) => {
+            let n = if engine == Engine::V28 { 28 } else { 27 };
+            errs.at(
+                f.referenced,
+                "firewall_backend",
+                format!("firewall_backend nftables needs engine 29 (Docker {n} has only iptables)"),
+            );
+            FirewallBackend::Iptables
+        }
+        (other, _) => {
+            errs.at(
+                f.referenced,
+                "firewall_backend",
+                format!("'{other}' is not iptables or nftables"),
+            );
+            FirewallBackend::Iptables
+        }
+    }
 }
 
 fn apply_network_options(net: &mut Network, n: &RawNetwork, errs: &mut Errors<'_>) {

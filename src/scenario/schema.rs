@@ -162,6 +162,14 @@ pub(crate) mod forms {
         V29 = 29,
     }
 
+    /// daemon.json's `firewall-backend`: `iptables` (default) or `nftables` (engine 29).
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum FirewallBackend {
+        Iptables,
+        Nftables,
+    }
+
     /// `com.docker.network.bridge.gateway_mode_ipv4`: `nat` (default), `nat-unprotected` or
     /// `routed`.
     #[derive(JsonSchema)]
