@@ -149,7 +149,7 @@ impl Run<'_, '_> {
         let (st, xt, out) = (self.style, self.xt, &mut self.out);
         match w {
             ListWhat::Ruleset(f) => print::ruleset(out, rs, f, st, Part::All, xt),
-            ListWhat::Tables(f) => print::tables(out, rs, f, st),
+            ListWhat::Tables(f) => print::tables(out, rs, f),
             ListWhat::Chains(f) => print::ruleset(out, rs, f, st, Part::Chains, xt),
             ListWhat::Sets(f) => print::ruleset(out, rs, f, st, Part::Sets { maps: false }, xt),
             ListWhat::Maps(f) => print::ruleset(out, rs, f, st, Part::Sets { maps: true }, xt),
@@ -293,9 +293,6 @@ fn add_rule(
     let (ti, ci) = lookup::chain_or(rs, c, KERNEL)?;
     let table = &mut rs.tables[ti];
     not_xt(table, c.table.name.at)?;
-    for check in &rule.checks {
-        check_rule(table, ci, check, at)?;
-    }
     let index = match (replace, pos) {
         (Some((h, hat)), _) => {
             let rules = &table.chains[ci].rules;
@@ -326,14 +323,23 @@ fn add_rule(
             Some(if insert { n as usize } else { n as usize + 1 })
         }
     };
+    // The kernel gives the handles before it checks the rule: a refused rule uses them up.
+    // A replaced rule keeps its handle.
     let mut stmts = rule.stmts;
     for s in &mut stmts {
         for set in anon_sets(s) {
             set.handle = table.next_handle();
         }
     }
+    let handle = match replace {
+        Some((h, _)) => h,
+        None => table.next_handle(),
+    };
+    for check in &rule.checks {
+        check_rule(table, ci, check, at)?;
+    }
     let new = Rule {
-        handle: table.next_handle(),
+        handle,
         stmts,
         comment: rule.comment,
     };

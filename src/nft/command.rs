@@ -180,7 +180,12 @@ impl Nft {
             changed: false,
         };
         for cmd in cmds {
-            run.apply(&mut work, cmd).map_err(fail)?;
+            if let Err(f) = run.apply(&mut work, cmd) {
+                if f.msg.starts_with("Could not process rule:") {
+                    self.keep_handles(&work);
+                }
+                return Err(fail(f));
+            }
         }
         let (out, changed) = (run.out, run.changed);
         if changed && !o.check {
@@ -189,6 +194,21 @@ impl Nft {
             self.generation += 1;
         }
         Ok(out)
+    }
+
+    /// After the kernel refused a batch: the handles it gave out stay used (the kernel does
+    /// not take back its counters when it aborts a transaction).
+    fn keep_handles(&mut self, work: &Ruleset) {
+        self.ruleset.last_table_handle = work.last_table_handle;
+        for t in &mut self.ruleset.tables {
+            if let Some(w) = work
+                .tables
+                .iter()
+                .find(|w| w.family == t.family && w.name == t.name)
+            {
+                t.last_handle = t.last_handle.max(w.last_handle);
+            }
+        }
     }
 
     /// Every base chain of families ip and inet on the IP hooks, with its priority number

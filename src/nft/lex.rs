@@ -31,6 +31,8 @@ pub struct Fault {
     pub msg: String,
     pub at: (usize, usize),
     pub also: Option<(usize, usize)>,
+    /// A further error nft reports after this one.
+    pub then: Option<Box<Fault>>,
 }
 
 impl Fault {
@@ -39,12 +41,21 @@ impl Fault {
             msg: msg.into(),
             at,
             also: None,
+            then: None,
         }
     }
 
     /// `Error: MSG`, the line, and the underline; `file` prefixes `FILE:LINE:COLS: ` as nft
     /// does for a file's errors.
     pub fn render(&self, src: &str, file: Option<&str>) -> String {
+        let mut out = self.render_one(src, file);
+        if let Some(next) = &self.then {
+            out.push_str(&next.render(src, file));
+        }
+        out
+    }
+
+    fn render_one(&self, src: &str, file: Option<&str>) -> String {
         if self.at.0 == usize::MAX {
             return self.render_eof(src, file);
         }

@@ -88,15 +88,17 @@ pub fn dependencies(
         for k in exprs(s).map_or(&[][..], |e| e.keys()) {
             if let Some((_, name)) = field_proto(k) {
                 if let Some(p) = proto.filter(|p| *p != name) {
+                    let len = super::print_stmt::key_name(k).len();
                     return Err(Fault::new(
                         format!("conflicting protocols specified: {p} vs. {name}"),
-                        span,
+                        (span.0, span.0 + len),
                     ));
                 }
                 proto = Some(name);
             }
         }
     }
+    reset_dependency(stmts, family);
     let mut i = 0;
     while i < stmts.len() {
         let Some((k, v)) = plain_eq(&stmts[i]) else {
@@ -154,5 +156,44 @@ fn retype_th(stmts: &mut [Stmt], tcp: bool) {
                 Expr::Concat(ks) => ks.iter_mut().for_each(fix),
             }
         }
+    }
+}
+
+/// `reject with tcp reset` needs a TCP packet: in an inet table nft adds `meta l4proto tcp`
+/// when no TCP match precedes it (and lists it); in ip and ip6 tables a protocol match is
+/// its dependency and is not listed.
+fn reset_dependency(stmts: &mut Vec<Stmt>, family: NftFamily) {
+    let Some(r) = stmts
+        .iter()
+        .position(|s| matches!(s, Stmt::Reject(super::model::Reject::TcpReset)))
+    else {
+        return;
+    };
+    let is_dep = |s: &Stmt, inet: bool| match plain_eq(s) {
+        Some((Key::Meta(MetaKey::L4proto), 6)) => true,
+        Some((Key::Payload(Field::IpProtocol | Field::Ip6Nexthdr), 6)) => !inet,
+        _ => false,
+    };
+    let tcp_before = stmts[..r].iter().any(|s| {
+        exprs(s).is_some_and(|e| {
+            e.keys()
+                .iter()
+                .any(|k| field_proto(k).is_some_and(|p| p.0 == 6))
+        })
+    });
+    if family == NftFamily::Inet {
+        if !tcp_before && !stmts[..r].iter().any(|s| is_dep(s, true)) {
+            stmts.insert(
+                r,
+                Stmt::Match(Match {
+                    left: Expr::One(Key::Meta(MetaKey::L4proto)),
+                    mask: None,
+                    op: CmpOp::Implicit,
+                    right: Rhs::Value(Box::new([Value::Num(6)])),
+                }),
+            );
+        }
+    } else if let Some(d) = stmts[..r].iter().rposition(|s| is_dep(s, false)) {
+        stmts.remove(d);
     }
 }

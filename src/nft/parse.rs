@@ -13,20 +13,15 @@ pub struct Name {
     pub at: (usize, usize),
 }
 
-/// nft's keywords: bison names them as themselves in "unexpected ..." (any other word is a
-/// `string`, digits a `number`).
+/// nft's keywords (the words it refuses as names): bison names them as themselves in
+/// "unexpected ..." (any other word is a `string`, digits a `number`).
 const KEYWORDS: &[&str] = &[
     "table",
     "chain",
     "rule",
-    "set",
     "map",
     "element",
     "ruleset",
-    "tables",
-    "chains",
-    "sets",
-    "maps",
     "add",
     "create",
     "insert",
@@ -74,26 +69,29 @@ const KEYWORDS: &[&str] = &[
     "handle",
     "position",
     "index",
-    "to",
-    "with",
     "vmap",
     "define",
     "flags",
     "elements",
     "typeof",
     "device",
-    "saddr",
-    "daddr",
-    "sport",
-    "dport",
     "mark",
-    "state",
     "iifname",
     "oifname",
     "iif",
     "oif",
-    "prefix",
-    "level",
+    "dst",
+    "rt",
+    "fwd",
+    "vlan",
+    "dup",
+    "quota",
+    "meter",
+    "numgen",
+    "hash",
+    "socket",
+    "osf",
+    "synproxy",
 ];
 
 /// The tokens of one source, and a position in them.
@@ -215,6 +213,8 @@ impl<'a> Cursor<'a> {
     pub fn name(&mut self) -> Result<Name, Fault> {
         let t = self.peek();
         match t.kind {
+            // A keyword is no name: nft's scanner gives it its own token.
+            Tok::Word if KEYWORDS.contains(&self.text(t)) => Err(self.unexpected(Some("string"))),
             Tok::Word | Tok::Quoted => {
                 self.pos += 1;
                 Ok(Name {

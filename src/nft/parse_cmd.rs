@@ -118,8 +118,49 @@ pub enum Cmd {
 }
 
 impl<'a> Cursor<'a> {
-    /// Every command of the source, in order.
+    /// Every command of the source, in order. After a syntax error inside braces, bison
+    /// skips to the next newline or semicolon and goes on; if the braces then never close, it also
+    /// reports the end of the file, and so does this.
     pub fn commands(&mut self) -> Result<Vec<Cmd>, Fault> {
+        self.commands_once().map_err(|mut f| {
+            if !f.msg.starts_with("syntax error") || f.at.0 == usize::MAX {
+                return f;
+            }
+            let err = self
+                .toks
+                .iter()
+                .position(|t| t.start >= f.at.0)
+                .unwrap_or(self.toks.len());
+            let mut depth: i32 = 0;
+            for t in &self.toks[..err] {
+                match t.kind {
+                    Tok::Punct(b'{') => depth += 1,
+                    Tok::Punct(b'}') => depth -= 1,
+                    _ => {}
+                }
+            }
+            let resume = self.toks[err..]
+                .iter()
+                .position(|t| matches!(t.kind, Tok::Newline | Tok::Punct(b';')))
+                .map_or(self.toks.len(), |i| err + i);
+            for t in &self.toks[resume..] {
+                match t.kind {
+                    Tok::Punct(b'{') => depth += 1,
+                    Tok::Punct(b'}') => depth -= 1,
+                    _ => {}
+                }
+            }
+            if depth > 0 {
+                f.then = Some(Box::new(Fault::new(
+                    "syntax error, unexpected end of file",
+                    (usize::MAX, usize::MAX),
+                )));
+            }
+            f
+        })
+    }
+
+    fn commands_once(&mut self) -> Result<Vec<Cmd>, Fault> {
         let mut out = Vec::new();
         loop {
             self.skip_separators();
@@ -180,7 +221,7 @@ impl<'a> Cursor<'a> {
                 let t = self.table_id()?;
                 let name = self.name()?;
                 self.expect_punct(b'{', "'{'")?;
-                let (set, elems_at) = self.set_body(&name, obj == "map", start)?;
+                let (set, elems_at) = self.set_body(&name, obj == "map")?;
                 out.push(Cmd::AddSet {
                     t,
                     set,
@@ -327,7 +368,11 @@ impl<'a> Cursor<'a> {
             _ => RulePos::End,
         };
         let rule = self.rule(c.table.family)?;
-        let at = self.span_from(start);
+        let mut at = self.span_from(start);
+        // On the command line the kernel's errors underline the command and its newline.
+        if self.peek().kind == Tok::Newline {
+            at.1 += 1;
+        }
         if verb == "replace" {
             let RulePos::Handle(h, hat) = pos else {
                 return Err(self.unexpected(Some("handle")));
@@ -369,7 +414,6 @@ impl<'a> Cursor<'a> {
                 if self.eat_punct(b'}') {
                     break;
                 }
-                let s0 = self.peek().start;
                 match self.word() {
                     Some("flags") => {
                         self.pos += 1;
@@ -402,7 +446,7 @@ impl<'a> Cursor<'a> {
                         self.pos += 1;
                         let name = self.name()?;
                         self.expect_punct(b'{', "'{'")?;
-                        let (set, elems_at) = self.set_body(&name, kind == "map", s0)?;
+                        let (set, elems_at) = self.set_body(&name, kind == "map")?;
                         sets.push(Cmd::AddSet {
                             t: t.clone(),
                             set,
@@ -551,12 +595,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A set's block after `{`, up to `}`.
-    fn set_body(
-        &mut self,
-        name: &Name,
-        map: bool,
-        start: usize,
-    ) -> Result<(Set, Option<usize>), Fault> {
+    fn set_body(&mut self, name: &Name, map: bool) -> Result<(Set, Option<usize>), Fault> {
         let mut set = Set {
             name: name.text.clone(),
             handle: 0,
@@ -568,15 +607,34 @@ impl<'a> Cursor<'a> {
             typeof_key: None,
         };
         let mut elems_at = None;
+        let mut first_err: Option<Fault> = None;
+        let brace = self.toks[self.pos - 1].start;
+        let end;
         loop {
             self.skip_separators();
-            if self.eat_punct(b'}') {
+            if self.is_punct(b'}') {
+                end = self.toks[self.pos - 1].end;
+                self.pos += 1;
                 break;
             }
             match self.word() {
                 Some("type") => {
                     self.pos += 1;
-                    set.key = self.type_list()?.into();
+                    set.key = match self.type_list() {
+                        Ok(k) => k.into(),
+                        Err(f) => {
+                            // nft goes on to the end of the block and reports the missing
+                            // key too.
+                            first_err.get_or_insert(f);
+                            while !matches!(
+                                self.peek().kind,
+                                Tok::Newline | Tok::Punct(b';') | Tok::Punct(b'}') | Tok::Eof
+                            ) {
+                                self.pos += 1;
+                            }
+                            continue;
+                        }
+                    };
                     if map || self.is(":") {
                         self.expect(":")?;
                         set.data = Some(self.type_list()?.into());
@@ -631,10 +689,17 @@ impl<'a> Cursor<'a> {
             }
         }
         if set.key.is_empty() {
-            return Err(Fault::new(
-                "set definition does not specify key",
-                (name.at.1 + 1, self.span_from(start).1),
-            ));
+            let missing = Fault::new("set definition does not specify key", (brace, end));
+            return Err(match first_err {
+                Some(mut f) => {
+                    f.then = Some(Box::new(missing));
+                    f
+                }
+                None => missing,
+            });
+        }
+        if let Some(f) = first_err {
+            return Err(f);
         }
         Ok((set, elems_at))
     }

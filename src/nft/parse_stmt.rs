@@ -56,6 +56,11 @@ impl<'a> Cursor<'a> {
         while !self.at_end() {
             let s0 = self.peek().start;
             if self.eat("comment") {
+                if !matches!(self.peek().kind, Tok::Word | Tok::Quoted) {
+                    return Err(self.unexpected(Some(
+                        "string or quoted string or string with a trailing asterisk",
+                    )));
+                }
                 comment = Some(self.name()?.text);
                 if !self.at_end() {
                     return Err(self.unexpected(None));

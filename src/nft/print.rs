@@ -49,7 +49,11 @@ pub fn chain(out: &mut String, t: &Table, c: &Chain, st: Style, rules: bool) {
         if let Some(d) = &b.device {
             let _ = write!(out, " device \"{d}\"");
         }
-        let prio = super::priority::print(t.family, b.hook, b.priority.value);
+        let prio = if st.numeric {
+            b.priority.value.to_string()
+        } else {
+            super::priority::print(t.family, b.hook, b.priority.value)
+        };
         let policy = if b.drop { "drop" } else { "accept" };
         let _ = writeln!(out, " priority {prio}; policy {policy};");
     }
@@ -216,16 +220,14 @@ pub fn ruleset(
     }
 }
 
-/// `list tables`.
-pub fn tables(out: &mut String, rs: &Ruleset, family: Option<NftFamily>, st: Style) {
+/// `list tables` (without handles, even with `-a`, as nft 1.0.6 prints it).
+pub fn tables(out: &mut String, rs: &Ruleset, family: Option<NftFamily>) {
     for t in rs
         .tables
         .iter()
         .filter(|t| family.is_none_or(|f| f == t.family))
     {
-        let _ = write!(out, "table {} {}", t.family.name(), t.name);
-        handle(out, st, t.handle);
-        out.push('\n');
+        let _ = writeln!(out, "table {} {}", t.family.name(), t.name);
     }
 }
 
