@@ -57,3 +57,7 @@ pub struct NftBase {
 /// [`Nft::base_chains`] after every `nft` command).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ChainRef(pub u32);
+
+pub mod eval_packet;
+#[cfg(test)]
+mod eval_testing;
