@@ -9,9 +9,10 @@
 //! placeholders here: the router prints them from its iptables rules ([`Nft::list_ruleset`]'s
 //! `xt` argument), in handle order among nft's own.
 
-use crate::netfilter::hooks::{ChainOutcome, Notes};
-use crate::netfilter::{ConnQuery, Hook, PacketView};
-use crate::time::Instant;
+use crate::netfilter::Hook;
+
+pub mod expr;
+pub mod model;
 
 /// nft's address families.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -55,8 +56,27 @@ pub struct NftBase {
 
 /// A chain of the ruleset, valid until the ruleset next changes (the router re-registers
 /// [`Nft::base_chains`] after every `nft` command).
+/// The table's index in the ruleset is the high 16 bits, the chain's index in the table the
+/// low 16.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ChainRef(pub u32);
+
+impl ChainRef {
+    /// The chain at `chain` in the table at `table`.
+    pub fn new(table: usize, chain: usize) -> ChainRef {
+        ChainRef(((table as u32) << 16) | (chain as u32 & 0xFFFF))
+    }
+
+    /// The table's index in [`model::Ruleset::tables`].
+    pub fn table(self) -> usize {
+        (self.0 >> 16) as usize
+    }
+
+    /// The chain's index in its table's [`model::Table::chains`].
+    pub fn chain(self) -> usize {
+        (self.0 & 0xFFFF) as usize
+    }
+}
 
 pub mod eval_packet;
 #[cfg(test)]
