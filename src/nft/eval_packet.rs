@@ -1,16 +1,17 @@
-//! What an nft expression loads from a packet into a register (`nft_payload`, `nft_meta`,
-//! `nft_ct`, `nft_fib`), read from the [`PacketView`] the hooks give.
+//! What a rule's key reads from a packet (`nft_payload`, `nft_meta`, `nft_ct`, `nft_fib`),
+//! from the [`PacketView`] the hooks give.
 //!
-//! Every value is written big-endian into a caller's buffer, so that comparing two values
-//! byte by byte (`memcmp`, as `nft_cmp`, `nft_range` and the set backends do) orders them as
-//! numbers. The kernel keeps `meta mark` and the like in host order and nft adds `byteorder`
-//! expressions before a range or an interval lookup; big-endian throughout gives the same
-//! answers without them. A load that finds nothing to read (no transport header in a
-//! fragment, no connection for `ct mark`) answers `None`: the kernel's `NFT_BREAK`, which
-//! ends the rule as a mismatch.
+//! Every key reads as a number, as the model's values are: a header field as its bytes read
+//! big-endian, an interface name as its 16 NUL-padded bytes read big-endian (so that names
+//! compare as the kernel's `memcmp` compares them, and `"eth*"` is the range of names with
+//! that prefix). A key that finds nothing to read (no transport header in a fragment, no
+//! connection for `ct mark`, an IPv6 field of an IPv4 packet) answers `None`: the kernel's
+//! `NFT_BREAK`, which ends the rule as a mismatch. Reads also check the dependency nft adds
+//! before a protocol's field (`tcp dport` is `meta l4proto tcp` first; `ether saddr` is
+//! `meta iiftype ether`); `th dport` has none and reads whatever transport header is there.
 
-use crate::netfilter::{AddrType, CtState, Hook, PacketView};
-use crate::time::Instant;
+use super::expr::{CtDir, CtKey, FibFlags, FibResult, Field, Key, MetaKey, TupleKey};
+use crate::netfilter::{AddrType, ConnQuery, CtState, PacketView};
 
 /// Where a payload offset counts from (`NFT_PAYLOAD_*_HEADER`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,72 +64,109 @@ fn ip_datagram(ip: &[u8]) -> &[u8] {
     &ip[..total.clamp(ip.len().min(20), ip.len())]
 }
 
-/// The `meta` keys a packet of the IP hooks answers (`nft_meta_get_eval`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MetaKey {
-    /// `skb->len`: the IP packet's length at the IP hooks (4 bytes).
-    Len,
-    /// The ethertype, `ip` (2 bytes).
-    Protocol,
-    /// The hook's family: `ipv4` (1 byte).
-    NfProto,
-    /// The transport protocol number (1 byte).
-    L4Proto,
-    /// `skb->mark` (4 bytes).
-    Mark,
-    /// Interface names, NUL-padded to `IFNAMSIZ` (16 bytes): a name ends at its first NUL,
-    /// and a wildcard `"eth*"` compares only its prefix.
-    IifName,
-    OifName,
-    /// `ARPHRD_*` of the interfaces (2 bytes): 1 Ethernet, 772 loopback.
-    IifType,
-    OifType,
-    /// `PACKET_*` (1 byte): host 0, broadcast 1, multicast 2.
-    PktType,
-}
-
-impl MetaKey {
-    /// The register bytes the key loads.
-    pub fn len(self) -> usize {
-        match self {
-            MetaKey::Len | MetaKey::Mark => 4,
-            MetaKey::Protocol | MetaKey::IifType | MetaKey::OifType => 2,
-            MetaKey::NfProto | MetaKey::L4Proto | MetaKey::PktType => 1,
-            MetaKey::IifName | MetaKey::OifName => IFNAMSIZ,
-        }
-    }
-}
-
 /// The kernel's interface name buffer.
 pub const IFNAMSIZ: usize = 16;
 
 /// `NFPROTO_IPV4`.
-pub const NFPROTO_IPV4: u8 = 2;
+pub const NFPROTO_IPV4: u128 = 2;
 
-/// `nft_meta_get_eval`: the key's value into `out[..key.len()]`; `None` where the kernel
-/// breaks (no input interface at OUTPUT, no output interface before routing).
-pub fn load_meta(pkt: &PacketView<'_>, key: MetaKey, out: &mut [u8]) -> Option<()> {
-    let out = out.get_mut(..key.len())?;
-    match key {
-        MetaKey::Len => out.copy_from_slice(&pkt.len.to_be_bytes()),
-        MetaKey::Protocol => out.copy_from_slice(&0x0800u16.to_be_bytes()),
-        MetaKey::NfProto => out[0] = NFPROTO_IPV4,
-        MetaKey::L4Proto => out[0] = pkt.proto,
-        MetaKey::Mark => out.copy_from_slice(&pkt.mark.to_be_bytes()),
-        MetaKey::IifName => ifname(pkt.in_iface?, out),
-        MetaKey::OifName => ifname(pkt.out_iface?, out),
-        MetaKey::IifType => out.copy_from_slice(&arphrd(pkt.in_iface?).to_be_bytes()),
-        MetaKey::OifType => out.copy_from_slice(&arphrd(pkt.out_iface?).to_be_bytes()),
-        MetaKey::PktType => out[0] = pkt_type(pkt),
-    }
-    Some(())
+/// An interface name as the number its NUL-padded `IFNAMSIZ` bytes make, big-endian (a
+/// kernel name has at most 15 bytes; longer text is cut there). The empty name is 0.
+pub fn name_num(name: &str) -> u128 {
+    let mut b = [0u8; IFNAMSIZ];
+    let n = name.len().min(IFNAMSIZ - 1);
+    b[..n].copy_from_slice(&name.as_bytes()[..n]);
+    u128::from_be_bytes(b)
 }
 
-fn ifname(name: &str, out: &mut [u8]) {
-    out.fill(0);
-    // A kernel name has at most 15 bytes and its NUL.
-    let n = name.len().min(IFNAMSIZ - 1);
-    out[..n].copy_from_slice(&name.as_bytes()[..n]);
+/// The names a rule's interface name stands for, as an inclusive range of [`name_num`]s:
+/// one name, or with a trailing `*` every name it begins.
+pub fn name_range(pattern: &str) -> (u128, u128) {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => {
+            let n = prefix.len().min(IFNAMSIZ - 1);
+            let mut lo = [0u8; IFNAMSIZ];
+            lo[..n].copy_from_slice(&prefix.as_bytes()[..n]);
+            let mut hi = [0xffu8; IFNAMSIZ];
+            hi[..n].copy_from_slice(&prefix.as_bytes()[..n]);
+            (u128::from_be_bytes(lo), u128::from_be_bytes(hi))
+        }
+        None => {
+            let v = name_num(pattern);
+            (v, v)
+        }
+    }
+}
+
+/// What a key reads of the packet; `conns` answers fib's route lookups.
+pub fn read(key: Key, pkt: &PacketView<'_>, conns: &dyn ConnQuery) -> Option<u128> {
+    match key {
+        Key::Payload(f) => read_field(f, pkt),
+        Key::Meta(m) => Some(read_meta(m, pkt)),
+        Key::Ct(c) => read_ct(c, pkt),
+        Key::CtTuple(dir, t) => read_tuple(dir, t, pkt),
+        Key::Fib(flags, r) => read_fib(flags, r, pkt, conns),
+    }
+}
+
+/// A header field: where it is, which protocol it needs, how it is cut from its bytes.
+fn read_field(f: Field, pkt: &PacketView<'_>) -> Option<u128> {
+    use PayloadBase::{Link, Network, Transport};
+    let (base, offset, len, proto) = match f {
+        Field::EtherDaddr => (Link, 0, 6, None),
+        Field::EtherSaddr => (Link, 6, 6, None),
+        Field::EtherType => (Link, 12, 2, None),
+        Field::IpSaddr => (Network, 12, 4, None),
+        Field::IpDaddr => (Network, 16, 4, None),
+        Field::IpProtocol => (Network, 9, 1, None),
+        Field::IpTtl => (Network, 8, 1, None),
+        Field::IpLength => (Network, 2, 2, None),
+        Field::IpDscp => (Network, 1, 1, None),
+        // `meta nfproto ipv6` (inet) or the family (ip6) comes first: never an IPv4 packet.
+        Field::Ip6Saddr | Field::Ip6Daddr | Field::Ip6Nexthdr | Field::Ip6Hoplimit => {
+            return None;
+        }
+        Field::Icmpv6Type => return None,
+        Field::TcpSport => (Transport, 0, 2, Some(6)),
+        Field::TcpDport => (Transport, 2, 2, Some(6)),
+        Field::TcpFlags => (Transport, 13, 1, Some(6)),
+        Field::UdpSport => (Transport, 0, 2, Some(17)),
+        Field::UdpDport => (Transport, 2, 2, Some(17)),
+        Field::ThSport => (Transport, 0, 2, None),
+        Field::ThDport => (Transport, 2, 2, None),
+        Field::IcmpType => (Transport, 0, 1, Some(1)),
+        Field::IcmpCode => (Transport, 1, 1, Some(1)),
+    };
+    if proto.is_some_and(|p| p != pkt.proto) {
+        return None;
+    }
+    // `ether` fields depend on `meta iiftype ether`.
+    if base == Link && pkt.in_iface.is_none_or(|i| arphrd(i) != 1) {
+        return None;
+    }
+    let mut buf = [0u8; 16];
+    load_payload(pkt, base, offset, len, &mut buf)?;
+    let mut v = [0u8; 16];
+    v[16 - len..].copy_from_slice(&buf[..len]);
+    let v = u128::from_be_bytes(v);
+    // `ip dscp` is the byte's upper six bits.
+    Some(if f == Field::IpDscp { v >> 2 } else { v })
+}
+
+/// `nft_meta_get_eval`. A missing interface reads as the empty name (index 0), as the
+/// kernel stores it, so `oifname != "eth0"` matches a packet not yet routed.
+fn read_meta(m: MetaKey, pkt: &PacketView<'_>) -> u128 {
+    match m {
+        // Rules name an interface by its name (`iif "lo"`), which hoplab's interfaces are
+        // known by; the index is the name here.
+        MetaKey::Iifname | MetaKey::Iif => name_num(pkt.in_iface.unwrap_or("")),
+        MetaKey::Oifname | MetaKey::Oif => name_num(pkt.out_iface.unwrap_or("")),
+        MetaKey::L4proto => u128::from(pkt.proto),
+        MetaKey::Nfproto => NFPROTO_IPV4,
+        MetaKey::Protocol => 0x0800,
+        MetaKey::Mark => u128::from(pkt.mark),
+        MetaKey::Pkttype => u128::from(pkt_type(pkt)),
+    }
 }
 
 fn arphrd(name: &str) -> u16 {
@@ -176,49 +214,6 @@ pub mod ct_status {
     pub const DNAT: u32 = 32;
 }
 
-/// The `ct` keys of `nft_ct_get_eval`; the tuple keys take a direction (`ct original
-/// saddr`, `ct reply proto-dst`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CtKey {
-    /// 4 bytes, the bits of [`ct_state`]: every packet has one.
-    State,
-    /// 4 bytes, the bits of [`ct_status`].
-    Status,
-    /// 1 byte: original 0, reply 1.
-    Direction,
-    /// 4 bytes.
-    Mark,
-    /// 4 bytes: milliseconds until the entry times out (0 unconfirmed).
-    Expiration,
-    /// 1 byte: the layer-3 family, `ipv4`.
-    L3Proto,
-    /// 1 byte: the layer-4 protocol.
-    Protocol,
-    /// 4 bytes each, of the tuple of the direction.
-    Saddr(CtDir),
-    Daddr(CtDir),
-    /// 2 bytes each.
-    ProtoSrc(CtDir),
-    ProtoDst(CtDir),
-}
-
-/// A conntrack tuple's direction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CtDir {
-    Original,
-    Reply,
-}
-
-impl CtKey {
-    pub fn len(self) -> usize {
-        match self {
-            CtKey::Direction | CtKey::L3Proto | CtKey::Protocol => 1,
-            CtKey::ProtoSrc(_) | CtKey::ProtoDst(_) => 2,
-            _ => 4,
-        }
-    }
-}
-
 /// The packet's `ct state` bits: a packet without a connection is `invalid` or
 /// `untracked`.
 pub fn ct_state_bits(pkt: &PacketView<'_>) -> u32 {
@@ -231,53 +226,79 @@ pub fn ct_state_bits(pkt: &PacketView<'_>) -> u32 {
     }
 }
 
-/// `nft_ct_get_eval`: the key's value into `out[..key.len()]`; `None` (break) for every key
-/// but `state` when the packet has no connection.
-pub fn load_ct(pkt: &PacketView<'_>, key: CtKey, now: Instant, out: &mut [u8]) -> Option<()> {
-    let out = out.get_mut(..key.len())?;
+/// The packet's connection, if it has one (an invalid or untracked packet has none).
+fn conn(pkt: &PacketView<'_>) -> Option<crate::netfilter::CtView> {
+    pkt.ct
+        .filter(|c| !matches!(c.state, CtState::Invalid | CtState::Untracked))
+}
+
+/// `nft_ct_get_eval`: every key but `state` breaks without a connection.
+fn read_ct(key: CtKey, pkt: &PacketView<'_>) -> Option<u128> {
     if key == CtKey::State {
-        out.copy_from_slice(&ct_state_bits(pkt).to_be_bytes());
-        return Some(());
+        return Some(u128::from(ct_state_bits(pkt)));
     }
-    let ct = pkt
-        .ct
-        .filter(|c| !matches!(c.state, CtState::Invalid | CtState::Untracked))?;
-    let d = &ct.detail;
-    let u32_of = |out: &mut [u8], v: u32| out.copy_from_slice(&v.to_be_bytes());
-    let port = |out: &mut [u8], p: Option<u16>| -> Option<()> {
-        out.copy_from_slice(&p?.to_be_bytes());
-        Some(())
-    };
-    match key {
+    let ct = conn(pkt)?;
+    Some(match key {
         CtKey::State => unreachable!("answered above"),
-        CtKey::Status => u32_of(
-            out,
-            d.status
+        CtKey::Status => u128::from(
+            ct.detail.status
                 | u32::from(ct.snat) * ct_status::SNAT
                 | u32::from(ct.dnat) * ct_status::DNAT,
         ),
-        CtKey::Direction => out[0] = u8::from(ct.reply),
-        CtKey::Mark => u32_of(out, ct.mark),
-        CtKey::Expiration => {
-            let left = d.expires.map_or(0, |e| e.saturating_sub(now).nanos() / 1_000_000);
-            u32_of(out, u32::try_from(left).unwrap_or(u32::MAX));
-        }
-        CtKey::L3Proto => out[0] = NFPROTO_IPV4,
-        CtKey::Protocol => out[0] = d.proto,
-        CtKey::Saddr(CtDir::Original) => out.copy_from_slice(&ct.orig_src.octets()),
-        CtKey::Daddr(CtDir::Original) => out.copy_from_slice(&ct.orig_dst.octets()),
-        CtKey::Saddr(CtDir::Reply) => out.copy_from_slice(&d.repl_src.octets()),
-        CtKey::Daddr(CtDir::Reply) => out.copy_from_slice(&d.repl_dst.octets()),
-        CtKey::ProtoSrc(CtDir::Original) => port(out, ct.orig_sport)?,
-        CtKey::ProtoDst(CtDir::Original) => port(out, ct.orig_dport)?,
-        CtKey::ProtoSrc(CtDir::Reply) => port(out, d.repl_sport)?,
-        CtKey::ProtoDst(CtDir::Reply) => port(out, d.repl_dport)?,
-    }
-    Some(())
+        CtKey::Direction => u128::from(ct.reply),
+        CtKey::Mark => u128::from(ct.mark),
+    })
 }
 
-/// `fib saddr type` / `fib daddr type`: the route type (`RTN_*`, 4 bytes) of the address,
-/// as `inet_addr_type` classes it.
+/// `ct original ip saddr` and the like: one direction's tuple; ports only for protocols
+/// that have them.
+fn read_tuple(dir: CtDir, key: TupleKey, pkt: &PacketView<'_>) -> Option<u128> {
+    let ct = conn(pkt)?;
+    let d = &ct.detail;
+    let addr = |a: smoltcp::wire::Ipv4Address| Some(u128::from(u32::from_be_bytes(a.octets())));
+    let port = |p: Option<u16>| p.map(u128::from);
+    match (dir, key) {
+        (_, TupleKey::Ip6Saddr | TupleKey::Ip6Daddr) => None,
+        (CtDir::Original, TupleKey::IpSaddr) => addr(ct.orig_src),
+        (CtDir::Original, TupleKey::IpDaddr) => addr(ct.orig_dst),
+        (CtDir::Reply, TupleKey::IpSaddr) => addr(d.repl_src),
+        (CtDir::Reply, TupleKey::IpDaddr) => addr(d.repl_dst),
+        (CtDir::Original, TupleKey::ProtoSrc) => port(ct.orig_sport),
+        (CtDir::Original, TupleKey::ProtoDst) => port(ct.orig_dport),
+        (CtDir::Reply, TupleKey::ProtoSrc) => port(d.repl_sport),
+        (CtDir::Reply, TupleKey::ProtoDst) => port(d.repl_dport),
+    }
+}
+
+/// `nft_fib4_eval_type` and `nft_fib4_eval`. The type is the address's class as the host
+/// sees it (`RTN_*`). The output interface is only known for the reverse-path check
+/// (`fib saddr . iif oif`), which conntrack's host answers: the input interface when the
+/// route back leaves by it, else 0 (`missing`); other lookups have no routing table here.
+fn read_fib(
+    flags: FibFlags,
+    r: FibResult,
+    pkt: &PacketView<'_>,
+    conns: &dyn ConnQuery,
+) -> Option<u128> {
+    let daddr = flags.0 & FibFlags::DADDR != 0;
+    match r {
+        FibResult::Type => Some(u128::from(fib_type(pkt, daddr))),
+        FibResult::Oif | FibResult::Oifname => {
+            let iif = pkt.in_iface?;
+            if daddr {
+                return None;
+            }
+            let strict = flags.0 & FibFlags::IIF != 0;
+            match conns.reverse_path(pkt.src, iif, false, !strict)? {
+                true => Some(name_num(iif)),
+                false => Some(0),
+            }
+        }
+    }
+}
+
+/// `fib saddr type` / `fib daddr type`: the route type (`RTN_*`) of the address, as
+/// `inet_addr_type` classes it.
 pub fn fib_type(pkt: &PacketView<'_>, daddr: bool) -> u32 {
     let t = if daddr { pkt.dst_type } else { pkt.src_type };
     match t {
@@ -286,17 +307,6 @@ pub fn fib_type(pkt: &PacketView<'_>, daddr: bool) -> u32 {
         AddrType::Local => 2,
         AddrType::Broadcast => 3,
         AddrType::Multicast => 5,
-    }
-}
-
-/// The hook as nft names it (`meta trace`, decision notes).
-pub fn hook_name(hook: Hook) -> &'static str {
-    match hook {
-        Hook::Prerouting => "prerouting",
-        Hook::Input => "input",
-        Hook::Forward => "forward",
-        Hook::Output => "output",
-        Hook::Postrouting => "postrouting",
     }
 }
 

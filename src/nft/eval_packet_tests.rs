@@ -1,26 +1,51 @@
 use super::*;
+use crate::netfilter::NoConns;
 use crate::nft::eval_testing::{echo_hdr, ipv4, syn, udp_hdr, view};
-use crate::time::Duration;
 
 fn payload(pkt: &PacketView<'_>, base: PayloadBase, offset: usize, len: usize) -> Option<Vec<u8>> {
     let mut out = [0u8; 64];
     load_payload(pkt, base, offset, len, &mut out).map(|()| out[..len].to_vec())
 }
 
+fn field(pkt: &PacketView<'_>, f: Field) -> Option<u128> {
+    read(Key::Payload(f), pkt, &NoConns)
+}
+
 #[test]
-fn payload_reads_ip_and_transport_fields_at_their_offsets() {
+fn fields_read_at_their_offsets_as_numbers() {
     let ip = syn();
     let pkt = view(&ip);
-    // ip saddr: network header + 12, 4 bytes; tcp dport: transport header + 2.
-    assert_eq!(payload(&pkt, PayloadBase::Network, 12, 4), Some(vec![10, 0, 0, 2]));
-    assert_eq!(payload(&pkt, PayloadBase::Transport, 2, 2), Some(vec![0, 22]));
-    // tcp flags: transport header + 13.
-    assert_eq!(payload(&pkt, PayloadBase::Transport, 13, 1), Some(vec![0x02]));
-    // ether saddr: link header + 6.
-    assert_eq!(
-        payload(&pkt, PayloadBase::Link, 6, 6),
-        Some(vec![2, 0, 0, 0, 2, 1])
-    );
+    assert_eq!(field(&pkt, Field::IpSaddr), Some(0x0a00_0002));
+    assert_eq!(field(&pkt, Field::IpDaddr), Some(0x0a00_0001));
+    assert_eq!(field(&pkt, Field::IpProtocol), Some(6));
+    assert_eq!(field(&pkt, Field::IpTtl), Some(64));
+    assert_eq!(field(&pkt, Field::IpLength), Some(40));
+    assert_eq!(field(&pkt, Field::TcpSport), Some(40000));
+    assert_eq!(field(&pkt, Field::TcpDport), Some(22));
+    assert_eq!(field(&pkt, Field::ThDport), Some(22));
+    assert_eq!(field(&pkt, Field::TcpFlags), Some(0x02));
+    assert_eq!(field(&pkt, Field::EtherSaddr), Some(0x0200_0000_0201));
+    assert_eq!(field(&pkt, Field::EtherType), Some(0x0800));
+}
+
+#[test]
+fn a_protocols_field_needs_its_protocol_and_th_does_not() {
+    let ip = ipv4([10, 0, 0, 2], [10, 0, 0, 1], 1, &echo_hdr());
+    let pkt = view(&ip);
+    assert_eq!(field(&pkt, Field::TcpDport), None);
+    assert_eq!(field(&pkt, Field::UdpDport), None);
+    assert_eq!(field(&pkt, Field::IcmpType), Some(8));
+    assert_eq!(field(&pkt, Field::IcmpCode), Some(0));
+    // `th dport` of an echo request is its checksum's bytes.
+    assert_eq!(field(&pkt, Field::ThDport), Some(0));
+    assert_eq!(field(&pkt, Field::Ip6Saddr), None);
+}
+
+#[test]
+fn dscp_is_the_upper_six_bits_of_the_tos_byte() {
+    let mut ip = syn();
+    ip[1] = 0x10 | 0x01;
+    assert_eq!(field(&view(&ip), Field::IpDscp), Some(4));
 }
 
 #[test]
@@ -28,19 +53,25 @@ fn payload_breaks_past_the_datagram_in_fragments_and_without_a_mac_header() {
     let ip = ipv4([10, 0, 0, 2], [10, 0, 0, 1], 1, &echo_hdr());
     let mut pkt = view(&ip);
     // An 8-byte ICMP header has no byte 8; the total length bounds reads, not the buffer.
-    assert_eq!(payload(&pkt, PayloadBase::Transport, 6, 2), Some(vec![0, 1]));
+    assert_eq!(
+        payload(&pkt, PayloadBase::Transport, 6, 2),
+        Some(vec![0, 1])
+    );
     assert_eq!(payload(&pkt, PayloadBase::Transport, 7, 2), None);
     let mut padded = ip.clone();
     padded.extend_from_slice(&[0xee; 6]);
-    let trailer = view(&padded);
-    let trailer = PacketView { len: ip.len() as u32, ..trailer };
+    let trailer = PacketView {
+        len: ip.len() as u32,
+        ..view(&padded)
+    };
     assert_eq!(payload(&trailer, PayloadBase::Transport, 8, 1), None);
     pkt.fragment = true;
     assert_eq!(payload(&pkt, PayloadBase::Transport, 0, 1), None);
+    assert_eq!(field(&pkt, Field::IcmpType), None);
     assert_eq!(payload(&pkt, PayloadBase::Network, 9, 1), Some(vec![1]));
     // Sent by this host: no MAC header yet.
     pkt.in_iface = None;
-    assert_eq!(payload(&pkt, PayloadBase::Link, 6, 6), None);
+    assert_eq!(field(&pkt, Field::EtherSaddr), None);
 }
 
 #[test]
@@ -51,33 +82,35 @@ fn payload_honours_ip_options_for_the_transport_offset() {
     let mut ip = ipv4([10, 0, 0, 2], [10, 0, 0, 1], 17, &l4);
     ip[0] = 0x46;
     let pkt = view(&ip);
-    assert_eq!(payload(&pkt, PayloadBase::Transport, 0, 4), Some(vec![0, 53, 0x14, 0xe9]));
+    assert_eq!(field(&pkt, Field::UdpSport), Some(53));
+    assert_eq!(field(&pkt, Field::UdpDport), Some(5353));
 }
 
-fn meta(pkt: &PacketView<'_>, key: MetaKey) -> Option<Vec<u8>> {
-    let mut out = [0u8; 64];
-    load_meta(pkt, key, &mut out).map(|()| out[..key.len()].to_vec())
+fn meta(pkt: &PacketView<'_>, m: MetaKey) -> u128 {
+    read(Key::Meta(m), pkt, &NoConns).unwrap()
 }
 
 #[test]
-fn meta_keys_load_big_endian_values() {
+fn meta_keys_and_interface_names() {
     let ip = syn();
     let mut pkt = view(&ip);
     pkt.mark = 0x10;
-    assert_eq!(meta(&pkt, MetaKey::Mark), Some(vec![0, 0, 0, 0x10]));
-    assert_eq!(meta(&pkt, MetaKey::Len), Some(vec![0, 0, 0, 40]));
-    assert_eq!(meta(&pkt, MetaKey::L4Proto), Some(vec![6]));
-    assert_eq!(meta(&pkt, MetaKey::NfProto), Some(vec![2]));
-    assert_eq!(meta(&pkt, MetaKey::Protocol), Some(vec![8, 0]));
-    assert_eq!(meta(&pkt, MetaKey::IifType), Some(vec![0, 1]));
-    assert_eq!(meta(&pkt, MetaKey::PktType), Some(vec![0]));
-    let mut name = b"eth0".to_vec();
-    name.resize(16, 0);
-    assert_eq!(meta(&pkt, MetaKey::IifName), Some(name));
-    // No output interface before routing: the kernel breaks.
-    assert_eq!(meta(&pkt, MetaKey::OifName), None);
+    assert_eq!(meta(&pkt, MetaKey::Mark), 0x10);
+    assert_eq!(meta(&pkt, MetaKey::L4proto), 6);
+    assert_eq!(meta(&pkt, MetaKey::Nfproto), 2);
+    assert_eq!(meta(&pkt, MetaKey::Protocol), 0x0800);
+    assert_eq!(meta(&pkt, MetaKey::Pkttype), 0);
+    assert_eq!(meta(&pkt, MetaKey::Iifname), name_num("eth0"));
+    // No output interface before routing: the empty name.
+    assert_eq!(meta(&pkt, MetaKey::Oifname), 0);
     pkt.mac.as_mut().unwrap()[..6].fill(0xff);
-    assert_eq!(meta(&pkt, MetaKey::PktType), Some(vec![1]));
+    assert_eq!(meta(&pkt, MetaKey::Pkttype), 1);
+    let (lo, hi) = name_range("eth*");
+    assert!((lo..=hi).contains(&name_num("eth0")));
+    assert!((lo..=hi).contains(&name_num("eth")));
+    assert!(!(lo..=hi).contains(&name_num("et")));
+    assert!(!(lo..=hi).contains(&name_num("veth0")));
+    assert_eq!(name_range("eth0"), (name_num("eth0"), name_num("eth0")));
 }
 
 #[test]
@@ -102,40 +135,82 @@ fn ct_state_bits_are_nfts() {
 fn ct_keys_break_without_a_connection() {
     let ip = syn();
     let mut pkt = view(&ip);
-    let now = Instant::from_nanos(1_000_000_000);
-    let mut out = [0u8; 16];
+    let ct_read = |pkt: &PacketView<'_>, k| read(k, pkt, &NoConns);
     {
         let ct = pkt.ct.as_mut().unwrap();
         ct.mark = 7;
         ct.dnat = true;
+        ct.reply = true;
         ct.detail.status = ct_status::SEEN_REPLY | ct_status::CONFIRMED;
-        ct.detail.expires = Some(now + Duration::from_millis(2500));
-        ct.detail.proto = 6;
+        ct.detail.repl_dport = Some(40000);
     }
-    load_ct(&pkt, CtKey::Mark, now, &mut out).unwrap();
-    assert_eq!(out[..4], [0, 0, 0, 7]);
-    load_ct(&pkt, CtKey::Status, now, &mut out).unwrap();
-    assert_eq!(u32::from_be_bytes(out[..4].try_into().unwrap()), 2 | 8 | 32);
-    load_ct(&pkt, CtKey::Expiration, now, &mut out).unwrap();
-    assert_eq!(u32::from_be_bytes(out[..4].try_into().unwrap()), 2500);
-    load_ct(&pkt, CtKey::ProtoDst(CtDir::Original), now, &mut out).unwrap();
-    assert_eq!(out[..2], [0, 22]);
-    load_ct(&pkt, CtKey::Saddr(CtDir::Original), now, &mut out).unwrap();
-    assert_eq!(out[..4], [10, 0, 0, 2]);
+    assert_eq!(ct_read(&pkt, Key::Ct(CtKey::Mark)), Some(7));
+    assert_eq!(ct_read(&pkt, Key::Ct(CtKey::Status)), Some(2 | 8 | 32));
+    assert_eq!(ct_read(&pkt, Key::Ct(CtKey::Direction)), Some(1));
+    let tuple = |d, t| Key::CtTuple(d, t);
+    assert_eq!(
+        ct_read(&pkt, tuple(CtDir::Original, TupleKey::ProtoDst)),
+        Some(22)
+    );
+    assert_eq!(
+        ct_read(&pkt, tuple(CtDir::Original, TupleKey::IpSaddr)),
+        Some(0x0a00_0002)
+    );
+    assert_eq!(
+        ct_read(&pkt, tuple(CtDir::Reply, TupleKey::ProtoDst)),
+        Some(40000)
+    );
     pkt.ct.as_mut().unwrap().state = CtState::Invalid;
-    assert_eq!(load_ct(&pkt, CtKey::Mark, now, &mut out), None);
-    load_ct(&pkt, CtKey::State, now, &mut out).unwrap();
-    assert_eq!(out[..4], [0, 0, 0, 1]);
+    assert_eq!(ct_read(&pkt, Key::Ct(CtKey::Mark)), None);
+    assert_eq!(ct_read(&pkt, Key::Ct(CtKey::State)), Some(1));
 }
 
 #[test]
 fn fib_type_follows_the_address_classes() {
     let ip = syn();
     let mut pkt = view(&ip);
-    assert_eq!(fib_type(&pkt, true), 2);
-    assert_eq!(fib_type(&pkt, false), 1);
+    let daddr = Key::Fib(FibFlags(FibFlags::DADDR), FibResult::Type);
+    let saddr = Key::Fib(FibFlags(FibFlags::SADDR), FibResult::Type);
+    assert_eq!(read(daddr, &pkt, &NoConns), Some(2));
+    assert_eq!(read(saddr, &pkt, &NoConns), Some(1));
     pkt.dst_type = AddrType::Broadcast;
-    assert_eq!(fib_type(&pkt, true), 3);
+    assert_eq!(read(daddr, &pkt, &NoConns), Some(3));
     pkt.dst_type = AddrType::Multicast;
-    assert_eq!(fib_type(&pkt, true), 5);
+    assert_eq!(read(daddr, &pkt, &NoConns), Some(5));
+}
+
+/// A host whose route back to every source leaves by `eth1`.
+struct BackByEth1;
+
+impl ConnQuery for BackByEth1 {
+    fn alive(
+        &self,
+        _: smoltcp::wire::Ipv4Address,
+        _: smoltcp::wire::Ipv4Address,
+        _: u8,
+        _: (u16, u16),
+    ) -> bool {
+        true
+    }
+    fn reverse_path(
+        &self,
+        _: smoltcp::wire::Ipv4Address,
+        iif: &str,
+        _: bool,
+        loose: bool,
+    ) -> Option<bool> {
+        Some(loose || iif == "eth1")
+    }
+}
+
+#[test]
+fn fib_saddr_iif_oif_is_the_reverse_path_check() {
+    let ip = syn();
+    let mut pkt = view(&ip);
+    let key = Key::Fib(FibFlags(FibFlags::SADDR | FibFlags::IIF), FibResult::Oif);
+    assert_eq!(read(key, &pkt, &BackByEth1), Some(0));
+    pkt.in_iface = Some("eth1");
+    assert_eq!(read(key, &pkt, &BackByEth1), Some(name_num("eth1")));
+    // Without a routing table to ask, the lookup breaks.
+    assert_eq!(read(key, &pkt, &NoConns), None);
 }

@@ -79,9 +79,7 @@ pub(crate) fn view(ip: &[u8]) -> PacketView<'_> {
         src_type: AddrType::Unicast,
         dst_type: AddrType::Local,
         ip,
-        mac: Some([
-            0x02, 0, 0, 0, 1, 1, 0x02, 0, 0, 0, 2, 1, 0x08, 0x00,
-        ]),
+        mac: Some([0x02, 0, 0, 0, 1, 1, 0x02, 0, 0, 0, 2, 1, 0x08, 0x00]),
         mark: 0,
         physdev: None,
     }
