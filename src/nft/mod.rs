@@ -79,5 +79,6 @@ impl ChainRef {
 }
 
 pub mod eval_packet;
+pub mod eval_set;
 #[cfg(test)]
 mod eval_testing;
