@@ -79,6 +79,7 @@ impl ChainRef {
 }
 
 pub mod eval_limit;
+pub mod eval_match;
 pub mod eval_packet;
 pub mod eval_set;
 #[cfg(test)]
