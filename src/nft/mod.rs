@@ -82,5 +82,6 @@ pub mod eval_limit;
 pub mod eval_match;
 pub mod eval_packet;
 pub mod eval_set;
+pub mod eval_stmt;
 #[cfg(test)]
 mod eval_testing;
