@@ -11,8 +11,24 @@
 
 use crate::netfilter::Hook;
 
+mod apply;
+mod command;
 pub mod expr;
+pub mod lex;
+mod lookup;
 pub mod model;
+mod normalize;
+pub mod parse;
+pub mod parse_cmd;
+mod parse_expr;
+pub mod parse_stmt;
+pub mod print;
+pub mod print_stmt;
+mod priority;
+mod value;
+
+pub use command::Nft;
+pub use print_stmt::Style;
 
 /// nft's address families.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -396,3 +396,20 @@ impl Set {
         self.data.as_deref() == Some(&[DataType::Verdict])
     }
 }
+
+/// nft's order of a set's elements as it lists them: by value, an interface name by its
+/// length and then its last bytes first (the kernel compares names as host-order numbers).
+pub fn sort_elems(elems: &mut Vec<Elem>) {
+    fn rank(v: &Value) -> (u128, Vec<u8>) {
+        match v {
+            Value::Num(n) => (*n, Vec::new()),
+            Value::Name(s) => (s.len() as u128, s.bytes().rev().collect()),
+        }
+    }
+    elems.sort_by(|a, b| {
+        let ka: Vec<_> = a.key.iter().map(|(lo, _)| rank(lo)).collect();
+        let kb: Vec<_> = b.key.iter().map(|(lo, _)| rank(lo)).collect();
+        ka.cmp(&kb)
+    });
+    elems.dedup_by(|a, b| a.key == b.key);
+}

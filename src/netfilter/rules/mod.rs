@@ -85,7 +85,7 @@ mod log;
 mod match_eval;
 mod matches;
 mod model;
-mod names;
+pub(crate) mod names;
 mod options;
 mod parse;
 mod parse_ext;
