@@ -12,7 +12,7 @@ use super::eval_note::{Step, TraceStep, decision_note, trace_note};
 use super::eval_plan::EvalState;
 use super::eval_rule::{RuleCx, RuleEnd};
 use super::model::Ruleset;
-use super::{ChainRef, NftFamily};
+use super::{ChainRef, Nft, NftFamily};
 use crate::netfilter::hooks::{ChainOutcome, Notes};
 use crate::netfilter::{ConnQuery, CtState, Hook, PacketView, Verdict};
 use crate::time::Instant;
@@ -26,6 +26,56 @@ pub(super) type Decider = Option<(usize, usize)>;
 /// Whether a table of this family sees IPv4 packets.
 fn sees_ipv4(family: NftFamily) -> bool {
     matches!(family, NftFamily::Ip | NftFamily::Inet)
+}
+
+impl Nft {
+    /// Runs base chain `chain` for the packet at `hook` (see the module's doc): the
+    /// verdict, and the marks and `notrack` the walk left. LOG lines go to `notes`; with
+    /// [`Nft::set_detail`] what decided (a drop, reject, NAT, or a rule accepting a new
+    /// connection) is noted, and with [`Nft::set_tracing`] the whole walk. The first run
+    /// after the ruleset changed re-reads it (sets indexed, limits' buckets carried over).
+    pub fn run(
+        &mut self,
+        chain: ChainRef,
+        hook: Hook,
+        pkt: &PacketView<'_>,
+        now: Instant,
+        conns: &dyn ConnQuery,
+        notes: &mut Notes,
+    ) -> ChainOutcome {
+        let generation = self.generation();
+        if self.eval.synced != Some(generation) {
+            self.eval.sync(&self.ruleset);
+            self.eval.synced = Some(generation);
+        }
+        let Nft { ruleset, eval, .. } = self;
+        eval.run(ruleset, chain, hook, pkt, now, conns, notes)
+    }
+
+    /// The chain could only accept with nothing to count, log or trace (no rules, accept
+    /// policy, not tracing): netfilter then skips it. `false` is always correct.
+    pub fn passes_all(&self, chain: ChainRef) -> bool {
+        self.eval.passes_all(&self.ruleset, chain)
+    }
+
+    /// Note what decided each chain run that dropped, rejected, NATed or accepted a new
+    /// connection.
+    pub fn set_detail(&mut self, on: bool) {
+        self.eval.detail = on;
+    }
+
+    /// Note each chain run's whole walk.
+    pub fn set_tracing(&mut self, on: bool) {
+        self.eval.tracing = on;
+    }
+
+    pub fn detail(&self) -> bool {
+        self.eval.detail
+    }
+
+    pub fn tracing(&self) -> bool {
+        self.eval.tracing
+    }
 }
 
 impl EvalState {
@@ -49,8 +99,7 @@ impl EvalState {
     }
 
     /// Runs the chain for the packet at `hook` (see the module's doc). LOG lines go to
-    /// `notes`, and with `detail` what decided, with `tracing` the whole walk. `rule_text`
-    /// prints a rule as `nft list` does, for those notes.
+    /// `notes`, and with `detail` what decided, with `tracing` the whole walk.
     #[allow(clippy::too_many_arguments)]
     pub fn run(
         &mut self,
@@ -61,7 +110,6 @@ impl EvalState {
         now: Instant,
         conns: &dyn ConnQuery,
         notes: &mut Notes,
-        rule_text: &dyn Fn(&super::model::Rule) -> String,
     ) -> ChainOutcome {
         // Every key and statement hoplab models reads the same at every hook; the kernel
         // refuses at load time what a hook does not allow (masquerade in prerouting).
@@ -192,10 +240,10 @@ impl EvalState {
         out.verdict = verdict;
         let table = &rs.tables[chain.table()];
         if let Some(t) = trace {
-            notes.decision(trace_note(table, base, &t, verdict, rule_text).into());
+            notes.decision(trace_note(table, base, &t, verdict).into());
         } else if self.detail {
             let new = pkt.ct.is_some_and(|c| c.state == CtState::New);
-            if let Some(text) = decision_note(table, base, decided, verdict, new, rule_text) {
+            if let Some(text) = decision_note(table, base, decided, verdict, new) {
                 notes.decision(text.into());
             }
         }

@@ -6,6 +6,7 @@
 
 use super::eval_rule::RuleEnd;
 use super::model::{Rule, Table};
+use super::print_stmt::{self, Style};
 use crate::netfilter::{NatAction, Verdict};
 
 /// One thing the walk met.
@@ -25,6 +26,13 @@ pub(super) struct TraceStep {
     pub chain: usize,
     pub rule: usize,
     pub step: Step,
+}
+
+/// A rule as `nft list` prints it (counters as they are now).
+fn rule_text(table: &Table, rule: &Rule) -> String {
+    let mut out = String::new();
+    print_stmt::rule(&mut out, table, rule, Style::default());
+    out
 }
 
 /// The walk's verdict as a note ends with it.
@@ -67,7 +75,6 @@ pub(super) fn decision_note(
     decided: Option<(usize, usize)>,
     verdict: Verdict,
     new: bool,
-    rule_text: &dyn Fn(&Rule) -> String,
 ) -> Option<String> {
     let what = match verdict {
         Verdict::Drop => "dropped by",
@@ -84,7 +91,7 @@ pub(super) fn decision_note(
                 table.name,
                 chain_name(table, c),
                 rule.handle,
-                rule_text(rule)
+                rule_text(table, rule)
             ),
             None => format!(
                 "nft {family} {} {}: {what} policy {}",
@@ -102,7 +109,6 @@ pub(super) fn trace_note(
     base: usize,
     steps: &[TraceStep],
     verdict: Verdict,
-    rule_text: &dyn Fn(&Rule) -> String,
 ) -> String {
     let mut words: Vec<String> = Vec::with_capacity(steps.len());
     for s in steps {
@@ -132,7 +138,7 @@ pub(super) fn trace_note(
                 };
                 format!(
                     "{within}handle {handle}: {} (verdict {said})",
-                    rule_text(rule)
+                    rule_text(table, rule)
                 )
             }
         };

@@ -109,11 +109,6 @@ fn goto(to: &str) -> Stmt {
 
 const DPORT: Key = Key::Payload(Field::TcpDport);
 
-/// `rule N` for rule handle N: the notes' rule text in these tests.
-fn text(r: &Rule) -> String {
-    format!("rule{}", r.handle)
-}
-
 struct Run {
     out: ChainOutcome,
     notes: crate::netfilter::hooks::NoteLists,
@@ -146,7 +141,6 @@ fn run_pkt(
         now,
         &NoConns,
         &mut notes,
-        &text,
     );
     Run {
         out,
@@ -602,7 +596,10 @@ fn detail_names_the_deciding_rule_or_the_policy() {
     };
     st.sync(&rs);
     let run = run_at(&mut st, &mut rs, 0, &syn(), Instant::ZERO);
-    assert_eq!(run.decisions(), ["nft ip t a: dropped by handle 4: rule4"]);
+    assert_eq!(
+        run.decisions(),
+        ["nft ip t a: dropped by handle 4: tcp dport 22 counter packets 1 bytes 40 drop"]
+    );
     let other = ipv4(
         [10, 0, 0, 2],
         [10, 0, 0, 1],
@@ -624,7 +621,7 @@ fn detail_names_the_deciding_rule_or_the_policy() {
     let run = run_at(&mut st, &mut rs, 0, &syn(), Instant::ZERO);
     assert_eq!(
         run.decisions(),
-        ["nft inet t input: new connection accepted by handle 2: rule2"]
+        ["nft inet t input: new connection accepted by handle 2: tcp dport 22 accept"]
     );
     let run = run_at(&mut st, &mut rs, 0, &other, Instant::ZERO);
     assert!(run.notes.decisions.is_empty());
@@ -652,9 +649,10 @@ fn tracing_tells_the_whole_walk() {
     assert_eq!(
         run.decisions(),
         [
-            "nft ip t input: handle 2 no match, handle 3: rule3 (verdict jump a), \
-          a handle 6 no match, a handle 7: rule7 (verdict continue), a verdict continue, \
-          handle 4: rule4 (verdict continue), policy drop => drop"
+            "nft ip t input: handle 2 no match, handle 3: jump a (verdict jump a), \
+             a handle 6 no match, a handle 7: counter packets 1 bytes 40 (verdict continue), \
+             a verdict continue, handle 4: counter packets 1 bytes 40 (verdict continue), \
+             policy drop => drop"
         ]
     );
 }
