@@ -254,3 +254,7 @@ impl EvalState {
 #[cfg(test)]
 #[path = "eval_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "eval_text_tests.rs"]
+mod text_tests;

@@ -70,7 +70,9 @@ pub fn nat_step(nat: &Nat, pkt: &PacketView<'_>, mapped: Option<&ElemData>) -> N
             let Some(a) = vals.first().and_then(addr) else {
                 return NatStep::Skip;
             };
-            let port = match with_port {
+            // Data of type `ipv4_addr . inet_service` gives the port too, however the
+            // statement was written (nft 1.0.6 prints it `dnat ip to KEY map @m`).
+            let port = match *with_port || vals.len() > 1 {
                 true => vals
                     .get(1)
                     .and_then(|p| u16::try_from(p.num()).ok())
