@@ -14,6 +14,9 @@ use crate::netfilter::Hook;
 pub struct Nft {
     pub ruleset: Ruleset,
     generation: u64,
+    /// What evaluation keeps beside the ruleset (set indexes, limit buckets) and its
+    /// switches ([`Nft::run`]).
+    pub eval: super::EvalState,
 }
 
 /// What the options ask of the listing and where the commands come from.

@@ -93,3 +93,17 @@ impl ChainRef {
         (self.0 & 0xFFFF) as usize
     }
 }
+
+pub mod eval;
+pub mod eval_limit;
+pub mod eval_match;
+mod eval_note;
+pub mod eval_packet;
+pub mod eval_plan;
+mod eval_rule;
+pub mod eval_set;
+pub mod eval_stmt;
+
+pub use eval_plan::EvalState;
+#[cfg(test)]
+mod eval_testing;

@@ -14,6 +14,24 @@ use super::eval::LogLine;
 
 impl fmt::Display for LogLine<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        PacketLog {
+            prefix: self.prefix,
+            packet: self.packet,
+        }
+        .fmt(f)
+    }
+}
+
+/// The line `nf_log_ip_packet` writes for a packet, after a rule's prefix: what iptables'
+/// LOG and nft's `log` statement both print.
+#[derive(Clone, Copy, Debug)]
+pub struct PacketLog<'a> {
+    pub prefix: &'a str,
+    pub packet: &'a crate::netfilter::PacketView<'a>,
+}
+
+impl fmt::Display for PacketLog<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let p = self.packet;
         write!(
             f,

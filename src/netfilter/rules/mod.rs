@@ -103,6 +103,7 @@ use std::fmt;
 pub use eval::{LogLine, TraceEvent};
 pub use ext_hdr::{decrease_ttl, rewrite_tos_ttl};
 pub use ext_state::proc_file;
+pub use log::PacketLog;
 pub use model::{Counters, Policy, Tables};
 pub use restore::RestoreOptions;
 pub use save::SAVE_DATE;
