@@ -119,11 +119,11 @@ impl Tables {
 pub fn nft_table_listing(tables: &Tables, table: Table, opts: NftListOptions) -> Option<String> {
     let ts = tables.state(table);
     let order = tables.nft_table_order(table)?;
-    let mut out = format!("table ip {}", table.name());
+    let mut out = format!("table ip {} {{", table.name());
     if opts.handles {
         let _ = write!(out, " # handle {}", opts.table_handle.unwrap_or(order));
     }
-    out.push_str(" {\n");
+    out.push('\n');
     for (i, id) in nft_chains(ts).into_iter().enumerate() {
         if i > 0 {
             out.push('\n');

@@ -307,10 +307,6 @@ fn conntrack(c: &CtMatch) -> Option<String> {
         }
     }
     if let Some((mask, inv)) = c.ext.status {
-        // `--ctstatus EXPECTED` alone has no translation.
-        if mask == 1 {
-            return None;
-        }
         let names: Vec<&str> = [
             (1, "expected"),
             (2, "seen-reply"),
