@@ -167,7 +167,10 @@ fn same(what: &str, want: &str, got: &str) {
     for i in 0..w.len().max(g.len()) {
         let (a, b) = (w.get(i).copied(), g.get(i).copied());
         if a != b {
-            diff.push_str(&format!("line {}:\n  nft:    {a:?}\n  hoplab: {b:?}\n", i + 1));
+            diff.push_str(&format!(
+                "line {}:\n  nft:    {a:?}\n  hoplab: {b:?}\n",
+                i + 1
+            ));
         }
     }
     panic!("{what} differs:\n{diff}\nnft:\n{want}\nhoplab:\n{got}");
@@ -358,6 +361,19 @@ fn kd_nft_xt_other_matches() {
             "iptables -A OUTPUT -m owner --uid-owner 5-10",
             "iptables -A OUTPUT -m owner ! --gid-owner 5",
             "iptables -A OUTPUT -m owner --socket-exists",
+            "iptables -A OUTPUT -m owner --uid-owner 0 --gid-owner 0",
+            "iptables -A INPUT -m policy --dir in --pol ipsec --proto esp",
+            "iptables -A INPUT -p sctp -m sctp --dport 5 --chunk-types any INIT",
+            "iptables -A INPUT -m string --string foo --algo kmp",
+            "iptables -A INPUT -m hashlimit --hashlimit-upto 5/sec --hashlimit-name foo",
+            "iptables -A INPUT -m socket --transparent",
+            "iptables -A INPUT -m time --timestart 09:00 --timestop 17:00 --weekdays Mon",
+            "iptables -A INPUT -m time --datestart 2020-01-01 --datestop 2021-01-01",
+            "iptables -A INPUT -m time --monthdays 1,2",
+            "iptables -A INPUT -m time ! --weekdays Sat,Sun",
+            "iptables -A INPUT -m time --timestart 22:00 --timestop 02:00 --contiguous",
+            "iptables -A INPUT -m time --kerneltz --timestart 09:00",
+            "iptables -A INPUT -m time --datestart 2020-01-01T10:00:00 --weekdays Sun,Sat",
         ]),
     );
 }
@@ -435,6 +451,18 @@ fn kd_nft_xt_nat_mangle_raw() {
             "iptables -t raw -A PREROUTING -j CT --notrack",
             "iptables -t raw -A PREROUTING -j NOTRACK",
             "iptables -t raw -A OUTPUT -j CT --zone 1",
+            "iptables -t raw -A PREROUTING -m rpfilter",
+            "iptables -t raw -A PREROUTING -m rpfilter --invert --loose",
+            "iptables -t raw -A PREROUTING -m rpfilter --validmark",
+            "iptables -t raw -A PREROUTING -m rpfilter --accept-local --loose",
+            "iptables -t mangle -A FORWARD -j TOS --set-tos 0x10",
+            "iptables -t mangle -A FORWARD -j TOS --set-tos Minimize-Delay",
+            "iptables -t mangle -A FORWARD -j TOS --and-tos 0x3",
+            "iptables -t mangle -A FORWARD -j TOS --or-tos 0x3",
+            "iptables -t mangle -A FORWARD -j TOS --xor-tos 0x3",
+            "iptables -t mangle -A FORWARD -j TTL --ttl-inc 1",
+            "iptables -t mangle -A PREROUTING -p tcp -j TPROXY --on-port 80",
+            "iptables -t nat -A PREROUTING -j NETMAP --to 10.0.0.0/24",
         ]),
     );
 }
@@ -465,7 +493,11 @@ fn kd_nft_xt_restore_recreates_tables() {
         handles: true,
         ..NftListOptions::default()
     };
-    same("restore: nft -a list ruleset", &out, &nft_ruleset_listing(&t, handles));
+    same(
+        "restore: nft -a list ruleset",
+        &out,
+        &nft_ruleset_listing(&t, handles),
+    );
 }
 
 fn docker_host() -> (Daemon, Vec<Network>, Vec<Container>) {

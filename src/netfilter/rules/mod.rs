@@ -108,9 +108,7 @@ pub use eval::{LogLine, TraceEvent};
 pub use ext_hdr::{decrease_ttl, rewrite_tos_ttl};
 pub use ext_state::proc_file;
 pub use model::{Counters, Policy, Tables};
-pub use nft_view::{
-    NftListOptions, nft_ruleset_listing, nft_table_listing, nft_table_warning,
-};
+pub use nft_view::{NftListOptions, nft_ruleset_listing, nft_table_listing, nft_table_warning};
 pub use restore::RestoreOptions;
 pub use save::SAVE_DATE;
 

@@ -53,10 +53,20 @@ impl TableState {
     /// the chain's order (the rules of one command are consecutive).
     pub(crate) fn nft_rules(&mut self, id: usize) {
         self.nft_chain(id);
-        let fresh = self.chain(id).rules.iter().filter(|r| r.handle == 0).count();
+        let fresh = self
+            .chain(id)
+            .rules
+            .iter()
+            .filter(|r| r.handle == 0)
+            .count();
         let mut handles: Vec<u64> = (0..fresh).map(|_| self.nft_handle()).collect();
         handles.reverse();
-        for r in self.chain_mut(id).rules.iter_mut().filter(|r| r.handle == 0) {
+        for r in self
+            .chain_mut(id)
+            .rules
+            .iter_mut()
+            .filter(|r| r.handle == 0)
+        {
             r.handle = handles.pop().unwrap_or(0);
         }
     }

@@ -118,7 +118,12 @@ fn handles_count_chains_and_rules_per_table_and_survive_replace_and_rename() {
             .starts_with("table ip mangle { # handle 7\n")
     );
     // A failed command creates nothing.
-    assert!(t.apply(&crate::netfilter::rules::testing::argv("iptables -t nat -A POSTROUTING -j NOPE")).is_err());
+    assert!(
+        t.apply(&crate::netfilter::rules::testing::argv(
+            "iptables -t nat -A POSTROUTING -j NOPE"
+        ))
+        .is_err()
+    );
     assert_eq!(t.nft_table_order(Table::Nat), None);
     ok(&mut t, "iptables -t nat -F POSTROUTING");
     assert_eq!(t.nft_table_order(Table::Nat), Some(3));
@@ -164,7 +169,9 @@ fn native_ip_header_and_ports() {
         "ip saddr 10.0.0.0/8 tcp dport 22 counter packets 0 bytes 0 accept"
     );
     assert_eq!(
-        one("iptables -A INPUT ! -s 10.0.0.1 ! -d 192.168.0.0/16 ! -i eth0 -p udp ! --sport 53 ! --dport 1000:2000 -j ACCEPT"),
+        one(
+            "iptables -A INPUT ! -s 10.0.0.1 ! -d 192.168.0.0/16 ! -i eth0 -p udp ! --sport 53 ! --dport 1000:2000 -j ACCEPT"
+        ),
         "iifname != \"eth0\" ip saddr != 10.0.0.1 ip daddr != 192.168.0.0/16 udp sport != 53 udp dport != 1000-2000 counter packets 0 bytes 0 accept"
     );
     assert_eq!(
@@ -207,7 +214,10 @@ fn tcp_flags_in_natives_and_translations() {
     let cases = [
         ("--syn", "tcp flags syn / fin,syn,rst,ack"),
         ("! --syn", "tcp flags != syn / fin,syn,rst,ack"),
-        ("--tcp-flags ALL NONE", "tcp flags ! fin,syn,rst,psh,ack,urg"),
+        (
+            "--tcp-flags ALL NONE",
+            "tcp flags ! fin,syn,rst,psh,ack,urg",
+        ),
         ("! --tcp-flags SYN NONE", "tcp flags syn"),
         ("--tcp-flags SYN SYN", "tcp flags & syn == syn"),
         ("! --tcp-flags SYN SYN", "tcp flags & syn != syn"),
@@ -255,8 +265,14 @@ fn a_compat_statement_keeps_the_protocol_dependency() {
 #[test]
 fn translated_matches() {
     let cases = [
-        ("-m conntrack --ctstate RELATED,ESTABLISHED", "ct state related,established"),
-        ("-m conntrack ! --ctstate NEW,UNTRACKED", "ct state ! new,untracked"),
+        (
+            "-m conntrack --ctstate RELATED,ESTABLISHED",
+            "ct state related,established",
+        ),
+        (
+            "-m conntrack ! --ctstate NEW,UNTRACKED",
+            "ct state ! new,untracked",
+        ),
         ("-m conntrack --ctstate SNAT,DNAT", "ct status snat"),
         ("-m state ! --state INVALID", "ct state ! invalid"),
         ("-m conntrack ! --ctstatus ASSURED", "ct status ! assured"),
@@ -268,31 +284,52 @@ fn translated_matches() {
             "-m conntrack --ctstate RELATED,ESTABLISHED --ctdir ORIGINAL",
             "ct direction original ct state related,established",
         ),
-        ("-m conntrack --ctorigsrc 10.0.0.0/255.0.255.0", "ct original saddr 10.0.0.0"),
+        (
+            "-m conntrack --ctorigsrc 10.0.0.0/255.0.255.0",
+            "ct original saddr 10.0.0.0",
+        ),
         ("-m addrtype --dst-type LOCAL", "fib daddr type local"),
-        ("-m addrtype ! --src-type LOCAL,UNICAST", "fib saddr type != { unicast, local }"),
+        (
+            "-m addrtype ! --src-type LOCAL,UNICAST",
+            "fib saddr type != { unicast, local }",
+        ),
         (
             "-m addrtype --dst-type LOCAL,BROADCAST --limit-iface-in",
             "fib daddr . iif type { local, broadcast }",
         ),
-        ("-m addrtype --src-type LOCAL --dst-type UNICAST", "fib saddr type local"),
+        (
+            "-m addrtype --src-type LOCAL --dst-type UNICAST",
+            "fib saddr type local",
+        ),
         (
             "-m addrtype --dst-type UNSPEC,BLACKHOLE,UNREACHABLE,PROHIBIT,ANYCAST,NAT,XRESOLVE,THROW",
             "fib daddr type { unspec, anycast, blackhole, unreachable, prohibit }",
         ),
-        ("-m mark ! --mark 0x1/0xff", "meta mark & 0x000000ff != 0x00000001"),
+        (
+            "-m mark ! --mark 0x1/0xff",
+            "meta mark & 0x000000ff != 0x00000001",
+        ),
         ("-m connmark --mark 0x2", "ct mark 0x2"),
         ("-m connmark ! --mark 0x2/0xf0", "ct mark and 0xf0 != 0x2"),
-        ("-m limit --limit 5/min --limit-burst 10", "limit rate 5/minute burst 10 packets"),
+        (
+            "-m limit --limit 5/min --limit-burst 10",
+            "limit rate 5/minute burst 10 packets",
+        ),
         ("-m limit", "limit rate 3/hour"),
         ("-m limit --limit 60/min", "limit rate 1/second"),
         ("-m limit --limit 24/day", "limit rate 1/hour"),
-        ("-m iprange ! --dst-range 10.0.0.1-10.0.0.9", "ip daddr != 10.0.0.1-10.0.0.9"),
+        (
+            "-m iprange ! --dst-range 10.0.0.1-10.0.0.9",
+            "ip daddr != 10.0.0.1-10.0.0.9",
+        ),
         (
             "-m statistic --mode random --probability 0.5",
             "meta random & 2147483647 < 1073741824",
         ),
-        ("-m statistic --mode nth --every 3 --packet 1", "numgen inc mod 3 1"),
+        (
+            "-m statistic --mode nth --every 3 --packet 1",
+            "numgen inc mod 3 1",
+        ),
         ("-m physdev --physdev-is-bridged", "xt match physdev"),
         ("-m pkttype --pkt-type otherhost", "pkttype 3"),
         ("-m ttl --ttl-gt 5", "ip ttl gt 5"),
@@ -307,20 +344,38 @@ fn translated_matches() {
         assert_eq!(got, format!("{want} counter packets 0 bytes 0"), "{opts}");
     }
     let cases = [
-        ("-p icmp --icmp-type echo-request", "meta l4proto icmp icmp type echo-request"),
-        ("-p icmp ! --icmp-type 3/4", "meta l4proto icmp xt match icmp"),
-        ("-p icmp --icmp-type any", "meta l4proto icmp ip protocol icmp"),
-        ("-p icmp --icmp-type 13", "meta l4proto icmp icmp type timestamp-request"),
+        (
+            "-p icmp --icmp-type echo-request",
+            "meta l4proto icmp icmp type echo-request",
+        ),
+        (
+            "-p icmp ! --icmp-type 3/4",
+            "meta l4proto icmp xt match icmp",
+        ),
+        (
+            "-p icmp --icmp-type any",
+            "meta l4proto icmp ip protocol icmp",
+        ),
+        (
+            "-p icmp --icmp-type 13",
+            "meta l4proto icmp icmp type timestamp-request",
+        ),
         (
             "-p tcp -m multiport --dports 80,443,8000:8080",
             "meta l4proto tcp tcp dport { 80, 443, 8000-8080 }",
         ),
-        ("-p tcp -m multiport ! --dports 1000:2000", "meta l4proto tcp tcp dport != 1000-2000"),
+        (
+            "-p tcp -m multiport ! --dports 1000:2000",
+            "meta l4proto tcp tcp dport != 1000-2000",
+        ),
         (
             "-p tcp -m multiport ! --ports 1:2,3",
             "meta l4proto tcp tcp sport . tcp dport { 0-65535 . 1, 1 . 0-65535, 0-65535 . 2, 2 . 0-65535, 0-65535 . 3, 3 . 0-65535 }",
         ),
-        ("-p tcp -m tcpmss --mss 100:200", "meta l4proto tcp tcp option maxseg size 100-200"),
+        (
+            "-p tcp -m tcpmss --mss 100:200",
+            "meta l4proto tcp tcp option maxseg size 100-200",
+        ),
     ];
     for (opts, want) in cases {
         let got = one(&format!("iptables -A FORWARD {opts}"));
@@ -389,7 +444,10 @@ fn translated_targets() {
             "iptables -t mangle -A INPUT -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xf0",
             "xt target CONNMARK",
         ),
-        ("iptables -t mangle -A FORWARD -j TTL --ttl-set 64", "xt target TTL"),
+        (
+            "iptables -t mangle -A FORWARD -j TTL --ttl-set 64",
+            "xt target TTL",
+        ),
         ("iptables -t raw -A PREROUTING -j NOTRACK", "notrack"),
         ("iptables -t raw -A OUTPUT -j CT --zone 1", "xt target CT"),
     ];

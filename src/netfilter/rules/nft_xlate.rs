@@ -207,7 +207,11 @@ fn tcp_udp(name: &str, proto: u8, m: &PortMatch) -> Vec<Stmt> {
     if let Some((mask, comp, inv)) = m.flags.filter(|f| f.0 != 0) {
         // nft folds `flags & MASK ==/!= COMP` into its flag notations.
         let text = if comp == 0 {
-            format!("tcp flags {}{}", if inv { "" } else { "! " }, flag_names(mask))
+            format!(
+                "tcp flags {}{}",
+                if inv { "" } else { "! " },
+                flag_names(mask)
+            )
         } else if comp == mask && mask.is_power_of_two() {
             let f = flag_names(mask);
             format!("tcp flags & {f} {} {f}", if inv { "!=" } else { "==" })
@@ -498,8 +502,9 @@ fn hdr(h: &HdrMatch) -> Stmt {
             }
             Some(parts.join(" "))
         }
-        // No translation in 1.8.9 (tos, hashlimit, string), or one not modelled here
-        // (time; sctp with chunk types has none).
+        HdrMatch::Time(t) => t.nft_xlate(),
+        // No translation in 1.8.9 (tos, string, sctp with chunk types), or one not
+        // modelled here (hashlimit with a mode prints as an nft meter).
         _ => None,
     };
     Stmt::xt_match(hdr_name(h), text)
@@ -557,7 +562,16 @@ fn state(s: &StateMatch) -> Stmt {
         StateMatch::Set(_) => Stmt::xt_match("set", None),
         StateMatch::Connlimit(_) => Stmt::xt_match("connlimit", None),
         StateMatch::Physdev(_) => Stmt::xt_match("physdev", None),
-        StateMatch::Rpfilter(_) => Stmt::xt_match("rpfilter", None),
+        StateMatch::Rpfilter(r) => {
+            // `rpfilter_xlate`: none with `--accept-local`.
+            let text = (!r.accept_local).then(|| {
+                let mark = if r.validmark { " . mark" } else { "" };
+                let iif = if r.loose { "" } else { " . iif" };
+                let cmp = if r.invert { "0" } else { "!= 0" };
+                format!("fib saddr{mark}{iif} oif {cmp}")
+            });
+            Stmt::xt_match("rpfilter", text)
+        }
         StateMatch::Socket(_) => Stmt::xt_match("socket", None),
     }
 }

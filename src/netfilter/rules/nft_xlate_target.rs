@@ -202,13 +202,31 @@ fn connmark(c: ConnMarkTarget) -> Option<String> {
 fn hdr(h: &HdrTarget) -> Stmt {
     match h {
         HdrTarget::Dscp(d) => Stmt::xt_target("DSCP", Some(format!("ip dscp set 0x{d:02x}"))),
-        // TTL and CHECKSUM have no translation; TOS's is not modelled.
+        // TTL and CHECKSUM have no translation.
         HdrTarget::TtlSet(_) | HdrTarget::TtlInc(_) | HdrTarget::TtlDec(_) => {
             Stmt::xt_target("TTL", None)
         }
-        HdrTarget::Tos { .. } => Stmt::xt_target("TOS", None),
+        HdrTarget::Tos { value, mask } => Stmt::xt_target("TOS", tos(*value, *mask)),
         HdrTarget::Checksum => Stmt::xt_target("CHECKSUM", None),
     }
+}
+
+/// `tos_tg_xlate` of libxt_TOS 1.8.9 writes the DSCP bits of an IPv6 header
+/// (`ip6 dscp set`), even in the ip family: nft prints it so. The general and-xor form is
+/// not modelled.
+fn tos(value: u8, mask: u8) -> Option<String> {
+    let v = if mask == 0xff || mask == 0x3f {
+        format!("0x{:02x}", value >> 2)
+    } else if value == 0 {
+        format!("ip6 dscp and 0x{:02x}", !mask >> 2)
+    } else if value == mask {
+        format!("ip6 dscp or 0x{:02x}", value >> 2)
+    } else if mask == 0 {
+        format!("ip6 dscp xor 0x{:02x}", value >> 2)
+    } else {
+        return None;
+    };
+    Some(format!("ip6 dscp set {v}"))
 }
 
 fn state(s: &StateTarget) -> Stmt {
