@@ -511,7 +511,7 @@ fn docker_host() -> (Daemon, Vec<Network>, Vec<Container>) {
         bridge: "bridge1".to_string(),
         ..Network::user(
             "bridge1",
-            &format!("{:0>64}", "b1"),
+            format!("{:0>64}", "b1"),
             Ipv4Cidr::new(ip("192.0.2.0"), 24),
         )
     };
@@ -538,7 +538,7 @@ fn docker_host() -> (Daemon, Vec<Network>, Vec<Container>) {
             },
         ],
     };
-    let docker0 = Network::default_bridge(&format!("{:0>64}", "d0"));
+    let docker0 = Network::default_bridge(format!("{:0>64}", "d0"));
     (daemon, vec![docker0, bridge1], vec![c1])
 }
 
