@@ -503,8 +503,8 @@ fn hdr(h: &HdrMatch) -> Stmt {
             Some(parts.join(" "))
         }
         HdrMatch::Time(t) => t.nft_xlate(),
-        // No translation in 1.8.9 (tos, string, sctp with chunk types), or one not
-        // modelled here (hashlimit with a mode prints as an nft meter).
+        HdrMatch::HashLimit(h) => h.nft_xlate(),
+        // No translation in 1.8.9: tos, string, sctp with chunk types.
         _ => None,
     };
     Stmt::xt_match(hdr_name(h), text)
