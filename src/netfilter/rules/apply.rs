@@ -73,11 +73,14 @@ impl Tables {
         // run on a copy that is kept only on success.
         if matches!(c.command, cmd::APPEND | cmd::INSERT | cmd::REPLACE) {
             let version = self.version;
-            return exec(self.state_mut(c.table), &c, &p, version);
+            let out = exec(self.state_mut(c.table), &c, &p, version)?;
+            self.nft_number();
+            return Ok(out);
         }
         let mut ts = self.state(c.table).clone();
         let out = exec(&mut ts, &c, &p, self.version)?;
         *self.state_mut(c.table) = ts;
+        self.nft_number();
         Ok(out)
     }
 
@@ -158,6 +161,7 @@ fn build_rules(ts: &TableState, p: &Prog, c: &Command) -> Res<Vec<Rule>> {
                 matches: spec.matches.clone(),
                 target: target.clone(),
                 counters: c.counters.unwrap_or_default(),
+                handle: 0,
             });
         }
     }
@@ -248,6 +252,13 @@ pub(crate) fn exec(ts: &mut TableState, c: &Command, p: &Prog, v: IptablesVersio
                 }
                 return Err(e);
             }
+            // nf_tables replaces a rule in place: the new one keeps the old one's handle.
+            if let Some([old]) = replaced.as_deref()
+                && let Some(r) = ts.chain_mut(id).rules.get_mut(n - 1)
+            {
+                r.handle = old.handle;
+            }
+            ts.nft_rules(id);
         }
         cmd::DELETE | cmd::CHECK => {
             let rules = build_rules(ts, p, c)?;
@@ -294,15 +305,20 @@ pub(crate) fn exec(ts: &mut TableState, c: &Command, p: &Prog, v: IptablesVersio
                 Some(n) => vec![chain_id(ts, p, n)?],
                 None => ts.listing_order(),
             };
-            for id in ids {
+            for &id in &ids {
                 ts.chain_mut(id).rules.clear();
+            }
+            // `-F CHAIN` makes the chain in nf_tables; `-F` alone flushes what exists.
+            if c.chain.is_some() {
+                ts.nft_chain(ids[0]);
             }
         }
         cmd::NEW_CHAIN => {
             if ts.find(name).is_some() {
                 return Err(p.kernel("Chain already exists", Some(name)));
             }
-            ts.add_chain(name);
+            let id = ts.add_chain(name);
+            ts.nft_chain(id);
         }
         cmd::DELETE_CHAIN => {
             let ids: Vec<usize> = match &c.chain {
@@ -357,6 +373,7 @@ pub(crate) fn exec(ts: &mut TableState, c: &Command, p: &Prog, v: IptablesVersio
             if let Some(cnt) = c.counters {
                 ch.policy_counters = cnt;
             }
+            ts.nft_chain(id);
         }
         cmd::RENAME => {
             let id = chain_id(ts, p, name)?;

@@ -96,6 +96,7 @@ fn a_jump_deeper_than_the_stack_drops() {
         matches: vec![],
         target,
         counters: Counters::default(),
+        handle: 0,
     };
     let ids: Vec<usize> = (0..=MAX_JUMP_DEPTH)
         .map(|i| ts.add_chain(&format!("C{i}")))

@@ -218,6 +218,61 @@ impl HashLimit {
         self.srcmask <= 32 && self.dstmask <= 32 && self.gc_interval != 0 && self.expire() != 0
     }
 
+    /// `hashlimit_mt_xlate` of libxt_hashlimit 1.8.9 (revision 3), as nft prints it: a
+    /// meter keyed by the mode's fields (destination address, destination port, source
+    /// address, source port, ports always as `tcp`), the lifetime unless it is one second,
+    /// the rate in the largest unit that keeps it whole, the burst unless 5. None without
+    /// a mode.
+    pub fn nft_xlate(&self) -> Option<String> {
+        let mask = |m: u32| match m {
+            32 => String::new(),
+            m => {
+                let bits = u32::MAX.checked_shl(32 - m).unwrap_or(0);
+                format!(" and {}", std::net::Ipv4Addr::from(bits))
+            }
+        };
+        let fields: Vec<String> = [
+            (HASH_DIP, format!("ip daddr{}", mask(self.dstmask))),
+            (HASH_DPT, "tcp dport".to_string()),
+            (HASH_SIP, format!("ip saddr{}", mask(self.srcmask))),
+            (HASH_SPT, "tcp sport".to_string()),
+        ]
+        .into_iter()
+        .filter(|(bit, _)| self.mode & bit != 0)
+        .map(|(_, f)| f)
+        .collect();
+        if fields.is_empty() {
+            return None;
+        }
+        let mut s = format!("meter {} {{ {}", self.name, fields.join(" . "));
+        if self.expire() != 1000 {
+            let _ = write!(s, " timeout {}s", self.expire() / 1000);
+        }
+        s.push_str(" limit rate");
+        if self.above {
+            s.push_str(" over");
+        }
+        const SCALE: u64 = 1_000_000;
+        let mult = [SCALE * 86_400, SCALE * 3_600, SCALE * 60, SCALE];
+        let avg = self.avg.max(1);
+        let mut i = 1;
+        while i < mult.len() && !(avg > mult[i] || mult[i] / avg < mult[i] % avg) {
+            i += 1;
+        }
+        let unit = match mult[i - 1] / SCALE {
+            86_400 => "day",
+            3_600 => "hour",
+            60 => "minute",
+            _ => "second",
+        };
+        let _ = write!(s, " {}/{unit}", mult[i - 1] / avg);
+        if self.burst != 5 {
+            let _ = write!(s, " burst {} packets", self.burst);
+        }
+        s.push_str(" }");
+        Some(s)
+    }
+
     /// The buckets' idle lifetime in milliseconds: `--hashlimit-htable-expire`, else the
     /// rate's unit (`hashlimit_mt_check`'s default).
     fn expire(&self) -> u32 {

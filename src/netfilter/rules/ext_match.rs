@@ -39,8 +39,7 @@ pub(crate) fn parse_match_opt(
             | "limit-iface-in"
             | "limit-iface-out"
             | "comment"
-            | "probability"
-            | "every"
+            | "mode"
             | "packet"
     );
     // libxt_tcp parses the old way, with its own words for a repeat.
@@ -201,7 +200,6 @@ pub(crate) fn parse_match_opt(
             };
             match canon {
                 "mode" => {
-                    m.inv = m.inv || inv;
                     m.mode = match v {
                         "nth" => StatMode::Nth {
                             every: u32::MAX,
@@ -227,6 +225,9 @@ pub(crate) fn parse_match_opt(
                         );
                     };
                     *probability = (prob * f64::from(0x8000_0000u32)).round() as u32;
+                    // libxt_statistic 1.8.9 takes the `!` here and at `--every`, not at
+                    // `--mode` (checked).
+                    m.inv = inv;
                 }
                 _ => {
                     let n: u32 = v.parse().map_err(|_| bad())?;
@@ -242,6 +243,7 @@ pub(crate) fn parse_match_opt(
                     };
                     if canon == "every" {
                         *every = n.checked_sub(1).ok_or_else(bad)?;
+                        m.inv = inv;
                     } else {
                         *packet = n;
                         *count = n;

@@ -211,6 +211,49 @@ impl TimeMatch {
     }
 }
 
+impl TimeMatch {
+    /// `time_xlate` of libxt_time 1.8.9, as nft prints it: the dates, then the daytimes
+    /// and the week days each after a space (so a rule without dates starts with one);
+    /// none for month days (`--contiguous` is left out). nft numbers days from Sunday, 0.
+    pub fn nft_xlate(&self) -> Option<String> {
+        if self.monthdays != ALL_MONTHDAYS {
+            return None;
+        }
+        let mut s = String::new();
+        if self.date_start != 0 || self.date_stop != DATE_MAX {
+            let _ = write!(
+                s,
+                "meta time \"{}\"-\"{}\"",
+                date(self.date_start, ' '),
+                date(self.date_stop, ' ')
+            );
+        }
+        if self.daytime_start != 0 || self.daytime_stop != MAX_DAYTIME {
+            let _ = write!(
+                s,
+                " meta hour \"{}\"-\"{}\"",
+                hms(self.daytime_start),
+                hms(self.daytime_stop)
+            );
+        }
+        if self.weekdays != ALL_WEEKDAYS {
+            let days: Vec<String> = (1..=7)
+                .filter(|i| self.weekdays & (1 << i) != 0)
+                .map(|i| (i % 7).to_string())
+                .collect();
+            match days.as_slice() {
+                [one] => {
+                    let _ = write!(s, " meta day {one}");
+                }
+                many => {
+                    let _ = write!(s, " meta day {{ {} }}", many.join(", "));
+                }
+            }
+        }
+        Some(s)
+    }
+}
+
 fn hms(t: u32) -> String {
     format!("{:02}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60)
 }

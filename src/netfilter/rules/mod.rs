@@ -86,6 +86,10 @@ mod match_eval;
 mod matches;
 mod model;
 pub(crate) mod names;
+mod nft_track;
+mod nft_view;
+mod nft_xlate;
+mod nft_xlate_target;
 mod options;
 mod parse;
 mod parse_ext;
@@ -105,6 +109,7 @@ pub use ext_hdr::{decrease_ttl, rewrite_tos_ttl};
 pub use ext_state::proc_file;
 pub use log::PacketLog;
 pub use model::{Counters, Policy, Tables};
+pub use nft_view::{NftListOptions, nft_ruleset_listing, nft_table_listing, nft_table_warning};
 pub use restore::RestoreOptions;
 pub use save::SAVE_DATE;
 

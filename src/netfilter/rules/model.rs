@@ -148,6 +148,9 @@ pub(crate) struct Rule {
     pub matches: Vec<Match>,
     pub target: Target,
     pub counters: Counters,
+    /// The nf_tables handle iptables-nft's rule got (0 until the command that adds it
+    /// succeeds: see `nft_track.rs`).
+    pub handle: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -161,6 +164,9 @@ pub(crate) struct Chain {
     /// counts nothing (the kernel testbed shows `0 packets, 0 bytes` in that case).
     pub policy_set: bool,
     pub rules: Vec<Rule>,
+    /// The nf_tables chain's handle, once iptables-nft has created the chain (a user chain
+    /// at `-N`, a built-in one lazily: see `nft_track.rs`).
+    pub handle: Option<u64>,
 }
 
 /// One table: chains in slots (built-ins first, in `iptables -L` order), names sorted.
@@ -172,6 +178,8 @@ pub(crate) struct TableState {
     pub exists: bool,
     pub chains: Vec<Option<Chain>>,
     pub names: BTreeMap<String, usize>,
+    /// The nf_tables table iptables-nft made for it, if any (`nft_track.rs`).
+    pub nft: Option<super::nft_track::NftTable>,
 }
 
 impl TableState {
@@ -181,6 +189,7 @@ impl TableState {
             exists: false,
             chains: Vec::new(),
             names: BTreeMap::new(),
+            nft: None,
         };
         for &hook in table.builtin_chains() {
             let id = t.add_chain(hook.chain_name());
@@ -221,6 +230,7 @@ impl TableState {
             policy_counters: Counters::default(),
             policy_set: false,
             rules: Vec::new(),
+            handle: None,
         };
         let n = self.table.builtin_chains().len();
         let id = match self.chains.iter().skip(n).position(Option::is_none) {
@@ -287,6 +297,8 @@ pub struct Tables {
     pub(crate) hdr: Option<(u8, u8)>,
     /// What the state and set matches keep for the namespace (`ext_state.rs`).
     pub(crate) ext: super::ext_state::Shared,
+    /// How many nf_tables tables iptables-nft has created in the namespace (`nft_track.rs`).
+    pub(crate) nft_seq: u64,
 }
 
 impl Default for Tables {
@@ -316,6 +328,7 @@ impl Tables {
             marks: None,
             hdr: None,
             ext: Default::default(),
+            nft_seq: 0,
         }
     }
 

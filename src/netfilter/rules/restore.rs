@@ -150,6 +150,7 @@ impl Tables {
                 }
                 let table = ts.table;
                 *self.state_mut(table) = ts;
+                self.nft_number();
                 continue;
             }
             let Some(ts) = current.as_mut() else {
@@ -201,11 +202,13 @@ impl Tables {
                         if let Some(cnt) = counters {
                             c.policy_counters = cnt;
                         }
+                        ts.nft_chain(id);
                     }
                     Some(id) => ts.chain_mut(id).rules.clear(),
                     None if policy == "-" => {
                         check_new_chain(&p, chain)?;
-                        ts.add_chain(chain);
+                        let id = ts.add_chain(chain);
+                        ts.nft_chain(id);
                     }
                     None => return Err(failed(&p, n)),
                 }
