@@ -71,6 +71,11 @@ impl Notes {
         self.0.get_or_insert_with(Default::default)
     }
 
+    /// The LOG lines so far.
+    pub fn logs(&self) -> &[Box<str>] {
+        self.0.as_ref().map_or(&[], |l| &l.logs)
+    }
+
     /// A LOG rule's line.
     pub fn log(&mut self, line: Box<str>) {
         self.lists().logs.push(line);

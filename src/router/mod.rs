@@ -23,6 +23,7 @@ mod local;
 pub mod neigh;
 mod neigh_cmd;
 pub mod netns;
+mod nft_cmd;
 pub mod policy;
 pub mod route;
 pub mod sysctl;
@@ -112,6 +113,8 @@ pub struct RuleSet {
     ratelimit: NetRatelimit,
     /// While tracing, each table's walk with its rules' counters (`hoplab explain`).
     pub walks: Option<Vec<TableWalk>>,
+    /// The nftables ruleset (`nft`), whose base chains run among the iptables tables.
+    pub nft: crate::nft::Nft,
 }
 
 /// What the router's netfilter hooks run on.
@@ -136,6 +139,30 @@ const LOG_LINES: usize = 10_000;
 impl Rules for RuleSet {
     fn passes_all(&self, table: Table, hook: Hook) -> bool {
         self.tables.passes_all(table, hook)
+    }
+
+    fn passes_all_nft(&self, chain: u32) -> bool {
+        self.nft.passes_all(crate::nft::ChainRef(chain))
+    }
+
+    fn run_nft(
+        &mut self,
+        chain: u32,
+        hook: Hook,
+        pkt: &PacketView<'_>,
+        now: Instant,
+        conns: &dyn crate::netfilter::ConnQuery,
+        notes: &mut Notes,
+    ) -> ChainOutcome {
+        let logged = notes.logs().len();
+        let out = self
+            .nft
+            .run(crate::nft::ChainRef(chain), hook, pkt, now, conns, notes);
+        // `log` statements write to the kernel log too.
+        for line in &notes.logs()[logged..] {
+            dmesg(&mut self.log, now, line);
+        }
+        out
     }
 
     fn kernel_log(&mut self, now: Instant, line: &str) {
@@ -517,6 +544,8 @@ pub enum RouterCmd {
     Conntrack(Vec<String>),
     /// `iptables ...`, `iptables-restore` (rules from the step's input), `iptables-save`.
     Iptables(Vec<String>),
+    /// `nft ...` (`nft -f -` reads the step's input).
+    Nft(Vec<String>),
     /// A program for the router's own stack (`ping`, `curl`, `http-server`, ...).
     Program,
     /// An installed tool (`docker ...` on a Docker host).
@@ -590,6 +619,7 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
             ..,
         ] => Ok(RouterCmd::Iptables(argv.to_vec())),
         ["dmesg"] => Ok(RouterCmd::Iptables(argv.to_vec())),
+        ["nft", ..] => Ok(RouterCmd::Nft(argv.to_vec())),
         ["cat", path] if path.starts_with("/proc/net/xt_recent/") => {
             Ok(RouterCmd::Iptables(argv.to_vec()))
         }
@@ -710,7 +740,9 @@ impl Router {
     /// An error comes with iptables' exit code.
     pub fn iptables(&mut self, argv: &[String], input: &str) -> Result<String, (i32, String)> {
         let out = self.run_iptables(argv, input);
-        self.filtering.borrow_mut().rules_changed();
+        let mut f = self.filtering.borrow_mut();
+        f.xt_tables_made();
+        f.rules_changed();
         out
     }
 
@@ -852,6 +884,7 @@ impl Router {
                     ratelimit: NetRatelimit::default(),
                     walks: None,
                     detail: false,
+                    nft: crate::nft::Nft::new(),
                 },
                 bridge_nf: false,
             })),
@@ -1805,8 +1838,12 @@ impl Node for Router {
             let mut f = self.filtering.borrow_mut();
             f.nf.detail = ctx.detail();
             f.rules.detail = ctx.detail();
+            if f.rules.nft.detail() != ctx.detail() {
+                f.rules.nft.set_detail(ctx.detail());
+            }
             if f.rules.tables.tracing() != ctx.trace() {
                 f.rules.tables.set_trace(ctx.trace());
+                f.rules.nft.set_tracing(ctx.trace());
                 f.rules_changed();
             }
         }
@@ -1941,6 +1978,10 @@ impl Node for Router {
                 Ok(out) => (0, out),
                 Err((code, msg)) => failed(code, msg),
             },
+            RouterCmd::Nft(argv) => match self.nft(&argv, input) {
+                Ok(out) => (0, out),
+                Err((code, msg)) => failed(code, msg),
+            },
         };
         ctx.finish(
             cmd,
@@ -2032,6 +2073,9 @@ impl Node for Router {
                 "iptables" | "iptables-save" | "iptables-legacy" | "iptables-nft" | "dmesg",
                 ..,
             ] => self.iptables(argv, "").map_err(|(_, e)| e),
+            ["nft", ..] => self
+                .nft(argv, "")
+                .map_err(|(_, e)| e.trim_end().to_string()),
             ["cat", path] if path.starts_with("/proc/net/xt_recent/") => {
                 self.iptables(argv, "").map_err(|(_, e)| e)
             }

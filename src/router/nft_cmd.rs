@@ -1,0 +1,121 @@
+//! `nft` on a router: the namespace's nftables ruleset ([`crate::nft::Nft`]), kept with the
+//! iptables rules in the router's `RuleSet`. After every command the nft base chains are
+//! registered with netfilter again, at their priorities among iptables' tables, so a lab
+//! can mix both as a host with iptables-nft does. Tables iptables-nft made are listed by
+//! `nft list ruleset` from the iptables rules themselves, in the order they were made.
+
+use super::{Filtering, Router};
+use crate::netfilter::Table;
+use crate::netfilter::base::{Family, NftHook};
+use crate::netfilter::rules::{NftListOptions, nft_table_listing};
+use crate::nft::{NftBase, NftFamily};
+
+impl Router {
+    /// Runs `nft ARGS` (`argv[0]` is `nft`); `input` is what `nft -f -` reads. An error comes
+    /// with nft's exit status and its message.
+    pub fn nft(&mut self, argv: &[String], input: &str) -> Result<String, (i32, String)> {
+        let mut f = self.filtering.borrow_mut();
+        let out = f.nft_command(&argv[1..], input);
+        f.nft_changed();
+        out
+    }
+}
+
+/// The iptables tables, in the order iptables-nft makes them when first used.
+const XT_TABLES: [Table; 4] = [Table::Filter, Table::Nat, Table::Mangle, Table::Raw];
+
+impl Filtering {
+    fn nft_command(&mut self, args: &[String], input: &str) -> Result<String, (i32, String)> {
+        self.xt_tables_made();
+        let (handles, stateless) = listing_flags(args);
+        let Filtering { rules, .. } = self;
+        let (tables, nft) = (&rules.tables, &mut rules.nft);
+        let placed: Vec<(Table, u64)> = XT_TABLES
+            .iter()
+            .filter_map(|&t| Some((t, xt_handle(nft, t.name())?)))
+            .collect();
+        let xt = |name: &str| {
+            let &(table, handle) = placed.iter().find(|(t, _)| t.name() == name)?;
+            let opts = NftListOptions {
+                handles,
+                stateless,
+                table_handle: Some(handle),
+            };
+            nft_table_listing(tables, table, opts)
+        };
+        nft.command(args, input, &xt)
+    }
+
+    /// Gives each table iptables-nft has made since the last call its place among nft's
+    /// tables (the next table handle), in the order iptables-nft made them.
+    pub(super) fn xt_tables_made(&mut self) {
+        let tables = &self.rules.tables;
+        let mut made: Vec<(u64, Table)> = XT_TABLES
+            .iter()
+            .filter_map(|&t| Some((tables.nft_table_order(t)?, t)))
+            .collect();
+        made.sort();
+        for (_, t) in made {
+            if xt_handle(&self.rules.nft, t.name()).is_none() {
+                self.rules.nft.xt_table(t.name());
+            }
+        }
+    }
+
+    /// Registers the nft ruleset's base chains with netfilter again (the ruleset changed).
+    pub(super) fn nft_changed(&mut self) {
+        let hooks: Vec<NftHook> = self
+            .rules
+            .nft
+            .base_chains()
+            .into_iter()
+            .filter_map(ipv4_hook)
+            .collect();
+        self.nf.set_nft(&hooks);
+        self.rules_changed();
+    }
+}
+
+/// `-a`/`--handle` and `-s`/`--stateless` among the options before the command.
+fn listing_flags(args: &[String]) -> (bool, bool) {
+    let (mut handles, mut stateless) = (false, false);
+    for a in args
+        .iter()
+        .take_while(|a| a.starts_with('-') && a.len() > 1)
+    {
+        match a.as_str() {
+            "--handle" => handles = true,
+            "--stateless" => stateless = true,
+            _ if !a.starts_with("--") => {
+                handles |= a.contains('a');
+                stateless |= a.contains('s');
+            }
+            _ => {}
+        }
+    }
+    (handles, stateless)
+}
+
+/// Where an nft base chain hooks into IPv4 netfilter: chains of families `ip` and `inet`
+/// (an `inet` chain sees IPv4 and IPv6 packets; the router forwards IPv4 only).
+fn ipv4_hook(b: NftBase) -> Option<NftHook> {
+    match b.family {
+        NftFamily::Ip | NftFamily::Inet => Some(NftHook {
+            family: Family::Ipv4,
+            hook: b.hook,
+            priority: b.priority,
+            nat: b.nat,
+            chain: b.chain.0,
+        }),
+        _ => None,
+    }
+}
+
+/// The handle of the placeholder table iptables-nft's table `name` has among nft's.
+fn xt_handle(nft: &crate::nft::Nft, name: &str) -> Option<u64> {
+    nft.ruleset
+        .tables
+        .iter()
+        .find(|t| t.xt && t.family == NftFamily::Ip && *t.name == *name)
+        .map(|t| t.handle)
+}
