@@ -367,24 +367,23 @@ fn expand(
     let mut i = 0;
     while i < toks.len() {
         let t = toks[i];
-        if t.kind == Tok::Punct(b'$') {
-            if let Some(n) = toks
+        if t.kind == Tok::Punct(b'$')
+            && let Some(n) = toks
                 .get(i + 1)
                 .filter(|n| n.kind == Tok::Word && n.start == t.end)
-            {
-                let name = &src[n.start..n.end];
-                match defines.iter().rev().find(|(d, _)| *d == name) {
-                    Some((_, v)) => out.extend_from_slice(v),
-                    None => {
-                        return Err(Fault::new(
-                            format!("unknown identifier '{name}'"),
-                            (t.start, n.end),
-                        ));
-                    }
+        {
+            let name = &src[n.start..n.end];
+            match defines.iter().rev().find(|(d, _)| *d == name) {
+                Some((_, v)) => out.extend_from_slice(v),
+                None => {
+                    return Err(Fault::new(
+                        format!("unknown identifier '{name}'"),
+                        (t.start, n.end),
+                    ));
                 }
-                i += 2;
-                continue;
             }
+            i += 2;
+            continue;
         }
         out.push(t);
         i += 1;

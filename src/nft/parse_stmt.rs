@@ -69,13 +69,12 @@ impl<'a> Cursor<'a> {
             }
             let stmt = self.stmt(family, &mut checks)?;
             let span = self.span_from(s0);
-            if let Some(last) = stmts.last() {
-                if terminal(last) {
-                    let mut f =
-                        Fault::new("Statement after terminal statement has no effect", span);
-                    f.also = spans.last().copied();
-                    return Err(f);
-                }
+            if let Some(last) = stmts.last()
+                && terminal(last)
+            {
+                let mut f = Fault::new("Statement after terminal statement has no effect", span);
+                f.also = spans.last().copied();
+                return Err(f);
             }
             stmts.push(stmt);
             spans.push(span);
@@ -320,7 +319,10 @@ impl<'a> Cursor<'a> {
                     log.level = Some(match LOG_LEVELS.iter().position(|l| **l == *n.text) {
                         Some(i) => i as u8,
                         None => {
-                            return Err(Fault::new(format!("invalid log level"), (t.start, t.end)));
+                            return Err(Fault::new(
+                                "invalid log level".to_string(),
+                                (t.start, t.end),
+                            ));
                         }
                     });
                 }
@@ -419,7 +421,7 @@ impl<'a> Cursor<'a> {
         if !self.eat("with") {
             return Ok(Reject::Default);
         }
-        let (table, make): (&[(&str, u128)], fn(u8) -> Reject) = match self.word() {
+        let (table, make): (CodeTable, fn(u8) -> Reject) = match self.word() {
             Some("tcp") => {
                 self.pos += 1;
                 self.expect("reset")?;
@@ -440,6 +442,9 @@ impl<'a> Cursor<'a> {
         }
     }
 }
+
+/// ICMP code names and their numbers.
+type CodeTable = &'static [(&'static str, u128)];
 
 const LOG_LEVELS: &[&str] = &[
     "emerg", "alert", "crit", "err", "warn", "notice", "info", "debug", "audit",
@@ -465,10 +470,10 @@ fn terminal(s: &Stmt) -> bool {
 
 /// A rule's own set, sorted and without duplicates; `{ 22 }` is just `22`.
 pub fn anon_rhs(types: &[DataType], elems: Vec<Elem>) -> Rhs {
-    if let [e] = elems.as_slice() {
-        if e.key.iter().all(|(lo, hi)| lo == hi) {
-            return Rhs::Value(e.key.iter().map(|(lo, _)| lo.clone()).collect());
-        }
+    if let [e] = elems.as_slice()
+        && e.key.iter().all(|(lo, hi)| lo == hi)
+    {
+        return Rhs::Value(e.key.iter().map(|(lo, _)| lo.clone()).collect());
     }
     Rhs::Set(SetRef::Anon(Box::new(anon_set(types, None, elems))))
 }
