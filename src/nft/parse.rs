@@ -101,6 +101,8 @@ pub struct Cursor<'a> {
     pub pos: usize,
     /// The spans of the elements [`Cursor::elems`] read, in order (for errors about one).
     pub elem_spans: Vec<(usize, usize)>,
+    /// The span of the ports of the last `to ADDR:PORT` read.
+    pub nat_ports_at: Option<(usize, usize)>,
 }
 
 impl<'a> Cursor<'a> {
@@ -112,6 +114,7 @@ impl<'a> Cursor<'a> {
             toks,
             pos: 0,
             elem_spans: Vec::new(),
+            nat_ports_at: None,
         })
     }
 

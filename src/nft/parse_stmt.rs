@@ -67,7 +67,11 @@ impl<'a> Cursor<'a> {
                 }
                 break;
             }
-            let stmt = self.stmt(family, &mut checks)?;
+            let transport = stmts.iter().any(|s| match s {
+                Stmt::Match(m) => m.left.keys().iter().any(is_transport),
+                _ => false,
+            });
+            let stmt = self.stmt(family, &mut checks, &transport)?;
             let span = self.span_from(s0);
             if let Some(last) = stmts.last()
                 && terminal(last)
@@ -88,7 +92,12 @@ impl<'a> Cursor<'a> {
         })
     }
 
-    fn stmt(&mut self, family: NftFamily, checks: &mut Vec<Check>) -> Result<Stmt, Fault> {
+    fn stmt(
+        &mut self,
+        family: NftFamily,
+        checks: &mut Vec<Check>,
+        transport: &bool,
+    ) -> Result<Stmt, Fault> {
         let t = self.peek();
         let w = match t.kind {
             Tok::Word => self.text(t),
@@ -147,7 +156,17 @@ impl<'a> Cursor<'a> {
             }
             "snat" | "dnat" | "masquerade" | "redirect" => {
                 self.pos += 1;
+                self.nat_ports_at = None;
                 let nat = self.nat(w, family, t.start, checks)?;
+                if let (Some(at), false) = (self.nat_ports_at, *transport) {
+                    // A port needs a transport header: a match must say which one first.
+                    let mut f = Fault::new(
+                        "transport protocol mapping is only valid after transport protocol match",
+                        at,
+                    );
+                    f.also = Some((t.start, t.start + w.len()));
+                    return Err(f);
+                }
                 checks.push(Check::Nat(nat.kind));
                 Ok(Stmt::Nat(nat))
             }
@@ -629,6 +648,7 @@ impl<'a> Cursor<'a> {
             None => None,
             Some((p, p0)) => {
                 let at = (p0, p0 + p.len());
+                self.nat_ports_at = Some(at);
                 let num = |s: &str| match value::parse(DataType::InetService, s, at)? {
                     Value::Num(n) => Ok(n as u16),
                     Value::Name(_) => Err(Fault::new("Could not parse port", at)),
