@@ -411,17 +411,17 @@ fn check_rule(table: &Table, ci: usize, check: &Check, at: (usize, usize)) -> Re
             }
         }
         Check::Nat(kind) => {
-            if let Some(b) = base {
-                if b.kind != ChainType::Nat || !nat_allowed(*kind, b.hook) {
-                    return Err(unsupported(at));
-                }
+            if let Some(b) = base
+                && (b.kind != ChainType::Nat || !nat_allowed(*kind, b.hook))
+            {
+                return Err(unsupported(at));
             }
         }
         Check::Reject => {
-            if let Some(b) = base {
-                if !matches!(b.hook, NftHook::Input | NftHook::Forward | NftHook::Output) {
-                    return Err(unsupported(at));
-                }
+            if let Some(b) = base
+                && !matches!(b.hook, NftHook::Input | NftHook::Forward | NftHook::Output)
+            {
+                return Err(unsupported(at));
             }
         }
         Check::Queue { at } => return Err(missing(*at)),
@@ -473,10 +473,10 @@ fn looping(t: &Table) -> Option<usize> {
         }
         path.push(i);
         for n in targets(&t.chains[i]) {
-            if let Some(j) = index(&n) {
-                if walk(t, j, path, index) {
-                    return true;
-                }
+            if let Some(j) = index(&n)
+                && walk(t, j, path, index)
+            {
+                return true;
             }
         }
         path.pop();
@@ -519,10 +519,10 @@ fn set_used(t: &Table, name: &str) -> bool {
 
 fn rename_targets(t: &mut Table, old: &str, new: &str) {
     let fix = |v: &mut Verdict| {
-        if let Verdict::Jump(x) | Verdict::Goto(x) = v {
-            if *x.name == *old {
-                x.name = new.into();
-            }
+        if let Verdict::Jump(x) | Verdict::Goto(x) = v
+            && *x.name == *old
+        {
+            x.name = new.into();
         }
     };
     for c in &mut t.chains {

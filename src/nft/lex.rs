@@ -3,6 +3,9 @@
 //! punctuation, and the newlines and semicolons that end commands. Every token keeps its byte
 //! span, so errors underline what nft underlines.
 
+/// A byte range of the source, `(start, end)`.
+pub type Span = (usize, usize);
+
 /// A token's kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tok {

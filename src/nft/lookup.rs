@@ -67,10 +67,10 @@ pub fn table_or(rs: &Ruleset, t: &TableId, prefix: &str) -> Result<usize, Fault>
     }
     let mut best: Option<(usize, &Table)> = None;
     for x in &rs.tables {
-        if let Some(d) = close(&t.name.text, &x.name) {
-            if best.is_none_or(|(bd, _)| d < bd) {
-                best = Some((d, x));
-            }
+        if let Some(d) = close(&t.name.text, &x.name)
+            && best.is_none_or(|(bd, _)| d < bd)
+        {
+            best = Some((d, x));
         }
     }
     Err(match best {
@@ -95,10 +95,10 @@ pub fn chain_or(rs: &Ruleset, c: &ChainId, prefix: &str) -> Result<(usize, usize
     }
     let mut best: Option<(usize, &str)> = None;
     for x in &t.chains {
-        if let Some(d) = close(&c.name.text, &x.name) {
-            if best.is_none_or(|(bd, _)| d < bd) {
-                best = Some((d, &x.name));
-            }
+        if let Some(d) = close(&c.name.text, &x.name)
+            && best.is_none_or(|(bd, _)| d < bd)
+        {
+            best = Some((d, &x.name));
         }
     }
     Err(match best {

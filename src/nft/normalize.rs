@@ -77,13 +77,12 @@ pub fn dependencies(
     for (s, &span) in stmts.iter().zip(spans) {
         if let Some((Key::Meta(MetaKey::Nfproto), _)) =
             plain_eq(s).or_else(|| exprs(s).and_then(|e| e.keys().first().map(|k| (*k, 0))))
+            && family != NftFamily::Inet
         {
-            if family != NftFamily::Inet {
-                return Err(Fault::new(
-                    "meta nfproto is only useful in the inet family",
-                    (span.0, span.0 + "meta nfproto".len()),
-                ));
-            }
+            return Err(Fault::new(
+                "meta nfproto is only useful in the inet family",
+                (span.0, span.0 + "meta nfproto".len()),
+            ));
         }
         for k in exprs(s).map_or(&[][..], |e| e.keys()) {
             if let Some((_, name)) = field_proto(k) {

@@ -101,6 +101,8 @@ pub struct Cursor<'a> {
     pub pos: usize,
     /// The spans of the elements [`Cursor::elems`] read, in order (for errors about one).
     pub elem_spans: Vec<(usize, usize)>,
+    /// The span of the ports of the last `to ADDR:PORT` read.
+    pub nat_ports_at: Option<(usize, usize)>,
 }
 
 impl<'a> Cursor<'a> {
@@ -112,6 +114,7 @@ impl<'a> Cursor<'a> {
             toks,
             pos: 0,
             elem_spans: Vec::new(),
+            nat_ports_at: None,
         })
     }
 
@@ -367,24 +370,23 @@ fn expand(
     let mut i = 0;
     while i < toks.len() {
         let t = toks[i];
-        if t.kind == Tok::Punct(b'$') {
-            if let Some(n) = toks
+        if t.kind == Tok::Punct(b'$')
+            && let Some(n) = toks
                 .get(i + 1)
                 .filter(|n| n.kind == Tok::Word && n.start == t.end)
-            {
-                let name = &src[n.start..n.end];
-                match defines.iter().rev().find(|(d, _)| *d == name) {
-                    Some((_, v)) => out.extend_from_slice(v),
-                    None => {
-                        return Err(Fault::new(
-                            format!("unknown identifier '{name}'"),
-                            (t.start, n.end),
-                        ));
-                    }
+        {
+            let name = &src[n.start..n.end];
+            match defines.iter().rev().find(|(d, _)| *d == name) {
+                Some((_, v)) => out.extend_from_slice(v),
+                None => {
+                    return Err(Fault::new(
+                        format!("unknown identifier '{name}'"),
+                        (t.start, n.end),
+                    ));
                 }
-                i += 2;
-                continue;
             }
+            i += 2;
+            continue;
         }
         out.push(t);
         i += 1;

@@ -4,7 +4,7 @@
 
 use super::expr::{CtDir, CtKey, DataType, Expr, FibFlags, FibResult, Field, Key, MetaKey};
 use super::expr::{TupleKey, Value};
-use super::lex::{Fault, Tok};
+use super::lex::{Fault, Span, Tok};
 use super::model::{ChainTarget, Elem, ElemData, Verdict};
 use super::parse::Cursor;
 use super::value;
@@ -184,7 +184,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A key or a concatenation `a . b . c`, with its span.
-    pub fn expr(&mut self) -> Result<Option<(Expr, (usize, usize))>, Fault> {
+    pub fn expr(&mut self) -> Result<Option<(Expr, Span)>, Fault> {
         let start = self.peek().start;
         let Some(first) = self.key()? else {
             return Ok(None);

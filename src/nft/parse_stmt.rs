@@ -67,15 +67,18 @@ impl<'a> Cursor<'a> {
                 }
                 break;
             }
-            let stmt = self.stmt(family, &mut checks)?;
+            let transport = stmts.iter().any(|s| match s {
+                Stmt::Match(m) => m.left.keys().iter().any(is_transport),
+                _ => false,
+            });
+            let stmt = self.stmt(family, &mut checks, &transport)?;
             let span = self.span_from(s0);
-            if let Some(last) = stmts.last() {
-                if terminal(last) {
-                    let mut f =
-                        Fault::new("Statement after terminal statement has no effect", span);
-                    f.also = spans.last().copied();
-                    return Err(f);
-                }
+            if let Some(last) = stmts.last()
+                && terminal(last)
+            {
+                let mut f = Fault::new("Statement after terminal statement has no effect", span);
+                f.also = spans.last().copied();
+                return Err(f);
             }
             stmts.push(stmt);
             spans.push(span);
@@ -89,7 +92,12 @@ impl<'a> Cursor<'a> {
         })
     }
 
-    fn stmt(&mut self, family: NftFamily, checks: &mut Vec<Check>) -> Result<Stmt, Fault> {
+    fn stmt(
+        &mut self,
+        family: NftFamily,
+        checks: &mut Vec<Check>,
+        transport: &bool,
+    ) -> Result<Stmt, Fault> {
         let t = self.peek();
         let w = match t.kind {
             Tok::Word => self.text(t),
@@ -148,7 +156,17 @@ impl<'a> Cursor<'a> {
             }
             "snat" | "dnat" | "masquerade" | "redirect" => {
                 self.pos += 1;
+                self.nat_ports_at = None;
                 let nat = self.nat(w, family, t.start, checks)?;
+                if let (Some(at), false) = (self.nat_ports_at, *transport) {
+                    // A port needs a transport header: a match must say which one first.
+                    let mut f = Fault::new(
+                        "transport protocol mapping is only valid after transport protocol match",
+                        at,
+                    );
+                    f.also = Some((t.start, t.start + w.len()));
+                    return Err(f);
+                }
                 checks.push(Check::Nat(nat.kind));
                 Ok(Stmt::Nat(nat))
             }
@@ -320,7 +338,10 @@ impl<'a> Cursor<'a> {
                     log.level = Some(match LOG_LEVELS.iter().position(|l| **l == *n.text) {
                         Some(i) => i as u8,
                         None => {
-                            return Err(Fault::new(format!("invalid log level"), (t.start, t.end)));
+                            return Err(Fault::new(
+                                "invalid log level".to_string(),
+                                (t.start, t.end),
+                            ));
                         }
                     });
                 }
@@ -419,7 +440,7 @@ impl<'a> Cursor<'a> {
         if !self.eat("with") {
             return Ok(Reject::Default);
         }
-        let (table, make): (&[(&str, u128)], fn(u8) -> Reject) = match self.word() {
+        let (table, make): (CodeTable, fn(u8) -> Reject) = match self.word() {
             Some("tcp") => {
                 self.pos += 1;
                 self.expect("reset")?;
@@ -440,6 +461,9 @@ impl<'a> Cursor<'a> {
         }
     }
 }
+
+/// ICMP code names and their numbers.
+type CodeTable = &'static [(&'static str, u128)];
 
 const LOG_LEVELS: &[&str] = &[
     "emerg", "alert", "crit", "err", "warn", "notice", "info", "debug", "audit",
@@ -465,10 +489,10 @@ fn terminal(s: &Stmt) -> bool {
 
 /// A rule's own set, sorted and without duplicates; `{ 22 }` is just `22`.
 pub fn anon_rhs(types: &[DataType], elems: Vec<Elem>) -> Rhs {
-    if let [e] = elems.as_slice() {
-        if e.key.iter().all(|(lo, hi)| lo == hi) {
-            return Rhs::Value(e.key.iter().map(|(lo, _)| lo.clone()).collect());
-        }
+    if let [e] = elems.as_slice()
+        && e.key.iter().all(|(lo, hi)| lo == hi)
+    {
+        return Rhs::Value(e.key.iter().map(|(lo, _)| lo.clone()).collect());
     }
     Rhs::Set(SetRef::Anon(Box::new(anon_set(types, None, elems))))
 }
@@ -624,6 +648,7 @@ impl<'a> Cursor<'a> {
             None => None,
             Some((p, p0)) => {
                 let at = (p0, p0 + p.len());
+                self.nat_ports_at = Some(at);
                 let num = |s: &str| match value::parse(DataType::InetService, s, at)? {
                     Value::Num(n) => Ok(n as u16),
                     Value::Name(_) => Err(Fault::new("Could not parse port", at)),

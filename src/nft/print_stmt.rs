@@ -127,11 +127,11 @@ fn interval(out: &mut String, dt: DataType, lo: &Value, hi: &Value, st: Style) {
     if lo == hi {
         return;
     }
-    if prefixable(dt) {
-        if let Some(len) = prefix_len(dt, lo.num(), hi.num()) {
-            let _ = write!(out, "/{len}");
-            return;
-        }
+    if prefixable(dt)
+        && let Some(len) = prefix_len(dt, lo.num(), hi.num())
+    {
+        let _ = write!(out, "/{len}");
+        return;
     }
     out.push('-');
     value::print(out, dt, hi, st.numeric);
@@ -314,9 +314,9 @@ fn log(out: &mut String, l: &Log) {
 
 /// A byte count in the largest unit that divides it (`2 kbytes`).
 fn bytes(n: u64) -> String {
-    if n >= 1024 * 1024 && n % (1024 * 1024) == 0 {
+    if n >= 1024 * 1024 && n.is_multiple_of(1024 * 1024) {
         format!("{} mbytes", n / (1024 * 1024))
-    } else if n >= 1024 && n % 1024 == 0 {
+    } else if n >= 1024 && n.is_multiple_of(1024) {
         format!("{} kbytes", n / 1024)
     } else {
         format!("{n} bytes")
