@@ -242,8 +242,8 @@ fn read_ct(key: CtKey, pkt: &PacketView<'_>) -> Option<u128> {
         CtKey::State => unreachable!("answered above"),
         CtKey::Status => u128::from(
             ct.detail.status
-                | u32::from(ct.snat) * ct_status::SNAT
-                | u32::from(ct.dnat) * ct_status::DNAT,
+                | (u32::from(ct.snat) * ct_status::SNAT)
+                | (u32::from(ct.dnat) * ct_status::DNAT),
         ),
         CtKey::Direction => u128::from(ct.reply),
         CtKey::Mark => u128::from(ct.mark),
