@@ -13,7 +13,9 @@ mod kernel;
 
 use std::process::Command;
 
-use hoplab::docker::{Container, Daemon, Endpoint, Engine, ForwardPolicy, Network, PortMap, Proto};
+use hoplab::docker::{
+    Container, Daemon, Endpoint, Engine, ForwardPolicy, GatewayMode, Network, PortMap, Proto,
+};
 use hoplab::netfilter::Table;
 use hoplab::netfilter::rules::{
     IptablesVersion, NftListOptions, Tables, nft_ruleset_listing, nft_table_listing,
@@ -556,4 +558,62 @@ fn kd_nft_xt_docker29_host() {
     let commands = hoplab::docker::iptables_commands(&daemon, &networks, &containers);
     assert!(commands.len() > 20, "Docker's rule set: {commands:?}");
     compare("docker29", &commands);
+}
+
+/// Docker 29 with the FORWARD policy DROP, no userland proxy, and networks of every kind:
+/// internal with and without ICC, routed, unprotected NAT; containers publishing ports.
+#[test]
+fn kd_nft_xt_docker29_network_kinds() {
+    let daemon = Daemon {
+        engine: Engine::V29,
+        forward_policy: ForwardPolicy::Drop,
+        userland_proxy: false,
+        ..Daemon::default()
+    };
+    let ip = |s: &str| s.parse::<Ipv4Address>().unwrap();
+    let net = |name: &str, n: u8, subnet: &str| Network {
+        bridge: name.to_string(),
+        ..Network::user(name, format!("{n:0>64}"), Ipv4Cidr::new(ip(subnet), 24))
+    };
+    let mut internal_icc = net("bridgeICC", 1, "192.0.2.0");
+    internal_icc.internal = true;
+    let mut internal_no_icc = net("bridgeNoICC", 2, "198.51.100.0");
+    internal_no_icc.internal = true;
+    internal_no_icc.enable_icc = false;
+    let mut routed = net("bridgeR", 3, "203.0.113.0");
+    routed.gateway_mode_ipv4 = GatewayMode::Routed;
+    let mut open = net("bridgeU", 4, "10.99.0.0");
+    open.gateway_mode_ipv4 = GatewayMode::NatUnprotected;
+    let networks = vec![
+        Network::default_bridge(format!("{:0>64}", "d0")),
+        internal_icc,
+        internal_no_icc,
+        routed,
+        open,
+    ];
+    let ctr = |name: &str, network: usize, addr: &str, publish: Vec<PortMap>| Container {
+        name: name.to_string(),
+        id: format!("{name:0>64}"),
+        endpoints: vec![Endpoint {
+            network,
+            ip: ip(addr),
+            mac: EthernetAddress([0x02, 0x42, 0, 0, 0, network as u8]),
+        }],
+        publish,
+    };
+    let tcp = |host_port, ctr_port| PortMap {
+        host_ip: None,
+        host_port,
+        ctr_port,
+        proto: Proto::Tcp,
+    };
+    let containers = vec![
+        ctr("web", 0, "172.17.0.2", vec![tcp(8080, 80)]),
+        ctr("db", 2, "198.51.100.2", vec![]),
+        ctr("api", 3, "203.0.113.2", vec![tcp(8443, 443)]),
+        ctr("dns", 4, "10.99.0.2", vec![tcp(5300, 53)]),
+    ];
+    let commands = hoplab::docker::iptables_commands(&daemon, &networks, &containers);
+    assert!(commands.len() > 30, "Docker's rule set: {commands:?}");
+    compare("docker29-kinds", &commands);
 }
