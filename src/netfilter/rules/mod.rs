@@ -54,6 +54,14 @@
 //! `Match` and `Target`: `ext_hdr` (`length`, `ttl`, `pkttype`, `mac`, `dscp`, `tos`,
 //! `tcpmss`, `devgroup`; TTL, DSCP, TOS, CHECKSUM), `ext_hashlimit`, `ext_sctp`,
 //! `ext_string`, `ext_time`.
+//!
+//! **As nft sees them.** iptables here is iptables-nft, so its tables also appear in
+//! `nft list ruleset` (`ip filter`, `ip nat`, ...): [`nft_table_listing`] prints a table as
+//! nft 1.0.6 does after iptables-nft 1.8.9 made it (whichever [`IptablesVersion`] the
+//! `iptables` listings imitate), [`nft_table_warning`] nft's stderr line about it.
+//! `nft_track` follows which tables and chains iptables-nft has created (lazily) and their
+//! handles; `nft_view` prints them, `nft_xlate`/`nft_xlate_target` give each rule's
+//! statements (native expressions, or compat ones in libxtables' translation).
 
 mod apply;
 mod eval;
