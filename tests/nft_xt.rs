@@ -628,3 +628,38 @@ fn kd_nft_xt_docker29_network_kinds() {
     assert!(commands.len() > 30, "Docker's rule set: {commands:?}");
     compare("docker29-kinds", &commands);
 }
+
+/// Lab 07's `dockerhost` (scenarios/07-publish-ports.yaml): engine 29 as the lab runs it,
+/// `web` publishing 8080:80, `admin` 127.0.0.1:9090:80 (raw-table rules), `client` nothing.
+#[test]
+fn kd_nft_xt_docker29_lab07_host() {
+    let ip = |s: &str| s.parse::<Ipv4Address>().unwrap();
+    let publish = |host_ip: Option<&str>, host_port, ctr_port| PortMap {
+        host_ip: host_ip.map(ip),
+        host_port,
+        ctr_port,
+        proto: Proto::Tcp,
+    };
+    let ctr = |name: &str, n: u8, publish: Vec<PortMap>| Container {
+        name: name.to_string(),
+        id: format!("{name:0>64}"),
+        endpoints: vec![Endpoint {
+            network: 0,
+            ip: Ipv4Address::new(172, 17, 0, n),
+            mac: EthernetAddress([0x02, 0x42, 0xac, 0x11, 0, n]),
+        }],
+        publish,
+    };
+    let containers = vec![
+        ctr("web", 2, vec![publish(None, 8080, 80)]),
+        ctr("admin", 3, vec![publish(Some("127.0.0.1"), 9090, 80)]),
+        ctr("client", 4, vec![]),
+    ];
+    let networks = vec![Network::default_bridge(format!("{:0>64}", "d0"))];
+    let commands = hoplab::docker::iptables_commands(&Daemon::default(), &networks, &containers);
+    assert!(
+        commands.iter().any(|c| c.join(" ").contains("-t raw")),
+        "engine 29 guards the host-only port in raw: {commands:?}"
+    );
+    compare("docker29-lab07", &commands);
+}
