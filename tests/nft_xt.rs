@@ -188,6 +188,42 @@ fn lines(cmds: &[&str]) -> Vec<Vec<String>> {
     cmds.iter().map(|c| words(c)).collect()
 }
 
+/// `iptables-save` prints the tables nf_tables has, so the same lazy creation decides it
+/// (the header's date aside).
+#[test]
+fn kd_nft_xt_save_prints_the_tables_iptables_nft_made() {
+    if !kernel::privileged("kd_nft_xt_save_prints_the_tables_iptables_nft_made") {
+        return;
+    }
+    let ns = Netns::new("save");
+    let mut t = Tables::new(IptablesVersion::V1_8_9);
+    let strip = |s: &str| -> String {
+        s.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    for c in [
+        "iptables -t nat -L",
+        "iptables -t mangle -F",
+        "iptables -Z",
+        "iptables -X",
+        "iptables-save",
+        "iptables -t raw -N X",
+        "iptables-save",
+        "iptables -A FORWARD -j ACCEPT",
+        "iptables-save",
+    ] {
+        let argv = words(c);
+        let (ok, out, err) = ns.exec(&argv);
+        assert!(ok, "{c}: {err}");
+        let ours = t.apply(&argv).unwrap_or_else(|e| panic!("{c}: {e}"));
+        if c == "iptables-save" {
+            same(c, &strip(&out), &strip(&ours));
+        }
+    }
+}
+
 #[test]
 fn kd_nft_xt_lazy_chains_and_order() {
     compare(
