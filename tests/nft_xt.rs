@@ -699,3 +699,43 @@ fn kd_nft_xt_docker29_lab07_host() {
     );
     compare("docker29-lab07", &commands);
 }
+
+/// Rarer spellings whose translations take another branch.
+#[test]
+fn kd_nft_xt_rarer_branches() {
+    compare(
+        "edges",
+        &lines(&[
+            "iptables -t mangle -A FORWARD -j CONNMARK --save-mark --mask 0xff --shift-right 8",
+            "iptables -t mangle -A FORWARD -j CONNMARK --set-xmark 0x1/0xff --left-shift-mark 4",
+            "iptables -t mangle -A FORWARD -j TOS --set-tos 0x10/0x30",
+            "iptables -t mangle -A FORWARD -j DSCP --set-dscp-class EF",
+            "iptables -t mangle -A FORWARD -m dscp --dscp-class AF41",
+            "iptables -t mangle -A FORWARD -p sctp -m multiport --dports 5,6",
+            "iptables -t mangle -A FORWARD -p udplite -m multiport --sports 5:9",
+            "iptables -t mangle -A FORWARD -m addrtype --src-type LOCAL --limit-iface-in",
+            "iptables -t mangle -A FORWARD -m devgroup --src-group 1 --dst-group 2/3",
+            "iptables -t mangle -A FORWARD -m devgroup ! --dst-group 2",
+            "iptables -t mangle -A FORWARD -p icmp ! --icmp-type any",
+            "iptables -t mangle -A FORWARD -m conntrack --ctstate INVALID --ctstatus CONFIRMED",
+            "iptables -t mangle -A FORWARD -m conntrack --ctorigsrcport 5 --ctorigdstport 6 --ctproto 17 --ctdir REPLY",
+            "iptables -t mangle -A FORWARD -m conntrack ! --ctstate SNAT --ctstatus ASSURED",
+            "iptables -t mangle -A FORWARD -m length --length :100",
+            "iptables -t mangle -A FORWARD -m length --length 100:",
+            "iptables -t mangle -A FORWARD -p tcp -m tcpmss ! --mss 5:9",
+            "iptables -t mangle -A FORWARD -m pkttype --pkt-type multicast",
+            "iptables -t mangle -A FORWARD -m helper --helper \"\"",
+            "iptables -t mangle -A FORWARD -m time --timestop 05:00 --datestop 2030-01-01",
+            "iptables -t mangle -A FORWARD -m time --weekdays Sun",
+            "iptables -t mangle -A FORWARD -m hashlimit --hashlimit-above 10/day --hashlimit-mode dstip,dstport --hashlimit-dstmask 8 --hashlimit-name q",
+            "iptables -t mangle -A FORWARD -p tcp --sport 0 --dport 65535",
+            "iptables -t mangle -A FORWARD -p tcp ! --sport 0:0 --dport 1:65535",
+            "iptables -t mangle -A FORWARD -j MARK --set-xmark 0x0/0x0",
+            "iptables -t mangle -A FORWARD -j CONNMARK --set-xmark 0x0/0x0",
+            "iptables -t mangle -A FORWARD -j LOG --log-level 7 --log-prefix \"with space\"",
+            "iptables -t mangle -A FORWARD -j NFLOG --nflog-threshold 1",
+            "iptables -t mangle -A FORWARD -j NFQUEUE --queue-bypass",
+            "iptables -t mangle -A FORWARD -j CT --notrack",
+        ]),
+    );
+}
