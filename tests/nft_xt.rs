@@ -7,186 +7,17 @@
 //!
 //! Privileged: without root and `ip netns` a case skips and says why (a failure with
 //! `HOPLAB_REQUIRE_PRIVILEGED=1`). Namespaces are named `xtnft-<case>-<pid>` and deleted by a
-//! guard even when a case fails.
+//! guard even when a case fails. Whole rule sets (Docker 29 on several hosts, a restore
+//! file) are in `nft_xt_docker.rs`; lab 07's Docker host is here.
 
+#[path = "nft_xt/harness.rs"]
+mod harness;
 mod kernel;
 
-use std::process::Command;
-
-use hoplab::docker::{
-    Container, Daemon, Endpoint, Engine, ForwardPolicy, GatewayMode, Network, PortMap, Proto,
-};
-use hoplab::netfilter::Table;
-use hoplab::netfilter::rules::{
-    IptablesVersion, NftListOptions, Tables, nft_ruleset_listing, nft_table_listing,
-    nft_table_warning,
-};
-use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
-
-/// A network namespace, deleted on drop.
-struct Netns(String);
-
-impl Netns {
-    fn new(case: &str) -> Netns {
-        let name = format!("xtnft-{case}-{}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        let out = Command::new("ip")
-            .args(["netns", "add", &name])
-            .output()
-            .expect("ip netns add");
-        assert!(out.status.success(), "ip netns add {name}: {out:?}");
-        Netns(name)
-    }
-
-    /// Runs `argv` in the namespace: (success, stdout, stderr).
-    fn exec(&self, argv: &[String]) -> (bool, String, String) {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.0])
-            .args(argv)
-            .output()
-            .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
-    }
-}
-
-/// Splits a command line as a shell would for these cases: words, double quotes.
-fn words(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let (mut quoted, mut any) = (false, false);
-    for ch in line.chars() {
-        match ch {
-            '"' => {
-                quoted = !quoted;
-                any = true;
-            }
-            ' ' if !quoted => {
-                if any {
-                    out.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                any = true;
-            }
-        }
-    }
-    if any {
-        out.push(cur);
-    }
-    out
-}
-
-/// Runs each command in both worlds (they must agree on success), then compares nft's
-/// listings and warnings with hoplab's.
-fn compare(case: &str, commands: &[Vec<String>]) {
-    if !kernel::privileged(case) {
-        return;
-    }
-    let ns = Netns::new(case);
-    let mut t = Tables::new(IptablesVersion::V1_8_9);
-    for argv in commands {
-        let (ok, _, err) = ns.exec(argv);
-        // ipset's sets live in the namespace, beside the rules.
-        let ours = match argv.first().map(String::as_str) {
-            Some("ipset") => t
-                .ipset(&argv[1..], hoplab::time::Instant::ZERO)
-                .map_err(|(_, e)| e),
-            _ => t.apply(argv).map_err(|e| e.to_string()),
-        };
-        assert_eq!(
-            ok,
-            ours.is_ok(),
-            "{case}: `{}`: kernel {}, hoplab {ours:?}",
-            argv.join(" "),
-            if ok { "succeeded".into() } else { err }
-        );
-    }
-    let made: Vec<Table> = {
-        let mut v: Vec<(u64, Table)> = Table::ALL
-            .into_iter()
-            .filter_map(|tb| t.nft_table_order(tb).map(|o| (o, tb)))
-            .collect();
-        v.sort_unstable();
-        v.into_iter().map(|(_, tb)| tb).collect()
-    };
-    let warnings: String = made
-        .iter()
-        .filter_map(|&tb| nft_table_warning(&t, tb))
-        .collect();
-    let nft = |args: &[&str]| {
-        let mut argv = vec!["nft".to_string()];
-        argv.extend(args.iter().map(|a| a.to_string()));
-        let (ok, out, err) = ns.exec(&argv);
-        assert!(ok, "{case}: nft {args:?}: {err}");
-        (out, err)
-    };
-    let plain = NftListOptions::default();
-    let (out, err) = nft(&["list", "ruleset"]);
-    same(
-        &format!("{case}: nft list ruleset"),
-        &out,
-        &nft_ruleset_listing(&t, plain),
-    );
-    assert_eq!(err, warnings, "{case}: nft list ruleset's stderr");
-    let (out, _) = nft(&["-s", "list", "ruleset"]);
-    let stateless = NftListOptions {
-        stateless: true,
-        ..plain
-    };
-    same(
-        &format!("{case}: nft -s list ruleset"),
-        &out,
-        &nft_ruleset_listing(&t, stateless),
-    );
-    let handles = NftListOptions {
-        handles: true,
-        ..plain
-    };
-    for tb in made {
-        let (out, err) = nft(&["-a", "list", "table", "ip", tb.name()]);
-        same(
-            &format!("{case}: nft -a list table ip {}", tb.name()),
-            &out,
-            &nft_table_listing(&t, tb, handles).unwrap_or_default(),
-        );
-        assert_eq!(err, nft_table_warning(&t, tb).unwrap_or_default());
-    }
-}
-
-/// Panics with the lines that differ when `got` is not `want`.
-fn same(what: &str, want: &str, got: &str) {
-    if want == got {
-        return;
-    }
-    let mut diff = String::new();
-    let (w, g): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
-    for i in 0..w.len().max(g.len()) {
-        let (a, b) = (w.get(i).copied(), g.get(i).copied());
-        if a != b {
-            diff.push_str(&format!(
-                "line {}:\n  nft:    {a:?}\n  hoplab: {b:?}\n",
-                i + 1
-            ));
-        }
-    }
-    panic!("{what} differs:\n{diff}\nnft:\n{want}\nhoplab:\n{got}");
-}
-
-fn lines(cmds: &[&str]) -> Vec<Vec<String>> {
-    cmds.iter().map(|c| words(c)).collect()
-}
+use harness::{Netns, compare, lines, same, words};
+use hoplab::docker::{Container, Daemon, Endpoint, Network, PortMap, Proto};
+use hoplab::netfilter::rules::{IptablesVersion, Tables};
+use smoltcp::wire::{EthernetAddress, Ipv4Address};
 
 /// `iptables-save` prints the tables nf_tables has, so the same lazy creation decides it
 /// (the header's date aside).
@@ -524,182 +355,6 @@ fn kd_nft_xt_nat_mangle_raw() {
     );
 }
 
-#[test]
-fn kd_nft_xt_restore_recreates_tables() {
-    if !kernel::privileged("kd_nft_xt_restore_recreates_tables") {
-        return;
-    }
-    let file = "*filter\n:DOCKER - [0:0]\n:OUTPUT ACCEPT [5:6]\n:INPUT DROP [0:0]\n\
-                -A INPUT -j DOCKER\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n\
-                *raw\nCOMMIT\n";
-    let ns = Netns::new("restore");
-    let mut t = Tables::new(IptablesVersion::V1_8_9);
-    for c in ["iptables -A FORWARD -j ACCEPT", "iptables -t mangle -N M"] {
-        assert!(ns.exec(&words(c)).0);
-        t.apply(&words(c)).unwrap();
-    }
-    let path = std::env::temp_dir().join(format!("xtnft-restore-{}.rules", std::process::id()));
-    std::fs::write(&path, file).unwrap();
-    let sh = format!("iptables-restore < {}", path.display());
-    let (ok, _, err) = ns.exec(&["sh".into(), "-c".into(), sh]);
-    let _ = std::fs::remove_file(&path);
-    assert!(ok, "iptables-restore: {err}");
-    t.restore(file).unwrap();
-    let (_, out, _) = ns.exec(&words("nft -a list ruleset"));
-    let handles = NftListOptions {
-        handles: true,
-        ..NftListOptions::default()
-    };
-    same(
-        "restore: nft -a list ruleset",
-        &out,
-        &nft_ruleset_listing(&t, handles),
-    );
-}
-
-fn docker_host() -> (Daemon, Vec<Network>, Vec<Container>) {
-    let daemon = Daemon {
-        engine: Engine::V29,
-        forward_policy: ForwardPolicy::Accept,
-        ..Daemon::default()
-    };
-    let ip = |s: &str| s.parse::<Ipv4Address>().unwrap();
-    let bridge1 = Network {
-        bridge: "bridge1".to_string(),
-        ..Network::user(
-            "bridge1",
-            format!("{:0>64}", "b1"),
-            Ipv4Cidr::new(ip("192.0.2.0"), 24),
-        )
-    };
-    let c1 = Container {
-        name: "c1".to_string(),
-        id: format!("{:0>64}", "c1"),
-        endpoints: vec![Endpoint {
-            network: 1,
-            ip: ip("192.0.2.2"),
-            mac: EthernetAddress([0x02, 0x42, 0xc0, 0x00, 0x02, 0x02]),
-        }],
-        publish: vec![
-            PortMap {
-                host_ip: None,
-                host_port: 8080,
-                ctr_port: 80,
-                proto: Proto::Tcp,
-            },
-            PortMap {
-                host_ip: Some(ip("127.0.0.1")),
-                host_port: 5353,
-                ctr_port: 53,
-                proto: Proto::Udp,
-            },
-        ],
-    };
-    let docker0 = Network::default_bridge(format!("{:0>64}", "d0"));
-    (daemon, vec![docker0, bridge1], vec![c1])
-}
-
-#[test]
-fn kd_nft_xt_docker29_host() {
-    let (daemon, networks, containers) = docker_host();
-    let commands = hoplab::docker::iptables_commands(&daemon, &networks, &containers);
-    assert!(commands.len() > 20, "Docker's rule set: {commands:?}");
-    compare("docker29", &commands);
-}
-
-/// Docker 29 with the FORWARD policy DROP, no userland proxy, and networks of every kind:
-/// internal with and without ICC, routed, unprotected NAT; containers publishing ports.
-#[test]
-fn kd_nft_xt_docker29_network_kinds() {
-    let daemon = Daemon {
-        engine: Engine::V29,
-        forward_policy: ForwardPolicy::Drop,
-        userland_proxy: false,
-        ..Daemon::default()
-    };
-    let ip = |s: &str| s.parse::<Ipv4Address>().unwrap();
-    let net = |name: &str, n: u8, subnet: &str| Network {
-        bridge: name.to_string(),
-        ..Network::user(name, format!("{n:0>64}"), Ipv4Cidr::new(ip(subnet), 24))
-    };
-    let mut internal_icc = net("bridgeICC", 1, "192.0.2.0");
-    internal_icc.internal = true;
-    let mut internal_no_icc = net("bridgeNoICC", 2, "198.51.100.0");
-    internal_no_icc.internal = true;
-    internal_no_icc.enable_icc = false;
-    let mut routed = net("bridgeR", 3, "203.0.113.0");
-    routed.gateway_mode_ipv4 = GatewayMode::Routed;
-    let mut open = net("bridgeU", 4, "10.99.0.0");
-    open.gateway_mode_ipv4 = GatewayMode::NatUnprotected;
-    let networks = vec![
-        Network::default_bridge(format!("{:0>64}", "d0")),
-        internal_icc,
-        internal_no_icc,
-        routed,
-        open,
-    ];
-    let ctr = |name: &str, network: usize, addr: &str, publish: Vec<PortMap>| Container {
-        name: name.to_string(),
-        id: format!("{name:0>64}"),
-        endpoints: vec![Endpoint {
-            network,
-            ip: ip(addr),
-            mac: EthernetAddress([0x02, 0x42, 0, 0, 0, network as u8]),
-        }],
-        publish,
-    };
-    let tcp = |host_port, ctr_port| PortMap {
-        host_ip: None,
-        host_port,
-        ctr_port,
-        proto: Proto::Tcp,
-    };
-    let containers = vec![
-        ctr("web", 0, "172.17.0.2", vec![tcp(8080, 80)]),
-        ctr("db", 2, "198.51.100.2", vec![]),
-        ctr("api", 3, "203.0.113.2", vec![tcp(8443, 443)]),
-        ctr("dns", 4, "10.99.0.2", vec![tcp(5300, 53)]),
-    ];
-    let commands = hoplab::docker::iptables_commands(&daemon, &networks, &containers);
-    assert!(commands.len() > 30, "Docker's rule set: {commands:?}");
-    compare("docker29-kinds", &commands);
-}
-
-/// Lab 07's `dockerhost` (scenarios/07-publish-ports.yaml): engine 29 as the lab runs it,
-/// `web` publishing 8080:80, `admin` 127.0.0.1:9090:80 (raw-table rules), `client` nothing.
-#[test]
-fn kd_nft_xt_docker29_lab07_host() {
-    let ip = |s: &str| s.parse::<Ipv4Address>().unwrap();
-    let publish = |host_ip: Option<&str>, host_port, ctr_port| PortMap {
-        host_ip: host_ip.map(ip),
-        host_port,
-        ctr_port,
-        proto: Proto::Tcp,
-    };
-    let ctr = |name: &str, n: u8, publish: Vec<PortMap>| Container {
-        name: name.to_string(),
-        id: format!("{name:0>64}"),
-        endpoints: vec![Endpoint {
-            network: 0,
-            ip: Ipv4Address::new(172, 17, 0, n),
-            mac: EthernetAddress([0x02, 0x42, 0xac, 0x11, 0, n]),
-        }],
-        publish,
-    };
-    let containers = vec![
-        ctr("web", 2, vec![publish(None, 8080, 80)]),
-        ctr("admin", 3, vec![publish(Some("127.0.0.1"), 9090, 80)]),
-        ctr("client", 4, vec![]),
-    ];
-    let networks = vec![Network::default_bridge(format!("{:0>64}", "d0"))];
-    let commands = hoplab::docker::iptables_commands(&Daemon::default(), &networks, &containers);
-    assert!(
-        commands.iter().any(|c| c.join(" ").contains("-t raw")),
-        "engine 29 guards the host-only port in raw: {commands:?}"
-    );
-    compare("docker29-lab07", &commands);
-}
-
 /// Rarer spellings whose translations take another branch.
 #[test]
 fn kd_nft_xt_rarer_branches() {
@@ -738,4 +393,39 @@ fn kd_nft_xt_rarer_branches() {
             "iptables -t mangle -A FORWARD -j CT --notrack",
         ]),
     );
+}
+
+/// Lab 07's `dockerhost` (scenarios/07-publish-ports.yaml): engine 29 as the lab runs it,
+/// `web` publishing 8080:80, `admin` 127.0.0.1:9090:80 (raw-table rules), `client` nothing.
+#[test]
+fn kd_nft_xt_docker29_lab07_host() {
+    let ip = |s: &str| s.parse::<Ipv4Address>().unwrap();
+    let publish = |host_ip: Option<&str>, host_port, ctr_port| PortMap {
+        host_ip: host_ip.map(ip),
+        host_port,
+        ctr_port,
+        proto: Proto::Tcp,
+    };
+    let ctr = |name: &str, n: u8, publish: Vec<PortMap>| Container {
+        name: name.to_string(),
+        id: format!("{name:0>64}"),
+        endpoints: vec![Endpoint {
+            network: 0,
+            ip: Ipv4Address::new(172, 17, 0, n),
+            mac: EthernetAddress([0x02, 0x42, 0xac, 0x11, 0, n]),
+        }],
+        publish,
+    };
+    let containers = vec![
+        ctr("web", 2, vec![publish(None, 8080, 80)]),
+        ctr("admin", 3, vec![publish(Some("127.0.0.1"), 9090, 80)]),
+        ctr("client", 4, vec![]),
+    ];
+    let networks = vec![Network::default_bridge(format!("{:0>64}", "d0"))];
+    let commands = hoplab::docker::iptables_commands(&Daemon::default(), &networks, &containers);
+    assert!(
+        commands.iter().any(|c| c.join(" ").contains("-t raw")),
+        "engine 29 guards the host-only port in raw: {commands:?}"
+    );
+    compare("docker29-lab07", &commands);
 }
