@@ -392,7 +392,6 @@ pub(crate) fn exec(ts: &mut TableState, c: &Command, p: &Prog, v: IptablesVersio
     if c.command & (cmd::ZERO | cmd::ZERO_NUM) != 0 {
         zero(ts, p, c)?;
     }
-    ts.exists = true;
     Ok(out)
 }
 

@@ -173,9 +173,6 @@ pub(crate) struct Chain {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct TableState {
     pub table: Table,
-    /// A command has touched it (nf_tables creates tables on demand; `iptables-save` prints
-    /// only those that exist).
-    pub exists: bool,
     pub chains: Vec<Option<Chain>>,
     pub names: BTreeMap<String, usize>,
     /// The nf_tables table iptables-nft made for it, if any (`nft_track.rs`).
@@ -186,7 +183,6 @@ impl TableState {
     pub fn new(table: Table) -> TableState {
         let mut t = TableState {
             table,
-            exists: false,
             chains: Vec::new(),
             names: BTreeMap::new(),
             nft: None,
@@ -272,11 +268,7 @@ impl TableState {
     /// Drops every rule and user chain and resets the policies (a restore without
     /// `--noflush` deletes the nf_tables table).
     pub fn reset(&mut self) {
-        let fresh = TableState::new(self.table);
-        *self = TableState {
-            exists: true,
-            ..fresh
-        };
+        *self = TableState::new(self.table);
     }
 }
 
@@ -356,7 +348,7 @@ impl Tables {
 
     /// Whether a command has created the table (it then appears in `iptables-save`).
     pub fn table_exists(&self, table: Table) -> bool {
-        self.state(table).exists
+        self.state(table).nft.is_some()
     }
 
     /// A built-in chain's policy, or `None` if the table has no such chain.

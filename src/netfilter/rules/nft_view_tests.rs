@@ -511,3 +511,60 @@ fn the_warning_names_tables_with_compat_expressions() {
     );
     assert_eq!(nft_table_warning(&t, Table::Mangle), None);
 }
+
+#[test]
+fn time_hashlimit_rpfilter_and_tos() {
+    let cases = [
+        (
+            "iptables -A INPUT -m time --timestart 09:00 --timestop 17:00 --weekdays Mon",
+            " meta hour \"09:00:00\"-\"17:00:00\" meta day 1 counter packets 0 bytes 0",
+        ),
+        (
+            "iptables -A INPUT -m time --datestart 2020-01-01T00:00:00",
+            "meta time \"2020-01-01 00:00:00\"-\"2038-01-19 03:14:07\" counter packets 0 bytes 0",
+        ),
+        (
+            "iptables -A INPUT -m time ! --weekdays Sat,Sun",
+            " meta day { 1, 2, 3, 4, 5 } counter packets 0 bytes 0",
+        ),
+        (
+            "iptables -A INPUT -m time --monthdays 1,2",
+            "xt match time counter packets 0 bytes 0",
+        ),
+        (
+            "iptables -A INPUT -m hashlimit --hashlimit-upto 5/min --hashlimit-mode srcip,dstport --hashlimit-name y",
+            "meter y { tcp dport . ip saddr timeout 60s limit rate 5/minute } counter packets 0 bytes 0",
+        ),
+        (
+            "iptables -A INPUT -m hashlimit --hashlimit-upto 5/min --hashlimit-mode srcip --hashlimit-srcmask 24 --hashlimit-name w",
+            "meter w { ip saddr and 255.255.255.0 timeout 60s limit rate 5/minute } counter packets 0 bytes 0",
+        ),
+        (
+            "iptables -A INPUT -m hashlimit --hashlimit-upto 5/sec --hashlimit-name foo",
+            "xt match hashlimit counter packets 0 bytes 0",
+        ),
+        (
+            "iptables -t raw -A PREROUTING -m rpfilter",
+            "fib saddr . iif oif != 0 counter packets 0 bytes 0",
+        ),
+        (
+            "iptables -t raw -A PREROUTING -m rpfilter --invert --loose",
+            "fib saddr oif 0 counter packets 0 bytes 0",
+        ),
+        (
+            "iptables -t raw -A PREROUTING -m rpfilter --validmark",
+            "fib saddr . mark . iif oif != 0 counter packets 0 bytes 0",
+        ),
+        (
+            "iptables -t mangle -A FORWARD -j TOS --set-tos 0x10",
+            "counter packets 0 bytes 0 ip6 dscp set 0x04",
+        ),
+        (
+            "iptables -t mangle -A FORWARD -j TOS --and-tos 0x3",
+            "counter packets 0 bytes 0 ip6 dscp set ip6 dscp and 0x00",
+        ),
+    ];
+    for (cmd, want) in cases {
+        assert_eq!(one(cmd), want, "{cmd}");
+    }
+}

@@ -169,10 +169,10 @@ fn mark(m: MarkTarget) -> String {
     format!("meta mark set {v}")
 }
 
-/// `connmark_tg_xlate` (revision 2): no translation for shifts, nor for a save or restore
-/// whose two masks differ.
+/// `connmark_tg_xlate` (revision 2): a shifted set is put in parentheses; no translation
+/// for a shifted save or restore, nor for one whose two masks differ.
 fn connmark(c: ConnMarkTarget) -> Option<String> {
-    if c.shift_bits != 0 {
+    if c.shift_bits != 0 && c.mode != ConnMarkMode::Set {
         return None;
     }
     Some(match c.mode {
@@ -188,7 +188,11 @@ fn connmark(c: ConnMarkTarget) -> Option<String> {
             } else {
                 format!("ct mark xor 0x{:x} and 0x{:x}", c.ctmark, !c.ctmask)
             };
-            format!("ct mark set {v}")
+            match (c.shift_bits, c.shift_right) {
+                (0, _) => format!("ct mark set {v}"),
+                (n, true) => format!("ct mark set ( {v} ) >> {n}"),
+                (n, false) => format!("ct mark set ( {v} ) << {n}"),
+            }
         }
         ConnMarkMode::Save if c.nfmask != c.ctmask => return None,
         ConnMarkMode::Save if c.nfmask == u32::MAX => "ct mark set mark".into(),
@@ -212,8 +216,7 @@ fn hdr(h: &HdrTarget) -> Stmt {
 }
 
 /// `tos_tg_xlate` of libxt_TOS 1.8.9 writes the DSCP bits of an IPv6 header
-/// (`ip6 dscp set`), even in the ip family: nft prints it so. The general and-xor form is
-/// not modelled.
+/// (`ip6 dscp set`), even in the ip family: nft prints it so.
 fn tos(value: u8, mask: u8) -> Option<String> {
     let v = if mask == 0xff || mask == 0x3f {
         format!("0x{:02x}", value >> 2)
@@ -224,7 +227,7 @@ fn tos(value: u8, mask: u8) -> Option<String> {
     } else if mask == 0 {
         format!("ip6 dscp xor 0x{:02x}", value >> 2)
     } else {
-        return None;
+        format!("ip6 dscp and 0x{:02x} xor 0x{:02x}", !mask >> 2, value >> 2)
     };
     Some(format!("ip6 dscp set {v}"))
 }

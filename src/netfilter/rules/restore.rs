@@ -170,7 +170,6 @@ impl Tables {
                 if !opts.noflush {
                     ts.reset();
                 }
-                ts.exists = true;
                 current = Some(ts);
                 continue;
             };

@@ -174,7 +174,7 @@ impl Tables {
         let mut out = String::new();
         for t in [Table::Mangle, Table::Raw, Table::Filter, Table::Nat] {
             let ts = &self.tables[index(t)];
-            if table.is_some_and(|x| x != t) || (table.is_none() && !ts.exists) {
+            if table.is_some_and(|x| x != t) || (table.is_none() && ts.nft.is_none()) {
                 continue;
             }
             save_table(&mut out, ts, counters, self.version);
