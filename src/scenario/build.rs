@@ -148,6 +148,11 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
         for (key, value) in &r.sysctls {
             router.sysctl(key, Some(value))?;
         }
+        if let Some(script) = &r.nftables {
+            router
+                .nft(&["nft", "-f", "-"].map(String::from), script)
+                .map_err(|(_, e)| e)?;
+        }
         if let Some((_, view)) = lab.docker_cli.iter().find(|(n, _)| *n == r.name) {
             router.install_cli("docker", Box::new(view.clone()));
         }

@@ -423,6 +423,7 @@ fn expand_host(
         veths: Vec::new(),
         created,
         step: None,
+        nft: Vec::new(),
         view_base: ViewBase {
             hostname: host_name.clone(),
             host_network_id: d.host_network_id.as_ref().map(|i| i.value.clone()),
@@ -436,6 +437,9 @@ fn expand_host(
 
     // What runs from the lab's start, before any step changes it.
     let initial_rules = plan.rules.take_commands();
+    plan.nft = plan.nft_tables();
+    let initial_nft = (daemon.firewall_backend == FirewallBackend::Nftables)
+        .then(|| docker::nftables::nft_update(&[], &plan.nft));
     expanded.daemons = docker_life::initial_programs(&plan);
     expanded.names = plan.names();
     let (view, _) = plan.view();
@@ -467,6 +471,7 @@ fn expand_host(
             .map(|argv| at(join_words(argv), host_loc))
             .collect(),
         iptables_version: d.iptables_version.clone(),
+        nftables: initial_nft.map(|script| at(script, host_loc)),
         sysctls: host_sysctls(&daemon, &plan.networks, host_loc),
     });
     add_bridges(&plan, raw, &mut expanded);

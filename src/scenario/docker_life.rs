@@ -160,6 +160,8 @@ pub(super) struct HostPlan {
     pub step: Option<usize>,
     /// What the finished view needs that the plan does not change.
     pub view_base: ViewBase,
+    /// Docker's nftables tables as last installed (with the nftables backend).
+    pub nft: Vec<docker::nftables::Table>,
 }
 
 /// Parts of the Docker CLI's view fixed when the lab loads.
@@ -611,6 +613,29 @@ impl HostPlan {
         }
     }
 
+    /// The tables Docker's nftables backend has installed for the host as it is now: the
+    /// running containers in the order they started (Docker appends a container's rules to
+    /// their groups as it starts, so one restarted comes after the others).
+    pub fn nft_tables(&self) -> Vec<docker::nftables::Table> {
+        let mut running: Vec<usize> = (0..self.ctrs.len())
+            .filter(|&ci| self.ctrs[ci].life == Life::Running)
+            .collect();
+        running.sort_by_key(|&ci| (self.ctrs[ci].started_step.map_or(0, |s| s + 1), ci));
+        let ctrs: Vec<Container> = running.iter().map(|&ci| self.model(ci)).collect();
+        let bindings: Vec<Binding> = running
+            .iter()
+            .enumerate()
+            .flat_map(|(k, &ci)| {
+                self.ctrs[ci].bindings.iter().map(move |b| Binding {
+                    container: k,
+                    ..b.clone()
+                })
+            })
+            .collect();
+        let nets = self.nets();
+        docker::nftables::docker_tables_bound(&self.daemon, &nets, &ctrs, &bindings)
+    }
+
     /// Running containers' names, as each of them resolves them, then the CLI's view, as
     /// changes (what every op ends with).
     pub fn refresh(&self, out: &mut Vec<Change>) {
@@ -832,6 +857,17 @@ pub(super) fn finish_step(plan: &mut HostPlan, mut step: PlannedStep) -> Planned
             router: plan.host.clone(),
             argv,
         });
+    }
+    if plan.daemon.firewall_backend == docker::FirewallBackend::Nftables {
+        let now = plan.nft_tables();
+        let script = docker::nftables::nft_update(&plan.nft, &now);
+        if !script.is_empty() {
+            step.changes.push(Change::Nft {
+                router: plan.host.clone(),
+                script,
+            });
+        }
+        plan.nft = now;
     }
     if step.exit == 0 || !step.changes.is_empty() {
         plan.refresh(&mut step.changes);

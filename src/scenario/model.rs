@@ -114,6 +114,11 @@ pub enum Change {
         router: String,
         argv: Vec<String>,
     },
+    /// An `nft -f` script run on a router (Docker's incremental update of its tables).
+    Nft {
+        router: String,
+        script: String,
+    },
     /// Conntrack entries deleted on a router: any with one of `ips` in a tuple, and UDP
     /// ones to one of `udp_ports`.
     ConntrackForget {
@@ -236,6 +241,8 @@ pub struct RouterSpec {
     pub routes: Vec<crate::router::route::RouteCmd>,
     pub iptables_version: crate::netfilter::rules::IptablesVersion,
     pub iptables: Vec<Vec<String>>,
+    /// An `nft -f` ruleset loaded at start, after the iptables commands.
+    pub nftables: Option<String>,
     /// `KEY=VALUE` sysctls set at start (`net.ipv4.conf.docker0.route_localnet=1`).
     pub sysctls: Vec<(String, String)>,
     /// VLAN devices on its interfaces (`eth0.10`), up from the start; `ifaces` are the
@@ -931,6 +938,13 @@ impl Resolver<'_> {
                         Err(e) => self.errs.at(line.referenced, "iptables", e),
                     }
                 }
+                if let Some(script) = &r.nftables {
+                    let argv = ["nft", "-f", "-"].map(String::from);
+                    if let Err((_, e)) = scratch.nft(&argv, &script.value) {
+                        self.errs
+                            .at(script.referenced, "nftables", e.trim_end().to_string());
+                    }
+                }
                 for line in &r.sysctls {
                     match line.value.split_once('=') {
                         Some((k, v)) => match scratch.sysctl(k.trim(), Some(v.trim())) {
@@ -951,6 +965,7 @@ impl Resolver<'_> {
                 routes: routes.into_iter().map(|(c, _)| c).collect(),
                 iptables_version,
                 iptables,
+                nftables: r.nftables.as_ref().map(|s| s.value.clone()),
                 sysctls,
                 vlans,
             });
@@ -1135,10 +1150,18 @@ impl Resolver<'_> {
                 steps.push(step);
             }
             for c in docker.changes.get(&k).map_or(&[][..], |p| &p.changes) {
-                if let Change::Iptables { router, argv } = c
-                    && let Some(r) = scratches.get_mut(router)
-                {
-                    let _ = r.iptables(argv, "");
+                match c {
+                    Change::Iptables { router, argv } => {
+                        if let Some(r) = scratches.get_mut(router) {
+                            let _ = r.iptables(argv, "");
+                        }
+                    }
+                    Change::Nft { router, script } => {
+                        if let Some(r) = scratches.get_mut(router) {
+                            let _ = r.nft(&["nft", "-f", "-"].map(String::from), script);
+                        }
+                    }
+                    _ => {}
                 }
             }
         }

@@ -218,6 +218,11 @@ pub struct RawRouter {
     #[serde(default)]
     #[schemars(with = "Option<forms::IptablesVersion>")]
     pub iptables_version: Option<S<String>>,
+    /// An nftables ruleset loaded at start as `nft -f` loads a file (tables, chains, sets,
+    /// maps and rules in nft's syntax), after the `iptables` commands.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub nftables: Option<S<String>>,
     /// `KEY=VALUE` sysctls set at start (`net.ipv4.conf.docker0.route_localnet=1`).
     #[serde(default)]
     #[schemars(with = "Vec<String>")]

@@ -40,10 +40,23 @@ pub fn docker_tables(
     networks: &[Network],
     containers: &[Container],
 ) -> Vec<Table> {
+    let bindings = port_bindings(daemon, networks, containers);
+    docker_tables_bound(daemon, networks, containers, &bindings)
+}
+
+/// [`docker_tables`] with the host ports already bound (a host whose containers started
+/// and stopped in some order holds the ports each took then, which a replay from nothing
+/// would not give back): `bindings[i].container` indexes `containers`, and a stopped
+/// container is one without endpoints or bindings.
+pub fn docker_tables_bound(
+    daemon: &Daemon,
+    networks: &[Network],
+    containers: &[Container],
+    bindings: &[Binding],
+) -> Vec<Table> {
     if !daemon.iptables {
         return Vec::new();
     }
-    let bindings = port_bindings(daemon, networks, containers);
     let hairpin = !daemon.userland_proxy;
     let mut ip = Builder::new(Family::Ip, hairpin);
     for net in networks {

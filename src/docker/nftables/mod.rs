@@ -53,7 +53,7 @@ mod build;
 
 use std::fmt::Write;
 
-pub use build::docker_tables;
+pub use build::{docker_tables, docker_tables_bound};
 
 use super::model::{Container, Daemon, Network};
 
