@@ -628,7 +628,7 @@ impl HostPlan {
             .flat_map(|(k, &ci)| {
                 self.ctrs[ci].bindings.iter().map(move |b| Binding {
                     container: k,
-                    ..b.clone()
+                    ..*b
                 })
             })
             .collect();
