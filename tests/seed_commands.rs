@@ -58,6 +58,7 @@ fn is_listing(cmd: &str) -> bool {
             !cmd.contains(" -s ") && !cmd.contains(" -d ")
         }
         ["ifconfig", "-a"] => true,
+        ["nft", "list", ..] => true,
         ["cat", ..] => true,
         _ => false,
     }
@@ -175,12 +176,12 @@ fn seed_command_blocks_run_and_their_outcomes_are_listed() {
     );
 }
 
-/// The commands the kernel is the judge of: `ip`, `bridge`, `sysctl` and `/proc/sys`,
+/// The commands the kernel is the judge of: `ip`, `bridge`, `sysctl`, `nft` and `/proc/sys`,
 /// but what reads the machine's files (`sysctl -p`, `/etc/...`) and IPv6, which hoplab
 /// does not model yet.
 fn judged(cmd: &str) -> bool {
     let first = cmd.split_whitespace().next().unwrap_or("");
-    matches!(first, "ip" | "bridge" | "sysctl" | "cat" | "echo")
+    matches!(first, "ip" | "bridge" | "sysctl" | "cat" | "echo" | "nft")
         && !cmd.contains("/etc/")
         && !cmd.contains("/proc/net/vlan")
         && !cmd.contains("ipv6")
@@ -228,7 +229,8 @@ fn kd_seed_commands_end_as_in_the_kernel() {
             }
             // A listing's exit code is not in a `show:` step: an error is told by its text.
             let same = match is_listing(cmd) {
-                true if code != 0 => o.text.trim() == text.trim(),
+                // nft's listings are compared whole.
+                true if code != 0 || cmd.starts_with("nft ") => o.text.trim() == text.trim(),
                 true => !listing_failed(cmd, &o.text),
                 false => code == o.code,
             };
