@@ -153,3 +153,49 @@ fn an_nft_step_with_a_syntax_error_is_the_labs_error() {
     let err = lab_error(&lab);
     assert!(err.contains("field 'run': Error: syntax error"), "{err}");
 }
+
+#[test]
+fn trace_names_the_nft_rule_that_dropped_a_packet() {
+    let lab = repo().join("scenarios/19-nftables-basics.yaml");
+    let out = run(&[
+        "trace",
+        lab.to_str().unwrap(),
+        "--match",
+        "tcp.dstport == 8080",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    assert!(
+        t.contains(
+            "nft inet hostfw input: handle 2 no match, handle 3 no match, handle 4 no match, \
+             handle 5 no match, handle 7 no match, handle 8: counter packets 1 bytes 52 \
+             comment \"dropped by policy\" (verdict continue), policy drop => drop"
+        ),
+        "{t}"
+    );
+}
+
+#[test]
+fn explain_names_the_nft_rules_by_table_chain_and_handle() {
+    let lab = repo().join("scenarios/21-docker-nftables.yaml");
+    let out = run(&[
+        "explain",
+        lab.to_str().unwrap(),
+        "--on",
+        "dockerhost",
+        "--packet",
+        "tcp 192.0.2.3:40000 -> 192.0.2.10:8080 in eth0",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    for want in [
+        "nft ip docker-bridges nat-PREROUTING: handle 20: fib daddr type local",
+        "nat-prerouting-and-output handle 51: iifname != \"docker0\" tcp dport 8080",
+        "DNAT dst 192.0.2.10:8080 → 172.17.0.2:80",
+        "nft ip user-filter forward: handle 2 no match, handle 3: iifname \"eth0\" ip saddr != 192.0.2.2 ct original proto-dst 8080",
+        "(verdict drop) => drop",
+        "fate: dropped by netfilter",
+    ] {
+        assert!(t.contains(want), "{want}\n{t}");
+    }
+}

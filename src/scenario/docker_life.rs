@@ -626,10 +626,10 @@ impl HostPlan {
             .iter()
             .enumerate()
             .flat_map(|(k, &ci)| {
-                self.ctrs[ci].bindings.iter().map(move |b| Binding {
-                    container: k,
-                    ..*b
-                })
+                self.ctrs[ci]
+                    .bindings
+                    .iter()
+                    .map(move |b| Binding { container: k, ..*b })
             })
             .collect();
         let nets = self.nets();
