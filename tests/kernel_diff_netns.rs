@@ -243,3 +243,66 @@ fn kd_netns_bridge() {
         ],
     );
 }
+
+/// nftables' bridge family on that bridge: a `bridge` table's forward chain filters what the
+/// bridge forwards port to port (not what it delivers to its own address), and its counter
+/// counts the frame's IP length.
+#[test]
+fn kd_netns_bridge_nft_forward_chain() {
+    compare(
+        "kd_netns_bridge_nft",
+        &[
+            (Run, "ip link add br0 type bridge"),
+            (Run, "ip link set br0 up"),
+            (Run, "ip netns add ns-a"),
+            (Run, "ip netns add ns-b"),
+            (
+                Run,
+                "ip link add veth-a type veth peer name eth0 netns ns-a",
+            ),
+            (
+                Run,
+                "ip link add veth-b type veth peer name eth0 netns ns-b",
+            ),
+            (Run, "ip link set veth-a master br0"),
+            (Run, "ip link set veth-b master br0"),
+            (Run, "ip link set veth-a up"),
+            (Run, "ip link set veth-b up"),
+            (
+                Run,
+                "ip netns exec ns-a ip addr add 192.168.100.10/24 dev eth0",
+            ),
+            (Run, "ip netns exec ns-a ip link set eth0 up"),
+            (
+                Run,
+                "ip netns exec ns-b ip addr add 192.168.100.20/24 dev eth0",
+            ),
+            (Run, "ip netns exec ns-b ip link set eth0 up"),
+            (Run, "ip addr add 192.168.100.1/24 dev br0"),
+            (Ping, "ip netns exec ns-a ping -c 1 192.168.100.20"),
+            (Run, "nft add table bridge filter"),
+            (
+                Run,
+                "nft add chain bridge filter forward '{ type filter hook forward priority filter; }'",
+            ),
+            (
+                Run,
+                "nft add rule bridge filter forward iifname veth-a ip daddr 192.168.100.20 icmp type echo-request counter drop",
+            ),
+            (Ping, "ip netns exec ns-a ping -c 2 -W 1 192.168.100.20"),
+            (Ping, "ip netns exec ns-b ping -c 1 192.168.100.10"),
+            (Ping, "ip netns exec ns-a ping -c 1 192.168.100.1"),
+            (Show, "nft list ruleset"),
+            (Run, "nft flush chain bridge filter forward"),
+            (
+                Run,
+                "nft add rule bridge filter forward ether type ip meta l4proto icmp counter",
+            ),
+            (Ping, "ip netns exec ns-a ping -c 1 192.168.100.20"),
+            (Show, "nft list chain bridge filter forward"),
+            (Run, "nft delete table bridge filter"),
+            (Run, "ip netns del ns-a"),
+            (Run, "ip netns del ns-b"),
+        ],
+    );
+}

@@ -436,3 +436,27 @@ fn kd_nft_list_words_and_one_argument_agree() {
         ],
     );
 }
+
+#[test]
+fn kd_nft_list_bridge_family_link_dependencies() {
+    compare(
+        "kd_nft_list_bridge_family_link_dependencies",
+        &[
+            words("add table bridge f"),
+            one("add chain bridge f c { type filter hook forward priority filter; }"),
+            one("add rule bridge f c ether type ip meta l4proto icmp"),
+            one("add rule bridge f c ether type ip ip daddr 1.2.3.4"),
+            one("add rule bridge f c ether type ip tcp dport 22"),
+            one("add rule bridge f c ether type ip counter"),
+            one("add rule bridge f c ether type ip ip protocol icmp"),
+            one("add rule bridge f c ether type ip icmp type echo-request"),
+            one("add rule bridge f c ether type ip th dport 22"),
+            one("add rule bridge f c ether type ip meta l4proto tcp tcp dport 22"),
+            one("add rule bridge f c ether type arp meta l4proto icmp"),
+            one("add rule bridge f c ether saddr 02:00:00:00:00:01 ip saddr 1.1.1.1 drop"),
+            one("add rule bridge f c meta protocol ip ip daddr 1.1.1.1"),
+            one("add rule bridge f c ether type vlan"),
+            one("add rule bridge f c iifname veth0 oifname veth1 accept"),
+        ],
+    );
+}

@@ -217,9 +217,16 @@ impl Nft {
     /// Every base chain of families ip and inet on the IP hooks, with its priority number
     /// resolved (dormant tables register nothing).
     pub fn base_chains(&self) -> Vec<NftBase> {
+        // Families `ip`, `inet` (the IPv4 hooks) and `bridge` (the bridge's hooks, which
+        // share the names).
         let mut out = Vec::new();
         for (ti, t) in self.ruleset.tables.iter().enumerate() {
-            if !matches!(t.family, NftFamily::Ip | NftFamily::Inet) || t.dormant || t.xt {
+            if !matches!(
+                t.family,
+                NftFamily::Ip | NftFamily::Inet | NftFamily::Bridge
+            ) || t.dormant
+                || t.xt
+            {
                 continue;
             }
             for (ci, c) in t.chains.iter().enumerate() {

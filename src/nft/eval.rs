@@ -23,9 +23,10 @@ pub const JUMP_STACK: usize = 16;
 /// What decided a walk: a rule (chain and rule index in the table), or the policy.
 pub(super) type Decider = Option<(usize, usize)>;
 
-/// Whether a table of this family sees IPv4 packets.
+/// Whether a table of this family sees IPv4 packets (a `bridge` table: the IPv4 frames a
+/// bridge forwards).
 fn sees_ipv4(family: NftFamily) -> bool {
-    matches!(family, NftFamily::Ip | NftFamily::Inet)
+    matches!(family, NftFamily::Ip | NftFamily::Inet | NftFamily::Bridge)
 }
 
 impl Nft {

@@ -130,7 +130,49 @@ pub fn dependencies(
             i += 1;
         }
     }
+    if matches!(family, NftFamily::Bridge | NftFamily::Netdev) {
+        link_dependencies(stmts);
+    }
     Ok(())
+}
+
+/// In the `bridge` and `netdev` families the network protocol is a link-layer match: nft 1.0.6
+/// drops a plain `ether type`/`meta protocol` that a later IPv4 or IPv6 field (or ICMP's)
+/// implies, and one followed by a `meta l4proto` match whatever its value (an `ether type
+/// arp meta l4proto icmp` lists as `meta l4proto icmp`), but keeps it before a TCP or UDP
+/// field (`ether type ip tcp dport 22`).
+fn link_dependencies(stmts: &mut Vec<Stmt>) {
+    let mut i = 0;
+    while i < stmts.len() {
+        let dep = plain_eq(&stmts[i]).filter(|(k, _)| {
+            matches!(
+                k,
+                Key::Payload(Field::EtherType) | Key::Meta(MetaKey::Protocol)
+            )
+        });
+        let Some((_, v)) = dep else {
+            i += 1;
+            continue;
+        };
+        let redundant = stmts[i + 1..].iter().any(|s| {
+            exprs(s).is_some_and(|e| {
+                e.keys().iter().any(|k| {
+                    let family = match k {
+                        Key::Payload(Field::IcmpType | Field::IcmpCode) => Some(2),
+                        Key::Payload(Field::Icmpv6Type) => Some(10),
+                        k => field_family(k),
+                    };
+                    let ethertype = family.map(|f| if f == 2 { 0x0800 } else { 0x86dd });
+                    ethertype == Some(v) || *k == Key::Meta(MetaKey::L4proto)
+                })
+            })
+        });
+        if redundant {
+            stmts.remove(i);
+        } else {
+            i += 1;
+        }
+    }
 }
 
 fn is_th(k: &Key) -> bool {

@@ -46,8 +46,10 @@ const ETHER_TYPE: &[(&str, u128)] = &[
     ("ip", 0x0800),
     ("arp", 0x0806),
     ("ip6", 0x86dd),
-    ("vlan", 0x8100),
+    ("8021q", 0x8100),
     ("8021ad", 0x88a8),
+    // An alias nft reads and never prints.
+    ("vlan", 0x8100),
 ];
 const FIB_ADDRTYPE: &[(&str, u128)] = &[
     ("unspec", 0),
@@ -291,6 +293,10 @@ pub fn print(out: &mut String, dt: DataType, v: &Value, numeric: bool) {
                 out.push_str("0x0");
             }
             out.push_str(&bits.join(","));
+        }
+        // An ethertype is hex, four digits, also when numeric.
+        DataType::EtherType if numeric => {
+            let _ = write!(out, "0x{n:04x}");
         }
         _ if numeric && symbols(dt).is_some() => {
             let _ = write!(out, "{n}");

@@ -123,6 +123,57 @@ pub struct Filtering {
     pub rules: RuleSet,
     /// `net.bridge.bridge-nf-call-iptables` (br_netfilter loaded and on).
     pub bridge_nf: bool,
+    /// nftables' `bridge` family filter chains, in priority order (see [`BridgeNetfilter`]).
+    pub bridge_chains: Vec<BridgeChain>,
+}
+
+/// A base chain of an nft `bridge` table, where the bridge's hook runs it.
+#[derive(Clone, Copy, Debug)]
+pub struct BridgeChain {
+    pub hook: Hook,
+    pub priority: i32,
+    pub chain: u32,
+}
+
+/// br_netfilter's own hook priorities on the bridge hooks (`NF_BR_PRI_BRNF`, IPv4 forward
+/// one below, postrouting last): `bridge` chains below them run first.
+fn brnf_priority(hook: Hook) -> i32 {
+    match hook {
+        Hook::Forward => -1,
+        Hook::Postrouting => i32::MAX,
+        _ => 0,
+    }
+}
+
+/// Runs the `bridge` chains on `hook` whose priority is below (`before`) or at or above
+/// br_netfilter's: false when one drops or rejects the frame.
+fn bridge_chains_pass(
+    rules: &mut dyn Rules,
+    chains: &[BridgeChain],
+    hook: Hook,
+    before: bool,
+    now: Instant,
+    pkt: &PacketView<'_>,
+) -> bool {
+    let line = brnf_priority(hook);
+    for c in chains
+        .iter()
+        .filter(|c| c.hook == hook && (c.priority < line) == before)
+    {
+        let mut notes = Notes::default();
+        let out = rules.run_nft(
+            c.chain,
+            hook,
+            pkt,
+            now,
+            &crate::netfilter::NoConns,
+            &mut notes,
+        );
+        if matches!(out.verdict, Verdict::Drop | Verdict::Reject(_)) {
+            return false;
+        }
+    }
+    true
 }
 
 impl Filtering {
@@ -379,7 +430,8 @@ impl std::fmt::Debug for BridgeNetfilter {
 
 impl crate::bridge::FrameFilter for BridgeNetfilter {
     fn active(&self) -> bool {
-        self.filtering.borrow().bridge_nf
+        let f = self.filtering.borrow();
+        f.bridge_nf || !f.bridge_chains.is_empty()
     }
 
     fn forward(&mut self, now: Instant, frame: &mut [u8], ports: (&str, &str)) -> bool {
@@ -388,14 +440,45 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
         if !is_ipv4 {
             return true;
         }
-        let ip = &mut frame[ETH_HEADER_LEN..];
-        if Ipv4Packet::new_checked(&ip[..]).is_err() {
+        if Ipv4Packet::new_checked(&frame[ETH_HEADER_LEN..]).is_err() {
             return false;
         }
         // A bridged frame has no route of the router's (TCPMSS leaves it alone).
         let env = RouterEnv(&self.ifaces, None, None);
         let mut filtering = self.filtering.borrow_mut();
-        let Filtering { nf, rules, .. } = &mut *filtering;
+        let Filtering {
+            nf,
+            rules,
+            bridge_nf,
+            bridge_chains,
+        } = &mut *filtering;
+        // The `bridge` chains of one hook on one side of br_netfilter's own hook.
+        let bridged = |hook: Hook, before: bool, frame: &[u8], rules: &mut dyn Rules| {
+            if bridge_chains.is_empty() {
+                return true;
+            }
+            let mut hdr = [0u8; ETH_HEADER_LEN];
+            hdr.copy_from_slice(&frame[..ETH_HEADER_LEN]);
+            let out = (hook != Hook::Prerouting).then_some(ports.1);
+            let ip = &frame[ETH_HEADER_LEN..];
+            let Some(pkt) = crate::netfilter::hooks::view(ip, Some(ports.0), out, None, &env)
+            else {
+                return false;
+            };
+            let pkt = PacketView {
+                mac: Some(hdr),
+                ..pkt
+            };
+            bridge_chains_pass(rules, bridge_chains, hook, before, now, &pkt)
+        };
+        if !*bridge_nf {
+            return [Hook::Prerouting, Hook::Forward, Hook::Postrouting]
+                .into_iter()
+                .all(|h| bridged(h, true, frame, rules) && bridged(h, false, frame, rules));
+        }
+        if !bridged(Hook::Prerouting, true, frame, rules) {
+            return false;
+        }
         let mut cx = Cx {
             now,
             env: &env,
@@ -404,15 +487,46 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
             physdev: Some((ports.0, None)),
         };
         let dev = self.dev.as_str();
+        let ip = &mut frame[ETH_HEADER_LEN..];
         let (out, mut tr) = nf.prerouting(&mut cx, ip, dev, None);
-        cx.physdev = Some((ports.0, Some(ports.1)));
+        if out.fate != Fate::Continue {
+            return false;
+        }
+        let rules = &mut *cx.rules;
+        if !bridged(Hook::Prerouting, false, frame, rules)
+            || !bridged(Hook::Forward, true, frame, rules)
+        {
+            return false;
+        }
+        let mut cx = Cx {
+            now,
+            env: &env,
+            rules,
+            mac: None,
+            physdev: Some((ports.0, Some(ports.1))),
+        };
+        let ip = &mut frame[ETH_HEADER_LEN..];
         // LOG lines of a bridged frame are in dmesg; its notes are not the router's.
-        out.fate == Fate::Continue
-            && nf.forward(&mut cx, ip, &mut tr, dev, dev).fate == Fate::Continue
-            && nf
-                .postrouting(&mut cx, ip, &mut tr, (Some(dev), dev), None)
-                .fate
-                == Fate::Continue
+        if nf.forward(&mut cx, ip, &mut tr, dev, dev).fate != Fate::Continue {
+            return false;
+        }
+        let rules = &mut *cx.rules;
+        if !bridged(Hook::Forward, false, frame, rules)
+            || !bridged(Hook::Postrouting, true, frame, rules)
+        {
+            return false;
+        }
+        let mut cx = Cx {
+            now,
+            env: &env,
+            rules,
+            mac: None,
+            physdev: Some((ports.0, Some(ports.1))),
+        };
+        let ip = &mut frame[ETH_HEADER_LEN..];
+        nf.postrouting(&mut cx, ip, &mut tr, (Some(dev), dev), None)
+            .fate
+            == Fate::Continue
     }
 }
 
@@ -887,6 +1001,7 @@ impl Router {
                     nft: crate::nft::Nft::new(),
                 },
                 bridge_nf: false,
+                bridge_chains: Vec::new(),
             })),
             limit: icmp::RateLimit::default(),
             counters: RouterCounters::default(),

@@ -64,14 +64,20 @@ impl Filtering {
 
     /// Registers the nft ruleset's base chains with netfilter again (the ruleset changed).
     pub(super) fn nft_changed(&mut self) {
-        let hooks: Vec<NftHook> = self
-            .rules
-            .nft
-            .base_chains()
-            .into_iter()
-            .filter_map(ipv4_hook)
-            .collect();
+        let bases = self.rules.nft.base_chains();
+        let hooks: Vec<NftHook> = bases.iter().copied().filter_map(ipv4_hook).collect();
         self.nf.set_nft(&hooks);
+        let mut bridge: Vec<super::BridgeChain> = bases
+            .iter()
+            .filter(|b| b.family == NftFamily::Bridge && !b.nat)
+            .map(|b| super::BridgeChain {
+                hook: b.hook,
+                priority: b.priority,
+                chain: b.chain.0,
+            })
+            .collect();
+        bridge.sort_by_key(|c| c.priority);
+        self.bridge_chains = bridge;
         self.rules_changed();
     }
 }
