@@ -199,3 +199,55 @@ fn explain_names_the_nft_rules_by_table_chain_and_handle() {
         assert!(t.contains(want), "{want}\n{t}");
     }
 }
+
+/// The rules of `tests/fixtures/nft-1.1.3/`, in order.
+const MASK_RULES: [&str; 17] = [
+    "tcp flags & syn == syn",
+    "tcp flags & (syn|ack) == 0",
+    "tcp flags & (syn|ack) != 0",
+    "tcp flags syn / syn,ack",
+    "tcp flags & (fin|syn|rst|ack) != syn",
+    "tcp flags & (syn|ack) == syn|ack",
+    "ct state & established == established",
+    "ct status & dnat == dnat",
+    "limit rate 5/second",
+    "limit rate 5/second burst 1 packets",
+    "limit rate over 1/minute",
+    "limit rate 10 mbytes/second",
+    "icmp code port-unreachable",
+    "icmp type destination-unreachable icmp code 1",
+    "meta mark & 0xff == 0x1",
+    "ct mark & 0xf0 == 0x10",
+    "tcp dport 22 ct state new limit rate 3/minute accept",
+];
+
+#[test]
+fn nft_version_1_1_lists_as_nft_1_1_3() {
+    let mut lab = String::from(
+        "version: 1\nname: nft-1-1\nrouters:\n  - name: r\n    interfaces: {eth0: 10.0.0.1/24}\n    nft_version: \"1.1\"\nsteps:\n  - {on: r, run: nft add table ip t}\n  - {on: r, run: \"nft 'add chain ip t c { type filter hook input priority 0; }'\"}\n",
+    );
+    for r in MASK_RULES {
+        lab.push_str(&format!(
+            "  - {{on: r, run: \"nft 'add rule ip t c {r}'\"}}\n"
+        ));
+    }
+    lab.push_str("  - {on: r, show: nft list ruleset}\n  - {on: r, show: nft -n list ruleset}\n");
+    let (code, report) = lab_report(&lab);
+    assert_eq!(code, Some(0), "{report}");
+    let fixture =
+        |f: &str| std::fs::read_to_string(repo().join("tests/fixtures/nft-1.1.3").join(f)).unwrap();
+    assert_eq!(
+        listing(&report, "r", "nft list ruleset", 0),
+        fixture("masks-limits-codes.txt")
+    );
+    assert_eq!(
+        listing(&report, "r", "nft -n list ruleset", 0),
+        fixture("masks-limits-codes-n.txt")
+    );
+    // A version nft never had is the lab's error.
+    let err = lab_error(&lab.replace("nft_version: \"1.1\"", "nft_version: \"1.2\""));
+    assert!(
+        err.contains("field 'nft_version': '1.2' is not 1.0.6 or 1.1"),
+        "{err}"
+    );
+}

@@ -460,3 +460,30 @@ fn kd_nft_list_bridge_family_link_dependencies() {
         ],
     );
 }
+
+#[test]
+fn kd_nft_list_masks_limits_and_icmp_codes() {
+    compare(
+        "kd_nft_list_masks_limits_and_icmp_codes",
+        &[
+            words("add table ip t"),
+            one("add chain ip t c { type filter hook input priority 0; }"),
+            one("add rule ip t c tcp flags & syn == syn"),
+            one("add rule ip t c tcp flags & (syn|ack) == 0"),
+            one("add rule ip t c tcp flags & (syn|ack) != 0"),
+            one("add rule ip t c tcp flags syn / syn,ack"),
+            one("add rule ip t c tcp flags & (fin|syn|rst|ack) != syn"),
+            one("add rule ip t c tcp flags & (syn|ack) == syn|ack"),
+            one("add rule ip t c ct state & established == established"),
+            one("add rule ip t c ct status & dnat == dnat"),
+            one("add rule ip t c limit rate 5/second"),
+            one("add rule ip t c limit rate 5/second burst 1 packets"),
+            one("add rule ip t c limit rate over 1/minute"),
+            one("add rule ip t c limit rate 10 mbytes/second"),
+            one("add rule ip t c icmp code port-unreachable"),
+            one("add rule ip t c icmp type destination-unreachable icmp code 1"),
+            one("add rule ip t c meta mark & 0xff == 0x1"),
+            one("add rule ip t c ct mark & 0xf0 == 0x10"),
+        ],
+    );
+}

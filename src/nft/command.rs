@@ -17,6 +17,8 @@ pub struct Nft {
     /// What evaluation keeps beside the ruleset (set indexes, limit buckets) and its
     /// switches ([`Nft::run`]).
     pub eval: super::EvalState,
+    /// Which nft's listing format commands print (default 1.0.6).
+    pub version: super::NftVersion,
 }
 
 /// What the options ask of the listing and where the commands come from.
@@ -121,7 +123,8 @@ impl Nft {
         stdin: &str,
         xt: &dyn Fn(&str) -> Option<String>,
     ) -> Result<String, (i32, String)> {
-        let o = options(args)?;
+        let mut o = options(args)?;
+        o.style.version = self.version;
         let (src, file): (String, Option<&str>) = match o.file {
             Some(f) => {
                 if !o.words.is_empty() {
@@ -306,7 +309,11 @@ impl Nft {
             .iter()
             .find(|r| r.handle == handle)?;
         let mut out = String::new();
-        print_stmt::rule(&mut out, t, r, Style::default());
+        let style = Style {
+            version: self.version,
+            ..Style::default()
+        };
+        print_stmt::rule(&mut out, t, r, style);
         Some(out)
     }
 

@@ -28,7 +28,7 @@ mod priority;
 mod value;
 
 pub use command::Nft;
-pub use print_stmt::Style;
+pub use print_stmt::{NftVersion, Style};
 
 /// nft's address families.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -10,12 +10,35 @@ use super::model::{
 use super::value;
 use std::fmt::Write;
 
-/// How a listing prints: `-s`, `-n`.
+/// How a listing prints: `-s`, `-n`, `-a`, and which nft prints it.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Style {
     pub stateless: bool,
     pub numeric: bool,
     pub handles: bool,
+    pub version: NftVersion,
+}
+
+/// Which nft's listing format: 1.0.6 (Debian 12, the default) or 1.1 (1.1.x, Debian 13). They
+/// differ in three places: 1.1 writes a flag test on several flags as `& (A | B) == V`
+/// instead of `V / A,B`, always names a packet limit's burst (`burst 5 packets`), and prints
+/// ICMP codes as numbers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NftVersion {
+    #[default]
+    V1_0_6,
+    V1_1,
+}
+
+impl NftVersion {
+    /// As a lab names it: `1.0.6` or `1.1`.
+    pub fn parse(s: &str) -> Option<NftVersion> {
+        match s {
+            "1.0.6" => Some(NftVersion::V1_0_6),
+            "1.1" => Some(NftVersion::V1_1),
+            _ => None,
+        }
+    }
 }
 
 /// A key's words.
@@ -239,11 +262,7 @@ fn matches(out: &mut String, m: &Match, st: Style) {
         CmpOp::Ge => ">= ",
     };
     if let Some(mask) = m.mask {
-        if dt.is_bitmask() && matches!(m.op, CmpOp::Implicit | CmpOp::Eq) {
-            out.push(' ');
-            rhs(out, &m.left, &m.right, st);
-            out.push_str(" / ");
-            value::print(out, dt, &Value::Num(mask), st.numeric);
+        if dt.is_bitmask() && bitmask_match(out, m, mask, dt, st) {
             return;
         }
         out.push_str(" & ");
@@ -258,6 +277,51 @@ fn matches(out: &mut String, m: &Match, st: Style) {
     rhs(out, &m.left, &m.right, st);
 }
 
+/// A flag test (`tcp flags`, `ct state`, `ct status` under a mask) in nft's shorthand:
+/// `! M` (none set), `M` (any set), `& F == F` (a single flag), and for several flags nft
+/// 1.0.6's `V / M` and `!= V / M` or nft 1.1's `& (A | B) == V` and `!= V`. False: the plain
+/// `& M OP V` form applies.
+fn bitmask_match(out: &mut String, m: &Match, mask: u128, dt: DataType, st: Style) -> bool {
+    let eq = match m.op {
+        CmpOp::Implicit | CmpOp::Eq => true,
+        CmpOp::Ne => false,
+        _ => return false,
+    };
+    let Rhs::Value(vs) = &m.right else {
+        return false;
+    };
+    let [Value::Num(v)] = vs.as_ref() else {
+        return false;
+    };
+    let text = |n: u128| {
+        let mut s = String::new();
+        value::print(&mut s, dt, &Value::Num(n), st.numeric);
+        s
+    };
+    match (*v, eq) {
+        (0, true) => {
+            let _ = write!(out, " ! {}", text(mask));
+        }
+        (0, false) => {
+            let _ = write!(out, " {}", text(mask));
+        }
+        (v, true) if mask.count_ones() == 1 && v == mask => {
+            let _ = write!(out, " & {} == {}", text(mask), text(v));
+        }
+        (_, _) if mask.count_ones() == 1 => return false,
+        (v, eq) if st.version == NftVersion::V1_1 => {
+            let op = if eq { "==" } else { "!=" };
+            let or = |s: String| s.replace(',', " | ");
+            let _ = write!(out, " & ({}) {op} {}", or(text(mask)), or(text(v)));
+        }
+        (v, eq) => {
+            let op = if eq { "" } else { "!= " };
+            let _ = write!(out, " {op}{} / {}", text(v), text(mask));
+        }
+    }
+    true
+}
+
 fn rhs(out: &mut String, left: &Expr, r: &Rhs, st: Style) {
     let types: Vec<DataType> = left.keys().iter().map(|k| k.datatype()).collect();
     match r {
@@ -266,7 +330,10 @@ fn rhs(out: &mut String, left: &Expr, r: &Rhs, st: Style) {
                 if i > 0 {
                     out.push_str(" . ");
                 }
-                value::print(out, *dt, v, st.numeric);
+                // nft 1.1 names no ICMP code.
+                let numeric =
+                    st.numeric || (*dt == DataType::IcmpCode && st.version == NftVersion::V1_1);
+                value::print(out, *dt, v, numeric);
             }
         }
         Rhs::Prefix(v, len) => {
@@ -323,7 +390,7 @@ fn bytes(n: u64) -> String {
     }
 }
 
-fn limit(out: &mut String, l: &Limit) {
+fn limit(out: &mut String, l: &Limit, st: Style) {
     let unit = match l.per {
         1 => "second",
         60 => "minute",
@@ -342,7 +409,7 @@ fn limit(out: &mut String, l: &Limit) {
         }
     } else {
         let _ = write!(out, "{}/{unit}", l.rate);
-        if l.burst != 5 {
+        if l.burst != 5 || st.version == NftVersion::V1_1 {
             let _ = write!(out, " burst {} packets", l.burst);
         }
     }
@@ -471,7 +538,7 @@ pub fn stmt(out: &mut String, s: &Stmt, family: NftFamily, st: Style) {
             set_ref(out, map, st);
         }
         Stmt::Log(l) => log(out, l),
-        Stmt::Limit(l) => limit(out, l),
+        Stmt::Limit(l) => limit(out, l, st),
         Stmt::Nat(n) => nat(out, n, family, st),
         Stmt::Reject(r) => reject(out, *r, family, st),
         Stmt::Mangle { key, value: v } => {

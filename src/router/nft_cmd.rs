@@ -11,6 +11,11 @@ use crate::netfilter::rules::{NftListOptions, nft_table_listing};
 use crate::nft::{NftBase, NftFamily};
 
 impl Router {
+    /// Which nft's listing format `nft` prints.
+    pub fn set_nft_version(&mut self, version: crate::nft::NftVersion) {
+        self.filtering.borrow_mut().rules.nft.version = version;
+    }
+
     /// Runs `nft ARGS` (`argv[0]` is `nft`); `input` is what `nft -f -` reads. An error comes
     /// with nft's exit status and its message.
     pub fn nft(&mut self, argv: &[String], input: &str) -> Result<String, (i32, String)> {

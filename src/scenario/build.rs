@@ -148,6 +148,7 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
         for (key, value) in &r.sysctls {
             router.sysctl(key, Some(value))?;
         }
+        router.set_nft_version(r.nft_version);
         if let Some(script) = &r.nftables {
             router
                 .nft(&["nft", "-f", "-"].map(String::from), script)

@@ -71,6 +71,10 @@ pub struct RawDocker {
     #[serde(default)]
     #[schemars(with = "Option<super::schema::forms::IptablesVersion>")]
     pub iptables_version: Option<S<String>>,
+    /// Which nft the host's `nft list` output imitates: `1.0.6` (default) or `1.1`.
+    #[serde(default)]
+    #[schemars(with = "Option<super::schema::forms::NftVersion>")]
+    pub nft_version: Option<S<String>>,
     /// When the daemon created its networks and containers, as `docker` prints times
     /// (RFC 3339; default 2026-01-01T00:00:00Z). Virtual time runs from there.
     #[serde(default)]
@@ -471,6 +475,7 @@ fn expand_host(
             .map(|argv| at(join_words(argv), host_loc))
             .collect(),
         iptables_version: d.iptables_version.clone(),
+        nft_version: d.nft_version.clone(),
         nftables: initial_nft.map(|script| at(script, host_loc)),
         sysctls: host_sysctls(&daemon, &plan.networks, host_loc),
     });

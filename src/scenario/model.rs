@@ -243,6 +243,8 @@ pub struct RouterSpec {
     pub iptables: Vec<Vec<String>>,
     /// An `nft -f` ruleset loaded at start, after the iptables commands.
     pub nftables: Option<String>,
+    /// Which nft's listing format `nft` prints.
+    pub nft_version: crate::nft::NftVersion,
     /// `KEY=VALUE` sysctls set at start (`net.ipv4.conf.docker0.route_localnet=1`).
     pub sysctls: Vec<(String, String)>,
     /// VLAN devices on its interfaces (`eth0.10`), up from the start; `ifaces` are the
@@ -900,6 +902,17 @@ impl Resolver<'_> {
                     crate::netfilter::rules::IptablesVersion::V1_8_10
                 }
             };
+            let nft_version = match r.nft_version.as_ref() {
+                None => crate::nft::NftVersion::default(),
+                Some(v) => crate::nft::NftVersion::parse(&v.value).unwrap_or_else(|| {
+                    self.errs.at(
+                        v.referenced,
+                        "nft_version",
+                        format!("'{}' is not 1.0.6 or 1.1", v.value),
+                    );
+                    crate::nft::NftVersion::default()
+                }),
+            };
             // Apply everything to a scratch router, so a gateway off every subnet or a bad rule is
             // caught here, located; steps' commands are checked against it later, in order.
             let config = crate::router::RouterConfig {
@@ -938,6 +951,7 @@ impl Resolver<'_> {
                         Err(e) => self.errs.at(line.referenced, "iptables", e),
                     }
                 }
+                scratch.set_nft_version(nft_version);
                 if let Some(script) = &r.nftables {
                     let argv = ["nft", "-f", "-"].map(String::from);
                     if let Err((_, e)) = scratch.nft(&argv, &script.value) {
@@ -966,6 +980,7 @@ impl Resolver<'_> {
                 iptables_version,
                 iptables,
                 nftables: r.nftables.as_ref().map(|s| s.value.clone()),
+                nft_version,
                 sysctls,
                 vlans,
             });

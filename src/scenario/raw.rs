@@ -218,6 +218,10 @@ pub struct RawRouter {
     #[serde(default)]
     #[schemars(with = "Option<forms::IptablesVersion>")]
     pub iptables_version: Option<S<String>>,
+    /// `1.0.6` (default) or `1.1`: which nft the `nft list` output imitates.
+    #[serde(default)]
+    #[schemars(with = "Option<forms::NftVersion>")]
+    pub nft_version: Option<S<String>>,
     /// An nftables ruleset loaded at start as `nft -f` loads a file (tables, chains, sets,
     /// maps and rules in nft's syntax), after the `iptables` commands.
     #[serde(default)]

@@ -152,6 +152,16 @@ pub(crate) mod forms {
         V1_8_9,
     }
 
+    /// Which nft the `nft list` output imitates: `1.0.6` (default, Debian 12) or `1.1` (nft
+    /// 1.1.x, Debian 13).
+    #[derive(JsonSchema)]
+    pub enum NftVersion {
+        #[serde(rename = "1.0.6")]
+        V1_0_6,
+        #[serde(rename = "1.1")]
+        V1_1,
+    }
+
     /// The Docker Engine release whose rules, chains and MACs the host gets: 29 (default),
     /// 28 or 27.
     #[derive(JsonSchema_repr)]
