@@ -59,7 +59,7 @@ fn nft_chain_walks_do_not_allocate_per_packet() {
     let text = "table inet t {
         set blocked { type ipv4_addr; flags interval; elements = { 192.168.0.0/16, 172.16.0.1 } }
         set pairs { type ipv4_addr . inet_service; elements = { 10.0.0.2 . 22, 10.0.0.3 . 80 } }
-        map fwd { type inet_service : ipv4_addr . inet_service; elements = { 8022 : 10.0.0.9 . 22 } }
+        map portmap { type inet_service : ipv4_addr . inet_service; elements = { 8022 : 10.0.0.9 . 22 } }
         chain input {
             type filter hook input priority 0; policy drop;
             ip saddr @blocked counter drop
@@ -69,7 +69,7 @@ fn nft_chain_walks_do_not_allocate_per_packet() {
         }
         chain pre {
             type nat hook prerouting priority dstnat; policy accept;
-            tcp dport 8022 dnat ip to tcp dport map @fwd
+            tcp dport 8022 dnat ip to tcp dport map @portmap
         }
         chain checks {
             ip saddr . tcp dport @pairs counter return
