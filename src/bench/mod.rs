@@ -41,6 +41,7 @@ pub const KEYS: &[&str] = &[
     "ping_all_10k_captured_rss_mib",
     "nat_mpps",
     "udp_nat_mpps",
+    "nft_nat_mpps",
     "tcp_nat_gbps",
     "tcp_nat_gbps_captured",
     "conntrack_100k_slowdown",
@@ -206,6 +207,10 @@ pub fn run(only: &[String], progress: &mut dyn FnMut(String)) -> Result<Results,
             .insert("udp_payload_bytes".into(), serde_json::json!(64));
         let s = repeat(progress, "udp_nat_mpps", || nat::udp_nat_mpps(NAT_FRAMES));
         r.record("udp_nat_mpps", s);
+    }
+    if wants("nft_nat_mpps") {
+        let s = repeat(progress, "nft_nat_mpps", || nat::nft_nat_mpps(NAT_FRAMES));
+        r.record("nft_nat_mpps", s);
     }
     if wants("tcp_nat_gbps") {
         let s = repeat(progress, "tcp_nat_gbps", || {

@@ -93,6 +93,14 @@ struct NatBench {
 
 /// src — router (MASQUERADE out of eth1) — sink, the router's neighbours already known.
 fn nat_bench() -> NatBench {
+    nat_bench_with(
+        &["iptables -t nat -A POSTROUTING -s 172.17.0.0/16 -o eth1 -j MASQUERADE"],
+        "",
+    )
+}
+
+/// The same router, its rules given as iptables commands and an nft ruleset.
+fn nat_bench_with(iptables: &[&str], nft: &str) -> NatBench {
     let mut sim = Sim::new(1);
     let iface = |name: &str, mac, cidr: &str| RouterIface {
         name: name.into(),
@@ -112,14 +120,17 @@ fn nat_bench() -> NatBench {
         forwarding: true,
         routes: Vec::new(),
         iptables_version: IptablesVersion::V1_8_10,
-        iptables: vec![
-            "iptables -t nat -A POSTROUTING -s 172.17.0.0/16 -o eth1 -j MASQUERADE"
-                .split_whitespace()
-                .map(String::from)
-                .collect(),
-        ],
+        iptables: iptables
+            .iter()
+            .map(|c| c.split_whitespace().map(String::from).collect())
+            .collect(),
     };
-    let router = Router::new(config, 1).expect("router");
+    let mut router = Router::new(config, 1).expect("router");
+    if !nft.is_empty() {
+        router
+            .nft(&["nft", "-f", "-"].map(String::from), nft)
+            .expect("the benchmark's ruleset");
+    }
     let r = sim.add_node(Box::new(router), &["eth0".into(), "eth1".into()]);
     let src = sim.add_node(Box::new(Probe::new("src", false)), &["eth0".into()]);
     let sink = sim.add_node(Box::new(Probe::new("sink", false)), &["eth0".into()]);
@@ -178,6 +189,35 @@ pub fn nat_mpps(frames: u64) -> f64 {
     let inside = Ipv4Address::new(172, 17, 0, 2);
     b.send(b.src, vec![outbound(inside, 40000, 5000)]);
     // The remote answers once: the flow is ESTABLISHED.
+    let reply = udp_frame((SINK_MAC, OUTSIDE_MAC), (REMOTE, 5000), (PUBLIC, 40000));
+    b.send(b.sink, vec![reply]);
+    b.blast(vec![outbound(inside, 40000, 5000)], frames) / 1e6
+}
+
+/// The ruleset of `nft_nat_mpps`: a stateful forward chain with a set of ports, and
+/// masquerade, as an nftables host firewall writes them.
+const NFT_NAT: &str = "table inet fw {
+    set ports { type inet_service; elements = { 53, 443, 5000, 8080 } }
+    chain forward {
+        type filter hook forward priority filter; policy drop;
+        ct state established,related accept
+        iifname \"eth0\" udp dport @ports ct state new accept
+    }
+}
+table ip nat {
+    chain postrouting {
+        type nat hook postrouting priority srcnat; policy accept;
+        oifname \"eth1\" ip saddr 172.17.0.0/16 masquerade
+    }
+}
+";
+
+/// As [`nat_mpps`], the router's rules in nftables: a stateful forward chain with a set of
+/// ports, and masquerade.
+pub fn nft_nat_mpps(frames: u64) -> f64 {
+    let mut b = nat_bench_with(&[], NFT_NAT);
+    let inside = Ipv4Address::new(172, 17, 0, 2);
+    b.send(b.src, vec![outbound(inside, 40000, 5000)]);
     let reply = udp_frame((SINK_MAC, OUTSIDE_MAC), (REMOTE, 5000), (PUBLIC, 40000));
     b.send(b.sink, vec![reply]);
     b.blast(vec![outbound(inside, 40000, 5000)], frames) / 1e6
@@ -317,6 +357,13 @@ mod tests {
     #[test]
     fn the_nat_benchmarks_move_traffic() {
         assert!(super::nat_mpps(1000) > 0.0);
+        // Every frame of the nft router's flow crosses it.
+        let mut b = super::nat_bench_with(&[], super::NFT_NAT);
+        let inside = super::Ipv4Address::new(172, 17, 0, 2);
+        let (got, _) = b.blast_timed(vec![super::outbound(inside, 40000, 5000)], 1000);
+        assert_eq!(got, 1000);
+        let (got, _) = b.blast_timed(vec![super::outbound(inside, 40000, 9)], 10);
+        assert_eq!(got, 0, "port 9 is not in the set");
         assert!(super::tcp_nat_gbps(1_000_000, None) > 0.0);
         let dir = tempfile::tempdir().unwrap();
         assert!(super::tcp_nat_gbps(1_000_000, Some(&dir.path().to_path_buf())) > 0.0);
