@@ -487,42 +487,22 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
             physdev: Some((ports.0, None)),
         };
         let dev = self.dev.as_str();
-        let ip = &mut frame[ETH_HEADER_LEN..];
-        let (out, mut tr) = nf.prerouting(&mut cx, ip, dev, None);
-        if out.fate != Fate::Continue {
-            return false;
-        }
-        let rules = &mut *cx.rules;
-        if !bridged(Hook::Prerouting, false, frame, rules)
-            || !bridged(Hook::Forward, true, frame, rules)
+        let (out, mut tr) = nf.prerouting(&mut cx, &mut frame[ETH_HEADER_LEN..], dev, None);
+        if out.fate != Fate::Continue
+            || !bridged(Hook::Prerouting, false, frame, &mut *cx.rules)
+            || !bridged(Hook::Forward, true, frame, &mut *cx.rules)
         {
             return false;
         }
-        let mut cx = Cx {
-            now,
-            env: &env,
-            rules,
-            mac: None,
-            physdev: Some((ports.0, Some(ports.1))),
-        };
-        let ip = &mut frame[ETH_HEADER_LEN..];
+        cx.physdev = Some((ports.0, Some(ports.1)));
         // LOG lines of a bridged frame are in dmesg; its notes are not the router's.
-        if nf.forward(&mut cx, ip, &mut tr, dev, dev).fate != Fate::Continue {
-            return false;
-        }
-        let rules = &mut *cx.rules;
-        if !bridged(Hook::Forward, false, frame, rules)
-            || !bridged(Hook::Postrouting, true, frame, rules)
+        let ip = &mut frame[ETH_HEADER_LEN..];
+        if nf.forward(&mut cx, ip, &mut tr, dev, dev).fate != Fate::Continue
+            || !bridged(Hook::Forward, false, frame, &mut *cx.rules)
+            || !bridged(Hook::Postrouting, true, frame, &mut *cx.rules)
         {
             return false;
         }
-        let mut cx = Cx {
-            now,
-            env: &env,
-            rules,
-            mac: None,
-            physdev: Some((ports.0, Some(ports.1))),
-        };
         let ip = &mut frame[ETH_HEADER_LEN..];
         nf.postrouting(&mut cx, ip, &mut tr, (Some(dev), dev), None)
             .fate
