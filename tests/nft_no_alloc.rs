@@ -1,37 +1,13 @@
 //! An nft chain's walk allocates nothing per packet once the ruleset is read: matches,
 //! set and map lookups, counters, limits, jumps and verdict maps, marks, NAT requests.
 
-#![allow(unsafe_code)]
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
+mod counting_alloc;
 
 use hoplab::netfilter::hooks::{Env, Notes};
 use hoplab::netfilter::{AddrType, CtState, CtView, Hook, NoConns, Verdict};
 use hoplab::nft::{ChainRef, Nft};
 use hoplab::time::Instant;
 use smoltcp::wire::Ipv4Address;
-
-struct Counting;
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: defers to the system allocator; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 struct Host;
 
@@ -114,7 +90,7 @@ fn nft_chain_walks_do_not_allocate_per_packet() {
     for ip in &packets {
         run(&mut n, ip, Instant::ZERO);
     }
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = counting_alloc::allocations();
     let (mut accepted, mut nats) = (0, 0);
     for i in 1..=100 {
         // 10 ms apart: the limit's bucket refills between rounds.
@@ -125,7 +101,7 @@ fn nft_chain_walks_do_not_allocate_per_packet() {
             nats += usize::from(matches!(nat, Verdict::Nat(_)));
         }
     }
-    let after = ALLOCS.load(Ordering::Relaxed);
+    let after = counting_alloc::allocations();
     // 22, 80, 8022, 8050 (in the set, within the limit) and 443 (the verdict map).
     assert_eq!(accepted, 500);
     assert_eq!(nats, 100);

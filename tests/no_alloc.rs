@@ -1,9 +1,6 @@
 //! Bridge forwarding through the engine allocates nothing per frame once warm.
 
-#![allow(unsafe_code)]
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
+mod counting_alloc;
 
 use hoplab::bridge::Bridge;
 use hoplab::link::LinkParams;
@@ -11,27 +8,6 @@ use hoplab::sim::Sim;
 use hoplab::sim::probe::Probe;
 use hoplab::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, EthernetFrame, EthernetProtocol};
-
-struct Counting;
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: defers to the system allocator; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 fn frame(src: u8, dst: u8) -> Vec<u8> {
     let mut buf = vec![0u8; 64];
@@ -71,13 +47,13 @@ fn bridge_forwarding_does_not_allocate_per_frame() {
     };
     run(&mut sim, 10_000);
     let before_frames = sim.node_as::<Probe>(b).unwrap().count;
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = counting_alloc::allocations();
     // The blast's own frame copy is made before counting starts.
     sim.update::<Probe, _>(a, |p| p.blast(one.clone(), 100_000, 64));
-    let counted_from = ALLOCS.load(Ordering::Relaxed);
+    let counted_from = counting_alloc::allocations();
     let until = sim.now() + Duration::from_millis(1);
     sim.run_until(until);
-    let after = ALLOCS.load(Ordering::Relaxed);
+    let after = counting_alloc::allocations();
     let forwarded = sim.node_as::<Probe>(b).unwrap().count - before_frames;
     assert_eq!(forwarded, 100_000);
     assert!(
