@@ -505,6 +505,7 @@ pub fn resolve(mut raw: RawLab, file: &str, text: &str) -> Result<Lab, LabErrors
         warnings: Vec::new(),
         seen_ips: BTreeMap::new(),
         seen_macs: BTreeMap::new(),
+        dups: Vec::new(),
     };
     // Bridges first: their link-created ports are added with the links.
     let mut bridges = r.bridges(&raw.bridges);
@@ -514,6 +515,9 @@ pub fn resolve(mut raw: RawLab, file: &str, text: &str) -> Result<Lab, LabErrors
     let aliases = r.shared_stacks(&docker);
     let kernel = r.taps(&mut raw);
     let links = r.links(&raw.links, &mut bridges);
+    let dups = std::mem::take(&mut r.dups);
+    r.warnings
+        .extend(shared_segment_dups(dups, &links, &bridges));
     r.warnings
         .extend(link_mtu_warnings(&links, &hosts, &routers));
     let made = r.made_by_steps(&raw.steps);
@@ -646,6 +650,16 @@ struct Resolver<'a> {
     warnings: Vec<String>,
     seen_ips: BTreeMap<Ipv4Address, String>,
     seen_macs: BTreeMap<EthernetAddress, String>,
+    /// Two interfaces with one address or MAC: warned of once the links show they share a
+    /// segment (separate networks may reuse addresses, as two Docker hosts' 172.17.0.0/16).
+    dups: Vec<Duplicate>,
+}
+
+/// Two interfaces (`node:iface`) that have the same address or MAC, and the warning.
+struct Duplicate {
+    a: String,
+    b: String,
+    warning: String,
 }
 
 impl Resolver<'_> {
@@ -688,7 +702,7 @@ impl Resolver<'_> {
             self.seed,
             &mut self.seen_ips,
             &mut self.seen_macs,
-            &mut self.warnings,
+            &mut self.dups,
         )
     }
 
@@ -1441,6 +1455,55 @@ fn refuse_router_ipv6(raw: &super::raw::Ordered<super::raw::RawIface>, errs: &mu
 
 /// A link whose MTU is below an end's interface MTU drops what that end may send, with no
 /// ICMP error from anyone: the kernel would never learn of it. Named both ends and numbers.
+/// The duplicates whose two interfaces share an L2 segment: joined by links, directly or
+/// through bridges (every port of a bridge, and its host's device interface, is one segment).
+/// Interfaces seen nowhere in the links are taken as sharing one, to be safe.
+fn shared_segment_dups(
+    dups: Vec<Duplicate>,
+    links: &[LinkSpec],
+    bridges: &[BridgeSpec],
+) -> Vec<String> {
+    if dups.is_empty() {
+        return Vec::new();
+    }
+    let mut parent: BTreeMap<String, String> = BTreeMap::new();
+    fn root(parent: &mut BTreeMap<String, String>, x: &str) -> String {
+        let mut cur = x.to_string();
+        while let Some(p) = parent.get(&cur).filter(|p| **p != cur) {
+            cur = p.clone();
+        }
+        cur
+    }
+    let join = |parent: &mut BTreeMap<String, String>, a: String, b: String| {
+        parent.entry(a.clone()).or_insert_with(|| a.clone());
+        parent.entry(b.clone()).or_insert_with(|| b.clone());
+        let (ra, rb) = (root(parent, &a), root(parent, &b));
+        if ra != rb {
+            parent.insert(ra, rb);
+        }
+    };
+    for l in links {
+        join(&mut parent, l.a.to_string(), l.b.to_string());
+    }
+    for b in bridges {
+        // The bridge itself stands for all its ports.
+        let whole = format!("bridge {}", b.name);
+        for (port, _) in &b.ports {
+            join(&mut parent, format!("{}:{port}", b.name), whole.clone());
+        }
+        if let Some(h) = &b.host {
+            join(&mut parent, format!("{h}:{}", b.device), whole.clone());
+        }
+    }
+    dups.into_iter()
+        .filter(|d| {
+            let known = parent.contains_key(&d.a) && parent.contains_key(&d.b);
+            !known || root(&mut parent, &d.a) == root(&mut parent, &d.b)
+        })
+        .map(|d| d.warning)
+        .collect()
+}
+
 fn link_mtu_warnings(
     links: &[LinkSpec],
     hosts: &[HostSpec],
@@ -1688,7 +1751,7 @@ fn resolve_ifaces(
     seed: u64,
     seen_ips: &mut BTreeMap<Ipv4Address, String>,
     seen_macs: &mut BTreeMap<EthernetAddress, String>,
-    warnings: &mut Vec<String>,
+    dups: &mut Vec<Duplicate>,
 ) -> Vec<IfaceSpec> {
     let mut ifaces = Vec::new();
     for (key, iface) in &interfaces.0 {
@@ -1758,16 +1821,24 @@ fn resolve_ifaces(
         if let Some(c) = cidr
             && let Some(other) = seen_ips.insert(c.address(), label.clone())
         {
-            warnings.push(format!(
-                "{label} and {other} both have address {} (duplicate IP: expect ARP confusion)",
-                c.address()
-            ));
+            dups.push(Duplicate {
+                warning: format!(
+                    "{label} and {other} both have address {} (duplicate IP: expect ARP confusion)",
+                    c.address()
+                ),
+                a: label.clone(),
+                b: other,
+            });
         }
         if let Some(other) = seen_macs.insert(mac, label.clone()) {
-            warnings.push(format!(
-                "{label} and {other} both have MAC {} (duplicate MAC: the bridge will see it move)",
-                crate::wire::Mac(mac)
-            ));
+            dups.push(Duplicate {
+                warning: format!(
+                    "{label} and {other} both have MAC {} (duplicate MAC: the bridge will see it move)",
+                    crate::wire::Mac(mac)
+                ),
+                a: label.clone(),
+                b: other,
+            });
         }
         let mtu = iface.mtu.as_ref().map_or(1500, |m| checked_mtu(m, errs));
         let ipv6 = iface.ipv6.as_ref().and_then(|v| {

@@ -165,6 +165,23 @@ fn duplicate_ip_is_a_warning_not_an_error() {
 }
 
 #[test]
+fn duplicates_on_separate_segments_are_not_warned_of() {
+    // c2 leaves br0 for a bridge of its own: its 10.0.0.1 and MAC meet c1's nowhere.
+    let text = BASE
+        .replace("eth0: 10.0.0.2/24", "eth0: {ip: 10.0.0.1/24, mac: \"02:00:00:00:00:01\"}")
+        .replace("{ip: 10.0.0.1/24}", "{ip: 10.0.0.1/24, mac: \"02:00:00:00:00:01\"}")
+        .replace("  - name: br0\n", "  - name: br0\n  - name: br1\n")
+        .replace("[c2:eth0, br0:p2]", "[c2:eth0, br1:p1]");
+    let lab = parse(&text, "lab.yaml").unwrap();
+    assert!(lab.warnings.is_empty(), "{:?}", lab.warnings);
+    // Back on one bridge, both are warned of.
+    let joined = text.replace("[c2:eth0, br1:p1]", "[c2:eth0, br0:p2]");
+    let lab = parse(&joined, "lab.yaml").unwrap();
+    assert_eq!(lab.warnings.len(), 2, "{:?}", lab.warnings);
+    assert!(lab.warnings[1].contains("both have MAC 02:00:00:00:00:01"));
+}
+
+#[test]
 fn link_mtu_below_an_interface_mtu_is_a_warning_naming_both_ends() {
     let text = "version: 1
 name: t
