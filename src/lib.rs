@@ -26,7 +26,7 @@
 //! | 6 | [`bridge`] | the learning bridge node: FDB, STP, VLAN filtering |
 //! | 6 | [`host`] | the container host node: smoltcp stacks, programs, command parser |
 //! | 7 | [`router`] | the Linux-like router node (it embeds a host's stack for its own sockets) |
-//! | 8 | [`docker`] | a Docker host as data, and the rules Docker Engine installs |
+//! | 8 | [`docker`] | a Docker host as data, the rules Docker Engine installs, its changes over a lab planned |
 //! | 8 | [`tap`] | the TAP edge: the sans-IO `kernel` node, and (Linux only) the IO around it |
 //! |   | [`tap::kernel`] | the `kernel` node, sans-IO like every node |
 //! |   | [`tap::spec`] | the lab's kernel side, checked: TAPs, addresses, routes, namespace |

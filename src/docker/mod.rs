@@ -9,6 +9,8 @@
 //! * [`nftables`]: [`nft_ruleset`], the `nft -f` script of the tables engine 29 installs with
 //!   `--firewall-backend=nftables` (then there is no iptables rule at all), and
 //!   [`nftables::nft_update`], Docker's incremental update between two states.
+//! * [`plan`]: a host over the life of a lab (containers started, stopped, connected), each
+//!   `docker` step planned as its output and the generic changes it makes to the lab.
 //! * [`dns`]: each container's `/etc/hosts` and what the embedded DNS server answers it.
 //! * [`rules`]: [`iptables_commands`], the `iptables` command lines the daemon issues, in its
 //!   order, for engines 27 (legacy layout, `legacy.rs`), 28 and 29; `specs.rs` spells each
@@ -26,6 +28,7 @@ pub mod ipam;
 mod legacy;
 pub mod model;
 pub mod nftables;
+pub mod plan;
 pub mod ports;
 mod program;
 pub mod rules;

@@ -6,7 +6,7 @@ use std::ops::RangeInclusive;
 
 use smoltcp::wire::Ipv4Address;
 
-use super::model::{Container, Daemon, Network, Proto};
+use super::model::{Container, Daemon, Network, PortMap, Proto};
 
 /// `/proc/sys/net/ipv4/ip_local_port_range` by default: where `-p 80` (no host port) takes its
 /// host port from (`docker-netfilter.md` §2.1).
@@ -145,6 +145,48 @@ pub fn bind(
     out
 }
 
+/// `[IP:]HOST:CTR[/tcp|udp]` or `CTR[/tcp|udp]`, as `docker run -p` reads it.
+pub fn parse_publish(text: &str) -> Result<PortMap, String> {
+    let (spec, proto) = match text.rsplit_once('/') {
+        Some((s, "tcp")) => (s, Proto::Tcp),
+        Some((s, "udp")) => (s, Proto::Udp),
+        Some((_, p)) => return Err(format!("invalid proto: {p}")),
+        None => (text, Proto::Tcp),
+    };
+    let port = |p: &str| -> Result<u16, String> {
+        p.parse::<u16>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("invalid containerPort: {p}"))
+    };
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (host_ip, host_port, ctr) = match parts.as_slice() {
+        [ctr] => (None, 0, *ctr),
+        [host, ctr] => (None, host_port(host)?, *ctr),
+        [ip, host, ctr] => {
+            let ip = ip
+                .parse::<Ipv4Address>()
+                .map_err(|_| format!("invalid IP address: {ip}"))?;
+            (Some(ip), host_port(host)?, *ctr)
+        }
+        _ => return Err(format!("invalid port mapping: {text}")),
+    };
+    Ok(PortMap {
+        host_ip,
+        host_port,
+        ctr_port: port(ctr)?,
+        proto,
+    })
+}
+
+fn host_port(p: &str) -> Result<u16, String> {
+    if p.is_empty() {
+        return Ok(0);
+    }
+    p.parse::<u16>()
+        .map_err(|_| format!("invalid hostPort: {p}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +225,29 @@ mod tests {
             assert!(a.request(ANY, Proto::Tcp, 0).is_some());
         }
         assert_eq!(a.request(ANY, Proto::Tcp, 0), None);
+    }
+}
+
+#[cfg(test)]
+mod publish_tests {
+    use super::*;
+
+    #[test]
+    fn publish_forms() {
+        let p = parse_publish("8080:80").unwrap();
+        assert_eq!(
+            (p.host_ip, p.host_port, p.ctr_port, p.proto),
+            (None, 8080, 80, Proto::Tcp)
+        );
+        let p = parse_publish("127.0.0.1:8080:80/udp").unwrap();
+        assert_eq!(
+            (p.host_ip, p.host_port, p.ctr_port, p.proto),
+            (Some(Ipv4Address::new(127, 0, 0, 1)), 8080, 80, Proto::Udp)
+        );
+        assert_eq!(parse_publish("80").unwrap().host_port, 0);
+        assert_eq!(parse_publish("127.0.0.1::80").unwrap().host_port, 0);
+        assert!(parse_publish("80/sctp").is_err());
+        assert!(parse_publish("x:80").is_err());
+        assert!(parse_publish("8080:0").is_err());
     }
 }

@@ -16,15 +16,14 @@ use serde_saphyr::{Location, Spanned};
 use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 
 use super::docker_cmd;
-use super::docker_life::{self, HostPlan, Labels, ViewBase};
 use super::error::Errors;
 use super::model::{Endpoint as Point, PlannedStep};
 use super::raw::{Ordered, RawBridge, RawHost, RawIface, RawLab, RawLink, RawRouter, S};
 use crate::docker::cli::{DockerHostView, SharedContainer, Timestamp, derive_id};
 use crate::docker::dns;
+use crate::docker::plan::life::{self, HostPlan, Labels, ViewBase};
 use crate::docker::{
-    self, Daemon, Engine, FirewallBackend, ForwardPolicy, GatewayMode, Network, PortMap, Proto,
-    ipam,
+    self, Daemon, Engine, FirewallBackend, ForwardPolicy, GatewayMode, Network, ipam,
 };
 use crate::host::resolve::Names;
 
@@ -444,11 +443,11 @@ fn expand_host(
     plan.nft = plan.nft_tables();
     let initial_nft = (daemon.firewall_backend == FirewallBackend::Nftables)
         .then(|| docker::nftables::nft_update(&[], &plan.nft));
-    expanded.daemons = docker_life::initial_programs(&plan);
+    expanded.daemons = life::initial_programs(&plan);
     expanded.names = plan.names();
     let (view, _) = plan.view();
     expanded.cli.push((host_name.clone(), view));
-    let initial: Vec<Vec<docker_life::Live>> = plan.ctrs.iter().map(|c| c.live.clone()).collect();
+    let initial: Vec<Vec<life::Live>> = plan.ctrs.iter().map(|c| c.live.clone()).collect();
     let initial_gateways: Vec<Option<Ipv4Address>> = (0..plan.ctrs.len())
         .map(|ci| initial_gateway(&plan, ci))
         .collect();
@@ -698,7 +697,7 @@ fn add_bridges(plan: &HostPlan, raw: &mut RawLab, expanded: &mut Expanded) {
     let (daemon, host_name) = (&plan.daemon, &plan.host);
     for (ni, (net, loc, _)) in plan.networks.iter().enumerate() {
         let node = plan.bridge_node(ni);
-        let veths: Vec<&docker_life::Veth> = plan.veths.iter().filter(|v| v.net == ni).collect();
+        let veths: Vec<&life::Veth> = plan.veths.iter().filter(|v| v.net == ni).collect();
         let ports: Vec<S<String>> = veths.iter().map(|v| at(v.name.clone(), v.loc)).collect();
         for v in veths.iter().filter(|v| !v.at_start) {
             expanded.absent.push(Point {
@@ -734,7 +733,7 @@ fn add_containers(
     plan: &HostPlan,
     raw: &mut RawLab,
     expanded: &mut Expanded,
-    initial: &[Vec<docker_life::Live>],
+    initial: &[Vec<life::Live>],
     initial_gateways: &[Option<Ipv4Address>],
     first_new: usize,
 ) {
@@ -778,8 +777,8 @@ fn initial_gateway(plan: &HostPlan, ci: usize) -> Option<Ipv4Address> {
 /// returns the absent ones.
 fn container_host(
     plan: &HostPlan,
-    c: &docker_life::Ctr,
-    live: &[docker_life::Live],
+    c: &life::Ctr,
+    live: &[life::Live],
     gateway: Option<Ipv4Address>,
 ) -> (RawHost, Vec<Point>) {
     let mut ifaces = Vec::new();
@@ -843,8 +842,8 @@ fn read_container(
     c: &RawContainer,
     mode: &Mode,
     errs: &mut Errors<'_>,
-) -> docker_life::Ctr {
-    let mut ctr = docker_life::Ctr::new(c.name.value.clone(), c.name.referenced);
+) -> life::Ctr {
+    let mut ctr = life::Ctr::new(c.name.value.clone(), c.name.referenced);
     ctr.id = c.id.as_ref().map(|i| i.value.clone());
     ctr.sandbox_id = c.sandbox_id.as_ref().map(|v| v.value.clone());
     let attach: Vec<&RawAttach> = if *mode == Mode::None {
@@ -919,7 +918,7 @@ fn read_container(
                 "network-scoped alias is supported only for containers in user defined networks",
             );
         }
-        ctr.attach.push(docker_life::Attach {
+        ctr.attach.push(life::Attach {
             net: ni,
             ip,
             mac,
@@ -945,7 +944,7 @@ fn read_container(
         }
     }
     for p in &c.publish {
-        match parse_publish(&p.value) {
+        match crate::docker::ports::parse_publish(&p.value) {
             Ok(pm) => {
                 // Docker refuses a host port already bound for that address and protocol.
                 let ip = pm.host_ip.unwrap_or(plan.daemon.ip);
@@ -1253,48 +1252,6 @@ fn read_mode(c: &RawContainer, errs: &mut Errors<'_>) -> Mode {
     mode
 }
 
-/// `[IP:]HOST:CTR[/tcp|udp]` or `CTR[/tcp|udp]`, as `docker run -p` reads it.
-pub fn parse_publish(text: &str) -> Result<PortMap, String> {
-    let (spec, proto) = match text.rsplit_once('/') {
-        Some((s, "tcp")) => (s, Proto::Tcp),
-        Some((s, "udp")) => (s, Proto::Udp),
-        Some((_, p)) => return Err(format!("invalid proto: {p}")),
-        None => (text, Proto::Tcp),
-    };
-    let port = |p: &str| -> Result<u16, String> {
-        p.parse::<u16>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| format!("invalid containerPort: {p}"))
-    };
-    let parts: Vec<&str> = spec.split(':').collect();
-    let (host_ip, host_port, ctr) = match parts.as_slice() {
-        [ctr] => (None, 0, *ctr),
-        [host, ctr] => (None, host_port(host)?, *ctr),
-        [ip, host, ctr] => {
-            let ip = ip
-                .parse::<Ipv4Address>()
-                .map_err(|_| format!("invalid IP address: {ip}"))?;
-            (Some(ip), host_port(host)?, *ctr)
-        }
-        _ => return Err(format!("invalid port mapping: {text}")),
-    };
-    Ok(PortMap {
-        host_ip,
-        host_port,
-        ctr_port: port(ctr)?,
-        proto,
-    })
-}
-
-fn host_port(p: &str) -> Result<u16, String> {
-    if p.is_empty() {
-        return Ok(0);
-    }
-    p.parse::<u16>()
-        .map_err(|_| format!("invalid hostPort: {p}"))
-}
-
 fn parse_ip(s: &S<String>, field: &str, errs: &mut Errors<'_>) -> Option<Ipv4Address> {
     let ip = s.value.parse::<Ipv4Address>().ok();
     if ip.is_none() {
@@ -1359,25 +1316,6 @@ fn join_words(argv: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn publish_forms() {
-        let p = parse_publish("8080:80").unwrap();
-        assert_eq!(
-            (p.host_ip, p.host_port, p.ctr_port, p.proto),
-            (None, 8080, 80, Proto::Tcp)
-        );
-        let p = parse_publish("127.0.0.1:8080:80/udp").unwrap();
-        assert_eq!(
-            (p.host_ip, p.host_port, p.ctr_port, p.proto),
-            (Some(Ipv4Address::new(127, 0, 0, 1)), 8080, 80, Proto::Udp)
-        );
-        assert_eq!(parse_publish("80").unwrap().host_port, 0);
-        assert_eq!(parse_publish("127.0.0.1::80").unwrap().host_port, 0);
-        assert!(parse_publish("80/sctp").is_err());
-        assert!(parse_publish("x:80").is_err());
-        assert!(parse_publish("8080:0").is_err());
-    }
 
     #[test]
     fn words_round_trip() {

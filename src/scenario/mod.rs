@@ -6,7 +6,6 @@ mod change;
 pub mod cmdlist;
 pub mod docker;
 mod docker_cmd;
-mod docker_life;
 pub mod error;
 pub mod explain;
 pub mod grade;

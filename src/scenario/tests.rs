@@ -168,8 +168,14 @@ fn duplicate_ip_is_a_warning_not_an_error() {
 fn duplicates_on_separate_segments_are_not_warned_of() {
     // c2 leaves br0 for a bridge of its own: its 10.0.0.1 and MAC meet c1's nowhere.
     let text = BASE
-        .replace("eth0: 10.0.0.2/24", "eth0: {ip: 10.0.0.1/24, mac: \"02:00:00:00:00:01\"}")
-        .replace("{ip: 10.0.0.1/24}", "{ip: 10.0.0.1/24, mac: \"02:00:00:00:00:01\"}")
+        .replace(
+            "eth0: 10.0.0.2/24",
+            "eth0: {ip: 10.0.0.1/24, mac: \"02:00:00:00:00:01\"}",
+        )
+        .replace(
+            "{ip: 10.0.0.1/24}",
+            "{ip: 10.0.0.1/24, mac: \"02:00:00:00:00:01\"}",
+        )
         .replace("  - name: br0\n", "  - name: br0\n  - name: br1\n")
         .replace("[c2:eth0, br0:p2]", "[c2:eth0, br1:p1]");
     let lab = parse(&text, "lab.yaml").unwrap();

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use serde_saphyr::Location;
 use smoltcp::wire::{EthernetAddress, Ipv4Address};
 
-use super::model::{Change, Endpoint as Point, PlannedStep, Stamp, StampField};
+use super::{Change, PlannedStep, Stamp, StampField};
 use crate::docker::cli::{DockerHostView, SharedContainer, Timestamp, derive_id};
 use crate::docker::dns::{self, HostTarget};
 use crate::docker::{
@@ -32,13 +32,14 @@ use crate::docker::{
     ipam,
 };
 use crate::host::IfaceConfig;
+use crate::link::Endpoint as Point;
 use crate::rand::Rng;
 
-pub(super) type Labels = BTreeMap<String, String>;
+pub type Labels = BTreeMap<String, String>;
 
 /// A network a container asks to join, and how.
 #[derive(Clone, Debug)]
-pub(super) struct Attach {
+pub struct Attach {
     pub net: usize,
     pub ip: Option<Ipv4Address>,
     pub mac: Option<EthernetAddress>,
@@ -52,7 +53,7 @@ pub(super) struct Attach {
 
 /// An endpoint that exists now.
 #[derive(Clone, Debug)]
-pub(super) struct Live {
+pub struct Live {
     /// Which of the container's `attach` it serves.
     pub attach: usize,
     pub ep: docker::Endpoint,
@@ -63,7 +64,7 @@ pub(super) struct Live {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Life {
+pub enum Life {
     Created,
     Running,
     Exited(i32),
@@ -71,7 +72,7 @@ pub(super) enum Life {
 
 /// A container with a network stack of its own (bridge or `none` mode).
 #[derive(Clone, Debug)]
-pub(super) struct Ctr {
+pub struct Ctr {
     pub name: String,
     /// Drawn when it first starts, after its endpoints, if the lab gives none.
     pub id: Option<String>,
@@ -130,7 +131,7 @@ impl Ctr {
 
 /// Every veth the host ever makes, in order: a port of its network's bridge.
 #[derive(Clone, Debug)]
-pub(super) struct Veth {
+pub struct Veth {
     pub net: usize,
     pub name: String,
     pub loc: Location,
@@ -138,7 +139,7 @@ pub(super) struct Veth {
 }
 
 /// The Docker host's state while its steps are planned.
-pub(super) struct HostPlan {
+pub struct HostPlan {
     /// The router's node name.
     pub host: String,
     /// The host's place among the lab's Docker hosts (a second one's bridges are
@@ -166,7 +167,7 @@ pub(super) struct HostPlan {
 
 /// Parts of the Docker CLI's view fixed when the lab loads.
 #[derive(Clone, Debug, Default)]
-pub(super) struct ViewBase {
+pub struct ViewBase {
     pub hostname: String,
     pub host_network_id: Option<String>,
     pub none_network_id: Option<String>,
@@ -816,7 +817,7 @@ fn proxy_key(host: &str, b: &Binding) -> String {
 }
 
 /// dockerd starts one docker-proxy per mapped host port and protocol (`proxy_linux.go`).
-pub(super) fn proxy_argv(b: &Binding) -> Vec<String> {
+pub fn proxy_argv(b: &Binding) -> Vec<String> {
     format!(
         "docker-proxy -proto {} -host-ip {} -host-port {} -container-ip {} -container-port {} -use-listen-fd",
         b.proto.as_str(),
@@ -832,7 +833,7 @@ pub(super) fn proxy_argv(b: &Binding) -> Vec<String> {
 
 /// The program keys of what runs from the lab's start, in the order Docker started them:
 /// (key, node, argv).
-pub(super) fn initial_programs(plan: &HostPlan) -> Vec<(String, String, Vec<String>)> {
+pub fn initial_programs(plan: &HostPlan) -> Vec<(String, String, Vec<String>)> {
     let mut out = Vec::new();
     for c in plan.ctrs.iter().filter(|c| c.life == Life::Running) {
         if plan.daemon.proxy_process {
@@ -851,7 +852,7 @@ pub(super) fn initial_programs(plan: &HostPlan) -> Vec<(String, String, Vec<Stri
 
 /// Finishes a step's plan: the iptables commands its operations issued, then the names and
 /// the view.
-pub(super) fn finish_step(plan: &mut HostPlan, mut step: PlannedStep) -> PlannedStep {
+pub fn finish_step(plan: &mut HostPlan, mut step: PlannedStep) -> PlannedStep {
     for argv in plan.rules.take_commands() {
         step.changes.push(Change::Iptables {
             router: plan.host.clone(),
