@@ -701,6 +701,7 @@ fn no_dump_makes_the_importer_panic() {
         ("--iptables-list", "ns/iptables-nvL.txt"),
         ("--iptables-list", "seed/iptables-nL-filter.txt"),
         ("--docker-inspect", "seed/docker-inspect.json"),
+        ("--nft-ruleset", "nft/nft-ruleset.txt"),
         (
             "--docker-network-inspect",
             "seed/docker-network-inspect.json",
@@ -773,6 +774,7 @@ fn no_dump_makes_the_importer_panic() {
                 "--iptables-save" => i.iptables_save = Some(src),
                 "--iptables-list" => i.iptables_list.push(src),
                 "--docker-inspect" => i.docker_inspect.push(src),
+                "--nft-ruleset" => i.nft_ruleset = Some(src),
                 _ => i.docker_network_inspect.push(src),
             }
             match import(&i) {
@@ -901,4 +903,86 @@ fn counters_of_iptables_save_c_come_back() {
             .collect::<Vec<_>>()
     };
     assert_eq!(body(&saved), body(&input));
+}
+
+#[test]
+fn an_nft_ruleset_dump_loads_its_own_tables_and_leaves_iptables_nft_s_to_the_save() {
+    // tests/fixtures/import/nft/make.sh: nft's `inet hostfw` and `ip nat` beside an iptables
+    // rule, whose table ip filter `nft list ruleset` shows too.
+    let d = tempfile::tempdir().unwrap();
+    let f = |n: &str| fixture("nft", n);
+    let lab = import(
+        d.path(),
+        &[
+            "--ip-addr",
+            &f("ip-addr.txt"),
+            "--ip-route",
+            &f("ip-route.txt"),
+            "--iptables-save",
+            &f("iptables-save.txt"),
+            "--nft-ruleset",
+            &f("nft-ruleset.txt"),
+        ],
+    );
+    check_and_run(&lab, d.path());
+    let dump = read(&f("nft-ruleset.txt"));
+    for table in ["inet hostfw", "ip nat"] {
+        let head = format!("table {table} {{");
+        let want: String = dump
+            .lines()
+            .skip_while(|l| *l != head)
+            .take_while(|l| *l != "}")
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(
+            show(&lab, "host", &format!("nft list table {table}")),
+            format!("{want}}}\n")
+        );
+    }
+    // iptables' own table comes from the save, its rule once.
+    let listed = show(&lab, "host", "nft list table ip filter");
+    assert_eq!(listed.matches("tcp dport 25").count(), 1, "{listed}");
+    // Without the save, its rules are named as left out.
+    let d2 = tempfile::tempdir().unwrap();
+    let lab = import(
+        d2.path(),
+        &[
+            "--ip-addr",
+            &f("ip-addr.txt"),
+            "--ip-route",
+            &f("ip-route.txt"),
+            "--nft-ruleset",
+            &f("nft-ruleset.txt"),
+        ],
+    );
+    assert!(
+        about_items(&lab).iter().any(|i| i.contains(
+            "the rules of iptables-nft's tables in the nft listing (ip filter): --iptables-save gives them"
+        )),
+        "{:?}",
+        about_items(&lab)
+    );
+    check_and_run(&lab, d2.path());
+    // A rule nft refuses is the dump's error, at its line.
+    let bad = d2.path().join("bad.txt");
+    std::fs::write(&bad, dump.replace("masquerade", "masquerad")).unwrap();
+    let out = run(&[
+        "import",
+        "--ip-addr",
+        &f("ip-addr.txt"),
+        "--ip-route",
+        &f("ip-route.txt"),
+        "--nft-ruleset",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let line = dump.lines().position(|l| l.contains("masquerade")).unwrap() + 1;
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "{}:{line}: --nft-ruleset: nft refuses it: syntax error",
+            bad.display()
+        )),
+        "{}",
+        text(&out.stderr)
+    );
 }

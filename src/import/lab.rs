@@ -204,6 +204,7 @@ struct Dumps {
     rules: Vec<iproute::Rule>,
     save: Option<iptables::SaveImport>,
     listing: Option<iptables::ListingImport>,
+    nft: Option<super::nft::NftImport>,
     nets: Vec<Network>,
     eps: Vec<Endpoint>,
     /// What reading them left out.
@@ -272,6 +273,21 @@ impl Dumps {
                 }
             }
         }
+        let nft = inputs
+            .nft_ruleset
+            .as_ref()
+            .map(super::nft::import_ruleset)
+            .transpose()?;
+        if let Some(n) = &nft
+            && !n.xt_tables.is_empty()
+            && save.is_none()
+            && listing.is_none()
+        {
+            not_imported.push(format!(
+                "the rules of iptables-nft's tables in the nft listing ({}): --iptables-save gives them",
+                n.xt_tables.join(", ")
+            ));
+        }
         if save.is_some() && !inputs.iptables_list.is_empty() {
             not_imported.push("the iptables -L listings: iptables-save gives the rules".into());
         }
@@ -281,6 +297,7 @@ impl Dumps {
             rules,
             save,
             listing,
+            nft,
             nets,
             eps,
             not_imported,
@@ -860,6 +877,7 @@ impl Plan {
             &inputs.ip_route,
             &inputs.ip_rule,
             &inputs.iptables_save,
+            &inputs.nft_ruleset,
         ]
         .into_iter()
         .flatten()
@@ -1020,13 +1038,33 @@ impl Plan {
             let _ = writeln!(out, "  - on: {}", q(router));
             // -c: the dump's counters (policies' and, with `iptables-save -c`, rules') too.
             out.push_str("    run: iptables-restore -c\n");
-            block(&mut out, "    input", &s.text, 6);
+            let nft_owned: Vec<&str> = dumps.nft.as_ref().map_or(Vec::new(), |n| {
+                n.nft_tables
+                    .iter()
+                    .filter_map(|t| t.strip_prefix("ip "))
+                    .collect()
+            });
+            block(
+                &mut out,
+                "    input",
+                &without_tables(&s.text, &nft_owned),
+                6,
+            );
+        }
+        if let Some(n) = dumps.nft.as_ref().filter(|n| !n.ruleset.is_empty()) {
+            let _ = writeln!(out, "  - on: {}", q(router));
+            // The listing's counters come back with it (`counter packets N bytes N`).
+            out.push_str("    run: nft -f -\n");
+            block(&mut out, "    input", &n.ruleset, 6);
         }
         for r in rule_lines.iter() {
             let _ = writeln!(out, "  - {{on: {}, run: {}}}", q(router), q(r));
         }
         for s in shows.iter() {
             let _ = writeln!(out, "  - {{on: {}, show: {}}}", q(router), q(s));
+        }
+        if dumps.nft.is_some() {
+            let _ = writeln!(out, "  - {{on: {}, show: nft list ruleset}}", q(router));
         }
         if inputs.ip_rule.is_some() {
             let _ = writeln!(out, "  - {{on: {}, show: ip rule}}", q(router));
@@ -1035,6 +1073,38 @@ impl Plan {
         let _ = writeln!(out, "  - {{on: {}, show: ip addr}}", q(router));
         out
     }
+}
+
+/// An `iptables-save` dump without the sections of `tables` that hold no rule: iptables-save
+/// prints an nft table of an iptables name (`table ip nat` made by nft) as its own, with
+/// only its built-in chains' policies, and the nft ruleset makes that table.
+fn without_tables(save: &str, tables: &[&str]) -> String {
+    let mut out = String::new();
+    let mut section: Vec<&str> = Vec::new();
+    for line in save.lines() {
+        if line.starts_with('*') || !section.is_empty() {
+            section.push(line);
+            if line == "COMMIT" {
+                let name = section[0].trim_start_matches('*');
+                let empty = !section.iter().any(|l| l.starts_with("-A "));
+                if !(empty && tables.contains(&name)) {
+                    section.iter().for_each(|l| {
+                        out.push_str(l);
+                        out.push('\n');
+                    });
+                }
+                section.clear();
+            }
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    section.iter().for_each(|l| {
+        out.push_str(l);
+        out.push('\n');
+    });
+    out
 }
 
 fn one_line(s: &str) -> String {

@@ -1,9 +1,10 @@
 //! `hoplab import`: a real host's dumps (`ip addr`, `ip route`, `ip rule`, `iptables-save`,
-//! `iptables -L` listings, `docker inspect`, `docker network inspect`) turned into a lab file
+//! `iptables -L` listings, `nft list ruleset`, `docker inspect`, `docker network inspect`)
+//! turned into a lab file
 //! that rebuilds the host as a router, its Docker networks as bridges with their containers,
 //! and a peer host on each LAN, with an `about:` that lists everything left out.
 //!
-//! One file per input format (`ipaddr`, `iproute`, `iptables`, `docker`) reads its dump
+//! One file per input format (`ipaddr`, `iproute`, `iptables`, `nft`, `docker`) reads its dump
 //! into plain data, or fails with `FILE:LINE: message`; `lab` puts the pieces together and
 //! writes the YAML. Nothing here reads a file: the caller hands over each dump's text.
 
@@ -12,6 +13,7 @@ pub mod ipaddr;
 pub mod iproute;
 pub mod iptables;
 pub mod lab;
+pub mod nft;
 
 use std::fmt;
 
@@ -92,6 +94,8 @@ pub struct Inputs {
     pub ip_rule: Option<Source>,
     pub iptables_save: Option<Source>,
     pub iptables_list: Vec<Source>,
+    /// What `nft list ruleset` printed.
+    pub nft_ruleset: Option<Source>,
     pub docker_inspect: Vec<Source>,
     pub docker_network_inspect: Vec<Source>,
     /// The lab's name (default `imported`).

@@ -23,6 +23,9 @@ pub(crate) struct ImportArgs {
     /// other; a `# table: nat` line names the next one). Used when there is no --iptables-save.
     #[arg(long, value_name = "FILE")]
     iptables_list: Vec<PathBuf>,
+    /// What `nft list ruleset` printed (its iptables-nft tables are left to --iptables-save).
+    #[arg(long, value_name = "FILE")]
+    nft_ruleset: Option<PathBuf>,
     /// What `docker inspect CONTAINER...` printed (repeatable).
     #[arg(long, value_name = "FILE")]
     docker_inspect: Vec<PathBuf>,
@@ -78,6 +81,11 @@ pub(crate) fn run(a: &ImportArgs) -> ExitCode {
                 .map(|p| read("--iptables-save", p))
                 .transpose()?,
             iptables_list: many("--iptables-list", &a.iptables_list)?,
+            nft_ruleset: a
+                .nft_ruleset
+                .as_deref()
+                .map(|p| read("--nft-ruleset", p))
+                .transpose()?,
             docker_inspect: many("--docker-inspect", &a.docker_inspect)?,
             docker_network_inspect: many("--docker-network-inspect", &a.docker_network_inspect)?,
             name: a.name.clone(),

@@ -168,7 +168,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Turn a real host's dumps (ip addr, ip route, iptables, docker inspect) into a lab.
+    /// Turn a real host's dumps (ip addr, ip route, iptables, nft, docker inspect) into a lab.
     Import(import_cmd::ImportArgs),
     /// Open a shell on a lab's nodes (`c1$ `): type commands, watch frames as they pass,
     /// save the session as the lab's steps.
