@@ -472,3 +472,50 @@ fn kd_nft_counters_in_the_listing() {
         );
     }
 }
+
+#[test]
+fn kd_nft_iptables_adds_its_chains_to_a_table_nft_made() {
+    // nft makes `table ip nat` first; iptables-nft then adds its POSTROUTING chain to that
+    // same table, after nft's chain, with the table's next handles. Both chains run: h2 sees
+    // h1's ping masqueraded.
+    let r = probe(
+        "kd_nft_shared_table",
+        &[
+            "nft add table ip nat",
+            "nft 'add chain ip nat postrouting { type nat hook postrouting priority srcnat; }'",
+            "nft add rule ip nat postrouting oifname eth9 counter masquerade",
+            "iptables -t nat -A POSTROUTING -o eth1 -j MASQUERADE",
+        ],
+        &[
+            run("h1", "ping -c 1 -W 1 10.0.2.10"),
+            Step::Show("r1", "nft list ruleset"),
+            Step::Show("r1", "nft -a list ruleset"),
+            Step::Show("r1", "nft list chains"),
+        ],
+        |o| {
+            // nft warns on stderr: the kernel's testbed shows it after the listing, hoplab
+            // (a terminal) before the table. Compared apart from the listing.
+            let warned = |t: &str| t.contains("# Warning: table ip nat is managed by iptables-nft");
+            let listing = |t: &str| {
+                t.lines()
+                    .filter(|l| !l.starts_with("# Warning: "))
+                    .map(|l| format!("{l}\n"))
+                    .collect::<String>()
+            };
+            (
+                ping(o, 0),
+                listing(&o[1].text),
+                listing(&o[2].text),
+                listing(&o[3].text),
+                [1, 2, 3].map(|i| warned(&o[i].text)),
+            )
+        },
+    );
+    if let Some((_, listing, _, _, warned)) = r {
+        assert_eq!(warned, [true, true, false], "nft list chains does not warn");
+        assert!(
+            listing.contains("\tchain POSTROUTING {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\toifname \"eth1\" counter packets 1 bytes 84 masquerade"),
+            "{listing}"
+        );
+    }
+}

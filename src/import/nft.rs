@@ -1,7 +1,7 @@
 //! `nft list ruleset` as a real host printed it (`-a` and `-s` forms too): the tables nft
-//! itself owns are loaded with `nft -f`. The tables iptables-nft manages (nft 1.0.6 with
-//! iptables 1.8.10 prints `# Warning: table ip filter is managed by iptables-nft, do not
-//! touch!` above each; with 1.8.9 they are `ip` tables of iptables' names holding its
+//! itself owns are loaded with `nft -f`. The tables iptables-nft manages (nft warns `# Warning:
+//! table ip filter is managed by iptables-nft, do not touch!` of those holding an iptables
+//! extension it cannot print natively; all are `ip` tables of iptables' names holding its
 //! built-in chains) are iptables' own, which `--iptables-save` gives.
 
 use super::{ImportError, Source};

@@ -222,6 +222,7 @@ fn add_table(
         chains: Vec::new(),
         sets: Vec::new(),
         last_handle: 0,
+        xt_shared: None,
     });
     Ok(())
 }

@@ -253,11 +253,16 @@ impl Nft {
     /// table handle; listings print it from `xt`.
     pub fn xt_table(&mut self, name: &str) {
         let rs = &mut self.ruleset;
-        if rs
+        if let Some(t) = rs
             .tables
-            .iter()
-            .any(|t| t.family == NftFamily::Ip && *t.name == *name)
+            .iter_mut()
+            .find(|t| t.family == NftFamily::Ip && *t.name == *name)
         {
+            // nft made it first: iptables-nft adds its chains to that table.
+            if !t.xt && t.xt_shared.is_none() {
+                t.xt_shared = Some(t.last_handle);
+                self.generation += 1;
+            }
             return;
         }
         rs.last_table_handle += 1;
@@ -271,6 +276,7 @@ impl Nft {
             chains: Vec::new(),
             sets: Vec::new(),
             last_handle: 0,
+            xt_shared: None,
         });
         self.generation += 1;
     }

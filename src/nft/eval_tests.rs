@@ -23,6 +23,7 @@ fn table(family: NftFamily, chains: Vec<Chain>) -> Ruleset {
         chains,
         sets: vec![],
         last_handle: 0,
+        xt_shared: None,
     });
     number(&mut rs);
     rs.relink();

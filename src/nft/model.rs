@@ -24,6 +24,9 @@ pub struct Table {
     pub comment: Option<Box<str>>,
     /// A table iptables-nft made: its content lives with the router's iptables rules.
     pub xt: bool,
+    /// nft made this table and iptables-nft then added its chains to it (an `ip` table of an
+    /// iptables name): they list after nft's, their handles counted from `xt_base` on.
+    pub xt_shared: Option<u64>,
     pub chains: Vec<Chain>,
     /// Named sets and maps, in handle order.
     pub sets: Vec<Set>,

@@ -158,6 +158,18 @@ pub fn table(
         }
         return;
     }
+    // The chains iptables-nft added to this table, as the router lists them (nft's warning
+    // about them first).
+    let shared = t.xt_shared.and_then(|_| xt(&t.name)).unwrap_or_default();
+    // (`nft list chains` does not warn.)
+    let (warning, shared) = match shared.split_once('\n') {
+        Some((w, rest)) if w.starts_with("# Warning: ") => (w, rest),
+        _ => ("", shared.as_str()),
+    };
+    if part == Part::All && !warning.is_empty() {
+        out.push_str(warning);
+        out.push('\n');
+    }
     table_open(out, t, st);
     let mut first = true;
     if part == Part::All {
@@ -197,6 +209,27 @@ pub fn table(
             }
             Part::Chains => chain(out, t, c, st, false),
             Part::Sets { .. } => {}
+        }
+    }
+    if !shared.is_empty() && matches!(part, Part::All | Part::Chains) {
+        let lines: Vec<&str> = shared.lines().collect();
+        let body = &lines[1.min(lines.len())..lines.len().saturating_sub(1)];
+        let mut in_chain = false;
+        for line in body {
+            if line.starts_with("\tchain ") {
+                in_chain = true;
+                if part == Part::All {
+                    sep(out);
+                }
+            }
+            let keep = part == Part::All
+                || line.starts_with("\tchain ")
+                || *line == "\t}"
+                || line.starts_with("\t\ttype ");
+            if in_chain && keep {
+                out.push_str(line);
+                out.push('\n');
+            }
         }
     }
     out.push_str("}\n");

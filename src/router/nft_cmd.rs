@@ -7,7 +7,7 @@
 use super::{Filtering, Router};
 use crate::netfilter::Table;
 use crate::netfilter::base::{Family, NftHook};
-use crate::netfilter::rules::{NftListOptions, nft_table_listing};
+use crate::netfilter::rules::{NftListOptions, nft_table_listing, nft_table_warning};
 use crate::nft::{NftBase, NftFamily};
 
 impl Router {
@@ -35,18 +35,24 @@ impl Filtering {
         let (handles, stateless) = listing_flags(args);
         let Filtering { rules, .. } = self;
         let (tables, nft) = (&rules.tables, &mut rules.nft);
-        let placed: Vec<(Table, u64)> = XT_TABLES
+        let placed: Vec<(Table, (u64, u64))> = XT_TABLES
             .iter()
             .filter_map(|&t| Some((t, xt_handle(nft, t.name())?)))
             .collect();
         let xt = |name: &str| {
-            let &(table, handle) = placed.iter().find(|(t, _)| t.name() == name)?;
+            let &(table, (handle, base)) = placed.iter().find(|(t, _)| t.name() == name)?;
             let opts = NftListOptions {
                 handles,
                 stateless,
                 table_handle: Some(handle),
+                handle_base: base,
             };
-            nft_table_listing(tables, table, opts)
+            let text = nft_table_listing(tables, table, opts)?;
+            // nft warns on stderr as it begins the table (a terminal shows it first).
+            Some(match nft_table_warning(tables, table) {
+                Some(w) => format!("{}\n{text}", w.trim_end()),
+                None => text,
+            })
         };
         nft.command(args, input, &xt)
     }
@@ -122,11 +128,16 @@ fn ipv4_hook(b: NftBase) -> Option<NftHook> {
     }
 }
 
-/// The handle of the placeholder table iptables-nft's table `name` has among nft's.
-fn xt_handle(nft: &crate::nft::Nft, name: &str) -> Option<u64> {
+/// The handle of the table iptables-nft's table `name` is among nft's (its placeholder, or
+/// the table nft made first that it added its chains to), and where its own handles begin.
+fn xt_handle(nft: &crate::nft::Nft, name: &str) -> Option<(u64, u64)> {
     nft.ruleset
         .tables
         .iter()
-        .find(|t| t.xt && t.family == NftFamily::Ip && *t.name == *name)
-        .map(|t| t.handle)
+        .filter(|t| t.family == NftFamily::Ip && *t.name == *name)
+        .find_map(|t| match (t.xt, t.xt_shared) {
+            (true, _) => Some((t.handle, 0)),
+            (false, Some(base)) => Some((t.handle, base)),
+            _ => None,
+        })
 }

@@ -39,6 +39,9 @@ pub struct NftListOptions {
     /// The table's handle in the namespace when nft's own tables share the sequence (the
     /// router knows); `None` takes the creation order among iptables-nft's tables.
     pub table_handle: Option<u64>,
+    /// Added to the chains' and rules' handles: where iptables-nft's handles begin in a
+    /// table nft made before it (0 in a table of its own).
+    pub handle_base: u64,
 }
 
 /// One statement of a rule as nft prints it.
@@ -179,7 +182,11 @@ fn nft_chains(ts: &TableState) -> Vec<usize> {
 fn chain_block(out: &mut String, ts: &TableState, c: &Chain, opts: NftListOptions) {
     let _ = write!(out, "\tchain {} {{", c.name);
     if opts.handles {
-        let _ = write!(out, " # handle {}", c.handle.unwrap_or(0));
+        let _ = write!(
+            out,
+            " # handle {}",
+            c.handle.unwrap_or(0) + opts.handle_base
+        );
     }
     out.push('\n');
     if let Some(hook) = c.hook {
@@ -199,7 +206,7 @@ fn chain_block(out: &mut String, ts: &TableState, c: &Chain, opts: NftListOption
         out.push_str("\t\t");
         out.push_str(&rule_text(ts, r, opts.stateless));
         if opts.handles {
-            let _ = write!(out, " # handle {}", r.handle);
+            let _ = write!(out, " # handle {}", r.handle + opts.handle_base);
         }
         out.push('\n');
     }
