@@ -837,7 +837,7 @@ impl Router {
         let mut f = self.filtering.borrow_mut();
         f.xt_tables_made();
         f.rules_changed();
-        out
+        out.map(|text| f.incompatible_notice(argv, text))
     }
 
     fn run_iptables(&mut self, argv: &[String], input: &str) -> Result<String, (i32, String)> {

@@ -73,6 +73,69 @@ impl Filtering {
         }
     }
 
+    /// The iptables tables nft made with base chains of its own (`table ip nat` with a chain
+    /// `postrouting`): iptables-nft cannot list those chains and says so.
+    fn incompatible(&self) -> Vec<Table> {
+        XT_TABLES
+            .into_iter()
+            .filter(|t| {
+                self.rules.nft.ruleset.tables.iter().any(|nt| {
+                    !nt.xt
+                        && nt.family == NftFamily::Ip
+                        && *nt.name == *t.name()
+                        && nt.chains.iter().any(|c| c.base.is_some())
+                })
+            })
+            .collect()
+    }
+
+    /// An iptables listing as iptables-nft prints it when nft made one of its tables:
+    /// `# Table `nat' contains incompatible base-chains, use 'nft' tool to list them.` above
+    /// that table's listing, and in `iptables-save` above its section (shown whether or not
+    /// iptables added to it).
+    pub(super) fn incompatible_notice(&self, argv: &[String], text: String) -> String {
+        let bad = self.incompatible();
+        if bad.is_empty() {
+            return text;
+        }
+        let notice = |t: Table| {
+            format!(
+                "# Table `{}' contains incompatible base-chains, use 'nft' tool to list them.\n",
+                t.name()
+            )
+        };
+        if argv.first().is_some_and(|a| a == "iptables-save") {
+            let counters = argv.iter().any(|a| a == "-c" || a == "--counters");
+            let tables = &self.rules.tables;
+            let mut out = String::new();
+            for t in [Table::Mangle, Table::Raw, Table::Filter, Table::Nat] {
+                let made = tables.nft_table_order(t).is_some();
+                if bad.contains(&t) {
+                    out.push_str(&notice(t));
+                } else if !made {
+                    continue;
+                }
+                out.push_str(&tables.save_with(counters, Some(t)));
+            }
+            return out;
+        }
+        let listing = argv.iter().skip(1).any(|a| {
+            a == "--list"
+                || a == "--list-rules"
+                || (a.starts_with('-') && !a.starts_with("--") && a.contains(['L', 'S']))
+        });
+        let table = argv
+            .iter()
+            .position(|a| a == "-t" || a == "--table")
+            .and_then(|i| argv.get(i + 1))
+            .and_then(|n| Table::parse(n))
+            .unwrap_or(Table::Filter);
+        match listing && bad.contains(&table) {
+            true => format!("{}{text}", notice(table)),
+            false => text,
+        }
+    }
+
     /// Registers the nft ruleset's base chains with netfilter again (the ruleset changed).
     pub(super) fn nft_changed(&mut self) {
         let bases = self.rules.nft.base_chains();
