@@ -241,10 +241,10 @@ impl EvalState {
         out.verdict = verdict;
         let table = &rs.tables[chain.table()];
         if let Some(t) = trace {
-            notes.decision(trace_note(table, base, &t, verdict).into());
+            notes.decision(trace_note(self.style, table, base, &t, verdict).into());
         } else if self.detail {
             let new = pkt.ct.is_some_and(|c| c.state == CtState::New);
-            if let Some(text) = decision_note(table, base, decided, verdict, new) {
+            if let Some(text) = decision_note(self.style, table, base, decided, verdict, new) {
                 notes.decision(text.into());
             }
         }

@@ -29,9 +29,9 @@ pub(super) struct TraceStep {
 }
 
 /// A rule as `nft list` prints it (counters as they are now).
-fn rule_text(table: &Table, rule: &Rule) -> String {
+fn rule_text(table: &Table, rule: &Rule, style: Style) -> String {
     let mut out = String::new();
-    print_stmt::rule(&mut out, table, rule, Style::default());
+    print_stmt::rule(&mut out, table, rule, style);
     out
 }
 
@@ -70,6 +70,7 @@ fn policy_word(table: &Table, base: usize) -> &'static str {
 /// accepting a new connection. `decided` is the deciding rule (chain and rule index), `None`
 /// for the policy.
 pub(super) fn decision_note(
+    style: Style,
     table: &Table,
     base: usize,
     decided: Option<(usize, usize)>,
@@ -91,7 +92,7 @@ pub(super) fn decision_note(
                 table.name,
                 chain_name(table, c),
                 rule.handle,
-                rule_text(table, rule)
+                rule_text(table, rule, style)
             ),
             None => format!(
                 "nft {family} {} {}: {what} policy {}",
@@ -105,6 +106,7 @@ pub(super) fn decision_note(
 
 /// The whole walk, in one note.
 pub(super) fn trace_note(
+    style: Style,
     table: &Table,
     base: usize,
     steps: &[TraceStep],
@@ -138,7 +140,7 @@ pub(super) fn trace_note(
                 };
                 format!(
                     "{within}handle {handle}: {} (verdict {said})",
-                    rule_text(table, rule)
+                    rule_text(table, rule, style)
                 )
             }
         };

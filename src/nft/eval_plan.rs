@@ -17,6 +17,8 @@ pub struct EvalState {
     pub detail: bool,
     /// Write the whole walk of every chain run, as `nft monitor trace` tells it.
     pub tracing: bool,
+    /// How notes print rules (which nft's words).
+    pub style: super::Style,
     /// The ruleset generation ([`super::Nft::generation`]) the plan was made for.
     pub(super) synced: Option<u64>,
     pub(super) tables: Vec<TablePlan>,

@@ -13,7 +13,9 @@ use crate::nft::{NftBase, NftFamily};
 impl Router {
     /// Which nft's listing format `nft` prints.
     pub fn set_nft_version(&mut self, version: crate::nft::NftVersion) {
-        self.filtering.borrow_mut().rules.nft.version = version;
+        let nft = &mut self.filtering.borrow_mut().rules.nft;
+        nft.version = version;
+        nft.eval.style.version = version;
     }
 
     /// Runs `nft ARGS` (`argv[0]` is `nft`); `input` is what `nft -f -` reads. An error comes
