@@ -215,3 +215,34 @@ expect:
     }
     assert_eq!(v["expectations"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn address_classes_are_read_for_rules_added_after_packets_passed() {
+    // The first ping passes a FORWARD rule that reads no address class; then rules that do
+    // (`-m addrtype`, nft's `fib daddr type`) must see them.
+    let (v, _d) = lab("  - {on: r1, run: iptables -A FORWARD -p udp -j ACCEPT}
+  - on: h1
+    run: ping -c 1 -W 1 10.0.2.10
+    expect: {received: 1}
+  - {on: r1, run: iptables -I INPUT -m addrtype --dst-type LOCAL -p icmp -j DROP}
+  - on: h1
+    run: ping -c 1 -W 1 10.0.1.1
+    expect: {received: 0}
+  - {on: r1, run: iptables -F INPUT}
+  - {on: r1, run: nft add table ip t}
+  - {on: r1, run: \"nft 'add chain ip t i { type filter hook input priority 0; }'\"}
+  - {on: r1, run: nft add rule ip t i icmp type echo-request counter}
+  - on: h1
+    run: ping -c 1 -W 1 10.0.1.1
+    expect: {received: 1}
+  - {on: r1, run: nft add rule ip t i fib daddr type local icmp type echo-request drop}
+  - on: h1
+    run: ping -c 1 -W 1 10.0.1.1
+    expect: {received: 0}
+");
+    for s in v["steps"].as_array().unwrap() {
+        for c in s["checks"].as_array().into_iter().flatten() {
+            assert_eq!(c["pass"], true, "{}: {c}", s["command"]);
+        }
+    }
+}

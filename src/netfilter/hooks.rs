@@ -172,6 +172,18 @@ pub trait Rules {
         false
     }
 
+    /// Whether a rule of the table reads the packet's address classes (`-m addrtype`); when
+    /// none does, the hook does not ask the host to class them. `true` is always correct.
+    fn reads_addr_types(&self, _table: Table) -> bool {
+        true
+    }
+
+    /// [`Rules::reads_addr_types`] for the table of an nft base chain (`fib ... type`,
+    /// `meta pkttype`).
+    fn reads_addr_types_nft(&self, _chain: u32) -> bool {
+        true
+    }
+
     /// A line the kernel logs (dmesg), such as conntrack's "table full".
     fn kernel_log(&mut self, _now: Instant, _line: &str) {}
 }
@@ -315,7 +327,7 @@ pub fn view<'a>(
     ct: Option<CtView>,
     env: &dyn Env,
 ) -> Option<PacketView<'a>> {
-    view_classed(ip, (in_iface, out_iface), ct, env, &mut None)
+    view_classed(ip, (in_iface, out_iface), ct, env, &mut None, true)
 }
 
 /// [`view`], asking the host to class only an address that `known` has no class for; `known`
@@ -326,6 +338,7 @@ fn view_classed<'a>(
     ct: Option<CtView>,
     env: &dyn Env,
     known: &mut Option<AddrTypes>,
+    classify: bool,
 ) -> Option<PacketView<'a>> {
     let p = Ipv4Packet::new_checked(ip).ok()?;
     let fragment = p.frag_offset() != 0;
@@ -364,11 +377,21 @@ fn view_classed<'a>(
         Some((a, t)) if a == addr => t,
         _ => env.addr_type(addr),
     };
-    let types = AddrTypes {
-        src: (src, class(src, known.map(|k| k.src))),
-        dst: (dst, class(dst, known.map(|k| k.dst))),
+    // Rules that read no class get placeholders, and `known` stays as it was.
+    let types = match classify || known.is_some() {
+        true => {
+            let types = AddrTypes {
+                src: (src, class(src, known.map(|k| k.src))),
+                dst: (dst, class(dst, known.map(|k| k.dst))),
+            };
+            *known = Some(types);
+            types
+        }
+        false => AddrTypes {
+            src: (src, AddrType::Unicast),
+            dst: (dst, AddrType::Unicast),
+        },
     };
-    *known = Some(types);
     Some(PacketView {
         len: u32::from(p.total_len()),
         src,
@@ -674,7 +697,11 @@ impl Netfilter {
         }
         let ct = self.ct_view(tr);
         let known = &mut tr.addr_types;
-        let Some(mut pkt) = view_classed(ip, ifaces, ct, cx.env, known) else {
+        let classify = match chain {
+            RuleChain::Table(table) => cx.rules.reads_addr_types(table),
+            RuleChain::Nft(c) => cx.rules.reads_addr_types_nft(c),
+        };
+        let Some(mut pkt) = view_classed(ip, ifaces, ct, cx.env, known, classify) else {
             return ran(Fate::Drop, false);
         };
         pkt.mac = cx.mac;

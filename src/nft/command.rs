@@ -281,6 +281,27 @@ impl Nft {
         self.generation += 1;
     }
 
+    /// Per table, in [`Ruleset::tables`] order: whether a rule reads the packet's address
+    /// classes (`fib ... type`, `meta pkttype`), which the host is then asked for.
+    pub fn tables_reading_addr_types(&self) -> Vec<bool> {
+        use super::expr::{Key, MetaKey};
+        self.ruleset
+            .tables
+            .iter()
+            .map(|t| {
+                t.chains.iter().flat_map(|c| &c.rules).any(|r| {
+                    r.stmts.iter().any(|s| {
+                        super::normalize::exprs(s).is_some_and(|e| {
+                            e.keys()
+                                .iter()
+                                .any(|k| matches!(k, Key::Fib(..) | Key::Meta(MetaKey::Pkttype)))
+                        })
+                    })
+                })
+            })
+            .collect()
+    }
+
     /// Bumps on every change to the ruleset.
     pub fn generation(&self) -> u64 {
         self.generation

@@ -38,7 +38,7 @@ fn field_family(k: &Key) -> Option<u8> {
 }
 
 /// The expressions a statement reads.
-fn exprs(s: &Stmt) -> Option<&Expr> {
+pub(super) fn exprs(s: &Stmt) -> Option<&Expr> {
     match s {
         Stmt::Match(m) => Some(&m.left),
         Stmt::Vmap { key, .. } => Some(key),

@@ -115,6 +115,24 @@ pub struct RuleSet {
     pub walks: Option<Vec<TableWalk>>,
     /// The nftables ruleset (`nft`), whose base chains run among the iptables tables.
     pub nft: crate::nft::Nft,
+    /// The iptables tables, and per nft table, whose rules read address classes: found
+    /// when a packet first asks after the rules changed (a lab's build changes them many
+    /// times with no packet between).
+    addr_types_read: std::cell::OnceCell<(Vec<Table>, Vec<bool>)>,
+}
+
+impl RuleSet {
+    fn addr_types_read(&self) -> &(Vec<Table>, Vec<bool>) {
+        self.addr_types_read.get_or_init(|| {
+            (
+                [Table::Filter, Table::Nat, Table::Mangle, Table::Raw]
+                    .into_iter()
+                    .filter(|&t| self.tables.reads_addr_types(t))
+                    .collect(),
+                self.nft.tables_reading_addr_types(),
+            )
+        })
+    }
 }
 
 /// What the router's netfilter hooks run on.
@@ -180,6 +198,7 @@ impl Filtering {
     /// Keeps netfilter's per-hook "every chain accepts" flags true to the rules: called
     /// after anything that may change them (a command, tracing on or off).
     fn rules_changed(&mut self) {
+        self.rules.addr_types_read.take();
         self.nf.rules_changed(&self.rules);
     }
 }
@@ -194,6 +213,15 @@ impl Rules for RuleSet {
 
     fn passes_all_nft(&self, chain: u32) -> bool {
         self.nft.passes_all(crate::nft::ChainRef(chain))
+    }
+
+    fn reads_addr_types(&self, table: Table) -> bool {
+        self.addr_types_read().0.contains(&table)
+    }
+
+    fn reads_addr_types_nft(&self, chain: u32) -> bool {
+        let table = crate::nft::ChainRef(chain).table();
+        self.addr_types_read().1.get(table).copied().unwrap_or(true)
     }
 
     fn run_nft(
@@ -979,6 +1007,7 @@ impl Router {
                     walks: None,
                     detail: false,
                     nft: crate::nft::Nft::new(),
+                    addr_types_read: std::cell::OnceCell::new(),
                 },
                 bridge_nf: false,
                 bridge_chains: Vec::new(),

@@ -3,6 +3,7 @@
 
 use super::MAX_JUMP_DEPTH;
 use super::match_eval::conn;
+use super::matches::Match;
 use super::model::{Policy, Tables, Target, index};
 use crate::netfilter::packet::{Hook, Marks, PacketView, Table, Verdict};
 use crate::time::Instant;
@@ -60,6 +61,17 @@ impl Tables {
     /// True when walking `table`'s chain for `hook` could only accept with nothing to count,
     /// log or trace: no rules, an ACCEPT policy whose counters do not count (never set), no
     /// tracing. A table without the hook accepts too.
+    /// Whether a rule of `table` reads the packet's address classes (`-m addrtype`): a hook
+    /// need not class the addresses for a table that does not.
+    pub fn reads_addr_types(&self, table: Table) -> bool {
+        self.state(table)
+            .chains
+            .iter()
+            .flatten()
+            .flat_map(|c| &c.rules)
+            .any(|r| r.matches.iter().any(|m| matches!(m, Match::AddrType(_))))
+    }
+
     pub fn passes_all(&self, table: Table, hook: Hook) -> bool {
         if self.trace {
             return false;
