@@ -127,6 +127,11 @@ pub fn set(out: &mut String, s: &Set, st: Style) {
     out.push_str("\t}\n");
 }
 
+/// A line of a chain that `list chains` keeps: the chain's head, its base hook, its end.
+fn chain_outline(line: &str) -> bool {
+    line.starts_with("\tchain ") || line == "\t}" || line.starts_with("\t\ttype ")
+}
+
 /// A table's block: all of it, or the part `list chains|sets|maps` shows.
 pub fn table(
     out: &mut String,
@@ -141,12 +146,7 @@ pub fn table(
             Part::All => out.push_str(&text),
             Part::Chains => {
                 for line in text.lines() {
-                    let keep = line.starts_with("table ")
-                        || line == "}"
-                        || line.starts_with("\tchain ")
-                        || line == "\t}"
-                        || line.starts_with("\t\ttype ");
-                    if keep {
+                    if line.starts_with("table ") || line == "}" || chain_outline(line) {
                         out.push_str(line);
                         out.push('\n');
                     }
@@ -222,11 +222,7 @@ pub fn table(
                     sep(out);
                 }
             }
-            let keep = part == Part::All
-                || line.starts_with("\tchain ")
-                || *line == "\t}"
-                || line.starts_with("\t\ttype ");
-            if in_chain && keep {
+            if in_chain && (part == Part::All || chain_outline(line)) {
                 out.push_str(line);
                 out.push('\n');
             }

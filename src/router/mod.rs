@@ -153,6 +153,13 @@ pub struct BridgeChain {
     pub chain: u32,
 }
 
+impl BridgeChain {
+    /// Whether the chain is on `hook`, below br_netfilter's priority there (`before`) or not.
+    fn runs(&self, hook: Hook, before: bool) -> bool {
+        self.hook == hook && (self.priority < brnf_priority(hook)) == before
+    }
+}
+
 /// br_netfilter's own hook priorities on the bridge hooks (`NF_BR_PRI_BRNF`, IPv4 forward
 /// one below, postrouting last): `bridge` chains below them run first.
 fn brnf_priority(hook: Hook) -> i32 {
@@ -173,11 +180,7 @@ fn bridge_chains_pass(
     now: Instant,
     pkt: &PacketView<'_>,
 ) -> bool {
-    let line = brnf_priority(hook);
-    for c in chains
-        .iter()
-        .filter(|c| c.hook == hook && (c.priority < line) == before)
-    {
+    for c in chains.iter().filter(|c| c.runs(hook, before)) {
         let mut notes = Notes::default();
         let out = rules.run_nft(
             c.chain,
@@ -482,7 +485,8 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
         } = &mut *filtering;
         // The `bridge` chains of one hook on one side of br_netfilter's own hook.
         let bridged = |hook: Hook, before: bool, frame: &[u8], rules: &mut dyn Rules| {
-            if bridge_chains.is_empty() {
+            // No chain there: the frame is not read for nothing.
+            if !bridge_chains.iter().any(|c| c.runs(hook, before)) {
                 return true;
             }
             let mut hdr = [0u8; ETH_HEADER_LEN];
