@@ -127,9 +127,7 @@ fn nat_bench_with(iptables: &[&str], nft: &str) -> NatBench {
     };
     let mut router = Router::new(config, 1).expect("router");
     if !nft.is_empty() {
-        router
-            .nft(&["nft", "-f", "-"].map(String::from), nft)
-            .expect("the benchmark's ruleset");
+        router.nft_load(nft).expect("the benchmark's ruleset");
     }
     let r = sim.add_node(Box::new(router), &["eth0".into(), "eth1".into()]);
     let src = sim.add_node(Box::new(Probe::new("src", false)), &["eth0".into()]);

@@ -18,6 +18,11 @@ impl Router {
         nft.eval.style.version = version;
     }
 
+    /// `nft -f -` reading `script`: a ruleset loaded whole, or nothing and nft's error.
+    pub fn nft_load(&mut self, script: &str) -> Result<String, (i32, String)> {
+        self.nft(&["nft", "-f", "-"].map(String::from), script)
+    }
+
     /// Runs `nft ARGS` (`argv[0]` is `nft`); `input` is what `nft -f -` reads. An error comes
     /// with nft's exit status and its message.
     pub fn nft(&mut self, argv: &[String], input: &str) -> Result<String, (i32, String)> {

@@ -150,9 +150,7 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
         }
         router.set_nft_version(r.nft_version);
         if let Some(script) = &r.nftables {
-            router
-                .nft(&["nft", "-f", "-"].map(String::from), script)
-                .map_err(|(_, e)| e)?;
+            router.nft_load(script).map_err(|(_, e)| e)?;
         }
         if let Some((_, view)) = lab.docker_cli.iter().find(|(n, _)| *n == r.name) {
             router.install_cli("docker", Box::new(view.clone()));

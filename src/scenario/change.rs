@@ -61,7 +61,7 @@ impl Runner<'_> {
             Change::Nft { router, script } => {
                 if let Some(n) = self.sim.find_node(router) {
                     self.sim.update::<Router, _>(n, |r| {
-                        let _ = r.nft(&["nft", "-f", "-"].map(String::from), script);
+                        let _ = r.nft_load(script);
                     });
                 }
             }

@@ -861,12 +861,11 @@ impl Resolver<'_> {
                     }
                 }
                 scratch.set_nft_version(nft_version);
-                if let Some(script) = &r.nftables {
-                    let argv = ["nft", "-f", "-"].map(String::from);
-                    if let Err((_, e)) = scratch.nft(&argv, &script.value) {
-                        self.errs
-                            .at(script.referenced, "nftables", e.trim_end().to_string());
-                    }
+                if let Some(script) = &r.nftables
+                    && let Err((_, e)) = scratch.nft_load(&script.value)
+                {
+                    self.errs
+                        .at(script.referenced, "nftables", e.trim_end().to_string());
                 }
                 for line in &r.sysctls {
                     match line.value.split_once('=') {
@@ -1082,7 +1081,7 @@ impl Resolver<'_> {
                     }
                     Change::Nft { router, script } => {
                         if let Some(r) = scratches.get_mut(router) {
-                            let _ = r.nft(&["nft", "-f", "-"].map(String::from), script);
+                            let _ = r.nft_load(script);
                         }
                     }
                     _ => {}
