@@ -15,9 +15,9 @@
 
 mod kernel;
 
+use kernel::netns::Netns;
+
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::process::{Command, Stdio};
 
 use hoplab::docker::nftables::{Family, Table, docker_tables, nft_update};
 use hoplab::docker::{
@@ -326,53 +326,22 @@ fn nft_usernet_portmap_routed() {
 // The kernel
 // ---------------------------------------------------------------------------------------
 
-/// A network namespace of this test's own, deleted on drop.
-struct Netns(String);
-
-impl Netns {
-    fn new(case: &str) -> Netns {
-        let name = format!("dnft-{case}-{}", std::process::id());
-        // A namespace left by a killed run of the same pid would make `add` fail.
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        let ok = Command::new("ip").args(["netns", "add", &name]).status();
-        assert!(ok.is_ok_and(|s| s.success()), "ip netns add {name}");
-        Netns(name)
-    }
-
-    /// `nft ARGS` in the namespace, `input` on stdin; (success, stdout, stderr).
-    fn nft(&self, args: &[&str], input: &str) -> (bool, String, String) {
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.0, "nft"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("nft runs");
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(input.as_bytes()).unwrap();
-        drop(stdin);
-        let out = child.wait_with_output().unwrap();
-        let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
-        (out.status.success(), text(out.stdout), text(out.stderr))
-    }
-
-    fn load(&self, script: &str) {
-        let (ok, _, err) = self.nft(&["-f", "-"], script);
-        assert!(ok, "nft -f refused the script: {err}\n{script}");
-    }
-
-    fn list(&self, family: &str) -> String {
-        let (ok, out, err) = self.nft(&["-s", "list", "table", family, "docker-bridges"], "");
-        assert!(ok, "nft list table {family} docker-bridges: {err}");
-        out
-    }
+/// `nft ARGS` in the namespace, `input` on stdin; (success, stdout, stderr).
+fn nft(ns: &Netns, args: &[&str], input: &str) -> (bool, String, String) {
+    let argv: Vec<&str> = std::iter::once("nft").chain(args.iter().copied()).collect();
+    let (code, out, err) = ns.run(&argv, input);
+    (code == 0, out, err)
 }
 
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
-    }
+fn load(ns: &Netns, script: &str) {
+    let (ok, _, err) = nft(ns, &["-f", "-"], script);
+    assert!(ok, "nft -f refused the script: {err}\n{script}");
+}
+
+fn list(ns: &Netns, family: &str) -> String {
+    let (ok, out, err) = nft(ns, &["-s", "list", "table", family, "docker-bridges"], "");
+    assert!(ok, "nft list table {family} docker-bridges: {err}");
+    out
 }
 
 /// Loads the page's host with the real nft and compares the kernel's listings: `ip` with the
@@ -383,18 +352,18 @@ fn kernel_check(page: &str) {
         return;
     }
     let h = setup(page);
-    let ns = Netns::new(page);
-    ns.load(&nft_ruleset(&h.0, &h.1, &h.2));
+    let ns = Netns::new(&format!("dnft-{page}"));
+    load(&ns, &nft_ruleset(&h.0, &h.1, &h.2));
     let want = page_table(&page_text(page), "ip").unwrap();
     assert_eq!(
-        ns.list("ip"),
+        list(&ns, "ip"),
         want,
         "{case}: the kernel (left) and the page (right)"
     );
     let ours6 = list_table(family(&tables(&h), Family::Ip6));
     let want6 = page_table(&page_text(page), "ip6").unwrap_or(ours6);
     assert_eq!(
-        ns.list("ip6"),
+        list(&ns, "ip6"),
         want6,
         "{case}: the kernel's ip6 table (left)"
     );
@@ -459,20 +428,20 @@ fn kd_nft_docker_update_steps() {
             (daemon.clone(), nets.clone(), Vec::new()),
             (daemon.clone(), nets[..1].to_vec(), Vec::new()),
         ];
-        let ns = Netns::new(&format!("upd-{page}"));
-        ns.load(&nft_ruleset(&states[0].0, &states[0].1, &states[0].2));
+        let ns = Netns::new(&format!("dnft-upd-{page}"));
+        load(&ns, &nft_ruleset(&states[0].0, &states[0].1, &states[0].2));
         for (step, pair) in states.windows(2).enumerate() {
             let (before, after) = (tables(&pair[0]), tables(&pair[1]));
             let script = nft_update(&before, &after);
-            ns.load(&script);
+            load(&ns, &script);
             for t in &after {
                 let fam = t.family.as_str();
-                let got = ns.list(fam);
+                let got = list(&ns, fam);
                 assert_eq!(got, list_table(t), "{page} step {step} {fam}:\n{script}");
             }
             if step == 1 {
                 let want = page_table(&page_text(page), "ip").unwrap();
-                assert_eq!(ns.list("ip"), want, "{page}: after the containers start");
+                assert_eq!(list(&ns, "ip"), want, "{page}: after the containers start");
             }
         }
     }
@@ -539,12 +508,12 @@ fn kd_nft_docker_rich_host() {
     let api = container("api", 2, "198.51.100.2", &[tcp(None, 0, 443)]);
     let db = container("db", 3, "10.99.0.3", &[tcp(Some("127.0.0.1"), 5432, 5432)]);
     let h: Host = (daemon, nets, vec![web, api, db]);
-    let ns = Netns::new("rich");
-    ns.load(&nft_ruleset(&h.0, &h.1, &h.2));
+    let ns = Netns::new("dnft-rich");
+    load(&ns, &nft_ruleset(&h.0, &h.1, &h.2));
     for t in tables(&h) {
         let fam = t.family.as_str();
         assert_eq!(
-            ns.list(fam),
+            list(&ns, fam),
             list_table(&t),
             "{case}: the kernel (left), {fam}"
         );

@@ -5,61 +5,9 @@
 
 mod kernel;
 
+use kernel::netns::Netns;
+
 use hoplab::nft::Nft;
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-/// A namespace of its own, deleted on drop (even when the case fails).
-struct Netns(String);
-
-impl Netns {
-    fn new(case: &str) -> Netns {
-        let short: String = case
-            .trim_start_matches("kd_nft_list_")
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(12)
-            .collect();
-        let name = format!("nftsyn-{short}-{}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        let out = Command::new("ip")
-            .args(["netns", "add", &name])
-            .output()
-            .expect("ip netns add");
-        assert!(out.status.success(), "ip netns add {name}: {out:?}");
-        Netns(name)
-    }
-
-    /// `nft ARGS` in the namespace, with `stdin`: (status, stdout, stderr).
-    fn nft(&self, args: &[String], stdin: &str) -> (i32, String, String) {
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.0, "nft"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("nft");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("write stdin");
-        let out = child.wait_with_output().expect("nft output");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
-    }
-}
 
 /// One `nft` invocation: its argv (without `nft`) and what it reads on stdin.
 struct Step {
@@ -96,7 +44,13 @@ fn compare(case: &str, steps: &[Step]) {
     if !kernel::privileged(case) {
         return;
     }
-    let ns = Netns::new(case);
+    let short: String = case
+        .trim_start_matches("kd_nft_list_")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(12)
+        .collect();
+    let ns = Netns::new(&format!("nftsyn-{short}"));
     let mut sim = Nft::new();
     let mut steps: Vec<&Step> = steps.iter().collect();
     let listings: Vec<Step> = [
@@ -110,7 +64,10 @@ fn compare(case: &str, steps: &[Step]) {
     .collect();
     steps.extend(listings.iter());
     for step in steps {
-        let (status, stdout, stderr) = ns.nft(&step.args, step.stdin);
+        let argv: Vec<&str> = std::iter::once("nft")
+            .chain(step.args.iter().map(String::as_str))
+            .collect();
+        let (status, stdout, stderr) = ns.run(&argv, step.stdin);
         let ours = sim.command(&step.args, step.stdin, &|_| None);
         let (our_status, our_stdout, our_stderr) = match ours {
             Ok(out) => (0, out, String::new()),

@@ -26,7 +26,7 @@ fn kd_nft_xt_save_prints_the_tables_iptables_nft_made() {
     if !kernel::privileged("kd_nft_xt_save_prints_the_tables_iptables_nft_made") {
         return;
     }
-    let ns = Netns::new("save");
+    let ns = Netns::new("xtnft-save");
     let mut t = Tables::new(IptablesVersion::V1_8_9);
     let strip = |s: &str| -> String {
         s.lines()

@@ -21,7 +21,7 @@ fn kd_nft_xt_restore_recreates_tables() {
     let file = "*filter\n:DOCKER - [0:0]\n:OUTPUT ACCEPT [5:6]\n:INPUT DROP [0:0]\n\
                 -A INPUT -j DOCKER\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n\
                 *raw\nCOMMIT\n";
-    let ns = Netns::new("restore");
+    let ns = Netns::new("xtnft-restore");
     let mut t = Tables::new(IptablesVersion::V1_8_9);
     for c in ["iptables -A FORWARD -j ACCEPT", "iptables -t mangle -N M"] {
         assert!(ns.exec(&words(c)).0);

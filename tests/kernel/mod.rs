@@ -17,6 +17,7 @@ use hoplab::scenario::run::{RunOptions, Runner};
 
 pub mod docker;
 pub mod machine;
+pub mod netns;
 
 /// A node of the topology: its interfaces (`name`, `cidr`) and, for a host, its gateway.
 pub struct Node {

@@ -3,8 +3,6 @@
 
 #![allow(dead_code)]
 
-use std::process::Command;
-
 use hoplab::netfilter::Table;
 use hoplab::netfilter::rules::{
     IptablesVersion, NftListOptions, Tables, nft_ruleset_listing, nft_table_listing,
@@ -12,42 +10,7 @@ use hoplab::netfilter::rules::{
 };
 
 use crate::kernel;
-
-/// A network namespace, deleted on drop.
-pub struct Netns(String);
-
-impl Netns {
-    pub fn new(case: &str) -> Netns {
-        let name = format!("xtnft-{case}-{}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        let out = Command::new("ip")
-            .args(["netns", "add", &name])
-            .output()
-            .expect("ip netns add");
-        assert!(out.status.success(), "ip netns add {name}: {out:?}");
-        Netns(name)
-    }
-
-    /// Runs `argv` in the namespace: (success, stdout, stderr).
-    pub fn exec(&self, argv: &[String]) -> (bool, String, String) {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.0])
-            .args(argv)
-            .output()
-            .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
-    }
-}
+pub use crate::kernel::netns::Netns;
 
 /// Splits a command line as a shell would for these cases: words, double quotes.
 pub fn words(line: &str) -> Vec<String> {
@@ -84,7 +47,7 @@ pub fn compare(case: &str, commands: &[Vec<String>]) {
     if !kernel::privileged(case) {
         return;
     }
-    let ns = Netns::new(case);
+    let ns = Netns::new(&format!("xtnft-{case}"));
     let mut t = Tables::new(IptablesVersion::V1_8_9);
     for argv in commands {
         let (ok, _, err) = ns.exec(argv);
