@@ -83,6 +83,8 @@ pub(crate) struct Ip6 {
 pub(crate) struct Icmp6 {
     pub ty: u8,
     pub code: u8,
+    /// The four bytes after the checksum (a packet too big's MTU).
+    pub param: u32,
     /// The target of a neighbor solicitation (type 135) or advertisement (136).
     pub target: Option<u128>,
 }
@@ -316,7 +318,15 @@ impl Packet<'_> {
                 .map(|t| u128::from_be_bytes(t.try_into().unwrap_or([0; 16]))),
             _ => None,
         };
-        self.icmpv6[at] = Some(Icmp6 { ty, code, target });
+        let param = buf
+            .get(4..8)
+            .map_or(0, |b| u32::from_be_bytes(b.try_into().unwrap_or([0; 4])));
+        self.icmpv6[at] = Some(Icmp6 {
+            ty,
+            code,
+            param,
+            target,
+        });
         if at == 0 && ICMPV6_QUOTING.contains(&ty) {
             self.dissect_ipv6(buf.get(8..).unwrap_or_default(), 1);
         }

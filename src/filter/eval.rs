@@ -182,6 +182,7 @@ fn numbers(field: Field, pkt: &Packet) -> Values {
         match (field, icmp.ty, icmp.target) {
             (F::Icmpv6Type, ..) => o.push(icmp.ty),
             (F::Icmpv6Code, ..) => o.push(icmp.code),
+            (F::Icmpv6Mtu, 2, _) => o.push(icmp.param),
             (F::Icmpv6NsTarget, 135, Some(t)) | (F::Icmpv6NaTarget, 136, Some(t)) => o.push(t),
             _ => {}
         }

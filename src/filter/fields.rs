@@ -41,6 +41,7 @@ pub(crate) enum Field {
     Icmpv6,
     Icmpv6Type,
     Icmpv6Code,
+    Icmpv6Mtu,
     Icmpv6NsTarget,
     Icmpv6NaTarget,
     Icmp,
@@ -206,6 +207,12 @@ pub(crate) const DEFS: &[(&str, Field, Kind, &str)] = &[
         "ICMPv6 type (128 echo request, 129 reply, 135 NS, 136 NA, 1, 3, ...)",
     ),
     ("icmpv6.code", F::Icmpv6Code, U8, "ICMPv6 code"),
+    (
+        "icmpv6.mtu",
+        F::Icmpv6Mtu,
+        U32,
+        "the MTU a packet too big (type 2) gives",
+    ),
     (
         "icmpv6.nd.ns.target_address",
         F::Icmpv6NsTarget,

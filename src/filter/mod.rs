@@ -37,6 +37,7 @@
 //! | `icmpv6` | protocol | ICMPv6 message present |
 //! | `icmpv6.type`, `icmpv6.code` | uint8 | ICMPv6 type (128 echo request, 129 reply, 133-137 NDP, 1-4 errors) and code |
 //! | `icmpv6.nd.ns.target_address`, `icmpv6.nd.na.target_address` | IPv6 | a neighbor solicitation's, advertisement's target |
+//! | `icmpv6.mtu` | uint32 | a packet too big's MTU |
 //! | `icmp` | protocol | ICMP message present |
 //! | `icmp.type`, `icmp.code` | uint8 | ICMP type (8 echo request, 0 reply, 3, 11, ...) and code |
 //! | `icmp.ident`, `icmp.seq` | uint16 | identifier, sequence number (echo, timestamp, mask types only) |

@@ -337,7 +337,10 @@ impl Ping {
                 let (seq, hlim) = (icmp.echo_seq_no(), ip.hop_limit());
                 self.reply(now, seq, (ip.payload().len(), &from, hlim));
             }
-            Icmpv6Message::DstUnreachable | Icmpv6Message::TimeExceeded => {
+            Icmpv6Message::DstUnreachable
+            | Icmpv6Message::TimeExceeded
+            | Icmpv6Message::PktTooBig
+            | Icmpv6Message::ParamProblem => {
                 // The error quotes our request: its IPv6 header, then the echo header.
                 let quote = icmp.payload();
                 if quote.len() < 48 {
@@ -353,7 +356,21 @@ impl Ping {
                     return;
                 }
                 self.errors += 1;
-                let what = describe_error6(icmp.msg_type(), icmp.msg_code());
+                let what = match icmp.msg_type() {
+                    Icmpv6Message::PktTooBig => {
+                        format!("Packet too big: mtu={}", icmp.pkt_too_big_mtu())
+                    }
+                    Icmpv6Message::ParamProblem => {
+                        let what = match icmp.msg_code() {
+                            0 => "Wrong header field ",
+                            1 => "Unknown header ",
+                            2 => "Unknown option ",
+                            _ => "code ",
+                        };
+                        format!("Parameter problem: {what}at {}", icmp.param_problem_ptr())
+                    }
+                    other => describe_error6(other, icmp.msg_code()),
+                };
                 let _ = writeln!(self.out, "From {from} icmp_seq={seq} {what}");
             }
             _ => {}
