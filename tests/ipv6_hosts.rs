@@ -50,21 +50,24 @@ fn lab14_listings_pings_and_exit_codes() {
         "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 state UNKNOWN qlen 1000\n\
          \x20   inet6 ::1/128 scope host \n\
          \x20      valid_lft forever preferred_lft forever\n\
-         2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UP qlen 1000\n\
+         2: eth0@eth1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UP qlen 1000\n\
          \x20   inet6 2001:db8:1::10/64 scope global \n\
          \x20      valid_lft forever preferred_lft forever\n\
          \x20   inet6 fe80::42:acff:fe11:2/64 scope link \n\
          \x20      valid_lft forever preferred_lft forever\n\
-         3: eth1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UP qlen 1000\n\
+         3: eth1@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UP qlen 1000\n\
          \x20   inet6 fe80::42:acff:fe12:2/64 scope link \n\
          \x20      valid_lft forever preferred_lft forever\n",
-        "{addr}"
+        "{addr}: IPv6's own link dump gives each veth's peer index without its namespace, \
+         and iproute2 names it by the local interface with that index (eth0's peer, port \
+         3 of the bridge, reads as eth1)"
     );
     assert_eq!(
         step(&v, "h1", "ip -6 route"),
         "2001:db8:1::/64 dev eth0 proto kernel metric 256 pref medium\n\
          fe80::/64 dev eth0 proto kernel metric 256 pref medium\n\
-         fe80::/64 dev eth1 proto kernel metric 256 pref medium\n"
+         fe80::/64 dev eth1 proto kernel metric 256 pref medium\n\
+         default via 2001:db8:1::1 dev eth0 metric 1024 pref medium\n"
     );
     let ping = step(&v, "h1", "ping -6 -c 3 2001:db8:1::20");
     assert!(
@@ -188,9 +191,11 @@ fn lab14_capture_is_tshark_clean_and_holds_neighbor_discovery() {
         count(&h1, "icmpv6.type == 136 && ipv6.hlim == 255"),
         count(&h1, "icmpv6.type == 136")
     );
-    // The echo requests and replies of the three pings that got through: 3 and 2.
-    assert_eq!(count(&h1, "icmpv6.type == 128"), 5);
-    assert_eq!(count(&h1, "icmpv6.type == 129"), 5);
+    // The echo requests and replies of the pings that got through (3, 2, and 2 through
+    // the router), and the requests of the three that r1 answered with an error, each
+    // also quoted in its error.
+    assert_eq!(count(&h1, "icmpv6.type == 128"), 7 + 3 + 3);
+    assert_eq!(count(&h1, "icmpv6.type == 129"), 7);
     assert_eq!(
         count(&h1, "icmpv6.type == 128 && ipv6.dst == 2001:db8:1::99"),
         0

@@ -466,7 +466,10 @@ hosts:
 routers:
   - name: r
     interfaces:
-      eth0: {ip: 10.0.0.1/24, ipv6: \"2001:db8::1/64\"}
+      eth0: {ip: 10.0.0.1/24, ipv6: \"2001:db8::1\"}
+      eth1: {ipv6: \"2001:db8:1::1/64\"}
+    routes:
+      - 2001:db8:5::/64 via 2001:db8:7::1
 ",
     );
     let out = run(&["check", &lab]);
@@ -479,14 +482,15 @@ routers:
         "lab.yaml:9:20: field 'ipv6': '10.0.0.1/24' is not an IPv6 address with prefix",
         "lab.yaml:10:15: field 'gateway6': gateway6 2001:db8:9::1: it is not on any of a's IPv6 prefixes",
         "lab.yaml:18:15: field 'gateway6': gateway6 fe80::1: c has no interface with IPv6",
-        "lab.yaml:22:37: field 'ipv6': eth0: IPv6 on a router is not modelled yet",
+        "lab.yaml:22:37: field 'ipv6': '2001:db8::1': add the prefix length, e.g. 2001:db8::1/64",
+        "lab.yaml:25:9: field 'routes': RTNETLINK answers: No route to host",
     ] {
         assert!(err.contains(want), "missing {want:?} in:\n{err}");
     }
     // b's link-local gateway is fine: only the errors above.
     assert_eq!(
         err.lines().filter(|l| l.contains("lab.yaml:")).count(),
-        7,
+        8,
         "{err}"
     );
 }

@@ -47,6 +47,7 @@ fn loaded(name: &str, rules: &str) -> Router {
                 mac: smoltcp::wire::EthernetAddress([2, 0, 0, 0, 0, 1]),
                 addrs: vec![],
                 mtu: 1500,
+                ipv6: None,
             }],
             forwarding: true,
             routes: vec![],

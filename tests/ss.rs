@@ -242,6 +242,7 @@ net.ipv4.conf.eth1.arp_ignore = 0
 net.ipv4.conf.eth1.route_localnet = 0
 net.ipv4.conf.eth1.rp_filter = 0
 net.ipv4.ip_forward = 1
+net.ipv6.conf.all.forwarding = 1
 net.netfilter.nf_conntrack_count = 0
 net.netfilter.nf_conntrack_max = 262144
 net.nf_conntrack_max = 262144
@@ -255,7 +256,8 @@ net.ipv4.conf.all.route_localnet = 0
 net.ipv4.conf.all.rp_filter = 0
 "
     );
-    let forward = "net.ipv4.conf.all.forwarding = 1\nnet.ipv4.ip_forward = 1\n";
+    let forward = "net.ipv4.conf.all.forwarding = 1\nnet.ipv4.ip_forward = 1\n\
+                   net.ipv6.conf.all.forwarding = 1\n";
     assert_eq!(text(&r, "pattern"), forward);
     assert_eq!(text(&r, "grep"), forward);
     assert_eq!(

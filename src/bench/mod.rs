@@ -21,6 +21,7 @@ use crate::sim::{CmdId, Sim, Stop};
 use crate::time::Instant;
 
 pub mod nat;
+pub mod route6;
 pub mod tap;
 
 const REPS: usize = 5;
@@ -42,6 +43,7 @@ pub const KEYS: &[&str] = &[
     "nat_mpps",
     "udp_nat_mpps",
     "nft_nat_mpps",
+    "forward6_mpps",
     "tcp_nat_gbps",
     "tcp_nat_gbps_captured",
     "conntrack_100k_slowdown",
@@ -211,6 +213,12 @@ pub fn run(only: &[String], progress: &mut dyn FnMut(String)) -> Result<Results,
     if wants("nft_nat_mpps") {
         let s = repeat(progress, "nft_nat_mpps", || nat::nft_nat_mpps(NAT_FRAMES));
         r.record("nft_nat_mpps", s);
+    }
+    if wants("forward6_mpps") {
+        let s = repeat(progress, "forward6_mpps", || {
+            route6::forward6_mpps(NAT_FRAMES)
+        });
+        r.record("forward6_mpps", s);
     }
     if wants("tcp_nat_gbps") {
         let s = repeat(progress, "tcp_nat_gbps", || {

@@ -85,10 +85,11 @@ fn arp_request(mac: EthernetAddress, ip: Ipv4Address, target: Ipv4Address) -> Ve
     buf
 }
 
-struct NatBench {
+/// A router between a frame source (its `eth0`) and a sink (its `eth1`).
+pub(super) struct NatBench {
     sim: Sim,
-    src: NodeId,
-    sink: NodeId,
+    pub(super) src: NodeId,
+    pub(super) sink: NodeId,
 }
 
 /// src — router (MASQUERADE out of eth1) — sink, the router's neighbours already known.
@@ -101,7 +102,6 @@ fn nat_bench() -> NatBench {
 
 /// The same router, its rules given as iptables commands and an nft ruleset.
 fn nat_bench_with(iptables: &[&str], nft: &str) -> NatBench {
-    let mut sim = Sim::new(1);
     let iface = |name: &str, mac, cidr: &str| RouterIface {
         name: name.into(),
         mac,
@@ -110,6 +110,7 @@ fn nat_bench_with(iptables: &[&str], nft: &str) -> NatBench {
                 .unwrap_or(Ipv4Cidr::new(PUBLIC, 24)),
         ],
         mtu: 1500,
+        ipv6: None,
     };
     let config = RouterConfig {
         name: "router".into(),
@@ -129,25 +130,30 @@ fn nat_bench_with(iptables: &[&str], nft: &str) -> NatBench {
     if !nft.is_empty() {
         router.nft_load(nft).expect("the benchmark's ruleset");
     }
-    let r = sim.add_node(Box::new(router), &["eth0".into(), "eth1".into()]);
-    let src = sim.add_node(Box::new(Probe::new("src", false)), &["eth0".into()]);
-    let sink = sim.add_node(Box::new(Probe::new("sink", false)), &["eth0".into()]);
-    let zero = LinkParams {
-        delay: Duration::ZERO,
-        ..LinkParams::default()
-    };
-    let _ = sim.connect(sim.port(src, 0), sim.port(r, 0), zero.clone());
-    let _ = sim.connect(sim.port(sink, 0), sim.port(r, 1), zero);
+    let mut b = NatBench::around(router);
     // The sink asks for the router's address: the router learns it, as the kernel does.
-    sim.update::<Probe, _>(sink, |p| {
-        p.send_at(Instant::ZERO, 0, arp_request(SINK_MAC, REMOTE, PUBLIC))
-    });
-    sim.run_until(Instant::ZERO);
-    NatBench { sim, src, sink }
+    b.send(b.sink, vec![arp_request(SINK_MAC, REMOTE, PUBLIC)]);
+    b
 }
 
 impl NatBench {
-    fn send(&mut self, from: NodeId, frames: Vec<Vec<u8>>) {
+    /// `router` wired to the source and the sink by zero-delay links.
+    pub(super) fn around(router: Router) -> NatBench {
+        let mut sim = Sim::new(1);
+        let r = sim.add_node(Box::new(router), &["eth0".into(), "eth1".into()]);
+        let src = sim.add_node(Box::new(Probe::new("src", false)), &["eth0".into()]);
+        let sink = sim.add_node(Box::new(Probe::new("sink", false)), &["eth0".into()]);
+        let zero = LinkParams {
+            delay: Duration::ZERO,
+            ..LinkParams::default()
+        };
+        let _ = sim.connect(sim.port(src, 0), sim.port(r, 0), zero.clone());
+        let _ = sim.connect(sim.port(sink, 0), sim.port(r, 1), zero);
+        sim.run_until(Instant::ZERO);
+        NatBench { sim, src, sink }
+    }
+
+    pub(super) fn send(&mut self, from: NodeId, frames: Vec<Vec<u8>>) {
         let now = self.sim.now();
         self.sim.update::<Probe, _>(from, |p| {
             for f in frames {
@@ -158,13 +164,13 @@ impl NatBench {
     }
 
     /// Sends `total` frames cycling through `frames`; returns frames delivered per wall second.
-    fn blast(&mut self, frames: Vec<Vec<u8>>, total: u64) -> f64 {
+    pub(super) fn blast(&mut self, frames: Vec<Vec<u8>>, total: u64) -> f64 {
         let (got, secs) = self.blast_timed(frames, total);
         got as f64 / secs
     }
 
     /// As `blast`: the frames delivered and the wall seconds it took.
-    fn blast_timed(&mut self, frames: Vec<Vec<u8>>, total: u64) -> (u64, f64) {
+    pub(super) fn blast_timed(&mut self, frames: Vec<Vec<u8>>, total: u64) -> (u64, f64) {
         let before = self.sim.node_as::<Probe>(self.sink).map_or(0, |p| p.count);
         self.sim
             .update::<Probe, _>(self.src, |p| p.blast_cycle(frames, total, 64));

@@ -115,12 +115,22 @@ impl LinkInfo {
     /// The header `ip -6 addr` prints: no qdisc and no group, as iproute2 leaves them out
     /// of an address listing filtered by family, and no `@ifN` for a veth whose peer is in
     /// another namespace (that dump carries no peer namespace to name it by).
-    fn header6(&self) -> String {
+    /// The header `ip -6 addr` prints. Its links come from IPv6's own dump
+    /// (`inet6_fill_ifinfo`), which gives a veth's peer index without its namespace, so
+    /// iproute2 names the peer by whatever interface holds that index here (`eth1@eth0`),
+    /// and leaves it out when the index is the interface's own. `local` names the
+    /// namespace's interfaces by index.
+    fn header6(&self, local: &dyn Fn(u32) -> Option<String>) -> String {
         let mut h = self.header(false);
         if let (Some(i), None, None) = (self.peer_ifindex, &self.peer_name, &self.lower) {
+            let peer = match (i == self.ifindex, local(i)) {
+                (true, _) => String::new(),
+                (false, Some(name)) => format!("@{name}"),
+                (false, None) => format!("@if{i}"),
+            };
             h = h.replacen(
                 &format!("{}@if{i}: ", self.name),
-                &format!("{}: ", self.name),
+                &format!("{}{peer}: ", self.name),
                 1,
             );
         }
@@ -239,8 +249,14 @@ pub fn ip_addr(links: &[LinkInfo]) -> String {
 /// `ip -6 addr`: the links that have an IPv6 address, and those addresses.
 pub fn ip_addr6(links: &[LinkInfo]) -> String {
     let mut out = String::new();
+    let local = |i: u32| {
+        links
+            .iter()
+            .find(|l| l.ifindex == i)
+            .map(|l| l.name.clone())
+    };
     for l in links.iter().filter(|l| !l.addrs6.is_empty()) {
-        out.push_str(&l.header6());
+        out.push_str(&l.header6(&local));
         inet6_lines(&mut out, l);
     }
     out

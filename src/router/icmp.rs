@@ -184,10 +184,19 @@ pub fn tcp_reset(mut buf: Vec<u8>, segment_ip: &[u8], ident: u16) -> Option<Vec<
     Some(buf)
 }
 
-/// Per-destination token bucket for ICMP errors (`inet_peer_xrlim_allow`).
-#[derive(Debug, Default)]
-pub struct RateLimit {
-    peers: BTreeMap<Ipv4Address, (Duration, Instant)>,
+/// Per-destination token bucket for ICMP errors (`inet_peer_xrlim_allow`), keyed by the
+/// destination's address (IPv4's or IPv6's).
+#[derive(Debug)]
+pub struct RateLimit<K = Ipv4Address> {
+    peers: BTreeMap<K, (Duration, Instant)>,
+}
+
+impl<K> Default for RateLimit<K> {
+    fn default() -> Self {
+        RateLimit {
+            peers: BTreeMap::new(),
+        }
+    }
 }
 
 /// `icmp_ratelimit`.
@@ -197,9 +206,14 @@ const BURST: u64 = 6;
 /// Peers remembered at most; beyond it the oldest is forgotten.
 const PEERS: usize = 4096;
 
-impl RateLimit {
-    pub fn allow(&mut self, now: Instant, to: Ipv4Address) -> bool {
-        let max = Duration::from_nanos(RATE.nanos() * BURST);
+impl<K: Ord + Copy> RateLimit<K> {
+    pub fn allow(&mut self, now: Instant, to: K) -> bool {
+        self.allow_every(now, to, RATE)
+    }
+
+    /// One error to `to` per `rate`, in bursts of up to six.
+    pub fn allow_every(&mut self, now: Instant, to: K, rate: Duration) -> bool {
+        let max = Duration::from_nanos(rate.nanos() * BURST);
         if self.peers.len() >= PEERS && !self.peers.contains_key(&to) {
             let oldest = self
                 .peers
@@ -214,8 +228,8 @@ impl RateLimit {
         let refill = now.saturating_sub(*last);
         *tokens = (*tokens + refill).min(max);
         *last = now;
-        if *tokens >= RATE {
-            *tokens = Duration::from_nanos(tokens.nanos() - RATE.nanos());
+        if *tokens >= rate {
+            *tokens = Duration::from_nanos(tokens.nanos() - rate.nanos());
             true
         } else {
             false

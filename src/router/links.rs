@@ -187,6 +187,7 @@ impl Router {
             mac,
             addrs: Vec::new(),
             mtu: 1500,
+            ipv6: None,
         };
         let state = LinkState {
             kind,
@@ -204,6 +205,7 @@ impl Router {
                 mac: EthernetAddress([0; 6]),
                 addrs: Vec::new(),
                 mtu: 1500,
+                ipv6: None,
             });
             self.ns.links.push(LinkState {
                 gone: true,
@@ -282,7 +284,9 @@ impl Router {
             for a in self.ns.ifaces[dev].addrs.clone() {
                 self.ns.routes.add_connected(a, dev);
             }
+            self.connect6(dev);
         } else {
+            self.disconnect6(dev);
             self.ns.routes.remove_dev(dev);
             for t in self.ns.tables.values_mut() {
                 t.remove_dev(dev);

@@ -18,6 +18,7 @@ mod addr;
 mod brctl;
 mod explain;
 pub mod icmp;
+pub mod ipv6;
 pub mod links;
 mod local;
 pub mod neigh;
@@ -59,6 +60,9 @@ pub struct RouterIface {
     pub mac: EthernetAddress,
     pub addrs: Vec<Ipv4Cidr>,
     pub mtu: u32,
+    /// IPv6: None when off on the interface, else its static addresses (the link-local
+    /// one comes from the MAC).
+    pub ipv6: Option<Vec<smoltcp::wire::Ipv6Cidr>>,
 }
 
 #[derive(Clone, Debug)]
@@ -660,6 +664,8 @@ pub struct BridgeMember {
 #[derive(Clone, Debug, PartialEq)]
 pub enum RouterCmd {
     Route(RouteCmd),
+    /// `ip -6 route add|del|replace ...` (or `ip route ...` with an IPv6 prefix).
+    Route6(ipv6::route6::Route6Cmd),
     /// `ip rule add|del|flush ...`, the words after `ip rule`.
     Rule(Vec<String>),
     /// `ip neigh add|replace|change|del|flush ...`, the words after `ip neigh`.
@@ -698,6 +704,11 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
                 policy::parse_rule_cmd(rest).map_err(|e| e.trim_end().to_string())?;
             }
             Ok(RouterCmd::Rule(argv[2..].to_vec()))
+        }
+        ["ip", "-6", "route" | "r", rest @ ..] => ipv6::route6::parse(rest).map(RouterCmd::Route6),
+        // iproute2 takes the family from the prefix when `-6` is left out.
+        ["ip", "route" | "r", _, dst, ..] if dst.contains(':') => {
+            ipv6::route6::parse(&words[2..]).map(RouterCmd::Route6)
         }
         ["ip", "route" | "r", ..] => route::parse_route_cmd(&words).map(RouterCmd::Route),
         ["ip", "addr" | "a" | "address", op, ..]
@@ -752,6 +763,11 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
         ["ipset", ..] => Ok(RouterCmd::Iptables(argv.to_vec())),
         ["docker", ..] => Ok(RouterCmd::Cli),
         ["sysctl", ..] => sysctl::parse(&argv[1..]).map(RouterCmd::Sysctl),
+        _ if ipv6_program(&words) => Err(format!(
+            "hoplab: `{}`: IPv6 programs on a router are not modelled yet (a router forwards \
+             IPv6, answers pings and sends ICMPv6 errors; run the program on a host)",
+            words.join(" ")
+        )),
         _ => crate::host::cmd::parse(argv)
             .map(|_| RouterCmd::Program)
             .map_err(|e| match e.contains("command not found") {
@@ -763,6 +779,20 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
                 false => e,
             }),
     }
+}
+
+/// Whether a program's command line speaks IPv6: `-6`, `ping6`, or an IPv6 address (bare,
+/// with a zone, or in a URL's brackets).
+fn ipv6_program(words: &[&str]) -> bool {
+    words.iter().any(|w| {
+        let bare = w
+            .trim_start_matches("http://")
+            .trim_start_matches('[')
+            .split([']', '%'])
+            .next()
+            .unwrap_or("");
+        *w == "-6" || *w == "ping6" || bare.parse::<smoltcp::wire::Ipv6Address>().is_ok()
+    })
 }
 
 /// What `conntrack` is asked: list (with filters), flush or count.
@@ -996,7 +1026,11 @@ impl Router {
         let mut rng = Rng::stream(seed, &format!("router:{}", config.name));
         let nat_rng = Rng::stream(seed, &format!("nat:{}", config.name));
         let ident = rng.next_u64() as u16;
-        let ns = netns::Namespace::new(config.ifaces, config.forwarding, NeighTable::new(rng));
+        let v6 = ipv6::V6::new(
+            Rng::stream(seed, &format!("router6:{}", config.name)),
+            config.forwarding,
+        );
+        let ns = netns::Namespace::new(config.ifaces, config.forwarding, NeighTable::new(rng), v6);
         let mut r = Router {
             name: config.name,
             ns,
@@ -1164,6 +1198,12 @@ impl Router {
                 }
                 self.ns.sysctl.forwarding
             }
+            "net.ipv6.conf.all.forwarding" => {
+                if let Some(v) = value {
+                    self.ns.v6.forwarding = flag(v)?;
+                }
+                self.ns.v6.forwarding
+            }
             _ => {
                 let dev = key
                     .strip_prefix("net.ipv4.conf.")
@@ -1270,7 +1310,9 @@ impl Router {
         match self.ns.neigh.resolve(now, next_hop, dev, frame) {
             (Resolve::Send(mac), Some(frame)) => self.send_frame(dev, mac, frame, ctx),
             (Resolve::Queued { probe }, _) => {
-                ctx.note(Note::Queued { next_hop });
+                ctx.note(Note::Queued {
+                    next_hop: next_hop.into(),
+                });
                 if probe {
                     self.send_arp(dev, next_hop, None, ctx);
                 }
@@ -1605,7 +1647,7 @@ impl Router {
             return;
         }
         self.counters.forwarded += 1;
-        ctx.note(self.routed_note(route.dev, route.via));
+        ctx.note(self.routed_note(route.dev, route.via.map(Into::into)));
         let tag = ctx.incoming();
         self.output(now, route.dev, next_hop, (tag, frame), ctx);
     }
@@ -1808,6 +1850,12 @@ impl Router {
             lo.admin_up = false;
             lo.activated = false;
             lo.addrs.clear();
+        } else if self.ns.ifaces.iter().any(|f| f.ipv6.is_some()) {
+            // IPv6 is on in the namespace: `lo` holds ::1.
+            lo.addrs6 = vec![smoltcp::wire::Ipv6Cidr::new(
+                smoltcp::wire::Ipv6Address::LOCALHOST,
+                128,
+            )];
         }
         let mut links = vec![lo];
         for (i, (f, v)) in self.ns.ifaces.iter().zip(own).enumerate() {
@@ -1821,6 +1869,9 @@ impl Router {
             }
             let ifindex = state.ifindex;
             let mut link = LinkInfo::veth(ifindex, &f.name, v, (f.mac, f.mtu), f.addrs.clone());
+            if state.up {
+                link.addrs6 = self.addrs6(i);
+            }
             link.admin_up = state.up;
             link.activated = state.activated;
             link.no_brd = self.ns.no_brd.clone();
@@ -2008,6 +2059,7 @@ impl Node for Router {
         match eth.ethertype() {
             EthernetProtocol::Arp => self.handle_arp(now, dev, eth.payload(), ctx),
             EthernetProtocol::Ipv4 => self.handle_ipv4(now, dev, eth.payload(), l2_broadcast, ctx),
+            EthernetProtocol::Ipv6 => self.handle_ipv6(now, dev, eth.payload(), ctx),
             _ => {}
         }
         self.rx_mac = None;
@@ -2016,6 +2068,7 @@ impl Node for Router {
     fn handle_timeout(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
         self.stack_timeout(now, ctx);
         self.filtering.borrow_mut().nf.conntrack.expire(now);
+        self.neigh6_timeout(now, ctx);
         for action in self.ns.neigh.expire(now) {
             match action {
                 Action::Probe { ip, dev, to } => self.send_arp(dev, ip, to, ctx),
@@ -2049,6 +2102,7 @@ impl Node for Router {
         };
         let conntrack = self.filtering.borrow().nf.conntrack.next_expiry();
         let next = earlier(self.ns.neigh.next_deadline(), conntrack);
+        let next = earlier(next, self.ns.v6.neigh.next_deadline());
         earlier(next, self.stack_deadline(now))
     }
 
@@ -2072,6 +2126,9 @@ impl Node for Router {
                 .ns
                 .apply_route(&r)
                 .map_or_else(|e| failed(2, e), |_| (0, String::new())),
+            RouterCmd::Route6(r) => self
+                .apply_route6(&r)
+                .map_or_else(|(code, e)| failed(code, e), |_| (0, String::new())),
             RouterCmd::Neigh(w) => {
                 let w: Vec<&str> = w.iter().map(String::as_str).collect();
                 match self.ip_neigh_cmd(now, &w, ctx) {
@@ -2133,11 +2190,19 @@ impl Node for Router {
         ports: &[PortView],
     ) -> Result<String, String> {
         let mut words: Vec<&str> = argv.iter().map(String::as_str).collect();
-        // `ip -4 ...`: the router is IPv4 only, so `-4` changes nothing.
-        if words.len() > 2 && words[0] == "ip" && words[1] == "-4" {
+        // `ip -4 ...`: IPv4 alone (`ip route` and its like are IPv4's already).
+        let v4_only = words.len() > 2 && words[0] == "ip" && words[1] == "-4";
+        if v4_only {
             words.remove(1);
         }
-        if let Some(out) = iproute::link_listing(&words, || self.links(ports)) {
+        let links = || {
+            let mut links = self.links(ports);
+            if v4_only {
+                links.iter_mut().for_each(|l| l.addrs6.clear());
+            }
+            links
+        };
+        if let Some(out) = iproute::link_listing(&words, links) {
             return Ok(out);
         }
         if let Some(out) = self.one_link(&words, ports) {
@@ -2162,6 +2227,16 @@ impl Node for Router {
                 self.ip_route_table(which, &down)
             }
             ["ip", "route" | "r", "get", rest @ ..] => self.ip_route_get(rest),
+            ["ip", "-6", "route" | "r"] | ["ip", "-6", "route" | "r", "show" | "list" | "ls"] => {
+                Ok(self.ns.v6.routes.listing(|d| names[d].clone()))
+            }
+            ["ip", "-6", "neigh" | "n" | "neighbour" | "neighbor"]
+            | [
+                "ip",
+                "-6",
+                "neigh" | "n" | "neighbour" | "neighbor",
+                "show" | "list",
+            ] => Ok(iproute::ip_neigh(&self.neighbours6())),
             ["brctl", "show", names @ ..] => self.brctl_show(names, ports),
             ["ip", "rule" | "ru"] | ["ip", "rule" | "ru", "show" | "list" | "ls"] => {
                 Ok(self.ip_rule_listing())
@@ -2175,7 +2250,12 @@ impl Node for Router {
             ] => self.ip_neigh_dev(dev),
             ["ip", "neigh" | "n" | "neighbour" | "neighbor"]
             | ["ip", "neigh" | "neighbour" | "neighbor", "show"] => {
-                Ok(iproute::ip_neigh(&self.neighbours()))
+                // Both families, as the kernel dumps its ARP table, then its ND one.
+                let mut out = iproute::ip_neigh(&self.neighbours());
+                if !v4_only {
+                    out += &iproute::ip_neigh(&self.neighbours6());
+                }
+                Ok(out)
             }
             ["cat", path] if path.starts_with("/proc/sys/") => {
                 let key = path["/proc/sys/".len()..].replace('/', ".");
@@ -2209,7 +2289,7 @@ impl Node for Router {
             }
             ["ipset", ..] => self.iptables_at(now, argv, "").map_err(|(_, e)| e),
             _ => Err(format!(
-                "{}: a router shows `ip addr [show DEV]`, `ip link [show DEV|master BR|type T]`, `ip -s link`, `ip route [show table T]`, `ip route get ADDR`, `ip rule`, `ip neigh`, `ip netns list`, `bridge link`, `brctl show`, `sysctl -a`, `sysctl KEY`, `cat /proc/sys/KEY`, `ss`, `conntrack -L`, `ipset list`, `cat /proc/net/xt_recent/NAME`",
+                "{}: a router shows `ip addr [show DEV]`, `ip -6 addr`, `ip link [show DEV|master BR|type T]`, `ip -s link`, `ip route [show table T]`, `ip -6 route`, `ip route get ADDR`, `ip rule`, `ip neigh`, `ip -6 neigh`, `ip netns list`, `bridge link`, `brctl show`, `sysctl -a`, `sysctl KEY`, `cat /proc/sys/KEY`, `ss`, `conntrack -L`, `ipset list`, `cat /proc/net/xt_recent/NAME`",
                 argv.join(" ")
             )),
         }

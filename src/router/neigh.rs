@@ -10,6 +10,11 @@
 //! oldest dropped first); when resolution fails they are returned to the caller, which
 //! answers each with ICMP host unreachable, as `arp_error_report` does. An ARP request aimed at
 //! us records its sender as STALE (or refreshes the address of a known one).
+//!
+//! IPv6's neighbour discovery runs the same machine in the kernel (`nd_tbl` beside
+//! `arp_tbl`): a table is generic in its address, a solicitation playing an ARP request's
+//! part and a solicited advertisement a reply's; a FAILED IPv6 neighbour's packets get
+//! ICMPv6 address unreachable.
 
 use smoltcp::wire::{EthernetAddress, Ipv4Address};
 
@@ -60,8 +65,8 @@ impl Nud {
 }
 
 #[derive(Debug)]
-pub struct Neighbour<P = Vec<u8>> {
-    pub ip: Ipv4Address,
+pub struct Neighbour<P = Vec<u8>, A = Ipv4Address> {
+    pub ip: A,
     pub dev: usize,
     pub mac: Option<EthernetAddress>,
     pub state: Nud,
@@ -85,10 +90,10 @@ pub enum Resolve {
 
 /// A timer's consequence.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Action<P = Vec<u8>> {
+pub enum Action<P = Vec<u8>, A = Ipv4Address> {
     /// Send an ARP request for `ip` on `dev`, broadcast or unicast to `to`.
     Probe {
-        ip: Ipv4Address,
+        ip: A,
         dev: usize,
         to: Option<EthernetAddress>,
     },
@@ -97,14 +102,14 @@ pub enum Action<P = Vec<u8>> {
 }
 
 #[derive(Debug)]
-pub struct NeighTable<P = Vec<u8>> {
-    entries: Vec<Neighbour<P>>,
+pub struct NeighTable<P = Vec<u8>, A = Ipv4Address> {
+    entries: Vec<Neighbour<P, A>>,
     rng: Rng,
     /// Packets dropped because a queue was full or the table at its bound.
     pub dropped: u64,
 }
 
-impl<P> NeighTable<P> {
+impl<P, A: Copy + PartialEq> NeighTable<P, A> {
     pub fn new(rng: Rng) -> Self {
         NeighTable {
             entries: Vec::new(),
@@ -118,22 +123,16 @@ impl<P> NeighTable<P> {
         Duration::from_nanos(base / 2 + self.rng.below(base))
     }
 
-    fn find(&mut self, ip: Ipv4Address, dev: usize) -> Option<&mut Neighbour<P>> {
+    fn find(&mut self, ip: A, dev: usize) -> Option<&mut Neighbour<P, A>> {
         self.entries.iter_mut().find(|n| n.ip == ip && n.dev == dev)
     }
 
-    pub fn entries(&self) -> &[Neighbour<P>] {
+    pub fn entries(&self) -> &[Neighbour<P, A>] {
         &self.entries
     }
 
     /// Asks to send `packet` (a whole frame, its Ethernet header to be filled) to `ip`.
-    pub fn resolve(
-        &mut self,
-        now: Instant,
-        ip: Ipv4Address,
-        dev: usize,
-        packet: P,
-    ) -> (Resolve, Option<P>) {
+    pub fn resolve(&mut self, now: Instant, ip: A, dev: usize, packet: P) -> (Resolve, Option<P>) {
         if let Some(n) = self.entries.iter_mut().find(|n| n.ip == ip && n.dev == dev) {
             match n.state {
                 Nud::Reachable | Nud::Delay | Nud::Probe | Nud::Permanent | Nud::Noarp => {
@@ -191,7 +190,7 @@ impl<P> NeighTable<P> {
     pub fn learn(
         &mut self,
         now: Instant,
-        ip: Ipv4Address,
+        ip: A,
         dev: usize,
         mac: EthernetAddress,
         reply: bool,
@@ -233,7 +232,7 @@ impl<P> NeighTable<P> {
     /// A gratuitous ARP (sender address = target address) from `ip` at `mac`: an existing
     /// entry takes the new address, STALE (`arp_process` overrides for a GARP; with
     /// `arp_accept = 0` no entry is made). Returns the packets that were waiting for it.
-    pub fn gratuitous(&mut self, ip: Ipv4Address, dev: usize, mac: EthernetAddress) -> Vec<P> {
+    pub fn gratuitous(&mut self, ip: A, dev: usize, mac: EthernetAddress) -> Vec<P> {
         let Some(n) = self.find(ip, dev) else {
             return Vec::new();
         };
@@ -254,7 +253,7 @@ impl<P> NeighTable<P> {
     }
 
     /// Runs the timers due at `now`.
-    pub fn expire(&mut self, now: Instant) -> Vec<Action<P>> {
+    pub fn expire(&mut self, now: Instant) -> Vec<Action<P, A>> {
         let mut actions = Vec::new();
         for n in &mut self.entries {
             if n.deadline.is_none_or(|d| d > now) {
@@ -309,7 +308,7 @@ impl<P> NeighTable<P> {
         &mut self,
         now: Instant,
         op: &str,
-        (ip, dev, mac): (Ipv4Address, usize, EthernetAddress),
+        (ip, dev, mac): (A, usize, EthernetAddress),
         state: Nud,
     ) -> Result<Vec<P>, &'static str> {
         let reachable = self.reachable_time();
@@ -344,7 +343,7 @@ impl<P> NeighTable<P> {
     }
 
     /// `ip neigh del IP dev DEV`.
-    pub fn remove(&mut self, ip: Ipv4Address, dev: usize) -> bool {
+    pub fn remove(&mut self, ip: A, dev: usize) -> bool {
         let before = self.entries.len();
         self.entries.retain(|n| !(n.ip == ip && n.dev == dev));
         self.entries.len() != before

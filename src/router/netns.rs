@@ -33,6 +33,8 @@ pub struct Namespace {
     /// VLAN devices, and which interfaces have ports (see `vlan`).
     pub(super) vlans: vlan::Vlans,
     pub(super) sysctl: Sysctls,
+    /// IPv6's routes, neighbours and forwarding switch.
+    pub v6: super::ipv6::V6,
 }
 
 /// The namespace's `net.ipv4` settings the router models (`sysctl.rs` reads and writes
@@ -62,12 +64,16 @@ impl Namespace {
         ifaces: Vec<RouterIface>,
         forwarding: bool,
         neigh: NeighTable<(PacketTag, Vec<u8>)>,
+        mut v6: super::ipv6::V6,
     ) -> Namespace {
         let n = ifaces.len();
         let mut routes = RouteTable::default();
         for (i, f) in ifaces.iter().enumerate() {
             for a in &f.addrs {
                 routes.add_connected(*a, i);
+            }
+            for c in super::ipv6::iface_addrs(f.ipv6.as_deref(), f.mac) {
+                v6.routes.add_connected(c, i);
             }
         }
         Namespace {
@@ -81,6 +87,7 @@ impl Namespace {
             named_netns: Vec::new(),
             no_brd: Vec::new(),
             vlans: vlan::Vlans::default(),
+            v6,
             sysctl: Sysctls {
                 forwarding,
                 localnet: vec![false; n],

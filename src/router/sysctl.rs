@@ -298,6 +298,7 @@ impl Router {
             "net.ipv4.conf.default.arp_ignore",
             "net.ipv4.conf.default.rp_filter",
             "net.ipv4.ip_forward",
+            "net.ipv6.conf.all.forwarding",
             "net.netfilter.nf_conntrack_count",
             "net.netfilter.nf_conntrack_max",
             "net.nf_conntrack_max",

@@ -349,7 +349,7 @@ impl Router {
 
     /// The note for a packet routed out of `dev`: a VLAN device is named, its frames
     /// leaving by its parent's port.
-    pub(super) fn routed_note(&self, dev: usize, via: Option<smoltcp::wire::Ipv4Address>) -> Note {
+    pub(super) fn routed_note(&self, dev: usize, via: Option<smoltcp::wire::IpAddress>) -> Note {
         let name = self
             .ns
             .vlans
@@ -432,6 +432,7 @@ impl Router {
                 mac: mac.unwrap_or(lower.mac),
                 addrs: Vec::new(),
                 mtu: mtu.unwrap_or(lower.mtu),
+                ipv6: None,
             },
             parent: lower.name.clone(),
             vid,

@@ -145,6 +145,9 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
             .collect();
         let vlans = r.vlans.iter().map(|v| v.config()).collect();
         let mut router = Router::with_vlans(config, vlans, seed)?;
+        for cmd in &r.routes6 {
+            router.apply_route6(cmd).map_err(|(_, e)| e)?;
+        }
         for (key, value) in &r.sysctls {
             router.sysctl(key, Some(value))?;
         }

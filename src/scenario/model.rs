@@ -134,6 +134,8 @@ pub struct RouterSpec {
     pub ifaces: Vec<IfaceSpec>,
     pub forwarding: bool,
     pub routes: Vec<crate::router::route::RouteCmd>,
+    /// IPv6 routes (`routes:` lines with `-6` or IPv6 addresses).
+    pub routes6: Vec<crate::router::ipv6::route6::Route6Cmd>,
     pub iptables_version: crate::netfilter::rules::IptablesVersion,
     pub iptables: Vec<Vec<String>>,
     /// An `nft -f` ruleset loaded at start, after the iptables commands.
@@ -168,6 +170,7 @@ impl VlanSpec {
                 mac: self.mac,
                 addrs: self.cidr.into_iter().collect(),
                 mtu: self.mtu,
+                ipv6: None,
             },
             parent: self.parent.clone(),
             vid: self.vid,
@@ -321,6 +324,7 @@ pub fn router_iface(i: &IfaceSpec) -> crate::router::RouterIface {
         mac: i.mac,
         addrs: i.cidr.into_iter().collect(),
         mtu: i.mtu,
+        ipv6: i.ipv6.clone(),
     }
 }
 
@@ -785,14 +789,21 @@ impl Resolver<'_> {
                 continue;
             }
             let ifaces = self.ifaces(&r.name.value, &r.interfaces);
-            refuse_router_ipv6(&r.interfaces, &mut self.errs);
             let (ifaces, vlans) = split_vlans(&r.interfaces, ifaces, &mut self.errs);
             if let Some(n) = self.names.nodes.get_mut(&r.name.value) {
                 n.1 = ifaces.iter().map(|i| i.name.clone()).collect();
             }
             let mut routes = Vec::new();
+            let mut routes6 = Vec::new();
             for text in &r.routes {
                 let words: Vec<&str> = text.value.split_whitespace().collect();
+                if crate::router::ipv6::route6::is_ipv6_line(&words) {
+                    match crate::router::ipv6::route6::parse_line(&words) {
+                        Ok(cmd) => routes6.push((cmd, text.referenced)),
+                        Err(e) => self.errs.at(text.referenced, "routes", e),
+                    }
+                    continue;
+                }
                 match crate::router::route::parse_route_cmd(&words) {
                     Ok(cmd) => routes.push((cmd, text.referenced)),
                     Err(e) => self.errs.at(text.referenced, "routes", e),
@@ -843,6 +854,11 @@ impl Resolver<'_> {
                         self.errs.at(*loc, "routes", e);
                     }
                 }
+                for (cmd, loc) in &routes6 {
+                    if let Err((_, e)) = scratch.apply_route6(cmd) {
+                        self.errs.at(*loc, "routes", e);
+                    }
+                }
                 for line in &r.iptables {
                     match split_words(&line.value) {
                         Ok(argv) if argv.first().is_some_and(|w| w == "iptables") => {
@@ -885,6 +901,7 @@ impl Resolver<'_> {
                 ifaces,
                 forwarding: r.forwarding.unwrap_or(true),
                 routes: routes.into_iter().map(|(c, _)| c).collect(),
+                routes6: routes6.into_iter().map(|(c, _)| c).collect(),
                 iptables_version,
                 iptables,
                 nftables: r.nftables.as_ref().map(|s| s.value.clone()),
@@ -1328,23 +1345,6 @@ fn gateway6(
         return None;
     }
     Some(a)
-}
-
-/// IPv6 is a host's for now: a router does not forward it, so its interfaces take none.
-fn refuse_router_ipv6(raw: &super::raw::Ordered<super::raw::RawIface>, errs: &mut Errors) {
-    for (key, r) in &raw.0 {
-        if let Some(v) = &r.ipv6 {
-            errs.at(
-                loc_or(v.referenced, key.referenced),
-                "ipv6",
-                format!(
-                    "{}: IPv6 on a router is not modelled yet (hosts have it; a router does \
-                     not forward it)",
-                    key.value
-                ),
-            );
-        }
-    }
 }
 
 /// A link whose MTU is below an end's interface MTU drops what that end may send, with no

@@ -88,17 +88,23 @@ pub enum Note {
     /// destination.
     Routed {
         port: u16,
-        via: Option<smoltcp::wire::Ipv4Address>,
+        via: Option<smoltcp::wire::IpAddress>,
         /// The interface's name when it has no port of its own (a VLAN device, which sends
         /// through `port`).
         dev: Option<Box<str>>,
     },
-    /// A router waits for ARP before it can send the packet.
+    /// A router waits for ARP (or, for IPv6, neighbour discovery) before it can send the
+    /// packet.
     Queued {
-        next_hop: smoltcp::wire::Ipv4Address,
+        next_hop: smoltcp::wire::IpAddress,
     },
     /// A router answered the frame with an ICMP message of this type and code.
     Icmp {
+        kind: u8,
+        code: u8,
+    },
+    /// A router answered the frame with an ICMPv6 message of this type and code.
+    Icmpv6 {
         kind: u8,
         code: u8,
     },
@@ -181,14 +187,39 @@ impl Note {
                     None => format!("routed dev {dev} (directly connected)"),
                 }
             }
-            Note::Queued { next_hop } => format!("queued: resolving {next_hop} (ARP)"),
+            Note::Queued { next_hop } => match next_hop {
+                smoltcp::wire::IpAddress::Ipv4(_) => format!("queued: resolving {next_hop} (ARP)"),
+                smoltcp::wire::IpAddress::Ipv6(_) => {
+                    format!("queued: resolving {next_hop} (neighbour discovery)")
+                }
+            },
             Note::Icmp { kind, code } => format!("answered with ICMP {}", icmp_name(kind, code)),
+            Note::Icmpv6 { kind, code } => {
+                format!("answered with ICMPv6 {}", icmpv6_name(kind, code))
+            }
             Note::Local => "delivered locally".into(),
         }
     }
 }
 
 /// ICMP type and code as Wireshark names them.
+/// An ICMPv6 message's name, as RFC 4443 words it.
+pub fn icmpv6_name(kind: u8, code: u8) -> String {
+    match (kind, code) {
+        (1, 0) => "destination unreachable (no route to destination)".into(),
+        (1, 1) => "destination unreachable (administratively prohibited)".into(),
+        (1, 2) => "destination unreachable (beyond scope of source address)".into(),
+        (1, 3) => "destination unreachable (address unreachable)".into(),
+        (1, 4) => "destination unreachable (port unreachable)".into(),
+        (2, _) => "packet too big".into(),
+        (3, 0) => "time exceeded (hop limit exceeded in transit)".into(),
+        (4, 1) => "parameter problem (unrecognized next header)".into(),
+        (129, _) => "echo reply".into(),
+        (136, _) => "neighbor advertisement".into(),
+        (t, c) => format!("type {t} code {c}"),
+    }
+}
+
 pub fn icmp_name(kind: u8, code: u8) -> String {
     match (kind, code) {
         (0, _) => "echo reply".into(),

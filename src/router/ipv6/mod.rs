@@ -1,0 +1,641 @@
+//! IPv6 on the router, as `ip6_input`, `ip6_forward` and `ndisc` do it: neighbour
+//! discovery (solicitations answered for the router's addresses, its own solicitations to
+//! a solicited-node group, the same NUD states as ARP's), forwarding with
+//! `net.ipv6.conf.all.forwarding` (route lookup, hop limit, no fragmentation: a packet
+//! over the next link's MTU gets "packet too big"), and the ICMPv6 errors and answers of
+//! a Linux host: time exceeded, no route, address unreachable, beyond scope, port
+//! unreachable, echo replies and TCP resets.
+//!
+//! An interface takes IPv6 when the lab gives it (`ipv6:`): its static addresses and the
+//! EUI-64 link-local one, with their connected routes. No netfilter runs on IPv6 yet
+//! (ip6tables, and nft's `ip6` and `inet` chains, see only IPv4), and the router sends no
+//! router advertisements, redirects, MLD reports or DAD probes.
+
+pub mod icmp6;
+pub mod route6;
+
+use smoltcp::wire::{
+    EthernetAddress, EthernetFrame, EthernetProtocol, Icmpv6Message, Icmpv6Packet, IpProtocol,
+    Ipv6Address, Ipv6Cidr, Ipv6Packet, NdiscRepr, RawHardwareAddress,
+};
+
+use super::Router;
+use super::icmp::RateLimit;
+use super::neigh::{Action, NeighTable, Resolve};
+use crate::link::ETH_HEADER_LEN;
+use crate::listing::iproute::NeighInfo;
+use crate::rand::Rng;
+use crate::sim::{Ctx, DropReason, Note, PacketTag};
+use crate::time::{Duration, Instant};
+use route6::Route6Table;
+
+/// The namespace's IPv6 state beside its IPv4 one.
+pub struct V6 {
+    pub routes: Route6Table,
+    /// Neighbours found by neighbour discovery (`ip -6 neigh`), their queues holding each
+    /// packet with its tag.
+    pub neigh: NeighTable<(PacketTag, Vec<u8>), Ipv6Address>,
+    /// `net.ipv6.conf.all.forwarding`.
+    pub forwarding: bool,
+    limit: RateLimit<Ipv6Address>,
+}
+
+/// `net.ipv6.icmp.ratelimit`: the base interval between errors to one destination.
+const ICMPV6_RATELIMIT: Duration = Duration::from_secs(1);
+
+impl V6 {
+    pub fn new(rng: Rng, forwarding: bool) -> V6 {
+        V6 {
+            routes: Route6Table::default(),
+            neigh: NeighTable::new(rng),
+            forwarding,
+            limit: RateLimit::default(),
+        }
+    }
+}
+
+/// An interface's IPv6 addresses in the kernel's order (`ip -6 addr`): global ones, the
+/// newest first, then the link-local one. None when IPv6 is off on it.
+pub fn iface_addrs(statics: Option<&[Ipv6Cidr]>, mac: EthernetAddress) -> Vec<Ipv6Cidr> {
+    let Some(statics) = statics else {
+        return Vec::new();
+    };
+    let ll = Ipv6Cidr::new(crate::host::net::eui64_link_local(mac), 64);
+    statics.iter().rev().copied().chain([ll]).collect()
+}
+
+const ALL_NODES: Ipv6Address = Ipv6Address::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+const ALL_ROUTERS: Ipv6Address = Ipv6Address::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
+
+impl Router {
+    /// The IPv6 addresses of interface `dev` (none when IPv6 is off on it or it is gone).
+    pub(super) fn addrs6(&self, dev: usize) -> Vec<Ipv6Cidr> {
+        let f = &self.ns.ifaces[dev];
+        match self.ns.links.get(dev) {
+            Some(l) if l.gone => Vec::new(),
+            _ => iface_addrs(f.ipv6.as_deref(), f.mac),
+        }
+    }
+
+    fn has_addr6(&self, dev: usize, a: Ipv6Address) -> bool {
+        self.addrs6(dev).iter().any(|c| c.address() == a)
+    }
+
+    /// Whether `a` is one of the router's addresses (any interface's, as Linux's weak host
+    /// model has it; a link-local one only on the interface the packet came in on).
+    fn is_local6(&self, dev: usize, a: Ipv6Address) -> bool {
+        if a.is_unicast_link_local() {
+            return self.has_addr6(dev, a);
+        }
+        (0..self.ns.ifaces.len()).any(|d| self.has_addr6(d, a))
+    }
+
+    /// The groups an interface listens to: all nodes, all routers while forwarding, and
+    /// the solicited-node group of each of its addresses.
+    fn joined(&self, dev: usize, group: Ipv6Address) -> bool {
+        group == ALL_NODES
+            || (group == ALL_ROUTERS && self.ns.v6.forwarding)
+            || self
+                .addrs6(dev)
+                .iter()
+                .any(|c| icmp6::solicited_node(c.address()) == group)
+    }
+
+    /// The source of a packet to `dst` leaving through `dev` (RFC 6724 as Linux applies
+    /// it, on this scale): a link-local destination gets the interface's link-local
+    /// address; another gets a global address of the interface, else the global address
+    /// sharing the longest prefix with it on any interface, else the link-local one.
+    pub(super) fn source6(&self, dev: usize, dst: Ipv6Address) -> Option<Ipv6Address> {
+        let here = self.addrs6(dev);
+        let link_local = here
+            .iter()
+            .find(|c| c.address().is_unicast_link_local())
+            .map(|c| c.address());
+        if dst.is_unicast_link_local() || dst.is_multicast() && dst.segments()[0] & 0xf == 2 {
+            return link_local;
+        }
+        let global = |c: &&Ipv6Cidr| !c.address().is_unicast_link_local();
+        let common = |c: &Ipv6Cidr| (c.address().to_bits() ^ dst.to_bits()).leading_zeros();
+        if let Some(c) = here.iter().filter(global).max_by_key(|c| common(c)) {
+            return Some(c.address());
+        }
+        (0..self.ns.ifaces.len())
+            .flat_map(|d| self.addrs6(d))
+            .filter(|c| !c.address().is_unicast_link_local())
+            .max_by_key(common)
+            .map(|c| c.address())
+            .or(link_local)
+    }
+
+    /// Whether IPv6 is on on interface `dev`.
+    fn ipv6_on(&self, dev: usize) -> bool {
+        self.ns.ifaces.get(dev).is_some_and(|f| f.ipv6.is_some())
+    }
+
+    /// An IPv6 packet arriving on `dev`: neighbour discovery, for the router, or to forward.
+    pub(super) fn handle_ipv6(&mut self, now: Instant, dev: usize, data: &[u8], ctx: &mut Ctx<'_>) {
+        if !self.ipv6_on(dev) {
+            // `disable_ipv6`: the interface takes no IPv6 at all.
+            ctx.note(Note::Dropped(DropReason::OtherHost));
+            return;
+        }
+        let total = match Ipv6Packet::new_checked(data) {
+            Ok(ip) if ip.version() == 6 => 40 + usize::from(ip.payload_len()),
+            _ => {
+                self.counters.header_errors += 1;
+                ctx.note(Note::Dropped(DropReason::BadIpHeader));
+                return;
+            }
+        };
+        let pkt = &data[..total];
+        let ip = Ipv6Packet::new_unchecked(pkt);
+        let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        if src.is_multicast() || src.is_loopback() || dst.is_loopback() {
+            self.counters.header_errors += 1;
+            ctx.note(Note::Dropped(DropReason::Martian));
+            return;
+        }
+        if ip.next_header() == IpProtocol::Icmpv6 && self.ndisc_in(now, dev, pkt, ctx) {
+            return;
+        }
+        if dst.is_multicast() {
+            if self.joined(dev, dst) {
+                self.local6(now, dev, pkt, true, ctx);
+            }
+            return;
+        }
+        if self.is_local6(dev, dst) {
+            self.local6(now, dev, pkt, false, ctx);
+            return;
+        }
+        if dst.is_unicast_link_local() {
+            // Not ours, and a link-local address is never routed off its link.
+            ctx.note(Note::Dropped(DropReason::OtherHost));
+            return;
+        }
+        self.forward6(now, dev, pkt, ctx);
+    }
+
+    /// `ip6_forward`, after the route lookup `ip6_route_input` made.
+    fn forward6(&mut self, now: Instant, dev: usize, pkt: &[u8], ctx: &mut Ctx<'_>) {
+        let ip = Ipv6Packet::new_unchecked(pkt);
+        let (src, dst, hop_limit) = (ip.src_addr(), ip.dst_addr(), ip.hop_limit());
+        let Some(route) = self.ns.v6.routes.lookup(dst, None).cloned() else {
+            // The kernel's null route answers even where forwarding is off.
+            self.counters.no_route += 1;
+            self.icmp6_error(now, dev, pkt, (Icmpv6Message::DstUnreachable, 0, 0), ctx);
+            return;
+        };
+        if !self.ns.v6.forwarding {
+            ctx.note(Note::Dropped(DropReason::ForwardingOff));
+            return;
+        }
+        if hop_limit <= 1 {
+            self.counters.ttl_expired += 1;
+            self.icmp6_error(now, dev, pkt, (Icmpv6Message::TimeExceeded, 0, 0), ctx);
+            return;
+        }
+        if src.is_unicast_link_local() {
+            let why = (Icmpv6Message::DstUnreachable, 2, 0);
+            self.icmp6_error(now, dev, pkt, why, ctx);
+            return;
+        }
+        // IPv6 routers never fragment; the minimum MTU is 1280 whatever the link says.
+        let mtu = (self.ns.ifaces[route.dev].mtu as usize).max(1280);
+        if pkt.len() > mtu {
+            let why = (Icmpv6Message::PktTooBig, 0, mtu as u32);
+            self.icmp6_error(now, dev, pkt, why, ctx);
+            return;
+        }
+        if ctx.trace() {
+            let dst_text = match route.dst.prefix_len() {
+                0 => "default".to_string(),
+                _ => route.dst.to_string(),
+            };
+            let via = route.via.map(|v| format!(" via {v}")).unwrap_or_default();
+            let text = format!(
+                "route {dst_text}{via} dev {} matched {dst} (longest prefix); hop limit \
+                 {hop_limit} -> {}",
+                self.ns.ifaces[route.dev].name,
+                hop_limit - 1
+            );
+            ctx.note(Note::Decision(text.into()));
+        }
+        let mut frame = ctx.buffer();
+        frame.resize(ETH_HEADER_LEN, 0);
+        frame.extend_from_slice(pkt);
+        // IPv6 has no header checksum to mend.
+        Ipv6Packet::new_unchecked(&mut frame[ETH_HEADER_LEN..]).set_hop_limit(hop_limit - 1);
+        self.counters.forwarded += 1;
+        ctx.note(self.routed_note(route.dev, route.via.map(Into::into)));
+        let tag = ctx.incoming();
+        let next_hop = route.via.unwrap_or(dst);
+        self.output6(now, route.dev, next_hop, (tag, frame), ctx);
+    }
+
+    /// A packet for the router: echo requests answered, a closed UDP port or an unknown
+    /// protocol answered with an error, a TCP segment reset. `multicast`: sent to a group.
+    fn local6(&mut self, now: Instant, dev: usize, pkt: &[u8], multicast: bool, ctx: &mut Ctx<'_>) {
+        self.counters.delivered += 1;
+        ctx.note(Note::Local);
+        let ip = Ipv6Packet::new_unchecked(pkt);
+        let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        match ip.next_header() {
+            IpProtocol::Icmpv6 => {
+                let Ok(icmp) = Icmpv6Packet::new_checked(ip.payload()) else {
+                    return;
+                };
+                if icmp.msg_type() != Icmpv6Message::EchoRequest
+                    || !icmp.verify_checksum(&src, &dst)
+                    || src.is_unspecified()
+                {
+                    return;
+                }
+                // A reply to a group's request comes from the address routing picks.
+                let from = match multicast {
+                    false => Some(dst),
+                    true => self.source6(dev, src),
+                };
+                let Some(from) = from else { return };
+                let buf = ctx.buffer();
+                if let Some(reply) = icmp6::echo_reply(buf, pkt, from) {
+                    ctx.note(Note::Icmpv6 { kind: 129, code: 0 });
+                    self.send_local6(now, reply, ctx);
+                }
+            }
+            _ if multicast => {}
+            IpProtocol::Udp => {
+                self.icmp6_error(now, dev, pkt, (Icmpv6Message::DstUnreachable, 4, 0), ctx);
+            }
+            IpProtocol::Tcp => {
+                let buf = ctx.buffer();
+                if let Some(rst) = icmp6::tcp_reset(buf, pkt) {
+                    self.send_local6(now, rst, ctx);
+                }
+            }
+            // Extension headers lead to a payload the router has no use for either.
+            IpProtocol::HopByHop
+            | IpProtocol::Ipv6Route
+            | IpProtocol::Ipv6Frag
+            | IpProtocol::Ipv6Opts
+            | IpProtocol::Ipv6NoNxt => {}
+            _ => {
+                // Unrecognized next header, pointing at the header's Next Header field.
+                let why = (Icmpv6Message::ParamProblem, 1, 6);
+                self.icmp6_error(now, dev, pkt, why, ctx);
+            }
+        }
+    }
+
+    /// Neighbour discovery: a solicitation for one of the router's addresses is answered
+    /// and its sender learned (STALE); an advertisement updates a neighbour the router
+    /// asked after. True when the packet was neighbour discovery.
+    fn ndisc_in(&mut self, now: Instant, dev: usize, pkt: &[u8], ctx: &mut Ctx<'_>) -> bool {
+        let ip = Ipv6Packet::new_unchecked(pkt);
+        let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        let Ok(icmp) = Icmpv6Packet::new_checked(ip.payload()) else {
+            return false;
+        };
+        if !matches!(
+            icmp.msg_type(),
+            Icmpv6Message::NeighborSolicit
+                | Icmpv6Message::NeighborAdvert
+                | Icmpv6Message::RouterSolicit
+                | Icmpv6Message::RouterAdvert
+                | Icmpv6Message::Redirect
+        ) {
+            return false;
+        }
+        // RFC 4861 §7.1: only from the link itself, and whole.
+        if ip.hop_limit() != 255 || icmp.msg_code() != 0 || !icmp.verify_checksum(&src, &dst) {
+            ctx.note(Note::Dropped(DropReason::Malformed));
+            return true;
+        }
+        let mac = |l: Option<RawHardwareAddress>| {
+            l.filter(|l| l.len() == 6)
+                .map(|l| EthernetAddress::from_bytes(l.as_bytes()))
+        };
+        match NdiscRepr::parse(&icmp) {
+            Ok(NdiscRepr::NeighborSolicit {
+                target_addr,
+                lladdr,
+            }) => {
+                if !self.has_addr6(dev, target_addr) {
+                    return true;
+                }
+                ctx.note(Note::Local);
+                let from = match (src.is_unspecified(), mac(lladdr)) {
+                    (true, _) => EthernetAddress::BROADCAST,
+                    (false, Some(m)) => {
+                        let waiting = self.ns.v6.neigh.learn(now, src, dev, m, false);
+                        self.release6(dev, m, waiting, ctx);
+                        m
+                    }
+                    // A unicast solicitation may leave the option out: answer its sender.
+                    (false, None) => match self.rx_mac {
+                        Some(h) => EthernetAddress::from_bytes(&h[6..12]),
+                        None => return true,
+                    },
+                };
+                let buf = ctx.buffer();
+                let own = (self.ns.ifaces[dev].mac, target_addr);
+                let na = icmp6::neighbor_advert(buf, own, (from, src), self.ns.v6.forwarding);
+                ctx.note(Note::Icmpv6 { kind: 136, code: 0 });
+                let tag = ctx.new_tag();
+                self.transmit(dev, na, tag, ctx);
+            }
+            Ok(NdiscRepr::NeighborAdvert {
+                flags,
+                target_addr,
+                lladdr,
+            }) => {
+                let known = self
+                    .ns
+                    .v6
+                    .neigh
+                    .entries()
+                    .iter()
+                    .any(|n| n.ip == target_addr && n.dev == dev);
+                // An advertisement updates a neighbour the router has; it makes none.
+                if let (true, Some(m)) = (known, mac(lladdr)) {
+                    let solicited = flags.contains(smoltcp::wire::NdiscNeighborFlags::SOLICITED);
+                    let waiting = self.ns.v6.neigh.learn(now, target_addr, dev, m, solicited);
+                    self.release6(dev, m, waiting, ctx);
+                }
+            }
+            // Router solicitations and advertisements, redirects: the router sends no
+            // advertisements and, forwarding, takes none.
+            Ok(_) => {}
+            Err(_) => ctx.note(Note::Dropped(DropReason::Malformed)),
+        }
+        true
+    }
+
+    /// Sends the packets that waited for a neighbour now found at `mac`.
+    fn release6(
+        &mut self,
+        dev: usize,
+        mac: EthernetAddress,
+        waiting: Vec<(PacketTag, Vec<u8>)>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        for frame in waiting {
+            self.send6(dev, mac, frame, ctx);
+        }
+    }
+
+    fn send6(
+        &self,
+        dev: usize,
+        mac: EthernetAddress,
+        (tag, mut frame): (PacketTag, Vec<u8>),
+        ctx: &mut Ctx<'_>,
+    ) {
+        let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
+        eth.set_dst_addr(mac);
+        eth.set_src_addr(self.ns.ifaces[dev].mac);
+        eth.set_ethertype(EthernetProtocol::Ipv6);
+        self.transmit(dev, frame, tag, ctx);
+    }
+
+    /// A solicitation for `target` on `dev`: to its solicited-node group, or unicast to
+    /// `to` when probing a known neighbour. It comes from the source of the packet that
+    /// waits (`waiting`) when that is one of the interface's addresses, else from the
+    /// interface's link-local address (`ndisc_solicit`, `ndisc_send_ns`): a forwarded
+    /// packet's solicitation teaches the neighbour the router's link-local address.
+    fn solicit(
+        &self,
+        dev: usize,
+        target: Ipv6Address,
+        (to, waiting): (Option<EthernetAddress>, Option<Ipv6Address>),
+        ctx: &mut Ctx<'_>,
+    ) {
+        let own = waiting.filter(|s| self.has_addr6(dev, *s));
+        let link_local = || {
+            self.addrs6(dev)
+                .iter()
+                .map(|c| c.address())
+                .find(|a| a.is_unicast_link_local())
+        };
+        let Some(src) = own.or_else(link_local) else {
+            return;
+        };
+        let buf = ctx.buffer();
+        let own = (self.ns.ifaces[dev].mac, src);
+        let ns = icmp6::neighbor_solicit(buf, own, target, to);
+        let tag = ctx.new_tag();
+        self.transmit(dev, ns, tag, ctx);
+    }
+
+    /// Sends a frame (its IPv6 packet after the Ethernet header) to `next_hop` on `dev`.
+    fn output6(
+        &mut self,
+        now: Instant,
+        dev: usize,
+        next_hop: Ipv6Address,
+        frame: (PacketTag, Vec<u8>),
+        ctx: &mut Ctx<'_>,
+    ) {
+        let src = Ipv6Packet::new_unchecked(&frame.1[ETH_HEADER_LEN..]).src_addr();
+        match self.ns.v6.neigh.resolve(now, next_hop, dev, frame) {
+            (Resolve::Send(mac), Some(frame)) => self.send6(dev, mac, frame, ctx),
+            (Resolve::Queued { probe }, _) => {
+                ctx.note(Note::Queued {
+                    next_hop: next_hop.into(),
+                });
+                if probe {
+                    self.solicit(dev, next_hop, (None, Some(src)), ctx);
+                }
+            }
+            (_, _) => ctx.note(Note::Dropped(DropReason::NeighbourQueueFull)),
+        }
+    }
+
+    /// Sends a packet the router made (a frame, its IPv6 packet after the Ethernet
+    /// header) by the route to its destination.
+    fn send_local6(&mut self, now: Instant, frame: Vec<u8>, ctx: &mut Ctx<'_>) {
+        let dst = Ipv6Packet::new_unchecked(&frame[ETH_HEADER_LEN..]).dst_addr();
+        let tag = ctx.new_tag();
+        let route = match dst.is_unicast_link_local() {
+            // A link-local destination is on the link the packet being answered came from.
+            true => (0..self.ns.ifaces.len())
+                .find(|d| self.ipv6_on(*d) && self.link_usable(*d) && self.is_on_link6(*d, dst))
+                .map(|d| (d, None)),
+            false => self.ns.v6.routes.lookup(dst, None).map(|r| (r.dev, r.via)),
+        };
+        let Some((dev, via)) = route else {
+            return;
+        };
+        self.output6(now, dev, via.unwrap_or(dst), (tag, frame), ctx);
+    }
+
+    /// Whether a link-local `dst` was last heard on `dev` (its neighbour entry), or, not
+    /// known anywhere, whether `dev` is the only IPv6 interface.
+    fn is_on_link6(&self, dev: usize, dst: Ipv6Address) -> bool {
+        let entries = self.ns.v6.neigh.entries();
+        match entries.iter().find(|n| n.ip == dst) {
+            Some(n) => n.dev == dev,
+            None => true,
+        }
+    }
+
+    /// An ICMPv6 error about `original` (an IPv6 packet that came in on `dev`) back to its
+    /// source, as `icmp6_send` decides: never about an error, to a group or from `::`; rate
+    /// limited per destination (`net.ipv6.icmp.ratelimit`, more often toward a wider
+    /// route) except "packet too big".
+    fn icmp6_error(
+        &mut self,
+        now: Instant,
+        dev: usize,
+        original: &[u8],
+        (msg, code, param): (Icmpv6Message, u8, u32),
+        ctx: &mut Ctx<'_>,
+    ) {
+        let ip = Ipv6Packet::new_unchecked(original);
+        let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        if src.is_unspecified() || src.is_multicast() {
+            return;
+        }
+        if dst.is_multicast() && msg != Icmpv6Message::PktTooBig {
+            return;
+        }
+        if ip.next_header() == IpProtocol::Icmpv6
+            && let Ok(inner) = Icmpv6Packet::new_checked(ip.payload())
+            && inner.msg_type().is_error()
+        {
+            return;
+        }
+        // Toward a link-local source the error goes back where the packet came from.
+        let back = match src.is_unicast_link_local() {
+            true => Some((dev, 64)),
+            false => self
+                .ns
+                .v6
+                .routes
+                .lookup(src, None)
+                .map(|r| (r.dev, r.dst.prefix_len())),
+        };
+        let Some((back_dev, plen)) = back else {
+            return;
+        };
+        if msg != Icmpv6Message::PktTooBig {
+            // `icmpv6_xrlim_allow`: wider routes get more errors.
+            let shift = (128 - u32::from(plen)) >> 5;
+            let every = Duration::from_nanos(ICMPV6_RATELIMIT.nanos() >> shift);
+            if !self.ns.v6.limit.allow_every(now, src, every) {
+                self.counters.icmp_rate_limited += 1;
+                return;
+            }
+        }
+        // An error about a packet for one of our addresses comes from that address; else
+        // from the source routing picks toward the sender.
+        let from = match self.is_local6(dev, dst) {
+            true => Some(dst),
+            false => self.source6(back_dev, src),
+        };
+        let Some(from) = from else { return };
+        let buf = ctx.buffer();
+        if let Some(frame) = icmp6::error(buf, from, original, (msg, code, param)) {
+            self.counters.icmp_sent += 1;
+            ctx.note(Note::Icmpv6 {
+                kind: u8::from(msg),
+                code,
+            });
+            match src.is_unicast_link_local() {
+                true => {
+                    let tag = ctx.new_tag();
+                    self.output6(now, back_dev, src, (tag, frame), ctx);
+                }
+                false => self.send_local6(now, frame, ctx),
+            }
+        }
+    }
+
+    /// The neighbour table's timers: probes sent, and address unreachable for what waited
+    /// on a neighbour that never answered.
+    pub(super) fn neigh6_timeout(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
+        for action in self.ns.v6.neigh.expire(now) {
+            match action {
+                Action::Probe { ip, dev, to } => {
+                    // The newest packet waiting, as `neigh_probe` hands it to the solicit.
+                    let waiting = self
+                        .ns
+                        .v6
+                        .neigh
+                        .entries()
+                        .iter()
+                        .find(|n| n.ip == ip && n.dev == dev)
+                        .and_then(|n| n.queue.last())
+                        .map(|(_, f)| Ipv6Packet::new_unchecked(&f[ETH_HEADER_LEN..]).src_addr());
+                    self.solicit(dev, ip, (to, waiting), ctx);
+                }
+                Action::Failed { packets } => {
+                    for (tag, frame) in packets {
+                        ctx.set_incoming(tag);
+                        ctx.note(Note::Dropped(DropReason::NeighbourFailed));
+                        let original = frame[ETH_HEADER_LEN..].to_vec();
+                        let src = Ipv6Packet::new_unchecked(&original[..]).src_addr();
+                        let dev = self.ns.v6.routes.lookup(src, None).map_or(0, |r| r.dev);
+                        let why = (Icmpv6Message::DstUnreachable, 3, 0);
+                        self.icmp6_error(now, dev, &original, why, ctx);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `ip -6 neigh`.
+    pub(super) fn neighbours6(&self) -> Vec<NeighInfo<Ipv6Address>> {
+        use super::neigh::Nud;
+        self.ns
+            .v6
+            .neigh
+            .entries()
+            .iter()
+            .map(|n| NeighInfo {
+                ip: n.ip,
+                dev: self.ns.ifaces[n.dev].name.clone(),
+                lladdr: n
+                    .mac
+                    .filter(|_| !matches!(n.state, Nud::Incomplete | Nud::Failed)),
+                state: n.state.name(),
+            })
+            .collect()
+    }
+
+    /// Carries out `ip -6 route add|del|replace`.
+    pub fn apply_route6(&mut self, cmd: &route6::Route6Cmd) -> Result<(), (i32, String)> {
+        let dev = match &cmd.dev {
+            None => None,
+            Some(name) => Some(
+                self.ns
+                    .ifaces
+                    .iter()
+                    .zip(&self.ns.links)
+                    .position(|(f, l)| f.name == *name && !l.gone)
+                    .ok_or_else(|| (1, format!("Cannot find device \"{name}\"")))?,
+            ),
+        };
+        let routes = self.ns.v6.routes.clone();
+        let on_link = |g: Ipv6Address| {
+            routes
+                .lookup(g, None)
+                .filter(|r| r.via.is_none())
+                .map(|r| r.dev)
+        };
+        self.ns.v6.routes.apply(cmd, dev, on_link)
+    }
+
+    /// The connected routes of interface `dev`'s IPv6 addresses (it came up).
+    pub(super) fn connect6(&mut self, dev: usize) {
+        for c in self.addrs6(dev) {
+            self.ns.v6.routes.add_connected(c, dev);
+        }
+    }
+
+    /// Interface `dev` went down: its IPv6 routes and neighbours go.
+    pub(super) fn disconnect6(&mut self, dev: usize) {
+        self.ns.v6.routes.remove_dev(dev);
+        self.ns.v6.neigh.flush_dev(dev);
+    }
+}
