@@ -394,6 +394,25 @@ case!(
     ]
 );
 
+case!(
+    kd_v6_router_addr_commands,
+    "adr",
+    [
+        run("r", "ip -6 addr add 2001:db8:2::1/64 dev eth1"),
+        run("r", "ip -6 addr add 2001:db8:2::7 dev eth1"),
+        run("r", "ip addr add 2001:db8:5::2/64 dev eth1"),
+        run("r", "ip -6 addr del 2001:db8:9::1/64 dev eth1"),
+        run("r", "ip -6 addr add 2001:db8:5::3/64 dev eth9"),
+        show("r", "ip -6 addr"),
+        show("r", "ip -6 route"),
+        run("r", "ip -6 addr del 2001:db8:2::1/64 dev eth1"),
+        show("r", "ip -6 route"),
+        run("r", "ip -6 addr flush dev eth1"),
+        show("r", "ip -6 addr"),
+        show("r", "ip -6 route")
+    ]
+);
+
 /// The router's neighbours after traffic both ways: each global neighbour with its
 /// address, and the one that never answered FAILED. (The kernel's hosts also send router
 /// solicitations at link up, which leave their link-local addresses STALE in its table;

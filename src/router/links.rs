@@ -334,6 +334,8 @@ impl Router {
                 for a in self.ns.ifaces[dev].addrs.clone() {
                     self.addr_del(dev, a);
                 }
+                // Without a family, both go (the link-local address too).
+                self.flush6(dev);
                 Ok(String::new())
             }
             "add" | "del" | "delete" | "replace" | "change" => {

@@ -60,8 +60,9 @@ pub struct RouterIface {
     pub mac: EthernetAddress,
     pub addrs: Vec<Ipv4Cidr>,
     pub mtu: u32,
-    /// IPv6: None when off on the interface, else its static addresses (the link-local
-    /// one comes from the MAC).
+    /// IPv6: None when off on the interface, else its addresses. A configuration gives
+    /// the static ones; the namespace keeps them in the kernel's order with the link-local
+    /// address it adds (see `ipv6::iface_addrs`).
     pub ipv6: Option<Vec<smoltcp::wire::Ipv6Cidr>>,
 }
 
@@ -666,6 +667,8 @@ pub enum RouterCmd {
     Route(RouteCmd),
     /// `ip -6 route add|del|replace ...` (or `ip route ...` with an IPv6 prefix).
     Route6(ipv6::route6::Route6Cmd),
+    /// `ip -6 addr add|del|flush ...` (or `ip addr add|del` with an IPv6 address).
+    Addr6(ipv6::addr6::Addr6Cmd),
     /// `ip rule add|del|flush ...`, the words after `ip rule`.
     Rule(Vec<String>),
     /// `ip neigh add|replace|change|del|flush ...`, the words after `ip neigh`.
@@ -711,6 +714,16 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
             ipv6::route6::parse(&words[2..]).map(RouterCmd::Route6)
         }
         ["ip", "route" | "r", ..] => route::parse_route_cmd(&words).map(RouterCmd::Route),
+        ["ip", "-6", "addr" | "a" | "address", rest @ ..] => {
+            ipv6::addr6::parse(rest).map(RouterCmd::Addr6)
+        }
+        [
+            "ip",
+            "addr" | "a" | "address",
+            "add" | "del" | "delete" | "replace" | "change",
+            a,
+            ..,
+        ] if a.contains(':') => ipv6::addr6::parse(&words[2..]).map(RouterCmd::Addr6),
         ["ip", "addr" | "a" | "address", op, ..]
             if matches!(
                 *op,
@@ -2128,6 +2141,9 @@ impl Node for Router {
                 .map_or_else(|e| failed(2, e), |_| (0, String::new())),
             RouterCmd::Route6(r) => self
                 .apply_route6(&r)
+                .map_or_else(|(code, e)| failed(code, e), |_| (0, String::new())),
+            RouterCmd::Addr6(a) => self
+                .ip_addr6_cmd(&a)
                 .map_or_else(|(code, e)| failed(code, e), |_| (0, String::new())),
             RouterCmd::Neigh(w) => {
                 let w: Vec<&str> = w.iter().map(String::as_str).collect();

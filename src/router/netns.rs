@@ -61,19 +61,23 @@ impl Namespace {
     /// A namespace with `ifaces` configured and up, their connected routes, and forwarding
     /// as given.
     pub(super) fn new(
-        ifaces: Vec<RouterIface>,
+        mut ifaces: Vec<RouterIface>,
         forwarding: bool,
         neigh: NeighTable<(PacketTag, Vec<u8>)>,
         mut v6: super::ipv6::V6,
     ) -> Namespace {
         let n = ifaces.len();
         let mut routes = RouteTable::default();
-        for (i, f) in ifaces.iter().enumerate() {
+        for (i, f) in ifaces.iter_mut().enumerate() {
             for a in &f.addrs {
                 routes.add_connected(*a, i);
             }
-            for c in super::ipv6::iface_addrs(f.ipv6.as_deref(), f.mac) {
-                v6.routes.add_connected(c, i);
+            if let Some(statics) = &f.ipv6 {
+                let all = super::ipv6::iface_addrs(statics, f.mac);
+                for c in &all {
+                    v6.routes.add_connected(*c, i);
+                }
+                f.ipv6 = Some(all);
             }
         }
         Namespace {

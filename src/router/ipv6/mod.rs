@@ -11,6 +11,7 @@
 //! (ip6tables, and nft's `ip6` and `inet` chains, see only IPv4), and the router sends no
 //! router advertisements, redirects, MLD reports or DAD probes.
 
+pub mod addr6;
 pub mod icmp6;
 pub mod route6;
 
@@ -54,14 +55,21 @@ impl V6 {
     }
 }
 
-/// An interface's IPv6 addresses in the kernel's order (`ip -6 addr`): global ones, the
-/// newest first, then the link-local one. None when IPv6 is off on it.
-pub fn iface_addrs(statics: Option<&[Ipv6Cidr]>, mac: EthernetAddress) -> Vec<Ipv6Cidr> {
-    let Some(statics) = statics else {
-        return Vec::new();
-    };
-    let ll = Ipv6Cidr::new(crate::host::net::eui64_link_local(mac), 64);
-    statics.iter().rev().copied().chain([ll]).collect()
+/// An interface's IPv6 addresses in the kernel's order (`ip -6 addr`) from its static
+/// ones: global ones, the newest first, then the link-local one the kernel makes from the
+/// MAC when IPv6 comes up.
+pub fn iface_addrs(statics: &[Ipv6Cidr], mac: EthernetAddress) -> Vec<Ipv6Cidr> {
+    statics
+        .iter()
+        .rev()
+        .copied()
+        .chain([link_local(mac)])
+        .collect()
+}
+
+/// The EUI-64 link-local address of an interface with this MAC.
+fn link_local(mac: EthernetAddress) -> Ipv6Cidr {
+    Ipv6Cidr::new(crate::host::net::eui64_link_local(mac), 64)
 }
 
 const ALL_NODES: Ipv6Address = Ipv6Address::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
@@ -70,10 +78,9 @@ const ALL_ROUTERS: Ipv6Address = Ipv6Address::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
 impl Router {
     /// The IPv6 addresses of interface `dev` (none when IPv6 is off on it or it is gone).
     pub(super) fn addrs6(&self, dev: usize) -> Vec<Ipv6Cidr> {
-        let f = &self.ns.ifaces[dev];
         match self.ns.links.get(dev) {
             Some(l) if l.gone => Vec::new(),
-            _ => iface_addrs(f.ipv6.as_deref(), f.mac),
+            _ => self.ns.ifaces[dev].ipv6.clone().unwrap_or_default(),
         }
     }
 
@@ -626,8 +633,15 @@ impl Router {
         self.ns.v6.routes.apply(cmd, dev, on_link)
     }
 
-    /// The connected routes of interface `dev`'s IPv6 addresses (it came up).
+    /// The connected routes of interface `dev`'s IPv6 addresses (it came up). Coming up
+    /// gives it its link-local address again if a flush took it.
     pub(super) fn connect6(&mut self, dev: usize) {
+        let mac = self.ns.ifaces[dev].mac;
+        if let Some(addrs) = self.ns.ifaces[dev].ipv6.as_mut()
+            && !addrs.iter().any(|c| c.address().is_unicast_link_local())
+        {
+            addrs.push(link_local(mac));
+        }
         for c in self.addrs6(dev) {
             self.ns.v6.routes.add_connected(c, dev);
         }

@@ -132,6 +132,12 @@ impl Route6Table {
         });
     }
 
+    /// The connected route of prefix `net` on `dev` goes (its last address did).
+    pub fn remove_connected(&mut self, net: Ipv6Cidr, dev: usize) {
+        self.routes
+            .retain(|r| !(r.kernel && r.dev == dev && r.dst == net));
+    }
+
     /// Every route through `dev` goes (the device went down or away).
     pub fn remove_dev(&mut self, dev: usize) {
         self.routes.retain(|r| r.dev != dev);
@@ -208,8 +214,12 @@ impl Route6Table {
         sorted.sort_by(|(i, a), (j, b)| tree_order(a, b).then(i.cmp(j)));
         let mut out = String::new();
         for (_, r) in sorted {
+            // A host route reads as its address alone.
             match r.dst.prefix_len() {
                 0 => out.push_str("default"),
+                128 => {
+                    let _ = write!(out, "{}", r.dst.address());
+                }
                 _ => {
                     let _ = write!(out, "{}", r.dst);
                 }
