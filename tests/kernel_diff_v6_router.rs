@@ -395,6 +395,30 @@ case!(
 );
 
 case!(
+    kd_v6_router_own_programs,
+    "prg",
+    [
+        run("r", "ping -6 -c 2 2001:db8:2::20"),
+        run("r", "ping -6 -c 1 fe80::42:acff:fe11:2%eth0"),
+        run("r", "ping -6 -c 1 2001:db8:1::1"),
+        run("r", "ping -6 -c 1 2001:db8:7::1"),
+        run("r", "traceroute -6 -n 2001:db8:1::10")
+    ]
+);
+
+// b learns the router's link-local address from the solicitation for a forwarded
+// packet; the router's own ping then reaches b from an address b must solicit before it
+// can answer (Linux queues the reply meanwhile).
+case!(
+    kd_v6_host_answers_a_sender_it_must_solicit,
+    "sol",
+    [
+        run("a", "ping -6 -c 1 2001:db8:2::20"),
+        run("r", "ping -6 -c 1 2001:db8:2::20")
+    ]
+);
+
+case!(
     kd_v6_router_addr_commands,
     "adr",
     [

@@ -57,20 +57,7 @@ impl IfaceConfig {
     }
 }
 
-/// The solicited-node multicast group of `a`: ff02::1:ff and its last 24 bits.
-pub fn solicited_node(a: Ipv6Address) -> Ipv6Address {
-    let o = a.octets();
-    Ipv6Address::new(
-        0xff02,
-        0,
-        0,
-        0,
-        0,
-        1,
-        u16::from_be_bytes([0xff, o[13]]),
-        u16::from_be_bytes([o[14], o[15]]),
-    )
-}
+pub use crate::wire::ipv6::solicited_node;
 
 /// fe80:: and the modified EUI-64 of `mac`: its universal/local bit flipped, ff:fe in the
 /// middle (RFC 4291 appendix A), as the kernel's `addrconf_ifid_eui48` makes it.
@@ -109,7 +96,7 @@ pub struct HostIface {
     /// a gratuitous ARP): smoltcp would drop its answer, where Linux queues it and asks. The
     /// host asks and holds the frame until the sender's MAC is known: (sender, since when,
     /// frame).
-    held: Vec<(Ipv4Address, Instant, Vec<u8>, crate::sim::PacketTag)>,
+    held: Vec<(IpAddress, Instant, Vec<u8>, crate::sim::PacketTag)>,
 }
 
 /// How many frames an interface holds for unknown senders, and for how long (Linux's
@@ -210,7 +197,12 @@ pub struct Routed {
     /// (destination prefix, metric, source address) for each of the owner's routes, refreshed
     /// by the owner before a program starts.
     pub sources: Vec<(Ipv4Cidr, u32, Ipv4Address)>,
-    /// IPv4 packets the stack sent, each after room for an Ethernet header.
+    /// The same for the owner's IPv6 routes, and each interface's link-local address by
+    /// the interface's name (the source toward a link-local destination there).
+    pub sources6: Vec<(Ipv6Cidr, u32, Ipv6Address)>,
+    pub link_local6: Vec<(String, Ipv6Address)>,
+    /// IP packets (of either family) the stack sent, each after room for an Ethernet
+    /// header.
     pub out: Vec<Vec<u8>>,
 }
 
@@ -219,6 +211,25 @@ impl Routed {
     fn source(&self, dst: Ipv4Address) -> Option<Ipv4Address> {
         let mut best: Option<&(Ipv4Cidr, u32, Ipv4Address)> = None;
         for r in self.sources.iter().filter(|r| r.0.contains_addr(&dst)) {
+            if best.is_none_or(|b| (r.0.prefix_len(), b.1) > (b.0.prefix_len(), r.1)) {
+                best = Some(r);
+            }
+        }
+        best.map(|r| r.2)
+    }
+
+    /// [`Routed::source`] for IPv6; toward a link-local destination, the link-local
+    /// address of the interface `dev` names, else of the first interface with one.
+    fn source6(&self, dst: Ipv6Address, dev: Option<&str>) -> Option<Ipv6Address> {
+        if dst.is_unicast_link_local() {
+            let mut lls = self.link_local6.iter();
+            return match dev {
+                Some(d) => lls.find(|(n, _)| n == d).map(|(_, a)| *a),
+                None => lls.next().map(|(_, a)| *a),
+            };
+        }
+        let mut best: Option<&(Ipv6Cidr, u32, Ipv6Address)> = None;
+        for r in self.sources6.iter().filter(|r| r.0.contains_addr(&dst)) {
             if best.is_none_or(|b| (r.0.prefix_len(), b.1) > (b.0.prefix_len(), r.1)) {
                 best = Some(r);
             }
@@ -327,6 +338,109 @@ impl Net {
             let f = &mut self.ifaces[i];
             f.config.cidr = None;
             f.iface.update_ip_addrs(|addrs| addrs.clear());
+        }
+    }
+
+    /// Gives a routed stack an IPv6 address (its router's, link-local ones too): an IP
+    /// interface of its own, as each IPv4 address has.
+    pub fn add_routed_addr6(&mut self, name: &str, cidr: Ipv6Cidr, mtu: u32, now: Instant) {
+        if self.routed.is_some() && self.iface_of6(cidr.address()).is_none() {
+            let iface = ip_iface(
+                name.to_string(),
+                IpCidr::Ipv6(cidr),
+                mtu,
+                &mut self.rng,
+                now,
+            );
+            self.ifaces.push(iface);
+        }
+    }
+
+    /// Whether interface `i` speaks IPv6: IPv6 on (a host's), or a routed stack's IP
+    /// interface holding an IPv6 address.
+    pub fn has_ipv6(&self, i: usize) -> bool {
+        self.ifaces.get(i).is_some_and(|f| {
+            f.config.ipv6.is_some()
+                || f.ip_medium
+                    && self.routed.is_some()
+                    && f.iface
+                        .ip_addrs()
+                        .iter()
+                        .any(|c| matches!(c, IpCidr::Ipv6(_)))
+        })
+    }
+
+    /// The interface of a routed stack holding the IPv6 address `ip`.
+    pub fn iface_of6(&self, ip: Ipv6Address) -> Option<usize> {
+        self.ifaces.iter().position(|f| {
+            f.ip_medium
+                && f.iface
+                    .ip_addrs()
+                    .iter()
+                    .any(|c| c.address() == IpAddress::Ipv6(ip))
+        })
+    }
+
+    /// Whether some socket of `iface` takes this IPv6 packet: ICMPv6 other than an echo
+    /// request or neighbour discovery (a raw socket's, `ping -6` and `traceroute -6`
+    /// read them), a TCP segment or UDP datagram as [`Net::takes`] finds one.
+    pub fn takes6(&self, iface: usize, ip: &[u8]) -> bool {
+        use smoltcp::socket::Socket;
+        use smoltcp::wire::{Icmpv6Message, Icmpv6Packet, IpProtocol, Ipv6Packet};
+        use smoltcp::wire::{TcpPacket, UdpPacket};
+        let (Some(f), Ok(pkt)) = (self.ifaces.get(iface), Ipv6Packet::new_checked(ip)) else {
+            return false;
+        };
+        let (src, dst) = (
+            IpAddress::Ipv6(pkt.src_addr()),
+            IpAddress::Ipv6(pkt.dst_addr()),
+        );
+        match pkt.next_header() {
+            IpProtocol::Icmpv6 => {
+                let informational = Icmpv6Packet::new_checked(pkt.payload()).is_ok_and(|i| {
+                    matches!(
+                        i.msg_type(),
+                        Icmpv6Message::EchoRequest
+                            | Icmpv6Message::NeighborSolicit
+                            | Icmpv6Message::NeighborAdvert
+                            | Icmpv6Message::RouterSolicit
+                            | Icmpv6Message::RouterAdvert
+                    )
+                });
+                !informational && f.sockets.iter().any(|(_, s)| matches!(s, Socket::Raw(_)))
+            }
+            IpProtocol::Tcp => {
+                let Ok(t) = TcpPacket::new_checked(pkt.payload()) else {
+                    return false;
+                };
+                let (sport, dport) = (t.src_port(), t.dst_port());
+                f.sockets.iter().any(|(_, s)| match s {
+                    Socket::Tcp(t) if t.state() == smoltcp::socket::tcp::State::Listen => {
+                        let l = t.listen_endpoint();
+                        l.port == dport && l.addr.is_none_or(|a| a == dst)
+                    }
+                    Socket::Tcp(t) => {
+                        t.local_endpoint()
+                            .is_some_and(|e| e.port == dport && e.addr == dst)
+                            && t.remote_endpoint()
+                                .is_some_and(|e| e.port == sport && e.addr == src)
+                    }
+                    _ => false,
+                })
+            }
+            IpProtocol::Udp => {
+                let Ok(u) = UdpPacket::new_checked(pkt.payload()) else {
+                    return false;
+                };
+                f.sockets.iter().any(|(_, s)| match s {
+                    Socket::Udp(s) => {
+                        let e = s.endpoint();
+                        e.port == u.dst_port() && e.addr.is_none_or(|a| a == dst)
+                    }
+                    _ => false,
+                })
+            }
+            _ => false,
         }
     }
 
@@ -521,6 +635,11 @@ impl Net {
     /// the first with IPv6 for a link-local destination (the kernel's fe80::/64 route of
     /// the first device), the longest prefix holding `dst`, else the IPv6 gateway's.
     pub fn route6(&self, dst: Ipv6Address, dev: Option<usize>) -> Option<usize> {
+        if let Some(r) = &self.routed {
+            // A router's stack: the interface of the source its owner would pick.
+            let name = dev.map(|d| self.ifaces[d].config.name.as_str());
+            return self.iface_of6(r.source6(dst, name)?);
+        }
         if let Some(d) = dev {
             return self.ifaces.get(d)?.config.ipv6.as_ref().map(|_| d);
         }
@@ -548,6 +667,19 @@ impl Net {
     /// newest global one (RFC 6724's scope and longest-match rules, as the kernel applies
     /// them to one interface).
     pub fn source6(&self, iface: usize, dst: Ipv6Address) -> Option<Ipv6Address> {
+        if self.routed.is_some() {
+            // A router's IP interface speaks from the one address it holds.
+            return self
+                .ifaces
+                .get(iface)?
+                .iface
+                .ip_addrs()
+                .iter()
+                .find_map(|c| match c {
+                    IpCidr::Ipv6(c) => Some(c.address()),
+                    _ => None,
+                });
+        }
         let c = &self.ifaces.get(iface)?.config;
         let addrs = c.ipv6_addrs();
         if dst.is_unicast_link_local() {
@@ -876,7 +1008,7 @@ impl Net {
     ) -> Option<SockRef> {
         use smoltcp::socket::tcp;
         use smoltcp::wire::IpListenEndpoint;
-        let v6 = self.ifaces.get(iface)?.config.ipv6.is_some();
+        let v6 = self.has_ipv6(iface);
         let v4 = self.addr(iface);
         let sock = match (dual, v6, v4) {
             (false, true, Some(a)) => {
@@ -1159,7 +1291,11 @@ impl Net {
                         Self::buffer_socket(f, iface, &mut self.unbuffered, eth.payload());
                     }
                 } else if eth.ethertype() == EthernetProtocol::Ipv6 && f.config.ipv6.is_some() {
-                    f.observe_ndp(eth.payload(), now);
+                    if let Some((src, ours)) = f.unknown_sender6(eth.payload(), now) {
+                        f.hold6(iface as u16, (src, ours), now, data, ctx);
+                        return;
+                    }
+                    learned = f.observe_ndp(eth.payload(), now);
                     if !self.unbuffered.is_empty() {
                         Self::buffer_socket(f, iface, &mut self.unbuffered, eth.payload());
                     }
@@ -1194,7 +1330,8 @@ impl Net {
         if learned && !f.held.is_empty() {
             // The sender answered: its held frames go in now, as Linux sends its queue.
             f.held.retain(|h| now.saturating_sub(h.1) < HELD_FOR);
-            let known: Vec<Ipv4Address> = f.neigh.iter().map(|n| n.0).collect();
+            let v4 = f.neigh.iter().map(|n| IpAddress::Ipv4(n.0));
+            let known: Vec<IpAddress> = v4.chain(f.neigh6.iter().map(|n| n.0.into())).collect();
             let (ready, wait): (Vec<_>, Vec<_>) =
                 f.held.drain(..).partition(|h| known.contains(&h.0));
             f.held = wait;
@@ -1218,21 +1355,39 @@ impl Net {
 }
 
 /// An interface that speaks IP (no Ethernet, no ARP): a routed stack's, or a host's `lo`.
-fn ip_iface(name: String, cidr: Ipv4Cidr, mtu: u32, rng: &mut Rng, now: Instant) -> HostIface {
+fn ip_iface(
+    name: String,
+    cidr: impl Into<IpCidr>,
+    mtu: u32,
+    rng: &mut Rng,
+    now: Instant,
+) -> HostIface {
+    let cidr = cidr.into();
     let mut config = Config::new(HardwareAddress::Ip);
     config.random_seed = rng.next_u64();
     let mut dev = CapsOnly(mtu as usize, Medium::Ip);
     let mut iface = Interface::new(config, &mut dev, now.to_smoltcp());
     iface.update_ip_addrs(|addrs| {
-        let _ = addrs.push(IpCidr::Ipv4(cidr));
+        let _ = addrs.push(cidr);
     });
     // Every destination is "reachable": what the interface sends is its owner's to route.
-    let _ = iface.routes_mut().add_default_ipv4_route(cidr.address());
+    // An IPv6 one keeps `config.ipv6` None: its one address is all it has (no link-local
+    // address of its own, no neighbour discovery).
+    let v4 = match cidr {
+        IpCidr::Ipv4(c) => {
+            let _ = iface.routes_mut().add_default_ipv4_route(c.address());
+            Some(c)
+        }
+        IpCidr::Ipv6(c) => {
+            let _ = iface.routes_mut().add_default_ipv6_route(c.address());
+            None
+        }
+    };
     HostIface {
         config: IfaceConfig {
             name,
             mac: EthernetAddress([0; 6]),
-            cidr: Some(cidr),
+            cidr: v4,
             mtu,
             ipv6: None,
         },
@@ -1424,11 +1579,63 @@ impl HostIface {
     /// Holds a frame from `src` until its MAC is known, asking for it (once per sender).
     fn hold(&mut self, port: u16, src: Ipv4Address, now: Instant, frame: &[u8], ctx: &mut Ctx<'_>) {
         self.held.retain(|h| now.saturating_sub(h.1) < HELD_FOR);
-        if !self.held.iter().any(|h| h.0 == src) {
+        if !self.held.iter().any(|h| h.0 == IpAddress::Ipv4(src)) {
             self.send_arp_request(port, src, ctx);
         }
         if self.held.len() < HELD_MAX {
-            self.held.push((src, now, frame.to_vec(), ctx.incoming()));
+            self.held
+                .push((src.into(), now, frame.to_vec(), ctx.incoming()));
+        }
+    }
+
+    /// An IPv6 packet for one of our addresses (`ours`) from an on-link sender whose MAC
+    /// smoltcp does not know: smoltcp would answer by soliciting and dropping the answer,
+    /// where Linux queues it until the advertisement comes. Neighbour discovery itself
+    /// is never held.
+    fn unknown_sender6(&self, packet: &[u8], now: Instant) -> Option<(Ipv6Address, Ipv6Address)> {
+        use smoltcp::wire::{Icmpv6Packet, IpProtocol, Ipv6Packet};
+        let ip = Ipv6Packet::new_checked(packet).ok()?;
+        let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        if ip.next_header() == IpProtocol::Icmpv6
+            && Icmpv6Packet::new_checked(ip.payload()).is_ok_and(|i| !i.msg_type().is_error())
+            && ip.hop_limit() == 255
+        {
+            return None;
+        }
+        let statics = self.config.ipv6.iter().flatten();
+        let ours = statics.clone().any(|c| c.address() == dst)
+            || self.config.link_local().is_some_and(|l| l.address() == dst);
+        let on_link = src.is_unicast_link_local() || statics.clone().any(|c| c.contains_addr(&src));
+        let known = self
+            .neigh6
+            .iter()
+            .any(|n| n.0 == src && now.saturating_sub(n.2) < NEIGH_LIFETIME);
+        (ours && on_link && src != dst && !src.is_unspecified() && !known).then_some((src, dst))
+    }
+
+    /// Holds an IPv6 frame from `src` until its MAC is known, soliciting it (once per
+    /// sender) from the address the frame came to, as the answer will come from it.
+    fn hold6(
+        &mut self,
+        port: u16,
+        (src, ours): (Ipv6Address, Ipv6Address),
+        now: Instant,
+        frame: &[u8],
+        ctx: &mut Ctx<'_>,
+    ) {
+        self.held.retain(|h| now.saturating_sub(h.1) < HELD_FOR);
+        if !self.held.iter().any(|h| h.0 == IpAddress::Ipv6(src)) {
+            let ns = crate::wire::ipv6::neighbor_solicit(
+                ctx.buffer(),
+                (self.config.mac, ours),
+                src,
+                None,
+            );
+            ctx.send(port, ns);
+        }
+        if self.held.len() < HELD_MAX {
+            self.held
+                .push((src.into(), now, frame.to_vec(), ctx.incoming()));
         }
     }
 
@@ -1476,25 +1683,25 @@ impl HostIface {
     /// Mirrors smoltcp's IPv6 neighbour cache fill (`process_ndisc`): a neighbor
     /// advertisement with the target's link-layer address, to one of our addresses or to
     /// all nodes; a solicitation with the sender's, to our solicited-node group or to us.
-    /// Hop limit 255 only, as RFC 4861 (and smoltcp) require.
-    fn observe_ndp(&mut self, packet: &[u8], now: Instant) {
+    /// Hop limit 255 only, as RFC 4861 (and smoltcp) require. True when it filled an entry.
+    fn observe_ndp(&mut self, packet: &[u8], now: Instant) -> bool {
         use smoltcp::wire::{
             Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv6Packet, NdiscNeighborFlags, NdiscRepr,
             RawHardwareAddress,
         };
         let Ok(ip) = Ipv6Packet::new_checked(packet) else {
-            return;
+            return false;
         };
         if ip.next_header() != IpProtocol::Icmpv6 || ip.hop_limit() != 255 {
-            return;
+            return false;
         }
         let (src, dst) = (ip.src_addr(), ip.dst_addr());
         let Ok(icmp) = Icmpv6Packet::new_checked(ip.payload()) else {
-            return;
+            return false;
         };
         let caps = smoltcp::phy::ChecksumCapabilities::default();
         let Ok(Icmpv6Repr::Ndisc(nd)) = Icmpv6Repr::parse(&src, &dst, &icmp, &caps) else {
-            return;
+            return false;
         };
         // The interface's addresses, without collecting them (no allocation per frame).
         let ours = || {
@@ -1521,10 +1728,10 @@ impl HostIface {
             {
                 (mac(lladdr), false)
             }
-            _ => return,
+            _ => return false,
         };
         let Some(lladdr) = lladdr else {
-            return;
+            return false;
         };
         match self.neigh6.iter_mut().find(|n| n.0 == src) {
             Some(n) => {
@@ -1534,6 +1741,7 @@ impl HostIface {
             }
             None => self.neigh6.push((src, lladdr, now, confirmed)),
         }
+        true
     }
 
     /// IPv6 neighbours smoltcp still knows, with the state Linux would show: REACHABLE for

@@ -67,7 +67,13 @@ impl Router {
                 .collect();
             addrs.push((LO.into(), Ipv4Cidr::new(LOOPBACK, 8), LO_MTU));
             let rng = Rng::stream(self.seed, &format!("stack:{}", self.name));
-            let net = Net::routed(addrs, rng, now);
+            let mut net = Net::routed(addrs, rng, now);
+            for dev in 0..self.ns.ifaces.len() {
+                let (name, mtu) = (self.ns.ifaces[dev].name.clone(), self.ns.ifaces[dev].mtu);
+                for c in self.addrs6(dev) {
+                    net.add_routed_addr6(&name, c, mtu, now);
+                }
+            }
             self.stack = Some(Stack::new(net).with_first_pid(FIRST_PID));
         }
         self.refresh_sources();
@@ -133,7 +139,7 @@ impl Router {
     /// make it answer at once).
     /// A flush already under way (this one was reached through a loopback delivery) leaves
     /// the packets to it, so an exchange over `lo` is a loop, not a recursion.
-    fn flush_stack(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
+    pub(super) fn flush_stack(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
         if self.flushing {
             return;
         }
@@ -144,7 +150,10 @@ impl Router {
                 break;
             }
             for frame in out {
-                self.send_local(now, Some(frame), ctx);
+                match frame.get(ETH_HEADER_LEN).map(|b| b >> 4) {
+                    Some(6) => self.send_local6(now, frame, ctx),
+                    _ => self.send_local(now, Some(frame), ctx),
+                }
             }
         }
         self.flushing = false;
@@ -172,8 +181,11 @@ impl Router {
             }
         }
         sources.push((Ipv4Cidr::new(LOOPBACK, 8), 0, LOOPBACK));
+        let (sources6, link_local6) = self.sources6();
         if let Some(r) = self.stack.as_mut().and_then(|s| s.net.routed.as_mut()) {
             r.sources = sources;
+            r.sources6 = sources6;
+            r.link_local6 = link_local6;
         }
     }
 

@@ -776,11 +776,6 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
         ["ipset", ..] => Ok(RouterCmd::Iptables(argv.to_vec())),
         ["docker", ..] => Ok(RouterCmd::Cli),
         ["sysctl", ..] => sysctl::parse(&argv[1..]).map(RouterCmd::Sysctl),
-        _ if ipv6_program(&words) => Err(format!(
-            "hoplab: `{}`: IPv6 programs on a router are not modelled yet (a router forwards \
-             IPv6, answers pings and sends ICMPv6 errors; run the program on a host)",
-            words.join(" ")
-        )),
         _ => crate::host::cmd::parse(argv)
             .map(|_| RouterCmd::Program)
             .map_err(|e| match e.contains("command not found") {
@@ -792,20 +787,6 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
                 false => e,
             }),
     }
-}
-
-/// Whether a program's command line speaks IPv6: `-6`, `ping6`, or an IPv6 address (bare,
-/// with a zone, or in a URL's brackets).
-fn ipv6_program(words: &[&str]) -> bool {
-    words.iter().any(|w| {
-        let bare = w
-            .trim_start_matches("http://")
-            .trim_start_matches('[')
-            .split([']', '%'])
-            .next()
-            .unwrap_or("");
-        *w == "-6" || *w == "ping6" || bare.parse::<smoltcp::wire::Ipv6Address>().is_ok()
-    })
 }
 
 /// What `conntrack` is asked: list (with filters), flush or count.
@@ -2143,7 +2124,7 @@ impl Node for Router {
                 .apply_route6(&r)
                 .map_or_else(|(code, e)| failed(code, e), |_| (0, String::new())),
             RouterCmd::Addr6(a) => self
-                .ip_addr6_cmd(&a)
+                .ip_addr6_cmd(now, &a)
                 .map_or_else(|(code, e)| failed(code, e), |_| (0, String::new())),
             RouterCmd::Neigh(w) => {
                 let w: Vec<&str> = w.iter().map(String::as_str).collect();

@@ -1,5 +1,7 @@
-//! What we add to `smoltcp::wire`: service names, one-line frame summaries and 802.1Q tags.
+//! What we add to `smoltcp::wire`: service names, one-line frame summaries, 802.1Q tags,
+//! and the IPv6 neighbour discovery messages hosts and routers write.
 
+pub mod ipv6;
 pub mod summary;
 pub mod vlan;
 

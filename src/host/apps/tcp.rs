@@ -153,7 +153,7 @@ pub fn listen_all_family(
     net.ensure_loopback();
     // A `[::]` socket also takes connections to an interface with IPv6 alone.
     let addressed: Vec<usize> = (0..net.ifaces.len())
-        .filter(|&i| net.addr(i).is_some() || (dual && net.ifaces[i].config.ipv6.is_some()))
+        .filter(|&i| net.addr(i).is_some() || (dual && net.has_ipv6(i)))
         .collect();
     addressed
         .into_iter()

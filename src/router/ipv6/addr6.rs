@@ -80,7 +80,27 @@ fn prefix(s: &str) -> Result<Ipv6Cidr, String> {
 
 impl Router {
     /// Carries out `ip -6 addr add|del|flush`; the error is the exit code and the message.
-    pub(in crate::router) fn ip_addr6_cmd(&mut self, cmd: &Addr6Cmd) -> Result<(), (i32, String)> {
+    pub(in crate::router) fn ip_addr6_cmd(
+        &mut self,
+        now: crate::time::Instant,
+        cmd: &Addr6Cmd,
+    ) -> Result<(), (i32, String)> {
+        self.addr6_change(cmd)?;
+        // The router's own stack speaks from every address it has.
+        for dev in 0..self.ns.ifaces.len() {
+            let (name, mtu) = (self.ns.ifaces[dev].name.clone(), self.ns.ifaces[dev].mtu);
+            let addrs = self.addrs6(dev);
+            if let Some(stack) = self.stack.as_mut() {
+                for c in addrs {
+                    stack.net.add_routed_addr6(&name, c, mtu, now);
+                }
+            }
+        }
+        self.refresh_sources();
+        Ok(())
+    }
+
+    fn addr6_change(&mut self, cmd: &Addr6Cmd) -> Result<(), (i32, String)> {
         let dev = self
             .live_link(&cmd.dev)
             .ok_or_else(|| (1, format!("Cannot find device \"{}\"", cmd.dev)))?;

@@ -245,6 +245,9 @@ impl Router {
     fn local6(&mut self, now: Instant, dev: usize, pkt: &[u8], multicast: bool, ctx: &mut Ctx<'_>) {
         self.counters.delivered += 1;
         ctx.note(Note::Local);
+        if !multicast && self.deliver_to_stack6(now, pkt, ctx) {
+            return;
+        }
         let ip = Ipv6Packet::new_unchecked(pkt);
         let (src, dst) = (ip.src_addr(), ip.dst_addr());
         match ip.next_header() {
@@ -460,8 +463,13 @@ impl Router {
 
     /// Sends a packet the router made (a frame, its IPv6 packet after the Ethernet
     /// header) by the route to its destination.
-    fn send_local6(&mut self, now: Instant, frame: Vec<u8>, ctx: &mut Ctx<'_>) {
+    pub(super) fn send_local6(&mut self, now: Instant, frame: Vec<u8>, ctx: &mut Ctx<'_>) {
         let dst = Ipv6Packet::new_unchecked(&frame[ETH_HEADER_LEN..]).dst_addr();
+        // To one of the router's own addresses: through `lo`, back in at once.
+        if let Some(dev) = (0..self.ns.ifaces.len()).find(|d| self.has_addr6(*d, dst)) {
+            self.local6(now, dev, &frame[ETH_HEADER_LEN..], false, ctx);
+            return;
+        }
         let tag = ctx.new_tag();
         let route = match dst.is_unicast_link_local() {
             // A link-local destination is on the link the packet being answered came from.
@@ -591,6 +599,58 @@ impl Router {
         }
     }
 
+    /// The source of the router's own IPv6 packets per route (the address `source6`
+    /// picks toward the route's gateway or prefix), each local address speaking from
+    /// itself; and each interface's link-local address by name. The router's stack reads
+    /// them to choose a program's interface.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn sources6(
+        &self,
+    ) -> (
+        Vec<(Ipv6Cidr, u32, Ipv6Address)>,
+        Vec<(String, Ipv6Address)>,
+    ) {
+        let mut sources: Vec<(Ipv6Cidr, u32, Ipv6Address)> = self
+            .ns
+            .v6
+            .routes
+            .entries()
+            .iter()
+            .filter_map(|r| {
+                let toward = r.via.unwrap_or(r.dst.address());
+                Some((r.dst, r.metric, self.source6(r.dev, toward)?))
+            })
+            .collect();
+        let mut link_local = Vec::new();
+        for dev in 0..self.ns.ifaces.len() {
+            for c in self.addrs6(dev) {
+                sources.push((Ipv6Cidr::new(c.address(), 128), 0, c.address()));
+                if c.address().is_unicast_link_local() {
+                    link_local.push((self.ns.ifaces[dev].name.clone(), c.address()));
+                }
+            }
+        }
+        (sources, link_local)
+    }
+
+    /// Gives a packet for one of the router's IPv6 addresses to the socket that takes it;
+    /// false when none does (the router then answers as the kernel would).
+    fn deliver_to_stack6(&mut self, now: Instant, pkt: &[u8], ctx: &mut Ctx<'_>) -> bool {
+        let Some(stack) = self.stack.as_mut() else {
+            return false;
+        };
+        let dst = Ipv6Packet::new_unchecked(pkt).dst_addr();
+        let Some(iface) = stack.net.iface_of6(dst) else {
+            return false;
+        };
+        if !stack.net.takes6(iface, pkt) {
+            return false;
+        }
+        stack.receive(now, iface, pkt, ctx);
+        self.flush_stack(now, ctx);
+        true
+    }
+
     /// `ip -6 neigh`.
     pub(super) fn neighbours6(&self) -> Vec<NeighInfo<Ipv6Address>> {
         use super::neigh::Nud;
@@ -630,7 +690,9 @@ impl Router {
                 .filter(|r| r.via.is_none())
                 .map(|r| r.dev)
         };
-        self.ns.v6.routes.apply(cmd, dev, on_link)
+        self.ns.v6.routes.apply(cmd, dev, on_link)?;
+        self.refresh_sources();
+        Ok(())
     }
 
     /// The connected routes of interface `dev`'s IPv6 addresses (it came up). Coming up
