@@ -1007,15 +1007,17 @@ const LAB_IPS: &[[u8; 4]] = &[
     [0, 0, 0, 0],
 ];
 
-/// One frame from the bytes: an Ethernet header, an ARP or IPv4 packet with TCP, UDP, ICMP
-/// (an error quotes a packet made the same way) or another protocol, with checksums right
-/// (mostly), then some bytes overwritten and the frame maybe cut short.
+/// One frame from the bytes: an Ethernet header, an ARP, IPv4 or IPv6 packet with TCP, UDP,
+/// ICMP or ICMPv6 (an error quotes a packet made the same way; neighbour discovery for the
+/// addresses there) or another protocol, with checksums right (mostly), then some bytes
+/// overwritten and the frame maybe cut short.
 pub fn frame(b: &mut Bytes, t: &Target) -> Vec<u8> {
     let mut f = Vec::with_capacity(128);
-    let dst = match b.byte() % 5 {
+    let dst = match b.byte() % 6 {
         0 | 1 => t.mac,
         2 => [0xff; 6],
         3 => [1, 0, 0x5e, 0, 0, 1],
+        4 => [0x33, 0x33, 0xff, 0, 0, t.ip[3]],
         _ => [b.byte(), b.byte(), b.byte(), b.byte(), b.byte(), b.byte()],
     };
     let src = match b.byte() % 4 {
@@ -1025,9 +1027,13 @@ pub fn frame(b: &mut Bytes, t: &Target) -> Vec<u8> {
     f.extend_from_slice(&dst);
     f.extend_from_slice(&src);
     match b.byte() % 8 {
-        0..=4 => {
+        0..=3 => {
             f.extend_from_slice(&[8, 0]);
             ipv4(b, t, &mut f, 2);
+        }
+        4 => {
+            f.extend_from_slice(&[0x86, 0xdd]);
+            ipv6(b, t, &mut f, 2);
         }
         5 => {
             f.extend_from_slice(&[8, 6]);
@@ -1207,6 +1213,166 @@ fn ipv4(b: &mut Bytes, t: &Target, f: &mut Vec<u8>, depth: u8) {
     }
 }
 
+/// The frame lab's IPv6 address beside an IPv4 one: 2001:db8:B:C::D for A.B.C.D, so each
+/// IPv4 subnet of the lab has its /64.
+fn ip6_of(a: [u8; 4]) -> [u8; 16] {
+    [
+        0x20, 0x01, 0x0d, 0xb8, 0, a[1], 0, a[2], 0, 0, 0, 0, 0, 0, 0, a[3],
+    ]
+}
+
+/// The link-local address of a MAC (EUI-64).
+fn link_local(m: [u8; 6]) -> [u8; 16] {
+    [
+        0xfe,
+        0x80,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        m[0] ^ 2,
+        m[1],
+        m[2],
+        0xff,
+        0xfe,
+        m[3],
+        m[4],
+        m[5],
+    ]
+}
+
+fn addr6(b: &mut Bytes, t: &Target, own: bool) -> [u8; 16] {
+    let (ip, mac) = match own {
+        true => (t.own_ip, t.own_mac),
+        false => (t.ip, t.mac),
+    };
+    match b.byte() % 8 {
+        0..=2 => ip6_of(ip),
+        3 => link_local(mac),
+        4 => ip6_of(b.pick(LAB_IPS)),
+        5 => {
+            let mut s = [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 0];
+            s[13..].copy_from_slice(&ip6_of(ip)[13..]);
+            s
+        }
+        6 => b.pick(&[[0; 16], [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]]),
+        _ => std::array::from_fn(|_| b.byte()),
+    }
+}
+
+/// Appends an IPv6 packet; `depth` bounds ICMPv6 errors quoting ICMPv6 errors.
+fn ipv6(b: &mut Bytes, t: &Target, f: &mut Vec<u8>, depth: u8) {
+    let start = f.len();
+    let mut next = match b.byte() % 8 {
+        0 | 1 => 6,
+        2 => 17,
+        3..=5 => 58,
+        6 => 0,
+        _ => b.byte(),
+    };
+    let hlim = b.pick(&[64u8, 255, 255, 1, 0, 2]);
+    let src = addr6(b, t, true);
+    let dst = addr6(b, t, false);
+    f.extend_from_slice(&[0x60, 0, 0, 0, 0, 0, next, hlim]);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&dst);
+    if next == 0 {
+        // Hop-by-hop options (a router alert, padding), then ICMPv6 or UDP.
+        next = b.pick(&[58u8, 17, 59]);
+        f.extend_from_slice(&[next, 0, 5, 2, 0, 0, 1, 0]);
+    }
+    let l4 = f.len();
+    match next {
+        6 => {
+            f.extend_from_slice(&b.pick(&[12345u16, 80, 443]).to_be_bytes());
+            f.extend_from_slice(&b.pick(&[80u16, 8080, 22, 0]).to_be_bytes());
+            f.extend((0..8).map(|_| b.byte()));
+            let flags = b.pick(&[0x02u8, 0x12, 0x10, 0x04, 0x11, 0xff]);
+            f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        }
+        17 => {
+            f.extend_from_slice(&b.pick(&[12345u16, 53]).to_be_bytes());
+            f.extend_from_slice(&b.pick(&[53u16, 33434, 8080]).to_be_bytes());
+            f.extend_from_slice(&[0, 0, 0, 0]);
+        }
+        58 => {
+            let (ty, code) = match b.byte() % 10 {
+                0 | 1 => (128, 0),
+                2 => (129, 0),
+                3 | 4 => (135, 0),
+                5 => (136, b.pick(&[0u8, 1])),
+                6 => (b.pick(&[1u8, 3]), b.byte() % 8),
+                7 => (2, 0),
+                8 => (b.pick(&[133u8, 134, 137, 4]), 0),
+                _ => (b.byte(), b.byte()),
+            };
+            f.extend_from_slice(&[ty, code, 0, 0]);
+            match ty {
+                135 | 136 => {
+                    let flags = if ty == 136 {
+                        b.pick(&[0x60u8, 0xe0, 0x20, 0])
+                    } else {
+                        0
+                    };
+                    f.extend_from_slice(&[flags, 0, 0, 0]);
+                    let target = match b.byte() % 3 {
+                        0 => ip6_of(t.ip),
+                        1 => link_local(t.mac),
+                        _ => ip6_of(t.own_ip),
+                    };
+                    f.extend_from_slice(&target);
+                    if !b.byte().is_multiple_of(4) {
+                        // A source or target link-layer address option, maybe a bad length.
+                        let kind = if ty == 135 { 1 } else { 2 };
+                        f.extend_from_slice(&[kind, b.pick(&[1u8, 1, 1, 0, 2])]);
+                        f.extend_from_slice(&t.own_mac);
+                    }
+                }
+                1..=4 if depth > 0 => {
+                    f.extend_from_slice(&[0, 0, b.byte(), b.byte()]);
+                    let back = Target {
+                        mac: t.own_mac,
+                        ip: t.own_ip,
+                        own_mac: t.mac,
+                        own_ip: t.ip,
+                    };
+                    ipv6(b, &back, f, depth - 1);
+                }
+                _ => f.extend_from_slice(&[b.byte(), b.byte(), b.byte(), b.byte()]),
+            }
+        }
+        _ => {}
+    }
+    let n = usize::from(b.byte() % 32);
+    f.extend((0..n).map(|_| b.byte()));
+    let plen = match b.byte() % 8 {
+        0 => b.u16(),
+        _ => (f.len() - start - 40) as u16,
+    };
+    f[start + 4..start + 6].copy_from_slice(&plen.to_be_bytes());
+    let seg = f.len() - l4;
+    let at = match next {
+        6 if seg >= 18 => Some(16),
+        17 if seg >= 8 => {
+            f[l4 + 4..l4 + 6].copy_from_slice(&(seg as u16).to_be_bytes());
+            Some(6)
+        }
+        58 if seg >= 4 => Some(2),
+        _ => None,
+    };
+    if let (Some(at), false) = (at, b.byte().is_multiple_of(8)) {
+        let mut s = 0u32;
+        for w in f[start + 8..start + 40].chunks(2) {
+            s += u32::from(u16::from_be_bytes([w[0], w[1]]));
+        }
+        let pseudo = s + u32::from(next) + seg as u32;
+        let c = checksum(&f[l4..], pseudo);
+        f[l4 + at..l4 + at + 2].copy_from_slice(&c.to_be_bytes());
+    }
+}
+
 fn checksum(data: &[u8], mut sum: u32) -> u16 {
     for w in data.chunks(2) {
         sum += u32::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)]));
@@ -1235,10 +1401,10 @@ bridges:
 routers:
   - name: r1
     interfaces:
-      eth0: {ip: 192.0.2.10/24, mac: '02:00:00:00:00:10'}
+      eth0: {ip: 192.0.2.10/24, ipv6: '2001:db8:0:2::a/64', mac: '02:00:00:00:00:10'}
       eth0.10: 10.10.0.1/24
-      br0: {ip: 172.17.0.1/16, mac: '02:00:00:00:00:b0'}
-      eth1: {ip: 10.9.0.1/24, mac: '02:00:00:00:00:11', mtu: 1400}
+      br0: {ip: 172.17.0.1/16, ipv6: '2001:db8:11::1/64', mac: '02:00:00:00:00:b0'}
+      eth1: {ip: 10.9.0.1/24, ipv6: '2001:db8:9::1/64', mac: '02:00:00:00:00:11', mtu: 1400}
     sysctls: [net.bridge.bridge-nf-call-iptables=1]
     iptables:
       - iptables -t nat -A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80
@@ -1252,12 +1418,14 @@ routers:
 hosts:
   - name: h1
     interfaces:
-      eth0: {ip: 172.17.0.2/16, mac: '02:00:00:00:00:01'}
-      eth1: {ip: 10.8.0.2/24, mac: '02:00:00:00:00:02'}
+      eth0: {ip: 172.17.0.2/16, ipv6: '2001:db8:11::2/64', mac: '02:00:00:00:00:01'}
+      eth1: {ip: 10.8.0.2/24, ipv6: '2001:db8:8::2/64', mac: '02:00:00:00:00:02'}
     gateway: 172.17.0.1
+    gateway6: '2001:db8:11::1'
   - name: h2
-    interfaces: {eth0: {ip: 10.9.0.2/24, mac: '02:00:00:00:00:12'}}
+    interfaces: {eth0: {ip: 10.9.0.2/24, ipv6: '2001:db8:9::2/64', mac: '02:00:00:00:00:12'}}
     gateway: 10.9.0.1
+    gateway6: 'fe80::ff:fe00:11'
 links:
   - [h1:eth0, br0:vethh1]
   - [h2:eth0, r1:eth1]
@@ -1340,6 +1508,12 @@ pub fn frames(frames: &[(u16, Vec<u8>)]) -> u64 {
         "h1",
         2,
         &["ping", "-c", "3", "-i", "0.2", "192.0.2.1"],
+    );
+    start(
+        &mut sim,
+        "h2",
+        3,
+        &["ping", "-6", "-c", "3", "-i", "0.2", "2001:db8:0:2::1"],
     );
     run(&mut sim, Duration::from_millis(5));
     let at = sim.now();
