@@ -14,7 +14,7 @@
 //! | 0 | [`time`] | virtual time: `Instant` and `Duration` in nanoseconds |
 //! | 0 | [`rand`] | seeded xoshiro256** streams, one per label |
 //! | 0 | [`id`] | dense node, port and link ids |
-//! | 1 | [`wire`] | what `smoltcp::wire` lacks: MAC display, service names, summaries, 802.1Q |
+//! | 1 | [`wire`] | what `smoltcp::wire` lacks: MAC display, service names, summaries, 802.1Q, IPv6 neighbour discovery messages |
 //! | 2 | [`dropped`] | why a frame went no further: the reasons links, the engine and nodes give |
 //! | 2 | [`filter`] | Wireshark display filters on raw frames (so captures can count matches) |
 //! | 3 | [`link`] | a veth or cable: delay, jitter, loss, rate, queue, MTU |
@@ -25,7 +25,7 @@
 //! | 6 | [`nft`] | nftables: `nft` commands and files, rulesets, listings, chain evaluation |
 //! | 6 | [`bridge`] | the learning bridge node: FDB, STP, VLAN filtering |
 //! | 6 | [`host`] | the container host node: smoltcp stacks, programs, command parser |
-//! | 7 | [`router`] | the Linux-like router node (it embeds a host's stack for its own sockets) |
+//! | 7 | [`router`] | the Linux-like router node, IPv4 and IPv6 (it embeds a host's stack for its own sockets) |
 //! | 8 | [`docker`] | a Docker host as data, the rules Docker Engine installs, its changes over a lab planned |
 //! | 8 | [`tap`] | the TAP edge: the sans-IO `kernel` node, and (Linux only) the IO around it |
 //! |   | [`tap::kernel`] | the `kernel` node, sans-IO like every node |
