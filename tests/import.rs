@@ -196,13 +196,24 @@ fn seed_host_imports_runs_and_lists_back_its_routes_and_chains() {
     // Each rebuilt rule names its listing line.
     assert_eq!(yaml.matches("# approximated from: ").count(), lost.len());
     assert!(yaml.contains("      # approximated from: MASQUERADE  all  --  172.18.0.0/16        0.0.0.0/0\n      - \"iptables -t nat -A POSTROUTING -s 172.18.0.0/16 -j MASQUERADE\""), "{yaml}");
-    // IPv6 and the aliases are named as left out.
+    // IPv6: eth0's global address, and the link-local ones the MACs make, as the dump
+    // lists them; the aliases are named as left out.
     assert!(
-        about
-            .iter()
-            .any(|i| i.starts_with("eth0: IPv6 addresses fd00:4:68:128:1000::6d/128")),
-        "{about:?}"
+        yaml.contains("eth0: {ip: 10.104.68.181/25, mac: \"fa:16:3e:c3:f1:ad\", ipv6: \"fd00:4:68:128:1000::6d/128\"}"),
+        "{yaml}"
     );
+    assert!(yaml.contains("ipv6: link-local}"), "{yaml}");
+    let v6 = show(&lab, "host", "ip -6 addr");
+    let dump = read(&fixture("seed", "ip-a.txt"));
+    for a in [
+        "inet6 fd00:4:68:128:1000::6d/128 scope global ",
+        "inet6 fe80::f816:3eff:fec3:f1ad/64 scope link ",
+        "inet6 fe80::3408:48ff:fe51:f52b/64 scope link ",
+        "inet6 fe80::90be:cff:fe03:3c83/64 scope link ",
+    ] {
+        assert!(v6.contains(a) && dump.contains(a), "{a}: {v6}");
+    }
+    assert!(!about.iter().any(|i| i.contains("IPv6")), "{about:?}");
     assert!(
         about.iter().any(|i| i.contains("python-monitor")),
         "{about:?}"

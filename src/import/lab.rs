@@ -133,6 +133,8 @@ struct Iface {
     ip: Option<Cidr>,
     mac: Option<String>,
     mtu: Option<u32>,
+    /// `ipv6:` as the lab takes it: an address with its prefix, or `link-local`.
+    ipv6: Option<String>,
 }
 
 fn iface_yaml(out: &mut String, i: &Iface) {
@@ -145,6 +147,11 @@ fn iface_yaml(out: &mut String, i: &Iface) {
     }
     if let Some(m) = i.mtu.filter(|&m| m != 1500) {
         parts.push(format!("mtu: {m}"));
+    }
+    match i.ipv6.as_deref() {
+        Some("link-local") => parts.push("ipv6: link-local".into()),
+        Some(a) => parts.push(format!("ipv6: \"{a}\"")),
+        None => {}
     }
     if parts.is_empty() {
         let _ = writeln!(out, "      {}:", q(&i.name));
@@ -390,13 +397,6 @@ impl Plan {
                 }
                 continue;
             }
-            if !l.inet6.is_empty() {
-                self.not_imported.push(format!(
-                    "{}: IPv6 addresses {} (IPv6 is not modelled)",
-                    l.name,
-                    l.inet6.join(", ")
-                ));
-            }
             if let Some(kind) = unmodelled_kind(l) {
                 let addrs: Vec<String> = l.inet.iter().map(Cidr::to_string).collect();
                 self.not_imported.push(format!(
@@ -427,17 +427,71 @@ impl Plan {
                     l.name
                 ));
             }
+            let ipv6 = self.ipv6_of(l);
             self.router_ifaces.push(Iface {
                 name: l.name.clone(),
                 ip: l.inet.first().copied(),
                 mac: l.mac.clone(),
                 mtu: l.mtu,
+                ipv6,
             });
             if is_bridge(l) {
                 self.bridges.push(l.name.clone());
             } else if let Some(&c) = l.inet.first() {
                 self.lan_ifaces.push((l.name.clone(), c));
             }
+        }
+    }
+
+    /// An interface's IPv6 as the lab takes it: its first global address (the dump lists
+    /// the newest first), or `link-local` when it has the link-local one alone. The lab
+    /// makes the link-local address from the MAC (EUI-64); another one, and every global
+    /// address after the first, go to about:.
+    fn ipv6_of(&mut self, l: &super::ipaddr::Link) -> Option<String> {
+        use smoltcp::wire::Ipv6Address;
+        let mut global: Vec<&str> = Vec::new();
+        let mut any = false;
+        let eui64 = l
+            .mac
+            .as_deref()
+            .and_then(|m| m.parse::<smoltcp::wire::EthernetAddress>().ok())
+            .map(crate::host::net::eui64_link_local);
+        for text in &l.inet6 {
+            let Some(a) = text
+                .split('/')
+                .next()
+                .and_then(|a| a.parse::<Ipv6Address>().ok())
+            else {
+                self.not_imported
+                    .push(format!("{}: IPv6 address `{text}` (unreadable)", l.name));
+                continue;
+            };
+            any = true;
+            if a.is_unicast_link_local() {
+                if Some(a) != eui64 {
+                    self.approximated.push(format!(
+                        "{}: link-local address {text}: the lab's is made from the MAC{}",
+                        l.name,
+                        eui64.map(|e| format!(" ({e}/64)")).unwrap_or_default()
+                    ));
+                }
+            } else if a.is_multicast() || a.is_loopback() || a.is_unspecified() {
+                self.not_imported
+                    .push(format!("{}: IPv6 address {text}", l.name));
+            } else {
+                global.push(text);
+            }
+        }
+        for extra in global.iter().skip(1) {
+            self.not_imported.push(format!(
+                "{}: second IPv6 address {extra} (an interface holds one static IPv6 address in the lab)",
+                l.name
+            ));
+        }
+        match global.first() {
+            Some(g) if g.contains('/') => Some(g.to_string()),
+            Some(g) => Some(format!("{g}/128")),
+            None => any.then(|| "link-local".to_string()),
         }
     }
 
@@ -466,6 +520,7 @@ impl Plan {
                 ip,
                 mac: None,
                 mtu: n.mtu,
+                ipv6: None,
             });
             self.bridges.push(n.device.clone());
         }
@@ -572,6 +627,7 @@ impl Plan {
                     ip: Some(ip),
                     mac: e.mac.clone(),
                     mtu,
+                    ipv6: None,
                 });
                 if h.gateway.is_none() {
                     h.gateway = e
@@ -624,6 +680,7 @@ impl Plan {
                         ip: None,
                         mac: None,
                         mtu: v.mtu,
+                        ipv6: None,
                     }],
                     gateway: None,
                     comment: vec![format!("the other end of {}", v.name)],
@@ -684,6 +741,7 @@ impl Plan {
                             .iter()
                             .find(|i| &i.name == ifname)
                             .and_then(|i| i.mtu),
+                        ipv6: None,
                     }],
                     gateway: None,
                     comment: vec![format!(
