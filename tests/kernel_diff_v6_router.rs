@@ -418,6 +418,15 @@ case!(
     ]
 );
 
+// The first packet a gets comes from off its link: its answer goes to its gateway,
+// 2001:db8:1::1, which a must solicit first (the router solicited a from its link-local
+// address).
+case!(
+    kd_v6_answer_waits_for_the_gateway,
+    "gwy",
+    [run("b", "ping -6 -c 1 2001:db8:1::10")]
+);
+
 case!(
     kd_v6_router_addr_commands,
     "adr",

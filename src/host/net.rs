@@ -1265,6 +1265,7 @@ impl Net {
     /// Runs smoltcp on one interface: ingress of `rx` if given (a frame, or an IPv4 packet
     /// in a routed stack), then egress.
     pub fn poll(&mut self, iface: usize, now: Instant, rx: Option<&[u8]>, ctx: &mut Ctx<'_>) {
+        let gateway6 = self.gateway6.filter(|g| g.0 == iface).map(|g| g.1);
         let f = &mut self.ifaces[iface];
         let routed = match (&mut self.routed, f.ip_medium) {
             (Some(r), _) => Some(&mut r.out),
@@ -1291,7 +1292,7 @@ impl Net {
                         Self::buffer_socket(f, iface, &mut self.unbuffered, eth.payload());
                     }
                 } else if eth.ethertype() == EthernetProtocol::Ipv6 && f.config.ipv6.is_some() {
-                    if let Some((src, ours)) = f.unknown_sender6(eth.payload(), now) {
+                    if let Some((src, ours)) = f.unknown_sender6(eth.payload(), now, gateway6) {
                         f.hold6(iface as u16, (src, ours), now, data, ctx);
                         return;
                     }
@@ -1588,11 +1589,17 @@ impl HostIface {
         }
     }
 
-    /// An IPv6 packet for one of our addresses (`ours`) from an on-link sender whose MAC
-    /// smoltcp does not know: smoltcp would answer by soliciting and dropping the answer,
-    /// where Linux queues it until the advertisement comes. Neighbour discovery itself
-    /// is never held.
-    fn unknown_sender6(&self, packet: &[u8], now: Instant) -> Option<(Ipv6Address, Ipv6Address)> {
+    /// An IPv6 packet for one of our addresses (`ours`) whose answer's next hop smoltcp
+    /// does not know: the sender when on-link, else the gateway (`gateway6`, the default
+    /// route through this interface). smoltcp would answer by soliciting and dropping the
+    /// answer, where Linux queues it until the advertisement comes. Neighbour discovery
+    /// itself is never held. Returns the next hop and our address.
+    fn unknown_sender6(
+        &self,
+        packet: &[u8],
+        now: Instant,
+        gateway6: Option<Ipv6Address>,
+    ) -> Option<(Ipv6Address, Ipv6Address)> {
         use smoltcp::wire::{Icmpv6Packet, IpProtocol, Ipv6Packet};
         let ip = Ipv6Packet::new_checked(packet).ok()?;
         let (src, dst) = (ip.src_addr(), ip.dst_addr());
@@ -1606,11 +1613,16 @@ impl HostIface {
         let ours = statics.clone().any(|c| c.address() == dst)
             || self.config.link_local().is_some_and(|l| l.address() == dst);
         let on_link = src.is_unicast_link_local() || statics.clone().any(|c| c.contains_addr(&src));
+        let hop = match on_link {
+            true => src,
+            false => gateway6?,
+        };
         let known = self
             .neigh6
             .iter()
-            .any(|n| n.0 == src && now.saturating_sub(n.2) < NEIGH_LIFETIME);
-        (ours && on_link && src != dst && !src.is_unspecified() && !known).then_some((src, dst))
+            .any(|n| n.0 == hop && now.saturating_sub(n.2) < NEIGH_LIFETIME);
+        (ours && src != dst && !src.is_unspecified() && !src.is_multicast() && !known)
+            .then_some((hop, dst))
     }
 
     /// Holds an IPv6 frame from `src` until its MAC is known, soliciting it (once per

@@ -1857,7 +1857,10 @@ impl Router {
             if state.gone {
                 continue;
             }
-            if let Some(link) = self.vlan_link(i, own) {
+            if let Some(mut link) = self.vlan_link(i, own) {
+                if state.up {
+                    link.addrs6 = self.addrs6(i);
+                }
                 links.push(link);
                 continue;
             }

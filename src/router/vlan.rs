@@ -246,6 +246,9 @@ impl Router {
         for a in cfg.iface.addrs {
             self.ns.ifaces[dev].addrs.push(a);
         }
+        if let Some(statics) = &cfg.iface.ipv6 {
+            self.ns.ifaces[dev].ipv6 = Some(super::ipv6::iface_addrs(statics, mac));
+        }
         if up {
             self.set_link_up(dev, true);
         }

@@ -159,6 +159,8 @@ pub struct VlanSpec {
     pub mac: EthernetAddress,
     pub cidr: Option<Ipv4Cidr>,
     pub mtu: u32,
+    /// IPv6 as `ipv6:` gave it (see `IfaceSpec::ipv6`).
+    pub ipv6: Option<Vec<smoltcp::wire::Ipv6Cidr>>,
 }
 
 impl VlanSpec {
@@ -170,7 +172,7 @@ impl VlanSpec {
                 mac: self.mac,
                 addrs: self.cidr.into_iter().collect(),
                 mtu: self.mtu,
-                ipv6: None,
+                ipv6: self.ipv6.clone(),
             },
             parent: self.parent.clone(),
             vid: self.vid,
@@ -1565,6 +1567,7 @@ fn split_vlans(
             },
             cidr: i.cidr,
             mtu,
+            ipv6: i.ipv6.clone(),
         });
     }
     (ports, vlans)
