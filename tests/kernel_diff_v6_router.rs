@@ -428,6 +428,32 @@ case!(
 );
 
 case!(
+    kd_v6_router_neigh_commands,
+    "nbc",
+    [
+        run(
+            "r",
+            "ip -6 neigh add 2001:db8:2::5 lladdr 02:00:00:00:00:05 dev eth1"
+        ),
+        run(
+            "r",
+            "ip -6 neigh add 2001:db8:2::5 lladdr 02:00:00:00:00:05 dev eth1"
+        ),
+        run(
+            "r",
+            "ip -6 neigh add 10.0.0.1 lladdr 02:00:00:00:00:01 dev eth1"
+        ),
+        run("r", "ip -6 neigh add 2001:db8:2::8 dev eth1"),
+        run("r", "ip -6 neigh del 2001:db8:2::7 dev eth1"),
+        run(
+            "r",
+            "ip -6 neigh replace 2001:db8:2::5 lladdr 02:00:00:00:00:55 dev eth1"
+        ),
+        run("r", "ip -6 neigh del 2001:db8:2::5 dev eth1")
+    ]
+);
+
+case!(
     kd_v6_router_addr_commands,
     "adr",
     [

@@ -136,6 +136,44 @@ fn route_and_address_refusals_are_the_steps_own() {
 }
 
 #[test]
+fn static_ipv6_neighbours() {
+    let r = run("  - {name: add, on: r, run: ip -6 neigh add 2001:db8:20::5 lladdr 02:00:00:00:00:05 dev eth0.20}
+  - {name: again, on: r, run: ip -6 neigh add 2001:db8:20::5 lladdr 02:00:00:00:00:05 dev eth0.20}
+  - {name: v4, on: r, run: ip -6 neigh add 10.0.0.1 lladdr 02:00:00:00:00:01 dev eth0.20}
+  - {name: nomac, on: r, run: ip -6 neigh add 2001:db8:20::8 dev eth0.20}
+  - {name: reach, on: r, run: ip neigh add 2001:db8:20::6 lladdr 02:00:00:00:00:06 dev eth0.20 nud reachable}
+  - {name: del, on: r, run: ip -6 neigh del 2001:db8:20::7 dev eth0.20}
+  - {name: list, on: r, show: ip -6 neigh show dev eth0.20}
+  - {name: flush, on: r, run: ip -6 neigh flush dev eth0.20}
+  - {name: after, on: r, show: ip -6 neigh}
+");
+    for (name, code, text) in [
+        ("add", 0, ""),
+        ("again", 2, "RTNETLINK answers: File exists\n"),
+        (
+            "v4",
+            1,
+            "Error: inet6 address is expected rather than \"10.0.0.1\".\n",
+        ),
+        ("nomac", 2, "Error: No link layer address given.\n"),
+        ("reach", 0, ""),
+        ("del", 2, "RTNETLINK answers: No such file or directory\n"),
+    ] {
+        assert_eq!(out(&r, name), (code, text.to_string()), "{name}");
+    }
+    assert_eq!(
+        out(&r, "list").1,
+        "2001:db8:20::5 lladdr 02:00:00:00:00:05 PERMANENT \n\
+         2001:db8:20::6 lladdr 02:00:00:00:00:06 REACHABLE \n"
+    );
+    // A flush keeps what was set by hand as permanent, as the kernel's does.
+    assert_eq!(
+        out(&r, "after").1,
+        "2001:db8:20::5 dev eth0.20 lladdr 02:00:00:00:00:05 PERMANENT \n"
+    );
+}
+
+#[test]
 fn a_bad_ipv6_route_in_a_step_is_a_lab_error() {
     let y = format!("{LAB}  - {{on: r, run: ip -6 route add 2001:zz::/64 dev eth0.10}}\n");
     let e = hoplab::scenario::parse(&y, "router-ipv6.yaml").unwrap_err();

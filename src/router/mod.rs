@@ -671,8 +671,9 @@ pub enum RouterCmd {
     Addr6(ipv6::addr6::Addr6Cmd),
     /// `ip rule add|del|flush ...`, the words after `ip rule`.
     Rule(Vec<String>),
-    /// `ip neigh add|replace|change|del|flush ...`, the words after `ip neigh`.
-    Neigh(Vec<String>),
+    /// `ip neigh add|replace|change|del|flush ...`, the words after `ip neigh`; true after
+    /// `ip -6 neigh`.
+    Neigh(Vec<String>, bool),
     /// `sysctl [-w] [-a] [-n|-N] [-r RE] KEY[=VALUE]...` (see `sysctl.rs`).
     Sysctl(sysctl::SysctlArgs),
     /// `conntrack -L|-F|-C ...`, the words after `conntrack`.
@@ -757,7 +758,15 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
                 "add" | "replace" | "change" | "del" | "delete" | "flush"
             ) =>
         {
-            Ok(RouterCmd::Neigh(argv[2..].to_vec()))
+            Ok(RouterCmd::Neigh(argv[2..].to_vec(), false))
+        }
+        ["ip", "-6", "neigh" | "n" | "neighbour" | "neighbor", op, ..]
+            if matches!(
+                *op,
+                "add" | "replace" | "change" | "del" | "delete" | "flush"
+            ) =>
+        {
+            Ok(RouterCmd::Neigh(argv[3..].to_vec(), true))
         }
         ["conntrack", rest @ ..] => {
             let args: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
@@ -2129,9 +2138,9 @@ impl Node for Router {
             RouterCmd::Addr6(a) => self
                 .ip_addr6_cmd(now, &a)
                 .map_or_else(|(code, e)| failed(code, e), |_| (0, String::new())),
-            RouterCmd::Neigh(w) => {
+            RouterCmd::Neigh(w, v6) => {
                 let w: Vec<&str> = w.iter().map(String::as_str).collect();
-                match self.ip_neigh_cmd(now, &w, ctx) {
+                match self.ip_neigh_cmd(now, (&w, v6), ctx) {
                     Ok(out) => (0, out),
                     Err((code, msg)) => failed(code, msg),
                 }
@@ -2237,6 +2246,24 @@ impl Node for Router {
                 "neigh" | "n" | "neighbour" | "neighbor",
                 "show" | "list",
             ] => Ok(iproute::ip_neigh(&self.neighbours6())),
+            [
+                "ip",
+                "-6",
+                "neigh" | "n" | "neighbour" | "neighbor",
+                "show" | "list",
+                "dev",
+                dev,
+            ] => {
+                if self.live_link(dev).is_none() {
+                    return Err(format!("Cannot find device \"{dev}\""));
+                }
+                let mine: Vec<_> = self
+                    .neighbours6()
+                    .into_iter()
+                    .filter(|n| n.dev == *dev)
+                    .collect();
+                Ok(iproute::ip_neigh(&mine).replace(&format!(" dev {dev}"), ""))
+            }
             ["brctl", "show", names @ ..] => self.brctl_show(names, ports),
             ["ip", "rule" | "ru"] | ["ip", "rule" | "ru", "show" | "list" | "ls"] => {
                 Ok(self.ip_rule_listing())

@@ -1,7 +1,8 @@
-//! `ip neigh add|replace|change|del|flush` on a router, with iproute2's messages and exit
-//! codes, and `ip neigh show dev DEV`.
+//! `ip neigh add|replace|change|del|flush` on a router (`ip -6 neigh`, or an IPv6
+//! address, for the neighbour discovery table), with iproute2's messages and exit codes,
+//! and `ip neigh show dev DEV`.
 
-use smoltcp::wire::{EthernetAddress, Ipv4Address};
+use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv6Address};
 
 use super::Router;
 use super::neigh::Nud;
@@ -10,11 +11,12 @@ use crate::sim::Ctx;
 use crate::time::Instant;
 
 impl Router {
-    /// Runs the words after `ip neigh`; an error carries iproute2's exit code.
+    /// Runs the words after `ip neigh` (`v6`: after `ip -6 neigh`); an error carries
+    /// iproute2's exit code.
     pub(super) fn ip_neigh_cmd(
         &mut self,
         now: Instant,
-        words: &[&str],
+        (words, v6): (&[&str], bool),
         ctx: &mut Ctx<'_>,
     ) -> Result<String, (i32, String)> {
         let Some((&op, rest)) = words.split_first() else {
@@ -70,7 +72,11 @@ impl Router {
             }
         }
         if op == "flush" {
-            self.ns.neigh.flush(dev);
+            // Without a family, both tables.
+            if !v6 {
+                self.ns.neigh.flush(dev);
+            }
+            self.ns.v6.neigh.flush(dev);
             return Ok(String::new());
         }
         let (Some(ip), Some(dev)) = (ip, dev) else {
@@ -79,6 +85,15 @@ impl Router {
                 "Device and destination are required arguments.".to_string(),
             ));
         };
+        if v6 || ip.contains(':') {
+            let ip: Ipv6Address = ip.parse().map_err(|_| {
+                (
+                    1,
+                    format!("Error: inet6 address is expected rather than \"{ip}\"."),
+                )
+            })?;
+            return self.neigh6_cmd(now, op, (ip, dev, mac), nud, ctx);
+        }
         let ip: Ipv4Address = ip.parse().map_err(|_| {
             (
                 1,
@@ -110,6 +125,39 @@ impl Router {
         }
     }
 
+    /// `ip -6 neigh add|replace|change|del` on the neighbour discovery table.
+    fn neigh6_cmd(
+        &mut self,
+        now: Instant,
+        op: &str,
+        (ip, dev, mac): (Ipv6Address, usize, Option<EthernetAddress>),
+        nud: Option<Nud>,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<String, (i32, String)> {
+        match op {
+            "add" | "replace" | "change" => {
+                let mac = mac.ok_or((2, "Error: No link layer address given.".to_string()))?;
+                let state = nud.unwrap_or(Nud::Permanent);
+                let waiting = self
+                    .ns
+                    .v6
+                    .neigh
+                    .set(now, op, (ip, dev, mac), state)
+                    .map_err(|e| (2, e.to_string()))?;
+                self.release6(dev, mac, waiting, ctx);
+                Ok(String::new())
+            }
+            "del" | "delete" => match self.ns.v6.neigh.remove(ip, dev) {
+                true => Ok(String::new()),
+                false => Err((2, "RTNETLINK answers: No such file or directory".into())),
+            },
+            other => Err((
+                255,
+                format!("Command \"{other}\" is unknown, try \"ip neigh help\"."),
+            )),
+        }
+    }
+
     /// `ip neigh show dev DEV`: that interface's entries, without `dev DEV`.
     pub(super) fn ip_neigh_dev(&self, dev: &str) -> Result<String, String> {
         if !self.ns.ifaces.iter().any(|f| f.name == dev) {
@@ -117,7 +165,12 @@ impl Router {
         }
         let all = self.neighbours();
         let mine: Vec<_> = all.into_iter().filter(|n| n.dev == dev).collect();
-        let text = iproute::ip_neigh(&mine);
+        let mine6: Vec<_> = self
+            .neighbours6()
+            .into_iter()
+            .filter(|n| n.dev == dev)
+            .collect();
+        let text = iproute::ip_neigh(&mine) + &iproute::ip_neigh(&mine6);
         Ok(text.replace(&format!(" dev {dev}"), ""))
     }
 }

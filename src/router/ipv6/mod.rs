@@ -382,7 +382,7 @@ impl Router {
     }
 
     /// Sends the packets that waited for a neighbour now found at `mac`.
-    fn release6(
+    pub(super) fn release6(
         &mut self,
         dev: usize,
         mac: EthernetAddress,
