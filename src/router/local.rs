@@ -71,7 +71,7 @@ impl Router {
             for dev in 0..self.ns.ifaces.len() {
                 let (name, mtu) = (self.ns.ifaces[dev].name.clone(), self.ns.ifaces[dev].mtu);
                 for c in self.addrs6(dev) {
-                    net.add_routed_addr6(&name, c, mtu, now);
+                    net.add_routed_addr6(&name, *c, mtu, now);
                 }
             }
             self.stack = Some(Stack::new(net).with_first_pid(FIRST_PID));

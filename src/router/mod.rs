@@ -1868,7 +1868,7 @@ impl Router {
             }
             if let Some(mut link) = self.vlan_link(i, own) {
                 if state.up {
-                    link.addrs6 = self.addrs6(i);
+                    link.addrs6 = self.addrs6(i).to_vec();
                 }
                 links.push(link);
                 continue;
@@ -1876,7 +1876,7 @@ impl Router {
             let ifindex = state.ifindex;
             let mut link = LinkInfo::veth(ifindex, &f.name, v, (f.mac, f.mtu), f.addrs.clone());
             if state.up {
-                link.addrs6 = self.addrs6(i);
+                link.addrs6 = self.addrs6(i).to_vec();
             }
             link.admin_up = state.up;
             link.activated = state.activated;

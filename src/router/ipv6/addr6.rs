@@ -89,7 +89,7 @@ impl Router {
         // The router's own stack speaks from every address it has.
         for dev in 0..self.ns.ifaces.len() {
             let (name, mtu) = (self.ns.ifaces[dev].name.clone(), self.ns.ifaces[dev].mtu);
-            let addrs = self.addrs6(dev);
+            let addrs = self.addrs6(dev).to_vec();
             if let Some(stack) = self.stack.as_mut() {
                 for c in addrs {
                     stack.net.add_routed_addr6(&name, c, mtu, now);

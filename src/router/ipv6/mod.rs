@@ -77,10 +77,11 @@ const ALL_ROUTERS: Ipv6Address = Ipv6Address::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
 
 impl Router {
     /// The IPv6 addresses of interface `dev` (none when IPv6 is off on it or it is gone).
-    pub(super) fn addrs6(&self, dev: usize) -> Vec<Ipv6Cidr> {
+    /// Borrowed: the receive path asks for them on every packet.
+    pub(super) fn addrs6(&self, dev: usize) -> &[Ipv6Cidr] {
         match self.ns.links.get(dev) {
-            Some(l) if l.gone => Vec::new(),
-            _ => self.ns.ifaces[dev].ipv6.clone().unwrap_or_default(),
+            Some(l) if l.gone => &[],
+            _ => self.ns.ifaces[dev].ipv6.as_deref().unwrap_or_default(),
         }
     }
 
@@ -129,7 +130,7 @@ impl Router {
         (0..self.ns.ifaces.len())
             .flat_map(|d| self.addrs6(d))
             .filter(|c| !c.address().is_unicast_link_local())
-            .max_by_key(common)
+            .max_by_key(|c| common(c))
             .map(|c| c.address())
             .or(link_local)
     }
@@ -704,7 +705,7 @@ impl Router {
         {
             addrs.push(link_local(mac));
         }
-        for c in self.addrs6(dev) {
+        for c in self.addrs6(dev).to_vec() {
             self.ns.v6.routes.add_connected(c, dev);
         }
     }
