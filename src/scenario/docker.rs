@@ -990,7 +990,9 @@ fn host_sysctls(
     networks: &[(Network, Location, Labels)],
     loc: Location,
 ) -> Vec<S<String>> {
-    let mut out = Vec::new();
+    // IPv4 forwarding is the daemon's to turn on (the host's `forwarding:`); IPv6's only
+    // for an IPv6 network (`setupIPv6Forwarding`), which the lab's networks never are.
+    let mut out = vec![at("net.ipv6.conf.all.forwarding=0".to_string(), loc)];
     // br_netfilter, only when a network turns ICC off or the proxy is off
     // (`enableBrNfCallIptables := !EnableICC || !EnableUserlandProxy`, §1.10).
     if !daemon.userland_proxy || networks.iter().any(|(n, _, _)| !n.enable_icc) {
