@@ -716,6 +716,8 @@ fn no_dump_makes_the_importer_panic() {
         ("--ip-addr", "ns/ip-addr.json"),
         ("--ip-route", "seed/ip-r.txt"),
         ("--ip-route", "ns/ip-route.json"),
+        ("--ip6-route", "ns6/ip6-route.txt"),
+        ("--ip6-route", "ns6/ip6-route.json"),
         ("--ip-rule", "ns/ip-rule.txt"),
         ("--iptables-save", "ns/iptables-save.txt"),
         ("--iptables-list", "ns/iptables-nvL.txt"),
@@ -790,6 +792,7 @@ fn no_dump_makes_the_importer_panic() {
             match flag {
                 "--ip-addr" => i.ip_addr = Some(src),
                 "--ip-route" => i.ip_route = Some(src),
+                "--ip6-route" => i.ip6_route = Some(src),
                 "--ip-rule" => i.ip_rule = Some(src),
                 "--iptables-save" => i.iptables_save = Some(src),
                 "--iptables-list" => i.iptables_list.push(src),
@@ -1005,4 +1008,47 @@ fn an_nft_ruleset_dump_loads_its_own_tables_and_leaves_iptables_nft_s_to_the_sav
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn ipv6_addresses_and_routes_come_back() {
+    // tests/fixtures/import/ns6/make.sh's namespace: eth0 with a global IPv6 address and
+    // its link-local one, docker0 with its link-local one alone, an IPv6 default route
+    // through a link-local gateway and a static route with a metric.
+    let d = tempfile::tempdir().unwrap();
+    let f = |n: &str| fixture("ns6", n);
+    for (sub, routes6) in [("text", "ip6-route.txt"), ("json", "ip6-route.json")] {
+        let dir = d.path().join(sub);
+        std::fs::create_dir(&dir).unwrap();
+        let lab = import(
+            &dir,
+            &[
+                "--ip-addr",
+                &f("ip-addr.txt"),
+                "--ip-route",
+                &f("ip-route.txt"),
+                "--ip6-route",
+                &f(routes6),
+            ],
+        );
+        check_and_run(&lab, &dir);
+        // ip -6 route: the dump's lines, but the bridge port's own fe80::/64 (the port
+        // is the bridge's in the lab).
+        let want: Vec<String> = lines(&read(&f("ip6-route.txt")))
+            .into_iter()
+            .filter(|l| !l.contains("veth1111111"))
+            .collect();
+        assert_eq!(lines(&show(&lab, "host", "ip -6 route")), want, "{sub}");
+        // ip -6 addr: each inet6 line of the dump's eth0, docker0 and lo.
+        let v6 = show(&lab, "host", "ip -6 addr");
+        let dump = read(&f("ip-addr.txt"));
+        for l in dump.lines().filter(|l| l.trim_start().starts_with("inet6")) {
+            if l.contains("fe80::7435") {
+                continue; // the veth's
+            }
+            assert!(v6.contains(l), "{l}: {v6}");
+        }
+        let about = about_items(&lab);
+        assert!(!about.iter().any(|i| i.contains("IPv6")), "{about:?}");
+    }
 }

@@ -194,6 +194,7 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
     plan.containers(&dumps);
     plan.lan_peers(&dumps.routes);
     plan.routes(&dumps.routes);
+    plan.routes6(&dumps.routes6);
     plan.rules(&dumps.rules);
     let tables = plan.iptables(&dumps);
     let yaml = plan.write(inputs, &dumps, &tables);
@@ -208,6 +209,7 @@ pub fn build(inputs: &Inputs) -> Result<Imported, ImportError> {
 struct Dumps {
     links: Vec<Link>,
     routes: Vec<iproute::Route>,
+    routes6: Vec<super::iproute6::Route6>,
     rules: Vec<iproute::Rule>,
     save: Option<iptables::SaveImport>,
     listing: Option<iptables::ListingImport>,
@@ -238,6 +240,10 @@ impl Dumps {
         };
         let rules = match &inputs.ip_rule {
             Some(s) => iproute::parse_rules(s)?,
+            None => Vec::new(),
+        };
+        let routes6 = match &inputs.ip6_route {
+            Some(s) => super::iproute6::parse_routes6(s)?,
             None => Vec::new(),
         };
         let save = inputs
@@ -301,6 +307,7 @@ impl Dumps {
         Ok(Dumps {
             links,
             routes,
+            routes6,
             rules,
             save,
             listing,
@@ -449,7 +456,7 @@ impl Plan {
     /// address after the first, go to about:.
     fn ipv6_of(&mut self, l: &super::ipaddr::Link) -> Option<String> {
         use smoltcp::wire::Ipv6Address;
-        let mut global: Vec<&str> = Vec::new();
+        let mut global: Vec<String> = Vec::new();
         let mut any = false;
         let eui64 = l
             .mac
@@ -457,11 +464,15 @@ impl Plan {
             .and_then(|m| m.parse::<smoltcp::wire::EthernetAddress>().ok())
             .map(crate::host::net::eui64_link_local);
         for text in &l.inet6 {
-            let Some(a) = text
-                .split('/')
-                .next()
-                .and_then(|a| a.parse::<Ipv6Address>().ok())
-            else {
+            // `ADDR/LEN` (LEN 1 to 128), or `ADDR` alone, a /128.
+            let read = match text.split_once('/') {
+                Some((a, l)) => a
+                    .parse::<Ipv6Address>()
+                    .ok()
+                    .zip(l.parse::<u8>().ok().filter(|l| (1..=128).contains(l))),
+                None => text.parse::<Ipv6Address>().ok().map(|a| (a, 128)),
+            };
+            let Some((a, len)) = read else {
                 self.not_imported
                     .push(format!("{}: IPv6 address `{text}` (unreadable)", l.name));
                 continue;
@@ -479,7 +490,7 @@ impl Plan {
                 self.not_imported
                     .push(format!("{}: IPv6 address {text}", l.name));
             } else {
-                global.push(text);
+                global.push(format!("{a}/{len}"));
             }
         }
         for extra in global.iter().skip(1) {
@@ -489,8 +500,7 @@ impl Plan {
             ));
         }
         match global.first() {
-            Some(g) if g.contains('/') => Some(g.to_string()),
-            Some(g) => Some(format!("{g}/128")),
+            Some(g) => Some(g.clone()),
             None => any.then(|| "link-local".to_string()),
         }
     }
@@ -870,6 +880,153 @@ impl Plan {
             // The lab's own parser has the last word.
             let words: Vec<&str> = cmd.split_whitespace().collect();
             if let Err(e) = crate::router::route::parse_route_cmd(&words) {
+                self.not_imported.push(format!("{what}: {e}"));
+                continue;
+            }
+            self.route_lines.push(cmd);
+        }
+    }
+
+    /// The router's IPv6 routes (`--ip6-route`) as `routes:` lines: connected ones come
+    /// with the addresses; others need a device the lab has, and a link-local gateway its
+    /// device.
+    fn routes6(&mut self, routes: &[super::iproute6::Route6]) {
+        use std::net::Ipv6Addr;
+        let prefix_of = |a: Ipv6Addr, len: u8| {
+            let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+            (u128::from(a) & mask, len)
+        };
+        // The table holds one route per prefix and metric (`File exists` for another),
+        // the connected ones of the lab's addresses included.
+        let mut added: BTreeSet<(Option<(u128, u8)>, u32)> = BTreeSet::new();
+        let kernel = crate::router::ipv6::route6::KERNEL_METRIC;
+        for i in &self.router_ifaces {
+            let Some(v6) = i.ipv6.as_deref() else {
+                continue;
+            };
+            added.insert((
+                Some(prefix_of(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 64)),
+                kernel,
+            ));
+            if let Some((a, l)) = v6.split_once('/')
+                && let (Ok(a), Ok(l)) = (a.parse::<Ipv6Addr>(), l.parse::<u8>())
+            {
+                added.insert((Some(prefix_of(a, l)), kernel));
+            }
+        }
+        for r in routes {
+            let what = format!("IPv6 route `{}`", r.text);
+            let table = r.table.as_deref().filter(|t| *t != "main");
+            if table == Some("local") || r.typ == "local" || r.typ == "multicast" {
+                continue;
+            }
+            if r.typ != "unicast" {
+                self.not_imported
+                    .push(format!("{what}: route type {} is not modelled", r.typ));
+                continue;
+            }
+            if let Some(t) = table {
+                self.not_imported
+                    .push(format!("{what}: IPv6 routes of table {t} are not modelled"));
+                continue;
+            }
+            let dev = r
+                .dev
+                .as_deref()
+                .and_then(|d| self.router_ifaces.iter().find(|i| i.name == d));
+            let link_local = r.dst == Some((Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 64));
+            if r.dev.is_some() && dev.is_none() {
+                // A bridge port's own fe80::/64 (the port is the bridge's in the lab, the
+                // device itself accounted for with the interfaces).
+                if !(r.is_kernel() && link_local) {
+                    self.not_imported
+                        .push(format!("{what}: its device is not in the lab"));
+                }
+                continue;
+            }
+            if r.is_kernel() {
+                // fe80::/64 and each address's prefix come with the lab's addresses.
+                let ours = dev.and_then(|i| i.ipv6.as_deref()).and_then(|a| {
+                    let (a, l) = a.split_once('/')?;
+                    Some(prefix_of(a.parse().ok()?, l.parse().ok()?))
+                });
+                let connected = r.dst.is_some_and(|(a, l)| Some(prefix_of(a, l)) == ours);
+                if !(link_local && dev.is_some_and(|i| i.ipv6.is_some()) || connected) {
+                    self.not_imported.push(format!(
+                        "{what}: a connected route of an address the lab does not have"
+                    ));
+                }
+                continue;
+            }
+            if r.via.is_none() && r.dev.is_none() {
+                self.not_imported
+                    .push(format!("{what}: neither a gateway nor a device"));
+                continue;
+            }
+            // The gateway must be reachable in the lab: a link-local one on an interface
+            // with IPv6, another on one of the lab's IPv6 prefixes (on `dev` if given).
+            if let Some(g) = r.via {
+                if g.is_unicast_link_local() && r.dev.is_none() {
+                    self.not_imported
+                        .push(format!("{what}: a link-local gateway without its device"));
+                    continue;
+                }
+                let on_link = self.router_ifaces.iter().any(|i| {
+                    let v6 = i.ipv6.as_deref();
+                    let here = r.dev.as_deref().is_none_or(|d| d == i.name);
+                    let holds = match g.is_unicast_link_local() {
+                        true => v6.is_some(),
+                        false => v6
+                            .and_then(|a| a.split_once('/'))
+                            .and_then(|(a, l)| Some((a.parse::<Ipv6Addr>().ok()?, l.parse().ok()?)))
+                            .is_some_and(|(a, l)| prefix_of(a, l) == prefix_of(g, l)),
+                    };
+                    here && holds
+                });
+                if !on_link {
+                    self.not_imported.push(format!(
+                        "{what}: its gateway {g} is on none of the lab's IPv6 links"
+                    ));
+                    continue;
+                }
+            }
+            let metric = r.metric.unwrap_or(crate::router::ipv6::route6::USER_METRIC);
+            if !added.insert((r.dst.map(|(a, l)| prefix_of(a, l)), metric)) {
+                self.not_imported.push(format!(
+                    "{what}: a route to the same prefix with the same metric came before it"
+                ));
+                continue;
+            }
+            let mut cmd = match r.dst {
+                None => "default".to_string(),
+                Some((a, 128)) => a.to_string(),
+                Some((a, l)) => format!("{a}/{l}"),
+            };
+            if let Some(g) = r.via {
+                cmd += &format!(" via {g}");
+            }
+            if let Some(d) = &r.dev {
+                cmd += &format!(" dev {d}");
+            }
+            if let Some(m) = r
+                .metric
+                .filter(|m| *m != crate::router::ipv6::route6::USER_METRIC)
+            {
+                cmd += &format!(" metric {m}");
+            }
+            let mut dropped: Vec<String> = r.other.clone();
+            if let Some(p) = r.proto.as_deref().filter(|p| *p != "boot") {
+                dropped.insert(0, format!("proto {p}"));
+            }
+            if !dropped.is_empty() {
+                self.approximated.push(format!(
+                    "{what}: `{}` not kept (imported as `{cmd}`)",
+                    dropped.join(" ")
+                ));
+            }
+            // The lab's own parser has the last word.
+            let words: Vec<&str> = cmd.split_whitespace().collect();
+            if let Err(e) = crate::router::ipv6::route6::parse_line(&words) {
                 self.not_imported.push(format!("{what}: {e}"));
                 continue;
             }

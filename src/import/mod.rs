@@ -11,6 +11,7 @@
 pub mod docker;
 pub mod ipaddr;
 pub mod iproute;
+pub mod iproute6;
 pub mod iptables;
 pub mod lab;
 pub mod nft;
@@ -91,6 +92,8 @@ impl std::error::Error for ImportError {}
 pub struct Inputs {
     pub ip_addr: Option<Source>,
     pub ip_route: Option<Source>,
+    /// What `ip -6 route` printed.
+    pub ip6_route: Option<Source>,
     pub ip_rule: Option<Source>,
     pub iptables_save: Option<Source>,
     pub iptables_list: Vec<Source>,

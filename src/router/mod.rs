@@ -710,8 +710,13 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
             Ok(RouterCmd::Rule(argv[2..].to_vec()))
         }
         ["ip", "-6", "route" | "r", rest @ ..] => ipv6::route6::parse(rest).map(RouterCmd::Route6),
-        // iproute2 takes the family from the prefix when `-6` is left out.
-        ["ip", "route" | "r", _, dst, ..] if dst.contains(':') => {
+        // iproute2 takes the family from the addresses when `-6` is left out.
+        [
+            "ip",
+            "route" | "r",
+            "add" | "append" | "del" | "delete" | "replace" | "change",
+            ..,
+        ] if ipv6::route6::is_ipv6_line(&words[2..]) => {
             ipv6::route6::parse(&words[2..]).map(RouterCmd::Route6)
         }
         ["ip", "route" | "r", ..] => route::parse_route_cmd(&words).map(RouterCmd::Route),

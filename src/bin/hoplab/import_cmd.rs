@@ -13,6 +13,9 @@ pub(crate) struct ImportArgs {
     /// What `ip route` (or `ip -j route`) printed.
     #[arg(long, value_name = "FILE")]
     ip_route: PathBuf,
+    /// What `ip -6 route` (or `ip -j -6 route`) printed.
+    #[arg(long, value_name = "FILE")]
+    ip6_route: Option<PathBuf>,
     /// What `ip rule` (or `ip -j rule`) printed.
     #[arg(long, value_name = "FILE")]
     ip_rule: Option<PathBuf>,
@@ -70,6 +73,11 @@ pub(crate) fn run(a: &ImportArgs) -> ExitCode {
         Ok(Inputs {
             ip_addr: Some(read("--ip-addr", &a.ip_addr)?),
             ip_route: Some(read("--ip-route", &a.ip_route)?),
+            ip6_route: a
+                .ip6_route
+                .as_deref()
+                .map(|p| read("--ip6-route", p))
+                .transpose()?,
             ip_rule: a
                 .ip_rule
                 .as_deref()

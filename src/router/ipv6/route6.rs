@@ -313,10 +313,32 @@ pub fn parse(words: &[&str]) -> Result<Route6Cmd, String> {
     Ok(cmd)
 }
 
-/// Whether a router's `routes:` line is an IPv6 route: `-6`, or an IPv6 prefix or gateway
-/// (iproute2 takes the family from the addresses).
+/// Whether a route's words (`[ip] [-6] [route] [add|...] PREFIX [via GW] ...`) are an
+/// IPv6 route: `-6`, or an IPv6 destination or gateway (iproute2 takes the family from
+/// the addresses).
 pub fn is_ipv6_line(words: &[&str]) -> bool {
-    words.contains(&"-6") || words.iter().any(|w| w.contains(':'))
+    let v6 = |w: &str| {
+        w.split('/')
+            .next()
+            .is_some_and(|a| a.parse::<Ipv6Address>().is_ok())
+    };
+    let mut rest = words.iter().skip_while(|w| {
+        matches!(
+            **w,
+            "ip" | "route"
+                | "r"
+                | "add"
+                | "append"
+                | "del"
+                | "delete"
+                | "replace"
+                | "change"
+                | "to"
+        )
+    });
+    words.contains(&"-6")
+        || rest.next().is_some_and(|w| v6(w))
+        || words.windows(2).any(|p| p[0] == "via" && v6(p[1]))
 }
 
 /// A `routes:` line (`[ip] [-6] [route] [add|del|replace] PREFIX ...`), parsed as
@@ -391,6 +413,21 @@ mod tests {
             Some(a("2001:db8:1::9"))
         );
         assert_eq!(t.lookup(a("fe80::7"), Some(1)).unwrap().dev, 1);
+    }
+
+    #[test]
+    fn the_family_comes_from_the_addresses() {
+        for (line, v6) in [
+            ("default via fe80::1 dev eth0", true),
+            ("ip route add 2001:db8::/32 via 2001:db8:1::1", true),
+            ("-6 route add default dev eth0", true),
+            ("ip route add default via 10.0.0.1", false),
+            // A colon elsewhere says nothing of the family.
+            ("10.0.0.0/24 dev eth0 proto :kernel", false),
+        ] {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(is_ipv6_line(&words), v6, "{line}");
+        }
     }
 
     #[test]
