@@ -183,3 +183,46 @@ fn a_bad_ipv6_route_in_a_step_is_a_lab_error() {
         "{e}"
     );
 }
+
+#[test]
+fn a_namespace_made_by_hand_takes_ipv6_and_its_link_local_address_comes_up_with_the_link() {
+    // As the kernel lists it: a static address on a link that is down, the link-local
+    // address only once the link is up.
+    let y = "version: 1
+name: netns-v6
+routers:
+  - name: host
+    interfaces: {}
+steps:
+  - {on: host, run: ip netns add ns1}
+  - {on: host, run: ip netns add ns2}
+  - {on: host, run: ip link add veth1 type veth peer name veth2}
+  - {on: host, run: ip link set veth1 netns ns1}
+  - {on: host, run: ip link set veth2 netns ns2}
+  - {on: host, run: ip netns exec ns1 ip -6 addr add 2001:db8::1/64 dev veth1}
+  - {on: host, run: ip netns exec ns2 ip -6 addr add 2001:db8::2/64 dev veth2}
+  - {name: down, on: ns1, show: ip -6 addr}
+  - {on: host, run: ip netns exec ns1 ip link set veth1 up}
+  - {on: host, run: ip netns exec ns2 ip link set veth2 up}
+  - {name: up, on: ns1, show: ip -6 addr}
+  - {name: ping, on: host, run: ip netns exec ns1 ping -6 -c 1 2001:db8::2}
+";
+    let lab = hoplab::scenario::parse(y, "netns-v6.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let opts = RunOptions {
+        out_dir: None,
+        seed: None,
+        capture: Some(CaptureMode::None),
+        interrupt: None,
+        merged_to: None,
+        max_capture_bytes: 0,
+        snaplen: None,
+    };
+    let r = Runner::new(&lab, &opts).expect("build").run();
+    let down = out(&r, "down").1;
+    assert!(down.contains("inet6 2001:db8::1/64 scope global"), "{down}");
+    assert!(!down.contains("scope link"), "{down}");
+    let up = out(&r, "up").1;
+    assert!(up.contains("scope link"), "{up}");
+    let (code, ping) = out(&r, "ping");
+    assert_eq!(code, 0, "{ping}");
+}

@@ -709,7 +709,13 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
             }
             Ok(RouterCmd::Rule(argv[2..].to_vec()))
         }
-        ["ip", "-6", "route" | "r", rest @ ..] => ipv6::route6::parse(rest).map(RouterCmd::Route6),
+        [
+            "ip",
+            "-6",
+            "route" | "r",
+            "add" | "append" | "del" | "delete" | "replace" | "change",
+            ..,
+        ] => ipv6::route6::parse(&words[3..]).map(RouterCmd::Route6),
         // iproute2 takes the family from the addresses when `-6` is left out.
         [
             "ip",
@@ -720,9 +726,13 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
             ipv6::route6::parse(&words[2..]).map(RouterCmd::Route6)
         }
         ["ip", "route" | "r", ..] => route::parse_route_cmd(&words).map(RouterCmd::Route),
-        ["ip", "-6", "addr" | "a" | "address", rest @ ..] => {
-            ipv6::addr6::parse(rest).map(RouterCmd::Addr6)
-        }
+        [
+            "ip",
+            "-6",
+            "addr" | "a" | "address",
+            "add" | "del" | "delete" | "replace" | "change" | "flush",
+            ..,
+        ] => ipv6::addr6::parse(&words[3..]).map(RouterCmd::Addr6),
         [
             "ip",
             "addr" | "a" | "address",
@@ -1872,17 +1882,13 @@ impl Router {
                 continue;
             }
             if let Some(mut link) = self.vlan_link(i, own) {
-                if state.up {
-                    link.addrs6 = self.addrs6(i).to_vec();
-                }
+                link.addrs6 = self.listed6(i);
                 links.push(link);
                 continue;
             }
             let ifindex = state.ifindex;
             let mut link = LinkInfo::veth(ifindex, &f.name, v, (f.mac, f.mtu), f.addrs.clone());
-            if state.up {
-                link.addrs6 = self.addrs6(i).to_vec();
-            }
+            link.addrs6 = self.listed6(i);
             link.admin_up = state.up;
             link.activated = state.activated;
             link.no_brd = self.ns.no_brd.clone();

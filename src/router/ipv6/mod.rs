@@ -85,6 +85,18 @@ impl Router {
         }
     }
 
+    /// The IPv6 addresses `ip addr` lists for `dev`: all of them on an interface that is
+    /// up; on one that is down its static ones alone, the link-local address coming with
+    /// the link.
+    pub(super) fn listed6(&self, dev: usize) -> Vec<Ipv6Cidr> {
+        let up = self.ns.links.get(dev).is_some_and(|l| l.up);
+        self.addrs6(dev)
+            .iter()
+            .filter(|c| up || !c.address().is_unicast_link_local())
+            .copied()
+            .collect()
+    }
+
     fn has_addr6(&self, dev: usize, a: Ipv6Address) -> bool {
         self.addrs6(dev).iter().any(|c| c.address() == a)
     }
