@@ -35,9 +35,13 @@ links:
 steps:
 "#;
 
+/// [`LAB`] with these steps, run.
 fn run(steps: &str) -> RunReport {
-    let y = format!("{LAB}{steps}");
-    let lab = hoplab::scenario::parse(&y, "router-ipv6.yaml").unwrap_or_else(|e| panic!("{e}"));
+    run_yaml(&format!("{LAB}{steps}"))
+}
+
+fn run_yaml(y: &str) -> RunReport {
+    let lab = hoplab::scenario::parse(y, "router-ipv6.yaml").unwrap_or_else(|e| panic!("{e}"));
     let opts = RunOptions {
         out_dir: None,
         seed: None,
@@ -207,17 +211,7 @@ steps:
   - {name: up, on: ns1, show: ip -6 addr}
   - {name: ping, on: host, run: ip netns exec ns1 ping -6 -c 1 2001:db8::2}
 ";
-    let lab = hoplab::scenario::parse(y, "netns-v6.yaml").unwrap_or_else(|e| panic!("{e}"));
-    let opts = RunOptions {
-        out_dir: None,
-        seed: None,
-        capture: Some(CaptureMode::None),
-        interrupt: None,
-        merged_to: None,
-        max_capture_bytes: 0,
-        snaplen: None,
-    };
-    let r = Runner::new(&lab, &opts).expect("build").run();
+    let r = run_yaml(y);
     let down = out(&r, "down").1;
     assert!(down.contains("inet6 2001:db8::1/64 scope global"), "{down}");
     assert!(!down.contains("scope link"), "{down}");

@@ -125,22 +125,19 @@ pub fn echo_reply(
     Some(buf)
 }
 
-/// The reset Linux sends for a TCP segment to a closed port (`tcp_v4_send_reset`).
-pub fn tcp_reset(mut buf: Vec<u8>, segment_ip: &[u8], ident: u16) -> Option<Vec<u8>> {
-    let ip = Ipv4Packet::new_checked(segment_ip).ok()?;
-    let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
+/// The reset that answers `tcp` (a segment from `from` to `to`, its checksum right, not
+/// itself a reset) as Linux's `tcp_v4_send_reset` and `tcp_v6_send_reset` make it: the
+/// segment's acknowledgement as the sequence number, else an acknowledgement of all it
+/// carried.
+pub fn reset_for(
+    tcp: &TcpPacket<&[u8]>,
+    from: IpAddress,
+    to: IpAddress,
+) -> Option<TcpRepr<'static>> {
     if tcp.rst() {
         return None;
     }
-    let (src, dst) = (ip.dst_addr(), ip.src_addr());
-    let caps = ChecksumCapabilities::default();
-    let repr_in = TcpRepr::parse(
-        &tcp,
-        &IpAddress::Ipv4(ip.src_addr()),
-        &IpAddress::Ipv4(ip.dst_addr()),
-        &caps,
-    )
-    .ok()?;
+    let repr_in = TcpRepr::parse(tcp, &from, &to, &ChecksumCapabilities::default()).ok()?;
     let (seq, ack) = if tcp.ack() {
         (tcp.ack_number(), None)
     } else {
@@ -149,7 +146,7 @@ pub fn tcp_reset(mut buf: Vec<u8>, segment_ip: &[u8], ident: u16) -> Option<Vec<
             Some(repr_in.seq_number + repr_in.segment_len()),
         )
     };
-    let repr = TcpRepr {
+    Some(TcpRepr {
         src_port: tcp.dst_port(),
         dst_port: tcp.src_port(),
         control: TcpControl::Rst,
@@ -162,7 +159,16 @@ pub fn tcp_reset(mut buf: Vec<u8>, segment_ip: &[u8], ident: u16) -> Option<Vec<
         sack_ranges: [None, None, None],
         timestamp: None,
         payload: &[],
-    };
+    })
+}
+
+/// The reset Linux sends for a TCP segment to a closed port (`tcp_v4_send_reset`).
+pub fn tcp_reset(mut buf: Vec<u8>, segment_ip: &[u8], ident: u16) -> Option<Vec<u8>> {
+    let ip = Ipv4Packet::new_checked(segment_ip).ok()?;
+    let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
+    let (src, dst) = (ip.dst_addr(), ip.src_addr());
+    let repr = reset_for(&tcp, IpAddress::Ipv4(dst), IpAddress::Ipv4(src))?;
+    let caps = ChecksumCapabilities::default();
     let len = repr.header_len();
     buf.clear();
     buf.resize(ETH_HEADER_LEN + 20 + len, 0);

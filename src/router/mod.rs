@@ -1276,10 +1276,15 @@ impl Router {
         (tag, mut frame): (PacketTag, Vec<u8>),
         ctx: &mut Ctx<'_>,
     ) {
+        // The packet's version says the EtherType (IPv6's path sends through here too).
+        let ethertype = match frame.get(ETH_HEADER_LEN).map(|b| b >> 4) {
+            Some(6) => EthernetProtocol::Ipv6,
+            _ => EthernetProtocol::Ipv4,
+        };
         let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
         eth.set_dst_addr(mac);
         eth.set_src_addr(self.ns.ifaces[dev].mac);
-        eth.set_ethertype(EthernetProtocol::Ipv4);
+        eth.set_ethertype(ethertype);
         self.transmit(dev, frame, tag, ctx);
     }
 

@@ -6,7 +6,7 @@
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::{
     EthernetFrame, EthernetProtocol, Icmpv6Message, Icmpv6Packet, IpAddress, IpProtocol,
-    Ipv6Address, Ipv6Packet, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
+    Ipv6Address, Ipv6Packet, TcpPacket,
 };
 
 use crate::link::ETH_HEADER_LEN;
@@ -76,30 +76,7 @@ pub fn tcp_reset(buf: Vec<u8>, segment_ip: &[u8]) -> Option<Vec<u8>> {
     let ip = Ipv6Packet::new_checked(segment_ip).ok()?;
     let (src, dst) = (ip.dst_addr(), ip.src_addr());
     let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
-    if tcp.rst() {
-        return None;
-    }
-    let (seq, ack) = match tcp.ack() {
-        true => (tcp.ack_number(), None),
-        false => {
-            let len = tcp.payload().len() + usize::from(tcp.syn()) + usize::from(tcp.fin());
-            (TcpSeqNumber(0), Some(tcp.seq_number() + len))
-        }
-    };
-    let repr = TcpRepr {
-        src_port: tcp.dst_port(),
-        dst_port: tcp.src_port(),
-        control: TcpControl::Rst,
-        seq_number: seq,
-        ack_number: ack,
-        window_len: 0,
-        window_scale: None,
-        max_seg_size: None,
-        sack_permitted: false,
-        sack_ranges: [None; 3],
-        timestamp: None,
-        payload: &[],
-    };
+    let repr = super::super::icmp::reset_for(&tcp, IpAddress::Ipv6(dst), IpAddress::Ipv6(src))?;
     let len = repr.buffer_len();
     let mut buf = frame(buf, IP6_LEN + len);
     let out = &mut buf[ETH_HEADER_LEN..];

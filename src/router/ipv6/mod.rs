@@ -16,8 +16,8 @@ pub mod icmp6;
 pub mod route6;
 
 use smoltcp::wire::{
-    EthernetAddress, EthernetFrame, EthernetProtocol, Icmpv6Message, Icmpv6Packet, IpProtocol,
-    Ipv6Address, Ipv6Cidr, Ipv6Packet, NdiscRepr, RawHardwareAddress,
+    EthernetAddress, Icmpv6Message, Icmpv6Packet, IpProtocol, Ipv6Address, Ipv6Cidr, Ipv6Packet,
+    NdiscRepr, RawHardwareAddress,
 };
 
 use super::Router;
@@ -403,22 +403,8 @@ impl Router {
         ctx: &mut Ctx<'_>,
     ) {
         for frame in waiting {
-            self.send6(dev, mac, frame, ctx);
+            self.send_frame(dev, mac, frame, ctx);
         }
-    }
-
-    fn send6(
-        &self,
-        dev: usize,
-        mac: EthernetAddress,
-        (tag, mut frame): (PacketTag, Vec<u8>),
-        ctx: &mut Ctx<'_>,
-    ) {
-        let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
-        eth.set_dst_addr(mac);
-        eth.set_src_addr(self.ns.ifaces[dev].mac);
-        eth.set_ethertype(EthernetProtocol::Ipv6);
-        self.transmit(dev, frame, tag, ctx);
     }
 
     /// A solicitation for `target` on `dev`: to its solicited-node group, or unicast to
@@ -461,7 +447,7 @@ impl Router {
     ) {
         let src = Ipv6Packet::new_unchecked(&frame.1[ETH_HEADER_LEN..]).src_addr();
         match self.ns.v6.neigh.resolve(now, next_hop, dev, frame) {
-            (Resolve::Send(mac), Some(frame)) => self.send6(dev, mac, frame, ctx),
+            (Resolve::Send(mac), Some(frame)) => self.send_frame(dev, mac, frame, ctx),
             (Resolve::Queued { probe }, _) => {
                 ctx.note(Note::Queued {
                     next_hop: next_hop.into(),
