@@ -140,30 +140,53 @@ pub fn parse_routes(src: &Source) -> Result<Vec<Route>, ImportError> {
     Ok(out)
 }
 
-fn parse_routes_json(src: &Source) -> Result<Vec<Route>, ImportError> {
-    let v: Value = serde_json::from_str(&src.text).map_err(|e| src.json_err("ip -j route", &e))?;
+/// The entries of an `ip -j route` dump of either family (`what`: the command, for
+/// errors), each with its `dst`, which every route has.
+pub(super) fn json_routes(src: &Source, what: &str) -> Result<Vec<(Value, String)>, ImportError> {
+    let v: Value = serde_json::from_str(&src.text).map_err(|e| src.json_err(what, &e))?;
     let Some(arr) = v.as_array() else {
-        return Err(src.not_format("ip -j route"));
+        return Err(src.not_format(what));
     };
+    arr.iter()
+        .enumerate()
+        .map(|(k, o)| {
+            let dst = o.get("dst").and_then(Value::as_str).ok_or_else(|| {
+                src.err(
+                    1,
+                    format!(
+                        "{}: not the JSON of {what}: entry {} has no \"dst\"",
+                        src.flag,
+                        k + 1
+                    ),
+                )
+            })?;
+            Ok((o.clone(), dst.to_string()))
+        })
+        .collect()
+}
+
+/// Route `k`'s field `what` could not be read from `tok`.
+pub(super) fn json_bad(src: &Source, k: usize, what: &str, tok: &str) -> ImportError {
+    src.err(
+        1,
+        format!("{}: route {}: bad {what} `{tok}`", src.flag, k + 1),
+    )
+}
+
+/// A JSON route's `flags`.
+pub(super) fn json_flags(o: &Value) -> impl Iterator<Item = String> + '_ {
+    o.get("flags")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str().map(str::to_string))
+}
+
+fn parse_routes_json(src: &Source) -> Result<Vec<Route>, ImportError> {
     let mut out = Vec::new();
-    for (k, o) in arr.iter().enumerate() {
+    for (k, (o, dst)) in json_routes(src, "ip -j route")?.into_iter().enumerate() {
         let s = |key: &str| o.get(key).and_then(Value::as_str).map(str::to_string);
-        let bad = |what: &str, tok: &str| {
-            src.err(
-                1,
-                format!("{}: route {}: bad {what} `{tok}`", src.flag, k + 1),
-            )
-        };
-        let dst = s("dst").ok_or_else(|| {
-            src.err(
-                1,
-                format!(
-                    "{}: not the JSON of ip -j route: entry {} has no \"dst\"",
-                    src.flag,
-                    k + 1
-                ),
-            )
-        })?;
+        let bad = |what: &str, tok: &str| json_bad(src, k, what, tok);
         let mut r = Route {
             line: 1,
             typ: s("type").unwrap_or_else(|| "unicast".into()),
@@ -188,16 +211,7 @@ fn parse_routes_json(src: &Source) -> Result<Vec<Route>, ImportError> {
                 r.src = Some(p.parse().map_err(|_| bad("source", &p))?);
             }
         }
-        for f in o
-            .get("flags")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(f) = f.as_str() {
-                r.other.push(f.to_string());
-            }
-        }
+        r.other.extend(json_flags(&o));
         // The line `ip route` would have printed.
         let mut t = String::new();
         if r.typ != "unicast" {

@@ -126,30 +126,11 @@ pub fn parse_routes6(src: &Source) -> Result<Vec<Route6>, ImportError> {
 }
 
 fn parse_json(src: &Source) -> Result<Vec<Route6>, ImportError> {
-    let v: Value =
-        serde_json::from_str(&src.text).map_err(|e| src.json_err("ip -j -6 route", &e))?;
-    let Some(arr) = v.as_array() else {
-        return Err(src.not_format("ip -j -6 route"));
-    };
+    use super::iproute::{json_bad, json_flags, json_routes};
     let mut out = Vec::new();
-    for (k, o) in arr.iter().enumerate() {
+    for (k, (o, dst)) in json_routes(src, "ip -j -6 route")?.into_iter().enumerate() {
         let s = |key: &str| o.get(key).and_then(Value::as_str).map(str::to_string);
-        let bad = |what: &str, tok: &str| {
-            src.err(
-                1,
-                format!("{}: route {}: bad {what} `{tok}`", src.flag, k + 1),
-            )
-        };
-        let dst = s("dst").ok_or_else(|| {
-            src.err(
-                1,
-                format!(
-                    "{}: not the JSON of ip -j -6 route: entry {} has no \"dst\"",
-                    src.flag,
-                    k + 1
-                ),
-            )
-        })?;
+        let bad = |what: &str, tok: &str| json_bad(src, k, what, tok);
         let mut r = Route6 {
             line: 1,
             typ: s("type").unwrap_or_else(|| "unicast".into()),
@@ -163,16 +144,7 @@ fn parse_json(src: &Source) -> Result<Vec<Route6>, ImportError> {
         if let Some(g) = s("gateway") {
             r.via = Some(g.parse().map_err(|_| bad("gateway", &g))?);
         }
-        for f in o
-            .get("flags")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(f) = f.as_str() {
-                r.other.push(f.to_string());
-            }
-        }
+        r.other.extend(json_flags(&o));
         if let Some(e) = o.get("expires").and_then(Value::as_u64) {
             r.other.push(format!("expires {e}sec"));
         }
