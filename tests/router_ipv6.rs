@@ -220,3 +220,22 @@ steps:
     let (code, ping) = out(&r, "ping");
     assert_eq!(code, 0, "{ping}");
 }
+
+#[test]
+fn setting_a_link_down_takes_its_ipv6_addresses() {
+    // As the kernel does with keep_addr_on_down 0: down and up again, eth0.10 has its
+    // link-local address alone (checked in a namespace: `ip -6 addr add` on a veth,
+    // `ip link set veth1 down`, `up`).
+    let r = run("  - {on: r, run: ip link set eth0.10 down}
+  - {name: down, on: r, show: ip -6 route}
+  - {on: r, run: ip link set eth0.10 up}
+  - {name: up, on: r, show: ip -6 addr}
+");
+    assert!(!out(&r, "down").1.contains("eth0.10"));
+    let up = out(&r, "up").1;
+    assert!(
+        up.contains("eth0.10@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UP qlen 1000\n    inet6 fe80::ff:fe00:1/64 scope link \n"),
+        "{up}"
+    );
+    assert!(!up.contains("2001:db8:10::1"), "{up}");
+}

@@ -708,9 +708,15 @@ impl Router {
         }
     }
 
-    /// Interface `dev` went down: its IPv6 routes and neighbours go.
+    /// Interface `dev` was set down: its IPv6 routes and neighbours go, and its IPv6
+    /// addresses with them, static ones too (`keep_addr_on_down` 0, the kernel's
+    /// default: `addrconf_ifdown`); coming up gives it its link-local address alone. A
+    /// link that loses its carrier keeps them.
     pub(super) fn disconnect6(&mut self, dev: usize) {
         self.ns.v6.routes.remove_dev(dev);
         self.ns.v6.neigh.flush_dev(dev);
+        if let Some(addrs) = self.ns.ifaces[dev].ipv6.as_mut() {
+            addrs.clear();
+        }
     }
 }
