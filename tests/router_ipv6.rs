@@ -3,7 +3,6 @@
 //! `ip -6 addr` as step results. (The kernel's side of the same behaviour is in
 //! tests/kernel_diff_v6_router.rs.)
 
-use hoplab::capture::CaptureMode;
 use hoplab::scenario::run::{RunOptions, RunReport, Runner};
 
 /// a (VLAN 10) and b (VLAN 20) on a VLAN-aware switch; r routes between its VLAN devices
@@ -42,15 +41,7 @@ fn run(steps: &str) -> RunReport {
 
 fn run_yaml(y: &str) -> RunReport {
     let lab = hoplab::scenario::parse(y, "router-ipv6.yaml").unwrap_or_else(|e| panic!("{e}"));
-    let opts = RunOptions {
-        out_dir: None,
-        seed: None,
-        capture: Some(CaptureMode::None),
-        interrupt: None,
-        merged_to: None,
-        max_capture_bytes: 0,
-        snaplen: None,
-    };
+    let opts = RunOptions::without_captures();
     Runner::new(&lab, &opts).expect("build").run()
 }
 

@@ -1,7 +1,6 @@
 //! `ss` on hosts and on a router's own stack, `| grep` after a step's command, and `sysctl`
 //! listings on routers, through small labs.
 
-use hoplab::capture::CaptureMode;
 use hoplab::scenario::run::{RunOptions, RunReport, Runner};
 
 /// h1 — r1 — h2; r1 drops TCP to port 81, so a connection there stays in SYN-SENT.
@@ -24,15 +23,7 @@ steps:
 fn run(steps: &str) -> RunReport {
     let y = format!("{LAB}{steps}");
     let lab = hoplab::scenario::parse(&y, "ss.yaml").unwrap_or_else(|e| panic!("{e}\n{y}"));
-    let opts = RunOptions {
-        out_dir: None,
-        seed: None,
-        capture: Some(CaptureMode::None),
-        interrupt: None,
-        merged_to: None,
-        max_capture_bytes: 0,
-        snaplen: None,
-    };
+    let opts = RunOptions::without_captures();
     Runner::new(&lab, &opts).expect("build").run()
 }
 

@@ -12,7 +12,6 @@ pub use spec::{PacketSpec, Proto, StateWanted};
 
 use super::model::Lab;
 use super::run::{RunOptions, Runner};
-use crate::capture::CaptureMode;
 use crate::router::{Router, TableWalk};
 use crate::sim::{DropReason, Note};
 use crate::time::{Duration, Instant};
@@ -93,11 +92,7 @@ pub fn explain(
     let opts = RunOptions {
         out_dir: Some(std::env::temp_dir()),
         seed,
-        capture: Some(CaptureMode::None),
-        interrupt: None,
-        merged_to: None,
-        max_capture_bytes: 0,
-        snaplen: None,
+        ..RunOptions::without_captures()
     };
     let mut runner = Runner::new(lab, &opts)?;
     let id = runner

@@ -4,7 +4,6 @@
 
 use super::model::Lab;
 use super::run::{RunOptions, Runner};
-use crate::capture::CaptureMode;
 use crate::filter::Filter;
 use crate::sim::TraceRecord;
 
@@ -67,11 +66,7 @@ pub fn trace(
     let opts = RunOptions {
         out_dir: Some(std::env::temp_dir()),
         seed,
-        capture: Some(CaptureMode::None),
-        interrupt: None,
-        merged_to: None,
-        max_capture_bytes: 0,
-        snaplen: None,
+        ..RunOptions::without_captures()
     };
     let mut runner = Runner::new(lab, &opts)?;
     runner.sim.set_trace();

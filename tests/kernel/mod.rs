@@ -12,7 +12,6 @@ use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use hoplab::capture::CaptureMode;
 use hoplab::scenario::run::{RunOptions, Runner};
 
 pub mod docker;
@@ -533,15 +532,7 @@ fn quote(s: &str) -> String {
 
 pub fn run_lab(y: &str) -> hoplab::scenario::run::RunReport {
     let lab = hoplab::scenario::parse(y, "kd.yaml").unwrap_or_else(|e| panic!("{e}\n{y}"));
-    let opts = RunOptions {
-        out_dir: None,
-        seed: None,
-        capture: Some(CaptureMode::None),
-        interrupt: None,
-        merged_to: None,
-        max_capture_bytes: 0,
-        snaplen: None,
-    };
+    let opts = RunOptions::without_captures();
     let mut runner = Runner::new(&lab, &opts).expect("build");
     runner.run()
 }

@@ -39,6 +39,22 @@ pub struct RunOptions {
     pub snaplen: Option<u32>,
 }
 
+impl RunOptions {
+    /// A run that writes no capture, with the lab's seed: what tests and the tools that
+    /// replay a lab (`explain`, `trace`) start from.
+    pub fn without_captures() -> RunOptions {
+        RunOptions {
+            out_dir: None,
+            seed: None,
+            capture: Some(CaptureMode::None),
+            interrupt: None,
+            merged_to: None,
+            max_capture_bytes: 0,
+            snaplen: None,
+        }
+    }
+}
+
 /// `--max-capture-bytes` when not given: 2 GiB.
 pub const DEFAULT_MAX_CAPTURE_BYTES: u64 = 2 << 30;
 

@@ -243,15 +243,7 @@ fn the_saved_text_replays_the_session() {
     let lab = parse(&text, "saved.yaml").unwrap();
     assert_eq!(lab.steps.len(), 7);
     // The lab's own expectations still hold, and the last listing is the session's.
-    let opts = RunOptions {
-        out_dir: None,
-        seed: None,
-        capture: Some(CaptureMode::None),
-        interrupt: None,
-        merged_to: None,
-        max_capture_bytes: 0,
-        snaplen: None,
-    };
+    let opts = RunOptions::without_captures();
     let report = Runner::new(&lab, &opts).unwrap().run();
     assert!(report.passed, "{report:?}");
     assert_eq!(report.steps[6].listing.as_deref(), Some(listing.as_str()));
