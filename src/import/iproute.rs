@@ -58,33 +58,90 @@ const FLAGS: &[&str] = &[
     "trap",
 ];
 
+/// One line of a route listing (either family's), split: its number and text, its type
+/// (`unicast` unless the line begins with another), its destination and the words after.
+pub(super) struct RouteLine<'a> {
+    pub n: usize,
+    pub line: &'a str,
+    pub typ: &'a str,
+    pub dst: &'a str,
+    rest: Vec<&'a str>,
+}
+
+/// The non-empty lines of a route listing, one at a time (so a dump's errors come in its
+/// order); a line with a type and no destination is the error. `types` are the route types
+/// the family's listing prints.
+pub(super) fn route_lines<'a>(
+    src: &'a Source,
+    types: &'a [&'a str],
+) -> impl Iterator<Item = Result<RouteLine<'a>, ImportError>> + 'a {
+    src.text.lines().enumerate().filter_map(move |(i, raw)| {
+        let (n, line) = (i + 1, raw.trim());
+        let mut w: Vec<&str> = line.split_whitespace().collect();
+        let first = *w.first()?;
+        let typ = match types.contains(&first) {
+            true => w.remove(0),
+            false => "unicast",
+        };
+        let Some(&dst) = w.first() else {
+            return Some(Err(src.err(
+                n,
+                format!("{}: a route without a destination: `{line}`", src.flag),
+            )));
+        };
+        let rest = w.split_off(1);
+        Some(Ok(RouteLine {
+            n,
+            line,
+            typ,
+            dst,
+            rest,
+        }))
+    })
+}
+
+impl<'a> RouteLine<'a> {
+    /// The options after the destination, in order: one of `flags` alone, else a key and
+    /// its value (a key without one is the error).
+    pub(super) fn options(
+        &self,
+        src: &'a Source,
+        flags: &'a [&'a str],
+    ) -> impl Iterator<Item = Result<(&'a str, Option<&'a str>), ImportError>> + '_ {
+        let mut k = 0;
+        std::iter::from_fn(move || {
+            let key = *self.rest.get(k)?;
+            if flags.contains(&key) {
+                k += 1;
+                return Some(Ok((key, None)));
+            }
+            let Some(&v) = self.rest.get(k + 1) else {
+                k = self.rest.len();
+                return Some(Err(src.err(
+                    self.n,
+                    format!("{}: `{key}` without a value in `{}`", src.flag, self.line),
+                )));
+            };
+            k += 2;
+            Some(Ok((key, Some(v))))
+        })
+    }
+}
+
 /// Reads `ip route` or `ip -j route`.
 pub fn parse_routes(src: &Source) -> Result<Vec<Route>, ImportError> {
     if src.text.trim_start().starts_with('[') {
         return parse_routes_json(src);
     }
     let mut out = Vec::new();
-    for (i, raw) in src.text.lines().enumerate() {
-        let n = i + 1;
-        let line = raw.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let mut w: Vec<&str> = line.split_whitespace().collect();
+    for l in route_lines(src, TYPES) {
+        let l = l?;
+        let (n, line, dst) = (l.n, l.line, l.dst);
         let mut r = Route {
             line: n,
             text: line.to_string(),
-            typ: "unicast".into(),
+            typ: l.typ.to_string(),
             ..Route::default()
-        };
-        if TYPES.contains(&w[0]) {
-            r.typ = w.remove(0).to_string();
-        }
-        let Some(dst) = w.first().copied() else {
-            return Err(src.err(
-                n,
-                format!("{}: a route without a destination: `{line}`", src.flag),
-            ));
         };
         let first = out.is_empty();
         let bad = |what: &str, tok: &str| {
@@ -104,19 +161,11 @@ pub fn parse_routes(src: &Source) -> Result<Vec<Route>, ImportError> {
         } else {
             r.dst = Some(Cidr::parse(dst).ok_or_else(|| bad("destination", dst))?);
         }
-        let mut k = 1;
-        while k < w.len() {
-            let key = w[k];
-            if FLAGS.contains(&key) {
+        for o in l.options(src, FLAGS) {
+            let (key, v) = o?;
+            let Some(v) = v else {
                 r.other.push(key.to_string());
-                k += 1;
                 continue;
-            }
-            let Some(v) = w.get(k + 1).copied() else {
-                return Err(src.err(
-                    n,
-                    format!("{}: `{key}` without a value in `{line}`", src.flag),
-                ));
             };
             match key {
                 "via" if r.ipv6 || v == "inet6" => {}
@@ -130,7 +179,6 @@ pub fn parse_routes(src: &Source) -> Result<Vec<Route>, ImportError> {
                 "table" => r.table = Some(v.to_string()),
                 _ => r.other.push(format!("{key} {v}")),
             }
-            k += 2;
         }
         out.push(r);
     }

@@ -61,49 +61,28 @@ pub fn parse_routes6(src: &Source) -> Result<Vec<Route6>, ImportError> {
         return parse_json(src);
     }
     let mut out = Vec::new();
-    for (i, raw) in src.text.lines().enumerate() {
-        let n = i + 1;
-        let line = raw.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let mut w: Vec<&str> = line.split_whitespace().collect();
+    for l in super::iproute::route_lines(src, TYPES) {
+        let l = l?;
+        let (n, line, dst) = (l.n, l.line, l.dst);
         let mut r = Route6 {
             line: n,
             text: line.to_string(),
-            typ: "unicast".into(),
+            typ: l.typ.to_string(),
             ..Route6::default()
         };
-        if TYPES.contains(&w[0]) {
-            r.typ = w.remove(0).to_string();
-        }
         let bad = |what: &str, tok: &str| {
             src.err(n, format!("{}: bad {what} `{tok}` in `{line}`", src.flag))
-        };
-        let Some(dst) = w.first().copied() else {
-            return Err(src.err(
-                n,
-                format!("{}: a route without a destination: `{line}`", src.flag),
-            ));
         };
         r.dst = match prefix(dst) {
             Some(d) => d,
             None if out.is_empty() => return Err(src.not_format("ip -6 route")),
             None => return Err(bad("destination", dst)),
         };
-        let mut k = 1;
-        while k < w.len() {
-            let key = w[k];
-            if FLAGS.contains(&key) {
+        for o in l.options(src, FLAGS) {
+            let (key, v) = o?;
+            let Some(v) = v else {
                 r.other.push(key.to_string());
-                k += 1;
                 continue;
-            }
-            let Some(v) = w.get(k + 1).copied() else {
-                return Err(src.err(
-                    n,
-                    format!("{}: `{key}` without a value in `{line}`", src.flag),
-                ));
             };
             match key {
                 "via" => r.via = Some(v.parse().map_err(|_| bad("gateway", v))?),
@@ -115,7 +94,6 @@ pub fn parse_routes6(src: &Source) -> Result<Vec<Route6>, ImportError> {
                 "pref" if v == "medium" => {}
                 _ => r.other.push(format!("{key} {v}")),
             }
-            k += 2;
         }
         out.push(r);
     }
