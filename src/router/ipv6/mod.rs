@@ -483,8 +483,8 @@ impl Router {
         self.output6(now, dev, via.unwrap_or(dst), (tag, frame), ctx);
     }
 
-    /// Whether a link-local `dst` was last heard on `dev` (its neighbour entry), or, not
-    /// known anywhere, whether `dev` is the only IPv6 interface.
+    /// Whether a link-local `dst` was last heard on `dev` (its neighbour entry); a `dst`
+    /// known on no interface may be on any (the caller takes the first usable one).
     fn is_on_link6(&self, dev: usize, dst: Ipv6Address) -> bool {
         let entries = self.ns.v6.neigh.entries();
         match entries.iter().find(|n| n.ip == dst) {
