@@ -529,8 +529,8 @@ fn packets() -> Vec<(
     ];
     let base = PacketView {
         len: 40,
-        src: Ipv4Address::new(10, 0, 0, 1),
-        dst: Ipv4Address::new(172, 17, 0, 2),
+        src: Ipv4Address::new(10, 0, 0, 1).into(),
+        dst: Ipv4Address::new(172, 17, 0, 2).into(),
         proto: 6,
         sport: Some(12345),
         dport: Some(80),
@@ -541,8 +541,8 @@ fn packets() -> Vec<(
         out_iface: None,
         ct: Some(CtView {
             state: CtState::New,
-            orig_src: Ipv4Address::new(10, 0, 0, 1),
-            orig_dst: Ipv4Address::new(172, 17, 0, 2),
+            orig_src: Ipv4Address::new(10, 0, 0, 1).into(),
+            orig_dst: Ipv4Address::new(172, 17, 0, 2).into(),
             orig_sport: Some(12345),
             orig_dport: Some(80),
             reply: false,
@@ -1415,6 +1415,12 @@ routers:
       - iptables -A FORWARD -m conntrack --ctstate INVALID -j LOG --log-prefix 'invalid '
       - iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
       - iptables -A FORWARD -p icmp -m limit --limit 5/sec -j ACCEPT
+      - ip6tables -t nat -A POSTROUTING -s 2001:db8:11::/64 ! -o br0 -j MASQUERADE
+      - ip6tables -t nat -A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination [2001:db8:11::2]:80
+      - ip6tables -A INPUT -p udp --dport 53 -j REJECT
+      - ip6tables -A FORWARD -m conntrack --ctstate INVALID -j LOG --log-prefix 'invalid6 '
+      - ip6tables -A FORWARD -p ipv6-icmp --icmpv6-type echo-request -j ACCEPT
+      - ip6tables -A FORWARD -p tcp -j REJECT --reject-with tcp-reset
 hosts:
   - name: h1
     interfaces:

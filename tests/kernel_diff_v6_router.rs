@@ -5,6 +5,10 @@
 //! their exit codes, and the router's listings must read the same. Needs root and network
 //! namespaces (see `tests/kernel/mod.rs`).
 //!
+//! The `kd_v6_ip6tables_*` cases give the router ip6tables rules (iptables 1.8.9, the
+//! machine's): verdicts, REJECT's answers, NAT66, listings with their counters, and the
+//! refusals of rules ip6tables does not take.
+//!
 //! Duplicate address detection is off in the namespaces (`accept_dad=0`): hoplab's
 //! addresses are usable at once.
 
@@ -148,6 +152,7 @@ hosts:
     gateway6: "fe80::42:acff:fe12:1"
 routers:
   - name: r
+    iptables_version: '1.8.9'
     interfaces:
       eth0: {ipv6: "2001:db8:1::1/64", mac: "02:42:ac:11:00:01"}
       eth1: {ipv6: "2001:db8:2::1/64", mac: "02:42:ac:12:00:01", mtu: 1400}
@@ -511,6 +516,194 @@ fn kd_v6_router_neighbours() {
             "2001:db8:1::10 dev eth0 lladdr 02:42:ac:11:00:02",
             "2001:db8:2::20 dev eth1 lladdr 02:42:ac:12:00:02",
             "2001:db8:2::77 dev eth1 FAILED",
+        ]
+    );
+}
+
+// A filtering router: new flows in FORWARD only for echo requests, TCP from a refused by a
+// reset and UDP by ICMPv6 administratively prohibited (which traceroute's probes meet
+// beyond the router).
+case!(
+    kd_v6_ip6tables_filter_verdicts,
+    "ipf",
+    [
+        run("r", "ip6tables -P FORWARD DROP"),
+        run(
+            "r",
+            "ip6tables -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
+        ),
+        run(
+            "r",
+            "ip6tables -A FORWARD -p ipv6-icmp --icmpv6-type echo-request -j ACCEPT"
+        ),
+        run(
+            "r",
+            "ip6tables -A FORWARD -s 2001:db8:1::/64 -p tcp -j REJECT --reject-with tcp-reset"
+        ),
+        run(
+            "r",
+            "ip6tables -A FORWARD -p udp -j REJECT --reject-with icmp6-adm-prohibited"
+        ),
+        run("a", "ping -6 -c 2 2001:db8:2::20"),
+        run("a", "curl -s http://[2001:db8:2::20]:81/"),
+        run("a", "traceroute -6 -n 2001:db8:2::20"),
+        run("b", "ping -6 -c 1 2001:db8:1::10"),
+        show("r", "ip6tables -S"),
+        show("r", "ip6tables -L FORWARD"),
+        show("r", "iptables -nvL FORWARD"),
+    ]
+);
+
+// Echo requests from b's side refused (ICMPv6 administratively prohibited, which ping
+// reports), a's let through with their replies: the rules' packet and byte counters.
+case!(
+    kd_v6_ip6tables_counters,
+    "ipc",
+    [
+        run("r", "ip6tables -P FORWARD DROP"),
+        run(
+            "r",
+            "ip6tables -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
+        ),
+        run(
+            "r",
+            "ip6tables -A FORWARD -s 2001:db8:2::/64 -p ipv6-icmp --icmpv6-type echo-request -j REJECT --reject-with icmp6-adm-prohibited"
+        ),
+        run(
+            "r",
+            "ip6tables -A FORWARD -p ipv6-icmp --icmpv6-type echo-request -j ACCEPT"
+        ),
+        run("a", "ping -6 -c 2 2001:db8:2::20"),
+        run("b", "ping -6 -c 1 2001:db8:1::10"),
+        run("a", "ping -6 -c 1 -s 1000 2001:db8:2::20"),
+        show("r", "ip6tables -nvL FORWARD"),
+        show("r", "ip6tables -vL FORWARD"),
+    ]
+);
+
+/// ip6tables' refusals, word for word with their exit codes, and what it takes as it
+/// lists it (the kernel's ip6tables against hoplab's rule engine).
+#[test]
+fn kd_v6_ip6tables_refuses_what_ip6tables_refuses() {
+    if !privileged("kd_v6_ip6tables_refuses_what_ip6tables_refuses") {
+        return;
+    }
+    let cmds = [
+        "ip6tables -A FORWARD -s 10.0.0.1 -j ACCEPT",
+        "ip6tables -A FORWARD -p icmp --icmp-type echo-request -j ACCEPT",
+        "ip6tables -A FORWARD -f -j DROP",
+        "ip6tables -A FORWARD -j REJECT --reject-with icmp-host-unreachable",
+        "ip6tables -A FORWARD -p ipv6-icmp --icmpv6-type bogus -j ACCEPT",
+        "ip6tables -A FORWARD -m ttl --ttl-eq 3 -j DROP",
+        "ip6tables -t nat -A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1",
+        "ip6tables -A FORWARD -p icmp -j ACCEPT",
+        "ip6tables -A FORWARD -p icmpv6 --icmpv6-type 1/3 -j ACCEPT",
+        "ip6tables -A FORWARD -p ipv6-icmp ! --icmpv6-type pong -j DROP",
+        "ip6tables -A FORWARD -j REJECT --reject-with no-route",
+        "ip6tables -A FORWARD -p tcp -j REJECT",
+        "ip6tables -A FORWARD -s 2001:db8::/ffff:ffff:: -d ::1 -j ACCEPT",
+        "ip6tables -t nat -A PREROUTING -p tcp -j DNAT --to-destination 2001:db8::1:80",
+        "ip6tables -t nat -A PREROUTING -p tcp --dport 81 -j DNAT --to-destination [2001:db8::1]:80-90",
+        "ip6tables -t nat -A POSTROUTING -o eth1 -j MASQUERADE --to-ports 1024-2048",
+        "ip6tables -S FORWARD",
+        "ip6tables -L FORWARD",
+        "ip6tables -nvL FORWARD",
+        "ip6tables -t nat -S",
+        "ip6tables -t nat -L",
+    ];
+    let bed = Bed::new("ipe");
+    let mut ours =
+        hoplab::netfilter::rules::Tables::new_v6(hoplab::netfilter::rules::IptablesVersion::V1_8_9);
+    for c in cmds {
+        let argv: Vec<&str> = c.split_whitespace().collect();
+        let (code, out, err) = bed.r.run(&argv, "");
+        let args: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+        let (our_code, our_text) = match ours.apply(&args) {
+            Ok(text) => (0, text),
+            Err(e) => (e.exit_code(), e.to_string()),
+        };
+        assert_eq!(
+            (our_text.trim_end(), our_code),
+            ((out + &err).trim_end(), code),
+            "{c}"
+        );
+    }
+}
+
+/// Conntrack lines with the parts that differ from run to run taken out: the seconds left
+/// and an echo's identifier.
+fn flows(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.starts_with("conntrack v"))
+        .map(|l| {
+            l.split_whitespace()
+                .enumerate()
+                .map(|(i, w)| match (i, w) {
+                    (2, _) => "T",
+                    (_, w) if w.starts_with("id=") => "id=N",
+                    (_, w) => w,
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+/// A listing with each rule's byte counter taken out.
+fn packets(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            match w.first().map(|p| p.parse::<u64>().is_ok()) {
+                Some(true) if w.len() > 2 => format!("{} {}", w[0], w[2..].join(" ")),
+                _ => l.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// NAT66: a's echo requests leave masqueraded behind the router's address on b's link,
+/// and a TCP connection to the router's port 8080 goes to b's port 80 (DNAT) where b
+/// refuses it: the reset comes back un-NATed. The flows and the nat table's counters after.
+#[test]
+fn kd_v6_ip6tables_masquerade_and_dnat() {
+    if !privileged("kd_v6_ip6tables_masquerade_and_dnat") {
+        return;
+    }
+    let cmds = [
+        run(
+            "r",
+            "ip6tables -t nat -A POSTROUTING -s 2001:db8:1::/64 -o eth1 -j MASQUERADE",
+        ),
+        run(
+            "r",
+            "ip6tables -t nat -A PREROUTING -i eth0 -p tcp --dport 8080 -j DNAT --to-destination [2001:db8:2::20]:80",
+        ),
+        run("a", "ping -6 -c 1 2001:db8:2::20"),
+        run("a", "curl -s http://[2001:db8:1::1]:8080/"),
+        show("r", "conntrack -L -f ipv6 -p icmpv6"),
+        show("r", "conntrack -L -f ipv6 -p tcp"),
+        show("r", "ip6tables -t nat -nvL"),
+        show("r", "ip6tables -t nat -S"),
+    ];
+    let k = kernel("ipn", &cmds);
+    let h = hoplab(&cmds);
+    for i in [0, 1, 2, 3, 7] {
+        assert_eq!(normal(&h[i].0), normal(&k[i].0), "{}", cmds[i].text);
+        assert_eq!(h[i].1, k[i].1, "{}: exit codes", cmds[i].text);
+    }
+    // A SYN from Linux carries timestamps, one from a hoplab host does not: the byte
+    // counters of rules TCP went through differ by that, the packets do not.
+    assert_eq!(packets(&h[6].0), packets(&k[6].0), "{}", cmds[6].text);
+    for i in [4, 5] {
+        assert_eq!(flows(&h[i].0), flows(&k[i].0), "{}", cmds[i].text);
+    }
+    assert_eq!(
+        flows(&k[4].0),
+        [
+            "icmpv6 58 T src=2001:db8:1::10 dst=2001:db8:2::20 type=128 code=0 id=N \
+          src=2001:db8:2::20 dst=2001:db8:2::1 type=129 code=0 id=N mark=0 use=1"
         ]
     );
 }

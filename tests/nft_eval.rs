@@ -15,7 +15,7 @@ use hoplab::netfilter::{AddrType, CtState, CtView, Hook, NatAction, NoConns, Rej
 use hoplab::nft::{ChainRef, Nft};
 use hoplab::time::Instant;
 use kernel::privileged;
-use smoltcp::wire::Ipv4Address;
+use smoltcp::wire::{IpAddress, Ipv4Address};
 
 /// Two namespaces, `a` (10.77.0.1) and `b` (10.77.0.2), joined by a veth pair (`nfa` in
 /// `a`, `nfb` in `b`); deleted on drop.
@@ -209,7 +209,10 @@ fn echo(id: u16) -> Vec<u8> {
 struct HostB;
 
 impl Env for HostB {
-    fn addr_type(&self, a: Ipv4Address) -> AddrType {
+    fn addr_type(&self, a: IpAddress) -> AddrType {
+        let IpAddress::Ipv4(a) = a else {
+            return AddrType::Unicast;
+        };
         match a.octets() {
             [10, 77, 0, 2] | [127, ..] => AddrType::Local,
             [10, 77, 0, 255] => AddrType::Broadcast,
@@ -228,8 +231,8 @@ fn hoplab_run(
 ) -> hoplab::netfilter::hooks::ChainOutcome {
     let t = &n.ruleset.tables[0];
     let ci = t.chains.iter().position(|c| &*c.name == chain).unwrap();
-    let src = Ipv4Address::from_octets(ip[12..16].try_into().unwrap());
-    let dst = Ipv4Address::from_octets(ip[16..20].try_into().unwrap());
+    let src = IpAddress::Ipv4(Ipv4Address::from_octets(ip[12..16].try_into().unwrap()));
+    let dst = IpAddress::Ipv4(Ipv4Address::from_octets(ip[16..20].try_into().unwrap()));
     let ct = CtView {
         state: CtState::New,
         orig_src: src,
@@ -436,7 +439,7 @@ fn kd_nft_eval_dnat_binds_what_the_kernel_translates_to() {
     pair.nft(&pair.b, rules);
     pair.nft(&pair.b, after_nat);
     let mut n = hoplab_nft(rules);
-    let b = Ipv4Address::new(10, 77, 0, 2);
+    let b = IpAddress::Ipv4(Ipv4Address::new(10, 77, 0, 2));
     let cases = [
         (
             tcp(40001, 80, 0x02),

@@ -7,12 +7,15 @@ use hoplab::netfilter::hooks::{Env, Notes};
 use hoplab::netfilter::{AddrType, CtState, CtView, Hook, NoConns, Verdict};
 use hoplab::nft::{ChainRef, Nft};
 use hoplab::time::Instant;
-use smoltcp::wire::Ipv4Address;
+use smoltcp::wire::{IpAddress, Ipv4Address};
 
 struct Host;
 
 impl Env for Host {
-    fn addr_type(&self, a: Ipv4Address) -> AddrType {
+    fn addr_type(&self, a: IpAddress) -> AddrType {
+        let IpAddress::Ipv4(a) = a else {
+            return AddrType::Unicast;
+        };
         match a.octets() {
             [10, 0, 0, 1] => AddrType::Local,
             _ => AddrType::Unicast,
@@ -67,8 +70,8 @@ fn nft_chain_walks_do_not_allocate_per_packet() {
     let run = |n: &mut Nft, ip: &[u8], now: Instant| {
         let mut ct = CtView {
             state: CtState::New,
-            orig_src: Ipv4Address::UNSPECIFIED,
-            orig_dst: Ipv4Address::UNSPECIFIED,
+            orig_src: IpAddress::Ipv4(Ipv4Address::UNSPECIFIED),
+            orig_dst: IpAddress::Ipv4(Ipv4Address::UNSPECIFIED),
             orig_sport: None,
             orig_dport: None,
             reply: false,

@@ -11,25 +11,38 @@
 
 use super::packet::{Hook, Table};
 
-/// A protocol family's hooks. The ordering structure assumes none; only IPv4 is registered
-/// so far.
+/// A protocol family's hooks: each family has its own base chains on each hook (iptables'
+/// tables on IPv4's, ip6tables' on IPv6's), as the kernel keeps `nf_hook_entries` per family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Family {
     /// `NFPROTO_IPV4`.
     Ipv4,
+    /// `NFPROTO_IPV6`.
+    Ipv6,
 }
 
 impl Family {
-    pub const ALL: [Family; 1] = [Family::Ipv4];
+    pub const ALL: [Family; 2] = [Family::Ipv4, Family::Ipv6];
 
     fn index(self) -> usize {
         match self {
             Family::Ipv4 => 0,
+            Family::Ipv6 => 1,
+        }
+    }
+
+    /// The family of an IP packet, from its version; `None` for neither.
+    pub fn of_packet(ip: &[u8]) -> Option<Family> {
+        match ip.first()? >> 4 {
+            4 => Some(Family::Ipv4),
+            6 => Some(Family::Ipv6),
+            _ => None,
         }
     }
 }
 
-/// `enum nf_ip_hook_priorities` of `include/uapi/linux/netfilter_ipv4.h`.
+/// `enum nf_ip_hook_priorities` of `include/uapi/linux/netfilter_ipv4.h` (IPv6's
+/// `nf_ip6_hook_priorities` has the same values).
 pub mod priority {
     /// `NF_IP_PRI_RAW`.
     pub const RAW: i32 = -300;
@@ -156,14 +169,21 @@ impl Chains {
         Chains { lists }
     }
 
-    /// Linux's IPv4 hooks with conntrack, NAT and the iptables tables registered: raw,
-    /// conntrack, mangle and nat (DNAT) in PREROUTING and OUTPUT, OUTPUT's filter after;
-    /// mangle and filter in FORWARD; mangle, filter, nat (SNAT) and confirmation in INPUT;
-    /// mangle, nat and confirmation in POSTROUTING.
-    pub fn iptables_ipv4() -> Chains {
-        use priority::*;
+    /// Linux's IPv4 and IPv6 hooks with conntrack, NAT and the iptables (ip6tables) tables
+    /// registered: raw, conntrack, mangle and nat (DNAT) in PREROUTING and OUTPUT, OUTPUT's
+    /// filter after; mangle and filter in FORWARD; mangle, filter, nat (SNAT) and
+    /// confirmation in INPUT; mangle, nat and confirmation in POSTROUTING.
+    pub fn iptables() -> Chains {
         let mut c = Chains::new();
-        let f = Family::Ipv4;
+        for f in Family::ALL {
+            c.register_iptables(f);
+        }
+        c
+    }
+
+    fn register_iptables(&mut self, f: Family) {
+        use priority::*;
+        let c = self;
         let table = |hook, priority, t| BaseChain {
             family: f,
             hook,
@@ -211,7 +231,6 @@ impl Chains {
         for hook in [Hook::Input, Hook::Postrouting] {
             c.register(step(hook, CONFIRM, Step::Confirm));
         }
-        c
     }
 
     /// Adds a chain of type nat to the hook's NAT step, after those of lower or equal
@@ -313,7 +332,7 @@ mod tests {
 
     #[test]
     fn iptables_chains_run_in_the_kernels_priority_order() {
-        let c = Chains::iptables_ipv4();
+        let c = Chains::iptables();
         use Step::*;
         assert_eq!(
             steps(&c, Hook::Prerouting),
@@ -362,7 +381,7 @@ mod tests {
 
     #[test]
     fn a_chain_registered_later_goes_after_those_of_equal_priority() {
-        let mut c = Chains::iptables_ipv4();
+        let mut c = Chains::iptables();
         let chain = |priority| BaseChain {
             family: Family::Ipv4,
             hook: Hook::Forward,
@@ -387,7 +406,7 @@ mod tests {
 
     #[test]
     fn the_flag_holds_only_while_every_rule_chain_of_the_hook_passes() {
-        let mut c = Chains::iptables_ipv4();
+        let mut c = Chains::iptables();
         assert!(!c.accepts_all(Family::Ipv4, Hook::Forward));
         c.set_accepts_all(&|_, _, _| true);
         assert!(c.accepts_all(Family::Ipv4, Hook::Forward));

@@ -3,7 +3,7 @@
 //! tuples afterwards, and confirmation at the last hook. The caller (the router) does the
 //! routing between hooks and carries a packet's `Tracked` from hook to hook.
 
-use smoltcp::wire::{Icmpv4Packet, Ipv4Address, Ipv4Packet};
+use smoltcp::wire::{Icmpv4Packet, IpAddress, Ipv4Address, Ipv4Packet, Ipv6Address, Ipv6Packet};
 
 use super::base::{Chains, Family, NatRules, NftHook, Step};
 use super::conntrack::{Confirm, Conntrack, Flow, Slot, Tracked};
@@ -133,7 +133,8 @@ impl Outcome {
 
 /// The rule engine, as the hooks call it.
 pub trait Rules {
-    /// Runs `hook`'s built-in chain of `table` for the packet, with conntrack and the host
+    /// Runs `hook`'s built-in chain of `table` (iptables' for an IPv4 packet, ip6tables' for
+    /// an IPv6 one) for the packet, with conntrack and the host
     /// to ask (`-m connlimit`, `-m rpfilter`, `-m socket`); LOG lines and decisions go to
     /// `notes`.
     fn run(
@@ -149,7 +150,7 @@ pub trait Rules {
     /// True when running the chain could only accept, with nothing to count, log or trace
     /// (no rules, an ACCEPT policy that was never set, no tracing): the hooks then pass it
     /// by without reading the packet for it. `false` is always correct.
-    fn passes_all(&self, _table: Table, _hook: Hook) -> bool {
+    fn passes_all(&self, _family: Family, _table: Table, _hook: Hook) -> bool {
         false
     }
 
@@ -174,7 +175,7 @@ pub trait Rules {
 
     /// Whether a rule of the table reads the packet's address classes (`-m addrtype`); when
     /// none does, the hook does not ask the host to class them. `true` is always correct.
-    fn reads_addr_types(&self, _table: Table) -> bool {
+    fn reads_addr_types(&self, _family: Family, _table: Table) -> bool {
         true
     }
 
@@ -184,16 +185,22 @@ pub trait Rules {
         true
     }
 
+    /// Whether the family's packets are tracked: the kernel tracks a family once a rule
+    /// needs it (`nf_ct_netns_get`). `true` is the safe answer.
+    fn tracks(&self, _family: Family) -> bool {
+        true
+    }
+
     /// A line the kernel logs (dmesg), such as conntrack's "table full".
     fn kernel_log(&mut self, _now: Instant, _line: &str) {}
 }
 
 /// What the host knows that rules ask about.
 pub trait Env {
-    fn addr_type(&self, addr: Ipv4Address) -> AddrType;
+    fn addr_type(&self, addr: IpAddress) -> AddrType;
 
     /// The MTU of the route to `addr` (TCPMSS's `--clamp-mss-to-pmtu`); None when unknown.
-    fn route_mtu(&self, _addr: Ipv4Address) -> Option<u32> {
+    fn route_mtu(&self, _addr: IpAddress) -> Option<u32> {
         None
     }
 
@@ -202,7 +209,7 @@ pub trait Env {
     /// has no routing table to ask.
     fn reverse_path(
         &self,
-        _src: Ipv4Address,
+        _src: IpAddress,
         _iif: &str,
         _accept_local: bool,
         _loose: bool,
@@ -215,8 +222,8 @@ pub trait Env {
     fn local_socket(
         &self,
         _proto: u8,
-        _remote: (Ipv4Address, u16),
-        _local: (Ipv4Address, u16),
+        _remote: (IpAddress, u16),
+        _local: (IpAddress, u16),
     ) -> Option<bool> {
         None
     }
@@ -229,13 +236,13 @@ struct Ask<'a> {
 }
 
 impl super::packet::ConnQuery for Ask<'_> {
-    fn alive(&self, src: Ipv4Address, dst: Ipv4Address, proto: u8, keys: (u16, u16)) -> bool {
+    fn alive(&self, src: IpAddress, dst: IpAddress, proto: u8, keys: (u16, u16)) -> bool {
         self.conns.alive(src, dst, proto, keys)
     }
 
     fn reverse_path(
         &self,
-        src: Ipv4Address,
+        src: IpAddress,
         iif: &str,
         accept_local: bool,
         loose: bool,
@@ -246,8 +253,8 @@ impl super::packet::ConnQuery for Ask<'_> {
     fn local_socket(
         &self,
         proto: u8,
-        remote: (Ipv4Address, u16),
-        local: (Ipv4Address, u16),
+        remote: (IpAddress, u16),
+        local: (IpAddress, u16),
     ) -> Option<bool> {
         self.env.local_socket(proto, remote, local)
     }
@@ -303,6 +310,10 @@ pub struct Netfilter {
     pub rx_mark: u32,
     /// The base chains each hook runs.
     chains: Chains,
+    /// IPv6 packets are tracked (see [`Rules::tracks`]); IPv4 ones always are.
+    track6: bool,
+    /// Nothing on IPv6's hooks reads a packet: untracked, every chain accepting.
+    idle6: bool,
 }
 
 /// One NAT rewrite of a packet: which target's binding, in which direction, and the address
@@ -315,11 +326,11 @@ pub struct Rewrite {
     pub reply: bool,
     /// The source changed (else the destination).
     pub source: bool,
-    pub before: (Ipv4Address, u16),
-    pub after: (Ipv4Address, u16),
+    pub before: (IpAddress, u16),
+    pub after: (IpAddress, u16),
 }
 
-/// Reads what rules match on from an IPv4 datagram.
+/// Reads what rules match on from an IPv4 or IPv6 packet.
 pub fn view<'a>(
     ip: &'a [u8],
     in_iface: Option<&'a str>,
@@ -328,6 +339,49 @@ pub fn view<'a>(
     env: &dyn Env,
 ) -> Option<PacketView<'a>> {
     view_classed(ip, (in_iface, out_iface), ct, env, &mut None, true)
+}
+
+/// The header fields of a packet rules read, of either family.
+struct Header<'a> {
+    len: u32,
+    src: IpAddress,
+    dst: IpAddress,
+    proto: u8,
+    /// The upper-layer header (empty for a later fragment).
+    l4: &'a [u8],
+    fragment: bool,
+}
+
+fn header(ip: &[u8]) -> Option<Header<'_>> {
+    match ip.first()? >> 4 {
+        4 => {
+            let p = Ipv4Packet::new_checked(ip).ok()?;
+            let hl = usize::from(p.header_len());
+            let end = usize::from(p.total_len()).min(ip.len());
+            Some(Header {
+                len: u32::from(p.total_len()),
+                src: IpAddress::Ipv4(p.src_addr()),
+                dst: IpAddress::Ipv4(p.dst_addr()),
+                proto: u8::from(p.next_header()),
+                l4: ip.get(hl..end.max(hl))?,
+                fragment: p.frag_offset() != 0,
+            })
+        }
+        6 => {
+            let p = Ipv6Packet::new_checked(ip).ok()?;
+            let (proto, at, later) = super::conntrack::ipv6_upper(ip)?;
+            let end = (40 + usize::from(p.payload_len())).min(ip.len());
+            Some(Header {
+                len: 40 + u32::from(p.payload_len()),
+                src: IpAddress::Ipv6(p.src_addr()),
+                dst: IpAddress::Ipv6(p.dst_addr()),
+                proto,
+                l4: ip.get(at..end.max(at))?,
+                fragment: later,
+            })
+        }
+        _ => None,
+    }
 }
 
 /// [`view`], asking the host to class only an address that `known` has no class for; `known`
@@ -340,10 +394,8 @@ fn view_classed<'a>(
     known: &mut Option<AddrTypes>,
     classify: bool,
 ) -> Option<PacketView<'a>> {
-    let p = Ipv4Packet::new_checked(ip).ok()?;
-    let fragment = p.frag_offset() != 0;
-    let l4 = p.payload();
-    let proto = u8::from(p.next_header());
+    let h = header(ip)?;
+    let (l4, proto, fragment) = (h.l4, h.proto, h.fragment);
     let ports = |l4: &[u8]| {
         (l4.len() >= 4).then(|| {
             (
@@ -364,16 +416,19 @@ fn view_classed<'a>(
                     tcp_flags = Some(l4[13]);
                 }
             }
-            1 => {
+            1 if matches!(h.src, IpAddress::Ipv4(_)) => {
                 icmp = Icmpv4Packet::new_checked(l4)
                     .ok()
                     .map(|i| (u8::from(i.msg_type()), i.msg_code()));
             }
+            58 if matches!(h.src, IpAddress::Ipv6(_)) && l4.len() >= 4 => {
+                icmp = Some((l4[0], l4[1]));
+            }
             _ => {}
         }
     }
-    let (src, dst) = (p.src_addr(), p.dst_addr());
-    let class = |addr: Ipv4Address, seen: Option<(Ipv4Address, AddrType)>| match seen {
+    let (src, dst) = (h.src, h.dst);
+    let class = |addr: IpAddress, seen: Option<(IpAddress, AddrType)>| match seen {
         Some((a, t)) if a == addr => t,
         _ => env.addr_type(addr),
     };
@@ -393,7 +448,7 @@ fn view_classed<'a>(
         },
     };
     Some(PacketView {
-        len: u32::from(p.total_len()),
+        len: h.len,
         src,
         dst,
         proto,
@@ -415,31 +470,33 @@ fn view_classed<'a>(
 }
 
 /// A packet's source or destination address and port (0 when it has none).
-fn endpoint(ip: &[u8], source: bool) -> (Ipv4Address, u16) {
-    let Ok(p) = Ipv4Packet::new_checked(ip) else {
-        return (Ipv4Address::UNSPECIFIED, 0);
+fn endpoint(ip: &[u8], source: bool) -> (IpAddress, u16) {
+    let Some(h) = header(ip) else {
+        return (IpAddress::Ipv4(Ipv4Address::UNSPECIFIED), 0);
     };
     // An ICMP query's identifier stands for its port in conntrack, not in a note.
-    let ports = match p.next_header() {
-        smoltcp::wire::IpProtocol::Icmp => (0, 0),
-        proto => super::conntrack::ports(proto, p.payload()).unwrap_or((0, 0)),
+    let ports = match h.proto {
+        1 | 58 => (0, 0),
+        proto => super::conntrack::ports(proto.into(), h.l4).unwrap_or((0, 0)),
     };
     match source {
-        true => (p.src_addr(), ports.0),
-        false => (p.dst_addr(), ports.1),
+        true => (h.src, ports.0),
+        false => (h.dst, ports.1),
     }
 }
 
 impl Netfilter {
-    /// Netfilter with Linux's IPv4 hooks: conntrack, NAT and the iptables tables'
-    /// built-in chains at their standard priorities ([`Chains::iptables_ipv4`]).
+    /// Netfilter with Linux's IPv4 and IPv6 hooks: conntrack, NAT and the iptables tables'
+    /// built-in chains at their standard priorities ([`Chains::iptables`]).
     pub fn new(max_flows: usize, rng: Rng) -> Netfilter {
         Netfilter {
             conntrack: Conntrack::new(max_flows),
             rng,
             detail: false,
             rx_mark: 0,
-            chains: Chains::iptables_ipv4(),
+            chains: Chains::iptables(),
+            track6: true,
+            idle6: false,
         }
     }
 
@@ -450,59 +507,82 @@ impl Netfilter {
 
     /// Registers a base chain at its priority (see [`Chains::register`]).
     pub fn register(&mut self, chain: super::base::BaseChain) {
+        self.idle6 = false;
         self.chains.register(chain);
     }
 
     /// Replaces the nft base chains (the nft ruleset changed); [`Netfilter::rules_changed`]
     /// is due after.
     pub fn set_nft(&mut self, chains: &[NftHook]) {
+        self.idle6 = false;
         self.chains.set_nft(chains);
     }
 
     /// Re-reads which hooks' rule chains all accept everything: to be called whenever the
     /// rules change (a command, tracing turned on or off).
     pub fn rules_changed(&mut self, rules: &dyn Rules) {
-        self.chains.set_accepts_all(&|_, step, hook| match step {
-            Step::Table(table) => rules.passes_all(table, hook),
-            Step::Nft(chain) => rules.passes_all_nft(chain),
-            _ => true,
-        });
+        self.track6 = rules.tracks(Family::Ipv6);
+        self.chains
+            .set_accepts_all(&|family, step, hook| match step {
+                Step::Table(table) => rules.passes_all(family, table, hook),
+                Step::Nft(chain) => rules.passes_all_nft(chain),
+                _ => true,
+            });
+        self.idle6 = !self.track6
+            && [
+                Hook::Prerouting,
+                Hook::Input,
+                Hook::Forward,
+                Hook::Output,
+                Hook::Postrouting,
+            ]
+            .into_iter()
+            .all(|h| self.chains.accepts_all(Family::Ipv6, h));
+    }
+
+    /// Nothing on IPv6's hooks would read an IPv6 packet (no conntrack for IPv6, every
+    /// chain accepting, as of the last [`Netfilter::rules_changed`]): the router may pass
+    /// its IPv6 packets by the hooks.
+    pub fn idle6(&self) -> bool {
+        self.idle6
     }
 
     fn ct_view(&self, tr: &Tracked) -> Option<CtView> {
         let c = self.conntrack.conn(&tr.slot);
         Some(match c {
-            Some(c) => CtView {
-                state: tr.state,
-                orig_src: c.orig.src,
-                orig_dst: c.orig.dst,
-                orig_sport: (c.orig.proto != 1).then_some(c.orig.sport),
-                orig_dport: (c.orig.proto != 1).then_some(c.orig.dport),
-                reply: tr.reply,
-                snat: c.snat,
-                dnat: c.dnat,
-                mark: c.mark,
-                detail: {
-                    let confirmed = matches!(tr.slot, Slot::Table(_));
-                    let ports = c.reply.proto != 1;
-                    CtDetail {
-                        repl_src: c.reply.src,
-                        repl_dst: c.reply.dst,
-                        repl_sport: ports.then_some(c.reply.sport),
-                        repl_dport: ports.then_some(c.reply.dport),
-                        proto: c.orig.proto,
-                        status: u32::from(c.seen_reply) << 1
-                            | u32::from(c.assured) << 2
-                            | u32::from(confirmed) << 3,
-                        expires: confirmed.then_some(c.expires),
-                        orig_keys: (c.orig.sport, c.orig.dport),
-                    }
-                },
-            },
+            Some(c) => {
+                let ports = !super::conntrack::is_icmp_proto(c.orig.proto);
+                CtView {
+                    state: tr.state,
+                    orig_src: c.orig.src,
+                    orig_dst: c.orig.dst,
+                    orig_sport: ports.then_some(c.orig.sport),
+                    orig_dport: ports.then_some(c.orig.dport),
+                    reply: tr.reply,
+                    snat: c.snat,
+                    dnat: c.dnat,
+                    mark: c.mark,
+                    detail: {
+                        let confirmed = matches!(tr.slot, Slot::Table(_));
+                        CtDetail {
+                            repl_src: c.reply.src,
+                            repl_dst: c.reply.dst,
+                            repl_sport: ports.then_some(c.reply.sport),
+                            repl_dport: ports.then_some(c.reply.dport),
+                            proto: c.orig.proto,
+                            status: u32::from(c.seen_reply) << 1
+                                | u32::from(c.assured) << 2
+                                | u32::from(confirmed) << 3,
+                            expires: confirmed.then_some(c.expires),
+                            orig_keys: (c.orig.sport, c.orig.dport),
+                        }
+                    },
+                }
+            }
             None => CtView {
                 state: tr.state,
-                orig_src: Ipv4Address::UNSPECIFIED,
-                orig_dst: Ipv4Address::UNSPECIFIED,
+                orig_src: IpAddress::Ipv4(Ipv4Address::UNSPECIFIED),
+                orig_dst: IpAddress::Ipv4(Ipv4Address::UNSPECIFIED),
                 orig_sport: None,
                 orig_dport: None,
                 reply: false,
@@ -524,7 +604,7 @@ impl Netfilter {
         ip: &mut [u8],
         ifaces: (Option<&str>, Option<&str>),
         tr: &mut Tracked,
-        nat_addr: Option<Ipv4Address>,
+        nat_addr: Option<IpAddress>,
     ) -> Outcome {
         let mut notes = Notes::default();
         let fate = self.walk_hook(cx, hook, ip, ifaces, tr, nat_addr, &mut notes);
@@ -539,9 +619,16 @@ impl Netfilter {
         ip: &mut [u8],
         ifaces: (Option<&str>, Option<&str>),
         tr: &mut Tracked,
-        nat_addr: Option<Ipv4Address>,
+        nat_addr: Option<IpAddress>,
         notes: &mut Notes,
     ) -> Fate {
+        let Some(family) = Family::of_packet(ip) else {
+            return Fate::Drop;
+        };
+        // IPv6 untracked and every chain accepting: nothing on the hook reads the packet.
+        if family == Family::Ipv6 && !self.track6 && self.chains.accepts_all(family, hook) {
+            return Fate::Continue;
+        }
         // The packet is read once per hop, by its first hook (a chain would drop a packet
         // it cannot read), and again only after NAT rewrote it; rewrites keep its length.
         if tr.flow.is_none() {
@@ -550,7 +637,6 @@ impl Netfilter {
                 None => return Fate::Drop,
             }
         }
-        let family = Family::Ipv4;
         let rules_pass = self.chains.accepts_all(family, hook);
         let src_manip = matches!(hook, Hook::Postrouting | Hook::Input);
         let mut mss = None;
@@ -579,20 +665,25 @@ impl Netfilter {
                     if !self.clamp_mss(cx, ip, &mut mss) {
                         return Fate::Drop;
                     }
-                    let Some(flow) = tr.flow.or_else(|| Flow::parse(ip)) else {
+                    if tr.flow.is_none() {
+                        tr.flow = Flow::parse(ip);
+                    }
+                    // The packet's read flow, classes and mark stay where they are: only
+                    // its connection changes (a flow is large enough for copies to show).
+                    let Some(flow) = tr.flow.as_ref() else {
                         return Fate::Drop;
                     };
-                    let (classes, mark) = (tr.addr_types, tr.mark);
-                    *tr = match std::mem::take(&mut untracked) {
+                    let untrack = std::mem::take(&mut untracked);
+                    let found = match untrack || (family == Family::Ipv6 && !self.track6) {
                         true => Tracked::untracked(),
                         false => {
                             self.conntrack.expire(cx.now);
-                            self.conntrack.track(cx.now, &flow)
+                            self.conntrack.track(cx.now, flow)
                         }
                     };
-                    tr.addr_types = classes;
-                    tr.mark = mark;
-                    tr.flow = Some(flow);
+                    tr.slot = found.slot;
+                    tr.reply = found.reply;
+                    tr.state = found.state;
                 }
                 Step::Nat => {
                     // Only a flow's first packet, in its original direction, meets the nat
@@ -679,12 +770,13 @@ impl Netfilter {
         ip: &mut [u8],
         ifaces: (Option<&str>, Option<&str>),
         tr: &mut Tracked,
-        nat_addr: Option<Ipv4Address>,
+        nat_addr: Option<IpAddress>,
         mss: &mut Option<tcpmss::Pending>,
         notes: &mut Notes,
     ) -> Ran {
+        let family = Family::of_packet(ip).unwrap_or(Family::Ipv4);
         let passes = match chain {
-            RuleChain::Table(table) => cx.rules.passes_all(table, hook),
+            RuleChain::Table(table) => cx.rules.passes_all(family, table, hook),
             RuleChain::Nft(c) => cx.rules.passes_all_nft(c),
         };
         let ran = |fate, untracked| Ran {
@@ -698,7 +790,7 @@ impl Netfilter {
         let ct = self.ct_view(tr);
         let known = &mut tr.addr_types;
         let classify = match chain {
-            RuleChain::Table(table) => cx.rules.reads_addr_types(table),
+            RuleChain::Table(table) => cx.rules.reads_addr_types(family, table),
             RuleChain::Nft(c) => cx.rules.reads_addr_types_nft(c),
         };
         let Some(mut pkt) = view_classed(ip, ifaces, ct, cx.env, known, classify) else {
@@ -774,7 +866,7 @@ impl Netfilter {
         tr: &mut Tracked,
         action: NatAction,
         hook: Hook,
-        addr: Option<Ipv4Address>,
+        addr: Option<IpAddress>,
     ) -> bool {
         let (egress, ingress) = match hook {
             Hook::Postrouting | Hook::Input => (addr, None),
@@ -797,8 +889,8 @@ impl Netfilter {
         .is_ok();
         if netmap {
             match dst {
-                true => conn.dnat_by = "NETMAP",
-                false => conn.snat_by = "NETMAP",
+                true => conn.dnat_by = super::conntrack::NatBy::Netmap,
+                false => conn.snat_by = super::conntrack::NatBy::Netmap,
             }
         }
         ok
@@ -810,15 +902,18 @@ impl Netfilter {
         if matches!(tr.state, CtState::Invalid | CtState::Untracked) {
             return;
         }
+        if tr.flow.is_none() {
+            tr.flow = Flow::parse(ip);
+        }
         let Some(c) = self.conntrack.conn(&tr.slot) else {
             return;
         };
-        let Some(flow) = tr.flow.or_else(|| Flow::parse(ip)) else {
+        let Some(flow) = tr.flow.as_ref() else {
             return;
         };
         let source = manip == Manip::Src;
         let before = self.detail.then(|| endpoint(ip, source));
-        if !nat::apply_flow(c, tr.reply, manip, ip, &flow) {
+        if !nat::apply_flow(c, tr.reply, manip, ip, flow) {
             return;
         }
         tr.flow = None;
@@ -826,8 +921,8 @@ impl Netfilter {
             // A reply's source is undone by the destination NAT and its destination by the
             // source NAT.
             let by = match (source, tr.reply) {
-                (true, false) | (false, true) => c.snat_by,
-                _ => c.dnat_by,
+                (true, false) | (false, true) => c.snat_by.name(),
+                _ => c.dnat_by.name(),
             };
             notes.rewrite(Rewrite {
                 by,
@@ -846,7 +941,7 @@ impl Netfilter {
         cx: &mut Cx<'_>,
         ip: &mut [u8],
         in_iface: &str,
-        in_addr: Option<Ipv4Address>,
+        in_addr: Option<IpAddress>,
     ) -> (Outcome, Tracked) {
         let mut tr = Tracked::invalid();
         tr.mark = std::mem::take(&mut self.rx_mark);
@@ -876,7 +971,7 @@ impl Netfilter {
         ip: &mut [u8],
         tr: &mut Tracked,
         ifaces: (Option<&str>, &str),
-        out_addr: Option<Ipv4Address>,
+        out_addr: Option<IpAddress>,
     ) -> Outcome {
         let ifaces = (ifaces.0, Some(ifaces.1));
         self.run_hook(cx, Hook::Postrouting, ip, ifaces, tr, out_addr)
@@ -889,7 +984,7 @@ impl Netfilter {
         ip: &mut [u8],
         tr: &mut Tracked,
         in_iface: &str,
-        in_addr: Option<Ipv4Address>,
+        in_addr: Option<IpAddress>,
     ) -> Outcome {
         let ifaces = (Some(in_iface), None);
         self.run_hook(cx, Hook::Input, ip, ifaces, tr, in_addr)
@@ -905,7 +1000,10 @@ impl Netfilter {
         out_iface: &str,
     ) -> (Outcome, Tracked) {
         let mut tr = Tracked::invalid();
-        let loopback = Some(Ipv4Address::new(127, 0, 0, 1));
+        let loopback = Some(match ip.first().map(|b| b >> 4) {
+            Some(6) => IpAddress::Ipv6(Ipv6Address::LOCALHOST),
+            _ => IpAddress::Ipv4(Ipv4Address::new(127, 0, 0, 1)),
+        });
         let ifaces = (None, Some(out_iface));
         let out = self.run_hook(cx, Hook::Output, ip, ifaces, &mut tr, loopback);
         (out, tr)

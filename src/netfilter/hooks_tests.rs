@@ -34,8 +34,8 @@ fn addrs(p: &[u8]) -> (Ipv4Address, Ipv4Address, u16, u16) {
 
 struct Host;
 impl Env for Host {
-    fn addr_type(&self, addr: Ipv4Address) -> AddrType {
-        if addr == a("192.0.2.10") || addr == a("172.17.0.1") {
+    fn addr_type(&self, addr: IpAddress) -> AddrType {
+        if addr == IpAddress::Ipv4(a("192.0.2.10")) || addr == IpAddress::Ipv4(a("172.17.0.1")) {
             AddrType::Local
         } else {
             AddrType::Unicast
@@ -95,7 +95,7 @@ fn masquerade_out_and_back_with_nat_chains_on_the_first_packet_only() {
             physdev: None,
         };
         let (fate, mut tr) =
-            fate_of(nf.prerouting(&mut cx, &mut syn, "docker0", Some(a("172.17.0.1"))));
+            fate_of(nf.prerouting(&mut cx, &mut syn, "docker0", Some(a("172.17.0.1").into())));
         assert_eq!((fate, tr.state), (Fate::Continue, CtState::New));
         assert_eq!(
             nf.forward(&mut cx, &mut syn, &mut tr, "docker0", "eth0")
@@ -108,7 +108,7 @@ fn masquerade_out_and_back_with_nat_chains_on_the_first_packet_only() {
                 &mut syn,
                 &mut tr,
                 (Some("docker0"), "eth0"),
-                Some(a("192.0.2.10")),
+                Some(a("192.0.2.10").into()),
             )
             .fate;
         assert_eq!(fate, Fate::Continue);
@@ -140,7 +140,7 @@ fn masquerade_out_and_back_with_nat_chains_on_the_first_packet_only() {
             physdev: None,
         };
         let (fate, mut tr) =
-            fate_of(nf.prerouting(&mut cx, &mut synack, "eth0", Some(a("192.0.2.10"))));
+            fate_of(nf.prerouting(&mut cx, &mut synack, "eth0", Some(a("192.0.2.10").into())));
         assert_eq!(
             (fate, tr.state, tr.reply),
             (Fate::Continue, CtState::Established, true)
@@ -152,7 +152,7 @@ fn masquerade_out_and_back_with_nat_chains_on_the_first_packet_only() {
             &mut synack,
             &mut tr,
             (Some("eth0"), "docker0"),
-            Some(a("172.17.0.1")),
+            Some(a("172.17.0.1").into()),
         );
     }
     assert!(
@@ -178,12 +178,14 @@ fn dnat_happens_before_filter_and_the_reply_source_is_restored() {
         f: |t, h, p: &PacketView<'_>| match (t, h) {
             (Table::Nat, Hook::Prerouting) if p.dport == Some(8080) => {
                 Verdict::Nat(NatAction::Dnat {
-                    addrs: (a("172.17.0.2"), a("172.17.0.2")),
+                    addrs: (a("172.17.0.2").into(), a("172.17.0.2").into()),
                     ports: Some((80, 80)),
                 })
             }
             // Filter sees the container's address and port, as Docker's rules expect.
-            (Table::Filter, Hook::Forward) if p.dst == a("172.17.0.2") && p.dport == Some(80) => {
+            (Table::Filter, Hook::Forward)
+                if p.dst == IpAddress::Ipv4(a("172.17.0.2")) && p.dport == Some(80) =>
+            {
                 Verdict::Accept
             }
             (Table::Filter, Hook::Forward) => Verdict::Drop,
@@ -199,7 +201,8 @@ fn dnat_happens_before_filter_and_the_reply_source_is_restored() {
         physdev: None,
     };
     let mut syn = tcp("192.0.2.1", "192.0.2.10", 5555, 8080, 0x02);
-    let (_, mut tr) = fate_of(nf.prerouting(&mut cx, &mut syn, "eth0", Some(a("192.0.2.10"))));
+    let (_, mut tr) =
+        fate_of(nf.prerouting(&mut cx, &mut syn, "eth0", Some(a("192.0.2.10").into())));
     assert_eq!(addrs(&syn), (a("192.0.2.1"), a("172.17.0.2"), 5555, 80));
     assert_eq!(
         nf.forward(&mut cx, &mut syn, &mut tr, "eth0", "docker0")
@@ -212,13 +215,17 @@ fn dnat_happens_before_filter_and_the_reply_source_is_restored() {
             &mut syn,
             &mut tr,
             (Some("eth0"), "docker0"),
-            Some(a("172.17.0.1")),
+            Some(a("172.17.0.1").into()),
         )
         .fate;
     assert_eq!(fate, Fate::Continue);
     let mut synack = tcp("172.17.0.2", "192.0.2.1", 80, 5555, 0x12);
-    let (_, mut tr) =
-        fate_of(nf.prerouting(&mut cx, &mut synack, "docker0", Some(a("172.17.0.1"))));
+    let (_, mut tr) = fate_of(nf.prerouting(
+        &mut cx,
+        &mut synack,
+        "docker0",
+        Some(a("172.17.0.1").into()),
+    ));
     let fate = nf
         .forward(&mut cx, &mut synack, &mut tr, "docker0", "eth0")
         .fate;
@@ -228,7 +235,7 @@ fn dnat_happens_before_filter_and_the_reply_source_is_restored() {
         &mut synack,
         &mut tr,
         (Some("docker0"), "eth0"),
-        Some(a("192.0.2.10")),
+        Some(a("192.0.2.10").into()),
     );
     assert_eq!(
         addrs(&synack),
@@ -273,11 +280,11 @@ fn netmap_maps_host_parts_one_to_one_on_each_side() {
     let mut rules = Script {
         f: |t, h, _p: &PacketView<'_>| match (t, h) {
             (Table::Nat, Hook::Prerouting) => Verdict::Nat(NatAction::Netmap {
-                to: a("192.168.0.0"),
+                to: a("192.168.0.0").into(),
                 mask: 0xFFFF_0000,
             }),
             (Table::Nat, Hook::Postrouting) => Verdict::Nat(NatAction::Netmap {
-                to: a("10.5.5.0"),
+                to: a("10.5.5.0").into(),
                 mask: 0xFFFF_FF00,
             }),
             _ => Verdict::Accept,
@@ -292,7 +299,8 @@ fn netmap_maps_host_parts_one_to_one_on_each_side() {
         physdev: None,
     };
     let mut syn = tcp("172.16.1.77", "10.1.3.4", 5555, 80, 0x02);
-    let (_, mut tr) = fate_of(nf.prerouting(&mut cx, &mut syn, "eth0", Some(a("192.0.2.10"))));
+    let (_, mut tr) =
+        fate_of(nf.prerouting(&mut cx, &mut syn, "eth0", Some(a("192.0.2.10").into())));
     assert_eq!(addrs(&syn), (a("172.16.1.77"), a("192.168.3.4"), 5555, 80));
     nf.forward(&mut cx, &mut syn, &mut tr, "eth0", "eth1");
     let fate = nf
@@ -328,7 +336,7 @@ impl Rules for OnlyMasquerade {
         })
     }
 
-    fn passes_all(&self, table: Table, hook: Hook) -> bool {
+    fn passes_all(&self, _family: Family, table: Table, hook: Hook) -> bool {
         (table, hook) != (Table::Nat, Hook::Postrouting)
     }
 }
@@ -352,7 +360,7 @@ fn hooks_whose_chains_all_accept_still_track_and_nat_and_say_the_rewrite() {
         physdev: None,
     };
     let mut syn = tcp("172.17.0.2", "192.0.2.1", 40000, 80, 0x02);
-    let (out, mut tr) = nf.prerouting(&mut cx, &mut syn, "docker0", Some(a("172.17.0.1")));
+    let (out, mut tr) = nf.prerouting(&mut cx, &mut syn, "docker0", Some(a("172.17.0.1").into()));
     assert_eq!((out.fate, tr.state), (Fate::Continue, CtState::New));
     assert!(out.notes.is_empty());
     let out = nf.forward(&mut cx, &mut syn, &mut tr, "docker0", "eth0");
@@ -362,7 +370,7 @@ fn hooks_whose_chains_all_accept_still_track_and_nat_and_say_the_rewrite() {
         &mut syn,
         &mut tr,
         (Some("docker0"), "eth0"),
-        Some(a("192.0.2.10")),
+        Some(a("192.0.2.10").into()),
     );
     assert_eq!(out.fate, Fate::Continue);
     assert_eq!(addrs(&syn), (a("192.0.2.10"), a("192.0.2.1"), 40000, 80));
@@ -370,12 +378,12 @@ fn hooks_whose_chains_all_accept_still_track_and_nat_and_say_the_rewrite() {
     assert_eq!(notes.rewrites.len(), 1);
     let r = notes.rewrites[0];
     assert_eq!((r.by, r.reply, r.source), ("MASQUERADE", false, true));
-    assert_eq!(r.before, (a("172.17.0.2"), 40000));
-    assert_eq!(r.after, (a("192.0.2.10"), 40000));
+    assert_eq!(r.before, (IpAddress::Ipv4(a("172.17.0.2")), 40000));
+    assert_eq!(r.after, (IpAddress::Ipv4(a("192.0.2.10")), 40000));
 
     // The reply is un-NATed with no chain walked; the first packet met nat POSTROUTING only.
     let mut synack = tcp("192.0.2.1", "192.0.2.10", 80, 40000, 0x12);
-    let (out, mut tr) = nf.prerouting(&mut cx, &mut synack, "eth0", Some(a("192.0.2.10")));
+    let (out, mut tr) = nf.prerouting(&mut cx, &mut synack, "eth0", Some(a("192.0.2.10").into()));
     assert_eq!(
         (out.fate, tr.state, tr.reply),
         (Fate::Continue, CtState::Established, true)
@@ -545,14 +553,14 @@ fn the_first_nat_chain_to_bind_wins_and_later_ones_are_skipped() {
         nft_hook(Hook::Prerouting, -90, true, 8),
     ]);
     let to = NatAction::Dnat {
-        addrs: (a("172.17.0.2"), a("172.17.0.2")),
+        addrs: (a("172.17.0.2").into(), a("172.17.0.2").into()),
         ports: Some((80, 80)),
     };
     let mut rules = Mixed {
         calls: Vec::new(),
         nft: vec![(7, Verdict::Nat(to))],
         nat_table: Verdict::Nat(NatAction::Dnat {
-            addrs: (a("172.17.0.9"), a("172.17.0.9")),
+            addrs: (a("172.17.0.9").into(), a("172.17.0.9").into()),
             ports: None,
         }),
     };

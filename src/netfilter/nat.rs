@@ -4,9 +4,11 @@
 //! source at POSTROUTING/INPUT, in whichever direction the packet travels. Checksums are
 //! adjusted incrementally (RFC 1624); an ICMP error has its quoted header translated too.
 
-use smoltcp::wire::{Icmpv4Packet, Ipv4Address};
+use smoltcp::wire::{IpAddress, Ipv4Address, Ipv6Address};
 
-use super::conntrack::{self, Conn, Conntrack, Tuple};
+use super::packet::{bits, from_bits};
+
+use super::conntrack::{self, Conn, Conntrack, NatBy, Tuple};
 use super::packet::NatAction;
 use crate::rand::Rng;
 
@@ -45,7 +47,7 @@ fn default_range(port: u16) -> (u16, u16) {
 fn unique_source(
     ct: &Conntrack,
     orig: &Tuple,
-    addr: Ipv4Address,
+    addr: IpAddress,
     range: Option<(u16, u16)>,
     rng: &mut Rng,
 ) -> Result<u16, NatError> {
@@ -95,17 +97,22 @@ fn unique_dest(ct: &Conntrack, want: &Tuple, (lo, hi): (u16, u16)) -> u16 {
     (lo..=hi).find(|&p| free(p)).unwrap_or(hi)
 }
 
-fn pick_addr((lo, hi): (Ipv4Address, Ipv4Address), key: &Tuple) -> Ipv4Address {
+fn pick_addr((lo, hi): (IpAddress, IpAddress), key: &Tuple) -> IpAddress {
     // The kernel hashes the flow to pick within a range; any deterministic choice will do.
-    let (a, b) = (lo.to_bits(), hi.to_bits().max(lo.to_bits()));
-    let h = key.src.to_bits() ^ key.dst.to_bits().rotate_left(7);
-    Ipv4Address::from_bits(a + h % (b - a + 1))
+    let (a, b) = (bits(lo), bits(hi).max(bits(lo)));
+    let h = bits(key.src) ^ bits(key.dst).rotate_left(7);
+    let span = (b - a).checked_add(1);
+    from_bits(
+        matches!(lo, IpAddress::Ipv6(_)),
+        a + span.map_or(h, |n| h % n),
+    )
 }
 
 /// NETMAP's address for `addr`: its host part under `mask`, the network part of `to`
-/// (`netmap_tg4`).
-pub fn netmap_addr(addr: Ipv4Address, to: Ipv4Address, mask: u32) -> Ipv4Address {
-    Ipv4Address::from_bits((addr.to_bits() & !mask) | (to.to_bits() & mask))
+/// (`netmap_tg4`, `netmap_tg6`).
+pub fn netmap_addr(addr: IpAddress, to: IpAddress, mask: u128) -> IpAddress {
+    let v6 = matches!(addr, IpAddress::Ipv6(_));
+    from_bits(v6, (bits(addr) & !mask) | (bits(to) & mask))
 }
 
 /// What NETMAP amounts to for a flow whose original tuple is `orig`: a DNAT of the
@@ -136,8 +143,8 @@ pub fn bind(
     ct: &Conntrack,
     conn: &mut Conn,
     action: NatAction,
-    egress: Option<Ipv4Address>,
-    ingress: Option<Ipv4Address>,
+    egress: Option<IpAddress>,
+    ingress: Option<IpAddress>,
     rng: &mut Rng,
 ) -> Result<(), NatError> {
     let orig = conn.orig;
@@ -149,14 +156,14 @@ pub fn bind(
             want.src = addr;
             want.sport = unique_source(ct, &want, addr, ports, rng)?;
             conn.snat = true;
-            conn.snat_by = "MASQUERADE";
+            conn.snat_by = NatBy::Masquerade;
         }
         NatAction::Snat { addrs, ports } => {
             let addr = pick_addr(addrs, &orig);
             want.src = addr;
             want.sport = unique_source(ct, &want, addr, ports, rng)?;
             conn.snat = true;
-            conn.snat_by = "SNAT";
+            conn.snat_by = NatBy::Snat;
         }
         NatAction::Dnat { addrs, ports } => {
             want.dst = pick_addr(addrs, &orig);
@@ -164,20 +171,23 @@ pub fn bind(
                 want.dport = unique_dest(ct, &want, r);
             }
             conn.dnat = true;
-            conn.dnat_by = "DNAT";
+            conn.dnat_by = NatBy::Dnat;
         }
         NatAction::Redirect { ports } => {
-            want.dst = ingress.unwrap_or(Ipv4Address::new(127, 0, 0, 1));
+            want.dst = ingress.unwrap_or(match orig.dst {
+                IpAddress::Ipv4(_) => IpAddress::Ipv4(Ipv4Address::new(127, 0, 0, 1)),
+                IpAddress::Ipv6(_) => IpAddress::Ipv6(Ipv6Address::LOCALHOST),
+            });
             if let Some(r) = ports {
                 want.dport = unique_dest(ct, &want, r);
             }
             conn.dnat = true;
-            conn.dnat_by = "REDIRECT";
+            conn.dnat_by = NatBy::Redirect;
         }
         // The hook picks NETMAP's side: callers resolve it with `netmap` first.
         NatAction::Netmap { .. } => return Ok(()),
     }
-    if want.proto == 1 {
+    if conntrack::is_icmp_proto(want.proto) {
         want.dport = 0;
     }
     conn.reply = want.invert();
@@ -205,15 +215,57 @@ fn l4_layout(proto: u8) -> Option<(usize, usize, usize)> {
     match proto {
         6 => Some((16, 0, 2)),
         17 => Some((6, 0, 2)),
-        1 => Some((2, 4, 4)),
+        1 | 58 => Some((2, 4, 4)),
         _ => None,
     }
 }
 
-/// Rewrites an address, and a port if given (for ICMP queries the identifier), of an IPv4
-/// datagram in place, fixing the IP checksum and the transport checksum (TCP and UDP cover
-/// the addresses through their pseudo-header; ICMP does not).
-fn rewrite(ip: &mut [u8], src: bool, addr: Ipv4Address, port: Option<u16>) {
+/// Rewrites an address, and a port if given (for ICMP queries the identifier), of an IP
+/// packet in place, fixing the checksums that cover them.
+fn rewrite(ip: &mut [u8], src: bool, addr: IpAddress, port: Option<u16>) {
+    match addr {
+        IpAddress::Ipv4(a) => rewrite4(ip, src, a, port),
+        IpAddress::Ipv6(a) => rewrite6(ip, src, a, port),
+    }
+}
+
+/// [`rewrite`] for IPv6: no header checksum, and ICMPv6 covers the addresses through its
+/// pseudo-header as TCP and UDP do.
+fn rewrite6(ip: &mut [u8], src: bool, addr: Ipv6Address, port: Option<u16>) {
+    let Some((proto, l4_at, later_fragment)) = conntrack::ipv6_upper(ip) else {
+        return;
+    };
+    let at = if src { 8 } else { 24 };
+    let old_addr: [u8; 16] = ip[at..at + 16].try_into().unwrap_or([0; 16]);
+    let new_addr = addr.octets();
+    ip[at..at + 16].copy_from_slice(&new_addr);
+    let Some((csum_at, sport_at, dport_at)) = l4_layout(proto) else {
+        return;
+    };
+    if proto == 1 {
+        return;
+    }
+    let port_at = if src { sport_at } else { dport_at };
+    let l4 = &mut ip[l4_at..];
+    if later_fragment || l4.len() < (csum_at + 2).max(port_at + 2) {
+        return;
+    }
+    let mut sum = u16::from_be_bytes([l4[csum_at], l4[csum_at + 1]]);
+    sum = adjust(sum, &old_addr, &new_addr);
+    if let Some(p) = port {
+        let old_port = [l4[port_at], l4[port_at + 1]];
+        l4[port_at..port_at + 2].copy_from_slice(&p.to_be_bytes());
+        sum = adjust(sum, &old_port, &p.to_be_bytes());
+    }
+    if proto == 17 && sum == 0 {
+        sum = 0xffff;
+    }
+    l4[csum_at..csum_at + 2].copy_from_slice(&sum.to_be_bytes());
+}
+
+/// [`rewrite`] for IPv4: the header checksum too, and TCP's and UDP's (through their
+/// pseudo-header; ICMP's does not cover the addresses).
+fn rewrite4(ip: &mut [u8], src: bool, addr: Ipv4Address, port: Option<u16>) {
     let hl = usize::from(ip[0] & 0x0f) * 4;
     if ip.len() < hl.max(20) {
         return;
@@ -289,8 +341,14 @@ pub fn apply_flow(
     } else {
         conn.reply.invert()
     };
-    let icmp = flow.tuple.proto == 1;
-    if icmp
+    let icmp = conntrack::is_icmp_proto(flow.tuple.proto);
+    if icmp && flow.quoted.is_some() {
+        return match flow.tuple.proto {
+            58 => apply_to_error6(conn, reply, manip, ip),
+            _ => apply_to_error(conn, reply, manip, ip),
+        };
+    }
+    if flow.tuple.proto == 1
         && flow
             .icmp
             .is_some_and(|(kind, _)| conntrack::is_icmp_error(kind))
@@ -329,12 +387,16 @@ fn apply_to_error(conn: &Conn, reply: bool, manip: Manip, ip: &mut [u8]) -> bool
     } else {
         conn.reply.invert()
     };
+    let v4 = |a: IpAddress| match a {
+        IpAddress::Ipv4(a) => a,
+        IpAddress::Ipv6(_) => Ipv4Address::UNSPECIFIED,
+    };
     let outer_changed = match manip {
-        Manip::Dst if ip[16..20] != target.dst.octets() => {
+        Manip::Dst if ip[16..20] != v4(target.dst).octets() => {
             rewrite(ip, false, target.dst, None);
             true
         }
-        Manip::Src if ip[12..16] != target.src.octets() => {
+        Manip::Src if ip[12..16] != v4(target.src).octets() => {
             rewrite(ip, true, target.src, None);
             true
         }
@@ -351,7 +413,7 @@ fn apply_to_error(conn: &Conn, reply: bool, manip: Manip, ip: &mut [u8]) -> bool
     let mut changed = outer_changed;
     match manip {
         Manip::Dst => {
-            if inner[12..16] != inner_target.src.octets()
+            if inner[12..16] != v4(inner_target.src).octets()
                 || port_at(inner, ihl, true) != Some(inner_target.sport)
             {
                 rewrite_quoted(
@@ -359,14 +421,14 @@ fn apply_to_error(conn: &Conn, reply: bool, manip: Manip, ip: &mut [u8]) -> bool
                     ihl,
                     proto,
                     true,
-                    inner_target.src,
+                    v4(inner_target.src),
                     inner_target.sport,
                 );
                 changed = true;
             }
         }
         Manip::Src => {
-            if inner[16..20] != inner_target.dst.octets()
+            if inner[16..20] != v4(inner_target.dst).octets()
                 || port_at(inner, ihl, false) != Some(inner_target.dport)
             {
                 rewrite_quoted(
@@ -374,7 +436,7 @@ fn apply_to_error(conn: &Conn, reply: bool, manip: Manip, ip: &mut [u8]) -> bool
                     ihl,
                     proto,
                     false,
-                    inner_target.dst,
+                    v4(inner_target.dst),
                     inner_target.dport,
                 );
                 changed = true;
@@ -384,8 +446,82 @@ fn apply_to_error(conn: &Conn, reply: bool, manip: Manip, ip: &mut [u8]) -> bool
     if changed {
         // The quote's transport checksum may be cut off: the ICMP checksum covers all of it.
         let l4 = &mut ip[hl..];
-        if let Ok(mut icmp) = Icmpv4Packet::new_checked(l4) {
+        if let Ok(mut icmp) = smoltcp::wire::Icmpv4Packet::new_checked(l4) {
             icmp.fill_checksum();
+        }
+    }
+    changed
+}
+
+/// [`apply_to_error`] for ICMPv6: the quoted packet's addresses and port, and the ICMPv6
+/// checksum refilled over the pseudo-header of the outer addresses.
+fn apply_to_error6(conn: &Conn, reply: bool, manip: Manip, ip: &mut [u8]) -> bool {
+    let Some((_, l4_at, _)) = conntrack::ipv6_upper(ip) else {
+        return false;
+    };
+    let target = if reply {
+        conn.orig.invert()
+    } else {
+        conn.reply.invert()
+    };
+    let octets = |a: IpAddress| match a {
+        IpAddress::Ipv6(a) => a.octets(),
+        IpAddress::Ipv4(_) => [0; 16],
+    };
+    let inner_target = target.invert();
+    let (outer_at, addr, inner_at, inner_addr, inner_port, inner_src) = match manip {
+        Manip::Dst => (
+            24,
+            target.dst,
+            8,
+            inner_target.src,
+            inner_target.sport,
+            true,
+        ),
+        Manip::Src => (
+            8,
+            target.src,
+            24,
+            inner_target.dst,
+            inner_target.dport,
+            false,
+        ),
+    };
+    let mut changed = false;
+    if ip[outer_at..outer_at + 16] != octets(addr) {
+        ip[outer_at..outer_at + 16].copy_from_slice(&octets(addr));
+        changed = true;
+    }
+    let Some(inner) = ip.get_mut(l4_at + 8..) else {
+        return changed;
+    };
+    if inner.len() >= 40 {
+        let (qproto, qat) =
+            conntrack::ipv6_upper(inner).map_or((inner[6], 40), |(p, at, _)| (p, at));
+        if inner[inner_at..inner_at + 16] != octets(inner_addr) {
+            inner[inner_at..inner_at + 16].copy_from_slice(&octets(inner_addr));
+            changed = true;
+        }
+        let port_off = match qproto {
+            6 | 17 => Some(qat + if inner_src { 0 } else { 2 }),
+            58 => Some(qat + 4),
+            _ => None,
+        };
+        if let Some(p) = port_off.and_then(|at| inner.get_mut(at..at + 2))
+            && p != inner_port.to_be_bytes()
+        {
+            p.copy_from_slice(&inner_port.to_be_bytes());
+            changed = true;
+        }
+    }
+    if changed {
+        let src = Ipv6Address::from_octets(ip[8..24].try_into().unwrap_or([0; 16]));
+        let dst = Ipv6Address::from_octets(ip[24..40].try_into().unwrap_or([0; 16]));
+        let end = (40 + usize::from(u16::from_be_bytes([ip[4], ip[5]]))).min(ip.len());
+        if let Some(l4) = ip.get_mut(l4_at..end)
+            && let Ok(mut icmp) = smoltcp::wire::Icmpv6Packet::new_checked(l4)
+        {
+            icmp.fill_checksum(&src, &dst);
         }
     }
     changed

@@ -81,8 +81,8 @@ fn confirmed(ct: &mut Conntrack, pkt: &[u8], action: Option<NatAction>, rng: &mu
             ct,
             &mut conn,
             action,
-            Some(a("192.0.2.10")),
-            Some(a("192.0.2.10")),
+            Some(a("192.0.2.10").into()),
+            Some(a("192.0.2.10").into()),
             rng,
         )
         .unwrap();
@@ -128,7 +128,7 @@ fn masquerade_keeps_the_port_then_remaps_a_collision() {
     assert!(
         flows
             .iter()
-            .all(|f| f.reply.dst == a("192.0.2.10") && f.snat)
+            .all(|f| f.reply.dst == IpAddress::Ipv4(a("192.0.2.10")) && f.snat)
     );
 }
 
@@ -161,7 +161,7 @@ fn dnat_rewrites_the_destination_and_the_reply_source() {
     let mut rng = Rng::new(1);
     let mut inbound = tcp("192.0.2.1", "192.0.2.10", 5555, 8080);
     let dnat = NatAction::Dnat {
-        addrs: (a("172.17.0.2"), a("172.17.0.2")),
+        addrs: (a("172.17.0.2").into(), a("172.17.0.2").into()),
         ports: Some((80, 80)),
     };
     let id = confirmed(&mut ct, &inbound, Some(dnat), &mut rng);
@@ -172,7 +172,13 @@ fn dnat_rewrites_the_destination_and_the_reply_source() {
     let mut reply = tcp("172.17.0.2", "192.0.2.1", 80, 5555);
     assert!(apply(&conn, true, Manip::Src, &mut reply));
     assert_eq!(valid(&reply), (a("192.0.2.10"), a("192.0.2.1"), 8080, 5555));
-    let listing = ct.listing(Instant::ZERO, None, false, true);
+    let listing = ct.listing(
+        Instant::ZERO,
+        crate::netfilter::conntrack::ListFilter {
+            dnat: true,
+            ..Default::default()
+        },
+    );
     assert!(listing.contains("src=192.0.2.1 dst=192.0.2.10 sport=5555 dport=8080 [UNREPLIED] src=172.17.0.2 dst=192.0.2.1 sport=80 dport=5555"), "{listing}");
 }
 
@@ -242,37 +248,44 @@ fn icmp_errors_translate_the_quoted_packet_too() {
 #[test]
 fn netmap_keeps_the_host_part_and_takes_the_prefix() {
     assert_eq!(
-        netmap_addr(a("10.1.3.4"), a("192.168.0.0"), 0xFFFF_0000),
-        a("192.168.3.4")
+        netmap_addr(a("10.1.3.4").into(), a("192.168.0.0").into(), 0xFFFF_0000),
+        IpAddress::Ipv4(a("192.168.3.4"))
     );
     assert_eq!(
-        netmap_addr(a("10.1.3.4"), a("172.16.9.9"), u32::MAX),
-        a("172.16.9.9"),
+        netmap_addr(
+            a("10.1.3.4").into(),
+            a("172.16.9.9").into(),
+            u128::from(u32::MAX)
+        ),
+        IpAddress::Ipv4(a("172.16.9.9")),
         "a /32 maps everything to one address"
     );
-    assert_eq!(netmap_addr(a("10.1.3.4"), a("0.0.0.0"), 0), a("10.1.3.4"));
+    assert_eq!(
+        netmap_addr(a("10.1.3.4").into(), a("0.0.0.0").into(), 0),
+        IpAddress::Ipv4(a("10.1.3.4"))
+    );
     let orig = Tuple {
-        src: a("192.168.1.77"),
-        dst: a("10.1.3.4"),
+        src: a("192.168.1.77").into(),
+        dst: a("10.1.3.4").into(),
         sport: 1,
         dport: 2,
         proto: 6,
     };
     let nm = NatAction::Netmap {
-        to: a("10.5.5.0"),
+        to: a("10.5.5.0").into(),
         mask: 0xFFFF_FF00,
     };
     assert_eq!(
         netmap(nm, false, &orig),
         NatAction::Snat {
-            addrs: (a("10.5.5.77"), a("10.5.5.77")),
+            addrs: (a("10.5.5.77").into(), a("10.5.5.77").into()),
             ports: None
         }
     );
     assert_eq!(
         netmap(nm, true, &orig),
         NatAction::Dnat {
-            addrs: (a("10.5.5.4"), a("10.5.5.4")),
+            addrs: (a("10.5.5.4").into(), a("10.5.5.4").into()),
             ports: None
         }
     );
@@ -286,7 +299,7 @@ fn destination_port_ranges_keep_a_port_in_range_else_take_the_first_free() {
     let mut ct = Conntrack::new(DEFAULT_MAX);
     let mut rng = Rng::new(1);
     let dnat = NatAction::Dnat {
-        addrs: (a("172.17.0.2"), a("172.17.0.2")),
+        addrs: (a("172.17.0.2").into(), a("172.17.0.2").into()),
         ports: Some((100, 200)),
     };
     let dport = |ct: &Conntrack, id| ct.conn(&Slot::Table(id)).unwrap().reply.sport;
@@ -306,5 +319,8 @@ fn destination_port_ranges_keep_a_port_in_range_else_take_the_first_free() {
     let to_3001 = udp("192.0.2.1", "198.51.100.1", 4444, 3001);
     let id = confirmed(&mut ct, &to_3001, Some(redirect), &mut rng);
     let conn = ct.conn(&Slot::Table(id)).unwrap().clone();
-    assert_eq!((conn.reply.src, conn.reply.sport), (a("192.0.2.10"), 3001));
+    assert_eq!(
+        (conn.reply.src, conn.reply.sport),
+        (IpAddress::Ipv4(a("192.0.2.10")), 3001)
+    );
 }

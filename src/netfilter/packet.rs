@@ -2,7 +2,29 @@
 //! between the rule engine (tables, chains, rules: `rules`) and the router, conntrack and NAT
 //! that call it.
 
-use smoltcp::wire::Ipv4Address;
+use smoltcp::wire::{IpAddress, Ipv4Address, Ipv6Address};
+
+/// An address's bits, an IPv4 one in the low 32: rules' networks, hashes and NAT ranges
+/// compute on these for either family.
+pub fn bits(addr: IpAddress) -> u128 {
+    match addr {
+        IpAddress::Ipv4(a) => u128::from(a.to_bits()),
+        IpAddress::Ipv6(a) => a.to_bits(),
+    }
+}
+
+/// The address with these bits, IPv6 when `v6` (else the low 32 bits as IPv4).
+pub fn from_bits(v6: bool, bits: u128) -> IpAddress {
+    match v6 {
+        true => IpAddress::Ipv6(Ipv6Address::from_bits(bits)),
+        false => IpAddress::Ipv4(Ipv4Address::from_bits(bits as u32)),
+    }
+}
+
+/// The unspecified address of the family (`0.0.0.0`, `::`).
+pub fn unspecified(v6: bool) -> IpAddress {
+    from_bits(v6, 0)
+}
 
 /// The tables, in the order Linux registers them on a hook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -129,8 +151,8 @@ pub enum CtState {
 pub struct CtView {
     pub state: CtState,
     /// The original direction's tuple (before any NAT).
-    pub orig_src: Ipv4Address,
-    pub orig_dst: Ipv4Address,
+    pub orig_src: IpAddress,
+    pub orig_dst: IpAddress,
     pub orig_sport: Option<u16>,
     pub orig_dport: Option<u16>,
     /// The packet travels in the reply direction.
@@ -148,8 +170,8 @@ pub struct CtView {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CtDetail {
     /// The reply direction's tuple (after NAT).
-    pub repl_src: Ipv4Address,
-    pub repl_dst: Ipv4Address,
+    pub repl_src: IpAddress,
+    pub repl_dst: IpAddress,
     pub repl_sport: Option<u16>,
     pub repl_dport: Option<u16>,
     /// The layer-4 protocol number.
@@ -166,13 +188,13 @@ pub struct CtDetail {
 pub trait ConnQuery {
     /// The flow whose original tuple this is is in the table and not closed (a TCP flow in
     /// TIME_WAIT or CLOSE is, for `nf_conncount`).
-    fn alive(&self, src: Ipv4Address, dst: Ipv4Address, proto: u8, keys: (u16, u16)) -> bool;
+    fn alive(&self, src: IpAddress, dst: IpAddress, proto: u8, keys: (u16, u16)) -> bool;
 
     /// `-m rpfilter`'s reverse-path lookup of `src` for a packet that came in on `iif`:
     /// `None` when no routing table is at hand.
     fn reverse_path(
         &self,
-        _src: Ipv4Address,
+        _src: IpAddress,
         _iif: &str,
         _accept_local: bool,
         _loose: bool,
@@ -187,8 +209,8 @@ pub trait ConnQuery {
     fn local_socket(
         &self,
         _proto: u8,
-        _remote: (Ipv4Address, u16),
-        _local: (Ipv4Address, u16),
+        _remote: (IpAddress, u16),
+        _local: (IpAddress, u16),
     ) -> Option<bool> {
         None
     }
@@ -198,7 +220,7 @@ pub trait ConnQuery {
 pub struct NoConns;
 
 impl ConnQuery for NoConns {
-    fn alive(&self, _: Ipv4Address, _: Ipv4Address, _: u8, _: (u16, u16)) -> bool {
+    fn alive(&self, _: IpAddress, _: IpAddress, _: u8, _: (u16, u16)) -> bool {
         true
     }
 }
@@ -206,8 +228,8 @@ impl ConnQuery for NoConns {
 impl Default for CtDetail {
     fn default() -> Self {
         CtDetail {
-            repl_src: Ipv4Address::UNSPECIFIED,
-            repl_dst: Ipv4Address::UNSPECIFIED,
+            repl_src: IpAddress::Ipv4(Ipv4Address::UNSPECIFIED),
+            repl_dst: IpAddress::Ipv4(Ipv4Address::UNSPECIFIED),
             repl_sport: None,
             repl_dport: None,
             proto: 0,
@@ -233,25 +255,27 @@ pub enum AddrType {
 /// do not change while a packet passes, so only an address NAT rewrote is classed again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AddrTypes {
-    pub src: (Ipv4Address, AddrType),
-    pub dst: (Ipv4Address, AddrType),
+    pub src: (IpAddress, AddrType),
+    pub dst: (IpAddress, AddrType),
 }
 
-/// One IPv4 packet at one hook.
+/// One IPv4 or IPv6 packet at one hook.
 #[derive(Clone, Copy, Debug)]
 pub struct PacketView<'a> {
-    /// IPv4 total length, for byte counters.
+    /// The packet's length (IPv4 total length; IPv6 payload length and the fixed header),
+    /// for byte counters.
     pub len: u32,
-    pub src: Ipv4Address,
-    pub dst: Ipv4Address,
-    /// IP protocol number (6 TCP, 17 UDP, 1 ICMP).
+    pub src: IpAddress,
+    pub dst: IpAddress,
+    /// IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6): for IPv6 the header after
+    /// the extension headers, as `ip6tables -p` matches it.
     pub proto: u8,
     /// TCP/UDP ports, absent for other protocols and non-first fragments.
     pub sport: Option<u16>,
     pub dport: Option<u16>,
     /// TCP flags byte (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, URG 0x20).
     pub tcp_flags: Option<u8>,
-    /// ICMP type and code.
+    /// ICMP (or ICMPv6) type and code.
     pub icmp: Option<(u8, u8)>,
     /// A fragment other than the first (`-f`).
     pub fragment: bool,
@@ -261,7 +285,7 @@ pub struct PacketView<'a> {
     /// `-m addrtype` of the source and destination.
     pub src_type: AddrType,
     pub dst_type: AddrType,
-    /// The IPv4 packet itself (LOG writes its header fields).
+    /// The IP packet itself (LOG writes its header fields).
     pub ip: &'a [u8],
     /// The Ethernet header it arrived in, when it arrived on an interface (LOG's `MAC=`).
     pub mac: Option<[u8; 14]>,
@@ -293,6 +317,8 @@ pub enum RejectWith {
     IcmpHostProhibited,
     IcmpAdminProhibited,
     TcpReset,
+    /// ip6tables: ICMPv6 destination unreachable with this code.
+    Icmp6Unreachable(u8),
 }
 
 /// A NAT target's request, carried out by the NAT module on the flow's first packet.
@@ -302,11 +328,11 @@ pub enum NatAction {
     /// picked from `ports` (or the default range).
     Masquerade { ports: Option<(u16, u16)> },
     Snat {
-        addrs: (Ipv4Address, Ipv4Address),
+        addrs: (IpAddress, IpAddress),
         ports: Option<(u16, u16)>,
     },
     Dnat {
-        addrs: (Ipv4Address, Ipv4Address),
+        addrs: (IpAddress, IpAddress),
         ports: Option<(u16, u16)>,
     },
     /// Destination becomes the ingress interface's address (or 127.0.0.1 from OUTPUT).
@@ -314,7 +340,7 @@ pub enum NatAction {
     /// NETMAP: the host part of the destination (PREROUTING, OUTPUT) or source (POSTROUTING,
     /// INPUT) is kept and the network part (`mask`) taken from `to`; ports are kept. The hook
     /// decides the side: `nat::netmap` turns it into the DNAT or SNAT it amounts to.
-    Netmap { to: Ipv4Address, mask: u32 },
+    Netmap { to: IpAddress, mask: u128 },
 }
 
 /// The outcome of running a hook's chains for one table.
@@ -324,4 +350,17 @@ pub enum Verdict {
     Drop,
     Reject(RejectWith),
     Nat(NatAction),
+}
+
+impl PacketView<'_> {
+    /// An IPv6 packet (an ip6tables table or an `ip6`/`inet` chain runs for it).
+    pub fn is_v6(&self) -> bool {
+        matches!(self.src, IpAddress::Ipv6(_))
+    }
+}
+
+/// An IPv4 address's bits, for the matches and targets only iptables (not ip6tables) has;
+/// an IPv6 address gives its low 32 bits, which such a rule never sees.
+pub fn bits4(addr: IpAddress) -> u32 {
+    bits(addr) as u32
 }

@@ -2,7 +2,7 @@
 //! (the SYNs a `--tcp-flags SYN,RST SYN` match picks), so both ends send segments that fit
 //! a path whose MTU is smaller than theirs, even when no "fragmentation needed" reaches them.
 
-use smoltcp::wire::{IpProtocol, Ipv4Address, Ipv4Packet};
+use smoltcp::wire::{IpAddress, IpProtocol, Ipv4Packet};
 
 /// What a TCPMSS rule asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,11 +55,11 @@ pub enum Outcome {
 
 /// Rewrites the MSS option of the TCP segment in `ip` as `tcpmss_mangle_packet` does, with
 /// an incremental checksum update. `route_mtu` gives the MTU of the route to an address.
-pub fn mangle(
-    ip: &mut [u8],
-    p: Pending,
-    route_mtu: &dyn Fn(Ipv4Address) -> Option<u32>,
-) -> Outcome {
+pub fn mangle(ip: &mut [u8], p: Pending, route_mtu: &dyn Fn(IpAddress) -> Option<u32>) -> Outcome {
+    if ip.first().map(|b| b >> 4) == Some(6) {
+        // ip6tables has no TCPMSS rule here: nothing asks an IPv6 segment to change.
+        return Outcome::Unchanged;
+    }
     let Ok(pkt) = Ipv4Packet::new_checked(&*ip) else {
         return Outcome::Drop;
     };
@@ -81,10 +81,10 @@ pub fn mangle(
     if p.clamp {
         // The route out, and the route back to the sender (`tcpmss_reverse_mtu`). A packet
         // with no route out (bridged) is left alone.
-        let Some(out) = route_mtu(dst) else {
+        let Some(out) = route_mtu(IpAddress::Ipv4(dst)) else {
             return Outcome::Unchanged;
         };
-        let back = route_mtu(src).unwrap_or(u32::MAX);
+        let back = route_mtu(IpAddress::Ipv4(src)).unwrap_or(u32::MAX);
         let mtu = out.min(back);
         if mtu <= HEADERS {
             return Outcome::Drop;
@@ -132,7 +132,9 @@ fn replace16(csum: u16, old: u16, new: u16) -> u16 {
 mod tests {
     use super::*;
     use smoltcp::phy::ChecksumCapabilities;
-    use smoltcp::wire::{IpAddress, Ipv4Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber};
+    use smoltcp::wire::{
+        IpAddress, Ipv4Address, Ipv4Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
+    };
 
     const A: Ipv4Address = Ipv4Address::new(10, 0, 1, 10);
     const B: Ipv4Address = Ipv4Address::new(10, 0, 2, 10);
@@ -186,8 +188,8 @@ mod tests {
         (repr.max_seg_size, ok)
     }
 
-    fn mtus(a: u32, b: u32) -> impl Fn(Ipv4Address) -> Option<u32> {
-        move |x| Some(if x == A { a } else { b })
+    fn mtus(a: u32, b: u32) -> impl Fn(IpAddress) -> Option<u32> {
+        move |x| Some(if x == IpAddress::Ipv4(A) { a } else { b })
     }
 
     #[test]

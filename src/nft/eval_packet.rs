@@ -255,7 +255,10 @@ fn read_ct(key: CtKey, pkt: &PacketView<'_>) -> Option<u128> {
 fn read_tuple(dir: CtDir, key: TupleKey, pkt: &PacketView<'_>) -> Option<u128> {
     let ct = conn(pkt)?;
     let d = &ct.detail;
-    let addr = |a: smoltcp::wire::Ipv4Address| Some(u128::from(u32::from_be_bytes(a.octets())));
+    let addr = |a: smoltcp::wire::IpAddress| match a {
+        smoltcp::wire::IpAddress::Ipv4(a) => Some(u128::from(a.to_bits())),
+        smoltcp::wire::IpAddress::Ipv6(_) => None,
+    };
     let port = |p: Option<u16>| p.map(u128::from);
     match (dir, key) {
         (_, TupleKey::Ip6Saddr | TupleKey::Ip6Daddr) => None,

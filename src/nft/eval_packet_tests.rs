@@ -185,8 +185,8 @@ struct BackByEth1;
 impl ConnQuery for BackByEth1 {
     fn alive(
         &self,
-        _: smoltcp::wire::Ipv4Address,
-        _: smoltcp::wire::Ipv4Address,
+        _: smoltcp::wire::IpAddress,
+        _: smoltcp::wire::IpAddress,
         _: u8,
         _: (u16, u16),
     ) -> bool {
@@ -194,7 +194,7 @@ impl ConnQuery for BackByEth1 {
     }
     fn reverse_path(
         &self,
-        _: smoltcp::wire::Ipv4Address,
+        _: smoltcp::wire::IpAddress,
         iif: &str,
         _: bool,
         loose: bool,

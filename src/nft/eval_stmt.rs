@@ -40,9 +40,9 @@ pub enum NatStep {
     Break,
 }
 
-fn addr(v: &Value) -> Option<Ipv4Address> {
+fn addr(v: &Value) -> Option<smoltcp::wire::IpAddress> {
     let n = u32::try_from(v.num()).ok()?;
-    Some(Ipv4Address::from_octets(n.to_be_bytes()))
+    Some(Ipv4Address::from_octets(n.to_be_bytes()).into())
 }
 
 /// The NAT request of statement `nat`; `mapped` is the data of the map element the

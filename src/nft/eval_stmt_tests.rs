@@ -52,7 +52,7 @@ fn nat_statements_become_nat_requests() {
             None
         ),
         NatStep::Bind(NatAction::Dnat {
-            addrs: (a("10.0.0.2"), a("10.0.0.5")),
+            addrs: (a("10.0.0.2").into(), a("10.0.0.5").into()),
             ports: Some((8080, 8090)),
         })
     );
@@ -63,7 +63,7 @@ fn nat_statements_become_nat_requests() {
             None
         ),
         NatStep::Bind(NatAction::Snat {
-            addrs: (a("1.2.3.4"), a("1.2.3.4")),
+            addrs: (a("1.2.3.4").into(), a("1.2.3.4").into()),
             ports: None,
         })
     );
@@ -85,7 +85,7 @@ fn nat_statements_become_nat_requests() {
     assert_eq!(
         nat_step(&nat(NatKind::Dnat, ports_only), &pkt, None),
         NatStep::Bind(NatAction::Dnat {
-            addrs: (a("10.0.0.1"), a("10.0.0.1")),
+            addrs: (a("10.0.0.1").into(), a("10.0.0.1").into()),
             ports: Some((1000, 2000)),
         })
     );

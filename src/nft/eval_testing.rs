@@ -42,8 +42,12 @@ pub(crate) fn echo_hdr() -> Vec<u8> {
 /// The view of `ip` arriving on eth0 for this host (its destination local), tracked as a
 /// new connection.
 pub(crate) fn view(ip: &[u8]) -> PacketView<'_> {
-    let src = smoltcp::wire::Ipv4Address::from_octets(ip[12..16].try_into().unwrap());
-    let dst = smoltcp::wire::Ipv4Address::from_octets(ip[16..20].try_into().unwrap());
+    let src = smoltcp::wire::IpAddress::Ipv4(smoltcp::wire::Ipv4Address::from_octets(
+        ip[12..16].try_into().unwrap(),
+    ));
+    let dst = smoltcp::wire::IpAddress::Ipv4(smoltcp::wire::Ipv4Address::from_octets(
+        ip[16..20].try_into().unwrap(),
+    ));
     let proto = ip[9];
     let l4 = &ip[20..];
     let ports = matches!(proto, 6 | 17).then(|| {

@@ -106,14 +106,14 @@ fn nat_chains_from_text() {
     assert_eq!(
         verdict(&mut n, "prerouting", &tcp(80, 2)),
         Verdict::Nat(NatAction::Dnat {
-            addrs: (addr("10.0.0.2"), addr("10.0.0.5")),
+            addrs: (addr("10.0.0.2").into(), addr("10.0.0.5").into()),
             ports: Some((8080, 8090)),
         })
     );
     assert_eq!(
         verdict(&mut n, "prerouting", &tcp(8022, 2)),
         Verdict::Nat(NatAction::Dnat {
-            addrs: (addr("10.0.0.22"), addr("10.0.0.22")),
+            addrs: (addr("10.0.0.22").into(), addr("10.0.0.22").into()),
             ports: Some((22, 22)),
         })
     );
@@ -135,7 +135,7 @@ fn nat_chains_from_text() {
     assert_eq!(
         run(&mut n, "postrouting", &pkt).0.verdict,
         Verdict::Nat(NatAction::Snat {
-            addrs: (addr("1.2.3.4"), addr("1.2.3.4")),
+            addrs: (addr("1.2.3.4").into(), addr("1.2.3.4").into()),
             ports: None,
         })
     );

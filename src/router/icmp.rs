@@ -271,8 +271,8 @@ mod tests {
         let ip = &frame[ETH_HEADER_LEN..];
         let view = PacketView {
             len: 58,
-            src: b,
-            dst: a,
+            src: b.into(),
+            dst: a.into(),
             proto: 1,
             sport: None,
             dport: None,

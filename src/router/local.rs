@@ -10,7 +10,7 @@
 //!
 //! The stack is built when the first program starts, so an idle router holds no sockets.
 
-use smoltcp::wire::{Ipv4Address, Ipv4Cidr, Ipv4Packet};
+use smoltcp::wire::{IpAddress, Ipv4Address, Ipv4Cidr, Ipv4Packet};
 
 use super::Router;
 use crate::host::Stack;
@@ -192,7 +192,12 @@ impl Router {
     /// A packet that looped back: PREROUTING and INPUT on `lo`, then local delivery.
     pub(super) fn receive_loopback(&mut self, now: Instant, mut frame: Vec<u8>, ctx: &mut Ctx<'_>) {
         let (out, mut tr) = self.netfilter(now, |nf, cx, _| {
-            nf.prerouting(cx, &mut frame[ETH_HEADER_LEN..], LO, Some(LOOPBACK))
+            nf.prerouting(
+                cx,
+                &mut frame[ETH_HEADER_LEN..],
+                LO,
+                Some(IpAddress::Ipv4(LOOPBACK)),
+            )
         });
         if !self.pass(now, out, &frame, ctx) {
             return;
@@ -207,7 +212,7 @@ impl Router {
                 &mut frame[ETH_HEADER_LEN..],
                 &mut tr,
                 LO,
-                Some(LOOPBACK),
+                Some(IpAddress::Ipv4(LOOPBACK)),
             )
         });
         if self.pass(now, out, &frame, ctx) {

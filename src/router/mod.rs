@@ -37,12 +37,13 @@ use std::rc::Rc;
 
 use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
-    Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, IpProtocol, Ipv4Address, Ipv4Cidr,
-    Ipv4Packet,
+    Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, IpAddress, IpProtocol, Ipv4Address,
+    Ipv4Cidr, Ipv4Packet,
 };
 
 use crate::link::ETH_HEADER_LEN;
 use crate::listing::iproute::{self, LinkInfo, NeighInfo};
+use crate::netfilter::base::Family;
 use crate::netfilter::hooks::{ChainOutcome, Cx, Env, Fate, Netfilter, Notes, Outcome, Rules};
 use crate::netfilter::rules::{IptablesVersion, Tables, TraceEvent};
 use crate::netfilter::{AddrType, Hook, PacketView, RejectWith, Table, Verdict};
@@ -108,6 +109,8 @@ pub struct ConntrackSummary {
 /// The router's iptables tables, and the kernel log their LOG rules write to (`dmesg`).
 pub struct RuleSet {
     pub tables: Tables,
+    /// The ip6tables tables, which IPv6 packets meet where IPv4 ones meet `tables`.
+    pub tables6: Tables,
     /// `[seconds] line`, as dmesg prints it; bounded like the kernel's ring buffer.
     pub log: std::collections::VecDeque<String>,
     /// Something reads the current frame's notes (a capture comment, a trace): the chains
@@ -123,20 +126,42 @@ pub struct RuleSet {
     /// The iptables tables, and per nft table, whose rules read address classes: found
     /// when a packet first asks after the rules changed (a lab's build changes them many
     /// times with no packet between).
-    addr_types_read: std::cell::OnceCell<(Vec<Table>, Vec<bool>)>,
+    addr_types_read: std::cell::OnceCell<AddrTypesRead>,
 }
 
+/// The iptables and ip6tables tables whose rules read address classes, and per nft table
+/// whether its rules do.
+type AddrTypesRead = (Vec<(Family, Table)>, Vec<bool>);
+
 impl RuleSet {
-    fn addr_types_read(&self) -> &(Vec<Table>, Vec<bool>) {
+    fn addr_types_read(&self) -> &AddrTypesRead {
         self.addr_types_read.get_or_init(|| {
+            let tables = [Table::Filter, Table::Nat, Table::Mangle, Table::Raw];
             (
-                [Table::Filter, Table::Nat, Table::Mangle, Table::Raw]
+                Family::ALL
                     .into_iter()
-                    .filter(|&t| self.tables.reads_addr_types(t))
+                    .flat_map(|f| tables.map(|t| (f, t)))
+                    .filter(|&(f, t)| self.family(f).reads_addr_types(t))
                     .collect(),
                 self.nft.tables_reading_addr_types(),
             )
         })
+    }
+
+    /// The tables of a family: iptables' or ip6tables'.
+    pub fn family(&self, family: Family) -> &Tables {
+        match family {
+            Family::Ipv4 => &self.tables,
+            Family::Ipv6 => &self.tables6,
+        }
+    }
+
+    /// [`RuleSet::family`], to change.
+    pub fn family_mut(&mut self, family: Family) -> &mut Tables {
+        match family {
+            Family::Ipv4 => &mut self.tables,
+            Family::Ipv6 => &mut self.tables6,
+        }
     }
 }
 
@@ -211,20 +236,32 @@ impl Filtering {
     }
 }
 
+/// An ip6tables command line (`ip6tables`, `ip6tables-save`, `ip6tables-restore`, ...).
+fn is_ip6tables(argv: &[String]) -> bool {
+    argv.first().is_some_and(|a| a.starts_with("ip6tables"))
+}
+
 /// Lines the kernel log keeps (its ring buffer is bounded too).
 const LOG_LINES: usize = 10_000;
 
 impl Rules for RuleSet {
-    fn passes_all(&self, table: Table, hook: Hook) -> bool {
-        self.tables.passes_all(table, hook)
+    fn passes_all(&self, family: Family, table: Table, hook: Hook) -> bool {
+        self.family(family).passes_all(table, hook)
+    }
+
+    fn tracks(&self, family: Family) -> bool {
+        match family {
+            Family::Ipv4 => true,
+            Family::Ipv6 => self.tables6.needs_conntrack(),
+        }
     }
 
     fn passes_all_nft(&self, chain: u32) -> bool {
         self.nft.passes_all(crate::nft::ChainRef(chain))
     }
 
-    fn reads_addr_types(&self, table: Table) -> bool {
-        self.addr_types_read().0.contains(&table)
+    fn reads_addr_types(&self, family: Family, table: Table) -> bool {
+        self.addr_types_read().0.contains(&(family, table))
     }
 
     fn reads_addr_types_nft(&self, chain: u32) -> bool {
@@ -278,16 +315,21 @@ impl Rules for RuleSet {
     ) -> ChainOutcome {
         let outcome = self.run_logged(table, hook, pkt, now, conns, notes);
         let verdict = outcome.verdict;
-        let queued = self.tables.take_notes();
-        if self.detail {
+        let detail = self.detail;
+        let tables = match pkt.is_v6() {
+            true => &mut self.tables6,
+            false => &mut self.tables,
+        };
+        let queued = tables.take_notes();
+        if detail {
             for q in queued {
                 notes.decision(q.into());
             }
         }
-        if self.tables.tracing() {
+        if tables.tracing() {
             return outcome;
         }
-        if self.detail {
+        if detail {
             let new = pkt
                 .ct
                 .is_some_and(|c| c.state == crate::netfilter::CtState::New);
@@ -295,13 +337,13 @@ impl Rules for RuleSet {
                 Verdict::Drop => Some("dropped by"),
                 Verdict::Reject(_) => Some("rejected by"),
                 Verdict::Nat(_) => Some("NAT by"),
-                Verdict::Accept if new && self.tables.decided.is_some() => {
+                Verdict::Accept if new && tables.decided.is_some() => {
                     Some("new connection accepted by")
                 }
                 _ => None,
             };
             if let Some(what) = what {
-                let decision = self.tables.decision(table, hook);
+                let decision = tables.decision(table, hook);
                 let text = format!("{} {}: {what} {decision}", table.name(), hook.chain_name());
                 notes.decision(text.into());
             }
@@ -368,37 +410,39 @@ impl RuleSet {
         notes: &mut Notes,
     ) -> ChainOutcome {
         let log = &mut self.log;
+        let tables = match pkt.is_v6() {
+            true => &mut self.tables6,
+            false => &mut self.tables,
+        };
         // Rules met while tracing: (chain, rule number, matched); a policy as rule 0.
         let mut path: Vec<(String, usize, bool)> = Vec::new();
         let mut policy = "ACCEPT";
-        let outcome = self
-            .tables
-            .run_outcome(table, hook, pkt, now, conns, &mut |ev| match ev {
-                TraceEvent::Log(line) => {
-                    let text = line.to_string();
-                    dmesg(log, now, &text);
-                    notes.log(text.into());
-                }
-                TraceEvent::Rule {
-                    chain,
-                    rule,
-                    matched,
-                    ..
-                } => path.push((chain.to_string(), rule, matched)),
-                TraceEvent::Policy { chain, verdict, .. } => {
-                    policy = verdict_name(verdict);
-                    path.push((chain.to_string(), 0, true))
-                }
-                _ => {}
-            });
+        let outcome = tables.run_outcome(table, hook, pkt, now, conns, &mut |ev| match ev {
+            TraceEvent::Log(line) => {
+                let text = line.to_string();
+                dmesg(log, now, &text);
+                notes.log(text.into());
+            }
+            TraceEvent::Rule {
+                chain,
+                rule,
+                matched,
+                ..
+            } => path.push((chain.to_string(), rule, matched)),
+            TraceEvent::Policy { chain, verdict, .. } => {
+                policy = verdict_name(verdict);
+                path.push((chain.to_string(), 0, true))
+            }
+            _ => {}
+        });
         let verdict = outcome.verdict;
-        if self.tables.tracing()
+        if tables.tracing()
             && let Some(walks) = self.walks.as_mut()
         {
             let v = verdict_name(verdict);
-            walks.push(explain::walk(&self.tables, table, hook, &path, policy, v));
+            walks.push(explain::walk(tables, table, hook, &path, policy, v));
         }
-        if self.tables.tracing() {
+        if tables.tracing() {
             let steps: Vec<String> = path
                 .iter()
                 .map(|(chain, rule, matched)| match (rule, matched) {
@@ -406,7 +450,7 @@ impl RuleSet {
                     (n, false) => format!("{chain} #{n} no match"),
                     (n, true) => format!(
                         "{chain} #{n} {}",
-                        self.tables.rule_text(table, chain, *n).unwrap_or_default()
+                        tables.rule_text(table, chain, *n).unwrap_or_default()
                     ),
                 })
                 .collect();
@@ -547,6 +591,28 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
     }
 }
 
+impl RouterEnv<'_> {
+    /// `-m addrtype` of an IPv6 address: the router's own (and `::1`) local, multicast,
+    /// the unspecified address, else unicast (IPv6 has no broadcast).
+    fn addr_type6(&self, a: smoltcp::wire::Ipv6Address) -> AddrType {
+        if a.is_unspecified() {
+            AddrType::Unspec
+        } else if a.is_multicast() {
+            AddrType::Multicast
+        } else if a.is_loopback()
+            || self.0.iter().any(|f| {
+                f.ipv6
+                    .as_ref()
+                    .is_some_and(|v| v.iter().any(|c| c.address() == a))
+            })
+        {
+            AddrType::Local
+        } else {
+            AddrType::Unicast
+        }
+    }
+}
+
 /// How the router's addresses look to `-m addrtype`, and its routes' MTUs to TCPMSS.
 /// What the router's rules may ask of it: its interfaces, its routing, and its own
 /// programs' sockets (`-m socket`).
@@ -557,7 +623,10 @@ struct RouterEnv<'a>(
 );
 
 impl Env for RouterEnv<'_> {
-    fn route_mtu(&self, addr: Ipv4Address) -> Option<u32> {
+    fn route_mtu(&self, addr: IpAddress) -> Option<u32> {
+        let IpAddress::Ipv4(addr) = addr else {
+            return None;
+        };
         let key = policy::FlowKey::from_lo(None, addr, 0);
         let (route, _, _) = self.1?.lookup(&key)?;
         self.0.get(route.dev).map(|f| f.mtu)
@@ -565,18 +634,21 @@ impl Env for RouterEnv<'_> {
 
     fn reverse_path(
         &self,
-        src: Ipv4Address,
+        src: IpAddress,
         iif: &str,
         accept_local: bool,
         loose: bool,
     ) -> Option<bool> {
         let routing = self.1?;
+        let IpAddress::Ipv4(src4) = src else {
+            return None;
+        };
         // The local table comes first: the router's own addresses (and 127.0.0.0/8).
         if self.addr_type(src) == AddrType::Local {
             return Some(accept_local);
         }
         // `rpfilter_mt`'s lookup: toward the source, from `lo`, through the policy rules.
-        let key = policy::FlowKey::from_lo(None, src, 0);
+        let key = policy::FlowKey::from_lo(None, src4, 0);
         let Some((route, _, _)) = routing.lookup(&key) else {
             return Some(false);
         };
@@ -586,13 +658,22 @@ impl Env for RouterEnv<'_> {
     fn local_socket(
         &self,
         proto: u8,
-        remote: (Ipv4Address, u16),
-        local: (Ipv4Address, u16),
+        remote: (IpAddress, u16),
+        local: (IpAddress, u16),
     ) -> Option<bool> {
-        self.2?.net.socket_for(proto, remote, local)
+        match (remote.0, local.0) {
+            (IpAddress::Ipv4(r), IpAddress::Ipv4(l)) => {
+                self.2?.net.socket_for(proto, (r, remote.1), (l, local.1))
+            }
+            _ => None,
+        }
     }
 
-    fn addr_type(&self, a: Ipv4Address) -> AddrType {
+    fn addr_type(&self, a: IpAddress) -> AddrType {
+        let a = match a {
+            IpAddress::Ipv4(a) => a,
+            IpAddress::Ipv6(a) => return self.addr_type6(a),
+        };
         if a.is_unspecified() {
             AddrType::Unspec
         } else if a.is_multicast() {
@@ -642,6 +723,9 @@ pub struct Router {
     clis: Vec<(String, Box<dyn Cli>)>,
     /// The Ethernet header of the frame being handled (LOG's `MAC=`).
     rx_mac: Option<[u8; 14]>,
+    /// The interface the frame being handled came in on (where an ICMPv6 error about it
+    /// to a link-local source goes back).
+    rx_dev: Option<usize>,
 }
 
 /// A command-line tool installed on the router that reports state kept outside its network
@@ -789,7 +873,9 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
             Ok(RouterCmd::Conntrack(args))
         }
         [
-            "iptables" | "iptables-restore" | "iptables-save" | "iptables-legacy" | "iptables-nft",
+            "iptables" | "iptables-restore" | "iptables-save" | "iptables-legacy" | "iptables-nft"
+            | "ip6tables" | "ip6tables-restore" | "ip6tables-save" | "ip6tables-legacy"
+            | "ip6tables-nft",
             ..,
         ] => Ok(RouterCmd::Iptables(argv.to_vec())),
         ["dmesg"] => Ok(RouterCmd::Iptables(argv.to_vec())),
@@ -805,7 +891,8 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
             .map_err(|e| match e.contains("command not found") {
                 true => format!(
                     "{e}; a router also runs `ip route ...`, `sysctl`, `iptables ...`, \
-                     `iptables-restore`, `iptables-save`, `conntrack ...`, `ipset ...`, \
+                     `iptables-restore`, `iptables-save`, `ip6tables ...`, \
+                     `ip6tables-restore`, `ip6tables-save`, `conntrack ...`, `ipset ...`, \
                      `cat /proc/net/xt_recent/NAME`, `dmesg`"
                 ),
                 false => e,
@@ -816,11 +903,7 @@ pub fn parse_command(argv: &[String]) -> Result<RouterCmd, String> {
 /// What `conntrack` is asked: list (with filters), flush or count.
 #[derive(Debug, PartialEq, Eq)]
 enum CtCmd {
-    List {
-        proto: Option<u8>,
-        snat: bool,
-        dnat: bool,
-    },
+    List(crate::netfilter::conntrack::ListFilter),
     Flush,
     Count,
     Stats,
@@ -828,7 +911,7 @@ enum CtCmd {
 
 fn conntrack_args(args: &[String]) -> Result<CtCmd, String> {
     let mut cmd = None;
-    let (mut proto, mut snat, mut dnat) = (None, false, false);
+    let mut filter = crate::netfilter::conntrack::ListFilter::default();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -837,10 +920,11 @@ fn conntrack_args(args: &[String]) -> Result<CtCmd, String> {
             "-C" | "--count" => cmd = Some("C"),
             "-S" | "--stats" => cmd = Some("S"),
             "-p" | "--proto" => {
-                proto = Some(match it.next().map(String::as_str) {
+                filter.proto = Some(match it.next().map(String::as_str) {
                     Some("tcp") => 6,
                     Some("udp") => 17,
                     Some("icmp") => 1,
+                    Some("icmpv6") => 58,
                     other => {
                         return Err(format!(
                             "conntrack v1.4.7 (conntrack-tools): proto `{}' not found",
@@ -849,8 +933,30 @@ fn conntrack_args(args: &[String]) -> Result<CtCmd, String> {
                     }
                 })
             }
-            "--src-nat" => snat = true,
-            "--dst-nat" => dnat = true,
+            "--src-nat" => filter.snat = true,
+            "--dst-nat" => filter.dnat = true,
+            "-f" | "--family" => {
+                filter.family = Some(match it.next().map(String::as_str) {
+                    Some("ipv4") => false,
+                    Some("ipv6") => true,
+                    other => {
+                        return Err(format!(
+                            "conntrack v1.4.7 (conntrack-tools): `{}' unsupported protocol\n\
+                             Try `conntrack -h' or 'conntrack --help' for more information.",
+                            other.unwrap_or("")
+                        ));
+                    }
+                })
+            }
+            "-o" | "--output" => match it.next().map(String::as_str) {
+                Some("extended") => filter.extended = true,
+                other => {
+                    return Err(format!(
+                        "conntrack v1.4.7 (conntrack-tools): Bad parameter `{}'",
+                        other.unwrap_or("")
+                    ));
+                }
+            },
             "-n" => {}
             other => {
                 return Err(format!(
@@ -860,7 +966,7 @@ fn conntrack_args(args: &[String]) -> Result<CtCmd, String> {
         }
     }
     match cmd {
-        Some("L") | None => Ok(CtCmd::List { proto, snat, dnat }),
+        Some("L") | None => Ok(CtCmd::List(filter)),
         Some("F") => Ok(CtCmd::Flush),
         Some("S") => Ok(CtCmd::Stats),
         _ => Ok(CtCmd::Count),
@@ -910,11 +1016,15 @@ impl Router {
         f.rules.walks.take().unwrap_or_default()
     }
 
-    /// Runs `iptables`, `iptables-restore` (reading `input`), `iptables-save` or `dmesg`.
-    /// An error comes with iptables' exit code.
+    /// Runs `iptables`, `iptables-restore` (reading `input`), `iptables-save` or `dmesg`,
+    /// or ip6tables' three on the IPv6 tables. An error comes with iptables' exit code.
     pub fn iptables(&mut self, argv: &[String], input: &str) -> Result<String, (i32, String)> {
         let out = self.run_iptables(argv, input);
         let mut f = self.filtering.borrow_mut();
+        if is_ip6tables(argv) {
+            f.rules_changed();
+            return out;
+        }
         f.xt_tables_made();
         f.rules_changed();
         out.map(|text| f.incompatible_notice(argv, text))
@@ -923,9 +1033,13 @@ impl Router {
     fn run_iptables(&mut self, argv: &[String], input: &str) -> Result<String, (i32, String)> {
         let mut filtering = self.filtering.borrow_mut();
         let filtering = &mut *filtering;
-        let t = &mut filtering.rules.tables;
+        let v6 = is_ip6tables(argv);
+        let t = match v6 {
+            true => &mut filtering.rules.tables6,
+            false => &mut filtering.rules.tables,
+        };
         match argv.first().map(String::as_str) {
-            Some("iptables-restore") => {
+            Some("iptables-restore" | "ip6tables-restore") => {
                 let counters = argv.iter().any(|a| a == "-c" || a == "--counters");
                 let noflush = argv.iter().any(|a| a == "-n" || a == "--noflush");
                 let opts = crate::netfilter::rules::RestoreOptions { counters, noflush };
@@ -936,7 +1050,7 @@ impl Router {
                 t.sync_ext_state();
                 out
             }
-            Some("iptables-save") => {
+            Some("iptables-save" | "ip6tables-save") => {
                 Ok(t.save_with(argv.iter().any(|a| a == "-c" || a == "--counters"), None))
             }
             Some("cat") => crate::netfilter::rules::proc_file(t, &argv[1..]),
@@ -952,7 +1066,7 @@ impl Router {
                 .collect()),
             _ => {
                 let mut args = argv.to_vec();
-                args[0] = "iptables".into();
+                args[0] = if v6 { "ip6tables" } else { "iptables" }.into();
                 let out = t.apply(&args).map_err(|e| (e.exit_code(), e.to_string()));
                 t.sync_ext_state();
                 out
@@ -979,15 +1093,19 @@ impl Router {
     /// with iptables' exit code; `iptables-restore` and `dmesg` pass.
     pub fn check_iptables(&self, argv: &[String]) -> Result<(), (i32, String)> {
         match argv.first().map(String::as_str) {
-            Some("iptables-restore" | "dmesg" | "cat" | "ipset") => Ok(()),
+            Some("iptables-restore" | "ip6tables-restore" | "dmesg" | "cat" | "ipset") => Ok(()),
             _ => {
+                let v6 = is_ip6tables(argv);
                 let mut args = argv.to_vec();
-                if args.first().is_some_and(|a| a != "iptables-save") {
-                    args[0] = "iptables".into();
+                if args
+                    .first()
+                    .is_some_and(|a| a != "iptables-save" && a != "ip6tables-save")
+                {
+                    args[0] = if v6 { "ip6tables" } else { "iptables" }.into();
                 }
                 let f = self.filtering.borrow();
                 f.rules
-                    .tables
+                    .family(if v6 { Family::Ipv6 } else { Family::Ipv4 })
                     .check(&args)
                     .map_err(|e| (e.exit_code(), e.to_string()))
             }
@@ -996,9 +1114,9 @@ impl Router {
 
     fn conntrack_cmd(&mut self, now: Instant, args: &[String]) -> Result<String, String> {
         Ok(match conntrack_args(args)? {
-            CtCmd::List { proto, snat, dnat } => {
+            CtCmd::List(filter) => {
                 let f = self.filtering.borrow();
-                f.nf.conntrack.listing(now, proto, snat, dnat)
+                f.nf.conntrack.listing(now, filter)
             }
             CtCmd::Flush => {
                 self.filtering.borrow_mut().nf.conntrack.flush();
@@ -1058,6 +1176,7 @@ impl Router {
                 nf: Netfilter::new(crate::netfilter::conntrack::DEFAULT_MAX, nat_rng),
                 rules: RuleSet {
                     tables: Tables::new(config.iptables_version),
+                    tables6: Tables::new_v6(config.iptables_version),
                     log: Default::default(),
                     ratelimit: NetRatelimit::default(),
                     walks: None,
@@ -1076,6 +1195,7 @@ impl Router {
             members: Vec::new(),
             clis: Vec::new(),
             rx_mac: None,
+            rx_dev: None,
         };
         // Each VLAN device takes the device number (and the lab gives it the port) after
         // the real interfaces.
@@ -1121,7 +1241,8 @@ impl Router {
     pub fn conntrack_forget(&mut self, ips: &[Ipv4Address], udp_ports: &[u16]) -> usize {
         self.filtering.borrow_mut().nf.conntrack.delete_where(|c| {
             let t = [c.orig.src, c.orig.dst, c.reply.src, c.reply.dst];
-            t.iter().any(|a| ips.contains(a))
+            t.iter()
+                .any(|a| matches!(a, IpAddress::Ipv4(a) if ips.contains(a)))
                 || (c.orig.proto == 17 && udp_ports.contains(&c.orig.dport))
         })
     }
@@ -1461,7 +1582,7 @@ impl Router {
         let out = self.netfilter(now, |nf, cx, ifs| {
             let ip = &mut frame[ETH_HEADER_LEN..];
             let out = egress_name(ifs, &route);
-            nf.postrouting(cx, ip, &mut tr, (None, out), out_addr)
+            nf.postrouting(cx, ip, &mut tr, (None, out), out_addr.map(IpAddress::Ipv4))
         });
         if !self.pass(now, out, &frame, ctx) {
             return;
@@ -1553,7 +1674,12 @@ impl Router {
         frame.extend_from_slice(&data[..total]);
         let in_addr = self.ns.ifaces[dev].addrs.first().map(|a| a.address());
         let (out, mut tr) = self.netfilter(now, |nf, cx, ifs| {
-            nf.prerouting(cx, &mut frame[ETH_HEADER_LEN..], &ifs[dev].name, in_addr)
+            nf.prerouting(
+                cx,
+                &mut frame[ETH_HEADER_LEN..],
+                &ifs[dev].name,
+                in_addr.map(IpAddress::Ipv4),
+            )
         });
         if ctx.trace() {
             let dir = if tr.reply { ", reply direction" } else { "" };
@@ -1584,7 +1710,13 @@ impl Router {
             let broadcast = to_broadcast || l2_broadcast;
             let out = self.netfilter(now, |nf, cx, ifs| {
                 let ip = &mut frame[ETH_HEADER_LEN..];
-                nf.input(cx, ip, &mut tr, &ifs[dev].name, in_addr)
+                nf.input(
+                    cx,
+                    ip,
+                    &mut tr,
+                    &ifs[dev].name,
+                    in_addr.map(IpAddress::Ipv4),
+                )
             });
             if self.pass(now, out, &frame, ctx) {
                 self.local(now, &frame[ETH_HEADER_LEN..], broadcast, ctx);
@@ -1661,6 +1793,7 @@ impl Router {
             let out = nf.forward(cx, ip, &mut tr, in_name, out_name);
             match out.fate {
                 Fate::Continue => {
+                    let out_addr = out_addr.map(IpAddress::Ipv4);
                     out.then(nf.postrouting(cx, ip, &mut tr, (Some(in_name), out_name), out_addr))
                 }
                 _ => out,
@@ -1744,6 +1877,9 @@ impl Router {
     /// The answer of a REJECT rule.
     fn reject(&mut self, now: Instant, with: RejectWith, pkt: &[u8], ctx: &mut Ctx<'_>) {
         use Icmpv4DstUnreachable as U;
+        if pkt.first().map(|b| b >> 4) == Some(6) {
+            return self.reject6(now, with, pkt, ctx);
+        }
         let code = match with {
             RejectWith::TcpReset => {
                 let ident = self.next_ident();
@@ -1758,6 +1894,8 @@ impl Router {
             RejectWith::IcmpNetProhibited => U::NetProhibited,
             RejectWith::IcmpHostProhibited => U::HostProhibited,
             RejectWith::IcmpAdminProhibited => U::CommProhibited,
+            // ip6tables' rejects are IPv6's: an IPv4 packet never meets one.
+            RejectWith::Icmp6Unreachable(_) => U::PortUnreachable,
         };
         self.icmp_error(
             now,
@@ -2078,6 +2216,7 @@ impl Node for Router {
             return;
         }
         self.rx_mac = frame.get(..ETH_HEADER_LEN).and_then(|h| h.try_into().ok());
+        self.rx_dev = Some(dev);
         match eth.ethertype() {
             EthernetProtocol::Arp => self.handle_arp(now, dev, eth.payload(), ctx),
             EthernetProtocol::Ipv4 => self.handle_ipv4(now, dev, eth.payload(), l2_broadcast, ctx),
@@ -2085,6 +2224,7 @@ impl Node for Router {
             _ => {}
         }
         self.rx_mac = None;
+        self.rx_dev = None;
     }
 
     fn handle_timeout(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
@@ -2321,7 +2461,8 @@ impl Node for Router {
                 self.conntrack_cmd(now, &args)
             }
             [
-                "iptables" | "iptables-save" | "iptables-legacy" | "iptables-nft" | "dmesg",
+                "iptables" | "iptables-save" | "iptables-legacy" | "iptables-nft" | "dmesg"
+                | "ip6tables" | "ip6tables-save" | "ip6tables-legacy" | "ip6tables-nft",
                 ..,
             ] => self.iptables(argv, "").map_err(|(_, e)| e),
             ["nft", ..] => self

@@ -863,7 +863,11 @@ impl Resolver<'_> {
                 }
                 for line in &r.iptables {
                     match split_words(&line.value) {
-                        Ok(argv) if argv.first().is_some_and(|w| w == "iptables") => {
+                        Ok(argv)
+                            if argv
+                                .first()
+                                .is_some_and(|w| w == "iptables" || w == "ip6tables") =>
+                        {
                             if let Err((_, e)) = scratch.iptables(&argv, "") {
                                 self.errs
                                     .at(line.referenced, "iptables", e.trim_end().to_string());
@@ -873,7 +877,7 @@ impl Resolver<'_> {
                         Ok(_) => self.errs.at(
                             line.referenced,
                             "iptables",
-                            "each entry is an `iptables ...` command",
+                            "each entry is an `iptables ...` or `ip6tables ...` command",
                         ),
                         Err(e) => self.errs.at(line.referenced, "iptables", e),
                     }

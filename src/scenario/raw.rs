@@ -210,7 +210,7 @@ pub struct RawRouter {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub routes: Vec<S<String>>,
-    /// `iptables ...` commands applied at start, in order.
+    /// `iptables ...` (and `ip6tables ...`) commands applied at start, in order.
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub iptables: Vec<S<String>>,

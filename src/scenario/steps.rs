@@ -450,11 +450,13 @@ fn check_router_command(
             true => Ok(r.sysctl_run(&a).0),
             false => Ok(0),
         },
-        RouterCmd::Iptables(a) if a[0] == "iptables-restore" => match runs {
-            true => r.iptables(&a, input).map(|_| 0),
-            false => Ok(0),
+        RouterCmd::Iptables(a) if a[0] == "iptables-restore" || a[0] == "ip6tables-restore" => {
+            match runs {
+                true => r.iptables(&a, input).map(|_| 0),
+                false => Ok(0),
+            }
+            .map_err(|(_, e)| e.trim_end().to_string())
         }
-        .map_err(|(_, e)| e.trim_end().to_string()),
         RouterCmd::Iptables(a) if a[0] != "dmesg" => {
             r.check_iptables(&a)
                 .map_err(|(_, e)| e.trim_end().to_string())?;

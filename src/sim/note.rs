@@ -121,16 +121,18 @@ pub enum Note {
         by: &'static str,
         reply: bool,
         source: bool,
-        before: (smoltcp::wire::Ipv4Address, u16),
-        after: (smoltcp::wire::Ipv4Address, u16),
+        before: (smoltcp::wire::IpAddress, u16),
+        after: (smoltcp::wire::IpAddress, u16),
     },
 }
 
 /// `addr:port`, or `addr` without a port.
-fn endpoint((addr, port): (smoltcp::wire::Ipv4Address, u16)) -> String {
-    match port {
-        0 => addr.to_string(),
-        p => format!("{addr}:{p}"),
+/// `ADDR:PORT`, an IPv6 address in brackets as URLs write it.
+fn endpoint((addr, port): (smoltcp::wire::IpAddress, u16)) -> String {
+    match (port, addr) {
+        (0, _) => addr.to_string(),
+        (p, smoltcp::wire::IpAddress::Ipv6(a)) => format!("[{a}]:{p}"),
+        (p, _) => format!("{addr}:{p}"),
     }
 }
 

@@ -10,7 +10,10 @@
 //! slow down as flows come and go. Growing and shifting need a bucket's home, which the
 //! caller gives by hashing the flow's tuple again (`rehash`).
 
+use smoltcp::wire::IpAddress;
+
 use super::Tuple;
+use crate::netfilter::packet::bits;
 
 /// A free bucket. No real bucket has it: their top bit is clear.
 const EMPTY: u32 = u32::MAX;
@@ -19,7 +22,7 @@ const LOAD_NUM: usize = 4;
 const LOAD_DEN: usize = 5;
 const MIN_BUCKETS: usize = 16;
 
-/// Hashes a tuple's 13 bytes with a multiply-and-fold mix: fixed (the simulation is
+/// Hashes a tuple (IPv6 addresses folded to 64 bits each) with a multiply-and-fold mix: fixed (the simulation is
 /// deterministic), with every input bit reaching the top bits (a bucket's home) and the low
 /// bits (kept in the bucket).
 pub fn hash(t: &Tuple) -> u64 {
@@ -30,7 +33,15 @@ pub fn hash(t: &Tuple) -> u64 {
         let p = u128::from(a) * u128::from(b);
         (p as u64) ^ ((p >> 64) as u64)
     }
-    let addrs = u64::from(t.src.to_bits()) << 32 | u64::from(t.dst.to_bits());
+    let addrs = match (t.src, t.dst) {
+        (IpAddress::Ipv4(s), IpAddress::Ipv4(d)) => {
+            u64::from(s.to_bits()) << 32 | u64::from(d.to_bits())
+        }
+        (s, d) => {
+            let (s, d) = (bits(s), bits(d));
+            fold((s >> 64) as u64 ^ K3, s as u64) ^ fold((d >> 64) as u64 ^ K1, d as u64 ^ K2)
+        }
+    };
     let rest = u64::from(t.sport) << 24 | u64::from(t.dport) << 8 | u64::from(t.proto);
     fold(fold(addrs ^ K1, K2) ^ rest, K3)
 }

@@ -2,17 +2,38 @@
 
 use std::fmt::Write;
 
+use smoltcp::wire::IpAddress;
+
 use super::{Conntrack, Tuple};
 use crate::time::Instant;
 
+/// Which flows `conntrack -L` lists, and how.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// `-p PROTO`.
+    pub proto: Option<u8>,
+    /// `--src-nat`, `--dst-nat`.
+    pub snat: bool,
+    pub dnat: bool,
+    /// `-f ipv4|ipv6` (true: IPv6); both families without it.
+    pub family: Option<bool>,
+    /// `-o extended`: each line starts with the family's name and number.
+    pub extended: bool,
+}
+
 impl Conntrack {
-    /// `conntrack -L [-p PROTO] [--src-nat] [--dst-nat]`, with the summary line the tool prints
-    /// (on stderr, so after the list on a terminal).
-    pub fn listing(&self, now: Instant, proto: Option<u8>, snat: bool, dnat: bool) -> String {
+    /// `conntrack -L [-f FAMILY] [-p PROTO] [--src-nat] [--dst-nat] [-o extended]`, with the
+    /// summary line the tool prints (on stderr, so after the list on a terminal).
+    pub fn listing(&self, now: Instant, filter: ListFilter) -> String {
         let mut out = String::new();
         let mut n = 0;
         for c in self.flows() {
-            if proto.is_some_and(|p| p != c.orig.proto) || (snat && !c.snat) || (dnat && !c.dnat) {
+            let v6 = matches!(c.orig.src, IpAddress::Ipv6(_));
+            if filter.proto.is_some_and(|p| p != c.orig.proto)
+                || (filter.snat && !c.snat)
+                || (filter.dnat && !c.dnat)
+                || filter.family.is_some_and(|f| f != v6)
+            {
                 continue;
             }
             n += 1;
@@ -20,8 +41,17 @@ impl Conntrack {
                 6 => "tcp",
                 17 => "udp",
                 1 => "icmp",
+                58 => "icmpv6",
                 _ => "unknown",
             };
+            if filter.extended {
+                let _ = write!(
+                    out,
+                    "{:<8} {} ",
+                    if v6 { "ipv6" } else { "ipv4" },
+                    if v6 { 10 } else { 2 }
+                );
+            }
             let left = c.expires.saturating_sub(now).nanos() / 1_000_000_000;
             let _ = write!(out, "{name:<8} {} {left} ", c.orig.proto);
             if c.orig.proto == 6 {
@@ -47,6 +77,7 @@ impl Conntrack {
 
 fn icmp_reply_type(t: u8) -> u8 {
     match t {
+        128 => 129,
         8 => 0,
         13 => 14,
         15 => 16,
@@ -61,7 +92,7 @@ fn tuple_text(out: &mut String, t: &Tuple, icmp_type: u8) {
         6 | 17 => {
             let _ = write!(out, "sport={} dport={} ", t.sport, t.dport);
         }
-        1 => {
+        1 | 58 => {
             let _ = write!(out, "type={icmp_type} code=0 id={} ", t.sport);
         }
         _ => {}

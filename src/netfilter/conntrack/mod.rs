@@ -6,9 +6,13 @@
 
 mod index;
 mod listing;
+
+pub use listing::ListFilter;
 pub mod tcp;
 
-use smoltcp::wire::{Icmpv4Packet, IpProtocol, Ipv4Address, Ipv4Packet, TcpPacket, UdpPacket};
+use smoltcp::wire::{
+    Icmpv4Packet, IpAddress, IpProtocol, Ipv4Packet, Ipv6Packet, TcpPacket, UdpPacket,
+};
 
 use super::packet::{AddrTypes, CtState};
 use crate::time::{Duration, Instant};
@@ -24,12 +28,13 @@ const GENERIC_TIMEOUT: Duration = Duration::from_secs(600);
 /// UDP traffic seen this long after creation, in both directions, makes a stream (ASSURED).
 const UDP_STREAM_AFTER: Duration = Duration::from_secs(2);
 
-/// One direction of a flow. For ICMP queries the identifier is the source "port" and the
-/// destination port is zero, so a request and its reply share a key.
+/// One direction of a flow, of either family. For ICMP (and ICMPv6) queries the identifier
+/// is the source "port" and the destination port is zero, so a request and its reply share a
+/// key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Tuple {
-    pub src: Ipv4Address,
-    pub dst: Ipv4Address,
+    pub src: IpAddress,
+    pub dst: IpAddress,
     pub proto: u8,
     pub sport: u16,
     pub dport: u16,
@@ -37,7 +42,7 @@ pub struct Tuple {
 
 impl Tuple {
     pub fn invert(self) -> Tuple {
-        if self.proto == 1 {
+        if is_icmp_proto(self.proto) {
             return Tuple {
                 src: self.dst,
                 dst: self.src,
@@ -75,7 +80,9 @@ pub(in crate::netfilter) fn ports(proto: IpProtocol, l4: &[u8]) -> Option<(u16, 
             let u = UdpPacket::new_unchecked(l4);
             Some((u.src_port(), u.dst_port()))
         }
-        IpProtocol::Icmp if l4.len() >= 8 => Some((u16::from_be_bytes([l4[4], l4[5]]), 0)),
+        IpProtocol::Icmp | IpProtocol::Icmpv6 if l4.len() >= 8 => {
+            Some((u16::from_be_bytes([l4[4], l4[5]]), 0))
+        }
         _ => None,
     }
 }
@@ -85,9 +92,118 @@ pub fn is_icmp_error(kind: u8) -> bool {
     matches!(kind, 3 | 4 | 5 | 11 | 12)
 }
 
+/// ICMPv6 errors (types below 128) quote the packet they are about.
+pub fn is_icmpv6_error(kind: u8) -> bool {
+    kind < 128
+}
+
+/// ICMP or ICMPv6: the protocols whose queries conntrack keys by identifier.
+pub fn is_icmp_proto(proto: u8) -> bool {
+    proto == 1 || proto == 58
+}
+
+/// The queries conntrack starts a flow for (`icmp_new`, `icmpv6_new`): echo, timestamp and
+/// information requests; ICMPv6 echo and node information queries.
+fn is_icmp_query(proto: u8, kind: u8) -> bool {
+    match proto {
+        58 => matches!(kind, 128 | 139),
+        _ => matches!(kind, 8 | 13 | 15 | 17),
+    }
+}
+
+/// An IPv6 packet's upper-layer header: its protocol, where it starts and whether the packet
+/// is a fragment other than the first (whose ports are not there). Hop-by-hop, routing,
+/// destination options and fragment headers are walked (`ipv6_skip_exthdr`); `None` for a
+/// packet too short for the headers it announces.
+pub fn ipv6_upper(ip: &[u8]) -> Option<(u8, usize, bool)> {
+    let mut next = *ip.get(6)?;
+    let mut at = 40;
+    let mut later_fragment = false;
+    loop {
+        match next {
+            0 | 43 | 60 => {
+                let h = ip.get(at..at + 2)?;
+                next = h[0];
+                at += (usize::from(h[1]) + 1) * 8;
+            }
+            44 => {
+                let h = ip.get(at..at + 8)?;
+                next = h[0];
+                later_fragment = u16::from_be_bytes([h[2], h[3]]) & 0xfff8 != 0;
+                at += 8;
+                if later_fragment {
+                    return Some((next, at, true));
+                }
+            }
+            _ => return (at <= ip.len()).then_some((next, at, later_fragment)),
+        }
+    }
+}
+
 impl Flow {
-    /// Reads an IPv4 datagram (already checked by the caller's header validation).
+    /// Reads an IPv4 or IPv6 packet (already checked by the caller's header validation).
     pub fn parse(ip: &[u8]) -> Option<Flow> {
+        match ip.first()? >> 4 {
+            4 => Flow::parse_v4(ip),
+            6 => Flow::parse_v6(ip),
+            _ => None,
+        }
+    }
+
+    fn parse_v6(ip: &[u8]) -> Option<Flow> {
+        let p = Ipv6Packet::new_checked(ip).ok()?;
+        let (proto, at, later) = ipv6_upper(ip)?;
+        let end = (40 + usize::from(p.payload_len())).min(ip.len());
+        let l4 = ip.get(at..end.max(at))?;
+        let iproto = IpProtocol::from(proto);
+        let (sport, dport) = if later {
+            (0, 0)
+        } else {
+            ports(iproto, l4).unwrap_or((0, 0))
+        };
+        let mut flow = Flow {
+            tuple: Tuple {
+                src: IpAddress::Ipv6(p.src_addr()),
+                dst: IpAddress::Ipv6(p.dst_addr()),
+                proto,
+                sport,
+                dport,
+            },
+            tcp_flags: None,
+            icmp: None,
+            quoted: None,
+        };
+        match iproto {
+            IpProtocol::Tcp if l4.len() >= 14 && !later => flow.tcp_flags = Some(l4[13]),
+            IpProtocol::Icmpv6 if l4.len() >= 8 && !later => {
+                let (kind, code) = (l4[0], l4[1]);
+                flow.icmp = Some((kind, code));
+                if is_icmpv6_error(kind) {
+                    flow.tuple.sport = 0;
+                    let inner = &l4[8..];
+                    if inner.len() >= 40 && inner[0] >> 4 == 6 {
+                        // The quoted packet may be cut short: its headers are what count.
+                        let q = Ipv6Packet::new_unchecked(inner);
+                        let (qproto, qat, _) =
+                            ipv6_upper(inner).unwrap_or((q.next_header().into(), 40, false));
+                        let ql4 = inner.get(qat..).unwrap_or(&[]);
+                        let (s, d) = ports(IpProtocol::from(qproto), ql4).unwrap_or((0, 0));
+                        flow.quoted = Some(Tuple {
+                            src: IpAddress::Ipv6(q.src_addr()),
+                            dst: IpAddress::Ipv6(q.dst_addr()),
+                            proto: qproto,
+                            sport: s,
+                            dport: d,
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+        Some(flow)
+    }
+
+    fn parse_v4(ip: &[u8]) -> Option<Flow> {
         let p = Ipv4Packet::new_checked(ip).ok()?;
         let proto = p.next_header();
         let l4 = p.payload();
@@ -98,8 +214,8 @@ impl Flow {
         };
         let mut flow = Flow {
             tuple: Tuple {
-                src: p.src_addr(),
-                dst: p.dst_addr(),
+                src: IpAddress::Ipv4(p.src_addr()),
+                dst: IpAddress::Ipv4(p.dst_addr()),
                 proto: u8::from(proto),
                 sport,
                 dport,
@@ -123,8 +239,8 @@ impl Flow {
                         let iproto = inner.next_header();
                         let (s, d) = ports(iproto, inner_l4).unwrap_or((0, 0));
                         flow.quoted = Some(Tuple {
-                            src: inner.src_addr(),
-                            dst: inner.dst_addr(),
+                            src: IpAddress::Ipv4(inner.src_addr()),
+                            dst: IpAddress::Ipv4(inner.dst_addr()),
                             proto: u8::from(iproto),
                             sport: s,
                             dport: d,
@@ -138,7 +254,34 @@ impl Flow {
     }
 }
 
-/// One tracked connection. An entry fills one cache line, aligned to it: a lookup in a large
+/// The target that made a flow's source or destination NAT, for notes (a byte where its
+/// name would take sixteen: the flow stays within two cache lines).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NatBy {
+    #[default]
+    None,
+    Masquerade,
+    Snat,
+    Dnat,
+    Redirect,
+    Netmap,
+}
+
+impl NatBy {
+    /// The target's name (empty for none).
+    pub fn name(self) -> &'static str {
+        match self {
+            NatBy::None => "",
+            NatBy::Masquerade => "MASQUERADE",
+            NatBy::Snat => "SNAT",
+            NatBy::Dnat => "DNAT",
+            NatBy::Redirect => "REDIRECT",
+            NatBy::Netmap => "NETMAP",
+        }
+    }
+}
+
+/// One tracked connection. An entry fills two cache lines, aligned to them: a lookup in a large
 /// table costs one line from memory.
 #[derive(Clone, Debug)]
 #[repr(align(64))]
@@ -155,8 +298,8 @@ pub struct Conn {
     pub dnat: bool,
     /// The targets that made the source and destination NAT (`MASQUERADE`, `SNAT`,
     /// `DNAT`, `REDIRECT`), for notes.
-    pub snat_by: &'static str,
-    pub dnat_by: &'static str,
+    pub snat_by: NatBy,
+    pub dnat_by: NatBy,
     /// The destination (PREROUTING/OUTPUT) and source (POSTROUTING/INPUT) NAT decisions were
     /// made, a null binding included: later packets skip those nat chains
     /// (`nf_nat_initialized`).
@@ -175,7 +318,7 @@ impl Conn {
             6 => self.tcp.timeout(),
             17 if self.assured => UDP_STREAM_TIMEOUT,
             17 => UDP_TIMEOUT,
-            1 => ICMP_TIMEOUT,
+            1 | 58 => ICMP_TIMEOUT,
             _ => GENERIC_TIMEOUT,
         }
     }
@@ -328,6 +471,10 @@ impl Conntrack {
     /// Looks the packet up (or starts a pending flow) and advances its state machine.
     pub fn track(&mut self, now: Instant, flow: &Flow) -> Tracked {
         let invalid = Tracked::invalid();
+        // Neighbour discovery and MLD are never tracked (`noct_valid_new`).
+        if flow.tuple.proto == 58 && flow.icmp.is_some_and(|(t, _)| matches!(t, 130..=136 | 143)) {
+            return Tracked::untracked();
+        }
         if let Some(q) = flow.quoted {
             // The error travels back toward the quoted packet's sender: its inverted tuple is
             // the direction the error itself travels in (`icmp_error_message`).
@@ -370,7 +517,7 @@ impl Conntrack {
             None => TcpState::None,
         };
         let icmp_type = flow.icmp.map_or(0, |(t, _)| t);
-        if flow.tuple.proto == 1 && !matches!(icmp_type, 8 | 13 | 15 | 17) {
+        if is_icmp_proto(flow.tuple.proto) && !is_icmp_query(flow.tuple.proto, icmp_type) {
             self.stats.invalid += 1;
             return invalid;
         }
@@ -385,8 +532,8 @@ impl Conntrack {
             expires: now,
             snat: false,
             dnat: false,
-            snat_by: "",
-            dnat_by: "",
+            snat_by: NatBy::None,
+            dnat_by: NatBy::None,
             mark: 0,
             dst_nat_done: false,
             src_nat_done: false,
@@ -582,12 +729,16 @@ impl Conntrack {
             expires: now,
             snat: false,
             dnat: false,
-            snat_by: "",
-            dnat_by: "",
+            snat_by: NatBy::None,
+            dnat_by: NatBy::None,
             mark: 0,
             dst_nat_done: true,
             src_nat_done: true,
-            icmp_type: if tuple.proto == 1 { 8 } else { 0 },
+            icmp_type: match tuple.proto {
+                1 => 8,
+                58 => 128,
+                _ => 0,
+            },
             seq: self.seq,
         };
         conn.expires = now + conn.timeout();
@@ -615,7 +766,7 @@ fn rehash(conns: &[Option<Conn>]) -> impl Fn(u32, bool) -> u64 + '_ {
 mod tests;
 
 impl crate::netfilter::packet::ConnQuery for Conntrack {
-    fn alive(&self, src: Ipv4Address, dst: Ipv4Address, proto: u8, keys: (u16, u16)) -> bool {
+    fn alive(&self, src: IpAddress, dst: IpAddress, proto: u8, keys: (u16, u16)) -> bool {
         let t = Tuple {
             src,
             dst,

@@ -57,11 +57,16 @@ impl Tables {
     /// `iptables-save [-c] [-t TABLE]` is understood too). Returns what iptables prints on
     /// stdout: a listing, or nothing for a change. Nothing changes when it fails.
     pub fn apply(&mut self, argv: &[String]) -> Result<String, IptablesError> {
-        let p = Prog::iptables(self.version);
+        let p = self.prog("");
         let prog = argv.first().map(|a| a.rsplit('/').next().unwrap_or(a));
         let args = match prog {
-            Some("iptables" | "iptables-nft" | "iptables-legacy") => &argv[1..],
-            Some("iptables-save" | "iptables-nft-save") => return self.save_command(&argv[1..]),
+            Some(
+                "iptables" | "iptables-nft" | "iptables-legacy" | "ip6tables" | "ip6tables-nft"
+                | "ip6tables-legacy",
+            ) => &argv[1..],
+            Some(
+                "iptables-save" | "iptables-nft-save" | "ip6tables-save" | "ip6tables-nft-save",
+            ) => return self.save_command(&argv[1..]),
             _ => argv,
         };
         let c = parse_command(&p, args, None)?;
@@ -88,11 +93,16 @@ impl Tables {
     /// wrong with it whatever the rules are (exit status 2 or 3). Whether it would succeed
     /// (the chain or rule exists, a jump's chain exists) is for `apply` to say.
     pub fn check(&self, argv: &[String]) -> Result<(), IptablesError> {
-        let p = Prog::iptables(self.version);
+        let p = self.prog("");
         let prog = argv.first().map(|a| a.rsplit('/').next().unwrap_or(a));
         let args = match prog {
-            Some("iptables" | "iptables-nft" | "iptables-legacy") => &argv[1..],
-            Some("iptables-save" | "iptables-nft-save") => {
+            Some(
+                "iptables" | "iptables-nft" | "iptables-legacy" | "ip6tables" | "ip6tables-nft"
+                | "ip6tables-legacy",
+            ) => &argv[1..],
+            Some(
+                "iptables-save" | "iptables-nft-save" | "ip6tables-save" | "ip6tables-nft-save",
+            ) => {
                 return self.save_command(&argv[1..]).map(|_| ());
             }
             _ => argv,
@@ -101,11 +111,7 @@ impl Tables {
     }
 
     fn save_command(&self, args: &[String]) -> Result<String, IptablesError> {
-        let p = Prog {
-            name: "iptables-save",
-            version: self.version,
-            line: None,
-        };
+        let p = self.prog("save");
         let (mut counters, mut table) = (false, None);
         let mut it = args.iter();
         while let Some(a) = it.next() {

@@ -5,7 +5,7 @@ use super::super::testing::{argv, ct, ok, tcp};
 use super::super::{IptablesVersion, Tables};
 use crate::netfilter::packet::{ConnQuery, CtState, Hook, PacketView, Table, Verdict};
 use crate::time::Instant;
-use smoltcp::wire::Ipv4Address;
+use smoltcp::wire::IpAddress;
 
 #[test]
 fn listings_are_iptables_1_8_9() {
@@ -126,7 +126,7 @@ fn errors_are_iptables_words() {
 struct Open(Vec<u16>);
 
 impl ConnQuery for Open {
-    fn alive(&self, _: Ipv4Address, _: Ipv4Address, _: u8, keys: (u16, u16)) -> bool {
+    fn alive(&self, _: IpAddress, _: IpAddress, _: u8, keys: (u16, u16)) -> bool {
         self.0.contains(&keys.0)
     }
 }

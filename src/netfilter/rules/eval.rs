@@ -72,6 +72,26 @@ impl Tables {
             .any(|r| r.matches.iter().any(|m| matches!(m, Match::AddrType(_))))
     }
 
+    /// Whether the rules need connection tracking (`nf_ct_netns_get`, which the kernel calls
+    /// for the family when such a rule or a nat table appears): a nat table in use, or a
+    /// rule that reads or sets a connection's state or mark.
+    pub fn needs_conntrack(&self) -> bool {
+        self.state(Table::Nat).nft.is_some()
+            || Table::ALL.into_iter().any(|t| {
+                self.state(t)
+                    .chains
+                    .iter()
+                    .flatten()
+                    .flat_map(|c| &c.rules)
+                    .any(|r| {
+                        matches!(r.target, Target::ConnMark(_) | Target::Nat(_))
+                            || r.matches
+                                .iter()
+                                .any(|m| matches!(m, Match::Conntrack(_) | Match::ConnMark(_)))
+                    })
+            })
+    }
+
     pub fn passes_all(&self, table: Table, hook: Hook) -> bool {
         if self.trace {
             return false;

@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use smoltcp::wire::Ipv4Address;
+use smoltcp::wire::IpAddress;
+
+use crate::netfilter::packet::bits4;
 
 use super::Prog;
 use super::parse::{Args, Res};
@@ -25,7 +27,7 @@ pub(crate) const OPTIONS: &[(&str, u8)] = &[
 /// Connections remembered per rule at most (the kernel's are bounded by conntrack's).
 const MAX_CONNS: usize = 65536;
 
-type Flow = (Ipv4Address, Ipv4Address, u8, (u16, u16));
+type Flow = (IpAddress, IpAddress, u8, (u16, u16));
 
 /// `xt_connlimit_info`, and the rule's `nf_conncount` lists.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -153,7 +155,7 @@ impl ConnlimitMatch {
 
     /// `connlimit_mt`: the packet's key, the live connections counted with its own.
     pub fn matches(&mut self, pkt: &PacketView, conns: &dyn ConnQuery) -> bool {
-        let key = if self.daddr { pkt.dst } else { pkt.src }.to_bits() & self.mask();
+        let key = bits4(if self.daddr { pkt.dst } else { pkt.src }) & self.mask();
         // The packet's connection, or (without one) the tuple the packet makes.
         let own: Flow = match pkt.ct.filter(|c| {
             !matches!(

@@ -127,7 +127,7 @@ impl CtExtra {
             return true;
         };
         let d = v.detail;
-        let addr_ok = |spec: Option<(Net, bool)>, ip: u32| {
+        let addr_ok = |spec: Option<(Net, bool)>, ip: smoltcp::wire::IpAddress| {
             spec.is_none_or(|(net, inv)| net.contains(ip) != inv)
         };
         let port_ok = |spec: Option<Ports>, port: Option<u16>| {
@@ -138,8 +138,8 @@ impl CtExtra {
                 .map_or(0, |t| t.saturating_sub(now).nanos() / 1_000_000_000)
         };
         self.proto.is_none_or(|(n, inv)| (d.proto == n) != inv)
-            && addr_ok(self.replsrc, d.repl_src.to_bits())
-            && addr_ok(self.repldst, d.repl_dst.to_bits())
+            && addr_ok(self.replsrc, d.repl_src)
+            && addr_ok(self.repldst, d.repl_dst)
             && port_ok(self.replsrcport, d.repl_sport)
             && port_ok(self.repldstport, d.repl_dport)
             && self

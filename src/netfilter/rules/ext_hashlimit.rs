@@ -333,12 +333,12 @@ impl HashLimit {
     fn key(&self, pkt: &PacketView) -> Key {
         let mask = |bits: u32| u32::MAX.checked_shl(32 - bits.min(32)).unwrap_or(0);
         let src = if self.mode & HASH_SIP != 0 {
-            pkt.src.to_bits() & mask(self.srcmask)
+            crate::netfilter::packet::bits4(pkt.src) & mask(self.srcmask)
         } else {
             0
         };
         let dst = if self.mode & HASH_DIP != 0 {
-            pkt.dst.to_bits() & mask(self.dstmask)
+            crate::netfilter::packet::bits4(pkt.dst) & mask(self.dstmask)
         } else {
             0
         };

@@ -92,6 +92,15 @@ pub(crate) fn parse_match_opt(
                 inv,
             };
         }
+        Match::Icmp6(m) => {
+            let (typ, lo, hi) = super::values::icmpv6_type(p, args.value(p)?)?;
+            *m = IcmpMatch {
+                typ,
+                code_lo: lo,
+                code_hi: hi,
+                inv,
+            };
+        }
         Match::Conntrack(m) => {
             let v = args.value(p)?;
             match canon {

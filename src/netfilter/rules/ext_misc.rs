@@ -14,7 +14,7 @@
 use std::fmt::Write;
 
 use super::Prog;
-use super::fmt_ext::{ip, mask_suffix};
+use super::fmt_ext::mask_suffix;
 use super::matches::Net;
 use super::parse::{Args, Res};
 use super::parse_ext::once;
@@ -537,7 +537,7 @@ impl PolicyMatch {
             if let Some((net, i)) = spec {
                 inv(out, i);
                 let _ = write!(out, " {pfx}{name} ");
-                ip(out, net.addr);
+                super::fmt_ext::net_addr(out, net, true);
                 mask_suffix(out, net);
             }
         }

@@ -477,7 +477,7 @@ impl RecentLists {
     /// `recent_mt`.
     pub fn eval(&mut self, m: &RecentMatch, pkt: &PacketView, now: Instant) -> bool {
         let j = jiffies(now);
-        let addr = if m.dest { pkt.dst } else { pkt.src }.to_bits();
+        let addr = crate::netfilter::packet::bits4(if m.dest { pkt.dst } else { pkt.src });
         let mut ttl = pkt.ip.get(8).copied().unwrap_or(0);
         // The TTL as seen before forwarding: a forwarded packet (no local socket) after
         // routing has had it lowered.

@@ -82,8 +82,11 @@ impl RpfilterMatch {
         if pkt.in_iface == Some("lo") {
             return !inv;
         }
-        let dst = pkt.dst;
-        if pkt.src.is_unspecified() && (dst.is_broadcast() || (dst.octets()[..3] == [224, 0, 0])) {
+        let dst = smoltcp::wire::Ipv4Address::from_bits(crate::netfilter::packet::bits4(pkt.dst));
+        if !pkt.is_v6()
+            && pkt.src.is_unspecified()
+            && (dst.is_broadcast() || (dst.octets()[..3] == [224, 0, 0]))
+        {
             return !inv;
         }
         let ok = routes

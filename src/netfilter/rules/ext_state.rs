@@ -475,7 +475,7 @@ pub(crate) fn run_target(
         }
         // `tproxy_tg4`: no transparent socket to hand the packet to.
         StateTarget::Tproxy(t) => {
-            shared.note(t.note(pkt.dst.to_bits()));
+            shared.note(t.note(crate::netfilter::packet::bits4(pkt.dst)));
             Some(crate::netfilter::packet::Verdict::Drop)
         }
     }

@@ -1,11 +1,11 @@
 //! The target extensions: REJECT, LOG, the NAT targets, TCPMSS, MARK and CONNMARK, and
 //! their options.
 
-use smoltcp::wire::Ipv4Address;
+use smoltcp::wire::{IpAddress, Ipv4Address, Ipv6Address};
 
 use super::Prog;
 use super::model::{ConnMarkMode, ConnMarkTarget, LogSpec, MarkTarget, NatSpec, Target};
-use super::names::{LOG_LEVELS, REJECT_TYPES};
+use super::names::{LOG_LEVELS, REJECT_TYPES, REJECT_TYPES6};
 use super::parse::{Args, Res};
 use super::parse_ext::once;
 use super::values::{parse_ipv4, parse_mark_mask, parse_u32};
@@ -105,7 +105,8 @@ pub(crate) struct TargetBuilder {
 }
 
 impl TargetBuilder {
-    pub fn new(name: &'static str) -> TargetBuilder {
+    /// `name`'s target with its defaults (`v6`: ip6tables').
+    pub fn new(name: &'static str, v6: bool) -> TargetBuilder {
         let nat = |action| {
             Target::Nat(NatSpec {
                 action,
@@ -114,8 +115,10 @@ impl TargetBuilder {
                 persistent: false,
             })
         };
-        let any = (Ipv4Address::UNSPECIFIED, Ipv4Address::UNSPECIFIED);
+        let unspec = IpAddress::Ipv4(Ipv4Address::UNSPECIFIED);
+        let any = (unspec, unspec);
         let target = match name {
+            "REJECT" if v6 => Target::Reject(RejectWith::Icmp6Unreachable(4)),
             "REJECT" => Target::Reject(RejectWith::IcmpPortUnreachable),
             "LOG" => Target::Log(LogSpec {
                 level: 4,
@@ -132,7 +135,7 @@ impl TargetBuilder {
             }),
             "MASQUERADE" => nat(NatAction::Masquerade { ports: None }),
             "NETMAP" => nat(NatAction::Netmap {
-                to: Ipv4Address::UNSPECIFIED,
+                to: unspec,
                 mask: 0,
             }),
             "TCPMSS" => Target::TcpMss(TcpMss::ClampToPmtu),
@@ -243,7 +246,8 @@ impl TargetBuilder {
             },
             Target::Reject(with) => {
                 let v = args.value(p)?;
-                *with = REJECT_TYPES
+                let names = if p.v6 { REJECT_TYPES6 } else { REJECT_TYPES };
+                *with = names
                     .iter()
                     .find(|r| r.0 == v || r.1 == v)
                     .map(|r| r.2)
@@ -418,6 +422,26 @@ fn netmap_to(p: &Prog, v: &str) -> Res<NatAction> {
         Some((a, m)) => (a, Some(m)),
         None => (v, None),
     };
+    if p.v6 {
+        let addr = a
+            .parse::<Ipv6Address>()
+            .map_err(|_| p.param("getaddrinfo: Name or service not known\n", Some(v)))?;
+        let len = match m {
+            None => 128,
+            Some(m) => parse_u32(m).filter(|&n| n <= 128).ok_or_else(|| {
+                p.param(
+                    "NETMAP: bad value for option \"--to\", neither a valid network mask \
+                         nor valid CIDR (0-128).\n",
+                    Some(v),
+                )
+            })?,
+        };
+        let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
+        return Ok(NatAction::Netmap {
+            to: IpAddress::Ipv6(Ipv6Address::from_bits(addr.to_bits() & mask)),
+            mask,
+        });
+    }
     let addr = parse_ipv4(a)
         .or_else(|| super::names::host_by_name(a))
         .ok_or_else(|| p.param("getaddrinfo: Name or service not known\n", Some(v)))?;
@@ -441,15 +465,19 @@ fn netmap_to(p: &Prog, v: &str) -> Res<NatAction> {
     };
     let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
     Ok(NatAction::Netmap {
-        to: Ipv4Address::from_bits(addr & mask),
-        mask,
+        to: IpAddress::Ipv4(Ipv4Address::from_bits(addr & mask)),
+        mask: mask.into(),
     })
 }
 
-type NatRange = ((Ipv4Address, Ipv4Address), Option<(u16, u16)>);
+type NatRange = ((IpAddress, IpAddress), Option<(u16, u16)>);
 
-/// `A[-B][:P[-Q]]` as `--to-destination`/`--to-source` take it.
+/// `A[-B][:P[-Q]]` as `--to-destination`/`--to-source` take it; for IPv6 the addresses in
+/// brackets when ports follow (`[A]-[B]:P`), as libxt_NAT's `parse_to` reads them.
 fn nat_range(p: &Prog, v: &str) -> Res<NatRange> {
+    if p.v6 {
+        return nat_range6(p, v);
+    }
     let (addrs, ports) = match v.split_once(':') {
         Some((a, ports)) => (a, Some(port_range(p, ports)?)),
         None => (v, None),
@@ -459,9 +487,43 @@ fn nat_range(p: &Prog, v: &str) -> Res<NatRange> {
     let lo = parse_ipv4(a).ok_or_else(bad)?;
     let hi = parse_ipv4(z).ok_or_else(bad)?;
     Ok((
-        (Ipv4Address::from_bits(lo), Ipv4Address::from_bits(hi)),
+        (
+            IpAddress::Ipv4(Ipv4Address::from_bits(lo)),
+            IpAddress::Ipv4(Ipv4Address::from_bits(hi)),
+        ),
         ports,
     ))
+}
+
+fn nat_range6(p: &Prog, v: &str) -> Res<NatRange> {
+    let bad = |what: &str| p.param(format!("Bad IP address \"{what}\""), Some(v));
+    // `[A]...:P`: the port after the last bracket; a bare address has no port.
+    let (addrs, ports) = match v.rfind(']') {
+        Some(end) => match &v[end + 1..] {
+            "" => (&v[..=end], None),
+            rest => match rest.strip_prefix(':') {
+                Some(ports) => (&v[..=end], Some(port_range(p, ports)?)),
+                None => return Err(bad(v)),
+            },
+        },
+        None => (v, None),
+    };
+    let addr = |s: &str| {
+        let s = s
+            .strip_prefix('[')
+            .and_then(|s| s.strip_suffix(']'))
+            .unwrap_or(s);
+        s.parse::<Ipv6Address>().map_err(|_| bad(s))
+    };
+    let (lo, hi) = match addrs.split_once('-') {
+        Some((a, z)) => (addr(a)?, addr(z)?),
+        None if addrs.is_empty() => return Err(bad(v)),
+        None => {
+            let a = addr(addrs)?;
+            (a, a)
+        }
+    };
+    Ok(((IpAddress::Ipv6(lo), IpAddress::Ipv6(hi)), ports))
 }
 
 #[cfg(test)]

@@ -21,17 +21,35 @@ pub(crate) fn ip_anyname(out: &mut String, addr: u32) {
     }
 }
 
-/// `xtables_ipmask_to_numeric`: nothing for /32, `/N`, or a dotted mask if not contiguous.
+/// `xtables_ipmask_to_numeric` (`xtables_ip6mask_to_numeric`): nothing for a host's mask,
+/// `/N`, or the mask as an address if not contiguous.
 pub(crate) fn mask_suffix(out: &mut String, net: Net) {
     match net.prefix() {
-        Some(32) => {}
+        Some(n) if net.is_host() => {
+            let _ = n;
+        }
         Some(n) => {
             let _ = write!(out, "/{n}");
         }
+        None if net.v6 => {
+            let _ = write!(out, "/{}", std::net::Ipv6Addr::from(net.mask));
+        }
         None => {
             out.push('/');
-            ip(out, net.mask);
+            ip(out, net.mask4());
         }
+    }
+}
+
+/// A network's address: IPv6 always as a number (names are IPv4's `/etc/hosts` here),
+/// IPv4 as a name when not `numeric` and one is known.
+pub(crate) fn net_addr(out: &mut String, net: Net, numeric: bool) {
+    if net.v6 {
+        let _ = write!(out, "{}", std::net::Ipv6Addr::from(net.addr));
+    } else if numeric {
+        ip(out, net.addr4())
+    } else {
+        ip_anyname(out, net.addr4())
     }
 }
 
@@ -173,11 +191,7 @@ pub(super) fn ct_addr(
         out.push_str("anywhere");
         return;
     }
-    if numeric {
-        ip(out, net.addr)
-    } else {
-        ip_anyname(out, net.addr)
-    }
+    net_addr(out, net, numeric);
     mask_suffix(out, net);
 }
 

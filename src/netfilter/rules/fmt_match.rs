@@ -7,7 +7,7 @@ use super::fmt_ext::{
     tcp_flag_names, types,
 };
 use super::matches::{IpSpec, Match, MultiportKind};
-use super::names::ICMP_TYPES;
+use super::names::{ICMP_TYPES, ICMPV6_TYPES};
 
 /// A match as `iptables -L` shows it.
 pub(crate) fn print_match(out: &mut String, m: &Match, ipspec: &IpSpec, numeric: bool) {
@@ -32,6 +32,29 @@ pub(crate) fn print_match(out: &mut String, m: &Match, ipspec: &IpSpec, numeric:
                     tcp_flag_names(out, mask);
                     out.push('/');
                     tcp_flag_names(out, comp);
+                }
+            }
+        }
+        Match::Icmp6(i) => {
+            out.push_str(" ipv6-icmp");
+            let named = ICMPV6_TYPES
+                .iter()
+                .find(|t| (t.1, t.2, t.3) == (i.typ, i.code_lo, i.code_hi));
+            if let Some(t) = named.filter(|_| !numeric) {
+                let _ = write!(out, " {}{}", if i.inv { "!" } else { "" }, t.0);
+                return;
+            }
+            if i.inv {
+                out.push_str(" !");
+            }
+            let _ = write!(out, "type {}", i.typ);
+            match (i.code_lo, i.code_hi) {
+                (0, 0xFF) => {}
+                (lo, hi) if lo == hi => {
+                    let _ = write!(out, " code {lo}");
+                }
+                (lo, hi) => {
+                    let _ = write!(out, " codes {lo}-{hi}");
                 }
             }
         }
@@ -143,6 +166,15 @@ pub(crate) fn save_match(out: &mut String, m: &Match, ipspec: &IpSpec) {
                 tcp_flag_names(out, mask);
                 out.push(' ');
                 tcp_flag_names(out, comp);
+            }
+        }
+        Match::Icmp6(i) => {
+            if i.inv {
+                out.push_str(" !");
+            }
+            let _ = write!(out, " --icmpv6-type {}", i.typ);
+            if i.code_lo != 0 || i.code_hi != 0xFF {
+                let _ = write!(out, "/{}", i.code_lo);
             }
         }
         Match::Icmp(i) => {

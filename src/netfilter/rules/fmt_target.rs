@@ -2,9 +2,11 @@
 
 use std::fmt::Write;
 
-use super::fmt_ext::{ip, save_string};
+use super::fmt_ext::save_string;
 use super::model::{ConnMarkMode, TableState, Target};
 use super::names::reject_name;
+use smoltcp::wire::IpAddress;
+
 use crate::netfilter::packet::NatAction;
 use crate::netfilter::tcpmss::TcpMss;
 
@@ -23,19 +25,32 @@ const PRIORITY_NAMES: &[(&str, u8)] = &[
     ("warning", 4),
 ];
 
-fn nat_range(out: &mut String, addrs: Option<(u32, u32)>, ports: Option<(u16, u16)>) {
-    if let Some((lo, hi)) = addrs {
-        ip(out, lo);
-        if hi != lo {
-            out.push('-');
-            ip(out, hi);
-        }
+/// A NAT range as `libxt_NAT` prints it: an IPv6 address in brackets when a port follows.
+fn nat_range(out: &mut String, (lo, hi): (IpAddress, IpAddress), ports: Option<(u16, u16)>) {
+    let brackets = matches!(lo, IpAddress::Ipv6(_)) && ports.is_some();
+    if brackets {
+        out.push('[');
+    }
+    let _ = write!(out, "{lo}");
+    if hi != lo {
+        let _ = write!(out, "-{hi}");
+    }
+    if brackets {
+        out.push(']');
     }
     if let Some((lo, hi)) = ports {
         let _ = write!(out, ":{lo}");
         if hi != lo {
             let _ = write!(out, "-{hi}");
         }
+    }
+}
+
+/// NETMAP's prefix length, of its family's width.
+fn netmap_prefix(to: IpAddress, mask: u128) -> u32 {
+    match to {
+        IpAddress::Ipv4(_) => (mask as u32).leading_ones(),
+        IpAddress::Ipv6(_) => mask.leading_ones(),
     }
 }
 
@@ -87,7 +102,7 @@ pub(crate) fn print_target(out: &mut String, t: &Target, numeric: bool) {
             match n.action {
                 NatAction::Dnat { addrs, ports } | NatAction::Snat { addrs, ports } => {
                     out.push_str(" to:");
-                    nat_range(out, Some((addrs.0.to_bits(), addrs.1.to_bits())), ports);
+                    nat_range(out, addrs, ports);
                 }
                 NatAction::Masquerade { ports } => {
                     if let Some(r) = ports {
@@ -102,7 +117,7 @@ pub(crate) fn print_target(out: &mut String, t: &Target, numeric: bool) {
                     }
                 }
                 NatAction::Netmap { to, mask } => {
-                    let _ = write!(out, " to:{to}/{}", mask.leading_ones());
+                    let _ = write!(out, " to:{to}/{}", netmap_prefix(to, mask));
                 }
             }
             if n.random {
@@ -223,7 +238,7 @@ pub(crate) fn save_target(out: &mut String, t: &Target, ts: &TableState) {
             match n.action {
                 NatAction::Dnat { addrs, ports } | NatAction::Snat { addrs, ports } => {
                     out.push_str(opt);
-                    nat_range(out, Some((addrs.0.to_bits(), addrs.1.to_bits())), ports);
+                    nat_range(out, addrs, ports);
                 }
                 NatAction::Masquerade { ports: Some(r) }
                 | NatAction::Redirect { ports: Some(r) } => {
@@ -231,7 +246,7 @@ pub(crate) fn save_target(out: &mut String, t: &Target, ts: &TableState) {
                     port_range(out, r);
                 }
                 NatAction::Netmap { to, mask } => {
-                    let _ = write!(out, "{opt}{to}/{}", mask.leading_ones());
+                    let _ = write!(out, "{opt}{to}/{}", netmap_prefix(to, mask));
                 }
                 _ => {}
             }

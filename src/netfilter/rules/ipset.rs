@@ -850,7 +850,7 @@ impl IpSets {
         if dims.len() < set.kind.dimension() {
             return None;
         }
-        let addr = if dims[0] { pkt.src } else { pkt.dst }.to_bits();
+        let addr = crate::netfilter::packet::bits4(if dims[0] { pkt.src } else { pkt.dst });
         let (proto, port) = match set.kind {
             Kind::IpPort => {
                 if pkt.fragment {

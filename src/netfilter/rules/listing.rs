@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::IptablesVersion;
-use super::fmt_ext::{ip, ip_anyname, mask_suffix, print_match, print_target};
+use super::fmt_ext::{mask_suffix, net_addr, print_match, print_target};
 use super::matches::{Iface, Net};
 use super::model::{Rule, TableState, Target};
 use super::names::{print_num, proto_to_name};
@@ -74,11 +74,7 @@ fn address(out: &mut String, net: Net, inv: bool, numeric: bool) {
     if net.mask == 0 && !numeric {
         s.push_str("anywhere");
     } else {
-        if numeric {
-            ip(&mut s, net.addr);
-        } else {
-            ip_anyname(&mut s, net.addr);
-        }
+        net_addr(&mut s, net, numeric);
         mask_suffix(&mut s, net);
     }
     col(out, &s, 19);

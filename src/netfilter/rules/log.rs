@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use smoltcp::wire::{Icmpv4Packet, IpProtocol, Ipv4Packet, TcpPacket, UdpPacket};
+use smoltcp::wire::{Icmpv4Packet, IpProtocol, Ipv4Packet, Ipv6Packet, TcpPacket, UdpPacket};
 
 use super::eval::LogLine;
 
@@ -54,8 +54,11 @@ impl fmt::Display for PacketLog<'_> {
             }
             f.write_str(" ")?;
         }
-        ipv4(f, p.ip, false)?;
-        // `dump_ipv4_packet` ends with the packet's mark, when it has one.
+        match p.ip.first().map(|b| b >> 4) {
+            Some(6) => ipv6(f, p.ip, false)?,
+            _ => ipv4(f, p.ip, false)?,
+        }
+        // `dump_ipv4_packet` (and `dump_ipv6_packet`) ends with the packet's mark, when it has one.
         if p.mark != 0 {
             write!(f, "MARK=0x{:x} ", p.mark)?;
         }
@@ -99,9 +102,57 @@ fn ipv4(f: &mut fmt::Formatter<'_>, bytes: &[u8], quoted: bool) -> fmt::Result {
     let hl = usize::from(ip.header_len()).min(bytes.len());
     let l4 = &bytes[hl..bytes.len().min(usize::from(ip.total_len()).max(hl))];
     match ip.next_header() {
+        IpProtocol::Tcp | IpProtocol::Udp => tcp_udp(f, ip.next_header(), l4, offset != 0),
+        IpProtocol::Icmp => {
+            f.write_str("PROTO=ICMP ")?;
+            if offset != 0 {
+                return Ok(());
+            }
+            if l4.len() < 4 {
+                return write!(f, "INCOMPLETE [{} bytes] ", l4.len());
+            }
+            let (kind, code) = (l4[0], l4[1]);
+            write!(f, "TYPE={kind} CODE={code} ")?;
+            if l4.len() < 8 {
+                return write!(f, "INCOMPLETE [{} bytes] ", l4.len());
+            }
+            let icmp = Icmpv4Packet::new_unchecked(l4);
+            match kind {
+                0 | 8 => write!(f, "ID={} SEQ={} ", icmp.echo_ident(), icmp.echo_seq_no()),
+                12 => write!(f, "PARAMETER={} ", l4[4]),
+                3 | 4 | 5 | 11 => {
+                    if kind == 5 {
+                        write!(f, "GATEWAY={}.{}.{}.{} ", l4[4], l4[5], l4[6], l4[7])?;
+                    }
+                    if !quoted {
+                        f.write_str("[")?;
+                        ipv4(f, &l4[8..], true)?;
+                        f.write_str("] ")?;
+                    }
+                    if kind == 3 && code == 4 {
+                        write!(f, "MTU={} ", u16::from_be_bytes([l4[6], l4[7]]))?;
+                    }
+                    Ok(())
+                }
+                _ => Ok(()),
+            }
+        }
+        other => write!(f, "PROTO={} ", u8::from(other)),
+    }
+}
+
+/// The TCP or UDP header's fields (`nf_log_dump_tcp_header`, `nf_log_dump_udp_header`),
+/// after `PROTO=`; a later fragment has none.
+fn tcp_udp(
+    f: &mut fmt::Formatter<'_>,
+    proto: IpProtocol,
+    l4: &[u8],
+    fragment: bool,
+) -> fmt::Result {
+    match proto {
         IpProtocol::Tcp => {
             f.write_str("PROTO=TCP ")?;
-            if offset != 0 {
+            if fragment {
                 return Ok(());
             }
             if l4.len() < 20 {
@@ -135,7 +186,7 @@ fn ipv4(f: &mut fmt::Formatter<'_>, bytes: &[u8], quoted: bool) -> fmt::Result {
         }
         IpProtocol::Udp => {
             f.write_str("PROTO=UDP ")?;
-            if offset != 0 {
+            if fragment {
                 return Ok(());
             }
             if l4.len() < 8 {
@@ -150,34 +201,115 @@ fn ipv4(f: &mut fmt::Formatter<'_>, bytes: &[u8], quoted: bool) -> fmt::Result {
                 u.len()
             )
         }
-        IpProtocol::Icmp => {
-            f.write_str("PROTO=ICMP ")?;
-            if offset != 0 {
+        _ => Ok(()),
+    }
+}
+
+/// `dump_ipv6_packet`: `SRC=... DST=...` written out in full (`%pI6`), the length with the
+/// fixed header, traffic class, hop limit and flow label, the fragment header, then the
+/// upper-layer header as for IPv4 (ICMPv6's echo fields, an error's quoted packet, a too
+/// big's MTU); `quoted` for the packet inside an ICMPv6 error.
+fn ipv6(f: &mut fmt::Formatter<'_>, bytes: &[u8], quoted: bool) -> fmt::Result {
+    if bytes.len() < 40 {
+        return write!(f, "TRUNCATED ");
+    }
+    let ip = Ipv6Packet::new_unchecked(bytes);
+    let full = |a: smoltcp::wire::Ipv6Address| {
+        let o = a.octets();
+        let mut s = String::with_capacity(39);
+        for (i, pair) in o.chunks(2).enumerate() {
+            if i > 0 {
+                s.push(':');
+            }
+            s.push_str(&format!("{:02x}{:02x}", pair[0], pair[1]));
+        }
+        s
+    };
+    let word = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    write!(
+        f,
+        "SRC={} DST={} LEN={} TC={} HOPLIMIT={} FLOWLBL={} ",
+        full(ip.src_addr()),
+        full(ip.dst_addr()),
+        usize::from(ip.payload_len()) + 40,
+        (word & 0x0ff0_0000) >> 20,
+        ip.hop_limit(),
+        word & 0x000f_ffff
+    )?;
+    let end = (40 + usize::from(ip.payload_len())).min(bytes.len());
+    let mut next = bytes[6];
+    let mut at = 40;
+    let mut fragment = false;
+    loop {
+        match next {
+            0 | 43 | 60 => {
+                if fragment || at + 2 > end {
+                    return Ok(());
+                }
+                next = bytes[at];
+                at += (usize::from(bytes[at + 1]) + 1) * 8;
+            }
+            44 => {
+                if at + 8 > end {
+                    return write!(f, "INCOMPLETE ");
+                }
+                let h = &bytes[at..at + 8];
+                let off = u16::from_be_bytes([h[2], h[3]]);
+                write!(f, "FRAG:{} ", off & 0xfff8)?;
+                if off & 1 != 0 {
+                    f.write_str("INCOMPLETE ")?;
+                }
+                write!(
+                    f,
+                    "ID:{:08x} ",
+                    u32::from_be_bytes([h[4], h[5], h[6], h[7]])
+                )?;
+                fragment = off & 0xfff8 != 0;
+                next = h[0];
+                at += 8;
+            }
+            _ => break,
+        }
+    }
+    let l4 = bytes.get(at..end.max(at)).unwrap_or(&[]);
+    match IpProtocol::from(next) {
+        p @ (IpProtocol::Tcp | IpProtocol::Udp) => tcp_udp(f, p, l4, fragment),
+        IpProtocol::Icmpv6 => {
+            f.write_str("PROTO=ICMPv6 ")?;
+            if fragment {
                 return Ok(());
             }
-            if l4.len() < 4 {
+            if l4.len() < 8 {
                 return write!(f, "INCOMPLETE [{} bytes] ", l4.len());
             }
             let (kind, code) = (l4[0], l4[1]);
             write!(f, "TYPE={kind} CODE={code} ")?;
-            if l4.len() < 8 {
-                return write!(f, "INCOMPLETE [{} bytes] ", l4.len());
-            }
-            let icmp = Icmpv4Packet::new_unchecked(l4);
             match kind {
-                0 | 8 => write!(f, "ID={} SEQ={} ", icmp.echo_ident(), icmp.echo_seq_no()),
-                12 => write!(f, "PARAMETER={} ", l4[4]),
-                3 | 4 | 5 | 11 => {
-                    if kind == 5 {
-                        write!(f, "GATEWAY={}.{}.{}.{} ", l4[4], l4[5], l4[6], l4[7])?;
+                128 | 129 => write!(
+                    f,
+                    "ID={} SEQ={} ",
+                    u16::from_be_bytes([l4[4], l4[5]]),
+                    u16::from_be_bytes([l4[6], l4[7]])
+                ),
+                1..=4 => {
+                    if kind == 4 {
+                        write!(
+                            f,
+                            "POINTER={:08x} ",
+                            u32::from_be_bytes([l4[4], l4[5], l4[6], l4[7]])
+                        )?;
                     }
                     if !quoted {
                         f.write_str("[")?;
-                        ipv4(f, &l4[8..], true)?;
+                        ipv6(f, &l4[8..], true)?;
                         f.write_str("] ")?;
                     }
-                    if kind == 3 && code == 4 {
-                        write!(f, "MTU={} ", u16::from_be_bytes([l4[6], l4[7]]))?;
+                    if kind == 2 {
+                        write!(
+                            f,
+                            "MTU={} ",
+                            u32::from_be_bytes([l4[4], l4[5], l4[6], l4[7]])
+                        )?;
                     }
                     Ok(())
                 }

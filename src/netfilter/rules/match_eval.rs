@@ -5,7 +5,7 @@ use super::matches::{
     CtMatch, LimitMatch, Match, MultiportKind, MultiportMatch, Net, PortMatch, Ports, StatMatch,
     StatMode, addrtype_bit, ct,
 };
-use crate::netfilter::packet::{AddrType, CtState, CtView, PacketView};
+use crate::netfilter::packet::{AddrType, CtState, CtView, PacketView, bits4};
 use crate::time::Instant;
 
 pub(crate) const LIMIT_SCALE: u64 = 10_000;
@@ -50,6 +50,7 @@ impl Match {
             Match::Tcp(_) => "tcp",
             Match::Udp(_) => "udp",
             Match::Icmp(_) => "icmp",
+            Match::Icmp6(_) => "icmp6",
             Match::Conntrack(c) if c.state_alias => "state",
             Match::Conntrack(_) => "conntrack",
             Match::AddrType(_) => "addrtype",
@@ -69,7 +70,7 @@ impl Match {
     pub fn matches(&mut self, pkt: &PacketView, now: Instant) -> bool {
         match self {
             Match::Tcp(m) | Match::Udp(m) => port_match(m, pkt),
-            Match::Icmp(m) => match pkt.icmp {
+            Match::Icmp(m) | Match::Icmp6(m) => match pkt.icmp {
                 Some((t, c)) if !pkt.fragment => {
                     (m.typ == 0xFF || (t == m.typ && (m.code_lo..=m.code_hi).contains(&c))) != m.inv
                 }
@@ -86,7 +87,7 @@ impl Match {
                 let ok = |spec: Option<(u32, u32, bool)>, ip: u32| {
                     spec.is_none_or(|(lo, hi, inv)| (lo..=hi).contains(&ip) != inv)
                 };
-                ok(m.src, pkt.src.to_bits()) && ok(m.dst, pkt.dst.to_bits())
+                ok(m.src, bits4(pkt.src)) && ok(m.dst, bits4(pkt.dst))
             }
             Match::Multiport(m) => multiport_match(m, pkt),
             Match::Limit(m) => m.take(now),
@@ -193,12 +194,13 @@ fn ct_match(m: &CtMatch, view: Option<CtView>) -> bool {
     let Some(v) = ct else {
         return m.state.is_some();
     };
-    let addr_ok =
-        |spec: Option<(Net, bool)>, ip: u32| spec.is_none_or(|(net, inv)| net.contains(ip) != inv);
+    let addr_ok = |spec: Option<(Net, bool)>, ip: smoltcp::wire::IpAddress| {
+        spec.is_none_or(|(net, inv)| net.contains(ip) != inv)
+    };
     let port_ok =
         |spec: Option<Ports>, port: Option<u16>| spec.is_none_or(|p| p.matches(port.unwrap_or(0)));
-    addr_ok(m.origsrc, v.orig_src.to_bits())
-        && addr_ok(m.origdst, v.orig_dst.to_bits())
+    addr_ok(m.origsrc, v.orig_src)
+        && addr_ok(m.origdst, v.orig_dst)
         && port_ok(m.origsrcport, v.orig_sport)
         && port_ok(m.origdstport, v.orig_dport)
         && m.dir_reply.is_none_or(|reply| reply == v.reply)

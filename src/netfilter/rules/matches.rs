@@ -1,27 +1,77 @@
 //! What a rule matches: the IP header part every rule has (`-s -d -i -o -p -f`) and the match
 //! extensions (`-m ...`), with the kernel's evaluation of each.
 
-use crate::netfilter::packet::{AddrType, PacketView};
+use smoltcp::wire::IpAddress;
+
+use crate::netfilter::packet::{AddrType, PacketView, bits};
 use crate::time::Instant;
 
-/// An IPv4 network: `addr` is already masked. Host byte order.
+/// An IPv4 or IPv6 network: `addr` is already masked; an IPv4 one in the low 32 bits of
+/// `addr` and `mask` (as [`bits`] puts an IPv4 address).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Net {
-    pub addr: u32,
-    pub mask: u32,
+    pub addr: u128,
+    pub mask: u128,
+    pub v6: bool,
 }
 
 impl Net {
-    pub const ANY: Net = Net { addr: 0, mask: 0 };
+    pub const ANY: Net = Net {
+        addr: 0,
+        mask: 0,
+        v6: false,
+    };
+    pub const ANY6: Net = Net {
+        addr: 0,
+        mask: 0,
+        v6: true,
+    };
 
-    pub fn contains(self, ip: u32) -> bool {
-        ip & self.mask == self.addr
+    /// An IPv4 network (`addr` not yet masked).
+    pub fn v4(addr: u32, mask: u32) -> Net {
+        Net {
+            addr: u128::from(addr & mask),
+            mask: u128::from(mask),
+            v6: false,
+        }
+    }
+
+    /// An IPv6 network (`addr` not yet masked).
+    pub fn v6(addr: u128, mask: u128) -> Net {
+        Net {
+            addr: addr & mask,
+            mask,
+            v6: true,
+        }
+    }
+
+    /// An IPv4 network's address.
+    pub fn addr4(self) -> u32 {
+        self.addr as u32
+    }
+
+    /// An IPv4 network's mask.
+    pub fn mask4(self) -> u32 {
+        self.mask as u32
+    }
+
+    pub fn contains(self, ip: IpAddress) -> bool {
+        bits(ip) & self.mask == self.addr
     }
 
     /// The prefix length, if the mask is contiguous.
     pub fn prefix(self) -> Option<u32> {
-        let ones = self.mask.leading_ones();
-        (self.mask.checked_shl(ones).unwrap_or(0) == 0).then_some(ones)
+        let mask = match self.v6 {
+            true => self.mask,
+            false => self.mask << 96,
+        };
+        let ones = mask.leading_ones();
+        (mask.checked_shl(ones).unwrap_or(0) == 0).then_some(ones)
+    }
+
+    /// The full mask of the family: a host (`/32`, `/128`).
+    pub fn is_host(self) -> bool {
+        self.prefix() == Some(if self.v6 { 128 } else { 32 })
     }
 }
 
@@ -94,8 +144,7 @@ pub(crate) struct IpSpec {
 impl IpSpec {
     /// `ip_packet_match`.
     pub fn matches(&self, pkt: &PacketView) -> bool {
-        if self.src.contains(pkt.src.to_bits()) == self.src_inv
-            || self.dst.contains(pkt.dst.to_bits()) == self.dst_inv
+        if self.src.contains(pkt.src) == self.src_inv || self.dst.contains(pkt.dst) == self.dst_inv
         {
             return false;
         }
@@ -273,7 +322,10 @@ pub(crate) enum Match {
     Tcp(PortMatch),
     Udp(PortMatch),
     Icmp(IcmpMatch),
-    Conntrack(CtMatch),
+    /// `-m icmp6 --icmpv6-type` (ip6tables).
+    Icmp6(IcmpMatch),
+    /// Boxed: its tuple options (IPv6-wide networks) make it the largest match by far.
+    Conntrack(Box<CtMatch>),
     AddrType(AddrTypeMatch),
     IpRange(IpRangeMatch),
     Multiport(MultiportMatch),

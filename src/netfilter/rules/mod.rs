@@ -207,14 +207,26 @@ pub(crate) struct Prog {
     pub name: &'static str,
     pub version: IptablesVersion,
     pub line: Option<usize>,
+    /// ip6tables: addresses, protocols and targets are IPv6's.
+    pub v6: bool,
 }
 
 impl Prog {
-    pub fn iptables(version: IptablesVersion) -> Prog {
+    /// The tool of the family: `iptables` or `ip6tables`, `-save` or `-restore` (`tool`).
+    pub fn of(v6: bool, tool: &str, version: IptablesVersion) -> Prog {
+        let name = match (v6, tool) {
+            (false, "save") => "iptables-save",
+            (false, "restore") => "iptables-restore",
+            (false, _) => "iptables",
+            (true, "save") => "ip6tables-save",
+            (true, "restore") => "ip6tables-restore",
+            (true, _) => "ip6tables",
+        };
         Prog {
-            name: "iptables",
+            name,
             version,
             line: None,
+            v6,
         }
     }
 

@@ -291,6 +291,8 @@ pub struct Tables {
     pub(crate) ext: super::ext_state::Shared,
     /// How many nf_tables tables iptables-nft has created in the namespace (`nft_track.rs`).
     pub(crate) nft_seq: u64,
+    /// ip6tables' tables (IPv6 rules, for IPv6 packets) rather than iptables'.
+    pub(crate) v6: bool,
 }
 
 impl Default for Tables {
@@ -321,7 +323,26 @@ impl Tables {
             hdr: None,
             ext: Default::default(),
             nft_seq: 0,
+            v6: false,
         }
+    }
+
+    /// ip6tables' empty tables.
+    pub fn new_v6(version: IptablesVersion) -> Tables {
+        Tables {
+            v6: true,
+            ..Tables::new(version)
+        }
+    }
+
+    /// ip6tables' tables rather than iptables'.
+    pub fn is_v6(&self) -> bool {
+        self.v6
+    }
+
+    /// The program that speaks for these tables (`tool`: "", "save" or "restore").
+    pub(crate) fn prog(&self, tool: &str) -> super::Prog {
+        super::Prog::of(self.v6, tool, self.version)
     }
 
     pub fn version(&self) -> IptablesVersion {

@@ -150,6 +150,74 @@ pub(crate) const ICMP_TYPES: &[(&str, u8, u8, u8)] = &[
     ("address-mask-reply", 18, 0, 0xFF),
 ];
 
+/// ICMPv6 type names of `libxt_icmp6`: name, type, code range.
+pub(crate) const ICMPV6_TYPES: &[(&str, u8, u8, u8)] = &[
+    ("destination-unreachable", 1, 0, 0xFF),
+    ("no-route", 1, 0, 0),
+    ("communication-prohibited", 1, 1, 1),
+    ("beyond-scope", 1, 2, 2),
+    ("address-unreachable", 1, 3, 3),
+    ("port-unreachable", 1, 4, 4),
+    ("failed-policy", 1, 5, 5),
+    ("reject-route", 1, 6, 6),
+    ("packet-too-big", 2, 0, 0xFF),
+    ("time-exceeded", 3, 0, 0xFF),
+    ("ttl-exceeded", 3, 0, 0xFF),
+    ("ttl-zero-during-transit", 3, 0, 0),
+    ("ttl-zero-during-reassembly", 3, 1, 1),
+    ("parameter-problem", 4, 0, 0xFF),
+    ("bad-header", 4, 0, 0),
+    ("unknown-header-type", 4, 1, 1),
+    ("unknown-option", 4, 2, 2),
+    ("echo-request", 128, 0, 0xFF),
+    ("ping", 128, 0, 0xFF),
+    ("echo-reply", 129, 0, 0xFF),
+    ("pong", 129, 0, 0xFF),
+    ("router-solicitation", 133, 0, 0xFF),
+    ("router-advertisement", 134, 0, 0xFF),
+    ("neighbour-solicitation", 135, 0, 0xFF),
+    ("neighbor-solicitation", 135, 0, 0xFF),
+    ("neighbour-advertisement", 136, 0, 0xFF),
+    ("neighbor-advertisement", 136, 0, 0xFF),
+    ("redirect", 137, 0, 0xFF),
+];
+
+/// ip6tables REJECT's `--reject-with` names (full name, short alias), `libip6t_REJECT`'s:
+/// ICMPv6 destination unreachable codes, and a TCP reset.
+pub(crate) const REJECT_TYPES6: &[(&str, &str, RejectWith)] = &[
+    (
+        "icmp6-no-route",
+        "no-route",
+        RejectWith::Icmp6Unreachable(0),
+    ),
+    (
+        "icmp6-adm-prohibited",
+        "adm-prohibited",
+        RejectWith::Icmp6Unreachable(1),
+    ),
+    (
+        "icmp6-addr-unreachable",
+        "addr-unreach",
+        RejectWith::Icmp6Unreachable(3),
+    ),
+    (
+        "icmp6-port-unreachable",
+        "port-unreach",
+        RejectWith::Icmp6Unreachable(4),
+    ),
+    ("tcp-reset", "tcp-reset", RejectWith::TcpReset),
+    (
+        "icmp6-policy-fail",
+        "policy-fail",
+        RejectWith::Icmp6Unreachable(5),
+    ),
+    (
+        "icmp6-reject-route",
+        "reject-route",
+        RejectWith::Icmp6Unreachable(6),
+    ),
+];
+
 /// REJECT's `--reject-with` names (full name, short alias).
 pub(crate) const REJECT_TYPES: &[(&str, &str, RejectWith)] = &[
     (
@@ -193,6 +261,7 @@ pub(crate) const REJECT_TYPES: &[(&str, &str, RejectWith)] = &[
 pub(crate) fn reject_name(with: RejectWith) -> &'static str {
     REJECT_TYPES
         .iter()
+        .chain(REJECT_TYPES6)
         .find(|r| r.2 == with)
         .map_or("icmp-port-unreachable", |r| r.0)
 }

@@ -44,14 +44,20 @@ fn iface_text(i: &Iface) -> Option<String> {
 /// `ip saddr 10.0.0.0/8`, `ip saddr 1.2.3.4`, or with a mask that is not a prefix
 /// `ip saddr & 255.0.255.0 == 10.0.0.0`.
 fn addr_stmt(field: &str, n: Net, inv: bool) -> Stmt {
+    let (fam, addr, mask) = match n.v6 {
+        true => (
+            "ip6",
+            std::net::Ipv6Addr::from(n.addr).to_string(),
+            std::net::Ipv6Addr::from(n.mask).to_string(),
+        ),
+        false => ("ip", ip(n.addr4()).to_string(), ip(n.mask4()).to_string()),
+    };
     Stmt::expr(match n.prefix() {
-        Some(32) => format!("ip {field} {}{}", neq(inv), ip(n.addr)),
-        Some(len) => format!("ip {field} {}{}/{len}", neq(inv), ip(n.addr)),
+        Some(_) if n.is_host() => format!("{fam} {field} {}{addr}", neq(inv)),
+        Some(len) => format!("{fam} {field} {}{addr}/{len}", neq(inv)),
         None => format!(
-            "ip {field} & {} {} {}",
-            ip(n.mask),
+            "{fam} {field} & {mask} {} {addr}",
             if inv { "!=" } else { "==" },
-            ip(n.addr)
         ),
     })
 }
@@ -97,6 +103,7 @@ pub(super) fn match_stmts(m: &Match, spec: &IpSpec) -> Vec<Stmt> {
         Match::Tcp(t) => tcp_udp("tcp", TCP, t),
         Match::Udp(u) => tcp_udp("udp", UDP, u),
         Match::Icmp(i) => vec![Stmt::xt_match("icmp", icmp(i))],
+        Match::Icmp6(i) => vec![Stmt::xt_match("icmp6", icmp6(i))],
         Match::Conntrack(c) if c.state_alias => vec![Stmt::xt_match("state", conntrack(c))],
         Match::Conntrack(c) => vec![Stmt::xt_match("conntrack", conntrack(c))],
         Match::AddrType(a) => vec![Stmt::xt_match("addrtype", addrtype(a))],
@@ -256,10 +263,39 @@ fn icmp(i: &IcmpMatch) -> Option<String> {
     Some(format!("icmp type {}{name}", neq(i.inv)))
 }
 
+/// `icmp6_xlate`: the type by nft's name, when the rule takes every code of it.
+fn icmp6(i: &IcmpMatch) -> Option<String> {
+    if i.typ == 0xFF {
+        return Some("meta l4proto ipv6-icmp".into());
+    }
+    if (i.code_lo, i.code_hi) != (0, 0xFF) {
+        return None;
+    }
+    let name = match i.typ {
+        1 => "destination-unreachable",
+        2 => "packet-too-big",
+        3 => "time-exceeded",
+        4 => "parameter-problem",
+        128 => "echo-request",
+        129 => "echo-reply",
+        133 => "nd-router-solicit",
+        134 => "nd-router-advert",
+        135 => "nd-neighbor-solicit",
+        136 => "nd-neighbor-advert",
+        137 => "nd-redirect",
+        _ => return None,
+    };
+    Some(format!("icmpv6 type {}{name}", neq(i.inv)))
+}
+
 fn addr_part(n: Net) -> String {
+    let addr = match n.v6 {
+        true => std::net::Ipv6Addr::from(n.addr).to_string(),
+        false => ip(n.addr4()).to_string(),
+    };
     match n.prefix() {
-        Some(32) | None => ip(n.addr).to_string(),
-        Some(len) => format!("{}/{len}", ip(n.addr)),
+        Some(len) if !n.is_host() => format!("{addr}/{len}"),
+        _ => addr,
     }
 }
 

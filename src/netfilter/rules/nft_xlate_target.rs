@@ -47,6 +47,17 @@ fn reject(w: RejectWith) -> String {
         RejectWith::IcmpNetProhibited => "net-prohibited",
         RejectWith::IcmpHostProhibited => "host-prohibited",
         RejectWith::IcmpAdminProhibited => "admin-prohibited",
+        RejectWith::Icmp6Unreachable(4) => return "reject".into(),
+        RejectWith::Icmp6Unreachable(code) => {
+            let name = match code {
+                0 => "no-route",
+                1 => "admin-prohibited",
+                3 => "addr-unreachable",
+                5 => "policy-fail",
+                _ => "reject-route",
+            };
+            return format!("reject with icmpv6 type {name}");
+        }
     };
     format!("reject with icmp type {icmp}")
 }
@@ -109,7 +120,7 @@ fn ports(p: Option<(u16, u16)>) -> String {
 /// The NAT targets' translations: `snat to ADDR[-ADDR][:PORT[-PORT]]`, `masquerade to
 /// :PORTS`, `redirect to :PORTS`, then the flags after one space, comma-separated.
 fn nat(n: &NatSpec) -> Option<String> {
-    let addrs = |(a, b): (smoltcp::wire::Ipv4Address, smoltcp::wire::Ipv4Address)| {
+    let addrs = |(a, b): (smoltcp::wire::IpAddress, smoltcp::wire::IpAddress)| {
         if a == b {
             a.to_string()
         } else {

@@ -216,6 +216,12 @@ impl State {
                     (self.c.rule.ip.outiface, self.c.rule.ip.out_inv) = (Some(iface), inv);
                 }
             }
+            'f' if p.v6 => {
+                return Err(p.param(
+                    "`-f' is not supported in IPv6, use -m frag instead",
+                    Some(tok),
+                ));
+            }
             'f' => {
                 self.set_option(p, opt::F, inv, tok)?;
                 (self.c.rule.ip.frag, self.c.rule.ip.frag_inv) = (true, inv);
@@ -230,6 +236,7 @@ impl State {
                     return Err(p.param("unexpected ! flag before --match", Some(tok)));
                 }
                 let name = a.value(p)?;
+                super::parse_ext::family_has_match(p, name)?;
                 let Some(&known) = MATCHES.iter().find(|&&m| m == name) else {
                     if OTHER_MATCHES.contains(&name) {
                         return Err(p.not_modelled("match", name));

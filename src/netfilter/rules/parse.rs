@@ -242,7 +242,7 @@ pub(crate) fn parse_command(p: &Prog, toks: &[String], restore: Option<Table>) -
             let restoring = restore.is_some();
             let found = match s.resolve(name, None) {
                 Some(hit) => Some(hit),
-                None => s.proto_builder().and_then(|b| {
+                None => s.proto_builder(p.v6).and_then(|b| {
                     let hit = s.resolve(name, Some(&b));
                     if hit.is_some() {
                         s.proto_used = true;

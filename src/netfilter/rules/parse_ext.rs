@@ -31,6 +31,7 @@ fn match_options(name: &str) -> &'static [(&'static str, u8)] {
             ("destination-port", 1),
         ],
         "icmp" => &[("icmp-type", 1)],
+        "icmp6" => &[("icmpv6-type", 1)],
         "conntrack" => &[
             ("ctstate", 1),
             ("ctorigsrc", 1),
@@ -92,11 +93,79 @@ pub(crate) fn canon_option(opt: &str) -> &str {
     }
 }
 
+/// Matches of one family alone: `icmp` and `ttl` are iptables', `icmp6` and `hl`
+/// ip6tables'. Loading one in the other fails as libxtables fails to find it.
+const V4_ONLY: &[&str] = &["icmp", "ttl"];
+const V6_ONLY: &[&str] = &[
+    "icmp6",
+    "hl",
+    "frag",
+    "ipv6header",
+    "rt",
+    "hbh",
+    "dst",
+    "eui64",
+];
+
+/// Matches (and targets) ip6tables has whose IPv6 reading is not modelled here (they read
+/// IPv4 addresses or header fields).
+const NOT_MODELLED_V6: &[&str] = &[
+    "iprange",
+    "hashlimit",
+    "recent",
+    "set",
+    "connlimit",
+    "policy",
+    "rpfilter",
+    "socket",
+    "dscp",
+    "tos",
+    "tcpmss",
+    "string",
+    "length",
+    "TCPMSS",
+    "DSCP",
+    "TOS",
+    "CHECKSUM",
+    "TPROXY",
+];
+
+/// Refuses a match the command's family does not have (`Couldn't load match`), or whose
+/// IPv6 reading hoplab does not model.
+pub(crate) fn family_has_match(p: &Prog, name: &str) -> Res<()> {
+    let foreign = if p.v6 { V4_ONLY } else { V6_ONLY };
+    if foreign.contains(&name) {
+        return Err(p.param(
+            format!("Couldn't load match `{name}':No such file or directory\n"),
+            Some(name),
+        ));
+    }
+    if p.v6 && (NOT_MODELLED_V6.contains(&name) || V6_ONLY[1..].contains(&name)) {
+        return Err(p.not_modelled("ip6tables match", name));
+    }
+    Ok(())
+}
+
+/// Refuses a target whose IPv6 rewrite hoplab does not model (`-j TCPMSS` in ip6tables).
+pub(crate) fn family_has_target(p: &Prog, name: &str) -> Res<()> {
+    if p.v6 && NOT_MODELLED_V6.contains(&name) {
+        return Err(p.not_modelled("ip6tables target", name));
+    }
+    if p.v6 && matches!(name, "TTL") || !p.v6 && name == "HL" {
+        return Err(p.param(
+            format!("Couldn't load target `{name}':No such file or directory\n"),
+            Some(name),
+        ));
+    }
+    Ok(())
+}
+
 /// Match modules iptables can load here.
 pub(crate) const MATCHES: &[&str] = &[
     "tcp",
     "udp",
     "icmp",
+    "icmp6",
     "conntrack",
     "state",
     "addrtype",
@@ -206,10 +275,16 @@ impl MatchBuilder {
                 code_hi: 0xFF,
                 inv: false,
             }),
-            "conntrack" | "state" => Match::Conntrack(CtMatch {
+            "icmp6" => Match::Icmp6(IcmpMatch {
+                typ: 0xFF,
+                code_lo: 0,
+                code_hi: 0xFF,
+                inv: false,
+            }),
+            "conntrack" | "state" => Match::Conntrack(Box::new(CtMatch {
                 state_alias: name == "state",
                 ..CtMatch::default()
-            }),
+            })),
             "addrtype" => Match::AddrType(AddrTypeMatch::default()),
             "iprange" => Match::IpRange(IpRangeMatch::default()),
             "multiport" => Match::Multiport(MultiportMatch {

@@ -26,6 +26,7 @@ impl State {
             return Err(p.param(format!("Invalid target name `{name}'"), Some(name)));
         }
         self.jumpto = Some(name.to_string());
+        super::parse_ext::family_has_target(p, name)?;
         self.c.rule.target = match name {
             "ACCEPT" => TargetSpec::Builtin(Target::Accept),
             "DROP" => TargetSpec::Builtin(Target::Drop),
@@ -37,7 +38,7 @@ impl State {
             }
             _ => match TARGETS.iter().find(|&&t| t == name) {
                 Some(&t) => {
-                    self.target = Some(TargetBuilder::new(t));
+                    self.target = Some(TargetBuilder::new(t, p.v6));
                     self.target_at = self.matches.len();
                     TargetSpec::None
                 }
@@ -77,11 +78,17 @@ impl State {
 
     /// The protocol's match (`-p tcp`'s `tcp`), which `command_default` loads when an option
     /// is not resolved, unless it was loaded and used already.
-    pub(super) fn proto_builder(&self) -> Option<MatchBuilder> {
+    pub(super) fn proto_builder(&self, v6: bool) -> Option<MatchBuilder> {
         let pn = super::names::proto_to_name(self.protocol?, self.c.numeric)?;
+        // libxtables loads `icmp6` for ICMPv6's names, and `icmp` is IPv4's alone.
+        let pn = match (pn, v6) {
+            ("ipv6-icmp" | "icmpv6" | "icmp6", true) => "icmp6",
+            ("icmp", true) | ("icmp6", false) => return None,
+            (pn, _) => pn,
+        };
         let &pm = MATCHES
             .iter()
-            .find(|&&m| m == pn && matches!(m, "tcp" | "udp" | "icmp" | "sctp"))?;
+            .find(|&&m| m == pn && matches!(m, "tcp" | "udp" | "icmp" | "icmp6" | "sctp"))?;
         let loaded = self.matches.iter().any(|m| m.name == pm);
         (!loaded || !self.proto_used).then(|| MatchBuilder::new(pm))
     }
@@ -175,11 +182,12 @@ impl State {
             return Err(p.param("nothing appropriate following !", Some("!")));
         }
         let r = &mut self.c.rule;
+        let any = if p.v6 { Net::ANY6 } else { Net::ANY };
         if r.srcs.is_empty() {
-            r.srcs.push(Net::ANY);
+            r.srcs.push(any);
         }
         if r.dsts.is_empty() {
-            r.dsts.push(Net::ANY);
+            r.dsts.push(any);
         }
         if self.c.command == cmd::REPLACE && (r.srcs.len() != 1 || r.dsts.len() != 1) {
             return Err(p.param("Replacement rule does not specify a unique address", None));

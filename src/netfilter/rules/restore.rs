@@ -116,15 +116,11 @@ impl Tables {
     }
 
     pub fn restore_with(&mut self, text: &str, opts: RestoreOptions) -> Result<(), IptablesError> {
-        let mut p = Prog {
-            name: "iptables-restore",
-            version: self.version,
-            line: None,
-        };
+        let mut p = self.prog("restore");
         let failed = |p: &Prog, n: usize| {
             p.plain(
                 ErrorKind::Other,
-                format!("iptables-restore: line {n} failed"),
+                format!("{}: line {n} failed", p.name),
                 Some(&n.to_string()),
             )
         };

@@ -5,7 +5,7 @@ use super::super::testing::{argv, ok, tcp};
 use super::super::{IptablesVersion, Tables};
 use crate::netfilter::packet::{ConnQuery, Hook, PacketView, Table, Verdict};
 use crate::time::Instant;
-use smoltcp::wire::Ipv4Address;
+use smoltcp::wire::IpAddress;
 
 #[test]
 fn listings_are_iptables_1_8_9() {
@@ -87,10 +87,13 @@ fn errors_are_iptables_words() {
 struct Routes;
 
 impl ConnQuery for Routes {
-    fn alive(&self, _: Ipv4Address, _: Ipv4Address, _: u8, _: (u16, u16)) -> bool {
+    fn alive(&self, _: IpAddress, _: IpAddress, _: u8, _: (u16, u16)) -> bool {
         true
     }
-    fn reverse_path(&self, src: Ipv4Address, iif: &str, local: bool, loose: bool) -> Option<bool> {
+    fn reverse_path(&self, src: IpAddress, iif: &str, local: bool, loose: bool) -> Option<bool> {
+        let IpAddress::Ipv4(src) = src else {
+            return Some(false);
+        };
         let o = src.octets();
         Some(match o {
             [10, 0, 1, 1] => local,

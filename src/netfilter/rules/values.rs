@@ -43,6 +43,13 @@ pub(crate) fn parse_net(p: &Prog, v: &str) -> Res<Vec<Net>> {
             Some((a, m)) => (a, Some(m)),
             None => (item, None),
         };
+        if p.v6 {
+            let net = parse_net6(p, a, m)?;
+            if !nets.contains(&net) {
+                nets.push(net);
+            }
+            continue;
+        }
         let mask = match m {
             Some(m) => parse_mask(m)
                 .ok_or_else(|| p.param(format!("invalid mask `{m}' specified"), Some(m)))?,
@@ -52,15 +59,33 @@ pub(crate) fn parse_net(p: &Prog, v: &str) -> Res<Vec<Net>> {
             .or_else(|| host_by_name(a))
             .or_else(|| network_by_name(a))
             .ok_or_else(|| p.param(format!("host/network `{a}' not found"), Some(a)))?;
-        let net = Net {
-            addr: addr & mask,
-            mask,
-        };
+        let net = Net::v4(addr, mask);
         if !nets.contains(&net) {
             nets.push(net);
         }
     }
     Ok(nets)
+}
+
+/// One IPv6 `ADDRESS[/MASK]` (`xtables_ip6parse_multiple`): the mask a prefix length or an
+/// address.
+fn parse_net6(p: &Prog, a: &str, m: Option<&str>) -> Res<Net> {
+    let mask = match m {
+        None => u128::MAX,
+        Some(m) if m.contains(':') => m
+            .parse::<std::net::Ipv6Addr>()
+            .map(u128::from)
+            .map_err(|_| p.param(format!("invalid mask `{m}' specified"), Some(m)))?,
+        Some(m) => match m.parse::<u32>() {
+            Ok(0) => 0,
+            Ok(n @ 1..=128) => u128::MAX << (128 - n),
+            _ => return Err(p.param(format!("invalid mask `{m}' specified"), Some(m))),
+        },
+    };
+    let addr = a
+        .parse::<std::net::Ipv6Addr>()
+        .map_err(|_| p.param(format!("host/network `{a}' not found"), Some(a)))?;
+    Ok(Net::v6(u128::from(addr), mask))
 }
 
 /// `xtables_parse_port`: a number or a service name of `proto` (6 TCP, 17 UDP).
@@ -136,6 +161,38 @@ pub(crate) fn tcp_flags(p: &Prog, v: &str) -> Res<u8> {
             .map(|n| n.1);
         Ok(acc | bit.ok_or_else(|| p.param(format!("Unknown TCP flag `{f}'"), Some(f)))?)
     })
+}
+
+/// `libxt_icmp6`'s `parse_icmpv6`: a (unique prefix of a) name, or `TYPE[/CODE]`.
+pub(crate) fn icmpv6_type(p: &Prog, v: &str) -> Res<(u8, u8, u8)> {
+    let mut found: Option<&(&str, u8, u8, u8)> = None;
+    for t in super::names::ICMPV6_TYPES {
+        if !v.is_empty() && t.0.len() >= v.len() && t.0[..v.len()].eq_ignore_ascii_case(v) {
+            if let Some(f) = found {
+                return Err(p.param(
+                    format!("Ambiguous ICMPv6 type `{v}': `{}' or `{}'?", f.0, t.0),
+                    Some(v),
+                ));
+            }
+            found = Some(t);
+        }
+    }
+    if let Some(t) = found {
+        return Ok((t.1, t.2, t.3));
+    }
+    let unknown = || p.param(format!("Unknown ICMPv6 type `{v}'"), Some(v));
+    let (typ, code) = match v.split_once('/') {
+        Some((t, c)) => (t, Some(c)),
+        None => (v, None),
+    };
+    let typ: u8 = typ.parse().map_err(|_| unknown())?;
+    match code {
+        Some(c) => {
+            let c: u8 = c.parse().map_err(|_| unknown())?;
+            Ok((typ, c, c))
+        }
+        None => Ok((typ, 0, 0xFF)),
+    }
 }
 
 /// `parse_icmp`: a (unique prefix of a) name, or `TYPE[/CODE]`.

@@ -16,8 +16,8 @@ pub mod icmp6;
 pub mod route6;
 
 use smoltcp::wire::{
-    EthernetAddress, Icmpv6Message, Icmpv6Packet, IpProtocol, Ipv6Address, Ipv6Cidr, Ipv6Packet,
-    NdiscRepr, RawHardwareAddress,
+    EthernetAddress, Icmpv6Message, Icmpv6Packet, IpAddress, IpProtocol, Ipv6Address, Ipv6Cidr,
+    Ipv6Packet, NdiscRepr, RawHardwareAddress,
 };
 
 use super::Router;
@@ -25,6 +25,8 @@ use super::icmp::RateLimit;
 use super::neigh::{Action, NeighTable, Resolve};
 use crate::link::ETH_HEADER_LEN;
 use crate::listing::iproute::NeighInfo;
+use crate::netfilter::conntrack::Tracked;
+use crate::netfilter::hooks::Fate;
 use crate::rand::Rng;
 use crate::sim::{Ctx, DropReason, Note, PacketTag};
 use crate::time::{Duration, Instant};
@@ -175,17 +177,59 @@ impl Router {
             ctx.note(Note::Dropped(DropReason::Martian));
             return;
         }
-        if ip.next_header() == IpProtocol::Icmpv6 && self.ndisc_in(now, dev, pkt, ctx) {
-            return;
+        // Netfilter may rewrite the packet: work on a copy, with room for the Ethernet
+        // header. PREROUTING sees every packet, neighbour discovery included.
+        let mut frame = ctx.buffer();
+        frame.resize(ETH_HEADER_LEN, 0);
+        frame.extend_from_slice(pkt);
+        let nf = self.nf6();
+        let in_addr = match nf {
+            true => self.global6(dev).map(IpAddress::Ipv6),
+            false => None,
+        };
+        let mut tr = Tracked::untracked();
+        if nf {
+            let (out, t) = self.netfilter(now, |nf, cx, ifs| {
+                nf.prerouting(cx, &mut frame[ETH_HEADER_LEN..], &ifs[dev].name, in_addr)
+            });
+            tr = t;
+            if !self.pass(now, out, &frame, ctx) {
+                return;
+            }
         }
-        if dst.is_multicast() {
-            if self.joined(dev, dst) {
-                self.local6(now, dev, pkt, true, ctx);
+        let ip = Ipv6Packet::new_unchecked(&frame[ETH_HEADER_LEN..]);
+        let dst = ip.dst_addr();
+        let ndisc = ip.next_header() == IpProtocol::Icmpv6
+            && ip
+                .payload()
+                .first()
+                .is_some_and(|&t| matches!(t, 133..=137));
+        let local =
+            ndisc || (dst.is_multicast() && self.joined(dev, dst)) || self.is_local6(dev, dst);
+        if local {
+            if nf {
+                let out = self.netfilter(now, |nf, cx, ifs| {
+                    nf.input(
+                        cx,
+                        &mut frame[ETH_HEADER_LEN..],
+                        &mut tr,
+                        &ifs[dev].name,
+                        in_addr,
+                    )
+                });
+                if !self.pass(now, out, &frame, ctx) {
+                    return;
+                }
+            }
+            let pkt = &frame[ETH_HEADER_LEN..];
+            if ndisc {
+                self.ndisc_in(now, dev, pkt, ctx);
+            } else {
+                self.local6(now, dev, pkt, dst.is_multicast(), ctx);
             }
             return;
         }
-        if self.is_local6(dev, dst) {
-            self.local6(now, dev, pkt, false, ctx);
+        if dst.is_multicast() {
             return;
         }
         if dst.is_unicast_link_local() {
@@ -193,17 +237,41 @@ impl Router {
             ctx.note(Note::Dropped(DropReason::OtherHost));
             return;
         }
-        self.forward6(now, dev, pkt, ctx);
+        self.forward6(now, dev, frame, tr, ctx);
     }
 
-    /// `ip6_forward`, after the route lookup `ip6_route_input` made.
-    fn forward6(&mut self, now: Instant, dev: usize, pkt: &[u8], ctx: &mut Ctx<'_>) {
+    /// Whether IPv6 packets go through netfilter's hooks: not when nothing there would read
+    /// them (see [`crate::netfilter::hooks::Netfilter::idle6`]).
+    fn nf6(&self) -> bool {
+        !self.filtering.borrow().nf.idle6()
+    }
+
+    /// The interface's first address that is not link-local (REDIRECT's destination).
+    fn global6(&self, dev: usize) -> Option<Ipv6Address> {
+        self.addrs6(dev)
+            .iter()
+            .map(|c| c.address())
+            .find(|a| !a.is_unicast_link_local())
+    }
+
+    /// `ip6_forward`, after the route lookup `ip6_route_input` made; `frame` holds the
+    /// packet after room for an Ethernet header, as PREROUTING left it.
+    fn forward6(
+        &mut self,
+        now: Instant,
+        dev: usize,
+        mut frame: Vec<u8>,
+        mut tr: Tracked,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let pkt = &frame[ETH_HEADER_LEN..];
         let ip = Ipv6Packet::new_unchecked(pkt);
         let (src, dst, hop_limit) = (ip.src_addr(), ip.dst_addr(), ip.hop_limit());
         let Some(route) = self.ns.v6.routes.lookup(dst, None).cloned() else {
             // The kernel's null route answers even where forwarding is off.
             self.counters.no_route += 1;
-            self.icmp6_error(now, dev, pkt, (Icmpv6Message::DstUnreachable, 0, 0), ctx);
+            let pkt = pkt.to_vec();
+            self.icmp6_error(now, dev, &pkt, (Icmpv6Message::DstUnreachable, 0, 0), ctx);
             return;
         };
         if !self.ns.v6.forwarding {
@@ -212,19 +280,22 @@ impl Router {
         }
         if hop_limit <= 1 {
             self.counters.ttl_expired += 1;
-            self.icmp6_error(now, dev, pkt, (Icmpv6Message::TimeExceeded, 0, 0), ctx);
+            let pkt = pkt.to_vec();
+            self.icmp6_error(now, dev, &pkt, (Icmpv6Message::TimeExceeded, 0, 0), ctx);
             return;
         }
         if src.is_unicast_link_local() {
             let why = (Icmpv6Message::DstUnreachable, 2, 0);
-            self.icmp6_error(now, dev, pkt, why, ctx);
+            let pkt = pkt.to_vec();
+            self.icmp6_error(now, dev, &pkt, why, ctx);
             return;
         }
         // IPv6 routers never fragment; the minimum MTU is 1280 whatever the link says.
         let mtu = (self.ns.ifaces[route.dev].mtu as usize).max(1280);
         if pkt.len() > mtu {
             let why = (Icmpv6Message::PktTooBig, 0, mtu as u32);
-            self.icmp6_error(now, dev, pkt, why, ctx);
+            let pkt = pkt.to_vec();
+            self.icmp6_error(now, dev, &pkt, why, ctx);
             return;
         }
         if ctx.trace() {
@@ -241,15 +312,33 @@ impl Router {
             );
             ctx.note(Note::Decision(text.into()));
         }
-        let mut frame = ctx.buffer();
-        frame.resize(ETH_HEADER_LEN, 0);
-        frame.extend_from_slice(pkt);
         // IPv6 has no header checksum to mend.
         Ipv6Packet::new_unchecked(&mut frame[ETH_HEADER_LEN..]).set_hop_limit(hop_limit - 1);
+        let next_hop = route.via.unwrap_or(dst);
+        if self.nf6() {
+            let out_addr = self.source6(route.dev, next_hop).map(IpAddress::Ipv6);
+            let out = self.netfilter(now, |nf, cx, ifs| {
+                let (in_name, out_name) = (&ifs[dev].name, &ifs[route.dev].name);
+                let ip = &mut frame[ETH_HEADER_LEN..];
+                let out = nf.forward(cx, ip, &mut tr, in_name, out_name);
+                match out.fate {
+                    Fate::Continue => out.then(nf.postrouting(
+                        cx,
+                        ip,
+                        &mut tr,
+                        (Some(in_name), out_name),
+                        out_addr,
+                    )),
+                    _ => out,
+                }
+            });
+            if !self.pass(now, out, &frame, ctx) {
+                return;
+            }
+        }
         self.counters.forwarded += 1;
         ctx.note(self.routed_note(route.dev, route.via.map(Into::into)));
         let tag = ctx.incoming();
-        let next_hop = route.via.unwrap_or(dst);
         self.output6(now, route.dev, next_hop, (tag, frame), ctx);
     }
 
@@ -362,10 +451,12 @@ impl Router {
                 };
                 let buf = ctx.buffer();
                 let own = (self.ns.ifaces[dev].mac, target_addr);
-                let na = icmp6::neighbor_advert(buf, own, (from, src), self.ns.v6.forwarding);
+                let mut na = icmp6::neighbor_advert(buf, own, (from, src), self.ns.v6.forwarding);
                 ctx.note(Note::Icmpv6 { kind: 136, code: 0 });
-                let tag = ctx.new_tag();
-                self.transmit(dev, na, tag, ctx);
+                if self.out_hooks6(now, dev, &mut na, ctx) {
+                    let tag = ctx.new_tag();
+                    self.transmit(dev, na, tag, ctx);
+                }
             }
             Ok(NdiscRepr::NeighborAdvert {
                 flags,
@@ -413,7 +504,8 @@ impl Router {
     /// interface's link-local address (`ndisc_solicit`, `ndisc_send_ns`): a forwarded
     /// packet's solicitation teaches the neighbour the router's link-local address.
     fn solicit(
-        &self,
+        &mut self,
+        now: Instant,
         dev: usize,
         target: Ipv6Address,
         (to, waiting): (Option<EthernetAddress>, Option<Ipv6Address>),
@@ -431,9 +523,38 @@ impl Router {
         };
         let buf = ctx.buffer();
         let own = (self.ns.ifaces[dev].mac, src);
-        let ns = icmp6::neighbor_solicit(buf, own, target, to);
-        let tag = ctx.new_tag();
-        self.transmit(dev, ns, tag, ctx);
+        let mut ns = icmp6::neighbor_solicit(buf, own, target, to);
+        if self.out_hooks6(now, dev, &mut ns, ctx) {
+            let tag = ctx.new_tag();
+            self.transmit(dev, ns, tag, ctx);
+        }
+    }
+
+    /// A packet the router sends out of `dev` without a route lookup (a frame, its packet
+    /// after the Ethernet header: neighbour discovery as `ndisc_send_skb` sends it, an error
+    /// back to a link-local source) meets OUTPUT and POSTROUTING; false when a rule dropped
+    /// it.
+    fn out_hooks6(
+        &mut self,
+        now: Instant,
+        dev: usize,
+        frame: &mut [u8],
+        ctx: &mut Ctx<'_>,
+    ) -> bool {
+        if !self.nf6() {
+            return true;
+        }
+        let (out, mut tr) = self.netfilter(now, |nf, cx, ifs| {
+            nf.output(cx, &mut frame[ETH_HEADER_LEN..], &ifs[dev].name)
+        });
+        if !self.pass(now, out, frame, ctx) {
+            return false;
+        }
+        let out = self.netfilter(now, |nf, cx, ifs| {
+            let ip = &mut frame[ETH_HEADER_LEN..];
+            nf.postrouting(cx, ip, &mut tr, (None, &ifs[dev].name), None)
+        });
+        self.pass(now, out, frame, ctx)
     }
 
     /// Sends a frame (its IPv6 packet after the Ethernet header) to `next_hop` on `dev`.
@@ -453,7 +574,7 @@ impl Router {
                     next_hop: next_hop.into(),
                 });
                 if probe {
-                    self.solicit(dev, next_hop, (None, Some(src)), ctx);
+                    self.solicit(now, dev, next_hop, (None, Some(src)), ctx);
                 }
             }
             (_, _) => ctx.note(Note::Dropped(DropReason::NeighbourQueueFull)),
@@ -461,26 +582,100 @@ impl Router {
     }
 
     /// Sends a packet the router made (a frame, its IPv6 packet after the Ethernet
-    /// header) by the route to its destination.
-    pub(super) fn send_local6(&mut self, now: Instant, frame: Vec<u8>, ctx: &mut Ctx<'_>) {
-        let dst = Ipv6Packet::new_unchecked(&frame[ETH_HEADER_LEN..]).dst_addr();
-        // To one of the router's own addresses: through `lo`, back in at once.
-        if let Some(dev) = (0..self.ns.ifaces.len()).find(|d| self.has_addr6(*d, dst)) {
-            self.local6(now, dev, &frame[ETH_HEADER_LEN..], false, ctx);
+    /// header) by the route to its destination, through OUTPUT and POSTROUTING.
+    pub(super) fn send_local6(&mut self, now: Instant, mut frame: Vec<u8>, ctx: &mut Ctx<'_>) {
+        let dst_of = |f: &[u8]| Ipv6Packet::new_unchecked(&f[ETH_HEADER_LEN..]).dst_addr();
+        let tag = ctx.new_tag();
+        let Some(route) = self.route_local6(dst_of(&frame)) else {
+            return;
+        };
+        if !self.nf6() {
+            let dst = dst_of(&frame);
+            return match route {
+                Some((dev, via)) => self.output6(now, dev, via.unwrap_or(dst), (tag, frame), ctx),
+                None => self.receive_loopback6(now, frame, ctx),
+            };
+        }
+        let (out, mut tr) = self.netfilter(now, |nf, cx, ifs| {
+            nf.output(cx, &mut frame[ETH_HEADER_LEN..], dev_name(ifs, route))
+        });
+        if !self.pass(now, out, &frame, ctx) {
             return;
         }
-        let tag = ctx.new_tag();
+        // OUTPUT's DNAT re-routes the packet.
+        let dst = dst_of(&frame);
+        let Some(route) = self.route_local6(dst) else {
+            return;
+        };
+        let out_addr = match route {
+            Some((d, via)) => self.source6(d, via.unwrap_or(dst)),
+            None => Some(Ipv6Address::LOCALHOST),
+        };
+        let out = self.netfilter(now, |nf, cx, ifs| {
+            let ip = &mut frame[ETH_HEADER_LEN..];
+            let out = dev_name(ifs, route);
+            nf.postrouting(cx, ip, &mut tr, (None, out), out_addr.map(IpAddress::Ipv6))
+        });
+        if !self.pass(now, out, &frame, ctx) {
+            return;
+        }
+        match route {
+            Some((dev, via)) => self.output6(now, dev, via.unwrap_or(dst), (tag, frame), ctx),
+            None => self.receive_loopback6(now, frame, ctx),
+        }
+    }
+}
+
+/// The interface a packet the router sends leaves by (`lo` for its own addresses).
+fn dev_name(ifs: &[super::RouterIface], route: Option<(usize, Option<Ipv6Address>)>) -> &str {
+    route.map_or(super::local::LO, |(d, _)| ifs[d].name.as_str())
+}
+
+impl Router {
+    /// The route of a packet the router sends: `Some(None)` through `lo` (to one of its
+    /// own addresses), else the interface and gateway; `None` when there is none. A
+    /// link-local destination is on the link the packet being answered came from.
+    fn route_local6(&self, dst: Ipv6Address) -> Option<Option<(usize, Option<Ipv6Address>)>> {
+        if dst.is_loopback() || (0..self.ns.ifaces.len()).any(|d| self.has_addr6(d, dst)) {
+            return Some(None);
+        }
         let route = match dst.is_unicast_link_local() {
-            // A link-local destination is on the link the packet being answered came from.
             true => (0..self.ns.ifaces.len())
                 .find(|d| self.ipv6_on(*d) && self.link_usable(*d) && self.is_on_link6(*d, dst))
                 .map(|d| (d, None)),
             false => self.ns.v6.routes.lookup(dst, None).map(|r| (r.dev, r.via)),
         };
-        let Some((dev, via)) = route else {
+        route.map(Some)
+    }
+
+    /// An IPv6 packet the router sent itself: PREROUTING and INPUT on `lo`, then the
+    /// router takes it.
+    fn receive_loopback6(&mut self, now: Instant, mut frame: Vec<u8>, ctx: &mut Ctx<'_>) {
+        if !self.nf6() {
+            let dst = Ipv6Packet::new_unchecked(&frame[ETH_HEADER_LEN..]).dst_addr();
+            if let Some(dev) = (0..self.ns.ifaces.len()).find(|d| self.has_addr6(*d, dst)) {
+                self.local6(now, dev, &frame[ETH_HEADER_LEN..], false, ctx);
+            }
             return;
-        };
-        self.output6(now, dev, via.unwrap_or(dst), (tag, frame), ctx);
+        }
+        let lo = Some(IpAddress::Ipv6(Ipv6Address::LOCALHOST));
+        let lo_name = super::local::LO;
+        let (out, mut tr) = self.netfilter(now, |nf, cx, _| {
+            nf.prerouting(cx, &mut frame[ETH_HEADER_LEN..], lo_name, lo)
+        });
+        if !self.pass(now, out, &frame, ctx) {
+            return;
+        }
+        let out = self.netfilter(now, |nf, cx, _| {
+            nf.input(cx, &mut frame[ETH_HEADER_LEN..], &mut tr, lo_name, lo)
+        });
+        if !self.pass(now, out, &frame, ctx) {
+            return;
+        }
+        let dst = Ipv6Packet::new_unchecked(&frame[ETH_HEADER_LEN..]).dst_addr();
+        if let Some(dev) = (0..self.ns.ifaces.len()).find(|d| self.has_addr6(*d, dst)) {
+            self.local6(now, dev, &frame[ETH_HEADER_LEN..], false, ctx);
+        }
     }
 
     /// Whether a link-local `dst` was last heard on `dev` (its neighbour entry); a `dst`
@@ -557,12 +752,40 @@ impl Router {
             });
             match src.is_unicast_link_local() {
                 true => {
-                    let tag = ctx.new_tag();
-                    self.output6(now, back_dev, src, (tag, frame), ctx);
+                    let mut frame = frame;
+                    if self.out_hooks6(now, back_dev, &mut frame, ctx) {
+                        let tag = ctx.new_tag();
+                        self.output6(now, back_dev, src, (tag, frame), ctx);
+                    }
                 }
                 false => self.send_local6(now, frame, ctx),
             }
         }
+    }
+
+    /// The answer of an ip6tables REJECT rule (`reject_tg6`): a TCP reset, or an ICMPv6
+    /// destination unreachable with the rule's code, sent as `icmp6_send` sends errors.
+    pub(super) fn reject6(
+        &mut self,
+        now: Instant,
+        with: crate::netfilter::RejectWith,
+        pkt: &[u8],
+        ctx: &mut Ctx<'_>,
+    ) {
+        let code = match with {
+            crate::netfilter::RejectWith::TcpReset => {
+                let buf = ctx.buffer();
+                if let Some(rst) = icmp6::tcp_reset(buf, pkt) {
+                    self.send_local6(now, rst, ctx);
+                }
+                return;
+            }
+            crate::netfilter::RejectWith::Icmp6Unreachable(code) => code,
+            // iptables' rejects are IPv4's: an IPv6 packet never meets one.
+            _ => 4,
+        };
+        let dev = self.rx_dev.unwrap_or(0);
+        self.icmp6_error(now, dev, pkt, (Icmpv6Message::DstUnreachable, code, 0), ctx);
     }
 
     /// The neighbour table's timers: probes sent, and address unreachable for what waited
@@ -581,7 +804,7 @@ impl Router {
                         .find(|n| n.ip == ip && n.dev == dev)
                         .and_then(|n| n.queue.last())
                         .map(|(_, f)| Ipv6Packet::new_unchecked(&f[ETH_HEADER_LEN..]).src_addr());
-                    self.solicit(dev, ip, (to, waiting), ctx);
+                    self.solicit(now, dev, ip, (to, waiting), ctx);
                 }
                 Action::Failed { packets } => {
                     for (tag, frame) in packets {

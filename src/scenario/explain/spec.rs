@@ -205,8 +205,8 @@ impl PacketSpec {
             Proto::Icmp => (1, ICMP_IDENT, 0),
         };
         Tuple {
-            src: self.src,
-            dst: self.dst,
+            src: self.src.into(),
+            dst: self.dst.into(),
             proto,
             sport,
             dport,
