@@ -177,7 +177,7 @@ fn lab14_capture_is_tshark_clean_and_holds_neighbor_discovery() {
     let count = |file: &Path, filter: &str| tshark_lines(&tshark(file, &["-Y", filter]));
     // h1's link: no ARP at all, and each solicitation as RFC 4861 wants it.
     assert_eq!(count(&h1, "arp"), 0);
-    let ns = count(&h1, "icmpv6.type == 135");
+    let ns = count(&h1, "icmpv6.type == 135 && eth.dst[0:3] == 33:33:ff");
     assert!(ns >= 2, "{ns} solicitations");
     assert_eq!(
         count(
@@ -185,17 +185,27 @@ fn lab14_capture_is_tshark_clean_and_holds_neighbor_discovery() {
             "icmpv6.type == 135 && ipv6.hlim == 255 && eth.dst[0:3] == 33:33:ff && icmpv6.opt.linkaddr == 02:42:ac:11:00:02"
         ),
         ns,
-        "every solicitation: hop limit 255, to a solicited-node group's MAC, with h1's MAC"
+        "every solicitation to a group: hop limit 255, to a solicited-node group's MAC, with h1's MAC"
+    );
+    // The rest are unicast probes of a neighbour gone stale (r1, before the ip6tables
+    // part), hop limit 255 too.
+    let probes = count(&h1, "icmpv6.type == 135 && !(eth.dst[0:3] == 33:33:ff)");
+    assert_eq!(
+        count(
+            &h1,
+            "icmpv6.type == 135 && !(eth.dst[0:3] == 33:33:ff) && ipv6.hlim == 255 && icmpv6.nd.ns.target_address == ipv6.dst"
+        ),
+        probes
     );
     assert_eq!(
         count(&h1, "icmpv6.type == 136 && ipv6.hlim == 255"),
         count(&h1, "icmpv6.type == 136")
     );
-    // The echo requests and replies of the pings that got through (3, 2, and 2 through
-    // the router), and the requests of the three that r1 answered with an error, each
-    // also quoted in its error.
-    assert_eq!(count(&h1, "icmpv6.type == 128"), 7 + 3 + 3);
-    assert_eq!(count(&h1, "icmpv6.type == 129"), 7);
+    // The echo requests and replies of the pings that got through (3, 2, 2 through the
+    // router, and 1 through its ip6tables), and the requests of the three that r1
+    // answered with an error, each also quoted in its error.
+    assert_eq!(count(&h1, "icmpv6.type == 128"), 8 + 3 + 3);
+    assert_eq!(count(&h1, "icmpv6.type == 129"), 8);
     assert_eq!(
         count(&h1, "icmpv6.type == 128 && ipv6.dst == 2001:db8:1::99"),
         0
