@@ -187,12 +187,13 @@ impl Router {
             true => self.global6(dev).map(IpAddress::Ipv6),
             false => None,
         };
-        let mut tr = Tracked::untracked();
+        // The packet's conntrack state, carried from hook to hook when the hooks run.
+        let mut tr: Option<Tracked> = None;
         if nf {
             let (out, t) = self.netfilter(now, |nf, cx, ifs| {
                 nf.prerouting(cx, &mut frame[ETH_HEADER_LEN..], &ifs[dev].name, in_addr)
             });
-            tr = t;
+            tr = Some(t);
             if !self.pass(now, out, &frame, ctx) {
                 return;
             }
@@ -207,12 +208,12 @@ impl Router {
         let local =
             ndisc || (dst.is_multicast() && self.joined(dev, dst)) || self.is_local6(dev, dst);
         if local {
-            if nf {
+            if let Some(tr) = tr.as_mut() {
                 let out = self.netfilter(now, |nf, cx, ifs| {
                     nf.input(
                         cx,
                         &mut frame[ETH_HEADER_LEN..],
-                        &mut tr,
+                        tr,
                         &ifs[dev].name,
                         in_addr,
                     )
@@ -261,7 +262,7 @@ impl Router {
         now: Instant,
         dev: usize,
         mut frame: Vec<u8>,
-        mut tr: Tracked,
+        tr: Option<Tracked>,
         ctx: &mut Ctx<'_>,
     ) {
         let pkt = &frame[ETH_HEADER_LEN..];
@@ -316,6 +317,7 @@ impl Router {
         Ipv6Packet::new_unchecked(&mut frame[ETH_HEADER_LEN..]).set_hop_limit(hop_limit - 1);
         let next_hop = route.via.unwrap_or(dst);
         if self.nf6() {
+            let mut tr = tr.unwrap_or_else(Tracked::untracked);
             let out_addr = self.source6(route.dev, next_hop).map(IpAddress::Ipv6);
             let out = self.netfilter(now, |nf, cx, ifs| {
                 let (in_name, out_name) = (&ifs[dev].name, &ifs[route.dev].name);
