@@ -3,7 +3,9 @@
 //! `ip6tables-restore` read back by `ip6tables-save`. (The kernel's side of verdicts,
 //! counters, NAT66 and refusals is in tests/kernel_diff_v6_router.rs.)
 
-use hoplab::scenario::run::{RunOptions, RunReport, Runner};
+mod common;
+
+use hoplab::scenario::run::RunReport;
 
 /// a (2001:db8:1::2) and b (2001:db8:2::2) on either side of router r.
 const LAB: &str = r#"version: 1
@@ -27,26 +29,12 @@ steps:
 "#;
 
 fn run(steps: &str) -> RunReport {
-    let y = format!("{LAB}{steps}");
-    let lab =
-        hoplab::scenario::parse(&y, "router-ip6tables.yaml").unwrap_or_else(|e| panic!("{e}"));
-    Runner::new(&lab, &RunOptions::without_captures())
-        .expect("build")
-        .run()
+    common::run_lab_text(&format!("{LAB}{steps}"), "router-ip6tables.yaml")
 }
 
 /// Step `name`'s exit code (0 for a listing) and text.
 fn out(r: &RunReport, name: &str) -> (i32, String) {
-    let s = r
-        .steps
-        .iter()
-        .find(|s| s.name.as_deref() == Some(name))
-        .unwrap_or_else(|| panic!("no step {name}"));
-    match (&s.result, &s.listing) {
-        (Some(r), _) => (r.exit_code, r.output.clone()),
-        (None, Some(l)) => (0, l.clone()),
-        _ => panic!("{name}: no output"),
-    }
+    common::step_out(r, name)
 }
 
 #[test]

@@ -3,7 +3,9 @@
 //! `ip -6 addr` as step results. (The kernel's side of the same behaviour is in
 //! tests/kernel_diff_v6_router.rs.)
 
-use hoplab::scenario::run::{RunOptions, RunReport, Runner};
+mod common;
+
+use hoplab::scenario::run::RunReport;
 
 /// a (VLAN 10) and b (VLAN 20) on a VLAN-aware switch; r routes between its VLAN devices
 /// on the trunk. The gateways are the router's global addresses.
@@ -40,23 +42,12 @@ fn run(steps: &str) -> RunReport {
 }
 
 fn run_yaml(y: &str) -> RunReport {
-    let lab = hoplab::scenario::parse(y, "router-ipv6.yaml").unwrap_or_else(|e| panic!("{e}"));
-    let opts = RunOptions::without_captures();
-    Runner::new(&lab, &opts).expect("build").run()
+    common::run_lab_text(y, "router-ipv6.yaml")
 }
 
 /// Step `name`'s exit code (0 for a listing) and text.
 fn out(r: &RunReport, name: &str) -> (i32, String) {
-    let s = r
-        .steps
-        .iter()
-        .find(|s| s.name.as_deref() == Some(name))
-        .unwrap_or_else(|| panic!("no step {name}"));
-    match (&s.result, &s.listing) {
-        (Some(r), _) => (r.exit_code, r.output.clone()),
-        (None, Some(l)) => (0, l.clone()),
-        _ => panic!("{name}: no output"),
-    }
+    common::step_out(r, name)
 }
 
 #[test]

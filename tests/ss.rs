@@ -1,7 +1,9 @@
 //! `ss` on hosts and on a router's own stack, `| grep` after a step's command, and `sysctl`
 //! listings on routers, through small labs.
 
-use hoplab::scenario::run::{RunOptions, RunReport, Runner};
+mod common;
+
+use hoplab::scenario::run::RunReport;
 
 /// h1 — r1 — h2; r1 drops TCP to port 81, so a connection there stays in SYN-SENT.
 const LAB: &str = "version: 1
@@ -21,24 +23,12 @@ steps:
 ";
 
 fn run(steps: &str) -> RunReport {
-    let y = format!("{LAB}{steps}");
-    let lab = hoplab::scenario::parse(&y, "ss.yaml").unwrap_or_else(|e| panic!("{e}\n{y}"));
-    let opts = RunOptions::without_captures();
-    Runner::new(&lab, &opts).expect("build").run()
+    common::run_lab_text(&format!("{LAB}{steps}"), "ss.yaml")
 }
 
 /// The text of step `name` (its output or listing) and its exit code (0 for a listing).
 fn out(r: &RunReport, name: &str) -> (i32, String) {
-    let s = r
-        .steps
-        .iter()
-        .find(|s| s.name.as_deref() == Some(name))
-        .unwrap_or_else(|| panic!("no step {name}"));
-    match (&s.result, &s.listing) {
-        (Some(r), _) => (r.exit_code, r.output.clone()),
-        (None, Some(l)) => (0, l.clone()),
-        _ => panic!("{name}: no output"),
-    }
+    common::step_out(r, name)
 }
 
 fn text(r: &RunReport, name: &str) -> String {

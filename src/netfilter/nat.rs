@@ -239,28 +239,8 @@ fn rewrite6(ip: &mut [u8], src: bool, addr: Ipv6Address, port: Option<u16>) {
     let old_addr: [u8; 16] = ip[at..at + 16].try_into().unwrap_or([0; 16]);
     let new_addr = addr.octets();
     ip[at..at + 16].copy_from_slice(&new_addr);
-    let Some((csum_at, sport_at, dport_at)) = l4_layout(proto) else {
-        return;
-    };
-    if proto == 1 {
-        return;
-    }
-    let port_at = if src { sport_at } else { dport_at };
     let l4 = &mut ip[l4_at..];
-    if later_fragment || l4.len() < (csum_at + 2).max(port_at + 2) {
-        return;
-    }
-    let mut sum = u16::from_be_bytes([l4[csum_at], l4[csum_at + 1]]);
-    sum = adjust(sum, &old_addr, &new_addr);
-    if let Some(p) = port {
-        let old_port = [l4[port_at], l4[port_at + 1]];
-        l4[port_at..port_at + 2].copy_from_slice(&p.to_be_bytes());
-        sum = adjust(sum, &old_port, &p.to_be_bytes());
-    }
-    if proto == 17 && sum == 0 {
-        sum = 0xffff;
-    }
-    l4[csum_at..csum_at + 2].copy_from_slice(&sum.to_be_bytes());
+    rewrite_l4(l4, proto, src, (&old_addr, &new_addr), port, later_fragment);
 }
 
 /// [`rewrite`] for IPv4: the header checksum too, and TCP's and UDP's (through their
@@ -278,11 +258,32 @@ fn rewrite4(ip: &mut [u8], src: bool, addr: Ipv4Address, port: Option<u16>) {
     let sum = u16::from_be_bytes([ip[10], ip[11]]);
     ip[10..12].copy_from_slice(&adjust(sum, &old_addr, &new_addr).to_be_bytes());
     let fragment = u16::from_be_bytes([ip[6], ip[7]]) & 0x1fff != 0;
+    rewrite_l4(
+        &mut ip[hl..],
+        proto,
+        src,
+        (&old_addr, &new_addr),
+        port,
+        fragment,
+    );
+}
+
+/// The transport header's part of a rewrite (`l4` from its start; a later `fragment` has
+/// none): its checksum mended for the address where its pseudo-header covers it (TCP's,
+/// UDP's, ICMPv6's; not ICMP's), and the source or destination port (an ICMP query's
+/// identifier) set with its checksum. A UDP datagram without a checksum stays without.
+fn rewrite_l4(
+    l4: &mut [u8],
+    proto: u8,
+    src: bool,
+    (old_addr, new_addr): (&[u8], &[u8]),
+    port: Option<u16>,
+    fragment: bool,
+) {
     let Some((csum_at, sport_at, dport_at)) = l4_layout(proto) else {
         return;
     };
     let port_at = if src { sport_at } else { dport_at };
-    let l4 = &mut ip[hl..];
     if fragment || l4.len() < (csum_at + 2).max(port_at + 2) {
         return;
     }
@@ -295,7 +296,7 @@ fn rewrite4(ip: &mut [u8], src: bool, addr: Ipv4Address, port: Option<u16>) {
         return;
     }
     if proto != 1 {
-        sum = adjust(sum, &old_addr, &new_addr);
+        sum = adjust(sum, old_addr, new_addr);
     }
     if let Some(p) = port {
         let old_port = [l4[port_at], l4[port_at + 1]];

@@ -153,3 +153,26 @@ pub fn assert_tshark_clean(file: &Path) {
         text(&bad.stdout)
     );
 }
+
+/// Runs a lab given as YAML text (named `file` in messages), without captures.
+pub fn run_lab_text(y: &str, file: &str) -> hoplab::scenario::run::RunReport {
+    let lab = hoplab::scenario::parse(y, file).unwrap_or_else(|e| panic!("{e}\n{y}"));
+    let opts = hoplab::scenario::run::RunOptions::without_captures();
+    hoplab::scenario::run::Runner::new(&lab, &opts)
+        .expect("build")
+        .run()
+}
+
+/// Step `name`'s exit code (0 for a listing) and text (its output or listing).
+pub fn step_out(r: &hoplab::scenario::run::RunReport, name: &str) -> (i32, String) {
+    let s = r
+        .steps
+        .iter()
+        .find(|s| s.name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("no step {name}"));
+    match (&s.result, &s.listing) {
+        (Some(r), _) => (r.exit_code, r.output.clone()),
+        (None, Some(l)) => (0, l.clone()),
+        _ => panic!("{name}: no output"),
+    }
+}

@@ -52,22 +52,40 @@ pub(crate) fn usage(p: &Prog) -> String {
     )
 }
 
+/// What a command line's first word names.
+enum Tool {
+    /// `iptables` or `ip6tables` (also as `-nft`, `-legacy`, or by path).
+    Main,
+    /// `iptables-save` or `ip6tables-save` (also as `-nft-save`).
+    Save,
+    /// Neither: the line is iptables' arguments alone.
+    None,
+}
+
+fn tool(argv: &[String]) -> Tool {
+    let prog = argv.first().map(|a| a.rsplit('/').next().unwrap_or(a));
+    match prog {
+        Some(
+            "iptables" | "iptables-nft" | "iptables-legacy" | "ip6tables" | "ip6tables-nft"
+            | "ip6tables-legacy",
+        ) => Tool::Main,
+        Some("iptables-save" | "iptables-nft-save" | "ip6tables-save" | "ip6tables-nft-save") => {
+            Tool::Save
+        }
+        _ => Tool::None,
+    }
+}
+
 impl Tables {
     /// Runs one `iptables` command line (`argv` with or without the leading `iptables`;
     /// `iptables-save [-c] [-t TABLE]` is understood too). Returns what iptables prints on
     /// stdout: a listing, or nothing for a change. Nothing changes when it fails.
     pub fn apply(&mut self, argv: &[String]) -> Result<String, IptablesError> {
         let p = self.prog("");
-        let prog = argv.first().map(|a| a.rsplit('/').next().unwrap_or(a));
-        let args = match prog {
-            Some(
-                "iptables" | "iptables-nft" | "iptables-legacy" | "ip6tables" | "ip6tables-nft"
-                | "ip6tables-legacy",
-            ) => &argv[1..],
-            Some(
-                "iptables-save" | "iptables-nft-save" | "ip6tables-save" | "ip6tables-nft-save",
-            ) => return self.save_command(&argv[1..]),
-            _ => argv,
+        let args = match tool(argv) {
+            Tool::Main => &argv[1..],
+            Tool::Save => return self.save_command(&argv[1..]),
+            Tool::None => argv,
         };
         let c = parse_command(&p, args, None)?;
         self.ext.check_sets(&p, &c.rule.matches)?;
@@ -94,18 +112,10 @@ impl Tables {
     /// (the chain or rule exists, a jump's chain exists) is for `apply` to say.
     pub fn check(&self, argv: &[String]) -> Result<(), IptablesError> {
         let p = self.prog("");
-        let prog = argv.first().map(|a| a.rsplit('/').next().unwrap_or(a));
-        let args = match prog {
-            Some(
-                "iptables" | "iptables-nft" | "iptables-legacy" | "ip6tables" | "ip6tables-nft"
-                | "ip6tables-legacy",
-            ) => &argv[1..],
-            Some(
-                "iptables-save" | "iptables-nft-save" | "ip6tables-save" | "ip6tables-nft-save",
-            ) => {
-                return self.save_command(&argv[1..]).map(|_| ());
-            }
-            _ => argv,
+        let args = match tool(argv) {
+            Tool::Main => &argv[1..],
+            Tool::Save => return self.save_command(&argv[1..]).map(|_| ()),
+            Tool::None => argv,
         };
         parse_command(&p, args, None).map(|_| ())
     }

@@ -35,48 +35,8 @@ pub(crate) fn print_match(out: &mut String, m: &Match, ipspec: &IpSpec, numeric:
                 }
             }
         }
-        Match::Icmp6(i) => {
-            out.push_str(" ipv6-icmp");
-            let named = ICMPV6_TYPES
-                .iter()
-                .find(|t| (t.1, t.2, t.3) == (i.typ, i.code_lo, i.code_hi));
-            if let Some(t) = named.filter(|_| !numeric) {
-                let _ = write!(out, " {}{}", if i.inv { "!" } else { "" }, t.0);
-                return;
-            }
-            if i.inv {
-                out.push_str(" !");
-            }
-            let _ = write!(out, "type {}", i.typ);
-            match (i.code_lo, i.code_hi) {
-                (0, 0xFF) => {}
-                (lo, hi) if lo == hi => {
-                    let _ = write!(out, " code {lo}");
-                }
-                (lo, hi) => {
-                    let _ = write!(out, " codes {lo}-{hi}");
-                }
-            }
-        }
-        Match::Icmp(i) => {
-            out.push_str(" icmp");
-            let named = ICMP_TYPES
-                .iter()
-                .find(|t| (t.1, t.2, t.3) == (i.typ, i.code_lo, i.code_hi));
-            if let Some(t) = named.filter(|_| !numeric) {
-                let _ = write!(out, " {}{}", if i.inv { "!" } else { "" }, t.0);
-                return;
-            }
-            if i.inv {
-                out.push_str(" !");
-            }
-            let _ = write!(out, "type {}", i.typ);
-            if i.code_lo == i.code_hi {
-                let _ = write!(out, " code {}", i.code_lo);
-            } else if i.code_lo != 0 || i.code_hi != 0xFF {
-                let _ = write!(out, " codes {}-{}", i.code_lo, i.code_hi);
-            }
-        }
+        Match::Icmp6(i) => icmp_type(out, " ipv6-icmp", ICMPV6_TYPES, i, numeric),
+        Match::Icmp(i) => icmp_type(out, " icmp", ICMP_TYPES, i, numeric),
         Match::Conntrack(c) => conntrack(out, c, "", numeric),
         Match::AddrType(a) => {
             out.push_str(" ADDRTYPE match");
@@ -256,5 +216,33 @@ fn mark_mask(out: &mut String, mark: u32, mask: u32) {
         let _ = write!(out, " 0x{mark:x}");
     } else {
         let _ = write!(out, " 0x{mark:x}/0x{mask:x}");
+    }
+}
+
+/// `print_icmptype` (libxt_icmp) and `print_icmpv6type` (libxt_icmp6): the module's word,
+/// then the type's name from `names` unless `numeric`, else `type N` with its code or codes.
+fn icmp_type(
+    out: &mut String,
+    word: &str,
+    names: &[(&str, u8, u8, u8)],
+    i: &super::matches::IcmpMatch,
+    numeric: bool,
+) {
+    out.push_str(word);
+    let named = names
+        .iter()
+        .find(|t| (t.1, t.2, t.3) == (i.typ, i.code_lo, i.code_hi));
+    if let Some(t) = named.filter(|_| !numeric) {
+        let _ = write!(out, " {}{}", if i.inv { "!" } else { "" }, t.0);
+        return;
+    }
+    if i.inv {
+        out.push_str(" !");
+    }
+    let _ = write!(out, "type {}", i.typ);
+    if i.code_lo == i.code_hi {
+        let _ = write!(out, " code {}", i.code_lo);
+    } else if i.code_lo != 0 || i.code_hi != 0xFF {
+        let _ = write!(out, " codes {}-{}", i.code_lo, i.code_hi);
     }
 }

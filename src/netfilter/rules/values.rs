@@ -163,22 +163,33 @@ pub(crate) fn tcp_flags(p: &Prog, v: &str) -> Res<u8> {
     })
 }
 
-/// `libxt_icmp6`'s `parse_icmpv6`: a (unique prefix of a) name, or `TYPE[/CODE]`.
-pub(crate) fn icmpv6_type(p: &Prog, v: &str) -> Res<(u8, u8, u8)> {
+/// The type and code range `v` names in `names`, as a unique prefix of a name (`what` is
+/// the protocol for the message when the prefix is ambiguous); None when it names none.
+fn icmp_type_named(
+    p: &Prog,
+    v: &str,
+    names: &[(&'static str, u8, u8, u8)],
+    what: &str,
+) -> Res<Option<(u8, u8, u8)>> {
     let mut found: Option<&(&str, u8, u8, u8)> = None;
-    for t in super::names::ICMPV6_TYPES {
+    for t in names {
         if !v.is_empty() && t.0.len() >= v.len() && t.0[..v.len()].eq_ignore_ascii_case(v) {
             if let Some(f) = found {
                 return Err(p.param(
-                    format!("Ambiguous ICMPv6 type `{v}': `{}' or `{}'?", f.0, t.0),
+                    format!("Ambiguous {what} type `{v}': `{}' or `{}'?", f.0, t.0),
                     Some(v),
                 ));
             }
             found = Some(t);
         }
     }
-    if let Some(t) = found {
-        return Ok((t.1, t.2, t.3));
+    Ok(found.map(|t| (t.1, t.2, t.3)))
+}
+
+/// `libxt_icmp6`'s `parse_icmpv6`: a (unique prefix of a) name, or `TYPE[/CODE]`.
+pub(crate) fn icmpv6_type(p: &Prog, v: &str) -> Res<(u8, u8, u8)> {
+    if let Some(t) = icmp_type_named(p, v, super::names::ICMPV6_TYPES, "ICMPv6")? {
+        return Ok(t);
     }
     let unknown = || p.param(format!("Unknown ICMPv6 type `{v}'"), Some(v));
     let (typ, code) = match v.split_once('/') {
@@ -197,20 +208,8 @@ pub(crate) fn icmpv6_type(p: &Prog, v: &str) -> Res<(u8, u8, u8)> {
 
 /// `parse_icmp`: a (unique prefix of a) name, or `TYPE[/CODE]`.
 pub(crate) fn icmp_type(p: &Prog, v: &str) -> Res<(u8, u8, u8)> {
-    let mut found: Option<&(&str, u8, u8, u8)> = None;
-    for t in ICMP_TYPES {
-        if t.0.len() >= v.len() && t.0[..v.len()].eq_ignore_ascii_case(v) && !v.is_empty() {
-            if let Some(f) = found {
-                return Err(p.param(
-                    format!("Ambiguous ICMP type `{v}': `{}' or `{}'?", f.0, t.0),
-                    Some(v),
-                ));
-            }
-            found = Some(t);
-        }
-    }
-    if let Some(t) = found {
-        return Ok((t.1, t.2, t.3));
+    if let Some(t) = icmp_type_named(p, v, ICMP_TYPES, "ICMP")? {
+        return Ok(t);
     }
     let (typ, code) = match v.split_once('/') {
         Some((t, c)) => (t, Some(c)),
