@@ -10,7 +10,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (Some(key), Some(n)) = (args.get(1), args.get(2).and_then(|n| n.parse::<u64>().ok()))
     else {
-        eprintln!("usage: hotpath bridge|nat|udp_nat|nft_nat|forward6 FRAMES");
+        eprintln!("usage: hotpath bridge|nat|udp_nat|nft_nat|forward6|nat6 FRAMES");
         std::process::exit(2);
     };
     let mpps = match key.as_str() {
@@ -19,8 +19,9 @@ fn main() {
         "udp_nat" => hoplab::bench::nat::udp_nat_mpps(n),
         "nft_nat" => hoplab::bench::nat::nft_nat_mpps(n),
         "forward6" => hoplab::bench::route6::forward6_mpps(n),
+        "nat6" => hoplab::bench::route6::nat6_mpps(n),
         _ => {
-            eprintln!("unknown key {key}: bridge, nat, udp_nat, nft_nat or forward6");
+            eprintln!("unknown key {key}: bridge, nat, udp_nat, nft_nat, forward6 or nat6");
             std::process::exit(2);
         }
     };

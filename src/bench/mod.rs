@@ -44,6 +44,7 @@ pub const KEYS: &[&str] = &[
     "udp_nat_mpps",
     "nft_nat_mpps",
     "forward6_mpps",
+    "nat6_mpps",
     "tcp_nat_gbps",
     "tcp_nat_gbps_captured",
     "conntrack_100k_slowdown",
@@ -219,6 +220,10 @@ pub fn run(only: &[String], progress: &mut dyn FnMut(String)) -> Result<Results,
             route6::forward6_mpps(NAT_FRAMES)
         });
         r.record("forward6_mpps", s);
+    }
+    if wants("nat6_mpps") {
+        let s = repeat(progress, "nat6_mpps", || route6::nat6_mpps(NAT_FRAMES));
+        r.record("nat6_mpps", s);
     }
     if wants("tcp_nat_gbps") {
         let s = repeat(progress, "tcp_nat_gbps", || {

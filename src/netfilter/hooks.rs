@@ -352,6 +352,7 @@ struct Header<'a> {
     fragment: bool,
 }
 
+#[inline]
 fn header(ip: &[u8]) -> Option<Header<'_>> {
     match ip.first()? >> 4 {
         4 => {

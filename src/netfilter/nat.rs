@@ -272,11 +272,13 @@ fn rewrite4(ip: &mut [u8], src: bool, addr: Ipv4Address, port: Option<u16>) {
 /// none): its checksum mended for the address where its pseudo-header covers it (TCP's,
 /// UDP's, ICMPv6's; not ICMP's), and the source or destination port (an ICMP query's
 /// identifier) set with its checksum. A UDP datagram without a checksum stays without.
-fn rewrite_l4(
+/// Generic in the address's length, so that each family's checksum update is unrolled.
+#[inline]
+fn rewrite_l4<const N: usize>(
     l4: &mut [u8],
     proto: u8,
     src: bool,
-    (old_addr, new_addr): (&[u8], &[u8]),
+    (old_addr, new_addr): (&[u8; N], &[u8; N]),
     port: Option<u16>,
     fragment: bool,
 ) {
