@@ -7,9 +7,9 @@
 //! unreachable, echo replies and TCP resets.
 //!
 //! An interface takes IPv6 when the lab gives it (`ipv6:`): its static addresses and the
-//! EUI-64 link-local one, with their connected routes. No netfilter runs on IPv6 yet
-//! (ip6tables, and nft's `ip6` and `inet` chains, see only IPv4), and the router sends no
-//! router advertisements, redirects, MLD reports or DAD probes.
+//! EUI-64 link-local one, with their connected routes. Netfilter's IPv6 hooks run where
+//! the kernel's do (ip6tables' tables; nft's `ip6` and `inet` chains see only IPv4 yet),
+//! and the router sends no router advertisements, redirects, MLD reports or DAD probes.
 
 pub mod addr6;
 pub mod icmp6;

@@ -61,13 +61,13 @@ fn number<T: TryFrom<u64>>(word: &str, what: &str) -> Result<T, String> {
 }
 
 fn endpoint(word: &str, proto: Proto) -> Result<(Ipv4Address, u16), String> {
-    // An IPv6 address, bare or in brackets: netfilter sees no IPv6 yet, so there is
-    // nothing to explain (`hoplab trace` follows an IPv6 packet's hops).
+    // An IPv6 address, bare or in brackets: explaining IPv6 (its packet spec, ip6tables'
+    // walk) is not built yet (`hoplab trace` follows an IPv6 packet's hops).
     let bare = word.trim_start_matches('[').split(']').next().unwrap_or("");
     if bare.parse::<smoltcp::wire::Ipv6Address>().is_ok() || word.matches(':').count() > 1 {
         return Err(err(format!(
-            "'{word}': IPv6 packets are not explained yet (no netfilter hook runs on IPv6; \
-             `hoplab trace` shows an IPv6 packet's journey)"
+            "'{word}': IPv6 packets are not explained yet (`hoplab trace` shows an IPv6 \
+             packet's journey)"
         )));
     }
     let (addr, port) = match word.rsplit_once(':') {
