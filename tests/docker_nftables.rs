@@ -179,6 +179,7 @@ fn container(name: &str, network: usize, addr: &str, publish: &[PortMap]) -> Con
         endpoints: vec![Endpoint {
             network,
             ip: ip(addr),
+            ip6: None,
             mac: EthernetAddress([0x02, 0x42, 0xc0, 0x00, 0x02, 0x02]),
         }],
         publish: publish.to_vec(),
@@ -187,7 +188,7 @@ fn container(name: &str, network: usize, addr: &str, publish: &[PortMap]) -> Con
 
 fn tcp(host_ip: Option<&str>, host_port: u16, ctr_port: u16) -> PortMap {
     PortMap {
-        host_ip: host_ip.map(ip),
+        host_ip: host_ip.map(|s| ip(s).into()),
         host_port,
         ctr_port,
         proto: Proto::Tcp,
@@ -503,6 +504,7 @@ fn kd_nft_docker_rich_host() {
     web.endpoints.push(Endpoint {
         network: 3,
         ip: ip("10.99.0.2"),
+        ip6: None,
         mac: EthernetAddress([0x02, 0x42, 0x0a, 0x63, 0x00, 0x02]),
     });
     let api = container("api", 2, "198.51.100.2", &[tcp(None, 0, 443)]);

@@ -208,15 +208,26 @@ fn argv(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_string()).collect()
 }
 
-/// The host's tables after Docker's commands.
+/// The host's iptables tables after Docker's commands (its ip6tables commands, applied to
+/// tables of their own, must apply too; the pages list IPv4 alone).
 fn build(version: IptablesVersion, commands: &[Vec<String>]) -> Tables {
-    let mut t = Tables::new(version);
+    build_both(version, commands).0
+}
+
+/// The host's iptables and ip6tables tables after Docker's commands.
+fn build_both(version: IptablesVersion, commands: &[Vec<String>]) -> (Tables, Tables) {
+    let (mut t4, mut t6) = (Tables::new(version), Tables::new_v6(version));
     for c in commands {
+        let t = if c[0] == "ip6tables" {
+            &mut t6
+        } else {
+            &mut t4
+        };
         if let Err(e) = t.apply(c) {
             panic!("{}: {e}", c.join(" "));
         }
     }
-    t
+    (t4, t6)
 }
 
 fn run(t: &mut Tables, words: &[&str]) -> String {
@@ -366,6 +377,7 @@ fn container(name: &str, network: usize, addr: &str, publish: &[PortMap]) -> Con
         endpoints: vec![Endpoint {
             network,
             ip: ip(addr),
+            ip6: None,
             mac: EthernetAddress([0x02, 0x42, 0xc0, 0x00, 0x02, 0x02]),
         }],
         publish: publish.to_vec(),
@@ -375,7 +387,7 @@ fn container(name: &str, network: usize, addr: &str, publish: &[PortMap]) -> Con
 /// `-p [HOST_IP:]HOST_PORT:CTR_PORT` over TCP.
 fn tcp(host_ip: Option<&str>, host_port: u16, ctr_port: u16) -> PortMap {
     PortMap {
-        host_ip: host_ip.map(ip),
+        host_ip: host_ip.map(|s| ip(s).into()),
         host_port,
         ctr_port,
         proto: Proto::Tcp,
@@ -781,7 +793,8 @@ fn commands_have_docker_shape() {
     let c = container("c1", 1, "192.0.2.2", &[tcp(None, 8080, 80)]);
     let commands = iptables_commands(&daemon, &[docker0(), bridge1()], &[c]);
     for c in &commands {
-        assert_eq!(c[..2], argv(&["iptables", "-t"]), "{c:?}");
+        assert!(["iptables", "ip6tables"].contains(&c[0].as_str()), "{c:?}");
+        assert_eq!(c[1], "-t", "{c:?}");
         assert!(["filter", "nat", "raw"].contains(&c[2].as_str()), "{c:?}");
         assert!(
             ["-N", "-P", "-A", "-I", "-D"].contains(&c[3].as_str()),
@@ -981,6 +994,127 @@ fn published_ports_resolve_to_bindings() {
     ];
     assert_eq!(got, want);
     let mut ports = PortAllocator::new();
-    assert_eq!(ports.request(ip("0.0.0.0"), Proto::Udp, 0), Some(32768));
-    assert!(ports.in_use(ip("10.1.1.1"), Proto::Udp, 32768));
+    assert_eq!(
+        ports.request(ip("0.0.0.0").into(), Proto::Udp, 0),
+        Some(32768)
+    );
+    assert!(ports.in_use(ip("10.1.1.1").into(), Proto::Udp, 32768));
+}
+
+// ---------------------------------------------------------------------------------------
+// IPv6 networks
+// ---------------------------------------------------------------------------------------
+
+/// Docker's IPv6 rules are its IPv4 rules with the other family's addresses (the CI pages
+/// list IPv4 alone): for a network with IPv6, in every engine, gateway mode, ICC and proxy
+/// setting, `ip6tables -S` of each table reads as `iptables -S` with bridge1's addresses
+/// swapped for its IPv6 ones, ICMP for ICMPv6 and 127.0.0.0/8 for ::1. What IPv4 alone has
+/// drops out: docker0 (no IPv6), the raw rule of a port bound to 127.0.0.1 (none here), and
+/// the FORWARD policy, set for IPv6 only when an IPv6 network turned forwarding on.
+#[test]
+fn ipv6_rules_mirror_the_ipv4_rules() {
+    use hoplab::docker::Subnet6;
+    use smoltcp::wire::{Ipv6Address, Ipv6Cidr};
+    let a6 = |s: &str| s.parse::<Ipv6Address>().unwrap();
+    for engine in [Engine::V27, Engine::V28, Engine::V29] {
+        for mode in [
+            GatewayMode::Nat,
+            GatewayMode::NatUnprotected,
+            GatewayMode::Routed,
+        ] {
+            for (icc, internal) in [(true, false), (false, false), (true, true)] {
+                let daemon = Daemon {
+                    engine,
+                    ..Daemon::default()
+                };
+                let mut net = bridge1();
+                net.ipv6 = Some(Subnet6 {
+                    subnet: Ipv6Cidr::new(a6("2001:db8::"), 64),
+                    gateway: a6("2001:db8::1"),
+                });
+                (net.gateway_mode_ipv4, net.gateway_mode_ipv6) = (mode, mode);
+                (net.enable_icc, net.internal) = (icc, internal);
+                let mut c = container("c1", 1, "192.0.2.2", &[tcp(None, 8080, 80)]);
+                c.endpoints[0].ip6 = Some(a6("2001:db8::2"));
+                let commands = iptables_commands(&daemon, &[docker0(), net], &[c]);
+                let (mut t4, mut t6) = build_both(IptablesVersion::V1_8_10, &commands);
+                for table in ["filter", "nat", "raw"] {
+                    let v4 = run(&mut t4, &["iptables", "-t", table, "-S"]);
+                    let v6 = run(&mut t6, &["ip6tables", "-t", table, "-S"]);
+                    let mirrored: String = v4
+                        .lines()
+                        .filter(|l| !l.contains("docker0") && !l.contains("-P FORWARD"))
+                        .map(|l| {
+                            l.replace("192.0.2.0/24", "2001:db8::/64")
+                                .replace("192.0.2.2/32", "2001:db8::2/128")
+                                .replace("192.0.2.2:80", "[2001:db8::2]:80")
+                                .replace("127.0.0.0/8", "::1/128")
+                                .replace("-p icmp ", "-p ipv6-icmp ")
+                                + "\n"
+                        })
+                        .collect();
+                    let v6: String = v6
+                        .lines()
+                        .filter(|l| !l.contains("-P FORWARD"))
+                        .map(|l| format!("{l}\n"))
+                        .collect();
+                    assert_eq!(
+                        v6,
+                        mirrored,
+                        "{engine:?} {mode:?} icc {icc} internal {internal} {table}\n{}",
+                        diff(&mirrored, &v6)
+                    );
+                }
+                // The first IPv6 network turned IPv6 forwarding on: its policy is DROP.
+                let policy = run(&mut t6, &["ip6tables", "-S", "FORWARD"]);
+                assert!(policy.starts_with("-P FORWARD DROP\n"), "{policy}");
+            }
+        }
+    }
+}
+
+/// A daemon without IPv6 networks still makes its chains in ip6tables (ip6tables is on by
+/// default since 27.0), with nothing in them and FORWARD's policy untouched; with
+/// `ip6tables: false` (or `iptables: false`) there is no ip6tables command at all.
+#[test]
+fn ip6tables_chains_without_ipv6_networks() {
+    for engine in [Engine::V27, Engine::V28, Engine::V29] {
+        let daemon = Daemon {
+            engine,
+            ..Daemon::default()
+        };
+        let c = container("c1", 1, "192.0.2.2", &[tcp(None, 8080, 80)]);
+        let commands =
+            iptables_commands(&daemon, &[docker0(), bridge1()], std::slice::from_ref(&c));
+        let (_, mut t6) = build_both(IptablesVersion::V1_8_10, &commands);
+        let filter = run(&mut t6, &["ip6tables", "-S"]);
+        assert!(
+            filter.starts_with("-P INPUT ACCEPT\n-P FORWARD ACCEPT\n"),
+            "{filter}"
+        );
+        assert!(filter.contains("-N DOCKER-USER\n"), "{filter}");
+        assert!(
+            !filter.contains("bridge1") && !filter.contains("docker0"),
+            "{filter}"
+        );
+        let nat = run(&mut t6, &["ip6tables", "-t", "nat", "-S"]);
+        assert!(
+            nat.contains("-A OUTPUT ! -d ::1/128 -m addrtype --dst-type LOCAL -j DOCKER\n"),
+            "{nat}"
+        );
+        for off in [
+            Daemon {
+                ip6tables: false,
+                ..daemon.clone()
+            },
+            Daemon {
+                iptables: false,
+                ..daemon.clone()
+            },
+        ] {
+            let commands =
+                iptables_commands(&off, &[docker0(), bridge1()], std::slice::from_ref(&c));
+            assert!(commands.iter().all(|c| c[0] == "iptables"), "{engine:?}");
+        }
+    }
 }

@@ -24,6 +24,7 @@ fn container(name: &str, c: char, network: usize, ip: [u8; 4]) -> Container {
         endpoints: vec![Endpoint {
             network,
             ip: Ipv4Address::from_octets(ip),
+            ip6: None,
             mac: EthernetAddress([2, 0, 0, 0, ip[2], ip[3]]),
         }],
         publish: Vec::new(),

@@ -200,6 +200,7 @@ mod tests {
                 .map(|&(network, ip)| Endpoint {
                     network,
                     ip: Ipv4Address::from_octets(ip),
+                    ip6: None,
                     mac: EthernetAddress([2, 0, 0, 0, 0, ip[3]]),
                 })
                 .collect(),

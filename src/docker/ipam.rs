@@ -5,7 +5,7 @@
 //! from the caller's source (`&mut impl FnMut() -> u64`, e.g. `|| rng.next_u64()` on a
 //! [`crate::rand::Rng`] stream), so a seeded run always draws the same names.
 
-use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
+use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr};
 
 use super::model::Engine;
 
@@ -74,6 +74,60 @@ pub fn allocate_address(
     (first..=last)
         .map(Ipv4Address::from_bits)
         .find(|a| *a != gateway && !in_use.contains(a))
+}
+
+/// The network address of an IPv6 prefix (host bits zero).
+pub fn network6(c: Ipv6Cidr) -> Ipv6Cidr {
+    let len = u32::from(c.prefix_len());
+    let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
+    Ipv6Cidr::new(
+        Ipv6Address::from_bits(c.address().to_bits() & mask),
+        c.prefix_len(),
+    )
+}
+
+/// Whether two IPv6 prefixes share an address.
+pub fn overlaps6(a: Ipv6Cidr, b: Ipv6Cidr) -> bool {
+    let (a, b) = (network6(a), network6(b));
+    a.contains_addr(&b.address()) || b.contains_addr(&a.address())
+}
+
+/// The IPv6 address the default IPAM gives the next container: as for IPv4, the lowest
+/// free one after the subnet's first (the anycast address is not handed out; the gateway,
+/// `::1` by default, is taken).
+pub fn allocate_address6(
+    subnet: Ipv6Cidr,
+    gateway: Ipv6Address,
+    in_use: &[Ipv6Address],
+) -> Option<Ipv6Address> {
+    let net = network6(subnet);
+    let base = net.address().to_bits();
+    let size = 1u128
+        .checked_shl(128 - u32::from(net.prefix_len()))
+        .unwrap_or(0);
+    // Enough candidates to pass every address in use and the gateway.
+    let tries = (in_use.len() as u128 + 2).min(size.saturating_sub(1));
+    (1..=tries)
+        .map(|i| Ipv6Address::from_bits(base + i))
+        .find(|a| *a != gateway && !in_use.contains(a))
+}
+
+/// The /64 `--ipv6` takes without `--subnet` (27.1+): the next free one of a ULA /48
+/// whose 40 global-ID bits come from the daemon's random source, fdXX:XXXX:XXXX::/48
+/// (RFC 4193; moby `ipamutils` derives it from the host's ID).
+pub fn ula_pool(random: &mut impl FnMut() -> u64) -> Ipv6Cidr {
+    let global = random() & 0xff_ffff_ffff;
+    let bits = (0xfdu128 << 120) | (u128::from(global) << 80);
+    Ipv6Cidr::new(Ipv6Address::from_bits(bits), 48)
+}
+
+/// The next /64 of `pool` free of every prefix in `in_use`.
+pub fn allocate_subnet6(pool: Ipv6Cidr, in_use: &[Ipv6Cidr]) -> Option<Ipv6Cidr> {
+    let base = network6(pool).address().to_bits();
+    let count = 1u128 << (64 - u32::from(pool.prefix_len().min(64)));
+    (0..count.min(65536))
+        .map(|i| Ipv6Cidr::new(Ipv6Address::from_bits(base + (i << 64)), 64))
+        .find(|c| !in_use.iter().any(|u| overlaps6(*c, *u)))
 }
 
 /// A random locally administered unicast MAC, as `netutils.GenerateRandomMAC` makes them:
@@ -157,6 +211,42 @@ mod tests {
         assert_eq!(last_host(cidr([10, 0, 0, 7], 31)), a([10, 0, 0, 7]));
         assert_eq!(first_host(cidr([0, 0, 0, 0], 0)), a([0, 0, 0, 1]));
         assert_eq!(last_host(cidr([0, 0, 0, 0], 0)), a([255, 255, 255, 254]));
+    }
+
+    #[test]
+    fn ipv6_subnets_and_addresses() {
+        let a = |s: &str| s.parse::<Ipv6Address>().unwrap();
+        let c = |s: &str, l| Ipv6Cidr::new(a(s), l);
+        assert_eq!(network6(c("fd00:1:2:3::9", 64)), c("fd00:1:2:3::", 64));
+        let sub = c("fd00::", 64);
+        assert_eq!(
+            allocate_address6(sub, a("fd00::1"), &[]),
+            Some(a("fd00::2"))
+        );
+        let used = [a("fd00::2"), a("fd00::3")];
+        assert_eq!(
+            allocate_address6(sub, a("fd00::1"), &used),
+            Some(a("fd00::4"))
+        );
+        // A gateway set elsewhere leaves ::1 free.
+        assert_eq!(
+            allocate_address6(sub, a("fd00::99"), &[]),
+            Some(a("fd00::1"))
+        );
+        assert_eq!(allocate_address6(c("fd00::", 127), a("fd00::1"), &[]), None);
+        let mut n = 7u64;
+        let pool = ula_pool(&mut || {
+            n += 1;
+            n * 0x1234_5678_9abc
+        });
+        assert_eq!(pool.prefix_len(), 48);
+        assert_eq!(pool.address().octets()[0], 0xfd);
+        let first = allocate_subnet6(pool, &[]).unwrap();
+        assert_eq!(first, Ipv6Cidr::new(pool.address(), 64));
+        let second = allocate_subnet6(pool, &[first]).unwrap();
+        assert_eq!(second.address().octets()[7], 1);
+        assert!(overlaps6(c("fd00::", 48), c("fd00:0:0:5::", 64)));
+        assert!(!overlaps6(c("fd00::", 64), c("fd00:0:0:1::", 64)));
     }
 
     #[test]

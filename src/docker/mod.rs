@@ -35,8 +35,8 @@ pub mod rules;
 mod specs;
 
 pub use model::{
-    Container, Daemon, Endpoint, Engine, FirewallBackend, ForwardPolicy, GatewayMode, Network,
-    PortMap, Proto,
+    Container, Daemon, Endpoint, Engine, Family, FirewallBackend, ForwardPolicy, GatewayMode,
+    Network, PortMap, Proto, Subnet6,
 };
 pub use nftables::nft_ruleset;
 pub use ports::{Binding, PortAllocator, bind, port_bindings};

@@ -3,7 +3,7 @@
 //! [`super::rules::iptables_commands`] turns them into iptables command lines and
 //! [`super::nft_ruleset`] into Docker's nftables tables.
 
-use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
+use smoltcp::wire::{EthernetAddress, IpAddress, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr};
 
 use super::ipam;
 
@@ -67,6 +67,9 @@ pub struct Daemon {
     pub firewall_backend: FirewallBackend,
     /// `--iptables`: false means Docker installs no rule at all, with either backend.
     pub iptables: bool,
+    /// `--ip6tables` (on by default since 27.0): the same chains in ip6tables, and the
+    /// rules of each network with IPv6. Off, Docker writes no ip6tables rule.
+    pub ip6tables: bool,
     /// `--userland-proxy`: false is "hairpin mode" (extra MASQUERADE rules, no `! -i br` on
     /// DNAT, no loopback exception in nat OUTPUT; `docker-netfilter.md` §1.6).
     pub userland_proxy: bool,
@@ -85,6 +88,7 @@ impl Default for Daemon {
             forward_policy: ForwardPolicy::default(),
             firewall_backend: FirewallBackend::default(),
             iptables: true,
+            ip6tables: true,
             userland_proxy: true,
             proxy_process: true,
             ip: Ipv4Address::UNSPECIFIED,
@@ -127,8 +131,27 @@ pub struct Network {
     /// (`docker-netfilter.md` §1.6).
     pub host_ipv4: Option<Ipv4Address>,
     pub gateway_mode_ipv4: GatewayMode,
+    /// `--ipv6`: the network's IPv6 subnet and gateway (None: `"EnableIPv6": false`).
+    pub ipv6: Option<Subnet6>,
+    /// `com.docker.network.bridge.gateway_mode_ipv6`.
+    pub gateway_mode_ipv6: GatewayMode,
     /// `com.docker.network.driver.mtu`.
     pub mtu: u16,
+}
+
+/// A network's IPv6 side (`--ipv6 --subnet fd00::/64 [--gateway ...]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Subnet6 {
+    /// Its network address (host bits zero).
+    pub subnet: Ipv6Cidr,
+    pub gateway: Ipv6Address,
+}
+
+/// An IP family, as Docker programs each apart (iptables and ip6tables).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    V4,
+    V6,
 }
 
 impl Network {
@@ -159,19 +182,34 @@ impl Network {
             host_binding_ipv4: None,
             host_ipv4: None,
             gateway_mode_ipv4: GatewayMode::Nat,
+            ipv6: None,
+            gateway_mode_ipv6: GatewayMode::Nat,
             mtu: 1500,
         }
     }
 
-    /// Whether outgoing traffic is NATed (any gateway mode but routed).
+    /// Whether outgoing IPv4 traffic is NATed (any gateway mode but routed).
     pub fn is_nat(&self) -> bool {
         self.gateway_mode_ipv4 != GatewayMode::Routed
     }
 
-    /// Whether traffic routed to the network from outside is accepted without a published
-    /// port (nat-unprotected).
+    /// Whether IPv4 traffic routed to the network from outside is accepted without a
+    /// published port (nat-unprotected).
     pub fn is_unprotected(&self) -> bool {
         self.gateway_mode_ipv4 == GatewayMode::NatUnprotected
+    }
+
+    /// The gateway mode of one family.
+    pub fn gateway_mode(&self, family: Family) -> GatewayMode {
+        match family {
+            Family::V4 => self.gateway_mode_ipv4,
+            Family::V6 => self.gateway_mode_ipv6,
+        }
+    }
+
+    /// Whether the network has this family (IPv4 always; IPv6 with `--ipv6`).
+    pub fn has(&self, family: Family) -> bool {
+        family == Family::V4 || self.ipv6.is_some()
     }
 }
 
@@ -196,8 +234,9 @@ impl Proto {
 /// One `-p [host_ip:][host_port:]ctr_port[/proto]`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct PortMap {
-    /// None: the network's `host_binding_ipv4`, else the daemon's `--ip`.
-    pub host_ip: Option<Ipv4Address>,
+    /// None: the network's `host_binding_ipv4`, else the daemon's `--ip`. An IPv6 address
+    /// (`[::]:8080:80`) maps the port for IPv6 alone.
+    pub host_ip: Option<IpAddress>,
     /// 0: an ephemeral port from 32768–60999 (see [`super::ports::PortAllocator`]).
     pub host_port: u16,
     pub ctr_port: u16,
@@ -210,6 +249,8 @@ pub struct Endpoint {
     /// Index into the host's network list.
     pub network: usize,
     pub ip: Ipv4Address,
+    /// Its IPv6 address, on a network with IPv6.
+    pub ip6: Option<Ipv6Address>,
     pub mac: EthernetAddress,
 }
 

@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::RangeInclusive;
 
-use smoltcp::wire::Ipv4Address;
+use smoltcp::wire::{IpAddress, Ipv4Address, Ipv6Address};
 
-use super::model::{Container, Daemon, Network, PortMap, Proto};
+use super::model::{Container, Daemon, Family, Network, PortMap, Proto};
 
 /// `/proc/sys/net/ipv4/ip_local_port_range` by default: where `-p 80` (no host port) takes its
 /// host port from (`docker-netfilter.md` §2.1).
@@ -17,8 +17,8 @@ pub const EPHEMERAL_PORTS: RangeInclusive<u16> = 32768..=60999;
 /// ephemeral port given for that address and protocol (the first is the range start).
 #[derive(Clone, Debug, Default)]
 pub struct PortAllocator {
-    used: BTreeSet<(Proto, u16, Ipv4Address)>,
-    last: BTreeMap<(Ipv4Address, Proto), u16>,
+    used: BTreeSet<(Proto, u16, IpAddress)>,
+    last: BTreeMap<(IpAddress, Proto), u16>,
 }
 
 impl PortAllocator {
@@ -26,18 +26,23 @@ impl PortAllocator {
         PortAllocator::default()
     }
 
-    /// Whether `port` is taken for `ip`. A wildcard binding (0.0.0.0) and a specific
-    /// address conflict both ways, as the sockets docker-proxy binds would.
-    pub fn in_use(&self, ip: Ipv4Address, proto: Proto, port: u16) -> bool {
-        let all = (proto, port, Ipv4Address::UNSPECIFIED)..=(proto, port, Ipv4Address::BROADCAST);
+    /// Whether `port` is taken for `ip`. A wildcard binding (0.0.0.0, ::) and a specific
+    /// address of its family conflict both ways, as the sockets docker-proxy binds would
+    /// (its IPv6 sockets are IPv6-only, so 0.0.0.0 and :: do not).
+    pub fn in_use(&self, ip: IpAddress, proto: Proto, port: u16) -> bool {
+        let lo = IpAddress::Ipv4(Ipv4Address::UNSPECIFIED);
+        let hi = IpAddress::Ipv6(Ipv6Address::from_bits(u128::MAX));
         self.used
-            .range(all)
-            .any(|&(_, _, i)| i == ip || i.is_unspecified() || ip.is_unspecified())
+            .range((proto, port, lo)..=(proto, port, hi))
+            .any(|&(_, _, i)| {
+                i.version() == ip.version()
+                    && (i == ip || i.is_unspecified() || ip.is_unspecified())
+            })
     }
 
     /// Reserves `port` (0: the next free ephemeral port). None if the port is taken or the
     /// ephemeral range is exhausted, where Docker refuses to start the container.
-    pub fn request(&mut self, ip: Ipv4Address, proto: Proto, port: u16) -> Option<u16> {
+    pub fn request(&mut self, ip: IpAddress, proto: Proto, port: u16) -> Option<u16> {
         let port = if port == 0 {
             self.next_ephemeral(ip, proto)?
         } else if self.in_use(ip, proto, port) {
@@ -51,11 +56,11 @@ impl PortAllocator {
 
     /// Gives a port back (the container stopped). The ephemeral cursor stays where it is,
     /// so the container's next `-p 80` gets the next port, not this one.
-    pub fn release(&mut self, ip: Ipv4Address, proto: Proto, port: u16) {
+    pub fn release(&mut self, ip: IpAddress, proto: Proto, port: u16) {
         self.used.remove(&(proto, port, ip));
     }
 
-    fn next_ephemeral(&mut self, ip: Ipv4Address, proto: Proto) -> Option<u16> {
+    fn next_ephemeral(&mut self, ip: IpAddress, proto: Proto) -> Option<u16> {
         let (lo, hi) = (*EPHEMERAL_PORTS.start(), *EPHEMERAL_PORTS.end());
         let start = match self.last.get(&(ip, proto)) {
             Some(&last) if last < hi => last + 1,
@@ -76,14 +81,25 @@ pub struct Binding {
     pub container: usize,
     /// Index of the network of the endpoint that carries the port.
     pub network: usize,
-    /// 0.0.0.0: every host address.
-    pub host_ip: Ipv4Address,
+    /// 0.0.0.0 (or :: for IPv6): every host address.
+    pub host_ip: IpAddress,
     /// 0: not mapped on the host (routed gateway mode); the container port is reached at
     /// the container's address.
     pub host_port: u16,
-    pub ctr_ip: Ipv4Address,
+    /// Of the host address's family.
+    pub ctr_ip: IpAddress,
     pub ctr_port: u16,
     pub proto: Proto,
+}
+
+impl Binding {
+    /// iptables or ip6tables.
+    pub fn family(&self) -> Family {
+        match self.host_ip {
+            IpAddress::Ipv4(_) => Family::V4,
+            IpAddress::Ipv6(_) => Family::V6,
+        }
+    }
 }
 
 /// The port bindings of every container, in container and `-p` order. Ports go to the
@@ -123,21 +139,59 @@ pub fn bind(
     };
     let mut out = Vec::new();
     for pm in &c.publish {
-        let host_ip = pm.host_ip.or(net.host_binding_ipv4).unwrap_or(daemon.ip);
-        let host_port = if net.is_nat() {
-            match ports.request(host_ip, pm.proto, pm.host_port) {
+        let host_ip = pm
+            .host_ip
+            .unwrap_or(IpAddress::Ipv4(net.host_binding_ipv4.unwrap_or(daemon.ip)));
+        // The address's own family; an IPv4 wildcard also maps IPv6's wildcard where the
+        // network has IPv6, on the same host port (moby `port_mapping_linux.go`).
+        let v4 = match host_ip {
+            IpAddress::Ipv4(ip) => Some(ip),
+            IpAddress::Ipv6(_) => None,
+        };
+        let mut host_port = None;
+        if let Some(ip) = v4 {
+            let port = match net.is_nat() {
+                true => match ports.request(IpAddress::Ipv4(ip), pm.proto, pm.host_port) {
+                    Some(p) => p,
+                    None => continue,
+                },
+                false => 0,
+            };
+            host_port = Some(port).filter(|p| *p != 0);
+            out.push(Binding {
+                container: ci,
+                network: ep.network,
+                host_ip: IpAddress::Ipv4(ip),
+                host_port: port,
+                ctr_ip: IpAddress::Ipv4(ep.ip),
+                ctr_port: pm.ctr_port,
+                proto: pm.proto,
+            });
+        }
+        let ip6 = match (host_ip, v4) {
+            (IpAddress::Ipv6(ip), _) => ip,
+            (_, Some(ip)) if ip.is_unspecified() => Ipv6Address::UNSPECIFIED,
+            _ => continue,
+        };
+        let Some(ctr6) = ep.ip6 else { continue };
+        let routed = net.gateway_mode(Family::V6) == super::GatewayMode::Routed;
+        let port = match (routed, host_port) {
+            (true, _) => 0,
+            (false, Some(p)) => match ports.request(IpAddress::Ipv6(ip6), pm.proto, p) {
                 Some(p) => p,
                 None => continue,
-            }
-        } else {
-            0
+            },
+            (false, None) => match ports.request(IpAddress::Ipv6(ip6), pm.proto, pm.host_port) {
+                Some(p) => p,
+                None => continue,
+            },
         };
         out.push(Binding {
             container: ci,
             network: ep.network,
-            host_ip,
-            host_port,
-            ctr_ip: ep.ip,
+            host_ip: IpAddress::Ipv6(ip6),
+            host_port: port,
+            ctr_ip: IpAddress::Ipv6(ctr6),
             ctr_port: pm.ctr_port,
             proto: pm.proto,
         });
@@ -159,15 +213,26 @@ pub fn parse_publish(text: &str) -> Result<PortMap, String> {
             .filter(|n| *n > 0)
             .ok_or_else(|| format!("invalid containerPort: {p}"))
     };
+    // `[IPv6]:HOST:CTR`: the brackets hold the colons of the address.
+    let (bracketed, spec) = match spec.strip_prefix('[').and_then(|r| r.split_once("]:")) {
+        Some((ip, rest)) => {
+            let ip = ip
+                .parse::<Ipv6Address>()
+                .map_err(|_| format!("invalid IP address: {ip}"))?;
+            (Some(IpAddress::Ipv6(ip)), rest)
+        }
+        None => (None, spec),
+    };
     let parts: Vec<&str> = spec.split(':').collect();
-    let (host_ip, host_port, ctr) = match parts.as_slice() {
-        [ctr] => (None, 0, *ctr),
-        [host, ctr] => (None, host_port(host)?, *ctr),
-        [ip, host, ctr] => {
+    let (host_ip, host_port, ctr) = match (bracketed, parts.as_slice()) {
+        (None, [ctr]) => (None, 0, *ctr),
+        (None, [host, ctr]) => (None, host_port(host)?, *ctr),
+        (Some(ip), [host, ctr]) => (Some(ip), host_port(host)?, *ctr),
+        (None, [ip, host, ctr]) => {
             let ip = ip
                 .parse::<Ipv4Address>()
                 .map_err(|_| format!("invalid IP address: {ip}"))?;
-            (Some(ip), host_port(host)?, *ctr)
+            (Some(IpAddress::Ipv4(ip)), host_port(host)?, *ctr)
         }
         _ => return Err(format!("invalid port mapping: {text}")),
     };
@@ -191,7 +256,7 @@ fn host_port(p: &str) -> Result<u16, String> {
 mod tests {
     use super::*;
 
-    const ANY: Ipv4Address = Ipv4Address::UNSPECIFIED;
+    const ANY: IpAddress = IpAddress::Ipv4(Ipv4Address::UNSPECIFIED);
 
     #[test]
     fn ephemeral_ports_are_sequential_and_skip_taken_ones() {
@@ -206,14 +271,18 @@ mod tests {
 
     #[test]
     fn wildcard_and_specific_addresses_conflict() {
-        let lo = Ipv4Address::new(127, 0, 0, 1);
+        let lo = IpAddress::v4(127, 0, 0, 1);
         let mut a = PortAllocator::new();
         assert_eq!(a.request(lo, Proto::Tcp, 8080), Some(8080));
         assert_eq!(a.request(ANY, Proto::Tcp, 8080), None);
         assert_eq!(
-            a.request(Ipv4Address::new(10, 0, 0, 1), Proto::Tcp, 8080),
+            a.request(IpAddress::v4(10, 0, 0, 1), Proto::Tcp, 8080),
             Some(8080)
         );
+        // IPv6's wildcard is a socket of its own family.
+        let any6 = IpAddress::Ipv6(Ipv6Address::UNSPECIFIED);
+        assert_eq!(a.request(any6, Proto::Tcp, 8080), Some(8080));
+        assert_eq!(a.request(any6, Proto::Tcp, 8080), None);
     }
 
     #[test]
@@ -242,8 +311,19 @@ mod publish_tests {
         let p = parse_publish("127.0.0.1:8080:80/udp").unwrap();
         assert_eq!(
             (p.host_ip, p.host_port, p.ctr_port, p.proto),
-            (Some(Ipv4Address::new(127, 0, 0, 1)), 8080, 80, Proto::Udp)
+            (Some(IpAddress::v4(127, 0, 0, 1)), 8080, 80, Proto::Udp)
         );
+        let p = parse_publish("[::]::80").unwrap();
+        assert_eq!(
+            (p.host_ip, p.host_port, p.ctr_port),
+            (Some(IpAddress::Ipv6(Ipv6Address::UNSPECIFIED)), 0, 80)
+        );
+        let p = parse_publish("[2001:db8::10]:8080:80").unwrap();
+        assert_eq!(
+            p.host_ip.map(|i| i.to_string()).as_deref(),
+            Some("2001:db8::10")
+        );
+        assert!(parse_publish("[nope]:80:80").is_err());
         assert_eq!(parse_publish("80").unwrap().host_port, 0);
         assert_eq!(parse_publish("127.0.0.1::80").unwrap().host_port, 0);
         assert!(parse_publish("80/sctp").is_err());

@@ -34,6 +34,8 @@ pub(super) fn spec<const N: usize>(words: [&str; N]) -> Spec {
 
 #[derive(Debug, Default)]
 pub(super) struct Program {
+    /// `ip6tables` instead of `iptables`.
+    v6: bool,
     commands: Vec<Vec<String>>,
     rules: HashSet<(Table, String, Spec)>,
     chains: HashSet<(Table, String)>,
@@ -41,6 +43,14 @@ pub(super) struct Program {
 }
 
 impl Program {
+    /// An empty program for ip6tables.
+    pub(super) fn v6() -> Program {
+        Program {
+            v6: true,
+            ..Program::default()
+        }
+    }
+
     /// The commands issued since the last call.
     pub(super) fn take_commands(&mut self) -> Vec<Vec<String>> {
         std::mem::take(&mut self.commands)
@@ -52,7 +62,8 @@ impl Program {
     }
 
     fn emit(&mut self, table: Table, op: &[&str], rule: &[String]) {
-        let head = ["iptables", "-t", table.name()];
+        let tool = if self.v6 { "ip6tables" } else { "iptables" };
+        let head = [tool, "-t", table.name()];
         let words = head.iter().chain(op).map(|w| w.to_string());
         self.commands
             .push(words.chain(rule.iter().cloned()).collect());

@@ -8,17 +8,20 @@
 //! This file holds the 28/29 layout and what 27 shares with it; `legacy.rs` the rest of the
 //! ≤ 27 layout; `specs.rs` the rules themselves.
 
+use smoltcp::wire::IpAddress;
+
 use super::legacy;
 use super::model::{
-    Container, Daemon, Endpoint, Engine, FirewallBackend, ForwardPolicy, GatewayMode, Network,
+    Container, Daemon, Endpoint, Engine, Family, FirewallBackend, ForwardPolicy, GatewayMode,
+    Network,
 };
 use super::ports::{Binding, port_bindings};
 use super::program::{Program, Table, spec};
 use super::specs::{
-    default_forward, direct_access_drop, dnat, established, established_accept, hairpin_masquerade,
-    internal_egress_drop, internal_ingress_drop, intra_bridge, loopback_port_drop, masquerade,
-    outgoing_accept, published_accept, routed_icmp_accept, self_masquerade, skip_dnat,
-    to_docker_chain,
+    FamilyNet, default_forward, direct_access_drop, dnat, established, established_accept,
+    hairpin_masquerade, internal_egress_drop, internal_ingress_drop, intra_bridge,
+    loopback_port_drop, masquerade, outgoing_accept, published_accept, routed_icmp_accept,
+    self_masquerade, skip_dnat, to_docker_chain,
 };
 
 pub(super) const DOCKER: &str = "DOCKER";
@@ -30,8 +33,9 @@ const DOCKER_INTERNAL: &str = "DOCKER-INTERNAL";
 pub(super) const ISOLATION_1: &str = "DOCKER-ISOLATION-STAGE-1";
 pub(super) const ISOLATION_2: &str = "DOCKER-ISOLATION-STAGE-2";
 
-/// The `iptables` command lines (argv, starting `iptables -t TABLE`) Docker issues for this
-/// host, in its order. Nothing when the daemon runs with `--iptables=false` or with the
+/// The `iptables` and `ip6tables` command lines (argv, starting `iptables -t TABLE` or
+/// `ip6tables -t TABLE`) Docker issues for this host, in its order (each family's own; the
+/// IPv4 commands come first). Nothing when the daemon runs with `--iptables=false` or with the
 /// nftables firewall backend (see [`super::nft_ruleset`]). Endpoints on a
 /// network index that does not exist are skipped.
 pub fn iptables_commands(
@@ -61,64 +65,109 @@ pub fn iptables_commands(
 /// so applying every command in order gives Docker's rules at that moment).
 #[derive(Debug)]
 pub struct RuleBook {
-    program: Program,
+    /// iptables, then ip6tables.
+    programs: [Program; 2],
     layout: Layout,
     /// `--iptables=false`, or the nftables backend: no command at all.
     off: bool,
+    /// `--ip6tables`: the IPv6 program is written.
+    v6: bool,
+    /// Whether an IPv6 network was made yet: the first turns IPv6 forwarding on.
+    forwarding6: bool,
 }
 
 impl RuleBook {
-    /// The daemon starts: its chains and jumps.
+    /// The daemon starts: its chains and jumps, in iptables and (with `--ip6tables`)
+    /// ip6tables alike.
     pub fn new(daemon: &Daemon) -> RuleBook {
+        let off = !daemon.iptables || daemon.firewall_backend == FirewallBackend::Nftables;
         let mut book = RuleBook {
-            program: Program::default(),
+            programs: [Program::default(), Program::v6()],
             layout: Layout::of(daemon),
             // With the nftables backend Docker 29 creates none of its iptables chains and adds
             // no jump to DOCKER-USER: its rules are all in `nft_ruleset`.
-            off: !daemon.iptables || daemon.firewall_backend == FirewallBackend::Nftables,
+            off,
+            // `--iptables=false` turns ip6tables off too.
+            v6: !off && daemon.ip6tables,
+            forwarding6: false,
         };
-        if !book.off {
-            book.layout.daemon_start(&mut book.program);
+        let layout = book.layout;
+        for family in book.families() {
+            layout.daemon_start(book.program(family), family);
         }
         book
     }
 
-    /// A network is created.
+    /// The families whose rules Docker writes.
+    fn families(&self) -> impl Iterator<Item = Family> + use<> {
+        let (v4, v6) = (!self.off, self.v6);
+        [(Family::V4, v4), (Family::V6, v6)]
+            .into_iter()
+            .filter_map(|(f, on)| on.then_some(f))
+    }
+
+    fn program(&mut self, family: Family) -> &mut Program {
+        match family {
+            Family::V4 => &mut self.programs[0],
+            Family::V6 => &mut self.programs[1],
+        }
+    }
+
+    /// A network is created: its rules in each family it has (the DOCKER-USER jump is put
+    /// back on top in both, `arrangeUserFilterRule`).
     pub fn network(&mut self, net: &Network) {
-        if !self.off {
-            self.layout.network(&mut self.program, net);
+        for family in self.families() {
+            let layout = self.layout;
+            if family == Family::V6 && net.has(family) && !self.forwarding6 {
+                // `setupIPv6Forwarding`: dockerd turns IPv6 forwarding on for the first IPv6
+                // network, and drops what it did not allow, as for IPv4 at start.
+                self.forwarding6 = true;
+                if layout.forward_drop {
+                    self.program(family)
+                        .policy(Table::Filter, "FORWARD", "DROP");
+                }
+            }
+            let p = self.program(family);
+            if net.has(family) {
+                layout.network(p, &FamilyNet { net, family });
+            }
+            layout.user_chain(p);
         }
     }
 
     /// A container's endpoints are created (`up`) or deleted: the raw rules that drop
     /// traffic routed straight to them (28+).
     pub fn endpoints(&mut self, networks: &[Network], endpoints: &[Endpoint], up: bool) {
-        if self.off {
-            return;
+        for family in self.families() {
+            let layout = self.layout;
+            let p = self.program(family);
+            p.set_removing(!up);
+            layout.container(p, networks, endpoints, family);
+            p.set_removing(false);
         }
-        self.program.set_removing(!up);
-        self.layout
-            .container(&mut self.program, networks, endpoints);
-        self.program.set_removing(false);
     }
 
     /// A container's published ports are mapped (`up`) or released.
     pub fn ports(&mut self, networks: &[Network], bindings: &[Binding], up: bool) {
-        if self.off {
-            return;
-        }
-        self.program.set_removing(!up);
-        for b in bindings {
-            if let Some(net) = networks.get(b.network) {
-                self.layout.published_port(&mut self.program, net, b);
+        for family in self.families() {
+            let layout = self.layout;
+            let p = self.program(family);
+            p.set_removing(!up);
+            for b in bindings.iter().filter(|b| b.family() == family) {
+                if let Some(net) = networks.get(b.network) {
+                    layout.published_port(p, &FamilyNet { net, family }, b);
+                }
             }
+            p.set_removing(false);
         }
-        self.program.set_removing(false);
     }
 
-    /// The commands issued since the last call, in order.
+    /// The commands issued since the last call, in order (IPv4's, then IPv6's).
     pub fn take_commands(&mut self) -> Vec<Vec<String>> {
-        self.program.take_commands()
+        let [v4, v6] = &mut self.programs;
+        let mut out = v4.take_commands();
+        out.extend(v6.take_commands());
+        out
     }
 }
 
@@ -140,21 +189,21 @@ impl Layout {
         }
     }
 
-    fn daemon_start(self, p: &mut Program) {
-        if self.forward_drop {
+    fn daemon_start(self, p: &mut Program, family: Family) {
+        if self.forward_drop && family == Family::V4 {
             // setupIPv4Forwarding, when dockerd turned ip_forward on itself (§1.2).
             p.policy(Table::Filter, "FORWARD", "DROP");
         }
         match self.engine {
-            Engine::V27 => legacy::daemon_start(p, self.hairpin),
-            Engine::V28 | Engine::V29 => self.chains(p),
+            Engine::V27 => legacy::daemon_start(p, self.hairpin, family),
+            Engine::V28 | Engine::V29 => self.chains(p, family),
         }
         self.user_chain(p);
     }
 
     /// `setupIPChains` (28/29): the chains, the nat jumps, and the DOCKER-FORWARD jumps
     /// inserted at the top in reverse, giving CT, ISOLATION-STAGE-1 or INTERNAL, BRIDGE.
-    fn chains(self, p: &mut Program) {
+    fn chains(self, p: &mut Program, family: Family) {
         p.new_chain(Table::Nat, DOCKER);
         for chain in [DOCKER, DOCKER_FORWARD, DOCKER_BRIDGE, DOCKER_CT] {
             p.new_chain(Table::Filter, chain);
@@ -165,7 +214,7 @@ impl Layout {
         } else {
             p.new_chain(Table::Filter, DOCKER_INTERNAL);
         }
-        nat_jumps(p, self.hairpin);
+        nat_jumps(p, self.hairpin, family);
         p.ensure_jump(Table::Filter, "FORWARD", DOCKER_FORWARD);
         p.ensure_jump(Table::Filter, DOCKER_FORWARD, DOCKER_BRIDGE);
         p.ensure_jump(Table::Filter, DOCKER_FORWARD, self.internal_chain());
@@ -191,7 +240,7 @@ impl Layout {
         p.ensure_jump(Table::Filter, "FORWARD", DOCKER_USER);
     }
 
-    fn network(self, p: &mut Program, net: &Network) {
+    fn network(self, p: &mut Program, net: &FamilyNet) {
         match (self.engine, net.internal) {
             (Engine::V27, _) => {
                 legacy::network(p, net, self.hairpin);
@@ -202,12 +251,11 @@ impl Layout {
             (_, true) => internal_network(p, net, self.internal_chain()),
             (_, false) => self.external_network(p, net),
         }
-        self.user_chain(p);
     }
 
     /// `setupNonInternalNetworkRules`, `setDefaultForwardRule`, the DOCKER-CT and
     /// DOCKER-BRIDGE rules, and in 28 `setINC` (moby `iptabler/network.go`).
-    fn external_network(self, p: &mut Program, net: &Network) {
+    fn external_network(self, p: &mut Program, net: &FamilyNet) {
         network_nat(p, net, self.hairpin, self.engine == Engine::V28);
         if !net.enable_icc {
             p.append(Table::Filter, DOCKER_FORWARD, intra_bridge(net, "DROP"));
@@ -227,7 +275,13 @@ impl Layout {
 
     /// An endpoint's raw DROP of traffic routed straight to the container (28.2+
     /// `filterDirectAccess`): only for NAT-protected, non-internal networks.
-    fn container(self, p: &mut Program, networks: &[Network], endpoints: &[Endpoint]) {
+    fn container(
+        self,
+        p: &mut Program,
+        networks: &[Network],
+        endpoints: &[Endpoint],
+        family: Family,
+    ) {
         if self.engine == Engine::V27 {
             return;
         }
@@ -235,20 +289,27 @@ impl Layout {
             let Some(net) = networks.get(ep.network) else {
                 continue;
             };
-            if !net.internal && net.gateway_mode_ipv4 == GatewayMode::Nat {
-                p.append(Table::Raw, "PREROUTING", direct_access_drop(net, ep.ip));
+            let ip = match family {
+                Family::V4 => Some(IpAddress::Ipv4(ep.ip)),
+                Family::V6 => ep.ip6.map(IpAddress::Ipv6),
+            };
+            let Some(ip) = ip else { continue };
+            if !net.internal && net.gateway_mode(family) == GatewayMode::Nat {
+                let net = FamilyNet { net, family };
+                p.append(Table::Raw, "PREROUTING", direct_access_drop(&net, ip));
             }
         }
     }
 
     /// `setPerPortIptables` (28/29): loopback filter, DNAT, hairpin self-MASQUERADE, and the
     /// filter ACCEPT inserted above every DROP.
-    fn published_port(self, p: &mut Program, net: &Network, b: &Binding) {
+    fn published_port(self, p: &mut Program, net: &FamilyNet, b: &Binding) {
         if self.engine == Engine::V27 {
             return legacy::published_port(p, net, b, self.hairpin);
         }
         if b.host_port != 0 {
-            if b.host_ip.is_loopback() {
+            // IPv4 only: ::1 is never routed off the host (no route_localnet for IPv6).
+            if matches!(b.host_ip, IpAddress::Ipv4(ip) if ip.is_loopback()) {
                 p.append(Table::Raw, "PREROUTING", loopback_port_drop(b));
             }
             p.append(Table::Nat, DOCKER, dnat(net, b, self.hairpin));
@@ -263,15 +324,20 @@ impl Layout {
 }
 
 /// The daemon's nat jumps (`addNATJumpRules`), appended once. In hairpin mode the host's
-/// own connections to 127.0.0.0/8 are DNATed too.
-pub(super) fn nat_jumps(p: &mut Program, hairpin: bool) {
+/// own connections to 127.0.0.0/8 are DNATed too (IPv6 has no such hairpin: ::1 is never
+/// routed off the host).
+pub(super) fn nat_jumps(p: &mut Program, hairpin: bool, family: Family) {
     let local = ["-m", "addrtype", "--dst-type", "LOCAL", "-j", DOCKER];
     p.append(Table::Nat, "PREROUTING", spec(local));
-    let output = if hairpin {
+    let loopback = match family {
+        Family::V4 => "127.0.0.0/8",
+        Family::V6 => "::1/128",
+    };
+    let output = if hairpin && family == Family::V4 {
         spec(local)
     } else {
         let [m, addrtype, dst, kind, j, docker] = local;
-        spec(["!", "-d", "127.0.0.0/8", m, addrtype, dst, kind, j, docker])
+        spec(["!", "-d", loopback, m, addrtype, dst, kind, j, docker])
     };
     p.append(Table::Nat, "OUTPUT", output);
 }
@@ -279,7 +345,7 @@ pub(super) fn nat_jumps(p: &mut Program, hairpin: bool) {
 /// The nat rules of a network: MASQUERADE inserted (newest network first), the skip-DNAT
 /// RETURN up to 28 (`return_rules`), and the hairpin MASQUERADE, inserted after the network's
 /// own so it lands above it (usernet-portmap-noproxy).
-pub(super) fn network_nat(p: &mut Program, net: &Network, hairpin: bool, return_rules: bool) {
+pub(super) fn network_nat(p: &mut Program, net: &FamilyNet, hairpin: bool, return_rules: bool) {
     if net.is_nat() && net.enable_ip_masquerade {
         p.insert(Table::Nat, "POSTROUTING", masquerade(net));
     }
@@ -293,7 +359,7 @@ pub(super) fn network_nat(p: &mut Program, net: &Network, hairpin: bool, return_
 
 /// `setupInternalNetworkRules`: two DROP rules inserted at the top (the outgoing one ends
 /// up first), and the ICC rule appended to DOCKER-FORWARD (usernet-internal).
-fn internal_network(p: &mut Program, net: &Network, chain: &str) {
+fn internal_network(p: &mut Program, net: &FamilyNet, chain: &str) {
     p.insert(Table::Filter, chain, internal_egress_drop(net));
     p.insert(Table::Filter, chain, internal_ingress_drop(net));
     let icc = if net.enable_icc { "ACCEPT" } else { "DROP" };
@@ -310,7 +376,7 @@ pub(super) enum Op {
 /// `setINC`: traffic from this bridge to another goes to stage 2, which drops it if the
 /// other is a bridge. Routed networks first let anything in and replies out. Stage 1 is
 /// appended in 28 and inserted above the RETURN tail in 27; stage 2 is inserted in both.
-pub(super) fn isolation(p: &mut Program, net: &Network, stage1: Op) {
+pub(super) fn isolation(p: &mut Program, net: &FamilyNet, stage1: Op) {
     if !net.is_nat() {
         p.insert(
             Table::Filter,
@@ -334,7 +400,7 @@ pub(super) fn isolation(p: &mut Program, net: &Network, stage1: Op) {
 /// Whether the nat DOCKER chain RETURNs the network's own traffic before DNAT: always for
 /// routed networks; for NAT ones when masquerading with the userland proxy, which then
 /// takes container-to-published-port traffic (moby 28 `setupNonInternalNetworkRules`).
-pub(super) fn skips_dnat(net: &Network, hairpin: bool) -> bool {
+pub(super) fn skips_dnat(net: &FamilyNet, hairpin: bool) -> bool {
     !net.is_nat() || (net.enable_ip_masquerade && !hairpin)
 }
 
@@ -368,6 +434,7 @@ mod tests {
                     endpoints: vec![Endpoint {
                         network: 0,
                         ip: Ipv4Address::new(172, 17, 0, 2),
+                        ip6: None,
                         mac: EthernetAddress([2, 0, 0, 0, 0, 2]),
                     }],
                     publish: vec![PortMap {

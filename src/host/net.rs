@@ -156,6 +156,9 @@ pub struct Net {
     /// Listeners of a `[::]` socket (`bindv6only=0`): they take both families; `ss` shows
     /// them as `*`, an IPv6 socket.
     pub dual: Vec<SockRef>,
+    /// Listeners of an IPv6-only `[::]` socket (`IPV6_V6ONLY`, as docker-proxy's), on
+    /// interfaces that hold IPv6 alone; `ss` shows them as `[::]`.
+    pub v6only: Vec<SockRef>,
 }
 
 /// A connection in TIME-WAIT as Linux keeps it (`TCP_TIMEWAIT_LEN`, 60 s from entering it).
@@ -291,6 +294,7 @@ impl Net {
             pmtu: PathMtu::default(),
             unbuffered: Vec::new(),
             wild4: Vec::new(),
+            v6only: Vec::new(),
             dual: Vec::new(),
             routes: Vec::new(),
         }
@@ -317,6 +321,7 @@ impl Net {
             pmtu: PathMtu::default(),
             unbuffered: Vec::new(),
             wild4: Vec::new(),
+            v6only: Vec::new(),
             dual: Vec::new(),
             routes: Vec::new(),
         }
@@ -953,6 +958,40 @@ impl Net {
         })
     }
 
+    /// Whether a listener on `port` takes this family: one on an interface with an address
+    /// of it (a routed stack holds each address on an interface of its own, so its IPv4
+    /// and IPv6 listeners are apart, as docker-proxy's IPv6-only sockets are).
+    pub fn tcp_listening_family(&self, port: u16, v6: bool) -> bool {
+        self.ifaces.iter().enumerate().any(|(i, f)| {
+            let family = if v6 {
+                self.has_ipv6(i)
+            } else {
+                self.addr(i).is_some()
+            };
+            family
+                && f.sockets.iter().any(|(_, s)| {
+                    smoltcp::socket::tcp::Socket::downcast(s)
+                        .is_some_and(|t| t.is_listening() && t.listen_endpoint().port == port)
+                })
+        })
+    }
+
+    /// [`Net::tcp_listening_family`] for UDP sockets bound to `port`.
+    pub fn udp_bound_family(&self, port: u16, v6: bool) -> bool {
+        self.ifaces.iter().enumerate().any(|(i, f)| {
+            let family = if v6 {
+                self.has_ipv6(i)
+            } else {
+                self.addr(i).is_some()
+            };
+            family
+                && f.sockets.iter().any(|(_, s)| {
+                    smoltcp::socket::udp::Socket::downcast(s)
+                        .is_some_and(|u| u.is_open() && u.endpoint().port == port)
+                })
+        })
+    }
+
     /// Whether a UDP socket is bound to `port` here.
     pub fn udp_bound(&self, port: u16) -> bool {
         self.ifaces.iter().any(|f| {
@@ -977,6 +1016,7 @@ impl Net {
         self.unbuffered.retain(|u| u.0 != s);
         self.wild4.retain(|&u| u != s);
         self.dual.retain(|&u| u != s);
+        self.v6only.retain(|&u| u != s);
     }
 
     /// A TCP socket listening on `port` of interface `iface`, whose receive and send buffers
@@ -991,6 +1031,23 @@ impl Net {
         s.listen(port).ok()?;
         let sock = self.add_socket(iface, s);
         self.unbuffered.push((sock, Buffers::Tcp(rx, tx)));
+        Some(sock)
+    }
+
+    /// An IPv6-only `[::]` listener on interface `iface`, which holds IPv6 alone (see
+    /// [`Net::v6only`]); None if it has IPv4 too.
+    pub fn listen_v6only(
+        &mut self,
+        iface: usize,
+        port: u16,
+        rx: usize,
+        tx: usize,
+    ) -> Option<SockRef> {
+        if self.addr(iface).is_some() || !self.has_ipv6(iface) {
+            return None;
+        }
+        let sock = self.listen(iface, port, rx, tx)?;
+        self.v6only.push(sock);
         Some(sock)
     }
 
@@ -1242,6 +1299,7 @@ impl Net {
                 self.ifaces[s.iface].sockets.remove(s.handle);
                 self.wild4.retain(|&u| u != s);
                 self.dual.retain(|&u| u != s);
+                self.v6only.retain(|&u| u != s);
                 self.orphans.swap_remove(i);
             } else {
                 i += 1;

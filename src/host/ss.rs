@@ -357,12 +357,13 @@ pub struct Sock {
     pub users: Option<(String, u32, u32)>,
 }
 
-/// A bound socket's address: a wildcard one is `0.0.0.0`, or `*` for a `[::]` socket taking
-/// both families (`dual`); `wild` says an address stands for the wildcard
-/// (`Net::wild4`).
-fn listen_addr(e: IpListenEndpoint, dual: bool, wild: bool) -> (Addr, u16) {
+/// A bound socket's address: a wildcard one is `0.0.0.0`, `*` for a `[::]` socket taking
+/// both families (`dual`), `[::]` for an IPv6-only one (`v6only`); `wild` says an address
+/// stands for the wildcard (`Net::wild4`).
+fn listen_addr(e: IpListenEndpoint, dual: bool, wild: bool, v6only: bool) -> (Addr, u16) {
     let addr = match e.addr {
         None | Some(_) if dual => Addr::AnyDual,
+        None if v6only => Addr::V6(Ipv6Address::UNSPECIFIED),
         None => Addr::V4(Ipv4Address::UNSPECIFIED),
         Some(_) if wild => Addr::V4(Ipv4Address::UNSPECIFIED),
         Some(a) => Addr::of(a, false),
@@ -389,6 +390,7 @@ pub fn sockets(net: &Net, held: &[(Held, (&str, u32))], now: Instant) -> Vec<Soc
         for (handle, s) in f.sockets.iter() {
             let r = SockRef { iface, handle };
             let (dual, wild) = (net.dual.contains(&r), net.wild4.contains(&r));
+            let v6only = net.v6only.contains(&r);
             let held = owner(r);
             let users = held.map(|(h, (comm, pid))| (comm.to_string(), *pid, h.fd));
             let sock = match s {
@@ -398,7 +400,7 @@ pub fn sockets(net: &Net, held: &[(Held, (&str, u32))], now: Instant) -> Vec<Soc
                     };
                     let ends = match state {
                         State::Listen => {
-                            let l = listen_addr(t.listen_endpoint(), dual, wild);
+                            let l = listen_addr(t.listen_endpoint(), dual, wild, v6only);
                             Some((l, no_peer(l.0)))
                         }
                         _ => match (t.local_endpoint(), t.remote_endpoint()) {
@@ -441,7 +443,7 @@ pub fn sockets(net: &Net, held: &[(Held, (&str, u32))], now: Instant) -> Vec<Soc
                     if !u.is_open() {
                         continue;
                     }
-                    let mut local = listen_addr(u.endpoint(), dual, wild);
+                    let mut local = listen_addr(u.endpoint(), dual, wild, v6only);
                     let peer = held
                         .and_then(|h| h.0.peer)
                         .map(|p| (Addr::of(p.addr, dual), p.port));

@@ -41,8 +41,15 @@ impl Runner<'_> {
                 config,
             } => self.plug(iface, port, config.clone()),
             Change::Unplug { iface, port } => self.unplug(iface, port),
-            Change::Gateway { host, gateway } => {
-                self.with_host(host, |h, _| h.set_gateway(*gateway));
+            Change::Gateway {
+                host,
+                gateway,
+                gateway6,
+            } => {
+                self.with_host(host, |h, _| {
+                    h.set_gateway(*gateway);
+                    h.set_gateway6(*gateway6);
+                });
             }
             Change::Announce { host, count, iface } => {
                 let now = self.sim.now();

@@ -13,7 +13,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
 use serde_saphyr::{Location, Spanned};
-use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
+use smoltcp::wire::{EthernetAddress, IpAddress, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr};
 
 use super::docker_cmd;
 use super::error::Errors;
@@ -23,7 +23,7 @@ use crate::docker::cli::{DockerHostView, SharedContainer, Timestamp, derive_id};
 use crate::docker::dns;
 use crate::docker::plan::life::{self, HostPlan, Labels, ViewBase};
 use crate::docker::{
-    self, Daemon, Engine, FirewallBackend, ForwardPolicy, GatewayMode, Network, ipam,
+    self, Daemon, Engine, FirewallBackend, ForwardPolicy, GatewayMode, Network, Subnet6, ipam,
 };
 use crate::host::resolve::Names;
 
@@ -52,6 +52,9 @@ pub struct RawDocker {
     /// `false`: Docker installs no rule (default true).
     #[serde(default)]
     pub iptables: Option<bool>,
+    /// `false`: Docker writes no ip6tables rule (default true, as since Docker 27).
+    #[serde(default)]
+    pub ip6tables: Option<bool>,
     /// daemon.json's `firewall-backend`: `iptables` (default) or, with engine 29,
     /// `nftables`: Docker's `ip`/`ip6 docker-bridges` tables and no iptables rule.
     #[serde(default)]
@@ -116,6 +119,15 @@ pub struct RawDockerHost {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub gateway: Option<S<String>>,
+    /// eth0's global IPv6 address, e.g. 2001:db8::10/64 (default: none, link-local only
+    /// when a network has IPv6).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub ipv6: Option<S<String>>,
+    /// The host's IPv6 default route's next hop.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub gateway6: Option<S<String>>,
 }
 
 /// A Docker network (`docker network create`), or the default `bridge` network's settings.
@@ -158,6 +170,24 @@ pub struct RawNetwork {
     #[serde(default)]
     #[schemars(with = "Option<super::schema::forms::GatewayMode>")]
     pub gateway_mode_ipv4: Option<S<String>>,
+    /// `--ipv6`: the network has IPv6 too (default false; a `subnet6` turns it on).
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub enable_ipv6: Option<S<bool>>,
+    /// The IPv6 subnet, e.g. 2001:db8:1::/64 (default: the next /64 of a ULA /48
+    /// fdXX:XXXX:XXXX::/48 drawn from the seed).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub subnet6: Option<S<String>>,
+    /// The IPv6 gateway, in `subnet6` (default: its first address, ::1).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub gateway6: Option<S<String>>,
+    /// `com.docker.network.bridge.gateway_mode_ipv6`: `nat` (default, NAT66 as for IPv4),
+    /// `nat-unprotected` or `routed` (the containers' own addresses, routed to the host).
+    #[serde(default)]
+    #[schemars(with = "Option<super::schema::forms::GatewayMode>")]
+    pub gateway_mode_ipv6: Option<S<String>>,
     /// `com.docker.network.driver.mtu` (default 1500).
     #[serde(default)]
     #[schemars(with = "Option<u32>")]
@@ -224,6 +254,7 @@ pub struct RawContainer {
 pub struct RawAttach {
     pub name: S<String>,
     pub ip: Option<S<String>>,
+    pub ip6: Option<S<String>>,
     pub mac_address: Option<S<String>>,
     pub aliases: Vec<S<String>>,
     /// The host-side veth's name (default: `veth` + 7 random hex digits).
@@ -244,6 +275,11 @@ struct RawAttachMap {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     ip: Option<S<String>>,
+    /// `--ip6`: the container's IPv6 address on a network with IPv6 (default: the lowest
+    /// free one).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    ip6: Option<S<String>>,
     /// `--mac-address` (default: as the engine draws it).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
@@ -292,12 +328,13 @@ impl<'de> Deserialize<'de> for RawAttach {
         impl<'de> Visitor<'de> for V {
             type Value = RawAttach;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a network name, or a map with name, ip, mac_address, aliases")
+                f.write_str("a network name, or a map with name, ip, ip6, mac_address, aliases")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<RawAttach, E> {
                 Ok(RawAttach {
                     name: Spanned::new(v.to_string(), Location::UNKNOWN, Location::UNKNOWN),
                     ip: None,
+                    ip6: None,
                     mac_address: None,
                     aliases: Vec::new(),
                     veth: None,
@@ -309,6 +346,7 @@ impl<'de> Deserialize<'de> for RawAttach {
                 Ok(RawAttach {
                     name: m.name,
                     ip: m.ip,
+                    ip6: m.ip6,
                     mac_address: m.mac_address,
                     aliases: m.aliases,
                     veth: m.veth,
@@ -404,7 +442,9 @@ fn expand_host(
 
     // Networks: the default bridge first (a `bridge` entry configures it), then the rest in
     // file order, each taking the next free pool subnet unless it names one.
-    let networks = read_networks(&d, host_loc, &mut random, errs);
+    let mut ula = Rng::stream(seed, &format!("{label}/ula"));
+    let networks = read_networks(&d, host_loc, &mut random, &mut || ula.next_u64(), errs);
+    check_ipv6_support(&daemon, &d, &networks, errs);
     // Containers: each made and started as `docker run` does, in file order.
     let created = read_created(&d, errs);
     let mut rules = docker::RuleBook::new(&daemon);
@@ -448,8 +488,8 @@ fn expand_host(
     let (view, _) = plan.view();
     expanded.cli.push((host_name.clone(), view));
     let initial: Vec<Vec<life::Live>> = plan.ctrs.iter().map(|c| c.live.clone()).collect();
-    let initial_gateways: Vec<Option<Ipv4Address>> = (0..plan.ctrs.len())
-        .map(|ci| initial_gateway(&plan, ci))
+    let initial_gateways: Vec<Gateways> = (0..plan.ctrs.len())
+        .map(|ci| (initial_gateway(&plan, ci), plan.gateway6_of(ci)))
         .collect();
 
     // The host: eth0, then each bridge as its interface (the bridge's own port).
@@ -467,6 +507,7 @@ fn expand_host(
             .host
             .gateway
             .iter()
+            .chain(&d.host.gateway6)
             .map(|g| at(format!("default via {}", g.value), g.referenced))
             .collect(),
         iptables: initial_rules
@@ -496,8 +537,10 @@ fn read_networks(
     d: &RawDocker,
     host_loc: Location,
     random: &mut impl FnMut() -> u64,
+    ula: &mut impl FnMut() -> u64,
     errs: &mut Errors<'_>,
 ) -> Vec<(Network, Location, Labels)> {
+    let mut pool6 = None;
     let mut networks: Vec<(Network, Location, Labels)> = Vec::new();
     let default_entry = d.networks.iter().find(|n| n.name.value == "bridge");
     let mut in_use: Vec<Ipv4Cidr> = Vec::new();
@@ -560,6 +603,7 @@ fn read_networks(
         net.gateway = ipam::first_host(subnet).unwrap_or(subnet.address());
         if let Some(n) = entry {
             apply_network_options(&mut net, n, errs);
+            net.ipv6 = read_subnet6(n, &networks, &mut pool6, ula, errs);
         }
         if networks.iter().any(|(other, _, _)| other.name == net.name) {
             errs.at(loc, "name", format!("duplicate network '{}'", net.name));
@@ -573,6 +617,130 @@ fn read_networks(
     }
 
     networks
+}
+
+/// A network's IPv6 side, when it has one: its subnet (given, or the next /64 of the
+/// host's ULA pool) and gateway.
+fn read_subnet6(
+    n: &RawNetwork,
+    others: &[(Network, Location, Labels)],
+    pool: &mut Option<Ipv6Cidr>,
+    ula: &mut impl FnMut() -> u64,
+    errs: &mut Errors<'_>,
+) -> Option<Subnet6> {
+    let enabled = n.enable_ipv6.as_ref().map(|e| e.value);
+    if enabled == Some(false) || (enabled.is_none() && n.subnet6.is_none()) {
+        if let (Some(false), Some(s)) = (enabled, &n.subnet6) {
+            errs.at(
+                s.referenced,
+                "subnet6",
+                "an IPv6 subnet needs IPv6 on the network (enable_ipv6 is false)",
+            );
+        }
+        return None;
+    }
+    let in_use: Vec<Ipv6Cidr> = others
+        .iter()
+        .filter_map(|(o, _, _)| o.ipv6)
+        .map(|v| v.subnet)
+        .collect();
+    let subnet = match &n.subnet6 {
+        Some(s) => {
+            let c = s.value.parse::<Ipv6Cidr>().map_err(|_| {
+                errs.at(
+                    s.referenced,
+                    "subnet6",
+                    format!("'{}' is not an IPv6 prefix (ADDRESS/LEN)", s.value),
+                );
+            });
+            let c = ipam::network6(c.ok()?);
+            if let Some((o, _, _)) = others
+                .iter()
+                .find(|(o, _, _)| o.ipv6.is_some_and(|v| ipam::overlaps6(v.subnet, c)))
+            {
+                errs.at(
+                    s.referenced,
+                    "subnet6",
+                    format!(
+                        "Pool overlaps with other one on this address space ({} has {})",
+                        o.name,
+                        o.ipv6.map_or(String::new(), |v| v.subnet.to_string())
+                    ),
+                );
+                return None;
+            }
+            c
+        }
+        None => {
+            let pool = *pool.get_or_insert_with(|| ipam::ula_pool(ula));
+            ipam::allocate_subnet6(pool, &in_use)?
+        }
+    };
+    let first = Ipv6Address::from_bits(subnet.address().to_bits() + 1);
+    let gateway = match &n.gateway6 {
+        Some(g) => match g.value.parse::<Ipv6Address>() {
+            Ok(ip) if subnet.contains_addr(&ip) => ip,
+            Ok(ip) => {
+                errs.at(
+                    g.referenced,
+                    "gateway6",
+                    format!("{ip} is not in the subnet {subnet}"),
+                );
+                first
+            }
+            Err(_) => {
+                errs.at(
+                    g.referenced,
+                    "gateway6",
+                    format!("'{}' is not an IPv6 address", g.value),
+                );
+                first
+            }
+        },
+        None => first,
+    };
+    Some(Subnet6 { subnet, gateway })
+}
+
+/// What hoplab's IPv6 does not cover yet, refused by name rather than run wrongly: the
+/// nftables backend's `ip6 docker-bridges` table, and the bridge-level filtering (ICC off,
+/// no userland proxy) that needs br_netfilter's IPv6 side.
+fn check_ipv6_support(
+    daemon: &Daemon,
+    d: &RawDocker,
+    networks: &[(Network, Location, Labels)],
+    errs: &mut Errors<'_>,
+) {
+    for (net, loc, _) in networks.iter().filter(|(n, _, _)| n.ipv6.is_some()) {
+        let field = d
+            .networks
+            .iter()
+            .find(|n| n.name.value == net.name)
+            .and_then(|n| {
+                n.enable_ipv6
+                    .as_ref()
+                    .map(|e| e.referenced)
+                    .or(n.subnet6.as_ref().map(|s| s.referenced))
+            })
+            .unwrap_or(*loc);
+        let why = if daemon.firewall_backend == FirewallBackend::Nftables {
+            "the nftables firewall backend's ip6 docker-bridges table"
+        } else if !net.enable_icc {
+            "enable_icc: false (its IPv6 rule needs br_netfilter for IPv6)"
+        } else if !daemon.userland_proxy {
+            "userland_proxy: false (its IPv6 hairpin needs br_netfilter for IPv6)"
+        } else {
+            continue;
+        };
+        errs.at(
+            field,
+            "enable_ipv6",
+            format!(
+                "network '{}': IPv6 with {why} is not modelled yet",
+                net.name
+            ),
+        );
+    }
 }
 
 /// The containers' creation time (`created:`, else a fixed one, so runs are reproducible).
@@ -658,7 +826,7 @@ fn host_ifaces(plan: &mut HostPlan, d: &RawDocker) -> Vec<(S<String>, RawIface)>
         at("eth0".to_string(), d.host.eth0.referenced),
         RawIface {
             ip: Some(d.host.eth0.clone()),
-            ipv6: None,
+            ipv6: d.host.ipv6.clone(),
             mac: d.host.mac.clone(),
             mtu: None,
             link: None,
@@ -680,7 +848,9 @@ fn host_ifaces(plan: &mut HostPlan, d: &RawDocker) -> Vec<(S<String>, RawIface)>
                     format!("{}/{}", net.gateway, net.subnet.prefix_len()),
                     *loc,
                 )),
-                ipv6: None,
+                ipv6: net
+                    .ipv6
+                    .map(|v| at(format!("{}/{}", v.gateway, v.subnet.prefix_len()), *loc)),
                 mac: Some(at(mac, *loc)),
                 mtu: Some(at(u32::from(net.mtu), *loc)),
                 link: None,
@@ -734,13 +904,13 @@ fn add_containers(
     raw: &mut RawLab,
     expanded: &mut Expanded,
     initial: &[Vec<life::Live>],
-    initial_gateways: &[Option<Ipv4Address>],
+    initial_gateways: &[Gateways],
     first_new: usize,
 ) {
     for (ci, c) in plan.ctrs.iter().enumerate() {
         let none = Vec::new();
         let live = initial.get(ci).unwrap_or(&none);
-        let gateway = initial_gateways.get(ci).copied().flatten();
+        let gateway = initial_gateways.get(ci).copied().unwrap_or_default();
         let (host, absent) = container_host(plan, c, live, gateway);
         expanded.absent.extend(absent);
         raw.hosts.push(host);
@@ -763,6 +933,9 @@ fn add_containers(
     }
 }
 
+/// A container's default routes, IPv4's and IPv6's.
+type Gateways = (Option<Ipv4Address>, Option<Ipv6Address>);
+
 /// A container's default route at the lab's start.
 fn initial_gateway(plan: &HostPlan, ci: usize) -> Option<Ipv4Address> {
     let c = &plan.ctrs[ci];
@@ -779,7 +952,7 @@ fn container_host(
     plan: &HostPlan,
     c: &life::Ctr,
     live: &[life::Live],
-    gateway: Option<Ipv4Address>,
+    (gateway, gateway6): Gateways,
 ) -> (RawHost, Vec<Point>) {
     let mut ifaces = Vec::new();
     let mut absent = Vec::new();
@@ -793,7 +966,10 @@ fn container_host(
                         format!("{}/{}", l.ep.ip, net.subnet.prefix_len()),
                         c.loc,
                     )),
-                    ipv6: None,
+                    ipv6: net
+                        .ipv6
+                        .zip(l.ep.ip6)
+                        .map(|(v, ip6)| at(format!("{ip6}/{}", v.subnet.prefix_len()), c.loc)),
                     mac: Some(at(l.ep.mac.to_string(), c.loc)),
                     mtu: Some(at(u32::from(net.mtu), c.loc)),
                     link: None,
@@ -828,7 +1004,7 @@ fn container_host(
         name: at(c.name.clone(), c.loc),
         interfaces: Ordered(ifaces),
         gateway: gateway.map(|g| at(g.to_string(), c.loc)),
-        gateway6: None,
+        gateway6: gateway6.map(|g| at(g.to_string(), c.loc)),
         announce,
         routes: Vec::new(),
     };
@@ -898,6 +1074,36 @@ fn read_container(
             },
             None => None,
         };
+        let ip6 = match (a.and_then(|a| a.ip6.as_ref()), net.ipv6) {
+            (None, _) => None,
+            (Some(s), None) => {
+                errs.at(
+                    s.referenced,
+                    "ip6",
+                    format!("network {} has no IPv6 (enable_ipv6)", net.name),
+                );
+                continue;
+            }
+            (Some(s), Some(v6)) => match s.value.parse::<Ipv6Address>() {
+                Ok(ip) if v6.subnet.contains_addr(&ip) => Some(ip),
+                Ok(ip) => {
+                    errs.at(
+                        s.referenced,
+                        "ip6",
+                        format!("{ip} is not in {}'s subnet {}", net.name, v6.subnet),
+                    );
+                    continue;
+                }
+                Err(_) => {
+                    errs.at(
+                        s.referenced,
+                        "ip6",
+                        format!("'{}' is not an IPv6 address", s.value),
+                    );
+                    continue;
+                }
+            },
+        };
         let mac = a.and_then(|a| a.mac_address.as_ref()).map(|m| {
             m.value.parse().unwrap_or_else(|_| {
                 errs.at(
@@ -921,6 +1127,7 @@ fn read_container(
         ctr.attach.push(life::Attach {
             net: ni,
             ip,
+            ip6,
             mac,
             aliases: aliases.iter().map(|n| n.value.clone()).collect(),
             veth: a.and_then(|a| a.veth.as_ref()).map(|v| v.value.clone()),
@@ -940,14 +1147,15 @@ fn read_container(
     let mut asked = docker::PortAllocator::new();
     for ctr_other in &plan.ctrs {
         for pm in ctr_other.publish.iter().filter(|p| p.host_port != 0) {
-            asked.request(pm.host_ip.unwrap_or(plan.daemon.ip), pm.proto, pm.host_port);
+            let ip = pm.host_ip.unwrap_or(IpAddress::Ipv4(plan.daemon.ip));
+            asked.request(ip, pm.proto, pm.host_port);
         }
     }
     for p in &c.publish {
         match crate::docker::ports::parse_publish(&p.value) {
             Ok(pm) => {
                 // Docker refuses a host port already bound for that address and protocol.
-                let ip = pm.host_ip.unwrap_or(plan.daemon.ip);
+                let ip = pm.host_ip.unwrap_or(IpAddress::Ipv4(plan.daemon.ip));
                 if pm.host_port != 0 && asked.request(ip, pm.proto, pm.host_port).is_none() {
                     errs.at(
                         p.referenced,
@@ -991,8 +1199,12 @@ fn host_sysctls(
     loc: Location,
 ) -> Vec<S<String>> {
     // IPv4 forwarding is the daemon's to turn on (the host's `forwarding:`); IPv6's only
-    // for an IPv6 network (`setupIPv6Forwarding`), which the lab's networks never are.
-    let mut out = vec![at("net.ipv6.conf.all.forwarding=0".to_string(), loc)];
+    // for an IPv6 network (`setupIPv6Forwarding`).
+    let v6 = networks.iter().any(|(n, _, _)| n.ipv6.is_some());
+    let mut out = vec![at(
+        format!("net.ipv6.conf.all.forwarding={}", u8::from(v6)),
+        loc,
+    )];
     // br_netfilter, only when a network turns ICC off or the proxy is off
     // (`enableBrNfCallIptables := !EnableICC || !EnableUserlandProxy`, §1.10).
     if !daemon.userland_proxy || networks.iter().any(|(n, _, _)| !n.enable_icc) {
@@ -1121,6 +1333,7 @@ fn read_daemon(d: &RawDocker, errs: &mut Errors<'_>) -> Daemon {
         daemon.firewall_backend = read_firewall_backend(f, daemon.engine, errs);
     }
     daemon.iptables = d.iptables.unwrap_or(true);
+    daemon.ip6tables = d.ip6tables.unwrap_or(true);
     if let Some(p) = &d.userland_proxy {
         daemon.userland_proxy = p.rules.as_ref().is_none_or(|r| r.value);
         daemon.proxy_process = p
@@ -1195,19 +1408,10 @@ fn apply_network_options(net: &mut Network, n: &RawNetwork, errs: &mut Errors<'_
         net.host_binding_ipv4 = parse_ip(h, "host_binding_ipv4", errs);
     }
     if let Some(m) = &n.gateway_mode_ipv4 {
-        net.gateway_mode_ipv4 = match m.value.as_str() {
-            "nat" => GatewayMode::Nat,
-            "nat-unprotected" => GatewayMode::NatUnprotected,
-            "routed" => GatewayMode::Routed,
-            other => {
-                errs.at(
-                    m.referenced,
-                    "gateway_mode_ipv4",
-                    format!("'{other}' is not nat, nat-unprotected or routed"),
-                );
-                GatewayMode::Nat
-            }
-        };
+        net.gateway_mode_ipv4 = read_gateway_mode(m, "gateway_mode_ipv4", errs);
+    }
+    if let Some(m) = &n.gateway_mode_ipv6 {
+        net.gateway_mode_ipv6 = read_gateway_mode(m, "gateway_mode_ipv6", errs);
     }
     if let Some(m) = &n.mtu {
         match u16::try_from(m.value) {
@@ -1217,6 +1421,22 @@ fn apply_network_options(net: &mut Network, n: &RawNetwork, errs: &mut Errors<'_
                 "mtu",
                 format!("MTU {} is out of range", m.value),
             ),
+        }
+    }
+}
+
+fn read_gateway_mode(m: &S<String>, field: &str, errs: &mut Errors<'_>) -> GatewayMode {
+    match m.value.as_str() {
+        "nat" => GatewayMode::Nat,
+        "nat-unprotected" => GatewayMode::NatUnprotected,
+        "routed" => GatewayMode::Routed,
+        other => {
+            errs.at(
+                m.referenced,
+                field,
+                format!("'{other}' is not nat, nat-unprotected or routed"),
+            );
+            GatewayMode::Nat
         }
     }
 }

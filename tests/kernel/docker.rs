@@ -4,8 +4,10 @@
 //! free-standing bridge; each bridge whose device is a router's interface (`docker0`,
 //! `br-<id>`) a Linux bridge in that router's namespace, with the same MAC; each link a veth
 //! pair, a bridge's end enslaved to it; the same addresses, MACs, MTUs, routes and sysctls.
-//! The rules are what `iptables-save` prints on each router in hoplab at the start of the
-//! run, loaded with `iptables-restore -w`.
+//! The rules are what `iptables-save` and `ip6tables-save` print on each router in hoplab
+//! at the start of the run, loaded with `iptables-restore -w` and `ip6tables-restore -w`.
+//! IPv6 addresses are added without duplicate address detection (`nodad`): hoplab's are
+//! usable at once.
 //!
 //! A bridge's `vlan_filtering` and ports' VLANs become `bridge vlan` commands, a router's
 //! VLAN devices `ip link add link PARENT ... type vlan`; a lab with VLANs runs with IPv6 off,
@@ -28,6 +30,8 @@ pub struct DockerRun {
     pub hoplab: Vec<Out>,
     /// `iptables-save` on each router in hoplab at the start, as loaded into the kernel.
     pub rules: Vec<(String, String)>,
+    /// `ip6tables-save` on each router, likewise.
+    pub rules6: Vec<(String, String)>,
 }
 
 /// Runs a Docker lab (`lab`: a lab file without `steps:`) with these steps in hoplab, then in
@@ -59,6 +63,7 @@ pub fn docker_steps(case: &str, lab: &str, steps: &[Step]) -> DockerRun {
         .iter()
         .map(|s| match *s {
             Step::Http(on, port) => Step::Http(node_of(on), port),
+            Step::Http6(on, port) => Step::Http6(node_of(on), port),
             Step::Bg(on, cmd, port) => Step::Bg(node_of(on), cmd, port),
             Step::Run(on, cmd, input) => Step::Run(node_of(on), cmd, input),
             Step::Client(on, cmd) => Step::Client(node_of(on), cmd),
@@ -74,22 +79,29 @@ pub fn docker_steps(case: &str, lab: &str, steps: &[Step]) -> DockerRun {
     for r in &model.routers {
         y += &format!("  - {{on: {}, show: iptables-save}}\n", r.name);
     }
+    for r in &model.routers {
+        y += &format!("  - {{on: {}, show: ip6tables-save}}\n", r.name);
+    }
     y += &steps_yaml(steps, first_host);
     let report = run_lab(&y);
     let n = model.routers.len();
-    let rules: Vec<(String, String)> = model
-        .routers
-        .iter()
-        .map(|r| r.name.clone())
-        .zip(step_outs(&report, 0, n, &y).into_iter().map(|o| o.text))
-        .collect();
-    let hoplab = step_outs(&report, n, steps.len(), &y);
-    let tb = docker_testbed(case, &model, &rules);
+    let saved = |skip: usize| -> Vec<(String, String)> {
+        model
+            .routers
+            .iter()
+            .map(|r| r.name.clone())
+            .zip(step_outs(&report, skip, n, &y).into_iter().map(|o| o.text))
+            .collect()
+    };
+    let (rules, rules6) = (saved(0), saved(n));
+    let hoplab = step_outs(&report, 2 * n, steps.len(), &y);
+    let tb = docker_testbed(case, &model, &rules, &rules6);
     let kernel = run_steps(&tb, &kernel_steps);
     DockerRun {
         kernel,
         hoplab,
         rules,
+        rules6,
     }
 }
 
@@ -176,7 +188,12 @@ fn end(lab: &Lab, ep: &Endpoint) -> End {
 }
 
 /// Builds the lab in network namespaces; see the module's documentation.
-pub fn docker_testbed(case: &str, lab: &Lab, rules: &[(String, String)]) -> Testbed {
+pub fn docker_testbed(
+    case: &str,
+    lab: &Lab,
+    rules: &[(String, String)],
+    rules6: &[(String, String)],
+) -> Testbed {
     let mut tb = Testbed {
         prefix: format!("hd{:08x}{}", tag(case), std::process::id() % 100_000),
         nodes: Vec::new(),
@@ -214,6 +231,10 @@ pub fn docker_testbed(case: &str, lab: &Lab, rules: &[(String, String)]) -> Test
         if vlans {
             sysctl(&tb, node, "net.ipv6.conf.all.disable_ipv6=1");
             sysctl(&tb, node, "net.ipv6.conf.default.disable_ipv6=1");
+        } else {
+            // Link-local addresses usable at once, as hoplab's are (no DAD wait).
+            sysctl(&tb, node, "net.ipv6.conf.all.accept_dad=0");
+            sysctl(&tb, node, "net.ipv6.conf.default.accept_dad=0");
         }
         ip(&tb, node, "link set lo up");
         sysctl(
@@ -344,6 +365,9 @@ pub fn docker_testbed(case: &str, lab: &Lab, rules: &[(String, String)]) -> Test
             if let Some(c) = i.cidr {
                 ip(&tb, node, &format!("addr add {c} dev {}", i.name));
             }
+            for c in i.ipv6.iter().flatten() {
+                ip(&tb, node, &format!("-6 addr add {c} dev {} nodad", i.name));
+            }
             ip(&tb, node, &format!("link set {} up", i.name));
         }
     }
@@ -373,6 +397,9 @@ pub fn docker_testbed(case: &str, lab: &Lab, rules: &[(String, String)]) -> Test
         if let Some(gw) = h.gateway {
             ip(&tb, &h.name, &format!("route add default via {gw}"));
         }
+        if let Some(gw) = h.gateway6 {
+            ip(&tb, &h.name, &format!("-6 route add default via {gw}"));
+        }
     }
     let mut sysctls: Vec<(String, Vec<(String, String)>)> = Vec::new();
     for r in &lab.routers {
@@ -391,6 +418,16 @@ pub fn docker_testbed(case: &str, lab: &Lab, rules: &[(String, String)]) -> Test
             }
             if rt.metric != 0 {
                 cmd += &format!(" metric {}", rt.metric);
+            }
+            ip(&tb, &r.name, &cmd);
+        }
+        for rt in &r.routes6 {
+            let mut cmd = format!("-6 route add {}", rt.dst);
+            if let Some(via) = rt.via {
+                cmd += &format!(" via {via}");
+            }
+            if let Some(dev) = &rt.dev {
+                cmd += &format!(" dev {dev}");
             }
             ip(&tb, &r.name, &cmd);
         }
@@ -416,14 +453,37 @@ pub fn docker_testbed(case: &str, lab: &Lab, rules: &[(String, String)]) -> Test
             sysctl(&tb, node, &format!("{k}={v}"));
         }
     }
+    // A bridge has carrier, and so its link-local address, only once linkwatch reports its
+    // first port up (up to a second later); until then its neighbour solicitations are not
+    // sent, and a first probe's packets wait a retransmission. Wait for every bridge device.
+    if !vlans {
+        for (node, dev) in &devices {
+            let ns = tb.ns(node);
+            for _ in 0..150 {
+                let out = Command::new("ip")
+                    .args(["-n", &ns, "-6", "addr", "show", "dev", dev, "scope", "link"])
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                    .unwrap_or_default();
+                if out.contains("inet6 fe80") && !out.contains("tentative") {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    }
     // The rules, as hoplab has them.
-    for (r, save) in rules {
-        let out = tb.shell(r, "iptables-restore -w", save);
-        assert_eq!(
-            out.code, 0,
-            "{r}: iptables-restore: {}\n--- input:\n{save}",
-            out.text
+    let restores = rules
+        .iter()
+        .map(|(r, save)| ("iptables-restore -w", r, save))
+        .chain(
+            rules6
+                .iter()
+                .map(|(r, save)| ("ip6tables-restore -w", r, save)),
         );
+    for (tool, r, save) in restores {
+        let out = tb.shell(r, tool, save);
+        assert_eq!(out.code, 0, "{r}: {tool}: {}\n--- input:\n{save}", out.text);
     }
     tb
 }

@@ -349,6 +349,9 @@ impl Testbed {
 
 impl Drop for Testbed {
     fn drop(&mut self) {
+        if std::env::var_os("KD_KEEP").is_some() {
+            return;
+        }
         self.kill_all();
         for ns in &self.nodes {
             let _ = Command::new("ip").args(["netns", "del", ns]).output();
@@ -370,6 +373,9 @@ pub enum Step {
     /// answers `/` with the same line as hoplab's ("Hello from NODE (IP:PORT). You came from
     /// IP:PORT."), so the address the server saw is compared as text.
     Http(&'static str, u16),
+    /// The same server on `[::]` (`http-server --bind :: PORT`): IPv6 clients, the
+    /// addresses in brackets.
+    Http6(&'static str, u16),
     /// A command in the background on a host (the same text in both worlds), listening on the
     /// given port (the kernel waits until it does); its output is read when the probe ends.
     Bg(&'static str, &'static str, u16),
@@ -392,13 +398,15 @@ pub fn run(on: &'static str, cmd: &'static str) -> Step {
 }
 
 /// A tiny HTTP server that answers as hoplab's `http-server` does, printing one line per
-/// request. Arguments: the node's name, the port.
+/// request. Arguments: the node's name, the port, and `6` to listen on `[::]` (IPv6
+/// addresses then print in brackets).
 const PY_HTTP: &str = r#"
 import socket, sys
 name, port = sys.argv[1], int(sys.argv[2])
-s = socket.socket()
+v6 = len(sys.argv) > 3
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", port))
+s.bind(("::" if v6 else "0.0.0.0", port))
 s.listen(16)
 while True:
     c, peer = s.accept()
@@ -409,8 +417,9 @@ while True:
             break
         data += d
     local = c.getsockname()
+    fmt = (lambda a: "[%s]" % a) if v6 else (lambda a: a)
     body = ("Hello from %s (%s:%d). You came from %s:%d.\n"
-            % (name, local[0], local[1], peer[0], peer[1])).encode()
+            % (name, fmt(local[0]), local[1], fmt(peer[0]), peer[1])).encode()
     head = ("HTTP/1.1 200 OK\r\nServer: hoplab-http\r\nContent-Type: text/plain\r\n"
             "Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)).encode()
     c.sendall(head + body)
@@ -434,6 +443,11 @@ fn run_steps(tb: &Testbed, steps: &[Step]) -> Vec<Out> {
             Step::Http(on, port) => {
                 let child = tb.spawn(on, &["python3", "-c", PY_HTTP, on, &port.to_string()]);
                 background.push((i, child));
+                tb.wait_listening(on, port);
+            }
+            Step::Http6(on, port) => {
+                let argv = ["python3", "-c", PY_HTTP, on, &port.to_string(), "6"];
+                background.push((i, tb.spawn(on, &argv)));
                 tb.wait_listening(on, port);
             }
             Step::Bg(on, cmd, port) => {
@@ -575,6 +589,9 @@ fn steps_yaml(steps: &[Step], first_host: &str) -> String {
             Step::Http(on, port) => {
                 format!("  - {{on: {on}, run: \"http-server {port}\", background: true}}\n")
             }
+            Step::Http6(on, port) => format!(
+                "  - {{on: {on}, run: \"http-server --bind :: {port}\", background: true}}\n"
+            ),
             Step::Bg(on, cmd, _) | Step::Client(on, cmd) => {
                 format!("  - {{on: {on}, run: {}, background: true}}\n", quote(cmd))
             }
@@ -646,7 +663,7 @@ pub fn ct(o: &Out) -> Vec<String> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let w: Vec<&str> = l.split_whitespace().collect();
-            if !matches!(w.first(), Some(&("tcp" | "udp" | "icmp"))) {
+            if !matches!(w.first(), Some(&("tcp" | "udp" | "icmp" | "icmpv6"))) {
                 return l.to_string();
             }
             w.iter()

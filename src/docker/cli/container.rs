@@ -239,8 +239,10 @@ fn displayable_ports(mut ports: Vec<Published>) -> String {
         if !p.host_ip.is_empty() {
             if p.host_port != current {
                 mappings.push(format!(
-                    "{}:{}->{}/{}",
-                    p.host_ip, p.host_port, p.ctr_port, p.proto
+                    "{}->{}/{}",
+                    join_host_port(&p.host_ip, &p.host_port.to_string()),
+                    p.ctr_port,
+                    p.proto
                 ));
                 continue;
             }
@@ -266,6 +268,14 @@ fn displayable_ports(mut ports: Vec<Published>) -> String {
     result.join(", ")
 }
 
+/// Go's `net.JoinHostPort`: an IPv6 address goes in brackets.
+fn join_host_port(ip: &str, port: &str) -> String {
+    match ip.contains(':') {
+        true => format!("[{ip}]:{port}"),
+        false => format!("{ip}:{port}"),
+    }
+}
+
 fn form_group(key: &str, start: u16, last: u16) -> String {
     let (ip, proto) = match key.split_once('/') {
         Some((ip, proto)) => (ip, proto),
@@ -276,7 +286,7 @@ fn form_group(key: &str, start: u16, last: u16) -> String {
         group = format!("{group}-{last}");
     }
     if !ip.is_empty() {
-        group = format!("{ip}:{group}->{group}");
+        group = format!("{}->{group}", join_host_port(ip, &group));
     }
     format!("{group}/{proto}")
 }
@@ -311,7 +321,7 @@ pub(super) fn port(host: &DockerHostView, cmd: &str, args: &[&str]) -> CliOutput
         } else {
             p.host_port.to_string()
         };
-        format!("{}:{hp}", p.host_ip)
+        join_host_port(&p.host_ip, &hp)
     };
     let mut out: Vec<String> = match pos.get(1) {
         Some(&arg) => {

@@ -28,7 +28,8 @@
 //! * An exited container is what `releaseNetwork` leaves: no PID, sandbox or ports, and each
 //!   endpoint's settings without their operational data (`cleanOperationalData`; the MAC
 //!   address goes too, as it would unless set with `--mac-address`, which is not modelled).
-//! * Published ports are IPv4 only (see the module docs of [`super`]).
+//! * Published ports are those of [`DockerHostView::bindings`]: both families on a network
+//!   with IPv6 (see the module docs of [`super`]).
 //! * `IPAMConfig` is `{"IPv4Address": ...}` for an address asked for
 //!   ([`DockerHostView::static_ips`]), else `null`; an internal network's endpoints have no
 //!   `Gateway` (the bridge driver sets none on join).
@@ -749,6 +750,10 @@ struct EndpointView {
     ip: String,
     mac: String,
     prefix: u64,
+    /// On a network with IPv6: `IPv6Gateway`, `GlobalIPv6Address`, its prefix length.
+    gateway6: String,
+    ip6: String,
+    prefix6: u64,
     /// `None`: `null` (no embedded DNS on the network).
     dns_names: Option<Vec<String>>,
 }
@@ -781,9 +786,9 @@ fn endpoint_json(engine: Engine, e: EndpointView) -> Json {
     }
     fields.extend([
         ("IPPrefixLen", Json::Num(e.prefix)),
-        ("IPv6Gateway", Json::str("")),
-        ("GlobalIPv6Address", Json::str("")),
-        ("GlobalIPv6PrefixLen", Json::Num(0)),
+        ("IPv6Gateway", Json::Str(e.gateway6)),
+        ("GlobalIPv6Address", Json::Str(e.ip6)),
+        ("GlobalIPv6PrefixLen", Json::Num(e.prefix6)),
         ("DNSNames", e.dns_names.as_deref().map_or(Json::Null, strs)),
     ]);
     obj(fields)
@@ -853,6 +858,12 @@ fn endpoints(host: &DockerHostView, c: Ctr, hostname: &str) -> Vec<(String, Endp
                     ip: ep.ip.to_string(),
                     mac: mac(ep.mac),
                     prefix: u64::from(net.subnet.prefix_len()),
+                    gateway6: match (net.internal, net.ipv6) {
+                        (false, Some(v6)) => v6.gateway.to_string(),
+                        _ => String::new(),
+                    },
+                    ip6: ep.ip6.map_or(String::new(), |ip| ip.to_string()),
+                    prefix6: net.ipv6.map_or(0, |v6| u64::from(v6.subnet.prefix_len())),
                 };
                 out.push((net.name.clone(), view));
             }
@@ -954,11 +965,14 @@ fn network_settings(host: &DockerHostView, c: Ctr, hostname: &str) -> Json {
             ("SecondaryIPv6Addresses", Json::Null),
             ("EndpointID", s(|e| &e.endpoint_id)),
             ("Gateway", s(|e| &e.gateway)),
-            ("GlobalIPv6Address", Json::str("")),
-            ("GlobalIPv6PrefixLen", Json::Num(0)),
+            ("GlobalIPv6Address", s(|e| &e.ip6)),
+            (
+                "GlobalIPv6PrefixLen",
+                Json::Num(bridge.map_or(0, |e| e.prefix6)),
+            ),
             ("IPAddress", s(|e| &e.ip)),
             ("IPPrefixLen", Json::Num(bridge.map_or(0, |e| e.prefix))),
-            ("IPv6Gateway", Json::str("")),
+            ("IPv6Gateway", s(|e| &e.gateway6)),
             ("MacAddress", s(|e| &e.mac)),
         ]);
     }

@@ -456,6 +456,7 @@ fn several_networks_ports_static_address_and_extra_hosts() {
     v.containers[0].endpoints.push(crate::docker::Endpoint {
         network: 1,
         ip: smoltcp::wire::Ipv4Address::new(172, 18, 0, 10),
+        ip6: None,
         mac: smoltcp::wire::EthernetAddress([0x02, 0x42, 0xac, 0x12, 0x00, 0x0a]),
     });
     v.endpoint_ids[0].push("ab".repeat(32));
@@ -463,7 +464,7 @@ fn several_networks_ports_static_address_and_extra_hosts() {
     v.extra_hosts = vec![vec!["host.docker.internal:host-gateway".into()]];
     v.containers[0].publish.extend([
         PortMap {
-            host_ip: Some(smoltcp::wire::Ipv4Address::new(127, 0, 0, 1)),
+            host_ip: Some(smoltcp::wire::IpAddress::v4(127, 0, 0, 1)),
             host_port: 8443,
             ctr_port: 443,
             proto: Proto::Tcp,
@@ -826,6 +827,7 @@ fn stopped_web_on_backend(engine: Engine) -> DockerHostView {
     v.containers[0].endpoints.push(crate::docker::Endpoint {
         network: 1,
         ip: smoltcp::wire::Ipv4Address::new(172, 18, 0, 10),
+        ip6: None,
         mac: smoltcp::wire::EthernetAddress([0x02, 0x42, 0xac, 0x12, 0x00, 0x0a]),
     });
     v.endpoint_ids[0].push("ab".repeat(32));

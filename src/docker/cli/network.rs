@@ -233,7 +233,16 @@ pub(super) fn network_json(host: &DockerHostView, n: Net) -> Json {
                 c.push(("IPRange", Json::str("")));
             }
             c.push(("Gateway", Json::str(net.gateway.to_string())));
-            Json::Arr(vec![obj(c)])
+            let mut configs = vec![obj(c)];
+            if let Some(v6) = net.ipv6 {
+                let mut c = vec![("Subnet", Json::str(v6.subnet.to_string()))];
+                if engine == Engine::V29 {
+                    c.push(("IPRange", Json::str("")));
+                }
+                c.push(("Gateway", Json::str(v6.gateway.to_string())));
+                configs.push(obj(c));
+            }
+            Json::Arr(configs)
         }
         // The predefined networks allocate no pool: 27 answered `[]`, the 28+ daemon builds
         // the list from nothing (`var ipamConfig []IPAMConfig`), hence `null`.
@@ -253,15 +262,16 @@ pub(super) fn network_json(host: &DockerHostView, n: Net) -> Json {
         }
         _ => Json::Null,
     };
-    let (internal, options, labels) = match n {
+    let (internal, ipv6, options, labels) = match n {
         Net::Bridge(i) => {
             let net = &host.networks[i];
             let labels = host.labels.get(i).map_or(Json::Obj(Vec::new()), |l| {
                 Json::string_map(l.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             });
-            (net.internal, driver_options(&host.daemon, net), labels)
+            let options = driver_options(&host.daemon, net);
+            (net.internal, net.ipv6.is_some(), options, labels)
         }
-        _ => (false, Json::Obj(Vec::new()), Json::Obj(Vec::new())),
+        _ => (false, false, Json::Obj(Vec::new()), Json::Obj(Vec::new())),
     };
     let mut fields = vec![
         ("Name", Json::str(name(host, n))),
@@ -274,7 +284,7 @@ pub(super) fn network_json(host: &DockerHostView, n: Net) -> Json {
         fields.push(("EnableIPv4", Json::Bool(true)));
     }
     fields.extend([
-        ("EnableIPv6", Json::Bool(false)),
+        ("EnableIPv6", Json::Bool(ipv6)),
         (
             "IPAM",
             obj(vec![
@@ -349,6 +359,13 @@ fn driver_options(daemon: &Daemon, net: &Network) -> Json {
         }
         GatewayMode::Routed => put(&format!("{P}gateway_mode_ipv4"), "routed".into()),
     }
+    match net.gateway_mode_ipv6 {
+        GatewayMode::Nat => {}
+        GatewayMode::NatUnprotected => {
+            put(&format!("{P}gateway_mode_ipv6"), "nat-unprotected".into())
+        }
+        GatewayMode::Routed => put(&format!("{P}gateway_mode_ipv6"), "routed".into()),
+    }
     if let Some(ip) = net.host_ipv4 {
         put("com.docker.network.host_ipv4", ip.to_string());
     }
@@ -358,30 +375,39 @@ fn driver_options(daemon: &Daemon, net: &Network) -> Json {
 /// `Containers`: the endpoints on the network keyed by container ID (a Go map, so sorted).
 /// A stopped container has none: `releaseNetwork` deleted its sandbox and endpoints.
 fn containers_json(host: &DockerHostView, n: Net) -> Json {
-    let entry = |name: &str, ep: &str, mac_addr: String, ipv4: String| {
+    let entry6 = |name: &str, ep: &str, mac_addr: String, ipv4: String, ipv6: String| {
         Json::Obj(vec![
             ("Name".into(), Json::str(name)),
             ("EndpointID".into(), Json::str(ep)),
             ("MacAddress".into(), Json::Str(mac_addr)),
             ("IPv4Address".into(), Json::Str(ipv4)),
-            ("IPv6Address".into(), Json::str("")),
+            ("IPv6Address".into(), Json::Str(ipv6)),
         ])
+    };
+    let entry = |name: &str, ep: &str, mac_addr: String, ipv4: String| {
+        entry6(name, ep, mac_addr, ipv4, String::new())
     };
     let mut out: Vec<(String, Json)> = Vec::new();
     match n {
         Net::Bridge(ni) => {
             let prefix = host.networks[ni].subnet.prefix_len();
+            let prefix6 = host.networks[ni].ipv6.map(|v| v.subnet.prefix_len());
             for (ci, c) in host.containers.iter().enumerate() {
                 if !host.running(ci) {
                     continue;
                 }
                 for (ei, ep) in c.endpoints.iter().enumerate() {
                     if ep.network == ni {
-                        let e = entry(
+                        let ipv6 = match (ep.ip6, prefix6) {
+                            (Some(ip), Some(len)) => format!("{ip}/{len}"),
+                            _ => String::new(),
+                        };
+                        let e = entry6(
                             &c.name,
                             &host.endpoint_id(ci, ei),
                             mac(ep.mac),
                             format!("{}/{prefix}", ep.ip),
+                            ipv6,
                         );
                         out.push((c.id.clone(), e));
                     }
@@ -437,10 +463,22 @@ fn status_json(host: &DockerHostView, n: Net) -> Json {
                 ("IPsInUse".into(), Json::Num(in_use)),
                 ("DynamicIPsAvailable".into(), Json::Num(size - in_use)),
             ]);
-            vec![(
-                "Subnets".to_string(),
-                Json::Obj(vec![(net.subnet.to_string(), stat)]),
-            )]
+            let mut subnets = vec![(net.subnet.to_string(), stat)];
+            if let Some(v6) = net.ipv6 {
+                // IPv6 reserves the subnet-router anycast address alone; a count past
+                // 2^64 - 1 saturates.
+                let host_bits = 128 - u32::from(v6.subnet.prefix_len());
+                let size = 1u128.checked_shl(host_bits).unwrap_or(u128::MAX);
+                let gateway = u128::from(v6.subnet.contains_addr(&v6.gateway));
+                let in_use = (1 + gateway + u128::from(endpoints)).min(size);
+                let left = u64::try_from(size - in_use).unwrap_or(u64::MAX);
+                let stat = Json::Obj(vec![
+                    ("IPsInUse".into(), Json::Num(in_use as u64)),
+                    ("DynamicIPsAvailable".into(), Json::Num(left)),
+                ]);
+                subnets.push((v6.subnet.to_string(), stat));
+            }
+            vec![("Subnets".to_string(), Json::Obj(subnets))]
         }
         _ => Vec::new(),
     };

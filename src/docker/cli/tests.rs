@@ -36,6 +36,7 @@ pub(super) fn lab(engine: Engine) -> DockerHostView {
         endpoints: vec![Endpoint {
             network: 0,
             ip: Ipv4Address::new(172, 17, 0, 2),
+            ip6: None,
             mac: EthernetAddress([0x6a, 0x1f, 0x3c, 0x22, 0x90, 0x0b]),
         }],
         publish: vec![PortMap {
@@ -51,6 +52,7 @@ pub(super) fn lab(engine: Engine) -> DockerHostView {
         endpoints: vec![Endpoint {
             network: 1,
             ip: Ipv4Address::new(172, 18, 0, 2),
+            ip6: None,
             mac: EthernetAddress([0x9e, 0x04, 0x51, 0xd7, 0x2a, 0xc3]),
         }],
         publish: Vec::new(),
@@ -383,7 +385,7 @@ fn docker_port_sorts_naturally_and_shows_routed_bindings() {
             proto: Proto::Tcp,
         },
         PortMap {
-            host_ip: Some(Ipv4Address::new(127, 0, 0, 1)),
+            host_ip: Some(smoltcp::wire::IpAddress::v4(127, 0, 0, 1)),
             host_port: 5353,
             ctr_port: 53,
             proto: Proto::Udp,
@@ -542,6 +544,7 @@ pub(super) fn seed_host() -> DockerHostView {
         endpoints: vec![Endpoint {
             network: 1,
             ip: Ipv4Address::new(172, 18, 0, 2),
+            ip6: None,
             mac: EthernetAddress([0x96, 0x00, 0x76, 0x49, 0xce, 0x66]),
         }],
         publish: Vec::new(),

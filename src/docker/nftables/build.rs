@@ -6,8 +6,6 @@
 //! each group in the order its rules were added; [`Rules`] does the same, so the order of
 //! the chains' rules is Docker's whatever order the model is replayed in.
 
-use smoltcp::wire::Ipv4Address;
-
 use super::{BaseChain, Chain, Family, Table, VerdictMap};
 use crate::docker::model::{Container, Daemon, Endpoint, GatewayMode, Network};
 use crate::docker::ports::{Binding, port_bindings};
@@ -64,11 +62,14 @@ pub fn docker_tables_bound(
     }
     for (ci, c) in containers.iter().enumerate() {
         ip.endpoints(networks, &c.endpoints);
-        let mine = bindings.iter().filter(|b| b.container == ci);
+        let mine = bindings
+            .iter()
+            .filter(|b| b.container == ci && b.family() == crate::docker::model::Family::V4);
         ip.ports(networks, mine);
     }
-    // The model's networks have no IPv6 subnet: Docker configures nothing for them in the
-    // ip6 table (`configure` returns early without a prefix).
+    // Docker configures nothing in the ip6 table for a network without an IPv6 subnet
+    // (`configure` returns early without a prefix); the scenario refuses IPv6 networks with
+    // this backend.
     let ip6 = Builder::new(Family::Ip6, hairpin);
     vec![ip.finish(), ip6.finish()]
 }
@@ -321,7 +322,7 @@ impl Builder {
                 self.rules(&chain).add_once(INITIAL, rule);
             }
         }
-        for (_, b) in mapped().filter(|(_, b)| b.host_ip.is_loopback()) {
+        for (_, b) in mapped().filter(|(_, b)| is_loopback(b.host_ip)) {
             let rule = format!(
                 "iifname != \"lo\" {fam} daddr {} {} dport {} counter drop comment \"DROP REMOTE LOOPBACK\"",
                 b.host_ip,
@@ -339,7 +340,7 @@ impl Builder {
         if !self.hairpin {
             rule.push_str(&format!("iifname != \"{}\" ", net.bridge));
         }
-        if b.host_ip != Ipv4Address::UNSPECIFIED {
+        if !b.host_ip.is_unspecified() {
             rule.push_str(&format!("{} daddr {} ", self.fam(), b.host_ip));
         }
         rule.push_str(&format!(
@@ -366,5 +367,13 @@ impl Builder {
                 })
                 .collect(),
         }
+    }
+}
+
+/// 127.0.0.0/8 or ::1.
+pub(crate) fn is_loopback(ip: smoltcp::wire::IpAddress) -> bool {
+    match ip {
+        smoltcp::wire::IpAddress::Ipv4(ip) => ip.is_loopback(),
+        smoltcp::wire::IpAddress::Ipv6(ip) => ip.is_loopback(),
     }
 }

@@ -17,8 +17,9 @@
 //! CI-generated pages (moby `integration/network/bridge/nftablesdoc/generated/*.md`, copied
 //! under `tests/fixtures/docker/nftables-v29/`), which `tests/docker_nftables.rs` loads into
 //! the kernel and lists byte for byte. The pages show only the `ip` table; the `ip6` table
-//! has the same base chains (its `nat-OUTPUT` skips `ip6 daddr != ::1`) and, since this
-//! model's networks are IPv4-only, no per-network chain or map element.
+//! has the same base chains (its `nat-OUTPUT` skips `ip6 daddr != ::1`) and no per-network
+//! chain or map element: a lab refuses an IPv6 network with this backend until its `ip6`
+//! rules are built.
 //!
 //! # iptables, forwarding and DOCKER-USER
 //!

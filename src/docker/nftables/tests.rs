@@ -26,6 +26,7 @@ fn ctr(name: &str, last: u8, publish: &[(u16, u16)]) -> Container {
         endpoints: vec![Endpoint {
             network: 1,
             ip: Ipv4Address::new(192, 0, 2, last),
+            ip6: None,
             mac: EthernetAddress([2, 0, 0, 0, 0, last]),
         }],
         publish: publish

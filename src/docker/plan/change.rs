@@ -36,6 +36,7 @@ pub enum Change {
     Gateway {
         host: String,
         gateway: Option<Ipv4Address>,
+        gateway6: Option<smoltcp::wire::Ipv6Address>,
     },
     /// A host sends `count` rounds of unsolicited ARPs, one second apart, from interface
     /// `iface` (None: every addressed one).

@@ -4,7 +4,7 @@
 //! changes. Docker's refusals (no such container, a port already allocated, ...) are the
 //! command's output, as on a real host; an error (`Err`) is what hoplab cannot run.
 
-use smoltcp::wire::{EthernetAddress, Ipv4Address};
+use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv6Address};
 
 use super::life::{Attach, Ctr, HostPlan, Life};
 use super::{Change, PlannedStep};
@@ -160,10 +160,12 @@ fn remove(plan: &mut HostPlan, ci: usize, out: &mut Vec<Change>) {
     });
 }
 
-/// `docker network connect [--ip IP] [--alias A]... [--mac-address M] NETWORK CONTAINER`.
+/// `docker network connect [--ip IP] [--ip6 IP6] [--alias A]... [--mac-address M] NETWORK
+/// CONTAINER`.
 fn connect(plan: &mut HostPlan, args: &[&str]) -> PlannedStep {
     let usage = "docker network connect [OPTIONS] NETWORK CONTAINER";
     let mut ip = None;
+    let mut ip6 = None;
     let mut mac = None;
     let mut aliases = Vec::new();
     let mut pos = Vec::new();
@@ -176,6 +178,7 @@ fn connect(plan: &mut HostPlan, args: &[&str]) -> PlannedStep {
         let mut value = || inline.or_else(|| it.next().copied()).unwrap_or("");
         match flag {
             "--ip" => ip = Some(value().to_string()),
+            "--ip6" => ip6 = Some(value().to_string()),
             "--alias" => aliases.push(value().to_string()),
             "--mac-address" => mac = Some(value().to_string()),
             f if f.starts_with('-') => {
@@ -234,6 +237,27 @@ fn connect(plan: &mut HostPlan, args: &[&str]) -> PlannedStep {
             );
         }
     };
+    let ip6 = match ip6.map(|t| t.parse::<Ipv6Address>().map_err(|_| t)) {
+        None => None,
+        Some(Ok(a)) if network.ipv6.is_some_and(|v| v.subnet.contains_addr(&a)) => Some(a),
+        Some(Ok(a)) => {
+            return failed(
+                1,
+                format!(
+                    "Error response from daemon: invalid config for network {}: invalid endpoint settings:\nno configured subnet or ip-range contain the IP address {a}\n",
+                    network.name
+                ),
+            );
+        }
+        Some(Err(t)) => {
+            return failed(
+                1,
+                format!(
+                    "invalid argument \"{t}\" for \"--ip6\" flag: invalid string being converted to IP address: {t}\nSee 'docker network connect --help'.\n"
+                ),
+            );
+        }
+    };
     let mac = match mac.map(|m| m.parse::<EthernetAddress>().map_err(|_| m)) {
         None => None,
         Some(Ok(m)) => Some(m),
@@ -242,6 +266,7 @@ fn connect(plan: &mut HostPlan, args: &[&str]) -> PlannedStep {
     let attach = Attach {
         net,
         ip,
+        ip6,
         mac,
         aliases,
         veth: None,
@@ -323,6 +348,7 @@ fn run(plan: &mut HostPlan, args: &[&str]) -> Result<PlannedStep, String> {
     let mut name = None;
     let mut networks: Vec<String> = Vec::new();
     let mut ip = None;
+    let mut ip6: Option<String> = None;
     let mut mac = None;
     let mut aliases = Vec::new();
     let mut publish = Vec::new();
@@ -359,6 +385,7 @@ fn run(plan: &mut HostPlan, args: &[&str]) -> Result<PlannedStep, String> {
             "--name" => name = Some(value()?),
             "--network" | "--net" => networks.push(value()?),
             "--ip" => ip = Some(value()?),
+            "--ip6" => ip6 = Some(value()?),
             "--mac-address" => mac = Some(value()?),
             "--network-alias" | "--alias" => aliases.push(value()?),
             "-p" | "--publish" => publish.push(value()?),
@@ -448,6 +475,20 @@ fn run(plan: &mut HostPlan, args: &[&str]) -> Result<PlannedStep, String> {
                 },
                 _ => None,
             };
+            let ip6 = match (first, &ip6) {
+                (true, Some(t)) => match t.parse::<Ipv6Address>() {
+                    Ok(a) if network.ipv6.is_some_and(|v| v.subnet.contains_addr(&a)) => Some(a),
+                    _ => {
+                        return Ok(failed(
+                            125,
+                            format!(
+                                "docker: Error response from daemon: invalid config for network {n}: invalid endpoint settings:\nno configured subnet or ip-range contain the IP address {t}{help}"
+                            ),
+                        ));
+                    }
+                },
+                _ => None,
+            };
             let mac = match (first, &mac) {
                 (true, Some(m)) => Some(
                     m.parse::<EthernetAddress>()
@@ -466,6 +507,7 @@ fn run(plan: &mut HostPlan, args: &[&str]) -> Result<PlannedStep, String> {
             ctr.attach.push(Attach {
                 net,
                 ip,
+                ip6,
                 mac,
                 aliases: if first { aliases.clone() } else { Vec::new() },
                 veth: None,

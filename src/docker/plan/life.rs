@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 
 use serde_saphyr::Location;
-use smoltcp::wire::{EthernetAddress, Ipv4Address};
+use smoltcp::wire::{EthernetAddress, IpAddress, Ipv4Address, Ipv6Address};
 
 use super::{Change, PlannedStep, Stamp, StampField};
 use crate::docker::cli::{DockerHostView, SharedContainer, Timestamp, derive_id};
@@ -42,6 +42,8 @@ pub type Labels = BTreeMap<String, String>;
 pub struct Attach {
     pub net: usize,
     pub ip: Option<Ipv4Address>,
+    /// `--ip6`, on a network with IPv6.
+    pub ip6: Option<Ipv6Address>,
     pub mac: Option<EthernetAddress>,
     pub aliases: Vec<String>,
     /// The first endpoint's veth name and endpoint ID, when the lab gives them (to rebuild a
@@ -246,6 +248,7 @@ impl HostPlan {
         out.push(Change::Gateway {
             host: c.name.clone(),
             gateway: self.gateway_of(ci),
+            gateway6: self.gateway6_of(ci),
         });
         if self.daemon.engine != Engine::V27 && !c.live.is_empty() {
             out.push(Change::Announce {
@@ -294,6 +297,7 @@ impl HostPlan {
         out.push(Change::Gateway {
             host: name.clone(),
             gateway: None,
+            gateway6: None,
         });
         let error = format!(
             "Error response from daemon: container {} is not running",
@@ -369,6 +373,7 @@ impl HostPlan {
             out.push(Change::Gateway {
                 host: c.name.clone(),
                 gateway: self.gateway_of(ci),
+                gateway6: self.gateway6_of(ci),
             });
         }
     }
@@ -402,6 +407,34 @@ impl HostPlan {
                 )
             })?,
         };
+        let ip6 = match net.ipv6 {
+            None => None,
+            Some(v6) => {
+                let used6: Vec<Ipv6Address> = self
+                    .ctrs
+                    .iter()
+                    .flat_map(|c| c.live.iter())
+                    .chain(others)
+                    .filter(|l| l.ep.network == at.net)
+                    .filter_map(|l| l.ep.ip6)
+                    .collect();
+                Some(match at.ip6 {
+                    Some(ip) if used6.contains(&ip) => {
+                        return Err(format!(
+                            "Error response from daemon: Address already in use: {ip} on {}",
+                            net.name
+                        ));
+                    }
+                    Some(ip) => ip,
+                    None => ipam::allocate_address6(v6.subnet, v6.gateway, &used6).ok_or_else(|| {
+                        format!(
+                            "Error response from daemon: no available IPv6 addresses on this network's address pools: {} ({})",
+                            net.name, net.id
+                        )
+                    })?,
+                })
+            }
+        };
         let first = c.starts == 0;
         let engine = self.daemon.engine;
         let rng = &mut self.rng;
@@ -425,6 +458,7 @@ impl HostPlan {
             ep: docker::Endpoint {
                 network: at.net,
                 ip,
+                ip6,
                 mac,
             },
             slot,
@@ -462,10 +496,9 @@ impl HostPlan {
             .iter()
             .filter(|p| p.host_port != 0 && net.is_nat())
         {
-            let ip = pm
-                .host_ip
-                .or(net.host_binding_ipv4)
-                .unwrap_or(self.daemon.ip);
+            let ip = pm.host_ip.unwrap_or(IpAddress::Ipv4(
+                net.host_binding_ipv4.unwrap_or(self.daemon.ip),
+            ));
             if self.ports.in_use(ip, pm.proto, pm.host_port)
                 || asked.request(ip, pm.proto, pm.host_port).is_none()
             {
@@ -506,8 +539,11 @@ impl HostPlan {
                     net.subnet.prefix_len(),
                 )),
                 mtu: u32::from(net.mtu),
-                // Docker networks are IPv4 here; Docker turns IPv6 off on such an interface.
-                ipv6: None,
+                // Docker turns IPv6 off on an interface of a network without it.
+                ipv6: net.ipv6.map(|v6| {
+                    let ip6 = l.ep.ip6.unwrap_or(v6.gateway);
+                    vec![smoltcp::wire::Ipv6Cidr::new(ip6, v6.subnet.prefix_len())]
+                }),
             },
         });
         if self.step.is_some() {
@@ -543,6 +579,15 @@ impl HostPlan {
     fn gateway_of(&self, ci: usize) -> Option<Ipv4Address> {
         self.gateway_endpoint(ci)
             .map(|n| self.networks[n].0.gateway)
+    }
+
+    /// The IPv6 default route's next hop: the gateway of the first non-internal network
+    /// with IPv6 the container is on (Docker picks each family's gateway apart).
+    pub fn gateway6_of(&self, ci: usize) -> Option<Ipv6Address> {
+        self.ctrs[ci].live.iter().find_map(|l| {
+            let net = &self.networks.get(l.ep.network)?.0;
+            (!net.internal).then_some(net.ipv6?.gateway)
+        })
     }
 
     /// Maps the container's published ports on its gateway endpoint.
@@ -600,6 +645,7 @@ impl HostPlan {
         out.push(Change::Gateway {
             host: c.name.clone(),
             gateway: self.gateway_of(ci),
+            gateway6: self.gateway6_of(ci),
         });
     }
 
@@ -699,6 +745,7 @@ impl HostPlan {
                         .map(|a| docker::Endpoint {
                             network: a.net,
                             ip: a.ip.unwrap_or(Ipv4Address::UNSPECIFIED),
+                            ip6: a.ip6,
                             mac: a.mac.unwrap_or(EthernetAddress([0; 6])),
                         })
                         .collect();

@@ -131,9 +131,18 @@ fn port_taken(cmd: &Command, net: &Net) -> Option<String> {
         Command::DockerProxy(a) => (a.host_port, a.udp),
         _ => return None,
     };
-    let taken = match udp {
-        true => net.udp_bound(port),
-        false => net.tcp_listening(port),
+    let taken = match (cmd, udp) {
+        // docker-proxy's sockets are of one family each (its IPv6 ones IPv6-only): the
+        // IPv4 and IPv6 proxies of one published port share its number.
+        (Command::DockerProxy(a), _) => {
+            let v6 = a.host_ip.version() == smoltcp::wire::IpVersion::Ipv6;
+            match udp {
+                true => net.udp_bound_family(port, v6),
+                false => net.tcp_listening_family(port, v6),
+            }
+        }
+        (_, true) => net.udp_bound(port),
+        (_, false) => net.tcp_listening(port),
     };
     if !taken {
         return None;
@@ -144,10 +153,15 @@ fn port_taken(cmd: &Command, net: &Net) -> Option<String> {
         Command::Nc(_) => "nc: Address already in use\n".into(),
         Command::BulkRecv { .. } => "bulk-recv: bind: Address already in use\n".into(),
         Command::UdpRecv { .. } => "udp-recv: bind: Address already in use\n".into(),
-        _ => {
+        Command::DockerProxy(a) => {
             let proto = if udp { "udp" } else { "tcp" };
-            format!("docker-proxy: listen {proto}4 0.0.0.0:{port}: bind: address already in use\n")
+            let (v, host) = match a.host_ip {
+                smoltcp::wire::IpAddress::Ipv4(ip) => (4, ip.to_string()),
+                smoltcp::wire::IpAddress::Ipv6(ip) => (6, format!("[{ip}]")),
+            };
+            format!("docker-proxy: listen {proto}{v} {host}:{port}: bind: address already in use\n")
         }
+        _ => String::new(),
     })
 }
 

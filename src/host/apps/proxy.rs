@@ -10,7 +10,7 @@
 //! own addresses) and from containers to the host's address.
 
 use smoltcp::socket::tcp;
-use smoltcp::wire::Ipv4Address;
+use smoltcp::wire::{IpAddress, Ipv4Address};
 
 use super::tcp::{self as tcpx, Client, Conn};
 use super::{App, Held};
@@ -28,9 +28,9 @@ const FIRST_FD: u32 = 6;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProxyArgs {
     pub udp: bool,
-    pub host_ip: Ipv4Address,
+    pub host_ip: IpAddress,
     pub host_port: u16,
-    pub container_ip: Ipv4Address,
+    pub container_ip: IpAddress,
     pub container_port: u16,
 }
 
@@ -63,7 +63,7 @@ pub fn parse(args: &[String]) -> Result<ProxyArgs, String> {
     match (host_port, ctr_ip, ctr_port) {
         (Some(host_port), Some(container_ip), Some(container_port)) => Ok(ProxyArgs {
             udp,
-            host_ip: host_ip.unwrap_or(Ipv4Address::UNSPECIFIED),
+            host_ip: host_ip.unwrap_or(IpAddress::Ipv4(Ipv4Address::UNSPECIFIED)),
             host_port,
             container_ip,
             container_port,
@@ -76,9 +76,20 @@ pub fn parse(args: &[String]) -> Result<ProxyArgs, String> {
     }
 }
 
-fn ip(s: &str) -> Result<Ipv4Address, String> {
+fn ip(s: &str) -> Result<IpAddress, String> {
     s.parse()
         .map_err(|_| format!("docker-proxy: invalid IP address: {s}"))
+}
+
+/// The interface holding `ip` (an IPv4 address the stack answers on its first interface
+/// counts there).
+fn iface_of(net: &Net, ip: IpAddress) -> Option<usize> {
+    match ip {
+        IpAddress::Ipv4(ip) => net
+            .iface_of(ip)
+            .or_else(|| (net.addr(0) == Some(ip)).then_some(0)),
+        IpAddress::Ipv6(ip) => net.iface_of6(ip),
+    }
 }
 
 fn port(s: &str) -> Result<u16, String> {
@@ -108,12 +119,18 @@ pub struct TcpProxy {
 
 impl TcpProxy {
     pub fn start(args: ProxyArgs, net: &mut Net) -> Result<TcpProxy, String> {
-        let listeners = if args.host_ip.is_unspecified() {
-            tcpx::listen_all(net, args.host_port, BUF, BUF)
+        let v6 = args.host_ip.version() == smoltcp::wire::IpVersion::Ipv6;
+        let listeners = if args.host_ip.is_unspecified() && v6 {
+            // `[::]`, IPv6-only: every interface with IPv6 alone (a router's stack holds
+            // its IPv6 addresses apart from its IPv4 ones).
+            (0..net.ifaces.len())
+                .filter_map(|i| net.listen_v6only(i, args.host_port, BUF, BUF))
+                .collect()
+        } else if args.host_ip.is_unspecified() {
+            // 0.0.0.0 takes IPv4 alone.
+            tcpx::listen_all_family(net, args.host_port, BUF, BUF, false)
         } else {
-            let iface = net
-                .iface_of(args.host_ip)
-                .or_else(|| (net.addr(0) == Some(args.host_ip)).then_some(0))
+            let iface = iface_of(net, args.host_ip)
                 .ok_or("docker-proxy: listen: cannot assign requested address")?;
             tcpx::listen_on(net, iface, args.host_port, BUF, BUF)
                 .into_iter()
@@ -139,14 +156,11 @@ impl TcpProxy {
             if let Some(fresh) = tcpx::listen_on(net, sock.iface, self.args.host_port, BUF, BUF) {
                 self.listeners[l] = fresh;
             }
-            let back = Client::connect(
-                net,
-                self.args.container_ip,
-                self.args.container_port,
-                None,
-                BUF,
-                BUF,
-            );
+            let port = self.args.container_port;
+            let back = match self.args.container_ip {
+                IpAddress::Ipv4(ip) => Client::connect(net, ip, port, None, BUF, BUF),
+                IpAddress::Ipv6(ip) => Client::connect6(net, ip, None, port, None, BUF, BUF),
+            };
             match back {
                 Ok(back) => {
                     self.connections += 1;
@@ -282,12 +296,14 @@ pub struct UdpProxy {
 
 impl UdpProxy {
     pub fn start(args: ProxyArgs, net: &mut Net) -> Result<UdpProxy, String> {
-        let ifaces: Vec<usize> = if args.host_ip.is_unspecified() {
-            (0..net.ifaces.len())
+        let ifaces: Vec<usize> = match args.host_ip {
+            IpAddress::Ipv4(ip) if ip.is_unspecified() => (0..net.ifaces.len())
                 .filter(|&i| net.addr(i).is_some())
-                .collect()
-        } else {
-            net.iface_of(args.host_ip).into_iter().collect()
+                .collect(),
+            IpAddress::Ipv6(ip) if ip.is_unspecified() => {
+                (0..net.ifaces.len()).filter(|&i| net.has_ipv6(i)).collect()
+            }
+            ip => iface_of(net, ip).into_iter().collect(),
         };
         let mut listeners = Vec::new();
         for i in ifaces {
@@ -309,8 +325,7 @@ impl UdpProxy {
 impl App for UdpProxy {
     fn poll(&mut self, now: Instant, net: &mut Net) -> Option<CmdResult> {
         use smoltcp::socket::udp;
-        let ctr =
-            smoltcp::wire::IpEndpoint::new(self.args.container_ip.into(), self.args.container_port);
+        let ctr = smoltcp::wire::IpEndpoint::new(self.args.container_ip, self.args.container_port);
         let mut buf = Vec::new();
         for (l, &listener) in self.listeners.iter().enumerate() {
             loop {
@@ -328,7 +343,11 @@ impl App for UdpProxy {
                 let flow = match self.flows.iter().position(|f| f.client == from) {
                     Some(i) => i,
                     None => {
-                        let Some(iface) = net.route(self.args.container_ip) else {
+                        let route = match self.args.container_ip {
+                            IpAddress::Ipv4(ip) => net.route(ip),
+                            IpAddress::Ipv6(ip) => net.route6(ip, None),
+                        };
+                        let Some(iface) = route else {
                             continue;
                         };
                         let port = net.ephemeral_port();
@@ -393,8 +412,7 @@ impl App for UdpProxy {
     }
 
     fn held(&self, out: &mut Vec<Held>) {
-        let ctr =
-            smoltcp::wire::IpEndpoint::new(self.args.container_ip.into(), self.args.container_port);
+        let ctr = smoltcp::wire::IpEndpoint::new(self.args.container_ip, self.args.container_port);
         out.extend(self.listeners.iter().map(|&l| Held::socket(l, LISTEN_FD)));
         out.extend(self.flows.iter().map(|f| Held {
             peer: Some(ctr),
@@ -433,7 +451,7 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(a.host_port, 8080);
-        assert_eq!(a.container_ip, Ipv4Address::new(172, 17, 0, 2));
+        assert_eq!(a.container_ip, IpAddress::v4(172, 17, 0, 2));
         let udp = parse(&words(
             "-proto udp -host-port 1 -container-ip 1.2.3.4 -container-port 2",
         ));
