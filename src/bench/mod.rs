@@ -47,6 +47,7 @@ pub const KEYS: &[&str] = &[
     "nat6_mpps",
     "tcp_nat_gbps",
     "tcp_nat_gbps_captured",
+    "tcp_nat6_gbps",
     "conntrack_100k_slowdown",
     "tap_ping_rtt_us",
     "tap_tcp_gbps",
@@ -240,6 +241,10 @@ pub fn run(only: &[String], progress: &mut dyn FnMut(String)) -> Result<Results,
         });
         let _ = std::fs::remove_dir_all(&dir);
         r.record("tcp_nat_gbps_captured", s);
+    }
+    if wants("tcp_nat6_gbps") {
+        let s = repeat(progress, "tcp_nat6_gbps", || nat::tcp_nat6_gbps(TCP_BYTES));
+        r.record("tcp_nat6_gbps", s);
     }
     if wants("conntrack_100k_slowdown") {
         r.params

@@ -275,7 +275,12 @@ pub fn conntrack_slowdown(packets: u64) -> f64 {
 
 /// The Docker host of lab 03 in miniature: c1 on docker0, MASQUERADE out of eth0 to remote.
 fn nat_lab() -> Option<(Sim, NodeId, NodeId)> {
-    let lab = crate::scenario::parse(NAT_LAB, "bench").ok()?;
+    lab_nodes(NAT_LAB)
+}
+
+/// The lab's simulation and its `c1` and `remote` nodes.
+fn lab_nodes(text: &str) -> Option<(Sim, NodeId, NodeId)> {
+    let lab = crate::scenario::parse(text, "bench").ok()?;
     let sim = crate::scenario::build::build(&lab, 1).ok()?;
     let (c1, remote) = (sim.find_node("c1")?, sim.find_node("remote")?);
     Some((sim, c1, remote))
@@ -356,6 +361,42 @@ pub fn tcp_nat_gbps(bytes: u64, capture: Option<&std::path::PathBuf>) -> f64 {
     bytes as f64 * 8.0 / secs / 1e9
 }
 
+/// A Docker host as `docker:` makes it: `c1` on a network with IPv6 (a ULA subnet, so NAT66)
+/// and `remote` on the LAN. Docker's own ip6tables rules decide each packet.
+const DOCKER_NAT6_LAB: &str = "version: 1
+name: bench
+captures: none
+docker:
+  host: {name: dockerhost, eth0: 192.0.2.10/24, ipv6: '2001:db8::10/64'}
+  networks:
+    - {name: v6net, subnet: 172.18.0.0/16, subnet6: 'fd00:18::/64'}
+  containers:
+    - {name: c1, networks: [v6net]}
+hosts:
+  - {name: remote, interfaces: {eth0: {ip: 192.0.2.1/24, ipv6: '2001:db8::1/64'}}}
+links:
+  - [dockerhost:eth0, remote:eth0]
+";
+
+/// TCP bulk over IPv6 from a container on a Docker network with IPv6 through the Docker
+/// host's bridge, its FORWARD chains and NAT66 MASQUERADE to a remote host: simulated
+/// payload Gbit/s per wall second, no capture.
+pub fn tcp_nat6_gbps(bytes: u64) -> f64 {
+    let Some((mut sim, c1, remote)) = lab_nodes(DOCKER_NAT6_LAB) else {
+        return 0.0;
+    };
+    let t = Wall::now();
+    let _ = sim.start_command(remote, CmdId(0), &argv("bulk-recv 40000"), "");
+    let cmd = format!("bulk-send 2001:db8::1 40000 {bytes}");
+    let _ = sim.start_command(c1, CmdId(1), &argv(&cmd), "");
+    let ok = super::wait_for(&mut sim, CmdId(1)).is_some_and(|r| r.exit_code == 0);
+    let secs = t.elapsed().as_secs_f64();
+    if !ok {
+        return 0.0;
+    }
+    bytes as f64 * 8.0 / secs / 1e9
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -373,5 +414,6 @@ mod tests {
         assert!(super::tcp_nat_gbps(1_000_000, Some(&dir.path().to_path_buf())) > 0.0);
         assert!(dir.path().join("all.pcapng").is_file());
         assert!(super::udp_nat_mpps(1_000) > 0.0);
+        assert!(super::tcp_nat6_gbps(1_000_000) > 0.0);
     }
 }

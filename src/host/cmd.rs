@@ -1,7 +1,7 @@
 //! Commands as a student types them, parsed before anything runs so that `hoplab check`
 //! rejects a bad one with its location.
 
-use smoltcp::wire::Ipv4Address;
+use smoltcp::wire::{IpAddress, Ipv4Address};
 
 pub use crate::host::resolve::Dest;
 use crate::time::Duration;
@@ -80,7 +80,8 @@ pub struct NcArgs {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct BulkSendArgs {
-    pub host: Ipv4Address,
+    /// IPv4 or IPv6.
+    pub host: IpAddress,
     pub port: u16,
     pub bytes: u64,
     pub source_port: Option<u16>,
@@ -597,7 +598,9 @@ fn parse_bulk_send(args: &[String]) -> Result<BulkSendArgs, String> {
     }
     match pos.as_slice() {
         [h, p, b] => Ok(BulkSendArgs {
-            host: ipv4(h)?,
+            host: h
+                .parse::<IpAddress>()
+                .map_err(|_| format!("{h}: not an IP address (this command takes addresses)"))?,
             port: port(p)?,
             bytes: parse_size(b)?,
             source_port,
@@ -750,6 +753,10 @@ mod tests {
         assert_eq!((t.dest, t.dest_argc), (Dest::Name("web".into()), 3));
         // The transfer tools still take addresses only.
         assert!(parse(&argv("bulk-send web 80 1M")).is_err());
+        assert!(matches!(
+            parse(&argv("bulk-send 2001:db8::1 80 1M")),
+            Ok(Command::BulkSend(a)) if a.host.to_string() == "2001:db8::1"
+        ));
     }
 
     #[test]

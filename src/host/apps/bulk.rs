@@ -8,6 +8,7 @@
 use std::fmt::Write;
 
 use smoltcp::socket::tcp;
+use smoltcp::wire::{IpAddress, IpEndpoint};
 
 use super::tcp::{self as tcpx, Client, Conn};
 use super::{App, Held};
@@ -139,14 +140,11 @@ pub struct BulkSend {
 
 impl BulkSend {
     pub fn start(args: BulkSendArgs, now: Instant, net: &mut Net) -> Result<BulkSend, String> {
-        let conn = Client::connect(
-            net,
-            args.host,
-            args.port,
-            args.source_port,
-            4096,
-            BULK_BUFFER,
-        )
+        let (port, sport) = (args.port, args.source_port);
+        let conn = match args.host {
+            IpAddress::Ipv4(ip) => Client::connect(net, ip, port, sport, 4096, BULK_BUFFER),
+            IpAddress::Ipv6(ip) => Client::connect6(net, ip, None, port, sport, 4096, BULK_BUFFER),
+        }
         .map_err(|e| format!("bulk-send: {e}"))?;
         Ok(BulkSend {
             header: args.bytes.to_be_bytes(),
@@ -164,10 +162,9 @@ impl BulkSend {
         let mut out = String::new();
         let _ = write!(
             out,
-            "sent {} bytes to {}:{} in {secs:.6} s (virtual), digest {:016x}",
+            "sent {} bytes to {} in {secs:.6} s (virtual), digest {:016x}",
             self.pattern.bytes(),
-            self.args.host,
-            self.args.port,
+            super::http::endpoint(Some(IpEndpoint::new(self.args.host, self.args.port))),
             self.pattern.digest()
         );
         if !note.is_empty() {
@@ -264,7 +261,8 @@ impl BulkRecv {
     pub fn start(port: u16, _now: Instant, net: &mut Net) -> BulkRecv {
         BulkRecv {
             port,
-            listeners: tcpx::listen_all(net, port, BULK_BUFFER, 4096),
+            // A `[::]` socket: it takes both families.
+            listeners: tcpx::listen_all_family(net, port, BULK_BUFFER, 4096, true),
             sock: None,
             header: Vec::with_capacity(HEADER),
             pattern: Pattern::default(),
@@ -278,7 +276,7 @@ impl BulkRecv {
         let peer = self
             .sock
             .and_then(|s| net.socket::<tcp::Socket>(s).remote_endpoint())
-            .map(|e| format!("{}:{}", e.addr, e.port))
+            .map(|e| super::http::endpoint(Some(e)))
             .unwrap_or_else(|| "nobody".into());
         let secs = self
             .start

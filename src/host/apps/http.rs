@@ -139,7 +139,8 @@ impl HttpServer {
     }
 }
 
-fn endpoint(e: Option<IpEndpoint>) -> String {
+/// An endpoint as programs print one: `10.0.0.1:80`, `[2001:db8::1]:80`; none is empty.
+pub(super) fn endpoint(e: Option<IpEndpoint>) -> String {
     match e {
         Some(IpEndpoint {
             addr: smoltcp::wire::IpAddress::Ipv6(a),
