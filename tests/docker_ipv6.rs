@@ -40,6 +40,7 @@ fn a_container_on_an_ipv6_network_has_both_families() {
   - {on: dockerhost, run: docker run -d --name peer --network v6net busybox}
   - {name: proxy, on: peer, run: 'curl -s http://[2001:db8::10]:8080/'}
   - {name: listening, on: dockerhost, show: ss -ltnp}
+  - {name: lo6, on: dockerhost, run: 'curl -s http://[::1]:8080/'}
 ",
     );
     let r = run_lab_text(&y, "docker-v6.yaml");
@@ -81,6 +82,14 @@ fn a_container_on_an_ipv6_network_has_both_families() {
         "{body}"
     );
     let (code, body) = step_out(&r, "proxy");
+    assert_eq!(code, 0, "{body}");
+    assert!(
+        body.contains("Hello from web ([2001:db8:5::2]:80). You came from [2001:db8:5::1]:"),
+        "{body}"
+    );
+    // The host's own ::1 is not DNATed (nat OUTPUT skips it): the IPv6 docker-proxy
+    // takes it.
+    let (code, body) = step_out(&r, "lo6");
     assert_eq!(code, 0, "{body}");
     assert!(
         body.contains("Hello from web ([2001:db8:5::2]:80). You came from [2001:db8:5::1]:"),

@@ -269,3 +269,43 @@ fn lab14_capture_is_tshark_clean_and_holds_neighbor_discovery() {
         1
     );
 }
+
+/// `::1` on `lo`, on a host and on a router's own stack: an echo request is answered, a
+/// `[::]` server answers from it, an IPv4-only one refuses (the kernel's own outcomes,
+/// `tests/kernel_diff_v6.rs`).
+#[test]
+fn the_ipv6_loopback_address_answers_on_hosts_and_routers() {
+    let y = "version: 1
+name: lo6
+captures: none
+hosts:
+  - name: h
+    interfaces: {eth0: {ip: 10.0.0.1/24, ipv6: '2001:db8::1/64'}}
+routers:
+  - name: r
+    interfaces: {eth0: {ip: 10.0.0.2/24, ipv6: '2001:db8::2/64'}}
+links:
+  - [h:eth0, r:eth0]
+steps:
+  - {on: h, run: 'http-server --bind :: 80', background: true}
+  - {on: h, run: 'http-server 8080', background: true}
+  - {on: r, run: 'http-server --bind :: 80', background: true}
+  - {name: h-ping, on: h, run: 'ping -6 -c 1 ::1'}
+  - {name: h-dual, on: h, run: 'curl -s http://[::1]/'}
+  - {name: h-v4, on: h, run: 'curl -sS http://[::1]:8080/'}
+  - {name: r-ping, on: r, run: 'ping -6 -c 1 ::1'}
+  - {name: r-dual, on: r, run: 'curl -s http://[::1]/'}
+";
+    let r = common::run_lab_text(y, "lo6.yaml");
+    for (name, code, text) in [
+        ("h-ping", 0, "64 bytes from ::1: icmp_seq=1 ttl=64 "),
+        ("h-dual", 0, "Hello from h ([::1]:80). You came from [::1]:"),
+        ("h-v4", 7, "Failed to connect to ::1 port 8080"),
+        ("r-ping", 0, "64 bytes from ::1: icmp_seq=1 ttl=64 "),
+        ("r-dual", 0, "Hello from r ([::1]:80). You came from [::1]:"),
+    ] {
+        let (got, out) = common::step_out(&r, name);
+        assert_eq!(got, code, "{name}: {out}");
+        assert!(out.contains(text), "{name}: {out}");
+    }
+}

@@ -513,6 +513,51 @@ fn kd_v6_curl_to_dual_and_ipv4_only_servers() {
 }
 
 #[test]
+fn kd_v6_loopback_address() {
+    // ::1 on `lo`: a `[::]` server answers there, an IPv4-only one refuses, and the
+    // kernel answers an echo request itself.
+    if !privileged("kd_v6_loopback_address") {
+        return;
+    }
+    let bed = Bed::with_prefix("kd_v6_loopback_address", "v6b-");
+    let mut dual = bed.serve(&bed.b, "python3 -m http.server --bind :: 80", 80);
+    let mut v4 = bed.serve(&bed.b, "python3 -m http.server 8080", 8080);
+    let cmds = [
+        r"curl -s -o /dev/null -w %{http_code}/%{remote_ip}\n http://[::1]/",
+        "curl -sS http://[::1]:8080/",
+        "ping -6 -c 1 ::1",
+    ];
+    let kernel: Vec<(String, i64)> = cmds.iter().map(|c| bed.run_both(&bed.b, c)).collect();
+    kill(&mut dual);
+    kill(&mut v4);
+    let mut steps = SERVERS.to_string();
+    for (i, c) in cmds.iter().enumerate() {
+        let at = if i == 0 { "at: 1s, " } else { "" };
+        let quoted: Vec<String> = c
+            .split(' ')
+            .map(|w| match w.starts_with('%') {
+                true => format!("\"{w}\""),
+                false => w.to_string(),
+            })
+            .collect();
+        steps += &format!("  - {{{at}on: b, run: '{}'}}\n", quoted.join(" "));
+    }
+    let v = hoplab(&steps, None);
+    for (i, (k, code)) in kernel.iter().enumerate() {
+        let (ours, our_code) = step(&v, i + 2);
+        assert_eq!(
+            (without_times(&without_ms(&ours)), our_code),
+            (without_times(&without_ms(k)), *code),
+            "{}",
+            cmds[i]
+        );
+    }
+    assert_eq!(kernel[0].0, "200/::1\n");
+    assert_eq!(kernel[1].1, 7);
+    assert_eq!(kernel[2].1, 0);
+}
+
+#[test]
 fn kd_v6_ss_lists_dual_and_ipv4_listeners() {
     if !privileged("kd_v6_ss_lists_dual_and_ipv4_listeners") {
         return;

@@ -364,15 +364,16 @@ impl Net {
     /// Whether interface `i` speaks IPv6: IPv6 on (a host's), or a routed stack's IP
     /// interface holding an IPv6 address.
     pub fn has_ipv6(&self, i: usize) -> bool {
-        self.ifaces.get(i).is_some_and(|f| {
-            f.config.ipv6.is_some()
-                || f.ip_medium
-                    && self.routed.is_some()
-                    && f.iface
-                        .ip_addrs()
-                        .iter()
-                        .any(|c| matches!(c, IpCidr::Ipv6(_)))
-        })
+        self.lo == Some(i)
+            || self.ifaces.get(i).is_some_and(|f| {
+                f.config.ipv6.is_some()
+                    || f.ip_medium
+                        && self.routed.is_some()
+                        && f.iface
+                            .ip_addrs()
+                            .iter()
+                            .any(|c| matches!(c, IpCidr::Ipv6(_)))
+            })
     }
 
     /// The interface of a routed stack holding the IPv6 address `ip`.
@@ -639,7 +640,11 @@ impl Net {
     /// The interface an IPv6 packet to `dst` leaves by: the one asked for (`-I`, `%eth0`),
     /// the first with IPv6 for a link-local destination (the kernel's fe80::/64 route of
     /// the first device), the longest prefix holding `dst`, else the IPv6 gateway's.
-    pub fn route6(&self, dst: Ipv6Address, dev: Option<usize>) -> Option<usize> {
+    pub fn route6(&mut self, dst: Ipv6Address, dev: Option<usize>) -> Option<usize> {
+        if dst.is_loopback() && self.routed.is_none() {
+            self.ensure_loopback();
+            return self.lo;
+        }
         if let Some(r) = &self.routed {
             // A router's stack: the interface of the source its owner would pick.
             let name = dev.map(|d| self.ifaces[d].config.name.as_str());
@@ -685,6 +690,9 @@ impl Net {
                     _ => None,
                 });
         }
+        if self.lo == Some(iface) {
+            return Some(Ipv6Address::LOCALHOST);
+        }
         let c = &self.ifaces.get(iface)?.config;
         let addrs = c.ipv6_addrs();
         if dst.is_unicast_link_local() {
@@ -706,14 +714,22 @@ impl Net {
         self.ifaces.iter().position(|f| f.config.name == name)
     }
 
-    /// Gives a host its loopback interface (127.0.0.1/8), once: made when a program first
-    /// sends to 127/8 or listens on every address, so a host that does neither holds none.
+    /// Gives a host its loopback interface (127.0.0.1/8 and ::1/128), once: made when a
+    /// program first sends to 127/8 or ::1 or listens on every address, so a host that does
+    /// neither holds none.
     pub fn ensure_loopback(&mut self) {
         if self.lo.is_some() || self.routed.is_some() {
             return;
         }
         let cidr = Ipv4Cidr::new(Ipv4Address::new(127, 0, 0, 1), 8);
-        let lo = ip_iface("lo".into(), cidr, 65536, &mut self.rng, Instant::ZERO);
+        let mut lo = ip_iface("lo".into(), cidr, 65536, &mut self.rng, Instant::ZERO);
+        lo.iface.update_ip_addrs(|addrs| {
+            let _ = addrs.push(IpCidr::Ipv6(Ipv6Cidr::new(Ipv6Address::LOCALHOST, 128)));
+        });
+        let _ = lo
+            .iface
+            .routes_mut()
+            .add_default_ipv6_route(Ipv6Address::LOCALHOST);
         self.ifaces.push(lo);
         self.lo = Some(self.ifaces.len() - 1);
     }

@@ -10,7 +10,7 @@
 //!
 //! The stack is built when the first program starts, so an idle router holds no sockets.
 
-use smoltcp::wire::{IpAddress, Ipv4Address, Ipv4Cidr, Ipv4Packet};
+use smoltcp::wire::{IpAddress, Ipv4Address, Ipv4Cidr, Ipv4Packet, Ipv6Address, Ipv6Cidr};
 
 use super::Router;
 use crate::host::Stack;
@@ -74,6 +74,8 @@ impl Router {
                     net.add_routed_addr6(&name, *c, mtu, now);
                 }
             }
+            let lo6 = Ipv6Cidr::new(Ipv6Address::LOCALHOST, 128);
+            net.add_routed_addr6(LO, lo6, LO_MTU, now);
             self.stack = Some(Stack::new(net).with_first_pid(FIRST_PID));
         }
         self.refresh_sources();

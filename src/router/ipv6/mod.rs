@@ -654,10 +654,7 @@ impl Router {
     /// router takes it.
     fn receive_loopback6(&mut self, now: Instant, mut frame: Vec<u8>, ctx: &mut Ctx<'_>) {
         if !self.nf6() {
-            let dst = Ipv6Packet::new_unchecked(&frame[ETH_HEADER_LEN..]).dst_addr();
-            if let Some(dev) = (0..self.ns.ifaces.len()).find(|d| self.has_addr6(*d, dst)) {
-                self.local6(now, dev, &frame[ETH_HEADER_LEN..], false, ctx);
-            }
+            self.loopback_local6(now, &frame, ctx);
             return;
         }
         let lo = Some(IpAddress::Ipv6(Ipv6Address::LOCALHOST));
@@ -674,8 +671,15 @@ impl Router {
         if !self.pass(now, out, &frame, ctx) {
             return;
         }
+        self.loopback_local6(now, &frame, ctx);
+    }
+
+    /// A looped-back IPv6 packet for the router: to one of its addresses, or to ::1.
+    fn loopback_local6(&mut self, now: Instant, frame: &[u8], ctx: &mut Ctx<'_>) {
         let dst = Ipv6Packet::new_unchecked(&frame[ETH_HEADER_LEN..]).dst_addr();
-        if let Some(dev) = (0..self.ns.ifaces.len()).find(|d| self.has_addr6(*d, dst)) {
+        let dev = (0..self.ns.ifaces.len()).find(|d| self.has_addr6(*d, dst));
+        // ::1 is `lo`'s: the device only picks a group reply's source, never asked here.
+        if let Some(dev) = dev.or(dst.is_loopback().then_some(0)) {
             self.local6(now, dev, &frame[ETH_HEADER_LEN..], false, ctx);
         }
     }
@@ -846,6 +850,9 @@ impl Router {
             })
             .collect();
         let mut link_local = Vec::new();
+        // ::1 speaks from itself, through `lo`.
+        let lo = Ipv6Address::LOCALHOST;
+        sources.push((Ipv6Cidr::new(lo, 128), 0, lo));
         for dev in 0..self.ns.ifaces.len() {
             for c in self.addrs6(dev) {
                 sources.push((Ipv6Cidr::new(c.address(), 128), 0, c.address()));
