@@ -175,7 +175,7 @@ fn a_container_run_mid_lab_is_published_and_named() {
         "{}",
         o[5]
     );
-    assert_eq!(o[6], "80/tcp -> 0.0.0.0:8081\n");
+    assert_eq!(o[6], "80/tcp -> 0.0.0.0:8081\n80/tcp -> [::]:8081\n");
 }
 
 #[test]
@@ -208,7 +208,7 @@ fn connect_and_disconnect_add_and_remove_an_interface_and_move_the_ports() {
          172.18.0.0/16 dev eth1 proto kernel scope link src 172.18.0.2 \n\
          172.19.0.0/16 dev eth0 proto kernel scope link src 172.19.0.2 \n"
     );
-    assert_eq!(o[3], "80/tcp -> 0.0.0.0:8080\n");
+    assert_eq!(o[3], "80/tcp -> 0.0.0.0:8080\n80/tcp -> [::]:8080\n");
     assert!(o[4].contains("Hello from c (172.18.0.2:80)"), "{}", o[4]);
     assert!(!o[6].contains("eth0"), "{}", o[6]);
     assert!(o[6].contains("eth1@"), "{}", o[6]);

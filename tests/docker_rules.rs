@@ -985,8 +985,11 @@ fn published_ports_resolve_to_bindings() {
         .map(|b| (b.container, b.host_ip.to_string(), b.host_port, b.ctr_port))
         .collect();
     let want = [
+        // Each wildcard mapping also on [::], the same port (docker-proxy's alone here).
         (0, "0.0.0.0".to_string(), 32768, 80),
+        (0, "::".to_string(), 32768, 80),
         (0, "0.0.0.0".to_string(), 32769, 81),
+        (0, "::".to_string(), 32769, 81),
         // Routed: no host port.
         (1, "0.0.0.0".to_string(), 0, 80),
         // host_binding_ipv4; the wildcard bindings hold 32768 and 32769 on every address.

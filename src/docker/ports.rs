@@ -93,12 +93,18 @@ pub struct Binding {
 }
 
 impl Binding {
-    /// iptables or ip6tables.
+    /// iptables or ip6tables: the host address's family.
     pub fn family(&self) -> Family {
         match self.host_ip {
             IpAddress::Ipv4(_) => Family::V4,
             IpAddress::Ipv6(_) => Family::V6,
         }
+    }
+
+    /// `[::]` served by docker-proxy alone toward a container without IPv6: no rule at
+    /// all, the proxy connects to the container's IPv4 address.
+    pub fn proxy_only(&self) -> bool {
+        self.host_ip.version() != self.ctr_ip.version()
     }
 }
 
@@ -108,6 +114,11 @@ impl Binding {
 /// the network's `host_binding_ipv4`, else the daemon's `--ip`. Routed networks map no host
 /// port (moby `port.go`: "PBs in routed mode don't map ports on the host"). A mapping whose
 /// host port is taken is left out: Docker would refuse to start the container.
+///
+/// A wildcard IPv4 mapping is also bound on `[::]`, the same host port: to the container's
+/// IPv6 address with NAT66 rules on a network with IPv6, else (with the userland proxy)
+/// served by docker-proxy alone toward its IPv4 address (`docker-netfilter.md` §1.6,
+/// moby `port_mapping_linux.go`).
 pub fn port_bindings(
     daemon: &Daemon,
     networks: &[Network],
@@ -173,7 +184,25 @@ pub fn bind(
             (_, Some(ip)) if ip.is_unspecified() => Ipv6Address::UNSPECIFIED,
             _ => continue,
         };
-        let Some(ctr6) = ep.ip6 else { continue };
+        let Some(ctr6) = ep.ip6 else {
+            // No IPv6 in the container: docker-proxy alone serves `[::]`, on the port the
+            // IPv4 side took.
+            let wildcard4 = v4.is_some_and(|ip| ip.is_unspecified());
+            if let (Some(p), true, true) = (host_port, wildcard4, daemon.userland_proxy)
+                && ports.request(IpAddress::Ipv6(ip6), pm.proto, p).is_some()
+            {
+                out.push(Binding {
+                    container: ci,
+                    network: ep.network,
+                    host_ip: IpAddress::Ipv6(ip6),
+                    host_port: p,
+                    ctr_ip: IpAddress::Ipv4(ep.ip),
+                    ctr_port: pm.ctr_port,
+                    proto: pm.proto,
+                });
+            }
+            continue;
+        };
         let routed = net.gateway_mode(Family::V6) == super::GatewayMode::Routed;
         let port = match (routed, host_port) {
             (true, _) => 0,
@@ -329,5 +358,119 @@ mod publish_tests {
         assert!(parse_publish("80/sctp").is_err());
         assert!(parse_publish("x:80").is_err());
         assert!(parse_publish("8080:0").is_err());
+    }
+}
+
+#[cfg(test)]
+mod family_tests {
+    use smoltcp::wire::{EthernetAddress, Ipv4Cidr, Ipv6Cidr};
+
+    use super::*;
+    use crate::docker::model::{Endpoint, GatewayMode, Subnet6};
+
+    fn web(ip6: Option<Ipv6Address>, publish: PortMap) -> Container {
+        Container {
+            name: "web".into(),
+            id: "a".repeat(64),
+            endpoints: vec![Endpoint {
+                network: 0,
+                ip: Ipv4Address::new(172, 18, 0, 2),
+                ip6,
+                mac: EthernetAddress([2, 0, 0, 0, 0, 2]),
+            }],
+            publish: vec![publish],
+        }
+    }
+
+    fn net(v6: bool) -> Network {
+        let mut n = Network::user(
+            "n",
+            "b".repeat(64),
+            Ipv4Cidr::new(Ipv4Address::new(172, 18, 0, 0), 16),
+        );
+        if v6 {
+            let a = |s: &str| s.parse::<Ipv6Address>().unwrap();
+            n.ipv6 = Some(Subnet6 {
+                subnet: Ipv6Cidr::new(a("fd00::"), 64),
+                gateway: a("fd00::1"),
+            });
+        }
+        n
+    }
+
+    fn pm(host_ip: Option<IpAddress>, host_port: u16) -> PortMap {
+        PortMap {
+            host_ip,
+            host_port,
+            ctr_port: 80,
+            proto: Proto::Tcp,
+        }
+    }
+
+    /// (host, host port, container) of each binding, and whether it is the proxy's alone.
+    fn shape(daemon: &Daemon, net: Network, c: Container) -> Vec<(String, u16, String, bool)> {
+        port_bindings(daemon, &[net], &[c])
+            .iter()
+            .map(|b| {
+                (
+                    b.host_ip.to_string(),
+                    b.host_port,
+                    b.ctr_ip.to_string(),
+                    b.proxy_only(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_wildcard_mapping_is_bound_on_both_families() {
+        let d = Daemon::default();
+        let ctr6 = "fd00::2".parse().ok();
+        // With IPv6: NAT66 to the container's IPv6 address, on the same host port.
+        assert_eq!(
+            shape(&d, net(true), web(ctr6, pm(None, 0))),
+            vec![
+                ("0.0.0.0".into(), 32768, "172.18.0.2".into(), false),
+                ("::".into(), 32768, "fd00::2".into(), false),
+            ]
+        );
+        // Without: docker-proxy alone serves [::], toward the IPv4 address.
+        assert_eq!(
+            shape(&d, net(false), web(None, pm(None, 8080))),
+            vec![
+                ("0.0.0.0".into(), 8080, "172.18.0.2".into(), false),
+                ("::".into(), 8080, "172.18.0.2".into(), true),
+            ]
+        );
+        // Nothing serves it without the proxy; a specific address is its family alone.
+        let no_proxy = Daemon {
+            userland_proxy: false,
+            ..Daemon::default()
+        };
+        assert_eq!(
+            shape(&no_proxy, net(false), web(None, pm(None, 8080))).len(),
+            1
+        );
+        let lo = Some(IpAddress::v4(127, 0, 0, 1));
+        assert_eq!(shape(&d, net(false), web(None, pm(lo, 8080))).len(), 1);
+        // `[::]::80`: IPv6 alone.
+        let any6 = Some(IpAddress::Ipv6(Ipv6Address::UNSPECIFIED));
+        assert_eq!(
+            shape(&d, net(true), web(ctr6, pm(any6, 0))),
+            vec![("::".into(), 32768, "fd00::2".into(), false)]
+        );
+        // Routed IPv6 maps no host port; routed IPv4 none either, and no proxy then.
+        let mut routed = net(true);
+        routed.gateway_mode_ipv6 = GatewayMode::Routed;
+        assert_eq!(
+            shape(&d, routed, web(ctr6, pm(None, 8080))),
+            vec![
+                ("0.0.0.0".into(), 8080, "172.18.0.2".into(), false),
+                ("::".into(), 0, "fd00::2".into(), false),
+            ]
+        );
+        let mut routed4 = net(false);
+        routed4.gateway_mode_ipv4 = GatewayMode::Routed;
+        assert_eq!(shape(&d, routed4, web(None, pm(None, 8080))).len(), 1);
     }
 }

@@ -153,7 +153,10 @@ impl RuleBook {
             let layout = self.layout;
             let p = self.program(family);
             p.set_removing(!up);
-            for b in bindings.iter().filter(|b| b.family() == family) {
+            for b in bindings
+                .iter()
+                .filter(|b| b.family() == family && !b.proxy_only())
+            {
                 if let Some(net) = networks.get(b.network) {
                     layout.published_port(p, &FamilyNet { net, family }, b);
                 }

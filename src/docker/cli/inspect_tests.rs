@@ -260,6 +260,10 @@ const WEB_V29: &str = r#"[
                     {
                         "HostIp": "0.0.0.0",
                         "HostPort": "8080"
+                    },
+                    {
+                        "HostIp": "::",
+                        "HostPort": "8080"
                     }
                 ]
             },
@@ -533,11 +537,19 @@ fn several_networks_ports_static_address_and_extra_hosts() {
                     {{
                         "HostIp": "0.0.0.0",
                         "HostPort": "{eph}"
+                    }},
+                    {{
+                        "HostIp": "::",
+                        "HostPort": "{eph}"
                     }}
                 ],
                 "80/tcp": [
                     {{
                         "HostIp": "0.0.0.0",
+                        "HostPort": "8080"
+                    }},
+                    {{
+                        "HostIp": "::",
                         "HostPort": "8080"
                     }}
                 ]

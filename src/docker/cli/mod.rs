@@ -16,10 +16,10 @@
 //! exited one is what moby's `releaseNetwork` leaves: listed by `docker ps -a` only, no
 //! published ports, on no network, its endpoints' runtime data cleared in `docker inspect`.
 //!
-//! A port published on a network with IPv6 is bound for both families (`80/tcp ->
-//! 0.0.0.0:8080`, `80/tcp -> [::]:8080`). On a network without IPv6, Docker 28+ also binds
-//! `[::]`, served by docker-proxy alone toward the container's IPv4 address; hoplab does not
-//! make that binding, so only the IPv4 one is listed there.
+//! A port published without a host address is bound for both families (`80/tcp ->
+//! 0.0.0.0:8080`, `80/tcp -> [::]:8080`): on a network with IPv6 through NAT66 rules, on one
+//! without (and with the userland proxy) through docker-proxy alone, toward the container's
+//! IPv4 address.
 
 mod container;
 mod inspect;

@@ -334,20 +334,22 @@ fn network_inspect_lookup_and_errors() {
     );
 }
 
+/// A wildcard mapping on a network without IPv6 is bound on `[::]` too (served by
+/// docker-proxy alone).
 #[test]
-fn docker_port_lists_the_ipv4_bindings() {
+fn docker_port_lists_both_families_bindings() {
     let v = lab(Engine::V29);
     assert_eq!(
         run(&argv("docker port web"), &v).unwrap(),
-        "80/tcp -> 0.0.0.0:8080\n"
+        "80/tcp -> 0.0.0.0:8080\n80/tcp -> [::]:8080\n"
     );
     assert_eq!(
         run(&argv("docker port web 80"), &v).unwrap(),
-        "0.0.0.0:8080\n"
+        "0.0.0.0:8080\n[::]:8080\n"
     );
     assert_eq!(
         run(&argv("docker container port 4e7a 80/tcp"), &v).unwrap(),
-        "0.0.0.0:8080\n"
+        "0.0.0.0:8080\n[::]:8080\n"
     );
     assert_eq!(run(&argv("docker port db"), &v).unwrap(), "");
     assert_eq!(
@@ -407,7 +409,7 @@ fn docker_port_sorts_naturally_and_shows_routed_bindings() {
     v.bindings = port_bindings(&v.daemon, &v.networks, &v.containers);
     assert_eq!(
         run(&argv("docker port web"), &v).unwrap(),
-        "53/udp -> 127.0.0.1:5353\n80/tcp -> 0.0.0.0:8080\n443/tcp -> 0.0.0.0:8443\n"
+        "53/udp -> 127.0.0.1:5353\n80/tcp -> 0.0.0.0:8080\n80/tcp -> [::]:8080\n443/tcp -> 0.0.0.0:8443\n443/tcp -> [::]:8443\n"
     );
     assert_eq!(
         run(&argv("docker port db"), &v).unwrap(),
@@ -420,9 +422,9 @@ fn docker_ps_table() {
     let v = lab(Engine::V29);
     assert_eq!(
         run(&argv("docker ps"), &v).unwrap(),
-        "CONTAINER ID   IMAGE     COMMAND   CREATED         STATUS         PORTS                  NAMES\n\
-         c2d4e6f8a0b1   busybox   \"sh\"      2 minutes ago   Up 2 minutes                          db\n\
-         4e7a1c9b2d8f   busybox   \"sh\"      2 minutes ago   Up 2 minutes   0.0.0.0:8080->80/tcp   web\n"
+        "CONTAINER ID   IMAGE     COMMAND   CREATED         STATUS         PORTS                                     NAMES\n\
+         c2d4e6f8a0b1   busybox   \"sh\"      2 minutes ago   Up 2 minutes                                             db\n\
+         4e7a1c9b2d8f   busybox   \"sh\"      2 minutes ago   Up 2 minutes   0.0.0.0:8080->80/tcp, [::]:8080->80/tcp   web\n"
     );
     assert_eq!(
         run(&argv("docker container ls -aq"), &v).unwrap(),
@@ -435,8 +437,8 @@ fn docker_ps_table() {
     early.containers.truncate(1);
     assert_eq!(
         run(&argv("docker ps"), &early).unwrap(),
-        "CONTAINER ID   IMAGE     COMMAND   CREATED        STATUS                  PORTS                  NAMES\n\
-         4e7a1c9b2d8f   busybox   \"sh\"      1 second ago   Up Less than a second   0.0.0.0:8080->80/tcp   web\n"
+        "CONTAINER ID   IMAGE     COMMAND   CREATED        STATUS                  PORTS                                     NAMES\n\
+         4e7a1c9b2d8f   busybox   \"sh\"      1 second ago   Up Less than a second   0.0.0.0:8080->80/tcp, [::]:8080->80/tcp   web\n"
     );
     assert_eq!(
         run(&argv("docker ps foo"), &v).unwrap_err(),
@@ -464,7 +466,7 @@ fn ps_ports_group_like_displayable_ports() {
     v.bindings = port_bindings(&v.daemon, &v.networks, &v.containers);
     let out = run(&argv("docker ps"), &v).unwrap();
     assert!(
-        out.contains("   0.0.0.0:80-82->80-82/tcp, 0.0.0.0:8443->443/tcp   web\n"),
+        out.contains("   0.0.0.0:80-82->80-82/tcp, [::]:80-82->80-82/tcp, 0.0.0.0:8443->443/tcp, [::]:8443->443/tcp   web\n"),
         "{out}"
     );
 }
@@ -729,12 +731,12 @@ fn port_of_an_exited_container_is_empty() {
     };
     assert_eq!(
         run(&argv("docker port web"), &again).unwrap(),
-        "80/tcp -> 0.0.0.0:8080\n"
+        "80/tcp -> 0.0.0.0:8080\n80/tcp -> [::]:8080\n"
     );
     assert!(
         run(&argv("docker ps"), &again)
             .unwrap()
-            .contains("   Up 30 seconds   0.0.0.0:8080->80/tcp   web\n")
+            .contains("   Up 30 seconds   0.0.0.0:8080->80/tcp, [::]:8080->80/tcp   web\n")
     );
 }
 
@@ -784,9 +786,9 @@ fn ps_shows_each_containers_image_and_command() {
     }];
     assert_eq!(
         run(&argv("docker ps"), &v).unwrap(),
-        "CONTAINER ID   IMAGE     COMMAND                  CREATED         STATUS          PORTS                  NAMES\n\
-         c2d4e6f8a0b1   busybox   \"sh\"                     2 minutes ago   Up 2 minutes                           db\n\
-         4e7a1c9b2d8f   nginx     \"nginx -g 'daemon of…\"   2 minutes ago   Up 30 seconds   0.0.0.0:8080->80/tcp   web\n"
+        "CONTAINER ID   IMAGE     COMMAND                  CREATED         STATUS          PORTS                                     NAMES\n\
+         c2d4e6f8a0b1   busybox   \"sh\"                     2 minutes ago   Up 2 minutes                                              db\n\
+         4e7a1c9b2d8f   nginx     \"nginx -g 'daemon of…\"   2 minutes ago   Up 30 seconds   0.0.0.0:8080->80/tcp, [::]:8080->80/tcp   web\n"
     );
     let full = run(&argv("docker ps --no-trunc"), &v).unwrap();
     assert!(
