@@ -204,11 +204,6 @@ fn bad_ipv6_settings_are_refused_where_they_are_written() {
             "enable_ipv6 is false",
         ),
         (
-            "{name: v6net, subnet6: 'fd00::/64', enable_icc: false}",
-            "enable_ipv6",
-            "enable_icc: false",
-        ),
-        (
             "{name: v6net, subnet6: 'fd00::/64', gateway_mode_ipv6: open}",
             "gateway_mode_ipv6",
             "'open' is not nat, nat-unprotected or routed",

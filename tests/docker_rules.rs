@@ -1009,9 +1009,10 @@ fn published_ports_resolve_to_bindings() {
 // ---------------------------------------------------------------------------------------
 
 /// Docker's IPv6 rules are its IPv4 rules with the other family's addresses (the CI pages
-/// list IPv4 alone): for a network with IPv6, in every engine, gateway mode, ICC and proxy
-/// setting, `ip6tables -S` of each table reads as `iptables -S` with bridge1's addresses
-/// swapped for its IPv6 ones, ICMP for ICMPv6 and 127.0.0.0/8 for ::1. What IPv4 alone has
+/// list IPv4 alone): for a network with IPv6, in every engine, gateway mode, ICC, internal
+/// and proxy setting, `ip6tables -S` of each table reads as `iptables -S` with bridge1's
+/// addresses swapped for its IPv6 ones, ICMP for ICMPv6 and 127.0.0.0/8 for ::1. What IPv4
+/// alone has
 /// drops out: docker0 (no IPv6), the raw rule of a port bound to 127.0.0.1 (none here), and
 /// the FORWARD policy, set for IPv6 only when an IPv6 network turned forwarding on.
 #[test]
@@ -1019,7 +1020,13 @@ fn ipv6_rules_mirror_the_ipv4_rules() {
     use hoplab::docker::Subnet6;
     use smoltcp::wire::{Ipv6Address, Ipv6Cidr};
     let a6 = |s: &str| s.parse::<Ipv6Address>().unwrap();
-    for engine in [Engine::V27, Engine::V28, Engine::V29] {
+    for (engine, proxy) in [
+        (Engine::V27, true),
+        (Engine::V28, true),
+        (Engine::V29, true),
+        (Engine::V27, false),
+        (Engine::V29, false),
+    ] {
         for mode in [
             GatewayMode::Nat,
             GatewayMode::NatUnprotected,
@@ -1028,6 +1035,7 @@ fn ipv6_rules_mirror_the_ipv4_rules() {
             for (icc, internal) in [(true, false), (false, false), (true, true)] {
                 let daemon = Daemon {
                     engine,
+                    userland_proxy: proxy,
                     ..Daemon::default()
                 };
                 let mut net = bridge1();
@@ -1064,7 +1072,7 @@ fn ipv6_rules_mirror_the_ipv4_rules() {
                     assert_eq!(
                         v6,
                         mirrored,
-                        "{engine:?} {mode:?} icc {icc} internal {internal} {table}\n{}",
+                        "{engine:?} proxy {proxy} {mode:?} icc {icc} internal {internal} {table}\n{}",
                         diff(&mirrored, &v6)
                     );
                 }

@@ -242,3 +242,101 @@ fn kd_docker_v6_listings_read_as_ip6tables_prints_them() {
         }
     }
 }
+
+#[test]
+fn kd_docker_v6_icc_off_drops_bridged_ipv6_through_br_netfilter() {
+    // `enable_icc: false` on a network with IPv6: Docker's `-i BR -o BR -j DROP` sees the
+    // frames the bridge forwards between containers once br_netfilter calls ip6tables
+    // (`bridge-nf-call-ip6tables`), neighbour solicitations included; the way out stays
+    // open.
+    let lab = "version: 1
+name: kd-docker-v6-icc
+captures: none
+docker:
+  host: {name: dockerhost, eth0: 192.0.2.10/24, ipv6: '2001:db8::10/64', gateway6: '2001:db8::1'}
+  iptables_version: '1.8.9'
+  networks:
+    - {name: quiet, subnet: 172.18.0.0/16, subnet6: 'fd00:18::/64', enable_icc: false}
+  containers:
+    - {name: a, networks: [quiet]}
+    - {name: b, networks: [quiet]}
+hosts:
+  - name: remote
+    interfaces: {eth0: {ip: 192.0.2.1/24, ipv6: '2001:db8::1/64'}}
+    gateway6: '2001:db8::10'
+links:
+  - [dockerhost:eth0, remote:eth0]
+";
+    let r = probe(
+        "kd_docker_v6_icc",
+        lab,
+        &[
+            Step::Http6("a", 80),
+            Step::Http6("remote", 80),
+            run("b", "curl -s -m 0.5 http://[fd00:18::2]/"),
+            run("b", "curl -s -m 2 --local-port 40000 http://[2001:db8::1]/"),
+        ],
+        // Not the counters: the kernel's hosts also send MLD reports, which the DROP takes.
+        |o| (http(&o[2]), http(&o[3])),
+    );
+    if let Some((neighbour, out)) = r {
+        assert_eq!(neighbour, Http::Failed(28));
+        assert_eq!(
+            out,
+            body("Hello from remote ([2001:db8::1]:80). You came from [2001:db8::10]:40000.")
+        );
+    }
+}
+
+#[test]
+fn kd_docker_v6_without_proxy_hairpin() {
+    // `userland_proxy: false` with IPv6: no `! -i BR` on the DNAT, so a container's own
+    // connection to the published port on the host's address is DNATed back into the
+    // bridge (hairpin): web reaches itself, masqueraded to the bridge's address, and its
+    // neighbour b reaches it with b's own address, the reply un-DNATed on the bridge by
+    // br_netfilter.
+    let lab = "version: 1
+name: kd-docker-v6-hairpin
+captures: none
+docker:
+  host: {name: dockerhost, eth0: 192.0.2.10/24, ipv6: '2001:db8::10/64', gateway6: '2001:db8::1'}
+  iptables_version: '1.8.9'
+  userland_proxy: false
+  networks:
+    - {name: natnet, subnet: 172.18.0.0/16, subnet6: 'fd00:18::/64'}
+  containers:
+    - {name: web, networks: [natnet], publish: ['8080:80']}
+    - {name: b, networks: [natnet]}
+hosts:
+  - name: remote
+    interfaces: {eth0: {ip: 192.0.2.1/24, ipv6: '2001:db8::1/64'}}
+links:
+  - [dockerhost:eth0, remote:eth0]
+";
+    let r = probe(
+        "kd_docker_v6_hairpin",
+        lab,
+        &[
+            Step::Http6("web", 80),
+            run(
+                "web",
+                "curl -s -m 2 --local-port 40000 http://[2001:db8::10]:8080/",
+            ),
+            run(
+                "b",
+                "curl -s -m 2 --local-port 40001 http://[2001:db8::10]:8080/",
+            ),
+        ],
+        |o| (http(&o[1]), http(&o[2])),
+    );
+    if let Some((own, neighbour)) = r {
+        assert_eq!(
+            own,
+            body("Hello from web ([fd00:18::2]:80). You came from [fd00:18::1]:40000.")
+        );
+        assert_eq!(
+            neighbour,
+            body("Hello from web ([fd00:18::2]:80). You came from [fd00:18::3]:40001.")
+        );
+    }
+}

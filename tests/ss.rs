@@ -209,7 +209,8 @@ fn sysctl_lists_what_a_router_models() {
 ");
     assert_eq!(
         text(&r, "all"),
-        "net.bridge.bridge-nf-call-iptables = 0
+        "net.bridge.bridge-nf-call-ip6tables = 0
+net.bridge.bridge-nf-call-iptables = 0
 net.ipv4.conf.all.arp_ignore = 0
 net.ipv4.conf.all.forwarding = 1
 net.ipv4.conf.all.route_localnet = 0

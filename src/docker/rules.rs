@@ -327,8 +327,8 @@ impl Layout {
 }
 
 /// The daemon's nat jumps (`addNATJumpRules`), appended once. In hairpin mode the host's
-/// own connections to 127.0.0.0/8 are DNATed too (IPv6 has no such hairpin: ::1 is never
-/// routed off the host).
+/// own connections to its loopback addresses are DNATed too (the rule names no loopback
+/// address, in either family).
 pub(super) fn nat_jumps(p: &mut Program, hairpin: bool, family: Family) {
     let local = ["-m", "addrtype", "--dst-type", "LOCAL", "-j", DOCKER];
     p.append(Table::Nat, "PREROUTING", spec(local));
@@ -336,7 +336,7 @@ pub(super) fn nat_jumps(p: &mut Program, hairpin: bool, family: Family) {
         Family::V4 => "127.0.0.0/8",
         Family::V6 => "::1/128",
     };
-    let output = if hairpin && family == Family::V4 {
+    let output = if hairpin {
         spec(local)
     } else {
         let [m, addrtype, dst, kind, j, docker] = local;

@@ -171,6 +171,8 @@ pub struct Filtering {
     pub rules: RuleSet,
     /// `net.bridge.bridge-nf-call-iptables` (br_netfilter loaded and on).
     pub bridge_nf: bool,
+    /// `net.bridge.bridge-nf-call-ip6tables`: bridged IPv6 through ip6tables.
+    pub bridge_nf6: bool,
     /// nftables' `bridge` family filter chains, in priority order (see [`BridgeNetfilter`]).
     pub bridge_chains: Vec<BridgeChain>,
 }
@@ -495,7 +497,9 @@ fn egress_name<'a>(ifaces: &'a [RouterIface], route: &Option<route::Route>) -> &
 /// br_netfilter on a bridge whose device is one of the router's interfaces: IPv4 frames the
 /// bridge forwards port to port pass PREROUTING, FORWARD and POSTROUTING with the bridge
 /// device as both interfaces, are conntracked, and NAT applies (a reply un-NATed on the
-/// way). A DNAT to somewhere off the bridge is not re-routed: the frame stays bridged.
+/// way); IPv6 frames likewise through ip6tables when `bridge-nf-call-ip6tables` is on
+/// (neighbour discovery included, as `br_nf_pre_routing_ipv6` passes it). A DNAT to
+/// somewhere off the bridge is not re-routed: the frame stays bridged.
 struct BridgeNetfilter {
     filtering: Rc<RefCell<Filtering>>,
     ifaces: Vec<RouterIface>,
@@ -511,16 +515,22 @@ impl std::fmt::Debug for BridgeNetfilter {
 impl crate::bridge::FrameFilter for BridgeNetfilter {
     fn active(&self) -> bool {
         let f = self.filtering.borrow();
-        f.bridge_nf || !f.bridge_chains.is_empty()
+        f.bridge_nf || f.bridge_nf6 || !f.bridge_chains.is_empty()
     }
 
     fn forward(&mut self, now: Instant, frame: &mut [u8], ports: (&str, &str)) -> bool {
-        let is_ipv4 = EthernetFrame::new_checked(&frame[..])
-            .is_ok_and(|e| e.ethertype() == EthernetProtocol::Ipv4);
-        if !is_ipv4 {
-            return true;
-        }
-        if Ipv4Packet::new_checked(&frame[ETH_HEADER_LEN..]).is_err() {
+        let ethertype = EthernetFrame::new_checked(&frame[..]).map(|e| e.ethertype());
+        let v6 = match ethertype {
+            Ok(EthernetProtocol::Ipv4) => false,
+            Ok(EthernetProtocol::Ipv6) if self.filtering.borrow().bridge_nf6 => true,
+            _ => return true,
+        };
+        let ip = &frame[ETH_HEADER_LEN..];
+        let malformed = match v6 {
+            false => Ipv4Packet::new_checked(ip).is_err(),
+            true => smoltcp::wire::Ipv6Packet::new_checked(ip).is_err(),
+        };
+        if malformed {
             return false;
         }
         // A bridged frame has no route of the router's (TCPMSS leaves it alone).
@@ -531,6 +541,7 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
             rules,
             bridge_nf,
             bridge_chains,
+            ..
         } = &mut *filtering;
         // The `bridge` chains of one hook on one side of br_netfilter's own hook.
         let bridged = |hook: Hook, before: bool, frame: &[u8], rules: &mut dyn Rules| {
@@ -552,7 +563,7 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
             };
             bridge_chains_pass(rules, bridge_chains, hook, before, now, &pkt)
         };
-        if !*bridge_nf {
+        if !v6 && !*bridge_nf {
             return [Hook::Prerouting, Hook::Forward, Hook::Postrouting]
                 .into_iter()
                 .all(|h| bridged(h, true, frame, rules) && bridged(h, false, frame, rules));
@@ -704,7 +715,8 @@ pub struct Router {
     /// The namespace the router is: interfaces, addresses, routes, neighbours, sysctls.
     pub ns: netns::Namespace,
     /// Conntrack, NAT and the rules: shared with the bridges whose device is one of the
-    /// interfaces, which run bridged IPv4 through them when `bridge-nf-call-iptables` is on.
+    /// interfaces, which run bridged IPv4 (IPv6) through them when `bridge-nf-call-iptables`
+    /// (`-ip6tables`) is on.
     filtering: Rc<RefCell<Filtering>>,
     /// Interfaces whose bridge runs spanning tree (`brctl show`'s STP column).
     stp_bridges: Vec<usize>,
@@ -1185,6 +1197,7 @@ impl Router {
                     addr_types_read: std::cell::OnceCell::new(),
                 },
                 bridge_nf: false,
+                bridge_nf6: false,
                 bridge_chains: Vec::new(),
             })),
             limit: icmp::RateLimit::default(),
@@ -1330,6 +1343,13 @@ impl Router {
                     f.bridge_nf = flag(v)?;
                 }
                 f.bridge_nf
+            }
+            "net.bridge.bridge-nf-call-ip6tables" => {
+                let mut f = self.filtering.borrow_mut();
+                if let Some(v) = value {
+                    f.bridge_nf6 = flag(v)?;
+                }
+                f.bridge_nf6
             }
             "net.ipv4.ip_forward" => {
                 if let Some(v) = value {

@@ -290,6 +290,7 @@ impl Router {
     /// The keys hoplab models, in the kernel's order.
     fn sysctl_keys(&self) -> Vec<String> {
         let mut keys: Vec<String> = [
+            "net.bridge.bridge-nf-call-ip6tables",
             "net.bridge.bridge-nf-call-iptables",
             "net.ipv4.conf.all.arp_ignore",
             "net.ipv4.conf.all.forwarding",
@@ -394,7 +395,13 @@ impl Router {
         };
         let flag = matches!(
             key.rsplit('.').next(),
-            Some("ip_forward" | "forwarding" | "route_localnet" | "bridge-nf-call-iptables")
+            Some(
+                "ip_forward"
+                    | "forwarding"
+                    | "route_localnet"
+                    | "bridge-nf-call-iptables"
+                    | "bridge-nf-call-ip6tables"
+            )
         );
         // These are plain integers in the kernel, any non-zero one turning the switch on;
         // hoplab keeps the switch, so it reads back 1.

@@ -703,40 +703,32 @@ fn read_subnet6(
 }
 
 /// What hoplab's IPv6 does not cover yet, refused by name rather than run wrongly: the
-/// nftables backend's `ip6 docker-bridges` table, and the bridge-level filtering (ICC off,
-/// no userland proxy) that needs br_netfilter's IPv6 side.
+/// nftables backend's `ip6 docker-bridges` table.
 fn check_ipv6_support(
     daemon: &Daemon,
     d: &RawDocker,
     networks: &[(Network, Location, Labels)],
     errs: &mut Errors<'_>,
 ) {
+    if daemon.firewall_backend != FirewallBackend::Nftables {
+        return;
+    }
     for (net, loc, _) in networks.iter().filter(|(n, _, _)| n.ipv6.is_some()) {
         let field = d
             .networks
             .iter()
             .find(|n| n.name.value == net.name)
             .and_then(|n| {
-                n.enable_ipv6
-                    .as_ref()
-                    .map(|e| e.referenced)
-                    .or(n.subnet6.as_ref().map(|s| s.referenced))
+                let enable = n.enable_ipv6.as_ref().map(|e| e.referenced);
+                enable.or(n.subnet6.as_ref().map(|s| s.referenced))
             })
             .unwrap_or(*loc);
-        let why = if daemon.firewall_backend == FirewallBackend::Nftables {
-            "the nftables firewall backend's ip6 docker-bridges table"
-        } else if !net.enable_icc {
-            "enable_icc: false (its IPv6 rule needs br_netfilter for IPv6)"
-        } else if !daemon.userland_proxy {
-            "userland_proxy: false (its IPv6 hairpin needs br_netfilter for IPv6)"
-        } else {
-            continue;
-        };
         errs.at(
             field,
             "enable_ipv6",
             format!(
-                "network '{}': IPv6 with {why} is not modelled yet",
+                "network '{}': IPv6 with the nftables firewall backend's ip6 docker-bridges \
+                 table is not modelled yet",
                 net.name
             ),
         );
@@ -1207,8 +1199,10 @@ fn host_sysctls(
     )];
     // br_netfilter, only when a network turns ICC off or the proxy is off
     // (`enableBrNfCallIptables := !EnableICC || !EnableUserlandProxy`, §1.10).
+    // Loading the module turns both families on (`setupBridgeNetFiltering` sets them too).
     if !daemon.userland_proxy || networks.iter().any(|(n, _, _)| !n.enable_icc) {
         out.push(at("net.bridge.bridge-nf-call-iptables=1".to_string(), loc));
+        out.push(at("net.bridge.bridge-nf-call-ip6tables=1".to_string(), loc));
     }
     // Without the proxy, Docker routes 127.0.0.1 to its bridges so that the host's own
     // connections to published ports can be DNATed (`setupLoopbackAddressesRouting`).
