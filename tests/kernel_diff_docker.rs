@@ -8,8 +8,8 @@
 
 mod kernel;
 
-use kernel::docker::{DockerRun, docker_steps};
-use kernel::{Http, Out, Outcome, Step, body, ct, dump, http, ping_outcome, privileged, run};
+use kernel::docker::{both, listing_packets, probe};
+use kernel::{Http, Out, Outcome, Step, body, ct, dump, http, ping_outcome, run};
 
 /// A Docker host (192.0.2.10 on eth0, gateway 192.0.2.1) with `remote` (192.0.2.1) on the
 /// LAN. `docker` holds the `docker:` section's other keys (indented by two); with
@@ -48,67 +48,6 @@ fn publish_lab(engine: u32, remote_via_host: bool) -> String {
         ),
         remote_via_host,
     )
-}
-
-fn rules(r: &DockerRun) -> String {
-    r.rules
-        .iter()
-        .map(|(node, save)| format!("{node}:\n{save}"))
-        .collect()
-}
-
-/// Runs the steps in both worlds; None when skipped. `KD_SHOW=1` prints both worlds' outputs.
-fn both(case: &str, lab: &str, steps: &[Step]) -> Option<DockerRun> {
-    if !privileged(case) {
-        return None;
-    }
-    let r = docker_steps(case, lab, steps);
-    if std::env::var_os("KD_SHOW").is_some() {
-        eprintln!(
-            "{case}\n--- kernel:\n{}\n--- hoplab:\n{}",
-            dump(steps, &r.kernel),
-            dump(steps, &r.hoplab)
-        );
-    }
-    Some(r)
-}
-
-/// Runs the steps in both worlds, reads both with `read` and asserts they agree; returns
-/// the kernel's reading (None when skipped).
-fn probe<T: PartialEq + std::fmt::Debug>(
-    case: &str,
-    lab: &str,
-    steps: &[Step],
-    read: impl Fn(&[Out]) -> T,
-) -> Option<T> {
-    let r = both(case, lab, steps)?;
-    let (k, h) = (read(&r.kernel), read(&r.hoplab));
-    assert_eq!(
-        k,
-        h,
-        "{case}: kernel and hoplab disagree\n--- kernel:\n{}\n--- hoplab:\n{}\n--- rules:\n{}",
-        dump(steps, &r.kernel),
-        dump(steps, &r.hoplab),
-        rules(&r)
-    );
-    Some(k)
-}
-
-/// `iptables -nvL` rules' packet counts and targets (byte counts differ between the two
-/// stacks: SYN options).
-fn listing_packets(o: &Out) -> Vec<String> {
-    o.text
-        .lines()
-        .filter_map(|l| {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            match w.as_slice() {
-                [pkts, _bytes, rest @ ..] if pkts.chars().all(|c| c.is_ascii_digit()) => {
-                    Some(format!("{pkts} {}", rest.join(" ")))
-                }
-                _ => None,
-            }
-        })
-        .collect()
 }
 
 /// Runs `f` for each item on its own thread (the probes mostly wait on timeouts); the results

@@ -9,10 +9,12 @@
 
 mod kernel;
 
-use kernel::docker::{DockerRun, docker_steps};
-use kernel::{Http, Out, Outcome, Step, body, ct, dump, http, ping_outcome, privileged, run};
+use kernel::docker::{listing_packets, probe};
+use kernel::{Http, Outcome, Step, body, ct, http, ping_outcome, run};
 
-fn lab(engine: u32) -> String {
+/// The Docker host and `remote`, with `docker` (the `docker:` section's other keys,
+/// indented by two) in between.
+fn host_lab(docker: &str) -> String {
     format!(
         "version: 1
 name: kd-docker-v6
@@ -20,14 +22,7 @@ captures: none
 docker:
   host: {{name: dockerhost, eth0: 192.0.2.10/24, ipv6: '2001:db8::10/64', gateway: 192.0.2.1, gateway6: '2001:db8::1'}}
   iptables_version: '1.8.9'
-  engine: {engine}
-  networks:
-    - {{name: natnet, subnet: 172.18.0.0/16, subnet6: 'fd00:18::/64'}}
-    - {{name: routednet, subnet: 172.19.0.0/16, subnet6: '2001:db8:42::/64', gateway_mode_ipv6: routed}}
-  containers:
-    - {{name: web, networks: [natnet], publish: ['8080:80']}}
-    - {{name: svc, networks: [routednet], publish: ['80']}}
-hosts:
+{docker}hosts:
   - name: remote
     interfaces: {{eth0: {{ip: 192.0.2.1/24, ipv6: '2001:db8::1/64'}}}}
     gateway6: '2001:db8::10'
@@ -37,53 +32,18 @@ links:
     )
 }
 
-fn saved(r: &DockerRun) -> String {
-    r.rules
-        .iter()
-        .chain(&r.rules6)
-        .map(|(node, save)| format!("{node}:\n{save}"))
-        .collect()
-}
-
-/// Runs the steps in both worlds, reads both with `read` and asserts they agree; returns
-/// the kernel's reading (None when skipped).
-fn probe<T: PartialEq + std::fmt::Debug>(
-    case: &str,
-    lab: &str,
-    steps: &[Step],
-    read: impl Fn(&[Out]) -> T,
-) -> Option<T> {
-    if !privileged(case) {
-        return None;
-    }
-    let r = docker_steps(case, lab, steps);
-    let (k, h) = (read(&r.kernel), read(&r.hoplab));
-    assert_eq!(
-        k,
-        h,
-        "{case}: kernel and hoplab disagree\n--- kernel:\n{}\n--- hoplab:\n{}\n--- rules:\n{}",
-        dump(steps, &r.kernel),
-        dump(steps, &r.hoplab),
-        saved(&r)
-    );
-    Some(k)
-}
-
-/// `ip6tables -nvL` rules' packet counts and targets (byte counts differ between the two
-/// stacks: SYN options).
-fn listing_packets(o: &Out) -> Vec<String> {
-    o.text
-        .lines()
-        .filter_map(|l| {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            match w.as_slice() {
-                [pkts, _bytes, rest @ ..] if pkts.chars().all(|c| c.is_ascii_digit()) => {
-                    Some(format!("{pkts} {}", rest.join(" ")))
-                }
-                _ => None,
-            }
-        })
-        .collect()
+/// natnet and routednet, `web` on the first publishing 8080:80, `svc` on the second 80.
+fn lab(engine: u32) -> String {
+    host_lab(&format!(
+        "  engine: {engine}
+  networks:
+    - {{name: natnet, subnet: 172.18.0.0/16, subnet6: 'fd00:18::/64'}}
+    - {{name: routednet, subnet: 172.19.0.0/16, subnet6: '2001:db8:42::/64', gateway_mode_ipv6: routed}}
+  containers:
+    - {{name: web, networks: [natnet], publish: ['8080:80']}}
+    - {{name: svc, networks: [routednet], publish: ['80']}}
+"
+    ))
 }
 
 #[test]
@@ -249,27 +209,17 @@ fn kd_docker_v6_icc_off_drops_bridged_ipv6_through_br_netfilter() {
     // frames the bridge forwards between containers once br_netfilter calls ip6tables
     // (`bridge-nf-call-ip6tables`), neighbour solicitations included; the way out stays
     // open.
-    let lab = "version: 1
-name: kd-docker-v6-icc
-captures: none
-docker:
-  host: {name: dockerhost, eth0: 192.0.2.10/24, ipv6: '2001:db8::10/64', gateway6: '2001:db8::1'}
-  iptables_version: '1.8.9'
-  networks:
+    let lab = host_lab(
+        "  networks:
     - {name: quiet, subnet: 172.18.0.0/16, subnet6: 'fd00:18::/64', enable_icc: false}
   containers:
     - {name: a, networks: [quiet]}
     - {name: b, networks: [quiet]}
-hosts:
-  - name: remote
-    interfaces: {eth0: {ip: 192.0.2.1/24, ipv6: '2001:db8::1/64'}}
-    gateway6: '2001:db8::10'
-links:
-  - [dockerhost:eth0, remote:eth0]
-";
+",
+    );
     let r = probe(
         "kd_docker_v6_icc",
-        lab,
+        &lab,
         &[
             Step::Http6("a", 80),
             Step::Http6("remote", 80),
@@ -295,27 +245,18 @@ fn kd_docker_v6_without_proxy_hairpin() {
     // bridge (hairpin): web reaches itself, masqueraded to the bridge's address, and its
     // neighbour b reaches it with b's own address, the reply un-DNATed on the bridge by
     // br_netfilter.
-    let lab = "version: 1
-name: kd-docker-v6-hairpin
-captures: none
-docker:
-  host: {name: dockerhost, eth0: 192.0.2.10/24, ipv6: '2001:db8::10/64', gateway6: '2001:db8::1'}
-  iptables_version: '1.8.9'
-  userland_proxy: false
+    let lab = host_lab(
+        "  userland_proxy: false
   networks:
     - {name: natnet, subnet: 172.18.0.0/16, subnet6: 'fd00:18::/64'}
   containers:
     - {name: web, networks: [natnet], publish: ['8080:80']}
     - {name: b, networks: [natnet]}
-hosts:
-  - name: remote
-    interfaces: {eth0: {ip: 192.0.2.1/24, ipv6: '2001:db8::1/64'}}
-links:
-  - [dockerhost:eth0, remote:eth0]
-";
+",
+    );
     let r = probe(
         "kd_docker_v6_hairpin",
-        lab,
+        &lab,
         &[
             Step::Http6("web", 80),
             run(

@@ -457,6 +457,25 @@ fn kill(child: &mut Child) {
 /// and 1.
 const SERVERS: &str = "  - {on: b, run: \"http-server --bind :: 80\", background: true}\n  - {on: b, run: \"http-server 8080\", background: true}\n";
 
+/// The lab's steps: the servers, then each command on `node` (the first a second later,
+/// once the servers listen).
+fn after_servers(node: &str, cmds: &[&str]) -> String {
+    let mut steps = SERVERS.to_string();
+    for (i, c) in cmds.iter().enumerate() {
+        let at = if i == 0 { "at: 1s, " } else { "" };
+        // A step's command line is read as a shell reads it: the format goes in quotes.
+        let quoted: Vec<String> = c
+            .split(' ')
+            .map(|w| match w.starts_with('%') {
+                true => format!("\"{w}\""),
+                false => w.to_string(),
+            })
+            .collect();
+        steps += &format!("  - {{{at}on: {node}, run: '{}'}}\n", quoted.join(" "));
+    }
+    steps
+}
+
 #[test]
 fn kd_v6_curl_to_dual_and_ipv4_only_servers() {
     if !privileged("kd_v6_curl_to_dual_and_ipv4_only_servers") {
@@ -479,21 +498,7 @@ fn kd_v6_curl_to_dual_and_ipv4_only_servers() {
     let kernel: Vec<(String, i64)> = cmds.iter().map(|c| bed.run_both(&bed.a, c)).collect();
     kill(&mut dual);
     kill(&mut v4);
-    let mut steps = SERVERS.to_string();
-    for (i, c) in cmds.iter().enumerate() {
-        let at = if i == 0 { "at: 1s, " } else { "" };
-        // A step's command line is read as a shell reads it: the format goes in quotes.
-        let quoted: Vec<String> = c
-            .split(' ')
-            .map(|w| match w.starts_with('%') {
-                true => format!("\"{w}\""),
-                false => w.to_string(),
-            })
-            .collect();
-        let c = quoted.join(" ");
-        steps += &format!("  - {{{at}on: a, run: '{c}'}}\n");
-    }
-    let v = hoplab(&steps, None);
+    let v = hoplab(&after_servers("a", &cmds), None);
     for (i, (k, code)) in kernel.iter().enumerate() {
         let (ours, our_code) = step(&v, i + 2);
         assert_eq!(
@@ -530,19 +535,7 @@ fn kd_v6_loopback_address() {
     let kernel: Vec<(String, i64)> = cmds.iter().map(|c| bed.run_both(&bed.b, c)).collect();
     kill(&mut dual);
     kill(&mut v4);
-    let mut steps = SERVERS.to_string();
-    for (i, c) in cmds.iter().enumerate() {
-        let at = if i == 0 { "at: 1s, " } else { "" };
-        let quoted: Vec<String> = c
-            .split(' ')
-            .map(|w| match w.starts_with('%') {
-                true => format!("\"{w}\""),
-                false => w.to_string(),
-            })
-            .collect();
-        steps += &format!("  - {{{at}on: b, run: '{}'}}\n", quoted.join(" "));
-    }
-    let v = hoplab(&steps, None);
+    let v = hoplab(&after_servers("b", &cmds), None);
     for (i, (k, code)) in kernel.iter().enumerate() {
         let (ours, our_code) = step(&v, i + 2);
         assert_eq!(

@@ -966,55 +966,33 @@ impl Net {
     /// EADDRINUSE; servers set SO_REUSEADDR, so connections left from an earlier one do not
     /// count).
     pub fn tcp_listening(&self, port: u16) -> bool {
-        self.ifaces.iter().any(|f| {
-            f.sockets.iter().any(|(_, s)| {
-                smoltcp::socket::tcp::Socket::downcast(s)
-                    .is_some_and(|t| t.is_listening() && t.listen_endpoint().port == port)
-            })
-        })
-    }
-
-    /// Whether a listener on `port` takes this family: one on an interface with an address
-    /// of it (a routed stack holds each address on an interface of its own, so its IPv4
-    /// and IPv6 listeners are apart, as docker-proxy's IPv6-only sockets are).
-    pub fn tcp_listening_family(&self, port: u16, v6: bool) -> bool {
-        self.ifaces.iter().enumerate().any(|(i, f)| {
-            let family = if v6 {
-                self.has_ipv6(i)
-            } else {
-                self.addr(i).is_some()
-            };
-            family
-                && f.sockets.iter().any(|(_, s)| {
-                    smoltcp::socket::tcp::Socket::downcast(s)
-                        .is_some_and(|t| t.is_listening() && t.listen_endpoint().port == port)
-                })
-        })
-    }
-
-    /// [`Net::tcp_listening_family`] for UDP sockets bound to `port`.
-    pub fn udp_bound_family(&self, port: u16, v6: bool) -> bool {
-        self.ifaces.iter().enumerate().any(|(i, f)| {
-            let family = if v6 {
-                self.has_ipv6(i)
-            } else {
-                self.addr(i).is_some()
-            };
-            family
-                && f.sockets.iter().any(|(_, s)| {
-                    smoltcp::socket::udp::Socket::downcast(s)
-                        .is_some_and(|u| u.is_open() && u.endpoint().port == port)
-                })
-        })
+        self.port_held(port, false, None)
     }
 
     /// Whether a UDP socket is bound to `port` here.
     pub fn udp_bound(&self, port: u16) -> bool {
-        self.ifaces.iter().any(|f| {
-            f.sockets.iter().any(|(_, s)| {
-                smoltcp::socket::udp::Socket::downcast(s)
-                    .is_some_and(|u| u.is_open() && u.endpoint().port == port)
-            })
+        self.port_held(port, true, None)
+    }
+
+    /// Whether a TCP listener (or with `udp` a bound UDP socket) holds `port`; with `v6`
+    /// given, one that takes that family: on an interface with an address of it (a routed
+    /// stack holds each address on an interface of its own, so its IPv4 and IPv6 sockets
+    /// are apart, as docker-proxy's IPv6-only sockets are).
+    pub fn port_held(&self, port: u16, udp: bool, v6: Option<bool>) -> bool {
+        use smoltcp::socket::{tcp, udp as udp_sock};
+        self.ifaces.iter().enumerate().any(|(i, f)| {
+            let family = match v6 {
+                None => true,
+                Some(true) => self.has_ipv6(i),
+                Some(false) => self.addr(i).is_some(),
+            };
+            family
+                && f.sockets.iter().any(|(_, s)| match udp {
+                    false => tcp::Socket::downcast(s)
+                        .is_some_and(|t| t.is_listening() && t.listen_endpoint().port == port),
+                    true => udp_sock::Socket::downcast(s)
+                        .is_some_and(|u| u.is_open() && u.endpoint().port == port),
+                })
         })
     }
 

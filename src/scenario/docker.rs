@@ -1044,57 +1044,20 @@ fn read_container(
             continue;
         };
         let net = &plan.networks[ni].0;
-        let ip = match a.and_then(|a| a.ip.as_ref()) {
-            Some(s) => match s.value.parse::<Ipv4Address>() {
-                Ok(ip) if net.subnet.contains_addr(&ip) => Some(ip),
-                Ok(ip) => {
-                    errs.at(
-                        s.referenced,
-                        "ip",
-                        format!("{ip} is not in {}'s subnet {}", net.name, net.subnet),
-                    );
-                    continue;
-                }
-                Err(_) => {
-                    errs.at(
-                        s.referenced,
-                        "ip",
-                        format!("'{}' is not an IPv4 address", s.value),
-                    );
-                    continue;
-                }
-            },
-            None => None,
+        let subnet = (net.subnet.to_string(), |ip: &Ipv4Address| {
+            net.subnet.contains_addr(ip)
+        });
+        let Ok(ip) = endpoint_address(a.and_then(|a| a.ip.as_ref()), "ip", net, Some(subnet), errs)
+        else {
+            continue;
         };
-        let ip6 = match (a.and_then(|a| a.ip6.as_ref()), net.ipv6) {
-            (None, _) => None,
-            (Some(s), None) => {
-                errs.at(
-                    s.referenced,
-                    "ip6",
-                    format!("network {} has no IPv6 (enable_ipv6)", net.name),
-                );
-                continue;
-            }
-            (Some(s), Some(v6)) => match s.value.parse::<Ipv6Address>() {
-                Ok(ip) if v6.subnet.contains_addr(&ip) => Some(ip),
-                Ok(ip) => {
-                    errs.at(
-                        s.referenced,
-                        "ip6",
-                        format!("{ip} is not in {}'s subnet {}", net.name, v6.subnet),
-                    );
-                    continue;
-                }
-                Err(_) => {
-                    errs.at(
-                        s.referenced,
-                        "ip6",
-                        format!("'{}' is not an IPv6 address", s.value),
-                    );
-                    continue;
-                }
-            },
+        let subnet6 = net.ipv6.map(|v6| {
+            let fits = move |ip: &Ipv6Address| v6.subnet.contains_addr(ip);
+            (v6.subnet.to_string(), fits)
+        });
+        let asked6 = a.and_then(|a| a.ip6.as_ref());
+        let Ok(ip6) = endpoint_address(asked6, "ip6", net, subnet6, errs) else {
+            continue;
         };
         let mac = a.and_then(|a| a.mac_address.as_ref()).map(|m| {
             m.value.parse().unwrap_or_else(|_| {
@@ -1182,6 +1145,38 @@ fn read_container(
         ctr.image = Some((image, command));
     }
     ctr
+}
+
+/// An endpoint's `ip` or `ip6`: an address of the family, in the network's subnet of it
+/// (`subnet`: its text and test; None when the network lacks the family). Err: refused,
+/// located.
+fn endpoint_address<A: std::str::FromStr + std::fmt::Display>(
+    asked: Option<&S<String>>,
+    field: &str,
+    net: &Network,
+    subnet: Option<(String, impl Fn(&A) -> bool)>,
+    errs: &mut Errors<'_>,
+) -> Result<Option<A>, ()> {
+    let Some(s) = asked else { return Ok(None) };
+    let family = if field == "ip6" { "IPv6" } else { "IPv4" };
+    let Some((text, fits)) = subnet else {
+        let why = format!("network {} has no {family} (enable_ipv6)", net.name);
+        errs.at(s.referenced, field, why);
+        return Err(());
+    };
+    match s.value.parse::<A>() {
+        Ok(ip) if fits(&ip) => Ok(Some(ip)),
+        Ok(ip) => {
+            let why = format!("{ip} is not in {}'s subnet {text}", net.name);
+            errs.at(s.referenced, field, why);
+            Err(())
+        }
+        Err(_) => {
+            let why = format!("'{}' is not an {family} address", s.value);
+            errs.at(s.referenced, field, why);
+            Err(())
+        }
+    }
 }
 
 /// The sysctls dockerd sets on the host.

@@ -105,6 +105,70 @@ pub fn docker_steps(case: &str, lab: &str, steps: &[Step]) -> DockerRun {
     }
 }
 
+/// Both hosts' rules as they were loaded: each router's `iptables-save`, then its
+/// `ip6tables-save`.
+fn saved(r: &DockerRun) -> String {
+    r.rules
+        .iter()
+        .chain(&r.rules6)
+        .map(|(node, save)| format!("{node}:\n{save}"))
+        .collect()
+}
+
+/// Runs the steps in both worlds; None when skipped. `KD_SHOW=1` prints both worlds' outputs.
+pub fn both(case: &str, lab: &str, steps: &[Step]) -> Option<DockerRun> {
+    if !super::privileged(case) {
+        return None;
+    }
+    let r = docker_steps(case, lab, steps);
+    if std::env::var_os("KD_SHOW").is_some() {
+        eprintln!(
+            "{case}\n--- kernel:\n{}\n--- hoplab:\n{}",
+            super::dump(steps, &r.kernel),
+            super::dump(steps, &r.hoplab)
+        );
+    }
+    Some(r)
+}
+
+/// Runs the steps in both worlds, reads both with `read` and asserts they agree; returns
+/// the kernel's reading (None when skipped).
+pub fn probe<T: PartialEq + std::fmt::Debug>(
+    case: &str,
+    lab: &str,
+    steps: &[Step],
+    read: impl Fn(&[Out]) -> T,
+) -> Option<T> {
+    let r = both(case, lab, steps)?;
+    let (k, h) = (read(&r.kernel), read(&r.hoplab));
+    assert_eq!(
+        k,
+        h,
+        "{case}: kernel and hoplab disagree\n--- kernel:\n{}\n--- hoplab:\n{}\n--- rules:\n{}",
+        super::dump(steps, &r.kernel),
+        super::dump(steps, &r.hoplab),
+        saved(&r)
+    );
+    Some(k)
+}
+
+/// `iptables -nvL` (or `ip6tables -nvL`) rules' packet counts and targets (byte counts
+/// differ between the two stacks: SYN options).
+pub fn listing_packets(o: &Out) -> Vec<String> {
+    o.text
+        .lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            match w.as_slice() {
+                [pkts, _bytes, rest @ ..] if pkts.chars().all(|c| c.is_ascii_digit()) => {
+                    Some(format!("{pkts} {}", rest.join(" ")))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 fn parse(y: &str) -> Lab {
     hoplab::scenario::parse(y, "kd-docker.yaml").unwrap_or_else(|e| panic!("{e}\n{y}"))
 }

@@ -160,6 +160,32 @@ fn remove(plan: &mut HostPlan, ci: usize, out: &mut Vec<Change>) {
     });
 }
 
+/// `--ip` or `--ip6` of `docker network connect`: the address, if it reads as one and lies
+/// in the network's subnet of its family; else the CLI's or the daemon's refusal.
+fn connect_address<A: std::str::FromStr + std::fmt::Display>(
+    text: Option<String>,
+    flag: &str,
+    network: &str,
+    fits: impl Fn(&A) -> bool,
+) -> Result<Option<A>, PlannedStep> {
+    let Some(t) = text else { return Ok(None) };
+    match t.parse::<A>() {
+        Ok(a) if fits(&a) => Ok(Some(a)),
+        Ok(a) => Err(failed(
+            1,
+            format!(
+                "Error response from daemon: invalid config for network {network}: invalid endpoint settings:\nno configured subnet or ip-range contain the IP address {a}\n"
+            ),
+        )),
+        Err(_) => Err(failed(
+            1,
+            format!(
+                "invalid argument \"{t}\" for \"{flag}\" flag: invalid string being converted to IP address: {t}\nSee 'docker network connect --help'.\n"
+            ),
+        )),
+    }
+}
+
 /// `docker network connect [--ip IP] [--ip6 IP6] [--alias A]... [--mac-address M] NETWORK
 /// CONTAINER`.
 fn connect(plan: &mut HostPlan, args: &[&str]) -> PlannedStep {
@@ -216,47 +242,17 @@ fn connect(plan: &mut HostPlan, args: &[&str]) -> PlannedStep {
             "Error response from daemon: network-scoped alias is supported only for containers in user defined networks\n".into(),
         );
     }
-    let ip = match ip.map(|t| t.parse::<Ipv4Address>().map_err(|_| t)) {
-        None => None,
-        Some(Ok(a)) if network.subnet.contains_addr(&a) => Some(a),
-        Some(Ok(a)) => {
-            return failed(
-                1,
-                format!(
-                    "Error response from daemon: invalid config for network {}: invalid endpoint settings:\nno configured subnet or ip-range contain the IP address {a}\n",
-                    network.name
-                ),
-            );
-        }
-        Some(Err(t)) => {
-            return failed(
-                1,
-                format!(
-                    "invalid argument \"{t}\" for \"--ip\" flag: invalid string being converted to IP address: {t}\nSee 'docker network connect --help'.\n"
-                ),
-            );
-        }
+    let ip = match connect_address(ip, "--ip", &network.name, |a: &Ipv4Address| {
+        network.subnet.contains_addr(a)
+    }) {
+        Ok(ip) => ip,
+        Err(refusal) => return refusal,
     };
-    let ip6 = match ip6.map(|t| t.parse::<Ipv6Address>().map_err(|_| t)) {
-        None => None,
-        Some(Ok(a)) if network.ipv6.is_some_and(|v| v.subnet.contains_addr(&a)) => Some(a),
-        Some(Ok(a)) => {
-            return failed(
-                1,
-                format!(
-                    "Error response from daemon: invalid config for network {}: invalid endpoint settings:\nno configured subnet or ip-range contain the IP address {a}\n",
-                    network.name
-                ),
-            );
-        }
-        Some(Err(t)) => {
-            return failed(
-                1,
-                format!(
-                    "invalid argument \"{t}\" for \"--ip6\" flag: invalid string being converted to IP address: {t}\nSee 'docker network connect --help'.\n"
-                ),
-            );
-        }
+    let ip6 = match connect_address(ip6, "--ip6", &network.name, |a: &Ipv6Address| {
+        network.ipv6.is_some_and(|v| v.subnet.contains_addr(a))
+    }) {
+        Ok(ip) => ip,
+        Err(refusal) => return refusal,
     };
     let mac = match mac.map(|m| m.parse::<EthernetAddress>().map_err(|_| m)) {
         None => None,
@@ -461,33 +457,29 @@ fn run(plan: &mut HostPlan, args: &[&str]) -> Result<PlannedStep, String> {
             };
             let network = &plan.networks[net].0;
             let first = k == 0;
-            let ip = match (first, &ip) {
-                (true, Some(t)) => match t.parse::<Ipv4Address>() {
-                    Ok(a) if network.subnet.contains_addr(&a) => Some(a),
-                    _ => {
-                        return Ok(failed(
-                            125,
-                            format!(
-                                "docker: Error response from daemon: invalid config for network {n}: invalid endpoint settings:\nno configured subnet or ip-range contain the IP address {t}{help}"
-                            ),
-                        ));
-                    }
-                },
-                _ => None,
+            // `--ip` and `--ip6` are the first network's; an address outside the subnet of
+            // its family (or not an address) is refused by the daemon.
+            let refused = |t: &str| {
+                failed(
+                    125,
+                    format!(
+                        "docker: Error response from daemon: invalid config for network {n}: invalid endpoint settings:\nno configured subnet or ip-range contain the IP address {t}{help}"
+                    ),
+                )
             };
-            let ip6 = match (first, &ip6) {
-                (true, Some(t)) => match t.parse::<Ipv6Address>() {
-                    Ok(a) if network.ipv6.is_some_and(|v| v.subnet.contains_addr(&a)) => Some(a),
-                    _ => {
-                        return Ok(failed(
-                            125,
-                            format!(
-                                "docker: Error response from daemon: invalid config for network {n}: invalid endpoint settings:\nno configured subnet or ip-range contain the IP address {t}{help}"
-                            ),
-                        ));
-                    }
+            let ip = match ip.as_ref().filter(|_| first) {
+                None => None,
+                Some(t) => match t.parse::<Ipv4Address>() {
+                    Ok(a) if network.subnet.contains_addr(&a) => Some(a),
+                    _ => return Ok(refused(t)),
                 },
-                _ => None,
+            };
+            let ip6 = match ip6.as_ref().filter(|_| first) {
+                None => None,
+                Some(t) => match t.parse::<Ipv6Address>() {
+                    Ok(a) if network.ipv6.is_some_and(|v| v.subnet.contains_addr(&a)) => Some(a),
+                    _ => return Ok(refused(t)),
+                },
             };
             let mac = match (first, &mac) {
                 (true, Some(m)) => Some(

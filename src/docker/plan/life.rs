@@ -384,55 +384,25 @@ impl HostPlan {
         let c = &self.ctrs[ci];
         let at = &c.attach[a];
         let (net, _, _) = &self.networks[at.net];
-        let used: Vec<Ipv4Address> = self
+        let peers: Vec<&docker::Endpoint> = self
             .ctrs
             .iter()
             .flat_map(|c| c.live.iter())
             .chain(others)
             .filter(|l| l.ep.network == at.net)
-            .map(|l| l.ep.ip)
+            .map(|l| &l.ep)
             .collect();
-        let ip = match at.ip {
-            Some(ip) if used.contains(&ip) => {
-                return Err(format!(
-                    "Error response from daemon: Address already in use: {ip} on {}",
-                    net.name
-                ));
-            }
-            Some(ip) => ip,
-            None => ipam::allocate_address(net.subnet, net.gateway, &used).ok_or_else(|| {
-                format!(
-                    "Error response from daemon: no available IPv4 addresses on this network's address pools: {} ({})",
-                    net.name, net.id
-                )
-            })?,
-        };
+        let used: Vec<Ipv4Address> = peers.iter().map(|e| e.ip).collect();
+        let ip = pick_address(at.ip, &used, net, "IPv4", || {
+            ipam::allocate_address(net.subnet, net.gateway, &used)
+        })?;
         let ip6 = match net.ipv6 {
             None => None,
             Some(v6) => {
-                let used6: Vec<Ipv6Address> = self
-                    .ctrs
-                    .iter()
-                    .flat_map(|c| c.live.iter())
-                    .chain(others)
-                    .filter(|l| l.ep.network == at.net)
-                    .filter_map(|l| l.ep.ip6)
-                    .collect();
-                Some(match at.ip6 {
-                    Some(ip) if used6.contains(&ip) => {
-                        return Err(format!(
-                            "Error response from daemon: Address already in use: {ip} on {}",
-                            net.name
-                        ));
-                    }
-                    Some(ip) => ip,
-                    None => ipam::allocate_address6(v6.subnet, v6.gateway, &used6).ok_or_else(|| {
-                        format!(
-                            "Error response from daemon: no available IPv6 addresses on this network's address pools: {} ({})",
-                            net.name, net.id
-                        )
-                    })?,
-                })
+                let used6: Vec<Ipv6Address> = peers.iter().filter_map(|e| e.ip6).collect();
+                Some(pick_address(at.ip6, &used6, net, "IPv6", || {
+                    ipam::allocate_address6(v6.subnet, v6.gateway, &used6)
+                })?)
             }
         };
         let first = c.starts == 0;
@@ -839,6 +809,30 @@ impl HostPlan {
             },
             _ => RunState::Running { started },
         }
+    }
+}
+
+/// An endpoint's address of one family: the one asked for, unless another endpoint holds
+/// it, else what the IPAM allocates; Docker's refusal otherwise.
+fn pick_address<A: Copy + PartialEq + std::fmt::Display>(
+    asked: Option<A>,
+    used: &[A],
+    net: &Network,
+    family: &str,
+    allocate: impl FnOnce() -> Option<A>,
+) -> Result<A, String> {
+    match asked {
+        Some(ip) if used.contains(&ip) => Err(format!(
+            "Error response from daemon: Address already in use: {ip} on {}",
+            net.name
+        )),
+        Some(ip) => Ok(ip),
+        None => allocate().ok_or_else(|| {
+            format!(
+                "Error response from daemon: no available {family} addresses on this network's address pools: {} ({})",
+                net.name, net.id
+            )
+        }),
     }
 }
 

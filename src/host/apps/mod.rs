@@ -136,10 +136,7 @@ fn port_taken(cmd: &Command, net: &Net) -> Option<String> {
         // IPv4 and IPv6 proxies of one published port share its number.
         (Command::DockerProxy(a), _) => {
             let v6 = a.host_ip.version() == smoltcp::wire::IpVersion::Ipv6;
-            match udp {
-                true => net.udp_bound_family(port, v6),
-                false => net.tcp_listening_family(port, v6),
-            }
+            net.port_held(port, udp, Some(v6))
         }
         (_, true) => net.udp_bound(port),
         (_, false) => net.tcp_listening(port),
