@@ -289,3 +289,54 @@ steps:
     assert!(text.contains("FORWARD  policy DROP"), "{text}");
     assert!(text.contains("fate: dropped by netfilter"), "{text}");
 }
+
+/// An IPv6 packet through a Docker host (lab 15): ip6tables' tables walked as iptables'
+/// are, DNAT66 to the container, and the routed network's DROP for an unpublished port.
+#[test]
+fn an_ipv6_packet_walks_ip6tables() {
+    let lab = common::repo().join("scenarios/15-docker-ipv6.yaml");
+    let explain6 = |packet: &str| {
+        let out = run(&[
+            "explain",
+            lab.to_str().unwrap(),
+            "--on",
+            "dockerhost",
+            "--packet",
+            packet,
+        ]);
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let (code, out, err) =
+        explain6("tcp [2001:db8:0:2::7]:40000 -> [2001:db8:0:1::10]:8080 in eth0");
+    assert_eq!(code, Some(0), "{err}");
+    for line in [
+        "packet: 2001:db8:0:2::7.40000 > 2001:db8:0:1::10.8080: Flags [S], length 0",
+        "  conntrack: NEW",
+        "  nat PREROUTING: DNAT",
+        "      DOCKER      #1   -A DOCKER ! -i br-71491a049608 -p tcp -m tcp --dport 8080 -j DNAT --to-destination [fd00:db8:18::2]:80  (",
+        "  DNAT dst [2001:db8:0:1::10]:8080 → [fd00:db8:18::2]:80",
+        "matched fd00:db8:18::2 (longest prefix); hop limit 64 -> 63",
+        "  filter FORWARD: ACCEPT",
+        "fate: forwarded out br-71491a049608 (directly connected)",
+        "  leaves as: 2001:db8:0:2::7.40000 > fd00:db8:18::2.80: Flags [S], length 0",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in\n{out}");
+    }
+    let (code, out, err) = explain6("tcp [2001:db8:0:2::7]:40001 -> [2001:db8:42::2]:81 in eth0");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("-A DOCKER ! -i br-bca833abf60a -o br-bca833abf60a -j DROP  ("),
+        "{out}"
+    );
+    assert!(
+        out.contains("fate: dropped by netfilter (the verdict above)"),
+        "{out}"
+    );
+    let (code, out, err) = explain6("icmpv6 2001:db8:0:2::7 -> 2001:db8:0:1::10 in eth0");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("fate: delivered to dockerhost itself"),
+        "{out}"
+    );
+    assert!(out.contains("ICMP6, echo reply"), "{out}");
+}

@@ -494,6 +494,15 @@ fn egress_name<'a>(ifaces: &'a [RouterIface], route: &Option<route::Route>) -> &
         .map_or(local::LO, |r| ifaces[r.dev].name.as_str())
 }
 
+/// When tracing: the conntrack state PREROUTING found the packet in (`conntrack: NEW`).
+fn note_conntrack(tr: &crate::netfilter::conntrack::Tracked, ctx: &mut Ctx<'_>) {
+    if ctx.trace() {
+        let dir = if tr.reply { ", reply direction" } else { "" };
+        let state = format!("{:?}", tr.state).to_uppercase();
+        ctx.note(Note::Decision(format!("conntrack: {state}{dir}").into()));
+    }
+}
+
 /// br_netfilter on a bridge whose device is one of the router's interfaces: IPv4 frames the
 /// bridge forwards port to port pass PREROUTING, FORWARD and POSTROUTING with the bridge
 /// device as both interfaces, are conntracked, and NAT applies (a reply un-NATed on the
@@ -992,14 +1001,25 @@ impl Router {
     }
 
     /// The MAC the router's neighbour table holds for `ip` on `dev`, if resolved.
-    pub fn neighbour_mac(&self, dev: &str, ip: Ipv4Address) -> Option<EthernetAddress> {
+    pub fn neighbour_mac(&self, dev: &str, ip: IpAddress) -> Option<EthernetAddress> {
         let dev = self.ns.ifaces.iter().position(|i| i.name == dev)?;
-        self.ns
-            .neigh
-            .entries()
-            .iter()
-            .find(|n| n.ip == ip && n.dev == dev)
-            .and_then(|n| n.mac)
+        match ip {
+            IpAddress::Ipv4(ip) => self
+                .ns
+                .neigh
+                .entries()
+                .iter()
+                .find(|n| n.ip == ip && n.dev == dev)
+                .and_then(|n| n.mac),
+            IpAddress::Ipv6(ip) => self
+                .ns
+                .v6
+                .neigh
+                .entries()
+                .iter()
+                .find(|n| n.ip == ip && n.dev == dev)
+                .and_then(|n| n.mac),
+        }
     }
 
     /// Readies the router for one packet `hoplab explain` sends: the packet starts with
@@ -1701,11 +1721,7 @@ impl Router {
                 in_addr.map(IpAddress::Ipv4),
             )
         });
-        if ctx.trace() {
-            let dir = if tr.reply { ", reply direction" } else { "" };
-            let state = format!("{:?}", tr.state).to_uppercase();
-            ctx.note(Note::Decision(format!("conntrack: {state}{dir}").into()));
-        }
+        note_conntrack(&tr, ctx);
         if !self.pass(now, out, &frame, ctx) {
             return;
         }
@@ -2202,6 +2218,7 @@ impl Node for Router {
             }
             if f.rules.tables.tracing() != ctx.trace() {
                 f.rules.tables.set_trace(ctx.trace());
+                f.rules.tables6.set_trace(ctx.trace());
                 f.rules.nft.set_tracing(ctx.trace());
                 f.rules_changed();
             }

@@ -182,7 +182,8 @@ enum Command {
         #[arg(long)]
         on: String,
         /// The packet: "PROTO SRC[:PORT] -> DST[:PORT] in IFACE [state NEW|ESTABLISHED]
-        /// [mark M] [flags SYN,ACK] [ttl N] [len N] [type T[/C]]".
+        /// [mark M] [flags SYN,ACK] [ttl N] [len N] [type T[/C]]"; an IPv6 address with a
+        /// port is written [ADDR]:PORT.
         #[arg(long, value_name = "SPEC")]
         packet: String,
         /// Send it into the router as it was at this virtual time (e.g. 2.5s), not at the end.

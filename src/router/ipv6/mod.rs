@@ -193,6 +193,7 @@ impl Router {
             let (out, t) = self.netfilter(now, |nf, cx, ifs| {
                 nf.prerouting(cx, &mut frame[ETH_HEADER_LEN..], &ifs[dev].name, in_addr)
             });
+            super::note_conntrack(&t, ctx);
             tr = Some(t);
             if !self.pass(now, out, &frame, ctx) {
                 return;

@@ -1,10 +1,13 @@
 //! The packet `hoplab explain --packet` describes, and the frame it becomes:
 //! `PROTO SRC[:PORT] -> DST[:PORT] in IFACE [state NEW|ESTABLISHED] [mark M] [flags F,..]
-//! [ttl N] [len N] [type T[/C]]`. Square brackets around the options are optional.
+//! [ttl N] [len N] [type T[/C]]`. Square brackets around the options are optional; an IPv6
+//! address with a port is written `[ADDR]:PORT`, as a URL writes it, and one without (ICMPv6)
+//! bare.
 
 use smoltcp::wire::{
-    EthernetAddress, EthernetFrame, EthernetProtocol, Icmpv4Packet, IpAddress, IpProtocol,
-    Ipv4Address, Ipv4Packet, TcpPacket, TcpSeqNumber, UdpPacket,
+    EthernetAddress, EthernetFrame, EthernetProtocol, Icmpv4Packet, Icmpv6Packet, IpAddress,
+    IpProtocol, Ipv4Address, Ipv4Packet, Ipv6Address, Ipv6Packet, TcpPacket, TcpSeqNumber,
+    UdpPacket,
 };
 
 use crate::link::ETH_HEADER_LEN;
@@ -14,6 +17,7 @@ use crate::netfilter::conntrack::Tuple;
 pub enum Proto {
     Tcp,
     Udp,
+    /// ICMP, or ICMPv6 between IPv6 addresses.
     Icmp,
 }
 
@@ -29,19 +33,21 @@ pub enum StateWanted {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PacketSpec {
     pub proto: Proto,
-    pub src: Ipv4Address,
+    /// IPv4 or IPv6, both of one family.
+    pub src: IpAddress,
     pub sport: u16,
-    pub dst: Ipv4Address,
+    pub dst: IpAddress,
     pub dport: u16,
     pub in_iface: String,
     pub state: StateWanted,
     pub mark: u32,
     /// TCP flags (default: SYN for a new flow, ACK for an established one).
     pub flags: Option<u8>,
+    /// TTL, or IPv6's hop limit.
     pub ttl: u8,
     /// Payload bytes after the transport header.
     pub len: u16,
-    /// ICMP type and code (default: echo request).
+    /// ICMP type and code (default: echo request); ICMPv6's for IPv6.
     pub icmp: (u8, u8),
 }
 
@@ -60,29 +66,38 @@ fn number<T: TryFrom<u64>>(word: &str, what: &str) -> Result<T, String> {
         .ok_or_else(|| err(format!("'{word}' is not a valid {what}")))
 }
 
-fn endpoint(word: &str, proto: Proto) -> Result<(Ipv4Address, u16), String> {
-    // An IPv6 address, bare or in brackets: explaining IPv6 (its packet spec, ip6tables'
-    // walk) is not built yet (`hoplab trace` follows an IPv6 packet's hops).
-    let bare = word.trim_start_matches('[').split(']').next().unwrap_or("");
-    if bare.parse::<smoltcp::wire::Ipv6Address>().is_ok() || word.matches(':').count() > 1 {
-        return Err(err(format!(
-            "'{word}': IPv6 packets are not explained yet (`hoplab trace` shows an IPv6 \
-             packet's journey)"
-        )));
-    }
-    let (addr, port) = match word.rsplit_once(':') {
-        Some((a, p)) => (a, Some(p)),
-        None => (word, None),
+fn endpoint(word: &str, proto: Proto) -> Result<(IpAddress, u16), String> {
+    // IPv6: `[ADDR]:PORT`, `[ADDR]` or a bare ADDR (its colons are not a port's).
+    let (addr, port) = match word.strip_prefix('[').and_then(|w| w.split_once(']')) {
+        Some((a, "")) => (a, None),
+        Some((a, rest)) => match rest.strip_prefix(':') {
+            Some(p) => (a, Some(p)),
+            None => return Err(err(format!("'{word}': expected [ADDR]:PORT"))),
+        },
+        None if word.matches(':').count() > 1 => (word, None),
+        None => match word.rsplit_once(':') {
+            Some((a, p)) => (a, Some(p)),
+            None => (word, None),
+        },
     };
-    let ip: Ipv4Address = addr
-        .parse()
-        .map_err(|_| err(format!("'{addr}' is not an IPv4 address")))?;
+    let ip: IpAddress = match addr.contains(':') {
+        true => addr
+            .parse::<Ipv6Address>()
+            .map(IpAddress::Ipv6)
+            .map_err(|_| err(format!("'{addr}' is not an IPv6 address")))?,
+        false => addr
+            .parse::<Ipv4Address>()
+            .map(IpAddress::Ipv4)
+            .map_err(|_| err(format!("'{addr}' is not an IPv4 address")))?,
+    };
+    let v6 = matches!(ip, IpAddress::Ipv6(_));
     let port = match (port, proto) {
         (Some(p), Proto::Icmp) => {
             return Err(err(format!("'{word}': ICMP has no ports (drop ':{p}')")));
         }
         (Some(p), _) => number::<u16>(p, "port")?,
         (None, Proto::Icmp) => 0,
+        (None, _) if v6 => return Err(err(format!("'{word}' needs a port ([ADDR]:PORT)"))),
         (None, _) => return Err(err(format!("'{word}' needs a port (ADDR:PORT)"))),
     };
     Ok((ip, port))
@@ -97,11 +112,13 @@ const FLAGS: &[(&str, u8)] = &[
     ("URG", 0x20),
 ];
 
-fn icmp_type(word: &str) -> Result<(u8, u8), String> {
-    let named = match word {
-        "echo-request" => Some((8, 0)),
-        "echo-reply" => Some((0, 0)),
-        "timestamp-request" => Some((13, 0)),
+fn icmp_type(word: &str, v6: bool) -> Result<(u8, u8), String> {
+    let named = match (word, v6) {
+        ("echo-request", false) => Some((8, 0)),
+        ("echo-reply", false) => Some((0, 0)),
+        ("timestamp-request", false) => Some((13, 0)),
+        ("echo-request", true) => Some((128, 0)),
+        ("echo-reply", true) => Some((129, 0)),
         _ => None,
     };
     if let Some(t) = named {
@@ -113,7 +130,19 @@ fn icmp_type(word: &str) -> Result<(u8, u8), String> {
 
 impl PacketSpec {
     pub fn parse(text: &str) -> Result<PacketSpec, String> {
-        let cleaned = text.replace(['[', ']'], " ");
+        // Brackets around options go; an IPv6 address's (`[ADDR]:PORT`) stay.
+        let cleaned: Vec<String> = text
+            .split_whitespace()
+            .map(|w| {
+                match w.starts_with('[')
+                    && w[1..].split(']').next().is_some_and(|a| a.contains(':'))
+                {
+                    true => w.to_string(),
+                    false => w.replace(['[', ']'], " "),
+                }
+            })
+            .collect();
+        let cleaned = cleaned.join(" ");
         let words: Vec<&str> = cleaned.split_whitespace().collect();
         let [proto, src, arrow, dst, rest @ ..] = words.as_slice() else {
             return Err(err(format!("'{}' is too short", text.trim())));
@@ -121,8 +150,8 @@ impl PacketSpec {
         let proto = match proto.to_ascii_lowercase().as_str() {
             "tcp" => Proto::Tcp,
             "udp" => Proto::Udp,
-            "icmp" => Proto::Icmp,
-            other => return Err(err(format!("'{other}': expected tcp, udp or icmp"))),
+            "icmp" | "icmpv6" | "icmp6" | "ipv6-icmp" => Proto::Icmp,
+            other => return Err(err(format!("'{other}': expected tcp, udp, icmp or icmpv6"))),
         };
         if !matches!(*arrow, "->" | ">") {
             return Err(err(format!(
@@ -131,6 +160,12 @@ impl PacketSpec {
         }
         let (src, sport) = endpoint(src, proto)?;
         let (dst, dport) = endpoint(dst, proto)?;
+        if src.version() != dst.version() {
+            return Err(err(format!(
+                "{src} and {dst}: both addresses IPv4, or both IPv6"
+            )));
+        }
+        let v6 = matches!(src, IpAddress::Ipv6(_));
         let mut spec = PacketSpec {
             proto,
             src,
@@ -143,7 +178,7 @@ impl PacketSpec {
             flags: None,
             ttl: 64,
             len: if proto == Proto::Icmp { 56 } else { 0 },
-            icmp: (8, 0),
+            icmp: if v6 { (128, 0) } else { (8, 0) },
         };
         let mut it = rest.iter();
         while let Some(&key) = it.next() {
@@ -183,7 +218,7 @@ impl PacketSpec {
                     }
                     spec.flags = Some(bits);
                 }
-                "type" if proto == Proto::Icmp => spec.icmp = icmp_type(value(&mut it, key)?)?,
+                "type" if proto == Proto::Icmp => spec.icmp = icmp_type(value(&mut it, key)?, v6)?,
                 other => return Err(err(format!("unexpected '{other}'"))),
             }
         }
@@ -202,15 +237,20 @@ impl PacketSpec {
             Proto::Tcp => (6, self.sport, self.dport),
             Proto::Udp => (17, self.sport, self.dport),
             // An ICMP query's identifier stands for its source port.
+            Proto::Icmp if self.is_v6() => (58, ICMP_IDENT, 0),
             Proto::Icmp => (1, ICMP_IDENT, 0),
         };
         Tuple {
-            src: self.src.into(),
-            dst: self.dst.into(),
+            src: self.src,
+            dst: self.dst,
             proto,
             sport,
             dport,
         }
+    }
+
+    fn is_v6(&self) -> bool {
+        matches!(self.src, IpAddress::Ipv6(_))
     }
 
     fn tcp_flags(&self) -> u8 {
@@ -230,28 +270,47 @@ impl PacketSpec {
             Proto::Udp | Proto::Icmp => 8,
         };
         let l4_len = l4_header + usize::from(self.len);
-        let ip_len = 20 + l4_len;
-        let mut buf = vec![0u8; ETH_HEADER_LEN + ip_len];
+        let ip_header = if self.is_v6() { 40 } else { 20 };
+        let mut buf = vec![0u8; ETH_HEADER_LEN + ip_header + l4_len];
         let mut eth = EthernetFrame::new_unchecked(&mut buf[..]);
         eth.set_dst_addr(dst_mac);
         eth.set_src_addr(src_mac);
-        eth.set_ethertype(EthernetProtocol::Ipv4);
-        let mut ip = Ipv4Packet::new_unchecked(&mut buf[ETH_HEADER_LEN..]);
-        ip.set_version(4);
-        ip.set_header_len(20);
-        ip.set_total_len(ip_len as u16);
-        ip.set_dont_frag(true);
-        ip.set_hop_limit(self.ttl);
-        ip.set_next_header(match self.proto {
+        let next_header = match self.proto {
             Proto::Tcp => IpProtocol::Tcp,
             Proto::Udp => IpProtocol::Udp,
+            Proto::Icmp if self.is_v6() => IpProtocol::Icmpv6,
             Proto::Icmp => IpProtocol::Icmp,
-        });
-        ip.set_src_addr(self.src);
-        ip.set_dst_addr(self.dst);
-        ip.fill_checksum();
-        let (s, d) = (IpAddress::Ipv4(self.src), IpAddress::Ipv4(self.dst));
-        let l4 = ip.payload_mut();
+        };
+        let (s, d) = (self.src, self.dst);
+        let l4 = match (s, d) {
+            (IpAddress::Ipv6(src), IpAddress::Ipv6(dst)) => {
+                eth.set_ethertype(EthernetProtocol::Ipv6);
+                let mut ip = Ipv6Packet::new_unchecked(&mut buf[ETH_HEADER_LEN..]);
+                ip.set_version(6);
+                ip.set_payload_len(l4_len as u16);
+                ip.set_next_header(next_header);
+                ip.set_hop_limit(self.ttl);
+                ip.set_src_addr(src);
+                ip.set_dst_addr(dst);
+                &mut buf[ETH_HEADER_LEN + 40..]
+            }
+            (IpAddress::Ipv4(src), IpAddress::Ipv4(dst)) => {
+                eth.set_ethertype(EthernetProtocol::Ipv4);
+                let mut ip = Ipv4Packet::new_unchecked(&mut buf[ETH_HEADER_LEN..]);
+                ip.set_version(4);
+                ip.set_header_len(20);
+                ip.set_total_len((20 + l4_len) as u16);
+                ip.set_dont_frag(true);
+                ip.set_hop_limit(self.ttl);
+                ip.set_next_header(next_header);
+                ip.set_src_addr(src);
+                ip.set_dst_addr(dst);
+                ip.fill_checksum();
+                &mut buf[ETH_HEADER_LEN + 20..]
+            }
+            // `parse` gives both addresses one family.
+            _ => return buf,
+        };
         match self.proto {
             Proto::Tcp => {
                 let flags = self.tcp_flags();
@@ -279,6 +338,16 @@ impl PacketSpec {
                 u.set_dst_port(self.dport);
                 u.set_len(l4_len as u16);
                 u.fill_checksum(&s, &d);
+            }
+            Proto::Icmp if self.is_v6() => {
+                let mut i = Icmpv6Packet::new_unchecked(l4);
+                i.set_msg_type(self.icmp.0.into());
+                i.set_msg_code(self.icmp.1);
+                i.set_echo_ident(ICMP_IDENT);
+                i.set_echo_seq_no(1);
+                if let (IpAddress::Ipv6(s6), IpAddress::Ipv6(d6)) = (s, d) {
+                    i.fill_checksum(&s6, &d6);
+                }
             }
             Proto::Icmp => {
                 let mut i = Icmpv4Packet::new_unchecked(l4);
@@ -326,12 +395,77 @@ mod tests {
         let e =
             PacketSpec::parse("tcp 10.0.0.1:1 -> 10.0.0.3:2 in eth0 flags SYN,BOGUS").unwrap_err();
         assert!(e.contains("'BOGUS'"), "{e}");
-        for v6 in [
-            "icmp 2001:db8:1::10 -> 2001:db8:2::50 in eth0",
-            "udp 2001:db8:1::10:5000 -> 2001:db8:2::50:53 in eth0",
+        for (bad, says) in [
+            // An IPv6 port goes after the brackets: these colons are the address's.
+            (
+                "udp 2001:db8:1::10:5000 -> [2001:db8:2::50]:53 in eth0",
+                "needs a port ([ADDR]:PORT)",
+            ),
+            (
+                "tcp [2001:db8::zz]:1 -> [2001:db8::1]:2 in eth0",
+                "'2001:db8::zz' is not an IPv6 address",
+            ),
+            (
+                "tcp [2001:db8::1]:1 -> 10.0.0.1:2 in eth0",
+                "both addresses IPv4, or both IPv6",
+            ),
+            (
+                "tcp [2001:db8::1]x -> [2001:db8::2]:2 in eth0",
+                "expected [ADDR]:PORT",
+            ),
         ] {
-            let e = PacketSpec::parse(v6).unwrap_err();
-            assert!(e.contains("IPv6 packets are not explained yet"), "{e}");
+            let e = PacketSpec::parse(bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn ipv6_packets_parse_in_url_form() {
+        let s = PacketSpec::parse(
+            "tcp [2001:db8:1::10]:40000 -> [2001:db8:2::50]:80 in eth0 [state ESTABLISHED]",
+        )
+        .unwrap();
+        assert_eq!(s.src.to_string(), "2001:db8:1::10");
+        assert_eq!(
+            (s.sport, s.dport, s.state),
+            (40000, 80, StateWanted::Established)
+        );
+        let s = PacketSpec::parse("icmpv6 2001:db8:1::10 -> 2001:db8:2::50 in eth0").unwrap();
+        assert_eq!((s.proto, s.icmp), (Proto::Icmp, (128, 0)));
+        assert_eq!(s.tuple().proto, 58);
+        let s =
+            PacketSpec::parse("icmp 2001:db8::1 -> 2001:db8::2 in eth0 type echo-reply").unwrap();
+        assert_eq!(s.icmp, (129, 0));
+    }
+
+    #[test]
+    fn ipv6_frames_carry_valid_checksums() {
+        use smoltcp::wire::{Icmpv6Packet, Ipv6Packet};
+        for text in [
+            "tcp [2001:db8::1]:40000 -> [2001:db8::2]:80 in eth0",
+            "udp [2001:db8::1]:5353 -> [2001:db8::2]:53 in eth0 len 20 ttl 1",
+            "icmpv6 2001:db8::1 -> 2001:db8::2 in eth0",
+        ] {
+            let s = PacketSpec::parse(text).unwrap();
+            let f = s.frame(
+                EthernetAddress([2, 0, 0, 0, 0, 1]),
+                EthernetAddress([2, 0, 0, 0, 0, 2]),
+            );
+            let ip = Ipv6Packet::new_checked(&f[ETH_HEADER_LEN..]).unwrap();
+            assert_eq!(usize::from(ip.payload_len()), f.len() - ETH_HEADER_LEN - 40);
+            let (a, b) = (s.src, s.dst);
+            let ok = match s.proto {
+                Proto::Tcp => TcpPacket::new_checked(ip.payload())
+                    .unwrap()
+                    .verify_checksum(&a, &b),
+                Proto::Udp => UdpPacket::new_checked(ip.payload())
+                    .unwrap()
+                    .verify_checksum(&a, &b),
+                Proto::Icmp => Icmpv6Packet::new_checked(ip.payload())
+                    .unwrap()
+                    .verify_checksum(&ip.src_addr(), &ip.dst_addr()),
+            };
+            assert!(ok, "{text}");
         }
     }
 
@@ -350,7 +484,7 @@ mod tests {
             );
             let ip = Ipv4Packet::new_checked(&f[ETH_HEADER_LEN..]).unwrap();
             assert!(ip.verify_checksum(), "{text}");
-            let (a, b) = (IpAddress::Ipv4(s.src), IpAddress::Ipv4(s.dst));
+            let (a, b) = (s.src, s.dst);
             let ok = match s.proto {
                 Proto::Tcp => TcpPacket::new_checked(ip.payload())
                     .unwrap()
