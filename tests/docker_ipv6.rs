@@ -281,3 +281,21 @@ fn ip6_flags_pick_the_address_and_are_checked() {
         "{out}"
     );
 }
+
+#[test]
+fn a_restarted_container_starts_with_no_flow_of_its_addresses() {
+    // Docker flushes conntrack entries of a new endpoint's addresses, both families'.
+    let y = lab(
+        V6NET,
+        "  - {on: dockerhost, run: 'curl -s http://[2001:db8::10]:8080/'}
+  - {name: before, on: dockerhost, show: conntrack -L -f ipv6}
+  - {on: dockerhost, run: docker restart web}
+  - {name: after, on: dockerhost, show: conntrack -L -f ipv6}
+",
+    );
+    let r = run_lab_text(&y, "docker-v6.yaml");
+    let (_, before) = step_out(&r, "before");
+    assert!(before.contains("src=2001:db8:5::2 "), "{before}");
+    let (_, after) = step_out(&r, "after");
+    assert!(!after.contains("2001:db8:5::2"), "{after}");
+}

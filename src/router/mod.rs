@@ -1271,11 +1271,10 @@ impl Router {
     /// Deletes the conntrack entries with `ip` in any tuple, and the UDP ones whose original
     /// destination port is one of `udp_ports` (what dockerd does when it creates an
     /// endpoint: NAT rules only apply to a flow's first packet). Returns how many went.
-    pub fn conntrack_forget(&mut self, ips: &[Ipv4Address], udp_ports: &[u16]) -> usize {
+    pub fn conntrack_forget(&mut self, ips: &[IpAddress], udp_ports: &[u16]) -> usize {
         self.filtering.borrow_mut().nf.conntrack.delete_where(|c| {
             let t = [c.orig.src, c.orig.dst, c.reply.src, c.reply.dst];
-            t.iter()
-                .any(|a| matches!(a, IpAddress::Ipv4(a) if ips.contains(a)))
+            t.iter().any(|a| ips.contains(a))
                 || (c.orig.proto == 17 && udp_ports.contains(&c.orig.dport))
         })
     }

@@ -64,7 +64,8 @@ pub enum Change {
     /// ones to one of `udp_ports`.
     ConntrackForget {
         router: String,
-        ips: Vec<Ipv4Address>,
+        /// Of either family.
+        ips: Vec<smoltcp::wire::IpAddress>,
         udp_ports: Vec<u16>,
     },
     /// A program starts on a node, to run until a `Stop` with its key (or the lab's end).

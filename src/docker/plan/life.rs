@@ -517,9 +517,13 @@ impl HostPlan {
             },
         });
         if self.step.is_some() {
+            // Both families' addresses of the new endpoint.
+            let ips = std::iter::once(IpAddress::Ipv4(l.ep.ip))
+                .chain(l.ep.ip6.map(IpAddress::Ipv6))
+                .collect();
             out.push(Change::ConntrackForget {
                 router: self.host.clone(),
-                ips: vec![l.ep.ip],
+                ips,
                 udp_ports: Vec::new(),
             });
         }
