@@ -37,7 +37,12 @@ steps:
 fn explain(args: &[&str]) -> (Option<i32>, String, String) {
     let d = tempfile::tempdir().unwrap();
     let f = write(&d, "lab.yaml", LAB);
-    let mut argv = vec!["explain", f.as_str(), "--on", "r1"];
+    explain_file(&f, "r1", args)
+}
+
+/// `hoplab explain FILE --on NODE ARGS...`: exit code, stdout, stderr.
+fn explain_file(file: &str, on: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut argv = vec!["explain", file, "--on", on];
     argv.extend_from_slice(args);
     let out = run(&argv);
     (out.status.code(), text(&out.stdout), text(&out.stderr))
@@ -295,17 +300,8 @@ steps:
 #[test]
 fn an_ipv6_packet_walks_ip6tables() {
     let lab = common::repo().join("scenarios/15-docker-ipv6.yaml");
-    let explain6 = |packet: &str| {
-        let out = run(&[
-            "explain",
-            lab.to_str().unwrap(),
-            "--on",
-            "dockerhost",
-            "--packet",
-            packet,
-        ]);
-        (out.status.code(), text(&out.stdout), text(&out.stderr))
-    };
+    let explain6 =
+        |packet: &str| explain_file(lab.to_str().unwrap(), "dockerhost", &["--packet", packet]);
     let (code, out, err) =
         explain6("tcp [2001:db8:0:2::7]:40000 -> [2001:db8:0:1::10]:8080 in eth0");
     assert_eq!(code, Some(0), "{err}");

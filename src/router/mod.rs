@@ -1004,21 +1004,8 @@ impl Router {
     pub fn neighbour_mac(&self, dev: &str, ip: IpAddress) -> Option<EthernetAddress> {
         let dev = self.ns.ifaces.iter().position(|i| i.name == dev)?;
         match ip {
-            IpAddress::Ipv4(ip) => self
-                .ns
-                .neigh
-                .entries()
-                .iter()
-                .find(|n| n.ip == ip && n.dev == dev)
-                .and_then(|n| n.mac),
-            IpAddress::Ipv6(ip) => self
-                .ns
-                .v6
-                .neigh
-                .entries()
-                .iter()
-                .find(|n| n.ip == ip && n.dev == dev)
-                .and_then(|n| n.mac),
+            IpAddress::Ipv4(ip) => self.ns.neigh.entry(ip, dev)?.mac,
+            IpAddress::Ipv6(ip) => self.ns.v6.neigh.entry(ip, dev)?.mac,
         }
     }
 

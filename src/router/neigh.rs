@@ -131,6 +131,11 @@ impl<P, A: Copy + PartialEq> NeighTable<P, A> {
         &self.entries
     }
 
+    /// The entry of `ip` on device `dev`.
+    pub fn entry(&self, ip: A, dev: usize) -> Option<&Neighbour<P, A>> {
+        self.entries.iter().find(|n| n.ip == ip && n.dev == dev)
+    }
+
     /// Asks to send `packet` (a whole frame, its Ethernet header to be filled) to `ip`.
     pub fn resolve(&mut self, now: Instant, ip: A, dev: usize, packet: P) -> (Resolve, Option<P>) {
         if let Some(n) = self.entries.iter_mut().find(|n| n.ip == ip && n.dev == dev) {

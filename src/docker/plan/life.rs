@@ -510,8 +510,7 @@ impl HostPlan {
                 )),
                 mtu: u32::from(net.mtu),
                 // Docker turns IPv6 off on an interface of a network without it.
-                ipv6: net.ipv6.map(|v6| {
-                    let ip6 = l.ep.ip6.unwrap_or(v6.gateway);
+                ipv6: net.ipv6.zip(l.ep.ip6).map(|(v6, ip6)| {
                     vec![smoltcp::wire::Ipv6Cidr::new(ip6, v6.subnet.prefix_len())]
                 }),
             },

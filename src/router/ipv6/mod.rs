@@ -806,9 +806,7 @@ impl Router {
                         .ns
                         .v6
                         .neigh
-                        .entries()
-                        .iter()
-                        .find(|n| n.ip == ip && n.dev == dev)
+                        .entry(ip, dev)
                         .and_then(|n| n.queue.last())
                         .map(|(_, f)| Ipv6Packet::new_unchecked(&f[ETH_HEADER_LEN..]).src_addr());
                     self.solicit(now, dev, ip, (to, waiting), ctx);
