@@ -217,16 +217,14 @@ impl Nft {
         }
     }
 
-    /// Every base chain of families ip and inet on the IP hooks, with its priority number
-    /// resolved (dormant tables register nothing).
+    /// Every base chain of families ip, ip6 and inet on the IP hooks, and of family bridge
+    /// on the bridge's, with its priority number resolved (dormant tables register nothing).
     pub fn base_chains(&self) -> Vec<NftBase> {
-        // Families `ip`, `inet` (the IPv4 hooks) and `bridge` (the bridge's hooks, which
-        // share the names).
         let mut out = Vec::new();
         for (ti, t) in self.ruleset.tables.iter().enumerate() {
             if !matches!(
                 t.family,
-                NftFamily::Ip | NftFamily::Inet | NftFamily::Bridge
+                NftFamily::Ip | NftFamily::Ip6 | NftFamily::Inet | NftFamily::Bridge
             ) || t.dormant
                 || t.xt
             {
@@ -300,6 +298,32 @@ impl Nft {
                 })
             })
             .collect()
+    }
+
+    /// Whether a table that sees IPv6 packets (`ip6`, `inet`) needs IPv6 connection
+    /// tracking, as the kernel's `nf_ct_netns_get` for the family makes it: a chain of type
+    /// nat, or a rule that reads or sets a connection's state (`ct ...`) or NATs.
+    pub fn tracks_ipv6(&self) -> bool {
+        use super::expr::Key;
+        use super::model::{ChainType, Stmt};
+        let uses_ct = |s: &Stmt| match s {
+            Stmt::Nat(_) => true,
+            Stmt::Mangle { key: Key::Ct(_), .. } => true,
+            _ => super::normalize::exprs(s).is_some_and(|e| {
+                e.keys()
+                    .iter()
+                    .any(|k| matches!(k, Key::Ct(_) | Key::CtTuple(..)))
+            }),
+        };
+        self.ruleset
+            .tables
+            .iter()
+            .filter(|t| matches!(t.family, NftFamily::Ip6 | NftFamily::Inet) && !t.dormant)
+            .flat_map(|t| &t.chains)
+            .any(|c| {
+                c.base.as_ref().is_some_and(|b| b.kind == ChainType::Nat)
+                    || c.rules.iter().flat_map(|r| &r.stmts).any(uses_ct)
+            })
     }
 
     /// Bumps on every change to the ruleset.

@@ -23,10 +23,16 @@ pub const JUMP_STACK: usize = 16;
 /// What decided a walk: a rule (chain and rule index in the table), or the policy.
 pub(super) type Decider = Option<(usize, usize)>;
 
-/// Whether a table of this family sees IPv4 packets (a `bridge` table: the IPv4 frames a
-/// bridge forwards).
-fn sees_ipv4(family: NftFamily) -> bool {
-    matches!(family, NftFamily::Ip | NftFamily::Inet | NftFamily::Bridge)
+/// Whether a table of this family sees the packet: `ip` IPv4 packets, `ip6` IPv6 ones,
+/// `inet` both, `bridge` the IP frames a bridge forwards; `arp` and `netdev` none of what
+/// netfilter hands the engine.
+fn sees(family: NftFamily, pkt: &PacketView<'_>) -> bool {
+    match family {
+        NftFamily::Ip => !pkt.is_v6(),
+        NftFamily::Ip6 => pkt.is_v6(),
+        NftFamily::Inet | NftFamily::Bridge => true,
+        _ => false,
+    }
 }
 
 impl Nft {
@@ -81,7 +87,7 @@ impl Nft {
 
 impl EvalState {
     /// The chain could only accept with nothing to count, log or trace (no rules, accept
-    /// policy, not tracing), or it never sees an IPv4 packet: netfilter may skip it. `false`
+    /// policy, not tracing), or its table sees no IP packet: netfilter may skip it. `false`
     /// is always correct.
     pub fn passes_all(&self, rs: &Ruleset, chain: ChainRef) -> bool {
         if self.tracing {
@@ -90,7 +96,10 @@ impl EvalState {
         let Some(table) = rs.tables.get(chain.table()) else {
             return true;
         };
-        if !sees_ipv4(table.family) {
+        if !matches!(
+            table.family,
+            NftFamily::Ip | NftFamily::Ip6 | NftFamily::Inet | NftFamily::Bridge
+        ) {
             return true;
         }
         table
@@ -119,7 +128,7 @@ impl EvalState {
         let Some(table) = rs.tables.get_mut(chain.table()) else {
             return out;
         };
-        if !sees_ipv4(table.family) {
+        if !sees(table.family, pkt) {
             return out;
         }
         let mut trace: Option<Vec<TraceStep>> = self.tracing.then(Vec::new);

@@ -6,7 +6,10 @@
 //! compare as the kernel's `memcmp` compares them, and `"eth*"` is the range of names with
 //! that prefix). A key that finds nothing to read (no transport header in a fragment, no
 //! connection for `ct mark`, an IPv6 field of an IPv4 packet) answers `None`: the kernel's
-//! `NFT_BREAK`, which ends the rule as a mismatch. Reads also check the dependency nft adds
+//! `NFT_BREAK`, which ends the rule as a mismatch. An `ip` field of an IPv6 packet (and an
+//! `ip6` field of an IPv4 one) answers `None` too: in an `inet` table nft puts
+//! `meta nfproto ipv4` (`ipv6`) before it, and a table of family `ip` (`ip6`) sees only its
+//! own family's packets. Reads also check the dependency nft adds
 //! before a protocol's field (`tcp dport` is `meta l4proto tcp` first; `ether saddr` is
 //! `meta iiftype ether`); `th dport` has none and reads whatever transport header is there.
 
@@ -19,9 +22,10 @@ pub enum PayloadBase {
     /// The Ethernet header (`ether`, `vlan`): only for a packet that came in on an
     /// interface, whose MAC header the skb keeps.
     Link,
-    /// The IPv4 header.
+    /// The IPv4 or IPv6 header.
     Network,
-    /// The transport header (`tcp`, `udp`, `icmp`, `th`), after the IP header's options.
+    /// The transport header (`tcp`, `udp`, `icmp`, `th`), after the IPv4 header's options
+    /// or the IPv6 extension headers (`ipv6_find_hdr`).
     Transport,
 }
 
@@ -46,7 +50,10 @@ pub fn load_payload(
                 return None;
             }
             let ip = ip_datagram(pkt.ip);
-            let hl = usize::from(ip.first()? & 0x0f) * 4;
+            let hl = match pkt.is_v6() {
+                false => usize::from(ip.first()? & 0x0f) * 4,
+                true => crate::netfilter::conntrack::ipv6_upper(ip)?.1,
+            };
             ip.get(hl..)?
         }
     };
@@ -55,13 +62,20 @@ pub fn load_payload(
     Some(())
 }
 
-/// The datagram as the skb holds it: `ip_rcv` trims the frame to the IP total length.
+/// The datagram as the skb holds it: `ip_rcv` trims the frame to the IPv4 total length,
+/// `ipv6_rcv` to the fixed header and its payload length.
 fn ip_datagram(ip: &[u8]) -> &[u8] {
-    if ip.len() < 4 {
-        return ip;
+    match ip.first().map(|b| b >> 4) {
+        Some(4) if ip.len() >= 4 => {
+            let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+            &ip[..total.clamp(ip.len().min(20), ip.len())]
+        }
+        Some(6) if ip.len() >= 6 => {
+            let total = 40 + usize::from(u16::from_be_bytes([ip[4], ip[5]]));
+            &ip[..total.clamp(ip.len().min(40), ip.len())]
+        }
+        _ => ip,
     }
-    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
-    &ip[..total.clamp(ip.len().min(20), ip.len())]
 }
 
 /// The kernel's interface name buffer.
@@ -69,6 +83,9 @@ pub const IFNAMSIZ: usize = 16;
 
 /// `NFPROTO_IPV4`.
 pub const NFPROTO_IPV4: u128 = 2;
+
+/// `NFPROTO_IPV6`.
+pub const NFPROTO_IPV6: u128 = 10;
 
 /// An interface name as the number its NUL-padded `IFNAMSIZ` bytes make, big-endian (a
 /// kernel name has at most 15 bytes; longer text is cut there). The empty name is 0.
@@ -112,31 +129,38 @@ pub fn read(key: Key, pkt: &PacketView<'_>, conns: &dyn ConnQuery) -> Option<u12
 /// A header field: where it is, which protocol it needs, how it is cut from its bytes.
 fn read_field(f: Field, pkt: &PacketView<'_>) -> Option<u128> {
     use PayloadBase::{Link, Network, Transport};
-    let (base, offset, len, proto) = match f {
-        Field::EtherDaddr => (Link, 0, 6, None),
-        Field::EtherSaddr => (Link, 6, 6, None),
-        Field::EtherType => (Link, 12, 2, None),
-        Field::IpSaddr => (Network, 12, 4, None),
-        Field::IpDaddr => (Network, 16, 4, None),
-        Field::IpProtocol => (Network, 9, 1, None),
-        Field::IpTtl => (Network, 8, 1, None),
-        Field::IpLength => (Network, 2, 2, None),
-        Field::IpDscp => (Network, 1, 1, None),
-        // `meta nfproto ipv6` (inet) or the family (ip6) comes first: never an IPv4 packet.
-        Field::Ip6Saddr | Field::Ip6Daddr | Field::Ip6Nexthdr | Field::Ip6Hoplimit => {
-            return None;
-        }
-        Field::Icmpv6Type => return None,
-        Field::TcpSport => (Transport, 0, 2, Some(6)),
-        Field::TcpDport => (Transport, 2, 2, Some(6)),
-        Field::TcpFlags => (Transport, 13, 1, Some(6)),
-        Field::UdpSport => (Transport, 0, 2, Some(17)),
-        Field::UdpDport => (Transport, 2, 2, Some(17)),
-        Field::ThSport => (Transport, 0, 2, None),
-        Field::ThDport => (Transport, 2, 2, None),
-        Field::IcmpType => (Transport, 0, 1, Some(1)),
-        Field::IcmpCode => (Transport, 1, 1, Some(1)),
+    let v6 = pkt.is_v6();
+    // The IP family a field of the network header belongs to.
+    let (base, offset, len, proto, family) = match f {
+        Field::EtherDaddr => (Link, 0, 6, None, None),
+        Field::EtherSaddr => (Link, 6, 6, None, None),
+        Field::EtherType => (Link, 12, 2, None, None),
+        Field::IpSaddr => (Network, 12, 4, None, Some(false)),
+        Field::IpDaddr => (Network, 16, 4, None, Some(false)),
+        Field::IpProtocol => (Network, 9, 1, None, Some(false)),
+        Field::IpTtl => (Network, 8, 1, None, Some(false)),
+        Field::IpLength => (Network, 2, 2, None, Some(false)),
+        Field::IpDscp => (Network, 1, 1, None, Some(false)),
+        Field::Ip6Saddr => (Network, 8, 16, None, Some(true)),
+        Field::Ip6Daddr => (Network, 24, 16, None, Some(true)),
+        // The fixed header's field, not the protocol after extension headers
+        // (`meta l4proto`).
+        Field::Ip6Nexthdr => (Network, 6, 1, None, Some(true)),
+        Field::Ip6Hoplimit => (Network, 7, 1, None, Some(true)),
+        Field::Icmpv6Type => (Transport, 0, 1, Some(58), None),
+        Field::TcpSport => (Transport, 0, 2, Some(6), None),
+        Field::TcpDport => (Transport, 2, 2, Some(6), None),
+        Field::TcpFlags => (Transport, 13, 1, Some(6), None),
+        Field::UdpSport => (Transport, 0, 2, Some(17), None),
+        Field::UdpDport => (Transport, 2, 2, Some(17), None),
+        Field::ThSport => (Transport, 0, 2, None, None),
+        Field::ThDport => (Transport, 2, 2, None, None),
+        Field::IcmpType => (Transport, 0, 1, Some(1), None),
+        Field::IcmpCode => (Transport, 1, 1, Some(1), None),
     };
+    if family.is_some_and(|f| f != v6) {
+        return None;
+    }
     if proto.is_some_and(|p| p != pkt.proto) {
         return None;
     }
@@ -162,7 +186,9 @@ fn read_meta(m: MetaKey, pkt: &PacketView<'_>) -> u128 {
         MetaKey::Iifname | MetaKey::Iif => name_num(pkt.in_iface.unwrap_or("")),
         MetaKey::Oifname | MetaKey::Oif => name_num(pkt.out_iface.unwrap_or("")),
         MetaKey::L4proto => u128::from(pkt.proto),
+        MetaKey::Nfproto if pkt.is_v6() => NFPROTO_IPV6,
         MetaKey::Nfproto => NFPROTO_IPV4,
+        MetaKey::Protocol if pkt.is_v6() => 0x86dd,
         MetaKey::Protocol => 0x0800,
         MetaKey::Mark => u128::from(pkt.mark),
         MetaKey::Pkttype => u128::from(pkt_type(pkt)),
@@ -255,17 +281,19 @@ fn read_ct(key: CtKey, pkt: &PacketView<'_>) -> Option<u128> {
 fn read_tuple(dir: CtDir, key: TupleKey, pkt: &PacketView<'_>) -> Option<u128> {
     let ct = conn(pkt)?;
     let d = &ct.detail;
-    let addr = |a: smoltcp::wire::IpAddress| match a {
-        smoltcp::wire::IpAddress::Ipv4(a) => Some(u128::from(a.to_bits())),
-        smoltcp::wire::IpAddress::Ipv6(_) => None,
+    // `ct original ip saddr` reads an IPv4 flow's address, `ip6 saddr` an IPv6 flow's.
+    let addr = |a: smoltcp::wire::IpAddress, v6: bool| match a {
+        smoltcp::wire::IpAddress::Ipv4(a) if !v6 => Some(u128::from(a.to_bits())),
+        smoltcp::wire::IpAddress::Ipv6(a) if v6 => Some(a.to_bits()),
+        _ => None,
     };
     let port = |p: Option<u16>| p.map(u128::from);
+    let v6 = matches!(key, TupleKey::Ip6Saddr | TupleKey::Ip6Daddr);
     match (dir, key) {
-        (_, TupleKey::Ip6Saddr | TupleKey::Ip6Daddr) => None,
-        (CtDir::Original, TupleKey::IpSaddr) => addr(ct.orig_src),
-        (CtDir::Original, TupleKey::IpDaddr) => addr(ct.orig_dst),
-        (CtDir::Reply, TupleKey::IpSaddr) => addr(d.repl_src),
-        (CtDir::Reply, TupleKey::IpDaddr) => addr(d.repl_dst),
+        (CtDir::Original, TupleKey::IpSaddr | TupleKey::Ip6Saddr) => addr(ct.orig_src, v6),
+        (CtDir::Original, TupleKey::IpDaddr | TupleKey::Ip6Daddr) => addr(ct.orig_dst, v6),
+        (CtDir::Reply, TupleKey::IpSaddr | TupleKey::Ip6Saddr) => addr(d.repl_src, v6),
+        (CtDir::Reply, TupleKey::IpDaddr | TupleKey::Ip6Daddr) => addr(d.repl_dst, v6),
         (CtDir::Original, TupleKey::ProtoSrc) => port(ct.orig_sport),
         (CtDir::Original, TupleKey::ProtoDst) => port(ct.orig_dport),
         (CtDir::Reply, TupleKey::ProtoSrc) => port(d.repl_sport),

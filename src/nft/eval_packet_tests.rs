@@ -1,6 +1,6 @@
 use super::*;
 use crate::netfilter::NoConns;
-use crate::nft::eval_testing::{echo_hdr, ipv4, syn, udp_hdr, view};
+use crate::nft::eval_testing::{echo_hdr, ipv4, ipv6, syn, syn6, tcp_hdr, udp_hdr, view};
 
 fn payload(pkt: &PacketView<'_>, base: PayloadBase, offset: usize, len: usize) -> Option<Vec<u8>> {
     let mut out = [0u8; 64];
@@ -26,6 +26,61 @@ fn fields_read_at_their_offsets_as_numbers() {
     assert_eq!(field(&pkt, Field::TcpFlags), Some(0x02));
     assert_eq!(field(&pkt, Field::EtherSaddr), Some(0x0200_0000_0201));
     assert_eq!(field(&pkt, Field::EtherType), Some(0x0800));
+}
+
+#[test]
+fn ipv6_fields_read_from_the_ipv6_header_and_ipv4_fields_break() {
+    let ip = syn6();
+    let pkt = view(&ip);
+    assert_eq!(
+        field(&pkt, Field::Ip6Saddr),
+        Some(0x2001_0db8_0000_0000_0000_0000_0000_0002)
+    );
+    assert_eq!(
+        field(&pkt, Field::Ip6Daddr),
+        Some(0x2001_0db8_0000_0000_0000_0000_0000_0001)
+    );
+    assert_eq!(field(&pkt, Field::Ip6Nexthdr), Some(6));
+    assert_eq!(field(&pkt, Field::Ip6Hoplimit), Some(64));
+    assert_eq!(field(&pkt, Field::TcpDport), Some(22));
+    assert_eq!(field(&pkt, Field::EtherType), Some(0x86dd));
+    for f in [
+        Field::IpSaddr,
+        Field::IpDaddr,
+        Field::IpProtocol,
+        Field::IpTtl,
+    ] {
+        assert_eq!(field(&pkt, f), None, "{f:?}");
+    }
+    assert_eq!(read(Key::Meta(MetaKey::Nfproto), &pkt, &NoConns), Some(10));
+    assert_eq!(
+        read(Key::Meta(MetaKey::Protocol), &pkt, &NoConns),
+        Some(0x86dd)
+    );
+    assert_eq!(read(Key::Meta(MetaKey::L4proto), &pkt, &NoConns), Some(6));
+}
+
+#[test]
+fn ipv6_transport_fields_come_after_the_extension_headers() {
+    // A hop-by-hop options header (8 bytes: next header TCP, PadN) before the segment.
+    let mut l4 = vec![6, 0, 1, 4, 0, 0, 0, 0];
+    l4.extend_from_slice(&tcp_hdr(40000, 443, 0x12));
+    let ip = ipv6("2001:db8::2", "2001:db8::1", 0, &l4);
+    let pkt = view(&ip);
+    // `ip6 nexthdr` is the fixed header's field; `meta l4proto` the protocol after.
+    assert_eq!(field(&pkt, Field::Ip6Nexthdr), Some(0));
+    assert_eq!(read(Key::Meta(MetaKey::L4proto), &pkt, &NoConns), Some(6));
+    assert_eq!(field(&pkt, Field::TcpDport), Some(443));
+    assert_eq!(field(&pkt, Field::TcpFlags), Some(0x12));
+    let echo = ipv6(
+        "2001:db8::2",
+        "2001:db8::1",
+        58,
+        &[128, 0, 0, 0, 0, 7, 0, 1],
+    );
+    let pkt = view(&echo);
+    assert_eq!(field(&pkt, Field::Icmpv6Type), Some(128));
+    assert_eq!(field(&pkt, Field::IcmpType), None);
 }
 
 #[test]

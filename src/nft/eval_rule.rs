@@ -203,7 +203,7 @@ impl RuleCx<'_, '_> {
                         NatStep::Break => return RuleEnd::Break,
                     }
                 }
-                Stmt::Reject(r) => match reject_with(*r) {
+                Stmt::Reject(r) => match reject_with(*r, self.pkt.is_v6()) {
                     Some(w) => return RuleEnd::Reject(w),
                     None => return RuleEnd::Break,
                 },

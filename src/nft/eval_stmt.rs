@@ -2,7 +2,7 @@
 //! (`nft_log`), the NAT request of `snat`, `dnat`, `masquerade` and `redirect` (`nft_nat`,
 //! `nft_masq`, `nft_redir`), and `reject`'s answer (`nft_reject_ipv4`, `nft_reject_inet`).
 
-use smoltcp::wire::Ipv4Address;
+use smoltcp::wire::{Ipv4Address, Ipv6Address};
 
 use super::NftFamily;
 use super::expr::Value;
@@ -33,14 +33,19 @@ pub fn log_line(log: &Log, pkt: &PacketView<'_>) -> Option<String> {
 pub enum NatStep {
     /// Bind the flow's NAT: the walk ends, the packet accepted.
     Bind(NatAction),
-    /// The statement is for IPv6 (`snat ip6 to` in an inet table): nothing for an IPv4
-    /// packet, the rule goes on (`nft_nat_inet_eval`).
+    /// The statement is for the other family (`snat ip6 to` in an inet table, for an IPv4
+    /// packet): nothing happens, the rule goes on (`nft_nat_inet_eval`).
     Skip,
     /// The map has no element for the packet's key: the rule ends as a mismatch.
     Break,
 }
 
-fn addr(v: &Value) -> Option<smoltcp::wire::IpAddress> {
+/// An address of the packet's family from a value (an IPv4 address's `u32`, an IPv6
+/// address's `u128`).
+fn addr(v: &Value, v6: bool) -> Option<smoltcp::wire::IpAddress> {
+    if v6 {
+        return Some(Ipv6Address::from_bits(v.num()).into());
+    }
     let n = u32::try_from(v.num()).ok()?;
     Some(Ipv4Address::from_octets(n.to_be_bytes()).into())
 }
@@ -48,9 +53,15 @@ fn addr(v: &Value) -> Option<smoltcp::wire::IpAddress> {
 /// The NAT request of statement `nat`; `mapped` is the data of the map element the
 /// packet's key found, for `to KEY map { ... }` (`None`: no element).
 pub fn nat_step(nat: &Nat, pkt: &PacketView<'_>, mapped: Option<&ElemData>) -> NatStep {
-    if nat.family == Some(NftFamily::Ip6) {
+    let v6 = pkt.is_v6();
+    let other = match v6 {
+        true => NftFamily::Ip,
+        false => NftFamily::Ip6,
+    };
+    if nat.family == Some(other) {
         return NatStep::Skip;
     }
+    let addr = |v: &Value| addr(v, v6);
     let (addrs, ports) = match &nat.to {
         NatTo::None => (None, None),
         NatTo::Range { addrs, ports } => {
@@ -98,9 +109,12 @@ pub fn nat_step(nat: &Nat, pkt: &PacketView<'_>, mapped: Option<&ElemData>) -> N
     })
 }
 
-/// How `reject` answers an IPv4 packet; `None` for `reject with icmpv6`, whose implied
-/// `meta nfproto ipv6` an IPv4 packet fails.
-pub fn reject_with(r: Reject) -> Option<RejectWith> {
+/// How `reject` answers the packet; `None` when the statement's implied family is the
+/// other one (`reject with icmpv6` for an IPv4 packet: its `meta nfproto ipv6` fails).
+pub fn reject_with(r: Reject, v6: bool) -> Option<RejectWith> {
+    if v6 {
+        return reject_with6(r);
+    }
     Some(match r {
         Reject::Default => RejectWith::IcmpPortUnreachable,
         Reject::TcpReset => RejectWith::TcpReset,
@@ -123,6 +137,25 @@ pub fn reject_with(r: Reject) -> Option<RejectWith> {
             // Port unreachable (3), and codes hoplab's ICMP errors do not make.
             _ => RejectWith::IcmpPortUnreachable,
         },
+    })
+}
+
+/// `nft_reject_ipv6` and `nft_reject_inet` for an IPv6 packet: ICMPv6 destination
+/// unreachable (port unreachable by default), or a TCP reset.
+fn reject_with6(r: Reject) -> Option<RejectWith> {
+    Some(match r {
+        Reject::Default => RejectWith::Icmp6Unreachable(4),
+        Reject::TcpReset => RejectWith::TcpReset,
+        Reject::Icmp(_) => return None,
+        Reject::Icmpv6(code) => RejectWith::Icmp6Unreachable(code),
+        // `nft_reject_icmpv6_code`: no-route 0, admin-prohibited 1, host-unreachable is
+        // address-unreachable 3, port-unreachable 4.
+        Reject::Icmpx(code) => RejectWith::Icmp6Unreachable(match code {
+            0 => 0,
+            2 => 3,
+            3 => 1,
+            _ => 4,
+        }),
     })
 }
 

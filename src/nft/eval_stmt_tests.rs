@@ -125,25 +125,78 @@ fn nat_maps_take_the_elements_address_and_port() {
 #[test]
 fn reject_answers() {
     assert_eq!(
-        reject_with(Reject::Default),
+        reject_with(Reject::Default, false),
         Some(RejectWith::IcmpPortUnreachable)
     );
-    assert_eq!(reject_with(Reject::TcpReset), Some(RejectWith::TcpReset));
     assert_eq!(
-        reject_with(Reject::Icmpx(3)),
+        reject_with(Reject::TcpReset, false),
+        Some(RejectWith::TcpReset)
+    );
+    assert_eq!(
+        reject_with(Reject::Icmpx(3), false),
         Some(RejectWith::IcmpAdminProhibited)
     );
     assert_eq!(
-        reject_with(Reject::Icmpx(0)),
+        reject_with(Reject::Icmpx(0), false),
         Some(RejectWith::IcmpNetUnreachable)
     );
     assert_eq!(
-        reject_with(Reject::Icmp(10)),
+        reject_with(Reject::Icmp(10), false),
         Some(RejectWith::IcmpHostProhibited)
     );
     assert_eq!(
-        reject_with(Reject::Icmp(1)),
+        reject_with(Reject::Icmp(1), false),
         Some(RejectWith::IcmpHostUnreachable)
     );
-    assert_eq!(reject_with(Reject::Icmpv6(1)), None);
+    assert_eq!(reject_with(Reject::Icmpv6(1), false), None);
+    assert_eq!(
+        reject_with(Reject::Default, true),
+        Some(RejectWith::Icmp6Unreachable(4))
+    );
+    assert_eq!(
+        reject_with(Reject::Icmpx(2), true),
+        Some(RejectWith::Icmp6Unreachable(3))
+    );
+    assert_eq!(
+        reject_with(Reject::Icmpv6(1), true),
+        Some(RejectWith::Icmp6Unreachable(1))
+    );
+    assert_eq!(reject_with(Reject::Icmp(1), true), None);
+}
+
+#[test]
+fn nat_statements_of_an_ipv6_packet_take_ipv6_addresses() {
+    let ip = crate::nft::eval_testing::syn6();
+    let pkt = view(&ip);
+    let to = |s: &str| s.parse::<Ipv6Address>().unwrap();
+    let v = Value::Num(to("2001:db8::80").to_bits());
+    let dnat = Nat {
+        family: Some(NftFamily::Ip6),
+        ..nat(
+            NatKind::Dnat,
+            NatTo::Range {
+                addrs: Some((v.clone(), v)),
+                ports: Some((80, 80)),
+            },
+        )
+    };
+    assert_eq!(
+        nat_step(&dnat, &pkt, None),
+        NatStep::Bind(NatAction::Dnat {
+            addrs: (to("2001:db8::80").into(), to("2001:db8::80").into()),
+            ports: Some((80, 80)),
+        })
+    );
+    // `snat ip to` in an inet table leaves an IPv6 packet alone; `ip6` an IPv4 one.
+    let v4 = Nat {
+        family: Some(NftFamily::Ip),
+        ..nat(NatKind::Snat, NatTo::None)
+    };
+    assert_eq!(nat_step(&v4, &pkt, None), NatStep::Skip);
+    let ip4 = syn();
+    assert_eq!(nat_step(&dnat, &view(&ip4), None), NatStep::Skip);
+    assert_eq!(
+        nat_step(&nat(NatKind::Masquerade, NatTo::None), &pkt, None),
+        NatStep::Bind(NatAction::Masquerade { ports: None })
+    );
 }

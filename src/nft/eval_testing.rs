@@ -39,17 +39,47 @@ pub(crate) fn echo_hdr() -> Vec<u8> {
     vec![8, 0, 0, 0, 0, 7, 0, 1]
 }
 
-/// The view of `ip` arriving on eth0 for this host (its destination local), tracked as a
-/// new connection.
+/// An IPv6 packet of next header `proto` from `src` to `dst` carrying `l4` (hop limit 64).
+pub(crate) fn ipv6(src: &str, dst: &str, proto: u8, l4: &[u8]) -> Vec<u8> {
+    let a = |s: &str| s.parse::<std::net::Ipv6Addr>().unwrap().octets();
+    let mut ip = vec![0x60, 0, 0, 0];
+    ip.extend_from_slice(&(l4.len() as u16).to_be_bytes());
+    ip.extend_from_slice(&[proto, 64]);
+    ip.extend_from_slice(&a(src));
+    ip.extend_from_slice(&a(dst));
+    ip.extend_from_slice(l4);
+    ip
+}
+
+/// A TCP SYN [2001:db8::2]:40000 -> [2001:db8::1]:22.
+pub(crate) fn syn6() -> Vec<u8> {
+    ipv6("2001:db8::2", "2001:db8::1", 6, &tcp_hdr(40000, 22, 0x02))
+}
+
+/// The view of `ip` (IPv4 or IPv6) arriving on eth0 for this host (its destination
+/// local), tracked as a new connection.
 pub(crate) fn view(ip: &[u8]) -> PacketView<'_> {
-    let src = smoltcp::wire::IpAddress::Ipv4(smoltcp::wire::Ipv4Address::from_octets(
-        ip[12..16].try_into().unwrap(),
-    ));
-    let dst = smoltcp::wire::IpAddress::Ipv4(smoltcp::wire::Ipv4Address::from_octets(
-        ip[16..20].try_into().unwrap(),
-    ));
-    let proto = ip[9];
-    let l4 = &ip[20..];
+    let v6 = ip[0] >> 4 == 6;
+    let (src, dst, proto, l4) = match v6 {
+        false => (
+            smoltcp::wire::IpAddress::Ipv4(smoltcp::wire::Ipv4Address::from_octets(
+                ip[12..16].try_into().unwrap(),
+            )),
+            smoltcp::wire::IpAddress::Ipv4(smoltcp::wire::Ipv4Address::from_octets(
+                ip[16..20].try_into().unwrap(),
+            )),
+            ip[9],
+            &ip[20..],
+        ),
+        true => {
+            let (proto, at, _) = crate::netfilter::conntrack::ipv6_upper(ip).unwrap();
+            let a = |r: std::ops::Range<usize>| {
+                let b: [u8; 16] = ip[r].try_into().unwrap();
+                smoltcp::wire::IpAddress::Ipv6(smoltcp::wire::Ipv6Address::from(b))
+            };
+            (a(8..24), a(24..40), proto, &ip[at..])
+        }
+    };
     let ports = matches!(proto, 6 | 17).then(|| {
         (
             u16::from_be_bytes([l4[0], l4[1]]),
@@ -64,7 +94,7 @@ pub(crate) fn view(ip: &[u8]) -> PacketView<'_> {
         sport: ports.map(|p| p.0),
         dport: ports.map(|p| p.1),
         tcp_flags: (proto == 6).then(|| l4[13]),
-        icmp: (proto == 1).then(|| (l4[0], l4[1])),
+        icmp: matches!(proto, 1 | 58).then(|| (l4[0], l4[1])),
         fragment: false,
         in_iface: Some("eth0"),
         out_iface: None,
@@ -83,7 +113,10 @@ pub(crate) fn view(ip: &[u8]) -> PacketView<'_> {
         src_type: AddrType::Unicast,
         dst_type: AddrType::Local,
         ip,
-        mac: Some([0x02, 0, 0, 0, 1, 1, 0x02, 0, 0, 0, 2, 1, 0x08, 0x00]),
+        mac: Some(match v6 {
+            false => [0x02, 0, 0, 0, 1, 1, 0x02, 0, 0, 0, 2, 1, 0x08, 0x00],
+            true => [0x02, 0, 0, 0, 1, 1, 0x02, 0, 0, 0, 2, 1, 0x86, 0xdd],
+        }),
         mark: 0,
         physdev: None,
     }

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::netfilter::{NatAction, NoConns, RejectWith};
-use crate::nft::eval_testing::{echo_hdr, ipv4, syn, view};
+use crate::nft::eval_testing::{echo_hdr, ipv4, syn, syn6, view};
 use crate::nft::expr::{CtKey, Expr, Field, Key, MetaKey, Value};
 use crate::nft::model::{
     BaseHook, Chain, ChainTarget, ChainType, CmpOp, Elem, ElemData, Limit, Log, Match, Nat,
@@ -552,14 +552,19 @@ fn log_lines_go_to_the_notes() {
 }
 
 #[test]
-fn ip6_tables_never_see_ipv4_and_pass_all() {
-    let mut rs = table(
-        NftFamily::Ip6,
-        vec![base("input", true, vec![vec![Stmt::Verdict(V::Drop)]])],
-    );
-    assert_eq!(verdict_of(&mut rs, &syn()), Verdict::Accept);
+fn each_family_sees_its_own_packets() {
+    let drop = || vec![base("input", true, vec![vec![Stmt::Verdict(V::Drop)]])];
+    let mut ip6 = table(NftFamily::Ip6, drop());
+    assert_eq!(verdict_of(&mut ip6, &syn()), Verdict::Accept);
+    assert_eq!(verdict_of(&mut ip6, &syn6()), Verdict::Drop);
+    let mut ip = table(NftFamily::Ip, drop());
+    assert_eq!(verdict_of(&mut ip, &syn6()), Verdict::Accept);
+    let mut inet = table(NftFamily::Inet, drop());
+    assert_eq!(verdict_of(&mut inet, &syn()), Verdict::Drop);
+    assert_eq!(verdict_of(&mut inet, &syn6()), Verdict::Drop);
+    // Registered only on its family's hooks, an ip6 chain is not skipped for IPv4's sake.
     let st = EvalState::default();
-    assert!(st.passes_all(&rs, ChainRef::new(0, 0)));
+    assert!(!st.passes_all(&ip6, ChainRef::new(0, 0)));
 }
 
 #[test]

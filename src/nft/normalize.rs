@@ -202,18 +202,15 @@ fn retype_th(stmts: &mut [Stmt], tcp: bool) {
 
 /// `reject with tcp reset` needs a TCP packet: in an inet table nft adds `meta l4proto tcp`
 /// when no TCP match precedes it (and lists it); in ip and ip6 tables a protocol match is
-/// its dependency and is not listed.
+/// its dependency: it stays in the rule (a UDP packet fails it, where without it the
+/// reject drops the packet, sending nothing), and the listing leaves it out
+/// ([`hidden_reset_dependency`]).
 fn reset_dependency(stmts: &mut Vec<Stmt>, family: NftFamily) {
     let Some(r) = stmts
         .iter()
         .position(|s| matches!(s, Stmt::Reject(super::model::Reject::TcpReset)))
     else {
         return;
-    };
-    let is_dep = |s: &Stmt, inet: bool| match plain_eq(s) {
-        Some((Key::Meta(MetaKey::L4proto), 6)) => true,
-        Some((Key::Payload(Field::IpProtocol | Field::Ip6Nexthdr), 6)) => !inet,
-        _ => false,
     };
     let tcp_before = stmts[..r].iter().any(|s| {
         exprs(s).is_some_and(|e| {
@@ -222,19 +219,41 @@ fn reset_dependency(stmts: &mut Vec<Stmt>, family: NftFamily) {
                 .any(|k| field_proto(k).is_some_and(|p| p.0 == 6))
         })
     });
-    if family == NftFamily::Inet {
-        if !tcp_before && !stmts[..r].iter().any(|s| is_dep(s, true)) {
-            stmts.insert(
-                r,
-                Stmt::Match(Match {
-                    left: Expr::One(Key::Meta(MetaKey::L4proto)),
-                    mask: None,
-                    op: CmpOp::Implicit,
-                    right: Rhs::Value(Box::new([Value::Num(6)])),
-                }),
-            );
-        }
-    } else if let Some(d) = stmts[..r].iter().rposition(|s| is_dep(s, false)) {
-        stmts.remove(d);
+    if family == NftFamily::Inet
+        && !tcp_before
+        && !stmts[..r].iter().any(|s| is_reset_dependency(s, true))
+    {
+        stmts.insert(
+            r,
+            Stmt::Match(Match {
+                left: Expr::One(Key::Meta(MetaKey::L4proto)),
+                mask: None,
+                op: CmpOp::Implicit,
+                right: Rhs::Value(Box::new([Value::Num(6)])),
+            }),
+        );
     }
+}
+
+/// A match that makes a packet TCP, as `reject with tcp reset` depends on.
+fn is_reset_dependency(s: &Stmt, inet: bool) -> bool {
+    match plain_eq(s) {
+        Some((Key::Meta(MetaKey::L4proto), 6)) => true,
+        Some((Key::Payload(Field::IpProtocol | Field::Ip6Nexthdr), 6)) => !inet,
+        _ => false,
+    }
+}
+
+/// The statement a listing of an ip or ip6 table leaves out: the last TCP protocol match
+/// before `reject with tcp reset`, which nft takes as the reset's dependency.
+pub(super) fn hidden_reset_dependency(stmts: &[Stmt], family: NftFamily) -> Option<usize> {
+    if family == NftFamily::Inet {
+        return None;
+    }
+    let r = stmts
+        .iter()
+        .position(|s| matches!(s, Stmt::Reject(super::model::Reject::TcpReset)))?;
+    stmts[..r]
+        .iter()
+        .rposition(|s| is_reset_dependency(s, false))
 }

@@ -616,8 +616,12 @@ impl<'a> Cursor<'a> {
         false
     }
 
-    /// `ADDR[-ADDR][:PORT[-PORT]]` or `:PORT[-PORT]`.
+    /// `ADDR[-ADDR][:PORT[-PORT]]` or `:PORT[-PORT]`; an IPv6 address with a port in
+    /// brackets, `[ADDR][-[ADDR]]:PORT[-PORT]`.
     fn nat_range(&mut self, kind: NatKind, dt: DataType) -> Result<NatTo, Fault> {
+        if dt == DataType::Ipv6Addr && self.is_punct(b'[') {
+            return self.nat_range6();
+        }
         let t = self.peek();
         let w = self.word().ok_or_else(|| self.unexpected(None))?;
         self.pos += 1;
@@ -644,7 +648,45 @@ impl<'a> Cursor<'a> {
                 }
             })
         };
-        let ports = match port {
+        let ports = self.nat_ports(port)?;
+        Ok(NatTo::Range { addrs, ports })
+    }
+
+    /// `[ADDR][-[ADDR]][:PORT[-PORT]]`.
+    fn nat_range6(&mut self) -> Result<NatTo, Fault> {
+        let dt = DataType::Ipv6Addr;
+        let bracketed = |c: &mut Self| -> Result<Value, Fault> {
+            c.expect_punct(b'[', "'['")?;
+            let t = c.peek();
+            let w = c.word().ok_or_else(|| c.unexpected(None))?;
+            c.pos += 1;
+            let v = value::parse(dt, w, (t.start, t.start + w.len()))?;
+            c.expect_punct(b']', "']'")?;
+            Ok(v)
+        };
+        let lo = bracketed(self)?;
+        let hi = match self.eat("-") {
+            true => bracketed(self)?,
+            false => lo.clone(),
+        };
+        let t = self.peek();
+        let port = match self.word() {
+            Some(w) if w.starts_with(':') => {
+                self.pos += 1;
+                Some((&w[1..], t.start + 1))
+            }
+            _ => None,
+        };
+        let ports = self.nat_ports(port)?;
+        Ok(NatTo::Range {
+            addrs: Some((lo, hi)),
+            ports,
+        })
+    }
+
+    /// The port range after a NAT address's `:`, and where it starts.
+    fn nat_ports(&mut self, port: Option<(&str, usize)>) -> Result<Option<(u16, u16)>, Fault> {
+        Ok(match port {
             None => None,
             Some((p, p0)) => {
                 let at = (p0, p0 + p.len());
@@ -661,8 +703,7 @@ impl<'a> Cursor<'a> {
                     }
                 })
             }
-        };
-        Ok(NatTo::Range { addrs, ports })
+        })
     }
 }
 

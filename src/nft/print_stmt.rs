@@ -451,11 +451,22 @@ fn nat(out: &mut String, n: &Nat, family: NftFamily, st: Style) {
         NatTo::None => {}
         NatTo::Range { addrs, ports } => {
             out.push_str(" to ");
+            // An IPv6 address before a port goes in brackets.
+            let bracket = addr_type == DataType::Ipv6Addr && ports.is_some();
+            let addr = |out: &mut String, v: &Value| {
+                if bracket {
+                    out.push('[');
+                }
+                value::print(out, addr_type, v, st.numeric);
+                if bracket {
+                    out.push(']');
+                }
+            };
             if let Some((a, b)) = addrs {
-                value::print(out, addr_type, a, st.numeric);
+                addr(out, a);
                 if a != b {
                     out.push('-');
-                    value::print(out, addr_type, b, st.numeric);
+                    addr(out, b);
                 }
             }
             if let Some((p, q)) = ports {
@@ -559,14 +570,20 @@ pub fn stmt(out: &mut String, s: &Stmt, family: NftFamily, st: Style) {
 
 /// A rule's text, without indentation or newline (`# handle N` with `-a`).
 pub fn rule(out: &mut String, table: &Table, r: &Rule, st: Style) {
+    let hidden = super::normalize::hidden_reset_dependency(&r.stmts, table.family);
+    let mut first = true;
     for (i, s) in r.stmts.iter().enumerate() {
-        if i > 0 {
+        if Some(i) == hidden {
+            continue;
+        }
+        if !first {
             out.push(' ');
         }
+        first = false;
         stmt(out, s, table.family, st);
     }
     if let Some(c) = &r.comment {
-        if !r.stmts.is_empty() {
+        if !first {
             out.push(' ');
         }
         let _ = write!(out, "comment \"{c}\"");

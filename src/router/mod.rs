@@ -254,7 +254,7 @@ impl Rules for RuleSet {
     fn tracks(&self, family: Family) -> bool {
         match family {
             Family::Ipv4 => true,
-            Family::Ipv6 => self.tables6.needs_conntrack(),
+            Family::Ipv6 => self.tables6.needs_conntrack() || self.nft.tracks_ipv6(),
         }
     }
 
@@ -531,9 +531,15 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
         let ethertype = EthernetFrame::new_checked(&frame[..]).map(|e| e.ethertype());
         let v6 = match ethertype {
             Ok(EthernetProtocol::Ipv4) => false,
-            Ok(EthernetProtocol::Ipv6) if self.filtering.borrow().bridge_nf6 => true,
+            Ok(EthernetProtocol::Ipv6) => true,
             _ => return true,
         };
+        {
+            let f = self.filtering.borrow();
+            if !(if v6 { f.bridge_nf6 } else { f.bridge_nf }) && f.bridge_chains.is_empty() {
+                return true;
+            }
+        }
         let ip = &frame[ETH_HEADER_LEN..];
         let malformed = match v6 {
             false => Ipv4Packet::new_checked(ip).is_err(),
@@ -549,6 +555,7 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
             nf,
             rules,
             bridge_nf,
+            bridge_nf6,
             bridge_chains,
             ..
         } = &mut *filtering;
@@ -572,7 +579,8 @@ impl crate::bridge::FrameFilter for BridgeNetfilter {
             };
             bridge_chains_pass(rules, bridge_chains, hook, before, now, &pkt)
         };
-        if !v6 && !*bridge_nf {
+        // Without br_netfilter for the frame's family, only the `bridge` chains see it.
+        if !(if v6 { *bridge_nf6 } else { *bridge_nf }) {
             return [Hook::Prerouting, Hook::Forward, Hook::Postrouting]
                 .into_iter()
                 .all(|h| bridged(h, true, frame, rules) && bridged(h, false, frame, rules));

@@ -146,7 +146,7 @@ impl Filtering {
     /// Registers the nft ruleset's base chains with netfilter again (the ruleset changed).
     pub(super) fn nft_changed(&mut self) {
         let bases = self.rules.nft.base_chains();
-        let hooks: Vec<NftHook> = bases.iter().copied().filter_map(ipv4_hook).collect();
+        let hooks: Vec<NftHook> = bases.iter().copied().flat_map(ip_hooks).collect();
         self.nf.set_nft(&hooks);
         let mut bridge: Vec<super::BridgeChain> = bases
             .iter()
@@ -183,19 +183,23 @@ fn listing_flags(args: &[String]) -> (bool, bool) {
     (handles, stateless)
 }
 
-/// Where an nft base chain hooks into IPv4 netfilter: chains of families `ip` and `inet`
-/// (an `inet` chain sees IPv4 and IPv6 packets; the router forwards IPv4 only).
-fn ipv4_hook(b: NftBase) -> Option<NftHook> {
-    match b.family {
-        NftFamily::Ip | NftFamily::Inet => Some(NftHook {
-            family: Family::Ipv4,
-            hook: b.hook,
-            priority: b.priority,
-            nat: b.nat,
-            chain: b.chain.0,
-        }),
-        _ => None,
-    }
+/// Where an nft base chain hooks into netfilter: a chain of family `ip` on the IPv4 hook,
+/// `ip6` on the IPv6 one, `inet` on both (as `nft_register_basechain` registers an inet
+/// chain's `NFPROTO_INET` hook into each family's list); `bridge` chains are the bridge's.
+fn ip_hooks(b: NftBase) -> impl Iterator<Item = NftHook> {
+    let families: &[Family] = match b.family {
+        NftFamily::Ip => &[Family::Ipv4],
+        NftFamily::Ip6 => &[Family::Ipv6],
+        NftFamily::Inet => &Family::ALL,
+        _ => &[],
+    };
+    families.iter().map(move |&family| NftHook {
+        family,
+        hook: b.hook,
+        priority: b.priority,
+        nat: b.nat,
+        chain: b.chain.0,
+    })
 }
 
 /// The handle of the table iptables-nft's table `name` is among nft's (its placeholder, or
