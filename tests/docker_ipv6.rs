@@ -215,10 +215,6 @@ fn bad_ipv6_settings_are_refused_where_they_are_written() {
         assert!(e.contains(field), "{field}: {e}");
         assert!(e.contains(message), "{message}: {e}");
     }
-    // nftables on IPv6 is not modelled yet: refused by name, not run without rules.
-    let nft = lab(V6NET, "  []\n").replace("docker:\n", "docker:\n  firewall_backend: nftables\n");
-    let e = refusal(&nft);
-    assert!(e.contains("nftables firewall backend"), "{e}");
     // An `ip6` for a network without IPv6.
     let y = lab("{name: v6net}", "  []\n").replace(
         "networks: [v6net]",
@@ -298,4 +294,59 @@ fn a_restarted_container_starts_with_no_flow_of_its_addresses() {
     assert!(before.contains("src=2001:db8:5::2 "), "{before}");
     let (_, after) = step_out(&r, "after");
     assert!(!after.contains("2001:db8:5::2"), "{after}");
+}
+
+/// The nftables backend on an IPv6 network: the `ip6 docker-bridges` table carries the
+/// network's chains, its map elements and the port's DNAT, and traffic follows it; a
+/// container started later adds its rules to both tables.
+#[test]
+fn the_nftables_backend_programs_the_ip6_table() {
+    let y = lab(
+        V6NET,
+        "  - {name: dnat, on: dockerhost, run: 'curl -s http://[2001:db8::10]:8080/'}
+  - {on: dockerhost, run: 'docker run -d --name peer --network v6net -p 9090:80 busybox http-server --bind :: 80'}
+  - {name: peer, on: peer, run: 'curl -s http://[2001:db8::10]:8080/'}
+  - {name: later, on: dockerhost, run: 'curl -s http://[2001:db8::10]:9090/'}
+  - {name: table, on: dockerhost, show: nft list table ip6 docker-bridges}
+  - {name: ct, on: dockerhost, show: conntrack -L -f ipv6 -p tcp}
+",
+    )
+    .replace("docker:\n", "docker:\n  firewall_backend: nftables\n");
+    let r = run_lab_text(&y, "docker-v6.yaml");
+    let (code, dnat) = step_out(&r, "dnat");
+    assert_eq!(code, 0, "{dnat}");
+    assert!(
+        dnat.contains("Hello from web ([2001:db8:5::2]:80)"),
+        "{dnat}"
+    );
+    let (code, peer) = step_out(&r, "peer");
+    assert_eq!(code, 0, "{peer}");
+    let (code, later) = step_out(&r, "later");
+    assert_eq!(code, 0, "{later}");
+    assert!(later.contains("([2001:db8:5::3]:80)"), "{later}");
+    let (_, table) = step_out(&r, "table");
+    // Starting `peer` rewrote the DNAT chain whole (Docker flushes and refills a chain it
+    // changes): the first port's counter began again there.
+    for rule in [
+        "iifname != \"br-0285f2b167d2\" ip6 saddr != fe80::/10 tcp dport 8080 counter packets 0 bytes 0 dnat to [2001:db8:5::2]:80 comment \"DNAT\"",
+        "iifname != \"br-0285f2b167d2\" ip6 saddr != fe80::/10 tcp dport 9090 counter packets 1 ",
+        "dnat to [2001:db8:5::3]:80 comment \"DNAT\"",
+        "ip6 daddr 2001:db8:5::3 iifname != \"br-0285f2b167d2\" counter packets 0 bytes 0 drop comment \"DROP DIRECT ACCESS\"",
+        // The host's own connection is not forwarded: the accept saw nothing.
+        "ip6 daddr 2001:db8:5::3 tcp dport 80 counter packets 0 bytes 0 accept",
+        "ip6 saddr 2001:db8:5::/64 counter packets 0 bytes 0 masquerade comment \"MASQUERADE\"",
+    ] {
+        assert!(table.contains(rule), "{rule}\n{table}");
+    }
+    let (_, ct) = step_out(&r, "ct");
+    // The proxy's connection for `peer` (from the gateway), and the host's DNATed one.
+    assert!(
+        ct.contains("src=2001:db8:5::1 dst=2001:db8:5::2 sport="),
+        "{ct}"
+    );
+    assert!(
+        ct.contains("dst=2001:db8::10 sport=")
+            && ct.contains("src=2001:db8:5::3 dst=2001:db8::10 sport=80"),
+        "{ct}"
+    );
 }

@@ -521,3 +521,77 @@ fn kd_nft_docker_rich_host() {
         );
     }
 }
+
+/// Each page's host with IPv6 on its user-defined networks (2001:db8:N::/64, the gateway
+/// mode of IPv4 for IPv6 too) and each container's second address there.
+fn dual_stack((daemon, mut nets, mut ctrs): Host) -> Host {
+    use smoltcp::wire::{Ipv6Address, Ipv6Cidr};
+    for (i, n) in nets.iter_mut().enumerate().skip(1) {
+        let prefix = Ipv6Address::new(0x2001, 0xdb8, i as u16, 0, 0, 0, 0, 0);
+        n.ipv6 = Some(hoplab::docker::Subnet6 {
+            subnet: Ipv6Cidr::new(prefix, 64),
+            gateway: Ipv6Address::new(0x2001, 0xdb8, i as u16, 0, 0, 0, 0, 1),
+        });
+        n.gateway_mode_ipv6 = n.gateway_mode_ipv4;
+    }
+    for c in &mut ctrs {
+        for e in &mut c.endpoints {
+            let last = u16::from(e.ip.octets()[3]);
+            e.ip6 = Some(Ipv6Address::new(
+                0x2001,
+                0xdb8,
+                e.network as u16,
+                0,
+                0,
+                0,
+                0,
+                last,
+            ));
+        }
+    }
+    (daemon, nets, ctrs)
+}
+
+/// The IPv6 rules of every page's host made dual-stack, loaded and updated in the kernel:
+/// nft takes each script, and the `ip6` table lists as ours after every step (networks
+/// created, containers started and stopped, networks removed). The `ip` table is the
+/// page's still.
+#[test]
+fn kd_nft_docker_ipv6_networks() {
+    let case = "kd_nft_docker_ipv6_networks";
+    if !kernel::privileged(case) {
+        return;
+    }
+    for page in PAGES {
+        let (daemon, nets, ctrs) = dual_stack(setup(page));
+        let states: Vec<Host> = vec![
+            (daemon.clone(), nets[..1].to_vec(), Vec::new()),
+            (daemon.clone(), nets.clone(), Vec::new()),
+            (daemon.clone(), nets.clone(), ctrs.clone()),
+            (daemon.clone(), nets.clone(), Vec::new()),
+            (daemon.clone(), nets[..1].to_vec(), Vec::new()),
+        ];
+        let ns = Netns::new(&format!("dnft6-{page}"));
+        load(&ns, &nft_ruleset(&states[0].0, &states[0].1, &states[0].2));
+        for (step, pair) in states.windows(2).enumerate() {
+            let (before, after) = (tables(&pair[0]), tables(&pair[1]));
+            let script = nft_update(&before, &after);
+            load(&ns, &script);
+            let six = family(&after, Family::Ip6);
+            assert_eq!(
+                list(&ns, "ip6"),
+                list_table(six),
+                "{page} step {step}:\n{script}"
+            );
+            if step == 1 {
+                let want = page_table(&page_text(page), "ip").unwrap();
+                assert_eq!(list(&ns, "ip"), want, "{page}: after the containers start");
+                // One element per network with IPv6: every one but docker0.
+                assert!(
+                    six.maps.iter().all(|m| m.elements.len() == nets.len() - 1),
+                    "{page}"
+                );
+            }
+        }
+    }
+}

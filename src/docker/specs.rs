@@ -27,14 +27,15 @@ impl Deref for FamilyNet<'_> {
 }
 
 impl FamilyNet<'_> {
-    fn subnet(&self) -> String {
+    /// This family's subnet, as rules write it.
+    pub(super) fn subnet(&self) -> String {
         match (self.family, self.net.ipv6) {
             (Family::V6, Some(v6)) => v6.subnet.to_string(),
             _ => self.net.subnet.network().to_string(),
         }
     }
 
-    fn mode(&self) -> GatewayMode {
+    pub(super) fn mode(&self) -> GatewayMode {
         self.net.gateway_mode(self.family)
     }
 
@@ -57,7 +58,7 @@ impl FamilyNet<'_> {
     }
 
     /// `com.docker.network.host_ipv4`: SNAT instead of MASQUERADE (IPv4 only here).
-    fn snat_to(&self) -> Option<String> {
+    pub(super) fn snat_to(&self) -> Option<String> {
         match self.family {
             Family::V4 => self.net.host_ipv4.map(|ip| ip.to_string()),
             Family::V6 => None,

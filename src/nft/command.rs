@@ -308,7 +308,9 @@ impl Nft {
         use super::model::{ChainType, Stmt};
         let uses_ct = |s: &Stmt| match s {
             Stmt::Nat(_) => true,
-            Stmt::Mangle { key: Key::Ct(_), .. } => true,
+            Stmt::Mangle {
+                key: Key::Ct(_), ..
+            } => true,
             _ => super::normalize::exprs(s).is_some_and(|e| {
                 e.keys()
                     .iter()

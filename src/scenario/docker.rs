@@ -444,7 +444,6 @@ fn expand_host(
     // file order, each taking the next free pool subnet unless it names one.
     let mut ula = Rng::stream(seed, &format!("{label}/ula"));
     let networks = read_networks(&d, host_loc, &mut random, &mut || ula.next_u64(), errs);
-    check_ipv6_support(&daemon, &d, &networks, errs);
     // Containers: each made and started as `docker run` does, in file order.
     let created = read_created(&d, errs);
     let mut rules = docker::RuleBook::new(&daemon);
@@ -700,39 +699,6 @@ fn read_subnet6(
         None => first,
     };
     Some(Subnet6 { subnet, gateway })
-}
-
-/// What hoplab's IPv6 does not cover yet, refused by name rather than run wrongly: the
-/// nftables backend's `ip6 docker-bridges` table.
-fn check_ipv6_support(
-    daemon: &Daemon,
-    d: &RawDocker,
-    networks: &[(Network, Location, Labels)],
-    errs: &mut Errors<'_>,
-) {
-    if daemon.firewall_backend != FirewallBackend::Nftables {
-        return;
-    }
-    for (net, loc, _) in networks.iter().filter(|(n, _, _)| n.ipv6.is_some()) {
-        let field = d
-            .networks
-            .iter()
-            .find(|n| n.name.value == net.name)
-            .and_then(|n| {
-                let enable = n.enable_ipv6.as_ref().map(|e| e.referenced);
-                enable.or(n.subnet6.as_ref().map(|s| s.referenced))
-            })
-            .unwrap_or(*loc);
-        errs.at(
-            field,
-            "enable_ipv6",
-            format!(
-                "network '{}': IPv6 with the nftables firewall backend's ip6 docker-bridges \
-                 table is not modelled yet",
-                net.name
-            ),
-        );
-    }
 }
 
 /// The containers' creation time (`created:`, else a fixed one, so runs are reproducible).

@@ -9,6 +9,8 @@
 use super::{BaseChain, Chain, Family, Table, VerdictMap};
 use crate::docker::model::{Container, Daemon, Endpoint, GatewayMode, Network};
 use crate::docker::ports::{Binding, port_bindings};
+use crate::docker::specs::FamilyNet;
+use smoltcp::wire::IpAddress;
 
 const FORWARD: &str = "filter-FORWARD";
 const NAT_OUTPUT: &str = "nat-OUTPUT";
@@ -56,22 +58,27 @@ pub fn docker_tables_bound(
         return Vec::new();
     }
     let hairpin = !daemon.userland_proxy;
-    let mut ip = Builder::new(Family::Ip, hairpin);
-    for net in networks {
-        ip.network(net);
-    }
-    for (ci, c) in containers.iter().enumerate() {
-        ip.endpoints(networks, &c.endpoints);
-        let mine = bindings
-            .iter()
-            .filter(|b| b.container == ci && b.family() == crate::docker::model::Family::V4);
-        ip.ports(networks, mine);
-    }
-    // Docker configures nothing in the ip6 table for a network without an IPv6 subnet
-    // (`configure` returns early without a prefix); the scenario refuses IPv6 networks with
-    // this backend.
-    let ip6 = Builder::new(Family::Ip6, hairpin);
-    vec![ip.finish(), ip6.finish()]
+    [Family::Ip, Family::Ip6]
+        .into_iter()
+        .map(|family| {
+            let mine = family.model();
+            let mut t = Builder::new(family, hairpin);
+            // Docker configures nothing in the ip6 table for a network without an IPv6
+            // subnet (`configure` returns early without a prefix).
+            for net in networks.iter().filter(|n| n.has(mine)) {
+                t.network(&FamilyNet { net, family: mine });
+            }
+            for (ci, c) in containers.iter().enumerate() {
+                t.endpoints(networks, &c.endpoints);
+                // `[::]` served by docker-proxy alone has no rule.
+                let bound = bindings
+                    .iter()
+                    .filter(|b| b.container == ci && b.family() == mine && !b.proxy_only());
+                t.ports(networks, bound);
+            }
+            t.finish()
+        })
+        .collect()
 }
 
 /// A chain's rules with their groups, kept in Docker's order.
@@ -190,8 +197,8 @@ impl Builder {
         self.family.as_str()
     }
 
-    /// A network is created (`configure`).
-    fn network(&mut self, net: &Network) {
+    /// A network is created (`configure`), for this table's family.
+    fn network(&mut self, net: &FamilyNet) {
         let br = net.bridge.as_str();
         let [fwd_in, fwd_out, post_in, post_out] = [
             "filter-forward-in",
@@ -239,7 +246,7 @@ impl Builder {
             false => "counter drop comment \"UNPUBLISHED PORT DROP\"",
         };
         self.rule(&fwd_in, FWD_IN_FINAL, last.to_string());
-        let routed = net.gateway_mode_ipv4 == GatewayMode::Routed;
+        let routed = !net.is_nat();
         if routed {
             let icmp = match self.family {
                 Family::Ip => "ip protocol icmp",
@@ -252,12 +259,12 @@ impl Builder {
             );
         }
         // SNAT to com.docker.network.host_ipv4 where set, else masquerade.
-        let (verdict, comment) = match net.host_ipv4 {
+        let (verdict, comment) = match net.snat_to() {
             Some(ip) => (format!("snat to {ip}"), "SNAT"),
             None => ("masquerade".to_string(), "MASQUERADE"),
         };
         if net.enable_ip_masquerade && !routed {
-            let subnet = net.subnet.network();
+            let subnet = net.subnet();
             let fam = self.fam();
             let rule = format!(
                 "oifname != \"{br}\" {fam} saddr {subnet} counter {verdict} comment \"{comment}\""
@@ -278,13 +285,19 @@ impl Builder {
             let Some(net) = networks.get(ep.network) else {
                 continue;
             };
-            if net.internal || net.gateway_mode_ipv4 != GatewayMode::Nat {
+            let (mode, ip) = match self.family {
+                Family::Ip => (net.gateway_mode_ipv4, IpAddress::from(ep.ip)),
+                Family::Ip6 => match ep.ip6 {
+                    Some(ip6) if net.ipv6.is_some() => (net.gateway_mode_ipv6, ip6.into()),
+                    _ => continue,
+                },
+            };
+            if net.internal || mode != GatewayMode::Nat {
                 continue;
             }
             let rule = format!(
-                "{} daddr {} iifname != \"{}\" counter drop comment \"DROP DIRECT ACCESS\"",
+                "{} daddr {ip} iifname != \"{}\" counter drop comment \"DROP DIRECT ACCESS\"",
                 self.fam(),
-                ep.ip,
                 net.bridge
             );
             self.rule(RAW_PREROUTING, RAW_PORTS, rule);
@@ -299,7 +312,9 @@ impl Builder {
             .filter(|(net, _)| !net.internal)
             .collect();
         let fam = self.fam();
+        let mine = self.family.model();
         for (net, b) in &bindings {
+            let net = FamilyNet { net, family: mine };
             if !net.is_unprotected() {
                 let (ip, proto, port) = (b.ctr_ip, b.proto.as_str(), b.ctr_port);
                 let rule = format!("{fam} daddr {ip} {proto} dport {port} counter accept");
@@ -322,7 +337,9 @@ impl Builder {
                 self.rules(&chain).add_once(INITIAL, rule);
             }
         }
-        for (_, b) in mapped().filter(|(_, b)| is_loopback(b.host_ip)) {
+        // IPv6 has no `route_localnet`: the kernel drops what comes for `::1` from outside.
+        let v4_loopback = |b: &Binding| matches!(b.host_ip, IpAddress::Ipv4(a) if a.is_loopback());
+        for (_, b) in mapped().filter(|(_, b)| v4_loopback(b)) {
             let rule = format!(
                 "iifname != \"lo\" {fam} daddr {} {} dport {} counter drop comment \"DROP REMOTE LOOPBACK\"",
                 b.host_ip,
@@ -334,21 +351,27 @@ impl Builder {
     }
 
     /// `setPerPortDNAT`: with the proxy, traffic from the container's own bridge is left to
-    /// the proxy; a specific host address is matched, the wildcard is not.
+    /// the proxy; IPv6 from a link-local source is not DNATed (the container could not
+    /// answer it); a specific host address is matched, the wildcard is not.
     fn dnat(&self, net: &Network, b: &Binding) -> String {
         let mut rule = String::new();
         if !self.hairpin {
             rule.push_str(&format!("iifname != \"{}\" ", net.bridge));
         }
+        if self.family == Family::Ip6 {
+            rule.push_str("ip6 saddr != fe80::/10 ");
+        }
         if !b.host_ip.is_unspecified() {
             rule.push_str(&format!("{} daddr {} ", self.fam(), b.host_ip));
         }
+        let to = match b.ctr_ip {
+            IpAddress::Ipv4(ip) => format!("{ip}:{}", b.ctr_port),
+            IpAddress::Ipv6(ip) => format!("[{ip}]:{}", b.ctr_port),
+        };
         rule.push_str(&format!(
-            "{} dport {} counter dnat to {}:{} comment \"DNAT\"",
+            "{} dport {} counter dnat to {to} comment \"DNAT\"",
             b.proto.as_str(),
             b.host_port,
-            b.ctr_ip,
-            b.ctr_port
         ));
         rule
     }
@@ -367,13 +390,5 @@ impl Builder {
                 })
                 .collect(),
         }
-    }
-}
-
-/// 127.0.0.0/8 or ::1.
-pub(crate) fn is_loopback(ip: smoltcp::wire::IpAddress) -> bool {
-    match ip {
-        smoltcp::wire::IpAddress::Ipv4(ip) => ip.is_loopback(),
-        smoltcp::wire::IpAddress::Ipv6(ip) => ip.is_loopback(),
     }
 }

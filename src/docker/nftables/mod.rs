@@ -17,9 +17,11 @@
 //! CI-generated pages (moby `integration/network/bridge/nftablesdoc/generated/*.md`, copied
 //! under `tests/fixtures/docker/nftables-v29/`), which `tests/docker_nftables.rs` loads into
 //! the kernel and lists byte for byte. The pages show only the `ip` table; the `ip6` table
-//! has the same base chains (its `nat-OUTPUT` skips `ip6 daddr != ::1`) and no per-network
-//! chain or map element: a lab refuses an IPv6 network with this backend until its `ip6`
-//! rules are built.
+//! has the same base chains (its `nat-OUTPUT` skips `ip6 daddr != ::1`), and each network
+//! with IPv6 gets there what it gets in `ip`, with IPv6 addresses, as moby's `TestNftabler`
+//! goldens show: a DNAT skips link-local sources (`ip6 saddr != fe80::/10`) and writes its
+//! target `[ADDR]:PORT`, and there is no remote-loopback drop (IPv6 has no
+//! `route_localnet`: the kernel drops `::1` from outside itself).
 //!
 //! # iptables, forwarding and DOCKER-USER
 //!
@@ -73,6 +75,14 @@ impl Family {
         match self {
             Family::Ip => "ip",
             Family::Ip6 => "ip6",
+        }
+    }
+
+    /// The model's name for the family.
+    pub fn model(self) -> super::model::Family {
+        match self {
+            Family::Ip => super::model::Family::V4,
+            Family::Ip6 => super::model::Family::V6,
         }
     }
 }

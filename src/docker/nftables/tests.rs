@@ -215,3 +215,107 @@ fn a_removed_network_loses_its_elements_before_its_chains() {
     assert!(element < chain, "{u}");
     assert!(!u.contains("docker0"), "{u}");
 }
+
+/// moby's `TestNftabler` setup: bridge `br-dummy` with 192.168.0.0/24 and
+/// fd49:efd7:54aa::/64, one container (.2 and ::1) publishing 8080 to 80/tcp.
+fn dual_stack(userland_proxy: bool, icc: bool) -> Vec<Table> {
+    use smoltcp::wire::{Ipv6Address, Ipv6Cidr};
+    let v6 = |s: &str| s.parse::<Ipv6Address>().unwrap();
+    let net = Network {
+        bridge: "br-dummy".into(),
+        enable_icc: icc,
+        ipv6: Some(crate::docker::model::Subnet6 {
+            subnet: Ipv6Cidr::new(v6("fd49:efd7:54aa::"), 64),
+            gateway: v6("fd49:efd7:54aa::ffff"),
+        }),
+        ..Network::user(
+            "dummy",
+            "d".repeat(64),
+            Ipv4Cidr::new(Ipv4Address::new(192, 168, 0, 0), 24),
+        )
+    };
+    let mut c = ctr("c", 2, &[(8080, 80)]);
+    c.endpoints[0].network = 0;
+    c.endpoints[0].ip = Ipv4Address::new(192, 168, 0, 2);
+    c.endpoints[0].ip6 = Some(v6("fd49:efd7:54aa::1"));
+    let d = Daemon {
+        userland_proxy,
+        ..daemon()
+    };
+    docker_tables(&d, &[net], &[c])
+}
+
+#[test]
+fn an_ipv6_network_fills_the_ip6_table_as_the_ip_one() {
+    let t = dual_stack(true, false);
+    assert_eq!(t[1].family, Family::Ip6);
+    let six = |chain: &str| t[1].chain(chain).expect("chain").rules.clone();
+    assert_eq!(
+        six("nat-OUTPUT"),
+        ["ip6 daddr != ::1 fib daddr type local counter jump nat-prerouting-and-output"]
+    );
+    assert_eq!(
+        six("nat-prerouting-and-output"),
+        [
+            "iifname != \"br-dummy\" ip6 saddr != fe80::/10 tcp dport 8080 counter dnat to \
+             [fd49:efd7:54aa::1]:80 comment \"DNAT\""
+        ]
+    );
+    assert_eq!(
+        six("raw-PREROUTING"),
+        [
+            "ip6 daddr fd49:efd7:54aa::1 iifname != \"br-dummy\" counter drop comment \
+             \"DROP DIRECT ACCESS\""
+        ]
+    );
+    assert_eq!(
+        six("filter-forward-in__br-dummy"),
+        [
+            "ct state established,related counter accept",
+            "iifname \"br-dummy\" counter drop comment \"ICC\"",
+            "ip6 daddr fd49:efd7:54aa::1 tcp dport 80 counter accept",
+            "counter drop comment \"UNPUBLISHED PORT DROP\"",
+        ]
+    );
+    assert_eq!(
+        six("nat-postrouting-out__br-dummy"),
+        [
+            "oifname != \"br-dummy\" ip6 saddr fd49:efd7:54aa::/64 counter masquerade comment \
+             \"MASQUERADE\""
+        ]
+    );
+    for m in &t[1].maps {
+        assert_eq!(m.elements.len(), 1, "{}", m.name);
+    }
+    // Without the proxy: DNAT from the bridge too, and the host's and hairpin masquerade.
+    let t = dual_stack(false, true);
+    let six = |chain: &str| t[1].chain(chain).expect("chain").rules.clone();
+    assert_eq!(
+        six("nat-prerouting-and-output"),
+        [
+            "ip6 saddr != fe80::/10 tcp dport 8080 counter dnat to [fd49:efd7:54aa::1]:80 \
+             comment \"DNAT\""
+        ]
+    );
+    assert_eq!(
+        six("nat-postrouting-in__br-dummy"),
+        [
+            "fib saddr type local counter masquerade comment \"MASQUERADE FROM HOST\"",
+            "ip6 saddr fd49:efd7:54aa::1 ip6 daddr fd49:efd7:54aa::1 tcp dport 80 counter \
+             masquerade comment \"MASQ TO OWN PORT\"",
+        ]
+    );
+}
+
+#[test]
+fn an_ipv4_only_network_leaves_the_ip6_table_bare() {
+    let t = docker_tables(&daemon(), &host(), &[ctr("a", 2, &[(8080, 80)])]);
+    assert!(t[1].maps.iter().all(|m| m.elements.is_empty()));
+    assert!(t[1].chain("filter-forward-in__bridge1").is_none());
+    assert!(
+        t[1].chain("nat-prerouting-and-output")
+            .unwrap()
+            .rules
+            .is_empty()
+    );
+}
