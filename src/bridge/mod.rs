@@ -39,17 +39,6 @@ use crate::time::{Duration, Instant};
 use fdb::{Fdb, Learn};
 use stp::{Bpdu, PortState, Stp};
 
-/// What a host that holds the bridge's device may do to the frames the bridge forwards from
-/// one port to another (Linux's br_netfilter: `bridge-nf-call-iptables` runs bridged IPv4
-/// through the host's netfilter hooks). The bridge itself knows nothing of IP.
-pub trait FrameFilter: std::fmt::Debug {
-    /// Whether the filter wants frames at all now; when not, forwarding copies nothing.
-    fn active(&self) -> bool;
-    /// Filters (and may rewrite) a frame forwarded between two ports (named in, out): false
-    /// drops it.
-    fn forward(&mut self, now: Instant, frame: &mut [u8], ports: (&str, &str)) -> bool;
-}
-
 #[derive(Clone, Debug)]
 pub struct BridgeConfig {
     pub name: String,
@@ -96,8 +85,10 @@ pub struct Bridge {
     /// Port ifindexes when the bridge is a router's device (the router's numbering: its
     /// `ip addr` lists these ports); empty: the bridge's own namespace numbering.
     ifindexes: Vec<u32>,
-    /// The host's filter for frames forwarded between ports (see `FrameFilter`).
-    filter: Option<Box<dyn FrameFilter>>,
+    /// The node whose interface the bridge's device is, and that interface's name: frames
+    /// forwarded between ports go through its netfilter (br_netfilter,
+    /// [`Node::bridge_forward`]). The bridge itself knows nothing of IP.
+    master: Option<(crate::id::NodeId, String)>,
     /// Ports that do not exist now (a stopped container's veth, or one not made yet), by
     /// port number; empty when every port exists.
     absent: Vec<bool>,
@@ -137,7 +128,7 @@ impl Bridge {
             local_macs,
             counters: BridgeCounters::default(),
             ifindexes: Vec::new(),
-            filter: None,
+            master: None,
             absent: Vec::new(),
             stp,
             stp_started: false,
@@ -390,9 +381,10 @@ impl Bridge {
         (Bridge::new(config, members), names)
     }
 
-    /// Hands frames forwarded between ports to the host's filter (br_netfilter).
-    pub fn set_filter(&mut self, filter: Box<dyn FrameFilter>) {
-        self.filter = Some(filter);
+    /// The bridge's device is interface `dev` of node `node`: frames forwarded between
+    /// ports go through that node's netfilter (br_netfilter).
+    pub fn set_master(&mut self, node: crate::id::NodeId, dev: &str) {
+        self.master = Some((node, dev.to_string()));
     }
 
     /// Numbers the ports as the host that owns the bridge device numbers them, in port order.
@@ -692,13 +684,14 @@ impl Node for Bridge {
                     self.ports[usize::from(port)].name.as_str(),
                     self.ports[usize::from(out)].name.as_str(),
                 );
-                if let Some(filter) = self.filter.as_mut().filter(|f| f.active())
+                if let Some((master, dev)) = &self.master
                     && own != Some(port)
                     && own != Some(out)
+                    && ctx.bridge_filtering(*master, dev)
                 {
                     let mut copy = ctx.buffer();
                     copy.extend_from_slice(frame);
-                    if !filter.forward(now, &mut copy, names) {
+                    if !ctx.bridge_forward(now, *master, dev, &mut copy, names) {
                         ctx.note(Note::Dropped(DropReason::Filtered));
                         return;
                     }

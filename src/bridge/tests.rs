@@ -445,3 +445,82 @@ mod vlans {
         assert!(crate::bridge::check_command(&argv("bridge fdb show")).is_err());
     }
 }
+
+/// The namespace a bridge's device belongs to, as a test sees it: it drops what goes to
+/// port `p2`, marks the rest (its last byte), and counts its calls.
+#[derive(Default)]
+struct Master {
+    calls: u32,
+    on: bool,
+}
+
+impl crate::sim::Node for Master {
+    fn name(&self) -> &str {
+        "ns"
+    }
+    fn kind(&self) -> &'static str {
+        "router"
+    }
+    fn handle_frame(&mut self, _: Instant, _: u16, _: &[u8], _: &mut crate::sim::Ctx<'_>) {}
+    fn handle_timeout(&mut self, _: Instant, _: &mut crate::sim::Ctx<'_>) {}
+    fn poll_timeout(&mut self, _: Instant) -> Option<Instant> {
+        None
+    }
+    fn show(
+        &mut self,
+        _: Instant,
+        _: &[String],
+        _: &[crate::sim::PortView],
+    ) -> Result<String, String> {
+        Ok(String::new())
+    }
+    fn bridge_filtering(&self, dev: &str) -> bool {
+        self.on && dev == "br0"
+    }
+    fn bridge_forward(&mut self, _: Instant, _: &str, f: &mut [u8], ports: (&str, &str)) -> bool {
+        self.calls += 1;
+        if let Some(last) = f.last_mut() {
+            *last = 0xee;
+        }
+        ports.1 != "p2"
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
+#[test]
+fn forwarded_frames_go_through_the_namespace_holding_the_device() {
+    let mut l = lab(3, DEFAULT_AGEING, DEFAULT_FDB_MAX);
+    let ns = l.sim.add_node(Box::new(Master::default()), &[]);
+    l.sim.update::<Bridge, _>(l.br, |b| b.set_master(ns, "br0"));
+    // Learn every host's MAC first (floods are not filtered).
+    for i in 0..3 {
+        l.send(i, l.sim.now(), frame(mac(i as u8), BCAST));
+    }
+    l.send(0, l.sim.now(), frame(mac(0), mac(1)));
+    l.send(0, l.sim.now(), frame(mac(0), mac(2)));
+    // br_netfilter off: nothing asked.
+    assert_eq!(l.sim.node_as::<Master>(ns).unwrap().calls, 0);
+    l.sim.update::<Master, _>(ns, |m| m.on = true);
+    let before = l.counts();
+    l.send(0, l.sim.now(), frame(mac(0), mac(1)));
+    l.send(0, l.sim.now(), frame(mac(0), mac(2)));
+    let after = l.counts();
+    assert_eq!(l.sim.node_as::<Master>(ns).unwrap().calls, 2);
+    assert_eq!(after[1] - before[1], 1, "p1 gets the frame");
+    assert_eq!(
+        after[2] - before[2],
+        0,
+        "the namespace dropped what went to p2"
+    );
+    let got = l.sim.node_as::<Probe>(l.probes[1]).unwrap();
+    assert_eq!(
+        got.received.last().unwrap().2.last(),
+        Some(&0xee),
+        "rewritten"
+    );
+}

@@ -134,7 +134,7 @@ impl Router {
 
     /// Which iptables the router's listings imitate.
     pub fn iptables_version(&self) -> crate::netfilter::rules::IptablesVersion {
-        self.filtering.borrow().rules.tables.version
+        self.filtering.rules.tables.version
     }
 
     /// Whether frames may come in and go out of `dev` (it exists and is up).

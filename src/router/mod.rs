@@ -15,6 +15,8 @@
 //! about ICMP errors or broadcasts, and are rate limited per destination.
 
 mod addr;
+mod br_netfilter;
+pub use br_netfilter::BridgeChain;
 mod brctl;
 mod explain;
 pub mod icmp;
@@ -32,8 +34,6 @@ mod tables;
 pub mod vlan;
 
 use std::any::Any;
-use std::cell::RefCell;
-use std::rc::Rc;
 
 use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
@@ -173,60 +173,8 @@ pub struct Filtering {
     pub bridge_nf: bool,
     /// `net.bridge.bridge-nf-call-ip6tables`: bridged IPv6 through ip6tables.
     pub bridge_nf6: bool,
-    /// nftables' `bridge` family filter chains, in priority order (see [`BridgeNetfilter`]).
+    /// nftables' `bridge` family filter chains, in priority order (see `br_netfilter`).
     pub bridge_chains: Vec<BridgeChain>,
-}
-
-/// A base chain of an nft `bridge` table, where the bridge's hook runs it.
-#[derive(Clone, Copy, Debug)]
-pub struct BridgeChain {
-    pub hook: Hook,
-    pub priority: i32,
-    pub chain: u32,
-}
-
-impl BridgeChain {
-    /// Whether the chain is on `hook`, below br_netfilter's priority there (`before`) or not.
-    fn runs(&self, hook: Hook, before: bool) -> bool {
-        self.hook == hook && (self.priority < brnf_priority(hook)) == before
-    }
-}
-
-/// br_netfilter's own hook priorities on the bridge hooks (`NF_BR_PRI_BRNF`, IPv4 forward
-/// one below, postrouting last): `bridge` chains below them run first.
-fn brnf_priority(hook: Hook) -> i32 {
-    match hook {
-        Hook::Forward => -1,
-        Hook::Postrouting => i32::MAX,
-        _ => 0,
-    }
-}
-
-/// Runs the `bridge` chains on `hook` whose priority is below (`before`) or at or above
-/// br_netfilter's: false when one drops or rejects the frame.
-fn bridge_chains_pass(
-    rules: &mut dyn Rules,
-    chains: &[BridgeChain],
-    hook: Hook,
-    before: bool,
-    now: Instant,
-    pkt: &PacketView<'_>,
-) -> bool {
-    for c in chains.iter().filter(|c| c.runs(hook, before)) {
-        let mut notes = Notes::default();
-        let out = rules.run_nft(
-            c.chain,
-            hook,
-            pkt,
-            now,
-            &crate::netfilter::NoConns,
-            &mut notes,
-        );
-        if matches!(out.verdict, Verdict::Drop | Verdict::Reject(_)) {
-            return false;
-        }
-    }
-    true
 }
 
 impl Filtering {
@@ -503,122 +451,6 @@ fn note_conntrack(tr: &crate::netfilter::conntrack::Tracked, ctx: &mut Ctx<'_>) 
     }
 }
 
-/// br_netfilter on a bridge whose device is one of the router's interfaces: IPv4 frames the
-/// bridge forwards port to port pass PREROUTING, FORWARD and POSTROUTING with the bridge
-/// device as both interfaces, are conntracked, and NAT applies (a reply un-NATed on the
-/// way); IPv6 frames likewise through ip6tables when `bridge-nf-call-ip6tables` is on
-/// (neighbour discovery included, as `br_nf_pre_routing_ipv6` passes it). A DNAT to
-/// somewhere off the bridge is not re-routed: the frame stays bridged.
-struct BridgeNetfilter {
-    filtering: Rc<RefCell<Filtering>>,
-    ifaces: Vec<RouterIface>,
-    dev: String,
-}
-
-impl std::fmt::Debug for BridgeNetfilter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "br_netfilter on {}", self.dev)
-    }
-}
-
-impl crate::bridge::FrameFilter for BridgeNetfilter {
-    fn active(&self) -> bool {
-        let f = self.filtering.borrow();
-        f.bridge_nf || f.bridge_nf6 || !f.bridge_chains.is_empty()
-    }
-
-    fn forward(&mut self, now: Instant, frame: &mut [u8], ports: (&str, &str)) -> bool {
-        let ethertype = EthernetFrame::new_checked(&frame[..]).map(|e| e.ethertype());
-        let v6 = match ethertype {
-            Ok(EthernetProtocol::Ipv4) => false,
-            Ok(EthernetProtocol::Ipv6) => true,
-            _ => return true,
-        };
-        {
-            let f = self.filtering.borrow();
-            if !(if v6 { f.bridge_nf6 } else { f.bridge_nf }) && f.bridge_chains.is_empty() {
-                return true;
-            }
-        }
-        let ip = &frame[ETH_HEADER_LEN..];
-        let malformed = match v6 {
-            false => Ipv4Packet::new_checked(ip).is_err(),
-            true => smoltcp::wire::Ipv6Packet::new_checked(ip).is_err(),
-        };
-        if malformed {
-            return false;
-        }
-        // A bridged frame has no route of the router's (TCPMSS leaves it alone).
-        let env = RouterEnv(&self.ifaces, None, None);
-        let mut filtering = self.filtering.borrow_mut();
-        let Filtering {
-            nf,
-            rules,
-            bridge_nf,
-            bridge_nf6,
-            bridge_chains,
-            ..
-        } = &mut *filtering;
-        // The `bridge` chains of one hook on one side of br_netfilter's own hook.
-        let bridged = |hook: Hook, before: bool, frame: &[u8], rules: &mut dyn Rules| {
-            // No chain there: the frame is not read for nothing.
-            if !bridge_chains.iter().any(|c| c.runs(hook, before)) {
-                return true;
-            }
-            let mut hdr = [0u8; ETH_HEADER_LEN];
-            hdr.copy_from_slice(&frame[..ETH_HEADER_LEN]);
-            let out = (hook != Hook::Prerouting).then_some(ports.1);
-            let ip = &frame[ETH_HEADER_LEN..];
-            let Some(pkt) = crate::netfilter::hooks::view(ip, Some(ports.0), out, None, &env)
-            else {
-                return false;
-            };
-            let pkt = PacketView {
-                mac: Some(hdr),
-                ..pkt
-            };
-            bridge_chains_pass(rules, bridge_chains, hook, before, now, &pkt)
-        };
-        // Without br_netfilter for the frame's family, only the `bridge` chains see it.
-        if !(if v6 { *bridge_nf6 } else { *bridge_nf }) {
-            return [Hook::Prerouting, Hook::Forward, Hook::Postrouting]
-                .into_iter()
-                .all(|h| bridged(h, true, frame, rules) && bridged(h, false, frame, rules));
-        }
-        if !bridged(Hook::Prerouting, true, frame, rules) {
-            return false;
-        }
-        let mut cx = Cx {
-            now,
-            env: &env,
-            rules,
-            mac: None,
-            physdev: Some((ports.0, None)),
-        };
-        let dev = self.dev.as_str();
-        let (out, mut tr) = nf.prerouting(&mut cx, &mut frame[ETH_HEADER_LEN..], dev, None);
-        if out.fate != Fate::Continue
-            || !bridged(Hook::Prerouting, false, frame, &mut *cx.rules)
-            || !bridged(Hook::Forward, true, frame, &mut *cx.rules)
-        {
-            return false;
-        }
-        cx.physdev = Some((ports.0, Some(ports.1)));
-        // LOG lines of a bridged frame are in dmesg; its notes are not the router's.
-        let ip = &mut frame[ETH_HEADER_LEN..];
-        if nf.forward(&mut cx, ip, &mut tr, dev, dev).fate != Fate::Continue
-            || !bridged(Hook::Forward, false, frame, &mut *cx.rules)
-            || !bridged(Hook::Postrouting, true, frame, &mut *cx.rules)
-        {
-            return false;
-        }
-        let ip = &mut frame[ETH_HEADER_LEN..];
-        nf.postrouting(&mut cx, ip, &mut tr, (Some(dev), dev), None)
-            .fate
-            == Fate::Continue
-    }
-}
-
 impl RouterEnv<'_> {
     /// `-m addrtype` of an IPv6 address: the router's own (and `::1`) local, multicast,
     /// the unspecified address, else unicast (IPv6 has no broadcast).
@@ -731,10 +563,10 @@ pub struct Router {
     name: String,
     /// The namespace the router is: interfaces, addresses, routes, neighbours, sysctls.
     pub ns: netns::Namespace,
-    /// Conntrack, NAT and the rules: shared with the bridges whose device is one of the
-    /// interfaces, which run bridged IPv4 (IPv6) through them when `bridge-nf-call-iptables`
-    /// (`-ip6tables`) is on.
-    filtering: Rc<RefCell<Filtering>>,
+    /// Conntrack, NAT and the rules. The bridges whose device is one of the interfaces call
+    /// in to run bridged IPv4 (IPv6) through them when `bridge-nf-call-iptables`
+    /// (`-ip6tables`) is on (`br_netfilter`).
+    filtering: Filtering,
     /// Interfaces whose bridge runs spanning tree (`brctl show`'s STP column).
     stp_bridges: Vec<usize>,
     limit: icmp::RateLimit,
@@ -1027,7 +859,7 @@ impl Router {
         mark: u32,
         established: Option<crate::netfilter::conntrack::Tuple>,
     ) -> bool {
-        let mut f = self.filtering.borrow_mut();
+        let f = &mut self.filtering;
         f.nf.rx_mark = mark;
         f.rules.walks = Some(Vec::new());
         match established {
@@ -1038,7 +870,7 @@ impl Router {
 
     /// The table walks recorded since [`Router::begin_explain`]; recording stops.
     pub fn end_explain(&mut self) -> Vec<TableWalk> {
-        let mut f = self.filtering.borrow_mut();
+        let f = &mut self.filtering;
         f.nf.rx_mark = 0;
         f.rules.walks.take().unwrap_or_default()
     }
@@ -1047,7 +879,7 @@ impl Router {
     /// or ip6tables' three on the IPv6 tables. An error comes with iptables' exit code.
     pub fn iptables(&mut self, argv: &[String], input: &str) -> Result<String, (i32, String)> {
         let out = self.run_iptables(argv, input);
-        let mut f = self.filtering.borrow_mut();
+        let f = &mut self.filtering;
         if is_ip6tables(argv) {
             f.rules_changed();
             return out;
@@ -1058,7 +890,7 @@ impl Router {
     }
 
     fn run_iptables(&mut self, argv: &[String], input: &str) -> Result<String, (i32, String)> {
-        let mut filtering = self.filtering.borrow_mut();
+        let filtering = &mut self.filtering;
         let filtering = &mut *filtering;
         let v6 = is_ip6tables(argv);
         let t = match v6 {
@@ -1108,11 +940,7 @@ impl Router {
         argv: &[String],
         input: &str,
     ) -> Result<String, (i32, String)> {
-        self.filtering
-            .borrow_mut()
-            .rules
-            .tables
-            .set_ipset_clock(now);
+        self.filtering.rules.tables.set_ipset_clock(now);
         self.iptables(argv, input)
     }
 
@@ -1130,7 +958,7 @@ impl Router {
                 {
                     args[0] = if v6 { "ip6tables" } else { "iptables" }.into();
                 }
-                let f = self.filtering.borrow();
+                let f = &self.filtering;
                 f.rules
                     .family(if v6 { Family::Ipv6 } else { Family::Ipv4 })
                     .check(&args)
@@ -1142,18 +970,18 @@ impl Router {
     fn conntrack_cmd(&mut self, now: Instant, args: &[String]) -> Result<String, String> {
         Ok(match conntrack_args(args)? {
             CtCmd::List(filter) => {
-                let f = self.filtering.borrow();
+                let f = &self.filtering;
                 f.nf.conntrack.listing(now, filter)
             }
             CtCmd::Flush => {
-                self.filtering.borrow_mut().nf.conntrack.flush();
+                self.filtering.nf.conntrack.flush();
                 "conntrack v1.4.7 (conntrack-tools): connection tracking table has been emptied.\n"
                     .into()
             }
-            CtCmd::Count => format!("{}\n", self.filtering.borrow().nf.conntrack.len()),
+            CtCmd::Count => format!("{}\n", self.filtering.nf.conntrack.len()),
             // One CPU's counters, as conntrack-tools 1.4.7 prints them from a 6.x kernel.
             CtCmd::Stats => {
-                let f = self.filtering.borrow();
+                let f = &self.filtering;
                 let s = &f.nf.conntrack.stats;
                 format!(
                     "cpu=0   \tfound={} invalid={} insert=0 insert_failed={} drop={} early_drop=0 error=0 search_restart=0 clash_resolve=0 chaintoolong=0 \n",
@@ -1165,7 +993,7 @@ impl Router {
 
     /// The conntrack table's fill, size and refusals, for the run's summary.
     pub fn conntrack_summary(&self) -> ConntrackSummary {
-        let f = self.filtering.borrow();
+        let f = &self.filtering;
         let ct = &f.nf.conntrack;
         ConntrackSummary {
             node: self.name.clone(),
@@ -1199,7 +1027,7 @@ impl Router {
             ns,
             stp_bridges: Vec::new(),
             ident,
-            filtering: Rc::new(RefCell::new(Filtering {
+            filtering: Filtering {
                 nf: Netfilter::new(crate::netfilter::conntrack::DEFAULT_MAX, nat_rng),
                 rules: RuleSet {
                     tables: Tables::new(config.iptables_version),
@@ -1214,7 +1042,7 @@ impl Router {
                 bridge_nf: false,
                 bridge_nf6: false,
                 bridge_chains: Vec::new(),
-            })),
+            },
             limit: icmp::RateLimit::default(),
             counters: RouterCounters::default(),
             stack: None,
@@ -1234,21 +1062,11 @@ impl Router {
         for cmd in &config.routes {
             r.apply_route(cmd)?;
         }
-        r.filtering.borrow_mut().rules_changed();
+        r.filtering.rules_changed();
         for argv in &config.iptables {
             r.iptables(argv, "").map_err(|(_, e)| e)?;
         }
         Ok(r)
-    }
-
-    /// The filter a bridge whose device is interface `dev` runs its forwarded frames through
-    /// (br_netfilter), sharing this router's conntrack and rules.
-    pub fn bridge_filter(&self, dev: &str) -> Box<dyn crate::bridge::FrameFilter> {
-        Box::new(BridgeNetfilter {
-            filtering: Rc::clone(&self.filtering),
-            ifaces: self.ns.ifaces.clone(),
-            dev: dev.to_string(),
-        })
     }
 
     /// Installs a tool the router runs as `name ...` (see `Cli`).
@@ -1267,7 +1085,7 @@ impl Router {
     /// destination port is one of `udp_ports` (what dockerd does when it creates an
     /// endpoint: NAT rules only apply to a flow's first packet). Returns how many went.
     pub fn conntrack_forget(&mut self, ips: &[IpAddress], udp_ports: &[u16]) -> usize {
-        self.filtering.borrow_mut().nf.conntrack.delete_where(|c| {
+        self.filtering.nf.conntrack.delete_where(|c| {
             let t = [c.orig.src, c.orig.dst, c.reply.src, c.reply.dst];
             t.iter().any(|a| ips.contains(a))
                 || (c.orig.proto == 17 && udp_ports.contains(&c.orig.dport))
@@ -1304,7 +1122,7 @@ impl Router {
         // The conntrack table's size and fill: numbers, not flags.
         match key {
             "net.netfilter.nf_conntrack_max" | "net.nf_conntrack_max" => {
-                let mut f = self.filtering.borrow_mut();
+                let f = &mut self.filtering;
                 if let Some(v) = value {
                     let n = v
                         .parse::<u32>()
@@ -1318,7 +1136,7 @@ impl Router {
                     // The count is read-only; sysctl says so as it does for a bad value.
                     return Err(format!("sysctl: setting key \"{key}\": Invalid argument"));
                 }
-                let n = self.filtering.borrow().nf.conntrack.len();
+                let n = self.filtering.nf.conntrack.len();
                 return Ok(format!("{key} = {n}\n"));
             }
             _ => {}
@@ -1352,14 +1170,14 @@ impl Router {
         }
         let on = match key {
             "net.bridge.bridge-nf-call-iptables" => {
-                let mut f = self.filtering.borrow_mut();
+                let f = &mut self.filtering;
                 if let Some(v) = value {
                     f.bridge_nf = flag(v)?;
                 }
                 f.bridge_nf
             }
             "net.bridge.bridge-nf-call-ip6tables" => {
-                let mut f = self.filtering.borrow_mut();
+                let f = &mut self.filtering;
                 if let Some(v) = value {
                     f.bridge_nf6 = flag(v)?;
                 }
@@ -1849,7 +1667,7 @@ impl Router {
             Some(self.ns.routing()),
             self.stack.as_ref(),
         );
-        let mut filtering = self.filtering.borrow_mut();
+        let filtering = &mut self.filtering;
         let Filtering { nf, rules, .. } = &mut *filtering;
         let mut cx = Cx {
             now,
@@ -2202,9 +2020,24 @@ impl Node for Router {
             .map_or(u32::from(port) + 2, |l| l.ifindex)
     }
 
+    fn bridge_filtering(&self, _dev: &str) -> bool {
+        self.filtering.bridge_filtering()
+    }
+
+    fn bridge_forward(
+        &mut self,
+        now: Instant,
+        dev: &str,
+        frame: &mut [u8],
+        ports: (&str, &str),
+    ) -> bool {
+        let Router { filtering, ns, .. } = self;
+        filtering.bridge_forward(&ns.ifaces, dev, now, frame, ports)
+    }
+
     fn handle_frame(&mut self, now: Instant, port: u16, frame: &[u8], ctx: &mut Ctx<'_>) {
         {
-            let mut f = self.filtering.borrow_mut();
+            let f = &mut self.filtering;
             f.nf.detail = ctx.detail();
             f.rules.detail = ctx.detail();
             if f.rules.nft.detail() != ctx.detail() {
@@ -2260,7 +2093,7 @@ impl Node for Router {
 
     fn handle_timeout(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
         self.stack_timeout(now, ctx);
-        self.filtering.borrow_mut().nf.conntrack.expire(now);
+        self.filtering.nf.conntrack.expire(now);
         self.neigh6_timeout(now, ctx);
         for action in self.ns.neigh.expire(now) {
             match action {
@@ -2293,7 +2126,7 @@ impl Node for Router {
             (a, None) => a,
             (None, b) => b,
         };
-        let conntrack = self.filtering.borrow().nf.conntrack.next_expiry();
+        let conntrack = self.filtering.nf.conntrack.next_expiry();
         let next = earlier(self.ns.neigh.next_deadline(), conntrack);
         let next = earlier(next, self.ns.v6.neigh.next_deadline());
         earlier(next, self.stack_deadline(now))

@@ -13,7 +13,7 @@ use crate::nft::{NftBase, NftFamily};
 impl Router {
     /// Which nft's listing format `nft` prints.
     pub fn set_nft_version(&mut self, version: crate::nft::NftVersion) {
-        let nft = &mut self.filtering.borrow_mut().rules.nft;
+        let nft = &mut self.filtering.rules.nft;
         nft.version = version;
         nft.eval.style.version = version;
     }
@@ -26,7 +26,7 @@ impl Router {
     /// Runs `nft ARGS` (`argv[0]` is `nft`); `input` is what `nft -f -` reads. An error comes
     /// with nft's exit status and its message.
     pub fn nft(&mut self, argv: &[String], input: &str) -> Result<String, (i32, String)> {
-        let mut f = self.filtering.borrow_mut();
+        let f = &mut self.filtering;
         let out = f.nft_command(&argv[1..], input);
         f.nft_changed();
         out

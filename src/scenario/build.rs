@@ -208,10 +208,7 @@ pub fn build(lab: &Lab, seed: u64) -> Result<Sim, String> {
         let (Some(r), Some(br)) = (sim.find_node(host), sim.find_node(&b.name)) else {
             continue;
         };
-        let Some(filter) = sim.node_as::<Router>(r).map(|r| r.bridge_filter(&b.device)) else {
-            continue;
-        };
-        sim.update::<Bridge, _>(br, |bridge| bridge.set_filter(filter));
+        sim.update::<Bridge, _>(br, |bridge| bridge.set_master(r, &b.device));
     }
     // A bridge device and its host's interface are one device: joined without delay, and
     // captured once, on the host's side.

@@ -673,8 +673,7 @@ impl Runner<'_> {
         };
         let mut bridge = Bridge::new(config, vec![own]);
         bridge.number_ports(vec![ifindex]);
-        let filter = self.router(node).bridge_filter(name);
-        bridge.set_filter(filter);
+        bridge.set_master(node, name);
         let br = self.sim.add_node(Box::new(bridge), &[name.to_string()]);
         let own = self.sim.port(br, 0);
         let internal = LinkParams {

@@ -2,7 +2,7 @@
 //! what `hoplab explain` asks of a router as it stands at some instant. What the node sends
 //! is recorded, then sent on as any frame is.
 
-use super::{Ctx, Incoming, Note, PacketTag, Sim, Tx};
+use super::{Ctx, Incoming, Note, PacketTag, Peers, Sim, Tx};
 use crate::id::PortId;
 
 /// What a node did with a probed frame.
@@ -33,7 +33,7 @@ impl Sim {
         };
         self.scratch.notes.clear();
         self.scratch.tx.clear();
-        let slot = &mut self.nodes[node.index()];
+        let (slot, peers) = Peers::split(&mut self.nodes, node.index(), &mut self.scratch.called);
         let mut ctx = Ctx {
             pool: &mut self.pool,
             tx: &mut self.scratch.tx,
@@ -46,6 +46,7 @@ impl Sim {
             trace: true,
             untouched: false,
             kept: false,
+            peers,
         };
         slot.node.handle_frame(self.now, local, frame, &mut ctx);
         let ports = &self.ports;

@@ -29,7 +29,7 @@ use crate::time::{Duration, Instant};
 use framelog::FrameLog;
 pub use framelog::TraceRecord;
 pub use inject::Probed;
-pub use node::{CmdId, CmdResult, Ctx, Node, PortStats, PortView, Tx};
+pub use node::{CmdId, CmdResult, Ctx, Node, Peers, PortStats, PortView, Tx};
 pub use note::{DropReason, NodeNote, Note, OwnNote};
 pub use pool::PacketTag;
 use pool::{FrameId, FramePool};
@@ -202,6 +202,8 @@ struct Scratch {
     tx: Vec<Tx>,
     notes: Vec<Note>,
     done: Vec<(CmdId, CmdResult)>,
+    /// The node a call reached into (`Ctx::bridge_forward`), whose deadline may have moved.
+    called: Option<NodeId>,
 }
 
 pub struct Sim {
@@ -800,7 +802,8 @@ impl Sim {
                 self.pool.give(frame);
             }
             Ev::Timer { node } => {
-                let slot = &mut self.nodes[node.index()];
+                let (slot, peers) =
+                    Peers::split(&mut self.nodes, node.index(), &mut self.scratch.called);
                 if slot.timer == Some(ev.at) {
                     slot.timer = None;
                     let mut ctx = Ctx {
@@ -815,6 +818,7 @@ impl Sim {
                         trace: false,
                         untouched: false,
                         kept: false,
+                        peers,
                     };
                     slot.node.handle_timeout(self.now, &mut ctx);
                     self.scratch.notes.clear();
@@ -841,7 +845,7 @@ impl Sim {
         let observed = !self.observers.is_empty();
         let detail = observed && self.wants_comment(port);
         let trace = detail && self.full_trace;
-        let slot = &mut self.nodes[node.index()];
+        let (slot, peers) = Peers::split(&mut self.nodes, node.index(), &mut self.scratch.called);
         let mut ctx = Ctx {
             pool: &mut self.pool,
             tx: &mut self.scratch.tx,
@@ -854,6 +858,7 @@ impl Sim {
             trace,
             untouched: false,
             kept: false,
+            peers,
         };
         slot.node.handle_frame(self.now, local, frame, &mut ctx);
         let (untouched, kept) = (ctx.untouched, ctx.kept);
@@ -876,7 +881,10 @@ impl Sim {
             Self::emit(&mut self.observers, event);
         }
         self.scratch.notes.clear();
-        let quiet = untouched && self.scratch.tx.is_empty() && self.scratch.done.is_empty();
+        let quiet = untouched
+            && self.scratch.tx.is_empty()
+            && self.scratch.done.is_empty()
+            && self.scratch.called.is_none();
         (node, Delivered { quiet, kept })
     }
 
@@ -916,6 +924,9 @@ impl Sim {
         }
         if !kept {
             self.reschedule(node);
+        }
+        if let Some(peer) = self.scratch.called.take() {
+            self.reschedule(peer);
         }
     }
 
@@ -1216,7 +1227,7 @@ impl Sim {
         node: NodeId,
         f: impl FnOnce(&mut dyn Node, Instant, &mut Ctx<'_>) -> R,
     ) -> R {
-        let slot = &mut self.nodes[node.index()];
+        let (slot, peers) = Peers::split(&mut self.nodes, node.index(), &mut self.scratch.called);
         let mut ctx = Ctx {
             pool: &mut self.pool,
             tx: &mut self.scratch.tx,
@@ -1229,6 +1240,7 @@ impl Sim {
             trace: false,
             untouched: false,
             kept: false,
+            peers,
         };
         let r = f(slot.node.as_mut(), self.now, &mut ctx);
         self.scratch.notes.clear();

@@ -77,6 +77,49 @@ pub struct Ctx<'a> {
     pub(crate) untouched: bool,
     /// The node's next deadline is as before the call (see `deadline_kept`).
     pub(crate) kept: bool,
+    /// The other nodes, for a call into the one holding a bridge's device.
+    pub(crate) peers: Peers<'a>,
+}
+
+/// The nodes other than the one being called: a node may call into another at the same
+/// instant through [`Ctx::bridge_forward`] (a bridge into the namespace its device is an
+/// interface of, as Linux's bridge calls its namespace's netfilter hooks), never send
+/// through it.
+pub struct Peers<'a> {
+    before: &'a mut [super::NodeSlot],
+    after: &'a mut [super::NodeSlot],
+    me: usize,
+    /// The peer called, whose deadline the engine reads again afterwards.
+    called: &'a mut Option<crate::id::NodeId>,
+}
+
+impl<'a> Peers<'a> {
+    /// Splits `nodes` around `me`: that node, and the others as its peers.
+    pub(super) fn split(
+        nodes: &'a mut [super::NodeSlot],
+        me: usize,
+        called: &'a mut Option<crate::id::NodeId>,
+    ) -> (&'a mut super::NodeSlot, Peers<'a>) {
+        let (before, rest) = nodes.split_at_mut(me);
+        let (slot, after) = rest.split_first_mut().expect("the node exists");
+        let peers = Peers {
+            before,
+            after,
+            me,
+            called,
+        };
+        (slot, peers)
+    }
+
+    fn get(&mut self, node: crate::id::NodeId) -> Option<&mut dyn Node> {
+        let i = node.index();
+        let slot = match i.cmp(&self.me) {
+            std::cmp::Ordering::Less => self.before.get_mut(i)?,
+            std::cmp::Ordering::Greater => self.after.get_mut(i - self.me - 1)?,
+            std::cmp::Ordering::Equal => return None,
+        };
+        Some(slot.node.as_mut())
+    }
 }
 
 impl Ctx<'_> {
@@ -167,6 +210,31 @@ impl Ctx<'_> {
             _ => self.incoming,
         };
         self.send_tagged(port, frame, tag);
+    }
+
+    /// Whether node `master`, whose interface `dev` is the calling bridge's device, looks at
+    /// the frames the bridge forwards (see [`Node::bridge_forward`]).
+    pub fn bridge_filtering(&mut self, master: crate::id::NodeId, dev: &str) -> bool {
+        self.peers
+            .get(master)
+            .is_some_and(|n| n.bridge_filtering(dev))
+    }
+
+    /// Hands a frame the calling bridge forwards from port `ports.0` to `ports.1` to node
+    /// `master`, whose interface `dev` is the bridge's device: false drops it, and it may
+    /// come back rewritten (br_netfilter's NAT).
+    pub fn bridge_forward(
+        &mut self,
+        now: Instant,
+        master: crate::id::NodeId,
+        dev: &str,
+        frame: &mut [u8],
+        ports: (&str, &str),
+    ) -> bool {
+        *self.peers.called = Some(master);
+        self.peers
+            .get(master)
+            .is_none_or(|node| node.bridge_forward(now, dev, frame, ports))
     }
 
     /// Sends the frame being handled (the one `handle_frame` got), unchanged, out of `port`.
@@ -315,6 +383,25 @@ pub trait Node: Any {
     /// The kernel-style interface index of a local port (1 is `lo`).
     fn ifindex(&self, port: u16) -> u32 {
         u32::from(port) + 2
+    }
+
+    /// Whether frames a bridge whose device is this node's interface `dev` forwards go
+    /// through [`Node::bridge_forward`] now (br_netfilter on, or bridge-family chains).
+    fn bridge_filtering(&self, _dev: &str) -> bool {
+        false
+    }
+
+    /// br_netfilter: a bridge whose device is this node's interface `dev` forwards `frame`
+    /// from its port `ports.0` to `ports.1`; the node's netfilter decides (false drops it)
+    /// and may rewrite it. It sends nothing.
+    fn bridge_forward(
+        &mut self,
+        _now: Instant,
+        _dev: &str,
+        _frame: &mut [u8],
+        _ports: (&str, &str),
+    ) -> bool {
+        true
     }
 
     fn as_any(&self) -> &dyn Any;

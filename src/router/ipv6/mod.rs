@@ -245,7 +245,7 @@ impl Router {
     /// Whether IPv6 packets go through netfilter's hooks: not when nothing there would read
     /// them (see [`crate::netfilter::hooks::Netfilter::idle6`]).
     fn nf6(&self) -> bool {
-        !self.filtering.borrow().nf.idle6()
+        !self.filtering.nf.idle6()
     }
 
     /// The interface's first address that is not link-local (REDIRECT's destination).
