@@ -33,7 +33,7 @@ impl Sim {
         };
         self.scratch.notes.clear();
         self.scratch.tx.clear();
-        let (slot, peers) = Peers::split(&mut self.nodes, node.index(), &mut self.scratch.called);
+        let (slot, peers) = Peers::split(&mut self.nodes, node.index());
         let mut ctx = Ctx {
             pool: &mut self.pool,
             tx: &mut self.scratch.tx,
@@ -49,6 +49,7 @@ impl Sim {
             peers,
         };
         slot.node.handle_frame(self.now, local, frame, &mut ctx);
+        self.scratch.called = ctx.peers.called;
         let ports = &self.ports;
         let name = |l: u16| match slot.port_at(l).and_then(|p| ports.get(p.index())) {
             Some(p) => std::borrow::Cow::Borrowed(p.name.as_str()),

@@ -802,8 +802,7 @@ impl Sim {
                 self.pool.give(frame);
             }
             Ev::Timer { node } => {
-                let (slot, peers) =
-                    Peers::split(&mut self.nodes, node.index(), &mut self.scratch.called);
+                let (slot, peers) = Peers::split(&mut self.nodes, node.index());
                 if slot.timer == Some(ev.at) {
                     slot.timer = None;
                     let mut ctx = Ctx {
@@ -821,6 +820,7 @@ impl Sim {
                         peers,
                     };
                     slot.node.handle_timeout(self.now, &mut ctx);
+                    self.scratch.called = ctx.peers.called;
                     self.scratch.notes.clear();
                     self.after_call(node, Incoming::None, PacketTag::default(), false);
                 }
@@ -845,7 +845,7 @@ impl Sim {
         let observed = !self.observers.is_empty();
         let detail = observed && self.wants_comment(port);
         let trace = detail && self.full_trace;
-        let (slot, peers) = Peers::split(&mut self.nodes, node.index(), &mut self.scratch.called);
+        let (slot, peers) = Peers::split(&mut self.nodes, node.index());
         let mut ctx = Ctx {
             pool: &mut self.pool,
             tx: &mut self.scratch.tx,
@@ -862,6 +862,7 @@ impl Sim {
         };
         slot.node.handle_frame(self.now, local, frame, &mut ctx);
         let (untouched, kept) = (ctx.untouched, ctx.kept);
+        self.scratch.called = ctx.peers.called;
         if observed && !self.ports[port.index()].silent {
             // Formatting notes costs more than writing the frame: only when read.
             if detail {
@@ -881,10 +882,9 @@ impl Sim {
             Self::emit(&mut self.observers, event);
         }
         self.scratch.notes.clear();
-        let quiet = untouched
-            && self.scratch.tx.is_empty()
-            && self.scratch.done.is_empty()
-            && self.scratch.called.is_none();
+        // A node that called a peer (a bridge into its master) sent or dropped a frame: it
+        // is not untouched.
+        let quiet = untouched && self.scratch.tx.is_empty() && self.scratch.done.is_empty();
         (node, Delivered { quiet, kept })
     }
 
@@ -925,7 +925,9 @@ impl Sim {
         if !kept {
             self.reschedule(node);
         }
-        if let Some(peer) = self.scratch.called.take() {
+        if self.scratch.called.is_some()
+            && let Some(peer) = self.scratch.called.take()
+        {
             self.reschedule(peer);
         }
     }
@@ -1227,7 +1229,7 @@ impl Sim {
         node: NodeId,
         f: impl FnOnce(&mut dyn Node, Instant, &mut Ctx<'_>) -> R,
     ) -> R {
-        let (slot, peers) = Peers::split(&mut self.nodes, node.index(), &mut self.scratch.called);
+        let (slot, peers) = Peers::split(&mut self.nodes, node.index());
         let mut ctx = Ctx {
             pool: &mut self.pool,
             tx: &mut self.scratch.tx,
@@ -1243,6 +1245,7 @@ impl Sim {
             peers,
         };
         let r = f(slot.node.as_mut(), self.now, &mut ctx);
+        self.scratch.called = ctx.peers.called;
         self.scratch.notes.clear();
         self.after_call(node, Incoming::None, PacketTag::default(), false);
         r

@@ -88,34 +88,32 @@ pub struct Ctx<'a> {
 pub struct Peers<'a> {
     before: &'a mut [super::NodeSlot],
     after: &'a mut [super::NodeSlot],
-    me: usize,
     /// The peer called, whose deadline the engine reads again afterwards.
-    called: &'a mut Option<crate::id::NodeId>,
+    pub(super) called: Option<crate::id::NodeId>,
 }
 
 impl<'a> Peers<'a> {
     /// Splits `nodes` around `me`: that node, and the others as its peers.
+    #[inline]
     pub(super) fn split(
         nodes: &'a mut [super::NodeSlot],
         me: usize,
-        called: &'a mut Option<crate::id::NodeId>,
     ) -> (&'a mut super::NodeSlot, Peers<'a>) {
         let (before, rest) = nodes.split_at_mut(me);
         let (slot, after) = rest.split_first_mut().expect("the node exists");
         let peers = Peers {
             before,
             after,
-            me,
-            called,
+            called: None,
         };
         (slot, peers)
     }
 
     fn get(&mut self, node: crate::id::NodeId) -> Option<&mut dyn Node> {
-        let i = node.index();
-        let slot = match i.cmp(&self.me) {
+        let (i, me) = (node.index(), self.before.len());
+        let slot = match i.cmp(&me) {
             std::cmp::Ordering::Less => self.before.get_mut(i)?,
-            std::cmp::Ordering::Greater => self.after.get_mut(i - self.me - 1)?,
+            std::cmp::Ordering::Greater => self.after.get_mut(i - me - 1)?,
             std::cmp::Ordering::Equal => return None,
         };
         Some(slot.node.as_mut())
@@ -231,7 +229,7 @@ impl Ctx<'_> {
         frame: &mut [u8],
         ports: (&str, &str),
     ) -> bool {
-        *self.peers.called = Some(master);
+        self.peers.called = Some(master);
         self.peers
             .get(master)
             .is_none_or(|node| node.bridge_forward(now, dev, frame, ports))
