@@ -53,6 +53,13 @@ fn lab19_nftables_basics_passes() {
         nat.contains("oifname \"eth0\" counter packets 1 bytes 52 masquerade"),
         "{nat}"
     );
+    // The inet table's policy counter: two SYNs to port 8080 and the first neighbour
+    // solicitation for fw's IPv6 address (72 bytes); the second passed the ICMPv6 rule.
+    let input = listing(&report, "fw", "nft list chain inet hostfw input", 1);
+    assert!(
+        input.contains("counter packets 3 bytes 176 comment \"dropped by policy\""),
+        "{input}"
+    );
 }
 
 #[test]
