@@ -435,6 +435,31 @@ fn kd_forward_reject_with_tcp_reset_refuses_only_that_port() {
     }
 }
 
+/// A reset for a DNATed flow answers from the address the client asked (the kernel
+/// attaches the flow to its reset and NAT turns it back): curl is refused, not left to time
+/// out on a reset from an address it never spoke to.
+#[test]
+fn kd_reject_with_tcp_reset_after_dnat_answers_from_the_original_destination() {
+    let r = probe(
+        "kd_dnat_rej_rst",
+        &filtered(&[
+            "iptables -t nat -A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 10.0.2.10:80",
+            "iptables -A FORWARD -p tcp --dport 80 -j REJECT --reject-with tcp-reset",
+        ]),
+        &[
+            Step::Http("h2", 80),
+            run(
+                "h1",
+                "curl -s -m 2 --local-port 40000 http://10.0.1.1:8080/",
+            ),
+        ],
+        |o| http(&o[1]),
+    );
+    if let Some(r) = r {
+        assert_eq!(r, Http::Failed(7));
+    }
+}
+
 #[test]
 fn kd_forward_reject_tcp_with_port_unreachable_refuses_the_connection() {
     // REJECT's default answer to a SYN is an ICMP port unreachable; a connecting socket

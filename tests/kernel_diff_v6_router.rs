@@ -605,6 +605,10 @@ fn kd_v6_ip6tables_refuses_what_ip6tables_refuses() {
         "ip6tables -t nat -A PREROUTING -p tcp -j DNAT --to-destination 2001:db8::1:80",
         "ip6tables -t nat -A PREROUTING -p tcp --dport 81 -j DNAT --to-destination [2001:db8::1]:80-90",
         "ip6tables -t nat -A POSTROUTING -o eth1 -j MASQUERADE --to-ports 1024-2048",
+        "ip6tables -t nat -A POSTROUTING -o eth1 -j SNAT --to-source 2001:db8::1",
+        "ip6tables -t nat -A POSTROUTING -o eth1 -j SNAT --to-source 2001:db8::1-2001:db8::9",
+        "ip6tables -t nat -A POSTROUTING -o eth1 -j SNAT --to-source [2001:db8::1]:80",
+        "ip6tables -t nat -A POSTROUTING -o eth1 -p udp -j SNAT --to-source [2001:db8::1]:80",
         "ip6tables -S FORWARD",
         "ip6tables -L FORWARD",
         "ip6tables -nvL FORWARD",
@@ -928,4 +932,101 @@ fn kd_v6_nft_sets_and_ipv6_keys() {
     assert_eq!(k[11].1, 28, "{}", k[11].0);
     assert!(k[12].0.contains("!N"), "{}", k[12].0);
     assert!(k[14].0.contains(" 0% packet loss"), "{}", k[14].0);
+}
+
+/// ip6tables-nft's tables in nft's listing: iptables, ip6tables and nft commands mixed on
+/// the router, then `nft list ruleset` and `nft -a list ruleset`. The kernel lists every
+/// table in creation order whatever its family (`table ip6 nat` between nft's own and
+/// iptables' with the handles they took), the IPv6 rules translated (`ip6 saddr`,
+/// `dnat to [ADDR]:PORT`), and warns about each table holding compat expressions.
+#[test]
+fn kd_v6_nft_lists_ip6tables_tables() {
+    let case = "kd_v6_nft_lists_ip6tables_tables";
+    if !privileged(case) {
+        return;
+    }
+    let cmds = [
+        run("r", "ip6tables -t nat -N DOCKER"),
+        run(
+            "r",
+            "ip6tables -t nat -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER",
+        ),
+        run("r", "nft add table inet mine"),
+        run(
+            "r",
+            "ip6tables -t nat -A DOCKER ! -i eth1 -p tcp --dport 8080 -j DNAT --to-destination [2001:db8:2::20]:80",
+        ),
+        run(
+            "r",
+            "ip6tables -t nat -A POSTROUTING -s 2001:db8:1::/64 ! -o eth0 -j MASQUERADE",
+        ),
+        run("r", "iptables -A FORWARD -s 10.0.0.0/8 -j DROP"),
+        run(
+            "r",
+            "ip6tables -t nat -A POSTROUTING -o eth1 -j SNAT --to-source 2001:db8:2::1",
+        ),
+        run(
+            "r",
+            "ip6tables -A FORWARD -p tcp -j REJECT --reject-with tcp-reset",
+        ),
+        run(
+            "r",
+            "ip6tables -A FORWARD -o eth1 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+        ),
+        run("r", "ip6tables -A INPUT -s ::1 -d ::1/128 -i lo -j ACCEPT"),
+        run("a", "curl -s -m 1 http://[2001:db8:1::1]:8080/"),
+        show("r", "nft list ruleset"),
+        show("r", "nft -a list ruleset"),
+        show("r", "nft list table ip6 nat"),
+    ];
+    let bed = Bed::new("nxt");
+    let kernel: Vec<(i32, String, String)> = cmds
+        .iter()
+        .map(|c| {
+            let argv: Vec<&str> = c.text.split_whitespace().collect();
+            bed.ns(c.on).run(&argv, "")
+        })
+        .collect();
+    let ours = hoplab(&cmds);
+    for (i, c) in cmds.iter().enumerate() {
+        let (code, out, err) = &kernel[i];
+        // hoplab prints nft's warnings where a terminal shows them, before each table; the
+        // kernel's come on stderr.
+        let warned: Vec<&str> = ours[i]
+            .0
+            .lines()
+            .filter(|l| l.starts_with("# Warning: "))
+            .collect();
+        let listed: String = ours[i]
+            .0
+            .lines()
+            .filter(|l| !l.starts_with("# Warning: "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let text = match c.text.starts_with("nft") {
+            true => nft_packets(&listed),
+            false => normal(&listed),
+        };
+        let want = match c.text.starts_with("nft") {
+            true => nft_packets(out),
+            false => normal(out),
+        };
+        assert_eq!(
+            text, want,
+            "{} on {}: hoplab's output, then the kernel's",
+            c.text, c.on
+        );
+        assert_eq!(
+            warned,
+            err.lines().collect::<Vec<_>>(),
+            "{}: warnings",
+            c.text
+        );
+        assert_eq!(ours[i].1, i64::from(*code), "{}: exit codes", c.text);
+    }
+    assert!(
+        kernel[11].1.contains("dnat to [2001:db8:2::20]:80"),
+        "{}",
+        kernel[11].1
+    );
 }

@@ -260,7 +260,7 @@ fn hoplab_run(
 fn hoplab_nft(text: &str) -> Nft {
     let mut n = Nft::new();
     let args: Vec<String> = vec!["-f".into(), "-".into()];
-    n.command(&args, text, &|_| None)
+    n.command(&args, text, &|_, _| None)
         .unwrap_or_else(|(_, e)| panic!("{e}"));
     n
 }
@@ -347,7 +347,7 @@ fn kd_nft_eval_filter_verdicts_and_counters() {
         );
     }
     let kernel = pair.counters(&pair.b, "ip t");
-    let ours = counters_of(&n.list_ruleset(Default::default(), &|_| None));
+    let ours = counters_of(&n.list_ruleset(Default::default(), &|_, _| None));
     assert_eq!(ours, kernel);
     // The walk went everywhere: 22 accepted; 80 marked; 8080 returned to input's last
     // counter, as did 443 and UDP 54 (counted in udp_in first); the SYN-ACK dropped; DNS

@@ -68,7 +68,7 @@ fn compare(case: &str, steps: &[Step]) {
             .chain(step.args.iter().map(String::as_str))
             .collect();
         let (status, stdout, stderr) = ns.run(&argv, step.stdin);
-        let ours = sim.command(&step.args, step.stdin, &|_| None);
+        let ours = sim.command(&step.args, step.stdin, &|_, _| None);
         let (our_status, our_stdout, our_stderr) = match ours {
             Ok(out) => (0, out, String::new()),
             Err((code, err)) => (code, String::new(), err),

@@ -56,7 +56,7 @@ fn nft_chain_walks_do_not_allocate_per_packet() {
         }
     }";
     let mut n = Nft::new();
-    n.command(&["-f".to_string(), "-".to_string()], text, &|_| None)
+    n.command(&["-f".to_string(), "-".to_string()], text, &|_, _| None)
         .unwrap_or_else(|(_, e)| panic!("{e}"));
     let at = |n: &Nft, name: &str| {
         let t = &n.ruleset.tables[0];

@@ -79,7 +79,7 @@ pub fn import_ruleset(src: &Source) -> Result<NftImport, ImportError> {
     let text: String = kept.iter().map(|(_, l)| format!("{l}\n")).collect();
     let mut nft = Nft::new();
     let argv = ["-f", "-"].map(String::from);
-    if let Err((_, e)) = nft.command(&argv, &text, &|_| None) {
+    if let Err((_, e)) = nft.command(&argv, &text, &|_, _| None) {
         // nft names the line of what it read (`/dev/stdin:L:C`): the dump's own line.
         let at = e
             .split_once("/dev/stdin:")

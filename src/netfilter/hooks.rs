@@ -118,6 +118,10 @@ impl Notes {
 pub struct Outcome {
     pub fate: Fate,
     pub notes: Notes,
+    /// A rejected packet's flow had its destination NATed: the address and port its first
+    /// packet was sent to, which a TCP reset answers from (the kernel attaches the flow to
+    /// the reset it makes, `nf_ct_attach`, and NAT turns the reset back on its way out).
+    pub answer_from: Option<(IpAddress, u16)>,
 }
 
 impl Outcome {
@@ -127,6 +131,7 @@ impl Outcome {
         Outcome {
             fate: later.fate,
             notes: self.notes,
+            answer_from: later.answer_from,
         }
     }
 }
@@ -609,7 +614,19 @@ impl Netfilter {
     ) -> Outcome {
         let mut notes = Notes::default();
         let fate = self.walk_hook(cx, hook, ip, ifaces, tr, nat_addr, &mut notes);
-        Outcome { fate, notes }
+        let answer_from = match fate {
+            Fate::Reject(_) => self
+                .conntrack
+                .conn(&tr.slot)
+                .filter(|c| c.dnat && !tr.reply)
+                .map(|c| (c.orig.dst, c.orig.dport)),
+            _ => None,
+        };
+        Outcome {
+            fate,
+            notes,
+            answer_from,
+        }
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -220,6 +220,12 @@ fn l4_layout(proto: u8) -> Option<(usize, usize, usize)> {
     }
 }
 
+/// Sets a packet's source address and port (a TCP reset answering from where its flow
+/// was first sent), fixing the checksums that cover them.
+pub fn set_source(ip: &mut [u8], addr: IpAddress, port: u16) {
+    rewrite(ip, true, addr, Some(port));
+}
+
 /// Rewrites an address, and a port if given (for ICMP queries the identifier), of an IP
 /// packet in place, fixing the checksums that cover them.
 fn rewrite(ip: &mut [u8], src: bool, addr: IpAddress, port: Option<u16>) {

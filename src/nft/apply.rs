@@ -2,6 +2,7 @@
 //! (objects that exist or not, NAT only in NAT chains at their hooks, chains in use, loops)
 //! and its errors. The caller keeps the copy only if every command succeeded.
 
+use super::NftFamily;
 use super::lex::Fault;
 use super::lookup;
 use super::model::{
@@ -20,7 +21,7 @@ const KERNEL: &str = "Could not process rule: ";
 pub struct Run<'a, 'b> {
     pub cur: &'b mut Cursor<'a>,
     pub style: Style,
-    pub xt: &'b dyn Fn(&str) -> Option<String>,
+    pub xt: &'b dyn Fn(NftFamily, &str) -> Option<String>,
     pub out: String,
     pub changed: bool,
 }

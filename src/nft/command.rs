@@ -121,7 +121,7 @@ impl Nft {
         &mut self,
         args: &[String],
         stdin: &str,
-        xt: &dyn Fn(&str) -> Option<String>,
+        xt: &dyn Fn(NftFamily, &str) -> Option<String>,
     ) -> Result<String, (i32, String)> {
         let mut o = options(args)?;
         o.style.version = self.version;
@@ -247,14 +247,14 @@ impl Nft {
         out
     }
 
-    /// Adds the placeholder of a table iptables-nft made (`ip NAME`), which takes the next
+    /// Adds the placeholder of a table iptables-nft made (`ip NAME`, or `ip6 NAME` for ip6tables-nft), which takes the next
     /// table handle; listings print it from `xt`.
-    pub fn xt_table(&mut self, name: &str) {
+    pub fn xt_table(&mut self, family: NftFamily, name: &str) {
         let rs = &mut self.ruleset;
         if let Some(t) = rs
             .tables
             .iter_mut()
-            .find(|t| t.family == NftFamily::Ip && *t.name == *name)
+            .find(|t| t.family == family && *t.name == *name)
         {
             // nft made it first: iptables-nft adds its chains to that table.
             if !t.xt && t.xt_shared.is_none() {
@@ -265,7 +265,7 @@ impl Nft {
         }
         rs.last_table_handle += 1;
         rs.tables.push(Table {
-            family: NftFamily::Ip,
+            family,
             name: name.into(),
             handle: rs.last_table_handle,
             dormant: false,
@@ -371,7 +371,11 @@ impl Nft {
     }
 
     /// `nft list ruleset` with these options (`-a` handles, `-s` stateless).
-    pub fn list_ruleset(&self, style: Style, xt: &dyn Fn(&str) -> Option<String>) -> String {
+    pub fn list_ruleset(
+        &self,
+        style: Style,
+        xt: &dyn Fn(NftFamily, &str) -> Option<String>,
+    ) -> String {
         let mut out = String::new();
         super::print::ruleset(
             &mut out,

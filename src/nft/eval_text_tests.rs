@@ -11,7 +11,7 @@ use smoltcp::wire::Ipv4Address;
 fn nft(text: &str) -> Nft {
     let mut n = Nft::new();
     let args: Vec<String> = ["-f", "-"].iter().map(|s| s.to_string()).collect();
-    n.command(&args, text, &|_| None)
+    n.command(&args, text, &|_, _| None)
         .unwrap_or_else(|(_, e)| panic!("{e}"));
     n
 }
@@ -73,7 +73,7 @@ fn a_filter_chain_from_text() {
     let pings: Vec<Verdict> = (0..6).map(|_| verdict(&mut n, "input", &echo)).collect();
     assert_eq!(pings[..5], [Verdict::Accept; 5]);
     assert_eq!(pings[5], Verdict::Drop);
-    let listing = n.list_ruleset(Default::default(), &|_| None);
+    let listing = n.list_ruleset(Default::default(), &|_, _| None);
     assert!(
         listing.contains("counter packets 2 bytes 80 accept"),
         "{listing}"
@@ -238,13 +238,13 @@ fn a_changed_ruleset_is_read_again_before_the_next_packet() {
         .split(' ')
         .map(str::to_string)
         .collect();
-    n.command(&args, "", &|_| None).unwrap();
+    n.command(&args, "", &|_, _| None).unwrap();
     assert_eq!(verdict(&mut n, "input", &tcp(80, 2)), Verdict::Drop);
     assert_eq!(verdict(&mut n, "input", &tcp(22, 2)), Verdict::Drop);
     let args: Vec<String> = "delete element ip t ports { 22 }"
         .split(' ')
         .map(str::to_string)
         .collect();
-    n.command(&args, "", &|_| None).unwrap();
+    n.command(&args, "", &|_, _| None).unwrap();
     assert_eq!(verdict(&mut n, "input", &tcp(22, 2)), Verdict::Accept);
 }

@@ -138,10 +138,12 @@ pub fn table(
     t: &Table,
     st: Style,
     part: Part,
-    xt: &dyn Fn(&str) -> Option<String>,
+    xt: &dyn Fn(NftFamily, &str) -> Option<String>,
 ) {
     if t.xt {
-        let text = xt(&t.name).unwrap_or_else(|| format!("table ip {} {{\n}}\n", t.name));
+        let family = t.family.name();
+        let text =
+            xt(t.family, &t.name).unwrap_or_else(|| format!("table {family} {} {{\n}}\n", t.name));
         match part {
             Part::All => out.push_str(&text),
             Part::Chains => {
@@ -153,14 +155,17 @@ pub fn table(
                 }
             }
             Part::Sets { .. } => {
-                let _ = writeln!(out, "table ip {} {{\n}}", t.name);
+                let _ = writeln!(out, "table {} {} {{\n}}", t.family.name(), t.name);
             }
         }
         return;
     }
     // The chains iptables-nft added to this table, as the router lists them (nft's warning
     // about them first).
-    let shared = t.xt_shared.and_then(|_| xt(&t.name)).unwrap_or_default();
+    let shared = t
+        .xt_shared
+        .and_then(|_| xt(t.family, &t.name))
+        .unwrap_or_default();
     // (`nft list chains` does not warn.)
     let (warning, shared) = match shared.split_once('\n') {
         Some((w, rest)) if w.starts_with("# Warning: ") => (w, rest),
@@ -238,7 +243,7 @@ pub fn ruleset(
     family: Option<NftFamily>,
     st: Style,
     part: Part,
-    xt: &dyn Fn(&str) -> Option<String>,
+    xt: &dyn Fn(NftFamily, &str) -> Option<String>,
 ) {
     for t in rs
         .tables

@@ -880,11 +880,13 @@ impl Router {
     pub fn iptables(&mut self, argv: &[String], input: &str) -> Result<String, (i32, String)> {
         let out = self.run_iptables(argv, input);
         let f = &mut self.filtering;
+        // iptables-nft's tables take their nft table handles as they are made, whatever the
+        // family, so `nft list ruleset` lists them in creation order.
+        f.xt_tables_made();
         if is_ip6tables(argv) {
             f.rules_changed();
             return out;
         }
-        f.xt_tables_made();
         f.rules_changed();
         out.map(|text| f.incompatible_notice(argv, text))
     }
@@ -1684,7 +1686,11 @@ impl Router {
     fn pass(&mut self, now: Instant, out: Outcome, frame: &[u8], ctx: &mut Ctx<'_>) -> bool {
         // LOG rules' lines become the frame's capture comment, then what decided and what
         // NAT rewrote, before the verdict's note.
-        let Outcome { fate, notes } = out;
+        let Outcome {
+            fate,
+            notes,
+            answer_from,
+        } = out;
         if !notes.is_empty() {
             let notes = notes.into_lists();
             for line in notes.logs {
@@ -1716,23 +1722,35 @@ impl Router {
             Fate::Reject(with) => {
                 ctx.note(Note::Dropped(DropReason::Filtered));
                 let pkt = frame[ETH_HEADER_LEN..].to_vec();
-                self.reject(now, with, &pkt, ctx);
+                self.reject(now, with, &pkt, answer_from, ctx);
                 false
             }
         }
     }
 
-    /// The answer of a REJECT rule.
-    fn reject(&mut self, now: Instant, with: RejectWith, pkt: &[u8], ctx: &mut Ctx<'_>) {
+    /// The answer of a REJECT rule. A reset for a flow whose destination was NATed answers
+    /// from where the flow was first sent (`answer_from`), as the kernel's reset does once
+    /// NAT turns it back.
+    fn reject(
+        &mut self,
+        now: Instant,
+        with: RejectWith,
+        pkt: &[u8],
+        answer_from: Option<(IpAddress, u16)>,
+        ctx: &mut Ctx<'_>,
+    ) {
         use Icmpv4DstUnreachable as U;
         if pkt.first().map(|b| b >> 4) == Some(6) {
-            return self.reject6(now, with, pkt, ctx);
+            return self.reject6(now, with, pkt, answer_from, ctx);
         }
         let code = match with {
             RejectWith::TcpReset => {
                 let ident = self.next_ident();
                 let buf = ctx.buffer();
-                let rst = icmp::tcp_reset(buf, pkt, ident);
+                let mut rst = icmp::tcp_reset(buf, pkt, ident);
+                if let (Some(rst), Some((addr, port))) = (rst.as_mut(), answer_from) {
+                    crate::netfilter::nat::set_source(&mut rst[ETH_HEADER_LEN..], addr, port);
+                }
                 return self.reply(now, rst, ctx);
             }
             RejectWith::IcmpNetUnreachable => U::NetUnreachable,

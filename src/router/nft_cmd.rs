@@ -40,14 +40,25 @@ impl Filtering {
     fn nft_command(&mut self, args: &[String], input: &str) -> Result<String, (i32, String)> {
         self.xt_tables_made();
         let (handles, stateless) = listing_flags(args);
-        let Filtering { rules, .. } = self;
-        let (tables, nft) = (&rules.tables, &mut rules.nft);
-        let placed: Vec<(Table, (u64, u64))> = XT_TABLES
-            .iter()
-            .filter_map(|&t| Some((t, xt_handle(nft, t.name())?)))
+        let super::RuleSet {
+            tables,
+            tables6,
+            nft,
+            ..
+        } = &mut self.rules;
+        let placed: Vec<(Family, Table, (u64, u64))> = Family::ALL
+            .into_iter()
+            .flat_map(|f| XT_TABLES.into_iter().map(move |t| (f, t)))
+            .filter_map(|(f, t)| Some((f, t, xt_handle(nft, nft_family(f), t.name())?)))
             .collect();
-        let xt = |name: &str| {
-            let &(table, (handle, base)) = placed.iter().find(|(t, _)| t.name() == name)?;
+        let xt = |family: NftFamily, name: &str| {
+            let &(f, table, (handle, base)) = placed
+                .iter()
+                .find(|(f, t, _)| nft_family(*f) == family && t.name() == name)?;
+            let tables = match f {
+                Family::Ipv4 => &*tables,
+                Family::Ipv6 => &*tables6,
+            };
             let opts = NftListOptions {
                 handles,
                 stateless,
@@ -64,18 +75,23 @@ impl Filtering {
         nft.command(args, input, &xt)
     }
 
-    /// Gives each table iptables-nft has made since the last call its place among nft's
-    /// tables (the next table handle), in the order iptables-nft made them.
+    /// Gives each table iptables-nft (or ip6tables-nft) has made since the last call its
+    /// place among nft's tables (the next table handle), in the order they were made.
     pub(super) fn xt_tables_made(&mut self) {
-        let tables = &self.rules.tables;
-        let mut made: Vec<(u64, Table)> = XT_TABLES
-            .iter()
-            .filter_map(|&t| Some((tables.nft_table_order(t)?, t)))
-            .collect();
-        made.sort();
-        for (_, t) in made {
-            if xt_handle(&self.rules.nft, t.name()).is_none() {
-                self.rules.nft.xt_table(t.name());
+        for f in Family::ALL {
+            let tables = match f {
+                Family::Ipv4 => &self.rules.tables,
+                Family::Ipv6 => &self.rules.tables6,
+            };
+            let mut made: Vec<(u64, Table)> = XT_TABLES
+                .iter()
+                .filter_map(|&t| Some((tables.nft_table_order(t)?, t)))
+                .collect();
+            made.sort();
+            for (_, t) in made {
+                if xt_handle(&self.rules.nft, nft_family(f), t.name()).is_none() {
+                    self.rules.nft.xt_table(nft_family(f), t.name());
+                }
             }
         }
     }
@@ -202,13 +218,23 @@ fn ip_hooks(b: NftBase) -> impl Iterator<Item = NftHook> {
     })
 }
 
-/// The handle of the table iptables-nft's table `name` is among nft's (its placeholder, or
-/// the table nft made first that it added its chains to), and where its own handles begin.
-fn xt_handle(nft: &crate::nft::Nft, name: &str) -> Option<(u64, u64)> {
+/// The nft family of an iptables front-end's tables: `ip` for iptables', `ip6` for
+/// ip6tables'.
+fn nft_family(f: Family) -> NftFamily {
+    match f {
+        Family::Ipv4 => NftFamily::Ip,
+        Family::Ipv6 => NftFamily::Ip6,
+    }
+}
+
+/// The handle of the table iptables-nft's table `name` of `family` is among nft's (its
+/// placeholder, or the table nft made first that it added its chains to), and where its own
+/// handles begin.
+fn xt_handle(nft: &crate::nft::Nft, family: NftFamily, name: &str) -> Option<(u64, u64)> {
     nft.ruleset
         .tables
         .iter()
-        .filter(|t| t.family == NftFamily::Ip && *t.name == *name)
+        .filter(|t| t.family == family && *t.name == *name)
         .find_map(|t| match (t.xt, t.xt_shared) {
             (true, _) => Some((t.handle, 0)),
             (false, Some(base)) => Some((t.handle, base)),

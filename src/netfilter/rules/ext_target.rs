@@ -309,7 +309,12 @@ impl TargetBuilder {
                     let v = args.value(p)?;
                     // TCP, UDP, SCTP, DCCP and (accepted, though it has no ports) ICMP.
                     let portok = matches!(proto, Some(6 | 17 | 132 | 33 | 1));
-                    let ports = opt == "to-ports" || opt != "to" && v.contains(':');
+                    // An IPv6 address has colons of its own: its port follows a bracket.
+                    let has_port = match p.v6 {
+                        true => v.rfind(']').is_some_and(|e| v[e + 1..].starts_with(':')),
+                        false => v.contains(':'),
+                    };
+                    let ports = opt == "to-ports" || opt != "to" && has_port;
                     if ports && !portok {
                         return Err(p.param(
                             "Need TCP, UDP, SCTP or DCCP with port specification",

@@ -117,12 +117,12 @@ impl Tables {
     }
 }
 
-/// The table as `nft list table ip NAME` (and `nft list ruleset`) prints it, or `None` when
-/// iptables-nft would not have created it.
+/// The table as `nft list table ip NAME` (`ip6 NAME` for ip6tables') and `nft list ruleset`
+/// print it, or `None` when iptables-nft would not have created it.
 pub fn nft_table_listing(tables: &Tables, table: Table, opts: NftListOptions) -> Option<String> {
     let ts = tables.state(table);
     let order = tables.nft_table_order(table)?;
-    let mut out = format!("table ip {} {{", table.name());
+    let mut out = format!("table {} {} {{", nft_family(tables), table.name());
     if opts.handles {
         let _ = write!(out, " # handle {}", opts.table_handle.unwrap_or(order));
     }
@@ -148,10 +148,19 @@ pub fn nft_table_warning(tables: &Tables, table: Table) -> Option<String> {
         .any(|r| rule_stmts(ts, r).iter().any(Stmt::is_xt));
     xt.then(|| {
         format!(
-            "# Warning: table ip {} is managed by iptables-nft, do not touch!\n",
+            "# Warning: table {} {} is managed by iptables-nft, do not touch!\n",
+            nft_family(tables),
             table.name()
         )
     })
+}
+
+/// The nft family iptables-nft's tables are in: `ip`, or `ip6` for ip6tables-nft's.
+fn nft_family(tables: &Tables) -> &'static str {
+    match tables.is_v6() {
+        true => "ip6",
+        false => "ip",
+    }
 }
 
 /// The iptables-nft tables in creation order, each listed as `nft list ruleset` lists it

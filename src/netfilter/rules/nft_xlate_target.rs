@@ -120,11 +120,16 @@ fn ports(p: Option<(u16, u16)>) -> String {
 /// The NAT targets' translations: `snat to ADDR[-ADDR][:PORT[-PORT]]`, `masquerade to
 /// :PORTS`, `redirect to :PORTS`, then the flags after one space, comma-separated.
 fn nat(n: &NatSpec) -> Option<String> {
-    let addrs = |(a, b): (smoltcp::wire::IpAddress, smoltcp::wire::IpAddress)| {
+    let bracket = |a: smoltcp::wire::IpAddress, port: bool| match a {
+        // An IPv6 address before a port goes in brackets.
+        smoltcp::wire::IpAddress::Ipv6(a) if port => format!("[{a}]"),
+        a => a.to_string(),
+    };
+    let addrs = |(a, b): (smoltcp::wire::IpAddress, smoltcp::wire::IpAddress), port: bool| {
         if a == b {
-            a.to_string()
+            bracket(a, port)
         } else {
-            format!("{a}-{b}")
+            format!("{}-{}", bracket(a, port), bracket(b, port))
         }
     };
     let mut s = match n.action {
@@ -136,12 +141,14 @@ fn nat(n: &NatSpec) -> Option<String> {
             Some(_) => format!("redirect to {}", ports(p)),
             None => "redirect".to_string(),
         },
-        NatAction::Snat { addrs: a, ports: p } => format!("snat to {}{}", addrs(a), ports(p)),
+        NatAction::Snat { addrs: a, ports: p } => {
+            format!("snat to {}{}", addrs(a, p.is_some()), ports(p))
+        }
         NatAction::Dnat { addrs: a, ports: p } => {
             let a = if a.0.is_unspecified() && a.1.is_unspecified() {
                 String::new()
             } else {
-                addrs(a)
+                addrs(a, p.is_some())
             };
             format!("dnat to {a}{}", ports(p))
         }

@@ -777,12 +777,16 @@ impl Router {
         now: Instant,
         with: crate::netfilter::RejectWith,
         pkt: &[u8],
+        answer_from: Option<(IpAddress, u16)>,
         ctx: &mut Ctx<'_>,
     ) {
         let code = match with {
             crate::netfilter::RejectWith::TcpReset => {
                 let buf = ctx.buffer();
-                if let Some(rst) = icmp6::tcp_reset(buf, pkt) {
+                if let Some(mut rst) = icmp6::tcp_reset(buf, pkt) {
+                    if let Some((addr, port)) = answer_from {
+                        crate::netfilter::nat::set_source(&mut rst[ETH_HEADER_LEN..], addr, port);
+                    }
                     self.send_local6(now, rst, ctx);
                 }
                 return;
