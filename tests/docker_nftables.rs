@@ -410,6 +410,18 @@ fn kd_nft_docker_usernet_portmap_routed() {
     kernel_check("usernet-portmap-routed");
 }
 
+/// A host's life as the update cases replay it: the daemon starts (docker0 alone), the
+/// networks are created, the containers start, then stop, then the networks go.
+fn lifecycle(daemon: &Daemon, nets: &[Network], ctrs: &[Container]) -> Vec<Host> {
+    vec![
+        (daemon.clone(), nets[..1].to_vec(), Vec::new()),
+        (daemon.clone(), nets.to_vec(), Vec::new()),
+        (daemon.clone(), nets.to_vec(), ctrs.to_vec()),
+        (daemon.clone(), nets.to_vec(), Vec::new()),
+        (daemon.clone(), nets[..1].to_vec(), Vec::new()),
+    ]
+}
+
 /// Docker's incremental updates, replayed in the kernel for each page's host: the daemon
 /// starts (docker0), the page's networks are created, its containers start, then stop, then
 /// the networks go. After each step both tables list as ours for that state, and with
@@ -422,13 +434,7 @@ fn kd_nft_docker_update_steps() {
     }
     for page in PAGES {
         let (daemon, nets, ctrs) = setup(page);
-        let states: Vec<Host> = vec![
-            (daemon.clone(), nets[..1].to_vec(), Vec::new()),
-            (daemon.clone(), nets.clone(), Vec::new()),
-            (daemon.clone(), nets.clone(), ctrs.clone()),
-            (daemon.clone(), nets.clone(), Vec::new()),
-            (daemon.clone(), nets[..1].to_vec(), Vec::new()),
-        ];
+        let states = lifecycle(&daemon, &nets, &ctrs);
         let ns = Netns::new(&format!("dnft-upd-{page}"));
         load(&ns, &nft_ruleset(&states[0].0, &states[0].1, &states[0].2));
         for (step, pair) in states.windows(2).enumerate() {
@@ -564,13 +570,7 @@ fn kd_nft_docker_ipv6_networks() {
     }
     for page in PAGES {
         let (daemon, nets, ctrs) = dual_stack(setup(page));
-        let states: Vec<Host> = vec![
-            (daemon.clone(), nets[..1].to_vec(), Vec::new()),
-            (daemon.clone(), nets.clone(), Vec::new()),
-            (daemon.clone(), nets.clone(), ctrs.clone()),
-            (daemon.clone(), nets.clone(), Vec::new()),
-            (daemon.clone(), nets[..1].to_vec(), Vec::new()),
-        ];
+        let states = lifecycle(&daemon, &nets, &ctrs);
         let ns = Netns::new(&format!("dnft6-{page}"));
         load(&ns, &nft_ruleset(&states[0].0, &states[0].1, &states[0].2));
         for (step, pair) in states.windows(2).enumerate() {

@@ -768,13 +768,22 @@ fn kd_v6_nft_ip6_and_inet_tables_filter_forwarded_packets() {
         run("a", "traceroute -6 -q 1 -m 2 -w 1 2001:db8:2::20"),
         show("r", "nft list ruleset"),
     ];
-    let (k, h) = (kernel("nf6", &cmds), hoplab(&cmds));
+    same_counted("nf6", &cmds);
+}
+
+/// Runs `cmds` in both and compares each command's output and exit code, as [`same`]
+/// does, but conntrack listings by their flows and nft listings without byte counts: a SYN
+/// from Linux carries timestamps, one from a hoplab host does not, so byte counters differ
+/// by that where packet counters do not. The kernel's outputs and exit codes are returned.
+fn same_counted(case: &str, cmds: &[Cmd]) -> Vec<(String, i64)> {
+    let (k, h) = (kernel(case, cmds), hoplab(cmds));
     for (i, c) in cmds.iter().enumerate() {
-        // A SYN from Linux carries timestamps, one from a hoplab host does not: byte
-        // counters differ by that, packet counters do not.
-        let (kt, ht) = match c.text == "nft list ruleset" {
-            true => (nft_packets(&k[i].0), nft_packets(&h[i].0)),
-            false => (normal(&k[i].0), normal(&h[i].0)),
+        let (kt, ht) = match c.text {
+            t if t.starts_with("conntrack") => {
+                (flows(&k[i].0).join("\n"), flows(&h[i].0).join("\n"))
+            }
+            t if t.starts_with("nft list") => (nft_packets(&k[i].0), nft_packets(&h[i].0)),
+            _ => (normal(&k[i].0), normal(&h[i].0)),
         };
         assert_eq!(
             ht, kt,
@@ -783,6 +792,7 @@ fn kd_v6_nft_ip6_and_inet_tables_filter_forwarded_packets() {
         );
         assert_eq!(h[i].1, k[i].1, "{}: exit codes", c.text);
     }
+    k
 }
 
 /// An nft listing with its counters' bytes taken out.
@@ -839,22 +849,7 @@ fn kd_v6_nft_masquerade_and_dnat() {
         show("r", "conntrack -L -f ipv6 -p tcp"),
         show("r", "nft list ruleset"),
     ];
-    let (k, h) = (kernel("nn6", &cmds), hoplab(&cmds));
-    for (i, c) in cmds.iter().enumerate() {
-        let (kt, ht) = match c.text {
-            t if t.starts_with("conntrack") => {
-                (flows(&k[i].0).join("\n"), flows(&h[i].0).join("\n"))
-            }
-            t if t.starts_with("nft list") => (nft_packets(&k[i].0), nft_packets(&h[i].0)),
-            _ => (normal(&k[i].0), normal(&h[i].0)),
-        };
-        assert_eq!(
-            ht, kt,
-            "{} on {}: hoplab's output, then the kernel's",
-            c.text, c.on
-        );
-        assert_eq!(h[i].1, k[i].1, "{}: exit codes", c.text);
-    }
+    let k = same_counted("nn6", &cmds);
     assert!(
         flows(&k[8].0)[0].contains("dst=2001:db8:2::1 "),
         "{}",
@@ -910,19 +905,7 @@ fn kd_v6_nft_sets_and_ipv6_keys() {
         run("a", "ping -6 -c 1 -W 1 2001:db8:2::20"),
         show("r", "nft list ruleset"),
     ];
-    let (k, h) = (kernel("ns6", &cmds), hoplab(&cmds));
-    for (i, c) in cmds.iter().enumerate() {
-        let (kt, ht) = match c.text.starts_with("nft list") {
-            true => (nft_packets(&k[i].0), nft_packets(&h[i].0)),
-            false => (normal(&k[i].0), normal(&h[i].0)),
-        };
-        assert_eq!(
-            ht, kt,
-            "{} on {}: hoplab's output, then the kernel's",
-            c.text, c.on
-        );
-        assert_eq!(h[i].1, k[i].1, "{}: exit codes", c.text);
-    }
+    let k = same_counted("ns6", &cmds);
     // What the kernel decided, so the comparison means something: a's echo request is
     // refused by name, b's (from outside the set) passes, TCP meets address-unreachable (a
     // soft error to a connecting socket: curl times out) and the traceroute probe no-route;
