@@ -118,10 +118,6 @@ impl Notes {
 pub struct Outcome {
     pub fate: Fate,
     pub notes: Notes,
-    /// A rejected packet's flow had its destination NATed: the address and port its first
-    /// packet was sent to, which a TCP reset answers from (the kernel attaches the flow to
-    /// the reset it makes, `nf_ct_attach`, and NAT turns the reset back on its way out).
-    pub answer_from: Option<(IpAddress, u16)>,
 }
 
 impl Outcome {
@@ -131,7 +127,6 @@ impl Outcome {
         Outcome {
             fate: later.fate,
             notes: self.notes,
-            answer_from: later.answer_from,
         }
     }
 }
@@ -313,6 +308,11 @@ pub struct Netfilter {
     /// The mark the next received packet starts with (`skb->mark`, 0 for every frame off a
     /// wire); `hoplab explain --packet "... mark M"` sets it for the one packet it sends.
     pub rx_mark: u32,
+    /// The last rejected packet's flow had its destination NATed: the address and port its
+    /// first packet was sent to, which a TCP reset answers from (the kernel attaches the
+    /// flow to the reset it makes, `nf_ct_attach`, and NAT turns the reset back on its way
+    /// out). Read once with [`Netfilter::take_answer_from`].
+    answer_from: Option<(IpAddress, u16)>,
     /// The base chains each hook runs.
     chains: Chains,
     /// IPv6 packets are tracked (see [`Rules::tracks`]); IPv4 ones always are.
@@ -500,10 +500,17 @@ impl Netfilter {
             rng,
             detail: false,
             rx_mark: 0,
+            answer_from: None,
             chains: Chains::iptables(),
             track6: true,
             idle6: false,
         }
+    }
+
+    /// Where the reset for the packet a hook just rejected answers from, if its flow's
+    /// destination was NATed (see the field).
+    pub fn take_answer_from(&mut self) -> Option<(IpAddress, u16)> {
+        self.answer_from.take()
     }
 
     /// The base chains, in priority order per family and hook.
@@ -614,19 +621,7 @@ impl Netfilter {
     ) -> Outcome {
         let mut notes = Notes::default();
         let fate = self.walk_hook(cx, hook, ip, ifaces, tr, nat_addr, &mut notes);
-        let answer_from = match fate {
-            Fate::Reject(_) => self
-                .conntrack
-                .conn(&tr.slot)
-                .filter(|c| c.dnat && !tr.reply)
-                .map(|c| (c.orig.dst, c.orig.dport)),
-            _ => None,
-        };
-        Outcome {
-            fate,
-            notes,
-            answer_from,
-        }
+        Outcome { fate, notes }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -835,7 +830,14 @@ impl Netfilter {
         match out.verdict {
             Verdict::Accept => {}
             Verdict::Drop => return ran(Fate::Drop, out.untracked),
-            Verdict::Reject(with) => return ran(Fate::Reject(with), out.untracked),
+            Verdict::Reject(with) => {
+                self.answer_from = self
+                    .conntrack
+                    .conn(&tr.slot)
+                    .filter(|c| c.dnat && !tr.reply)
+                    .map(|c| (c.orig.dst, c.orig.dport));
+                return ran(Fate::Reject(with), out.untracked);
+            }
             Verdict::Nat(action) => {
                 if !self.bind(tr, action, hook, nat_addr) {
                     return ran(Fate::Drop, out.untracked);

@@ -1686,11 +1686,7 @@ impl Router {
     fn pass(&mut self, now: Instant, out: Outcome, frame: &[u8], ctx: &mut Ctx<'_>) -> bool {
         // LOG rules' lines become the frame's capture comment, then what decided and what
         // NAT rewrote, before the verdict's note.
-        let Outcome {
-            fate,
-            notes,
-            answer_from,
-        } = out;
+        let Outcome { fate, notes } = out;
         if !notes.is_empty() {
             let notes = notes.into_lists();
             for line in notes.logs {
@@ -1722,6 +1718,7 @@ impl Router {
             Fate::Reject(with) => {
                 ctx.note(Note::Dropped(DropReason::Filtered));
                 let pkt = frame[ETH_HEADER_LEN..].to_vec();
+                let answer_from = self.filtering.nf.take_answer_from();
                 self.reject(now, with, &pkt, answer_from, ctx);
                 false
             }
