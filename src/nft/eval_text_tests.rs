@@ -248,3 +248,32 @@ fn a_changed_ruleset_is_read_again_before_the_next_packet() {
     n.command(&args, "", &|_, _| None).unwrap();
     assert_eq!(verdict(&mut n, "input", &tcp(22, 2)), Verdict::Accept);
 }
+
+#[test]
+fn an_ipv6_nat_address_before_a_port_is_bracketed_both_ways() {
+    let mut n = nft("table ip6 t {\n\
+        chain c {\n\
+        type nat hook prerouting priority dstnat;\n\
+        tcp dport 81 dnat to [2001:db8::1]-[2001:db8::5]:80-90\n\
+        tcp dport 82 dnat to 2001:db8::7\n\
+        tcp dport 83 dnat to [2001:db8::8]\n\
+        }\n}\n");
+    let listing = n.list_ruleset(Default::default(), &|_, _| None);
+    for rule in [
+        "tcp dport 81 dnat to [2001:db8::1]-[2001:db8::5]:80-90\n",
+        "tcp dport 82 dnat to 2001:db8::7\n",
+        "tcp dport 83 dnat to 2001:db8::8\n",
+    ] {
+        assert!(listing.contains(rule), "{rule}{listing}");
+    }
+    // nft's scanner takes `[` only before an IPv6 address.
+    let args: Vec<String> = ["add", "rule", "ip6", "t", "c", "dnat", "to", "[zz]:80"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let (_, err) = n.command(&args, "", &|_, _| None).unwrap_err();
+    assert!(
+        err.starts_with("Error: syntax error, unexpected '['\n"),
+        "{err}"
+    );
+}

@@ -656,6 +656,12 @@ impl<'a> Cursor<'a> {
     fn nat_range6(&mut self) -> Result<NatTo, Fault> {
         let dt = DataType::Ipv6Addr;
         let bracketed = |c: &mut Self| -> Result<Value, Fault> {
+            // nft's scanner takes `[` here only before an IPv6 address literal.
+            let literal = c.peek_at(1).kind == Tok::Word
+                && c.text(c.peek_at(1)).parse::<std::net::Ipv6Addr>().is_ok();
+            if c.is_punct(b'[') && !literal {
+                return Err(c.unexpected(None));
+            }
             c.expect_punct(b'[', "'['")?;
             let t = c.peek();
             let w = c.word().ok_or_else(|| c.unexpected(None))?;
