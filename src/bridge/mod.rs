@@ -387,6 +387,14 @@ impl Bridge {
         self.master = Some((node, dev.to_string()));
     }
 
+    /// The master whose netfilter the frames forwarded between ports go through now
+    /// (br_netfilter on there), and the bridge's device name in it.
+    fn filtering_master(&self, ctx: &mut Ctx<'_>) -> Option<(crate::id::NodeId, &str)> {
+        let (master, dev) = self.master.as_ref()?;
+        ctx.bridge_filtering(*master, dev)
+            .then_some((*master, dev.as_str()))
+    }
+
     /// Numbers the ports as the host that owns the bridge device numbers them, in port order.
     pub fn number_ports(&mut self, ifindexes: Vec<u32>) {
         self.ifindexes = ifindexes;
@@ -684,14 +692,13 @@ impl Node for Bridge {
                     self.ports[usize::from(port)].name.as_str(),
                     self.ports[usize::from(out)].name.as_str(),
                 );
-                if let Some((master, dev)) = &self.master
-                    && own != Some(port)
+                if own != Some(port)
                     && own != Some(out)
-                    && ctx.bridge_filtering(*master, dev)
+                    && let Some((master, dev)) = self.filtering_master(ctx)
                 {
                     let mut copy = ctx.buffer();
                     copy.extend_from_slice(frame);
-                    if !ctx.bridge_forward(now, *master, dev, &mut copy, names) {
+                    if !ctx.bridge_forward(now, master, dev, &mut copy, names) {
                         ctx.note(Note::Dropped(DropReason::Filtered));
                         return;
                     }

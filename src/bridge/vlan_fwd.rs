@@ -234,15 +234,12 @@ impl Bridge {
             self.ports[usize::from(from)].name.as_str(),
             self.ports[usize::from(to)].name.as_str(),
         );
-        let Some((master, dev)) = &self.master else {
+        let Some((master, dev)) = self.filtering_master(ctx) else {
             return Some(None);
         };
-        if !ctx.bridge_filtering(*master, dev) {
-            return Some(None);
-        }
         let mut copy = ctx.buffer();
         retag(frame, None, &mut copy);
-        if ctx.bridge_forward(now, *master, dev, &mut copy, names) {
+        if ctx.bridge_forward(now, master, dev, &mut copy, names) {
             Some(Some(copy))
         } else {
             ctx.note(Note::Dropped(DropReason::Filtered));

@@ -42,7 +42,9 @@ impl Filtering {
             Ok(EthernetProtocol::Ipv6) => true,
             _ => return true,
         };
-        if !(if v6 { self.bridge_nf6 } else { self.bridge_nf }) && self.bridge_chains.is_empty() {
+        // br_netfilter on for the frame's family; without it only the `bridge` chains see it.
+        let brnf = if v6 { self.bridge_nf6 } else { self.bridge_nf };
+        if !brnf && self.bridge_chains.is_empty() {
             return true;
         }
         let ip = &frame[ETH_HEADER_LEN..];
@@ -58,8 +60,6 @@ impl Filtering {
         let Filtering {
             nf,
             rules,
-            bridge_nf,
-            bridge_nf6,
             bridge_chains,
             ..
         } = self;
@@ -83,8 +83,7 @@ impl Filtering {
             };
             bridge_chains_pass(rules, bridge_chains, hook, before, now, &pkt)
         };
-        // Without br_netfilter for the frame's family, only the `bridge` chains see it.
-        if !(if v6 { *bridge_nf6 } else { *bridge_nf }) {
+        if !brnf {
             return [Hook::Prerouting, Hook::Forward, Hook::Postrouting]
                 .into_iter()
                 .all(|h| bridged(h, true, frame, rules) && bridged(h, false, frame, rules));
